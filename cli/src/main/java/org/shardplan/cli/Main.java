@@ -1,0 +1,110 @@
+package org.shardplan.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.util.Properties;
+import org.shardplan.graph.ShardplanException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code shardplan} command line. Each subcommand is its own class, registered below.
+ *
+ * <p>Exit codes: 0 success, 1 internal error, 2 bad input ({@link ShardplanException}), and other
+ * codes where a command documents them. Errors are one line on stderr; {@code --verbose} adds the
+ * stack trace.
+ */
+@Command(
+        name = "shardplan",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Finds how to split the training of a neural network across many devices.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Print stack traces and extra diagnostics.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Runs the command line and returns the exit code (for tests and embedding). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cmd = commandLine();
+        cmd.setOut(out);
+        cmd.setErr(err);
+        return cmd.execute(args);
+    }
+
+    /** The configured picocli command line with every subcommand and the error handler. */
+    public static CommandLine commandLine() {
+        CommandLine cmd = new CommandLine(new Main());
+        cmd.setExecutionExceptionHandler(Main::handleError);
+        return cmd;
+    }
+
+    private static int handleError(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        boolean verbose = parsed.hasMatchedOption("--verbose")
+                || (parsed.subcommand() != null && anyVerbose(parsed));
+        PrintWriter err = cmd.getErr();
+        Throwable t = e;
+        if (t instanceof ShardplanException se) {
+            err.println("shardplan: error: " + se.getMessage());
+            if (verbose) {
+                se.printStackTrace(err);
+            }
+            err.flush();
+            return se.exitCode();
+        }
+        err.println("shardplan: internal error: " + t
+                + (verbose ? "" : " (run with --verbose for the stack trace)"));
+        if (verbose) {
+            t.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
+    }
+
+    private static boolean anyVerbose(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** Reads the version that Maven wrote into the jar's resources. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"shardplan " + version()};
+        }
+    }
+
+    /** The shardplan version string, or "unknown" outside a Maven build. */
+    public static String version() {
+        try (InputStream in = Main.class.getResourceAsStream("/shardplan-version.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}
