@@ -1,0 +1,139 @@
+package org.shardplan.cost.profile;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtSession;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.shardplan.cost.calib.MachineFingerprint;
+import org.shardplan.cost.cluster.ClusterException;
+import org.shardplan.cost.cluster.ClusterFiles;
+import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.cluster.Link;
+
+/**
+ * The {@code cpu-local} device profile: this machine's CPU as ONNX Runtime sees it. Peak float32
+ * rate is the median rate of a 512x512x512 MatMul; memory bandwidth the median rate of an
+ * element-wise Add of two 4 Mi-element float tensors (12 bytes moved per element). Both run with
+ * ONNX Runtime's default thread count. The result is cached in
+ * {@code $SHARDPLAN_CACHE/cpu-local-<fingerprint>.json} (default {@code ~/.cache/shardplan}) and
+ * measured again only on a machine with another fingerprint.
+ */
+public final class LocalCpu {
+    private static final int N = 512;
+    private static final int ADD_ELEMENTS = 4 << 20;
+
+    private LocalCpu() {}
+
+    /** The directory shardplan caches measurements in. */
+    public static Path cacheDirectory() {
+        String p = System.getProperty("shardplan.cache");
+        if (p == null || p.isBlank()) {
+            p = System.getenv("SHARDPLAN_CACHE");
+        }
+        if (p == null || p.isBlank()) {
+            p = System.getProperty("user.home") + "/.cache/shardplan";
+        }
+        return Path.of(p);
+    }
+
+    /** The cached or freshly measured profile of this CPU. */
+    public static DeviceSpec profile() throws ClusterException {
+        MachineFingerprint fp = MachineFingerprint.localCpu(0, Ort.version());
+        Path cache = cacheDirectory().resolve("cpu-local-" + fp.id() + ".json");
+        if (Files.isRegularFile(cache)) {
+            try {
+                return ClusterFiles.parseDevice(Files.readString(cache), cache.toString());
+            } catch (IOException | ClusterException e) {
+                // a damaged cache entry is measured again below
+            }
+        }
+        // through the file format and back, so a fresh and a cached profile are equal
+        String json = ClusterFiles.deviceJson(measure(fp)).toPrettyString();
+        DeviceSpec d = ClusterFiles.parseDevice(json, "measured cpu-local");
+        try {
+            Files.createDirectories(cache.getParent());
+            Path tmp = cache.resolveSibling(cache.getFileName() + ".tmp");
+            Files.writeString(tmp, json);
+            Files.move(tmp, cache, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // caching is an optimisation; the measured profile is still returned
+        }
+        return d;
+    }
+
+    /** Measures this CPU now (about a second). */
+    public static DeviceSpec measure(MachineFingerprint fp) {
+        try {
+            double flops = matmulFlops();
+            double bw = addBandwidth();
+            return new DeviceSpec("cpu-local",
+                    "this machine's CPU (" + fp.processor() + ", " + fp.logicalCpus()
+                            + " logical CPUs), measured with " + fp.runtime(),
+                    "cpu", Map.of("float32", flops), bw, physicalMemoryBytes(), true, 1,
+                    Link.of("memory", 10, 1), Link.of("ethernet", 1.25, 50));
+        } catch (Exception e) {
+            throw new IllegalStateException("measuring the local CPU with ONNX Runtime failed: " + e, e);
+        }
+    }
+
+    private static double matmulFlops() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(1);
+        long[] dims = {N, N};
+        OnnxMl.NodeProto node = OnnxMl.NodeProto.newBuilder().setOpType("MatMul")
+                .addInput("a").addInput("b").addOutput("c").build();
+        OnnxMl.ModelProto m = OnnxModels.singleNode(node,
+                List.of(OnnxModels.valueInfo("a", OnnxModels.FLOAT, dims)),
+                List.of(OnnxModels.randomTensor("b", OnnxModels.FLOAT, dims, rnd)),
+                List.of(OnnxModels.valueInfo("c", OnnxModels.FLOAT, dims)), 17);
+        double s = time(m, Map.of("a", Feeds.random(OnnxModels.FLOAT, dims, rnd)));
+        return 2.0 * N * N * N / s;
+    }
+
+    private static double addBandwidth() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(2);
+        long[] dims = {ADD_ELEMENTS};
+        OnnxMl.NodeProto node = OnnxMl.NodeProto.newBuilder().setOpType("Add")
+                .addInput("a").addInput("b").addOutput("c").build();
+        OnnxMl.ModelProto m = OnnxModels.singleNode(node,
+                List.of(OnnxModels.valueInfo("a", OnnxModels.FLOAT, dims),
+                        OnnxModels.valueInfo("b", OnnxModels.FLOAT, dims)),
+                List.of(), List.of(OnnxModels.valueInfo("c", OnnxModels.FLOAT, dims)), 17);
+        double s = time(m, Map.of("a", Feeds.random(OnnxModels.FLOAT, dims, rnd),
+                "b", Feeds.random(OnnxModels.FLOAT, dims, rnd)));
+        return 12.0 * ADD_ELEMENTS / s;
+    }
+
+    private static double time(OnnxMl.ModelProto m, Map<String, OnnxTensor> feeds) throws Exception {
+        try (OrtSession.SessionOptions o = Ort.options(0);
+                OrtSession s = Ort.environment().createSession(m.toByteArray(), o)) {
+            return new Timing(3, 10, 40, 0.3).medianSeconds(() -> {
+                try (OrtSession.Result r = s.run(feeds)) {
+                    r.size();
+                }
+            });
+        } finally {
+            for (OnnxTensor t : feeds.values()) {
+                t.close();
+            }
+        }
+    }
+
+    private static double physicalMemoryBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Double.parseDouble(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // fall through to the JVM's view
+        }
+        return Runtime.getRuntime().maxMemory();
+    }
+}

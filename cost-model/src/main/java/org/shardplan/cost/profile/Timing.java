@@ -1,0 +1,60 @@
+package org.shardplan.cost.profile;
+
+import java.util.Arrays;
+
+/**
+ * Times a piece of work: warm-up runs, then repeats until both a minimum count and a minimum
+ * total time are reached (or a maximum count), and the median of the repeats.
+ *
+ * @param warmup runs before timing starts
+ * @param minRepeats least number of timed runs
+ * @param maxRepeats most number of timed runs
+ * @param minSeconds keep repeating (up to {@code maxRepeats}) until this much time was timed
+ */
+public record Timing(int warmup, int minRepeats, int maxRepeats, double minSeconds) {
+
+    /** The default: 3 warm-up runs, 7 to 50 repeats, at least 0.2 s of timed runs. */
+    public static final Timing DEFAULT = new Timing(3, 7, 50, 0.2);
+
+    public Timing {
+        if (warmup < 0 || minRepeats < 1 || maxRepeats < minRepeats || !(minSeconds >= 0)) {
+            throw new IllegalArgumentException("timing needs warmup >= 0 and 1 <= minRepeats <= maxRepeats, found "
+                    + warmup + ", " + minRepeats + ", " + maxRepeats);
+        }
+    }
+
+    /** Work that may fail. */
+    @FunctionalInterface
+    public interface Run {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code work} as described and returns the median time of one timed run in seconds. */
+    public double medianSeconds(Run work) throws Exception {
+        for (int i = 0; i < warmup; i++) {
+            work.run();
+        }
+        double[] times = new double[maxRepeats];
+        int n = 0;
+        double total = 0;
+        while (n < maxRepeats && (n < minRepeats || total < minSeconds)) {
+            long t0 = System.nanoTime();
+            work.run();
+            double s = (System.nanoTime() - t0) * 1e-9;
+            times[n++] = s;
+            total += s;
+        }
+        return median(Arrays.copyOf(times, n));
+    }
+
+    /** The median of the values (the mean of the two middle ones for an even count). */
+    public static double median(double[] values) {
+        if (values.length == 0) {
+            throw new IllegalArgumentException("median of no values");
+        }
+        double[] v = values.clone();
+        Arrays.sort(v);
+        int m = v.length / 2;
+        return v.length % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+    }
+}
