@@ -1,0 +1,311 @@
+package org.shardplan.planner.solver;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link Problem} after the exact static reductions that every solver shares:
+ *
+ * <ol>
+ *   <li><b>Parallel edges merged</b>: all edges between the same two nodes become one table (their
+ *       costs add up), so the interaction graph is simple.
+ *   <li><b>Compact tables</b>: identical rows and columns of every edge matrix become one class
+ *       ({@link Factor}).
+ *   <li><b>Forbidden strategies</b>: a strategy whose every pairing with a neighbour's remaining
+ *       strategies is forbidden can never be chosen (arc consistency, repeated to a fixed point).
+ *   <li><b>Dominated strategies</b>: strategy s of a node is removed when another strategy t of the
+ *       same node costs no more in the node cost, needs no more memory (when there is a memory
+ *       limit) and costs no more in every row of every incident edge: any assignment using s is
+ *       then no better than the same assignment using t. Ties keep the lowest index, so the result is
+ *       deterministic.
+ * </ol>
+ *
+ * <p>Removed strategies are marked dead, never renumbered: solutions keep the problem's indices.
+ * Running time O(sum over nodes of k^2 x incident edge row lengths) in the worst case, usually far
+ * less because comparisons stop at the first entry that differs the wrong way.
+ */
+final class CompiledProblem {
+    final Problem problem;
+    final int n;
+    final int[] k;
+    /** Pairwise factors, one per pair of adjacent nodes, in order of first appearance. */
+    final List<Factor> factors;
+    final boolean[][] dead;
+    final int parallelEdgesMerged;
+    final int dominatedRemoved;
+    final int forbiddenRemoved;
+    /** Why no assignment exists, or null. */
+    final String infeasible;
+
+    private CompiledProblem(Problem problem, List<Factor> factors, boolean[][] dead, int merged, int dominated,
+            int forbidden, String infeasible) {
+        this.problem = problem;
+        this.n = problem.size();
+        this.k = new int[n];
+        for (int i = 0; i < n; i++) {
+            k[i] = problem.strategies(i);
+        }
+        this.factors = List.copyOf(factors);
+        this.dead = dead;
+        this.parallelEdgesMerged = merged;
+        this.dominatedRemoved = dominated;
+        this.forbiddenRemoved = forbidden;
+        this.infeasible = infeasible;
+    }
+
+    /** Applies the reductions; memory takes part in dominance when the problem has a memory limit. */
+    static CompiledProblem of(Problem p) {
+        int n = p.size();
+        Map<Long, Factor> byPair = new LinkedHashMap<>();
+        int merged = 0;
+        for (Problem.Edge e : p.edges()) {
+            Factor f = Factor.ofMatrix(e.from(), e.to(), e.rows(), e.cols(), e.costs());
+            long key = (long) Math.min(e.from(), e.to()) * n + Math.max(e.from(), e.to());
+            Factor old = byPair.get(key);
+            if (old == null) {
+                byPair.put(key, f);
+            } else {
+                byPair.put(key, Factor.sum(old, f));
+                merged++;
+            }
+        }
+        List<Factor> factors = new ArrayList<>(byPair.values());
+        boolean[][] dead = new boolean[n][];
+        for (int i = 0; i < n; i++) {
+            dead[i] = new boolean[p.strategies(i)];
+        }
+        boolean useMemory = p.memoryLimit().isPresent();
+        List<List<Factor>> adj = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            adj.add(new ArrayList<>());
+        }
+        for (Factor f : factors) {
+            adj.get(f.vars[0]).add(f);
+            adj.get(f.vars[1]).add(f);
+        }
+        int dominated = 0;
+        int forbidden = 0;
+        String infeasible = null;
+        boolean changed = true;
+        for (int pass = 0; changed && pass < 6 && infeasible == null; pass++) {
+            changed = false;
+            for (int v = 0; v < n && infeasible == null; v++) {
+                int[] r = prune(p, v, adj.get(v), dead, useMemory);
+                if (r[0] + r[1] > 0) {
+                    changed = true;
+                    forbidden += r[0];
+                    dominated += r[1];
+                }
+                if (r[2] >= 0) {
+                    infeasible = "every strategy of node " + p.nodes().get(v).name() + " is forbidden with every remaining strategy of node "
+                            + p.nodes().get(r[2]).name();
+                }
+            }
+        }
+        if (dominated + forbidden > 0 && infeasible == null) {
+            for (int i = 0; i < factors.size(); i++) {
+                factors.set(i, restrict(factors.get(i), dead));
+            }
+        }
+        return new CompiledProblem(p, factors, dead, merged, dominated, forbidden, infeasible);
+    }
+
+    /** Number of strategies still alive, over all nodes. */
+    int aliveStrategies() {
+        int c = 0;
+        for (boolean[] d : dead) {
+            for (boolean x : d) {
+                c += x ? 0 : 1;
+            }
+        }
+        return c;
+    }
+
+    /** Node costs with dead strategies at +inf, plus {@code lambda} times memory. */
+    double[][] unary(double lambda) {
+        double[][] u = new double[n][];
+        for (int i = 0; i < n; i++) {
+            Problem.Node node = problem.nodes().get(i);
+            u[i] = new double[k[i]];
+            for (int s = 0; s < k[i]; s++) {
+                u[i][s] = dead[i][s] ? Double.POSITIVE_INFINITY
+                        : lambda == 0 ? node.cost(s) : node.cost(s) + lambda * node.memory(s);
+            }
+        }
+        return u;
+    }
+
+    /** Memory per strategy with dead strategies at +inf (the objective of the least-memory program). */
+    double[][] memoryUnary() {
+        double[][] u = new double[n][];
+        for (int i = 0; i < n; i++) {
+            u[i] = new double[k[i]];
+            for (int s = 0; s < k[i]; s++) {
+                u[i][s] = dead[i][s] ? Double.POSITIVE_INFINITY : problem.memory(i, s);
+            }
+        }
+        return u;
+    }
+
+    /** The factors with every finite entry replaced by 0: only forbidden pairs remain. */
+    List<Factor> feasibilityFactors() {
+        List<Factor> out = new ArrayList<>();
+        for (Factor f : factors) {
+            double[] t = new double[f.table.length];
+            for (int i = 0; i < t.length; i++) {
+                t[i] = f.table[i] == Double.POSITIVE_INFINITY ? Double.POSITIVE_INFINITY : 0.0;
+            }
+            out.add(new Factor(f.vars, f.cls, f.dims, t).compress());
+        }
+        return out;
+    }
+
+    /** Prunes node v; returns {forbidden removed, dominated removed, neighbour that empties v or -1}. */
+    private static int[] prune(Problem p, int v, List<Factor> fs, boolean[][] dead, boolean useMemory) {
+        int kv = dead[v].length;
+        int nf = fs.size();
+        int[] axis = new int[nf];
+        boolean[][] aliveCls = new boolean[nf][];
+        for (int i = 0; i < nf; i++) {
+            Factor f = fs.get(i);
+            axis[i] = f.vars[0] == v ? 0 : 1;
+            int o = 1 - axis[i];
+            int other = f.vars[o];
+            aliveCls[i] = new boolean[f.dims[o]];
+            for (int t = 0; t < dead[other].length; t++) {
+                if (!dead[other][t]) {
+                    aliveCls[i][f.cls[o][t]] = true;
+                }
+            }
+        }
+        int forbidden = 0;
+        int blocker = -1;
+        for (int s = 0; s < kv; s++) {
+            if (dead[v][s]) {
+                continue;
+            }
+            for (int i = 0; i < nf; i++) {
+                if (allForbidden(fs.get(i), axis[i], fs.get(i).cls[axis[i]][s], aliveCls[i])) {
+                    dead[v][s] = true;
+                    forbidden++;
+                    blocker = fs.get(i).vars[1 - axis[i]];
+                    break;
+                }
+            }
+        }
+        Problem.Node node = p.nodes().get(v);
+        Integer[] order = new Integer[kv];
+        int alive = 0;
+        for (int s = 0; s < kv; s++) {
+            if (!dead[v][s]) {
+                order[alive++] = s;
+            }
+        }
+        if (alive == 0) {
+            return new int[] {forbidden, 0, blocker};
+        }
+        Integer[] sorted = Arrays.copyOf(order, alive);
+        Arrays.sort(sorted, Comparator.<Integer>comparingDouble(node::cost)
+                .thenComparingDouble(s -> useMemory ? node.memory(s) : 0.0).thenComparingInt(s -> s));
+        List<Integer> kept = new ArrayList<>();
+        int dominated = 0;
+        for (int s : sorted) {
+            boolean isDominated = false;
+            for (int t : kept) {
+                if (node.cost(t) <= node.cost(s) && (!useMemory || node.memory(t) <= node.memory(s))
+                        && rowsDominate(fs, axis, aliveCls, t, s)) {
+                    isDominated = true;
+                    break;
+                }
+            }
+            if (isDominated) {
+                dead[v][s] = true;
+                dominated++;
+            } else {
+                kept.add(s);
+            }
+        }
+        return new int[] {forbidden, dominated, -1};
+    }
+
+    private static boolean allForbidden(Factor f, int axis, int c, boolean[] aliveOther) {
+        int o = 1 - axis;
+        for (int j = 0; j < f.dims[o]; j++) {
+            if (aliveOther[j] && f.table[c * f.strides[axis] + j * f.strides[o]] != Double.POSITIVE_INFINITY) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether strategy t's rows are entrywise no greater than s's rows in every factor. */
+    private static boolean rowsDominate(List<Factor> fs, int[] axis, boolean[][] aliveCls, int t, int s) {
+        for (int i = 0; i < fs.size(); i++) {
+            Factor f = fs.get(i);
+            int a = axis[i];
+            int ct = f.cls[a][t];
+            int cs = f.cls[a][s];
+            if (ct == cs) {
+                continue;
+            }
+            int o = 1 - a;
+            int bt = ct * f.strides[a];
+            int bs = cs * f.strides[a];
+            int so = f.strides[o];
+            boolean[] al = aliveCls[i];
+            for (int j = 0; j < f.dims[o]; j++) {
+                if (al[j] && f.table[bt + j * so] > f.table[bs + j * so]) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** The factor recompressed over alive strategies only (dead ones map to class 0, never read). */
+    private static Factor restrict(Factor f, boolean[][] dead) {
+        int u = f.vars[0];
+        int w = f.vars[1];
+        int[] ru = alive(dead[u]);
+        int[] rw = alive(dead[w]);
+        if (ru.length == 0 || rw.length == 0) {
+            return f;
+        }
+        double[] m = new double[ru.length * rw.length];
+        for (int i = 0; i < ru.length; i++) {
+            int base = f.cls[0][ru[i]] * f.strides[0];
+            for (int j = 0; j < rw.length; j++) {
+                m[i * rw.length + j] = f.table[base + f.cls[1][rw[j]]];
+            }
+        }
+        Factor sub = Factor.ofMatrix(0, 1, ru.length, rw.length, m);
+        int[] cu = new int[dead[u].length];
+        int[] cw = new int[dead[w].length];
+        for (int i = 0; i < ru.length; i++) {
+            cu[ru[i]] = sub.cls[0][i];
+        }
+        for (int j = 0; j < rw.length; j++) {
+            cw[rw[j]] = sub.cls[1][j];
+        }
+        return new Factor(f.vars, new int[][] {cu, cw}, sub.dims, sub.table);
+    }
+
+    static int[] alive(boolean[] dead) {
+        int c = 0;
+        for (boolean d : dead) {
+            c += d ? 0 : 1;
+        }
+        int[] r = new int[c];
+        c = 0;
+        for (int s = 0; s < dead.length; s++) {
+            if (!dead[s]) {
+                r[c++] = s;
+            }
+        }
+        return r;
+    }
+}

@@ -1,0 +1,144 @@
+package org.shardplan.planner.solver;
+
+
+
+/**
+ * The exact dynamic program: the static reductions of {@link CompiledProblem} (parallel edges
+ * merged, forbidden and dominated strategies removed, compact tables), then
+ * {@link VariableElimination} in a greedy cheapest-step order, then back-substitution.
+ *
+ * <p>Without a memory limit one elimination gives the proven optimum. With a memory limit it
+ * works on the Lagrangian relaxation {@code min cost(x) + lambda (memory(x) - limit)}, which the
+ * same elimination solves exactly for every {@code lambda >= 0} and whose value is a lower bound:
+ * a least-memory elimination first proves infeasibility (and finds an assignment) when no
+ * assignment fits, then {@code lambda = 0} is tried (optimal if it fits), then {@code lambda} is
+ * bisected; every fitting assignment met is an upper bound. When the bounds meet the answer is
+ * {@code OPTIMAL}; otherwise (a duality gap, which the relaxation cannot close) it is
+ * {@code FEASIBLE} with the best Lagrangian bound, and {@link AutoSolver} hands it to the ILP.
+ *
+ * <p>Running time: one elimination is the sum over steps of (output classes x strategy groups);
+ * PaSE-shaped problems (series-parallel up to a small core) take milliseconds to a second. A table
+ * over the memory budget or the deadline gives status {@code UNKNOWN} with the reason.
+ */
+public final class DpSolver implements Solver {
+
+    /** Bisection steps on lambda at most. */
+    private static final int MAX_BISECTIONS = 60;
+
+    @Override
+    public String name() {
+        return "dp";
+    }
+
+    @Override
+    public Solution solve(Problem problem, Options options) {
+        long t0 = System.nanoTime();
+        long deadline = t0 + (long) (options.timeLimitSeconds() * 1e9);
+        CompiledProblem c = CompiledProblem.of(problem);
+        return solve(c, options.memoryBudgetBytes(), deadline, t0);
+    }
+
+    /** The solve on an already compiled problem (shared with {@link AutoSolver}). */
+    Solution solve(CompiledProblem c, long budget, long deadline, long t0) {
+        Problem p = c.problem;
+        String reductions = reductions(c);
+        if (c.infeasible != null) {
+            return infeasible(p, c.infeasible, t0);
+        }
+        boolean limited = p.memoryLimit().isPresent();
+        VariableElimination ve = new VariableElimination(p, c.factors, budget, deadline);
+        try {
+            if (!limited) {
+                VariableElimination.Result r = ve.run(c.unary(0));
+                return done(p, r.choices(), r.value(), Status.OPTIMAL, t0,
+                        reductions + "; " + ve.stats.describe());
+            }
+            double limit = p.memoryLimit().getAsDouble();
+            // 1. least memory over all assignments that avoid forbidden pairs
+            VariableElimination mem = new VariableElimination(p, c.feasibilityFactors(), budget, deadline);
+            VariableElimination.Result least = mem.run(c.memoryUnary());
+            double leastMemory = Evaluator.evaluate(p, least.choices()).memory();
+            if (leastMemory > limit) {
+                return infeasible(p, "memory limit " + limit + " cannot be met: the least memory of any assignment is "
+                        + leastMemory, t0);
+            }
+            int[] best = least.choices();
+            double upper = Evaluator.objective(p, best);
+            // 2. lambda = 0: the unconstrained optimum
+            VariableElimination.Result r0 = ve.run(c.unary(0));
+            double lower = r0.value();
+            Evaluator.Evaluation e0 = Evaluator.evaluate(p, r0.choices());
+            if (e0.feasible()) {
+                return done(p, r0.choices(), r0.value(), Status.OPTIMAL, t0,
+                        reductions + "; the unconstrained optimum fits the memory limit; " + ve.stats.describe());
+            }
+            // 3. bisection on lambda; L(lambda) = DP(lambda) - lambda * limit is a lower bound
+            double lo = 0;
+            double hi = Math.max(1e-30, Math.abs(e0.total() - lower) + Math.abs(upper - lower));
+            hi /= Math.max(1e-300, e0.memory() - leastMemory);
+            hi = Math.max(hi, 1e-30);
+            int iterations = 0;
+            boolean hiFits = false;
+            for (; iterations < MAX_BISECTIONS && !closed(upper, lower); iterations++) {
+                double lambda = hiFits ? (lo + hi) / 2 : hi;
+                VariableElimination.Result r = ve.run(c.unary(lambda));
+                Evaluator.Evaluation e = Evaluator.evaluate(p, r.choices());
+                lower = Math.max(lower, r.value() - lambda * limit);
+                if (e.feasible()) {
+                    if (e.total() < upper) {
+                        upper = e.total();
+                        best = r.choices();
+                    }
+                    hi = lambda;
+                    hiFits = true;
+                } else if (hiFits) {
+                    lo = lambda;
+                } else {
+                    lo = hi;
+                    hi *= 4;
+                }
+                if (hiFits && hi - lo <= 1e-12 * hi) {
+                    break;
+                }
+            }
+            String how = "Lagrangian relaxation of the memory limit, " + (iterations + 2) + " eliminations; " + reductions
+                    + "; " + ve.stats.describe();
+            if (closed(upper, lower)) {
+                return done(p, best, lower, Status.OPTIMAL, t0, how);
+            }
+            return done(p, best, lower, Status.FEASIBLE, t0, how + "; duality gap not closed, optimality not proven");
+        } catch (VariableElimination.Infeasible e) {
+            return infeasible(p, e.getMessage(), t0);
+        } catch (VariableElimination.TooLarge | VariableElimination.OutOfTime e) {
+            return new Solution(p.name(), Status.UNKNOWN, Double.NaN, Double.NEGATIVE_INFINITY, new int[0], name(),
+                    seconds(t0), "dp: " + e.getMessage());
+        }
+    }
+
+    static boolean closed(double upper, double lower) {
+        return Double.isFinite(upper) && upper - lower <= 1e-9 * Math.max(1.0, Math.abs(upper));
+    }
+
+    /** Human-readable summary of the static reductions. */
+    static String reductions(CompiledProblem c) {
+        return "reductions: " + c.dominatedRemoved + " dominated and " + c.forbiddenRemoved
+                + " forbidden strategies removed (" + c.aliveStrategies() + " left), " + c.parallelEdgesMerged
+                + " parallel edges merged";
+    }
+
+    private Solution done(Problem p, int[] choices, double bound, Status status, long t0, String message) {
+        double objective = Evaluator.objective(p, choices);
+        double lb = status == Status.OPTIMAL ? Math.min(bound, objective) : bound;
+        return new Solution(p.name(), status, objective, lb, choices, name(), seconds(t0), message);
+    }
+
+    private Solution infeasible(Problem p, String why, long t0) {
+        return new Solution(p.name(), Status.INFEASIBLE, Double.NaN, Double.POSITIVE_INFINITY, new int[0], name(),
+                seconds(t0), why);
+    }
+
+    static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+}

@@ -1,0 +1,620 @@
+package org.shardplan.planner.solver;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * Reads and writes problems and solutions in format 1 ({@code shared/formats/problem.md}).
+ *
+ * <p>Reading streams the JSON straight into primitive arrays (a problem with dense 566 x 566 edge
+ * matrices holds tens of millions of numbers, far too many for a JSON tree). A file is gunzipped
+ * when it starts with the gzip magic bytes, whatever its name; a file is written gzip-compressed when
+ * its name ends in {@code .gz}. Unknown keys are skipped. Every error is a
+ * {@link ProblemFormatException} whose one-line message names the file, the node or edge, and what
+ * was found. Running time linear in the file size.
+ */
+public final class ProblemIo {
+
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+            .enable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+            .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
+            .build();
+
+    private ProblemIo() {
+    }
+
+    // ---------------------------------------------------------------- problems
+
+    /** Reads a problem file (plain or gzip JSON). */
+    public static Problem readProblem(Path file) throws ProblemFormatException {
+        try (InputStream in = open(file)) {
+            return readProblem(in, file.toString());
+        } catch (NoSuchFileException e) {
+            throw new ProblemFormatException(file + ": no such file");
+        } catch (IOException e) {
+            throw new ProblemFormatException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads a problem from a stream (gunzipped if it starts with the gzip magic); {@code source} names it in messages. */
+    public static Problem readProblem(InputStream raw, String source) throws ProblemFormatException {
+        try (JsonParser p = JSON.createParser(maybeGunzip(raw))) {
+            return new ProblemReader(p, source).read();
+        } catch (JsonProcessingException e) {
+            throw new ProblemFormatException(source + ": malformed JSON: " + oneLine(e.getOriginalMessage())
+                    + " at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr(), e);
+        } catch (IOException e) {
+            throw new ProblemFormatException(source + ": cannot read: " + oneLine(e.getMessage()), e);
+        }
+    }
+
+    /** Writes a problem as JSON, gzip-compressed when the file name ends in {@code .gz}. */
+    public static void writeProblem(Problem problem, Path file) throws IOException {
+        try (OutputStream out = create(file)) {
+            writeProblem(problem, out);
+        }
+    }
+
+    /** Writes a problem as JSON to a stream (left open). */
+    public static void writeProblem(Problem problem, OutputStream out) throws IOException {
+        try (JsonGenerator g = JSON.createGenerator(nonClosing(out), JsonEncoding.UTF8)) {
+            g.writeStartObject();
+            g.writeStringField("format", Problem.FORMAT);
+            g.writeStringField("name", problem.name());
+            g.writeArrayFieldStart("nodes");
+            for (Problem.Node n : problem.nodes()) {
+                g.writeRaw('\n');
+                g.writeStartObject();
+                g.writeStringField("name", n.name());
+                g.writeFieldName("costs");
+                writeNumbers(g, n.costs());
+                if (!n.labels().isEmpty()) {
+                    g.writeArrayFieldStart("labels");
+                    for (String l : n.labels()) {
+                        g.writeString(l);
+                    }
+                    g.writeEndArray();
+                }
+                if (n.hasMemory()) {
+                    g.writeFieldName("memory");
+                    writeNumbers(g, n.memory());
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("edges");
+            for (Problem.Edge e : problem.edges()) {
+                g.writeRaw('\n');
+                g.writeStartObject();
+                g.writeNumberField("from", e.from());
+                g.writeNumberField("to", e.to());
+                g.writeArrayFieldStart("costs");
+                for (int r = 0; r < e.rows(); r++) {
+                    g.writeStartArray();
+                    for (int c = 0; c < e.cols(); c++) {
+                        writeNumber(g, e.cost(r, c));
+                    }
+                    g.writeEndArray();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            if (problem.memoryLimit().isPresent()) {
+                g.writeNumberField("memoryLimit", problem.memoryLimit().getAsDouble());
+            }
+            g.writeEndObject();
+            g.writeRaw('\n');
+        }
+    }
+
+    // ---------------------------------------------------------------- solutions
+
+    /** Writes a solution as pretty JSON, gzip-compressed when the file name ends in {@code .gz}. */
+    public static void writeSolution(Solution s, Path file) throws IOException {
+        try (OutputStream out = create(file)) {
+            writeSolution(s, out);
+        }
+    }
+
+    /** Writes a solution as pretty JSON to a stream (left open). */
+    public static void writeSolution(Solution s, OutputStream out) throws IOException {
+        try (JsonGenerator g = JSON.createGenerator(nonClosing(out), JsonEncoding.UTF8)) {
+            g.useDefaultPrettyPrinter();
+            g.writeStartObject();
+            g.writeStringField("format", Solution.FORMAT);
+            g.writeStringField("problem", s.problem());
+            g.writeStringField("status", s.status().name());
+            g.writeFieldName("objective");
+            writeNumber(g, s.objective());
+            g.writeFieldName("lowerBound");
+            writeNumber(g, s.lowerBound());
+            g.writeFieldName("choices");
+            g.writeArray(s.choices(), 0, s.choices().length);
+            g.writeStringField("solver", s.solver());
+            g.writeNumberField("seconds", Math.round(s.seconds() * 1e6) / 1e6);
+            if (!s.message().isEmpty()) {
+                g.writeStringField("message", s.message());
+            }
+            g.writeEndObject();
+            g.writeRaw('\n');
+        }
+    }
+
+    /** Reads a solution file (plain or gzip JSON). {@code objective}/{@code lowerBound} null read as NaN / ±inf. */
+    public static Solution readSolution(Path file) throws ProblemFormatException {
+        String source = file.toString();
+        try (InputStream in = open(file); JsonParser p = JSON.createParser(maybeGunzip(in))) {
+            expect(p, p.nextToken(), JsonToken.START_OBJECT, source, "the top level");
+            String format = null;
+            String problem = "";
+            Status status = null;
+            double objective = Double.NaN;
+            Double lowerBound = null;
+            int[] choices = new int[0];
+            String solver = "";
+            double seconds = 0;
+            String message = "";
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                JsonToken t = p.nextToken();
+                switch (key) {
+                    case "format" -> format = p.getValueAsString();
+                    case "problem" -> problem = p.getValueAsString();
+                    case "status" -> {
+                        String v = p.getValueAsString();
+                        try {
+                            status = Status.valueOf(v);
+                        } catch (IllegalArgumentException | NullPointerException e) {
+                            throw new ProblemFormatException(source + ": status must be one of "
+                                    + Solution.statusNames() + ", found " + v);
+                        }
+                    }
+                    case "objective" -> objective = t == JsonToken.VALUE_NULL ? Double.NaN
+                            : number(p, t, source, "objective");
+                    case "lowerBound" -> lowerBound = t == JsonToken.VALUE_NULL ? null : number(p, t, source, "lowerBound");
+                    case "choices" -> {
+                        expect(p, t, JsonToken.START_ARRAY, source, "choices");
+                        List<Integer> list = new ArrayList<>();
+                        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                            if (t != JsonToken.VALUE_NUMBER_INT) {
+                                throw new ProblemFormatException(source + ": choices[" + list.size()
+                                        + "] must be an integer, found " + describe(p, t));
+                            }
+                            list.add(p.getIntValue());
+                        }
+                        choices = list.stream().mapToInt(Integer::intValue).toArray();
+                    }
+                    case "solver" -> solver = p.getValueAsString();
+                    case "seconds" -> seconds = number(p, t, source, "seconds");
+                    case "message" -> message = p.getValueAsString();
+                    default -> p.skipChildren();
+                }
+            }
+            if (!Solution.FORMAT.equals(format)) {
+                throw new ProblemFormatException(source + ": format must be " + Solution.FORMAT + ", found "
+                        + (format == null ? "none" : format));
+            }
+            if (status == null) {
+                throw new ProblemFormatException(source + ": status must be given, found none");
+            }
+            double lb = lowerBound != null ? lowerBound
+                    : status == Status.INFEASIBLE ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+            return new Solution(problem, status, objective, lb, choices, solver, seconds, message);
+        } catch (NoSuchFileException e) {
+            throw new ProblemFormatException(file + ": no such file");
+        } catch (JsonProcessingException e) {
+            throw new ProblemFormatException(source + ": malformed JSON: " + oneLine(e.getOriginalMessage()), e);
+        } catch (IOException e) {
+            throw new ProblemFormatException(source + ": cannot read: " + oneLine(e.getMessage()), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- reading problems
+
+    /** Streaming reader of one problem; keeps the position for messages. */
+    private static final class ProblemReader {
+        private final JsonParser p;
+        private final String source;
+
+        ProblemReader(JsonParser p, String source) {
+            this.p = p;
+            this.source = source;
+        }
+
+        Problem read() throws IOException, ProblemFormatException {
+            expect(p, p.nextToken(), JsonToken.START_OBJECT, source, "the top level");
+            String format = null;
+            String name = "";
+            List<Problem.Node> nodes = null;
+            List<RawEdge> raw = null;
+            OptionalDouble limit = OptionalDouble.empty();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                JsonToken t = p.nextToken();
+                switch (key) {
+                    case "format" -> {
+                        expect(p, t, JsonToken.VALUE_STRING, source, "format");
+                        format = p.getText();
+                    }
+                    case "name" -> {
+                        expect(p, t, JsonToken.VALUE_STRING, source, "name");
+                        name = p.getText();
+                    }
+                    case "nodes" -> nodes = readNodes(t);
+                    case "edges" -> raw = readEdges(t);
+                    case "memoryLimit" -> {
+                        if (t != JsonToken.VALUE_NULL) {
+                            double m = number(p, t, source, "memoryLimit");
+                            if (!Double.isFinite(m)) {
+                                throw new ProblemFormatException(source + ": memoryLimit must be a finite number, found " + m);
+                            }
+                            limit = OptionalDouble.of(m);
+                        }
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+            if (p.nextToken() != null) {
+                throw new ProblemFormatException(source + ": malformed JSON: content after the top-level object at line "
+                        + p.currentLocation().getLineNr());
+            }
+            if (!Problem.FORMAT.equals(format)) {
+                throw new ProblemFormatException(source + ": format must be " + Problem.FORMAT + ", found "
+                        + (format == null ? "none" : "\"" + format + "\""));
+            }
+            if (nodes == null) {
+                throw new ProblemFormatException(source + ": nodes must be given, found none");
+            }
+            List<Problem.Edge> edges = new ArrayList<>();
+            if (raw != null) {
+                for (int j = 0; j < raw.size(); j++) {
+                    try {
+                        edges.add(raw.get(j).toEdge(j, nodes));
+                    } catch (ProblemFormatException e) {
+                        throw new ProblemFormatException(source + ": " + e.getMessage());
+                    }
+                }
+            }
+            try {
+                return new Problem(name, nodes, edges, limit);
+            } catch (IllegalArgumentException e) {
+                throw new ProblemFormatException(source + ": " + e.getMessage(), e);
+            }
+        }
+
+        private List<Problem.Node> readNodes(JsonToken t) throws IOException, ProblemFormatException {
+            expect(p, t, JsonToken.START_ARRAY, source, "nodes");
+            List<Problem.Node> nodes = new ArrayList<>();
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                int i = nodes.size();
+                String where = "node " + i;
+                expect(p, t, JsonToken.START_OBJECT, source, where);
+                String name = null;
+                double[] costs = null;
+                List<String> labels = null;
+                double[] memory = null;
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String key = p.currentName();
+                    t = p.nextToken();
+                    String at = where + (name == null ? "" : " (" + name + ")");
+                    switch (key) {
+                        case "name" -> {
+                            expect(p, t, JsonToken.VALUE_STRING, source, where + " name");
+                            name = p.getText();
+                        }
+                        case "costs" -> costs = readVector(t, at, "costs");
+                        case "memory" -> memory = readVector(t, at, "memory");
+                        case "labels" -> {
+                            expect(p, t, JsonToken.START_ARRAY, source, at + " labels");
+                            labels = new ArrayList<>();
+                            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                                if (t != JsonToken.VALUE_STRING) {
+                                    throw new ProblemFormatException(source + ": " + at + ": labels[" + labels.size()
+                                            + "] must be a string, found " + describe(p, t));
+                                }
+                                labels.add(p.getText());
+                            }
+                        }
+                        default -> p.skipChildren();
+                    }
+                }
+                String at = where + (name == null ? "" : " (" + name + ")");
+                if (costs == null) {
+                    throw new ProblemFormatException(source + ": " + at + ": costs must be given, found none");
+                }
+                if (costs.length == 0) {
+                    throw new ProblemFormatException(source + ": " + at
+                            + ": costs must have at least 1 entry (one per strategy), found 0");
+                }
+                for (int k = 0; k < costs.length; k++) {
+                    if (!Double.isFinite(costs[k])) {
+                        throw new ProblemFormatException(source + ": " + at + ": costs[" + k
+                                + "] must be a finite number, found " + text(costs[k]));
+                    }
+                }
+                if (labels != null && labels.size() != costs.length) {
+                    throw new ProblemFormatException(source + ": " + at + ": labels must have " + costs.length
+                            + " entries (one per strategy), found " + labels.size());
+                }
+                if (memory != null) {
+                    if (memory.length != costs.length) {
+                        throw new ProblemFormatException(source + ": " + at + ": memory must have " + costs.length
+                                + " entries (one per strategy), found " + memory.length);
+                    }
+                    for (int k = 0; k < memory.length; k++) {
+                        if (!Double.isFinite(memory[k])) {
+                            throw new ProblemFormatException(source + ": " + at + ": memory[" + k
+                                    + "] must be a finite number, found " + text(memory[k]));
+                        }
+                    }
+                }
+                nodes.add(new Problem.Node(name == null ? "node" + i : name, costs, labels, memory));
+            }
+            return nodes;
+        }
+
+        /** A vector of numbers; {@code null} entries read as NaN and are rejected by the caller. */
+        private double[] readVector(JsonToken t, String at, String field) throws IOException, ProblemFormatException {
+            expect(p, t, JsonToken.START_ARRAY, source, at + " " + field);
+            double[] buf = new double[16];
+            int n = 0;
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                double v;
+                if (t == JsonToken.VALUE_NULL) {
+                    v = Double.NaN;
+                } else if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
+                    v = p.getDoubleValue();
+                } else {
+                    throw new ProblemFormatException(source + ": " + at + ": " + field + "[" + n
+                            + "] must be a number, found " + describe(p, t));
+                }
+                if (n == buf.length) {
+                    buf = Arrays.copyOf(buf, n * 2);
+                }
+                buf[n++] = v;
+            }
+            return Arrays.copyOf(buf, n);
+        }
+
+        private List<RawEdge> readEdges(JsonToken t) throws IOException, ProblemFormatException {
+            expect(p, t, JsonToken.START_ARRAY, source, "edges");
+            List<RawEdge> edges = new ArrayList<>();
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                String where = "edge " + edges.size();
+                expect(p, t, JsonToken.START_OBJECT, source, where);
+                RawEdge e = new RawEdge();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String key = p.currentName();
+                    t = p.nextToken();
+                    switch (key) {
+                        case "from" -> e.from = index(t, where, "from");
+                        case "to" -> e.to = index(t, where, "to");
+                        case "costs" -> readMatrix(t, where, e);
+                        default -> p.skipChildren();
+                    }
+                }
+                edges.add(e);
+            }
+            return edges;
+        }
+
+        private int index(JsonToken t, String where, String field) throws IOException, ProblemFormatException {
+            if (t != JsonToken.VALUE_NUMBER_INT) {
+                throw new ProblemFormatException(source + ": " + where + ": " + field
+                        + " must be a node index (an integer), found " + describe(p, t));
+            }
+            long v = p.getLongValue();
+            return v < Integer.MIN_VALUE || v > Integer.MAX_VALUE ? -1 : (int) v;
+        }
+
+        private void readMatrix(JsonToken t, String where, RawEdge e) throws IOException, ProblemFormatException {
+            expect(p, t, JsonToken.START_ARRAY, source, where + " costs");
+            double[] buf = new double[256];
+            int n = 0;
+            List<Integer> rowLengths = new ArrayList<>();
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                if (t != JsonToken.START_ARRAY) {
+                    throw new ProblemFormatException(source + ": " + where + ": costs[" + rowLengths.size()
+                            + "] must be an array (a matrix row), found " + describe(p, t));
+                }
+                int len = 0;
+                while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                    double v;
+                    if (t == JsonToken.VALUE_NULL) {
+                        v = Double.POSITIVE_INFINITY;
+                    } else if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
+                        v = p.getDoubleValue();
+                        if (!Double.isFinite(v)) {
+                            throw new ProblemFormatException(source + ": " + where + ": costs[" + rowLengths.size()
+                                    + "][" + len + "] must be a finite number or null, found " + text(v));
+                        }
+                    } else {
+                        throw new ProblemFormatException(source + ": " + where + ": costs[" + rowLengths.size() + "]["
+                                + len + "] must be a number or null, found " + describe(p, t));
+                    }
+                    if (n == buf.length) {
+                        buf = Arrays.copyOf(buf, n * 2);
+                    }
+                    buf[n++] = v;
+                    len++;
+                }
+                rowLengths.add(len);
+            }
+            e.values = buf;
+            e.count = n;
+            e.rowLengths = rowLengths;
+        }
+    }
+
+    /** An edge as read, checked against the nodes once the whole file is read. */
+    private static final class RawEdge {
+        int from = Integer.MIN_VALUE;
+        int to = Integer.MIN_VALUE;
+        double[] values;
+        int count;
+        List<Integer> rowLengths;
+
+        Problem.Edge toEdge(int j, List<Problem.Node> nodes) throws ProblemFormatException {
+            String where = "edge " + j;
+            if (from == Integer.MIN_VALUE || to == Integer.MIN_VALUE) {
+                throw new ProblemFormatException(where + ": " + (from == Integer.MIN_VALUE ? "from" : "to")
+                        + " must be given, found none");
+            }
+            for (int end : new int[] {from, to}) {
+                if (end < 0 || end >= nodes.size()) {
+                    throw new ProblemFormatException(where + ": " + (end == from ? "from" : "to")
+                            + " must be a node index in 0.." + (nodes.size() - 1) + ", found " + end);
+                }
+            }
+            String ends = where + " (" + nodes.get(from).name() + " -> " + nodes.get(to).name() + ")";
+            if (from == to) {
+                throw new ProblemFormatException(ends + ": an edge must join two different nodes, found both ends " + from);
+            }
+            if (rowLengths == null) {
+                throw new ProblemFormatException(ends + ": costs must be given, found none");
+            }
+            int rows = nodes.get(from).strategies();
+            int cols = nodes.get(to).strategies();
+            if (rowLengths.size() != rows) {
+                throw new ProblemFormatException(ends + ": costs must have " + rows + " rows (strategies of "
+                        + nodes.get(from).name() + "), found " + rowLengths.size());
+            }
+            for (int r = 0; r < rows; r++) {
+                if (rowLengths.get(r) != cols) {
+                    throw new ProblemFormatException(ends + ": costs[" + r + "] must have " + cols
+                            + " entries (strategies of " + nodes.get(to).name() + "), found " + rowLengths.get(r));
+                }
+            }
+            return new Problem.Edge(from, to, rows, cols, count == values.length ? values : Arrays.copyOf(values, count));
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static void expect(JsonParser p, JsonToken t, JsonToken want, String source, String where)
+            throws ProblemFormatException, IOException {
+        if (t != want) {
+            String what = switch (want) {
+                case START_OBJECT -> "an object";
+                case START_ARRAY -> "an array";
+                case VALUE_STRING -> "a string";
+                default -> want.toString();
+            };
+            throw new ProblemFormatException(source + ": " + where + " must be " + what + ", found " + describe(p, t));
+        }
+    }
+
+    private static double number(JsonParser p, JsonToken t, String source, String field)
+            throws ProblemFormatException, IOException {
+        if (t != JsonToken.VALUE_NUMBER_INT && t != JsonToken.VALUE_NUMBER_FLOAT) {
+            throw new ProblemFormatException(source + ": " + field + " must be a number, found " + describe(p, t));
+        }
+        return p.getDoubleValue();
+    }
+
+    private static String describe(JsonParser p, JsonToken t) throws IOException {
+        if (t == null) {
+            return "the end of the file";
+        }
+        return switch (t) {
+            case START_OBJECT -> "an object";
+            case START_ARRAY -> "an array";
+            case VALUE_NULL -> "null";
+            case VALUE_TRUE, VALUE_FALSE -> p.getText();
+            case VALUE_STRING -> "\"" + abbreviate(p.getText()) + "\"";
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> p.getText();
+            default -> t.asString() == null ? t.name() : t.asString();
+        };
+    }
+
+    private static String text(double v) {
+        return Double.isNaN(v) ? "NaN or null" : Double.toString(v);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s+", " ").trim();
+    }
+
+    private static void writeNumbers(JsonGenerator g, double[] values) throws IOException {
+        g.writeStartArray();
+        for (double v : values) {
+            writeNumber(g, v);
+        }
+        g.writeEndArray();
+    }
+
+    private static void writeNumber(JsonGenerator g, double v) throws IOException {
+        if (Double.isFinite(v)) {
+            g.writeNumber(v);
+        } else {
+            g.writeNull();
+        }
+    }
+
+    private static InputStream open(Path file) throws IOException {
+        return Files.newInputStream(file);
+    }
+
+    private static InputStream maybeGunzip(InputStream raw) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
+        in.mark(2);
+        int b0 = in.read();
+        int b1 = in.read();
+        in.reset();
+        if (b0 == 0x1f && b1 == 0x8b) {
+            return new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16);
+        }
+        return in;
+    }
+
+    private static OutputStream create(Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
+        return file.getFileName().toString().endsWith(".gz") ? new GZIPOutputStream(out, 1 << 16) : out;
+    }
+
+    private static OutputStream nonClosing(OutputStream out) {
+        return new java.io.FilterOutputStream(out) {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                out.flush();
+            }
+        };
+    }
+}

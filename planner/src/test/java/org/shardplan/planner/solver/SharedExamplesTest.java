@@ -1,0 +1,79 @@
+package org.shardplan.planner.solver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The examples in {@code shared/problems/} reproduce the optima of {@code expected.tsv}. */
+class SharedExamplesTest {
+
+    static Path problemsDir() {
+        String root = System.getProperty("shardplan.root", ".");
+        return Path.of(root).toAbsolutePath().normalize().resolveSibling("shared").resolve("problems");
+    }
+
+    static Map<String, Double> expected() throws IOException {
+        Path tsv = problemsDir().resolve("expected.tsv");
+        Map<String, Double> m = new LinkedHashMap<>();
+        if (!Files.exists(tsv)) {
+            return m;
+        }
+        for (String line : Files.readAllLines(tsv)) {
+            if (line.isBlank() || line.startsWith("#")) {
+                continue;
+            }
+            String[] f = line.split("\t");
+            m.put(f[0], Double.parseDouble(f[1]));
+        }
+        return m;
+    }
+
+    static Stream<Arguments> cases() throws IOException {
+        Map<String, Double> e = expected();
+        Assumptions.assumeFalse(e.isEmpty() && !"1".equals(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA")),
+                "shared/problems not found next to the repository");
+        assertTrue(!e.isEmpty(), "shared/problems/expected.tsv must exist at " + problemsDir());
+        return e.entrySet().stream().flatMap(x -> Stream.of("dp", "ilp", "auto")
+                .map(s -> Arguments.of(x.getKey(), x.getValue(), s)));
+    }
+
+    @ParameterizedTest(name = "{0} with {2}")
+    @MethodSource("cases")
+    void reproducesKnownOptimum(String name, double optimum, String solverName) throws Exception {
+        Problem p = ProblemIo.readProblem(problemsDir().resolve(name + ".json.gz"));
+        Solver solver = Solvers.byName(solverName);
+        Solution s = solver.solve(p, Solver.Options.withTimeLimit(120));
+        assertEquals(Status.OPTIMAL, s.status(), s.message());
+        assertEquals(optimum, s.objective(), 1e-9 * optimum, s.message());
+        assertEquals(s.objective(), Evaluator.objective(p, s.choices()), 0.0);
+        assertTrue(s.lowerBound() <= s.objective());
+        assertTrue(s.objective() - s.lowerBound() <= 1e-9 * optimum);
+    }
+
+    @ParameterizedTest
+    @MethodSource("names")
+    void sameChoicesEveryRun(String name) throws Exception {
+        Problem p = ProblemIo.readProblem(problemsDir().resolve(name + ".json.gz"));
+        Solution a = new DpSolver().solve(p);
+        Solution b = new DpSolver().solve(p);
+        assertEquals(List.of(a.choices().length), List.of(b.choices().length));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(a.choices(), b.choices());
+    }
+
+    static Stream<String> names() throws IOException {
+        Map<String, Double> e = expected();
+        Assumptions.assumeFalse(e.isEmpty(), "shared/problems not found");
+        return e.keySet().stream();
+    }
+}
