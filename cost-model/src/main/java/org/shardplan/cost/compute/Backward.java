@@ -1,0 +1,184 @@
+package org.shardplan.cost.compute;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.shardplan.graph.DType;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Value;
+import org.shardplan.graph.Work;
+import org.shardplan.graph.WorkAnalysis;
+
+/**
+ * The backward pass of a node, written out as kernels of known shapes, and the activations the
+ * node keeps for it. With {@code |t|} the bytes of tensor t and F the forward FLOPs:
+ *
+ * <ul>
+ * <li>MatMul {@code Y = A·B} (K the reduced size): {@code dA = dY·Bᵀ} and {@code dB = Aᵀ·dY}, each
+ *     {@code 2·|Y|·K} FLOPs (= F), reading dY and the other operand and writing the gradient;
+ *     each only when that operand needs a gradient (a weight or an activation, not a graph input
+ *     or constant). Gemm adds the bias gradient, a sum of dY over the rows ({@code |Y|} FLOPs).
+ * <li>Conv: the data gradient (a transposed convolution of the same FLOPs as the forward without
+ *     bias, reading dY and W, writing dX) and the weight gradient (the same FLOPs, reading X and dY,
+ *     writing dW), and the bias gradient {@code |Y|}. ConvTranspose likewise, roles swapped.
+ * <li>View-only data movement (Reshape, Squeeze, Unsqueeze, Flatten, Identity, shape queries):
+ *     nothing. Other data movement (Transpose, Concat, Slice, Gather, Pad, Resize ...): the
+ *     reverse movement, the same bytes; Expand and Tile reduce ({@code |Y|} FLOPs).
+ * <li>Everything else (element-wise, normalization, pooling, reductions): one gradient kernel
+ *     of twice the forward FLOPs, reading dY and the saved tensors and writing dX (forward bytes
+ *     plus the bytes of dY), priced as the forward operator.
+ * </ul>
+ * A node none of whose inputs needs a gradient has no backward work.
+ */
+public final class Backward {
+    private Backward() {}
+
+    private static final Set<String> VIEWS = Set.of("Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity",
+            "Shape", "Size", "Constant", "ConstantOfShape", "Range", "Dropout");
+    private static final Set<String> LINEAR = Set.of("Add", "Sub", "Neg", "Sum", "Mean", "Cast", "Concat",
+            "Split", "Slice", "Transpose", "Pad", "Expand", "Tile", "Gather", "Resize", "Upsample", "ReduceSum",
+            "ReduceMean", "GlobalAveragePool", "AveragePool", "DepthToSpace", "SpaceToDepth");
+
+    /** True for a value a gradient is computed for: a floating-point weight or activation. */
+    public static boolean needsGrad(Value v) {
+        return !v.isAbsent() && (v.kind() == Value.Kind.PARAMETER || v.kind() == Value.Kind.INTERMEDIATE)
+                && v.dtype().isFloatingPoint();
+    }
+
+    static long bytes(Value v) {
+        return v.isAbsent() ? 0 : v.type().byteSize().orElse(0);
+    }
+
+    static long elements(Value v) {
+        return v.isAbsent() ? 0 : v.shape().numElements().orElse(0);
+    }
+
+    /** The element type a node computes in: its first output's, float32 if unknown. */
+    static DType dtypeOf(Node n) {
+        if (!n.outputs().isEmpty() && n.output(0).dtype() != DType.UNDEFINED) {
+            return n.output(0).dtype();
+        }
+        return DType.FLOAT32;
+    }
+
+    /** The forward kernel of a node. */
+    public static Kernel forward(Node n) {
+        return new Kernel("forward", n.opType(), OpClass.shapeClass(n), WorkAnalysis.of(n), dtypeOf(n));
+    }
+
+    /** The backward kernels of a node (empty when nothing needs a gradient). */
+    public static List<Kernel> of(Node n) {
+        List<Kernel> out = new ArrayList<>();
+        boolean any = false;
+        for (Value v : n.inputs()) {
+            any |= needsGrad(v);
+        }
+        if (!any || VIEWS.contains(n.opType()) || n.outputs().isEmpty()) {
+            return out;
+        }
+        Work fwd = WorkAnalysis.of(n);
+        DType dt = dtypeOf(n);
+        Value y = n.output(0);
+        long dy = bytes(y);
+        String cls = OpClass.shapeClass(n);
+        boolean complete = fwd.complete();
+        switch (n.opType()) {
+            case "MatMul", "FusedMatMul", "Gemm" -> {
+                Value a = n.input(0);
+                Value b = n.input(1);
+                long f = n.opType().equals("Gemm") && n.hasInput(2) ? fwd.flops() - elements(y) : fwd.flops();
+                if (needsGrad(a)) {
+                    out.add(new Kernel("grad-input", n.opType(), cls,
+                            new Work(f, dy + bytes(b), bytes(a), complete), dt));
+                }
+                if (needsGrad(b)) {
+                    out.add(new Kernel("grad-weight", n.opType(), cls.replace("/weight", "/act"),
+                            new Work(f, bytes(a) + dy, bytes(b), complete), dt));
+                }
+                if (n.opType().equals("Gemm") && needsGrad(n.input(2))) {
+                    out.add(new Kernel("grad-bias", "ReduceSum", "any",
+                            new Work(elements(y), dy, bytes(n.input(2)), complete), dt));
+                }
+            }
+            case "Conv", "ConvTranspose", "FusedConv" -> {
+                Value x = n.input(0);
+                Value w = n.input(1);
+                boolean bias = n.hasInput(2);
+                long f = fwd.flops() - (bias ? elements(y) : 0);
+                if (needsGrad(x)) {
+                    out.add(new Kernel("grad-input", n.opType(), cls,
+                            new Work(f, dy + bytes(w), bytes(x), complete), dt));
+                }
+                if (needsGrad(w)) {
+                    out.add(new Kernel("grad-weight", n.opType(), cls,
+                            new Work(f, bytes(x) + dy, bytes(w), complete), dt));
+                }
+                if (bias && needsGrad(n.input(2))) {
+                    out.add(new Kernel("grad-bias", "ReduceSum", "any",
+                            new Work(elements(y), dy, bytes(n.input(2)), complete), dt));
+                }
+            }
+            default -> {
+                String cat = OpClass.category(n.opType());
+                if (cat.equals("move")) {
+                    long f = n.opType().equals("Expand") || n.opType().equals("Tile") ? elements(y) : fwd.flops();
+                    out.add(new Kernel("grad", n.opType(), cls,
+                            new Work(f, fwd.bytesWritten(), fwd.bytesRead(), complete), dt));
+                } else {
+                    out.add(new Kernel("grad", n.opType(), cls,
+                            new Work(2 * fwd.flops(), fwd.bytes(), dy == 0 ? fwd.bytesRead() : readBytes(n), complete),
+                            dt));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Bytes of the gradients of the inputs that need one. */
+    private static long readBytes(Node n) {
+        long s = 0;
+        Set<String> seen = new LinkedHashSet<>();
+        for (Value v : n.inputs()) {
+            if (needsGrad(v) && seen.add(v.name())) {
+                s += bytes(v);
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Elements of the activations this node keeps for its backward pass: the operands a matrix
+     * product or convolution needs for the other operand's gradient, the input of a non-linear
+     * element-wise op, normalization or pooling; nothing for linear ops (Add, Reshape, Concat ...)
+     * and for weights (counted as parameters).
+     */
+    public static long savedElements(Node n) {
+        if (VIEWS.contains(n.opType()) || LINEAR.contains(n.opType())) {
+            return 0;
+        }
+        long s = 0;
+        Set<String> seen = new LinkedHashSet<>();
+        switch (n.opType()) {
+            case "MatMul", "FusedMatMul", "Gemm", "Conv", "ConvTranspose", "FusedConv" -> {
+                Value a = n.input(0);
+                Value b = n.input(1);
+                if (needsGrad(b) && a.kind() != Value.Kind.CONSTANT) {
+                    s += elements(a);
+                }
+                if (needsGrad(a) && b.kind() == Value.Kind.INTERMEDIATE) {
+                    s += elements(b);
+                }
+                return s;
+            }
+            default -> {
+                for (Value v : n.inputs()) {
+                    if (v.kind() == Value.Kind.INTERMEDIATE && v.dtype().isFloatingPoint() && seen.add(v.name())) {
+                        s += elements(v);
+                    }
+                }
+                return s;
+            }
+        }
+    }
+}

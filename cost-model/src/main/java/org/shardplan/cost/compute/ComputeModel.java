@@ -1,0 +1,120 @@
+package org.shardplan.cost.compute;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Shape;
+import org.shardplan.graph.TensorType;
+import org.shardplan.graph.Value;
+
+/**
+ * Compute time of one node on one device under one split: the planner passes the node with the
+ * shapes one device sees ({@link #perDevice}), and gets the forward time and the backward kernels'
+ * times, each predicted by the {@link EfficiencyModel} from the kernel's roofline time.
+ */
+public final class ComputeModel {
+
+    /**
+     * Predicted compute time of one node on one device.
+     *
+     * @param forward the forward kernel's prediction
+     * @param backward one prediction per backward kernel ({@link Backward#of})
+     * @param complete false when a shape or a FLOP formula was missing (the work is a lower bound)
+     */
+    public record NodeCost(EfficiencyModel.Prediction forward, List<EfficiencyModel.Prediction> backward,
+            boolean complete) {
+        public NodeCost {
+            backward = List.copyOf(backward);
+        }
+
+        public double forwardSeconds() {
+            return forward.seconds();
+        }
+
+        public double backwardSeconds() {
+            double s = 0;
+            for (EfficiencyModel.Prediction p : backward) {
+                s += p.seconds();
+            }
+            return s;
+        }
+
+        /** Forward plus backward. */
+        public double trainingSeconds() {
+            return forwardSeconds() + backwardSeconds();
+        }
+
+        /** True when the forward prediction used no measurement. */
+        public boolean analytic() {
+            return forward.analytic();
+        }
+    }
+
+    private final EfficiencyModel efficiency;
+
+    public ComputeModel(EfficiencyModel efficiency) {
+        this.efficiency = Objects.requireNonNull(efficiency, "efficiency");
+    }
+
+    /** A model without calibration data: roofline with default efficiencies. */
+    public static ComputeModel analytic(DeviceSpec device) {
+        return new ComputeModel(new EfficiencyModel(device, List.of()));
+    }
+
+    public EfficiencyModel efficiency() {
+        return efficiency;
+    }
+
+    /** Forward time of a node (shapes as one device sees them). */
+    public EfficiencyModel.Prediction forward(Node node) {
+        return efficiency.predict(Backward.forward(node));
+    }
+
+    /** Forward and backward time of a node (shapes as one device sees them). */
+    public NodeCost cost(Node node) {
+        Kernel f = Backward.forward(node);
+        List<EfficiencyModel.Prediction> back = new ArrayList<>();
+        boolean complete = f.work().complete();
+        for (Kernel k : Backward.of(node)) {
+            back.add(efficiency.predict(k));
+            complete &= k.work().complete();
+        }
+        return new NodeCost(efficiency.predict(f), back, complete);
+    }
+
+    /**
+     * The node as one device sees it under a split: the same operator, attributes and value
+     * names, with each input and output given the per-device shape (null keeps a value as it is,
+     * as for small constants such as a Reshape's target shape). The caller is responsible for
+     * shapes that belong together (a MatMul split along K has both operands' K divided).
+     */
+    public static Node perDevice(Node node, List<long[]> inputShapes, List<long[]> outputShapes) {
+        if (inputShapes.size() != node.inputs().size() || outputShapes.size() != node.outputs().size()) {
+            throw new IllegalArgumentException(node.describe() + ": per-device shapes must be given for "
+                    + node.inputs().size() + " inputs and " + node.outputs().size() + " outputs, found "
+                    + inputShapes.size() + " and " + outputShapes.size());
+        }
+        List<Value> ins = new ArrayList<>();
+        for (int i = 0; i < inputShapes.size(); i++) {
+            ins.add(reshaped(node.inputs().get(i), inputShapes.get(i)));
+        }
+        List<Value> outs = new ArrayList<>();
+        for (int i = 0; i < outputShapes.size(); i++) {
+            outs.add(reshaped(node.outputs().get(i), outputShapes.get(i)));
+        }
+        return node.withValues(ins, outs);
+    }
+
+    private static Value reshaped(Value v, long[] shape) {
+        if (shape == null || v.isAbsent()) {
+            return v;
+        }
+        if (v.constant().isPresent()) {
+            throw new IllegalArgumentException("value '" + v.name() + "' is a constant: its per-device shape must be"
+                    + " null (kept), found a new shape");
+        }
+        return v.withType(new TensorType(v.dtype(), Shape.of(shape)));
+    }
+}

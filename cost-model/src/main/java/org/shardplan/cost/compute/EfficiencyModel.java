@@ -1,0 +1,188 @@
+package org.shardplan.cost.compute;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.graph.DType;
+
+/**
+ * Learns how far a device falls short of its roofline, from measured kernels, and predicts the
+ * time of new ones.
+ *
+ * <p>The roofline time of a kernel is {@code r = max(F / peak(dtype), B / bandwidth)}. For each
+ * group of samples the model fits {@code t = c + r / e}: c a fixed cost per call (dispatch,
+ * threading) and e the efficiency (the fraction of the roofline achieved on large kernels), by
+ * least squares weighted by {@code 1/t²} (so that relative errors count alike) over the four
+ * samples nearest to the query in {@code log r}, with {@code c, 1/e ≥ 0}. Groups go from specific
+ * to general: op type and shape class, op type, category ({@link OpClass#category}), all samples.
+ * The most specific group with at least two samples answers; a group with exactly one sample
+ * scales the answer of the next group through that sample. Without any sample the model is
+ * analytic: {@code t = c0 + r / e0} with c0 = 5 µs and e0 = 0.5 for matrix products and 0.7
+ * otherwise, and says so in {@link Prediction#source()}.
+ *
+ * <p>Fitting is O(n log n) in the number of samples; a prediction O(n) in the size of its group.
+ */
+public final class EfficiencyModel {
+
+    /** Neighbours a local fit uses. */
+    static final int NEIGHBOURS = 4;
+    /** Analytic per-kernel overhead without calibration, seconds. */
+    static final double DEFAULT_OVERHEAD = 5e-6;
+
+    /**
+     * A predicted time.
+     *
+     * @param seconds predicted time
+     * @param rooflineSeconds the kernel's roofline time on the device
+     * @param source which samples answered: "class", "op", "category", "all" or "analytic"
+     */
+    public record Prediction(double seconds, double rooflineSeconds, String source) {
+        /** True when no measurement took part. */
+        public boolean analytic() {
+            return "analytic".equals(source);
+        }
+    }
+
+    private record Point(double r, double t) {}
+
+    private final DeviceSpec device;
+    private final List<Sample> samples;
+    private final Map<String, List<Point>> byClass = new LinkedHashMap<>();
+    private final Map<String, List<Point>> byOp = new LinkedHashMap<>();
+    private final Map<String, List<Point>> byCategory = new LinkedHashMap<>();
+    private final List<Point> all = new ArrayList<>();
+
+    /** A model for {@code device} learned from {@code samples} (none: purely analytic). */
+    public EfficiencyModel(DeviceSpec device, List<Sample> samples) {
+        this.device = device;
+        this.samples = List.copyOf(samples);
+        for (Sample s : this.samples) {
+            Point p = new Point(roofline(s.flops(), s.bytes(), s.dtype()), s.seconds());
+            byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
+            byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(p);
+            byCategory.computeIfAbsent(OpClass.category(s.opType()), k -> new ArrayList<>()).add(p);
+            all.add(p);
+        }
+    }
+
+    /** The same device learned from all samples except those of the given signatures. */
+    public EfficiencyModel without(Set<String> signatures) {
+        List<Sample> keep = new ArrayList<>();
+        for (Sample s : samples) {
+            if (!signatures.contains(s.signature())) {
+                keep.add(s);
+            }
+        }
+        return new EfficiencyModel(device, keep);
+    }
+
+    public DeviceSpec device() {
+        return device;
+    }
+
+    public List<Sample> samples() {
+        return samples;
+    }
+
+    /** Roofline time of {@code flops} and {@code bytes} in {@code dtype} on the device. */
+    public double roofline(double flops, double bytes, DType dtype) {
+        return Math.max(flops / device.peakFlops(dtype.toString()), bytes / device.memoryBandwidthBytesPerSecond());
+    }
+
+    /** Predicted time of a kernel. */
+    public Prediction predict(Kernel k) {
+        double r = roofline(k.work().flops(), k.work().bytes(), k.dtype());
+        List<List<Point>> levels = new ArrayList<>();
+        levels.add(byClass.getOrDefault(k.opType() + "/" + k.shapeClass(), List.of()));
+        levels.add(byOp.getOrDefault(k.opType(), List.of()));
+        levels.add(byCategory.getOrDefault(OpClass.category(k.opType()), List.of()));
+        levels.add(all);
+        String[] names = {"class", "op", "category", "all"};
+        for (int i = 0; i < levels.size(); i++) {
+            if (!levels.get(i).isEmpty()) {
+                return new Prediction(predictAt(levels, i, r, k.opType()), r, names[i]);
+            }
+        }
+        return new Prediction(analytic(r, k.opType()), r, "analytic");
+    }
+
+    private static double analytic(double r, String opType) {
+        double e = "matmul".equals(OpClass.category(opType)) ? 0.5 : 0.7;
+        return DEFAULT_OVERHEAD + r / e;
+    }
+
+    private static double predictAt(List<List<Point>> levels, int i, double r, String opType) {
+        List<Point> pts = levels.get(i);
+        if (pts.size() >= 2) {
+            return localFit(pts, r);
+        }
+        Point only = pts.get(0);
+        double parentAtR;
+        double parentAtOnly;
+        int j = i + 1;
+        while (j < levels.size() && levels.get(j).size() < 2) {
+            j++;
+        }
+        if (j < levels.size()) {
+            parentAtR = localFit(levels.get(j), r);
+            parentAtOnly = localFit(levels.get(j), only.r);
+        } else {
+            parentAtR = analytic(r, opType);
+            parentAtOnly = analytic(only.r, opType);
+        }
+        return only.t * parentAtR / parentAtOnly;
+    }
+
+    /** {@link #localFit(List, double)} over parallel arrays of roofline times and measured times. */
+    static double localFit(double[] rs, double[] ts, double r) {
+        List<Point> pts = new ArrayList<>();
+        for (int i = 0; i < rs.length; i++) {
+            pts.add(new Point(rs[i], ts[i]));
+        }
+        return localFit(pts, r);
+    }
+
+    /** Weighted least squares of t = c + k·r over the nearest points in log r (see class comment). */
+    private static double localFit(List<Point> pts, double r) {
+        double lr = Math.log(Math.max(r, 1e-12));
+        List<Point> near = new ArrayList<>(pts);
+        near.sort(Comparator.comparingDouble(p -> Math.abs(Math.log(Math.max(p.r, 1e-12)) - lr)));
+        near = near.subList(0, Math.min(NEIGHBOURS, near.size()));
+        double s = 0;
+        double sr = 0;
+        double srr = 0;
+        double st = 0;
+        double srt = 0;
+        for (Point p : near) {
+            double w = 1.0 / (p.t * p.t);
+            s += w;
+            sr += w * p.r;
+            srr += w * p.r * p.r;
+            st += w * p.t;
+            srt += w * p.r * p.t;
+        }
+        double det = s * srr - sr * sr;
+        double c;
+        double k;
+        if (Math.abs(det) <= 1e-12 * s * srr) {
+            c = st / s;
+            k = 0;
+        } else {
+            c = (st * srr - sr * srt) / det;
+            k = (s * srt - sr * st) / det;
+        }
+        if (k < 0) {
+            k = 0;
+            c = st / s;
+        }
+        if (c < 0) {
+            c = 0;
+            k = srt / srr;
+        }
+        return c + k * r;
+    }
+}

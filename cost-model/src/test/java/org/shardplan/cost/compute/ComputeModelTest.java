@@ -1,0 +1,146 @@
+package org.shardplan.cost.compute;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.cluster.Link;
+import org.shardplan.graph.Attribute;
+import org.shardplan.graph.DType;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.TensorType;
+import org.shardplan.graph.Value;
+import org.shardplan.graph.Work;
+
+class ComputeModelTest {
+    /** 1 GFLOP/s and 1 GB/s: roofline seconds are FLOPs or bytes times 1e-9. */
+    static final DeviceSpec SLOW = new DeviceSpec("slow", "test", "cpu", Map.of("float32", 1e9), 1e9, 1e9,
+            true, 1, Link.of("m", 1, 0), Link.of("n", 1, 0));
+
+    static Value act(String name, long... dims) {
+        return Value.intermediate(name, TensorType.of(DType.FLOAT32, dims));
+    }
+
+    static Value weight(String name, long... dims) {
+        return Value.parameter(name, TensorType.of(DType.FLOAT32, dims));
+    }
+
+    static Node matmul(long m, long k, long n) {
+        return new Node("mm", "MatMul", "", List.of(act("a", m, k), weight("b", k, n)), List.of(act("y", m, n)),
+                List.of());
+    }
+
+    @Test
+    void matmulBackwardIsTwoMatmulsOfKnownShapes() {
+        Node mm = matmul(64, 128, 32);
+        long f = 2L * 64 * 32 * 128;
+        List<Kernel> back = Backward.of(mm);
+        assertEquals(2, back.size());
+        // dA = dY·Bᵀ: reads dY (64x32) and B (128x32), writes dA (64x128)
+        assertEquals(new Work(f, 4L * (64 * 32 + 128 * 32), 4L * 64 * 128, true), back.get(0).work());
+        assertEquals("grad-input", back.get(0).role());
+        // dB = Aᵀ·dY: reads A (64x128) and dY, writes dB (128x32)
+        assertEquals(new Work(f, 4L * (64 * 128 + 64 * 32), 4L * 128 * 32, true), back.get(1).work());
+        assertEquals("2d/act", back.get(1).shapeClass());
+        // A saved for dB: 64*128 elements
+        assertEquals(64 * 128, Backward.savedElements(mm));
+    }
+
+    @Test
+    void graphInputsNeedNoGradient() {
+        Node first = new Node("mm", "MatMul", "",
+                List.of(Value.input("x", TensorType.of(DType.FLOAT32, 8, 16)), weight("w", 16, 4)),
+                List.of(act("y", 8, 4)), List.of());
+        List<Kernel> back = Backward.of(first);
+        assertEquals(1, back.size());
+        assertEquals("grad-weight", back.get(0).role());
+        Node add = new Node("add", "Add", "", List.of(Value.input("x", TensorType.of(DType.FLOAT32, 8)),
+                Value.input("z", TensorType.of(DType.FLOAT32, 8))), List.of(act("s", 8)), List.of());
+        assertTrue(Backward.of(add).isEmpty());
+    }
+
+    @Test
+    void convBackwardHasDataWeightAndBiasGradients() {
+        // X [1,3,8,8], W [4,3,3,3], B [4], Y [1,4,8,8] (pads 1)
+        Node conv = new Node("c", "Conv", "", List.of(act("x", 1, 3, 8, 8), weight("w", 4, 3, 3, 3), weight("bias", 4)),
+                List.of(act("y", 1, 4, 8, 8)),
+                List.of(Attribute.ofInts("kernel_shape", 3, 3), Attribute.ofInts("pads", 1, 1, 1, 1)));
+        long y = 4 * 8 * 8;
+        long fNoBias = 2 * y * 3 * 3 * 3;
+        List<Kernel> back = Backward.of(conv);
+        assertEquals(List.of("grad-input", "grad-weight", "grad-bias"), back.stream().map(Kernel::role).toList());
+        assertEquals(fNoBias, back.get(0).work().flops());
+        assertEquals(fNoBias, back.get(1).work().flops());
+        assertEquals(y, back.get(2).work().flops());
+        assertEquals(4L * (y + 4 * 27), back.get(0).work().bytesRead());
+        assertEquals(4L * (3 * 64), back.get(0).work().bytesWritten());
+        assertEquals("k3x3/s1/dense", OpClass.shapeClass(conv));
+    }
+
+    @Test
+    void efficiencyIsLearnedFromSamplesOfTheSameClass() {
+        // samples on t = 1e-4 + 2 r: MatMul 2d/weight, flops 1e6, 2e6, 4e6 -> r = 1e-3, 2e-3, 4e-3
+        List<Sample> s = new ArrayList<>();
+        for (double flops : new double[] {1e6, 2e6, 4e6}) {
+            s.add(new Sample("mm" + flops, "MatMul", "2d/weight", flops, 0, DType.FLOAT32, 1e-4 + 2 * flops * 1e-9));
+        }
+        ComputeModel cm = new ComputeModel(new EfficiencyModel(SLOW, s));
+        // 64x128x32 matmul: 524288 FLOPs, roofline 5.24288e-4 s
+        EfficiencyModel.Prediction p = cm.forward(matmul(64, 128, 32));
+        assertEquals("class", p.source());
+        assertEquals(2 * 64 * 128 * 32 * 1e-9, p.rooflineSeconds(), 1e-15);
+        assertEquals(1e-4 + 2 * (2 * 64 * 128 * 32 * 1e-9), p.seconds(), 1e-12);
+    }
+
+    @Test
+    void singleSampleScalesTheCurveOfTheWiderGroup() {
+        // two Gemm samples on t = 2 r; one MatMul sample at r = 1e-3 that took 3e-3
+        List<Sample> s = List.of(
+                new Sample("g1", "Gemm", "transB=1/weight", 1e6, 0, DType.FLOAT32, 2e-3),
+                new Sample("g2", "Gemm", "transB=1/weight", 4e6, 0, DType.FLOAT32, 8e-3),
+                new Sample("m1", "MatMul", "2d/weight", 1e6, 0, DType.FLOAT32, 3e-3));
+        EfficiencyModel e = new EfficiencyModel(SLOW, s);
+        // MatMul has one sample at class and op level: the category curve (all three samples) is
+        // scaled to pass through it
+        double[] rs = {1e-3, 4e-3, 1e-3};
+        double[] ts = {2e-3, 8e-3, 3e-3};
+        Kernel at1 = new Kernel("forward", "MatMul", "2d/weight", new Work(1_000_000, 0, 0, true), DType.FLOAT32);
+        Kernel at2 = new Kernel("forward", "MatMul", "2d/weight", new Work(2_000_000, 0, 0, true), DType.FLOAT32);
+        assertEquals("class", e.predict(at2).source());
+        assertEquals(3e-3, e.predict(at1).seconds(), 1e-15);
+        assertEquals(3e-3 * EfficiencyModel.localFit(rs, ts, 2e-3) / EfficiencyModel.localFit(rs, ts, 1e-3),
+                e.predict(at2).seconds(), 1e-15);
+        // held out: without the MatMul sample the Gemm line answers at category level: 2 r
+        EfficiencyModel held = e.without(Set.of("m1"));
+        assertEquals("category", held.predict(at2).source());
+        assertEquals(2 * 2e-3, held.predict(at2).seconds(), 1e-15);
+    }
+
+    @Test
+    void withoutCalibrationTheModelIsAnalyticAndSaysSo() {
+        ComputeModel cm = ComputeModel.analytic(SLOW);
+        EfficiencyModel.Prediction p = cm.forward(matmul(10, 10, 10));
+        assertTrue(p.analytic());
+        // 2000 FLOPs -> 2e-6 s roofline, efficiency 0.5, overhead 5 us
+        assertEquals(5e-6 + 2e-6 / 0.5, p.seconds(), 1e-15);
+        ComputeModel.NodeCost c = cm.cost(matmul(10, 10, 10));
+        assertEquals(2, c.backward().size());
+        assertEquals(3 * (5e-6 + 2e-6 / 0.5), c.trainingSeconds(), 1e-15);
+    }
+
+    @Test
+    void perDeviceShapesDivideTheWork() {
+        Node mm = matmul(64, 128, 32);
+        // split M by 4: A [16,128], Y [16,32]
+        Node part = ComputeModel.perDevice(mm, List.of(new long[] {16, 128}, new long[] {128, 32}),
+                List.of(new long[] {16, 32}));
+        assertEquals(2L * 16 * 32 * 128, Backward.forward(part).work().flops());
+        ComputeModel cm = ComputeModel.analytic(SLOW);
+        assertEquals(5e-6 + 2L * 16 * 32 * 128 * 1e-9 / 0.5, cm.forward(part).seconds(), 1e-15);
+    }
+}
