@@ -27,6 +27,22 @@ public final class Feeds {
         };
     }
 
+    /** The ONNX element type of an ONNX Runtime Java type. */
+    public static int elemType(OnnxJavaType t) {
+        return switch (t) {
+            case FLOAT -> OnnxModels.FLOAT;
+            case DOUBLE -> OnnxModels.DOUBLE;
+            case INT64 -> OnnxModels.INT64;
+            case INT32 -> OnnxModels.INT32;
+            case INT8 -> OnnxModels.INT8;
+            case UINT8 -> OnnxModels.UINT8;
+            case BOOL -> OnnxModels.BOOL;
+            case FLOAT16 -> OnnxModels.FLOAT16;
+            case BFLOAT16 -> OnnxModels.BFLOAT16;
+            default -> throw new IllegalArgumentException("no random feed for ONNX Runtime type " + t);
+        };
+    }
+
     /** A tensor of random values of the given element type and shape. */
     public static OnnxTensor random(int elemType, long[] shape, SplittableRandom rnd) throws OrtException {
         byte[] raw = OnnxModels.randomTensor("feed", elemType, shape, rnd).getRawData().toByteArray();

@@ -33,13 +33,31 @@ public final class Ort {
      * default, one per core), sequential execution, all graph optimizations.
      */
     public static OrtSession.SessionOptions options(int threads) throws OrtException {
+        return options(threads, OrtSession.SessionOptions.OptLevel.ALL_OPT);
+    }
+
+    /** The optimization level of a name: none, basic, extended or all. */
+    public static OrtSession.SessionOptions.OptLevel optLevel(String name) {
+        return switch (name) {
+            case "none" -> OrtSession.SessionOptions.OptLevel.NO_OPT;
+            case "basic" -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
+            case "extended" -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
+            case "all" -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
+            default -> throw new IllegalArgumentException(
+                    "optimization level must be none, basic, extended or all, found \"" + name + "\"");
+        };
+    }
+
+    /** Session options as {@link #options(int)} with a given graph optimization level. */
+    public static OrtSession.SessionOptions options(int threads, OrtSession.SessionOptions.OptLevel level)
+            throws OrtException {
         environment();
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         o.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
         o.setIntraOpNumThreads(Math.max(0, threads));
         o.setInterOpNumThreads(1);
         o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-        o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        o.setOptimizationLevel(level);
         return o;
     }
 }

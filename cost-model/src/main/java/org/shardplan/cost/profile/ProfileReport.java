@@ -1,0 +1,133 @@
+package org.shardplan.cost.profile;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalDouble;
+
+/**
+ * The result of profiling a model: for every node the cost model's held-out prediction and the
+ * measurement, and the same for the whole model.
+ *
+ * @param model model name
+ * @param device device profile name
+ * @param fingerprint machine fingerprint id the calibration belongs to
+ * @param callOverheadSeconds measured cost of one ONNX Runtime call from Java, subtracted from
+ *     every single-operator measurement and added once to the whole-model prediction
+ * @param nodes one entry per node, in graph order
+ * @param wholeModelMeasuredSeconds median time of the whole model, if it ran
+ * @param wholeModelError why the whole model could not be timed, if it could not
+ * @param measuredSignatures distinct operator signatures measured in this run
+ * @param reusedSignatures distinct signatures taken from the calibration file
+ */
+public record ProfileReport(String model, String device, String fingerprint, double callOverheadSeconds,
+        List<NodeResult> nodes, OptionalDouble wholeModelMeasuredSeconds, Optional<String> wholeModelError,
+        int measuredSignatures, int reusedSignatures) {
+
+    public ProfileReport {
+        nodes = List.copyOf(nodes);
+    }
+
+    /**
+     * One node.
+     *
+     * @param name node name
+     * @param op operator type
+     * @param signature operator signature
+     * @param predictedSeconds prediction from calibration data of other signatures (held out)
+     * @param measuredSeconds the measurement of this signature, call overhead subtracted, if any
+     * @param source which calibration group answered ("class", "op", "category", "all", "analytic",
+     *     or "folded" for a node whose outputs are constants)
+     * @param flag why the node is flagged ("" when it is not): its measurement failed and the
+     *     prediction is analytic
+     * @param cached whether the measurement came from the calibration file
+     */
+    public record NodeResult(String name, String op, String signature, double predictedSeconds,
+            OptionalDouble measuredSeconds, String source, String flag, boolean cached) {
+
+        /** |predicted - measured| / measured, when measured. */
+        public OptionalDouble absRelError() {
+            if (measuredSeconds.isEmpty()) {
+                return OptionalDouble.empty();
+            }
+            double m = measuredSeconds.getAsDouble();
+            return OptionalDouble.of(Math.abs(predictedSeconds - m) / m);
+        }
+    }
+
+    /** Sum of the node predictions plus one call overhead. */
+    public double predictedSeconds() {
+        double s = callOverheadSeconds;
+        for (NodeResult n : nodes) {
+            s += n.predictedSeconds();
+        }
+        return s;
+    }
+
+    /** Sum of the node measurements plus one call overhead (nodes without one count their prediction). */
+    public double sumOfMeasuredSeconds() {
+        double s = callOverheadSeconds;
+        for (NodeResult n : nodes) {
+            s += n.measuredSeconds().orElse(n.predictedSeconds());
+        }
+        return s;
+    }
+
+    /** Per-node absolute relative errors of measured nodes (folded nodes excluded), ascending. */
+    public double[] absRelErrors() {
+        List<Double> e = new ArrayList<>();
+        for (NodeResult n : nodes) {
+            if (!"folded".equals(n.source())) {
+                n.absRelError().ifPresent(e::add);
+            }
+        }
+        return e.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    }
+
+    /** The q-quantile (0..1) of the per-node errors, nearest rank; NaN without any. */
+    public double errorQuantile(double q) {
+        double[] e = absRelErrors();
+        if (e.length == 0) {
+            return Double.NaN;
+        }
+        int rank = (int) Math.ceil(q * e.length);
+        return e[Math.max(0, Math.min(e.length - 1, rank - 1))];
+    }
+
+    /** Median of the per-node errors. */
+    public double medianAbsRelError() {
+        double[] e = absRelErrors();
+        if (e.length == 0) {
+            return Double.NaN;
+        }
+        int m = e.length / 2;
+        return e.length % 2 == 1 ? e[m] : (e[m - 1] + e[m]) / 2;
+    }
+
+    /** Time-weighted error: sum |predicted - measured| over sum measured, over measured nodes. */
+    public double weightedAbsRelError() {
+        double num = 0;
+        double den = 0;
+        for (NodeResult n : nodes) {
+            if (n.measuredSeconds().isPresent() && !"folded".equals(n.source())) {
+                num += Math.abs(n.predictedSeconds() - n.measuredSeconds().getAsDouble());
+                den += n.measuredSeconds().getAsDouble();
+            }
+        }
+        return den == 0 ? Double.NaN : num / den;
+    }
+
+    /** |predicted - measured| / measured for the whole model, when it ran. */
+    public OptionalDouble wholeModelRelError() {
+        if (wholeModelMeasuredSeconds.isEmpty()) {
+            return OptionalDouble.empty();
+        }
+        double m = wholeModelMeasuredSeconds.getAsDouble();
+        return OptionalDouble.of(Math.abs(predictedSeconds() - m) / m);
+    }
+
+    /** Number of flagged nodes. */
+    public long flaggedCount() {
+        return nodes.stream().filter(n -> !n.flag().isEmpty()).count();
+    }
+}

@@ -1,0 +1,274 @@
+package org.shardplan.cost.profile;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.shardplan.cost.calib.CalibrationEntry;
+import org.shardplan.cost.calib.CalibrationFile;
+import org.shardplan.cost.calib.OpSignature;
+import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.compute.Backward;
+import org.shardplan.cost.compute.EfficiencyModel;
+import org.shardplan.cost.compute.Kernel;
+import org.shardplan.graph.Graph;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Value;
+
+/**
+ * Measures a model on this CPU with ONNX Runtime and compares the cost model with the
+ * measurements.
+ *
+ * <ol>
+ * <li>The cost of one ONNX Runtime call from Java is measured (a Neg of one element) and
+ *     subtracted from every single-operator time, since inside a model that cost is paid once.
+ * <li>Every distinct operator signature ({@link OpSignature}) is looked up in the calibration
+ *     file; missing ones are measured as one-node models ({@link SingleNodeModels}) with warm-up,
+ *     repeats and the median ({@link Timing}) and added to the file. A node that cannot be built
+ *     alone or fails in ONNX Runtime is flagged, predicted analytically, and nothing is recorded
+ *     for it. Nodes whose outputs are all constants (folded shape arithmetic) cost nothing.
+ * <li>Each signature is predicted from the calibration data of all other signatures (its own
+ *     measurement held out), by the {@link EfficiencyModel}.
+ * <li>The whole model is run end to end on random inputs (graph inputs that are parameters
+ *     included) and timed the same way.
+ * </ol>
+ * Running time: one session per distinct signature, each timed for at least
+ * {@link Timing#minSeconds()}; predictions O(s·n) for s signatures and n samples.
+ */
+public final class Profiler {
+
+    /**
+     * How to measure.
+     *
+     * @param threads intra-op threads (0: ONNX Runtime's default)
+     * @param timing warm-up and repeats
+     * @param optimization ONNX Runtime graph optimization level: none, basic, extended or all
+     * @param wholeModel whether to time the whole model too
+     */
+    public record Options(int threads, Timing timing, String optimization, boolean wholeModel) {
+        /** One thread per core, default timing, no graph rewriting, the whole model timed. */
+        public static final Options DEFAULT = new Options(0, Timing.DEFAULT, "none", true);
+    }
+
+    /** Told about progress: {@code done} of {@code total} steps, now working on {@code what}. */
+    @FunctionalInterface
+    public interface Listener {
+        void progress(int done, int total, String what);
+    }
+
+    private final Options options;
+    private final DeviceSpec device;
+
+    public Profiler(DeviceSpec device, Options options) {
+        this.device = device;
+        this.options = options;
+    }
+
+    /**
+     * Profiles a graph.
+     *
+     * @param modelName name for the report
+     * @param graph the model with shapes bound (inputs' sizes fixed)
+     * @param modelFile the ONNX file for the whole-model run (null: not run)
+     * @param opsets opset version per domain of the model
+     * @param calibration measurements so far (new ones are added to it)
+     * @param listener progress (may be null)
+     */
+    public ProfileReport profile(String modelName, Graph graph, Path modelFile, Map<String, Long> opsets,
+            CalibrationFile calibration, Listener listener) throws ProfileException {
+        Listener l = listener != null ? listener : (d, t, w) -> { };
+        double overhead = callOverhead();
+        // distinct signatures, in first-use order
+        Map<String, Node> bySig = new LinkedHashMap<>();
+        List<String> sigs = new ArrayList<>();
+        for (Node n : graph.nodes()) {
+            String s = folded(n) ? null : OpSignature.of(n);
+            sigs.add(s);
+            if (s != null) {
+                bySig.putIfAbsent(s, n);
+            }
+        }
+        int total = bySig.size() + (options.wholeModel() && modelFile != null ? 1 : 0);
+        int done = 0;
+        int measured = 0;
+        int reused = 0;
+        Map<String, String> failures = new HashMap<>();
+        SplittableRandom rnd = new SplittableRandom(42);
+        for (Map.Entry<String, Node> e : bySig.entrySet()) {
+            Node n = e.getValue();
+            l.progress(done, total, n.opType() + " " + n.name());
+            if (calibration.get(e.getKey()).isPresent()) {
+                reused++;
+            } else {
+                try {
+                    SingleNodeModels.Probe probe = SingleNodeModels.build(n, opsets, rnd);
+                    double t = time(probe, rnd);
+                    Kernel k = Backward.forward(n);
+                    calibration.put(new CalibrationEntry(e.getKey(), n.opType(), k.shapeClass(), k.dtype().toString(),
+                            k.work().flops(), k.work().bytes(), Math.max(t - overhead, 1e-7), options.timing().minRepeats()));
+                    measured++;
+                } catch (SingleNodeModels.NotMeasurable ex) {
+                    failures.put(e.getKey(), "cannot run alone: " + ex.getMessage());
+                } catch (Exception ex) {
+                    failures.put(e.getKey(), "ONNX Runtime failed: " + oneLine(ex));
+                }
+            }
+            done++;
+        }
+        // held-out predictions
+        EfficiencyModel full = new EfficiencyModel(device, calibration.samples());
+        Map<String, EfficiencyModel.Prediction> predictions = new HashMap<>();
+        for (Map.Entry<String, Node> e : bySig.entrySet()) {
+            EfficiencyModel held = full.without(Set.of(e.getKey()));
+            predictions.put(e.getKey(), held.predict(Backward.forward(e.getValue())));
+        }
+        List<ProfileReport.NodeResult> results = new ArrayList<>();
+        for (int i = 0; i < graph.nodes().size(); i++) {
+            Node n = graph.nodes().get(i);
+            String s = sigs.get(i);
+            if (s == null) {
+                results.add(new ProfileReport.NodeResult(n.name(), n.opType(), "", 0.0, OptionalDouble.of(0.0),
+                        "folded", "", false));
+                continue;
+            }
+            Optional<CalibrationEntry> m = calibration.get(s);
+            EfficiencyModel.Prediction p = predictions.get(s);
+            String flag = failures.containsKey(s) ? failures.get(s) + "; analytic fallback" : "";
+            results.add(new ProfileReport.NodeResult(n.name(), n.opType(), s, p.seconds(),
+                    m.isPresent() ? OptionalDouble.of(m.get().seconds()) : OptionalDouble.empty(),
+                    p.source(), flag, m.isPresent() && !failures.containsKey(s)));
+        }
+        OptionalDouble whole = OptionalDouble.empty();
+        Optional<String> wholeError = Optional.empty();
+        if (options.wholeModel() && modelFile != null) {
+            l.progress(done, total, "whole model");
+            whole = OptionalDouble.of(timeWholeModel(modelFile, graph, rnd));
+            done++;
+        } else if (modelFile == null) {
+            wholeError = Optional.of("no model file given");
+        }
+        l.progress(done, total, "done");
+        return new ProfileReport(modelName, device.name(), calibration.fingerprint().id(), overhead, results, whole,
+                wholeError, measured, reused);
+    }
+
+    /** True when every output of the node is a known constant (folded away before run time). */
+    static boolean folded(Node n) {
+        if (n.outputs().isEmpty()) {
+            return false;
+        }
+        for (Value v : n.outputs()) {
+            if (v.constant().isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String oneLine(Throwable t) {
+        String m = t.getMessage() == null ? t.toString() : t.getMessage();
+        m = m.replace('\n', ' ').trim();
+        return m.length() > 200 ? m.substring(0, 200) + "..." : m;
+    }
+
+    /** Median seconds of one ONNX Runtime call on a one-element Neg. */
+    public double callOverhead() throws ProfileException {
+        try {
+            ai.onnx.proto.OnnxMl.NodeProto node = ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType("Neg")
+                    .addInput("x").addOutput("y").build();
+            long[] one = {1};
+            SingleNodeModels.Probe p = new SingleNodeModels.Probe(OnnxModels.singleNode(node,
+                    List.of(OnnxModels.valueInfo("x", OnnxModels.FLOAT, one)), List.of(),
+                    List.of(OnnxModels.valueInfo("y", OnnxModels.FLOAT, one)), 17),
+                    List.of(new SingleNodeModels.Feed("x", OnnxModels.FLOAT, one)));
+            return time(p, new SplittableRandom(7));
+        } catch (Exception e) {
+            throw new ProfileException("ONNX Runtime cannot run a one-node model on this machine: " + oneLine(e), e);
+        }
+    }
+
+    private double time(SingleNodeModels.Probe probe, SplittableRandom rnd) throws Exception {
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try (OrtSession.SessionOptions o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
+                OrtSession s = Ort.environment().createSession(probe.model().toByteArray(), o)) {
+            for (SingleNodeModels.Feed f : probe.feeds()) {
+                feeds.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
+            }
+            return options.timing().medianSeconds(() -> {
+                try (OrtSession.Result r = s.run(feeds)) {
+                    r.size();
+                }
+            });
+        } finally {
+            for (OnnxTensor t : feeds.values()) {
+                t.close();
+            }
+        }
+    }
+
+    private double timeWholeModel(Path modelFile, Graph graph, SplittableRandom rnd) throws ProfileException {
+        OrtSession s;
+        OrtSession.SessionOptions o;
+        try {
+            o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
+            s = Ort.environment().createSession(modelFile.toString(), o);
+        } catch (OrtException e) {
+            throw new ProfileException(modelFile + ": ONNX Runtime cannot load the model: " + oneLine(e), e);
+        }
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, NodeInfo> in : s.getInputInfo().entrySet()) {
+                String name = in.getKey();
+                if (!(in.getValue().getInfo() instanceof TensorInfo ti)) {
+                    throw new ProfileException(modelFile + ": input '" + name + "' must be a tensor, found "
+                            + in.getValue().getInfo());
+                }
+                long[] dims = null;
+                Optional<Value> v = graph.value(name);
+                if (v.isPresent() && v.get().shape().rankKnown() && v.get().shape().isFullyKnown()) {
+                    dims = v.get().shape().toLongs();
+                } else {
+                    dims = ti.getShape().clone();
+                    for (long d : dims) {
+                        if (d < 0) {
+                            throw new ProfileException(modelFile + ": input '" + name
+                                    + "' has a dimension of unknown size; give it with --dim or --input-shape");
+                        }
+                    }
+                }
+                feeds.put(name, Feeds.random(Feeds.elemType(ti.type), dims, rnd));
+            }
+            return options.timing().medianSeconds(() -> {
+                try (OrtSession.Result r = s.run(feeds)) {
+                    r.size();
+                }
+            });
+        } catch (ProfileException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new ProfileException(modelFile + ": ONNX Runtime failed to run the model on random inputs: "
+                    + oneLine(e), e);
+        } finally {
+            for (OnnxTensor t : feeds.values()) {
+                t.close();
+            }
+            try {
+                s.close();
+                o.close();
+            } catch (OrtException e) {
+                // closing failed after the measurement: nothing to report
+            }
+        }
+    }
+}

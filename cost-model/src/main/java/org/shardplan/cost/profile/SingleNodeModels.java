@@ -1,0 +1,205 @@
+package org.shardplan.cost.profile;
+
+import ai.onnx.proto.OnnxMl;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.shardplan.graph.Attribute;
+import org.shardplan.graph.DType;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Tensor;
+import org.shardplan.graph.Value;
+
+/**
+ * Turns one node of a graph into a one-node ONNX model ready to time: activations become graph
+ * inputs fed with random data, weights become initializers with random values (as in the original
+ * model, so ONNX Runtime pre-packs them alike), constants keep their values (a Reshape's shape,
+ * a Slice's starts). Nodes that cannot stand alone (a subgraph attribute, an unknown shape, a
+ * string tensor) are refused with the reason.
+ */
+public final class SingleNodeModels {
+    private SingleNodeModels() {}
+
+    /** Why a node cannot be measured alone. */
+    public static final class NotMeasurable extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public NotMeasurable(String message) {
+            super(message);
+        }
+    }
+
+    /** An input fed at run time. */
+    public record Feed(String name, int elemType, long[] dims) {}
+
+    /** A built model and what to feed it. */
+    public record Probe(OnnxMl.ModelProto model, List<Feed> feeds) {}
+
+    /**
+     * Builds the one-node model of {@code node}.
+     *
+     * @param opsets opset version per domain of the original model ("" the default domain)
+     */
+    public static Probe build(Node node, Map<String, Long> opsets, SplittableRandom rnd) throws NotMeasurable {
+        OnnxMl.NodeProto.Builder nb = OnnxMl.NodeProto.newBuilder().setOpType(node.opType())
+                .setName(node.name()).setDomain(node.domain());
+        List<OnnxMl.ValueInfoProto> inputs = new ArrayList<>();
+        List<OnnxMl.TensorProto> inits = new ArrayList<>();
+        List<Feed> feeds = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
+        for (Value v : node.inputs()) {
+            if (v.isAbsent()) {
+                nb.addInput("");
+                continue;
+            }
+            nb.addInput(v.name());
+            if (!seen.add(v.name())) {
+                continue;
+            }
+            long[] dims = dims(node, v);
+            int et = elemType(node, v);
+            if (v.constant().isPresent() && v.constant().get().hasValues()) {
+                inits.add(tensorProto(v.name(), v.constant().get()));
+            } else if (v.kind() == Value.Kind.PARAMETER || v.kind() == Value.Kind.CONSTANT) {
+                inits.add(OnnxModels.randomTensor(v.name(), et, dims, rnd));
+            } else {
+                inputs.add(OnnxModels.valueInfo(v.name(), et, dims));
+                feeds.add(new Feed(v.name(), et, dims));
+            }
+        }
+        List<OnnxMl.ValueInfoProto> outputs = new ArrayList<>();
+        for (Value v : node.outputs()) {
+            nb.addOutput(v.name());
+            if (v.dtype() == DType.UNDEFINED || v.dtype() == DType.STRING) {
+                throw new NotMeasurable("output '" + v.name() + "' has element type " + v.dtype());
+            }
+            outputs.add(OnnxModels.valueInfo(v.name(), v.dtype().onnxCode(), null));
+        }
+        for (Attribute a : node.attributes().values()) {
+            nb.addAttribute(attribute(node, a));
+        }
+        long opset = opsets.getOrDefault("", 17L);
+        OnnxMl.ModelProto m = OnnxModels.singleNode(nb.build(), inputs, inits, outputs, opset);
+        if (!node.domain().isEmpty()) {
+            // replace the default version 1 of the node's domain with the model's
+            long v = opsets.getOrDefault(node.domain(), 1L);
+            OnnxMl.ModelProto.Builder mb = m.toBuilder().clearOpsetImport();
+            mb.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset));
+            mb.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(node.domain()).setVersion(v));
+            m = mb.build();
+        }
+        return new Probe(m, feeds);
+    }
+
+    private static long[] dims(Node node, Value v) throws NotMeasurable {
+        if (!v.shape().rankKnown() || !v.shape().isFullyKnown()) {
+            throw new NotMeasurable("input '" + v.name() + "' has unknown shape " + v.shape());
+        }
+        return v.shape().toLongs();
+    }
+
+    private static int elemType(Node node, Value v) throws NotMeasurable {
+        if (OnnxModels.elementBytes(v.dtype().onnxCode()) == 0) {
+            throw new NotMeasurable("input '" + v.name() + "' has element type " + v.dtype());
+        }
+        return v.dtype().onnxCode();
+    }
+
+    /** An ONNX tensor holding a shardplan tensor's values. */
+    static OnnxMl.TensorProto tensorProto(String name, Tensor t) throws NotMeasurable {
+        int et = t.dtype().onnxCode();
+        int eb = OnnxModels.elementBytes(et);
+        long n = t.numElements();
+        if (eb == 0 || n * eb > Integer.MAX_VALUE) {
+            throw new NotMeasurable("constant '" + name + "' of type " + t.dtype() + " cannot be written");
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) (n * eb)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            switch (t.dtype()) {
+                case FLOAT32 -> b.putFloat((float) t.getDouble(i));
+                case FLOAT64 -> b.putDouble(t.getDouble(i));
+                case FLOAT16 -> b.putShort(toHalf((float) t.getDouble(i)));
+                case INT64, UINT64 -> b.putLong(t.getLong(i));
+                case INT32, UINT32 -> b.putInt((int) t.getLong(i));
+                case INT16, UINT16 -> b.putShort((short) t.getLong(i));
+                case INT8, UINT8, BOOL -> b.put((byte) t.getLong(i));
+                default -> throw new NotMeasurable("constant '" + name + "' of type " + t.dtype() + " cannot be written");
+            }
+        }
+        return OnnxModels.rawTensor(name, et, t.dims(), b.array());
+    }
+
+    /** IEEE 754 half precision bits of a float (round toward zero; overflow to infinity). */
+    static short toHalf(float f) {
+        int x = Float.floatToIntBits(f);
+        int sign = (x >>> 16) & 0x8000;
+        int exp = ((x >>> 23) & 0xff) - 127 + 15;
+        int mant = x & 0x7fffff;
+        if (((x >>> 23) & 0xff) == 0xff) {
+            return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 : 0));
+        }
+        if (exp >= 0x1f) {
+            return (short) (sign | 0x7c00);
+        }
+        if (exp <= 0) {
+            if (exp < -10) {
+                return (short) sign;
+            }
+            mant |= 0x800000;
+            return (short) (sign | (mant >> (14 - exp)));
+        }
+        return (short) (sign | (exp << 10) | (mant >> 13));
+    }
+
+    private static OnnxMl.AttributeProto attribute(Node node, Attribute a) throws NotMeasurable {
+        OnnxMl.AttributeProto.Builder b = OnnxMl.AttributeProto.newBuilder().setName(a.name());
+        switch (a.kind()) {
+            case INT -> b.setType(OnnxMl.AttributeProto.AttributeType.INT).setI(a.asInt());
+            case FLOAT -> b.setType(OnnxMl.AttributeProto.AttributeType.FLOAT).setF(a.asFloat());
+            case STRING -> b.setType(OnnxMl.AttributeProto.AttributeType.STRING)
+                    .setS(com.google.protobuf.ByteString.copyFromUtf8(a.asString()));
+            case INTS -> {
+                b.setType(OnnxMl.AttributeProto.AttributeType.INTS);
+                for (long x : a.asInts()) {
+                    b.addInts(x);
+                }
+            }
+            case FLOATS -> {
+                b.setType(OnnxMl.AttributeProto.AttributeType.FLOATS);
+                for (float x : a.asFloats()) {
+                    b.addFloats(x);
+                }
+            }
+            case STRINGS -> {
+                b.setType(OnnxMl.AttributeProto.AttributeType.STRINGS);
+                for (String x : a.asStrings()) {
+                    b.addStrings(com.google.protobuf.ByteString.copyFromUtf8(x));
+                }
+            }
+            case TENSOR -> {
+                Tensor t = a.asTensor();
+                if (!t.hasValues()) {
+                    throw new NotMeasurable("attribute '" + a.name() + "' holds a tensor without values");
+                }
+                b.setType(OnnxMl.AttributeProto.AttributeType.TENSOR).setT(tensorProto(a.name(), t));
+            }
+            default -> throw new NotMeasurable("attribute '" + a.name() + "' of kind " + a.kind()
+                    + " (a subgraph or type) cannot be measured alone");
+        }
+        return b.build();
+    }
+
+    /** Opset versions by domain, for tests and models that do not say. */
+    public static Map<String, Long> defaultOpsets() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("", 17L);
+        m.put("com.microsoft", 1L);
+        return m;
+    }
+}
