@@ -1,0 +1,25 @@
+package org.shardplan.onnx;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * What an ONNX file says about itself.
+ *
+ * @param file the file read
+ * @param name the graph's name (ONNX models have no other name)
+ * @param producer producer name, for example {@code pytorch}
+ * @param producerVersion producer version
+ * @param irVersion ONNX IR version
+ * @param opsetImports opset version by domain ("" for the default ONNX domain), in file order
+ * @param sha256 SHA-256 of the file, hex
+ * @param fileBytes size of the file
+ */
+public record ModelInfo(Path file, String name, String producer, String producerVersion, long irVersion,
+                        Map<String, Long> opsetImports, String sha256, long fileBytes) {
+
+    /** Opset of the default ONNX domain (0 if the file imports none). */
+    public long opset() {
+        return opsetImports.getOrDefault("", 0L);
+    }
+}

@@ -1,0 +1,114 @@
+package org.shardplan.onnx;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * Reads an ONNX {@code ModelProto} from a memory-mapped file with {@link Pb}, so that files of any
+ * size (over the 2 GiB protobuf message limit included) are read without copying weights onto the heap.
+ * Running time is linear in the number of fields outside tensor data.
+ */
+final class ModelReader {
+    private ModelReader() {
+    }
+
+    record Result(RawModel model, String sha256, long size) {
+    }
+
+    static Result read(Path file) throws OnnxImportException {
+        if (!Files.exists(file)) {
+            throw new OnnxImportException(file + ": file not found");
+        }
+        if (Files.isDirectory(file)) {
+            throw new OnnxImportException(file + ": is a directory, expected an .onnx file");
+        }
+        try (MappedFile mf = new MappedFile(file)) {
+            if (mf.size() == 0) {
+                throw new OnnxImportException(file + ": is empty, expected an ONNX model");
+            }
+            RawModel m;
+            try {
+                m = parseModel(mf, file.toString());
+            } catch (MappedFile.WireException e) {
+                throw new OnnxImportException(file + ": is not a valid ONNX model (truncated or not protobuf: "
+                        + e.getMessage() + ")", e);
+            }
+            if (m.graph == null) {
+                throw new OnnxImportException(file + ": is not an ONNX model: it has no graph");
+            }
+            return new Result(m, mf.sha256(), mf.size());
+        } catch (NoSuchFileException e) {
+            throw new OnnxImportException(file + ": file not found", e);
+        } catch (IOException e) {
+            throw new OnnxImportException(file + ": cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** ModelProto: ir_version 1, producer_name 2, producer_version 3, graph 7, opset_import 8, functions 25. */
+    private static RawModel parseModel(MappedFile mf, String where) {
+        RawModel m = new RawModel();
+        MappedFile.Cursor c = mf.cursor(0, mf.size());
+        while (!c.atEnd()) {
+            int tag = c.tag();
+            int field = tag >>> 3;
+            int wire = tag & 7;
+            if (wire == 2) {
+                long len = c.length();
+                long start = c.pos;
+                switch (field) {
+                    case 2 -> m.producerName = Pb.string(mf, start, len);
+                    case 3 -> m.producerVersion = Pb.string(mf, start, len);
+                    case 7 -> m.graph = Pb.graph(mf, start, start + len, where);
+                    case 8 -> opset(mf, start, len, m);
+                    case 25 -> m.functions.add(functionName(mf, start, len));
+                    default -> {
+                    }
+                }
+                c.pos = start + len;
+            } else if (field == 1 && wire == 0) {
+                m.irVersion = c.varint();
+            } else {
+                c.skip(tag);
+            }
+        }
+        return m;
+    }
+
+    /** OperatorSetIdProto: domain 1, version 2. */
+    private static void opset(MappedFile mf, long start, long len, RawModel m) {
+        MappedFile.Cursor c = mf.cursor(start, start + len);
+        String domain = "";
+        long version = 0;
+        while (!c.atEnd()) {
+            int tag = c.tag();
+            if (tag == (1 << 3 | 2)) {
+                domain = c.string();
+            } else if (tag == (2 << 3)) {
+                version = c.varint();
+            } else {
+                c.skip(tag);
+            }
+        }
+        m.opsets.put(domain.equals("ai.onnx") ? "" : domain, version);
+    }
+
+    /** {@code domain.name} of a model-local FunctionProto (name is field 1, domain field 10). */
+    private static String functionName(MappedFile mf, long start, long len) {
+        MappedFile.Cursor c = mf.cursor(start, start + len);
+        String name = "";
+        String domain = "";
+        while (!c.atEnd()) {
+            int tag = c.tag();
+            if (tag == (1 << 3 | 2)) {
+                name = c.string();
+            } else if (tag == (10 << 3 | 2)) {
+                domain = c.string();
+            } else {
+                c.skip(tag);
+            }
+        }
+        return domain + "." + name;
+    }
+}

@@ -1,0 +1,25 @@
+package org.shardplan.onnx;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.shardplan.graph.ExternalData;
+import org.shardplan.graph.Tensor;
+
+/** An ONNX model as read from the file, before conversion to the IR. */
+final class RawModel {
+    long irVersion;
+    String producerName = "";
+    String producerVersion = "";
+    final Map<String, Long> opsets = new LinkedHashMap<>();
+    final List<String> functions = new ArrayList<>();
+    Pb.GraphP graph;
+
+    /**
+     * A tensor as read (initializer or attribute): name, ONNX data type number, dims, its contents if
+     * small and decodable (else null or metadata only), and where its bytes are when stored outside the file.
+     */
+    record Init(String name, int dataType, long[] dims, Tensor contents, ExternalData external) {
+    }
+}
