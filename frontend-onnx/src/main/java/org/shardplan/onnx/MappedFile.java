@@ -144,7 +144,10 @@ final class MappedFile implements AutoCloseable {
             switch (tag & 7) {
                 case 0 -> varint();
                 case 1 -> advance(8);
-                case 2 -> pos += length();
+                case 2 -> {
+                    long len = length(); // read before adding: pos moves past the length prefix
+                    pos += len;
+                }
                 case 5 -> advance(4);
                 default -> throw new WireException("unsupported wire type " + (tag & 7) + " at byte " + pos);
             }

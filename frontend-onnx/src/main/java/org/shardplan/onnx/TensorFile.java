@@ -24,7 +24,15 @@ public record TensorFile(String name, Tensor tensor) {
             if (t.dataType() == 0) {
                 throw new OnnxImportException(file + ": is not an ONNX tensor: it has no data type");
             }
-            return new TensorFile(t.name(), Protos.tensor(t, file.toString()));
+            org.shardplan.graph.Tensor tensor = Protos.tensor(t, file.toString());
+            long n = tensor.numElements();
+            if (!tensor.hasValues() && n > 0 && n <= Fold.MAX_ELEMENTS && tensor.dtype() != org.shardplan.graph.DType.STRING
+                    && tensor.dtype().bits() >= 8) {
+                // A SequenceProto or OptionalProto also parses as a TensorProto, but holds no tensor data.
+                throw new OnnxImportException(file + ": is not an ONNX tensor: it holds no data for its "
+                        + n + " elements");
+            }
+            return new TensorFile(t.name(), tensor);
         } catch (MappedFile.WireException e) {
             throw new OnnxImportException(file + ": is not an ONNX tensor (" + e.getMessage() + ")", e);
         } catch (IOException e) {
