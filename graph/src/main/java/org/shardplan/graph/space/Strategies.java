@@ -1,0 +1,132 @@
+package org.shardplan.graph.space;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Enumerates the strategies of an iteration space on a number of devices: every assignment of a
+ * factor to each splittable loop dimension whose product divides the device count (so the blocks tile
+ * the devices, the rest replicating), optionally only those that cut every dimension and tensor axis
+ * evenly.
+ *
+ * <p>Running time: a depth-first search over the splittable dimensions; the number of strategies is
+ * the number of ordered factorisations of the divisors of P over those dimensions
+ * ({@code sum over e<=log2 P of C(e+D-1, D-1)} for a power of two P and D dimensions: 210 for four
+ * dimensions on 64 devices), each checked in time linear in the tensor axes.
+ */
+public final class Strategies {
+    private Strategies() {
+    }
+
+    /**
+     * What to enumerate.
+     *
+     * @param kinds the kinds of loop dimension that may be split
+     * @param evenOnly keep only strategies that {@link IterationSpace#divides} the space
+     * @param useAllDevices keep only strategies whose product is the device count (the replicated
+     *     strategy is still kept)
+     * @param maxStrategies keep at most this many (0: no cap): those using the most devices, then those
+     *     splitting fewer dimensions, then in search order; the replicated strategy is always kept
+     */
+    public record Options(Set<LoopKind> kinds, boolean evenOnly, boolean useAllDevices, int maxStrategies) {
+        public Options {
+            kinds = Set.copyOf(EnumSet.copyOf(Objects.requireNonNull(kinds, "kinds").isEmpty()
+                    ? EnumSet.noneOf(LoopKind.class) : kinds));
+            if (maxStrategies < 0) {
+                throw new IllegalArgumentException("maxStrategies must be >= 0, found " + maxStrategies);
+            }
+        }
+
+        /** Every splittable kind, even splits only, any product dividing the device count, no cap. */
+        public static Options defaults() {
+            return new Options(EnumSet.of(LoopKind.PARALLEL, LoopKind.SPATIAL, LoopKind.REDUCTION, LoopKind.COUPLED),
+                    true, false, 0);
+        }
+
+        public Options withKinds(Set<LoopKind> k) {
+            return new Options(k, evenOnly, useAllDevices, maxStrategies);
+        }
+
+        public Options withEvenOnly(boolean b) {
+            return new Options(kinds, b, useAllDevices, maxStrategies);
+        }
+
+        public Options withUseAllDevices(boolean b) {
+            return new Options(kinds, evenOnly, b, maxStrategies);
+        }
+
+        public Options withMaxStrategies(int n) {
+            return new Options(kinds, evenOnly, useAllDevices, n);
+        }
+    }
+
+    /** The strategies with {@link Options#defaults()}. */
+    public static List<Strategy> enumerate(IterationSpace space, int devices) {
+        return enumerate(space, devices, Options.defaults());
+    }
+
+    /**
+     * The strategies of {@code space} on {@code devices} devices, replicated first, then in search order
+     * (dimensions in loop order, factors ascending) unless capped.
+     *
+     * @throws IllegalArgumentException if {@code devices < 1}
+     */
+    public static List<Strategy> enumerate(IterationSpace space, int devices, Options opts) {
+        if (devices < 1) {
+            throw new IllegalArgumentException("device count must be >= 1, found " + devices);
+        }
+        List<LoopDim> dims = new ArrayList<>();
+        for (LoopDim d : space.splittableDims()) {
+            if (opts.kinds().contains(d.kind())) {
+                dims.add(d);
+            }
+        }
+        List<Strategy> out = new ArrayList<>();
+        search(space, dims, 0, devices, new LinkedHashMap<>(), opts, devices, out);
+        if (opts.maxStrategies() > 0 && out.size() > opts.maxStrategies()) {
+            List<Strategy> rest = new ArrayList<>(out.subList(1, out.size()));
+            rest.sort(Comparator.comparingInt(Strategy::devices).reversed()
+                    .thenComparingInt(s -> s.factors().size()));
+            List<Strategy> capped = new ArrayList<>();
+            capped.add(out.get(0));
+            capped.addAll(rest.subList(0, opts.maxStrategies() - 1));
+            out = capped;
+        }
+        return List.copyOf(out);
+    }
+
+    private static void search(IterationSpace space, List<LoopDim> dims, int i, int remaining,
+                               Map<String, Integer> cur, Options opts, int devices, List<Strategy> out) {
+        if (i == dims.size()) {
+            Strategy s = new Strategy(cur);
+            if (opts.useAllDevices() && s.devices() != devices && !s.isReplicated()) {
+                return;
+            }
+            if (opts.evenOnly() && !space.divides(s)) {
+                return;
+            }
+            out.add(s);
+            return;
+        }
+        LoopDim d = dims.get(i);
+        for (int f = 1; f <= remaining; f++) {
+            if (remaining % f != 0 || f > d.extent()) {
+                continue;
+            }
+            if (opts.evenOnly() && d.extent() % f != 0) {
+                continue;
+            }
+            if (f > 1) {
+                cur.put(d.name(), f);
+            }
+            search(space, dims, i + 1, remaining / f, cur, opts, devices, out);
+            cur.remove(d.name());
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package org.shardplan.graph.space;
+
+import java.util.List;
+import java.util.Objects;
+import org.shardplan.graph.Value;
+
+/**
+ * How one input or output tensor of an operator is indexed by its loop dimensions: one
+ * {@link AxisMap} per tensor axis.
+ *
+ * @param value the tensor (its name, element type and full shape, and whether it is a parameter)
+ * @param axes one entry per axis of the tensor, outermost first
+ * @param sparseRead whether the operator reads only the parts of this input that its output selects
+ *     (the table of a Gather): its bytes read are counted as the output's, not its own size
+ */
+public record TensorIndexing(Value value, List<AxisMap> axes, boolean sparseRead) {
+    public TensorIndexing {
+        Objects.requireNonNull(value, "value");
+        axes = List.copyOf(axes);
+        if (value.shape().rankKnown() && value.shape().rank() != axes.size()) {
+            throw new IllegalArgumentException("tensor '" + value.name() + "' of rank " + value.shape().rank()
+                    + " must have one axis map per axis, found " + axes.size());
+        }
+    }
+
+    /** A densely read tensor. */
+    public TensorIndexing(Value value, List<AxisMap> axes) {
+        this(value, axes, false);
+    }
+
+    /** The tensor's name. */
+    public String name() {
+        return value.name();
+    }
+
+    /** Whether the tensor is a trained weight (whose gradient must be reduced over its replicas). */
+    public boolean isParameter() {
+        return value.kind() == Value.Kind.PARAMETER;
+    }
+
+    /** Whether a loop dimension indexes some axis of this tensor. */
+    public boolean indexedBy(String dim) {
+        for (AxisMap a : axes) {
+            if (a.dims().contains(dim)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The index of the axis that {@code dim} indexes, or -1. */
+    public int axisOf(String dim) {
+        for (int i = 0; i < axes.size(); i++) {
+            if (axes.get(i).dims().contains(dim)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public String toString() {
+        return value.name() + axes;
+    }
+}
