@@ -1,0 +1,61 @@
+package org.shardplan.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.shardplan.graph.ShardplanException;
+
+/**
+ * The two small models shipped inside the command line (exported by {@code dev/export-models.py
+ * --bundled}): {@code transformer}, a 4-layer transformer encoder with inputs {@code [batch, seq]}, and
+ * {@code cnn}, a small residual CNN with inputs {@code [batch, 3, 32, 32]}. They are what commands use
+ * when no model is given, with default sizes for their symbolic dimensions.
+ */
+final class InspectBundled {
+    private InspectBundled() {
+    }
+
+    /** Name of the model used when none is given. */
+    static final String DEFAULT = "transformer";
+
+    /** Bundled model names. */
+    static final List<String> NAMES = List.of("transformer", "cnn");
+
+    /** Prefix that names a bundled model on the command line ({@code builtin:cnn}). */
+    static final String PREFIX = "builtin:";
+
+    /** Default sizes of a bundled model's symbolic dimensions (the user's --dim overrides them). */
+    static Map<String, Long> defaultDims(String name) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("batch", 8L);
+        if (name.equals("transformer")) {
+            m.put("seq", 128L);
+        }
+        return m;
+    }
+
+    /** Copies the bundled model to a temporary file (deleted on exit) and returns its path. */
+    static Path extract(String name) throws ShardplanException {
+        if (!NAMES.contains(name)) {
+            throw new ShardplanException("bundled model must be one of " + String.join(", ", NAMES) + ", found '"
+                    + name + "'");
+        }
+        String res = "/models/" + name + ".onnx";
+        try (InputStream in = InspectBundled.class.getResourceAsStream(res)) {
+            if (in == null) {
+                throw new ShardplanException("the bundled model " + res + " is missing from this build");
+            }
+            Path tmp = Files.createTempFile("shardplan-" + name + "-", ".onnx");
+            tmp.toFile().deleteOnExit();
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            return tmp;
+        } catch (IOException e) {
+            throw new ShardplanException("cannot extract the bundled model " + res + ": " + e.getMessage(), e);
+        }
+    }
+}

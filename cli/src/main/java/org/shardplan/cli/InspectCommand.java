@@ -1,0 +1,75 @@
+package org.shardplan.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.ImportedModel;
+import org.shardplan.onnx.OnnxImporter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code shardplan inspect [MODEL] [--dim N=V]... [--input-shape I=D,...]... [--json]}: imports an ONNX
+ * model and reports its operators, parameters, forward FLOPs, inputs and outputs, and which shapes are
+ * resolved. Without MODEL it inspects the bundled transformer encoder with batch=8, seq=128.
+ */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = {"Reads an ONNX model and summarises it: operators, parameters, forward FLOPs, inputs and",
+                "outputs with their inferred shapes, and the values whose shape is not resolved.",
+                "Without MODEL: the bundled transformer encoder (builtin:transformer, batch=8, seq=128);",
+                "builtin:cnn names the bundled CNN."})
+public final class InspectCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
+            description = "An .onnx file, or builtin:transformer / builtin:cnn (default: builtin:transformer).")
+    String model;
+
+    @Option(names = "--dim", paramLabel = "NAME=VALUE",
+            description = "Binds a symbolic dimension, e.g. --dim batch=64 (repeatable).")
+    List<String> dims = new ArrayList<>();
+
+    @Option(names = "--input-shape", paramLabel = "INPUT=D1,D2,...",
+            description = "Gives a graph input's whole shape, e.g. --input-shape ids=8,128 (repeatable).")
+    List<String> inputShapes = new ArrayList<>();
+
+    @Option(names = "--json", description = "Print one JSON document instead of the summary.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws ShardplanException {
+        Map<String, Long> userDims = DimsArgs.dims(dims);
+        Map<String, List<Long>> shapes = DimsArgs.inputShapes(inputShapes);
+        Path file;
+        String display;
+        Map<String, Long> bindings = new LinkedHashMap<>();
+        if (model == null || model.startsWith(InspectBundled.PREFIX)) {
+            String name = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
+            file = InspectBundled.extract(name);
+            display = InspectBundled.PREFIX + name + (model == null ? " (bundled default)" : " (bundled)");
+            bindings.putAll(InspectBundled.defaultDims(name));
+        } else {
+            file = Path.of(model);
+            display = file.toString();
+        }
+        bindings.putAll(userDims);
+        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes);
+        ImportedModel m = OnnxImporter.read(file, opts);
+        InspectReport r = InspectReport.of(m, display, bindings);
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(json ? r.json() : r.text());
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,102 @@
+package org.shardplan.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class InspectCommandTest {
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void defaultModelIsTheBundledTransformerWithEveryShapeResolved() throws IOException {
+        Run r = run("inspect", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        // embeddings 1000x64 + 512x64; 4 layers of qkv (64x192+192), out (64x64+64), ff1 (64x256+256),
+        // ff2 (256x64+64); one LayerNorm weight and bias (the exporter stores identical ones once); head 64x1000+1000
+        long params = 1000 * 64 + 512 * 64 + 4 * ((64 * 192 + 192) + (64 * 64 + 64) + (64 * 256 + 256) + (256 * 64 + 64))
+                + 2 * 64 + (64 * 1000 + 1000);
+        assertEquals(params, j.at("/summary/parameters").asLong());
+        assertEquals(4 * params, j.at("/summary/parameterBytes").asLong());
+        assertEquals(0, j.at("/summary/unknownShapes").asInt());
+        assertEquals(0, j.at("/summary/symbolicShapes").asInt());
+        assertEquals(17, j.at("/model/opset").asInt());
+        assertEquals(8, j.at("/bindings/batch").asInt());
+        assertEquals("[8,128,1000]", j.at("/outputs/0/shape").toString());
+        assertEquals(25, j.at("/opTypes/MatMul").asInt());
+        assertTrue(j.at("/summary/forwardFlopsComplete").asBoolean());
+        // the head alone is a [8*128, 64] x [64, 1000] matmul
+        assertTrue(j.at("/summary/forwardFlops").asLong() > 2L * 8 * 128 * 64 * 1000);
+        // values lists each value once
+        java.util.Set<String> names = new java.util.HashSet<>();
+        j.get("values").forEach(v -> assertTrue(names.add(v.get("name").asText()), v.toString()));
+        assertEquals(j.at("/summary/values").asInt(), names.size());
+    }
+
+    @Test
+    void unboundSymbolsStaySymbolicAndAreNamed() {
+        Run r = run("inspect", "builtin:cnn", "--dim", "batch=3");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("image  float32  [3, 3, 32, 32]"), r.out());
+        assertTrue(r.out().contains("all "), r.out());
+    }
+
+    @Test
+    void humanSummaryListsInputsOutputsAndParameters() {
+        Run r = run("inspect");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("input_ids  int64    [8, 128]"), r.out());
+        assertTrue(r.out().contains("parameters  360,808"), r.out());
+        assertTrue(r.out().contains("shapes      all"), r.out());
+    }
+
+    @Test
+    void inputShapeReplacesDeclaredShape() throws IOException {
+        Run r = run("inspect", "builtin:transformer", "--input-shape", "input_ids=2,16", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals("[2,16,1000]", j.at("/outputs/0/shape").toString());
+    }
+
+    @Test
+    void badInputIsOneLineWithExitCode2(@TempDir Path dir) throws IOException {
+        Run missing = run("inspect", dir.resolve("nope.onnx").toString());
+        assertEquals(2, missing.code());
+        assertEquals(1, missing.err().strip().lines().count(), missing.err());
+        assertTrue(missing.err().contains("nope.onnx: file not found"), missing.err());
+
+        Path text = dir.resolve("notes.onnx");
+        Files.writeString(text, "this is not a protobuf\n");
+        Run notProto = run("inspect", text.toString());
+        assertEquals(2, notProto.code());
+        assertTrue(notProto.err().contains("notes.onnx: is not"), notProto.err());
+        assertFalse(notProto.err().contains("\tat "), notProto.err());
+
+        Run badDim = run("inspect", "--dim", "batch");
+        assertEquals(2, badDim.code());
+        assertTrue(badDim.err().contains("--dim must be NAME=VALUE, found 'batch'"), badDim.err());
+
+        Run badInput = run("inspect", "--input-shape", "nosuch=1,2");
+        assertEquals(2, badInput.code());
+        assertTrue(badInput.err().contains("--input-shape names input 'nosuch', but the model's inputs are: input_ids"),
+                badInput.err());
+    }
+}

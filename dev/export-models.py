@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Exports the PyTorch models shardplan's tests and defaults use to ONNX, with random weights.
+
+Run with Debian's python3 (python3-torch, python3-torchvision; nothing is downloaded):
+
+    /usr/bin/python3 dev/export-models.py --out build-data/models      # test models (git-ignored)
+    /usr/bin/python3 dev/export-models.py --bundled cli/src/main/resources/models   # the two defaults
+
+Every model gets dynamic axes (batch, and sequence for the sequence models), so that shapes stay
+symbolic in the file and must be bound with --dim when inspected. A model already present is kept.
+Seeds are fixed, so the exported files are reproducible for a given torch version.
+"""
+import argparse
+import math
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+
+class Encoder(nn.Module):
+    """A small transformer encoder written with plain matmuls (the bundled default 'transformer')."""
+
+    def __init__(self, vocab=1000, d=64, heads=4, ff=256, layers=4, max_len=512):
+        super().__init__()
+        self.heads = heads
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(max_len, d)
+        self.layers = nn.ModuleList()
+        for _ in range(layers):
+            self.layers.append(nn.ModuleDict({
+                "qkv": nn.Linear(d, 3 * d), "out": nn.Linear(d, d), "ln1": nn.LayerNorm(d),
+                "ff1": nn.Linear(d, ff), "ff2": nn.Linear(ff, d), "ln2": nn.LayerNorm(d)}))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, ids):
+        b, s = ids.shape
+        pos = torch.arange(s, device=ids.device).unsqueeze(0)
+        x = self.tok(ids) + self.pos(pos)
+        d = x.shape[-1]
+        h = self.heads
+        for l in self.layers:
+            q, k, v = l["qkv"](x).split(d, dim=-1)
+            q = q.reshape(b, s, h, d // h).transpose(1, 2)
+            k = k.reshape(b, s, h, d // h).transpose(1, 2)
+            v = v.reshape(b, s, h, d // h).transpose(1, 2)
+            att = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d // h), dim=-1)
+            y = (att @ v).transpose(1, 2).reshape(b, s, d)
+            x = l["ln1"](x + l["out"](y))
+            x = l["ln2"](x + l["ff2"](torch.nn.functional.gelu(l["ff1"](x))))
+        return self.head(self.norm(x))
+
+
+class SmallCnn(nn.Module):
+    """A small residual CNN for 32x32 images (the bundled default 'cnn')."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+
+        def block(cin, cout, stride):
+            return nn.ModuleDict({
+                "c1": nn.Conv2d(cin, cout, 3, stride, 1, bias=False), "b1": nn.BatchNorm2d(cout),
+                "c2": nn.Conv2d(cout, cout, 3, 1, 1, bias=False), "b2": nn.BatchNorm2d(cout),
+                "sc": nn.Conv2d(cin, cout, 1, stride, bias=False) if stride != 1 or cin != cout else nn.Identity()})
+
+        self.stem = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.blocks = nn.ModuleList([block(16, 16, 1), block(16, 16, 1), block(16, 32, 2), block(32, 32, 1),
+                                     block(32, 64, 2), block(64, 64, 1)])
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.stem(x)))
+        for b in self.blocks:
+            y = torch.relu(b["b1"](b["c1"](x)))
+            y = b["b2"](b["c2"](y))
+            x = torch.relu(y + b["sc"](x))
+        x = torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        return self.fc(x)
+
+
+class LstmLm(nn.Module):
+    """A two-layer LSTM language model."""
+
+    def __init__(self, vocab=5000, d=256, hidden=512):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.lstm = nn.LSTM(d, hidden, num_layers=2)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, ids):  # ids: [seq, batch]
+        y, _ = self.lstm(self.emb(ids))
+        return self.out(y)
+
+
+class Seq2Seq(nn.Module):
+    """torch.nn.Transformer with token embeddings."""
+
+    def __init__(self, vocab=1000, d=128):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.t = nn.Transformer(d_model=d, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
+                                dim_feedforward=256, dropout=0.0, batch_first=True)
+        self.out = nn.Linear(d, vocab)
+
+    def forward(self, src, tgt):
+        return self.out(self.t(self.emb(src), self.emb(tgt)))
+
+
+def image_model(name):
+    import torchvision.models as tv
+    kwargs = {"weights": None}
+    if name == "inception_v3":
+        kwargs.update(aux_logits=False, init_weights=False)
+    return getattr(tv, name)(**kwargs)
+
+
+def export(model, args, names, dynamic, path, opset):
+    if os.path.exists(path):
+        print(f"export-models: {path} exists, kept", file=sys.stderr)
+        return
+    model.eval()
+    tmp = path + ".tmp"
+    with torch.no_grad():
+        torch.onnx.export(model, args, tmp, input_names=names[0], output_names=names[1],
+                          dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True)
+    os.replace(tmp, path)
+    print(f"export-models: wrote {path} ({os.path.getsize(path)} bytes, opset {opset})", file=sys.stderr)
+
+
+def bundled(out):
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(1)
+    ids = torch.randint(0, 1000, (2, 16))
+    export(Encoder(), (ids,), (["input_ids"], ["logits"]),
+           {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+           os.path.join(out, "transformer.onnx"), 17)
+    torch.manual_seed(2)
+    export(SmallCnn(), (torch.randn(2, 3, 32, 32),), (["image"], ["logits"]),
+           {"image": {0: "batch"}, "logits": {0: "batch"}}, os.path.join(out, "cnn.onnx"), 13)
+
+
+def test_models(out):
+    os.makedirs(out, exist_ok=True)
+    img = {"image": {0: "batch"}, "logits": {0: "batch"}}
+    for name, opset, size in [("resnet18", 11, 224), ("resnet50", 13, 224), ("alexnet", 9, 224),
+                              ("vgg11", 13, 224), ("inception_v3", 13, 299), ("mobilenet_v2", 12, 224)]:
+        path = os.path.join(out, name + ".onnx")
+        if os.path.exists(path):
+            print(f"export-models: {path} exists, kept", file=sys.stderr)
+            continue
+        torch.manual_seed(3)
+        export(image_model(name), (torch.randn(2, 3, size, size),), (["image"], ["logits"]), img, path, opset)
+    torch.manual_seed(4)
+    export(LstmLm(), (torch.randint(0, 5000, (12, 2)),), (["ids"], ["logits"]),
+           {"ids": {0: "seq", 1: "batch"}, "logits": {0: "seq", 1: "batch"}},
+           os.path.join(out, "lstm_lm.onnx"), 13)
+    torch.manual_seed(5)
+    export(Seq2Seq(), (torch.randint(0, 1000, (2, 10)), torch.randint(0, 1000, (2, 7))),
+           (["src", "tgt"], ["logits"]),
+           {"src": {0: "batch", 1: "src_seq"}, "tgt": {0: "batch", 1: "tgt_seq"},
+            "logits": {0: "batch", 1: "tgt_seq"}},
+           os.path.join(out, "transformer_seq2seq.onnx"), 14)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", help="directory for the test models")
+    p.add_argument("--bundled", help="directory for the two bundled default models")
+    a = p.parse_args()
+    if not a.out and not a.bundled:
+        p.error("give --out and/or --bundled")
+    if a.bundled:
+        bundled(a.bundled)
+    if a.out:
+        test_models(a.out)
+
+
+if __name__ == "__main__":
+    main()
