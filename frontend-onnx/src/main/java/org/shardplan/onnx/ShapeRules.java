@@ -893,6 +893,43 @@ final class ShapeRules {
             return one(unknownOf(x.dtype()));
         }
         int r = s.rank();
+        if ((starts == null || ends == null) && c.opset >= 10 && c.in(1).elements() != null
+                && c.in(2).elements() != null) {
+            // Symbolic bounds: x[0:n] along an axis, with n a symbol, has n elements (a model in
+            // which n exceeds the axis would fail elsewhere; exporters slice position tables this way).
+            List<Dim> se = c.in(1).elements();
+            List<Dim> ee = c.in(2).elements();
+            long[] ax = axes;
+            if (ax == null) {
+                ax = new long[se.size()];
+                for (int i = 0; i < ax.length; i++) {
+                    ax[i] = i;
+                }
+            }
+            if (se.size() == ee.size() && ax.length == se.size()) {
+                List<Dim> out = new ArrayList<>(s.dims());
+                for (int i = 0; i < ax.length; i++) {
+                    int a = axis(ax[i], r, c);
+                    long step = steps == null ? 1 : steps[i];
+                    Long b0 = Elems.num(se.get(i));
+                    Long e0 = Elems.num(ee.get(i));
+                    Dim d = s.dim(a);
+                    if (b0 != null && b0 == 0 && step == 1 && Elems.isSymbol(ee.get(i))) {
+                        out.set(a, ee.get(i));
+                    } else if (b0 != null && e0 != null && d.isFixed()) {
+                        long len = d.value();
+                        long b = clamp(b0 < 0 ? b0 + len : b0, 0, len);
+                        long e = clamp(e0 < 0 ? e0 + len : e0, 0, len);
+                        out.set(a, step > 0 ? Dim.of(e > b ? (e - b + step - 1) / step : 0) : Dim.unknown());
+                    } else if (b0 != null && b0 == 0 && e0 != null && e0 >= Integer.MAX_VALUE && step == 1) {
+                        continue;
+                    } else {
+                        out.set(a, Dim.unknown());
+                    }
+                }
+                return one(Info.of(x.dtype(), Shape.of(out)));
+            }
+        }
         if (starts == null || ends == null) {
             // Which axes are sliced may still be known: the others keep their size.
             List<Dim> out = new ArrayList<>(s.dims());
