@@ -1,0 +1,284 @@
+package org.shardplan.graph.passes;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import org.shardplan.graph.Attribute;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Value;
+
+/**
+ * Finds repeated blocks in a coarse graph: runs of consecutive coarse nodes (in topological order)
+ * that repeat with a period, like the layers of a transformer or the identical blocks of a ResNet
+ * stage, and groups them into {@link BlockClass}es.
+ *
+ * <p>Each coarse node gets a canonical signature ({@link #signature}: kind, members' operators,
+ * attributes and tensor types, constants' contents). For every period {@code p} the maximal runs with
+ * {@code sig[i] == sig[i + p]} are tandem repeats of {@code floor((run + p) / p)} copies. Candidates
+ * are taken greedily, largest coverage first (then shorter period, then earlier start), skipping
+ * covered nodes; a candidate with slack chooses the alignment whose instances receive the fewest
+ * distinct values from outside (ties: the latest alignment). An instance is accepted only with the
+ * same wiring as its neighbours: the same edges between its own positions and the same inputs from
+ * outside at the same positions; the longest run of such instances (at least 2, with at least one
+ * compute node) becomes a class. Classes with the same signatures and wiring are merged (for example,
+ * two groups of identical blocks separated by a different one).
+ *
+ * <p>Running time O(n²) for the candidate runs over all periods, n the number of coarse nodes, plus
+ * O(n · E) for alignments in the worst case; linear-time in practice for layered models.
+ */
+public final class RepeatedBlocks {
+    private RepeatedBlocks() {
+    }
+
+    /**
+     * The canonical signature of a coarse node: equal for nodes that compute the same thing on tensors
+     * of the same types (names are left out).
+     */
+    public static String signature(CoarseNode c) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(c.kind()).append('|').append(c.pattern().orElse("")).append('|');
+        for (Node m : c.members()) {
+            sb.append(m.domain()).append(':').append(m.opType()).append('{');
+            for (Attribute a : m.attributes().values()) {
+                sb.append(a.name()).append('=');
+                switch (a.kind()) {
+                    case GRAPH -> sb.append("graph:").append(a.asGraph().nodes().size());
+                    case GRAPHS -> sb.append("graphs:").append(a.asGraphs().size());
+                    default -> sb.append(a.value());
+                }
+                sb.append(';');
+            }
+            sb.append("}(");
+            for (Value v : m.inputs()) {
+                sb.append(describe(v)).append(',');
+            }
+            sb.append(")->(");
+            for (Value v : m.outputs()) {
+                sb.append(v.type()).append(',');
+            }
+            sb.append(')');
+        }
+        return sb.toString();
+    }
+
+    private static String describe(Value v) {
+        if (v.isAbsent()) {
+            return "-";
+        }
+        String kind = switch (v.kind()) {
+            case PARAMETER -> "P";
+            case CONSTANT -> "C";
+            default -> "A";
+        };
+        String c = v.constant().filter(t -> t.hasValues() && t.numElements() <= 64).map(Object::toString).orElse("");
+        return kind + v.type() + c;
+    }
+
+    private record Cand(int start, int span, int period) {
+        int coverage() {
+            return span / period * period;
+        }
+    }
+
+    /** The block classes of the coarse graph given by its nodes (topological) and edges. */
+    public static List<BlockClass> find(List<CoarseNode> nodes, List<CoarseEdge> edges) {
+        int n = nodes.size();
+        int[] sig = new int[n];
+        Map<String, Integer> ids = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            sig[i] = ids.computeIfAbsent(signature(nodes.get(i)), k -> ids.size());
+        }
+        List<List<CoarseEdge>> in = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            in.add(new ArrayList<>());
+        }
+        for (CoarseEdge e : edges) {
+            in.get(e.to()).add(e);
+        }
+        PriorityQueue<Cand> queue = new PriorityQueue<>(Comparator.comparingInt(Cand::coverage).reversed()
+                .thenComparingInt(Cand::period).thenComparingInt(Cand::start));
+        for (int p = 1; p <= n / 2; p++) {
+            int i = 0;
+            while (i + p < n) {
+                if (sig[i] != sig[i + p]) {
+                    i++;
+                    continue;
+                }
+                int j = i;
+                while (j + p < n && sig[j] == sig[j + p]) {
+                    j++;
+                }
+                if (j - i >= p) {
+                    queue.add(new Cand(i, j - i + p, p));
+                }
+                i = j + 1;
+            }
+        }
+        boolean[] covered = new boolean[n];
+        List<List<Integer>> accepted = new ArrayList<>();
+        while (!queue.isEmpty()) {
+            Cand c = queue.poll();
+            if (!free(covered, c.start, c.span)) {
+                for (int[] sub : freeRuns(covered, c.start, c.span)) {
+                    if (sub[1] >= 2 * c.period) {
+                        queue.add(new Cand(sub[0], sub[1], c.period));
+                    }
+                }
+                continue;
+            }
+            int p = c.period;
+            int k = c.span / p;
+            int slack = c.span - k * p;
+            int bestT = 0;
+            int bestCross = Integer.MAX_VALUE;
+            for (int t = 0; t <= slack; t++) {
+                int cross = crossing(in, c.start + t, p, k);
+                if (cross <= bestCross) {
+                    bestCross = cross;
+                    bestT = t;
+                }
+            }
+            int s0 = c.start + bestT;
+            List<String> forms = new ArrayList<>();
+            for (int q = 0; q < k; q++) {
+                forms.add(form(nodes, in, s0 + q * p, p));
+            }
+            // longest run of consecutive instances with equal wiring
+            int bestFrom = 0;
+            int bestLen = 1;
+            for (int a = 0; a < k; ) {
+                int b = a + 1;
+                while (b < k && forms.get(b).equals(forms.get(a))) {
+                    b++;
+                }
+                if (b - a > bestLen) {
+                    bestLen = b - a;
+                    bestFrom = a;
+                }
+                a = b;
+            }
+            boolean hasCompute = false;
+            for (int j = 0; j < p; j++) {
+                hasCompute |= nodes.get(s0 + j).kind() == CoarseNode.Kind.COMPUTE;
+            }
+            if (bestLen < 2 || !hasCompute) {
+                continue;
+            }
+            int from = s0 + bestFrom * p;
+            int len = bestLen * p;
+            for (int i = from; i < from + len; i++) {
+                covered[i] = true;
+            }
+            accepted.add(List.of(from, p, bestLen));
+            // what is left of the candidate may still hold repeats of this period
+            for (int[] sub : freeRuns(covered, c.start, c.span)) {
+                if (sub[1] >= 2 * p) {
+                    queue.add(new Cand(sub[0], sub[1], p));
+                }
+            }
+        }
+        // merge equal classes, order by first appearance
+        accepted.sort(Comparator.comparingInt(a -> a.get(0)));
+        Map<String, List<List<CoarseNode>>> merged = new LinkedHashMap<>();
+        for (List<Integer> a : accepted) {
+            int from = a.get(0);
+            int p = a.get(1);
+            int count = a.get(2);
+            StringBuilder key = new StringBuilder();
+            for (int j = 0; j < p; j++) {
+                key.append(sig[from + j]).append(',');
+            }
+            key.append('|').append(form(nodes, in, from, p));
+            List<List<CoarseNode>> insts = merged.computeIfAbsent(key.toString(), x -> new ArrayList<>());
+            for (int q = 0; q < count; q++) {
+                insts.add(List.copyOf(nodes.subList(from + q * p, from + (q + 1) * p)));
+            }
+        }
+        List<BlockClass> classes = new ArrayList<>();
+        for (List<List<CoarseNode>> insts : merged.values()) {
+            classes.add(new BlockClass(classes.size(), insts));
+        }
+        return List.copyOf(classes);
+    }
+
+    private static boolean free(boolean[] covered, int start, int span) {
+        for (int i = start; i < start + span; i++) {
+            if (covered[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Maximal uncovered runs inside [start, start + span) as {start, length}. */
+    private static List<int[]> freeRuns(boolean[] covered, int start, int span) {
+        List<int[]> r = new ArrayList<>();
+        int i = start;
+        while (i < start + span) {
+            if (covered[i]) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < start + span && !covered[j]) {
+                j++;
+            }
+            r.add(new int[] {i, j - i});
+            i = j;
+        }
+        return r;
+    }
+
+    /** Distinct (value, instance) pairs entering the instances from outside them. */
+    private static int crossing(List<List<CoarseEdge>> in, int s0, int p, int k) {
+        int total = 0;
+        for (int q = 0; q < k; q++) {
+            int lo = s0 + q * p;
+            Set<String> vals = new HashSet<>();
+            for (int i = lo; i < lo + p; i++) {
+                for (CoarseEdge e : in.get(i)) {
+                    if (e.from() < lo) {
+                        vals.add(e.value().name());
+                    }
+                }
+            }
+            total += vals.size();
+        }
+        return total;
+    }
+
+    /**
+     * The wiring of the instance [s, s + p): for each position, each activation input (parameters left
+     * out) either as the position and output index of its producer inside the instance, or as coming
+     * from outside (another coarse node or a graph input) with its type. Edges leaving the instance
+     * are not compared: the last instance of a run feeds other nodes than the rest.
+     */
+    private static String form(List<CoarseNode> nodes, List<List<CoarseEdge>> in, int s, int p) {
+        List<String> items = new ArrayList<>();
+        for (int j = 0; j < p; j++) {
+            CoarseNode c = nodes.get(s + j);
+            Map<String, Integer> from = new HashMap<>();
+            for (CoarseEdge e : in.get(s + j)) {
+                from.put(e.value().name(), e.from());
+            }
+            for (Value v : c.inputs()) {
+                if (v.kind() == Value.Kind.PARAMETER) {
+                    continue;
+                }
+                Integer f = from.get(v.name());
+                if (f != null && f >= s) {
+                    items.add(j + "<" + (f - s) + "." + nodes.get(f).outputs().indexOf(v));
+                } else {
+                    items.add(j + "<ext:" + v.type());
+                }
+            }
+        }
+        return items.toString();
+    }
+}

@@ -1,0 +1,155 @@
+package org.shardplan.graph.passes;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.shardplan.graph.Graph;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Work;
+import org.shardplan.graph.WorkAnalysis;
+import org.shardplan.graph.space.IterationSpace;
+import org.shardplan.graph.space.LoopKind;
+import org.shardplan.graph.space.Strategy;
+import org.shardplan.graph.space.TensorIndexing;
+
+class CoarseningTest {
+
+    /** One encoder layer as the fixture writes it, in coarse nodes. */
+    static final List<String> LAYER = List.of("MatMul", "MatMul", "MatMul", "Reshape", "Transpose", "Reshape",
+            "Transpose", "Reshape", "Transpose", "MatMul", "Softmax", "MatMul", "Transpose", "Reshape", "MatMul",
+            "LayerNormalization", "MatMul", "MatMul", "LayerNormalization");
+
+    static void assertPartition(Graph g, CoarseGraph c) {
+        Set<String> seen = new HashSet<>();
+        c.nodes().forEach(n -> n.members().forEach(m -> assertTrue(seen.add(m.name()), m.name())));
+        c.foldedNodes().forEach(m -> assertTrue(seen.add(m.name()), m.name()));
+        c.removedNodes().forEach(m -> assertTrue(seen.add(m.name()), m.name()));
+        assertEquals(g.nodes().size(), seen.size());
+        for (int i = 0; i < c.nodes().size(); i++) {
+            assertEquals(i, c.node(i).index());
+        }
+    }
+
+    @Test
+    void bertEncoderCoarsensIntoRepeatedLayers() {
+        Graph g = TestGraphs.bert(3, 2, 16, 64, 4, 1000);
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertPartition(g, c);
+        // 4 Dropouts and 3 Identities removed; each of the 4 reshapes per layer folds Shape, Gather, Unsqueeze, Concat
+        assertEquals(4 + 3, c.removedNodes().size());
+        assertEquals(3 * 4 * 4, c.foldedNodes().size());
+        // embeddings: word Gather, position Gather, their Add, LayerNorm, mask Unsqueeze, mask Cast/Sub/Mul
+        assertEquals(6 + 3 * LAYER.size(), c.nodes().size());
+        assertEquals(List.of("Gather", "Gather", "Add", "LayerNormalization", "Unsqueeze", "Cast"),
+                TestGraphs.ops(c.nodes().subList(0, 6)));
+        assertEquals(List.of("Cast", "Sub", "Mul"), c.node(5).memberOps());
+        assertEquals(CoarseNode.Kind.ELEMENTWISE, c.node(5).kind());
+        assertEquals(1, c.blockClasses().size());
+        BlockClass layers = c.blockClasses().get(0);
+        assertEquals(3, layers.count());
+        assertEquals(LAYER, layers.ops());
+        for (int l = 0; l < 3; l++) {
+            assertEquals(6 + l * LAYER.size(), layers.instances().get(l).get(0).index());
+        }
+        assertArrayEquals(new int[] {1, 4}, layers.locate(6 + LAYER.size() + 4).orElseThrow());
+        assertSame(layers, c.classOf(6 + 2 * LAYER.size()).orElseThrow());
+        assertTrue(c.classOf(3).isEmpty());
+    }
+
+    @Test
+    void elementwiseChainsJoinTheirProducer() {
+        CoarseGraph c = Coarsening.coarsen(TestGraphs.bert(1, 2, 16, 64, 4, 1000));
+        CoarseNode ffn = c.node(6 + 16);
+        assertEquals(List.of("MatMul", "Add", "Div", "Erf", "Add", "Mul", "Mul"), ffn.memberOps());
+        CoarseNode scores = c.node(6 + 9);
+        assertEquals(List.of("MatMul", "Div", "Add"), scores.memberOps());
+        // the mask edge comes from the element-wise mask node
+        assertTrue(c.inEdges(scores.index()).stream().anyMatch(e -> e.from() == 5));
+        CoarseNode attnOut = c.node(6 + 14);
+        // bias and residual fused: reads the embedding LayerNorm's output directly
+        assertEquals(List.of("MatMul", "Add", "Add"), attnOut.memberOps());
+        assertTrue(c.inEdges(attnOut.index()).stream().anyMatch(e -> e.from() == 3));
+        Work sum = Work.ZERO;
+        for (Node m : ffn.members()) {
+            sum = sum.plus(WorkAnalysis.of(m));
+        }
+        assertEquals(sum, ffn.work());
+        // edges only go forward and carry values the producer lists as outputs
+        for (CoarseEdge e : c.edges()) {
+            assertTrue(c.node(e.from()).outputs().contains(e.value()), e.toString());
+            assertTrue(c.node(e.to()).inputs().contains(e.value()), e.toString());
+        }
+    }
+
+    @Test
+    void writtenOutLayerNormBecomesOneNode() {
+        CoarseGraph c = Coarsening.coarsen(TestGraphs.bert(1, 2, 16, 64, 4, 1000));
+        CoarseNode ln = c.node(3);
+        assertEquals("LayerNormalization", ln.pattern().orElseThrow());
+        assertEquals(List.of("ReduceMean", "Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Add"), ln.memberOps());
+        assertEquals(2, ln.anchor().attrInt("axis", -1));
+        assertEquals(1e-12f, ln.anchor().attrFloat("epsilon", 0), 1e-15f);
+        IterationSpace s = CoarseSpaces.of(ln).orElseThrow();
+        assertEquals(LoopKind.COUPLED, s.dim("d2").orElseThrow().kind());
+        assertEquals(2, ln.parameters().size());
+        assertEquals("[d2:64]", s.tensor(ln.parameters().get(0).name()).orElseThrow().axes().toString());
+    }
+
+    @Test
+    void coarseSpaceIndexesFusedInputsAndOutputs() {
+        CoarseGraph c = Coarsening.coarsen(TestGraphs.bert(1, 2, 16, 64, 4, 1000));
+        CoarseNode ffn = c.node(6 + 16);
+        IterationSpace s = CoarseSpaces.of(ffn).orElseThrow();
+        assertEquals(List.of("b", "m", "n", "k"), s.dims().stream().map(d -> d.name()).toList());
+        assertEquals(ffn.inputs().size(), s.inputs().size());
+        TensorIndexing bias = s.tensor(ffn.parameters().get(1).name()).orElseThrow();
+        assertEquals("[n:256]", bias.axes().toString());
+        TensorIndexing out = s.outputs().get(0);
+        assertEquals("[b:2, m:16, n:256]", out.axes().toString());
+        // column-parallel on 4 devices: the weight, bias and output are cut by 4, the input is whole
+        Strategy col = Strategy.of("n", 4);
+        assertArrayEquals(new long[] {2, 16, 64}, s.localShape(out, col));
+        assertArrayEquals(new long[] {64}, s.localShape(bias, col));
+        assertArrayEquals(new long[] {2, 16, 64}, s.localShape(s.inputs().get(0), col));
+        // fused intermediates are not counted as traffic: only the node's inputs and output
+        long read = 4L * (2 * 16 * 64 + 64 * 64 + 64);
+        assertEquals(read, s.localWork(ffn.work(), col).bytesRead());
+        assertEquals(4L * 2 * 16 * 64, s.localWork(ffn.work(), col).bytesWritten());
+        // the attention output node: residual input indexed like the output
+        CoarseNode attnOut = c.node(6 + 14);
+        IterationSpace a = CoarseSpaces.of(attnOut).orElseThrow();
+        TensorIndexing residual = a.tensor(c.node(3).outputs().get(0).name()).orElseThrow();
+        assertEquals("[b:2, m:16, n:64]", residual.axes().toString());
+    }
+
+    @Test
+    void resnetStageBlocksAreOneClass() {
+        Graph g = TestGraphs.resnet(4, 2);
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertPartition(g, c);
+        // stem, pool, downsample block (4 convs), 3 blocks of 3 convs, pool, flatten, gemm
+        assertEquals(2 + 4 + 3 * 3 + 3, c.nodes().size());
+        assertEquals(List.of("Conv", "BatchNormalization", "Relu"), c.node(0).memberOps());
+        // the downsample block's Add and Relu join the downsample conv, the latest producer
+        assertEquals(List.of("Conv", "BatchNormalization", "Add", "Relu"), c.node(5).memberOps());
+        assertEquals(CoarseNode.Kind.LAYOUT, c.node(c.nodes().size() - 2).kind());
+        assertEquals(1, c.blockClasses().size());
+        BlockClass b = c.blockClasses().get(0);
+        assertEquals(3, b.count());
+        assertEquals(List.of("Conv", "Conv", "Conv"), b.ops());
+        assertEquals(6, b.instances().get(0).get(0).index());
+        assertEquals(List.of("Conv", "BatchNormalization", "Add", "Relu"), b.instances().get(2).get(2).memberOps());
+    }
+
+    @Test
+    void noRepeatsMeansNoClasses() {
+        CoarseGraph c = Coarsening.coarsen(TestGraphs.resnet(1, 2));
+        assertEquals(0, c.blockClasses().size());
+    }
+}
