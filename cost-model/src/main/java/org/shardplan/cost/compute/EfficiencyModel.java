@@ -19,8 +19,10 @@ import org.shardplan.graph.DType;
  * least squares weighted by {@code 1/t²} (so that relative errors count alike) over the four
  * samples nearest to the query in {@code log r}, with {@code c, 1/e ≥ 0}. Groups go from specific
  * to general: op type and shape class, op type, category ({@link OpClass#category}), all samples.
- * The most specific group with at least two samples answers; a group with exactly one sample
- * scales the answer of the next group through that sample. Without any sample the model is
+ * The most specific group whose samples span roofline times at least {@link #MIN_SPREAD} apart
+ * answers with its own curve; a more specific group whose samples do not (one sample, or samples
+ * of the same size) scales that curve through them (their geometric means), so that it keeps its
+ * own level and borrows the wider group's shape. Without any sample the model is
  * analytic: {@code t = c0 + r / e0} with c0 = 5 µs and e0 = 0.5 for matrix products and 0.7
  * otherwise, and says so in {@link Prediction#source()}.
  *
@@ -115,26 +117,52 @@ public final class EfficiencyModel {
         return DEFAULT_OVERHEAD + r / e;
     }
 
+    /** Largest over smallest roofline time a group needs for a curve of its own. */
+    static final double MIN_SPREAD = 1.5;
+
+    /** True when the points span enough roofline times to fit a curve through them. */
+    private static boolean spread(List<Point> pts) {
+        if (pts.size() < 2) {
+            return false;
+        }
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
+        for (Point p : pts) {
+            lo = Math.min(lo, Math.max(p.r, 1e-12));
+            hi = Math.max(hi, Math.max(p.r, 1e-12));
+        }
+        return hi / lo >= MIN_SPREAD;
+    }
+
     private static double predictAt(List<List<Point>> levels, int i, double r, String opType) {
         List<Point> pts = levels.get(i);
-        if (pts.size() >= 2) {
+        if (spread(pts)) {
             return localFit(pts, r);
         }
-        Point only = pts.get(0);
-        double parentAtR;
-        double parentAtOnly;
+        // too few distinct sizes for a curve: the next group's curve, scaled through these points
+        // (their geometric mean time at their geometric mean roofline time)
+        double lr = 0;
+        double lt = 0;
+        for (Point p : pts) {
+            lr += Math.log(Math.max(p.r, 1e-12));
+            lt += Math.log(p.t);
+        }
+        double r0 = Math.exp(lr / pts.size());
+        double t0 = Math.exp(lt / pts.size());
         int j = i + 1;
-        while (j < levels.size() && levels.get(j).size() < 2) {
+        while (j < levels.size() && !spread(levels.get(j))) {
             j++;
         }
+        double parentAtR;
+        double parentAtR0;
         if (j < levels.size()) {
             parentAtR = localFit(levels.get(j), r);
-            parentAtOnly = localFit(levels.get(j), only.r);
+            parentAtR0 = localFit(levels.get(j), r0);
         } else {
             parentAtR = analytic(r, opType);
-            parentAtOnly = analytic(only.r, opType);
+            parentAtR0 = analytic(r0, opType);
         }
-        return only.t * parentAtR / parentAtOnly;
+        return parentAtR0 > 0 ? t0 * parentAtR / parentAtR0 : t0;
     }
 
     /** {@link #localFit(List, double)} over parallel arrays of roofline times and measured times. */

@@ -122,6 +122,24 @@ class ComputeModelTest {
     }
 
     @Test
+    void samplesOfOneSizeBorrowTheShapeOfAWiderGroup() {
+        // two Gemm samples on t = 2 r; two MatMul samples of the same size (r = 2e-3) at 2e-3 and 8e-3:
+        // no curve of their own, so the category curve is scaled through their geometric mean (2e-3, 4e-3)
+        List<Sample> s = List.of(
+                new Sample("g1", "Gemm", "transB=1/weight", 1e6, 0, DType.FLOAT32, 2e-3),
+                new Sample("g2", "Gemm", "transB=1/weight", 4e6, 0, DType.FLOAT32, 8e-3),
+                new Sample("m1", "MatMul", "2d/weight", 2e6, 0, DType.FLOAT32, 2e-3),
+                new Sample("m2", "MatMul", "2d/weight", 2e6, 0, DType.FLOAT32, 8e-3));
+        EfficiencyModel e = new EfficiencyModel(SLOW, s);
+        double[] rs = {1e-3, 4e-3, 2e-3, 2e-3};
+        double[] ts = {2e-3, 8e-3, 2e-3, 8e-3};
+        Kernel small = new Kernel("forward", "MatMul", "2d/weight", new Work(500_000, 0, 0, true), DType.FLOAT32);
+        assertEquals(4e-3 * EfficiencyModel.localFit(rs, ts, 0.5e-3) / EfficiencyModel.localFit(rs, ts, 2e-3),
+                e.predict(small).seconds(), 1e-15);
+        assertEquals("class", e.predict(small).source());
+    }
+
+    @Test
     void withoutCalibrationTheModelIsAnalyticAndSaysSo() {
         ComputeModel cm = ComputeModel.analytic(SLOW);
         EfficiencyModel.Prediction p = cm.forward(matmul(10, 10, 10));

@@ -1,0 +1,161 @@
+package org.shardplan.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.shardplan.cost.calib.CalibrationFile;
+import org.shardplan.cost.calib.MachineFingerprint;
+import org.shardplan.cost.cluster.DeviceProfiles;
+import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.profile.LocalCpu;
+import org.shardplan.cost.profile.Ort;
+import org.shardplan.cost.profile.ProfileReport;
+import org.shardplan.cost.profile.Profiler;
+import org.shardplan.cost.profile.Timing;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.ImportedModel;
+import org.shardplan.onnx.OnnxImporter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code shardplan profile MODEL [--dim ..] [--input-shape ..] [--threads N] [--json]}: measures
+ * every distinct operator of a model and the whole model with ONNX Runtime on this CPU, stores
+ * the measurements in the calibration file of this machine, and compares the cost model's
+ * held-out predictions with them.
+ */
+@Command(name = "profile", mixinStandardHelpOptions = true,
+        description = {"Measures a model's operators and the whole model with ONNX Runtime on this CPU, records them",
+                "in this machine's calibration file, and compares the cost model's predictions with the measurements",
+                "(each node predicted from the calibration of other shapes, its own measurement held out)."})
+public final class ProfileCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "The ONNX model file.")
+    Path model;
+
+    @Option(names = "--dim", paramLabel = "NAME=SIZE", description = "Size of a symbolic dimension (repeatable).")
+    List<String> dims = new ArrayList<>();
+
+    @Option(names = "--input-shape", paramLabel = "NAME=D1,D2,..", description = "Whole shape of a graph input (repeatable).")
+    List<String> inputShapes = new ArrayList<>();
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "ONNX Runtime intra-op threads (default 0: one per core).")
+    int threads;
+
+    @Option(names = "--optimization", paramLabel = "none|basic|extended|all", defaultValue = "none",
+            description = "ONNX Runtime graph optimizations for every run (default ${DEFAULT-VALUE}: operators as in the file,"
+                    + " so single-operator and whole-model times compare).")
+    String optimization;
+
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "7", description = "Least timed runs per measurement (default ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Option(names = "--min-time", paramLabel = "SECONDS", defaultValue = "0.1",
+            description = "Keep repeating (up to 2000 runs) until this much was timed (default ${DEFAULT-VALUE}).")
+    double minTime;
+
+    @Option(names = "--calibration", paramLabel = "FILE",
+            description = "Calibration file to read and extend (default: this machine's file under ~/.cache/shardplan/calibration).")
+    Path calibration;
+
+    @Option(names = "--no-whole-model", description = "Do not time the whole model.")
+    boolean noWholeModel;
+
+    @Option(names = "--json", description = "Print the report as JSON.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (threads < 0) {
+            throw new ShardplanException("--threads must be >= 0, found " + threads);
+        }
+        if (repeats < 1) {
+            throw new ShardplanException("--repeats must be at least 1, found " + repeats);
+        }
+        if (!(minTime >= 0) || Double.isInfinite(minTime)) {
+            throw new ShardplanException("--min-time must be a number of seconds >= 0, found " + minTime);
+        }
+        if (!List.of("none", "basic", "extended", "all").contains(optimization)) {
+            throw new ShardplanException("--optimization must be none, basic, extended or all, found \"" + optimization + "\"");
+        }
+        ImportOptions io = ImportOptions.DEFAULT.withDims(DimsArgs.dims(dims))
+                .withInputShapes(DimsArgs.inputShapes(inputShapes));
+        ImportedModel m = OnnxImporter.read(model, io);
+        DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization);
+        Path calFile = calibration != null ? calibration : CalibrationFile.defaultPath(LocalCpu.cacheDirectory(), fp);
+        CalibrationFile cal = CalibrationFile.readOrEmpty(calFile, fp);
+        if (!cal.fingerprint().id().equals(fp.id())) {
+            throw new ShardplanException(calFile + ": fingerprint must be this machine's " + fp.id()
+                    + " (" + fp.processor() + ", " + fp.threads() + " threads, " + fp.runtime() + "), found "
+                    + cal.fingerprint().id() + " (" + cal.fingerprint().processor() + ", " + cal.fingerprint().threads()
+                    + " threads, " + cal.fingerprint().runtime() + ")");
+        }
+        Profiler.Options opts = new Profiler.Options(threads, new Timing(3, repeats, Math.max(repeats, 2000), minTime),
+                optimization, !noWholeModel);
+        String name = model.getFileName().toString();
+        ProfileReport r = new Profiler(cpu, opts).profile(name, m.graph(), model, m.info().opsetImports(), cal,
+                ProfileProgress.onConsole());
+        try {
+            cal.write(calFile);
+        } catch (IOException e) {
+            throw new ShardplanException(calFile + ": cannot write the calibration file: " + e.getMessage(), e);
+        }
+        PrintWriter w = spec.commandLine().getOut();
+        w.print(json ? r.toJson() + System.lineSeparator() : table(r, calFile));
+        w.flush();
+        return 0;
+    }
+
+    /** The human report: one line per node, then the totals. */
+    static String table(ProfileReport r, Path calFile) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "model %s on %s (calibration %s)%n", r.model(), r.device(), calFile));
+        int w = 4;
+        for (ProfileReport.NodeResult n : r.nodes()) {
+            w = Math.max(w, Math.min(48, n.name().length()));
+        }
+        String fmt = "%-" + w + "s  %-22s %12s %12s %8s  %s%n";
+        b.append(String.format(Locale.ROOT, fmt, "node", "op", "predicted", "measured", "error", "from"));
+        for (ProfileReport.NodeResult n : r.nodes()) {
+            if ("folded".equals(n.source())) {
+                continue;
+            }
+            String name = n.name().length() > w ? n.name().substring(0, w - 3) + "..." : n.name();
+            b.append(String.format(Locale.ROOT, fmt, name, n.op(), ms(n.predictedSeconds()),
+                    n.measuredSeconds().isPresent() ? ms(n.measuredSeconds().getAsDouble()) : "-",
+                    n.absRelError().isPresent() ? pct(n.absRelError().getAsDouble()) : "-",
+                    n.flag().isEmpty() ? n.source() + (n.cached() ? ", cached" : "") : "FLAGGED: " + n.flag()));
+        }
+        b.append(String.format(Locale.ROOT, "%nwhole model   predicted %s, measured %s%s%n", ms(r.predictedSeconds()),
+                r.wholeModelMeasuredSeconds().isPresent() ? ms(r.wholeModelMeasuredSeconds().getAsDouble()) : "-",
+                r.wholeModelRelError().isPresent() ? " (error " + pct(r.wholeModelRelError().getAsDouble()) + ")" : ""));
+        b.append(String.format(Locale.ROOT, "per node      median error %s, 90th percentile %s, time-weighted %s%n",
+                pct(r.medianAbsRelError()), pct(r.errorQuantile(0.9)), pct(r.weightedAbsRelError())));
+        b.append(String.format(Locale.ROOT, "call overhead %s per ONNX Runtime run (subtracted from each operator, added once)%n",
+                ms(r.callOverheadSeconds())));
+        b.append(String.format(Locale.ROOT, "signatures    %d measured now, %d from the calibration file, %d nodes flagged%n",
+                r.measuredSignatures(), r.reusedSignatures(), r.flaggedCount()));
+        return b.toString();
+    }
+
+    private static String ms(double s) {
+        return String.format(Locale.ROOT, "%.4f ms", s * 1e3);
+    }
+
+    private static String pct(double e) {
+        return Double.isFinite(e) ? String.format(Locale.ROOT, "%.1f%%", 100 * e) : "-";
+    }
+}
