@@ -184,7 +184,8 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         String flops = String.format(Locale.ROOT, "%,d FLOPs (%s), reads %s, writes %s", work.flops(),
                 scaled(work.flops(), "FLOP"), bytes(work.bytesRead()), bytes(work.bytesWritten()));
         if (!work.complete()) {
-            flops += "; lower bound: some shapes are not known or operators have no formula";
+            flops += unboundSymbols.isEmpty() ? "; a lower bound: some shapes are unknown or operators have no formula"
+                    : "; a lower bound until " + String.join(", ", unboundSymbols) + " are bound";
         }
         line(b, "forward", flops);
         b.append("inputs\n");
