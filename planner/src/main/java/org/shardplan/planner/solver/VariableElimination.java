@@ -69,9 +69,11 @@ final class VariableElimination {
         int largestNeighbourhood;
         long peakBytes;
         long work;
+        String order = "";
+        double estimatedWork;
 
         String describe() {
-            return "eliminated " + stepsByNeighbours[0] + " isolated, " + stepsByNeighbours[1] + " degree-1, "
+            return order + " order, eliminated " + stepsByNeighbours[0] + " isolated, " + stepsByNeighbours[1] + " degree-1, "
                     + stepsByNeighbours[2] + " degree-2 and " + stepsByNeighbours[3]
                     + " higher-degree nodes (largest neighbourhood " + largestNeighbourhood + ", largest table "
                     + largestTable + " entries, peak " + (peakBytes >> 20) + " MiB of tables)";
@@ -146,18 +148,21 @@ final class VariableElimination {
         Step[] plans = new Step[n];
         List<Record> records = new ArrayList<>(n);
         double constant = 0;
+        int[] weight = new int[n];
+        for (int i = 0; i < n; i++) {
+            weight[i] = CompiledProblem.alive(deadOf(unary[i])).length;
+        }
+        List<int[]> scopes = new ArrayList<>();
+        for (Factor f : initial) {
+            scopes.add(f.vars);
+        }
+        EliminationOrder.Plan order = EliminationOrder.choose(weight, scopes);
+        stats.order = order.heuristic();
+        stats.estimatedWork = order.work();
         for (int step = 0; step < n; step++) {
-            int best = -1;
-            for (int v = 0; v < n; v++) {
-                if (done[v]) {
-                    continue;
-                }
-                if (plans[v] == null) {
-                    plans[v] = plan(v);
-                }
-                if (best < 0 || plans[v].work < plans[best].work) {
-                    best = v;
-                }
+            int best = order.order()[step];
+            if (plans[best] == null) {
+                plans[best] = plan(best);
             }
             Step s = plans[best];
             done[best] = true;
@@ -301,7 +306,7 @@ final class VariableElimination {
         for (Factor f : s.fs) {
             gathered += (long) (f.table.length / f.dims[f.axisOf(v)]) * G;
         }
-        long need = s.outSize * 12 + gathered * 8;
+        long need = s.outSize * 12 + gathered * 20; // table + argmin, gathered factors + their sorted rows
         if (s.outSize > Integer.MAX_VALUE - 16 || gathered > Integer.MAX_VALUE - 16
                 || liveBytes + need > budgetBytes) {
             throw new TooLarge("eliminating node " + name(v) + " needs a table of " + s.outSize + " entries over "
@@ -368,81 +373,7 @@ final class VariableElimination {
         int size = (int) s.outSize;
         double[] table = new double[size];
         int[] arg = new int[size];
-        double[] gu = s.groupUnary;
-        int[] gs = s.groupStrategy;
-        int[] idx = new int[d];
-        int[] roff = new int[nf];
-        double[] tmp = nf > 2 ? new double[G] : null;
-        boolean anyFinite = false;
-        for (int o = 0; o < size; o++) {
-            if ((o & 1023) == 1023 && System.nanoTime() > deadlineNanos) {
-                throw new OutOfTime("time limit reached while eliminating node " + name(v));
-            }
-            for (int i = 0; i < nf; i++) {
-                int r = 0;
-                int[][] mi = map[i];
-                for (int b = 0; b < d; b++) {
-                    r += mi[b][idx[b]];
-                }
-                roff[i] = r * G;
-            }
-            double best = Double.POSITIVE_INFINITY;
-            int bq = -1;
-            if (nf == 0) {
-                for (int q = 0; q < G; q++) {
-                    if (gu[q] < best) {
-                        best = gu[q];
-                        bq = q;
-                    }
-                }
-            } else if (nf == 1) {
-                double[] a0 = m[0];
-                int o0 = roff[0];
-                for (int q = 0; q < G; q++) {
-                    double c = gu[q] + a0[o0 + q];
-                    if (c < best) {
-                        best = c;
-                        bq = q;
-                    }
-                }
-            } else if (nf == 2) {
-                double[] a0 = m[0];
-                double[] a1 = m[1];
-                int o0 = roff[0];
-                int o1 = roff[1];
-                for (int q = 0; q < G; q++) {
-                    double c = gu[q] + a0[o0 + q] + a1[o1 + q];
-                    if (c < best) {
-                        best = c;
-                        bq = q;
-                    }
-                }
-            } else {
-                System.arraycopy(gu, 0, tmp, 0, G);
-                for (int i = 0; i < nf; i++) {
-                    double[] ai = m[i];
-                    int oi = roff[i];
-                    for (int q = 0; q < G; q++) {
-                        tmp[q] += ai[oi + q];
-                    }
-                }
-                for (int q = 0; q < G; q++) {
-                    if (tmp[q] < best) {
-                        best = tmp[q];
-                        bq = q;
-                    }
-                }
-            }
-            table[o] = best;
-            arg[o] = bq < 0 ? firstAlive(v) : gs[bq];
-            anyFinite |= best != Double.POSITIVE_INFINITY;
-            for (int b = d - 1; b >= 0; b--) {
-                if (++idx[b] < s.counts[b]) {
-                    break;
-                }
-                idx[b] = 0;
-            }
-        }
+        boolean anyFinite = minimise(s, m, map, table, arg);
         if (!anyFinite) {
             StringBuilder sb = new StringBuilder();
             for (int u : s.nbrs) {
@@ -518,6 +449,358 @@ final class VariableElimination {
         }
         liveBytes += nf2.bytes();
         return 0;
+    }
+
+    /**
+     * Fills {@code table[o] = min_q (groupUnary[q] + sum_f M_f[o][q])} and its argmin for every output
+     * index o. The neighbour with the most classes is the innermost axis; for each setting of the other
+     * axes the groups are sorted by their cost from the factors that do not mention that axis, and the
+     * scan over groups stops as soon as that cost plus the row minimum of the remaining factors cannot
+     * beat the best found. Exact; on parallelization costs, where most strategies are far from the best,
+     * it looks at a small fraction of the groups.
+     */
+    private boolean minimise(Step s, double[][] m, int[][][] map, double[] table, int[] arg) throws OutOfTime {
+        int d = s.nbrs.length;
+        int G = s.groups;
+        int nf = s.fs.length;
+        double[] gu = s.groupUnary;
+        int[] gs = s.groupStrategy;
+        int fallback = firstAlive(s.v);
+        if (d == 0) {
+            double best = Double.POSITIVE_INFINITY;
+            int bq = -1;
+            for (int q = 0; q < G; q++) {
+                double c = gu[q];
+                for (int i = 0; i < nf; i++) {
+                    c += m[i][q];
+                }
+                if (c < best) {
+                    best = c;
+                    bq = q;
+                }
+            }
+            table[0] = best;
+            arg[0] = bq < 0 ? fallback : gs[bq];
+            return best != Double.POSITIVE_INFINITY;
+        }
+        int last = 0;
+        for (int b = 1; b < d; b++) {
+            if (s.counts[b] >= s.counts[last]) {
+                last = b;
+            }
+        }
+        int[] strides = new int[d];
+        int acc = 1;
+        for (int b = d - 1; b >= 0; b--) {
+            strides[b] = acc;
+            acc *= s.counts[b];
+        }
+        int nInner = 0;
+        int nOuter = 0;
+        int[] innerF = new int[nf];
+        int[] outerF = new int[nf];
+        for (int i = 0; i < nf; i++) {
+            boolean mentions = false;
+            for (int u : s.fs[i].vars) {
+                mentions |= u == s.nbrs[last];
+            }
+            if (mentions) {
+                innerF[nInner++] = i;
+            } else {
+                outerF[nOuter++] = i;
+            }
+        }
+        // row minima of the inner factors: rowMin[i][r] = min_q M_i[r][q]
+        double[][] rowMin = new double[nf][];
+        for (int j = 0; j < nInner; j++) {
+            int i = innerF[j];
+            int rows = m[i].length / Math.max(1, G);
+            double[] rm = new double[rows];
+            for (int r = 0; r < rows; r++) {
+                double mn = Double.POSITIVE_INFINITY;
+                int base = r * G;
+                for (int q = 0; q < G; q++) {
+                    mn = Math.min(mn, m[i][base + q]);
+                }
+                rm[r] = mn;
+            }
+            rowMin[i] = rm;
+        }
+        // inner factors over (v, last neighbour) only: each row sorted once, for the threshold scan
+        int[][][] rowOrder = new int[nf][][];
+        double[][][] rowSorted = new double[nf][][];
+        int nSorted = 0;
+        int[] sortedF = new int[nf];
+        int nStatic = 0;
+        int[] staticF = new int[nf];
+        for (int j = 0; j < nInner; j++) {
+            int i = innerF[j];
+            if (s.fs[i].vars.length == 2) {
+                double[] mi = m[i];
+                int rows = mi.length / Math.max(1, G);
+                rowOrder[i] = new int[rows][G];
+                rowSorted[i] = new double[rows][G];
+                double[] key = new double[G];
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(mi, r * G, key, 0, G);
+                    sortByKey(key, rowOrder[i][r], rowSorted[i][r], G);
+                }
+                sortedF[nSorted++] = i;
+            } else {
+                staticF[nStatic++] = i;
+            }
+        }
+        int[] rowOf = new int[nf];
+        int cl = s.counts[last];
+        int outerCount = table.length / cl;
+        int[] idx = new int[d];
+        double[] partial = new double[G];
+        double[] sorted = new double[G];
+        int[] order = new int[G];
+        int[] innerBase = new int[nf];
+        boolean anyFinite = false;
+        for (int oc = 0; oc < outerCount; oc++) {
+            if ((oc & 63) == 63 && System.nanoTime() > deadlineNanos) {
+                throw new OutOfTime("time limit reached while eliminating node " + name(s.v));
+            }
+            int outBase = 0;
+            for (int b = 0; b < d; b++) {
+                if (b != last) {
+                    outBase += idx[b] * strides[b];
+                }
+            }
+            System.arraycopy(gu, 0, partial, 0, G);
+            for (int j = 0; j < nOuter; j++) {
+                int i = outerF[j];
+                int r = 0;
+                for (int b = 0; b < d; b++) {
+                    r += map[i][b][idx[b]];
+                }
+                double[] mi = m[i];
+                int off = r * G;
+                for (int q = 0; q < G; q++) {
+                    partial[q] += mi[off + q];
+                }
+            }
+            for (int j = 0; j < nInner; j++) {
+                int i = innerF[j];
+                int r = 0;
+                for (int b = 0; b < d; b++) {
+                    if (b != last) {
+                        r += map[i][b][idx[b]];
+                    }
+                }
+                innerBase[i] = r;
+            }
+            sortByKey(partial, order, sorted, G);
+            for (int c = 0; c < cl; c++) {
+                // threshold algorithm (Fagin, Lotem and Naor 2003): the groups are read in the order of
+                // the partial costs and in the order of each sorted inner row; an unseen group costs at
+                // least the sum of the frontiers plus the row minima of the other inner factors
+                double lb = 0;
+                for (int j = 0; j < nInner; j++) {
+                    int i = innerF[j];
+                    rowOf[i] = innerBase[i] + map[i][last][c];
+                }
+                for (int j = 0; j < nStatic; j++) {
+                    int i = staticF[j];
+                    lb += rowMin[i][rowOf[i]];
+                }
+                long found;
+                if (nInner == 1 && nSorted == 1) {
+                    int i = sortedF[0];
+                    found = scan1(G, sorted, order, partial, rowSorted[i][rowOf[i]], rowOrder[i][rowOf[i]], m[i],
+                            rowOf[i] * G);
+                } else if (nInner == 2 && nSorted == 2) {
+                    int i = sortedF[0];
+                    int i2 = sortedF[1];
+                    found = scan2(G, sorted, order, partial, rowSorted[i][rowOf[i]], rowOrder[i][rowOf[i]], m[i],
+                            rowOf[i] * G, rowSorted[i2][rowOf[i2]], rowOrder[i2][rowOf[i2]], m[i2], rowOf[i2] * G);
+                } else {
+                    found = scanAny(G, sorted, order, partial, lb, nInner, innerF, nSorted, sortedF, rowSorted, rowOrder,
+                            m, rowOf);
+                }
+                int bq = (int) found;
+                double best = bq < 0 ? Double.POSITIVE_INFINITY : bestValue;
+                int o = outBase + c * strides[last];
+                table[o] = best;
+                arg[o] = bq < 0 ? fallback : gs[bq];
+                anyFinite |= best != Double.POSITIVE_INFINITY;
+            }
+            for (int b = d - 1; b >= 0; b--) {
+                if (b == last) {
+                    continue;
+                }
+                if (++idx[b] < s.counts[b]) {
+                    break;
+                }
+                idx[b] = 0;
+            }
+        }
+        return anyFinite;
+    }
+
+    /** The value found by the last scan (kept in a field so the scans can return the index alone). */
+    private double bestValue;
+
+    /** Threshold scan with one sorted inner row; returns the best group or -1. */
+    private long scan1(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi, int off) {
+        double best = Double.POSITIVE_INFINITY;
+        int bq = -1;
+        for (int t = 0; t < G; t++) {
+            double pq = sorted[t];
+            if (pq + rs[t] >= best || pq == Double.POSITIVE_INFINITY) {
+                break;
+            }
+            int q = order[t];
+            double val = pq + mi[off + q];
+            if (val < best || (val == best && q < bq)) {
+                best = val;
+                bq = q;
+            }
+            int q2 = ro[t];
+            double val2 = partial[q2] + rs[t];
+            if (val2 < best || (val2 == best && q2 < bq)) {
+                best = val2;
+                bq = q2;
+            }
+        }
+        bestValue = best;
+        return bq;
+    }
+
+    /** Threshold scan with two sorted inner rows; returns the best group or -1. */
+    private long scan2(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi,
+            int off, double[] rs2, int[] ro2, double[] mi2, int off2) {
+        double best = Double.POSITIVE_INFINITY;
+        int bq = -1;
+        for (int t = 0; t < G; t++) {
+            double pq = sorted[t];
+            if (pq + rs[t] + rs2[t] >= best || pq == Double.POSITIVE_INFINITY) {
+                break;
+            }
+            int q = order[t];
+            double val = pq + mi[off + q] + mi2[off2 + q];
+            if (val < best || (val == best && q < bq)) {
+                best = val;
+                bq = q;
+            }
+            q = ro[t];
+            val = partial[q] + rs[t] + mi2[off2 + q];
+            if (val < best || (val == best && q < bq)) {
+                best = val;
+                bq = q;
+            }
+            q = ro2[t];
+            val = partial[q] + mi[off + q] + rs2[t];
+            if (val < best || (val == best && q < bq)) {
+                best = val;
+                bq = q;
+            }
+        }
+        bestValue = best;
+        return bq;
+    }
+
+    /** Threshold scan in general (sorted pairwise rows and row minima of the other inner factors). */
+    private long scanAny(int G, double[] sorted, int[] order, double[] partial, double lb, int nInner, int[] innerF,
+            int nSorted, int[] sortedF, double[][][] rowSorted, int[][][] rowOrder, double[][] m, int[] rowOf) {
+        double best = Double.POSITIVE_INFINITY;
+        int bq = -1;
+        for (int t = 0; t < G; t++) {
+            double threshold = sorted[t] + lb;
+            for (int j = 0; j < nSorted; j++) {
+                int i = sortedF[j];
+                threshold += rowSorted[i][rowOf[i]][t];
+            }
+            if (threshold >= best || sorted[t] == Double.POSITIVE_INFINITY) {
+                break;
+            }
+            for (int cand = -1; cand < nSorted; cand++) {
+                int q = cand < 0 ? order[t] : rowOrder[sortedF[cand]][rowOf[sortedF[cand]]][t];
+                double val = partial[q];
+                for (int j = 0; j < nInner; j++) {
+                    int i = innerF[j];
+                    val += m[i][rowOf[i] * G + q];
+                }
+                if (val < best || (val == best && q < bq)) {
+                    best = val;
+                    bq = q;
+                }
+            }
+        }
+        bestValue = best;
+        return bq;
+    }
+
+    /** Sorts indices 0..n-1 by (key, index) ascending into order, with the sorted keys. */
+    static void sortByKey(double[] key, int[] order, double[] sortedKeys, int n) {
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        quicksort(key, order, 0, n - 1);
+        for (int i = 0; i < n; i++) {
+            sortedKeys[i] = key[order[i]];
+        }
+    }
+
+    private static boolean less(double[] key, int a, int b) {
+        int c = Double.compare(key[a], key[b]);
+        return c < 0 || (c == 0 && a < b);
+    }
+
+    private static void quicksort(double[] key, int[] o, int lo, int hi) {
+        while (hi - lo > 16) {
+            int mid = (lo + hi) >>> 1;
+            // median of three as pivot
+            if (less(key, o[mid], o[lo])) {
+                swap(o, mid, lo);
+            }
+            if (less(key, o[hi], o[lo])) {
+                swap(o, hi, lo);
+            }
+            if (less(key, o[hi], o[mid])) {
+                swap(o, hi, mid);
+            }
+            int pivot = o[mid];
+            int i = lo;
+            int j = hi;
+            while (i <= j) {
+                while (less(key, o[i], pivot)) {
+                    i++;
+                }
+                while (less(key, pivot, o[j])) {
+                    j--;
+                }
+                if (i <= j) {
+                    swap(o, i, j);
+                    i++;
+                    j--;
+                }
+            }
+            if (j - lo < hi - i) {
+                quicksort(key, o, lo, j);
+                lo = i;
+            } else {
+                quicksort(key, o, i, hi);
+                hi = j;
+            }
+        }
+        for (int i = lo + 1; i <= hi; i++) {
+            int x = o[i];
+            int j = i - 1;
+            while (j >= lo && less(key, x, o[j])) {
+                o[j + 1] = o[j];
+                j--;
+            }
+            o[j + 1] = x;
+        }
+    }
+
+    private static void swap(int[] o, int a, int b) {
+        int t = o[a];
+        o[a] = o[b];
+        o[b] = t;
     }
 
     private int firstAlive(int v) {

@@ -1,0 +1,189 @@
+package org.shardplan.bench.solver;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.solver.ProblemIo;
+import org.shardplan.planner.solver.Solution;
+import org.shardplan.planner.solver.Solver;
+
+/**
+ * Solves PaSE-shaped problems ({@link PaseShapedProblems}) of growing size and writes
+ * {@code benchmarks/results/solver.md}: per problem the size, the solve time in process (first
+ * solve in a fresh JVM and the best of three warm solves), and the end-to-end run of the command
+ * line, {@code /usr/bin/time -v ./shardplan solve FILE}, with its wall time (JVM start, reading the
+ * file and solving) and peak resident memory.
+ *
+ * <p>Usage, from the repository root: {@code java -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
+ * org.shardplan.bench.solver.SolverBenchmark [--no-cli] [--levels N]}. Problems are written to
+ * {@code benchmarks/target/solver-problems/}.
+ */
+public final class SolverBenchmark {
+
+    /** Devices and the cap on strategies per node, per size level. */
+    static final int[][] LEVELS = {{8, 30}, {16, 62}, {32, 146}, {64, 302}, {64, 566}};
+
+    private SolverBenchmark() {
+    }
+
+    record Row(String name, int nodes, int edges, int maxStrategies, long entries, long fileBytes, String status,
+            double firstSeconds, double warmSeconds, String cliStatus, double cliWall, long cliRssKb, double cliSolve,
+            String details) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        boolean cli = true;
+        int levels = LEVELS.length;
+        String javaOpts = "-Xmx2g";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--no-cli" -> cli = false;
+                case "--levels" -> levels = Integer.parseInt(args[++i]);
+                case "--java-opts" -> javaOpts = args[++i];
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        Path dir = Path.of("benchmarks/target/solver-problems");
+        Files.createDirectories(dir);
+        List<Row> rows = new ArrayList<>();
+        for (int l = 0; l < levels; l++) {
+            int devices = LEVELS[l][0];
+            int cap = LEVELS[l][1];
+            for (int model = 0; model < 2; model++) {
+                Problem p = model == 0 ? PaseShapedProblems.inception(devices, cap, 128)
+                        : PaseShapedProblems.transformer(devices, cap, 64, 6);
+                Path file = dir.resolve(p.name() + ".json.gz");
+                if (!Files.exists(file)) {
+                    ProblemIo.writeProblem(p, file);
+                }
+                rows.add(measure(p, file, cli, javaOpts));
+                System.err.println(rows.get(rows.size() - 1));
+                write(rows, cli, javaOpts);
+            }
+        }
+    }
+
+    private static Row measure(Problem p, Path file, boolean cli, String javaOpts) throws Exception {
+        int max = 0;
+        for (int i = 0; i < p.size(); i++) {
+            max = Math.max(max, p.strategies(i));
+        }
+        long entries = 0;
+        for (Problem.Edge e : p.edges()) {
+            entries += (long) e.rows() * e.cols();
+        }
+        Solver.Options options = Solver.Options.withTimeLimit(600);
+        Solution first = new DpSolver().solve(p, options);
+        double warm = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < 3; i++) {
+            warm = Math.min(warm, new DpSolver().solve(p, options).seconds());
+        }
+        String cliStatus = "";
+        double wall = Double.NaN;
+        long rss = -1;
+        double cliSolve = Double.NaN;
+        if (cli) {
+            ProcessBuilder pb = new ProcessBuilder("/usr/bin/time", "-v", "./shardplan", "solve", file.toString(), "--json");
+            pb.environment().put("SHARDPLAN_JAVA_OPTS", javaOpts);
+            pb.redirectErrorStream(true);
+            Process proc = pb.start();
+            String out = new String(proc.getInputStream().readAllBytes());
+            proc.waitFor();
+            cliStatus = find(out, "\"status\" : \"(\\w+)\"");
+            String s = find(out, "\"seconds\" : ([0-9.Ee-]+)");
+            cliSolve = s.isEmpty() ? Double.NaN : Double.parseDouble(s);
+            wall = parseWall(find(out, "Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\): ([0-9:.]+)"));
+            String r = find(out, "Maximum resident set size \\(kbytes\\): (\\d+)");
+            rss = r.isEmpty() ? -1 : Long.parseLong(r);
+        }
+        return new Row(p.name(), p.size(), p.edges().size(), max, entries, Files.size(file), first.status().name(),
+                first.seconds(), warm, cliStatus, wall, rss, cliSolve, first.message());
+    }
+
+    private static String find(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        return m.find() ? m.group(1) : "";
+    }
+
+    private static double parseWall(String s) {
+        if (s.isEmpty()) {
+            return Double.NaN;
+        }
+        String[] parts = s.split(":");
+        double sec = 0;
+        for (String part : parts) {
+            sec = sec * 60 + Double.parseDouble(part);
+        }
+        return sec;
+    }
+
+    private static void write(List<Row> rows, boolean cli, String javaOpts) throws IOException {
+        StringBuilder b = new StringBuilder();
+        b.append("# Strategy solver benchmark\n\n");
+        b.append("Machine: ").append(machine()).append("  \n");
+        b.append("Date: ").append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_LOCAL_DATE_TIME))
+                .append(" UTC  \n");
+        b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp "
+                + "\"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
+                + "org.shardplan.bench.solver.SolverBenchmark`").append("  \n");
+        b.append("Problems: `PaseShapedProblems` (InceptionV3-like at batch 128, encoder-decoder Transformer-like "
+                + "with 6+6 layers at batch 64), devices p and at most `cap` strategies per node; written to "
+                + "`benchmarks/target/solver-problems/`.\n\n");
+        b.append("In process: `DpSolver`, first solve in a fresh JVM (JIT cold) and best of 3 further solves. "
+                + "CLI: `/usr/bin/time -v ./shardplan solve FILE --json` with `SHARDPLAN_JAVA_OPTS=" + javaOpts
+                + "`; wall includes JVM start and reading the gzip JSON file; RSS is the peak resident set.\n\n");
+        b.append("| problem | nodes | edges | max strategies | edge entries | file (MB, gz) | status | first solve (s) "
+                + "| warm solve (s) | CLI status | CLI wall (s) | CLI peak RSS (MB) | CLI solve (s) |\n");
+        b.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|\n");
+        for (Row r : rows) {
+            b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %.1f | %s | %.3f | %.3f | %s | %s | %s | %s |%n",
+                    r.name(), r.nodes(), r.edges(), r.maxStrategies(), r.entries(), r.fileBytes() / 1e6, r.status(),
+                    r.firstSeconds(), r.warmSeconds(), cli ? r.cliStatus() : "-",
+                    cli ? String.format(Locale.ROOT, "%.2f", r.cliWall()) : "-",
+                    cli ? Long.toString(r.cliRssKb() / 1024) : "-",
+                    cli ? String.format(Locale.ROOT, "%.3f", r.cliSolve()) : "-"));
+        }
+        b.append("\nWhat the dynamic program did on each problem:\n\n");
+        for (Row r : rows) {
+            b.append("- ").append(r.name()).append(": ").append(r.details()).append('\n');
+        }
+        Path out = Path.of("benchmarks/results/solver.md");
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, b.toString());
+    }
+
+    private static String machine() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "unknown host";
+        }
+        String cpu = "";
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    cpu = line.substring(line.indexOf(':') + 1).trim();
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            cpu = System.getProperty("os.arch");
+        }
+        return cpu + ", " + Runtime.getRuntime().availableProcessors() + " cores, "
+                + (((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                        .getTotalMemorySize() >> 30) + " GiB, Java " + System.getProperty("java.version") + " (" + host + ")";
+    }
+}
