@@ -1,0 +1,356 @@
+package org.shardplan.planner;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads and writes plans as {@code shardplan-plan/1} JSON ({@code docs/plan-format.md}). Writing then
+ * reading gives an equal plan. Reading checks every field and names the one that is wrong
+ * ({@code plan.json: nodes[3].strategy.b must be an integer >= 1, found -2}); unknown keys are ignored so
+ * that later versions can add fields.
+ */
+public final class PlanJson {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private PlanJson() {
+    }
+
+    /** The plan as pretty-printed JSON text. */
+    public static String write(Plan p) {
+        try {
+            return JSON.writeValueAsString(tree(p)) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Writes the plan to a file. */
+    public static void write(Plan p, Path file) throws IOException {
+        Files.writeString(file, write(p));
+    }
+
+    /** The plan as a JSON tree. */
+    public static ObjectNode tree(Plan p) {
+        ObjectNode r = JSON.createObjectNode();
+        r.put("format", Plan.FORMAT);
+        ObjectNode m = r.putObject("model");
+        m.put("name", p.model().name());
+        m.put("sha256", p.model().sha256());
+        m.put("graphNodes", p.model().graphNodes());
+        ObjectNode c = r.putObject("cluster");
+        c.put("name", p.cluster().name());
+        c.put("devices", p.cluster().devices());
+        c.put("devicesPerNode", p.cluster().devicesPerNode());
+        c.put("device", p.cluster().device());
+        c.put("memoryBytesPerDevice", p.cluster().memoryBytesPerDevice());
+        try {
+            c.set("definition", JSON.readTree(p.cluster().definition()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cluster definition must be JSON, found: " + p.cluster().definition(), e);
+        }
+        r.put("batch", p.batch());
+        ObjectNode d = r.putObject("dims");
+        p.dims().forEach(d::put);
+        ObjectNode o = r.putObject("options");
+        o.put("optimizer", p.options().optimizer());
+        o.put("zeroStage", p.options().zeroStage());
+        o.put("recompute", p.options().recompute());
+        o.put("memoryLimitBytes", p.options().memoryLimitBytes());
+        ArrayNode nodes = r.putArray("nodes");
+        for (PlanNode n : p.nodes()) {
+            ObjectNode x = nodes.addObject();
+            x.put("name", n.name());
+            x.put("op", n.op());
+            ObjectNode s = x.putObject("strategy");
+            n.strategy().forEach(s::put);
+            ArrayNode pl = x.putArray("placement");
+            n.placement().forEach(pl::add);
+            ObjectNode in = x.putObject("intraNode");
+            n.intraNode().forEach(in::put);
+            x.put("devices", n.devices());
+            x.put("supported", n.supported());
+            x.put("computeSeconds", n.computeSeconds());
+            x.put("communicationSeconds", n.communicationSeconds());
+            x.put("communicationBytes", n.communicationBytes());
+            x.put("memoryBytes", n.memoryBytes());
+            x.put("stage", n.stage());
+        }
+        ArrayNode st = r.putArray("stages");
+        for (Plan.Stage s : p.stages()) {
+            ObjectNode x = st.addObject();
+            x.put("index", s.index());
+            x.put("devices", s.devices());
+            ArrayNode ns = x.putArray("nodes");
+            s.nodes().forEach(ns::add);
+        }
+        r.put("schedule", p.schedule());
+        ObjectNode t = r.putObject("totals");
+        t.put("stepSeconds", p.totals().stepSeconds());
+        t.put("computeSeconds", p.totals().computeSeconds());
+        t.put("communicationSeconds", p.totals().communicationSeconds());
+        t.put("peakMemoryBytesPerDevice", p.totals().peakMemoryBytesPerDevice());
+        t.put("communicationBytes", p.totals().communicationBytes());
+        t.put("memoryLimitBytes", p.totals().memoryLimitBytes());
+        t.put("fits", p.totals().fits());
+        ObjectNode b = r.putObject("baselines");
+        p.baselines().forEach((k, v) -> {
+            ObjectNode x = b.putObject(k);
+            x.put("name", v.name());
+            x.put("stepSeconds", v.stepSeconds());
+            x.put("peakMemoryBytesPerDevice", v.peakMemoryBytesPerDevice());
+            x.put("fits", v.fits());
+        });
+        ObjectNode so = r.putObject("solver");
+        so.put("name", p.solver().name());
+        so.put("status", p.solver().status());
+        so.put("objective", p.solver().objective());
+        putBound(so, "lowerBound", p.solver().lowerBound());
+        so.put("seconds", p.solver().seconds());
+        so.put("problemNodes", p.solver().problemNodes());
+        so.put("problemEdges", p.solver().problemEdges());
+        so.put("strategies", p.solver().strategies());
+        ObjectNode pr = r.putObject("provenance");
+        pr.put("shardplanVersion", p.provenance().shardplanVersion());
+        pr.put("calibration", p.provenance().calibration());
+        pr.put("createdAt", p.provenance().createdAt());
+        pr.put("exactness", p.provenance().exactness());
+        ArrayNode w = r.putArray("warnings");
+        p.warnings().forEach(w::add);
+        return r;
+    }
+
+    private static void putBound(ObjectNode o, String key, double v) {
+        if (Double.isFinite(v)) {
+            o.put(key, v);
+        } else {
+            o.putNull(key);
+        }
+    }
+
+    /** Reads a plan file. */
+    public static Plan read(Path file) throws PlanFormatException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new PlanFormatException(file + ": plan file not found");
+        } catch (IOException e) {
+            throw new PlanFormatException(file + ": cannot read the plan file: " + e.getMessage(), e);
+        }
+        return parse(text, file.toString());
+    }
+
+    /** Parses plan JSON; {@code source} names it in messages. */
+    public static Plan parse(String text, String source) throws PlanFormatException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new PlanFormatException(source + ": not valid JSON: " + e.getOriginalMessage()
+                    + " at line " + e.getLocation().getLineNr());
+        }
+        Reader r = new Reader(source);
+        if (root == null || !root.isObject()) {
+            throw r.bad("the document", "a JSON object", root);
+        }
+        String format = r.text(root, "format");
+        if (!Plan.FORMAT.equals(format)) {
+            throw new PlanFormatException(source + ": format must be \"" + Plan.FORMAT + "\", found \"" + format + "\"");
+        }
+        JsonNode m = r.object(root, "model");
+        Plan.Model model = new Plan.Model(r.text(m, "model.name"), r.text(m, "model.sha256"),
+                (int) r.integer(m, "model.graphNodes", 0));
+        JsonNode c = r.object(root, "cluster");
+        JsonNode def = r.field(c, "cluster.definition");
+        if (!def.isObject()) {
+            throw r.bad("cluster.definition", "a shardplan-cluster/1 object", def);
+        }
+        Plan.ClusterInfo cluster = new Plan.ClusterInfo(r.text(c, "cluster.name"),
+                (int) r.integer(c, "cluster.devices", 1), (int) r.integer(c, "cluster.devicesPerNode", 1),
+                r.text(c, "cluster.device"), r.number(c, "cluster.memoryBytesPerDevice", 0), def.toString());
+        long batch = r.integer(root, "batch", 0);
+        Map<String, Long> dims = new LinkedHashMap<>();
+        JsonNode dn = r.object(root, "dims");
+        for (Iterator<String> it = dn.fieldNames(); it.hasNext();) {
+            String k = it.next();
+            dims.put(k, r.integer(dn, "dims." + k, 0));
+        }
+        JsonNode on = r.object(root, "options");
+        long zero = r.integer(on, "options.zeroStage", 0);
+        if (zero > 3) {
+            throw r.bad("options.zeroStage", "0, 1, 2 or 3", on.get("zeroStage"));
+        }
+        Plan.Options options = new Plan.Options(r.text(on, "options.optimizer"), (int) zero,
+                r.bool(on, "options.recompute"), r.number(on, "options.memoryLimitBytes", 0));
+        List<PlanNode> nodes = new ArrayList<>();
+        JsonNode na = r.array(root, "nodes");
+        for (int i = 0; i < na.size(); i++) {
+            String p = "nodes[" + i + "]";
+            JsonNode x = na.get(i);
+            if (!x.isObject()) {
+                throw r.bad(p, "an object", x);
+            }
+            nodes.add(new PlanNode(r.text(x, p + ".name"), r.text(x, p + ".op"), r.factors(x, p + ".strategy"),
+                    r.texts(x, p + ".placement"), r.factors(x, p + ".intraNode"), (int) r.integer(x, p + ".devices", 1),
+                    r.bool(x, p + ".supported"), r.number(x, p + ".computeSeconds", 0),
+                    r.number(x, p + ".communicationSeconds", 0), r.number(x, p + ".communicationBytes", 0),
+                    r.number(x, p + ".memoryBytes", 0), (int) r.integer(x, p + ".stage", 0)));
+        }
+        List<Plan.Stage> stages = new ArrayList<>();
+        JsonNode sa = r.array(root, "stages");
+        for (int i = 0; i < sa.size(); i++) {
+            String p = "stages[" + i + "]";
+            JsonNode x = sa.get(i);
+            stages.add(new Plan.Stage((int) r.integer(x, p + ".index", 0), (int) r.integer(x, p + ".devices", 1),
+                    r.texts(x, p + ".nodes")));
+        }
+        String schedule = r.text(root, "schedule");
+        JsonNode t = r.object(root, "totals");
+        PlanTotals totals = new PlanTotals(r.number(t, "totals.stepSeconds", 0), r.number(t, "totals.computeSeconds", 0),
+                r.number(t, "totals.communicationSeconds", 0), r.number(t, "totals.peakMemoryBytesPerDevice", 0),
+                r.number(t, "totals.communicationBytes", 0), r.number(t, "totals.memoryLimitBytes", 0),
+                r.bool(t, "totals.fits"));
+        Map<String, Plan.Baseline> baselines = new LinkedHashMap<>();
+        JsonNode bn = r.object(root, "baselines");
+        for (Iterator<String> it = bn.fieldNames(); it.hasNext();) {
+            String k = it.next();
+            String p = "baselines." + k;
+            JsonNode x = bn.get(k);
+            if (!x.isObject()) {
+                throw r.bad(p, "an object", x);
+            }
+            baselines.put(k, new Plan.Baseline(r.text(x, p + ".name"), r.number(x, p + ".stepSeconds", 0),
+                    r.number(x, p + ".peakMemoryBytesPerDevice", 0), r.bool(x, p + ".fits")));
+        }
+        JsonNode so = r.object(root, "solver");
+        JsonNode lb = r.field(so, "solver.lowerBound");
+        Plan.SolverInfo solver = new Plan.SolverInfo(r.text(so, "solver.name"), r.text(so, "solver.status"),
+                r.number(so, "solver.objective", 0), lb.isNull() ? Double.NEGATIVE_INFINITY
+                        : r.number(so, "solver.lowerBound", Double.NEGATIVE_INFINITY),
+                r.number(so, "solver.seconds", 0), (int) r.integer(so, "solver.problemNodes", 0),
+                (int) r.integer(so, "solver.problemEdges", 0), r.integer(so, "solver.strategies", 0));
+        JsonNode pn = r.object(root, "provenance");
+        Plan.Provenance prov = new Plan.Provenance(r.text(pn, "provenance.shardplanVersion"),
+                r.text(pn, "provenance.calibration"), r.text(pn, "provenance.createdAt"),
+                r.text(pn, "provenance.exactness"));
+        List<String> warnings = r.texts(root, "warnings");
+        return new Plan(model, cluster, batch, dims, options, nodes, stages, schedule, totals, baselines, solver,
+                prov, warnings);
+    }
+
+    /** Field access that names the field in every error. */
+    private record Reader(String source) {
+        PlanFormatException bad(String field, String want, JsonNode found) {
+            String f = found == null || found.isMissingNode() ? "nothing" : found.isTextual() ? "\"" + found.asText() + "\""
+                    : found.toString();
+            if (f.length() > 60) {
+                f = f.substring(0, 57) + "...";
+            }
+            return new PlanFormatException(source + ": " + field + " must be " + want + ", found " + f);
+        }
+
+        private static String last(String path) {
+            int dot = path.lastIndexOf('.');
+            return dot < 0 ? path : path.substring(dot + 1);
+        }
+
+        JsonNode field(JsonNode parent, String path) throws PlanFormatException {
+            JsonNode v = parent.get(last(path));
+            if (v == null) {
+                throw new PlanFormatException(source + ": " + path + " is missing");
+            }
+            return v;
+        }
+
+        JsonNode object(JsonNode parent, String path) throws PlanFormatException {
+            JsonNode v = field(parent, path);
+            if (!v.isObject()) {
+                throw bad(path, "an object", v);
+            }
+            return v;
+        }
+
+        JsonNode array(JsonNode parent, String path) throws PlanFormatException {
+            JsonNode v = field(parent, path);
+            if (!v.isArray()) {
+                throw bad(path, "an array", v);
+            }
+            return v;
+        }
+
+        String text(JsonNode parent, String path) throws PlanFormatException {
+            JsonNode v = field(parent, path);
+            if (!v.isTextual()) {
+                throw bad(path, "a string", v);
+            }
+            return v.asText();
+        }
+
+        boolean bool(JsonNode parent, String path) throws PlanFormatException {
+            JsonNode v = field(parent, path);
+            if (!v.isBoolean()) {
+                throw bad(path, "true or false", v);
+            }
+            return v.asBoolean();
+        }
+
+        double number(JsonNode parent, String path, double min) throws PlanFormatException {
+            JsonNode v = field(parent, path);
+            if (!v.isNumber() || !Double.isFinite(v.asDouble()) || v.asDouble() < min) {
+                throw bad(path, "a number >= " + (min == Double.NEGATIVE_INFINITY ? "-inf" : fmt(min)), v);
+            }
+            return v.asDouble();
+        }
+
+        long integer(JsonNode parent, String path, long min) throws PlanFormatException {
+            JsonNode v = field(parent, path);
+            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < min) {
+                throw bad(path, "an integer >= " + min, v);
+            }
+            return v.asLong();
+        }
+
+        List<String> texts(JsonNode parent, String path) throws PlanFormatException {
+            JsonNode a = array(parent, path);
+            List<String> r = new ArrayList<>();
+            for (int i = 0; i < a.size(); i++) {
+                if (!a.get(i).isTextual()) {
+                    throw bad(path + "[" + i + "]", "a string", a.get(i));
+                }
+                r.add(a.get(i).asText());
+            }
+            return r;
+        }
+
+        Map<String, Integer> factors(JsonNode parent, String path) throws PlanFormatException {
+            JsonNode o = object(parent, path);
+            Map<String, Integer> r = new LinkedHashMap<>();
+            for (Iterator<String> it = o.fieldNames(); it.hasNext();) {
+                String k = it.next();
+                JsonNode v = o.get(k);
+                if (!v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > Integer.MAX_VALUE) {
+                    throw bad(path + "." + k, "an integer >= 1", v);
+                }
+                r.put(k, v.asInt());
+            }
+            return r;
+        }
+
+        private static String fmt(double d) {
+            return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+        }
+    }
+}

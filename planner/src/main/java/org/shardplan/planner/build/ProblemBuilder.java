@@ -1,0 +1,593 @@
+package org.shardplan.planner.build;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.Set;
+import org.shardplan.cost.cluster.Cluster;
+import org.shardplan.cost.comm.Collective;
+import org.shardplan.cost.compute.Backward;
+import org.shardplan.cost.compute.ComputeModel;
+import org.shardplan.cost.memory.MemoryModel;
+import org.shardplan.graph.Attribute;
+import org.shardplan.graph.Graph;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Value;
+import org.shardplan.graph.space.AxisMap;
+import org.shardplan.graph.space.IterationSpace;
+import org.shardplan.graph.space.IterationSpaces;
+import org.shardplan.graph.space.LoopDim;
+import org.shardplan.graph.space.LoopKind;
+import org.shardplan.graph.space.Strategy;
+import org.shardplan.graph.space.TensorIndexing;
+import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.strategy.Collectives;
+import org.shardplan.planner.strategy.DeviceDigits;
+import org.shardplan.planner.strategy.Layout;
+import org.shardplan.planner.strategy.StrategySpace;
+
+/**
+ * Turns a graph and the cost model into a strategy {@link Problem}: one problem node per graph node,
+ * one candidate per {@link Layout} of its iteration space, and one edge per tensor passed between
+ * two nodes.
+ *
+ * <p>A node's cost under a layout is its per-device compute (forward and backward kernels of the
+ * node with the shapes one device sees, plus one more forward under recomputation) plus the
+ * collectives the split needs: an all-reduce of the gradient of every parameter held in copies
+ * (data parallelism; under ZeRO stage 3 also two all-gathers of the weights), an all-reduce of the
+ * gradient of every activation input held in copies, an all-reduce of partial sums when a reduction
+ * dimension is split, halo exchange forward and backward for split spatial dimensions, and an
+ * all-reduce of row statistics when a normalised dimension is split. Its memory is the weights,
+ * gradients and optimizer state of its parameter slices ({@link MemoryModel}) plus the activations
+ * it saves for the backward pass. An edge's cost is the time each device spends receiving the part
+ * of the tensor's block it needs under the consumer's layout and does not hold under the producer's
+ * (forward), and the same for the gradient the other way (backward), on the node link or the network.
+ * Operators without an iteration space run replicated (every device computes them whole).
+ *
+ * <p>Nodes with the same operator, attributes, shapes and required layouts share one cost table, and
+ * edges between such nodes share one matrix, so the repeated layers of a deep model are priced once.
+ * Building is O(distinct nodes · layouts + distinct edges · layouts²) plus O(nodes + edges).
+ */
+public final class ProblemBuilder {
+
+    /**
+     * What the costs depend on.
+     *
+     * @param cluster the cluster
+     * @param compute the compute model of the cluster's device
+     * @param memory optimizer, ZeRO stage and recomputation
+     * @param maxLayouts the most candidate layouts per node besides the required ones (0: all)
+     * @param memoryLimit the per-device memory limit, if any
+     */
+    public record Settings(Cluster cluster, ComputeModel compute, MemoryModel memory, int maxLayouts,
+            OptionalDouble memoryLimit) {
+        public Settings {
+            Objects.requireNonNull(cluster, "cluster");
+            Objects.requireNonNull(compute, "compute");
+            Objects.requireNonNull(memory, "memory");
+            Objects.requireNonNull(memoryLimit, "memoryLimit");
+        }
+    }
+
+    /**
+     * The cost of one node under one layout, per device.
+     *
+     * @param computeSeconds forward and backward compute
+     * @param communicationSeconds the collectives inside the node
+     * @param communicationBytes bytes moved by them per device
+     * @param memoryBytes parameters, gradients, optimizer state and saved activations
+     */
+    public record Cost(double computeSeconds, double communicationSeconds, double communicationBytes,
+            double memoryBytes) {
+        /** Compute plus communication. */
+        public double seconds() {
+            return computeSeconds + communicationSeconds;
+        }
+    }
+
+    /**
+     * One problem node.
+     *
+     * @param index its index in the problem
+     * @param node the graph node
+     * @param space its iteration space, empty when the operator is not supported
+     * @param layouts its candidates, in problem order
+     * @param costs the cost of each candidate
+     */
+    public record Unit(int index, Node node, Optional<IterationSpace> space, List<Layout> layouts, List<Cost> costs) {
+        public Unit {
+            layouts = List.copyOf(layouts);
+            costs = List.copyOf(costs);
+        }
+
+        /** The index of a layout among the candidates, or -1. */
+        public int indexOf(Layout l) {
+            return layouts.indexOf(l);
+        }
+    }
+
+    /**
+     * One problem edge: a tensor from one node to another.
+     *
+     * @param from producer unit
+     * @param to consumer unit
+     * @param value the tensor's name
+     * @param seconds resharding time, forward plus backward, row-major (producer layout, consumer layout)
+     * @param bytes bytes received per device for the same pairs
+     */
+    public record Link(int from, int to, String value, double[] seconds, double[] bytes) {
+    }
+
+    /**
+     * The problem and what it was built from.
+     *
+     * @param problem the strategy problem
+     * @param units one per problem node, in graph order
+     * @param links one per problem edge, in problem order
+     * @param unsupported operator types planned as replicated because they have no iteration space,
+     *     with their node counts
+     */
+    public record Built(Problem problem, List<Unit> units, List<Link> links, Map<String, Integer> unsupported) {
+        public Built {
+            units = List.copyOf(units);
+            links = List.copyOf(links);
+            unsupported = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(unsupported));
+        }
+
+        /** The unit of a graph node. */
+        public Optional<Unit> unit(String nodeName) {
+            for (Unit u : units) {
+                if (u.node().name().equals(nodeName)) {
+                    return Optional.of(u);
+                }
+            }
+            return Optional.empty();
+        }
+    }
+
+    /** Operators without an iteration space that are cheap bookkeeping, not worth a warning. */
+    private static final Set<String> QUIET = Set.of("Constant", "Shape", "Size", "ConstantOfShape", "Range");
+
+    private final Settings settings;
+    private final DeviceDigits digits;
+    private final Collectives collectives;
+    private final double activationFactor;
+
+    /** A builder for {@code nodes} problem nodes (the count sets the recomputation's activation share). */
+    public ProblemBuilder(Settings settings, int nodes) {
+        this.settings = settings;
+        Cluster c = settings.cluster();
+        this.digits = DeviceDigits.of(c.deviceCount(), c.devicesPerNode());
+        this.collectives = new Collectives(c, digits);
+        this.activationFactor = settings.memory().recompute() ? Math.min(1.0, 2.0 / Math.sqrt(Math.max(1, nodes))) : 1.0;
+    }
+
+    public DeviceDigits digits() {
+        return digits;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /**
+     * Builds the problem of {@code graph}; {@code required} gives, per node name, layouts that must be
+     * among its candidates (the baselines').
+     */
+    public Built build(Graph graph, Map<String, List<Layout>> required) {
+        List<Unit> units = new ArrayList<>();
+        Map<String, Integer> unitOfValue = new HashMap<>();
+        Map<String, List<Cost>> costCache = new HashMap<>();
+        Map<String, List<Layout>> layoutCache = new HashMap<>();
+        Map<String, Integer> unsupported = new LinkedHashMap<>();
+        List<String> keys = new ArrayList<>();
+        for (Node n : graph.nodes()) {
+            Optional<IterationSpace> space = IterationSpaces.of(n);
+            List<Layout> req = required.getOrDefault(n.name(), List.of());
+            String key = signature(n, space) + "|" + keysOf(req);
+            List<Layout> layouts = layoutCache.computeIfAbsent(key, k -> space.isEmpty()
+                    ? List.of(Layout.replicated())
+                    : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
+            List<Cost> costs = costCache.get(key);
+            if (costs == null) {
+                costs = new ArrayList<>();
+                for (Layout l : layouts) {
+                    costs.add(nodeCost(n, space, l));
+                }
+                costCache.put(key, costs);
+            }
+            if (space.isEmpty() && !QUIET.contains(n.opType())) {
+                unsupported.merge(n.opType(), 1, Integer::sum);
+            }
+            int idx = units.size();
+            units.add(new Unit(idx, n, space, layouts, costs));
+            keys.add(key);
+            for (Value v : n.outputs()) {
+                unitOfValue.put(v.name(), idx);
+            }
+        }
+        List<Link> links = new ArrayList<>();
+        Map<String, double[][]> edgeCache = new HashMap<>();
+        for (Unit u : units) {
+            Set<String> seen = new LinkedHashSet<>();
+            for (int i = 0; i < u.node().inputs().size(); i++) {
+                Value v = u.node().inputs().get(i);
+                if (v.isAbsent() || !seen.add(v.name())) {
+                    continue;
+                }
+                Integer from = unitOfValue.get(v.name());
+                if (from == null || from == u.index()) {
+                    continue;
+                }
+                Unit p = units.get(from);
+                String key = keys.get(from) + "#" + outputIndex(p.node(), v.name()) + ">" + keys.get(u.index()) + "#" + i;
+                double[][] m = edgeCache.computeIfAbsent(key, k -> edgeCost(p, u, v));
+                links.add(new Link(from, u.index(), v.name(), m[0], m[1]));
+            }
+        }
+        List<Problem.Node> pnodes = new ArrayList<>();
+        for (Unit u : units) {
+            double[] c = new double[u.layouts().size()];
+            double[] mem = new double[c.length];
+            List<String> labels = new ArrayList<>();
+            for (int k = 0; k < c.length; k++) {
+                c[k] = u.costs().get(k).seconds();
+                mem[k] = u.costs().get(k).memoryBytes();
+                labels.add(u.layouts().get(k).label());
+            }
+            pnodes.add(new Problem.Node(u.node().name(), c, labels, mem));
+        }
+        List<Problem.Edge> pedges = new ArrayList<>();
+        for (Link l : links) {
+            pedges.add(new Problem.Edge(l.from(), l.to(), units.get(l.from()).layouts().size(),
+                    units.get(l.to()).layouts().size(), l.seconds()));
+        }
+        Problem problem = new Problem(graph.name(), pnodes, pedges, settings.memoryLimit());
+        return new Built(problem, units, links, unsupported);
+    }
+
+    private static int outputIndex(Node n, String value) {
+        for (int i = 0; i < n.outputs().size(); i++) {
+            if (n.outputs().get(i).name().equals(value)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static String keysOf(List<Layout> ls) {
+        StringBuilder b = new StringBuilder();
+        ls.forEach(l -> b.append(l.key()).append(','));
+        return b.toString();
+    }
+
+    /** What a node's costs depend on: operator, attributes, shapes and kinds of its values (not names). */
+    static String signature(Node n, Optional<IterationSpace> space) {
+        StringBuilder b = new StringBuilder(n.domain()).append(':').append(n.opType()).append('(');
+        for (Attribute a : n.attributes().values()) {
+            String s = String.valueOf(a.value() instanceof long[] la ? java.util.Arrays.toString(la)
+                    : a.value() instanceof float[] fa ? java.util.Arrays.toString(fa) : a.value());
+            b.append(a.name()).append('=').append(s.length() > 200 ? s.hashCode() : s).append(',');
+        }
+        b.append(")in[");
+        Map<String, Integer> names = new HashMap<>();
+        for (Value v : n.inputs()) {
+            b.append(valueSig(v, names)).append(';');
+        }
+        b.append("]out[");
+        for (Value v : n.outputs()) {
+            b.append(valueSig(v, names)).append(';');
+        }
+        b.append(']');
+        space.ifPresent(s -> {
+            b.append(s.dims()).append(s.coupling());
+            for (List<TensorIndexing> ts : List.of(s.inputs(), s.outputs())) {
+                for (TensorIndexing t : ts) {
+                    b.append(t.axes()).append(t.sparseRead()).append(names.get(t.name())).append('/');
+                }
+            }
+        });
+        return b.toString();
+    }
+
+    private static String valueSig(Value v, Map<String, Integer> names) {
+        if (v.isAbsent()) {
+            return "-";
+        }
+        Integer id = names.computeIfAbsent(v.name(), k -> names.size());
+        String c = v.constant().map(t -> "=" + t.hashCode()).orElse("");
+        return id + ":" + v.kind() + ":" + v.type() + c;
+    }
+
+    // ---------------------------------------------------------------- node costs
+
+    /** The cost of a node under a layout (no caching; the evaluator calls this directly). */
+    public Cost nodeCost(Node n, Optional<IterationSpace> space, Layout l) {
+        if (space.isEmpty() || l.strategy().isReplicated()) {
+            return replicatedCost(n, space);
+        }
+        IterationSpace sp = space.get();
+        Strategy s = l.strategy();
+        Node local = perDevice(n, sp, s);
+        double compute = trainingSeconds(local);
+        double comm = 0;
+        double bytes = 0;
+        MemoryModel mm = settings.memory();
+        // partial sums of a split reduction dimension: all-reduce forward
+        List<String> red = new ArrayList<>();
+        for (LoopDim d : sp.dims()) {
+            if (d.kind() == LoopKind.REDUCTION && s.factor(d.name()) > 1) {
+                red.add(d.name());
+            }
+        }
+        if (!red.isEmpty()) {
+            int[] g = l.digitsOf(red);
+            for (TensorIndexing t : sp.partialOutputs(s)) {
+                double b = sp.localBytes(t, s);
+                comm += collectives.seconds(Collective.ALL_REDUCE, g, b);
+                bytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, b);
+            }
+        }
+        double memory = 0;
+        Set<String> seen = new java.util.HashSet<>();
+        for (TensorIndexing t : sp.inputs()) {
+            if (!seen.add(t.name())) {
+                continue;
+            }
+            Value v = t.value();
+            List<String> rep = sp.replicatedOver(t, s);
+            int[] g = l.digitsOf(rep);
+            if (t.isParameter()) {
+                double elems = elements(sp.localShape(t, s));
+                int dp = collectives.groupSize(g);
+                memory += mm.parameters(elems, dp).total();
+                if (Backward.needsGrad(v) && dp > 1) {
+                    double gb = elems * mm.optimizer().gradientBytes();
+                    comm += collectives.seconds(Collective.ALL_REDUCE, g, gb);
+                    bytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, gb);
+                    if (mm.zeroStage() >= 3) {
+                        double wb = elems * mm.optimizer().weightBytes();
+                        comm += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
+                        bytes += 2 * collectives.bytesMoved(Collective.ALL_GATHER, g, wb);
+                    }
+                }
+            } else if (Backward.needsGrad(v) && !rep.isEmpty()) {
+                double b = sp.localBytes(t, s);
+                comm += collectives.seconds(Collective.ALL_REDUCE, g, b);
+                bytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, b);
+            }
+            long halo = sp.haloElements(t, s);
+            if (halo > 0) {
+                List<String> spatial = new ArrayList<>();
+                for (AxisMap a : t.axes()) {
+                    if (a.window().isPresent() && s.factor(a.dims().get(0)) > 1) {
+                        spatial.add(a.dims().get(0));
+                    }
+                }
+                double hb = (double) halo * Math.max(1, v.dtype().bits()) / 8.0;
+                comm += 2 * collectives.transferSeconds(hb, collectives.crossesNodes(l.digitsOf(spatial)));
+                bytes += 2 * hb;
+            }
+        }
+        long coupled = sp.couplingElements(s);
+        if (coupled > 0) {
+            List<String> cd = new ArrayList<>();
+            sp.splitCoupledDims(s).forEach(d -> cd.add(d.name()));
+            int[] g = l.digitsOf(cd);
+            double cb = coupled * 4.0;
+            comm += 2 * collectives.seconds(Collective.ALL_REDUCE, g, cb);
+            bytes += 2 * collectives.bytesMoved(Collective.ALL_REDUCE, g, cb);
+        }
+        memory += activations(local);
+        return new Cost(compute, comm, bytes, memory);
+    }
+
+    private Cost replicatedCost(Node n, Optional<IterationSpace> space) {
+        double compute = trainingSeconds(n);
+        double memory = 0;
+        Set<String> seen = new java.util.HashSet<>();
+        for (Value v : n.inputs()) {
+            if (!v.isAbsent() && v.kind() == Value.Kind.PARAMETER && seen.add(v.name())) {
+                memory += settings.memory().parameters(v.shape().numElements().orElse(0), 1).total();
+            }
+        }
+        memory += activations(n);
+        return new Cost(compute, 0, 0, memory);
+    }
+
+    private double activations(Node local) {
+        long saved;
+        try {
+            saved = Backward.savedElements(local);
+        } catch (RuntimeException e) {
+            saved = 0;
+        }
+        int bits = local.outputs().isEmpty() ? 32 : Math.max(8, local.output(0).dtype().bits());
+        return saved * (bits / 8.0) * activationFactor;
+    }
+
+    private double trainingSeconds(Node local) {
+        ComputeModel.NodeCost c = settings.compute().cost(local);
+        return c.trainingSeconds() + (settings.memory().recompute() ? c.forwardSeconds() : 0);
+    }
+
+    private static double elements(long[] shape) {
+        double e = 1;
+        for (long x : shape) {
+            e *= x;
+        }
+        return e;
+    }
+
+    /** The node with the shapes one device sees under the strategy. */
+    static Node perDevice(Node n, IterationSpace sp, Strategy s) {
+        List<long[]> ins = new ArrayList<>();
+        List<Value> values = new ArrayList<>();
+        for (Value v : n.inputs()) {
+            boolean fixed = v.isAbsent() || v.kind() == Value.Kind.CONSTANT;
+            Optional<TensorIndexing> t = fixed ? Optional.empty() : sp.tensor(v.name());
+            ins.add(t.map(x -> sp.localShape(x, s)).orElse(null));
+            // a parameter's contents do not matter for its cost; dropping them lets its shape change
+            values.add(t.isPresent() && v.constant().isPresent()
+                    ? new Value(v.name(), v.type(), v.kind(), Optional.empty(), v.externalData()) : v);
+        }
+        n = n.withValues(values, n.outputs());
+        List<long[]> outs = new ArrayList<>();
+        for (Value v : n.outputs()) {
+            outs.add(v.constant().isPresent() ? null : sp.tensor(v.name()).map(x -> sp.localShape(x, s)).orElse(null));
+        }
+        return ComputeModel.perDevice(n, ins, outs);
+    }
+
+    // ---------------------------------------------------------------- edge costs
+
+    private double[][] edgeCost(Unit p, Unit c, Value v) {
+        int rows = p.layouts().size();
+        int cols = c.layouts().size();
+        double[] sec = new double[rows * cols];
+        double[] byt = new double[rows * cols];
+        double full = v.type().byteSize().orElse(0);
+        boolean grad = Backward.needsGrad(v);
+        if (full > 0) {
+            Optional<TensorIndexing> pt = p.space().flatMap(s -> s.tensor(v.name()));
+            Optional<TensorIndexing> ct = c.space().flatMap(s -> s.tensor(v.name()));
+            int[][][] have = new int[rows][][];
+            for (int r = 0; r < rows; r++) {
+                have[r] = pt.isPresent() ? p.layouts().get(r).tensorDigits(pt.get()) : new int[0][];
+            }
+            int[][][] need = new int[cols][][];
+            for (int k = 0; k < cols; k++) {
+                need[k] = ct.isPresent() ? c.layouts().get(k).tensorDigits(ct.get()) : new int[0][];
+            }
+            for (int r = 0; r < rows; r++) {
+                for (int k = 0; k < cols; k++) {
+                    double[] f = transfer(need[k], have[r], full);
+                    double s = f[1];
+                    double b = f[0];
+                    if (grad) {
+                        double[] g = transfer(have[r], need[k], full);
+                        s += g[1];
+                        b += g[0];
+                    }
+                    sec[r * cols + k] = s;
+                    byt[r * cols + k] = b;
+                }
+            }
+        }
+        return new double[][] {sec, byt};
+    }
+
+    /**
+     * Bytes one device must receive to hold its block under {@code need} when it holds its block
+     * under {@code have} (both: per tensor axis, the digits that index it, most significant first), and
+     * the time that takes: {bytes, seconds}.
+     */
+    double[] transfer(int[][] need, int[][] have, double fullBytes) {
+        double local = localFraction(need, have);
+        if (local >= 1) {
+            return new double[] {0, 0};
+        }
+        double needBlock = fullBytes / digitProduct(need);
+        double bytes = needBlock * (1 - local);
+        return new double[] {bytes, collectives.transferSeconds(bytes, lastCrossing)};
+    }
+
+    private boolean lastCrossing;
+
+    /**
+     * The fraction of the block a device needs (layout {@code need}) that it already holds (layout
+     * {@code have}), averaged over the devices. Along one axis the two blocks are nested intervals
+     * when their leading digits agree; the axis keeps {@code min(1, |have block| / |need block|)} of the
+     * needed block. Digits that must agree are equated; each independent equation holds for one device
+     * in {@code radix} (union-find over the digits).
+     */
+    double localFraction(int[][] need, int[][] have) {
+        int nd = digits.size();
+        int[] parent = new int[nd];
+        for (int i = 0; i < nd; i++) {
+            parent[i] = i;
+        }
+        boolean crosses = false;
+        double f = 1;
+        if (need.length != have.length) {
+            // one side is replicated (no iteration space): the consumer needs all, or holds all
+            for (int[] a : have) {
+                for (int d : a) {
+                    crosses |= !digits.intra(d);
+                }
+            }
+            lastCrossing = crosses;
+            return need.length == 0 ? 1 / digitProduct(have) : 1;
+        }
+        for (int a = 0; a < need.length; a++) {
+            int[] c = need[a];
+            int[] p = have[a];
+            int m = Math.min(c.length, p.length);
+            for (int j = 0; j < m; j++) {
+                if (c[j] != p[j]) {
+                    crosses |= !digits.intra(c[j]) || !digits.intra(p[j]);
+                    int rc = digits.radix(c[j]);
+                    int rp = digits.radix(p[j]);
+                    if (rc != rp) {
+                        f /= Math.max(rc, rp);
+                    } else {
+                        int x = find(parent, c[j]);
+                        int y = find(parent, p[j]);
+                        if (x != y) {
+                            parent[x] = y;
+                            f /= rc;
+                        }
+                    }
+                }
+            }
+            double pc = 1;
+            for (int d : c) {
+                pc *= digits.radix(d);
+            }
+            double pp = 1;
+            for (int d : p) {
+                pp *= digits.radix(d);
+            }
+            if (pp > pc) {
+                f *= pc / pp;
+                for (int j = m; j < p.length; j++) {
+                    crosses |= !digits.intra(p[j]);
+                }
+            }
+        }
+        lastCrossing = crosses;
+        return f;
+    }
+
+    private static int find(int[] parent, int x) {
+        while (parent[x] != x) {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        return x;
+    }
+
+    private double digitProduct(int[][] ds) {
+        double p = 1;
+        for (int[] a : ds) {
+            for (int d : a) {
+                p *= digits.radix(d);
+            }
+        }
+        return p;
+    }
+
+    /** Resharding time and bytes of a tensor between two layouts, for the evaluator: {seconds, bytes}. */
+    public double[] edgeCost(Unit producer, Layout pl, Unit consumer, Layout cl, Value v) {
+        Unit p1 = new Unit(producer.index(), producer.node(), producer.space(), List.of(pl), List.of());
+        Unit c1 = new Unit(consumer.index(), consumer.node(), consumer.space(), List.of(cl), List.of());
+        double[][] m = edgeCost(p1, c1, v);
+        return new double[] {m[0][0], m[1][0]};
+    }
+}

@@ -1,0 +1,95 @@
+package org.shardplan.planner.strategy;
+
+import org.shardplan.cost.cluster.Cluster;
+import org.shardplan.cost.cluster.Link;
+import org.shardplan.cost.comm.Algorithm;
+import org.shardplan.cost.comm.Collective;
+import org.shardplan.cost.comm.CollectiveModel;
+
+/**
+ * Times of the collectives a layout needs, over the devices that differ only in some digits of the
+ * device index ({@link DeviceDigits}). Such a group holds {@code m} devices in each of {@code k}
+ * cluster nodes (m the product of its intra-node digits' radices), so the alpha-beta model of
+ * {@link CollectiveModel} applies: the faster of ring and tree on the bottleneck link, or the
+ * hierarchical algorithm when the group spans several nodes with several devices in each. O(digits).
+ */
+public final class Collectives {
+    private final DeviceDigits dd;
+    private final Link inner;
+    private final Link outer;
+
+    public Collectives(Cluster cluster, DeviceDigits dd) {
+        this.dd = dd;
+        this.inner = cluster.nodes().get(0).intraNode();
+        this.outer = cluster.interNode();
+    }
+
+    public DeviceDigits digits() {
+        return dd;
+    }
+
+    /** Time of collective {@code c} of {@code bytes} (as {@link Collective} defines them) over the digits' group. */
+    public double seconds(Collective c, int[] digits, double bytes) {
+        int m = 1;
+        int k = 1;
+        for (int d : digits) {
+            if (dd.intra(d)) {
+                m *= dd.radix(d);
+            } else {
+                k *= dd.radix(d);
+            }
+        }
+        int p = m * k;
+        if (p == 1 || bytes <= 0) {
+            return 0;
+        }
+        Link flatLink = k == 1 ? inner : Link.bottleneck(inner, outer);
+        double best = Math.min(CollectiveModel.flat(c, Algorithm.RING, p, flatLink, bytes),
+                CollectiveModel.flat(c, Algorithm.TREE, p, flatLink, bytes));
+        if (k >= 2 && m >= 2) {
+            best = Math.min(best, CollectiveModel.hierarchical(c, k, m, inner, outer, bytes));
+        }
+        return best;
+    }
+
+    /** Bytes one device sends (and receives) in a ring collective of {@code bytes} over the digits' group. */
+    public double bytesMoved(Collective c, int[] digits, double bytes) {
+        int p = groupSize(digits);
+        if (p == 1) {
+            return 0;
+        }
+        double frac = (p - 1.0) / p;
+        return switch (c) {
+            case ALL_REDUCE -> 2 * frac * bytes;
+            case ALL_GATHER, REDUCE_SCATTER, ALL_TO_ALL -> frac * bytes;
+            case BROADCAST, POINT_TO_POINT -> bytes;
+        };
+    }
+
+    /** Number of devices of the digits' group. */
+    public int groupSize(int[] digits) {
+        int p = 1;
+        for (int d : digits) {
+            p *= dd.radix(d);
+        }
+        return p;
+    }
+
+    /** Whether any of the digits crosses nodes. */
+    public boolean crossesNodes(int[] digits) {
+        for (int d : digits) {
+            if (!dd.intra(d)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Time to receive {@code bytes} from devices that differ in the given digits: one message on the slowest link. */
+    public double transferSeconds(double bytes, boolean crossesNodes) {
+        if (bytes <= 0) {
+            return 0;
+        }
+        return (crossesNodes ? Link.bottleneck(inner, outer) : inner).transferSeconds(bytes);
+    }
+}
