@@ -19,6 +19,10 @@ import org.shardplan.graph.Shape;
 import org.shardplan.graph.Value;
 import org.shardplan.graph.Work;
 import org.shardplan.graph.WorkAnalysis;
+import org.shardplan.graph.passes.BlockClass;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+import org.shardplan.graph.passes.Coarsening;
 import org.shardplan.onnx.ImportedModel;
 import org.shardplan.onnx.ModelInfo;
 
@@ -36,10 +40,12 @@ import org.shardplan.onnx.ModelInfo;
  * @param unknown values with an unknown rank or dimension
  * @param symbolic values with a symbolic dimension left unbound (and no unknown one)
  * @param unboundSymbols the symbol names left unbound, sorted
+ * @param coarse the graph coarsened for planning ({@link Coarsening}), or null if coarsening failed
+ * @param coarseError why coarsening failed, or null
  */
 record InspectReport(ImportedModel model, String displayName, Map<String, Long> bindings, List<Value> values,
                      Map<String, Integer> opTypes, Work work, List<Value> unknown, List<Value> symbolic,
-                     Set<String> unboundSymbols) {
+                     Set<String> unboundSymbols, CoarseGraph coarse, String coarseError) {
 
     static InspectReport of(ImportedModel m, String displayName, Map<String, Long> bindings) {
         Graph g = m.graph();
@@ -74,8 +80,15 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
                 symbolic.add(v);
             }
         }
+        CoarseGraph coarse = null;
+        String coarseError = null;
+        try {
+            coarse = Coarsening.coarsen(g);
+        } catch (RuntimeException e) {
+            coarseError = e.toString();
+        }
         return new InspectReport(m, displayName, bindings, List.copyOf(seen), ops, WorkAnalysis.total(g),
-                List.copyOf(unknown), List.copyOf(symbolic), symbols);
+                List.copyOf(unknown), List.copyOf(symbolic), symbols, coarse, coarseError);
     }
 
     // ------------------------------------------------------------------ JSON
@@ -108,11 +121,35 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         s.put("values", values.size());
         s.put("unknownShapes", unknown.size());
         s.put("symbolicShapes", symbolic.size());
-        s.putNull("coarseNodes");
+        if (coarse != null) {
+            s.put("coarseNodes", coarse.nodes().size());
+        } else {
+            s.putNull("coarseNodes");
+        }
         ObjectNode ops = root.putObject("opTypes");
         opTypes.forEach(ops::put);
         root.set("inputs", valueArray(om, g.inputs()));
         root.set("outputs", valueArray(om, g.outputs()));
+        if (coarse != null) {
+            ObjectNode c = root.putObject("coarse");
+            c.put("nodes", coarse.nodes().size());
+            ObjectNode kinds = c.putObject("kinds");
+            coarse.kindCounts().forEach((k, v) -> kinds.put(k.name().toLowerCase(Locale.ROOT), v));
+            c.put("edges", coarse.edges().size());
+            c.put("foldedNodes", coarse.foldedNodes().size());
+            c.put("removedNodes", coarse.removedNodes().size());
+            ArrayNode classes = c.putArray("blockClasses");
+            for (BlockClass bc : coarse.blockClasses()) {
+                ObjectNode o = classes.addObject();
+                o.put("id", bc.id());
+                o.put("instances", bc.count());
+                o.put("blockSize", bc.blockSize());
+                ArrayNode bops = o.putArray("ops");
+                bc.ops().forEach(bops::add);
+            }
+        } else {
+            root.putNull("coarse");
+        }
         ArrayNode unk = root.putArray("unknownOperators");
         model.unknownOperators().forEach(unk::add);
         ArrayNode opq = root.putArray("opaqueOperators");
@@ -214,7 +251,26 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         if (!model.opaqueOperators().isEmpty()) {
             line(b, "opaque ops", String.join(", ", model.opaqueOperators()));
         }
-        line(b, "coarse", "not computed: the coarsening pass (org.shardplan.graph.passes) is not in this build");
+        if (coarse == null) {
+            line(b, "coarse", "not computed: " + coarseError);
+        } else {
+            Map<CoarseNode.Kind, Integer> k = coarse.kindCounts();
+            line(b, "coarse", String.format(Locale.ROOT,
+                    "%,d nodes (%d compute, %d layout, %d element-wise), %,d edges; %,d nodes folded, %,d removed",
+                    coarse.nodes().size(), k.get(CoarseNode.Kind.COMPUTE), k.get(CoarseNode.Kind.LAYOUT),
+                    k.get(CoarseNode.Kind.ELEMENTWISE), coarse.edges().size(), coarse.foldedNodes().size(),
+                    coarse.removedNodes().size()));
+            if (coarse.blockClasses().isEmpty()) {
+                line(b, "blocks", "no repeated blocks");
+            }
+            for (BlockClass bc : coarse.blockClasses()) {
+                List<String> ops = bc.ops();
+                String shown = ops.size() <= 8 ? String.join(" ", ops)
+                        : String.join(" ", ops.subList(0, 8)) + " ... (" + ops.size() + ")";
+                line(b, bc.id() == 0 ? "blocks" : "", String.format(Locale.ROOT, "class %d: %d x %d nodes: %s",
+                        bc.id(), bc.count(), bc.blockSize(), shown));
+            }
+        }
         if (!model.warnings().isEmpty()) {
             b.append("warnings\n");
             for (String w : model.warnings()) {

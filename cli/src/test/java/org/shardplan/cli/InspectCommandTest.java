@@ -45,6 +45,9 @@ class InspectCommandTest {
         assertTrue(j.at("/summary/forwardFlopsComplete").asBoolean());
         // the head alone is a [8*128, 64] x [64, 1000] matmul
         assertTrue(j.at("/summary/forwardFlops").asLong() > 2L * 8 * 128 * 64 * 1000);
+        // the coarse graph recognises the encoder's 4 layers as one class of repeated blocks
+        assertTrue(j.at("/summary/coarseNodes").asInt() > 0 && j.at("/summary/coarseNodes").asInt() < 305);
+        assertEquals(4, j.at("/coarse/blockClasses/0/instances").asInt());
         // values lists each value once
         java.util.Set<String> names = new java.util.HashSet<>();
         j.get("values").forEach(v -> assertTrue(names.add(v.get("name").asText()), v.toString()));
