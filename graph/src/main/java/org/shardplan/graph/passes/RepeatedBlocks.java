@@ -7,10 +7,12 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Set;
 import org.shardplan.graph.Attribute;
 import org.shardplan.graph.Node;
+import org.shardplan.graph.Tensor;
 import org.shardplan.graph.Value;
 
 /**
@@ -67,17 +69,25 @@ public final class RepeatedBlocks {
         return sb.toString();
     }
 
+    /**
+     * An input in a signature: its type, and for integer constants and scalar constants their values.
+     * Parameters and larger floating-point constants read the same ("W"): exporters turn some
+     * weights into constants (deduplicated zero biases, unit scales), which must not tell layers apart.
+     */
     private static String describe(Value v) {
         if (v.isAbsent()) {
             return "-";
         }
-        String kind = switch (v.kind()) {
-            case PARAMETER -> "P";
-            case CONSTANT -> "C";
-            default -> "A";
-        };
-        String c = v.constant().filter(t -> t.hasValues() && t.numElements() <= 64).map(Object::toString).orElse("");
-        return kind + v.type() + c;
+        Optional<Tensor> c = v.constant().filter(Tensor::hasValues);
+        if (v.kind() == Value.Kind.PARAMETER
+                || (c.isPresent() && c.get().dtype().isFloatingPoint() && c.get().numElements() > 1)
+                || (v.kind() == Value.Kind.CONSTANT && c.isEmpty())) {
+            return "W" + v.type();
+        }
+        if (c.isPresent()) {
+            return "C" + v.type() + (c.get().numElements() <= 64 ? c.get().toString() : "");
+        }
+        return "A" + v.type();
     }
 
     private record Cand(int start, int span, int period) {

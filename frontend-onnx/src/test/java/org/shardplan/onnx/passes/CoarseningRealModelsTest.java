@@ -1,0 +1,183 @@
+package org.shardplan.onnx.passes;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.shardplan.graph.Graph;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Value;
+import org.shardplan.graph.Work;
+import org.shardplan.graph.WorkAnalysis;
+import org.shardplan.graph.passes.BlockClass;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+import org.shardplan.graph.passes.CoarseSpaces;
+import org.shardplan.graph.passes.Coarsening;
+import org.shardplan.graph.space.IterationSpace;
+import org.shardplan.graph.space.Strategies;
+import org.shardplan.graph.space.Strategy;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.OnnxImporter;
+
+/**
+ * The coarsening pass on real models: the MiniLM encoder (Maven test dependency) and the torch exports
+ * of {@code dev/export-models.py} (skipped when absent unless SHARDPLAN_REQUIRE_TEST_DATA=1).
+ */
+class CoarseningRealModelsTest {
+
+    static Path root() {
+        String r = System.getProperty("shardplan.root");
+        return r != null ? Path.of(r) : Path.of("..").toAbsolutePath().normalize();
+    }
+
+    static Path require(Path p, String what) {
+        if (!Files.exists(p)) {
+            if ("1".equals(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA"))) {
+                fail(what + " is missing at " + p + " (run dev/setup-test-data)");
+            }
+            assumeTrue(false, what + " is missing at " + p + " (run dev/setup-test-data)");
+        }
+        return p;
+    }
+
+    /** The MiniLM file from the test class path, copied out once. */
+    static Path minilm() throws IOException {
+        Path out = root().resolve("frontend-onnx/target/test-models/all-minilm-l6-v2.onnx");
+        if (!Files.exists(out)) {
+            try (InputStream in = CoarseningRealModelsTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+                if (in == null) {
+                    throw new IllegalStateException("all-minilm-l6-v2.onnx is not on the test class path");
+                }
+                Files.createDirectories(out.getParent());
+                Path tmp = Files.createTempFile(out.getParent(), "minilm", ".tmp");
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return out;
+    }
+
+    static Graph load(Path file, Map<String, Long> dims) throws Exception {
+        return OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(dims)).graph();
+    }
+
+    static void assertConsistent(Graph g, CoarseGraph c) {
+        Set<String> seen = new HashSet<>();
+        long foldedFlops = 0;
+        for (CoarseNode n : c.nodes()) {
+            n.members().forEach(m -> assertTrue(seen.add(m.name()), m.name()));
+            assertTrue(CoarseSpaces.of(n).isPresent(), "no iteration space for " + n);
+        }
+        for (Node m : c.foldedNodes()) {
+            assertTrue(seen.add(m.name()), m.name());
+            foldedFlops += WorkAnalysis.of(m).flops();
+        }
+        c.removedNodes().forEach(m -> assertTrue(seen.add(m.name()), m.name()));
+        assertEquals(g.nodes().size(), seen.size());
+        long coarseFlops = c.nodes().stream().mapToLong(n -> n.work().flops()).sum();
+        assertEquals(WorkAnalysis.total(g).flops(), coarseFlops + foldedFlops);
+    }
+
+    static long paramElements(List<CoarseNode> nodes) {
+        Set<String> seen = new HashSet<>();
+        long n = 0;
+        for (CoarseNode c : nodes) {
+            for (Value p : c.parameters()) {
+                if (seen.add(p.name())) {
+                    n += p.shape().numElements().orElseThrow();
+                }
+            }
+        }
+        return n;
+    }
+
+    @Test
+    void miniLmHasSixRepeatedLayers() throws Exception {
+        Graph g = load(minilm(), Map.of("batch_size", 8L, "sequence_length", 128L));
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertConsistent(g, c);
+        assertTrue(c.nodes().size() < g.nodes().size() / 4, c.toString());
+        assertEquals(1, c.blockClasses().size(), c.blockClasses().toString());
+        BlockClass layers = c.blockClasses().get(0);
+        assertEquals(6, layers.count());
+        assertEquals(List.of("MatMul", "MatMul", "Reshape", "MatMul", "Reshape", "Transpose", "Reshape", "Transpose",
+                "Transpose", "MatMul", "Softmax", "MatMul", "Transpose", "Reshape", "MatMul", "LayerNormalization",
+                "MatMul", "MatMul", "LayerNormalization"), layers.ops());
+        // each instance holds one layer's weights: Q, K, V, O (384x384 + bias), two LayerNorms, FF 384x1536 and back
+        long layer = 4 * (384L * 384 + 384) + 2 * 384 + (384L * 1536 + 1536) + (1536L * 384 + 384) + 2 * 384;
+        for (List<CoarseNode> inst : layers.instances()) {
+            assertEquals(layer, paramElements(inst));
+            assertTrue(inst.get(0).name().contains("layer." + layers.instances().indexOf(inst) + "/"), inst.get(0).name());
+        }
+        CoarseNode ffn = layers.instances().get(0).get(16);
+        assertEquals(List.of("MatMul", "Add", "Div", "Erf", "Add", "Mul", "Mul"), ffn.memberOps());
+        IterationSpace s = CoarseSpaces.of(ffn).orElseThrow();
+        assertEquals(Map.of("b", 8L, "m", 128L, "n", 1536L, "k", 384L), s.extents());
+        Strategy megatronColumn = Strategy.of("n", 4);
+        assertEquals(ffn.work().flops() / 4, s.localWork(ffn.work(), megatronColumn).flops());
+        // the GELU output leaves the node cut by 4 along n
+        assertEquals(List.of(8L, 128L, 384L), java.util.Arrays.stream(s.localShape(s.outputs().get(0), megatronColumn))
+                .boxed().toList());
+        assertTrue(Strategies.enumerate(s, 64).contains(Strategy.of("b", 8, "n", 8)));
+    }
+
+    @Test
+    void resnet50StagesGiveFourClasses() throws Exception {
+        Path file = require(root().resolve("build-data/models/resnet50.onnx"), "exported torch models");
+        Graph g = load(file, Map.of("batch", 8L));
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertConsistent(g, c);
+        // 53 convolutions (BatchNorm, Relu and residual Add fused), max pool, global pool, flatten, fc
+        assertEquals(53, c.nodes().stream().filter(n -> n.opType().equals("Conv")).count());
+        assertEquals(53 + 4, c.nodes().size());
+        // stages of 3, 4, 6 and 3 bottlenecks; the first of each has a downsample branch and differs
+        assertEquals(List.of(2, 3, 5, 2), c.blockClasses().stream().map(BlockClass::count).toList());
+        for (BlockClass b : c.blockClasses()) {
+            assertEquals(List.of("Conv", "Conv", "Conv"), b.ops());
+        }
+    }
+
+    @Test
+    void torchTransformerEncoderLayersRepeat() throws Exception {
+        Path file = require(root().resolve("build-data/models/transformer_seq2seq.onnx"), "exported torch models");
+        Graph g = load(file, Map.of("batch", 2L, "src_seq", 10L, "tgt_seq", 7L));
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertConsistent(g, c);
+        BlockClass enc = c.blockClasses().stream().filter(b -> b.blockSize() > 10).findFirst().orElseThrow();
+        assertEquals(2, enc.count());
+        assertTrue(enc.instances().get(0).get(0).name().startsWith("/t/encoder/layers.0/"), enc.toString());
+        assertTrue(enc.instances().get(1).get(0).name().startsWith("/t/encoder/layers.1/"), enc.toString());
+    }
+
+    @Test
+    void everyTorchExportCoarsensWithSpacesForAllNodes() throws Exception {
+        Path dir = require(root().resolve("build-data/models"), "exported torch models");
+        Object[][] models = {{"alexnet", Map.of("batch", 4L)}, {"vgg11", Map.of("batch", 4L)},
+            {"resnet18", Map.of("batch", 4L)}, {"mobilenet_v2", Map.of("batch", 4L)},
+            {"inception_v3", Map.of("batch", 4L)}, {"lstm_lm", Map.of("seq", 35L, "batch", 4L)}};
+        for (Object[] m : models) {
+            Path f = require(dir.resolve(m[0] + ".onnx"), "exported " + m[0]);
+            @SuppressWarnings("unchecked")
+            Graph g = load(f, (Map<String, Long>) m[1]);
+            CoarseGraph c = Coarsening.coarsen(g);
+            assertConsistent(g, c);
+            Work total = Work.ZERO;
+            for (CoarseNode n : c.nodes()) {
+                total = total.plus(n.work());
+            }
+            assertTrue(total.flops() > 0, m[0].toString());
+        }
+    }
+}
