@@ -20,7 +20,7 @@ import org.shardplan.graph.Work;
  * ({@link #localWork}), the outputs left as partial sums ({@link #partialOutputs}), the tensors held in
  * several copies ({@link #replication}; a replicated parameter's gradient needs an all-reduce over
  * its copies), the halo of windowed inputs ({@link #halo}) and the statistics a split normalisation
- * exchanges ({@link #couplingElements}).
+ * exchanges ({@link #couplingElements}), and each tensor's layout over the devices ({@link #layout}).
  *
  * <p>Every method is linear in the number of tensor axes plus loop dimensions.
  *
@@ -388,6 +388,35 @@ public record IterationSpace(String op, String node, List<LoopDim> dims, List<Te
             any |= h[i] > 0;
         }
         return any ? with - without : 0;
+    }
+
+    /**
+     * How the strategy lays the tensor out (see {@link TensorLayout}). For an output, split reduction
+     * dimensions count as partial results, not replicas; for an input they are replicas like any other
+     * dimension that does not index it.
+     */
+    public TensorLayout layout(TensorIndexing t, Strategy s) {
+        boolean isOutput = outputs.contains(t);
+        List<Long> shape = new ArrayList<>();
+        List<Integer> splits = new ArrayList<>();
+        for (AxisMap a : t.axes()) {
+            shape.add(a.size());
+            splits.add((int) product(a, s));
+        }
+        int replicas = 1;
+        int partial = 1;
+        for (LoopDim d : dims) {
+            int f = s.factor(d.name());
+            if (f == 1 || t.indexedBy(d.name())) {
+                continue;
+            }
+            if (isOutput && d.kind() == LoopKind.REDUCTION) {
+                partial *= f;
+            } else {
+                replicas *= f;
+            }
+        }
+        return new TensorLayout(shape, splits, replicas, partial);
     }
 
     /** The {@link LoopKind#COUPLED} dimensions the strategy splits. */

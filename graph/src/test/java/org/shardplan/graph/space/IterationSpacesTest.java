@@ -82,6 +82,28 @@ class IterationSpacesTest {
     }
 
     @Test
+    void layoutsOfARowParallelSplit() {
+        Node mm = node("MatMul", List.of(act("a", 64, 1024), param("w", 1024, 512)), List.of(act("y", 64, 512)));
+        IterationSpace s = space(mm);
+        Strategy st = Strategy.of("m", 2, "k", 2);
+        TensorLayout a = s.layout(s.inputs().get(0), st);
+        assertEquals(List.of(2, 2), a.splits());
+        assertEquals(1, a.replicas());
+        TensorLayout w = s.layout(s.inputs().get(1), st);
+        assertEquals(List.of(2, 1), w.splits());
+        assertEquals(2, w.replicas());
+        assertEquals(512L * 512, w.blockElements());
+        TensorLayout y = s.layout(s.outputs().get(0), st);
+        assertEquals(List.of(2, 1), y.splits());
+        assertEquals(1, y.replicas());
+        assertEquals(2, y.partial());
+        assertEquals(4, a.devices());
+        assertEquals(4, w.devices());
+        assertEquals(4, y.devices());
+        assertTrue(s.layout(s.inputs().get(1), Strategy.replicated()).isReplicated());
+    }
+
+    @Test
     void batchedMatmulBroadcastsBatchAxes() {
         Node mm = node("MatMul", List.of(act("a", 2, 1, 4, 8), act("b", 3, 8, 5)), List.of(act("y", 2, 3, 4, 5)));
         IterationSpace s = space(mm);
