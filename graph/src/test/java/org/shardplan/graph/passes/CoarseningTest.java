@@ -148,6 +148,20 @@ class CoarseningTest {
     }
 
     @Test
+    void preLnLayersStartWithTheirLayerNormAndLeaveTheFinalOneOut() {
+        CoarseGraph c = Coarsening.coarsen(TestGraphs.gpt(4, 2, 8, 32));
+        // per layer: LN, Q, K, V, Transpose, scores, Softmax, context, O (+residual), LN, FF1 (+Relu), FF2 (+residual)
+        assertEquals(4 * 12 + 1, c.nodes().size());
+        assertEquals(1, c.blockClasses().size());
+        BlockClass b = c.blockClasses().get(0);
+        assertEquals(4, b.count());
+        assertEquals(List.of("LayerNormalization", "MatMul", "MatMul", "MatMul", "Transpose", "MatMul", "Softmax",
+                "MatMul", "MatMul", "LayerNormalization", "MatMul", "MatMul"), b.ops());
+        assertEquals(0, b.instances().get(0).get(0).index());
+        assertTrue(c.classOf(4 * 12).isEmpty());
+    }
+
+    @Test
     void noRepeatsMeansNoClasses() {
         CoarseGraph c = Coarsening.coarsen(TestGraphs.resnet(1, 2));
         assertEquals(0, c.blockClasses().size());

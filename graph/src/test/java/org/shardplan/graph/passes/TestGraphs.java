@@ -151,6 +151,30 @@ final class TestGraphs {
         return t.b.build();
     }
 
+    /** A GPT-style pre-LN decoder: {@code layers} layers, then a final LayerNorm. */
+    static Graph gpt(int layers, long batch, long seq, long hidden) {
+        TestGraphs t = new TestGraphs("gpt");
+        long[] bsh = {batch, seq, hidden};
+        Value x = t.input("x", DType.FLOAT32, bsh);
+        for (int l = 0; l < layers; l++) {
+            Value h = t.layerNorm(x);
+            Value q = t.linear(h, hidden);
+            Value k = t.linear(h, hidden);
+            Value v = t.linear(h, hidden);
+            Value kt = t.f("Transpose", List.of(k), new long[] {batch, hidden, seq}, Attribute.ofInts("perm", 0, 2, 1));
+            long[] bss = {batch, seq, seq};
+            Value sc = t.f("MatMul", List.of(q, kt), bss);
+            Value pr = t.f("Softmax", List.of(sc), bss, Attribute.ofInt("axis", -1));
+            Value ctx = t.f("MatMul", List.of(pr, v), bsh);
+            Value r1 = t.f("Add", List.of(t.linear(ctx, hidden), x), bsh);
+            Value h2 = t.layerNorm(r1);
+            Value ff = t.f("Relu", List.of(t.linear(h2, 4 * hidden)), new long[] {batch, seq, 4 * hidden});
+            x = t.f("Add", List.of(t.linear(ff, hidden), r1), bsh);
+        }
+        t.b.addOutput(t.layerNorm(x));
+        return t.b.build();
+    }
+
     Value convBn(Value x, long cout, long k, long stride, boolean relu) {
         long[] s = x.shape().toLongs();
         long pad = k / 2;
