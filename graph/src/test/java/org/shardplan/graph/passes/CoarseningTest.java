@@ -11,6 +11,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
+import org.shardplan.graph.Value;
 import org.shardplan.graph.Work;
 import org.shardplan.graph.WorkAnalysis;
 import org.shardplan.graph.space.IterationSpace;
@@ -159,6 +160,58 @@ class CoarseningTest {
                 "MatMul", "MatMul", "LayerNormalization", "MatMul", "MatMul"), b.ops());
         assertEquals(0, b.instances().get(0).get(0).index());
         assertTrue(c.classOf(4 * 12).isEmpty());
+    }
+
+    @Test
+    void controlFlowIsAnOpaqueComputeNodeReadingCapturedValues() {
+        org.shardplan.graph.TensorType f4 = org.shardplan.graph.TensorType.of(org.shardplan.graph.DType.FLOAT32, 4);
+        Value x = Value.input("x", f4);
+        Value a = Value.intermediate("a", f4);
+        Value t = Value.intermediate("t", f4);
+        Value y = Value.intermediate("y", f4);
+        Value cond = Value.input("cond", org.shardplan.graph.TensorType.of(org.shardplan.graph.DType.BOOL));
+        Graph branch = Graph.builder("then").allowCaptures(true)
+                .addNode(new Node("inner", "Neg", "", List.of(a), List.of(t), List.of())).addOutput(t).build();
+        Node iff = new Node("if", "If", "", List.of(cond), List.of(y), List.of(
+                org.shardplan.graph.Attribute.ofGraph("then_branch", branch),
+                org.shardplan.graph.Attribute.ofGraph("else_branch", branch)));
+        Graph g = Graph.builder("g").addInput(x).addInput(cond)
+                .addNode(new Node("mm", "MatMul", "", List.of(x, x), List.of(a), List.of()))
+                .addNode(iff).addOutput(y).build();
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertEquals(2, c.nodes().size());
+        assertEquals(CoarseNode.Kind.COMPUTE, c.node(1).kind());
+        assertEquals(List.of(new CoarseEdge(0, 1, a)), c.edges());
+        assertTrue(CoarseSpaces.of(c.node(1)).isEmpty());
+        assertEquals(List.of(a), c.node(0).outputs());
+        assertEquals(List.of(y), c.node(1).outputs());
+    }
+
+    @Test
+    void foldedConstantsAndGraphInputChains() {
+        org.shardplan.graph.TensorType f = org.shardplan.graph.TensorType.of(org.shardplan.graph.DType.FLOAT32, 2, 4);
+        Value x = Value.input("x", f);
+        Value w = Value.parameter("w", org.shardplan.graph.TensorType.of(org.shardplan.graph.DType.FLOAT32, 4, 4));
+        // a node whose output the frontend already computed (a folded constant) disappears
+        Value folded = Value.folded("k", org.shardplan.graph.Tensor.ofDoubles(org.shardplan.graph.DType.FLOAT32,
+                new long[] {2, 4}, new double[8]));
+        Value sig = Value.intermediate("s", f);
+        Value mm = Value.intermediate("m", f);
+        Value out = Value.intermediate("o", f);
+        Graph g = Graph.builder("g").addInput(x).addParameter(w)
+                .addNode(new Node("cos", "ConstantOfShape", "", List.of(), List.of(folded), List.of()))
+                .addNode(new Node("sig", "Sigmoid", "", List.of(x), List.of(sig), List.of()))
+                .addNode(new Node("mm", "MatMul", "", List.of(sig, w), List.of(mm), List.of()))
+                .addNode(new Node("add", "Add", "", List.of(mm, folded), List.of(out), List.of()))
+                .addOutput(out).build();
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertEquals(List.of("cos"), c.foldedNodes().stream().map(Node::name).toList());
+        assertEquals(2, c.nodes().size());
+        // an element-wise operator on a graph input starts its own node
+        assertEquals(CoarseNode.Kind.ELEMENTWISE, c.node(0).kind());
+        assertEquals(List.of("MatMul", "Add"), c.node(1).memberOps());
+        // the folded constant is not an input
+        assertEquals(List.of(sig, w), c.node(1).inputs());
     }
 
     @Test
