@@ -372,7 +372,7 @@ final class Pb {
         long[] d = dims.stream().mapToLong(Long::longValue).toArray();
         String name = values == null ? "" : values.name();
         int dt = values == null ? 0 : values.dataType();
-        return new RawModel.Init(name, dt, d, null, null);
+        return new RawModel.Init(name, dt, d, null, null, values == null ? 0 : values.dataBytes());
     }
 
     /**
@@ -461,7 +461,11 @@ final class Pb {
         if (x == null && type != null && !negative) {
             contents = decode(f, type, d, rawPos, rawLen, typed);
         }
-        return new RawModel.Init(name, dataType, d, contents, x);
+        long dataBytes = x != null ? -1 : Math.max(0, rawLen);
+        for (long[] t : typed) {
+            dataBytes += t[3];
+        }
+        return new RawModel.Init(name, dataType, d, contents, x, dataBytes);
     }
 
     private static long parseLong(String s, long dflt) {

@@ -18,8 +18,9 @@ final class RawModel {
 
     /**
      * A tensor as read (initializer or attribute): name, ONNX data type number, dims, its contents if
-     * small and decodable (else null or metadata only), and where its bytes are when stored outside the file.
+     * small and decodable (else null or metadata only), where its bytes are when stored outside the file, and
+     * how many bytes of data fields (raw or typed) the message had ({@code -1} when stored externally).
      */
-    record Init(String name, int dataType, long[] dims, Tensor contents, ExternalData external) {
+    record Init(String name, int dataType, long[] dims, Tensor contents, ExternalData external, long dataBytes) {
     }
 }

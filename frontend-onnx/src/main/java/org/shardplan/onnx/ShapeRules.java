@@ -214,7 +214,7 @@ final class ShapeRules {
             case "Einsum": return einsum(c);
             case "DepthToSpace", "SpaceToDepth": return depthSpace(c);
             case "Compress": return compress(c);
-            case "NonMaxSuppression": return one(Info.of(DType.INT64, Shape.of(List.of(Dim.unknown(), Dim.of(3)))));
+            case "NonMaxSuppression": return nms(c);
             case "EyeLike": return one(Info.of(dtypeAttr(c, "dtype", dt(c.in(0))), c.in(0).shape()));
             case "RandomNormal", "RandomUniform":
                 return one(Info.of(dtypeAttr(c, "dtype", DType.FLOAT32), Shape.of(c.attrInts("shape"))));
@@ -1876,20 +1876,46 @@ final class ShapeRules {
     private static List<Info> unique(NodeCtx c) {
         Info x = c.in(0);
         boolean hasAxis = c.hasAttr("axis");
-        Shape y = Shape.unknownDims(1);
+        Integer ax = hasAxis && x.rankKnown() ? axis(c.attrInt("axis", 0), x.rank(), c) : null;
+        Long count = x.value() != null && (!hasAxis || ax != null) ? DataDependent.uniqueCount(x.value(), ax) : null;
+        Dim n = count == null ? Dim.unknown() : Dim.of(count);
+        Shape y = Shape.of(List.of(n));
         if (hasAxis && x.rankKnown()) {
-            int ax = axis(c.attrInt("axis", 0), x.rank(), c);
             List<Dim> d = new ArrayList<>(x.shape().dims());
-            d.set(ax, Dim.unknown());
+            d.set(ax, n);
             y = Shape.of(d);
+        } else if (hasAxis) {
+            y = Shape.unknownRank();
         }
         List<Info> r = new ArrayList<>();
         r.add(Info.of(x.dtype(), y));
         for (int i = 1; i < c.numOutputs; i++) {
-            r.add(Info.of(DType.INT64, i == 2 && !hasAxis && x.shape().isFullyKnown()
-                    ? Shape.of(x.shape().numElements().getAsLong()) : Shape.unknownDims(1)));
+            // indices and counts: one per unique element or slice; inverse indices: one per input element (or slice)
+            Dim len = n;
+            if (i == 2) {
+                len = !hasAxis ? (x.shape().isFullyKnown() ? Dim.of(x.shape().numElements().getAsLong()) : Dim.unknown())
+                        : ax != null ? x.shape().dim(ax) : Dim.unknown();
+            }
+            r.add(Info.of(DType.INT64, Shape.of(List.of(len))));
         }
         return r;
+    }
+
+    private static List<Info> nms(NodeCtx c) {
+        Info boxes = c.in(0);
+        Info scores = c.in(1);
+        long[] max = c.has(2) ? c.longs(2) : new long[] {0};
+        double[] iou = c.has(3) ? c.doubles(3) : new double[] {0};
+        double[] thr = c.has(4) ? c.doubles(4) : new double[] {Double.NEGATIVE_INFINITY};
+        Dim n = Dim.unknown();
+        if (boxes.value() != null && scores.value() != null && max != null && iou != null && thr != null) {
+            Long k = DataDependent.nmsCount(boxes.value(), scores.value(), max[0], iou[0], thr[0],
+                    c.attrInt("center_point_box", 0) != 0);
+            if (k != null) {
+                n = Dim.of(k);
+            }
+        }
+        return one(Info.of(DType.INT64, Shape.of(List.of(n, Dim.of(3)))));
     }
 
     private static List<Info> window(NodeCtx c) {

@@ -25,12 +25,12 @@ public record TensorFile(String name, Tensor tensor) {
                 throw new OnnxImportException(file + ": is not an ONNX tensor: it has no data type");
             }
             org.shardplan.graph.Tensor tensor = Protos.tensor(t, file.toString());
-            long n = tensor.numElements();
-            if (!tensor.hasValues() && n > 0 && n <= Fold.MAX_ELEMENTS && tensor.dtype() != org.shardplan.graph.DType.STRING
-                    && tensor.dtype().bits() >= 8) {
-                // A SequenceProto or OptionalProto also parses as a TensorProto, but holds no tensor data.
-                throw new OnnxImportException(file + ": is not an ONNX tensor: it holds no data for its "
-                        + n + " elements");
+            // A SequenceProto or OptionalProto also parses as a TensorProto, but without data for its
+            // "dimensions" (its name's bytes): every element takes at least one byte.
+            if (t.dataBytes() >= 0 && tensor.dtype().bits() >= 8 && tensor.dtype() != org.shardplan.graph.DType.STRING
+                    && t.dataBytes() < tensor.numElements()) {
+                throw new OnnxImportException(file + ": is not an ONNX tensor: " + t.dataBytes()
+                        + " bytes of data for " + tensor.numElements() + " elements");
             }
             return new TensorFile(t.name(), tensor);
         } catch (MappedFile.WireException e) {

@@ -107,16 +107,25 @@ class OnnxReferenceInferenceTest {
         return TestData.root().resolve("cli/src/main/resources/models/" + name + ".onnx");
     }
 
+    /** Skips (or fails, when test data is required) unless /usr/bin/python3 can import onnx. */
+    static void requireOnnx() throws Exception {
+        TestData.require(PYTHON, "/usr/bin/python3");
+        Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import onnx").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        boolean ok = p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        TestData.require(ok ? PYTHON : PYTHON.resolve("onnx-module-missing"), "python3-onnx");
+    }
+
     @Test
     void bundledModelsAgreeWithOnnx() throws Exception {
-        TestData.require(PYTHON, "python3 with onnx");
+        requireOnnx();
         compare(bundled("transformer"), Map.of("batch", 8L, "seq", 128L));
         compare(bundled("cnn"), Map.of("batch", 8L));
     }
 
     @Test
     void realModelsAgreeWithOnnx() throws Exception {
-        TestData.require(PYTHON, "python3 with onnx");
+        requireOnnx();
         compare(RealModelsTest.minilm(), Map.of("batch_size", 4L, "sequence_length", 64L));
         Path models = RealModelsTest.MODELS;
         TestData.require(models.resolve("resnet50.onnx"), "exported torch models");
