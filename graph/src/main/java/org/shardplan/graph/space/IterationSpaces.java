@@ -44,6 +44,8 @@ import org.shardplan.graph.Value;
  *     ellipsis axes {@code x0, x1, …}.
  * <li>LSTM/GRU/RNN: {@code s} (sequential), {@code dir}, {@code b}, {@code h} (coupled: the hidden
  *     state is gathered at every step); the input size is not split.
+ * <li>Attention (ONNX opset 23) and com.microsoft MultiHeadAttention: {@code b, h, s} parallel, key
+ *     positions {@code l} coupled; equal query and key/value head counts and no past caches only.
  * <li>Transpose: {@code d0, …} over the output. Reshape/Flatten/Squeeze/Unsqueeze: axes are grouped
  *     where the running products of input and output sizes meet; a group of one axis on each side
  *     gives {@code dJ} (J the output axis); a group splitting one input axis gives one dimension per
@@ -84,7 +86,7 @@ public final class IterationSpaces {
     /** The iteration space of the node, or empty when its operator is not described or a shape is unknown. */
     public static Optional<IterationSpace> of(Node node) {
         if (!node.isOnnxDomain() && !("com.microsoft".equals(node.domain())
-                && Set.of("Gelu", "FastGelu", "BiasGelu", "QuickGelu").contains(node.opType()))) {
+                && Set.of("Gelu", "FastGelu", "BiasGelu", "QuickGelu", "MultiHeadAttention").contains(node.opType()))) {
             return Optional.empty();
         }
         for (Value v : node.outputs()) {
@@ -141,6 +143,7 @@ public final class IterationSpaces {
             case "Gather" -> gather(n);
             case "Einsum" -> einsum(n);
             case "LSTM", "GRU", "RNN" -> recurrent(n);
+            case "Attention", "MultiHeadAttention" -> attention(n);
             case "Transpose" -> transpose(n);
             case "Reshape", "Flatten", "Squeeze", "Unsqueeze" -> reshape(n);
             case "Concat" -> concat(n);
@@ -912,6 +915,80 @@ public final class IterationSpaces {
                         AxisMap.of(b, batch), AxisMap.of(h, hidden)));
             } else {
                 sp.out(o, state);
+            }
+        }
+        return sp.done();
+    }
+
+    /**
+     * ONNX Attention (opset 23, 4-D {@code [B, H, S, D]} or 3-D {@code [B, S, H·D]} operands) and
+     * com.microsoft MultiHeadAttention (3-D): {@code b, h, s} parallel, the key positions {@code l}
+     * coupled (a split needs the softmax statistics of every query row, as in ring attention). Only
+     * equal query and key/value head counts, without past key/value caches.
+     */
+    private static IterationSpace attention(Node n) {
+        if (n.outputs().size() != 1) {
+            throw new Unsupported();
+        }
+        boolean ms = !n.isOnnxDomain();
+        if (ms && n.opType().equals("Attention")) {
+            throw new Unsupported(); // the packed-weight com.microsoft Attention is not described
+        }
+        long[] q = shape(n.input(0));
+        long[] k = shape(n.input(1));
+        long[] v = shape(n.input(2));
+        long[] y = shape(n.output(0));
+        Sp sp = new Sp(n);
+        sp.coupling = IterationSpace.Coupling.STATISTICS;
+        String b;
+        String h;
+        String s;
+        String l;
+        if (q.length == 4 && k.length == 4 && v.length == 4 && y.length == 4) {
+            if (k[1] != q[1] || v[1] != q[1]) {
+                throw new Unsupported();
+            }
+            b = sp.dim("b", q[0], LoopKind.PARALLEL);
+            h = sp.dim("h", q[1], LoopKind.PARALLEL);
+            s = sp.dim("s", q[2], LoopKind.PARALLEL);
+            l = sp.dim("l", k[2], LoopKind.COUPLED);
+            sp.in(n.input(0), List.of(AxisMap.of(b, q[0]), AxisMap.of(h, q[1]), AxisMap.of(s, q[2]), AxisMap.whole(q[3])));
+            sp.in(n.input(1), List.of(AxisMap.of(b, k[0]), AxisMap.of(h, k[1]), AxisMap.of(l, k[2]), AxisMap.whole(k[3])));
+            sp.in(n.input(2), List.of(AxisMap.of(b, v[0]), AxisMap.of(h, v[1]), AxisMap.of(l, v[2]), AxisMap.whole(v[3])));
+            sp.out(n.output(0), List.of(AxisMap.of(b, y[0]), AxisMap.of(h, y[1]), AxisMap.of(s, y[2]), AxisMap.whole(y[3])));
+        } else if (q.length == 3 && k.length == 3 && v.length == 3 && y.length == 3) {
+            long heads = ms ? n.attrInt("num_heads", -1) : n.attrInt("q_num_heads", -1);
+            long kvHeads = ms ? heads : n.attrInt("kv_num_heads", heads);
+            if (heads < 1 || kvHeads != heads || q[2] % heads != 0 || k[2] % heads != 0 || v[2] % heads != 0) {
+                throw new Unsupported();
+            }
+            b = sp.dim("b", q[0], LoopKind.PARALLEL);
+            h = sp.dim("h", heads, LoopKind.PARALLEL);
+            s = sp.dim("s", q[1], LoopKind.PARALLEL);
+            l = sp.dim("l", k[1], LoopKind.COUPLED);
+            sp.in(n.input(0), List.of(AxisMap.of(b, q[0]), AxisMap.of(s, q[1]), AxisMap.flattened(List.of(h), q[2])));
+            sp.in(n.input(1), List.of(AxisMap.of(b, k[0]), AxisMap.of(l, k[1]), AxisMap.flattened(List.of(h), k[2])));
+            sp.in(n.input(2), List.of(AxisMap.of(b, v[0]), AxisMap.of(l, v[1]), AxisMap.flattened(List.of(h), v[2])));
+            sp.out(n.output(0), List.of(AxisMap.of(b, y[0]), AxisMap.of(s, y[1]), AxisMap.flattened(List.of(h), y[2])));
+        } else {
+            throw new Unsupported();
+        }
+        int[] pastInputs = ms ? new int[] {6, 7} : new int[] {4, 5};
+        for (int i : pastInputs) {
+            if (n.hasInput(i)) {
+                throw new Unsupported();
+            }
+        }
+        // masks and biases broadcast onto [b, h, s, l]
+        long[] scores = {q[0], ms || q.length == 3 ? sp.dims.get("h").extent() : q[1], sp.dims.get("s").extent(),
+                sp.dims.get("l").extent()};
+        String[] names = {b, h, s, l};
+        for (int i = 3; i < n.inputs().size(); i++) {
+            if (n.hasInput(i)) {
+                long[] m = shape(n.input(i));
+                boolean keyPadding = ms && i == 4 && m.length == 2;
+                sp.in(n.input(i), keyPadding ? mapped(m, new String[] {m[0] == q[0] ? b : null, m[1] == scores[3] ? l : null})
+                        : broadcast(m, scores, names));
             }
         }
         return sp.done();

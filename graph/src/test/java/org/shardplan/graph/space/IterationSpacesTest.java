@@ -333,6 +333,31 @@ class IterationSpacesTest {
     }
 
     @Test
+    void attentionOperatorsSplitByHeads() {
+        Node a4 = node("Attention", List.of(act("q", 2, 8, 16, 32), act("k", 2, 8, 16, 32), act("v", 2, 8, 16, 32)),
+                List.of(act("y", 2, 8, 16, 32)));
+        IterationSpace s = space(a4);
+        assertEquals("b:P h:P s:P l:C", kinds(s));
+        Work whole = WorkAnalysis.of(a4);
+        // 2·B·H·S·L·(Dq + Dv) + 5·B·H·S·L
+        assertEquals(2L * 2 * 8 * 16 * 16 * (32 + 32) + 5L * 2 * 8 * 16 * 16, whole.flops());
+        Strategy heads = Strategy.of("h", 4);
+        assertEquals(whole.flops() / 4, s.localWork(whole, heads).flops());
+        assertArrayEquals(new long[] {2, 2, 16, 32}, s.localShape(s.inputs().get(1), heads));
+        // splitting the keys exchanges the max and sum of every query row: 2 · B · H · S
+        assertEquals(2L * 2 * 8 * 16, s.couplingElements(Strategy.of("l", 2)));
+        Node mha = new Node("mha", "MultiHeadAttention", "com.microsoft",
+                List.of(act("q", 2, 16, 256), act("k", 2, 16, 256), act("v", 2, 16, 256)), List.of(act("y", 2, 16, 256)),
+                List.of(Attribute.ofInt("num_heads", 8)));
+        IterationSpace m = space(mha);
+        assertEquals("b:P h:P s:P l:C", kinds(m));
+        assertArrayEquals(new long[] {2, 16, 64}, m.localShape(m.outputs().get(0), heads));
+        Node gqa = node("Attention", List.of(act("q", 2, 8, 16, 32), act("k", 2, 2, 16, 32), act("v", 2, 2, 16, 32)),
+                List.of(act("y", 2, 8, 16, 32)));
+        assertTrue(IterationSpaces.of(gqa).isEmpty());
+    }
+
+    @Test
     void unsupportedOrUnshapedGivesEmpty() {
         assertTrue(IterationSpaces.of(node("NonZero", List.of(act("x", 4)), List.of(act("y", 1, 4)))).isEmpty());
         Value unknown = Value.intermediate("u", new TensorType(DType.FLOAT32,
