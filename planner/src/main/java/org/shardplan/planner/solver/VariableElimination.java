@@ -483,10 +483,21 @@ final class VariableElimination {
             arg[0] = bq < 0 ? fallback : gs[bq];
             return best != Double.POSITIVE_INFINITY;
         }
-        int last = 0;
-        for (int b = 1; b < d; b++) {
-            if (s.counts[b] >= s.counts[last]) {
+        // the innermost axis: a neighbour whose tables with v are all pairwise (their rows can be
+        // sorted once), the one with the most classes among those
+        int last = -1;
+        boolean lastPairwise = false;
+        for (int b = 0; b < d; b++) {
+            boolean pairwise = true;
+            for (Factor f : s.fs) {
+                if (f.vars.length > 2 && f.axisOf(s.nbrs[b]) >= 0) {
+                    pairwise = false;
+                }
+            }
+            if (last < 0 || (pairwise && !lastPairwise)
+                    || (pairwise == lastPairwise && s.counts[b] >= s.counts[last])) {
                 last = b;
+                lastPairwise = pairwise;
             }
         }
         int[] strides = new int[d];
@@ -557,6 +568,7 @@ final class VariableElimination {
         double[] partial = new double[G];
         double[] sorted = new double[G];
         int[] order = new int[G];
+        heap = new int[G];
         int[] innerBase = new int[nf];
         boolean anyFinite = false;
         for (int oc = 0; oc < outerCount; oc++) {
@@ -592,7 +604,7 @@ final class VariableElimination {
                 }
                 innerBase[i] = r;
             }
-            sortByKey(partial, order, sorted, G);
+            startLazySort(partial, order, sorted, G);
             for (int c = 0; c < cl; c++) {
                 // threshold algorithm (Fagin, Lotem and Naor 2003): the groups are read in the order of
                 // the partial costs and in the order of each sorted inner row; an unseen group costs at
@@ -648,6 +660,9 @@ final class VariableElimination {
         double best = Double.POSITIVE_INFINITY;
         int bq = -1;
         for (int t = 0; t < G; t++) {
+            if (t >= filled) {
+                extend(t);
+            }
             double pq = sorted[t];
             if (pq + rs[t] >= best || pq == Double.POSITIVE_INFINITY) {
                 break;
@@ -675,6 +690,9 @@ final class VariableElimination {
         double best = Double.POSITIVE_INFINITY;
         int bq = -1;
         for (int t = 0; t < G; t++) {
+            if (t >= filled) {
+                extend(t);
+            }
             double pq = sorted[t];
             if (pq + rs[t] + rs2[t] >= best || pq == Double.POSITIVE_INFINITY) {
                 break;
@@ -708,6 +726,9 @@ final class VariableElimination {
         double best = Double.POSITIVE_INFINITY;
         int bq = -1;
         for (int t = 0; t < G; t++) {
+            if (t >= filled) {
+                extend(t);
+            }
             double threshold = sorted[t] + lb;
             for (int j = 0; j < nSorted; j++) {
                 int i = sortedF[j];
@@ -731,6 +752,71 @@ final class VariableElimination {
         }
         bestValue = best;
         return bq;
+    }
+
+    // Lazy sort of the partial costs: a binary heap, popped into sorted/order only as far as a scan reads.
+    private int[] heap;
+    private int heapSize;
+    private int filled;
+    private double[] lazyKey;
+    private int[] lazyOrder;
+    private double[] lazySorted;
+
+    private void startLazySort(double[] key, int[] order, double[] sortedKeys, int n) {
+        lazyKey = key;
+        lazyOrder = order;
+        lazySorted = sortedKeys;
+        filled = 0;
+        heapSize = n;
+        for (int i = 0; i < n; i++) {
+            heap[i] = i;
+        }
+        for (int i = n / 2 - 1; i >= 0; i--) {
+            siftDown(i);
+        }
+    }
+
+    /** Pops the heap until positions 0..t of the sorted order are known. */
+    private void extend(int t) {
+        if (t >= 16 && heapSize > 0) {
+            // a deep scan: sorting the rest at once is cheaper than popping it
+            quicksort(lazyKey, heap, 0, heapSize - 1);
+            for (int i = 0; i < heapSize; i++) {
+                lazyOrder[filled] = heap[i];
+                lazySorted[filled] = lazyKey[heap[i]];
+                filled++;
+            }
+            heapSize = 0;
+            return;
+        }
+        while (filled <= t && heapSize > 0) {
+            int top = heap[0];
+            lazyOrder[filled] = top;
+            lazySorted[filled] = lazyKey[top];
+            filled++;
+            heap[0] = heap[--heapSize];
+            siftDown(0);
+        }
+    }
+
+    private void siftDown(int i) {
+        double[] key = lazyKey;
+        int x = heap[i];
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= heapSize) {
+                break;
+            }
+            if (c + 1 < heapSize && less(key, heap[c + 1], heap[c])) {
+                c++;
+            }
+            if (!less(key, heap[c], x)) {
+                break;
+            }
+            heap[i] = heap[c];
+            i = c;
+        }
+        heap[i] = x;
     }
 
     /** Sorts indices 0..n-1 by (key, index) ascending into order, with the sorted keys. */
