@@ -275,6 +275,10 @@ final class ShapeRules {
     }
 
     private static List<Info> binary(NodeCtx c) {
+        if (c.op.equals("PRelu")) {
+            // The slope broadcasts onto X (before opset 7 a [C] slope applied along axis 1): Y has X's shape.
+            return one(Info.of(dt(c.in(0)), c.in(0).shape()));
+        }
         List<Shape> shapes = new ArrayList<>();
         List<Tensor> values = new ArrayList<>();
         boolean allKnown = true;
@@ -288,9 +292,6 @@ final class ShapeRules {
         }
         Shape out = broadcast(shapes);
         DType t = COMPARISONS.contains(c.op) ? DType.BOOL : dt(c.in(0));
-        if (c.op.equals("PRelu")) {
-            out = c.in(0).shape();
-        }
         if (allKnown && !values.isEmpty()) {
             Tensor v = values.get(0);
             String op = c.op.equals("Sum") ? "Add" : c.op;
