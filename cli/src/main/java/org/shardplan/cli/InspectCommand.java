@@ -23,10 +23,11 @@ import picocli.CommandLine.Spec;
  * resolved. Without MODEL it inspects the bundled transformer encoder with batch=8, seq=128.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Reads an ONNX model and summarises it: operators, parameters, forward FLOPs, inputs and",
-                "outputs with their inferred shapes, and the values whose shape is not resolved.",
-                "Without MODEL: the bundled transformer encoder (builtin:transformer, batch=8, seq=128);",
-                "builtin:cnn names the bundled CNN."})
+        description = {"Reads an ONNX model and summarises it: operators, parameters, forward FLOPs, inputs and "
+                + "outputs with their inferred shapes, the values whose shape is not resolved, and the coarse graph "
+                + "for planning.",
+                "Without MODEL: the bundled transformer encoder (builtin:transformer, with batch=8, seq=128); "
+                + "builtin:cnn is the bundled CNN."})
 public final class InspectCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
