@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.cluster.ClusterException;
-import org.shardplan.graph.Graph;
+import org.shardplan.graph.passes.CoarseGraph;
 import org.shardplan.planner.build.ProblemBuilder;
 
 /**
@@ -38,7 +38,7 @@ final class Infeasible {
         return m;
     }
 
-    static String explain(Planner p, Graph g, ProblemBuilder.Built b, double limit) {
+    static String explain(Planner p, CoarseGraph g, ProblemBuilder.Built b, double limit) {
         double least = leastMemory(b);
         StringBuilder s = new StringBuilder();
         s.append("no plan fits ").append(gib(limit)).append(" per device: the least memory any plan needs is ")
@@ -48,7 +48,7 @@ final class Infeasible {
         List<String> alone = new ArrayList<>();
         for (ProblemBuilder.Unit u : us) {
             if (minMemory(u) > limit) {
-                alone.add(u.node().name() + " needs " + gib(minMemory(u)) + " by itself");
+                alone.add(u.name() + " needs " + gib(minMemory(u)) + " by itself");
             }
         }
         if (!alone.isEmpty()) {
@@ -56,7 +56,7 @@ final class Infeasible {
         } else {
             s.append("; largest layers: ");
             for (int i = 0; i < Math.min(3, us.size()); i++) {
-                s.append(i == 0 ? "" : ", ").append(us.get(i).node().name()).append(" (").append(gib(minMemory(us.get(i))))
+                s.append(i == 0 ? "" : ", ").append(us.get(i).name()).append(" (").append(gib(minMemory(us.get(i))))
                         .append(")");
             }
         }
@@ -87,7 +87,7 @@ final class Infeasible {
         return s.toString();
     }
 
-    private static String tryOne(Planner q, Graph g, double limit, String what) {
+    private static String tryOne(Planner q, CoarseGraph g, double limit, String what) {
         double least = leastMemory(q.problemBuilder(g).build(g, java.util.Map.of()));
         return least <= limit ? what + " (needs at least " + gib(least) + ")" : "";
     }

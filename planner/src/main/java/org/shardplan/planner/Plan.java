@@ -72,8 +72,9 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      * @param name the model's name (the file name or the graph's name)
      * @param sha256 SHA-256 of the model file, hex ("" when planned from a graph built in code)
      * @param graphNodes number of nodes in the imported graph
+     * @param coarseNodes number of nodes of the coarse graph planned (one plan node each)
      */
-    public record Model(String name, String sha256, int graphNodes) {
+    public record Model(String name, String sha256, int graphNodes, int coarseNodes) {
         public Model {
             Objects.requireNonNull(name, "name");
             sha256 = sha256 == null ? "" : sha256;
@@ -138,12 +139,13 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      * @param objective the solver's objective (equals {@link PlanTotals#stepSeconds})
      * @param lowerBound proven lower bound on the optimum
      * @param seconds wall time of the whole search (building the problem and solving it)
+     * @param solveSeconds the part of {@link #seconds} spent in the solver
      * @param problemNodes nodes of the strategy problem
      * @param problemEdges edges of the strategy problem
      * @param strategies the total number of candidate strategies over all nodes
      */
     public record SolverInfo(String name, String status, double objective, double lowerBound, double seconds,
-            int problemNodes, int problemEdges, long strategies) {
+            double solveSeconds, int problemNodes, int problemEdges, long strategies) {
     }
 
     /**

@@ -28,6 +28,15 @@ public final class PlanJson {
     private PlanJson() {
     }
 
+    /** JSON text in the compact form a plan stores it (so that writing and reading give equal plans). */
+    public static String compact(String json) {
+        try {
+            return JSON.readTree(json).toString();
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("must be JSON, found: " + json, e);
+        }
+    }
+
     /** The plan as pretty-printed JSON text. */
     public static String write(Plan p) {
         try {
@@ -50,6 +59,7 @@ public final class PlanJson {
         m.put("name", p.model().name());
         m.put("sha256", p.model().sha256());
         m.put("graphNodes", p.model().graphNodes());
+        m.put("coarseNodes", p.model().coarseNodes());
         ObjectNode c = r.putObject("cluster");
         c.put("name", p.cluster().name());
         c.put("devices", p.cluster().devices());
@@ -119,6 +129,7 @@ public final class PlanJson {
         so.put("objective", p.solver().objective());
         putBound(so, "lowerBound", p.solver().lowerBound());
         so.put("seconds", p.solver().seconds());
+        so.put("solveSeconds", p.solver().solveSeconds());
         so.put("problemNodes", p.solver().problemNodes());
         so.put("problemEdges", p.solver().problemEdges());
         so.put("strategies", p.solver().strategies());
@@ -172,7 +183,7 @@ public final class PlanJson {
         }
         JsonNode m = r.object(root, "model");
         Plan.Model model = new Plan.Model(r.text(m, "model.name"), r.text(m, "model.sha256"),
-                (int) r.integer(m, "model.graphNodes", 0));
+                (int) r.integer(m, "model.graphNodes", 0), (int) r.integer(m, "model.coarseNodes", 0));
         JsonNode c = r.object(root, "cluster");
         JsonNode def = r.field(c, "cluster.definition");
         if (!def.isObject()) {
@@ -240,7 +251,7 @@ public final class PlanJson {
         Plan.SolverInfo solver = new Plan.SolverInfo(r.text(so, "solver.name"), r.text(so, "solver.status"),
                 r.number(so, "solver.objective", 0), lb.isNull() ? Double.NEGATIVE_INFINITY
                         : r.number(so, "solver.lowerBound", Double.NEGATIVE_INFINITY),
-                r.number(so, "solver.seconds", 0), (int) r.integer(so, "solver.problemNodes", 0),
+                r.number(so, "solver.seconds", 0), r.number(so, "solver.solveSeconds", 0), (int) r.integer(so, "solver.problemNodes", 0),
                 (int) r.integer(so, "solver.problemEdges", 0), r.integer(so, "solver.strategies", 0));
         JsonNode pn = r.object(root, "provenance");
         Plan.Provenance prov = new Plan.Provenance(r.text(pn, "provenance.shardplanVersion"),

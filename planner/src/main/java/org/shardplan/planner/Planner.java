@@ -16,6 +16,9 @@ import org.shardplan.cost.compute.ComputeModel;
 import org.shardplan.cost.memory.MemoryModel;
 import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.graph.Graph;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+import org.shardplan.graph.passes.Coarsening;
 import org.shardplan.planner.baseline.Baselines;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.eval.PlanEvaluator;
@@ -178,14 +181,15 @@ public final class Planner {
         return new ProblemBuilder.Settings(c.cluster, cm, c.memory, c.maxLayouts, OptionalDouble.of(memoryLimit()));
     }
 
-    /** A problem builder for a graph of {@code nodes} nodes. */
-    public ProblemBuilder problemBuilder(Graph g) {
-        return new ProblemBuilder(settings(), g.nodes().size());
+    /** A problem builder for a coarse graph. */
+    public ProblemBuilder problemBuilder(CoarseGraph cg) {
+        return new ProblemBuilder(settings(), cg.nodes().size());
     }
 
     /** Re-costs a plan (for example one edited by hand) on the graph, independently of the search. */
     public PlanEvaluator.Result evaluate(Plan plan, Graph g) throws PlanFormatException {
-        return PlanEvaluator.evaluate(plan, g, problemBuilder(g));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        return PlanEvaluator.evaluate(plan, cg, problemBuilder(cg));
     }
 
     /**
@@ -195,15 +199,16 @@ public final class Planner {
      */
     public Plan plan(Graph g) throws PlanInfeasibleException {
         long t0 = System.nanoTime();
-        ProblemBuilder pb = problemBuilder(g);
+        CoarseGraph cg = Coarsening.coarsen(g);
+        ProblemBuilder pb = problemBuilder(cg);
         DeviceDigits dd = pb.digits();
-        Baselines.Baseline dp = Baselines.dataParallel(g, c.batch, dd);
-        Optional<Baselines.Baseline> ex = Baselines.expert(g, c.batch, dd);
+        Baselines.Baseline dp = Baselines.dataParallel(cg, c.batch, dd);
+        Optional<Baselines.Baseline> ex = Baselines.expert(cg, c.batch, dd);
         Map<String, List<Layout>> required = new LinkedHashMap<>();
         for (Baselines.Baseline b : ex.isPresent() ? List.of(dp, ex.get()) : List.of(dp)) {
             b.layouts().forEach((k, v) -> required.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
         }
-        ProblemBuilder.Built built = pb.build(g, required);
+        ProblemBuilder.Built built = pb.build(cg, required);
         double limit = memoryLimit();
         Map<String, int[]> baselineChoices = new LinkedHashMap<>();
         baselineChoices.put(Baselines.DATA_PARALLEL, choices(built, dp));
@@ -214,10 +219,12 @@ public final class Planner {
             String name = e.getKey().equals(Baselines.DATA_PARALLEL) ? dp.name() : ex.get().name();
             baselines.put(e.getKey(), new Plan.Baseline(name, ev.total(), ev.memory(), ev.memory() <= limit));
         }
+        long ts = System.nanoTime();
         Solution sol = new AutoSolver().solve(built.problem(), Solver.Options.withTimeLimit(c.timeLimit));
+        double solveSeconds = (System.nanoTime() - ts) / 1e9;
         if (sol.status() == Status.INFEASIBLE || !sol.hasChoices()) {
             if (sol.status() == Status.INFEASIBLE) {
-                throw new PlanInfeasibleException(Infeasible.explain(this, g, built, limit));
+                throw new PlanInfeasibleException(Infeasible.explain(this, cg, built, limit));
             }
         }
         int[] choice = sol.hasChoices() ? sol.choices() : null;
@@ -243,7 +250,7 @@ public final class Planner {
         for (ProblemBuilder.Unit u : built.units()) {
             strategies += u.layouts().size();
         }
-        Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, objective, Math.min(lower, objective), seconds,
+        Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, objective, Math.min(lower, objective), seconds, solveSeconds,
                 built.problem().size(), built.problem().edges().size(), strategies);
         return assemble(g, built, choice, baselines, si);
     }
@@ -251,7 +258,7 @@ public final class Planner {
     private static int[] choices(ProblemBuilder.Built built, Baselines.Baseline b) {
         int[] r = new int[built.units().size()];
         for (ProblemBuilder.Unit u : built.units()) {
-            Layout l = b.layouts().getOrDefault(u.node().name(), Layout.replicated());
+            Layout l = b.layouts().getOrDefault(u.name(), Layout.replicated());
             int k = u.indexOf(l);
             r[u.index()] = Math.max(0, k);
         }
@@ -278,7 +285,7 @@ public final class Planner {
         for (ProblemBuilder.Unit u : built.units()) {
             Layout l = u.layouts().get(choice[u.index()]);
             ProblemBuilder.Cost cost = u.costs().get(choice[u.index()]);
-            PlanNode pn = new PlanNode(u.node().name(), u.node().opType(), l.strategy().factors(), l.placement(),
+            PlanNode pn = new PlanNode(u.name(), opLabel(u.coarse()), l.strategy().factors(), l.placement(),
                     l.intraNode(), l.strategy().devices(), u.space().isPresent(), cost.computeSeconds(),
                     cost.communicationSeconds() + comm[u.index()], cost.communicationBytes() + bytes[u.index()],
                     cost.memoryBytes(), 0);
@@ -293,7 +300,7 @@ public final class Planner {
         PlanTotals totals = new PlanTotals(compute + commTotal, compute, commTotal, mem, bytesTotal, limit, mem <= limit);
         Cluster cl = c.cluster;
         Plan.ClusterInfo ci = new Plan.ClusterInfo(cl.name(), cl.deviceCount(), cl.devicesPerNode(),
-                cl.device(0).name(), cl.minDeviceMemoryBytes(), ClusterFiles.toJson(cl));
+                cl.device(0).name(), cl.minDeviceMemoryBytes(), PlanJson.compact(ClusterFiles.toJson(cl)));
         List<String> warnings = new ArrayList<>();
         if (!built.unsupported().isEmpty()) {
             StringBuilder b = new StringBuilder("operators without an iteration space, planned as replicated: ");
@@ -304,12 +311,17 @@ public final class Planner {
             warnings.add("the cluster is not homogeneous: compute is priced on the first node's device " + cl.device(0).name());
         }
         String modelName = c.modelName.isEmpty() ? g.name() : c.modelName;
-        return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size()), ci, c.batch, c.dims,
+        return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size(), built.problem().size()), ci, c.batch, c.dims,
                 new Plan.Options(c.memory.optimizer().name(), c.memory.zeroStage(), c.memory.recompute(), limit),
                 nodes, List.of(new Plan.Stage(0, cl.deviceCount(), names)), "none", totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
                         "exact: synchronous data and tensor parallelism, training math unchanged"),
                 warnings);
+    }
+
+    /** The operator of a coarse node: its anchor's, or the recognised pattern's. */
+    public static String opLabel(CoarseNode c) {
+        return c.pattern().orElse(c.opType());
     }
 
     /** This planner on another cluster (for "what would fit" answers). */

@@ -6,10 +6,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.shardplan.graph.Graph;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+import org.shardplan.graph.passes.CoarseSpaces;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.space.IterationSpace;
-import org.shardplan.graph.space.IterationSpaces;
 import org.shardplan.graph.space.LoopDim;
 import org.shardplan.graph.space.LoopKind;
 import org.shardplan.graph.space.Strategy;
@@ -49,7 +50,7 @@ public final class Baselines {
      * A baseline: a name and a layout per node (nodes without one run replicated).
      *
      * @param name {@code data-parallel}, {@code megatron} or {@code one-weird-trick}
-     * @param layouts layout per node name
+     * @param layouts layout per coarse node name
      */
     public record Baseline(String name, Map<String, Layout> layouts) {
         public Baseline {
@@ -58,12 +59,13 @@ public final class Baselines {
     }
 
     /** The data-parallel baseline. */
-    public static Baseline dataParallel(Graph g, long batch, DeviceDigits dd) {
+    public static Baseline dataParallel(CoarseGraph g, long batch, DeviceDigits dd) {
         Map<String, String> bd = BatchDims.of(g, batch);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(g);
         Map<String, Layout> r = new LinkedHashMap<>();
-        for (Node n : g.nodes()) {
+        for (CoarseNode n : g.nodes()) {
             String dim = bd.get(n.name());
-            Optional<IterationSpace> sp = IterationSpaces.of(n);
+            Optional<IterationSpace> sp = spaces.get(n.index());
             if (dim == null || sp.isEmpty()) {
                 continue;
             }
@@ -79,12 +81,12 @@ public final class Baselines {
      * The expert baseline for this model: one-weird-trick when it has convolutions, megatron when it has
      * matrix products with weights, none otherwise.
      */
-    public static Optional<Baseline> expert(Graph g, long batch, DeviceDigits dd) {
+    public static Optional<Baseline> expert(CoarseGraph g, long batch, DeviceDigits dd) {
         boolean conv = false;
         boolean linear = false;
-        for (Node n : g.nodes()) {
+        for (CoarseNode n : g.nodes()) {
             conv |= n.opType().equals("Conv");
-            linear |= isLinear(n);
+            linear |= isLinear(n.anchor());
         }
         if (conv) {
             return Optional.of(propagate(g, batch, dd, true));
@@ -107,14 +109,15 @@ public final class Baselines {
         return false;
     }
 
-    private static Baseline propagate(Graph g, long batch, DeviceDigits dd, boolean weirdTrick) {
+    private static Baseline propagate(CoarseGraph g, long batch, DeviceDigits dd, boolean weirdTrick) {
         Map<String, String> bd = BatchDims.of(g, batch);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(g);
         int t = weirdTrick ? dd.devices() : dd.devicesPerNode();
         Map<String, Integer> modelAxis = new HashMap<>();
         Map<String, Layout> r = new LinkedHashMap<>();
         boolean fcSeen = false;
-        for (Node n : g.nodes()) {
-            Optional<IterationSpace> osp = IterationSpaces.of(n);
+        for (CoarseNode n : g.nodes()) {
+            Optional<IterationSpace> osp = spaces.get(n.index());
             if (osp.isEmpty()) {
                 continue;
             }
@@ -137,7 +140,7 @@ public final class Baselines {
                     break;
                 }
             }
-            boolean linear = isLinear(n);
+            boolean linear = isLinear(n.anchor());
             if (md == null && linear && t > 1) {
                 md = columnDim(sp, batchDim, t);
             }

@@ -6,11 +6,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.shardplan.graph.Graph;
-import org.shardplan.graph.Node;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+import org.shardplan.graph.passes.CoarseSpaces;
 import org.shardplan.graph.Value;
 import org.shardplan.graph.space.AxisMap;
 import org.shardplan.graph.space.IterationSpace;
-import org.shardplan.graph.space.IterationSpaces;
 import org.shardplan.graph.space.LoopDim;
 import org.shardplan.graph.space.LoopKind;
 import org.shardplan.graph.space.TensorIndexing;
@@ -26,8 +27,10 @@ public final class BatchDims {
     private BatchDims() {
     }
 
-    /** The batch dimension per node name (nodes without one are absent), in graph order. */
-    public static Map<String, String> of(Graph g, long batch) {
+    /** The batch dimension per coarse node name (nodes without one are absent), in graph order. */
+    public static Map<String, String> of(CoarseGraph cg, long batch) {
+        Graph g = cg.graph();
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         Map<String, Integer> axis = new HashMap<>();
         for (Value v : g.inputs()) {
             if (!v.shape().rankKnown() || v.shape().rank() == 0) {
@@ -49,8 +52,8 @@ public final class BatchDims {
             }
         }
         Map<String, String> out = new LinkedHashMap<>();
-        for (Node n : g.nodes()) {
-            Optional<IterationSpace> sp = IterationSpaces.of(n);
+        for (CoarseNode n : cg.nodes()) {
+            Optional<IterationSpace> sp = spaces.get(n.index());
             if (sp.isEmpty()) {
                 continue;
             }

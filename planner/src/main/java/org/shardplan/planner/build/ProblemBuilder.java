@@ -19,6 +19,12 @@ import org.shardplan.graph.Attribute;
 import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.Value;
+import org.shardplan.graph.passes.CoarseEdge;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+import org.shardplan.graph.passes.CoarseSpaces;
+import org.shardplan.graph.passes.Coarsening;
+import org.shardplan.graph.passes.RepeatedBlocks;
 import org.shardplan.graph.space.AxisMap;
 import org.shardplan.graph.space.IterationSpace;
 import org.shardplan.graph.space.IterationSpaces;
@@ -33,12 +39,14 @@ import org.shardplan.planner.strategy.Layout;
 import org.shardplan.planner.strategy.StrategySpace;
 
 /**
- * Turns a graph and the cost model into a strategy {@link Problem}: one problem node per graph node,
- * one candidate per {@link Layout} of its iteration space, and one edge per tensor passed between
- * two nodes.
+ * Turns a graph and the cost model into a strategy {@link Problem}: the graph is coarsened
+ * ({@link Coarsening}: shape arithmetic folded, element-wise chains fused into their producer), then
+ * one problem node per coarse node, one candidate per {@link Layout} of its iteration space
+ * ({@link CoarseSpaces}), and one edge per tensor passed between two coarse nodes.
  *
  * <p>A node's cost under a layout is its per-device compute (forward and backward kernels of the
- * node with the shapes one device sees, plus one more forward under recomputation) plus the
+ * anchor with the shapes one device sees, and the fused element-wise members' kernels scaled by the
+ * share of the iterations one device runs; plus one more forward under recomputation) plus the
  * collectives the split needs: an all-reduce of the gradient of every parameter held in copies
  * (data parallelism; under ZeRO stage 3 also two all-gathers of the weights), an all-reduce of the
  * gradient of every activation input held in copies, an all-reduce of partial sums when a reduction
@@ -92,18 +100,24 @@ public final class ProblemBuilder {
     }
 
     /**
-     * One problem node.
+     * One problem node: a node of the coarse graph.
      *
-     * @param index its index in the problem
-     * @param node the graph node
-     * @param space its iteration space, empty when the operator is not supported
+     * @param index its index in the problem (and in the coarse graph)
+     * @param coarse the coarse node (an anchor operator with the element-wise operators fused into it)
+     * @param space its iteration space, empty when the anchor's operator is not supported
      * @param layouts its candidates, in problem order
      * @param costs the cost of each candidate
      */
-    public record Unit(int index, Node node, Optional<IterationSpace> space, List<Layout> layouts, List<Cost> costs) {
+    public record Unit(int index, CoarseNode coarse, Optional<IterationSpace> space, List<Layout> layouts,
+            List<Cost> costs) {
         public Unit {
             layouts = List.copyOf(layouts);
             costs = List.copyOf(costs);
+        }
+
+        /** The coarse node's name (its anchor's). */
+        public String name() {
+            return coarse.name();
         }
 
         /** The index of a layout among the candidates, or -1. */
@@ -127,23 +141,25 @@ public final class ProblemBuilder {
     /**
      * The problem and what it was built from.
      *
+     * @param coarse the coarse graph planned
      * @param problem the strategy problem
-     * @param units one per problem node, in graph order
+     * @param units one per problem node, in coarse-graph order
      * @param links one per problem edge, in problem order
      * @param unsupported operator types planned as replicated because they have no iteration space,
      *     with their node counts
      */
-    public record Built(Problem problem, List<Unit> units, List<Link> links, Map<String, Integer> unsupported) {
+    public record Built(CoarseGraph coarse, Problem problem, List<Unit> units, List<Link> links,
+            Map<String, Integer> unsupported) {
         public Built {
             units = List.copyOf(units);
             links = List.copyOf(links);
             unsupported = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(unsupported));
         }
 
-        /** The unit of a graph node. */
-        public Optional<Unit> unit(String nodeName) {
+        /** The unit of a coarse node. */
+        public Optional<Unit> unit(String name) {
             for (Unit u : units) {
-                if (u.node().name().equals(nodeName)) {
+                if (u.name().equals(name)) {
                     return Optional.of(u);
                 }
             }
@@ -177,20 +193,25 @@ public final class ProblemBuilder {
     }
 
     /**
-     * Builds the problem of {@code graph}; {@code required} gives, per node name, layouts that must be
-     * among its candidates (the baselines').
+     * Builds the problem of {@code graph} (coarsened first); {@code required} gives, per coarse node name,
+     * layouts that must be among its candidates (the baselines').
      */
     public Built build(Graph graph, Map<String, List<Layout>> required) {
+        return build(Coarsening.coarsen(graph), required);
+    }
+
+    /** Builds the problem of a coarse graph; see {@link #build(Graph, Map)}. */
+    public Built build(CoarseGraph cg, Map<String, List<Layout>> required) {
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         List<Unit> units = new ArrayList<>();
-        Map<String, Integer> unitOfValue = new HashMap<>();
         Map<String, List<Cost>> costCache = new HashMap<>();
         Map<String, List<Layout>> layoutCache = new HashMap<>();
         Map<String, Integer> unsupported = new LinkedHashMap<>();
         List<String> keys = new ArrayList<>();
-        for (Node n : graph.nodes()) {
-            Optional<IterationSpace> space = IterationSpaces.of(n);
-            List<Layout> req = required.getOrDefault(n.name(), List.of());
-            String key = signature(n, space) + "|" + keysOf(req);
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = signature(c, space) + "|" + keysOf(req);
             List<Layout> layouts = layoutCache.computeIfAbsent(key, k -> space.isEmpty()
                     ? List.of(Layout.replicated())
                     : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
@@ -198,38 +219,26 @@ public final class ProblemBuilder {
             if (costs == null) {
                 costs = new ArrayList<>();
                 for (Layout l : layouts) {
-                    costs.add(nodeCost(n, space, l));
+                    costs.add(nodeCost(c, space, l));
                 }
                 costCache.put(key, costs);
             }
-            if (space.isEmpty() && !QUIET.contains(n.opType())) {
-                unsupported.merge(n.opType(), 1, Integer::sum);
+            if (space.isEmpty() && !QUIET.contains(c.opType())) {
+                unsupported.merge(c.opType(), 1, Integer::sum);
             }
-            int idx = units.size();
-            units.add(new Unit(idx, n, space, layouts, costs));
+            units.add(new Unit(c.index(), c, space, layouts, costs));
             keys.add(key);
-            for (Value v : n.outputs()) {
-                unitOfValue.put(v.name(), idx);
-            }
         }
         List<Link> links = new ArrayList<>();
         Map<String, double[][]> edgeCache = new HashMap<>();
-        for (Unit u : units) {
-            Set<String> seen = new LinkedHashSet<>();
-            for (int i = 0; i < u.node().inputs().size(); i++) {
-                Value v = u.node().inputs().get(i);
-                if (v.isAbsent() || !seen.add(v.name())) {
-                    continue;
-                }
-                Integer from = unitOfValue.get(v.name());
-                if (from == null || from == u.index()) {
-                    continue;
-                }
-                Unit p = units.get(from);
-                String key = keys.get(from) + "#" + outputIndex(p.node(), v.name()) + ">" + keys.get(u.index()) + "#" + i;
-                double[][] m = edgeCache.computeIfAbsent(key, k -> edgeCost(p, u, v));
-                links.add(new Link(from, u.index(), v.name(), m[0], m[1]));
-            }
+        for (CoarseEdge e : cg.edges()) {
+            Unit p = units.get(e.from());
+            Unit u = units.get(e.to());
+            Value v = e.value();
+            String key = keys.get(e.from()) + "#" + indexOf(p.space(), v.name(), true) + ">" + keys.get(e.to()) + "#"
+                    + indexOf(u.space(), v.name(), false);
+            double[][] m = edgeCache.computeIfAbsent(key, k -> edgeCost(p, u, v));
+            links.add(new Link(e.from(), e.to(), v.name(), m[0], m[1]));
         }
         List<Problem.Node> pnodes = new ArrayList<>();
         for (Unit u : units) {
@@ -241,20 +250,24 @@ public final class ProblemBuilder {
                 mem[k] = u.costs().get(k).memoryBytes();
                 labels.add(u.layouts().get(k).label());
             }
-            pnodes.add(new Problem.Node(u.node().name(), c, labels, mem));
+            pnodes.add(new Problem.Node(u.name(), c, labels, mem));
         }
         List<Problem.Edge> pedges = new ArrayList<>();
         for (Link l : links) {
             pedges.add(new Problem.Edge(l.from(), l.to(), units.get(l.from()).layouts().size(),
                     units.get(l.to()).layouts().size(), l.seconds()));
         }
-        Problem problem = new Problem(graph.name(), pnodes, pedges, settings.memoryLimit());
-        return new Built(problem, units, links, unsupported);
+        Problem problem = new Problem(cg.graph().name(), pnodes, pedges, settings.memoryLimit());
+        return new Built(cg, problem, units, links, unsupported);
     }
 
-    private static int outputIndex(Node n, String value) {
-        for (int i = 0; i < n.outputs().size(); i++) {
-            if (n.outputs().get(i).name().equals(value)) {
+    private static int indexOf(Optional<IterationSpace> sp, String value, boolean output) {
+        if (sp.isEmpty()) {
+            return -1;
+        }
+        List<TensorIndexing> ts = output ? sp.get().outputs() : sp.get().inputs();
+        for (int i = 0; i < ts.size(); i++) {
+            if (ts.get(i).name().equals(value)) {
                 return i;
             }
         }
@@ -267,30 +280,17 @@ public final class ProblemBuilder {
         return b.toString();
     }
 
-    /** What a node's costs depend on: operator, attributes, shapes and kinds of its values (not names). */
-    static String signature(Node n, Optional<IterationSpace> space) {
-        StringBuilder b = new StringBuilder(n.domain()).append(':').append(n.opType()).append('(');
-        for (Attribute a : n.attributes().values()) {
-            String s = String.valueOf(a.value() instanceof long[] la ? java.util.Arrays.toString(la)
-                    : a.value() instanceof float[] fa ? java.util.Arrays.toString(fa) : a.value());
-            b.append(a.name()).append('=').append(s.length() > 200 ? s.hashCode() : s).append(',');
-        }
-        b.append(")in[");
-        Map<String, Integer> names = new HashMap<>();
-        for (Value v : n.inputs()) {
-            b.append(valueSig(v, names)).append(';');
-        }
-        b.append("]out[");
-        for (Value v : n.outputs()) {
-            b.append(valueSig(v, names)).append(';');
-        }
-        b.append(']');
+    /** What a coarse node's costs depend on: its members' operators, attributes and types, and its space (not names). */
+    static String signature(CoarseNode c, Optional<IterationSpace> space) {
+        StringBuilder b = new StringBuilder(RepeatedBlocks.signature(c)).append("||");
         space.ifPresent(s -> {
+            Map<String, Integer> names = new HashMap<>();
             b.append(s.dims()).append(s.coupling());
             for (List<TensorIndexing> ts : List.of(s.inputs(), s.outputs())) {
                 for (TensorIndexing t : ts) {
-                    b.append(t.axes()).append(t.sparseRead()).append(names.get(t.name())).append('/');
+                    b.append(valueSig(t.value(), names)).append(t.axes()).append(t.sparseRead()).append('/');
                 }
+                b.append("->");
             }
         });
         return b.toString();
@@ -301,21 +301,35 @@ public final class ProblemBuilder {
             return "-";
         }
         Integer id = names.computeIfAbsent(v.name(), k -> names.size());
-        String c = v.constant().map(t -> "=" + t.hashCode()).orElse("");
-        return id + ":" + v.kind() + ":" + v.type() + c;
+        return id + ":" + (v.kind() == Value.Kind.PARAMETER || v.constant().isPresent() ? "W" : v.kind()) + ":" + v.type();
     }
 
     // ---------------------------------------------------------------- node costs
 
     /** The cost of a node under a layout (no caching; the evaluator calls this directly). */
-    public Cost nodeCost(Node n, Optional<IterationSpace> space, Layout l) {
+    public Cost nodeCost(CoarseNode c, Optional<IterationSpace> space, Layout l) {
         if (space.isEmpty() || l.strategy().isReplicated()) {
-            return replicatedCost(n, space);
+            return replicatedCost(c);
         }
         IterationSpace sp = space.get();
         Strategy s = l.strategy();
-        Node local = perDevice(n, sp, s);
-        double compute = trainingSeconds(local);
+        Optional<IterationSpace> anchorSpace = anchorSpaces.computeIfAbsent(c.anchor(), IterationSpaces::of);
+        double fraction = sp.computeFraction(s);
+        double compute;
+        double saved;
+        if (anchorSpace.isPresent() && sameDims(anchorSpace.get(), sp)) {
+            Node local = perDevice(c.anchor(), anchorSpace.get(), s);
+            compute = trainingSeconds(local);
+            saved = activations(local);
+        } else {
+            compute = trainingSeconds(c.anchor()) * fraction;
+            saved = activations(c.anchor()) * fraction;
+        }
+        // fused element-wise members: their work splits like the anchor's output
+        for (Node m : fusedMembers(c)) {
+            compute += memberSeconds(m) * fraction;
+            saved += activations(m) * fraction;
+        }
         double comm = 0;
         double bytes = 0;
         MemoryModel mm = settings.memory();
@@ -384,21 +398,50 @@ public final class ProblemBuilder {
             comm += 2 * collectives.seconds(Collective.ALL_REDUCE, g, cb);
             bytes += 2 * collectives.bytesMoved(Collective.ALL_REDUCE, g, cb);
         }
-        memory += activations(local);
+        memory += saved;
         return new Cost(compute, comm, bytes, memory);
     }
 
-    private Cost replicatedCost(Node n, Optional<IterationSpace> space) {
-        double compute = trainingSeconds(n);
+    private static boolean sameDims(IterationSpace a, IterationSpace b) {
+        return a.dims().equals(b.dims());
+    }
+
+    /** The members fused after the anchor (none for a recognised pattern, whose anchor stands for all). */
+    private static List<Node> fusedMembers(CoarseNode c) {
+        if (c.pattern().isPresent()) {
+            return List.of();
+        }
+        List<Node> r = new ArrayList<>();
+        for (Node m : c.members()) {
+            if (m != c.anchor()) {
+                r.add(m);
+            }
+        }
+        return r;
+    }
+
+    private final Map<Node, Double> memberSeconds = new java.util.IdentityHashMap<>();
+    private final Map<Node, Optional<IterationSpace>> anchorSpaces = new java.util.IdentityHashMap<>();
+
+    private double memberSeconds(Node m) {
+        return memberSeconds.computeIfAbsent(m, this::trainingSeconds);
+    }
+
+    private Cost replicatedCost(CoarseNode c) {
+        double compute = trainingSeconds(c.anchor());
+        double saved = activations(c.anchor());
+        for (Node m : fusedMembers(c)) {
+            compute += memberSeconds(m);
+            saved += activations(m);
+        }
         double memory = 0;
         Set<String> seen = new java.util.HashSet<>();
-        for (Value v : n.inputs()) {
-            if (!v.isAbsent() && v.kind() == Value.Kind.PARAMETER && seen.add(v.name())) {
+        for (Value v : c.parameters()) {
+            if (seen.add(v.name())) {
                 memory += settings.memory().parameters(v.shape().numElements().orElse(0), 1).total();
             }
         }
-        memory += activations(n);
-        return new Cost(compute, 0, 0, memory);
+        return new Cost(compute, 0, 0, memory + saved);
     }
 
     private double activations(Node local) {
@@ -413,7 +456,12 @@ public final class ProblemBuilder {
     }
 
     private double trainingSeconds(Node local) {
-        ComputeModel.NodeCost c = settings.compute().cost(local);
+        ComputeModel.NodeCost c;
+        try {
+            c = settings.compute().cost(local);
+        } catch (RuntimeException e) {
+            return 0; // a node the compute model cannot price (unknown shapes): no time is claimed for it
+        }
         return c.trainingSeconds() + (settings.memory().recompute() ? c.forwardSeconds() : 0);
     }
 
@@ -585,8 +633,8 @@ public final class ProblemBuilder {
 
     /** Resharding time and bytes of a tensor between two layouts, for the evaluator: {seconds, bytes}. */
     public double[] edgeCost(Unit producer, Layout pl, Unit consumer, Layout cl, Value v) {
-        Unit p1 = new Unit(producer.index(), producer.node(), producer.space(), List.of(pl), List.of());
-        Unit c1 = new Unit(consumer.index(), consumer.node(), consumer.space(), List.of(cl), List.of());
+        Unit p1 = new Unit(producer.index(), producer.coarse(), producer.space(), List.of(pl), List.of());
+        Unit c1 = new Unit(consumer.index(), consumer.coarse(), consumer.space(), List.of(cl), List.of());
         double[][] m = edgeCost(p1, c1, v);
         return new double[] {m[0][0], m[1][0]};
     }

@@ -7,21 +7,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.shardplan.graph.Graph;
-import org.shardplan.graph.Node;
-import org.shardplan.graph.Value;
+import org.shardplan.graph.passes.CoarseEdge;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+import org.shardplan.graph.passes.CoarseSpaces;
 import org.shardplan.graph.space.IterationSpace;
-import org.shardplan.graph.space.IterationSpaces;
 import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanFormatException;
 import org.shardplan.planner.PlanNode;
 import org.shardplan.planner.PlanTotals;
+import org.shardplan.planner.Planner;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.strategy.Layout;
 import org.shardplan.planner.strategy.StrategySpace;
 
 /**
- * Re-costs a plan from scratch: every node's layout is rebuilt from the plan's strategy and
+ * Re-costs a plan from scratch: the graph is coarsened again, every coarse node's layout is rebuilt from the plan's strategy and
  * placement, checked against the node's iteration space, and priced again by the cost functions
  * directly (no shared tables, no solver), edge by edge. Used to check the planner (its totals must
  * equal the evaluator's) and to price plans edited by hand. O(nodes + edges).
@@ -50,12 +51,12 @@ public final class PlanEvaluator {
     }
 
     /**
-     * Re-costs {@code plan} on {@code graph}.
+     * Re-costs {@code plan} on the coarse graph {@code graph}.
      *
      * @throws PlanFormatException when the plan does not match the graph (a node missing on either
      *     side, an operator that differs, a strategy the node cannot take), naming the node
      */
-    public static Result evaluate(Plan plan, Graph graph, ProblemBuilder pb) throws PlanFormatException {
+    public static Result evaluate(Plan plan, CoarseGraph graph, ProblemBuilder pb) throws PlanFormatException {
         Map<String, PlanNode> byName = new HashMap<>();
         for (PlanNode n : plan.nodes()) {
             if (byName.put(n.name(), n) != null) {
@@ -63,7 +64,7 @@ public final class PlanEvaluator {
             }
         }
         Set<String> graphNames = new LinkedHashSet<>();
-        for (Node n : graph.nodes()) {
+        for (CoarseNode n : graph.nodes()) {
             graphNames.add(n.name());
         }
         for (PlanNode n : plan.nodes()) {
@@ -72,19 +73,20 @@ public final class PlanEvaluator {
                         + plan.model().name() + ", found none of that name: the plan does not match the model");
             }
         }
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(graph);
         List<ProblemBuilder.Unit> units = new ArrayList<>();
         List<Layout> layouts = new ArrayList<>();
-        Map<String, Integer> producer = new HashMap<>();
-        for (Node n : graph.nodes()) {
+        for (CoarseNode n : graph.nodes()) {
             PlanNode pn = byName.get(n.name());
             if (pn == null) {
-                throw new PlanFormatException("model node '" + n.name() + "' (" + n.opType()
+                throw new PlanFormatException("model node '" + n.name() + "' (" + Planner.opLabel(n)
                         + ") must appear in the plan's nodes, found none: the plan does not match the model");
             }
-            if (!pn.op().equals(n.opType())) {
-                throw new PlanFormatException("plan node '" + n.name() + "': op must be " + n.opType() + ", found " + pn.op());
+            if (!pn.op().equals(Planner.opLabel(n))) {
+                throw new PlanFormatException("plan node '" + n.name() + "': op must be " + Planner.opLabel(n)
+                        + ", found " + pn.op());
             }
-            Optional<IterationSpace> sp = IterationSpaces.of(n);
+            Optional<IterationSpace> sp = spaces.get(n.index());
             Layout l;
             if (sp.isEmpty()) {
                 if (!pn.strategy().isEmpty()) {
@@ -99,30 +101,17 @@ public final class PlanEvaluator {
                     throw new PlanFormatException("plan node '" + n.name() + "': " + e.getMessage());
                 }
             }
-            int idx = units.size();
-            units.add(new ProblemBuilder.Unit(idx, n, sp, List.of(l), List.of()));
+            units.add(new ProblemBuilder.Unit(n.index(), n, sp, List.of(l), List.of()));
             layouts.add(l);
-            for (Value v : n.outputs()) {
-                producer.put(v.name(), idx);
-            }
         }
         int n = units.size();
         double[] comm = new double[n];
         double[] bytes = new double[n];
-        for (ProblemBuilder.Unit u : units) {
-            Set<String> seen = new LinkedHashSet<>();
-            for (Value v : u.node().inputs()) {
-                if (v.isAbsent() || !seen.add(v.name())) {
-                    continue;
-                }
-                Integer from = producer.get(v.name());
-                if (from == null || from == u.index()) {
-                    continue;
-                }
-                double[] e = pb.edgeCost(units.get(from), layouts.get(from), u, layouts.get(u.index()), v);
-                comm[u.index()] += e[0];
-                bytes[u.index()] += e[1];
-            }
+        for (CoarseEdge e : graph.edges()) {
+            double[] c = pb.edgeCost(units.get(e.from()), layouts.get(e.from()), units.get(e.to()), layouts.get(e.to()),
+                    e.value());
+            comm[e.to()] += c[0];
+            bytes[e.to()] += c[1];
         }
         List<PlanNode> nodes = new ArrayList<>();
         double compute = 0;
@@ -132,8 +121,8 @@ public final class PlanEvaluator {
         double diff = 0;
         for (ProblemBuilder.Unit u : units) {
             Layout l = layouts.get(u.index());
-            ProblemBuilder.Cost c = pb.nodeCost(u.node(), u.space(), l);
-            PlanNode old = byName.get(u.node().name());
+            ProblemBuilder.Cost c = pb.nodeCost(u.coarse(), u.space(), l);
+            PlanNode old = byName.get(u.name());
             PlanNode pn = new PlanNode(old.name(), old.op(), l.strategy().factors(), l.placement(), l.intraNode(),
                     l.strategy().devices(), u.space().isPresent(), c.computeSeconds(),
                     c.communicationSeconds() + comm[u.index()], c.communicationBytes() + bytes[u.index()],

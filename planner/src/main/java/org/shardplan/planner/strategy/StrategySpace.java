@@ -16,8 +16,9 @@ import org.shardplan.graph.space.Strategy;
  * The candidate layouts of one operator: every even split of its splittable loop dimensions whose
  * factors multiply to a divisor of the device count ({@link Strategies#enumerate}), each placed on
  * the device hierarchy in every order of its split dimensions that gives a different share of
- * intra-node devices per dimension. The replicated layout comes first. When there are more than
- * {@code cap} layouts, the ones using most devices with fewest split dimensions are kept, and the
+ * intra-node devices per dimension. The replicated layout comes first. With a cap, at most
+ * {@code cap / 2} strategies are placed (those using most devices with fewest split dimensions) and at
+ * most {@code cap} layouts kept, in the same preference; the
  * {@code required} layouts (the baselines') are always added. Runs in O(strategies · k!) for k split
  * dimensions per strategy.
  */
@@ -33,7 +34,8 @@ public final class StrategySpace {
      */
     public static List<Layout> layouts(IterationSpace space, DeviceDigits dd, int cap, List<Layout> required) {
         int devices = dd.devices();
-        List<Strategy> strategies = Strategies.enumerate(space, devices, Strategies.Options.defaults());
+        List<Strategy> strategies = Strategies.enumerate(space, devices,
+                Strategies.Options.defaults().withMaxStrategies(cap > 0 ? Math.max(2, cap / 2) : 0));
         List<Layout> out = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         for (Strategy s : strategies) {

@@ -1,0 +1,57 @@
+package org.shardplan.planner;
+
+import java.util.List;
+import org.shardplan.cost.cluster.Cluster;
+import org.shardplan.cost.cluster.ClusterException;
+import org.shardplan.cost.cluster.DeviceProfiles;
+import org.shardplan.graph.DType;
+import org.shardplan.graph.Graph;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.TensorType;
+import org.shardplan.graph.Value;
+
+/** Graphs and clusters built in code for the planner's tests. */
+public final class Fixtures {
+    private Fixtures() {
+    }
+
+    public static Value input(String name, long... dims) {
+        return Value.input(name, TensorType.of(DType.FLOAT32, dims));
+    }
+
+    public static Value act(String name, long... dims) {
+        return Value.intermediate(name, TensorType.of(DType.FLOAT32, dims));
+    }
+
+    public static Value param(String name, long... dims) {
+        return Value.parameter(name, TensorType.of(DType.FLOAT32, dims));
+    }
+
+    public static Node node(String name, String op, List<Value> in, List<Value> out) {
+        return new Node(name, op, "", in, out, List.of());
+    }
+
+    /** x[batch, d] -> MatMul W1[d, 4d] -> Relu -> MatMul W2[4d, d]: a two-layer perceptron. */
+    public static Graph mlp(long batch, long d) {
+        Value x = input("x", batch, d);
+        Value w1 = param("w1", d, 4 * d);
+        Value w2 = param("w2", 4 * d, d);
+        Value h = act("h", batch, 4 * d);
+        Value r = act("r", batch, 4 * d);
+        Value y = act("y", batch, d);
+        return Graph.builder("mlp").addInput(x).addParameter(w1).addParameter(w2)
+                .addNode(node("fc1", "MatMul", List.of(x, w1), List.of(h)))
+                .addNode(node("relu", "Relu", List.of(h), List.of(r)))
+                .addNode(node("fc2", "MatMul", List.of(r, w2), List.of(y)))
+                .addOutput(y).build();
+    }
+
+    /** {@code n} A100-40GB devices, 8 per node. */
+    public static Cluster a100(int n) {
+        try {
+            return Cluster.homogeneous(DeviceProfiles.get("a100-40gb"), n);
+        } catch (ClusterException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
