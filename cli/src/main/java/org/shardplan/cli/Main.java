@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Finds how to split the training of a neural network across many devices.",
-        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, SolveCommand.class, ProfileCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, SolveCommand.class, ProfileCommand.class,
+                PlanCommand.class, ExplainCommand.class, EvaluateCommand.class})
 public final class Main implements Runnable {
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,

@@ -1,0 +1,94 @@
+package org.shardplan.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.planner.Plan;
+import org.shardplan.planner.PlanInfeasibleException;
+import org.shardplan.planner.PlanJson;
+import org.shardplan.planner.Planner;
+import org.shardplan.planner.eval.PlanEvaluator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code shardplan evaluate PLAN MODEL [--dim N=V]... [--input-shape I=D,...]... [--out FILE] [--json]}:
+ * re-costs a plan (for example one edited by hand) on its model under the plan's cluster and options.
+ * Exit code 3 when the plan does not fit the memory limit.
+ */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = {"Re-costs a plan on its model, independently of the search: checks every node's strategy against",
+                "the model and prices it again under the plan's cluster and options. For plans edited by hand.",
+                "Exit code 3 when the plan does not fit the memory limit."})
+public final class EvaluateCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "PLAN", description = "The plan file.")
+    Path planFile;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "MODEL",
+            description = "The model (.onnx or builtin:NAME; default: the plan's model if it is a bundled one).")
+    String model;
+
+    @Option(names = "--dim", paramLabel = "NAME=VALUE", description = "Overrides a dimension binding of the plan (repeatable).")
+    List<String> dims = new ArrayList<>();
+
+    @Option(names = "--input-shape", paramLabel = "INPUT=D1,D2,...", description = "A graph input's whole shape (repeatable).")
+    List<String> inputShapes = new ArrayList<>();
+
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the re-costed plan JSON to FILE.")
+    Path out;
+
+    @Option(names = "--json", description = "Print the re-costed plan JSON instead of the report.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws ShardplanException {
+        Plan plan = PlanJson.read(planFile);
+        String m = model;
+        if (m == null) {
+            if (!plan.model().name().startsWith(InspectBundled.PREFIX)) {
+                throw new ShardplanException("MODEL must be given for plan " + planFile + " of model " + plan.model().name());
+            }
+            m = plan.model().name();
+        }
+        PlanModel pm = PlanModel.load(m, 0, dims, inputShapes, plan.dims());
+        PrintWriter w = spec.commandLine().getOut();
+        String sha = pm.imported().info().sha256();
+        if (!plan.model().sha256().isEmpty() && !plan.model().sha256().equals(sha) && !m.startsWith(InspectBundled.PREFIX)) {
+            w.println("warning: the model file's SHA-256 differs from the plan's (" + plan.model().sha256().substring(0, 12)
+                    + "… vs " + sha.substring(0, 12) + "…); re-costing by node names");
+        }
+        PlanEvaluator.Result r = Planner.forPlan(plan).evaluate(plan, pm.imported().graph());
+        if (out != null) {
+            try {
+                PlanJson.write(r.plan(), out);
+            } catch (IOException e) {
+                throw new ShardplanException("--out " + out + ": cannot write the plan: " + e.getMessage(), e);
+            }
+        }
+        if (json) {
+            w.print(PlanJson.write(r.plan()));
+        } else {
+            w.print(PlanReport.text(r.plan(), pm.display()));
+            w.printf(Locale.ROOT, "re-costed: step %s ms (the plan file says %s ms; largest difference %.2g%%)%n",
+                    PlanReport.ms(r.plan().totals().stepSeconds()), PlanReport.ms(plan.totals().stepSeconds()),
+                    100 * r.largestDifference());
+        }
+        w.flush();
+        if (!r.valid()) {
+            throw new PlanInfeasibleException("the plan is not valid: " + String.join("; ", r.violations()));
+        }
+        return 0;
+    }
+}

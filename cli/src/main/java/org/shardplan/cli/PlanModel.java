@@ -1,0 +1,87 @@
+package org.shardplan.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.shardplan.graph.Dim;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.graph.Value;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.ImportedModel;
+import org.shardplan.onnx.OnnxImporter;
+
+/**
+ * A model loaded for planning: an ONNX file or a bundled model ({@code builtin:transformer},
+ * {@code builtin:cnn}), imported with the dimension bindings, with every graph input's shape resolved.
+ *
+ * @param imported the imported model
+ * @param display how to name it in reports
+ * @param name the model's name in plans (the file name, or {@code builtin:NAME})
+ * @param bindings the dimension bindings used
+ */
+record PlanModel(ImportedModel imported, String display, String name, Map<String, Long> bindings) {
+
+    /** Default batch of the bundled models when planning. */
+    static final long BUNDLED_BATCH = 64;
+
+    /**
+     * Loads MODEL (null: the bundled default) with {@code --batch} (0: none given), {@code --dim} and
+     * {@code --input-shape}.
+     *
+     * @throws ShardplanException for a bad file, a bad binding or an input whose shape stays unresolved
+     */
+    static PlanModel load(String model, long batch, List<String> dims, List<String> inputShapes,
+            Map<String, Long> base) throws ShardplanException {
+        Map<String, Long> userDims = DimsArgs.dims(dims);
+        Map<String, List<Long>> shapes = DimsArgs.inputShapes(inputShapes);
+        Map<String, Long> bindings = new LinkedHashMap<>(base);
+        Path file;
+        String display;
+        String name;
+        if (model == null || model.startsWith(InspectBundled.PREFIX)) {
+            String b = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
+            file = InspectBundled.extract(b);
+            name = InspectBundled.PREFIX + b;
+            display = name + (model == null ? " (bundled default)" : " (bundled)");
+            if (base.isEmpty()) {
+                bindings.putAll(InspectBundled.defaultDims(b));
+                bindings.put("batch", BUNDLED_BATCH);
+            }
+        } else {
+            file = Path.of(model);
+            display = file.toString();
+            name = file.getFileName().toString();
+        }
+        if (batch > 0) {
+            bindings.put("batch", batch);
+        }
+        bindings.putAll(userDims);
+        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes);
+        ImportedModel m = OnnxImporter.read(file, opts);
+        for (Value v : m.graph().inputs()) {
+            if (!v.shape().rankKnown()) {
+                throw new ShardplanException(display + ": input '" + v.name()
+                        + "' must have a known shape, found unknown rank: give it with --input-shape " + v.name() + "=D1,D2,...");
+            }
+            List<String> open = new ArrayList<>();
+            for (Dim d : v.shape().dims()) {
+                if (!d.isFixed()) {
+                    open.add(d.toString());
+                }
+            }
+            if (!open.isEmpty()) {
+                throw new ShardplanException(display + ": input '" + v.name() + "' has shape " + v.shape()
+                        + " with unresolved dimension(s) " + String.join(", ", open) + ": give --batch N or --dim "
+                        + open.get(0) + "=VALUE");
+            }
+        }
+        return new PlanModel(m, display, name, bindings);
+    }
+
+    /** The batch size: {@code --batch}, else the {@code batch} binding, else 0. */
+    long batch(long given) {
+        return given > 0 ? given : bindings.getOrDefault("batch", 0L);
+    }
+}
