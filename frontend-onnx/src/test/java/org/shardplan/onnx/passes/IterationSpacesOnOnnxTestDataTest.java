@@ -30,7 +30,7 @@ import org.shardplan.onnx.OnnxImporter;
  * Every node of ONNX's backend test models (Debian's libonnx-testdata): the coarsening pass runs, and
  * every iteration space built from real operator instances is consistent under every strategy on 4
  * devices: each tensor axis' local size is at most its size, an even split's blocks times their size
- * give the whole tensor, every layout spans the strategy's devices, and the per-device FLOPs never
+ * give the whole tensor (for tensors not read through windows), every layout spans the strategy's devices, and the per-device FLOPs never
  * exceed the node's.
  */
 class IterationSpacesOnOnnxTestDataTest {
@@ -79,6 +79,7 @@ class IterationSpacesOnOnnxTestDataTest {
                 failures.add(where + ": " + e);
             }
         }
+        System.out.println("iteration spaces: " + imported + " models, " + spaces + " spaces, " + described.size() + " operator types: " + described);
         assertTrue(imported > 500, "only " + imported + " models imported");
         assertTrue(spaces > 500, "only " + spaces + " iteration spaces");
         assertTrue(described.containsAll(List.of("Conv", "MatMul", "Gemm", "LSTM", "Einsum", "Softmax", "Gather",
@@ -110,10 +111,13 @@ class IterationSpacesOnOnnxTestDataTest {
                             failures.add(at + t.name() + " layout " + l + " spans " + l.devices() + " devices");
                         }
                         long numel = 1;
+                        boolean windowed = false;
                         for (AxisMap a : t.axes()) {
                             numel *= a.size();
+                            windowed |= a.window().isPresent();
                         }
-                        if (even && l.blockElements() * l.blocks() != numel) {
+                        // (an input read through windows may have a size the output's split does not divide)
+                        if (even && !windowed && l.blockElements() * l.blocks() != numel) {
                             failures.add(at + t.name() + " blocks " + l + " do not tile " + numel + " elements");
                         }
                         s.halo(t, st);
