@@ -121,6 +121,16 @@ class CoarseningRealModelsTest {
             assertEquals(layer, paramElements(inst));
             assertTrue(inst.get(0).name().contains("layer." + layers.instances().indexOf(inst) + "/"), inst.get(0).name());
         }
+        // corresponding nodes of the instances have the same iteration space, so one strategy fits all
+        for (int j = 0; j < layers.blockSize(); j++) {
+            IterationSpace first = CoarseSpaces.of(layers.instances().get(0).get(j)).orElseThrow();
+            for (List<CoarseNode> inst : layers.instances()) {
+                IterationSpace other = CoarseSpaces.of(inst.get(j)).orElseThrow();
+                assertEquals(first.dims(), other.dims());
+                assertEquals(first.inputs().stream().map(t -> t.axes().toString()).toList(),
+                        other.inputs().stream().map(t -> t.axes().toString()).toList());
+            }
+        }
         CoarseNode ffn = layers.instances().get(0).get(16);
         assertEquals(List.of("MatMul", "Add", "Div", "Erf", "Add", "Mul", "Mul"), ffn.memberOps());
         IterationSpace s = CoarseSpaces.of(ffn).orElseThrow();
