@@ -62,7 +62,7 @@ final class ModelReader {
                     case 3 -> m.producerVersion = Pb.string(mf, start, len);
                     case 7 -> m.graph = Pb.graph(mf, start, start + len, where);
                     case 8 -> opset(mf, start, len, m);
-                    case 25 -> m.functions.add(functionName(mf, start, len));
+                    case 25 -> m.functions.add(Pb.function(mf, start, start + len, where));
                     default -> {
                     }
                 }
@@ -94,21 +94,4 @@ final class ModelReader {
         m.opsets.put(domain.equals("ai.onnx") ? "" : domain, version);
     }
 
-    /** {@code domain.name} of a model-local FunctionProto (name is field 1, domain field 10). */
-    private static String functionName(MappedFile mf, long start, long len) {
-        MappedFile.Cursor c = mf.cursor(start, start + len);
-        String name = "";
-        String domain = "";
-        while (!c.atEnd()) {
-            int tag = c.tag();
-            if (tag == (1 << 3 | 2)) {
-                name = c.string();
-            } else if (tag == (10 << 3 | 2)) {
-                domain = c.string();
-            } else {
-                c.skip(tag);
-            }
-        }
-        return domain + "." + name;
-    }
 }

@@ -71,7 +71,7 @@ public final class OnnxImporter {
         final String file;
         final ImportOptions options;
         final Map<String, Long> opsets;
-        final Set<String> functions;
+        final FunctionInliner inliner;
         final List<String> warnings = new ArrayList<>();
         final TreeSet<String> unknownOps = new TreeSet<>();
         final TreeSet<String> opaqueOps = new TreeSet<>();
@@ -82,7 +82,7 @@ public final class OnnxImporter {
             this.file = file;
             this.options = options;
             this.opsets = m.opsets;
-            this.functions = new HashSet<>(m.functions);
+            this.inliner = new FunctionInliner(m.functions);
         }
 
         int opset(String domain) {
@@ -287,7 +287,13 @@ public final class OnnxImporter {
             // Constant nodes that hold floating-point tensors are weights (some exporters write all
             // weights this way): they become parameters.
             List<Pb.NodeP> protos = new ArrayList<>();
-            for (Pb.NodeP p : raw.nodes) {
+            int before = inliner.calls();
+            List<Pb.NodeP> expanded = inliner.expand(raw.nodes, file);
+            if (inliner.calls() > before) {
+                warnings.add("graph '" + gname + "': " + (inliner.calls() - before)
+                        + " calls of model-local functions were inlined");
+            }
+            for (Pb.NodeP p : expanded) {
                 Tensor wt = weightConstant(p);
                 Value w = wt == null ? null : Value.parameter(p.outputs().get(0), wt.type());
                 if (w != null && !definedBy.containsKey(w.name())) {
@@ -562,7 +568,7 @@ public final class OnnxImporter {
                         noteOpaque(domain, op);
                     } else {
                         result = Collections.nCopies(numOut, Info.UNKNOWN);
-                        if (domain.isEmpty() && !functions.contains("." + op)) {
+                        if (domain.isEmpty()) {
                             if (unknownOps.add(op)) {
                                 warnings.add("operator " + op + " is unknown to shardplan (first at " + where
                                         + "); its outputs keep the shapes the file declares, if any");

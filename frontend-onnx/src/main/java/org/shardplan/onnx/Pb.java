@@ -37,7 +37,16 @@ final class Pb {
 
     record AttrP(String name, int type, float f, long i, String s, RawModel.Init t, GraphP g, float[] floats,
                  long[] ints, List<String> strings, List<RawModel.Init> tensors, List<GraphP> graphs,
-                 RawModel.Init sparse, List<RawModel.Init> sparses) {
+                 RawModel.Init sparse, List<RawModel.Init> sparses, String refAttrName) {
+        /** The same attribute under another name. */
+        AttrP renamed(String newName) {
+            return new AttrP(newName, type, f, i, s, t, g, floats, ints, strings, tensors, graphs, sparse, sparses, "");
+        }
+    }
+
+    /** FunctionProto: a model-local function, called by nodes of its domain and name. */
+    record FunctionP(String name, String domain, List<String> inputs, List<String> outputs, List<String> attributes,
+                     List<AttrP> attributeDefaults, List<NodeP> nodes) {
     }
 
     record NodeP(String name, String opType, String domain, List<String> inputs, List<String> outputs,
@@ -162,6 +171,7 @@ final class Pb {
         List<RawModel.Init> sps = new ArrayList<>();
         boolean hasF = false;
         boolean hasI = false;
+        String ref = "";
         while (!c.atEnd()) {
             int tag = c.tag();
             int field = tag >>> 3;
@@ -201,6 +211,7 @@ final class Pb {
                     case 9 -> strings.add(string(f, p, len));
                     case 10 -> tensors.add(tensor(f, p, p + len, where));
                     case 11 -> graphs.add(graph(f, p, p + len, where));
+                    case 21 -> ref = string(f, p, len);
                     case 22 -> sp = sparse(f, p, p + len, where);
                     case 23 -> sps.add(sparse(f, p, p + len, where));
                     default -> {
@@ -222,7 +233,7 @@ final class Pb {
         }
         long[] ia = ints.stream().mapToLong(Long::longValue).toArray();
         return new AttrP(name, type, fl, i, s == null ? "" : s, t, g, fa, ia, List.copyOf(strings), List.copyOf(tensors),
-                List.copyOf(graphs), sp, List.copyOf(sps));
+                List.copyOf(graphs), sp, List.copyOf(sps), ref);
     }
 
     private static int fixed32(MappedFile.Cursor c) {
@@ -234,6 +245,41 @@ final class Pb {
         int v = f.byteAt(p) | f.byteAt(p + 1) << 8 | f.byteAt(p + 2) << 16 | f.byteAt(p + 3) << 24;
         c.pos += 4;
         return v;
+    }
+
+    /** FunctionProto: name 1, input 4, output 5, attribute 6, node 7, domain 10, attribute_proto 11. */
+    static FunctionP function(MappedFile f, long start, long end, String where) {
+        MappedFile.Cursor c = f.cursor(start, end);
+        String name = "";
+        String domain = "";
+        List<String> in = new ArrayList<>();
+        List<String> out = new ArrayList<>();
+        List<String> attrs = new ArrayList<>();
+        List<AttrP> defaults = new ArrayList<>();
+        List<NodeP> nodes = new ArrayList<>();
+        while (!c.atEnd()) {
+            int tag = c.tag();
+            if ((tag & 7) != LEN) {
+                c.skip(tag);
+                continue;
+            }
+            long len = c.length();
+            long s = c.pos;
+            switch (tag >>> 3) {
+                case 1 -> name = string(f, s, len);
+                case 4 -> in.add(string(f, s, len));
+                case 5 -> out.add(string(f, s, len));
+                case 6 -> attrs.add(string(f, s, len));
+                case 7 -> nodes.add(node(f, s, s + len, where));
+                case 10 -> domain = string(f, s, len);
+                case 11 -> defaults.add(attribute(f, s, s + len, where));
+                default -> {
+                }
+            }
+            c.pos = s + len;
+        }
+        return new FunctionP(name, domain, List.copyOf(in), List.copyOf(out), List.copyOf(attrs), List.copyOf(defaults),
+                List.copyOf(nodes));
     }
 
     static ValueInfoP valueInfo(MappedFile f, long start, long end) {

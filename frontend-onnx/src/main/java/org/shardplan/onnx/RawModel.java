@@ -13,7 +13,7 @@ final class RawModel {
     String producerName = "";
     String producerVersion = "";
     final Map<String, Long> opsets = new LinkedHashMap<>();
-    final List<String> functions = new ArrayList<>();
+    final List<Pb.FunctionP> functions = new ArrayList<>();
     Pb.GraphP graph;
 
     /**

@@ -191,6 +191,29 @@ class ImporterTest {
         assertEquals(Shape.of(4, 1000), gr.outputs().get(0).shape());
     }
 
+    @Test
+    void modelLocalFunctionsAreInlined() throws Exception {
+        // custom.Scaled(X; alpha) = LeakyRelu(X * X, alpha), called with alpha 0.25
+        OnnxWriter refAlpha = new OnnxWriter().string(1, "alpha").string(21, "alpha").varint(20, 1);
+        OnnxWriter function = new OnnxWriter().string(1, "Scaled").string(4, "X").string(5, "Y").string(6, "alpha")
+                .message(7, node("sq", "Mul", s("X", "X"), s("t")))
+                .message(7, node("act", "LeakyRelu", s("t"), s("Y"), refAlpha))
+                .string(10, "custom");
+        OnnxWriter callAlpha = new OnnxWriter().string(1, "alpha").fixed32(2, 0.25f).varint(20, 1);
+        OnnxWriter g = graph("g").input(tensorInfo("x", FLOAT, "n", 4))
+                .node(node("call", "Scaled", s("x"), s("y"), callAlpha).domain("custom"))
+                .node(node("r", "Relu", s("y"), s("z")))
+                .output(tensorInfo("z", FLOAT));
+        OnnxWriter m = model(13, g).message(8, new OnnxWriter().string(1, "custom").varint(2, 1)).message(25, function);
+        ImportedModel im = load(m, ImportOptions.DEFAULT.withDims(Map.of("n", 3L)).withTrustDeclaredShapes(false));
+        Graph gr = im.graph();
+        assertEquals(List.of("call/sq", "call/act", "r"), gr.nodes().stream().map(Node::name).toList());
+        assertEquals(0.25f, gr.node("call/act").orElseThrow().attrFloat("alpha", 0), 0.0);
+        assertEquals("call/t", gr.node("call/sq").orElseThrow().output(0).name());
+        assertEquals(Shape.of(3, 4), gr.outputs().get(0).shape());
+        assertTrue(im.opaqueOperators().isEmpty() && im.unknownOperators().isEmpty());
+    }
+
     // ------------------------------------------------------------------ bad input
 
     @Test
