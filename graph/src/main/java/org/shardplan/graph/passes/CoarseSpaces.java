@@ -17,7 +17,7 @@ import org.shardplan.graph.space.TensorIndexing;
  * node's own inputs and outputs. The indexing is carried through the fused element-wise members: a
  * member's output is indexed like its input of the same shape, and its other inputs (a bias, a
  * residual) broadcast onto that (right-aligned; axes of size 1, or of a size that does not match, are
- * read whole). So {@link IterationSpace#localWork} of a coarse node counts only the tensors that cross
+ * read whole); the per-channel operands of a fused BatchNormalization follow the channel axis. So {@link IterationSpace#localWork} of a coarse node counts only the tensors that cross
  * its boundary, which is what fusion saves. Linear in the members' total rank.
  */
 public final class CoarseSpaces {
@@ -96,11 +96,17 @@ public final class CoarseSpaces {
                 continue;
             }
             known.putIfAbsent(o.name(), outMap);
+            boolean perChannel = m.isOnnxDomain() && m.opType().equals("BatchNormalization") && outMap.size() >= 2;
             for (Value in : m.inputs()) {
                 if (in.isAbsent() || known.containsKey(in.name()) || !in.shape().isFullyKnown()) {
                     continue;
                 }
                 long[] s = in.shape().toLongs();
+                if (perChannel && s.length == 1) {
+                    // scale, bias, mean and variance of BatchNormalization follow the channel axis
+                    known.put(in.name(), List.of(s[0] == outMap.get(1).size() ? outMap.get(1) : AxisMap.whole(s[0])));
+                    continue;
+                }
                 List<AxisMap> r = new ArrayList<>();
                 int off = outMap.size() - s.length;
                 for (int i = 0; i < s.length; i++) {

@@ -146,6 +146,16 @@ class CoarseningTest {
         assertEquals(List.of("Conv", "Conv", "Conv"), b.ops());
         assertEquals(6, b.instances().get(0).get(0).index());
         assertEquals(List.of("Conv", "BatchNormalization", "Add", "Relu"), b.instances().get(2).get(2).memberOps());
+        // the fused BatchNorm's per-channel operands follow the output channels, the residual the output
+        CoarseNode conv3 = b.instances().get(0).get(2);
+        IterationSpace s = CoarseSpaces.of(conv3).orElseThrow();
+        Node bn = conv3.members().get(1);
+        for (int i = 1; i <= 4; i++) {
+            assertEquals("[co:64]", s.tensor(bn.input(i).name()).orElseThrow().axes().toString());
+        }
+        Value residual = conv3.members().get(2).input(1);
+        assertEquals("[n:2, co:64, h:16, w:16]", s.tensor(residual.name()).orElseThrow().axes().toString());
+        assertEquals(List.of("n", "co", "ci", "h", "w"), s.dims().stream().map(d -> d.name()).toList());
     }
 
     @Test
