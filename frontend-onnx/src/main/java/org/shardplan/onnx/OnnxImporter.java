@@ -599,6 +599,14 @@ public final class OnnxImporter {
                                 info.elements());
                     }
                 }
+                if (info.shape().isFullyKnown()) {
+                    try {
+                        info.type().byteSize();
+                    } catch (ArithmeticException e) {
+                        throw error(where + ": output '" + on + "' of shape " + info.shape()
+                                + " has more elements than fit in 64 bits");
+                    }
+                }
                 Tensor keep = info.value() != null && info.value().numElements() <= Fold.MAX_ELEMENTS
                         && info.value().type().equals(info.type()) ? info.value() : null;
                 Value.Kind kind = op.equals("Constant") && domain.isEmpty() ? Value.Kind.CONSTANT : Value.Kind.INTERMEDIATE;

@@ -282,6 +282,16 @@ class ImporterTest {
     }
 
     @Test
+    void inferredShapesThatOverflowNameTheNode() throws Exception {
+        OnnxWriter g = graph("g").input(tensorInfo("x", FLOAT, 1L << 31, 1))
+                .initializer(int64Tensor("to", new long[] {2}, 1L << 31, 1L << 33))
+                .node(node("big", "Expand", s("x", "to"), s("y"))).output(tensorInfo("y", FLOAT));
+        OnnxImportException e = fails(model(13, g));
+        assertTrue(e.getMessage().contains("node 'big' (Expand): output 'y' of shape [2147483648, 8589934592] has more "
+                + "elements than fit in 64 bits"), e.getMessage());
+    }
+
+    @Test
     void shapesThatCannotWorkNameTheNode() throws Exception {
         OnnxWriter g = graph("g").input(tensorInfo("a", FLOAT, 2, 3)).input(tensorInfo("b", FLOAT, 4, 5))
                 .node(node("mm", "MatMul", s("a", "b"), s("y"))).output(tensorInfo("y", FLOAT));
