@@ -47,8 +47,9 @@ public final class ProfileCommand implements Callable<Integer> {
     @Option(names = "--input-shape", paramLabel = "NAME=D1,D2,..", description = "Whole shape of a graph input (repeatable).")
     List<String> inputShapes = new ArrayList<>();
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "ONNX Runtime intra-op threads (default 0: one per core).")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
+            description = "ONNX Runtime intra-op threads (default ${DEFAULT-VALUE}: timed by the thread's CPU time, steady on a"
+                    + " busy machine; 0: one per core, and any other count, timed by the wall clock).")
     int threads;
 
     @Option(names = "--optimization", paramLabel = "none|basic|extended|all", defaultValue = "none",

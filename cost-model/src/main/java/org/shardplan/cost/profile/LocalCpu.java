@@ -18,8 +18,9 @@ import org.shardplan.cost.cluster.Link;
 /**
  * The {@code cpu-local} device profile: this machine's CPU as ONNX Runtime sees it. Peak float32
  * rate is the median rate of a 512x512x512 MatMul; memory bandwidth the median rate of an
- * element-wise Add of two 4 Mi-element float tensors (12 bytes moved per element). Both run with
- * ONNX Runtime's default thread count. The result is cached in
+ * element-wise Add of two 4 Mi-element float tensors (12 bytes moved per element). Both run on
+ * one ONNX Runtime thread, timed by that thread's CPU time, so the numbers are those of one core
+ * (the way {@code shardplan profile --threads 1} measures) and do not depend on other load. The result is cached in
  * {@code $SHARDPLAN_CACHE/cpu-local-<fingerprint>.json} (default {@code ~/.cache/shardplan}) and
  * measured again only on a machine with another fingerprint.
  */
@@ -43,7 +44,7 @@ public final class LocalCpu {
 
     /** The cached or freshly measured profile of this CPU. */
     public static DeviceSpec profile() throws ClusterException {
-        MachineFingerprint fp = MachineFingerprint.localCpu(0, Ort.version());
+        MachineFingerprint fp = MachineFingerprint.localCpu(1, Ort.version());
         Path cache = cacheDirectory().resolve("cpu-local-" + fp.id() + ".json");
         if (Files.isRegularFile(cache)) {
             try {
@@ -73,8 +74,8 @@ public final class LocalCpu {
             double flops = matmulFlops();
             double bw = addBandwidth();
             return new DeviceSpec("cpu-local",
-                    "this machine's CPU (" + fp.processor() + ", " + fp.logicalCpus()
-                            + " logical CPUs), measured with " + fp.runtime(),
+                    "one core of this machine's CPU (" + fp.processor() + ", " + fp.logicalCpus()
+                            + " logical CPUs), measured with " + fp.runtime() + " on one thread",
                     "cpu", Map.of("float32", flops), bw, physicalMemoryBytes(), true, 1,
                     Link.of("memory", 10, 1), Link.of("ethernet", 1.25, 50));
         } catch (Exception e) {
@@ -110,9 +111,9 @@ public final class LocalCpu {
     }
 
     private static double time(OnnxMl.ModelProto m, Map<String, OnnxTensor> feeds) throws Exception {
-        try (OrtSession.SessionOptions o = Ort.options(0);
+        try (OrtSession.SessionOptions o = Ort.options(1);
                 OrtSession s = Ort.environment().createSession(m.toByteArray(), o)) {
-            return new Timing(3, 10, 40, 0.3).medianSeconds(() -> {
+            return new Timing(3, 10, 40, 0.3, Timing.Clock.THREAD_CPU).medianSeconds(() -> {
                 try (OrtSession.Result r = s.run(feeds)) {
                     r.size();
                 }

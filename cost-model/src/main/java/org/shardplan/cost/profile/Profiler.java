@@ -70,9 +70,21 @@ public final class Profiler {
     private final Options options;
     private final DeviceSpec device;
 
+    /**
+     * A profiler. With one intra-op thread, ONNX Runtime runs on the calling thread and every
+     * time is that thread's CPU time ({@link Timing.Clock#THREAD_CPU}); with more, the wall clock.
+     */
     public Profiler(DeviceSpec device, Options options) {
         this.device = device;
-        this.options = options;
+        this.options = options.threads() == 1
+                ? new Options(1, options.timing().withClock(Timing.Clock.THREAD_CPU), options.optimization(),
+                        options.wholeModel())
+                : options;
+    }
+
+    /** The clock the measurements are read from. */
+    public Timing.Clock clock() {
+        return options.timing().clock();
     }
 
     /**
@@ -222,7 +234,7 @@ public final class Profiler {
                     List.of(OnnxModels.valueInfo("y", OnnxModels.FLOAT, one)), 17),
                     List.of(new SingleNodeModels.Feed("x", OnnxModels.FLOAT, one)));
             // the first calls into a fresh JVM are slow: warm up well before taking the median
-            return time(p, new SplittableRandom(7), new Timing(200, 200, 2000, 0.2));
+            return time(p, new SplittableRandom(7), new Timing(200, 200, 2000, 0.2, options.timing().clock()));
         } catch (Exception e) {
             throw new ProfileException("ONNX Runtime cannot run a one-node model on this machine: " + oneLine(e), e);
         }

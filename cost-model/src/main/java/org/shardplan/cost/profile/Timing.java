@@ -1,5 +1,7 @@
 package org.shardplan.cost.profile;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 
 /**
@@ -11,12 +13,42 @@ import java.util.Arrays;
  * @param maxRepeats most number of timed runs
  * @param minSeconds keep repeating (up to {@code maxRepeats}) until this much time was timed
  */
-public record Timing(int warmup, int minRepeats, int maxRepeats, double minSeconds) {
+public record Timing(int warmup, int minRepeats, int maxRepeats, double minSeconds, Clock clock) {
 
-    /** The default: 3 warm-up runs, 7 to 2000 repeats, at least 0.1 s of timed runs. */
+    /**
+     * What a run's time is read from. {@link #THREAD_CPU} is the calling thread's CPU time: with
+     * ONNX Runtime running on one intra-op thread (the caller's), it is the time the work took on
+     * its core, unaffected by other processes taking turns on a shared machine.
+     */
+    public enum Clock {
+        WALL,
+        THREAD_CPU
+    }
+
+    /** The default: 3 warm-up runs, 7 to 2000 repeats, at least 0.1 s of timed runs, wall clock. */
     public static final Timing DEFAULT = new Timing(3, 7, 2000, 0.1);
 
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    /** Timing by the wall clock. */
+    public Timing(int warmup, int minRepeats, int maxRepeats, double minSeconds) {
+        this(warmup, minRepeats, maxRepeats, minSeconds, Clock.WALL);
+    }
+
+    /** The same timing read from another clock. */
+    public Timing withClock(Clock c) {
+        return new Timing(warmup, minRepeats, maxRepeats, minSeconds, c);
+    }
+
+    private long now() {
+        return clock == Clock.THREAD_CPU ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+    }
+
     public Timing {
+        java.util.Objects.requireNonNull(clock, "clock");
+        if (clock == Clock.THREAD_CPU && !THREADS.isCurrentThreadCpuTimeSupported()) {
+            throw new IllegalArgumentException("this JVM cannot read a thread's CPU time");
+        }
         if (warmup < 0 || minRepeats < 1 || maxRepeats < minRepeats || !(minSeconds >= 0)) {
             throw new IllegalArgumentException("timing needs warmup >= 0 and 1 <= minRepeats <= maxRepeats, found "
                     + warmup + ", " + minRepeats + ", " + maxRepeats);
@@ -38,9 +70,9 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
         int n = 0;
         double total = 0;
         while (n < maxRepeats && (n < minRepeats || total < minSeconds)) {
-            long t0 = System.nanoTime();
+            long t0 = now();
             work.run();
-            double s = (System.nanoTime() - t0) * 1e-9;
+            double s = (now() - t0) * 1e-9;
             times[n++] = s;
             total += s;
         }
