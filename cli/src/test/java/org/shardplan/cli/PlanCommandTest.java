@@ -1,0 +1,119 @@
+package org.shardplan.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PlanCommandTest {
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void defaultPlansTheBundledTransformerOnEightA100s() {
+        Run r = run("plan");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("plan for builtin:transformer (bundled default) on 8 x a100-40gb (8 per node), batch 64"),
+                r.out());
+        assertTrue(r.out().contains("/head/MatMul"), r.out());
+        assertTrue(r.out().contains("data-parallel    step"), r.out());
+        assertTrue(r.out().contains("megatron         step"), r.out());
+        assertTrue(r.out().contains("search: "), r.out());
+    }
+
+    @Test
+    void jsonOutExplainAndEvaluateAgree(@TempDir Path dir) throws Exception {
+        Path plan = dir.resolve("plan.json");
+        Run r = run("plan", "builtin:cnn", "--devices", "16", "--batch", "32", "--out", plan.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals("shardplan-plan/1", j.get("format").asText());
+        assertEquals(16, j.at("/cluster/devices").asInt());
+        assertEquals(32, j.get("batch").asInt());
+        assertEquals("one-weird-trick", j.at("/baselines/expert/name").asText());
+        double step = j.at("/totals/stepSeconds").asDouble();
+        assertTrue(step <= j.at("/baselines/dataParallel/stepSeconds").asDouble());
+        assertTrue(step <= j.at("/baselines/expert/stepSeconds").asDouble());
+        assertEquals(Files.readString(plan), r.out());
+        Run e = run("explain", plan.toString());
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().startsWith("plan for builtin:cnn on 16 x a100-40gb"), e.out());
+        Run v = run("evaluate", plan.toString(), "builtin:cnn", "--json");
+        assertEquals(0, v.code(), v.err());
+        JsonNode re = new ObjectMapper().readTree(v.out());
+        assertEquals(step, re.at("/totals/stepSeconds").asDouble(), 1e-12 * step);
+    }
+
+    @Test
+    void anEditedPlanIsRecostedAndAWrongOneIsNamed(@TempDir Path dir) throws Exception {
+        Path plan = dir.resolve("plan.json");
+        assertEquals(0, run("plan", "--devices", "8", "--out", plan.toString()).code());
+        String text = Files.readString(plan);
+        // hand edit: the head runs unsplit
+        JsonNode j = new ObjectMapper().readTree(text);
+        com.fasterxml.jackson.databind.node.ObjectNode head = null;
+        for (JsonNode n : j.get("nodes")) {
+            if (n.get("name").asText().equals("/head/MatMul")) {
+                head = (com.fasterxml.jackson.databind.node.ObjectNode) n;
+            }
+        }
+        head.putObject("strategy");
+        head.putArray("placement");
+        Path edited = dir.resolve("edited.json");
+        Files.writeString(edited, j.toPrettyString());
+        Run v = run("evaluate", edited.toString());
+        assertEquals(0, v.code(), v.err());
+        assertTrue(v.out().contains("re-costed: step"), v.out());
+        head.putObject("strategy").put("nope", 2);
+        Files.writeString(edited, j.toPrettyString());
+        v = run("evaluate", edited.toString());
+        assertEquals(2, v.code(), v.out());
+        assertTrue(v.err().startsWith("shardplan: error: plan node '/head/MatMul': "), v.err());
+        assertEquals(1, v.err().strip().lines().count(), v.err());
+        Run w = run("evaluate", plan.toString(), "builtin:cnn");
+        assertEquals(2, w.code());
+        assertTrue(w.err().contains("the plan does not match the model"), w.err());
+    }
+
+    @Test
+    void badInputIsOneLineWithExitCode2() {
+        Run r = run("plan", "--device", "tpu9000");
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("shardplan: error: device type must be one of"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        r = run("plan", "--devices", "8", "--batch", "7");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--batch 7 shares no factor with the 8 devices"), r.err());
+        r = run("plan", "--memory-limit", "lots");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--memory-limit must be a positive size in bytes"), r.err());
+        r = run("explain", "/nonexistent/plan.json");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("plan file not found"), r.err());
+    }
+
+    @Test
+    void anImpossibleMemoryLimitExitsWith3AndSaysWhatWouldFit() {
+        Run r = run("plan", "--memory-limit", "1MiB");
+        assertEquals(3, r.code(), r.out());
+        assertTrue(r.err().startsWith("shardplan: error: no plan fits 0.00 GiB per device"), r.err());
+        assertTrue(r.err().contains("(") && r.err().contains("over)"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertFalse(r.err().contains("Exception"), r.err());
+    }
+}
