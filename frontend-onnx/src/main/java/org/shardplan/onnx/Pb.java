@@ -37,10 +37,11 @@ final class Pb {
 
     record AttrP(String name, int type, float f, long i, String s, RawModel.Init t, GraphP g, float[] floats,
                  long[] ints, List<String> strings, List<RawModel.Init> tensors, List<GraphP> graphs,
-                 RawModel.Init sparse, List<RawModel.Init> sparses, String refAttrName) {
+                 RawModel.Init sparse, List<RawModel.Init> sparses, String refAttrName, TypeP tp, List<TypeP> tps) {
         /** The same attribute under another name. */
         AttrP renamed(String newName) {
-            return new AttrP(newName, type, f, i, s, t, g, floats, ints, strings, tensors, graphs, sparse, sparses, "");
+            return new AttrP(newName, type, f, i, s, t, g, floats, ints, strings, tensors, graphs, sparse, sparses, "",
+                    tp, tps);
         }
     }
 
@@ -172,6 +173,8 @@ final class Pb {
         boolean hasF = false;
         boolean hasI = false;
         String ref = "";
+        TypeP tp = null;
+        List<TypeP> tps = new ArrayList<>();
         while (!c.atEnd()) {
             int tag = c.tag();
             int field = tag >>> 3;
@@ -211,6 +214,8 @@ final class Pb {
                     case 9 -> strings.add(string(f, p, len));
                     case 10 -> tensors.add(tensor(f, p, p + len, where));
                     case 11 -> graphs.add(graph(f, p, p + len, where));
+                    case 14 -> tp = type(f, p, p + len);
+                    case 15 -> tps.add(type(f, p, p + len));
                     case 21 -> ref = string(f, p, len);
                     case 22 -> sp = sparse(f, p, p + len, where);
                     case 23 -> sps.add(sparse(f, p, p + len, where));
@@ -233,7 +238,7 @@ final class Pb {
         }
         long[] ia = ints.stream().mapToLong(Long::longValue).toArray();
         return new AttrP(name, type, fl, i, s == null ? "" : s, t, g, fa, ia, List.copyOf(strings), List.copyOf(tensors),
-                List.copyOf(graphs), sp, List.copyOf(sps), ref);
+                List.copyOf(graphs), sp, List.copyOf(sps), ref, tp, List.copyOf(tps));
     }
 
     private static int fixed32(MappedFile.Cursor c) {

@@ -89,7 +89,7 @@ final class Protos {
 
     /**
      * A non-graph attribute (graph attributes are converted by the importer, which knows the scope), or
-     * null for a kind shardplan does not keep (type protos).
+     * null for a kind ONNX does not define.
      */
     static Attribute attribute(Pb.AttrP a, String where) throws OnnxImportException {
         String n = a.name();
@@ -139,6 +139,15 @@ final class Protos {
                     v.add(tensor(t, where));
                 }
                 return new Attribute(n, Attribute.Kind.SPARSE_TENSORS, v);
+            }
+            case Pb.A_TYPE_PROTO:
+                return new Attribute(n, Attribute.Kind.TYPE, type(a.tp(), Map.of(), "attribute '" + n + "'", where));
+            case Pb.A_TYPE_PROTOS: {
+                List<TensorType> v = new ArrayList<>();
+                for (Pb.TypeP t : a.tps()) {
+                    v.add(type(t, Map.of(), "attribute '" + n + "'", where));
+                }
+                return new Attribute(n, Attribute.Kind.TYPES, v);
             }
             default:
                 return null;

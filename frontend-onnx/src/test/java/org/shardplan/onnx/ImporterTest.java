@@ -155,7 +155,9 @@ class ImporterTest {
     @Test
     void otherDomainsAreOpaqueAndUseDeclaredTypes() throws Exception {
         OnnxWriter g = graph("g").input(tensorInfo("x", FLOAT, 2, 8))
-                .node(node("fused", "MyFusedOp", s("x"), s("y")).domain("com.example"))
+                .node(node("fused", "MyFusedOp", s("x"), s("y"), new OnnxWriter().string(1, "out_type")
+                        .message(14, new OnnxWriter().message(1, new OnnxWriter().varint(1, 10))).varint(20, 13))
+                        .domain("com.example"))
                 .node(node("r", "Relu", s("y"), s("z")))
                 .valueInfo(tensorInfo("y", FLOAT, 2, 16))
                 .output(tensorInfo("z", FLOAT));
@@ -163,7 +165,9 @@ class ImporterTest {
         assertEquals(Shape.of(2, 16), m.graph().outputs().get(0).shape());
         assertEquals(List.of("com.example.MyFusedOp"), List.copyOf(m.opaqueOperators()));
         assertTrue(m.warnings().get(0).contains("com.example.MyFusedOp"), m.warnings().toString());
-        assertEquals("com.example", m.graph().node("fused").orElseThrow().domain());
+        Node fused = m.graph().node("fused").orElseThrow();
+        assertEquals("com.example", fused.domain());
+        assertEquals(DType.FLOAT16, fused.attribute("out_type").orElseThrow().asType().dtype());
     }
 
     @Test
