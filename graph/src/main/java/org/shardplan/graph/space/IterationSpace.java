@@ -399,9 +399,22 @@ public record IterationSpace(String op, String node, List<LoopDim> dims, List<Te
         boolean isOutput = outputs.contains(t);
         List<Long> shape = new ArrayList<>();
         List<Integer> splits = new ArrayList<>();
+        List<Boolean> strided = new ArrayList<>();
         for (AxisMap a : t.axes()) {
             shape.add(a.size());
             splits.add((int) product(a, s));
+            // blocks are contiguous when every dimension outside the innermost split one is cut to single indices
+            int last = -1;
+            for (int i = 0; i < a.dims().size(); i++) {
+                if (s.factor(a.dims().get(i)) > 1) {
+                    last = i;
+                }
+            }
+            boolean str = false;
+            for (int i = 0; i < last; i++) {
+                str |= localExtent(a.dims().get(i), s) > 1;
+            }
+            strided.add(str);
         }
         int replicas = 1;
         int partial = 1;
@@ -416,7 +429,7 @@ public record IterationSpace(String op, String node, List<LoopDim> dims, List<Te
                 replicas *= f;
             }
         }
-        return new TensorLayout(shape, splits, replicas, partial);
+        return new TensorLayout(shape, splits, strided, replicas, partial);
     }
 
     /** The {@link LoopKind#COUPLED} dimensions the strategy splits. */

@@ -9,18 +9,27 @@ import java.util.List;
  * tensor need no resharding when they lay it out alike (and the planner places the blocks alike);
  * otherwise the difference is what an edge's resharding cost is made of.
  *
+ * <p>An axis that flattens several loop dimensions (a merged Reshape, the channels {@code (g, co)}
+ * of a grouped convolution) can be cut into blocks that are not contiguous: splitting the inner
+ * dimension of {@code (heads=12, d=32)} by 4 gives each device a strided quarter of every head.
+ * {@link #strided()} marks such axes; a strided split and a contiguous split with the same count are
+ * different layouts.
+ *
  * @param shape the tensor's full shape
  * @param splits per axis, the product of the factors of the loop dimensions that index it
+ * @param strided per axis, whether its blocks are strided rather than contiguous
  * @param replicas the number of devices holding the same block (the factors of the split dimensions
  *     that do not index the tensor, reduction dimensions excepted for outputs)
  * @param partial for an output, the number of devices holding partial results of the same block (the
  *     factors of the split reduction dimensions); 1 for inputs
  */
-public record TensorLayout(List<Long> shape, List<Integer> splits, int replicas, int partial) {
+public record TensorLayout(List<Long> shape, List<Integer> splits, List<Boolean> strided, int replicas,
+                           int partial) {
     public TensorLayout {
         shape = List.copyOf(shape);
         splits = List.copyOf(splits);
-        if (shape.size() != splits.size()) {
+        strided = List.copyOf(strided);
+        if (shape.size() != splits.size() || shape.size() != strided.size()) {
             throw new IllegalArgumentException("layout must have one split per axis, found " + splits.size()
                     + " for rank " + shape.size());
         }
@@ -59,7 +68,7 @@ public record TensorLayout(List<Long> shape, List<Integer> splits, int replicas,
 
     @Override
     public String toString() {
-        return "split " + splits + (replicas > 1 ? " x" + replicas + " replicas" : "")
+        return "split " + splits + (strided.contains(true) ? " strided " + strided : "") + (replicas > 1 ? " x" + replicas + " replicas" : "")
                 + (partial > 1 ? " x" + partial + " partial" : "");
     }
 }

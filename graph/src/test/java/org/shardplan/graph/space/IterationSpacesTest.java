@@ -284,6 +284,14 @@ class IterationSpacesTest {
                 List.of(act("y", 8, 128, 384))));
         assertEquals("d0:P d1:P d2_0:P d2_1:P", kinds(merge));
         assertEquals("[d0:8, d1:128, (d2_0,d2_1):384]", merge.outputs().get(0).axes().toString());
+        // splitting the heads cuts the merged axis into contiguous quarters, splitting within a head does not
+        TensorLayout byHeads = merge.layout(merge.outputs().get(0), Strategy.of("d2_0", 4));
+        assertEquals(List.of(1, 1, 4), byHeads.splits());
+        assertEquals(List.of(false, false, false), byHeads.strided());
+        TensorLayout withinHeads = merge.layout(merge.outputs().get(0), Strategy.of("d2_1", 4));
+        assertEquals(List.of(1, 1, 4), withinHeads.splits());
+        assertEquals(List.of(false, false, true), withinHeads.strided());
+        assertFalse(byHeads.equals(withinHeads));
         IterationSpace flat = space(node("Flatten", List.of(act("x", 8, 2048, 1, 1)), List.of(act("y", 8, 2048)),
                 Attribute.ofInt("axis", 1)));
         assertEquals("d0:P d1:P", kinds(flat));
