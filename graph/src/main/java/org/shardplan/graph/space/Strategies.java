@@ -12,8 +12,8 @@ import java.util.Set;
 /**
  * Enumerates the strategies of an iteration space on a number of devices: every assignment of a
  * factor to each splittable loop dimension whose product divides the device count (so the blocks tile
- * the devices, the rest replicating), optionally only those that cut every dimension and tensor axis
- * evenly.
+ * the devices, the rest replicating) or, optionally, is at most the device count; optionally only
+ * those that cut every dimension and tensor axis evenly.
  *
  * <p>Running time: a depth-first search over the splittable dimensions; the number of strategies is
  * the number of ordered factorisations of the divisors of P over those dimensions
@@ -33,8 +33,11 @@ public final class Strategies {
      *     strategy is still kept)
      * @param maxStrategies keep at most this many (0: no cap): those using the most devices, then those
      *     splitting fewer dimensions, then in search order; the replicated strategy is always kept
+     * @param divisorsOnly keep only products that divide the device count (default); when false, any
+     *     product up to it (5 of 12 devices, say)
      */
-    public record Options(Set<LoopKind> kinds, boolean evenOnly, boolean useAllDevices, int maxStrategies) {
+    public record Options(Set<LoopKind> kinds, boolean evenOnly, boolean useAllDevices, int maxStrategies,
+                          boolean divisorsOnly) {
         public Options {
             kinds = Set.copyOf(EnumSet.copyOf(Objects.requireNonNull(kinds, "kinds").isEmpty()
                     ? EnumSet.noneOf(LoopKind.class) : kinds));
@@ -46,23 +49,27 @@ public final class Strategies {
         /** Every splittable kind, even splits only, any product dividing the device count, no cap. */
         public static Options defaults() {
             return new Options(EnumSet.of(LoopKind.PARALLEL, LoopKind.SPATIAL, LoopKind.REDUCTION, LoopKind.COUPLED),
-                    true, false, 0);
+                    true, false, 0, true);
         }
 
         public Options withKinds(Set<LoopKind> k) {
-            return new Options(k, evenOnly, useAllDevices, maxStrategies);
+            return new Options(k, evenOnly, useAllDevices, maxStrategies, divisorsOnly);
         }
 
         public Options withEvenOnly(boolean b) {
-            return new Options(kinds, b, useAllDevices, maxStrategies);
+            return new Options(kinds, b, useAllDevices, maxStrategies, divisorsOnly);
         }
 
         public Options withUseAllDevices(boolean b) {
-            return new Options(kinds, evenOnly, b, maxStrategies);
+            return new Options(kinds, evenOnly, b, maxStrategies, divisorsOnly);
         }
 
         public Options withMaxStrategies(int n) {
-            return new Options(kinds, evenOnly, useAllDevices, n);
+            return new Options(kinds, evenOnly, useAllDevices, n, divisorsOnly);
+        }
+
+        public Options withDivisorsOnly(boolean b) {
+            return new Options(kinds, evenOnly, useAllDevices, maxStrategies, b);
         }
     }
 
@@ -116,7 +123,7 @@ public final class Strategies {
         }
         LoopDim d = dims.get(i);
         for (int f = 1; f <= remaining; f++) {
-            if (remaining % f != 0 || f > d.extent()) {
+            if ((opts.divisorsOnly() && remaining % f != 0) || f > d.extent()) {
                 continue;
             }
             if (opts.evenOnly() && d.extent() % f != 0) {

@@ -1,6 +1,7 @@
 package org.shardplan.graph.space;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.EnumSet;
@@ -53,6 +54,25 @@ class StrategiesTest {
         List<Strategy> uneven = Strategies.enumerate(s, 12, Strategies.Options.defaults().withEvenOnly(false));
         assertTrue(uneven.contains(Strategy.of("n", 4)));
         assertTrue(uneven.contains(Strategy.of("m", 4)));
+        assertFalse(uneven.contains(Strategy.of("n", 7)));
+        // any product up to 12: 7 of the 12 devices on n, or 5 x 2
+        List<Strategy> any = Strategies.enumerate(s, 12, Strategies.Options.defaults().withEvenOnly(false)
+                .withDivisorsOnly(false));
+        assertTrue(any.contains(Strategy.of("n", 7)));
+        assertTrue(any.contains(Strategy.of("m", 5, "k", 2)));
+        for (Strategy st : any) {
+            assertTrue(st.devices() <= 12, st.toString());
+        }
+        // m takes 1..6, n 1..7, k 1..10 with m·n·k <= 12: counted by brute force
+        int count = 0;
+        for (int m = 1; m <= 6; m++) {
+            for (int n = 1; n <= 7; n++) {
+                for (int k = 1; k <= 10; k++) {
+                    count += m * n * k <= 12 ? 1 : 0;
+                }
+            }
+        }
+        assertEquals(count, any.size());
     }
 
     @Test
