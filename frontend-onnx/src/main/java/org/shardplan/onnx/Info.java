@@ -9,16 +9,29 @@ import org.shardplan.graph.Tensor;
 import org.shardplan.graph.TensorType;
 
 /**
- * What inference knows about one value: its type, its contents when fully known and small, and, for
- * integer tensors of rank 0 or 1 (shape vectors), its elements as dimensions: fixed numbers, symbols
- * such as {@code batch}, or unknown. The last lets {@code Reshape(x, Concat(Shape(x)[0], 12, -1))}
+ * What inference knows about one value: its type, its contents when fully known and small, for
+ * integer tensors of rank 0 or 1 (shape vectors) its elements as dimensions (fixed numbers, symbols
+ * such as {@code batch}, or unknown), and for a sequence of known length what is known of each item. The last lets {@code Reshape(x, Concat(Shape(x)[0], 12, -1))}
  * keep the symbol {@code batch} when it is not bound.
  */
-record Info(TensorType type, Tensor value, List<Dim> elements) {
+record Info(TensorType type, Tensor value, List<Dim> elements, List<Info> sequence) {
 
     static final Info UNKNOWN = new Info(TensorType.unknown(), null, null);
 
+    /** A tensor (not a sequence). */
+    Info(TensorType type, Tensor value, List<Dim> elements) {
+        this(type, value, elements, null);
+    }
+
+    /** A sequence of known length: the type is the elements' element type with unknown shape. */
+    static Info ofSequence(org.shardplan.graph.DType d, List<Info> items) {
+        return new Info(new TensorType(d, Shape.unknownRank()), null, null, items);
+    }
+
     Info {
+        if (sequence != null) {
+            sequence = List.copyOf(sequence);
+        }
         if (value != null && !value.hasValues()) {
             value = null;
         }

@@ -52,7 +52,8 @@ final class ShapeRules {
             "NonMaxSuppression", "EyeLike", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
             "Multinomial", "Bernoulli", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "IsNaN", "IsInf",
             "MaxRoiPool", "RoiAlign", "Det", "GridSample", "MaxUnpool", "Unique", "HannWindow", "HammingWindow",
-            "BlackmanWindow", "SequenceEmpty", "SequenceConstruct", "SequenceLength", "Col2Im", "CenterCropPad",
+            "BlackmanWindow", "SequenceEmpty", "SequenceConstruct", "SequenceLength", "SequenceInsert", "SequenceErase",
+            "SequenceAt", "SplitToSequence", "ConcatFromSequence", "Col2Im", "CenterCropPad",
             "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss", "Attention", "RMSNormalization",
             "SkipLayerNormalization", "FusedMatMul", "If", "Loop", "Scan");
 
@@ -234,9 +235,13 @@ final class ShapeRules {
             case "MaxUnpool": return maxUnpool(c);
             case "Unique": return unique(c);
             case "HannWindow", "HammingWindow", "BlackmanWindow": return window(c);
-            case "SequenceEmpty", "SequenceConstruct": return one(unknownOf(c.has(0) ? dt(c.in(0))
-                    : dtypeAttr(c, "dtype", DType.FLOAT32)));
-            case "SequenceLength": return one(Info.of(DType.INT64, Shape.scalar()));
+            case "SequenceEmpty": return one(Info.ofSequence(dtypeAttr(c, "dtype", DType.FLOAT32), List.of()));
+            case "SequenceConstruct": return one(Info.ofSequence(dt(c.in(0)), c.inputs));
+            case "SequenceLength": return sequenceLength(c);
+            case "SequenceInsert", "SequenceErase": return sequenceEdit(c);
+            case "SequenceAt": return sequenceAt(c);
+            case "SplitToSequence": return splitToSequence(c);
+            case "ConcatFromSequence": return concatFromSequence(c);
             case "Col2Im": return col2im(c);
             case "CenterCropPad": return centerCropPad(c);
             case "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss": return loss(c);
@@ -1228,6 +1233,133 @@ final class ShapeRules {
             return one(Info.of(Fold.make(t, new long[] {len}, v, null)));
         }
         return one(Info.of(t, Shape.of(len)));
+    }
+
+    // ---------------------------------------------------------------- sequences
+
+    /** Position {@code p} (negative counts from the end) in a sequence of {@code n}, or -1 if out of range. */
+    private static int seqPos(long p, int n, boolean insert) {
+        long k = p < 0 ? p + n : p;
+        return k < 0 || k > n || (!insert && k == n) ? -1 : (int) k;
+    }
+
+    private static List<Info> sequenceLength(NodeCtx c) {
+        List<Info> s = c.in(0).sequence();
+        return one(s == null ? Info.of(DType.INT64, Shape.scalar()) : Info.of(Tensor.int64Scalar(s.size())));
+    }
+
+    private static List<Info> sequenceEdit(NodeCtx c) {
+        Info seq = c.in(0);
+        boolean insert = c.op.equals("SequenceInsert");
+        int posInput = insert ? 2 : 1;
+        long[] pos = c.has(posInput) ? c.longs(posInput) : null;
+        if (seq.sequence() == null || (c.has(posInput) && pos == null)) {
+            return one(unknownOf(seq.dtype()));
+        }
+        List<Info> items = new ArrayList<>(seq.sequence());
+        int n = items.size();
+        int k = pos == null ? (insert ? n : n - 1) : seqPos(pos[0], n, insert);
+        if (k < 0) {
+            throw new IllegalArgumentException("sequence position " + (pos == null ? "last" : pos[0])
+                    + " is out of range for " + n + " items");
+        }
+        if (insert) {
+            items.add(k, c.in(1));
+        } else {
+            items.remove(k);
+        }
+        return one(Info.ofSequence(seq.dtype(), items));
+    }
+
+    private static List<Info> sequenceAt(NodeCtx c) {
+        Info seq = c.in(0);
+        long[] pos = c.longs(1);
+        List<Info> items = seq.sequence();
+        if (items != null && pos != null) {
+            int k = seqPos(pos[0], items.size(), false);
+            if (k < 0) {
+                throw new IllegalArgumentException("sequence position " + pos[0] + " is out of range for "
+                        + items.size() + " items");
+            }
+            return one(items.get(k));
+        }
+        if (items != null && !items.isEmpty()) {
+            TensorType t = items.get(0).type();
+            for (Info i : items) {
+                t = OnnxImporter.union(t, i.type());
+            }
+            return one(Info.of(t));
+        }
+        return one(unknownOf(seq.dtype()));
+    }
+
+    private static List<Info> splitToSequence(NodeCtx c) {
+        Info x = c.in(0);
+        Shape s = x.shape();
+        if (!s.rankKnown()) {
+            return one(unknownOf(x.dtype()));
+        }
+        int ax = axis(c.attrInt("axis", 0), s.rank(), c);
+        Dim d = s.dim(ax);
+        long[] split = c.has(1) ? c.longs(1) : null;
+        if ((c.has(1) && split == null) || !d.isFixed()) {
+            return one(unknownOf(x.dtype()));
+        }
+        List<Long> sizes = new ArrayList<>();
+        boolean keep = true;
+        if (split == null) {
+            keep = c.attrInt("keepdims", 1) != 0;
+            for (long i = 0; i < d.value(); i++) {
+                sizes.add(1L);
+            }
+        } else if (c.in(1).rank() == 0) {
+            long chunk = split[0];
+            for (long left = d.value(); left > 0; left -= chunk) {
+                sizes.add(Math.min(chunk, left));
+            }
+        } else {
+            for (long z : split) {
+                sizes.add(z);
+            }
+        }
+        List<Info> items = new ArrayList<>();
+        for (long z : sizes) {
+            List<Dim> dims = new ArrayList<>(s.dims());
+            if (keep) {
+                dims.set(ax, Dim.of(z));
+            } else {
+                dims.remove(ax);
+            }
+            items.add(Info.of(x.dtype(), Shape.of(dims)));
+        }
+        return one(Info.ofSequence(x.dtype(), items));
+    }
+
+    private static List<Info> concatFromSequence(NodeCtx c) {
+        Info seq = c.in(0);
+        List<Info> items = seq.sequence();
+        if (items == null || items.isEmpty() || !items.get(0).rankKnown()) {
+            return one(unknownOf(seq.dtype()));
+        }
+        boolean stack = c.attrInt("new_axis", 0) != 0;
+        int rank = items.get(0).rank();
+        int ax = axis(c.attrInt("axis", 0), stack ? rank + 1 : rank, c);
+        List<Dim> along = new ArrayList<>();
+        List<Dim> out = new ArrayList<>(items.get(0).shape().dims());
+        for (Info i : items) {
+            if (!i.rankKnown() || i.rank() != rank) {
+                return one(unknownOf(seq.dtype()));
+            }
+            if (!stack) {
+                along.add(i.shape().dim(ax));
+            }
+        }
+        if (stack) {
+            out.add(ax, Dim.of(items.size()));
+        } else {
+            out.set(ax, sumDims(along));
+        }
+        return one(Info.of(seq.dtype(), Shape.of(out)));
     }
 
     // ---------------------------------------------------------------- compute ops
