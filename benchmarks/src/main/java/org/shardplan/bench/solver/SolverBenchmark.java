@@ -13,7 +13,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.OptionalDouble;
+import org.shardplan.planner.solver.AutoSolver;
 import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Evaluator;
+import org.shardplan.planner.solver.IlpSolver;
 import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.solver.ProblemIo;
 import org.shardplan.planner.solver.Solution;
@@ -27,13 +31,16 @@ import org.shardplan.planner.solver.Solver;
  * file and solving) and peak resident memory.
  *
  * <p>Usage, from the repository root: {@code java -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
- * org.shardplan.bench.solver.SolverBenchmark [--no-cli] [--levels N]}. Problems are written to
+ * org.shardplan.bench.solver.SolverBenchmark [--no-cli] [--levels N] [--memory-limits] [--backends]}. Problems are written to
  * {@code benchmarks/target/solver-problems/}.
  */
 public final class SolverBenchmark {
 
     /** Devices and the cap on strategies per node, per size level. */
     static final int[][] LEVELS = {{8, 30}, {16, 62}, {32, 146}, {64, 302}, {64, 566}};
+
+    /** Time limit of every solve, in process and on the command line (seconds). */
+    static final int TIME_LIMIT = 300;
 
     private SolverBenchmark() {
     }
@@ -47,17 +54,24 @@ public final class SolverBenchmark {
         boolean cli = true;
         int levels = LEVELS.length;
         String javaOpts = "-Xmx2g";
+        boolean backends = false;
+        boolean memoryLimits = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--no-cli" -> cli = false;
                 case "--levels" -> levels = Integer.parseInt(args[++i]);
                 case "--java-opts" -> javaOpts = args[++i];
+                case "--backends" -> backends = true;
+                case "--memory-limits" -> memoryLimits = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         Path dir = Path.of("benchmarks/target/solver-problems");
         Files.createDirectories(dir);
         List<Row> rows = new ArrayList<>();
+        if (backends) {
+            BACKEND_ROWS.addAll(backendRows());
+        }
         for (int l = 0; l < levels; l++) {
             int devices = LEVELS[l][0];
             int cap = LEVELS[l][1];
@@ -68,14 +82,53 @@ public final class SolverBenchmark {
                 if (!Files.exists(file)) {
                     ProblemIo.writeProblem(p, file);
                 }
-                rows.add(measure(p, file, cli, javaOpts));
+                rows.add(measure(p, file, cli, javaOpts, false));
                 System.err.println(rows.get(rows.size() - 1));
                 write(rows, cli, javaOpts);
             }
         }
+        if (memoryLimits) {
+            // a memory limit 10% below the memory of the unconstrained optimum, so that it binds
+            for (Problem base : new Problem[] {PaseShapedProblems.inception(16, 62, 128),
+                    PaseShapedProblems.transformer(8, 30, 64, 6)}) {
+                Solution free = new DpSolver().solve(base);
+                double memory = Evaluator.evaluate(base, free.choices()).memory();
+                Problem p = new Problem(base.name() + "-mem90", base.nodes(), base.edges(),
+                        OptionalDouble.of(Math.floor(0.9 * memory)));
+                Path file = dir.resolve(p.name() + ".json.gz");
+                ProblemIo.writeProblem(p, file);
+                rows.add(measure(p, file, cli, javaOpts, true));
+                System.err.println(rows.get(rows.size() - 1));
+                write(rows, cli, javaOpts);
+            }
+        }
+        write(rows, cli, javaOpts);
     }
 
-    private static Row measure(Problem p, Path file, boolean cli, String javaOpts) throws Exception {
+    static final List<String[]> BACKEND_ROWS = new ArrayList<>();
+
+    /** The ILP alone, per OR-Tools backend, on the shared examples (60 s limit each). */
+    private static List<String[]> backendRows() throws Exception {
+        List<String[]> out = new ArrayList<>();
+        Path shared = Path.of("..", "shared", "problems");
+        for (String name : new String[] {"pase-alexnet-b128-p8", "pase-rnnlm-b64-p8", "pase-inception3-b128-p8",
+                "pase-transformer-b64-p4"}) {
+            Path f = shared.resolve(name + ".json.gz");
+            if (!Files.exists(f)) {
+                continue;
+            }
+            Problem p = ProblemIo.readProblem(f);
+            for (String backend : new String[] {"SCIP", "CP_SAT", "HIGHS"}) {
+                Solution s = new IlpSolver(backend).solve(p, Solver.Options.withTimeLimit(60));
+                out.add(new String[] {name, backend, s.status().name(), String.format(Locale.ROOT, "%.2f", s.seconds()),
+                        String.format(Locale.ROOT, "%.6g", s.objective()), String.format(Locale.ROOT, "%.6g", s.lowerBound())});
+                System.err.println(String.join(" ", out.get(out.size() - 1)));
+            }
+        }
+        return out;
+    }
+
+    private static Row measure(Problem p, Path file, boolean cli, String javaOpts, boolean auto) throws Exception {
         int max = 0;
         for (int i = 0; i < p.size(); i++) {
             max = Math.max(max, p.strategies(i));
@@ -84,18 +137,20 @@ public final class SolverBenchmark {
         for (Problem.Edge e : p.edges()) {
             entries += (long) e.rows() * e.cols();
         }
-        Solver.Options options = Solver.Options.withTimeLimit(600);
-        Solution first = new DpSolver().solve(p, options);
+        Solver.Options options = Solver.Options.withTimeLimit(TIME_LIMIT);
+        Solver solver = auto ? new AutoSolver() : new DpSolver();
+        Solution first = solver.solve(p, options);
         double warm = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < 3; i++) {
-            warm = Math.min(warm, new DpSolver().solve(p, options).seconds());
+        for (int i = 0; i < 3 && first.seconds() < 20; i++) {
+            warm = Math.min(warm, solver.solve(p, options).seconds());
         }
         String cliStatus = "";
         double wall = Double.NaN;
         long rss = -1;
         double cliSolve = Double.NaN;
         if (cli) {
-            ProcessBuilder pb = new ProcessBuilder("/usr/bin/time", "-v", "./shardplan", "solve", file.toString(), "--json");
+            ProcessBuilder pb = new ProcessBuilder("/usr/bin/time", "-v", "./shardplan", "solve", file.toString(), "--json",
+                    "--time-limit", Integer.toString(TIME_LIMIT));
             pb.environment().put("SHARDPLAN_JAVA_OPTS", javaOpts);
             pb.redirectErrorStream(true);
             Process proc = pb.start();
@@ -137,13 +192,16 @@ public final class SolverBenchmark {
                 .append(" UTC  \n");
         b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp "
                 + "\"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
-                + "org.shardplan.bench.solver.SolverBenchmark`").append("  \n");
+                + "org.shardplan.bench.solver.SolverBenchmark --memory-limits --backends`").append("  \n");
         b.append("Problems: `PaseShapedProblems` (InceptionV3-like at batch 128, encoder-decoder Transformer-like "
                 + "with 6+6 layers at batch 64), devices p and at most `cap` strategies per node; written to "
                 + "`benchmarks/target/solver-problems/`.\n\n");
-        b.append("In process: `DpSolver`, first solve in a fresh JVM (JIT cold) and best of 3 further solves. "
-                + "CLI: `/usr/bin/time -v ./shardplan solve FILE --json` with `SHARDPLAN_JAVA_OPTS=" + javaOpts
-                + "`; wall includes JVM start and reading the gzip JSON file; RSS is the peak resident set.\n\n");
+        b.append("In process: `DpSolver` (`AutoSolver` for the `-mem90` rows, which have a binding memory limit), "
+                + "first solve in a fresh JVM (JIT cold) and best of 3 further solves (skipped when the first "
+                + "took over 20 s); time limit " + TIME_LIMIT + " s. CLI: `/usr/bin/time -v ./shardplan solve FILE --json "
+                + "--time-limit " + TIME_LIMIT + "` (solver auto) with `SHARDPLAN_JAVA_OPTS=" + javaOpts
+                + "`; its wall time includes JVM start and reading the gzip JSON file; RSS is the peak resident set. "
+                + "The machine is shared with other builds while this runs, so wall times carry noise.\n\n");
         b.append("| problem | nodes | edges | max strategies | edge entries | file (MB, gz) | status | first solve (s) "
                 + "| warm solve (s) | CLI status | CLI wall (s) | CLI peak RSS (MB) | CLI solve (s) |\n");
         b.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|\n");
@@ -158,6 +216,14 @@ public final class SolverBenchmark {
         b.append("\nWhat the dynamic program did on each problem:\n\n");
         for (Row r : rows) {
             b.append("- ").append(r.name()).append(": ").append(r.details()).append('\n');
+        }
+        if (!BACKEND_ROWS.isEmpty()) {
+            b.append("\n## ILP backends\n\n`IlpSolver` alone with each OR-Tools MPSolver backend on the shared "
+                    + "examples (`../shared/problems`), 60 s limit, one thread (option `--backends`):\n\n");
+            b.append("| problem | backend | status | seconds | objective | lower bound |\n|---|---|---|---:|---:|---:|\n");
+            for (String[] r : BACKEND_ROWS) {
+                b.append("| ").append(String.join(" | ", r)).append(" |\n");
+            }
         }
         Path out = Path.of("benchmarks/results/solver.md");
         Files.createDirectories(out.getParent());
