@@ -722,8 +722,7 @@ public final class OnnxImporter {
                         throw new IllegalArgumentException("Scan must have a body, found none");
                     }
                     if (c.opset < 9) {
-                        out.add(graphAttribute(body, scope, null, where));
-                        return Collections.nCopies(c.numOutputs, Info.UNKNOWN);
+                        return scan8(c, body, scope, out, this);
                     }
                     int m = (int) c.attrInt("num_scan_inputs", 1);
                     int nState = c.inputCount() - m;
@@ -772,6 +771,55 @@ public final class OnnxImporter {
                 }
             }
         }
+    }
+
+    /**
+     * Scan of opset 8: input 0 is the optional sequence lengths, then the states, then the scan inputs,
+     * all with a leading batch axis; scan inputs are {@code [batch, sequence, ...]} and the body sees one
+     * step without batch and sequence axes. Outputs: final states {@code [batch, ...]}, scan outputs
+     * {@code [batch, sequence, ...]}.
+     */
+    private static List<Info> scan8(NodeCtx c, Pb.AttrP body, Converter.Scope scope, List<Attribute> out,
+                                    Converter conv) throws OnnxImportException {
+        int m = (int) c.attrInt("num_scan_inputs", 1);
+        int nState = c.inputCount() - 1 - m;
+        List<Info> bodyIn = new ArrayList<>();
+        Dim batch = Dim.unknown();
+        Dim len = Dim.unknown();
+        for (int i = 0; i < nState + m; i++) {
+            Info x = c.in(1 + i);
+            if (x == null || !x.rankKnown() || x.rank() < (i < nState ? 1 : 2)) {
+                bodyIn.add(null);
+                continue;
+            }
+            List<Dim> d = new ArrayList<>(x.shape().dims());
+            batch = d.get(0);
+            d.remove(0);
+            if (i >= nState) {
+                if (i == nState) {
+                    len = d.get(0);
+                }
+                d.remove(0);
+            }
+            bodyIn.add(Info.of(x.dtype(), Shape.of(d)));
+        }
+        Converter.Converted cv = conv.convert(body.g(), scope, bodyIn, false);
+        out.add(Attribute.ofGraph("body", cv.graph()));
+        List<Info> r = new ArrayList<>();
+        for (int i = 0; i < c.numOutputs; i++) {
+            Info o = i < cv.outputs().size() ? cv.outputs().get(i) : Info.UNKNOWN;
+            if (!o.rankKnown()) {
+                r.add(Info.of(o.dtype(), Shape.unknownRank()));
+                continue;
+            }
+            List<Dim> d = new ArrayList<>(o.shape().dims());
+            if (i >= nState) {
+                d.add(0, len);
+            }
+            d.add(0, batch);
+            r.add(Info.of(o.dtype(), Shape.of(d)));
+        }
+        return r;
     }
 
     /**
