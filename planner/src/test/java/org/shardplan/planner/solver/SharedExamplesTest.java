@@ -53,7 +53,8 @@ class SharedExamplesTest {
     void reproducesKnownOptimum(String name, double optimum, String solverName) throws Exception {
         Problem p = ProblemIo.readProblem(problemsDir().resolve(name + ".json.gz"));
         Solver solver = Solvers.byName(solverName);
-        Solution s = solver.solve(p, Solver.Options.withTimeLimit(120));
+        // generous: the ILP takes 5-20 s on these when the machine is not shared, the DP well under 1 s
+        Solution s = solver.solve(p, Solver.Options.withTimeLimit(600));
         assertEquals(Status.OPTIMAL, s.status(), s.message());
         assertEquals(optimum, s.objective(), 1e-9 * optimum, s.message());
         assertEquals(s.objective(), Evaluator.objective(p, s.choices()), 0.0);
