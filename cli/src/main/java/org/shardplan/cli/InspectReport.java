@@ -204,7 +204,8 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         Graph g = model.graph();
         StringBuilder b = new StringBuilder();
         line(b, "model", (info.name().isEmpty() ? "(unnamed)" : info.name()) + "  " + displayName);
-        line(b, "producer", (info.producer() + " " + info.producerVersion()).trim());
+        String producer = (info.producer() + " " + info.producerVersion()).trim();
+        line(b, "producer", producer.isEmpty() ? "(not recorded)" : producer);
         StringBuilder opsets = new StringBuilder();
         info.opsetImports().forEach((d, v) -> {
             if (!d.isEmpty()) {
@@ -218,11 +219,17 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         line(b, "nodes", String.format(Locale.ROOT, "%,d", g.nodes().size()));
         line(b, "op types", wrap(opTypes));
         line(b, "parameters", String.format(Locale.ROOT, "%,d (%s)", g.parameterCount(), bytes(g.parameterBytes())));
-        String flops = String.format(Locale.ROOT, "%,d FLOPs (%s), reads %s, writes %s", work.flops(),
-                scaled(work.flops(), "FLOP"), bytes(work.bytesRead()), bytes(work.bytesWritten()));
-        if (!work.complete()) {
-            flops += unboundSymbols.isEmpty() ? "; a lower bound: some shapes are unknown or operators have no formula"
-                    : "; a lower bound until " + String.join(", ", unboundSymbols) + " are bound";
+        Set<String> inputSymbols = inputSymbols(g);
+        String flops;
+        if (!work.complete() && work.flops() == 0 && !inputSymbols.isEmpty()) {
+            flops = "unknown until " + String.join(", ", inputSymbols) + " are bound";
+        } else {
+            flops = String.format(Locale.ROOT, "%,d FLOPs (%s), reads %s, writes %s", work.flops(),
+                    scaled(work.flops(), "FLOP"), bytes(work.bytesRead()), bytes(work.bytesWritten()));
+            if (!work.complete()) {
+                flops += inputSymbols.isEmpty() ? "; a lower bound: some shapes are unknown or operators have no formula"
+                        : "; a lower bound until " + String.join(", ", inputSymbols) + " are bound";
+            }
         }
         line(b, "forward", flops);
         b.append("inputs\n");
@@ -234,7 +241,7 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         } else {
             line(b, "shapes", String.format(Locale.ROOT, "%,d of %,d values resolved; %,d unknown, %,d symbolic%s",
                     values.size() - unknown.size() - symbolic.size(), values.size(), unknown.size(), symbolic.size(),
-                    unboundSymbols.isEmpty() ? "" : " (bind with --dim " + String.join("=N --dim ", unboundSymbols)
+                    inputSymbols.isEmpty() ? "" : " (bind with --dim " + String.join("=N --dim ", inputSymbols)
                             + "=N)"));
             int shown = 0;
             for (Value v : unknown) {
@@ -278,6 +285,15 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
             }
         }
         return b.toString();
+    }
+
+    /** Symbols of the graph inputs' shapes, sorted (binding these resolves the rest). */
+    private static Set<String> inputSymbols(Graph g) {
+        Set<String> r = new TreeSet<>();
+        for (Value v : g.inputs()) {
+            v.shape().dims().stream().filter(d -> d instanceof Dim.Symbolic).forEach(d -> r.add(d.toString()));
+        }
+        return r;
     }
 
     private static String producerOf(Graph g, Value v) {
