@@ -39,7 +39,7 @@ import org.shardplan.onnx.OnnxImporter;
  * against their measured order.
  *
  * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.CostAccuracy [--threads N]
- * [--out FILE] [--calibration FILE] [--quick]}; run from the repository root. Models missing on
+ * [--out FILE] [--calibration FILE] [--dump DIR] [--quick]}; run from the repository root. Models missing on
  * this machine are listed as skipped.
  */
 public final class CostAccuracy {
@@ -56,6 +56,7 @@ public final class CostAccuracy {
         int threads = 1;
         Path out = Path.of("benchmarks/results/cost-accuracy.md");
         Path calOut = null;
+        Path dump = null;
         boolean quick = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -63,6 +64,7 @@ public final class CostAccuracy {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--calibration" -> calOut = Path.of(args[++i]);
                 case "--quick" -> quick = true;
+                case "--dump" -> dump = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -96,6 +98,12 @@ public final class CostAccuracy {
                     p1.measuredSignatures(), p1.reusedSignatures())));
         }
         double minutes = (System.nanoTime() - t0) / 60e9;
+        if (dump != null) {
+            Files.createDirectories(dump);
+            for (int i = 0; i < results.size(); i++) {
+                Files.writeString(dump.resolve(String.format(Locale.ROOT, "%02d.json", i)), results.get(i).report().toJson());
+            }
+        }
         if (calOut != null) {
             cal.write(calOut);
         }
