@@ -123,7 +123,9 @@ def export(model, args, names, dynamic, path, opset):
         return
     model.eval()
     tmp = path + ".tmp"
-    with torch.no_grad():
+    # Gradients stay enabled: torch.nn's transformer layers otherwise take a fused fast path that
+    # has no ONNX export.
+    with torch.enable_grad():
         torch.onnx.export(model, args, tmp, input_names=names[0], output_names=names[1],
                           dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True)
     os.replace(tmp, path)
