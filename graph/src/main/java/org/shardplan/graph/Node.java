@@ -127,6 +127,18 @@ public final class Node {
         return a == null ? Optional.empty() : Optional.of(a.asInts());
     }
 
+    /** Float-list attribute, if present. */
+    public Optional<float[]> attrFloats(String attrName) {
+        Attribute a = attributes.get(attrName);
+        return a == null ? Optional.empty() : Optional.of(a.asFloats());
+    }
+
+    /** Tensor attribute (TENSOR or SPARSE_TENSOR), if present. */
+    public Optional<Tensor> attrTensor(String attrName) {
+        Attribute a = attributes.get(attrName);
+        return a == null ? Optional.empty() : Optional.of(a.asTensor());
+    }
+
     /** The nested graphs of GRAPH and GRAPHS attributes, in attribute order. */
     public List<Graph> subgraphs() {
         List<Graph> r = new ArrayList<>();
