@@ -64,6 +64,11 @@ public final class ProfileCommand implements Callable<Integer> {
             description = "Keep repeating (up to 2000 runs) until this much was timed (default ${DEFAULT-VALUE}).")
     double minTime;
 
+    @Option(names = "--statistic", paramLabel = "median|min", defaultValue = "median",
+            description = "How repeated runs are summarised (default ${DEFAULT-VALUE}; min: the least disturbed run, steadier"
+                    + " on a shared machine).")
+    String statistic;
+
     @Option(names = "--calibration", paramLabel = "FILE",
             description = "Calibration file to read and extend (default: this machine's file under ~/.cache/shardplan/calibration).")
     Path calibration;
@@ -91,11 +96,15 @@ public final class ProfileCommand implements Callable<Integer> {
         if (!List.of("none", "basic", "extended", "all").contains(optimization)) {
             throw new ShardplanException("--optimization must be none, basic, extended or all, found \"" + optimization + "\"");
         }
+        if (!List.of("median", "min").contains(statistic)) {
+            throw new ShardplanException("--statistic must be median or min, found \"" + statistic + "\"");
+        }
         ImportOptions io = ImportOptions.DEFAULT.withDims(DimsArgs.dims(dims))
                 .withInputShapes(DimsArgs.inputShapes(inputShapes));
         ImportedModel m = OnnxImporter.read(model, io);
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization);
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization
+                + ("min".equals(statistic) ? " stat=min" : ""));
         Path calFile = calibration != null ? calibration : CalibrationFile.defaultPath(LocalCpu.cacheDirectory(), fp);
         CalibrationFile cal = CalibrationFile.readOrEmpty(calFile, fp);
         if (!cal.fingerprint().id().equals(fp.id())) {
@@ -104,7 +113,8 @@ public final class ProfileCommand implements Callable<Integer> {
                     + cal.fingerprint().id() + " (" + cal.fingerprint().processor() + ", " + cal.fingerprint().threads()
                     + " threads, " + cal.fingerprint().runtime() + ")");
         }
-        Profiler.Options opts = new Profiler.Options(threads, new Timing(3, repeats, Math.max(repeats, 2000), minTime),
+        Profiler.Options opts = new Profiler.Options(threads, new Timing(3, repeats, Math.max(repeats, 2000), minTime)
+                .withStatistic("min".equals(statistic) ? Timing.Statistic.MIN : Timing.Statistic.MEDIAN),
                 optimization, !noWholeModel);
         String name = model.getFileName().toString();
         ProfileReport r = new Profiler(cpu, opts).profile(name, m.graph(), model, m.info().opsetImports(), cal,

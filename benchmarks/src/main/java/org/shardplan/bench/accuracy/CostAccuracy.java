@@ -39,7 +39,7 @@ import org.shardplan.onnx.OnnxImporter;
  * against their measured order.
  *
  * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.CostAccuracy [--threads N]
- * [--out FILE] [--calibration FILE] [--dump DIR] [--quick]}; run from the repository root. Models missing on
+ * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic median|min] [--quick]}; run from the repository root. Models missing on
  * this machine are listed as skipped.
  */
 public final class CostAccuracy {
@@ -57,6 +57,7 @@ public final class CostAccuracy {
         Path out = Path.of("benchmarks/results/cost-accuracy.md");
         Path calOut = null;
         Path dump = null;
+        Timing.Statistic statistic = Timing.Statistic.MEDIAN;
         boolean quick = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -65,6 +66,7 @@ public final class CostAccuracy {
                 case "--calibration" -> calOut = Path.of(args[++i]);
                 case "--quick" -> quick = true;
                 case "--dump" -> dump = Path.of(args[++i]);
+                case "--statistic" -> statistic = Timing.Statistic.valueOf(args[++i].toUpperCase(Locale.ROOT));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -72,10 +74,11 @@ public final class CostAccuracy {
         List<String> skipped = new ArrayList<>();
         List<Case> cases = cases(root, skipped, quick);
         String optimization = "none";
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization);
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization
+                + (statistic == Timing.Statistic.MIN ? " stat=min" : ""));
         CalibrationFile cal = new CalibrationFile(fp);
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
-        Timing timing = quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT;
+        Timing timing = (quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT).withStatistic(statistic);
         Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, true));
         Profiler second = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, false));
         Map<Case, ImportedModel> imported = new LinkedHashMap<>();
@@ -107,7 +110,7 @@ public final class CostAccuracy {
         if (calOut != null) {
             cal.write(calOut);
         }
-        String md = markdown(results, skipped, cpu, fp, threads, optimization, minutes, cal.size(), quick);
+        String md = markdown(results, skipped, cpu, fp, threads, optimization, minutes, cal.size(), quick, statistic);
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md);
         System.out.print(md);
@@ -193,7 +196,7 @@ public final class CostAccuracy {
     }
 
     static String markdown(List<Result> results, List<String> skipped, DeviceSpec cpu, MachineFingerprint fp,
-            int threads, String optimization, double minutes, int signatures, boolean quick) {
+            int threads, String optimization, double minutes, int signatures, boolean quick, Timing.Statistic statistic) {
         StringBuilder b = new StringBuilder("# Cost model accuracy on this CPU\n\n");
         b.append(String.format(Locale.ROOT, "Machine: %s, %d logical CPUs, %.0f GiB; ONNX Runtime %s, %d intra-op thread(s), "
                         + "graph optimization `%s`; measured peak %.1f GFLOP/s (float32 MatMul), %.1f GB/s (Add)  %n",
@@ -203,11 +206,15 @@ public final class CostAccuracy {
                 .append(String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()))
                 .append(String.format(Locale.ROOT, ", %.1f minutes, %d distinct operator signatures%n", minutes, signatures));
         b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
-                + "org.shardplan.bench.accuracy.CostAccuracy --threads ").append(threads).append(quick ? " --quick" : "").append("`\n\n");
+                + "org.shardplan.bench.accuracy.CostAccuracy --threads ").append(threads).append(quick ? " --quick" : "")
+                .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "").append("`\n\n");
         b.append("Each node's prediction uses the calibration of every other operator signature (all cases, all models) "
-                + "with its own held out. Measured node time: median of one-node ONNX Runtime runs minus the call overhead "
+                + "with its own held out. Measured node time: " + (statistic == Timing.Statistic.MIN ? "minimum" : "median")
+                + " of one-node ONNX Runtime runs (" + (threads == 1 ? "the thread's CPU time" : "wall clock")
+                + ") minus the call overhead "
                 + "(small nodes: differential, N copies against one). Whole model: sum of node predictions plus one call "
-                + "overhead, against the median end-to-end run on random inputs. Errors are |predicted - measured| / measured.\n\n");
+                + "overhead, against the " + (statistic == Timing.Statistic.MIN ? "minimum" : "median")
+                + " end-to-end run on random inputs. Errors are |predicted - measured| / measured.\n\n");
         b.append("| model | input | nodes | median error | p90 error | time-weighted error | predicted (ms) | measured (ms) | whole-model error |\n");
         b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         List<Double> all = new ArrayList<>();

@@ -100,15 +100,89 @@ public final class OpClass {
                 break;
         }
         if ("elementwise".equals(category(n.opType())) && !n.outputs().isEmpty()) {
-            Shape out = n.output(0).shape();
-            for (Value v : n.inputs()) {
-                if (!v.isAbsent() && !v.shape().equals(out)) {
-                    return "broadcast";
-                }
-            }
-            return "same";
+            return broadcastClass(n);
         }
         return "any";
+    }
+
+    /**
+     * How an element-wise node broadcasts, the least regular of its inputs deciding: "same" (no
+     * broadcasting), "scalar" (an input of one element), "suffix" (an input equal to the output's
+     * trailing dimensions, such as a bias), "outer" (an input equal to the output's leading
+     * dimensions followed by ones, such as a per-channel scale [N,C,1,1]) or "general".
+     */
+    static String broadcastClass(Node n) {
+        Shape out = n.output(0).shape();
+        if (!out.rankKnown() || !out.isFullyKnown()) {
+            return "same";
+        }
+        long[] o = out.toLongs();
+        int worst = 0;
+        String[] names = {"same", "scalar", "suffix", "outer", "general"};
+        for (Value v : n.inputs()) {
+            if (v.isAbsent() || v.shape().equals(out)) {
+                continue;
+            }
+            if (!v.shape().rankKnown() || !v.shape().isFullyKnown()) {
+                worst = Math.max(worst, 4);
+                continue;
+            }
+            long[] in = v.shape().toLongs();
+            long count = 1;
+            for (long d : in) {
+                count *= d;
+            }
+            int kind;
+            if (count == 1) {
+                kind = 1;
+            } else if (count == out.numElements().orElse(-1)) {
+                kind = 0;
+            } else if (isSuffix(in, o)) {
+                kind = 2;
+            } else if (isOuter(in, o)) {
+                kind = 3;
+            } else {
+                kind = 4;
+            }
+            worst = Math.max(worst, kind);
+        }
+        return names[worst];
+    }
+
+    /** Right-aligned, after dropping leading ones, {@code in} equals the trailing dims of {@code out}. */
+    private static boolean isSuffix(long[] in, long[] out) {
+        int start = 0;
+        while (start < in.length && in[start] == 1) {
+            start++;
+        }
+        int len = in.length - start;
+        if (len > out.length) {
+            return false;
+        }
+        for (int i = 0; i < len; i++) {
+            if (in[start + i] != out[out.length - len + i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Right-aligned, {@code in} matches {@code out} on a leading block and is 1 after it. */
+    private static boolean isOuter(long[] in, long[] out) {
+        int off = out.length - in.length;
+        if (off < 0) {
+            return false;
+        }
+        int i = in.length - 1;
+        while (i >= 0 && in[i] == 1) {
+            i--;
+        }
+        for (int k = 0; k <= i; k++) {
+            if (in[k] != out[off + k]) {
+                return false;
+            }
+        }
+        return i < in.length - 1;
     }
 
     private static int rank(Value v) {

@@ -234,7 +234,8 @@ public final class Profiler {
                     List.of(OnnxModels.valueInfo("y", OnnxModels.FLOAT, one)), 17),
                     List.of(new SingleNodeModels.Feed("x", OnnxModels.FLOAT, one)));
             // the first calls into a fresh JVM are slow: warm up well before taking the median
-            return time(p, new SplittableRandom(7), new Timing(200, 200, 2000, 0.2, options.timing().clock()));
+            return time(p, new SplittableRandom(7), new Timing(200, 200, 2000, 0.2, options.timing().clock(),
+                    options.timing().statistic()));
         } catch (Exception e) {
             throw new ProfileException("ONNX Runtime cannot run a one-node model on this machine: " + oneLine(e), e);
         }

@@ -139,6 +139,24 @@ class ComputeModelTest {
         assertEquals("class", e.predict(small).source());
     }
 
+    static String addClass(long[] a, long[] b, long[] y) {
+        return OpClass.shapeClass(new Node("add", "Add", "", List.of(act("a", a), act("b", b)), List.of(act("y", y)),
+                List.of()));
+    }
+
+    @Test
+    void elementwiseShapeClassesSayHowTheyBroadcast() {
+        long[] y = {2, 12, 128, 128};
+        assertEquals("same", addClass(y, y, y));
+        assertEquals("scalar", addClass(y, new long[] {1}, y));
+        assertEquals("suffix", addClass(y, new long[] {128}, y));
+        assertEquals("suffix", addClass(y, new long[] {1, 1, 1, 128}, y));
+        assertEquals("outer", addClass(y, new long[] {2, 12, 1, 1}, y));
+        assertEquals("general", addClass(y, new long[] {2, 1, 1, 128}, y));
+        assertEquals("elementwise", OpClass.category("Erf"));
+        assertEquals("norm", OpClass.category("Softmax"));
+    }
+
     @Test
     void withoutCalibrationTheModelIsAnalyticAndSaysSo() {
         ComputeModel cm = ComputeModel.analytic(SLOW);
