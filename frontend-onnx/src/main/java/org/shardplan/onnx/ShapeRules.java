@@ -53,7 +53,8 @@ final class ShapeRules {
             "Multinomial", "Bernoulli", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "IsNaN", "IsInf",
             "MaxRoiPool", "RoiAlign", "Det", "GridSample", "MaxUnpool", "Unique", "HannWindow", "HammingWindow",
             "BlackmanWindow", "SequenceEmpty", "SequenceConstruct", "SequenceLength", "SequenceInsert", "SequenceErase",
-            "SequenceAt", "SplitToSequence", "ConcatFromSequence", "Col2Im", "CenterCropPad",
+            "SequenceAt", "SplitToSequence", "ConcatFromSequence", "OptionalHasElement", "DFT", "STFT", "MelWeightMatrix",
+            "TfIdfVectorizer", "Col2Im", "CenterCropPad",
             "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss", "Attention", "RMSNormalization",
             "SkipLayerNormalization", "FusedMatMul", "If", "Loop", "Scan");
 
@@ -242,6 +243,11 @@ final class ShapeRules {
             case "SequenceAt": return sequenceAt(c);
             case "SplitToSequence": return splitToSequence(c);
             case "ConcatFromSequence": return concatFromSequence(c);
+            case "OptionalHasElement": return one(Info.of(DType.BOOL, Shape.scalar()));
+            case "DFT": return dft(c);
+            case "STFT": return stft(c);
+            case "MelWeightMatrix": return melWeightMatrix(c);
+            case "TfIdfVectorizer": return tfIdf(c);
             case "Col2Im": return col2im(c);
             case "CenterCropPad": return centerCropPad(c);
             case "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss": return loss(c);
@@ -1360,6 +1366,73 @@ final class ShapeRules {
             out.set(ax, sumDims(along));
         }
         return one(Info.of(seq.dtype(), Shape.of(out)));
+    }
+
+    // ---------------------------------------------------------------- signal processing
+
+    /** DFT (opset 17): the last axis holds real and imaginary parts; a one-sided transform keeps n/2+1 bins. */
+    private static List<Info> dft(NodeCtx c) {
+        Info x = c.in(0);
+        Shape s = x.shape();
+        if (!s.rankKnown()) {
+            return one(unknownOf(x.dtype()));
+        }
+        int ax = axis(c.attrInt("axis", 1), s.rank(), c);
+        List<Dim> out = new ArrayList<>(s.dims());
+        long[] len = c.has(1) ? c.longs(1) : null;
+        Dim n = len != null ? Dim.of(len[0]) : c.has(1) ? Dim.unknown() : s.dim(ax);
+        boolean oneSided = c.attrInt("onesided", 0) != 0;
+        out.set(ax, oneSided ? (n.isFixed() ? Dim.of(n.value() / 2 + 1) : Dim.unknown()) : n);
+        out.set(s.rank() - 1, Dim.of(2));
+        return one(Info.of(x.dtype(), Shape.of(out)));
+    }
+
+    /** STFT: [batch, frames, bins, 2] with frames = (length - frame_length) / step + 1. */
+    private static List<Info> stft(NodeCtx c) {
+        Info x = c.in(0);
+        Shape s = x.shape();
+        long[] step = c.longs(1);
+        Long frameLength = null;
+        if (c.has(3) && c.longs(3) != null) {
+            frameLength = c.longs(3)[0];
+        } else if (c.has(2) && c.in(2).rankKnown() && c.in(2).shape().dim(0).isFixed()) {
+            frameLength = c.in(2).shape().dim(0).value();
+        }
+        Dim batch = s.rankKnown() ? s.dim(0) : Dim.unknown();
+        Dim frames = Dim.unknown();
+        Dim bins = Dim.unknown();
+        if (s.rankKnown() && s.dim(1).isFixed() && step != null && frameLength != null) {
+            frames = Dim.of((s.dim(1).value() - frameLength) / step[0] + 1);
+        }
+        if (frameLength != null) {
+            bins = Dim.of(c.attrInt("onesided", 1) != 0 ? frameLength / 2 + 1 : frameLength);
+        }
+        return one(Info.of(x.dtype(), Shape.of(List.of(batch, frames, bins, Dim.of(2)))));
+    }
+
+    private static List<Info> melWeightMatrix(NodeCtx c) {
+        long[] bins = c.longs(0);
+        long[] dftLength = c.longs(1);
+        DType t = dtypeAttr(c, "output_datatype", DType.FLOAT32);
+        return one(Info.of(t, Shape.of(List.of(dftLength == null ? Dim.unknown() : Dim.of(dftLength[0] / 2 + 1),
+                bins == null ? Dim.unknown() : Dim.of(bins[0])))));
+    }
+
+    private static List<Info> tfIdf(NodeCtx c) {
+        Info x = c.in(0);
+        long[] idx = c.attrInts("ngram_indexes");
+        Dim width = Dim.unknown();
+        if (idx != null) {
+            long max = -1;
+            for (long i : idx) {
+                max = Math.max(max, i);
+            }
+            width = Dim.of(max + 1);
+        }
+        if (!x.rankKnown()) {
+            return one(unknownOf(DType.FLOAT32));
+        }
+        return one(Info.of(DType.FLOAT32, x.rank() == 1 ? Shape.of(List.of(width)) : Shape.of(List.of(x.shape().dim(0), width))));
     }
 
     // ---------------------------------------------------------------- compute ops
