@@ -8,6 +8,9 @@ import org.shardplan.graph.Node;
 import org.shardplan.graph.Shape;
 import org.shardplan.graph.TensorType;
 import org.shardplan.graph.Value;
+import org.shardplan.graph.space.IterationSpace;
+import org.shardplan.graph.space.Strategy;
+import org.shardplan.graph.space.TensorIndexing;
 
 /**
  * Compute time of one node on one device under one split: the planner passes the node with the
@@ -105,6 +108,36 @@ public final class ComputeModel {
             outs.add(reshaped(node.outputs().get(i), outputShapes.get(i)));
         }
         return node.withValues(ins, outs);
+    }
+
+    /**
+     * The node as one device sees it under a strategy of its iteration space (split factors per
+     * loop dimension): every tensor the space indexes gets its per-device shape
+     * ({@link IterationSpace#localShape}, halos included); constants and absent inputs are kept.
+     */
+    public static Node perDevice(Node node, IterationSpace space, Strategy strategy) {
+        space.check(strategy);
+        java.util.Map<String, long[]> local = new java.util.HashMap<>();
+        for (TensorIndexing t : space.inputs()) {
+            local.put(t.value().name(), space.localShape(t, strategy));
+        }
+        for (TensorIndexing t : space.outputs()) {
+            local.put(t.value().name(), space.localShape(t, strategy));
+        }
+        List<long[]> ins = new ArrayList<>();
+        for (Value v : node.inputs()) {
+            ins.add(v.isAbsent() || v.constant().isPresent() ? null : local.get(v.name()));
+        }
+        List<long[]> outs = new ArrayList<>();
+        for (Value v : node.outputs()) {
+            outs.add(v.constant().isPresent() ? null : local.get(v.name()));
+        }
+        return perDevice(node, ins, outs);
+    }
+
+    /** Forward and backward time of a node on one device under a strategy of its iteration space. */
+    public NodeCost cost(Node node, IterationSpace space, Strategy strategy) {
+        return cost(perDevice(node, space, strategy));
     }
 
     private static Value reshaped(Value v, long[] shape) {

@@ -158,6 +158,19 @@ class ComputeModelTest {
     }
 
     @Test
+    void iterationSpaceStrategiesGivePerDeviceWork() {
+        Node mm = matmul(64, 128, 32);
+        org.shardplan.graph.space.IterationSpace space = org.shardplan.graph.space.IterationSpaces.of(mm).orElseThrow();
+        // split m by 4 and k by 2: A [16, 64], B [64, 32], Y [16, 32] (a partial sum)
+        Node part = ComputeModel.perDevice(mm, space, org.shardplan.graph.space.Strategy.of("m", 4, "k", 2));
+        assertEquals(List.of(16L, 64L), List.of(part.input(0).shape().toLongs()[0], part.input(0).shape().toLongs()[1]));
+        assertEquals(2L * 16 * 32 * 64, Backward.forward(part).work().flops());
+        ComputeModel cm = ComputeModel.analytic(SLOW);
+        assertEquals(cm.cost(part).trainingSeconds(),
+                cm.cost(mm, space, org.shardplan.graph.space.Strategy.of("m", 4, "k", 2)).trainingSeconds(), 0.0);
+    }
+
+    @Test
     void withoutCalibrationTheModelIsAnalyticAndSaysSo() {
         ComputeModel cm = ComputeModel.analytic(SLOW);
         EfficiencyModel.Prediction p = cm.forward(matmul(10, 10, 10));
