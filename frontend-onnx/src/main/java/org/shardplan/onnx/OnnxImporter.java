@@ -563,6 +563,8 @@ public final class OnnxImporter {
                     }
                     if (domain.isEmpty() && ShapeRules.supports(op)) {
                         result = ShapeRules.infer(ctx);
+                    } else if (domain.equals(ShapeRules.TRAINING_DOMAIN) && ShapeRules.TRAINING_OPS.contains(op)) {
+                        result = ShapeRules.optimizerStep(ctx);
                     } else if (domain.equals("com.microsoft") && MICROSOFT_RULES.contains(op)) {
                         result = ShapeRules.infer(ctx);
                         noteOpaque(domain, op);

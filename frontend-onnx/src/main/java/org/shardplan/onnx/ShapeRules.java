@@ -58,6 +58,27 @@ final class ShapeRules {
             "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss", "Attention", "RMSNormalization",
             "SkipLayerNormalization", "FusedMatMul", "If", "Loop", "Scan");
 
+    /** The domain of ONNX's training operators. */
+    static final String TRAINING_DOMAIN = "ai.onnx.preview.training";
+    /** Optimizer steps of that domain: each output has the shape of the tensor it updates. */
+    static final Set<String> TRAINING_OPS = Set.of("Adagrad", "Adam", "Momentum");
+
+    /**
+     * Adagrad (inputs R, T, X[n], G[n], H[n]; outputs X[n], H[n]), Momentum (R, T, X[n], G[n], V[n];
+     * X[n], V[n]) and Adam (R, T, X[n], G[n], V[n], H[n]; X[n], V[n], H[n]): output j updates input
+     * {@code 2 + j} for the first n outputs and input {@code 2 + n + j} for the others.
+     */
+    static List<Info> optimizerStep(NodeCtx c) {
+        int groups = c.op.equals("Adam") ? 4 : 3;
+        int n = (c.inputCount() - 2) / groups;
+        List<Info> r = new ArrayList<>();
+        for (int j = 0; j < c.numOutputs; j++) {
+            Info src = c.in(j < n ? 2 + j : 2 + n + j);
+            r.add(src == null ? Info.UNKNOWN : Info.of(src.type()));
+        }
+        return r;
+    }
+
     /** Whether the operator (of the default domain) has a rule here. */
     static boolean supports(String op) {
         return UNARY_SAME.contains(op) || BINARY.contains(op) || REDUCE.contains(op) || OTHER.contains(op);
