@@ -31,7 +31,7 @@ import org.shardplan.planner.solver.Solver;
  * file and solving) and peak resident memory.
  *
  * <p>Usage, from the repository root: {@code java -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
- * org.shardplan.bench.solver.SolverBenchmark [--no-cli] [--levels N] [--memory-limits] [--backends]}. Problems are written to
+ * org.shardplan.bench.solver.SolverBenchmark [--no-cli] [--levels N] [--memory-limits] [--backends] [--out FILE]}. Problems are written to
  * {@code benchmarks/target/solver-problems/}.
  */
 public final class SolverBenchmark {
@@ -46,8 +46,8 @@ public final class SolverBenchmark {
     }
 
     record Row(String name, int nodes, int edges, int maxStrategies, long entries, long fileBytes, String status,
-            double firstSeconds, double warmSeconds, String cliStatus, double cliWall, long cliRssKb, double cliSolve,
-            String details) {
+            double firstSeconds, double warmSeconds, double warmCpu, String cliStatus, double cliWall, double cliCpu,
+            long cliRssKb, double cliSolve, String details) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -62,6 +62,7 @@ public final class SolverBenchmark {
                 case "--levels" -> levels = Integer.parseInt(args[++i]);
                 case "--java-opts" -> javaOpts = args[++i];
                 case "--backends" -> backends = true;
+                case "--out" -> OUT[0] = Path.of(args[++i]);
                 case "--memory-limits" -> memoryLimits = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
@@ -107,6 +108,9 @@ public final class SolverBenchmark {
 
     static final List<String[]> BACKEND_ROWS = new ArrayList<>();
 
+    /** Where the table goes (option {@code --out}). */
+    static final Path[] OUT = {Path.of("benchmarks/results/solver.md")};
+
     /** The ILP alone, per OR-Tools backend, on the shared examples (60 s limit each). */
     private static List<String[]> backendRows() throws Exception {
         List<String[]> out = new ArrayList<>();
@@ -140,14 +144,21 @@ public final class SolverBenchmark {
         Solver.Options options = Solver.Options.withTimeLimit(TIME_LIMIT);
         Solver solver = auto ? new AutoSolver() : new DpSolver();
         Solution first = solver.solve(p, options);
-        double warm = Double.POSITIVE_INFINITY;
+        double warm = Double.NaN;
+        double warmCpu = Double.NaN;
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         for (int i = 0; i < 3 && first.seconds() < 20; i++) {
-            warm = Math.min(warm, solver.solve(p, options).seconds());
+            long c0 = mx.getCurrentThreadCpuTime();
+            double w = solver.solve(p, options).seconds();
+            double c = (mx.getCurrentThreadCpuTime() - c0) / 1e9;
+            warm = Double.isNaN(warm) ? w : Math.min(warm, w);
+            warmCpu = Double.isNaN(warmCpu) ? c : Math.min(warmCpu, c);
         }
         String cliStatus = "";
         double wall = Double.NaN;
         long rss = -1;
         double cliSolve = Double.NaN;
+        double cliCpu = Double.NaN;
         if (cli) {
             ProcessBuilder pb = new ProcessBuilder("/usr/bin/time", "-v", "./shardplan", "solve", file.toString(), "--json",
                     "--time-limit", Integer.toString(TIME_LIMIT));
@@ -160,11 +171,14 @@ public final class SolverBenchmark {
             String s = find(out, "\"seconds\" : ([0-9.Ee-]+)");
             cliSolve = s.isEmpty() ? Double.NaN : Double.parseDouble(s);
             wall = parseWall(find(out, "Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\): ([0-9:.]+)"));
+            String user = find(out, "User time \\(seconds\\): ([0-9.]+)");
+            String sys = find(out, "System time \\(seconds\\): ([0-9.]+)");
+            cliCpu = user.isEmpty() || sys.isEmpty() ? Double.NaN : Double.parseDouble(user) + Double.parseDouble(sys);
             String r = find(out, "Maximum resident set size \\(kbytes\\): (\\d+)");
             rss = r.isEmpty() ? -1 : Long.parseLong(r);
         }
         return new Row(p.name(), p.size(), p.edges().size(), max, entries, Files.size(file), first.status().name(),
-                first.seconds(), warm, cliStatus, wall, rss, cliSolve, first.message());
+                first.seconds(), warm, warmCpu, cliStatus, wall, cliCpu, rss, cliSolve, first.message());
     }
 
     private static String find(String text, String regex) {
@@ -203,13 +217,15 @@ public final class SolverBenchmark {
                 + "`; its wall time includes JVM start and reading the gzip JSON file; RSS is the peak resident set. "
                 + "The machine is shared with other builds while this runs, so wall times carry noise.\n\n");
         b.append("| problem | nodes | edges | max strategies | edge entries | file (MB, gz) | status | first solve (s) "
-                + "| warm solve (s) | CLI status | CLI wall (s) | CLI peak RSS (MB) | CLI solve (s) |\n");
-        b.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|\n");
+                + "| warm solve (s) | warm solve CPU (s) | CLI status | CLI wall (s) | CLI CPU user+sys (s) "
+                + "| CLI peak RSS (MB) | CLI solve (s) |\n");
+        b.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %.1f | %s | %.3f | %.3f | %s | %s | %s | %s |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %.1f | %s | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s |%n",
                     r.name(), r.nodes(), r.edges(), r.maxStrategies(), r.entries(), r.fileBytes() / 1e6, r.status(),
-                    r.firstSeconds(), r.warmSeconds(), cli ? r.cliStatus() : "-",
+                    r.firstSeconds(), r.warmSeconds(), r.warmCpu(), cli ? r.cliStatus() : "-",
                     cli ? String.format(Locale.ROOT, "%.2f", r.cliWall()) : "-",
+                    cli ? String.format(Locale.ROOT, "%.2f", r.cliCpu()) : "-",
                     cli ? Long.toString(r.cliRssKb() / 1024) : "-",
                     cli ? String.format(Locale.ROOT, "%.3f", r.cliSolve()) : "-"));
         }
@@ -225,7 +241,7 @@ public final class SolverBenchmark {
                 b.append("| ").append(String.join(" | ", r)).append(" |\n");
             }
         }
-        Path out = Path.of("benchmarks/results/solver.md");
+        Path out = OUT[0].toAbsolutePath();
         Files.createDirectories(out.getParent());
         Files.writeString(out, b.toString());
     }
