@@ -22,8 +22,11 @@ import org.shardplan.graph.passes.Coarsening;
 import org.shardplan.planner.baseline.Baselines;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.eval.PlanEvaluator;
+import org.shardplan.planner.build.Tying;
 import org.shardplan.planner.solver.AutoSolver;
+import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Evaluator;
+import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.solver.Solution;
 import org.shardplan.planner.solver.Solver;
 import org.shardplan.planner.solver.Status;
@@ -40,9 +43,11 @@ import org.shardplan.planner.strategy.Layout;
  *         .plan(graph);
  * }</pre>
  *
- * <p>{@link #plan} builds the strategy problem ({@link ProblemBuilder}), with the baselines' layouts
- * among the candidates ({@link Baselines}), solves it exactly ({@link AutoSolver}: dynamic programming,
- * else ILP), and turns the solution into a {@link Plan}. Since the baselines are candidates of the same
+ * <p>{@link #plan} coarsens the graph, builds the strategy problem ({@link ProblemBuilder}), with the
+ * baselines' layouts among the candidates ({@link Baselines}), solves it (exact dynamic programming
+ * when the memory limit does not bind; else the limit priced by Lagrangian relaxation on the problem
+ * with repeated blocks tied to one set of layouts, {@link Tying}; else the {@link AutoSolver}), and
+ * turns the solution into a {@link Plan}. Since the baselines are candidates of the same
  * problem, the plan's step time is never above a baseline's that fits; if the solver stops at its time
  * limit with something worse, the best fitting baseline is returned instead.
  */
@@ -220,7 +225,7 @@ public final class Planner {
             baselines.put(e.getKey(), new Plan.Baseline(name, ev.total(), ev.memory(), ev.memory() <= limit));
         }
         long ts = System.nanoTime();
-        Solution sol = new AutoSolver().solve(built.problem(), Solver.Options.withTimeLimit(c.timeLimit));
+        Solution sol = solve(built);
         double solveSeconds = (System.nanoTime() - ts) / 1e9;
         if (sol.status() == Status.INFEASIBLE || !sol.hasChoices()) {
             if (sol.status() == Status.INFEASIBLE) {
@@ -253,6 +258,51 @@ public final class Planner {
         Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, objective, Math.min(lower, objective), seconds, solveSeconds,
                 built.problem().size(), built.problem().edges().size(), strategies);
         return assemble(g, built, choice, baselines, si);
+    }
+
+    /**
+     * Solves the problem: exactly by dynamic programming when the memory limit does not bind; otherwise
+     * the memory limit is priced ({@link MemoryPricing}: Lagrangian relaxation, each price solved exactly
+     * by dynamic programming) on the problem with each block class tied to one set of layouts
+     * ({@link Tying}: far smaller), or on the full problem when the model has no repeated blocks; failing
+     * that, the full problem by the auto solver (DP, ILP, local search) within the time limit.
+     */
+    private Solution solve(ProblemBuilder.Built built) {
+        long t0 = System.nanoTime();
+        Solver.Options opts = Solver.Options.withTimeLimit(c.timeLimit);
+        // without the memory limit first: exact, and a lower bound when the limit binds
+        Solution dp = new DpSolver().solve(built.problem().withMemoryLimit(OptionalDouble.empty()), opts);
+        if (dp.status() == Status.OPTIMAL) {
+            Evaluator.Evaluation e = Evaluator.evaluate(built.problem(), dp.choices());
+            if (e.feasible()) {
+                return dp;
+            }
+        }
+        if (Infeasible.leastMemory(built) > memoryLimit()) {
+            return new Solution(built.problem().name(), Status.INFEASIBLE, Double.NaN, Double.POSITIVE_INFINITY,
+                    new int[0], "dp", (System.nanoTime() - t0) / 1e9, "the smallest layouts exceed the memory limit");
+        }
+        if (dp.status() != Status.OPTIMAL) {
+            dp = new Solution(dp.problem(), dp.status(), dp.objective(), Double.NEGATIVE_INFINITY, dp.choices(),
+                    dp.solver(), dp.seconds(), dp.message());
+        }
+        Tying tying = Tying.of(built);
+        Problem small = tying.tiedNodes() > 0 ? tying.problem() : built.problem();
+        double left = Math.max(1, c.timeLimit - (System.nanoTime() - t0) / 1e9);
+        MemoryPricing.Result priced = MemoryPricing.solve(small, left);
+        if (priced != null) {
+            int[] full = tying.tiedNodes() > 0 ? tying.expand(priced.choices()) : priced.choices();
+            double obj = Evaluator.objective(built.problem(), full);
+            // a bound of the tied problem is not one of the full problem; the DP's bound always is
+            double lower = tying.tiedNodes() > 0 ? dp.lowerBound() : Math.max(dp.lowerBound(), priced.lowerBound());
+            boolean proven = obj - lower <= 1e-9 * Math.max(1, Math.abs(obj));
+            return new Solution(built.problem().name(), proven ? Status.OPTIMAL : Status.FEASIBLE, obj,
+                    Math.min(lower, obj), full, tying.tiedNodes() > 0 ? "dp-priced (blocks tied)" : "dp-priced",
+                    (System.nanoTime() - t0) / 1e9, "memory limit priced by Lagrangian relaxation"
+                            + (tying.tiedNodes() > 0 ? ", each block class tied to one set of layouts" : ""));
+        }
+        left = Math.max(1, c.timeLimit - (System.nanoTime() - t0) / 1e9);
+        return new AutoSolver().solve(built.problem(), Solver.Options.withTimeLimit(left));
     }
 
     private static int[] choices(ProblemBuilder.Built built, Baselines.Baseline b) {

@@ -46,6 +46,23 @@ public final class Fixtures {
                 .addOutput(y).build();
     }
 
+    /** {@code layers} repeated layers x -> MatMul W[d, d] -> Relu, on x[batch, d]. */
+    public static Graph deepMlp(int layers, long batch, long d) {
+        Graph.Builder g = Graph.builder("deep-mlp");
+        Value x = input("x", batch, d);
+        g.addInput(x);
+        for (int l = 0; l < layers; l++) {
+            Value w = param("w" + l, d, d);
+            g.addParameter(w);
+            Value h = act("h" + l, batch, d);
+            Value r = act("r" + l, batch, d);
+            g.addNode(node("fc" + l, "MatMul", List.of(x, w), List.of(h)));
+            g.addNode(node("relu" + l, "Relu", List.of(h), List.of(r)));
+            x = r;
+        }
+        return g.addOutput(x).build();
+    }
+
     /** {@code n} A100-40GB devices, 8 per node. */
     public static Cluster a100(int n) {
         try {

@@ -98,7 +98,7 @@ public final class Baselines {
     }
 
     private static boolean isLinear(Node n) {
-        if (!(n.opType().equals("MatMul") || n.opType().equals("Gemm"))) {
+        if (!(n.opType().equals("MatMul") || n.opType().equals("Gemm") || n.opType().equals("Einsum"))) {
             return false;
         }
         for (int i = 0; i < Math.min(2, n.inputs().size()); i++) {
