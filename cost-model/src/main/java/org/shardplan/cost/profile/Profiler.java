@@ -199,6 +199,21 @@ public final class Profiler {
         return Math.max((tn - t1) / (copies - 1), MIN_SECONDS);
     }
 
+    /**
+     * Measures one node now, the same way a profile does (call overhead measured first), without
+     * touching any calibration file: for checking how repeatable measurements are.
+     *
+     * @return the node's time, or empty when it cannot be measured alone or ONNX Runtime fails
+     */
+    public OptionalDouble measureOnce(Node n, Map<String, Long> opsets) throws ProfileException {
+        double overhead = callOverhead();
+        try {
+            return OptionalDouble.of(measure(n, opsets, new SplittableRandom(43), overhead));
+        } catch (Exception e) {
+            return OptionalDouble.empty();
+        }
+    }
+
     /** Nodes taking this many call overheads or more are timed alone. */
     static final double DIRECT_FACTOR = 20;
     /** The smallest time recorded for a node (0.1 µs). */
@@ -232,7 +247,8 @@ public final class Profiler {
             SingleNodeModels.Probe p = new SingleNodeModels.Probe(OnnxModels.singleNode(node,
                     List.of(OnnxModels.valueInfo("x", OnnxModels.FLOAT, one)), List.of(),
                     List.of(OnnxModels.valueInfo("y", OnnxModels.FLOAT, one)), 17),
-                    List.of(new SingleNodeModels.Feed("x", OnnxModels.FLOAT, one)));
+                    List.of(new SingleNodeModels.Feed("x", OnnxModels.FLOAT, one)),
+                    List.of(new SingleNodeModels.Feed("y", OnnxModels.FLOAT, one)));
             // the first calls into a fresh JVM are slow: warm up well before taking the median
             return time(p, new SplittableRandom(7), new Timing(200, 200, 2000, 0.2, options.timing().clock(),
                     options.timing().statistic()));
@@ -247,18 +263,37 @@ public final class Profiler {
 
     private double time(SingleNodeModels.Probe probe, SplittableRandom rnd, Timing timing) throws Exception {
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
         try (OrtSession.SessionOptions o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
                 OrtSession s = Ort.environment().createSession(probe.model().toByteArray(), o)) {
             for (SingleNodeModels.Feed f : probe.feeds()) {
                 feeds.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
             }
+            // outputs go to buffers allocated once: inside a model, intermediate tensors come from
+            // ONNX Runtime's arena, and a fresh allocation per run (page faults for large outputs)
+            // would be timed as if it were the operator's work
+            for (SingleNodeModels.Feed f : probe.outputs()) {
+                pinned.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
+            }
+            boolean pin = !pinned.isEmpty();
+            if (pin) {
+                try (OrtSession.Result r = s.run(feeds, pinned)) {
+                    r.size();
+                } catch (OrtException e) {
+                    pin = false;
+                }
+            }
+            boolean usePinned = pin;
             return timing.medianSeconds(() -> {
-                try (OrtSession.Result r = s.run(feeds)) {
+                try (OrtSession.Result r = usePinned ? s.run(feeds, pinned) : s.run(feeds)) {
                     r.size();
                 }
             });
         } finally {
             for (OnnxTensor t : feeds.values()) {
+                t.close();
+            }
+            for (OnnxTensor t : pinned.values()) {
                 t.close();
             }
         }

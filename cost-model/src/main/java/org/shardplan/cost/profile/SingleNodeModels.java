@@ -38,8 +38,15 @@ public final class SingleNodeModels {
     /** An input fed at run time. */
     public record Feed(String name, int elemType, long[] dims) {}
 
-    /** A built model and what to feed it. */
-    public record Probe(OnnxMl.ModelProto model, List<Feed> feeds) {}
+    /**
+     * A built model, what to feed it, and its outputs (each with its shape when known, so that
+     * a timing loop can hand ONNX Runtime preallocated output buffers).
+     */
+    public record Probe(OnnxMl.ModelProto model, List<Feed> feeds, List<Feed> outputs) {
+        public Probe(OnnxMl.ModelProto model, List<Feed> feeds) {
+            this(model, feeds, List.of());
+        }
+    }
 
     /**
      * Builds the one-node model of {@code node}.
@@ -87,8 +94,16 @@ public final class SingleNodeModels {
             }
         }
         List<OnnxMl.ValueInfoProto> outputs = new ArrayList<>();
+        List<Feed> outSpecs = new ArrayList<>();
+        boolean outShapesKnown = true;
         for (Value v : node.outputs()) {
             nb.addOutput(v.name());
+            if (v.shape().rankKnown() && v.shape().isFullyKnown()
+                    && OnnxModels.elementBytes(v.dtype().onnxCode()) > 0) {
+                outSpecs.add(new Feed(v.name(), v.dtype().onnxCode(), v.shape().toLongs()));
+            } else {
+                outShapesKnown = false;
+            }
             if (v.dtype() == DType.UNDEFINED || v.dtype() == DType.STRING) {
                 throw new NotMeasurable("output '" + v.name() + "' has element type " + v.dtype());
             }
@@ -108,6 +123,10 @@ public final class SingleNodeModels {
                     String out = first.getOutput(o) + "__" + c;
                     copy.addOutput(out);
                     g.addOutput(outputs.get(o).toBuilder().setName(out));
+                    if (outShapesKnown) {
+                        Feed f = outSpecs.get(o);
+                        outSpecs.add(new Feed(out, f.elemType(), f.dims()));
+                    }
                 }
                 g.addNode(copy);
             }
@@ -121,7 +140,7 @@ public final class SingleNodeModels {
             mb.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(node.domain()).setVersion(v));
             m = mb.build();
         }
-        return new Probe(m, feeds);
+        return new Probe(m, feeds, outShapesKnown ? outSpecs : List.of());
     }
 
     private static long[] dims(Node node, Value v) throws NotMeasurable {
