@@ -33,9 +33,9 @@ import picocli.CommandLine.Spec;
  * held-out predictions with them.
  */
 @Command(name = "profile", mixinStandardHelpOptions = true,
-        description = {"Measures a model's operators and the whole model with ONNX Runtime on this CPU, records them",
-                "in this machine's calibration file, and compares the cost model's predictions with the measurements",
-                "(each node predicted from the calibration of other shapes, its own measurement held out)."})
+        description = "Measures a model's operators and the whole model with ONNX Runtime on this CPU, records them"
+                + " in this machine's calibration file, and compares the cost model's predictions with the measurements"
+                + " (each node predicted from the calibration of other shapes, its own measurement held out).")
 public final class ProfileCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "The ONNX model file.")
