@@ -148,6 +148,29 @@ class ProfilerTest {
     }
 
     @Test
+    void parametersThatAreGraphInputsAreFedRandomTensors(@TempDir Path dir) throws Exception {
+        // the weight w is a graph input without an initializer: the whole-model run must feed it
+        OnnxMl.GraphProto g = OnnxMl.GraphProto.newBuilder().setName("feedw")
+                .addInput(OnnxModels.valueInfo("x", OnnxModels.FLOAT, new long[] {4, 8}))
+                .addInput(OnnxModels.valueInfo("w", OnnxModels.FLOAT, new long[] {8, 2}))
+                .addNode(OnnxMl.NodeProto.newBuilder().setName("mm").setOpType("MatMul").addInput("x").addInput("w").addOutput("y"))
+                .addOutput(OnnxModels.valueInfo("y", OnnxModels.FLOAT, new long[] {4, 2}))
+                .build();
+        Path f = dir.resolve("feedw.onnx");
+        Files.write(f, OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build().toByteArray());
+        Value x = Value.input("x", f32(4, 8));
+        Value w = Value.input("w", f32(8, 2));
+        Value y = Value.intermediate("y", f32(4, 2));
+        Graph graph = Graph.builder("feedw").addInput(x).addInput(w)
+                .addNode(new Node("mm", "MatMul", "", List.of(x, w), List.of(y), List.of())).addOutput(y).build();
+        ProfileReport r = new Profiler(CPU, FAST).profile("feedw", graph, f, SingleNodeModels.defaultOpsets(),
+                emptyCalibration(), null);
+        assertTrue(r.wholeModelMeasuredSeconds().isPresent());
+        assertEquals(1, r.measuredSignatures());
+    }
+
+    @Test
     void reportStatisticsAreHandCheckable() {
         java.util.OptionalDouble none = java.util.OptionalDouble.empty();
         List<ProfileReport.NodeResult> nodes = List.of(
