@@ -39,7 +39,7 @@ final class PlanReport {
             b.append("baselines (same cost model):\n");
             for (Map.Entry<String, Plan.Baseline> e : p.baselines().entrySet()) {
                 Plan.Baseline x = e.getValue();
-                b.append(String.format(Locale.ROOT, "  %-16s step %s ms, memory %s, %s; plan is %.2fx faster%n", x.name(),
+                b.append(String.format(Locale.ROOT, "  %s step %s ms, memory %s, %s; plan is %.2fx faster%n", x.name(),
                         ms(x.stepSeconds()), gib(x.peakMemoryBytesPerDevice()), x.fits() ? "fits" : "does not fit",
                         x.stepSeconds() / t.stepSeconds()));
             }

@@ -31,8 +31,8 @@ class PlanCommandTest {
         assertTrue(r.out().startsWith("plan for builtin:transformer (bundled default) on 8 x a100-40gb (8 per node), batch 64"),
                 r.out());
         assertTrue(r.out().contains("/head/MatMul"), r.out());
-        assertTrue(r.out().contains("data-parallel    step"), r.out());
-        assertTrue(r.out().contains("megatron         step"), r.out());
+        assertTrue(r.out().contains("  data-parallel step"), r.out());
+        assertTrue(r.out().contains("  megatron (tensor parallel "), r.out());
         assertTrue(r.out().contains("search: "), r.out());
     }
 

@@ -208,21 +208,38 @@ public final class Planner {
         ProblemBuilder pb = problemBuilder(cg);
         DeviceDigits dd = pb.digits();
         Baselines.Baseline dp = Baselines.dataParallel(cg, c.batch, dd);
-        Optional<Baselines.Baseline> ex = Baselines.expert(cg, c.batch, dd);
+        List<Baselines.Baseline> experts = Baselines.experts(cg, c.batch, dd);
         Map<String, List<Layout>> required = new LinkedHashMap<>();
-        for (Baselines.Baseline b : ex.isPresent() ? List.of(dp, ex.get()) : List.of(dp)) {
-            b.layouts().forEach((k, v) -> required.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+        List<Baselines.Baseline> all = new ArrayList<>(List.of(dp));
+        all.addAll(experts);
+        for (Baselines.Baseline b : all) {
+            b.layouts().forEach((k, v) -> {
+                List<Layout> ls = required.computeIfAbsent(k, x -> new ArrayList<>());
+                if (!ls.contains(v)) {
+                    ls.add(v);
+                }
+            });
         }
         ProblemBuilder.Built built = pb.build(cg, required);
         double limit = memoryLimit();
+        Problem free = built.problem().withMemoryLimit(OptionalDouble.empty());
         Map<String, int[]> baselineChoices = new LinkedHashMap<>();
-        baselineChoices.put(Baselines.DATA_PARALLEL, choices(built, dp));
-        ex.ifPresent(e -> baselineChoices.put(Baselines.EXPERT, choices(built, e)));
         Map<String, Plan.Baseline> baselines = new LinkedHashMap<>();
-        for (Map.Entry<String, int[]> e : baselineChoices.entrySet()) {
-            Evaluator.Evaluation ev = Evaluator.evaluate(built.problem().withMemoryLimit(OptionalDouble.empty()), e.getValue());
-            String name = e.getKey().equals(Baselines.DATA_PARALLEL) ? dp.name() : ex.get().name();
-            baselines.put(e.getKey(), new Plan.Baseline(name, ev.total(), ev.memory(), ev.memory() <= limit));
+        int[] dpChoice = choices(built, dp);
+        Evaluator.Evaluation dpEval = Evaluator.evaluate(free, dpChoice);
+        baselineChoices.put(Baselines.DATA_PARALLEL, dpChoice);
+        baselines.put(Baselines.DATA_PARALLEL, new Plan.Baseline(dp.name(), dpEval.total(), dpEval.memory(),
+                dpEval.memory() <= limit));
+        // the expert: of its variants (Megatron's tensor-parallel degrees), the fastest that fits, else the fastest
+        for (Baselines.Baseline e : experts) {
+            int[] ch = choices(built, e);
+            Evaluator.Evaluation ev = Evaluator.evaluate(free, ch);
+            Plan.Baseline b = new Plan.Baseline(e.name(), ev.total(), ev.memory(), ev.memory() <= limit);
+            Plan.Baseline old = baselines.get(Baselines.EXPERT);
+            if (old == null || (b.fits() && !old.fits()) || (b.fits() == old.fits() && b.stepSeconds() < old.stepSeconds())) {
+                baselines.put(Baselines.EXPERT, b);
+                baselineChoices.put(Baselines.EXPERT, ch);
+            }
         }
         long ts = System.nanoTime();
         Solution sol = solve(built);

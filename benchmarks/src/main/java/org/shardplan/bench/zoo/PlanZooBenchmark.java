@@ -191,7 +191,8 @@ public final class PlanZooBenchmark {
                 + "\"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
                 + "org.shardplan.bench.zoo.PlanZooBenchmark").append(args.isEmpty() ? "" : " " + args).append("`\n\n");
         b.append("Cluster: A100-40GB spec sheet (GPT-3: A100-80GB), 8 per node on NVLink (300 GB/s), InfiniBand (25 GB/s"
-                + " per device) between nodes; compute model: analytic roofline (no calibration); Adam in mixed precision."
+                + " per device) between nodes; compute model: analytic roofline (no calibration); Adam in mixed precision. The ONNX models are float32 (priced at"
+                + " the A100's float32 rate); the transformers built in code are float16 (tensor-core rate)."
                 + " Step times are predictions of shardplan's cost model (forward, backward and communication added without"
                 + " overlap), the same model for the plan and the baselines. Search = coarsening + building the problem +"
                 + " baselines + solving, one run each in a warm JVM. Memory is per device for the plan.\n\n");

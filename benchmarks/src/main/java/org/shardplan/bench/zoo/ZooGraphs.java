@@ -15,7 +15,8 @@ import org.shardplan.graph.Value;
  * for these layers: Gather for the embeddings, LayerNormalization, Einsum for the attention
  * projections and products ({@code bsh,hnd->bnsd}, {@code bnsd,bntd->bnst}, {@code bnst,bntd->bnsd},
  * {@code bnsd,ndh->bsh}), Softmax, MatMul with Add and Gelu for the feed-forward block, and a residual
- * Add after each half. Built in O(layers).
+ * Add after each half. Weights and activations are float16, as in mixed-precision training (the
+ * optimizer's float32 copies are counted by the memory model). Built in O(layers).
  */
 public final class ZooGraphs {
     private ZooGraphs() {
@@ -98,13 +99,13 @@ public final class ZooGraphs {
     }
 
     private static Value param(Graph.Builder g, String name, long... dims) {
-        Value v = Value.parameter(name, TensorType.of(DType.FLOAT32, dims));
+        Value v = Value.parameter(name, TensorType.of(DType.FLOAT16, dims));
         g.addParameter(v);
         return v;
     }
 
     private static Value act(String name, long... dims) {
-        return Value.intermediate(name, TensorType.of(DType.FLOAT32, dims));
+        return Value.intermediate(name, TensorType.of(DType.FLOAT16, dims));
     }
 
     private static Node node(String name, String op, List<Value> in, Value out) {

@@ -78,10 +78,11 @@ public final class Baselines {
     }
 
     /**
-     * The expert baseline for this model: one-weird-trick when it has convolutions, megatron when it has
-     * matrix products with weights, none otherwise.
+     * The expert baselines for this model: one-weird-trick when it has convolutions; megatron with each
+     * tensor-parallel degree that divides the devices of a node (largest first; the caller keeps the
+     * best, as an expert would tune it) when it has matrix products with weights; none otherwise.
      */
-    public static Optional<Baseline> expert(CoarseGraph g, long batch, DeviceDigits dd) {
+    public static List<Baseline> experts(CoarseGraph g, long batch, DeviceDigits dd) {
         boolean conv = false;
         boolean linear = false;
         for (CoarseNode n : g.nodes()) {
@@ -89,12 +90,17 @@ public final class Baselines {
             linear |= isLinear(n.anchor());
         }
         if (conv) {
-            return Optional.of(propagate(g, batch, dd, true));
+            return List.of(propagate(g, batch, dd, true, dd.devices()));
         }
+        List<Baseline> r = new ArrayList<>();
         if (linear) {
-            return Optional.of(propagate(g, batch, dd, false));
+            for (int t = dd.devicesPerNode(); t >= 1; t--) {
+                if (dd.devicesPerNode() % t == 0 && (t > 1 || r.isEmpty())) {
+                    r.add(propagate(g, batch, dd, false, t));
+                }
+            }
         }
-        return Optional.empty();
+        return r;
     }
 
     private static boolean isLinear(Node n) {
@@ -109,10 +115,9 @@ public final class Baselines {
         return false;
     }
 
-    private static Baseline propagate(CoarseGraph g, long batch, DeviceDigits dd, boolean weirdTrick) {
+    private static Baseline propagate(CoarseGraph g, long batch, DeviceDigits dd, boolean weirdTrick, int t) {
         Map<String, String> bd = BatchDims.of(g, batch);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(g);
-        int t = weirdTrick ? dd.devices() : dd.devicesPerNode();
         Map<String, Integer> modelAxis = new HashMap<>();
         Map<String, Layout> r = new LinkedHashMap<>();
         boolean fcSeen = false;
@@ -182,19 +187,24 @@ public final class Baselines {
                 }
             }
         }
-        return new Baseline(weirdTrick ? "one-weird-trick" : "megatron", r);
+        return new Baseline(weirdTrick ? "one-weird-trick" : "megatron (tensor parallel " + t + ")", r);
     }
 
-    /** The output-feature dimension of a weight product: indexes the weight and the output, not the batch. */
+    /**
+     * The output-feature dimension of a weight product: indexes the weight and the output, not the batch;
+     * of several, the one indexing the weight's outermost axis (the heads of {@code hnd}, not their size).
+     */
     private static String columnDim(IterationSpace sp, String batchDim, int t) {
         for (TensorIndexing w : sp.parameters()) {
-            for (LoopDim d : sp.dims()) {
-                if (d.kind() == LoopKind.PARALLEL && !d.name().equals(batchDim) && w.indexedBy(d.name())
-                        && d.extent() % t == 0 && d.splittable()) {
+            for (org.shardplan.graph.space.AxisMap ax : w.axes()) {
+                for (String name : ax.dims()) {
+                    LoopDim d = sp.dim(name).orElseThrow();
+                    boolean feature = d.kind() == LoopKind.PARALLEL && !d.name().equals(batchDim);
                     for (TensorIndexing o : sp.outputs()) {
-                        if (o.indexedBy(d.name())) {
-                            return d.name();
-                        }
+                        feature &= o.indexedBy(d.name());
+                    }
+                    if (feature) {
+                        return d.extent() % t == 0 && d.splittable() ? d.name() : null;
                     }
                 }
             }

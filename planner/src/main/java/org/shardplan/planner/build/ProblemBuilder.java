@@ -19,6 +19,7 @@ import org.shardplan.graph.Attribute;
 import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.Value;
+import org.shardplan.graph.passes.BlockClass;
 import org.shardplan.graph.passes.CoarseEdge;
 import org.shardplan.graph.passes.CoarseGraph;
 import org.shardplan.graph.passes.CoarseNode;
@@ -202,6 +203,7 @@ public final class ProblemBuilder {
 
     /** Builds the problem of a coarse graph; see {@link #build(Graph, Map)}. */
     public Built build(CoarseGraph cg, Map<String, List<Layout>> required) {
+        required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         List<Unit> units = new ArrayList<>();
         Map<String, List<Cost>> costCache = new HashMap<>();
@@ -259,6 +261,30 @@ public final class ProblemBuilder {
         }
         Problem problem = new Problem(cg.graph().name(), pnodes, pedges, settings.memoryLimit());
         return new Built(cg, problem, units, links, unsupported);
+    }
+
+    /**
+     * The required layouts with, for each position of a repeated block, the union over the block's
+     * instances, so that the instances have the same candidates (and share cost tables and can be tied).
+     */
+    private static Map<String, List<Layout>> sameForEveryInstance(CoarseGraph cg, Map<String, List<Layout>> required) {
+        Map<String, List<Layout>> r = new HashMap<>(required);
+        for (BlockClass bc : cg.blockClasses()) {
+            for (int j = 0; j < bc.blockSize(); j++) {
+                List<Layout> union = new ArrayList<>();
+                for (List<CoarseNode> inst : bc.instances()) {
+                    for (Layout l : required.getOrDefault(inst.get(j).name(), List.of())) {
+                        if (!union.contains(l)) {
+                            union.add(l);
+                        }
+                    }
+                }
+                for (List<CoarseNode> inst : bc.instances()) {
+                    r.put(inst.get(j).name(), union);
+                }
+            }
+        }
+        return r;
     }
 
     private static int indexOf(Optional<IterationSpace> sp, String value, boolean output) {

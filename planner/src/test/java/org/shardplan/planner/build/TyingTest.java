@@ -43,7 +43,9 @@ class TyingTest {
         Planner limited = free.withMemoryLimit(limit);
         Plan p = limited.plan(g);
         assertTrue(p.totals().fits() && p.totals().peakMemoryBytesPerDevice() <= limit);
-        assertEquals("dp-priced (blocks tied)", p.solver().name(), p.solver().toString());
+        // priced with the layers tied, unless a baseline that alternates between layers was better
+        assertTrue(p.solver().name().equals("dp-priced (blocks tied)") || p.solver().name().startsWith("baseline:"),
+                p.solver().toString());
         assertTrue(p.totals().stepSeconds() >= unlimited.totals().stepSeconds(), "a limit cannot make the plan faster");
         assertTrue(p.solver().lowerBound() <= p.totals().stepSeconds());
         assertTrue(limited.evaluate(p, g).largestDifference() < 1e-9);
