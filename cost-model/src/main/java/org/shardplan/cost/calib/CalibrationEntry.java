@@ -16,9 +16,17 @@ import org.shardplan.graph.DType;
  * @param bytes bytes read and written
  * @param seconds median time of one run, the runtime's call overhead subtracted
  * @param repeats timed runs the median is taken over
+ * @param calls inner kernel invocations (batch times groups for grouped convolutions, else 1)
  */
 public record CalibrationEntry(String signature, String op, String shapeClass, String dtype, double flops,
-        double bytes, double seconds, int repeats) {
+        double bytes, double seconds, int repeats, long calls) {
+
+    /** An entry of a kernel run as one call. */
+    public CalibrationEntry(String signature, String op, String shapeClass, String dtype, double flops,
+            double bytes, double seconds, int repeats) {
+        this(signature, op, shapeClass, dtype, flops, bytes, seconds, repeats, 1);
+    }
+
     public CalibrationEntry {
         Objects.requireNonNull(signature, "signature");
         Objects.requireNonNull(op, "op");
@@ -36,6 +44,6 @@ public record CalibrationEntry(String signature, String op, String shapeClass, S
     /** The entry as a sample for the efficiency model. */
     public Sample toSample() {
         return new Sample(signature, op, shapeClass, flops, bytes, DType.fromName(dtype).orElse(DType.FLOAT32),
-                seconds);
+                seconds, Math.max(1, calls));
     }
 }

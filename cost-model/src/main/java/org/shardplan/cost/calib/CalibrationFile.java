@@ -143,7 +143,7 @@ public final class CalibrationFile {
             }
             c.put(new CalibrationEntry(e.get("signature").asText(), e.get("op").asText(),
                     e.path("shapeClass").asText("any"), e.path("dtype").asText("float32"), flops, bytes, seconds,
-                    e.path("repeats").asInt(0)));
+                    e.path("repeats").asInt(0), Math.max(1, e.path("calls").asLong(1))));
         }
         return c;
     }
@@ -173,6 +173,9 @@ public final class CalibrationFile {
             o.put("bytes", e.bytes());
             o.put("seconds", e.seconds());
             o.put("repeats", e.repeats());
+            if (e.calls() > 1) {
+                o.put("calls", e.calls());
+            }
         }
         try {
             return JSON.writeValueAsString(root);

@@ -64,7 +64,8 @@ public final class Backward {
 
     /** The forward kernel of a node. */
     public static Kernel forward(Node n) {
-        return new Kernel("forward", n.opType(), OpClass.shapeClass(n), WorkAnalysis.of(n), dtypeOf(n));
+        return new Kernel("forward", n.opType(), OpClass.shapeClass(n), WorkAnalysis.of(n), dtypeOf(n),
+                OpClass.calls(n));
     }
 
     /** The backward kernels of a node (empty when nothing needs a gradient). */
@@ -106,13 +107,14 @@ public final class Backward {
                 Value w = n.input(1);
                 boolean bias = n.hasInput(2);
                 long f = fwd.flops() - (bias ? elements(y) : 0);
+                long calls = OpClass.calls(n);
                 if (needsGrad(x)) {
                     out.add(new Kernel("grad-input", n.opType(), cls,
-                            new Work(f, dy + bytes(w), bytes(x), complete), dt));
+                            new Work(f, dy + bytes(w), bytes(x), complete), dt, calls));
                 }
                 if (needsGrad(w)) {
                     out.add(new Kernel("grad-weight", n.opType(), cls,
-                            new Work(f, bytes(x) + dy, bytes(w), complete), dt));
+                            new Work(f, bytes(x) + dy, bytes(w), complete), dt, calls));
                 }
                 if (bias && needsGrad(n.input(2))) {
                     out.add(new Kernel("grad-bias", "ReduceSum", "any",

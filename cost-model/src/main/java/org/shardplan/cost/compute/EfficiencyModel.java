@@ -22,7 +22,10 @@ import org.shardplan.graph.DType;
  * The most specific group whose samples span roofline times at least {@link #MIN_SPREAD} apart
  * answers with its own curve; a more specific group whose samples do not (one sample, or samples
  * of the same size) scales that curve through them (their geometric means), so that it keeps its
- * own level and borrows the wider group's shape. Without any sample the model is
+ * own level and borrows the wider group's shape. A group whose kernels run as a varying number of
+ * inner calls (grouped and depthwise convolutions, which CPU runtimes run group by group) and
+ * that holds at least four samples fits {@code t = c + k·r + a·calls} over all its samples instead,
+ * the per-call cost a being what dominates such kernels. Without any sample the model is
  * analytic: {@code t = c0 + r / e0} with c0 = 5 µs and e0 = 0.5 for matrix products and 0.7
  * otherwise, and says so in {@link Prediction#source()}.
  *
@@ -49,7 +52,7 @@ public final class EfficiencyModel {
         }
     }
 
-    private record Point(double r, double t) {}
+    private record Point(double r, double t, double calls) {}
 
     private final DeviceSpec device;
     private final List<Sample> samples;
@@ -63,7 +66,7 @@ public final class EfficiencyModel {
         this.device = device;
         this.samples = List.copyOf(samples);
         for (Sample s : this.samples) {
-            Point p = new Point(roofline(s.flops(), s.bytes(), s.dtype()), s.seconds());
+            Point p = new Point(roofline(s.flops(), s.bytes(), s.dtype()), s.seconds(), s.calls());
             byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
             byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(p);
             byCategory.computeIfAbsent(OpClass.category(s.opType()), k -> new ArrayList<>()).add(p);
@@ -106,7 +109,7 @@ public final class EfficiencyModel {
         String[] names = {"class", "op", "category", "all"};
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {
-                return new Prediction(predictAt(levels, i, r, k.opType()), r, names[i]);
+                return new Prediction(predictAt(levels, i, r, k.calls(), k.opType()), r, names[i]);
             }
         }
         return new Prediction(analytic(r, k.opType()), r, "analytic");
@@ -134,9 +137,15 @@ public final class EfficiencyModel {
         return hi / lo >= MIN_SPREAD;
     }
 
-    private static double predictAt(List<List<Point>> levels, int i, double r, String opType) {
+    private static double predictAt(List<List<Point>> levels, int i, double r, long calls, String opType) {
         List<Point> pts = levels.get(i);
         if (spread(pts)) {
+            if (pts.size() >= 4 && callsVary(pts)) {
+                double t = callsFit(pts, r, calls);
+                if (t > 0) {
+                    return t;
+                }
+            }
             return localFit(pts, r);
         }
         // too few distinct sizes for a curve: the next group's curve, scaled through these points
@@ -165,11 +174,95 @@ public final class EfficiencyModel {
         return parentAtR0 > 0 ? t0 * parentAtR / parentAtR0 : t0;
     }
 
+    private static boolean callsVary(List<Point> pts) {
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
+        for (Point p : pts) {
+            lo = Math.min(lo, p.calls);
+            hi = Math.max(hi, p.calls);
+        }
+        return hi > lo;
+    }
+
+    /**
+     * Weighted least squares (weights 1/t²) of {@code t = c + k·r + a·calls} over all points of a
+     * group whose kernels are run as a varying number of inner calls (grouped convolutions run
+     * group by group: each call costs about a, whatever its size). A negative c is pinned to 0 and
+     * the other two refitted. Returns -1 when k or a comes out negative or the system is singular,
+     * so that the caller falls back to the fit in r.
+     */
+    static double callsFit(List<Point> pts, double r, double calls) {
+        double[][] m = new double[3][4];
+        for (Point p : pts) {
+            double w = 1.0 / (p.t * p.t);
+            double[] x = {1, p.r, p.calls};
+            for (int i = 0; i < 3; i++) {
+                for (int j = 0; j < 3; j++) {
+                    m[i][j] += w * x[i] * x[j];
+                }
+                m[i][3] += w * x[i] * p.t;
+            }
+        }
+        double[] c = solve3(m);
+        if (c != null && c[0] < 0) {
+            // no fixed cost: t = k·r + a·calls (the 2x2 system left when c is pinned to 0)
+            double det = m[1][1] * m[2][2] - m[1][2] * m[2][1];
+            if (Math.abs(det) <= 1e-12 * Math.abs(m[1][1] * m[2][2])) {
+                return -1;
+            }
+            double k = (m[1][3] * m[2][2] - m[1][2] * m[2][3]) / det;
+            double a = (m[1][1] * m[2][3] - m[2][1] * m[1][3]) / det;
+            c = new double[] {0, k, a};
+        }
+        if (c == null || c[1] < 0 || c[2] < 0) {
+            return -1;
+        }
+        return c[0] + c[1] * r + c[2] * calls;
+    }
+
+    /** Gaussian elimination with partial pivoting on a 3x4 augmented matrix; null if singular. */
+    private static double[] solve3(double[][] a) {
+        int n = 3;
+        for (int col = 0; col < n; col++) {
+            int piv = col;
+            for (int r = col + 1; r < n; r++) {
+                if (Math.abs(a[r][col]) > Math.abs(a[piv][col])) {
+                    piv = r;
+                }
+            }
+            double[] tmp = a[col];
+            a[col] = a[piv];
+            a[piv] = tmp;
+            double scale = 0;
+            for (int j = 0; j < n; j++) {
+                scale = Math.max(scale, Math.abs(a[j][col]));
+            }
+            if (Math.abs(a[col][col]) <= 1e-12 * Math.max(scale, 1e-300)) {
+                return null;
+            }
+            for (int r = col + 1; r < n; r++) {
+                double f = a[r][col] / a[col][col];
+                for (int j = col; j <= n; j++) {
+                    a[r][j] -= f * a[col][j];
+                }
+            }
+        }
+        double[] x = new double[n];
+        for (int i = n - 1; i >= 0; i--) {
+            double v = a[i][n];
+            for (int j = i + 1; j < n; j++) {
+                v -= a[i][j] * x[j];
+            }
+            x[i] = v / a[i][i];
+        }
+        return x;
+    }
+
     /** {@link #localFit(List, double)} over parallel arrays of roofline times and measured times. */
     static double localFit(double[] rs, double[] ts, double r) {
         List<Point> pts = new ArrayList<>();
         for (int i = 0; i < rs.length; i++) {
-            pts.add(new Point(rs[i], ts[i]));
+            pts.add(new Point(rs[i], ts[i], 1));
         }
         return localFit(pts, r);
     }

@@ -13,9 +13,20 @@ import org.shardplan.graph.Work;
  * @param shapeClass shape class (see {@link OpClass#shapeClass})
  * @param work FLOPs and bytes of the kernel
  * @param dtype the element type it computes in
+ * @param calls inner kernel invocations the runtime makes for it (batch times groups for a grouped
+ *     or depthwise convolution, which CPU runtimes run group by group; 1 otherwise)
  */
-public record Kernel(String role, String opType, String shapeClass, Work work, DType dtype) {
+public record Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls) {
+
+    /** A kernel run as one call. */
+    public Kernel(String role, String opType, String shapeClass, Work work, DType dtype) {
+        this(role, opType, shapeClass, work, dtype, 1);
+    }
+
     public Kernel {
+        if (calls < 1) {
+            throw new IllegalArgumentException("calls must be at least 1, found " + calls);
+        }
         Objects.requireNonNull(role, "role");
         Objects.requireNonNull(opType, "opType");
         Objects.requireNonNull(shapeClass, "shapeClass");

@@ -185,6 +185,19 @@ public final class OpClass {
         return i < in.length - 1;
     }
 
+    /**
+     * Inner kernel invocations a CPU runtime makes for a node: batch times groups for a grouped or
+     * depthwise convolution (run group by group), 1 for everything else.
+     */
+    public static long calls(Node n) {
+        if ((n.opType().equals("Conv") || n.opType().equals("ConvTranspose")) && n.attrInt("group", 1) > 1) {
+            Shape x = n.input(0).shape();
+            long batch = x.rankKnown() && x.rank() > 0 && x.isFullyKnown() ? x.toLongs()[0] : 1;
+            return Math.max(1, batch * n.attrInt("group", 1));
+        }
+        return 1;
+    }
+
     private static int rank(Value v) {
         return v.shape().rankKnown() ? v.shape().rank() : 0;
     }

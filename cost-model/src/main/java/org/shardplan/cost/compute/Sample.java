@@ -13,9 +13,17 @@ import org.shardplan.graph.DType;
  * @param bytes bytes read and written
  * @param dtype element type it computed in
  * @param seconds measured median time
+ * @param calls inner kernel invocations (see {@link Kernel#calls()})
  */
 public record Sample(String signature, String opType, String shapeClass, double flops, double bytes, DType dtype,
-        double seconds) {
+        double seconds, long calls) {
+
+    /** A sample of a kernel run as one call. */
+    public Sample(String signature, String opType, String shapeClass, double flops, double bytes, DType dtype,
+            double seconds) {
+        this(signature, opType, shapeClass, flops, bytes, dtype, seconds, 1);
+    }
+
     public Sample {
         Objects.requireNonNull(signature, "signature");
         Objects.requireNonNull(opType, "opType");

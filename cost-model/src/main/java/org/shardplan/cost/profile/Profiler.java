@@ -133,7 +133,7 @@ public final class Profiler {
                     double t = measure(n, opsets, rnd, overhead);
                     Kernel k = Backward.forward(n);
                     calibration.put(new CalibrationEntry(e.getKey(), n.opType(), k.shapeClass(), k.dtype().toString(),
-                            k.work().flops(), k.work().bytes(), t, options.timing().minRepeats()));
+                            k.work().flops(), k.work().bytes(), t, options.timing().minRepeats(), k.calls()));
                     measured++;
                 } catch (SingleNodeModels.NotMeasurable ex) {
                     failures.put(e.getKey(), "cannot run alone: " + ex.getMessage());

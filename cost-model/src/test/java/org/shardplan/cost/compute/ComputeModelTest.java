@@ -171,6 +171,27 @@ class ComputeModelTest {
     }
 
     @Test
+    void groupedConvolutionsAreFittedWithAPerCallCost() {
+        // depthwise samples exactly on t = 1e-4 + 2 r + 5e-6 calls (r = flops * 1e-9 on the slow device)
+        double[][] rc = {{1e6, 64}, {2e6, 512}, {4e6, 128}, {8e6, 1024}, {3e6, 2048}};
+        List<Sample> s = new ArrayList<>();
+        for (double[] x : rc) {
+            s.add(new Sample("d" + x[0], "Conv", "k3x3/s1/depthwise", x[0], 0, DType.FLOAT32,
+                    1e-4 + 2 * x[0] * 1e-9 + 5e-6 * x[1], (long) x[1]));
+        }
+        EfficiencyModel e = new EfficiencyModel(SLOW, s);
+        Kernel k = new Kernel("forward", "Conv", "k3x3/s1/depthwise", new Work(5_000_000, 0, 0, true), DType.FLOAT32, 384);
+        assertEquals(1e-4 + 2 * 5e-3 + 5e-6 * 384, e.predict(k).seconds(), 1e-9);
+        // the node says how many calls: batch 4 x 384 groups
+        Node dw = new Node("dw", "Conv", "", List.of(act("x", 4, 384, 14, 14), weight("w", 384, 1, 3, 3)),
+                List.of(act("y", 4, 384, 14, 14)), List.of(Attribute.ofInt("group", 384),
+                        Attribute.ofInts("kernel_shape", 3, 3), Attribute.ofInts("pads", 1, 1, 1, 1)));
+        assertEquals(4 * 384, OpClass.calls(dw));
+        assertEquals("k3x3/s1/depthwise", OpClass.shapeClass(dw));
+        assertEquals(1, OpClass.calls(matmul(2, 3, 4)));
+    }
+
+    @Test
     void withoutCalibrationTheModelIsAnalyticAndSaysSo() {
         ComputeModel cm = ComputeModel.analytic(SLOW);
         EfficiencyModel.Prediction p = cm.forward(matmul(10, 10, 10));
