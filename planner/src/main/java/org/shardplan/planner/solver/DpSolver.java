@@ -102,7 +102,7 @@ public final class DpSolver implements Solver {
                 }
             }
             String how = "Lagrangian relaxation of the memory limit, " + (iterations + 2) + " eliminations; " + reductions
-                    + "; " + ve.stats.describe();
+                    + "; last elimination: " + ve.stats.describe();
             if (closed(upper, lower)) {
                 return done(p, best, lower, Status.OPTIMAL, t0, how);
             }

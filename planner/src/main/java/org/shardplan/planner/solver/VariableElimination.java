@@ -72,6 +72,14 @@ final class VariableElimination {
         String order = "";
         double estimatedWork;
 
+        void reset() {
+            java.util.Arrays.fill(stepsByNeighbours, 0);
+            largestTable = 0;
+            largestNeighbourhood = 0;
+            peakBytes = 0;
+            work = 0;
+        }
+
         String describe() {
             return order + " order, eliminated " + stepsByNeighbours[0] + " isolated, " + stepsByNeighbours[1] + " degree-1, "
                     + stepsByNeighbours[2] + " degree-2 and " + stepsByNeighbours[3]
@@ -126,6 +134,7 @@ final class VariableElimination {
 
     /** Minimises sum of {@code unary} (+inf = excluded strategy) plus all factors. */
     Result run(double[][] unaryCosts) throws Infeasible, TooLarge, OutOfTime {
+        stats.reset();
         unary = new double[n][];
         for (int i = 0; i < n; i++) {
             unary[i] = unaryCosts[i].clone();
