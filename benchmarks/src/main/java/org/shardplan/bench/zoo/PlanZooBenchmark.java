@@ -31,7 +31,7 @@ import org.shardplan.planner.Planner;
  * stage 1, and the row says so.
  *
  * <p>Usage, from the repository root after {@code mvn -pl benchmarks -am package -DskipTests}:
- * {@code java -Xmx8g -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
+ * {@code java -Xmx10g -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
  * org.shardplan.bench.zoo.PlanZooBenchmark [--quick] [--no-gpt3] [--only NAME]}
  * ({@code --quick}: 8 and 64 devices only; {@code --only}: the models whose name contains NAME, printed,
  * no file written). The ONNX models are those of
@@ -187,7 +187,7 @@ public final class PlanZooBenchmark {
                 + " are upper bounds of what an idle machine gives).%n%n", System.getProperty("os.name"),
                 System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
                 load0, load1));
-        b.append("Command: `mvn -B -q -o -pl benchmarks -am package -Dmaven.test.skip=true && java -Xmx8g -cp "
+        b.append("Command: `mvn -B -q -o -pl benchmarks -am package -Dmaven.test.skip=true && java -Xmx10g -cp "
                 + "\"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
                 + "org.shardplan.bench.zoo.PlanZooBenchmark").append(args.isEmpty() ? "" : " " + args).append("`\n\n");
         b.append("Cluster: A100-40GB spec sheet (GPT-3: A100-80GB), 8 per node on NVLink (300 GB/s), InfiniBand (25 GB/s"
