@@ -182,8 +182,22 @@ public final class Planner {
 
     /** The cost-model settings of this planner. */
     public ProblemBuilder.Settings settings() {
-        ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(c.cluster.device(0)));
+        ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(slowestDevice(c.cluster)));
         return new ProblemBuilder.Settings(c.cluster, cm, c.memory, c.maxLayouts, OptionalDouble.of(memoryLimit()));
+    }
+
+    /**
+     * The device a synchronous step waits for: the one with the lowest float32 peak (on a homogeneous
+     * cluster, the only type).
+     */
+    static org.shardplan.cost.cluster.DeviceSpec slowestDevice(Cluster cl) {
+        org.shardplan.cost.cluster.DeviceSpec slow = cl.nodes().get(0).device();
+        for (org.shardplan.cost.cluster.ClusterNode n : cl.nodes()) {
+            if (n.device().peakFlops("float32") < slow.peakFlops("float32")) {
+                slow = n.device();
+            }
+        }
+        return slow;
     }
 
     /** A problem builder for a coarse graph. */
@@ -375,7 +389,8 @@ public final class Planner {
             warnings.add(b.substring(0, b.length() - 2));
         }
         if (!cl.isHomogeneous()) {
-            warnings.add("the cluster is not homogeneous: compute is priced on the first node's device " + cl.device(0).name());
+            warnings.add("the cluster is not homogeneous: compute is priced on its slowest device, " + slowestDevice(cl).name()
+                    + ", and the layout assumes " + cl.devicesPerNode() + " devices per node (its smallest node)");
         }
         String modelName = c.modelName.isEmpty() ? g.name() : c.modelName;
         return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size(), built.problem().size()), ci, c.batch, c.dims,

@@ -20,7 +20,11 @@ public final class Collectives {
 
     public Collectives(Cluster cluster, DeviceDigits dd) {
         this.dd = dd;
-        this.inner = cluster.nodes().get(0).intraNode();
+        Link in = cluster.nodes().get(0).intraNode();
+        for (org.shardplan.cost.cluster.ClusterNode n : cluster.nodes()) {
+            in = Link.bottleneck(in, n.intraNode());
+        }
+        this.inner = in; // a collective is as fast as its slowest node's link
         this.outer = cluster.interNode();
     }
 
