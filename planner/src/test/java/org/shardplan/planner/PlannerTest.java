@@ -70,4 +70,23 @@ class PlannerTest {
         Plan.Baseline ex = p.baselines().get("expert");
         assertTrue(ex.stepSeconds() > 0 && ex.fits());
     }
+
+    @Test
+    void anUnsupportedOperatorRunsReplicatedWithAWarningNamingIt() throws Exception {
+        org.shardplan.graph.Value x = Fixtures.input("x", 64, 1024);
+        org.shardplan.graph.Value w = Fixtures.param("w", 1024, 1024);
+        org.shardplan.graph.Value h = Fixtures.act("h", 64, 1024);
+        org.shardplan.graph.Value y = Fixtures.act("y", 64, 1024);
+        Graph g = Graph.builder("custom").addInput(x).addParameter(w)
+                .addNode(Fixtures.node("fc", "MatMul", java.util.List.of(x, w), java.util.List.of(h)))
+                .addNode(new org.shardplan.graph.Node("mine", "MyOp", "com.example", java.util.List.of(h),
+                        java.util.List.of(y), java.util.List.of()))
+                .addOutput(y).build();
+        Plan p = Planner.forCluster(Fixtures.a100(8)).withBatch(64).plan(g);
+        PlanNode mine = p.node("mine").orElseThrow();
+        assertTrue(mine.strategy().isEmpty() && !mine.supported(), mine.toString());
+        assertEquals(java.util.List.of("operators without an iteration space, planned as replicated: MyOp (1 node)"),
+                p.warnings());
+        assertTrue(Planner.forCluster(Fixtures.a100(8)).withBatch(64).evaluate(p, g).largestDifference() < 1e-9);
+    }
 }
