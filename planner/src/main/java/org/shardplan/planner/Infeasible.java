@@ -88,7 +88,7 @@ final class Infeasible {
     }
 
     private static String tryOne(Planner q, CoarseGraph g, double limit, String what) {
-        double least = leastMemory(q.problemBuilder(g).build(g, java.util.Map.of()));
+        double least = q.problemBuilder(g).leastMemory(g);
         return least <= limit ? what + " (needs at least " + gib(least) + ")" : "";
     }
 }

@@ -264,6 +264,29 @@ public final class ProblemBuilder {
     }
 
     /**
+     * The least memory per device any plan of the coarse graph needs: the sum over nodes of their
+     * smallest candidate's memory (no edges are priced). O(distinct nodes · layouts).
+     */
+    public double leastMemory(CoarseGraph cg) {
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        Map<String, Double> cache = new HashMap<>();
+        double total = 0;
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            total += cache.computeIfAbsent(signature(c, space), k -> {
+                double m = Double.POSITIVE_INFINITY;
+                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), List.of());
+                for (Layout l : ls) {
+                    m = Math.min(m, nodeCost(c, space, l).memoryBytes());
+                }
+                return m;
+            });
+        }
+        return total;
+    }
+
+    /**
      * The required layouts with, for each position of a repeated block, the union over the block's
      * instances, so that the instances have the same candidates (and share cost tables and can be tied).
      */
