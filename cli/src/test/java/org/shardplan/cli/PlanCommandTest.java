@@ -111,7 +111,7 @@ class PlanCommandTest {
     void anImpossibleMemoryLimitExitsWith3AndSaysWhatWouldFit() {
         Run r = run("plan", "--memory-limit", "1MiB");
         assertEquals(3, r.code(), r.out());
-        assertTrue(r.err().startsWith("shardplan: error: no plan fits 0.00 GiB per device"), r.err());
+        assertTrue(r.err().startsWith("shardplan: error: no plan fits 1.0 MiB per device"), r.err());
         assertTrue(r.err().contains("(") && r.err().contains("over)"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertFalse(r.err().contains("Exception"), r.err());

@@ -18,8 +18,10 @@ final class Infeasible {
     private Infeasible() {
     }
 
+    /** A size in GiB, or in MiB below one GiB. */
     static String gib(double bytes) {
-        return String.format(Locale.ROOT, "%.2f GiB", bytes / (1L << 30));
+        return Math.abs(bytes) >= (1L << 30) ? String.format(Locale.ROOT, "%.2f GiB", bytes / (1L << 30))
+                : String.format(Locale.ROOT, "%.1f MiB", bytes / (1 << 20));
     }
 
     static double leastMemory(ProblemBuilder.Built b) {

@@ -55,7 +55,7 @@ class PlannerTest {
         PlanInfeasibleException e = assertThrows(PlanInfeasibleException.class,
                 () -> Planner.forCluster(Fixtures.a100(8)).withBatch(64).withMemoryLimit(200e6).plan(g));
         assertEquals(3, e.exitCode());
-        assertTrue(e.getMessage().startsWith("no plan fits 0.19 GiB per device"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("no plan fits 190.7 MiB per device"), e.getMessage());
         assertTrue(e.getMessage().contains("over)"), e.getMessage());
         assertTrue(e.getMessage().contains("would fit: "), e.getMessage());
         // both weights split 8 ways still need 2 x 64 MiB: more devices would fit, ZeRO adds nothing
