@@ -80,8 +80,19 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         return new PlanModel(m, display, name, bindings);
     }
 
-    /** The batch size: {@code --batch}, else the {@code batch} binding, else 0. */
+    /** The batch size: {@code --batch}, else the {@code batch} binding, else the first input's first axis, else 0. */
     long batch(long given) {
-        return given > 0 ? given : bindings.getOrDefault("batch", 0L);
+        if (given > 0) {
+            return given;
+        }
+        if (bindings.containsKey("batch")) {
+            return bindings.get("batch");
+        }
+        for (Value v : imported.graph().inputs()) {
+            if (v.shape().rankKnown() && v.shape().rank() > 0 && v.shape().dim(0).isFixed()) {
+                return v.shape().dim(0).value();
+            }
+        }
+        return 0;
     }
 }
