@@ -25,7 +25,7 @@ public final class AutoSolver implements Solver {
             return dp;
         }
         Solution ilp = System.nanoTime() < deadline
-                ? new IlpSolver().solve(c, dp.hasChoices() ? dp.choices() : null, deadline, t0)
+                ? new IlpSolver().solve(c, dp.hasChoices() ? dp.choices() : null, deadline, t0, options.memoryBudgetBytes())
                 : null;
         if (ilp != null && (ilp.status() == Status.OPTIMAL || ilp.status() == Status.INFEASIBLE)) {
             return ilp.withTiming("ilp", DpSolver.seconds(t0));

@@ -33,6 +33,7 @@ public final class IlpSolver implements Solver {
     static final long MAX_EDGE_VARIABLES = 4_000_000;
 
     private final String backend;
+    private long memoryLimitMb;
 
     /**
      * The default backend, SCIP: on the shared PaSE examples it proves the optimum where CP-SAT
@@ -57,11 +58,14 @@ public final class IlpSolver implements Solver {
     public Solution solve(Problem problem, Options options) {
         long t0 = System.nanoTime();
         CompiledProblem c = CompiledProblem.of(problem);
-        return solve(c, null, t0 + (long) (options.timeLimitSeconds() * 1e9), t0);
+        return solve(c, null, t0 + (long) (options.timeLimitSeconds() * 1e9), t0, options.memoryBudgetBytes());
     }
 
-    /** Solves a compiled problem, optionally starting from {@code hint} (may be null). */
-    Solution solve(CompiledProblem c, int[] hint, long deadline, long t0) {
+    /**
+     * Solves a compiled problem, optionally starting from {@code hint} (may be null); SCIP's own
+     * memory (native, outside the Java heap) is limited to {@code memoryBudgetBytes}.
+     */
+    Solution solve(CompiledProblem c, int[] hint, long deadline, long t0, long memoryBudgetBytes) {
         Problem p = c.problem;
         if (c.infeasible != null) {
             return new Solution(p.name(), Status.INFEASIBLE, Double.NaN, Double.POSITIVE_INFINITY, new int[0], name(),
@@ -79,6 +83,10 @@ public final class IlpSolver implements Solver {
         MPSolver solver = MPSolver.createSolver(backend);
         if (solver == null) {
             return unknown(p, t0, "ilp: the OR-Tools backend " + backend + " is not available on this platform");
+        }
+        memoryLimitMb = memoryBudgetBytes >> 20;
+        if ("SCIP".equals(backend)) {
+            solver.setSolverSpecificParametersAsString("limits/memory = " + Math.max(64, memoryLimitMb) + "\n");
         }
         try {
             return build(c, solver, hint, deadline, t0, edgeVars);
@@ -221,7 +229,11 @@ public final class IlpSolver implements Solver {
                     DpSolver.seconds(t0), why + " (" + size + ")");
         }
         if (rs != MPSolver.ResultStatus.OPTIMAL && rs != MPSolver.ResultStatus.FEASIBLE) {
-            return unknown(p, t0, size + ": no assignment found (" + rs + ")");
+            String why = rs == MPSolver.ResultStatus.ABNORMAL && "SCIP".equals(backend)
+                    ? "the backend stopped early (ABNORMAL: its memory limit of " + Math.max(64, memoryLimitMb)
+                            + " MiB or numerical trouble)"
+                    : "no assignment found (" + rs + ")";
+            return unknown(p, t0, size + ": " + why);
         }
         int[] choices = new int[n];
         for (int v = 0; v < n; v++) {
