@@ -15,6 +15,7 @@ import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanJson;
 import org.shardplan.planner.Planner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -38,14 +39,12 @@ public final class PlanCommand implements Callable<Integer> {
             description = "An .onnx file, or builtin:transformer / builtin:cnn (default: builtin:transformer).")
     String model;
 
-    @Option(names = "--cluster", paramLabel = "FILE", description = "A cluster file (shardplan-cluster/1).")
-    Path clusterFile;
+    /** Default cluster when no cluster option is given: 8 x a100-40gb. */
+    static final int DEFAULT_DEVICES = 8;
+    static final String DEFAULT_DEVICE = "a100-40gb";
 
-    @Option(names = "--devices", paramLabel = "N", description = "Number of devices (default 8).")
-    Integer devices;
-
-    @Option(names = "--device", paramLabel = "TYPE", description = "Device type, e.g. a100-40gb, v100, h100 (default a100-40gb).")
-    String device;
+    @Mixin
+    ClusterOptions clusterOptions;
 
     @Option(names = "--batch", paramLabel = "N", description = "Global batch size (binds the dimension 'batch').")
     long batch;
@@ -93,7 +92,7 @@ public final class PlanCommand implements Callable<Integer> {
         if (zero < 0 || zero > 3) {
             throw new ShardplanException("--zero must be 0, 1, 2 or 3, found " + zero);
         }
-        Cluster cluster = PlanClusterArgs.cluster(clusterFile, devices, device);
+        Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
         PlanModel m = PlanModel.load(model, batch, dims, inputShapes, Map.of());
         long b = m.batch(batch);
         int n = cluster.deviceCount();
@@ -105,7 +104,7 @@ public final class PlanCommand implements Callable<Integer> {
                 .withMemoryModel(new MemoryModel(OptimizerSpec.of(optimizer), zero, recompute))
                 .withTimeLimit(timeLimit).withModel(m.name(), m.imported().info().sha256()).withVersion(Main.version());
         if (memoryLimit != null) {
-            p = p.withMemoryLimit(PlanClusterArgs.bytes("--memory-limit", memoryLimit));
+            p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }
         Plan plan = p.plan(m.imported().graph());
         if (out != null) {

@@ -1,34 +1,11 @@
 package org.shardplan.cli;
 
-import java.nio.file.Path;
 import java.util.Locale;
-import org.shardplan.cost.cluster.Cluster;
-import org.shardplan.cost.cluster.ClusterFiles;
-import org.shardplan.cost.cluster.DeviceProfiles;
 import org.shardplan.graph.ShardplanException;
 
-/** The cluster options of {@code plan}: a cluster file, or a device count and type (default 8 x a100-40gb). */
-final class PlanClusterArgs {
-    private PlanClusterArgs() {
-    }
-
-    /** Devices of the default cluster. */
-    static final int DEFAULT_DEVICES = 8;
-    /** Device type of the default cluster. */
-    static final String DEFAULT_DEVICE = "a100-40gb";
-
-    static Cluster cluster(Path file, Integer devices, String device) throws ShardplanException {
-        if (file != null) {
-            if (devices != null || device != null) {
-                throw new ShardplanException("--cluster must not be combined with --devices or --device, found both");
-            }
-            return ClusterFiles.read(file);
-        }
-        int n = devices == null ? DEFAULT_DEVICES : devices;
-        if (n < 1) {
-            throw new ShardplanException("--devices must be at least 1, found " + n);
-        }
-        return Cluster.homogeneous(DeviceProfiles.get(device == null ? DEFAULT_DEVICE : device), n);
+/** Parsing of sizes given on the command line. */
+final class Sizes {
+    private Sizes() {
     }
 
     /** Parses a byte count: a number with an optional unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB). */
