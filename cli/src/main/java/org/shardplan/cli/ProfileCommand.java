@@ -69,6 +69,11 @@ public final class ProfileCommand implements Callable<Integer> {
                     + " on a shared machine).")
     String statistic;
 
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
+            description = "Rounds each measurement is taken in, the quietest round's median kept; rounds that disagree"
+                    + " by more than 10%% get as many again (default ${DEFAULT-VALUE}; 1: a single median).")
+    int rounds;
+
     @Option(names = "--calibration", paramLabel = "FILE",
             description = "Calibration file to read and extend (default: this machine's file under ~/.cache/shardplan/calibration).")
     Path calibration;
@@ -89,6 +94,9 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         if (repeats < 1) {
             throw new ShardplanException("--repeats must be at least 1, found " + repeats);
+        }
+        if (rounds < 1) {
+            throw new ShardplanException("--rounds must be at least 1, found " + rounds);
         }
         if (!(minTime >= 0) || Double.isInfinite(minTime)) {
             throw new ShardplanException("--min-time must be a number of seconds >= 0, found " + minTime);
@@ -115,7 +123,7 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         Profiler.Options opts = new Profiler.Options(threads, new Timing(3, repeats, Math.max(repeats, 2000), minTime)
                 .withStatistic("min".equals(statistic) ? Timing.Statistic.MIN : Timing.Statistic.MEDIAN),
-                optimization, !noWholeModel);
+                optimization, !noWholeModel, rounds, 0.1);
         String name = model.getFileName().toString();
         ProfileReport r = new Profiler(cpu, opts).profile(name, m.graph(), model, m.info().opsetImports(), cal,
                 ProfileProgress.onConsole());

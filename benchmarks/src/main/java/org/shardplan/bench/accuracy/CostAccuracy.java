@@ -20,6 +20,9 @@ import org.shardplan.cost.calib.CalibrationFile;
 import org.shardplan.cost.calib.MachineFingerprint;
 import org.shardplan.cost.cluster.DeviceProfiles;
 import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.compute.Backward;
+import org.shardplan.cost.compute.ComputeModel;
+import org.shardplan.cost.compute.EfficiencyModel;
 import org.shardplan.cost.profile.Ort;
 import org.shardplan.cost.profile.ProfileReport;
 import org.shardplan.cost.profile.Profiler;
@@ -59,6 +62,7 @@ public final class CostAccuracy {
         Path dump = null;
         Timing.Statistic statistic = Timing.Statistic.MEDIAN;
         boolean quick = false;
+        int rounds = 3;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
@@ -67,6 +71,7 @@ public final class CostAccuracy {
                 case "--quick" -> quick = true;
                 case "--dump" -> dump = Path.of(args[++i]);
                 case "--statistic" -> statistic = Timing.Statistic.valueOf(args[++i].toUpperCase(Locale.ROOT));
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -79,8 +84,8 @@ public final class CostAccuracy {
         CalibrationFile cal = new CalibrationFile(fp);
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         Timing timing = (quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT).withStatistic(statistic);
-        Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, true));
-        Profiler second = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, false));
+        Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, true, rounds, 0.1));
+        Profiler second = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, false, rounds, 0.1));
         Map<Case, ImportedModel> imported = new LinkedHashMap<>();
         Map<Case, ProfileReport> pass1 = new LinkedHashMap<>();
         long t0 = System.nanoTime();
@@ -108,6 +113,7 @@ public final class CostAccuracy {
                 }
             }
         }
+        String splits = splitOrdering(cases, imported, first, cal, cpu);
         List<Result> results = new ArrayList<>();
         for (Case c : cases) {
             ImportedModel m = imported.get(c);
@@ -127,8 +133,8 @@ public final class CostAccuracy {
         if (calOut != null) {
             cal.write(calOut);
         }
-        String md = markdown(results, skipped, cpu, fp, threads, optimization, minutes, cal.size(), quick, statistic)
-                + repeatability(again);
+        String md = markdown(results, skipped, cpu, fp, threads, optimization, minutes, cal.size(), quick, statistic,
+                rounds) + splits + repeatability(again);
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md);
         System.out.print(md);
@@ -214,7 +220,8 @@ public final class CostAccuracy {
     }
 
     static String markdown(List<Result> results, List<String> skipped, DeviceSpec cpu, MachineFingerprint fp,
-            int threads, String optimization, double minutes, int signatures, boolean quick, Timing.Statistic statistic) {
+            int threads, String optimization, double minutes, int signatures, boolean quick, Timing.Statistic statistic,
+            int rounds) {
         StringBuilder b = new StringBuilder("# Cost model accuracy on this CPU\n\n");
         b.append(String.format(Locale.ROOT, "Machine: %s, %d logical CPUs, %.0f GiB; ONNX Runtime %s, %d intra-op thread(s), "
                         + "graph optimization `%s`; measured peak %.1f GFLOP/s (float32 MatMul), %.1f GB/s (Add)  %n",
@@ -225,10 +232,13 @@ public final class CostAccuracy {
                 .append(String.format(Locale.ROOT, ", %.1f minutes, %d distinct operator signatures%n", minutes, signatures));
         b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
                 + "org.shardplan.bench.accuracy.CostAccuracy --threads ").append(threads).append(quick ? " --quick" : "")
-                .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "").append("`\n\n");
+                .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "").append(rounds != 3 ? " --rounds " + rounds : "")
+                .append("`\n\n");
         b.append("Each node's prediction uses the calibration of every other operator signature (all cases, all models) "
                 + "with its own held out. Measured node time: " + (statistic == Timing.Statistic.MIN ? "minimum" : "median")
                 + " of one-node ONNX Runtime runs (" + (threads == 1 ? "the thread's CPU time" : "wall clock")
+                + (rounds > 1 ? "; taken in " + rounds + " rounds, the smallest round median kept, as many rounds again"
+                        + " when the rounds differ by more than 10%" : "")
                 + ") minus the call overhead "
                 + "(small nodes: differential, N copies against one). Whole model: sum of node predictions plus one call "
                 + "overhead, against the " + (statistic == Timing.Statistic.MIN ? "minimum" : "median")
@@ -304,6 +314,96 @@ public final class CostAccuracy {
         boolean same = true;
         for (int i = 0; i < timed.size(); i++) {
             same &= byPred.get(i) == byMeas.get(i);
+        }
+        b.append(String.format(Locale.ROOT, "%nPredicted order %s the measured order (%d of %d pairs concordant).%n",
+                same ? "matches" : "does not match", concordant, pairs));
+        return b.toString();
+    }
+
+    /**
+     * The per-device shapes of one attention-score MatMul of MiniLM ({@code [b, h, m, k] x [b, h, k, n]})
+     * split 1 to 32 ways along different dimensions: each variant measured as a one-node model and
+     * predicted with its own signature held out, then the predicted order against the measured one.
+     */
+    static String splitOrdering(List<Case> cases, Map<Case, ImportedModel> imported, Profiler profiler,
+            CalibrationFile cal, DeviceSpec cpu) throws Exception {
+        Case base = null;
+        for (Case c : cases) {
+            if (c.model().equals("MiniLM-L6") && c.variant().equals("batch 4 x seq 128")) {
+                base = c;
+            }
+        }
+        if (base == null) {
+            return "";
+        }
+        ImportedModel m = imported.get(base);
+        org.shardplan.graph.Node mm = null;
+        for (org.shardplan.graph.Node n : m.graph().nodes()) {
+            if (n.opType().equals("MatMul") && n.inputs().size() == 2
+                    && n.inputs().stream().allMatch(v -> v.constant().isEmpty() && v.shape().rankKnown()
+                            && v.shape().isFullyKnown() && v.shape().toLongs().length == 4)) {
+                mm = n;
+                break;
+            }
+        }
+        if (mm == null) {
+            return "";
+        }
+        // split factors along b, h, m, n, k
+        String[] names = {"1 way (unsplit)", "2 ways along heads", "4 ways along query rows",
+            "8 ways: batch 2 x key columns 4", "16 ways: heads 4 x query rows 4", "32 ways: heads 2 x rows 2 x columns 8"};
+        int[][] factors = {{1, 1, 1, 1, 1}, {1, 2, 1, 1, 1}, {1, 1, 4, 1, 1}, {2, 1, 1, 4, 1}, {1, 4, 4, 1, 1},
+            {1, 2, 2, 8, 1}};
+        long[] a = mm.inputs().get(0).shape().toLongs();
+        long[] bb = mm.inputs().get(1).shape().toLongs();
+        EfficiencyModel full = new EfficiencyModel(cpu, cal.samples());
+        List<double[]> rows = new ArrayList<>();
+        for (int[] f : factors) {
+            long[] la = {a[0] / f[0], a[1] / f[1], a[2] / f[2], a[3] / f[4]};
+            long[] lb = {bb[0] / f[0], bb[1] / f[1], bb[2] / f[4], bb[3] / f[3]};
+            long[] lc = {a[0] / f[0], a[1] / f[1], a[2] / f[2], bb[3] / f[3]};
+            org.shardplan.graph.Node local = ComputeModel.perDevice(mm, List.of(la, lb), List.of(lc));
+            String sig = org.shardplan.cost.calib.OpSignature.of(local);
+            double predicted = full.without(java.util.Set.of(sig)).predict(Backward.forward(local)).seconds();
+            OptionalDouble measured = profiler.measureOnce(local, m.info().opsetImports());
+            if (measured.isEmpty()) {
+                return "";
+            }
+            rows.add(new double[] {predicted, measured.getAsDouble()});
+        }
+        Integer[] byPred = new Integer[rows.size()];
+        Integer[] byMeas = new Integer[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            byPred[i] = i;
+            byMeas[i] = i;
+        }
+        Arrays.sort(byPred, (x, y) -> Double.compare(rows.get(x)[0], rows.get(y)[0]));
+        Arrays.sort(byMeas, (x, y) -> Double.compare(rows.get(x)[1], rows.get(y)[1]));
+        int concordant = 0;
+        int pairs = 0;
+        for (int i = 0; i < rows.size(); i++) {
+            for (int j = i + 1; j < rows.size(); j++) {
+                pairs++;
+                if (Math.signum(rows.get(i)[0] - rows.get(j)[0]) == Math.signum(rows.get(i)[1] - rows.get(j)[1])) {
+                    concordant++;
+                }
+            }
+        }
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
+                "%n## Ordering of %d splits of one MiniLM-L6 layer%n%nThe attention-score MatMul `%s` of MiniLM-L6 at batch 4 x "
+                        + "seq 128 (%s x %s), its per-device shapes under splits along different dimensions; each "
+                        + "measured as a one-node model and predicted with its own signature held out.%n%n",
+                rows.size(), mm.name(), Arrays.toString(a), Arrays.toString(bb)));
+        b.append("| rank | predicted order | predicted (ms) | measured order | measured (ms) | error |\n"
+                + "|---:|---|---:|---|---:|---:|\n");
+        boolean same = true;
+        for (int i = 0; i < rows.size(); i++) {
+            int p = byPred[i];
+            int q = byMeas[i];
+            same &= p == q;
+            b.append(String.format(Locale.ROOT, "| %d | %s | %.3f | %s | %.3f | %s |%n", i + 1, names[p],
+                    rows.get(p)[0] * 1e3, names[q], rows.get(q)[1] * 1e3,
+                    pct(Math.abs(rows.get(q)[0] - rows.get(q)[1]) / rows.get(q)[1])));
         }
         b.append(String.format(Locale.ROOT, "%nPredicted order %s the measured order (%d of %d pairs concordant).%n",
                 same ? "matches" : "does not match", concordant, pairs));

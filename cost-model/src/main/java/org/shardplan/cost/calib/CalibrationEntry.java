@@ -17,9 +17,17 @@ import org.shardplan.graph.DType;
  * @param seconds median time of one run, the runtime's call overhead subtracted
  * @param repeats timed runs the median is taken over
  * @param calls inner kernel invocations (batch times groups for grouped convolutions, else 1)
+ * @param spread how far the measurement's rounds disagreed: (largest - smallest) / smallest of the
+ *     round medians (0 when measured in one round or not known)
  */
 public record CalibrationEntry(String signature, String op, String shapeClass, String dtype, double flops,
-        double bytes, double seconds, int repeats, long calls) {
+        double bytes, double seconds, int repeats, long calls, double spread) {
+
+    /** An entry whose measurement spread is not known. */
+    public CalibrationEntry(String signature, String op, String shapeClass, String dtype, double flops,
+            double bytes, double seconds, int repeats, long calls) {
+        this(signature, op, shapeClass, dtype, flops, bytes, seconds, repeats, calls, 0);
+    }
 
     /** An entry of a kernel run as one call. */
     public CalibrationEntry(String signature, String op, String shapeClass, String dtype, double flops,
@@ -34,6 +42,9 @@ public record CalibrationEntry(String signature, String op, String shapeClass, S
         Objects.requireNonNull(dtype, "dtype");
         if (!(seconds > 0) || Double.isInfinite(seconds)) {
             throw new IllegalArgumentException("calibration entry " + op + ": seconds must be positive, found " + seconds);
+        }
+        if (!(spread >= 0) || Double.isInfinite(spread)) {
+            throw new IllegalArgumentException("calibration entry " + op + ": spread must be >= 0, found " + spread);
         }
         if (!(flops >= 0) || !(bytes >= 0)) {
             throw new IllegalArgumentException("calibration entry " + op + ": flops and bytes must be >= 0, found "

@@ -143,7 +143,8 @@ public final class CalibrationFile {
             }
             c.put(new CalibrationEntry(e.get("signature").asText(), e.get("op").asText(),
                     e.path("shapeClass").asText("any"), e.path("dtype").asText("float32"), flops, bytes, seconds,
-                    e.path("repeats").asInt(0), Math.max(1, e.path("calls").asLong(1))));
+                    e.path("repeats").asInt(0), Math.max(1, e.path("calls").asLong(1)),
+                    Math.max(0, e.path("spread").asDouble(0))));
         }
         return c;
     }
@@ -175,6 +176,9 @@ public final class CalibrationFile {
             o.put("repeats", e.repeats());
             if (e.calls() > 1) {
                 o.put("calls", e.calls());
+            }
+            if (e.spread() > 0) {
+                o.put("spread", e.spread());
             }
         }
         try {

@@ -55,10 +55,26 @@ public final class Profiler {
      * @param timing warm-up and repeats
      * @param optimization ONNX Runtime graph optimization level: none, basic, extended or all
      * @param wholeModel whether to time the whole model too
+     * @param rounds rounds each measurement is taken in, the smallest round median kept
+     *     ({@link Timing#roundsSeconds}); 1 for a single median
+     * @param maxSpread relative spread of the round medians above which more rounds are run
      */
-    public record Options(int threads, Timing timing, String optimization, boolean wholeModel) {
-        /** One thread per core, default timing, no graph rewriting, the whole model timed. */
-        public static final Options DEFAULT = new Options(0, Timing.DEFAULT, "none", true);
+    public record Options(int threads, Timing timing, String optimization, boolean wholeModel, int rounds,
+            double maxSpread) {
+        /** One thread per core, default timing, no graph rewriting, the whole model timed, 3 rounds. */
+        public static final Options DEFAULT = new Options(0, Timing.DEFAULT, "none", true, 3, 0.1);
+
+        /** Options measuring in one round (a single median). */
+        public Options(int threads, Timing timing, String optimization, boolean wholeModel) {
+            this(threads, timing, optimization, wholeModel, 1, 0.1);
+        }
+
+        public Options {
+            if (rounds < 1 || !(maxSpread >= 0)) {
+                throw new IllegalArgumentException("profiling needs rounds >= 1 and maxSpread >= 0, found " + rounds
+                        + ", " + maxSpread);
+            }
+        }
     }
 
     /** Told about progress: {@code done} of {@code total} steps, now working on {@code what}. */
@@ -69,6 +85,8 @@ public final class Profiler {
 
     private final Options options;
     private final DeviceSpec device;
+    /** The largest round spread of the timings since it was last reset (one node's measurement). */
+    private double lastSpread;
 
     /**
      * A profiler. With one intra-op thread, ONNX Runtime runs on the calling thread and every
@@ -78,7 +96,7 @@ public final class Profiler {
         this.device = device;
         this.options = options.threads() == 1
                 ? new Options(1, options.timing().withClock(Timing.Clock.THREAD_CPU), options.optimization(),
-                        options.wholeModel())
+                        options.wholeModel(), options.rounds(), options.maxSpread())
                 : options;
     }
 
@@ -130,10 +148,12 @@ public final class Profiler {
                 reused++;
             } else {
                 try {
+                    lastSpread = 0;
                     double t = measure(n, opsets, rnd, overhead);
                     Kernel k = Backward.forward(n);
                     calibration.put(new CalibrationEntry(e.getKey(), n.opType(), k.shapeClass(), k.dtype().toString(),
-                            k.work().flops(), k.work().bytes(), t, options.timing().minRepeats(), k.calls()));
+                            k.work().flops(), k.work().bytes(), t, options.timing().minRepeats(), k.calls(),
+                            lastSpread));
                     measured++;
                 } catch (SingleNodeModels.NotMeasurable ex) {
                     failures.put(e.getKey(), "cannot run alone: " + ex.getMessage());
@@ -257,6 +277,16 @@ public final class Profiler {
         }
     }
 
+    /** Times work in the configured rounds, noting their spread. */
+    private double timed(Timing timing, Timing.Run work) throws Exception {
+        if (options.rounds() <= 1) {
+            return timing.medianSeconds(work);
+        }
+        Timing.Rounds r = timing.roundsSeconds(work, options.rounds(), options.maxSpread());
+        lastSpread = Math.max(lastSpread, r.spread());
+        return r.seconds();
+    }
+
     private double time(SingleNodeModels.Probe probe, SplittableRandom rnd) throws Exception {
         return time(probe, rnd, options.timing());
     }
@@ -284,7 +314,7 @@ public final class Profiler {
                 }
             }
             boolean usePinned = pin;
-            return timing.medianSeconds(() -> {
+            return timed(timing, () -> {
                 try (OrtSession.Result r = usePinned ? s.run(feeds, pinned) : s.run(feeds)) {
                     r.size();
                 }
@@ -331,7 +361,7 @@ public final class Profiler {
                 }
                 feeds.put(name, Feeds.random(Feeds.elemType(ti.type), dims, rnd));
             }
-            return options.timing().medianSeconds(() -> {
+            return timed(options.timing(), () -> {
                 try (OrtSession.Result r = s.run(feeds)) {
                     r.size();
                 }

@@ -104,6 +104,50 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
         return statistic == Statistic.MIN ? Arrays.stream(t).min().getAsDouble() : median(t);
     }
 
+    /**
+     * A measurement taken in rounds: the time of one run, how far the rounds' medians spread,
+     * and how many rounds were run.
+     *
+     * @param seconds the smallest of the rounds' medians
+     * @param spread (largest - smallest) / smallest of the rounds' medians
+     * @param rounds rounds run
+     */
+    public record Rounds(double seconds, double spread, int rounds) {}
+
+    /**
+     * Runs {@code work} in {@code rounds} rounds, each timed as {@link #medianSeconds} with
+     * {@link #minSeconds()} divided among the rounds (warm-up only before the first), and returns
+     * the smallest round median. On a shared machine a disturbance (another process on the
+     * sibling hyper-thread, cache and memory-bandwidth contention) only ever adds time and tends
+     * to last for a stretch, so the quietest round is the most repeatable estimate. When the
+     * round medians spread by more than {@code maxSpread} (relative), up to {@code rounds} more
+     * rounds are run, once. Running time: about 1 to 2 times {@link #minSeconds()} plus the
+     * runs themselves.
+     */
+    public Rounds roundsSeconds(Run work, int rounds, double maxSpread) throws Exception {
+        if (rounds < 1) {
+            throw new IllegalArgumentException("rounds must be >= 1, found " + rounds);
+        }
+        for (int i = 0; i < warmup; i++) {
+            work.run();
+        }
+        Timing round = new Timing(0, minRepeats, maxRepeats, minSeconds / rounds, clock, statistic);
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
+        int done = 0;
+        int limit = rounds;
+        while (done < limit) {
+            double t = round.medianSeconds(work);
+            lo = Math.min(lo, t);
+            hi = Math.max(hi, t);
+            done++;
+            if (done == limit && limit == rounds && rounds > 1 && (hi - lo) / lo > maxSpread) {
+                limit = 2 * rounds;
+            }
+        }
+        return new Rounds(lo, lo > 0 ? (hi - lo) / lo : 0, done);
+    }
+
     /** The median of the values (the mean of the two middle ones for an even count). */
     public static double median(double[] values) {
         if (values.length == 0) {

@@ -55,4 +55,16 @@ class CalibrationsTest {
                 () -> CalibrationFile.parse("{\"format\": \"x\"}", "c.json"));
         assertEquals("c.json: format must be \"shardplan-calibration/1\", found \"x\"", f.getMessage());
     }
+
+    @Test
+    void theSpreadOfAMeasurementIsWrittenAndReadBack() throws Exception {
+        CalibrationFile c = new CalibrationFile(a100());
+        c.put(new CalibrationEntry("s1", "MatMul", "2d/weight", "float32", 1e9, 0, 2e-3, 7, 1, 0.125));
+        c.put(new CalibrationEntry("s2", "Add", "same", "float32", 0, 1e6, 1e-4, 7));
+        CalibrationFile back = CalibrationFile.parse(c.toJson(), "test");
+        assertEquals(0.125, back.get("s1").orElseThrow().spread());
+        assertEquals(0.0, back.get("s2").orElseThrow().spread());
+        assertThrows(IllegalArgumentException.class,
+                () -> new CalibrationEntry("s3", "Add", "same", "float32", 0, 1, 1e-4, 7, 1, -0.5));
+    }
 }

@@ -27,4 +27,23 @@ class TimingTest {
         assertEquals(3, cpu.get());
         assertThrows(IllegalArgumentException.class, () -> new Timing(0, 3, 2, 0));
     }
+
+    @Test
+    void roundsKeepTheQuietestRoundAndAddRoundsWhenTheyDisagree() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        // runs 1-3 (the first round) take 30 ms, every later run 2 ms: the rounds disagree, so
+        // 2 rounds become 4, and the smallest round median (about 2 ms) is kept
+        Timing.Run work = () -> Thread.sleep(calls.incrementAndGet() <= 3 ? 30 : 2);
+        Timing.Rounds r = new Timing(0, 3, 3, 0).roundsSeconds(work, 2, 0.5);
+        assertEquals(4 * 3, calls.get());
+        assertEquals(4, r.rounds());
+        assertTrue(r.seconds() >= 0.002 && r.seconds() < 0.03, "kept " + r.seconds());
+        assertTrue(r.spread() > 0.5, "spread " + r.spread());
+        // rounds that agree within the limit stay at the number asked for (1 warm-up run first)
+        AtomicInteger steady = new AtomicInteger();
+        Timing.Rounds s = new Timing(1, 3, 3, 0).roundsSeconds(steady::incrementAndGet, 2, Double.MAX_VALUE);
+        assertEquals(1 + 2 * 3, steady.get());
+        assertEquals(2, s.rounds());
+        assertThrows(IllegalArgumentException.class, () -> new Timing(0, 3, 3, 0).roundsSeconds(steady::incrementAndGet, 0, 0.1));
+    }
 }
