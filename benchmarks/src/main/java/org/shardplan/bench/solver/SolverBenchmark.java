@@ -31,7 +31,7 @@ import org.shardplan.planner.solver.Solver;
  * file and solving) and peak resident memory.
  *
  * <p>Usage, from the repository root: {@code java -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
- * org.shardplan.bench.solver.SolverBenchmark [--no-cli] [--levels N] [--memory-limits] [--backends] [--out FILE]}. Problems are written to
+ * org.shardplan.bench.solver.SolverBenchmark [--no-cli] [--levels N] [--memory-limits] [--backends] [--only NAME]... [--out FILE]}. Problems are written to
  * {@code benchmarks/target/solver-problems/}.
  */
 public final class SolverBenchmark {
@@ -56,6 +56,7 @@ public final class SolverBenchmark {
         String javaOpts = "-Xmx2g";
         boolean backends = false;
         boolean memoryLimits = false;
+        List<String> only = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--no-cli" -> cli = false;
@@ -64,6 +65,7 @@ public final class SolverBenchmark {
                 case "--backends" -> backends = true;
                 case "--out" -> OUT[0] = Path.of(args[++i]);
                 case "--memory-limits" -> memoryLimits = true;
+                case "--only" -> only.add(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -79,6 +81,9 @@ public final class SolverBenchmark {
             for (int model = 0; model < 2; model++) {
                 Problem p = model == 0 ? PaseShapedProblems.inception(devices, cap, 128)
                         : PaseShapedProblems.transformer(devices, cap, 64, 6);
+                if (!only.isEmpty() && !only.contains(p.name())) {
+                    continue;
+                }
                 Path file = dir.resolve(p.name() + ".json.gz");
                 if (!Files.exists(file)) {
                     ProblemIo.writeProblem(p, file);
@@ -178,7 +183,8 @@ public final class SolverBenchmark {
             rss = r.isEmpty() ? -1 : Long.parseLong(r);
         }
         return new Row(p.name(), p.size(), p.edges().size(), max, entries, Files.size(file), first.status().name(),
-                first.seconds(), warm, warmCpu, cliStatus, wall, cliCpu, rss, cliSolve, first.message());
+                first.seconds(), warm, warmCpu, cliStatus, wall, cliCpu, rss, cliSolve,
+                String.format(Locale.ROOT, "objective %.17g; ", first.objective()) + first.message());
     }
 
     private static String find(String text, String regex) {

@@ -49,9 +49,10 @@ public final class DpSolver implements Solver {
         VariableElimination ve = new VariableElimination(p, c.factors, budget, deadline);
         try {
             if (!limited) {
-                VariableElimination.Result r = ve.run(c.unary(0));
+                BoundPruning.Result b = BoundPruning.prune(p, c.factors, c.unary(0), budget, deadline);
+                VariableElimination.Result r = ve.run(b.unary());
                 return done(p, r.choices(), r.value(), Status.OPTIMAL, t0,
-                        reductions + "; " + ve.stats.describe());
+                        reductions + "; " + describe(b) + "; " + ve.stats.describe());
             }
             double limit = p.memoryLimit().getAsDouble();
             // 1. least memory over all assignments that avoid forbidden pairs
@@ -117,6 +118,12 @@ public final class DpSolver implements Solver {
 
     static boolean closed(double upper, double lower) {
         return Double.isFinite(upper) && upper - lower <= 1e-9 * Math.max(1.0, Math.abs(upper));
+    }
+
+    /** Human-readable summary of the pruning by bounds. */
+    static String describe(BoundPruning.Result b) {
+        return String.format(java.util.Locale.ROOT, "bound pruning: %d strategies removed (upper bound %.6g, forest lower bound %.6g)",
+                b.removed(), b.upper(), b.lower());
     }
 
     /** Human-readable summary of the static reductions. */

@@ -88,6 +88,8 @@ final class VariableElimination {
         }
     }
 
+    private static final boolean TRACE = Boolean.getBoolean("shardplan.dp.trace");
+
     private final Problem problem;
     private final int n;
     private final int[] k;
@@ -179,8 +181,17 @@ final class VariableElimination {
             for (int u : s.nbrs) {
                 plans[u] = null;
             }
+            long tt0 = System.nanoTime();
             double c = eliminate(s, records, plans);
             constant += c;
+            if (TRACE && System.nanoTime() - tt0 > 20_000_000L) {
+                StringBuilder tb = new StringBuilder();
+                for (int b = 0; b < s.nbrs.length; b++) {
+                    tb.append(' ').append(name(s.nbrs[b])).append('/').append(s.counts[b]);
+                }
+                System.err.printf("step %d %s groups %d (k %d) out %d nf %d: %.3f s;%s%n", step, name(best), s.groups,
+                        k[best], s.outSize, s.fs.length, (System.nanoTime() - tt0) / 1e9, tb);
+            }
             if (System.nanoTime() > deadlineNanos) {
                 throw new OutOfTime("time limit reached after eliminating " + (step + 1) + " of " + n + " nodes");
             }
@@ -570,262 +581,357 @@ final class VariableElimination {
                 staticF[nStatic++] = i;
             }
         }
-        int[] rowOf = new int[nf];
+        final int lastAxis = last;
+        final int nIn = nInner;
+        final int nOut = nOuter;
+        final int nSort = nSorted;
+        final int nStat = nStatic;
         int cl = s.counts[last];
         int outerCount = table.length / cl;
-        int[] idx = new int[d];
-        double[] partial = new double[G];
-        double[] sorted = new double[G];
-        int[] order = new int[G];
-        heap = new int[G];
-        int[] innerBase = new int[nf];
-        boolean anyFinite = false;
-        for (int oc = 0; oc < outerCount; oc++) {
-            if ((oc & 63) == 63 && System.nanoTime() > deadlineNanos) {
-                throw new OutOfTime("time limit reached while eliminating node " + name(s.v));
-            }
-            int outBase = 0;
-            for (int b = 0; b < d; b++) {
-                if (b != last) {
-                    outBase += idx[b] * strides[b];
+        RangeTask task = (from, to, sc) -> {
+            int[] rowOf = new int[nf];
+            int[] idx = new int[d];
+            int rem = from;
+            for (int b = d - 1; b >= 0; b--) {
+                if (b != lastAxis) {
+                    idx[b] = rem % s.counts[b];
+                    rem /= s.counts[b];
                 }
             }
-            System.arraycopy(gu, 0, partial, 0, G);
-            for (int j = 0; j < nOuter; j++) {
-                int i = outerF[j];
-                int r = 0;
+            double[] partial = new double[G];
+            double[] sorted = new double[G];
+            int[] order = new int[G];
+            sc.heap = new int[G];
+            int[] innerBase = new int[nf];
+            boolean anyFinite = false;
+            for (int oc = from; oc < to; oc++) {
+                if ((oc & 63) == 63 && System.nanoTime() > deadlineNanos) {
+                    throw new OutOfTime("time limit reached while eliminating node " + name(s.v));
+                }
+                int outBase = 0;
                 for (int b = 0; b < d; b++) {
-                    r += map[i][b][idx[b]];
-                }
-                double[] mi = m[i];
-                int off = r * G;
-                for (int q = 0; q < G; q++) {
-                    partial[q] += mi[off + q];
-                }
-            }
-            for (int j = 0; j < nInner; j++) {
-                int i = innerF[j];
-                int r = 0;
-                for (int b = 0; b < d; b++) {
-                    if (b != last) {
-                        r += map[i][b][idx[b]];
+                    if (b != lastAxis) {
+                        outBase += idx[b] * strides[b];
                     }
                 }
-                innerBase[i] = r;
-            }
-            startLazySort(partial, order, sorted, G);
-            for (int c = 0; c < cl; c++) {
-                // threshold algorithm (Fagin, Lotem and Naor 2003): the groups are read in the order of
-                // the partial costs and in the order of each sorted inner row; an unseen group costs at
-                // least the sum of the frontiers plus the row minima of the other inner factors
-                double lb = 0;
-                for (int j = 0; j < nInner; j++) {
+                System.arraycopy(gu, 0, partial, 0, G);
+                for (int j = 0; j < nOut; j++) {
+                    int i = outerF[j];
+                    int r = 0;
+                    for (int b = 0; b < d; b++) {
+                        r += map[i][b][idx[b]];
+                    }
+                    double[] mi = m[i];
+                    int off = r * G;
+                    for (int q = 0; q < G; q++) {
+                        partial[q] += mi[off + q];
+                    }
+                }
+                for (int j = 0; j < nIn; j++) {
                     int i = innerF[j];
-                    rowOf[i] = innerBase[i] + map[i][last][c];
+                    int r = 0;
+                    for (int b = 0; b < d; b++) {
+                        if (b != lastAxis) {
+                            r += map[i][b][idx[b]];
+                        }
+                    }
+                    innerBase[i] = r;
                 }
-                for (int j = 0; j < nStatic; j++) {
-                    int i = staticF[j];
-                    lb += rowMin[i][rowOf[i]];
+                sc.startLazySort(partial, order, sorted, G);
+                for (int c = 0; c < cl; c++) {
+                    // threshold algorithm (Fagin, Lotem and Naor 2003): the groups are read in the order of
+                    // the partial costs and in the order of each sorted inner row; an unseen group costs at
+                    // least the sum of the frontiers plus the row minima of the other inner factors
+                    double lb = 0;
+                    for (int j = 0; j < nIn; j++) {
+                        int i = innerF[j];
+                        rowOf[i] = innerBase[i] + map[i][lastAxis][c];
+                    }
+                    for (int j = 0; j < nStat; j++) {
+                        int i = staticF[j];
+                        lb += rowMin[i][rowOf[i]];
+                    }
+                    long found;
+                    if (nIn == 1 && nSort == 1) {
+                        int i = sortedF[0];
+                        found = sc.scan1(G, sorted, order, partial, rowSorted[i][rowOf[i]], rowOrder[i][rowOf[i]], m[i],
+                                rowOf[i] * G);
+                    } else if (nIn == 2 && nSort == 2) {
+                        int i = sortedF[0];
+                        int i2 = sortedF[1];
+                        found = sc.scan2(G, sorted, order, partial, rowSorted[i][rowOf[i]], rowOrder[i][rowOf[i]], m[i],
+                                rowOf[i] * G, rowSorted[i2][rowOf[i2]], rowOrder[i2][rowOf[i2]], m[i2], rowOf[i2] * G);
+                    } else {
+                        found = sc.scanAny(G, sorted, order, partial, lb, nIn, innerF, nSort, sortedF, rowSorted, rowOrder,
+                                m, rowOf);
+                    }
+                    int bq = (int) found;
+                    double best = bq < 0 ? Double.POSITIVE_INFINITY : sc.bestValue;
+                    int o = outBase + c * strides[lastAxis];
+                    table[o] = best;
+                    arg[o] = bq < 0 ? fallback : gs[bq];
+                    anyFinite |= best != Double.POSITIVE_INFINITY;
                 }
-                long found;
-                if (nInner == 1 && nSorted == 1) {
-                    int i = sortedF[0];
-                    found = scan1(G, sorted, order, partial, rowSorted[i][rowOf[i]], rowOrder[i][rowOf[i]], m[i],
-                            rowOf[i] * G);
-                } else if (nInner == 2 && nSorted == 2) {
-                    int i = sortedF[0];
-                    int i2 = sortedF[1];
-                    found = scan2(G, sorted, order, partial, rowSorted[i][rowOf[i]], rowOrder[i][rowOf[i]], m[i],
-                            rowOf[i] * G, rowSorted[i2][rowOf[i2]], rowOrder[i2][rowOf[i2]], m[i2], rowOf[i2] * G);
-                } else {
-                    found = scanAny(G, sorted, order, partial, lb, nInner, innerF, nSorted, sortedF, rowSorted, rowOrder,
-                            m, rowOf);
+                for (int b = d - 1; b >= 0; b--) {
+                    if (b == lastAxis) {
+                        continue;
+                    }
+                    if (++idx[b] < s.counts[b]) {
+                        break;
+                    }
+                    idx[b] = 0;
                 }
-                int bq = (int) found;
-                double best = bq < 0 ? Double.POSITIVE_INFINITY : bestValue;
-                int o = outBase + c * strides[last];
-                table[o] = best;
-                arg[o] = bq < 0 ? fallback : gs[bq];
-                anyFinite |= best != Double.POSITIVE_INFINITY;
             }
-            for (int b = d - 1; b >= 0; b--) {
-                if (b == last) {
-                    continue;
+            return anyFinite;
+        };
+        return runRanges(task, outerCount, (double) table.length * G * Math.max(1, nf));
+    }
+
+    /** Work on output indices [from, to) of one step, with its own scan state. */
+    private interface RangeTask {
+        boolean run(int from, int to, Scan sc) throws OutOfTime;
+    }
+
+    /** Threads for the large steps (system property {@code shardplan.dp.threads}, default the processors, at most 8). */
+    static final int THREADS = Math.max(1, Integer.getInteger("shardplan.dp.threads",
+            Math.min(8, Runtime.getRuntime().availableProcessors())));
+
+    /** Estimated work (entries x groups x tables) above which a step is split over threads. */
+    private static final double PARALLEL_WORK = 2e6;
+
+    /**
+     * Runs the task over 0..count-1, in chunks handed out to {@link #THREADS} threads when the step is
+     * large. Every output index is computed alone, so the result does not depend on the split.
+     */
+    private static boolean runRanges(RangeTask task, int count, double work) throws OutOfTime {
+        int threads = work < PARALLEL_WORK || count < 2 ? 1 : Math.min(THREADS, count);
+        if (threads == 1) {
+            return task.run(0, count, new Scan());
+        }
+        int chunks = Math.min(count, threads * 16);
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean any = new java.util.concurrent.atomic.AtomicBoolean();
+        Throwable[] failure = new Throwable[threads];
+        Thread[] workers = new Thread[threads - 1];
+        for (int t = 0; t < threads; t++) {
+            final int id = t;
+            Runnable r = () -> {
+                Scan sc = new Scan();
+                try {
+                    for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+                        int from = (int) ((long) count * c / chunks);
+                        int to = (int) ((long) count * (c + 1) / chunks);
+                        if (task.run(from, to, sc)) {
+                            any.set(true);
+                        }
+                    }
+                } catch (OutOfTime | RuntimeException | Error e) {
+                    failure[id] = e;
+                    next.set(chunks);
                 }
-                if (++idx[b] < s.counts[b]) {
+            };
+            if (t < threads - 1) {
+                workers[t] = new Thread(r, "shardplan-dp-" + t);
+                workers[t].setDaemon(true);
+                workers[t].start();
+            } else {
+                r.run();
+            }
+        }
+        for (Thread w : workers) {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    w.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (Throwable f : failure) {
+            if (f instanceof OutOfTime o) {
+                throw o;
+            } else if (f instanceof RuntimeException re) {
+                throw re;
+            } else if (f instanceof Error er) {
+                throw er;
+            }
+        }
+        return any.get();
+    }
+
+    /** The state of the threshold scans of one thread: the lazily sorted partial costs. */
+    private static final class Scan {
+        /** The value found by the last scan (kept in a field so the scans can return the index alone). */
+        double bestValue;
+
+        /** Threshold scan with one sorted inner row; returns the best group or -1. */
+        private long scan1(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi, int off) {
+            double best = Double.POSITIVE_INFINITY;
+            int bq = -1;
+            for (int t = 0; t < G; t++) {
+                if (t >= filled) {
+                    extend(t);
+                }
+                double pq = sorted[t];
+                if (pq + rs[t] >= best || pq == Double.POSITIVE_INFINITY) {
                     break;
                 }
-                idx[b] = 0;
-            }
-        }
-        return anyFinite;
-    }
-
-    /** The value found by the last scan (kept in a field so the scans can return the index alone). */
-    private double bestValue;
-
-    /** Threshold scan with one sorted inner row; returns the best group or -1. */
-    private long scan1(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi, int off) {
-        double best = Double.POSITIVE_INFINITY;
-        int bq = -1;
-        for (int t = 0; t < G; t++) {
-            if (t >= filled) {
-                extend(t);
-            }
-            double pq = sorted[t];
-            if (pq + rs[t] >= best || pq == Double.POSITIVE_INFINITY) {
-                break;
-            }
-            int q = order[t];
-            double val = pq + mi[off + q];
-            if (val < best || (val == best && q < bq)) {
-                best = val;
-                bq = q;
-            }
-            int q2 = ro[t];
-            double val2 = partial[q2] + rs[t];
-            if (val2 < best || (val2 == best && q2 < bq)) {
-                best = val2;
-                bq = q2;
-            }
-        }
-        bestValue = best;
-        return bq;
-    }
-
-    /** Threshold scan with two sorted inner rows; returns the best group or -1. */
-    private long scan2(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi,
-            int off, double[] rs2, int[] ro2, double[] mi2, int off2) {
-        double best = Double.POSITIVE_INFINITY;
-        int bq = -1;
-        for (int t = 0; t < G; t++) {
-            if (t >= filled) {
-                extend(t);
-            }
-            double pq = sorted[t];
-            if (pq + rs[t] + rs2[t] >= best || pq == Double.POSITIVE_INFINITY) {
-                break;
-            }
-            int q = order[t];
-            double val = pq + mi[off + q] + mi2[off2 + q];
-            if (val < best || (val == best && q < bq)) {
-                best = val;
-                bq = q;
-            }
-            q = ro[t];
-            val = partial[q] + rs[t] + mi2[off2 + q];
-            if (val < best || (val == best && q < bq)) {
-                best = val;
-                bq = q;
-            }
-            q = ro2[t];
-            val = partial[q] + mi[off + q] + rs2[t];
-            if (val < best || (val == best && q < bq)) {
-                best = val;
-                bq = q;
-            }
-        }
-        bestValue = best;
-        return bq;
-    }
-
-    /** Threshold scan in general (sorted pairwise rows and row minima of the other inner factors). */
-    private long scanAny(int G, double[] sorted, int[] order, double[] partial, double lb, int nInner, int[] innerF,
-            int nSorted, int[] sortedF, double[][][] rowSorted, int[][][] rowOrder, double[][] m, int[] rowOf) {
-        double best = Double.POSITIVE_INFINITY;
-        int bq = -1;
-        for (int t = 0; t < G; t++) {
-            if (t >= filled) {
-                extend(t);
-            }
-            double threshold = sorted[t] + lb;
-            for (int j = 0; j < nSorted; j++) {
-                int i = sortedF[j];
-                threshold += rowSorted[i][rowOf[i]][t];
-            }
-            if (threshold >= best || sorted[t] == Double.POSITIVE_INFINITY) {
-                break;
-            }
-            for (int cand = -1; cand < nSorted; cand++) {
-                int q = cand < 0 ? order[t] : rowOrder[sortedF[cand]][rowOf[sortedF[cand]]][t];
-                double val = partial[q];
-                for (int j = 0; j < nInner; j++) {
-                    int i = innerF[j];
-                    val += m[i][rowOf[i] * G + q];
+                int q = order[t];
+                double val = pq + mi[off + q];
+                if (val < best || (val == best && q < bq)) {
+                    best = val;
+                    bq = q;
                 }
+                int q2 = ro[t];
+                double val2 = partial[q2] + rs[t];
+                if (val2 < best || (val2 == best && q2 < bq)) {
+                    best = val2;
+                    bq = q2;
+                }
+            }
+            bestValue = best;
+            return bq;
+        }
+
+        /** Threshold scan with two sorted inner rows; returns the best group or -1. */
+        private long scan2(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi,
+                int off, double[] rs2, int[] ro2, double[] mi2, int off2) {
+            double best = Double.POSITIVE_INFINITY;
+            int bq = -1;
+            for (int t = 0; t < G; t++) {
+                if (t >= filled) {
+                    extend(t);
+                }
+                double pq = sorted[t];
+                if (pq + rs[t] + rs2[t] >= best || pq == Double.POSITIVE_INFINITY) {
+                    break;
+                }
+                int q = order[t];
+                double val = pq + mi[off + q] + mi2[off2 + q];
+                if (val < best || (val == best && q < bq)) {
+                    best = val;
+                    bq = q;
+                }
+                q = ro[t];
+                val = partial[q] + rs[t] + mi2[off2 + q];
+                if (val < best || (val == best && q < bq)) {
+                    best = val;
+                    bq = q;
+                }
+                q = ro2[t];
+                val = partial[q] + mi[off + q] + rs2[t];
                 if (val < best || (val == best && q < bq)) {
                     best = val;
                     bq = q;
                 }
             }
+            bestValue = best;
+            return bq;
         }
-        bestValue = best;
-        return bq;
-    }
 
-    // Lazy sort of the partial costs: a binary heap, popped into sorted/order only as far as a scan reads.
-    private int[] heap;
-    private int heapSize;
-    private int filled;
-    private double[] lazyKey;
-    private int[] lazyOrder;
-    private double[] lazySorted;
-
-    private void startLazySort(double[] key, int[] order, double[] sortedKeys, int n) {
-        lazyKey = key;
-        lazyOrder = order;
-        lazySorted = sortedKeys;
-        filled = 0;
-        heapSize = n;
-        for (int i = 0; i < n; i++) {
-            heap[i] = i;
+        /** Threshold scan in general (sorted pairwise rows and row minima of the other inner factors). */
+        private long scanAny(int G, double[] sorted, int[] order, double[] partial, double lb, int nInner, int[] innerF,
+                int nSorted, int[] sortedF, double[][][] rowSorted, int[][][] rowOrder, double[][] m, int[] rowOf) {
+            double best = Double.POSITIVE_INFINITY;
+            int bq = -1;
+            for (int t = 0; t < G; t++) {
+                if (t >= filled) {
+                    extend(t);
+                }
+                double threshold = sorted[t] + lb;
+                for (int j = 0; j < nSorted; j++) {
+                    int i = sortedF[j];
+                    threshold += rowSorted[i][rowOf[i]][t];
+                }
+                if (threshold >= best || sorted[t] == Double.POSITIVE_INFINITY) {
+                    break;
+                }
+                for (int cand = -1; cand < nSorted; cand++) {
+                    int q = cand < 0 ? order[t] : rowOrder[sortedF[cand]][rowOf[sortedF[cand]]][t];
+                    double val = partial[q];
+                    for (int j = 0; j < nInner; j++) {
+                        int i = innerF[j];
+                        val += m[i][rowOf[i] * G + q];
+                    }
+                    if (val < best || (val == best && q < bq)) {
+                        best = val;
+                        bq = q;
+                    }
+                }
+            }
+            bestValue = best;
+            return bq;
         }
-        for (int i = n / 2 - 1; i >= 0; i--) {
-            siftDown(i);
-        }
-    }
 
-    /** Pops the heap until positions 0..t of the sorted order are known. */
-    private void extend(int t) {
-        if (t >= 16 && heapSize > 0) {
-            // a deep scan: sorting the rest at once is cheaper than popping it
-            quicksort(lazyKey, heap, 0, heapSize - 1);
-            for (int i = 0; i < heapSize; i++) {
-                lazyOrder[filled] = heap[i];
-                lazySorted[filled] = lazyKey[heap[i]];
+        // Lazy sort of the partial costs: a binary heap, popped into sorted/order only as far as a scan reads.
+        int[] heap;
+        private int heapSize;
+        private int filled;
+        private double[] lazyKey;
+        private int[] lazyOrder;
+        private double[] lazySorted;
+
+        private void startLazySort(double[] key, int[] order, double[] sortedKeys, int n) {
+            lazyKey = key;
+            lazyOrder = order;
+            lazySorted = sortedKeys;
+            filled = 0;
+            heapSize = n;
+            for (int i = 0; i < n; i++) {
+                heap[i] = i;
+            }
+            for (int i = n / 2 - 1; i >= 0; i--) {
+                siftDown(i);
+            }
+        }
+
+        /** Pops the heap until positions 0..t of the sorted order are known. */
+        private void extend(int t) {
+            if (t >= 16 && heapSize > 0) {
+                // a deep scan: sorting the rest at once is cheaper than popping it
+                quicksort(lazyKey, heap, 0, heapSize - 1);
+                for (int i = 0; i < heapSize; i++) {
+                    lazyOrder[filled] = heap[i];
+                    lazySorted[filled] = lazyKey[heap[i]];
+                    filled++;
+                }
+                heapSize = 0;
+                return;
+            }
+            while (filled <= t && heapSize > 0) {
+                int top = heap[0];
+                lazyOrder[filled] = top;
+                lazySorted[filled] = lazyKey[top];
                 filled++;
+                heap[0] = heap[--heapSize];
+                siftDown(0);
             }
-            heapSize = 0;
-            return;
         }
-        while (filled <= t && heapSize > 0) {
-            int top = heap[0];
-            lazyOrder[filled] = top;
-            lazySorted[filled] = lazyKey[top];
-            filled++;
-            heap[0] = heap[--heapSize];
-            siftDown(0);
-        }
-    }
 
-    private void siftDown(int i) {
-        double[] key = lazyKey;
-        int x = heap[i];
-        while (true) {
-            int c = 2 * i + 1;
-            if (c >= heapSize) {
-                break;
+        private void siftDown(int i) {
+            double[] key = lazyKey;
+            int x = heap[i];
+            while (true) {
+                int c = 2 * i + 1;
+                if (c >= heapSize) {
+                    break;
+                }
+                if (c + 1 < heapSize && less(key, heap[c + 1], heap[c])) {
+                    c++;
+                }
+                if (!less(key, heap[c], x)) {
+                    break;
+                }
+                heap[i] = heap[c];
+                i = c;
             }
-            if (c + 1 < heapSize && less(key, heap[c + 1], heap[c])) {
-                c++;
-            }
-            if (!less(key, heap[c], x)) {
-                break;
-            }
-            heap[i] = heap[c];
-            i = c;
+            heap[i] = x;
         }
-        heap[i] = x;
     }
 
     /** Sorts indices 0..n-1 by (key, index) ascending into order, with the sorted keys. */
