@@ -96,6 +96,9 @@ public final class CostAccuracy {
             imported.put(c, m);
             pass1.put(c, first.profile(c.model(), m.graph(), c.file(), m.info().opsetImports(), cal, null));
         }
+        if (calOut != null) {
+            cal.write(calOut);
+        }
         // repeatability: every 12th distinct signature measured a second time, after all the others
         List<double[]> again = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
