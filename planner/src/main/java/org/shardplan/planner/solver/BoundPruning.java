@@ -26,7 +26,10 @@ import java.util.List;
 final class BoundPruning {
 
     /** Strategies kept per node in the restricted problem that gives the upper bound. */
-    static final int RESTRICTED = 8;
+    static final int RESTRICTED = 16;
+
+    /** Rounds of pruning at most (each round's removals tighten the next round's bounds). */
+    static final int ROUNDS = 3;
 
     /** Pruned node costs ({@code +inf} = removed), how many were removed, and the bounds used. */
     record Result(double[][] unary, int removed, double upper, double lower) {
@@ -40,6 +43,20 @@ final class BoundPruning {
      * {@code +inf}; unchanged (removed 0) when the factors are not all pairwise or nothing is found.
      */
     static Result prune(Problem p, List<Factor> factors, double[][] unary, long budget, long deadline) {
+        Result total = once(p, factors, unary, budget, deadline);
+        // pruned strategies raise the min-marginals of the others: repeat while it pays
+        for (int round = 1; round < ROUNDS && total.removed() > 0; round++) {
+            Result r = once(p, factors, total.unary(), budget, deadline);
+            if (r.removed() == 0) {
+                break;
+            }
+            total = new Result(r.unary(), total.removed() + r.removed(), Math.min(total.upper(), r.upper()),
+                    Math.max(total.lower(), r.lower()));
+        }
+        return total;
+    }
+
+    private static Result once(Problem p, List<Factor> factors, double[][] unary, long budget, long deadline) {
         int n = unary.length;
         double[][] u = new double[n][];
         for (int i = 0; i < n; i++) {

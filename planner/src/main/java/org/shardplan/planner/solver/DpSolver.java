@@ -49,10 +49,12 @@ public final class DpSolver implements Solver {
         VariableElimination ve = new VariableElimination(p, c.factors, budget, deadline);
         try {
             if (!limited) {
+                long tp = System.nanoTime();
                 BoundPruning.Result b = BoundPruning.prune(p, c.factors, c.unary(0), budget, deadline);
+                String pruning = describe(b) + String.format(java.util.Locale.ROOT, " in %.3f s", seconds(tp));
                 VariableElimination.Result r = ve.run(b.unary());
                 return done(p, r.choices(), r.value(), Status.OPTIMAL, t0,
-                        reductions + "; " + describe(b) + "; " + ve.stats.describe());
+                        reductions + "; " + pruning + "; " + ve.stats.describe());
             }
             double limit = p.memoryLimit().getAsDouble();
             // 1. least memory over all assignments that avoid forbidden pairs
