@@ -82,5 +82,8 @@ class ProfileCommandTest {
         StringWriter err2 = new StringWriter();
         assertEquals(2, run(new StringWriter(), err2, "profile", model.toString(), "--optimization", "max"));
         assertTrue(err2.toString().contains("--optimization must be none, basic, extended or all, found \"max\""));
+        StringWriter err3 = new StringWriter();
+        assertEquals(2, run(new StringWriter(), err3, "profile", model.toString(), "--rounds", "0"));
+        assertEquals("shardplan: error: --rounds must be at least 1, found 0", err3.toString().trim());
     }
 }
