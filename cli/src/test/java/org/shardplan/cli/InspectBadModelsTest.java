@@ -79,7 +79,7 @@ class InspectBadModelsTest {
         return p;
     }
 
-    static void oneLineError(InspectCommandTest.Run r, String... parts) {
+    static void oneLineError(CliRun r, String... parts) {
         assertEquals(2, r.code(), r.out() + r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         for (String p : parts) {
@@ -135,7 +135,7 @@ class InspectBadModelsTest {
         Path p = model(new Msg().str(2, "g").msg(11, tensor("x", 4))
                 .msg(1, node("odd", "Frobnicate", new String[] {"x"}, "y"))
                 .msg(1, node("r", "Relu", new String[] {"y"}, "z")).msg(12, tensor("z")));
-        InspectCommandTest.Run r = InspectCommandTest.run("inspect", p.toString());
+        CliRun r = InspectCommandTest.run("inspect", p.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("unknown ops Frobnicate"), r.out());
         assertTrue(r.out().contains("node 'odd' (Frobnicate)"), r.out());

@@ -7,27 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class InspectCommandTest {
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
-        return new Run(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void defaultModelIsTheBundledTransformerWithEveryShapeResolved() throws IOException {
-        Run r = run("inspect", "--json");
+        CliRun r = run("inspect", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         // embeddings 1000x64 + 512x64; 4 layers of qkv (64x192+192), out (64x64+64), ff1 (64x256+256),
@@ -56,7 +48,7 @@ class InspectCommandTest {
 
     @Test
     void unboundSymbolsStaySymbolicAndAreNamed() {
-        Run r = run("inspect", "builtin:cnn", "--dim", "batch=3");
+        CliRun r = run("inspect", "builtin:cnn", "--dim", "batch=3");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("image  float32  [3, 3, 32, 32]"), r.out());
         assertTrue(r.out().contains("all "), r.out());
@@ -64,7 +56,7 @@ class InspectCommandTest {
 
     @Test
     void humanSummaryListsInputsOutputsAndParameters() {
-        Run r = run("inspect");
+        CliRun r = run("inspect");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("input_ids  int64    [8, 128]"), r.out());
         assertTrue(r.out().contains("parameters  360,808"), r.out());
@@ -73,7 +65,7 @@ class InspectCommandTest {
 
     @Test
     void inputShapeReplacesDeclaredShape() throws IOException {
-        Run r = run("inspect", "builtin:transformer", "--input-shape", "input_ids=2,16", "--json");
+        CliRun r = run("inspect", "builtin:transformer", "--input-shape", "input_ids=2,16", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals("[2,16,1000]", j.at("/outputs/0/shape").toString());
@@ -81,23 +73,23 @@ class InspectCommandTest {
 
     @Test
     void badInputIsOneLineWithExitCode2(@TempDir Path dir) throws IOException {
-        Run missing = run("inspect", dir.resolve("nope.onnx").toString());
+        CliRun missing = run("inspect", dir.resolve("nope.onnx").toString());
         assertEquals(2, missing.code());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
         assertTrue(missing.err().contains("nope.onnx: file not found"), missing.err());
 
         Path text = dir.resolve("notes.onnx");
         Files.writeString(text, "this is not a protobuf\n");
-        Run notProto = run("inspect", text.toString());
+        CliRun notProto = run("inspect", text.toString());
         assertEquals(2, notProto.code());
         assertTrue(notProto.err().contains("notes.onnx: is not"), notProto.err());
         assertFalse(notProto.err().contains("\tat "), notProto.err());
 
-        Run badDim = run("inspect", "--dim", "batch");
+        CliRun badDim = run("inspect", "--dim", "batch");
         assertEquals(2, badDim.code());
         assertTrue(badDim.err().contains("--dim must be NAME=VALUE, found 'batch'"), badDim.err());
 
-        Run badInput = run("inspect", "--input-shape", "nosuch=1,2");
+        CliRun badInput = run("inspect", "--input-shape", "nosuch=1,2");
         assertEquals(2, badInput.code());
         assertTrue(badInput.err().contains("--input-shape names input 'nosuch', but the model's inputs are: input_ids"),
                 badInput.err());

@@ -6,27 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PlanCommandTest {
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
-        return new Run(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void defaultPlansTheBundledTransformerOnEightA100s() {
-        Run r = run("plan");
+        CliRun r = run("plan");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("plan for builtin:transformer (bundled default) on 8 x a100-40gb (8 per node), batch 64"),
                 r.out());
@@ -39,7 +31,7 @@ class PlanCommandTest {
     @Test
     void jsonOutExplainAndEvaluateAgree(@TempDir Path dir) throws Exception {
         Path plan = dir.resolve("plan.json");
-        Run r = run("plan", "builtin:cnn", "--devices", "16", "--batch", "32", "--out", plan.toString(), "--json");
+        CliRun r = run("plan", "builtin:cnn", "--devices", "16", "--batch", "32", "--out", plan.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals("shardplan-plan/1", j.get("format").asText());
@@ -50,10 +42,10 @@ class PlanCommandTest {
         assertTrue(step <= j.at("/baselines/dataParallel/stepSeconds").asDouble());
         assertTrue(step <= j.at("/baselines/expert/stepSeconds").asDouble());
         assertEquals(Files.readString(plan), r.out());
-        Run e = run("explain", plan.toString());
+        CliRun e = run("explain", plan.toString());
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().startsWith("plan for builtin:cnn on 16 x a100-40gb"), e.out());
-        Run v = run("evaluate", plan.toString(), "builtin:cnn", "--json");
+        CliRun v = run("evaluate", plan.toString(), "builtin:cnn", "--json");
         assertEquals(0, v.code(), v.err());
         JsonNode re = new ObjectMapper().readTree(v.out());
         assertEquals(step, re.at("/totals/stepSeconds").asDouble(), 1e-12 * step);
@@ -76,7 +68,7 @@ class PlanCommandTest {
         head.putArray("placement");
         Path edited = dir.resolve("edited.json");
         Files.writeString(edited, j.toPrettyString());
-        Run v = run("evaluate", edited.toString());
+        CliRun v = run("evaluate", edited.toString());
         assertEquals(0, v.code(), v.err());
         assertTrue(v.out().contains("re-costed: step"), v.out());
         head.putObject("strategy").put("nope", 2);
@@ -85,14 +77,14 @@ class PlanCommandTest {
         assertEquals(2, v.code(), v.out());
         assertTrue(v.err().startsWith("shardplan: error: plan node '/head/MatMul': "), v.err());
         assertEquals(1, v.err().strip().lines().count(), v.err());
-        Run w = run("evaluate", plan.toString(), "builtin:cnn");
+        CliRun w = run("evaluate", plan.toString(), "builtin:cnn");
         assertEquals(2, w.code());
         assertTrue(w.err().contains("the plan does not match the model"), w.err());
     }
 
     @Test
     void badInputIsOneLineWithExitCode2() {
-        Run r = run("plan", "--device", "tpu9000");
+        CliRun r = run("plan", "--device", "tpu9000");
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("shardplan: error: device type must be one of"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
@@ -109,7 +101,7 @@ class PlanCommandTest {
 
     @Test
     void anImpossibleMemoryLimitExitsWith3AndSaysWhatWouldFit() {
-        Run r = run("plan", "--memory-limit", "1MiB");
+        CliRun r = run("plan", "--memory-limit", "1MiB");
         assertEquals(3, r.code(), r.out());
         assertTrue(r.err().startsWith("shardplan: error: no plan fits 1.0 MiB per device"), r.err());
         assertTrue(r.err().contains("(") && r.err().contains("over)"), r.err());

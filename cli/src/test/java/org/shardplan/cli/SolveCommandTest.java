@@ -3,8 +3,6 @@ package org.shardplan.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -23,28 +21,22 @@ class SolveCommandTest {
              "memoryLimit": 1.6e10}
             """;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void summaryJsonAndOut(@TempDir Path dir) throws Exception {
         Path p = dir.resolve("p.json");
         Files.writeString(p, TWO_NODES);
-        Run summary = run("solve", p.toString());
+        CliRun summary = run("solve", p.toString());
         assertEquals(0, summary.code(), summary.err());
         assertTrue(summary.out().contains("status      OPTIMAL"), summary.out());
         assertTrue(summary.out().contains("objective   " + (40590950000L + 200000000L)), summary.out());
         assertTrue(summary.out().contains("reductions"), summary.out());
 
         Path out = dir.resolve("s.json.gz");
-        Run json = run("solve", p.toString(), "--json", "--solver", "ilp", "--out", out.toString());
+        CliRun json = run("solve", p.toString(), "--json", "--solver", "ilp", "--out", out.toString());
         assertEquals(0, json.code(), json.err());
         assertTrue(json.out().contains("\"format\" : \"shardplan-solution/1\""), json.out());
         assertTrue(json.out().contains("\"choices\" : [ 0, 0 ]"), json.out());
@@ -58,7 +50,7 @@ class SolveCommandTest {
     void infeasibleIsAnAnswerWithExitCodeZero(@TempDir Path dir) throws Exception {
         Path p = dir.resolve("p.json");
         Files.writeString(p, TWO_NODES.replace("1.6e10", "1.0e8"));
-        Run r = run("solve", p.toString());
+        CliRun r = run("solve", p.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("INFEASIBLE"), r.out());
         assertTrue(r.out().contains("memory limit 1.0E8"), r.out());
@@ -68,16 +60,16 @@ class SolveCommandTest {
     void malformedInputIsOneLineWithExitCodeTwo(@TempDir Path dir) throws Exception {
         Path p = dir.resolve("p.json");
         Files.writeString(p, TWO_NODES.replace("[6.1e10, 0.0, 3.0e10]", "[6.1e10, 0.0]"));
-        Run r = run("solve", p.toString());
+        CliRun r = run("solve", p.toString());
         assertEquals(2, r.code());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().contains("edge 0 (Conv_0 -> Relu_1): costs[1] must have 3 entries"), r.err());
-        Run missing = run("solve", dir.resolve("absent.json").toString());
+        CliRun missing = run("solve", dir.resolve("absent.json").toString());
         assertEquals(2, missing.code());
-        Run badSolver = run("solve", p.toString(), "--solver", "magic");
+        CliRun badSolver = run("solve", p.toString(), "--solver", "magic");
         assertEquals(2, badSolver.code());
         assertTrue(badSolver.err().contains("--solver must be one of auto, dp, ilp, found magic"), badSolver.err());
-        Run badLimit = run("solve", p.toString(), "--time-limit", "0");
+        CliRun badLimit = run("solve", p.toString(), "--time-limit", "0");
         assertEquals(2, badLimit.code());
     }
 }
