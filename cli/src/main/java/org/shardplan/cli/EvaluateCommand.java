@@ -3,8 +3,6 @@ package org.shardplan.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
@@ -14,6 +12,7 @@ import org.shardplan.planner.PlanJson;
 import org.shardplan.planner.Planner;
 import org.shardplan.planner.eval.PlanEvaluator;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -37,11 +36,8 @@ public final class EvaluateCommand implements Callable<Integer> {
             description = "The model (.onnx or builtin:NAME; default: the plan's model if it is a bundled one).")
     String model;
 
-    @Option(names = "--dim", paramLabel = "NAME=VALUE", description = "Overrides a dimension binding of the plan (repeatable).")
-    List<String> dims = new ArrayList<>();
-
-    @Option(names = "--input-shape", paramLabel = "INPUT=D1,D2,...", description = "A graph input's whole shape (repeatable).")
-    List<String> inputShapes = new ArrayList<>();
+    @Mixin
+    DimsOptions bindings;
 
     @Option(names = "--out", paramLabel = "FILE", description = "Write the re-costed plan JSON to FILE.")
     Path out;
@@ -62,7 +58,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             }
             m = plan.model().name();
         }
-        PlanModel pm = PlanModel.load(m, 0, dims, inputShapes, plan.dims());
+        PlanModel pm = PlanModel.load(m, 0, bindings, plan.dims());
         PrintWriter w = spec.commandLine().getOut();
         String sha = pm.imported().info().sha256();
         if (!plan.model().sha256().isEmpty() && !plan.model().sha256().equals(sha) && !m.startsWith(InspectBundled.PREFIX)) {

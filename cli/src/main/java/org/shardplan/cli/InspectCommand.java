@@ -2,7 +2,6 @@ package org.shardplan.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +11,7 @@ import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.ImportedModel;
 import org.shardplan.onnx.OnnxImporter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -34,13 +34,8 @@ public final class InspectCommand implements Callable<Integer> {
             description = "An .onnx file, or builtin:transformer / builtin:cnn (default: builtin:transformer).")
     String model;
 
-    @Option(names = "--dim", paramLabel = "NAME=VALUE",
-            description = "Binds a symbolic dimension, e.g. --dim batch=64 (repeatable).")
-    List<String> dims = new ArrayList<>();
-
-    @Option(names = "--input-shape", paramLabel = "INPUT=D1,D2,...",
-            description = "Gives a graph input's whole shape, e.g. --input-shape ids=8,128 (repeatable).")
-    List<String> inputShapes = new ArrayList<>();
+    @Mixin
+    DimsOptions bindings;
 
     @Option(names = "--json", description = "Print one JSON document instead of the summary.")
     boolean json;
@@ -50,8 +45,8 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
-        Map<String, Long> userDims = DimsArgs.dims(dims);
-        Map<String, List<Long>> shapes = DimsArgs.inputShapes(inputShapes);
+        Map<String, Long> userDims = bindings.dims();
+        Map<String, List<Long>> shapes = bindings.inputShapes();
         Path file;
         String display;
         Map<String, Long> bindings = new LinkedHashMap<>();

@@ -3,8 +3,6 @@ package org.shardplan.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.shardplan.cost.cluster.Cluster;
@@ -49,11 +47,8 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", description = "Global batch size (binds the dimension 'batch').")
     long batch;
 
-    @Option(names = "--dim", paramLabel = "NAME=VALUE", description = "Binds a symbolic dimension (repeatable).")
-    List<String> dims = new ArrayList<>();
-
-    @Option(names = "--input-shape", paramLabel = "INPUT=D1,D2,...", description = "A graph input's whole shape (repeatable).")
-    List<String> inputShapes = new ArrayList<>();
+    @Mixin
+    DimsOptions bindings;
 
     @Option(names = "--memory-limit", paramLabel = "BYTES",
             description = "Per-device memory limit, e.g. 16000000000 or 16GiB (default: the device's memory).")
@@ -93,7 +88,7 @@ public final class PlanCommand implements Callable<Integer> {
             throw new ShardplanException("--zero must be 0, 1, 2 or 3, found " + zero);
         }
         Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
-        PlanModel m = PlanModel.load(model, batch, dims, inputShapes, Map.of());
+        PlanModel m = PlanModel.load(model, batch, bindings, Map.of());
         long b = m.batch(batch);
         int n = cluster.deviceCount();
         if (b > 1 && n > 1 && gcd(b, n) == 1) {

@@ -32,10 +32,10 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
      *
      * @throws ShardplanException for a bad file, a bad binding or an input whose shape stays unresolved
      */
-    static PlanModel load(String model, long batch, List<String> dims, List<String> inputShapes,
-            Map<String, Long> base) throws ShardplanException {
-        Map<String, Long> userDims = DimsArgs.dims(dims);
-        Map<String, List<Long>> shapes = DimsArgs.inputShapes(inputShapes);
+    static PlanModel load(String model, long batch, DimsOptions options, Map<String, Long> base)
+            throws ShardplanException {
+        Map<String, Long> userDims = options.dims();
+        Map<String, List<Long>> shapes = options.inputShapes();
         Map<String, Long> bindings = new LinkedHashMap<>(base);
         Path file;
         String display;

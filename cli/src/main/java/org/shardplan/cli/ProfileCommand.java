@@ -3,7 +3,6 @@ package org.shardplan.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -21,6 +20,7 @@ import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.ImportedModel;
 import org.shardplan.onnx.OnnxImporter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -41,11 +41,8 @@ public final class ProfileCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The ONNX model file.")
     Path model;
 
-    @Option(names = "--dim", paramLabel = "NAME=SIZE", description = "Size of a symbolic dimension (repeatable).")
-    List<String> dims = new ArrayList<>();
-
-    @Option(names = "--input-shape", paramLabel = "NAME=D1,D2,..", description = "Whole shape of a graph input (repeatable).")
-    List<String> inputShapes = new ArrayList<>();
+    @Mixin
+    DimsOptions bindings;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
             description = "ONNX Runtime intra-op threads (default ${DEFAULT-VALUE}: timed by the thread's CPU time, steady on a"
@@ -107,8 +104,8 @@ public final class ProfileCommand implements Callable<Integer> {
         if (!List.of("median", "min").contains(statistic)) {
             throw new ShardplanException("--statistic must be median or min, found \"" + statistic + "\"");
         }
-        ImportOptions io = ImportOptions.DEFAULT.withDims(DimsArgs.dims(dims))
-                .withInputShapes(DimsArgs.inputShapes(inputShapes));
+        ImportOptions io = ImportOptions.DEFAULT.withDims(bindings.dims())
+                .withInputShapes(bindings.inputShapes());
         ImportedModel m = OnnxImporter.read(model, io);
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization
