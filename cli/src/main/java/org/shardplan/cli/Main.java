@@ -53,11 +53,9 @@ public final class Main implements Runnable {
     }
 
     private static int handleError(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
-        boolean verbose = parsed.hasMatchedOption("--verbose")
-                || (parsed.subcommand() != null && anyVerbose(parsed));
+        boolean verbose = anyVerbose(parsed);
         PrintWriter err = cmd.getErr();
-        Throwable t = e;
-        if (t instanceof ShardplanException se) {
+        if (e instanceof ShardplanException se) {
             err.println("shardplan: error: " + se.getMessage());
             if (verbose) {
                 se.printStackTrace(err);
@@ -65,10 +63,10 @@ public final class Main implements Runnable {
             err.flush();
             return se.exitCode();
         }
-        err.println("shardplan: internal error: " + t
+        err.println("shardplan: internal error: " + e
                 + (verbose ? "" : " (run with --verbose for the stack trace)"));
         if (verbose) {
-            t.printStackTrace(err);
+            e.printStackTrace(err);
         }
         err.flush();
         return 1;
