@@ -27,8 +27,10 @@ import java.util.zip.GZIPOutputStream;
 /**
  * Reads and writes problems and solutions in format 1 ({@code shared/formats/problem.md}).
  *
- * <p>Reading streams the JSON straight into primitive arrays (a problem with dense 566 x 566 edge
- * matrices holds tens of millions of numbers, far too many for a JSON tree). A file is gunzipped
+ * <p>Reading a problem streams the JSON straight into primitive arrays (a problem with dense 566 x
+ * 566 edge matrices holds tens of millions of numbers, far too many for a JSON tree) with
+ * {@link JsonScanner}, which converts numbers without a string per number and gunzips on a second
+ * thread; an edge's matrix is allocated at its final size once its ends are known. A file is gunzipped
  * when it starts with the gzip magic bytes, whatever its name; a file is written gzip-compressed when
  * its name ends in {@code .gz}. Unknown keys are skipped. Every error is a
  * {@link ProblemFormatException} whose one-line message names the file, the node or edge, and what
@@ -36,12 +38,15 @@ import java.util.zip.GZIPOutputStream;
  */
 public final class ProblemIo {
 
-    private static final JsonFactory JSON = JsonFactory.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
-            .enable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
-            .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
-            .build();
+    /** Jackson, for writing and for solution files; a holder so that reading a problem never loads it. */
+    private static final class Jackson {
+        static final JsonFactory JSON = JsonFactory.builder()
+                .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+                .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+                .enable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+                .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
+                .build();
+    }
 
     private ProblemIo() {
     }
@@ -61,11 +66,8 @@ public final class ProblemIo {
 
     /** Reads a problem from a stream (gunzipped if it starts with the gzip magic); {@code source} names it in messages. */
     public static Problem readProblem(InputStream raw, String source) throws ProblemFormatException {
-        try (JsonParser p = JSON.createParser(maybeGunzip(raw))) {
+        try (JsonScanner p = JsonScanner.open(raw, source)) {
             return new ProblemReader(p, source).read();
-        } catch (JsonProcessingException e) {
-            throw new ProblemFormatException(source + ": malformed JSON: " + oneLine(e.getOriginalMessage())
-                    + " at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr(), e);
         } catch (IOException e) {
             throw new ProblemFormatException(source + ": cannot read: " + oneLine(e.getMessage()), e);
         }
@@ -80,7 +82,7 @@ public final class ProblemIo {
 
     /** Writes a problem as JSON to a stream (left open). */
     public static void writeProblem(Problem problem, OutputStream out) throws IOException {
-        try (JsonGenerator g = JSON.createGenerator(nonClosing(out), JsonEncoding.UTF8)) {
+        try (JsonGenerator g = Jackson.JSON.createGenerator(nonClosing(out), JsonEncoding.UTF8)) {
             g.writeStartObject();
             g.writeStringField("format", Problem.FORMAT);
             g.writeStringField("name", problem.name());
@@ -142,7 +144,7 @@ public final class ProblemIo {
 
     /** Writes a solution as pretty JSON to a stream (left open). */
     public static void writeSolution(Solution s, OutputStream out) throws IOException {
-        try (JsonGenerator g = JSON.createGenerator(nonClosing(out), JsonEncoding.UTF8)) {
+        try (JsonGenerator g = Jackson.JSON.createGenerator(nonClosing(out), JsonEncoding.UTF8)) {
             g.useDefaultPrettyPrinter();
             g.writeStartObject();
             g.writeStringField("format", Solution.FORMAT);
@@ -167,7 +169,7 @@ public final class ProblemIo {
     /** Reads a solution file (plain or gzip JSON). {@code objective}/{@code lowerBound} null read as NaN / ±inf. */
     public static Solution readSolution(Path file) throws ProblemFormatException {
         String source = file.toString();
-        try (InputStream in = open(file); JsonParser p = JSON.createParser(maybeGunzip(in))) {
+        try (InputStream in = open(file); JsonParser p = Jackson.JSON.createParser(maybeGunzip(in))) {
             expect(p, p.nextToken(), JsonToken.START_OBJECT, source, "the top level");
             String format = null;
             String problem = "";
@@ -235,52 +237,57 @@ public final class ProblemIo {
 
     // ---------------------------------------------------------------- reading problems
 
-    /** Streaming reader of one problem; keeps the position for messages. */
+    /** Streaming reader of one problem over a {@link JsonScanner}. */
     private static final class ProblemReader {
-        private final JsonParser p;
+        private final JsonScanner p;
         private final String source;
+        /** Nodes read so far, to size edge matrices before their numbers arrive. */
+        private List<Problem.Node> nodesSoFar = List.of();
 
-        ProblemReader(JsonParser p, String source) {
+        ProblemReader(JsonScanner p, String source) {
             this.p = p;
             this.source = source;
         }
 
         Problem read() throws IOException, ProblemFormatException {
-            expect(p, p.nextToken(), JsonToken.START_OBJECT, source, "the top level");
+            expect(p.next(), JsonScanner.START_OBJECT, "the top level");
             String format = null;
             String name = "";
             List<Problem.Node> nodes = null;
             List<RawEdge> raw = null;
             OptionalDouble limit = OptionalDouble.empty();
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String key = p.currentName();
-                JsonToken t = p.nextToken();
+            while (p.next() == JsonScanner.FIELD_NAME) {
+                String key = p.string();
+                int t = p.next();
                 switch (key) {
                     case "format" -> {
-                        expect(p, t, JsonToken.VALUE_STRING, source, "format");
-                        format = p.getText();
+                        expect(t, JsonScanner.STRING, "format");
+                        format = p.string();
                     }
                     case "name" -> {
-                        expect(p, t, JsonToken.VALUE_STRING, source, "name");
-                        name = p.getText();
+                        expect(t, JsonScanner.STRING, "name");
+                        name = p.string();
                     }
-                    case "nodes" -> nodes = readNodes(t);
+                    case "nodes" -> {
+                        nodes = readNodes(t);
+                        nodesSoFar = nodes;
+                    }
                     case "edges" -> raw = readEdges(t);
                     case "memoryLimit" -> {
-                        if (t != JsonToken.VALUE_NULL) {
-                            double m = number(p, t, source, "memoryLimit");
+                        if (t != JsonScanner.NULL) {
+                            double m = number(t, "memoryLimit");
                             if (!Double.isFinite(m)) {
                                 throw new ProblemFormatException(source + ": memoryLimit must be a finite number, found " + m);
                             }
                             limit = OptionalDouble.of(m);
                         }
                     }
-                    default -> p.skipChildren();
+                    default -> p.skipValue();
                 }
             }
-            if (p.nextToken() != null) {
+            if (p.next() != JsonScanner.EOF) {
                 throw new ProblemFormatException(source + ": malformed JSON: content after the top-level object at line "
-                        + p.currentLocation().getLineNr());
+                        + p.line());
             }
             if (!Problem.FORMAT.equals(format)) {
                 throw new ProblemFormatException(source + ": format must be " + Problem.FORMAT + ", found "
@@ -297,6 +304,7 @@ public final class ProblemIo {
                     } catch (ProblemFormatException e) {
                         throw new ProblemFormatException(source + ": " + e.getMessage());
                     }
+                    raw.set(j, null); // the edge holds its own copy: let the raw numbers go
                 }
             }
             try {
@@ -306,40 +314,40 @@ public final class ProblemIo {
             }
         }
 
-        private List<Problem.Node> readNodes(JsonToken t) throws IOException, ProblemFormatException {
-            expect(p, t, JsonToken.START_ARRAY, source, "nodes");
+        private List<Problem.Node> readNodes(int t) throws IOException, ProblemFormatException {
+            expect(t, JsonScanner.START_ARRAY, "nodes");
             List<Problem.Node> nodes = new ArrayList<>();
-            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            while ((t = p.next()) != JsonScanner.END_ARRAY) {
                 int i = nodes.size();
                 String where = "node " + i;
-                expect(p, t, JsonToken.START_OBJECT, source, where);
+                expect(t, JsonScanner.START_OBJECT, where);
                 String name = null;
                 double[] costs = null;
                 List<String> labels = null;
                 double[] memory = null;
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String key = p.currentName();
-                    t = p.nextToken();
+                while (p.next() == JsonScanner.FIELD_NAME) {
+                    String key = p.string();
+                    t = p.next();
                     String at = where + (name == null ? "" : " (" + name + ")");
                     switch (key) {
                         case "name" -> {
-                            expect(p, t, JsonToken.VALUE_STRING, source, where + " name");
-                            name = p.getText();
+                            expect(t, JsonScanner.STRING, where + " name");
+                            name = p.string();
                         }
                         case "costs" -> costs = readVector(t, at, "costs");
                         case "memory" -> memory = readVector(t, at, "memory");
                         case "labels" -> {
-                            expect(p, t, JsonToken.START_ARRAY, source, at + " labels");
+                            expect(t, JsonScanner.START_ARRAY, at + " labels");
                             labels = new ArrayList<>();
-                            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-                                if (t != JsonToken.VALUE_STRING) {
+                            while ((t = p.next()) != JsonScanner.END_ARRAY) {
+                                if (t != JsonScanner.STRING) {
                                     throw new ProblemFormatException(source + ": " + at + ": labels[" + labels.size()
-                                            + "] must be a string, found " + describe(p, t));
+                                            + "] must be a string, found " + describe(t));
                                 }
-                                labels.add(p.getText());
+                                labels.add(p.string());
                             }
                         }
-                        default -> p.skipChildren();
+                        default -> p.skipValue();
                     }
                 }
                 String at = where + (name == null ? "" : " (" + name + ")");
@@ -378,19 +386,19 @@ public final class ProblemIo {
         }
 
         /** A vector of numbers; {@code null} entries read as NaN and are rejected by the caller. */
-        private double[] readVector(JsonToken t, String at, String field) throws IOException, ProblemFormatException {
-            expect(p, t, JsonToken.START_ARRAY, source, at + " " + field);
+        private double[] readVector(int t, String at, String field) throws IOException, ProblemFormatException {
+            expect(t, JsonScanner.START_ARRAY, at + " " + field);
             double[] buf = new double[16];
             int n = 0;
-            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            while ((t = p.next()) != JsonScanner.END_ARRAY) {
                 double v;
-                if (t == JsonToken.VALUE_NULL) {
+                if (t == JsonScanner.NULL) {
                     v = Double.NaN;
-                } else if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
-                    v = p.getDoubleValue();
+                } else if (t == JsonScanner.NUMBER_INT || t == JsonScanner.NUMBER_FLOAT) {
+                    v = p.doubleValue();
                 } else {
                     throw new ProblemFormatException(source + ": " + at + ": " + field + "[" + n
-                            + "] must be a number, found " + describe(p, t));
+                            + "] must be a number, found " + describe(t));
                 }
                 if (n == buf.length) {
                     buf = Arrays.copyOf(buf, n * 2);
@@ -400,21 +408,21 @@ public final class ProblemIo {
             return Arrays.copyOf(buf, n);
         }
 
-        private List<RawEdge> readEdges(JsonToken t) throws IOException, ProblemFormatException {
-            expect(p, t, JsonToken.START_ARRAY, source, "edges");
+        private List<RawEdge> readEdges(int t) throws IOException, ProblemFormatException {
+            expect(t, JsonScanner.START_ARRAY, "edges");
             List<RawEdge> edges = new ArrayList<>();
-            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            while ((t = p.next()) != JsonScanner.END_ARRAY) {
                 String where = "edge " + edges.size();
-                expect(p, t, JsonToken.START_OBJECT, source, where);
+                expect(t, JsonScanner.START_OBJECT, where);
                 RawEdge e = new RawEdge();
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String key = p.currentName();
-                    t = p.nextToken();
+                while (p.next() == JsonScanner.FIELD_NAME) {
+                    String key = p.string();
+                    t = p.next();
                     switch (key) {
                         case "from" -> e.from = index(t, where, "from");
                         case "to" -> e.to = index(t, where, "to");
                         case "costs" -> readMatrix(t, where, e);
-                        default -> p.skipChildren();
+                        default -> p.skipValue();
                     }
                 }
                 edges.add(e);
@@ -422,51 +430,99 @@ public final class ProblemIo {
             return edges;
         }
 
-        private int index(JsonToken t, String where, String field) throws IOException, ProblemFormatException {
-            if (t != JsonToken.VALUE_NUMBER_INT) {
+        private int index(int t, String where, String field) throws IOException, ProblemFormatException {
+            if (t != JsonScanner.NUMBER_INT) {
                 throw new ProblemFormatException(source + ": " + where + ": " + field
-                        + " must be a node index (an integer), found " + describe(p, t));
+                        + " must be a node index (an integer), found " + describe(t));
             }
-            long v = p.getLongValue();
+            if (!p.fitsLong()) {
+                throw p.malformed("numeric value (" + p.text() + ") out of range of long");
+            }
+            long v = p.longValue();
             return v < Integer.MIN_VALUE || v > Integer.MAX_VALUE ? -1 : (int) v;
         }
 
-        private void readMatrix(JsonToken t, String where, RawEdge e) throws IOException, ProblemFormatException {
-            expect(p, t, JsonToken.START_ARRAY, source, where + " costs");
-            double[] buf = new double[256];
+        /** The number of entries the edge's matrix will have if its ends are known nodes, else a small guess. */
+        private int expectedEntries(RawEdge e) {
+            if (e.from >= 0 && e.from < nodesSoFar.size() && e.to >= 0 && e.to < nodesSoFar.size()) {
+                long n = (long) nodesSoFar.get(e.from).strategies() * nodesSoFar.get(e.to).strategies();
+                if (n <= Integer.MAX_VALUE - 8) {
+                    return Math.max(1, (int) n);
+                }
+            }
+            return 256;
+        }
+
+        private void readMatrix(int t, String where, RawEdge e) throws IOException, ProblemFormatException {
+            expect(t, JsonScanner.START_ARRAY, where + " costs");
+            double[] buf = new double[expectedEntries(e)];
             int n = 0;
-            List<Integer> rowLengths = new ArrayList<>();
-            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-                if (t != JsonToken.START_ARRAY) {
-                    throw new ProblemFormatException(source + ": " + where + ": costs[" + rowLengths.size()
-                            + "] must be an array (a matrix row), found " + describe(p, t));
+            int[] rowLengths = new int[16];
+            int rows = 0;
+            while ((t = p.next()) != JsonScanner.END_ARRAY) {
+                if (t != JsonScanner.START_ARRAY) {
+                    throw new ProblemFormatException(source + ": " + where + ": costs[" + rows
+                            + "] must be an array (a matrix row), found " + describe(t));
                 }
                 int len = 0;
-                while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                while ((t = p.next()) != JsonScanner.END_ARRAY) {
                     double v;
-                    if (t == JsonToken.VALUE_NULL) {
-                        v = Double.POSITIVE_INFINITY;
-                    } else if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
-                        v = p.getDoubleValue();
+                    if (t == JsonScanner.NUMBER_FLOAT || t == JsonScanner.NUMBER_INT) {
+                        v = p.doubleValue();
                         if (!Double.isFinite(v)) {
-                            throw new ProblemFormatException(source + ": " + where + ": costs[" + rowLengths.size()
+                            throw new ProblemFormatException(source + ": " + where + ": costs[" + rows
                                     + "][" + len + "] must be a finite number or null, found " + text(v));
                         }
+                    } else if (t == JsonScanner.NULL) {
+                        v = Double.POSITIVE_INFINITY;
                     } else {
-                        throw new ProblemFormatException(source + ": " + where + ": costs[" + rowLengths.size() + "]["
-                                + len + "] must be a number or null, found " + describe(p, t));
+                        throw new ProblemFormatException(source + ": " + where + ": costs[" + rows + "]["
+                                + len + "] must be a number or null, found " + describe(t));
                     }
                     if (n == buf.length) {
-                        buf = Arrays.copyOf(buf, n * 2);
+                        buf = Arrays.copyOf(buf, Math.max(256, n * 2));
                     }
                     buf[n++] = v;
                     len++;
                 }
-                rowLengths.add(len);
+                if (rows == rowLengths.length) {
+                    rowLengths = Arrays.copyOf(rowLengths, rows * 2);
+                }
+                rowLengths[rows++] = len;
             }
             e.values = buf;
             e.count = n;
-            e.rowLengths = rowLengths;
+            e.rowLengths = Arrays.copyOf(rowLengths, rows);
+        }
+
+        private void expect(int t, int want, String where) throws ProblemFormatException {
+            if (t != want) {
+                String what = switch (want) {
+                    case JsonScanner.START_OBJECT -> "an object";
+                    case JsonScanner.START_ARRAY -> "an array";
+                    case JsonScanner.STRING -> "a string";
+                    default -> "token " + want;
+                };
+                throw new ProblemFormatException(source + ": " + where + " must be " + what + ", found " + describe(t));
+            }
+        }
+
+        private double number(int t, String field) throws ProblemFormatException {
+            if (t != JsonScanner.NUMBER_INT && t != JsonScanner.NUMBER_FLOAT) {
+                throw new ProblemFormatException(source + ": " + field + " must be a number, found " + describe(t));
+            }
+            return p.doubleValue();
+        }
+
+        /** The current token for a message: "an object", "null", "\"text\"", "42". */
+        private String describe(int t) {
+            return switch (t) {
+                case JsonScanner.EOF -> "the end of the file";
+                case JsonScanner.START_OBJECT -> "an object";
+                case JsonScanner.START_ARRAY -> "an array";
+                case JsonScanner.STRING -> "\"" + abbreviate(p.string()) + "\"";
+                default -> p.text();
+            };
         }
     }
 
@@ -476,7 +532,7 @@ public final class ProblemIo {
         int to = Integer.MIN_VALUE;
         double[] values;
         int count;
-        List<Integer> rowLengths;
+        int[] rowLengths;
 
         Problem.Edge toEdge(int j, List<Problem.Node> nodes) throws ProblemFormatException {
             String where = "edge " + j;
@@ -499,14 +555,14 @@ public final class ProblemIo {
             }
             int rows = nodes.get(from).strategies();
             int cols = nodes.get(to).strategies();
-            if (rowLengths.size() != rows) {
+            if (rowLengths.length != rows) {
                 throw new ProblemFormatException(ends + ": costs must have " + rows + " rows (strategies of "
-                        + nodes.get(from).name() + "), found " + rowLengths.size());
+                        + nodes.get(from).name() + "), found " + rowLengths.length);
             }
             for (int r = 0; r < rows; r++) {
-                if (rowLengths.get(r) != cols) {
+                if (rowLengths[r] != cols) {
                     throw new ProblemFormatException(ends + ": costs[" + r + "] must have " + cols
-                            + " entries (strategies of " + nodes.get(to).name() + "), found " + rowLengths.get(r));
+                            + " entries (strategies of " + nodes.get(to).name() + "), found " + rowLengths[r]);
                 }
             }
             return new Problem.Edge(from, to, rows, cols, count == values.length ? values : Arrays.copyOf(values, count));
