@@ -23,6 +23,7 @@ import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.cost.compute.Backward;
 import org.shardplan.cost.compute.ComputeModel;
 import org.shardplan.cost.compute.EfficiencyModel;
+import org.shardplan.cost.compute.NodeOverhead;
 import org.shardplan.cost.profile.Ort;
 import org.shardplan.cost.profile.ProfileReport;
 import org.shardplan.cost.profile.Profiler;
@@ -63,6 +64,11 @@ public final class CostAccuracy {
         Timing.Statistic statistic = Timing.Statistic.MEDIAN;
         boolean quick = false;
         int rounds = 3;
+        Path calIn = null;
+        boolean extras = true;
+        String only = null;
+        int every = 12;
+        boolean sweep = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
@@ -72,20 +78,36 @@ public final class CostAccuracy {
                 case "--dump" -> dump = Path.of(args[++i]);
                 case "--statistic" -> statistic = Timing.Statistic.valueOf(args[++i].toUpperCase(Locale.ROOT));
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--calibration-in" -> calIn = Path.of(args[++i]);
+                case "--no-extras" -> extras = false;
+                case "--only" -> only = args[++i];
+                case "--repeat-every" -> every = Integer.parseInt(args[++i]);
+                case "--no-sweep" -> sweep = false;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         Path root = Path.of(".").toAbsolutePath().normalize();
         List<String> skipped = new ArrayList<>();
         List<Case> cases = cases(root, skipped, quick);
+        if (only != null) {
+            String prefix = only;
+            cases = cases.stream().filter(c -> c.model().startsWith(prefix)).toList();
+        }
         String optimization = "none";
         MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization
                 + (statistic == Timing.Statistic.MIN ? " stat=min" : ""));
         CalibrationFile cal = new CalibrationFile(fp);
+        if (calIn != null) {
+            // measurements of an earlier run, reused (only signatures it lacks are measured)
+            for (var e : CalibrationFile.read(calIn).entries()) {
+                cal.put(e);
+            }
+        }
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         Timing timing = (quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT).withStatistic(statistic);
-        Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, true, rounds, 0.1));
-        Profiler second = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, false, rounds, 0.1));
+        Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, true, rounds, 0.1, sweep));
+        Profiler second = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, false, rounds, 0.1,
+                false));
         Map<Case, ImportedModel> imported = new LinkedHashMap<>();
         Map<Case, ProfileReport> pass1 = new LinkedHashMap<>();
         long t0 = System.nanoTime();
@@ -103,11 +125,11 @@ public final class CostAccuracy {
         List<double[]> again = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         int k = 0;
-        for (Case c : cases) {
+        for (Case c : extras ? cases : List.<Case>of()) {
             ImportedModel m = imported.get(c);
             for (org.shardplan.graph.Node n : m.graph().nodes()) {
                 String sig = org.shardplan.cost.calib.OpSignature.of(n);
-                if (!seen.add(sig) || cal.get(sig).isEmpty() || k++ % 12 != 0) {
+                if (!seen.add(sig) || cal.get(sig).isEmpty() || k++ % every != 0) {
                     continue;
                 }
                 OptionalDouble t = first.measureOnce(n, m.info().opsetImports());
@@ -116,7 +138,7 @@ public final class CostAccuracy {
                 }
             }
         }
-        String splits = splitOrdering(cases, imported, first, cal, cpu);
+        String splits = extras ? splitOrdering(cases, imported, first, cal, cpu) : "";
         List<Result> results = new ArrayList<>();
         for (Case c : cases) {
             ImportedModel m = imported.get(c);
@@ -137,7 +159,7 @@ public final class CostAccuracy {
             cal.write(calOut);
         }
         String md = markdown(results, skipped, cpu, fp, threads, optimization, minutes, cal.size(), quick, statistic,
-                rounds) + splits + repeatability(again);
+                rounds, sweep) + splits + repeatability(again, every);
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md);
         System.out.print(md);
@@ -224,7 +246,7 @@ public final class CostAccuracy {
 
     static String markdown(List<Result> results, List<String> skipped, DeviceSpec cpu, MachineFingerprint fp,
             int threads, String optimization, double minutes, int signatures, boolean quick, Timing.Statistic statistic,
-            int rounds) {
+            int rounds, boolean sweep) {
         StringBuilder b = new StringBuilder("# Cost model accuracy on this CPU\n\n");
         b.append(String.format(Locale.ROOT, "Machine: %s, %d logical CPUs, %.0f GiB; ONNX Runtime %s, %d intra-op thread(s), "
                         + "graph optimization `%s`; measured peak %.1f GFLOP/s (float32 MatMul), %.1f GB/s (Add)  %n",
@@ -236,6 +258,7 @@ public final class CostAccuracy {
         b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
                 + "org.shardplan.bench.accuracy.CostAccuracy --threads ").append(threads).append(quick ? " --quick" : "")
                 .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "").append(rounds != 3 ? " --rounds " + rounds : "")
+                .append(sweep ? "" : " --no-sweep")
                 .append("`\n\n");
         b.append("Each node's prediction uses the calibration of every other operator signature (all cases, all models) "
                 + "with its own held out. Measured node time: " + (statistic == Timing.Statistic.MIN ? "minimum" : "median")
@@ -246,8 +269,9 @@ public final class CostAccuracy {
                 + "(small nodes: differential, N copies against one). Whole model: sum of node predictions plus one call "
                 + "overhead, against the " + (statistic == Timing.Statistic.MIN ? "minimum" : "median")
                 + " end-to-end run on random inputs. Errors are |predicted - measured| / measured.\n\n");
-        b.append("| model | input | nodes | median error | p90 error | time-weighted error | predicted (ms) | measured (ms) | whole-model error |\n");
-        b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        b.append("| model | input | nodes | median error | p90 error | time-weighted error | sum of nodes (ms) | "
+                + "per-node overhead (µs) | predicted (ms) | measured (ms) | whole-model error |\n");
+        b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         List<Double> all = new ArrayList<>();
         List<Double> wholeErrors = new ArrayList<>();
         for (Result r : results) {
@@ -255,11 +279,17 @@ public final class CostAccuracy {
             for (double e : p.absRelErrors()) {
                 all.add(e);
             }
-            OptionalDouble we = p.wholeModelRelError();
+            NodeOverhead o = overheadWithout(results, r);
+            double predicted = wholePredicted(r, o);
+            OptionalDouble we = p.wholeModelMeasuredSeconds().isPresent()
+                    ? OptionalDouble.of(Math.abs(predicted - p.wholeModelMeasuredSeconds().getAsDouble())
+                            / p.wholeModelMeasuredSeconds().getAsDouble())
+                    : OptionalDouble.empty();
             we.ifPresent(wholeErrors::add);
-            b.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %.3f | %s | %s |%n", r.c().model(),
-                    r.c().variant(), p.absRelErrors().length, pct(p.medianAbsRelError()), pct(p.errorQuantile(0.9)),
-                    pct(p.weightedAbsRelError()), p.predictedSeconds() * 1e3,
+            b.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %.3f | %.2f | %.3f | %s | %s |%n",
+                    r.c().model(), r.c().variant(), p.absRelErrors().length, pct(p.medianAbsRelError()),
+                    pct(p.errorQuantile(0.9)), pct(p.weightedAbsRelError()), p.predictedSeconds() * 1e3,
+                    o.secondsPerNode() * 1e6, predicted * 1e3,
                     p.wholeModelMeasuredSeconds().isPresent()
                             ? String.format(Locale.ROOT, "%.3f", p.wholeModelMeasuredSeconds().getAsDouble() * 1e3) : "-",
                     we.isPresent() ? pct(we.getAsDouble()) : "-"));
@@ -277,6 +307,39 @@ public final class CostAccuracy {
         return b.toString();
     }
 
+    /** Nodes of a case that run (folded constants excluded). */
+    static int runningNodes(ProfileReport p) {
+        int n = 0;
+        for (ProfileReport.NodeResult r : p.nodes()) {
+            if (!"folded".equals(r.source())) {
+                n++;
+            }
+        }
+        return Math.max(1, n);
+    }
+
+    /** The per-node overhead fitted from the whole-model runs of every case but {@code held}. */
+    static NodeOverhead overheadWithout(List<Result> results, Result held) {
+        List<NodeOverhead.Run> runs = new ArrayList<>();
+        for (Result r : results) {
+            if (r != held && r.report().wholeModelMeasuredSeconds().isPresent()) {
+                runs.add(new NodeOverhead.Run(runningNodes(r.report()), r.report().predictedSeconds(),
+                        r.report().wholeModelMeasuredSeconds().getAsDouble()));
+            }
+        }
+        return NodeOverhead.fit(runs);
+    }
+
+    /** A case's whole-model prediction: its nodes' predictions, one call overhead, the held-out per-node overhead. */
+    static double wholePredicted(Result r, NodeOverhead o) {
+        return o.predict(runningNodes(r.report()), r.report().predictedSeconds());
+    }
+
+    /** A case's whole-model prediction with the overhead fitted from the other cases. */
+    static double whole(List<Result> results, Result r) {
+        return wholePredicted(r, overheadWithout(results, r));
+    }
+
     /** The variants of the model with the most cases, predicted and measured order. */
     static String ordering(List<Result> results) {
         Map<String, List<Result>> byModel = new LinkedHashMap<>();
@@ -289,7 +352,7 @@ public final class CostAccuracy {
             return "";
         }
         List<Result> byPred = new ArrayList<>(timed);
-        byPred.sort((a, c) -> Double.compare(a.report().predictedSeconds(), c.report().predictedSeconds()));
+        byPred.sort((a, c) -> Double.compare(whole(results, a), whole(results, c)));
         List<Result> byMeas = new ArrayList<>(timed);
         byMeas.sort((a, c) -> Double.compare(a.report().wholeModelMeasuredSeconds().getAsDouble(),
                 c.report().wholeModelMeasuredSeconds().getAsDouble()));
@@ -297,7 +360,7 @@ public final class CostAccuracy {
         int pairs = 0;
         for (int i = 0; i < timed.size(); i++) {
             for (int j = i + 1; j < timed.size(); j++) {
-                double dp = timed.get(i).report().predictedSeconds() - timed.get(j).report().predictedSeconds();
+                double dp = whole(results, timed.get(i)) - whole(results, timed.get(j));
                 double dm = timed.get(i).report().wholeModelMeasuredSeconds().getAsDouble()
                         - timed.get(j).report().wholeModelMeasuredSeconds().getAsDouble();
                 pairs++;
@@ -311,7 +374,7 @@ public final class CostAccuracy {
         b.append("| rank | predicted order | predicted (ms) | measured order | measured (ms) |\n|---:|---|---:|---|---:|\n");
         for (int i = 0; i < timed.size(); i++) {
             b.append(String.format(Locale.ROOT, "| %d | %s | %.3f | %s | %.3f |%n", i + 1, byPred.get(i).c().variant(),
-                    byPred.get(i).report().predictedSeconds() * 1e3, byMeas.get(i).c().variant(),
+                    whole(results, byPred.get(i)) * 1e3, byMeas.get(i).c().variant(),
                     byMeas.get(i).report().wholeModelMeasuredSeconds().getAsDouble() * 1e3));
         }
         boolean same = true;
@@ -367,7 +430,7 @@ public final class CostAccuracy {
             long[] lc = {a[0] / f[0], a[1] / f[1], a[2] / f[2], bb[3] / f[3]};
             org.shardplan.graph.Node local = ComputeModel.perDevice(mm, List.of(la, lb), List.of(lc));
             String sig = org.shardplan.cost.calib.OpSignature.of(local);
-            double predicted = full.without(java.util.Set.of(sig)).predict(Backward.forward(local)).seconds();
+            double predicted = full.without(java.util.Set.of(sig)).predict(Backward.forward(local), sig).seconds();
             OptionalDouble measured = profiler.measureOnce(local, m.info().opsetImports());
             if (measured.isEmpty()) {
                 return "";
@@ -414,12 +477,12 @@ public final class CostAccuracy {
     }
 
     /** How far two measurements of the same signatures, minutes apart, differ. */
-    static String repeatability(List<double[]> pairs) {
+    static String repeatability(List<double[]> pairs, int every) {
         if (pairs.isEmpty()) {
             return "";
         }
         double[] d = pairs.stream().mapToDouble(p -> Math.abs(p[1] - p[0]) / p[0]).sorted().toArray();
-        return String.format(Locale.ROOT, "%n## Repeatability of the measurements%n%n%d signatures (every 12th) measured a second "
+        return String.format(Locale.ROOT, "%n## Repeatability of the measurements%n%n%d signatures (every " + every + "th) measured a second "
                         + "time after all cases: |second - first| / first has median %s and 90th percentile %s. Per-node "
                         + "prediction errors cannot be expected below this on this machine at this load.%n",
                 d.length, pct(quantile(d, 0.5)), pct(quantile(d, 0.9)));

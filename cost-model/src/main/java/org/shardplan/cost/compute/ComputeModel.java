@@ -3,6 +3,7 @@ package org.shardplan.cost.compute;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.shardplan.cost.calib.OpSignature;
 import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.Shape;
@@ -70,9 +71,27 @@ public final class ComputeModel {
         return efficiency;
     }
 
-    /** Forward time of a node (shapes as one device sees them). */
+    /**
+     * Forward time of a node (shapes as one device sees them), from the calibrated scalings of
+     * its operator signature where there are any ({@link EfficiencyModel#predict(Kernel, String)}).
+     */
     public EfficiencyModel.Prediction forward(Node node) {
-        return efficiency.predict(Backward.forward(node));
+        return efficiency.predict(Backward.forward(node), signature(node));
+    }
+
+    /** The node's operator signature, or null when its shapes are not all known. */
+    private static String signature(Node node) {
+        for (Value v : node.inputs()) {
+            if (!v.isAbsent() && !(v.shape().rankKnown() && v.shape().isFullyKnown())) {
+                return null;
+            }
+        }
+        for (Value v : node.outputs()) {
+            if (!(v.shape().rankKnown() && v.shape().isFullyKnown())) {
+                return null;
+            }
+        }
+        return OpSignature.of(node);
     }
 
     /** Forward and backward time of a node (shapes as one device sees them). */
@@ -84,7 +103,7 @@ public final class ComputeModel {
             back.add(efficiency.predict(k));
             complete &= k.work().complete();
         }
-        return new NodeCost(efficiency.predict(f), back, complete);
+        return new NodeCost(efficiency.predict(f, signature(node)), back, complete);
     }
 
     /**

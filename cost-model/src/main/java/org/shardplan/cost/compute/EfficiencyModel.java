@@ -5,6 +5,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.graph.DType;
@@ -43,7 +44,8 @@ public final class EfficiencyModel {
      *
      * @param seconds predicted time
      * @param rooflineSeconds the kernel's roofline time on the device
-     * @param source which samples answered: "class", "op", "category", "all" or "analytic"
+     * @param source which samples answered: "family" (scalings of the kernel's own signature, see
+     *     {@link #predict(Kernel, String)}), "class", "op", "category", "all" or "analytic"
      */
     public record Prediction(double seconds, double rooflineSeconds, String source) {
         /** True when no measurement took part. */
@@ -54,12 +56,16 @@ public final class EfficiencyModel {
 
     private record Point(double r, double t, double calls) {}
 
+    /** A sample of a size family ({@link SizeFamily}). */
+    private record Member(SizeFamily family, Point point) {}
+
     private final DeviceSpec device;
     private final List<Sample> samples;
     private final Map<String, List<Point>> byClass = new LinkedHashMap<>();
     private final Map<String, List<Point>> byOp = new LinkedHashMap<>();
     private final Map<String, List<Point>> byCategory = new LinkedHashMap<>();
     private final List<Point> all = new ArrayList<>();
+    private final Map<String, List<Member>> bySkeleton = new LinkedHashMap<>();
 
     /** A model for {@code device} learned from {@code samples} (none: purely analytic). */
     public EfficiencyModel(DeviceSpec device, List<Sample> samples) {
@@ -71,6 +77,8 @@ public final class EfficiencyModel {
             byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(p);
             byCategory.computeIfAbsent(OpClass.category(s.opType()), k -> new ArrayList<>()).add(p);
             all.add(p);
+            SizeFamily.of(s.signature()).ifPresent(
+                    f -> bySkeleton.computeIfAbsent(f.skeleton(), k -> new ArrayList<>()).add(new Member(f, p)));
         }
     }
 
@@ -98,9 +106,13 @@ public final class EfficiencyModel {
         return Math.max(flops / device.peakFlops(dtype.toString()), bytes / device.memoryBandwidthBytesPerSecond());
     }
 
-    /** Predicted time of a kernel. */
+    /** Predicted time of a kernel, from its shape class and the wider groups (no size family). */
     public Prediction predict(Kernel k) {
         double r = roofline(k.work().flops(), k.work().bytes(), k.dtype());
+        return groupPrediction(k, r, k.calls());
+    }
+
+    private Prediction groupPrediction(Kernel k, double r, double calls) {
         List<List<Point>> levels = new ArrayList<>();
         levels.add(byClass.getOrDefault(k.opType() + "/" + k.shapeClass(), List.of()));
         levels.add(byOp.getOrDefault(k.opType(), List.of()));
@@ -109,10 +121,79 @@ public final class EfficiencyModel {
         String[] names = {"class", "op", "category", "all"};
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {
-                return new Prediction(predictAt(levels, i, r, k.calls(), k.opType()), r, names[i]);
+                return new Prediction(predictAt(levels, i, r, calls, k.opType()), r, names[i]);
             }
         }
         return new Prediction(analytic(r, k.opType()), r, "analytic");
+    }
+
+    /**
+     * Predicted time of a kernel whose operator signature is known: from the measured members of
+     * its size family that are scalings of it ({@link SizeFamily#scaleTo}), when there are any,
+     * else as {@link #predict(Kernel)}. Among the members, by roofline time r: between the
+     * nearest member below and the nearest above, the time is interpolated linearly in
+     * {@code (log r, log t)}; on one side only, the nearest member's time is carried along the
+     * shape class's curve, {@code t = t_p · g(r) / g(r_p)}. Members of equal r count as one, at
+     * their geometric mean time. Source "family". Running time O(m log m) for m members of the
+     * family, plus one group prediction.
+     */
+    public Prediction predict(Kernel k, String signature) {
+        double r = roofline(k.work().flops(), k.work().bytes(), k.dtype());
+        if (signature == null) {
+            return groupPrediction(k, r, k.calls());
+        }
+        Optional<SizeFamily> f = SizeFamily.of(signature);
+        List<Member> members = f.isPresent() ? bySkeleton.getOrDefault(f.get().skeleton(), List.of()) : List.of();
+        List<Point> pts = new ArrayList<>();
+        for (Member m : members) {
+            if (Double.isFinite(f.get().scaleTo(m.family()))) {
+                pts.add(m.point());
+            }
+        }
+        if (pts.isEmpty()) {
+            return groupPrediction(k, r, k.calls());
+        }
+        return new Prediction(familyAt(pts, r, k, this), r, "family");
+    }
+
+    /** See {@link #predict(Kernel, String)}. */
+    private static double familyAt(List<Point> members, double r, Kernel k, EfficiencyModel model) {
+        // members of equal roofline time merged (geometric mean), sorted by r
+        List<Point> pts = new ArrayList<>(members);
+        pts.sort(Comparator.comparingDouble(Point::r));
+        List<Point> merged = new ArrayList<>();
+        int i = 0;
+        while (i < pts.size()) {
+            int j = i;
+            double lt = 0;
+            while (j < pts.size() && pts.get(j).r <= pts.get(i).r * (1 + 1e-9)) {
+                lt += Math.log(pts.get(j).t);
+                j++;
+            }
+            merged.add(new Point(pts.get(i).r, Math.exp(lt / (j - i)), pts.get(i).calls));
+            i = j;
+        }
+        Point lo = null;
+        Point hi = null;
+        for (Point p : merged) {
+            if (p.r <= r * (1 + 1e-9)) {
+                lo = p;
+            }
+            if (hi == null && p.r >= r * (1 - 1e-9)) {
+                hi = p;
+            }
+        }
+        if (lo != null && hi != null) {
+            if (hi.r <= lo.r * (1 + 1e-9)) {
+                return lo.t;
+            }
+            double w = (Math.log(r) - Math.log(lo.r)) / (Math.log(hi.r) - Math.log(lo.r));
+            return Math.exp(Math.log(lo.t) + w * (Math.log(hi.t) - Math.log(lo.t)));
+        }
+        Point p = lo != null ? lo : hi;
+        double at = model.groupPrediction(k, r, k.calls()).seconds();
+        double atP = model.groupPrediction(k, p.r, p.calls).seconds();
+        return at > 0 && atP > 0 ? p.t * at / atP : p.t;
     }
 
     private static double analytic(double r, String opType) {
@@ -137,7 +218,7 @@ public final class EfficiencyModel {
         return hi / lo >= MIN_SPREAD;
     }
 
-    private static double predictAt(List<List<Point>> levels, int i, double r, long calls, String opType) {
+    private static double predictAt(List<List<Point>> levels, int i, double r, double calls, String opType) {
         List<Point> pts = levels.get(i);
         if (spread(pts)) {
             if (pts.size() >= 4 && callsVary(pts)) {

@@ -58,15 +58,24 @@ public final class Profiler {
      * @param rounds rounds each measurement is taken in, the smallest round median kept
      *     ({@link Timing#roundsSeconds}); 1 for a single median
      * @param maxSpread relative spread of the round medians above which more rounds are run
+     * @param sweep whether to measure, for every distinct signature, the same operator at
+     *     neighbouring sizes as well ({@link SizeSweep}), each under its own signature, so that a
+     *     node's held-out prediction can interpolate between other shapes of its family
      */
     public record Options(int threads, Timing timing, String optimization, boolean wholeModel, int rounds,
-            double maxSpread) {
-        /** One thread per core, default timing, no graph rewriting, the whole model timed, 3 rounds. */
-        public static final Options DEFAULT = new Options(0, Timing.DEFAULT, "none", true, 3, 0.1);
+            double maxSpread, boolean sweep) {
+        /** One thread per core, default timing, no graph rewriting, the whole model timed, 3 rounds, no sweep. */
+        public static final Options DEFAULT = new Options(0, Timing.DEFAULT, "none", true, 3, 0.1, false);
 
         /** Options measuring in one round (a single median). */
         public Options(int threads, Timing timing, String optimization, boolean wholeModel) {
-            this(threads, timing, optimization, wholeModel, 1, 0.1);
+            this(threads, timing, optimization, wholeModel, 1, 0.1, false);
+        }
+
+        /** Options without size sweeps. */
+        public Options(int threads, Timing timing, String optimization, boolean wholeModel, int rounds,
+                double maxSpread) {
+            this(threads, timing, optimization, wholeModel, rounds, maxSpread, false);
         }
 
         public Options {
@@ -96,7 +105,7 @@ public final class Profiler {
         this.device = device;
         this.options = options.threads() == 1
                 ? new Options(1, options.timing().withClock(Timing.Clock.THREAD_CPU), options.optimization(),
-                        options.wholeModel(), options.rounds(), options.maxSpread())
+                        options.wholeModel(), options.rounds(), options.maxSpread(), options.sweep())
                 : options;
     }
 
@@ -129,7 +138,7 @@ public final class Profiler {
                 bySig.putIfAbsent(s, n);
             }
         }
-        int total = bySig.size() + (options.wholeModel() && modelFile != null ? 1 : 0);
+        int total = bySig.size() * (options.sweep() ? 2 : 1) + (options.wholeModel() && modelFile != null ? 1 : 0);
         int done = 0;
         int measured = 0;
         int reused = 0;
@@ -163,12 +172,21 @@ public final class Profiler {
             }
             done++;
         }
+        if (options.sweep()) {
+            for (Map.Entry<String, Node> e : bySig.entrySet()) {
+                l.progress(done, total, "sizes around " + e.getValue().opType() + " " + e.getValue().name());
+                if (calibration.get(e.getKey()).isPresent()) {
+                    sweep(e.getValue(), opsets, rnd, overhead, calibration);
+                }
+                done++;
+            }
+        }
         // held-out predictions
         EfficiencyModel full = new EfficiencyModel(device, calibration.samples());
         Map<String, EfficiencyModel.Prediction> predictions = new HashMap<>();
         for (Map.Entry<String, Node> e : bySig.entrySet()) {
             EfficiencyModel held = full.without(Set.of(e.getKey()));
-            predictions.put(e.getKey(), held.predict(Backward.forward(e.getValue())));
+            predictions.put(e.getKey(), held.predict(Backward.forward(e.getValue()), e.getKey()));
         }
         List<ProfileReport.NodeResult> results = new ArrayList<>();
         for (int i = 0; i < graph.nodes().size(); i++) {
@@ -200,12 +218,98 @@ public final class Profiler {
                 wholeError, measured, reused);
     }
 
+    /** Candidate pairs of neighbouring sizes tried per signature before giving up. */
+    static final int SWEEP_TRIES = 3;
+
+    /**
+     * Measures the neighbouring sizes of a node ({@link SizeSweep#candidates}) into the
+     * calibration: the first candidate set whose every member ONNX Runtime runs with the scaled
+     * output shapes (members already in the calibration count as accepted) is measured, at most
+     * {@link #SWEEP_TRIES} sets tried. Failures leave nothing behind.
+     *
+     * @return the number of entries added
+     */
+    int sweep(Node n, Map<String, Long> opsets, SplittableRandom rnd, double overhead, CalibrationFile calibration) {
+        int tries = 0;
+        for (List<Node> set : SizeSweep.candidates(n)) {
+            if (tries++ >= SWEEP_TRIES) {
+                break;
+            }
+            boolean ok = true;
+            for (Node c : set) {
+                if (calibration.get(OpSignature.of(c)).isEmpty() && !runsAsBuilt(c, opsets, rnd)) {
+                    ok = false;
+                    break;
+                }
+            }
+            if (!ok) {
+                continue;
+            }
+            int added = 0;
+            for (Node c : set) {
+                String sig = OpSignature.of(c);
+                if (calibration.get(sig).isPresent()) {
+                    continue;
+                }
+                try {
+                    lastSpread = 0;
+                    double t = measure(c, opsets, rnd, overhead);
+                    Kernel k = Backward.forward(c);
+                    calibration.put(new CalibrationEntry(sig, c.opType(), k.shapeClass(), k.dtype().toString(),
+                            k.work().flops(), k.work().bytes(), t, options.timing().minRepeats(), k.calls(),
+                            lastSpread));
+                    added++;
+                } catch (Exception ex) {
+                    // a neighbour that fails is left out; the node's own measurement stands
+                }
+            }
+            return added;
+        }
+        return 0;
+    }
+
+    /** True when ONNX Runtime runs the one-node model of {@code n} and its outputs have the declared shapes. */
+    boolean runsAsBuilt(Node n, Map<String, Long> opsets, SplittableRandom rnd) {
+        SingleNodeModels.Probe probe;
+        try {
+            probe = SingleNodeModels.build(n, opsets, rnd);
+        } catch (SingleNodeModels.NotMeasurable e) {
+            return false;
+        }
+        if (probe.outputs().size() != n.outputs().size()) {
+            return false;
+        }
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try (OrtSession.SessionOptions o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
+                OrtSession s = Ort.environment().createSession(probe.model().toByteArray(), o)) {
+            for (SingleNodeModels.Feed f : probe.feeds()) {
+                feeds.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
+            }
+            try (OrtSession.Result r = s.run(feeds)) {
+                for (SingleNodeModels.Feed f : probe.outputs()) {
+                    Optional<ai.onnxruntime.OnnxValue> v = r.get(f.name());
+                    if (v.isEmpty() || !(v.get().getInfo() instanceof TensorInfo ti)
+                            || !java.util.Arrays.equals(ti.getShape(), f.dims())) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        } catch (Exception e) {
+            return false;
+        } finally {
+            for (OnnxTensor t : feeds.values()) {
+                t.close();
+            }
+        }
+    }
+
     /**
      * Seconds one node takes inside a model, without the cost of the call. A node that takes at
      * least {@link #DIRECT_FACTOR} call overheads is timed alone, the overhead subtracted. A
      * smaller one, whose time would drown in the overhead, is timed differentially: a model of
      * N copies side by side against the model of one, {@code (t_N - t_1) / (N - 1)}, with N
-     * chosen so the copies take about {@link #DIRECT_FACTOR} overheads (2 to 32). Copies share
+     * chosen so the copies take about {@link #DIRECT_FACTOR} overheads ({@link #copies}). Copies share
      * their inputs and ONNX Runtime does not merge them when graph optimization is off; with
      * optimization on, the subtraction is used for every node.
      */
@@ -214,7 +318,7 @@ public final class Profiler {
         if (t1 >= DIRECT_FACTOR * overhead || !"none".equals(options.optimization())) {
             return Math.max(t1 - overhead, MIN_SECONDS);
         }
-        int copies = (int) Math.max(2, Math.min(32, Math.ceil(DIRECT_FACTOR * overhead / Math.max(t1 - overhead, overhead / 10))));
+        int copies = copies(DIRECT_FACTOR * overhead / Math.max(t1 - overhead, overhead / 10));
         double tn = time(SingleNodeModels.build(n, opsets, rnd, copies), rnd);
         return Math.max((tn - t1) / (copies - 1), MIN_SECONDS);
     }
@@ -232,6 +336,20 @@ public final class Profiler {
         } catch (Exception e) {
             return OptionalDouble.empty();
         }
+    }
+
+    /**
+     * The copies of a small node timed against one: the power of two (2 to 32) at or above
+     * {@code wanted}. Powers of two only, so that a node whose first timing wobbles is still timed
+     * with the same number of copies the next time (per-copy time depends a little on the count:
+     * the copies share their inputs, which the first copy brings into cache).
+     */
+    static int copies(double wanted) {
+        int c = 2;
+        while (c < 32 && c < wanted) {
+            c *= 2;
+        }
+        return c;
     }
 
     /** Nodes taking this many call overheads or more are timed alone. */
