@@ -75,6 +75,12 @@ public final class ProfileCommand implements Callable<Integer> {
             description = "Calibration file to read and extend (default: this machine's file under ~/.cache/shardplan/calibration).")
     Path calibration;
 
+    @Option(names = "--sweep",
+            description = "Also measure every distinct operator at neighbouring sizes (one axis halved and doubled),"
+                    + " each recorded under its own signature, so that held-out predictions interpolate between"
+                    + " other shapes of the operator's size family (about three times the measurements).")
+    boolean sweep;
+
     @Option(names = "--no-whole-model", description = "Do not time the whole model.")
     boolean noWholeModel;
 
@@ -120,7 +126,7 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         Profiler.Options opts = new Profiler.Options(threads, new Timing(3, repeats, Math.max(repeats, 2000), minTime)
                 .withStatistic("min".equals(statistic) ? Timing.Statistic.MIN : Timing.Statistic.MEDIAN),
-                optimization, !noWholeModel, rounds, 0.1);
+                optimization, !noWholeModel, rounds, 0.1, sweep);
         String name = model.getFileName().toString();
         ProfileReport r = new Profiler(cpu, opts).profile(name, m.graph(), model, m.info().opsetImports(), cal,
                 ProfileProgress.onConsole());

@@ -74,6 +74,29 @@ class ProfileCommandTest {
     }
 
     @Test
+    void sweepRecordsNeighbouringSizesAndPredictsFromThem(@TempDir Path dir) throws Exception {
+        Path model = mlp(dir);
+        Path cal = dir.resolve("cal.json");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = run(out, err, "profile", model.toString(), "--dim", "batch=4", "--threads", "1", "--repeats", "3",
+                "--min-time", "0", "--rounds", "1", "--no-whole-model", "--sweep", "--calibration", cal.toString(),
+                "--json");
+        assertEquals(0, code, err.toString());
+        JsonNode r = new ObjectMapper().readTree(out.toString());
+        // the model's three signatures, each with batch 2 and batch 8 besides batch 4
+        assertEquals(3, r.get("totals").get("measuredSignatures").asInt());
+        CalibrationFile c = CalibrationFile.read(cal);
+        assertEquals(3 * 3, c.size());
+        assertTrue(c.get("MatMul||float32[8,64]a;float32[64,32]p|float32[8,32]").isPresent(),
+                c.entries().toString());
+        assertTrue(c.get("Relu||float32[2,32]a|float32[2,32]").isPresent(), c.entries().toString());
+        for (JsonNode n : r.get("nodes")) {
+            assertEquals("family", n.get("source").asText());
+        }
+    }
+
+    @Test
     void badInputIsOneLineWithExitCodeTwo(@TempDir Path dir) throws Exception {
         Path model = mlp(dir);
         StringWriter err = new StringWriter();

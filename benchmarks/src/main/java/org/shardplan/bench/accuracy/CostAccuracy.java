@@ -69,6 +69,7 @@ public final class CostAccuracy {
         String only = null;
         int every = 12;
         boolean sweep = true;
+        Path wholeFrom = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
@@ -83,6 +84,7 @@ public final class CostAccuracy {
                 case "--only" -> only = args[++i];
                 case "--repeat-every" -> every = Integer.parseInt(args[++i]);
                 case "--no-sweep" -> sweep = false;
+                case "--whole-from" -> wholeFrom = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -105,7 +107,8 @@ public final class CostAccuracy {
         }
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         Timing timing = (quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT).withStatistic(statistic);
-        Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, true, rounds, 0.1, sweep));
+        Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, wholeFrom == null, rounds,
+                0.1, sweep));
         Profiler second = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, false, rounds, 0.1,
                 false));
         Map<Case, ImportedModel> imported = new LinkedHashMap<>();
@@ -144,8 +147,22 @@ public final class CostAccuracy {
             ImportedModel m = imported.get(c);
             ProfileReport p2 = second.profile(c.model(), m.graph(), null, m.info().opsetImports(), cal, null);
             ProfileReport p1 = pass1.get(c);
+            double callOverhead = p1.callOverheadSeconds();
+            OptionalDouble whole = p1.wholeModelMeasuredSeconds();
+            if (wholeFrom != null) {
+                // a replay: the whole-model run and call overhead measured by the run that dumped them
+                com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                        wholeFrom.resolve(String.format(Locale.ROOT, "%02d.json", results.size())).toFile());
+                if (!d.path("model").asText().equals(c.model())) {
+                    throw new IllegalArgumentException(wholeFrom + ": case " + results.size() + " must be "
+                            + c.model() + ", found " + d.path("model").asText());
+                }
+                callOverhead = d.path("callOverheadSeconds").asDouble();
+                whole = d.path("totals").path("measuredSeconds").isNumber()
+                        ? OptionalDouble.of(d.path("totals").path("measuredSeconds").asDouble()) : OptionalDouble.empty();
+            }
             results.add(new Result(c, new ProfileReport(p2.model(), p2.device(), p2.fingerprint(),
-                    p1.callOverheadSeconds(), p2.nodes(), p1.wholeModelMeasuredSeconds(), p1.wholeModelError(),
+                    callOverhead, p2.nodes(), whole, p1.wholeModelError(),
                     p1.measuredSignatures(), p1.reusedSignatures())));
         }
         double minutes = (System.nanoTime() - t0) / 60e9;

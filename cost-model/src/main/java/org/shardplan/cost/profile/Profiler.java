@@ -171,12 +171,12 @@ public final class Profiler {
                 }
             }
             done++;
-        }
-        if (options.sweep()) {
-            for (Map.Entry<String, Node> e : bySig.entrySet()) {
-                l.progress(done, total, "sizes around " + e.getValue().opType() + " " + e.getValue().name());
+            if (options.sweep()) {
+                // right after the node itself, so that the node and its neighbours are measured
+                // under the same conditions of the machine
+                l.progress(done, total, "sizes around " + n.opType() + " " + n.name());
                 if (calibration.get(e.getKey()).isPresent()) {
-                    sweep(e.getValue(), opsets, rnd, overhead, calibration);
+                    sweep(n, opsets, rnd, overhead, calibration);
                 }
                 done++;
             }
