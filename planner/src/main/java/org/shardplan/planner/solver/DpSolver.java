@@ -4,8 +4,11 @@ package org.shardplan.planner.solver;
 
 /**
  * The exact dynamic program: the static reductions of {@link CompiledProblem} (parallel edges
- * merged, forbidden and dominated strategies removed, compact tables), then
- * {@link VariableElimination} in a greedy cheapest-step order, then back-substitution.
+ * merged, forbidden and dominated strategies removed, compact tables), then exact pruning by the LP
+ * bound ({@link DualPruning}: strategies whose bound exceeds a known assignment's cost go), then
+ * {@link VariableElimination} in a greedy cheapest-step order, then back-substitution. The system
+ * property {@code shardplan.dp.prune} selects the pruning for comparisons: {@code dual} (default),
+ * {@code forest} ({@link BoundPruning}) or {@code none}.
  *
  * <p>Without a memory limit one elimination gives the proven optimum. With a memory limit it
  * works on the Lagrangian relaxation {@code min cost(x) + lambda (memory(x) - limit)}, which the
@@ -50,9 +53,22 @@ public final class DpSolver implements Solver {
         try {
             if (!limited) {
                 long tp = System.nanoTime();
-                BoundPruning.Result b = BoundPruning.prune(p, c.factors, c.unary(0), budget, deadline);
-                String pruning = describe(b) + String.format(java.util.Locale.ROOT, " in %.3f s", seconds(tp));
-                VariableElimination.Result r = ve.run(b.unary());
+                String how = System.getProperty("shardplan.dp.prune", "dual");
+                double[][] unary = c.unary(0);
+                String pruning;
+                if (how.equals("forest")) {
+                    BoundPruning.Result b = BoundPruning.prune(p, c.factors, unary, budget, deadline);
+                    unary = b.unary();
+                    pruning = describe(b);
+                } else if (how.equals("dual")) {
+                    DualPruning.Result b = DualPruning.prune(p, c.factors, unary, budget, deadline);
+                    unary = b.unary();
+                    pruning = describe(b);
+                } else {
+                    pruning = "no pruning by bounds";
+                }
+                pruning += String.format(java.util.Locale.ROOT, " in %.3f s", seconds(tp));
+                VariableElimination.Result r = ve.run(unary);
                 return done(p, r.choices(), r.value(), Status.OPTIMAL, t0,
                         reductions + "; " + pruning + "; " + ve.stats.describe());
             }
@@ -126,6 +142,13 @@ public final class DpSolver implements Solver {
     static String describe(BoundPruning.Result b) {
         return String.format(java.util.Locale.ROOT, "bound pruning: %d strategies removed (upper bound %.6g, forest lower bound %.6g)",
                 b.removed(), b.upper(), b.lower());
+    }
+
+    /** Human-readable summary of the pruning by the LP bound. */
+    static String describe(DualPruning.Result b) {
+        return String.format(java.util.Locale.ROOT,
+                "LP-bound pruning: %d strategies removed after %d sweeps (upper bound %.9g, LP lower bound %.9g)",
+                b.removed(), b.sweeps(), b.upper(), b.lower());
     }
 
     /** Human-readable summary of the static reductions. */

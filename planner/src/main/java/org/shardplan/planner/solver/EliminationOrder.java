@@ -25,8 +25,12 @@ final class EliminationOrder {
     /** The best of the heuristics for nodes with {@code weight[v]} strategies and these pairwise scopes. */
     static Plan choose(int[] weight, List<int[]> scopes) {
         Plan best = null;
-        for (String h : new String[] {"min-fill", "min-degree", "min-weight"}) {
+        String forced = System.getProperty("shardplan.dp.order");
+        for (String h : forced != null ? new String[] {forced} : new String[] {"min-fill", "min-degree", "min-weight"}) {
             Plan p = simulate(weight, scopes, h);
+            if (Boolean.getBoolean("shardplan.dp.trace")) {
+                System.err.printf("order %s: estimated work %.4g%n", h, p.work());
+            }
             if (best == null || p.work() < best.work()) {
                 best = p;
             }

@@ -1,0 +1,605 @@
+package org.shardplan.planner.solver;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Exact pruning by the linear-programming bound before the dynamic program. The pairwise problem
+ * {@code min sum_v u_v(x_v) + sum_e t_e(x_a, x_b)} has the local-polytope LP relaxation (Schlesinger
+ * 1976; Werner 2007), whose dual is maximised here by block-coordinate ascent: max-product linear
+ * programming edge updates (MPLP, Globerson and Jaakkola 2007). The dual variables {@code lambda_e,v}
+ * move cost between each table and its two nodes without changing any assignment's total, so for
+ * the beliefs {@code b_v = u_v + sum_e lambda_e,v} and the reparametrised tables
+ * {@code t'_e = t_e - lambda_e,a - lambda_e,b} every assignment costs exactly
+ * {@code sum_v b_v(x_v) + sum_e t'_e(x_e)}, and
+ * <pre>
+ *   LB        = sum_v min b_v + sum_e min t'_e                      (a lower bound on the optimum)
+ *   LB(v = s) = LB - min b_v + b_v(s) + sum_{e at v} (min_y t'_e(s, y) - min t'_e)
+ * </pre>
+ * bounds every assignment that gives node {@code v} strategy {@code s}. A strategy whose bound
+ * exceeds the cost of a known assignment (the upper bound) is in no optimal assignment and is
+ * removed; removals raise the bound, and the ascent goes on.
+ *
+ * <p>On parallelization problems the relaxation is tight or nearly so (resharding costs vanish when
+ * layouts agree), so after a few hundred sweeps most strategies are gone and the elimination runs on
+ * a handful per node. The upper bound comes from decoding the beliefs (each node's least-belief
+ * strategy, then iterated conditional modes) and, once, from the dynamic program restricted to the
+ * few least-belief strategies of every node.
+ *
+ * <p>Running time: one sweep is O(sum over tables of (classes(a) x classes(b)) + strategies(a) +
+ * strategies(b)), on the compact class tables of {@link Factor}; memory O(sum over tables of the
+ * strategies of both ends). The ascent stops when the bounds meet, when a sweep gains too little,
+ * or at its share of the time limit.
+ */
+final class DualPruning {
+
+    /** Sweeps between two computations of the bounds. */
+    static final int CHECK_EVERY = 8;
+
+    /** Sweeps at most. */
+    static final int MAX_SWEEPS = 2000;
+
+    /** Seconds per unit of {@link EliminationOrder} work, measured on the benchmark problems (rounded up). */
+    static final double SECONDS_PER_WORK = 3e-9;
+
+    /** Strategies kept per node in the restricted problem that gives the first upper bound. */
+    static final int RESTRICTED = 8;
+
+    private static final boolean TRACE = Boolean.getBoolean("shardplan.dp.trace");
+    private static final java.lang.management.ThreadMXBean THREAD = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /** Pruned node costs ({@code +inf} = removed), the count removed, the bounds, the sweeps run. */
+    record Result(double[][] unary, int removed, double upper, double lower, int sweeps) {
+    }
+
+    private final Problem problem;
+    private final List<Factor> factors;
+    private final int n;
+    private final int m;
+    private final int[] k;
+    private final double[][] unary;
+    private final boolean[][] alive;
+    private final double[][] belief;
+    /** lambda[e][axis][strategy of that axis' node]. */
+    private final double[][][] lambda;
+    /** Incident tables of each node: {table index, axis} pairs. */
+    private final int[][] incTable;
+    private final int[][] incAxis;
+    private int removed;
+
+    private DualPruning(Problem p, List<Factor> factors, double[][] unaryCosts) {
+        this.problem = p;
+        this.factors = factors;
+        this.n = unaryCosts.length;
+        this.m = factors.size();
+        this.k = new int[n];
+        this.unary = new double[n][];
+        this.alive = new boolean[n][];
+        this.belief = new double[n][];
+        for (int v = 0; v < n; v++) {
+            k[v] = unaryCosts[v].length;
+            unary[v] = unaryCosts[v].clone();
+            alive[v] = new boolean[k[v]];
+            belief[v] = unaryCosts[v].clone();
+            for (int x = 0; x < k[v]; x++) {
+                alive[v][x] = unaryCosts[v][x] != Double.POSITIVE_INFINITY;
+            }
+        }
+        this.lambda = new double[m][2][];
+        int[] deg = new int[n];
+        for (int e = 0; e < m; e++) {
+            Factor f = factors.get(e);
+            for (int a = 0; a < 2; a++) {
+                lambda[e][a] = new double[k[f.vars[a]]];
+                deg[f.vars[a]]++;
+            }
+        }
+        incTable = new int[n][];
+        incAxis = new int[n][];
+        for (int v = 0; v < n; v++) {
+            incTable[v] = new int[deg[v]];
+            incAxis[v] = new int[deg[v]];
+        }
+        Arrays.fill(deg, 0);
+        for (int e = 0; e < m; e++) {
+            Factor f = factors.get(e);
+            for (int a = 0; a < 2; a++) {
+                int v = f.vars[a];
+                incTable[v][deg[v]] = e;
+                incAxis[v][deg[v]++] = a;
+            }
+        }
+    }
+
+    /**
+     * Returns {@code unary} with every strategy whose LP bound exceeds the best known assignment's
+     * cost set to {@code +inf}; unchanged (removed 0, NaN bounds) when some table is not pairwise, a
+     * cost is not finite where it should be, or the deadline comes first.
+     */
+    static Result prune(Problem p, List<Factor> factors, double[][] unary, long budget, long deadline) {
+        for (Factor f : factors) {
+            if (f.arity() != 2) {
+                return new Result(unary, 0, Double.NaN, Double.NaN, 0);
+            }
+        }
+        DualPruning d = new DualPruning(p, factors, unary);
+        return d.run(unary, budget, deadline);
+    }
+
+    private Result run(double[][] original, long budget, long deadline) {
+        long start = System.nanoTime();
+        long cpu0 = cpuNanos();
+        // the ascent may use at most a quarter of the time left
+        long stop = start + Math.max(0, (deadline - start) / 4);
+        double upper = Double.POSITIVE_INFINITY;
+        double lower = Double.NEGATIVE_INFINITY;
+        double lastLower = Double.NEGATIVE_INFINITY;
+        int sweeps = 0;
+        long lastCheck = cpuNanos();
+        int lastCheckSweeps = 0;
+        boolean restrictedDone = false;
+        int maxK = 1;
+        int maxDim = 1;
+        for (int v = 0; v < n; v++) {
+            maxK = Math.max(maxK, k[v]);
+        }
+        for (Factor f : factors) {
+            maxDim = Math.max(maxDim, Math.max(f.dims[0], f.dims[1]));
+        }
+        Scratch s = new Scratch(maxK, maxDim);
+        while (sweeps < MAX_SWEEPS) {
+            for (int e = 0; e < m; e++) {
+                if (!update(e, s)) {
+                    return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
+                }
+            }
+            for (int e = m - 1; e >= 0; e--) {
+                if (!update(e, s)) {
+                    return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
+                }
+            }
+            sweeps++;
+            if (sweeps % CHECK_EVERY != 0 && sweeps != 1 && sweeps != 4) {
+                continue;
+            }
+            int[] x = decode();
+            if (x != null) {
+                x = improve(x);
+                double cost = Evaluator.objective(problem, x);
+                if (cost < upper) {
+                    upper = cost;
+                }
+            }
+            if (!restrictedDone && sweeps >= 2 * CHECK_EVERY) {
+                restrictedDone = true;
+                double r = restrictedUpper(budget, deadline);
+                if (r < upper) {
+                    upper = r;
+                }
+            }
+            double lb = pruneBelow(upper, s);
+            if (Double.isNaN(lb)) {
+                return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
+            }
+            lower = Math.max(lower, lb);
+            if (TRACE) {
+                int left = 0;
+                for (boolean[] al : alive) {
+                    for (boolean a : al) {
+                        left += a ? 1 : 0;
+                    }
+                }
+                System.err.printf("dual: sweep %d lower %.12g upper %.12g, %d strategies left, %.3f s cpu%n", sweeps, lb,
+                        upper, left, (cpuNanos() - cpu0) / 1e9);
+            }
+            long now = cpuNanos();
+            if (DpSolver.closed(upper, lower) || System.nanoTime() > stop) {
+                break;
+            }
+            // stop when the last sweeps closed less than a thousandth of the remaining gap, or when the
+            // elimination on what is left is estimated to take less time than the next sweeps would
+            double gap = upper - lower;
+            if (Double.isFinite(lastLower) && Double.isFinite(gap) && lower - lastLower < 0.001 * gap) {
+                break;
+            }
+            double dpSeconds = estimatedWork() * SECONDS_PER_WORK;
+            if (TRACE) {
+                System.err.printf("dual: elimination estimated at %.4f s, last %d sweeps took %.4f s of CPU%n", dpSeconds,
+                        sweeps - lastCheckSweeps, (now - lastCheck) / 1e9);
+            }
+            if (sweeps > 1 && dpSeconds < (now - lastCheck) / 1e9 * CHECK_EVERY / Math.max(1, sweeps - lastCheckSweeps)) {
+                break;
+            }
+            lastLower = lower;
+            lastCheck = now;
+            lastCheckSweeps = sweeps;
+        }
+        double[][] out = new double[n][];
+        for (int v = 0; v < n; v++) {
+            out[v] = original[v].clone();
+            for (int x = 0; x < k[v]; x++) {
+                if (!alive[v][x]) {
+                    out[v][x] = Double.POSITIVE_INFINITY;
+                }
+            }
+        }
+        return new Result(out, removed, upper, lower, sweeps);
+    }
+
+    /** This thread's CPU time (the machine may be shared: wall time would overstate the sweeps' cost). */
+    private static long cpuNanos() {
+        return THREAD.isCurrentThreadCpuTimeSupported() ? THREAD.getCurrentThreadCpuTime() : System.nanoTime();
+    }
+
+    /** The elimination's estimated work on the living strategies ({@link EliminationOrder}). */
+    private double estimatedWork() {
+        int[] weight = new int[n];
+        for (int v = 0; v < n; v++) {
+            for (boolean a : alive[v]) {
+                weight[v] += a ? 1 : 0;
+            }
+        }
+        List<int[]> scopes = new java.util.ArrayList<>(m);
+        for (Factor f : factors) {
+            scopes.add(f.vars);
+        }
+        return EliminationOrder.choose(weight, scopes).work();
+    }
+
+    /** Work arrays of one sweep. */
+    private static final class Scratch {
+        final double[] au;
+        final double[] aw;
+        final double[] minU;
+        final double[] minW;
+        final double[] toU;
+        final double[] toW;
+        final int[] rows;
+        final int[] cols;
+
+        Scratch(int maxK, int maxDim) {
+            rows = new int[maxDim];
+            cols = new int[maxDim];
+            au = new double[maxK];
+            aw = new double[maxK];
+            minU = new double[maxDim];
+            minW = new double[maxDim];
+            toU = new double[maxDim];
+            toW = new double[maxDim];
+        }
+    }
+
+    /**
+     * One MPLP update of table e: with {@code a_v = b_v - lambda_e,v} (everything at v but this table),
+     * {@code lambda_e,u(x) = (min_y (t(x, y) + a_w(y)) - a_u(x)) / 2} and the same for w, so that both
+     * ends end up with the same min-marginal of the table plus their other beliefs. False when a
+     * non-finite value appears where a finite one must be (the caller then gives up pruning).
+     */
+    private boolean update(int e, Scratch s) {
+        Factor f = factors.get(e);
+        int u = f.vars[0];
+        int w = f.vars[1];
+        int du = f.dims[0];
+        int dw = f.dims[1];
+        int[] cu = f.cls[0];
+        int[] cw = f.cls[1];
+        double[] lu = lambda[e][0];
+        double[] lw = lambda[e][1];
+        double[] au = s.au;
+        double[] aw = s.aw;
+        double[] minU = s.minU;
+        double[] minW = s.minW;
+        Arrays.fill(minU, 0, du, Double.POSITIVE_INFINITY);
+        Arrays.fill(minW, 0, dw, Double.POSITIVE_INFINITY);
+        boolean[] alu = alive[u];
+        boolean[] alw = alive[w];
+        double[] bu = belief[u];
+        double[] bw = belief[w];
+        for (int x = 0; x < k[u]; x++) {
+            if (alu[x]) {
+                double a = bu[x] - lu[x];
+                au[x] = a;
+                if (a < minU[cu[x]]) {
+                    minU[cu[x]] = a;
+                }
+            }
+        }
+        for (int y = 0; y < k[w]; y++) {
+            if (alw[y]) {
+                double a = bw[y] - lw[y];
+                aw[y] = a;
+                if (a < minW[cw[y]]) {
+                    minW[cw[y]] = a;
+                }
+            }
+        }
+        double[] toU = s.toU;
+        double[] toW = s.toW;
+        // only classes with a living strategy take part (pruning empties most of them)
+        int[] rows = s.rows;
+        int[] cols = s.cols;
+        int nr = 0;
+        int nc = 0;
+        for (int i = 0; i < du; i++) {
+            toU[i] = Double.POSITIVE_INFINITY;
+            if (minU[i] != Double.POSITIVE_INFINITY) {
+                rows[nr++] = i;
+            }
+        }
+        for (int j = 0; j < dw; j++) {
+            toW[j] = Double.POSITIVE_INFINITY;
+            if (minW[j] != Double.POSITIVE_INFINITY) {
+                cols[nc++] = j;
+            }
+        }
+        double[] t = f.table;
+        for (int ri = 0; ri < nr; ri++) {
+            int i = rows[ri];
+            double mu = minU[i];
+            double best = Double.POSITIVE_INFINITY;
+            int off = i * dw;
+            for (int ci = 0; ci < nc; ci++) {
+                int j = cols[ci];
+                double c = t[off + j];
+                double cu2 = c + minW[j];
+                if (cu2 < best) {
+                    best = cu2;
+                }
+                double cw2 = c + mu;
+                if (cw2 < toW[j]) {
+                    toW[j] = cw2;
+                }
+            }
+            toU[i] = best;
+        }
+        for (int x = 0; x < k[u]; x++) {
+            if (alu[x]) {
+                double to = toU[cu[x]];
+                if (to == Double.POSITIVE_INFINITY) {
+                    kill(u, x);
+                    continue;
+                }
+                double nl = 0.5 * (to - au[x]);
+                lu[x] = nl;
+                bu[x] = au[x] + nl;
+                if (!Double.isFinite(bu[x])) {
+                    return false;
+                }
+            }
+        }
+        for (int y = 0; y < k[w]; y++) {
+            if (alw[y]) {
+                double to = toW[cw[y]];
+                if (to == Double.POSITIVE_INFINITY) {
+                    kill(w, y);
+                    continue;
+                }
+                double nl = 0.5 * (to - aw[y]);
+                lw[y] = nl;
+                bw[y] = aw[y] + nl;
+                if (!Double.isFinite(bw[y])) {
+                    return false;
+                }
+            }
+        }
+        return anyAlive(u) && anyAlive(w);
+    }
+
+    private void kill(int v, int x) {
+        if (alive[v][x]) {
+            alive[v][x] = false;
+            belief[v][x] = Double.POSITIVE_INFINITY;
+            for (int i = 0; i < incTable[v].length; i++) {
+                lambda[incTable[v][i]][incAxis[v][i]][x] = 0;
+            }
+            removed++;
+        }
+    }
+
+    private boolean anyAlive(int v) {
+        for (boolean a : alive[v]) {
+            if (a) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Computes the lower bound and removes every strategy whose bound exceeds {@code upper} (with a
+     * margin against rounding); returns the lower bound, NaN when a node would lose every strategy.
+     */
+    private double pruneBelow(double upper, Scratch s) {
+        double lb = 0;
+        double[] nodeMin = new double[n];
+        for (int v = 0; v < n; v++) {
+            double mn = Double.POSITIVE_INFINITY;
+            for (int x = 0; x < k[v]; x++) {
+                if (alive[v][x] && belief[v][x] < mn) {
+                    mn = belief[v][x];
+                }
+            }
+            if (mn == Double.POSITIVE_INFINITY) {
+                return Double.NaN;
+            }
+            nodeMin[v] = mn;
+            lb += mn;
+        }
+        // per table and end: rowMin[e][a][class] = min over the other end of t'_e without this end's lambda
+        double[][][] rowMin = new double[m][2][];
+        double[] tableMin = new double[m];
+        for (int e = 0; e < m; e++) {
+            Factor f = factors.get(e);
+            double[][] negLambdaMin = new double[2][];
+            for (int a = 0; a < 2; a++) {
+                int v = f.vars[a];
+                double[] l = new double[f.dims[a]];
+                Arrays.fill(l, Double.POSITIVE_INFINITY);
+                double[] lam = lambda[e][a];
+                int[] cls = f.cls[a];
+                for (int x = 0; x < k[v]; x++) {
+                    if (alive[v][x] && -lam[x] < l[cls[x]]) {
+                        l[cls[x]] = -lam[x];
+                    }
+                }
+                negLambdaMin[a] = l;
+            }
+            int du = f.dims[0];
+            int dw = f.dims[1];
+            double[] r0 = new double[du];
+            double[] r1 = new double[dw];
+            Arrays.fill(r0, Double.POSITIVE_INFINITY);
+            Arrays.fill(r1, Double.POSITIVE_INFINITY);
+            for (int i = 0; i < du; i++) {
+                double l0 = negLambdaMin[0][i];
+                for (int j = 0; j < dw; j++) {
+                    double t = f.table[i * dw + j];
+                    double c0 = t + negLambdaMin[1][j];
+                    if (c0 < r0[i]) {
+                        r0[i] = c0;
+                    }
+                    double c1 = t + l0;
+                    if (c1 < r1[j]) {
+                        r1[j] = c1;
+                    }
+                }
+            }
+            double mn = Double.POSITIVE_INFINITY;
+            for (int i = 0; i < du; i++) {
+                mn = Math.min(mn, r0[i] + negLambdaMin[0][i]);
+            }
+            if (mn == Double.POSITIVE_INFINITY) {
+                return Double.NaN;
+            }
+            tableMin[e] = mn;
+            lb += mn;
+            rowMin[e][0] = r0;
+            rowMin[e][1] = r1;
+        }
+        if (!Double.isFinite(lb)) {
+            return Double.NaN;
+        }
+        if (!(upper < Double.POSITIVE_INFINITY)) {
+            return lb;
+        }
+        // a margin against rounding: the same sums in another order may differ in the last bits
+        double cut = upper + 1e-9 * Math.max(1.0, Math.abs(upper));
+        for (int v = 0; v < n; v++) {
+            int[] kill = new int[k[v]];
+            int nk = 0;
+            int left = 0;
+            for (int x = 0; x < k[v]; x++) {
+                if (!alive[v][x]) {
+                    continue;
+                }
+                double b = lb - nodeMin[v] + belief[v][x];
+                for (int i = 0; i < incTable[v].length; i++) {
+                    int e = incTable[v][i];
+                    int a = incAxis[v][i];
+                    Factor f = factors.get(e);
+                    b += rowMin[e][a][f.cls[a][x]] - lambda[e][a][x] - tableMin[e];
+                }
+                if (b > cut) {
+                    kill[nk++] = x;
+                } else {
+                    left++;
+                }
+            }
+            if (left == 0) {
+                return Double.NaN; // cannot happen when upper is a real assignment's cost; be safe
+            }
+            for (int i = 0; i < nk; i++) {
+                kill(v, kill[i]);
+            }
+        }
+        return lb;
+    }
+
+    /** Each node's least-belief living strategy; null when some node has none. */
+    private int[] decode() {
+        int[] x = new int[n];
+        for (int v = 0; v < n; v++) {
+            int best = -1;
+            for (int s = 0; s < k[v]; s++) {
+                if (alive[v][s] && (best < 0 || belief[v][s] < belief[v][best])) {
+                    best = s;
+                }
+            }
+            if (best < 0) {
+                return null;
+            }
+            x[v] = best;
+        }
+        return x;
+    }
+
+    /** Iterated conditional modes over the living strategies, on the true costs. */
+    private int[] improve(int[] start) {
+        int[] x = start.clone();
+        int[] at = new int[2];
+        for (int round = 0; round < 20; round++) {
+            boolean changed = false;
+            for (int v = 0; v < n; v++) {
+                double best = Double.POSITIVE_INFINITY;
+                int bs = x[v];
+                for (int s = 0; s < k[v]; s++) {
+                    if (!alive[v][s]) {
+                        continue;
+                    }
+                    double c = unary[v][s];
+                    for (int i = 0; i < incTable[v].length && c < best; i++) {
+                        Factor f = factors.get(incTable[v][i]);
+                        int a = incAxis[v][i];
+                        at[a] = s;
+                        at[1 - a] = x[f.vars[1 - a]];
+                        c += f.valueAt(at);
+                    }
+                    if (c < best) {
+                        best = c;
+                        bs = s;
+                    }
+                }
+                if (bs != x[v]) {
+                    x[v] = bs;
+                    changed = true;
+                }
+            }
+            if (!changed) {
+                break;
+            }
+        }
+        return x;
+    }
+
+    /** The exact optimum over each node's few least-belief strategies (+inf when it fails). */
+    private double restrictedUpper(long budget, long deadline) {
+        double[][] restricted = new double[n][];
+        for (int v = 0; v < n; v++) {
+            Integer[] idx = new Integer[k[v]];
+            for (int i = 0; i < idx.length; i++) {
+                idx[i] = i;
+            }
+            double[] b = belief[v];
+            Arrays.sort(idx, (x, y) -> {
+                int c = Double.compare(b[x], b[y]);
+                return c != 0 ? c : Integer.compare(x, y);
+            });
+            restricted[v] = new double[k[v]];
+            Arrays.fill(restricted[v], Double.POSITIVE_INFINITY);
+            int kept = 0;
+            for (int i : idx) {
+                if (kept < RESTRICTED && alive[v][i]) {
+                    restricted[v][i] = unary[v][i];
+                    kept++;
+                }
+            }
+        }
+        try {
+            VariableElimination ve = new VariableElimination(problem, factors, budget, deadline);
+            int[] x = ve.run(restricted).choices();
+            return Evaluator.objective(problem, x);
+        } catch (VariableElimination.Infeasible | VariableElimination.TooLarge | VariableElimination.OutOfTime e) {
+            return Double.POSITIVE_INFINITY;
+        }
+    }
+}

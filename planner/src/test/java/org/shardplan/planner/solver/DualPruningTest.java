@@ -1,0 +1,95 @@
+package org.shardplan.planner.solver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Pruning by the LP bound keeps every optimal assignment and removes what provably cannot be optimal. */
+class DualPruningTest {
+
+    private static final long BUDGET = 1L << 30;
+
+    private static long deadline() {
+        return System.nanoTime() + 60_000_000_000L;
+    }
+
+    @Test
+    void oneUpdateOnATreeGivesTheExactBoundAndPrunes() {
+        // a: costs (0, 100); b: costs (5, 0); table a-b = [[0, 10], [0, 0]]; optimum 5 at (0, 0).
+        // One update: b_a = ((0 + min(0 + 5, 10 + 0)) / 2, (100 + min(0 + 5, 0 + 0)) / 2) = (2.5, 50),
+        // b_b = ((5 + min(0, 100)) / 2, (0 + min(10, 100)) / 2) = (2.5, 5); the reparametrised table
+        // has minimum 0, so LB = 2.5 + 2.5 + 0 = 5. LB(a = 1) = 5 - 2.5 + 50 + 45 = 97.5 > 5 and
+        // LB(b = 1) = 5 - 2.5 + 5 + 2.5 = 10 > 5: both go.
+        Problem p = new Problem("chain", List.of(new Problem.Node("a", 0, 100), new Problem.Node("b", 5, 0)),
+                List.of(Problem.Edge.of(0, 1, new double[][] {{0, 10}, {0, 0}})));
+        List<Factor> fs = List.of(Factor.ofMatrix(0, 1, 2, 2, new double[] {0, 10, 0, 0}));
+        DualPruning.Result r = DualPruning.prune(p, fs, new double[][] {{0, 100}, {5, 0}}, BUDGET, deadline());
+        assertEquals(2, r.removed());
+        assertEquals(5, r.upper());
+        assertEquals(5, r.lower(), 1e-12);
+        assertEquals(0, r.unary()[0][0]);
+        assertEquals(Double.POSITIVE_INFINITY, r.unary()[0][1]);
+        assertEquals(5, r.unary()[1][0]);
+        assertEquals(Double.POSITIVE_INFINITY, r.unary()[1][1]);
+    }
+
+    @Test
+    void aFrustratedCycleKeepsEveryStrategyAndTheDpStillFindsTheOptimum() {
+        // three nodes, two strategies, each table costs 1 when both ends agree: every assignment of the
+        // odd cycle has an agreeing pair, so the optimum is 1, while the LP relaxation reaches 0 (all
+        // halves). Every strategy is in some optimal assignment, so nothing may be removed.
+        double[][] agree = {{1, 0}, {0, 1}};
+        Problem p = new Problem("triangle",
+                List.of(new Problem.Node("a", 0, 0), new Problem.Node("b", 0, 0), new Problem.Node("c", 0, 0)),
+                List.of(Problem.Edge.of(0, 1, agree), Problem.Edge.of(1, 2, agree), Problem.Edge.of(0, 2, agree)));
+        CompiledProblem c = CompiledProblem.of(p);
+        DualPruning.Result r = DualPruning.prune(p, c.factors, c.unary(0), BUDGET, deadline());
+        assertEquals(0, r.removed());
+        assertEquals(1, r.upper());
+        assertTrue(r.lower() <= 1e-9, "the LP bound of the odd cycle is 0, found " + r.lower());
+        Solution s = new DpSolver().solve(p, Solver.Options.withTimeLimit(30));
+        assertEquals(Status.OPTIMAL, s.status());
+        assertEquals(1, s.objective());
+    }
+
+    @Test
+    void randomProblemsKeepTheBruteForceOptimumAndItsStrategies() {
+        int pruned = 0;
+        for (long seed = 1; seed <= 60; seed++) {
+            Problem p = RandomProblems.random(seed, 7, 6, 5, seed % 4 == 0 ? 0.1 : 0.0);
+            int[] best = RandomProblems.bruteForce(p);
+            if (best == null) {
+                continue;
+            }
+            double opt = Evaluator.objective(p, best);
+            CompiledProblem c = CompiledProblem.of(p);
+            if (c.infeasible != null) {
+                continue;
+            }
+            DualPruning.Result r = DualPruning.prune(p, c.factors, c.unary(0), BUDGET, deadline());
+            pruned += r.removed();
+            if (!Double.isNaN(r.lower())) {
+                assertTrue(r.lower() <= opt + 1e-9 * Math.max(1, Math.abs(opt)), "seed " + seed + ": lower " + r.lower()
+                        + " above the optimum " + opt);
+                assertTrue(opt <= r.upper() + 1e-9 * Math.max(1, Math.abs(opt)), "seed " + seed + ": upper " + r.upper()
+                        + " below the optimum " + opt);
+            }
+            // an optimal assignment's strategies all have bounds at most the optimum: none is removed
+            // (unless the exact reductions already kept another optimum instead)
+            boolean kept = true;
+            for (int v = 0; v < p.size(); v++) {
+                kept &= c.unary(0)[v][best[v]] != Double.POSITIVE_INFINITY;
+            }
+            for (int v = 0; kept && v < p.size(); v++) {
+                assertTrue(r.unary()[v][best[v]] != Double.POSITIVE_INFINITY,
+                        "seed " + seed + ": strategy " + best[v] + " of node " + v + " is optimal but was removed");
+            }
+            Solution s = new DpSolver().solve(p, Solver.Options.withTimeLimit(30));
+            assertEquals(Status.OPTIMAL, s.status(), "seed " + seed);
+            assertEquals(opt, s.objective(), 1e-9 * Math.max(1, opt), "seed " + seed);
+        }
+        assertTrue(pruned > 0, "the LP bound removed nothing on 60 random problems");
+    }
+}
