@@ -25,6 +25,12 @@ import picocli.CommandLine.Option;
                 PlanCommand.class, ExplainCommand.class, EvaluateCommand.class})
 public final class Main implements Runnable {
 
+    /** {@link System#nanoTime()} when the command line's code started running, for the timing {@code --verbose} prints. */
+    static final long STARTED_NANOS = System.nanoTime();
+
+    /** The same instant in epoch milliseconds, to compare with the process and JVM start times. */
+    static final long STARTED_MILLIS = System.currentTimeMillis();
+
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Print stack traces and extra diagnostics.")
     boolean verbose;
@@ -72,7 +78,8 @@ public final class Main implements Runnable {
         return 1;
     }
 
-    private static boolean anyVerbose(CommandLine.ParseResult parsed) {
+    /** Whether {@code --verbose} was given anywhere on the command line (before or after the subcommand). */
+    static boolean anyVerbose(CommandLine.ParseResult parsed) {
         for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
             if (p.hasMatchedOption("--verbose")) {
                 return true;

@@ -47,6 +47,30 @@ class SolveCommandTest {
     }
 
     @Test
+    void verboseAddsOneTimingLineOnStderr(@TempDir Path dir) throws Exception {
+        Path p = dir.resolve("p.json");
+        Files.writeString(p, TWO_NODES);
+        CliRun quiet = run("solve", p.toString(), "--json");
+        assertEquals(0, quiet.code(), quiet.err());
+        assertEquals("", quiet.err());
+        for (String[] args : new String[][] {{"solve", p.toString(), "--json", "--verbose"}, {"--verbose", "solve", p.toString()}}) {
+            CliRun r = run(args);
+            assertEquals(0, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            // in process there is no launcher, so its two figures are n/a
+            assertTrue(r.err().strip().matches("shardplan: timing: launcher n/a, JVM start to main n/a, command line [0-9.]+ s, "
+                    + "read [0-9.]+ s, solve [0-9.]+ s, output [0-9.]+ s, total [0-9.]+ s; peak RSS ([0-9]+ MiB|unknown), "
+                    + "max heap [0-9]+ MiB"), r.err());
+            // stdout is untouched: the same solution JSON, or the summary
+            if (args[0].equals("solve")) {
+                assertEquals(quiet.out().replaceAll("\"seconds\" : [0-9.]+", ""), r.out().replaceAll("\"seconds\" : [0-9.]+", ""));
+            } else {
+                assertTrue(r.out().contains("status      OPTIMAL"), r.out());
+            }
+        }
+    }
+
+    @Test
     void infeasibleIsAnAnswerWithExitCodeZero(@TempDir Path dir) throws Exception {
         Path p = dir.resolve("p.json");
         Files.writeString(p, TWO_NODES.replace("1.6e10", "1.0e8"));
