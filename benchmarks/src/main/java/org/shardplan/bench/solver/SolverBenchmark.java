@@ -47,7 +47,7 @@ public final class SolverBenchmark {
 
     record Row(String name, int nodes, int edges, int maxStrategies, long entries, long fileBytes, String status,
             double firstSeconds, double warmSeconds, double warmCpu, String cliStatus, double cliWall, double cliCpu,
-            long cliRssKb, double cliSolve, String details) {
+            long cliRssKb, double cliSolve, double cliStart, double cliRead, String details) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -166,9 +166,11 @@ public final class SolverBenchmark {
         long rss = -1;
         double cliSolve = Double.NaN;
         double cliCpu = Double.NaN;
+        double cliStart = Double.NaN;
+        double cliRead = Double.NaN;
         if (cli) {
             ProcessBuilder pb = new ProcessBuilder("/usr/bin/time", "-v", "./shardplan", "solve", file.toString(), "--json",
-                    "--time-limit", Integer.toString(TIME_LIMIT));
+                    "--verbose", "--time-limit", Integer.toString(TIME_LIMIT));
             pb.environment().put("SHARDPLAN_JAVA_OPTS", javaOpts);
             pb.redirectErrorStream(true);
             Process proc = pb.start();
@@ -183,9 +185,16 @@ public final class SolverBenchmark {
             cliCpu = user.isEmpty() || sys.isEmpty() ? Double.NaN : Double.parseDouble(user) + Double.parseDouble(sys);
             String r = find(out, "Maximum resident set size \\(kbytes\\): (\\d+)");
             rss = r.isEmpty() ? -1 : Long.parseLong(r);
+            // the phases of the --verbose timing line: start = launcher + JVM start to main + command line
+            Matcher t = Pattern.compile("launcher ([0-9.]+) s, JVM start to main ([0-9.]+) s, command line ([0-9.]+) s, "
+                    + "read ([0-9.]+) s").matcher(out);
+            if (t.find()) {
+                cliStart = Double.parseDouble(t.group(1)) + Double.parseDouble(t.group(2)) + Double.parseDouble(t.group(3));
+                cliRead = Double.parseDouble(t.group(4));
+            }
         }
         return new Row(p.name(), p.size(), p.edges().size(), max, entries, Files.size(file), first.status().name(),
-                first.seconds(), warm, warmCpu, cliStatus, wall, cliCpu, rss, cliSolve,
+                first.seconds(), warm, warmCpu, cliStatus, wall, cliCpu, rss, cliSolve, cliStart, cliRead,
                 String.format(Locale.ROOT, "objective %.17g; ", first.objective()) + first.message());
     }
 
@@ -222,19 +231,23 @@ public final class SolverBenchmark {
                 + "first solve in a fresh JVM (JIT cold) and best of 3 further solves (skipped when the first "
                 + "took over 20 s); time limit " + TIME_LIMIT + " s. CLI: `/usr/bin/time -v ./shardplan solve FILE --json "
                 + "--time-limit " + TIME_LIMIT + "` (solver auto) with `SHARDPLAN_JAVA_OPTS=" + javaOpts
-                + "`; its wall time includes JVM start and reading the gzip JSON file; RSS is the peak resident set. "
+                + "`; its wall time includes JVM start and reading the gzip JSON file; RSS is the peak resident set; "
+                + "CLI start (launcher, JVM start and picocli) and CLI read (gunzip and parse) come from the timing line "
+                + "that `--verbose` prints (breakdown over several runs: `solver-cli.md`, `SolverCliBenchmark`). "
                 + "The machine is shared with other builds while this runs, so wall times carry noise.\n\n");
         b.append("| problem | nodes | edges | max strategies | edge entries | file (MB, gz) | status | first solve (s) "
                 + "| warm solve (s) | warm solve CPU, process (s) | CLI status | CLI wall (s) | CLI CPU user+sys (s) "
-                + "| CLI peak RSS (MB) | CLI solve (s) |\n");
-        b.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
+                + "| CLI peak RSS (MB) | CLI start (s) | CLI read (s) | CLI solve (s) |\n");
+        b.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %.1f | %s | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %.1f | %s | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s | %s | %s |%n",
                     r.name(), r.nodes(), r.edges(), r.maxStrategies(), r.entries(), r.fileBytes() / 1e6, r.status(),
                     r.firstSeconds(), r.warmSeconds(), r.warmCpu(), cli ? r.cliStatus() : "-",
                     cli ? String.format(Locale.ROOT, "%.2f", r.cliWall()) : "-",
                     cli ? String.format(Locale.ROOT, "%.2f", r.cliCpu()) : "-",
                     cli ? Long.toString(r.cliRssKb() / 1024) : "-",
+                    cli ? String.format(Locale.ROOT, "%.2f", r.cliStart()) : "-",
+                    cli ? String.format(Locale.ROOT, "%.2f", r.cliRead()) : "-",
                     cli ? String.format(Locale.ROOT, "%.3f", r.cliSolve()) : "-"));
         }
         b.append("\nWhat the dynamic program did on each problem:\n\n");
@@ -254,7 +267,7 @@ public final class SolverBenchmark {
         Files.writeString(out, b.toString());
     }
 
-    private static String machine() {
+    static String machine() {
         String host;
         try {
             host = InetAddress.getLocalHost().getHostName();
