@@ -63,7 +63,7 @@ class SolveCommandTest {
                     + "max heap [0-9]+ MiB"), r.err());
             // stdout is untouched: the same solution JSON, or the summary
             if (args[0].equals("solve")) {
-                assertEquals(quiet.out().replaceAll("\"seconds\" : [0-9.]+", ""), r.out().replaceAll("\"seconds\" : [0-9.]+", ""));
+                assertEquals(quiet.out().replaceAll("\"seconds\" : [^,\\n]+", ""), r.out().replaceAll("\"seconds\" : [^,\\n]+", ""));
             } else {
                 assertTrue(r.out().contains("status      OPTIMAL"), r.out());
             }

@@ -1,0 +1,51 @@
+package org.shardplan.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** A run whose first argument names a subcommand sets up only that one; it must behave as the full command line. */
+class MainSingleCommandTest {
+
+    @Test
+    void everySubcommandAloneHasTheSameUsageAsInTheFullCommandLine() {
+        Map<String, CommandLine> full = Main.commandLine().getSubcommands();
+        int checked = 0;
+        for (Map.Entry<String, CommandLine> e : full.entrySet()) {
+            if (e.getKey().equals("help")) {
+                continue;
+            }
+            CommandLine single = Main.commandLine(new String[] {e.getKey(), "--help"});
+            assertEquals(1, single.getSubcommands().size(), e.getKey());
+            CommandLine sub = single.getSubcommands().get(e.getKey());
+            assertNotNull(sub, e.getKey());
+            assertEquals(e.getValue().getUsageMessage(CommandLine.Help.Ansi.OFF), sub.getUsageMessage(CommandLine.Help.Ansi.OFF),
+                    e.getKey());
+            checked++;
+        }
+        assertTrue(checked >= 6, "only " + checked + " subcommands");
+        // the top level's own options are the same
+        assertEquals(Main.commandLine().getCommandSpec().options().stream().map(o -> o.longestName()).toList(),
+                Main.commandLine(new String[] {"solve"}).getCommandSpec().options().stream().map(o -> o.longestName()).toList());
+    }
+
+    @Test
+    void otherArgumentsGetTheFullCommandLine() {
+        int all = Main.commandLine().getSubcommands().size();
+        assertEquals(all, Main.commandLine(new String[] {"--version"}).getSubcommands().size());
+        assertEquals(all, Main.commandLine(new String[] {"help", "solve"}).getSubcommands().size());
+        assertEquals(all, Main.commandLine(new String[] {"no-such-command"}).getSubcommands().size());
+        assertEquals(1, Main.commandLine(new String[] {"--verbose", "solve", "x.json"}).getSubcommands().size());
+        CliRun unknown = CliRun.of("no-such-command");
+        assertEquals(2, unknown.code());
+        CliRun help = CliRun.of("help", "solve");
+        assertEquals(0, help.code(), help.err());
+        assertTrue(help.out().contains("Usage: shardplan solve"), help.out());
+        CliRun solveHelp = CliRun.of("solve", "--help");
+        assertEquals(help.out(), solveHelp.out());
+    }
+}
