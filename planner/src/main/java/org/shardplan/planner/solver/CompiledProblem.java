@@ -211,12 +211,59 @@ final class CompiledProblem {
         Integer[] sorted = Arrays.copyOf(order, alive);
         Arrays.sort(sorted, Comparator.<Integer>comparingDouble(node::cost)
                 .thenComparingDouble(s -> useMemory ? node.memory(s) : 0.0).thenComparingInt(s -> s));
-        List<Integer> kept = new ArrayList<>();
+        // per table and class: the sum, least and greatest entry over the other end's living classes;
+        // entrywise t <= s implies each of these is no greater for t (floating-point sums are monotone),
+        // which rejects most pairs before their rows are compared
+        double[][][] summary = new double[nf][][];
+        for (int i = 0; i < nf; i++) {
+            Factor f = fs.get(i);
+            int a = axis[i];
+            int o = 1 - a;
+            double[][] sm = new double[f.dims[a]][3];
+            for (int c = 0; c < f.dims[a]; c++) {
+                double sum = 0;
+                double lo = Double.POSITIVE_INFINITY;
+                double hi = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < f.dims[o]; j++) {
+                    if (aliveCls[i][j]) {
+                        double t = f.table[c * f.strides[a] + j * f.strides[o]];
+                        sum += t;
+                        lo = Math.min(lo, t);
+                        hi = Math.max(hi, t);
+                    }
+                }
+                sm[c][0] = sum;
+                sm[c][1] = lo;
+                sm[c][2] = hi;
+            }
+            summary[i] = sm;
+        }
+        // the same per strategy, flat, led by the total of the sums (one comparison rejects most pairs)
+        int width = 1 + 3 * nf;
+        double[] flat = new double[kv * width];
+        for (int x = 0; x < kv; x++) {
+            if (dead[v][x]) {
+                continue;
+            }
+            double total = 0;
+            for (int i = 0; i < nf; i++) {
+                double[] sm = summary[i][fs.get(i).cls[axis[i]][x]];
+                flat[x * width + 1 + 3 * i] = sm[0];
+                flat[x * width + 2 + 3 * i] = sm[1];
+                flat[x * width + 3 + 3 * i] = sm[2];
+                total += sm[0];
+            }
+            flat[x * width] = total;
+        }
+        int[] kept = new int[alive];
+        int nKept = 0;
         int dominated = 0;
         for (int s : sorted) {
             boolean isDominated = false;
-            for (int t : kept) {
-                if (node.cost(t) <= node.cost(s) && (!useMemory || node.memory(t) <= node.memory(s))
+            for (int q = 0; q < nKept; q++) {
+                int t = kept[q];
+                if (flat[t * width] <= flat[s * width] && summariesAllow(flat, width, t, s)
+                        && node.cost(t) <= node.cost(s) && (!useMemory || node.memory(t) <= node.memory(s))
                         && rowsDominate(fs, axis, aliveCls, t, s)) {
                     isDominated = true;
                     break;
@@ -226,7 +273,7 @@ final class CompiledProblem {
                 dead[v][s] = true;
                 dominated++;
             } else {
-                kept.add(s);
+                kept[nKept++] = s;
             }
         }
         return new int[] {forbidden, dominated, -1};
@@ -236,6 +283,18 @@ final class CompiledProblem {
         int o = 1 - axis;
         for (int j = 0; j < f.dims[o]; j++) {
             if (aliveOther[j] && f.table[c * f.strides[axis] + j * f.strides[o]] != Double.POSITIVE_INFINITY) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether t's row summaries (sum, least, greatest per table) are no greater than s's. */
+    private static boolean summariesAllow(double[] flat, int width, int t, int s) {
+        int ot = t * width;
+        int os = s * width;
+        for (int j = 1; j < width; j++) {
+            if (flat[ot + j] > flat[os + j]) {
                 return false;
             }
         }

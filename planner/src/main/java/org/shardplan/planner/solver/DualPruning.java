@@ -66,6 +66,8 @@ final class DualPruning {
     private final int[][] incTable;
     private final int[][] incAxis;
     private int removed;
+    /** Each table restricted to its living classes, rebuilt after pruning. */
+    private final Compact[] compact;
 
     private DualPruning(Problem p, List<Factor> factors, double[][] unaryCosts) {
         this.problem = p;
@@ -86,6 +88,7 @@ final class DualPruning {
             }
         }
         this.lambda = new double[m][2][];
+        this.compact = new Compact[m];
         int[] deg = new int[n];
         for (int e = 0; e < m; e++) {
             Factor f = factors.get(e);
@@ -137,7 +140,7 @@ final class DualPruning {
         int sweeps = 0;
         long lastCheck = cpuNanos();
         int lastCheckSweeps = 0;
-        boolean restrictedDone = false;
+        int restrictedRuns = 0;
         int maxK = 1;
         int maxDim = 1;
         for (int v = 0; v < n; v++) {
@@ -147,6 +150,7 @@ final class DualPruning {
             maxDim = Math.max(maxDim, Math.max(f.dims[0], f.dims[1]));
         }
         Scratch s = new Scratch(maxK, maxDim);
+        compactTables();
         while (sweeps < MAX_SWEEPS) {
             for (int e = 0; e < m; e++) {
                 if (!update(e, s)) {
@@ -170,9 +174,16 @@ final class DualPruning {
                     upper = cost;
                 }
             }
-            if (!restrictedDone && sweeps >= 2 * CHECK_EVERY) {
-                restrictedDone = true;
+            // the exact optimum over each node's few least-belief strategies: cheap, and usually the
+            // optimum itself once the beliefs are informative; the sooner the upper bound is tight,
+            // the more the bounds remove
+            if (sweeps >= 4 && restrictedRuns < 3) {
+                restrictedRuns++;
+                long r0 = cpuNanos();
                 double r = restrictedUpper(budget, deadline);
+                if (TRACE) {
+                    System.err.printf("dual: restricted elimination %.12g in %.3f s of CPU%n", r, (cpuNanos() - r0) / 1e9);
+                }
                 if (r < upper) {
                     upper = r;
                 }
@@ -182,6 +193,7 @@ final class DualPruning {
                 return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
             }
             lower = Math.max(lower, lb);
+            compactTables();
             if (TRACE) {
                 int left = 0;
                 for (boolean[] al : alive) {
@@ -226,6 +238,61 @@ final class DualPruning {
         return new Result(out, removed, upper, lower, sweeps);
     }
 
+    /** A table restricted to the classes of its two ends that still have a living strategy. */
+    private record Compact(int[] rows, int[] cols, float[] table) {
+    }
+
+    /** Rebuilds the compact table of every factor whose living classes changed. */
+    private void compactTables() {
+        for (int e = 0; e < m; e++) {
+            Factor f = factors.get(e);
+            int[][] live = new int[2][];
+            for (int a = 0; a < 2; a++) {
+                boolean[] has = new boolean[f.dims[a]];
+                int v = f.vars[a];
+                int count = 0;
+                for (int x = 0; x < k[v]; x++) {
+                    if (alive[v][x] && !has[f.cls[a][x]]) {
+                        has[f.cls[a][x]] = true;
+                        count++;
+                    }
+                }
+                int[] idx = new int[count];
+                int c = 0;
+                for (int i = 0; i < has.length; i++) {
+                    if (has[i]) {
+                        idx[c++] = i;
+                    }
+                }
+                live[a] = idx;
+            }
+            Compact old = compact[e];
+            if (old != null && old.rows.length == live[0].length && old.cols.length == live[1].length) {
+                continue; // classes only disappear, so equal counts mean equal sets
+            }
+            int dw = f.dims[1];
+            float[] t = new float[live[0].length * live[1].length];
+            for (int ri = 0; ri < live[0].length; ri++) {
+                int off = live[0][ri] * dw;
+                for (int ci = 0; ci < live[1].length; ci++) {
+                    t[ri * live[1].length + ci] = roundDown(f.table[off + live[1][ci]]);
+                }
+            }
+            compact[e] = new Compact(live[0], live[1], t);
+        }
+    }
+
+    /**
+     * The greatest float not above x. The ascent runs on these (half the memory traffic of doubles):
+     * a problem with every table entry rounded down has an optimum no greater than the true one, so
+     * its dual values still bound the true problem from below; the bounds that prune are computed on
+     * the exact tables anyway.
+     */
+    static float roundDown(double x) {
+        float f = (float) x;
+        return f > x ? Math.nextDown(f) : f;
+    }
+
     /** This thread's CPU time (the machine may be shared: wall time would overstate the sweeps' cost). */
     private static long cpuNanos() {
         return THREAD.isCurrentThreadCpuTimeSupported() ? THREAD.getCurrentThreadCpuTime() : System.nanoTime();
@@ -254,12 +321,14 @@ final class DualPruning {
         final double[] minW;
         final double[] toU;
         final double[] toW;
-        final int[] rows;
-        final int[] cols;
+        final double[] mu;
+        final double[] mw;
+        final double[] tw;
 
         Scratch(int maxK, int maxDim) {
-            rows = new int[maxDim];
-            cols = new int[maxDim];
+            mu = new double[maxDim];
+            mw = new double[maxDim];
+            tw = new double[maxDim];
             au = new double[maxK];
             aw = new double[maxK];
             minU = new double[maxDim];
@@ -315,42 +384,54 @@ final class DualPruning {
         }
         double[] toU = s.toU;
         double[] toW = s.toW;
-        // only classes with a living strategy take part (pruning empties most of them)
-        int[] rows = s.rows;
-        int[] cols = s.cols;
-        int nr = 0;
-        int nc = 0;
-        for (int i = 0; i < du; i++) {
-            toU[i] = Double.POSITIVE_INFINITY;
-            if (minU[i] != Double.POSITIVE_INFINITY) {
-                rows[nr++] = i;
-            }
-        }
-        for (int j = 0; j < dw; j++) {
-            toW[j] = Double.POSITIVE_INFINITY;
-            if (minW[j] != Double.POSITIVE_INFINITY) {
-                cols[nc++] = j;
-            }
-        }
-        double[] t = f.table;
+        Arrays.fill(toU, 0, du, Double.POSITIVE_INFINITY);
+        Arrays.fill(toW, 0, dw, Double.POSITIVE_INFINITY);
+        // the table restricted to classes with a living strategy (pruning empties most of them)
+        Compact v = compact[e];
+        int nr = v.rows.length;
+        int nc = v.cols.length;
+        double[] mu = s.mu;
+        double[] mw = s.mw;
+        double[] tw = s.tw;
         for (int ri = 0; ri < nr; ri++) {
-            int i = rows[ri];
-            double mu = minU[i];
-            double best = Double.POSITIVE_INFINITY;
-            int off = i * dw;
-            for (int ci = 0; ci < nc; ci++) {
-                int j = cols[ci];
-                double c = t[off + j];
-                double cu2 = c + minW[j];
-                if (cu2 < best) {
-                    best = cu2;
-                }
-                double cw2 = c + mu;
-                if (cw2 < toW[j]) {
-                    toW[j] = cw2;
-                }
+            mu[ri] = minU[v.rows[ri]];
+        }
+        for (int ci = 0; ci < nc; ci++) {
+            mw[ci] = minW[v.cols[ci]];
+            tw[ci] = Double.POSITIVE_INFINITY;
+        }
+        float[] t = v.table;
+        for (int ri = 0; ri < nr; ri++) {
+            int off = ri * nc;
+            double m = mu[ri];
+            // four independent minima, so that the reduction is not one long dependency chain
+            double b0 = Double.POSITIVE_INFINITY;
+            double b1 = Double.POSITIVE_INFINITY;
+            double b2 = Double.POSITIVE_INFINITY;
+            double b3 = Double.POSITIVE_INFINITY;
+            int ci = 0;
+            for (; ci + 3 < nc; ci += 4) {
+                double c0 = t[off + ci] + mw[ci];
+                double c1 = t[off + ci + 1] + mw[ci + 1];
+                double c2 = t[off + ci + 2] + mw[ci + 2];
+                double c3 = t[off + ci + 3] + mw[ci + 3];
+                b0 = c0 < b0 ? c0 : b0;
+                b1 = c1 < b1 ? c1 : b1;
+                b2 = c2 < b2 ? c2 : b2;
+                b3 = c3 < b3 ? c3 : b3;
             }
-            toU[i] = best;
+            for (; ci < nc; ci++) {
+                double c0 = t[off + ci] + mw[ci];
+                b0 = c0 < b0 ? c0 : b0;
+            }
+            toU[v.rows[ri]] = Math.min(Math.min(b0, b1), Math.min(b2, b3));
+            for (int cj = 0; cj < nc; cj++) {
+                double c = t[off + cj] + m;
+                tw[cj] = c < tw[cj] ? c : tw[cj];
+            }
+        }
+        for (int ci = 0; ci < nc; ci++) {
+            toW[v.cols[ci]] = tw[ci];
         }
         for (int x = 0; x < k[u]; x++) {
             if (alu[x]) {

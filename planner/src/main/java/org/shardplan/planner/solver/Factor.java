@@ -68,9 +68,9 @@ final class Factor {
     /** A pairwise factor from a dense matrix, with identical rows and columns merged into classes. */
     static Factor ofMatrix(int u, int w, int rows, int cols, double[] m) {
         int[] rowCls = new int[rows];
-        int nr = classify(rows, r -> slice(m, r * cols, 1, cols), rowCls);
+        int nr = classifyLines(m, rows, cols, cols, 1, rowCls);
         int[] colCls = new int[cols];
-        int nc = classify(cols, c -> slice(m, c, cols, rows), colCls);
+        int nc = classifyLines(m, cols, rows, 1, cols, colCls);
         int[] rowRep = representatives(rowCls, nr);
         int[] colRep = representatives(colCls, nc);
         double[] t = new double[nr * nc];
@@ -250,12 +250,66 @@ final class Factor {
         return rep;
     }
 
-    private static double[] slice(double[] m, int start, int step, int len) {
-        double[] s = new double[len];
-        for (int i = 0; i < len; i++) {
-            s[i] = m[start + i * step];
+    /**
+     * Groups the {@code n} lines of a matrix (line i holds {@code len} values at
+     * {@code m[i * lineStep + j * step]}) by bitwise-equal content, numbered by first appearance, like
+     * {@link #classify}. Hashes are accumulated in memory order (one pass over the matrix, whether the
+     * lines are its rows or its columns) and only lines with equal hashes are compared value by value.
+     */
+    static int classifyLines(double[] m, int n, int len, int lineStep, int step, int[] out) {
+        long[] hash = new long[n];
+        if (lineStep >= step) {
+            for (int i = 0; i < n; i++) {
+                long h = 1;
+                int base = i * lineStep;
+                for (int j = 0; j < len; j++) {
+                    h = h * 1_000_003L + Double.doubleToLongBits(m[base + j * step]);
+                }
+                hash[i] = h;
+            }
+        } else {
+            Arrays.fill(hash, 1);
+            for (int j = 0; j < len; j++) {
+                int base = j * step;
+                for (int i = 0; i < n; i++) {
+                    hash[i] = hash[i] * 1_000_003L + Double.doubleToLongBits(m[base + i * lineStep]);
+                }
+            }
         }
-        return s;
+        Map<Long, int[]> firsts = new HashMap<>(); // hash -> the first line of each class with that hash
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            int[] reps = firsts.get(hash[i]);
+            int found = -1;
+            if (reps != null) {
+                for (int r : reps) {
+                    if (sameLine(m, r, i, len, lineStep, step)) {
+                        found = out[r];
+                        break;
+                    }
+                }
+            }
+            if (found >= 0) {
+                out[i] = found;
+                continue;
+            }
+            out[i] = count++;
+            int[] grown = reps == null ? new int[1] : Arrays.copyOf(reps, reps.length + 1);
+            grown[grown.length - 1] = i;
+            firsts.put(hash[i], grown);
+        }
+        return count;
+    }
+
+    private static boolean sameLine(double[] m, int a, int b, int len, int lineStep, int step) {
+        int oa = a * lineStep;
+        int ob = b * lineStep;
+        for (int j = 0; j < len; j++) {
+            if (Double.doubleToLongBits(m[oa + j * step]) != Double.doubleToLongBits(m[ob + j * step])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A double[] compared by content (bitwise, so +0.0 and -0.0 differ; harmless here). */
