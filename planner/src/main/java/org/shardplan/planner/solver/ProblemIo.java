@@ -390,7 +390,7 @@ public final class ProblemIo {
             expect(t, JsonScanner.START_ARRAY, at + " " + field);
             double[] buf = new double[16];
             int n = 0;
-            while ((t = p.next()) != JsonScanner.END_ARRAY) {
+            while ((t = p.nextElement()) != JsonScanner.END_ARRAY) {
                 double v;
                 if (t == JsonScanner.NULL) {
                     v = Double.NaN;
@@ -465,7 +465,7 @@ public final class ProblemIo {
                             + "] must be an array (a matrix row), found " + describe(t));
                 }
                 int len = 0;
-                while ((t = p.next()) != JsonScanner.END_ARRAY) {
+                while ((t = p.nextElement()) != JsonScanner.END_ARRAY) {
                     double v;
                     if (t == JsonScanner.NUMBER_FLOAT || t == JsonScanner.NUMBER_INT) {
                         v = p.doubleValue();

@@ -80,16 +80,34 @@ class JsonScannerTest {
         byte[] json = ("[" + String.join(",\n ", texts) + "]").getBytes(StandardCharsets.UTF_8);
         try (JsonScanner s = new JsonScanner(trickle ? trickle(json) : new ByteArrayInputStream(json), "n.json")) {
             assertEquals(JsonScanner.START_ARRAY, s.next());
+            int k = 0;
             for (String text : texts) {
-                int t = s.next();
+                int t = k++ % 2 == 0 ? s.nextElement() : s.next();
                 boolean integer = !text.contains(".") && !text.contains("e") && !text.contains("E");
                 assertEquals(integer ? JsonScanner.NUMBER_INT : JsonScanner.NUMBER_FLOAT, t, text);
                 assertEquals(Double.doubleToRawLongBits(expected(text)), Double.doubleToRawLongBits(s.doubleValue()),
                         text + " read as " + s.doubleValue());
                 assertEquals(text, s.text());
             }
-            assertEquals(JsonScanner.END_ARRAY, s.next());
+            assertEquals(JsonScanner.END_ARRAY, s.nextElement());
             assertEquals(JsonScanner.EOF, s.next());
+        }
+    }
+
+    @Test
+    void eightDigitsAtOnce() {
+        Random r = new Random(7);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int k = 0; k < 10000; k++) {
+            String digits = String.format(Locale.ROOT, "%08d", r.nextInt(100_000_000));
+            long v = bb.clear().put(digits.getBytes(StandardCharsets.US_ASCII)).getLong(0);
+            assertTrue(JsonScanner.eightDigits(v), digits);
+            assertEquals(Long.parseLong(digits), JsonScanner.eightDigitsValue(v), digits);
+            // any one byte that is not a digit spoils the eight
+            char[] c = digits.toCharArray();
+            c[r.nextInt(8)] = "/:.eE,-+ ]\u0000\u00ff".charAt(r.nextInt(12));
+            long w = bb.clear().put(new String(c).getBytes(StandardCharsets.ISO_8859_1)).getLong(0);
+            assertFalse(JsonScanner.eightDigits(w), new String(c));
         }
     }
 
