@@ -42,11 +42,16 @@ final class DualPruning {
     /** Seconds per unit of {@link EliminationOrder} work, measured on the benchmark problems (rounded up). */
     static final double SECONDS_PER_WORK = 3e-9;
 
+    /** Node ranges whose tables are swept independently (fixed, so results never depend on the threads). */
+    static final int PARTS = 2;
+
+    /** Living table entries per sweep above which the parts run on their own threads. */
+    static final long PARALLEL_ENTRIES = 200_000;
+
     /** Strategies kept per node in the restricted problem that gives the first upper bound. */
     static final int RESTRICTED = 8;
 
     private static final boolean TRACE = Boolean.getBoolean("shardplan.dp.trace");
-    private static final java.lang.management.ThreadMXBean THREAD = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** Pruned node costs ({@code +inf} = removed), the count removed, the bounds, the sweeps run. */
     record Result(double[][] unary, int removed, double upper, double lower, int sweeps) {
@@ -65,7 +70,10 @@ final class DualPruning {
     /** Incident tables of each node: {table index, axis} pairs. */
     private final int[][] incTable;
     private final int[][] incAxis;
-    private int removed;
+    private final java.util.concurrent.atomic.AtomicInteger removedCount = new java.util.concurrent.atomic.AtomicInteger();
+    /** The tables of each part (both ends inside it), then those between parts; see {@link #sweep}. */
+    private final int[][] partTables;
+    private final int[] cutTables;
     /** Each table restricted to its living classes, rebuilt after pruning. */
     private final Compact[] compact;
 
@@ -112,6 +120,40 @@ final class DualPruning {
                 incAxis[v][deg[v]++] = a;
             }
         }
+        // PARTS ranges of node indices with about equal table entries; a table belongs to the part
+        // holding both its ends, or to the cut
+        double total = 0;
+        double[] weight = new double[n];
+        for (Factor f : factors) {
+            double w = (double) f.table.length;
+            weight[f.vars[0]] += w / 2;
+            weight[f.vars[1]] += w / 2;
+            total += w;
+        }
+        int[] part = new int[n];
+        double acc = 0;
+        for (int v = 0; v < n; v++) {
+            part[v] = (int) Math.min(PARTS - 1, Math.floor(acc / Math.max(1e-300, total) * PARTS));
+            acc += weight[v];
+        }
+        List<List<Integer>> parts = new java.util.ArrayList<>();
+        for (int i = 0; i < PARTS; i++) {
+            parts.add(new java.util.ArrayList<>());
+        }
+        List<Integer> cut = new java.util.ArrayList<>();
+        for (int e = 0; e < m; e++) {
+            Factor f = factors.get(e);
+            if (part[f.vars[0]] == part[f.vars[1]]) {
+                parts.get(part[f.vars[0]]).add(e);
+            } else {
+                cut.add(e);
+            }
+        }
+        partTables = new int[PARTS][];
+        for (int i = 0; i < PARTS; i++) {
+            partTables[i] = parts.get(i).stream().mapToInt(Integer::intValue).toArray();
+        }
+        cutTables = cut.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**
@@ -149,18 +191,15 @@ final class DualPruning {
         for (Factor f : factors) {
             maxDim = Math.max(maxDim, Math.max(f.dims[0], f.dims[1]));
         }
-        Scratch s = new Scratch(maxK, maxDim);
+        Scratch[] scratch = new Scratch[PARTS];
+        for (int i = 0; i < PARTS; i++) {
+            scratch[i] = new Scratch(maxK, maxDim);
+        }
+        Scratch s = scratch[0];
         compactTables();
         while (sweeps < MAX_SWEEPS) {
-            for (int e = 0; e < m; e++) {
-                if (!update(e, s)) {
-                    return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
-                }
-            }
-            for (int e = m - 1; e >= 0; e--) {
-                if (!update(e, s)) {
-                    return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
-                }
+            if (!sweep(scratch)) {
+                return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
             }
             sweeps++;
             if (sweeps % CHECK_EVERY != 0 && sweeps != 1 && sweeps != 4) {
@@ -201,7 +240,7 @@ final class DualPruning {
                         left += a ? 1 : 0;
                     }
                 }
-                System.err.printf("dual: sweep %d lower %.12g upper %.12g, %d strategies left, %.3f s cpu%n", sweeps, lb,
+                System.err.printf("dual: sweep %d lower %.12g upper %.12g, %d strategies left, %.3f s of process CPU%n", sweeps, lb,
                         upper, left, (cpuNanos() - cpu0) / 1e9);
             }
             long now = cpuNanos();
@@ -235,7 +274,7 @@ final class DualPruning {
                 }
             }
         }
-        return new Result(out, removed, upper, lower, sweeps);
+        return new Result(out, removedCount.get(), upper, lower, sweeps);
     }
 
     /** A table restricted to the classes of its two ends that still have a living strategy. */
@@ -293,9 +332,87 @@ final class DualPruning {
         return f > x ? Math.nextDown(f) : f;
     }
 
-    /** This thread's CPU time (the machine may be shared: wall time would overstate the sweeps' cost). */
+    /**
+     * The process's CPU time (the sweeps' threads included; the machine may be shared, and wall time
+     * would overstate their cost), or wall time where the platform does not report it.
+     */
     private static long cpuNanos() {
-        return THREAD.isCurrentThreadCpuTimeSupported() ? THREAD.getCurrentThreadCpuTime() : System.nanoTime();
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            long t = os.getProcessCpuTime();
+            if (t >= 0) {
+                return t;
+            }
+        }
+        return System.nanoTime();
+    }
+
+    /**
+     * One sweep: every part's tables forward then backward (the parts share no node, so they run on
+     * their own threads and the result does not depend on how many there are), then the tables
+     * between parts forward and backward. False when an update fails.
+     */
+    private boolean sweep(Scratch[] scratch) {
+        long work = 0;
+        for (Compact c : compact) {
+            work += (long) c.rows.length * c.cols.length;
+        }
+        boolean[] ok = new boolean[PARTS];
+        Thread[] workers = new Thread[PARTS];
+        boolean threads = VariableElimination.THREADS > 1 && work >= PARALLEL_ENTRIES;
+        for (int i = 0; i < PARTS; i++) {
+            final int id = i;
+            Runnable r = () -> {
+                boolean good = true;
+                int[] tables = partTables[id];
+                for (int q = 0; q < tables.length && good; q++) {
+                    good = update(tables[q], scratch[id]);
+                }
+                for (int q = tables.length - 1; q >= 0 && good; q--) {
+                    good = update(tables[q], scratch[id]);
+                }
+                ok[id] = good;
+            };
+            if (threads && i < PARTS - 1) {
+                workers[i] = new Thread(r, "shardplan-dual-" + i);
+                workers[i].setDaemon(true);
+                workers[i].start();
+            } else {
+                r.run();
+            }
+        }
+        for (Thread w : workers) {
+            if (w == null) {
+                continue;
+            }
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    w.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (boolean good : ok) {
+            if (!good) {
+                return false;
+            }
+        }
+        for (int q = 0; q < cutTables.length; q++) {
+            if (!update(cutTables[q], scratch[0])) {
+                return false;
+            }
+        }
+        for (int q = cutTables.length - 1; q >= 0; q--) {
+            if (!update(cutTables[q], scratch[0])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The elimination's estimated work on the living strategies ({@link EliminationOrder}). */
@@ -473,7 +590,7 @@ final class DualPruning {
             for (int i = 0; i < incTable[v].length; i++) {
                 lambda[incTable[v][i]][incAxis[v][i]][x] = 0;
             }
-            removed++;
+            removedCount.incrementAndGet();
         }
     }
 

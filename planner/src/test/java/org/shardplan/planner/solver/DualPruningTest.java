@@ -3,7 +3,9 @@ package org.shardplan.planner.solver;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** Pruning by the LP bound keeps every optimal assignment and removes what provably cannot be optimal. */
@@ -91,5 +93,55 @@ class DualPruningTest {
             assertEquals(opt, s.objective(), 1e-9 * Math.max(1, opt), "seed " + seed);
         }
         assertTrue(pruned > 0, "the LP bound removed nothing on 60 random problems");
+    }
+
+    @Test
+    void aLargeProblemSweptOnThreadsKeepsTheOptimumOfThePlainElimination() throws Exception {
+        // 40 nodes of 100 strategies with random costs, a chain plus every (i, i + 2) table: 77 dense
+        // 100 x 100 tables, 770,000 entries per sweep, above the threshold for threads
+        Random r = new Random(5);
+        int n = 40;
+        int k = 100;
+        List<Problem.Node> nodes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            double[] c = new double[k];
+            for (int s = 0; s < k; s++) {
+                c[s] = 1000 + r.nextInt(100_000);
+            }
+            nodes.add(new Problem.Node("n" + i, c, List.of(), new double[k]));
+        }
+        List<Problem.Edge> edges = new ArrayList<>();
+        for (int i = 0; i + 1 < n; i++) {
+            for (int step = 1; step <= 2 && i + step < n; step++) {
+                // like resharding: cheap when the two strategies' layouts (s mod 10) agree, plus noise
+                double[] m = new double[k * k];
+                for (int a = 0; a < k; a++) {
+                    for (int b = 0; b < k; b++) {
+                        m[a * k + b] = (a % 10 == b % 10 ? 0 : 20_000 + 1000 * Math.abs(a % 10 - b % 10)) + r.nextInt(500);
+                    }
+                }
+                edges.add(new Problem.Edge(i, i + step, k, k, m));
+            }
+        }
+        Problem p = new Problem("ladder", nodes, edges);
+        CompiledProblem c = CompiledProblem.of(p);
+        long entries = 0;
+        for (Factor f : c.factors) {
+            entries += f.table.length;
+        }
+        assertTrue(entries >= DualPruning.PARALLEL_ENTRIES, "too small to use the threads: " + entries);
+        VariableElimination.Result plain = new VariableElimination(p, c.factors, BUDGET, deadline()).run(c.unary(0));
+        DualPruning.Result r1 = DualPruning.prune(p, c.factors, c.unary(0), BUDGET, deadline());
+        DualPruning.Result r2 = DualPruning.prune(p, c.factors, c.unary(0), BUDGET, deadline());
+        assertTrue(r1.removed() > 0, "nothing removed");
+        assertEquals(r1.removed(), r2.removed(), "not deterministic");
+        for (int v = 0; v < n; v++) {
+            assertTrue(java.util.Arrays.equals(r1.unary()[v], r2.unary()[v]), "node " + v + " pruned differently");
+            assertTrue(r1.unary()[v][plain.choices()[v]] != Double.POSITIVE_INFINITY,
+                    "node " + v + ": the optimal strategy " + plain.choices()[v] + " was removed");
+        }
+        VariableElimination.Result pruned = new VariableElimination(p, c.factors, BUDGET, deadline()).run(r1.unary());
+        assertEquals(plain.value(), pruned.value(), 1e-9 * plain.value());
+        assertTrue(r1.lower() <= plain.value() * (1 + 1e-12) && plain.value() <= r1.upper() * (1 + 1e-12), r1.toString());
     }
 }
