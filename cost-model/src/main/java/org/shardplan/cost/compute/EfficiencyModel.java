@@ -34,6 +34,9 @@ import org.shardplan.graph.DType;
  */
 public final class EfficiencyModel {
 
+    /** Family members beyond the bracketing pair that a family interpolation uses. */
+    static final int FAMILY_EXTRA = 2;
+
     /** Neighbours a local fit uses. */
     static final int NEIGHBOURS = 4;
     /** Analytic per-kernel overhead without calibration, seconds. */
@@ -132,7 +135,10 @@ public final class EfficiencyModel {
      * its size family that are scalings of it ({@link SizeFamily#scaleTo}), when there are any,
      * else as {@link #predict(Kernel)}. Among the members, by roofline time r: between the
      * nearest member below and the nearest above, the time is interpolated linearly in
-     * {@code (log r, log t)}; on one side only, the nearest member's time is carried along the
+     * {@code (log r, log t)}; where the family has more members, the line is instead fitted by
+     * least squares through that pair and the {@link #FAMILY_EXTRA} next nearest members, each
+     * weighted {@code 1 / (1 + d²)} with d its distance from r in doublings, so that one noisy
+     * neighbour counts for less; on one side only, the nearest member's time is carried along the
      * shape class's curve, {@code t = t_p · g(r) / g(r_p)}. Members of equal r count as one, at
      * their geometric mean time. Source "family". Running time O(m log m) for m members of the
      * family, plus one group prediction.
@@ -186,6 +192,36 @@ public final class EfficiencyModel {
         if (lo != null && hi != null) {
             if (hi.r <= lo.r * (1 + 1e-9)) {
                 return lo.t;
+            }
+            // the bracketing pair and up to FAMILY_EXTRA more members nearest in log r: a line in
+            // (log r, log t) by least squares, weighted 1 / (1 + (Δ log2 r)²), evaluated at r
+            List<Point> use = new ArrayList<>(List.of(lo, hi));
+            List<Point> rest = new ArrayList<>(merged);
+            rest.remove(lo);
+            rest.remove(hi);
+            double lr = Math.log(r);
+            rest.sort(Comparator.comparingDouble(p -> Math.abs(Math.log(p.r) - lr)));
+            use.addAll(rest.subList(0, Math.min(FAMILY_EXTRA, rest.size())));
+            if (use.size() > 2) {
+                double sw = 0;
+                double sx = 0;
+                double sy = 0;
+                double sxx = 0;
+                double sxy = 0;
+                for (Point p : use) {
+                    double x = (Math.log(p.r) - lr) / Math.log(2);
+                    double y = Math.log(p.t);
+                    double wt = 1.0 / (1 + x * x);
+                    sw += wt;
+                    sx += wt * x;
+                    sy += wt * y;
+                    sxx += wt * x * x;
+                    sxy += wt * x * y;
+                }
+                double det = sw * sxx - sx * sx;
+                if (det > 1e-12 * sw * sxx) {
+                    return Math.exp((sy * sxx - sx * sxy) / det);
+                }
             }
             double w = (Math.log(r) - Math.log(lo.r)) / (Math.log(hi.r) - Math.log(lo.r));
             return Math.exp(Math.log(lo.t) + w * (Math.log(hi.t) - Math.log(lo.t)));

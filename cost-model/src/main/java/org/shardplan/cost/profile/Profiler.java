@@ -150,72 +150,102 @@ public final class Profiler {
             }
         }
         SplittableRandom rnd = new SplittableRandom(42);
-        for (Map.Entry<String, Node> e : bySig.entrySet()) {
-            Node n = e.getValue();
-            l.progress(done, total, n.opType() + " " + n.name());
-            if (calibration.get(e.getKey()).isPresent()) {
-                reused++;
-            } else {
-                try {
-                    lastSpread = 0;
-                    double t = measure(n, opsets, rnd, overhead);
-                    Kernel k = Backward.forward(n);
-                    calibration.put(new CalibrationEntry(e.getKey(), n.opType(), k.shapeClass(), k.dtype().toString(),
-                            k.work().flops(), k.work().bytes(), t, options.timing().minRepeats(), k.calls(),
-                            lastSpread));
-                    measured++;
-                } catch (SingleNodeModels.NotMeasurable ex) {
-                    failures.put(e.getKey(), "cannot run alone: " + ex.getMessage());
-                } catch (Exception ex) {
-                    failures.put(e.getKey(), "ONNX Runtime failed: " + oneLine(ex));
+        // the whole model is timed in rounds spread over the node measurements (one before the
+        // first, one after each equal share of the signatures, the last at the end), so that it
+        // sees the same conditions of a shared machine as its nodes; the quietest round is kept
+        WholeModelRun wm = options.wholeModel() && modelFile != null ? new WholeModelRun(modelFile, graph, rnd) : null;
+        int wholeRounds = Math.max(1, options.rounds());
+        Timing t0 = options.timing();
+        Timing wholeTiming = new Timing(0, t0.minRepeats(), t0.maxRepeats(), t0.minSeconds() / wholeRounds, t0.clock(),
+                t0.statistic());
+        List<Double> wholeTimes = new ArrayList<>();
+        int every = Math.max(1, (int) Math.ceil(bySig.size() / (double) Math.max(1, wholeRounds - 1)));
+        int index = 0;
+        try {
+            if (wm != null) {
+                wm.warmUp(t0.warmup());
+                if (wholeRounds > 1) {
+                    wholeTimes.add(wm.round(wholeTiming));
                 }
             }
-            done++;
-            if (options.sweep()) {
-                // right after the node itself, so that the node and its neighbours are measured
-                // under the same conditions of the machine
-                l.progress(done, total, "sizes around " + n.opType() + " " + n.name());
+            for (Map.Entry<String, Node> e : bySig.entrySet()) {
+                if (wm != null && wholeRounds > 2 && index > 0 && index % every == 0 && wholeTimes.size() < wholeRounds - 1) {
+                    wholeTimes.add(wm.round(wholeTiming));
+                }
+                index++;
+                Node n = e.getValue();
+                l.progress(done, total, n.opType() + " " + n.name());
                 if (calibration.get(e.getKey()).isPresent()) {
-                    sweep(n, opsets, rnd, overhead, calibration);
+                    reused++;
+                } else {
+                    try {
+                        lastSpread = 0;
+                        double t = measure(n, opsets, rnd, overhead);
+                        Kernel k = Backward.forward(n);
+                        calibration.put(new CalibrationEntry(e.getKey(), n.opType(), k.shapeClass(), k.dtype().toString(),
+                                k.work().flops(), k.work().bytes(), t, options.timing().minRepeats(), k.calls(),
+                                lastSpread));
+                        measured++;
+                    } catch (SingleNodeModels.NotMeasurable ex) {
+                        failures.put(e.getKey(), "cannot run alone: " + ex.getMessage());
+                    } catch (Exception ex) {
+                        failures.put(e.getKey(), "ONNX Runtime failed: " + oneLine(ex));
+                    }
                 }
                 done++;
+                if (options.sweep()) {
+                    // right after the node itself, so that the node and its neighbours are measured
+                    // under the same conditions of the machine
+                    l.progress(done, total, "sizes around " + n.opType() + " " + n.name());
+                    if (calibration.get(e.getKey()).isPresent()) {
+                        sweep(n, opsets, rnd, overhead, calibration);
+                    }
+                    done++;
+                }
+            }
+            // held-out predictions
+            EfficiencyModel full = new EfficiencyModel(device, calibration.samples());
+            Map<String, EfficiencyModel.Prediction> predictions = new HashMap<>();
+            for (Map.Entry<String, Node> e : bySig.entrySet()) {
+                EfficiencyModel held = full.without(Set.of(e.getKey()));
+                predictions.put(e.getKey(), held.predict(Backward.forward(e.getValue()), e.getKey()));
+            }
+            List<ProfileReport.NodeResult> results = new ArrayList<>();
+            for (int i = 0; i < graph.nodes().size(); i++) {
+                Node n = graph.nodes().get(i);
+                String s = sigs.get(i);
+                if (s == null) {
+                    results.add(new ProfileReport.NodeResult(n.name(), n.opType(), "", 0.0, OptionalDouble.of(0.0),
+                            "folded", "", false));
+                    continue;
+                }
+                Optional<CalibrationEntry> m = calibration.get(s);
+                EfficiencyModel.Prediction p = predictions.get(s);
+                String flag = failures.containsKey(s) ? failures.get(s) + "; analytic fallback" : "";
+                results.add(new ProfileReport.NodeResult(n.name(), n.opType(), s, p.seconds(),
+                        m.isPresent() ? OptionalDouble.of(m.get().seconds()) : OptionalDouble.empty(),
+                        p.source(), flag, before.contains(s)));
+            }
+            OptionalDouble whole = OptionalDouble.empty();
+            Optional<String> wholeError = Optional.empty();
+            if (wm != null) {
+                l.progress(done, total, "whole model");
+                while (wholeTimes.size() < wholeRounds) {
+                    wholeTimes.add(wm.round(wholeTiming));
+                }
+                whole = OptionalDouble.of(wholeTimes.stream().mapToDouble(Double::doubleValue).min().getAsDouble());
+                done++;
+            } else if (modelFile == null) {
+                wholeError = Optional.of("no model file given");
+            }
+            l.progress(done, total, "done");
+            return new ProfileReport(modelName, device.name(), calibration.fingerprint().id(), overhead, results, whole,
+                    wholeError, measured, reused);
+        } finally {
+            if (wm != null) {
+                wm.close();
             }
         }
-        // held-out predictions
-        EfficiencyModel full = new EfficiencyModel(device, calibration.samples());
-        Map<String, EfficiencyModel.Prediction> predictions = new HashMap<>();
-        for (Map.Entry<String, Node> e : bySig.entrySet()) {
-            EfficiencyModel held = full.without(Set.of(e.getKey()));
-            predictions.put(e.getKey(), held.predict(Backward.forward(e.getValue()), e.getKey()));
-        }
-        List<ProfileReport.NodeResult> results = new ArrayList<>();
-        for (int i = 0; i < graph.nodes().size(); i++) {
-            Node n = graph.nodes().get(i);
-            String s = sigs.get(i);
-            if (s == null) {
-                results.add(new ProfileReport.NodeResult(n.name(), n.opType(), "", 0.0, OptionalDouble.of(0.0),
-                        "folded", "", false));
-                continue;
-            }
-            Optional<CalibrationEntry> m = calibration.get(s);
-            EfficiencyModel.Prediction p = predictions.get(s);
-            String flag = failures.containsKey(s) ? failures.get(s) + "; analytic fallback" : "";
-            results.add(new ProfileReport.NodeResult(n.name(), n.opType(), s, p.seconds(),
-                    m.isPresent() ? OptionalDouble.of(m.get().seconds()) : OptionalDouble.empty(),
-                    p.source(), flag, before.contains(s)));
-        }
-        OptionalDouble whole = OptionalDouble.empty();
-        Optional<String> wholeError = Optional.empty();
-        if (options.wholeModel() && modelFile != null) {
-            l.progress(done, total, "whole model");
-            whole = OptionalDouble.of(timeWholeModel(modelFile, graph, rnd));
-            done++;
-        } else if (modelFile == null) {
-            wholeError = Optional.of("no model file given");
-        }
-        l.progress(done, total, "done");
-        return new ProfileReport(modelName, device.name(), calibration.fingerprint().id(), overhead, results, whole,
-                wholeError, measured, reused);
     }
 
     /** Candidate pairs of neighbouring sizes tried per signature before giving up. */
@@ -309,7 +339,8 @@ public final class Profiler {
      * least {@link #DIRECT_FACTOR} call overheads is timed alone, the overhead subtracted. A
      * smaller one, whose time would drown in the overhead, is timed differentially: a model of
      * N copies side by side against the model of one, {@code (t_N - t_1) / (N - 1)}, with N
-     * chosen so the copies take about {@link #DIRECT_FACTOR} overheads ({@link #copies}). Copies share
+     * chosen so the copies take about {@link #DIRECT_FACTOR} overheads ({@link #copies}); the
+     * two models are timed in alternating rounds ({@link Timing#differenceSeconds}). Copies share
      * their inputs and ONNX Runtime does not merge them when graph optimization is off; with
      * optimization on, the subtraction is used for every node.
      */
@@ -319,8 +350,21 @@ public final class Profiler {
             return Math.max(t1 - overhead, MIN_SECONDS);
         }
         int copies = copies(DIRECT_FACTOR * overhead / Math.max(t1 - overhead, overhead / 10));
-        double tn = time(SingleNodeModels.build(n, opsets, rnd, copies), rnd);
-        return Math.max((tn - t1) / (copies - 1), MIN_SECONDS);
+        try (Session one = new Session(SingleNodeModels.build(n, opsets, rnd), rnd);
+                Session many = new Session(SingleNodeModels.build(n, opsets, rnd, copies), rnd)) {
+            double diff;
+            if (options.rounds() <= 1) {
+                diff = options.timing().medianSeconds(many::run) - options.timing().medianSeconds(one::run);
+            } else {
+                // one copy and N copies timed in alternating rounds, so that a change in the
+                // machine's load between them does not enter the difference
+                Timing.Rounds r = options.timing().differenceSeconds(one::run, many::run, Math.max(3, options.rounds()),
+                        options.maxSpread());
+                lastSpread = Math.max(lastSpread, r.spread());
+                diff = r.seconds();
+            }
+            return Math.max(diff / (copies - 1), MIN_SECONDS);
+        }
     }
 
     /**
@@ -410,34 +454,62 @@ public final class Profiler {
     }
 
     private double time(SingleNodeModels.Probe probe, SplittableRandom rnd, Timing timing) throws Exception {
-        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
-        Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
-        try (OrtSession.SessionOptions o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
-                OrtSession s = Ort.environment().createSession(probe.model().toByteArray(), o)) {
-            for (SingleNodeModels.Feed f : probe.feeds()) {
-                feeds.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
-            }
-            // outputs go to buffers allocated once: inside a model, intermediate tensors come from
-            // ONNX Runtime's arena, and a fresh allocation per run (page faults for large outputs)
-            // would be timed as if it were the operator's work
-            for (SingleNodeModels.Feed f : probe.outputs()) {
-                pinned.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
-            }
-            boolean pin = !pinned.isEmpty();
-            if (pin) {
-                try (OrtSession.Result r = s.run(feeds, pinned)) {
-                    r.size();
-                } catch (OrtException e) {
-                    pin = false;
+        try (Session s = new Session(probe, rnd)) {
+            return timed(timing, s::run);
+        }
+    }
+
+    /**
+     * One built probe in an open ONNX Runtime session, its inputs fed with random data and its
+     * outputs going to buffers allocated once: inside a model, intermediate tensors come from
+     * ONNX Runtime's arena, and a fresh allocation per run (page faults for large outputs) would
+     * be timed as if it were the operator's work.
+     */
+    private final class Session implements AutoCloseable {
+        private final OrtSession.SessionOptions o;
+        private final OrtSession s;
+        private final Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
+        private final boolean usePinned;
+
+        Session(SingleNodeModels.Probe probe, SplittableRandom rnd) throws OrtException {
+            o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
+            OrtSession created = null;
+            try {
+                created = Ort.environment().createSession(probe.model().toByteArray(), o);
+                for (SingleNodeModels.Feed f : probe.feeds()) {
+                    feeds.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
                 }
-            }
-            boolean usePinned = pin;
-            return timed(timing, () -> {
-                try (OrtSession.Result r = usePinned ? s.run(feeds, pinned) : s.run(feeds)) {
-                    r.size();
+                for (SingleNodeModels.Feed f : probe.outputs()) {
+                    pinned.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
                 }
-            });
-        } finally {
+                boolean pin = !pinned.isEmpty();
+                if (pin) {
+                    try (OrtSession.Result r = created.run(feeds, pinned)) {
+                        r.size();
+                    } catch (OrtException e) {
+                        pin = false;
+                    }
+                }
+                usePinned = pin;
+                s = created;
+            } catch (OrtException | RuntimeException e) {
+                closeTensors();
+                if (created != null) {
+                    created.close();
+                }
+                o.close();
+                throw e;
+            }
+        }
+
+        void run() throws OrtException {
+            try (OrtSession.Result r = usePinned ? s.run(feeds, pinned) : s.run(feeds)) {
+                r.size();
+            }
+        }
+
+        private void closeTensors() {
             for (OnnxTensor t : feeds.values()) {
                 t.close();
             }
@@ -445,51 +517,98 @@ public final class Profiler {
                 t.close();
             }
         }
+
+        @Override
+        public void close() throws OrtException {
+            closeTensors();
+            try {
+                s.close();
+            } finally {
+                o.close();
+            }
+        }
     }
 
-    private double timeWholeModel(Path modelFile, Graph graph, SplittableRandom rnd) throws ProfileException {
-        OrtSession s;
-        OrtSession.SessionOptions o;
-        try {
-            o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
-            s = Ort.environment().createSession(modelFile.toString(), o);
-        } catch (OrtException e) {
-            throw new ProfileException(modelFile + ": ONNX Runtime cannot load the model: " + oneLine(e), e);
-        }
-        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
-        try {
-            for (Map.Entry<String, NodeInfo> in : s.getInputInfo().entrySet()) {
-                String name = in.getKey();
-                if (!(in.getValue().getInfo() instanceof TensorInfo ti)) {
-                    throw new ProfileException(modelFile + ": input '" + name + "' must be a tensor, found "
-                            + in.getValue().getInfo());
-                }
-                long[] dims = null;
-                Optional<Value> v = graph.value(name);
-                if (v.isPresent() && v.get().shape().rankKnown() && v.get().shape().isFullyKnown()) {
-                    dims = v.get().shape().toLongs();
-                } else {
-                    dims = ti.getShape().clone();
-                    for (long d : dims) {
-                        if (d < 0) {
-                            throw new ProfileException(modelFile + ": input '" + name
-                                    + "' has a dimension of unknown size; give it with --dim or --input-shape");
+    /**
+     * The whole model in an open session, fed random inputs once (every session input, weights
+     * that are graph inputs included), timed round by round.
+     */
+    private final class WholeModelRun implements AutoCloseable {
+        private final Path file;
+        private final OrtSession s;
+        private final OrtSession.SessionOptions o;
+        private final Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+
+        WholeModelRun(Path modelFile, Graph graph, SplittableRandom rnd) throws ProfileException {
+            file = modelFile;
+            try {
+                o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
+                s = Ort.environment().createSession(modelFile.toString(), o);
+            } catch (OrtException e) {
+                throw new ProfileException(modelFile + ": ONNX Runtime cannot load the model: " + oneLine(e), e);
+            }
+            try {
+                for (Map.Entry<String, NodeInfo> in : s.getInputInfo().entrySet()) {
+                    String name = in.getKey();
+                    if (!(in.getValue().getInfo() instanceof TensorInfo ti)) {
+                        throw new ProfileException(modelFile + ": input '" + name + "' must be a tensor, found "
+                                + in.getValue().getInfo());
+                    }
+                    long[] dims;
+                    Optional<Value> v = graph.value(name);
+                    if (v.isPresent() && v.get().shape().rankKnown() && v.get().shape().isFullyKnown()) {
+                        dims = v.get().shape().toLongs();
+                    } else {
+                        dims = ti.getShape().clone();
+                        for (long d : dims) {
+                            if (d < 0) {
+                                throw new ProfileException(modelFile + ": input '" + name
+                                        + "' has a dimension of unknown size; give it with --dim or --input-shape");
+                            }
                         }
                     }
+                    feeds.put(name, Feeds.random(Feeds.elemType(ti.type), dims, rnd));
                 }
-                feeds.put(name, Feeds.random(Feeds.elemType(ti.type), dims, rnd));
+            } catch (ProfileException e) {
+                close();
+                throw e;
+            } catch (Exception e) {
+                close();
+                throw new ProfileException(modelFile + ": ONNX Runtime failed to run the model on random inputs: "
+                        + oneLine(e), e);
             }
-            return timed(options.timing(), () -> {
-                try (OrtSession.Result r = s.run(feeds)) {
-                    r.size();
+        }
+
+        private void run() throws OrtException {
+            try (OrtSession.Result r = s.run(feeds)) {
+                r.size();
+            }
+        }
+
+        /** Runs the model {@code n} times untimed. */
+        void warmUp(int n) throws ProfileException {
+            try {
+                for (int i = 0; i < n; i++) {
+                    run();
                 }
-            });
-        } catch (ProfileException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new ProfileException(modelFile + ": ONNX Runtime failed to run the model on random inputs: "
-                    + oneLine(e), e);
-        } finally {
+            } catch (OrtException e) {
+                throw new ProfileException(file + ": ONNX Runtime failed to run the model on random inputs: "
+                        + oneLine(e), e);
+            }
+        }
+
+        /** One timing of the model ({@link Timing#medianSeconds}). */
+        double round(Timing t) throws ProfileException {
+            try {
+                return t.medianSeconds(this::run);
+            } catch (Exception e) {
+                throw new ProfileException(file + ": ONNX Runtime failed to run the model on random inputs: "
+                        + oneLine(e), e);
+            }
+        }
+
+        @Override
+        public void close() {
             for (OnnxTensor t : feeds.values()) {
                 t.close();
             }

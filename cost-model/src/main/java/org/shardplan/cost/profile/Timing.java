@@ -108,8 +108,10 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
      * A measurement taken in rounds: the time of one run, how far the rounds' medians spread,
      * and how many rounds were run.
      *
-     * @param seconds the smallest of the rounds' medians
-     * @param spread (largest - smallest) / smallest of the rounds' medians
+     * @param seconds the smallest of the rounds' medians (for {@link #differenceSeconds}: the
+     *     median of the rounds' differences)
+     * @param spread (largest - smallest) / smallest of the rounds' medians (of the differences:
+     *     over the absolute median)
      * @param rounds rounds run
      */
     public record Rounds(double seconds, double spread, int rounds) {}
@@ -146,6 +148,52 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
             }
         }
         return new Rounds(lo, lo > 0 ? (hi - lo) / lo : 0, done);
+    }
+
+    /**
+     * The time {@code more} takes beyond {@code base}, the two timed in alternating rounds:
+     * after warm-up of both, each round times {@code base} and then {@code more} as
+     * {@link #medianSeconds} (with {@link #minSeconds()} divided among the 2·rounds timings) and
+     * notes the difference of the two; the result is the median of the rounds' differences. A
+     * change of the machine's load shifts both timings of a round alike and so cancels, where
+     * two measurements taken one after the other would each see a different load. When the
+     * rounds' differences spread by more than {@code maxSpread} of their median, as many rounds
+     * again are run, once.
+     *
+     * @return the median difference, the spread (largest - smallest) / |median| of the rounds'
+     *     differences, and the rounds run
+     */
+    public Rounds differenceSeconds(Run base, Run more, int rounds, double maxSpread) throws Exception {
+        if (rounds < 1) {
+            throw new IllegalArgumentException("rounds must be >= 1, found " + rounds);
+        }
+        for (int i = 0; i < warmup; i++) {
+            base.run();
+            more.run();
+        }
+        Timing round = new Timing(0, minRepeats, maxRepeats, minSeconds / (2.0 * rounds), clock, statistic);
+        double[] d = new double[2 * rounds];
+        int done = 0;
+        int limit = rounds;
+        while (done < limit) {
+            double a = round.medianSeconds(base);
+            double b = round.medianSeconds(more);
+            d[done++] = b - a;
+            if (done == limit && limit == rounds && rounds > 1) {
+                double[] sofar = Arrays.copyOf(d, done);
+                double med = median(sofar);
+                double lo = Arrays.stream(sofar).min().getAsDouble();
+                double hi = Arrays.stream(sofar).max().getAsDouble();
+                if (med == 0 || (hi - lo) / Math.abs(med) > maxSpread) {
+                    limit = 2 * rounds;
+                }
+            }
+        }
+        double[] all = Arrays.copyOf(d, done);
+        double med = median(all);
+        double lo = Arrays.stream(all).min().getAsDouble();
+        double hi = Arrays.stream(all).max().getAsDouble();
+        return new Rounds(med, med != 0 ? (hi - lo) / Math.abs(med) : 0, done);
     }
 
     /** The median of the values (the mean of the two middle ones for an even count). */

@@ -69,8 +69,7 @@ class SizeFamilyTest {
     void heldOutKernelIsInterpolatedInLogLogBetweenItsNeighbours() {
         // batch 2 took 1 ms, batch 8 took 3 ms; batch 4 lies halfway in log r between them, so
         // log t is halfway too: t = sqrt(1 ms * 3 ms). Batch 4's own (odd) measurement is held out.
-        List<Sample> s = List.of(reluSample(2, 1e-3), reluSample(8, 3e-3), reluSample(4, 100.0),
-                reluSample(64, 1.0));
+        List<Sample> s = List.of(reluSample(2, 1e-3), reluSample(8, 3e-3), reluSample(4, 100.0));
         EfficiencyModel full = new EfficiencyModel(SLOW, s);
         EfficiencyModel.Prediction p = full.without(Set.of(relu(4))).predict(reluKernel(4), relu(4));
         assertEquals("family", p.source());
@@ -81,6 +80,31 @@ class SizeFamilyTest {
         EfficiencyModel wide = new EfficiencyModel(SLOW, List.of(reluSample(2, 1e-3), reluSample(32, 16e-3)));
         assertEquals(Math.exp(Math.log(1e-3) + 0.25 * Math.log(16)), wide.predict(reluKernel(4), relu(4)).seconds(),
                 1e-12);
+    }
+
+    @Test
+    void moreMembersGiveAWeightedLineThroughTheNearest() {
+        // around batch 4: batch 2 (x = -1 doubling, 1 ms), batch 8 (x = +1, 3 ms), and the two
+        // nearest others, batch 16 (x = +2, 8 ms) and batch 32 (x = +3, 20 ms); batch 64 is left out.
+        // Weights 1 / (1 + x²): 1/2, 1/2, 1/5, 1/10. The weighted least-squares line in (x, log t)
+        // at x = 0: intercept = (Sy·Sxx - Sx·Sxy) / (Sw·Sxx - Sx²)
+        List<Sample> s = List.of(reluSample(2, 1e-3), reluSample(8, 3e-3), reluSample(16, 8e-3),
+                reluSample(32, 20e-3), reluSample(64, 1.0));
+        double y2 = Math.log(1e-3);
+        double y8 = Math.log(3e-3);
+        double y16 = Math.log(8e-3);
+        double y32 = Math.log(20e-3);
+        double sw = 0.5 + 0.5 + 0.2 + 0.1;
+        double sx = -0.5 + 0.5 + 0.4 + 0.3;
+        double sxx = 0.5 + 0.5 + 0.8 + 0.9;
+        double sy = 0.5 * y2 + 0.5 * y8 + 0.2 * y16 + 0.1 * y32;
+        double sxy = -0.5 * y2 + 0.5 * y8 + 0.4 * y16 + 0.3 * y32;
+        double expected = Math.exp((sy * sxx - sx * sxy) / (sw * sxx - sx * sx));
+        EfficiencyModel.Prediction p = new EfficiencyModel(SLOW, s).predict(reluKernel(4), relu(4));
+        assertEquals(expected, p.seconds(), 1e-12 * expected);
+        // the pair alone would give sqrt(1 ms * 3 ms) = 1.73 ms; the members above, on a steeper
+        // part of the curve, move the line off it
+        assertTrue(Math.abs(p.seconds() - Math.sqrt(1e-3 * 3e-3)) > 1e-5, "prediction " + p.seconds());
     }
 
     @Test

@@ -92,18 +92,19 @@ class SizeSweepTest {
         for (ProfileReport.NodeResult n : r.nodes()) {
             assertEquals("family", n.source(), n.name());
         }
-        // the held-out prediction of mm1 interpolates its two neighbours in (log roofline, log time),
-        // not its own measurement
-        Node half = SizeSweep.scaled(mm1, 0, 1, 2).orElseThrow();
-        Node twice = SizeSweep.scaled(mm1, 0, 2, 1).orElseThrow();
+        // the held-out prediction of the Relu (its family: its two neighbours only) interpolates
+        // them in (log roofline, log time), not its own measurement
+        Node relu = g.nodes().get(1);
+        Node half = SizeSweep.scaled(relu, 0, 1, 2).orElseThrow();
+        Node twice = SizeSweep.scaled(relu, 0, 2, 1).orElseThrow();
         double t2 = calib.get(OpSignature.of(half)).get().seconds();
         double t8 = calib.get(OpSignature.of(twice)).get().seconds();
         double r2 = roofline(half);
-        double r4 = roofline(mm1);
+        double r4 = roofline(relu);
         double r8 = roofline(twice);
         double w = Math.log(r4 / r2) / Math.log(r8 / r2);
         double expected = Math.exp(Math.log(t2) + w * Math.log(t8 / t2));
-        assertEquals(expected, r.nodes().get(0).predictedSeconds(), 1e-9 * expected);
+        assertEquals(expected, r.nodes().get(1).predictedSeconds(), 1e-9 * expected);
         // an operator ONNX Runtime refuses at the scaled shape is not recorded: a Reshape whose
         // target shape does not name the scaled axis cannot run at twice the batch
         Node reshape = new Node("r", "Reshape", "", List.of(Value.intermediate("x", f32(2, 6)),

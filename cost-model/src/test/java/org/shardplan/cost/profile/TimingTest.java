@@ -46,4 +46,26 @@ class TimingTest {
         assertEquals(2, s.rounds());
         assertThrows(IllegalArgumentException.class, () -> new Timing(0, 3, 3, 0).roundsSeconds(steady::incrementAndGet, 0, 0.1));
     }
+
+    @Test
+    void differencesAreTakenInAlternatingRoundsSoThatALoadChangeCancels() throws Exception {
+        // the machine's load grows by 40 ms every 6 runs (of either work); base takes the load,
+        // more 20 ms plus the load. In alternating rounds of 3 runs each, both timings of a round
+        // see the same load (the median ignores the one run of more that sees the next step), and
+        // every difference is 20 ms. Timed one after the other (all base rounds, then all more
+        // rounds) the median difference would come out at 60 ms.
+        AtomicInteger runs = new AtomicInteger();
+        Timing.Run base = () -> Thread.sleep(runs.incrementAndGet() / 6 * 40L);
+        Timing.Run more = () -> Thread.sleep(20 + runs.incrementAndGet() / 6 * 40L);
+        Timing.Rounds r = new Timing(0, 3, 3, 0).differenceSeconds(base, more, 3, Double.MAX_VALUE);
+        assertEquals(3, r.rounds());
+        assertEquals(2 * 3 * 3, runs.get());
+        assertTrue(r.seconds() > 0.015 && r.seconds() < 0.04, "difference " + r.seconds());
+        // rounds whose differences disagree by more than the limit are doubled, once
+        AtomicInteger n = new AtomicInteger();
+        Timing.Rounds d = new Timing(0, 1, 1, 0).differenceSeconds(() -> { }, () -> Thread.sleep(n.incrementAndGet() % 2 == 0 ? 2 : 12),
+                2, 0.1);
+        assertEquals(4, d.rounds());
+        assertTrue(d.spread() > 0.1, "spread " + d.spread());
+    }
 }
