@@ -286,15 +286,21 @@ public final class CostAccuracy {
                 .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "").append(rounds != 3 ? " --rounds " + rounds : "")
                 .append(sweep ? "" : " --no-sweep")
                 .append("`\n\n");
-        b.append("Each node's prediction uses the calibration of every other operator signature (all cases, all models) "
-                + "with its own held out. Measured node time: " + (statistic == Timing.Statistic.MIN ? "minimum" : "median")
+        String stat = statistic == Timing.Statistic.MIN ? "minimum" : "median";
+        b.append("Each node's prediction uses the calibration of every other operator signature (all cases, all models, "
+                + (sweep ? "and the size sweeps: every distinct operator also measured with one axis halved and doubled, "
+                        + "each under its own signature) " : "")
+                + "with its own held out: interpolated between the measured scalings of its signature (its size family) "
+                + "where there are any, else from its op type's curve. Measured node time: " + stat
                 + " of one-node ONNX Runtime runs (" + (threads == 1 ? "the thread's CPU time" : "wall clock")
-                + (rounds > 1 ? "; taken in " + rounds + " rounds, the smallest round median kept, as many rounds again"
-                        + " when the rounds differ by more than 10%" : "")
-                + ") minus the call overhead "
-                + "(small nodes: differential, N copies against one). Whole model: sum of node predictions plus one call "
-                + "overhead, against the " + (statistic == Timing.Statistic.MIN ? "minimum" : "median")
-                + " end-to-end run on random inputs. Errors are |predicted - measured| / measured.\n\n");
+                + (rounds > 1 ? "; taken in " + rounds + " rounds, the smallest round " + stat + " kept, as many rounds "
+                        + "again when the rounds differ by more than 10%" : "")
+                + ") minus the call overhead (small nodes: differential, N copies against one"
+                + (rounds > 1 ? ", timed in alternating rounds" : "") + "). Whole model: the " + stat
+                + " end-to-end run on random inputs" + (rounds > 1 ? " (in " + rounds + " rounds spread over the case's "
+                        + "node measurements, the smallest kept)" : "")
+                + ", against the sum of node predictions plus one call overhead plus a per-node overhead fitted "
+                + "from the whole-model runs of the other cases. Errors are |predicted - measured| / measured.\n\n");
         b.append("| model | input | nodes | median error | p90 error | time-weighted error | sum of nodes (ms) | "
                 + "per-node overhead (µs) | predicted (ms) | measured (ms) | whole-model error |\n");
         b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
