@@ -20,12 +20,15 @@ public final class AutoSolver implements Solver {
         long t0 = System.nanoTime();
         long deadline = t0 + (long) (options.timeLimitSeconds() * 1e9);
         CompiledProblem c = CompiledProblem.of(problem);
-        Solution dp = new DpSolver().solve(c, options.memoryBudgetBytes(), deadline, t0);
+        DpSolver dpSolver = new DpSolver();
+        Solution dp = dpSolver.solve(c, options.memoryBudgetBytes(), deadline, t0);
         if (dp.status() == Status.OPTIMAL || dp.status() == Status.INFEASIBLE) {
             return dp;
         }
+        // the ILP runs on what the dynamic program left (strategies it proved useless removed)
+        CompiledProblem forIlp = dpSolver.reduced != null ? dpSolver.reduced : c;
         Solution ilp = System.nanoTime() < deadline
-                ? new IlpSolver().solve(c, dp.hasChoices() ? dp.choices() : null, deadline, t0, options.memoryBudgetBytes())
+                ? new IlpSolver().solve(forIlp, dp.hasChoices() ? dp.choices() : null, deadline, t0, options.memoryBudgetBytes())
                 : null;
         if (ilp != null && (ilp.status() == Status.OPTIMAL || ilp.status() == Status.INFEASIBLE)) {
             return ilp.withTiming("ilp", DpSolver.seconds(t0));

@@ -114,6 +114,32 @@ final class CompiledProblem {
         return new CompiledProblem(p, factors, dead, merged, dominated, forbidden, infeasible);
     }
 
+    /**
+     * This problem with every strategy whose entry in {@code unary} is {@code +inf} removed as well
+     * (strategies pruned by bounds), tables recompressed; the counts of the reductions are kept.
+     */
+    CompiledProblem restrictedTo(double[][] unary) {
+        boolean[][] d = new boolean[n][];
+        boolean any = false;
+        for (int v = 0; v < n; v++) {
+            d[v] = dead[v].clone();
+            for (int x = 0; x < d[v].length; x++) {
+                if (!d[v][x] && unary[v][x] == Double.POSITIVE_INFINITY) {
+                    d[v][x] = true;
+                    any = true;
+                }
+            }
+        }
+        if (!any) {
+            return this;
+        }
+        List<Factor> fs = new ArrayList<>(factors.size());
+        for (Factor f : factors) {
+            fs.add(restrict(f, d));
+        }
+        return new CompiledProblem(problem, fs, d, parallelEdgesMerged, dominatedRemoved, forbiddenRemoved, infeasible);
+    }
+
     /** Number of strategies still alive, over all nodes. */
     int aliveStrategies() {
         int c = 0;

@@ -84,7 +84,7 @@ public final class DpSolver implements Solver {
             int[] best = least.choices();
             double upper = Evaluator.objective(p, best);
             // 2. lambda = 0: the unconstrained optimum
-            VariableElimination.Result r0 = ve.run(c.unary(0));
+            VariableElimination.Result r0 = relaxed(c, ve, c.unary(0), budget, deadline);
             double lower = r0.value();
             Evaluator.Evaluation e0 = Evaluator.evaluate(p, r0.choices());
             if (e0.feasible()) {
@@ -97,12 +97,16 @@ public final class DpSolver implements Solver {
             hi /= Math.max(1e-300, e0.memory() - leastMemory);
             hi = Math.max(hi, 1e-30);
             int iterations = 0;
+            double bestLambda = 0;
             boolean hiFits = false;
             for (; iterations < MAX_BISECTIONS && !closed(upper, lower); iterations++) {
                 double lambda = hiFits ? (lo + hi) / 2 : hi;
-                VariableElimination.Result r = ve.run(c.unary(lambda));
+                VariableElimination.Result r = relaxed(c, ve, c.unary(lambda), budget, deadline);
                 Evaluator.Evaluation e = Evaluator.evaluate(p, r.choices());
-                lower = Math.max(lower, r.value() - lambda * limit);
+                if (r.value() - lambda * limit > lower) {
+                    lower = r.value() - lambda * limit;
+                    bestLambda = lambda;
+                }
                 if (e.feasible()) {
                     if (e.total() < upper) {
                         upper = e.total();
@@ -125,6 +129,19 @@ public final class DpSolver implements Solver {
             if (closed(upper, lower)) {
                 return done(p, best, lower, Status.OPTIMAL, t0, how);
             }
+            // 4. what the relaxation can still prove: with the best multiplier, a strategy whose LP bound
+            // exceeds the best feasible cost plus lambda x limit is in no better feasible assignment;
+            // the ILP that finishes the job (AutoSolver) gets the problem without them
+            if (System.nanoTime() < deadline) {
+                DualPruning.Result b = DualPruning.prune(p, c.factors, c.unary(bestLambda), budget, deadline,
+                        upper + bestLambda * limit);
+                if (b.removed() > 0) {
+                    reduced = c.restrictedTo(b.unary());
+                    how += String.format(java.util.Locale.ROOT,
+                            "; LP bound of the relaxation at lambda %.6g removed %d strategies that no better feasible assignment uses",
+                            bestLambda, b.removed());
+                }
+            }
             return done(p, best, lower, Status.FEASIBLE, t0, how + "; duality gap not closed, optimality not proven");
         } catch (VariableElimination.Infeasible e) {
             return infeasible(p, e.getMessage(), t0);
@@ -132,6 +149,20 @@ public final class DpSolver implements Solver {
             return new Solution(p.name(), Status.UNKNOWN, Double.NaN, Double.NEGATIVE_INFINITY, new int[0], name(),
                     seconds(t0), "dp: " + e.getMessage());
         }
+    }
+
+    /**
+     * The compiled problem with the strategies the last memory-limited solve proved useless removed
+     * (null when it removed none): what {@link AutoSolver} hands to the ILP.
+     */
+    CompiledProblem reduced;
+
+    /** The optimum of a Lagrangian relaxation: LP-bound pruning for its own objective, then elimination. */
+    private static VariableElimination.Result relaxed(CompiledProblem c, VariableElimination ve, double[][] unary,
+            long budget, long deadline) throws VariableElimination.Infeasible, VariableElimination.TooLarge,
+            VariableElimination.OutOfTime {
+        DualPruning.Result b = DualPruning.prune(c.problem, c.factors, unary, budget, deadline);
+        return ve.run(b.unary());
     }
 
     static boolean closed(double upper, double lower) {

@@ -162,21 +162,49 @@ final class DualPruning {
      * cost is not finite where it should be, or the deadline comes first.
      */
     static Result prune(Problem p, List<Factor> factors, double[][] unary, long budget, long deadline) {
+        return prune(p, factors, unary, budget, deadline, Double.NaN);
+    }
+
+    /**
+     * As {@link #prune(Problem, List, double[][], long, long)}, but with a given cut instead of the
+     * best assignment found: every strategy whose bound exceeds {@code cut} is removed. This is how a
+     * constrained problem is pruned through its Lagrangian relaxation: with {@code unary} = cost +
+     * {@code lambda} x memory, an assignment within the memory limit L costs at least its relaxed cost
+     * minus {@code lambda L}, so the cut is the best feasible cost plus {@code lambda L}. NaN = find
+     * the upper bound by decoding, as the other method does.
+     */
+    static Result prune(Problem p, List<Factor> factors, double[][] unary, long budget, long deadline, double cut) {
         for (Factor f : factors) {
             if (f.arity() != 2) {
                 return new Result(unary, 0, Double.NaN, Double.NaN, 0);
             }
         }
         DualPruning d = new DualPruning(p, factors, unary);
-        return d.run(unary, budget, deadline);
+        return d.run(unary, budget, deadline, cut);
     }
 
-    private Result run(double[][] original, long budget, long deadline) {
+    /** The cost of an assignment under this pruning's node costs and tables. */
+    private double cost(int[] x) {
+        double c = 0;
+        int[] at = new int[2];
+        for (int v = 0; v < n; v++) {
+            c += unary[v][x[v]];
+        }
+        for (Factor f : factors) {
+            at[0] = x[f.vars[0]];
+            at[1] = x[f.vars[1]];
+            c += f.valueAt(at);
+        }
+        return c;
+    }
+
+    private Result run(double[][] original, long budget, long deadline, double givenCut) {
+        boolean search = Double.isNaN(givenCut);
         long start = System.nanoTime();
         long cpu0 = cpuNanos();
         // the ascent may use at most a quarter of the time left
         long stop = start + Math.max(0, (deadline - start) / 4);
-        double upper = Double.POSITIVE_INFINITY;
+        double upper = search ? Double.POSITIVE_INFINITY : givenCut;
         double lower = Double.NEGATIVE_INFINITY;
         double lastLower = Double.NEGATIVE_INFINITY;
         int sweeps = 0;
@@ -205,10 +233,10 @@ final class DualPruning {
             if (sweeps % CHECK_EVERY != 0 && sweeps != 1 && sweeps != 4) {
                 continue;
             }
-            int[] x = decode();
+            int[] x = search ? decode() : null;
             if (x != null) {
                 x = improve(x);
-                double cost = Evaluator.objective(problem, x);
+                double cost = cost(x);
                 if (cost < upper) {
                     upper = cost;
                 }
@@ -216,7 +244,7 @@ final class DualPruning {
             // the exact optimum over each node's few least-belief strategies: cheap, and usually the
             // optimum itself once the beliefs are informative; the sooner the upper bound is tight,
             // the more the bounds remove
-            if (sweeps >= 4 && restrictedRuns < 3) {
+            if (search && sweeps >= 4 && restrictedRuns < 3) {
                 restrictedRuns++;
                 long r0 = cpuNanos();
                 double r = restrictedUpper(budget, deadline);
@@ -795,7 +823,7 @@ final class DualPruning {
         try {
             VariableElimination ve = new VariableElimination(problem, factors, budget, deadline);
             int[] x = ve.run(restricted).choices();
-            return Evaluator.objective(problem, x);
+            return cost(x);
         } catch (VariableElimination.Infeasible | VariableElimination.TooLarge | VariableElimination.OutOfTime e) {
             return Double.POSITIVE_INFINITY;
         }
