@@ -144,4 +144,47 @@ class DualPruningTest {
         assertEquals(plain.value(), pruned.value(), 1e-9 * plain.value());
         assertTrue(r1.lower() <= plain.value() * (1 + 1e-12) && plain.value() <= r1.upper() * (1 + 1e-12), r1.toString());
     }
+
+    @Test
+    void aMemoryLimitedProblemPrunedThroughItsRelaxationKeepsItsConstrainedOptimum() {
+        // with node costs cost + lambda x memory and the cut (best feasible cost) + lambda x limit, a
+        // removed strategy is in no feasible assignment cheaper than the best feasible one
+        int checked = 0;
+        int removed = 0;
+        for (long seed = 1; seed <= 40; seed++) {
+            Problem p = RandomProblems.withLimit(RandomProblems.random(seed, 7, 6, 5, 0.0), 0.3);
+            int[] best = RandomProblems.bruteForce(p);
+            if (best == null) {
+                continue;
+            }
+            double opt = Evaluator.objective(p, best);
+            double limit = p.memoryLimit().getAsDouble();
+            CompiledProblem c = CompiledProblem.of(p);
+            boolean kept = true;
+            for (int v = 0; v < p.size(); v++) {
+                kept &= !c.dead[v][best[v]];
+            }
+            if (!kept) {
+                continue;
+            }
+            for (double lambda : new double[] {0.5, 2, 8}) {
+                DualPruning.Result r = DualPruning.prune(p, c.factors, c.unary(lambda), BUDGET, deadline(),
+                        opt + lambda * limit);
+                removed += r.removed();
+                for (int v = 0; v < p.size(); v++) {
+                    assertTrue(r.unary()[v][best[v]] != Double.POSITIVE_INFINITY, "seed " + seed + " lambda " + lambda
+                            + ": strategy " + best[v] + " of node " + v + " of the constrained optimum was removed");
+                }
+                CompiledProblem reduced = c.restrictedTo(r.unary());
+                for (int v = 0; v < p.size(); v++) {
+                    for (int x = 0; x < p.strategies(v); x++) {
+                        assertEquals(c.dead[v][x] || r.unary()[v][x] == Double.POSITIVE_INFINITY, reduced.dead[v][x]);
+                    }
+                }
+                checked++;
+            }
+        }
+        assertTrue(checked >= 30, "too few feasible seeds: " + checked);
+        assertTrue(removed > 0, "the relaxation removed nothing");
+    }
 }
