@@ -62,8 +62,22 @@ final class CompiledProblem {
         int n = p.size();
         Map<Long, Factor> byPair = new LinkedHashMap<>();
         int merged = 0;
-        for (Problem.Edge e : p.edges()) {
-            Factor f = Factor.ofMatrix(e.from(), e.to(), e.rows(), e.cols(), e.costs());
+        // each edge's classes are found on its own (in parallel for large problems; the factors are
+        // put in edge order afterwards, so the result does not depend on the threads)
+        List<Problem.Edge> edges = p.edges();
+        Factor[] built = new Factor[edges.size()];
+        long entries = 0;
+        for (Problem.Edge e : edges) {
+            entries += (long) e.rows() * e.cols();
+        }
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, edges.size());
+        (entries >= 1_000_000 && VariableElimination.THREADS > 1 ? range.parallel() : range).forEach(i -> {
+            Problem.Edge e = edges.get(i);
+            built[i] = Factor.ofMatrix(e.from(), e.to(), e.rows(), e.cols(), e.costs());
+        });
+        for (int i = 0; i < built.length; i++) {
+            Problem.Edge e = edges.get(i);
+            Factor f = built[i];
             long key = (long) Math.min(e.from(), e.to()) * n + Math.max(e.from(), e.to());
             Factor old = byPair.get(key);
             if (old == null) {
