@@ -47,6 +47,18 @@ class EliminationPiecesTest {
     }
 
     @Test
+    void minFillOnACycleWithAChordFollowsTheFillThenTheWorkThenTheIndex() {
+        // 0-1-2-3-0 plus 0-2, weights 2, 3, 5, 7: nodes 1 and 3 add no fill, node 1 is cheaper
+        // (3 x 2 x 5 = 30 against 7 x 2 x 5 = 70); then the triangle 0, 2, 3 ties at 70 and node 0
+        // goes by index; then 2 (5 x 7 = 35), then 3 (7): 30 + 70 + 35 + 7 = 142
+        List<int[]> scopes = List.of(new int[] {0, 1}, new int[] {1, 2}, new int[] {2, 3}, new int[] {0, 3},
+                new int[] {0, 2});
+        EliminationOrder.Plan p = EliminationOrder.simulate(new int[] {2, 3, 5, 7}, scopes, "min-fill");
+        assertArrayEquals(new int[] {1, 0, 2, 3}, p.order());
+        assertEquals(142, p.work(), 0.0);
+    }
+
+    @Test
     void dominatedStrategiesAreRemovedAndTiesKeepTheLowestIndex() {
         // node a: strategy 1 costs more than 0 and its edge row is no cheaper -> dominated;
         // strategy 2 equals strategy 0 everywhere -> removed, 0 kept;
