@@ -79,8 +79,14 @@ public final class ComputeModel {
         return efficiency.predict(Backward.forward(node), signature(node));
     }
 
-    /** The node's operator signature, or null when its shapes are not all known. */
-    private static String signature(Node node) {
+    /**
+     * The node's operator signature, or null when its shapes are not all known or the model has
+     * no size families to look it up in (an analytic model: no string is built).
+     */
+    private String signature(Node node) {
+        if (!efficiency.hasFamilies()) {
+            return null;
+        }
         for (Value v : node.inputs()) {
             if (!v.isAbsent() && !(v.shape().rankKnown() && v.shape().isFullyKnown())) {
                 return null;

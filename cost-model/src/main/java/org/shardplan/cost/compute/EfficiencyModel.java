@@ -96,6 +96,11 @@ public final class EfficiencyModel {
         return new EfficiencyModel(device, keep);
     }
 
+    /** True when some sample has a size family (a signature with shapes): worth passing signatures. */
+    public boolean hasFamilies() {
+        return !bySkeleton.isEmpty();
+    }
+
     public DeviceSpec device() {
         return device;
     }
@@ -145,7 +150,7 @@ public final class EfficiencyModel {
      */
     public Prediction predict(Kernel k, String signature) {
         double r = roofline(k.work().flops(), k.work().bytes(), k.dtype());
-        if (signature == null) {
+        if (signature == null || bySkeleton.isEmpty()) {
             return groupPrediction(k, r, k.calls());
         }
         Optional<SizeFamily> f = SizeFamily.of(signature);

@@ -131,4 +131,21 @@ class SizeFamilyTest {
         assertEquals("class", other.source());
         assertEquals(2e-3 + r4, other.seconds(), 1e-12);
     }
+
+    @Test
+    void computeModelLooksUpANodesFamilyBySignature() {
+        org.shardplan.graph.Node relu = new org.shardplan.graph.Node("r", "Relu", "",
+                List.of(org.shardplan.graph.Value.intermediate("x", org.shardplan.graph.TensorType.of(DType.FLOAT32, 4, 128, 384))),
+                List.of(org.shardplan.graph.Value.intermediate("y", org.shardplan.graph.TensorType.of(DType.FLOAT32, 4, 128, 384))),
+                List.of());
+        assertEquals(relu(4), org.shardplan.cost.calib.OpSignature.of(relu));
+        ComputeModel cm = new ComputeModel(new EfficiencyModel(SLOW, List.of(reluSample(2, 1e-3), reluSample(8, 3e-3))));
+        EfficiencyModel.Prediction p = cm.forward(relu);
+        assertEquals("family", p.source());
+        assertEquals(Math.sqrt(1e-3 * 3e-3), p.seconds(), 1e-12);
+        assertEquals(p, cm.cost(relu).forward());
+        // an analytic model has no families and builds no signatures
+        assertTrue(!ComputeModel.analytic(SLOW).efficiency().hasFamilies());
+        assertEquals("analytic", ComputeModel.analytic(SLOW).forward(relu).source());
+    }
 }
