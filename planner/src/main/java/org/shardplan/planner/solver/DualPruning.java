@@ -230,6 +230,9 @@ final class DualPruning {
                 return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
             }
             sweeps++;
+            if (System.nanoTime() > stop) {
+                break; // its share of the time is used up: keep what was removed so far
+            }
             if (sweeps % CHECK_EVERY != 0 && sweeps != 1 && sweeps != 4) {
                 continue;
             }
