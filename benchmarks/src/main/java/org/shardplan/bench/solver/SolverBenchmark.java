@@ -40,7 +40,13 @@ public final class SolverBenchmark {
     static final int[][] LEVELS = {{8, 30}, {16, 62}, {32, 146}, {64, 302}, {64, 566}};
 
     /** Time limit of every solve, in process and on the command line (seconds). */
-    static final int TIME_LIMIT = 300;
+    static int TIME_LIMIT = 300;
+
+    /** The arguments of this run, for the results file. */
+    static String ARGS = "";
+
+    /** The 1-minute load average when the run started. */
+    static double LOAD_AT_START = Double.NaN;
 
     private SolverBenchmark() {
     }
@@ -53,7 +59,9 @@ public final class SolverBenchmark {
     public static void main(String[] args) throws Exception {
         boolean cli = true;
         int levels = LEVELS.length;
-        String javaOpts = "-Xmx2g";
+        String javaOpts = ""; // the launcher's own default heap for solve
+        ARGS = String.join(" ", args);
+        LOAD_AT_START = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         boolean backends = false;
         boolean memoryLimits = false;
         List<String> only = new ArrayList<>();
@@ -62,6 +70,7 @@ public final class SolverBenchmark {
                 case "--no-cli" -> cli = false;
                 case "--levels" -> levels = Integer.parseInt(args[++i]);
                 case "--java-opts" -> javaOpts = args[++i];
+                case "--time-limit" -> TIME_LIMIT = Integer.parseInt(args[++i]);
                 case "--backends" -> backends = true;
                 case "--out" -> OUT[0] = Path.of(args[++i]);
                 case "--memory-limits" -> memoryLimits = true;
@@ -174,7 +183,11 @@ public final class SolverBenchmark {
         if (cli) {
             ProcessBuilder pb = new ProcessBuilder("/usr/bin/time", "-v", "./shardplan", "solve", file.toString(), "--json",
                     "--verbose", "--time-limit", Integer.toString(TIME_LIMIT));
+            if (!javaOpts.isEmpty()) {
+                if (!javaOpts.isEmpty()) {
             pb.environment().put("SHARDPLAN_JAVA_OPTS", javaOpts);
+        }
+            }
             pb.redirectErrorStream(true);
             Process proc = pb.start();
             String out = new String(proc.getInputStream().readAllBytes());
@@ -215,7 +228,9 @@ public final class SolverBenchmark {
                  "edges": [{"from": 0, "to": 1, "costs": [[0.0, 1.2e11, null], [6.1e10, 0.0, 3.0e10]]}]}
                 """);
         ProcessBuilder pb = new ProcessBuilder("./shardplan", "solve", tiny.toString(), "--json");
-        pb.environment().put("SHARDPLAN_JAVA_OPTS", javaOpts);
+        if (!javaOpts.isEmpty()) {
+            pb.environment().put("SHARDPLAN_JAVA_OPTS", javaOpts);
+        }
         pb.redirectErrorStream(true);
         Process proc = pb.start();
         proc.getInputStream().readAllBytes();
@@ -247,15 +262,18 @@ public final class SolverBenchmark {
                 .append(" UTC  \n");
         b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp "
                 + "\"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
-                + "org.shardplan.bench.solver.SolverBenchmark --memory-limits --backends`").append("  \n");
+                + "org.shardplan.bench.solver.SolverBenchmark" + (ARGS.isEmpty() ? "" : " " + ARGS) + "`").append("  \n");
+        b.append(String.format(Locale.ROOT, "Load average (1 minute, 2 cores): %.1f at the start, %.1f when this was written  %n",
+                LOAD_AT_START, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
         b.append("Problems: `PaseShapedProblems` (InceptionV3-like at batch 128, encoder-decoder Transformer-like "
                 + "with 6+6 layers at batch 64), devices p and at most `cap` strategies per node; written to "
                 + "`benchmarks/target/solver-problems/`.\n\n");
         b.append("In process: `DpSolver` (`AutoSolver` for the `-mem90` rows, which have a binding memory limit), "
                 + "first solve in a fresh JVM (JIT cold) and best of 3 further solves (skipped when the first "
                 + "took over 20 s); time limit " + TIME_LIMIT + " s. CLI: `/usr/bin/time -v ./shardplan solve FILE --json "
-                + "--time-limit " + TIME_LIMIT + "` (solver auto) with `SHARDPLAN_JAVA_OPTS=" + javaOpts
-                + "`; its wall time includes JVM start and reading the gzip JSON file; RSS is the peak resident set; "
+                + "--time-limit " + TIME_LIMIT + "` (solver auto)"
+                + (javaOpts.isEmpty() ? " with the launcher's default heap for solve" : " with `SHARDPLAN_JAVA_OPTS=" + javaOpts + "`")
+                + "; its wall time includes JVM start and reading the gzip JSON file; RSS is the peak resident set; "
                 + "CLI start (launcher, JVM start and picocli) and CLI read (gunzip and parse) come from the timing line "
                 + "that `--verbose` prints (breakdown over several runs: `solver-cli.md`, `SolverCliBenchmark`). "
                 + "The machine is shared with other builds while this runs, so wall times carry noise.\n\n");
