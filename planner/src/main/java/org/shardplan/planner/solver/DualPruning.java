@@ -48,7 +48,7 @@ final class DualPruning {
     /** Living table entries per sweep above which the parts run on their own threads. */
     static final long PARALLEL_ENTRIES = 200_000;
 
-    /** Strategies kept per node in the restricted problem that gives the first upper bound. */
+    /** Strategies kept per node in the restricted problems that give upper bounds. */
     static final int RESTRICTED = 8;
 
     private static final boolean TRACE = Boolean.getBoolean("shardplan.dp.trace");
@@ -223,7 +223,6 @@ final class DualPruning {
         for (int i = 0; i < PARTS; i++) {
             scratch[i] = new Scratch(maxK, maxDim);
         }
-        Scratch s = scratch[0];
         compactTables();
         while (sweeps < MAX_SWEEPS) {
             if (!sweep(scratch)) {
@@ -258,7 +257,7 @@ final class DualPruning {
                     upper = r;
                 }
             }
-            double lb = pruneBelow(upper, s);
+            double lb = pruneBelow(upper);
             if (Double.isNaN(lb)) {
                 return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
             }
@@ -638,7 +637,7 @@ final class DualPruning {
      * Computes the lower bound and removes every strategy whose bound exceeds {@code upper} (with a
      * margin against rounding); returns the lower bound, NaN when a node would lose every strategy.
      */
-    private double pruneBelow(double upper, Scratch s) {
+    private double pruneBelow(double upper) {
         double lb = 0;
         double[] nodeMin = new double[n];
         for (int v = 0; v < n; v++) {
