@@ -410,23 +410,7 @@ final class DualPruning {
                 r.run();
             }
         }
-        for (Thread w : workers) {
-            if (w == null) {
-                continue;
-            }
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    w.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        VariableElimination.joinAll(workers);
         for (boolean good : ok) {
             if (!good) {
                 return false;
