@@ -20,13 +20,13 @@ public final class AutoSolver implements Solver {
         long t0 = System.nanoTime();
         long deadline = t0 + (long) (options.timeLimitSeconds() * 1e9);
         CompiledProblem c = CompiledProblem.of(problem);
-        DpSolver dpSolver = new DpSolver();
-        Solution dp = dpSolver.solve(c, options.memoryBudgetBytes(), deadline, t0);
+        DpSolver.Outcome outcome = new DpSolver().solveReducing(c, options.memoryBudgetBytes(), deadline, t0);
+        Solution dp = outcome.solution();
         if (dp.status() == Status.OPTIMAL || dp.status() == Status.INFEASIBLE) {
             return dp;
         }
         // the ILP runs on what the dynamic program left (strategies it proved useless removed)
-        CompiledProblem forIlp = dpSolver.reduced != null ? dpSolver.reduced : c;
+        CompiledProblem forIlp = outcome.reduced() != null ? outcome.reduced() : c;
         Solution ilp = System.nanoTime() < deadline
                 ? new IlpSolver().solve(forIlp, dp.hasChoices() ? dp.choices() : null, deadline, t0, options.memoryBudgetBytes())
                 : null;

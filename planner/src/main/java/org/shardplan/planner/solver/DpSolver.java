@@ -41,8 +41,26 @@ public final class DpSolver implements Solver {
         return solve(c, options.memoryBudgetBytes(), deadline, t0);
     }
 
-    /** The solve on an already compiled problem (shared with {@link AutoSolver}). */
+    /** The solve on an already compiled problem. */
     Solution solve(CompiledProblem c, long budget, long deadline, long t0) {
+        return solve(c, budget, deadline, t0, new CompiledProblem[1]);
+    }
+
+    /**
+     * A solve and the compiled problem with the strategies a memory-limited solve proved useless
+     * removed (null when it removed none): what {@link AutoSolver} hands to the ILP.
+     */
+    record Outcome(Solution solution, CompiledProblem reduced) {
+    }
+
+    /** The solve on an already compiled problem, with what it proved useless (for {@link AutoSolver}). */
+    Outcome solveReducing(CompiledProblem c, long budget, long deadline, long t0) {
+        CompiledProblem[] reduced = new CompiledProblem[1];
+        Solution s = solve(c, budget, deadline, t0, reduced);
+        return new Outcome(s, reduced[0]);
+    }
+
+    private Solution solve(CompiledProblem c, long budget, long deadline, long t0, CompiledProblem[] reduced) {
         Problem p = c.problem;
         String reductions = reductions(c);
         if (c.infeasible != null) {
@@ -136,7 +154,7 @@ public final class DpSolver implements Solver {
                 DualPruning.Result b = DualPruning.prune(p, c.factors, c.unary(bestLambda), budget, deadline,
                         upper + bestLambda * limit);
                 if (b.removed() > 0) {
-                    reduced = c.restrictedTo(b.unary());
+                    reduced[0] = c.restrictedTo(b.unary());
                     how += String.format(java.util.Locale.ROOT,
                             "; LP bound of the relaxation at lambda %.6g removed %d strategies that no better feasible assignment uses",
                             bestLambda, b.removed());
@@ -150,12 +168,6 @@ public final class DpSolver implements Solver {
                     seconds(t0), "dp: " + e.getMessage());
         }
     }
-
-    /**
-     * The compiled problem with the strategies the last memory-limited solve proved useless removed
-     * (null when it removed none): what {@link AutoSolver} hands to the ILP.
-     */
-    CompiledProblem reduced;
 
     /** The optimum of a Lagrangian relaxation: LP-bound pruning for its own objective, then elimination. */
     private static VariableElimination.Result relaxed(CompiledProblem c, VariableElimination ve, double[][] unary,
