@@ -745,41 +745,19 @@ final class DualPruning {
         return x;
     }
 
-    /** Iterated conditional modes over the living strategies, on the true costs. */
+    /** Iterated conditional modes ({@link LocalSearch#improve}) over the living strategies. */
     private int[] improve(int[] start) {
-        int[] x = start.clone();
-        int[] at = new int[2];
-        for (int round = 0; round < 20; round++) {
-            boolean changed = false;
-            for (int v = 0; v < n; v++) {
-                double best = Double.POSITIVE_INFINITY;
-                int bs = x[v];
-                for (int s = 0; s < k[v]; s++) {
-                    if (!alive[v][s]) {
-                        continue;
-                    }
-                    double c = unary[v][s];
-                    for (int i = 0; i < incTable[v].length && c < best; i++) {
-                        Factor f = factors.get(incTable[v][i]);
-                        int a = incAxis[v][i];
-                        at[a] = s;
-                        at[1 - a] = x[f.vars[1 - a]];
-                        c += f.valueAt(at);
-                    }
-                    if (c < best) {
-                        best = c;
-                        bs = s;
-                    }
+        double[][] living = new double[n][];
+        for (int v = 0; v < n; v++) {
+            living[v] = unary[v].clone();
+            for (int s = 0; s < k[v]; s++) {
+                if (!alive[v][s]) {
+                    living[v][s] = Double.POSITIVE_INFINITY;
                 }
-                if (bs != x[v]) {
-                    x[v] = bs;
-                    changed = true;
-                }
-            }
-            if (!changed) {
-                break;
             }
         }
+        int[] x = start.clone();
+        LocalSearch.improve(living, factors, x, 20, Long.MAX_VALUE);
         return x;
     }
 

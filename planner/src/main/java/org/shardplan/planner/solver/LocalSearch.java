@@ -15,30 +15,45 @@ final class LocalSearch {
 
     /** A valid assignment (forbidden pairs and memory limit respected), or null if none was found. */
     static int[] search(CompiledProblem c, long deadline) {
-        Problem p = c.problem;
-        int n = c.n;
-        List<List<Problem.Edge>> inc = new ArrayList<>();
+        double[][] unary = c.unary(0);
+        int[] x = new int[c.n];
+        for (int v = 0; v < c.n; v++) {
+            x[v] = argmin(unary[v]);
+        }
+        improve(unary, c.factors, x, 100, deadline);
+        return Evaluator.evaluate(c.problem, x).feasible() ? x : null;
+    }
+
+    /**
+     * Iterated conditional modes on pairwise tables, in place: each node in turn takes the strategy
+     * with the least node cost plus tables to its neighbours' current strategies (the first such on
+     * ties; strategies with node cost {@code +inf} never), for at most {@code rounds} rounds, until
+     * no node changes or the deadline. O(rounds x sum over nodes of strategies x incident tables).
+     */
+    static void improve(double[][] unary, List<Factor> factors, int[] x, int rounds, long deadline) {
+        int n = unary.length;
+        List<List<Factor>> inc = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             inc.add(new ArrayList<>());
         }
-        for (Problem.Edge e : p.edges()) {
-            inc.get(e.from()).add(e);
-            inc.get(e.to()).add(e);
+        for (Factor f : factors) {
+            inc.get(f.vars[0]).add(f);
+            inc.get(f.vars[1]).add(f);
         }
-        double[][] unary = c.unary(0);
-        int[] x = new int[n];
-        for (int v = 0; v < n; v++) {
-            x[v] = argmin(unary[v]);
-        }
-        for (int round = 0; round < 100 && System.nanoTime() < deadline; round++) {
+        int[] at = new int[2];
+        for (int round = 0; round < rounds && System.nanoTime() < deadline; round++) {
             boolean changed = false;
             for (int v = 0; v < n; v++) {
                 double best = Double.POSITIVE_INFINITY;
                 int bs = x[v];
-                for (int s = 0; s < c.k[v]; s++) {
+                for (int s = 0; s < unary[v].length; s++) {
                     double cost = unary[v][s];
-                    for (Problem.Edge e : inc.get(v)) {
-                        cost += e.from() == v ? e.cost(s, x[e.to()]) : e.cost(x[e.from()], s);
+                    for (int i = 0; i < inc.get(v).size() && cost < best; i++) {
+                        Factor f = inc.get(v).get(i);
+                        int a = f.vars[0] == v ? 0 : 1;
+                        at[a] = s;
+                        at[1 - a] = x[f.vars[1 - a]];
+                        cost += f.valueAt(at);
                     }
                     if (cost < best) {
                         best = cost;
@@ -54,7 +69,6 @@ final class LocalSearch {
                 break;
             }
         }
-        return Evaluator.evaluate(p, x).feasible() ? x : null;
     }
 
     /** Sum over nodes of the cheapest remaining strategy plus sum over edges of the cheapest entry. */
