@@ -64,6 +64,9 @@ final class JsonScanner implements Closeable {
     private static final double[] POW10 = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
         1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+    /** Powers of ten up to 10^8 as longs. */
+    private static final long[] POW10_LONG = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000};
+
     /** Eight bytes of an array as one little-endian long (the first byte lowest). */
     private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -72,9 +75,15 @@ final class JsonScanner implements Closeable {
 
     private static final boolean[] NUMBER_BYTE = new boolean[256];
 
+    /** Bytes that {@link #captureArray} must look at: brackets, string delimiters and escapes, newlines. */
+    private static final boolean[] CAPTURE_BYTE = new boolean[256];
+
     static {
         for (char c : "0123456789+-.eE".toCharArray()) {
             NUMBER_BYTE[c] = true;
+        }
+        for (char c : "[]\"\\\n".toCharArray()) {
+            CAPTURE_BYTE[c] = true;
         }
     }
 
@@ -116,6 +125,34 @@ final class JsonScanner implements Closeable {
         this.direct = direct;
         this.inflating = inflating;
         this.buf = direct != null ? new byte[CHUNK] : new byte[0];
+    }
+
+    /**
+     * The raw text of one array value, cut out of the input by {@link #captureArray} to be tokenized
+     * by another scanner ({@link #over}), possibly on another thread.
+     *
+     * @param bytes     the text, from the opening {@code [} on
+     * @param length    how many bytes of {@code bytes} are the text
+     * @param offset    where the {@code [} stands in the whole input
+     * @param line      the line (from 1) of the {@code [}
+     * @param lineStart where the first byte of that line stands in the whole input
+     */
+    record Captured(byte[] bytes, int length, long offset, int line, long lineStart) {
+    }
+
+    /**
+     * A scanner over captured text that reports the same positions (line, column) in its messages as
+     * the scanner of the whole input would have.
+     */
+    static JsonScanner over(Captured c, String source) {
+        JsonScanner s = new JsonScanner(null, null, source);
+        s.buf = c.bytes;
+        s.limit = c.length;
+        s.eof = true;
+        s.base = c.offset;
+        s.line = c.line;
+        s.lineStart = c.lineStart;
+        return s;
     }
 
     /**
@@ -235,6 +272,203 @@ final class JsonScanner implements Closeable {
         return next();
     }
 
+    /** Whether the last {@link #plainNumbers} call read its array's closing bracket. */
+    private boolean arrayClosed;
+
+    /**
+     * Reads the elements of the array whose {@link #START_ARRAY} is the current token straight into
+     * {@code out} from index {@code n}, as long as they are plain numbers that fit the exact fast path
+     * (at most 18 digits, a power of ten up to 22, separated by bare commas) and lie in the current
+     * chunk; returns the new count. When it reads the closing bracket, the current token is
+     * {@link #END_ARRAY} and {@link #arrayClosed()} is true; otherwise the scanner stands where
+     * {@link #nextElement()} goes on with the rest (whitespace, {@code null}, long numbers, the end of
+     * the chunk, a full {@code out}), so that the values and messages are those of the token path.
+     * The inner loop of reading a matrix row: no token state per number.
+     */
+    int plainNumbers(double[] out, int n) {
+        arrayClosed = false;
+        if (state != ARR_FIRST || token != START_ARRAY) {
+            return n;
+        }
+        final byte[] a = buf;
+        final int lim = limit;
+        int i = pos;
+        boolean first = true;
+        while (n < out.length) {
+            final int start = i;
+            if (i >= lim) {
+                return bail(n, start, first);
+            }
+            int b = a[i];
+            boolean negative = false;
+            if (b == '-') {
+                negative = true;
+                if (++i >= lim) {
+                    return bail(n, start, first);
+                }
+                b = a[i];
+            }
+            if (b < '0' || b > '9') {
+                return bail(n, start, first);
+            }
+            long m = 0;
+            int digits = 0;
+            if (b == '0') {
+                if (++i >= lim) {
+                    return bail(n, start, first);
+                }
+                b = a[i];
+                if (b >= '0' && b <= '9') {
+                    return bail(n, start, first); // a leading zero: the token path says so
+                }
+            } else {
+                // up to eight digits per step (digitRun); byte by byte near the end of the chunk
+                int from = i;
+                while (true) {
+                    if (i + 8 > lim) {
+                        while (i < lim && a[i] >= '0' && a[i] <= '9') {
+                            m = m * 10 + (a[i] - '0');
+                            i++;
+                        }
+                        if (i >= lim) {
+                            return bail(n, start, first);
+                        }
+                        break;
+                    }
+                    long d = (long) LONG_LE.get(a, i) - 0x3030303030303030L;
+                    int len = digitRun(d);
+                    if (len > 0) {
+                        m = m * POW10_LONG[len] + digitsValue(d, len);
+                        i += len;
+                    }
+                    if (len < 8) {
+                        break;
+                    }
+                }
+                digits += i - from;
+                b = a[i];
+            }
+            boolean integer = true;
+            int fraction = 0;
+            if (b == '.') {
+                integer = false;
+                if (++i >= lim) {
+                    return bail(n, start, first);
+                }
+                b = a[i];
+                if (b < '0' || b > '9') {
+                    return bail(n, start, first);
+                }
+                int from = i;
+                while (true) {
+                    if (i + 8 > lim) {
+                        while (i < lim && a[i] >= '0' && a[i] <= '9') {
+                            m = m * 10 + (a[i] - '0');
+                            i++;
+                        }
+                        if (i >= lim) {
+                            return bail(n, start, first);
+                        }
+                        break;
+                    }
+                    long d = (long) LONG_LE.get(a, i) - 0x3030303030303030L;
+                    int len = digitRun(d);
+                    if (len > 0) {
+                        m = m * POW10_LONG[len] + digitsValue(d, len);
+                        i += len;
+                    }
+                    if (len < 8) {
+                        break;
+                    }
+                }
+                digits += i - from;
+                fraction += i - from;
+                b = a[i];
+            }
+            int exponent = 0;
+            if (b == 'E' || b == 'e') {
+                integer = false;
+                if (++i >= lim) {
+                    return bail(n, start, first);
+                }
+                b = a[i];
+                boolean negativeExponent = b == '-';
+                if (b == '-' || b == '+') {
+                    if (++i >= lim) {
+                        return bail(n, start, first);
+                    }
+                    b = a[i];
+                }
+                if (b < '0' || b > '9') {
+                    return bail(n, start, first);
+                }
+                int expDigits = 0;
+                do {
+                    exponent = exponent * 10 + (b - '0');
+                    expDigits++;
+                    if (++i >= lim) {
+                        return bail(n, start, first);
+                    }
+                    b = a[i];
+                } while (b >= '0' && b <= '9');
+                if (expDigits > 4) {
+                    return bail(n, start, first);
+                }
+                if (negativeExponent) {
+                    exponent = -exponent;
+                }
+            }
+            if (digits > 18) {
+                return bail(n, start, first);
+            }
+            double d;
+            if (m == 0) {
+                d = integer || !negative ? 0.0 : -0.0;
+            } else {
+                int e10 = exponent - fraction;
+                if (m > 1L << 53 || e10 < -22 || e10 > 22) {
+                    return bail(n, start, first);
+                }
+                d = e10 >= 0 ? m * POW10[e10] : m / POW10[-e10];
+                if (negative) {
+                    d = -d;
+                }
+            }
+            if (b == ',') {
+                out[n++] = d;
+                i++;
+                first = false;
+            } else if (b == ']') {
+                out[n++] = d;
+                pos = i + 1;
+                state = ARR_NEXT;
+                close(END_ARRAY);
+                arrayClosed = true;
+                return n;
+            } else {
+                return bail(n, start, first);
+            }
+        }
+        return bail(n, i, first);
+    }
+
+    /** Where {@link #plainNumbers} leaves the token path to go on: at the element starting at {@code start}. */
+    private int bail(int n, int start, boolean first) {
+        if (first) {
+            pos = start;
+            state = ARR_FIRST;
+        } else {
+            pos = start - 1; // the comma before it
+            state = ARR_NEXT;
+        }
+        return n;
+    }
+
+    /** Whether the last {@link #plainNumbers} call read its array's closing bracket. */
+    boolean arrayClosed() {
+        return arrayClosed;
+    }
+
     /** The type of the current token. */
     int token() {
         return token;
@@ -292,6 +526,89 @@ final class JsonScanner implements Closeable {
                 throw malformed("unexpected end of file");
             }
         }
+    }
+
+    /**
+     * Cuts out the array whose {@link #START_ARRAY} is the current token, up to its matching {@code ]}
+     * (or the end of the input), without tokenizing it; afterwards this scanner stands after the array
+     * as if it had read its {@link #END_ARRAY}. Only brackets, strings and newlines are looked at, so
+     * this is several times faster than tokenizing: the caller can tokenize the text on other
+     * threads ({@link #over}), where its syntax errors come out with the positions this scanner would
+     * have reported. When the input ends inside the array, the text runs to the end and this scanner
+     * stands at the end of the input.
+     *
+     * @param into where to put the text; a larger array is made when it does not fit
+     */
+    Captured captureArray(byte[] into) throws IOException {
+        long offset = base + pos - 1;
+        int startLine = line;
+        long startLineStart = lineStart;
+        byte[] out = into.length >= 64 ? into : new byte[64];
+        out[0] = '[';
+        int n = 1;
+        int open = 1;
+        boolean inString = false;
+        boolean escaped = false;
+        while (open > 0) {
+            if (pos >= limit && !fill()) {
+                break;
+            }
+            byte[] a = buf;
+            int from = pos;
+            int i = from;
+            int end = limit;
+            while (i < end) {
+                // eight bytes at a time while they are all in '+'..'Z' (digits, signs, commas, points,
+                // exponents; none of them a bracket, quote, backslash or newline)
+                while (i + 8 <= end) {
+                    long v = (long) LONG_LE.get(a, i);
+                    long below = (v - 0x2B2B2B2B2B2B2B2BL) & ~v; // a high bit where some byte is below '+'
+                    long above = (v + 0x2525252525252525L) | v; // a high bit where some byte is above 'Z'
+                    if (((below | above) & 0x8080808080808080L) != 0) {
+                        break;
+                    }
+                    i += 8;
+                }
+                if (i >= end) {
+                    break;
+                }
+                int b = a[i++] & 0xff;
+                if (!CAPTURE_BYTE[b]) {
+                    continue;
+                }
+                if (b == '\n') {
+                    line++;
+                    lineStart = base + i;
+                } else if (inString) {
+                    if (escaped) {
+                        escaped = false;
+                    } else if (b == '\\') {
+                        escaped = true;
+                    } else if (b == '"') {
+                        inString = false;
+                    }
+                } else if (b == '[') {
+                    open++;
+                } else if (b == ']') {
+                    if (--open == 0) {
+                        break;
+                    }
+                } else if (b == '"') {
+                    inString = true;
+                }
+            }
+            int len = i - from;
+            if (n + len > out.length) {
+                out = java.util.Arrays.copyOf(out, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(2L * out.length, (long) n + len)));
+            }
+            System.arraycopy(a, from, out, n, len);
+            n += len;
+            pos = i;
+        }
+        if (open == 0) {
+            close(END_ARRAY);
+        }
+        return new Captured(out, n, offset, startLine, startLineStart);
     }
 
     /** The line (from 1) of the scanner's position. */
@@ -596,6 +913,26 @@ final class JsonScanner implements Closeable {
             }
         }
         return i;
+    }
+
+    /**
+     * How many of the eight bytes, first byte lowest, are ASCII digits before the first one that is
+     * not, given {@code d} = the bytes minus {@code '0'} each (a byte below {@code '0'} borrows from
+     * the bytes after it, which does not matter: only bytes before the first non-digit count).
+     */
+    static int digitRun(long d) {
+        long nonDigit = ((d + 0x7676767676767676L) | d) & 0x8080808080808080L;
+        // the lowest flagged byte k as 1 << 8k, times a constant whose byte 7 - k is k (the quick
+        // compiler has no intrinsic for numberOfTrailingZeros)
+        return nonDigit == 0 ? 8 : (int) ((((nonDigit & -nonDigit) >>> 7) * 0x0001020304050607L) >>> 56);
+    }
+
+    /** The number written by the first {@code len} (1 to 8) digit values of {@code d} (first digit lowest). */
+    static long digitsValue(long d, int len) {
+        long v = len == 8 ? d : (d & ((1L << (len << 3)) - 1)) << ((8 - len) << 3);
+        v = v * 10 + (v >>> 8); // pairs: each even byte holds the two-digit value of itself and its successor
+        return (((v & 0x000000FF000000FFL) * (100 + (1_000_000L << 32)))
+                + (((v >>> 16) & 0x000000FF000000FFL) * (1 + (10_000L << 32)))) >>> 32;
     }
 
     /** Whether all eight bytes of {@code v} (little-endian) are ASCII digits. */

@@ -66,8 +66,13 @@ public final class ProblemIo {
 
     /** Reads a problem from a stream (gunzipped if it starts with the gzip magic); {@code source} names it in messages. */
     public static Problem readProblem(InputStream raw, String source) throws ProblemFormatException {
+        return readProblem(raw, source, VariableElimination.THREADS > 1 ? MatrixJobs.PARALLEL_ENTRIES : Integer.MAX_VALUE);
+    }
+
+    /** As {@link #readProblem(InputStream, String)}, tokenizing matrices of at least {@code parallelEntries} entries on workers. */
+    static Problem readProblem(InputStream raw, String source, int parallelEntries) throws ProblemFormatException {
         try (JsonScanner p = JsonScanner.open(raw, source)) {
-            return new ProblemReader(p, source).read();
+            return new ProblemReader(p, source, parallelEntries).read();
         } catch (IOException e) {
             throw new ProblemFormatException(source + ": cannot read: " + oneLine(e.getMessage()), e);
         }
@@ -243,13 +248,31 @@ public final class ProblemIo {
         private final String source;
         /** Nodes read so far, to size edge matrices before their numbers arrive. */
         private List<Problem.Node> nodesSoFar = List.of();
+        /** Large edge matrices being tokenized on worker threads. */
+        private final MatrixJobs matrices;
+        /** The edges read so far, for waiting on their matrices. */
+        private List<RawEdge> edgesSoFar = new ArrayList<>();
 
-        ProblemReader(JsonScanner p, String source) {
+        ProblemReader(JsonScanner p, String source, int parallelEntries) {
             this.p = p;
             this.source = source;
+            this.matrices = new MatrixJobs(parallelEntries);
         }
 
         Problem read() throws IOException, ProblemFormatException {
+            try {
+                return readAll();
+            } catch (IOException | ProblemFormatException | RuntimeException e) {
+                // a matrix earlier in the file than this error may have failed on its worker: that
+                // error comes first, as it would have when reading on one thread
+                MatrixJobs.finish(edgesSoFar);
+                throw e;
+            } finally {
+                matrices.shutdown();
+            }
+        }
+
+        private Problem readAll() throws IOException, ProblemFormatException {
             expect(p.next(), JsonScanner.START_OBJECT, "the top level");
             String format = null;
             String name = "";
@@ -285,6 +308,7 @@ public final class ProblemIo {
                     default -> p.skipValue();
                 }
             }
+            MatrixJobs.finish(edgesSoFar);
             if (p.next() != JsonScanner.EOF) {
                 throw new ProblemFormatException(source + ": malformed JSON: content after the top-level object at line "
                         + p.line());
@@ -298,13 +322,29 @@ public final class ProblemIo {
             }
             List<Problem.Edge> edges = new ArrayList<>();
             if (raw != null) {
-                for (int j = 0; j < raw.size(); j++) {
+                // each edge checks and copies its numbers: on worker threads for a large file, the
+                // first failing edge in file order reported
+                Object[] built = new Object[raw.size()];
+                List<RawEdge> rawEdges = raw;
+                List<Problem.Node> allNodes = nodes;
+                long entries = 0;
+                for (RawEdge e : raw) {
+                    entries += e.count;
+                }
+                java.util.stream.IntStream range = java.util.stream.IntStream.range(0, raw.size());
+                (entries >= 1_000_000 && VariableElimination.THREADS > 1 ? range.parallel() : range).forEach(j -> {
                     try {
-                        edges.add(raw.get(j).toEdge(j, nodes));
+                        built[j] = rawEdges.get(j).toEdge(j, allNodes);
                     } catch (ProblemFormatException e) {
+                        built[j] = e;
+                    }
+                    rawEdges.set(j, null); // the edge holds its own copy: let the raw numbers go
+                });
+                for (Object b : built) {
+                    if (b instanceof ProblemFormatException e) {
                         throw new ProblemFormatException(source + ": " + e.getMessage());
                     }
-                    raw.set(j, null); // the edge holds its own copy: let the raw numbers go
+                    edges.add((Problem.Edge) b);
                 }
             }
             try {
@@ -411,10 +451,12 @@ public final class ProblemIo {
         private List<RawEdge> readEdges(int t) throws IOException, ProblemFormatException {
             expect(t, JsonScanner.START_ARRAY, "edges");
             List<RawEdge> edges = new ArrayList<>();
+            edgesSoFar = edges;
             while ((t = p.next()) != JsonScanner.END_ARRAY) {
                 String where = "edge " + edges.size();
                 expect(t, JsonScanner.START_OBJECT, where);
                 RawEdge e = new RawEdge();
+                edges.add(e);
                 while (p.next() == JsonScanner.FIELD_NAME) {
                     String key = p.string();
                     t = p.next();
@@ -425,7 +467,6 @@ public final class ProblemIo {
                         default -> p.skipValue();
                     }
                 }
-                edges.add(e);
             }
             return edges;
         }
@@ -455,44 +496,23 @@ public final class ProblemIo {
 
         private void readMatrix(int t, String where, RawEdge e) throws IOException, ProblemFormatException {
             expect(t, JsonScanner.START_ARRAY, where + " costs");
-            double[] buf = new double[expectedEntries(e)];
-            int n = 0;
-            int[] rowLengths = new int[16];
-            int rows = 0;
-            while ((t = p.next()) != JsonScanner.END_ARRAY) {
-                if (t != JsonScanner.START_ARRAY) {
-                    throw new ProblemFormatException(source + ": " + where + ": costs[" + rows
-                            + "] must be an array (a matrix row), found " + describe(t));
-                }
-                int len = 0;
-                while ((t = p.nextElement()) != JsonScanner.END_ARRAY) {
-                    double v;
-                    if (t == JsonScanner.NUMBER_FLOAT || t == JsonScanner.NUMBER_INT) {
-                        v = p.doubleValue();
-                        if (!Double.isFinite(v)) {
-                            throw new ProblemFormatException(source + ": " + where + ": costs[" + rows
-                                    + "][" + len + "] must be a finite number or null, found " + text(v));
-                        }
-                    } else if (t == JsonScanner.NULL) {
-                        v = Double.POSITIVE_INFINITY;
-                    } else {
-                        throw new ProblemFormatException(source + ": " + where + ": costs[" + rows + "]["
-                                + len + "] must be a number or null, found " + describe(t));
-                    }
-                    if (n == buf.length) {
-                        buf = Arrays.copyOf(buf, Math.max(256, n * 2));
-                    }
-                    buf[n++] = v;
-                    len++;
-                }
-                if (rows == rowLengths.length) {
-                    rowLengths = Arrays.copyOf(rowLengths, rows * 2);
-                }
-                rowLengths[rows++] = len;
+            if (e.pending != null) {
+                MatrixJobs.finish(List.of(e)); // "costs" given twice: the later one wins, as it would in place
             }
-            e.values = buf;
-            e.count = n;
-            e.rowLengths = Arrays.copyOf(rowLengths, rows);
+            int expected = expectedEntries(e);
+            if (matrices.parallel(expected)) {
+                // cut the text out here, tokenize it on a worker: numbers are most of a large file
+                JsonScanner.Captured text = p.captureArray(matrices.buffer((int) Math.min(1 << 30, 12L * expected + 64)));
+                e.pending = matrices.submit(() -> {
+                    JsonScanner sub = JsonScanner.over(text, source);
+                    sub.next(); // the opening bracket
+                    new MatrixReader(sub, source).read(where, e, expected);
+                    matrices.recycle(text.bytes());
+                    return null;
+                }, text.length());
+                return;
+            }
+            new MatrixReader(p, source).read(where, e, expected);
         }
 
         private void expect(int t, int want, String where) throws ProblemFormatException {
@@ -514,15 +534,176 @@ public final class ProblemIo {
             return p.doubleValue();
         }
 
-        /** The current token for a message: "an object", "null", "\"text\"", "42". */
         private String describe(int t) {
-            return switch (t) {
-                case JsonScanner.EOF -> "the end of the file";
-                case JsonScanner.START_OBJECT -> "an object";
-                case JsonScanner.START_ARRAY -> "an array";
-                case JsonScanner.STRING -> "\"" + abbreviate(p.string()) + "\"";
-                default -> p.text();
-            };
+            return ProblemIo.describe(p, t);
+        }
+    }
+
+    /** The current token of {@code p} for a message: "an object", "null", "\"text\"", "42". */
+    private static String describe(JsonScanner p, int t) {
+        return switch (t) {
+            case JsonScanner.EOF -> "the end of the file";
+            case JsonScanner.START_OBJECT -> "an object";
+            case JsonScanner.START_ARRAY -> "an array";
+            case JsonScanner.STRING -> "\"" + abbreviate(p.string()) + "\"";
+            default -> p.text();
+        };
+    }
+
+    /** Reads one edge's cost matrix (after its opening bracket) into a {@link RawEdge}. */
+    private static final class MatrixReader {
+        private final JsonScanner p;
+        private final String source;
+
+        MatrixReader(JsonScanner p, String source) {
+            this.p = p;
+            this.source = source;
+        }
+
+        void read(String where, RawEdge e, int expected) throws IOException, ProblemFormatException {
+            double[] buf = new double[expected];
+            int n = 0;
+            int[] rowLengths = new int[16];
+            int rows = 0;
+            int t;
+            while ((t = p.next()) != JsonScanner.END_ARRAY) {
+                if (t != JsonScanner.START_ARRAY) {
+                    throw new ProblemFormatException(source + ": " + where + ": costs[" + rows
+                            + "] must be an array (a matrix row), found " + describe(p, t));
+                }
+                int len = 0;
+                int fast = p.plainNumbers(buf, n);
+                len = fast - n;
+                n = fast;
+                while (!p.arrayClosed() && (t = p.nextElement()) != JsonScanner.END_ARRAY) {
+                    double v;
+                    if (t == JsonScanner.NUMBER_FLOAT || t == JsonScanner.NUMBER_INT) {
+                        v = p.doubleValue();
+                        if (!Double.isFinite(v)) {
+                            throw new ProblemFormatException(source + ": " + where + ": costs[" + rows
+                                    + "][" + len + "] must be a finite number or null, found " + v);
+                        }
+                    } else if (t == JsonScanner.NULL) {
+                        v = Double.POSITIVE_INFINITY;
+                    } else {
+                        throw new ProblemFormatException(source + ": " + where + ": costs[" + rows + "]["
+                                + len + "] must be a number or null, found " + describe(p, t));
+                    }
+                    if (n == buf.length) {
+                        buf = Arrays.copyOf(buf, Math.max(256, n * 2));
+                    }
+                    buf[n++] = v;
+                    len++;
+                }
+                if (rows == rowLengths.length) {
+                    rowLengths = Arrays.copyOf(rowLengths, rows * 2);
+                }
+                rowLengths[rows++] = len;
+            }
+            e.values = buf;
+            e.count = n;
+            e.rowLengths = Arrays.copyOf(rowLengths, rows);
+        }
+    }
+
+    /**
+     * Edge matrices tokenized on worker threads while the reading thread goes on through the file.
+     * Results do not depend on the threads: every matrix lands in its own edge, and the first error
+     * in file order is the one reported. When more captured text waits than {@link #BACKLOG_BYTES},
+     * the reading thread tokenizes the matrix itself, which bounds the memory held by waiting text.
+     */
+    private static final class MatrixJobs {
+        /** Matrices with fewer entries are read in place (a few microseconds each). */
+        static final int PARALLEL_ENTRIES = 4096;
+        static final long BACKLOG_BYTES = 32L << 20;
+
+        private final int workers = Math.max(1, Math.min(8, VariableElimination.THREADS - 1));
+        private final int parallelEntries;
+        private final java.util.concurrent.atomic.AtomicLong waiting = new java.util.concurrent.atomic.AtomicLong();
+        private java.util.concurrent.ExecutorService pool;
+        /** Text buffers of finished matrices, reused (fresh multi-megabyte arrays make work for the collector). */
+        private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        /** A buffer for a matrix's text of about {@code bytes} bytes. */
+        byte[] buffer(int bytes) {
+            byte[] b;
+            while ((b = free.poll()) != null) {
+                if (b.length >= bytes) {
+                    return b;
+                }
+            }
+            return new byte[bytes];
+        }
+
+        void recycle(byte[] b) {
+            free.offer(b);
+        }
+
+        MatrixJobs(int parallelEntries) {
+            this.parallelEntries = parallelEntries;
+        }
+
+        boolean parallel(int entries) {
+            return entries >= parallelEntries;
+        }
+
+        java.util.concurrent.Future<Void> submit(java.util.concurrent.Callable<Void> job, long bytes) {
+            if (waiting.get() > BACKLOG_BYTES) {
+                java.util.concurrent.FutureTask<Void> now = new java.util.concurrent.FutureTask<>(job);
+                now.run();
+                return now;
+            }
+            if (pool == null) {
+                java.util.concurrent.atomic.AtomicInteger id = new java.util.concurrent.atomic.AtomicInteger();
+                pool = java.util.concurrent.Executors.newFixedThreadPool(workers, r -> {
+                    Thread th = new Thread(r, "shardplan-read-" + id.getAndIncrement());
+                    th.setDaemon(true);
+                    return th;
+                });
+            }
+            waiting.addAndGet(bytes);
+            return pool.submit(() -> {
+                waiting.addAndGet(-bytes);
+                return job.call();
+            });
+        }
+
+        /** Waits for every matrix of {@code edges} in order; throws the first error in file order. */
+        static void finish(List<RawEdge> edges) throws IOException, ProblemFormatException {
+            for (RawEdge e : edges) {
+                if (e == null || e.pending == null) { // null: already made into an edge
+                    continue;
+                }
+                try {
+                    e.pending.get();
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while reading");
+                } catch (java.util.concurrent.ExecutionException ee) {
+                    Throwable c = ee.getCause();
+                    if (c instanceof ProblemFormatException pe) {
+                        throw pe;
+                    }
+                    if (c instanceof IOException io) {
+                        throw io;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (c instanceof Error er) {
+                        throw er;
+                    }
+                    throw new IllegalStateException(c);
+                } finally {
+                    e.pending = null;
+                }
+            }
+        }
+
+        void shutdown() {
+            if (pool != null) {
+                pool.shutdownNow();
+            }
         }
     }
 
@@ -533,6 +714,8 @@ public final class ProblemIo {
         double[] values;
         int count;
         int[] rowLengths;
+        /** The matrix being tokenized on a worker, null once it is in. */
+        java.util.concurrent.Future<Void> pending;
 
         Problem.Edge toEdge(int j, List<Problem.Node> nodes) throws ProblemFormatException {
             String where = "edge " + j;

@@ -1,5 +1,6 @@
 package org.shardplan.planner.solver;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -91,6 +92,146 @@ class JsonScannerTest {
             }
             assertEquals(JsonScanner.END_ARRAY, s.nextElement());
             assertEquals(JsonScanner.EOF, s.next());
+        }
+    }
+
+    /**
+     * Matrix rows read through the fast path ({@code plainNumbers}, then the token path for what it
+     * leaves) give every number exactly as {@link Double#parseDouble} does, whatever the spacing and
+     * however the input is cut into chunks.
+     */
+    @ParameterizedTest(name = "one byte per read: {0}")
+    @ValueSource(booleans = {false, true})
+    void rowsReadThroughTheFastPathAsDoubleParseDouble(boolean trickle) throws Exception {
+        List<String> texts = numberTexts();
+        texts.removeIf(t -> !Double.isFinite(expected(t)));
+        Random r = new Random(3);
+        List<List<String>> rows = new ArrayList<>();
+        StringBuilder json = new StringBuilder("[");
+        for (int at = 0; at < texts.size(); ) {
+            List<String> row = texts.subList(at, Math.min(texts.size(), at + 1 + r.nextInt(40)));
+            at += row.size();
+            rows.add(row);
+            // most rows as the writer puts them; some with spaces or a null, which the fast path leaves to the tokens
+            String sep = r.nextInt(5) == 0 ? ", " : ",";
+            json.append(rows.size() > 1 ? ",\n" : "").append('[').append(String.join(sep, row))
+                    .append(r.nextInt(7) == 0 ? ",null" : "").append(']');
+        }
+        json.append(",[]]");
+        byte[] bytes = json.toString().getBytes(StandardCharsets.UTF_8);
+        try (JsonScanner s = new JsonScanner(trickle ? trickle(bytes) : new ByteArrayInputStream(bytes), "m.json")) {
+            assertEquals(JsonScanner.START_ARRAY, s.next());
+            int fastTotal = 0;
+            for (List<String> row : rows) {
+                assertEquals(JsonScanner.START_ARRAY, s.next());
+                double[] out = new double[row.size() + 1];
+                int n = s.plainNumbers(out, 0);
+                fastTotal += n;
+                int t;
+                while (!s.arrayClosed() && (t = s.nextElement()) != JsonScanner.END_ARRAY) {
+                    out[n++] = t == JsonScanner.NULL ? Double.POSITIVE_INFINITY : s.doubleValue();
+                }
+                assertTrue(n == row.size() || n == row.size() + 1 && out[n - 1] == Double.POSITIVE_INFINITY, row.toString());
+                for (int i = 0; i < row.size(); i++) {
+                    assertEquals(Double.doubleToRawLongBits(expected(row.get(i))), Double.doubleToRawLongBits(out[i]),
+                            row.get(i) + " read as " + out[i]);
+                }
+            }
+            assertEquals(JsonScanner.START_ARRAY, s.next());
+            assertEquals(0, s.plainNumbers(new double[4], 0));
+            assertEquals(JsonScanner.END_ARRAY, s.nextElement());
+            assertEquals(JsonScanner.END_ARRAY, s.next());
+            assertEquals(JsonScanner.EOF, s.next());
+            assertTrue(trickle || fastTotal > 0, "the fast path read nothing");
+        }
+        // a row as the writer puts it goes through the fast path whole
+        byte[] row = "[5.0331648E7,786432.0,-12,0,-0.0,1.25e-3,9007199254740992]".getBytes(StandardCharsets.UTF_8);
+        try (JsonScanner s = new JsonScanner(new ByteArrayInputStream(row), "r.json")) {
+            s.next();
+            double[] out = new double[8];
+            assertEquals(7, s.plainNumbers(out, 0));
+            assertTrue(s.arrayClosed());
+            assertEquals(JsonScanner.END_ARRAY, s.token());
+            assertArrayEquals(new double[] {5.0331648E7, 786432.0, -12, 0, -0.0, 1.25e-3, 9007199254740992.0, 0}, out);
+            assertEquals(JsonScanner.EOF, s.next());
+        }
+    }
+
+    @Test
+    void digitRunsOfUpToEightBytes() {
+        Random r = new Random(11);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int k = 0; k < 20000; k++) {
+            int len = r.nextInt(9);
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < len; i++) {
+                b.append((char) ('0' + r.nextInt(10)));
+            }
+            while (b.length() < 8) {
+                b.append(b.length() == len ? "/:.eE,-+ ]\u0000\u00ff".charAt(r.nextInt(12)) : (char) r.nextInt(256));
+            }
+            long d = bb.clear().put(b.toString().getBytes(StandardCharsets.ISO_8859_1)).getLong(0) - 0x3030303030303030L;
+            assertEquals(len, JsonScanner.digitRun(d), b.toString());
+            if (len > 0) {
+                assertEquals(Long.parseLong(b.substring(0, len)), JsonScanner.digitsValue(d, len), b.toString());
+            }
+        }
+    }
+
+    /**
+     * Capturing an array skips brackets inside strings, counts lines, leaves the scanner after the
+     * array, and a scanner over the capture gives the same tokens and positions as reading in place.
+     */
+    @Test
+    void capturedArraysReadLikeTheOriginal() throws Exception {
+        String json = "{\"a\": [[1, 2],\n [\"x]\\\"[\", 3.5e1]], \"b\": 7,\n \"c\": [1,\n 2 x]}";
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+        List<String> direct = new ArrayList<>();
+        try (JsonScanner s = new JsonScanner(trickle(bytes), "c.json")) {
+            s.next();
+            s.next();
+            s.next();
+            int t;
+            int open = 1;
+            while (open > 0) {
+                t = s.next();
+                open += t == JsonScanner.START_ARRAY ? 1 : t == JsonScanner.END_ARRAY ? -1 : 0;
+                direct.add(t + ":" + s.text());
+            }
+        }
+        try (JsonScanner s = new JsonScanner(trickle(bytes), "c.json")) {
+            assertEquals(JsonScanner.START_OBJECT, s.next());
+            assertEquals(JsonScanner.FIELD_NAME, s.next());
+            assertEquals(JsonScanner.START_ARRAY, s.next());
+            JsonScanner.Captured c = s.captureArray(new byte[8]);
+            assertEquals("[[1, 2],\n [\"x]\\\"[\", 3.5e1]]", new String(c.bytes(), 0, c.length(), StandardCharsets.UTF_8));
+            assertEquals(6L, c.offset());
+            assertEquals(1, c.line());
+            assertEquals(JsonScanner.END_ARRAY, s.token());
+            assertEquals(JsonScanner.FIELD_NAME, s.next());
+            assertEquals("b", s.string());
+            assertEquals(JsonScanner.NUMBER_INT, s.next());
+            assertEquals(JsonScanner.FIELD_NAME, s.next());
+            assertEquals(JsonScanner.START_ARRAY, s.next());
+            JsonScanner.Captured c2 = s.captureArray(new byte[64]);
+            JsonScanner sub = JsonScanner.over(c, "c.json");
+            List<String> again = new ArrayList<>();
+            int t;
+            sub.next();
+            while ((t = sub.next()) != JsonScanner.EOF) {
+                again.add(t + ":" + sub.text());
+            }
+            assertEquals(direct, again);
+            JsonScanner sub2 = JsonScanner.over(c2, "c.json");
+            ProblemFormatException e = assertThrows(ProblemFormatException.class, () -> {
+                while (sub2.next() != JsonScanner.EOF) {
+                    // the error comes with the position it has in the whole file
+                }
+            });
+            assertEquals("c.json: malformed JSON: unexpected character 'x': was expecting comma to separate array entries"
+                    + " at line 4 column 4", e.getMessage());
+            assertEquals(JsonScanner.END_OBJECT, s.next());
+            assertEquals(4, s.line());
         }
     }
 

@@ -36,6 +36,22 @@ class ProblemIoTest {
         return ProblemIo.readProblem(new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)), "p.json");
     }
 
+    /** Reads with every matrix tokenized in place, and again with every matrix tokenized on a worker. */
+    static Problem readBothWays(String json) throws ProblemFormatException {
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+        Problem inPlace;
+        try {
+            inPlace = ProblemIo.readProblem(new ByteArrayInputStream(bytes), "p.json", Integer.MAX_VALUE);
+        } catch (ProblemFormatException e) {
+            ProblemFormatException onWorkers = assertThrows(ProblemFormatException.class,
+                    () -> ProblemIo.readProblem(new ByteArrayInputStream(bytes), "p.json", 0));
+            assertEquals(e.getMessage(), onWorkers.getMessage(), "the same message from matrices read on workers");
+            throw e;
+        }
+        assertEquals(inPlace, ProblemIo.readProblem(new ByteArrayInputStream(bytes), "p.json", 0));
+        return inPlace;
+    }
+
     @Test
     void readsTheSpecExample() throws Exception {
         Problem p = read(EXAMPLE);
@@ -112,7 +128,7 @@ class ProblemIoTest {
     void malformedEdgesNameTheEdge(String what, String edges, String message) {
         String json = "{\"format\": \"shardplan-problem/1\", \"nodes\": [{\"name\": \"a\", \"costs\": [1, 2]},"
                 + " {\"name\": \"b\", \"costs\": [1, 2, 3]}], " + edges + "}";
-        ProblemFormatException e = assertThrows(ProblemFormatException.class, () -> read(json));
+        ProblemFormatException e = assertThrows(ProblemFormatException.class, () -> readBothWays(json));
         assertTrue(e.getMessage().startsWith("p.json: "), e.getMessage());
         assertTrue(e.getMessage().contains(message.trim()), e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
@@ -146,7 +162,7 @@ class ProblemIoTest {
         "top-level array  | []                                                    | the top level must be an object, found an array",
     })
     void malformedFilesSayWhat(String what, String json, String message) {
-        ProblemFormatException e = assertThrows(ProblemFormatException.class, () -> read(json));
+        ProblemFormatException e = assertThrows(ProblemFormatException.class, () -> readBothWays(json));
         assertTrue(e.getMessage().contains(message.trim()), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
     }
@@ -157,6 +173,56 @@ class ProblemIoTest {
                 () -> ProblemIo.readProblem(dir.resolve("absent.json")));
         assertTrue(e.getMessage().endsWith("absent.json: no such file"), e.getMessage());
         assertEquals(2, e.exitCode());
+    }
+
+    @Test
+    void matricesReadOnWorkersEqualThoseReadInPlace(@TempDir Path dir) throws Exception {
+        Problem p = RandomProblems.random(11, 30, 60, 90, 0.05);
+        Path plain = dir.resolve("p.json");
+        ProblemIo.writeProblem(p, plain);
+        String json = Files.readString(plain);
+        assertEquals(p, readBothWays(json));
+        // the same numbers written by hand in every way the fast path hands back to the tokens
+        String odd = "{\"format\": \"shardplan-problem/1\", \"nodes\": [{\"costs\": [1, 2]}, {\"costs\": [1, 2, 3]}],"
+                + " \"edges\": [{\"from\": 0, \"to\": 1, \"costs\": [ [1e2, -0.0, 12345678901234567890123],\n"
+                + "  [ 4 , null,6.25e-30 ]]}]}";
+        Problem q = readBothWays(odd);
+        assertEquals(100.0, q.edges().get(0).cost(0, 0));
+        assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits(q.edges().get(0).cost(0, 1)));
+        assertEquals(1.2345678901234568e22, q.edges().get(0).cost(0, 2));
+        assertEquals(4.0, q.edges().get(0).cost(1, 0));
+        assertTrue(q.edges().get(0).forbidden(1, 1));
+        assertEquals(6.25e-30, q.edges().get(0).cost(1, 2));
+    }
+
+    /**
+     * A syntax error inside a matrix read on a worker has the line and column the reading thread
+     * would have given; when a later part of the file is malformed too, the earlier error wins.
+     */
+    @Test
+    void errorsInMatricesOnWorkersComeInFileOrderWithTheirPositions() {
+        String nodes = "{\"format\": \"shardplan-problem/1\",\n \"nodes\": [{\"name\": \"a\", \"costs\": [1, 2]},"
+                + " {\"name\": \"b\", \"costs\": [1, 2]}],\n \"edges\": [\n";
+        String good = "{\"from\": 0, \"to\": 1, \"costs\": [[1, 2], [3, 4]]},\n";
+        String badNumber = "{\"from\": 0, \"to\": 1, \"costs\": [[1, 2],\n  [3, 4.x]]},\n";
+        String nan = "{\"from\": 0, \"to\": 1, \"costs\": [[1, NaN], [3, 4]]},\n";
+        String tail = "{\"from\": 0, \"to\": 1, \"costs\": [[1, 2], [3, 4]]}]}";
+        String brokenTail = "{\"from\": 0 \"to\": 1}]}";
+        ProblemFormatException e = assertThrows(ProblemFormatException.class,
+                () -> readBothWays(nodes + good + badNumber + tail));
+        assertEquals("p.json: malformed JSON: a decimal point must be followed by a digit, found 'x' at line 6 column 7",
+                e.getMessage());
+        e = assertThrows(ProblemFormatException.class, () -> readBothWays(nodes + good + nan + good + brokenTail));
+        assertEquals("p.json: edge 1: costs[0][1] must be a finite number or null, found NaN", e.getMessage());
+        e = assertThrows(ProblemFormatException.class, () -> readBothWays(nodes + good + good + brokenTail));
+        assertTrue(e.getMessage().startsWith("p.json: malformed JSON: unexpected character '\"'"), e.getMessage());
+        // the input ends inside a matrix
+        e = assertThrows(ProblemFormatException.class, () -> readBothWays(nodes + good + "{\"from\": 0, \"to\": 1, \"costs\": [[1, 2], [3"));
+        assertEquals("p.json: malformed JSON: unexpected end of file at line 5 column 42", e.getMessage());
+        // brackets and quotes inside strings do not end a matrix early
+        e = assertThrows(ProblemFormatException.class,
+                () -> readBothWays(nodes + "{\"from\": 0, \"to\": 1, \"costs\": [[1, \"]\\\"[\"], [3, 4]]}]}"));
+        assertEquals("p.json: edge 0: costs[0][1] must be a number or null, found \"]\"[\"", e.getMessage());
     }
 
     @Test
