@@ -190,8 +190,8 @@ public final class DpSolver implements Solver {
     /** Human-readable summary of the pruning by the LP bound. */
     static String describe(DualPruning.Result b) {
         return String.format(java.util.Locale.ROOT,
-                "LP-bound pruning: %d strategies removed after %d sweeps (upper bound %.9g, LP lower bound %.9g)",
-                b.removed(), b.sweeps(), b.upper(), b.lower());
+                "LP-bound pruning: %d strategies removed after %d TRW-S iterations and %d sweeps (upper bound %.9g, LP lower bound %.9g)",
+                b.removed(), b.trwsIterations(), b.sweeps(), b.upper(), b.lower());
     }
 
     /** Human-readable summary of the static reductions. */

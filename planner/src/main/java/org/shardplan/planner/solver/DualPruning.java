@@ -48,13 +48,19 @@ final class DualPruning {
     /** Living table entries per sweep above which the parts run on their own threads. */
     static final long PARALLEL_ENTRIES = 200_000;
 
+    /** TRW-S iterations before the MPLP sweeps ({@link #trwsIteration}); the system property {@code shardplan.dp.trws} overrides it. */
+    static final int TRWS_ITERATIONS = Integer.getInteger("shardplan.dp.trws", 8);
+
     /** Strategies kept per node in the restricted problems that give upper bounds. */
     static final int RESTRICTED = 8;
 
     private static final boolean TRACE = Boolean.getBoolean("shardplan.dp.trace");
 
     /** Pruned node costs ({@code +inf} = removed), the count removed, the bounds, the sweeps run. */
-    record Result(double[][] unary, int removed, double upper, double lower, int sweeps) {
+    record Result(double[][] unary, int removed, double upper, double lower, int sweeps, int trwsIterations) {
+        Result(double[][] unary, int removed, double upper, double lower, int sweeps) {
+            this(unary, removed, upper, lower, sweeps, 0);
+        }
     }
 
     private final Problem problem;
@@ -76,6 +82,13 @@ final class DualPruning {
     private final int[] cutTables;
     /** Each table restricted to its living classes, rebuilt after pruning. */
     private final Compact[] compact;
+    /** The nodes of each part in index order: the chain order of the TRW-S passes. */
+    private final int[][] partNodes;
+    /** Per node, its tables inside its part towards earlier and later nodes: {table, axis of the node} pairs. */
+    private final int[][] earlier;
+    private final int[][] later;
+    /** Per node, the TRW-S weight 1 / max(tables to earlier nodes, tables to later nodes). */
+    private final double[] gamma;
 
     private DualPruning(Problem p, List<Factor> factors, double[][] unaryCosts) {
         this.problem = p;
@@ -154,6 +167,48 @@ final class DualPruning {
             partTables[i] = parts.get(i).stream().mapToInt(Integer::intValue).toArray();
         }
         cutTables = cut.stream().mapToInt(Integer::intValue).toArray();
+        partNodes = new int[PARTS][];
+        for (int i = 0; i < PARTS; i++) {
+            final int id = i;
+            partNodes[i] = java.util.stream.IntStream.range(0, n).filter(v -> part[v] == id).toArray();
+        }
+        int[] before = new int[n];
+        int[] after = new int[n];
+        for (int[] tables : partTables) {
+            for (int e : tables) {
+                Factor f = factors.get(e);
+                int lo = Math.min(f.vars[0], f.vars[1]);
+                int hi = Math.max(f.vars[0], f.vars[1]);
+                after[lo]++;
+                before[hi]++;
+            }
+        }
+        earlier = new int[n][];
+        later = new int[n][];
+        gamma = new double[n];
+        for (int v = 0; v < n; v++) {
+            earlier[v] = new int[2 * before[v]];
+            later[v] = new int[2 * after[v]];
+            gamma[v] = 1.0 / Math.max(1, Math.max(before[v], after[v]));
+        }
+        Arrays.fill(before, 0);
+        Arrays.fill(after, 0);
+        for (int[] tables : partTables) {
+            for (int e : tables) {
+                Factor f = factors.get(e);
+                for (int a = 0; a < 2; a++) {
+                    int v = f.vars[a];
+                    int o = f.vars[1 - a];
+                    if (o > v) {
+                        later[v][2 * after[v]] = e;
+                        later[v][2 * after[v]++ + 1] = a;
+                    } else {
+                        earlier[v][2 * before[v]] = e;
+                        earlier[v][2 * before[v]++ + 1] = a;
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -174,13 +229,19 @@ final class DualPruning {
      * the upper bound by decoding, as the other method does.
      */
     static Result prune(Problem p, List<Factor> factors, double[][] unary, long budget, long deadline, double cut) {
+        return prune(p, factors, unary, budget, deadline, cut, TRWS_ITERATIONS);
+    }
+
+    /** As {@link #prune(Problem, List, double[][], long, long, double)} with a given number of TRW-S iterations first. */
+    static Result prune(Problem p, List<Factor> factors, double[][] unary, long budget, long deadline, double cut,
+            int trwsIterations) {
         for (Factor f : factors) {
             if (f.arity() != 2) {
                 return new Result(unary, 0, Double.NaN, Double.NaN, 0);
             }
         }
         DualPruning d = new DualPruning(p, factors, unary);
-        return d.run(unary, budget, deadline, cut);
+        return d.run(unary, budget, deadline, cut, trwsIterations);
     }
 
     /** The cost of an assignment under this pruning's node costs and tables. */
@@ -198,7 +259,7 @@ final class DualPruning {
         return c;
     }
 
-    private Result run(double[][] original, long budget, long deadline, double givenCut) {
+    private Result run(double[][] original, long budget, long deadline, double givenCut, int trwsIterations) {
         boolean search = Double.isNaN(givenCut);
         long start = System.nanoTime();
         long cpu0 = cpuNanos();
@@ -224,9 +285,18 @@ final class DualPruning {
             scratch[i] = new Scratch(maxK, maxDim);
         }
         compactTables();
+        int trws = 0;
+        for (; trws < trwsIterations && System.nanoTime() < stop; trws++) {
+            if (!trwsIteration(scratch)) {
+                return new Result(original, 0, Double.NaN, Double.NaN, 0, trws);
+            }
+        }
+        if (TRACE) {
+            System.err.printf("dual: %d TRW-S iterations, %.3f s of process CPU%n", trws, (cpuNanos() - cpu0) / 1e9);
+        }
         while (sweeps < MAX_SWEEPS) {
             if (!sweep(scratch)) {
-                return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
+                return new Result(original, 0, Double.NaN, Double.NaN, sweeps, trws);
             }
             sweeps++;
             if (System.nanoTime() > stop) {
@@ -246,7 +316,7 @@ final class DualPruning {
             // the exact optimum over each node's few least-belief strategies: cheap, and usually the
             // optimum itself once the beliefs are informative; the sooner the upper bound is tight,
             // the more the bounds remove
-            if (search && sweeps >= 4 && restrictedRuns < 3) {
+            if (search && sweeps >= (trws > 0 ? 1 : 4) && restrictedRuns < 3) {
                 restrictedRuns++;
                 long r0 = cpuNanos();
                 double r = restrictedUpper(budget, deadline);
@@ -259,7 +329,7 @@ final class DualPruning {
             }
             double lb = pruneBelow(upper);
             if (Double.isNaN(lb)) {
-                return new Result(original, 0, Double.NaN, Double.NaN, sweeps);
+                return new Result(original, 0, Double.NaN, Double.NaN, sweeps, trws);
             }
             lower = Math.max(lower, lb);
             compactTables();
@@ -304,7 +374,7 @@ final class DualPruning {
                 }
             }
         }
-        return new Result(out, removedCount.get(), upper, lower, sweeps);
+        return new Result(out, removedCount.get(), upper, lower, sweeps, trws);
     }
 
     /** A table restricted to the classes of its two ends that still have a living strategy. */
@@ -382,26 +452,80 @@ final class DualPruning {
      * between parts forward and backward. False when an update fails.
      */
     private boolean sweep(Scratch[] scratch) {
-        long work = 0;
+        return inParts(scratch, (id, sc) -> {
+            int[] tables = partTables[id];
+            for (int q = 0; q < tables.length; q++) {
+                if (!update(tables[q], sc)) {
+                    return false;
+                }
+            }
+            for (int q = tables.length - 1; q >= 0; q--) {
+                if (!update(tables[q], sc)) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    /**
+     * One iteration of sequential tree-reweighted message passing (TRW-S, Kolmogorov 2006) inside
+     * each part: the part's nodes in index order, each sending a message along every table to a later
+     * node, then in reverse order along every table to an earlier node; then MPLP updates of the
+     * tables between parts. The messages are the same dual variables as the MPLP updates' (a message
+     * into {@code w} along table e is {@code lambda_e,w}), so the bounds keep their form. Along chains
+     * of tables a message carries a node's whole information in one pass, where an MPLP update hands
+     * on half, so on parallelization problems (series-parallel up to a small core) a few iterations
+     * bring the dual much further than as many sweeps; the bound is then read off after MPLP sweeps,
+     * which settle the messages into the form that the node and table minima bound tightly.
+     * False when an update fails.
+     */
+    private boolean trwsIteration(Scratch[] scratch) {
+        return inParts(scratch, (id, sc) -> {
+            int[] nodes = partNodes[id];
+            for (int i = 0; i < nodes.length; i++) {
+                int u = nodes[i];
+                int[] out = later[u];
+                for (int j = 0; j < out.length; j += 2) {
+                    if (!send(out[j], out[j + 1], gamma[u], sc)) {
+                        return false;
+                    }
+                }
+            }
+            for (int i = nodes.length - 1; i >= 0; i--) {
+                int u = nodes[i];
+                int[] out = earlier[u];
+                for (int j = 0; j < out.length; j += 2) {
+                    if (!send(out[j], out[j + 1], gamma[u], sc)) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        });
+    }
+
+    /** Work of one part on its own scratch arrays; false when an update fails. */
+    private interface PartWork {
+        boolean run(int part, Scratch scratch);
+    }
+
+    /**
+     * Runs {@code work} for every part (the parts share no node, so they run on their own threads and
+     * the result does not depend on how many there are), then MPLP updates of the tables between
+     * parts forward and backward. False when an update fails.
+     */
+    private boolean inParts(Scratch[] scratch, PartWork work) {
+        long living = 0;
         for (Compact c : compact) {
-            work += (long) c.rows.length * c.cols.length;
+            living += (long) c.rows.length * c.cols.length;
         }
         boolean[] ok = new boolean[PARTS];
         Thread[] workers = new Thread[PARTS];
-        boolean threads = VariableElimination.THREADS > 1 && work >= PARALLEL_ENTRIES;
+        boolean threads = VariableElimination.THREADS > 1 && living >= PARALLEL_ENTRIES;
         for (int i = 0; i < PARTS; i++) {
             final int id = i;
-            Runnable r = () -> {
-                boolean good = true;
-                int[] tables = partTables[id];
-                for (int q = 0; q < tables.length && good; q++) {
-                    good = update(tables[q], scratch[id]);
-                }
-                for (int q = tables.length - 1; q >= 0 && good; q--) {
-                    good = update(tables[q], scratch[id]);
-                }
-                ok[id] = good;
-            };
+            Runnable r = () -> ok[id] = work.run(id, scratch[id]);
             if (threads && i < PARTS - 1) {
                 workers[i] = new Thread(r, "shardplan-dual-" + i);
                 workers[i].setDaemon(true);
@@ -424,6 +548,128 @@ final class DualPruning {
         for (int q = cutTables.length - 1; q >= 0; q--) {
             if (!update(cutTables[q], scratch[0])) {
                 return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The TRW-S message along table e from its node on axis {@code a} (u) to its other node w:
+     * {@code m(y) = min_x (gamma_u b_u(x) - lambda_e,u(x) + t_e(x, y))}, less its minimum, becomes
+     * {@code lambda_e,w}, and w's beliefs follow. A strategy of w that no living strategy of u allows
+     * is removed. False when w loses every strategy or a value stops being finite.
+     */
+    private boolean send(int e, int a, double gammaU, Scratch s) {
+        Factor f = factors.get(e);
+        int u = f.vars[a];
+        int w = f.vars[1 - a];
+        int[] cu = f.cls[a];
+        int[] cw = f.cls[1 - a];
+        double[] lu = lambda[e][a];
+        double[] lw = lambda[e][1 - a];
+        boolean[] alu = alive[u];
+        boolean[] alw = alive[w];
+        double[] bu = belief[u];
+        double[] bw = belief[w];
+        double[] minU = s.minU;
+        Arrays.fill(minU, 0, f.dims[a], Double.POSITIVE_INFINITY);
+        for (int x = 0; x < k[u]; x++) {
+            if (alu[x]) {
+                double v = gammaU * bu[x] - lu[x];
+                if (v < minU[cu[x]]) {
+                    minU[cu[x]] = v;
+                }
+            }
+        }
+        double[] toW = s.toW;
+        Arrays.fill(toW, 0, f.dims[1 - a], Double.POSITIVE_INFINITY);
+        Compact c = compact[e];
+        float[] t = c.table;
+        int nr = c.rows.length;
+        int nc = c.cols.length;
+        if (a == 0) {
+            // u on the rows: the minimum of every column
+            double[] tw = s.tw;
+            Arrays.fill(tw, 0, nc, Double.POSITIVE_INFINITY);
+            for (int ri = 0; ri < nr; ri++) {
+                double mu = minU[c.rows[ri]];
+                if (mu == Double.POSITIVE_INFINITY) {
+                    continue;
+                }
+                int off = ri * nc;
+                int cj = 0;
+                for (; cj + 1 < nc; cj += 2) {
+                    double v0 = t[off + cj] + mu;
+                    double v1 = t[off + cj + 1] + mu;
+                    if (v0 < tw[cj]) {
+                        tw[cj] = v0;
+                    }
+                    if (v1 < tw[cj + 1]) {
+                        tw[cj + 1] = v1;
+                    }
+                }
+                if (cj < nc) {
+                    double v0 = t[off + cj] + mu;
+                    if (v0 < tw[cj]) {
+                        tw[cj] = v0;
+                    }
+                }
+            }
+            for (int ci = 0; ci < nc; ci++) {
+                toW[c.cols[ci]] = tw[ci];
+            }
+        } else {
+            // u on the columns: the minimum of every row
+            double[] mw = s.mw;
+            for (int ci = 0; ci < nc; ci++) {
+                mw[ci] = minU[c.cols[ci]];
+            }
+            for (int ri = 0; ri < nr; ri++) {
+                int off = ri * nc;
+                double b0 = Double.POSITIVE_INFINITY;
+                double b1 = Double.POSITIVE_INFINITY;
+                int ci = 0;
+                for (; ci + 1 < nc; ci += 2) {
+                    double v0 = t[off + ci] + mw[ci];
+                    double v1 = t[off + ci + 1] + mw[ci + 1];
+                    if (v0 < b0) {
+                        b0 = v0;
+                    }
+                    if (v1 < b1) {
+                        b1 = v1;
+                    }
+                }
+                if (ci < nc) {
+                    double v0 = t[off + ci] + mw[ci];
+                    if (v0 < b0) {
+                        b0 = v0;
+                    }
+                }
+                toW[c.rows[ri]] = Math.min(b0, b1);
+            }
+        }
+        double least = Double.POSITIVE_INFINITY;
+        for (int y = 0; y < k[w]; y++) {
+            if (alw[y]) {
+                double to = toW[cw[y]];
+                if (to == Double.POSITIVE_INFINITY) {
+                    kill(w, y);
+                } else if (to < least) {
+                    least = to;
+                }
+            }
+        }
+        if (least == Double.POSITIVE_INFINITY) {
+            return false;
+        }
+        for (int y = 0; y < k[w]; y++) {
+            if (alw[y]) {
+                double nl = toW[cw[y]] - least;
+                bw[y] += nl - lw[y];
+                lw[y] = nl;
+                if (!Double.isFinite(bw[y])) {
+                    return false;
+                }
             }
         }
         return true;
