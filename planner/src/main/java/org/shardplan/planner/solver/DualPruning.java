@@ -6,8 +6,10 @@ import java.util.List;
 /**
  * Exact pruning by the linear-programming bound before the dynamic program. The pairwise problem
  * {@code min sum_v u_v(x_v) + sum_e t_e(x_a, x_b)} has the local-polytope LP relaxation (Schlesinger
- * 1976; Werner 2007), whose dual is maximised here by block-coordinate ascent: max-product linear
- * programming edge updates (MPLP, Globerson and Jaakkola 2007). The dual variables {@code lambda_e,v}
+ * 1976; Werner 2007), whose dual is raised here first by a few iterations of sequential
+ * tree-reweighted message passing (TRW-S, Kolmogorov 2006), then by block-coordinate ascent:
+ * max-product linear programming edge updates (MPLP, Globerson and Jaakkola 2007), which also settle
+ * the TRW-S messages into a form the bound below is tight on. The dual variables {@code lambda_e,v}
  * move cost between each table and its two nodes without changing any assignment's total, so for
  * the beliefs {@code b_v = u_v + sum_e lambda_e,v} and the reparametrised tables
  * {@code t'_e = t_e - lambda_e,a - lambda_e,b} every assignment costs exactly
@@ -21,10 +23,10 @@ import java.util.List;
  * removed; removals raise the bound, and the ascent goes on.
  *
  * <p>On parallelization problems the relaxation is tight or nearly so (resharding costs vanish when
- * layouts agree), so after a few hundred sweeps most strategies are gone and the elimination runs on
- * a handful per node. The upper bound comes from decoding the beliefs (each node's least-belief
- * strategy, then iterated conditional modes) and, once, from the dynamic program restricted to the
- * few least-belief strategies of every node.
+ * layouts agree), so after a few iterations and sweeps most strategies are gone and the elimination
+ * runs on a handful per node. The upper bound comes from decoding the beliefs (each node's
+ * least-belief strategy, then iterated conditional modes) and from the dynamic program restricted to
+ * the few least-belief strategies of every node.
  *
  * <p>Running time: one sweep is O(sum over tables of (classes(a) x classes(b)) + strategies(a) +
  * strategies(b)), on the compact class tables of {@link Factor}; memory O(sum over tables of the
