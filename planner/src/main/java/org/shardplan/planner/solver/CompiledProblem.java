@@ -73,7 +73,7 @@ final class CompiledProblem {
         java.util.stream.IntStream range = java.util.stream.IntStream.range(0, edges.size());
         (entries >= 1_000_000 && VariableElimination.THREADS > 1 ? range.parallel() : range).forEach(i -> {
             Problem.Edge e = edges.get(i);
-            built[i] = Factor.ofMatrix(e.from(), e.to(), e.rows(), e.cols(), e.costs());
+            built[i] = Factor.ofMatrix(e.from(), e.to(), e.rows(), e.cols(), e.costsUnshared());
         });
         for (int i = 0; i < built.length; i++) {
             Problem.Edge e = edges.get(i);

@@ -239,6 +239,11 @@ public record Problem(String name, List<Node> nodes, List<Edge> edges, OptionalD
             return costs.clone();
         }
 
+        /** The matrix itself, row-major, for readers in this package that do not change it (no copy of millions of entries). */
+        double[] costsUnshared() {
+            return costs;
+        }
+
         /** Cost of the pair (source strategy {@code s}, target strategy {@code t}); +inf if forbidden. */
         public double cost(int s, int t) {
             return costs[s * cols + t];
