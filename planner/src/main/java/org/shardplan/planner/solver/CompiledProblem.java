@@ -104,21 +104,44 @@ final class CompiledProblem {
         int dominated = 0;
         int forbidden = 0;
         String infeasible = null;
-        boolean changed = true;
-        for (int pass = 0; changed && pass < 6 && infeasible == null; pass++) {
-            changed = false;
-            for (int v = 0; v < n && infeasible == null; v++) {
-                int[] r = prune(p, v, adj.get(v), dead, useMemory);
+        // passes over the nodes, each node pruned against the neighbours' strategies as they stood at
+        // the start of the pass (so the nodes of a pass are independent: in parallel for large
+        // problems, with the same result), the next pass over the neighbours of nodes that lost some
+        int[] todo = java.util.stream.IntStream.range(0, n).toArray();
+        for (int pass = 0; todo.length > 0 && pass < 8 && infeasible == null; pass++) {
+            boolean[][] next = new boolean[n][];
+            int[][] results = new int[n][];
+            int[] nodes = todo;
+            java.util.stream.IntStream each = java.util.stream.IntStream.range(0, nodes.length);
+            (entries >= 1_000_000 && VariableElimination.THREADS > 1 ? each.parallel() : each).forEach(i -> {
+                int v = nodes[i];
+                next[v] = dead[v].clone();
+                results[v] = prune(p, v, adj.get(v), dead, next[v], useMemory);
+            });
+            boolean[] lost = new boolean[n];
+            for (int v : nodes) {
+                int[] r = results[v];
+                dead[v] = next[v];
                 if (r[0] + r[1] > 0) {
-                    changed = true;
+                    lost[v] = true;
                     forbidden += r[0];
                     dominated += r[1];
                 }
-                if (r[2] >= 0) {
+                if (r[2] >= 0 && infeasible == null) {
                     infeasible = "every strategy of node " + p.nodes().get(v).name() + " is forbidden with every remaining strategy of node "
                             + p.nodes().get(r[2]).name();
                 }
             }
+            boolean[] again = new boolean[n];
+            for (int v = 0; v < n; v++) {
+                if (lost[v]) {
+                    for (Factor f : adj.get(v)) {
+                        again[f.vars[0]] = true;
+                        again[f.vars[1]] = true;
+                    }
+                }
+            }
+            todo = java.util.stream.IntStream.range(0, n).filter(v -> again[v]).toArray();
         }
         if (dominated + forbidden > 0 && infeasible == null) {
             for (int i = 0; i < factors.size(); i++) {
@@ -204,9 +227,14 @@ final class CompiledProblem {
         return out;
     }
 
-    /** Prunes node v; returns {forbidden removed, dominated removed, neighbour that empties v or -1}. */
-    private static int[] prune(Problem p, int v, List<Factor> fs, boolean[][] dead, boolean useMemory) {
-        int kv = dead[v].length;
+    /**
+     * Prunes node v: marks in {@code mine} its strategies that are forbidden with every living
+     * strategy of a neighbour, and those dominated by another living one, the neighbours' living
+     * strategies read from {@code dead}; returns {forbidden removed, dominated removed, neighbour that
+     * empties v or -1}.
+     */
+    private static int[] prune(Problem p, int v, List<Factor> fs, boolean[][] dead, boolean[] mine, boolean useMemory) {
+        int kv = mine.length;
         int nf = fs.size();
         int[] axis = new int[nf];
         boolean[][] aliveCls = new boolean[nf][];
@@ -225,12 +253,12 @@ final class CompiledProblem {
         int forbidden = 0;
         int blocker = -1;
         for (int s = 0; s < kv; s++) {
-            if (dead[v][s]) {
+            if (mine[s]) {
                 continue;
             }
             for (int i = 0; i < nf; i++) {
                 if (allForbidden(fs.get(i), axis[i], fs.get(i).cls[axis[i]][s], aliveCls[i])) {
-                    dead[v][s] = true;
+                    mine[s] = true;
                     forbidden++;
                     blocker = fs.get(i).vars[1 - axis[i]];
                     break;
@@ -241,7 +269,7 @@ final class CompiledProblem {
         Integer[] order = new Integer[kv];
         int alive = 0;
         for (int s = 0; s < kv; s++) {
-            if (!dead[v][s]) {
+            if (!mine[s]) {
                 order[alive++] = s;
             }
         }
@@ -282,7 +310,7 @@ final class CompiledProblem {
         int width = 1 + 3 * nf;
         double[] flat = new double[kv * width];
         for (int x = 0; x < kv; x++) {
-            if (dead[v][x]) {
+            if (mine[x]) {
                 continue;
             }
             double total = 0;
@@ -310,7 +338,7 @@ final class CompiledProblem {
                 }
             }
             if (isDominated) {
-                dead[v][s] = true;
+                mine[s] = true;
                 dominated++;
             } else {
                 kept[nKept++] = s;
