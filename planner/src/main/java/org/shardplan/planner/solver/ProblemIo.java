@@ -502,7 +502,7 @@ public final class ProblemIo {
             int expected = expectedEntries(e);
             if (matrices.parallel(expected)) {
                 // cut the text out here, tokenize it on a worker: numbers are most of a large file
-                JsonScanner.Captured text = p.captureArray(matrices.buffer((int) Math.min(1 << 30, 12L * expected + 64)));
+                JsonScanner.Captured text = p.captureArray(matrices.buffer((int) Math.min(1 << 24, 12L * expected + 64)));
                 e.pending = matrices.submit(() -> {
                     JsonScanner sub = JsonScanner.over(text, source);
                     sub.next(); // the opening bracket
@@ -561,7 +561,9 @@ public final class ProblemIo {
         }
 
         void read(String where, RawEdge e, int expected) throws IOException, ProblemFormatException {
-            double[] buf = new double[expected];
+            // the size the ends announce, up to a limit: a file that announces more than it holds
+            // gets a message about its rows, not an allocation of its announced size
+            double[] buf = new double[Math.min(expected, 1 << 22)];
             int n = 0;
             int[] rowLengths = new int[16];
             int rows = 0;

@@ -225,6 +225,16 @@ class ProblemIoTest {
         assertEquals("p.json: edge 0: costs[0][1] must be a number or null, found \"]\"[\"", e.getMessage());
     }
 
+    /** Ends with many strategies and a matrix far smaller than they announce: a message, not an allocation of the announced size. */
+    @Test
+    void aMatrixSmallerThanItsEndsAnnounceIsAMessage() {
+        String costs = "[" + "1,".repeat(9999) + "1]";
+        String json = "{\"format\": \"shardplan-problem/1\", \"nodes\": [{\"name\": \"a\", \"costs\": " + costs + "},"
+                + " {\"name\": \"b\", \"costs\": " + costs + "}], \"edges\": [{\"from\": 0, \"to\": 1, \"costs\": [[1, 2]]}]}";
+        ProblemFormatException e = assertThrows(ProblemFormatException.class, () -> readBothWays(json));
+        assertEquals("p.json: edge 0 (a -> b): costs must have 10000 rows (strategies of a), found 1", e.getMessage());
+    }
+
     @Test
     void nodeArraysAreCopied() throws Exception {
         double[] costs = {1, 2};
