@@ -23,9 +23,9 @@ import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.cost.compute.Backward;
 import org.shardplan.cost.compute.ComputeModel;
 import org.shardplan.cost.compute.EfficiencyModel;
-import org.shardplan.cost.compute.NodeOverhead;
 import org.shardplan.cost.profile.Ort;
 import org.shardplan.cost.profile.ProfileReport;
+import org.shardplan.cost.profile.QuietGate;
 import org.shardplan.cost.profile.Profiler;
 import org.shardplan.cost.profile.Timing;
 import org.shardplan.onnx.ImportOptions;
@@ -43,8 +43,11 @@ import org.shardplan.onnx.OnnxImporter;
  * against their measured order.
  *
  * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.CostAccuracy [--threads N]
- * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic median|min] [--quick]}; run from the repository root. Models missing on
- * this machine are listed as skipped.
+ * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic median|min] [--quick] [--no-chain]
+ * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet]}; run from the repository root. Measurements wait for a
+ * quiet machine ({@link QuietGate}: by default while other processes keep more than 0.3 processors
+ * busy, at most 15 s per measurement and 600 s in all). Models missing on this machine are listed
+ * as skipped.
  */
 public final class CostAccuracy {
 
@@ -69,6 +72,8 @@ public final class CostAccuracy {
         String only = null;
         int every = 12;
         boolean sweep = true;
+        boolean chain = true;
+        double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -84,6 +89,17 @@ public final class CostAccuracy {
                 case "--only" -> only = args[++i];
                 case "--repeat-every" -> every = Integer.parseInt(args[++i]);
                 case "--no-sweep" -> sweep = false;
+                case "--no-chain" -> chain = false;
+                case "--quiet" -> {
+                    String[] q = args[++i].split(",");
+                    if (q.length != 3) {
+                        throw new IllegalArgumentException("--quiet takes THRESHOLD,MAXWAIT,BUDGET, found " + args[i]);
+                    }
+                    for (int j = 0; j < 3; j++) {
+                        quiet[j] = Double.parseDouble(q[j]);
+                    }
+                }
+                case "--no-quiet" -> quiet = new double[] {0, 0, 0};
                 case "--whole-from" -> wholeFrom = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
@@ -107,8 +123,9 @@ public final class CostAccuracy {
         }
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         Timing timing = (quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT).withStatistic(statistic);
+        QuietGate gate = new QuietGate(quiet[0], quiet[1], quiet[2]);
         Profiler first = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, wholeFrom == null, rounds,
-                0.1, sweep));
+                0.1, sweep, chain), gate);
         Profiler second = new Profiler(cpu, new Profiler.Options(threads, timing, optimization, false, rounds, 0.1,
                 false));
         Map<Case, ImportedModel> imported = new LinkedHashMap<>();
@@ -185,7 +202,7 @@ public final class CostAccuracy {
             cal.write(calOut);
         }
         String md = markdown(results, skipped, cpu, fp, threads, optimization, minutes, cal.size(), quick, statistic,
-                rounds, sweep) + splits + repeatability(again, every);
+                rounds, sweep, chain, gate) + splits + repeatability(again, every);
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md);
         System.out.print(md);
@@ -272,7 +289,7 @@ public final class CostAccuracy {
 
     static String markdown(List<Result> results, List<String> skipped, DeviceSpec cpu, MachineFingerprint fp,
             int threads, String optimization, double minutes, int signatures, boolean quick, Timing.Statistic statistic,
-            int rounds, boolean sweep) {
+            int rounds, boolean sweep, boolean chain, QuietGate gate) {
         StringBuilder b = new StringBuilder("# Cost model accuracy on this CPU\n\n");
         b.append(String.format(Locale.ROOT, "Machine: %s, %d logical CPUs, %.0f GiB; ONNX Runtime %s, %d intra-op thread(s), "
                         + "graph optimization `%s`; measured peak %.1f GFLOP/s (float32 MatMul), %.1f GB/s (Add)  %n",
@@ -284,8 +301,19 @@ public final class CostAccuracy {
         b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
                 + "org.shardplan.bench.accuracy.CostAccuracy --threads ").append(threads).append(quick ? " --quick" : "")
                 .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "").append(rounds != 3 ? " --rounds " + rounds : "")
-                .append(sweep ? "" : " --no-sweep")
+                .append(sweep ? "" : " --no-sweep").append(chain ? "" : " --no-chain")
+                .append(gate.maxWaitSeconds() > 0 && gate.budgetSeconds() > 0
+                        ? String.format(Locale.ROOT, " --quiet %s,%s,%s", num(gate.threshold()), num(gate.maxWaitSeconds()),
+                                num(gate.budgetSeconds()))
+                        : " --no-quiet")
                 .append("`\n\n");
+        if (gate.looks() > 0) {
+            b.append(String.format(Locale.ROOT, "Quiet gate: before each of %d measurements the other processes' use of the "
+                            + "processors was checked (more than %s processors busy: wait up to %s s); %d measurements "
+                            + "waited, %.0f s in all; %d were taken while the machine was still busy.%n%n",
+                    gate.looks(), num(gate.threshold()), num(gate.maxWaitSeconds()), gate.waits(), gate.waitedSeconds(),
+                    gate.timeouts()));
+        }
         String stat = statistic == Timing.Statistic.MIN ? "minimum" : "median";
         b.append("Each node's prediction uses the calibration of every other operator signature (all cases, all models, "
                 + (sweep ? "and the size sweeps: every distinct operator also measured with one axis halved and doubled, "
@@ -296,14 +324,15 @@ public final class CostAccuracy {
                 + (rounds > 1 ? "; taken in " + rounds + " rounds, the smallest round " + stat + " kept, as many rounds "
                         + "again when the rounds differ by more than 10%" : "")
                 + ") minus the call overhead (small nodes: differential, N copies against one"
+                + (chain ? ", the copies chained where the node keeps the shape of an input" : "")
                 + (rounds > 1 ? ", timed in alternating rounds" : "") + "). Whole model: the " + stat
                 + " end-to-end run on random inputs" + (rounds > 1 ? " (in " + rounds + " rounds spread over the case's "
                         + "node measurements, the smallest kept)" : "")
-                + ", against the sum of node predictions plus one call overhead plus a per-node overhead fitted "
-                + "from the whole-model runs of the other cases. Errors are |predicted - measured| / measured.\n\n");
-        b.append("| model | input | nodes | median error | p90 error | time-weighted error | sum of nodes (ms) | "
-                + "per-node overhead (µs) | predicted (ms) | measured (ms) | whole-model error |\n");
-        b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + ", against the sum of node predictions plus one call overhead. Errors are "
+                + "|predicted - measured| / measured.\n\n");
+        b.append("| model | input | nodes | median error | p90 error | time-weighted error | sum of measured nodes (ms) | "
+                + "predicted (ms) | measured (ms) | whole-model error |\n");
+        b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         List<Double> all = new ArrayList<>();
         List<Double> wholeErrors = new ArrayList<>();
         for (Result r : results) {
@@ -311,17 +340,16 @@ public final class CostAccuracy {
             for (double e : p.absRelErrors()) {
                 all.add(e);
             }
-            NodeOverhead o = overheadWithout(results, r);
-            double predicted = wholePredicted(r, o);
+            double predicted = p.predictedSeconds();
             OptionalDouble we = p.wholeModelMeasuredSeconds().isPresent()
                     ? OptionalDouble.of(Math.abs(predicted - p.wholeModelMeasuredSeconds().getAsDouble())
                             / p.wholeModelMeasuredSeconds().getAsDouble())
                     : OptionalDouble.empty();
             we.ifPresent(wholeErrors::add);
-            b.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %.3f | %.2f | %.3f | %s | %s |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %.3f | %.3f | %s | %s |%n",
                     r.c().model(), r.c().variant(), p.absRelErrors().length, pct(p.medianAbsRelError()),
-                    pct(p.errorQuantile(0.9)), pct(p.weightedAbsRelError()), p.predictedSeconds() * 1e3,
-                    o.secondsPerNode() * 1e6, predicted * 1e3,
+                    pct(p.errorQuantile(0.9)), pct(p.weightedAbsRelError()), p.sumOfMeasuredSeconds() * 1e3,
+                    predicted * 1e3,
                     p.wholeModelMeasuredSeconds().isPresent()
                             ? String.format(Locale.ROOT, "%.3f", p.wholeModelMeasuredSeconds().getAsDouble() * 1e3) : "-",
                     we.isPresent() ? pct(we.getAsDouble()) : "-"));
@@ -339,37 +367,9 @@ public final class CostAccuracy {
         return b.toString();
     }
 
-    /** Nodes of a case that run (folded constants excluded). */
-    static int runningNodes(ProfileReport p) {
-        int n = 0;
-        for (ProfileReport.NodeResult r : p.nodes()) {
-            if (!"folded".equals(r.source())) {
-                n++;
-            }
-        }
-        return Math.max(1, n);
-    }
-
-    /** The per-node overhead fitted from the whole-model runs of every case but {@code held}. */
-    static NodeOverhead overheadWithout(List<Result> results, Result held) {
-        List<NodeOverhead.Run> runs = new ArrayList<>();
-        for (Result r : results) {
-            if (r != held && r.report().wholeModelMeasuredSeconds().isPresent()) {
-                runs.add(new NodeOverhead.Run(runningNodes(r.report()), r.report().predictedSeconds(),
-                        r.report().wholeModelMeasuredSeconds().getAsDouble()));
-            }
-        }
-        return NodeOverhead.fit(runs);
-    }
-
-    /** A case's whole-model prediction: its nodes' predictions, one call overhead, the held-out per-node overhead. */
-    static double wholePredicted(Result r, NodeOverhead o) {
-        return o.predict(runningNodes(r.report()), r.report().predictedSeconds());
-    }
-
-    /** A case's whole-model prediction with the overhead fitted from the other cases. */
+    /** A case's whole-model prediction: its nodes' predictions plus one call overhead. */
     static double whole(List<Result> results, Result r) {
-        return wholePredicted(r, overheadWithout(results, r));
+        return r.report().predictedSeconds();
     }
 
     /** The variants of the model with the most cases, predicted and measured order. */
@@ -530,6 +530,11 @@ public final class CostAccuracy {
         }
         int rank = (int) Math.ceil(q * sorted.length);
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    /** A number as written on the command line (no trailing zeros). */
+    private static String num(double x) {
+        return x == Math.rint(x) && Math.abs(x) < 1e15 ? Long.toString((long) x) : Double.toString(x);
     }
 
     private static String pct(double e) {

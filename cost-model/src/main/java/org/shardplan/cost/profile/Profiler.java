@@ -61,11 +61,20 @@ public final class Profiler {
      * @param sweep whether to measure, for every distinct signature, the same operator at
      *     neighbouring sizes as well ({@link SizeSweep}), each under its own signature, so that a
      *     node's held-out prediction can interpolate between other shapes of its family
+     * @param chain whether a small node timed differentially is timed as a chain of copies, each
+     *     reading the previous one's output ({@link SingleNodeModels#chain}), where its inputs and
+     *     output allow, rather than as copies side by side
      */
     public record Options(int threads, Timing timing, String optimization, boolean wholeModel, int rounds,
-            double maxSpread, boolean sweep) {
-        /** One thread per core, default timing, no graph rewriting, the whole model timed, 3 rounds, no sweep. */
-        public static final Options DEFAULT = new Options(0, Timing.DEFAULT, "none", true, 3, 0.1, false);
+            double maxSpread, boolean sweep, boolean chain) {
+        /** One thread per core, default timing, no graph rewriting, the whole model timed, 3 rounds, no sweep, chains. */
+        public static final Options DEFAULT = new Options(0, Timing.DEFAULT, "none", true, 3, 0.1, false, true);
+
+        /** Options timing small nodes as chains of copies where they can be. */
+        public Options(int threads, Timing timing, String optimization, boolean wholeModel, int rounds,
+                double maxSpread, boolean sweep) {
+            this(threads, timing, optimization, wholeModel, rounds, maxSpread, sweep, true);
+        }
 
         /** Options measuring in one round (a single median). */
         public Options(int threads, Timing timing, String optimization, boolean wholeModel) {
@@ -94,6 +103,7 @@ public final class Profiler {
 
     private final Options options;
     private final DeviceSpec device;
+    private final QuietGate gate;
     /** The largest round spread of the timings since it was last reset (one node's measurement). */
     private double lastSpread;
 
@@ -102,11 +112,25 @@ public final class Profiler {
      * time is that thread's CPU time ({@link Timing.Clock#THREAD_CPU}); with more, the wall clock.
      */
     public Profiler(DeviceSpec device, Options options) {
+        this(device, options, QuietGate.off());
+    }
+
+    /**
+     * A profiler that waits for a quiet machine ({@link QuietGate#await}) before each
+     * measurement: every operator, every size-sweep neighbour and every round of the whole model.
+     */
+    public Profiler(DeviceSpec device, Options options, QuietGate gate) {
         this.device = device;
+        this.gate = java.util.Objects.requireNonNull(gate, "gate");
         this.options = options.threads() == 1
                 ? new Options(1, options.timing().withClock(Timing.Clock.THREAD_CPU), options.optimization(),
-                        options.wholeModel(), options.rounds(), options.maxSpread(), options.sweep())
+                        options.wholeModel(), options.rounds(), options.maxSpread(), options.sweep(), options.chain())
                 : options;
+    }
+
+    /** The gate waited on before each measurement. */
+    public QuietGate gate() {
+        return gate;
     }
 
     /** The clock the measurements are read from. */
@@ -345,13 +369,17 @@ public final class Profiler {
      * optimization on, the subtraction is used for every node.
      */
     double measure(Node n, Map<String, Long> opsets, SplittableRandom rnd, double overhead) throws Exception {
+        gate.await();
         double t1 = time(SingleNodeModels.build(n, opsets, rnd), rnd);
         if (t1 >= DIRECT_FACTOR * overhead || !"none".equals(options.optimization())) {
             return Math.max(t1 - overhead, MIN_SECONDS);
         }
         int copies = copies(DIRECT_FACTOR * overhead / Math.max(t1 - overhead, overhead / 10));
+        Optional<SingleNodeModels.Probe> chain = options.chain()
+                ? SingleNodeModels.chain(n, opsets, rnd, copies) : Optional.empty();
         try (Session one = new Session(SingleNodeModels.build(n, opsets, rnd), rnd);
-                Session many = new Session(SingleNodeModels.build(n, opsets, rnd, copies), rnd)) {
+                Session many = new Session(chain.isPresent() ? chain.get()
+                        : SingleNodeModels.build(n, opsets, rnd, copies), rnd)) {
             double diff;
             if (options.rounds() <= 1) {
                 diff = options.timing().medianSeconds(many::run) - options.timing().medianSeconds(one::run);
@@ -422,6 +450,7 @@ public final class Profiler {
 
     /** Median seconds of one ONNX Runtime call on a one-element Neg. */
     public double callOverhead() throws ProfileException {
+        gate.await();
         try {
             ai.onnx.proto.OnnxMl.NodeProto node = ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType("Neg")
                     .addInput("x").addOutput("y").build();
@@ -599,6 +628,7 @@ public final class Profiler {
 
         /** One timing of the model ({@link Timing#medianSeconds}). */
         double round(Timing t) throws ProfileException {
+            gate.await();
             try {
                 return t.medianSeconds(this::run);
             } catch (Exception e) {

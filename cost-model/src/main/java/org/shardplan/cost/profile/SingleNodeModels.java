@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.shardplan.graph.Attribute;
@@ -141,6 +142,61 @@ public final class SingleNodeModels {
             m = mb.build();
         }
         return new Probe(m, feeds, outShapesKnown ? outSpecs : List.of());
+    }
+
+    /**
+     * Builds a model holding {@code copies} copies of the node in a chain: each copy after the
+     * first takes the previous copy's output in place of one activation input of the same type
+     * and shape (the other inputs shared), and only the last copy's output leaves the model.
+     * Inside a model a node reads what its producer has just written and writes into a buffer of
+     * the runtime's arena that is reused; copies side by side ({@link #build(Node, Map,
+     * SplittableRandom, int)}) instead each write an output of their own, and for outputs of a
+     * few hundred kilobytes and more those buffers no longer fit in the caches, which a timing of
+     * the copies then counts as the node's own time. Present only for a node of one output whose
+     * shape and element type one of its fed inputs has (element-wise operators, normalizations,
+     * convolutions that keep the shape).
+     */
+    public static Optional<Probe> chain(Node node, Map<String, Long> opsets, SplittableRandom rnd, int copies)
+            throws NotMeasurable {
+        if (copies < 1) {
+            throw new IllegalArgumentException("copies must be at least 1, found " + copies);
+        }
+        Probe one = build(node, opsets, rnd, 1);
+        if (node.outputs().size() != 1 || one.outputs().size() != 1) {
+            return Optional.empty();
+        }
+        Feed out = one.outputs().get(0);
+        OnnxMl.GraphProto graph = one.model().getGraph();
+        OnnxMl.NodeProto first = graph.getNode(0);
+        int chained = -1;
+        for (int i = 0; i < first.getInputCount() && chained < 0; i++) {
+            for (Feed f : one.feeds()) {
+                if (f.name().equals(first.getInput(i)) && f.elemType() == out.elemType()
+                        && java.util.Arrays.equals(f.dims(), out.dims())) {
+                    chained = i;
+                    break;
+                }
+            }
+        }
+        if (chained < 0) {
+            return Optional.empty();
+        }
+        if (copies == 1) {
+            return Optional.of(one);
+        }
+        OnnxMl.GraphProto.Builder g = graph.toBuilder().clearNode();
+        String previous = null;
+        for (int c = 0; c < copies; c++) {
+            OnnxMl.NodeProto.Builder copy = first.toBuilder().setName(first.getName() + "__" + c).clearOutput();
+            if (previous != null) {
+                copy.setInput(chained, previous);
+            }
+            String o = c == copies - 1 ? out.name() : out.name() + "__" + c;
+            copy.addOutput(o);
+            g.addNode(copy);
+            previous = o;
+        }
+        return Optional.of(new Probe(one.model().toBuilder().setGraph(g).build(), one.feeds(), one.outputs()));
     }
 
     private static long[] dims(Node node, Value v) throws NotMeasurable {
