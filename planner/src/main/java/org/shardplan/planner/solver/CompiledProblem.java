@@ -57,6 +57,15 @@ final class CompiledProblem {
         this.infeasible = infeasible;
     }
 
+    /**
+     * Nodes with more strategies skip the dominance test (system property {@code
+     * shardplan.dp.dominanceMax}): its pairs grow with the square of the strategies, and at 302 and
+     * 566 strategies per node the LP-bound pruning that follows removes what it would (and far more)
+     * for less; measured on the benchmark problems, the reductions took half as long without it
+     * there, the pruning and elimination as long as before.
+     */
+    static final int DOMINANCE_MAX_STRATEGIES = Integer.getInteger("shardplan.dp.dominanceMax", 256);
+
     /** Applies the reductions; memory takes part in dominance when the problem has a memory limit. */
     static CompiledProblem of(Problem p) {
         int n = p.size();
@@ -264,6 +273,9 @@ final class CompiledProblem {
                     break;
                 }
             }
+        }
+        if (kv > DOMINANCE_MAX_STRATEGIES) {
+            return new int[] {forbidden, 0, alive(mine).length == 0 ? blocker : -1};
         }
         Problem.Node node = p.nodes().get(v);
         Integer[] order = new Integer[kv];
