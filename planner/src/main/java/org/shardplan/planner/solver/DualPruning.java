@@ -307,12 +307,13 @@ final class DualPruning {
             if (sweeps % CHECK_EVERY != 0 && sweeps != 1 && sweeps != 4) {
                 continue;
             }
-            int[] x = search ? decode() : null;
-            if (x != null) {
-                x = improve(x);
-                double cost = cost(x);
-                if (cost < upper) {
-                    upper = cost;
+            for (int[] x : search ? new int[][] {decode(), sequentialDecode()} : new int[0][]) {
+                if (x != null) {
+                    x = improve(x);
+                    double cost = cost(x);
+                    if (cost < upper) {
+                        upper = cost;
+                    }
                 }
             }
             // the exact optimum over each node's few least-belief strategies: cheap, and usually the
@@ -989,6 +990,45 @@ final class DualPruning {
                 return null;
             }
             x[v] = best;
+        }
+        return x;
+    }
+
+    /**
+     * The nodes in index order, each taking the living strategy that is cheapest given the strategies
+     * already taken by its earlier neighbours (their table entries) and the dual messages from its
+     * later ones ({@code lambda}): the way TRW-S reads off an assignment, which follows the chains
+     * that the messages were passed along. Null when some node has no living strategy.
+     */
+    private int[] sequentialDecode() {
+        int[] x = new int[n];
+        boolean[] set = new boolean[n];
+        for (int v = 0; v < n; v++) {
+            int best = -1;
+            double bestValue = Double.POSITIVE_INFINITY;
+            for (int s = 0; s < k[v]; s++) {
+                if (!alive[v][s]) {
+                    continue;
+                }
+                double value = unary[v][s];
+                for (int i = 0; i < incTable[v].length; i++) {
+                    int e = incTable[v][i];
+                    int a = incAxis[v][i];
+                    Factor f = factors.get(e);
+                    int o = f.vars[1 - a];
+                    value += set[o] ? f.table[f.cls[a][s] * f.strides[a] + f.cls[1 - a][x[o]] * f.strides[1 - a]]
+                            : lambda[e][a][s];
+                }
+                if (best < 0 || value < bestValue) {
+                    best = s;
+                    bestValue = value;
+                }
+            }
+            if (best < 0) {
+                return null;
+            }
+            x[v] = best;
+            set[v] = true;
         }
         return x;
     }
