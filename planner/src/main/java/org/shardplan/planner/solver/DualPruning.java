@@ -25,8 +25,9 @@ import java.util.List;
  * <p>On parallelization problems the relaxation is tight or nearly so (resharding costs vanish when
  * layouts agree), so after a few iterations and sweeps most strategies are gone and the elimination
  * runs on a handful per node. The upper bound comes from decoding the beliefs (each node's
- * least-belief strategy, then iterated conditional modes) and from the dynamic program restricted to
- * the few least-belief strategies of every node.
+ * least-belief strategy, and sequential decoding in the TRW-S order, each followed by iterated
+ * conditional modes) and from the dynamic program restricted to the few least-belief strategies of
+ * every node.
  *
  * <p>Running time: one sweep is O(sum over tables of (classes(a) x classes(b)) + strategies(a) +
  * strategies(b)), on the compact class tables of {@link Factor}; memory O(sum over tables of the
