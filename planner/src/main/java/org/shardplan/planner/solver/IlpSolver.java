@@ -62,8 +62,24 @@ public final class IlpSolver implements Solver {
     }
 
     /**
+     * The cap on SCIP's own memory (native, outside the Java heap) for a solve whose table budget is
+     * {@code budgetBytes}: that budget or, when larger, 2 GiB or a quarter of the machine's physical
+     * memory, whichever is less. SCIP runs after the dynamic program's tables are gone, and a cap of a
+     * third of the solve command's heap (583 MiB) stopped it after a few seconds on problems it proves
+     * optimal in half a minute with 2 GiB (`benchmarks/results/solver.md`, memory limits).
+     */
+    static long nativeBudget(long budgetBytes) {
+        long physical = 0;
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            physical = os.getTotalMemorySize();
+        }
+        long roomy = physical > 0 ? Math.min(2L << 30, physical / 4) : 0;
+        return Math.max(budgetBytes, roomy);
+    }
+
+    /**
      * Solves a compiled problem, optionally starting from {@code hint} (may be null); SCIP's own
-     * memory (native, outside the Java heap) is limited to {@code memoryBudgetBytes}.
+     * memory (native, outside the Java heap) is limited to {@link #nativeBudget nativeBudget(memoryBudgetBytes)}.
      */
     Solution solve(CompiledProblem c, int[] hint, long deadline, long t0, long memoryBudgetBytes) {
         Problem p = c.problem;
@@ -84,7 +100,7 @@ public final class IlpSolver implements Solver {
         if (solver == null) {
             return unknown(p, t0, "ilp: the OR-Tools backend " + backend + " is not available on this platform");
         }
-        memoryLimitMb = memoryBudgetBytes >> 20;
+        memoryLimitMb = nativeBudget(memoryBudgetBytes) >> 20;
         if ("SCIP".equals(backend)) {
             solver.setSolverSpecificParametersAsString("limits/memory = " + Math.max(64, memoryLimitMb) + "\n");
         }
