@@ -45,6 +45,13 @@ final class DualPruning {
     /** Seconds per unit of {@link EliminationOrder} work, measured on the benchmark problems (rounded up). */
     static final double SECONDS_PER_WORK = 3e-9;
 
+    /**
+     * CPU seconds per living class-table entry per sweep (two passes over it, the quick compiler's
+     * code), measured on the benchmark problems (rounded up); with {@link #SECONDS_PER_WORK} it decides
+     * when eliminating beats sweeping on.
+     */
+    static final double SECONDS_PER_SWEEP_CELL = 1.5e-8;
+
     /** Node ranges whose tables are swept independently (fixed, so results never depend on the threads). */
     static final int PARTS = 2;
 
@@ -357,12 +364,15 @@ final class DualPruning {
             if (Double.isFinite(lastLower) && Double.isFinite(gap) && lower - lastLower < 0.001 * gap) {
                 break;
             }
+            // both estimates from the sizes alone (not from measured times, which vary with the
+            // machine's load), so that where the ascent stops depends on the problem only
             double dpSeconds = estimatedWork() * SECONDS_PER_WORK;
+            double sweepSeconds = livingCells() * SECONDS_PER_SWEEP_CELL;
             if (TRACE) {
-                System.err.printf("dual: elimination estimated at %.4f s, last %d sweeps took %.4f s of CPU%n", dpSeconds,
-                        sweeps - lastCheckSweeps, (now - lastCheck) / 1e9);
+                System.err.printf("dual: elimination estimated at %.4f s, a sweep at %.4f s; last %d sweeps took %.4f s of CPU%n",
+                        dpSeconds, sweepSeconds, sweeps - lastCheckSweeps, (now - lastCheck) / 1e9);
             }
-            if (sweeps > 1 && dpSeconds < (now - lastCheck) / 1e9 * CHECK_EVERY / Math.max(1, sweeps - lastCheckSweeps)) {
+            if (sweeps > 1 && dpSeconds < sweepSeconds * (CHECK_EVERY + 2)) { // + 2: the next check's own work
                 break;
             }
             lastLower = lower;
@@ -679,6 +689,15 @@ final class DualPruning {
         return true;
     }
 
+    /** Entries of the compact tables (the living classes' combinations). */
+    private long livingCells() {
+        long cells = 0;
+        for (Compact c : compact) {
+            cells += (long) c.rows.length * c.cols.length;
+        }
+        return cells;
+    }
+
     /** The elimination's estimated work on the living strategies ({@link EliminationOrder}). */
     private double estimatedWork() {
         int[] weight = new int[n];
@@ -887,56 +906,22 @@ final class DualPruning {
             nodeMin[v] = mn;
             lb += mn;
         }
-        // per table and end: rowMin[e][a][class] = min over the other end of t'_e without this end's lambda
+        // per table and end: rowMin[e][a][class] = min over the other end of t'_e without this end's lambda;
+        // the tables are independent (in parallel for large problems), the sum is taken in table order
         double[][][] rowMin = new double[m][2][];
         double[] tableMin = new double[m];
+        long living = 0;
+        for (Compact c : compact) {
+            living += (long) c.rows.length * c.cols.length;
+        }
+        java.util.stream.IntStream each = java.util.stream.IntStream.range(0, m);
+        (VariableElimination.THREADS > 1 && living >= PARALLEL_ENTRIES ? each.parallel() : each)
+                .forEach(e -> tableMin[e] = tableBound(e, rowMin[e]));
         for (int e = 0; e < m; e++) {
-            Factor f = factors.get(e);
-            double[][] negLambdaMin = new double[2][];
-            for (int a = 0; a < 2; a++) {
-                int v = f.vars[a];
-                double[] l = new double[f.dims[a]];
-                Arrays.fill(l, Double.POSITIVE_INFINITY);
-                double[] lam = lambda[e][a];
-                int[] cls = f.cls[a];
-                for (int x = 0; x < k[v]; x++) {
-                    if (alive[v][x] && -lam[x] < l[cls[x]]) {
-                        l[cls[x]] = -lam[x];
-                    }
-                }
-                negLambdaMin[a] = l;
-            }
-            int du = f.dims[0];
-            int dw = f.dims[1];
-            double[] r0 = new double[du];
-            double[] r1 = new double[dw];
-            Arrays.fill(r0, Double.POSITIVE_INFINITY);
-            Arrays.fill(r1, Double.POSITIVE_INFINITY);
-            for (int i = 0; i < du; i++) {
-                double l0 = negLambdaMin[0][i];
-                for (int j = 0; j < dw; j++) {
-                    double t = f.table[i * dw + j];
-                    double c0 = t + negLambdaMin[1][j];
-                    if (c0 < r0[i]) {
-                        r0[i] = c0;
-                    }
-                    double c1 = t + l0;
-                    if (c1 < r1[j]) {
-                        r1[j] = c1;
-                    }
-                }
-            }
-            double mn = Double.POSITIVE_INFINITY;
-            for (int i = 0; i < du; i++) {
-                mn = Math.min(mn, r0[i] + negLambdaMin[0][i]);
-            }
-            if (mn == Double.POSITIVE_INFINITY) {
+            if (tableMin[e] == Double.POSITIVE_INFINITY) {
                 return Double.NaN;
             }
-            tableMin[e] = mn;
-            lb += mn;
-            rowMin[e][0] = r0;
-            rowMin[e][1] = r1;
+            lb += tableMin[e];
         }
         if (!Double.isFinite(lb)) {
             return Double.NaN;
@@ -975,6 +960,63 @@ final class DualPruning {
             }
         }
         return lb;
+    }
+
+    /**
+     * The least entry of table e reparametrised by its lambdas, on the exact (double) table, and in
+     * {@code out[a]} for each end a the least entry of every class's slice without that end's own
+     * lambda. Only classes with a living strategy are visited (the compact table's classes include
+     * them; a class with none has no finite lambda minimum and adds nothing).
+     */
+    private double tableBound(int e, double[][] out) {
+        Factor f = factors.get(e);
+        double[][] negLambdaMin = new double[2][];
+        for (int a = 0; a < 2; a++) {
+            int v = f.vars[a];
+            double[] l = new double[f.dims[a]];
+            Arrays.fill(l, Double.POSITIVE_INFINITY);
+            double[] lam = lambda[e][a];
+            int[] cls = f.cls[a];
+            for (int x = 0; x < k[v]; x++) {
+                if (alive[v][x] && -lam[x] < l[cls[x]]) {
+                    l[cls[x]] = -lam[x];
+                }
+            }
+            negLambdaMin[a] = l;
+        }
+        int du = f.dims[0];
+        int dw = f.dims[1];
+        double[] r0 = new double[du];
+        double[] r1 = new double[dw];
+        Arrays.fill(r0, Double.POSITIVE_INFINITY);
+        Arrays.fill(r1, Double.POSITIVE_INFINITY);
+        int[] rows = compact[e].rows;
+        int[] cols = compact[e].cols;
+        double[] n1 = negLambdaMin[1];
+        for (int i : rows) {
+            double l0 = negLambdaMin[0][i];
+            int off = i * dw;
+            double best = Double.POSITIVE_INFINITY;
+            for (int j : cols) {
+                double t = f.table[off + j];
+                double c0 = t + n1[j];
+                if (c0 < best) {
+                    best = c0;
+                }
+                double c1 = t + l0;
+                if (c1 < r1[j]) {
+                    r1[j] = c1;
+                }
+            }
+            r0[i] = best;
+        }
+        double mn = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < du; i++) {
+            mn = Math.min(mn, r0[i] + negLambdaMin[0][i]);
+        }
+        out[0] = r0;
+        out[1] = r1;
+        return mn;
     }
 
     /** Each node's least-belief living strategy; null when some node has none. */
