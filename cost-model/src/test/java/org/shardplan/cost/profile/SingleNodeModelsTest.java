@@ -92,6 +92,19 @@ class SingleNodeModelsTest {
     }
 
     @Test
+    void operatorsWhoseTimeDependsOnTheValuesAreNotChained() throws Exception {
+        // x[2,3] * z[2,3] keeps the shape, but a chain of products drives random data to zero
+        Value x = Value.input("x", f32(2, 3));
+        Value z = Value.input("z", f32(2, 3));
+        Value y = Value.intermediate("y", f32(2, 3));
+        Node mul = new Node("mul", "Mul", "", List.of(x, z), List.of(y), List.of());
+        assertTrue(SingleNodeModels.chain(mul, SingleNodeModels.defaultOpsets(), new SplittableRandom(1), 4).isEmpty());
+        Node relu = new Node("relu", "Relu", "", List.of(x), List.of(y), List.of());
+        assertEquals(4, SingleNodeModels.chain(relu, SingleNodeModels.defaultOpsets(), new SplittableRandom(1), 4)
+                .orElseThrow().model().getGraph().getNodeCount());
+    }
+
+    @Test
     void oneCopyIsTheOneNodeModelAndNoCopiesAreRefused() throws Exception {
         SingleNodeModels.Probe one = SingleNodeModels.chain(add(), SingleNodeModels.defaultOpsets(),
                 new SplittableRandom(1), 1).orElseThrow();
