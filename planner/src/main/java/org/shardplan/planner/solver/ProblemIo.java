@@ -308,6 +308,7 @@ public final class ProblemIo {
                     default -> p.skipValue();
                 }
             }
+            matrices.help();
             MatrixJobs.finish(edgesSoFar);
             if (p.next() != JsonScanner.EOF) {
                 throw new ProblemFormatException(source + ": malformed JSON: content after the top-level object at line "
@@ -617,7 +618,7 @@ public final class ProblemIo {
     private static final class MatrixJobs {
         /** Matrices with fewer entries are read in place (a few microseconds each). */
         static final int PARALLEL_ENTRIES = 4096;
-        static final long BACKLOG_BYTES = 32L << 20;
+        static final long BACKLOG_BYTES = 16L << 20;
 
         private final int workers = Math.max(1, Math.min(8, VariableElimination.THREADS - 1));
         private final int parallelEntries;
@@ -668,6 +669,19 @@ public final class ProblemIo {
                 waiting.addAndGet(-bytes);
                 return job.call();
             });
+        }
+
+        /**
+         * Tokenizes on the calling thread the matrices no worker has started yet (at the end of the
+         * file the reading thread would otherwise wait idle for the workers' backlog).
+         */
+        void help() {
+            if (pool instanceof java.util.concurrent.ThreadPoolExecutor executor) {
+                Runnable r;
+                while ((r = executor.getQueue().poll()) != null) {
+                    r.run(); // a FutureTask: its outcome goes to the edge's future as if a worker had run it
+                }
+            }
         }
 
         /** Waits for every matrix of {@code edges} in order; throws the first error in file order. */
