@@ -607,26 +607,8 @@ final class DualPruning {
             Arrays.fill(tw, 0, nc, Double.POSITIVE_INFINITY);
             for (int ri = 0; ri < nr; ri++) {
                 double mu = minU[c.rows[ri]];
-                if (mu == Double.POSITIVE_INFINITY) {
-                    continue;
-                }
-                int off = ri * nc;
-                int cj = 0;
-                for (; cj + 1 < nc; cj += 2) {
-                    double v0 = t[off + cj] + mu;
-                    double v1 = t[off + cj + 1] + mu;
-                    if (v0 < tw[cj]) {
-                        tw[cj] = v0;
-                    }
-                    if (v1 < tw[cj + 1]) {
-                        tw[cj + 1] = v1;
-                    }
-                }
-                if (cj < nc) {
-                    double v0 = t[off + cj] + mu;
-                    if (v0 < tw[cj]) {
-                        tw[cj] = v0;
-                    }
+                if (mu != Double.POSITIVE_INFINITY) {
+                    columnMinima(t, ri * nc, nc, mu, tw);
                 }
             }
             for (int ci = 0; ci < nc; ci++) {
@@ -639,27 +621,7 @@ final class DualPruning {
                 mw[ci] = minU[c.cols[ci]];
             }
             for (int ri = 0; ri < nr; ri++) {
-                int off = ri * nc;
-                double b0 = Double.POSITIVE_INFINITY;
-                double b1 = Double.POSITIVE_INFINITY;
-                int ci = 0;
-                for (; ci + 1 < nc; ci += 2) {
-                    double v0 = t[off + ci] + mw[ci];
-                    double v1 = t[off + ci + 1] + mw[ci + 1];
-                    if (v0 < b0) {
-                        b0 = v0;
-                    }
-                    if (v1 < b1) {
-                        b1 = v1;
-                    }
-                }
-                if (ci < nc) {
-                    double v0 = t[off + ci] + mw[ci];
-                    if (v0 < b0) {
-                        b0 = v0;
-                    }
-                }
-                toW[c.rows[ri]] = Math.min(b0, b1);
+                toW[c.rows[ri]] = rowMinimum(t, ri * nc, nc, mw);
             }
         }
         double least = Double.POSITIVE_INFINITY;
@@ -803,32 +765,8 @@ final class DualPruning {
         float[] t = v.table;
         for (int ri = 0; ri < nr; ri++) {
             int off = ri * nc;
-            double m = mu[ri];
-            // four independent minima, so that the reduction is not one long dependency chain
-            double b0 = Double.POSITIVE_INFINITY;
-            double b1 = Double.POSITIVE_INFINITY;
-            double b2 = Double.POSITIVE_INFINITY;
-            double b3 = Double.POSITIVE_INFINITY;
-            int ci = 0;
-            for (; ci + 3 < nc; ci += 4) {
-                double c0 = t[off + ci] + mw[ci];
-                double c1 = t[off + ci + 1] + mw[ci + 1];
-                double c2 = t[off + ci + 2] + mw[ci + 2];
-                double c3 = t[off + ci + 3] + mw[ci + 3];
-                b0 = c0 < b0 ? c0 : b0;
-                b1 = c1 < b1 ? c1 : b1;
-                b2 = c2 < b2 ? c2 : b2;
-                b3 = c3 < b3 ? c3 : b3;
-            }
-            for (; ci < nc; ci++) {
-                double c0 = t[off + ci] + mw[ci];
-                b0 = c0 < b0 ? c0 : b0;
-            }
-            toU[v.rows[ri]] = Math.min(Math.min(b0, b1), Math.min(b2, b3));
-            for (int cj = 0; cj < nc; cj++) {
-                double c = t[off + cj] + m;
-                tw[cj] = c < tw[cj] ? c : tw[cj];
-            }
+            toU[v.rows[ri]] = rowMinimum(t, off, nc, mw);
+            columnMinima(t, off, nc, mu[ri], tw);
         }
         for (int ci = 0; ci < nc; ci++) {
             toW[v.cols[ci]] = tw[ci];
@@ -864,6 +802,40 @@ final class DualPruning {
             }
         }
         return anyAlive(u) && anyAlive(w);
+    }
+
+    /** {@code min over c < nc of t[off + c] + add[c]}, in four independent minima (no single dependency chain). */
+    private static double rowMinimum(float[] t, int off, int nc, double[] add) {
+        double b0 = Double.POSITIVE_INFINITY;
+        double b1 = Double.POSITIVE_INFINITY;
+        double b2 = Double.POSITIVE_INFINITY;
+        double b3 = Double.POSITIVE_INFINITY;
+        int c = 0;
+        for (; c + 3 < nc; c += 4) {
+            double c0 = t[off + c] + add[c];
+            double c1 = t[off + c + 1] + add[c + 1];
+            double c2 = t[off + c + 2] + add[c + 2];
+            double c3 = t[off + c + 3] + add[c + 3];
+            b0 = c0 < b0 ? c0 : b0;
+            b1 = c1 < b1 ? c1 : b1;
+            b2 = c2 < b2 ? c2 : b2;
+            b3 = c3 < b3 ? c3 : b3;
+        }
+        for (; c < nc; c++) {
+            double c0 = t[off + c] + add[c];
+            b0 = c0 < b0 ? c0 : b0;
+        }
+        return Math.min(Math.min(b0, b1), Math.min(b2, b3));
+    }
+
+    /** {@code mins[c] = min(mins[c], t[off + c] + add)} for every {@code c < nc}: one row into the column minima. */
+    private static void columnMinima(float[] t, int off, int nc, double add, double[] mins) {
+        for (int c = 0; c < nc; c++) {
+            double v = t[off + c] + add;
+            if (v < mins[c]) {
+                mins[c] = v;
+            }
+        }
     }
 
     private void kill(int v, int x) {

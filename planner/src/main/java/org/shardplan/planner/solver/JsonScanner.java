@@ -322,29 +322,12 @@ final class JsonScanner implements Closeable {
                     return bail(n, start, first); // a leading zero: the token path says so
                 }
             } else {
-                // up to eight digits per step (digitRun); byte by byte near the end of the chunk
                 int from = i;
-                while (true) {
-                    if (i + 8 > lim) {
-                        while (i < lim && a[i] >= '0' && a[i] <= '9') {
-                            m = m * 10 + (a[i] - '0');
-                            i++;
-                        }
-                        if (i >= lim) {
-                            return bail(n, start, first);
-                        }
-                        break;
-                    }
-                    long d = (long) LONG_LE.get(a, i) - 0x3030303030303030L;
-                    int len = digitRun(d);
-                    if (len > 0) {
-                        m = m * POW10_LONG[len] + digitsValue(d, len);
-                        i += len;
-                    }
-                    if (len < 8) {
-                        break;
-                    }
+                i = appendDigits(a, i, lim, m);
+                if (i < 0) {
+                    return bail(n, start, first);
                 }
+                m = appended;
                 digits += i - from;
                 b = a[i];
             }
@@ -360,27 +343,11 @@ final class JsonScanner implements Closeable {
                     return bail(n, start, first);
                 }
                 int from = i;
-                while (true) {
-                    if (i + 8 > lim) {
-                        while (i < lim && a[i] >= '0' && a[i] <= '9') {
-                            m = m * 10 + (a[i] - '0');
-                            i++;
-                        }
-                        if (i >= lim) {
-                            return bail(n, start, first);
-                        }
-                        break;
-                    }
-                    long d = (long) LONG_LE.get(a, i) - 0x3030303030303030L;
-                    int len = digitRun(d);
-                    if (len > 0) {
-                        m = m * POW10_LONG[len] + digitsValue(d, len);
-                        i += len;
-                    }
-                    if (len < 8) {
-                        break;
-                    }
+                i = appendDigits(a, i, lim, m);
+                if (i < 0) {
+                    return bail(n, start, first);
                 }
+                m = appended;
                 digits += i - from;
                 fraction += i - from;
                 b = a[i];
@@ -450,6 +417,41 @@ final class JsonScanner implements Closeable {
             }
         }
         return bail(n, i, first);
+    }
+
+    /** The mantissa {@link #appendDigits} leaves. */
+    private long appended;
+
+    /**
+     * Appends the digits from {@code a[i]} on to the mantissa {@code m}, up to eight per step
+     * ({@link #digitRun}), byte by byte near {@code lim}; leaves the mantissa in {@link #appended} and
+     * returns the index after the digits, or -1 when they reach {@code lim} (the number may go on in
+     * the next chunk).
+     */
+    private int appendDigits(byte[] a, int i, int lim, long m) {
+        while (true) {
+            if (i + 8 > lim) {
+                while (i < lim && a[i] >= '0' && a[i] <= '9') {
+                    m = m * 10 + (a[i] - '0');
+                    i++;
+                }
+                if (i >= lim) {
+                    return -1;
+                }
+                break;
+            }
+            long d = (long) LONG_LE.get(a, i) - 0x3030303030303030L;
+            int len = digitRun(d);
+            if (len > 0) {
+                m = m * POW10_LONG[len] + digitsValue(d, len);
+                i += len;
+            }
+            if (len < 8) {
+                break;
+            }
+        }
+        appended = m;
+        return i;
     }
 
     /** Where {@link #plainNumbers} leaves the token path to go on: at the element starting at {@code start}. */
