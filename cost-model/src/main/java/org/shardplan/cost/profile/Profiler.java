@@ -362,11 +362,13 @@ public final class Profiler {
      * Seconds one node takes inside a model, without the cost of the call. A node that takes at
      * least {@link #DIRECT_FACTOR} call overheads is timed alone, the overhead subtracted. A
      * smaller one, whose time would drown in the overhead, is timed differentially: a model of
-     * N copies side by side against the model of one, {@code (t_N - t_1) / (N - 1)}, with N
-     * chosen so the copies take about {@link #DIRECT_FACTOR} overheads ({@link #copies}); the
-     * two models are timed in alternating rounds ({@link Timing#differenceSeconds}). Copies share
-     * their inputs and ONNX Runtime does not merge them when graph optimization is off; with
-     * optimization on, the subtraction is used for every node.
+     * N copies against the model of one, {@code (t_N - t_1) / (N - 1)}, with N chosen so the
+     * copies take about {@link #DIRECT_FACTOR} overheads ({@link #copies}); the two models are
+     * timed in alternating rounds ({@link Timing#differenceSeconds}). With {@link Options#chain}
+     * the copies form a chain where the operator allows ({@link SingleNodeModels#chain}), else
+     * they stand side by side sharing their inputs; ONNX Runtime does not merge them when graph
+     * optimization is off; with optimization on, the subtraction is used for every node. The
+     * {@link QuietGate} is waited on first.
      */
     double measure(Node n, Map<String, Long> opsets, SplittableRandom rnd, double overhead) throws Exception {
         gate.await();
