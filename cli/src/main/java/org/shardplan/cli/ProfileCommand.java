@@ -14,6 +14,7 @@ import org.shardplan.cost.profile.LocalCpu;
 import org.shardplan.cost.profile.Ort;
 import org.shardplan.cost.profile.ProfileReport;
 import org.shardplan.cost.profile.Profiler;
+import org.shardplan.cost.profile.QuietGate;
 import org.shardplan.cost.profile.Timing;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.onnx.ImportOptions;
@@ -84,6 +85,12 @@ public final class ProfileCommand implements Callable<Integer> {
     @Option(names = "--no-whole-model", description = "Do not time the whole model.")
     boolean noWholeModel;
 
+    @Option(names = "--quiet", paramLabel = "THRESHOLD,MAXWAIT,BUDGET",
+            description = "Before each measurement, wait while other processes keep more than THRESHOLD processors"
+                    + " busy: at most MAXWAIT seconds each time and BUDGET seconds in all (for example 0.3,15,600;"
+                    + " off by default). For shared machines, where other work skews the timings.")
+    String quiet;
+
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
 
@@ -110,6 +117,7 @@ public final class ProfileCommand implements Callable<Integer> {
         if (!List.of("median", "min").contains(statistic)) {
             throw new ShardplanException("--statistic must be median or min, found \"" + statistic + "\"");
         }
+        QuietGate gate = quiet == null ? QuietGate.off() : quietGate(quiet);
         ImportOptions io = ImportOptions.DEFAULT.withDims(bindings.dims())
                 .withInputShapes(bindings.inputShapes());
         ImportedModel m = OnnxImporter.read(model, io);
@@ -128,7 +136,7 @@ public final class ProfileCommand implements Callable<Integer> {
                 .withStatistic("min".equals(statistic) ? Timing.Statistic.MIN : Timing.Statistic.MEDIAN),
                 optimization, !noWholeModel, rounds, 0.1, sweep);
         String name = model.getFileName().toString();
-        ProfileReport r = new Profiler(cpu, opts).profile(name, m.graph(), model, m.info().opsetImports(), cal,
+        ProfileReport r = new Profiler(cpu, opts, gate).profile(name, m.graph(), model, m.info().opsetImports(), cal,
                 ProfileProgress.onConsole());
         try {
             cal.write(calFile);
@@ -179,5 +187,26 @@ public final class ProfileCommand implements Callable<Integer> {
 
     private static String pct(double e) {
         return Double.isFinite(e) ? String.format(Locale.ROOT, "%.1f%%", 100 * e) : "-";
+    }
+
+    /** The gate of {@code --quiet THRESHOLD,MAXWAIT,BUDGET}. */
+    static QuietGate quietGate(String spec) throws ShardplanException {
+        String[] parts = spec.split(",", -1);
+        String why = "--quiet must be THRESHOLD,MAXWAIT,BUDGET (three numbers >= 0), found \"" + spec + "\"";
+        if (parts.length != 3) {
+            throw new ShardplanException(why);
+        }
+        double[] v = new double[3];
+        for (int i = 0; i < 3; i++) {
+            try {
+                v[i] = Double.parseDouble(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new ShardplanException(why);
+            }
+            if (!(v[i] >= 0) || Double.isInfinite(v[i])) {
+                throw new ShardplanException(why);
+            }
+        }
+        return new QuietGate(v[0], v[1], v[2]);
     }
 }

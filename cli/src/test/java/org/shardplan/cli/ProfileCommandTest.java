@@ -108,5 +108,20 @@ class ProfileCommandTest {
         StringWriter err3 = new StringWriter();
         assertEquals(2, run(new StringWriter(), err3, "profile", model.toString(), "--rounds", "0"));
         assertEquals("shardplan: error: --rounds must be at least 1, found 0", err3.toString().trim());
+        StringWriter err4 = new StringWriter();
+        assertEquals(2, run(new StringWriter(), err4, "profile", model.toString(), "--quiet", "0.3,15"));
+        assertEquals("shardplan: error: --quiet must be THRESHOLD,MAXWAIT,BUDGET (three numbers >= 0), found \"0.3,15\"",
+                err4.toString().trim());
+        StringWriter err5 = new StringWriter();
+        assertEquals(2, run(new StringWriter(), err5, "profile", model.toString(), "--quiet", "0.3,-1,600"));
+        assertTrue(err5.toString().contains("--quiet must be THRESHOLD,MAXWAIT,BUDGET"), err5.toString());
+    }
+
+    @Test
+    void quietGateFromItsOption() throws Exception {
+        org.shardplan.cost.profile.QuietGate g = ProfileCommand.quietGate("0.3, 15,600");
+        assertEquals(0.3, g.threshold());
+        assertEquals(15, g.maxWaitSeconds());
+        assertEquals(600, g.budgetSeconds());
     }
 }
