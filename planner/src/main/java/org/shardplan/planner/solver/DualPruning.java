@@ -272,14 +272,14 @@ final class DualPruning {
     private Result run(double[][] original, long budget, long deadline, double givenCut, int trwsIterations) {
         boolean search = Double.isNaN(givenCut);
         long start = System.nanoTime();
-        long cpu0 = cpuNanos();
+        long cpu0 = TRACE ? cpuNanos() : 0;
         // the ascent may use at most a quarter of the time left
         long stop = start + Math.max(0, (deadline - start) / 4);
         double upper = search ? Double.POSITIVE_INFINITY : givenCut;
         double lower = Double.NEGATIVE_INFINITY;
         double lastLower = Double.NEGATIVE_INFINITY;
         int sweeps = 0;
-        long lastCheck = cpuNanos();
+        long lastCheck = cpu0;
         int lastCheckSweeps = 0;
         int restrictedRuns = 0;
         int maxK = 1;
@@ -329,7 +329,7 @@ final class DualPruning {
             // the more the bounds remove
             if (search && sweeps >= (trws > 0 ? 1 : 4) && restrictedRuns < 3) {
                 restrictedRuns++;
-                long r0 = cpuNanos();
+                long r0 = TRACE ? cpuNanos() : 0;
                 double r = restrictedUpper(budget, deadline);
                 if (TRACE) {
                     System.err.printf("dual: restricted elimination %.12g in %.3f s of CPU%n", r, (cpuNanos() - r0) / 1e9);
@@ -354,7 +354,7 @@ final class DualPruning {
                 System.err.printf("dual: sweep %d lower %.12g upper %.12g, %d strategies left, %.3f s of process CPU%n", sweeps, lb,
                         upper, left, (cpuNanos() - cpu0) / 1e9);
             }
-            long now = cpuNanos();
+            long now = TRACE ? cpuNanos() : 0;
             if (DpSolver.closed(upper, lower) || System.nanoTime() > stop) {
                 break;
             }
@@ -447,8 +447,9 @@ final class DualPruning {
     }
 
     /**
-     * The process's CPU time (the sweeps' threads included; the machine may be shared, and wall time
-     * would overstate their cost), or wall time where the platform does not report it.
+     * The process's CPU time (the sweeps' threads included), or wall time where the platform does not
+     * report it: for the trace ({@code -Dshardplan.dp.trace=true}) only, so that what the pruning does
+     * never depends on measured times.
      */
     private static long cpuNanos() {
         if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
