@@ -582,20 +582,11 @@ final class DualPruning {
         int[] cw = f.cls[1 - a];
         double[] lu = lambda[e][a];
         double[] lw = lambda[e][1 - a];
-        boolean[] alu = alive[u];
         boolean[] alw = alive[w];
-        double[] bu = belief[u];
         double[] bw = belief[w];
         double[] minU = s.minU;
         Arrays.fill(minU, 0, f.dims[a], Double.POSITIVE_INFINITY);
-        for (int x = 0; x < k[u]; x++) {
-            if (alu[x]) {
-                double v = gammaU * bu[x] - lu[x];
-                if (v < minU[cu[x]]) {
-                    minU[cu[x]] = v;
-                }
-            }
-        }
+        classMinima(u, cu, lu, gammaU, null, minU);
         double[] toW = s.toW;
         Arrays.fill(toW, 0, f.dims[1 - a], Double.POSITIVE_INFINITY);
         Compact c = compact[e];
@@ -723,28 +714,8 @@ final class DualPruning {
         double[] minW = s.minW;
         Arrays.fill(minU, 0, du, Double.POSITIVE_INFINITY);
         Arrays.fill(minW, 0, dw, Double.POSITIVE_INFINITY);
-        boolean[] alu = alive[u];
-        boolean[] alw = alive[w];
-        double[] bu = belief[u];
-        double[] bw = belief[w];
-        for (int x = 0; x < k[u]; x++) {
-            if (alu[x]) {
-                double a = bu[x] - lu[x];
-                au[x] = a;
-                if (a < minU[cu[x]]) {
-                    minU[cu[x]] = a;
-                }
-            }
-        }
-        for (int y = 0; y < k[w]; y++) {
-            if (alw[y]) {
-                double a = bw[y] - lw[y];
-                aw[y] = a;
-                if (a < minW[cw[y]]) {
-                    minW[cw[y]] = a;
-                }
-            }
-        }
+        classMinima(u, cu, lu, 1, au, minU);
+        classMinima(w, cw, lw, 1, aw, minW);
         double[] toU = s.toU;
         double[] toW = s.toW;
         Arrays.fill(toU, 0, du, Double.POSITIVE_INFINITY);
@@ -772,37 +743,54 @@ final class DualPruning {
         for (int ci = 0; ci < nc; ci++) {
             toW[v.cols[ci]] = tw[ci];
         }
-        for (int x = 0; x < k[u]; x++) {
-            if (alu[x]) {
-                double to = toU[cu[x]];
-                if (to == Double.POSITIVE_INFINITY) {
-                    kill(u, x);
+        return halve(u, cu, lu, au, toU) && halve(w, cw, lw, aw, toW) && anyAlive(u) && anyAlive(w);
+    }
+
+    /**
+     * For every living strategy x of v, {@code a(x) = scale b_v(x) - lam(x)} (kept in {@code keep} when
+     * it is not null), and per class the least of them into {@code mins} (which the caller fills
+     * with +inf first).
+     */
+    private void classMinima(int v, int[] cls, double[] lam, double scale, double[] keep, double[] mins) {
+        boolean[] al = alive[v];
+        double[] b = belief[v];
+        for (int x = 0; x < k[v]; x++) {
+            if (al[x]) {
+                double a = scale * b[x] - lam[x];
+                if (keep != null) {
+                    keep[x] = a;
+                }
+                if (a < mins[cls[x]]) {
+                    mins[cls[x]] = a;
+                }
+            }
+        }
+    }
+
+    /**
+     * One end of an MPLP update: every living strategy x of v gets {@code lambda(x) = (to(class of x)
+     * - a(x)) / 2} and the belief {@code a(x) + lambda(x)}; a strategy the table allows with no living
+     * strategy of the other end ({@code to = +inf}) is removed. False when a belief stops being finite.
+     */
+    private boolean halve(int v, int[] cls, double[] lam, double[] a, double[] to) {
+        boolean[] al = alive[v];
+        double[] b = belief[v];
+        for (int x = 0; x < k[v]; x++) {
+            if (al[x]) {
+                double t = to[cls[x]];
+                if (t == Double.POSITIVE_INFINITY) {
+                    kill(v, x);
                     continue;
                 }
-                double nl = 0.5 * (to - au[x]);
-                lu[x] = nl;
-                bu[x] = au[x] + nl;
-                if (!Double.isFinite(bu[x])) {
+                double nl = 0.5 * (t - a[x]);
+                lam[x] = nl;
+                b[x] = a[x] + nl;
+                if (!Double.isFinite(b[x])) {
                     return false;
                 }
             }
         }
-        for (int y = 0; y < k[w]; y++) {
-            if (alw[y]) {
-                double to = toW[cw[y]];
-                if (to == Double.POSITIVE_INFINITY) {
-                    kill(w, y);
-                    continue;
-                }
-                double nl = 0.5 * (to - aw[y]);
-                lw[y] = nl;
-                bw[y] = aw[y] + nl;
-                if (!Double.isFinite(bw[y])) {
-                    return false;
-                }
-            }
-        }
-        return anyAlive(u) && anyAlive(w);
+        return true;
     }
 
     /** {@code min over c < nc of t[off + c] + add[c]}, in four independent minima (no single dependency chain). */
