@@ -315,9 +315,11 @@ final class DualPruning {
             if (sweeps % CHECK_EVERY != 0 && sweeps != 1 && sweeps != 4) {
                 continue;
             }
+            double[][] living = search ? living(unary) : null;
             for (int[] x : search ? new int[][] {decode(), sequentialDecode()} : new int[0][]) {
                 if (x != null) {
-                    x = improve(x);
+                    x = x.clone();
+                    LocalSearch.improve(living, factors, x, 20, Long.MAX_VALUE); // iterated conditional modes
                     double cost = cost(x);
                     if (cost < upper) {
                         upper = cost;
@@ -379,15 +381,7 @@ final class DualPruning {
             lastCheck = now;
             lastCheckSweeps = sweeps;
         }
-        double[][] out = new double[n][];
-        for (int v = 0; v < n; v++) {
-            out[v] = original[v].clone();
-            for (int x = 0; x < k[v]; x++) {
-                if (!alive[v][x]) {
-                    out[v][x] = Double.POSITIVE_INFINITY;
-                }
-            }
-        }
+        double[][] out = living(original);
         return new Result(out, removedCount.get(), upper, lower, sweeps, trws);
     }
 
@@ -1037,20 +1031,18 @@ final class DualPruning {
         return x;
     }
 
-    /** Iterated conditional modes ({@link LocalSearch#improve}) over the living strategies. */
-    private int[] improve(int[] start) {
-        double[][] living = new double[n][];
+    /** A copy of the node costs {@code base} with every removed strategy at {@code +inf}. */
+    private double[][] living(double[][] base) {
+        double[][] out = new double[n][];
         for (int v = 0; v < n; v++) {
-            living[v] = unary[v].clone();
+            out[v] = base[v].clone();
             for (int s = 0; s < k[v]; s++) {
                 if (!alive[v][s]) {
-                    living[v][s] = Double.POSITIVE_INFINITY;
+                    out[v][s] = Double.POSITIVE_INFINITY;
                 }
             }
         }
-        int[] x = start.clone();
-        LocalSearch.improve(living, factors, x, 20, Long.MAX_VALUE);
-        return x;
+        return out;
     }
 
     /** The exact optimum over each node's few least-belief strategies (+inf when it fails). */
