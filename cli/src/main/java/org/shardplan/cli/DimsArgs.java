@@ -52,8 +52,8 @@ final class DimsArgs {
     private static long size(String what, String text) throws ShardplanException {
         try {
             long v = Long.parseLong(text);
-            if (v < 0) {
-                throw new ShardplanException(what + " must be a size >= 0, found " + v);
+            if (v < 1) {
+                throw new ShardplanException(what + " must be a size >= 1, found " + v);
             }
             return v;
         } catch (NumberFormatException e) {

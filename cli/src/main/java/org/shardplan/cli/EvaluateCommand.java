@@ -7,6 +7,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.PlanChecks;
+import org.shardplan.planner.PlanFormatException;
 import org.shardplan.planner.PlanInfeasibleException;
 import org.shardplan.planner.PlanJson;
 import org.shardplan.planner.Planner;
@@ -50,7 +52,7 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
-        Plan plan = PlanJson.read(planFile);
+        Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString());
         String m = model;
         if (m == null) {
             if (!plan.model().name().startsWith(InspectBundled.PREFIX)) {
@@ -62,10 +64,18 @@ public final class EvaluateCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         String sha = pm.imported().info().sha256();
         if (!plan.model().sha256().isEmpty() && !plan.model().sha256().equals(sha) && !m.startsWith(InspectBundled.PREFIX)) {
-            w.println("warning: the model file's SHA-256 differs from the plan's (" + plan.model().sha256().substring(0, 12)
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("warning: the model file's SHA-256 differs from the plan's (" + plan.model().sha256().substring(0, 12)
                     + "… vs " + sha.substring(0, 12) + "…); re-costing by node names");
+            err.flush();
         }
-        PlanEvaluator.Result r = Planner.forPlan(plan).evaluate(plan, pm.imported().graph());
+        PlanEvaluator.Result r;
+        try {
+            r = Planner.forPlan(plan).evaluate(plan, pm.imported().graph());
+        } catch (PlanFormatException e) {
+            // name the model given on the command line, which may not be the plan's
+            throw new PlanFormatException(planFile + " on " + pm.display() + ": " + e.getMessage(), e);
+        }
         if (out != null) {
             try {
                 PlanJson.write(r.plan(), out);

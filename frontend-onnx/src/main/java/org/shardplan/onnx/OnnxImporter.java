@@ -22,6 +22,8 @@ import org.shardplan.graph.Shape;
 import org.shardplan.graph.Tensor;
 import org.shardplan.graph.TensorType;
 import org.shardplan.graph.Value;
+import org.shardplan.graph.Work;
+import org.shardplan.graph.WorkAnalysis;
 
 /**
  * Reads an ONNX model file into a shardplan {@link Graph}, inferring the type and shape of every
@@ -77,6 +79,9 @@ public final class OnnxImporter {
         final TreeSet<String> opaqueOps = new TreeSet<>();
         final Set<String> usedDims = new HashSet<>();
         int graphCounter;
+        /** Forward work of the nodes converted so far (all levels), checked to fit in 64 bits. */
+        long flops;
+        long bytes;
 
         Converter(String file, ImportOptions options, RawModel m) {
             this.file = file;
@@ -231,6 +236,9 @@ public final class OnnxImporter {
             int k = 0;
             for (Pb.ValueInfoP vi : raw.inputs) {
                 String n = vi.name();
+                if (n.isEmpty()) {
+                    throw error("graph '" + gname + "': input " + k + " must have a name, found an empty one");
+                }
                 if (initNames.contains(n)) {
                     k++;
                     continue;
@@ -344,6 +352,9 @@ public final class OnnxImporter {
 
             List<Info> outInfos = new ArrayList<>();
             for (Pb.ValueInfoP vi : raw.outputs) {
+                if (vi.name().isEmpty()) {
+                    throw error("graph '" + gname + "': every output must have a name, found an empty one");
+                }
                 Value v = scope.value(vi.name());
                 if (v == null) {
                     throw error("graph '" + gname + "': output '" + vi.name()
@@ -580,7 +591,7 @@ public final class OnnxImporter {
                         }
                     }
                 }
-            } catch (IllegalArgumentException | ArithmeticException e) {
+            } catch (IllegalArgumentException | ArithmeticException | Attribute.WrongKindException e) {
                 throw error(where + ": " + e.getMessage(), e);
             } catch (RuntimeException e) {
                 warnings.add("shape inference failed at " + where + " (" + e + "); its outputs are unknown");
@@ -617,11 +628,24 @@ public final class OnnxImporter {
                 outputs.add(v);
             }
             attrs.addAll(subgraphAttrs);
+            Node node;
             try {
-                return new Node(name, op, domain, inputs, outputs, attrs);
+                node = new Node(name, op, domain, inputs, outputs, attrs);
             } catch (IllegalArgumentException e) {
                 throw error(e.getMessage(), e);
             }
+            try {
+                // the planner counts work in 64 bits: sizes whose work overflows are refused here
+                Work w = WorkAnalysis.of(node);
+                flops = Math.addExact(flops, w.flops());
+                bytes = Math.addExact(bytes, Math.addExact(w.bytesRead(), w.bytesWritten()));
+            } catch (ArithmeticException e) {
+                throw error(where + ": the work of the model up to this node (floating-point operations or bytes)"
+                        + " must fit in 64 bits, found more: the sizes are too large");
+            } catch (IllegalArgumentException | Attribute.WrongKindException e) {
+                throw error(where + ": " + e.getMessage(), e);
+            }
+            return node;
         }
 
         private void noteOpaque(String domain, String op) {
