@@ -52,7 +52,7 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
-        Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString());
+        Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
         String m = model;
         if (m == null) {
             if (!plan.model().name().startsWith(InspectBundled.PREFIX)) {

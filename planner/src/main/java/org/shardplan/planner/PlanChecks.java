@@ -23,12 +23,25 @@ public final class PlanChecks {
     }
 
     /**
-     * Returns {@code p} when it is consistent.
+     * Returns {@code p} when it is consistent, everything included: what {@code explain} prints.
      *
      * @param source names the plan in messages (its file)
      * @throws PlanFormatException naming the first field that disagrees, as "X must be Y, found Z"
      */
     public static Plan requireConsistent(Plan p, String source) throws PlanFormatException {
+        return requireConsistent(p, source, true);
+    }
+
+    /**
+     * Returns {@code p} when what does not depend on the nodes' strategies is consistent (batch, dimension
+     * bindings, cluster, options): what a re-costing takes from the plan. The nodes' devices, layouts and
+     * costs are checked too when {@code derived} is set; a re-costing recomputes them from the strategies
+     * instead, so that a user may edit the strategies alone.
+     *
+     * @param source names the plan in messages (its file)
+     * @throws PlanFormatException naming the first field that disagrees, as "X must be Y, found Z"
+     */
+    public static Plan requireConsistent(Plan p, String source, boolean derived) throws PlanFormatException {
         String pre = source + ": ";
         if (p.batch() < 0) {
             throw new PlanFormatException(pre + "batch must be >= 0, found " + p.batch());
@@ -66,6 +79,9 @@ public final class PlanChecks {
         if (p.options().zeroStage() < 0 || p.options().zeroStage() > 3) {
             throw new PlanFormatException(pre + "options.zeroStage must be 0, 1, 2 or 3, found "
                     + p.options().zeroStage());
+        }
+        if (!derived) {
+            return p;
         }
         Set<String> names = new HashSet<>();
         double seconds = 0;
