@@ -137,4 +137,26 @@ class BadOptionsTest {
         assertEquals(0, CliRun.of("explain", plan.toString()).code());
         assertEquals(0, CliRun.of("evaluate", plan.toString()).code());
     }
+
+    @Test
+    void solveTellsOverflowingCostsFromForbiddenPairs() throws Exception {
+        StringBuilder b = new StringBuilder("{\"format\": \"shardplan-problem/1\", \"name\": \"big\", \"nodes\": [");
+        for (int i = 0; i < 10; i++) {
+            b.append(i == 0 ? "" : ", ").append("{\"costs\": [1e308, 1e308]}");
+        }
+        b.append("], \"edges\": []}");
+        Path all = dir.resolve("all-1e308.json");
+        Files.writeString(all, b.toString());
+        CliRun r = CliRun.of("solve", all.toString());
+        // ten nodes of 1e308: the best total is 1e309, which no double holds
+        oneLine(r, all.toString(), "the costs must add up to at most", "divide the costs by 2^");
+        assertFalse(r.err().contains("forbidden"), r.err());
+        Path one = dir.resolve("one-1e308.json");
+        Files.writeString(one, "{\"format\": \"shardplan-problem/1\", \"name\": \"one\", \"nodes\": ["
+                + "{\"costs\": [1e308, 1]}, {\"costs\": [1e308, 1e308]}], \"edges\": []}");
+        CliRun ok = CliRun.of("solve", one.toString());
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(ok.out().contains("status      OPTIMAL"), ok.out());
+        assertTrue(ok.out().contains("objective   1.0000000000000000e+308"), ok.out());
+    }
 }
