@@ -86,15 +86,32 @@ final class EliminationOrder {
             done[best] = true;
             TreeSet<Integer> nb = adj[best];
             affected.clear();
+            List<int[]> added = new ArrayList<>();
             for (int a : nb) {
                 adj[a].remove(best);
-                adj[a].addAll(nb);
-                adj[a].remove(a);
+                for (int b : nb) {
+                    if (b != a && adj[a].add(b) && a < b) {
+                        added.add(new int[] {a, b});
+                    }
+                }
             }
-            for (int a : nb) {
-                affected.add(a);
-                if (heuristic.equals("min-fill")) {
-                    affected.addAll(adj[a]);
+            affected.addAll(nb);
+            if (heuristic.equals("min-fill")) {
+                // the fill of w changes when its neighbours change (w next to the eliminated node) or
+                // when an edge appears between two of them: w is a common neighbour of a fill edge's ends
+                for (int[] edge : added) {
+                    TreeSet<Integer> x = adj[edge[0]];
+                    TreeSet<Integer> y = adj[edge[1]];
+                    if (x.size() > y.size()) {
+                        TreeSet<Integer> t = x;
+                        x = y;
+                        y = t;
+                    }
+                    for (int w : x) {
+                        if (y.contains(w)) {
+                            affected.add(w);
+                        }
+                    }
                 }
             }
             adj[best] = new TreeSet<>();
@@ -137,9 +154,20 @@ final class EliminationOrder {
         return w;
     }
 
+    /**
+     * Above this degree the fill of a node is taken as its largest possible value, {@code d(d-1)/2},
+     * instead of being counted pair by pair ({@code O(d^2)} on every change of the neighbourhood, which
+     * made a node read by thousands of others cost cubic time). Such a node would make a table of
+     * {@code d+1} dimensions if eliminated early, so min-fill puts it late either way.
+     */
+    static final int EXACT_FILL_MAX_DEGREE = 64;
+
     /** Pairs of v's neighbours that are not adjacent (the edges eliminating v would add). */
-    private static int fill(int v, TreeSet<Integer>[] adj) {
+    private static double fill(int v, TreeSet<Integer>[] adj) {
         TreeSet<Integer> nb = adj[v];
+        if (nb.size() > EXACT_FILL_MAX_DEGREE) {
+            return nb.size() * (nb.size() - 1.0) / 2;
+        }
         int f = 0;
         for (int a : nb) {
             for (int b : nb) {
