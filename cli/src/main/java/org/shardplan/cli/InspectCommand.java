@@ -59,7 +59,8 @@ public final class InspectCommand implements Callable<Integer> {
             display = file.toString();
         }
         bindings.putAll(userDims);
-        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes);
+        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
+                .withInputValues(this.bindings.inputValues());
         ImportedModel m = InspectBundled.read(file, model, opts);
         InspectReport r = InspectReport.of(m, display, bindings);
         PrintWriter out = spec.commandLine().getOut();

@@ -57,7 +57,8 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             bindings.put("batch", batch);
         }
         bindings.putAll(userDims);
-        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes);
+        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
+                .withInputValues(options.inputValues());
         ImportedModel m = InspectBundled.read(file, model, opts);
         for (Value v : m.graph().inputs()) {
             if (!v.shape().rankKnown()) {

@@ -79,6 +79,11 @@ public final class OnnxImporter {
         final TreeSet<String> opaqueOps = new TreeSet<>();
         final Set<String> usedDims = new HashSet<>();
         int graphCounter;
+        /**
+         * Above 0 while an {@code If} branch that failed inference is converted again: inference errors
+         * of its nodes leave their outputs unknown instead of failing the import.
+         */
+        int lenient;
         /** Forward work of the nodes converted so far (all levels), checked to fit in 64 bits. */
         long flops;
         long bytes;
@@ -103,10 +108,54 @@ public final class OnnxImporter {
             return new OnnxImportException(file + ": " + msg, cause);
         }
 
+        /**
+         * A given input value in the input's declared element type and, when the number of elements
+         * agrees, its declared shape (so that {@code --input-value sr=16000} fits an int64 input of
+         * shape [] or [1]).
+         */
+        Tensor asDeclared(Tensor given, TensorType declared, String input) throws OnnxImportException {
+            DType d = declared.dtype();
+            Shape s = declared.shape();
+            long[] dims = given.type().shape().toLongs();
+            if (s.isFullyKnown()) {
+                long want = s.numElements().orElse(-1);
+                if (want != given.numElements()) {
+                    throw error("--input-value " + input + " must have " + want + " value(s) (input shape " + s
+                            + "), found " + given.numElements());
+                }
+                dims = s.toLongs();
+            }
+            if (d == DType.UNDEFINED || d == DType.STRING || (d == given.dtype() && java.util.Arrays.equals(dims,
+                    given.type().shape().toLongs()))) {
+                return given;
+            }
+            int n = (int) given.numElements();
+            if (d.isFloatingPoint()) {
+                double[] v = new double[n];
+                for (int i = 0; i < n; i++) {
+                    v[i] = given.getDouble(i);
+                }
+                return Tensor.ofDoubles(d, dims, v);
+            }
+            long[] v = new long[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = given.dtype().isFloatingPoint() ? (long) given.getDouble(i) : given.getLong(i);
+            }
+            return Tensor.ofLongs(d, dims, v);
+        }
+
         Graph top(Pb.GraphP raw) throws OnnxImportException {
             Set<String> inputNames = new HashSet<>();
             for (Pb.ValueInfoP vi : raw.inputs) {
                 inputNames.add(vi.name());
+            }
+            for (String name : options.inputValues().keySet()) {
+                if (!inputNames.contains(name)) {
+                    List<String> names = new ArrayList<>();
+                    raw.inputs.forEach(v -> names.add(v.name()));
+                    throw error("--input-value names input '" + name + "', but the model's inputs are: "
+                            + String.join(", ", names));
+                }
             }
             for (String name : options.inputShapes().keySet()) {
                 if (!inputNames.contains(name)) {
@@ -257,8 +306,9 @@ public final class OnnxImporter {
                     }
                     Tensor given = options.inputValues().get(n);
                     if (given != null && given.hasValues()) {
-                        info = new Info(given.type(), given, null);
-                        t = given.type();
+                        Tensor v = asDeclared(given, t, n);
+                        info = new Info(v.type(), v, null);
+                        t = v.type();
                     }
                 } else if (inputTypes != null && k < inputTypes.size() && inputTypes.get(k) != null) {
                     Info given = inputTypes.get(k);
@@ -373,7 +423,7 @@ public final class OnnxImporter {
         /** The tensor of a Constant node of a floating-point tensor with more than one element (a weight), or null. */
         private Tensor weightConstant(Pb.NodeP p) throws OnnxImportException {
             if (!p.opType().equals("Constant") || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))
-                    || p.outputs().size() != 1 || p.attributes().size() != 1) {
+                    || p.outputs().size() != 1 || p.outputs().get(0).isEmpty() || p.attributes().size() != 1) {
                 return null;
             }
             Pb.AttrP a = p.attributes().get(0);
@@ -561,6 +611,10 @@ public final class OnnxImporter {
                 outNames.remove(outNames.size() - 1);
             }
             int numOut = outNames.size();
+            if (numOut == 0) {
+                throw error(where + ": must name at least one output, found " + (p.outputs().isEmpty() ? "none"
+                        : "only empty names"));
+            }
             int opset = opset(domain);
             NodeCtx ctx = new NodeCtx(name, op, domain, opset, attrMap, infos, numOut);
             List<Info> result;
@@ -592,7 +646,14 @@ public final class OnnxImporter {
                     }
                 }
             } catch (IllegalArgumentException | ArithmeticException | Attribute.WrongKindException e) {
-                throw error(where + ": " + e.getMessage(), e);
+                if (lenient == 0) {
+                    throw error(where + ": " + e.getMessage(), e);
+                }
+                result = Collections.nCopies(numOut, Info.UNKNOWN);
+                subgraphAttrs.clear();
+                for (Pb.AttrP a : graphAttrs) {
+                    subgraphAttrs.add(graphAttribute(a, scope, null, where));
+                }
             } catch (RuntimeException e) {
                 warnings.add("shape inference failed at " + where + " (" + e + "); its outputs are unknown");
                 result = Collections.nCopies(numOut, Info.UNKNOWN);
@@ -678,8 +739,31 @@ public final class OnnxImporter {
                 case "If": {
                     Converted thenG = null;
                     Converted elseG = null;
+                    long[] known = c.longs(0);
                     for (Pb.AttrP a : graphAttrs) {
-                        Converted cv = convert(a.g(), scope, null, false);
+                        Converted cv;
+                        try {
+                            cv = convert(a.g(), scope, null, false);
+                        } catch (OnnxImportException e) {
+                            boolean taken = known != null && known.length == 1
+                                    && (known[0] != 0) == a.name().equals("then_branch");
+                            if (taken || a.g() == null) {
+                                throw e;
+                            }
+                            // the branch not taken (or not known to be taken) need not fit the bound shapes:
+                            // a model may choose its branch by an input's value (a sample rate, say)
+                            warnings.add(where + ": branch " + a.name() + " cannot be inferred under the bound shapes ("
+                                    + e.getMessage().substring(Math.min(e.getMessage().length(), file.length() + 2))
+                                    + "); its values are unknown" + (known == null
+                                    ? " (--input-value binds the condition's input, which chooses the branch)" : ""));
+                            lenient++;
+                            try {
+                                cv = convert(a.g(), scope, null, false);
+                            } finally {
+                                lenient--;
+                            }
+                            cv = new Converted(cv.graph(), Collections.nCopies(cv.outputs().size(), Info.UNKNOWN));
+                        }
                         out.add(Attribute.ofGraph(a.name(), cv.graph));
                         if (a.name().equals("then_branch")) {
                             thenG = cv;

@@ -1576,6 +1576,15 @@ final class ShapeRules {
                     + ws + " of rank " + ws.rank());
         }
         int sp = r - 2;
+        Info bias = !q && c.inputCount() > 2 ? c.in(2) : null;
+        if (bias != null && bias.rankKnown()) {
+            Shape bs = bias.shape();
+            if (bs.rank() != 1 || ws.rankKnown() && bs.dim(0).isFixed() && ws.dim(0).isFixed()
+                    && bs.dim(0).value() != ws.dim(0).value()) {
+                throw new IllegalArgumentException("bias must have shape [" + (ws.rankKnown() ? ws.dim(0) : "M")
+                        + "] (one value per output channel), found " + bs);
+            }
+        }
         long group = c.attrInt("group", 1);
         if (group < 1) {
             throw new IllegalArgumentException("group must be >= 1, found " + group);
