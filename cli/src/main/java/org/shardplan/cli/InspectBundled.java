@@ -45,6 +45,11 @@ final class InspectBundled {
         return m;
     }
 
+    /** How reports label a model given by name: " (bundled)" for the shipped files, " (built in)" for decoders. */
+    static String label(String name) {
+        return isDecoder(name) ? " (built in)" : " (bundled)";
+    }
+
     /** Whether the name is a built-in decoder model (a preset or a parametric form), not a bundled file. */
     static boolean isDecoder(String name) {
         return BuiltinModels.isDecoder(name);

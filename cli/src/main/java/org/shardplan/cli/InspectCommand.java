@@ -54,7 +54,7 @@ public final class InspectCommand implements Callable<Integer> {
         if (model == null || model.startsWith(InspectBundled.PREFIX)) {
             String name = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
             file = InspectBundled.extract(name);
-            display = InspectBundled.PREFIX + name + (model == null ? " (bundled default)" : " (bundled)");
+            display = InspectBundled.PREFIX + name + (model == null ? " (bundled default)" : InspectBundled.label(name));
             bindings.putAll(InspectBundled.defaultDims(name));
         } else {
             file = Path.of(model);

@@ -44,7 +44,7 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             String b = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
             file = InspectBundled.extract(b);
             name = InspectBundled.PREFIX + b;
-            display = name + (model == null ? " (bundled default)" : " (bundled)");
+            display = name + (model == null ? " (bundled default)" : InspectBundled.label(b));
             if (base.isEmpty()) {
                 bindings.putAll(InspectBundled.defaultDims(b));
                 if (!InspectBundled.isDecoder(b)) {
