@@ -35,7 +35,8 @@ import picocli.CommandLine.Spec;
 public final class PlanCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "An .onnx file, or builtin:transformer / builtin:cnn (default: builtin:transformer).")
+            description = "An .onnx file, or builtin:NAME: transformer, cnn, or a decoder such as gpt-1.7b, llama3-8b, "
+                    + "gpt?layers=..,hidden=..,heads=.. (docs/models.md) (default: builtin:transformer).")
     String model;
 
     /** Default cluster when no cluster option is given: 8 x a100-40gb. */
