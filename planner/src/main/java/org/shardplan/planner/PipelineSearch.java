@@ -175,7 +175,9 @@ final class PipelineSearch {
         return r;
     }
 
-    /** The micro-batch counts to try for P stages, in increasing order. */
+    private int maxPipeline = 1;
+
+    /** The micro-batch counts to try, in increasing order (after {@link #pipelineCandidates}). */
     List<Integer> microCandidates() throws ShardplanException {
         if (opts.microBatches().isPresent()) {
             int m = opts.microBatches().getAsInt();
@@ -188,10 +190,14 @@ final class PipelineSearch {
             }
             return List.of(m);
         }
+        // at least one sample per micro-batch on every data-parallel replica of the smallest stage whose
+        // tensor parallelism stays inside a node: m <= batch * P / (devices / devices per node), P <= devices
+        long most = Math.max(1, batch * (long) cluster.devicesPerNode() / Math.max(1, cluster.deviceCount())
+                * Math.max(1, maxPipeline));
         List<Integer> r = new ArrayList<>();
         r.add(1);
         if (batch > 1 && source.rebindable()) {
-            for (long m = 2; m <= batch; m *= 2) {
+            for (long m = 2; m <= Math.min(batch, most); m *= 2) {
                 if (batch % m == 0) {
                     r.add((int) m);
                 }
@@ -344,12 +350,30 @@ final class PipelineSearch {
 
     /** Prices one configuration; empty when it has no plan (nothing fits, or no layout matches the fixed degrees). */
     Optional<Outcome> price(int stages, int m, boolean recompute, int zero) throws ShardplanException {
+        long t0 = System.nanoTime();
+        Optional<Outcome> o = priceOnce(stages, m, recompute, zero);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: %s in %.2f s%n", stages, m,
+                    recompute, zero, o.map(x -> (x.fits() ? "fits " : "over ") + x.schedule() + " step " + x.stepSeconds()
+                            + (x.memoryBound() ? " (memory bound)" : "")).orElse("no plan"), (System.nanoTime() - t0) / 1e9);
+        }
+        return o;
+    }
+
+    /** -Dshardplan.trace=true: one line per configuration on stderr. */
+    private static final boolean TRACE = Boolean.getBoolean("shardplan.trace");
+
+    private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero) throws ShardplanException {
         configurations++;
         long micro = batch > 0 ? batch / m : 0;
         CoarseGraph cg = coarse(micro);
         int devices = cluster.deviceCount() / stages;
         ProblemBuilder pb = builder(micro, devices, recompute, zero);
+        long tb = System.nanoTime();
         ProblemBuilder.Built b = built(micro, devices, recompute, zero);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  build %.2f s%n", (System.nanoTime() - tb) / 1e9);
+        }
         StageProblem.Filter f = filter(cg, micro, devices);
         int n = b.units().size();
         int[] bounds;
@@ -466,19 +490,9 @@ final class PipelineSearch {
      */
     private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie) {
-        StageProblem sp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), tie);
-        Problem free = sp.problem().withMemoryLimit(OptionalDouble.empty());
-        Solution dp = new DpSolver().solve(free, Solver.Options.withTimeLimit(secondsLeft()));
-        if (dp.hasChoices()) {
-            Evaluator.Evaluation e = Evaluator.evaluate(sp.problem(), dp.choices());
-            if (e.feasible() && e.memory() <= limit) {
-                boolean proven = dp.status() == Status.OPTIMAL;
-                return Optional.of(new Solved(sp.expand(dp.choices()), proven,
-                        proven ? dp.objective() : dp.lowerBound(), tie, false, "dp"));
-            }
-        }
+        StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
         double least = 0;
-        for (Problem.Node nd : sp.problem().nodes()) {
+        for (Problem.Node nd : tp.problem().nodes()) {
             double mm = Double.POSITIVE_INFINITY;
             for (int k = 0; k < nd.strategies(); k++) {
                 mm = Math.min(mm, nd.memory(k));
@@ -488,20 +502,41 @@ final class PipelineSearch {
         if (least > limit) {
             return Optional.empty();
         }
-        StageProblem tp = tie ? sp : StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
+        // the tied problem without the limit: exact over tied layouts, and small
+        Problem tiedFree = tp.problem().withMemoryLimit(OptionalDouble.empty());
+        Solution td = new DpSolver().solve(tiedFree, Solver.Options.withTimeLimit(secondsLeft()));
+        boolean tiedFits = td.hasChoices() && Evaluator.evaluate(tp.problem(), td.choices()).memory() <= limit;
+        double tiedLower = td.status() == Status.OPTIMAL ? td.objective() : td.lowerBound();
+        if (tiedFits && !tie) {
+            // one stage: the untied problem, exact over every layout (the whole-model planner's answer)
+            StageProblem sp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false);
+            Solution dp = new DpSolver().solve(sp.problem().withMemoryLimit(OptionalDouble.empty()),
+                    Solver.Options.withTimeLimit(secondsLeft()));
+            if (dp.hasChoices() && Evaluator.evaluate(sp.problem(), dp.choices()).memory() <= limit
+                    && dp.objective() <= td.objective() * (1 + 1e-9) + 1e-15) {
+                boolean proven = dp.status() == Status.OPTIMAL;
+                return Optional.of(new Solved(sp.expand(dp.choices()), proven,
+                        proven ? dp.objective() : dp.lowerBound(), false, false, "dp"));
+            }
+            double lower = dp.status() == Status.OPTIMAL ? dp.objective() : Double.NEGATIVE_INFINITY;
+            return Optional.of(new Solved(tp.expand(td.choices()), false, lower, true, false, "dp"));
+        }
+        if (tiedFits) {
+            return Optional.of(new Solved(tp.expand(td.choices()), td.status() == Status.OPTIMAL, tiedLower, true, false,
+                    "dp"));
+        }
         MemoryPricing.Result priced = MemoryPricing.solve(tp.problem(), secondsLeft());
-        double dpLower = dp.status() == Status.OPTIMAL ? dp.objective() : dp.lowerBound();
         if (priced != null) {
-            double lower = tie ? Math.max(dpLower, priced.lowerBound()) : dpLower;
+            double lower = Math.max(tiedLower, priced.lowerBound());
             boolean proven = priced.objective() - lower <= 1e-9 * Math.max(1, Math.abs(priced.objective()));
             return Optional.of(new Solved(tp.expand(priced.choices()), proven, Math.min(lower, priced.objective()), true,
                     true, "dp-priced"));
         }
-        Solution a = new AutoSolver().solve(sp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+        Solution a = new AutoSolver().solve(tp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
         if (!a.hasChoices() || a.status() == Status.INFEASIBLE) {
             return Optional.empty();
         }
-        return Optional.of(new Solved(sp.expand(a.choices()), a.status() == Status.OPTIMAL, a.lowerBound(), tie, true,
+        return Optional.of(new Solved(tp.expand(a.choices()), a.status() == Status.OPTIMAL, a.lowerBound(), true, true,
                 a.solver()));
     }
 
@@ -656,11 +691,28 @@ final class PipelineSearch {
         return 0;
     }
 
-    /** Searches the configurations; the best outcome (fitting first, then fastest). */
+    /**
+     * Searches the configurations; the best outcome (fitting first, then fastest). For each pipeline
+     * degree, recomputation (off first) and ZeRO stage (0 first): the fewest micro-batches that fit
+     * are found counting up the candidate counts (memory only falls as micro-batches grow: each
+     * holds fewer samples), then more micro-batches are tried while the step keeps falling (a pipeline's
+     * bubble shrinks) or the memory limit still binds. Recomputation and higher ZeRO stages add time
+     * or change nothing when memory does not bind, so they are tried only while it does.
+     */
     Optional<Outcome> run() throws ShardplanException {
         Outcome best = null;
-        List<Integer> ms = microCandidates();
-        for (int p : pipelineCandidates()) {
+        List<Integer> ps = pipelineCandidates();
+        maxPipeline = ps.get(ps.size() - 1);
+        List<Integer> all = microCandidates();
+        for (int p : ps) {
+            List<Integer> ms = new ArrayList<>();
+            for (int m : all) {
+                // a micro-batch count above the per-stage bound only starves the replicas
+                if (m == 1 || opts.microBatches().isPresent()
+                        || (long) m <= Math.max(1, batch * (long) cluster.devicesPerNode() * p / cluster.deviceCount())) {
+                    ms.add(m);
+                }
+            }
             if (best != null && !timeLeft()) {
                 notes.add("the time limit stopped the search before " + p + " pipeline stages");
                 break;
@@ -670,43 +722,15 @@ final class PipelineSearch {
                 boolean rcNeeded = false;
                 List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(0, 1, 2, 3);
                 for (int z : zs) {
-                    boolean zNeeded = false;
-                    Outcome prevFit = null;
-                    int worse = 0;
-                    for (int m : ms) {
-                        if (m < 1 || (batch > 0 && m > batch)) {
-                            continue;
-                        }
-                        if (best != null && !timeLeft()) {
-                            break;
-                        }
-                        Optional<Outcome> o = price(p, m, rc, z);
-                        if (o.isEmpty() || !o.get().fits()) {
-                            zNeeded = true;
-                            if (o.isPresent() && (best == null || better(o.get(), best))) {
-                                best = o.get();
-                            }
-                            continue;
-                        }
-                        Outcome x = o.get();
-                        zNeeded |= x.memoryBound();
-                        if (best == null || better(x, best)) {
-                            best = x;
-                        }
-                        if (p == 1 && !x.memoryBound()) {
-                            break; // more micro-batches only slow a single stage down once memory does not bind
-                        }
-                        if (prevFit != null && x.stepSeconds() >= prevFit.stepSeconds()) {
-                            if (++worse >= 2) {
-                                break;
-                            }
-                        } else {
-                            worse = 0;
-                        }
-                        prevFit = x;
+                    if (best != null && !timeLeft()) {
+                        break;
                     }
-                    rcNeeded |= zNeeded;
-                    if (!zNeeded) {
+                    Sweep sw = sweep(p, rc, z, ms);
+                    if (sw.best() != null && (best == null || better(sw.best(), best))) {
+                        best = sw.best();
+                    }
+                    rcNeeded |= sw.memoryBound();
+                    if (!sw.memoryBound()) {
                         break;
                     }
                 }
@@ -716,6 +740,66 @@ final class PipelineSearch {
             }
         }
         return Optional.ofNullable(best);
+    }
+
+    /** The best outcome over micro-batch counts for one (stages, recomputation, ZeRO), and whether memory bound it. */
+    private record Sweep(Outcome best, boolean memoryBound) {
+    }
+
+    private Sweep sweep(int p, boolean rc, int z, List<Integer> ms) throws ShardplanException {
+        Map<Integer, Optional<Outcome>> seen = new HashMap<>();
+        java.util.function.IntFunction<Optional<Outcome>> at = i -> {
+            return seen.computeIfAbsent(i, k -> {
+                try {
+                    return price(p, ms.get(k), rc, z);
+                } catch (ShardplanException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        };
+        try {
+            // the fewest micro-batches that fit, counting up: a count that does not fit is rejected by
+            // its least memory before any solve, so the misses are cheap
+            int lo = 0;
+            while (lo < ms.size() && !fits(at.apply(lo))) {
+                if (!timeLeft()) {
+                    return new Sweep(at.apply(lo).orElse(null), true);
+                }
+                lo++;
+            }
+            if (lo == ms.size()) {
+                return new Sweep(at.apply(lo - 1).orElse(null), true);
+            }
+            Outcome best = at.apply(lo).get();
+            boolean bound = best.memoryBound() || lo > 0;
+            int worse = 0;
+            for (int i = lo + 1; i < ms.size() && timeLeft(); i++) {
+                Outcome prev = at.apply(i - 1).get();
+                if (p == 1 && !prev.memoryBound()) {
+                    break; // more micro-batches only slow a single stage down once memory does not bind
+                }
+                Optional<Outcome> o = at.apply(i);
+                if (o.isEmpty() || !o.get().fits()) {
+                    continue;
+                }
+                if (better(o.get(), best)) {
+                    best = o.get();
+                    worse = 0;
+                } else if (++worse >= 2) {
+                    break;
+                }
+            }
+            return new Sweep(best, bound);
+        } catch (IllegalStateException e) {
+            if (e.getCause() instanceof ShardplanException se) {
+                throw se;
+            }
+            throw e;
+        }
+    }
+
+    private static boolean fits(Optional<Outcome> o) {
+        return o.isPresent() && o.get().fits();
     }
 
     /** The graph the outcome was planned on. */

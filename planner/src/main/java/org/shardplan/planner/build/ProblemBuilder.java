@@ -487,8 +487,21 @@ public final class ProblemBuilder {
                 memory += mm.parameters(elems, dp).total();
                 if (Backward.needsGrad(v) && dp > 1) {
                     double gb = elems * mm.optimizer().gradientBytes();
-                    grad += collectives.seconds(Collective.ALL_REDUCE, g, gb);
-                    gradBytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, gb);
+                    if (mm.zeroStage() >= 2) {
+                        // sharded gradients are reduce-scattered after every micro-batch (the accumulation
+                        // buffer holds only the device's shard); same volume as the all-reduce's first half
+                        comm += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
+                        bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, gb);
+                        // and the updated weights are all-gathered once per step (stage 2; stage 3 below)
+                        if (mm.zeroStage() == 2) {
+                            grad += collectives.seconds(Collective.ALL_GATHER, g, elems * mm.optimizer().weightBytes());
+                            gradBytes += collectives.bytesMoved(Collective.ALL_GATHER, g,
+                                    elems * mm.optimizer().weightBytes());
+                        }
+                    } else {
+                        grad += collectives.seconds(Collective.ALL_REDUCE, g, gb);
+                        gradBytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, gb);
+                    }
                     if (mm.zeroStage() >= 3) {
                         double wb = elems * mm.optimizer().weightBytes();
                         comm += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
