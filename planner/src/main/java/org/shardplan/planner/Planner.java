@@ -394,9 +394,12 @@ public final class Planner {
         String solverName = best == null ? "" : best.stages() > 1 ? "pipeline+" + best.solver() : best.solver();
         boolean fixedConfig = so.pipeline().orElse(0) == 1 && so.microBatches().orElse(0) == 1
                 && so.recompute().isPresent() && so.zeroStage().isPresent();
+        // a baseline is a plan of one stage and one micro-batch, kept when the options allow one
+        boolean baselineAllowed = so.pipeline().orElse(1) == 1 && so.microBatches().orElse(1) == 1
+                && so.tensor().isEmpty() && so.data().isEmpty();
         for (Map.Entry<String, int[]> e : baselineChoices.entrySet()) {
             Plan.Baseline b = baselines.get(e.getKey());
-            if (b.fits() && (best == null || b.stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
+            if (baselineAllowed && b.fits() && (best == null || b.stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
                 int[] ch = e.getValue();
                 ProblemBuilder.Built bb = one;
                 best = new PipelineSearch.Outcome(1, 1, rc, z, "none", 1, c.batch, bb, pbOne, ch,
