@@ -52,6 +52,27 @@ class BuiltinDecodersTest {
     }
 
     @Test
+    void aGptPlanHasTheMegatronBaselineAndIsNeverSlowerThanABaselineThatFits() throws Exception {
+        CliRun r = CliRun.of("plan", "builtin:gpt?layers=2,hidden=256,heads=8,vocab=1024,seq=128", "--batch", "2",
+                "--devices", "8", "--device", "a100-80gb", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        JsonNode expert = j.at("/baselines/expert");
+        assertTrue(expert.get("name").asText().startsWith("megatron (tensor parallel "), expert.toString());
+        double step = j.at("/totals/stepSeconds").asDouble();
+        for (JsonNode b : j.get("baselines")) {
+            if (b.get("fits").asBoolean()) {
+                assertTrue(step <= b.get("stepSeconds").asDouble() * (1 + 1e-9), b + " vs " + step);
+            }
+        }
+        boolean attention = false;
+        for (JsonNode n : j.get("nodes")) {
+            attention |= n.get("name").asText().equals("/transformer/h.1/attn/MatMul");
+        }
+        assertTrue(attention, "the plan lists the attention scores of layer 1");
+    }
+
+    @Test
     void badFormsExitWith2AndOneLineNamingTheKey() {
         CliRun r = CliRun.of("inspect", "builtin:gpt?layers=2,hidden=64");
         assertEquals(2, r.code());
