@@ -207,6 +207,9 @@ class BuiltinModelsTest {
             {"gpt?", "expected KEY=VALUE pairs"},
             {"gpt?layers=2,hidden=64,heads=4,dtype=int8", "dtype must be float16, bfloat16 or float32, found 'int8'"},
             {"gpt-2b", "found 'gpt-2b'"},
+            {"llama?layers=2,hidden=64,heads=4,vocab=99999999", "vocab must be at most 16777216, found 99999999"},
+            {"gpt?layers=5000,hidden=64,heads=4", "layers must be a positive integer of at most 4096, found 5000"},
+            {"llama?layers=2,hidden=60,heads=4", "the head size) must be even for rotary embeddings, found 15"},
         };
         for (String[] c : cases) {
             ShardplanException e = assertThrows(ShardplanException.class, () -> BuiltinModels.parse(c[0]), c[0]);
@@ -215,6 +218,15 @@ class BuiltinModelsTest {
             assertTrue(!e.getMessage().contains("\n"), e.getMessage());
             assertEquals(2, e.exitCode());
         }
+    }
+
+    @Test
+    void theWrittenModelIsTheSameEveryTime() throws Exception {
+        // plans record the model file's SHA-256; a built-in model must hash the same on every run
+        DecoderSpec s = BuiltinModels.parse("llama3-8b?layers=3");
+        assertTrue(java.util.Arrays.equals(DecoderWriter.write(s), DecoderWriter.write(BuiltinModels.parse(
+                "llama3-8b?layers=3"))));
+        assertTrue(DecoderWriter.write(s).length < 100_000);
     }
 
     @Test
