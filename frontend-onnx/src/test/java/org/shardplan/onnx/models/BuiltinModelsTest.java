@@ -229,6 +229,27 @@ class BuiltinModelsTest {
         assertTrue(DecoderWriter.write(s).length < 100_000);
     }
 
+    /**
+     * Writes three small float32 models to {@code target/builtin-models} for {@code dev/check-builtin-models.py},
+     * which runs them with random weights against numpy implementations of GPT and Llama.
+     */
+    @Test
+    void writesSmallModelsForTheNumericalCheck() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Path.of("target", "builtin-models");
+        java.nio.file.Files.createDirectories(dir);
+        Map<String, String> models = Map.of(
+                "gpt.onnx", "gpt?layers=2,hidden=64,heads=4,vocab=100,seq=32,dtype=fp32",
+                "llama-gqa.onnx", "llama?layers=2,hidden=64,heads=8,kv-heads=2,ffn=96,vocab=100,seq=32,dtype=fp32",
+                "llama-mha.onnx", "llama?layers=2,hidden=64,heads=4,vocab=100,seq=32,dtype=fp32");
+        for (Map.Entry<String, String> e : models.entrySet()) {
+            java.nio.file.Path f = dir.resolve(e.getKey());
+            java.nio.file.Files.write(f, DecoderWriter.write(BuiltinModels.parse(e.getValue())));
+            ImportedModel m = org.shardplan.onnx.OnnxImporter.read(f, ImportOptions.DEFAULT.withDims(Map.of("batch", 3L,
+                    "seq", 32L)));
+            assertEquals("[3, 32, 100]", m.graph().outputs().get(0).shape().toString(), e.getKey());
+        }
+    }
+
     @Test
     void halfAndBfloat16ScalarsAreRoundedToNearest() {
         assertEquals(0x3c00, DecoderWriter.toHalf(1f));
