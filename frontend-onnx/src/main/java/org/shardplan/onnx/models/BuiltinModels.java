@@ -6,12 +6,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.shardplan.graph.DType;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.onnx.ImportOptions;
@@ -276,11 +274,6 @@ public final class BuiltinModels {
     /** The default bindings of a model's symbolic dimensions: {@code seq} only ({@code batch} stays open). */
     public static Map<String, Long> defaultDims(DecoderSpec spec) {
         return Map.of("seq", spec.seq());
-    }
-
-    /** Keys accepted by the parametric forms, for documentation. */
-    static Set<String> keys(Family f) {
-        return new LinkedHashSet<>(f == Family.GPT ? GPT_KEYS : LLAMA_KEYS);
     }
 
     /** The preset of that name, if any. */

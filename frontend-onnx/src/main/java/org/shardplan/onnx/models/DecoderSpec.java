@@ -37,6 +37,13 @@ public record DecoderSpec(String name, Family family, int layers, long hidden, i
     /** Layers above this are refused: the graph would be large and no published model comes near. */
     public static final int MAX_LAYERS = 4096;
 
+    /**
+     * Largest hidden, MLP and sequence size, and vocabulary (2^24, about 16.8 million; the largest
+     * published models are below 2^16 hidden and 2^18 vocabulary): keeps every byte and FLOP count of
+     * the graph far from overflowing a {@code long}.
+     */
+    public static final long MAX_SIZE = 1L << 24;
+
     public DecoderSpec {
         java.util.Objects.requireNonNull(name, "name");
         java.util.Objects.requireNonNull(family, "family");
@@ -48,6 +55,10 @@ public record DecoderSpec(String name, Family family, int layers, long hidden, i
         positive("ffn", ffn);
         positive("seq", seq);
         positive("vocab", vocab);
+        atMost("hidden", hidden);
+        atMost("ffn", ffn);
+        atMost("seq", seq);
+        atMost("vocab", vocab);
         if (layers > MAX_LAYERS) {
             throw new IllegalArgumentException("layers must be at most " + MAX_LAYERS + ", found " + layers);
         }
@@ -67,6 +78,12 @@ public record DecoderSpec(String name, Family family, int layers, long hidden, i
         }
         if (dtype != DType.FLOAT16 && dtype != DType.BFLOAT16 && dtype != DType.FLOAT32) {
             throw new IllegalArgumentException("dtype must be float16, bfloat16 or float32, found " + dtype);
+        }
+    }
+
+    private static void atMost(String key, long v) {
+        if (v > MAX_SIZE) {
+            throw new IllegalArgumentException(key + " must be at most " + MAX_SIZE + ", found " + v);
         }
     }
 

@@ -74,8 +74,8 @@ class BuiltinModelsTest {
             assertTrue(Math.abs(billions - nominal) <= 0.03 * nominal,
                     e.getKey() + ": " + billions + " B parameters vs nominal " + nominal);
         }
-        // the large ones are imported and counted too (shapes only: this is fast)
-        for (String n : List.of("gpt3-175b", "gpt-1t", "llama3-405b", "llama2-70b")) {
+        // the graphs hold exactly that many (shapes only: importing even the largest is fast)
+        for (String n : BuiltinModels.presets().keySet()) {
             assertEquals(BuiltinModels.parse(n).parameterCount(), read(n, 1).graph().parameterCount(), n);
         }
         assertEquals(174_604_259_328L, BuiltinModels.parse("gpt3-175b").parameterCount());
@@ -84,8 +84,10 @@ class BuiltinModelsTest {
 
     @Test
     void theLayersAreOneBlockClassAndLargeModelsImportInSeconds() throws Exception {
-        for (String n : List.of("gpt-1.7b", "llama2-7b", "llama3-8b", "gpt?layers=3,hidden=64,heads=4",
-                "llama?layers=5,hidden=64,heads=8,kv-heads=2", "gpt-1t", "llama3-405b")) {
+        List<String> names = new java.util.ArrayList<>(BuiltinModels.presets().keySet());
+        names.add("gpt?layers=3,hidden=64,heads=4");
+        names.add("llama?layers=5,hidden=64,heads=8,kv-heads=2");
+        for (String n : names) {
             long t0 = System.nanoTime();
             ImportedModel m = read(n, 2);
             CoarseGraph c = Coarsening.coarsen(m.graph());
@@ -207,6 +209,9 @@ class BuiltinModelsTest {
             {"gpt?", "expected KEY=VALUE pairs"},
             {"gpt?layers=2,hidden=64,heads=4,dtype=int8", "dtype must be float16, bfloat16 or float32, found 'int8'"},
             {"gpt-2b", "found 'gpt-2b'"},
+            {"llama?layers=2,hidden=64,heads=4,vocab=99999999", "vocab must be at most 16777216, found 99999999"},
+            {"gpt?layers=5000,hidden=64,heads=4", "layers must be a positive integer of at most 4096, found 5000"},
+            {"llama?layers=2,hidden=60,heads=4", "the head size) must be even for rotary embeddings, found 15"},
         };
         for (String[] c : cases) {
             ShardplanException e = assertThrows(ShardplanException.class, () -> BuiltinModels.parse(c[0]), c[0]);
@@ -214,6 +219,36 @@ class BuiltinModelsTest {
             assertTrue(e.getMessage().startsWith("builtin:"), e.getMessage());
             assertTrue(!e.getMessage().contains("\n"), e.getMessage());
             assertEquals(2, e.exitCode());
+        }
+    }
+
+    @Test
+    void theWrittenModelIsTheSameEveryTime() throws Exception {
+        // plans record the model file's SHA-256; a built-in model must hash the same on every run
+        DecoderSpec s = BuiltinModels.parse("llama3-8b?layers=3");
+        assertTrue(java.util.Arrays.equals(DecoderWriter.write(s), DecoderWriter.write(BuiltinModels.parse(
+                "llama3-8b?layers=3"))));
+        assertTrue(DecoderWriter.write(s).length < 100_000);
+    }
+
+    /**
+     * Writes three small float32 models to {@code target/builtin-models} for {@code dev/check-builtin-models.py},
+     * which runs them with random weights against numpy implementations of GPT and Llama.
+     */
+    @Test
+    void writesSmallModelsForTheNumericalCheck() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Path.of("target", "builtin-models");
+        java.nio.file.Files.createDirectories(dir);
+        Map<String, String> models = Map.of(
+                "gpt.onnx", "gpt?layers=2,hidden=64,heads=4,vocab=100,seq=32,dtype=fp32",
+                "llama-gqa.onnx", "llama?layers=2,hidden=64,heads=8,kv-heads=2,ffn=96,vocab=100,seq=32,dtype=fp32",
+                "llama-mha.onnx", "llama?layers=2,hidden=64,heads=4,vocab=100,seq=32,dtype=fp32");
+        for (Map.Entry<String, String> e : models.entrySet()) {
+            java.nio.file.Path f = dir.resolve(e.getKey());
+            java.nio.file.Files.write(f, DecoderWriter.write(BuiltinModels.parse(e.getValue())));
+            ImportedModel m = org.shardplan.onnx.OnnxImporter.read(f, ImportOptions.DEFAULT.withDims(Map.of("batch", 3L,
+                    "seq", 32L)));
+            assertEquals("[3, 32, 100]", m.graph().outputs().get(0).shape().toString(), e.getKey());
         }
     }
 
