@@ -266,10 +266,9 @@ public final class Simulator {
                 if (e.device() != d) {
                     continue;
                 }
-                double act = stages.get(e.chunk() * devices + d).activationBytesPerMicroBatch();
                 switch (e.kind()) {
-                    case FORWARD -> changes.add(new double[] {e.start(), act, 1});
-                    case BACKWARD, BACKWARD_WEIGHT -> changes.add(new double[] {e.end(), -act, -1});
+                    case FORWARD -> changes.add(new double[] {e.start(), activation(e), 1});
+                    case BACKWARD, BACKWARD_WEIGHT -> changes.add(new double[] {e.end(), -activation(e), -1});
                     default -> {
                     }
                 }
@@ -286,6 +285,10 @@ public final class Simulator {
                 peakHeld = Math.max(peakHeld, held);
             }
             return new double[] {base + peakBytes, peakHeld};
+        }
+
+        private double activation(Event e) {
+            return stages.get(e.chunk() * devices + e.device()).activationBytesPerMicroBatch();
         }
 
         private static double[][] nan(int rows, int cols) {
