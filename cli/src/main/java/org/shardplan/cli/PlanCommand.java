@@ -67,9 +67,28 @@ public final class PlanCommand implements Callable<Integer> {
             description = "Sharded data parallelism: auto (default: the search chooses), or ZeRO stage 0-3.")
     String zero;
 
-    @Option(names = "--recompute", paramLabel = "MODE", arity = "0..1", fallbackValue = "on", defaultValue = "auto",
+    @Option(names = "--recompute", paramLabel = "MODE", arity = "0..1", defaultValue = "auto",
+            parameterConsumer = OptionalMode.class,
             description = "Activation recomputation: auto (default: the search chooses), on (also plain --recompute), off.")
     String recompute;
+
+    /**
+     * Consumes the word after {@code --recompute} only when it is a mode (auto, on, off, true, false), so
+     * that {@code --recompute model.onnx} keeps the model as the positional parameter.
+     */
+    static final class OptionalMode implements picocli.CommandLine.IParameterConsumer {
+        private static final java.util.Set<String> MODES = java.util.Set.of("auto", "on", "off", "true", "false");
+
+        @Override
+        public void consumeParameters(java.util.Stack<String> args, picocli.CommandLine.Model.ArgSpec spec,
+                CommandSpec command) {
+            String value = "on";
+            if (!args.isEmpty() && MODES.contains(args.peek())) {
+                value = args.pop();
+            }
+            spec.setValue(value);
+        }
+    }
 
     @Option(names = "--pipeline-parallel", paramLabel = "P", defaultValue = "auto",
             description = "Pipeline stages: auto (default), off (one stage), or a number dividing the devices.")

@@ -365,6 +365,9 @@ final class PipelineSearch {
 
     private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero) throws ShardplanException {
         configurations++;
+        triedStages.add(stages);
+        triedMicro.add(m);
+        triedMemory.add("recomputation " + (recompute ? "on" : "off") + " with ZeRO " + zero);
         long micro = batch > 0 ? batch / m : 0;
         CoarseGraph cg = coarse(micro);
         int devices = cluster.deviceCount() / stages;
@@ -800,6 +803,15 @@ final class PipelineSearch {
 
     private static boolean fits(Optional<Outcome> o) {
         return o.isPresent() && o.get().fits();
+    }
+
+    private final java.util.TreeSet<Integer> triedStages = new java.util.TreeSet<>();
+    private final java.util.TreeSet<Integer> triedMicro = new java.util.TreeSet<>();
+    private final java.util.TreeSet<String> triedMemory = new java.util.TreeSet<>();
+
+    /** What the configurations priced covered, for messages. */
+    String searched() {
+        return "pipeline stages " + triedStages + ", micro-batches " + triedMicro + ", " + String.join(", ", triedMemory);
     }
 
     /** The graph the outcome was planned on. */

@@ -410,10 +410,9 @@ public final class Planner {
             }
         }
         if (best == null) {
-            if (found.isPresent() || !ps.timeLeft()) {
-                throw new PlanInfeasibleException(Infeasible.explain(this, cg, one, limit));
-            }
-            throw new PlanInfeasibleException(Infeasible.explain(this, cg, one, limit));
+            throw new PlanInfeasibleException(Infeasible.explain(this, cg, one, limit) + "; searched " + ps.configurations
+                    + " configuration" + (ps.configurations == 1 ? "" : "s") + " (" + ps.searched() + ")"
+                    + (ps.timeLeft() ? "" : ", stopped by the time limit of " + c.timeLimit + " s"));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         long strategies = 0;
