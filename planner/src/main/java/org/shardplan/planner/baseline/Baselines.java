@@ -79,6 +79,29 @@ public final class Baselines {
     }
 
     /**
+     * The layouts of the standard families, per coarse node name, to be passed as required candidates
+     * so that no cap on the candidates per node can drop them: data parallelism and every expert
+     * baseline ({@link #experts}: Megatron and Megatron with sequence parallelism at each
+     * tensor-parallel degree the model and the node size allow, each with data parallelism over the
+     * other devices; one-weird-trick for CNNs), without repeats. O(baselines · nodes · rank).
+     */
+    public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd) {
+        List<Baseline> all = new ArrayList<>();
+        all.add(dataParallel(g, batch, dd));
+        all.addAll(experts(g, batch, dd));
+        Map<String, List<Layout>> r = new LinkedHashMap<>();
+        for (Baseline b : all) {
+            b.layouts().forEach((node, l) -> {
+                List<Layout> ls = r.computeIfAbsent(node, x -> new ArrayList<>());
+                if (!ls.contains(l)) {
+                    ls.add(l);
+                }
+            });
+        }
+        return r;
+    }
+
+    /**
      * The expert baselines for this model: one-weird-trick when it has convolutions; when it has matrix
      * products with weights, Megatron at each tensor-parallel degree T that divides the devices of a
      * node (largest first) and to which the model lends itself ({@link #megatron}), each followed by its

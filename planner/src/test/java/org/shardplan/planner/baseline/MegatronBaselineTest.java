@@ -130,6 +130,37 @@ class MegatronBaselineTest {
     }
 
     @Test
+    void vocabularyParallelEmbeddingAndOutputLayerWithTheSoftmaxSplitAlike() {
+        org.shardplan.graph.Value ids = org.shardplan.graph.Value.input("ids",
+                org.shardplan.graph.TensorType.of(org.shardplan.graph.DType.INT64, 64, 16));
+        org.shardplan.graph.Value table = Fixtures.param("table", 1000, 64);
+        org.shardplan.graph.Value e = Fixtures.act("e", 64, 16, 64);
+        org.shardplan.graph.Value w = Fixtures.param("w", 64, 1000);
+        org.shardplan.graph.Value logits = Fixtures.act("logits", 64, 16, 1000);
+        org.shardplan.graph.Value y = Fixtures.act("y", 64, 16, 1000);
+        org.shardplan.graph.Graph g = org.shardplan.graph.Graph.builder("lm").addInput(ids).addParameter(table).addParameter(w)
+                .addNode(Fixtures.node("emb", "Gather", List.of(table, ids), List.of(e)))
+                .addNode(Fixtures.node("head", "MatMul", List.of(e, w), List.of(logits)))
+                .addNode(new org.shardplan.graph.Node("lsm", "LogSoftmax", "", List.of(logits), List.of(y),
+                        List.of(org.shardplan.graph.Attribute.ofInt("axis", -1))))
+                .addOutput(y).build();
+        CoarseGraph lm = Coarsening.coarsen(g);
+        Baselines.Baseline b = Baselines.megatron(lm, 64, DD, 2, false).orElseThrow();
+        // the table's rows (a reduction: partial sums), the vocabulary columns, the normalised axis (its
+        // statistics all-reduced): each by 2, the batch by 4
+        assertEquals(place("v", 2, "i0", 4).key(), b.layouts().get("emb").key());
+        assertEquals(place("n", 2, "b", 4).key(), b.layouts().get("head").key());
+        assertEquals(place("d2", 2, "d0", 4).key(), b.layouts().get("lsm").key());
+        // a vocabulary of 1000 cannot be split 16 ways: the embedding and the output layer run as 16 copies in the
+        // group, the batch split over the 2 nodes
+        DeviceDigits wide = DeviceDigits.of(32, 16);
+        Baselines.Baseline b16 = Baselines.megatron(lm, 64, wide, 16, false).orElseThrow();
+        assertEquals("i0=2@net", b16.layouts().get("emb").label());
+        assertEquals("b=2@net", b16.layouts().get("head").label());
+        assertEquals(List.of(Layout.COPIES + 16, "i0"), b16.layouts().get("emb").placement());
+    }
+
+    @Test
     void communicationPerLayerIsMegatronsFormula() {
         Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64);
         for (int t : new int[] {2, 4}) {
@@ -183,10 +214,11 @@ class MegatronBaselineTest {
     void familyLayoutsAreCandidatesWhateverTheCap() throws Exception {
         for (int cap : new int[] {2, 64}) {
             Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64).withMaxLayouts(cap);
-            Map<String, List<Layout>> required = new LinkedHashMap<>();
-            for (Baselines.Baseline b : Baselines.experts(cg, 64, DD)) {
-                b.layouts().forEach((k, v) -> required.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
-            }
+            Map<String, List<Layout>> required = Baselines.familyLayouts(cg, 64, DD);
+            // the QKV product: data parallel, column-parallel at T = 4 and T = 2 (the sequence-parallel
+            // variants lay it out alike)
+            assertEquals(List.of(Layout.place(Strategy.of("b", 8), List.of("b"), DD).orElseThrow().key(), place("n", 4, "b", 2).key(), place("n", 2, "b", 4).key()),
+                    required.get(cg.node(1).name()).stream().map(Layout::key).toList());
             ProblemBuilder.Built built = planner.problemBuilder(cg).build(cg, required);
             for (ProblemBuilder.Unit u : built.units()) {
                 for (Layout l : required.getOrDefault(u.name(), List.of())) {
