@@ -152,7 +152,8 @@ public final class Baselines {
      *     all-reduced and whose outputs are whole again;
      * <li>a product with a weight whose input is whole is column-parallel: its output features split
      *     (QKV, first MLP layer, the output layer over the vocabulary);
-     * <li>an embedding (a Gather from a weight table) is vocabulary-parallel: its table's rows split, a
+     * <li>an embedding (a Gather from a weight table by indices that carry the batch: the token
+     *     embedding, not a position embedding) is vocabulary-parallel: its table's rows split, a
      *     reduction whose partial sums are all-reduced;
      * <li>everything else (norms, residual additions, dropout) runs as {@code t} copies inside the
      *     group, or with {@code sequenceParallel} (Korthikanti et al., 2022) split along the sequence:
@@ -198,7 +199,8 @@ public final class Baselines {
             if (md == null && t > 1 && isLinear(n.anchor())) {
                 md = columnDim(sp, batchDim, t);
             }
-            if (md == null && t > 1 && isEmbedding(n.anchor()) && sp.dim("v").map(d -> d.extent() % t == 0).orElse(false)) {
+            if (md == null && t > 1 && batchDim != null && isEmbedding(n.anchor())
+                    && sp.dim("v").map(d -> d.extent() % t == 0).orElse(false)) {
                 md = "v";
             }
             int batchFactor = batchDim == null ? 1 : largestDivisor(sp, batchDim, dp);

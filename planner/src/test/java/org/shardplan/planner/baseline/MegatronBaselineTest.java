@@ -47,18 +47,35 @@ class MegatronBaselineTest {
         assertEquals(75, cg.nodes().size(), "embedding, 4 layers of 18 nodes, final norm, output layer");
     }
 
+    /**
+     * The layout splitting {@code modelDim} by {@code t} on the lowest digits (or {@code ~t}: t copies) and
+     * {@code batchDim} by {@code dp} on the others; null when that splits nothing (copies without data
+     * parallelism: the node runs replicated).
+     */
     private static Layout place(String modelDim, int t, String batchDim, int dp) {
         Map<String, Integer> f = new LinkedHashMap<>();
         List<String> placement = new ArrayList<>();
-        if (modelDim.startsWith(Layout.COPIES)) {
-            placement.add(modelDim);
-        } else {
+        if (!modelDim.startsWith(Layout.COPIES)) {
             f.put(modelDim, t);
             placement.add(modelDim);
+        } else if (dp > 1) {
+            placement.add(modelDim);
         }
-        f.put(batchDim, dp);
-        placement.add(batchDim);
-        return Layout.place(Strategy.of(f), placement, DD).orElseThrow();
+        if (dp > 1) {
+            f.put(batchDim, dp);
+            placement.add(batchDim);
+        }
+        return f.isEmpty() ? null : Layout.place(Strategy.of(f), placement, DD).orElseThrow();
+    }
+
+    private static void expect(Map<String, Layout> r, CoarseGraph g, int index, String op, String modelDim, int t,
+            String batchDim) {
+        CoarseNode n = g.node(index);
+        assertEquals(op, n.opType(), n.name());
+        Layout l = place(modelDim.equals("~") ? Layout.COPIES + t : modelDim, t, batchDim, 8 / t);
+        if (l != null) {
+            r.put(n.name(), l);
+        }
     }
 
     /**
@@ -104,6 +121,86 @@ class MegatronBaselineTest {
         assertEquals("MatMul", cg.node(74).opType());
         r.put(cg.node(74).name(), place("n", t, "b", dp)); // output layer: column-parallel over the vocabulary
         return r;
+    }
+
+    /**
+     * Megatron's layout of the GPT-2-style export (dev/export-models.py: pre-LN, 8 heads, d 256, MLP 1024,
+     * 4 layers, vocabulary 50304; batch 64, sequence 128), by hand. Layer 0 also computes the causal mask
+     * (two Slices of the mask buffer and an Equal, replicated) and applies it in a Where of its own; later
+     * layers fuse that Where into the scores' product.
+     */
+    static Map<String, Layout> gpt2ByHand(CoarseGraph g, int t, boolean sequenceParallel) {
+        String norm = sequenceParallel ? "d1" : "~";
+        String[][] attention = {
+            {"MatMul", "n", "b"}, {"Split", "d2", "d0"}, {"Reshape", "d2", "d0"}, {"Transpose", "d1", "d0"},
+            {"Reshape", "d2", "d0"}, {"Reshape", "d2", "d0"}, {"Transpose", "d1", "d0"}, {"Transpose", "d1", "d0"},
+            {"MatMul", "b1", "b0"}};
+        String[][] rest = {
+            {"Softmax", "d1", "d0"}, {"MatMul", "b1", "b0"}, {"Transpose", "d2", "d0"}, {"Reshape", "d2_0", "d0"},
+            {"MatMul", "k", "b"}, {"LayerNormalization", norm, "d0"}, {"MatMul", "n", "b"}, {"MatMul", "k", "b"}};
+        Map<String, Layout> r = new LinkedHashMap<>();
+        expect(r, g, 0, "Gather", "v", t, "i0");               // token embedding: vocabulary-parallel
+        assertEquals("Gather", g.node(1).opType());              // position embedding: replicated
+        expect(r, g, 2, "Add", norm, t, "d0");                   // token + position
+        int i = 3;
+        for (int l = 0; l < 4; l++) {
+            expect(r, g, i++, "LayerNormalization", norm, t, "d0");
+            for (String[] e : attention) {
+                expect(r, g, i++, e[0], e[1], t, e[2]);
+            }
+            if (l == 0) {
+                for (String op : new String[] {"Slice", "Slice", "Equal"}) {
+                    assertEquals(op, g.node(i++).opType());      // the causal mask: replicated
+                }
+                expect(r, g, i++, "Where", "d1", t, "d0");
+            }
+            for (String[] e : rest) {
+                expect(r, g, i++, e[0], e[1], t, e[2]);
+            }
+        }
+        expect(r, g, i++, "LayerNormalization", norm, t, "d0");
+        expect(r, g, i++, "MatMul", "n", t, "b");                // output layer: column-parallel over the vocabulary
+        assertEquals(g.nodes().size(), i);
+        return r;
+    }
+
+    static CoarseGraph gpt2() throws Exception {
+        Path file = Path.of(System.getProperty("shardplan.models",
+                Path.of(System.getProperty("shardplan.root", "..")).resolve("build-data/models").toString()))
+                .resolve("gpt2_style.onnx");
+        if (!java.nio.file.Files.exists(file)) {
+            org.junit.jupiter.api.Assumptions.assumeFalse(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA") == null,
+                    file + " is missing (dev/setup-test-data)");
+            throw new AssertionError(file + " is missing and SHARDPLAN_REQUIRE_TEST_DATA=1: run dev/setup-test-data");
+        }
+        return Coarsening.coarsen(OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(Map.of("batch", 64L, "seq", 128L)))
+                .graph());
+    }
+
+    @Test
+    void megatronOfAGpt2StyleDecoderNodeByNode() throws Exception {
+        CoarseGraph g = gpt2();
+        assertEquals(81, g.nodes().size());
+        for (int t : new int[] {2, 4, 8}) {
+            for (boolean sp : new boolean[] {false, true}) {
+                Baselines.Baseline b = Baselines.megatron(g, 64, DD, t, sp).orElseThrow();
+                Map<String, Layout> expected = gpt2ByHand(g, t, sp);
+                assertEquals(expected.keySet(), b.layouts().keySet(), "T=" + t + (sp ? " sp" : ""));
+                for (Map.Entry<String, Layout> e : expected.entrySet()) {
+                    assertEquals(e.getValue().key(), b.layouts().get(e.getKey()).key(), "T=" + t + (sp ? " sp " : " ") + e.getKey());
+                }
+            }
+        }
+        // the third layer (coarse nodes 43 to 60): weight slices QKV [256, 768/t] + [768/t], projection
+        // [256/t, 256] + [256], MLP [256, 1024/t] + [1024/t] and [1024/t, 256] + [256]
+        for (int t : new int[] {2, 4, 8}) {
+            long[] slices = {256 * 768 / t, 768 / t, 256 * 256 / t, 256, 256 * 1024 / t, 1024 / t, 1024 * 256 / t, 256};
+            double bytes = assertMegatronCommunication(g, t, 43, 60, 128L * 256, slices);
+            if (t == 8) {
+                // no data parallelism: only the 4 all-reduces of 64·128·256·4 bytes over 8 devices, 2·(7/8) each
+                assertEquals(4 * 2 * 7 / 8.0 * 8388608, bytes, 1e-6);
+            }
+        }
     }
 
     @Test
@@ -162,52 +259,66 @@ class MegatronBaselineTest {
 
     @Test
     void communicationPerLayerIsMegatronsFormula() {
-        Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64);
         for (int t : new int[] {2, 4}) {
-            int dp = 8 / t;
-            Baselines.Baseline b = Baselines.megatron(cg, 64, DD, t, false).orElseThrow();
-            ProblemBuilder pb = planner.problemBuilder(cg);
-            Map<String, List<Layout>> required = new LinkedHashMap<>();
-            b.layouts().forEach((k, v) -> required.put(k, List.of(v)));
-            ProblemBuilder.Built built = pb.build(cg, required);
-            // the second layer: coarse nodes 19 to 36
-            double bytes = 0;
-            double seconds = 0;
-            for (int i = 19; i <= 36; i++) {
-                ProblemBuilder.Unit u = built.units().get(i);
-                ProblemBuilder.Cost c = u.costs().get(u.indexOf(b.layouts().get(u.name())));
-                bytes += c.communicationBytes();
-                seconds += c.communicationSeconds();
-            }
-            for (ProblemBuilder.Link l : built.links()) {
-                if (l.to() >= 19 && l.to() <= 36) {
-                    int cols = built.units().get(l.to()).layouts().size();
-                    int at = built.units().get(l.from()).indexOf(b.layouts().get(built.units().get(l.from()).name())) * cols
-                            + built.units().get(l.to()).indexOf(b.layouts().get(built.units().get(l.to()).name()));
-                    assertEquals(0.0, l.bytes()[at], "no resharding between Megatron's layers: " + l.value());
-                }
-            }
-            // b·s·h of one replica in float32: (64 / dp) · 128 · 64 · 4 bytes; a ring all-reduce over t moves 2 (t-1)/t of it
-            double act = 64.0 / dp * 128 * 64 * 4;
-            double tensorParallel = 4 * 2.0 * (t - 1) / t * act;
-            // weight slices: QKV [64, 192/t] + [192/t], projection [64/t, 64] + bias [64] (whole: added after the
-            // sums), MLP [64, 256/t] + [256/t] and [256/t, 64] + [64]; gradients of 2 bytes (Adam, mixed precision)
+            // weight slices of the second layer: QKV [64, 192/t] + [192/t], projection [64/t, 64] + bias [64]
+            // (whole: added after the sums), MLP [64, 256/t] + [256/t] and [256/t, 64] + [64]
             long[] slices = {64 * 192 / t, 192 / t, 64 * 64 / t, 64, 64 * 256 / t, 256 / t, 256 * 64 / t, 64};
-            double dataParallel = 0;
-            Layout qkv = b.layouts().get(cg.node(19).name());
-            Collectives coll = new Collectives(Fixtures.a100(8), DD);
-            double expectedSeconds = 4 * coll.seconds(Collective.ALL_REDUCE, qkv.digitsOf("n"), act);
-            for (long e : slices) {
-                dataParallel += 2.0 * (dp - 1) / dp * 2 * e;
-                expectedSeconds += coll.seconds(Collective.ALL_REDUCE, qkv.digitsOf("b"), 2.0 * e);
-            }
+            double bytes = assertMegatronCommunication(cg, t, 19, 36, 128L * 64, slices);
             if (t == 2) {
-                // 4 x 524288 + 3 x 24928: hand-checkable
-                assertEquals(4 * 524288 + 3 * 24928, tensorParallel + dataParallel, 1e-6);
+                // 4 all-reduces of 16·128·64·4 = 524288 bytes over 2 devices, each moving 2·(1/2) of it, and
+                // 24928 gradient elements of 2 bytes all-reduced over 4 devices, moving 2·(3/4) of them
+                assertEquals(4 * 524288 + 3 * 24928, bytes, 1e-6);
             }
-            assertEquals(tensorParallel + dataParallel, bytes, 1e-6, "T=" + t);
-            assertEquals(expectedSeconds, seconds, 1e-12 * expectedSeconds, "T=" + t);
         }
+    }
+
+    /**
+     * Checks the communication of the Megatron layout at degree {@code t} over coarse nodes {@code from}
+     * to {@code to} (one layer) against Megatron's count and returns its bytes
+     * per device: four all-reduces over the {@code t} devices of one replica's activations
+     * ({@code 64 / dp} sequences of {@code seqTimesHidden} float32 values), the gradient all-reduce of
+     * each weight slice (2 bytes per element) over the {@code dp} replicas, and no resharding.
+     */
+    static double assertMegatronCommunication(CoarseGraph g, int t, int from, int to, long seqTimesHidden, long[] slices) {
+        int dp = 8 / t;
+        Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64);
+        Baselines.Baseline b = Baselines.megatron(g, 64, DD, t, false).orElseThrow();
+        Map<String, List<Layout>> required = new LinkedHashMap<>();
+        b.layouts().forEach((k, v) -> required.put(k, List.of(v)));
+        ProblemBuilder.Built built = planner.problemBuilder(g).build(g, required);
+        double bytes = 0;
+        double seconds = 0;
+        for (int i = from; i <= to; i++) {
+            ProblemBuilder.Unit u = built.units().get(i);
+            ProblemBuilder.Cost c = u.costs().get(u.indexOf(b.layouts().getOrDefault(u.name(), Layout.replicated())));
+            bytes += c.communicationBytes();
+            seconds += c.communicationSeconds();
+        }
+        for (ProblemBuilder.Link l : built.links()) {
+            if (l.to() >= from && l.to() <= to) {
+                ProblemBuilder.Unit p = built.units().get(l.from());
+                ProblemBuilder.Unit c = built.units().get(l.to());
+                int at = p.indexOf(b.layouts().getOrDefault(p.name(), Layout.replicated())) * c.layouts().size()
+                        + c.indexOf(b.layouts().getOrDefault(c.name(), Layout.replicated()));
+                assertEquals(0.0, l.bytes()[at], "no resharding inside Megatron's layer: " + l.value());
+            }
+        }
+        double act = 64.0 / dp * seqTimesHidden * 4;
+        double expectedBytes = 4 * 2.0 * (t - 1) / t * act;
+        Layout qkv = null; // the first column-parallel product of the layer: its digits are the groups
+        for (int i = from; qkv == null; i++) {
+            Layout l = b.layouts().get(g.node(i).name());
+            qkv = l != null && l.strategy().factor("n") == t ? l : null;
+        }
+        Collectives coll = new Collectives(Fixtures.a100(8), DD);
+        double expectedSeconds = 4 * coll.seconds(Collective.ALL_REDUCE, qkv.digitsOf("n"), act);
+        for (long e : slices) {
+            expectedBytes += 2.0 * (dp - 1) / dp * 2 * e;
+            expectedSeconds += coll.seconds(Collective.ALL_REDUCE, qkv.digitsOf("b"), 2.0 * e);
+        }
+        assertEquals(expectedBytes, bytes, 1e-6, "T=" + t);
+        assertEquals(expectedSeconds, seconds, 1e-12 * expectedSeconds, "T=" + t);
+        return bytes;
     }
 
     @Test
