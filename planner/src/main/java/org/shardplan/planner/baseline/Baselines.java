@@ -152,9 +152,9 @@ public final class Baselines {
      *     all-reduced and whose outputs are whole again;
      * <li>a product with a weight whose input is whole is column-parallel: its output features split
      *     (QKV, first MLP layer, the output layer over the vocabulary);
-     * <li>an embedding (a Gather from a weight table by indices that carry the batch: the token
-     *     embedding, not a position embedding) is vocabulary-parallel: its table's rows split, a
-     *     reduction whose partial sums are all-reduced;
+     * <li>the token embedding (of the Gathers from a weight table by indices that carry the batch, the
+     *     one with the largest table; not position or token-type embeddings, which stay whole) is
+     *     vocabulary-parallel: its table's rows split, a reduction whose partial sums are all-reduced;
      * <li>everything else (norms, residual additions, dropout) runs as {@code t} copies inside the
      *     group, or with {@code sequenceParallel} (Korthikanti et al., 2022) split along the sequence:
      *     the axis after the batch axis of its output, when that output has rank 3 or more.
@@ -175,6 +175,13 @@ public final class Baselines {
         Map<String, Integer> modelAxis = new HashMap<>();
         Map<String, Layout> r = new LinkedHashMap<>();
         int dp = dd.devices() / t;
+        long rows = 0; // the rows of the largest table looked up by indices that carry the batch
+        for (CoarseNode n : g.nodes()) {
+            if (bd.containsKey(n.name()) && isEmbedding(n.anchor())) {
+                rows = Math.max(rows, spaces.get(n.index()).flatMap(x -> x.dim("v")).map(LoopDim::extent).orElse(0L));
+            }
+        }
+        long vocabulary = rows;
         for (CoarseNode n : g.nodes()) {
             Optional<IterationSpace> osp = spaces.get(n.index());
             if (osp.isEmpty()) {
@@ -200,7 +207,7 @@ public final class Baselines {
                 md = columnDim(sp, batchDim, t);
             }
             if (md == null && t > 1 && batchDim != null && isEmbedding(n.anchor())
-                    && sp.dim("v").map(d -> d.extent() % t == 0).orElse(false)) {
+                    && sp.dim("v").map(d -> d.extent() == vocabulary && d.extent() % t == 0).orElse(false)) {
                 md = "v";
             }
             int batchFactor = batchDim == null ? 1 : largestDivisor(sp, batchDim, dp);
