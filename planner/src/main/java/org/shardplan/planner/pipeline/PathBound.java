@@ -54,7 +54,7 @@ final class PathBound {
         for (int d = 0; d < p; d++) {
             for (Op op : order.get(d)) {
                 if (op.kind() == Op.Kind.BACKWARD_INPUT) {
-                    split[op.chunk() * p + d] = true;
+                    split[op.virtualStage() * p + d] = true;
                 }
             }
         }
@@ -96,7 +96,7 @@ final class PathBound {
             for (int t = 0; t < dev.forwards.length; t++) {
                 int pos = dev.forwards[t];
                 Op op = dev.ops.get(pos);
-                int j = op.chunk() * p + k;
+                int j = op.virtualStage() * p + k;
                 int n = firstNode[k] + t;
                 int[] to = new int[2 + count];
                 double[] wt = new double[2 + count];
@@ -116,7 +116,7 @@ final class PathBound {
                     int next = via.nextForward(b);
                     if (next >= 0) {
                         Op nextOp = via.ops.get(next);
-                        to[e] = firstNode[r % p] + via.forwardIndex(nextOp.microBatch(), nextOp.chunk());
+                        to[e] = firstNode[r % p] + via.forwardIndex(nextOp.microBatch(), nextOp.virtualStage());
                         wt[e++] = (head[count] - head[j + 1] + send[j]) + (down[count] - down[r]) + via.seconds(b, next);
                     }
                 }
@@ -155,7 +155,7 @@ final class PathBound {
             for (int t = 0; t < dev.forwards.length; t++) {
                 int pos = dev.forwards[t];
                 Op op = dev.ops.get(pos);
-                int j = op.chunk() * p + k;
+                int j = op.virtualStage() * p + k;
                 double here = best[firstNode[k] + t];
                 double toLastStage = head[count] - head[j + 1] + send[j]; // F at j excluded, to the last stage
                 // Leave to the last stage and back down to B(i) on device d, chunk a, then d's remaining ops.
@@ -209,7 +209,7 @@ final class PathBound {
             int last = -1;
             for (int i = 0; i < ops.size(); i++) {
                 Op op = ops.get(i);
-                StageProfile s = stages.get(op.chunk() * p + d);
+                StageProfile s = stages.get(op.virtualStage() * p + d);
                 double t = switch (op.kind()) {
                     case FORWARD -> s.forwardSeconds();
                     case BACKWARD -> s.backwardSeconds();
@@ -218,7 +218,7 @@ final class PathBound {
                 };
                 prefix[i + 1] = prefix[i] + t;
                 if (op.kind() == Op.Kind.BACKWARD || op.kind() == Op.Kind.BACKWARD_INPUT) {
-                    backward[op.microBatch()][op.chunk()] = i;
+                    backward[op.microBatch()][op.virtualStage()] = i;
                     last = i;
                 }
             }
@@ -229,7 +229,7 @@ final class PathBound {
             for (int i = 0; i < ops.size(); i++) {
                 Op op = ops.get(i);
                 if (op.kind() == Op.Kind.FORWARD) {
-                    forwardIndex[op.microBatch()][op.chunk()] = t;
+                    forwardIndex[op.microBatch()][op.virtualStage()] = t;
                     forwards[t++] = i;
                 }
             }
