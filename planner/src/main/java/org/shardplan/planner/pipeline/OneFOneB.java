@@ -15,9 +15,9 @@ import java.util.Optional;
  * <p>Closed form for balanced stages ({@code f}, {@code b} each) without transfers: device {@code s}'s
  * last backward ends at {@code (m + p - 1)(f + b) - s b}, the step is {@code (m + p - 1)(f + b)} plus
  * synchronisation, and the bubble overhead is {@code (p - 1)/m}. For any stage times and transfers the
- * estimate is the longest of the dependency-graph paths of {@link PathBound}, which reduces to the
- * formula above for balanced stages, never exceeds the simulated step, and stays within a few per cent
- * of it (docs/schedules.md). Running time {@code O(p^2 m)}; the order {@code O(p m)}.
+ * estimate is the critical path of the op order's dependency graph ({@link CriticalPath}): the formula
+ * above for balanced stages, and the simulated step whenever no transfer waits for its link (a lower
+ * bound of it otherwise, docs/schedules.md). Running time {@code O(p^2 m)}; the order {@code O(p m)}.
  */
 public final class OneFOneB implements Schedule {
 
@@ -48,7 +48,7 @@ public final class OneFOneB implements Schedule {
         for (int s = 0; s < p; s++) {
             inFlight[s] = Math.min(p - s, microBatches);
         }
-        double[] end = PathBound.ends(stages, order(p, microBatches, 1), microBatches, 1);
+        double[] end = CriticalPath.ends(stages, order(p, microBatches, 1), microBatches, 1);
         return Shapes.oneChunkEstimate(stages, microBatches, end, inFlight);
     }
 

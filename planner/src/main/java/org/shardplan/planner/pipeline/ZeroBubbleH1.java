@@ -23,9 +23,9 @@ import java.util.Optional;
  * so the step is {@code m (f + b) + (p - 1)(f + max(b_in - b_w, 0))} plus synchronisation: the paper's
  * bubble {@code (p - 1)(T_F + T_B - T_W)} when {@code T_B >= T_W}, and {@code (p - 1) T_F} when the
  * weight gradient is the longer half. With {@code b_w = 0} it is 1F1B's step. For any stage times,
- * transfers and {@code m} the estimate is the path bound of {@link PathBound} (exact for balanced stages
- * with or without transfers, within a few per cent otherwise; docs/schedules.md). Running time
- * {@code O(p^2 m)}; the order {@code O(p m)}.
+ * transfers and {@code m} the estimate is the critical path of the op order's dependency graph
+ * ({@link CriticalPath}): the simulated step whenever no transfer waits for its link, a lower bound
+ * otherwise (docs/schedules.md). Running time {@code O(p^2 m)}; the order {@code O(p m)}.
  */
 public final class ZeroBubbleH1 implements Schedule {
 
@@ -51,7 +51,7 @@ public final class ZeroBubbleH1 implements Schedule {
         for (int s = 0; s < p; s++) {
             inFlight[s] = Math.min(p, microBatches);
         }
-        double[] end = PathBound.ends(stages, order(p, microBatches, 1), microBatches, 1);
+        double[] end = CriticalPath.ends(stages, order(p, microBatches, 1), microBatches, 1);
         return Shapes.oneChunkEstimate(stages, microBatches, end, inFlight);
     }
 

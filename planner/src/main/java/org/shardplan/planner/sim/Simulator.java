@@ -84,6 +84,7 @@ public final class Simulator {
         private final double[] deviceFree;
         private final double[] busy;
         private final List<Event> events = new ArrayList<>();
+        private final List<List<Event>> computeEvents = new ArrayList<>();
 
         Replay(List<StageProfile> stages, Schedule schedule, int devices, int m, int v) {
             this.stages = List.copyOf(stages);
@@ -105,6 +106,9 @@ public final class Simulator {
             linkFree = new double[devices][devices];
             deviceFree = new double[devices];
             busy = new double[devices];
+            for (int d = 0; d < devices; d++) {
+                computeEvents.add(new ArrayList<>());
+            }
         }
 
         Result run() {
@@ -163,11 +167,11 @@ public final class Simulator {
         /** Runs {@code op} on device {@code d} if its inputs are known; false when it must wait. */
         private boolean tryRun(int d, Op op) {
             int i = op.microBatch();
-            if (i >= m || op.chunk() >= v) {
+            if (i >= m || op.virtualStage() >= v) {
                 throw new IllegalStateException("schedule " + schedule.name() + " must use micro-batches below " + m
                         + " and chunks below " + v + ", found " + op + " on device " + d);
             }
-            int s = op.chunk() * devices + d;
+            int s = op.virtualStage() * devices + d;
             StageProfile st = stages.get(s);
             double ready;
             double seconds;
@@ -196,7 +200,15 @@ public final class Simulator {
             double end = start + seconds;
             deviceFree[d] = end;
             busy[d] += seconds;
-            events.add(new Event(d, Event.Kind.valueOf(op.kind().name()), i, op.chunk(), start, end));
+            Event.Kind kind = switch (op.kind()) {
+                case FORWARD -> Event.Kind.FORWARD;
+                case BACKWARD -> Event.Kind.BACKWARD;
+                case BACKWARD_INPUT -> Event.Kind.BACKWARD_INPUT;
+                case BACKWARD_WEIGHT -> Event.Kind.BACKWARD_WEIGHT;
+            };
+            Event event = new Event(d, kind, i, op.virtualStage(), start, end);
+            events.add(event);
+            computeEvents.get(d).add(event);
             switch (op.kind()) {
                 case FORWARD -> {
                     forwardEnd[s][i] = end;
@@ -230,7 +242,7 @@ public final class Simulator {
             double end = start + seconds;
             linkFree[from][to] = end;
             if (seconds > 0) {
-                events.add(new Event(from, kind, op.microBatch(), op.chunk(), start, end));
+                events.add(new Event(from, kind, op.microBatch(), op.virtualStage(), start, end));
             }
             return end;
         }
@@ -262,10 +274,7 @@ public final class Simulator {
             }
             // (time, delta bytes, delta count); frees before allocations at equal times.
             List<double[]> changes = new ArrayList<>();
-            for (Event e : events) {
-                if (e.device() != d) {
-                    continue;
-                }
+            for (Event e : computeEvents.get(d)) {
                 switch (e.kind()) {
                     case FORWARD -> changes.add(new double[] {e.start(), activation(e), 1});
                     case BACKWARD, BACKWARD_WEIGHT -> changes.add(new double[] {e.end(), -activation(e), -1});
@@ -288,7 +297,7 @@ public final class Simulator {
         }
 
         private double activation(Event e) {
-            return stages.get(e.chunk() * devices + e.device()).activationBytesPerMicroBatch();
+            return stages.get(e.virtualStage() * devices + e.device()).activationBytesPerMicroBatch();
         }
 
         private static double[][] nan(int rows, int cols) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.stream.Collectors;
@@ -97,18 +96,34 @@ class SimulatorTest {
     }
 
     @Test
-    void closedFormsStayWithinAFewPerCentOnUnbalancedStages() {
-        // Stage times within +-20% of each other, transfers 5% of compute, 3 seeds; the bounds are the measured
-        // worst gaps of docs/schedules.md rounded up. GPipe's closed form is exact; the others are lower bounds.
-        Map<String, Double> allowed = Map.of("none", 1e-9, "gpipe", 1e-9, "1f1b", 0.03, "zero-bubble", 0.03,
-                "interleaved", 0.06);
+    void estimatesEqualTheSimulationOnUnbalancedStages() {
+        // Stage times within +-50% of each other, transfers 20% of a stage's compute, 3 seeds: no transfer waits
+        // for its link, so GPipe's flow shop and the critical path of the others are the simulated step.
         for (Schedule s : Schedules.all()) {
             for (long seed = 1; seed <= 3; seed++) {
                 Random random = new Random(seed);
-                double gap = worstGap(s, n -> unbalanced(random, n, 0.2, 0.05), !s.name().equals("gpipe"));
-                assertTrue(gap <= allowed.get(s.name()), s.name() + " seed " + seed + ": gap " + gap);
+                assertEquals(0, worstGap(s, n -> unbalanced(random, n, 0.5, 0.2), true), 1e-9, s.name() + " seed " + seed);
             }
         }
+    }
+
+    @Test
+    void whenTransfersQueueOnTheirLinksTheCriticalPathIsALowerBound() {
+        // Transfers as long as a stage's forward and backward together: a link is busy when the next transfer
+        // is ready. GPipe's closed form has the links as machines of its flow shops and stays exact; the critical
+        // path of the others takes transfers as fixed delays and falls below the simulated step.
+        double worstInterleaved = 0;
+        for (Schedule s : Schedules.all()) {
+            Random random = new Random(7);
+            double gap = worstGap(s, n -> unbalanced(random, n, 0.2, 2), true);
+            if (s.name().equals("gpipe") || s.name().equals("none")) {
+                assertEquals(0, gap, 1e-9, s.name());
+            }
+            if (s.name().equals("interleaved")) {
+                worstInterleaved = gap;
+            }
+        }
+        assertTrue(worstInterleaved > 0.01, "interleaved sends v times as much over a link: " + worstInterleaved);
     }
 
     @Test
