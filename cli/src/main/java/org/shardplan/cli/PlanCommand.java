@@ -204,7 +204,10 @@ public final class PlanCommand implements Callable<Integer> {
                 default -> throw new ShardplanException("--recompute must be auto, on or off, found " + recompute);
             }
             if (!zero.equals("auto")) {
-                s = s.withZeroStage(integer("--zero", zero, "auto, 0, 1, 2 or 3"));
+                if (!zero.matches("[0-3]")) {
+                    throw new ShardplanException("--zero must be auto, 0, 1, 2 or 3, found '" + zero + "'");
+                }
+                s = s.withZeroStage(Integer.parseInt(zero));
             }
         } catch (IllegalArgumentException e) {
             throw new ShardplanException(e.getMessage(), e);
