@@ -13,7 +13,8 @@ import java.util.Optional;
  * <pre>
  *   w x F,  d x (F, B),  (m - w - d) x (F, B, W),  w x (B, W),  d x W
  * </pre>
- * (the order of the authors' DeepSpeed/Megatron implementation with its exact semantics). A micro-batch's
+ * (the order of the authors' DeepSpeed implementation, {@code ZeroBubbleH1Pipeline}, with its exact
+ * semantics; on the first stage B and W run back to back, as its whole backward). A micro-batch's
  * activations are kept until its W, so every device holds at most {@code min(p, m)} micro-batches: the
  * most 1F1B holds on any device (its first), so the peak over devices is 1F1B's.
  *
