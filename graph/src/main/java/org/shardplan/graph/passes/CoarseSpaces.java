@@ -18,7 +18,10 @@ import org.shardplan.graph.space.TensorIndexing;
  * member's output is indexed like its input of the same shape, and its other inputs (a bias, a
  * residual) broadcast onto that (right-aligned; axes of size 1, or of a size that does not match, are
  * read whole); the per-channel operands of a fused BatchNormalization follow the channel axis. So {@link IterationSpace#localWork} of a coarse node counts only the tensors that cross
- * its boundary, which is what fusion saves. Linear in the members' total rank.
+ * its boundary, which is what fusion saves. Inputs that only fused members read are
+ * {@link TensorIndexing#epilogue} inputs: they meet the anchor's results after its reductions, so a
+ * split reduction dimension copies them without splitting their gradient (the residual added after a
+ * row-parallel product needs no all-reduce of its gradient). Linear in the members' total rank.
  */
 public final class CoarseSpaces {
     private CoarseSpaces() {
@@ -48,9 +51,14 @@ public final class CoarseSpaces {
                 propagate(m, known);
             }
         }
+        java.util.Set<String> anchorReads = new java.util.HashSet<>();
+        for (Value v : c.anchor().inputs()) {
+            anchorReads.add(v.name());
+        }
         List<TensorIndexing> ins = new ArrayList<>();
         for (Value v : c.inputs()) {
-            ins.add(new TensorIndexing(v, indexing(v, known), sparse.getOrDefault(v.name(), false)));
+            ins.add(new TensorIndexing(v, indexing(v, known), sparse.getOrDefault(v.name(), false),
+                    !anchorReads.contains(v.name())));
         }
         List<TensorIndexing> outs = new ArrayList<>();
         for (Value v : c.outputs()) {
