@@ -17,7 +17,8 @@ import org.shardplan.graph.space.TensorIndexing;
  * node's own inputs and outputs. The indexing is carried through the fused element-wise members: a
  * member's output is indexed like its input of the same shape, and its other inputs (a bias, a
  * residual) broadcast onto that (right-aligned; axes of size 1, or of a size that does not match, are
- * read whole); the per-channel operands of a fused BatchNormalization follow the channel axis. So {@link IterationSpace#localWork} of a coarse node counts only the tensors that cross
+ * read whole); the per-channel operands of a fused BatchNormalization follow the channel axis; in a
+ * SwiGLU node ({@link Coarsening#SWIGLU}) the up projection's weight and output are indexed like the gate's. So {@link IterationSpace#localWork} of a coarse node counts only the tensors that cross
  * its boundary, which is what fusion saves. Linear in the members' total rank.
  */
 public final class CoarseSpaces {
@@ -40,9 +41,19 @@ public final class CoarseSpaces {
         for (TensorIndexing t : s.outputs()) {
             known.putIfAbsent(t.name(), t.axes());
         }
-        if (c.pattern().isEmpty()) {
+        boolean swiGlu = c.pattern().filter(Coarsening.SWIGLU::equals).isPresent();
+        if (c.pattern().isEmpty() || swiGlu) {
+            Node a = c.anchor();
             for (Node m : c.members()) {
-                if (m == c.anchor()) {
+                if (m == a) {
+                    continue;
+                }
+                if (swiGlu && m.opType().equals("MatMul")) {
+                    // the up projection: the same input, a weight and output of the gate's types
+                    if (known.containsKey(a.input(1).name()) && known.containsKey(a.output(0).name())) {
+                        known.putIfAbsent(m.input(1).name(), known.get(a.input(1).name()));
+                        known.putIfAbsent(m.output(0).name(), known.get(a.output(0).name()));
+                    }
                     continue;
                 }
                 propagate(m, known);
