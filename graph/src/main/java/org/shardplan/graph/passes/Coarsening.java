@@ -142,6 +142,10 @@ public final class Coarsening {
                     folded.add(n);
                     continue;
                 }
+                if (n.opType().equals("Identity") && n.isOnnxDomain() && n.hasInput(0)
+                        && n.input(0).kind() == Value.Kind.PARAMETER) {
+                    continue; // another name for a weight (torch shares equal weights so): removed, not folded
+                }
                 boolean allConst = !n.outputs().isEmpty();
                 boolean anyUse = false;
                 boolean shapeOnly = true;
