@@ -16,7 +16,8 @@ import org.shardplan.graph.Tensor;
  * Rewrites, node by node during import, the control flow and sequence operators that exporters emit
  * for plain tensor computations into ordinary tensor operators the planner can split:
  * <ol>
- * <li><b>Loops of known trip count</b> (at most {@link #MAX_TRIP_COUNT} iterations, continuing while a
+ * <li><b>Loops of known trip count</b> (at most {@link #MAX_TRIP_COUNT} iterations and
+ *     {@link #MAX_UNROLLED_NODES} nodes unrolled, continuing while a
  *     condition that is constantly true, carrying values and writing no scan outputs) are unrolled: the
  *     body's nodes are copied once per iteration, named {@code loop/iterT/node}, the iteration number
  *     a constant; the loop's outputs are the last iteration's carried values.</li>
@@ -41,6 +42,9 @@ import org.shardplan.graph.Tensor;
 final class Lowering {
     /** Loops with more iterations are kept as loops. */
     static final int MAX_TRIP_COUNT = 64;
+
+    /** Loops whose unrolled body would have more nodes are kept as loops. */
+    static final int MAX_UNROLLED_NODES = 10_000;
 
     /** What the importer knows while it converts a graph. */
     interface Lookup {
@@ -137,7 +141,8 @@ final class Lowering {
             return null;
         }
         long[] trip = p.inputs().get(0).isEmpty() ? null : longs(l.info(p.inputs().get(0)));
-        if (trip == null || trip.length != 1 || trip[0] < 0 || trip[0] > MAX_TRIP_COUNT) {
+        if (trip == null || trip.length != 1 || trip[0] < 0 || trip[0] > MAX_TRIP_COUNT
+                || trip[0] * body.nodes.size() > MAX_UNROLLED_NODES) {
             return null;
         }
         if (!p.inputs().get(1).isEmpty() && !isTrue(l.info(p.inputs().get(1)))) {
@@ -179,11 +184,12 @@ final class Lowering {
             for (Pb.NodeP n : body.nodes) {
                 for (String o : n.outputs()) {
                     if (!o.isEmpty()) {
-                        rename.put(o, prefix + o);
+                        rename.put(o, join(prefix, o));
                     }
                 }
             }
             int k = 0;
+            Set<String> used = new HashSet<>();
             for (Pb.NodeP n : sorted) {
                 List<String> ins = new ArrayList<>();
                 for (String in : n.inputs()) {
@@ -193,7 +199,11 @@ final class Lowering {
                 for (String o : n.outputs()) {
                     outs.add(o.isEmpty() ? o : rename.get(o));
                 }
-                String nn = prefix + (n.name().isEmpty() ? n.opType() + "_" + k : n.name());
+                String nn = join(prefix, n.name().isEmpty() ? n.opType() + "_" + k : n.name());
+                if (!used.add(nn)) {
+                    nn = nn + "_" + k; // a body may name two nodes alike
+                    used.add(nn);
+                }
                 out.add(new Pb.NodeP(nn, n.opType(), n.domain(), ins, outs, n.attributes()));
                 k++;
             }
@@ -213,6 +223,11 @@ final class Lowering {
         unrolledLoops++;
         unrolledIterations += (int) trip[0];
         return out;
+    }
+
+    /** A body name under an iteration's prefix (torch's names start with '/', the prefix ends with one). */
+    private static String join(String prefix, String name) {
+        return prefix + (name.startsWith("/") ? name.substring(1) : name);
     }
 
     /** Whether a loop body's condition output is true at every iteration. */

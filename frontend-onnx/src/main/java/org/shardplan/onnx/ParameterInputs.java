@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * <li>its name ends like a parameter's: {@code weight}, {@code bias}, {@code kernel}, {@code gamma},
  *     {@code beta}, {@code scale}, {@code running_mean}, {@code running_var}, {@code embedding(s)}, or
  *     {@code w}/{@code b} after a separator (PyTorch's {@code features.0.weight}, TensorFlow's
- *     {@code dense/kernel:0}, Caffe2's {@code conv1_w});</li>
+ *     {@code dense/kernel:0}, Caffe2's {@code conv1_w}), or is torch's name for a weight its constant
+ *     folding rewrote, such as a Linear weight transposed for MatMul ({@code onnx::MatMul_965});</li>
  * <li>some operator reads it, directly or through Transpose, Cast, Identity, Reshape, Squeeze,
  *     Unsqueeze or Flatten, where a weight goes: the weight or bias of Conv, ConvTranspose or Gemm, an
  *     operand of MatMul or Einsum, the scale, bias or running statistics of a normalisation, the table of
@@ -39,8 +40,8 @@ final class ParameterInputs {
     }
 
     private static final Pattern PARAMETER_NAME = Pattern.compile(
-            "(?i)(^|.*[./:_-])(weights?|bias(es)?|kernel|gamma|beta|scale|running_mean|running_var|moving_mean"
-                    + "|moving_variance|embeddings?|w|b)(:\\d+)?");
+            "(?i)((^|.*[./:_-])(weights?|bias(es)?|kernel|gamma|beta|scale|running_mean|running_var|moving_mean"
+                    + "|moving_variance|embeddings?|w|b)(:\\d+)?|onnx::[A-Za-z]+_\\d+)");
 
     /** Input positions at which operators read weights; -1 stands for every position. */
     private static final Map<String, Set<Integer>> WEIGHT_POSITIONS = Map.ofEntries(

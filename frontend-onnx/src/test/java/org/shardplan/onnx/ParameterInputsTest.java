@@ -107,10 +107,10 @@ class ParameterInputsTest {
     @Test
     void parameterNames() {
         for (String n : List.of("features.0.weight", "classifier.1.bias", "dense/kernel:0", "bn.running_var",
-                "ln.gamma", "conv1_w", "tok.embeddings", "layers.0.attn_norm.weight")) {
+                "ln.gamma", "conv1_w", "tok.embeddings", "layers.0.attn_norm.weight", "onnx::MatMul_965")) {
             assertTrue(ParameterInputs.namedLikeParameter(n), n);
         }
-        for (String n : List.of("image", "input_ids", "attention_mask", "weighted_sum", "bw", "noise")) {
+        for (String n : List.of("image", "input_ids", "attention_mask", "weighted_sum", "bw", "noise", "onnx::x")) {
             assertFalse(ParameterInputs.namedLikeParameter(n), n);
         }
     }
