@@ -245,6 +245,10 @@ def test_models(out):
     export(LlamaLike(), (torch.randint(0, 1000, (2, 16)),), (["input_ids"], ["logits"]),
            {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
            os.path.join(out, "llama_gqa.onnx"), 14)
+    torch.manual_seed(6)
+    export(LlamaLike(), (torch.randint(0, 1000, (2, 16)),), (["input_ids"], ["logits"]),
+           {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+           os.path.join(out, "llama_gqa_no_weights.onnx"), 14, export_params=False)
 
 
 def main():

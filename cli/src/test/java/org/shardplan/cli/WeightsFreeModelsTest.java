@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -70,6 +71,27 @@ class WeightsFreeModelsTest {
         Plan c = plan(asInputs);
         assertTrue(c.totals().communicationSeconds() < b.totals().communicationSeconds() / 4,
                 c.totals() + " vs " + b.totals());
+    }
+
+    @Test
+    void theLlamaStyleDecoderPlansAlikeWithAndWithoutItsWeights() throws Exception {
+        // its Linear weights are fed transposed, under torch's names (onnx::MatMul_965, ...)
+        ImportOptions o = ImportOptions.DEFAULT.withDims(Map.of("batch", 8L, "seq", 128L));
+        Graph with = OnnxImporter.read(model("llama_gqa.onnx"), o).graph();
+        Graph without = OnnxImporter.read(model("llama_gqa_no_weights.onnx"), o).graph();
+        // embedding and head 1000x256, per layer 2x256x256 + 2x256x64 + 3x256x688, one shared RMSNorm scale,
+        // and the 16 rotary inverse frequencies (a floating-point Constant node, which the importer takes for a weight)
+        long params = 2 * 1000L * 256 + 4 * (2 * 256L * 256 + 2 * 256L * 64 + 3 * 256L * 688) + 256 + 16;
+        assertEquals(params, with.parameterCount());
+        assertEquals(params, without.parameterCount());
+        assertEquals(List.of("input_ids"), without.inputs().stream().map(v -> v.name()).toList());
+        Plan a = Planner.forCluster(Cluster.homogeneous(DeviceProfiles.get("a100-40gb"), 8)).withBatch(8)
+                .withTimeLimit(60).plan(with);
+        Plan b = Planner.forCluster(Cluster.homogeneous(DeviceProfiles.get("a100-40gb"), 8)).withBatch(8)
+                .withTimeLimit(60).plan(without);
+        double step = a.totals().stepSeconds();
+        assertEquals(step, b.totals().stepSeconds(), 1e-9 * step);
+        assertEquals(a.totals().communicationSeconds(), b.totals().communicationSeconds(), 1e-9 * step);
     }
 
     @Test
