@@ -34,6 +34,10 @@ import org.shardplan.graph.Tensor;
  *     own, unsqueezed input, so read literally, a 0 after axis {@code d} takes the neighbouring axis and
  *     the result has another shape than torch's (the file cannot run). Such a Reshape is read as torch
  *     meant it: its target becomes {@code Concat(Shape(x)[:d], [-1], Shape(x)[d+1:])}.</li>
+ * <li><b>Repeats written piece by piece.</b> The Concat of such repeats of every size-1 piece of one
+ *     Split becomes one Unsqueeze, Expand and Reshape of the whole input, so that the planner can give each
+ *     device the slice of a repeated tensor (the query heads' share of the KV heads) from the slice it
+ *     repeats; the pieces' nodes, left without readers, are dropped.</li>
  * </ol>
  * Each rewrite returns the nodes to import instead of one node, and the importer imports them one by
  * one, so that a rewrite sees what inference found for the nodes before it. Running time linear in the
@@ -67,11 +71,13 @@ final class Lowering {
 
     private final Map<String, Items> sequences = new HashMap<>();
     private final Set<String> rebuilt = new HashSet<>();
+    private final Set<String> unread = new HashSet<>();
     private int fresh;
     int unrolledLoops;
     int unrolledIterations;
     int loweredSequenceOps;
     int torchReshapes;
+    int repeats;
 
     /** The nodes to import instead of {@code p}, or null to import {@code p} itself. */
     List<Pb.NodeP> rewrite(Pb.NodeP p, String name, Lookup l) {
@@ -83,6 +89,7 @@ final class Lowering {
             case "SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceErase", "SequenceAt",
                  "SequenceLength", "SplitToSequence", "ConcatFromSequence", "Identity" -> sequence(p, name, l);
             case "Reshape" -> torchReshape(p, name, l);
+            case "Concat" -> repeatedPieces(p, name, l);
             default -> null;
         };
     }
@@ -575,6 +582,121 @@ final class Lowering {
         return r;
     }
 
+    /**
+     * {@code Concat} along axis {@code d} of the pieces of one {@code Split} of {@code x} along {@code d}
+     * into size-1 pieces, each repeated {@code r} times by {@code Unsqueeze(d+1)}, {@code Expand} and a
+     * {@code Reshape} merging the two axes (what torch writes for {@code repeat_interleave}, directly or
+     * through a loop, once unrolled): one chain on the whole {@code x} instead,
+     * {@code Reshape(Expand(Unsqueeze(x, d+1), [1, .., r, .., 1]), Concat(Shape(x)[:d], [-1], Shape(x)[d+1:]))},
+     * whose iteration space maps each output slice along {@code d} to the input slice it repeats. The
+     * pieces' nodes are left unread ({@link #unread()}).
+     */
+    private List<Pb.NodeP> repeatedPieces(Pb.NodeP p, String name, Lookup l) {
+        int k = p.inputs().size();
+        if (k < 2 || p.outputs().size() != 1 || l.opset() < 13) {
+            return null;
+        }
+        Node split = null;
+        long r = -1;
+        int rank = -1;
+        int d = -1;
+        List<Node> chain = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            Node reshape = l.producer(p.inputs().get(i));
+            Node expand = reshape == null || !reshape.opType().equals("Reshape") ? null : l.producer(reshape.input(0).name());
+            Node unsq = expand == null || !expand.opType().equals("Expand") ? null : l.producer(expand.input(0).name());
+            if (unsq == null || !unsq.opType().equals("Unsqueeze") || !unsq.hasInput(0)) {
+                return null;
+            }
+            String pieceName = throughIdentities(unsq.input(0).name(), l);
+            Node s = l.producer(pieceName);
+            Info piece = l.info(pieceName);
+            Info out = l.info(reshape.output(0).name());
+            Info ex = l.info(expand.output(0).name());
+            if (s == null || !s.opType().equals("Split") || (split != null && s != split) || s.outputs().size() != k
+                    || !s.output(i).name().equals(pieceName) || piece == null || !piece.rankKnown()
+                    || out == null || !out.rankKnown() || ex == null || !ex.rankKnown()) {
+                return null;
+            }
+            split = s;
+            if (i == 0) {
+                rank = piece.rank();
+                long ax = s.attrInt("axis", 0);
+                d = (int) (ax < 0 ? ax + rank : ax);
+            }
+            long[] axes = unsq.attrInts("axes").orElse(null);
+            if (axes == null && unsq.hasInput(1)) {
+                axes = unsq.input(1).constant().filter(Tensor::hasValues).flatMap(Tensor::longs).orElse(null);
+            }
+            if (d < 0 || d >= rank || axes == null || axes.length != 1 || (axes[0] < 0 ? axes[0] + rank + 1 : axes[0]) != d + 1
+                    || piece.rank() != rank || out.rank() != rank || ex.rank() != rank + 1
+                    || !piece.shape().dim(d).equals(org.shardplan.graph.Dim.of(1))
+                    || !ex.shape().dim(d + 1).isFixed() || (r >= 0 && ex.shape().dim(d + 1).value() != r)
+                    || !out.shape().dim(d).equals(ex.shape().dim(d + 1))) {
+                return null;
+            }
+            r = ex.shape().dim(d + 1).value();
+            for (int j = 0; j < rank; j++) {
+                if (j != d && !out.shape().dim(j).equals(piece.shape().dim(j))) {
+                    return null;
+                }
+            }
+            chain.addAll(List.of(reshape, expand, unsq));
+            for (Node id = l.producer(unsq.input(0).name()); id != null && id.opType().equals("Identity") && id.hasInput(0);
+                    id = l.producer(id.input(0).name())) {
+                chain.add(id);
+            }
+        }
+        long ax = attrInt(p, "axis", 0);
+        if ((ax < 0 ? ax + rank : ax) != d) {
+            return null;
+        }
+        String x = split.input(0).name();
+        String base = p.outputs().get(0) + "/repeat";
+        long[] reps = new long[rank + 1];
+        java.util.Arrays.fill(reps, 1);
+        reps[d + 1] = r;
+        List<Pb.NodeP> out = new ArrayList<>(axesOp("Unsqueeze", name + "/unsqueeze", x, base + "/unsqueezed", d + 1, l));
+        out.add(constant(base + "/reps", Tensor.ofLongs(DType.INT64, new long[] {rank + 1}, reps)));
+        out.add(new Pb.NodeP(name + "/expand", "Expand", "", List.of(base + "/unsqueezed", base + "/reps"),
+                List.of(base + "/expanded"), List.of()));
+        out.add(new Pb.NodeP(name + "/shape", "Shape", "", List.of(x), List.of(base + "/shape"), List.of()));
+        List<String> pieces = new ArrayList<>();
+        if (d > 0) {
+            out.addAll(slice(name + "/head", base + "/shape", base + "/head", 0, d));
+            pieces.add(base + "/head");
+        }
+        out.add(constant(base + "/merged", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {-1})));
+        pieces.add(base + "/merged");
+        if (d + 1 < rank) {
+            out.addAll(slice(name + "/tail", base + "/shape", base + "/tail", d + 1, rank));
+            pieces.add(base + "/tail");
+        }
+        out.add(new Pb.NodeP(name + "/target", "Concat", "", pieces, List.of(base + "/target"), List.of(intAttr("axis", 0))));
+        out.add(new Pb.NodeP(name, "Reshape", "", List.of(base + "/expanded", base + "/target"), p.outputs(), List.of()));
+        chain.forEach(n -> unread.add(n.name()));
+        unread.add(split.name());
+        repeats++;
+        return out;
+    }
+
+    /** The value an Identity chain (a lowered SequenceAt) passes on. */
+    private static String throughIdentities(String v, Lookup l) {
+        for (int guard = 0; guard < 16; guard++) {
+            Node n = l.producer(v);
+            if (n == null || !n.opType().equals("Identity") || !n.hasInput(0)) {
+                break;
+            }
+            v = n.input(0).name();
+        }
+        return v;
+    }
+
+    /** Names of nodes a rewrite left without readers (unless something else reads them): the importer drops them. */
+    Set<String> unread() {
+        return unread;
+    }
+
     private static List<Pb.NodeP> slice(String nodeName, String in, String out, long start, long end) {
         return List.of(constant(out + "/starts", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {start})),
                 constant(out + "/ends", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {end})),
@@ -597,6 +719,10 @@ final class Lowering {
             parts.add(torchReshapes + " Reshape" + (torchReshapes == 1 ? "" : "s") + " of torch's repeat_interleave export"
                     + " read as torch meant (the file's targets count the axes before the Unsqueeze;"
                     + " read literally they give other shapes)");
+        }
+        if (repeats > 0) {
+            parts.add(repeats + " repeat_interleave" + (repeats == 1 ? "" : "s") + " written piece by piece (Split, "
+                    + "Unsqueeze, Expand, Reshape, Concat) read as one Unsqueeze, Expand and Reshape");
         }
         return parts.isEmpty() ? null : "graph '" + graph + "': " + String.join("; ", parts);
     }

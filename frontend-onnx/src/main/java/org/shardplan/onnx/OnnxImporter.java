@@ -380,6 +380,7 @@ public final class OnnxImporter {
             if (lowered != null) {
                 warnings.add(lowered);
             }
+            dropUnread(nodes, lowering.unread(), raw.outputs);
             b.addNodes(nodes);
 
             List<Info> outInfos = new ArrayList<>();
@@ -414,6 +415,59 @@ public final class OnnxImporter {
                 add(convertNode(q, q.name(), scope, declared), nodes, producers);
             }
             add(convertNode(p, name, scope, declared), nodes, producers);
+        }
+
+        /**
+         * Drops the nodes named in {@code candidates} that nothing reads (no node, nested graph or graph
+         * output), last first, so that a chain of them goes; linear in the nodes' inputs.
+         */
+        private static void dropUnread(List<Node> nodes, Set<String> candidates, List<Pb.ValueInfoP> outputs) {
+            if (candidates.isEmpty()) {
+                return;
+            }
+            Map<String, Integer> readers = new HashMap<>();
+            for (Node n : nodes) {
+                for (String r : reads(n)) {
+                    readers.merge(r, 1, Integer::sum);
+                }
+            }
+            outputs.forEach(o -> readers.merge(o.name(), 1, Integer::sum));
+            boolean[] drop = new boolean[nodes.size()];
+            for (int i = nodes.size() - 1; i >= 0; i--) {
+                Node n = nodes.get(i);
+                if (!candidates.contains(n.name())) {
+                    continue;
+                }
+                boolean read = false;
+                for (Value o : n.outputs()) {
+                    read |= readers.getOrDefault(o.name(), 0) > 0;
+                }
+                if (!read) {
+                    drop[i] = true;
+                    for (String r : reads(n)) {
+                        readers.merge(r, -1, Integer::sum);
+                    }
+                }
+            }
+            List<Node> kept = new ArrayList<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                if (!drop[i]) {
+                    kept.add(nodes.get(i));
+                }
+            }
+            nodes.clear();
+            nodes.addAll(kept);
+        }
+
+        private static Set<String> reads(Node n) {
+            Set<String> r = new LinkedHashSet<>();
+            for (Value v : n.inputs()) {
+                if (!v.isAbsent()) {
+                    r.add(v.name());
+                }
+            }
+            r.addAll(n.capturedNames());
+            return r;
         }
 
         private static void add(Node n, List<Node> nodes, Map<String, Node> producers) {

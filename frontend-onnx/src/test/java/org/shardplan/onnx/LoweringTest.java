@@ -145,4 +145,34 @@ class LoweringTest {
         assertEquals(Shape.of(8, 6, 16, 4), p.graph().outputs().get(0).shape());
         assertTrue(p.warnings().isEmpty(), p.warnings().toString());
     }
+
+    /** repeat_interleave(x, 3, dim=1) written piece by piece: Split, then Unsqueeze, Expand, Reshape per piece, Concat. */
+    @Test
+    void repeatsWrittenPieceByPieceBecomeOneChain() throws Exception {
+        OnnxWriter g = graph("g").input(tensorInfo("x", FLOAT, "batch", 2, 5, 4))
+                .initializer(int64Tensor("ones", new long[] {2}, 1, 1))
+                .initializer(int64Tensor("axes", new long[] {1}, 2))
+                .initializer(int64Tensor("reps", new long[] {5}, 1, 1, 3, 1, 1))
+                .initializer(int64Tensor("target", new long[] {4}, 0, -1, 5, 4))
+                .node(node("split", "Split", s("x", "ones"), s("p0", "p1"), intAttr("axis", 1)))
+                .node(node("u0", "Unsqueeze", s("p0", "axes"), s("u0")))
+                .node(node("e0", "Expand", s("u0", "reps"), s("e0")))
+                .node(node("r0", "Reshape", s("e0", "target"), s("r0")))
+                .node(node("u1", "Unsqueeze", s("p1", "axes"), s("u1")))
+                .node(node("e1", "Expand", s("u1", "reps"), s("e1")))
+                .node(node("r1", "Reshape", s("e1", "target"), s("r1")))
+                .node(node("cat", "Concat", s("r0", "r1"), s("y"), intAttr("axis", 1)))
+                .output(tensorInfo("y", FLOAT));
+        ImportedModel m = load(model(13, g), Map.of("batch", 8L));
+        Graph gr = m.graph();
+        assertEquals(Shape.of(8, 6, 5, 4), gr.outputs().get(0).shape());
+        // the pieces are gone: one Unsqueeze [8, 2, 1, 5, 4], Expand [8, 2, 3, 5, 4], Reshape [8, 6, 5, 4]
+        assertEquals(List.of("Unsqueeze", "Expand", "Reshape"), ops(gr).stream()
+                .filter(o -> List.of("Split", "Unsqueeze", "Expand", "Reshape").contains(o)).toList());
+        Node expand = gr.node("cat/expand").orElseThrow();
+        assertEquals(Shape.of(8, 2, 1, 5, 4), expand.input(0).shape());
+        assertEquals(Shape.of(8, 2, 3, 5, 4), expand.output(0).shape());
+        assertEquals("Reshape", gr.producer("y").orElseThrow().opType());
+        assertTrue(m.warnings().get(0).contains("1 repeat_interleave written piece by piece"), m.warnings().toString());
+    }
 }

@@ -265,5 +265,21 @@ class CoarseningRealModelsTest {
         IterationSpace att = CoarseSpaces.of(scores).orElseThrow();
         assertEquals(Map.of("b0", 8L, "b1", 8L, "m", 128L, "n", 128L, "k", 32L), att.extents());
         assertTrue(Strategies.enumerate(att, 8).contains(Strategy.of("b1", 8)));
+        // K for 8 query heads from 2 KV heads: Unsqueeze, Expand [8, 2, 4, 128, 32] and Reshape [8, 8, 128, 32];
+        // cut into 8 heads, each device reads the one KV head its query head uses
+        CoarseNode expand = c.nodes().stream().filter(n -> n.name().equals("/ConcatFromSequence/expand")).findFirst()
+                .orElseThrow();
+        IterationSpace rep = CoarseSpaces.of(expand).orElseThrow();
+        Strategy heads = Strategy.of("d1", 2, "d2", 4);
+        assertEquals(List.of(8L, 1L, 1L, 128L, 32L), java.util.Arrays.stream(rep.localShape(rep.inputs().get(0), heads))
+                .boxed().toList());
+        assertEquals(List.of(8L, 1L, 1L, 128L, 32L), java.util.Arrays.stream(rep.localShape(rep.outputs().get(0), heads))
+                .boxed().toList());
+        CoarseNode merge = c.nodes().stream().filter(n -> n.name().equals("/ConcatFromSequence")).findFirst().orElseThrow();
+        assertEquals("Reshape", merge.opType());
+        IterationSpace m = CoarseSpaces.of(merge).orElseThrow();
+        Strategy mergedHeads = Strategy.of("d1_0", 2, "d1_1", 4);
+        assertEquals(List.of(8L, 1L, 128L, 32L), java.util.Arrays.stream(m.localShape(m.outputs().get(0), mergedHeads))
+                .boxed().toList());
     }
 }
