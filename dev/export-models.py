@@ -121,16 +121,19 @@ class RmsNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rotate_half(x, h=None):
-    h = x.shape[-1] // 2 if h is None else h
+def rotate_half(x):
+    # The half size is read from the tensor, as Hugging Face's Llama does; the exporter then no longer knows
+    # the KV head count, and repeat_interleave becomes SplitToSequence / Loop / ConcatFromSequence.
+    h = x.shape[-1] // 2
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
 class LlamaLike(nn.Module):
     """A small Llama-style decoder (Touvron et al., 2023): RMSNorm before each sublayer, rotary position
     embeddings (Su et al., 2021), a SwiGLU MLP (Shazeer, 2020) and grouped-query attention (Ainslie et al.,
-    2023) whose KV heads are repeated for the query heads with repeat_interleave, as Hugging Face's
-    LlamaAttention does."""
+    2023) whose KV heads are repeated for the query heads with repeat_interleave (Hugging Face's repeat_kv
+    computes the same with expand and reshape). torch 1.13 writes the Reshape of that export with zeros that
+    count the axes before its Unsqueeze; shardplan reads them as torch meant (frontend-onnx Lowering)."""
 
     def __init__(self, vocab=1000, d=256, heads=8, kv_heads=2, ff=688, layers=4, rope_base=10000.0):
         super().__init__()
