@@ -182,6 +182,44 @@ class LlamaLike(nn.Module):
         return self.head(self.norm(x))
 
 
+class Gpt2Style(nn.Module):
+    """A GPT-2-style decoder (Radford et al., 2019): pre-LN layers, one fused QKV projection split into
+    Q, K and V, a causal mask, tanh GELU, the output layer tied to the token embedding; narrower than
+    GPT-2 small (d 256, 8 heads, 4 layers) with Megatron's padded vocabulary of 50304."""
+
+    def __init__(self, vocab=50304, d=256, heads=8, ff=1024, layers=4, ctx=1024):
+        super().__init__()
+        self.heads = heads
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(ctx, d)
+        self.h = nn.ModuleList()
+        for _ in range(layers):
+            self.h.append(nn.ModuleDict({
+                "ln_1": nn.LayerNorm(d), "c_attn": nn.Linear(d, 3 * d), "c_proj": nn.Linear(d, d),
+                "ln_2": nn.LayerNorm(d), "c_fc": nn.Linear(d, ff), "mlp_proj": nn.Linear(ff, d)}))
+        self.ln_f = nn.LayerNorm(d)
+        self.lm_head = nn.Linear(d, vocab, bias=False)
+        self.lm_head.weight = self.wte.weight
+        self.register_buffer("mask", torch.tril(torch.ones(ctx, ctx)).view(1, 1, ctx, ctx))
+
+    def forward(self, ids):
+        b, s = ids.shape
+        pos = torch.arange(s, device=ids.device).unsqueeze(0)
+        x = self.wte(ids) + self.wpe(pos)
+        d = x.shape[-1]
+        nh = self.heads
+        for l in self.h:
+            q, k, v = l["c_attn"](l["ln_1"](x)).split(d, dim=2)
+            q = q.view(b, s, nh, d // nh).transpose(1, 2)
+            k = k.view(b, s, nh, d // nh).transpose(1, 2)
+            v = v.view(b, s, nh, d // nh).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // nh))
+            att = torch.softmax(att.masked_fill(self.mask[:, :, :s, :s] == 0, float("-inf")), dim=-1)
+            x = x + l["c_proj"]((att @ v).transpose(1, 2).reshape(b, s, d))
+            x = x + l["mlp_proj"](torch.nn.functional.gelu(l["c_fc"](l["ln_2"](x)), approximate="tanh"))
+        return self.lm_head(self.ln_f(x))
+
+
 def image_model(name):
     import torchvision.models as tv
     kwargs = {"weights": None}
@@ -252,6 +290,10 @@ def test_models(out):
     export(LlamaLike(), (torch.randint(0, 1000, (2, 16)),), (["input_ids"], ["logits"]),
            {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
            os.path.join(out, "llama_gqa_no_weights.onnx"), 14, export_params=False)
+    torch.manual_seed(6)
+    export(Gpt2Style(), (torch.randint(0, 50304, (2, 16)),), (["input_ids"], ["logits"]),
+           {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+           os.path.join(out, "gpt2_style.onnx"), 17)
 
 
 def main():

@@ -9,6 +9,7 @@ import org.shardplan.graph.ShardplanException;
 import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanInfeasibleException;
 import org.shardplan.planner.PlanJson;
+import org.shardplan.planner.ModelSource;
 import org.shardplan.planner.Planner;
 import org.shardplan.planner.eval.PlanEvaluator;
 import picocli.CommandLine.Command;
@@ -65,7 +66,10 @@ public final class EvaluateCommand implements Callable<Integer> {
             w.println("warning: the model file's SHA-256 differs from the plan's (" + plan.model().sha256().substring(0, 12)
                     + "… vs " + sha.substring(0, 12) + "…); re-costing by node names");
         }
-        PlanEvaluator.Result r = Planner.forPlan(plan).evaluate(plan, pm.imported().graph());
+        String given = m;
+        ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
+                : PlanModel.load(given, micro, bindings, plan.dims()).imported().graph();
+        PlanEvaluator.Result r = Planner.forPlan(plan).evaluate(plan, source);
         if (out != null) {
             try {
                 PlanJson.write(r.plan(), out);

@@ -13,8 +13,8 @@ import org.shardplan.onnx.ImportedModel;
 import org.shardplan.onnx.OnnxImporter;
 
 /**
- * A model loaded for planning: an ONNX file or a bundled model ({@code builtin:transformer},
- * {@code builtin:cnn}), imported with the dimension bindings, with every graph input's shape resolved.
+ * A model loaded for planning: an ONNX file, a bundled model ({@code builtin:transformer},
+ * {@code builtin:cnn}) or a built-in decoder ({@code builtin:gpt-1.7b}, ...; its batch is not defaulted), imported with the dimension bindings, with every graph input's shape resolved.
  *
  * @param imported the imported model
  * @param display how to name it in reports
@@ -44,10 +44,12 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             String b = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
             file = InspectBundled.extract(b);
             name = InspectBundled.PREFIX + b;
-            display = name + (model == null ? " (bundled default)" : " (bundled)");
+            display = name + (model == null ? " (bundled default)" : InspectBundled.label(b));
             if (base.isEmpty()) {
                 bindings.putAll(InspectBundled.defaultDims(b));
-                bindings.put("batch", BUNDLED_BATCH);
+                if (!InspectBundled.isDecoder(b)) {
+                    bindings.put("batch", BUNDLED_BATCH);
+                }
             }
         } else {
             file = Path.of(model);
