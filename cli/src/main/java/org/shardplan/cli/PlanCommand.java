@@ -161,7 +161,7 @@ public final class PlanCommand implements Callable<Integer> {
         w.print(json ? PlanJson.write(plan) : PlanReport.text(plan, m.display(), allNodes));
         if (!json) {
             for (String x : m.imported().warnings()) {
-                if (x.contains("opaque") || x.contains("unknown")) {
+                if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")) {
                     w.println("warning: " + x);
                 }
             }
