@@ -11,6 +11,7 @@ import org.shardplan.planner.PlanChecks;
 import org.shardplan.planner.PlanFormatException;
 import org.shardplan.planner.PlanInfeasibleException;
 import org.shardplan.planner.PlanJson;
+import org.shardplan.planner.ModelSource;
 import org.shardplan.planner.Planner;
 import org.shardplan.planner.eval.PlanEvaluator;
 import picocli.CommandLine.Command;
@@ -69,9 +70,12 @@ public final class EvaluateCommand implements Callable<Integer> {
                     + "… vs " + sha.substring(0, 12) + "…); re-costing by node names");
             err.flush();
         }
+        String given = m;
+        ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
+                : PlanModel.load(given, micro, bindings, plan.dims()).imported().graph();
         PlanEvaluator.Result r;
         try {
-            r = Planner.forPlan(plan).evaluate(plan, pm.imported().graph());
+            r = Planner.forPlan(plan).evaluate(plan, source);
         } catch (PlanFormatException e) {
             // name the model given on the command line, which may not be the plan's
             throw new PlanFormatException(planFile + " on " + pm.display() + ": " + e.getMessage(), e);

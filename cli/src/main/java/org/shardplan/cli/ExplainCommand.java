@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code shardplan explain PLAN}: prints the report of a saved plan. */
 @Command(name = "explain", mixinStandardHelpOptions = true,
-        description = "Prints the per-node table, totals and baselines of a saved plan (shardplan-plan/1).")
+        description = "Prints the summary, stages, per-layer table and baselines of a saved plan (shardplan-plan/2 or /1).")
 public final class ExplainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "PLAN", description = "A plan file written by shardplan plan --out.")

@@ -9,12 +9,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.shardplan.graph.ShardplanException;
+import org.shardplan.onnx.models.BuiltinModels;
 
 /**
  * The two small models shipped inside the command line (exported by {@code dev/export-models.py
  * --bundled}): {@code transformer}, a 4-layer transformer encoder with inputs {@code [batch, seq]}, and
  * {@code cnn}, a small residual CNN with inputs {@code [batch, 3, 32, 32]}. They are what commands use
- * when no model is given, with default sizes for their symbolic dimensions.
+ * when no model is given, with default sizes for their symbolic dimensions. The built-in decoder models
+ * ({@code gpt-1.7b} ... {@code llama3-405b}, {@code gpt?...}, {@code llama?...}; see {@link BuiltinModels})
+ * are written on demand; only their {@code seq} has a default, {@code batch} stays to be bound.
  */
 final class InspectBundled {
     private InspectBundled() {
@@ -30,7 +33,10 @@ final class InspectBundled {
     static final String PREFIX = "builtin:";
 
     /** Default sizes of a bundled model's symbolic dimensions (the user's --dim overrides them). */
-    static Map<String, Long> defaultDims(String name) {
+    static Map<String, Long> defaultDims(String name) throws ShardplanException {
+        if (isDecoder(name)) {
+            return BuiltinModels.defaultDims(BuiltinModels.parse(name));
+        }
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("batch", 8L);
         if (name.equals("transformer")) {
@@ -57,11 +63,24 @@ final class InspectBundled {
         }
     }
 
+    /** How reports label a model given by name: " (bundled)" for the shipped files, " (built in)" for decoders. */
+    static String label(String name) {
+        return isDecoder(name) ? " (built in)" : " (bundled)";
+    }
+
+    /** Whether the name is a built-in decoder model (a preset or a parametric form), not a bundled file. */
+    static boolean isDecoder(String name) {
+        return BuiltinModels.isDecoder(name);
+    }
+
     /** Copies the bundled model to a temporary file (deleted on exit) and returns its path. */
     static Path extract(String name) throws ShardplanException {
+        if (isDecoder(name)) {
+            return BuiltinModels.materialize(name);
+        }
         if (!NAMES.contains(name)) {
-            throw new ShardplanException("bundled model must be one of " + String.join(", ", NAMES) + ", found '"
-                    + name + "'");
+            throw new ShardplanException("bundled model must be one of " + String.join(", ", NAMES) + ", "
+                    + String.join(", ", BuiltinModels.names()) + ", found '" + name + "'");
         }
         String res = "/models/" + name + ".onnx";
         try (InputStream in = InspectBundled.class.getResourceAsStream(res)) {

@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
 public final class InspectCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "An .onnx file, or builtin:transformer / builtin:cnn (default: builtin:transformer).")
+            description = "An .onnx file, or builtin:NAME: transformer, cnn, or a decoder such as gpt-1.7b, llama3-8b, "
+                    + "gpt?layers=..,hidden=..,heads=.. (docs/models.md) (default: builtin:transformer).")
     String model;
 
     @Mixin
@@ -52,7 +53,7 @@ public final class InspectCommand implements Callable<Integer> {
         if (model == null || model.startsWith(InspectBundled.PREFIX)) {
             String name = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
             file = InspectBundled.extract(name);
-            display = InspectBundled.PREFIX + name + (model == null ? " (bundled default)" : " (bundled)");
+            display = InspectBundled.PREFIX + name + (model == null ? " (bundled default)" : InspectBundled.label(name));
             bindings.putAll(InspectBundled.defaultDims(name));
         } else {
             file = Path.of(model);
@@ -60,7 +61,8 @@ public final class InspectCommand implements Callable<Integer> {
         }
         bindings.putAll(userDims);
         ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
-                .withInputValues(this.bindings.inputValues());
+                .withInputValues(this.bindings.inputValues())
+                .withParamsAsInputs(this.bindings.paramsAsInputs());
         ImportedModel m = InspectBundled.read(file, model, opts);
         InspectReport r = InspectReport.of(m, display, bindings);
         PrintWriter out = spec.commandLine().getOut();

@@ -6,12 +6,13 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.shardplan.cost.cluster.Cluster;
-import org.shardplan.cost.memory.MemoryModel;
 import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanJson;
+import org.shardplan.planner.ModelSource;
 import org.shardplan.planner.Planner;
+import org.shardplan.planner.SearchOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,12 +30,13 @@ import picocli.CommandLine.Spec;
         description = {"Finds the fastest split of every layer of a model over a cluster (data, tensor and operator",
                 "parallelism laid out on the node hierarchy), compares it with data parallelism and the expert plan",
                 "(Megatron for transformers, one weird trick for CNNs) under the same cost model, and prints or writes",
-                "the plan (shardplan-plan/1). Without MODEL: the bundled transformer (batch 64, seq 128) on 8 x a100-40gb.",
+                "the plan (shardplan-plan/2). Without MODEL: the bundled transformer (batch 64, seq 128) on 8 x a100-40gb.",
                 "Exit code 3 when no plan fits the memory limit (the message says what would)."})
 public final class PlanCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "An .onnx file, or builtin:transformer / builtin:cnn (default: builtin:transformer).")
+            description = "An .onnx file, or builtin:NAME: transformer, cnn, or a decoder such as gpt-1.7b, llama3-8b, "
+                    + "gpt?layers=..,hidden=..,heads=.. (docs/models.md) (default: builtin:transformer).")
     String model;
 
     /** Default cluster when no cluster option is given: 8 x a100-40gb. */
@@ -61,11 +63,59 @@ public final class PlanCommand implements Callable<Integer> {
             description = "Optimizer memory preset: adam-mixed (default), adam-fp32, sgd-momentum-fp32, sgd-fp32.")
     String optimizer;
 
-    @Option(names = "--zero", paramLabel = "STAGE", defaultValue = "0", description = "Sharded data parallelism, ZeRO stage 0-3.")
-    int zero;
+    @Option(names = "--zero", paramLabel = "STAGE", defaultValue = "auto",
+            description = "Sharded data parallelism: auto (default: the search chooses), or ZeRO stage 0-3.")
+    String zero;
 
-    @Option(names = "--recompute", description = "Recompute activations in the backward pass.")
-    boolean recompute;
+    @Option(names = "--recompute", paramLabel = "MODE", arity = "0..1", defaultValue = "auto",
+            parameterConsumer = OptionalMode.class,
+            description = "Activation recomputation: auto (default: the search chooses), on (also plain --recompute), off.")
+    String recompute;
+
+    /**
+     * Consumes the word after {@code --recompute} only when it is a mode (auto, on, off, true, false), so
+     * that {@code --recompute model.onnx} keeps the model as the positional parameter.
+     */
+    static final class OptionalMode implements picocli.CommandLine.IParameterConsumer {
+        private static final java.util.Set<String> MODES = java.util.Set.of("auto", "on", "off", "true", "false");
+
+        @Override
+        public void consumeParameters(java.util.Stack<String> args, picocli.CommandLine.Model.ArgSpec spec,
+                CommandSpec command) {
+            String value = "on";
+            if (!args.isEmpty() && MODES.contains(args.peek())) {
+                value = args.pop();
+            }
+            spec.setValue(value);
+        }
+    }
+
+    @Option(names = "--pipeline-parallel", paramLabel = "P", defaultValue = "auto",
+            description = "Pipeline stages: auto (default), off (one stage), or a number dividing the devices.")
+    String pipeline;
+
+    @Option(names = "--tensor-parallel", paramLabel = "T", defaultValue = "auto",
+            description = "Devices splitting one replica's layers inside a stage: auto (default) or a number.")
+    String tensor;
+
+    @Option(names = "--data-parallel", paramLabel = "D", defaultValue = "auto",
+            description = "Data-parallel replicas inside a stage (the split of the batch): auto (default) or a number.")
+    String data;
+
+    @Option(names = "--schedule", paramLabel = "NAME", defaultValue = "auto",
+            description = "Pipeline schedule: auto (default), gpipe, 1f1b, interleaved, zero-bubble.")
+    String schedule;
+
+    @Option(names = "--virtual-stages", paramLabel = "V", defaultValue = "auto",
+            description = "Model chunks per device group with --schedule interleaved: auto (default: 2 or 4) or a number.")
+    String virtualStages;
+
+    @Option(names = "--micro-batches", paramLabel = "M", defaultValue = "auto",
+            description = "Micro-batches per step (gradient accumulation): auto (default) or a number dividing the batch.")
+    String microBatches;
+
+    @Option(names = "--all-nodes", description = "List every node in the report (default: one row per repeated block class).")
+    boolean allNodes;
 
     @Option(names = "--out", paramLabel = "FILE", description = "Write the plan JSON to FILE.")
     Path out;
@@ -85,9 +135,7 @@ public final class PlanCommand implements Callable<Integer> {
         if (!(timeLimit > 0) || Double.isInfinite(timeLimit)) {
             throw new ShardplanException("--time-limit must be a positive number of seconds, found " + timeLimit);
         }
-        if (zero < 0 || zero > 3) {
-            throw new ShardplanException("--zero must be 0, 1, 2 or 3, found " + zero);
-        }
+        SearchOptions search = searchOptions();
         Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
         PlanModel m = PlanModel.load(model, given, bindings, Map.of());
         long b = m.batch(given);
@@ -96,13 +144,13 @@ public final class PlanCommand implements Callable<Integer> {
             throw new ShardplanException("--batch " + b + " shares no factor with the " + n
                     + " devices: no split of the batch divides evenly; use a batch divisible by a factor of " + n);
         }
-        Planner p = Planner.forCluster(cluster).withBatch(b).withDims(m.bindings())
-                .withMemoryModel(new MemoryModel(OptimizerSpec.of(optimizer), zero, recompute))
-                .withTimeLimit(timeLimit).withModel(m.name(), m.imported().info().sha256()).withVersion(Main.version());
+        Planner p = Planner.forCluster(cluster).withBatch(b).withDims(m.bindings()).withOptimizer(OptimizerSpec.of(optimizer))
+                .withSearch(search).withTimeLimit(timeLimit).withModel(m.name(), m.imported().info().sha256())
+                .withVersion(Main.version());
         if (memoryLimit != null) {
             p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }
-        Plan plan = p.plan(m.imported().graph());
+        Plan plan = p.plan(source(m, b));
         if (out != null) {
             try {
                 PlanJson.write(plan, out);
@@ -111,10 +159,10 @@ public final class PlanCommand implements Callable<Integer> {
             }
         }
         PrintWriter w = spec.commandLine().getOut();
-        w.print(json ? PlanJson.write(plan) : PlanReport.text(plan, m.display()));
+        w.print(json ? PlanJson.write(plan) : PlanReport.text(plan, m.display(), allNodes));
         if (!json) {
             for (String x : m.imported().warnings()) {
-                if (x.contains("opaque") || x.contains("unknown")) {
+                if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")) {
                     w.println("warning: " + x);
                 }
             }
@@ -124,6 +172,89 @@ public final class PlanCommand implements Callable<Integer> {
         }
         w.flush();
         return 0;
+    }
+
+    /** The search options of the command line; a bad value is a one-line error naming the option. */
+    SearchOptions searchOptions() throws ShardplanException {
+        SearchOptions s = SearchOptions.AUTO;
+        try {
+            if (pipeline.equals("off")) {
+                s = s.withPipeline(1);
+            } else if (!pipeline.equals("auto")) {
+                s = s.withPipeline(integer("--pipeline-parallel", pipeline, "auto, off or a number of stages"));
+            }
+            if (!tensor.equals("auto")) {
+                s = s.withTensor(integer("--tensor-parallel", tensor, "auto or a number of devices"));
+            }
+            if (!data.equals("auto")) {
+                s = s.withData(integer("--data-parallel", data, "auto or a number of replicas"));
+            }
+            if (!schedule.equals("auto")) {
+                s = s.withSchedule(schedule);
+            }
+            if (!virtualStages.equals("auto")) {
+                s = s.withVirtualStages(integer("--virtual-stages", virtualStages, "auto or a number"));
+            }
+            if (!microBatches.equals("auto")) {
+                s = s.withMicroBatches(integer("--micro-batches", microBatches, "auto or a number dividing the batch"));
+            }
+            switch (recompute) {
+                case "auto" -> { }
+                case "on", "true" -> s = s.withRecompute(true);
+                case "off", "false" -> s = s.withRecompute(false);
+                default -> throw new ShardplanException("--recompute must be auto, on or off, found " + recompute);
+            }
+            if (!zero.equals("auto")) {
+                if (!zero.matches("[0-3]")) {
+                    throw new ShardplanException("--zero must be auto, 0, 1, 2 or 3, found '" + zero + "'");
+                }
+                s = s.withZeroStage(Integer.parseInt(zero));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ShardplanException(e.getMessage(), e);
+        }
+        if (s.tensor().isPresent() && s.data().isPresent() && s.pipeline().isPresent()) {
+            throw new ShardplanException("--tensor-parallel, --data-parallel and --pipeline-parallel fix every degree: leave"
+                    + " one of them auto (the devices fix the third)");
+        }
+        return s;
+    }
+
+    private static int integer(String option, String v, String want) throws ShardplanException {
+        try {
+            int x = Integer.parseInt(v.trim());
+            if (x < 1) {
+                throw new ShardplanException(option + " must be " + want + " (>= 1), found " + v);
+            }
+            return x;
+        } catch (NumberFormatException e) {
+            throw new ShardplanException(option + " must be " + want + ", found '" + v + "'");
+        }
+    }
+
+    /**
+     * The model at another batch size, for micro-batches: imported again with its {@code batch}
+     * dimension bound to the micro-batch's size. A model whose batch is not the symbolic {@code batch}
+     * dimension (fixed shapes, {@code --input-shape}) cannot be bound again and is planned with one
+     * micro-batch.
+     */
+    private ModelSource source(PlanModel m, long b) throws ShardplanException {
+        boolean rebindable = b > 0 && bindings.inputShapes().isEmpty() && m.bindings().containsKey("batch");
+        if (!rebindable) {
+            return ModelSource.fixed(m.imported().graph(), b);
+        }
+        String given = model;
+        return micro -> {
+            if (micro == b) {
+                return m.imported().graph();
+            }
+            PlanModel x = PlanModel.load(given, micro, bindings, Map.of());
+            if (x.imported().graph().inputs().equals(m.imported().graph().inputs())) {
+                throw new ShardplanException(m.display() + ": binding batch to " + micro + " changes no input shape, so"
+                        + " the model cannot be split into micro-batches; give --micro-batches 1");
+            }
+            return x.imported().graph();
+        };
     }
 
     static long gcd(long a, long b) {

@@ -12,8 +12,8 @@ import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.ImportedModel;
 
 /**
- * A model loaded for planning: an ONNX file or a bundled model ({@code builtin:transformer},
- * {@code builtin:cnn}), imported with the dimension bindings, with every graph input's shape resolved.
+ * A model loaded for planning: an ONNX file, a bundled model ({@code builtin:transformer},
+ * {@code builtin:cnn}) or a built-in decoder ({@code builtin:gpt-1.7b}, ...; its batch is not defaulted), imported with the dimension bindings, with every graph input's shape resolved.
  *
  * @param imported the imported model
  * @param display how to name it in reports
@@ -43,10 +43,12 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             String b = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
             file = InspectBundled.extract(b);
             name = InspectBundled.PREFIX + b;
-            display = name + (model == null ? " (bundled default)" : " (bundled)");
+            display = name + (model == null ? " (bundled default)" : InspectBundled.label(b));
             if (base.isEmpty()) {
                 bindings.putAll(InspectBundled.defaultDims(b));
-                bindings.put("batch", BUNDLED_BATCH);
+                if (!InspectBundled.isDecoder(b)) {
+                    bindings.put("batch", BUNDLED_BATCH);
+                }
             }
         } else {
             file = Path.of(model);
@@ -58,7 +60,8 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         }
         bindings.putAll(userDims);
         ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
-                .withInputValues(options.inputValues());
+                .withInputValues(options.inputValues())
+                .withParamsAsInputs(options.paramsAsInputs());
         ImportedModel m = InspectBundled.read(file, model, opts);
         for (Value v : m.graph().inputs()) {
             if (!v.shape().rankKnown()) {

@@ -1,5 +1,8 @@
 package org.shardplan.cli;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.shardplan.planner.Plan;
@@ -12,31 +15,34 @@ final class PlanReport {
     }
 
     static String text(Plan p, String modelDisplay) {
+        return text(p, modelDisplay, false);
+    }
+
+    /**
+     * The report: a summary first (degrees, micro-batches, schedule, step, memory, bubble, baselines,
+     * search), then one row per pipeline stage, then the layers: one row per group of nodes that differ
+     * only in the numbers of their names and share operator, strategy and stage (the layers of a
+     * repeated block, "x N"), or every node with {@code allNodes}.
+     */
+    static String text(Plan p, String modelDisplay, boolean allNodes) {
         StringBuilder b = new StringBuilder();
         Plan.ClusterInfo c = p.cluster();
+        Plan.Parallelism par = p.parallelism();
+        PlanTotals t = p.totals();
         b.append(String.format(Locale.ROOT, "plan for %s on %d x %s (%d per node), batch %d%n", modelDisplay, c.devices(),
                 c.device(), c.devicesPerNode(), p.batch()));
-        b.append(String.format(Locale.ROOT, "options: optimizer %s, ZeRO stage %d, recomputation %s, memory limit %s%n",
+        b.append(String.format(Locale.ROOT, "parallelism: data %d x tensor %d x pipeline %d; %d micro-batch%s of %d per"
+                + " replica; schedule %s%s%n", par.data(), par.tensor(), par.pipeline(), par.microBatches(),
+                par.microBatches() == 1 ? "" : "es", par.microBatchSize(), p.schedule().name(),
+                p.schedule().virtualStages() > 1 ? " (" + p.schedule().virtualStages() + " virtual stages)" : ""));
+        b.append(String.format(Locale.ROOT, "step %s ms, bubble %.1f%%, memory %s per device (limit %s, %s)%n",
+                ms(t.stepSeconds()), 100 * p.schedule().bubbleFraction(), gib(t.peakMemoryBytesPerDevice()),
+                gib(t.memoryLimitBytes()), t.fits() ? "fits" : "DOES NOT FIT"));
+        b.append(String.format(Locale.ROOT, "options: optimizer %s, ZeRO stage %d, recomputation %s%s%n",
                 p.options().optimizer(), p.options().zeroStage(), p.options().recompute() ? "on" : "off",
-                gib(p.options().memoryLimitBytes())));
-        int w = 4;
-        for (PlanNode n : p.nodes()) {
-            w = Math.max(w, Math.min(40, n.name().length()));
-        }
-        String fmt = "%-" + w + "s  %-18s %-24s %7s %11s %11s %11s%n";
-        b.append(String.format(Locale.ROOT, fmt, "node", "op", "strategy", "devices", "compute ms", "comm ms", "memory MiB"));
-        for (PlanNode n : p.nodes()) {
-            String name = n.name().length() > w ? "…" + n.name().substring(n.name().length() - w + 1) : n.name();
-            b.append(String.format(Locale.ROOT, fmt, name, n.op() + (n.supported() ? "" : "*"), strategy(n),
-                    n.devices(), ms(n.computeSeconds()), ms(n.communicationSeconds()), mib(n.memoryBytes())));
-        }
-        PlanTotals t = p.totals();
-        b.append(String.format(Locale.ROOT, "%ntotal: step %s ms (compute %s ms, communication %s ms), memory %s per device"
-                + " (limit %s, %s), %s communicated per device%n", ms(t.stepSeconds()), ms(t.computeSeconds()),
-                ms(t.communicationSeconds()), gib(t.peakMemoryBytesPerDevice()), gib(t.memoryLimitBytes()),
-                t.fits() ? "fits" : "DOES NOT FIT", mb(t.communicationBytes())));
+                requested(p)));
         if (!p.baselines().isEmpty()) {
-            b.append("baselines (same cost model):\n");
+            b.append("baselines (same cost model, one stage, one micro-batch):\n");
             for (Map.Entry<String, Plan.Baseline> e : p.baselines().entrySet()) {
                 Plan.Baseline x = e.getValue();
                 b.append(String.format(Locale.ROOT, "  %s step %s ms, memory %s, %s; plan is %.2fx faster%n", x.name(),
@@ -45,8 +51,47 @@ final class PlanReport {
             }
         }
         Plan.SolverInfo s = p.solver();
-        b.append(String.format(Locale.ROOT, "search: %s %s in %.2f s (solver %.2f s; %d nodes, %d edges, %d candidate layouts)%n", s.name(),
-                s.status(), s.seconds(), s.solveSeconds(), s.problemNodes(), s.problemEdges(), s.strategies()));
+        b.append(String.format(Locale.ROOT, "search: %s %s in %.2f s (%d configuration%s; %d nodes, %d edges, %d candidate"
+                + " layouts)%n", s.name(), s.status(), s.seconds(), s.configurations(), s.configurations() == 1 ? "" : "s",
+                s.problemNodes(), s.problemEdges(), s.strategies()));
+        if (Double.isFinite(s.lowerBound())) {
+            b.append(String.format(Locale.ROOT, "lower bound %s ms, over %s%n", ms(s.lowerBound()), s.boundScope()));
+        } else {
+            b.append("lower bound: none proven (").append(s.boundScope()).append(")\n");
+        }
+        if (p.stages().size() > 1) {
+            b.append(String.format(Locale.ROOT, "%n%-5s %-11s %6s %11s %11s %11s %11s %9s %10s%n", "stage", "devices", "nodes",
+                    "fwd ms/mb", "bwd ms/mb", "send ms/mb", "sync ms", "in flight", "memory"));
+            for (Plan.Stage st : p.stages()) {
+                b.append(String.format(Locale.ROOT, "%-5d %-11s %6d %11s %11s %11s %11s %9d %10s%n", st.index(),
+                        st.firstDevice() + "-" + st.lastDevice(), st.nodes().size(), ms(st.forwardSeconds()),
+                        ms(st.backwardSeconds()), ms(st.sendSeconds()), ms(st.gradientSyncSeconds()),
+                        st.microBatchesInFlight(), gib(st.memoryBytesPerDevice())));
+            }
+        }
+        List<Row> rows = rows(p.nodes(), allNodes);
+        int w = 4;
+        for (Row r : rows) {
+            w = Math.max(w, Math.min(44, r.label().length()));
+        }
+        boolean staged = p.stages().size() > 1;
+        String fmt = "%-" + w + "s  %-18s %-24s %7s" + (staged ? " %5s" : "%s") + " %11s %11s %11s%n";
+        b.append('\n');
+        b.append(String.format(Locale.ROOT, fmt, "node", "op", "strategy", "devices", staged ? "stage" : "", "compute ms",
+                "comm ms", "memory MiB"));
+        for (Row r : rows) {
+            PlanNode n = r.first();
+            String label = r.label().length() > w ? "…" + r.label().substring(r.label().length() - w + 1) : r.label();
+            b.append(String.format(Locale.ROOT, fmt, label, n.op() + (n.supported() ? "" : "*"), strategy(n),
+                    n.devices(), staged ? Integer.toString(n.stage()) : "", ms(n.computeSeconds()),
+                    ms(n.communicationSeconds()), mib(n.memoryBytes())));
+        }
+        if (!allNodes && rows.size() < p.nodes().size()) {
+            b.append("(rows marked x N stand for N nodes alike, each with the figures shown; --all-nodes lists them)\n");
+        }
+        b.append(String.format(Locale.ROOT, "%ntotal: step %s ms (busiest stage: compute %s ms, communication %s ms), memory"
+                + " %s per device, %s communicated per device%n", ms(t.stepSeconds()), ms(t.computeSeconds()),
+                ms(t.communicationSeconds()), gib(t.peakMemoryBytesPerDevice()), mb(t.communicationBytes())));
         for (String x : p.warnings()) {
             b.append("warning: ").append(x).append('\n');
         }
@@ -58,6 +103,44 @@ final class PlanReport {
             b.append("* operator without an iteration space: every device runs it whole\n");
         }
         return b.toString();
+    }
+
+    private static String requested(Plan p) {
+        StringBuilder b = new StringBuilder();
+        p.options().requested().forEach((k, v) -> {
+            if (!v.equals("auto")) {
+                b.append(b.length() == 0 ? "" : ", ").append(k).append(' ').append(v);
+            }
+        });
+        return b.length() == 0 ? "; all chosen by the search" : "; fixed: " + b;
+    }
+
+    /** One report row: a node, or N nodes alike. */
+    record Row(String label, PlanNode first, int count) {
+    }
+
+    static List<Row> rows(List<PlanNode> nodes, boolean all) {
+        List<Row> r = new ArrayList<>();
+        if (all) {
+            for (PlanNode n : nodes) {
+                r.add(new Row(n.name(), n, 1));
+            }
+            return r;
+        }
+        Map<String, int[]> groups = new LinkedHashMap<>();
+        Map<String, PlanNode> first = new LinkedHashMap<>();
+        for (PlanNode n : nodes) {
+            String key = n.name().replaceAll("[0-9]+", "#") + "|" + n.op() + "|" + n.strategyText() + "|" + n.placement()
+                    + "|" + n.stage() + "|" + ms(n.computeSeconds()) + "|" + mib(n.memoryBytes());
+            groups.computeIfAbsent(key, k -> new int[1])[0]++;
+            first.putIfAbsent(key, n);
+        }
+        for (Map.Entry<String, int[]> e : groups.entrySet()) {
+            PlanNode n = first.get(e.getKey());
+            int k = e.getValue()[0];
+            r.add(new Row(k == 1 ? n.name() : n.name().replaceAll("[0-9]+", "#") + " x " + k, n, k));
+        }
+        return r;
     }
 
     static String strategy(PlanNode n) {

@@ -34,7 +34,9 @@ class PlanCommandTest {
         CliRun r = run("plan", "builtin:cnn", "--devices", "16", "--batch", "32", "--out", plan.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
-        assertEquals("shardplan-plan/1", j.get("format").asText());
+        assertEquals("shardplan-plan/2", j.get("format").asText());
+        assertEquals(16, j.at("/parallelism/data").asInt() * j.at("/parallelism/tensor").asInt()
+                * j.at("/parallelism/pipeline").asInt());
         assertEquals(16, j.at("/cluster/devices").asInt());
         assertEquals(32, j.get("batch").asInt());
         assertEquals("one-weird-trick", j.at("/baselines/expert/name").asText());
@@ -101,8 +103,23 @@ class PlanCommandTest {
     }
 
     @Test
+    void aTightMemoryLimitIsMetByTheSearchOrExitsWith3() throws Exception {
+        // 4 MiB per device: the whole batch at once does not fit, micro-batches and recomputation do
+        CliRun r = run("plan", "--memory-limit", "4MiB", "--json", "--pipeline-parallel", "off");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertTrue(j.at("/totals/peakMemoryBytesPerDevice").asDouble() <= 4 * (1 << 20), r.out());
+        assertTrue(j.at("/parallelism/microBatches").asInt() > 1 || j.at("/options/recompute").asBoolean(), r.out());
+        r = run("plan", "--memory-limit", "1KiB", "--pipeline-parallel", "off", "--time-limit", "20");
+        assertEquals(3, r.code(), r.out());
+        assertTrue(r.err().contains("searched ") && r.err().contains("micro-batches [1, "), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
+
+    @Test
     void anImpossibleMemoryLimitExitsWith3AndSaysWhatWouldFit() {
-        CliRun r = run("plan", "--memory-limit", "1MiB");
+        CliRun r = run("plan", "--memory-limit", "1MiB", "--pipeline-parallel", "off", "--micro-batches", "1",
+                "--recompute", "off", "--zero", "0");
         assertEquals(3, r.code(), r.out());
         assertTrue(r.err().startsWith("shardplan: error: no plan fits 1.0 MiB per device"), r.err());
         assertTrue(r.err().contains("(") && r.err().contains("over)"), r.err());

@@ -7,12 +7,11 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A parallelization plan: for every compute node of a model, how it is split over the devices of a
- * cluster, what that costs, how it compares with the baselines, and how it was found. Written and
- * read as {@code shardplan-plan/1} JSON by {@link PlanJson} (documented in {@code docs/plan-format.md}).
- *
- * <p>Plans are open for pipelining: {@link #stages()} lists the pipeline stages (one holding every
- * device and node today) and {@link #schedule()} names the schedule ({@code "none"} for one stage).
+ * A parallelization plan: the pipeline stages of a model and the devices of each, the micro-batches
+ * and their schedule, for every compute node how it is split over its stage's devices, what that
+ * costs, how it compares with the baselines, and how it was found. Written as {@code
+ * shardplan-plan/2} JSON by {@link PlanJson} (documented in {@code docs/plan-format.md}), which also
+ * reads {@code shardplan-plan/1} files (one stage, one micro-batch).
  *
  * @param model the model planned
  * @param cluster the cluster planned for
@@ -20,8 +19,9 @@ import java.util.Optional;
  * @param dims the symbolic dimension bindings the model was imported with
  * @param options the memory options the plan was searched under
  * @param nodes every compute node, in graph order
- * @param stages the pipeline stages
- * @param schedule the pipeline schedule ({@code "none"}: a single stage)
+ * @param parallelism the degrees of data, tensor and pipeline parallelism and the micro-batches
+ * @param schedule the pipeline schedule ({@code none}: a single stage)
+ * @param stages the pipeline stages, in model order
  * @param totals the plan's predicted cost
  * @param baselines the baselines under the same cost model, by key ({@code dataParallel}, {@code expert})
  * @param solver how the search went
@@ -29,11 +29,14 @@ import java.util.Optional;
  * @param warnings things the user should know (unsupported operators planned replicated)
  */
 public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Long> dims, Options options,
-        List<PlanNode> nodes, List<Stage> stages, String schedule, PlanTotals totals,
+        List<PlanNode> nodes, Parallelism parallelism, Schedule schedule, List<Stage> stages, PlanTotals totals,
         Map<String, Baseline> baselines, SolverInfo solver, Provenance provenance, List<String> warnings) {
 
     /** The format tag written as {@code "format"}. */
-    public static final String FORMAT = "shardplan-plan/1";
+    public static final String FORMAT = "shardplan-plan/2";
+
+    /** The format of single-stage plans written before pipelines, still read. */
+    public static final String FORMAT_V1 = "shardplan-plan/1";
 
     public Plan {
         Objects.requireNonNull(model, "model");
@@ -41,8 +44,9 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
         dims = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(dims));
         Objects.requireNonNull(options, "options");
         nodes = List.copyOf(nodes);
-        stages = List.copyOf(stages);
+        Objects.requireNonNull(parallelism, "parallelism");
         Objects.requireNonNull(schedule, "schedule");
+        stages = List.copyOf(stages);
         Objects.requireNonNull(totals, "totals");
         baselines = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(baselines));
         Objects.requireNonNull(solver, "solver");
@@ -60,10 +64,16 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
         return Optional.empty();
     }
 
-    /** This plan with other nodes and totals (after a re-costing). */
-    public Plan withCosts(List<PlanNode> newNodes, PlanTotals newTotals) {
-        return new Plan(model, cluster, batch, dims, options, newNodes, stages, schedule, newTotals, baselines,
-                solver, provenance, warnings);
+    /** This plan with other nodes, stages, schedule figures and totals (after a re-costing). */
+    public Plan withCosts(List<PlanNode> newNodes, Parallelism newParallelism, Schedule newSchedule, List<Stage> newStages,
+            PlanTotals newTotals) {
+        return new Plan(model, cluster, batch, dims, options, newNodes, newParallelism, newSchedule, newStages, newTotals,
+                baselines, solver, provenance, warnings);
+    }
+
+    /** Whether the plan runs more than one pipeline stage. */
+    public boolean pipelined() {
+        return stages.size() > 1;
     }
 
     /**
@@ -97,26 +107,114 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
     }
 
     /**
-     * Memory options of the search.
+     * Memory options of the plan, and what the user asked the search for.
      *
      * @param optimizer the optimizer preset (bytes per parameter)
      * @param zeroStage sharded data parallelism: 0 (none) to 3
      * @param recompute whether activations are recomputed in the backward pass
      * @param memoryLimitBytes the per-device memory limit searched under
+     * @param requested the search options as given ({@code recompute}, {@code zeroStage},
+     *     {@code pipeline}, {@code tensor}, {@code data}, {@code schedule}, {@code microBatches}):
+     *     {@code auto} where the search chose, else the value that was fixed
      */
-    public record Options(String optimizer, int zeroStage, boolean recompute, double memoryLimitBytes) {
+    public record Options(String optimizer, int zeroStage, boolean recompute, double memoryLimitBytes,
+            Map<String, String> requested) {
+        public Options {
+            Objects.requireNonNull(optimizer, "optimizer");
+            requested = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(requested));
+        }
+
+        /** Options without search requests (a plan/1 file, or a plan made with every choice fixed). */
+        public Options(String optimizer, int zeroStage, boolean recompute, double memoryLimitBytes) {
+            this(optimizer, zeroStage, recompute, memoryLimitBytes, Map.of());
+        }
     }
 
     /**
-     * A pipeline stage.
+     * The degrees of parallelism. Devices = data x tensor x pipeline; within a stage the per-layer
+     * layouts may split a node otherwise (a node's own {@code strategy} says how), and {@code data}
+     * and {@code tensor} describe the layouts of the stage's heaviest nodes: {@code data} the split of
+     * their batch dimension, {@code tensor} the rest of the stage's devices.
      *
-     * @param index 0-based
-     * @param devices devices of the stage
-     * @param nodes the names of the nodes it runs, in graph order
+     * @param data data-parallel replicas
+     * @param tensor devices splitting one replica's layers within a stage
+     * @param pipeline pipeline stages (devices groups; virtual stages are in {@link Schedule})
+     * @param microBatches micro-batches per step (gradient accumulation steps)
+     * @param microBatchSize samples per micro-batch per data-parallel replica (0 when the model has no batch)
      */
-    public record Stage(int index, int devices, List<String> nodes) {
+    public record Parallelism(int data, int tensor, int pipeline, int microBatches, long microBatchSize) {
+        public Parallelism {
+            if (data < 1 || tensor < 1 || pipeline < 1 || microBatches < 1 || microBatchSize < 0) {
+                throw new IllegalArgumentException("parallelism degrees and micro-batches must be >= 1, found data " + data
+                        + ", tensor " + tensor + ", pipeline " + pipeline + ", micro-batches " + microBatches);
+            }
+        }
+
+        /** One stage, one micro-batch, {@code devices} devices whose split is given by the layouts. */
+        public static Parallelism single(int data, int tensor, long batch) {
+            return new Parallelism(data, tensor, 1, 1, data > 0 ? batch / data : 0);
+        }
+    }
+
+    /**
+     * The pipeline schedule of a step and its closed-form figures.
+     *
+     * @param name {@code none} (one stage), {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble}
+     * @param microBatches micro-batches per step
+     * @param virtualStages model chunks per device group ({@code interleaved}; else 1)
+     * @param bubbleFraction the share of device time idle in the step (0 for one stage)
+     * @param exact whether the schedule keeps the training math exact (synchronous)
+     */
+    public record Schedule(String name, int microBatches, int virtualStages, double bubbleFraction, boolean exact) {
+        public Schedule {
+            Objects.requireNonNull(name, "name");
+        }
+
+        /** A single stage: gradient accumulation over {@code m} micro-batches, no bubble. */
+        public static Schedule none(int m) {
+            return new Schedule("none", m, 1, 0, true);
+        }
+    }
+
+    /**
+     * A pipeline stage: a contiguous run of the coarse graph on a contiguous range of devices, with
+     * its per-micro-batch profile (what the schedule's closed form and the simulator use).
+     *
+     * @param index 0-based, in model order (for {@code interleaved}: virtual stage, on device group index % pipeline)
+     * @param firstDevice the stage's first device
+     * @param devices the number of devices of the stage
+     * @param nodes the names of the nodes it runs, in graph order
+     * @param computeSeconds compute of the stage per step (every micro-batch, per device)
+     * @param communicationSeconds collectives and resharding of the stage per step, with the gradient
+     *     reduction and the point-to-point sends to the next stage
+     * @param memoryBytesPerDevice peak memory of a device of the stage under the schedule
+     * @param forwardSeconds forward time of one micro-batch (compute and its collectives)
+     * @param backwardSeconds backward time of one micro-batch (input and weight gradients, and the
+     *     recomputed forward)
+     * @param backwardWeightSeconds the weight-gradient part of {@code backwardSeconds}
+     * @param sendSeconds point-to-point time of the activation to the next stage for one
+     *     micro-batch (the gradient back takes the same); 0 for the last stage
+     * @param gradientSyncSeconds the reduction of parameter gradients, once per step
+     * @param staticBytes weights, gradients and optimizer state per device
+     * @param activationBytesPerMicroBatch activations one micro-batch leaves saved per device
+     * @param microBatchesInFlight micro-batches whose activations the stage holds at its peak
+     */
+    public record Stage(int index, int firstDevice, int devices, List<String> nodes, double computeSeconds,
+            double communicationSeconds, double memoryBytesPerDevice, double forwardSeconds, double backwardSeconds,
+            double backwardWeightSeconds, double sendSeconds, double gradientSyncSeconds, double staticBytes,
+            double activationBytesPerMicroBatch, int microBatchesInFlight) {
         public Stage {
             nodes = List.copyOf(nodes);
+        }
+
+        /** The stage of a single-stage plan over every device, with no profile. */
+        public static Stage whole(int devices, List<String> nodes, double compute, double comm, double memory) {
+            return new Stage(0, 0, devices, nodes, compute, comm, memory, 0, 0, 0, 0, 0, 0, 0, 1);
+        }
+
+        /** The last device of the stage. */
+        public int lastDevice() {
+            return firstDevice + devices - 1;
         }
     }
 
@@ -143,9 +241,23 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      * @param problemNodes nodes of the strategy problem
      * @param problemEdges edges of the strategy problem
      * @param strategies the total number of candidate strategies over all nodes
+     * @param boundScope what {@link #lowerBound} bounds: {@code full} (every plan of the model in the
+     *     candidate space) or a sentence naming the restricted space it holds for
+     * @param configurations configurations (stages x micro-batches x memory options) priced by the search
      */
     public record SolverInfo(String name, String status, double objective, double lowerBound, double seconds,
-            double solveSeconds, int problemNodes, int problemEdges, long strategies) {
+            double solveSeconds, int problemNodes, int problemEdges, long strategies, String boundScope,
+            int configurations) {
+        public SolverInfo {
+            Objects.requireNonNull(boundScope, "boundScope");
+        }
+
+        /** Solver information of a single-stage search whose bound holds for the full candidate space. */
+        public SolverInfo(String name, String status, double objective, double lowerBound, double seconds,
+                double solveSeconds, int problemNodes, int problemEdges, long strategies) {
+            this(name, status, objective, lowerBound, seconds, solveSeconds, problemNodes, problemEdges, strategies,
+                    "full", 1);
+        }
     }
 
     /**
@@ -155,7 +267,7 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      * @param calibration the compute model's source ({@code analytic} or a calibration file)
      * @param createdAt ISO-8601 time of creation
      * @param exactness whether the plan keeps the training math exact ({@code exact}: synchronous
-     *     data and tensor parallelism only)
+     *     data, tensor and pipeline parallelism), and why not
      */
     public record Provenance(String shardplanVersion, String calibration, String createdAt, String exactness) {
     }

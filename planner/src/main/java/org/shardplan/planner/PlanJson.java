@@ -17,8 +17,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads and writes plans as {@code shardplan-plan/1} JSON ({@code docs/plan-format.md}). Writing then
- * reading gives an equal plan. Reading checks every field and names the one that is wrong
+ * Reads and writes plans as {@code shardplan-plan/2} JSON ({@code docs/plan-format.md}), and reads
+ * {@code shardplan-plan/1} files (single-stage plans: one stage over every device, one micro-batch).
+ * Writing then reading gives an equal plan. Reading checks every field and names the one that is wrong
  * ({@code plan.json: nodes[3].strategy.b must be an integer >= 1, found -2}); unknown keys are ignored so
  * that later versions can add fields.
  */
@@ -79,6 +80,20 @@ public final class PlanJson {
         o.put("zeroStage", p.options().zeroStage());
         o.put("recompute", p.options().recompute());
         o.put("memoryLimitBytes", p.options().memoryLimitBytes());
+        ObjectNode rq = o.putObject("requested");
+        p.options().requested().forEach(rq::put);
+        ObjectNode par = r.putObject("parallelism");
+        par.put("data", p.parallelism().data());
+        par.put("tensor", p.parallelism().tensor());
+        par.put("pipeline", p.parallelism().pipeline());
+        par.put("microBatches", p.parallelism().microBatches());
+        par.put("microBatchSize", p.parallelism().microBatchSize());
+        ObjectNode sc = r.putObject("schedule");
+        sc.put("name", p.schedule().name());
+        sc.put("microBatches", p.schedule().microBatches());
+        sc.put("virtualStages", p.schedule().virtualStages());
+        sc.put("bubbleFraction", p.schedule().bubbleFraction());
+        sc.put("exact", p.schedule().exact());
         ArrayNode nodes = r.putArray("nodes");
         for (PlanNode n : p.nodes()) {
             ObjectNode x = nodes.addObject();
@@ -102,11 +117,23 @@ public final class PlanJson {
         for (Plan.Stage s : p.stages()) {
             ObjectNode x = st.addObject();
             x.put("index", s.index());
-            x.put("devices", s.devices());
+            ArrayNode dv = x.putArray("devices");
+            dv.add(s.firstDevice());
+            dv.add(s.lastDevice());
             ArrayNode ns = x.putArray("nodes");
             s.nodes().forEach(ns::add);
+            x.put("computeSeconds", s.computeSeconds());
+            x.put("communicationSeconds", s.communicationSeconds());
+            x.put("memoryBytesPerDevice", s.memoryBytesPerDevice());
+            x.put("forwardSeconds", s.forwardSeconds());
+            x.put("backwardSeconds", s.backwardSeconds());
+            x.put("backwardWeightSeconds", s.backwardWeightSeconds());
+            x.put("sendSeconds", s.sendSeconds());
+            x.put("gradientSyncSeconds", s.gradientSyncSeconds());
+            x.put("staticBytes", s.staticBytes());
+            x.put("activationBytesPerMicroBatch", s.activationBytesPerMicroBatch());
+            x.put("microBatchesInFlight", s.microBatchesInFlight());
         }
-        r.put("schedule", p.schedule());
         ObjectNode t = r.putObject("totals");
         t.put("stepSeconds", p.totals().stepSeconds());
         t.put("computeSeconds", p.totals().computeSeconds());
@@ -133,6 +160,8 @@ public final class PlanJson {
         so.put("problemNodes", p.solver().problemNodes());
         so.put("problemEdges", p.solver().problemEdges());
         so.put("strategies", p.solver().strategies());
+        so.put("boundScope", p.solver().boundScope());
+        so.put("configurations", p.solver().configurations());
         ObjectNode pr = r.putObject("provenance");
         pr.put("shardplanVersion", p.provenance().shardplanVersion());
         pr.put("calibration", p.provenance().calibration());
@@ -178,8 +207,10 @@ public final class PlanJson {
             throw r.bad("the document", "a JSON object", root);
         }
         String format = r.text(root, "format");
-        if (!Plan.FORMAT.equals(format)) {
-            throw new PlanFormatException(source + ": format must be \"" + Plan.FORMAT + "\", found \"" + format + "\"");
+        boolean v1 = Plan.FORMAT_V1.equals(format);
+        if (!Plan.FORMAT.equals(format) && !v1) {
+            throw new PlanFormatException(source + ": format must be \"" + Plan.FORMAT + "\" (or \"" + Plan.FORMAT_V1
+                    + "\"), found \"" + format + "\"");
         }
         JsonNode m = r.object(root, "model");
         Plan.Model model = new Plan.Model(r.text(m, "model.name"), r.text(m, "model.sha256"),
@@ -204,8 +235,16 @@ public final class PlanJson {
         if (zero > 3) {
             throw r.bad("options.zeroStage", "0, 1, 2 or 3", on.get("zeroStage"));
         }
+        Map<String, String> requested = new LinkedHashMap<>();
+        if (!v1 && on.has("requested")) {
+            JsonNode rq = r.object(on, "options.requested");
+            for (Iterator<String> it = rq.fieldNames(); it.hasNext();) {
+                String k = it.next();
+                requested.put(k, r.text(rq, "options.requested." + k));
+            }
+        }
         Plan.Options options = new Plan.Options(r.text(on, "options.optimizer"), (int) zero,
-                r.bool(on, "options.recompute"), r.number(on, "options.memoryLimitBytes", 0));
+                r.bool(on, "options.recompute"), r.number(on, "options.memoryLimitBytes", 0), requested);
         List<PlanNode> nodes = new ArrayList<>();
         JsonNode na = r.array(root, "nodes");
         for (int i = 0; i < na.size(); i++) {
@@ -222,13 +261,56 @@ public final class PlanJson {
         }
         List<Plan.Stage> stages = new ArrayList<>();
         JsonNode sa = r.array(root, "stages");
-        for (int i = 0; i < sa.size(); i++) {
-            String p = "stages[" + i + "]";
-            JsonNode x = sa.get(i);
-            stages.add(new Plan.Stage((int) r.integer(x, p + ".index", 0), (int) r.integer(x, p + ".devices", 1),
-                    r.texts(x, p + ".nodes")));
+        Plan.Parallelism parallelism;
+        Plan.Schedule schedule;
+        if (v1) {
+            // plan/1: one stage over every device, one micro-batch; the degrees are those of the layouts
+            if (sa.size() != 1) {
+                throw r.bad("stages", "one stage (a shardplan-plan/1 file)", sa);
+            }
+            String sched = r.text(root, "schedule");
+            if (!sched.equals("none")) {
+                throw r.bad("schedule", "\"none\" (a shardplan-plan/1 file)", root.get("schedule"));
+            }
+            stages.add(Plan.Stage.whole(cluster.devices(), r.texts(sa.get(0), "stages[0].nodes"), 0, 0, 0));
+            parallelism = new Plan.Parallelism(1, cluster.devices(), 1, 1, batch);
+            schedule = Plan.Schedule.none(1);
+        } else {
+            JsonNode pa = r.object(root, "parallelism");
+            parallelism = new Plan.Parallelism((int) r.integer(pa, "parallelism.data", 1),
+                    (int) r.integer(pa, "parallelism.tensor", 1), (int) r.integer(pa, "parallelism.pipeline", 1),
+                    (int) r.integer(pa, "parallelism.microBatches", 1), r.integer(pa, "parallelism.microBatchSize", 0));
+            JsonNode sc = r.object(root, "schedule");
+            schedule = new Plan.Schedule(r.text(sc, "schedule.name"), (int) r.integer(sc, "schedule.microBatches", 1),
+                    (int) r.integer(sc, "schedule.virtualStages", 1), r.number(sc, "schedule.bubbleFraction", 0),
+                    r.bool(sc, "schedule.exact"));
+            for (int i = 0; i < sa.size(); i++) {
+                String p = "stages[" + i + "]";
+                JsonNode x = sa.get(i);
+                if (!x.isObject()) {
+                    throw r.bad(p, "an object", x);
+                }
+                JsonNode dv = r.array(x, p + ".devices");
+                if (dv.size() != 2 || !dv.get(0).canConvertToInt() || !dv.get(1).canConvertToInt()
+                        || dv.get(0).asInt() < 0 || dv.get(1).asInt() < dv.get(0).asInt()
+                        || dv.get(1).asInt() >= cluster.devices()) {
+                    throw r.bad(p + ".devices", "[first, last] device numbers with 0 <= first <= last < "
+                            + cluster.devices(), dv);
+                }
+                int first = dv.get(0).asInt();
+                stages.add(new Plan.Stage((int) r.integer(x, p + ".index", 0), first, dv.get(1).asInt() - first + 1,
+                        r.texts(x, p + ".nodes"), r.number(x, p + ".computeSeconds", 0),
+                        r.number(x, p + ".communicationSeconds", 0), r.number(x, p + ".memoryBytesPerDevice", 0),
+                        r.number(x, p + ".forwardSeconds", 0), r.number(x, p + ".backwardSeconds", 0),
+                        r.number(x, p + ".backwardWeightSeconds", 0), r.number(x, p + ".sendSeconds", 0),
+                        r.number(x, p + ".gradientSyncSeconds", 0), r.number(x, p + ".staticBytes", 0),
+                        r.number(x, p + ".activationBytesPerMicroBatch", 0),
+                        (int) r.integer(x, p + ".microBatchesInFlight", 0)));
+            }
+            if (stages.isEmpty()) {
+                throw r.bad("stages", "at least one stage", sa);
+            }
         }
-        String schedule = r.text(root, "schedule");
         JsonNode t = r.object(root, "totals");
         PlanTotals totals = new PlanTotals(r.number(t, "totals.stepSeconds", 0), r.number(t, "totals.computeSeconds", 0),
                 r.number(t, "totals.communicationSeconds", 0), r.number(t, "totals.peakMemoryBytesPerDevice", 0),
@@ -252,14 +334,16 @@ public final class PlanJson {
                 r.number(so, "solver.objective", 0), lb.isNull() ? Double.NEGATIVE_INFINITY
                         : r.number(so, "solver.lowerBound", Double.NEGATIVE_INFINITY),
                 r.number(so, "solver.seconds", 0), r.number(so, "solver.solveSeconds", 0), (int) r.integer(so, "solver.problemNodes", 0),
-                (int) r.integer(so, "solver.problemEdges", 0), r.integer(so, "solver.strategies", 0));
+                (int) r.integer(so, "solver.problemEdges", 0), r.integer(so, "solver.strategies", 0),
+                v1 || !so.has("boundScope") ? "full" : r.text(so, "solver.boundScope"),
+                v1 || !so.has("configurations") ? 1 : (int) r.integer(so, "solver.configurations", 1));
         JsonNode pn = r.object(root, "provenance");
         Plan.Provenance prov = new Plan.Provenance(r.text(pn, "provenance.shardplanVersion"),
                 r.text(pn, "provenance.calibration"), r.text(pn, "provenance.createdAt"),
                 r.text(pn, "provenance.exactness"));
         List<String> warnings = r.texts(root, "warnings");
-        return new Plan(model, cluster, batch, dims, options, nodes, stages, schedule, totals, baselines, solver,
-                prov, warnings);
+        return new Plan(model, cluster, batch, dims, options, nodes, parallelism, schedule, stages, totals, baselines,
+                solver, prov, warnings);
     }
 
     /** Field access that names the field in every error. */

@@ -16,6 +16,8 @@ import org.shardplan.cost.compute.ComputeModel;
 import org.shardplan.cost.memory.MemoryModel;
 import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.graph.Graph;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.planner.baseline.BatchDims;
 import org.shardplan.graph.passes.CoarseGraph;
 import org.shardplan.graph.passes.CoarseNode;
 import org.shardplan.graph.passes.Coarsening;
@@ -55,7 +57,7 @@ public final class Planner {
 
     private record Config(Cluster cluster, long batch, Map<String, Long> dims, OptionalDouble memoryLimit,
             MemoryModel memory, double timeLimit, int maxLayouts, Optional<ComputeModel> compute, String calibration,
-            String version, String modelName, String sha256) {
+            String version, String modelName, String sha256, SearchOptions search) {
     }
 
     private final Config c;
@@ -67,7 +69,8 @@ public final class Planner {
     /** A planner for the cluster with the defaults: no batch, the devices' memory, Adam in mixed precision. */
     public static Planner forCluster(Cluster cluster) {
         return new Planner(new Config(Objects.requireNonNull(cluster, "cluster"), 0, Map.of(), OptionalDouble.empty(),
-                MemoryModel.DEFAULT, 60, 64, Optional.empty(), "analytic", "unknown", "", ""));
+                MemoryModel.DEFAULT, 60, 64, Optional.empty(), "analytic", "unknown", "", "", SearchOptions.AUTO.withPipeline(1)
+                        .withMicroBatches(1)));
     }
 
     /** The global batch size (used to find each node's batch dimension; 0: the first axis of each input). */
@@ -76,13 +79,13 @@ public final class Planner {
             throw new IllegalArgumentException("batch must be >= 0, found " + batch);
         }
         return new Planner(new Config(c.cluster, batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
     }
 
     /** The symbolic dimension bindings the graph was imported with (recorded in the plan). */
     public Planner withDims(Map<String, Long> dims) {
         return new Planner(new Config(c.cluster, c.batch, new LinkedHashMap<>(dims), c.memoryLimit, c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
     }
 
     /** A per-device memory limit in bytes (default: the smallest device's memory). */
@@ -91,28 +94,48 @@ public final class Planner {
             throw new IllegalArgumentException("memory limit must be a positive number of bytes, found " + bytes);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, OptionalDouble.of(bytes), c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
     }
 
-    /** Optimizer, ZeRO stage (0-3) and activation recomputation. */
+    /** Optimizer, ZeRO stage (0-3) and activation recomputation, all three fixed. */
     public Planner withMemoryModel(MemoryModel m) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, Objects.requireNonNull(m), c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256,
+                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute())));
     }
 
-    /** The optimizer preset, keeping ZeRO stage and recomputation. */
+    /** The optimizer preset, keeping the ZeRO and recomputation choices. */
     public Planner withOptimizer(OptimizerSpec o) {
-        return withMemoryModel(new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()));
+        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit,
+                new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()), c.timeLimit, c.maxLayouts, c.compute,
+                c.calibration, c.version, c.modelName, c.sha256, c.search));
     }
 
-    /** Sharded data parallelism (ZeRO stage 0 to 3). */
+    /** Sharded data parallelism fixed to ZeRO stage 0 to 3. */
     public Planner withZeroStage(int stage) {
         return withMemoryModel(new MemoryModel(c.memory.optimizer(), stage, c.memory.recompute()));
     }
 
-    /** Activation recomputation on or off. */
+    /** Activation recomputation fixed on or off. */
     public Planner withRecompute(boolean on) {
         return withMemoryModel(new MemoryModel(c.memory.optimizer(), c.memory.zeroStage(), on));
+    }
+
+    /**
+     * What the search decides (pipeline stages, degrees, schedule, micro-batches, recomputation, ZeRO):
+     * {@link SearchOptions#AUTO} lets it choose everything. The default is one stage and one
+     * micro-batch, with recomputation and ZeRO chosen.
+     */
+    public Planner withSearch(SearchOptions s) {
+        MemoryModel m = new MemoryModel(c.memory.optimizer(), s.zeroStage().orElse(c.memory.zeroStage()),
+                s.recompute().orElse(c.memory.recompute()));
+        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, m, c.timeLimit, c.maxLayouts, c.compute,
+                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search")));
+    }
+
+    /** The search options in force. */
+    public SearchOptions search() {
+        return c.search;
     }
 
     /** The solver's wall-clock limit in seconds (default 60). */
@@ -121,7 +144,7 @@ public final class Planner {
             throw new IllegalArgumentException("time limit must be positive, found " + seconds);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, seconds, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
     }
 
     /** The most candidate layouts per node besides the baselines' (default 64; 0: all). */
@@ -130,25 +153,25 @@ public final class Planner {
             throw new IllegalArgumentException("max layouts must be >= 0, found " + n);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, n, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256));
+                c.calibration, c.version, c.modelName, c.sha256, c.search));
     }
 
     /** A calibrated compute model and the name of its calibration (default: analytic roofline). */
     public Planner withComputeModel(ComputeModel m, String calibrationName) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256));
+                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search));
     }
 
     /** The model's name and file hash recorded in the plan. */
     public Planner withModel(String name, String sha256) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, name, sha256));
+                c.compute, c.calibration, c.version, name, sha256, c.search));
     }
 
     /** The shardplan version recorded in the plan. */
     public Planner withVersion(String version) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, version, c.modelName, c.sha256));
+                c.compute, c.calibration, version, c.modelName, c.sha256, c.search));
     }
 
     /** The planner a plan was made with (cluster, batch, dims, memory options, model), to re-cost it. */
@@ -165,9 +188,20 @@ public final class Planner {
         } catch (ClusterException e) {
             throw new PlanFormatException("options.optimizer: " + e.getMessage(), e);
         }
-        Planner r = forCluster(cl).withBatch(p.batch()).withDims(p.dims())
-                .withMemoryModel(new MemoryModel(o, p.options().zeroStage(), p.options().recompute()))
-                .withModel(p.model().name(), p.model().sha256());
+        SearchOptions so = SearchOptions.AUTO.withPipeline(p.parallelism().pipeline())
+                .withMicroBatches(p.parallelism().microBatches()).withRecompute(p.options().recompute())
+                .withZeroStage(p.options().zeroStage());
+        if (SearchOptions.SCHEDULES.contains(p.schedule().name())) {
+            so = so.withSchedule(p.schedule().name()).withVirtualStages(p.schedule().virtualStages());
+        }
+        Planner r;
+        try {
+            r = forCluster(cl).withBatch(p.batch()).withDims(p.dims())
+                    .withMemoryModel(new MemoryModel(o, p.options().zeroStage(), p.options().recompute()))
+                    .withSearch(so).withModel(p.model().name(), p.model().sha256());
+        } catch (IllegalArgumentException e) {
+            throw new PlanFormatException(e.getMessage(), e);
+        }
         return p.options().memoryLimitBytes() > 0 ? r.withMemoryLimit(p.options().memoryLimitBytes()) : r;
     }
 
@@ -205,49 +239,150 @@ public final class Planner {
         return new ProblemBuilder(settings(), cg.nodes().size());
     }
 
-    /** Re-costs a plan (for example one edited by hand) on the graph, independently of the search. */
+    /** Re-costs a plan (for example one edited by hand) on the graph, bound at the plan's batch. */
     public PlanEvaluator.Result evaluate(Plan plan, Graph g) throws PlanFormatException {
-        CoarseGraph cg = Coarsening.coarsen(g);
-        return PlanEvaluator.evaluate(plan, cg, problemBuilder(cg));
+        try {
+            return evaluate(plan, ModelSource.fixed(g, c.batch));
+        } catch (PlanFormatException e) {
+            throw e;
+        } catch (ShardplanException e) {
+            throw new PlanFormatException(e.getMessage(), e);
+        }
     }
 
     /**
-     * Plans the graph.
+     * Re-costs a plan (for example one edited by hand) independently of the search: the model bound
+     * at the plan's micro-batch size, every node's layout rebuilt on its stage's devices and priced
+     * again ({@link PlanEvaluator#singleCandidate}), the stages' profiles and the schedule's closed form
+     * computed again, and the memory checked against the limit.
+     *
+     * @throws PlanFormatException when the plan does not match the model or its degrees do not fit the cluster
+     * @throws ShardplanException when the model cannot be bound at the plan's micro-batch size
+     */
+    public PlanEvaluator.Result evaluate(Plan plan, ModelSource source) throws ShardplanException {
+        int p = plan.parallelism().pipeline();
+        int m = plan.parallelism().microBatches();
+        int devices = c.cluster.deviceCount();
+        if (p < 1 || devices % p != 0) {
+            throw new PlanFormatException("parallelism.pipeline must divide the cluster's " + devices + " devices, found " + p);
+        }
+        if (m > 1 && (c.batch <= 0 || c.batch % m != 0)) {
+            throw new PlanFormatException("parallelism.microBatches must divide the batch " + c.batch + ", found " + m);
+        }
+        int v = plan.schedule().virtualStages();
+        String name = p == 1 ? "none" : plan.schedule().name();
+        org.shardplan.planner.pipeline.Schedule sch;
+        try {
+            sch = org.shardplan.planner.pipeline.Schedules.of(name);
+        } catch (IllegalArgumentException e) {
+            throw new PlanFormatException("schedule.name: " + e.getMessage(), e);
+        }
+        if (p > 1) {
+            java.util.Optional<String> bad = sch.check(p, m, v);
+            if (bad.isPresent()) {
+                throw new PlanFormatException("schedule: " + bad.get());
+            }
+        }
+        int vstages = p == 1 ? 1 : p * (name.equals("interleaved") ? v : 1);
+        if (plan.stages().size() != vstages) {
+            throw new PlanFormatException("stages must have " + vstages + " entries (" + p + " pipeline stages"
+                    + (vstages > p ? " x " + v + " virtual stages" : "") + "), found " + plan.stages().size());
+        }
+        PipelineSearch ps = new PipelineSearch(this, c.search, source, c.batch, c.timeLimit);
+        long micro = c.batch > 0 ? c.batch / m : 0;
+        Graph g = ps.graph(c.batch);
+        CoarseGraph cg = ps.coarse(micro);
+        ProblemBuilder pb = ps.builder(micro, devices / p, plan.options().recompute(), plan.options().zeroStage());
+        ProblemBuilder.Built one = PlanEvaluator.singleCandidate(plan, cg, pb);
+        int n = one.units().size();
+        int[] choice = new int[n];
+        int[] bounds = new int[vstages + 1];
+        Map<String, Integer> stageOf = new java.util.HashMap<>();
+        plan.nodes().forEach(x -> stageOf.put(x.name(), x.stage()));
+        for (int s = 0, i = 0; s < vstages; s++) {
+            while (i < n && stageOf.get(one.units().get(i).name()) == s) {
+                i++;
+            }
+            if (i == bounds[s]) {
+                throw new PlanFormatException("stages[" + s + "] must hold at least one node, found none");
+            }
+            bounds[s + 1] = i;
+        }
+        if (bounds[vstages] != n) {
+            throw new PlanFormatException("every node must belong to a stage between 0 and " + (vstages - 1));
+        }
+        boolean rc = plan.options().recompute();
+        List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(one, pb, choice, bounds, devices / p, rc);
+        org.shardplan.planner.pipeline.Estimate e = sch.estimate(profiles, m, v);
+        double step = p == 1 ? Evaluator.objective(PipelineSearch.weighted(one, m), choice) : e.stepSeconds();
+        boolean fits = true;
+        for (double mem : e.peakMemoryBytes()) {
+            fits &= mem <= memoryLimit() * (1 + 1e-12);
+        }
+        PipelineSearch.Outcome o = new PipelineSearch.Outcome(p, m, rc, plan.options().zeroStage(), name, v, micro, one, pb,
+                choice, bounds, profiles, e, step, fits, false, Double.NEGATIVE_INFINITY, false, false,
+                plan.solver().name());
+        Plan fresh = assemble(g, o, plan.baselines(), plan.solver(), new ArrayList<>(plan.warnings()), ps);
+        Plan recosted = plan.withCosts(fresh.nodes(), fresh.parallelism(), fresh.schedule(), fresh.stages(), fresh.totals());
+        List<String> violations = new ArrayList<>();
+        if (!recosted.totals().fits()) {
+            violations.add(String.format(java.util.Locale.ROOT, "memory per device %.3f GiB exceeds the limit %.3f GiB",
+                    recosted.totals().peakMemoryBytesPerDevice() / (1L << 30), memoryLimit() / (1L << 30)));
+        }
+        return new PlanEvaluator.Result(recosted, violations, PlanEvaluator.difference(plan, recosted));
+    }
+
+    /**
+     * Plans the graph as given: one stage, the whole batch at once, unless the search options fix
+     * other degrees. Micro-batches need a model whose batch can be bound again: {@link #plan(ModelSource)}.
      *
      * @throws PlanInfeasibleException when no plan fits the memory limit
      */
     public Plan plan(Graph g) throws PlanInfeasibleException {
-        long t0 = System.nanoTime();
-        CoarseGraph cg = Coarsening.coarsen(g);
-        ProblemBuilder pb = problemBuilder(cg);
-        DeviceDigits dd = pb.digits();
-        Baselines.Baseline dp = Baselines.dataParallel(cg, c.batch, dd);
-        List<Baselines.Baseline> experts = Baselines.experts(cg, c.batch, dd);
-        Map<String, List<Layout>> required = new LinkedHashMap<>();
-        List<Baselines.Baseline> all = new ArrayList<>(List.of(dp));
-        all.addAll(experts);
-        for (Baselines.Baseline b : all) {
-            b.layouts().forEach((k, v) -> {
-                List<Layout> ls = required.computeIfAbsent(k, x -> new ArrayList<>());
-                if (!ls.contains(v)) {
-                    ls.add(v);
-                }
-            });
+        try {
+            return plan(ModelSource.fixed(g, c.batch));
+        } catch (PlanInfeasibleException e) {
+            throw e;
+        } catch (ShardplanException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
-        ProblemBuilder.Built built = pb.build(cg, required);
+    }
+
+    /**
+     * Plans the model: pipeline stages, micro-batches, recomputation and ZeRO stage as the search
+     * options allow ({@link PipelineSearch}), and within every stage the exact per-layer search.
+     *
+     * @throws PlanInfeasibleException when no plan fits the memory limit
+     * @throws ShardplanException when the options cannot apply to the model or cluster (naming the option)
+     */
+    public Plan plan(ModelSource source) throws ShardplanException {
+        long t0 = System.nanoTime();
+        SearchOptions so = c.search;
+        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, c.timeLimit);
+        Graph g = ps.graph(c.batch);
+        Optional<PipelineSearch.Outcome> found = ps.run();
+        double solveSeconds = (System.nanoTime() - t0) / 1e9;
+        // the baselines: one stage, one micro-batch, under the memory options of the plan found
+        boolean rc = found.map(PipelineSearch.Outcome::recompute).orElse(so.recompute().orElse(false));
+        int z = found.map(PipelineSearch.Outcome::zero).orElse(so.zeroStage().orElse(0));
         double limit = memoryLimit();
-        Problem free = built.problem().withMemoryLimit(OptionalDouble.empty());
-        Map<String, int[]> baselineChoices = new LinkedHashMap<>();
         Map<String, Plan.Baseline> baselines = new LinkedHashMap<>();
-        int[] dpChoice = choices(built, dp);
-        Evaluator.Evaluation dpEval = Evaluator.evaluate(free, dpChoice);
+        Map<String, int[]> baselineChoices = new LinkedHashMap<>();
+        ProblemBuilder.Built one = ps.built(c.batch, c.cluster.deviceCount(), rc, z);
+        ProblemBuilder pbOne = ps.builder(c.batch, c.cluster.deviceCount(), rc, z);
+        CoarseGraph cg = one.coarse();
+        Problem free = PipelineSearch.weighted(one, 1);
+        Problem freeMem = free.withMemoryLimit(OptionalDouble.empty());
+        Baselines.Baseline dp = Baselines.dataParallel(cg, c.batch, pbOne.digits());
+        int[] dpChoice = choices(one, dp);
+        Evaluator.Evaluation dpEval = Evaluator.evaluate(freeMem, dpChoice);
         baselineChoices.put(Baselines.DATA_PARALLEL, dpChoice);
         baselines.put(Baselines.DATA_PARALLEL, new Plan.Baseline(dp.name(), dpEval.total(), dpEval.memory(),
                 dpEval.memory() <= limit));
         // the expert: of its variants (Megatron's tensor-parallel degrees), the fastest that fits, else the fastest
-        for (Baselines.Baseline e : experts) {
-            int[] ch = choices(built, e);
-            Evaluator.Evaluation ev = Evaluator.evaluate(free, ch);
+        for (Baselines.Baseline e : Baselines.experts(cg, c.batch, pbOne.digits())) {
+            int[] ch = choices(one, e);
+            Evaluator.Evaluation ev = Evaluator.evaluate(freeMem, ch);
             Plan.Baseline b = new Plan.Baseline(e.name(), ev.total(), ev.memory(), ev.memory() <= limit);
             Plan.Baseline old = baselines.get(Baselines.EXPERT);
             if (old == null || (b.fits() && !old.fits()) || (b.fits() == old.fits() && b.stepSeconds() < old.stepSeconds())) {
@@ -255,85 +390,52 @@ public final class Planner {
                 baselineChoices.put(Baselines.EXPERT, ch);
             }
         }
-        long ts = System.nanoTime();
-        Solution sol = solve(built);
-        double solveSeconds = (System.nanoTime() - ts) / 1e9;
-        if (sol.status() == Status.INFEASIBLE || !sol.hasChoices()) {
-            if (sol.status() == Status.INFEASIBLE) {
-                throw new PlanInfeasibleException(Infeasible.explain(this, cg, built, limit));
-            }
-        }
-        int[] choice = sol.hasChoices() ? sol.choices() : null;
-        double objective = choice == null ? Double.POSITIVE_INFINITY : Evaluator.objective(built.problem(), choice);
-        String solverName = sol.solver();
-        String status = sol.status().name();
-        double lower = sol.lowerBound();
+        PipelineSearch.Outcome best = found.filter(PipelineSearch.Outcome::fits).orElse(null);
+        String solverName = best == null ? "" : best.stages() > 1 ? "pipeline+" + best.solver() : best.solver();
+        boolean fixedConfig = so.pipeline().orElse(0) == 1 && so.microBatches().orElse(0) == 1
+                && so.recompute().isPresent() && so.zeroStage().isPresent();
+        // a baseline is a plan of one stage and one micro-batch, kept when the options allow one
+        boolean baselineAllowed = so.pipeline().orElse(1) == 1 && so.microBatches().orElse(1) == 1
+                && so.tensor().isEmpty() && so.data().isEmpty();
         for (Map.Entry<String, int[]> e : baselineChoices.entrySet()) {
             Plan.Baseline b = baselines.get(e.getKey());
-            if (b.fits() && b.stepSeconds() < objective) {
-                choice = e.getValue();
-                objective = b.stepSeconds();
+            if (baselineAllowed && b.fits() && (best == null || b.stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
+                int[] ch = e.getValue();
+                ProblemBuilder.Built bb = one;
+                best = new PipelineSearch.Outcome(1, 1, rc, z, "none", 1, c.batch, bb, pbOne, ch,
+                        new int[] {0, bb.units().size()},
+                        ps.profiles(bb, pbOne, ch, new int[] {0, bb.units().size()}, c.cluster.deviceCount(), rc),
+                        null, b.stepSeconds(), true, false, Double.NEGATIVE_INFINITY, false, false, "baseline:" + b.name());
                 solverName = "baseline:" + b.name();
-                status = Status.FEASIBLE.name();
             }
         }
-        if (choice == null) {
-            throw new PlanInfeasibleException("no plan found within the time limit of " + c.timeLimit
-                    + " s and no baseline fits " + Infeasible.gib(limit) + " per device; " + sol.message());
+        if (best == null) {
+            throw new PlanInfeasibleException(Infeasible.explain(this, cg, one, limit) + "; searched " + ps.configurations
+                    + " configuration" + (ps.configurations == 1 ? "" : "s") + " (" + ps.searched() + ")"
+                    + (ps.timeLeft() ? "" : ", stopped by the time limit of " + c.timeLimit + " s"));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         long strategies = 0;
-        for (ProblemBuilder.Unit u : built.units()) {
+        for (ProblemBuilder.Unit u : best.built().units()) {
             strategies += u.layouts().size();
         }
-        Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, objective, Math.min(lower, objective), seconds, solveSeconds,
-                built.problem().size(), built.problem().edges().size(), strategies);
-        return assemble(g, built, choice, baselines, si);
-    }
-
-    /**
-     * Solves the problem: exactly by dynamic programming when the memory limit does not bind; otherwise
-     * the memory limit is priced ({@link MemoryPricing}: Lagrangian relaxation, each price solved exactly
-     * by dynamic programming) on the problem with each block class tied to one set of layouts
-     * ({@link Tying}: far smaller), or on the full problem when the model has no repeated blocks; failing
-     * that, the full problem by the auto solver (DP, ILP, local search) within the time limit.
-     */
-    private Solution solve(ProblemBuilder.Built built) {
-        long t0 = System.nanoTime();
-        Solver.Options opts = Solver.Options.withTimeLimit(c.timeLimit);
-        // without the memory limit first: exact, and a lower bound when the limit binds
-        Solution dp = new DpSolver().solve(built.problem().withMemoryLimit(OptionalDouble.empty()), opts);
-        if (dp.status() == Status.OPTIMAL) {
-            Evaluator.Evaluation e = Evaluator.evaluate(built.problem(), dp.choices());
-            if (e.feasible()) {
-                return dp;
-            }
+        String status = best.proven() && best.solver().equals(solverName.replace("pipeline+", ""))
+                ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
+        double lower = best.stages() == 1 ? Math.min(best.lowerBound(), best.stepSeconds()) : Double.NEGATIVE_INFINITY;
+        String scope;
+        if (fixedConfig && best.stages() == 1) {
+            scope = best.tied() ? "layouts tied across the instances of each repeated block" : "full";
+        } else {
+            scope = "the chosen configuration only (" + best.stages() + " stage" + (best.stages() == 1 ? "" : "s")
+                    + ", " + best.microBatches() + " micro-batch" + (best.microBatches() == 1 ? "" : "es") + ", recomputation "
+                    + (best.recompute() ? "on" : "off") + ", ZeRO " + best.zero()
+                    + (best.tied() ? ", layouts tied across the instances of each repeated block" : "")
+                    + (best.stages() > 1 ? ", no bound across stages" : "") + ")";
         }
-        if (Infeasible.leastMemory(built) > memoryLimit()) {
-            return new Solution(built.problem().name(), Status.INFEASIBLE, Double.NaN, Double.POSITIVE_INFINITY,
-                    new int[0], "dp", (System.nanoTime() - t0) / 1e9, "the smallest layouts exceed the memory limit");
-        }
-        if (dp.status() != Status.OPTIMAL) {
-            dp = new Solution(dp.problem(), dp.status(), dp.objective(), Double.NEGATIVE_INFINITY, dp.choices(),
-                    dp.solver(), dp.seconds(), dp.message());
-        }
-        Tying tying = Tying.of(built);
-        Problem small = tying.tiedNodes() > 0 ? tying.problem() : built.problem();
-        double left = Math.max(1, c.timeLimit - (System.nanoTime() - t0) / 1e9);
-        MemoryPricing.Result priced = MemoryPricing.solve(small, left);
-        if (priced != null) {
-            int[] full = tying.tiedNodes() > 0 ? tying.expand(priced.choices()) : priced.choices();
-            double obj = Evaluator.objective(built.problem(), full);
-            // a bound of the tied problem is not one of the full problem; the DP's bound always is
-            double lower = tying.tiedNodes() > 0 ? dp.lowerBound() : Math.max(dp.lowerBound(), priced.lowerBound());
-            boolean proven = obj - lower <= 1e-9 * Math.max(1, Math.abs(obj));
-            return new Solution(built.problem().name(), proven ? Status.OPTIMAL : Status.FEASIBLE, obj,
-                    Math.min(lower, obj), full, tying.tiedNodes() > 0 ? "dp-priced (blocks tied)" : "dp-priced",
-                    (System.nanoTime() - t0) / 1e9, "memory limit priced by Lagrangian relaxation"
-                            + (tying.tiedNodes() > 0 ? ", each block class tied to one set of layouts" : ""));
-        }
-        left = Math.max(1, c.timeLimit - (System.nanoTime() - t0) / 1e9);
-        return new AutoSolver().solve(built.problem(), Solver.Options.withTimeLimit(left));
+        Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
+                best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
+        List<String> warnings = new ArrayList<>(ps.notes);
+        return assemble(g, best, baselines, si, warnings, ps);
     }
 
     private static int[] choices(ProblemBuilder.Built built, Baselines.Baseline b) {
@@ -346,43 +448,90 @@ public final class Planner {
         return r;
     }
 
-    private Plan assemble(Graph g, ProblemBuilder.Built built, int[] choice, Map<String, Plan.Baseline> baselines,
-            Plan.SolverInfo si) {
+    private Plan assemble(Graph g, PipelineSearch.Outcome o, Map<String, Plan.Baseline> baselines, Plan.SolverInfo si,
+            List<String> warnings, PipelineSearch ps) throws ShardplanException {
+        ProblemBuilder.Built built = o.built();
+        int[] choice = o.choice();
         int n = built.units().size();
+        int vstages = o.bounds().length - 1;
+        int p = o.stages();
+        int m = o.microBatches();
+        int stageDevices = c.cluster.deviceCount() / p;
+        int[] stageOf = new int[n];
+        for (int s = 0; s < vstages; s++) {
+            for (int i = o.bounds()[s]; i < o.bounds()[s + 1]; i++) {
+                stageOf[i] = s;
+            }
+        }
+        int[] inflight = new int[vstages];
+        for (int s = 0; s < vstages; s++) {
+            inflight[s] = o.estimate() == null ? 1 : Math.max(1, o.estimate().microBatchesInFlight()[s % p]);
+        }
         double[] comm = new double[n];
         double[] bytes = new double[n];
         for (ProblemBuilder.Link l : built.links()) {
             int cols = built.units().get(l.to()).layouts().size();
             int at = choice[l.from()] * cols + choice[l.to()];
-            comm[l.to()] += l.seconds()[at];
-            bytes[l.to()] += l.bytes()[at];
+            if (stageOf[l.from()] == stageOf[l.to()]) {
+                comm[l.to()] += m * l.seconds()[at];
+                bytes[l.to()] += m * l.bytes()[at];
+            }
         }
         List<PlanNode> nodes = new ArrayList<>();
-        List<String> names = new ArrayList<>();
-        double compute = 0;
-        double commTotal = 0;
-        double mem = 0;
+        List<List<String>> names = new ArrayList<>();
+        for (int s = 0; s < vstages; s++) {
+            names.add(new ArrayList<>());
+        }
+        double[] stCompute = new double[vstages];
+        double[] stComm = new double[vstages];
+        double[] stMem = new double[vstages];
         double bytesTotal = 0;
         for (ProblemBuilder.Unit u : built.units()) {
-            Layout l = u.layouts().get(choice[u.index()]);
-            ProblemBuilder.Cost cost = u.costs().get(choice[u.index()]);
+            int i = u.index();
+            Layout l = u.layouts().get(choice[i]);
+            ProblemBuilder.Cost cost = u.costs().get(choice[i]);
+            int s = stageOf[i];
+            double compute = m * cost.microComputeSeconds();
+            double cm = m * cost.microCommunicationSeconds() + cost.gradientSeconds() + comm[i];
+            double by = m * cost.microCommunicationBytes() + cost.gradientBytes() + bytes[i];
+            double mem = cost.parameterBytes() + inflight[s] * cost.activationBytes();
             PlanNode pn = new PlanNode(u.name(), opLabel(u.coarse()), l.strategy().factors(), l.placement(),
-                    l.intraNode(), l.strategy().devices(), u.space().isPresent(), cost.computeSeconds(),
-                    cost.communicationSeconds() + comm[u.index()], cost.communicationBytes() + bytes[u.index()],
-                    cost.memoryBytes(), 0);
+                    l.intraNode(), l.strategy().devices(), u.space().isPresent(), compute, cm, by, mem, s);
             nodes.add(pn);
-            names.add(pn.name());
-            compute += pn.computeSeconds();
-            commTotal += pn.communicationSeconds();
-            mem += pn.memoryBytes();
-            bytesTotal += pn.communicationBytes();
+            names.get(s).add(pn.name());
+            stCompute[s] += compute;
+            stComm[s] += cm;
+            stMem[s] += mem;
+            bytesTotal += by;
+        }
+        List<Plan.Stage> stages = new ArrayList<>();
+        double peak = 0;
+        int worst = 0;
+        double[] deviceMem = new double[p];
+        for (int s = 0; s < vstages; s++) {
+            deviceMem[s % p] += stMem[s];
+        }
+        for (int s = 0; s < vstages; s++) {
+            org.shardplan.planner.pipeline.StageProfile pr = o.profiles().get(s);
+            double send = s + 1 < vstages ? 2 * m * pr.sendSeconds() : 0;
+            double mem = o.estimate() != null && p > 1 ? o.estimate().peakMemoryBytes()[s % p] : deviceMem[s % p];
+            stages.add(new Plan.Stage(s, (s % p) * stageDevices, stageDevices, names.get(s), stCompute[s],
+                    stComm[s] + send, mem, pr.forwardSeconds(), pr.backwardSeconds(), pr.backwardWeightSeconds(),
+                    pr.sendSeconds(), pr.gradientSyncSeconds(), pr.staticBytes(), pr.activationBytesPerMicroBatch(),
+                    inflight[s]));
+            if (stCompute[s] + stComm[s] + send > stCompute[worst] + stComm[worst]) {
+                worst = s;
+            }
+            peak = Math.max(peak, mem);
         }
         double limit = memoryLimit();
-        PlanTotals totals = new PlanTotals(compute + commTotal, compute, commTotal, mem, bytesTotal, limit, mem <= limit);
+        double computeT = p == 1 ? sum(stCompute) : stCompute[worst];
+        double commT = p == 1 ? sum(stComm) : stages.get(worst).communicationSeconds();
+        PlanTotals totals = new PlanTotals(o.stepSeconds(), computeT, commT, peak, bytesTotal, limit,
+                peak <= limit * (1 + 1e-12));
         Cluster cl = c.cluster;
         Plan.ClusterInfo ci = new Plan.ClusterInfo(cl.name(), cl.deviceCount(), cl.devicesPerNode(),
                 cl.device(0).name(), cl.minDeviceMemoryBytes(), PlanJson.compact(ClusterFiles.toJson(cl)));
-        List<String> warnings = new ArrayList<>();
         if (!built.unsupported().isEmpty()) {
             StringBuilder b = new StringBuilder("operators without an iteration space, planned as replicated: ");
             built.unsupported().forEach((op, k) -> b.append(op).append(" (").append(k).append(k == 1 ? " node), " : " nodes), "));
@@ -392,13 +541,42 @@ public final class Planner {
             warnings.add("the cluster is not homogeneous: compute is priced on its slowest device, " + slowestDevice(cl).name()
                     + ", and the layout assumes " + cl.devicesPerNode() + " devices per node (its smallest node)");
         }
+        // the degrees: those of the heaviest node of the slowest stage
+        Map<String, String> bd = BatchDims.of(built.coarse(), o.micro() > 0 ? o.micro() : c.batch);
+        int heavy = -1;
+        for (ProblemBuilder.Unit u : built.units()) {
+            if (stageOf[u.index()] == worst && (heavy < 0 || u.costs().get(choice[u.index()]).microComputeSeconds()
+                    > built.units().get(heavy).costs().get(choice[heavy]).microComputeSeconds())) {
+                heavy = u.index();
+            }
+        }
+        int data = 1;
+        if (heavy >= 0 && bd.containsKey(built.units().get(heavy).name())) {
+            data = Math.max(1, built.units().get(heavy).layouts().get(choice[heavy]).strategy()
+                    .factor(bd.get(built.units().get(heavy).name())));
+        }
+        int tensor = Math.max(1, stageDevices / data);
+        long microPerReplica = o.micro() > 0 ? Math.max(1, o.micro() / data) : 0;
+        Plan.Parallelism par = new Plan.Parallelism(data, tensor, p, m, microPerReplica);
+        double bubble = o.estimate() == null || p == 1 ? 0 : o.estimate().bubbleFraction();
+        Plan.Schedule sched = new Plan.Schedule(o.schedule(), m, o.virtual(), bubble, true);
         String modelName = c.modelName.isEmpty() ? g.name() : c.modelName;
-        return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size(), built.problem().size()), ci, c.batch, c.dims,
-                new Plan.Options(c.memory.optimizer().name(), c.memory.zeroStage(), c.memory.recompute(), limit),
-                nodes, List.of(new Plan.Stage(0, cl.deviceCount(), names)), "none", totals, baselines, si,
+        Map<String, Long> dims = new LinkedHashMap<>(c.dims);
+        return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size(), n), ci, c.batch, dims,
+                new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, c.search.requested()),
+                nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
-                        "exact: synchronous data and tensor parallelism, training math unchanged"),
+                        p > 1 || m > 1 ? "exact: synchronous data, tensor and pipeline parallelism with gradient accumulation,"
+                                + " training math unchanged" : "exact: synchronous data and tensor parallelism, training math unchanged"),
                 warnings);
+    }
+
+    private static double sum(double[] a) {
+        double s = 0;
+        for (double x : a) {
+            s += x;
+        }
+        return s;
     }
 
     /** The operator of a coarse node: its anchor's, or the recognised pattern's. */
@@ -409,7 +587,7 @@ public final class Planner {
     /** This planner on another cluster (for "what would fit" answers). */
     Planner withCluster(Cluster other) {
         return new Planner(new Config(other, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
     }
 
     MemoryModel memoryModel() {

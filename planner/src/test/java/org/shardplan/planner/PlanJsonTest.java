@@ -16,13 +16,43 @@ class PlanJsonTest {
     void writingThenReadingGivesAnEqualPlan() throws Exception {
         Plan p = plan();
         String json = PlanJson.write(p);
-        assertTrue(json.contains("\"format\" : \"shardplan-plan/1\""), json);
+        assertTrue(json.contains("\"format\" : \"shardplan-plan/2\""), json);
         Plan q = PlanJson.parse(json, "plan.json");
         assertEquals(p, q);
         assertEquals(json, PlanJson.write(q));
         assertEquals(1, q.stages().size());
         assertEquals(16, q.cluster().devices());
         assertEquals("mlp.onnx", q.model().name());
+    }
+
+    /** A plan written before pipelines: one stage with a device count, the schedule as a string. */
+    @Test
+    void planOneFilesAreRead() throws Exception {
+        Plan p = plan();
+        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode t = PlanJson.tree(p);
+        t.put("format", "shardplan-plan/1");
+        t.remove("parallelism");
+        t.put("schedule", "none");
+        com.fasterxml.jackson.databind.node.ObjectNode st = om.createObjectNode();
+        st.put("index", 0);
+        st.put("devices", 16);
+        st.set("nodes", t.get("stages").get(0).get("nodes"));
+        t.putArray("stages").add(st);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) t.get("options")).remove("requested");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) t.get("solver")).remove("boundScope");
+        Plan q = PlanJson.parse(t.toString(), "old.json");
+        assertEquals(p.nodes(), q.nodes());
+        assertEquals(1, q.stages().size());
+        assertEquals(16, q.stages().get(0).devices());
+        assertEquals("none", q.schedule().name());
+        assertEquals(1, q.parallelism().microBatches());
+        // and it re-costs to the same step under the planner it records
+        org.shardplan.planner.eval.PlanEvaluator.Result r = Planner.forPlan(q).evaluate(q, Fixtures.mlp(64, 1024));
+        assertEquals(p.totals().stepSeconds(), r.plan().totals().stepSeconds(), 1e-12 * p.totals().stepSeconds());
+        t.put("schedule", "1f1b");
+        PlanFormatException e = assertThrows(PlanFormatException.class, () -> PlanJson.parse(t.toString(), "old.json"));
+        assertEquals("old.json: schedule must be \"none\" (a shardplan-plan/1 file), found \"1f1b\"", e.getMessage());
     }
 
     @Test
@@ -32,8 +62,13 @@ class PlanJsonTest {
                 () -> PlanJson.parse(json.replaceFirst("\"devices\" : 16", "\"devices\" : \"many\""), "p.json"));
         assertEquals("p.json: cluster.devices must be an integer >= 1, found \"many\"", e.getMessage());
         e = assertThrows(PlanFormatException.class,
-                () -> PlanJson.parse(json.replace("shardplan-plan/1", "shardplan-plan/9"), "p.json"));
-        assertEquals("p.json: format must be \"shardplan-plan/1\", found \"shardplan-plan/9\"", e.getMessage());
+                () -> PlanJson.parse(json.replace("shardplan-plan/2", "shardplan-plan/9"), "p.json"));
+        assertEquals("p.json: format must be \"shardplan-plan/2\" (or \"shardplan-plan/1\"), found \"shardplan-plan/9\"",
+                e.getMessage());
+        e = assertThrows(PlanFormatException.class,
+                () -> PlanJson.parse(json.replaceFirst("\"devices\" : \\[ 0, 15 \\]", "\"devices\" : [ 0, 16 ]"), "p.json"));
+        assertEquals("p.json: stages[0].devices must be [first, last] device numbers with 0 <= first <= last < 16, found [0,16]",
+                e.getMessage());
         e = assertThrows(PlanFormatException.class, () -> PlanJson.parse(json.replace("\"totals\"", "\"totalz\""), "p.json"));
         assertEquals("p.json: totals is missing", e.getMessage());
         e = assertThrows(PlanFormatException.class, () -> PlanJson.parse("{", "p.json"));

@@ -332,25 +332,34 @@ public record IterationSpace(String op, String node, List<LoopDim> dims, List<Te
     }
 
     /**
-     * The split dimensions that do not index the tensor, in loop order: along each of them the devices
-     * hold the same block of it. For a parameter these are the dimensions over which its gradient must be
-     * all-reduced (data parallelism: the batch dimension).
+     * The split dimensions along which the devices hold the same block of the tensor and each compute a
+     * part of its gradient, in loop order: the split dimensions that do not index it, except, for an
+     * {@link TensorIndexing#epilogue} input, the reduction dimensions (the devices that split those read
+     * it only after the sums are combined, so their gradients of it are equal, not parts). For a
+     * parameter these are the dimensions over which its gradient must be all-reduced (data parallelism:
+     * the batch dimension); a row-parallel product's bias is all-reduced over the batch only.
      */
     public List<String> replicatedOver(TensorIndexing t, Strategy s) {
         List<String> r = new ArrayList<>();
         for (LoopDim d : dims) {
-            if (s.factor(d.name()) > 1 && !t.indexedBy(d.name())) {
+            if (s.factor(d.name()) > 1 && !t.indexedBy(d.name())
+                    && !(t.epilogue() && d.kind() == LoopKind.REDUCTION)) {
                 r.add(d.name());
             }
         }
         return List.copyOf(r);
     }
 
-    /** The number of devices holding each block of the tensor: the product of {@link #replicatedOver}'s factors. */
+    /**
+     * The number of devices holding each block of the tensor: the product of the factors of the split
+     * dimensions that do not index it (for an epilogue input, reduction dimensions included).
+     */
     public int replication(TensorIndexing t, Strategy s) {
         int p = 1;
-        for (String d : replicatedOver(t, s)) {
-            p *= s.factor(d);
+        for (LoopDim d : dims) {
+            if (!t.indexedBy(d.name())) {
+                p *= s.factor(d.name());
+            }
         }
         return p;
     }

@@ -53,8 +53,10 @@ import org.shardplan.graph.Value;
  *     output axis J gives {@code dJ_0, dJ_1, …}; a group with several axes on both sides gives one
  *     dimension {@code dJ} (J its first output axis) that indexes the outermost axis of each side, so
  *     only factors dividing both outer sizes cut evenly. Axes of size 1 are read whole.
- * <li>Concat, Split, Slice, Pad, Tile: {@code d0, …} with the concatenated, split, sliced, padded or
- *     tiled axes fixed; Expand: broadcast; Resize/Upsample: axes scaled by an integer factor are
+ * <li>Concat, Slice, Pad, Tile: {@code d0, …} with the concatenated, sliced, padded or tiled axes
+ *     fixed. Split: the split axis is {@code p} (fixed: which part) and {@code dA} (the position inside
+ *     each part, extent the gcd of the parts' sizes), so that every part can be split alike (the Q, K
+ *     and V of a fused projection split by heads); Expand: broadcast; Resize/Upsample: axes scaled by an integer factor are
  *     spatial (windows), others parallel or fixed; DepthToSpace/SpaceToDepth: only {@code d0} parallel.
  * </ul>
  * Inputs whose shapes do not broadcast onto the loop dimensions (per-channel quantisation scales, the
@@ -1138,25 +1140,58 @@ public final class IterationSpaces {
         return sp.done();
     }
 
+    /**
+     * Split: {@code d0, …} over the input, except that the split axis {@code a} becomes two dimensions:
+     * {@code p} (fixed), which part, and {@code dA} (parallel), the position inside a part, of extent the
+     * greatest common divisor {@code g} of the parts' sizes. Each output's axis {@code a} is indexed by
+     * {@code dA} alone and the input's by {@code (p, dA)}: splitting {@code dA} by {@code f} (f dividing
+     * every part) gives each device the same {@code 1/f} block of every part, so a fused QKV product
+     * split by heads stays split by heads in Q, K and V (on the input those blocks are strided). Parts
+     * whose sizes share no factor leave {@code dA} of extent 1: not splittable.
+     */
     private static IterationSpace split(Node n) {
         Sp sp = new Sp(n);
         long[] x = shape(n.input(0));
         int a = axis(n.attrInt("axis", 0), x.length);
-        String[] names = new String[x.length];
-        for (int i = 0; i < x.length; i++) {
-            names[i] = sp.dim("d" + i, x[i], i == a ? LoopKind.FIXED : LoopKind.PARALLEL);
-        }
-        sp.in(n.input(0), mapped(x, names));
-        String[] outNames = names.clone();
-        outNames[a] = null;
+        long g = 0;
         for (Value o : n.outputs()) {
             long[] s = shape(o);
             if (s.length != x.length) {
                 throw new Unsupported();
             }
-            sp.out(o, mapped(s, outNames));
+            g = gcd(g, s[a]);
+        }
+        int parts = n.outputs().size();
+        String[] names = new String[x.length];
+        String p = null;
+        for (int i = 0; i < x.length; i++) {
+            if (i == a) {
+                if (parts > 1) {
+                    p = sp.dim("p", parts, LoopKind.FIXED);
+                }
+                names[i] = sp.dim("d" + i, Math.max(1, g), g > 0 ? LoopKind.PARALLEL : LoopKind.FIXED);
+            } else {
+                names[i] = sp.dim("d" + i, x[i], LoopKind.PARALLEL);
+            }
+        }
+        List<AxisMap> in = mapped(x, names);
+        if (p != null) {
+            in.set(a, AxisMap.flattened(List.of(p, names[a]), x[a]));
+        }
+        sp.in(n.input(0), in);
+        for (Value o : n.outputs()) {
+            sp.out(o, mapped(shape(o), names));
         }
         return sp.done();
+    }
+
+    private static long gcd(long a, long b) {
+        while (b != 0) {
+            long t = a % b;
+            a = b;
+            b = t;
+        }
+        return a;
     }
 
     private static IterationSpace sameRankFixedWhereChanged(Node n) {

@@ -32,8 +32,8 @@ public enum LoopKind {
     /** Carried from one iteration to the next (the time steps of LSTM/GRU/RNN, CumSum): never split. */
     SEQUENTIAL(false),
     /**
-     * Not splittable into a regular block layout (the axis of Concat, Split, Slice, Pad, TopK; the
-     * reshaped axes that do not line up): never split.
+     * Not splittable into a regular block layout (the axis of Concat, Slice, Pad, TopK; which part of
+     * a Split; the reshaped axes that do not line up): never split.
      */
     FIXED(false);
 

@@ -12,8 +12,12 @@ import org.shardplan.graph.Value;
  * @param axes one entry per axis of the tensor, outermost first
  * @param sparseRead whether the operator reads only the parts of this input that its output selects
  *     (the table of a Gather): its bytes read are counted as the output's, not its own size
+ * @param epilogue whether the input is read only after the operator's reductions are complete (the
+ *     bias or residual that a coarse node adds to a matrix product's sums): the devices that split a
+ *     reduction dimension hold the same block of it and compute the same gradient of it, so no
+ *     gradient is summed over them ({@link IterationSpace#replicatedOver})
  */
-public record TensorIndexing(Value value, List<AxisMap> axes, boolean sparseRead) {
+public record TensorIndexing(Value value, List<AxisMap> axes, boolean sparseRead, boolean epilogue) {
     public TensorIndexing {
         Objects.requireNonNull(value, "value");
         axes = List.copyOf(axes);
@@ -23,9 +27,14 @@ public record TensorIndexing(Value value, List<AxisMap> axes, boolean sparseRead
         }
     }
 
+    /** A tensor read by the operator itself (not an epilogue input). */
+    public TensorIndexing(Value value, List<AxisMap> axes, boolean sparseRead) {
+        this(value, axes, sparseRead, false);
+    }
+
     /** A densely read tensor. */
     public TensorIndexing(Value value, List<AxisMap> axes) {
-        this(value, axes, false);
+        this(value, axes, false, false);
     }
 
     /** The tensor's name. */

@@ -2,6 +2,7 @@ package org.shardplan.graph.passes;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -127,6 +128,21 @@ class CoarseningTest {
         IterationSpace a = CoarseSpaces.of(attnOut).orElseThrow();
         TensorIndexing residual = a.tensor(c.node(3).outputs().get(0).name()).orElseThrow();
         assertEquals("[b:2, m:16, n:64]", residual.axes().toString());
+        // row-parallel with data parallelism ({k=4, b=2}): the residual and the bias are added after the sums,
+        // so their gradients are summed over the batch split only; the product's input is split, not copied
+        assertTrue(residual.epilogue());
+        assertFalse(a.inputs().get(0).epilogue());
+        Strategy row = Strategy.of("k", 4, "b", 2);
+        assertEquals(List.of(), a.replicatedOver(residual, row));
+        assertEquals(4, a.replication(residual, row));
+        TensorIndexing outBias = a.tensor(attnOut.parameters().get(1).name()).orElseThrow();
+        assertTrue(outBias.epilogue());
+        assertEquals(List.of("b"), a.replicatedOver(outBias, row));
+        assertEquals(8, a.replication(outBias, row));
+        // the weight is read by the product itself: copied over the batch split only, and split along k
+        TensorIndexing w = a.tensor(attnOut.parameters().get(0).name()).orElseThrow();
+        assertFalse(w.epilogue());
+        assertEquals(List.of("b"), a.replicatedOver(w, row));
     }
 
     @Test

@@ -314,6 +314,39 @@ class IterationSpacesTest {
     }
 
     @Test
+    void splitOfAFusedProjectionSplitsEveryPartAlike() {
+        // the fused QKV output [B, S, 3·384] split into Q, K and V of 384 each
+        IterationSpace s = space(node("Split", List.of(act("qkv", 8, 128, 1152)),
+                List.of(act("q", 8, 128, 384), act("k", 8, 128, 384), act("v", 8, 128, 384)), Attribute.ofInt("axis", 2)));
+        assertEquals("d0:P d1:P p:F d2:P", kinds(s));
+        assertEquals(384, s.dim("d2").orElseThrow().extent());
+        assertEquals("[d0:8, d1:128, (p,d2):1152]", s.inputs().get(0).axes().toString());
+        assertEquals("[d0:8, d1:128, d2:384]", s.outputs().get(1).axes().toString());
+        // 4 ways by heads: every device holds a quarter of each of Q, K and V (96 columns each), which is a
+        // strided quarter (288 columns) of the fused input
+        Strategy byHeads = Strategy.of("d2", 4);
+        assertTrue(s.divides(byHeads));
+        assertArrayEquals(new long[] {8, 128, 288}, s.localShape(s.inputs().get(0), byHeads));
+        for (TensorIndexing o : s.outputs()) {
+            assertArrayEquals(new long[] {8, 128, 96}, s.localShape(o, byHeads));
+            assertEquals(List.of(1, 1, 4), s.layout(o, byHeads).splits());
+        }
+        assertEquals(List.of(false, false, true), s.layout(s.inputs().get(0), byHeads).strided());
+        assertEquals(List.of(), s.replicatedOver(s.inputs().get(0), byHeads));
+        // parts of unequal size (a grouped-query projection: Q 256, K and V 64): blocks of the gcd, 64
+        IterationSpace gqa = space(node("Split", List.of(act("qkv", 2, 16, 384)),
+                List.of(act("q", 2, 16, 256), act("k", 2, 16, 64), act("v", 2, 16, 64)), Attribute.ofInt("axis", -1)));
+        assertEquals(64, gqa.dim("d2").orElseThrow().extent());
+        assertArrayEquals(new long[] {2, 16, 16}, gqa.localShape(gqa.outputs().get(1), Strategy.of("d2", 4)));
+        assertArrayEquals(new long[] {2, 16, 64}, gqa.localShape(gqa.outputs().get(0), Strategy.of("d2", 4)));
+        assertArrayEquals(new long[] {2, 16, 96}, gqa.localShape(gqa.inputs().get(0), Strategy.of("d2", 4)));
+        // parts sharing no factor: the axis is not splittable
+        IterationSpace odd = space(node("Split", List.of(act("x", 4, 10)), List.of(act("a", 4, 7), act("b", 4, 3)),
+                Attribute.ofInt("axis", 1)));
+        assertEquals(List.of("d0"), odd.splittableDims().stream().map(LoopDim::name).toList());
+    }
+
+    @Test
     void einsumLettersBecomeDimensions() {
         IterationSpace e = space(node("Einsum", List.of(act("a", 4, 16, 32), act("b", 4, 32, 8)), List.of(act("y", 4, 16, 8)),
                 Attribute.ofString("equation", "bij,bjk->bik")));

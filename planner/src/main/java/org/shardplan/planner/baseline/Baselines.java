@@ -10,6 +10,7 @@ import org.shardplan.graph.passes.CoarseGraph;
 import org.shardplan.graph.passes.CoarseNode;
 import org.shardplan.graph.passes.CoarseSpaces;
 import org.shardplan.graph.Node;
+import org.shardplan.graph.space.AxisMap;
 import org.shardplan.graph.space.IterationSpace;
 import org.shardplan.graph.space.LoopDim;
 import org.shardplan.graph.space.LoopKind;
@@ -25,12 +26,12 @@ import org.shardplan.planner.strategy.Layout;
  * <ul>
  * <li><b>data parallel</b>: every node splits its batch dimension ({@link BatchDims}) over as many
  *     devices as divide it; parameters are copied.
- * <li><b>megatron</b> (transformers; Shoeybi et al., 2019): tensor parallelism of degree t = devices
- *     per cluster node inside each node, data parallelism across nodes. A matrix product with a weight
- *     whose input is not split is column-parallel (its output features split by t); one whose input
- *     features arrive split is row-parallel (its reduction dimension split, partial sums all-reduced);
- *     other operators keep the split their input arrives with (attention is then split by heads), and
- *     the rest run as t copies inside the node.
+ * <li><b>megatron</b> (transformers; Shoeybi et al., 2019; Narayanan et al., SC'21): tensor parallelism
+ *     of a degree t dividing the devices of a cluster node, inside the node, and data parallelism over
+ *     the other devices ({@link #megatron}): QKV and first MLP layer column-parallel, attention split
+ *     by heads, output projection and second MLP layer row-parallel, embedding and output layer split
+ *     over the vocabulary, norms as t copies; <b>megatron-sp</b> the same with the norms split along
+ *     the sequence (Korthikanti et al., 2022).
  * <li><b>one-weird-trick</b> (CNNs; Krizhevsky, 2014): data-parallel convolutions, then from the
  *     first fully connected layer on model parallelism: weight products split by all devices, the
  *     split carried through the operators that follow.
@@ -78,9 +79,34 @@ public final class Baselines {
     }
 
     /**
-     * The expert baselines for this model: one-weird-trick when it has convolutions; megatron with each
-     * tensor-parallel degree that divides the devices of a node (largest first; the caller keeps the
-     * best, as an expert would tune it) when it has matrix products with weights; none otherwise.
+     * The layouts of the standard families, per coarse node name, to be passed as required candidates
+     * so that no cap on the candidates per node can drop them: data parallelism and every expert
+     * baseline ({@link #experts}: Megatron and Megatron with sequence parallelism at each
+     * tensor-parallel degree the model and the node size allow, each with data parallelism over the
+     * other devices; one-weird-trick for CNNs), without repeats. O(baselines · nodes · rank).
+     */
+    public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd) {
+        List<Baseline> all = new ArrayList<>();
+        all.add(dataParallel(g, batch, dd));
+        all.addAll(experts(g, batch, dd));
+        Map<String, List<Layout>> r = new LinkedHashMap<>();
+        for (Baseline b : all) {
+            b.layouts().forEach((node, l) -> {
+                List<Layout> ls = r.computeIfAbsent(node, x -> new ArrayList<>());
+                if (!ls.contains(l)) {
+                    ls.add(l);
+                }
+            });
+        }
+        return r;
+    }
+
+    /**
+     * The expert baselines for this model: one-weird-trick when it has convolutions; when it has matrix
+     * products with weights, Megatron at each tensor-parallel degree T that divides the devices of a
+     * node (largest first) and to which the model lends itself ({@link #megatron}), each followed by its
+     * sequence-parallel variant where that differs (the caller keeps the best, as an expert would tune
+     * it); Megatron at T = 1 (data parallelism) when no degree fits; none otherwise.
      */
     public static List<Baseline> experts(CoarseGraph g, long batch, DeviceDigits dd) {
         boolean conv = false;
@@ -90,17 +116,170 @@ public final class Baselines {
             linear |= isLinear(n.anchor());
         }
         if (conv) {
-            return List.of(propagate(g, batch, dd, true, dd.devices()));
+            return List.of(oneWeirdTrick(g, batch, dd));
         }
         List<Baseline> r = new ArrayList<>();
         if (linear) {
-            for (int t = dd.devicesPerNode(); t >= 1; t--) {
-                if (dd.devicesPerNode() % t == 0 && (t > 1 || r.isEmpty())) {
-                    r.add(propagate(g, batch, dd, false, t));
+            for (int t = dd.devicesPerNode(); t >= 2; t--) {
+                if (dd.devicesPerNode() % t != 0) {
+                    continue;
                 }
+                Optional<Baseline> plain = megatron(g, batch, dd, t, false);
+                if (plain.isEmpty()) {
+                    continue;
+                }
+                r.add(plain.get());
+                megatron(g, batch, dd, t, true).filter(sp -> !sp.layouts().equals(plain.get().layouts())).ifPresent(r::add);
+            }
+            if (r.isEmpty()) {
+                megatron(g, batch, dd, 1, false).ifPresent(r::add);
             }
         }
         return r;
+    }
+
+    /**
+     * Megatron-LM's layout at tensor-parallel degree {@code t} (Shoeybi et al., 2019; Narayanan et al.,
+     * SC'21, Section 3.2), with data parallelism over the other {@code devices / t} devices: the
+     * tensor-parallel group is the {@code t} devices of the lowest digits (inside a node), the batch is
+     * split over the rest. In graph order:
+     * <ul>
+     * <li>an operator reading a tensor that arrives split keeps that split: the axis' outermost
+     *     dimension that is not {@link LoopKind#FIXED} is split by {@code t} (the fused QKV output
+     *     through its {@code Split} into Q, K and V, the hidden size through the {@code Reshape} to
+     *     heads, the heads through attention and back); a reduction dimension so split is the
+     *     row-parallel product (output projection, second MLP layer), whose partial sums are
+     *     all-reduced and whose outputs are whole again;
+     * <li>a product with a weight whose input is whole is column-parallel: its output features split
+     *     (QKV, first MLP layer, the output layer over the vocabulary);
+     * <li>the token embedding (of the Gathers from a weight table by indices that carry the batch, the
+     *     one with the largest table; not position or token-type embeddings, which stay whole) is
+     *     vocabulary-parallel: its table's rows split, a reduction whose partial sums are all-reduced;
+     * <li>everything else (norms, residual additions, dropout) runs as {@code t} copies inside the
+     *     group, or with {@code sequenceParallel} (Korthikanti et al., 2022) split along the sequence:
+     *     the axis after the batch axis of its output, when that output has rank 3 or more.
+     * </ul>
+     * Empty when the model does not lend itself to degree {@code t}: a split tensor arrives at an
+     * operator that cannot keep it (the heads are not a multiple of {@code t}, say). Runs in
+     * O(nodes · rank).
+     *
+     * @throws IllegalArgumentException unless {@code t} divides the devices of a node
+     */
+    public static Optional<Baseline> megatron(CoarseGraph g, long batch, DeviceDigits dd, int t, boolean sequenceParallel) {
+        if (t < 1 || dd.devicesPerNode() % t != 0) {
+            throw new IllegalArgumentException("tensor-parallel degree must divide the " + dd.devicesPerNode()
+                    + " devices of a node, found " + t);
+        }
+        Map<String, String> bd = BatchDims.of(g, batch);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(g);
+        Map<String, Integer> modelAxis = new HashMap<>();
+        Map<String, Layout> r = new LinkedHashMap<>();
+        int dp = dd.devices() / t;
+        long rows = 0; // the rows of the largest table looked up by indices that carry the batch
+        for (CoarseNode n : g.nodes()) {
+            if (bd.containsKey(n.name()) && isEmbedding(n.anchor())) {
+                rows = Math.max(rows, spaces.get(n.index()).flatMap(x -> x.dim("v")).map(LoopDim::extent).orElse(0L));
+            }
+        }
+        long vocabulary = rows;
+        for (CoarseNode n : g.nodes()) {
+            Optional<IterationSpace> osp = spaces.get(n.index());
+            if (osp.isEmpty()) {
+                continue;
+            }
+            IterationSpace sp = osp.get();
+            String batchDim = bd.get(n.name());
+            String md = null;
+            for (TensorIndexing in : sp.inputs()) {
+                Integer a = modelAxis.get(in.name());
+                if (a == null || in.isParameter()) {
+                    continue;
+                }
+                String d = a < in.axes().size() ? outermostSplittable(sp, in.axes().get(a)) : null;
+                LoopDim ld = d == null ? null : sp.dim(d).orElseThrow();
+                if (ld == null || d.equals(batchDim) || !ld.splittable() || ld.extent() % t != 0
+                        || (md != null && !md.equals(d))) {
+                    return Optional.empty(); // the split cannot be kept here
+                }
+                md = d;
+            }
+            if (md == null && t > 1 && isLinear(n.anchor())) {
+                md = columnDim(sp, batchDim, t);
+            }
+            if (md == null && t > 1 && batchDim != null && isEmbedding(n.anchor())
+                    && sp.dim("v").map(d -> d.extent() == vocabulary && d.extent() % t == 0).orElse(false)) {
+                md = "v";
+            }
+            int batchFactor = batchDim == null ? 1 : largestDivisor(sp, batchDim, dp);
+            Map<String, Integer> f = new LinkedHashMap<>();
+            List<String> placement = new ArrayList<>();
+            String seq = md == null && sequenceParallel && t > 1 ? sequenceDim(sp, batchDim, t) : null;
+            if (md != null || seq != null) {
+                f.put(md != null ? md : seq, t);
+                placement.add(md != null ? md : seq);
+            } else if (t > 1 && batchFactor > 1) {
+                placement.add(Layout.COPIES + t);
+            }
+            if (batchFactor > 1) {
+                f.put(batchDim, batchFactor);
+                placement.add(batchDim);
+            }
+            if (f.isEmpty()) {
+                continue;
+            }
+            Optional<Layout> l = place(sp, Strategy.of(f), placement, dd);
+            if (l.isEmpty()) {
+                if (md != null) {
+                    return Optional.empty();
+                }
+                continue;
+            }
+            r.put(n.name(), l.get());
+            if (md != null && sp.dim(md).orElseThrow().kind() != LoopKind.REDUCTION) {
+                for (TensorIndexing out : sp.outputs()) {
+                    int a = out.axisOf(md);
+                    if (a >= 0) {
+                        modelAxis.put(out.name(), a);
+                    }
+                }
+            }
+        }
+        String name = sequenceParallel ? "megatron-sp (tensor parallel " + t + ", sequence parallel)"
+                : "megatron (tensor parallel " + t + ")";
+        return Optional.of(new Baseline(name, r));
+    }
+
+    /** The outermost dimension of an axis that is not fixed (for a Split's input, the position inside the parts). */
+    private static String outermostSplittable(IterationSpace sp, AxisMap ax) {
+        for (String d : ax.dims()) {
+            if (sp.dim(d).orElseThrow().kind() != LoopKind.FIXED) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    private static boolean isEmbedding(Node n) {
+        return n.opType().equals("Gather") && n.inputs().size() >= 2
+                && n.input(0).kind() == org.shardplan.graph.Value.Kind.PARAMETER;
+    }
+
+    /**
+     * The sequence dimension of a node for sequence parallelism: the one indexing the axis right after
+     * the batch axis of its first output, when that output has rank 3 or more and the dimension is
+     * parallel and a multiple of {@code t}; else null.
+     */
+    private static String sequenceDim(IterationSpace sp, String batchDim, int t) {
+        if (batchDim == null || sp.outputs().isEmpty()) {
+            return null;
+        }
+        TensorIndexing y = sp.outputs().get(0);
+        int a = y.axisOf(batchDim);
+        if (a < 0 || y.axes().size() < 3 || a + 1 >= y.axes().size() || y.axes().get(a + 1).dims().size() != 1) {
+            return null;
+        }
+        LoopDim d = sp.dim(y.axes().get(a + 1).dims().get(0)).orElseThrow();
+        return d.kind() == LoopKind.PARALLEL && d.splittable() && d.extent() % t == 0 ? d.name() : null;
     }
 
     private static boolean isLinear(Node n) {
@@ -115,7 +294,12 @@ public final class Baselines {
         return false;
     }
 
-    private static Baseline propagate(CoarseGraph g, long batch, DeviceDigits dd, boolean weirdTrick, int t) {
+    /**
+     * The one weird trick (Krizhevsky, 2014): data parallelism up to the first weight product, then
+     * model parallelism over all devices, the split carried through the operators that follow.
+     */
+    private static Baseline oneWeirdTrick(CoarseGraph g, long batch, DeviceDigits dd) {
+        int t = dd.devices();
         Map<String, String> bd = BatchDims.of(g, batch);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(g);
         Map<String, Integer> modelAxis = new HashMap<>();
@@ -150,21 +334,15 @@ public final class Baselines {
                 md = columnDim(sp, batchDim, t);
             }
             fcSeen |= linear;
-            int modelFactor = md == null ? 1 : t;
             int batchFactor = 1;
-            if (batchDim != null && !(weirdTrick && fcSeen)) {
-                batchFactor = largestDivisor(sp, batchDim, dd.devices() / (weirdTrick ? 1 : t));
-            }
-            if (weirdTrick && md != null) {
-                batchFactor = 1;
+            if (batchDim != null && !fcSeen && md == null) {
+                batchFactor = largestDivisor(sp, batchDim, dd.devices());
             }
             Map<String, Integer> f = new LinkedHashMap<>();
             List<String> placement = new ArrayList<>();
             if (md != null) {
-                f.put(md, modelFactor);
+                f.put(md, t);
                 placement.add(md);
-            } else if (!weirdTrick && t > 1 && batchFactor > 1) {
-                placement.add(Layout.COPIES + t);
             }
             if (batchFactor > 1) {
                 f.put(batchDim, batchFactor);
@@ -187,7 +365,7 @@ public final class Baselines {
                 }
             }
         }
-        return new Baseline(weirdTrick ? "one-weird-trick" : "megatron (tensor parallel " + t + ")", r);
+        return new Baseline("one-weird-trick", r);
     }
 
     /**
@@ -196,7 +374,7 @@ public final class Baselines {
      */
     private static String columnDim(IterationSpace sp, String batchDim, int t) {
         for (TensorIndexing w : sp.parameters()) {
-            for (org.shardplan.graph.space.AxisMap ax : w.axes()) {
+            for (AxisMap ax : w.axes()) {
                 for (String name : ax.dims()) {
                     LoopDim d = sp.dim(name).orElseThrow();
                     boolean feature = d.kind() == LoopKind.PARALLEL && !d.name().equals(batchDim);

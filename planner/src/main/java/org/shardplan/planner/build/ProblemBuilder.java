@@ -75,25 +75,94 @@ public final class ProblemBuilder {
      * @param memoryLimit the per-device memory limit, if any
      */
     public record Settings(Cluster cluster, ComputeModel compute, MemoryModel memory, int maxLayouts,
-            OptionalDouble memoryLimit) {
+            OptionalDouble memoryLimit, Repeat repeat) {
         public Settings {
             Objects.requireNonNull(cluster, "cluster");
             Objects.requireNonNull(compute, "compute");
             Objects.requireNonNull(memory, "memory");
             Objects.requireNonNull(memoryLimit, "memoryLimit");
+            Objects.requireNonNull(repeat, "repeat");
+        }
+
+        /** Settings for one micro-batch per step (the whole local batch at once). */
+        public Settings(Cluster cluster, ComputeModel compute, MemoryModel memory, int maxLayouts,
+                OptionalDouble memoryLimit) {
+            this(cluster, compute, memory, maxLayouts, memoryLimit, Repeat.ONCE);
+        }
+
+        /** These settings with another repetition. */
+        public Settings withRepeat(Repeat r) {
+            return new Settings(cluster, compute, memory, maxLayouts, memoryLimit, r);
         }
     }
 
     /**
-     * The cost of one node under one layout, per device.
+     * How often the per-micro-batch work of a node runs in one training step, and how many
+     * micro-batches' activations a device holds at once. With gradient accumulation over m
+     * micro-batches and no pipeline, the weight is m and one micro-batch is held; in a pipeline of p
+     * stages under GPipe or 1F1B the slowest stage sets a step of (m + p - 1) micro-batch times
+     * (Narayanan et al., SC'21, Section 2.2), so the per-layer search of a stage weighs its
+     * micro-batch work by m + p - 1, and 1F1B holds up to min(p, m) micro-batches in flight. The
+     * gradient reduction (and everything else done once per step) has weight 1.
      *
-     * @param computeSeconds forward and backward compute
-     * @param communicationSeconds the collectives inside the node
-     * @param communicationBytes bytes moved by them per device
-     * @param memoryBytes parameters, gradients, optimizer state and saved activations
+     * @param microBatchWeight multiplier of per-micro-batch compute, collectives and resharding
+     * @param activationCopies micro-batches whose saved activations a device holds at its peak
+     */
+    public record Repeat(double microBatchWeight, double activationCopies) {
+        /** One micro-batch per step. */
+        public static final Repeat ONCE = new Repeat(1, 1);
+
+        public Repeat {
+            if (!(microBatchWeight >= 1) || Double.isInfinite(microBatchWeight)) {
+                throw new IllegalArgumentException("micro-batch weight must be a finite number >= 1, found " + microBatchWeight);
+            }
+            if (!(activationCopies >= 1) || Double.isInfinite(activationCopies)) {
+                throw new IllegalArgumentException("activation copies must be a finite number >= 1, found " + activationCopies);
+            }
+        }
+    }
+
+    /**
+     * The cost of one node under one layout, per device and per training step under the builder's
+     * {@link Repeat}, with the per-micro-batch and per-step parts it is made of.
+     *
+     * @param computeSeconds forward and backward compute of the step (the micro-batch's times the weight)
+     * @param communicationSeconds the collectives inside the node in the step: per-micro-batch ones
+     *     times the weight, plus the gradient reduction once
+     * @param communicationBytes bytes moved by them per device in the step
+     * @param memoryBytes parameters, gradients, optimizer state and the saved activations of the
+     *     micro-batches held at once
+     * @param forwardSeconds forward compute of one micro-batch (with recomputation the second forward
+     *     counts as backward work)
+     * @param microComputeSeconds forward and backward compute of one micro-batch
+     * @param microCommunicationSeconds collectives of one micro-batch (partial sums, halos, activation
+     *     gradients, statistics, ZeRO-3 weight gathers)
+     * @param microCommunicationBytes bytes one device moves in them
+     * @param gradientSeconds the reduction of parameter gradients, once per step
+     * @param gradientBytes bytes one device moves in that reduction
+     * @param parameterBytes weights, gradients and optimizer state
+     * @param activationBytes saved activations of one micro-batch
      */
     public record Cost(double computeSeconds, double communicationSeconds, double communicationBytes,
-            double memoryBytes) {
+            double memoryBytes, double forwardSeconds, double microComputeSeconds,
+            double microCommunicationSeconds, double microCommunicationBytes, double gradientSeconds,
+            double gradientBytes, double parameterBytes, double activationBytes) {
+
+        /** A cost of one micro-batch per step whose parts are not known apart (tests, fake cost models). */
+        public Cost(double computeSeconds, double communicationSeconds, double communicationBytes, double memoryBytes) {
+            this(computeSeconds, communicationSeconds, communicationBytes, memoryBytes, computeSeconds / 3,
+                    computeSeconds, communicationSeconds, communicationBytes, 0, 0, memoryBytes, 0);
+        }
+
+        /** The cost of a step repeating the micro-batch part as {@code r} says. */
+        static Cost of(double forward, double compute, double microComm, double microBytes, double gradient,
+                double gradientBytes, double parameterBytes, double activationBytes, Repeat r) {
+            double w = r.microBatchWeight();
+            return new Cost(w * compute, w * microComm + gradient, w * microBytes + gradientBytes,
+                    parameterBytes + r.activationCopies() * activationBytes, forward, compute, microComm, microBytes,
+                    gradient, gradientBytes, parameterBytes, activationBytes);
+        }
+
         /** Compute plus communication. */
         public double seconds() {
             return computeSeconds + communicationSeconds;
@@ -264,6 +333,65 @@ public final class ProblemBuilder {
     }
 
     /**
+     * The parameter bytes and the activation bytes of one micro-batch of every candidate {@link
+     * #build} would give each node with these required layouts: per node in coarse-graph order, one
+     * {parameter, activation} pair per candidate; no edge is priced. O(distinct nodes · layouts).
+     */
+    public double[][][] memoryParts(CoarseGraph cg, Map<String, List<Layout>> required) {
+        required = sameForEveryInstance(cg, required);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        Map<String, double[][]> cache = new HashMap<>();
+        double[][][] r = new double[cg.nodes().size()][][];
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = signature(c, space) + "|" + keysOf(req);
+            r[c.index()] = cache.computeIfAbsent(key, k -> {
+                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                double[][] x = new double[ls.size()][];
+                for (int i = 0; i < x.length; i++) {
+                    Cost cost = nodeCost(c, space, ls.get(i));
+                    x[i] = new double[] {cost.parameterBytes(), cost.activationBytes()};
+                }
+                return x;
+            });
+        }
+        return r;
+    }
+
+    /**
+     * The least parameter and activation memory per device of each node over the candidates {@link
+     * #build} would give it with these required layouts: {parameter bytes, activation bytes of one
+     * micro-batch} of the candidate with the least {@code parameter + copies x activation}, per node in
+     * coarse-graph order; no edge is priced. O(distinct nodes · layouts).
+     */
+    public double[][] leastMemoryParts(CoarseGraph cg, Map<String, List<Layout>> required, double copies) {
+        required = sameForEveryInstance(cg, required);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        Map<String, double[]> cache = new HashMap<>();
+        double[][] r = new double[cg.nodes().size()][];
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = signature(c, space) + "|" + keysOf(req);
+            r[c.index()] = cache.computeIfAbsent(key, k -> {
+                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                double[] best = null;
+                for (Layout l : ls) {
+                    Cost x = nodeCost(c, space, l);
+                    if (best == null || x.parameterBytes() + copies * x.activationBytes() < best[0] + copies * best[1]) {
+                        best = new double[] {x.parameterBytes(), x.activationBytes()};
+                    }
+                }
+                return best;
+            });
+        }
+        return r;
+    }
+
+    /**
      * The least memory per device any plan of the coarse graph needs: the sum over nodes of their
      * smallest candidate's memory (no edges are priced). O(distinct nodes · layouts).
      */
@@ -365,22 +493,28 @@ public final class ProblemBuilder {
         Optional<IterationSpace> anchorSpace = anchorSpaces.computeIfAbsent(c.anchor(), IterationSpaces::of);
         double fraction = sp.computeFraction(s);
         double compute;
+        double forward;
         double saved;
         if (anchorSpace.isPresent() && sameDims(anchorSpace.get(), sp)) {
             Node local = perDevice(c.anchor(), anchorSpace.get(), s);
             compute = trainingSeconds(local);
+            forward = forwardSeconds(local);
             saved = activations(local);
         } else {
             compute = trainingSeconds(c.anchor()) * fraction;
+            forward = forwardSeconds(c.anchor()) * fraction;
             saved = activations(c.anchor()) * fraction;
         }
         // fused element-wise members: their work splits like the anchor's output
         for (Node m : fusedMembers(c)) {
             compute += memberSeconds(m) * fraction;
+            forward += memberForward(m) * fraction;
             saved += activations(m) * fraction;
         }
         double comm = 0;
         double bytes = 0;
+        double grad = 0;
+        double gradBytes = 0;
         MemoryModel mm = settings.memory();
         // partial sums of a split reduction dimension: all-reduce forward
         List<String> red = new ArrayList<>();
@@ -412,8 +546,21 @@ public final class ProblemBuilder {
                 memory += mm.parameters(elems, dp).total();
                 if (Backward.needsGrad(v) && dp > 1) {
                     double gb = elems * mm.optimizer().gradientBytes();
-                    comm += collectives.seconds(Collective.ALL_REDUCE, g, gb);
-                    bytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, gb);
+                    if (mm.zeroStage() >= 2) {
+                        // sharded gradients are reduce-scattered after every micro-batch (the accumulation
+                        // buffer holds only the device's shard); same volume as the all-reduce's first half
+                        comm += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
+                        bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, gb);
+                        // and the updated weights are all-gathered once per step (stage 2; stage 3 below)
+                        if (mm.zeroStage() == 2) {
+                            grad += collectives.seconds(Collective.ALL_GATHER, g, elems * mm.optimizer().weightBytes());
+                            gradBytes += collectives.bytesMoved(Collective.ALL_GATHER, g,
+                                    elems * mm.optimizer().weightBytes());
+                        }
+                    } else {
+                        grad += collectives.seconds(Collective.ALL_REDUCE, g, gb);
+                        gradBytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, gb);
+                    }
                     if (mm.zeroStage() >= 3) {
                         double wb = elems * mm.optimizer().weightBytes();
                         comm += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
@@ -447,8 +594,7 @@ public final class ProblemBuilder {
             comm += 2 * collectives.seconds(Collective.ALL_REDUCE, g, cb);
             bytes += 2 * collectives.bytesMoved(Collective.ALL_REDUCE, g, cb);
         }
-        memory += saved;
-        return new Cost(compute, comm, bytes, memory);
+        return Cost.of(forward, compute, comm, bytes, grad, gradBytes, memory, saved, settings.repeat());
     }
 
     private static boolean sameDims(IterationSpace a, IterationSpace b) {
@@ -472,15 +618,23 @@ public final class ProblemBuilder {
     private final Map<Node, Double> memberSeconds = new java.util.IdentityHashMap<>();
     private final Map<Node, Optional<IterationSpace>> anchorSpaces = new java.util.IdentityHashMap<>();
 
+    private final Map<Node, Double> memberForward = new java.util.IdentityHashMap<>();
+
     private double memberSeconds(Node m) {
         return memberSeconds.computeIfAbsent(m, this::trainingSeconds);
     }
 
+    private double memberForward(Node m) {
+        return memberForward.computeIfAbsent(m, this::forwardSeconds);
+    }
+
     private Cost replicatedCost(CoarseNode c) {
         double compute = trainingSeconds(c.anchor());
+        double forward = forwardSeconds(c.anchor());
         double saved = activations(c.anchor());
         for (Node m : fusedMembers(c)) {
             compute += memberSeconds(m);
+            forward += memberForward(m);
             saved += activations(m);
         }
         double memory = 0;
@@ -490,7 +644,7 @@ public final class ProblemBuilder {
                 memory += settings.memory().parameters(v.shape().numElements().orElse(0), 1).total();
             }
         }
-        return new Cost(compute, 0, 0, memory + saved);
+        return Cost.of(forward, compute, 0, 0, 0, 0, memory, saved, settings.repeat());
     }
 
     private double activations(Node local) {
@@ -512,6 +666,14 @@ public final class ProblemBuilder {
             return 0; // a node the compute model cannot price (unknown shapes): no time is claimed for it
         }
         return c.trainingSeconds() + (settings.memory().recompute() ? c.forwardSeconds() : 0);
+    }
+
+    private double forwardSeconds(Node local) {
+        try {
+            return settings.compute().cost(local).forwardSeconds();
+        } catch (RuntimeException e) {
+            return 0;
+        }
     }
 
     private static double elements(long[] shape) {
@@ -551,6 +713,7 @@ public final class ProblemBuilder {
         double[] byt = new double[rows * cols];
         double full = v.type().byteSize().orElse(0);
         boolean grad = Backward.needsGrad(v);
+        double w = settings.repeat().microBatchWeight();
         if (full > 0) {
             Optional<TensorIndexing> pt = p.space().flatMap(s -> s.tensor(v.name()));
             Optional<TensorIndexing> ct = c.space().flatMap(s -> s.tensor(v.name()));
@@ -572,8 +735,8 @@ public final class ProblemBuilder {
                         s += g[1];
                         b += g[0];
                     }
-                    sec[r * cols + k] = s;
-                    byt[r * cols + k] = b;
+                    sec[r * cols + k] = w * s;
+                    byt[r * cols + k] = w * b;
                 }
             }
         }

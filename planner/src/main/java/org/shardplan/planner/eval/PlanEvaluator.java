@@ -15,7 +15,7 @@ import org.shardplan.graph.space.IterationSpace;
 import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanFormatException;
 import org.shardplan.planner.PlanNode;
-import org.shardplan.planner.PlanTotals;
+import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.Planner;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.strategy.Layout;
@@ -24,8 +24,9 @@ import org.shardplan.planner.strategy.StrategySpace;
 /**
  * Re-costs a plan from scratch: the graph is coarsened again, every coarse node's layout is rebuilt from the plan's strategy and
  * placement, checked against the node's iteration space, and priced again by the cost functions
- * directly (no shared tables, no solver), edge by edge. Used to check the planner (its totals must
- * equal the evaluator's) and to price plans edited by hand. O(nodes + edges).
+ * directly (no shared tables, no solver), edge by edge; the planner then rebuilds the stages'
+ * profiles and the schedule's figures from these costs ({@code Planner.evaluate}). Used to check the
+ * planner (its totals must equal the evaluator's) and to price plans edited by hand. O(nodes + edges).
  */
 public final class PlanEvaluator {
     private PlanEvaluator() {
@@ -51,12 +52,16 @@ public final class PlanEvaluator {
     }
 
     /**
-     * Re-costs {@code plan} on the coarse graph {@code graph}.
+     * The plan's layouts as a problem with one candidate per node: every node of the plan is matched
+     * to the coarse graph by name and operator, its strategy and placement rebuilt as a layout on the
+     * builder's devices (a stage's) and checked against the node's iteration space, and its cost and
+     * the cost of every edge priced by the cost functions directly (no shared tables).
      *
      * @throws PlanFormatException when the plan does not match the graph (a node missing on either
-     *     side, an operator that differs, a strategy the node cannot take), naming the node
+     *     side, an operator that differs, a strategy the node cannot take, stages out of order), naming the node
      */
-    public static Result evaluate(Plan plan, CoarseGraph graph, ProblemBuilder pb) throws PlanFormatException {
+    public static ProblemBuilder.Built singleCandidate(Plan plan, CoarseGraph graph, ProblemBuilder pb)
+            throws PlanFormatException {
         Map<String, PlanNode> byName = new HashMap<>();
         for (PlanNode n : plan.nodes()) {
             if (byName.put(n.name(), n) != null) {
@@ -77,6 +82,7 @@ public final class PlanEvaluator {
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(graph);
         List<ProblemBuilder.Unit> units = new ArrayList<>();
         List<Layout> layouts = new ArrayList<>();
+        int lastStage = 0;
         for (CoarseNode n : graph.nodes()) {
             PlanNode pn = byName.get(n.name());
             if (pn == null) {
@@ -87,6 +93,12 @@ public final class PlanEvaluator {
                 throw new PlanFormatException("plan node '" + n.name() + "': op must be " + Planner.opLabel(n)
                         + ", found " + pn.op());
             }
+            if (pn.stage() < lastStage || pn.stage() >= plan.stages().size()) {
+                throw new PlanFormatException("plan node '" + n.name() + "': stage must be between " + lastStage + " and "
+                        + (plan.stages().size() - 1) + " (stages are contiguous runs of the graph in order), found "
+                        + pn.stage());
+            }
+            lastStage = pn.stage();
             Optional<IterationSpace> sp = spaces.get(n.index());
             Layout l;
             if (sp.isEmpty()) {
@@ -102,52 +114,46 @@ public final class PlanEvaluator {
                     throw new PlanFormatException("plan node '" + n.name() + "': " + e.getMessage());
                 }
             }
-            units.add(new ProblemBuilder.Unit(n.index(), n, sp, List.of(l), List.of()));
+            ProblemBuilder.Cost c = pb.nodeCost(n, sp, l);
+            units.add(new ProblemBuilder.Unit(n.index(), n, sp, List.of(l), List.of(c)));
             layouts.add(l);
         }
-        int n = units.size();
-        double[] comm = new double[n];
-        double[] bytes = new double[n];
+        List<ProblemBuilder.Link> links = new ArrayList<>();
+        List<Problem.Edge> edges = new ArrayList<>();
         for (CoarseEdge e : graph.edges()) {
             double[] c = pb.edgeCost(units.get(e.from()), layouts.get(e.from()), units.get(e.to()), layouts.get(e.to()),
                     e.value());
-            comm[e.to()] += c[0];
-            bytes[e.to()] += c[1];
+            links.add(new ProblemBuilder.Link(e.from(), e.to(), e.value().name(), new double[] {c[0]}, new double[] {c[1]}));
+            edges.add(new Problem.Edge(e.from(), e.to(), 1, 1, new double[] {c[0]}));
         }
-        List<PlanNode> nodes = new ArrayList<>();
-        double compute = 0;
-        double commTotal = 0;
-        double mem = 0;
-        double byteTotal = 0;
-        double diff = 0;
+        List<Problem.Node> nodes = new ArrayList<>();
         for (ProblemBuilder.Unit u : units) {
-            Layout l = layouts.get(u.index());
-            ProblemBuilder.Cost c = pb.nodeCost(u.coarse(), u.space(), l);
-            PlanNode old = byName.get(u.name());
-            PlanNode pn = new PlanNode(old.name(), old.op(), l.strategy().factors(), l.placement(), l.intraNode(),
-                    l.strategy().devices(), u.space().isPresent(), c.computeSeconds(),
-                    c.communicationSeconds() + comm[u.index()], c.communicationBytes() + bytes[u.index()],
-                    c.memoryBytes(), old.stage());
-            diff = Math.max(diff, rel(old.seconds(), pn.seconds()));
-            diff = Math.max(diff, rel(old.memoryBytes(), pn.memoryBytes()));
-            nodes.add(pn);
-            compute += pn.computeSeconds();
-            commTotal += pn.communicationSeconds();
-            mem += pn.memoryBytes();
-            byteTotal += pn.communicationBytes();
+            ProblemBuilder.Cost c = u.costs().get(0);
+            nodes.add(new Problem.Node(u.name(), new double[] {c.seconds()}, List.of(u.layouts().get(0).label()),
+                    new double[] {c.memoryBytes()}));
         }
-        double limit = pb.settings().memoryLimit().orElse(Double.POSITIVE_INFINITY);
-        PlanTotals t = new PlanTotals(compute + commTotal, compute, commTotal, mem, byteTotal, limit, mem <= limit);
-        diff = Math.max(diff, rel(plan.totals().stepSeconds(), t.stepSeconds()));
-        List<String> violations = new ArrayList<>();
-        if (mem > limit) {
-            violations.add(String.format(java.util.Locale.ROOT,
-                    "memory per device %.3f GiB exceeds the limit %.3f GiB", mem / (1L << 30), limit / (1L << 30)));
-        }
-        return new Result(plan.withCosts(nodes, t), violations, diff);
+        return new ProblemBuilder.Built(graph, new Problem(plan.model().name(), nodes, edges), units, links, Map.of());
     }
 
-    private static double rel(double a, double b) {
+    /** The largest relative difference between the stored and the recomputed numbers of a plan. */
+    public static double difference(Plan stored, Plan recosted) {
+        double diff = rel(stored.totals().stepSeconds(), recosted.totals().stepSeconds());
+        diff = Math.max(diff, rel(stored.totals().peakMemoryBytesPerDevice(), recosted.totals().peakMemoryBytesPerDevice()));
+        Map<String, PlanNode> byName = new HashMap<>();
+        for (PlanNode n : recosted.nodes()) {
+            byName.put(n.name(), n);
+        }
+        for (PlanNode old : stored.nodes()) {
+            PlanNode pn = byName.get(old.name());
+            if (pn != null) {
+                diff = Math.max(diff, rel(old.seconds(), pn.seconds()));
+                diff = Math.max(diff, rel(old.memoryBytes(), pn.memoryBytes()));
+            }
+        }
+        return diff;
+    }
+
+    static double rel(double a, double b) {
         double d = Math.abs(a - b);
         return d == 0 ? 0 : d / Math.max(Math.abs(a), Math.abs(b));
     }

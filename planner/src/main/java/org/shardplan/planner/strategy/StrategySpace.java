@@ -19,7 +19,8 @@ import org.shardplan.graph.space.Strategy;
  * intra-node devices per dimension. The replicated layout comes first. With a cap, at most
  * {@code cap / 2} strategies are placed (those using most devices with fewest split dimensions) and at
  * most {@code cap} layouts kept, in the same preference; the
- * {@code required} layouts (the baselines') are always added. Runs in O(strategies · k!) for k split
+ * {@code required} layouts (the standard families', {@code Baselines.familyLayouts}: data parallelism,
+ * Megatron with and without sequence parallelism at each tensor-parallel degree) are always added. Runs in O(strategies · k!) for k split
  * dimensions per strategy.
  */
 public final class StrategySpace {

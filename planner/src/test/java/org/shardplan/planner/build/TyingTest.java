@@ -37,14 +37,14 @@ class TyingTest {
     void aBindingMemoryLimitIsMetByPricingMemory() throws Exception {
         // a large batch makes data parallelism fastest, with every weight copied on every device
         var g = Fixtures.deepMlp(12, 8192, 2048);
-        Planner free = Planner.forCluster(Fixtures.a100(8)).withBatch(8192);
+        Planner free = Planner.forCluster(Fixtures.a100(8)).withBatch(8192).withZeroStage(0).withRecompute(false);
         Plan unlimited = free.plan(g);
         double limit = unlimited.totals().peakMemoryBytesPerDevice() * 0.8;
         Planner limited = free.withMemoryLimit(limit);
         Plan p = limited.plan(g);
         assertTrue(p.totals().fits() && p.totals().peakMemoryBytesPerDevice() <= limit);
         // priced with the layers tied, unless a baseline that alternates between layers was better
-        assertTrue(p.solver().name().equals("dp-priced (blocks tied)") || p.solver().name().startsWith("baseline:"),
+        assertTrue(p.solver().name().equals("dp-priced") || p.solver().name().startsWith("baseline:"),
                 p.solver().toString());
         assertTrue(p.totals().stepSeconds() >= unlimited.totals().stepSeconds(), "a limit cannot make the plan faster");
         assertTrue(p.solver().lowerBound() <= p.totals().stepSeconds());

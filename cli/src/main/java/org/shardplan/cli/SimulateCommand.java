@@ -1,0 +1,123 @@
+package org.shardplan.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.planner.Plan;
+import org.shardplan.planner.PlanFormatException;
+import org.shardplan.planner.PlanJson;
+import org.shardplan.planner.pipeline.Schedule;
+import org.shardplan.planner.pipeline.Schedules;
+import org.shardplan.planner.pipeline.StageProfile;
+import org.shardplan.planner.sim.DeviceResult;
+import org.shardplan.planner.sim.Result;
+import org.shardplan.planner.sim.Simulator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code shardplan simulate PLAN [--json]}: replays one training step of a saved plan as events on its
+ * devices (every micro-batch's forward and backward on each stage in the schedule's order, the
+ * point-to-point transfers between stages, the gradient reduction of each stage) and reports the
+ * step time, the bubble, and per device group the busy time and the peak memory. The simulator is
+ * independent of the schedules' closed forms, so the report also gives the plan's predicted step
+ * next to it.
+ */
+@Command(name = "simulate", mixinStandardHelpOptions = true,
+        description = {"Replays one step of a saved plan (shardplan-plan/2) as events: per device group the forward and",
+                "backward of each micro-batch in schedule order, point-to-point transfers, gradient reductions, memory",
+                "over time. Prints step time, bubble fraction, busy time and peak memory per device group."})
+public final class SimulateCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "PLAN", description = "A plan file written by shardplan plan --out.")
+    Path planFile;
+
+    @Option(names = "--json", description = "Print {stepSeconds, bubbleFraction, predictedStepSeconds, devices: [...]} as JSON.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws ShardplanException {
+        Plan p = PlanJson.read(planFile);
+        int m = p.parallelism().microBatches();
+        int v = p.schedule().virtualStages();
+        String name = p.stages().size() == 1 ? "none" : p.schedule().name();
+        Schedule s;
+        try {
+            s = Schedules.of(name);
+        } catch (IllegalArgumentException e) {
+            throw new PlanFormatException(planFile + ": schedule.name: " + e.getMessage(), e);
+        }
+        List<StageProfile> profiles = new ArrayList<>();
+        for (Plan.Stage st : p.stages()) {
+            if (st.forwardSeconds() == 0 && st.backwardSeconds() == 0 && st.computeSeconds() > 0) {
+                throw new PlanFormatException(planFile + ": stages[" + st.index() + "] has no per-micro-batch profile"
+                        + " (a shardplan-plan/1 file): run shardplan evaluate on it first to write one");
+            }
+            try {
+                profiles.add(new StageProfile(st.forwardSeconds(), st.backwardSeconds(), st.backwardWeightSeconds(),
+                        st.sendSeconds(), st.gradientSyncSeconds(), st.staticBytes(), st.activationBytesPerMicroBatch()));
+            } catch (IllegalArgumentException e) {
+                throw new PlanFormatException(planFile + ": stages[" + st.index() + "]: " + e.getMessage(), e);
+            }
+        }
+        if (p.stages().size() > 1) {
+            java.util.Optional<String> bad = s.check(p.parallelism().pipeline(), m, v);
+            if (bad.isPresent()) {
+                throw new PlanFormatException(planFile + ": " + bad.get());
+            }
+        }
+        Result r = Simulator.run(profiles, s, m, v);
+        PrintWriter w = spec.commandLine().getOut();
+        if (json) {
+            ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            ObjectNode o = om.createObjectNode();
+            o.put("stepSeconds", r.stepSeconds());
+            o.put("bubbleFraction", r.bubbleFraction());
+            o.put("predictedStepSeconds", p.totals().stepSeconds());
+            o.put("schedule", name);
+            o.put("microBatches", m);
+            ArrayNode d = o.putArray("devices");
+            for (int i = 0; i < r.devices().size(); i++) {
+                DeviceResult x = r.devices().get(i);
+                ObjectNode e = d.addObject();
+                e.put("group", i);
+                e.put("busySeconds", x.busySeconds());
+                e.put("peakMemoryBytes", x.peakMemoryBytes());
+                e.put("microBatchesInFlight", x.microBatchesInFlight());
+            }
+            try {
+                w.print(om.writeValueAsString(o) + "\n");
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        } else {
+            w.printf(Locale.ROOT, "simulated step of %s: %s, %d micro-batch%s, %d device group%s%n", p.model().name(),
+                    name, m, m == 1 ? "" : "es", r.devices().size(), r.devices().size() == 1 ? "" : "s");
+            w.printf(Locale.ROOT, "step %.3f ms (predicted %.3f ms, %+.2f%%), bubble %.1f%%%n", r.stepSeconds() * 1e3,
+                    p.totals().stepSeconds() * 1e3, 100 * (p.totals().stepSeconds() / r.stepSeconds() - 1),
+                    100 * r.bubbleFraction());
+            w.printf(Locale.ROOT, "%-6s %12s %12s %10s %10s%n", "group", "busy ms", "utilisation", "in flight", "peak GiB");
+            for (int i = 0; i < r.devices().size(); i++) {
+                DeviceResult x = r.devices().get(i);
+                w.printf(Locale.ROOT, "%-6d %12.3f %11.1f%% %10d %10.2f%n", i, x.busySeconds() * 1e3,
+                        100 * x.busySeconds() / r.stepSeconds(), x.microBatchesInFlight(), x.peakMemoryBytes() / (1L << 30));
+            }
+        }
+        w.flush();
+        return 0;
+    }
+}

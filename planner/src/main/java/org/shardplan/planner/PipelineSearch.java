@@ -1,0 +1,908 @@
+package org.shardplan.planner;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.Set;
+import org.shardplan.cost.cluster.Cluster;
+import org.shardplan.cost.cluster.ClusterNode;
+import org.shardplan.cost.cluster.Link;
+import org.shardplan.cost.memory.MemoryModel;
+import org.shardplan.graph.Graph;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.graph.passes.BlockClass;
+import org.shardplan.graph.passes.CoarseEdge;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+import org.shardplan.graph.passes.Coarsening;
+import org.shardplan.planner.baseline.Baselines;
+import org.shardplan.planner.baseline.BatchDims;
+import org.shardplan.planner.build.ProblemBuilder;
+import org.shardplan.planner.build.StageProblem;
+import org.shardplan.planner.pipeline.Estimate;
+import org.shardplan.planner.pipeline.Schedule;
+import org.shardplan.planner.pipeline.Schedules;
+import org.shardplan.planner.pipeline.StageProfile;
+import org.shardplan.planner.solver.AutoSolver;
+import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Evaluator;
+import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.solver.Solution;
+import org.shardplan.planner.solver.Solver;
+import org.shardplan.planner.solver.Status;
+import org.shardplan.planner.strategy.Layout;
+
+/**
+ * The search over pipeline stages, micro-batches, recomputation and ZeRO stage around the exact
+ * per-layer search. A configuration is (P stages, m micro-batches, recomputation, ZeRO stage); the
+ * devices split into P equal, contiguous submeshes of N/P devices (whole nodes, or equal parts of
+ * one node), and the model is bound at the micro-batch's size (global batch / m).
+ *
+ * <p>For one configuration:
+ * <ol>
+ * <li>the strategy problem of the coarse graph on one submesh is built once (cost tables shared by
+ *     every repeated node);</li>
+ * <li>with P &gt; 1, the coarse graph is cut into P contiguous stages at the boundaries between the
+ *     instances of its largest repeated block (layers): the per-layer problem of the whole model with
+ *     layers tied is solved exactly without memory limit, and the cuts minimise the slowest stage
+ *     under those per-node times. The recurrence, over cut positions c_0 = 0 &lt; ... &lt; c_K = n,
+ *     <pre>
+ *     T[1][j] = t(0, c_j);   T[k][j] = min over i &lt; j of max(T[k-1][i], t(c_i, c_j))
+ *     </pre>
+ *     with t(a, b) the summed time of nodes a..b-1, is Alpa's and Piper's stage-balancing DP on a
+ *     chain (Zheng et al., OSDI'22; Tarnawski et al., NeurIPS'21), O(P K^2);</li>
+ * <li>each stage's own per-layer problem is solved with its memory limit (exact dynamic programming,
+ *     the limit priced by Lagrangian relaxation when it binds), its micro-batch work weighted by
+ *     m + P - 1 (the step of GPipe and 1F1B: Narayanan et al., SC'21) and its activations by the
+ *     micro-batches it holds under 1F1B, min(P - s, m) at stage s;</li>
+ * <li>the stages' per-micro-batch profiles go to every schedule's closed form ({@link Schedule});
+ *     the fastest that fits is kept.</li>
+ * </ol>
+ * Configurations are enumerated with pruning that cannot lose a better plan under the cost model:
+ * more micro-batches only slow a single stage down, so they are tried only while the memory limit
+ * binds; recomputation and higher ZeRO stages only add time or equal it, so they are tried only where
+ * the configuration without them is bound by memory. One configuration costs one build of cost
+ * tables and P + 1 solves of problems whose size does not grow with the layers (tied blocks).
+ */
+final class PipelineSearch {
+
+    /** A priced configuration: its plan choices and figures. */
+    record Outcome(int stages, int microBatches, boolean recompute, int zero, String schedule, int virtual,
+            long micro, ProblemBuilder.Built built, ProblemBuilder builder, int[] choice, int[] bounds,
+            List<StageProfile> profiles, Estimate estimate, double stepSeconds, boolean fits, boolean proven,
+            double lowerBound, boolean tied, boolean memoryBound, String solver) {
+    }
+
+    private record Key(long micro, int devices, boolean recompute, int zero) {
+    }
+
+    private final Planner planner;
+    private final SearchOptions opts;
+    private final ModelSource source;
+    private final long batch;
+    private final double limit;
+    private final Cluster cluster;
+    private final long deadline;
+    private final Map<Long, CoarseGraph> coarse = new HashMap<>();
+    private final Map<Long, Graph> graphs = new HashMap<>();
+    private final Map<Key, ProblemBuilder.Built> builds = new HashMap<>();
+    private final Map<Key, ProblemBuilder> builders = new HashMap<>();
+    private final Map<Long, List<Integer>> cuts = new HashMap<>();
+    int configurations;
+    final List<String> notes = new ArrayList<>();
+
+    PipelineSearch(Planner planner, SearchOptions opts, ModelSource source, long batch, double timeLimit) {
+        this.planner = planner;
+        this.opts = opts;
+        this.source = source;
+        this.batch = batch;
+        this.limit = planner.memoryLimit();
+        this.cluster = planner.cluster();
+        this.deadline = System.nanoTime() + (long) (timeLimit * 1e9);
+    }
+
+    Graph graph(long micro) throws ShardplanException {
+        Graph g = graphs.get(micro);
+        if (g == null) {
+            g = source.at(micro);
+            graphs.put(micro, g);
+        }
+        return g;
+    }
+
+    CoarseGraph coarse(long micro) throws ShardplanException {
+        CoarseGraph cg = coarse.get(micro);
+        if (cg == null) {
+            cg = Coarsening.coarsen(graph(micro));
+            coarse.put(micro, cg);
+        }
+        return cg;
+    }
+
+    /** The pipeline degrees to try. */
+    List<Integer> pipelineCandidates() throws ShardplanException {
+        int n = cluster.deviceCount();
+        int dpn = cluster.devicesPerNode();
+        CoarseGraph cg = coarse(batch);
+        int maxStages = cuts(cg, batch).size() + 1;
+        if (opts.pipeline().isPresent()) {
+            int p = opts.pipeline().getAsInt();
+            if (n % p != 0) {
+                throw new ShardplanException("--pipeline-parallel must divide the " + n + " devices, found " + p);
+            }
+            if (p > 1 && !cluster.isHomogeneous()) {
+                throw new ShardplanException("--pipeline-parallel " + p + " needs a homogeneous cluster (equal nodes), found "
+                        + cluster.name() + " with nodes of different devices or sizes");
+            }
+            int per = n / p;
+            if (p > 1 && per % dpn != 0 && dpn % per != 0) {
+                throw new ShardplanException("--pipeline-parallel " + p + " gives stages of " + per + " devices, which must"
+                        + " be whole nodes or equal parts of a node of " + dpn + " devices");
+            }
+            if (p > maxStages) {
+                throw new ShardplanException("--pipeline-parallel must be at most " + maxStages + " for this model (its"
+                        + " layers give " + (maxStages - 1) + " places to cut), found " + p);
+            }
+            return List.of(p);
+        }
+        List<Integer> r = new ArrayList<>();
+        for (int p = 1; p <= Math.min(n, maxStages); p++) {
+            if (n % p != 0) {
+                continue;
+            }
+            int per = n / p;
+            if (p > 1 && (!cluster.isHomogeneous() || (per % dpn != 0 && dpn % per != 0))) {
+                continue;
+            }
+            if (opts.tensor().isPresent() && per % opts.tensor().getAsInt() != 0) {
+                continue;
+            }
+            if (opts.data().isPresent() && per % opts.data().getAsInt() != 0) {
+                continue;
+            }
+            r.add(p);
+        }
+        if (r.isEmpty()) {
+            throw new ShardplanException("no pipeline degree fits the fixed degrees: --tensor-parallel "
+                    + opts.tensor().orElse(0) + " and --data-parallel " + opts.data().orElse(0) + " must multiply to a"
+                    + " divisor of the " + n + " devices");
+        }
+        return r;
+    }
+
+    private int maxPipeline = 1;
+
+    /** The micro-batch counts to try, in increasing order (after {@link #pipelineCandidates}). */
+    List<Integer> microCandidates() throws ShardplanException {
+        if (opts.microBatches().isPresent()) {
+            int m = opts.microBatches().getAsInt();
+            if (m > 1 && (batch <= 0 || batch % m != 0)) {
+                throw new ShardplanException("--micro-batches must divide the global batch " + batch + ", found " + m);
+            }
+            if (m > 1 && !source.rebindable()) {
+                throw new ShardplanException("--micro-batches " + m + " needs a model whose batch can be bound again"
+                        + " (a model file or a built-in model)");
+            }
+            return List.of(m);
+        }
+        // at least one sample per micro-batch on every data-parallel replica of the smallest stage whose
+        // tensor parallelism stays inside a node: m <= batch * P / (devices / devices per node), P <= devices
+        long most = Math.max(1, batch * (long) cluster.devicesPerNode() / Math.max(1, cluster.deviceCount())
+                * Math.max(1, maxPipeline));
+        List<Integer> r = new ArrayList<>();
+        r.add(1);
+        if (batch > 1 && source.rebindable()) {
+            for (long m = 2; m <= Math.min(batch, most); m *= 2) {
+                if (batch % m == 0) {
+                    r.add((int) m);
+                }
+            }
+        }
+        return r;
+    }
+
+    boolean timeLeft() {
+        return System.nanoTime() < deadline;
+    }
+
+    double secondsLeft() {
+        return Math.max(1, (deadline - System.nanoTime()) / 1e9);
+    }
+
+    /** The submesh of one stage: the first {@code devices} devices. */
+    Cluster submesh(int devices) {
+        if (devices == cluster.deviceCount()) {
+            return cluster;
+        }
+        ClusterNode first = cluster.nodes().get(0);
+        List<ClusterNode> nodes = new ArrayList<>();
+        if (devices < first.devices()) {
+            nodes.add(new ClusterNode(first.name(), first.device(), devices, first.intraNode()));
+        } else {
+            for (int i = 0; i < devices / first.devices(); i++) {
+                nodes.add(cluster.nodes().get(i));
+            }
+        }
+        return new Cluster(cluster.name() + " (stage of " + devices + ")", nodes, cluster.interNode());
+    }
+
+    ProblemBuilder builder(long micro, int devices, boolean recompute, int zero) throws ShardplanException {
+        Key k = new Key(micro, devices, recompute, zero);
+        ProblemBuilder pb = builders.get(k);
+        if (pb == null) {
+            ProblemBuilder.Settings base = planner.settings();
+            MemoryModel mm = new MemoryModel(base.memory().optimizer(), zero, recompute);
+            Cluster sub = submesh(devices);
+            pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
+                    base.memoryLimit()), coarse(micro).nodes().size());
+            builders.put(k, pb);
+        }
+        return pb;
+    }
+
+    ProblemBuilder.Built built(long micro, int devices, boolean recompute, int zero) throws ShardplanException {
+        Key k = new Key(micro, devices, recompute, zero);
+        ProblemBuilder.Built b = builds.get(k);
+        if (b == null) {
+            CoarseGraph cg = coarse(micro);
+            ProblemBuilder pb = builder(micro, devices, recompute, zero);
+            b = pb.build(cg, required(cg, micro, pb));
+            builds.put(k, b);
+        }
+        return b;
+    }
+
+    /** The baselines' layouts, which must be among the candidates. */
+    static Map<String, List<Layout>> required(CoarseGraph cg, long micro, ProblemBuilder pb) {
+        Map<String, List<Layout>> required = new LinkedHashMap<>();
+        List<Baselines.Baseline> all = new ArrayList<>();
+        all.add(Baselines.dataParallel(cg, micro, pb.digits()));
+        all.addAll(Baselines.experts(cg, micro, pb.digits()));
+        for (Baselines.Baseline b : all) {
+            b.layouts().forEach((k, v) -> {
+                List<Layout> ls = required.computeIfAbsent(k, x -> new ArrayList<>());
+                if (!ls.contains(v)) {
+                    ls.add(v);
+                }
+            });
+        }
+        return required;
+    }
+
+    /**
+     * Where the coarse graph may be cut into stages: before each instance of its largest block class
+     * (by nodes covered) whose earlier instances all lie before it; without repeated blocks, before
+     * every node that the nodes before it reach through at most two distinct tensors.
+     */
+    List<Integer> cuts(CoarseGraph cg, long micro) {
+        List<Integer> r = cuts.get(micro);
+        if (r != null) {
+            return r;
+        }
+        r = new ArrayList<>();
+        BlockClass main = null;
+        for (BlockClass bc : cg.blockClasses()) {
+            if (bc.count() >= 2 && (main == null || bc.count() * bc.blockSize() > main.count() * main.blockSize())) {
+                main = bc;
+            }
+        }
+        int n = cg.nodes().size();
+        if (main != null) {
+            int maxBefore = -1;
+            for (List<CoarseNode> inst : main.instances()) {
+                int lo = Integer.MAX_VALUE;
+                int hi = -1;
+                for (CoarseNode c : inst) {
+                    lo = Math.min(lo, c.index());
+                    hi = Math.max(hi, c.index());
+                }
+                if (lo > maxBefore && lo > 0) {
+                    r.add(lo);
+                }
+                maxBefore = Math.max(maxBefore, hi);
+            }
+            // after the last instance (the head can be a stage of its own only with layers)
+        } else {
+            // distinct tensors crossing each boundary: a sweep over the edges
+            int[] open = new int[n + 1];
+            Map<String, int[]> span = new HashMap<>();
+            for (CoarseEdge e : cg.edges()) {
+                int[] s = span.computeIfAbsent(e.value().name(), k -> new int[] {e.from(), e.to()});
+                s[1] = Math.max(s[1], e.to());
+            }
+            for (int[] s : span.values()) {
+                open[s[0] + 1]++;
+                open[s[1] + 1]--;
+            }
+            int cur = 0;
+            for (int c = 1; c < n; c++) {
+                cur += open[c];
+                if (cur <= 2) {
+                    r.add(c);
+                }
+            }
+        }
+        r = List.copyOf(new java.util.TreeSet<>(r));
+        cuts.put(micro, r);
+        return r;
+    }
+
+    /** The layouts a node may take under fixed data- or tensor-parallel degrees. */
+    StageProblem.Filter filter(CoarseGraph cg, long micro, int devices) {
+        if (opts.data().isEmpty() && opts.tensor().isEmpty()) {
+            return StageProblem.Filter.ALL;
+        }
+        int d = opts.data().isPresent() ? opts.data().getAsInt() : devices / opts.tensor().getAsInt();
+        Map<String, String> dims = BatchDims.of(cg, micro);
+        return (u, k) -> {
+            String dim = dims.get(u.name());
+            if (dim == null || u.space().isEmpty()) {
+                return true;
+            }
+            return u.layouts().get(k).strategy().factor(dim) == d;
+        };
+    }
+
+    /**
+     * A necessary condition for a configuration to fit, from the nodes' least memory alone (no edge
+     * priced, nothing solved): one stage must fit the sum of its nodes' least memory; P stages cannot
+     * all fit when the sum over the model, each node's activations counted once, exceeds P times the
+     * limit (the fullest stage holds at least the average), nor when a node alone does not fit.
+     */
+    private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        double[][] parts = pb.leastMemoryParts(cg, required(cg, micro, pb), 1);
+        double total = 0;
+        for (double[] x : parts) {
+            double node = x[0] + x[1];
+            if (node > limit) {
+                return false;
+            }
+            total += node;
+        }
+        return total <= limit * stages * (1 + 1e-12);
+    }
+
+    private final Map<Key, double[][][]> fullBatchParts = new HashMap<>();
+
+    /**
+     * Whether m micro-batches may fit on P stages, judged from the whole batch's graph without binding
+     * the model at the micro-batch's size: a candidate's activations scale with the samples it holds
+     * (1/m of the batch), and a smaller batch offers no candidate the whole batch lacks, so the least
+     * memory found this way is a lower bound. The same necessary conditions as {@link #mayFit}.
+     */
+    private boolean mayFitScaled(int stages, int m, boolean recompute, int zero) throws ShardplanException {
+        int devices = cluster.deviceCount() / stages;
+        Key k = new Key(batch, devices, recompute, zero);
+        double[][][] parts = fullBatchParts.get(k);
+        if (parts == null) {
+            CoarseGraph cg = coarse(batch);
+            ProblemBuilder pb = builder(batch, devices, recompute, zero);
+            parts = pb.memoryParts(cg, required(cg, batch, pb));
+            fullBatchParts.put(k, parts);
+        }
+        double total = 0;
+        for (double[][] node : parts) {
+            double least = Double.POSITIVE_INFINITY;
+            for (double[] c : node) {
+                least = Math.min(least, c[0] + c[1] / m);
+            }
+            if (least > limit * (1 + 1e-9)) {
+                return false;
+            }
+            total += least;
+        }
+        return total <= limit * stages * (1 + 1e-9);
+    }
+
+    /** Prices one configuration; empty when it has no plan (nothing fits, or no layout matches the fixed degrees). */
+    Optional<Outcome> price(int stages, int m, boolean recompute, int zero) throws ShardplanException {
+        long t0 = System.nanoTime();
+        Optional<Outcome> o = priceOnce(stages, m, recompute, zero);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: %s in %.2f s%n", stages, m,
+                    recompute, zero, o.map(x -> (x.fits() ? "fits " : "over ") + x.schedule() + " step " + x.stepSeconds()
+                            + (x.memoryBound() ? " (memory bound)" : "")).orElse("no plan"), (System.nanoTime() - t0) / 1e9);
+        }
+        return o;
+    }
+
+    /** -Dshardplan.trace=true: one line per configuration on stderr. */
+    private static final boolean TRACE = Boolean.getBoolean("shardplan.trace");
+
+    private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero) throws ShardplanException {
+        configurations++;
+        triedStages.add(stages);
+        triedMicro.add(m);
+        triedMemory.add("recomputation " + (recompute ? "on" : "off") + " with ZeRO " + zero);
+        long micro = batch > 0 ? batch / m : 0;
+        CoarseGraph cg = coarse(micro);
+        int devices = cluster.deviceCount() / stages;
+        ProblemBuilder pb = builder(micro, devices, recompute, zero);
+        if (!mayFit(cg, micro, pb, stages, m)) {
+            return Optional.empty();
+        }
+        long tb = System.nanoTime();
+        ProblemBuilder.Built b = built(micro, devices, recompute, zero);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  build %.2f s%n", (System.nanoTime() - tb) / 1e9);
+        }
+        StageProblem.Filter f = filter(cg, micro, devices);
+        int n = b.units().size();
+        int[] bounds;
+        try {
+            if (stages == 1) {
+                bounds = new int[] {0, n};
+            } else {
+                List<Integer> cut = cuts(cg, micro);
+                if (cut.size() < stages - 1) {
+                    return Optional.empty();
+                }
+                StageProblem whole = StageProblem.of(b, 0, n, new ProblemBuilder.Repeat(m + stages - 1, 1), f,
+                        OptionalDouble.empty(), true);
+                Solution s = new DpSolver().solve(whole.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+                if (!s.hasChoices()) {
+                    return Optional.empty();
+                }
+                int[] ch = whole.expand(s.choices());
+                bounds = partition(nodeTimes(b, ch), cut, stages);
+            }
+        } catch (IllegalArgumentException e) {
+            return Optional.empty(); // the fixed degrees leave a node without a layout
+        }
+        int[] choice = new int[n];
+        boolean proven = true;
+        boolean tied = stages > 1;
+        boolean bound = false;
+        double lower = 0;
+        String solver = "dp";
+        double weight = stages == 1 ? m : m + stages - 1;
+        for (int s = 0; s < stages; s++) {
+            int copies = stages == 1 ? 1 : Math.min(stages - s, m);
+            ProblemBuilder.Repeat r = new ProblemBuilder.Repeat(weight, copies);
+            Optional<Solved> so;
+            try {
+                so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1);
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
+            if (so.isEmpty()) {
+                return Optional.empty();
+            }
+            Solved x = so.get();
+            System.arraycopy(x.choices(), 0, choice, bounds[s], x.choices().length);
+            proven &= x.proven();
+            tied |= x.tied();
+            bound |= x.memoryBound();
+            lower = Math.max(lower, x.lowerBound());
+            if (!x.solver().equals("dp")) {
+                solver = x.solver();
+            }
+        }
+        List<StageProfile> profiles = profiles(b, pb, choice, bounds, devices, recompute);
+        // schedules
+        Outcome best = null;
+        List<String> names = stages == 1 ? List.of("none")
+                : opts.schedule().map(List::of).orElse(List.of("1f1b", "gpipe", "interleaved", "zero-bubble"));
+        for (String name : names) {
+            Schedule sch = Schedules.of(name);
+            List<Integer> vs = name.equals("interleaved")
+                    ? opts.virtualStages().isPresent() ? List.of(opts.virtualStages().getAsInt()) : List.of(2, 4)
+                    : List.of(1);
+            for (int v : vs) {
+                if (sch.check(stages, m, v).isPresent()) {
+                    continue;
+                }
+                int[] bs = bounds;
+                List<StageProfile> ps = profiles;
+                if (v > 1) {
+                    List<Integer> cut = cuts(cg, micro);
+                    if (cut.size() < stages * v - 1) {
+                        continue;
+                    }
+                    bs = partition(nodeTimes(b, choice, weight), cut, stages * v);
+                    ps = profiles(b, pb, choice, bs, devices, recompute);
+                }
+                Estimate e = sch.estimate(ps, m, v);
+                double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) : e.stepSeconds();
+                boolean fits = true;
+                for (double mem : e.peakMemoryBytes()) {
+                    fits &= mem <= limit * (1 + 1e-12);
+                }
+                Outcome o = new Outcome(stages, m, recompute, zero, name, v, micro, b, pb, choice, bs, ps,
+                        e, step, fits, proven, stages == 1 ? lower : Double.NEGATIVE_INFINITY, tied, bound, solver);
+                if (best == null || better(o, best)) {
+                    best = o;
+                }
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    static boolean better(Outcome a, Outcome b) {
+        if (a.fits() != b.fits()) {
+            return a.fits();
+        }
+        return a.stepSeconds() < b.stepSeconds() * (1 - 1e-12);
+    }
+
+    /** The problem of the whole graph on one stage's devices with micro-batch work weighted by m (one stage). */
+    static Problem weighted(ProblemBuilder.Built b, int m) {
+        return StageProblem.of(b, 0, b.units().size(), new ProblemBuilder.Repeat(m, 1), StageProblem.Filter.ALL,
+                OptionalDouble.empty(), false).problem();
+    }
+
+    private record Solved(int[] choices, boolean proven, double lowerBound, boolean tied, boolean memoryBound,
+            String solver) {
+    }
+
+    /**
+     * Solves one stage: exactly by dynamic programming without the memory limit (untied for a single
+     * stage, as the whole-model planner does); when that does not fit, the limit priced on the
+     * tied problem; failing that the auto solver (DP, ILP, local search) within the time left.
+     */
+    private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
+            StageProblem.Filter f, boolean tie) {
+        StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
+        double least = 0;
+        for (Problem.Node nd : tp.problem().nodes()) {
+            double mm = Double.POSITIVE_INFINITY;
+            for (int k = 0; k < nd.strategies(); k++) {
+                mm = Math.min(mm, nd.memory(k));
+            }
+            least += mm;
+        }
+        if (least > limit) {
+            return Optional.empty();
+        }
+        // the tied problem without the limit: exact over tied layouts, and small
+        Problem tiedFree = tp.problem().withMemoryLimit(OptionalDouble.empty());
+        Solution td = new DpSolver().solve(tiedFree, Solver.Options.withTimeLimit(secondsLeft()));
+        boolean tiedFits = td.hasChoices() && Evaluator.evaluate(tp.problem(), td.choices()).memory() <= limit;
+        double tiedLower = td.status() == Status.OPTIMAL ? td.objective() : td.lowerBound();
+        if (tiedFits && !tie) {
+            // one stage: the untied problem, exact over every layout (the whole-model planner's answer)
+            StageProblem sp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false);
+            Solution dp = new DpSolver().solve(sp.problem().withMemoryLimit(OptionalDouble.empty()),
+                    Solver.Options.withTimeLimit(secondsLeft()));
+            if (dp.hasChoices() && Evaluator.evaluate(sp.problem(), dp.choices()).memory() <= limit
+                    && dp.objective() <= td.objective() * (1 + 1e-9) + 1e-15) {
+                boolean proven = dp.status() == Status.OPTIMAL;
+                return Optional.of(new Solved(sp.expand(dp.choices()), proven,
+                        proven ? dp.objective() : dp.lowerBound(), false, false, "dp"));
+            }
+            double lower = dp.status() == Status.OPTIMAL ? dp.objective() : Double.NEGATIVE_INFINITY;
+            return Optional.of(new Solved(tp.expand(td.choices()), false, lower, true, false, "dp"));
+        }
+        if (tiedFits) {
+            return Optional.of(new Solved(tp.expand(td.choices()), td.status() == Status.OPTIMAL, tiedLower, true, false,
+                    "dp"));
+        }
+        MemoryPricing.Result priced = MemoryPricing.solve(tp.problem(), secondsLeft());
+        if (priced != null) {
+            double lower = Math.max(tiedLower, priced.lowerBound());
+            boolean proven = priced.objective() - lower <= 1e-9 * Math.max(1, Math.abs(priced.objective()));
+            return Optional.of(new Solved(tp.expand(priced.choices()), proven, Math.min(lower, priced.objective()), true,
+                    true, "dp-priced"));
+        }
+        Solution a = new AutoSolver().solve(tp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+        if (!a.hasChoices() || a.status() == Status.INFEASIBLE) {
+            return Optional.empty();
+        }
+        return Optional.of(new Solved(tp.expand(a.choices()), a.status() == Status.OPTIMAL, a.lowerBound(), true, true,
+                a.solver()));
+    }
+
+    /** Per node: its micro-batch time (compute, collectives, resharding of its inputs) under the choice. */
+    static double[] nodeTimes(ProblemBuilder.Built b, int[] choice) {
+        return nodeTimes(b, choice, 1);
+    }
+
+    static double[] nodeTimes(ProblemBuilder.Built b, int[] choice, double weight) {
+        int n = b.units().size();
+        double[] t = new double[n];
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Cost c = b.units().get(i).costs().get(choice[i]);
+            t[i] = weight * (c.microComputeSeconds() + c.microCommunicationSeconds()) + c.gradientSeconds();
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            int cols = b.units().get(l.to()).layouts().size();
+            t[l.to()] += weight * l.seconds()[choice[l.from()] * cols + choice[l.to()]];
+        }
+        return t;
+    }
+
+    /** Cuts minimising the slowest of {@code stages} contiguous stages (the recurrence in the class comment). */
+    static int[] partition(double[] t, List<Integer> cuts, int stages) {
+        int n = t.length;
+        double[] prefix = new double[n + 1];
+        for (int i = 0; i < n; i++) {
+            prefix[i + 1] = prefix[i] + t[i];
+        }
+        List<Integer> pos = new ArrayList<>();
+        pos.add(0);
+        for (int c : cuts) {
+            if (c > 0 && c < n) {
+                pos.add(c);
+            }
+        }
+        pos.add(n);
+        int k = pos.size();
+        double[][] best = new double[stages + 1][k];
+        int[][] from = new int[stages + 1][k];
+        for (double[] row : best) {
+            java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
+        }
+        best[0][0] = 0;
+        for (int s = 1; s <= stages; s++) {
+            for (int j = s; j < k; j++) {
+                for (int i = s - 1; i < j; i++) {
+                    if (best[s - 1][i] == Double.POSITIVE_INFINITY) {
+                        continue;
+                    }
+                    double v = Math.max(best[s - 1][i], prefix[pos.get(j)] - prefix[pos.get(i)]);
+                    if (v < best[s][j]) {
+                        best[s][j] = v;
+                        from[s][j] = i;
+                    }
+                }
+            }
+        }
+        if (best[stages][k - 1] == Double.POSITIVE_INFINITY) {
+            throw new IllegalArgumentException("stages must be at most the " + (k - 1) + " parts the cuts allow, found "
+                    + stages);
+        }
+        int[] bounds = new int[stages + 1];
+        int j = k - 1;
+        for (int s = stages; s >= 1; s--) {
+            bounds[s] = pos.get(j);
+            j = from[s][j];
+        }
+        bounds[0] = 0;
+        return bounds;
+    }
+
+    /**
+     * The per-micro-batch profile of each stage: forward = forward compute plus half of the
+     * micro-batch's collectives and resharding; backward = the rest of the compute (with
+     * recomputation, the second forward) plus the other half; the weight-gradient part = half of the
+     * backward compute of nodes with parameters (for MatMul and convolution the weight gradient costs
+     * as much as the input gradient); the gradient reduction once per step; the send = the tensors
+     * crossing to later stages, each device sending its share (1/devices of each) over the link
+     * between the two submeshes.
+     */
+    List<StageProfile> profiles(ProblemBuilder.Built b, ProblemBuilder pb, int[] choice, int[] bounds, int devices,
+            boolean recompute) {
+        int stages = bounds.length - 1;
+        int n = b.units().size();
+        int[] stageOf = new int[n];
+        for (int s = 0; s < stages; s++) {
+            for (int i = bounds[s]; i < bounds[s + 1]; i++) {
+                stageOf[i] = s;
+            }
+        }
+        double[] fwd = new double[stages];
+        double[] bwd = new double[stages];
+        double[] wgt = new double[stages];
+        double[] sync = new double[stages];
+        double[] stat = new double[stages];
+        double[] act = new double[stages];
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Cost c = b.units().get(i).costs().get(choice[i]);
+            int s = stageOf[i];
+            double back = c.microComputeSeconds() - c.forwardSeconds();
+            fwd[s] += c.forwardSeconds() + c.microCommunicationSeconds() / 2;
+            bwd[s] += back + c.microCommunicationSeconds() / 2;
+            if (c.parameterBytes() > 0) {
+                wgt[s] += (back - (recompute ? c.forwardSeconds() : 0)) / 2;
+            }
+            sync[s] += c.gradientSeconds();
+            stat[s] += c.parameterBytes();
+            act[s] += c.activationBytes();
+        }
+        double[] sendBytes = new double[stages];
+        Map<String, int[]> span = new LinkedHashMap<>();
+        for (ProblemBuilder.Link l : b.links()) {
+            int cols = b.units().get(l.to()).layouts().size();
+            double sec = l.seconds()[choice[l.from()] * cols + choice[l.to()]];
+            int sf = stageOf[l.from()];
+            int st = stageOf[l.to()];
+            if (sf == st) {
+                fwd[sf] += sec / 2;
+                bwd[sf] += sec / 2;
+            } else {
+                int[] sp = span.computeIfAbsent(l.value(), k -> new int[] {sf, st, l.from()});
+                sp[1] = Math.max(sp[1], st);
+            }
+        }
+        Set<String> seen = new LinkedHashSet<>();
+        CoarseGraph cg = b.coarse();
+        for (Map.Entry<String, int[]> e : span.entrySet()) {
+            if (!seen.add(e.getKey())) {
+                continue;
+            }
+            double bytes = valueBytes(cg, e.getValue()[2], e.getKey()) / devices;
+            for (int s = e.getValue()[0]; s < e.getValue()[1]; s++) {
+                sendBytes[s] += bytes;
+            }
+        }
+        Link link = devices < cluster.devicesPerNode() ? cluster.nodes().get(0).intraNode() : cluster.interNode();
+        List<StageProfile> r = new ArrayList<>();
+        for (int s = 0; s < stages; s++) {
+            double send = sendBytes[s] > 0 ? link.transferSeconds(sendBytes[s]) : 0;
+            r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, sync[s], stat[s], act[s]));
+        }
+        return r;
+    }
+
+    private static double valueBytes(CoarseGraph cg, int producer, String value) {
+        for (CoarseEdge e : cg.outEdges(producer)) {
+            if (e.value().name().equals(value)) {
+                return e.value().type().byteSize().orElse(0);
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Searches the configurations; the best outcome (fitting first, then fastest). For each pipeline
+     * degree, recomputation (off first) and ZeRO stage (0 first): the fewest micro-batches that fit
+     * are found counting up the candidate counts (memory only falls as micro-batches grow: each
+     * holds fewer samples), then more micro-batches are tried while the step keeps falling (a pipeline's
+     * bubble shrinks) or the memory limit still binds. Recomputation and higher ZeRO stages add time
+     * or change nothing when memory does not bind, so they are tried only while it does.
+     */
+    Optional<Outcome> run() throws ShardplanException {
+        List<Integer> ps = pipelineCandidates();
+        maxPipeline = ps.get(ps.size() - 1);
+        List<Integer> all = microCandidates();
+        List<Boolean> rcs = opts.recompute().map(List::of).orElse(List.of(false, true));
+        // ZeRO 1 shards the optimizer state at the cost of ZeRO 0 (reduce-scatter + all-gather = all-reduce):
+        // stage 0 is never better, so the search starts at 1
+        List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(1, 2, 3);
+        Map<String, Sweep> done = new HashMap<>();
+        Outcome best = null;
+        // first pass: every pipeline degree once, without recomputation and at the first ZeRO stage, so
+        // that the time limit cannot leave a degree unseen; second pass: the degrees in order of that
+        // first step time, recomputation and higher ZeRO stages where memory binds
+        Map<Integer, Double> first = new LinkedHashMap<>();
+        for (int p : ps) {
+            if (best != null && !timeLeft()) {
+                notes.add("the time limit stopped the search before " + p + " pipeline stages");
+                break;
+            }
+            Sweep sw = sweep(p, rcs.get(0), zs.get(0), micros(all, p));
+            done.put(p + "/" + rcs.get(0) + "/" + zs.get(0), sw);
+            first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
+            if (sw.best() != null && (best == null || better(sw.best(), best))) {
+                best = sw.best();
+            }
+        }
+        List<Integer> order = new ArrayList<>(first.keySet());
+        order.sort(java.util.Comparator.comparingDouble(first::get));
+        for (int p : order) {
+            for (boolean rc : rcs) {
+                boolean rcNeeded = false;
+                for (int z : zs) {
+                    if (!timeLeft()) {
+                        break;
+                    }
+                    String key = p + "/" + rc + "/" + z;
+                    Sweep sw = done.get(key);
+                    if (sw == null) {
+                        sw = sweep(p, rc, z, micros(all, p));
+                        done.put(key, sw);
+                    }
+                    if (sw.best() != null && (best == null || better(sw.best(), best))) {
+                        best = sw.best();
+                    }
+                    rcNeeded |= sw.memoryBound();
+                    if (!sw.memoryBound()) {
+                        break;
+                    }
+                }
+                if (!rcNeeded) {
+                    break;
+                }
+            }
+        }
+        if (!timeLeft() && order.size() > 0) {
+            notes.add("the time limit cut the search of recomputation and ZeRO stages short");
+        }
+        return Optional.ofNullable(best);
+    }
+
+    /** The micro-batch counts worth trying with P stages. */
+    private List<Integer> micros(List<Integer> all, int p) {
+        List<Integer> ms = new ArrayList<>();
+        for (int m : all) {
+            // a micro-batch count above the per-stage bound only starves the replicas
+            if (m == 1 || opts.microBatches().isPresent()
+                    || (long) m <= Math.max(1, batch * (long) cluster.devicesPerNode() * p / cluster.deviceCount())) {
+                ms.add(m);
+            }
+        }
+        return ms;
+    }
+
+    /** The best outcome over micro-batch counts for one (stages, recomputation, ZeRO), and whether memory bound it. */
+    private record Sweep(Outcome best, boolean memoryBound) {
+    }
+
+    private Sweep sweep(int p, boolean rc, int z, List<Integer> ms) throws ShardplanException {
+        Map<Integer, Optional<Outcome>> seen = new HashMap<>();
+        java.util.function.IntFunction<Optional<Outcome>> at = i -> {
+            return seen.computeIfAbsent(i, k -> {
+                try {
+                    return price(p, ms.get(k), rc, z);
+                } catch (ShardplanException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        };
+        try {
+            // the fewest micro-batches that fit, counting up: a count that does not fit is rejected by
+            // its least memory before any solve, so the misses are cheap
+            int lo = 0;
+            while (lo < ms.size() - 1 && batch > 0 && !mayFitScaled(p, ms.get(lo), rc, z)) {
+                lo++; // cannot fit: skipped without binding the model at that size
+            }
+            while (lo < ms.size() && !fits(at.apply(lo))) {
+                if (!timeLeft()) {
+                    return new Sweep(at.apply(lo).orElse(null), true);
+                }
+                lo++;
+            }
+            if (lo == ms.size()) {
+                return new Sweep(at.apply(lo - 1).orElse(null), true);
+            }
+            Outcome best = at.apply(lo).get();
+            boolean bound = best.memoryBound() || lo > 0;
+            int worse = 0;
+            for (int i = lo + 1; i < ms.size() && timeLeft(); i++) {
+                Outcome prev = at.apply(i - 1).get();
+                if (p == 1 && !prev.memoryBound()) {
+                    break; // more micro-batches only slow a single stage down once memory does not bind
+                }
+                Optional<Outcome> o = at.apply(i);
+                if (o.isEmpty() || !o.get().fits()) {
+                    continue;
+                }
+                if (better(o.get(), best)) {
+                    best = o.get();
+                    worse = 0;
+                } else if (++worse >= 2) {
+                    break;
+                }
+            }
+            return new Sweep(best, bound);
+        } catch (IllegalStateException e) {
+            if (e.getCause() instanceof ShardplanException se) {
+                throw se;
+            }
+            throw e;
+        }
+    }
+
+    private static boolean fits(Optional<Outcome> o) {
+        return o.isPresent() && o.get().fits();
+    }
+
+    private final java.util.TreeSet<Integer> triedStages = new java.util.TreeSet<>();
+    private final java.util.TreeSet<Integer> triedMicro = new java.util.TreeSet<>();
+    private final java.util.TreeSet<String> triedMemory = new java.util.TreeSet<>();
+
+    /** What the configurations priced covered, for messages. */
+    String searched() {
+        return "pipeline stages " + triedStages + ", micro-batches " + triedMicro + ", " + String.join(", ", triedMemory);
+    }
+
+    /** The graph the outcome was planned on. */
+    Graph graphOf(Outcome o) throws ShardplanException {
+        return graph(o.micro() > 0 ? o.micro() : batch);
+    }
+}

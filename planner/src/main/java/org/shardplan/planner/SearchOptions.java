@@ -1,0 +1,129 @@
+package org.shardplan.planner;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * What the search decides and what the user fixed: pipeline stages, tensor- and data-parallel
+ * degrees, the schedule and its virtual stages, micro-batches, activation recomputation and the ZeRO
+ * stage. An empty value means {@code auto} (the search chooses). Immutable; the {@code with}
+ * methods return changed copies.
+ *
+ * @param pipeline pipeline stages (1: no pipeline)
+ * @param tensor devices splitting one replica's layers within a stage (the layouts' non-batch splits)
+ * @param data data-parallel replicas within a stage (the layouts' batch split)
+ * @param schedule {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble}
+ * @param virtualStages model chunks per device group under {@code interleaved}
+ * @param microBatches micro-batches per step
+ * @param recompute activation recomputation
+ * @param zeroStage ZeRO stage 0..3
+ */
+public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
+        OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage) {
+
+    /** Schedule names accepted by {@link #withSchedule}. */
+    public static final List<String> SCHEDULES = List.of("gpipe", "1f1b", "interleaved", "zero-bubble");
+
+    /** Everything chosen by the search. */
+    public static final SearchOptions AUTO = new SearchOptions(OptionalInt.empty(), OptionalInt.empty(),
+            OptionalInt.empty(), Optional.empty(), OptionalInt.empty(), OptionalInt.empty(), Optional.empty(),
+            OptionalInt.empty());
+
+    /** The single-stage search of one micro-batch with recomputation and ZeRO fixed (the planner before pipelines). */
+    public static SearchOptions singleStage(boolean recompute, int zero) {
+        return AUTO.withPipeline(1).withMicroBatches(1).withRecompute(recompute).withZeroStage(zero);
+    }
+
+    public SearchOptions {
+        Objects.requireNonNull(pipeline, "pipeline");
+        Objects.requireNonNull(tensor, "tensor");
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(schedule, "schedule");
+        Objects.requireNonNull(virtualStages, "virtualStages");
+        Objects.requireNonNull(microBatches, "microBatches");
+        Objects.requireNonNull(recompute, "recompute");
+        Objects.requireNonNull(zeroStage, "zeroStage");
+        positive("--pipeline-parallel", pipeline);
+        positive("--tensor-parallel", tensor);
+        positive("--data-parallel", data);
+        positive("--virtual-stages", virtualStages);
+        positive("--micro-batches", microBatches);
+        if (zeroStage.isPresent() && (zeroStage.getAsInt() < 0 || zeroStage.getAsInt() > 3)) {
+            throw new IllegalArgumentException("--zero must be auto, 0, 1, 2 or 3, found " + zeroStage.getAsInt());
+        }
+        if (schedule.isPresent() && !SCHEDULES.contains(schedule.get())) {
+            throw new IllegalArgumentException("--schedule must be auto or one of " + String.join(", ", SCHEDULES)
+                    + ", found " + schedule.get());
+        }
+    }
+
+    private static void positive(String option, OptionalInt v) {
+        if (v.isPresent() && v.getAsInt() < 1) {
+            throw new IllegalArgumentException(option + " must be auto or an integer >= 1, found " + v.getAsInt());
+        }
+    }
+
+    public SearchOptions withPipeline(int p) {
+        return new SearchOptions(OptionalInt.of(p), tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage);
+    }
+
+    public SearchOptions withTensor(int t) {
+        return new SearchOptions(pipeline, OptionalInt.of(t), data, schedule, virtualStages, microBatches, recompute, zeroStage);
+    }
+
+    public SearchOptions withData(int d) {
+        return new SearchOptions(pipeline, tensor, OptionalInt.of(d), schedule, virtualStages, microBatches, recompute, zeroStage);
+    }
+
+    public SearchOptions withSchedule(String s) {
+        return new SearchOptions(pipeline, tensor, data, Optional.of(s), virtualStages, microBatches, recompute, zeroStage);
+    }
+
+    public SearchOptions withVirtualStages(int v) {
+        return new SearchOptions(pipeline, tensor, data, schedule, OptionalInt.of(v), microBatches, recompute, zeroStage);
+    }
+
+    public SearchOptions withMicroBatches(int m) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, OptionalInt.of(m), recompute, zeroStage);
+    }
+
+    public SearchOptions withRecompute(boolean on) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.of(on), zeroStage);
+    }
+
+    public SearchOptions withZeroStage(int z) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.of(z));
+    }
+
+    /** These options with recomputation chosen by the search. */
+    public SearchOptions withRecomputeAuto() {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.empty(), zeroStage);
+    }
+
+    /** These options with the ZeRO stage chosen by the search. */
+    public SearchOptions withZeroStageAuto() {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.empty());
+    }
+
+    /** The options as a plan records them ({@code auto} or the fixed value). */
+    public Map<String, String> requested() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("pipeline", text(pipeline));
+        m.put("tensor", text(tensor));
+        m.put("data", text(data));
+        m.put("schedule", schedule.orElse("auto"));
+        m.put("virtualStages", text(virtualStages));
+        m.put("microBatches", text(microBatches));
+        m.put("recompute", recompute.map(b -> b ? "on" : "off").orElse("auto"));
+        m.put("zeroStage", text(zeroStage));
+        return m;
+    }
+
+    private static String text(OptionalInt v) {
+        return v.isPresent() ? Integer.toString(v.getAsInt()) : "auto";
+    }
+}

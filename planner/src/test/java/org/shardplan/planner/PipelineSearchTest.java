@@ -1,0 +1,178 @@
+package org.shardplan.planner;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import org.junit.jupiter.api.Test;
+import org.shardplan.graph.Graph;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.graph.passes.Coarsening;
+import org.shardplan.planner.build.ProblemBuilder;
+import org.shardplan.planner.eval.PlanEvaluator;
+import org.shardplan.planner.pipeline.Schedules;
+import org.shardplan.planner.pipeline.StageProfile;
+import org.shardplan.planner.sim.Simulator;
+import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Solution;
+import org.shardplan.planner.solver.Solver;
+
+class PipelineSearchTest {
+
+    /** 16 layers of x[b, 2048] -> MatMul [2048, 2048] -> Relu: one block class of 16 instances. */
+    static ModelSource deep = b -> Fixtures.deepMlp(16, b, 2048);
+
+    @Test
+    void partitionMinimisesTheSlowestStage() {
+        // nodes 0..5 with times 1 1 1 1 4 1; cuts allowed anywhere: two stages {0..3 | 4..5}: max(4, 5) = 5
+        int[] b = PipelineSearch.partition(new double[] {1, 1, 1, 1, 4, 1}, List.of(1, 2, 3, 4, 5), 2);
+        assertArrayEquals(new int[] {0, 4, 6}, b);
+        // three stages: {0..2 | 3 | 4..5}? max(3, 1, 5) = 5; {0..3 | 4 | 5}: max(4, 4, 1) = 4 is best
+        assertArrayEquals(new int[] {0, 4, 5, 6}, PipelineSearch.partition(new double[] {1, 1, 1, 1, 4, 1},
+                List.of(1, 2, 3, 4, 5), 3));
+        // only cut 2 allowed: {0, 1 | 2..5}
+        assertArrayEquals(new int[] {0, 2, 6}, PipelineSearch.partition(new double[] {1, 1, 1, 1, 4, 1}, List.of(2), 2));
+        assertThrows(IllegalArgumentException.class,
+                () -> PipelineSearch.partition(new double[] {1, 1, 1}, List.of(1), 3));
+    }
+
+    @Test
+    void aSingleStagePlanIsTheWholeModelOptimum() throws Exception {
+        Graph g = Fixtures.deepMlp(16, 64, 2048);
+        Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64);
+        Plan p = planner.plan(g);
+        assertEquals(1, p.stages().size());
+        assertEquals(1, p.parallelism().microBatches());
+        assertEquals("none", p.schedule().name());
+        // the same problem solved directly, as the planner did before pipelines
+        ProblemBuilder pb = planner.problemBuilder(Coarsening.coarsen(g));
+        ProblemBuilder.Built built = pb.build(Coarsening.coarsen(g),
+                PipelineSearch.required(Coarsening.coarsen(g), 64, pb));
+        Solution s = new DpSolver().solve(built.problem().withMemoryLimit(OptionalDouble.empty()), Solver.Options.defaults());
+        assertEquals(s.objective(), p.totals().stepSeconds(), 1e-12 * s.objective());
+        assertEquals("OPTIMAL", p.solver().status());
+        double sum = 0;
+        for (PlanNode n : p.nodes()) {
+            sum += n.seconds();
+        }
+        assertEquals(sum, p.totals().stepSeconds(), 1e-12 * sum);
+    }
+
+    @Test
+    void microBatchesRepeatTheWorkAndReduceGradientsOnce() throws Exception {
+        Planner one = Planner.forCluster(Fixtures.a100(8)).withBatch(64)
+                .withSearch(SearchOptions.singleStage(false, 0));
+        Planner four = one.withSearch(SearchOptions.singleStage(false, 0).withMicroBatches(4));
+        Plan p1 = one.plan(deep);
+        Plan p4 = four.plan(deep);
+        assertEquals(4, p4.parallelism().microBatches());
+        assertEquals(64 / 4 / p4.parallelism().data(), p4.parallelism().microBatchSize());
+        // a step of 4 micro-batches of 16 samples: compute 4 x that of 16 samples, with the batch 4 times smaller
+        Plan p16 = Planner.forCluster(Fixtures.a100(8)).withBatch(16).withSearch(SearchOptions.singleStage(false, 0))
+                .plan(Fixtures.deepMlp(16, 16, 2048));
+        PlanNode n4 = p4.node("fc3").orElseThrow();
+        PlanNode n16 = p16.node("fc3").orElseThrow();
+        if (n4.strategyText().equals(n16.strategyText())) {
+            assertEquals(4 * n16.computeSeconds(), n4.computeSeconds(), 1e-12 * n4.computeSeconds());
+        }
+        // activations of one micro-batch: the 4-micro-batch plan holds less than the whole batch at once
+        assertTrue(p4.totals().peakMemoryBytesPerDevice() < p1.totals().peakMemoryBytesPerDevice(),
+                p4.totals().peakMemoryBytesPerDevice() + " < " + p1.totals().peakMemoryBytesPerDevice());
+        double sum = 0;
+        for (PlanNode n : p4.nodes()) {
+            sum += n.seconds();
+        }
+        assertEquals(sum, p4.totals().stepSeconds(), 1e-12 * sum, "one stage: the step is the sum over nodes");
+    }
+
+    @Test
+    void aPipelinePlanPassesTheEvaluatorAndMatchesTheSimulator() throws Exception {
+        for (String schedule : List.of("gpipe", "1f1b", "interleaved", "zero-bubble")) {
+            Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                    .withSearch(SearchOptions.AUTO.withPipeline(4).withMicroBatches(8).withSchedule(schedule)
+                            .withRecompute(false).withZeroStage(0));
+            Plan p = planner.plan(deep);
+            assertEquals(4, p.parallelism().pipeline(), schedule);
+            assertEquals(8, p.parallelism().microBatches(), schedule);
+            assertEquals(schedule, p.schedule().name());
+            int v = p.schedule().virtualStages();
+            assertEquals(4 * v, p.stages().size(), schedule);
+            for (int s = 0; s < p.stages().size(); s++) {
+                assertEquals((s % 4) * 4, p.stages().get(s).firstDevice(), schedule + " stage " + s);
+                assertEquals(4, p.stages().get(s).devices());
+            }
+            // evaluate re-costs to the same figures
+            PlanEvaluator.Result r = planner.evaluate(p, deep);
+            assertTrue(r.largestDifference() < 1e-9, schedule + ": largest difference " + r.largestDifference());
+            assertEquals(p.totals().stepSeconds(), r.plan().totals().stepSeconds(), 1e-9 * p.totals().stepSeconds());
+            // JSON round trip
+            assertEquals(p, PlanJson.parse(PlanJson.write(p), "p.json"));
+            // the simulator replays the step from the stages' profiles
+            double sim = Simulator.run(profiles(p), Schedules.of(schedule), 8, v).stepSeconds();
+            assertEquals(sim, p.totals().stepSeconds(), 0.05 * sim, schedule + ": simulated " + sim + " vs predicted "
+                    + p.totals().stepSeconds());
+        }
+    }
+
+    static List<StageProfile> profiles(Plan p) {
+        return p.stages().stream().map(s -> new StageProfile(s.forwardSeconds(), s.backwardSeconds(),
+                s.backwardWeightSeconds(), s.sendSeconds(), s.gradientSyncSeconds(), s.staticBytes(),
+                s.activationBytesPerMicroBatch())).toList();
+    }
+
+    @Test
+    void stagesAreContiguousAndBalanced() throws Exception {
+        Plan p = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                .withSearch(SearchOptions.AUTO.withPipeline(4).withMicroBatches(4).withSchedule("1f1b")).plan(deep);
+        int last = 0;
+        for (PlanNode n : p.nodes()) {
+            assertTrue(n.stage() >= last, n.name() + " stage " + n.stage() + " after " + last);
+            last = n.stage();
+        }
+        // 16 identical layers (MatMul with its Relu fused: one node each) over 4 stages: 4 layers each
+        for (Plan.Stage s : p.stages()) {
+            assertEquals(4, s.nodes().size(), "stage " + s.index() + ": " + s.nodes());
+        }
+        // 1F1B holds min(p - s, m) micro-batches at stage s
+        assertEquals(List.of(4, 3, 2, 1), p.stages().stream().map(Plan.Stage::microBatchesInFlight).toList());
+    }
+
+    @Test
+    void fixedDegreesAreKeptAndImpossibleOnesNamed() throws Exception {
+        Plan p = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                .withSearch(SearchOptions.AUTO.withPipeline(2).withData(2).withMicroBatches(4)).plan(deep);
+        assertEquals(2, p.parallelism().pipeline());
+        assertEquals(2, p.parallelism().data());
+        assertEquals(4, p.parallelism().tensor());
+        ShardplanException e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
+                .withBatch(64).withSearch(SearchOptions.AUTO.withPipeline(3)).plan(deep));
+        assertEquals("--pipeline-parallel must divide the 16 devices, found 3", e.getMessage());
+        e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(64))
+                .withBatch(64).withSearch(SearchOptions.AUTO.withPipeline(32)).plan(deep));
+        assertTrue(e.getMessage().startsWith("--pipeline-parallel must be at most 16 for this model"), e.getMessage());
+        e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
+                .withBatch(64).withSearch(SearchOptions.AUTO.withMicroBatches(5)).plan(deep));
+        assertEquals("--micro-batches must divide the global batch 64, found 5", e.getMessage());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> SearchOptions.AUTO.withSchedule("pipedream"));
+        assertTrue(bad.getMessage().startsWith("--schedule must be auto or one of gpipe, 1f1b"), bad.getMessage());
+    }
+
+    @Test
+    void aTightMemoryLimitTurnsToMicroBatchesOrRecomputation() throws Exception {
+        Planner free = Planner.forCluster(Fixtures.a100(8)).withBatch(512).withSearch(SearchOptions.AUTO.withPipeline(1));
+        Plan p = free.plan(b -> Fixtures.deepMlp(16, b, 2048));
+        // half of the memory the unconstrained plan needs
+        double limit = p.totals().peakMemoryBytesPerDevice() * 0.5;
+        Plan q = free.withMemoryLimit(limit).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        assertTrue(q.totals().fits());
+        assertTrue(q.totals().peakMemoryBytesPerDevice() <= limit);
+        assertTrue(q.parallelism().microBatches() > 1 || q.options().recompute() || q.options().zeroStage() > 0,
+                q.parallelism() + " " + q.options());
+        assertEquals(Map.of("pipeline", "1"), Map.of("pipeline", q.options().requested().get("pipeline")));
+    }
+}
