@@ -30,7 +30,7 @@ class BadOptionsTest {
     @BeforeAll
     static void planOnce() {
         plan = dir.resolve("plan.json");
-        CliRun r = CliRun.of("plan", "builtin:cnn", "--batch", "32", "--out", plan.toString());
+        CliRun r = CliRun.of("plan", "builtin:cnn", "--batch", "32", "--pipeline-parallel", "1", "--out", plan.toString());
         assertEquals(0, r.code(), r.err());
     }
 
@@ -90,7 +90,7 @@ class BadOptionsTest {
         Files.copy(InspectBundled.extract("cnn"), model);
         CliRun r = CliRun.of("evaluate", edited.toString(), model.toString(), "--json");
         assertEquals(0, r.code(), r.err());
-        assertEquals("shardplan-plan/1", JSON.readTree(r.out()).get("format").asText());
+        assertEquals(org.shardplan.planner.Plan.FORMAT, JSON.readTree(r.out()).get("format").asText());
         assertTrue(r.err().startsWith("warning: the model file's SHA-256 differs"), r.err());
     }
 
@@ -136,6 +136,12 @@ class BadOptionsTest {
         // the untouched plan still explains and evaluates
         assertEquals(0, CliRun.of("explain", plan.toString()).code());
         assertEquals(0, CliRun.of("evaluate", plan.toString()).code());
+        // and so does a pipelined plan (its step time is the schedule's, not the sum over the nodes)
+        Path piped = dir.resolve("piped.json");
+        assertEquals(0, CliRun.of("plan", "builtin:cnn", "--batch", "32", "--pipeline-parallel", "2", "--out",
+                piped.toString()).code());
+        CliRun e = CliRun.of("explain", piped.toString());
+        assertEquals(0, e.code(), e.err());
     }
 
     @Test

@@ -11,8 +11,10 @@ import org.shardplan.cost.cluster.ClusterFiles;
  * Checks that a plan read from a file agrees with itself, as one that {@link Planner} wrote does: the
  * cluster summary with the cluster definition it carries, every node's split with the cluster, the
  * batch with the dimension bindings, the totals with the nodes. A plan edited by hand that breaks one
- * of these is refused with a message naming the field, before anything is printed or priced. (Whether
- * a strategy suits its layer needs the model: that is {@code PlanEvaluator}'s check.) O(nodes + factors).
+ * of these is refused with a message naming the field, before anything is printed or priced. The
+ * per-node and total checks apply to single-stage plans; a pipeline's stages are checked by re-costing.
+ * (Whether a strategy suits its layer needs the model: that is {@code PlanEvaluator}'s check.)
+ * O(nodes + factors).
  */
 public final class PlanChecks {
 
@@ -80,7 +82,9 @@ public final class PlanChecks {
             throw new PlanFormatException(pre + "options.zeroStage must be 0, 1, 2 or 3, found "
                     + p.options().zeroStage());
         }
-        if (!derived) {
+        if (!derived || p.stages().size() > 1) {
+            // a pipeline's nodes split their stage's devices and its step time is the schedule's, not a
+            // sum over the nodes: those are checked by re-costing (evaluate)
             return p;
         }
         Set<String> names = new HashSet<>();
