@@ -153,6 +153,14 @@ class MalformedModelsTest {
     }
 
     @Test
+    void anAttributeThatOnlyThePlannerReadsIsCheckedOnImport() throws IOException {
+        // Softmax's shape rule does not need its axis; the planner's iteration space does
+        Path p = model("softmax-axis.onnx", new Msg().str(2, "g").msg(11, tensor("x", 2L, 3L))
+                .msg(1, node("sm", "Softmax", s("x"), s("y"), stringAttr("axis", "1"))).msg(12, tensor("y")));
+        rejected(p, "node 'sm' (Softmax)", "attribute 'axis' must be INT, found STRING 1");
+    }
+
+    @Test
     void groupAsFloat() throws IOException {
         rejected(conv("group-float.onnx", new long[] {4, 3, 3, 3}, floatAttr("group", 1.5f)),
                 "node 'conv' (Conv)", "group");

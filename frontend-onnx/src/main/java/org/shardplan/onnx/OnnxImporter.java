@@ -53,6 +53,47 @@ public final class OnnxImporter {
     private static final Set<String> MICROSOFT_RULES = Set.of("FusedMatMul", "Gelu", "FastGelu", "BiasGelu",
             "QuickGelu", "SkipLayerNormalization", "Attention", "RMSNormalization");
 
+    /**
+     * The kinds of attributes whose name means the same in every operator of the default domain that
+     * has them (from the operator schemas of onnx/defs): checked when a node is read, so that a file
+     * with, say, {@code axis} as a string is refused there and not deep in the planner. An INTS
+     * attribute may come as INT (an empty list without its type field reads as INT), a FLOAT one as INT.
+     */
+    private static final Map<String, Attribute.Kind> KNOWN_KINDS = knownKinds();
+
+    private static Map<String, Attribute.Kind> knownKinds() {
+        Map<String, Attribute.Kind> m = new HashMap<>();
+        for (String a : new String[] {"axis", "group", "keepdims", "transA", "transB", "ceil_mode", "count_include_pad",
+            "storage_order", "batch_dims", "largest", "sorted", "to", "noop_with_empty_axes", "exclusive", "reverse",
+            "select_last_index", "blocksize", "allowzero", "num_outputs", "hidden_size", "num_scan_inputs", "stash_type",
+            "training_mode", "num_heads"}) {
+            m.put(a, Attribute.Kind.INT);
+        }
+        for (String a : new String[] {"axes", "kernel_shape", "strides", "pads", "dilations", "perm", "output_padding",
+            "output_shape", "split", "starts", "ends"}) {
+            m.put(a, Attribute.Kind.INTS);
+        }
+        for (String a : new String[] {"alpha", "beta", "epsilon", "momentum", "lambd"}) {
+            m.put(a, Attribute.Kind.FLOAT);
+        }
+        for (String a : new String[] {"auto_pad", "direction", "equation", "coordinate_transformation_mode",
+            "nearest_mode"}) {
+            m.put(a, Attribute.Kind.STRING);
+        }
+        return Map.copyOf(m);
+    }
+
+    /** Null when the attribute's kind fits its name (or the name is not one of {@link #KNOWN_KINDS}); else the message. */
+    static String wrongKind(Attribute a) {
+        Attribute.Kind want = KNOWN_KINDS.get(a.name());
+        if (want == null || a.kind() == want || a.kind() == Attribute.Kind.INT
+                && (want == Attribute.Kind.INTS || want == Attribute.Kind.FLOAT)) {
+            return null;
+        }
+        return "attribute '" + a.name() + "' must be " + want + ", found " + a.kind()
+                + (a.value() instanceof Long || a.value() instanceof Float || a.value() instanceof String ? " " + a.value() : "");
+    }
+
     private OnnxImporter() {
     }
 
@@ -719,6 +760,10 @@ public final class OnnxImporter {
                 Attribute at = Protos.attribute(a, file + ": " + where);
                 if (at == null) {
                     continue;
+                }
+                String wrong = domain.isEmpty() ? wrongKind(at) : null;
+                if (wrong != null) {
+                    throw error(where + ": " + wrong);
                 }
                 attrs.add(at);
                 attrMap.put(at.name(), at);
