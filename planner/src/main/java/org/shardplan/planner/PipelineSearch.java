@@ -251,10 +251,17 @@ final class PipelineSearch {
         if (b == null) {
             CoarseGraph cg = coarse(micro);
             ProblemBuilder pb = builder(micro, devices, recompute, zero);
-            b = pb.build(cg, required(cg, micro, pb));
+            b = pb.build(cg, requiredFor(cg, micro, pb));
             builds.put(k, b);
         }
         return b;
+    }
+
+    private final Map<String, Map<String, List<Layout>>> requiredCache = new HashMap<>();
+
+    private Map<String, List<Layout>> requiredFor(CoarseGraph cg, long micro, ProblemBuilder pb) {
+        return requiredCache.computeIfAbsent(micro + "/" + pb.digits().size() + "/" + pb.settings().cluster().deviceCount(),
+                k -> required(cg, micro, pb));
     }
 
     /** The baselines' layouts, which must be among the candidates. */
@@ -355,7 +362,7 @@ final class PipelineSearch {
      * limit (the fullest stage holds at least the average), nor when a node alone does not fit.
      */
     private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
-        double[][] parts = pb.leastMemoryParts(cg, required(cg, micro, pb), 1);
+        double[][] parts = pb.leastMemoryParts(cg, requiredFor(cg, micro, pb), 1);
         double total = 0;
         for (double[] x : parts) {
             double node = x[0] + x[1];
@@ -382,14 +389,22 @@ final class PipelineSearch {
         if (parts == null) {
             CoarseGraph cg = coarse(batch);
             ProblemBuilder pb = builder(batch, devices, recompute, zero);
-            parts = pb.memoryParts(cg, required(cg, batch, pb));
+            parts = pb.memoryParts(cg, requiredFor(cg, batch, pb));
             fullBatchParts.put(k, parts);
         }
+        // the micro-batches a stage holds under 1F1B, min(P - s, m), averaged over the stages: with
+        // balanced stages the fullest holds at least that many (a heuristic for P > 1: stages are
+        // balanced by time, not memory; a count skipped wrongly only costs the next count's plan)
+        double copies = 0;
+        for (int s = 0; s < stages; s++) {
+            copies += Math.min(stages - s, m);
+        }
+        copies /= stages;
         double total = 0;
         for (double[][] node : parts) {
             double least = Double.POSITIVE_INFINITY;
             for (double[] c : node) {
-                least = Math.min(least, c[0] + c[1] / m);
+                least = Math.min(least, c[0] + copies * c[1] / m);
             }
             if (least > limit * (1 + 1e-9)) {
                 return false;
@@ -861,7 +876,8 @@ final class PipelineSearch {
                 return new Sweep(at.apply(lo - 1).orElse(null), true);
             }
             Outcome best = at.apply(lo).get();
-            boolean bound = best.memoryBound() || lo > 0;
+            // with one stage, needing more than one micro-batch means memory binds; a pipeline wants them anyway
+            boolean bound = best.memoryBound() || (p == 1 && lo > 0);
             int worse = 0;
             for (int i = lo + 1; i < ms.size() && timeLeft(); i++) {
                 Outcome prev = at.apply(i - 1).get();
