@@ -554,7 +554,10 @@ final class PipelineSearch {
         if (!a.hasChoices() || a.status() == Status.INFEASIBLE) {
             return Optional.empty();
         }
-        return Optional.of(new Solved(tp.expand(a.choices()), a.status() == Status.OPTIMAL, a.lowerBound(), true, true,
+        // the tied problem's bound without the limit (an LP bound where its elimination did not finish)
+        // bounds this one too
+        double autoLower = Math.min(a.objective(), Math.max(a.lowerBound(), tiedLower));
+        return Optional.of(new Solved(tp.expand(a.choices()), a.status() == Status.OPTIMAL, autoLower, true, true,
                 a.solver()));
     }
 
