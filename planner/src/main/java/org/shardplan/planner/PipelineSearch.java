@@ -255,10 +255,17 @@ final class PipelineSearch {
         if (b == null) {
             CoarseGraph cg = coarse(micro);
             ProblemBuilder pb = builder(micro, devices, recompute, zero);
-            b = pb.build(cg, required(cg, micro, pb));
+            b = pb.build(cg, requiredFor(cg, micro, pb));
             builds.put(k, b);
         }
         return b;
+    }
+
+    private final Map<String, Map<String, List<Layout>>> requiredCache = new HashMap<>();
+
+    private Map<String, List<Layout>> requiredFor(CoarseGraph cg, long micro, ProblemBuilder pb) {
+        return requiredCache.computeIfAbsent(micro + "/" + pb.digits().size() + "/" + pb.settings().cluster().deviceCount(),
+                k -> required(cg, micro, pb));
     }
 
     /** The baselines' layouts, which must be among the candidates. */
@@ -352,6 +359,65 @@ final class PipelineSearch {
         };
     }
 
+    /**
+     * A necessary condition for a configuration to fit, from the nodes' least memory alone (no edge
+     * priced, nothing solved): one stage must fit the sum of its nodes' least memory; P stages cannot
+     * all fit when the sum over the model, each node's activations counted once, exceeds P times the
+     * limit (the fullest stage holds at least the average), nor when a node alone does not fit.
+     */
+    private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        double[][] parts = pb.leastMemoryParts(cg, requiredFor(cg, micro, pb), 1);
+        double total = 0;
+        for (double[] x : parts) {
+            double node = x[0] + x[1];
+            if (node > limit) {
+                return false;
+            }
+            total += node;
+        }
+        return total <= limit * stages * (1 + 1e-12);
+    }
+
+    private final Map<Key, double[][][]> fullBatchParts = new HashMap<>();
+
+    /**
+     * Whether m micro-batches may fit on P stages, judged from the whole batch's graph without binding
+     * the model at the micro-batch's size: a candidate's activations scale with the samples it holds
+     * (1/m of the batch), and a smaller batch offers no candidate the whole batch lacks, so the least
+     * memory found this way is a lower bound. The same necessary conditions as {@link #mayFit}.
+     */
+    private boolean mayFitScaled(int stages, int m, boolean recompute, int zero) throws ShardplanException {
+        int devices = cluster.deviceCount() / stages;
+        Key k = new Key(batch, devices, recompute, zero);
+        double[][][] parts = fullBatchParts.get(k);
+        if (parts == null) {
+            CoarseGraph cg = coarse(batch);
+            ProblemBuilder pb = builder(batch, devices, recompute, zero);
+            parts = pb.memoryParts(cg, requiredFor(cg, batch, pb));
+            fullBatchParts.put(k, parts);
+        }
+        // the micro-batches a stage holds under 1F1B, min(P - s, m), averaged over the stages: with
+        // balanced stages the fullest holds at least that many (a heuristic for P > 1: stages are
+        // balanced by time, not memory; a count skipped wrongly only costs the next count's plan)
+        double copies = 0;
+        for (int s = 0; s < stages; s++) {
+            copies += Math.min(stages - s, m);
+        }
+        copies /= stages;
+        double total = 0;
+        for (double[][] node : parts) {
+            double least = Double.POSITIVE_INFINITY;
+            for (double[] c : node) {
+                least = Math.min(least, c[0] + copies * c[1] / m);
+            }
+            if (least > limit * (1 + 1e-9)) {
+                return false;
+            }
+            total += least;
+        }
+        return total <= limit * stages * (1 + 1e-9);
+    }
+
     /** Prices one configuration; empty when it has no plan (nothing fits, or no layout matches the fixed degrees). */
     Optional<Outcome> price(int stages, int m, boolean recompute, int zero) throws ShardplanException {
         long t0 = System.nanoTime();
@@ -376,6 +442,9 @@ final class PipelineSearch {
         CoarseGraph cg = coarse(micro);
         int devices = cluster.deviceCount() / stages;
         ProblemBuilder pb = builder(micro, devices, recompute, zero);
+        if (!mayFit(cg, micro, pb, stages, m)) {
+            return Optional.empty();
+        }
         long tb = System.nanoTime();
         ProblemBuilder.Built b = built(micro, devices, recompute, zero);
         if (TRACE) {
@@ -747,32 +816,46 @@ final class PipelineSearch {
      * or change nothing when memory does not bind, so they are tried only while it does.
      */
     Optional<Outcome> run() throws ShardplanException {
-        Outcome best = null;
         List<Integer> ps = pipelineCandidates();
         maxPipeline = ps.get(ps.size() - 1);
         List<Integer> all = microCandidates();
+        List<Boolean> rcs = opts.recompute().map(List::of).orElse(List.of(false, true));
+        // ZeRO 1 shards the optimizer state at the cost of ZeRO 0 (reduce-scatter + all-gather = all-reduce):
+        // stage 0 is never better, so the search starts at 1
+        List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(1, 2, 3);
+        Map<String, Sweep> done = new HashMap<>();
+        Outcome best = null;
+        // first pass: every pipeline degree once, without recomputation and at the first ZeRO stage, so
+        // that the time limit cannot leave a degree unseen; second pass: the degrees in order of that
+        // first step time, recomputation and higher ZeRO stages where memory binds
+        Map<Integer, Double> first = new LinkedHashMap<>();
         for (int p : ps) {
-            List<Integer> ms = new ArrayList<>();
-            for (int m : all) {
-                // a micro-batch count above the per-stage bound only starves the replicas
-                if (m == 1 || opts.microBatches().isPresent()
-                        || (long) m <= Math.max(1, batch * (long) cluster.devicesPerNode() * p / cluster.deviceCount())) {
-                    ms.add(m);
-                }
-            }
             if (best != null && !timeLeft()) {
                 notes.add("the time limit stopped the search before " + p + " pipeline stages");
                 break;
             }
-            List<Boolean> rcs = opts.recompute().map(List::of).orElse(List.of(false, true));
+            Sweep sw = sweep(p, rcs.get(0), zs.get(0), micros(all, p));
+            done.put(p + "/" + rcs.get(0) + "/" + zs.get(0), sw);
+            first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
+            if (sw.best() != null && (best == null || better(sw.best(), best))) {
+                best = sw.best();
+            }
+        }
+        List<Integer> order = new ArrayList<>(first.keySet());
+        order.sort(java.util.Comparator.comparingDouble(first::get));
+        for (int p : order) {
             for (boolean rc : rcs) {
                 boolean rcNeeded = false;
-                List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(0, 1, 2, 3);
                 for (int z : zs) {
-                    if (best != null && !timeLeft()) {
+                    if (!timeLeft()) {
                         break;
                     }
-                    Sweep sw = sweep(p, rc, z, ms);
+                    String key = p + "/" + rc + "/" + z;
+                    Sweep sw = done.get(key);
+                    if (sw == null) {
+                        sw = sweep(p, rc, z, micros(all, p));
+                        done.put(key, sw);
+                    }
                     if (sw.best() != null && (best == null || better(sw.best(), best))) {
                         best = sw.best();
                     }
@@ -786,7 +869,23 @@ final class PipelineSearch {
                 }
             }
         }
+        if (!timeLeft() && order.size() > 0) {
+            notes.add("the time limit cut the search of recomputation and ZeRO stages short");
+        }
         return Optional.ofNullable(best);
+    }
+
+    /** The micro-batch counts worth trying with P stages. */
+    private List<Integer> micros(List<Integer> all, int p) {
+        List<Integer> ms = new ArrayList<>();
+        for (int m : all) {
+            // a micro-batch count above the per-stage bound only starves the replicas
+            if (m == 1 || opts.microBatches().isPresent()
+                    || (long) m <= Math.max(1, batch * (long) cluster.devicesPerNode() * p / cluster.deviceCount())) {
+                ms.add(m);
+            }
+        }
+        return ms;
     }
 
     /** The best outcome over micro-batch counts for one (stages, recomputation, ZeRO), and whether memory bound it. */
@@ -808,6 +907,9 @@ final class PipelineSearch {
             // the fewest micro-batches that fit, counting up: a count that does not fit is rejected by
             // its least memory before any solve, so the misses are cheap
             int lo = 0;
+            while (lo < ms.size() - 1 && batch > 0 && !mayFitScaled(p, ms.get(lo), rc, z)) {
+                lo++; // cannot fit: skipped without binding the model at that size
+            }
             while (lo < ms.size() && !fits(at.apply(lo))) {
                 if (!timeLeft()) {
                     return new Sweep(at.apply(lo).orElse(null), true);
@@ -818,7 +920,8 @@ final class PipelineSearch {
                 return new Sweep(at.apply(lo - 1).orElse(null), true);
             }
             Outcome best = at.apply(lo).get();
-            boolean bound = best.memoryBound() || lo > 0;
+            // with one stage, needing more than one micro-batch means memory binds; a pipeline wants them anyway
+            boolean bound = best.memoryBound() || (p == 1 && lo > 0);
             int worse = 0;
             for (int i = lo + 1; i < ms.size() && timeLeft(); i++) {
                 Outcome prev = at.apply(i - 1).get();

@@ -333,6 +333,65 @@ public final class ProblemBuilder {
     }
 
     /**
+     * The parameter bytes and the activation bytes of one micro-batch of every candidate {@link
+     * #build} would give each node with these required layouts: per node in coarse-graph order, one
+     * {parameter, activation} pair per candidate; no edge is priced. O(distinct nodes · layouts).
+     */
+    public double[][][] memoryParts(CoarseGraph cg, Map<String, List<Layout>> required) {
+        required = sameForEveryInstance(cg, required);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        Map<String, double[][]> cache = new HashMap<>();
+        double[][][] r = new double[cg.nodes().size()][][];
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = signature(c, space) + "|" + keysOf(req);
+            r[c.index()] = cache.computeIfAbsent(key, k -> {
+                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                double[][] x = new double[ls.size()][];
+                for (int i = 0; i < x.length; i++) {
+                    Cost cost = nodeCost(c, space, ls.get(i));
+                    x[i] = new double[] {cost.parameterBytes(), cost.activationBytes()};
+                }
+                return x;
+            });
+        }
+        return r;
+    }
+
+    /**
+     * The least parameter and activation memory per device of each node over the candidates {@link
+     * #build} would give it with these required layouts: {parameter bytes, activation bytes of one
+     * micro-batch} of the candidate with the least {@code parameter + copies x activation}, per node in
+     * coarse-graph order; no edge is priced. O(distinct nodes · layouts).
+     */
+    public double[][] leastMemoryParts(CoarseGraph cg, Map<String, List<Layout>> required, double copies) {
+        required = sameForEveryInstance(cg, required);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        Map<String, double[]> cache = new HashMap<>();
+        double[][] r = new double[cg.nodes().size()][];
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = signature(c, space) + "|" + keysOf(req);
+            r[c.index()] = cache.computeIfAbsent(key, k -> {
+                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                double[] best = null;
+                for (Layout l : ls) {
+                    Cost x = nodeCost(c, space, l);
+                    if (best == null || x.parameterBytes() + copies * x.activationBytes() < best[0] + copies * best[1]) {
+                        best = new double[] {x.parameterBytes(), x.activationBytes()};
+                    }
+                }
+                return best;
+            });
+        }
+        return r;
+    }
+
+    /**
      * The least memory per device any plan of the coarse graph needs: the sum over nodes of their
      * smallest candidate's memory (no edges are priced). O(distinct nodes · layouts).
      */
