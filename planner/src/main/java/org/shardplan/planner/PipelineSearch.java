@@ -567,8 +567,10 @@ final class PipelineSearch {
     private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie) {
         StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
-        dump(tp.problem(), false);
-        dump(StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false).problem(), true);
+        if (System.getProperty("shardplan.dumpProblems") != null) {
+            dump(tp.problem(), false);
+            dump(StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false).problem(), true);
+        }
         double least = 0;
         for (Problem.Node nd : tp.problem().nodes()) {
             double mm = Double.POSITIVE_INFINITY;
@@ -589,8 +591,10 @@ final class PipelineSearch {
         if (tiedFits && !tie) {
             // one stage: the untied problem, exact over every layout (the whole-model planner's answer)
             StageProblem sp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false);
-            Solution dp = new DpSolver().solve(sp.problem().withMemoryLimit(OptionalDouble.empty()),
-                    Solver.Options.withTimeLimit(secondsLeft()));
+            // nothing tied (as many nodes as units, e.g. DenseNet's all-different layers): the same problem
+            Solution dp = tp.problem().size() == to - from ? td
+                    : new DpSolver().solve(sp.problem().withMemoryLimit(OptionalDouble.empty()),
+                            Solver.Options.withTimeLimit(secondsLeft()));
             if (dp.hasChoices() && Evaluator.evaluate(sp.problem(), dp.choices()).memory() <= limit
                     && dp.objective() <= td.objective() * (1 + 1e-9) + 1e-15) {
                 boolean proven = dp.status() == Status.OPTIMAL;
