@@ -402,10 +402,17 @@ public final class Planner {
             if (baselineAllowed && b.fits() && (best == null || b.stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
                 int[] ch = e.getValue();
                 ProblemBuilder.Built bb = one;
+                // a bound proven by the search of the same configuration (one stage, one micro-batch)
+                // bounds the baseline's configuration too
+                boolean same = best != null && best.stages() == 1 && best.microBatches() == 1 && best.recompute() == rc
+                        && best.zero() == z;
+                double kept = same ? best.lowerBound() : Double.NEGATIVE_INFINITY;
+                boolean keptTied = same && best.tied();
                 best = new PipelineSearch.Outcome(1, 1, rc, z, "none", 1, c.batch, bb, pbOne, ch,
                         new int[] {0, bb.units().size()},
                         ps.profiles(bb, pbOne, ch, new int[] {0, bb.units().size()}, c.cluster.deviceCount(), rc),
-                        null, b.stepSeconds(), true, false, Double.NEGATIVE_INFINITY, false, false, "baseline:" + b.name());
+                        null, b.stepSeconds(), true, false, Math.min(kept, b.stepSeconds()), keptTied, false,
+                        "baseline:" + b.name());
                 solverName = "baseline:" + b.name();
             }
         }
