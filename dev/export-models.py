@@ -220,6 +220,37 @@ class Gpt2Style(nn.Module):
         return self.lm_head(self.ln_f(x))
 
 
+class SmallUNet(nn.Module):
+    """A small U-Net (Ronneberger et al., 2015): an encoder of double 3x3 convolutions with max
+    pooling, a decoder of transposed convolutions, each decoder level concatenating the encoder's
+    output at the same resolution (the skip connections); 3 levels below the top, 16 base channels."""
+
+    def __init__(self, cin=3, classes=2, base=16, depth=3):
+        super().__init__()
+
+        def double(ci, co):
+            return nn.Sequential(nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU(),
+                                 nn.Conv2d(co, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU())
+
+        chans = [base * 2 ** i for i in range(depth + 1)]
+        self.down = nn.ModuleList([double(cin, chans[0])] +
+                                  [double(chans[i], chans[i + 1]) for i in range(depth)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2)
+                                 for i in reversed(range(depth))])
+        self.dec = nn.ModuleList([double(2 * chans[i], chans[i]) for i in reversed(range(depth))])
+        self.head = nn.Conv2d(chans[0], classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, d in enumerate(self.down):
+            x = d(x if i == 0 else torch.nn.functional.max_pool2d(x, 2))
+            skips.append(x)
+        skips.pop()
+        for up, dec in zip(self.up, self.dec):
+            x = dec(torch.cat([skips.pop(), up(x)], dim=1))
+        return self.head(x)
+
+
 def image_model(name):
     import torchvision.models as tv
     kwargs = {"weights": None}
@@ -260,7 +291,8 @@ def test_models(out):
     os.makedirs(out, exist_ok=True)
     img = {"image": {0: "batch"}, "logits": {0: "batch"}}
     for name, opset, size in [("resnet18", 11, 224), ("resnet50", 13, 224), ("alexnet", 9, 224),
-                              ("vgg11", 13, 224), ("inception_v3", 13, 299), ("mobilenet_v2", 12, 224)]:
+                              ("vgg11", 13, 224), ("inception_v3", 13, 299), ("mobilenet_v2", 12, 224),
+                              ("densenet121", 13, 224)]:
         path = os.path.join(out, name + ".onnx")
         if os.path.exists(path):
             print(f"export-models: {path} exists, kept", file=sys.stderr)
@@ -294,6 +326,9 @@ def test_models(out):
     export(Gpt2Style(), (torch.randint(0, 50304, (2, 16)),), (["input_ids"], ["logits"]),
            {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
            os.path.join(out, "gpt2_style.onnx"), 17)
+    torch.manual_seed(7)
+    export(SmallUNet(), (torch.randn(2, 3, 128, 128),), (["image"], ["mask"]),
+           {"image": {0: "batch"}, "mask": {0: "batch"}}, os.path.join(out, "unet_small.onnx"), 13)
 
 
 def main():

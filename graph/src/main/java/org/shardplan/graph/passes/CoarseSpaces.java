@@ -83,10 +83,23 @@ public final class CoarseSpaces {
 
     /** The spaces of every node of the coarse graph, by index (empty where the anchor has none). */
     public static List<Optional<IterationSpace>> of(CoarseGraph g) {
+        synchronized (CACHE) {
+            List<Optional<IterationSpace>> known = CACHE.get(g);
+            if (known != null) {
+                return known;
+            }
+        }
         List<Optional<IterationSpace>> r = new ArrayList<>();
         g.nodes().forEach(c -> r.add(of(c)));
-        return List.copyOf(r);
+        List<Optional<IterationSpace>> done = List.copyOf(r);
+        synchronized (CACHE) {
+            CACHE.put(g, done);
+        }
+        return done;
     }
+
+    /** The spaces of the coarse graphs in use (a coarse graph is immutable; keys held weakly, by identity). */
+    private static final Map<CoarseGraph, List<Optional<IterationSpace>>> CACHE = new java.util.WeakHashMap<>();
 
     private static List<AxisMap> indexing(Value v, Map<String, List<AxisMap>> known) {
         List<AxisMap> k = known.get(v.name());

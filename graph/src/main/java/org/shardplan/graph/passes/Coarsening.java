@@ -22,6 +22,9 @@ import org.shardplan.graph.space.IterationSpaces;
  * The coarsening pass: turns a shaped {@link Graph} into the {@link CoarseGraph} the planner works on.
  *
  * <ol>
+ * <li><b>Chain.</b> A Concat that repeats an earlier Concat's inputs as its first inputs reads that
+ *     Concat's output instead ({@link ConcatChains}: densely connected blocks become chains; the
+ *     system property {@code shardplan.concatChains=false} turns this off for comparisons).
  * <li><b>Fold.</b> Constant nodes, nodes whose outputs all have known contents (the frontend's folded
  *     shape arithmetic), and nodes whose every output is read only at shape or index positions
  *     ({@code Reshape}'s shape, {@code Slice}'s starts, {@code Shape}'s input, ...) or by folded
@@ -100,7 +103,8 @@ public final class Coarsening {
 
     /** Coarsens the graph (see the class description). */
     public static CoarseGraph coarsen(Graph g) {
-        return new Run(g).run();
+        boolean chain = !"false".equals(System.getProperty("shardplan.concatChains"));
+        return new Run(chain ? ConcatChains.rewrite(g) : g).run();
     }
 
     private static boolean isConstant(Value v) {

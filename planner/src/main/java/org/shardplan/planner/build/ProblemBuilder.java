@@ -725,22 +725,53 @@ public final class ProblemBuilder {
             for (int k = 0; k < cols; k++) {
                 need[k] = ct.isPresent() ? c.layouts().get(k).tensorDigits(ct.get()) : new int[0][];
             }
+            // many layouts place the tensor alike (they differ in dimensions it does not have): the
+            // transfer is priced once per distinct pair of placements
+            int[] rowClass = placementClasses(have);
+            int[] colClass = placementClasses(need);
+            int rc = 0;
+            int cc = 0;
+            for (int x : rowClass) {
+                rc = Math.max(rc, x + 1);
+            }
+            for (int x : colClass) {
+                cc = Math.max(cc, x + 1);
+            }
+            double[] ps = new double[rc * cc];
+            double[] pbytes = new double[rc * cc];
+            boolean[] priced = new boolean[rc * cc];
             for (int r = 0; r < rows; r++) {
                 for (int k = 0; k < cols; k++) {
-                    double[] f = transfer(need[k], have[r], full);
-                    double s = f[1];
-                    double b = f[0];
-                    if (grad) {
-                        double[] g = transfer(have[r], need[k], full);
-                        s += g[1];
-                        b += g[0];
+                    int at = rowClass[r] * cc + colClass[k];
+                    if (!priced[at]) {
+                        double[] f = transfer(need[k], have[r], full);
+                        double s = f[1];
+                        double b = f[0];
+                        if (grad) {
+                            double[] g = transfer(have[r], need[k], full);
+                            s += g[1];
+                            b += g[0];
+                        }
+                        ps[at] = s;
+                        pbytes[at] = b;
+                        priced[at] = true;
                     }
-                    sec[r * cols + k] = w * s;
-                    byt[r * cols + k] = w * b;
+                    sec[r * cols + k] = w * ps[at];
+                    byt[r * cols + k] = w * pbytes[at];
                 }
             }
         }
         return new double[][] {sec, byt};
+    }
+
+    /** For each placement (digits per tensor axis), the index of the first equal one's class. O(n) hashing. */
+    private static int[] placementClasses(int[][][] placements) {
+        Map<String, Integer> seen = new HashMap<>();
+        int[] cls = new int[placements.length];
+        for (int i = 0; i < placements.length; i++) {
+            cls[i] = seen.computeIfAbsent(java.util.Arrays.deepToString(placements[i]), k -> seen.size());
+        }
+        return cls;
     }
 
     /**
