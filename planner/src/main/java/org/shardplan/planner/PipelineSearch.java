@@ -829,17 +829,17 @@ final class PipelineSearch {
         List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(1, 2, 3);
         Map<String, Sweep> done = new HashMap<>();
         Outcome best = null;
-        // first pass: every pipeline degree once, without recomputation and at the first ZeRO stage, so
-        // that the time limit cannot leave a degree unseen; second pass: the degrees in order of that
-        // first step time, recomputation and higher ZeRO stages where memory binds
+        // first pass: every pipeline degree once, without recomputation, at the first ZeRO stage and the
+        // fewest micro-batches that fit, so that the time limit is less likely to leave a degree unseen;
+        // second pass: the degrees in order of that first step time, more micro-batches while the step
+        // falls, recomputation and higher ZeRO stages where memory binds
         Map<Integer, Double> first = new LinkedHashMap<>();
         for (int p : ps) {
             if (best != null && !timeLeft()) {
                 notes.add("the time limit stopped the search before " + p + " pipeline stages");
                 break;
             }
-            Sweep sw = sweep(p, rcs.get(0), zs.get(0), micros(all, p));
-            done.put(p + "/" + rcs.get(0) + "/" + zs.get(0), sw);
+            Sweep sw = sweep(p, rcs.get(0), zs.get(0), micros(all, p), false);
             first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
             if (sw.best() != null && (best == null || better(sw.best(), best))) {
                 best = sw.best();
@@ -857,7 +857,7 @@ final class PipelineSearch {
                     String key = p + "/" + rc + "/" + z;
                     Sweep sw = done.get(key);
                     if (sw == null) {
-                        sw = sweep(p, rc, z, micros(all, p));
+                        sw = sweep(p, rc, z, micros(all, p), true);
                         done.put(key, sw);
                     }
                     if (sw.best() != null && (best == null || better(sw.best(), best))) {
@@ -896,17 +896,21 @@ final class PipelineSearch {
     private record Sweep(Outcome best, boolean memoryBound) {
     }
 
-    private Sweep sweep(int p, boolean rc, int z, List<Integer> ms) throws ShardplanException {
-        Map<Integer, Optional<Outcome>> seen = new HashMap<>();
-        java.util.function.IntFunction<Optional<Outcome>> at = i -> {
-            return seen.computeIfAbsent(i, k -> {
-                try {
-                    return price(p, ms.get(k), rc, z);
-                } catch (ShardplanException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-        };
+    private final Map<String, Optional<Outcome>> priced = new HashMap<>();
+
+    /**
+     * The micro-batch counts for one (stages, recomputation, ZeRO): the fewest that fit and, with
+     * {@code refine}, more while the step falls; configurations priced before are not priced again.
+     */
+    private Sweep sweep(int p, boolean rc, int z, List<Integer> ms, boolean refine) throws ShardplanException {
+        java.util.function.IntFunction<Optional<Outcome>> at = i -> priced.computeIfAbsent(
+                p + "/" + ms.get(i) + "/" + rc + "/" + z, k -> {
+                    try {
+                        return price(p, ms.get(i), rc, z);
+                    } catch (ShardplanException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
         try {
             // the fewest micro-batches that fit, counting up: a count that does not fit is rejected by
             // its least memory before any solve, so the misses are cheap
@@ -927,7 +931,7 @@ final class PipelineSearch {
             // with one stage, needing more than one micro-batch means memory binds; a pipeline wants them anyway
             boolean bound = best.memoryBound() || (p == 1 && lo > 0);
             int worse = 0;
-            for (int i = lo + 1; i < ms.size() && timeLeft(); i++) {
+            for (int i = lo + 1; refine && i < ms.size() && timeLeft(); i++) {
                 Outcome prev = at.apply(i - 1).get();
                 if (p == 1 && !prev.memoryBound()) {
                     break; // more micro-batches only slow a single stage down once memory does not bind
