@@ -20,8 +20,15 @@ import org.shardplan.graph.space.Strategy;
  * {@code cap / 2} strategies are placed (those using most devices with fewest split dimensions) and at
  * most {@code cap} layouts kept, in the same preference; the
  * {@code required} layouts (the standard families', {@code Baselines.familyLayouts}: data parallelism,
- * Megatron with and without sequence parallelism at each tensor-parallel degree) are always added. Runs in O(strategies · k!) for k split
- * dimensions per strategy.
+ * Megatron with and without sequence parallelism at each tensor-parallel degree) are always added.
+ *
+ * <p>More devices never remove a candidate: the layouts of {@code dd} include, copied over its most
+ * significant digit ({@link #copied}), the layouts of the devices without that digit
+ * ({@link DeviceDigits#withoutTopDigit}, the first {@code P / r} devices), and so, recursively, those of
+ * every device count of the chain {@code P, P / r, ...} (for 64 devices: 32, 16, 8, 4, 2, 1). A plan for
+ * fewer devices is therefore a point of the search on more devices, with the same cost (copies of a
+ * block compute the same values and gradients: no collective runs over copy digits). Runs in
+ * O(digits · strategies · k!) for k split dimensions per strategy.
  */
 public final class StrategySpace {
     private StrategySpace() {
@@ -64,12 +71,42 @@ public final class StrategySpace {
             seen.clear();
             out.forEach(l -> seen.add(l.key()));
         }
+        // every candidate of the devices without the most significant digit, its blocks copied over that
+        // digit: so the candidates on P devices hold those on each P' of the chain P, P/r, ... below it
+        Optional<DeviceDigits> fewer = dd.withoutTopDigit();
+        if (fewer.isPresent()) {
+            for (Layout small : layouts(space, fewer.get(), cap, List.of())) {
+                Layout copied = copied(small, dd);
+                if (seen.add(copied.key())) {
+                    out.add(copied);
+                }
+            }
+        }
         for (Layout r : required) {
             if (seen.add(r.key())) {
                 out.add(r);
             }
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * A layout of the devices {@code dd.withoutTopDigit()} (or of any prefix of {@code dd}'s digits) on
+     * the devices {@code dd}: the same split on the same digits, its blocks copied over the digits
+     * above. Each device of the larger set computes what the device of the smaller set with the same
+     * low digits computes, so the collectives of a node (their groups are the split dimensions' digits)
+     * and the resharding between nodes are those of the smaller set. O(digits).
+     *
+     * @throws IllegalArgumentException if the layout's digits are not those of {@code dd}'s low digits
+     */
+    public static Layout copied(Layout small, DeviceDigits dd) {
+        Layout l = Layout.place(small.strategy(), small.placement(), dd).orElseThrow(() -> new IllegalArgumentException(
+                "layout " + small.label() + " must fit the devices " + dd + ", found it does not"));
+        if (!l.key().equals(small.key())) {
+            throw new IllegalArgumentException("layout " + small.label() + " must lie on the low digits of " + dd
+                    + ", found " + small.key() + " placed as " + l.key());
+        }
+        return l;
     }
 
     /** Every order of {@code dims} when {@code permute}, else just the given order. */
