@@ -49,14 +49,21 @@ import org.shardplan.planner.strategy.StrategySpace;
  * anchor with the shapes one device sees, and the fused element-wise members' kernels scaled by the
  * share of the iterations one device runs; plus one more forward under recomputation) plus the
  * collectives the split needs: an all-reduce of the gradient of every parameter held in copies
- * (data parallelism; under ZeRO stage 3 also two all-gathers of the weights), an all-reduce of the
- * gradient of every activation input held in copies, an all-reduce of partial sums when a reduction
- * dimension is split, halo exchange forward and backward for split spatial dimensions, and an
- * all-reduce of row statistics when a normalised dimension is split. Its memory is the weights,
- * gradients and optimizer state of its parameter slices ({@link MemoryModel}) plus the activations
- * it saves for the backward pass. An edge's cost is the time each device spends receiving the part
- * of the tensor's block it needs under the consumer's layout and does not hold under the producer's
- * (forward), and the same for the gradient the other way (backward), on the node link or the network.
+ * over the devices that split a dimension the parameter does not index (data parallelism; under ZeRO
+ * stage 3 also two all-gathers of the weights), a reduce-scatter of the gradient parts of every
+ * activation input held in copies, a reduce-scatter of partial sums when a reduction dimension is
+ * split, halo exchange forward and backward for split spatial dimensions, and an all-reduce of row
+ * statistics when a normalised dimension is split. Digits of the device index that no split dimension
+ * owns hold copies of the same computation: they see the same data and compute the same gradients,
+ * so no collective runs over them. Its memory is the weights, gradients and optimizer state of its
+ * parameter slices ({@link MemoryModel}) plus the activations it saves for the backward pass. An
+ * edge's cost is the time each device spends receiving the part of the tensor's block it needs under
+ * the consumer's layout and does not hold under the producer's (forward), and the same for the
+ * gradient the other way (backward), on the node link or the network; a reduce-scattered tensor
+ * (partial sums forward, gradient parts backward) is all-gathered first unless the receiving layout
+ * splits one of its axes over exactly the devices it was scattered over (so tensor parallelism pays
+ * a reduce-scatter and an all-gather per boundary, the all-reduce of Megatron, and sequence
+ * parallelism only the same two: Korthikanti et al., 2022, Section 4.2.2).
  * Operators without an iteration space run replicated (every device computes them whole).
  *
  * <p>Nodes with the same operator, attributes, shapes and required layouts share one cost table, and
