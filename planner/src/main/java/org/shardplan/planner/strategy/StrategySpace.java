@@ -17,8 +17,8 @@ import org.shardplan.graph.space.Strategy;
  * factors multiply to a divisor of the device count ({@link Strategies#enumerate}), each placed on
  * the device hierarchy in every order of its split dimensions that gives a different share of
  * intra-node devices per dimension. The replicated layout comes first. With a cap, at most
- * {@code cap / 2} strategies are placed (those using most devices with fewest split dimensions) and at
- * most {@code cap} layouts kept, in the same preference; the
+ * {@code cap / 2} strategies are placed (those using most devices with fewest split dimensions) and
+ * the layouts are capped in the same preference; the
  * {@code required} layouts (the standard families', {@code Baselines.familyLayouts}: data parallelism,
  * Megatron with and without sequence parallelism at each tensor-parallel degree) are always added.
  *
@@ -27,7 +27,10 @@ import org.shardplan.graph.space.Strategy;
  * ({@link DeviceDigits#withoutTopDigit}, the first {@code P / r} devices), and so, recursively, those of
  * every device count of the chain {@code P, P / r, ...} (for 64 devices: 32, 16, 8, 4, 2, 1). A plan for
  * fewer devices is therefore a point of the search on more devices, with the same cost (copies of a
- * block compute the same values and gradients: no collective runs over copy digits). Runs in
+ * block compute the same values and gradients: no collective runs over copy digits). With a cap, the
+ * layouts that need the top digit are kept up to what the cap leaves beside the copied ones, but at
+ * least {@code cap / 2}: once they reach {@code cap}, the candidates grow by at most {@code cap / 2}
+ * per further digit (cap 64 on 64 devices: at most 64 on 4 devices, then 96, 128, 160 and 192). Runs in
  * O(digits · strategies · k!) for k split dimensions per strategy.
  */
 public final class StrategySpace {
@@ -41,11 +44,23 @@ public final class StrategySpace {
      * @param required layouts that must be candidates
      */
     public static List<Layout> layouts(IterationSpace space, DeviceDigits dd, int cap, List<Layout> required) {
+        // every candidate of the devices without the most significant digit, its blocks copied over that
+        // digit: so the candidates on P devices hold those on each P' of the chain P, P/r, ... below it
+        List<Layout> lifted = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        Optional<DeviceDigits> fewer = dd.withoutTopDigit();
+        if (fewer.isPresent()) {
+            for (Layout small : layouts(space, fewer.get(), cap, List.of())) {
+                Layout copied = copied(small, dd);
+                if (seen.add(copied.key())) {
+                    lifted.add(copied);
+                }
+            }
+        }
         int devices = dd.devices();
         List<Strategy> strategies = Strategies.enumerate(space, devices,
                 Strategies.Options.defaults().withMaxStrategies(cap > 0 ? Math.max(2, cap / 2) : 0));
-        List<Layout> out = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
+        List<Layout> own = new ArrayList<>();
         for (Strategy s : strategies) {
             List<String> dims = new ArrayList<>(s.factors().keySet());
             Set<String> shares = new HashSet<>();
@@ -56,34 +71,25 @@ public final class StrategySpace {
                 }
                 String share = new java.util.TreeMap<>(l.get().intraNode()).toString();
                 if (shares.add(share) && seen.add(l.get().key())) {
-                    out.add(l.get());
+                    own.add(l.get());
                 }
             }
         }
-        if (cap > 0 && out.size() > cap) {
-            List<Layout> rest = new ArrayList<>(out.subList(1, out.size()));
-            rest.sort(Comparator.comparingInt((Layout l) -> -l.strategy().devices())
+        // the layouts that use the top digit: as many as the cap leaves beside the copied ones, and at
+        // least half the cap
+        int ownCap = cap <= 0 ? 0 : Math.max(Math.max(1, cap / 2), cap - lifted.size());
+        if (ownCap > 0 && own.size() > ownCap) {
+            own.sort(Comparator.comparingInt((Layout l) -> l.strategy().isReplicated() ? 0 : 1)
+                    .thenComparingInt(l -> -l.strategy().devices())
                     .thenComparingInt(l -> l.strategy().factors().size()));
-            List<Layout> capped = new ArrayList<>();
-            capped.add(out.get(0));
-            capped.addAll(rest.subList(0, cap - 1));
-            out = capped;
-            seen.clear();
-            out.forEach(l -> seen.add(l.key()));
+            own = own.subList(0, ownCap);
         }
-        // every candidate of the devices without the most significant digit, its blocks copied over that
-        // digit: so the candidates on P devices hold those on each P' of the chain P, P/r, ... below it
-        Optional<DeviceDigits> fewer = dd.withoutTopDigit();
-        if (fewer.isPresent()) {
-            for (Layout small : layouts(space, fewer.get(), cap, List.of())) {
-                Layout copied = copied(small, dd);
-                if (seen.add(copied.key())) {
-                    out.add(copied);
-                }
-            }
-        }
+        List<Layout> out = new ArrayList<>(lifted);
+        out.addAll(own);
+        Set<String> kept = new HashSet<>();
+        out.forEach(l -> kept.add(l.key()));
         for (Layout r : required) {
-            if (seen.add(r.key())) {
+            if (kept.add(r.key())) {
                 out.add(r);
             }
         }

@@ -410,7 +410,9 @@ class MegatronBaselineTest {
         Plan full = Planner.forCluster(Fixtures.a100(8)).withBatch(64).plan(cg.graph());
         assertEquals(full.baselines().get(Baselines.EXPERT).stepSeconds(), small.baselines().get(Baselines.EXPERT).stepSeconds(),
                 1e-15);
-        assertEquals("megatron (tensor parallel 2)", full.baselines().get(Baselines.EXPERT).name());
+        // sequence parallelism moves the bytes of plain tensor parallelism and splits the norms' work: at
+        // T = 4 it is the best of the family
+        assertEquals("megatron-sp (tensor parallel 4, sequence parallel)", full.baselines().get(Baselines.EXPERT).name());
         for (Plan p : List.of(small, full)) {
             for (Plan.Baseline b : p.baselines().values()) {
                 assertTrue(p.totals().stepSeconds() <= b.stepSeconds() * (1 + 1e-12), b.toString());
