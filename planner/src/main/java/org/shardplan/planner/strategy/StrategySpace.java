@@ -28,9 +28,9 @@ import org.shardplan.graph.space.Strategy;
  * every device count of the chain {@code P, P / r, ...} (for 64 devices: 32, 16, 8, 4, 2, 1). A plan for
  * fewer devices is therefore a point of the search on more devices, with the same cost (copies of a
  * block compute the same values and gradients: no collective runs over copy digits). With a cap, the
- * layouts that need the top digit are kept up to what the cap leaves beside the copied ones, but at
- * least {@code cap / 2}: once they reach {@code cap}, the candidates grow by at most {@code cap / 2}
- * per further digit (cap 64 on 64 devices: at most 64 on 4 devices, then 96, 128, 160 and 192). Runs in
+ * layouts that need the top digit are capped apart from the copied ones, so the candidates grow by at
+ * most {@code cap} per digit (cap 64 on 64 devices: at most 64 · 6 + 1) and always hold the
+ * {@code cap} layouts a cap over this device count alone would keep. Runs in
  * O(digits · strategies · k!) for k split dimensions per strategy.
  */
 public final class StrategySpace {
@@ -75,9 +75,9 @@ public final class StrategySpace {
                 }
             }
         }
-        // the layouts that use the top digit: as many as the cap leaves beside the copied ones, and at
-        // least half the cap
-        int ownCap = cap <= 0 ? 0 : Math.max(Math.max(1, cap / 2), cap - lifted.size());
+        // the layouts that use the top digit, capped alone: the candidates hold at least those the cap kept
+        // before the copied ones were added, so adding them never makes a plan slower either
+        int ownCap = Math.max(0, cap);
         if (ownCap > 0 && own.size() > ownCap) {
             own.sort(Comparator.comparingInt((Layout l) -> l.strategy().isReplicated() ? 0 : 1)
                     .thenComparingInt(l -> -l.strategy().devices())
