@@ -109,6 +109,79 @@ class Seq2Seq(nn.Module):
         return self.out(self.t(self.emb(src), self.emb(tgt)))
 
 
+class RmsNorm(nn.Module):
+    """RMSNorm written out (Zhang and Sennrich, 2019): x / sqrt(mean(x^2) + eps) * weight."""
+
+    def __init__(self, d, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotate_half(x):
+    # The half size is read from the tensor, as Hugging Face's Llama does; the exporter then no longer knows
+    # the KV head count, and repeat_interleave becomes SplitToSequence / Loop / ConcatFromSequence.
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+class LlamaLike(nn.Module):
+    """A small Llama-style decoder (Touvron et al., 2023): RMSNorm before each sublayer, rotary position
+    embeddings (Su et al., 2021), a SwiGLU MLP (Shazeer, 2020) and grouped-query attention (Ainslie et al.,
+    2023) whose KV heads are repeated for the query heads with repeat_interleave (Hugging Face's repeat_kv
+    computes the same with expand and reshape). torch 1.13 writes the Reshape of that export with zeros that
+    count the axes before its Unsqueeze; shardplan reads them as torch meant (frontend-onnx Lowering)."""
+
+    def __init__(self, vocab=1000, d=256, heads=8, kv_heads=2, ff=688, layers=4, rope_base=10000.0):
+        super().__init__()
+        self.heads, self.kv_heads, self.hd = heads, kv_heads, d // heads
+        self.tok = nn.Embedding(vocab, d)
+        self.layers = nn.ModuleList()
+        for _ in range(layers):
+            self.layers.append(nn.ModuleDict({
+                "attn_norm": RmsNorm(d),
+                "q": nn.Linear(d, heads * self.hd, bias=False),
+                "k": nn.Linear(d, kv_heads * self.hd, bias=False),
+                "v": nn.Linear(d, kv_heads * self.hd, bias=False),
+                "o": nn.Linear(heads * self.hd, d, bias=False),
+                "mlp_norm": RmsNorm(d),
+                "gate": nn.Linear(d, ff, bias=False),
+                "up": nn.Linear(d, ff, bias=False),
+                "down": nn.Linear(ff, d, bias=False)}))
+        self.norm = RmsNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        self.register_buffer("inv_freq", 1.0 / rope_base ** (torch.arange(0, self.hd, 2).float() / self.hd),
+                             persistent=False)
+
+    def forward(self, ids):
+        b, s = ids.shape
+        t = torch.arange(s, device=ids.device).float()
+        freqs = torch.outer(t, self.inv_freq)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = emb.cos()[None, None], emb.sin()[None, None]
+        mask = torch.full((s, s), float("-inf"), device=ids.device).triu(1)
+        x = self.tok(ids)
+        rep = self.heads // self.kv_heads
+        for l in self.layers:
+            h = l["attn_norm"](x)
+            q = l["q"](h).view(b, s, self.heads, self.hd).transpose(1, 2)
+            k = l["k"](h).view(b, s, self.kv_heads, self.hd).transpose(1, 2)
+            v = l["v"](h).view(b, s, self.kv_heads, self.hd).transpose(1, 2)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+            k = k.repeat_interleave(rep, dim=1)
+            v = v.repeat_interleave(rep, dim=1)
+            att = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.hd) + mask, dim=-1)
+            y = (att @ v).transpose(1, 2).reshape(b, s, self.heads * self.hd)
+            x = x + l["o"](y)
+            h = l["mlp_norm"](x)
+            x = x + l["down"](torch.nn.functional.silu(l["gate"](h)) * l["up"](h))
+        return self.head(self.norm(x))
+
+
 class Gpt2Style(nn.Module):
     """A GPT-2-style decoder (Radford et al., 2019): pre-LN layers, one fused QKV projection split into
     Q, K and V, a causal mask, tanh GELU, the output layer tied to the token embedding; narrower than
@@ -147,6 +220,37 @@ class Gpt2Style(nn.Module):
         return self.lm_head(self.ln_f(x))
 
 
+class SmallUNet(nn.Module):
+    """A small U-Net (Ronneberger et al., 2015): an encoder of double 3x3 convolutions with max
+    pooling, a decoder of transposed convolutions, each decoder level concatenating the encoder's
+    output at the same resolution (the skip connections); 3 levels below the top, 16 base channels."""
+
+    def __init__(self, cin=3, classes=2, base=16, depth=3):
+        super().__init__()
+
+        def double(ci, co):
+            return nn.Sequential(nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU(),
+                                 nn.Conv2d(co, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU())
+
+        chans = [base * 2 ** i for i in range(depth + 1)]
+        self.down = nn.ModuleList([double(cin, chans[0])] +
+                                  [double(chans[i], chans[i + 1]) for i in range(depth)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2)
+                                 for i in reversed(range(depth))])
+        self.dec = nn.ModuleList([double(2 * chans[i], chans[i]) for i in reversed(range(depth))])
+        self.head = nn.Conv2d(chans[0], classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, d in enumerate(self.down):
+            x = d(x if i == 0 else torch.nn.functional.max_pool2d(x, 2))
+            skips.append(x)
+        skips.pop()
+        for up, dec in zip(self.up, self.dec):
+            x = dec(torch.cat([skips.pop(), up(x)], dim=1))
+        return self.head(x)
+
+
 def image_model(name):
     import torchvision.models as tv
     kwargs = {"weights": None}
@@ -155,7 +259,7 @@ def image_model(name):
     return getattr(tv, name)(**kwargs)
 
 
-def export(model, args, names, dynamic, path, opset):
+def export(model, args, names, dynamic, path, opset, export_params=True):
     if os.path.exists(path):
         print(f"export-models: {path} exists, kept", file=sys.stderr)
         return
@@ -165,7 +269,8 @@ def export(model, args, names, dynamic, path, opset):
     # has no ONNX export.
     with torch.enable_grad():
         torch.onnx.export(model, args, tmp, input_names=names[0], output_names=names[1],
-                          dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True)
+                          dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True,
+                          export_params=export_params)
     os.replace(tmp, path)
     print(f"export-models: wrote {path} ({os.path.getsize(path)} bytes, opset {opset})", file=sys.stderr)
 
@@ -186,13 +291,18 @@ def test_models(out):
     os.makedirs(out, exist_ok=True)
     img = {"image": {0: "batch"}, "logits": {0: "batch"}}
     for name, opset, size in [("resnet18", 11, 224), ("resnet50", 13, 224), ("alexnet", 9, 224),
-                              ("vgg11", 13, 224), ("inception_v3", 13, 299), ("mobilenet_v2", 12, 224)]:
+                              ("vgg11", 13, 224), ("inception_v3", 13, 299), ("mobilenet_v2", 12, 224),
+                              ("densenet121", 13, 224)]:
         path = os.path.join(out, name + ".onnx")
         if os.path.exists(path):
             print(f"export-models: {path} exists, kept", file=sys.stderr)
             continue
         torch.manual_seed(3)
         export(image_model(name), (torch.randn(2, 3, size, size),), (["image"], ["logits"]), img, path, opset)
+    # The same AlexNet without its weights (export_params=False): every parameter is a graph input.
+    torch.manual_seed(3)
+    export(image_model("alexnet"), (torch.randn(2, 3, 224, 224),), (["image"], ["logits"]), img,
+           os.path.join(out, "alexnet_no_weights.onnx"), 9, export_params=False)
     torch.manual_seed(4)
     export(LstmLm(), (torch.randint(0, 5000, (12, 2)),), (["ids"], ["logits"]),
            {"ids": {0: "seq", 1: "batch"}, "logits": {0: "seq", 1: "batch"}},
@@ -203,10 +313,22 @@ def test_models(out):
            {"src": {0: "batch", 1: "src_seq"}, "tgt": {0: "batch", 1: "tgt_seq"},
             "logits": {0: "batch", 1: "tgt_seq"}},
            os.path.join(out, "transformer_seq2seq.onnx"), 14)
+    # A Llama-style decoder; its repeat_interleave becomes SplitToSequence / Loop / ConcatFromSequence.
+    torch.manual_seed(6)
+    export(LlamaLike(), (torch.randint(0, 1000, (2, 16)),), (["input_ids"], ["logits"]),
+           {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+           os.path.join(out, "llama_gqa.onnx"), 14)
+    torch.manual_seed(6)
+    export(LlamaLike(), (torch.randint(0, 1000, (2, 16)),), (["input_ids"], ["logits"]),
+           {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+           os.path.join(out, "llama_gqa_no_weights.onnx"), 14, export_params=False)
     torch.manual_seed(6)
     export(Gpt2Style(), (torch.randint(0, 50304, (2, 16)),), (["input_ids"], ["logits"]),
            {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
            os.path.join(out, "gpt2_style.onnx"), 17)
+    torch.manual_seed(7)
+    export(SmallUNet(), (torch.randn(2, 3, 128, 128),), (["image"], ["mask"]),
+           {"image": {0: "batch"}, "mask": {0: "batch"}}, os.path.join(out, "unet_small.onnx"), 13)
 
 
 def main():

@@ -4,12 +4,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.shardplan.graph.ShardplanException;
+import org.shardplan.onnx.ImportOptions;
 import picocli.CommandLine.Option;
 
 /**
  * The dimension-binding options every model-reading command mixes in
  * ({@code @Mixin DimsOptions bindings;}): {@code --dim NAME=VALUE} for a named symbolic dimension
- * and {@code --input-shape INPUT=D1,D2,...} for a graph input's whole shape. Parsing and its error
+ * and {@code --input-shape INPUT=D1,D2,...} for a graph input's whole shape, and
+ * {@code --params-as-inputs auto|on|off} for weights fed as graph inputs. Parsing and its error
  * messages are {@link DimsArgs}'.
  */
 final class DimsOptions {
@@ -21,6 +23,21 @@ final class DimsOptions {
     @Option(names = "--input-shape", paramLabel = "INPUT=D1,D2,...",
             description = "Gives a graph input's whole shape, e.g. --input-shape ids=8,128 (repeatable).")
     List<String> inputShapes = new ArrayList<>();
+
+    @Option(names = "--params-as-inputs", paramLabel = "auto|on|off", defaultValue = "auto",
+            description = "Whether graph inputs that are weights (models exported without them, e.g. "
+                    + "export_params=False) are planned as parameters: auto (default: inputs named like weights, of "
+                    + "fixed shape, read as weights), on (every fixed-shape input read as a weight), off (none).")
+    String paramsAsInputs = "auto";
+
+    /** The {@code --params-as-inputs} mode; throws naming a bad one. */
+    ImportOptions.ParamsAsInputs paramsAsInputs() throws ShardplanException {
+        try {
+            return ImportOptions.ParamsAsInputs.parse(paramsAsInputs);
+        } catch (IllegalArgumentException e) {
+            throw new ShardplanException(e.getMessage());
+        }
+    }
 
     /** The {@code --dim} bindings in the order given; throws naming a malformed one. */
     Map<String, Long> dims() throws ShardplanException {

@@ -61,7 +61,8 @@ public final class InspectCommand implements Callable<Integer> {
             display = file.toString();
         }
         bindings.putAll(userDims);
-        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes);
+        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
+                .withParamsAsInputs(this.bindings.paramsAsInputs());
         ImportedModel m = OnnxImporter.read(file, opts);
         InspectReport r = InspectReport.of(m, display, bindings);
         PrintWriter out = spec.commandLine().getOut();

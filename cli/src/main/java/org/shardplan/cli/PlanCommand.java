@@ -161,7 +161,7 @@ public final class PlanCommand implements Callable<Integer> {
         w.print(json ? PlanJson.write(plan) : PlanReport.text(plan, m.display(), allNodes));
         if (!json) {
             for (String x : m.imported().warnings()) {
-                if (x.contains("opaque") || x.contains("unknown")) {
+                if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")) {
                     w.println("warning: " + x);
                 }
             }
@@ -204,7 +204,10 @@ public final class PlanCommand implements Callable<Integer> {
                 default -> throw new ShardplanException("--recompute must be auto, on or off, found " + recompute);
             }
             if (!zero.equals("auto")) {
-                s = s.withZeroStage(integer("--zero", zero, "auto, 0, 1, 2 or 3"));
+                if (!zero.matches("[0-3]")) {
+                    throw new ShardplanException("--zero must be auto, 0, 1, 2 or 3, found '" + zero + "'");
+                }
+                s = s.withZeroStage(Integer.parseInt(zero));
             }
         } catch (IllegalArgumentException e) {
             throw new ShardplanException(e.getMessage(), e);

@@ -60,7 +60,8 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             bindings.put("batch", batch);
         }
         bindings.putAll(userDims);
-        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes);
+        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
+                .withParamsAsInputs(options.paramsAsInputs());
         ImportedModel m = OnnxImporter.read(file, opts);
         for (Value v : m.graph().inputs()) {
             if (!v.shape().rankKnown()) {

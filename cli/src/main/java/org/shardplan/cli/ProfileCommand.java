@@ -119,7 +119,7 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         QuietGate gate = quiet == null ? QuietGate.off() : quietGate(quiet);
         ImportOptions io = ImportOptions.DEFAULT.withDims(bindings.dims())
-                .withInputShapes(bindings.inputShapes());
+                .withInputShapes(bindings.inputShapes()).withParamsAsInputs(bindings.paramsAsInputs());
         ImportedModel m = OnnxImporter.read(model, io);
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization

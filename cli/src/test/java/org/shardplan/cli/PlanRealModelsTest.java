@@ -24,7 +24,8 @@ import org.shardplan.planner.Planner;
 import org.shardplan.planner.eval.PlanEvaluator;
 
 /**
- * Plans the real exported models (torchvision CNNs, torch.nn.Transformer, MiniLM, an LSTM language model)
+ * Plans the real exported models (torchvision CNNs, torch.nn.Transformer, MiniLM, an LSTM language model,
+ * a Llama-style decoder)
  * at 1, 8 and 64 devices: one device gives the single-device plan, every plan passes the evaluator, and
  * no plan is slower than a baseline that fits.
  */
@@ -37,7 +38,7 @@ class PlanRealModelsTest {
     static Stream<Arguments> cases() {
         List<Arguments> r = new ArrayList<>();
         String[] ms = {"resnet18.onnx", "resnet50.onnx", "alexnet.onnx", "vgg11.onnx", "mobilenet_v2.onnx",
-            "inception_v3.onnx", "transformer_seq2seq.onnx", "all-minilm-l6-v2.onnx", "lstm_lm.onnx"};
+            "inception_v3.onnx", "transformer_seq2seq.onnx", "all-minilm-l6-v2.onnx", "lstm_lm.onnx", "llama_gqa.onnx"};
         for (String m : ms) {
             for (int d : new int[] {1, 8, 64}) {
                 r.add(Arguments.of(m, d));
@@ -53,6 +54,7 @@ class PlanRealModelsTest {
             case "all-minilm-l6-v2.onnx" -> ImportOptions.DEFAULT.withInputShapes(Map.of("input_ids", List.of(64L, 128L),
                     "attention_mask", List.of(64L, 128L), "token_type_ids", List.of(64L, 128L)));
             case "lstm_lm.onnx" -> ImportOptions.DEFAULT.withDims(Map.of("batch", 64L, "seq", 35L));
+            case "llama_gqa.onnx" -> ImportOptions.DEFAULT.withDims(Map.of("batch", 64L, "seq", 128L));
             default -> ImportOptions.DEFAULT.withDims(Map.of("batch", 64L));
         };
     }

@@ -39,11 +39,15 @@ import org.shardplan.graph.Value;
  *
  * <p>Floating-point initializers (and integer ones of more than {@link Fold#MAX_ELEMENTS} elements) are
  * {@link Value.Kind#PARAMETER}s; integer and boolean initializers up to that size, and floating-point
- * scalars, are {@link Value.Kind#CONSTANT}s with their contents.
+ * scalars, are {@link Value.Kind#CONSTANT}s with their contents. Graph inputs that are weights (a model
+ * exported without its weights feeds them as inputs) are parameters too, as {@link ParameterInputs}
+ * recognises them under {@link ImportOptions#paramsAsInputs()}; a warning counts them.
  */
 public final class OnnxImporter {
     /** Opset assumed for the default domain when a file imports none. */
     static final int DEFAULT_OPSET = 7;
+    /** How deeply rewrites of {@link Lowering} may nest (a loop inside an unrolled loop's body, ...). */
+    static final int MAX_REWRITE_DEPTH = 8;
     private static final Set<String> MICROSOFT_RULES = Set.of("FusedMatMul", "Gelu", "FastGelu", "BiasGelu",
             "QuickGelu", "SkipLayerNormalization", "Attention", "RMSNormalization");
 
@@ -227,7 +231,11 @@ public final class OnnxImporter {
                 definedBy.put(v.name(), "an initializer");
             }
 
-            // Graph inputs (those that are not initializers).
+            // Graph inputs (those that are not initializers); weights fed as inputs become parameters.
+            Set<String> paramInputs = top ? ParameterInputs.find(raw, raw.nodes, initNames, options) : Set.of();
+            if (!paramInputs.isEmpty()) {
+                warnings.add(ParameterInputs.note(paramInputs, options.paramsAsInputs(), 6));
+            }
             int k = 0;
             for (Pb.ValueInfoP vi : raw.inputs) {
                 String n = vi.name();
@@ -259,8 +267,14 @@ public final class OnnxImporter {
                             given.elements());
                 }
                 k++;
-                Value v = Value.input(n, t);
-                b.addInput(v);
+                Value v;
+                if (paramInputs.contains(n)) {
+                    v = Value.parameter(n, t);
+                    b.addParameter(v);
+                } else {
+                    v = Value.input(n, t);
+                    b.addInput(v);
+                }
                 scope.put(v, info);
                 definedBy.put(n, "a graph input");
             }
@@ -334,12 +348,39 @@ public final class OnnxImporter {
 
             List<Integer> order = order(protos, names, definedBy, scope, top, gname);
 
-            // Inference, node by node.
+            // Inference, node by node; loops and sequences that are plain tensor computations are lowered.
             List<Node> nodes = new ArrayList<>();
+            Map<String, Node> producers = new HashMap<>();
+            Lowering lowering = new Lowering();
+            Lowering.Lookup lookup = new Lowering.Lookup() {
+                @Override
+                public Info info(String n) {
+                    return scope.info(n);
+                }
+
+                @Override
+                public Node producer(String n) {
+                    return producers.get(n);
+                }
+
+                @Override
+                public int opset() {
+                    return Converter.this.opset("");
+                }
+            };
             for (int idx : order) {
-                Pb.NodeP p = protos.get(idx);
-                nodes.add(convertNode(p, names.get(idx), scope, declared));
+                importNode(protos.get(idx), names.get(idx), scope, declared, lowering, lookup, nodes, producers, 0);
             }
+            List<String> outNames = new ArrayList<>();
+            raw.outputs.forEach(vi -> outNames.add(vi.name()));
+            for (Pb.NodeP q : lowering.rebuild(outNames)) {
+                add(convertNode(q, q.name(), scope, declared), nodes, producers);
+            }
+            String lowered = lowering.note(gname);
+            if (lowered != null) {
+                warnings.add(lowered);
+            }
+            dropUnread(nodes, lowering.unread(), raw.outputs);
             b.addNodes(nodes);
 
             List<Info> outInfos = new ArrayList<>();
@@ -356,6 +397,83 @@ public final class OnnxImporter {
                 return new Converted(b.build(), outInfos);
             } catch (IllegalArgumentException e) {
                 throw error(e.getMessage(), e);
+            }
+        }
+
+        /** Imports one node, or the nodes {@link Lowering} puts in its place (depth: how many rewrites deep). */
+        private void importNode(Pb.NodeP p, String name, Scope scope, Map<String, TensorType> declared, Lowering lowering,
+                                Lowering.Lookup lookup, List<Node> nodes, Map<String, Node> producers, int depth)
+                throws OnnxImportException {
+            List<Pb.NodeP> instead = depth > MAX_REWRITE_DEPTH ? null : lowering.rewrite(p, name, lookup);
+            if (instead != null) {
+                for (Pb.NodeP q : instead) {
+                    importNode(q, q.name(), scope, declared, lowering, lookup, nodes, producers, depth + 1);
+                }
+                return;
+            }
+            for (Pb.NodeP q : lowering.rebuild(p)) {
+                add(convertNode(q, q.name(), scope, declared), nodes, producers);
+            }
+            add(convertNode(p, name, scope, declared), nodes, producers);
+        }
+
+        /**
+         * Drops the nodes named in {@code candidates} that nothing reads (no node, nested graph or graph
+         * output), last first, so that a chain of them goes; linear in the nodes' inputs.
+         */
+        private static void dropUnread(List<Node> nodes, Set<String> candidates, List<Pb.ValueInfoP> outputs) {
+            if (candidates.isEmpty()) {
+                return;
+            }
+            Map<String, Integer> readers = new HashMap<>();
+            for (Node n : nodes) {
+                for (String r : reads(n)) {
+                    readers.merge(r, 1, Integer::sum);
+                }
+            }
+            outputs.forEach(o -> readers.merge(o.name(), 1, Integer::sum));
+            boolean[] drop = new boolean[nodes.size()];
+            for (int i = nodes.size() - 1; i >= 0; i--) {
+                Node n = nodes.get(i);
+                if (!candidates.contains(n.name())) {
+                    continue;
+                }
+                boolean read = false;
+                for (Value o : n.outputs()) {
+                    read |= readers.getOrDefault(o.name(), 0) > 0;
+                }
+                if (!read) {
+                    drop[i] = true;
+                    for (String r : reads(n)) {
+                        readers.merge(r, -1, Integer::sum);
+                    }
+                }
+            }
+            List<Node> kept = new ArrayList<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                if (!drop[i]) {
+                    kept.add(nodes.get(i));
+                }
+            }
+            nodes.clear();
+            nodes.addAll(kept);
+        }
+
+        private static Set<String> reads(Node n) {
+            Set<String> r = new LinkedHashSet<>();
+            for (Value v : n.inputs()) {
+                if (!v.isAbsent()) {
+                    r.add(v.name());
+                }
+            }
+            r.addAll(n.capturedNames());
+            return r;
+        }
+
+        private static void add(Node n, List<Node> nodes, Map<String, Node> producers) {
+            nodes.add(n);
+            for (Value o : n.outputs()) {
+                producers.put(o.name(), n);
             }
         }
 
@@ -773,6 +891,11 @@ public final class OnnxImporter {
                 }
             }
         }
+    }
+
+    /** Names a nested graph reads from enclosing scopes. */
+    static Set<String> capturedNames(Pb.GraphP g) {
+        return Converter.captured(g);
     }
 
     /**

@@ -210,8 +210,12 @@ final class PipelineSearch {
         return System.nanoTime() < deadline;
     }
 
+    /**
+     * Seconds of the time limit left, and at least 0.05: the solvers called one after another for a
+     * stage each stop at their own limit, so a larger floor would add up past the user's limit.
+     */
     double secondsLeft() {
-        return Math.max(1, (deadline - System.nanoTime()) / 1e9);
+        return Math.max(0.05, (deadline - System.nanoTime()) / 1e9);
     }
 
     /** The submesh of one stage: the first {@code devices} devices. */
@@ -251,10 +255,17 @@ final class PipelineSearch {
         if (b == null) {
             CoarseGraph cg = coarse(micro);
             ProblemBuilder pb = builder(micro, devices, recompute, zero);
-            b = pb.build(cg, required(cg, micro, pb));
+            b = pb.build(cg, requiredFor(cg, micro, pb));
             builds.put(k, b);
         }
         return b;
+    }
+
+    private final Map<String, Map<String, List<Layout>>> requiredCache = new HashMap<>();
+
+    private Map<String, List<Layout>> requiredFor(CoarseGraph cg, long micro, ProblemBuilder pb) {
+        return requiredCache.computeIfAbsent(micro + "/" + pb.digits().size() + "/" + pb.settings().cluster().deviceCount(),
+                k -> required(cg, micro, pb));
     }
 
     /** The baselines' layouts (and the same families' on fewer devices, copied), which must be among the candidates. */
@@ -336,6 +347,65 @@ final class PipelineSearch {
         };
     }
 
+    /**
+     * A necessary condition for a configuration to fit, from the nodes' least memory alone (no edge
+     * priced, nothing solved): one stage must fit the sum of its nodes' least memory; P stages cannot
+     * all fit when the sum over the model, each node's activations counted once, exceeds P times the
+     * limit (the fullest stage holds at least the average), nor when a node alone does not fit.
+     */
+    private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        double[][] parts = pb.leastMemoryParts(cg, requiredFor(cg, micro, pb), 1);
+        double total = 0;
+        for (double[] x : parts) {
+            double node = x[0] + x[1];
+            if (node > limit) {
+                return false;
+            }
+            total += node;
+        }
+        return total <= limit * stages * (1 + 1e-12);
+    }
+
+    private final Map<Key, double[][][]> fullBatchParts = new HashMap<>();
+
+    /**
+     * Whether m micro-batches may fit on P stages, judged from the whole batch's graph without binding
+     * the model at the micro-batch's size: a candidate's activations scale with the samples it holds
+     * (1/m of the batch), and a smaller batch offers no candidate the whole batch lacks, so the least
+     * memory found this way is a lower bound. The same necessary conditions as {@link #mayFit}.
+     */
+    private boolean mayFitScaled(int stages, int m, boolean recompute, int zero) throws ShardplanException {
+        int devices = cluster.deviceCount() / stages;
+        Key k = new Key(batch, devices, recompute, zero);
+        double[][][] parts = fullBatchParts.get(k);
+        if (parts == null) {
+            CoarseGraph cg = coarse(batch);
+            ProblemBuilder pb = builder(batch, devices, recompute, zero);
+            parts = pb.memoryParts(cg, requiredFor(cg, batch, pb));
+            fullBatchParts.put(k, parts);
+        }
+        // the micro-batches a stage holds under 1F1B, min(P - s, m), averaged over the stages: with
+        // balanced stages the fullest holds at least that many (a heuristic for P > 1: stages are
+        // balanced by time, not memory; a count skipped wrongly only costs the next count's plan)
+        double copies = 0;
+        for (int s = 0; s < stages; s++) {
+            copies += Math.min(stages - s, m);
+        }
+        copies /= stages;
+        double total = 0;
+        for (double[][] node : parts) {
+            double least = Double.POSITIVE_INFINITY;
+            for (double[] c : node) {
+                least = Math.min(least, c[0] + copies * c[1] / m);
+            }
+            if (least > limit * (1 + 1e-9)) {
+                return false;
+            }
+            total += least;
+        }
+        return total <= limit * stages * (1 + 1e-9);
+    }
+
     /** Prices one configuration; empty when it has no plan (nothing fits, or no layout matches the fixed degrees). */
     Optional<Outcome> price(int stages, int m, boolean recompute, int zero) throws ShardplanException {
         long t0 = System.nanoTime();
@@ -360,6 +430,9 @@ final class PipelineSearch {
         CoarseGraph cg = coarse(micro);
         int devices = cluster.deviceCount() / stages;
         ProblemBuilder pb = builder(micro, devices, recompute, zero);
+        if (!mayFit(cg, micro, pb, stages, m)) {
+            return Optional.empty();
+        }
         long tb = System.nanoTime();
         ProblemBuilder.Built b = built(micro, devices, recompute, zero);
         if (TRACE) {
@@ -482,6 +555,10 @@ final class PipelineSearch {
     private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie) {
         StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
+        if (System.getProperty("shardplan.dumpProblems") != null) {
+            dump(tp.problem(), false);
+            dump(StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false).problem(), true);
+        }
         double least = 0;
         for (Problem.Node nd : tp.problem().nodes()) {
             double mm = Double.POSITIVE_INFINITY;
@@ -496,13 +573,16 @@ final class PipelineSearch {
         // the tied problem without the limit: exact over tied layouts, and small
         Problem tiedFree = tp.problem().withMemoryLimit(OptionalDouble.empty());
         Solution td = new DpSolver().solve(tiedFree, Solver.Options.withTimeLimit(secondsLeft()));
+        trace("tied dp", td);
         boolean tiedFits = td.hasChoices() && Evaluator.evaluate(tp.problem(), td.choices()).memory() <= limit;
         double tiedLower = td.status() == Status.OPTIMAL ? td.objective() : td.lowerBound();
         if (tiedFits && !tie) {
             // one stage: the untied problem, exact over every layout (the whole-model planner's answer)
             StageProblem sp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false);
-            Solution dp = new DpSolver().solve(sp.problem().withMemoryLimit(OptionalDouble.empty()),
-                    Solver.Options.withTimeLimit(secondsLeft()));
+            // nothing tied (as many nodes as units, e.g. DenseNet's all-different layers): the same problem
+            Solution dp = tp.problem().size() == to - from ? td
+                    : new DpSolver().solve(sp.problem().withMemoryLimit(OptionalDouble.empty()),
+                            Solver.Options.withTimeLimit(secondsLeft()));
             if (dp.hasChoices() && Evaluator.evaluate(sp.problem(), dp.choices()).memory() <= limit
                     && dp.objective() <= td.objective() * (1 + 1e-9) + 1e-15) {
                 boolean proven = dp.status() == Status.OPTIMAL;
@@ -516,7 +596,14 @@ final class PipelineSearch {
             return Optional.of(new Solved(tp.expand(td.choices()), td.status() == Status.OPTIMAL, tiedLower, true, false,
                     "dp"));
         }
-        MemoryPricing.Result priced = MemoryPricing.solve(tp.problem(), secondsLeft());
+        // memory pricing runs the same elimination as the tied dynamic program about 50 times: where
+        // that one did not finish (a table over the budget, or the time limit), neither would these
+        MemoryPricing.Result priced = td.status() == Status.UNKNOWN ? null
+                : MemoryPricing.solve(tp.problem(), secondsLeft());
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  memory pricing: %s, %.2f s left%n",
+                    priced == null ? "nothing" : "found", (deadline - System.nanoTime()) / 1e9);
+        }
         if (priced != null) {
             double lower = Math.max(tiedLower, priced.lowerBound());
             boolean proven = priced.objective() - lower <= 1e-9 * Math.max(1, Math.abs(priced.objective()));
@@ -524,11 +611,41 @@ final class PipelineSearch {
                     true, "dp-priced"));
         }
         Solution a = new AutoSolver().solve(tp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+        trace("auto", a);
         if (!a.hasChoices() || a.status() == Status.INFEASIBLE) {
             return Optional.empty();
         }
-        return Optional.of(new Solved(tp.expand(a.choices()), a.status() == Status.OPTIMAL, a.lowerBound(), true, true,
+        // the tied problem's bound without the limit (an LP bound where its elimination did not finish)
+        // bounds this one too
+        double autoLower = Math.min(a.objective(), Math.max(a.lowerBound(), tiedLower));
+        return Optional.of(new Solved(tp.expand(a.choices()), a.status() == Status.OPTIMAL, autoLower, true, true,
                 a.solver()));
+    }
+
+    /**
+     * -Dshardplan.dumpProblems=DIR: each stage problem is written to DIR (problem format, for the
+     * solve command and the solver benchmarks), tied and untied.
+     */
+    private static void dump(Problem p, boolean untied) {
+        String dir = System.getProperty("shardplan.dumpProblems");
+        if (dir == null) {
+            return;
+        }
+        try {
+            java.nio.file.Path d = java.nio.file.Path.of(dir);
+            java.nio.file.Files.createDirectories(d);
+            String name = p.name().replaceAll("[^A-Za-z0-9_.-]", "_") + "-" + p.nodes().size() + (untied ? "-untied" : "-tied");
+            org.shardplan.planner.solver.ProblemIo.writeProblem(p, d.resolve(name + ".json"));
+        } catch (java.io.IOException e) {
+            System.err.println("shardplan: cannot write the problem to " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private void trace(String what, Solution s) {
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  %s: %s in %.2f s, %.2f s left%n", what, s.status(), s.seconds(),
+                    (deadline - System.nanoTime()) / 1e9);
+        }
     }
 
     /** Per node: its micro-batch time (compute, collectives, resharding of its inputs) under the choice. */
@@ -691,32 +808,46 @@ final class PipelineSearch {
      * or change nothing when memory does not bind, so they are tried only while it does.
      */
     Optional<Outcome> run() throws ShardplanException {
-        Outcome best = null;
         List<Integer> ps = pipelineCandidates();
         maxPipeline = ps.get(ps.size() - 1);
         List<Integer> all = microCandidates();
+        List<Boolean> rcs = opts.recompute().map(List::of).orElse(List.of(false, true));
+        // ZeRO 1 shards the optimizer state at the cost of ZeRO 0 (reduce-scatter + all-gather = all-reduce):
+        // stage 0 is never better, so the search starts at 1
+        List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(1, 2, 3);
+        Map<String, Sweep> done = new HashMap<>();
+        Outcome best = null;
+        // first pass: every pipeline degree once, without recomputation and at the first ZeRO stage, so
+        // that the time limit cannot leave a degree unseen; second pass: the degrees in order of that
+        // first step time, recomputation and higher ZeRO stages where memory binds
+        Map<Integer, Double> first = new LinkedHashMap<>();
         for (int p : ps) {
-            List<Integer> ms = new ArrayList<>();
-            for (int m : all) {
-                // a micro-batch count above the per-stage bound only starves the replicas
-                if (m == 1 || opts.microBatches().isPresent()
-                        || (long) m <= Math.max(1, batch * (long) cluster.devicesPerNode() * p / cluster.deviceCount())) {
-                    ms.add(m);
-                }
-            }
             if (best != null && !timeLeft()) {
                 notes.add("the time limit stopped the search before " + p + " pipeline stages");
                 break;
             }
-            List<Boolean> rcs = opts.recompute().map(List::of).orElse(List.of(false, true));
+            Sweep sw = sweep(p, rcs.get(0), zs.get(0), micros(all, p));
+            done.put(p + "/" + rcs.get(0) + "/" + zs.get(0), sw);
+            first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
+            if (sw.best() != null && (best == null || better(sw.best(), best))) {
+                best = sw.best();
+            }
+        }
+        List<Integer> order = new ArrayList<>(first.keySet());
+        order.sort(java.util.Comparator.comparingDouble(first::get));
+        for (int p : order) {
             for (boolean rc : rcs) {
                 boolean rcNeeded = false;
-                List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(0, 1, 2, 3);
                 for (int z : zs) {
-                    if (best != null && !timeLeft()) {
+                    if (!timeLeft()) {
                         break;
                     }
-                    Sweep sw = sweep(p, rc, z, ms);
+                    String key = p + "/" + rc + "/" + z;
+                    Sweep sw = done.get(key);
+                    if (sw == null) {
+                        sw = sweep(p, rc, z, micros(all, p));
+                        done.put(key, sw);
+                    }
                     if (sw.best() != null && (best == null || better(sw.best(), best))) {
                         best = sw.best();
                     }
@@ -730,7 +861,23 @@ final class PipelineSearch {
                 }
             }
         }
+        if (!timeLeft() && order.size() > 0) {
+            notes.add("the time limit cut the search of recomputation and ZeRO stages short");
+        }
         return Optional.ofNullable(best);
+    }
+
+    /** The micro-batch counts worth trying with P stages. */
+    private List<Integer> micros(List<Integer> all, int p) {
+        List<Integer> ms = new ArrayList<>();
+        for (int m : all) {
+            // a micro-batch count above the per-stage bound only starves the replicas
+            if (m == 1 || opts.microBatches().isPresent()
+                    || (long) m <= Math.max(1, batch * (long) cluster.devicesPerNode() * p / cluster.deviceCount())) {
+                ms.add(m);
+            }
+        }
+        return ms;
     }
 
     /** The best outcome over micro-batch counts for one (stages, recomputation, ZeRO), and whether memory bound it. */
@@ -752,6 +899,9 @@ final class PipelineSearch {
             // the fewest micro-batches that fit, counting up: a count that does not fit is rejected by
             // its least memory before any solve, so the misses are cheap
             int lo = 0;
+            while (lo < ms.size() - 1 && batch > 0 && !mayFitScaled(p, ms.get(lo), rc, z)) {
+                lo++; // cannot fit: skipped without binding the model at that size
+            }
             while (lo < ms.size() && !fits(at.apply(lo))) {
                 if (!timeLeft()) {
                     return new Sweep(at.apply(lo).orElse(null), true);
@@ -762,7 +912,8 @@ final class PipelineSearch {
                 return new Sweep(at.apply(lo - 1).orElse(null), true);
             }
             Outcome best = at.apply(lo).get();
-            boolean bound = best.memoryBound() || lo > 0;
+            // with one stage, needing more than one micro-batch means memory binds; a pipeline wants them anyway
+            boolean bound = best.memoryBound() || (p == 1 && lo > 0);
             int worse = 0;
             for (int i = lo + 1; i < ms.size() && timeLeft(); i++) {
                 Outcome prev = at.apply(i - 1).get();

@@ -402,10 +402,17 @@ public final class Planner {
             if (baselineAllowed && b.fits() && (best == null || b.stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
                 int[] ch = e.getValue();
                 ProblemBuilder.Built bb = one;
+                // a bound proven by the search of the same configuration (one stage, one micro-batch)
+                // bounds the baseline's configuration too
+                boolean same = best != null && best.stages() == 1 && best.microBatches() == 1 && best.recompute() == rc
+                        && best.zero() == z;
+                double kept = same ? best.lowerBound() : Double.NEGATIVE_INFINITY;
+                boolean keptTied = same && best.tied();
                 best = new PipelineSearch.Outcome(1, 1, rc, z, "none", 1, c.batch, bb, pbOne, ch,
                         new int[] {0, bb.units().size()},
                         ps.profiles(bb, pbOne, ch, new int[] {0, bb.units().size()}, c.cluster.deviceCount(), rc),
-                        null, b.stepSeconds(), true, false, Double.NEGATIVE_INFINITY, false, false, "baseline:" + b.name());
+                        null, b.stepSeconds(), true, false, Math.min(kept, b.stepSeconds()), keptTied, false,
+                        "baseline:" + b.name());
                 solverName = "baseline:" + b.name();
             }
         }
@@ -541,19 +548,25 @@ public final class Planner {
             warnings.add("the cluster is not homogeneous: compute is priced on its slowest device, " + slowestDevice(cl).name()
                     + ", and the layout assumes " + cl.devicesPerNode() + " devices per node (its smallest node)");
         }
-        // the degrees: those of the heaviest node of the slowest stage
+        // the data-parallel degree: the split of the batch dimension that carries the most compute in
+        // the slowest stage (a vote weighted by each node's micro-batch compute)
         Map<String, String> bd = BatchDims.of(built.coarse(), o.micro() > 0 ? o.micro() : c.batch);
-        int heavy = -1;
+        Map<Integer, Double> votes = new LinkedHashMap<>();
         for (ProblemBuilder.Unit u : built.units()) {
-            if (stageOf[u.index()] == worst && (heavy < 0 || u.costs().get(choice[u.index()]).microComputeSeconds()
-                    > built.units().get(heavy).costs().get(choice[heavy]).microComputeSeconds())) {
-                heavy = u.index();
+            if (stageOf[u.index()] != worst || u.space().isEmpty()) {
+                continue;
             }
+            String dim = bd.get(u.name());
+            int f = dim == null ? 1 : Math.max(1, u.layouts().get(choice[u.index()]).strategy().factor(dim));
+            votes.merge(f, u.costs().get(choice[u.index()]).microComputeSeconds(), Double::sum);
         }
         int data = 1;
-        if (heavy >= 0 && bd.containsKey(built.units().get(heavy).name())) {
-            data = Math.max(1, built.units().get(heavy).layouts().get(choice[heavy]).strategy()
-                    .factor(bd.get(built.units().get(heavy).name())));
+        double most = -1;
+        for (Map.Entry<Integer, Double> e : votes.entrySet()) {
+            if (e.getValue() > most) {
+                most = e.getValue();
+                data = e.getKey();
+            }
         }
         int tensor = Math.max(1, stageDevices / data);
         long microPerReplica = o.micro() > 0 ? Math.max(1, o.micro() / data) : 0;

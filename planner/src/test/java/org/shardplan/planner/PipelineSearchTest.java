@@ -165,13 +165,15 @@ class PipelineSearchTest {
     @Test
     void aTightMemoryLimitTurnsToMicroBatchesOrRecomputation() throws Exception {
         Planner free = Planner.forCluster(Fixtures.a100(8)).withBatch(512).withSearch(SearchOptions.AUTO.withPipeline(1));
-        Plan p = free.plan(b -> Fixtures.deepMlp(16, b, 2048));
-        // half of the memory the unconstrained plan needs
+        Plan p = free.withZeroStage(0).withRecompute(false).withSearch(SearchOptions.singleStage(false, 0))
+                .plan(b -> Fixtures.deepMlp(16, b, 2048));
+        // half of the memory the plan of one micro-batch without ZeRO or recomputation needs
         double limit = p.totals().peakMemoryBytesPerDevice() * 0.5;
         Plan q = free.withMemoryLimit(limit).plan(b -> Fixtures.deepMlp(16, b, 2048));
         assertTrue(q.totals().fits());
         assertTrue(q.totals().peakMemoryBytesPerDevice() <= limit);
-        assertTrue(q.parallelism().microBatches() > 1 || q.options().recompute() || q.options().zeroStage() > 0,
+        assertTrue(q.parallelism().microBatches() > 1 || q.options().recompute() || q.options().zeroStage() > 0
+                || q.parallelism().tensor() > p.parallelism().tensor(),
                 q.parallelism() + " " + q.options());
         assertEquals(Map.of("pipeline", "1"), Map.of("pipeline", q.options().requested().get("pipeline")));
     }

@@ -211,4 +211,75 @@ class CoarseningRealModelsTest {
             assertTrue(total.flops() > 0, m[0].toString());
         }
     }
+
+    /**
+     * The Llama-style decoder of {@code dev/export-models.py} (d 256, 8 query heads and 2 KV heads of 32,
+     * SwiGLU of 688, 4 layers, vocabulary 1000), whose repeat_interleave torch 1.13 exports as
+     * SplitToSequence / Loop / ConcatFromSequence: every value resolves with the batch bound, the layers are
+     * one class of 4, and RMSNorm and SwiGLU are single coarse nodes.
+     */
+    @Test
+    void llamaDecoderHasFourLayersAndNoUnknownValues() throws Exception {
+        Path file = require(root().resolve("build-data/models/llama_gqa.onnx"), "exported torch models");
+        Graph batchOnly = load(file, Map.of("batch", 8L));
+        for (Value v : batchOnly.values().values()) {
+            // every axis a number or the symbol seq (bound at planning time)
+            assertTrue(v.shape().rankKnown() && v.shape().dims().stream()
+                    .allMatch(d -> d.isFixed() || d.toString().equals("seq")), v.toString());
+        }
+        for (Node n : batchOnly.nodes()) {
+            assertTrue(!Set.of("Loop", "SplitToSequence", "SequenceAt", "SequenceInsert", "SequenceEmpty",
+                    "ConcatFromSequence").contains(n.opType()), n.toString());
+        }
+
+        Graph g = load(file, Map.of("batch", 8L, "seq", 128L));
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertEquals(1, c.blockClasses().size(), c.blockClasses().toString());
+        BlockClass layers = c.blockClasses().get(0);
+        assertEquals(4, layers.count());
+        // q, o: 256x256; k, v: 256x64; gate, up: 256x688; down: 688x256; the two RMSNorm scales are one
+        // initializer (torch deduplicates the all-ones weights)
+        long layer = 2 * 256L * 256 + 2 * 256L * 64 + 3 * 256L * 688 + 256;
+        for (List<CoarseNode> inst : layers.instances()) {
+            assertEquals(layer, paramElements(inst));
+        }
+        List<CoarseNode> rms = c.nodes().stream().filter(n -> n.pattern().orElse("").equals("RMSNormalization")).toList();
+        List<CoarseNode> glu = c.nodes().stream().filter(n -> n.pattern().orElse("").equals(Coarsening.SWIGLU)).toList();
+        assertEquals(2 * 4 + 1, rms.size());
+        assertEquals(4, glu.size());
+        assertEquals(List.of("Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Mul"), rms.get(0).memberOps());
+        assertEquals(List.of("MatMul", "Sigmoid", "Mul", "MatMul", "Mul"), glu.get(0).memberOps());
+
+        IterationSpace mlp = CoarseSpaces.of(glu.get(0)).orElseThrow();
+        assertEquals(Map.of("b", 8L, "m", 128L, "n", 688L, "k", 256L), mlp.extents());
+        List<org.shardplan.graph.space.TensorIndexing> weights = mlp.parameters();
+        assertEquals(2, weights.size());
+        assertEquals(weights.get(0).axes(), weights.get(1).axes()); // W_up is cut like W_gate
+        Strategy columns = Strategy.of("n", 8);
+        assertEquals(glu.get(0).work().flops() / 8, mlp.localWork(glu.get(0).work(), columns).flops());
+        assertEquals(List.of(8L, 128L, 86L), java.util.Arrays.stream(mlp.localShape(mlp.outputs().get(0), columns))
+                .boxed().toList());
+
+        // attention scores q k^T: batch, 8 query heads, 128 x 128 positions, head size 32, K repeated for 8 heads
+        CoarseNode scores = c.nodes().stream().filter(n -> n.name().equals("/MatMul")).findFirst().orElseThrow();
+        IterationSpace att = CoarseSpaces.of(scores).orElseThrow();
+        assertEquals(Map.of("b0", 8L, "b1", 8L, "m", 128L, "n", 128L, "k", 32L), att.extents());
+        assertTrue(Strategies.enumerate(att, 8).contains(Strategy.of("b1", 8)));
+        // K for 8 query heads from 2 KV heads: Unsqueeze, Expand [8, 2, 4, 128, 32] and Reshape [8, 8, 128, 32];
+        // cut into 8 heads, each device reads the one KV head its query head uses
+        CoarseNode expand = c.nodes().stream().filter(n -> n.name().equals("/ConcatFromSequence/expand")).findFirst()
+                .orElseThrow();
+        IterationSpace rep = CoarseSpaces.of(expand).orElseThrow();
+        Strategy heads = Strategy.of("d1", 2, "d2", 4);
+        assertEquals(List.of(8L, 1L, 1L, 128L, 32L), java.util.Arrays.stream(rep.localShape(rep.inputs().get(0), heads))
+                .boxed().toList());
+        assertEquals(List.of(8L, 1L, 1L, 128L, 32L), java.util.Arrays.stream(rep.localShape(rep.outputs().get(0), heads))
+                .boxed().toList());
+        CoarseNode merge = c.nodes().stream().filter(n -> n.name().equals("/ConcatFromSequence")).findFirst().orElseThrow();
+        assertEquals("Reshape", merge.opType());
+        IterationSpace m = CoarseSpaces.of(merge).orElseThrow();
+        Strategy mergedHeads = Strategy.of("d1_0", 2, "d1_1", 4);
+        assertEquals(List.of(8L, 1L, 128L, 32L), java.util.Arrays.stream(m.localShape(m.outputs().get(0), mergedHeads))
+                .boxed().toList());
+    }
 }

@@ -17,7 +17,9 @@ import org.shardplan.graph.space.TensorIndexing;
  * node's own inputs and outputs. The indexing is carried through the fused element-wise members: a
  * member's output is indexed like its input of the same shape, and its other inputs (a bias, a
  * residual) broadcast onto that (right-aligned; axes of size 1, or of a size that does not match, are
- * read whole); the per-channel operands of a fused BatchNormalization follow the channel axis. So {@link IterationSpace#localWork} of a coarse node counts only the tensors that cross
+ * read whole); the per-channel operands of a fused BatchNormalization follow the channel axis; in a
+ * SwiGLU node ({@link Coarsening#SWIGLU}) the up projection's weight and output are indexed like the gate's
+ * (and its operands are the anchor's, not epilogue inputs). So {@link IterationSpace#localWork} of a coarse node counts only the tensors that cross
  * its boundary, which is what fusion saves. Inputs that only fused members read are
  * {@link TensorIndexing#epilogue} inputs: they meet the anchor's results after its reductions, so a
  * split reduction dimension copies them without splitting their gradient (the residual added after a
@@ -43,17 +45,29 @@ public final class CoarseSpaces {
         for (TensorIndexing t : s.outputs()) {
             known.putIfAbsent(t.name(), t.axes());
         }
-        if (c.pattern().isEmpty()) {
+        boolean swiGlu = c.pattern().filter(Coarsening.SWIGLU::equals).isPresent();
+        java.util.Set<String> anchorReads = new java.util.HashSet<>();
+        for (Value v : c.anchor().inputs()) {
+            anchorReads.add(v.name());
+        }
+        if (c.pattern().isEmpty() || swiGlu) {
+            Node a = c.anchor();
             for (Node m : c.members()) {
-                if (m == c.anchor()) {
+                if (m == a) {
+                    continue;
+                }
+                if (swiGlu && m.opType().equals("MatMul")) {
+                    // the up projection: the same input, a weight and output of the gate's types, read
+                    // before any reduction like the anchor's own operands
+                    if (known.containsKey(a.input(1).name()) && known.containsKey(a.output(0).name())) {
+                        known.putIfAbsent(m.input(1).name(), known.get(a.input(1).name()));
+                        known.putIfAbsent(m.output(0).name(), known.get(a.output(0).name()));
+                    }
+                    m.inputs().forEach(v -> anchorReads.add(v.name()));
                     continue;
                 }
                 propagate(m, known);
             }
-        }
-        java.util.Set<String> anchorReads = new java.util.HashSet<>();
-        for (Value v : c.anchor().inputs()) {
-            anchorReads.add(v.name());
         }
         List<TensorIndexing> ins = new ArrayList<>();
         for (Value v : c.inputs()) {
@@ -69,10 +83,23 @@ public final class CoarseSpaces {
 
     /** The spaces of every node of the coarse graph, by index (empty where the anchor has none). */
     public static List<Optional<IterationSpace>> of(CoarseGraph g) {
+        synchronized (CACHE) {
+            List<Optional<IterationSpace>> known = CACHE.get(g);
+            if (known != null) {
+                return known;
+            }
+        }
         List<Optional<IterationSpace>> r = new ArrayList<>();
         g.nodes().forEach(c -> r.add(of(c)));
-        return List.copyOf(r);
+        List<Optional<IterationSpace>> done = List.copyOf(r);
+        synchronized (CACHE) {
+            CACHE.put(g, done);
+        }
+        return done;
     }
+
+    /** The spaces of the coarse graphs in use (a coarse graph is immutable; keys held weakly, by identity). */
+    private static final Map<CoarseGraph, List<Optional<IterationSpace>>> CACHE = new java.util.WeakHashMap<>();
 
     private static List<AxisMap> indexing(Value v, Map<String, List<AxisMap>> known) {
         List<AxisMap> k = known.get(v.name());

@@ -22,6 +22,9 @@ import org.shardplan.graph.space.IterationSpaces;
  * The coarsening pass: turns a shaped {@link Graph} into the {@link CoarseGraph} the planner works on.
  *
  * <ol>
+ * <li><b>Chain.</b> A Concat that repeats an earlier Concat's inputs as its first inputs reads that
+ *     Concat's output instead ({@link ConcatChains}: densely connected blocks become chains; the
+ *     system property {@code shardplan.concatChains=false} turns this off for comparisons).
  * <li><b>Fold.</b> Constant nodes, nodes whose outputs all have known contents (the frontend's folded
  *     shape arithmetic), and nodes whose every output is read only at shape or index positions
  *     ({@code Reshape}'s shape, {@code Slice}'s starts, {@code Shape}'s input, ...) or by folded
@@ -30,7 +33,11 @@ import org.shardplan.graph.space.IterationSpaces;
  *     read their input.
  * <li><b>Patterns.</b> A LayerNormalization written out as ReduceMean, Sub, Pow (or Mul), ReduceMean,
  *     Add, Sqrt, Div, optionally followed by Mul and Add with constant or parameter operands, becomes
- *     one compute node whose anchor is a synthesised LayerNormalization.
+ *     one compute node whose anchor is a synthesised LayerNormalization. An RMSNorm written out
+ *     (Pow, ReduceMean, Add, Sqrt, Div or Reciprocal, Mul, optionally Mul by a scale) becomes one whose
+ *     anchor is a synthesised RMSNormalization. A SwiGLU MLP's gate and up projections with their
+ *     SiLU and product ({@code silu(x Wg) * (x Wu)}) become one compute node anchored at the gate's
+ *     MatMul (pattern {@value #SWIGLU}); {@link CoarseSpaces} indexes the up projection like the gate.
  * <li><b>Fuse.</b> In topological order, an element-wise operator (and BatchNormalization, a
  *     per-channel affine map at planning granularity) joins the coarse node that produced the latest of
  *     its activation inputs when that node is a compute or element-wise node and the operator's output
@@ -47,6 +54,9 @@ import org.shardplan.graph.space.IterationSpaces;
 public final class Coarsening {
     private Coarsening() {
     }
+
+    /** The pattern name of a coarse node holding a SwiGLU gated MLP's two MatMuls and its gating. */
+    public static final String SWIGLU = "SwiGLU";
 
     /** Input positions at which an operator reads a tensor only as a shape, index list or scalar setting. */
     private static final Map<String, Set<Integer>> SHAPE_INPUTS = Map.ofEntries(
@@ -93,7 +103,8 @@ public final class Coarsening {
 
     /** Coarsens the graph (see the class description). */
     public static CoarseGraph coarsen(Graph g) {
-        return new Run(g).run();
+        boolean chain = !"false".equals(System.getProperty("shardplan.concatChains"));
+        return new Run(chain ? ConcatChains.rewrite(g) : g).run();
     }
 
     private static boolean isConstant(Value v) {
@@ -134,6 +145,10 @@ public final class Coarsening {
                 if (n.opType().equals("Constant") && n.isOnnxDomain()) {
                     folded.add(n);
                     continue;
+                }
+                if (n.opType().equals("Identity") && n.isOnnxDomain() && n.hasInput(0)
+                        && n.input(0).kind() == Value.Kind.PARAMETER) {
+                    continue; // another name for a weight (torch shares equal weights so): removed, not folded
                 }
                 boolean allConst = !n.outputs().isEmpty();
                 boolean anyUse = false;
@@ -235,6 +250,24 @@ public final class Coarsening {
                     grp.members.addAll(ln.get().members);
                     groups.add(grp);
                     ln.get().members.forEach(m -> groupOf.put(m, grp));
+                    continue;
+                }
+                Optional<LayerNormMatch> rms = matchRmsNorm(n);
+                if (rms.isPresent()) {
+                    Group grp = new Group(groups.size(), CoarseNode.Kind.COMPUTE, rms.get().anchor);
+                    grp.pattern = "RMSNormalization";
+                    grp.members.addAll(rms.get().members);
+                    groups.add(grp);
+                    rms.get().members.forEach(m -> groupOf.put(m, grp));
+                    continue;
+                }
+                Optional<LayerNormMatch> glu = matchSwiGlu(n, groupOf.keySet());
+                if (glu.isPresent()) {
+                    Group grp = new Group(groups.size(), CoarseNode.Kind.COMPUTE, glu.get().anchor);
+                    grp.pattern = SWIGLU;
+                    grp.members.addAll(glu.get().members);
+                    groups.add(grp);
+                    glu.get().members.forEach(m -> groupOf.put(m, grp));
                     continue;
                 }
                 if (isFusible(n)) {
@@ -416,6 +449,161 @@ public final class Coarsening {
             }
             Node anchor = new Node(r1.name(), "LayerNormalization", Node.ONNX_DOMAIN, ins, List.of(out), attrs);
             return Optional.of(new LayerNormMatch(anchor, members));
+        }
+
+        // ------------------------------------------------------------ decomposed RMSNorm
+
+        /**
+         * RMSNorm written out (Zhang and Sennrich, 2019, "Root Mean Square Layer Normalization"), as torch
+         * exports {@code x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight}: Pow(x, 2) (or
+         * Mul(x, x)), ReduceMean over trailing axes, Add(eps), Sqrt, then Div(1, .) and Mul with x, or
+         * Reciprocal and Mul with x, or Div(x, .); optionally a Mul by a constant or parameter scale.
+         */
+        Optional<LayerNormMatch> matchRmsNorm(Node sq) {
+            Value x;
+            if (is(sq, "Pow") && sq.inputs().size() == 2) {
+                x = resolve(sq.input(0));
+                double e = constOperand(sq, x).flatMap(Value::constant).filter(Tensor::hasValues)
+                        .filter(t -> t.numElements() == 1).map(t -> t.getDouble(0)).orElse(0.0);
+                if (e != 2.0 || inputIndex(sq, x) != 0) {
+                    return Optional.empty();
+                }
+            } else if (is(sq, "Mul") && sq.inputs().size() == 2
+                    && resolve(sq.input(0)).name().equals(resolve(sq.input(1)).name())) {
+                x = resolve(sq.input(0));
+            } else {
+                return Optional.empty();
+            }
+            if (isConstant(x) || x.kind() == Value.Kind.PARAMETER) {
+                return Optional.empty();
+            }
+            Node r = soleConsumer(sq.output(0)).orElse(null);
+            if (!is(r, "ReduceMean")) {
+                return Optional.empty();
+            }
+            Optional<int[]> axes = trailingAxes(r, sq.output(0));
+            if (axes.isEmpty()) {
+                return Optional.empty();
+            }
+            Node addEps = soleConsumer(r.output(0)).orElse(null);
+            if (!is(addEps, "Add") || constOperand(addEps, r.output(0)).isEmpty()) {
+                return Optional.empty();
+            }
+            Node sqrt = soleConsumer(addEps.output(0)).orElse(null);
+            if (!is(sqrt, "Sqrt")) {
+                return Optional.empty();
+            }
+            List<Node> members = new ArrayList<>(List.of(sq, r, addEps, sqrt));
+            Node next = soleConsumer(sqrt.output(0)).orElse(null);
+            Value inverse;
+            if (is(next, "Div") && inputIndex(next, sqrt.output(0)) == 1) {
+                Value num = resolve(next.input(0));
+                members.add(next);
+                if (num.name().equals(x.name())) {
+                    return Optional.of(rmsAnchor(sq, x, next.output(0), members, axes.get(), addEps, r));
+                }
+                boolean one = num.constant().filter(Tensor::hasValues).filter(t -> t.numElements() == 1)
+                        .map(t -> t.getDouble(0) == 1.0).orElse(false);
+                if (!one) {
+                    return Optional.empty();
+                }
+                inverse = next.output(0);
+            } else if (is(next, "Reciprocal")) {
+                members.add(next);
+                inverse = next.output(0);
+            } else {
+                return Optional.empty();
+            }
+            Node mul = soleConsumer(inverse).orElse(null);
+            if (!is(mul, "Mul") || mul.inputs().size() != 2 || inputIndex(mul, x) < 0 || inputIndex(mul, inverse) < 0) {
+                return Optional.empty();
+            }
+            members.add(mul);
+            return Optional.of(rmsAnchor(sq, x, mul.output(0), members, axes.get(), addEps, r));
+        }
+
+        private LayerNormMatch rmsAnchor(Node sq, Value x, Value normalised, List<Node> members, int[] axes, Node addEps,
+                                         Node r) {
+            Value out = normalised;
+            Value scale = Value.absent();
+            Node mul = soleConsumer(out).orElse(null);
+            if (is(mul, "Mul") && constOperand(mul, out).isPresent()) {
+                scale = constOperand(mul, out).get();
+                members.add(mul);
+                out = mul.output(0);
+            }
+            double eps = constOperand(addEps, r.output(0)).flatMap(Value::constant).filter(Tensor::hasValues)
+                    .filter(t -> t.numElements() == 1).map(t -> t.getDouble(0)).orElse(1e-6);
+            List<Attribute> attrs = List.of(Attribute.ofInt("axis", axes[0]), Attribute.ofFloat("epsilon", (float) eps));
+            Node anchor = new Node(sq.name(), "RMSNormalization", Node.ONNX_DOMAIN, List.of(x, scale), List.of(out), attrs);
+            return new LayerNormMatch(anchor, members);
+        }
+
+        // ------------------------------------------------------------ SwiGLU
+
+        /**
+         * The gated MLP of Shazeer (2020, "GLU Variants Improve Transformer"), SwiGLU:
+         * {@code silu(x W_gate) * (x W_up)}, written as MatMul(x, W_gate), Sigmoid, Mul (SiLU), MatMul(x,
+         * W_up) and their Mul, with W_gate and W_up parameters of one shape. {@code n} is the MatMul that
+         * comes first; the anchor is the gate's MatMul.
+         */
+        Optional<LayerNormMatch> matchSwiGlu(Node n, Set<Node> grouped) {
+            if (!is(n, "MatMul") || n.inputs().size() != 2) {
+                return Optional.empty();
+            }
+            Value x = resolve(n.input(0));
+            for (Node o : liveConsumers(x)) {
+                if (o == n || !is(o, "MatMul") || o.inputs().size() != 2) {
+                    continue;
+                }
+                for (Node[] pair : new Node[][] {{n, o}, {o, n}}) {
+                    Optional<LayerNormMatch> m = swiGlu(pair[0], pair[1], x, grouped);
+                    if (m.isPresent()) {
+                        return m;
+                    }
+                }
+            }
+            return Optional.empty();
+        }
+
+        private Optional<LayerNormMatch> swiGlu(Node gate, Node up, Value x, Set<Node> grouped) {
+            Value wg = resolve(gate.input(1));
+            Value wu = resolve(up.input(1));
+            if (inputIndex(gate, x) != 0 || inputIndex(up, x) != 0 || wg.kind() != Value.Kind.PARAMETER
+                    || wu.kind() != Value.Kind.PARAMETER || !wg.type().equals(wu.type())
+                    || !gate.output(0).type().equals(up.output(0).type())) {
+                return Optional.empty();
+            }
+            Value g = gate.output(0);
+            List<Node> gc = liveConsumers(g);
+            if (gc.size() != 2 || graphOutputs.contains(g.name())) {
+                return Optional.empty();
+            }
+            Node sig = null;
+            Node silu = null;
+            for (Node c : gc) {
+                if (is(c, "Sigmoid")) {
+                    sig = c;
+                } else if (is(c, "Mul")) {
+                    silu = c;
+                }
+            }
+            if (sig == null || silu == null || soleConsumer(sig.output(0)).orElse(null) != silu
+                    || inputIndex(silu, sig.output(0)) < 0 || inputIndex(silu, g) < 0) {
+                return Optional.empty();
+            }
+            Node prod = soleConsumer(silu.output(0)).orElse(null);
+            if (!is(prod, "Mul") || soleConsumer(up.output(0)).orElse(null) != prod || inputIndex(prod, up.output(0)) < 0
+                    || !prod.output(0).type().equals(g.type())) {
+                return Optional.empty();
+            }
+            List<Node> members = List.of(gate, sig, silu, up, prod);
+            for (Node m : members) {
+                if (grouped.contains(m)) {
+                    return Optional.empty();
+                }
+            }
+            return Optional.of(new LayerNormMatch(gate, new ArrayList<>(members)));
         }
 
         /** The reduced axes of a ReduceMean with keepdims, if they are the trailing axes of v, ascending. */

@@ -21,7 +21,8 @@ import org.shardplan.graph.Value;
  * stage, and groups them into {@link BlockClass}es.
  *
  * <p>Each coarse node gets a canonical signature ({@link #signature}: kind, members' operators,
- * attributes and tensor types, constants' contents). For every period {@code p} the maximal runs with
+ * attributes and tensor types, constants' contents; the shape operand of Reshape and Expand by its type
+ * only, since their input and output types fix what they do). For every period {@code p} the maximal runs with
  * {@code sig[i] == sig[i + p]} are tandem repeats of {@code floor((run + p) / p)} copies. Candidates
  * are taken greedily, largest coverage first (then shorter period, then earlier start), skipping
  * covered nodes; a candidate with slack chooses the alignment whose instances receive the fewest
@@ -57,8 +58,12 @@ public final class RepeatedBlocks {
                 sb.append(';');
             }
             sb.append("}(");
-            for (Value v : m.inputs()) {
-                sb.append(describe(v)).append(',');
+            boolean shapedByTypes = m.isOnnxDomain() && (m.opType().equals("Reshape") || m.opType().equals("Expand"));
+            for (int i = 0; i < m.inputs().size(); i++) {
+                Value v = m.inputs().get(i);
+                // a Reshape or Expand is fixed by its input and output types: targets that differ only in
+                // how they say it ([0, -1, 32] or [8, -1, 32]; [1, 4, 1] or [1, 4, 32]) are the same node
+                sb.append(shapedByTypes && i == 1 && !v.isAbsent() ? "S" + v.type() : describe(v)).append(',');
             }
             sb.append(")->(");
             for (Value v : m.outputs()) {

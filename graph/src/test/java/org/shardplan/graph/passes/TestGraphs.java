@@ -20,6 +20,17 @@ final class TestGraphs {
         b = Graph.builder(name);
     }
 
+    /** An empty graph under construction, for tests that write their own nodes. */
+    static TestGraphs named(String name) {
+        return new TestGraphs(name);
+    }
+
+    /** The graph with these outputs. */
+    Graph build(List<Value> outputs) {
+        outputs.forEach(b::addOutput);
+        return b.build();
+    }
+
     private String fresh(String p) {
         return p + "_" + (counter++);
     }
@@ -205,6 +216,29 @@ final class TestGraphs {
         x = t.f("Flatten", List.of(x), new long[] {batch, 64}, Attribute.ofInt("axis", 1));
         x = t.f("Gemm", List.of(x, t.param(10, 64), t.param(10)), new long[] {batch, 10}, Attribute.ofInt("transB", 1));
         t.b.addOutput(x);
+        return t.b.build();
+    }
+
+    /**
+     * A dense block as torchvision's DenseNet exports it (Huang et al., CVPR 2017): layer l reads the
+     * Concat (on channels) of the block input and every earlier layer's output, a 3x3 conv of
+     * {@code growth} channels; the block ends with the Concat of all of them. {@code axis} is the
+     * Concat axis as written (1 or -3).
+     */
+    static Graph denseBlock(int layers, long batch, long growth, long axis) {
+        TestGraphs t = new TestGraphs("dense");
+        Value x = t.input("image", DType.FLOAT32, batch, 3, 16, 16);
+        List<Value> features = new ArrayList<>();
+        features.add(t.convBn(x, 2 * growth, 3, 1, true));
+        for (int l = 0; l < layers; l++) {
+            long ch = 2 * growth + l * growth;
+            Value in = features.size() == 1 ? features.get(0)
+                    : t.f("Concat", List.copyOf(features), new long[] {batch, ch, 16, 16}, Attribute.ofInt("axis", axis));
+            features.add(t.convBn(in, growth, 3, 1, true));
+        }
+        long ch = 2 * growth + layers * growth;
+        Value out = t.f("Concat", List.copyOf(features), new long[] {batch, ch, 16, 16}, Attribute.ofInt("axis", axis));
+        t.b.addOutput(out);
         return t.b.build();
     }
 

@@ -340,6 +340,65 @@ public final class ProblemBuilder {
     }
 
     /**
+     * The parameter bytes and the activation bytes of one micro-batch of every candidate {@link
+     * #build} would give each node with these required layouts: per node in coarse-graph order, one
+     * {parameter, activation} pair per candidate; no edge is priced. O(distinct nodes · layouts).
+     */
+    public double[][][] memoryParts(CoarseGraph cg, Map<String, List<Layout>> required) {
+        required = sameForEveryInstance(cg, required);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        Map<String, double[][]> cache = new HashMap<>();
+        double[][][] r = new double[cg.nodes().size()][][];
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = signature(c, space) + "|" + keysOf(req);
+            r[c.index()] = cache.computeIfAbsent(key, k -> {
+                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                double[][] x = new double[ls.size()][];
+                for (int i = 0; i < x.length; i++) {
+                    Cost cost = nodeCost(c, space, ls.get(i));
+                    x[i] = new double[] {cost.parameterBytes(), cost.activationBytes()};
+                }
+                return x;
+            });
+        }
+        return r;
+    }
+
+    /**
+     * The least parameter and activation memory per device of each node over the candidates {@link
+     * #build} would give it with these required layouts: {parameter bytes, activation bytes of one
+     * micro-batch} of the candidate with the least {@code parameter + copies x activation}, per node in
+     * coarse-graph order; no edge is priced. O(distinct nodes · layouts).
+     */
+    public double[][] leastMemoryParts(CoarseGraph cg, Map<String, List<Layout>> required, double copies) {
+        required = sameForEveryInstance(cg, required);
+        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        Map<String, double[]> cache = new HashMap<>();
+        double[][] r = new double[cg.nodes().size()][];
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = signature(c, space) + "|" + keysOf(req);
+            r[c.index()] = cache.computeIfAbsent(key, k -> {
+                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                double[] best = null;
+                for (Layout l : ls) {
+                    Cost x = nodeCost(c, space, l);
+                    if (best == null || x.parameterBytes() + copies * x.activationBytes() < best[0] + copies * best[1]) {
+                        best = new double[] {x.parameterBytes(), x.activationBytes()};
+                    }
+                }
+                return best;
+            });
+        }
+        return r;
+    }
+
+    /**
      * The least memory per device any plan of the coarse graph needs: the sum over nodes of their
      * smallest candidate's memory (no edges are priced). O(distinct nodes · layouts).
      */
@@ -695,18 +754,39 @@ public final class ProblemBuilder {
                     }
                 }
             }
+            // many layouts place the tensor alike (they differ in dimensions it does not have): the
+            // transfer is priced once per distinct pair of placements
+            int[] rowClass = placementClasses(have, scattered);
+            int[] colClass = placementClasses(need, epilogue, gradScattered);
+            int rc = 0;
+            int cc = 0;
+            for (int x : rowClass) {
+                rc = Math.max(rc, x + 1);
+            }
+            for (int x : colClass) {
+                cc = Math.max(cc, x + 1);
+            }
+            double[] ps = new double[rc * cc];
+            double[] pbytes = new double[rc * cc];
+            boolean[] priced = new boolean[rc * cc];
             for (int r = 0; r < rows; r++) {
                 for (int k = 0; k < cols; k++) {
-                    double[] f = forward(need[k], epilogue[k], ct, have[r], scattered[r], pt, full);
-                    double s = f[1];
-                    double b = f[0];
-                    if (grad) {
-                        double[] g = gathered(have[r], need[k], gradScattered[k], pt, full);
-                        s += g[1];
-                        b += g[0];
+                    int at = rowClass[r] * cc + colClass[k];
+                    if (!priced[at]) {
+                        double[] f = forward(need[k], epilogue[k], ct, have[r], scattered[r], pt, full);
+                        double s = f[1];
+                        double b = f[0];
+                        if (grad) {
+                            double[] g = gathered(have[r], need[k], gradScattered[k], ct, full);
+                            s += g[1];
+                            b += g[0];
+                        }
+                        ps[at] = s;
+                        pbytes[at] = b;
+                        priced[at] = true;
                     }
-                    sec[r * cols + k] = w * s;
-                    byt[r * cols + k] = w * b;
+                    sec[r * cols + k] = w * ps[at];
+                    byt[r * cols + k] = w * pbytes[at];
                 }
             }
         }
@@ -833,6 +913,24 @@ public final class ProblemBuilder {
             }
         }
         return r;
+    }
+
+    /**
+     * For each placement (digits per tensor axis) with what else decides the price (the digits its
+     * sums or gradient parts are reduce-scattered over), the index of the first equal one's class.
+     * O(n) hashing.
+     */
+    private static int[] placementClasses(int[][][] placements, int[][]... scattered) {
+        Map<String, Integer> seen = new HashMap<>();
+        int[] cls = new int[placements.length];
+        for (int i = 0; i < placements.length; i++) {
+            StringBuilder key = new StringBuilder(java.util.Arrays.deepToString(placements[i]));
+            for (int[][] x : scattered) {
+                key.append('|').append(java.util.Arrays.toString(x[i]));
+            }
+            cls[i] = seen.computeIfAbsent(key.toString(), k -> seen.size());
+        }
+        return cls;
     }
 
     /**

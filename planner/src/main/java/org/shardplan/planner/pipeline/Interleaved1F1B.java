@@ -16,15 +16,17 @@ import java.util.Optional;
  * Requires {@code m} a multiple of {@code p} (as Megatron does) and {@code v >= 2}.
  *
  * <p>Closed form for balanced chunks ({@code f}, {@code b} each: a stage's times divided by {@code v})
- * with or without transfers of zero length: the step is {@code (m v + p - 1)(f + b)} plus
+ * without transfers: the step is {@code (m v + p - 1)(f + b)} plus
  * synchronisation, device {@code d}'s last backward ending at {@code (m v + p - 1)(f + b) - d b}; the
  * bubble overhead is {@code (p - 1)/(v m)}, {@code v} times smaller than 1F1B's, for {@code v} times the
  * point-to-point transfers. Memory: device {@code d} holds up to {@code min(2 (p - d - 1) + (v - 1) p + 1,
  * m v)} chunk activations (each about {@code 1/v} of a stage's), more than 1F1B's {@code p - d} stage
- * activations on every device but the last. For any chunk times and transfers the estimate is the path
- * bound of {@link PathBound} (exact for balanced chunks, with transfers too; a few per cent below the
- * simulated step for unbalanced ones, docs/schedules.md). Running time {@code O(p^2 m v^2)}; the order
- * {@code O(p m v)}.
+ * activations. The estimate uses the formula for balanced chunks without transfers; otherwise the
+ * critical path of the op order's dependency graph ({@link CriticalPath}), the step the simulator
+ * replays, links included (interleaving sends {@code v} times as much over each link as 1F1B). The
+ * order is Megatron-core's; the 2021 code's special case of {@code m = p} (all forwards first on every
+ * device) is not reproduced. Running time {@code O(p)} by the formula, {@code O(p m v)} by the critical
+ * path; the order {@code O(p m v)}.
  */
 public final class Interleaved1F1B implements Schedule {
 
@@ -75,7 +77,9 @@ public final class Interleaved1F1B implements Schedule {
         int p = Shapes.devices(this, stages, microBatches, virtualStages);
         int m = microBatches;
         int v = virtualStages;
-        double[] end = PathBound.ends(stages, order(p, m, v), m, v);
+        double[] end = Shapes.balancedWithoutTransfers(stages, p)
+                ? balancedEnds(p, m, v, stages.get(0).forwardSeconds(), stages.get(0).backwardSeconds())
+                : CriticalPath.ends(stages, order(p, m, v), m, v);
         double[] sync = Shapes.sync(stages, p);
         double step = 0;
         double[] peak = new double[p];
@@ -86,6 +90,15 @@ public final class Interleaved1F1B implements Schedule {
             peak[d] = peakBytes(stages, p, d, m, v);
         }
         return new Estimate(step, Estimate.bubble(step, Shapes.busy(stages, p, m)), peak, inFlight);
+    }
+
+    /** Balanced chunks without transfers: device {@code d} ends at {@code (m v + p - 1)(f + b) - d b}. */
+    static double[] balancedEnds(int p, int m, int v, double f, double b) {
+        double[] end = new double[p];
+        for (int d = 0; d < p; d++) {
+            end[d] = (m * v + p - 1) * (f + b) - d * b;
+        }
+        return end;
     }
 
     /**

@@ -14,10 +14,10 @@ import java.util.Optional;
  *
  * <p>Closed form for balanced stages ({@code f}, {@code b} each) without transfers: device {@code s}'s
  * last backward ends at {@code (m + p - 1)(f + b) - s b}, the step is {@code (m + p - 1)(f + b)} plus
- * synchronisation, and the bubble overhead is {@code (p - 1)/m}. For any stage times and transfers the
- * estimate is the longest of the dependency-graph paths of {@link PathBound}, which reduces to the
- * formula above for balanced stages, never exceeds the simulated step, and stays within a few per cent
- * of it (docs/schedules.md). Running time {@code O(p^2 m)}; the order {@code O(p m)}.
+ * synchronisation, and the bubble overhead is {@code (p - 1)/m}; the estimate uses this formula for
+ * balanced stages without transfers. For other stage times and for transfers it is the critical path
+ * of the op order's dependency graph ({@link CriticalPath}), the step the simulator replays. Running
+ * time {@code O(p)} by the formula, {@code O(p m)} by the critical path; the order {@code O(p m)}.
  */
 public final class OneFOneB implements Schedule {
 
@@ -48,8 +48,19 @@ public final class OneFOneB implements Schedule {
         for (int s = 0; s < p; s++) {
             inFlight[s] = Math.min(p - s, microBatches);
         }
-        double[] end = PathBound.ends(stages, order(p, microBatches, 1), microBatches, 1);
+        double[] end = Shapes.balancedWithoutTransfers(stages, p)
+                ? balancedEnds(p, microBatches, stages.get(0).forwardSeconds(), stages.get(0).backwardSeconds())
+                : CriticalPath.ends(stages, order(p, microBatches, 1), microBatches, 1);
         return Shapes.oneChunkEstimate(stages, microBatches, end, inFlight);
+    }
+
+    /** Balanced stages without transfers: device {@code s} ends at {@code (m + p - 1)(f + b) - s b}. */
+    static double[] balancedEnds(int p, int m, double f, double b) {
+        double[] end = new double[p];
+        for (int s = 0; s < p; s++) {
+            end[s] = (m + p - 1) * (f + b) - s * b;
+        }
+        return end;
     }
 
     @Override

@@ -4,12 +4,12 @@ package org.shardplan.planner.pipeline;
  * One compute op of a device's schedule: a forward or backward pass of one micro-batch through one
  * of the device's model chunks.
  *
- * @param kind       which pass
- * @param microBatch the micro-batch, {@code 0 .. m-1}
- * @param chunk      the virtual stage on this device, {@code 0 .. v-1}; on device {@code d} of {@code p}
- *                   it is model stage {@code chunk * p + d} ({@code 0} without interleaving)
+ * @param kind         which pass
+ * @param microBatch   the micro-batch, {@code 0 .. m-1}
+ * @param virtualStage the model chunk on this device, {@code 0 .. v-1}; on device {@code d} of {@code p} it is
+ *                     model stage {@code virtualStage * p + d} ({@code 0} without interleaving)
  */
-public record Op(Kind kind, int microBatch, int chunk) {
+public record Op(Kind kind, int microBatch, int virtualStage) {
 
     /** The passes a schedule orders. */
     public enum Kind {
@@ -27,25 +27,25 @@ public record Op(Kind kind, int microBatch, int chunk) {
         if (kind == null) {
             throw new IllegalArgumentException("op kind must be given, found null");
         }
-        if (microBatch < 0 || chunk < 0) {
-            throw new IllegalArgumentException("micro-batch and chunk must be >= 0, found " + microBatch + " and " + chunk);
+        if (microBatch < 0 || virtualStage < 0) {
+            throw new IllegalArgumentException("micro-batch and virtual stage must be >= 0, found " + microBatch + " and " + virtualStage);
         }
     }
 
-    public static Op forward(int microBatch, int chunk) {
-        return new Op(Kind.FORWARD, microBatch, chunk);
+    public static Op forward(int microBatch, int virtualStage) {
+        return new Op(Kind.FORWARD, microBatch, virtualStage);
     }
 
-    public static Op backward(int microBatch, int chunk) {
-        return new Op(Kind.BACKWARD, microBatch, chunk);
+    public static Op backward(int microBatch, int virtualStage) {
+        return new Op(Kind.BACKWARD, microBatch, virtualStage);
     }
 
-    public static Op backwardInput(int microBatch, int chunk) {
-        return new Op(Kind.BACKWARD_INPUT, microBatch, chunk);
+    public static Op backwardInput(int microBatch, int virtualStage) {
+        return new Op(Kind.BACKWARD_INPUT, microBatch, virtualStage);
     }
 
-    public static Op backwardWeight(int microBatch, int chunk) {
-        return new Op(Kind.BACKWARD_WEIGHT, microBatch, chunk);
+    public static Op backwardWeight(int microBatch, int virtualStage) {
+        return new Op(Kind.BACKWARD_WEIGHT, microBatch, virtualStage);
     }
 
     @Override
@@ -56,6 +56,6 @@ public record Op(Kind kind, int microBatch, int chunk) {
             case BACKWARD_INPUT -> "Bi";
             case BACKWARD_WEIGHT -> "W";
         };
-        return k + microBatch + (chunk == 0 ? "" : "." + chunk);
+        return k + microBatch + (virtualStage == 0 ? "" : "." + virtualStage);
     }
 }

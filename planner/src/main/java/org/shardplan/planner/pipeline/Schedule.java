@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /**
  * A pipeline schedule: the order in which each device runs the forward and backward passes of the
- * micro-batches of one training step, with its step time and peak memory per device in closed form.
+ * micro-batches of one training step, with its step time and peak memory per device in closed form
+ * (or, where the stage times allow none, as the critical path of the order's dependency graph).
  * The event simulator ({@code org.shardplan.planner.sim.Simulator}) replays {@link #order} and is the
  * independent check of {@link #estimate}. Nothing outside a schedule looks at its name except to print
  * it or read it from options.
@@ -31,7 +32,7 @@ public interface Schedule {
     Optional<String> check(int stages, int microBatches, int virtualStages);
 
     /**
-     * The closed-form step time, bubble and peak memory.
+     * The step time, bubble and peak memory of each device, without simulating the step.
      *
      * @param stages        {@code p * v} profiles in model order (profile {@code j} on device {@code j % p})
      * @param microBatches  {@code m}

@@ -83,6 +83,23 @@ final class Shapes {
         return new Estimate(step, Estimate.bubble(step, busy(stages, p, microBatches)), peak, inFlight);
     }
 
+    /**
+     * Whether every stage has the same forward, backward and weight-gradient times and there are no
+     * transfers between devices: the case the schedules' formulas cover.
+     */
+    static boolean balancedWithoutTransfers(List<StageProfile> stages, int devices) {
+        StageProfile first = stages.get(0);
+        for (int j = 0; j < stages.size(); j++) {
+            StageProfile s = stages.get(j);
+            if (s.forwardSeconds() != first.forwardSeconds() || s.backwardSeconds() != first.backwardSeconds()
+                    || s.backwardWeightSeconds() != first.backwardWeightSeconds()
+                    || (devices > 1 && j < stages.size() - 1 && s.sendSeconds() != 0)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** {@code sum + (m - 1) * max} of {@code times}: the last job's completion in a flow shop of identical jobs. */
     static double flowShop(double[] times, int from, int to, int microBatches) {
         double sum = 0;

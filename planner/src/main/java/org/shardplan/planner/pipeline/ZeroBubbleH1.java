@@ -13,7 +13,8 @@ import java.util.Optional;
  * <pre>
  *   w x F,  d x (F, B),  (m - w - d) x (F, B, W),  w x (B, W),  d x W
  * </pre>
- * (the order of the authors' DeepSpeed/Megatron implementation with its exact semantics). A micro-batch's
+ * (the order of the authors' DeepSpeed implementation, {@code ZeroBubbleH1Pipeline}, with its exact
+ * semantics; on the first stage B and W run back to back, as its whole backward). A micro-batch's
  * activations are kept until its W, so every device holds at most {@code min(p, m)} micro-batches: the
  * most 1F1B holds on any device (its first), so the peak over devices is 1F1B's.
  *
@@ -22,10 +23,10 @@ import java.util.Optional;
  * <pre>  E_s = m (f + b) + (p - 1) f + (p - 1 - s)(b_in - b_w),</pre>
  * so the step is {@code m (f + b) + (p - 1)(f + max(b_in - b_w, 0))} plus synchronisation: the paper's
  * bubble {@code (p - 1)(T_F + T_B - T_W)} when {@code T_B >= T_W}, and {@code (p - 1) T_F} when the
- * weight gradient is the longer half. With {@code b_w = 0} it is 1F1B's step. For any stage times,
- * transfers and {@code m} the estimate is the path bound of {@link PathBound} (exact for balanced stages
- * with or without transfers, within a few per cent otherwise; docs/schedules.md). Running time
- * {@code O(p^2 m)}; the order {@code O(p m)}.
+ * weight gradient is the longer half. With {@code b_w = 0} it is 1F1B's step. The estimate uses this
+ * formula for balanced stages without transfers and {@code m >= p}; otherwise the critical path of the
+ * op order's dependency graph ({@link CriticalPath}), the step the simulator replays. Running time
+ * {@code O(p)} by the formula, {@code O(p m)} by the critical path; the order {@code O(p m)}.
  */
 public final class ZeroBubbleH1 implements Schedule {
 
@@ -51,8 +52,24 @@ public final class ZeroBubbleH1 implements Schedule {
         for (int s = 0; s < p; s++) {
             inFlight[s] = Math.min(p, microBatches);
         }
-        double[] end = PathBound.ends(stages, order(p, microBatches, 1), microBatches, 1);
+        double[] end = microBatches >= p && Shapes.balancedWithoutTransfers(stages, p)
+                ? balancedEnds(p, microBatches, stages.get(0))
+                : CriticalPath.ends(stages, order(p, microBatches, 1), microBatches, 1);
         return Shapes.oneChunkEstimate(stages, microBatches, end, inFlight);
+    }
+
+    /**
+     * Balanced stages without transfers and {@code m >= p}: device {@code s} ends at
+     * {@code m (f + b) + (p - 1) f + (p - 1 - s)(b_in - b_w)}.
+     */
+    static double[] balancedEnds(int p, int m, StageProfile stage) {
+        double[] end = new double[p];
+        double f = stage.forwardSeconds();
+        double b = stage.backwardSeconds();
+        for (int s = 0; s < p; s++) {
+            end[s] = m * (f + b) + (p - 1) * f + (p - 1 - s) * (stage.backwardInputSeconds() - stage.backwardWeightSeconds());
+        }
+        return end;
     }
 
     /** Weight-gradient ops stage {@code s} of {@code p} puts off: {@code min(s, m - min(p - s - 1, m))}. */

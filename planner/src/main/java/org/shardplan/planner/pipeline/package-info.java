@@ -1,15 +1,16 @@
 /**
  * Pipeline schedules: the order in which each device of a pipeline runs the forward and backward
- * passes of the micro-batches of a training step, with the step time, bubble and peak memory per device
- * in closed form. One interface ({@link org.shardplan.planner.pipeline.Schedule}) with one
- * implementation per published schedule: no pipeline ({@link org.shardplan.planner.pipeline.NoPipeline}),
- * GPipe ({@link org.shardplan.planner.pipeline.GPipe}, Huang et al. 2019), 1F1B or PipeDream-flush
+ * passes of the micro-batches of a training step, with the step time, bubble and peak memory per
+ * device in closed form, or as the critical path of the order where the stage times allow no closed
+ * form. One interface ({@link org.shardplan.planner.pipeline.Schedule}) with one implementation per
+ * published schedule: no pipeline ({@link org.shardplan.planner.pipeline.NoPipeline}), GPipe
+ * ({@link org.shardplan.planner.pipeline.GPipe}, Huang et al. 2019), 1F1B or PipeDream-flush
  * ({@link org.shardplan.planner.pipeline.OneFOneB}, Narayanan et al. 2021), interleaved 1F1B
  * ({@link org.shardplan.planner.pipeline.Interleaved1F1B}, Narayanan et al., SC'21) and ZB-H1
  * ({@link org.shardplan.planner.pipeline.ZeroBubbleH1}, Qi et al., ICLR 2024), found by name through
  * {@link org.shardplan.planner.pipeline.Schedules}. The inputs are plain per-stage costs
  * ({@link org.shardplan.planner.pipeline.StageProfile}); the event simulator of
- * {@code org.shardplan.planner.sim} replays each schedule's op order and checks the closed forms.
- * docs/schedules.md derives the formulas and gives the measured gaps.
+ * {@code org.shardplan.planner.sim} replays each schedule's op order and checks the estimates.
+ * docs/schedules.md derives the formulas and says how they are checked.
  */
 package org.shardplan.planner.pipeline;

@@ -4,15 +4,15 @@ package org.shardplan.planner.sim;
  * One interval of a simulated step: a compute op on a device, a transfer on a link leaving a device,
  * or a device's gradient synchronisation.
  *
- * @param device     the device that computes, sends (transfers) or synchronises
- * @param kind       what happens
- * @param microBatch the micro-batch, or {@code -1} for a synchronisation
- * @param chunk      the virtual stage on {@code device} (model stage {@code chunk * p + device}), or
- *                   {@code -1} for a synchronisation
- * @param start      start time in seconds from the beginning of the step
- * @param end        end time in seconds
+ * @param device       the device that computes, sends (transfers) or synchronises
+ * @param kind         what happens
+ * @param microBatch   the micro-batch, or {@code -1} for a synchronisation
+ * @param virtualStage the model chunk on {@code device} (model stage {@code virtualStage * p + device}), or
+ *                     {@code -1} for a synchronisation
+ * @param start        start time in seconds from the beginning of the step
+ * @param end          end time in seconds
  */
-public record Event(int device, Kind kind, int microBatch, int chunk, double start, double end) {
+public record Event(int device, Kind kind, int microBatch, int virtualStage, double start, double end) {
 
     /** What an event is. */
     public enum Kind {

@@ -1,16 +1,18 @@
 package org.shardplan.planner.sim;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.PriorityQueue;
 import org.shardplan.planner.pipeline.Op;
 import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.StageProfile;
 
 /**
  * Replays one training step of a pipeline schedule as timed events: the independent check of the
- * schedules' closed forms ({@link Schedule#estimate}), as the plan evaluator is of the per-layer costs.
+ * schedules' estimates ({@link Schedule#estimate}), as the plan evaluator is of the per-layer costs.
  *
  * <p>Model of a step (the same for every schedule; nothing here depends on a schedule's name):
  * <ul>
@@ -35,9 +37,11 @@ import org.shardplan.planner.pipeline.StageProfile;
  *   <li>Memory of a device: the static bytes of its stages plus the activation bytes of every (micro-batch,
  *       stage) whose forward has started and whose backward (or weight-gradient backward) has not ended.</li>
  * </ul>
- * The replay takes ops in dependency order (a device never reorders its list), so each start time is the
- * maximum over already-known end and arrival times; a cycle (an op waiting for an op that waits for it) is
- * reported as a deadlock. Running time {@code O(P * N + N log N)} for {@code N} ops on {@code P} devices.
+ * It is a discrete-event simulation: a queue of the times at which an op ends or a transfer arrives,
+ * taken in time order; at each, the device or link concerned starts its next op or transfer if it can
+ * (an idle device with its next op's inputs there, a free link with a transfer waiting). When the queue
+ * runs dry with ops left, the devices wait on each other and the order is reported as a deadlock.
+ * Running time {@code O(N log N)} for {@code N} ops and transfers.
  */
 public final class Simulator {
 
@@ -74,16 +78,23 @@ public final class Simulator {
         private final int v;
         private final int count;
         private final List<List<Op>> order;
-        // Per model stage and micro-batch; NaN until known.
+        // Per model stage and micro-batch: when it ended or arrived; NaN until then.
         private final double[][] forwardEnd;
         private final double[][] inputGradEnd;
         private final double[][] weightGradEnd;
-        private final double[][] activationArrives;
-        private final double[][] gradientArrives;
-        private final double[][] linkFree;
-        private final double[] deviceFree;
+        private final double[][] activationArrived;
+        private final double[][] gradientArrived;
+        // Per device: the next op of its list, whether it is computing and since when, when it last finished.
+        private final int[] next;
+        private final boolean[] computing;
+        private final double[] opStart;
+        private final double[] lastEnd;
         private final double[] busy;
+        private final Link[][] links;
+        private final PriorityQueue<Happening> queue = new PriorityQueue<>();
+        private long sequence;
         private final List<Event> events = new ArrayList<>();
+        private final List<List<Event>> computeEvents = new ArrayList<>();
 
         Replay(List<StageProfile> stages, Schedule schedule, int devices, int m, int v) {
             this.stages = List.copyOf(stages);
@@ -100,41 +111,36 @@ public final class Simulator {
             forwardEnd = nan(count, m);
             inputGradEnd = nan(count, m);
             weightGradEnd = nan(count, m);
-            activationArrives = nan(count, m);
-            gradientArrives = nan(count, m);
-            linkFree = new double[devices][devices];
-            deviceFree = new double[devices];
+            activationArrived = nan(count, m);
+            gradientArrived = nan(count, m);
+            next = new int[devices];
+            computing = new boolean[devices];
+            opStart = new double[devices];
+            lastEnd = new double[devices];
             busy = new double[devices];
+            links = new Link[devices][devices];
+            for (int d = 0; d < devices; d++) {
+                computeEvents.add(new ArrayList<>());
+                for (int e = 0; e < devices; e++) {
+                    links[d][e] = new Link();
+                }
+            }
+            requireEachOpOnce();
         }
 
         Result run() {
-            int[] next = new int[devices];
-            int total = order.stream().mapToInt(List::size).sum();
-            int done = 0;
-            boolean progress = true;
-            while (progress && done < total) {
-                progress = false;
-                for (int d = 0; d < devices; d++) {
-                    List<Op> ops = order.get(d);
-                    while (next[d] < ops.size() && tryRun(d, ops.get(next[d]))) {
-                        next[d]++;
-                        done++;
-                        progress = true;
-                    }
+            for (int d = 0; d < devices; d++) {
+                tryStart(d, 0.0);
+            }
+            while (!queue.isEmpty()) {
+                Happening h = queue.poll();
+                if (h.transfer == null) {
+                    finish(h.device, h.time);
+                } else {
+                    arrive(h.transfer, h.time);
                 }
             }
-            if (done < total) {
-                StringBuilder waiting = new StringBuilder();
-                for (int d = 0; d < devices; d++) {
-                    if (next[d] < order.get(d).size()) {
-                        waiting.append(waiting.length() == 0 ? "" : ", ").append("device ").append(d).append(" at ")
-                                .append(order.get(d).get(next[d]));
-                    }
-                }
-                throw new IllegalStateException("schedule " + schedule.name() + " must not deadlock, found ops waiting on each other: "
-                        + waiting);
-            }
-            requireComplete();
+            requireAllRan();
             double step = 0;
             double[] end = new double[devices];
             for (int d = 0; d < devices; d++) {
@@ -142,9 +148,9 @@ public final class Simulator {
                 for (int c = 0; c < v; c++) {
                     sync += stages.get(c * devices + d).gradientSyncSeconds();
                 }
-                end[d] = deviceFree[d] + sync;
+                end[d] = lastEnd[d] + sync;
                 if (sync > 0) {
-                    events.add(new Event(d, Event.Kind.GRADIENT_SYNC, -1, -1, deviceFree[d], end[d]));
+                    events.add(new Event(d, Event.Kind.GRADIENT_SYNC, -1, -1, lastEnd[d], end[d]));
                 }
                 step = Math.max(step, end[d]);
             }
@@ -160,89 +166,164 @@ public final class Simulator {
             return new Result(step, bubble, results, events);
         }
 
-        /** Runs {@code op} on device {@code d} if its inputs are known; false when it must wait. */
-        private boolean tryRun(int d, Op op) {
+        /** Starts device {@code d}'s next op at {@code now} if the device is idle and the op's inputs are there. */
+        private void tryStart(int d, double now) {
+            List<Op> ops = order.get(d);
+            if (computing[d] || next[d] == ops.size()) {
+                return;
+            }
+            Op op = ops.get(next[d]);
             int i = op.microBatch();
-            if (i >= m || op.chunk() >= v) {
-                throw new IllegalStateException("schedule " + schedule.name() + " must use micro-batches below " + m
-                        + " and chunks below " + v + ", found " + op + " on device " + d);
+            int s = stage(d, op);
+            boolean ready = switch (op.kind()) {
+                case FORWARD -> s == 0 || !Double.isNaN(activationArrived[s][i]);
+                case BACKWARD, BACKWARD_INPUT -> !Double.isNaN(forwardEnd[s][i])
+                        && (s == count - 1 || !Double.isNaN(gradientArrived[s][i]));
+                case BACKWARD_WEIGHT -> !Double.isNaN(inputGradEnd[s][i]);
+            };
+            if (!ready) {
+                return;
             }
-            int s = op.chunk() * devices + d;
-            StageProfile st = stages.get(s);
-            double ready;
-            double seconds;
+            computing[d] = true;
+            opStart[d] = now;
+            queue.add(new Happening(now + seconds(stages.get(s), op), sequence++, d, null));
+        }
+
+        /** Device {@code d}'s current op ends at {@code now}: record it, send its output, start the next op. */
+        private void finish(int d, double now) {
+            Op op = order.get(d).get(next[d]);
+            int i = op.microBatch();
+            int s = stage(d, op);
+            computing[d] = false;
+            next[d]++;
+            lastEnd[d] = now;
+            busy[d] += now - opStart[d];
+            Event event = new Event(d, kind(op), i, op.virtualStage(), opStart[d], now);
+            events.add(event);
+            computeEvents.get(d).add(event);
             switch (op.kind()) {
                 case FORWARD -> {
-                    requireUnset(forwardEnd[s][i], op, d);
-                    ready = s == 0 ? 0.0 : activationArrives[s][i];
-                    seconds = st.forwardSeconds();
-                }
-                case BACKWARD, BACKWARD_INPUT -> {
-                    requireUnset(inputGradEnd[s][i], op, d);
-                    ready = Math.max(forwardEnd[s][i], s == count - 1 ? 0.0 : gradientArrives[s][i]);
-                    seconds = op.kind() == Op.Kind.BACKWARD ? st.backwardSeconds() : st.backwardInputSeconds();
-                }
-                case BACKWARD_WEIGHT -> {
-                    requireUnset(weightGradEnd[s][i], op, d);
-                    ready = inputGradEnd[s][i];
-                    seconds = st.backwardWeightSeconds();
-                }
-                default -> throw new AssertionError(op.kind());
-            }
-            if (Double.isNaN(ready)) {
-                return false;
-            }
-            double start = Math.max(ready, deviceFree[d]);
-            double end = start + seconds;
-            deviceFree[d] = end;
-            busy[d] += seconds;
-            events.add(new Event(d, Event.Kind.valueOf(op.kind().name()), i, op.chunk(), start, end));
-            switch (op.kind()) {
-                case FORWARD -> {
-                    forwardEnd[s][i] = end;
+                    forwardEnd[s][i] = now;
                     if (s + 1 < count) {
-                        activationArrives[s + 1][i] = send(d, (s + 1) % devices, end, st.sendSeconds(),
-                                Event.Kind.SEND_ACTIVATION, op);
+                        send(new Transfer(d, (s + 1) % devices, s + 1, op, stages.get(s).sendSeconds(), false), now);
                     }
                 }
                 case BACKWARD, BACKWARD_INPUT -> {
-                    inputGradEnd[s][i] = end;
+                    inputGradEnd[s][i] = now;
                     if (op.kind() == Op.Kind.BACKWARD) {
-                        weightGradEnd[s][i] = end;
+                        weightGradEnd[s][i] = now;
                     }
                     if (s > 0) {
-                        gradientArrives[s - 1][i] = send(d, (s - 1) % devices, end, stages.get(s - 1).sendSeconds(),
-                                Event.Kind.SEND_GRADIENT, op);
+                        send(new Transfer(d, (s - 1) % devices, s - 1, op, stages.get(s - 1).sendSeconds(), true), now);
                     }
                 }
-                case BACKWARD_WEIGHT -> weightGradEnd[s][i] = end;
+                case BACKWARD_WEIGHT -> weightGradEnd[s][i] = now;
                 default -> throw new AssertionError(op.kind());
             }
-            return true;
+            tryStart(d, now);
         }
 
-        /** Arrival time of a transfer issued at {@code ready} from device {@code from} to {@code to}. */
-        private double send(int from, int to, double ready, double seconds, Event.Kind kind, Op op) {
-            if (from == to) {
-                return ready;
+        /** Issues a transfer at {@code now}: on its own device it arrives at once, else it queues on its link. */
+        private void send(Transfer t, double now) {
+            if (t.from == t.to) {
+                delivered(t, now);
+                return;
             }
-            double start = Math.max(ready, linkFree[from][to]);
-            double end = start + seconds;
-            linkFree[from][to] = end;
-            if (seconds > 0) {
-                events.add(new Event(from, kind, op.microBatch(), op.chunk(), start, end));
-            }
-            return end;
-        }
-
-        private void requireUnset(double value, Op op, int d) {
-            if (!Double.isNaN(value)) {
-                throw new IllegalStateException("schedule " + schedule.name() + " must run each op once, found " + op
-                        + " again on device " + d);
+            Link link = links[t.from][t.to];
+            link.waiting.add(t);
+            if (!link.sending) {
+                startNext(link, now);
             }
         }
 
-        private void requireComplete() {
+        private void startNext(Link link, double now) {
+            Transfer t = link.waiting.poll();
+            if (t == null) {
+                link.sending = false;
+                return;
+            }
+            link.sending = true;
+            t.start = now;
+            queue.add(new Happening(now + t.seconds, sequence++, t.from, t));
+        }
+
+        /** A transfer ends at {@code now}: its data is at the receiving device; the link takes the next one. */
+        private void arrive(Transfer t, double now) {
+            if (t.seconds > 0) {
+                events.add(new Event(t.from, t.gradient ? Event.Kind.SEND_GRADIENT : Event.Kind.SEND_ACTIVATION,
+                        t.op.microBatch(), t.op.virtualStage(), t.start, now));
+            }
+            delivered(t, now);
+            startNext(links[t.from][t.to], now);
+        }
+
+        private void delivered(Transfer t, double now) {
+            (t.gradient ? gradientArrived : activationArrived)[t.stage][t.op.microBatch()] = now;
+            tryStart(t.to, now);
+        }
+
+        private int stage(int d, Op op) {
+            return op.virtualStage() * devices + d;
+        }
+
+        private static double seconds(StageProfile s, Op op) {
+            return switch (op.kind()) {
+                case FORWARD -> s.forwardSeconds();
+                case BACKWARD -> s.backwardSeconds();
+                case BACKWARD_INPUT -> s.backwardInputSeconds();
+                case BACKWARD_WEIGHT -> s.backwardWeightSeconds();
+            };
+        }
+
+        private static Event.Kind kind(Op op) {
+            return switch (op.kind()) {
+                case FORWARD -> Event.Kind.FORWARD;
+                case BACKWARD -> Event.Kind.BACKWARD;
+                case BACKWARD_INPUT -> Event.Kind.BACKWARD_INPUT;
+                case BACKWARD_WEIGHT -> Event.Kind.BACKWARD_WEIGHT;
+            };
+        }
+
+        /** Each op names a valid micro-batch and chunk and appears once; a backward is whole or split, not both. */
+        private void requireEachOpOnce() {
+            boolean[][][] seen = new boolean[3][count][m];
+            for (int d = 0; d < devices; d++) {
+                for (Op op : order.get(d)) {
+                    if (op.microBatch() >= m || op.virtualStage() >= v) {
+                        throw new IllegalStateException("schedule " + schedule.name() + " must use micro-batches below " + m
+                                + " and chunks below " + v + ", found " + op + " on device " + d);
+                    }
+                    int slot = switch (op.kind()) {
+                        case FORWARD -> 0;
+                        case BACKWARD, BACKWARD_INPUT -> 1;
+                        case BACKWARD_WEIGHT -> 2;
+                    };
+                    int s = stage(d, op);
+                    if (seen[slot][s][op.microBatch()] || (op.kind() == Op.Kind.BACKWARD && seen[2][s][op.microBatch()])) {
+                        throw new IllegalStateException("schedule " + schedule.name() + " must run each op once, found "
+                                + op + " again on device " + d);
+                    }
+                    seen[slot][s][op.microBatch()] = true;
+                    if (op.kind() == Op.Kind.BACKWARD) {
+                        seen[2][s][op.microBatch()] = true;
+                    }
+                }
+            }
+        }
+
+        /** Every device got through its list (else they wait on each other) and every pass of every stage ran. */
+        private void requireAllRan() {
+            StringBuilder waiting = new StringBuilder();
+            for (int d = 0; d < devices; d++) {
+                if (next[d] < order.get(d).size()) {
+                    waiting.append(waiting.length() == 0 ? "" : ", ").append("device ").append(d).append(" at ")
+                            .append(order.get(d).get(next[d]));
+                }
+            }
+            if (waiting.length() > 0) {
+                throw new IllegalStateException("schedule " + schedule.name()
+                        + " must not deadlock, found ops waiting on each other: " + waiting);
+            }
             for (int s = 0; s < count; s++) {
                 for (int i = 0; i < m; i++) {
                     if (Double.isNaN(forwardEnd[s][i]) || Double.isNaN(weightGradEnd[s][i])) {
@@ -262,10 +343,7 @@ public final class Simulator {
             }
             // (time, delta bytes, delta count); frees before allocations at equal times.
             List<double[]> changes = new ArrayList<>();
-            for (Event e : events) {
-                if (e.device() != d) {
-                    continue;
-                }
+            for (Event e : computeEvents.get(d)) {
                 switch (e.kind()) {
                     case FORWARD -> changes.add(new double[] {e.start(), activation(e), 1});
                     case BACKWARD, BACKWARD_WEIGHT -> changes.add(new double[] {e.end(), -activation(e), -1});
@@ -288,7 +366,7 @@ public final class Simulator {
         }
 
         private double activation(Event e) {
-            return stages.get(e.chunk() * devices + e.device()).activationBytesPerMicroBatch();
+            return stages.get(e.virtualStage() * devices + e.device()).activationBytesPerMicroBatch();
         }
 
         private static double[][] nan(int rows, int cols) {
@@ -298,5 +376,40 @@ public final class Simulator {
             }
             return a;
         }
+    }
+
+    /** A time in the event queue: device {@code device}'s op ends, or {@code transfer} arrives. */
+    private record Happening(double time, long sequence, int device, Transfer transfer) implements Comparable<Happening> {
+        @Override
+        public int compareTo(Happening o) {
+            int c = Double.compare(time, o.time);
+            return c != 0 ? c : Long.compare(sequence, o.sequence);
+        }
+    }
+
+    /** One activation or gradient on its way from device {@code from} to model stage {@code stage} on device {@code to}. */
+    private static final class Transfer {
+        final int from;
+        final int to;
+        final int stage;
+        final Op op;
+        final double seconds;
+        final boolean gradient;
+        double start;
+
+        Transfer(int from, int to, int stage, Op op, double seconds, boolean gradient) {
+            this.from = from;
+            this.to = to;
+            this.stage = stage;
+            this.op = op;
+            this.seconds = seconds;
+            this.gradient = gradient;
+        }
+    }
+
+    /** A directed link: the transfer on it, if any, and those waiting in the order they were issued. */
+    private static final class Link {
+        final ArrayDeque<Transfer> waiting = new ArrayDeque<>();
+        boolean sending;
     }
 }

@@ -6,7 +6,7 @@ package org.shardplan.planner.solver;
  * the dynamic program's best assignment, with its bound kept); where that finds nothing in time,
  * a local search, reported {@code FEASIBLE} with an honest lower bound. {@code OPTIMAL} only when
  * proven. Deterministic, and never past the time limit by more than one step of the solver in
- * hand.
+ * hand (the local search, when nothing else found an assignment, gets at least 0.1 s).
  */
 public final class AutoSolver implements Solver {
 
@@ -41,7 +41,9 @@ public final class AutoSolver implements Solver {
         lower = Math.max(lower, LocalSearch.trivialBound(c));
         String why = dp.message() + (ilp == null ? "" : "; " + ilp.message());
         if (!best.hasChoices()) {
-            int[] guess = LocalSearch.search(c, deadline + 1_000_000_000L);
+            // the local search is the answer of last resort: it gets what is left of the limit, and
+            // at least a tenth of a second for its first rounds (linear in the problem's tables each)
+            int[] guess = LocalSearch.search(c, Math.max(deadline, System.nanoTime() + 100_000_000L));
             if (guess != null) {
                 Evaluator.Evaluation e = Evaluator.evaluate(problem, guess);
                 return new Solution(problem.name(), Status.FEASIBLE, e.total(), Math.min(lower, e.total()), guess,

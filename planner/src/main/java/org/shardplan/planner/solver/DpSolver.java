@@ -68,6 +68,8 @@ public final class DpSolver implements Solver {
         }
         boolean limited = p.memoryLimit().isPresent();
         VariableElimination ve = new VariableElimination(p, c.factors, budget, deadline);
+        // the LP bound of the pruning stays a proven lower bound when the elimination cannot finish
+        double lpLower = Double.NEGATIVE_INFINITY;
         try {
             if (!limited) {
                 long tp = System.nanoTime();
@@ -82,6 +84,9 @@ public final class DpSolver implements Solver {
                     DualPruning.Result b = DualPruning.prune(p, c.factors, unary, budget, deadline);
                     unary = b.unary();
                     pruning = describe(b);
+                    if (Double.isFinite(b.lower())) {
+                        lpLower = b.lower();
+                    }
                 } else {
                     pruning = "no pruning by bounds";
                 }
@@ -164,8 +169,9 @@ public final class DpSolver implements Solver {
         } catch (VariableElimination.Infeasible e) {
             return infeasible(p, e.getMessage(), t0);
         } catch (VariableElimination.TooLarge | VariableElimination.OutOfTime e) {
-            return new Solution(p.name(), Status.UNKNOWN, Double.NaN, Double.NEGATIVE_INFINITY, new int[0], name(),
-                    seconds(t0), "dp: " + e.getMessage());
+            return new Solution(p.name(), Status.UNKNOWN, Double.NaN, lpLower, new int[0], name(),
+                    seconds(t0), "dp: " + e.getMessage() + (Double.isFinite(lpLower)
+                            ? String.format(java.util.Locale.ROOT, " (LP lower bound %.9g kept)", lpLower) : ""));
         }
     }
 

@@ -154,6 +154,11 @@ public final class IlpSolver implements Solver {
         }
         int e = 0;
         for (Factor f : pairwise) {
+            // building a model of millions of variables takes seconds: the time limit holds here too
+            if (System.nanoTime() > deadline) {
+                return unknown(p, t0, "ilp: time limit reached while building the model (" + e + " of "
+                        + pairwise.size() + " edge tables)");
+            }
             int u = f.vars[0];
             int w = f.vars[1];
             int nr = f.dims[0];

@@ -46,12 +46,20 @@ public record Solution(String problem, Status status, double objective, double l
         return choices.length > 0;
     }
 
-    /** Relative gap {@code (objective - lowerBound) / max(1, |objective|)}, or +inf when unknown. */
+    /**
+     * Relative gap {@code (objective - lowerBound) / |objective|} (0 when both are 0), or +inf when
+     * unknown. Costs are seconds, a few milliseconds for a training step, so the gap is relative to
+     * the objective itself, not to {@code max(1, |objective|)}, which would make every gap look tiny.
+     */
     public double gap() {
-        if (!hasChoices() || !Double.isFinite(lowerBound)) {
+        if (!hasChoices() || !Double.isFinite(lowerBound) || !Double.isFinite(objective)) {
             return Double.POSITIVE_INFINITY;
         }
-        return Math.max(0.0, objective - lowerBound) / Math.max(1.0, Math.abs(objective));
+        double diff = Math.max(0.0, objective - lowerBound);
+        if (diff == 0) {
+            return 0;
+        }
+        return objective == 0 ? Double.POSITIVE_INFINITY : diff / Math.abs(objective);
     }
 
     /** This solution with another wall time and solver name. */

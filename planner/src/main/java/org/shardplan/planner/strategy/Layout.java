@@ -22,15 +22,23 @@ import org.shardplan.graph.space.TensorIndexing;
  * @param placement the split dimensions, innermost first
  * @param digits per split dimension, its digits, most significant first
  * @param intraNode per split dimension, the product of its digits' radices that lie inside a node
+ * @param key a stable key: equal for equal strategies placed on equal digits (computed from the
+ *     other components whatever is passed; kept so that comparisons do not build it again)
  */
 public record Layout(Strategy strategy, List<String> placement, Map<String, int[]> digits,
-        Map<String, Integer> intraNode) {
+        Map<String, Integer> intraNode, String key) {
 
     public Layout {
         Objects.requireNonNull(strategy, "strategy");
         placement = List.copyOf(placement);
         digits = Collections.unmodifiableMap(new LinkedHashMap<>(digits));
         intraNode = Collections.unmodifiableMap(new LinkedHashMap<>(intraNode));
+        key = keyOf(strategy, placement, digits);
+    }
+
+    /** A layout; its key is computed. */
+    public Layout(Strategy strategy, List<String> placement, Map<String, int[]> digits, Map<String, Integer> intraNode) {
+        this(strategy, placement, digits, intraNode, "");
     }
 
     /** The layout of a strategy with no split: one block, every device a copy. */
@@ -150,8 +158,7 @@ public record Layout(Strategy strategy, List<String> placement, Map<String, int[
         return r;
     }
 
-    /** A stable key: equal for equal strategies placed on equal digits. */
-    public String key() {
+    private static String keyOf(Strategy strategy, List<String> placement, Map<String, int[]> digits) {
         StringBuilder b = new StringBuilder();
         for (String d : placement) {
             if (d.startsWith(COPIES)) {
@@ -181,12 +188,12 @@ public record Layout(Strategy strategy, List<String> placement, Map<String, int[
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Layout l && key().equals(l.key());
+        return o instanceof Layout l && key.equals(l.key);
     }
 
     @Override
     public int hashCode() {
-        return key().hashCode();
+        return key.hashCode();
     }
 
     @Override

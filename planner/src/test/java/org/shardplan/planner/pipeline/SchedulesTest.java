@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -157,6 +158,33 @@ class SchedulesTest {
         List<StageProfile> stages = List.of(new StageProfile(1, 1, 0, 0, 0.5, 0, 0), new StageProfile(1, 1, 0, 0, 3, 0, 0));
         assertEquals(5 + 3, new OneFOneB().estimate(stages, 2, 1).stepSeconds(), EPS);
         assertEquals(5 + 3, new GPipe().estimate(stages, 2, 1).stepSeconds(), EPS);
+    }
+
+    @Test
+    void formulasForBalancedStagesAgreeWithTheCriticalPath() {
+        // The formulas the estimates use for balanced stages, against the longest path of the op order's graph.
+        double[][] times = {{1, 2, 0.8}, {2, 1, 0.2}, {1, 1.2, 1}};
+        for (double[] t : times) {
+            for (int p : new int[] {1, 2, 3, 4, 8}) {
+                for (int m : new int[] {1, 2, 3, 4, 7, 8, 16}) {
+                    List<StageProfile> stages = balanced(p, t[0], t[1], t[2], 0, 0, 0, 0);
+                    String where = " p=" + p + " m=" + m + " f,b,w=" + Arrays.toString(t);
+                    assertArrayEquals(CriticalPath.ends(stages, new OneFOneB().order(p, m, 1), m, 1),
+                            OneFOneB.balancedEnds(p, m, t[0], t[1]), 1e-9, "1f1b" + where);
+                    if (m >= p) {
+                        assertArrayEquals(CriticalPath.ends(stages, new ZeroBubbleH1().order(p, m, 1), m, 1),
+                                ZeroBubbleH1.balancedEnds(p, m, stages.get(0)), 1e-9, "zero-bubble" + where);
+                    }
+                    for (int v : new int[] {2, 3, 4}) {
+                        if (m % p == 0) {
+                            List<StageProfile> chunks = balanced(p * v, t[0], t[1], t[2], 0, 0, 0, 0);
+                            assertArrayEquals(CriticalPath.ends(chunks, new Interleaved1F1B().order(p, m, v), m, v),
+                                    Interleaved1F1B.balancedEnds(p, m, v, t[0], t[1]), 1e-9, "interleaved v=" + v + where);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     @Test
