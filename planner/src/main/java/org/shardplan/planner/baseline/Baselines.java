@@ -91,7 +91,8 @@ public final class Baselines {
      */
     public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd) {
         Map<String, List<Layout>> r = new LinkedHashMap<>();
-        for (Optional<DeviceDigits> sub = Optional.of(dd); sub.isPresent(); sub = sub.get().withoutTopDigit()) {
+        for (Optional<DeviceDigits> sub = Optional.of(dd); sub.isPresent();
+                sub = StrategySpace.COPIED ? sub.get().withoutTopDigit() : Optional.empty()) {
             List<Baseline> all = new ArrayList<>();
             all.add(dataParallel(g, batch, sub.get()));
             all.addAll(experts(g, batch, sub.get()));

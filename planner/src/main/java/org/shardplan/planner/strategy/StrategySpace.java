@@ -44,13 +44,25 @@ public final class StrategySpace {
      * @param required layouts that must be candidates
      */
     public static List<Layout> layouts(IterationSpace space, DeviceDigits dd, int cap, List<Layout> required) {
+        return layouts(space, dd, cap, required, COPIED);
+    }
+
+    /**
+     * Whether the candidates of fewer devices are kept, copied (default; {@code -Dshardplan.copiedCandidates=false}
+     * turns it off, to measure what it costs the search).
+     */
+    public static final boolean COPIED = !"false".equals(System.getProperty("shardplan.copiedCandidates"));
+
+    /** {@link #layouts(IterationSpace, DeviceDigits, int, List)}, with or without the copied candidates. */
+    public static List<Layout> layouts(IterationSpace space, DeviceDigits dd, int cap, List<Layout> required,
+            boolean withCopies) {
         // every candidate of the devices without the most significant digit, its blocks copied over that
         // digit: so the candidates on P devices hold those on each P' of the chain P, P/r, ... below it
         List<Layout> lifted = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        Optional<DeviceDigits> fewer = dd.withoutTopDigit();
+        Optional<DeviceDigits> fewer = withCopies ? dd.withoutTopDigit() : Optional.empty();
         if (fewer.isPresent()) {
-            for (Layout small : layouts(space, fewer.get(), cap, List.of())) {
+            for (Layout small : layouts(space, fewer.get(), cap, List.of(), true)) {
                 Layout copied = copied(small, dd);
                 if (seen.add(copied.key())) {
                     lifted.add(copied);

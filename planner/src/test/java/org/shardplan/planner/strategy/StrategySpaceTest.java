@@ -61,6 +61,11 @@ class StrategySpaceTest {
         assertTrue(org.shardplan.graph.space.Strategies.enumerate(sp, 64,
                 org.shardplan.graph.space.Strategies.Options.defaults().withMaxStrategies(3)).stream()
                 .noneMatch(s -> s.devices() == 8));
+        // without the copied candidates (-Dshardplan.copiedCandidates=false) the cap keeps none of them
+        List<Layout> alone = StrategySpace.layouts(sp, dd, 6, List.of(), false);
+        assertTrue(alone.size() <= 6 && alone.size() >= 2, alone.toString());
+        assertTrue(alone.get(0).strategy().isReplicated());
+        assertTrue(alone.stream().skip(1).allMatch(l -> l.strategy().devices() == 64), alone.toString());
         // and each layer of the chain adds at most its own capped set: 7 device counts of at most 6 each
         assertTrue(large.size() <= 7 * 6, large.size() + " candidates");
     }
