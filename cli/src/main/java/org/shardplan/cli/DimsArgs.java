@@ -49,11 +49,52 @@ final class DimsArgs {
         return m;
     }
 
+    /**
+     * {@code INPUT=V1,V2,...} strings to tensors: int64 when every value is a whole number, float64
+     * otherwise; a scalar for one value, a vector for several (the importer fits them to the input's
+     * declared type and shape). Throws naming the bad one.
+     */
+    static Map<String, org.shardplan.graph.Tensor> inputValues(List<String> specs) throws ShardplanException {
+        Map<String, org.shardplan.graph.Tensor> m = new LinkedHashMap<>();
+        for (String s : specs) {
+            int eq = s.lastIndexOf('=');
+            if (eq <= 0 || eq == s.length() - 1) {
+                throw new ShardplanException("--input-value must be INPUT=V1,V2,..., found '" + s + "'");
+            }
+            String name = s.substring(0, eq).trim();
+            String[] parts = s.substring(eq + 1).split(",", -1);
+            if (parts.length > 4096) {
+                throw new ShardplanException("--input-value " + name + " must have at most 4096 values, found " + parts.length);
+            }
+            long[] dims = parts.length == 1 ? new long[0] : new long[] {parts.length};
+            long[] longs = new long[parts.length];
+            double[] doubles = new double[parts.length];
+            boolean whole = true;
+            for (int i = 0; i < parts.length; i++) {
+                String p = parts[i].trim();
+                try {
+                    longs[i] = Long.parseLong(p);
+                    doubles[i] = longs[i];
+                } catch (NumberFormatException e) {
+                    try {
+                        doubles[i] = Double.parseDouble(p);
+                        whole = false;
+                    } catch (NumberFormatException e2) {
+                        throw new ShardplanException("--input-value " + name + " values must be numbers, found '" + p + "'");
+                    }
+                }
+            }
+            m.put(name, whole ? org.shardplan.graph.Tensor.ofLongs(org.shardplan.graph.DType.INT64, dims, longs)
+                    : org.shardplan.graph.Tensor.ofDoubles(org.shardplan.graph.DType.FLOAT64, dims, doubles));
+        }
+        return m;
+    }
+
     private static long size(String what, String text) throws ShardplanException {
         try {
             long v = Long.parseLong(text);
-            if (v < 0) {
-                throw new ShardplanException(what + " must be a size >= 0, found " + v);
+            if (v < 1) {
+                throw new ShardplanException(what + " must be a size >= 1, found " + v);
             }
             return v;
         } catch (NumberFormatException e) {

@@ -24,6 +24,16 @@ final class DimsOptions {
             description = "Gives a graph input's whole shape, e.g. --input-shape ids=8,128 (repeatable).")
     List<String> inputShapes = new ArrayList<>();
 
+    @Option(names = "--input-value", paramLabel = "INPUT=V1,V2,...",
+            description = "Gives a small graph input's contents, e.g. --input-value sr=16000, so that what depends on it "
+                    + "(the branch of an If) is known (repeatable).")
+    List<String> inputValues = new ArrayList<>();
+
+    /** The {@code --input-value} bindings in the order given; throws naming a malformed one. */
+    Map<String, org.shardplan.graph.Tensor> inputValues() throws ShardplanException {
+        return DimsArgs.inputValues(inputValues);
+    }
+
     @Option(names = "--params-as-inputs", paramLabel = "auto|on|off", defaultValue = "auto",
             description = "Whether graph inputs that are weights (models exported without them, e.g. "
                     + "export_params=False) are planned as parameters: auto (default: inputs named like weights, of "

@@ -7,6 +7,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.PlanChecks;
+import org.shardplan.planner.PlanFormatException;
 import org.shardplan.planner.PlanInfeasibleException;
 import org.shardplan.planner.PlanJson;
 import org.shardplan.planner.ModelSource;
@@ -51,7 +53,7 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
-        Plan plan = PlanJson.read(planFile);
+        Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
         String m = model;
         if (m == null) {
             if (!plan.model().name().startsWith(InspectBundled.PREFIX)) {
@@ -63,13 +65,21 @@ public final class EvaluateCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         String sha = pm.imported().info().sha256();
         if (!plan.model().sha256().isEmpty() && !plan.model().sha256().equals(sha) && !m.startsWith(InspectBundled.PREFIX)) {
-            w.println("warning: the model file's SHA-256 differs from the plan's (" + plan.model().sha256().substring(0, 12)
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("warning: the model file's SHA-256 differs from the plan's (" + plan.model().sha256().substring(0, 12)
                     + "… vs " + sha.substring(0, 12) + "…); re-costing by node names");
+            err.flush();
         }
         String given = m;
         ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
                 : PlanModel.load(given, micro, bindings, plan.dims()).imported().graph();
-        PlanEvaluator.Result r = Planner.forPlan(plan).evaluate(plan, source);
+        PlanEvaluator.Result r;
+        try {
+            r = Planner.forPlan(plan).evaluate(plan, source);
+        } catch (PlanFormatException e) {
+            // name the model given on the command line, which may not be the plan's
+            throw new PlanFormatException(planFile + " on " + pm.display() + ": " + e.getMessage(), e);
+        }
         if (out != null) {
             try {
                 PlanJson.write(r.plan(), out);

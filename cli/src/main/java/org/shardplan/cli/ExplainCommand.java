@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.PlanChecks;
 import org.shardplan.planner.PlanJson;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,7 +25,7 @@ public final class ExplainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
-        Plan p = PlanJson.read(planFile);
+        Plan p = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString());
         PrintWriter w = spec.commandLine().getOut();
         w.print(PlanReport.text(p, p.model().name()));
         w.flush();

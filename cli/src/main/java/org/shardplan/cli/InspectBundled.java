@@ -45,6 +45,24 @@ final class InspectBundled {
         return m;
     }
 
+    /**
+     * Imports {@code file}; when it is the temporary copy of a bundled model, error messages name the
+     * model as the user gave it ({@code builtin:transformer}) instead of the temporary file.
+     */
+    static org.shardplan.onnx.ImportedModel read(Path file, String model, org.shardplan.onnx.ImportOptions options)
+            throws ShardplanException {
+        try {
+            return org.shardplan.onnx.OnnxImporter.read(file, options);
+        } catch (ShardplanException e) {
+            String shown = model == null ? PREFIX + DEFAULT : model;
+            if (model != null && !model.startsWith(PREFIX) || e.getMessage() == null
+                    || !e.getMessage().contains(file.toString())) {
+                throw e;
+            }
+            throw new ShardplanException(e.getMessage().replace(file.toString(), shown), e.exitCode(), e);
+        }
+    }
+
     /** How reports label a model given by name: " (bundled)" for the shipped files, " (built in)" for decoders. */
     static String label(String name) {
         return isDecoder(name) ? " (built in)" : " (bundled)";

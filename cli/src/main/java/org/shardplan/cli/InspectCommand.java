@@ -9,7 +9,6 @@ import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.ImportedModel;
-import org.shardplan.onnx.OnnxImporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -62,8 +61,9 @@ public final class InspectCommand implements Callable<Integer> {
         }
         bindings.putAll(userDims);
         ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
+                .withInputValues(this.bindings.inputValues())
                 .withParamsAsInputs(this.bindings.paramsAsInputs());
-        ImportedModel m = OnnxImporter.read(file, opts);
+        ImportedModel m = InspectBundled.read(file, model, opts);
         InspectReport r = InspectReport.of(m, display, bindings);
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? r.json() : r.text());

@@ -47,7 +47,7 @@ public final class PlanCommand implements Callable<Integer> {
     ClusterOptions clusterOptions;
 
     @Option(names = "--batch", paramLabel = "N", description = "Global batch size (binds the dimension 'batch').")
-    long batch;
+    Long batch;
 
     @Mixin
     DimsOptions bindings;
@@ -128,16 +128,17 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
-        if (batch < 0) {
+        if (batch != null && batch < 1) {
             throw new ShardplanException("--batch must be >= 1, found " + batch);
         }
+        long given = batch == null ? 0 : batch;
         if (!(timeLimit > 0) || Double.isInfinite(timeLimit)) {
             throw new ShardplanException("--time-limit must be a positive number of seconds, found " + timeLimit);
         }
         SearchOptions search = searchOptions();
         Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
-        PlanModel m = PlanModel.load(model, batch, bindings, Map.of());
-        long b = m.batch(batch);
+        PlanModel m = PlanModel.load(model, given, bindings, Map.of());
+        long b = m.batch(given);
         int n = cluster.deviceCount();
         if (b > 1 && n > 1 && gcd(b, n) == 1) {
             throw new ShardplanException("--batch " + b + " shares no factor with the " + n

@@ -10,7 +10,6 @@ import org.shardplan.graph.ShardplanException;
 import org.shardplan.graph.Value;
 import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.ImportedModel;
-import org.shardplan.onnx.OnnxImporter;
 
 /**
  * A model loaded for planning: an ONNX file, a bundled model ({@code builtin:transformer},
@@ -61,8 +60,9 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         }
         bindings.putAll(userDims);
         ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
+                .withInputValues(options.inputValues())
                 .withParamsAsInputs(options.paramsAsInputs());
-        ImportedModel m = OnnxImporter.read(file, opts);
+        ImportedModel m = InspectBundled.read(file, model, opts);
         for (Value v : m.graph().inputs()) {
             if (!v.shape().rankKnown()) {
                 throw new ShardplanException(display + ": input '" + v.name()

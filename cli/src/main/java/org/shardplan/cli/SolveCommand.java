@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
+import org.shardplan.planner.solver.CostScaling;
 import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.solver.ProblemIo;
 import org.shardplan.planner.solver.Solution;
@@ -58,9 +59,21 @@ public final class SolveCommand implements Callable<Integer> {
         if (!(timeLimit > 0) || Double.isInfinite(timeLimit)) {
             throw new ShardplanException("--time-limit must be a positive number of seconds, found " + timeLimit);
         }
-        Problem p = ProblemIo.readProblem(problem);
-        long read = System.nanoTime();
-        Solution s = Solvers.byName(solver).solve(p, Solver.Options.withTimeLimit(timeLimit));
+        Problem p;
+        Solution s;
+        long read;
+        try {
+            p = ProblemIo.readProblem(problem);
+            read = System.nanoTime();
+            s = CostScaling.solve(Solvers.byName(solver), p, Solver.Options.withTimeLimit(timeLimit));
+        } catch (CostScaling.OverflowException e) {
+            throw new ShardplanException(problem + ": " + e.getMessage(), e);
+        } catch (OutOfMemoryError e) {
+            // the solver's tables are budgeted; this is the problem itself or other working memory
+            throw new ShardplanException(problem + ": the problem needs more memory than the "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB heap: give the JVM more (SHARDPLAN_JAVA_OPTS=-Xmx...)"
+                    + " or split the problem", e);
+        }
         long solved = System.nanoTime();
         if (out != null) {
             ProblemIo.writeSolution(s, out);

@@ -79,7 +79,8 @@ class PlanCommandTest {
         Files.writeString(edited, j.toPrettyString());
         v = run("evaluate", edited.toString());
         assertEquals(2, v.code(), v.out());
-        assertTrue(v.err().startsWith("shardplan: error: plan node '/head/MatMul': "), v.err());
+        assertTrue(v.err().startsWith("shardplan: error: " + edited + " on builtin:transformer (bundled): plan node '/head/MatMul': "),
+                v.err());
         assertEquals(1, v.err().strip().lines().count(), v.err());
         CliRun w = run("evaluate", plan.toString(), "builtin:cnn");
         assertEquals(2, w.code());

@@ -166,7 +166,7 @@ final class MappedFile implements AutoCloseable {
     }
 
     /** A malformed or truncated wire format. */
-    static final class WireException extends RuntimeException {
+    static class WireException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         WireException(String message) {

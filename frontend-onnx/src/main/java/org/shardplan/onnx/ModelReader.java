@@ -30,7 +30,10 @@ final class ModelReader {
             }
             RawModel m;
             try {
+                Pb.resetNesting();
                 m = parseModel(mf, file.toString());
+            } catch (Pb.TooDeepException e) {
+                throw new OnnxImportException(file + ": " + e.getMessage(), e);
             } catch (MappedFile.WireException e) {
                 throw new OnnxImportException(file + ": is not a valid ONNX model (truncated or not protobuf: "
                         + e.getMessage() + ")", e);

@@ -22,6 +22,8 @@ import org.shardplan.graph.Shape;
 import org.shardplan.graph.Tensor;
 import org.shardplan.graph.TensorType;
 import org.shardplan.graph.Value;
+import org.shardplan.graph.Work;
+import org.shardplan.graph.WorkAnalysis;
 
 /**
  * Reads an ONNX model file into a shardplan {@link Graph}, inferring the type and shape of every
@@ -50,6 +52,47 @@ public final class OnnxImporter {
     static final int MAX_REWRITE_DEPTH = 8;
     private static final Set<String> MICROSOFT_RULES = Set.of("FusedMatMul", "Gelu", "FastGelu", "BiasGelu",
             "QuickGelu", "SkipLayerNormalization", "Attention", "RMSNormalization");
+
+    /**
+     * The kinds of attributes whose name means the same in every operator of the default domain that
+     * has them (from the operator schemas of onnx/defs): checked when a node is read, so that a file
+     * with, say, {@code axis} as a string is refused there and not deep in the planner. An INTS
+     * attribute may come as INT (an empty list without its type field reads as INT), a FLOAT one as INT.
+     */
+    private static final Map<String, Attribute.Kind> KNOWN_KINDS = knownKinds();
+
+    private static Map<String, Attribute.Kind> knownKinds() {
+        Map<String, Attribute.Kind> m = new HashMap<>();
+        for (String a : new String[] {"axis", "group", "keepdims", "transA", "transB", "ceil_mode", "count_include_pad",
+            "storage_order", "batch_dims", "largest", "sorted", "to", "noop_with_empty_axes", "exclusive", "reverse",
+            "select_last_index", "blocksize", "allowzero", "num_outputs", "hidden_size", "num_scan_inputs", "stash_type",
+            "training_mode", "num_heads"}) {
+            m.put(a, Attribute.Kind.INT);
+        }
+        for (String a : new String[] {"axes", "kernel_shape", "strides", "pads", "dilations", "perm", "output_padding",
+            "output_shape", "split", "starts", "ends"}) {
+            m.put(a, Attribute.Kind.INTS);
+        }
+        for (String a : new String[] {"alpha", "beta", "epsilon", "momentum", "lambd"}) {
+            m.put(a, Attribute.Kind.FLOAT);
+        }
+        for (String a : new String[] {"auto_pad", "direction", "equation", "coordinate_transformation_mode",
+            "nearest_mode"}) {
+            m.put(a, Attribute.Kind.STRING);
+        }
+        return Map.copyOf(m);
+    }
+
+    /** Null when the attribute's kind fits its name (or the name is not one of {@link #KNOWN_KINDS}); else the message. */
+    static String wrongKind(Attribute a) {
+        Attribute.Kind want = KNOWN_KINDS.get(a.name());
+        if (want == null || a.kind() == want || a.kind() == Attribute.Kind.INT
+                && (want == Attribute.Kind.INTS || want == Attribute.Kind.FLOAT)) {
+            return null;
+        }
+        return "attribute '" + a.name() + "' must be " + want + ", found " + a.kind()
+                + (a.value() instanceof Long || a.value() instanceof Float || a.value() instanceof String ? " " + a.value() : "");
+    }
 
     private OnnxImporter() {
     }
@@ -81,6 +124,14 @@ public final class OnnxImporter {
         final TreeSet<String> opaqueOps = new TreeSet<>();
         final Set<String> usedDims = new HashSet<>();
         int graphCounter;
+        /**
+         * Above 0 while an {@code If} branch that failed inference is converted again: inference errors
+         * of its nodes leave their outputs unknown instead of failing the import.
+         */
+        int lenient;
+        /** Forward work of the nodes converted so far (all levels), checked to fit in 64 bits. */
+        long flops;
+        long bytes;
 
         Converter(String file, ImportOptions options, RawModel m) {
             this.file = file;
@@ -102,10 +153,54 @@ public final class OnnxImporter {
             return new OnnxImportException(file + ": " + msg, cause);
         }
 
+        /**
+         * A given input value in the input's declared element type and, when the number of elements
+         * agrees, its declared shape (so that {@code --input-value sr=16000} fits an int64 input of
+         * shape [] or [1]).
+         */
+        Tensor asDeclared(Tensor given, TensorType declared, String input) throws OnnxImportException {
+            DType d = declared.dtype();
+            Shape s = declared.shape();
+            long[] dims = given.type().shape().toLongs();
+            if (s.isFullyKnown()) {
+                long want = s.numElements().orElse(-1);
+                if (want != given.numElements()) {
+                    throw error("--input-value " + input + " must have " + want + " value(s) (input shape " + s
+                            + "), found " + given.numElements());
+                }
+                dims = s.toLongs();
+            }
+            if (d == DType.UNDEFINED || d == DType.STRING || (d == given.dtype() && java.util.Arrays.equals(dims,
+                    given.type().shape().toLongs()))) {
+                return given;
+            }
+            int n = (int) given.numElements();
+            if (d.isFloatingPoint()) {
+                double[] v = new double[n];
+                for (int i = 0; i < n; i++) {
+                    v[i] = given.getDouble(i);
+                }
+                return Tensor.ofDoubles(d, dims, v);
+            }
+            long[] v = new long[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = given.dtype().isFloatingPoint() ? (long) given.getDouble(i) : given.getLong(i);
+            }
+            return Tensor.ofLongs(d, dims, v);
+        }
+
         Graph top(Pb.GraphP raw) throws OnnxImportException {
             Set<String> inputNames = new HashSet<>();
             for (Pb.ValueInfoP vi : raw.inputs) {
                 inputNames.add(vi.name());
+            }
+            for (String name : options.inputValues().keySet()) {
+                if (!inputNames.contains(name)) {
+                    List<String> names = new ArrayList<>();
+                    raw.inputs.forEach(v -> names.add(v.name()));
+                    throw error("--input-value names input '" + name + "', but the model's inputs are: "
+                            + String.join(", ", names));
+                }
             }
             for (String name : options.inputShapes().keySet()) {
                 if (!inputNames.contains(name)) {
@@ -239,6 +334,9 @@ public final class OnnxImporter {
             int k = 0;
             for (Pb.ValueInfoP vi : raw.inputs) {
                 String n = vi.name();
+                if (n.isEmpty()) {
+                    throw error("graph '" + gname + "': input " + k + " must have a name, found an empty one");
+                }
                 if (initNames.contains(n)) {
                     k++;
                     continue;
@@ -257,8 +355,9 @@ public final class OnnxImporter {
                     }
                     Tensor given = options.inputValues().get(n);
                     if (given != null && given.hasValues()) {
-                        info = new Info(given.type(), given, null);
-                        t = given.type();
+                        Tensor v = asDeclared(given, t, n);
+                        info = new Info(v.type(), v, null);
+                        t = v.type();
                     }
                 } else if (inputTypes != null && k < inputTypes.size() && inputTypes.get(k) != null) {
                     Info given = inputTypes.get(k);
@@ -385,6 +484,9 @@ public final class OnnxImporter {
 
             List<Info> outInfos = new ArrayList<>();
             for (Pb.ValueInfoP vi : raw.outputs) {
+                if (vi.name().isEmpty()) {
+                    throw error("graph '" + gname + "': every output must have a name, found an empty one");
+                }
                 Value v = scope.value(vi.name());
                 if (v == null) {
                     throw error("graph '" + gname + "': output '" + vi.name()
@@ -480,7 +582,7 @@ public final class OnnxImporter {
         /** The tensor of a Constant node of a floating-point tensor with more than one element (a weight), or null. */
         private Tensor weightConstant(Pb.NodeP p) throws OnnxImportException {
             if (!p.opType().equals("Constant") || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))
-                    || p.outputs().size() != 1 || p.attributes().size() != 1) {
+                    || p.outputs().size() != 1 || p.outputs().get(0).isEmpty() || p.attributes().size() != 1) {
                 return null;
             }
             Pb.AttrP a = p.attributes().get(0);
@@ -659,6 +761,10 @@ public final class OnnxImporter {
                 if (at == null) {
                     continue;
                 }
+                String wrong = domain.isEmpty() ? wrongKind(at) : null;
+                if (wrong != null) {
+                    throw error(where + ": " + wrong);
+                }
                 attrs.add(at);
                 attrMap.put(at.name(), at);
             }
@@ -668,6 +774,10 @@ public final class OnnxImporter {
                 outNames.remove(outNames.size() - 1);
             }
             int numOut = outNames.size();
+            if (numOut == 0) {
+                throw error(where + ": must name at least one output, found " + (p.outputs().isEmpty() ? "none"
+                        : "only empty names"));
+            }
             int opset = opset(domain);
             NodeCtx ctx = new NodeCtx(name, op, domain, opset, attrMap, infos, numOut);
             List<Info> result;
@@ -698,8 +808,15 @@ public final class OnnxImporter {
                         }
                     }
                 }
-            } catch (IllegalArgumentException | ArithmeticException e) {
-                throw error(where + ": " + e.getMessage(), e);
+            } catch (IllegalArgumentException | ArithmeticException | Attribute.WrongKindException e) {
+                if (lenient == 0) {
+                    throw error(where + ": " + e.getMessage(), e);
+                }
+                result = Collections.nCopies(numOut, Info.UNKNOWN);
+                subgraphAttrs.clear();
+                for (Pb.AttrP a : graphAttrs) {
+                    subgraphAttrs.add(graphAttribute(a, scope, null, where));
+                }
             } catch (RuntimeException e) {
                 warnings.add("shape inference failed at " + where + " (" + e + "); its outputs are unknown");
                 result = Collections.nCopies(numOut, Info.UNKNOWN);
@@ -735,11 +852,24 @@ public final class OnnxImporter {
                 outputs.add(v);
             }
             attrs.addAll(subgraphAttrs);
+            Node node;
             try {
-                return new Node(name, op, domain, inputs, outputs, attrs);
+                node = new Node(name, op, domain, inputs, outputs, attrs);
             } catch (IllegalArgumentException e) {
                 throw error(e.getMessage(), e);
             }
+            try {
+                // the planner counts work in 64 bits: sizes whose work overflows are refused here
+                Work w = WorkAnalysis.of(node);
+                flops = Math.addExact(flops, w.flops());
+                bytes = Math.addExact(bytes, Math.addExact(w.bytesRead(), w.bytesWritten()));
+            } catch (ArithmeticException e) {
+                throw error(where + ": the work of the model up to this node (floating-point operations or bytes)"
+                        + " must fit in 64 bits, found more: the sizes are too large");
+            } catch (IllegalArgumentException | Attribute.WrongKindException e) {
+                throw error(where + ": " + e.getMessage(), e);
+            }
+            return node;
         }
 
         private void noteOpaque(String domain, String op) {
@@ -772,8 +902,31 @@ public final class OnnxImporter {
                 case "If": {
                     Converted thenG = null;
                     Converted elseG = null;
+                    long[] known = c.longs(0);
                     for (Pb.AttrP a : graphAttrs) {
-                        Converted cv = convert(a.g(), scope, null, false);
+                        Converted cv;
+                        try {
+                            cv = convert(a.g(), scope, null, false);
+                        } catch (OnnxImportException e) {
+                            boolean taken = known != null && known.length == 1
+                                    && (known[0] != 0) == a.name().equals("then_branch");
+                            if (taken || a.g() == null) {
+                                throw e;
+                            }
+                            // the branch not taken (or not known to be taken) need not fit the bound shapes:
+                            // a model may choose its branch by an input's value (a sample rate, say)
+                            warnings.add(where + ": branch " + a.name() + " cannot be inferred under the bound shapes ("
+                                    + e.getMessage().substring(Math.min(e.getMessage().length(), file.length() + 2))
+                                    + "); its values are unknown" + (known == null
+                                    ? " (--input-value binds the condition's input, which chooses the branch)" : ""));
+                            lenient++;
+                            try {
+                                cv = convert(a.g(), scope, null, false);
+                            } finally {
+                                lenient--;
+                            }
+                            cv = new Converted(cv.graph(), Collections.nCopies(cv.outputs().size(), Info.UNKNOWN));
+                        }
                         out.add(Attribute.ofGraph(a.name(), cv.graph));
                         if (a.name().equals("then_branch")) {
                             thenG = cv;

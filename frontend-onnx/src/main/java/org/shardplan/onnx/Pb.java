@@ -86,9 +86,58 @@ final class Pb {
     private static final int LEN = 2;
     private static final int I32 = 5;
 
+    /**
+     * How deep graphs (the branches and bodies of {@code If}, {@code Loop}, {@code Scan}) and types
+     * (sequences of sequences, optionals) may nest. Real models nest a few levels; the limit keeps a
+     * malformed file from exhausting the stack of the recursive reading and inference (protobuf's own
+     * parsers stop at 100 nested messages by default).
+     */
+    static final int MAX_NESTING = 64;
+
+    /** Nesting depth of the graph and type being read, per thread. */
+    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[2]);
+
+    /** A file whose graphs or types nest more than {@link #MAX_NESTING} deep. */
+    static final class TooDeepException extends MappedFile.WireException {
+        private static final long serialVersionUID = 1L;
+
+        TooDeepException(String message) {
+            super(message);
+        }
+    }
+
+    private static void enter(int kind, String what, long at) {
+        int[] d = DEPTH.get();
+        if (++d[kind] > MAX_NESTING) {
+            d[kind] = 0;
+            throw new TooDeepException(what + " must nest at most " + MAX_NESTING + " deep, found deeper nesting at byte " + at);
+        }
+    }
+
+    private static void leave(int kind) {
+        int[] d = DEPTH.get();
+        d[kind] = Math.max(0, d[kind] - 1);
+    }
+
+    /** Forgets the nesting depth (before reading a new file, after an error). */
+    static void resetNesting() {
+        int[] d = DEPTH.get();
+        d[0] = 0;
+        d[1] = 0;
+    }
+
     // ---- decoding
 
     static GraphP graph(MappedFile f, long start, long end, String where) {
+        enter(0, "graphs (If, Loop and Scan bodies)", start);
+        try {
+            return graph0(f, start, end, where);
+        } finally {
+            leave(0);
+        }
+    }
+
+    private static GraphP graph0(MappedFile f, long start, long end, String where) {
         GraphP g = new GraphP();
         MappedFile.Cursor c = f.cursor(start, end);
         while (!c.atEnd()) {
@@ -310,6 +359,15 @@ final class Pb {
     }
 
     static TypeP type(MappedFile f, long start, long end) {
+        enter(1, "types (sequence and optional types)", start);
+        try {
+            return type0(f, start, end);
+        } finally {
+            leave(1);
+        }
+    }
+
+    private static TypeP type0(MappedFile f, long start, long end) {
         MappedFile.Cursor c = f.cursor(start, end);
         TypeP r = new TypeP(0, 0, null);
         while (!c.atEnd()) {

@@ -1567,7 +1567,40 @@ final class ShapeRules {
             return one(unknownOf(t));
         }
         int r = xs.rankKnown() ? xs.rank() : ws.rank();
+        if (r < 3) {
+            throw new IllegalArgumentException((xs.rankKnown() ? "input " : "weight ") + "must have rank >= 3 ([N, C, "
+                    + "spatial...]), found rank " + r);
+        }
+        if (xs.rankKnown() && ws.rankKnown() && ws.rank() != xs.rank()) {
+            throw new IllegalArgumentException("weight must have the input's rank " + xs.rank() + ", found "
+                    + ws + " of rank " + ws.rank());
+        }
         int sp = r - 2;
+        Info bias = !q && c.inputCount() > 2 ? c.in(2) : null;
+        if (bias != null && bias.rankKnown()) {
+            Shape bs = bias.shape();
+            if (bs.rank() != 1 || ws.rankKnown() && bs.dim(0).isFixed() && ws.dim(0).isFixed()
+                    && bs.dim(0).value() != ws.dim(0).value()) {
+                throw new IllegalArgumentException("bias must have shape [" + (ws.rankKnown() ? ws.dim(0) : "M")
+                        + "] (one value per output channel), found " + bs);
+            }
+        }
+        long group = c.attrInt("group", 1);
+        if (group < 1) {
+            throw new IllegalArgumentException("group must be >= 1, found " + group);
+        }
+        if (ws.rankKnown()) {
+            for (int i = 0; i < ws.rank(); i++) {
+                if (ws.dim(i).isFixed() && ws.dim(i).value() < 1) {
+                    throw new IllegalArgumentException("weight dimension " + i + " must be >= 1, found " + ws);
+                }
+            }
+            if (!q && xs.rankKnown() && xs.dim(1).isFixed() && ws.dim(1).isFixed()
+                    && ws.dim(1).value() * group != xs.dim(1).value()) {
+                throw new IllegalArgumentException("weight " + ws + " must have input channels / group = "
+                        + xs.dim(1).value() + " / " + group + ", found " + ws.dim(1).value());
+            }
+        }
         long[] kernel = c.attrInts("kernel_shape");
         if (kernel == null) {
             if (!ws.rankKnown() || !Shape.of(ws.dims().subList(2, ws.rank())).isFullyKnown()) {
@@ -1592,6 +1625,10 @@ final class ShapeRules {
         long[] strides = c.attrInts("strides");
         long[] dil = c.attrInts("dilations");
         long[] pads = c.attrInts("pads");
+        requireWindow("kernel_shape", kernel, sp, 1);
+        requireWindow("strides", strides, sp, 1);
+        requireWindow("dilations", dil, sp, 1);
+        requireWindow("pads", pads, 2 * sp, 0);
         String autoPad = c.attrString("auto_pad", "NOTSET");
         boolean ceil = ceilAllowed && c.attrInt("ceil_mode", 0) != 0;
         List<Dim> out = new ArrayList<>();
@@ -1604,6 +1641,22 @@ final class ShapeRules {
             out.add(windowOut(in, kernel[i], s, d, pb, pe, autoPad, ceil));
         }
         return out;
+    }
+
+    /** Checks a window attribute: {@code n} entries, each at least {@code min} (absent is fine). */
+    private static void requireWindow(String name, long[] v, int n, long min) {
+        if (v == null) {
+            return;
+        }
+        if (v.length != n) {
+            throw new IllegalArgumentException(name + " must have " + n + " entries (" + (name.equals("pads")
+                    ? "begin and end of " : "") + "the spatial axes), found " + Arrays.toString(v));
+        }
+        for (long x : v) {
+            if (x < min) {
+                throw new IllegalArgumentException(name + " entries must be >= " + min + ", found " + Arrays.toString(v));
+            }
+        }
     }
 
     private static List<Info> convTranspose(NodeCtx c) {

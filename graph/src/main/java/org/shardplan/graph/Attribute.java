@@ -84,8 +84,18 @@ public record Attribute(String name, Kind kind, Object value) {
         return new Attribute(name, Kind.GRAPH, g);
     }
 
-    private IllegalStateException wrongKind(String wanted) {
-        return new IllegalStateException("attribute '" + name + "' must be " + wanted + ", found " + kind);
+    private WrongKindException wrongKind(String wanted) {
+        return new WrongKindException("attribute '" + name + "' must be " + wanted + ", found " + kind
+                + (value instanceof Long || value instanceof Float || value instanceof String ? " " + value : ""));
+    }
+
+    /** An attribute read as another kind than it holds (a malformed file: {@code group} as a float). */
+    public static final class WrongKindException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        WrongKindException(String message) {
+            super(message);
+        }
     }
 
     public long asInt() {

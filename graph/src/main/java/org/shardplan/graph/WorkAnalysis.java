@@ -166,6 +166,15 @@ public final class WorkAnalysis {
         return r;
     }
 
+    /** Sum of non-negative counts; throws {@link ArithmeticException} when it does not fit in 64 bits. */
+    private static long add(long... xs) {
+        long r = 0;
+        for (long x : xs) {
+            r = Math.addExact(r, x);
+        }
+        return r;
+    }
+
     private static long flops(Node n, Acc a) {
         String op = n.opType();
         if (!n.isOnnxDomain() && !"com.microsoft".equals(n.domain())) {
@@ -181,7 +190,7 @@ public final class WorkAnalysis {
             case "Gemm": {
                 long k = a.dim(n.input(0), n.attrInt("transA", 0) != 0 ? 0 : 1);
                 long y = a.numel(n.output(0));
-                return mul(2, y, k) + (n.hasInput(2) ? mul(y) : 0);
+                return add(mul(2, y, k), n.hasInput(2) ? mul(y) : 0);
             }
             case "Conv", "ConvInteger", "QLinearConv", "FusedConv", "NhwcConv": {
                 boolean q = op.equals("QLinearConv");
@@ -193,7 +202,7 @@ public final class WorkAnalysis {
                 if (y < 0 || wn < 0 || cout <= 0) {
                     return 0;
                 }
-                return 2 * y * (wn / cout) + bias;
+                return add(mul(2, y, wn / cout), bias);
             }
             case "ConvTranspose": {
                 Value x = n.input(0);
@@ -205,12 +214,12 @@ public final class WorkAnalysis {
                 if (xn < 0 || wn < 0 || cin <= 0) {
                     return 0;
                 }
-                return 2 * xn * (wn / cin) + bias;
+                return add(mul(2, xn, wn / cin), bias);
             }
             case "MaxPool", "AveragePool", "LpPool": {
                 long k = 1;
                 for (long d : n.attrInts("kernel_shape").orElse(new long[0])) {
-                    k *= d;
+                    k = mul(k, d);
                 }
                 return mul(a.numel(n.output(0)), k);
             }
@@ -250,7 +259,7 @@ public final class WorkAnalysis {
                 for (Graph g : n.subgraphs()) {
                     Work w = total(g);
                     a.complete &= w.complete();
-                    body += w.flops();
+                    body = Math.addExact(body, w.flops());
                 }
                 if (trip == null || !trip.hasValues() || trip.numElements() != 1) {
                     a.complete = false;
@@ -263,7 +272,7 @@ public final class WorkAnalysis {
                 for (Graph g : n.subgraphs()) {
                     Work w = total(g);
                     a.complete &= w.complete();
-                    body += w.flops();
+                    body = Math.addExact(body, w.flops());
                 }
                 int numScanIn = (int) n.attrInt("num_scan_inputs", 1);
                 int first = n.inputs().size() - numScanIn;
@@ -384,8 +393,9 @@ public final class WorkAnalysis {
             a.complete = false;
             return 0;
         }
-        long gh = gates * hidden;
-        long step = 2 * batch * gh * (inputSize + hidden) + (n.hasInput(3) ? 2 * batch * gh : 0) + pointwise * batch * hidden;
+        long gh = mul(gates, hidden);
+        long step = add(mul(2, batch, gh, add(inputSize, hidden)), n.hasInput(3) ? mul(2, batch, gh) : 0,
+                mul(pointwise, batch, hidden));
         return mul(step, seq, dirs);
     }
 
@@ -409,7 +419,7 @@ public final class WorkAnalysis {
                 return 0;
             }
             long inner = wout / 3;
-            return 2 * b * s * hid * wout + 2 * b * s * s * 2 * inner + 5 * b * heads * s * s;
+            return add(mul(2, b, s, hid, wout), mul(2, b, s, s, 2, inner), mul(5, b, Math.max(heads, 0), s, s));
         }
         long b;
         long s;
@@ -436,7 +446,7 @@ public final class WorkAnalysis {
             a.complete = false;
             return 0;
         }
-        return 2 * b * heads * s * l * (dq + dv) + 5 * b * heads * s * l;
+        return add(mul(2, b, heads, s, l, add(dq, dv)), mul(5, b, heads, s, l));
     }
 
     /** Whether this class has a FLOP formula for the node's operator (data movement counts, with 0). */

@@ -128,10 +128,10 @@ public final class SolverBenchmark {
     /** Where the table goes (option {@code --out}). */
     static final Path[] OUT = {Path.of("benchmarks/results/solver.md")};
 
-    /** The ILP alone, per OR-Tools backend, on the shared examples (60 s limit each). */
+    /** The ILP alone, per OR-Tools backend, on the example problems (60 s limit each). */
     private static List<String[]> backendRows() throws Exception {
         List<String[]> out = new ArrayList<>();
-        Path shared = Path.of("..", "shared", "problems");
+        Path shared = Path.of("examples", "problems");
         for (String name : new String[] {"pase-alexnet-b128-p8", "pase-rnnlm-b64-p8", "pase-inception3-b128-p8",
                 "pase-transformer-b64-p4"}) {
             Path f = shared.resolve(name + ".json.gz");
@@ -298,7 +298,7 @@ public final class SolverBenchmark {
         }
         if (!BACKEND_ROWS.isEmpty()) {
             b.append("\n## ILP backends\n\n`IlpSolver` alone with each OR-Tools MPSolver backend on the shared "
-                    + "examples (`../shared/problems`), 60 s limit, one thread (option `--backends`):\n\n");
+                    + "examples (`examples/problems`), 60 s limit, one thread (option `--backends`):\n\n");
             b.append("| problem | backend | status | seconds | objective | lower bound |\n|---|---|---|---:|---:|---:|\n");
             for (String[] r : BACKEND_ROWS) {
                 b.append("| ").append(String.join(" | ", r)).append(" |\n");

@@ -30,7 +30,7 @@ import org.shardplan.planner.solver.ProblemIo;
  * [--variant "LABEL|LAUNCHER|ENV=VALUE ..."]... [--out FILE]}. Without {@code --variant} the one variant is
  * this checkout's {@code ./shardplan} with its defaults. Several variants are run interleaved (one run of
  * each in turn), so that a change of load hits them alike. The first row is the two-node example of
- * {@code shared/formats/problem.md}: the fixed cost of a run.
+ * {@code docs/problem-format.md}: the fixed cost of a run.
  */
 public final class SolverCliBenchmark {
 

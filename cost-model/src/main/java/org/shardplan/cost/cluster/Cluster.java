@@ -18,6 +18,12 @@ import java.util.Set;
  */
 public record Cluster(String name, List<ClusterNode> nodes, Link interNode) {
 
+    /**
+     * The most devices a cluster may have: a million, about five times the largest training clusters
+     * announced to date, so that a mistyped count gets a message instead of hours of work.
+     */
+    public static final int MAX_DEVICES = 1_000_000;
+
     public Cluster {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(interNode, "interNode");
@@ -26,7 +32,13 @@ public record Cluster(String name, List<ClusterNode> nodes, Link interNode) {
             throw new IllegalArgumentException("cluster " + name + ": nodes must not be empty, found 0 nodes");
         }
         Set<String> seen = new HashSet<>();
+        long total = 0;
         for (ClusterNode n : nodes) {
+            total += n.devices();
+            if (total > MAX_DEVICES) {
+                throw new IllegalArgumentException("cluster " + name + ": the number of devices must be at most "
+                        + MAX_DEVICES + ", found more");
+            }
             if (!seen.add(n.name())) {
                 throw new IllegalArgumentException("cluster " + name + ": node names must be unique, found "
                         + n.name() + " twice");
@@ -52,6 +64,9 @@ public record Cluster(String name, List<ClusterNode> nodes, Link interNode) {
             throws ClusterException {
         if (devices < 1) {
             throw new ClusterException("--devices must be at least 1, found " + devices);
+        }
+        if (devices > MAX_DEVICES) {
+            throw new ClusterException("--devices must be at most " + MAX_DEVICES + ", found " + devices);
         }
         if (devicesPerNode < 1) {
             throw new ClusterException("devices per node must be at least 1, found " + devicesPerNode);

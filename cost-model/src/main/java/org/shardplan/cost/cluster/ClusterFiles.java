@@ -78,6 +78,8 @@ public final class ClusterFiles {
             throw c.err("nodes", "must be a non-empty array", nodesJson == null ? "nothing" : nodesJson.toString());
         }
         List<ClusterNode> nodes = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        long total = 0;
         Link firstInter = null;
         for (int i = 0; i < nodesJson.size(); i++) {
             String p = "nodes[" + i + "]";
@@ -105,13 +107,16 @@ public final class ClusterFiles {
             if (firstInter == null) {
                 firstInter = dev.interNode();
             }
+            total += (long) devices * count;
+            if (total > Cluster.MAX_DEVICES) {
+                throw c.err(p, "must bring the cluster to at most " + Cluster.MAX_DEVICES + " devices",
+                        total + " devices (" + count + " x " + devices + " here)");
+            }
             String base = n.has("name") ? c.text(n, "name", p + ".name") : "node" + nodes.size();
             for (int k = 0; k < count; k++) {
                 String nodeName = count == 1 ? base : base + "-" + k;
-                for (ClusterNode other : nodes) {
-                    if (other.name().equals(nodeName)) {
-                        throw c.err(p + ".name", "must be unique", "\"" + nodeName + "\" twice");
-                    }
+                if (!names.add(nodeName)) {
+                    throw c.err(p + ".name", "must be unique", "\"" + nodeName + "\" twice");
                 }
                 nodes.add(new ClusterNode(nodeName, dev, devices, intra));
             }

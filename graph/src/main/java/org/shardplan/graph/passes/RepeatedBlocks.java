@@ -32,8 +32,10 @@ import org.shardplan.graph.Value;
  * compute node) becomes a class. Classes with the same signatures and wiring are merged (for example,
  * two groups of identical blocks separated by a different one).
  *
- * <p>Running time O(n²) for the candidate runs over all periods, n the number of coarse nodes, plus
- * O(n · E) for alignments in the worst case; linear-time in practice for layered models.
+ * <p>Running time O(n²) integer comparisons for the candidate runs over all periods, n the number of
+ * coarse nodes (a run of one repeated signature is a candidate of period 1 only, so that thousands of
+ * identical nodes make one candidate, not n / 2 of them each scanned again), plus O(n · E) for
+ * alignments in the worst case; linear-time in practice for layered models.
  */
 public final class RepeatedBlocks {
     private RepeatedBlocks() {
@@ -118,6 +120,11 @@ public final class RepeatedBlocks {
         }
         PriorityQueue<Cand> queue = new PriorityQueue<>(Comparator.comparingInt(Cand::coverage).reversed()
                 .thenComparingInt(Cand::period).thenComparingInt(Cand::start));
+        // sameUntil[i]: the end of the run of equal signatures that starts at i
+        int[] sameUntil = new int[n];
+        for (int i = n - 1; i >= 0; i--) {
+            sameUntil[i] = i + 1 < n && sig[i + 1] == sig[i] ? sameUntil[i + 1] : i + 1;
+        }
         for (int p = 1; p <= n / 2; p++) {
             int i = 0;
             while (i + p < n) {
@@ -129,7 +136,10 @@ public final class RepeatedBlocks {
                 while (j + p < n && sig[j] == sig[j + p]) {
                     j++;
                 }
-                if (j - i >= p) {
+                // a run of one signature repeated (many identical nodes, say) is the period-1
+                // candidate's: the same run at a longer period covers no more and would only
+                // fill the queue with n / 2 candidates that each cost a scan of the run
+                if (j - i >= p && (p == 1 || sameUntil[i] < j + p)) {
                     queue.add(new Cand(i, j - i + p, p));
                 }
                 i = j + 1;

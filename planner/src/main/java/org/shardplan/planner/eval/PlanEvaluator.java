@@ -74,8 +74,9 @@ public final class PlanEvaluator {
         }
         for (PlanNode n : plan.nodes()) {
             if (!graphNames.contains(n.name())) {
-                throw new PlanFormatException("plan node '" + n.name() + "' (" + n.op() + ") must be a node of model "
-                        + plan.model().name() + ", found none of that name: the plan does not match the model");
+                throw new PlanFormatException("plan node '" + n.name() + "' (" + n.op() + ") must be a node of the model"
+                        + " evaluated, found none of that name: the plan does not match the model (it is a plan of "
+                        + plan.model().name() + ")");
             }
         }
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(graph);

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.OptionalDouble;
 
 /**
- * A strategy-selection problem (format 1 of {@code shared/formats/problem.md}): every node picks one
+ * A strategy-selection problem (format 1 of {@code docs/problem-format.md}): every node picks one
  * of its strategies; the total cost is the sum of the chosen node costs plus, for every edge, the
  * entry of the edge's matrix at (strategy of its source, strategy of its target); optionally the
  * chosen strategies' memory must sum to at most {@link #memoryLimit()}.

@@ -3,7 +3,7 @@ package org.shardplan.planner.solver;
 import org.shardplan.graph.ShardplanException;
 
 /**
- * A strategy problem or solution file (format 1, {@code shared/formats/problem.md}) that cannot be
+ * A strategy problem or solution file (format 1, {@code docs/problem-format.md}) that cannot be
  * read: malformed JSON, wrong matrix sizes, NaN, an edge to a missing node. The message is one line
  * naming the file, node or edge and what was found.
  */

@@ -25,7 +25,7 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Reads and writes problems and solutions in format 1 ({@code shared/formats/problem.md}).
+ * Reads and writes problems and solutions in format 1 ({@code docs/problem-format.md}).
  *
  * <p>Reading a problem streams the JSON straight into primitive arrays (a problem with dense 566 x
  * 566 edge matrices holds tens of millions of numbers, far too many for a JSON tree) with

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The answer to a {@link Problem} (format 1 of {@code shared/formats/problem.md}).
+ * The answer to a {@link Problem} (format 1 of {@code docs/problem-format.md}).
  *
  * @param problem    the problem's name
  * @param status     what is proven about {@link #choices()}

@@ -1,6 +1,6 @@
 /**
  * The strategy-selection problem as plain data and its exact solvers. A {@link
- * org.shardplan.planner.solver.Problem} (format 1 of {@code shared/formats/problem.md}, read and
+ * org.shardplan.planner.solver.Problem} (format 1 of {@code docs/problem-format.md}, read and
  * written by {@link org.shardplan.planner.solver.ProblemIo}) gives every node a list of strategies
  * with costs and memory and every edge a cost matrix; a {@link org.shardplan.planner.solver.Solver}
  * picks one strategy per node minimising the total, optionally under a memory limit, and returns a

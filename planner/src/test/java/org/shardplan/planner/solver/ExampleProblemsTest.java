@@ -10,17 +10,20 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The examples in {@code shared/problems/} reproduce the optima of {@code expected.tsv}. */
-class SharedExamplesTest {
+/**
+ * The example problems in the repository's {@code examples/problems/} reproduce the optima of its
+ * {@code expected.tsv}. They are part of the repository, so these tests never skip.
+ */
+class ExampleProblemsTest {
 
     static Path problemsDir() {
-        String root = System.getProperty("shardplan.root", ".");
-        return Path.of(root).toAbsolutePath().normalize().resolveSibling("shared").resolve("problems");
+        String root = System.getProperty("shardplan.root");
+        Path base = root != null ? Path.of(root) : Path.of("..");
+        return base.toAbsolutePath().normalize().resolve("examples").resolve("problems");
     }
 
     static Map<String, Double> expected() throws IOException {
@@ -41,9 +44,7 @@ class SharedExamplesTest {
 
     static Stream<Arguments> cases() throws IOException {
         Map<String, Double> e = expected();
-        Assumptions.assumeFalse(e.isEmpty() && !"1".equals(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA")),
-                "shared/problems not found next to the repository");
-        assertTrue(!e.isEmpty(), "shared/problems/expected.tsv must exist at " + problemsDir());
+        assertEquals(4, e.size(), "examples/problems/expected.tsv must list 4 problems at " + problemsDir());
         return e.entrySet().stream().flatMap(x -> Stream.of("dp", "ilp", "auto")
                 .map(s -> Arguments.of(x.getKey(), x.getValue(), s)));
     }
@@ -74,9 +75,7 @@ class SharedExamplesTest {
 
     static Stream<String> names() throws IOException {
         Map<String, Double> e = expected();
-        Assumptions.assumeFalse(e.isEmpty() && !"1".equals(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA")),
-                "shared/problems not found next to the repository");
-        assertTrue(!e.isEmpty(), "shared/problems/expected.tsv must exist at " + problemsDir());
+        assertEquals(4, e.size(), "examples/problems/expected.tsv must list 4 problems at " + problemsDir());
         return e.keySet().stream();
     }
 }

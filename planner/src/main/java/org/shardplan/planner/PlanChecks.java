@@ -1,0 +1,160 @@
+package org.shardplan.planner;
+
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.shardplan.cost.cluster.Cluster;
+import org.shardplan.cost.cluster.ClusterException;
+import org.shardplan.cost.cluster.ClusterFiles;
+
+/**
+ * Checks that a plan read from a file agrees with itself, as one that {@link Planner} wrote does: the
+ * cluster summary with the cluster definition it carries, every node's split with the cluster, the
+ * batch with the dimension bindings, the totals with the nodes. A plan edited by hand that breaks one
+ * of these is refused with a message naming the field, before anything is printed or priced. The
+ * per-node and total checks apply to single-stage plans; a pipeline's stages are checked by re-costing.
+ * (Whether a strategy suits its layer needs the model: that is {@code PlanEvaluator}'s check.)
+ * O(nodes + factors).
+ */
+public final class PlanChecks {
+
+    /** Relative tolerance of the sums (the planner adds the same numbers in the same order). */
+    static final double TOLERANCE = 1e-6;
+
+    private PlanChecks() {
+    }
+
+    /**
+     * Returns {@code p} when it is consistent, everything included: what {@code explain} prints.
+     *
+     * @param source names the plan in messages (its file)
+     * @throws PlanFormatException naming the first field that disagrees, as "X must be Y, found Z"
+     */
+    public static Plan requireConsistent(Plan p, String source) throws PlanFormatException {
+        return requireConsistent(p, source, true);
+    }
+
+    /**
+     * Returns {@code p} when what does not depend on the nodes' strategies is consistent (batch, dimension
+     * bindings, cluster, options): what a re-costing takes from the plan. The nodes' devices, layouts and
+     * costs are checked too when {@code derived} is set; a re-costing recomputes them from the strategies
+     * instead, so that a user may edit the strategies alone.
+     *
+     * @param source names the plan in messages (its file)
+     * @throws PlanFormatException naming the first field that disagrees, as "X must be Y, found Z"
+     */
+    public static Plan requireConsistent(Plan p, String source, boolean derived) throws PlanFormatException {
+        String pre = source + ": ";
+        if (p.batch() < 0) {
+            throw new PlanFormatException(pre + "batch must be >= 0, found " + p.batch());
+        }
+        for (Map.Entry<String, Long> d : p.dims().entrySet()) {
+            if (d.getValue() < 1) {
+                throw new PlanFormatException(pre + "dims." + d.getKey() + " must be >= 1, found " + d.getValue());
+            }
+        }
+        Long dimBatch = p.dims().get("batch");
+        if (dimBatch != null && dimBatch != p.batch()) {
+            throw new PlanFormatException(pre + "batch must equal dims.batch (" + dimBatch + "), found " + p.batch());
+        }
+        Cluster cl;
+        try {
+            cl = ClusterFiles.parse(p.cluster().definition(), source + " cluster.definition");
+        } catch (ClusterException | IllegalArgumentException e) {
+            throw new PlanFormatException(e.getMessage(), e);
+        }
+        int devices = cl.deviceCount();
+        if (p.cluster().devices() != devices) {
+            throw new PlanFormatException(pre + "cluster.devices must be the " + devices
+                    + " devices of cluster.definition, found " + p.cluster().devices());
+        }
+        int perNode = cl.devicesPerNode();
+        if (p.cluster().devicesPerNode() != perNode) {
+            throw new PlanFormatException(pre + "cluster.devicesPerNode must be " + perNode
+                    + " (the nodes of cluster.definition), found " + p.cluster().devicesPerNode());
+        }
+        String device = cl.device(0).name();
+        if (!p.cluster().device().equals(device)) {
+            throw new PlanFormatException(pre + "cluster.device must be " + device
+                    + " (the first node of cluster.definition), found " + p.cluster().device());
+        }
+        if (p.options().zeroStage() < 0 || p.options().zeroStage() > 3) {
+            throw new PlanFormatException(pre + "options.zeroStage must be 0, 1, 2 or 3, found "
+                    + p.options().zeroStage());
+        }
+        if (!derived || p.stages().size() > 1) {
+            // a pipeline's nodes split their stage's devices and its step time is the schedule's, not a
+            // sum over the nodes: those are checked by re-costing (evaluate)
+            return p;
+        }
+        Set<String> names = new HashSet<>();
+        double seconds = 0;
+        double compute = 0;
+        double memory = 0;
+        for (PlanNode n : p.nodes()) {
+            String at = pre + "node '" + n.name() + "': ";
+            if (!names.add(n.name())) {
+                throw new PlanFormatException(pre + "node names must be unique, found '" + n.name() + "' twice");
+            }
+            long product = 1;
+            for (Map.Entry<String, Integer> f : n.strategy().entrySet()) {
+                if (f.getValue() < 1 || f.getValue() > devices) {
+                    throw new PlanFormatException(at + "strategy." + f.getKey() + " must be between 1 and the "
+                            + devices + " devices, found " + f.getValue());
+                }
+                product *= f.getValue();
+                if (product > devices) {
+                    break;
+                }
+            }
+            if (product > devices || devices % product != 0) {
+                throw new PlanFormatException(at + "the product of the split factors " + n.strategy()
+                        + " must divide the " + devices + " devices, found " + product);
+            }
+            if (n.devices() != product) {
+                throw new PlanFormatException(at + "devices must be the product of the split factors ("
+                        + product + "), found " + n.devices());
+            }
+            Set<String> placed = new HashSet<>();
+            for (String d : n.placement()) {
+                if (!n.strategy().containsKey(d) || !placed.add(d)) {
+                    throw new PlanFormatException(at + "placement must list split dimensions of " + n.strategy()
+                            + " once each, found " + n.placement());
+                }
+            }
+            long inside = 1;
+            for (Map.Entry<String, Integer> f : n.intraNode().entrySet()) {
+                Integer whole = n.strategy().get(f.getKey());
+                if (whole == null || f.getValue() < 1 || whole % f.getValue() != 0) {
+                    throw new PlanFormatException(at + "intraNode." + f.getKey() + " must divide the split factor "
+                            + (whole == null ? "(none: not a split dimension)" : whole) + ", found " + f.getValue());
+                }
+                inside *= f.getValue();
+            }
+            if (inside > perNode || perNode % inside != 0) {
+                throw new PlanFormatException(at + "the intraNode factors " + n.intraNode()
+                        + " must divide the " + perNode + " devices of a node, found a product of " + inside);
+            }
+            seconds += n.seconds();
+            compute += n.computeSeconds();
+            memory += n.memoryBytes();
+        }
+        PlanTotals t = p.totals();
+        requireClose(pre + "totals.stepSeconds", seconds, t.stepSeconds());
+        requireClose(pre + "totals.computeSeconds", compute, t.computeSeconds());
+        requireClose(pre + "totals.peakMemoryBytesPerDevice", memory, t.peakMemoryBytesPerDevice());
+        boolean fits = t.peakMemoryBytesPerDevice() <= t.memoryLimitBytes();
+        if (t.fits() != fits) {
+            throw new PlanFormatException(pre + "totals.fits must be " + fits + " (peak memory "
+                    + t.peakMemoryBytesPerDevice() + " against the limit " + t.memoryLimitBytes() + "), found " + t.fits());
+        }
+        return p;
+    }
+
+    private static void requireClose(String what, double sum, double stored) throws PlanFormatException {
+        double scale = Math.max(Math.abs(sum), Math.abs(stored));
+        if (Math.abs(sum - stored) > TOLERANCE * scale) {
+            throw new PlanFormatException(what + " must be the sum over the nodes (" + sum + "), found " + stored);
+        }
+    }
+}
