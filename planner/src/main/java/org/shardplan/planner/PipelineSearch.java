@@ -268,21 +268,9 @@ final class PipelineSearch {
                 k -> required(cg, micro, pb));
     }
 
-    /** The baselines' layouts, which must be among the candidates. */
+    /** The baselines' layouts (and the same families' on fewer devices, copied), which must be among the candidates. */
     static Map<String, List<Layout>> required(CoarseGraph cg, long micro, ProblemBuilder pb) {
-        Map<String, List<Layout>> required = new LinkedHashMap<>();
-        List<Baselines.Baseline> all = new ArrayList<>();
-        all.add(Baselines.dataParallel(cg, micro, pb.digits()));
-        all.addAll(Baselines.experts(cg, micro, pb.digits()));
-        for (Baselines.Baseline b : all) {
-            b.layouts().forEach((k, v) -> {
-                List<Layout> ls = required.computeIfAbsent(k, x -> new ArrayList<>());
-                if (!ls.contains(v)) {
-                    ls.add(v);
-                }
-            });
-        }
-        return required;
+        return Baselines.familyLayouts(cg, micro, pb.digits());
     }
 
     /**

@@ -18,6 +18,7 @@ import org.shardplan.graph.space.Strategy;
 import org.shardplan.graph.space.TensorIndexing;
 import org.shardplan.planner.strategy.DeviceDigits;
 import org.shardplan.planner.strategy.Layout;
+import org.shardplan.planner.strategy.StrategySpace;
 
 /**
  * The hand-made plans shardplan compares with, each given as one {@link Layout} per node, so that they
@@ -83,20 +84,27 @@ public final class Baselines {
      * so that no cap on the candidates per node can drop them: data parallelism and every expert
      * baseline ({@link #experts}: Megatron and Megatron with sequence parallelism at each
      * tensor-parallel degree the model and the node size allow, each with data parallelism over the
-     * other devices; one-weird-trick for CNNs), without repeats. O(baselines · nodes · rank).
+     * other devices; one-weird-trick for CNNs), without repeats; then the same families on the devices
+     * of {@code dd} without its top digit, and so on down to one device ({@link DeviceDigits#withoutTopDigit}),
+     * copied over the digits above ({@link StrategySpace#copied}), so that every plan of the standard
+     * families on fewer devices can also be chosen on more. O(digits · baselines · nodes · rank).
      */
     public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd) {
-        List<Baseline> all = new ArrayList<>();
-        all.add(dataParallel(g, batch, dd));
-        all.addAll(experts(g, batch, dd));
         Map<String, List<Layout>> r = new LinkedHashMap<>();
-        for (Baseline b : all) {
-            b.layouts().forEach((node, l) -> {
-                List<Layout> ls = r.computeIfAbsent(node, x -> new ArrayList<>());
-                if (!ls.contains(l)) {
-                    ls.add(l);
-                }
-            });
+        for (Optional<DeviceDigits> sub = Optional.of(dd); sub.isPresent();
+                sub = StrategySpace.COPIED ? sub.get().withoutTopDigit() : Optional.empty()) {
+            List<Baseline> all = new ArrayList<>();
+            all.add(dataParallel(g, batch, sub.get()));
+            all.addAll(experts(g, batch, sub.get()));
+            for (Baseline b : all) {
+                b.layouts().forEach((node, l) -> {
+                    Layout c = StrategySpace.copied(l, dd);
+                    List<Layout> ls = r.computeIfAbsent(node, x -> new ArrayList<>());
+                    if (!ls.contains(c)) {
+                        ls.add(c);
+                    }
+                });
+            }
         }
         return r;
     }

@@ -49,14 +49,21 @@ import org.shardplan.planner.strategy.StrategySpace;
  * anchor with the shapes one device sees, and the fused element-wise members' kernels scaled by the
  * share of the iterations one device runs; plus one more forward under recomputation) plus the
  * collectives the split needs: an all-reduce of the gradient of every parameter held in copies
- * (data parallelism; under ZeRO stage 3 also two all-gathers of the weights), an all-reduce of the
- * gradient of every activation input held in copies, an all-reduce of partial sums when a reduction
- * dimension is split, halo exchange forward and backward for split spatial dimensions, and an
- * all-reduce of row statistics when a normalised dimension is split. Its memory is the weights,
- * gradients and optimizer state of its parameter slices ({@link MemoryModel}) plus the activations
- * it saves for the backward pass. An edge's cost is the time each device spends receiving the part
- * of the tensor's block it needs under the consumer's layout and does not hold under the producer's
- * (forward), and the same for the gradient the other way (backward), on the node link or the network.
+ * over the devices that split a dimension the parameter does not index (data parallelism; under ZeRO
+ * stage 3 also two all-gathers of the weights), a reduce-scatter of the gradient parts of every
+ * activation input held in copies, a reduce-scatter of partial sums when a reduction dimension is
+ * split, halo exchange forward and backward for split spatial dimensions, and an all-reduce of row
+ * statistics when a normalised dimension is split. Digits of the device index that no split dimension
+ * owns hold copies of the same computation: they see the same data and compute the same gradients,
+ * so no collective runs over them. Its memory is the weights, gradients and optimizer state of its
+ * parameter slices ({@link MemoryModel}) plus the activations it saves for the backward pass. An
+ * edge's cost is the time each device spends receiving the part of the tensor's block it needs under
+ * the consumer's layout and does not hold under the producer's (forward), and the same for the
+ * gradient the other way (backward), on the node link or the network; a reduce-scattered tensor
+ * (partial sums forward, gradient parts backward) is all-gathered first unless the receiving layout
+ * splits one of its axes over exactly the devices it was scattered over (so tensor parallelism pays
+ * a reduce-scatter and an all-gather per boundary, the all-reduce of Megatron, and sequence
+ * parallelism only the same two: Korthikanti et al., 2022, Section 4.2.2).
  * Operators without an iteration space run replicated (every device computes them whole).
  *
  * <p>Nodes with the same operator, attributes, shapes and required layouts share one cost table, and
@@ -524,11 +531,13 @@ public final class ProblemBuilder {
             }
         }
         if (!red.isEmpty()) {
+            // reduce-scattered: the all-gather that completes an all-reduce is charged on the edges to the
+            // consumers whose layouts do not split the tensor over these digits (edgeCost)
             int[] g = l.digitsOf(red);
             for (TensorIndexing t : sp.partialOutputs(s)) {
                 double b = sp.localBytes(t, s);
-                comm += collectives.seconds(Collective.ALL_REDUCE, g, b);
-                bytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, b);
+                comm += collectives.seconds(Collective.REDUCE_SCATTER, g, b);
+                bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, b);
             }
         }
         double memory = 0;
@@ -568,9 +577,11 @@ public final class ProblemBuilder {
                     }
                 }
             } else if (Backward.needsGrad(v) && !rep.isEmpty()) {
+                // the parts of the input's gradient, reduce-scattered; the all-gather is charged on the edge
+                // from the producer unless its layout splits the tensor over these digits (edgeCost)
                 double b = sp.localBytes(t, s);
-                comm += collectives.seconds(Collective.ALL_REDUCE, g, b);
-                bytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, b);
+                comm += collectives.seconds(Collective.REDUCE_SCATTER, g, b);
+                bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, b);
             }
             long halo = sp.haloElements(t, s);
             if (halo > 0) {
@@ -718,17 +729,35 @@ public final class ProblemBuilder {
             Optional<TensorIndexing> pt = p.space().flatMap(s -> s.tensor(v.name()));
             Optional<TensorIndexing> ct = c.space().flatMap(s -> s.tensor(v.name()));
             int[][][] have = new int[rows][][];
+            int[][] scattered = new int[rows][]; // digits a producer's partial sums of v are reduce-scattered over
             for (int r = 0; r < rows; r++) {
-                have[r] = pt.isPresent() ? p.layouts().get(r).tensorDigits(pt.get()) : new int[0][];
+                Layout pl = p.layouts().get(r);
+                have[r] = pt.isPresent() ? pl.tensorDigits(pt.get()) : new int[0][];
+                scattered[r] = pt.isPresent() ? partialDigits(p.space().get(), pt.get(), pl) : new int[0];
             }
             int[][][] need = new int[cols][][];
+            int[][] epilogue = new int[cols][]; // digits a consumer reduce-scatters its outputs over, v an epilogue input
+            int[][] gradScattered = new int[cols][]; // digits a consumer reduce-scatters v's gradient over
             for (int k = 0; k < cols; k++) {
-                need[k] = ct.isPresent() ? c.layouts().get(k).tensorDigits(ct.get()) : new int[0][];
+                Layout cl = c.layouts().get(k);
+                need[k] = ct.isPresent() ? cl.tensorDigits(ct.get()) : new int[0][];
+                epilogue[k] = new int[0];
+                gradScattered[k] = new int[0];
+                if (ct.isPresent() && !cl.strategy().isReplicated()) {
+                    IterationSpace sp = c.space().get();
+                    Strategy s = cl.strategy();
+                    if (ct.get().epilogue() && !sp.partialOutputs(s).isEmpty()) {
+                        epilogue[k] = cl.digitsOf(splitReductions(sp, s));
+                    }
+                    if (grad && !ct.get().isParameter()) {
+                        gradScattered[k] = cl.digitsOf(sp.replicatedOver(ct.get(), s));
+                    }
+                }
             }
             // many layouts place the tensor alike (they differ in dimensions it does not have): the
             // transfer is priced once per distinct pair of placements
-            int[] rowClass = placementClasses(have);
-            int[] colClass = placementClasses(need);
+            int[] rowClass = placementClasses(have, scattered);
+            int[] colClass = placementClasses(need, epilogue, gradScattered);
             int rc = 0;
             int cc = 0;
             for (int x : rowClass) {
@@ -744,11 +773,11 @@ public final class ProblemBuilder {
                 for (int k = 0; k < cols; k++) {
                     int at = rowClass[r] * cc + colClass[k];
                     if (!priced[at]) {
-                        double[] f = transfer(need[k], have[r], full);
+                        double[] f = forward(need[k], epilogue[k], ct, have[r], scattered[r], pt, full);
                         double s = f[1];
                         double b = f[0];
                         if (grad) {
-                            double[] g = transfer(have[r], need[k], full);
+                            double[] g = gathered(have[r], need[k], gradScattered[k], ct, full);
                             s += g[1];
                             b += g[0];
                         }
@@ -764,12 +793,142 @@ public final class ProblemBuilder {
         return new double[][] {sec, byt};
     }
 
-    /** For each placement (digits per tensor axis), the index of the first equal one's class. O(n) hashing. */
-    private static int[] placementClasses(int[][][] placements) {
+    /** The split reduction dimensions of a strategy, in loop order. */
+    private static List<String> splitReductions(IterationSpace sp, Strategy s) {
+        List<String> red = new ArrayList<>();
+        for (LoopDim d : sp.dims()) {
+            if (d.kind() == LoopKind.REDUCTION && s.factor(d.name()) > 1) {
+                red.add(d.name());
+            }
+        }
+        return red;
+    }
+
+    /** The digits over which the producer reduce-scatters its partial sums of {@code t} (none unless partial). */
+    private static int[] partialDigits(IterationSpace sp, TensorIndexing t, Layout l) {
+        if (l.strategy().isReplicated() || !sp.partialOutputs(l.strategy()).contains(t)) {
+            return new int[0];
+        }
+        return l.digitsOf(splitReductions(sp, l.strategy()));
+    }
+
+    /**
+     * The forward resharding of a tensor to a consumer: {bytes, seconds}. When the producer's partial
+     * sums are reduce-scattered over digits {@code scattered} (its {@link #nodeCost} charges that), the
+     * consumer gets them for free when its layout splits one axis of the tensor over exactly those
+     * digits besides the producer's (sequence parallelism after a row-parallel product, Korthikanti et
+     * al., 2022, Section 4.2.2: the reduce-scatter lands each device's sequence block); otherwise they are
+     * all-gathered first (reduce-scatter plus all-gather: the all-reduce of plain tensor parallelism) and
+     * then resharded as a whole block. A consumer that reduce-scatters its own outputs over digits
+     * {@code epilogue} applies an element-wise epilogue (a residual addition) to its scattered block, so it
+     * needs only that block of an epilogue input: the cheapest axis to scatter is taken.
+     */
+    private double[] forward(int[][] need, int[] epilogue, Optional<TensorIndexing> ct, int[][] have, int[] scattered,
+            Optional<TensorIndexing> pt, double full) {
+        List<int[][]> needs = new ArrayList<>();
+        needs.add(need);
+        if (epilogue.length > 0) {
+            needs.addAll(withDigits(need, epilogue, ct.get()));
+        }
+        if (scattered.length > 0) {
+            for (int[][] h : withDigits(have, scattered, pt.get())) {
+                for (int[][] n : needs) {
+                    if (localFraction(n, h) >= 1) {
+                        return new double[] {0, 0};
+                    }
+                }
+            }
+        }
+        double[] best = null;
+        for (int[][] n : needs) {
+            double[] f = transfer(n, have, full);
+            if (best == null || f[1] < best[1]) {
+                best = f;
+            }
+        }
+        if (scattered.length > 0) {
+            double block = full / digitProduct(have);
+            best = new double[] {best[0] + collectives.bytesMoved(Collective.ALL_GATHER, scattered, block),
+                best[1] + collectives.seconds(Collective.ALL_GATHER, scattered, block)};
+        }
+        return best;
+    }
+
+    /**
+     * The backward resharding of a tensor's gradient from the consumer to the producer: {bytes,
+     * seconds}. When the consumer reduce-scatters its parts of the gradient over digits {@code scattered}
+     * (an input held in copies: its {@link #nodeCost} charges that), the producer gets them for free
+     * when its layout splits one axis over exactly those digits besides the consumer's (the layer norm
+     * before a column-parallel product under sequence parallelism); otherwise they are all-gathered
+     * first, and the whole gradient block is resharded as before.
+     */
+    private double[] gathered(int[][] have, int[][] need, int[] scattered, Optional<TensorIndexing> ct, double full) {
+        if (scattered.length == 0) {
+            return transfer(have, need, full);
+        }
+        for (int[][] n : withDigits(need, scattered, ct.get())) {
+            if (localFraction(have, n) >= 1) {
+                return new double[] {0, 0};
+            }
+        }
+        double block = full / digitProduct(need);
+        double[] g = transfer(have, need, full);
+        return new double[] {g[0] + collectives.bytesMoved(Collective.ALL_GATHER, scattered, block),
+            g[1] + collectives.seconds(Collective.ALL_GATHER, scattered, block)};
+    }
+
+    /**
+     * The tensor digits {@code ds} with {@code extra} added to one axis (after the axis' own digits, and
+     * before them: a reduce-scatter may hand the chunks out in either order), for each axis whose size the
+     * added split still divides; axes read through a window are skipped.
+     */
+    private List<int[][]> withDigits(int[][] ds, int[] extra, TensorIndexing t) {
+        List<int[][]> r = new ArrayList<>();
+        if (ds.length != t.axes().size()) {
+            return r;
+        }
+        for (int a = 0; a < ds.length; a++) {
+            AxisMap ax = t.axes().get(a);
+            double parts = 1;
+            for (int d : ds[a]) {
+                parts *= digits.radix(d);
+            }
+            for (int d : extra) {
+                parts *= digits.radix(d);
+            }
+            if (ax.window().isPresent() || ax.size() % (long) parts != 0) {
+                continue;
+            }
+            int[][] after = ds.clone();
+            int[] y = java.util.Arrays.copyOf(ds[a], ds[a].length + extra.length);
+            System.arraycopy(extra, 0, y, ds[a].length, extra.length);
+            after[a] = y;
+            r.add(after);
+            if (ds[a].length > 0) {
+                int[][] before = ds.clone();
+                int[] z = java.util.Arrays.copyOf(extra, ds[a].length + extra.length);
+                System.arraycopy(ds[a], 0, z, extra.length, ds[a].length);
+                before[a] = z;
+                r.add(before);
+            }
+        }
+        return r;
+    }
+
+    /**
+     * For each placement (digits per tensor axis) with what else decides the price (the digits its
+     * sums or gradient parts are reduce-scattered over), the index of the first equal one's class.
+     * O(n) hashing.
+     */
+    private static int[] placementClasses(int[][][] placements, int[][]... scattered) {
         Map<String, Integer> seen = new HashMap<>();
         int[] cls = new int[placements.length];
         for (int i = 0; i < placements.length; i++) {
-            cls[i] = seen.computeIfAbsent(java.util.Arrays.deepToString(placements[i]), k -> seen.size());
+            StringBuilder key = new StringBuilder(java.util.Arrays.deepToString(placements[i]));
+            for (int[][] x : scattered) {
+                key.append('|').append(java.util.Arrays.toString(x[i]));
+            }
+            cls[i] = seen.computeIfAbsent(key.toString(), k -> seen.size());
         }
         return cls;
     }

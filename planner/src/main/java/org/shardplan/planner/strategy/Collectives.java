@@ -11,7 +11,8 @@ import org.shardplan.cost.comm.CollectiveModel;
  * device index ({@link DeviceDigits}). Such a group holds {@code m} devices in each of {@code k}
  * cluster nodes (m the product of its intra-node digits' radices), so the alpha-beta model of
  * {@link CollectiveModel} applies: the faster of ring and tree on the bottleneck link, or the
- * hierarchical algorithm when the group spans several nodes with several devices in each. O(digits).
+ * hierarchical algorithm when the group spans several nodes with several devices in each; an all-reduce
+ * may also run as a reduce-scatter followed by an all-gather. O(digits).
  */
 public final class Collectives {
     private final DeviceDigits dd;
@@ -52,6 +53,12 @@ public final class Collectives {
                 CollectiveModel.flat(c, Algorithm.TREE, p, flatLink, bytes));
         if (k >= 2 && m >= 2) {
             best = Math.min(best, CollectiveModel.hierarchical(c, k, m, inner, outer, bytes));
+        }
+        if (c == Collective.ALL_REDUCE) {
+            // Rabenseifner's all-reduce: a reduce-scatter, then an all-gather (Thakur, Rabenseifner and
+            // Gropp, 2005, Section 4.4); so an all-reduce never costs more than the two halves priced apart
+            best = Math.min(best, seconds(Collective.REDUCE_SCATTER, digits, bytes)
+                    + seconds(Collective.ALL_GATHER, digits, bytes));
         }
         return best;
     }

@@ -61,6 +61,19 @@ public record DeviceDigits(int[] radices, int intraDigits) {
         return radices.clone();
     }
 
+    /**
+     * The digits of the first {@code devices() / radix(size() - 1)} devices: these digits without the
+     * most significant one (what {@link #of} gives for that device count and node size). Empty for one
+     * device. O(digits).
+     */
+    public java.util.Optional<DeviceDigits> withoutTopDigit() {
+        if (radices.length == 0) {
+            return java.util.Optional.empty();
+        }
+        int n = radices.length - 1;
+        return java.util.Optional.of(new DeviceDigits(Arrays.copyOf(radices, n), Math.min(intraDigits, n)));
+    }
+
     /** Number of digits. */
     public int size() {
         return radices.length;

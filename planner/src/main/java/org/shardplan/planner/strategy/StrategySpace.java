@@ -17,11 +17,21 @@ import org.shardplan.graph.space.Strategy;
  * factors multiply to a divisor of the device count ({@link Strategies#enumerate}), each placed on
  * the device hierarchy in every order of its split dimensions that gives a different share of
  * intra-node devices per dimension. The replicated layout comes first. With a cap, at most
- * {@code cap / 2} strategies are placed (those using most devices with fewest split dimensions) and at
- * most {@code cap} layouts kept, in the same preference; the
+ * {@code cap / 2} strategies are placed (those using most devices with fewest split dimensions) and
+ * the layouts are capped in the same preference; the
  * {@code required} layouts (the standard families', {@code Baselines.familyLayouts}: data parallelism,
- * Megatron with and without sequence parallelism at each tensor-parallel degree) are always added. Runs in O(strategies · k!) for k split
- * dimensions per strategy.
+ * Megatron with and without sequence parallelism at each tensor-parallel degree) are always added.
+ *
+ * <p>More devices never remove a candidate: the layouts of {@code dd} include, copied over its most
+ * significant digit ({@link #copied}), the layouts of the devices without that digit
+ * ({@link DeviceDigits#withoutTopDigit}, the first {@code P / r} devices), and so, recursively, those of
+ * every device count of the chain {@code P, P / r, ...} (for 64 devices: 32, 16, 8, 4, 2, 1). A plan for
+ * fewer devices is therefore a point of the search on more devices, with the same cost (copies of a
+ * block compute the same values and gradients: no collective runs over copy digits). With a cap, the
+ * layouts that need the top digit are capped apart from the copied ones, so the candidates grow by at
+ * most {@code cap} per digit (cap 64 on 64 devices: at most 64 · 6 + 1) and always hold the
+ * {@code cap} layouts a cap over this device count alone would keep. Runs in
+ * O(digits · strategies · k!) for k split dimensions per strategy.
  */
 public final class StrategySpace {
     private StrategySpace() {
@@ -34,11 +44,35 @@ public final class StrategySpace {
      * @param required layouts that must be candidates
      */
     public static List<Layout> layouts(IterationSpace space, DeviceDigits dd, int cap, List<Layout> required) {
+        return layouts(space, dd, cap, required, COPIED);
+    }
+
+    /**
+     * Whether the candidates of fewer devices are kept, copied (default; {@code -Dshardplan.copiedCandidates=false}
+     * turns it off, to measure what it costs the search).
+     */
+    public static final boolean COPIED = !"false".equals(System.getProperty("shardplan.copiedCandidates"));
+
+    /** {@link #layouts(IterationSpace, DeviceDigits, int, List)}, with or without the copied candidates. */
+    public static List<Layout> layouts(IterationSpace space, DeviceDigits dd, int cap, List<Layout> required,
+            boolean withCopies) {
+        // every candidate of the devices without the most significant digit, its blocks copied over that
+        // digit: so the candidates on P devices hold those on each P' of the chain P, P/r, ... below it
+        List<Layout> lifted = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        Optional<DeviceDigits> fewer = withCopies ? dd.withoutTopDigit() : Optional.empty();
+        if (fewer.isPresent()) {
+            for (Layout small : layouts(space, fewer.get(), cap, List.of(), true)) {
+                Layout copied = copied(small, dd);
+                if (seen.add(copied.key())) {
+                    lifted.add(copied);
+                }
+            }
+        }
         int devices = dd.devices();
         List<Strategy> strategies = Strategies.enumerate(space, devices,
                 Strategies.Options.defaults().withMaxStrategies(cap > 0 ? Math.max(2, cap / 2) : 0));
-        List<Layout> out = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
+        List<Layout> own = new ArrayList<>();
         for (Strategy s : strategies) {
             List<String> dims = new ArrayList<>(s.factors().keySet());
             Set<String> shares = new HashSet<>();
@@ -49,27 +83,48 @@ public final class StrategySpace {
                 }
                 String share = new java.util.TreeMap<>(l.get().intraNode()).toString();
                 if (shares.add(share) && seen.add(l.get().key())) {
-                    out.add(l.get());
+                    own.add(l.get());
                 }
             }
         }
-        if (cap > 0 && out.size() > cap) {
-            List<Layout> rest = new ArrayList<>(out.subList(1, out.size()));
-            rest.sort(Comparator.comparingInt((Layout l) -> -l.strategy().devices())
+        // the layouts that use the top digit, capped alone: the candidates hold at least those the cap kept
+        // before the copied ones were added, so adding them never makes a plan slower either
+        int ownCap = Math.max(0, cap);
+        if (ownCap > 0 && own.size() > ownCap) {
+            own.sort(Comparator.comparingInt((Layout l) -> l.strategy().isReplicated() ? 0 : 1)
+                    .thenComparingInt(l -> -l.strategy().devices())
                     .thenComparingInt(l -> l.strategy().factors().size()));
-            List<Layout> capped = new ArrayList<>();
-            capped.add(out.get(0));
-            capped.addAll(rest.subList(0, cap - 1));
-            out = capped;
-            seen.clear();
-            out.forEach(l -> seen.add(l.key()));
+            own = own.subList(0, ownCap);
         }
+        List<Layout> out = new ArrayList<>(lifted);
+        out.addAll(own);
+        Set<String> kept = new HashSet<>();
+        out.forEach(l -> kept.add(l.key()));
         for (Layout r : required) {
-            if (seen.add(r.key())) {
+            if (kept.add(r.key())) {
                 out.add(r);
             }
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * A layout of the devices {@code dd.withoutTopDigit()} (or of any prefix of {@code dd}'s digits) on
+     * the devices {@code dd}: the same split on the same digits, its blocks copied over the digits
+     * above. Each device of the larger set computes what the device of the smaller set with the same
+     * low digits computes, so the collectives of a node (their groups are the split dimensions' digits)
+     * and the resharding between nodes are those of the smaller set. O(digits).
+     *
+     * @throws IllegalArgumentException if the layout's digits are not those of {@code dd}'s low digits
+     */
+    public static Layout copied(Layout small, DeviceDigits dd) {
+        Layout l = Layout.place(small.strategy(), small.placement(), dd).orElseThrow(() -> new IllegalArgumentException(
+                "layout " + small.label() + " must fit the devices " + dd + ", found it does not"));
+        if (!l.key().equals(small.key())) {
+            throw new IllegalArgumentException("layout " + small.label() + " must lie on the low digits of " + dd
+                    + ", found " + small.key() + " placed as " + l.key());
+        }
+        return l;
     }
 
     /** Every order of {@code dims} when {@code permute}, else just the given order. */

@@ -33,7 +33,8 @@ import org.shardplan.planner.strategy.Layout;
  * Megatron's count: per layer two all-reduces forward (after the row-parallel output projection and
  * second MLP layer) and two backward (of the input gradients of the column-parallel QKV and first MLP
  * layer), each of the b·s·h activations of one data-parallel replica, plus the gradient all-reduce of the
- * weight slices over the data-parallel replicas.
+ * weight slices over the data-parallel replicas; and the sequence-parallel variant's against Korthikanti
+ * et al.'s (2022, Section 4.2.2): four reduce-scatters and four all-gathers of the same blocks.
  */
 class MegatronBaselineTest {
     static CoarseGraph cg;
@@ -197,9 +198,12 @@ class MegatronBaselineTest {
             long[] slices = {256 * 768 / t, 768 / t, 256 * 256 / t, 256, 256 * 1024 / t, 1024 / t, 1024 * 256 / t, 256,
                 256, 256, 256, 256};
             double bytes = assertMegatronCommunication(g, t, 43, 60, 128L * 256, slices);
+            double spBytes = assertSequenceParallelCommunication(g, t, 43, 60, 128L * 256);
             if (t == 8) {
                 // no data parallelism: only the 4 all-reduces of 64·128·256·4 bytes over 8 devices, 2·(7/8) each
                 assertEquals(4 * 2 * 7 / 8.0 * 8388608, bytes, 1e-6);
+                // 4 reduce-scatters and 4 all-gathers of the same blocks, (7/8) each
+                assertEquals(8 * 7 / 8.0 * 8388608, spBytes, 1e-6);
             }
         }
     }
@@ -267,6 +271,7 @@ class MegatronBaselineTest {
             long[] slices = {64 * 192 / t, 192 / t, 64 * 64 / t, 64, 64 * 256 / t, 256 / t, 256 * 64 / t, 64,
                 64, 64, 64, 64};
             double bytes = assertMegatronCommunication(cg, t, 19, 36, 128L * 64, slices);
+            assertSequenceParallelCommunication(cg, t, 19, 36, 128L * 64);
             if (t == 2) {
                 // 4 all-reduces of 16·128·64·4 = 524288 bytes over 2 devices, each moving 2·(1/2) of it, and
                 // 24928 + 256 gradient elements of 2 bytes all-reduced over 4 devices, moving 2·(3/4) of them
@@ -277,25 +282,99 @@ class MegatronBaselineTest {
 
     /**
      * Checks the communication of the Megatron layout at degree {@code t} over coarse nodes {@code from}
-     * to {@code to} (one layer) against Megatron's count and returns its bytes
-     * per device: four all-reduces over the {@code t} devices of one replica's activations
-     * ({@code 64 / dp} sequences of {@code seqTimesHidden} float32 values), the gradient all-reduce of
-     * each weight slice (2 bytes per element) over the {@code dp} replicas, and no resharding.
+     * to {@code to} (one layer, with the tensors arriving at it) against Megatron's count and returns its
+     * bytes per device: four all-reduces over the {@code t} devices of one replica's activations
+     * ({@code 64 / dp} sequences of {@code seqTimesHidden} float32 values), each priced as a reduce-scatter
+     * in the node that makes the partial sums (or the gradient parts) and an all-gather on the edge to the
+     * node that needs them whole, plus the gradient all-reduce of each weight slice (2 bytes per element)
+     * over the {@code dp} replicas.
      */
     static double assertMegatronCommunication(CoarseGraph g, int t, int from, int to, long seqTimesHidden, long[] slices) {
+        Layer plain = layer(g, t, from, to, false);
         int dp = 8 / t;
+        double act = 64.0 / dp * seqTimesHidden * 4;
+        Layout qkv = columnParallel(g, t, from, false);
+        Collectives coll = new Collectives(Fixtures.a100(8), DD);
+        assertEquals(4 * 2.0 * (t - 1) / t * act, plain.activationBytes(), 1e-6, "T=" + t);
+        double rs = coll.seconds(Collective.REDUCE_SCATTER, qkv.digitsOf("n"), act);
+        double ag = coll.seconds(Collective.ALL_GATHER, qkv.digitsOf("n"), act);
+        // an all-reduce is a reduce-scatter and an all-gather (Collectives: never more than the two apart)
+        assertEquals(coll.seconds(Collective.ALL_REDUCE, qkv.digitsOf("n"), act), rs + ag, 1e-12 * (rs + ag));
+        assertEquals(4 * (rs + ag), plain.activationSeconds(), 1e-12 * plain.activationSeconds(), "T=" + t);
+        double gradBytes = 0;
+        double gradSeconds = 0;
+        for (long e : slices) {
+            gradBytes += 2.0 * (dp - 1) / dp * 2 * e;
+            gradSeconds += coll.seconds(Collective.ALL_REDUCE, qkv.digitsOf("b"), 2.0 * e);
+        }
+        assertEquals(gradBytes, plain.gradientBytes(), 1e-6, "T=" + t);
+        assertEquals(gradSeconds, plain.gradientSeconds(), 1e-12 * gradSeconds, "T=" + t);
+        return plain.activationBytes() + plain.gradientBytes();
+    }
+
+    /**
+     * Checks the sequence-parallel variant at degree {@code t} over coarse nodes {@code from} to
+     * {@code to} against Korthikanti et al. (2022, Section 4.2.2): per layer four reduce-scatters (the
+     * outputs of the two row-parallel products forward, the input gradients of the two column-parallel
+     * ones backward), each landing in the sequence-split layer norms without further traffic, and four
+     * all-gathers (the layer norms' outputs into the column-parallel products forward, the gradients from
+     * the layer norms into the row-parallel ones backward): the bytes of plain Megatron's four
+     * all-reduces, in no more time. Returns its activation bytes per device.
+     */
+    static double assertSequenceParallelCommunication(CoarseGraph g, int t, int from, int to, long seqTimesHidden) {
+        Layer sp = layer(g, t, from, to, true);
+        Layer plain = layer(g, t, from, to, false);
+        int dp = 8 / t;
+        double act = 64.0 / dp * seqTimesHidden * 4;
+        Layout qkv = columnParallel(g, t, from, true);
+        Collectives coll = new Collectives(Fixtures.a100(8), DD);
+        double rs = coll.seconds(Collective.REDUCE_SCATTER, qkv.digitsOf("n"), act);
+        // the all-gathers are resharding on an edge: each device receives the (t - 1) / t of the block it lacks
+        double ag = coll.transferSeconds((t - 1.0) / t * act, false);
+        assertEquals(4 * (t - 1.0) / t * act + 4 * (t - 1.0) / t * act, sp.activationBytes(), 1e-6, "T=" + t);
+        assertEquals(4 * rs + 4 * ag, sp.activationSeconds(), 1e-12 * sp.activationSeconds(), "T=" + t);
+        assertEquals(plain.activationBytes(), sp.activationBytes(), 1e-6, "T=" + t);
+        assertTrue(sp.activationSeconds() <= plain.activationSeconds(), "T=" + t + ": sequence parallel "
+                + sp.activationSeconds() + " s must not exceed plain Megatron's " + plain.activationSeconds() + " s");
+        return sp.activationBytes();
+    }
+
+    /** The first column-parallel product of a layer: its digits are the groups. */
+    private static Layout columnParallel(CoarseGraph g, int t, int from, boolean sp) {
+        Baselines.Baseline b = Baselines.megatron(g, 64, DD, t, sp).orElseThrow();
+        for (int i = from; ; i++) {
+            Layout l = b.layouts().get(g.node(i).name());
+            if (l != null && l.strategy().factor("n") == t) {
+                return l;
+            }
+        }
+    }
+
+    /**
+     * Communication of one layer per device and micro-batch: of its nodes' collectives and of the edges
+     * into them (activations: partial sums, gradient parts, resharding), and the per-step gradient
+     * reduction of its weights.
+     */
+    record Layer(double activationBytes, double activationSeconds, double gradientBytes, double gradientSeconds) {
+    }
+
+    static Layer layer(CoarseGraph g, int t, int from, int to, boolean sequenceParallel) {
         Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64);
-        Baselines.Baseline b = Baselines.megatron(g, 64, DD, t, false).orElseThrow();
+        Baselines.Baseline b = Baselines.megatron(g, 64, DD, t, sequenceParallel).orElseThrow();
         Map<String, List<Layout>> required = new LinkedHashMap<>();
         b.layouts().forEach((k, v) -> required.put(k, List.of(v)));
         ProblemBuilder.Built built = planner.problemBuilder(g).build(g, required);
         double bytes = 0;
         double seconds = 0;
+        double gradBytes = 0;
+        double gradSeconds = 0;
         for (int i = from; i <= to; i++) {
             ProblemBuilder.Unit u = built.units().get(i);
             ProblemBuilder.Cost c = u.costs().get(u.indexOf(b.layouts().getOrDefault(u.name(), Layout.replicated())));
-            bytes += c.communicationBytes();
-            seconds += c.communicationSeconds();
+            bytes += c.microCommunicationBytes();
+            seconds += c.microCommunicationSeconds();
+            gradBytes += c.gradientBytes();
+            gradSeconds += c.gradientSeconds();
         }
         for (ProblemBuilder.Link l : built.links()) {
             if (l.to() >= from && l.to() <= to) {
@@ -303,25 +382,11 @@ class MegatronBaselineTest {
                 ProblemBuilder.Unit c = built.units().get(l.to());
                 int at = p.indexOf(b.layouts().getOrDefault(p.name(), Layout.replicated())) * c.layouts().size()
                         + c.indexOf(b.layouts().getOrDefault(c.name(), Layout.replicated()));
-                assertEquals(0.0, l.bytes()[at], "no resharding inside Megatron's layer: " + l.value());
+                bytes += l.bytes()[at];
+                seconds += l.seconds()[at];
             }
         }
-        double act = 64.0 / dp * seqTimesHidden * 4;
-        double expectedBytes = 4 * 2.0 * (t - 1) / t * act;
-        Layout qkv = null; // the first column-parallel product of the layer: its digits are the groups
-        for (int i = from; qkv == null; i++) {
-            Layout l = b.layouts().get(g.node(i).name());
-            qkv = l != null && l.strategy().factor("n") == t ? l : null;
-        }
-        Collectives coll = new Collectives(Fixtures.a100(8), DD);
-        double expectedSeconds = 4 * coll.seconds(Collective.ALL_REDUCE, qkv.digitsOf("n"), act);
-        for (long e : slices) {
-            expectedBytes += 2.0 * (dp - 1) / dp * 2 * e;
-            expectedSeconds += coll.seconds(Collective.ALL_REDUCE, qkv.digitsOf("b"), 2.0 * e);
-        }
-        assertEquals(expectedBytes, bytes, 1e-6, "T=" + t);
-        assertEquals(expectedSeconds, seconds, 1e-12 * expectedSeconds, "T=" + t);
-        return bytes;
+        return new Layer(bytes, seconds, gradBytes, gradSeconds);
     }
 
     @Test
@@ -330,8 +395,11 @@ class MegatronBaselineTest {
             Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64).withMaxLayouts(cap);
             Map<String, List<Layout>> required = Baselines.familyLayouts(cg, 64, DD);
             // the QKV product: data parallel, column-parallel at T = 4 and T = 2 (the sequence-parallel
-            // variants lay it out alike)
-            assertEquals(List.of(Layout.place(Strategy.of("b", 8), List.of("b"), DD).orElseThrow().key(), place("n", 4, "b", 2).key(), place("n", 2, "b", 4).key()),
+            // variants lay it out alike); then the same families on the first 4 devices (data parallel, T = 4
+            // alone, T = 2 with 2 replicas) and on the first 2 (data parallel, T = 2), copied over the rest
+            assertEquals(List.of(Layout.place(Strategy.of("b", 8), List.of("b"), DD).orElseThrow().key(),
+                    place("n", 4, "b", 2).key(), place("n", 2, "b", 4).key(),
+                    "b=4[1, 0];", "n=4[1, 0];", "n=2[0];b=2[1];", "b=2[0];", "n=2[0];"),
                     required.get(cg.node(1).name()).stream().map(Layout::key).toList());
             ProblemBuilder.Built built = planner.problemBuilder(cg).build(cg, required);
             for (ProblemBuilder.Unit u : built.units()) {
@@ -345,7 +413,9 @@ class MegatronBaselineTest {
         Plan full = Planner.forCluster(Fixtures.a100(8)).withBatch(64).plan(cg.graph());
         assertEquals(full.baselines().get(Baselines.EXPERT).stepSeconds(), small.baselines().get(Baselines.EXPERT).stepSeconds(),
                 1e-15);
-        // with every layer's LayerNorm gradients reduced over the replicas, 4-way tensor parallelism is Megatron's best
+        // with every layer's LayerNorm gradients reduced over the replicas, 4-way tensor parallelism is Megatron's
+        // best; the sequence-parallel variant moves the same activation bytes but also reduces its norms'
+        // gradients over the tensor-parallel group
         assertEquals("megatron (tensor parallel 4)", full.baselines().get(Baselines.EXPERT).name());
         for (Plan p : List.of(small, full)) {
             for (Plan.Baseline b : p.baselines().values()) {

@@ -1,6 +1,8 @@
 package org.shardplan.planner.build;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
@@ -15,6 +17,7 @@ import org.shardplan.graph.space.Strategy;
 import org.shardplan.planner.Fixtures;
 import org.shardplan.planner.strategy.DeviceDigits;
 import org.shardplan.planner.strategy.Layout;
+import org.shardplan.planner.strategy.StrategySpace;
 
 class ProblemBuilderTest {
 
@@ -33,11 +36,14 @@ class ProblemBuilderTest {
         Layout dp = Layout.place(Strategy.of("m", 8), List.of("m"), pb.digits()).orElseThrow();
         ProblemBuilder.Cost cost = fc2.costs().get(fc2.indexOf(dp));
         // gradient of w2 (4096 x 1024, 2 bytes each with Adam in mixed precision) all-reduced over 8
-        // devices on NVLink (300 GB/s, 2 us): the faster of ring and tree
+        // devices on NVLink (300 GB/s, 2 us): the fastest of ring, tree, and a reduce-scatter and an
+        // all-gather in log2(8) = 3 steps each (Rabenseifner)
         double n = 4096 * 1024 * 2.0;
         double ring = 2 * 7 * 2e-6 + 2 * (7 / 8.0) * n / 300e9;
         double tree = 2 * 3 * 2e-6 + 2 * n / 300e9;
-        assertEquals(Math.min(ring, tree), cost.communicationSeconds(), 1e-15);
+        double halves = 2 * (3 * 2e-6 + (7 / 8.0) * n / 300e9);
+        assertEquals(Math.min(Math.min(ring, tree), halves), cost.communicationSeconds(), 1e-15);
+        assertEquals(halves, cost.communicationSeconds(), 1e-15);
         // weights 2 + gradients 2 + Adam state 12 bytes per parameter, unsharded
         double params = 4096 * 1024 * 16.0;
         // fc2 saves its input r for the weight gradient: 64/8 x 4096 floats
@@ -45,19 +51,21 @@ class ProblemBuilderTest {
     }
 
     @Test
-    void splittingTheReductionDimensionAllReducesThePartialSums() {
+    void splittingTheReductionDimensionReduceScattersThePartialSums() {
         Cluster c = Fixtures.a100(8);
         ProblemBuilder pb = builder(c);
         ProblemBuilder.Built b = pb.build(Fixtures.mlp(64, 1024), Map.of());
         ProblemBuilder.Unit fc2 = b.unit("fc2").orElseThrow();
         Layout rowParallel = Layout.place(Strategy.of("k", 8), List.of("k"), pb.digits()).orElseThrow();
         ProblemBuilder.Cost cost = fc2.costs().get(fc2.indexOf(rowParallel));
-        // output y (64 x 1024 floats) all-reduced over the 8 devices; w2 is split, not copied; the input
-        // r is split along k, so its gradient needs no reduction either
+        // output y (64 x 1024 floats) reduce-scattered over the 8 devices (the all-gather, if a consumer
+        // needs y whole, is on the edge to it; y is the graph's output and stays scattered); w2 is split,
+        // not copied; the input r is split along k, so its gradient needs no reduction either
         double n = 64 * 1024 * 4.0;
-        double ring = 2 * 7 * 2e-6 + 2 * (7 / 8.0) * n / 300e9;
-        double tree = 2 * 3 * 2e-6 + 2 * n / 300e9;
+        double ring = 7 * 2e-6 + (7 / 8.0) * n / 300e9;
+        double tree = 3 * 2e-6 + (7 / 8.0) * n / 300e9;
         assertEquals(Math.min(ring, tree), cost.communicationSeconds(), 1e-15);
+        assertEquals((7 / 8.0) * n, cost.communicationBytes(), 1e-6);
     }
 
     @Test
@@ -89,5 +97,81 @@ class ProblemBuilderTest {
         assertEquals(2, b.units().size());
         assertEquals(Optional.empty(), b.unit("relu"), "relu is fused into fc1");
         assertEquals(1, b.links().size());
+    }
+    static ProblemBuilder builder(Cluster c, int maxLayouts) {
+        return new ProblemBuilder(new ProblemBuilder.Settings(c, ComputeModel.analytic(c.device(0)), MemoryModel.DEFAULT,
+                maxLayouts, OptionalDouble.empty()), 2);
+    }
+
+    @Test
+    void copiesOnMoreDevicesCostWhatTheFewerDevicesCost() {
+        // with a cap of 4 layouts per node, the 64-device candidates would hold only splits over many
+        // devices; every 8-device candidate is also one on 64 devices, copied 8 times, at the same cost
+        Graph g = Fixtures.deepMlp(2, 64, 1024);
+        ProblemBuilder small = builder(Fixtures.a100(8), 4);
+        ProblemBuilder large = builder(Fixtures.a100(64), 4);
+        ProblemBuilder.Built bs = small.build(g, Map.of());
+        ProblemBuilder.Built bl = large.build(g, Map.of());
+        for (ProblemBuilder.Unit u : bs.units()) {
+            ProblemBuilder.Unit v = bl.unit(u.name()).orElseThrow();
+            for (int i = 0; i < u.layouts().size(); i++) {
+                Layout copied = StrategySpace.copied(u.layouts().get(i), large.digits());
+                int j = v.indexOf(copied);
+                assertTrue(j >= 0, u.name() + ": " + u.layouts().get(i).label() + " must be a candidate on 64 devices");
+                assertEquals(u.costs().get(i), v.costs().get(j), u.name() + " " + copied.label());
+            }
+        }
+        ProblemBuilder.Link ls = bs.links().get(0);
+        ProblemBuilder.Link ll = bl.links().get(0);
+        ProblemBuilder.Unit p = bs.units().get(ls.from());
+        ProblemBuilder.Unit c = bs.units().get(ls.to());
+        for (int i = 0; i < p.layouts().size(); i++) {
+            for (int k = 0; k < c.layouts().size(); k++) {
+                int i64 = bl.units().get(ll.from()).indexOf(StrategySpace.copied(p.layouts().get(i), large.digits()));
+                int k64 = bl.units().get(ll.to()).indexOf(StrategySpace.copied(c.layouts().get(k), large.digits()));
+                int cols64 = bl.units().get(ll.to()).layouts().size();
+                assertEquals(ls.seconds()[i * c.layouts().size() + k], ll.seconds()[i64 * cols64 + k64], 0.0);
+                assertEquals(ls.bytes()[i * c.layouts().size() + k], ll.bytes()[i64 * cols64 + k64], 0.0);
+            }
+        }
+    }
+
+    @Test
+    void reduceScatteredSumsLandFreeInALayoutSplitOverTheSameDevices() {
+        // fc0 -> r0 [64, 1024] -> fc1: the edge's price under row-parallel, data-parallel, column-parallel and
+        // replicated layouts on one node of 8 A100s (NVLink: 300 GB/s, 2 us)
+        Graph g = Fixtures.deepMlp(2, 64, 1024);
+        ProblemBuilder pb = builder(Fixtures.a100(8));
+        ProblemBuilder.Built b = pb.build(g, Map.of());
+        ProblemBuilder.Unit fc0 = b.unit("fc0").orElseThrow();
+        ProblemBuilder.Unit fc1 = b.unit("fc1").orElseThrow();
+        org.shardplan.graph.Value r0 = b.coarse().edges().get(0).value();
+        assertEquals("r0", r0.name());
+        DeviceDigits dd = pb.digits();
+        Layout row = Layout.place(Strategy.of("k", 8), List.of("k"), dd).orElseThrow();
+        Layout batch = Layout.place(Strategy.of("m", 8), List.of("m"), dd).orElseThrow();
+        Layout column = Layout.place(Strategy.of("n", 8), List.of("n"), dd).orElseThrow();
+        Layout whole = Layout.replicated();
+        double full = 64 * 1024 * 4.0;
+        double gather = 3 * 2e-6 + 7 / 8.0 * full / 300e9; // all-gather of r0 over 8 devices: log2(8) steps
+        double receive = 2e-6 + 7 / 8.0 * full / 300e9;   // resharding: one message of the 7/8 a device lacks
+        // row-parallel fc0 reduce-scatters r0; batch-parallel fc1 needs exactly its rows: nothing forward; its
+        // gradient comes back split by rows and fc0 needs it whole (the backward of a reduce-scatter)
+        assertArrayEquals(new double[] {receive, 7 / 8.0 * full}, pb.edgeCost(fc0, row, fc1, batch, r0), 1e-15);
+        // a replicated consumer needs r0 whole: the all-gather that completes the all-reduce
+        assertArrayEquals(new double[] {gather, 7 / 8.0 * full}, pb.edgeCost(fc0, row, fc1, whole, r0), 1e-15);
+        // column-parallel fc1 reads r0 whole (forward: gathered from the rows fc0 holds) and reduce-scatters
+        // the parts of its gradient, which land in batch-parallel fc0's rows
+        assertArrayEquals(new double[] {receive, 7 / 8.0 * full}, pb.edgeCost(fc0, batch, fc1, column, r0), 1e-15);
+        // ... or are all-gathered for a producer that holds r0 whole
+        assertArrayEquals(new double[] {gather, 7 / 8.0 * full}, pb.edgeCost(fc0, whole, fc1, column, r0), 1e-15);
+        // the node pays the reduce-scatter of the gradient of r0 (an input held in 8 copies): 3 steps, 7/8 each
+        ProblemBuilder.Cost cc = fc1.costs().get(fc1.indexOf(column));
+        assertEquals(7 / 8.0 * full, cc.microCommunicationBytes(), 1e-6);
+        assertEquals(3 * 2e-6 + 7 / 8.0 * full / 300e9, cc.microCommunicationSeconds(), 1e-15);
+        // Megatron's MLP (column-parallel, then row-parallel): the split hidden activations need no resharding
+        Layout fc0Column = column;
+        Layout fc1Row = row;
+        assertArrayEquals(new double[] {0, 0}, pb.edgeCost(fc0, fc0Column, fc1, fc1Row, r0), 0);
     }
 }
