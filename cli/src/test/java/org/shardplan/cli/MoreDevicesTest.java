@@ -25,6 +25,18 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class MoreDevicesTest {
 
+    /** The copied candidates of fewer devices are what makes the step monotone; they are off by default. */
+    @org.junit.jupiter.api.BeforeAll
+    static void copiedCandidatesOn() {
+        System.setProperty("shardplan.copiedCandidates", "true");
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void copiedCandidatesOff() {
+        System.clearProperty("shardplan.copiedCandidates");
+    }
+
+
     static Stream<Arguments> models() {
         return Stream.of(
                 Arguments.of("transformer_seq2seq.onnx", List.of("--dim", "src_seq=32", "--dim", "tgt_seq=32")),

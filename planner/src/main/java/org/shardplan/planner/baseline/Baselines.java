@@ -92,7 +92,7 @@ public final class Baselines {
     public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd) {
         Map<String, List<Layout>> r = new LinkedHashMap<>();
         for (Optional<DeviceDigits> sub = Optional.of(dd); sub.isPresent();
-                sub = StrategySpace.COPIED ? sub.get().withoutTopDigit() : Optional.empty()) {
+                sub = StrategySpace.copied() ? sub.get().withoutTopDigit() : Optional.empty()) {
             List<Baseline> all = new ArrayList<>();
             all.add(dataParallel(g, batch, sub.get()));
             all.addAll(experts(g, batch, sub.get()));

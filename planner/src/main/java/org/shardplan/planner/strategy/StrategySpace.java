@@ -44,14 +44,18 @@ public final class StrategySpace {
      * @param required layouts that must be candidates
      */
     public static List<Layout> layouts(IterationSpace space, DeviceDigits dd, int cap, List<Layout> required) {
-        return layouts(space, dd, cap, required, COPIED);
+        return layouts(space, dd, cap, required, copied());
     }
 
     /**
-     * Whether the candidates of fewer devices are kept, copied (default; {@code -Dshardplan.copiedCandidates=false}
-     * turns it off, to measure what it costs the search).
+     * Whether the candidates of fewer devices are kept, copied, so that a plan on more devices can
+     * always do what a plan on fewer does ({@code -Dshardplan.copiedCandidates=true}). Off by default:
+     * they triple to quintuple the candidates at 64 devices and the search's time with them, and on
+     * densely connected models the elimination then no longer finishes within its limit.
      */
-    public static final boolean COPIED = !"false".equals(System.getProperty("shardplan.copiedCandidates"));
+    public static boolean copied() {
+        return Boolean.getBoolean("shardplan.copiedCandidates");
+    }
 
     /** {@link #layouts(IterationSpace, DeviceDigits, int, List)}, with or without the copied candidates. */
     public static List<Layout> layouts(IterationSpace space, DeviceDigits dd, int cap, List<Layout> required,

@@ -391,6 +391,16 @@ class MegatronBaselineTest {
 
     @Test
     void familyLayoutsAreCandidatesWhateverTheCap() throws Exception {
+        // with the copied candidates of fewer devices on (-Dshardplan.copiedCandidates=true)
+        System.setProperty("shardplan.copiedCandidates", "true");
+        try {
+            familyLayoutsWithCopies();
+        } finally {
+            System.clearProperty("shardplan.copiedCandidates");
+        }
+    }
+
+    private void familyLayoutsWithCopies() throws Exception {
         for (int cap : new int[] {2, 64}) {
             Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64).withMaxLayouts(cap);
             Map<String, List<Layout>> required = Baselines.familyLayouts(cg, 64, DD);

@@ -111,7 +111,13 @@ class ProblemBuilderTest {
         ProblemBuilder small = builder(Fixtures.a100(8), 4);
         ProblemBuilder large = builder(Fixtures.a100(64), 4);
         ProblemBuilder.Built bs = small.build(g, Map.of());
-        ProblemBuilder.Built bl = large.build(g, Map.of());
+        ProblemBuilder.Built bl;
+        System.setProperty("shardplan.copiedCandidates", "true");
+        try {
+            bl = large.build(g, Map.of());
+        } finally {
+            System.clearProperty("shardplan.copiedCandidates");
+        }
         for (ProblemBuilder.Unit u : bs.units()) {
             ProblemBuilder.Unit v = bl.unit(u.name()).orElseThrow();
             for (int i = 0; i < u.layouts().size(); i++) {

@@ -46,7 +46,7 @@ class StrategySpaceTest {
         // with a cap of 6 the 64-device enumeration alone keeps the replicated layout and splits over 64
         // devices only; the candidates of 32, 16, ..., 1 devices come copied on top of them
         DeviceDigits dd = DeviceDigits.of(64, 8);
-        List<Layout> large = StrategySpace.layouts(sp, dd, 6, List.of());
+        List<Layout> large = StrategySpace.layouts(sp, dd, 6, List.of(), true);
         Set<String> keys = new HashSet<>();
         large.forEach(l -> keys.add(l.key()));
         for (Optional<DeviceDigits> d = dd.withoutTopDigit(); d.isPresent(); d = d.get().withoutTopDigit()) {
