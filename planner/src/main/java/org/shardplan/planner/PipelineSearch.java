@@ -371,8 +371,10 @@ final class PipelineSearch {
     /**
      * Whether m micro-batches may fit on P stages, judged from the whole batch's graph without binding
      * the model at the micro-batch's size: a candidate's activations scale with the samples it holds
-     * (1/m of the batch), and a smaller batch offers no candidate the whole batch lacks, so the least
-     * memory found this way is a lower bound. The same necessary conditions as {@link #mayFit}.
+     * (1/m of the batch), and a smaller batch offers no candidate the whole batch lacks, so with one
+     * stage the least memory found this way is a lower bound and the test a necessary condition, as
+     * {@link #mayFit}'s; with P stages the activations count the micro-batches a stage holds on average,
+     * which makes it a heuristic (see below).
      */
     private boolean mayFitScaled(int stages, int m, boolean recompute, int zero) throws ShardplanException {
         int devices = cluster.deviceCount() / stages;
