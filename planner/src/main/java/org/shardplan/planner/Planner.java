@@ -426,7 +426,9 @@ public final class Planner {
         for (ProblemBuilder.Unit u : best.built().units()) {
             strategies += u.layouts().size();
         }
-        String status = best.proven() && best.solver().equals(solverName.replace("pipeline+", ""))
+        // OPTIMAL only with a proven bound equal to the step (over the space boundScope names); a pipeline's
+        // stages are each solved exactly, but no bound holds across stages, so it is FEASIBLE
+        String status = best.stages() == 1 && best.proven() && best.solver().equals(solverName)
                 ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
         double lower = best.stages() == 1 ? Math.min(best.lowerBound(), best.stepSeconds()) : Double.NEGATIVE_INFINITY;
         String scope;
