@@ -354,16 +354,27 @@ final class PipelineSearch {
      * limit (the fullest stage holds at least the average), nor when a node alone does not fit.
      */
     private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
-        double[][] parts = pb.leastMemoryParts(cg, requiredFor(cg, micro, pb), 1);
+        return leastFits(pb.memoryParts(cg, requiredFor(cg, micro, pb)), 1, stages);
+    }
+
+    /**
+     * Whether no node's least memory exceeds the limit and their sum does not exceed {@code stages}
+     * limits, each candidate's memory taken as its parameters plus {@code activationScale} times its
+     * activations.
+     */
+    private boolean leastFits(double[][][] parts, double activationScale, int stages) {
         double total = 0;
-        for (double[] x : parts) {
-            double node = x[0] + x[1];
-            if (node > limit) {
+        for (double[][] node : parts) {
+            double least = Double.POSITIVE_INFINITY;
+            for (double[] c : node) {
+                least = Math.min(least, c[0] + activationScale * c[1]);
+            }
+            if (least > limit * (1 + 1e-9)) {
                 return false;
             }
-            total += node;
+            total += least;
         }
-        return total <= limit * stages * (1 + 1e-12);
+        return total <= limit * stages * (1 + 1e-9);
     }
 
     private final Map<Key, double[][][]> fullBatchParts = new HashMap<>();
@@ -394,18 +405,7 @@ final class PipelineSearch {
             copies += Math.min(stages - s, m);
         }
         copies /= stages;
-        double total = 0;
-        for (double[][] node : parts) {
-            double least = Double.POSITIVE_INFINITY;
-            for (double[] c : node) {
-                least = Math.min(least, c[0] + copies * c[1] / m);
-            }
-            if (least > limit * (1 + 1e-9)) {
-                return false;
-            }
-            total += least;
-        }
-        return total <= limit * stages * (1 + 1e-9);
+        return leastFits(parts, copies / m, stages);
     }
 
     /** Prices one configuration; empty when it has no plan (nothing fits, or no layout matches the fixed degrees). */

@@ -24,7 +24,6 @@ import org.shardplan.graph.passes.Coarsening;
 import org.shardplan.planner.baseline.Baselines;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.eval.PlanEvaluator;
-import org.shardplan.planner.build.Tying;
 import org.shardplan.planner.solver.AutoSolver;
 import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Evaluator;
@@ -45,13 +44,16 @@ import org.shardplan.planner.strategy.Layout;
  *         .plan(graph);
  * }</pre>
  *
- * <p>{@link #plan} coarsens the graph, builds the strategy problem ({@link ProblemBuilder}), with the
- * baselines' layouts among the candidates ({@link Baselines}), solves it (exact dynamic programming
- * when the memory limit does not bind; else the limit priced by Lagrangian relaxation on the problem
- * with repeated blocks tied to one set of layouts, {@link Tying}; else the {@link AutoSolver}), and
- * turns the solution into a {@link Plan}. Since the baselines are candidates of the same
- * problem, the plan's step time is never above a baseline's that fits; if the solver stops at its time
- * limit with something worse, the best fitting baseline is returned instead.
+ * <p>{@link #plan} searches the configurations the {@link SearchOptions} leave open (pipeline stages,
+ * micro-batches, recomputation, ZeRO stage: {@link PipelineSearch}); in each, every stage's strategy
+ * problem ({@link ProblemBuilder}, with the baselines' layouts among the candidates, {@link
+ * Baselines}) is solved by exact dynamic programming when the memory limit does not bind, else with
+ * the limit priced by Lagrangian relaxation on the problem with repeated blocks tied to one set of
+ * layouts ({@link org.shardplan.planner.build.StageProblem}), else by the {@link AutoSolver}; the
+ * fastest configuration that fits becomes a {@link Plan}. Since the baselines are candidates of the
+ * one-stage problem, the plan's step time is never above a baseline's that fits where the options
+ * allow one stage and one micro-batch; if the search stops at its time limit with something worse,
+ * the best fitting baseline is returned instead.
  */
 public final class Planner {
 
@@ -371,8 +373,7 @@ public final class Planner {
         ProblemBuilder.Built one = ps.built(c.batch, c.cluster.deviceCount(), rc, z);
         ProblemBuilder pbOne = ps.builder(c.batch, c.cluster.deviceCount(), rc, z);
         CoarseGraph cg = one.coarse();
-        Problem free = PipelineSearch.weighted(one, 1);
-        Problem freeMem = free.withMemoryLimit(OptionalDouble.empty());
+        Problem freeMem = PipelineSearch.weighted(one, 1);
         Baselines.Baseline dp = Baselines.dataParallel(cg, c.batch, pbOne.digits());
         int[] dpChoice = choices(one, dp);
         Evaluator.Evaluation dpEval = Evaluator.evaluate(freeMem, dpChoice);

@@ -82,24 +82,12 @@ public final class ProblemBuilder {
      * @param memoryLimit the per-device memory limit, if any
      */
     public record Settings(Cluster cluster, ComputeModel compute, MemoryModel memory, int maxLayouts,
-            OptionalDouble memoryLimit, Repeat repeat) {
+            OptionalDouble memoryLimit) {
         public Settings {
             Objects.requireNonNull(cluster, "cluster");
             Objects.requireNonNull(compute, "compute");
             Objects.requireNonNull(memory, "memory");
             Objects.requireNonNull(memoryLimit, "memoryLimit");
-            Objects.requireNonNull(repeat, "repeat");
-        }
-
-        /** Settings for one micro-batch per step (the whole local batch at once). */
-        public Settings(Cluster cluster, ComputeModel compute, MemoryModel memory, int maxLayouts,
-                OptionalDouble memoryLimit) {
-            this(cluster, compute, memory, maxLayouts, memoryLimit, Repeat.ONCE);
-        }
-
-        /** These settings with another repetition. */
-        public Settings withRepeat(Repeat r) {
-            return new Settings(cluster, compute, memory, maxLayouts, memoryLimit, r);
         }
     }
 
@@ -130,8 +118,9 @@ public final class ProblemBuilder {
     }
 
     /**
-     * The cost of one node under one layout, per device and per training step under the builder's
-     * {@link Repeat}, with the per-micro-batch and per-step parts it is made of.
+     * The cost of one node under one layout, per device, for a step of one micro-batch (the builder's
+     * costs; {@link StageProblem} weighs the parts by a {@link Repeat} for more), with the
+     * per-micro-batch and per-step parts it is made of.
      *
      * @param computeSeconds forward and backward compute of the step (the micro-batch's times the weight)
      * @param communicationSeconds the collectives inside the node in the step: per-micro-batch ones
@@ -161,13 +150,11 @@ public final class ProblemBuilder {
                     computeSeconds, communicationSeconds, communicationBytes, 0, 0, memoryBytes, 0);
         }
 
-        /** The cost of a step repeating the micro-batch part as {@code r} says. */
+        /** The cost of a step of one micro-batch made of these parts. */
         static Cost of(double forward, double compute, double microComm, double microBytes, double gradient,
-                double gradientBytes, double parameterBytes, double activationBytes, Repeat r) {
-            double w = r.microBatchWeight();
-            return new Cost(w * compute, w * microComm + gradient, w * microBytes + gradientBytes,
-                    parameterBytes + r.activationCopies() * activationBytes, forward, compute, microComm, microBytes,
-                    gradient, gradientBytes, parameterBytes, activationBytes);
+                double gradientBytes, double parameterBytes, double activationBytes) {
+            return new Cost(compute, microComm + gradient, microBytes + gradientBytes, parameterBytes + activationBytes,
+                    forward, compute, microComm, microBytes, gradient, gradientBytes, parameterBytes, activationBytes);
         }
 
         /** Compute plus communication. */
@@ -209,7 +196,8 @@ public final class ProblemBuilder {
      * @param from producer unit
      * @param to consumer unit
      * @param value the tensor's name
-     * @param seconds resharding time, forward plus backward, row-major (producer layout, consumer layout)
+     * @param seconds resharding time of one micro-batch, forward plus backward, row-major (producer layout,
+     *     consumer layout)
      * @param bytes bytes received per device for the same pairs
      */
     public record Link(int from, int to, String value, double[] seconds, double[] bytes) {
@@ -362,37 +350,6 @@ public final class ProblemBuilder {
                     x[i] = new double[] {cost.parameterBytes(), cost.activationBytes()};
                 }
                 return x;
-            });
-        }
-        return r;
-    }
-
-    /**
-     * The least parameter and activation memory per device of each node over the candidates {@link
-     * #build} would give it with these required layouts: {parameter bytes, activation bytes of one
-     * micro-batch} of the candidate with the least {@code parameter + copies x activation}, per node in
-     * coarse-graph order; no edge is priced. O(distinct nodes · layouts).
-     */
-    public double[][] leastMemoryParts(CoarseGraph cg, Map<String, List<Layout>> required, double copies) {
-        required = sameForEveryInstance(cg, required);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
-        Map<String, double[]> cache = new HashMap<>();
-        double[][] r = new double[cg.nodes().size()][];
-        for (CoarseNode c : cg.nodes()) {
-            Optional<IterationSpace> space = spaces.get(c.index());
-            List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + keysOf(req);
-            r[c.index()] = cache.computeIfAbsent(key, k -> {
-                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
-                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
-                double[] best = null;
-                for (Layout l : ls) {
-                    Cost x = nodeCost(c, space, l);
-                    if (best == null || x.parameterBytes() + copies * x.activationBytes() < best[0] + copies * best[1]) {
-                        best = new double[] {x.parameterBytes(), x.activationBytes()};
-                    }
-                }
-                return best;
             });
         }
         return r;
@@ -605,7 +562,7 @@ public final class ProblemBuilder {
             comm += 2 * collectives.seconds(Collective.ALL_REDUCE, g, cb);
             bytes += 2 * collectives.bytesMoved(Collective.ALL_REDUCE, g, cb);
         }
-        return Cost.of(forward, compute, comm, bytes, grad, gradBytes, memory, saved, settings.repeat());
+        return Cost.of(forward, compute, comm, bytes, grad, gradBytes, memory, saved);
     }
 
     private static boolean sameDims(IterationSpace a, IterationSpace b) {
@@ -655,7 +612,7 @@ public final class ProblemBuilder {
                 memory += settings.memory().parameters(v.shape().numElements().orElse(0), 1).total();
             }
         }
-        return Cost.of(forward, compute, 0, 0, 0, 0, memory, saved, settings.repeat());
+        return Cost.of(forward, compute, 0, 0, 0, 0, memory, saved);
     }
 
     private double activations(Node local) {
@@ -724,7 +681,6 @@ public final class ProblemBuilder {
         double[] byt = new double[rows * cols];
         double full = v.type().byteSize().orElse(0);
         boolean grad = Backward.needsGrad(v);
-        double w = settings.repeat().microBatchWeight();
         if (full > 0) {
             Optional<TensorIndexing> pt = p.space().flatMap(s -> s.tensor(v.name()));
             Optional<TensorIndexing> ct = c.space().flatMap(s -> s.tensor(v.name()));
@@ -785,8 +741,8 @@ public final class ProblemBuilder {
                         pbytes[at] = b;
                         priced[at] = true;
                     }
-                    sec[r * cols + k] = w * ps[at];
-                    byt[r * cols + k] = w * pbytes[at];
+                    sec[r * cols + k] = ps[at];
+                    byt[r * cols + k] = pbytes[at];
                 }
             }
         }
