@@ -149,14 +149,29 @@ public final class OptimizedGraph {
     public static Accounting account(String level, Path file, Graph written, Graph optimized) {
         // optimized node by the written value names it stands for; Reorder nodes only where no other
         Map<String, Node> byValue = new HashMap<>();
+        Map<String, Node> optProducer = new HashMap<>();
+        for (Node m : optimized.nodes()) {
+            for (Value v : m.outputs()) {
+                optProducer.put(v.name(), m);
+            }
+        }
         for (int pass = 0; pass < 2; pass++) {
             for (Node m : optimized.nodes()) {
                 boolean reorder = m.opType().startsWith("Reorder");
                 if (reorder != (pass == 1)) {
                     continue;
                 }
+                // a value ONNX Runtime brings back out of the blocked layout was computed by the node
+                // before the ReorderOutput
+                Node src = m;
+                if (m.opType().equals("ReorderOutput") && !m.inputs().isEmpty()) {
+                    Node p = optProducer.get(m.input(0).name());
+                    if (p != null && !p.opType().startsWith("Reorder")) {
+                        src = p;
+                    }
+                }
                 for (Value v : m.outputs()) {
-                    byValue.putIfAbsent(v.name(), m);
+                    byValue.putIfAbsent(v.name(), src);
                 }
                 if (m.name().endsWith("_nchwc")) {
                     String base = m.name().substring(0, m.name().length() - "_nchwc".length());
