@@ -76,10 +76,12 @@ public final class CostAccuracy {
         double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
         boolean heldOutMode = false;
+        boolean noWhole = false;
         String optimization = "none";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--held-out" -> heldOutMode = true;
+                case "--no-whole-model" -> noWhole = true;
                 case "--optimization" -> {
                     optimization = args[++i];
                     Ort.optLevel(optimization);
@@ -136,7 +138,7 @@ public final class CostAccuracy {
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         Timing timing = (quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT).withStatistic(statistic);
         QuietGate gate = new QuietGate(quiet[0], quiet[1], quiet[2]);
-        Profiler.Options firstOptions = new Profiler.Options(threads, timing, optimization, wholeFrom == null, rounds,
+        Profiler.Options firstOptions = new Profiler.Options(threads, timing, optimization, wholeFrom == null && !noWhole, rounds,
                 0.1, sweep, chain);
         if (heldOutMode) {
             // the whole model against the fastest of its runs, which load cannot make faster
@@ -205,11 +207,29 @@ public final class CostAccuracy {
             List<Result> held = new ArrayList<>();
             for (Case c : cases) {
                 CalibrationFile h = LeaveOneModelOut.heldOut(cal, origin, c.model(), modelSignatures.get(c.model()));
-                held.add(new Result(c, LeaveOneModelOut.predict(c.model(), imported.get(c).graph(), cpu, cal, h,
-                        pass1.get(c))));
+                ProfileReport p1 = pass1.get(c);
+                if (wholeFrom != null) {
+                    // a replay: the whole-model run and call overhead measured by the run that dumped them
+                    com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                            wholeFrom.resolve(String.format(Locale.ROOT, "%02d.json", held.size())).toFile());
+                    if (!d.path("model").asText().equals(c.model())) {
+                        throw new IllegalArgumentException(wholeFrom + ": case " + held.size() + " must be "
+                                + c.model() + ", found " + d.path("model").asText());
+                    }
+                    p1 = new ProfileReport(p1.model(), p1.device(), p1.fingerprint(),
+                            d.path("callOverheadSeconds").asDouble(), p1.nodes(),
+                            d.path("totals").path("measuredSeconds").isNumber()
+                                    ? OptionalDouble.of(d.path("totals").path("measuredSeconds").asDouble())
+                                    : OptionalDouble.empty(), p1.wholeModelError(), p1.measuredSignatures(),
+                            p1.reusedSignatures(), p1.optimization());
+                }
+                held.add(new Result(c, LeaveOneModelOut.predict(c.model(), imported.get(c).graph(), cpu, cal, h, p1)));
             }
             if (calOut != null) {
                 cal.write(calOut);
+            }
+            if (dump != null) {
+                dump(dump, held);
             }
             double minutesHeld = (System.nanoTime() - t0) / 60e9;
             String md = heldOutMarkdown(held, skipped, cpu, fp, threads, optimization, minutesHeld, cal.size(), quick,
@@ -265,6 +285,22 @@ public final class CostAccuracy {
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md);
         System.out.print(md);
+    }
+
+    /** Writes each case's report as JSON and, per node with its signature, as TSV. */
+    static void dump(Path dir, List<Result> results) throws IOException {
+        Files.createDirectories(dir);
+        for (int i = 0; i < results.size(); i++) {
+            Files.writeString(dir.resolve(String.format(Locale.ROOT, "%02d.json", i)), results.get(i).report().toJson());
+            StringBuilder tsv = new StringBuilder("name\top\tsignature\tpredicted\tmeasured\tsource\n");
+            for (ProfileReport.NodeResult n : results.get(i).report().nodes()) {
+                tsv.append(n.name()).append('\t').append(n.op()).append('\t').append(n.signature()).append('\t')
+                        .append(n.predictedSeconds()).append('\t')
+                        .append(n.measuredSeconds().isPresent() ? Double.toString(n.measuredSeconds().getAsDouble()) : "")
+                        .append('\t').append(n.source()).append('\n');
+            }
+            Files.writeString(dir.resolve(String.format(Locale.ROOT, "%02d.tsv", i)), tsv.toString());
+        }
     }
 
     /** The cases whose model files exist; missing ones go to {@code skipped}. */
