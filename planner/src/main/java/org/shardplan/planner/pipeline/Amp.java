@@ -66,9 +66,9 @@ import java.util.TreeSet;
  * {@code M = 1}, stage {@code s} holding {@code P - s} instances), with the step {@code m (f + b)} instead of
  * 1F1B's {@code (m + P - 1)(f + b)}.
  *
- * <p>The closed form is a bound on the throughput: at {@code K = 1} and from {@code K = ceil(R / max L)} on
- * the simulator agrees with it within 2% on the tests' shapes; between them keys meet at the workers
- * (one's backward arrives while another's forward runs) and the replay is up to 20% slower. The
+ * <p>The closed form is a bound on the throughput: at {@code K = 1} the simulator agrees with it exactly and
+ * beyond the knee {@code K* = ceil(R / max L)} within 2% on the tests' shapes; up to the knee keys meet at
+ * the workers (one's backward arrives while another's forward runs) and the replay is up to 25% slower. The
  * simulator ({@code org.shardplan.planner.sim.Simulator}) replays the runtime above and is the check
  * (docs/schedules.md gives the tolerances). Running time {@code O(P)}.
  *

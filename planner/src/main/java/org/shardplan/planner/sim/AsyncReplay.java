@@ -57,7 +57,7 @@ final class AsyncReplay {
         this.p = stages.size();
         this.keys = keys;
         this.every = every;
-        int w = Math.max(32, 4 * Math.max(keys, p));
+        int w = Math.max(128, 8 * Math.max(keys, p));
         this.window = (w + every - 1) / every * every;
         this.n = 3 * window;
         messages = new ArrayDeque[p];
