@@ -89,7 +89,12 @@ public final class SimulateCommand implements Callable<Integer> {
                 throw new PlanFormatException(planFile + ": " + bad.get());
             }
         }
-        Result r = Simulator.run(profiles, s, m, v);
+        Result r;
+        try {
+            r = Simulator.run(profiles, s, m, v);
+        } catch (IllegalArgumentException e) {
+            throw new PlanFormatException(planFile + ": " + e.getMessage(), e);
+        }
         PrintWriter w = spec.commandLine().getOut();
         if (json) {
             ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

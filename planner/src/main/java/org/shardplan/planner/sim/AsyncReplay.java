@@ -51,8 +51,15 @@ final class AsyncReplay {
     private int admitted;
     private int active;
 
+    /** The most keys in flight the replay takes: it runs at least 24 instances per key. */
+    static final int MAX_KEYS = 4096;
+
     @SuppressWarnings("unchecked")
     AsyncReplay(List<StageProfile> stages, int keys, int every) {
+        if (keys > MAX_KEYS || every > MAX_KEYS) {
+            throw new IllegalArgumentException("the asynchronous replay takes at most " + MAX_KEYS + " keys in flight and "
+                    + MAX_KEYS + " gradients per update, found " + keys + " and " + every);
+        }
         this.stages = List.copyOf(stages);
         this.p = stages.size();
         this.keys = keys;

@@ -203,5 +203,9 @@ class AmpTest {
         assertEquals("--max-active-keys must be auto or an integer >= 1, found 0", k0.getMessage());
         assertEquals("amp", Schedules.of("amp").name());
         assertTrue(new Amp(2, 1).check(4, 8, 2).isPresent());
+        IllegalArgumentException many = assertThrows(IllegalArgumentException.class,
+                () -> Simulator.run(stages(balanced(2), 0), new Amp(5000, 1), 8, 1));
+        assertEquals("the asynchronous replay takes at most 4096 keys in flight and 4096 gradients per update, found 5000"
+                + " and 1", many.getMessage());
     }
 }
