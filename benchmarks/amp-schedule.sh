@@ -38,11 +38,13 @@ print(f"| {model} | {p} | {m} | {ms(g)} | {ms(f)} | {a*1e3:.1f} ({sc['maxActiveK
       f"| {a/f:.3f} | {sim['stepSeconds']*1e3:.1f} | {'; '.join(cells)} |")
 PY
 }
-# rows: model batch devices device stages micro-batches (16 stages of gpt-1.7b need two devices each without
-# recomputation; builtin:cnn has 2 places to cut, so at most 3 stages); give some as arguments "model,batch,devices,device,stages,micro" to run only those
+# rows: model,batch,devices,device,stages,micro-batches (16 stages of gpt-1.7b need two devices each without
+# recomputation; builtin:cnn has 2 places to cut, ResNet-50 5, DenseNet-121 one per dense layer); give rows as
+# arguments to run only those
 rows=("builtin:gpt-1.7b,64,16,a100-80gb,4,16" "builtin:gpt-1.7b,64,16,a100-80gb,8,16" "builtin:gpt-1.7b,64,32,a100-80gb,16,16"
       "builtin:cnn,256,16,a100-80gb,2,16"
-      "build-data/models/resnet50.onnx,256,16,a100-80gb,4,16" "build-data/models/resnet50.onnx,256,16,a100-80gb,8,16")
+      "build-data/models/resnet50.onnx,256,16,a100-80gb,4,16" "build-data/models/densenet121.onnx,256,16,a100-80gb,4,16"
+      "build-data/models/densenet121.onnx,256,16,a100-80gb,8,16" "build-data/models/densenet121.onnx,256,16,a100-80gb,16,16")
 [ $# -gt 0 ] && rows=("$@")
 for r in "${rows[@]}"; do
   IFS=, read -r model batch devices device p m <<< "$r"

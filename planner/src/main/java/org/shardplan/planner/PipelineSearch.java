@@ -512,37 +512,37 @@ final class PipelineSearch {
         }
         java.util.OptionalInt staleLimit = opts.scheduleParameters().maxStaleness();
         for (Schedule named : schedules) {
-          for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
-            for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
-                if (sch.check(stages, m, v).isPresent()) {
-                    continue;
-                }
-                int[] bs = bounds;
-                List<StageProfile> ps = profiles;
-                if (v > 1) {
-                    List<Integer> cut = cuts(cg, micro);
-                    if (cut.size() < stages * v - 1) {
+            for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
+                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    if (sch.check(stages, m, v).isPresent()) {
                         continue;
                     }
-                    bs = partition(nodeTimes(b, choice, weight), cut, stages * v);
-                    ps = profiles(b, pb, choice, bs, devices, recompute);
-                }
-                Estimate e = sch.estimate(ps, m, v);
-                if (staleLimit.isPresent() && e.maxStaleness() > staleLimit.getAsInt()) {
-                    continue;
-                }
-                double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) : e.stepSeconds();
-                boolean fits = true;
-                for (double mem : e.peakMemoryBytes()) {
-                    fits &= mem <= limit * (1 + 1e-12);
-                }
-                Outcome o = new Outcome(stages, m, recompute, zero, sch, v, micro, b, pb, choice, bs, ps,
-                        e, step, fits, proven, stages == 1 ? lower : Double.NEGATIVE_INFINITY, tied, bound, solver);
-                if (best == null || better(o, best)) {
-                    best = o;
+                    int[] bs = bounds;
+                    List<StageProfile> ps = profiles;
+                    if (v > 1) {
+                        List<Integer> cut = cuts(cg, micro);
+                        if (cut.size() < stages * v - 1) {
+                            continue;
+                        }
+                        bs = partition(nodeTimes(b, choice, weight), cut, stages * v);
+                        ps = profiles(b, pb, choice, bs, devices, recompute);
+                    }
+                    Estimate e = sch.estimate(ps, m, v);
+                    if (staleLimit.isPresent() && e.maxStaleness() > staleLimit.getAsInt()) {
+                        continue;
+                    }
+                    double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) : e.stepSeconds();
+                    boolean fits = true;
+                    for (double mem : e.peakMemoryBytes()) {
+                        fits &= mem <= limit * (1 + 1e-12);
+                    }
+                    Outcome o = new Outcome(stages, m, recompute, zero, sch, v, micro, b, pb, choice, bs, ps,
+                            e, step, fits, proven, stages == 1 ? lower : Double.NEGATIVE_INFINITY, tied, bound, solver);
+                    if (best == null || better(o, best)) {
+                        best = o;
+                    }
                 }
             }
-          }
         }
         return Optional.ofNullable(best);
     }
