@@ -294,7 +294,7 @@ public final class PlanJson {
                     (int) r.integer(pa, "parallelism.microBatches", 1), r.integer(pa, "parallelism.microBatchSize", 0));
             JsonNode sc = r.object(root, "schedule");
             int keys = sc.has("maxActiveKeys") ? (int) r.integer(sc, "schedule.maxActiveKeys", 1) : 0;
-            int every = sc.has("minUpdateFrequency") ? (int) r.integer(sc, "schedule.minUpdateFrequency", 1) : 0;
+            int every = keys > 0 ? (int) r.integer(sc, "schedule.minUpdateFrequency", 1) : 0;
             List<org.shardplan.planner.pipeline.Staleness> staleness = new ArrayList<>();
             if (sc.has("staleness")) {
                 JsonNode stn = r.array(sc, "schedule.staleness");
@@ -341,6 +341,13 @@ public final class PlanJson {
             }
             if (stages.isEmpty()) {
                 throw r.bad("stages", "at least one stage", sa);
+            }
+            if (schedule.name().equals(org.shardplan.planner.pipeline.Amp.NAME) && schedule.maxActiveKeys() == 0) {
+                throw r.bad("schedule.maxActiveKeys", "the keys in flight of the asynchronous schedule (an integer >= 1)",
+                        sc.get("maxActiveKeys"));
+            }
+            if (schedule.maxActiveKeys() > 0 && schedule.staleness().size() != stages.size()) {
+                throw r.bad("schedule.staleness", "one entry per stage (" + stages.size() + ")", sc.get("staleness"));
             }
         }
         JsonNode t = r.object(root, "totals");

@@ -151,6 +151,16 @@ class PipelineSearchTest {
         // JSON round trip, staleness included
         assertEquals(p, PlanJson.parse(PlanJson.write(p), "p.json"));
         assertTrue(PlanJson.write(p).contains("\"staleness\""));
+        var tree = PlanJson.tree(p);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) tree.get("schedule")).remove("maxActiveKeys");
+        PlanFormatException noKeys = assertThrows(PlanFormatException.class, () -> PlanJson.parse(tree.toString(), "p.json"));
+        assertEquals("p.json: schedule.maxActiveKeys must be the keys in flight of the asynchronous schedule (an integer"
+                + " >= 1), found nothing", noKeys.getMessage());
+        var short1 = PlanJson.tree(p);
+        ((com.fasterxml.jackson.databind.node.ArrayNode) short1.get("schedule").get("staleness")).remove(0);
+        PlanFormatException fewer = assertThrows(PlanFormatException.class, () -> PlanJson.parse(short1.toString(), "p.json"));
+        assertTrue(fewer.getMessage().startsWith("p.json: schedule.staleness must be one entry per stage (4), found"),
+                fewer.getMessage());
         // the replay: staleness within the tolerances of docs/schedules.md, step within 25%
         var schedule = Schedules.of("amp").withParameters(p.schedule().parameters());
         var sim = Simulator.run(ps, schedule, 8, 1);
