@@ -254,4 +254,24 @@ class PipelineSearchTest {
                 q.parallelism() + " " + q.options());
         assertEquals(Map.of("pipeline", "1"), Map.of("pipeline", q.options().requested().get("pipeline")));
     }
+    /**
+     * Where nothing fits without recomputation (one stage, one micro-batch), the least-memory check
+     * says so before any solve: only configurations with recomputation are priced.
+     */
+    @Test
+    void settingsThatCannotFitAreNotPriced() throws Exception {
+        SearchOptions one = SearchOptions.AUTO.withPipeline(1).withMicroBatches(1);
+        Planner base = Planner.forCluster(Fixtures.a100(8)).withBatch(16384);
+        Plan off = base.withSearch(one.withRecompute(false).withZeroStage(3)).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        Plan on = base.withSearch(one.withRecompute(true).withZeroStage(3)).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        assertTrue(on.totals().peakMemoryBytesPerDevice() < 0.9 * off.totals().peakMemoryBytesPerDevice(),
+                on.totals().peakMemoryBytesPerDevice() + " vs " + off.totals().peakMemoryBytesPerDevice());
+        // between the two: only recomputation fits
+        double limit = 0.5 * (on.totals().peakMemoryBytesPerDevice() + off.totals().peakMemoryBytesPerDevice());
+        Plan q = base.withMemoryLimit(limit).withSearch(one).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        assertTrue(q.totals().fits());
+        assertTrue(q.options().recompute(), q.options().toString());
+        // recomputation with ZeRO 1, 2 and 3 at most; none of the three settings without it
+        assertTrue(q.solver().configurations() <= 3, "configurations priced: " + q.solver().configurations());
+    }
 }
