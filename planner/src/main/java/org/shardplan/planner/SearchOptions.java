@@ -21,9 +21,71 @@ import java.util.OptionalInt;
  * @param microBatches micro-batches per step
  * @param recompute activation recomputation
  * @param zeroStage ZeRO stage 0..3
+ * @param parareal whether the search may propose a parareal network, which changes the model
+ *     ({@link Parareal}; off unless asked for)
  */
 public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
-        OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage) {
+        OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage,
+        Parareal parareal) {
+
+    /**
+     * The parareal option ({@code --parareal off|auto|N}): off; {@code auto}, the search proposes a
+     * parareal network (org.shardplan.planner.parareal) when it is faster than every plan that keeps
+     * the model; or N segments, priced and reported whatever its speed.
+     *
+     * @param enabled whether parareal networks are priced
+     * @param segments the number of segments when fixed (empty: chosen)
+     */
+    public record Parareal(boolean enabled, OptionalInt segments) {
+        /** No parareal network (the default: it changes the model). */
+        public static final Parareal OFF = new Parareal(false, OptionalInt.empty());
+        /** The search proposes one when it wins. */
+        public static final Parareal AUTO = new Parareal(true, OptionalInt.empty());
+
+        public Parareal {
+            Objects.requireNonNull(segments, "segments");
+            if (!enabled && segments.isPresent()) {
+                throw new IllegalArgumentException("--parareal off takes no number of segments, found " + segments.getAsInt());
+            }
+            if (segments.isPresent() && segments.getAsInt() < 2) {
+                throw new IllegalArgumentException("--parareal must be off, auto or a number of segments >= 2, found "
+                        + segments.getAsInt());
+            }
+        }
+
+        /** N segments, fixed. */
+        public static Parareal segments(int n) {
+            return new Parareal(true, OptionalInt.of(n));
+        }
+
+        /** {@code off}, {@code auto} or a number of segments (>= 2), as the command line gives it. */
+        public static Parareal parse(String text) {
+            String t = text.trim();
+            if (t.equals("off")) {
+                return OFF;
+            }
+            if (t.equals("auto")) {
+                return AUTO;
+            }
+            try {
+                return segments(Integer.parseInt(t));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--parareal must be off, auto or a number of segments >= 2, found '"
+                        + text + "'");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return !enabled ? "off" : segments.isPresent() ? Integer.toString(segments.getAsInt()) : "auto";
+        }
+    }
+
+    /** Options without the parareal choice (off). */
+    public SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
+            OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage) {
+        this(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage, Parareal.OFF);
+    }
 
     /** Schedule names accepted by {@link #withSchedule}. */
     public static final List<String> SCHEDULES = List.of("gpipe", "1f1b", "interleaved", "zero-bubble");
@@ -47,6 +109,7 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
         Objects.requireNonNull(microBatches, "microBatches");
         Objects.requireNonNull(recompute, "recompute");
         Objects.requireNonNull(zeroStage, "zeroStage");
+        Objects.requireNonNull(parareal, "parareal");
         positive("--pipeline-parallel", pipeline);
         positive("--tensor-parallel", tensor);
         positive("--data-parallel", data);
@@ -68,45 +131,61 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
     }
 
     public SearchOptions withPipeline(int p) {
-        return new SearchOptions(OptionalInt.of(p), tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage);
+        return new SearchOptions(OptionalInt.of(p), tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                parareal);
     }
 
     public SearchOptions withTensor(int t) {
-        return new SearchOptions(pipeline, OptionalInt.of(t), data, schedule, virtualStages, microBatches, recompute, zeroStage);
+        return new SearchOptions(pipeline, OptionalInt.of(t), data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                parareal);
     }
 
     public SearchOptions withData(int d) {
-        return new SearchOptions(pipeline, tensor, OptionalInt.of(d), schedule, virtualStages, microBatches, recompute, zeroStage);
+        return new SearchOptions(pipeline, tensor, OptionalInt.of(d), schedule, virtualStages, microBatches, recompute, zeroStage,
+                parareal);
     }
 
     public SearchOptions withSchedule(String s) {
-        return new SearchOptions(pipeline, tensor, data, Optional.of(s), virtualStages, microBatches, recompute, zeroStage);
+        return new SearchOptions(pipeline, tensor, data, Optional.of(s), virtualStages, microBatches, recompute, zeroStage,
+                parareal);
     }
 
     public SearchOptions withVirtualStages(int v) {
-        return new SearchOptions(pipeline, tensor, data, schedule, OptionalInt.of(v), microBatches, recompute, zeroStage);
+        return new SearchOptions(pipeline, tensor, data, schedule, OptionalInt.of(v), microBatches, recompute, zeroStage,
+                parareal);
     }
 
     public SearchOptions withMicroBatches(int m) {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, OptionalInt.of(m), recompute, zeroStage);
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, OptionalInt.of(m), recompute, zeroStage,
+                parareal);
     }
 
     public SearchOptions withRecompute(boolean on) {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.of(on), zeroStage);
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.of(on), zeroStage,
+                parareal);
     }
 
     public SearchOptions withZeroStage(int z) {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.of(z));
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.of(z),
+                parareal);
     }
 
     /** These options with recomputation chosen by the search. */
     public SearchOptions withRecomputeAuto() {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.empty(), zeroStage);
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.empty(), zeroStage,
+                parareal);
     }
 
     /** These options with the ZeRO stage chosen by the search. */
     public SearchOptions withZeroStageAuto() {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.empty());
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.empty(),
+                parareal);
+    }
+
+    /** These options with the parareal choice given. */
+    public SearchOptions withParareal(Parareal p) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                Objects.requireNonNull(p, "parareal"));
     }
 
     /** The options as a plan records them ({@code auto} or the fixed value). */
@@ -120,6 +199,9 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
         m.put("microBatches", text(microBatches));
         m.put("recompute", recompute.map(b -> b ? "on" : "off").orElse("auto"));
         m.put("zeroStage", text(zeroStage));
+        if (parareal.enabled()) {
+            m.put("parareal", parareal.toString());
+        }
         return m;
     }
 
