@@ -116,6 +116,29 @@ public final class Chains {
         }
     }
 
+    /**
+     * The activation entering block {@code k} of a chain ({@code k == length}: the chain's output):
+     * the one value crossing the boundary before it.
+     */
+    public static Value boundary(CoarseGraph cg, Chain c, int k) {
+        if (k < 0 || k > c.length()) {
+            throw new IllegalArgumentException("block must be between 0 and " + c.length() + ", found " + k);
+        }
+        if (k == 0) {
+            return c.input();
+        }
+        if (k == c.length()) {
+            return c.output();
+        }
+        Set<String> graphOutputs = new HashSet<>();
+        cg.graph().outputs().forEach(v -> graphOutputs.add(v.name()));
+        Set<Value> cross = crossing(cg, c.from(), c.layers().get(k).from(), graphOutputs);
+        if (cross.size() != 1) {
+            throw new IllegalStateException("one activation must cross into block " + k + " of " + c + ", found " + cross);
+        }
+        return cross.iterator().next();
+    }
+
     /** Activations made by nodes {@code [from, c)} and read at {@code c} or later, or by the graph's outputs. */
     static Set<Value> crossing(CoarseGraph cg, int from, int c, Set<String> graphOutputs) {
         Set<Value> r = new LinkedHashSet<>();

@@ -1,0 +1,248 @@
+package org.shardplan.planner.parareal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.shardplan.cost.profile.Ort;
+import org.shardplan.graph.Graph;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.graph.Value;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.Coarsening;
+import org.shardplan.onnx.edit.ModelFile;
+import org.shardplan.onnx.edit.NodeEntry;
+import org.shardplan.planner.Plan;
+
+/** The rewritten ONNX models, run in ONNX Runtime next to the originals. */
+class PararealRewriteTest {
+
+    /** A parareal section for a chain of the model cut before the given blocks (figures other than the cut left 0). */
+    static Plan.Parareal section(CoarseGraph cg, Chain c, int... cutBlocks) {
+        List<String> cuts = new ArrayList<>();
+        for (int k : cutBlocks) {
+            cuts.add(cg.node(c.layers().get(k).from()).name());
+        }
+        int n = cutBlocks.length + 1;
+        return new Plan.Parareal(n, c.firstName(cg), c.lastName(cg), cuts, c.length(), 1, 0, 0, "test", 0, 0, 0,
+                java.util.Collections.nCopies(n, 0.0), 0, 0, 0, 0);
+    }
+
+    /** The model's outputs in ONNX Runtime, by name, for the inputs given. */
+    static Map<String, float[]> run(Path model, Map<String, Object> feeds, Map<String, long[]> shapes) throws Exception {
+        OrtEnvironment env = Ort.environment();
+        try (OrtSession s = env.createSession(model.toString(), Ort.options(2))) {
+            Map<String, OnnxTensor> in = new LinkedHashMap<>();
+            try {
+                for (Map.Entry<String, Object> e : feeds.entrySet()) {
+                    long[] shape = shapes.get(e.getKey());
+                    in.put(e.getKey(), e.getValue() instanceof float[] f ? OnnxTensor.createTensor(env, FloatBuffer.wrap(f), shape)
+                            : OnnxTensor.createTensor(env, LongBuffer.wrap((long[]) e.getValue()), shape));
+                }
+                Map<String, float[]> r = new LinkedHashMap<>();
+                try (OrtSession.Result res = s.run(in)) {
+                    for (Map.Entry<String, OnnxValue> e : res) {
+                        OnnxTensor t = (OnnxTensor) e.getValue();
+                        FloatBuffer b = t.getFloatBuffer();
+                        float[] x = new float[b.remaining()];
+                        b.get(x);
+                        r.put(e.getKey() + java.util.Arrays.toString(t.getInfo().getShape()), x);
+                    }
+                }
+                return r;
+            } finally {
+                in.values().forEach(OnnxTensor::close);
+            }
+        }
+    }
+
+    /** Largest |a - b| over the largest |a|. */
+    static double relative(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        double diff = 0;
+        double scale = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.abs(a[i]));
+        }
+        return diff / scale;
+    }
+
+    private static Map<String, Object> image(int batch) {
+        SplittableRandom r = new SplittableRandom(7);
+        float[] x = new float[batch * 3 * 224 * 224];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        return Map.of("image", x);
+    }
+
+    private static Map<String, Object> tokens(int batch, int seq) {
+        SplittableRandom r = new SplittableRandom(11);
+        long[] ids = new long[batch * seq];
+        long[] mask = new long[batch * seq];
+        long[] types = new long[batch * seq];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = 1000 + r.nextInt(20000);
+            mask[i] = i % seq < seq - 3 || i < seq ? 1 : 0;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("input_ids", ids);
+        m.put("attention_mask", mask);
+        m.put("token_type_ids", types);
+        return m;
+    }
+
+    private static Map<String, long[]> shapes(Graph g) {
+        Map<String, long[]> r = new LinkedHashMap<>();
+        for (Value v : g.inputs()) {
+            r.put(v.name(), v.shape().toLongs());
+        }
+        return r;
+    }
+
+    private static Path write(Path model, Graph g, Plan.Parareal p, PararealRewrite.Options o, Path out) throws Exception {
+        PararealRewrite.Rewritten r = PararealRewrite.rewrite(ModelFile.read(model), g, p, o);
+        return r.builder().write(out);
+    }
+
+    @Test
+    void copiedCoarseBlocksReproduceResnet50(@TempDir Path dir) throws Exception {
+        Path model = Models.file("resnet50.onnx");
+        Graph g = Models.graph("resnet50.onnx", Map.of("batch", 2L));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Chain layer3 = Chains.find(cg).get(0);
+        Path out = write(model, g, section(cg, layer3, 2, 4), new PararealRewrite.Options(PararealRewrite.Coarse.COPY, 0),
+                dir.resolve("copy.onnx"));
+        Map<String, float[]> a = run(model, image(2), shapes(g));
+        Map<String, float[]> b = run(out, image(2), shapes(g));
+        assertEquals(a.keySet(), b.keySet(), "the same outputs of the same shapes");
+        for (String k : a.keySet()) {
+            double rel = relative(a.get(k), b.get(k));
+            assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
+        }
+    }
+
+    @Test
+    void copiedCoarseBlocksReproduceMinilm(@TempDir Path dir) throws Exception {
+        Path model = Models.file("all-minilm-l6-v2.onnx");
+        Graph g = Models.graph("all-minilm-l6-v2.onnx", Map.of("batch_size", 2L, "sequence_length", 16L));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Chain layers = Chains.find(cg).get(0);
+        Path out = write(model, g, section(cg, layers, 2, 4), new PararealRewrite.Options(PararealRewrite.Coarse.COPY, 0),
+                dir.resolve("copy.onnx"));
+        Map<String, float[]> a = run(model, tokens(2, 16), shapes(g));
+        Map<String, float[]> b = run(out, tokens(2, 16), shapes(g));
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) {
+            double rel = relative(a.get(k), b.get(k));
+            assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
+        }
+    }
+
+    @Test
+    void newCoarseBlocksRunWithTheOriginalsInputsAndOutputShapes(@TempDir Path dir) throws Exception {
+        Path model = Models.file("resnet50.onnx");
+        Graph g = Models.graph("resnet50.onnx", Map.of("batch", 2L));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Chain layer3 = Chains.find(cg).get(0);
+        Plan.Parareal p = section(cg, layer3, 3);
+        Path out = write(model, g, p, PararealRewrite.Options.DEFAULT, dir.resolve("block.onnx"));
+        Map<String, float[]> a = run(model, image(2), shapes(g));
+        Map<String, float[]> b = run(out, image(2), shapes(g));
+        assertEquals(a.keySet(), b.keySet(), "the same outputs of the same shapes");
+        ModelFile m = ModelFile.read(out);
+        // a bottleneck in the file: Conv, Relu, Conv, Relu, Conv, Add, Relu. G_1 is called once (on λ_0;
+        // its correction cancels), G_2 twice (on λ_1 and on U_1); the join of segment 2 is a Sub and an Add
+        assertEquals(List.of("Conv", "Relu", "Conv", "Relu", "Conv", "Add", "Relu"), ops(m, "parareal/coarse1/predict/"));
+        assertEquals(7, count(m, "parareal/coarse1/"));
+        assertEquals(ops(m, "parareal/coarse1/predict/"), ops(m, "parareal/coarse2/predict/"));
+        assertEquals(ops(m, "parareal/coarse1/predict/"), ops(m, "parareal/coarse2/correct/"));
+        assertEquals(14, count(m, "parareal/coarse2/"));
+        assertEquals(List.of("Sub", "Add"), ops(m, "parareal/join2/"));
+        assertTrue(count(m, "parareal/fine2/") > 0 && count(m, "parareal/fine1/") > 0);
+        // the new parameters are the blocks' weights and biases: N times those of one bottleneck
+        long block = 0;
+        for (int i = layer3.layers().get(1).from(); i < layer3.layers().get(1).to(); i++) {
+            for (Value v : cg.node(i).parameters()) {
+                block += v.shape().numElements().orElseThrow();
+            }
+        }
+        long fresh = 0;
+        for (var t : m.initializers()) {
+            if (t.name().startsWith("parareal/coarse")) {
+                long c = 1;
+                for (long d : t.dims()) {
+                    c *= d;
+                }
+                fresh += c;
+            }
+        }
+        assertEquals(2 * block, fresh);
+    }
+
+    @Test
+    void newCoarseBlocksOfATransformerEncoderRun(@TempDir Path dir) throws Exception {
+        Path model = Models.file("all-minilm-l6-v2.onnx");
+        Graph g = Models.graph("all-minilm-l6-v2.onnx", Map.of("batch_size", 2L, "sequence_length", 16L));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Chain layers = Chains.find(cg).get(0);
+        Path out = write(model, g, section(cg, layers, 2, 4), PararealRewrite.Options.DEFAULT, dir.resolve("block.onnx"));
+        Map<String, float[]> a = run(model, tokens(2, 16), shapes(g));
+        Map<String, float[]> b = run(out, tokens(2, 16), shapes(g));
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : b.keySet()) {
+            for (float x : b.get(k)) {
+                assertTrue(Float.isFinite(x), k);
+            }
+        }
+        assertTrue(relative(a.get(a.keySet().iterator().next()), b.get(b.keySet().iterator().next())) > 1e-3,
+                "new coarse blocks change the model");
+    }
+
+    private static List<String> ops(ModelFile m, String prefix) {
+        List<String> r = new ArrayList<>();
+        for (NodeEntry e : m.nodes()) {
+            if (e.name().startsWith(prefix)) {
+                r.add(e.opType());
+            }
+        }
+        return r;
+    }
+
+    private static int count(ModelFile m, String prefix) {
+        int c = 0;
+        for (NodeEntry e : m.nodes()) {
+            if (e.name().startsWith(prefix)) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    @Test
+    void aPlanWithoutASectionOrForAnotherModelIsRefused(@TempDir Path dir) throws Exception {
+        Path model = Models.file("resnet18.onnx");
+        Graph g = Models.graph("resnet18.onnx", Map.of("batch", 2L));
+        Plan.Parareal wrong = new Plan.Parareal(2, "/layer3/x", "/layer3/y", List.of("/layer3/z"), 2, 1, 0, 0, "t", 0, 0, 0,
+                List.of(0.0, 0.0), 0, 0, 0, 0);
+        ShardplanException e = assertThrows(ShardplanException.class,
+                () -> PararealRewrite.rewrite(ModelFile.read(model), g, wrong, PararealRewrite.Options.DEFAULT));
+        assertEquals("parareal.chain: /layer3/x .. /layer3/y is not a chain of shape-keeping blocks of model torch_jit"
+                + " (is it the plan's model, at the plan's batch?)", e.getMessage());
+    }
+}
