@@ -424,6 +424,31 @@ public final class PararealRewrite {
             m.initializers().forEach(t -> available.add(t.name()));
             newInits.forEach(t -> available.add(t.name()));
             m.inputs().forEach(x -> available.add(x.name()));
+            // a value of a replaced segment read elsewhere is shape arithmetic (the coarse graph lets no
+            // other activation leave a block): segment j's copy computes it from λ_{j-1}, of the same shape
+            Map<String, String> moved = new HashMap<>();
+            for (int j = 2; j <= n; j++) {
+                for (int i : seg.get(j - 1)) {
+                    for (String out : nodes.get(i).outputs()) {
+                        moved.put(out, "parareal/fine" + j + "/" + out);
+                    }
+                }
+            }
+            for (int k = 0; k < all.size(); k++) {
+                NodeEntry e = all.get(k);
+                List<String> ins = new ArrayList<>(e.inputs());
+                boolean changed = false;
+                for (int i = 0; i < ins.size(); i++) {
+                    String in = ins.get(i);
+                    if (!in.isEmpty() && !available.contains(in) && moved.containsKey(in)) {
+                        ins.set(i, moved.get(in));
+                        changed = true;
+                    }
+                }
+                if (changed) {
+                    all.set(k, e.withInputs(ins));
+                }
+            }
             for (NodeEntry e : all) {
                 for (String in : e.inputs()) {
                     if (!in.isEmpty() && !available.contains(in)) {

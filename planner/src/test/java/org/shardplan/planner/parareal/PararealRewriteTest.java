@@ -214,6 +214,63 @@ class PararealRewriteTest {
                 "new coarse blocks change the model");
     }
 
+    @Test
+    void weightsThatAreGraphInputsStayInputs(@TempDir Path dir) throws Exception {
+        // ResNet-18 with every weight a graph input (as a training framework may export it)
+        ModelFile orig = ModelFile.read(Models.file("resnet18.onnx"));
+        org.shardplan.onnx.edit.ModelBuilder mb = org.shardplan.onnx.edit.ModelBuilder.like(orig);
+        orig.nodes().forEach(mb::node);
+        orig.inputs().forEach(mb::input);
+        orig.outputs().forEach(mb::output);
+        SplittableRandom r = new SplittableRandom(3);
+        Map<String, Object> feeds = new LinkedHashMap<>(image(2));
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        shapes.put("image", new long[] {2, 3, 224, 224});
+        for (var t : orig.initializers()) {
+            if (t.dataType() == 1 && t.dims().length >= 1) {
+                List<Long> dims = new ArrayList<>();
+                long count = 1;
+                for (long d : t.dims()) {
+                    dims.add(d);
+                    count *= d;
+                }
+                mb.input(org.shardplan.onnx.edit.ValueEntry.tensor(t.name(), 1, dims));
+                float[] w = new float[(int) count];
+                double scale = t.dims().length == 1 ? 0.01 : 1 / Math.sqrt(count / t.dims()[0]);
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = (float) (scale * r.nextGaussian());
+                }
+                feeds.put(t.name(), w);
+                shapes.put(t.name(), t.dims());
+            } else {
+                mb.initializer(t);
+            }
+        }
+        Path model = mb.write(dir.resolve("resnet18-weights-as-inputs.onnx"));
+        Graph g = org.shardplan.onnx.OnnxImporter.read(model,
+                org.shardplan.onnx.ImportOptions.DEFAULT.withDims(Map.of("batch", 2L))).graph();
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Chain layer1 = Chains.find(cg).get(0);
+        assertEquals(2, layer1.length());
+        Path copy = write(model, g, section(cg, layer1, 1), new PararealRewrite.Options(PararealRewrite.Coarse.COPY, 0),
+                dir.resolve("copy.onnx"));
+        Path block = write(model, g, section(cg, layer1, 1), PararealRewrite.Options.DEFAULT, dir.resolve("block.onnx"));
+        List<String> inputs = ModelFile.read(model).inputs().stream().map(x -> x.name()).toList();
+        assertTrue(inputs.size() > 20, "the weights are inputs: " + inputs.size());
+        for (Path p : List.of(copy, block)) {
+            assertEquals(inputs, ModelFile.read(p).inputs().stream().map(x -> x.name()).toList(), "the same graph inputs");
+        }
+        assertTrue(ModelFile.read(block).initializers().stream().anyMatch(t -> t.name().startsWith("parareal/coarse2/")),
+                "new coarse parameters are initializers");
+        Map<String, float[]> a = run(model, feeds, shapes);
+        Map<String, float[]> b = run(copy, feeds, shapes);
+        for (String k : a.keySet()) {
+            double rel = relative(a.get(k), b.get(k));
+            assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
+        }
+        assertEquals(a.keySet(), run(block, feeds, shapes).keySet(), "new coarse blocks: the same output shapes");
+    }
+
     private static List<String> ops(ModelFile m, String prefix) {
         List<String> r = new ArrayList<>();
         for (NodeEntry e : m.nodes()) {
