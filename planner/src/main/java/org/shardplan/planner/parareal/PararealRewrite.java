@@ -118,6 +118,16 @@ public final class PararealRewrite {
 
     /**
      * Writes the plan's parareal network of the ONNX model {@code model}, already imported as {@code
+     * graph} at the plan's batch, to {@code out}, with new coarse blocks (seed 0).
+     *
+     * @throws ShardplanException as {@link #write(Plan, Path, Path)}
+     */
+    public static Written write(Plan plan, Graph graph, Path model, Path out) throws ShardplanException {
+        return write(plan, graph, model, out, Options.DEFAULT);
+    }
+
+    /**
+     * Writes the plan's parareal network of the ONNX model {@code model}, already imported as {@code
      * graph} at the plan's batch, to {@code out}.
      *
      * @throws ShardplanException as {@link #write(Plan, Path, Path)}

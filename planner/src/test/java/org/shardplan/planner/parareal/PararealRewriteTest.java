@@ -271,6 +271,31 @@ class PararealRewriteTest {
         assertEquals(a.keySet(), run(block, feeds, shapes).keySet(), "new coarse blocks: the same output shapes");
     }
 
+    @Test
+    void aPlanMadeWithPararealIsWrittenThroughThePublicApi(@TempDir Path dir) throws Exception {
+        Path model = Models.file("resnet18.onnx");
+        Graph g = Models.graph("resnet18.onnx", Map.of("batch", 4L));
+        Plan plan = org.shardplan.planner.Planner.forCluster(org.shardplan.planner.Fixtures.a100(2)).withBatch(4)
+                .withDims(Map.of("batch", 4L))
+                .withSearch(org.shardplan.planner.SearchOptions.AUTO.withPipeline(1).withMicroBatches(1)
+                        .withParareal(org.shardplan.planner.SearchOptions.Parareal.segments(2)))
+                .plan(g);
+        PararealRewrite.Written w = PararealRewrite.write(plan, model, dir.resolve("parareal.onnx"));
+        assertEquals(2, w.segments());
+        assertEquals(plan.parareal().orElseThrow().coarseParameters(), w.newParameters(),
+                "the plan's count of the coarse network's parameters is what the rewrite creates");
+        assertTrue(w.notes().get(1).startsWith("coarse network: 2 blocks"), w.notes().toString());
+        // the file keeps the original's symbolic batch: it runs at another batch than the plan's
+        Map<String, float[]> a = run(model, image(2), Map.of("image", new long[] {2, 3, 224, 224}));
+        Map<String, float[]> b = run(w.file(), image(2), Map.of("image", new long[] {2, 3, 224, 224}));
+        assertEquals(a.keySet(), b.keySet());
+        Plan none = org.shardplan.planner.Planner.forCluster(org.shardplan.planner.Fixtures.a100(2)).withBatch(4).plan(g);
+        ShardplanException e = assertThrows(ShardplanException.class,
+                () -> PararealRewrite.write(none, model, dir.resolve("x.onnx")));
+        assertEquals("the plan has no parareal section (make it with shardplan plan --parareal auto or --parareal N)",
+                e.getMessage());
+    }
+
     private static List<String> ops(ModelFile m, String prefix) {
         List<String> r = new ArrayList<>();
         for (NodeEntry e : m.nodes()) {
