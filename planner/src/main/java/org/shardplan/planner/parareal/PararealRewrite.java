@@ -1,10 +1,7 @@
 package org.shardplan.planner.parareal;
 
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.BitSet;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -28,6 +25,9 @@ import org.shardplan.onnx.edit.NodeSpec;
 import org.shardplan.onnx.edit.TensorEntry;
 import org.shardplan.onnx.edit.ValueEntry;
 import org.shardplan.planner.Plan;
+import org.jgrapht.graph.DefaultEdge;
+import org.jgrapht.graph.DirectedAcyclicGraph;
+import org.jgrapht.traverse.TopologicalOrderIterator;
 
 /**
  * Writes the parareal network of a plan's {@code parareal} section as an ONNX model (Lee, Park and
@@ -59,8 +59,9 @@ import org.shardplan.planner.Plan;
  * variance 1; seeded. {@link Coarse#COPY} makes G_j a copy of segment j with the original weights
  * (the exactness check).
  *
- * <p>Linear in the model's nodes and bytes (segments found by one forward and one backward search
- * per boundary).
+ * <p>Segments are the nodes reached from one boundary activation that reach the next (JGraphT's
+ * descendants and ancestors on the file's node graph), the written nodes ordered by JGraphT's
+ * topological order; O(N · (V + E)) for V nodes and E values read, plus the bytes written.
  */
 public final class PararealRewrite {
     private PararealRewrite() {
@@ -195,12 +196,13 @@ public final class PararealRewrite {
         private final List<NodeEntry> nodes;
         private final Map<String, Integer> producer = new HashMap<>();
         private final Map<String, List<Integer>> consumers = new HashMap<>();
+        private final DirectedAcyclicGraph<Integer, DefaultEdge> dag;
         private final Map<String, TensorEntry> inits = new LinkedHashMap<>();
         private final List<NodeEntry> added = new ArrayList<>();
         private final List<TensorEntry> newInits = new ArrayList<>();
         private long newParameters;
 
-        Writer(ModelFile m, Graph g, Options o) {
+        Writer(ModelFile m, Graph g, Options o) throws ShardplanException {
             this.m = m;
             this.g = g;
             this.o = o;
@@ -218,44 +220,56 @@ public final class PararealRewrite {
                 }
             }
             m.initializers().forEach(t -> inits.put(t.name(), t));
+            this.dag = dag(nodes);
         }
 
-        /** The nodes between two activations: reached from {@code from} and reaching {@code to}, in file order. */
-        List<Integer> between(String from, String to) throws ShardplanException {
-            BitSet down = new BitSet();
-            Deque<Integer> q = new ArrayDeque<>(consumers.getOrDefault(from, List.of()));
-            while (!q.isEmpty()) {
-                int i = q.pop();
-                if (down.get(i)) {
-                    continue;
-                }
-                down.set(i);
+        /** The nodes as a JGraphT graph, an edge from each value's maker to each of its readers. */
+        private static DirectedAcyclicGraph<Integer, DefaultEdge> dag(List<NodeEntry> nodes) throws ShardplanException {
+            DirectedAcyclicGraph<Integer, DefaultEdge> d = new DirectedAcyclicGraph<>(DefaultEdge.class);
+            Map<String, Integer> made = new HashMap<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                d.addVertex(i);
                 for (String out : nodes.get(i).outputs()) {
-                    q.addAll(consumers.getOrDefault(out, List.of()));
+                    if (!out.isEmpty()) {
+                        made.put(out, i);
+                    }
                 }
+            }
+            for (int i = 0; i < nodes.size(); i++) {
+                for (String in : nodes.get(i).inputs()) {
+                    Integer p = made.get(in);
+                    if (p != null && p != i && !d.containsEdge(p, i)) {
+                        try {
+                            d.addEdge(p, i);
+                        } catch (IllegalArgumentException e) {
+                            throw new ShardplanException("cannot rewrite: node " + nodes.get(i).name() + " reading " + in
+                                    + " closes a cycle");
+                        }
+                    }
+                }
+            }
+            return d;
+        }
+
+        /**
+         * The nodes between two activations: descendants of {@code from}'s readers that are ancestors of
+         * {@code to}'s maker (or those nodes themselves), in file order.
+         */
+        List<Integer> between(String from, String to) throws ShardplanException {
+            Set<Integer> down = new HashSet<>();
+            for (int c : consumers.getOrDefault(from, List.of())) {
+                down.add(c);
+                down.addAll(dag.getDescendants(c));
             }
             Integer last = producer.get(to);
             if (last == null) {
                 throw new ShardplanException("the chain's activation " + to + " is made by no node of the ONNX file");
             }
-            BitSet up = new BitSet();
-            q.push(last);
-            while (!q.isEmpty()) {
-                int i = q.pop();
-                if (up.get(i)) {
-                    continue;
-                }
-                up.set(i);
-                for (String in : nodes.get(i).inputs()) {
-                    Integer p = producer.get(in);
-                    if (p != null && !in.equals(from)) {
-                        q.push(p);
-                    }
-                }
-            }
-            down.and(up);
-            List<Integer> r = new ArrayList<>();
-            down.stream().forEach(r::add);
+            Set<Integer> up = new HashSet<>(dag.getAncestors(last));
+            up.add(last);
+            down.retainAll(up);
+            List<Integer> r = new ArrayList<>(down);
+            java.util.Collections.sort(r);
             if (r.isEmpty()) {
                 throw new ShardplanException("no node of the ONNX file leads from " + from + " to " + to);
             }
@@ -509,53 +523,11 @@ public final class PararealRewrite {
             return copy(block, blockIn, input, blockOut, prefix, params);
         }
 
-        /** The nodes in an order where every input is made before it is read (Kahn's, stable by position). */
+        /** The nodes in an order where every input is made before it is read (the earliest position first among those ready). */
         private static List<NodeEntry> topological(List<NodeEntry> all) throws ShardplanException {
-            Map<String, Integer> by = new HashMap<>();
-            for (int i = 0; i < all.size(); i++) {
-                for (String out : all.get(i).outputs()) {
-                    if (!out.isEmpty()) {
-                        by.put(out, i);
-                    }
-                }
-            }
-            int[] waiting = new int[all.size()];
-            List<List<Integer>> next = new ArrayList<>();
-            for (int i = 0; i < all.size(); i++) {
-                next.add(new ArrayList<>());
-            }
-            for (int i = 0; i < all.size(); i++) {
-                Set<Integer> deps = new HashSet<>();
-                for (String in : all.get(i).inputs()) {
-                    Integer p = by.get(in);
-                    if (p != null && p != i) {
-                        deps.add(p);
-                    }
-                }
-                waiting[i] = deps.size();
-                for (int d : deps) {
-                    next.get(d).add(i);
-                }
-            }
-            java.util.PriorityQueue<Integer> ready = new java.util.PriorityQueue<>();
-            for (int i = 0; i < all.size(); i++) {
-                if (waiting[i] == 0) {
-                    ready.add(i);
-                }
-            }
+            DirectedAcyclicGraph<Integer, DefaultEdge> d = dag(all);
             List<NodeEntry> r = new ArrayList<>();
-            while (!ready.isEmpty()) {
-                int i = ready.poll();
-                r.add(all.get(i));
-                for (int k : next.get(i)) {
-                    if (--waiting[k] == 0) {
-                        ready.add(k);
-                    }
-                }
-            }
-            if (r.size() != all.size()) {
-                throw new ShardplanException("cannot rewrite: the parareal network would have a cycle");
-            }
+            new TopologicalOrderIterator<>(d, Integer::compare).forEachRemaining(i -> r.add(all.get(i)));
             return r;
         }
     }
