@@ -30,7 +30,7 @@ class PararealCommandTest {
                 "off", "--parareal", "2", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("parareal (changes the model): 2 segments of /layer1/layer1.0/conv1/Conv .."
-                + " /layer1/layer1.1/conv2/Conv (2 blocks), 1 devices each, cut before /layer1/layer1.1/conv1/Conv"), r.out());
+                + " /layer1/layer1.1/conv2/Conv (2 blocks), 1 device each, cut before /layer1/layer1.1/conv1/Conv"), r.out());
         Plan p = PlanJson.read(out);
         assertTrue(p.changesModel());
         assertEquals(2, p.parareal().orElseThrow().segments());

@@ -362,6 +362,11 @@ public final class Planner {
         SearchOptions so = c.search;
         PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, c.timeLimit);
         Graph g = ps.graph(c.batch);
+        if (so.parareal().segments().isPresent()) {
+            // a parareal request that cannot apply fails before the search
+            org.shardplan.planner.parareal.PararealSearch.check(ps.coarse(c.batch), c.cluster.deviceCount(),
+                    so.parareal().segments().getAsInt(), "--parareal");
+        }
         Optional<PipelineSearch.Outcome> found = ps.run();
         double solveSeconds = (System.nanoTime() - t0) / 1e9;
         // the baselines: one stage, one micro-batch, under the memory options of the plan found

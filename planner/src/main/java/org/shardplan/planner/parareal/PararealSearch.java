@@ -125,23 +125,7 @@ public final class PararealSearch {
         List<Chain> chains = Chains.find(cg);
         int d = cluster.deviceCount();
         if (segments.isPresent()) {
-            int n = segments.getAsInt();
-            if (n < 2) {
-                throw new ShardplanException(option + " must be off, auto or a number of segments >= 2, found " + n);
-            }
-            if (chains.isEmpty()) {
-                throw new ShardplanException(option + " " + n + ": the model has no chain of at least 2 repeated blocks"
-                        + " that keep the activation's shape (ResNet stage blocks, transformer layers, equal convolutions)");
-            }
-            Chain longest = chains.get(0);
-            if (n > longest.length()) {
-                throw new ShardplanException(option + " must be at most " + longest.length() + ", the blocks of the longest"
-                        + " shape-keeping chain (" + longest.firstName(cg) + " .. " + longest.lastName(cg) + "), found " + n);
-            }
-            if (d % n != 0) {
-                throw new ShardplanException(option + " must divide the " + d + " devices (each segment runs on an equal"
-                        + " group of devices), found " + n);
-            }
+            check(cg, chains, d, segments.getAsInt(), option);
         }
         long deadline = System.nanoTime() + (long) (timeLimit * 1e9);
         List<Candidate> r = new ArrayList<>();
@@ -204,6 +188,36 @@ public final class PararealSearch {
             }
         }
         return r;
+    }
+
+    /**
+     * Checks that N segments can apply to the coarse graph on {@code devices} devices (before any
+     * pricing, so that a bad request fails at once).
+     *
+     * @throws ShardplanException naming {@code option}: N below 2, no chain, N above the longest
+     *     chain's blocks, N not dividing the devices
+     */
+    public static void check(CoarseGraph cg, int devices, int n, String option) throws ShardplanException {
+        check(cg, Chains.find(cg), devices, n, option);
+    }
+
+    private static void check(CoarseGraph cg, List<Chain> chains, int d, int n, String option) throws ShardplanException {
+        if (n < 2) {
+            throw new ShardplanException(option + " must be off, auto or a number of segments >= 2, found " + n);
+        }
+        if (chains.isEmpty()) {
+            throw new ShardplanException(option + " " + n + ": the model has no chain of at least 2 repeated blocks"
+                    + " that keep the activation's shape (ResNet stage blocks, transformer layers, equal convolutions)");
+        }
+        Chain longest = chains.get(0);
+        if (n > longest.length()) {
+            throw new ShardplanException(option + " must be at most " + longest.length() + ", the blocks of the longest"
+                    + " shape-keeping chain (" + longest.firstName(cg) + " .. " + longest.lastName(cg) + "), found " + n);
+        }
+        if (d % n != 0) {
+            throw new ShardplanException(option + " must divide the " + d + " devices (each segment runs on an equal"
+                    + " group of devices), found " + n);
+        }
     }
 
     /** The fastest candidate that fits, if any. */
