@@ -326,5 +326,11 @@ class PararealRewriteTest {
                 () -> PararealRewrite.rewrite(ModelFile.read(model), g, wrong, PararealRewrite.Options.DEFAULT));
         assertEquals("parareal.chain: /layer3/x .. /layer3/y is not a chain of shape-keeping blocks of model torch_jit"
                 + " (is it the plan's model, at the plan's batch?)", e.getMessage());
+        Plan.Parareal badCut = new Plan.Parareal(2, "/layer1/layer1.0/conv1/Conv", "/layer1/layer1.1/conv2/Conv",
+                List.of("/layer1/layer1.0/conv2/Conv"), 2, 1, 0, 0, "t", 0, 0, 0, List.of(0.0, 0.0), 0, 0, 0, 0);
+        ShardplanException c = assertThrows(ShardplanException.class,
+                () -> PararealRewrite.rewrite(ModelFile.read(model), g, badCut, PararealRewrite.Options.DEFAULT));
+        assertEquals("parareal.cuts[0] must be the first node of a later block of the chain, found"
+                + " /layer1/layer1.0/conv2/Conv", c.getMessage());
     }
 }
