@@ -64,6 +64,11 @@ public final class DeepSpeedExporter extends EngineExporter {
     }
 
     @Override
+    boolean evenStagesOnly() {
+        return true;
+    }
+
+    @Override
     Optional<String> stagesLack(EngineView v) {
         if (v.pipeline() > 1 && !MegatronExporter.evenSplit(v.stageLayers())) {
             StringBuilder b = new StringBuilder();

@@ -59,6 +59,11 @@ abstract class EngineExporter implements Exporter {
         return Optional.empty();
     }
 
+    /** Whether the engine gives every pipeline stage the same number of layers (no stage boundaries of its own). */
+    boolean evenStagesOnly() {
+        return false;
+    }
+
     /** The text for a plan the engine can run. */
     abstract String write(EngineView v, CoarseGraph cg, List<String> notes) throws ExportException;
 
@@ -105,6 +110,7 @@ abstract class EngineExporter implements Exporter {
             throw new ExportException(name() + ": " + lacks.get(0) + " (--approximate writes the nearest plan " + name()
                     + " can run, priced again)");
         }
+        even |= evenStagesOnly() && plan.parallelism().pipeline() > 1;
         Approximation.Approximated a = Approximation.of(plan, model, name(), new Approximation.Changes(layouts,
                 stages || even, even, sch.map(x -> scheduleInstead(plan)), zero.map(x -> zeroInstead(plan)),
                 !sequenceParallel(), String.join("; ", lacks)));

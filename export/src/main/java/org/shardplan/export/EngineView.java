@@ -103,7 +103,7 @@ public record EngineView(Plan plan, List<LayerRole> roles, Layers layers, List<L
             if (r.kind() == LayerRole.Kind.OPAQUE) {
                 continue;
             }
-            if (r.data() != d && !(r.data() == 1 && micro > 0 && micro % d != 0)) {
+            if (r.data() != d && !(r.data() == 1 && (r.batchExtent() == 0 || r.batchExtent() % d != 0))) {
                 throw new ExportException(where + "splits the batch " + r.data() + " way" + (r.data() == 1 ? "" : "s")
                         + " where the plan's data-parallel degree is " + d + "; " + format
                         + " has one data-parallel degree for every layer");

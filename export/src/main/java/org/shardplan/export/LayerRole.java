@@ -12,13 +12,14 @@ import java.util.Optional;
  * @param op its operator
  * @param kind the role
  * @param data the split of its batch dimension (1: not split, or no batch dimension)
+ * @param batchExtent the extent of its batch dimension (0: none)
  * @param tensorDim the one other dimension it splits ("" when none)
  * @param tensor that dimension's factor (1 when none)
  * @param innerTensor whether the tensor split takes lower device digits than the batch split (the
  *     tensor-parallel group is made of neighbouring devices), true when either is absent
  * @param problem why no engine's tensor parallelism expresses the node ({@link Kind#OTHER} only)
  */
-public record LayerRole(String node, String op, Kind kind, int data, String tensorDim, int tensor, boolean innerTensor,
+public record LayerRole(String node, String op, Kind kind, int data, long batchExtent, String tensorDim, int tensor, boolean innerTensor,
         Optional<String> problem) {
 
     /** The roles. */

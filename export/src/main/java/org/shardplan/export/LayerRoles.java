@@ -57,10 +57,11 @@ public final class LayerRoles {
 
     static LayerRole role(PlanNode pn, CoarseNode cn, Optional<IterationSpace> osp, String batchDim) {
         if (osp.isEmpty() || !pn.supported()) {
-            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.OPAQUE, 1, "", 1, true, Optional.empty());
+            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.OPAQUE, 1, 0, "", 1, true, Optional.empty());
         }
         IterationSpace sp = osp.get();
         int data = batchDim == null ? 1 : pn.strategy().getOrDefault(batchDim, 1);
+        long be = batchDim == null ? 0 : sp.dim(batchDim).map(LoopDim::extent).orElse(0L);
         List<String> others = new ArrayList<>();
         pn.strategy().forEach((d, f) -> {
             if (!d.equals(batchDim) && f > 1) {
@@ -68,10 +69,10 @@ public final class LayerRoles {
             }
         });
         if (others.isEmpty()) {
-            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.REPLICATED, data, "", 1, true, Optional.empty());
+            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.REPLICATED, data, be, "", 1, true, Optional.empty());
         }
         if (others.size() > 1) {
-            return other(pn, data, others.get(0), "splits " + String.join(" and ", others)
+            return other(pn, data, be, others.get(0), "splits " + String.join(" and ", others)
                     + " at once, where tensor parallelism splits one dimension of a layer");
         }
         String d = others.get(0);
@@ -85,38 +86,38 @@ public final class LayerRoles {
         }
         if (isLinear(a)) {
             if (ld.kind() == LoopKind.REDUCTION && weighted) {
-                return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.ROW, data, d, t, inner, Optional.empty());
+                return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.ROW, data, be, d, t, inner, Optional.empty());
             }
             boolean allOutputs = true;
             for (TensorIndexing o : sp.outputs()) {
                 allOutputs &= o.indexedBy(d);
             }
             if (ld.kind() == LoopKind.PARALLEL && weighted && allOutputs) {
-                return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.COLUMN, data, d, t, inner, Optional.empty());
+                return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.COLUMN, data, be, d, t, inner, Optional.empty());
             }
-            return other(pn, data, d, "splits " + d + " of a weight product, which is neither its output features"
+            return other(pn, data, be, d, "splits " + d + " of a weight product, which is neither its output features"
                     + " (column-parallel) nor its input features (row-parallel)");
         }
         if (isEmbedding(a) && weighted && ld.kind() != LoopKind.PARALLEL) {
-            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.VOCABULARY, data, d, t, inner, Optional.empty());
+            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.VOCABULARY, data, be, d, t, inner, Optional.empty());
         }
         if (isEmbedding(a) && weighted) {
-            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.EMBEDDING_FEATURES, data, d, t, inner, Optional.empty());
+            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.EMBEDDING_FEATURES, data, be, d, t, inner, Optional.empty());
         }
         if (d.equals(sequenceDim(sp, batchDim))) {
-            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.SEQUENCE, data, d, t, inner, Optional.empty());
+            return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.SEQUENCE, data, be, d, t, inner, Optional.empty());
         }
         if (ld.kind() == LoopKind.REDUCTION) {
-            return other(pn, data, d, "splits " + d + ", a reduction of " + pn.op() + " that has no weights");
+            return other(pn, data, be, d, "splits " + d + ", a reduction of " + pn.op() + " that has no weights");
         }
         if (weighted) {
-            return other(pn, data, d, "splits " + d + " of the weights of " + pn.op());
+            return other(pn, data, be, d, "splits " + d + " of the weights of " + pn.op());
         }
-        return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.FOLLOWS, data, d, t, inner, Optional.empty());
+        return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.FOLLOWS, data, be, d, t, inner, Optional.empty());
     }
 
-    private static LayerRole other(PlanNode pn, int data, String d, String why) {
-        return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.OTHER, data, d, pn.strategy().getOrDefault(d, 1), true,
+    private static LayerRole other(PlanNode pn, int data, long be, String d, String why) {
+        return new LayerRole(pn.name(), pn.op(), LayerRole.Kind.OTHER, data, be, d, pn.strategy().getOrDefault(d, 1), true,
                 Optional.of(why));
     }
 
