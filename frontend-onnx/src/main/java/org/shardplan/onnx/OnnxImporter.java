@@ -130,8 +130,6 @@ public final class OnnxImporter {
          */
         int lenient;
         /** Forward work of the nodes converted so far (all levels), checked to fit in 64 bits. */
-        long flops;
-        long bytes;
 
         Converter(String file, ImportOptions options, RawModel m) {
             this.file = file;
@@ -859,12 +857,11 @@ public final class OnnxImporter {
                 throw error(e.getMessage(), e);
             }
             try {
-                // the planner counts work in 64 bits: sizes whose work overflows are refused here
-                Work w = WorkAnalysis.of(node);
-                flops = Math.addExact(flops, w.flops());
-                bytes = Math.addExact(bytes, Math.addExact(w.bytesRead(), w.bytesWritten()));
+                // a node's work is counted in 64 bits (totals over nodes in doubles): a node whose own
+                // work overflows is refused here
+                WorkAnalysis.of(node).bytes();
             } catch (ArithmeticException e) {
-                throw error(where + ": the work of the model up to this node (floating-point operations or bytes)"
+                throw error(where + ": the work of this node (floating-point operations or bytes)"
                         + " must fit in 64 bits, found more: the sizes are too large");
             } catch (IllegalArgumentException | Attribute.WrongKindException e) {
                 throw error(where + ": " + e.getMessage(), e);
