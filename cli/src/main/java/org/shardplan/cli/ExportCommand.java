@@ -123,7 +123,12 @@ public final class ExportCommand implements Callable<Integer> {
         }
         PlanModel pm = PlanModel.load(m, 0, bindings, plan.dims());
         String sha = pm.imported().info().sha256();
-        CoarseGraph cg = Coarsening.coarsen(pm.imported().graph());
+        String given = m;
+        ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
+                : PlanModel.load(given, micro, bindings, plan.dims()).imported().graph();
+        // the plan's nodes are those of the coarse graph at its micro-batch size
+        long micro = plan.batch() > 0 ? plan.batch() / plan.parallelism().microBatches() : 0;
+        CoarseGraph cg = Coarsening.coarsen(micro > 0 ? source.at(micro) : pm.imported().graph());
         Map<String, String> ops = new HashMap<>();
         for (CoarseNode n : cg.nodes()) {
             ops.put(n.name(), Planner.opLabel(n));
@@ -144,9 +149,6 @@ public final class ExportCommand implements Callable<Integer> {
                     + "… vs " + sha.substring(0, 12) + "…); the graph is the same, so the export goes on");
             err.flush();
         }
-        String given = m;
-        ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
-                : PlanModel.load(given, micro, bindings, plan.dims()).imported().graph();
         return new ExportModel(pm.display(), pm.imported().graph(), source, Optional.of(pm.file()));
     }
 }
