@@ -24,7 +24,8 @@ public final class Exporters {
             MegatronExporter::new,
             DeepSpeedExporter::new,
             TorchtitanExporter::new,
-            DTensorExporter::new);
+            DTensorExporter::new,
+            org.shardplan.export.onnx.OnnxExporter::new);
 
     private static volatile Map<String, Exporter> all;
 
