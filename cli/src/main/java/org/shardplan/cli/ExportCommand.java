@@ -87,7 +87,10 @@ public final class ExportCommand implements Callable<Integer> {
         if (ex.needsModel() || model != null) {
             em = Optional.of(load(plan, err));
         }
-        Exporter.Result r = ex.export(new Exporter.Request(plan, em, approximate, Optional.ofNullable(out)));
+        Exporter.Result r;
+        try (Progress progress = Progress.onConsole("exporting " + format + (approximate ? " (pricing the nearest plan)" : ""), 0)) {
+            r = ex.export(new Exporter.Request(plan, em, approximate, Optional.ofNullable(out)));
+        }
         for (String n : r.notes()) {
             err.println("note: " + n);
         }
