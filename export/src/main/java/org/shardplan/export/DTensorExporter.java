@@ -67,7 +67,6 @@ public final class DTensorExporter extends EngineExporter {
         Map<String, LayerRole> roleOf = new HashMap<>();
         v.roles().forEach(r -> roleOf.put(r.node(), r));
         Map<String, String> entries = new LinkedHashMap<>();
-        List<String> skipped = new ArrayList<>();
         for (LayerRole r : v.roles()) {
             if (!r.tensorSplit()) {
                 continue;
@@ -95,9 +94,6 @@ public final class DTensorExporter extends EngineExporter {
             if (old != null && !old.equals(style)) {
                 throw new ExportException(name() + ": module " + path.get() + " holds nodes laid out as " + old + " and "
                         + style + " (node '" + r.node() + "'); a DTensor plan gives a module one style");
-            }
-            if (r.kind() == LayerRole.Kind.SEQUENCE && !isNorm(cn)) {
-                skipped.add(r.node());
             }
         }
         StringBuilder b = new StringBuilder(Header.of(p, "# ", FOLLOWS, notes));
