@@ -88,13 +88,13 @@ public final class HtmlReport {
         b.append("</table>\n");
         if (!p.baselines().isEmpty()) {
             b.append("<h3>Baselines (same cost model)</h3>\n<table id=\"baselines\">\n<tr><th>baseline</th><th>step ms</th>"
-                    + "<th>memory</th><th>fits</th><th>plan is</th></tr>\n");
+                    + "<th>memory</th><th>fits</th><th>plan's speed-up</th></tr>\n");
             for (Map.Entry<String, Plan.Baseline> e : p.baselines().entrySet()) {
                 Plan.Baseline x = e.getValue();
                 b.append("<tr><td>").append(esc(x.name())).append("</td><td class=\"n\">").append(ms(x.stepSeconds()))
                         .append("</td><td class=\"n\">").append(gib(x.peakMemoryBytesPerDevice())).append("</td><td>")
                         .append(x.fits() ? "yes" : "<span class=\"bad\">no</span>").append("</td><td class=\"n\">")
-                        .append(String.format(Locale.ROOT, "%.2f&times; faster", x.stepSeconds() / t.stepSeconds()))
+                        .append(String.format(Locale.ROOT, "%.2f&times;", x.stepSeconds() / t.stepSeconds()))
                         .append("</td></tr>\n");
             }
             b.append("</table>\n");
@@ -232,10 +232,13 @@ public final class HtmlReport {
             total[g] = Math.max(total[g], mem);
             statics[g] = Math.max(statics[g], Math.min(mem, s.staticBytes()));
         }
-        double max = limit;
+        double most = 0;
         for (double x : total) {
-            max = Math.max(max, x);
+            most = Math.max(most, x);
         }
+        // the limit on the scale unless the memory would be a sliver under it
+        boolean limitShown = most >= limit / 20;
+        double max = limitShown ? Math.max(limit, most) : most * 1.25;
         int barW = 46;
         int chartH = 200;
         int width = Math.max(360, 80 + pipe * (barW + 24));
@@ -260,10 +263,10 @@ public final class HtmlReport {
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text></g>\n", x, base + 14,
                     pipe == 1 ? "every device" : (g * stageDevices) + "–" + ((g + 1) * stageDevices - 1)));
         }
-        int ly = base - (int) Math.round(chartH * limit / max);
+        int ly = limitShown ? base - (int) Math.round(chartH * limit / max) : 6;
         b.append(String.format(Locale.ROOT, "<line id=\"memory-limit\" x1=\"60\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#b00020\""
-                + " stroke-dasharray=\"6 4\"/><text x=\"0\" y=\"%d\" font-size=\"10\" fill=\"#b00020\">limit</text>\n", ly,
-                width - 10, ly, ly + 4));
+                + " stroke-dasharray=\"%s\"/><text x=\"0\" y=\"%d\" font-size=\"10\" fill=\"#b00020\">%s</text>\n", ly,
+                width - 10, ly, limitShown ? "6 4" : "1 5", ly + 4, limitShown ? "limit" : "limit " + gib(limit) + " far above"));
         b.append("</svg>\n</section>\n");
     }
 
@@ -308,8 +311,8 @@ public final class HtmlReport {
                 left + plotW, axis));
         for (int k = 0; k <= 4; k++) {
             int x = left + plotW * k / 4;
-            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s ms</text>", x - 10, axis + 14,
-                    ms(step * k / 4)));
+            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"%s\">%s ms</text>", x,
+                    axis + 14, k == 0 ? "start" : k == 4 ? "end" : "middle", ms(step * k / 4)));
         }
         b.append("\n</svg>\n<p>").append(m).append(" micro-batches; colours: ");
         for (int k = 0; k < Math.min(m, 12); k++) {
