@@ -106,9 +106,13 @@ public final class DTensorExporter extends EngineExporter {
         b.append("MESH_SHAPE = (").append(v.pipeline()).append(", ").append(v.data()).append(", ").append(v.tensor())
                 .append(")\n");
         b.append("MESH_DIM_NAMES = (\"pp\", \"dp\", \"tp\")\n");
-        b.append("# data parallelism over mesh[\"dp\"]: ").append(p.options().zeroStage() >= 1
-                ? "fully_shard (FSDP2; the plan shards state, ZeRO " + p.options().zeroStage() + ")"
-                : "replicate (DDP; ZeRO 0)").append('\n');
+        b.append("# data parallelism over mesh[\"dp\"], ZeRO ").append(p.options().zeroStage()).append(": ")
+                .append(switch (p.options().zeroStage()) {
+                    case 1 -> "replicate (DDP) with torch.distributed.optim.ZeroRedundancyOptimizer (optimizer state sharded)";
+                    case 2 -> "fully_shard(..., reshard_after_forward=False) (FSDP2; parameters kept whole from forward to backward)";
+                    case 3 -> "fully_shard (FSDP2)";
+                    default -> "replicate (DDP)";
+                }).append('\n');
         b.append("ACTIVATION_CHECKPOINTING = ").append(p.options().recompute() ? "True" : "False").append('\n');
         b.append("\nparallelize_plan = {\n");
         entries.forEach((k, s) -> b.append("    \"").append(k).append("\": ").append(s).append(",\n"));

@@ -67,6 +67,12 @@ abstract class EngineExporter implements Exporter {
     /** The text for a plan the engine can run. */
     abstract String write(EngineView v, CoarseGraph cg, List<String> notes) throws ExportException;
 
+    /** The message without the format's name in front. */
+    private String bare(ExportException e) {
+        String m = e.getMessage();
+        return m.startsWith(name() + ": ") ? m.substring(name().length() + 2) : m;
+    }
+
     @Override
     public Result export(Request req) throws ExportException {
         Plan plan = req.plan();
@@ -95,11 +101,11 @@ abstract class EngineExporter implements Exporter {
                     even = true;
                 }
             } catch (ExportException e) {
-                lacks.add(e.getMessage().substring(name().length() + 2));
+                lacks.add(bare(e));
                 stages = true;
             }
         } catch (ExportException e) {
-            lacks.add(e.getMessage().substring(name().length() + 2));
+            lacks.add(bare(e));
             layouts = true;
             stages = true;
         }

@@ -84,7 +84,11 @@ public record EngineView(Plan plan, List<LayerRole> roles, Layers layers, List<L
             throw new ExportException(String.format(Locale.ROOT, "%s: data %d x tensor %d x pipeline %d must be the %d"
                     + " devices of the cluster", format, d, t, par.pipeline(), plan.cluster().devices()));
         }
-        long micro = plan.batch() > 0 ? plan.batch() / par.microBatches() : 0;
+        if (plan.batch() > 0 && par.microBatchSize() * d * par.microBatches() != plan.batch()) {
+            throw new ExportException(String.format(Locale.ROOT, "%s: the batch %d must be micro-batch size %d x data %d x"
+                    + " micro-batches %d, as %s counts it, found %d", format, plan.batch(), par.microBatchSize(), d,
+                    par.microBatches(), format, par.microBatchSize() * d * par.microBatches()));
+        }
         boolean sp = false;
         for (LayerRole r : roles) {
             String where = format + ": node '" + r.node() + "' (" + r.op() + ") ";
