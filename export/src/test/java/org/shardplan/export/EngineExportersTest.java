@@ -216,6 +216,34 @@ class EngineExportersTest {
     }
 
     @Test
+    void schedulesAndZeroStagesAnEngineLacksAreRefusedOrReplaced() throws Exception {
+        Plan exactPiped = export("megatron", piped, gpt, true).plan();
+        Plan.Schedule s = exactPiped.schedule();
+        Plan gpipe = new Plan(exactPiped.model(), exactPiped.cluster(), exactPiped.batch(), exactPiped.dims(),
+                exactPiped.options(), exactPiped.nodes(), exactPiped.parallelism(),
+                new Plan.Schedule("gpipe", s.microBatches(), 1, s.bubbleFraction(), true), exactPiped.stages(),
+                exactPiped.totals(), exactPiped.baselines(), exactPiped.solver(), exactPiped.provenance(), List.of());
+        ExportException e = assertThrows(ExportException.class, () -> export("megatron", gpipe, gpt, false));
+        assertTrue(e.getMessage().startsWith("megatron: schedule gpipe: Megatron-LM runs 1F1B"), e.getMessage());
+        Exporter.Result r = export("megatron", gpipe, gpt, true);
+        assertTrue(r.notes().contains("megatron: schedule 1f1b instead of gpipe"), r.notes().toString());
+        assertEquals("1f1b", r.plan().schedule().name());
+        // torchtitan has GPipe: written as torch.distributed.pipelining spells it
+        Map<String, String> t = pythonAssignments(export("torchtitan", gpipe, gpt, true).text());
+        assertEquals("\"GPipe\"", t.get("parallelism.pipeline_parallel_schedule"));
+        // DeepSpeed's pipeline engine takes ZeRO 0 or 1
+        Plan.Options o = exactPiped.options();
+        Plan zero2 = new Plan(exactPiped.model(), exactPiped.cluster(), exactPiped.batch(), exactPiped.dims(),
+                new Plan.Options(o.optimizer(), 2, o.recompute(), o.memoryLimitBytes(), o.requested()), exactPiped.nodes(),
+                exactPiped.parallelism(), s, exactPiped.stages(), exactPiped.totals(), exactPiped.baselines(),
+                exactPiped.solver(), exactPiped.provenance(), List.of());
+        ExportException z = assertThrows(ExportException.class, () -> export("deepspeed", zero2, gpt, false));
+        assertTrue(z.getMessage().contains("ZeRO stage 2 with 2 pipeline stages"), z.getMessage());
+        JsonNode j = new ObjectMapper().readTree(export("deepspeed", zero2, gpt, true).text());
+        assertEquals(1, j.get("zero_optimization").get("stage").asInt());
+    }
+
+    @Test
     void unknownFormatListsTheFormats() {
         ExportException e = assertThrows(ExportException.class, () -> Exporters.require("fairscale"));
         assertTrue(e.getMessage().startsWith("FORMAT must be one of megatron, deepspeed, torchtitan, dtensor"), e.getMessage());

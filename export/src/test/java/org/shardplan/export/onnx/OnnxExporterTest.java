@@ -147,6 +147,44 @@ class OnnxExporterTest {
         assertArrayEquals(run(f, ids), run(out, ids));
     }
 
+    /** Runs a model whose inputs are all int64 [1, n] token tensors (ids, mask, type ids) and returns its first output. */
+    static float[] runTokens(Path model, int n) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession s = env.createSession(model.toString(), new OrtSession.SessionOptions())) {
+            Map<String, OnnxTensor> in = new java.util.LinkedHashMap<>();
+            for (String name : s.getInputNames()) {
+                long[][] v = new long[1][n];
+                for (int j = 0; j < n; j++) {
+                    v[0][j] = name.contains("mask") ? 1 : name.contains("type") ? 0 : 100 + 13 * j;
+                }
+                in.put(name, OnnxTensor.createTensor(env, v));
+            }
+            try (OrtSession.Result r = s.run(in)) {
+                java.nio.FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+                float[] f = new float[fb.remaining()];
+                fb.get(f);
+                return f;
+            } finally {
+                in.values().forEach(OnnxTensor::close);
+            }
+        }
+    }
+
+    @Test
+    void annotatedMiniLmOfIrVersion6RunsInOnnxRuntime(@TempDir Path dir) throws Exception {
+        Path f = org.shardplan.export.TestPlansAccess.buildData("all-minilm-l6-v2.onnx");
+        Map<String, Long> dims = Map.of("batch_size", 8L, "sequence_length", 128L);
+        ModelSource src = b -> OnnxImporter.read(f, ImportOptions.DEFAULT.withDims(
+                Map.of("batch_size", b, "sequence_length", 128L))).graph();
+        Plan plan = Planner.forCluster(a100(8)).withBatch(8).withDims(dims)
+                .withSearch(SearchOptions.singleStage(false, 0).withTensor(4)).withModel("all-minilm-l6-v2.onnx", "").plan(src);
+        ExportModel m = new ExportModel("minilm", src.at(8), src, Optional.of(f));
+        Path out = dir.resolve("minilm.onnx");
+        Exporters.require("onnx").export(new Exporter.Request(plan, Optional.of(m), false, Optional.of(out)));
+        assertTrue(check(plan, EngineView.coarse(plan, m), DeviceAnnotations.read(out)) > plan.nodes().size());
+        assertArrayEquals(runTokens(f, 16), runTokens(out, 16));
+    }
+
     @Test
     void pipelineStagesAndStageDevicesOfADecoder(@TempDir Path dir) throws Exception {
         String name = "gpt?layers=4,hidden=256,heads=8";
