@@ -14,6 +14,7 @@ import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.TreeSet;
 import org.shardplan.graph.Attribute;
+import org.shardplan.graph.Cycles;
 import org.shardplan.graph.DType;
 import org.shardplan.graph.Dim;
 import org.shardplan.graph.Graph;
@@ -670,13 +671,12 @@ public final class OnnxImporter {
                 }
             }
             if (order.size() < n) {
-                List<String> stuck = new ArrayList<>();
-                for (int i = 0; i < n && stuck.size() < 4; i++) {
-                    if (indeg[i] > 0) {
-                        stuck.add(describe(protos.get(i), names.get(i)));
-                    }
+                List<String> path = new ArrayList<>();
+                for (int i : Cycles.find(succ).orElseThrow(() -> new IllegalStateException(
+                        "a graph that does not sort must have a cycle"))) {
+                    path.add(describe(protos.get(i), names.get(i)));
                 }
-                throw error("graph '" + gname + "' has a cycle through " + String.join(", ", stuck));
+                throw error("graph '" + gname + "' has a cycle: " + String.join(" -> ", path));
             }
             return order;
         }
