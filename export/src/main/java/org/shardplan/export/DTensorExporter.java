@@ -38,11 +38,6 @@ public final class DTensorExporter extends EngineExporter {
     }
 
     @Override
-    boolean embeddingFeatures() {
-        return true;
-    }
-
-    @Override
     Optional<String> scheduleLack(Plan p) {
         if (p.parallelism().pipeline() > 1 && p.schedule().name().equals("zero-bubble")) {
             return Optional.of("schedule zero-bubble (ZB-H1, one stage per rank): torch.distributed.pipelining's"
@@ -77,7 +72,6 @@ public final class DTensorExporter extends EngineExporter {
                 case ROW -> "RowwiseParallel(" + (feedsSequence(cn, cg, roleOf) ? "output_layouts=Shard(1)" : "") + ")";
                 case VOCABULARY -> "RowwiseParallel(input_layouts=Replicate()"
                         + (feedsSequence(cn, cg, roleOf) ? ", output_layouts=Shard(1)" : "") + ")";
-                case EMBEDDING_FEATURES -> "ColwiseParallel()";
                 case SEQUENCE -> isNorm(cn) ? "SequenceParallel()" : null;
                 default -> null;
             };

@@ -69,8 +69,9 @@ public record EngineView(Plan plan, List<LayerRole> roles, Layers layers, List<L
      * The plan as an engine of one degree per kind sees it.
      *
      * @param format the format's name, for messages
-     * @param embeddingFeatures whether the format can split an embedding table along its features
-     *     (DTensor's {@code ColwiseParallel} on {@code nn.Embedding}), not only over the vocabulary
+     * @param embeddingFeatures whether the format can split an embedding table along its features, not
+     *     only over the vocabulary (none of this module's formats: a feature-split embedding's output
+     *     reaches operators outside any module)
      * @param layerStages whether pipeline stages must begin at layer boundaries
      * @throws ExportException naming the first node (or stage) the format cannot express, and what it lacks
      */

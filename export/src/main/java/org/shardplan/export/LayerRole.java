@@ -30,7 +30,7 @@ public record LayerRole(String node, String op, Kind kind, int data, long batchE
         ROW,
         /** A table lookup whose table rows are split (vocabulary-parallel embedding). */
         VOCABULARY,
-        /** A table lookup whose embedding features are split (DTensor's column-parallel embedding). */
+        /** A table lookup whose embedding features are split (no engine here runs it: the split output leaves the module). */
         EMBEDDING_FEATURES,
         /** A node split along the sequence, the axis after the batch (Megatron's sequence parallelism). */
         SEQUENCE,
