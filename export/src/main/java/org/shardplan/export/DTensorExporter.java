@@ -78,7 +78,7 @@ public final class DTensorExporter extends EngineExporter {
             if (style == null) {
                 continue;
             }
-            Optional<String> path = ModulePaths.of(cn);
+            Optional<String> path = ModulePaths.of(cn, cg.graph());
             if (path.isEmpty()) {
                 throw new ExportException(name() + ": node '" + r.node() + "' (" + r.op() + ") is split (" + r.tensorDim()
                         + "=" + r.tensor() + ") but its name is not a module scope (/module/path/Op), so no module path"
@@ -144,7 +144,7 @@ public final class DTensorExporter extends EngineExporter {
             if (first == null) {
                 throw new ExportException(name() + ": stage " + s + " holds no node of the model");
             }
-            Optional<String> path = ModulePaths.of(first);
+            Optional<String> path = ModulePaths.of(first, cg.graph());
             if (path.isEmpty()) {
                 throw new ExportException(name() + ": stage " + s + " begins at node '" + first.name() + "', whose name is"
                         + " not a module scope, so no split point can be given");

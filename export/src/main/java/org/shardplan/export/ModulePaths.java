@@ -3,6 +3,7 @@ package org.shardplan.export;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.Value;
 import org.shardplan.graph.passes.CoarseNode;
@@ -22,14 +23,20 @@ public final class ModulePaths {
     /**
      * The module path of a coarse node: from its anchor's name, completed by the name of a parameter of
      * its members whose module path ends with it ({@code h.1.c_attn.bias} completes {@code c_attn_1});
-     * empty when the name is not a scope path ({@code MatMul_12}).
+     * empty when the name is not a scope path ({@code MatMul_12}). The parameters are read in {@code g},
+     * the graph the coarse graph was made from, where weights an exporter merged keep their own names
+     * (as outputs of {@code Identity} nodes).
      */
-    public static Optional<String> of(CoarseNode n) {
+    public static Optional<String> of(CoarseNode n, Graph g) {
         Optional<String> scope = fromNodeName(n.name());
         List<String> fromParams = new ArrayList<>();
-        for (Node m : n.members()) {
+        for (Node member : n.members()) {
+            // the imported graph's node: coarsening reads merged weights through their source
+            Node m = g.node(member.name()).orElse(member);
             for (Value v : m.inputs()) {
-                if (v != null && v.kind() == Value.Kind.PARAMETER) {
+                // weights by their state-dict names: parameters, or (an exporter that merged equal
+                // initializers) the Identity outputs that stand for them
+                if (v != null && v.kind() != Value.Kind.INPUT) {
                     fromParameterName(v.name()).ifPresent(fromParams::add);
                 }
             }
