@@ -39,11 +39,13 @@ public final class DTensorExporter extends EngineExporter {
 
     @Override
     Optional<String> scheduleLack(Plan p) {
-        if (p.parallelism().pipeline() > 1 && p.schedule().name().equals("zero-bubble")) {
-            return Optional.of("schedule zero-bubble (ZB-H1, one stage per rank): torch.distributed.pipelining's"
-                    + " zero-bubble schedules need several stages per rank");
-        }
-        return Optional.empty();
+        return switch (p.parallelism().pipeline() == 1 ? "none" : p.schedule().name()) {
+            case "none", "gpipe", "1f1b", "interleaved" -> Optional.empty();
+            case "zero-bubble" -> Optional.of("schedule zero-bubble (ZB-H1, one stage per rank): torch.distributed.pipelining's zero-bubble"
+                    + " schedules need several stages per rank");
+            default -> Optional.of("schedule " + p.schedule().name() + ": torch.distributed.pipelining's schedules are GPipe, 1F1B and"
+                    + " their looped forms, all synchronous");
+        };
     }
 
     static String scheduleClass(String s) {

@@ -72,6 +72,14 @@ public final class HtmlReport {
                 par.microBatchSize()));
         row(b, "schedule", esc(p.schedule().name()) + (p.schedule().virtualStages() > 1 ? " (" + p.schedule().virtualStages()
                 + " virtual stages)" : "") + String.format(Locale.ROOT, ", bubble %.1f%%", 100 * p.schedule().bubbleFraction()));
+        if (p.schedule().maxActiveKeys() > 0) {
+            StringBuilder st = new StringBuilder();
+            p.schedule().staleness().forEach(x -> st.append(st.length() == 0 ? "" : ", ")
+                    .append(String.format(Locale.ROOT, "%.1f (at most %d)", x.expected(), x.largest())));
+            row(b, "asynchronous", String.format(Locale.ROOT, "%d micro-batches in flight, a local update every %d"
+                    + " gradients; expected staleness per stage: %s", p.schedule().maxActiveKeys(),
+                    p.schedule().minUpdateFrequency(), esc(st.toString())));
+        }
         row(b, "step", String.format(Locale.ROOT, "%s ms (compute %s ms, communication %s ms on the busiest stage)",
                 ms(t.stepSeconds()), ms(t.computeSeconds()), ms(t.communicationSeconds())));
         row(b, "memory", String.format(Locale.ROOT, "%s per device, limit %s: <span class=\"%s\">%s</span>",

@@ -12,7 +12,8 @@ import org.shardplan.planner.sim.Simulator;
 
 /**
  * One simulated step of a pipeline plan ({@link Simulator}), from the stages' per-micro-batch
- * profiles, as {@code shardplan simulate} replays it. Empty for single-stage plans and plans without
+ * profiles and the schedule's parameters (the keys in flight of the asynchronous {@code amp}), as
+ * {@code shardplan simulate} replays it. Empty for single-stage plans and plans without
  * profiles (shardplan-plan/1 files). O(events).
  */
 public final class Timeline {
@@ -30,15 +31,14 @@ public final class Timeline {
                 return Optional.empty();
             }
             try {
-                profiles.add(new StageProfile(st.forwardSeconds(), st.backwardSeconds(), st.backwardWeightSeconds(),
-                        st.sendSeconds(), st.gradientSyncSeconds(), st.staticBytes(), st.activationBytesPerMicroBatch()));
+                profiles.add(st.profile());
             } catch (IllegalArgumentException e) {
                 return Optional.empty();
             }
         }
         Schedule s;
         try {
-            s = Schedules.of(p.schedule().name());
+            s = Schedules.of(p.schedule().name()).withParameters(p.schedule().parameters());
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
@@ -47,6 +47,10 @@ public final class Timeline {
         if (s.check(p.parallelism().pipeline(), m, v).isPresent()) {
             return Optional.empty();
         }
-        return Optional.of(Simulator.run(profiles, s, m, v));
+        try {
+            return Optional.of(Simulator.run(profiles, s, m, v));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty(); // a plan the replay refuses (an asynchronous one with too many keys)
+        }
     }
 }
