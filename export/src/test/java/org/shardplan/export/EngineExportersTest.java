@@ -244,6 +244,25 @@ class EngineExportersTest {
     }
 
     @Test
+    void theAsynchronousScheduleIsRefusedByEveryEngineOrMadeSynchronous() throws Exception {
+        Plan amp = TestPlans.plan(bundled, "builtin:transformer", 64, Map.of("batch", 64L, "seq", 128L), 8,
+                SearchOptions.AUTO.withPipeline(4).withSchedule("amp"));
+        assertEquals("amp", amp.schedule().name());
+        for (String f : new String[] {"megatron", "deepspeed", "torchtitan", "dtensor"}) {
+            ExportException e = assertThrows(ExportException.class, () -> export(f, amp, bundled, false));
+            assertTrue(e.getMessage().startsWith(f + ": schedule amp: "), e.getMessage());
+        }
+        Exporter.Result r = export("torchtitan", amp, bundled, true);
+        assertEquals("1f1b", r.plan().schedule().name());
+        assertTrue(r.plan().schedule().exact());
+        assertEquals("\"1F1B\"", pythonAssignments(r.text()).get("parallelism.pipeline_parallel_schedule"));
+        // the page shows what the asynchronous plan risks
+        String page = org.shardplan.export.report.HtmlReport.html(amp, false);
+        assertTrue(page.contains("<th>asynchronous</th>"), "amp row");
+        assertTrue(page.contains("id=\"schedule-svg\""), "amp replayed");
+    }
+
+    @Test
     void unknownFormatListsTheFormats() {
         ExportException e = assertThrows(ExportException.class, () -> Exporters.require("fairscale"));
         assertTrue(e.getMessage().startsWith("FORMAT must be one of megatron, deepspeed, torchtitan, dtensor"), e.getMessage());
