@@ -175,7 +175,10 @@ public final class PlanCommand implements Callable<Integer> {
         if (memoryLimit != null) {
             p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }
-        Plan plan = p.plan(source(m, b));
+        Plan plan;
+        try (Progress progress = Progress.onConsole("planning " + m.display(), timeLimit)) {
+            plan = p.plan(source(m, b));
+        }
         if (out != null) {
             try {
                 PlanJson.write(plan, out);
