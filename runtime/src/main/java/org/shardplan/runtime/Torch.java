@@ -28,6 +28,9 @@ public final class Torch {
             if (System.getProperty("ai.djl.offline") == null) {
                 System.setProperty("ai.djl.offline", "true");
             }
+            if (System.getProperty("slf4j.internal.verbosity") == null) {
+                System.setProperty("slf4j.internal.verbosity", "ERROR");
+            }
             if (System.getProperty("ai.djl.pytorch.graph_optimizer") == null) {
                 System.setProperty("ai.djl.pytorch.graph_optimizer", "false");
             }
@@ -38,7 +41,7 @@ public final class Torch {
                         + " (DJL " + Engine.getDjlVersion() + "): " + e.getMessage(), e);
             }
             // one thread per operator: the pipeline's parallelism is its stages, one per core
-            engine.setRandomSeed(0);
+            JniUtils.setNumThreads(Integer.getInteger("shardplan.torch.threads", 1));
         }
         return engine;
     }
