@@ -51,6 +51,16 @@ public final class Torch {
         return engine().newBaseManager();
     }
 
+    /**
+     * Prepares the calling thread to run one stage: one operator thread (libtorch's OpenMP setting is
+     * per thread, so each worker sets it for itself; a stage is one core's work) and autograd on.
+     */
+    public static void stageThread() {
+        engine();
+        JniUtils.setNumThreads(Integer.getInteger("shardplan.torch.threads", 1));
+        JniUtils.setGradMode(true);
+    }
+
     /** Turns autograd recording on or off for the calling thread. */
     public static void recordGradients(boolean on) {
         engine();

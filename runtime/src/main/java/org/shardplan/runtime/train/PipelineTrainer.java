@@ -123,7 +123,7 @@ public final class PipelineTrainer {
 
         @Override
         public void run() {
-            Torch.recordGradients(true);
+            Torch.stageThread();
             try {
                 while (true) {
                     Msg m = queue.take();
