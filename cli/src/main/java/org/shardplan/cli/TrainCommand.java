@@ -117,7 +117,7 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new ShardplanException("--write-model writes the built-in MLP; do not give MODEL");
             }
             try {
-                Files.write(writeModel, TrainModel.mlp(layers, seed).toByteArray());
+                Files.write(writeModel, TrainModel.mlp(layers, seed));
             } catch (IOException e) {
                 throw new ShardplanException("--write-model " + writeModel + ": cannot write: " + e.getMessage(), e);
             }
@@ -135,14 +135,14 @@ public final class TrainCommand implements Callable<Integer> {
         String modelName;
         try {
             if (model == null) {
-                m = TrainModel.of(TrainModel.mlp(layers, seed), "builtin MLP");
+                m = TrainModel.mlpModel(layers, seed);
                 modelName = "MLP " + join(layers) + " (built in, seed " + seed + ")";
             } else {
                 m = TrainModel.read(model);
                 modelName = model.getFileName().toString();
             }
-        } catch (IOException e) {
-            throw new ShardplanException("MODEL " + model + ": cannot read: " + e.getMessage(), e);
+        } catch (org.shardplan.onnx.OnnxImportException e) {
+            throw new ShardplanException(e.getMessage(), e);
         } catch (IllegalArgumentException e) {
             throw new ShardplanException(e.getMessage(), e);
         }

@@ -2,7 +2,7 @@ package org.shardplan.runtime.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
-import ai.onnx.proto.OnnxMl;
+import org.shardplan.onnx.edit.NodeEntry;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +21,7 @@ import java.util.TreeSet;
  * @param output the tensor the stage sends on (the logits for the last)
  * @param params the initializers its nodes read
  */
-public record StageProgram(List<OnnxMl.NodeProto> nodes, String input, String output, List<String> params) {
+public record StageProgram(List<NodeEntry> nodes, String input, String output, List<String> params) {
 
     /** The operators this engine translates. */
     public static final Set<String> SUPPORTED = Set.of("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu",
@@ -31,9 +31,9 @@ public record StageProgram(List<OnnxMl.NodeProto> nodes, String input, String ou
         nodes = List.copyOf(nodes);
         params = List.copyOf(params);
         Set<String> unsupported = new TreeSet<>();
-        for (OnnxMl.NodeProto n : nodes) {
-            if (!SUPPORTED.contains(n.getOpType()) || !n.getDomain().isEmpty() && !n.getDomain().equals("ai.onnx")) {
-                unsupported.add(n.getOpType() + " (node " + n.getName() + ")");
+        for (NodeEntry n : nodes) {
+            if (!SUPPORTED.contains(n.opType()) || !n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
+                unsupported.add(n.opType() + " (node " + n.name() + ")");
             }
         }
         if (!unsupported.isEmpty()) {
@@ -49,9 +49,9 @@ public record StageProgram(List<OnnxMl.NodeProto> nodes, String input, String ou
     public NDArray forward(NDArray x, Map<String, NDArray> weights) {
         Map<String, NDArray> env = new HashMap<>(weights);
         env.put(input, x);
-        for (OnnxMl.NodeProto n : nodes) {
+        for (NodeEntry n : nodes) {
             NDArray y = apply(n, env);
-            env.put(n.getOutput(0), y);
+            env.put(n.outputs().get(0), y);
         }
         NDArray out = env.get(output);
         if (out == null) {
@@ -60,10 +60,10 @@ public record StageProgram(List<OnnxMl.NodeProto> nodes, String input, String ou
         return out;
     }
 
-    private static NDArray apply(OnnxMl.NodeProto n, Map<String, NDArray> env) {
+    private static NDArray apply(NodeEntry n, Map<String, NDArray> env) {
         NDArray a = arg(n, 0, env);
-        return switch (n.getOpType()) {
-            case "Gemm" -> gemm(n, a, arg(n, 1, env), n.getInputCount() > 2 && !n.getInput(2).isEmpty() ? arg(n, 2, env) : null);
+        return switch (n.opType()) {
+            case "Gemm" -> gemm(n, a, arg(n, 1, env), n.inputs().size() > 2 && !n.inputs().get(2).isEmpty() ? arg(n, 2, env) : null);
             case "MatMul" -> a.matMul(arg(n, 1, env));
             case "Add" -> a.add(arg(n, 1, env));
             case "Sub" -> a.sub(arg(n, 1, env));
@@ -76,12 +76,12 @@ public record StageProgram(List<OnnxMl.NodeProto> nodes, String input, String ou
             case "LogSoftmax" -> a.logSoftmax(axis(n, a, -1));
             case "Flatten" -> flatten(a, (int) intAttr(n, "axis", 1));
             case "Identity" -> a;
-            default -> throw new IllegalArgumentException("operator " + n.getOpType() + " (node " + n.getName() + ") is not translated");
+            default -> throw new IllegalArgumentException("operator " + n.opType() + " (node " + n.name() + ") is not translated");
         };
     }
 
     /** ONNX Gemm: alpha * A' B' + beta * C, with A' and B' transposed when transA, transB are 1. */
-    private static NDArray gemm(OnnxMl.NodeProto n, NDArray a, NDArray b, NDArray c) {
+    private static NDArray gemm(NodeEntry n, NDArray a, NDArray b, NDArray c) {
         if (intAttr(n, "transA", 0) != 0) {
             a = a.transpose();
         }
@@ -110,39 +110,29 @@ public record StageProgram(List<OnnxMl.NodeProto> nodes, String input, String ou
         return a.reshape(outer, -1);
     }
 
-    private static int axis(OnnxMl.NodeProto n, NDArray a, long dflt) {
+    private static int axis(NodeEntry n, NDArray a, long dflt) {
         long ax = intAttr(n, "axis", dflt);
         return (int) (ax < 0 ? ax + a.getShape().dimension() : ax);
     }
 
-    private static NDArray arg(OnnxMl.NodeProto n, int i, Map<String, NDArray> env) {
-        if (i >= n.getInputCount()) {
-            throw new IllegalArgumentException("node " + n.getName() + " (" + n.getOpType() + ") must have input " + i
-                    + ", found " + n.getInputCount() + " inputs");
+    private static NDArray arg(NodeEntry n, int i, Map<String, NDArray> env) {
+        if (i >= n.inputs().size()) {
+            throw new IllegalArgumentException("node " + n.name() + " (" + n.opType() + ") must have input " + i
+                    + ", found " + n.inputs().size() + " inputs");
         }
-        NDArray v = env.get(n.getInput(i));
+        NDArray v = env.get(n.inputs().get(i));
         if (v == null) {
-            throw new IllegalArgumentException("node " + n.getName() + " reads " + n.getInput(i)
+            throw new IllegalArgumentException("node " + n.name() + " reads " + n.inputs().get(i)
                     + ", which its stage neither receives, holds nor computes");
         }
         return v;
     }
 
-    private static long intAttr(OnnxMl.NodeProto n, String name, long dflt) {
-        for (OnnxMl.AttributeProto a : n.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getI();
-            }
-        }
-        return dflt;
+    private static long intAttr(NodeEntry n, String name, long dflt) {
+        return Attributes.of(n).i(name, dflt);
     }
 
-    private static float floatAttr(OnnxMl.NodeProto n, String name, float dflt) {
-        for (OnnxMl.AttributeProto a : n.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getF();
-            }
-        }
-        return dflt;
+    private static float floatAttr(NodeEntry n, String name, float dflt) {
+        return Attributes.of(n).f(name, dflt);
     }
 }

@@ -1,6 +1,6 @@
 package org.shardplan.runtime.train;
 
-import ai.onnx.proto.OnnxMl;
+import org.shardplan.onnx.edit.NodeEntry;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -19,7 +19,7 @@ public final class TrainStages {
      * the first) and send one on. Running time: linear in the nodes and their inputs.
      */
     public static List<StageProgram> of(TrainModel model, int[] stageOf) {
-        List<OnnxMl.NodeProto> nodes = model.nodes();
+        List<NodeEntry> nodes = model.nodes();
         if (stageOf.length != nodes.size()) {
             throw new IllegalArgumentException("stage assignment must give one stage per node (" + nodes.size()
                     + "), found " + stageOf.length);
@@ -27,7 +27,7 @@ public final class TrainStages {
         int p = 0;
         for (int i = 0; i < stageOf.length; i++) {
             if (i > 0 && stageOf[i] < stageOf[i - 1]) {
-                throw new IllegalArgumentException("node " + nodes.get(i).getName() + " is in stage " + stageOf[i]
+                throw new IllegalArgumentException("node " + nodes.get(i).name() + " is in stage " + stageOf[i]
                         + " after a node of stage " + stageOf[i - 1] + ": stages must follow the node order");
             }
             p = Math.max(p, stageOf[i] + 1);
@@ -35,14 +35,14 @@ public final class TrainStages {
         Map<String, Integer> producer = new HashMap<>();
         producer.put(model.input(), -1);
         for (int i = 0; i < nodes.size(); i++) {
-            for (String o : nodes.get(i).getOutputList()) {
+            for (String o : nodes.get(i).outputs()) {
                 producer.put(o, stageOf[i]);
             }
         }
         List<StageProgram> stages = new ArrayList<>();
         String received = model.input();
         for (int s = 0; s < p; s++) {
-            List<OnnxMl.NodeProto> mine = new ArrayList<>();
+            List<NodeEntry> mine = new ArrayList<>();
             Set<String> params = new LinkedHashSet<>();
             Set<String> inputs = new LinkedHashSet<>();
             for (int i = 0; i < nodes.size(); i++) {
@@ -50,7 +50,7 @@ public final class TrainStages {
                     continue;
                 }
                 mine.add(nodes.get(i));
-                for (String in : nodes.get(i).getInputList()) {
+                for (String in : nodes.get(i).inputs()) {
                     if (in.isEmpty()) {
                         continue;
                     }
@@ -71,13 +71,13 @@ public final class TrainStages {
             Set<String> sent = new LinkedHashSet<>();
             for (int i = 0; i < nodes.size(); i++) {
                 if (stageOf[i] > s) {
-                    for (String in : nodes.get(i).getInputList()) {
+                    for (String in : nodes.get(i).inputs()) {
                         Integer from = producer.get(in);
                         if (from != null && from == s) {
                             sent.add(in);
                         }
                         if (from != null && from < s && from >= 0) {
-                            throw new IllegalArgumentException("node " + nodes.get(i).getName() + " of stage " + stageOf[i]
+                            throw new IllegalArgumentException("node " + nodes.get(i).name() + " of stage " + stageOf[i]
                                     + " reads " + in + " from stage " + from + ", which skips a stage");
                         }
                     }
@@ -105,7 +105,7 @@ public final class TrainStages {
      * Running time: O(n * p) for n nodes.
      */
     public static List<StageProgram> even(TrainModel model, int p) {
-        List<OnnxMl.NodeProto> nodes = model.nodes();
+        List<NodeEntry> nodes = model.nodes();
         int n = nodes.size();
         if (p < 1 || p > n) {
             throw new IllegalArgumentException("stages must be between 1 and the node count " + n + ", found " + p);
@@ -113,7 +113,7 @@ public final class TrainStages {
         long[] prefix = new long[n + 1];
         for (int i = 0; i < n; i++) {
             long c = 0;
-            for (String in : nodes.get(i).getInputList()) {
+            for (String in : nodes.get(i).inputs()) {
                 TrainModel.Param w = model.parameters().get(in);
                 if (w != null) {
                     c += w.values().length;
@@ -128,16 +128,16 @@ public final class TrainStages {
             Set<String> produced = new LinkedHashSet<>();
             produced.add(model.input());
             for (int j = 0; j < i; j++) {
-                produced.addAll(nodes.get(j).getOutputList());
+                produced.addAll(nodes.get(j).outputs());
             }
             for (int j = i; j < n; j++) {
-                for (String in : nodes.get(j).getInputList()) {
+                for (String in : nodes.get(j).inputs()) {
                     if (produced.contains(in)) {
                         live.add(in);
                     }
                 }
             }
-            valid[i] = live.size() == 1 && nodes.get(i - 1).getOutputList().containsAll(live);
+            valid[i] = live.size() == 1 && nodes.get(i - 1).outputs().containsAll(live);
         }
         int[] stageOf = new int[n];
         int last = 0;
@@ -169,20 +169,20 @@ public final class TrainStages {
                 where.put(name, s);
             }
         }
-        List<OnnxMl.NodeProto> nodes = model.nodes();
+        List<NodeEntry> nodes = model.nodes();
         int[] stageOf = new int[nodes.size()];
         Map<String, Integer> producer = new HashMap<>();
         for (int i = 0; i < nodes.size(); i++) {
-            Integer s = where.get(nodes.get(i).getName());
+            Integer s = where.get(nodes.get(i).name());
             if (s == null) {
                 int max = 0;
-                for (String in : nodes.get(i).getInputList()) {
+                for (String in : nodes.get(i).inputs()) {
                     max = Math.max(max, producer.getOrDefault(in, 0));
                 }
                 s = max;
             }
             stageOf[i] = s;
-            for (String o : nodes.get(i).getOutputList()) {
+            for (String o : nodes.get(i).outputs()) {
                 producer.put(o, s);
             }
         }

@@ -15,7 +15,7 @@ class PipelineTrainerTest {
     private static final int[] SIZES = {12, 16, 8, 4};
 
     private static TrainModel mlp() {
-        return TrainModel.of(TrainModel.mlp(SIZES, 7), "mlp");
+        return TrainModel.mlpModel(SIZES, 7);
     }
 
     /** Replays the trainer's example order through the hand-written reference, g micro-batches per step. */
@@ -105,9 +105,44 @@ class PipelineTrainerTest {
     }
 
     @Test
+    void theTranslatedForwardEqualsOnnxRuntimeOnTheWrittenModel() throws Exception {
+        int[] sizes = {784, 64, 32, 10};
+        byte[] bytes = TrainModel.mlp(sizes, 5);
+        TrainModel model = TrainModel.mlpModel(sizes, 5);
+        Examples data = SgdReference.blobs(784, 10, 8, 0, 1);
+        float[] flat = new float[8 * 784];
+        for (int i = 0; i < 8; i++) {
+            System.arraycopy(data.trainX()[i], 0, flat, i * 784, 784);
+        }
+        float[] expected;
+        var env = org.shardplan.cost.profile.Ort.environment();
+        try (var o = org.shardplan.cost.profile.Ort.options(1); var s = env.createSession(bytes, o);
+                var x = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(flat), new long[] {8, 784});
+                var r = s.run(Map.of("x", x))) {
+            var fb = ((ai.onnxruntime.OnnxTensor) r.get(0)).getFloatBuffer();
+            expected = new float[fb.remaining()];
+            fb.get(expected);
+        }
+        float[] actual;
+        try (var m = org.shardplan.runtime.Torch.newManager()) {
+            var x = m.create(flat, new ai.djl.ndarray.types.Shape(8, 784));
+            for (StageProgram p : TrainStages.even(model, 2)) {
+                Map<String, ai.djl.ndarray.NDArray> w = new java.util.HashMap<>();
+                for (String name : p.params()) {
+                    TrainModel.Param v = model.parameters().get(name);
+                    w.put(name, m.create(v.values(), new ai.djl.ndarray.types.Shape(v.shape())));
+                }
+                x = p.forward(x, w);
+            }
+            actual = x.toFloatArray();
+        }
+        assertEquals(80, expected.length);
+        assertArrayEquals(expected, actual, 1e-5f);
+    }
+
+    @Test
     void unsupportedOperatorsAreNamed() {
-        var bad = ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setName("/conv/Conv").setOpType("Conv")
-                .addInput("x").addOutput("y").build();
+        var bad = org.shardplan.onnx.edit.NodeSpec.of("Conv", "/conv/Conv").inputs("x").outputs("y").entry();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new StageProgram(List.of(bad), "x", "y", List.of()));
         assertTrue(e.getMessage().contains("Conv (node /conv/Conv)"), e.getMessage());
