@@ -223,7 +223,9 @@ public final class PipelineTrainer {
                 double scale = options.learningRate() / collected;
                 for (Map.Entry<String, NDArray> e : old.weights.entrySet()) {
                     NDArray acc = accumulated.get(e.getKey());
-                    NDArray w = e.getValue().sub(acc.mul(scale));
+                    NDArray step = acc.mul(scale);
+                    NDArray w = e.getValue().sub(step);
+                    step.close();
                     w.attach(v.manager);
                     w.setRequiresGradient(true);
                     v.weights.put(e.getKey(), w);
