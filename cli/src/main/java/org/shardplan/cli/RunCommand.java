@@ -108,6 +108,16 @@ public final class RunCommand implements Callable<Integer> {
             for (double s : r.stepSeconds()) {
                 a.add(s);
             }
+            var ps = o.putArray("predictedStageSeconds");
+            for (double s : r.predictedStageSeconds()) {
+                ps.add(s);
+            }
+            var ms = o.putArray("measuredStageCpuSeconds");
+            for (double s : r.measuredStageCpuSeconds()) {
+                ms.add(s);
+            }
+            o.put("closedFormOfMeasuredStages", r.closedFormOfMeasured());
+            o.put("wholeModelCpuSecondsPerStep", r.wholeModelCpuSecondsPerStep());
             out.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(o));
         } else {
             out.printf(Locale.ROOT, "%s on %s: %d stages, %d micro-batches of %d per step, %d timed steps%n", planFile.getFileName(),
@@ -115,10 +125,17 @@ public final class RunCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "forward step: measured %.2f ms (median), predicted %.2f ms (measured/predicted %.2f)%n",
                     1e3 * r.measuredSecondsPerStep(), 1e3 * r.predictedSecondsPerStep(),
                     r.measuredSecondsPerStep() / r.predictedSecondsPerStep());
-            out.printf(Locale.ROOT, "whole model on one thread: %.2f ms per step (pipeline speed-up %.2fx)%n",
-                    1e3 * r.wholeModelSecondsPerStep(), r.wholeModelSecondsPerStep() / r.measuredSecondsPerStep());
+            out.printf(Locale.ROOT, "whole model on one thread: %.2f ms per step, %.2f ms of processor time (pipeline speed-up %.2fx)%n",
+                    1e3 * r.wholeModelSecondsPerStep(), 1e3 * r.wholeModelCpuSecondsPerStep(),
+                    r.wholeModelSecondsPerStep() / r.measuredSecondsPerStep());
             out.printf(Locale.ROOT, "outputs %s the whole model's (largest difference %.2g of the output's magnitude)%n",
                     r.outputsMatch() ? "equal" : "DIFFER from", r.relativeDifference());
+            for (int s = 0; s < r.stages(); s++) {
+                out.printf(Locale.ROOT, "stage %d: one micro-batch forward %.2f ms of processor time, predicted %.2f ms%n", s,
+                        1e3 * r.measuredStageCpuSeconds()[s], 1e3 * r.predictedStageSeconds()[s]);
+            }
+            out.printf(Locale.ROOT, "the closed form over the measured stage times: %.2f ms per step (on otherwise idle cores)%n",
+                    1e3 * r.closedFormOfMeasured());
             out.printf(Locale.ROOT, "the plan's training step (forward, backward, update): %.2f ms%n", 1e3 * r.planStepSeconds());
         }
         out.flush();

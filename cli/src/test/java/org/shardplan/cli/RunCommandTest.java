@@ -42,6 +42,10 @@ class RunCommandTest {
         double f0 = pl.get("stages").get(0).get("forwardSeconds").asDouble() + pl.get("stages").get(0).get("sendSeconds").asDouble();
         double f1 = pl.get("stages").get(1).get("forwardSeconds").asDouble() + pl.get("stages").get(1).get("sendSeconds").asDouble();
         assertEquals(f0 + f1 + (2 - 1) * Math.max(f0, f1), j.get("predictedSecondsPerStep").asDouble(), 1e-12);
+        double m0 = j.get("measuredStageCpuSeconds").get(0).asDouble();
+        double m1 = j.get("measuredStageCpuSeconds").get(1).asDouble();
+        assertTrue(m0 > 0 && m1 > 0, m0 + " " + m1);
+        assertEquals(m0 + m1 + (2 - 1) * Math.max(m0, m1), j.get("closedFormOfMeasuredStages").asDouble(), 1e-12);
         assertTrue(Files.isRegularFile(stages.resolve("stage1.onnx")));
         assertTrue(Files.isRegularFile(stages.resolve("manifest.json")));
     }

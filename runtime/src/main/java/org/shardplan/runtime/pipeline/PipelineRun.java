@@ -47,10 +47,16 @@ public final class PipelineRun {
      * @param microBatchSize           examples per micro-batch
      * @param stepSeconds              every timed step
      * @param planStepSeconds          the plan's training step time
+     * @param predictedStageSeconds    per stage, the plan's forward (and send) time of one micro-batch
+     * @param measuredStageCpuSeconds  per stage, the median processor time of one micro-batch on its worker
+     * @param closedFormOfMeasured     the closed form over the measured stage times: what the step would
+     *                                 take on otherwise idle cores
+     * @param wholeModelCpuSecondsPerStep the whole model's processor time per step (median)
      */
     public record Report(double predictedSecondsPerStep, double measuredSecondsPerStep, boolean outputsMatch,
             double relativeDifference, double wholeModelSecondsPerStep, int stages, int microBatches,
-            long microBatchSize, double[] stepSeconds, double planStepSeconds) {
+            long microBatchSize, double[] stepSeconds, double planStepSeconds, double[] predictedStageSeconds,
+            double[] measuredStageCpuSeconds, double closedFormOfMeasured, double wholeModelCpuSecondsPerStep) {
     }
 
     /** Outputs match when they differ by at most this fraction of their largest magnitude. */
@@ -91,12 +97,21 @@ public final class PipelineRun {
 
     /** The closed-form forward time of a step (see the class comment). */
     public static double predicted(Plan plan, int microBatches) {
+        return closedForm(stageSeconds(plan), microBatches);
+    }
+
+    /** Per stage, the plan's forward and send time of one micro-batch. */
+    public static double[] stageSeconds(Plan plan) {
+        return plan.stages().stream().mapToDouble(s -> s.forwardSeconds() + s.sendSeconds()).toArray();
+    }
+
+    /** sum_s f_s + (M - 1) max_s f_s: M items through a line of stages taking f_s each. */
+    public static double closedForm(double[] f, int microBatches) {
         double sum = 0;
         double max = 0;
-        for (Plan.Stage s : plan.stages()) {
-            double f = s.forwardSeconds() + s.sendSeconds();
-            sum += f;
-            max = Math.max(max, f);
+        for (double x : f) {
+            sum += x;
+            max = Math.max(max, x);
         }
         return sum + (microBatches - 1) * max;
     }
@@ -140,19 +155,24 @@ public final class PipelineRun {
             // the whole model, micro-batch after micro-batch on one thread: the reference and a baseline
             List<Map<String, float[]>> expected = new ArrayList<>();
             double[] wholeSteps = new double[steps];
+            double[] wholeCpu = new double[steps];
+            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
             try (WholeModel w = new WholeModel(model)) {
                 for (Map<String, OnnxTensor> f : feeds) {
                     expected.add(w.run(f, outputs));
                 }
                 for (int k = 0; k < steps; k++) {
                     long t0 = System.nanoTime();
+                    long c0 = mx.getCurrentThreadCpuTime();
                     for (Map<String, OnnxTensor> f : feeds) {
                         w.run(f, outputs);
                     }
+                    wholeCpu[k] = (mx.getCurrentThreadCpuTime() - c0) / 1e9;
                     wholeSteps[k] = (System.nanoTime() - t0) / 1e9;
                 }
             }
             double whole = median(wholeSteps);
+            double wholeCpuMedian = median(wholeCpu);
             try (StagePipeline p = new StagePipeline(ex.split(), ex.stages())) {
                 int inFlight = Math.max(plan.stages().size(), plan.stages().get(0).microBatchesInFlight());
                 p.run(feeds, 1, inFlight, outputs);
@@ -162,7 +182,8 @@ public final class PipelineRun {
                     worst = Math.max(worst, StagePipeline.relativeDifference(expected.get(i), t.outputs().get(i)));
                 }
                 return new Report(predicted(plan, m), median(t.stepSeconds()), worst <= TOLERANCE, worst, whole, plan.stages().size(), m, mb,
-                        t.stepSeconds(), plan.totals().stepSeconds());
+                        t.stepSeconds(), plan.totals().stepSeconds(), stageSeconds(plan), t.stageCpuSeconds(),
+                        closedForm(t.stageCpuSeconds(), m), wholeCpuMedian);
             }
         } finally {
             Feeds.close(feeds);

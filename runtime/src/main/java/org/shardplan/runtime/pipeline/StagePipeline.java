@@ -113,10 +113,12 @@ public final class StagePipeline implements AutoCloseable {
     /**
      * The timing of {@link #run}.
      *
-     * @param stepSeconds wall time of each step, in order
-     * @param outputs     the model outputs of each micro-batch of the last step, flattened to floats
+     * @param stepSeconds  wall time of each step, in order
+     * @param outputs      the model outputs of each micro-batch of the last step, flattened to floats
+     * @param stageCpuSeconds per stage, the median processor time (of its worker thread) of one
+     *                     micro-batch: the stage's own work, whatever else the machine runs
      */
-    public record Timing(double[] stepSeconds, List<Map<String, float[]>> outputs) {
+    public record Timing(double[] stepSeconds, List<Map<String, float[]>> outputs, double[] stageCpuSeconds) {
     }
 
     /**
@@ -134,6 +136,11 @@ public final class StagePipeline implements AutoCloseable {
         Bundle stop = new Bundle(-1, Map.of());
         Throwable[] failure = new Throwable[1];
         List<Thread> threads = new ArrayList<>();
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        List<List<Double>> cpu = new ArrayList<>();
+        for (int s = 0; s < p; s++) {
+            cpu.add(java.util.Collections.synchronizedList(new ArrayList<>()));
+        }
         for (int s = 0; s < p; s++) {
             int stage = s;
             Thread t = new Thread(() -> {
@@ -144,7 +151,9 @@ public final class StagePipeline implements AutoCloseable {
                             queues.get(stage + 1).put(stop);
                             return;
                         }
+                        long c0 = mx.getCurrentThreadCpuTime();
                         runStage(stage, b);
+                        cpu.get(stage).add((mx.getCurrentThreadCpuTime() - c0) / 1e9);
                         queues.get(stage + 1).put(b);
                     }
                 } catch (InterruptedException e) {
@@ -202,7 +211,15 @@ public final class StagePipeline implements AutoCloseable {
                 t.join(5_000);
             }
         }
-        return new Timing(times, last);
+        double[] stageCpu = new double[p];
+        for (int s = 0; s < p; s++) {
+            double[] v;
+            synchronized (cpu.get(s)) {
+                v = cpu.get(s).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            }
+            stageCpu[s] = v.length == 0 ? 0 : v[v.length / 2];
+        }
+        return new Timing(times, last, stageCpu);
     }
 
     static Map<String, float[]> floats(Map<String, OnnxTensor> values, List<String> names) throws OrtException {
