@@ -118,6 +118,8 @@ public final class TrainCommand implements Callable<Integer> {
             }
             try {
                 Files.write(writeModel, TrainModel.mlp(layers, seed));
+            } catch (IllegalArgumentException e) {
+                throw new ShardplanException("--layers: " + e.getMessage(), e);
             } catch (IOException e) {
                 throw new ShardplanException("--write-model " + writeModel + ": cannot write: " + e.getMessage(), e);
             }

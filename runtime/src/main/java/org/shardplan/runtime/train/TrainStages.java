@@ -170,6 +170,13 @@ public final class TrainStages {
             }
         }
         List<NodeEntry> nodes = model.nodes();
+        Set<String> present = new java.util.HashSet<>();
+        nodes.forEach(n -> present.add(n.name()));
+        List<String> missing = where.keySet().stream().filter(n -> !present.contains(n)).sorted().toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("the plan's stages name " + missing.size() + " node(s) the model does not have, "
+                    + "such as " + missing.get(0) + " (was the plan made for this model?)");
+        }
         int[] stageOf = new int[nodes.size()];
         Map<String, Integer> producer = new HashMap<>();
         for (int i = 0; i < nodes.size(); i++) {
