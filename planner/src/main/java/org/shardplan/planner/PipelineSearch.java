@@ -819,17 +819,22 @@ final class PipelineSearch {
         List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(1, 2, 3);
         Map<String, Sweep> done = new HashMap<>();
         Outcome best = null;
-        // first pass: every pipeline degree once, without recomputation, at the first ZeRO stage and the
-        // fewest micro-batches that fit, so that the time limit is less likely to leave a degree unseen;
-        // second pass: the degrees in order of that first step time, more micro-batches while the step
-        // falls, recomputation and higher ZeRO stages where memory binds
+        // first pass: every pipeline degree once, so that the time limit is less likely to leave a degree
+        // unseen: at the first memory setting (recomputation off before on, lower ZeRO stages first) whose
+        // least memory may fit some micro-batch count, or the most lenient one where none may, with the
+        // fewest micro-batches that fit (for a pipeline, from P micro-batches up: fewer leave most of the
+        // pipeline idle); second pass: the degrees in order of that first step time, the fewest
+        // micro-batches that fit and more while the step falls, recomputation and higher ZeRO stages
+        // where memory binds
         Map<Integer, Double> first = new LinkedHashMap<>();
         for (int p : ps) {
             if (best != null && !timeLeft()) {
                 notes.add("the time limit stopped the search before " + p + " pipeline stages");
                 break;
             }
-            Sweep sw = sweep(p, rcs.get(0), zs.get(0), micros(all, p), false);
+            List<Integer> ms = micros(all, p);
+            boolean[] setting = firstSetting(p, ms, rcs, zs);
+            Sweep sw = sweep(p, setting[0], setting[1] ? zs.get(zs.size() - 1) : zs.get(0), ms, false);
             first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
             if (sw.best() != null && (best == null || better(sw.best(), best))) {
                 best = sw.best();
@@ -869,6 +874,33 @@ final class PipelineSearch {
         return Optional.ofNullable(best);
     }
 
+    /**
+     * The memory setting the first pass tries for P stages: {@code {recompute, highest ZeRO}}. In order
+     * (recomputation off, ZeRO from the lowest; then on), the first whose least memory
+     * ({@link #mayFitScaled}) may fit one of the counts {@code ms}; where none may, the most lenient
+     * (recomputation on if searched, the highest ZeRO stage). Only ZeRO's first and last stages are
+     * told apart: the second pass tries the ones between.
+     */
+    private boolean[] firstSetting(int p, List<Integer> ms, List<Boolean> rcs, List<Integer> zs)
+            throws ShardplanException {
+        if (batch <= 0) {
+            return new boolean[] {rcs.get(0), false};
+        }
+        for (boolean rc : rcs) {
+            for (int zi : new int[] {0, zs.size() - 1}) {
+                for (int m : ms) {
+                    if (mayFitScaled(p, m, rc, zs.get(zi))) {
+                        return new boolean[] {rc, zi > 0};
+                    }
+                }
+                if (zs.size() == 1) {
+                    break;
+                }
+            }
+        }
+        return new boolean[] {rcs.get(rcs.size() - 1), zs.size() > 1};
+    }
+
     /** The micro-batch counts worth trying with P stages. */
     private List<Integer> micros(List<Integer> all, int p) {
         List<Integer> ms = new ArrayList<>();
@@ -905,8 +937,16 @@ final class PipelineSearch {
             // the fewest micro-batches that fit, counting up: a count that does not fit is rejected by
             // its least memory before any solve, so the misses are cheap
             int lo = 0;
+            // the first pass looks at a pipeline from P micro-batches up (fewer leave it mostly idle)
+            while (!refine && p > 1 && lo < ms.size() - 1 && ms.get(lo) < p) {
+                lo++;
+            }
             while (lo < ms.size() - 1 && batch > 0 && !mayFitScaled(p, ms.get(lo), rc, z)) {
                 lo++; // cannot fit: skipped without binding the model at that size
+            }
+            if (p == 1 && batch > 0 && !mayFitScaled(p, ms.get(lo), rc, z)) {
+                // with one stage the least memory is a necessary condition: no count can fit
+                return new Sweep(null, true);
             }
             while (lo < ms.size() && !fits(at.apply(lo))) {
                 if (!timeLeft()) {

@@ -76,9 +76,9 @@ class PipelineSearchTest {
                 .plan(Fixtures.deepMlp(16, 16, 2048));
         PlanNode n4 = p4.node("fc3").orElseThrow();
         PlanNode n16 = p16.node("fc3").orElseThrow();
-        if (n4.strategyText().equals(n16.strategyText())) {
-            assertEquals(4 * n16.computeSeconds(), n4.computeSeconds(), 1e-12 * n4.computeSeconds());
-        }
+        // the same layout for fc3 at the same micro-batch shapes, so its compute is exactly 4 times as much
+        assertEquals(n16.strategyText(), n4.strategyText());
+        assertEquals(4 * n16.computeSeconds(), n4.computeSeconds(), 1e-12 * n4.computeSeconds());
         // activations of one micro-batch: the 4-micro-batch plan holds less than the whole batch at once
         assertTrue(p4.totals().peakMemoryBytesPerDevice() < p1.totals().peakMemoryBytesPerDevice(),
                 p4.totals().peakMemoryBytesPerDevice() + " < " + p1.totals().peakMemoryBytesPerDevice());
@@ -176,5 +176,25 @@ class PipelineSearchTest {
                 || q.parallelism().tensor() > p.parallelism().tensor(),
                 q.parallelism() + " " + q.options());
         assertEquals(Map.of("pipeline", "1"), Map.of("pipeline", q.options().requested().get("pipeline")));
+    }
+    /**
+     * Where nothing fits without recomputation (one stage, one micro-batch), the least-memory check
+     * says so before any solve: only configurations with recomputation are priced.
+     */
+    @Test
+    void settingsThatCannotFitAreNotPriced() throws Exception {
+        SearchOptions one = SearchOptions.AUTO.withPipeline(1).withMicroBatches(1);
+        Planner base = Planner.forCluster(Fixtures.a100(8)).withBatch(16384);
+        Plan off = base.withSearch(one.withRecompute(false).withZeroStage(3)).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        Plan on = base.withSearch(one.withRecompute(true).withZeroStage(3)).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        assertTrue(on.totals().peakMemoryBytesPerDevice() < 0.9 * off.totals().peakMemoryBytesPerDevice(),
+                on.totals().peakMemoryBytesPerDevice() + " vs " + off.totals().peakMemoryBytesPerDevice());
+        // between the two: only recomputation fits
+        double limit = 0.5 * (on.totals().peakMemoryBytesPerDevice() + off.totals().peakMemoryBytesPerDevice());
+        Plan q = base.withMemoryLimit(limit).withSearch(one).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        assertTrue(q.totals().fits());
+        assertTrue(q.options().recompute(), q.options().toString());
+        // recomputation with ZeRO 1, 2 and 3 at most; none of the three settings without it
+        assertTrue(q.solver().configurations() <= 3, "configurations priced: " + q.solver().configurations());
     }
 }

@@ -88,7 +88,7 @@ public final class Backward {
             case "MatMul", "FusedMatMul", "Gemm" -> {
                 Value a = n.input(0);
                 Value b = n.input(1);
-                long f = n.opType().equals("Gemm") && n.hasInput(2) ? fwd.flops() - elements(y) : fwd.flops();
+                double f = n.opType().equals("Gemm") && n.hasInput(2) ? fwd.flops() - elements(y) : fwd.flops();
                 if (needsGrad(a)) {
                     out.add(new Kernel("grad-input", n.opType(), cls,
                             new Work(f, dy + bytes(b), bytes(a), complete), dt));
@@ -106,7 +106,7 @@ public final class Backward {
                 Value x = n.input(0);
                 Value w = n.input(1);
                 boolean bias = n.hasInput(2);
-                long f = fwd.flops() - (bias ? elements(y) : 0);
+                double f = fwd.flops() - (bias ? elements(y) : 0);
                 long calls = OpClass.calls(n);
                 if (needsGrad(x)) {
                     out.add(new Kernel("grad-input", n.opType(), cls,
@@ -124,7 +124,7 @@ public final class Backward {
             default -> {
                 String cat = OpClass.category(n.opType());
                 if (cat.equals("move")) {
-                    long f = n.opType().equals("Expand") || n.opType().equals("Tile") ? elements(y) : fwd.flops();
+                    double f = n.opType().equals("Expand") || n.opType().equals("Tile") ? elements(y) : fwd.flops();
                     out.add(new Kernel("grad", n.opType(), cls,
                             new Work(f, fwd.bytesWritten(), fwd.bytesRead(), complete), dt));
                 } else {
