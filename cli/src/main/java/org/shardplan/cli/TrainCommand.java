@@ -110,6 +110,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** The staleness an amp plan predicts per stage (null: none). */
+    private List<org.shardplan.planner.pipeline.Staleness> predicted;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -162,6 +165,22 @@ public final class TrainCommand implements Callable<Integer> {
                     names.add(s.nodes());
                 }
                 programs = TrainStages.named(m, names);
+                // an amp plan's keys, update frequency and micro-batch size, unless given here
+                var parsed = spec.commandLine().getParseResult();
+                if ("amp".equals(plan.schedule().name()) && plan.schedule().maxActiveKeys() > 0) {
+                    if (!parsed.hasMatchedOption("--max-active-keys")) {
+                        maxActiveKeys = plan.schedule().maxActiveKeys();
+                    }
+                    if (!parsed.hasMatchedOption("--min-update-frequency")) {
+                        minUpdateFrequency = Math.max(1, plan.schedule().minUpdateFrequency());
+                    }
+                    if (plan.schedule().staleness().size() == plan.stages().size()) {
+                        predicted = plan.schedule().staleness();
+                    }
+                }
+                if (!parsed.hasMatchedOption("--micro-batch-size") && plan.parallelism().microBatchSize() > 0) {
+                    microBatchSize = (int) plan.parallelism().microBatchSize();
+                }
             } else {
                 programs = TrainStages.even(m, stages);
             }
@@ -220,13 +239,21 @@ public final class TrainCommand implements Callable<Integer> {
                             100 * e.testAccuracy(), e.seconds());
                 }
                 for (TrainResult.Staleness st : r.staleness()) {
-                    out.printf(Locale.ROOT, "  stage %d: %d updates, staleness mean %.3f, max %d, histogram %s%n", st.stage(),
-                            st.updates(), st.mean(), st.max(), Arrays.toString(st.histogram()));
+                    out.printf(Locale.ROOT, "  stage %d: %d updates, staleness mean %.3f, max %d, histogram %s%s%n", st.stage(),
+                            st.updates(), st.mean(), st.max(), Arrays.toString(st.histogram()),
+                            comparable(r) ? String.format(Locale.ROOT, " (the plan predicts %.3f, at most %d)",
+                                    predicted.get(st.stage()).expected(), predicted.get(st.stage()).largest()) : "");
                 }
             }
         }
         out.flush();
         return 0;
+    }
+
+    /** Whether {@code r} ran the amp plan's own K and M, so that its predicted staleness applies. */
+    private boolean comparable(TrainResult r) {
+        return predicted != null && r.options().schedule() == TrainOptions.Schedule.AMP
+                && r.staleness().size() == predicted.size();
     }
 
     private static String label(TrainOptions o) {
@@ -247,7 +274,7 @@ public final class TrainCommand implements Callable<Integer> {
         return String.join("-", Arrays.stream(v).mapToObj(Integer::toString).toList());
     }
 
-    private static String json(String modelName, List<StageProgram> programs, Examples ex, List<String> names,
+    private String json(String modelName, List<StageProgram> programs, Examples ex, List<String> names,
             List<TrainResult> results) throws IOException {
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = om.createObjectNode();
@@ -294,6 +321,10 @@ public final class TrainCommand implements Callable<Integer> {
                 ArrayNode h = so.putArray("histogram");
                 for (long c : s.histogram()) {
                     h.add(c);
+                }
+                if (comparable(r)) {
+                    so.put("predictedMean", predicted.get(s.stage()).expected());
+                    so.put("predictedMax", predicted.get(s.stage()).largest());
                 }
             }
         }

@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -23,15 +23,17 @@ import org.shardplan.runtime.Torch;
  * each stage alone.
  *
  * <p><b>AMP</b> (Gaunt et al., "AMPNet: Asynchronous Model-Parallel Training for Dynamic Neural
- * Networks", 2017, section 3): instances (micro-batches, the paper's keys) enter the first stage while
- * fewer than K are in flight; messages carry the key; a worker serves backward messages before forward
- * ones, and each kind in key order (so an instance's backward is never overtaken at a stage, and at most
- * K - 1 updates fall between its forward and its backward there); a stage updates its weights once it has collected M gradients, with no barrier anywhere. The
- * forward of an instance may therefore run on weights that are updates older than those its gradient is
- * applied to: the staleness measured here, per stage, is the number of that stage's updates between the
- * instance's forward and its backward. Autograd keeps the weights a forward used, so the backward
- * differentiates the same weights (as PipeDream's weight stashing does); the update is applied to the
- * current ones. With K = 1 and M = 1 this is sequential SGD, one micro-batch per step.
+ * Networks", 2017), with the runtime definitions of the planner's {@code amp} schedule
+ * (docs/schedules.md): instances (micro-batches, the paper's keys) enter the first stage while fewer
+ * than K are active (admitted and not yet through their backward on stage 0); each worker runs the
+ * messages of its one first-in first-out queue in arrival order (so backwards reach a stage in key order
+ * and at most K - 1 updates fall between an instance's forward and its backward there); a stage updates
+ * its weights as soon as it has collected M gradients, before its next message, with no barrier
+ * anywhere. Staleness, measured per stage and instance: the stage's updates between the instance's
+ * forward and its backward there. One difference from the planner's definition, which has no weight
+ * stashing: autograd keeps the weights a forward used, so the backward differentiates those (as
+ * PipeDream's weight stashing does); the update is applied to the current weights. With K = 1 and
+ * M = 1 this is sequential SGD, one micro-batch per step.
  *
  * <p><b>SYNC</b>: the micro-batches of a step all enter (up to all in flight), each stage updates once
  * it has their gradients, and the next step waits for the last backward (a flush, as GPipe and
@@ -95,8 +97,7 @@ public final class PipelineTrainer {
     private final class Worker implements Runnable {
         final int index;
         final StageProgram program;
-        final PriorityBlockingQueue<Msg> queue = new PriorityBlockingQueue<>(16,
-                (a, b) -> a.backward != b.backward ? (a.backward ? -1 : 1) : Long.compare(a.seq, b.seq));
+        final LinkedBlockingQueue<Msg> queue = new LinkedBlockingQueue<>();
         final NDManager manager;
         final Map<String, NDArray> accumulated = new LinkedHashMap<>();
         final Map<Long, Pending> pending = new HashMap<>();
@@ -160,7 +161,7 @@ public final class PipelineTrainer {
             if (next != null) {
                 NDArray sent = y.stopGradient();
                 sent.detach();
-                next.queue.put(new Msg(false, m.key, m.seq, sent, m.labels));
+                next.queue.add(new Msg(false, m.key, m.seq, sent, m.labels));
             } else {
                 // the loss: mean softmax cross-entropy over the instance's examples
                 int b = m.labels.length;
@@ -208,7 +209,7 @@ public final class PipelineTrainer {
             }
             // sent after this stage's own update, so that a drained pipeline has made all its updates
             if (previous != null) {
-                previous.queue.put(new Msg(true, key, key, upstream, null));
+                previous.queue.add(new Msg(true, key, key, upstream, null));
             }
             if (previous == null) {
                 slots.release();
@@ -313,7 +314,7 @@ public final class PipelineTrainer {
                 }
             } finally {
                 for (Worker w : workers) {
-                    w.queue.put(new Msg(false, -1, Long.MAX_VALUE, null, null));
+                    w.queue.add(new Msg(false, -1, Long.MAX_VALUE, null, null));
                 }
                 for (Thread t : threads) {
                     t.join(10_000);
@@ -390,7 +391,7 @@ public final class PipelineTrainer {
         NDArray x = first.manager.create(flat, new Shape(b, w));
         x.detach();
         long key = sequence.getAndIncrement();
-        first.queue.put(new Msg(false, key, key, x, labels));
+        first.queue.add(new Msg(false, key, key, x, labels));
     }
 
     private void acquire() throws InterruptedException {
