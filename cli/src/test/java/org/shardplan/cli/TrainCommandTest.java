@@ -54,6 +54,31 @@ class TrainCommandTest {
     }
 
     @Test
+    void anAmpPlanGivesItsStagesKeysAndStaleness(@TempDir Path dir) throws Exception {
+        Path data = digits(dir.resolve("mnist"), 8);
+        Path model = dir.resolve("mlp.onnx");
+        assertEquals(0, CliRun.of("train", "--write-model", model.toString(), "--layers", "784,32,16,10").code());
+        Path plan = dir.resolve("plan.json");
+        CliRun p = CliRun.of("plan", model.toString(), "--device", "cpu-local", "--devices", "2", "--pipeline-parallel", "2",
+                "--tensor-parallel", "1", "--batch", "8", "--micro-batches", "2", "--schedule", "amp",
+                "--max-active-keys", "3", "--min-update-frequency", "2", "--out", plan.toString());
+        assertEquals(0, p.code(), p.err());
+        CliRun r = CliRun.of("train", model.toString(), "--plan", plan.toString(), "--data", data.toString(), "--epochs", "1",
+                "--schedule", "amp", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode run = new ObjectMapper().readTree(r.out()).get("runs").get(0);
+        assertEquals(3, run.get("maxActiveKeys").asInt());
+        assertEquals(2, run.get("minUpdateFrequency").asInt());
+        assertEquals(4, run.get("microBatchSize").asInt());
+        JsonNode plan0 = new ObjectMapper().readTree(plan.toFile()).get("schedule").get("staleness").get(0);
+        JsonNode s0 = run.get("staleness").get(0);
+        assertEquals(plan0.get("expected").asDouble(), s0.get("predictedMean").asDouble(), 0);
+        // 64 examples in instances of 4: 16 gradients per stage, an update every 2
+        assertEquals(8, s0.get("updates").asInt());
+        assertTrue(s0.get("max").asInt() <= 2);
+    }
+
+    @Test
     void missingDataIsABadInputInOneLine(@TempDir Path dir) {
         CliRun r = CliRun.of("train", "--data", dir.resolve("none").toString(), "--epochs", "1");
         assertEquals(2, r.code(), r.err());
