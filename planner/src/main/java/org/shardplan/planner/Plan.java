@@ -27,10 +27,21 @@ import java.util.Optional;
  * @param solver how the search went
  * @param provenance versions and time
  * @param warnings things the user should know (unsupported operators planned replicated)
+ * @param parareal a parareal network of the model ({@code --parareal}): it changes the model, and the
+ *     nodes, stages and totals stay those of the best plan that keeps it, the one its speed-up is over
  */
 public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Long> dims, Options options,
         List<PlanNode> nodes, Parallelism parallelism, Schedule schedule, List<Stage> stages, PlanTotals totals,
-        Map<String, Baseline> baselines, SolverInfo solver, Provenance provenance, List<String> warnings) {
+        Map<String, Baseline> baselines, SolverInfo solver, Provenance provenance, List<String> warnings,
+        Optional<Parareal> parareal) {
+
+    /** A plan that keeps the model. */
+    public Plan(Model model, ClusterInfo cluster, long batch, Map<String, Long> dims, Options options,
+            List<PlanNode> nodes, Parallelism parallelism, Schedule schedule, List<Stage> stages, PlanTotals totals,
+            Map<String, Baseline> baselines, SolverInfo solver, Provenance provenance, List<String> warnings) {
+        this(model, cluster, batch, dims, options, nodes, parallelism, schedule, stages, totals, baselines, solver,
+                provenance, warnings, Optional.empty());
+    }
 
     /** The format tag written as {@code "format"}. */
     public static final String FORMAT = "shardplan-plan/2";
@@ -52,6 +63,18 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
         Objects.requireNonNull(solver, "solver");
         Objects.requireNonNull(provenance, "provenance");
         warnings = List.copyOf(warnings);
+        Objects.requireNonNull(parareal, "parareal");
+    }
+
+    /** Whether the plan changes the model (it proposes a parareal network). */
+    public boolean changesModel() {
+        return parareal.isPresent();
+    }
+
+    /** This plan with a parareal network of the model. */
+    public Plan withParareal(Parareal p) {
+        return new Plan(model, cluster, batch, dims, options, nodes, parallelism, schedule, stages, totals, baselines,
+                solver, provenance, warnings, Optional.of(p));
     }
 
     /** The node of that name. */
@@ -68,7 +91,7 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
     public Plan withCosts(List<PlanNode> newNodes, Parallelism newParallelism, Schedule newSchedule, List<Stage> newStages,
             PlanTotals newTotals) {
         return new Plan(model, cluster, batch, dims, options, newNodes, newParallelism, newSchedule, newStages, newTotals,
-                baselines, solver, provenance, warnings);
+                baselines, solver, provenance, warnings, parareal);
     }
 
     /** Whether the plan runs more than one pipeline stage. */
@@ -159,20 +182,39 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
     /**
      * The pipeline schedule of a step and its closed-form figures.
      *
-     * @param name {@code none} (one stage), {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble}
+     * @param name {@code none} (one stage), {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble},
+     *     {@code amp}
      * @param microBatches micro-batches per step
      * @param virtualStages model chunks per device group ({@code interleaved}; else 1)
      * @param bubbleFraction the share of device time idle in the step (0 for one stage)
      * @param exact whether the schedule keeps the training math exact (synchronous)
+     * @param maxActiveKeys {@code amp}: the most instances (micro-batches) in flight; 0 for the others
+     * @param minUpdateFrequency {@code amp}: the gradients a stage collects per local update; 0 for the others
+     * @param staleness {@code amp}: per stage, the expected and the largest number of local updates between
+     *     an instance's forward and its backward there; empty for the synchronous schedules
      */
-    public record Schedule(String name, int microBatches, int virtualStages, double bubbleFraction, boolean exact) {
+    public record Schedule(String name, int microBatches, int virtualStages, double bubbleFraction, boolean exact,
+            int maxActiveKeys, int minUpdateFrequency, List<org.shardplan.planner.pipeline.Staleness> staleness) {
         public Schedule {
             Objects.requireNonNull(name, "name");
+            staleness = List.copyOf(staleness);
+        }
+
+        /** A synchronous schedule: no keys, no local updates, no staleness. */
+        public Schedule(String name, int microBatches, int virtualStages, double bubbleFraction, boolean exact) {
+            this(name, microBatches, virtualStages, bubbleFraction, exact, 0, 0, List.of());
         }
 
         /** A single stage: gradient accumulation over {@code m} micro-batches, no bubble. */
         public static Schedule none(int m) {
             return new Schedule("none", m, 1, 0, true);
+        }
+
+        /** The schedule parameters recorded ({@code amp}'s keys and update frequency), as the schedules take them. */
+        public org.shardplan.planner.pipeline.ScheduleParameters parameters() {
+            return maxActiveKeys > 0
+                    ? org.shardplan.planner.pipeline.ScheduleParameters.of(maxActiveKeys, Math.max(1, minUpdateFrequency))
+                    : org.shardplan.planner.pipeline.ScheduleParameters.NONE;
         }
     }
 
@@ -198,13 +240,30 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      * @param staticBytes weights, gradients and optimizer state per device
      * @param activationBytesPerMicroBatch activations one micro-batch leaves saved per device
      * @param microBatchesInFlight micro-batches whose activations the stage holds at its peak
+     * @param updateSeconds one optimizer step of the stage's weights (what {@code amp} pays per local update)
      */
     public record Stage(int index, int firstDevice, int devices, List<String> nodes, double computeSeconds,
             double communicationSeconds, double memoryBytesPerDevice, double forwardSeconds, double backwardSeconds,
             double backwardWeightSeconds, double sendSeconds, double gradientSyncSeconds, double staticBytes,
-            double activationBytesPerMicroBatch, int microBatchesInFlight) {
+            double activationBytesPerMicroBatch, int microBatchesInFlight, double updateSeconds) {
         public Stage {
             nodes = List.copyOf(nodes);
+        }
+
+        /** A stage without an optimizer step time. */
+        public Stage(int index, int firstDevice, int devices, List<String> nodes, double computeSeconds,
+                double communicationSeconds, double memoryBytesPerDevice, double forwardSeconds, double backwardSeconds,
+                double backwardWeightSeconds, double sendSeconds, double gradientSyncSeconds, double staticBytes,
+                double activationBytesPerMicroBatch, int microBatchesInFlight) {
+            this(index, firstDevice, devices, nodes, computeSeconds, communicationSeconds, memoryBytesPerDevice,
+                    forwardSeconds, backwardSeconds, backwardWeightSeconds, sendSeconds, gradientSyncSeconds, staticBytes,
+                    activationBytesPerMicroBatch, microBatchesInFlight, 0);
+        }
+
+        /** The per-micro-batch profile the schedules and the simulator take. */
+        public org.shardplan.planner.pipeline.StageProfile profile() {
+            return new org.shardplan.planner.pipeline.StageProfile(forwardSeconds, backwardSeconds, backwardWeightSeconds,
+                    sendSeconds, gradientSyncSeconds, staticBytes, activationBytesPerMicroBatch, updateSeconds);
         }
 
         /** The stage of a single-stage plan over every device, with no profile. */
@@ -270,5 +329,50 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      *     data, tensor and pipeline parallelism), and why not
      */
     public record Provenance(String shardplanVersion, String calibration, String createdAt, String exactness) {
+    }
+
+    /**
+     * A parareal network of the model (Lee, Park and Lee, arXiv:2103.08802; docs/parareal.md): a chain
+     * of shape-keeping repeated blocks torn into segments that run at the same time on equal device
+     * groups, joined by a coarse network that runs on every device. It changes the model.
+     *
+     * @param segments N, the number of fine segments
+     * @param first the chain's first coarse node
+     * @param last the chain's last coarse node
+     * @param cuts the first coarse node of segments 2..N
+     * @param chainBlocks the blocks of the chain
+     * @param devicesPerSegment the devices of each segment's group (segment j on devices
+     *     {@code [j * g, (j + 1) * g - 1]})
+     * @param coarseNodes coarse-graph nodes of the coarse network
+     * @param coarseParameters its parameters (elements), new and to be trained
+     * @param coarseNetwork what the coarse network is
+     * @param stepSeconds the predicted training step with the network
+     * @param speedup the step of the best plan that keeps the model over {@code stepSeconds}
+     * @param exactStepSeconds the step of that plan
+     * @param segmentSeconds each segment's forward and backward on its group
+     * @param coarseSeconds the coarse network's sequential forward and backward
+     * @param transferSeconds moving segment inputs, outputs and their gradients
+     * @param outsideSeconds the nodes before and after the chain, on every device
+     * @param memoryBytesPerDevice the largest device's memory
+     */
+    public record Parareal(int segments, String first, String last, List<String> cuts, int chainBlocks,
+            int devicesPerSegment, int coarseNodes, long coarseParameters, String coarseNetwork, double stepSeconds,
+            double speedup, double exactStepSeconds, List<Double> segmentSeconds, double coarseSeconds,
+            double transferSeconds, double outsideSeconds, double memoryBytesPerDevice) {
+        public Parareal {
+            Objects.requireNonNull(first, "first");
+            Objects.requireNonNull(last, "last");
+            cuts = List.copyOf(cuts);
+            Objects.requireNonNull(coarseNetwork, "coarseNetwork");
+            segmentSeconds = List.copyOf(segmentSeconds);
+            if (segments < 2 || cuts.size() != segments - 1) {
+                throw new IllegalArgumentException("parareal must have at least 2 segments and one cut fewer, found "
+                        + segments + " segments and " + cuts.size() + " cuts");
+            }
+            if (segmentSeconds.size() != segments) {
+                throw new IllegalArgumentException("parareal.segmentSeconds must have one entry per segment (" + segments
+                        + "), found " + segmentSeconds.size());
+            }
+        }
     }
 }

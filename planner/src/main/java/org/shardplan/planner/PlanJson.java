@@ -94,6 +94,17 @@ public final class PlanJson {
         sc.put("virtualStages", p.schedule().virtualStages());
         sc.put("bubbleFraction", p.schedule().bubbleFraction());
         sc.put("exact", p.schedule().exact());
+        if (p.schedule().maxActiveKeys() > 0) {
+            sc.put("maxActiveKeys", p.schedule().maxActiveKeys());
+            sc.put("minUpdateFrequency", p.schedule().minUpdateFrequency());
+            ArrayNode stn = sc.putArray("staleness");
+            for (int i = 0; i < p.schedule().staleness().size(); i++) {
+                ObjectNode x = stn.addObject();
+                x.put("stage", i);
+                x.put("expected", p.schedule().staleness().get(i).expected());
+                x.put("largest", p.schedule().staleness().get(i).largest());
+            }
+        }
         ArrayNode nodes = r.putArray("nodes");
         for (PlanNode n : p.nodes()) {
             ObjectNode x = nodes.addObject();
@@ -133,6 +144,7 @@ public final class PlanJson {
             x.put("staticBytes", s.staticBytes());
             x.put("activationBytesPerMicroBatch", s.activationBytesPerMicroBatch());
             x.put("microBatchesInFlight", s.microBatchesInFlight());
+            x.put("updateSeconds", s.updateSeconds());
         }
         ObjectNode t = r.putObject("totals");
         t.put("stepSeconds", p.totals().stepSeconds());
@@ -169,6 +181,30 @@ public final class PlanJson {
         pr.put("exactness", p.provenance().exactness());
         ArrayNode w = r.putArray("warnings");
         p.warnings().forEach(w::add);
+        if (p.parareal().isPresent()) {
+            Plan.Parareal x = p.parareal().get();
+            r.put("changesModel", true);
+            ObjectNode q = r.putObject("parareal");
+            q.put("segments", x.segments());
+            q.putArray("chain").add(x.first()).add(x.last());
+            ArrayNode cuts = q.putArray("cuts");
+            x.cuts().forEach(cuts::add);
+            q.put("chainBlocks", x.chainBlocks());
+            q.put("devicesPerSegment", x.devicesPerSegment());
+            ObjectNode co = q.putObject("coarse");
+            co.put("nodes", x.coarseNodes());
+            co.put("parameters", x.coarseParameters());
+            co.put("network", x.coarseNetwork());
+            q.put("stepSeconds", x.stepSeconds());
+            q.put("speedup", x.speedup());
+            q.put("exactStepSeconds", x.exactStepSeconds());
+            ArrayNode ss = q.putArray("segmentSeconds");
+            x.segmentSeconds().forEach(ss::add);
+            q.put("coarseSeconds", x.coarseSeconds());
+            q.put("transferSeconds", x.transferSeconds());
+            q.put("outsideSeconds", x.outsideSeconds());
+            q.put("memoryBytesPerDevice", x.memoryBytesPerDevice());
+        }
         return r;
     }
 
@@ -281,9 +317,28 @@ public final class PlanJson {
                     (int) r.integer(pa, "parallelism.tensor", 1), (int) r.integer(pa, "parallelism.pipeline", 1),
                     (int) r.integer(pa, "parallelism.microBatches", 1), r.integer(pa, "parallelism.microBatchSize", 0));
             JsonNode sc = r.object(root, "schedule");
+            int keys = sc.has("maxActiveKeys") ? (int) r.integer(sc, "schedule.maxActiveKeys", 1) : 0;
+            int every = keys > 0 ? (int) r.integer(sc, "schedule.minUpdateFrequency", 1) : 0;
+            List<org.shardplan.planner.pipeline.Staleness> staleness = new ArrayList<>();
+            if (sc.has("staleness")) {
+                JsonNode stn = r.array(sc, "schedule.staleness");
+                for (int i = 0; i < stn.size(); i++) {
+                    String q = "schedule.staleness[" + i + "]";
+                    JsonNode x = stn.get(i);
+                    if (!x.isObject()) {
+                        throw r.bad(q, "an object", x);
+                    }
+                    double expected = r.number(x, q + ".expected", 0);
+                    long largest = r.integer(x, q + ".largest", 0);
+                    if (expected > largest + 1e-9) {
+                        throw r.bad(q + ".expected", "at most largest " + largest, x.get("expected"));
+                    }
+                    staleness.add(new org.shardplan.planner.pipeline.Staleness(expected, (int) largest));
+                }
+            }
             schedule = new Plan.Schedule(r.text(sc, "schedule.name"), (int) r.integer(sc, "schedule.microBatches", 1),
                     (int) r.integer(sc, "schedule.virtualStages", 1), r.number(sc, "schedule.bubbleFraction", 0),
-                    r.bool(sc, "schedule.exact"));
+                    r.bool(sc, "schedule.exact"), keys, every, staleness);
             for (int i = 0; i < sa.size(); i++) {
                 String p = "stages[" + i + "]";
                 JsonNode x = sa.get(i);
@@ -305,10 +360,18 @@ public final class PlanJson {
                         r.number(x, p + ".backwardWeightSeconds", 0), r.number(x, p + ".sendSeconds", 0),
                         r.number(x, p + ".gradientSyncSeconds", 0), r.number(x, p + ".staticBytes", 0),
                         r.number(x, p + ".activationBytesPerMicroBatch", 0),
-                        (int) r.integer(x, p + ".microBatchesInFlight", 0)));
+                        (int) r.integer(x, p + ".microBatchesInFlight", 0),
+                        x.has("updateSeconds") ? r.number(x, p + ".updateSeconds", 0) : 0));
             }
             if (stages.isEmpty()) {
                 throw r.bad("stages", "at least one stage", sa);
+            }
+            if (schedule.name().equals(org.shardplan.planner.pipeline.Amp.NAME) && schedule.maxActiveKeys() == 0) {
+                throw r.bad("schedule.maxActiveKeys", "the keys in flight of the asynchronous schedule (an integer >= 1)",
+                        sc.get("maxActiveKeys"));
+            }
+            if (schedule.maxActiveKeys() > 0 && schedule.staleness().size() != stages.size()) {
+                throw r.bad("schedule.staleness", "one entry per stage (" + stages.size() + ")", sc.get("staleness"));
             }
         }
         JsonNode t = r.object(root, "totals");
@@ -342,8 +405,49 @@ public final class PlanJson {
                 r.text(pn, "provenance.calibration"), r.text(pn, "provenance.createdAt"),
                 r.text(pn, "provenance.exactness"));
         List<String> warnings = r.texts(root, "warnings");
+        boolean changes = root.has("changesModel") && r.bool(root, "changesModel");
+        java.util.Optional<Plan.Parareal> parareal = java.util.Optional.empty();
+        if (root.has("parareal")) {
+            parareal = java.util.Optional.of(parareal(r, r.object(root, "parareal")));
+        }
+        if (changes != parareal.isPresent()) {
+            throw new PlanFormatException(source + ": changesModel must be " + parareal.isPresent() + " when the plan "
+                    + (parareal.isPresent() ? "has" : "has no") + " parareal section, found " + changes);
+        }
         return new Plan(model, cluster, batch, dims, options, nodes, parallelism, schedule, stages, totals, baselines,
-                solver, prov, warnings);
+                solver, prov, warnings, parareal);
+    }
+
+    private static Plan.Parareal parareal(Reader r, JsonNode q) throws PlanFormatException {
+        int n = (int) r.integer(q, "parareal.segments", 2);
+        JsonNode chain = r.array(q, "parareal.chain");
+        if (chain.size() != 2 || !chain.get(0).isTextual() || !chain.get(1).isTextual()) {
+            throw r.bad("parareal.chain", "[first node, last node]", chain);
+        }
+        List<String> cuts = r.texts(q, "parareal.cuts");
+        if (cuts.size() != n - 1) {
+            throw r.bad("parareal.cuts", (n - 1) + " node names (one fewer than the segments)", q.get("cuts"));
+        }
+        JsonNode co = r.object(q, "parareal.coarse");
+        JsonNode ss = r.array(q, "parareal.segmentSeconds");
+        List<Double> seg = new ArrayList<>();
+        for (int i = 0; i < ss.size(); i++) {
+            JsonNode v = ss.get(i);
+            if (!v.isNumber() || !(v.asDouble() >= 0)) {
+                throw r.bad("parareal.segmentSeconds[" + i + "]", "a number >= 0", v);
+            }
+            seg.add(v.asDouble());
+        }
+        if (seg.size() != n) {
+            throw r.bad("parareal.segmentSeconds", n + " numbers (one per segment)", ss);
+        }
+        return new Plan.Parareal(n, chain.get(0).asText(), chain.get(1).asText(), cuts,
+                (int) r.integer(q, "parareal.chainBlocks", n), (int) r.integer(q, "parareal.devicesPerSegment", 1),
+                (int) r.integer(co, "parareal.coarse.nodes", 1), r.integer(co, "parareal.coarse.parameters", 0),
+                r.text(co, "parareal.coarse.network"), r.number(q, "parareal.stepSeconds", 0),
+                r.number(q, "parareal.speedup", 0), r.number(q, "parareal.exactStepSeconds", 0), seg,
+                r.number(q, "parareal.coarseSeconds", 0), r.number(q, "parareal.transferSeconds", 0),
+                r.number(q, "parareal.outsideSeconds", 0), r.number(q, "parareal.memoryBytesPerDevice", 0));
     }
 
     /** Field access that names the field in every error. */

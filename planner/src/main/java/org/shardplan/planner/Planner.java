@@ -196,6 +196,9 @@ public final class Planner {
         if (SearchOptions.SCHEDULES.contains(p.schedule().name())) {
             so = so.withSchedule(p.schedule().name()).withVirtualStages(p.schedule().virtualStages());
         }
+        if (p.schedule().maxActiveKeys() > 0) {
+            so = so.withMaxActiveKeys(p.schedule().maxActiveKeys()).withMinUpdateFrequency(p.schedule().minUpdateFrequency());
+        }
         Planner r;
         try {
             r = forCluster(cl).withBatch(p.batch()).withDims(p.dims())
@@ -279,6 +282,12 @@ public final class Planner {
         } catch (IllegalArgumentException e) {
             throw new PlanFormatException("schedule.name: " + e.getMessage(), e);
         }
+        try {
+            sch = sch.withParameters(p == 1 ? org.shardplan.planner.pipeline.ScheduleParameters.NONE
+                    : plan.schedule().parameters());
+        } catch (IllegalArgumentException e) {
+            throw new PlanFormatException("schedule: " + e.getMessage(), e);
+        }
         if (p > 1) {
             java.util.Optional<String> bad = sch.check(p, m, v);
             if (bad.isPresent()) {
@@ -321,7 +330,7 @@ public final class Planner {
         for (double mem : e.peakMemoryBytes()) {
             fits &= mem <= memoryLimit() * (1 + 1e-12);
         }
-        PipelineSearch.Outcome o = new PipelineSearch.Outcome(p, m, rc, plan.options().zeroStage(), name, v, micro, one, pb,
+        PipelineSearch.Outcome o = new PipelineSearch.Outcome(p, m, rc, plan.options().zeroStage(), sch, v, micro, one, pb,
                 choice, bounds, profiles, e, step, fits, false, Double.NEGATIVE_INFINITY, false, false,
                 plan.solver().name());
         Plan fresh = assemble(g, o, plan.baselines(), plan.solver(), new ArrayList<>(plan.warnings()), ps);
@@ -362,6 +371,11 @@ public final class Planner {
         SearchOptions so = c.search;
         PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, c.timeLimit);
         Graph g = ps.graph(c.batch);
+        if (so.parareal().segments().isPresent()) {
+            // a parareal request that cannot apply fails before the search
+            org.shardplan.planner.parareal.PararealSearch.check(ps.coarse(c.batch), c.cluster.deviceCount(),
+                    so.parareal().segments().getAsInt(), "--parareal");
+        }
         Optional<PipelineSearch.Outcome> found = ps.run();
         double solveSeconds = (System.nanoTime() - t0) / 1e9;
         // the baselines: one stage, one micro-batch, under the memory options of the plan found
@@ -409,7 +423,8 @@ public final class Planner {
                         && best.zero() == z;
                 double kept = same ? best.lowerBound() : Double.NEGATIVE_INFINITY;
                 boolean keptTied = same && best.tied();
-                best = new PipelineSearch.Outcome(1, 1, rc, z, "none", 1, c.batch, bb, pbOne, ch,
+                best = new PipelineSearch.Outcome(1, 1, rc, z, org.shardplan.planner.pipeline.Schedules.of("none"), 1, c.batch,
+                        bb, pbOne, ch,
                         new int[] {0, bb.units().size()},
                         ps.profiles(bb, pbOne, ch, new int[] {0, bb.units().size()}, c.cluster.deviceCount(), rc),
                         null, b.stepSeconds(), true, false, Math.min(kept, b.stepSeconds()), keptTied, false,
@@ -445,7 +460,74 @@ public final class Planner {
         Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
                 best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
         List<String> warnings = new ArrayList<>(ps.notes);
-        return assemble(g, best, baselines, si, warnings, ps);
+        Plan exact = assemble(g, best, baselines, si, warnings, ps);
+        return so.parareal().enabled() ? withParareal(exact, ps, best.recompute(), best.zero()) : exact;
+    }
+
+    /**
+     * The plan with the parareal network the options ask for: with N fixed, the best cuts of N
+     * segments whatever their speed; with {@code auto}, the fastest network when it beats the plan, else
+     * the plan with a warning saying by how much it lost.
+     */
+    private Plan withParareal(Plan exact, PipelineSearch ps, boolean rc, int z) throws ShardplanException {
+        SearchOptions.Parareal opt = c.search.parareal();
+        Optional<Plan.Parareal> p = parareal(exact, ps, rc, z, opt.segments());
+        List<String> warnings = new ArrayList<>(exact.warnings());
+        if (p.isEmpty()) {
+            if (opt.segments().isPresent()) {
+                throw new PlanInfeasibleException("--parareal " + opt.segments().getAsInt() + ": no parareal network of "
+                        + opt.segments().getAsInt() + " segments fits the memory limit of " + String.format(java.util.Locale.ROOT,
+                        "%.3f GiB", memoryLimit() / (1L << 30)));
+            }
+            warnings.add("parareal: no parareal network applies (no chain of shape-keeping repeated blocks, or none fits)");
+        } else if (opt.segments().isEmpty() && p.get().speedup() <= 1) {
+            Plan.Parareal x = p.get();
+            warnings.add(String.format(java.util.Locale.ROOT, "parareal: the fastest network (%d segments of %s .. %s) "
+                    + "predicts %.4g s, not faster than %.4g s of the plan that keeps the model", x.segments(), x.first(),
+                    x.last(), x.stepSeconds(), x.exactStepSeconds()));
+            p = Optional.empty();
+        }
+        Plan r = new Plan(exact.model(), exact.cluster(), exact.batch(), exact.dims(), exact.options(), exact.nodes(),
+                exact.parallelism(), exact.schedule(), exact.stages(), exact.totals(), exact.baselines(), exact.solver(),
+                exact.provenance(), warnings);
+        return p.isPresent() ? r.withParareal(p.get()) : r;
+    }
+
+    /**
+     * The fastest parareal network of the model that fits, priced against a plan that keeps it
+     * ({@link org.shardplan.planner.parareal.PararealSearch}): with {@code segments} fixed, that many
+     * segments; empty when no chain applies or none fits.
+     *
+     * @throws ShardplanException when {@code segments} cannot apply to the model (no chain, more
+     *     segments than blocks, not dividing the devices)
+     */
+    public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments)
+            throws ShardplanException {
+        PipelineSearch ps = new PipelineSearch(this, c.search, source, c.batch, c.timeLimit);
+        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments);
+    }
+
+    private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
+            java.util.OptionalInt segments) throws ShardplanException {
+        CoarseGraph cg = ps.coarse(c.batch);
+        List<org.shardplan.planner.parareal.PararealSearch.Candidate> all =
+                org.shardplan.planner.parareal.PararealSearch.price(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
+                        memoryLimit(), segments, c.timeLimit, "--parareal");
+        Optional<org.shardplan.planner.parareal.PararealSearch.Candidate> best =
+                org.shardplan.planner.parareal.PararealSearch.best(all);
+        if (best.isEmpty()) {
+            return Optional.empty();
+        }
+        org.shardplan.planner.parareal.PararealSearch.Candidate b = best.get();
+        List<Double> seg = new ArrayList<>();
+        for (double x : b.segmentSeconds()) {
+            seg.add(x);
+        }
+        double exactStep = exact.totals().stepSeconds();
+        return Optional.of(new Plan.Parareal(b.segments(), b.chain().firstName(cg), b.chain().lastName(cg), b.cutNames(cg),
+                b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(),
+                org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK, b.stepSeconds(), exactStep / b.stepSeconds(),
+                exactStep, seg, b.coarseSeconds(), b.transferSeconds(), b.outsideSeconds(), b.memoryBytesPerDevice()));
     }
 
     private static int[] choices(ProblemBuilder.Built built, Baselines.Baseline b) {
@@ -528,7 +610,7 @@ public final class Planner {
             stages.add(new Plan.Stage(s, (s % p) * stageDevices, stageDevices, names.get(s), stCompute[s],
                     stComm[s] + send, mem, pr.forwardSeconds(), pr.backwardSeconds(), pr.backwardWeightSeconds(),
                     pr.sendSeconds(), pr.gradientSyncSeconds(), pr.staticBytes(), pr.activationBytesPerMicroBatch(),
-                    inflight[s]));
+                    inflight[s], pr.updateSeconds()));
             if (stCompute[s] + stComm[s] + send > stCompute[worst] + stComm[worst]) {
                 worst = s;
             }
@@ -575,15 +657,31 @@ public final class Planner {
         long microPerReplica = o.micro() > 0 ? Math.max(1, o.micro() / data) : 0;
         Plan.Parallelism par = new Plan.Parallelism(data, tensor, p, m, microPerReplica);
         double bubble = o.estimate() == null || p == 1 ? 0 : o.estimate().bubbleFraction();
-        Plan.Schedule sched = new Plan.Schedule(o.schedule(), m, o.virtual(), bubble, true);
+        org.shardplan.planner.pipeline.Schedule sch = o.schedule();
+        List<org.shardplan.planner.pipeline.Staleness> staleness = o.estimate() == null || p == 1 ? List.of()
+                : o.estimate().staleness();
+        Plan.Schedule sched = new Plan.Schedule(sch.name(), m, o.virtual(), bubble, sch.exact(),
+                sch.parameters().maxActiveKeys().orElse(0), sch.parameters().minUpdateFrequency().orElse(0), staleness);
+        String exactness;
+        if (!sch.exact()) {
+            int stalest = staleness.stream().mapToInt(org.shardplan.planner.pipeline.Staleness::largest).max().orElse(0);
+            exactness = String.format(java.util.Locale.ROOT, "not exact: asynchronous pipeline %s (Gaunt et al. 2017) with"
+                    + " %d instances in flight and a local update of each stage every %d gradients, without a barrier or"
+                    + " weight stashing: a stage's backward may run on weights up to %d local updates newer than its"
+                    + " forward's (schedule.staleness), which changes the training math",
+                    sch.name(), sch.parameters().maxActiveKeys().orElse(0), sch.parameters().minUpdateFrequency().orElse(0),
+                    stalest);
+        } else {
+            exactness = p > 1 || m > 1 ? "exact: synchronous data, tensor and pipeline parallelism with gradient accumulation,"
+                    + " training math unchanged" : "exact: synchronous data and tensor parallelism, training math unchanged";
+        }
         String modelName = c.modelName.isEmpty() ? g.name() : c.modelName;
         Map<String, Long> dims = new LinkedHashMap<>(c.dims);
         return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size(), n), ci, c.batch, dims,
                 new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, c.search.requested()),
                 nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
-                        p > 1 || m > 1 ? "exact: synchronous data, tensor and pipeline parallelism with gradient accumulation,"
-                                + " training math unchanged" : "exact: synchronous data and tensor parallelism, training math unchanged"),
+                        exactness),
                 warnings);
     }
 
