@@ -128,6 +128,33 @@ class OptimizedGraphTest {
         assertEquals(convMacFlops(written), convMacFlops(g), 1e-9);
     }
 
+    /** The report names the fusions in text and JSON (a report built by hand: nothing measured). */
+    @Test
+    void reportListsFusionsInTextAndJson() throws Exception {
+        Path model = block();
+        Path opt = OptimizedGraph.write(model, "extended", 1, tmp.resolve("block.extended.onnx"));
+        Graph written = OnnxImporter.read(model).graph();
+        Graph g = OnnxImporter.read(opt).graph();
+        OptimizedGraph.Accounting a = OptimizedGraph.account("extended", opt, written, g);
+        org.shardplan.cost.profile.ProfileReport r = new org.shardplan.cost.profile.ProfileReport("block.onnx",
+                "cpu-local", "id", 1e-6, List.of(), java.util.OptionalDouble.empty(), java.util.Optional.empty(), 0, 0)
+                .withOptimization(a);
+        String text = ProfileCommand.table(r, tmp.resolve("cal.json"));
+        assertTrue(text.contains("level extended: 6 written nodes -> " + g.nodes().size() + " nodes ONNX Runtime runs"), text);
+        assertTrue(text.contains("Conv+BatchNormalization+Relu -> com.microsoft:FusedConv"), text);
+        assertTrue(text.contains("Conv 'c1' + BatchNormalization 'bn' + Relu 'r1'"), text);
+        com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.toJson());
+        com.fasterxml.jackson.databind.JsonNode o = j.path("optimization");
+        assertEquals("extended", o.path("level").asText());
+        assertEquals(6, o.path("writtenNodes").asInt());
+        com.fasterxml.jackson.databind.JsonNode first = o.path("fusions").get(0);
+        assertEquals("com.microsoft:FusedConv", first.path("op").asText());
+        assertEquals(List.of("c1", "bn", "r1"), List.of(first.path("from").get(0).path("name").asText(),
+                first.path("from").get(1).path("name").asText(), first.path("from").get(2).path("name").asText()));
+        assertEquals("BatchNormalization", first.path("from").get(1).path("op").asText());
+        assertEquals(0, o.path("unaccounted").size());
+    }
+
     @Test
     void levelAllBlockedLayoutImportsWithTheWrittenShapesAndWork() throws Exception {
         Path model = block();
