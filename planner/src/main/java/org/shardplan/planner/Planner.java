@@ -59,7 +59,7 @@ public final class Planner {
 
     private record Config(Cluster cluster, long batch, Map<String, Long> dims, OptionalDouble memoryLimit,
             MemoryModel memory, double timeLimit, int maxLayouts, Optional<ComputeModel> compute, String calibration,
-            String version, String modelName, String sha256, SearchOptions search) {
+            String version, String modelName, String sha256, SearchOptions search, boolean fusedAttention) {
     }
 
     private final Config c;
@@ -72,7 +72,7 @@ public final class Planner {
     public static Planner forCluster(Cluster cluster) {
         return new Planner(new Config(Objects.requireNonNull(cluster, "cluster"), 0, Map.of(), OptionalDouble.empty(),
                 MemoryModel.DEFAULT, 60, 64, Optional.empty(), "analytic", "unknown", "", "", SearchOptions.AUTO.withPipeline(1)
-                        .withMicroBatches(1)));
+                        .withMicroBatches(1), true));
     }
 
     /** The global batch size (used to find each node's batch dimension; 0: the first axis of each input). */
@@ -81,13 +81,13 @@ public final class Planner {
             throw new IllegalArgumentException("batch must be >= 0, found " + batch);
         }
         return new Planner(new Config(c.cluster, batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** The symbolic dimension bindings the graph was imported with (recorded in the plan). */
     public Planner withDims(Map<String, Long> dims) {
         return new Planner(new Config(c.cluster, c.batch, new LinkedHashMap<>(dims), c.memoryLimit, c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** A per-device memory limit in bytes (default: the smallest device's memory). */
@@ -96,21 +96,21 @@ public final class Planner {
             throw new IllegalArgumentException("memory limit must be a positive number of bytes, found " + bytes);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, OptionalDouble.of(bytes), c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** Optimizer, ZeRO stage (0-3) and activation recomputation, all three fixed. */
     public Planner withMemoryModel(MemoryModel m) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, Objects.requireNonNull(m), c.timeLimit,
                 c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256,
-                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute())));
+                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention));
     }
 
     /** The optimizer preset, keeping the ZeRO and recomputation choices. */
     public Planner withOptimizer(OptimizerSpec o) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit,
                 new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()), c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** Sharded data parallelism fixed to ZeRO stage 0 to 3. */
@@ -132,7 +132,21 @@ public final class Planner {
         MemoryModel m = new MemoryModel(c.memory.optimizer(), s.zeroStage().orElse(c.memory.zeroStage()),
                 s.recompute().orElse(c.memory.recompute()));
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, m, c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search")));
+                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention));
+    }
+
+    /**
+     * Attention priced as one fused kernel (true, the default: what current stacks run, FlashAttention
+     * and its kin) or as the separate operators the graph writes, over materialised scores (false).
+     */
+    public Planner withAttention(boolean fused) {
+        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused));
+    }
+
+    /** Whether attention is priced fused. */
+    public boolean fusedAttention() {
+        return c.fusedAttention;
     }
 
     /** The search options in force. */
@@ -146,7 +160,7 @@ public final class Planner {
             throw new IllegalArgumentException("time limit must be positive, found " + seconds);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, seconds, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** The most candidate layouts per node besides the baselines' (default 64; 0: all). */
@@ -155,25 +169,25 @@ public final class Planner {
             throw new IllegalArgumentException("max layouts must be >= 0, found " + n);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, n, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** A calibrated compute model and the name of its calibration (default: analytic roofline). */
     public Planner withComputeModel(ComputeModel m, String calibrationName) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search));
+                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** The model's name and file hash recorded in the plan. */
     public Planner withModel(String name, String sha256) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, name, sha256, c.search));
+                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention));
     }
 
     /** The shardplan version recorded in the plan. */
     public Planner withVersion(String version) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, version, c.modelName, c.sha256, c.search));
+                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** The planner a plan was made with (cluster, batch, dims, memory options, model), to re-cost it. */
@@ -204,6 +218,7 @@ public final class Planner {
         } catch (IllegalArgumentException e) {
             throw new PlanFormatException(e.getMessage(), e);
         }
+        r = r.withAttention(!"unfused".equals(p.options().requested().get("attention")));
         return p.options().memoryLimitBytes() > 0 ? r.withMemoryLimit(p.options().memoryLimitBytes()) : r;
     }
 
@@ -218,7 +233,8 @@ public final class Planner {
 
     /** The cost-model settings of this planner. */
     public ProblemBuilder.Settings settings() {
-        ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(slowestDevice(c.cluster)));
+        ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(slowestDevice(c.cluster)))
+                .withAttention(c.fusedAttention);
         return new ProblemBuilder.Settings(c.cluster, cm, c.memory, c.maxLayouts, OptionalDouble.of(memoryLimit()));
     }
 
@@ -579,12 +595,19 @@ public final class Planner {
         String modelName = c.modelName.isEmpty() ? g.name() : c.modelName;
         Map<String, Long> dims = new LinkedHashMap<>(c.dims);
         return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size(), n), ci, c.batch, dims,
-                new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, c.search.requested()),
+                new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, requested()),
                 nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
                         p > 1 || m > 1 ? "exact: synchronous data, tensor and pipeline parallelism with gradient accumulation,"
                                 + " training math unchanged" : "exact: synchronous data and tensor parallelism, training math unchanged"),
                 warnings);
+    }
+
+    /** The search requests a plan records, with the cost model's attention setting. */
+    private Map<String, String> requested() {
+        Map<String, String> m = new LinkedHashMap<>(c.search.requested());
+        m.put("attention", c.fusedAttention ? "fused" : "unfused");
+        return m;
     }
 
     private static double sum(double[] a) {
@@ -603,7 +626,7 @@ public final class Planner {
     /** This planner on another cluster (for "what would fit" answers). */
     Planner withCluster(Cluster other) {
         return new Planner(new Config(other, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     MemoryModel memoryModel() {
