@@ -569,7 +569,7 @@ public final class Planner {
         Plan.ClusterInfo ci = new Plan.ClusterInfo(cl.name(), cl.deviceCount(), cl.devicesPerNode(),
                 cl.device(0).name(), cl.minDeviceMemoryBytes(), PlanJson.compact(ClusterFiles.toJson(cl)));
         warnings.removeIf(x -> x.startsWith("overlap: "));
-        warnings.add(overlapNote(built, choice, stageOf, o.profiles(), vstages));
+        overlapNote(built, choice, stageOf, o.profiles(), vstages).ifPresent(warnings::add);
         if (!built.unsupported().isEmpty()) {
             StringBuilder b = new StringBuilder("operators without an iteration space, planned as replicated: ");
             built.unsupported().forEach((op, k) -> b.append(op).append(" (").append(k).append(k == 1 ? " node), " : " nodes), "));
@@ -621,7 +621,7 @@ public final class Planner {
      * the tensor-parallel collectives (on the critical path), the pipeline transfers (as the schedule
      * runs them).
      */
-    private static String overlapNote(ProblemBuilder.Built built, int[] choice, int[] stageOf,
+    private static Optional<String> overlapNote(ProblemBuilder.Built built, int[] choice, int[] stageOf,
             List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages) {
         double[] full = new double[stages];
         for (ProblemBuilder.Unit u : built.units()) {
@@ -633,11 +633,14 @@ public final class Planner {
             total += full[s];
             exposed += profiles.get(s).gradientSyncSeconds();
         }
-        return String.format(java.util.Locale.ROOT, "overlap: data-parallel gradient reduction in %.0f MiB buckets"
+        if (total <= 0) {
+            return Optional.empty();
+        }
+        return Optional.of(String.format(java.util.Locale.ROOT, "overlap: data-parallel gradient reduction in %.0f MiB buckets"
                 + " overlapped with the last micro-batch's backward pass, %.3f of %.3f ms exposed (summed over stages);"
                 + " tensor-parallel collectives and resharding on the critical path, not overlapped; pipeline"
                 + " transfers as the schedule runs them", PipelineSearch.BUCKET_BYTES / (1024 * 1024), exposed * 1e3,
-                total * 1e3);
+                total * 1e3));
     }
 
     /** The search requests a plan records, with the cost model's attention setting. */

@@ -47,9 +47,9 @@ public final class MegatronBenchmark {
      * @param batch global batch B
      * @param tflops measured TFLOP/s per GPU
      */
-    record Row(String model, int layers, long hidden, int tensor, int pipeline, int gpus, long batch, double tflops) {
+    public record Row(String model, int layers, long hidden, int tensor, int pipeline, int gpus, long batch, double tflops) {
         /** FLOPs per step, the paper's equation (3), s = 2048, V = 51200. */
-        double flops() {
+        public double flops() {
             double s = 2048;
             double v = 51200;
             double h = hidden;
@@ -58,7 +58,7 @@ public final class MegatronBenchmark {
     }
 
     /** Table 1 of Narayanan et al. (SC'21), the rows the benchmark plans. */
-    static final List<Row> ROWS = List.of(
+    public static final List<Row> ROWS = List.of(
             new Row("gpt-1.7b", 24, 2304, 1, 1, 32, 512, 137),
             new Row("gpt-7.5b", 36, 4096, 4, 1, 128, 512, 142),
             new Row("gpt-39.1b", 48, 8192, 8, 2, 512, 1536, 138),
