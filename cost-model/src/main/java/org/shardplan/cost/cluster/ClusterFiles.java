@@ -296,6 +296,10 @@ public final class ClusterFiles {
             ko.put("attentionForwardEfficiency", k.attentionForwardEfficiency());
             ko.put("attentionBackwardEfficiency", k.attentionBackwardEfficiency());
         });
+        if (!d.sources().isEmpty()) {
+            ObjectNode so = o.putObject("sources");
+            d.sources().forEach(so::put);
+        }
         ObjectNode defs = o.putObject("defaults");
         defs.put("devicesPerNode", d.devicesPerNode());
         defs.set("intraNode", linkJson(d.intraNode()));

@@ -479,10 +479,12 @@ public final class ProblemBuilder {
 
     /**
      * The fused element-wise members of a coarse node as one kernel (bias and activation, residual
-     * addition, dropout: Megatron's fused bias-GeLU and bias-dropout-add kernels): {training seconds,
-     * forward seconds} of the whole node, before the per-device fraction. The chain reads each value
+     * addition, dropout: Megatron's fused bias-GeLU and bias-dropout-add kernels), for the whole node
+     * before the per-device fraction. The chain reads each value
      * from outside it once (the anchor's output included) and writes the values read outside the
-     * coarse node (or its last output). O(members).
+     * coarse node (or its last output); for the backward pass it keeps only the activations it reads
+     * from outside and recomputes the rest (as the fused kernels do): {training seconds, forward
+     * seconds, saved bytes}. O(members).
      */
     private double[] chainSeconds(CoarseNode c, List<Node> members) {
         return chainCache.computeIfAbsent(c, k -> {
@@ -495,6 +497,7 @@ public final class ProblemBuilder {
             Set<String> read = new java.util.HashSet<>();
             double flops = 0;
             double in = 0;
+            double keep = 0;
             boolean grad = false;
             for (Node m : members) {
                 try {
@@ -509,6 +512,9 @@ public final class ProblemBuilder {
                     }
                     in += v.type().byteSize().orElse(0);
                     grad |= Backward.needsGrad(v);
+                    if (v.kind() == Value.Kind.INTERMEDIATE && v.dtype().isFloatingPoint()) {
+                        keep += v.type().byteSize().orElse(0);
+                    }
                 }
             }
             Set<String> outside = new java.util.HashSet<>();
@@ -531,7 +537,7 @@ public final class ProblemBuilder {
                     : last.output(0).dtype();
             ComputeModel.NodeCost nc = settings.compute().fusedChain(flops, in, out, dt, grad);
             double train = nc.trainingSeconds() + (settings.memory().recompute() ? nc.forwardSeconds() : 0);
-            return new double[] {train, nc.forwardSeconds()};
+            return new double[] {train, nc.forwardSeconds(), grad ? keep * activationFactor : 0};
         });
     }
 
@@ -606,9 +612,7 @@ public final class ProblemBuilder {
             double[] ch = chainSeconds(c, members);
             compute += ch[0] * fraction;
             forward += ch[1] * fraction;
-            for (Node m : members) {
-                saved += activations(m) * fraction;
-            }
+            saved += ch[2] * fraction;
         } else if (role == null) {
             for (Node m : members) {
                 compute += memberSeconds(m) * fraction;
@@ -761,9 +765,7 @@ public final class ProblemBuilder {
             double[] ch = chainSeconds(c, members);
             compute += ch[0];
             forward += ch[1];
-            for (Node m : members) {
-                saved += activations(m);
-            }
+            saved += ch[2];
         } else if (role == null) {
             for (Node m : members) {
                 compute += memberSeconds(m);
