@@ -167,6 +167,9 @@ public final class PlanJson {
         pr.put("calibration", p.provenance().calibration());
         pr.put("createdAt", p.provenance().createdAt());
         pr.put("exactness", p.provenance().exactness());
+        if (!p.provenance().overlap().isEmpty()) {
+            pr.put("overlap", p.provenance().overlap());
+        }
         ArrayNode w = r.putArray("warnings");
         p.warnings().forEach(w::add);
         return r;
@@ -340,7 +343,7 @@ public final class PlanJson {
         JsonNode pn = r.object(root, "provenance");
         Plan.Provenance prov = new Plan.Provenance(r.text(pn, "provenance.shardplanVersion"),
                 r.text(pn, "provenance.calibration"), r.text(pn, "provenance.createdAt"),
-                r.text(pn, "provenance.exactness"));
+                r.text(pn, "provenance.exactness"), pn.has("overlap") ? r.text(pn, "provenance.overlap") : "");
         List<String> warnings = r.texts(root, "warnings");
         return new Plan(model, cluster, batch, dims, options, nodes, parallelism, schedule, stages, totals, baselines,
                 solver, prov, warnings);

@@ -568,8 +568,6 @@ public final class Planner {
         Cluster cl = c.cluster;
         Plan.ClusterInfo ci = new Plan.ClusterInfo(cl.name(), cl.deviceCount(), cl.devicesPerNode(),
                 cl.device(0).name(), cl.minDeviceMemoryBytes(), PlanJson.compact(ClusterFiles.toJson(cl)));
-        warnings.removeIf(x -> x.startsWith("overlap: "));
-        overlapNote(built, choice, stageOf, o.profiles(), vstages).ifPresent(warnings::add);
         if (!built.unsupported().isEmpty()) {
             StringBuilder b = new StringBuilder("operators without an iteration space, planned as replicated: ");
             built.unsupported().forEach((op, k) -> b.append(op).append(" (").append(k).append(k == 1 ? " node), " : " nodes), "));
@@ -611,7 +609,8 @@ public final class Planner {
                 nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
                         p > 1 || m > 1 ? "exact: synchronous data, tensor and pipeline parallelism with gradient accumulation,"
-                                + " training math unchanged" : "exact: synchronous data and tensor parallelism, training math unchanged"),
+                                + " training math unchanged" : "exact: synchronous data and tensor parallelism, training math unchanged",
+                        overlapNote(built, choice, stageOf, o.profiles(), vstages).orElse("")),
                 warnings);
     }
 
@@ -636,7 +635,7 @@ public final class Planner {
         if (total <= 0) {
             return Optional.empty();
         }
-        return Optional.of(String.format(java.util.Locale.ROOT, "overlap: data-parallel gradient reduction in %.0f MiB buckets"
+        return Optional.of(String.format(java.util.Locale.ROOT, "data-parallel gradient reduction in %.0f MiB buckets"
                 + " overlapped with the last micro-batch's backward pass, %.3f of %.3f ms exposed (summed over stages);"
                 + " tensor-parallel collectives and resharding on the critical path, not overlapped; pipeline"
                 + " transfers as the schedule runs them", PipelineSearch.BUCKET_BYTES / (1024 * 1024), exposed * 1e3,
