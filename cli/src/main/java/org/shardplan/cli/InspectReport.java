@@ -17,7 +17,6 @@ import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.Shape;
 import org.shardplan.graph.Value;
-import org.shardplan.graph.Work;
 import org.shardplan.graph.WorkAnalysis;
 import org.shardplan.graph.passes.BlockClass;
 import org.shardplan.graph.passes.CoarseGraph;
@@ -44,7 +43,7 @@ import org.shardplan.onnx.ModelInfo;
  * @param coarseError why coarsening failed, or null
  */
 record InspectReport(ImportedModel model, String displayName, Map<String, Long> bindings, List<Value> values,
-                     Map<String, Integer> opTypes, Work work, List<Value> unknown, List<Value> symbolic,
+                     Map<String, Integer> opTypes, WorkAnalysis.Totals work, List<Value> unknown, List<Value> symbolic,
                      Set<String> unboundSymbols, CoarseGraph coarse, String coarseError) {
 
     static InspectReport of(ImportedModel m, String displayName, Map<String, Long> bindings) {
@@ -87,7 +86,7 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         } catch (RuntimeException e) {
             coarseError = e.toString();
         }
-        return new InspectReport(m, displayName, bindings, List.copyOf(seen), ops, WorkAnalysis.total(g),
+        return new InspectReport(m, displayName, bindings, List.copyOf(seen), ops, WorkAnalysis.Totals.of(g),
                 List.copyOf(unknown), List.copyOf(symbolic), symbols, coarse, coarseError);
     }
 
@@ -114,10 +113,10 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         s.put("nodes", g.nodes().size());
         s.put("parameters", g.parameterCount());
         s.put("parameterBytes", g.parameterBytes());
-        s.put("forwardFlops", work.flops());
+        putCount(s, "forwardFlops", work.flops());
         s.put("forwardFlopsComplete", work.complete());
-        s.put("forwardBytesRead", work.bytesRead());
-        s.put("forwardBytesWritten", work.bytesWritten());
+        putCount(s, "forwardBytesRead", work.bytesRead());
+        putCount(s, "forwardBytesWritten", work.bytesWritten());
         s.put("values", values.size());
         s.put("unknownShapes", unknown.size());
         s.put("symbolicShapes", symbolic.size());
@@ -224,7 +223,7 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         if (!work.complete() && work.flops() == 0 && !inputSymbols.isEmpty()) {
             flops = "unknown until " + String.join(", ", inputSymbols) + " are bound";
         } else {
-            flops = String.format(Locale.ROOT, "%,d FLOPs (%s), reads %s, writes %s", work.flops(),
+            flops = String.format(Locale.ROOT, "%,.0f FLOPs (%s), reads %s, writes %s", work.flops(),
                     scaled(work.flops(), "FLOP"), bytes(work.bytesRead()), bytes(work.bytesWritten()));
             if (!work.complete()) {
                 flops += inputSymbols.isEmpty() ? "; a lower bound: some shapes are unknown or operators have no formula"
@@ -338,12 +337,24 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
         return b.toString();
     }
 
-    /** Bytes with a binary unit: 1.4 MiB. */
-    static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
+    /**
+     * A count summed in doubles, as an integer where it fits in 64 bits (exact up to 2^53, rounded
+     * to double precision beyond), else as a number with an exponent.
+     */
+    private static void putCount(ObjectNode o, String key, double v) {
+        if (v < 0x1p63) {
+            o.put(key, (long) v);
+        } else {
+            o.put(key, v);
         }
-        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    }
+
+    /** Bytes with a binary unit: 1.4 MiB. */
+    static String bytes(double n) {
+        if (n < 1024) {
+            return (long) n + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
         double v = n;
         int u = -1;
         while (v >= 1024 && u < units.length - 1) {
@@ -354,8 +365,8 @@ record InspectReport(ImportedModel model, String displayName, Map<String, Long> 
     }
 
     /** A count with a decimal prefix: 4.77 GFLOP. */
-    static String scaled(long n, String unit) {
-        String[] p = {"", "k", "M", "G", "T", "P", "E"};
+    static String scaled(double n, String unit) {
+        String[] p = {"", "k", "M", "G", "T", "P", "E", "Z"};
         double v = n;
         int i = 0;
         while (v >= 1000 && i < p.length - 1) {

@@ -186,14 +186,19 @@ class MalformedModelsTest {
     }
 
     @Test
-    void workThatOverflows() throws IOException {
-        // x[2^43, 3, 32, 32] through a 3x3 Conv to y[2^43, 64, 32, 32]: 2^59 outputs (2^61 bytes, which
-        // fit) of 2 * 27 flops each, 54 * 2^59 > 2^63 - 1
-        Path p = model("big-work.onnx", new Msg().str(2, "g").msg(11, tensor("x", 1L << 43, 3L, 32L, 32L))
-                .msg(5, weight("w", 64, 3, 3, 3))
-                .msg(1, node("conv", "Conv", s("x", "w"), s("y"), intsAttr("pads", 1, 1, 1, 1)))
+    void workBeyondSixtyFourBitsIsCounted() throws IOException {
+        // x[2^40, 3, 32, 32] through a 7x7 Conv to y[2^40, 64, 32, 32]: 2^56 outputs (2^58 bytes, which
+        // fit) of 2 * 147 flops each, 294 * 2^56 = 2.1e19 > 2^63 - 1: counted in doubles, not refused
+        Path p = model("big-work.onnx", new Msg().str(2, "g").msg(11, tensor("x", 1L << 40, 3L, 32L, 32L))
+                .msg(5, weight("w", 64, 3, 7, 7))
+                .msg(1, node("conv", "Conv", s("x", "w"), s("y"), intsAttr("pads", 3, 3, 3, 3)))
                 .msg(12, tensor("y")));
-        rejected(p, "node 'conv' (Conv)", "64 bits");
+        CliRun r = CliRun.of("inspect", p.toString(), "--json");
+        assertEquals(0, r.code(), r.out() + r.err());
+        double flops = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out()).path("summary")
+                .path("forwardFlops").asDouble();
+        assertEquals(294.0 * Math.pow(2, 56), flops, 1e-12 * flops);
+        assertTrue(flops > Long.MAX_VALUE);
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.TreeSet;
 import org.shardplan.graph.Attribute;
+import org.shardplan.graph.Cycles;
 import org.shardplan.graph.DType;
 import org.shardplan.graph.Dim;
 import org.shardplan.graph.Graph;
@@ -130,8 +131,6 @@ public final class OnnxImporter {
          */
         int lenient;
         /** Forward work of the nodes converted so far (all levels), checked to fit in 64 bits. */
-        long flops;
-        long bytes;
 
         Converter(String file, ImportOptions options, RawModel m) {
             this.file = file;
@@ -672,13 +671,12 @@ public final class OnnxImporter {
                 }
             }
             if (order.size() < n) {
-                List<String> stuck = new ArrayList<>();
-                for (int i = 0; i < n && stuck.size() < 4; i++) {
-                    if (indeg[i] > 0) {
-                        stuck.add(describe(protos.get(i), names.get(i)));
-                    }
+                List<String> path = new ArrayList<>();
+                for (int i : Cycles.find(succ).orElseThrow(() -> new IllegalStateException(
+                        "a graph that does not sort must have a cycle"))) {
+                    path.add(describe(protos.get(i), names.get(i)));
                 }
-                throw error("graph '" + gname + "' has a cycle through " + String.join(", ", stuck));
+                throw error("graph '" + gname + "' has a cycle: " + String.join(" -> ", path));
             }
             return order;
         }
@@ -859,12 +857,11 @@ public final class OnnxImporter {
                 throw error(e.getMessage(), e);
             }
             try {
-                // the planner counts work in 64 bits: sizes whose work overflows are refused here
-                Work w = WorkAnalysis.of(node);
-                flops = Math.addExact(flops, w.flops());
-                bytes = Math.addExact(bytes, Math.addExact(w.bytesRead(), w.bytesWritten()));
+                // a node's work is counted in 64 bits (totals over nodes in doubles): a node whose own
+                // work overflows is refused here
+                WorkAnalysis.of(node).bytes();
             } catch (ArithmeticException e) {
-                throw error(where + ": the work of the model up to this node (floating-point operations or bytes)"
+                throw error(where + ": the work of this node (floating-point operations or bytes)"
                         + " must fit in 64 bits, found more: the sizes are too large");
             } catch (IllegalArgumentException | Attribute.WrongKindException e) {
                 throw error(where + ": " + e.getMessage(), e);

@@ -1,38 +1,35 @@
 package org.shardplan.onnx;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.shardplan.onnx.edit.Proto;
 
 /**
  * Writes ONNX protobuf messages for test fixtures, field by field (numbers from onnx.proto), so that
- * tests can build exactly the malformed or unusual models they need.
+ * tests can build exactly the malformed or unusual models they need. The wire format is {@link Proto}'s.
  */
 final class OnnxWriter {
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final Proto out = new Proto();
 
     byte[] bytes() {
-        return out.toByteArray();
+        return out.bytes();
     }
 
     OnnxWriter varint(int field, long v) {
-        tag(field, 0);
-        raw(v);
+        out.varint(field, v);
         return this;
     }
 
     OnnxWriter string(int field, String s) {
-        return bytes(field, s.getBytes(StandardCharsets.UTF_8));
+        out.string(field, s);
+        return this;
     }
 
     OnnxWriter bytes(int field, byte[] b) {
-        tag(field, 2);
-        raw(b.length);
-        out.writeBytes(b);
+        out.bytes(field, b);
         return this;
     }
 
@@ -41,24 +38,8 @@ final class OnnxWriter {
     }
 
     OnnxWriter fixed32(int field, float f) {
-        tag(field, 5);
-        int b = Float.floatToIntBits(f);
-        for (int i = 0; i < 4; i++) {
-            out.write((b >>> (8 * i)) & 0xff);
-        }
+        out.float32(field, f);
         return this;
-    }
-
-    private void tag(int field, int wire) {
-        raw((long) field << 3 | wire);
-    }
-
-    private void raw(long v) {
-        while ((v & ~0x7fL) != 0) {
-            out.write((int) ((v & 0x7f) | 0x80));
-            v >>>= 7;
-        }
-        out.write((int) v);
     }
 
     // ---- ONNX messages

@@ -379,48 +379,15 @@ public final class Graph {
             return order;
         }
 
-        /** Finds one cycle among the nodes left with positive in-degree and names its nodes. */
+        /** Names the nodes of a shortest cycle among the nodes left with positive in-degree, in order. */
         private String describeCycle(List<List<Integer>> succ, int[] deg) {
-            int n = nodes.size();
-            int[] state = new int[n];
-            int[] parent = new int[n];
-            for (int start = 0; start < n; start++) {
-                if (deg[start] == 0 || state[start] != 0) {
-                    continue;
-                }
-                Deque<int[]> stack = new ArrayDeque<>();
-                stack.push(new int[] {start, 0});
-                state[start] = 1;
-                while (!stack.isEmpty()) {
-                    int[] top = stack.peek();
-                    int u = top[0];
-                    if (top[1] < succ.get(u).size()) {
-                        int v = succ.get(u).get(top[1]++);
-                        if (deg[v] == 0) {
-                            continue;
-                        }
-                        if (state[v] == 1) {
-                            List<String> names = new ArrayList<>();
-                            for (int w = u; w != v; w = parent[w]) {
-                                names.add(nodes.get(w).describe());
-                            }
-                            names.add(nodes.get(v).describe());
-                            Collections.reverse(names);
-                            names.add(nodes.get(v).describe());
-                            return String.join(" -> ", names);
-                        }
-                        if (state[v] == 0) {
-                            state[v] = 1;
-                            parent[v] = u;
-                            stack.push(new int[] {v, 0});
-                        }
-                    } else {
-                        state[u] = 2;
-                        stack.pop();
-                    }
-                }
+            List<Integer> cycle = Cycles.find(succ).orElseThrow(() -> new IllegalStateException(
+                    "a graph that does not sort must have a cycle"));
+            List<String> names = new ArrayList<>();
+            for (int v : cycle) {
+                names.add(nodes.get(v).describe());
             }
-            return "nodes depend on each other";
+            return String.join(" -> ", names);
         }
     }
 }

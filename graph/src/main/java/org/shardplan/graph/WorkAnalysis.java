@@ -90,7 +90,7 @@ public final class WorkAnalysis {
                 acc.read(out);
             }
         }
-        long flops = flops(node, acc);
+        double flops = flops(node, acc);
         return new Work(flops, acc.read, acc.written, acc.complete);
     }
 
@@ -103,7 +103,39 @@ public final class WorkAnalysis {
         return r;
     }
 
-    /** Sum of the forward work of the graph's nodes. */
+    /**
+     * The forward work of a whole graph summed in doubles: each node's work is exact (64-bit counts),
+     * but a model's total may exceed 64 bits (a trillion-parameter model over millions of tokens does
+     * 1e19 FLOPs in one forward pass).
+     *
+     * @param flops        forward floating-point operations
+     * @param bytesRead    bytes read
+     * @param bytesWritten bytes written
+     * @param complete     false when some node's work is a lower bound
+     */
+    public record Totals(double flops, double bytesRead, double bytesWritten, boolean complete) {
+        /** The totals of a graph's nodes; linear in the number of nodes. */
+        public static Totals of(Graph g) {
+            double f = 0;
+            double r = 0;
+            double w = 0;
+            boolean complete = true;
+            for (Node n : g.nodes()) {
+                Work x = WorkAnalysis.of(n);
+                f += x.flops();
+                r += x.bytesRead();
+                w += x.bytesWritten();
+                complete &= x.complete();
+            }
+            return new Totals(f, r, w, complete);
+        }
+    }
+
+    /**
+     * Sum of the forward work of the graph's nodes, exact.
+     *
+     * @throws ArithmeticException when a count exceeds 64 bits (use {@link Totals#of} for any size)
+     */
     public static Work total(Graph g) {
         Work w = Work.ZERO;
         for (Node n : g.nodes()) {
@@ -155,27 +187,28 @@ public final class WorkAnalysis {
         }
     }
 
-    private static long mul(long... xs) {
-        long r = 1;
-        for (long x : xs) {
+    /** Product of counts in double precision (exact up to 2^53); 0 when a count is unknown (negative). */
+    private static double mul(double... xs) {
+        double r = 1;
+        for (double x : xs) {
             if (x < 0) {
                 return 0;
             }
-            r = Math.multiplyExact(r, x);
+            r *= x;
         }
         return r;
     }
 
-    /** Sum of non-negative counts; throws {@link ArithmeticException} when it does not fit in 64 bits. */
-    private static long add(long... xs) {
-        long r = 0;
-        for (long x : xs) {
-            r = Math.addExact(r, x);
+    /** Sum of non-negative counts in double precision. */
+    private static double add(double... xs) {
+        double r = 0;
+        for (double x : xs) {
+            r += x;
         }
         return r;
     }
 
-    private static long flops(Node n, Acc a) {
+    private static double flops(Node n, Acc a) {
         String op = n.opType();
         if (!n.isOnnxDomain() && !"com.microsoft".equals(n.domain())) {
             a.complete = false;
@@ -198,7 +231,7 @@ public final class WorkAnalysis {
                 long y = a.numel(n.output(0));
                 long wn = a.numel(w);
                 long cout = a.dim(w, 0);
-                long bias = n.hasInput(q ? 8 : 2) ? mul(y) : 0;
+                double bias = n.hasInput(q ? 8 : 2) ? mul(y) : 0;
                 if (y < 0 || wn < 0 || cout <= 0) {
                     return 0;
                 }
@@ -210,14 +243,14 @@ public final class WorkAnalysis {
                 long xn = a.numel(x);
                 long wn = a.numel(w);
                 long cin = a.dim(w, 0);
-                long bias = n.hasInput(2) ? mul(a.numel(n.output(0))) : 0;
+                double bias = n.hasInput(2) ? mul(a.numel(n.output(0))) : 0;
                 if (xn < 0 || wn < 0 || cin <= 0) {
                     return 0;
                 }
                 return add(mul(2, xn, wn / cin), bias);
             }
             case "MaxPool", "AveragePool", "LpPool": {
-                long k = 1;
+                double k = 1;
                 for (long d : n.attrInts("kernel_shape").orElse(new long[0])) {
                     k = mul(k, d);
                 }
@@ -245,7 +278,7 @@ public final class WorkAnalysis {
             case "Attention", "MultiHeadAttention":
                 return attention(n, a);
             case "If": {
-                long best = 0;
+                double best = 0;
                 for (Graph g : n.subgraphs()) {
                     Work w = total(g);
                     a.complete &= w.complete();
@@ -255,11 +288,11 @@ public final class WorkAnalysis {
             }
             case "Loop": {
                 Tensor trip = n.input(0).constant().orElse(null);
-                long body = 0;
+                double body = 0;
                 for (Graph g : n.subgraphs()) {
                     Work w = total(g);
                     a.complete &= w.complete();
-                    body = Math.addExact(body, w.flops());
+                    body += w.flops();
                 }
                 if (trip == null || !trip.hasValues() || trip.numElements() != 1) {
                     a.complete = false;
@@ -268,11 +301,11 @@ public final class WorkAnalysis {
                 return mul(body, trip.getLong(0));
             }
             case "Scan": {
-                long body = 0;
+                double body = 0;
                 for (Graph g : n.subgraphs()) {
                     Work w = total(g);
                     a.complete &= w.complete();
-                    body = Math.addExact(body, w.flops());
+                    body += w.flops();
                 }
                 int numScanIn = (int) n.attrInt("num_scan_inputs", 1);
                 int first = n.inputs().size() - numScanIn;
@@ -300,7 +333,7 @@ public final class WorkAnalysis {
         return 0;
     }
 
-    private static long einsum(Node n, Acc a) {
+    private static double einsum(Node n, Acc a) {
         String eq = n.attrString("equation", "").replace(" ", "");
         int arrow = eq.indexOf("->");
         String lhs = arrow >= 0 ? eq.substring(0, arrow) : eq;
@@ -337,7 +370,7 @@ public final class WorkAnalysis {
             });
             out = sb.toString();
         }
-        long contracted = 1;
+        double contracted = 1;
         boolean any = false;
         for (Map.Entry<Character, Long> e : sizes.entrySet()) {
             if (out.indexOf(e.getKey()) < 0) {
@@ -360,7 +393,7 @@ public final class WorkAnalysis {
         sizes.merge(c, v, Math::max);
     }
 
-    private static long recurrent(Node n, Acc a) {
+    private static double recurrent(Node n, Acc a) {
         Value x = n.input(0);
         Value w = n.input(1);
         long layout = n.attrInt("layout", 0);
@@ -393,13 +426,13 @@ public final class WorkAnalysis {
             a.complete = false;
             return 0;
         }
-        long gh = mul(gates, hidden);
-        long step = add(mul(2, batch, gh, add(inputSize, hidden)), n.hasInput(3) ? mul(2, batch, gh) : 0,
+        double gh = mul(gates, hidden);
+        double step = add(mul(2, batch, gh, add(inputSize, hidden)), n.hasInput(3) ? mul(2, batch, gh) : 0,
                 mul(pointwise, batch, hidden));
         return mul(step, seq, dirs);
     }
 
-    private static long attention(Node n, Acc a) {
+    private static double attention(Node n, Acc a) {
         Value q = n.input(0);
         Value k = n.input(1);
         Value v = n.input(2);

@@ -141,7 +141,7 @@ public final class Backward {
             case "MatMul", "FusedMatMul", "Gemm" -> {
                 Value a = n.input(0);
                 Value b = n.input(1);
-                long f = n.opType().equals("Gemm") && n.hasInput(2) ? fwd.flops() - elements(y) : fwd.flops();
+                double f = n.opType().equals("Gemm") && n.hasInput(2) ? fwd.flops() - elements(y) : fwd.flops();
                 double[] g = gemmDims(n);
                 if (needsGrad(a)) {
                     // dA = dY · Bᵀ: the output of A's shape (M x K), reduced over N
@@ -165,7 +165,7 @@ public final class Backward {
                 Value x = n.input(0);
                 Value w = n.input(1);
                 boolean bias = n.hasInput(2);
-                long f = fwd.flops() - (bias ? elements(y) : 0);
+                double f = fwd.flops() - (bias ? elements(y) : 0);
                 long calls = OpClass.calls(n);
                 if (needsGrad(x)) {
                     out.add(new Kernel("grad-input", n.opType(), cls,
@@ -183,7 +183,7 @@ public final class Backward {
             default -> {
                 String cat = OpClass.category(n.opType());
                 if (cat.equals("move")) {
-                    long f = n.opType().equals("Expand") || n.opType().equals("Tile") ? elements(y) : fwd.flops();
+                    double f = n.opType().equals("Expand") || n.opType().equals("Tile") ? elements(y) : fwd.flops();
                     out.add(new Kernel("grad", n.opType(), cls,
                             new Work(f, fwd.bytesWritten(), fwd.bytesRead(), complete), dt));
                 } else {

@@ -117,13 +117,11 @@ public final class ComputeModel {
      */
     public NodeCost fusedChain(double flops, double readBytes, double writtenBytes, org.shardplan.graph.DType dtype,
             boolean backward) {
-        org.shardplan.graph.Work f = new org.shardplan.graph.Work((long) Math.min(Long.MAX_VALUE, flops),
-                (long) readBytes, (long) writtenBytes, true);
+        org.shardplan.graph.Work f = new org.shardplan.graph.Work(flops, readBytes, writtenBytes, true);
         Kernel fk = new Kernel("forward", "Add", "same", f, dtype);
         List<EfficiencyModel.Prediction> back = new ArrayList<>();
         if (backward) {
-            org.shardplan.graph.Work g = new org.shardplan.graph.Work((long) Math.min(Long.MAX_VALUE, 2 * flops),
-                    (long) (readBytes + writtenBytes), (long) readBytes, true);
+            org.shardplan.graph.Work g = new org.shardplan.graph.Work(2 * flops, readBytes + writtenBytes, readBytes, true);
             back.add(efficiency.predict(new Kernel("grad", "Add", "same", g, dtype)));
         }
         return new NodeCost(efficiency.predict(fk), back, true);

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.shardplan.graph.DType;
+import org.shardplan.onnx.edit.Proto;
 
 /**
  * Writes a {@link DecoderSpec} as an ONNX model (a {@code ModelProto}, opset 17) laid out the way

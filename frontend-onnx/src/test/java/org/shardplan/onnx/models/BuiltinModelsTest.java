@@ -50,6 +50,25 @@ class BuiltinModelsTest {
         assertEquals(megatron, expected - 2 * h, 1e-6 * megatron);
     }
 
+    /**
+     * Megatron-LM's 1T row at its global batch of 3,072 sequences: one forward pass does about
+     * 2 x 1e12 parameters x 3072 x 2048 tokens = 1.3e19 FLOPs, more than a 64-bit count holds (9.2e18).
+     * The model is imported, each node's work exact (the output layer's 2 x 3072 x 2048 x 25600 x 51200),
+     * and the total summed in doubles.
+     */
+    @Test
+    void workBeyondSixtyFourBitsIsCountedNotRefused() throws Exception {
+        Graph g = read("gpt-1t", 3072).graph();
+        double logits = WorkAnalysis.of(node(g, "/lm_head/MatMul")).flops();
+        assertEquals(2L * 3072 * 2048 * 25600 * 51200, logits);
+        WorkAnalysis.Totals t = WorkAnalysis.Totals.of(g);
+        assertTrue(t.flops() > Long.MAX_VALUE, "total " + t.flops());
+        // the forward pass is about 2 FLOPs per parameter per token plus attention's 4 s h per layer and token
+        double tokens = 3072.0 * 2048;
+        double expected = tokens * (2.0 * g.parameterCount() + 128 * 4.0 * 2048 * 25600);
+        assertEquals(expected, t.flops(), 0.02 * expected);
+    }
+
     @Test
     void llamaParameterCountsMatchThePublishedSizes() throws Exception {
         // Llama 2 7B: 32 x (4 h^2 attention + 3 h f MLP + 2h norms) + 2 V h (embedding and output) + h.
@@ -115,8 +134,8 @@ class BuiltinModelsTest {
             double l = s.layers();
             double seq = s.seq();
             double v = s.vocab();
-            long forward = WorkAnalysis.total(g).flops();
-            long logits = WorkAnalysis.of(node(g, "/lm_head/MatMul")).flops();
+            double forward = WorkAnalysis.total(g).flops();
+            double logits = WorkAnalysis.of(node(g, "/lm_head/MatMul")).flops();
             assertEquals(2 * b * s.seq() * s.hidden() * s.vocab(), logits, n);
             double layers = 24 * b * seq * l * h * h * (1 + seq / (6 * h));
             // the element-wise work (softmax, LayerNorm, GELU, biases, residuals) is the small remainder

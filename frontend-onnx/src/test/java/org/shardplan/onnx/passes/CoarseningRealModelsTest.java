@@ -75,7 +75,7 @@ class CoarseningRealModelsTest {
 
     static void assertConsistent(Graph g, CoarseGraph c) {
         Set<String> seen = new HashSet<>();
-        long foldedFlops = 0;
+        double foldedFlops = 0;
         for (CoarseNode n : c.nodes()) {
             n.members().forEach(m -> assertTrue(seen.add(m.name()), m.name()));
             assertTrue(CoarseSpaces.of(n).isPresent(), "no iteration space for " + n);
@@ -86,7 +86,7 @@ class CoarseningRealModelsTest {
         }
         c.removedNodes().forEach(m -> assertTrue(seen.add(m.name()), m.name()));
         assertEquals(g.nodes().size(), seen.size());
-        long coarseFlops = c.nodes().stream().mapToLong(n -> n.work().flops()).sum();
+        double coarseFlops = c.nodes().stream().mapToDouble(n -> n.work().flops()).sum();
         assertEquals(WorkAnalysis.total(g).flops(), coarseFlops + foldedFlops);
     }
 

@@ -269,17 +269,24 @@ public record IterationSpace(String op, String node, List<LoopDim> dims, List<Te
      * input, the bytes of the first output instead) and of the outputs.
      */
     public Work localWork(Work whole, Strategy s) {
-        BigInteger num = BigInteger.valueOf(whole.flops());
-        BigInteger den = BigInteger.ONE;
-        for (LoopDim d : dims) {
-            int k = s.factor(d.name());
-            if (k > 1) {
-                num = num.multiply(BigInteger.valueOf(Window.ceilDiv(d.extent(), k)));
-                den = den.multiply(BigInteger.valueOf(d.extent()));
+        double flops;
+        if (whole.flops() < 0x1p53) {
+            // exact: the rational count rounded up
+            BigInteger num = BigInteger.valueOf((long) whole.flops());
+            BigInteger den = BigInteger.ONE;
+            for (LoopDim d : dims) {
+                int k = s.factor(d.name());
+                if (k > 1) {
+                    num = num.multiply(BigInteger.valueOf(Window.ceilDiv(d.extent(), k)));
+                    den = den.multiply(BigInteger.valueOf(d.extent()));
+                }
             }
+            BigInteger[] qr = num.divideAndRemainder(den);
+            flops = qr[0].doubleValue() + (qr[1].signum() > 0 ? 1 : 0);
+        } else {
+            // beyond 2^53 the count is a double already: scale it
+            flops = whole.flops() * computeFraction(s);
         }
-        BigInteger[] qr = num.divideAndRemainder(den);
-        long flops = qr[0].longValueExact() + (qr[1].signum() > 0 ? 1 : 0);
         long read = 0;
         Set<String> seen = new HashSet<>();
         for (TensorIndexing t : inputs) {
