@@ -135,8 +135,8 @@ public final class MegatronBenchmark {
         b.append("Rows of Table 1 of Narayanan et al., \"Efficient Large-Scale Language Model Training on GPU Clusters\n"
                 + "Using Megatron-LM\" (SC'21): A100-80GB (312 TFLOP/s), sequence 2048, vocabulary 51200. The measured\n"
                 + "step is the paper's FLOPs per step (equation 3) over its GPUs times its measured TFLOP/s per GPU.\n"
-                + "shardplan prices every plan with the a100-80gb device profile (spec sheet, analytic roofline,\n"
-                + "uncalibrated: the GPU fidelity issue owns calibration), 8 GPUs per node.\n\n");
+                + "shardplan prices every plan with the a100-80gb device profile (datasheet peaks with the kernel\n"
+                + "model fitted to published microbenchmarks, see gpu-fidelity.md), 8 GPUs per node.\n\n");
         b.append(String.format(Locale.ROOT, "Machine: %d cores; date %s; time limit %.0f s; command: `java -Xmx12g -cp"
                 + " \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\""
                 + " org.shardplan.bench.megatron.MegatronBenchmark`.%n%n", Runtime.getRuntime().availableProcessors(),
