@@ -109,8 +109,28 @@ public final class PlanCommand implements Callable<Integer> {
     String data;
 
     @Option(names = "--schedule", paramLabel = "NAME", defaultValue = "auto",
-            description = "Pipeline schedule: auto (default), gpipe, 1f1b, interleaved, zero-bubble.")
+            description = "Pipeline schedule: auto (default), gpipe, 1f1b, interleaved, zero-bubble, or amp (asynchronous,"
+                    + " changes the training math; auto chooses it only with --allow async).")
     String schedule;
+
+    @Option(names = "--allow", paramLabel = "WHAT", split = ",",
+            description = "Let --schedule auto choose what changes the training math: async (the asynchronous amp).")
+    java.util.List<String> allow = java.util.List.of();
+
+    @Option(names = "--max-active-keys", paramLabel = "K", defaultValue = "auto",
+            description = "amp: the most micro-batches in flight at once: auto (default: searched, 1 to twice the stages)"
+                    + " or a number.")
+    String maxActiveKeys;
+
+    @Option(names = "--min-update-frequency", paramLabel = "M", defaultValue = "auto",
+            description = "amp: gradients a stage collects per local weight update: auto (default: searched, powers of two"
+                    + " up to the micro-batches) or a number.")
+    String minUpdateFrequency;
+
+    @Option(names = "--max-staleness", paramLabel = "S",
+            description = "amp: the most local updates any stage may make between a micro-batch's forward and its"
+                    + " backward (a bound on the search).")
+    String maxStaleness;
 
     @Option(names = "--virtual-stages", paramLabel = "V", defaultValue = "auto",
             description = "Model chunks per device group with --schedule interleaved: auto (default: 2 or 4) or a number.")
@@ -201,6 +221,31 @@ public final class PlanCommand implements Callable<Integer> {
             if (!schedule.equals("auto")) {
                 s = s.withSchedule(schedule);
             }
+            for (String a : allow) {
+                if (!a.equals("async")) {
+                    throw new ShardplanException("--allow must be async, found '" + a + "'");
+                }
+                s = s.withAllowAsync(true);
+            }
+            if (!maxActiveKeys.equals("auto")) {
+                s = s.withMaxActiveKeys(integer("--max-active-keys", maxActiveKeys, "auto or a number of micro-batches"));
+            }
+            if (!minUpdateFrequency.equals("auto")) {
+                s = s.withMinUpdateFrequency(integer("--min-update-frequency", minUpdateFrequency,
+                        "auto or a number of gradients"));
+            }
+            if (maxStaleness != null) {
+                int bound;
+                try {
+                    bound = Integer.parseInt(maxStaleness.trim());
+                } catch (NumberFormatException e) {
+                    throw new ShardplanException("--max-staleness must be an integer >= 0, found '" + maxStaleness + "'");
+                }
+                if (bound < 0) {
+                    throw new ShardplanException("--max-staleness must be an integer >= 0, found " + maxStaleness);
+                }
+                s = s.withMaxStaleness(bound);
+            }
             if (!virtualStages.equals("auto")) {
                 s = s.withVirtualStages(integer("--virtual-stages", virtualStages, "auto or a number"));
             }
@@ -221,6 +266,10 @@ public final class PlanCommand implements Callable<Integer> {
             }
         } catch (IllegalArgumentException e) {
             throw new ShardplanException(e.getMessage(), e);
+        }
+        java.util.Optional<String> inconsistent = s.check();
+        if (inconsistent.isPresent()) {
+            throw new ShardplanException(inconsistent.get());
         }
         if (s.tensor().isPresent() && s.data().isPresent() && s.pipeline().isPresent()) {
             throw new ShardplanException("--tensor-parallel, --data-parallel and --pipeline-parallel fix every degree: leave"

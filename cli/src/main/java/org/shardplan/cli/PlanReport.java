@@ -35,6 +35,13 @@ final class PlanReport {
                 + " replica; schedule %s%s%n", par.data(), par.tensor(), par.pipeline(), par.microBatches(),
                 par.microBatches() == 1 ? "" : "es", par.microBatchSize(), p.schedule().name(),
                 p.schedule().virtualStages() > 1 ? " (" + p.schedule().virtualStages() + " virtual stages)" : ""));
+        if (!p.schedule().exact()) {
+            int largest = p.schedule().staleness().stream().mapToInt(x -> x.largest()).max().orElse(0);
+            b.append(String.format(Locale.ROOT, "asynchronous (not exact): %d micro-batches in flight, a local update every %d"
+                    + " gradients, staleness up to %d updates (expected per stage %s)%n", p.schedule().maxActiveKeys(),
+                    p.schedule().minUpdateFrequency(), largest, p.schedule().staleness().stream()
+                            .map(x -> String.format(Locale.ROOT, "%.2f", x.expected())).toList()));
+        }
         b.append(String.format(Locale.ROOT, "step %s ms, bubble %.1f%%, memory %s per device (limit %s, %s)%n",
                 ms(t.stepSeconds()), 100 * p.schedule().bubbleFraction(), gib(t.peakMemoryBytesPerDevice()),
                 gib(t.memoryLimitBytes()), t.fits() ? "fits" : "DOES NOT FIT"));

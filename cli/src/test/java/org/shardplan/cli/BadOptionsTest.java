@@ -168,4 +168,53 @@ class BadOptionsTest {
         assertTrue(ok.out().contains("status      OPTIMAL"), ok.out());
         assertTrue(ok.out().contains("objective   1.0000000000000000e+308"), ok.out());
     }
+
+    @Test
+    void asynchronousOptionsAreCheckedAndNamed() {
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--schedule", "amp", "--max-active-keys", "0"),
+                "--max-active-keys must be auto or a number of micro-batches (>= 1), found 0");
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--schedule", "amp", "--min-update-frequency", "x"),
+                "--min-update-frequency must be auto or a number of gradients, found 'x'");
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--schedule", "amp", "--max-staleness", "-1"),
+                "--max-staleness must be an integer >= 0, found -1");
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--allow", "chaos"), "--allow must be async, found 'chaos'");
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--schedule", "1f1b", "--max-active-keys", "4"),
+                "--max-active-keys applies to the asynchronous schedule: it needs --schedule amp");
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--max-staleness", "2"),
+                "--max-staleness applies to the asynchronous schedule", "found --schedule auto");
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--schedule", "amp", "--pipeline-parallel", "1"),
+                "--schedule amp needs at least 2 pipeline stages, found --pipeline-parallel 1");
+    }
+
+    @Test
+    void anAsynchronousPlanIsSimulatedWithItsStaleness() throws Exception {
+        Path amp = dir.resolve("amp.json");
+        CliRun r = CliRun.of("plan", "builtin:cnn", "--batch", "32", "--pipeline-parallel", "2", "--micro-batches", "4",
+                "--schedule", "amp", "--max-active-keys", "2", "--min-update-frequency", "2", "--out", amp.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("asynchronous (not exact): 2 micro-batches in flight, a local update every 2"), r.out());
+        ObjectNode plan = (ObjectNode) JSON.readTree(Files.readString(amp));
+        assertEquals("amp", plan.get("schedule").get("name").asText());
+        assertFalse(plan.get("schedule").get("exact").asBoolean());
+        assertEquals(2, plan.get("schedule").get("staleness").size());
+        assertTrue(plan.get("provenance").get("exactness").asText().startsWith("not exact"));
+        CliRun s = CliRun.of("simulate", amp.toString(), "--json");
+        assertEquals(0, s.code(), s.err());
+        ObjectNode sim = (ObjectNode) JSON.readTree(s.out());
+        assertEquals(2, sim.get("staleness").size());
+        for (int i = 0; i < 2; i++) {
+            var st = sim.get("staleness").get(i);
+            // the tolerances of docs/schedules.md up to the knee: the mean within 1 update of the prediction
+            assertEquals(st.get("predictedExpected").asDouble(), st.get("mean").asDouble(), 1.0 + 1e-9, st.toString());
+        }
+        assertEquals(sim.get("predictedStepSeconds").asDouble(), sim.get("stepSeconds").asDouble(),
+                0.25 * sim.get("stepSeconds").asDouble());
+        CliRun text = CliRun.of("simulate", amp.toString());
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("staleness (local updates between a micro-batch's forward and its backward)"),
+                text.out());
+        // evaluate prices it as the planner did
+        CliRun ev = CliRun.of("evaluate", amp.toString());
+        assertEquals(0, ev.code(), ev.out() + ev.err());
+    }
 }

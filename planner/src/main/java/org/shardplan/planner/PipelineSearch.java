@@ -60,8 +60,11 @@ import org.shardplan.planner.strategy.Layout;
  *     the limit priced by Lagrangian relaxation when it binds), its micro-batch work weighted by
  *     m + P - 1 (the step of GPipe and 1F1B: Narayanan et al., SC'21) and its activations by the
  *     micro-batches it holds under 1F1B, min(P - s, m) at stage s;</li>
- * <li>the stages' per-micro-batch profiles go to every schedule's closed form ({@link Schedule});
- *     the fastest that fits is kept.</li>
+ * <li>the stages' per-micro-batch profiles go to the closed form of every schedule the options allow
+ *     ({@link Schedule}; those that change the training math, the asynchronous {@code amp}, only with
+ *     {@code --allow async} or by name), in each of the configured variants it offers ({@link
+ *     Schedule#variants}: the keys in flight and update frequency of {@code amp}) and virtual stages;
+ *     the fastest that fits (and keeps within {@code --max-staleness}) is kept.</li>
  * </ol>
  * Configurations are enumerated with pruning that cannot lose a better plan under the cost model:
  * more micro-batches only slow a single stage down, so they are tried only while the memory limit
@@ -72,7 +75,7 @@ import org.shardplan.planner.strategy.Layout;
 final class PipelineSearch {
 
     /** A priced configuration: its plan choices and figures. */
-    record Outcome(int stages, int microBatches, boolean recompute, int zero, String schedule, int virtual,
+    record Outcome(int stages, int microBatches, boolean recompute, int zero, Schedule schedule, int virtual,
             long micro, ProblemBuilder.Built built, ProblemBuilder builder, int[] choice, int[] bounds,
             List<StageProfile> profiles, Estimate estimate, double stepSeconds, boolean fits, boolean proven,
             double lowerBound, boolean tied, boolean memoryBound, String solver) {
@@ -414,7 +417,7 @@ final class PipelineSearch {
         Optional<Outcome> o = priceOnce(stages, m, recompute, zero);
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: %s in %.2f s%n", stages, m,
-                    recompute, zero, o.map(x -> (x.fits() ? "fits " : "over ") + x.schedule() + " step " + x.stepSeconds()
+                    recompute, zero, o.map(x -> (x.fits() ? "fits " : "over ") + x.schedule().name() + " step " + x.stepSeconds()
                             + (x.memoryBound() ? " (memory bound)" : "")).orElse("no plan"), (System.nanoTime() - t0) / 1e9);
         }
         return o;
@@ -493,40 +496,52 @@ final class PipelineSearch {
             }
         }
         List<StageProfile> profiles = profiles(b, pb, choice, bounds, devices, recompute);
-        // schedules
+        // schedules: those named, else every one the options allow (exact ones, and the others with --allow async)
         Outcome best = null;
-        List<String> names = stages == 1 ? List.of("none")
-                : opts.schedule().map(List::of).orElse(List.of("1f1b", "gpipe", "interleaved", "zero-bubble"));
-        for (String name : names) {
-            Schedule sch = Schedules.of(name);
-            List<Integer> vs = name.equals("interleaved")
-                    ? opts.virtualStages().isPresent() ? List.of(opts.virtualStages().getAsInt()) : List.of(2, 4)
-                    : List.of(1);
-            for (int v : vs) {
-                if (sch.check(stages, m, v).isPresent()) {
-                    continue;
+        List<Schedule> schedules = new ArrayList<>();
+        if (stages == 1) {
+            schedules.add(Schedules.of("none"));
+        } else if (opts.schedule().isPresent()) {
+            schedules.add(Schedules.of(opts.schedule().get()));
+        } else {
+            for (Schedule sch : Schedules.all()) {
+                if (sch.exact() || opts.allowAsync()) {
+                    schedules.add(sch);
                 }
-                int[] bs = bounds;
-                List<StageProfile> ps = profiles;
-                if (v > 1) {
-                    List<Integer> cut = cuts(cg, micro);
-                    if (cut.size() < stages * v - 1) {
+            }
+        }
+        java.util.OptionalInt staleLimit = opts.scheduleParameters().maxStaleness();
+        for (Schedule named : schedules) {
+            for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
+                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    if (sch.check(stages, m, v).isPresent()) {
                         continue;
                     }
-                    bs = partition(nodeTimes(b, choice, weight), cut, stages * v);
-                    ps = profiles(b, pb, choice, bs, devices, recompute);
-                }
-                Estimate e = sch.estimate(ps, m, v);
-                double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) - overlapped(b, choice, ps)
-                        : e.stepSeconds();
-                boolean fits = true;
-                for (double mem : e.peakMemoryBytes()) {
-                    fits &= mem <= limit * (1 + 1e-12);
-                }
-                Outcome o = new Outcome(stages, m, recompute, zero, name, v, micro, b, pb, choice, bs, ps,
-                        e, step, fits, proven, stages == 1 ? lower : Double.NEGATIVE_INFINITY, tied, bound, solver);
-                if (best == null || better(o, best)) {
-                    best = o;
+                    int[] bs = bounds;
+                    List<StageProfile> ps = profiles;
+                    if (v > 1) {
+                        List<Integer> cut = cuts(cg, micro);
+                        if (cut.size() < stages * v - 1) {
+                            continue;
+                        }
+                        bs = partition(nodeTimes(b, choice, weight), cut, stages * v);
+                        ps = profiles(b, pb, choice, bs, devices, recompute);
+                    }
+                    Estimate e = sch.estimate(ps, m, v);
+                    if (staleLimit.isPresent() && e.maxStaleness() > staleLimit.getAsInt()) {
+                        continue;
+                    }
+                    double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) - overlapped(b, choice, ps)
+                            : e.stepSeconds();
+                    boolean fits = true;
+                    for (double mem : e.peakMemoryBytes()) {
+                        fits &= mem <= limit * (1 + 1e-12);
+                    }
+                    Outcome o = new Outcome(stages, m, recompute, zero, sch, v, micro, b, pb, choice, bs, ps,
+                            e, step, fits, proven, stages == 1 ? lower : Double.NEGATIVE_INFINITY, tied, bound, solver);
+                    if (best == null || better(o, best)) {
+                        best = o;
+                    }
                 }
             }
         }
@@ -727,7 +742,8 @@ final class PipelineSearch {
      * backward compute of nodes with parameters (for MatMul and convolution the weight gradient costs
      * as much as the input gradient); the gradient reduction once per step; the send = the tensors
      * crossing to later stages, each device sending its share (1/devices of each) over the link
-     * between the two submeshes.
+     * between the two submeshes; the optimizer step = twice the static bytes at the device's memory
+     * bandwidth (read, then written back).
      */
     List<StageProfile> profiles(ProblemBuilder.Built b, ProblemBuilder pb, int[] choice, int[] bounds, int devices,
             boolean recompute) {
@@ -787,11 +803,15 @@ final class PipelineSearch {
             }
         }
         Link link = devices < cluster.devicesPerNode() ? cluster.nodes().get(0).intraNode() : cluster.interNode();
+        double bandwidth = Planner.slowestDevice(cluster).memoryBandwidthBytesPerSecond();
         List<StageProfile> r = new ArrayList<>();
         for (int s = 0; s < stages; s++) {
             double send = sendBytes[s] > 0 ? link.transferSeconds(sendBytes[s]) : 0;
             double exposed = exposedGradientSeconds(sync[s], moved[s] / 2, bwd[s]);
-            r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, exposed, stat[s], act[s]));
+            // the optimizer step reads the static bytes (weights, gradients, optimizer state) and writes them
+            // back (new weights and state, gradients cleared): twice the static bytes at memory bandwidth
+            r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, exposed, stat[s], act[s],
+                    2 * stat[s] / bandwidth));
         }
         return r;
     }
@@ -851,6 +871,10 @@ final class PipelineSearch {
      * or change nothing when memory does not bind, so they are tried only while it does.
      */
     Optional<Outcome> run() throws ShardplanException {
+        Optional<String> inconsistent = opts.check();
+        if (inconsistent.isPresent()) {
+            throw new ShardplanException(inconsistent.get());
+        }
         List<Integer> ps = pipelineCandidates();
         maxPipeline = ps.get(ps.size() - 1);
         List<Integer> all = microCandidates();
@@ -860,17 +884,22 @@ final class PipelineSearch {
         List<Integer> zs = opts.zeroStage().isPresent() ? List.of(opts.zeroStage().getAsInt()) : List.of(1, 2, 3);
         Map<String, Sweep> done = new HashMap<>();
         Outcome best = null;
-        // first pass: every pipeline degree once, without recomputation, at the first ZeRO stage and the
-        // fewest micro-batches that fit, so that the time limit is less likely to leave a degree unseen;
-        // second pass: the degrees in order of that first step time, more micro-batches while the step
-        // falls, recomputation and higher ZeRO stages where memory binds
+        // first pass: every pipeline degree once, so that the time limit is less likely to leave a degree
+        // unseen: at the first memory setting (recomputation off before on, lower ZeRO stages first) whose
+        // least memory may fit some micro-batch count, or the most lenient one where none may, with the
+        // fewest micro-batches that fit (for a pipeline, from P micro-batches up: fewer leave most of the
+        // pipeline idle); second pass: the degrees in order of that first step time, the fewest
+        // micro-batches that fit and more while the step falls, recomputation and higher ZeRO stages
+        // where memory binds
         Map<Integer, Double> first = new LinkedHashMap<>();
         for (int p : ps) {
             if (best != null && !timeLeft()) {
                 notes.add("the time limit stopped the search before " + p + " pipeline stages");
                 break;
             }
-            Sweep sw = sweep(p, rcs.get(0), zs.get(0), micros(all, p), false);
+            List<Integer> ms = micros(all, p);
+            boolean[] setting = firstSetting(p, ms, rcs, zs);
+            Sweep sw = sweep(p, setting[0], setting[1] ? zs.get(zs.size() - 1) : zs.get(0), ms, false);
             first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
             if (sw.best() != null && (best == null || better(sw.best(), best))) {
                 best = sw.best();
@@ -910,6 +939,33 @@ final class PipelineSearch {
         return Optional.ofNullable(best);
     }
 
+    /**
+     * The memory setting the first pass tries for P stages: {@code {recompute, highest ZeRO}}. In order
+     * (recomputation off, ZeRO from the lowest; then on), the first whose least memory
+     * ({@link #mayFitScaled}) may fit one of the counts {@code ms}; where none may, the most lenient
+     * (recomputation on if searched, the highest ZeRO stage). Only ZeRO's first and last stages are
+     * told apart: the second pass tries the ones between.
+     */
+    private boolean[] firstSetting(int p, List<Integer> ms, List<Boolean> rcs, List<Integer> zs)
+            throws ShardplanException {
+        if (batch <= 0) {
+            return new boolean[] {rcs.get(0), false};
+        }
+        for (boolean rc : rcs) {
+            for (int zi : new int[] {0, zs.size() - 1}) {
+                for (int m : ms) {
+                    if (mayFitScaled(p, m, rc, zs.get(zi))) {
+                        return new boolean[] {rc, zi > 0};
+                    }
+                }
+                if (zs.size() == 1) {
+                    break;
+                }
+            }
+        }
+        return new boolean[] {rcs.get(rcs.size() - 1), zs.size() > 1};
+    }
+
     /** The micro-batch counts worth trying with P stages. */
     private List<Integer> micros(List<Integer> all, int p) {
         List<Integer> ms = new ArrayList<>();
@@ -946,8 +1002,16 @@ final class PipelineSearch {
             // the fewest micro-batches that fit, counting up: a count that does not fit is rejected by
             // its least memory before any solve, so the misses are cheap
             int lo = 0;
+            // the first pass looks at a pipeline from P micro-batches up (fewer leave it mostly idle)
+            while (!refine && p > 1 && lo < ms.size() - 1 && ms.get(lo) < p) {
+                lo++;
+            }
             while (lo < ms.size() - 1 && batch > 0 && !mayFitScaled(p, ms.get(lo), rc, z)) {
                 lo++; // cannot fit: skipped without binding the model at that size
+            }
+            if (p == 1 && batch > 0 && !mayFitScaled(p, ms.get(lo), rc, z)) {
+                // with one stage the least memory is a necessary condition: no count can fit
+                return new Sweep(null, true);
             }
             while (lo < ms.size() && !fits(at.apply(lo))) {
                 if (!timeLeft()) {

@@ -159,20 +159,39 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
     /**
      * The pipeline schedule of a step and its closed-form figures.
      *
-     * @param name {@code none} (one stage), {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble}
+     * @param name {@code none} (one stage), {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble},
+     *     {@code amp}
      * @param microBatches micro-batches per step
      * @param virtualStages model chunks per device group ({@code interleaved}; else 1)
      * @param bubbleFraction the share of device time idle in the step (0 for one stage)
      * @param exact whether the schedule keeps the training math exact (synchronous)
+     * @param maxActiveKeys {@code amp}: the most instances (micro-batches) in flight; 0 for the others
+     * @param minUpdateFrequency {@code amp}: the gradients a stage collects per local update; 0 for the others
+     * @param staleness {@code amp}: per stage, the expected and the largest number of local updates between
+     *     an instance's forward and its backward there; empty for the synchronous schedules
      */
-    public record Schedule(String name, int microBatches, int virtualStages, double bubbleFraction, boolean exact) {
+    public record Schedule(String name, int microBatches, int virtualStages, double bubbleFraction, boolean exact,
+            int maxActiveKeys, int minUpdateFrequency, List<org.shardplan.planner.pipeline.Staleness> staleness) {
         public Schedule {
             Objects.requireNonNull(name, "name");
+            staleness = List.copyOf(staleness);
+        }
+
+        /** A synchronous schedule: no keys, no local updates, no staleness. */
+        public Schedule(String name, int microBatches, int virtualStages, double bubbleFraction, boolean exact) {
+            this(name, microBatches, virtualStages, bubbleFraction, exact, 0, 0, List.of());
         }
 
         /** A single stage: gradient accumulation over {@code m} micro-batches, no bubble. */
         public static Schedule none(int m) {
             return new Schedule("none", m, 1, 0, true);
+        }
+
+        /** The schedule parameters recorded ({@code amp}'s keys and update frequency), as the schedules take them. */
+        public org.shardplan.planner.pipeline.ScheduleParameters parameters() {
+            return maxActiveKeys > 0
+                    ? org.shardplan.planner.pipeline.ScheduleParameters.of(maxActiveKeys, Math.max(1, minUpdateFrequency))
+                    : org.shardplan.planner.pipeline.ScheduleParameters.NONE;
         }
     }
 
@@ -198,13 +217,30 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      * @param staticBytes weights, gradients and optimizer state per device
      * @param activationBytesPerMicroBatch activations one micro-batch leaves saved per device
      * @param microBatchesInFlight micro-batches whose activations the stage holds at its peak
+     * @param updateSeconds one optimizer step of the stage's weights (what {@code amp} pays per local update)
      */
     public record Stage(int index, int firstDevice, int devices, List<String> nodes, double computeSeconds,
             double communicationSeconds, double memoryBytesPerDevice, double forwardSeconds, double backwardSeconds,
             double backwardWeightSeconds, double sendSeconds, double gradientSyncSeconds, double staticBytes,
-            double activationBytesPerMicroBatch, int microBatchesInFlight) {
+            double activationBytesPerMicroBatch, int microBatchesInFlight, double updateSeconds) {
         public Stage {
             nodes = List.copyOf(nodes);
+        }
+
+        /** A stage without an optimizer step time. */
+        public Stage(int index, int firstDevice, int devices, List<String> nodes, double computeSeconds,
+                double communicationSeconds, double memoryBytesPerDevice, double forwardSeconds, double backwardSeconds,
+                double backwardWeightSeconds, double sendSeconds, double gradientSyncSeconds, double staticBytes,
+                double activationBytesPerMicroBatch, int microBatchesInFlight) {
+            this(index, firstDevice, devices, nodes, computeSeconds, communicationSeconds, memoryBytesPerDevice,
+                    forwardSeconds, backwardSeconds, backwardWeightSeconds, sendSeconds, gradientSyncSeconds, staticBytes,
+                    activationBytesPerMicroBatch, microBatchesInFlight, 0);
+        }
+
+        /** The per-micro-batch profile the schedules and the simulator take. */
+        public org.shardplan.planner.pipeline.StageProfile profile() {
+            return new org.shardplan.planner.pipeline.StageProfile(forwardSeconds, backwardSeconds, backwardWeightSeconds,
+                    sendSeconds, gradientSyncSeconds, staticBytes, activationBytesPerMicroBatch, updateSeconds);
         }
 
         /** The stage of a single-stage plan over every device, with no profile. */

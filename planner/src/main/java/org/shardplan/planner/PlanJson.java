@@ -94,6 +94,17 @@ public final class PlanJson {
         sc.put("virtualStages", p.schedule().virtualStages());
         sc.put("bubbleFraction", p.schedule().bubbleFraction());
         sc.put("exact", p.schedule().exact());
+        if (p.schedule().maxActiveKeys() > 0) {
+            sc.put("maxActiveKeys", p.schedule().maxActiveKeys());
+            sc.put("minUpdateFrequency", p.schedule().minUpdateFrequency());
+            ArrayNode stn = sc.putArray("staleness");
+            for (int i = 0; i < p.schedule().staleness().size(); i++) {
+                ObjectNode x = stn.addObject();
+                x.put("stage", i);
+                x.put("expected", p.schedule().staleness().get(i).expected());
+                x.put("largest", p.schedule().staleness().get(i).largest());
+            }
+        }
         ArrayNode nodes = r.putArray("nodes");
         for (PlanNode n : p.nodes()) {
             ObjectNode x = nodes.addObject();
@@ -133,6 +144,7 @@ public final class PlanJson {
             x.put("staticBytes", s.staticBytes());
             x.put("activationBytesPerMicroBatch", s.activationBytesPerMicroBatch());
             x.put("microBatchesInFlight", s.microBatchesInFlight());
+            x.put("updateSeconds", s.updateSeconds());
         }
         ObjectNode t = r.putObject("totals");
         t.put("stepSeconds", p.totals().stepSeconds());
@@ -284,9 +296,28 @@ public final class PlanJson {
                     (int) r.integer(pa, "parallelism.tensor", 1), (int) r.integer(pa, "parallelism.pipeline", 1),
                     (int) r.integer(pa, "parallelism.microBatches", 1), r.integer(pa, "parallelism.microBatchSize", 0));
             JsonNode sc = r.object(root, "schedule");
+            int keys = sc.has("maxActiveKeys") ? (int) r.integer(sc, "schedule.maxActiveKeys", 1) : 0;
+            int every = keys > 0 ? (int) r.integer(sc, "schedule.minUpdateFrequency", 1) : 0;
+            List<org.shardplan.planner.pipeline.Staleness> staleness = new ArrayList<>();
+            if (sc.has("staleness")) {
+                JsonNode stn = r.array(sc, "schedule.staleness");
+                for (int i = 0; i < stn.size(); i++) {
+                    String q = "schedule.staleness[" + i + "]";
+                    JsonNode x = stn.get(i);
+                    if (!x.isObject()) {
+                        throw r.bad(q, "an object", x);
+                    }
+                    double expected = r.number(x, q + ".expected", 0);
+                    long largest = r.integer(x, q + ".largest", 0);
+                    if (expected > largest + 1e-9) {
+                        throw r.bad(q + ".expected", "at most largest " + largest, x.get("expected"));
+                    }
+                    staleness.add(new org.shardplan.planner.pipeline.Staleness(expected, (int) largest));
+                }
+            }
             schedule = new Plan.Schedule(r.text(sc, "schedule.name"), (int) r.integer(sc, "schedule.microBatches", 1),
                     (int) r.integer(sc, "schedule.virtualStages", 1), r.number(sc, "schedule.bubbleFraction", 0),
-                    r.bool(sc, "schedule.exact"));
+                    r.bool(sc, "schedule.exact"), keys, every, staleness);
             for (int i = 0; i < sa.size(); i++) {
                 String p = "stages[" + i + "]";
                 JsonNode x = sa.get(i);
@@ -308,10 +339,18 @@ public final class PlanJson {
                         r.number(x, p + ".backwardWeightSeconds", 0), r.number(x, p + ".sendSeconds", 0),
                         r.number(x, p + ".gradientSyncSeconds", 0), r.number(x, p + ".staticBytes", 0),
                         r.number(x, p + ".activationBytesPerMicroBatch", 0),
-                        (int) r.integer(x, p + ".microBatchesInFlight", 0)));
+                        (int) r.integer(x, p + ".microBatchesInFlight", 0),
+                        x.has("updateSeconds") ? r.number(x, p + ".updateSeconds", 0) : 0));
             }
             if (stages.isEmpty()) {
                 throw r.bad("stages", "at least one stage", sa);
+            }
+            if (schedule.name().equals(org.shardplan.planner.pipeline.Amp.NAME) && schedule.maxActiveKeys() == 0) {
+                throw r.bad("schedule.maxActiveKeys", "the keys in flight of the asynchronous schedule (an integer >= 1)",
+                        sc.get("maxActiveKeys"));
+            }
+            if (schedule.maxActiveKeys() > 0 && schedule.staleness().size() != stages.size()) {
+                throw r.bad("schedule.staleness", "one entry per stage (" + stages.size() + ")", sc.get("staleness"));
             }
         }
         JsonNode t = r.object(root, "totals");

@@ -210,6 +210,9 @@ public final class Planner {
         if (SearchOptions.SCHEDULES.contains(p.schedule().name())) {
             so = so.withSchedule(p.schedule().name()).withVirtualStages(p.schedule().virtualStages());
         }
+        if (p.schedule().maxActiveKeys() > 0) {
+            so = so.withMaxActiveKeys(p.schedule().maxActiveKeys()).withMinUpdateFrequency(p.schedule().minUpdateFrequency());
+        }
         Planner r;
         try {
             r = forCluster(cl).withBatch(p.batch()).withDims(p.dims())
@@ -295,6 +298,12 @@ public final class Planner {
         } catch (IllegalArgumentException e) {
             throw new PlanFormatException("schedule.name: " + e.getMessage(), e);
         }
+        try {
+            sch = sch.withParameters(p == 1 ? org.shardplan.planner.pipeline.ScheduleParameters.NONE
+                    : plan.schedule().parameters());
+        } catch (IllegalArgumentException e) {
+            throw new PlanFormatException("schedule: " + e.getMessage(), e);
+        }
         if (p > 1) {
             java.util.Optional<String> bad = sch.check(p, m, v);
             if (bad.isPresent()) {
@@ -338,7 +347,7 @@ public final class Planner {
         for (double mem : e.peakMemoryBytes()) {
             fits &= mem <= memoryLimit() * (1 + 1e-12);
         }
-        PipelineSearch.Outcome o = new PipelineSearch.Outcome(p, m, rc, plan.options().zeroStage(), name, v, micro, one, pb,
+        PipelineSearch.Outcome o = new PipelineSearch.Outcome(p, m, rc, plan.options().zeroStage(), sch, v, micro, one, pb,
                 choice, bounds, profiles, e, step, fits, false, Double.NEGATIVE_INFINITY, false, false,
                 plan.solver().name());
         Plan fresh = assemble(g, o, plan.baselines(), plan.solver(), new ArrayList<>(plan.warnings()), ps);
@@ -427,7 +436,8 @@ public final class Planner {
                         && best.zero() == z;
                 double kept = same ? best.lowerBound() : Double.NEGATIVE_INFINITY;
                 boolean keptTied = same && best.tied();
-                best = new PipelineSearch.Outcome(1, 1, rc, z, "none", 1, c.batch, bb, pbOne, ch,
+                best = new PipelineSearch.Outcome(1, 1, rc, z, org.shardplan.planner.pipeline.Schedules.of("none"), 1, c.batch,
+                        bb, pbOne, ch,
                         new int[] {0, bb.units().size()},
                         ps.profiles(bb, pbOne, ch, new int[] {0, bb.units().size()}, c.cluster.deviceCount(), rc),
                         null, b.stepSeconds(), true, false, Math.min(kept, b.stepSeconds()), keptTied, false,
@@ -554,7 +564,7 @@ public final class Planner {
             stages.add(new Plan.Stage(s, (s % p) * stageDevices, stageDevices, names.get(s), stCompute[s],
                     stComm[s] + send, mem, pr.forwardSeconds(), pr.backwardSeconds(), pr.backwardWeightSeconds(),
                     pr.sendSeconds(), pr.gradientSyncSeconds(), pr.staticBytes(), pr.activationBytesPerMicroBatch(),
-                    inflight[s]));
+                    inflight[s], pr.updateSeconds()));
             if (stCompute[s] + stComm[s] + send > stCompute[worst] + stComm[worst]) {
                 worst = s;
             }
@@ -601,16 +611,31 @@ public final class Planner {
         long microPerReplica = o.micro() > 0 ? Math.max(1, o.micro() / data) : 0;
         Plan.Parallelism par = new Plan.Parallelism(data, tensor, p, m, microPerReplica);
         double bubble = o.estimate() == null || p == 1 ? 0 : o.estimate().bubbleFraction();
-        Plan.Schedule sched = new Plan.Schedule(o.schedule(), m, o.virtual(), bubble, true);
+        org.shardplan.planner.pipeline.Schedule sch = o.schedule();
+        List<org.shardplan.planner.pipeline.Staleness> staleness = o.estimate() == null || p == 1 ? List.of()
+                : o.estimate().staleness();
+        Plan.Schedule sched = new Plan.Schedule(sch.name(), m, o.virtual(), bubble, sch.exact(),
+                sch.parameters().maxActiveKeys().orElse(0), sch.parameters().minUpdateFrequency().orElse(0), staleness);
+        String exactness;
+        if (!sch.exact()) {
+            int stalest = staleness.stream().mapToInt(org.shardplan.planner.pipeline.Staleness::largest).max().orElse(0);
+            exactness = String.format(java.util.Locale.ROOT, "not exact: asynchronous pipeline %s (Gaunt et al. 2017) with"
+                    + " %d instances in flight and a local update of each stage every %d gradients, without a barrier or"
+                    + " weight stashing: a stage's backward may run on weights up to %d local updates newer than its"
+                    + " forward's (schedule.staleness), which changes the training math",
+                    sch.name(), sch.parameters().maxActiveKeys().orElse(0), sch.parameters().minUpdateFrequency().orElse(0),
+                    stalest);
+        } else {
+            exactness = p > 1 || m > 1 ? "exact: synchronous data, tensor and pipeline parallelism with gradient accumulation,"
+                    + " training math unchanged" : "exact: synchronous data and tensor parallelism, training math unchanged";
+        }
         String modelName = c.modelName.isEmpty() ? g.name() : c.modelName;
         Map<String, Long> dims = new LinkedHashMap<>(c.dims);
         return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size(), n), ci, c.batch, dims,
                 new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, requested()),
                 nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
-                        p > 1 || m > 1 ? "exact: synchronous data, tensor and pipeline parallelism with gradient accumulation,"
-                                + " training math unchanged" : "exact: synchronous data and tensor parallelism, training math unchanged",
-                        overlapNote(built, choice, stageOf, o.profiles(), vstages).orElse("")),
+                        exactness, overlapNote(built, choice, stageOf, o.profiles(), vstages).orElse("")),
                 warnings);
     }
 

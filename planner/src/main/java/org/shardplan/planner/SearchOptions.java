@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.shardplan.planner.pipeline.ScheduleParameters;
 
 /**
  * What the search decides and what the user fixed: pipeline stages, tensor- and data-parallel
@@ -16,22 +17,34 @@ import java.util.OptionalInt;
  * @param pipeline pipeline stages (1: no pipeline)
  * @param tensor devices splitting one replica's layers within a stage (the layouts' non-batch splits)
  * @param data data-parallel replicas within a stage (the layouts' batch split)
- * @param schedule {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble}
+ * @param schedule {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble}, {@code amp}
  * @param virtualStages model chunks per device group under {@code interleaved}
  * @param microBatches micro-batches per step
  * @param recompute activation recomputation
  * @param zeroStage ZeRO stage 0..3
+ * @param scheduleParameters the asynchronous schedule's keys in flight and update frequency (empty: searched)
+ *     and the bound on its staleness
+ * @param allowAsync whether {@code auto} may choose a schedule that changes the training math (asynchronous
+ *     {@code amp}); {@code --schedule amp} needs no permission
  */
 public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
-        OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage) {
+        OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage,
+        ScheduleParameters scheduleParameters, boolean allowAsync) {
 
     /** Schedule names accepted by {@link #withSchedule}. */
-    public static final List<String> SCHEDULES = List.of("gpipe", "1f1b", "interleaved", "zero-bubble");
+    public static final List<String> SCHEDULES = List.of("gpipe", "1f1b", "interleaved", "zero-bubble", "amp");
 
-    /** Everything chosen by the search. */
+    /** Everything chosen by the search (synchronous schedules only). */
     public static final SearchOptions AUTO = new SearchOptions(OptionalInt.empty(), OptionalInt.empty(),
             OptionalInt.empty(), Optional.empty(), OptionalInt.empty(), OptionalInt.empty(), Optional.empty(),
-            OptionalInt.empty());
+            OptionalInt.empty(), ScheduleParameters.NONE, false);
+
+    /** Options of the fields before the asynchronous schedule: no schedule parameters, synchronous only. */
+    public SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
+            OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage) {
+        this(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage, ScheduleParameters.NONE,
+                false);
+    }
 
     /** The single-stage search of one micro-batch with recomputation and ZeRO fixed (the planner before pipelines). */
     public static SearchOptions singleStage(boolean recompute, int zero) {
@@ -47,6 +60,7 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
         Objects.requireNonNull(microBatches, "microBatches");
         Objects.requireNonNull(recompute, "recompute");
         Objects.requireNonNull(zeroStage, "zeroStage");
+        Objects.requireNonNull(scheduleParameters, "scheduleParameters");
         positive("--pipeline-parallel", pipeline);
         positive("--tensor-parallel", tensor);
         positive("--data-parallel", data);
@@ -68,45 +82,104 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
     }
 
     public SearchOptions withPipeline(int p) {
-        return new SearchOptions(OptionalInt.of(p), tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage);
+        return new SearchOptions(OptionalInt.of(p), tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters, allowAsync);
     }
 
     public SearchOptions withTensor(int t) {
-        return new SearchOptions(pipeline, OptionalInt.of(t), data, schedule, virtualStages, microBatches, recompute, zeroStage);
+        return new SearchOptions(pipeline, OptionalInt.of(t), data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters, allowAsync);
     }
 
     public SearchOptions withData(int d) {
-        return new SearchOptions(pipeline, tensor, OptionalInt.of(d), schedule, virtualStages, microBatches, recompute, zeroStage);
+        return new SearchOptions(pipeline, tensor, OptionalInt.of(d), schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters, allowAsync);
     }
 
     public SearchOptions withSchedule(String s) {
-        return new SearchOptions(pipeline, tensor, data, Optional.of(s), virtualStages, microBatches, recompute, zeroStage);
+        return new SearchOptions(pipeline, tensor, data, Optional.of(s), virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters, allowAsync);
     }
 
     public SearchOptions withVirtualStages(int v) {
-        return new SearchOptions(pipeline, tensor, data, schedule, OptionalInt.of(v), microBatches, recompute, zeroStage);
+        return new SearchOptions(pipeline, tensor, data, schedule, OptionalInt.of(v), microBatches, recompute, zeroStage,
+                scheduleParameters, allowAsync);
     }
 
     public SearchOptions withMicroBatches(int m) {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, OptionalInt.of(m), recompute, zeroStage);
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, OptionalInt.of(m), recompute, zeroStage,
+                scheduleParameters, allowAsync);
     }
 
     public SearchOptions withRecompute(boolean on) {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.of(on), zeroStage);
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.of(on), zeroStage,
+                scheduleParameters, allowAsync);
     }
 
     public SearchOptions withZeroStage(int z) {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.of(z));
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.of(z),
+                scheduleParameters, allowAsync);
     }
 
     /** These options with recomputation chosen by the search. */
     public SearchOptions withRecomputeAuto() {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.empty(), zeroStage);
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.empty(), zeroStage,
+                scheduleParameters, allowAsync);
     }
 
     /** These options with the ZeRO stage chosen by the search. */
     public SearchOptions withZeroStageAuto() {
-        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.empty());
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.empty(),
+                scheduleParameters, allowAsync);
+    }
+
+    /** These options with the asynchronous schedule's keys in flight fixed ({@code --max-active-keys}). */
+    public SearchOptions withMaxActiveKeys(int k) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters.withMaxActiveKeys(k), allowAsync);
+    }
+
+    /** These options with the asynchronous schedule's update frequency fixed ({@code --min-update-frequency}). */
+    public SearchOptions withMinUpdateFrequency(int m) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters.withMinUpdateFrequency(m), allowAsync);
+    }
+
+    /** These options with a bound on the staleness of every stage ({@code --max-staleness}). */
+    public SearchOptions withMaxStaleness(int s) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters.withMaxStaleness(s), allowAsync);
+    }
+
+    /** These options letting {@code auto} choose an asynchronous schedule ({@code --allow async}). */
+    public SearchOptions withAllowAsync(boolean allow) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters, allow);
+    }
+
+    /** Whether the search may use an asynchronous schedule: {@code --schedule amp}, or {@code auto} with {@code --allow async}. */
+    public boolean asyncPossible() {
+        return schedule.map(s -> s.equals("amp")).orElse(allowAsync);
+    }
+
+    /**
+     * Checks the options against each other (each alone is checked when it is set).
+     *
+     * @return empty when they agree, else a one-line message naming the option
+     */
+    public Optional<String> check() {
+        ScheduleParameters sp = scheduleParameters;
+        for (var e : List.of(Map.entry("--max-active-keys", sp.maxActiveKeys()),
+                Map.entry("--min-update-frequency", sp.minUpdateFrequency()), Map.entry("--max-staleness", sp.maxStaleness()))) {
+            if (e.getValue().isPresent() && !asyncPossible()) {
+                return Optional.of(e.getKey() + " applies to the asynchronous schedule: it needs --schedule amp (or"
+                        + " --schedule auto with --allow async), found --schedule " + schedule.orElse("auto"));
+            }
+        }
+        if (pipeline.isPresent() && pipeline.getAsInt() == 1 && schedule.map(s -> s.equals("amp")).orElse(false)) {
+            return Optional.of("--schedule amp needs at least 2 pipeline stages, found --pipeline-parallel 1");
+        }
+        return Optional.empty();
     }
 
     /** The options as a plan records them ({@code auto} or the fixed value). */
@@ -120,6 +193,14 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
         m.put("microBatches", text(microBatches));
         m.put("recompute", recompute.map(b -> b ? "on" : "off").orElse("auto"));
         m.put("zeroStage", text(zeroStage));
+        if (asyncPossible()) {
+            if (allowAsync) {
+                m.put("allow", "async");
+            }
+            m.put("maxActiveKeys", text(scheduleParameters.maxActiveKeys()));
+            m.put("minUpdateFrequency", text(scheduleParameters.minUpdateFrequency()));
+            scheduleParameters.maxStaleness().ifPresent(x -> m.put("maxStaleness", Integer.toString(x)));
+        }
         return m;
     }
 

@@ -2,6 +2,7 @@ package org.shardplan.planner;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -118,10 +119,86 @@ class PipelineSearchTest {
         }
     }
 
+    @Test
+    void anAsynchronousPlanRecordsItsStalenessAndPassesTheEvaluator() throws Exception {
+        Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                .withSearch(SearchOptions.AUTO.withPipeline(4).withMicroBatches(8).withSchedule("amp")
+                        .withRecompute(false).withZeroStage(0));
+        Plan p = planner.plan(deep);
+        assertEquals("amp", p.schedule().name());
+        assertFalse(p.schedule().exact());
+        assertTrue(p.provenance().exactness().startsWith("not exact: asynchronous pipeline amp"),
+                p.provenance().exactness());
+        assertEquals(4, p.schedule().staleness().size());
+        int k = p.schedule().maxActiveKeys();
+        int m = p.schedule().minUpdateFrequency();
+        assertTrue(k >= 1 && k <= 8 && m >= 1 && m <= 8, k + " keys, update every " + m);
+        // balanced layers: the step is m times the slowest stage's forward, backward and amortised update
+        // (or the keys' round trip), below 1F1B's (m + P - 1) (f + b)
+        Plan f1b = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                .withSearch(SearchOptions.AUTO.withPipeline(4).withMicroBatches(8).withSchedule("1f1b")
+                        .withRecompute(false).withZeroStage(0)).plan(deep);
+        assertTrue(p.totals().stepSeconds() < f1b.totals().stepSeconds(), p.totals().stepSeconds() + " vs 1f1b "
+                + f1b.totals().stepSeconds());
+        List<StageProfile> ps = profiles(p);
+        var ss = org.shardplan.planner.pipeline.Amp.steadyState(ps, k, m);
+        assertEquals(8 * ss.secondsPerInstance(), p.totals().stepSeconds(), 1e-12 * p.totals().stepSeconds());
+        // evaluate prices it as the planner did
+        PlanEvaluator.Result r = planner.evaluate(p, deep);
+        assertTrue(r.largestDifference() < 1e-9, "largest difference " + r.largestDifference());
+        assertEquals(p.totals().stepSeconds(), r.plan().totals().stepSeconds(), 1e-9 * p.totals().stepSeconds());
+        assertEquals(p.schedule().staleness(), r.plan().schedule().staleness());
+        // JSON round trip, staleness included
+        assertEquals(p, PlanJson.parse(PlanJson.write(p), "p.json"));
+        assertTrue(PlanJson.write(p).contains("\"staleness\""));
+        var tree = PlanJson.tree(p);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) tree.get("schedule")).remove("maxActiveKeys");
+        PlanFormatException noKeys = assertThrows(PlanFormatException.class, () -> PlanJson.parse(tree.toString(), "p.json"));
+        assertEquals("p.json: schedule.maxActiveKeys must be the keys in flight of the asynchronous schedule (an integer"
+                + " >= 1), found nothing", noKeys.getMessage());
+        var short1 = PlanJson.tree(p);
+        ((com.fasterxml.jackson.databind.node.ArrayNode) short1.get("schedule").get("staleness")).remove(0);
+        PlanFormatException fewer = assertThrows(PlanFormatException.class, () -> PlanJson.parse(short1.toString(), "p.json"));
+        assertTrue(fewer.getMessage().startsWith("p.json: schedule.staleness must be one entry per stage (4), found"),
+                fewer.getMessage());
+        // the replay: staleness within the tolerances of docs/schedules.md, step within 25%
+        var schedule = Schedules.of("amp").withParameters(p.schedule().parameters());
+        var sim = Simulator.run(ps, schedule, 8, 1);
+        assertEquals(sim.stepSeconds(), p.totals().stepSeconds(), 0.25 * sim.stepSeconds());
+        for (int s = 0; s < 4; s++) {
+            assertEquals(p.schedule().staleness().get(s).expected(), sim.staleness().get(s).mean(), 3.0 / m + 1e-9);
+        }
+        // K = 1, M = 1 fixed: sequential SGD, staleness 0 on every stage
+        Plan seq = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                .withSearch(SearchOptions.AUTO.withPipeline(4).withMicroBatches(8).withSchedule("amp")
+                        .withMaxActiveKeys(1).withMinUpdateFrequency(1).withRecompute(false).withZeroStage(0)).plan(deep);
+        assertEquals(1, seq.schedule().maxActiveKeys());
+        assertEquals(1, seq.schedule().minUpdateFrequency());
+        seq.schedule().staleness().forEach(x -> assertEquals(org.shardplan.planner.pipeline.Staleness.NONE, x));
+    }
+
+    @Test
+    void autoChoosesTheAsynchronousScheduleOnlyWhenAllowed() throws Exception {
+        SearchOptions base = SearchOptions.AUTO.withPipeline(4).withMicroBatches(8).withRecompute(false).withZeroStage(0);
+        Plan sync = Planner.forCluster(Fixtures.a100(16)).withBatch(64).withSearch(base).plan(deep);
+        assertTrue(sync.schedule().exact(), sync.schedule().name());
+        Plan async = Planner.forCluster(Fixtures.a100(16)).withBatch(64).withSearch(base.withAllowAsync(true)).plan(deep);
+        // no bubble: amp is faster than every synchronous schedule on balanced stages
+        assertEquals("amp", async.schedule().name());
+        assertTrue(async.totals().stepSeconds() < sync.totals().stepSeconds());
+        // a staleness bound of 0 leaves amp only K = 1 (sequential): slower than the synchronous plan
+        Plan bounded = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                .withSearch(base.withAllowAsync(true).withMaxStaleness(0)).plan(deep);
+        assertEquals(0, bounded.schedule().staleness().stream().mapToInt(x -> x.largest()).max().orElse(0));
+        assertEquals(sync.totals().stepSeconds(), bounded.totals().stepSeconds(), 1e-12 * sync.totals().stepSeconds());
+        // the options check each other
+        ShardplanException e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
+                .withBatch(64).withSearch(base.withSchedule("1f1b").withMaxActiveKeys(4)).plan(deep));
+        assertTrue(e.getMessage().startsWith("--max-active-keys applies to the asynchronous schedule"), e.getMessage());
+    }
+
     static List<StageProfile> profiles(Plan p) {
-        return p.stages().stream().map(s -> new StageProfile(s.forwardSeconds(), s.backwardSeconds(),
-                s.backwardWeightSeconds(), s.sendSeconds(), s.gradientSyncSeconds(), s.staticBytes(),
-                s.activationBytesPerMicroBatch())).toList();
+        return p.stages().stream().map(Plan.Stage::profile).toList();
     }
 
     @Test
@@ -176,5 +253,25 @@ class PipelineSearchTest {
                 || q.parallelism().tensor() > p.parallelism().tensor(),
                 q.parallelism() + " " + q.options());
         assertEquals(Map.of("pipeline", "1"), Map.of("pipeline", q.options().requested().get("pipeline")));
+    }
+    /**
+     * Where nothing fits without recomputation (one stage, one micro-batch), the least-memory check
+     * says so before any solve: only configurations with recomputation are priced.
+     */
+    @Test
+    void settingsThatCannotFitAreNotPriced() throws Exception {
+        SearchOptions one = SearchOptions.AUTO.withPipeline(1).withMicroBatches(1);
+        Planner base = Planner.forCluster(Fixtures.a100(8)).withBatch(16384);
+        Plan off = base.withSearch(one.withRecompute(false).withZeroStage(3)).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        Plan on = base.withSearch(one.withRecompute(true).withZeroStage(3)).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        assertTrue(on.totals().peakMemoryBytesPerDevice() < 0.9 * off.totals().peakMemoryBytesPerDevice(),
+                on.totals().peakMemoryBytesPerDevice() + " vs " + off.totals().peakMemoryBytesPerDevice());
+        // between the two: only recomputation fits
+        double limit = 0.5 * (on.totals().peakMemoryBytesPerDevice() + off.totals().peakMemoryBytesPerDevice());
+        Plan q = base.withMemoryLimit(limit).withSearch(one).plan(b -> Fixtures.deepMlp(16, b, 2048));
+        assertTrue(q.totals().fits());
+        assertTrue(q.options().recompute(), q.options().toString());
+        // recomputation with ZeRO 1, 2 and 3 at most; none of the three settings without it
+        assertTrue(q.solver().configurations() <= 3, "configurations priced: " + q.solver().configurations());
     }
 }

@@ -22,16 +22,34 @@ import java.util.Arrays;
  *                             peak
  * @param microBatchesInFlight per device: how many micro-batches' activations it holds at its peak (summed
  *                             over its chunks with interleaving)
+ * @param staleness            per device, for an asynchronous schedule: local updates between an instance's
+ *                             forward and its backward ({@link Staleness}); empty for a synchronous schedule
  */
-public record Estimate(double stepSeconds, double bubbleFraction, double[] peakMemoryBytes, int[] microBatchesInFlight) {
+public record Estimate(double stepSeconds, double bubbleFraction, double[] peakMemoryBytes, int[] microBatchesInFlight,
+        java.util.List<Staleness> staleness) {
 
     public Estimate {
         peakMemoryBytes = peakMemoryBytes.clone();
         microBatchesInFlight = microBatchesInFlight.clone();
+        staleness = java.util.List.copyOf(staleness);
         if (peakMemoryBytes.length != microBatchesInFlight.length) {
             throw new IllegalArgumentException("peak memory and micro-batches in flight must have one entry per device, found "
                     + peakMemoryBytes.length + " and " + microBatchesInFlight.length);
         }
+        if (!staleness.isEmpty() && staleness.size() != peakMemoryBytes.length) {
+            throw new IllegalArgumentException("staleness must be empty or have one entry per device ("
+                    + peakMemoryBytes.length + "), found " + staleness.size());
+        }
+    }
+
+    /** The estimate of a synchronous schedule: no staleness. */
+    public Estimate(double stepSeconds, double bubbleFraction, double[] peakMemoryBytes, int[] microBatchesInFlight) {
+        this(stepSeconds, bubbleFraction, peakMemoryBytes, microBatchesInFlight, java.util.List.of());
+    }
+
+    /** The largest staleness of any device ({@link Staleness#largest}); 0 for a synchronous schedule. */
+    public int maxStaleness() {
+        return staleness.stream().mapToInt(Staleness::largest).max().orElse(0);
     }
 
     /** The step time and bubble of busy times {@code busy} (one per device) ending at {@code stepSeconds}. */
@@ -71,6 +89,7 @@ public record Estimate(double stepSeconds, double bubbleFraction, double[] peakM
     @Override
     public String toString() {
         return "Estimate[step=" + stepSeconds + ", bubble=" + bubbleFraction + ", peak=" + Arrays.toString(peakMemoryBytes)
-                + ", inFlight=" + Arrays.toString(microBatchesInFlight) + "]";
+                + ", inFlight=" + Arrays.toString(microBatchesInFlight) + (staleness.isEmpty() ? "" : ", staleness=" + staleness)
+                + "]";
     }
 }

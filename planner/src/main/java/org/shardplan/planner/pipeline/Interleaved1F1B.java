@@ -57,6 +57,12 @@ public final class Interleaved1F1B implements Schedule {
         return Optional.empty();
     }
 
+    /** The virtual stages the search tries: {@code requested}, else 2 and 4. */
+    @Override
+    public List<Integer> virtualStageCandidates(java.util.OptionalInt requested) {
+        return requested.isPresent() ? List.of(requested.getAsInt()) : List.of(2, 4);
+    }
+
     /** Megatron's warm-up forwards of device {@code d}: {@code min(2 (p - d - 1) + (v - 1) p, m v)}. */
     static int warmup(int p, int d, int m, int v) {
         return Math.min(2 * (p - d - 1) + (v - 1) * p, m * v);

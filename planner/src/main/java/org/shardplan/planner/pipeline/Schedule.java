@@ -17,11 +17,55 @@ import java.util.Optional;
  */
 public interface Schedule {
 
-    /** The name used in options and plans: {@code none}, {@code gpipe}, {@code 1f1b}, {@code interleaved}, {@code zero-bubble}. */
+    /**
+     * The name used in options and plans: {@code none}, {@code gpipe}, {@code 1f1b}, {@code interleaved},
+     * {@code zero-bubble}, {@code amp}.
+     */
     String name();
 
     /** True when the schedule leaves the training math unchanged (synchronous: one weight version per step). */
     boolean exact();
+
+    /**
+     * Whether the schedule runs a fixed op order ({@link #order}) that the simulator replays. An asynchronous
+     * schedule has none: its workers run the messages that arrive, within the limits of its
+     * {@link #parameters()}, and the simulator replays it as message passing.
+     */
+    default boolean fixedOrder() {
+        return true;
+    }
+
+    /** The parameters this schedule is configured with; {@link ScheduleParameters#NONE} for one that takes none. */
+    default ScheduleParameters parameters() {
+        return ScheduleParameters.NONE;
+    }
+
+    /**
+     * The configured variants of this schedule the search prices on {@code stages} stages and
+     * {@code microBatches} micro-batches, given the parameters the options fixed ({@code requested}; an empty
+     * value is searched): this schedule alone for one that takes no parameters.
+     */
+    default List<Schedule> variants(int stages, int microBatches, ScheduleParameters requested) {
+        return List.of(this);
+    }
+
+    /**
+     * This schedule configured with the values of {@code p} (for example those a plan recorded).
+     *
+     * @throws IllegalArgumentException when {@code p} sets a parameter this schedule does not take
+     */
+    default Schedule withParameters(ScheduleParameters p) {
+        if (p.maxActiveKeys().isPresent() || p.minUpdateFrequency().isPresent()) {
+            throw new IllegalArgumentException("max active keys and min update frequency apply to the asynchronous"
+                    + " schedule amp, found schedule " + name());
+        }
+        return this;
+    }
+
+    /** The virtual stages (model chunks per device) the search tries: {@code requested} if given, else 1. */
+    default List<Integer> virtualStageCandidates(java.util.OptionalInt requested) {
+        return List.of(requested.orElse(1));
+    }
 
     /**
      * Checks the shape.
@@ -46,6 +90,7 @@ public interface Schedule {
      *
      * @return per device {@code 0 .. devices-1}, its ops in execution order
      * @throws IllegalArgumentException when the shape fails {@link #check}
+     * @throws UnsupportedOperationException for a schedule without a fixed order ({@link #fixedOrder()})
      */
     List<List<Op>> order(int devices, int microBatches, int virtualStages);
 

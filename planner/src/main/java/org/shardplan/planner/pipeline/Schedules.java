@@ -7,12 +7,15 @@ import java.util.stream.Collectors;
 public final class Schedules {
 
     private static final List<Schedule> ALL = List.of(new NoPipeline(), new GPipe(), new OneFOneB(),
-            new Interleaved1F1B(), new ZeroBubbleH1());
+            new Interleaved1F1B(), new ZeroBubbleH1(), new Amp(1, 1));
 
     private Schedules() {
     }
 
-    /** Every schedule, in the order {@code none, gpipe, 1f1b, interleaved, zero-bubble}. */
+    /**
+     * Every schedule, in the order {@code none, gpipe, 1f1b, interleaved, zero-bubble, amp}; {@code amp} with
+     * one key in flight and an update per gradient ({@link Schedule#withParameters} configures it).
+     */
     public static List<Schedule> all() {
         return ALL;
     }

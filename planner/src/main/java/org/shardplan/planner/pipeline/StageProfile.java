@@ -21,9 +21,14 @@ package org.shardplan.planner.pipeline;
  * @param staticBytes                  weights, gradients and optimizer state of this stage per device
  * @param activationBytesPerMicroBatch activations of one micro-batch this stage keeps from its forward to its
  *                                     backward (to the weight-gradient op with zero bubble), per device
+ * @param updateSeconds                one optimizer step of the stage's weights (reading and writing its
+ *                                     static bytes once each at the device's memory bandwidth); only the
+ *                                     asynchronous schedule ({@link Amp}) prices it, once per local update: the
+ *                                     synchronous schedules run one per step and leave it out of the step
  */
 public record StageProfile(double forwardSeconds, double backwardSeconds, double backwardWeightSeconds,
-        double sendSeconds, double gradientSyncSeconds, double staticBytes, double activationBytesPerMicroBatch) {
+        double sendSeconds, double gradientSyncSeconds, double staticBytes, double activationBytesPerMicroBatch,
+        double updateSeconds) {
 
     public StageProfile {
         requireFinite("forward seconds", forwardSeconds);
@@ -33,10 +38,18 @@ public record StageProfile(double forwardSeconds, double backwardSeconds, double
         requireFinite("gradient sync seconds", gradientSyncSeconds);
         requireFinite("static bytes", staticBytes);
         requireFinite("activation bytes per micro-batch", activationBytesPerMicroBatch);
+        requireFinite("update seconds", updateSeconds);
         if (backwardWeightSeconds > backwardSeconds) {
             throw new IllegalArgumentException("backward weight seconds must be at most the backward seconds "
                     + backwardSeconds + ", found " + backwardWeightSeconds);
         }
+    }
+
+    /** A profile without an optimizer step time. */
+    public StageProfile(double forwardSeconds, double backwardSeconds, double backwardWeightSeconds, double sendSeconds,
+            double gradientSyncSeconds, double staticBytes, double activationBytesPerMicroBatch) {
+        this(forwardSeconds, backwardSeconds, backwardWeightSeconds, sendSeconds, gradientSyncSeconds, staticBytes,
+                activationBytesPerMicroBatch, 0);
     }
 
     /** A stage with compute times only: no transfers, no synchronisation, no memory. */
@@ -52,7 +65,13 @@ public record StageProfile(double forwardSeconds, double backwardSeconds, double
     /** This profile with another send time. */
     public StageProfile withSendSeconds(double seconds) {
         return new StageProfile(forwardSeconds, backwardSeconds, backwardWeightSeconds, seconds, gradientSyncSeconds,
-                staticBytes, activationBytesPerMicroBatch);
+                staticBytes, activationBytesPerMicroBatch, updateSeconds);
+    }
+
+    /** This profile with another optimizer step time. */
+    public StageProfile withUpdateSeconds(double seconds) {
+        return new StageProfile(forwardSeconds, backwardSeconds, backwardWeightSeconds, sendSeconds, gradientSyncSeconds,
+                staticBytes, activationBytesPerMicroBatch, seconds);
     }
 
     private static void requireFinite(String what, double value) {

@@ -2,7 +2,7 @@ package org.shardplan.planner.sim;
 
 /**
  * One interval of a simulated step: a compute op on a device, a transfer on a link leaving a device,
- * or a device's gradient synchronisation.
+ * a device's gradient synchronisation, or (asynchronous schedules) a stage's local update.
  *
  * @param device       the device that computes, sends (transfers) or synchronises
  * @param kind         what happens
@@ -22,7 +22,13 @@ public record Event(int device, Kind kind, int microBatch, int virtualStage, dou
         /** The input gradient of a backward, to the device of the previous stage. */
         SEND_GRADIENT,
         /** The data-parallel gradient reduction after the device's last backward op. */
-        GRADIENT_SYNC;
+        GRADIENT_SYNC,
+        /**
+         * An asynchronous schedule's local update: the gradient reduction over the stage's replicas and the
+         * optimizer step, after every M-th backward of the stage ({@code microBatch} is the instance whose
+         * backward completed the M gradients).
+         */
+        LOCAL_UPDATE;
 
         /** Whether the event occupies the device's compute. */
         public boolean compute() {

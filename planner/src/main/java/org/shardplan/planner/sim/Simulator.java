@@ -42,6 +42,11 @@ import org.shardplan.planner.pipeline.StageProfile;
  * (an idle device with its next op's inputs there, a free link with a transfer waiting). When the queue
  * runs dry with ops left, the devices wait on each other and the order is reported as a deadlock.
  * Running time {@code O(N log N)} for {@code N} ops and transfers.
+ *
+ * <p>A schedule without a fixed order ({@link Schedule#fixedOrder()} false: the asynchronous
+ * {@link org.shardplan.planner.pipeline.Amp}) is replayed as message passing instead, with the keys in
+ * flight and the update frequency of its {@link Schedule#parameters()}: {@link AsyncReplay}. Its result
+ * also gives the measured time per instance and the staleness distribution of every stage.
  */
 public final class Simulator {
 
@@ -66,6 +71,15 @@ public final class Simulator {
         }
         int devices = stages.size() / virtualStages;
         schedule.requireValid(devices, microBatches, virtualStages);
+        if (!schedule.fixedOrder()) {
+            var k = schedule.parameters().maxActiveKeys();
+            var every = schedule.parameters().minUpdateFrequency();
+            if (k.isEmpty() || every.isEmpty()) {
+                throw new IllegalArgumentException("schedule " + schedule.name() + " must give its keys in flight and"
+                        + " update frequency to be replayed, found " + schedule.parameters());
+            }
+            return new AsyncReplay(stages, k.getAsInt(), every.getAsInt()).run(microBatches);
+        }
         return new Replay(stages, schedule, devices, microBatches, virtualStages).run();
     }
 
