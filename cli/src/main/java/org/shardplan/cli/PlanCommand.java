@@ -140,6 +140,11 @@ public final class PlanCommand implements Callable<Integer> {
             description = "Micro-batches per step (gradient accumulation): auto (default) or a number dividing the batch.")
     String microBatches;
 
+    @Option(names = "--parareal", paramLabel = "MODE", defaultValue = "off",
+            description = "Parareal layer-parallel network, which changes the model: off (default), auto (proposed when"
+                    + " faster than every plan that keeps the model) or a number of segments.")
+    String parareal;
+
     @Option(names = "--all-nodes", description = "List every node in the report (default: one row per repeated block class).")
     boolean allNodes;
 
@@ -179,7 +184,10 @@ public final class PlanCommand implements Callable<Integer> {
         if (memoryLimit != null) {
             p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }
-        Plan plan = p.plan(source(m, b));
+        Plan plan;
+        try (Progress progress = Progress.onConsole("planning " + m.display(), timeLimit)) {
+            plan = p.plan(source(m, b));
+        }
         if (out != null) {
             try {
                 PlanJson.write(plan, out);
@@ -258,6 +266,7 @@ public final class PlanCommand implements Callable<Integer> {
                 case "off", "false" -> s = s.withRecompute(false);
                 default -> throw new ShardplanException("--recompute must be auto, on or off, found " + recompute);
             }
+            s = s.withParareal(SearchOptions.Parareal.parse(parareal));
             if (!zero.equals("auto")) {
                 if (!zero.matches("[0-3]")) {
                     throw new ShardplanException("--zero must be auto, 0, 1, 2 or 3, found '" + zero + "'");

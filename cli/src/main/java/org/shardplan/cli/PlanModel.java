@@ -19,8 +19,9 @@ import org.shardplan.onnx.ImportedModel;
  * @param display how to name it in reports
  * @param name the model's name in plans (the file name, or {@code builtin:NAME})
  * @param bindings the dimension bindings used
+ * @param file the ONNX file read (a bundled or built-in model's temporary copy)
  */
-record PlanModel(ImportedModel imported, String display, String name, Map<String, Long> bindings) {
+record PlanModel(ImportedModel imported, String display, String name, Map<String, Long> bindings, Path file) {
 
     /** Default batch of the bundled models when planning. */
     static final long BUNDLED_BATCH = 64;
@@ -80,7 +81,7 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
                         + open.get(0) + "=VALUE");
             }
         }
-        return new PlanModel(m, display, name, bindings);
+        return new PlanModel(m, display, name, bindings, file);
     }
 
     /** The batch size: {@code --batch}, else the {@code batch} binding, else the first input's first axis, else 0. */

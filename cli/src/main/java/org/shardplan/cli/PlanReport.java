@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.shardplan.export.report.Folding;
 import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanNode;
 import org.shardplan.planner.PlanTotals;
@@ -21,8 +22,8 @@ final class PlanReport {
     /**
      * The report: a summary first (degrees, micro-batches, schedule, step, memory, bubble, baselines,
      * search), then one row per pipeline stage, then the layers: one row per group of nodes that differ
-     * only in the numbers of their names and share operator, strategy and stage (the layers of a
-     * repeated block, "x N"), or every node with {@code allNodes}.
+     * only in the numbers of their names and share operator, strategy and cost, in any stage (the
+     * layers of a repeated block, "x N", {@link Folding}), or every node with {@code allNodes}.
      */
     static String text(Plan p, String modelDisplay, boolean allNodes) {
         StringBuilder b = new StringBuilder();
@@ -79,29 +80,35 @@ final class PlanReport {
                         st.microBatchesInFlight(), gib(st.memoryBytesPerDevice())));
             }
         }
-        List<Row> rows = rows(p.nodes(), allNodes);
+        List<Folding.Row> rows = Folding.rows(p.nodes(), allNodes);
         int w = 4;
-        for (Row r : rows) {
-            w = Math.max(w, Math.min(44, r.label().length()));
+        for (Folding.Row r : rows) {
+            w = Math.max(w, Math.min(52, r.label().length()));
         }
         boolean staged = p.stages().size() > 1;
-        String fmt = "%-" + w + "s  %-18s %-24s %7s" + (staged ? " %5s" : "%s") + " %11s %11s %11s%n";
+        String fmt = "%-" + w + "s  %-18s %-24s %7s" + (staged ? " %6s" : "%s") + " %11s %11s %11s%n";
         b.append('\n');
         b.append(String.format(Locale.ROOT, fmt, "node", "op", "strategy", "devices", staged ? "stage" : "", "compute ms",
                 "comm ms", "memory MiB"));
-        for (Row r : rows) {
+        for (Folding.Row r : rows) {
             PlanNode n = r.first();
             String label = r.label().length() > w ? "…" + r.label().substring(r.label().length() - w + 1) : r.label();
             b.append(String.format(Locale.ROOT, fmt, label, n.op() + (n.supported() ? "" : "*"), strategy(n),
-                    n.devices(), staged ? Integer.toString(n.stage()) : "", ms(n.computeSeconds()),
-                    ms(n.communicationSeconds()), mib(n.memoryBytes())));
+                    n.devices(), staged ? r.stages() : "", ms(n.computeSeconds()),
+                    ms(n.communicationSeconds()), r.minMemoryBytes() == r.maxMemoryBytes() ? mib(n.memoryBytes())
+                    : mib(r.minMemoryBytes()) + "-" + mib(r.maxMemoryBytes())));
         }
         if (!allNodes && rows.size() < p.nodes().size()) {
-            b.append("(rows marked x N stand for N nodes alike, each with the figures shown; --all-nodes lists them)\n");
+            b.append("(rows marked x N stand for N nodes alike, each with the times shown and memory in the range shown; --all-nodes lists them)\n");
         }
         b.append(String.format(Locale.ROOT, "%ntotal: step %s ms (busiest stage: compute %s ms, communication %s ms), memory"
                 + " %s per device, %s communicated per device%n", ms(t.stepSeconds()), ms(t.computeSeconds()),
                 ms(t.communicationSeconds()), gib(t.peakMemoryBytesPerDevice()), mb(t.communicationBytes())));
+        p.parareal().ifPresent(x -> b.append(String.format(Locale.ROOT, "parareal (changes the model): %d segments of %s .."
+                + " %s (%d blocks), %d device%s each, cut before %s; coarse network %,d parameters; step %s ms, %.2fx the"
+                + " plan above%n", x.segments(), x.first(), x.last(), x.chainBlocks(), x.devicesPerSegment(),
+                x.devicesPerSegment() == 1 ? "" : "s",
+                String.join(", ", x.cuts()), x.coarseParameters(), ms(x.stepSeconds()), x.speedup())));
         for (String x : p.warnings()) {
             b.append("warning: ").append(x).append('\n');
         }
@@ -123,34 +130,6 @@ final class PlanReport {
             }
         });
         return b.length() == 0 ? "; all chosen by the search" : "; fixed: " + b;
-    }
-
-    /** One report row: a node, or N nodes alike. */
-    record Row(String label, PlanNode first, int count) {
-    }
-
-    static List<Row> rows(List<PlanNode> nodes, boolean all) {
-        List<Row> r = new ArrayList<>();
-        if (all) {
-            for (PlanNode n : nodes) {
-                r.add(new Row(n.name(), n, 1));
-            }
-            return r;
-        }
-        Map<String, int[]> groups = new LinkedHashMap<>();
-        Map<String, PlanNode> first = new LinkedHashMap<>();
-        for (PlanNode n : nodes) {
-            String key = n.name().replaceAll("[0-9]+", "#") + "|" + n.op() + "|" + n.strategyText() + "|" + n.placement()
-                    + "|" + n.stage() + "|" + ms(n.computeSeconds()) + "|" + mib(n.memoryBytes());
-            groups.computeIfAbsent(key, k -> new int[1])[0]++;
-            first.putIfAbsent(key, n);
-        }
-        for (Map.Entry<String, int[]> e : groups.entrySet()) {
-            PlanNode n = first.get(e.getKey());
-            int k = e.getValue()[0];
-            r.add(new Row(k == 1 ? n.name() : n.name().replaceAll("[0-9]+", "#") + " x " + k, n, k));
-        }
-        return r;
     }
 
     static String strategy(PlanNode n) {

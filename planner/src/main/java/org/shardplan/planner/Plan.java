@@ -27,10 +27,21 @@ import java.util.Optional;
  * @param solver how the search went
  * @param provenance versions and time
  * @param warnings things the user should know (unsupported operators planned replicated)
+ * @param parareal a parareal network of the model ({@code --parareal}): it changes the model, and the
+ *     nodes, stages and totals stay those of the best plan that keeps it, the one its speed-up is over
  */
 public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Long> dims, Options options,
         List<PlanNode> nodes, Parallelism parallelism, Schedule schedule, List<Stage> stages, PlanTotals totals,
-        Map<String, Baseline> baselines, SolverInfo solver, Provenance provenance, List<String> warnings) {
+        Map<String, Baseline> baselines, SolverInfo solver, Provenance provenance, List<String> warnings,
+        Optional<Parareal> parareal) {
+
+    /** A plan that keeps the model. */
+    public Plan(Model model, ClusterInfo cluster, long batch, Map<String, Long> dims, Options options,
+            List<PlanNode> nodes, Parallelism parallelism, Schedule schedule, List<Stage> stages, PlanTotals totals,
+            Map<String, Baseline> baselines, SolverInfo solver, Provenance provenance, List<String> warnings) {
+        this(model, cluster, batch, dims, options, nodes, parallelism, schedule, stages, totals, baselines, solver,
+                provenance, warnings, Optional.empty());
+    }
 
     /** The format tag written as {@code "format"}. */
     public static final String FORMAT = "shardplan-plan/2";
@@ -52,6 +63,18 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
         Objects.requireNonNull(solver, "solver");
         Objects.requireNonNull(provenance, "provenance");
         warnings = List.copyOf(warnings);
+        Objects.requireNonNull(parareal, "parareal");
+    }
+
+    /** Whether the plan changes the model (it proposes a parareal network). */
+    public boolean changesModel() {
+        return parareal.isPresent();
+    }
+
+    /** This plan with a parareal network of the model. */
+    public Plan withParareal(Parareal p) {
+        return new Plan(model, cluster, batch, dims, options, nodes, parallelism, schedule, stages, totals, baselines,
+                solver, provenance, warnings, Optional.of(p));
     }
 
     /** The node of that name. */
@@ -68,7 +91,7 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
     public Plan withCosts(List<PlanNode> newNodes, Parallelism newParallelism, Schedule newSchedule, List<Stage> newStages,
             PlanTotals newTotals) {
         return new Plan(model, cluster, batch, dims, options, newNodes, newParallelism, newSchedule, newStages, newTotals,
-                baselines, solver, provenance, warnings);
+                baselines, solver, provenance, warnings, parareal);
     }
 
     /** Whether the plan runs more than one pipeline stage. */
@@ -316,6 +339,51 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
 
         public Provenance {
             java.util.Objects.requireNonNull(overlap, "overlap");
+        }
+    }
+
+    /**
+     * A parareal network of the model (Lee, Park and Lee, arXiv:2103.08802; docs/parareal.md): a chain
+     * of shape-keeping repeated blocks torn into segments that run at the same time on equal device
+     * groups, joined by a coarse network that runs on every device. It changes the model.
+     *
+     * @param segments N, the number of fine segments
+     * @param first the chain's first coarse node
+     * @param last the chain's last coarse node
+     * @param cuts the first coarse node of segments 2..N
+     * @param chainBlocks the blocks of the chain
+     * @param devicesPerSegment the devices of each segment's group (segment j on devices
+     *     {@code [j * g, (j + 1) * g - 1]})
+     * @param coarseNodes coarse-graph nodes of the coarse network
+     * @param coarseParameters its parameters (elements), new and to be trained
+     * @param coarseNetwork what the coarse network is
+     * @param stepSeconds the predicted training step with the network
+     * @param speedup the step of the best plan that keeps the model over {@code stepSeconds}
+     * @param exactStepSeconds the step of that plan
+     * @param segmentSeconds each segment's forward and backward on its group
+     * @param coarseSeconds the coarse network's sequential forward and backward
+     * @param transferSeconds moving segment inputs, outputs and their gradients
+     * @param outsideSeconds the nodes before and after the chain, on every device
+     * @param memoryBytesPerDevice the largest device's memory
+     */
+    public record Parareal(int segments, String first, String last, List<String> cuts, int chainBlocks,
+            int devicesPerSegment, int coarseNodes, long coarseParameters, String coarseNetwork, double stepSeconds,
+            double speedup, double exactStepSeconds, List<Double> segmentSeconds, double coarseSeconds,
+            double transferSeconds, double outsideSeconds, double memoryBytesPerDevice) {
+        public Parareal {
+            Objects.requireNonNull(first, "first");
+            Objects.requireNonNull(last, "last");
+            cuts = List.copyOf(cuts);
+            Objects.requireNonNull(coarseNetwork, "coarseNetwork");
+            segmentSeconds = List.copyOf(segmentSeconds);
+            if (segments < 2 || cuts.size() != segments - 1) {
+                throw new IllegalArgumentException("parareal must have at least 2 segments and one cut fewer, found "
+                        + segments + " segments and " + cuts.size() + " cuts");
+            }
+            if (segmentSeconds.size() != segments) {
+                throw new IllegalArgumentException("parareal.segmentSeconds must have one entry per segment (" + segments
+                        + "), found " + segmentSeconds.size());
+            }
         }
     }
 }

@@ -184,6 +184,30 @@ public final class PlanJson {
         }
         ArrayNode w = r.putArray("warnings");
         p.warnings().forEach(w::add);
+        if (p.parareal().isPresent()) {
+            Plan.Parareal x = p.parareal().get();
+            r.put("changesModel", true);
+            ObjectNode q = r.putObject("parareal");
+            q.put("segments", x.segments());
+            q.putArray("chain").add(x.first()).add(x.last());
+            ArrayNode cuts = q.putArray("cuts");
+            x.cuts().forEach(cuts::add);
+            q.put("chainBlocks", x.chainBlocks());
+            q.put("devicesPerSegment", x.devicesPerSegment());
+            ObjectNode co = q.putObject("coarse");
+            co.put("nodes", x.coarseNodes());
+            co.put("parameters", x.coarseParameters());
+            co.put("network", x.coarseNetwork());
+            q.put("stepSeconds", x.stepSeconds());
+            q.put("speedup", x.speedup());
+            q.put("exactStepSeconds", x.exactStepSeconds());
+            ArrayNode ss = q.putArray("segmentSeconds");
+            x.segmentSeconds().forEach(ss::add);
+            q.put("coarseSeconds", x.coarseSeconds());
+            q.put("transferSeconds", x.transferSeconds());
+            q.put("outsideSeconds", x.outsideSeconds());
+            q.put("memoryBytesPerDevice", x.memoryBytesPerDevice());
+        }
         return r;
     }
 
@@ -384,8 +408,49 @@ public final class PlanJson {
                 r.text(pn, "provenance.calibration"), r.text(pn, "provenance.createdAt"),
                 r.text(pn, "provenance.exactness"), pn.has("overlap") ? r.text(pn, "provenance.overlap") : "");
         List<String> warnings = r.texts(root, "warnings");
+        boolean changes = root.has("changesModel") && r.bool(root, "changesModel");
+        java.util.Optional<Plan.Parareal> parareal = java.util.Optional.empty();
+        if (root.has("parareal")) {
+            parareal = java.util.Optional.of(parareal(r, r.object(root, "parareal")));
+        }
+        if (changes != parareal.isPresent()) {
+            throw new PlanFormatException(source + ": changesModel must be " + parareal.isPresent() + " when the plan "
+                    + (parareal.isPresent() ? "has" : "has no") + " parareal section, found " + changes);
+        }
         return new Plan(model, cluster, batch, dims, options, nodes, parallelism, schedule, stages, totals, baselines,
-                solver, prov, warnings);
+                solver, prov, warnings, parareal);
+    }
+
+    private static Plan.Parareal parareal(Reader r, JsonNode q) throws PlanFormatException {
+        int n = (int) r.integer(q, "parareal.segments", 2);
+        JsonNode chain = r.array(q, "parareal.chain");
+        if (chain.size() != 2 || !chain.get(0).isTextual() || !chain.get(1).isTextual()) {
+            throw r.bad("parareal.chain", "[first node, last node]", chain);
+        }
+        List<String> cuts = r.texts(q, "parareal.cuts");
+        if (cuts.size() != n - 1) {
+            throw r.bad("parareal.cuts", (n - 1) + " node names (one fewer than the segments)", q.get("cuts"));
+        }
+        JsonNode co = r.object(q, "parareal.coarse");
+        JsonNode ss = r.array(q, "parareal.segmentSeconds");
+        List<Double> seg = new ArrayList<>();
+        for (int i = 0; i < ss.size(); i++) {
+            JsonNode v = ss.get(i);
+            if (!v.isNumber() || !(v.asDouble() >= 0)) {
+                throw r.bad("parareal.segmentSeconds[" + i + "]", "a number >= 0", v);
+            }
+            seg.add(v.asDouble());
+        }
+        if (seg.size() != n) {
+            throw r.bad("parareal.segmentSeconds", n + " numbers (one per segment)", ss);
+        }
+        return new Plan.Parareal(n, chain.get(0).asText(), chain.get(1).asText(), cuts,
+                (int) r.integer(q, "parareal.chainBlocks", n), (int) r.integer(q, "parareal.devicesPerSegment", 1),
+                (int) r.integer(co, "parareal.coarse.nodes", 1), r.integer(co, "parareal.coarse.parameters", 0),
+                r.text(co, "parareal.coarse.network"), r.number(q, "parareal.stepSeconds", 0),
+                r.number(q, "parareal.speedup", 0), r.number(q, "parareal.exactStepSeconds", 0), seg,
+                r.number(q, "parareal.coarseSeconds", 0), r.number(q, "parareal.transferSeconds", 0),
+                r.number(q, "parareal.outsideSeconds", 0), r.number(q, "parareal.memoryBytesPerDevice", 0));
     }
 
     /** Field access that names the field in every error. */

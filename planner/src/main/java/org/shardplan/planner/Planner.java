@@ -388,6 +388,11 @@ public final class Planner {
         SearchOptions so = c.search;
         PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, c.timeLimit);
         Graph g = ps.graph(c.batch);
+        if (so.parareal().segments().isPresent()) {
+            // a parareal request that cannot apply fails before the search
+            org.shardplan.planner.parareal.PararealSearch.check(ps.coarse(c.batch), c.cluster.deviceCount(),
+                    so.parareal().segments().getAsInt(), "--parareal");
+        }
         Optional<PipelineSearch.Outcome> found = ps.run();
         double solveSeconds = (System.nanoTime() - t0) / 1e9;
         // the baselines: one stage, one micro-batch, under the memory options of the plan found
@@ -473,7 +478,74 @@ public final class Planner {
         Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
                 best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
         List<String> warnings = new ArrayList<>(ps.notes);
-        return assemble(g, best, baselines, si, warnings, ps);
+        Plan exact = assemble(g, best, baselines, si, warnings, ps);
+        return so.parareal().enabled() ? withParareal(exact, ps, best.recompute(), best.zero()) : exact;
+    }
+
+    /**
+     * The plan with the parareal network the options ask for: with N fixed, the best cuts of N
+     * segments whatever their speed; with {@code auto}, the fastest network when it beats the plan, else
+     * the plan with a warning saying by how much it lost.
+     */
+    private Plan withParareal(Plan exact, PipelineSearch ps, boolean rc, int z) throws ShardplanException {
+        SearchOptions.Parareal opt = c.search.parareal();
+        Optional<Plan.Parareal> p = parareal(exact, ps, rc, z, opt.segments());
+        List<String> warnings = new ArrayList<>(exact.warnings());
+        if (p.isEmpty()) {
+            if (opt.segments().isPresent()) {
+                throw new PlanInfeasibleException("--parareal " + opt.segments().getAsInt() + ": no parareal network of "
+                        + opt.segments().getAsInt() + " segments fits the memory limit of " + String.format(java.util.Locale.ROOT,
+                        "%.3f GiB", memoryLimit() / (1L << 30)));
+            }
+            warnings.add("parareal: no parareal network applies (no chain of shape-keeping repeated blocks, or none fits)");
+        } else if (opt.segments().isEmpty() && p.get().speedup() <= 1) {
+            Plan.Parareal x = p.get();
+            warnings.add(String.format(java.util.Locale.ROOT, "parareal: the fastest network (%d segments of %s .. %s) "
+                    + "predicts %.4g s, not faster than %.4g s of the plan that keeps the model", x.segments(), x.first(),
+                    x.last(), x.stepSeconds(), x.exactStepSeconds()));
+            p = Optional.empty();
+        }
+        Plan r = new Plan(exact.model(), exact.cluster(), exact.batch(), exact.dims(), exact.options(), exact.nodes(),
+                exact.parallelism(), exact.schedule(), exact.stages(), exact.totals(), exact.baselines(), exact.solver(),
+                exact.provenance(), warnings);
+        return p.isPresent() ? r.withParareal(p.get()) : r;
+    }
+
+    /**
+     * The fastest parareal network of the model that fits, priced against a plan that keeps it
+     * ({@link org.shardplan.planner.parareal.PararealSearch}): with {@code segments} fixed, that many
+     * segments; empty when no chain applies or none fits.
+     *
+     * @throws ShardplanException when {@code segments} cannot apply to the model (no chain, more
+     *     segments than blocks, not dividing the devices)
+     */
+    public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments)
+            throws ShardplanException {
+        PipelineSearch ps = new PipelineSearch(this, c.search, source, c.batch, c.timeLimit);
+        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments);
+    }
+
+    private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
+            java.util.OptionalInt segments) throws ShardplanException {
+        CoarseGraph cg = ps.coarse(c.batch);
+        List<org.shardplan.planner.parareal.PararealSearch.Candidate> all =
+                org.shardplan.planner.parareal.PararealSearch.price(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
+                        memoryLimit(), segments, c.timeLimit, "--parareal");
+        Optional<org.shardplan.planner.parareal.PararealSearch.Candidate> best =
+                org.shardplan.planner.parareal.PararealSearch.best(all);
+        if (best.isEmpty()) {
+            return Optional.empty();
+        }
+        org.shardplan.planner.parareal.PararealSearch.Candidate b = best.get();
+        List<Double> seg = new ArrayList<>();
+        for (double x : b.segmentSeconds()) {
+            seg.add(x);
+        }
+        double exactStep = exact.totals().stepSeconds();
+        return Optional.of(new Plan.Parareal(b.segments(), b.chain().firstName(cg), b.chain().lastName(cg), b.cutNames(cg),
+                b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(),
+                org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK, b.stepSeconds(), exactStep / b.stepSeconds(),
+                exactStep, seg, b.coarseSeconds(), b.transferSeconds(), b.outsideSeconds(), b.memoryBytesPerDevice()));
     }
 
     /** The gradient reduction a one-stage, one-micro-batch step of these layouts hides (the baselines' steps). */

@@ -26,10 +26,73 @@ import org.shardplan.planner.pipeline.ScheduleParameters;
  *     and the bound on its staleness
  * @param allowAsync whether {@code auto} may choose a schedule that changes the training math (asynchronous
  *     {@code amp}); {@code --schedule amp} needs no permission
+ * @param parareal whether the search may propose a parareal network, which changes the model
+ *     ({@link Parareal}; off unless asked for)
  */
 public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
         OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage,
-        ScheduleParameters scheduleParameters, boolean allowAsync) {
+        ScheduleParameters scheduleParameters, boolean allowAsync, Parareal parareal) {
+
+    /**
+     * The parareal option ({@code --parareal off|auto|N}): off; {@code auto}, the search proposes a
+     * parareal network (org.shardplan.planner.parareal) when it is faster than every plan that keeps
+     * the model; or N segments, priced and reported whatever its speed.
+     *
+     * @param enabled whether parareal networks are priced
+     * @param segments the number of segments when fixed (empty: chosen)
+     */
+    public record Parareal(boolean enabled, OptionalInt segments) {
+        /** No parareal network (the default: it changes the model). */
+        public static final Parareal OFF = new Parareal(false, OptionalInt.empty());
+        /** The search proposes one when it wins. */
+        public static final Parareal AUTO = new Parareal(true, OptionalInt.empty());
+
+        public Parareal {
+            Objects.requireNonNull(segments, "segments");
+            if (!enabled && segments.isPresent()) {
+                throw new IllegalArgumentException("--parareal off takes no number of segments, found " + segments.getAsInt());
+            }
+            if (segments.isPresent() && segments.getAsInt() < 2) {
+                throw new IllegalArgumentException("--parareal must be off, auto or a number of segments >= 2, found "
+                        + segments.getAsInt());
+            }
+        }
+
+        /** N segments, fixed. */
+        public static Parareal segments(int n) {
+            return new Parareal(true, OptionalInt.of(n));
+        }
+
+        /** {@code off}, {@code auto} or a number of segments (>= 2), as the command line gives it. */
+        public static Parareal parse(String text) {
+            String t = text.trim();
+            if (t.equals("off")) {
+                return OFF;
+            }
+            if (t.equals("auto")) {
+                return AUTO;
+            }
+            try {
+                return segments(Integer.parseInt(t));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--parareal must be off, auto or a number of segments >= 2, found '"
+                        + text + "'");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return !enabled ? "off" : segments.isPresent() ? Integer.toString(segments.getAsInt()) : "auto";
+        }
+    }
+
+    /** Options without the parareal choice (off). */
+    public SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
+            OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage,
+            ScheduleParameters scheduleParameters, boolean allowAsync) {
+        this(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage, scheduleParameters,
+                allowAsync, Parareal.OFF);
+    }
 
     /** Schedule names accepted by {@link #withSchedule}. */
     public static final List<String> SCHEDULES = List.of("gpipe", "1f1b", "interleaved", "zero-bubble", "amp");
@@ -37,13 +100,13 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
     /** Everything chosen by the search (synchronous schedules only). */
     public static final SearchOptions AUTO = new SearchOptions(OptionalInt.empty(), OptionalInt.empty(),
             OptionalInt.empty(), Optional.empty(), OptionalInt.empty(), OptionalInt.empty(), Optional.empty(),
-            OptionalInt.empty(), ScheduleParameters.NONE, false);
+            OptionalInt.empty(), ScheduleParameters.NONE, false, Parareal.OFF);
 
     /** Options of the fields before the asynchronous schedule: no schedule parameters, synchronous only. */
     public SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
             OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage) {
         this(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage, ScheduleParameters.NONE,
-                false);
+                false, Parareal.OFF);
     }
 
     /** The single-stage search of one micro-batch with recomputation and ZeRO fixed (the planner before pipelines). */
@@ -61,6 +124,7 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
         Objects.requireNonNull(recompute, "recompute");
         Objects.requireNonNull(zeroStage, "zeroStage");
         Objects.requireNonNull(scheduleParameters, "scheduleParameters");
+        Objects.requireNonNull(parareal, "parareal");
         positive("--pipeline-parallel", pipeline);
         positive("--tensor-parallel", tensor);
         positive("--data-parallel", data);
@@ -83,78 +147,84 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
 
     public SearchOptions withPipeline(int p) {
         return new SearchOptions(OptionalInt.of(p), tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     public SearchOptions withTensor(int t) {
         return new SearchOptions(pipeline, OptionalInt.of(t), data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     public SearchOptions withData(int d) {
         return new SearchOptions(pipeline, tensor, OptionalInt.of(d), schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     public SearchOptions withSchedule(String s) {
         return new SearchOptions(pipeline, tensor, data, Optional.of(s), virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     public SearchOptions withVirtualStages(int v) {
         return new SearchOptions(pipeline, tensor, data, schedule, OptionalInt.of(v), microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     public SearchOptions withMicroBatches(int m) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, OptionalInt.of(m), recompute, zeroStage,
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     public SearchOptions withRecompute(boolean on) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.of(on), zeroStage,
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     public SearchOptions withZeroStage(int z) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.of(z),
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     /** These options with recomputation chosen by the search. */
     public SearchOptions withRecomputeAuto() {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.empty(), zeroStage,
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     /** These options with the ZeRO stage chosen by the search. */
     public SearchOptions withZeroStageAuto() {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.empty(),
-                scheduleParameters, allowAsync);
+                scheduleParameters, allowAsync, parareal);
     }
 
     /** These options with the asynchronous schedule's keys in flight fixed ({@code --max-active-keys}). */
     public SearchOptions withMaxActiveKeys(int k) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters.withMaxActiveKeys(k), allowAsync);
+                scheduleParameters.withMaxActiveKeys(k), allowAsync, parareal);
     }
 
     /** These options with the asynchronous schedule's update frequency fixed ({@code --min-update-frequency}). */
     public SearchOptions withMinUpdateFrequency(int m) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters.withMinUpdateFrequency(m), allowAsync);
+                scheduleParameters.withMinUpdateFrequency(m), allowAsync, parareal);
     }
 
     /** These options with a bound on the staleness of every stage ({@code --max-staleness}). */
     public SearchOptions withMaxStaleness(int s) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters.withMaxStaleness(s), allowAsync);
+                scheduleParameters.withMaxStaleness(s), allowAsync, parareal);
     }
 
     /** These options letting {@code auto} choose an asynchronous schedule ({@code --allow async}). */
     public SearchOptions withAllowAsync(boolean allow) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allow);
+                scheduleParameters, allow, parareal);
+    }
+
+    /** These options with the parareal choice given ({@code --parareal}). */
+    public SearchOptions withParareal(Parareal p) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters, allowAsync, Objects.requireNonNull(p, "parareal"));
     }
 
     /** Whether the search may use an asynchronous schedule: {@code --schedule amp}, or {@code auto} with {@code --allow async}. */
@@ -200,6 +270,9 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
             m.put("maxActiveKeys", text(scheduleParameters.maxActiveKeys()));
             m.put("minUpdateFrequency", text(scheduleParameters.minUpdateFrequency()));
             scheduleParameters.maxStaleness().ifPresent(x -> m.put("maxStaleness", Integer.toString(x)));
+        }
+        if (parareal.enabled()) {
+            m.put("parareal", parareal.toString());
         }
         return m;
     }

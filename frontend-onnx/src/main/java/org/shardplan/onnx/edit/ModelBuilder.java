@@ -190,8 +190,8 @@ public final class ModelBuilder {
                         throw new IllegalArgumentException("external data location must stay inside the model's"
                                 + " directory, found '" + loc + "'");
                     }
-                    if (Files.exists(to)) {
-                        continue;
+                    if (Files.exists(to) || !Files.exists(from)) {
+                        continue; // already there, or absent from the source too (a model written without its weights)
                     }
                     Files.createDirectories(to.getParent());
                     try {

@@ -1,0 +1,304 @@
+package org.shardplan.planner.parareal;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import org.shardplan.cost.cluster.Cluster;
+import org.shardplan.cost.cluster.Link;
+import org.shardplan.graph.ShardplanException;
+import org.shardplan.graph.Value;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.planner.build.ProblemBuilder;
+import org.shardplan.planner.build.StageProblem;
+import org.shardplan.planner.solver.AutoSolver;
+import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Evaluator;
+import org.shardplan.planner.solver.Solution;
+import org.shardplan.planner.solver.Solver;
+
+/**
+ * Prices a parareal network (Lee, Park and Lee, arXiv:2103.08802) under the planner's cost model and
+ * chooses the chain, the number of segments N and the cuts that minimise the training step.
+ *
+ * <p>The network (docs/parareal.md) applies one parareal iteration to a {@link Chain} of L blocks cut
+ * into N segments F_1..F_N, with one coarse block G_j per segment (a block of the chain's class with
+ * new parameters): the coarse sweep λ_0 = x, λ_j = G_j(λ_{j-1}); the fine segments F_j(λ_{j-1}) at
+ * the same time; the corrected sweep U_0 = x, U_j = G_j(U_{j-1}) + F_j(λ_{j-1}) - G_j(λ_{j-1});
+ * the rest of the model reads U_N. On D devices the segments run on N equal groups of g = D/N
+ * devices; the part before the chain, the part after it and the coarse network run on all D. A
+ * step, forward and backward, costs
+ * <pre>
+ *   T = T_outside(D) + (2N - 1) · (T_G(D) - S_G) + N · S_G + max_j T_Fj(g) + 4 · t_link(|x| / g)
+ * </pre>
+ * where T_outside is the exact per-layer optimum of the nodes before and after the chain on D
+ * devices, T_G the per-layer optimum of one block on D devices with S_G its gradient reduction (each
+ * G_j is evaluated at most twice and G_1..G_N-1's first results are reused, so 2N - 1 evaluations and
+ * N reductions), T_Fj the per-layer optimum of segment j on its g devices (its gradient reduced among
+ * them), and the last term moves λ_{j-1} to group j and F_j's output back, and the two gradients in
+ * the backward pass, |x| the bytes of the chain's activation for the whole batch. Memory per device is
+ * the outside's and the coarse network's (N blocks' weights and states, 2N - 1 blocks' activations)
+ * plus the largest segment's on its group.
+ *
+ * <p>The cuts balance the segments: over the blocks' times t_k on g devices, the linear-partition
+ * recurrence T[1][j] = t(0, j), T[s][j] = min over i &lt; j of max(T[s-1][i], t(i, j)), O(N L²), the
+ * stage-balancing DP of the pipeline search on the blocks of the chain.
+ *
+ * <p>Running time: for each chain and each N dividing D (at most L), one cost-table build on g
+ * devices (shared with the pipeline search's submeshes), L + N + 3 exact solves of block-sized
+ * problems.
+ */
+public final class PararealSearch {
+    private PararealSearch() {
+    }
+
+    /** What the coarse network is, as plans record it. */
+    public static final String COARSE_NETWORK = "one block of the chain's class per segment, new parameters";
+
+    /** The strategy problem of the whole coarse graph on the first {@code devices} devices. */
+    @FunctionalInterface
+    public interface Builds {
+        ProblemBuilder.Built on(int devices) throws ShardplanException;
+    }
+
+    /**
+     * A priced parareal network.
+     *
+     * @param chain the chain torn into segments
+     * @param segments N
+     * @param bounds block indices where the segments start, and L: {@code [0, c_1, ..., c_{N-1}, L]}
+     * @param devicesPerSegment g = D / N
+     * @param stepSeconds the predicted training step
+     * @param segmentSeconds forward and backward time of each fine segment on its group
+     * @param coarseSeconds the coarse network's sequential forward and backward, with its gradient reduction
+     * @param transferSeconds segment inputs, outputs and their gradients between the groups and the coarse network
+     * @param outsideSeconds the nodes before and after the chain on all devices
+     * @param memoryBytesPerDevice the largest device's memory
+     * @param fits whether that fits the memory limit
+     * @param coarseNodes coarse-graph nodes of the coarse network (N blocks)
+     * @param coarseParameters parameters (elements) of the coarse network
+     */
+    public record Candidate(Chain chain, int segments, int[] bounds, int devicesPerSegment, double stepSeconds,
+            double[] segmentSeconds, double coarseSeconds, double transferSeconds, double outsideSeconds,
+            double memoryBytesPerDevice, boolean fits, int coarseNodes, long coarseParameters) {
+        public Candidate {
+            bounds = bounds.clone();
+            segmentSeconds = segmentSeconds.clone();
+        }
+
+        @Override
+        public int[] bounds() {
+            return bounds.clone();
+        }
+
+        @Override
+        public double[] segmentSeconds() {
+            return segmentSeconds.clone();
+        }
+
+        /** The coarse-node index where segment {@code j} (from 0) starts. */
+        public int segmentStart(int j) {
+            return chain.layers().get(bounds[j]).from();
+        }
+
+        /** The names of the first coarse node of segments 2..N (where the chain is cut). */
+        public List<String> cutNames(CoarseGraph cg) {
+            List<String> r = new ArrayList<>();
+            for (int j = 1; j < segments; j++) {
+                r.add(cg.node(segmentStart(j)).name());
+            }
+            return r;
+        }
+    }
+
+    /**
+     * Every parareal network the options allow, priced: each chain with each N in 2..min(L, D) that
+     * divides D ({@code segments} fixes N).
+     *
+     * @throws ShardplanException when N is fixed and no chain can take it (no chain, N above every
+     *     chain's length, N not dividing the devices), naming {@code option}
+     */
+    public static List<Candidate> price(CoarseGraph cg, Builds builds, Cluster cluster, double memoryLimit,
+            OptionalInt segments, double timeLimit, String option) throws ShardplanException {
+        List<Chain> chains = Chains.find(cg);
+        int d = cluster.deviceCount();
+        if (segments.isPresent()) {
+            check(cg, chains, d, segments.getAsInt(), option);
+        }
+        long deadline = System.nanoTime() + (long) (timeLimit * 1e9);
+        List<Candidate> r = new ArrayList<>();
+        if (chains.isEmpty()) {
+            return r;
+        }
+        ProblemBuilder.Built all = builds.on(d);
+        int nodes = cg.nodes().size();
+        for (Chain c : chains) {
+            // a coarse block is priced as the chain's second block: one that reads an activation and so
+            // computes its input's gradient, as G_2..G_N do
+            Chain.Layer rep = c.layers().get(1);
+            Range coarse = solve(all, rep.from(), rep.to(), deadline);
+            double outsideT = 0;
+            double outsideMem = 0;
+            if (c.from() > 0) {
+                Range pre = solve(all, 0, c.from(), deadline);
+                outsideT += pre.seconds;
+                outsideMem += pre.memory;
+            }
+            if (c.to() < nodes) {
+                Range post = solve(all, c.to(), nodes, deadline);
+                outsideT += post.seconds;
+                outsideMem += post.memory;
+            }
+            long blockParams = 0;
+            for (int i = rep.from(); i < rep.to(); i++) {
+                for (Value v : cg.node(i).parameters()) {
+                    blockParams += v.type().shape().numElements().orElse(0);
+                }
+            }
+            double bytes = c.type().byteSize().orElse(0);
+            Link link = d <= cluster.devicesPerNode() ? cluster.nodes().get(0).intraNode() : cluster.interNode();
+            for (int n = 2; n <= Math.min(c.length(), d); n++) {
+                if (d % n != 0 || (segments.isPresent() && segments.getAsInt() != n)) {
+                    continue;
+                }
+                int g = d / n;
+                ProblemBuilder.Built sub = builds.on(g);
+                double[] t = new double[c.length()];
+                for (int k = 0; k < t.length; k++) {
+                    t[k] = solve(sub, c.layers().get(k).from(), c.layers().get(k).to(), deadline).seconds;
+                }
+                int[] bounds = partition(t, n);
+                double[] seg = new double[n];
+                double segMem = 0;
+                double slowest = 0;
+                for (int j = 0; j < n; j++) {
+                    Range f = solve(sub, c.layers().get(bounds[j]).from(), c.layers().get(bounds[j + 1] - 1).to(), deadline);
+                    seg[j] = f.seconds;
+                    segMem = Math.max(segMem, f.memory);
+                    slowest = Math.max(slowest, f.seconds);
+                }
+                double coarseT = (2 * n - 1) * (coarse.seconds - coarse.sync) + n * coarse.sync;
+                double transfer = bytes > 0 ? 4 * link.transferSeconds(bytes / g) : 0;
+                double step = outsideT + coarseT + slowest + transfer;
+                double mem = outsideMem + n * coarse.parameters + (2 * n - 1) * coarse.activations + segMem;
+                r.add(new Candidate(c, n, bounds, g, step, seg, coarseT, transfer, outsideT, mem,
+                        mem <= memoryLimit * (1 + 1e-12), n * rep.size(), n * blockParams));
+            }
+        }
+        return r;
+    }
+
+    /**
+     * Checks that N segments can apply to the coarse graph on {@code devices} devices (before any
+     * pricing, so that a bad request fails at once).
+     *
+     * @throws ShardplanException naming {@code option}: N below 2, no chain, N above the longest
+     *     chain's blocks, N not dividing the devices
+     */
+    public static void check(CoarseGraph cg, int devices, int n, String option) throws ShardplanException {
+        check(cg, Chains.find(cg), devices, n, option);
+    }
+
+    private static void check(CoarseGraph cg, List<Chain> chains, int d, int n, String option) throws ShardplanException {
+        if (n < 2) {
+            throw new ShardplanException(option + " must be off, auto or a number of segments >= 2, found " + n);
+        }
+        if (chains.isEmpty()) {
+            throw new ShardplanException(option + " " + n + ": the model has no chain of at least 2 repeated blocks"
+                    + " that keep the activation's shape (ResNet stage blocks, transformer layers, equal convolutions)");
+        }
+        Chain longest = chains.get(0);
+        if (n > longest.length()) {
+            throw new ShardplanException(option + " must be at most " + longest.length() + ", the blocks of the longest"
+                    + " shape-keeping chain (" + longest.firstName(cg) + " .. " + longest.lastName(cg) + "), found " + n);
+        }
+        if (d % n != 0) {
+            throw new ShardplanException(option + " must divide the " + d + " devices (each segment runs on an equal"
+                    + " group of devices), found " + n);
+        }
+    }
+
+    /** The fastest candidate that fits, if any. */
+    public static Optional<Candidate> best(List<Candidate> candidates) {
+        Candidate b = null;
+        for (Candidate c : candidates) {
+            if (c.fits() && (b == null || c.stepSeconds() < b.stepSeconds())) {
+                b = c;
+            }
+        }
+        return Optional.ofNullable(b);
+    }
+
+    /**
+     * Cuts {@code t} (block times) into {@code n} contiguous non-empty parts minimising the largest
+     * sum: the bounds {@code [0, c_1, ..., n's last = t.length]}. Ties go to the earliest cut, so equal
+     * blocks split as evenly as they can (5 blocks in 2: 2 + 3).
+     */
+    static int[] partition(double[] t, int n) {
+        int l = t.length;
+        if (n < 1 || n > l) {
+            throw new IllegalArgumentException("segments must be between 1 and the " + l + " blocks, found " + n);
+        }
+        double[] prefix = new double[l + 1];
+        for (int k = 0; k < l; k++) {
+            prefix[k + 1] = prefix[k] + t[k];
+        }
+        // best[s][j]: the least largest part cutting blocks 0..j-1 into s parts; from[s][j] the last cut
+        double[][] best = new double[n + 1][l + 1];
+        int[][] from = new int[n + 1][l + 1];
+        for (double[] row : best) {
+            Arrays.fill(row, Double.POSITIVE_INFINITY);
+        }
+        best[0][0] = 0;
+        for (int s = 1; s <= n; s++) {
+            for (int j = s; j <= l; j++) {
+                for (int i = s - 1; i < j; i++) {
+                    double v = Math.max(best[s - 1][i], prefix[j] - prefix[i]);
+                    if (v < best[s][j] * (1 - 1e-12)) {
+                        best[s][j] = v;
+                        from[s][j] = i;
+                    }
+                }
+            }
+        }
+        int[] bounds = new int[n + 1];
+        bounds[n] = l;
+        for (int s = n; s > 0; s--) {
+            bounds[s - 1] = from[s][bounds[s]];
+        }
+        return bounds;
+    }
+
+    private record Range(double seconds, double sync, double parameters, double activations, double memory) {
+    }
+
+    /** The exact per-layer optimum of nodes {@code [from, to)} (repeated blocks tied), without memory limit. */
+    private static Range solve(ProblemBuilder.Built b, int from, int to, long deadline) {
+        StageProblem sp = StageProblem.of(b, from, to, ProblemBuilder.Repeat.ONCE, StageProblem.Filter.ALL,
+                OptionalDouble.empty(), true);
+        double left = Math.max(0.5, (deadline - System.nanoTime()) / 1e9);
+        Solution s = new DpSolver().solve(sp.problem(), Solver.Options.withTimeLimit(left));
+        if (!s.hasChoices()) {
+            s = new AutoSolver().solve(sp.problem(), Solver.Options.withTimeLimit(left));
+        }
+        if (!s.hasChoices()) {
+            throw new IllegalStateException("no strategy found for nodes " + from + ".." + to + " within the time limit");
+        }
+        int[] layout = sp.expand(s.choices());
+        StageProblem untied = StageProblem.of(b, from, to, ProblemBuilder.Repeat.ONCE, StageProblem.Filter.ALL,
+                OptionalDouble.empty(), false);
+        double seconds = Evaluator.evaluate(untied.problem(), layout).total();
+        double sync = 0;
+        double params = 0;
+        double act = 0;
+        for (int i = from; i < to; i++) {
+            ProblemBuilder.Cost c = b.units().get(i).costs().get(layout[i - from]);
+            sync += c.gradientSeconds();
+            params += c.parameterBytes();
+            act += c.activationBytes();
+        }
+        return new Range(seconds, sync, params, act, params + act);
+    }
+}
