@@ -12,13 +12,17 @@ package org.shardplan.cost.cluster;
  * tensor-core peak is
  *
  * <pre>
- *   e(M, N, K) = gemmEfficiency · tiles(M, N) · waves(T) · K / (K + gemmKHalf)
- *   tiles = b·M·N / (T · tileM · tileN)        (the useful share of the tiles' area)
+ *   e(M, N, K) = gemmEfficiency · max over tiles (reuse · tiles(M, N) · waves(T)) · K / (K + gemmKHalf)
+ *   tiles = b·M·N / (T · tm · tn)              (the useful share of the tiles' area)
  *   waves = T / (ceil(T / sms) · sms)          (the busy share of the last wave)
+ *   reuse = (tm·tn / (tm + tn)) / (tileM·tileN / (tileM + tileN))
  * </pre>
  *
- * the last factor standing for the prologue and epilogue of each tile, which a short reduction
- * cannot hide. The time is {@code launch + max(F / (peak · e), B / (bandwidth · memoryEfficiency))}.
+ * over the large tile {@code tileM x tileN} and its halvings {@code tm x tn} down to a quarter of each
+ * side (the smaller tiles cuBLAS picks for small products, Section 2.3 of the guide), each at the
+ * data reuse of its area over its perimeter relative to the large tile's (a structural assumption,
+ * not fitted); the last factor stands for the prologue and epilogue of each tile, which a short
+ * reduction cannot hide. The time is {@code launch + max(F / (peak · e), B / (bandwidth · memoryEfficiency))}.
  *
  * <p><b>Memory-bound kernels</b> (element-wise, normalisation, softmax, reductions, data movement)
  * run at {@code memoryEfficiency} of the memory bandwidth, plus {@code launch}.
@@ -78,9 +82,22 @@ public record KernelModel(int sms, int tileM, int tileN, double gemmEfficiency, 
         if (batch <= 0 || m <= 0 || n <= 0 || k <= 0) {
             return gemmEfficiency;
         }
-        double t = tiles(batch, m, n);
-        double area = batch * m * n / (t * tileM * tileN);
-        double waves = t / (Math.ceil(t / sms) * sms);
-        return gemmEfficiency * area * waves * k / (k + gemmKHalf);
+        // the library picks, among its tiles, the one that runs the product fastest: the large tile, or a
+        // tile halved along one or both sides, whose data reuse (tile area over perimeter) is that much
+        // lower but which fills more of the multiprocessors on a small product
+        double best = 0;
+        for (int[] f : HALVINGS) {
+            double tm = Math.max(16, tileM / f[0]);
+            double tn = Math.max(16, tileN / f[1]);
+            double t = batch * Math.ceil(m / tm) * Math.ceil(n / tn);
+            double area = batch * m * n / (t * tm * tn);
+            double waves = t / (Math.ceil(t / sms) * sms);
+            double reuse = (tm * tn / (tm + tn)) / ((double) tileM * tileN / (tileM + tileN));
+            best = Math.max(best, reuse * area * waves);
+        }
+        return gemmEfficiency * best * k / (k + gemmKHalf);
     }
+
+    /** The tiles tried: the large one and its halvings, down to a quarter of each side. */
+    private static final int[][] HALVINGS = {{1, 1}, {2, 1}, {1, 2}, {2, 2}, {4, 2}, {2, 4}, {4, 4}};
 }
