@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
         versionProvider = Main.Version.class,
         description = "Finds how to split the training of a neural network across many devices.",
         subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, SolveCommand.class, ProfileCommand.class,
-                PlanCommand.class, ExplainCommand.class, EvaluateCommand.class, SimulateCommand.class, ExportCommand.class, ReportCommand.class})
+                PlanCommand.class, ExplainCommand.class, EvaluateCommand.class, SimulateCommand.class, ExportCommand.class,
+                ReportCommand.class, RunCommand.class, TrainCommand.class})
 public final class Main implements Runnable {
 
     /** {@link System#nanoTime()} when the command line's code started running, for the timing {@code --verbose} prints. */

@@ -25,7 +25,8 @@ public final class Exporters {
             DeepSpeedExporter::new,
             TorchtitanExporter::new,
             DTensorExporter::new,
-            org.shardplan.export.onnx.OnnxExporter::new);
+            org.shardplan.export.onnx.OnnxExporter::new,
+            PararealExporter::new);
 
     private static volatile Map<String, Exporter> all;
 

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class ExportersTest {
     @Test
     void builtInFormatsFirstThenServices() {
-        assertEquals(List.of("megatron", "deepspeed", "torchtitan", "dtensor", "onnx", "degrees"),
+        assertEquals(List.of("megatron", "deepspeed", "torchtitan", "dtensor", "onnx", "parareal", "degrees"),
                 List.copyOf(Exporters.all().keySet()));
         assertEquals(ServiceRegisteredExporter.class, Exporters.of("degrees").orElseThrow().getClass());
         assertEquals(Exporter.Output.MODEL_FILE, Exporters.of("onnx").orElseThrow().output());

@@ -200,6 +200,7 @@ public final class PararealRewrite {
         private final Map<String, TensorEntry> inits = new LinkedHashMap<>();
         private final List<NodeEntry> added = new ArrayList<>();
         private final List<TensorEntry> newInits = new ArrayList<>();
+        private final java.util.Set<String> createdNames = new java.util.HashSet<>();
         private long newParameters;
 
         Writer(ModelFile m, Graph g, Options o) throws ShardplanException {
@@ -346,8 +347,11 @@ public final class PararealRewrite {
                                 + count);
                     }
                     String name = "parareal/coarse" + j + "/" + source;
-                    newInits.add(TensorEntry.floats(name, dims, initial(e.opType(), slot, dims, (int) count, rnd)));
-                    newParameters += count;
+                    // one new tensor per source weight, however many names read it (Identity copies)
+                    if (createdNames.add(name)) {
+                        newInits.add(TensorEntry.floats(name, dims, initial(e.opType(), slot, dims, (int) count, rnd)));
+                        newParameters += count;
+                    }
                     r.put(in, name);
                 }
             }

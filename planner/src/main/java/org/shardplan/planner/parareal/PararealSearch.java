@@ -151,10 +151,14 @@ public final class PararealSearch {
                 outsideT += post.seconds;
                 outsideMem += post.memory;
             }
+            // a weight read by several nodes of the block (exporters deduplicate equal tensors) is one parameter
             long blockParams = 0;
+            java.util.Set<String> counted = new java.util.HashSet<>();
             for (int i = rep.from(); i < rep.to(); i++) {
                 for (Value v : cg.node(i).parameters()) {
-                    blockParams += v.type().shape().numElements().orElse(0);
+                    if (counted.add(v.name())) {
+                        blockParams += v.type().shape().numElements().orElse(0);
+                    }
                 }
             }
             double bytes = c.type().byteSize().orElse(0);

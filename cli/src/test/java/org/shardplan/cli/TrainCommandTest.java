@@ -1,0 +1,97 @@
+package org.shardplan.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainCommandTest {
+
+    /** Ten digit files in the npm package's layout, {@code perDigit} random images each. */
+    private static Path digits(Path dir, int perDigit) throws Exception {
+        Path d = dir.resolve("src/digits");
+        Files.createDirectories(d);
+        SplittableRandom rnd = new SplittableRandom(1);
+        for (int k = 0; k < 10; k++) {
+            StringBuilder s = new StringBuilder("{ \"data\": [");
+            for (int i = 0; i < perDigit * 784; i++) {
+                s.append(i == 0 ? "" : ",").append(rnd.nextInt(4) == 0 ? String.valueOf(rnd.nextDouble()) : "0");
+            }
+            Files.writeString(d.resolve(k + ".json"), s.append("]}").toString());
+        }
+        return dir;
+    }
+
+    @Test
+    void trainsBothSchedulesFromTheSameWeights(@TempDir Path dir) throws Exception {
+        Path data = digits(dir.resolve("mnist"), 8);
+        Path svg = dir.resolve("curves.svg");
+        CliRun r = CliRun.of("train", "--data", data.toString(), "--layers", "784,32,10", "--stages", "2", "--epochs", "2",
+                "--micro-batch-size", "4", "--max-active-keys", "2", "--min-update-frequency", "1", "--micro-batches", "2",
+                "--svg", svg.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals(64, j.get("trainExamples").asInt());
+        assertEquals(16, j.get("testExamples").asInt());
+        assertEquals(2, j.get("runs").size());
+        JsonNode sync = j.get("runs").get(0);
+        JsonNode amp = j.get("runs").get(1);
+        assertEquals("sync", sync.get("schedule").asText());
+        assertEquals("amp", amp.get("schedule").asText());
+        // 64 examples in instances of 4: 16 instances per epoch; sync updates once per 2, amp after each
+        assertEquals(16, sync.get("staleness").get(0).get("updates").asInt());
+        assertEquals(32, amp.get("staleness").get(0).get("updates").asInt());
+        assertEquals(0, sync.get("staleness").get(0).get("max").asInt());
+        assertTrue(amp.get("staleness").get(0).get("max").asInt() <= 1);
+        assertEquals(2, amp.get("epochs").size());
+        assertTrue(Files.readString(svg).startsWith("<svg"));
+    }
+
+    @Test
+    void anAmpPlanGivesItsStagesKeysAndStaleness(@TempDir Path dir) throws Exception {
+        Path data = digits(dir.resolve("mnist"), 8);
+        Path model = dir.resolve("mlp.onnx");
+        assertEquals(0, CliRun.of("train", "--write-model", model.toString(), "--layers", "784,32,16,10").code());
+        Path plan = dir.resolve("plan.json");
+        CliRun p = CliRun.of("plan", model.toString(), "--device", "cpu-local", "--devices", "2", "--pipeline-parallel", "2",
+                "--tensor-parallel", "1", "--batch", "8", "--micro-batches", "2", "--schedule", "amp",
+                "--max-active-keys", "3", "--min-update-frequency", "2", "--out", plan.toString());
+        assertEquals(0, p.code(), p.err());
+        CliRun r = CliRun.of("train", model.toString(), "--plan", plan.toString(), "--data", data.toString(), "--epochs", "1",
+                "--schedule", "amp", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode run = new ObjectMapper().readTree(r.out()).get("runs").get(0);
+        assertEquals(3, run.get("maxActiveKeys").asInt());
+        assertEquals(2, run.get("minUpdateFrequency").asInt());
+        assertEquals(4, run.get("microBatchSize").asInt());
+        JsonNode plan0 = new ObjectMapper().readTree(plan.toFile()).get("schedule").get("staleness").get(0);
+        JsonNode s0 = run.get("staleness").get(0);
+        assertEquals(plan0.get("expected").asDouble(), s0.get("predictedMean").asDouble(), 0);
+        // 64 examples in instances of 4: 16 gradients per stage, an update every 2
+        assertEquals(8, s0.get("updates").asInt());
+        assertTrue(s0.get("max").asInt() <= 2);
+    }
+
+    @Test
+    void missingDataIsABadInputInOneLine(@TempDir Path dir) {
+        CliRun r = CliRun.of("train", "--data", dir.resolve("none").toString(), "--epochs", "1");
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("setup-test-data"), r.err());
+    }
+
+    @Test
+    void unsupportedOperatorsAreNamed(@TempDir Path dir) {
+        Path m = Path.of(System.getProperty("shardplan.root", ".")).resolve("build-data/models/resnet18.onnx");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(m));
+        CliRun r = CliRun.of("train", m.toString(), "--data", dir.toString(), "--epochs", "1");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("the training engine does not translate"), r.err());
+    }
+}

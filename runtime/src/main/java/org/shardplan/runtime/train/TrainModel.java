@@ -1,0 +1,232 @@
+package org.shardplan.runtime.train;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.shardplan.onnx.OnnxImportException;
+import org.shardplan.onnx.edit.ModelBuilder;
+import org.shardplan.onnx.edit.ModelFile;
+import org.shardplan.onnx.edit.NodeEntry;
+import org.shardplan.onnx.edit.NodeSpec;
+import org.shardplan.onnx.edit.TensorEntry;
+import org.shardplan.onnx.edit.ValueEntry;
+import org.shardplan.onnx.edit.Wire;
+
+/**
+ * A model to train: the ONNX graph's nodes in file order (ONNX requires topological order), its
+ * float initializers (the parameters and their initial values), and its one data input and one output.
+ *
+ * @param nodes      the graph's nodes
+ * @param parameters float initializers by name: shape and values
+ * @param input      the graph input that is not an initializer (the data)
+ * @param inputWidth the input's feature count (its shape after the batch dimension, multiplied out)
+ * @param output     the graph output (the logits the loss is taken of)
+ */
+public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, String input, long inputWidth,
+        String output) {
+
+    /** An initializer: its shape and float values. */
+    public record Param(long[] shape, float[] values) {
+        public Param {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            if (n != values.length) {
+                throw new IllegalArgumentException("parameter values must number " + n + ", found " + values.length);
+            }
+        }
+    }
+
+    /** TensorProto fields: float_data 4, raw_data 9. */
+    private static final int FLOAT_DATA = 4;
+    private static final int RAW_DATA = 9;
+
+    public TrainModel {
+        nodes = List.copyOf(nodes);
+        parameters = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+    }
+
+    /** Reads an ONNX file (weights inside the file). Running time: linear in the file's size. */
+    public static TrainModel read(Path file) throws OnnxImportException {
+        return of(ModelFile.read(file), file.toString());
+    }
+
+    /**
+     * The model of a parsed ONNX file; {@code where} names it in messages.
+     *
+     * @throws IllegalArgumentException when it is not trainable here (non-float or external weights,
+     *         not one data input and one output, an input width that is not a number)
+     */
+    public static TrainModel of(ModelFile model, String where) {
+        Map<String, Param> params = new LinkedHashMap<>();
+        for (TensorEntry t : model.initializers()) {
+            if (t.sparse() || t.dataType() != 1) {
+                throw new IllegalArgumentException(where + ": initializer " + t.name()
+                        + " must be a dense float32 tensor for training, found ONNX type " + t.dataType());
+            }
+            if (t.external()) {
+                throw new IllegalArgumentException(where + ": initializer " + t.name()
+                        + " must be stored inside the file for training, found external data");
+            }
+            params.put(t.name(), new Param(t.dims(), floats(t)));
+        }
+        List<ValueEntry> inputs = new ArrayList<>();
+        for (ValueEntry vi : model.inputs()) {
+            if (!params.containsKey(vi.name())) {
+                inputs.add(vi);
+            }
+        }
+        if (inputs.size() != 1) {
+            throw new IllegalArgumentException(where + ": the model must have one data input for training, found "
+                    + inputs.size() + " " + inputs.stream().map(ValueEntry::name).toList());
+        }
+        if (model.outputs().size() != 1) {
+            throw new IllegalArgumentException(where + ": the model must have one output (the logits) for training, found "
+                    + model.outputs().size());
+        }
+        ValueEntry in = inputs.get(0);
+        List<Object> dims = dims(in);
+        long width = 1;
+        for (int i = 1; i < dims.size(); i++) {
+            if (!(dims.get(i) instanceof Long d)) {
+                throw new IllegalArgumentException(where + ": input " + in.name() + " dimension " + i
+                        + " must be a number for training, found " + dims.get(i));
+            }
+            width *= d;
+        }
+        return new TrainModel(model.nodes(), params, in.name(), width, model.outputs().get(0).name());
+    }
+
+    /** A value's dimensions: Long for a fixed size, String for a named one, "?" for an unknown one. */
+    private static List<Object> dims(ValueEntry v) {
+        List<Object> out = new ArrayList<>();
+        // ValueInfoProto: type 2 -> TypeProto: tensor_type 1 -> shape 2 -> dim 1 -> dim_value 1 | dim_param 2
+        for (Wire.Field t : Wire.fields(v.raw())) {
+            if (t.number() != 2 || t.wire() != 2) {
+                continue;
+            }
+            for (Wire.Field tt : Wire.fields(t.payload())) {
+                if (tt.number() != 1 || tt.wire() != 2) {
+                    continue;
+                }
+                for (Wire.Field sh : Wire.fields(tt.payload())) {
+                    if (sh.number() != 2 || sh.wire() != 2) {
+                        continue;
+                    }
+                    for (Wire.Field d : Wire.fields(sh.payload())) {
+                        if (d.number() != 1 || d.wire() != 2) {
+                            continue;
+                        }
+                        Object dim = "?";
+                        for (Wire.Field x : Wire.fields(d.payload())) {
+                            if (x.number() == 1 && x.wire() == 0) {
+                                dim = x.value();
+                            } else if (x.number() == 2 && x.wire() == 2) {
+                                dim = "'" + x.string() + "'";
+                            }
+                        }
+                        out.add(dim);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static float[] floats(TensorEntry t) {
+        long n = 1;
+        for (long d : t.dims()) {
+            n *= d;
+        }
+        float[] v = new float[(int) n];
+        int at = 0;
+        for (Wire.Field f : Wire.fields(t.raw())) {
+            if (f.number() == RAW_DATA && f.wire() == 2) {
+                byte[] b = f.payload();
+                ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v, 0, Math.min(v.length, b.length / 4));
+                return v;
+            }
+            if (f.number() == FLOAT_DATA) {
+                if (f.wire() == 2) {
+                    byte[] b = f.payload();
+                    ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+                    while (bb.remaining() >= 4 && at < v.length) {
+                        v[at++] = bb.getFloat();
+                    }
+                } else if (f.wire() == 5 && at < v.length) {
+                    byte[] w = f.whole();
+                    v[at++] = ByteBuffer.wrap(w, w.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getFloat();
+                }
+            }
+        }
+        return v;
+    }
+
+    /**
+     * A multi-layer perceptron as PyTorch's ONNX export writes {@code nn.Sequential(Linear, ReLU, ...,
+     * Linear)}: {@code Gemm} with {@code transB = 1} (weights stored out x in) and {@code Relu} between
+     * layers, input {@code x} of shape [batch, sizes[0]], output {@code logits}. Weights and biases are
+     * drawn as PyTorch's {@code nn.Linear} does by default, uniform in [-1/sqrt(in), 1/sqrt(in)] (Kaiming
+     * uniform with a = sqrt(5)), from a seeded generator. Returns the serialized model.
+     *
+     * @param sizes layer widths, input first, classes last (at least two)
+     * @param seed  the generator's seed
+     */
+    public static byte[] mlp(int[] sizes, long seed) {
+        if (sizes.length < 2) {
+            throw new IllegalArgumentException("an MLP needs at least 2 layer widths, found " + sizes.length);
+        }
+        for (int s : sizes) {
+            if (s < 1) {
+                throw new IllegalArgumentException("layer widths must be >= 1, found " + s);
+            }
+        }
+        SplittableRandom rnd = new SplittableRandom(seed);
+        ModelBuilder g = ModelBuilder.create(8, Map.of("", 17L)).graphName("mlp");
+        g.input(ValueEntry.tensor("x", 1, List.of("batch", (long) sizes[0])));
+        String prev = "x";
+        for (int l = 0; l + 1 < sizes.length; l++) {
+            int in = sizes[l];
+            int out = sizes[l + 1];
+            double bound = 1.0 / Math.sqrt(in);
+            String w = "fc" + l + ".weight";
+            String b = "fc" + l + ".bias";
+            g.initializer(TensorEntry.floats(w, new long[] {out, in}, uniform(out * in, rnd, bound)));
+            g.initializer(TensorEntry.floats(b, new long[] {out}, uniform(out, rnd, bound)));
+            boolean last = l + 2 == sizes.length;
+            String y = last ? "logits" : "/fc" + l + "/Gemm_output_0";
+            g.node(NodeSpec.of("Gemm", "/fc" + l + "/Gemm").inputs(prev, w, b).outputs(y).attr("transB", 1L));
+            prev = y;
+            if (!last) {
+                String r = "/relu" + l + "/Relu_output_0";
+                g.node(NodeSpec.of("Relu", "/relu" + l + "/Relu").inputs(prev).outputs(r));
+                prev = r;
+            }
+        }
+        g.output(ValueEntry.tensor("logits", 1, List.of("batch", (long) sizes[sizes.length - 1])));
+        return g.bytes();
+    }
+
+    /** The built-in MLP as a model ready to train. */
+    public static TrainModel mlpModel(int[] sizes, long seed) {
+        try {
+            return of(ModelFile.parse(mlp(sizes, seed), Path.of("."), "builtin MLP"), "builtin MLP");
+        } catch (OnnxImportException e) {
+            throw new IllegalStateException("the built-in MLP does not parse: " + e.getMessage(), e);
+        }
+    }
+
+    private static float[] uniform(int n, SplittableRandom rnd, double bound) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) ((rnd.nextDouble() * 2 - 1) * bound);
+        }
+        return v;
+    }
+}

@@ -1,0 +1,150 @@
+package org.shardplan.runtime.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class PipelineTrainerTest {
+
+    private static final int[] SIZES = {12, 16, 8, 4};
+
+    private static TrainModel mlp() {
+        return TrainModel.mlpModel(SIZES, 7);
+    }
+
+    /** Replays the trainer's example order through the hand-written reference, g micro-batches per step. */
+    private static SgdReference reference(TrainModel model, Examples data, int b, int g, long steps, double lr, long seed) {
+        SgdReference ref = new SgdReference(model);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] order = PipelineTrainer.shuffled(data.trainX().length, rnd);
+        for (long s = 0; s < steps; s++) {
+            float[][][] xs = new float[g][b][];
+            int[][] ys = new int[g][b];
+            for (int k = 0; k < g; k++) {
+                for (int i = 0; i < b; i++) {
+                    int at = (int) ((s * g + k) * b + i);
+                    xs[k][i] = data.trainX()[order[at]];
+                    ys[k][i] = data.trainY()[order[at]];
+                }
+            }
+            ref.step(xs, ys, lr);
+        }
+        return ref;
+    }
+
+    private static void assertWeights(Map<String, double[]> expected, Map<String, float[]> actual, double tol) {
+        assertEquals(expected.keySet(), actual.keySet());
+        for (String k : expected.keySet()) {
+            double[] e = expected.get(k);
+            float[] a = actual.get(k);
+            assertEquals(e.length, a.length, k);
+            for (int i = 0; i < e.length; i++) {
+                assertEquals(e[i], a[i], tol, k + "[" + i + "]");
+            }
+        }
+    }
+
+    @Test
+    void ampWithOneKeyAndUpdatesEveryGradientIsSequentialSgd() throws Exception {
+        TrainModel model = mlp();
+        Examples data = SgdReference.blobs(12, 4, 400, 40, 3);
+        List<StageProgram> stages = TrainStages.even(model, 3);
+        assertEquals(3, stages.size());
+        TrainOptions amp = TrainOptions.amp(1, 1, 5, 1, 0.2, 11).withMaxInstances(30);
+        TrainResult r = PipelineTrainer.train(model, stages, data, amp);
+        assertEquals(30, r.losses().length);
+        assertWeights(reference(model, data, 5, 1, 30, 0.2, 11).weights(), r.weights(), 1e-6);
+        for (TrainResult.Staleness s : r.staleness()) {
+            assertEquals(0, s.max(), "stage " + s.stage());
+            assertEquals(30, s.updates());
+        }
+        // the same run on one stage: the pipeline changes nothing
+        TrainResult one = PipelineTrainer.train(model, TrainStages.even(model, 1), data, amp);
+        for (String k : r.weights().keySet()) {
+            assertArrayEquals(one.weights().get(k), r.weights().get(k), 1e-6f, k);
+        }
+    }
+
+    @Test
+    void synchronousStepsAreSgdOnTheStepsExamples() throws Exception {
+        TrainModel model = mlp();
+        Examples data = SgdReference.blobs(12, 4, 400, 40, 5);
+        // 4 micro-batches of 5 per step: each stage updates once per step on the mean gradient
+        TrainOptions sync = TrainOptions.sync(4, 5, 1, 0.3, 2).withMaxInstances(40);
+        TrainResult r = PipelineTrainer.train(model, TrainStages.even(model, 2), data, sync);
+        assertWeights(reference(model, data, 5, 4, 10, 0.3, 2).weights(), r.weights(), 1e-6);
+        for (TrainResult.Staleness s : r.staleness()) {
+            assertEquals(0, s.max());
+            assertEquals(10, s.updates());
+        }
+    }
+
+    @Test
+    void ampStalenessIsBoundedByTheKeysInFlight() throws Exception {
+        TrainModel model = mlp();
+        Examples data = SgdReference.blobs(12, 4, 800, 80, 9);
+        int k = 3;
+        TrainResult r = PipelineTrainer.train(model, TrainStages.even(model, 3), data,
+                TrainOptions.amp(k, 1, 4, 1, 0.1, 4));
+        assertEquals(200, r.losses().length);
+        // the last stage runs backward right after forward: never stale
+        TrainResult.Staleness last = r.staleness().get(2);
+        assertEquals(0, last.max());
+        // elsewhere at most K - 1 other instances can finish their backward in between
+        for (TrainResult.Staleness s : r.staleness()) {
+            assertTrue(s.max() <= k - 1, "stage " + s.stage() + " staleness " + s.max());
+            assertEquals(200, s.updates());
+        }
+        assertTrue(r.epochs().get(0).testAccuracy() > 0.5, "accuracy " + r.epochs().get(0).testAccuracy());
+    }
+
+    @Test
+    void theTranslatedForwardEqualsOnnxRuntimeOnTheWrittenModel() throws Exception {
+        int[] sizes = {784, 64, 32, 10};
+        byte[] bytes = TrainModel.mlp(sizes, 5);
+        TrainModel model = TrainModel.mlpModel(sizes, 5);
+        Examples data = SgdReference.blobs(784, 10, 8, 0, 1);
+        float[] flat = new float[8 * 784];
+        for (int i = 0; i < 8; i++) {
+            System.arraycopy(data.trainX()[i], 0, flat, i * 784, 784);
+        }
+        float[] expected;
+        var env = org.shardplan.cost.profile.Ort.environment();
+        try (var o = org.shardplan.cost.profile.Ort.options(1); var s = env.createSession(bytes, o);
+                var x = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(flat), new long[] {8, 784});
+                var r = s.run(Map.of("x", x))) {
+            var fb = ((ai.onnxruntime.OnnxTensor) r.get(0)).getFloatBuffer();
+            expected = new float[fb.remaining()];
+            fb.get(expected);
+        }
+        float[] actual;
+        try (var m = org.shardplan.runtime.Torch.newManager()) {
+            var x = m.create(flat, new ai.djl.ndarray.types.Shape(8, 784));
+            for (StageProgram p : TrainStages.even(model, 2)) {
+                Map<String, ai.djl.ndarray.NDArray> w = new java.util.HashMap<>();
+                for (String name : p.params()) {
+                    TrainModel.Param v = model.parameters().get(name);
+                    w.put(name, m.create(v.values(), new ai.djl.ndarray.types.Shape(v.shape())));
+                }
+                x = p.forward(x, w);
+            }
+            actual = x.toFloatArray();
+        }
+        assertEquals(80, expected.length);
+        assertArrayEquals(expected, actual, 1e-5f);
+    }
+
+    @Test
+    void unsupportedOperatorsAreNamed() {
+        var bad = org.shardplan.onnx.edit.NodeSpec.of("Conv", "/conv/Conv").inputs("x").outputs("y").entry();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new StageProgram(List.of(bad), "x", "y", List.of()));
+        assertTrue(e.getMessage().contains("Conv (node /conv/Conv)"), e.getMessage());
+    }
+}
