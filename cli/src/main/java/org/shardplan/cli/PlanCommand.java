@@ -63,6 +63,12 @@ public final class PlanCommand implements Callable<Integer> {
             description = "Optimizer memory preset: adam-mixed (default), adam-fp32, sgd-momentum-fp32, sgd-fp32.")
     String optimizer;
 
+    @Option(names = "--attention", paramLabel = "fused|unfused", defaultValue = "fused",
+            description = "How the cost model prices attention: fused (default: QK^T and PV as one FlashAttention-class"
+                    + " kernel storing no s x s scores, what current stacks run) or unfused (scale, mask, softmax and"
+                    + " PV as separate kernels over materialised scores).")
+    String attention;
+
     @Option(names = "--zero", paramLabel = "STAGE", defaultValue = "auto",
             description = "Sharded data parallelism: auto (default: the search chooses), or ZeRO stage 0-3.")
     String zero;
@@ -161,6 +167,9 @@ public final class PlanCommand implements Callable<Integer> {
             throw new ShardplanException("--time-limit must be a positive number of seconds, found " + timeLimit);
         }
         SearchOptions search = searchOptions();
+        if (!attention.equals("fused") && !attention.equals("unfused")) {
+            throw new ShardplanException("--attention must be fused or unfused, found " + attention);
+        }
         Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
         PlanModel m = PlanModel.load(model, given, bindings, Map.of());
         long b = m.batch(given);
@@ -171,7 +180,7 @@ public final class PlanCommand implements Callable<Integer> {
         }
         Planner p = Planner.forCluster(cluster).withBatch(b).withDims(m.bindings()).withOptimizer(OptimizerSpec.of(optimizer))
                 .withSearch(search).withTimeLimit(timeLimit).withModel(m.name(), m.imported().info().sha256())
-                .withVersion(Main.version());
+                .withVersion(Main.version()).withAttention(attention.equals("fused"));
         if (memoryLimit != null) {
             p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }

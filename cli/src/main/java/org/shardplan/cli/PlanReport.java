@@ -49,6 +49,9 @@ final class PlanReport {
         b.append(String.format(Locale.ROOT, "options: optimizer %s, ZeRO stage %d, recomputation %s%s%n",
                 p.options().optimizer(), p.options().zeroStage(), p.options().recompute() ? "on" : "off",
                 requested(p)));
+        if (!p.provenance().overlap().isEmpty()) {
+            b.append("overlap: ").append(p.provenance().overlap()).append('\n');
+        }
         if (!p.baselines().isEmpty()) {
             b.append("baselines (same cost model, one stage, one micro-batch):\n");
             for (Map.Entry<String, Plan.Baseline> e : p.baselines().entrySet()) {

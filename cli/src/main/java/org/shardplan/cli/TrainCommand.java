@@ -89,6 +89,10 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Seed of the built-in MLP's weights and of the example order (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--residual", paramLabel = "N", defaultValue = "0",
+            description = "Residual blocks h + Relu(Gemm(h)) after the built-in MLP's first hidden layer (default 0).")
+    int residual;
+
     @Option(names = "--layers", paramLabel = "W,W,...", split = ",", defaultValue = "784,256,128,10",
             description = "Widths of the built-in MLP (default ${DEFAULT-VALUE}).")
     int[] layers;
@@ -121,13 +125,16 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new ShardplanException("--write-model writes the built-in MLP; do not give MODEL");
             }
             try {
-                Files.write(writeModel, TrainModel.mlp(layers, seed));
+                Files.write(writeModel, TrainModel.mlp(layers, residual, seed));
             } catch (IllegalArgumentException e) {
-                throw new ShardplanException("--layers: " + e.getMessage(), e);
+                throw new ShardplanException((residual != 0 ? "--residual: " : "--layers: ") + e.getMessage(), e);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new ShardplanException("--write-model " + writeModel + ": cannot write: its folder does not exist", e);
             } catch (IOException e) {
                 throw new ShardplanException("--write-model " + writeModel + ": cannot write: " + e.getMessage(), e);
             }
-            out.println("wrote " + writeModel + " (MLP " + join(layers) + ")");
+            out.println("wrote " + writeModel + " (MLP " + join(layers)
+                    + (residual > 0 ? ", " + residual + " residual blocks" : "") + ")");
             out.flush();
             return 0;
         }
@@ -141,8 +148,9 @@ public final class TrainCommand implements Callable<Integer> {
         String modelName;
         try {
             if (model == null) {
-                m = TrainModel.mlpModel(layers, seed);
-                modelName = "MLP " + join(layers) + " (built in, seed " + seed + ")";
+                m = TrainModel.mlpModel(layers, residual, seed);
+                modelName = "MLP " + join(layers) + (residual > 0 ? " with " + residual + " residual blocks" : "")
+                        + " (built in, seed " + seed + ")";
             } else {
                 m = TrainModel.read(model);
                 modelName = model.getFileName().toString();

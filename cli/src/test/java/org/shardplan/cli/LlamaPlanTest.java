@@ -57,13 +57,23 @@ class LlamaPlanTest {
     }
 
     @Test
-    void withABatchOfOneAttentionSplitsByQueryHeads() throws Exception {
+    void withABatchOfOneAttentionIsSplitOverHeadsQueriesOrKeys() throws Exception {
         Graph g = OnnxImporter.read(WeightsFreeModelsTest.model("llama_gqa.onnx"),
                 ImportOptions.DEFAULT.withDims(Map.of("batch", 1L, "seq", 512L))).graph();
-        Plan p = plan(g, 1);
-        // q k^T of the first layer: b0 is the batch, b1 the 8 query heads
-        PlanNode scores = p.nodes().stream().filter(n -> n.name().equals("/MatMul")).findFirst().orElseThrow();
-        assertEquals(Map.of("b1", 8), scores.strategy(), scores.strategyText());
+        // q k^T of the first layer (b0 the batch of one, b1 the 8 query heads, m the queries, n the keys, k the
+        // head dimension): fused or not, the 8 devices split it over heads, queries or keys, never over the
+        // reduction, and the plan is valid
+        for (boolean fused : new boolean[] {true, false}) {
+            Plan p = Planner.forCluster(Cluster.homogeneous(DeviceProfiles.get("a100-40gb"), 8)).withBatch(1)
+                    .withTimeLimit(60).withAttention(fused).plan(g);
+            PlanNode scores = p.nodes().stream().filter(n -> n.name().equals("/MatMul")).findFirst().orElseThrow();
+            long devices = 1;
+            for (Map.Entry<String, Integer> e : scores.strategy().entrySet()) {
+                assertTrue(java.util.Set.of("b1", "m", "n").contains(e.getKey()), scores.strategyText());
+                devices *= e.getValue();
+            }
+            assertEquals(8, devices, scores.strategyText());
+        }
     }
 
     @Test

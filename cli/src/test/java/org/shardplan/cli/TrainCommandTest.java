@@ -94,4 +94,39 @@ class TrainCommandTest {
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("the training engine does not translate"), r.err());
     }
+    /** A residual MLP, its parareal rewrite (plan --parareal 2, export parareal), and that network trained. */
+    @Test
+    void thePararealRewriteOfAResidualMlpTrains(@TempDir Path dir) throws Exception {
+        Path data = digits(dir.resolve("mnist"), 8);
+        Path model = dir.resolve("resmlp.onnx");
+        CliRun w = CliRun.of("train", "--write-model", model.toString(), "--layers", "784,32,10", "--residual", "4");
+        assertEquals(0, w.code(), w.err());
+        assertTrue(w.out().contains("4 residual blocks"), w.out());
+        Path plan = dir.resolve("plan.json");
+        CliRun p = CliRun.of("plan", model.toString(), "--batch", "16", "--devices", "2", "--device", "cpu-local",
+                "--pipeline-parallel", "off", "--parareal", "2", "--out", plan.toString());
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("2 segments of /res0/Gemm .. /res3/Gemm (4 blocks)"), p.out());
+        Path rewritten = dir.resolve("parareal.onnx");
+        CliRun e = CliRun.of("export", "parareal", plan.toString(), model.toString(), "--out", rewritten.toString());
+        assertEquals(0, e.code(), e.err());
+        CliRun t = CliRun.of("train", rewritten.toString(), "--data", data.toString(), "--stages", "1", "--schedule",
+                "sync", "--epochs", "1", "--micro-batch-size", "4", "--json");
+        assertEquals(0, t.code(), t.err());
+        JsonNode j = new ObjectMapper().readTree(t.out());
+        JsonNode params = j.get("stages").get(0).get("parameters");
+        int coarse = 0;
+        for (JsonNode n : params) {
+            coarse += n.asText().startsWith("parareal/coarse") ? 1 : 0;
+        }
+        // two coarse blocks of one weight and one bias each, trained with the original 2 + 4 x 2 + 2
+        assertEquals(4, coarse, params.toString());
+        assertEquals(4 + 2 + 4 * 2 + 2, params.size(), params.toString());
+        double loss = j.get("runs").get(0).get("epochs").get(0).get("trainLoss").asDouble();
+        assertTrue(loss > 0 && Double.isFinite(loss), "train loss " + loss);
+        CliRun bad = CliRun.of("train", "--write-model", dir.resolve("x.onnx").toString(), "--layers", "784,10",
+                "--residual", "2");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--residual: residual blocks need a hidden layer"), bad.err());
+    }
 }

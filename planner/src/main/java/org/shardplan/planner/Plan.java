@@ -327,8 +327,19 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      * @param createdAt ISO-8601 time of creation
      * @param exactness whether the plan keeps the training math exact ({@code exact}: synchronous
      *     data, tensor and pipeline parallelism), and why not
+     * @param overlap what the step overlaps with compute, per kind of collective (empty: nothing to say,
+     *     or a plan of an earlier version)
      */
-    public record Provenance(String shardplanVersion, String calibration, String createdAt, String exactness) {
+    public record Provenance(String shardplanVersion, String calibration, String createdAt, String exactness,
+            String overlap) {
+        /** Provenance without an overlap statement (plans of earlier versions, one-device plans). */
+        public Provenance(String shardplanVersion, String calibration, String createdAt, String exactness) {
+            this(shardplanVersion, calibration, createdAt, exactness, "");
+        }
+
+        public Provenance {
+            java.util.Objects.requireNonNull(overlap, "overlap");
+        }
     }
 
     /**

@@ -179,6 +179,9 @@ public final class PlanJson {
         pr.put("calibration", p.provenance().calibration());
         pr.put("createdAt", p.provenance().createdAt());
         pr.put("exactness", p.provenance().exactness());
+        if (!p.provenance().overlap().isEmpty()) {
+            pr.put("overlap", p.provenance().overlap());
+        }
         ArrayNode w = r.putArray("warnings");
         p.warnings().forEach(w::add);
         if (p.parareal().isPresent()) {
@@ -403,7 +406,7 @@ public final class PlanJson {
         JsonNode pn = r.object(root, "provenance");
         Plan.Provenance prov = new Plan.Provenance(r.text(pn, "provenance.shardplanVersion"),
                 r.text(pn, "provenance.calibration"), r.text(pn, "provenance.createdAt"),
-                r.text(pn, "provenance.exactness"));
+                r.text(pn, "provenance.exactness"), pn.has("overlap") ? r.text(pn, "provenance.overlap") : "");
         List<String> warnings = r.texts(root, "warnings");
         boolean changes = root.has("changesModel") && r.bool(root, "changesModel");
         java.util.Optional<Plan.Parareal> parareal = java.util.Optional.empty();

@@ -59,7 +59,7 @@ public final class Planner {
 
     private record Config(Cluster cluster, long batch, Map<String, Long> dims, OptionalDouble memoryLimit,
             MemoryModel memory, double timeLimit, int maxLayouts, Optional<ComputeModel> compute, String calibration,
-            String version, String modelName, String sha256, SearchOptions search) {
+            String version, String modelName, String sha256, SearchOptions search, boolean fusedAttention) {
     }
 
     private final Config c;
@@ -72,7 +72,7 @@ public final class Planner {
     public static Planner forCluster(Cluster cluster) {
         return new Planner(new Config(Objects.requireNonNull(cluster, "cluster"), 0, Map.of(), OptionalDouble.empty(),
                 MemoryModel.DEFAULT, 60, 64, Optional.empty(), "analytic", "unknown", "", "", SearchOptions.AUTO.withPipeline(1)
-                        .withMicroBatches(1)));
+                        .withMicroBatches(1), true));
     }
 
     /** The global batch size (used to find each node's batch dimension; 0: the first axis of each input). */
@@ -81,13 +81,13 @@ public final class Planner {
             throw new IllegalArgumentException("batch must be >= 0, found " + batch);
         }
         return new Planner(new Config(c.cluster, batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** The symbolic dimension bindings the graph was imported with (recorded in the plan). */
     public Planner withDims(Map<String, Long> dims) {
         return new Planner(new Config(c.cluster, c.batch, new LinkedHashMap<>(dims), c.memoryLimit, c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** A per-device memory limit in bytes (default: the smallest device's memory). */
@@ -96,21 +96,21 @@ public final class Planner {
             throw new IllegalArgumentException("memory limit must be a positive number of bytes, found " + bytes);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, OptionalDouble.of(bytes), c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** Optimizer, ZeRO stage (0-3) and activation recomputation, all three fixed. */
     public Planner withMemoryModel(MemoryModel m) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, Objects.requireNonNull(m), c.timeLimit,
                 c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256,
-                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute())));
+                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention));
     }
 
     /** The optimizer preset, keeping the ZeRO and recomputation choices. */
     public Planner withOptimizer(OptimizerSpec o) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit,
                 new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()), c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** Sharded data parallelism fixed to ZeRO stage 0 to 3. */
@@ -132,7 +132,21 @@ public final class Planner {
         MemoryModel m = new MemoryModel(c.memory.optimizer(), s.zeroStage().orElse(c.memory.zeroStage()),
                 s.recompute().orElse(c.memory.recompute()));
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, m, c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search")));
+                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention));
+    }
+
+    /**
+     * Attention priced as one fused kernel (true, the default: what current stacks run, FlashAttention
+     * and its kin) or as the separate operators the graph writes, over materialised scores (false).
+     */
+    public Planner withAttention(boolean fused) {
+        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused));
+    }
+
+    /** Whether attention is priced fused. */
+    public boolean fusedAttention() {
+        return c.fusedAttention;
     }
 
     /** The search options in force. */
@@ -146,7 +160,7 @@ public final class Planner {
             throw new IllegalArgumentException("time limit must be positive, found " + seconds);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, seconds, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** The most candidate layouts per node besides the baselines' (default 64; 0: all). */
@@ -155,25 +169,25 @@ public final class Planner {
             throw new IllegalArgumentException("max layouts must be >= 0, found " + n);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, n, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** A calibrated compute model and the name of its calibration (default: analytic roofline). */
     public Planner withComputeModel(ComputeModel m, String calibrationName) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search));
+                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** The model's name and file hash recorded in the plan. */
     public Planner withModel(String name, String sha256) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, name, sha256, c.search));
+                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention));
     }
 
     /** The shardplan version recorded in the plan. */
     public Planner withVersion(String version) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, version, c.modelName, c.sha256, c.search));
+                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     /** The planner a plan was made with (cluster, batch, dims, memory options, model), to re-cost it. */
@@ -207,6 +221,7 @@ public final class Planner {
         } catch (IllegalArgumentException e) {
             throw new PlanFormatException(e.getMessage(), e);
         }
+        r = r.withAttention(!"unfused".equals(p.options().requested().get("attention")));
         return p.options().memoryLimitBytes() > 0 ? r.withMemoryLimit(p.options().memoryLimitBytes()) : r;
     }
 
@@ -221,7 +236,8 @@ public final class Planner {
 
     /** The cost-model settings of this planner. */
     public ProblemBuilder.Settings settings() {
-        ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(slowestDevice(c.cluster)));
+        ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(slowestDevice(c.cluster)))
+                .withAttention(c.fusedAttention);
         return new ProblemBuilder.Settings(c.cluster, cm, c.memory, c.maxLayouts, OptionalDouble.of(memoryLimit()));
     }
 
@@ -325,7 +341,8 @@ public final class Planner {
         boolean rc = plan.options().recompute();
         List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(one, pb, choice, bounds, devices / p, rc);
         org.shardplan.planner.pipeline.Estimate e = sch.estimate(profiles, m, v);
-        double step = p == 1 ? Evaluator.objective(PipelineSearch.weighted(one, m), choice) : e.stepSeconds();
+        double step = p == 1 ? Evaluator.objective(PipelineSearch.weighted(one, m), choice)
+                - PipelineSearch.overlapped(one, choice, profiles) : e.stepSeconds();
         boolean fits = true;
         for (double mem : e.peakMemoryBytes()) {
             fits &= mem <= memoryLimit() * (1 + 1e-12);
@@ -392,13 +409,14 @@ public final class Planner {
         int[] dpChoice = choices(one, dp);
         Evaluator.Evaluation dpEval = Evaluator.evaluate(freeMem, dpChoice);
         baselineChoices.put(Baselines.DATA_PARALLEL, dpChoice);
-        baselines.put(Baselines.DATA_PARALLEL, new Plan.Baseline(dp.name(), dpEval.total(), dpEval.memory(),
-                dpEval.memory() <= limit));
+        baselines.put(Baselines.DATA_PARALLEL, new Plan.Baseline(dp.name(),
+                dpEval.total() - oneStageOverlap(ps, one, pbOne, dpChoice, rc), dpEval.memory(), dpEval.memory() <= limit));
         // the expert: of its variants (Megatron's tensor-parallel degrees), the fastest that fits, else the fastest
         for (Baselines.Baseline e : Baselines.experts(cg, c.batch, pbOne.digits())) {
             int[] ch = choices(one, e);
             Evaluator.Evaluation ev = Evaluator.evaluate(freeMem, ch);
-            Plan.Baseline b = new Plan.Baseline(e.name(), ev.total(), ev.memory(), ev.memory() <= limit);
+            Plan.Baseline b = new Plan.Baseline(e.name(), ev.total() - oneStageOverlap(ps, one, pbOne, ch, rc), ev.memory(),
+                    ev.memory() <= limit);
             Plan.Baseline old = baselines.get(Baselines.EXPERT);
             if (old == null || (b.fits() && !old.fits()) || (b.fits() == old.fits() && b.stepSeconds() < old.stepSeconds())) {
                 baselines.put(Baselines.EXPERT, b);
@@ -528,6 +546,14 @@ public final class Planner {
                 b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(),
                 org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK, b.stepSeconds(), exactStep / b.stepSeconds(),
                 exactStep, seg, b.coarseSeconds(), b.transferSeconds(), b.outsideSeconds(), b.memoryBytesPerDevice()));
+    }
+
+    /** The gradient reduction a one-stage, one-micro-batch step of these layouts hides (the baselines' steps). */
+    private double oneStageOverlap(PipelineSearch ps, ProblemBuilder.Built one, ProblemBuilder pb, int[] choice,
+            boolean recompute) {
+        int n = one.units().size();
+        return PipelineSearch.overlapped(one, choice,
+                ps.profiles(one, pb, choice, new int[] {0, n}, c.cluster.deviceCount(), recompute));
     }
 
     private static int[] choices(ProblemBuilder.Built built, Baselines.Baseline b) {
@@ -678,11 +704,46 @@ public final class Planner {
         String modelName = c.modelName.isEmpty() ? g.name() : c.modelName;
         Map<String, Long> dims = new LinkedHashMap<>(c.dims);
         return new Plan(new Plan.Model(modelName, c.sha256, g.nodes().size(), n), ci, c.batch, dims,
-                new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, c.search.requested()),
+                new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, requested()),
                 nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
-                        exactness),
+                        exactness, overlapNote(built, choice, stageOf, o.profiles(), vstages).orElse("")),
                 warnings);
+    }
+
+    /**
+     * What the step overlaps, per kind of collective: the data-parallel gradient reduction (bucketed,
+     * overlapped with the last micro-batch's backward pass, {@link PipelineSearch#exposedGradientSeconds}),
+     * the tensor-parallel collectives (on the critical path), the pipeline transfers (as the schedule
+     * runs them).
+     */
+    private static Optional<String> overlapNote(ProblemBuilder.Built built, int[] choice, int[] stageOf,
+            List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages) {
+        double[] full = new double[stages];
+        for (ProblemBuilder.Unit u : built.units()) {
+            full[stageOf[u.index()]] += u.costs().get(choice[u.index()]).gradientSeconds();
+        }
+        double total = 0;
+        double exposed = 0;
+        for (int s = 0; s < stages; s++) {
+            total += full[s];
+            exposed += profiles.get(s).gradientSyncSeconds();
+        }
+        if (total <= 0) {
+            return Optional.empty();
+        }
+        return Optional.of(String.format(java.util.Locale.ROOT, "data-parallel gradient reduction in %.0f MiB buckets"
+                + " overlapped with the last micro-batch's backward pass, %.3f of %.3f ms exposed (summed over stages);"
+                + " tensor-parallel collectives and resharding on the critical path, not overlapped; pipeline"
+                + " transfers as the schedule runs them", PipelineSearch.BUCKET_BYTES / (1024 * 1024), exposed * 1e3,
+                total * 1e3));
+    }
+
+    /** The search requests a plan records, with the cost model's attention setting. */
+    private Map<String, String> requested() {
+        Map<String, String> m = new LinkedHashMap<>(c.search.requested());
+        m.put("attention", c.fusedAttention ? "fused" : "unfused");
+        return m;
     }
 
     private static double sum(double[] a) {
@@ -701,7 +762,7 @@ public final class Planner {
     /** This planner on another cluster (for "what would fit" answers). */
     Planner withCluster(Cluster other) {
         return new Planner(new Config(other, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
     }
 
     MemoryModel memoryModel() {

@@ -242,9 +242,9 @@ class PipelineSearchTest {
     @Test
     void aTightMemoryLimitTurnsToMicroBatchesOrRecomputation() throws Exception {
         Planner free = Planner.forCluster(Fixtures.a100(8)).withBatch(512).withSearch(SearchOptions.AUTO.withPipeline(1));
-        Plan p = free.withZeroStage(0).withRecompute(false).withSearch(SearchOptions.singleStage(false, 0))
+        Plan p = free.withZeroStage(0).withRecompute(false).withSearch(SearchOptions.singleStage(false, 0).withData(8))
                 .plan(b -> Fixtures.deepMlp(16, b, 2048));
-        // half of the memory the plan of one micro-batch without ZeRO or recomputation needs
+        // half of the memory the data-parallel plan of one micro-batch without ZeRO or recomputation needs
         double limit = p.totals().peakMemoryBytesPerDevice() * 0.5;
         Plan q = free.withMemoryLimit(limit).plan(b -> Fixtures.deepMlp(16, b, 2048));
         assertTrue(q.totals().fits());

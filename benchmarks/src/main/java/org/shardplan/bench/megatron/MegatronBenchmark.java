@@ -47,9 +47,9 @@ public final class MegatronBenchmark {
      * @param batch global batch B
      * @param tflops measured TFLOP/s per GPU
      */
-    record Row(String model, int layers, long hidden, int tensor, int pipeline, int gpus, long batch, double tflops) {
+    public record Row(String model, int layers, long hidden, int tensor, int pipeline, int gpus, long batch, double tflops) {
         /** FLOPs per step, the paper's equation (3), s = 2048, V = 51200. */
-        double flops() {
+        public double flops() {
             double s = 2048;
             double v = 51200;
             double h = hidden;
@@ -58,7 +58,7 @@ public final class MegatronBenchmark {
     }
 
     /** Table 1 of Narayanan et al. (SC'21), the rows the benchmark plans. */
-    static final List<Row> ROWS = List.of(
+    public static final List<Row> ROWS = List.of(
             new Row("gpt-1.7b", 24, 2304, 1, 1, 32, 512, 137),
             new Row("gpt-7.5b", 36, 4096, 4, 1, 128, 512, 142),
             new Row("gpt-39.1b", 48, 8192, 8, 2, 512, 1536, 138),
@@ -135,8 +135,8 @@ public final class MegatronBenchmark {
         b.append("Rows of Table 1 of Narayanan et al., \"Efficient Large-Scale Language Model Training on GPU Clusters\n"
                 + "Using Megatron-LM\" (SC'21): A100-80GB (312 TFLOP/s), sequence 2048, vocabulary 51200. The measured\n"
                 + "step is the paper's FLOPs per step (equation 3) over its GPUs times its measured TFLOP/s per GPU.\n"
-                + "shardplan prices every plan with the a100-80gb device profile (spec sheet, analytic roofline,\n"
-                + "uncalibrated: the GPU fidelity issue owns calibration), 8 GPUs per node.\n\n");
+                + "shardplan prices every plan with the a100-80gb device profile (datasheet peaks with the kernel\n"
+                + "model fitted to published microbenchmarks, see gpu-fidelity.md), 8 GPUs per node.\n\n");
         b.append(String.format(Locale.ROOT, "Machine: %d cores; date %s; time limit %.0f s; command: `java -Xmx12g -cp"
                 + " \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\""
                 + " org.shardplan.bench.megatron.MegatronBenchmark`.%n%n", Runtime.getRuntime().availableProcessors(),

@@ -157,7 +157,34 @@ public final class ClusterFiles {
         }
         double bw = c.positive(d, "memoryBandwidthGBps", pre + "memoryBandwidthGBps") * 1e9;
         double mem = c.positive(d, "memoryGiB", pre + "memoryGiB") * GIB;
-        boolean calibrated = d.has("calibrated") && d.get("calibrated").asBoolean(false);
+        // "calibrated": true / false (measured / spec sheet), or one of the calibration names
+        String calibration = DeviceSpec.SPEC_SHEET;
+        JsonNode cal = d.get("calibrated");
+        if (cal != null && cal.isBoolean()) {
+            calibration = cal.asBoolean() ? DeviceSpec.MEASURED : DeviceSpec.SPEC_SHEET;
+        } else if (cal != null && cal.isTextual() && java.util.List.of(DeviceSpec.SPEC_SHEET, DeviceSpec.FITTED,
+                DeviceSpec.MEASURED).contains(cal.asText())) {
+            calibration = cal.asText();
+        } else if (cal != null) {
+            throw c.err(pre + "calibrated", "must be true, false, \"" + DeviceSpec.SPEC_SHEET + "\", \""
+                    + DeviceSpec.FITTED + "\" or \"" + DeviceSpec.MEASURED + "\"", cal.toString());
+        }
+        boolean calibrated = DeviceSpec.MEASURED.equals(calibration);
+        java.util.Optional<KernelModel> kernels = java.util.Optional.empty();
+        if (d.has("kernels")) {
+            kernels = java.util.Optional.of(parseKernels(d.get("kernels"), c, pre + "kernels"));
+        }
+        Map<String, String> sources = new LinkedHashMap<>();
+        if (d.has("sources")) {
+            JsonNode src = d.get("sources");
+            if (!src.isObject()) {
+                throw c.err(pre + "sources", "must be an object of field name to citation", src.toString());
+            }
+            for (Iterator<String> it = src.fieldNames(); it.hasNext();) {
+                String f = it.next();
+                sources.put(f, c.text(src, f, pre + "sources." + f));
+            }
+        }
         JsonNode defs = d.get("defaults");
         int perNode = 8;
         Link intra = Link.of("nvlink", 300, 2);
@@ -176,7 +203,30 @@ public final class ClusterFiles {
                 inter = parseLink(defs.get("interNode"), c, pre + "defaults.interNode");
             }
         }
-        return new DeviceSpec(name, description, kind, flops, bw, mem, calibrated, perNode, intra, inter);
+        try {
+            return new DeviceSpec(name, description, kind, flops, bw, mem, calibrated, perNode, intra, inter, calibration,
+                    kernels, sources);
+        } catch (IllegalArgumentException e) {
+            throw c.err(p.isEmpty() ? "(root)" : p, "must be a valid device", e.getMessage());
+        }
+    }
+
+    /** The {@code kernels} object of a device type ({@link KernelModel}; microseconds for launchUs). */
+    private static KernelModel parseKernels(JsonNode k, Ctx c, String p) throws ClusterException {
+        if (k == null || !k.isObject()) {
+            throw c.err(p, "must be an object", String.valueOf(k));
+        }
+        try {
+            return new KernelModel(c.integer(k, "sms", p + ".sms", 1), c.integer(k, "tileM", p + ".tileM", 1),
+                    c.integer(k, "tileN", p + ".tileN", 1), c.positive(k, "gemmEfficiency", p + ".gemmEfficiency"),
+                    c.nonNegative(k, "gemmKHalf", p + ".gemmKHalf"),
+                    c.positive(k, "memoryEfficiency", p + ".memoryEfficiency"),
+                    c.nonNegative(k, "launchUs", p + ".launchUs") * 1e-6,
+                    c.positive(k, "attentionForwardEfficiency", p + ".attentionForwardEfficiency"),
+                    c.positive(k, "attentionBackwardEfficiency", p + ".attentionBackwardEfficiency"));
+        } catch (IllegalArgumentException e) {
+            throw c.err(p, "must hold fractions in (0, 1]", e.getMessage());
+        }
     }
 
     private static Link parseLink(JsonNode l, Ctx c, String p) throws ClusterException {
@@ -229,7 +279,27 @@ public final class ClusterFiles {
         d.peakFlops().forEach((k, v) -> peak.put(k, v / 1e12));
         o.put("memoryBandwidthGBps", d.memoryBandwidthBytesPerSecond() / 1e9);
         o.put("memoryGiB", d.memoryBytes() / GIB);
-        o.put("calibrated", d.calibrated());
+        if (DeviceSpec.FITTED.equals(d.calibration())) {
+            o.put("calibrated", d.calibration());
+        } else {
+            o.put("calibrated", d.calibrated());
+        }
+        d.kernels().ifPresent(k -> {
+            ObjectNode ko = o.putObject("kernels");
+            ko.put("sms", k.sms());
+            ko.put("tileM", k.tileM());
+            ko.put("tileN", k.tileN());
+            ko.put("gemmEfficiency", k.gemmEfficiency());
+            ko.put("gemmKHalf", k.gemmKHalf());
+            ko.put("memoryEfficiency", k.memoryEfficiency());
+            ko.put("launchUs", k.launchSeconds() * 1e6);
+            ko.put("attentionForwardEfficiency", k.attentionForwardEfficiency());
+            ko.put("attentionBackwardEfficiency", k.attentionBackwardEfficiency());
+        });
+        if (!d.sources().isEmpty()) {
+            ObjectNode so = o.putObject("sources");
+            d.sources().forEach(so::put);
+        }
         ObjectNode defs = o.putObject("defaults");
         defs.put("devicesPerNode", d.devicesPerNode());
         defs.set("intraNode", linkJson(d.intraNode()));

@@ -1,6 +1,8 @@
 package org.shardplan.cost.cluster;
 
 import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -22,6 +24,13 @@ import java.util.TreeMap;
  * @param devicesPerNode default devices per node for the {@code --devices N --device X} shorthand
  * @param intraNode default link between devices of one node
  * @param interNode default network between nodes (per device)
+ * @param calibration where the numbers come from: {@link #SPEC_SHEET} (vendor data sheet),
+ *     {@link #FITTED} (fitted to published measurements of this device type, not measured here) or
+ *     {@link #MEASURED} (measured on this device: {@code calibrated} is true exactly then)
+ * @param kernels the analytic kernel model of a GPU (GEMM efficiency by shape, memory-bound kernels,
+ *     fused attention, launch overhead), empty when the profile has none (plain roofline)
+ * @param sources per field of the profile (its JSON path, e.g. {@code "kernels.gemmEfficiency"}), the
+ *     publication or repository file its number comes from; sorted by field
  */
 public record DeviceSpec(
         String name,
@@ -33,10 +42,27 @@ public record DeviceSpec(
         boolean calibrated,
         int devicesPerNode,
         Link intraNode,
-        Link interNode) {
+        Link interNode,
+        String calibration,
+        Optional<KernelModel> kernels,
+        Map<String, String> sources) {
 
     /** The data type every profile must carry and the fallback for types a device lacks. */
     public static final String FLOAT32 = "float32";
+    /** {@link #calibration()} of numbers from a vendor data sheet. */
+    public static final String SPEC_SHEET = "spec-sheet";
+    /** {@link #calibration()} of numbers fitted to published measurements of the device type. */
+    public static final String FITTED = "fitted-to-published";
+    /** {@link #calibration()} of numbers measured on the device itself. */
+    public static final String MEASURED = "measured";
+
+    /** A device without a kernel model or sources; calibration follows {@code calibrated}. */
+    public DeviceSpec(String name, String description, String kind, Map<String, Double> peakFlops,
+            double memoryBandwidthBytesPerSecond, double memoryBytes, boolean calibrated, int devicesPerNode,
+            Link intraNode, Link interNode) {
+        this(name, description, kind, peakFlops, memoryBandwidthBytesPerSecond, memoryBytes, calibrated, devicesPerNode,
+                intraNode, interNode, calibrated ? MEASURED : SPEC_SHEET, Optional.empty(), Map.of());
+    }
 
     public DeviceSpec {
         Objects.requireNonNull(name, "name");
@@ -60,6 +86,16 @@ public record DeviceSpec(
         peakFlops = Collections.unmodifiableMap(flops);
         requirePositive(name, "memoryBandwidth", memoryBandwidthBytesPerSecond);
         requirePositive(name, "memory", memoryBytes);
+        Objects.requireNonNull(kernels, "kernels");
+        if (!List.of(SPEC_SHEET, FITTED, MEASURED).contains(calibration)) {
+            throw new IllegalArgumentException("device " + name + ": calibration must be one of " + SPEC_SHEET + ", "
+                    + FITTED + ", " + MEASURED + ", found " + calibration);
+        }
+        if (calibrated != MEASURED.equals(calibration)) {
+            throw new IllegalArgumentException("device " + name + ": calibrated must be true exactly when calibration is "
+                    + MEASURED + ", found calibrated " + calibrated + " with " + calibration);
+        }
+        sources = Collections.unmodifiableMap(new TreeMap<>(sources));
         if (devicesPerNode < 1) {
             throw new IllegalArgumentException("device " + name
                     + ": devicesPerNode must be at least 1, found " + devicesPerNode);
@@ -102,12 +138,12 @@ public record DeviceSpec(
     public DeviceSpec calibratedWith(Map<String, Double> measuredPeakFlops, double measuredBandwidth,
             String newDescription) {
         return new DeviceSpec(name, newDescription, kind, measuredPeakFlops, measuredBandwidth,
-                memoryBytes, true, devicesPerNode, intraNode, interNode);
+                memoryBytes, true, devicesPerNode, intraNode, interNode, MEASURED, kernels, sources);
     }
 
     /** This profile with a different memory size (a cluster file may override it per node). */
     public DeviceSpec withMemoryBytes(double bytes) {
         return new DeviceSpec(name, description, kind, peakFlops, memoryBandwidthBytesPerSecond,
-                bytes, calibrated, devicesPerNode, intraNode, interNode);
+                bytes, calibrated, devicesPerNode, intraNode, interNode, calibration, kernels, sources);
     }
 }

@@ -64,8 +64,61 @@ public final class Backward {
 
     /** The forward kernel of a node. */
     public static Kernel forward(Node n) {
-        return new Kernel("forward", n.opType(), OpClass.shapeClass(n), WorkAnalysis.of(n), dtypeOf(n),
+        Kernel k = new Kernel("forward", n.opType(), OpClass.shapeClass(n), WorkAnalysis.of(n), dtypeOf(n),
                 OpClass.calls(n));
+        double[] g = gemmDims(n);
+        return g == null ? k : k.withGemm(new Kernel.Gemm(g[0], g[1], g[2], g[3]));
+    }
+
+    /**
+     * The GEMM a MatMul or Gemm node runs as: {batch, M, N, K, shared} with {@code shared} 1 when
+     * the second operand is one matrix for every batch entry (a weight: the rows of all entries
+     * stack into one GEMM of M = all rows, batch 1), or null when the shapes are not known. O(rank).
+     */
+    static double[] gemmDims(Node n) {
+        String op = n.opType();
+        if (!(op.equals("MatMul") || op.equals("FusedMatMul") || op.equals("Gemm")) || n.outputs().isEmpty()
+                || n.inputs().size() < 2) {
+            return null;
+        }
+        Value a = n.input(0);
+        Value b = n.input(1);
+        Value y = n.output(0);
+        if (!known(a) || !known(b) || !known(y) || a.shape().rank() < 1 || b.shape().rank() < 1 || y.shape().rank() < 1) {
+            return null;
+        }
+        long[] as = a.shape().toLongs();
+        long[] bs = b.shape().toLongs();
+        long[] ys = y.shape().toLongs();
+        double out = 1;
+        for (long d : ys) {
+            out *= d;
+        }
+        double k;
+        double nn;
+        if (op.equals("Gemm")) {
+            k = n.attrInt("transA", 0) == 0 ? as[as.length - 1] : as[0];
+            nn = ys[ys.length - 1];
+        } else {
+            k = as[as.length - 1];
+            nn = bs.length == 1 ? 1 : bs[bs.length - 1];
+        }
+        double bLead = 1;
+        for (int i = 0; i < bs.length - 2; i++) {
+            bLead *= bs[i];
+        }
+        if (out <= 0 || nn <= 0 || k <= 0) {
+            return null;
+        }
+        if (op.equals("Gemm") || bs.length <= 2 || bLead == 1) {
+            return new double[] {1, Math.max(1, out / nn), nn, k, 1};
+        }
+        double m = ys.length >= 2 ? ys[ys.length - 2] : 1;
+        return new double[] {Math.max(1, out / (m * nn)), m, nn, k, 0};
+    }
+
+    private static boolean known(Value v) {
+        return !v.isAbsent() && v.shape().rankKnown() && v.shape().isFullyKnown();
     }
 
     /** The backward kernels of a node (empty when nothing needs a gradient). */
@@ -89,13 +142,19 @@ public final class Backward {
                 Value a = n.input(0);
                 Value b = n.input(1);
                 double f = n.opType().equals("Gemm") && n.hasInput(2) ? fwd.flops() - elements(y) : fwd.flops();
+                double[] g = gemmDims(n);
                 if (needsGrad(a)) {
-                    out.add(new Kernel("grad-input", n.opType(), cls,
-                            new Work(f, dy + bytes(b), bytes(a), complete), dt));
+                    // dA = dY · Bᵀ: the output of A's shape (M x K), reduced over N
+                    Kernel k = new Kernel("grad-input", n.opType(), cls,
+                            new Work(f, dy + bytes(b), bytes(a), complete), dt);
+                    out.add(g == null ? k : k.withGemm(new Kernel.Gemm(g[0], g[1], g[3], g[2])));
                 }
                 if (needsGrad(b)) {
-                    out.add(new Kernel("grad-weight", n.opType(), cls.replace("/weight", "/act"),
-                            new Work(f, bytes(a) + dy, bytes(b), complete), dt));
+                    // dB = Aᵀ · dY: K x N, reduced over M (over every batch entry's rows for a shared B)
+                    Kernel k = new Kernel("grad-weight", n.opType(), cls.replace("/weight", "/act"),
+                            new Work(f, bytes(a) + dy, bytes(b), complete), dt);
+                    out.add(g == null ? k : k.withGemm(g[4] == 1 ? new Kernel.Gemm(1, g[3], g[2], g[1])
+                            : new Kernel.Gemm(g[0], g[3], g[2], g[1])));
                 }
                 if (n.opType().equals("Gemm") && needsGrad(n.input(2))) {
                     out.add(new Kernel("grad-bias", "ReduceSum", "any",

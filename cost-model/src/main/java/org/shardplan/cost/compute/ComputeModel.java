@@ -57,9 +57,74 @@ public final class ComputeModel {
     }
 
     private final EfficiencyModel efficiency;
+    private final boolean fusedAttention;
 
+    /** A model that prices attention as a fused kernel ({@link #withAttention}). */
     public ComputeModel(EfficiencyModel efficiency) {
+        this(efficiency, true);
+    }
+
+    private ComputeModel(EfficiencyModel efficiency, boolean fusedAttention) {
         this.efficiency = Objects.requireNonNull(efficiency, "efficiency");
+        this.fusedAttention = fusedAttention;
+    }
+
+    /**
+     * This model with attention priced fused (true: QKᵀ, scale, mask, softmax and PV as one
+     * FlashAttention-class kernel that stores no {@code s x s} tensor, {@link #attention}) or
+     * unfused (each operator its own kernel over materialised scores, as the graph writes it).
+     */
+    public ComputeModel withAttention(boolean fused) {
+        return new ComputeModel(efficiency, fused);
+    }
+
+    /** Whether attention is priced as one fused kernel. */
+    public boolean fusedAttention() {
+        return fusedAttention;
+    }
+
+    /**
+     * One product of a fused attention kernel (QKᵀ or PV) of {@code flops} forward FLOPs in
+     * {@code dtype}: forward at the device's fused-attention forward efficiency; backward (the
+     * kernel recomputes the scores and runs five products where the forward runs two) 2.5 times the
+     * FLOPs at the backward efficiency (Dao, "FlashAttention-2", 2023). Without a kernel model the
+     * products are priced as matrix products of the plain roofline. O(1).
+     */
+    public NodeCost attention(double flops, org.shardplan.graph.DType dtype) {
+        DeviceSpec d = efficiency.device();
+        double peak = d.peakFlops(dtype.toString());
+        double f;
+        double b;
+        if (d.kernels().isPresent()) {
+            var km = d.kernels().get();
+            f = km.launchSeconds() + flops / (peak * km.attentionForwardEfficiency());
+            b = km.launchSeconds() + 2.5 * flops / (peak * km.attentionBackwardEfficiency());
+        } else {
+            f = EfficiencyModel.DEFAULT_OVERHEAD + flops / (peak * 0.5);
+            b = EfficiencyModel.DEFAULT_OVERHEAD + 2.5 * flops / (peak * 0.5);
+        }
+        return new NodeCost(new EfficiencyModel.Prediction(f, flops / peak, "fused-attention"),
+                List.of(new EfficiencyModel.Prediction(b, 2.5 * flops / peak, "fused-attention")), true);
+    }
+
+    /**
+     * A chain of element-wise operators fused into one kernel (bias and activation, dropout,
+     * residual addition: what Megatron's and PyTorch's fused kernels do): the FLOPs of all members,
+     * reading the chain's inputs from outside once and writing its last output once; backward one
+     * kernel of twice the FLOPs reading the output gradient and the saved inputs and writing the
+     * input gradients (twice the bytes). {@code readBytes} and {@code writtenBytes} are the chain's
+     * external traffic. O(1).
+     */
+    public NodeCost fusedChain(double flops, double readBytes, double writtenBytes, org.shardplan.graph.DType dtype,
+            boolean backward) {
+        org.shardplan.graph.Work f = new org.shardplan.graph.Work(flops, readBytes, writtenBytes, true);
+        Kernel fk = new Kernel("forward", "Add", "same", f, dtype);
+        List<EfficiencyModel.Prediction> back = new ArrayList<>();
+        if (backward) {
+            org.shardplan.graph.Work g = new org.shardplan.graph.Work(2 * flops, readBytes + writtenBytes, readBytes, true);
+            back.add(efficiency.predict(new Kernel("grad", "Add", "same", g, dtype)));
+        }
+        return new NodeCost(efficiency.predict(fk), back, true);
     }
 
     /** A model without calibration data: roofline with default efficiencies. */

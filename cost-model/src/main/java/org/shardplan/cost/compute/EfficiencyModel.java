@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.cluster.KernelModel;
 import org.shardplan.graph.DType;
 
 /**
@@ -48,12 +49,13 @@ public final class EfficiencyModel {
      * @param seconds predicted time
      * @param rooflineSeconds the kernel's roofline time on the device
      * @param source which samples answered: "family" (scalings of the kernel's own signature, see
-     *     {@link #predict(Kernel, String)}), "class", "op", "category", "all" or "analytic"
+     *     {@link #predict(Kernel, String)}), "class", "op", "category", "all", "analytic" (plain roofline)
+     *     or "kernel-model" (the device's {@link KernelModel}, no samples)
      */
     public record Prediction(double seconds, double rooflineSeconds, String source) {
         /** True when no measurement took part. */
         public boolean analytic() {
-            return "analytic".equals(source);
+            return "analytic".equals(source) || "kernel-model".equals(source);
         }
     }
 
@@ -164,6 +166,9 @@ public final class EfficiencyModel {
                 return new Prediction(predictAt(levels, i, r, calls, k.opType()), r, names[i]);
             }
         }
+        if (device.kernels().isPresent()) {
+            return new Prediction(kernelModel(k), r, "kernel-model");
+        }
         return new Prediction(analytic(r, k.opType()), r, "analytic");
     }
 
@@ -267,6 +272,26 @@ public final class EfficiencyModel {
         double at = model.groupPrediction(k, r, k.calls()).seconds();
         double atP = model.groupPrediction(k, p.r, p.calls).seconds();
         return at > 0 && atP > 0 ? p.t * at / atP : p.t;
+    }
+
+    /**
+     * The time of a kernel under the device's {@link KernelModel} (no samples): a GEMM at its
+     * shape's efficiency, anything else at the memory-bound fraction of the bandwidth, plus the
+     * launch overhead: {@code launch + max(F / (peak · e), B / (bandwidth · memoryEfficiency))}, with
+     * e the GEMM efficiency of the kernel's shape for a matrix product whose shape is known, the
+     * large-GEMM efficiency for another matrix product, and 1 otherwise (such kernels are
+     * memory-bound). O(1).
+     */
+    double kernelModel(Kernel k) {
+        KernelModel km = device.kernels().orElseThrow();
+        double peak = device.peakFlops(k.dtype().toString());
+        double e = 1;
+        if ("matmul".equals(OpClass.category(k.opType()))) {
+            e = k.gemm().map(g -> km.gemmEfficiency(g.batch(), g.m(), g.n(), g.k())).orElse(km.gemmEfficiency());
+        }
+        double compute = k.work().flops() / (peak * e);
+        double memory = k.work().bytes() / (device.memoryBandwidthBytesPerSecond() * km.memoryEfficiency());
+        return km.launchSeconds() + Math.max(compute, memory);
     }
 
     private static double analytic(double r, String opType) {

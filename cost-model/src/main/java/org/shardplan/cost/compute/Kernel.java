@@ -15,12 +15,38 @@ import org.shardplan.graph.Work;
  * @param dtype the element type it computes in
  * @param calls inner kernel invocations the runtime makes for it (batch times groups for a grouped
  *     or depthwise convolution, which CPU runtimes run group by group; 1 otherwise)
+ * @param gemm the GEMM the kernel runs as (batch, M, N, K), for matrix products whose operand
+ *     shapes are known; empty otherwise
  */
-public record Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls) {
+public record Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls,
+        java.util.Optional<Gemm> gemm) {
+
+    /**
+     * The shape of a (batched) GEMM: {@code batch} independent products of an {@code m x k} and a
+     * {@code k x n} matrix.
+     */
+    public record Gemm(double batch, double m, double n, double k) {
+        public Gemm {
+            if (!(batch >= 1 && m >= 1 && n >= 1 && k >= 1)) {
+                throw new IllegalArgumentException("GEMM sizes must be at least 1, found batch " + batch + ", m " + m
+                        + ", n " + n + ", k " + k);
+            }
+        }
+    }
 
     /** A kernel run as one call. */
     public Kernel(String role, String opType, String shapeClass, Work work, DType dtype) {
         this(role, opType, shapeClass, work, dtype, 1);
+    }
+
+    /** A kernel that is not known as a GEMM. */
+    public Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls) {
+        this(role, opType, shapeClass, work, dtype, calls, java.util.Optional.empty());
+    }
+
+    /** This kernel known as the GEMM {@code g}. */
+    public Kernel withGemm(Gemm g) {
+        return new Kernel(role, opType, shapeClass, work, dtype, calls, java.util.Optional.ofNullable(g));
     }
 
     public Kernel {
@@ -32,5 +58,6 @@ public record Kernel(String role, String opType, String shapeClass, Work work, D
         Objects.requireNonNull(shapeClass, "shapeClass");
         Objects.requireNonNull(work, "work");
         Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(gemm, "gemm");
     }
 }

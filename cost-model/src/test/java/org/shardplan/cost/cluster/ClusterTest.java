@@ -18,9 +18,10 @@ class ClusterTest {
         assertEquals(8, c.devicesPerNode());
         assertTrue(c.isHomogeneous());
         assertEquals("nvlink", c.linkBetween(0, 7).type());
-        assertEquals(300e9, c.linkBetween(0, 7).bandwidthBytesPerSecond());
+        // NCCL all-reduce bus bandwidths of the profile (its sources): NVLink 210 GB/s, HDR 24 GB/s per GPU
+        assertEquals(210e9, c.linkBetween(0, 7).bandwidthBytesPerSecond());
         assertEquals("infiniband", c.linkBetween(7, 8).type());
-        assertEquals(25e9, c.linkBetween(7, 8).bandwidthBytesPerSecond());
+        assertEquals(24e9, c.linkBetween(7, 8).bandwidthBytesPerSecond());
         assertEquals(5e-6, c.linkBetween(7, 8).latencySeconds(), 1e-18);
         assertEquals(1, c.nodeOf(9));
         assertEquals(7, c.nodeOf(63));

@@ -267,6 +267,7 @@ public final class ProblemBuilder {
 
     /** Builds the problem of a coarse graph; see {@link #build(Graph, Map)}. */
     public Built build(CoarseGraph cg, Map<String, List<Layout>> required) {
+        prepare(cg);
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         List<Unit> units = new ArrayList<>();
@@ -277,7 +278,7 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + keysOf(req);
+            String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
             List<Layout> layouts = layoutCache.computeIfAbsent(key, k -> space.isEmpty()
                     ? List.of(Layout.replicated())
                     : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
@@ -333,6 +334,7 @@ public final class ProblemBuilder {
      * {parameter, activation} pair per candidate; no edge is priced. O(distinct nodes · layouts).
      */
     public double[][][] memoryParts(CoarseGraph cg, Map<String, List<Layout>> required) {
+        prepare(cg);
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         Map<String, double[][]> cache = new HashMap<>();
@@ -340,7 +342,7 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + keysOf(req);
+            String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
             r[c.index()] = cache.computeIfAbsent(key, k -> {
                 List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
                         : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
@@ -360,12 +362,13 @@ public final class ProblemBuilder {
      * smallest candidate's memory (no edges are priced). O(distinct nodes · layouts).
      */
     public double leastMemory(CoarseGraph cg) {
+        prepare(cg);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         Map<String, Double> cache = new HashMap<>();
         double total = 0;
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
-            total += cache.computeIfAbsent(signature(c, space), k -> {
+            total += cache.computeIfAbsent(signature(c, space) + "|" + roleOf(c), k -> {
                 double m = Double.POSITIVE_INFINITY;
                 List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
                         : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), List.of());
@@ -445,6 +448,125 @@ public final class ProblemBuilder {
         return id + ":" + (v.kind() == Value.Kind.PARAMETER || v.constant().isPresent() ? "W" : v.kind()) + ":" + v.type();
     }
 
+    // ---------------------------------------------------------------- fusion
+
+    private final Map<CoarseNode, AttentionChains.Role> roles = new java.util.IdentityHashMap<>();
+    private final Set<CoarseGraph> prepared = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
+    /**
+     * Finds the attention chains of a coarse graph ({@link AttentionChains}) when the compute model
+     * prices attention fused, so that {@link #nodeCost} prices its nodes as one fused kernel. Building
+     * calls it; a caller pricing nodes of another coarse graph directly (the evaluator) calls it first.
+     * O(V + E) once per graph.
+     */
+    public void prepare(CoarseGraph cg) {
+        if (settings.compute().fusedAttention() && prepared.add(cg)) {
+            roles.putAll(AttentionChains.of(cg));
+        }
+    }
+
+    /** The node's role in a fused attention chain, or null. */
+    public AttentionChains.Role roleOf(CoarseNode c) {
+        return roles.get(c);
+    }
+
+    /** Whether element-wise chains run fused into one kernel: on devices with a GPU kernel model. */
+    private boolean fusesElementwise() {
+        return settings.compute().efficiency().device().kernels().isPresent();
+    }
+
+    private final Map<CoarseNode, double[]> chainCache = new java.util.IdentityHashMap<>();
+
+    /**
+     * The fused element-wise members of a coarse node as one kernel (bias and activation, residual
+     * addition, dropout: Megatron's fused bias-GeLU and bias-dropout-add kernels), for the whole node
+     * before the per-device fraction. The chain reads each value
+     * from outside it once (the anchor's output included) and writes the values read outside the
+     * coarse node (or its last output); for the backward pass it keeps only the activations it reads
+     * from outside and recomputes the rest (as the fused kernels do): {training seconds, forward
+     * seconds, saved bytes}. O(members).
+     */
+    private double[] chainSeconds(CoarseNode c, List<Node> members) {
+        return chainCache.computeIfAbsent(c, k -> {
+            Set<String> inside = new java.util.HashSet<>();
+            for (Node m : members) {
+                for (Value o : m.outputs()) {
+                    inside.add(o.name());
+                }
+            }
+            Set<String> read = new java.util.HashSet<>();
+            double flops = 0;
+            double in = 0;
+            double keep = 0;
+            boolean grad = false;
+            for (Node m : members) {
+                try {
+                    flops += org.shardplan.graph.WorkAnalysis.of(m).flops();
+                } catch (RuntimeException e) {
+                    // unknown shapes: no FLOPs claimed
+                }
+                for (Value v : m.inputs()) {
+                    if (v.isAbsent() || v.constant().isPresent() || v.kind() == Value.Kind.CONSTANT
+                            || inside.contains(v.name()) || !read.add(v.name())) {
+                        continue;
+                    }
+                    in += v.type().byteSize().orElse(0);
+                    grad |= Backward.needsGrad(v);
+                    if (v.kind() == Value.Kind.INTERMEDIATE && v.dtype().isFloatingPoint()) {
+                        keep += v.type().byteSize().orElse(0);
+                    }
+                }
+            }
+            Set<String> outside = new java.util.HashSet<>();
+            for (Value v : c.outputs()) {
+                outside.add(v.name());
+            }
+            double out = 0;
+            for (Node m : members) {
+                for (Value o : m.outputs()) {
+                    if (outside.contains(o.name())) {
+                        out += o.type().byteSize().orElse(0);
+                    }
+                }
+            }
+            Node last = members.get(members.size() - 1);
+            if (out == 0 && !last.outputs().isEmpty()) {
+                out = last.output(0).type().byteSize().orElse(0);
+            }
+            org.shardplan.graph.DType dt = last.outputs().isEmpty() ? org.shardplan.graph.DType.FLOAT32
+                    : last.output(0).dtype();
+            ComputeModel.NodeCost nc = settings.compute().fusedChain(flops, in, out, dt, grad);
+            double train = nc.trainingSeconds() + (settings.memory().recompute() ? nc.forwardSeconds() : 0);
+            return new double[] {train, nc.forwardSeconds(), grad ? keep * activationFactor : 0};
+        });
+    }
+
+    /**
+     * A product of a fused attention chain on one device (its per-device node): {training seconds,
+     * forward seconds, saved activation bytes}. The scores' product keeps Q and K, the context's V
+     * and its output; the {@code s x s} scores and probabilities are never stored.
+     */
+    private double[] attentionCost(Node local, AttentionChains.Role role) {
+        double flops;
+        try {
+            flops = org.shardplan.graph.WorkAnalysis.of(local).flops();
+        } catch (RuntimeException e) {
+            flops = 0;
+        }
+        org.shardplan.graph.DType dt = local.outputs().isEmpty() ? org.shardplan.graph.DType.FLOAT32
+                : local.output(0).dtype();
+        ComputeModel.NodeCost nc = settings.compute().attention(flops, dt);
+        double train = nc.trainingSeconds() + (settings.memory().recompute() ? nc.forwardSeconds() : 0);
+        double saved = role == AttentionChains.Role.SCORES
+                ? bytesOf(local.input(0)) + bytesOf(local.input(1))
+                : bytesOf(local.input(1)) + (local.outputs().isEmpty() ? 0 : bytesOf(local.output(0)));
+        return new double[] {train, nc.forwardSeconds(), saved * activationFactor};
+    }
+
+    private static double bytesOf(Value v) {
+        return v.isAbsent() ? 0 : v.type().byteSize().orElse(0);
+    }
+
     // ---------------------------------------------------------------- node costs
 
     /** The cost of a node under a layout (no caching; the evaluator calls this directly). */
@@ -459,21 +581,44 @@ public final class ProblemBuilder {
         double compute;
         double forward;
         double saved;
-        if (anchorSpace.isPresent() && sameDims(anchorSpace.get(), sp)) {
-            Node local = perDevice(c.anchor(), anchorSpace.get(), s);
-            compute = trainingSeconds(local);
-            forward = forwardSeconds(local);
-            saved = activations(local);
+        AttentionChains.Role role = roleOf(c);
+        boolean local = anchorSpace.isPresent() && sameDims(anchorSpace.get(), sp);
+        if (role == AttentionChains.Role.SOFTMAX) {
+            // inside the fused attention kernel: no time, nothing stored
+            compute = 0;
+            forward = 0;
+            saved = 0;
+        } else if (role != null) {
+            double[] a = local ? attentionCost(perDevice(c.anchor(), anchorSpace.get(), s), role)
+                    : attentionCost(c.anchor(), role);
+            double f = local ? 1 : fraction;
+            compute = a[0] * f;
+            forward = a[1] * f;
+            saved = a[2] * f;
+        } else if (local) {
+            Node ln = perDevice(c.anchor(), anchorSpace.get(), s);
+            compute = trainingSeconds(ln);
+            forward = forwardSeconds(ln);
+            saved = activations(ln);
         } else {
             compute = trainingSeconds(c.anchor()) * fraction;
             forward = forwardSeconds(c.anchor()) * fraction;
             saved = activations(c.anchor()) * fraction;
         }
-        // fused element-wise members: their work splits like the anchor's output
-        for (Node m : fusedMembers(c)) {
-            compute += memberSeconds(m) * fraction;
-            forward += memberForward(m) * fraction;
-            saved += activations(m) * fraction;
+        // fused element-wise members: their work splits like the anchor's output; inside a fused attention
+        // chain (scale, mask, dropout of the scores) they are part of the attention kernel
+        List<Node> members = fusedMembers(c);
+        if (role == null && fusesElementwise() && !members.isEmpty()) {
+            double[] ch = chainSeconds(c, members);
+            compute += ch[0] * fraction;
+            forward += ch[1] * fraction;
+            saved += ch[2] * fraction;
+        } else if (role == null) {
+            for (Node m : members) {
+                compute += memberSeconds(m) * fraction;
+                forward += memberForward(m) * fraction;
+                saved += activations(m) * fraction;
+            }
         }
         double comm = 0;
         double bytes = 0;
@@ -597,13 +742,36 @@ public final class ProblemBuilder {
     }
 
     private Cost replicatedCost(CoarseNode c) {
-        double compute = trainingSeconds(c.anchor());
-        double forward = forwardSeconds(c.anchor());
-        double saved = activations(c.anchor());
-        for (Node m : fusedMembers(c)) {
-            compute += memberSeconds(m);
-            forward += memberForward(m);
-            saved += activations(m);
+        AttentionChains.Role role = roleOf(c);
+        double compute;
+        double forward;
+        double saved;
+        if (role == AttentionChains.Role.SOFTMAX) {
+            compute = 0;
+            forward = 0;
+            saved = 0;
+        } else if (role != null) {
+            double[] a = attentionCost(c.anchor(), role);
+            compute = a[0];
+            forward = a[1];
+            saved = a[2];
+        } else {
+            compute = trainingSeconds(c.anchor());
+            forward = forwardSeconds(c.anchor());
+            saved = activations(c.anchor());
+        }
+        List<Node> members = fusedMembers(c);
+        if (role == null && fusesElementwise() && !members.isEmpty()) {
+            double[] ch = chainSeconds(c, members);
+            compute += ch[0];
+            forward += ch[1];
+            saved += ch[2];
+        } else if (role == null) {
+            for (Node m : members) {
+                compute += memberSeconds(m);
+                forward += memberForward(m);
+                saved += activations(m);
+            }
         }
         double memory = 0;
         Set<String> seen = new java.util.HashSet<>();

@@ -80,6 +80,7 @@ public final class PlanEvaluator {
             }
         }
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(graph);
+        pb.prepare(graph);
         List<ProblemBuilder.Unit> units = new ArrayList<>();
         List<Layout> layouts = new ArrayList<>();
         int lastStage = 0;

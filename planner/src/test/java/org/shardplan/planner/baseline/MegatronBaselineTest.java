@@ -423,15 +423,19 @@ class MegatronBaselineTest {
         Plan full = Planner.forCluster(Fixtures.a100(8)).withBatch(64).plan(cg.graph());
         assertEquals(full.baselines().get(Baselines.EXPERT).stepSeconds(), small.baselines().get(Baselines.EXPERT).stepSeconds(),
                 1e-15);
-        // with every layer's LayerNorm gradients reduced over the replicas, 4-way tensor parallelism is Megatron's
-        // best; the sequence-parallel variant moves the same activation bytes but also reduces its norms'
-        // gradients over the tensor-parallel group
-        assertEquals("megatron (tensor parallel 4)", full.baselines().get(Baselines.EXPERT).name());
+        // with the replicas' gradient reduction overlapped with the backward pass (25 MiB buckets) and GEMMs priced
+        // by shape on the A100 kernel model, 2-way tensor parallelism with 4 replicas is Megatron's best (4-way was,
+        // when the whole reduction was exposed); the sequence-parallel variant moves the same activation bytes but
+        // also reduces its norms' gradients over the tensor-parallel group
+        assertEquals("megatron (tensor parallel 2)", full.baselines().get(Baselines.EXPERT).name());
         for (Plan p : List.of(small, full)) {
             for (Plan.Baseline b : p.baselines().values()) {
                 assertTrue(p.totals().stepSeconds() <= b.stepSeconds() * (1 + 1e-12), b.toString());
             }
         }
-        assertTrue(full.baselines().get(Baselines.EXPERT).stepSeconds() < full.baselines().get(Baselines.DATA_PARALLEL).stepSeconds());
+        // data parallelism, its reduction hidden behind the backward pass but for the last bucket, now beats the
+        // expert on this small model: the expert moves activations on the critical path every layer
+        Plan.Baseline dp = full.baselines().get(Baselines.DATA_PARALLEL);
+        assertTrue(dp.stepSeconds() < full.baselines().get(Baselines.EXPERT).stepSeconds(), dp.toString());
     }
 }

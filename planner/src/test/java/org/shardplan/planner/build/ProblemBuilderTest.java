@@ -39,9 +39,9 @@ class ProblemBuilderTest {
         // devices on NVLink (300 GB/s, 2 us): the fastest of ring, tree, and a reduce-scatter and an
         // all-gather in log2(8) = 3 steps each (Rabenseifner)
         double n = 4096 * 1024 * 2.0;
-        double ring = 2 * 7 * 2e-6 + 2 * (7 / 8.0) * n / 300e9;
-        double tree = 2 * 3 * 2e-6 + 2 * n / 300e9;
-        double halves = 2 * (3 * 2e-6 + (7 / 8.0) * n / 300e9);
+        double ring = 2 * 7 * 2e-6 + 2 * (7 / 8.0) * n / 210e9;
+        double tree = 2 * 3 * 2e-6 + 2 * n / 210e9;
+        double halves = 2 * (3 * 2e-6 + (7 / 8.0) * n / 210e9);
         assertEquals(Math.min(Math.min(ring, tree), halves), cost.communicationSeconds(), 1e-15);
         assertEquals(halves, cost.communicationSeconds(), 1e-15);
         // weights 2 + gradients 2 + Adam state 12 bytes per parameter, unsharded
@@ -62,8 +62,8 @@ class ProblemBuilderTest {
         // needs y whole, is on the edge to it; y is the graph's output and stays scattered); w2 is split,
         // not copied; the input r is split along k, so its gradient needs no reduction either
         double n = 64 * 1024 * 4.0;
-        double ring = 7 * 2e-6 + (7 / 8.0) * n / 300e9;
-        double tree = 3 * 2e-6 + (7 / 8.0) * n / 300e9;
+        double ring = 7 * 2e-6 + (7 / 8.0) * n / 210e9;
+        double tree = 3 * 2e-6 + (7 / 8.0) * n / 210e9;
         assertEquals(Math.min(ring, tree), cost.communicationSeconds(), 1e-15);
         assertEquals((7 / 8.0) * n, cost.communicationBytes(), 1e-6);
     }
@@ -87,7 +87,7 @@ class ProblemBuilderTest {
         double full = 64 * 1024 * 4.0;
         double[] t = pb.transfer(new int[][] {{}, {}}, new int[][] {{2, 1, 0}, {}}, full);
         assertEquals(full * 7 / 8, t[0], 1e-6);
-        assertEquals(2e-6 + full * 7 / 8 / 300e9, t[1], 1e-15);
+        assertEquals(2e-6 + full * 7 / 8 / 210e9, t[1], 1e-15);
     }
 
     @Test
@@ -159,8 +159,8 @@ class ProblemBuilderTest {
         Layout column = Layout.place(Strategy.of("n", 8), List.of("n"), dd).orElseThrow();
         Layout whole = Layout.replicated();
         double full = 64 * 1024 * 4.0;
-        double gather = 3 * 2e-6 + 7 / 8.0 * full / 300e9; // all-gather of r0 over 8 devices: log2(8) steps
-        double receive = 2e-6 + 7 / 8.0 * full / 300e9;   // resharding: one message of the 7/8 a device lacks
+        double gather = 3 * 2e-6 + 7 / 8.0 * full / 210e9; // all-gather of r0 over 8 devices: log2(8) steps
+        double receive = 2e-6 + 7 / 8.0 * full / 210e9;   // resharding: one message of the 7/8 a device lacks
         // row-parallel fc0 reduce-scatters r0; batch-parallel fc1 needs exactly its rows: nothing forward; its
         // gradient comes back split by rows and fc0 needs it whole (the backward of a reduce-scatter)
         assertArrayEquals(new double[] {receive, 7 / 8.0 * full}, pb.edgeCost(fc0, row, fc1, batch, r0), 1e-15);
@@ -174,7 +174,7 @@ class ProblemBuilderTest {
         // the node pays the reduce-scatter of the gradient of r0 (an input held in 8 copies): 3 steps, 7/8 each
         ProblemBuilder.Cost cc = fc1.costs().get(fc1.indexOf(column));
         assertEquals(7 / 8.0 * full, cc.microCommunicationBytes(), 1e-6);
-        assertEquals(3 * 2e-6 + 7 / 8.0 * full / 300e9, cc.microCommunicationSeconds(), 1e-15);
+        assertEquals(3 * 2e-6 + 7 / 8.0 * full / 210e9, cc.microCommunicationSeconds(), 1e-15);
         // Megatron's MLP (column-parallel, then row-parallel): the split hidden activations need no resharding
         Layout fc0Column = column;
         Layout fc1Row = row;

@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import org.shardplan.export.ExportException;
-import org.shardplan.export.ExportModel;
 import org.shardplan.export.Exporter;
 import org.shardplan.onnx.OnnxImportException;
 
@@ -38,10 +37,8 @@ public final class StagesExporter implements Exporter {
 
     @Override
     public Result export(Request r) throws ExportException {
-        ExportModel m = r.requireModel(name());
-        Path file = m.file().orElseThrow(() -> new ExportException(name() + ": needs the model as an ONNX file, found "
-                + m.display()));
-        Path out = r.out().orElseThrow(() -> new ExportException(name() + " writes a folder: give --out DIR"));
+        Path file = r.requireModelFile(name());
+        Path out = r.requireOut(name(), "the stage models go into a folder");
         try {
             StageExport.Result w = StageExport.write(r.plan(), file, out);
             return new Result("", Optional.of(w.manifest()), List.of(w.stages().size() + " stage models in " + out),

@@ -179,6 +179,23 @@ public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, S
      * @param seed  the generator's seed
      */
     public static byte[] mlp(int[] sizes, long seed) {
+        return mlp(sizes, 0, seed);
+    }
+
+    /**
+     * {@link #mlp(int[], long)} with {@code residual} residual blocks after the first hidden layer, each
+     * {@code h + Relu(Gemm(h))} of that layer's width (the shape-keeping chain a parareal rewrite tears
+     * into segments). Their weights are drawn after all the plain layers', so that {@code residual = 0}
+     * is the plain MLP.
+     */
+    public static byte[] mlp(int[] sizes, int residual, long seed) {
+        if (residual < 0) {
+            throw new IllegalArgumentException("residual blocks must be >= 0, found " + residual);
+        }
+        if (residual > 0 && sizes.length < 3) {
+            throw new IllegalArgumentException("residual blocks need a hidden layer: at least 3 layer widths, found "
+                    + sizes.length);
+        }
         if (sizes.length < 2) {
             throw new IllegalArgumentException("an MLP needs at least 2 layer widths, found " + sizes.length);
         }
@@ -208,15 +225,40 @@ public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, S
                 g.node(NodeSpec.of("Relu", "/relu" + l + "/Relu").inputs(prev).outputs(r));
                 prev = r;
             }
+            if (l == 0) {
+                prev = residualBlocks(g, prev, out, residual, new SplittableRandom(seed + 0x5eed));
+            }
         }
         g.output(ValueEntry.tensor("logits", 1, List.of("batch", (long) sizes[sizes.length - 1])));
         return g.bytes();
     }
 
+    /** {@code count} blocks {@code h + Relu(Gemm(h))} of width {@code w} after {@code prev}; returns the last output. */
+    private static String residualBlocks(ModelBuilder g, String prev, int w, int count, SplittableRandom rnd) {
+        double bound = 1.0 / Math.sqrt(w);
+        for (int j = 0; j < count; j++) {
+            String p = "/res" + j;
+            String wt = "res" + j + ".weight";
+            String b = "res" + j + ".bias";
+            g.initializer(TensorEntry.floats(wt, new long[] {w, w}, uniform(w * w, rnd, bound)));
+            g.initializer(TensorEntry.floats(b, new long[] {w}, uniform(w, rnd, bound)));
+            g.node(NodeSpec.of("Gemm", p + "/Gemm").inputs(prev, wt, b).outputs(p + "/Gemm_output_0").attr("transB", 1L));
+            g.node(NodeSpec.of("Relu", p + "/Relu").inputs(p + "/Gemm_output_0").outputs(p + "/Relu_output_0"));
+            g.node(NodeSpec.of("Add", p + "/Add").inputs(prev, p + "/Relu_output_0").outputs(p + "/Add_output_0"));
+            prev = p + "/Add_output_0";
+        }
+        return prev;
+    }
+
     /** The built-in MLP as a model ready to train. */
     public static TrainModel mlpModel(int[] sizes, long seed) {
+        return mlpModel(sizes, 0, seed);
+    }
+
+    /** The built-in MLP with {@code residual} residual blocks (see {@link #mlp(int[], int, long)}), ready to train. */
+    public static TrainModel mlpModel(int[] sizes, int residual, long seed) {
         try {
-            return of(ModelFile.parse(mlp(sizes, seed), Path.of("."), "builtin MLP"), "builtin MLP");
+            return of(ModelFile.parse(mlp(sizes, residual, seed), Path.of("."), "builtin MLP"), "builtin MLP");
         } catch (OnnxImportException e) {
             throw new IllegalStateException("the built-in MLP does not parse: " + e.getMessage(), e);
         }

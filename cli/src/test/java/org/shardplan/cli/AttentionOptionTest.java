@@ -1,0 +1,54 @@
+package org.shardplan.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AttentionOptionTest {
+
+    private static final String GPT = "builtin:gpt?layers=2,hidden=256,heads=4,seq=256";
+
+    @Test
+    void aBadValueIsOneLineNamingTheOption() {
+        CliRun r = CliRun.of("plan", GPT, "--devices", "8", "--device", "a100", "--batch", "8", "--attention", "flash");
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertEquals("shardplan: error: --attention must be fused or unfused, found flash", r.err().strip());
+    }
+
+    @Test
+    void fusedIsFasterThanUnfusedAndEvaluateReadsTheChoiceFromThePlan(@TempDir Path dir) throws Exception {
+        Path fused = dir.resolve("fused.json");
+        Path unfused = dir.resolve("unfused.json");
+        CliRun a = CliRun.of("plan", GPT, "--devices", "8", "--device", "a100", "--batch", "8", "--out", fused.toString());
+        CliRun b = CliRun.of("plan", GPT, "--devices", "8", "--device", "a100", "--batch", "8", "--attention", "unfused",
+                "--out", unfused.toString());
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        assertTrue(Files.readString(fused).matches("(?s).*\"attention\"\\s*:\\s*\"fused\".*"), Files.readString(fused));
+        assertTrue(Files.readString(unfused).matches("(?s).*\"attention\"\\s*:\\s*\"unfused\".*"));
+        double fs = step(a.out());
+        double us = step(b.out());
+        assertTrue(fs < us, fs + " vs " + us);
+        // evaluate prices each plan the way it was made
+        CliRun ea = CliRun.of("evaluate", fused.toString(), GPT, "--dim", "batch=8");
+        CliRun eb = CliRun.of("evaluate", unfused.toString(), GPT, "--dim", "batch=8");
+        assertEquals(0, ea.code(), ea.err());
+        assertEquals(0, eb.code(), eb.err());
+        assertEquals(fs, step(ea.out()), 1e-3);
+        assertEquals(us, step(eb.out()), 1e-3);
+    }
+
+    /** The step in ms from a report's "step X ms" line. */
+    private static double step(String report) {
+        for (String line : report.split("\n")) {
+            if (line.startsWith("step ")) {
+                return Double.parseDouble(line.substring(5, line.indexOf(" ms")));
+            }
+        }
+        throw new AssertionError("no step line in " + report);
+    }
+}

@@ -1,0 +1,83 @@
+package org.shardplan.cost.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class KernelModelTest {
+
+    private static final KernelModel A100 = new KernelModel(108, 256, 128, 0.902, 128, 0.85, 4e-6, 0.70, 0.55);
+
+    @Test
+    void aWellShapedGemmRunsAtTheLargeGemmEfficiencyTimesItsReductionFactor() {
+        // 6912 x 16384: 27 x 128 = 3456 tiles = 32 full waves of 108; K = 2048
+        assertEquals(3456, A100.tiles(1, 6912, 16384), 0);
+        assertEquals(0.902 * 2048.0 / (2048 + 128), A100.gemmEfficiency(1, 6912, 16384, 2048), 1e-12);
+        // the fit point of the profile: 1024 x 10240 x 5120, 320 tiles in 3 waves, 271.2 of 312 TFLOP/s
+        assertEquals(271.2 / 312, A100.gemmEfficiency(1, 1024, 10240, 5120), 0.001);
+    }
+
+    @Test
+    void tileAndWaveQuantisationCostWhatTheyWaste() {
+        // 300 x 128: the large tile runs 2 tiles on 2 of 108 multiprocessors, 300/512 of their area useful
+        // (0.011); the 64 x 32 tile runs 5 x 4 = 20 tiles, 300/320 useful, at a quarter of the large tile's data
+        // reuse (21.3 against 85.3): 0.25 x 0.9375 x 20/108 = 0.043, the best of the tiles
+        double e = A100.gemmEfficiency(1, 300, 128, 4096);
+        assertEquals(0.902 * 0.25 * (300.0 * 128 / (20 * 64 * 32)) * (20.0 / 108) * 4096.0 / (4096 + 128), e, 1e-12);
+        assertTrue(e > 0.902 * (300.0 * 128 / (2 * 256 * 128)) * (2.0 / 108) * 4096.0 / (4096 + 128));
+        // 109 tiles need two waves: the second runs one tile
+        double twoWaves = A100.gemmEfficiency(109, 256, 128, 4096);
+        assertEquals(0.902 * (109.0 / 216) * 4096.0 / (4096 + 128), twoWaves, 1e-12);
+        assertTrue(twoWaves < A100.gemmEfficiency(108, 256, 128, 4096));
+    }
+
+    @Test
+    void aSkinnyGemmIsFarFromPeakAndALargeOneReachesSeventyToEightyPercent() {
+        assertTrue(A100.gemmEfficiency(1, 8192, 8192, 8192) > 0.7);
+        assertTrue(A100.gemmEfficiency(1, 16, 4096, 4096) < 0.1);
+        assertTrue(A100.gemmEfficiency(1, 8192, 8192, 64) < 0.5);
+    }
+
+    @Test
+    void fractionsOutsideZeroToOneAreRefusedNamingTheField() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new KernelModel(108, 256, 128, 1.2, 128, 0.85, 4e-6, 0.7, 0.55));
+        assertEquals("kernels.gemmEfficiency must be in (0, 1], found 1.2", e.getMessage());
+    }
+
+    @Test
+    void theGpuProfilesAreFittedAndCiteEveryKernelField() throws Exception {
+        for (String name : new String[] {"a100-40gb", "a100-80gb", "h100-sxm", "v100"}) {
+            DeviceSpec d = DeviceProfiles.get(name);
+            assertEquals(DeviceSpec.FITTED, d.calibration(), name);
+            assertFalse(d.calibrated(), name);
+            assertTrue(d.kernels().isPresent(), name);
+            for (String f : new String[] {"sms", "tileM", "tileN", "gemmEfficiency", "gemmKHalf", "memoryEfficiency",
+                "launchUs", "attentionForwardEfficiency", "attentionBackwardEfficiency"}) {
+                assertTrue(d.sources().containsKey("kernels." + f), name + " cites kernels." + f);
+            }
+            assertTrue(d.sources().containsKey("defaults.intraNode.bandwidthGBps"), name);
+            assertTrue(d.sources().containsKey("peakTflops"), name);
+        }
+    }
+
+    @Test
+    void aClusterFileRoundTripsTheKernelModelAndTheOldBooleanStillReads() throws Exception {
+        DeviceSpec a = DeviceProfiles.get("a100-80gb");
+        DeviceSpec back = ClusterFiles.parseDevice(ClusterFiles.deviceJson(a).toString(), "test");
+        assertEquals(a.kernels(), back.kernels());
+        assertEquals(DeviceSpec.FITTED, back.calibration());
+        DeviceSpec old = ClusterFiles.parseDevice("{\"name\": \"x\", \"peakTflops\": {\"float32\": 10},"
+                + " \"memoryBandwidthGBps\": 100, \"memoryGiB\": 8, \"calibrated\": true}", "test");
+        assertTrue(old.calibrated());
+        assertEquals(DeviceSpec.MEASURED, old.calibration());
+        assertTrue(old.kernels().isEmpty());
+        ClusterException bad = assertThrows(ClusterException.class, () -> ClusterFiles.parseDevice("{\"name\": \"x\","
+                + " \"peakTflops\": {\"float32\": 10}, \"memoryBandwidthGBps\": 100, \"memoryGiB\": 8,"
+                + " \"calibrated\": \"guessed\"}", "test"));
+        assertTrue(bad.getMessage().contains("calibrated"), bad.getMessage());
+    }
+}

@@ -1,0 +1,121 @@
+package org.shardplan.planner.build;
+
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Value;
+import org.shardplan.graph.passes.CoarseEdge;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.CoarseNode;
+
+/**
+ * Finds the attention chains of a coarse graph, by their structure and not by names: a MatMul of two
+ * activations (the scores QKᵀ, with the scale and mask fused after it by the coarsening) whose only
+ * reader is a Softmax over the last axis, whose only reader is a MatMul that takes the
+ * probabilities as its first operand and another activation as its second (PV). The three nodes are
+ * what a fused attention kernel (FlashAttention; Dao et al., 2022 and 2023) computes in one pass
+ * without storing the {@code s x s} scores. Works on the built-in decoders (GPT, Llama, with or
+ * without grouped keys) and on exported transformers, whose scale, mask (Add or Where) and dropout
+ * are element-wise operators fused into the scores' or the softmax's coarse node. O(V + E).
+ */
+public final class AttentionChains {
+    private AttentionChains() {
+    }
+
+    /** The part a coarse node plays in an attention chain. */
+    public enum Role {
+        /** QKᵀ with its scale and mask: priced as the first product of the fused kernel. */
+        SCORES,
+        /** The softmax over the scores: inside the fused kernel, no time of its own, nothing stored. */
+        SOFTMAX,
+        /** PV: priced as the second product of the fused kernel. */
+        CONTEXT
+    }
+
+    /** The roles of the nodes of a coarse graph that are part of an attention chain (by identity). */
+    public static Map<CoarseNode, Role> of(CoarseGraph cg) {
+        Map<CoarseNode, Role> r = new IdentityHashMap<>();
+        for (CoarseNode s : cg.nodes()) {
+            if (!s.anchor().opType().equals("Softmax") || s.pattern().isPresent() || !lastAxis(s.anchor())) {
+                continue;
+            }
+            CoarseNode q = onlyProducer(cg, s);
+            if (q == null || !isActivationProduct(q) || !onlyReader(cg, q, s)) {
+                continue;
+            }
+            List<CoarseEdge> out = cg.outEdges(s.index());
+            if (out.isEmpty()) {
+                continue;
+            }
+            int to = out.get(0).to();
+            boolean one = true;
+            for (CoarseEdge e : out) {
+                one &= e.to() == to;
+            }
+            CoarseNode p = cg.node(to);
+            if (!one || !isActivationProduct(p) || !readsFirst(p, s)) {
+                continue;
+            }
+            r.put(q, Role.SCORES);
+            r.put(s, Role.SOFTMAX);
+            r.put(p, Role.CONTEXT);
+        }
+        return r;
+    }
+
+    private static boolean lastAxis(Node softmax) {
+        long axis = softmax.attrInt("axis", -1);
+        Value x = softmax.input(0);
+        return axis == -1 || (x.shape().rankKnown() && axis == x.shape().rank() - 1);
+    }
+
+    /** The one coarse node that produces the activations {@code c} reads, or null. */
+    private static CoarseNode onlyProducer(CoarseGraph cg, CoarseNode c) {
+        List<CoarseEdge> in = cg.inEdges(c.index());
+        if (in.isEmpty()) {
+            return null;
+        }
+        int from = in.get(0).from();
+        for (CoarseEdge e : in) {
+            if (e.from() != from) {
+                return null;
+            }
+        }
+        return cg.node(from);
+    }
+
+    private static boolean onlyReader(CoarseGraph cg, CoarseNode producer, CoarseNode reader) {
+        for (CoarseEdge e : cg.outEdges(producer.index())) {
+            if (e.to() != reader.index()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A MatMul (not a recognised pattern) both of whose operands are activations of rank 3 or more. */
+    private static boolean isActivationProduct(CoarseNode c) {
+        Node a = c.anchor();
+        if (!a.opType().equals("MatMul") || c.pattern().isPresent() || a.inputs().size() != 2) {
+            return false;
+        }
+        for (Value v : a.inputs()) {
+            if (v.isAbsent() || v.kind() != Value.Kind.INTERMEDIATE || !v.shape().rankKnown() || v.shape().rank() < 3) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether the product's first operand is an output of the softmax node. */
+    private static boolean readsFirst(CoarseNode product, CoarseNode softmax) {
+        String first = product.anchor().input(0).name();
+        for (Value v : softmax.outputs()) {
+            if (v.name().equals(first)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
