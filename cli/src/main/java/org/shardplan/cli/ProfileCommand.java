@@ -11,6 +11,7 @@ import org.shardplan.cost.calib.MachineFingerprint;
 import org.shardplan.cost.cluster.DeviceProfiles;
 import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.cost.profile.LocalCpu;
+import org.shardplan.cost.profile.OptimizedGraph;
 import org.shardplan.cost.profile.Ort;
 import org.shardplan.cost.profile.ProfileReport;
 import org.shardplan.cost.profile.Profiler;
@@ -51,9 +52,16 @@ public final class ProfileCommand implements Callable<Integer> {
     int threads;
 
     @Option(names = "--optimization", paramLabel = "none|basic|extended|all", defaultValue = "none",
-            description = "ONNX Runtime graph optimizations for every run (default ${DEFAULT-VALUE}: operators as in the file,"
-                    + " so single-operator and whole-model times compare).")
+            description = "ONNX Runtime graph optimization level (default ${DEFAULT-VALUE}: operators as in the file). Above"
+                    + " none, ONNX Runtime writes the graph it runs at that level (fusions, folded BatchNormalization, at"
+                    + " 'all' the blocked NCHWc layout); that graph is profiled node by node, the whole model runs at the"
+                    + " level, and the report lists which nodes were fused into what.")
     String optimization;
+
+    @Option(names = "--whole-statistic", paramLabel = "median|min", defaultValue = "median",
+            description = "How the whole model's runs are summarised (default ${DEFAULT-VALUE}: the quietest round's median;"
+                    + " min: the fastest of all runs, which load cannot make faster).")
+    String wholeStatistic;
 
     @Option(names = "--repeats", paramLabel = "N", defaultValue = "7", description = "Least timed runs per measurement (default ${DEFAULT-VALUE}).")
     int repeats;
@@ -114,6 +122,9 @@ public final class ProfileCommand implements Callable<Integer> {
         if (!List.of("none", "basic", "extended", "all").contains(optimization)) {
             throw new ShardplanException("--optimization must be none, basic, extended or all, found \"" + optimization + "\"");
         }
+        if (!List.of("median", "min").contains(wholeStatistic)) {
+            throw new ShardplanException("--whole-statistic must be median or min, found \"" + wholeStatistic + "\"");
+        }
         if (!List.of("median", "min").contains(statistic)) {
             throw new ShardplanException("--statistic must be median or min, found \"" + statistic + "\"");
         }
@@ -122,7 +133,9 @@ public final class ProfileCommand implements Callable<Integer> {
                 .withInputShapes(bindings.inputShapes()).withParamsAsInputs(bindings.paramsAsInputs());
         ImportedModel m = OnnxImporter.read(model, io);
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=" + optimization
+        // one-node models always run without graph optimization (the optimized graph's nodes are what
+        // ONNX Runtime runs), so every level shares the calibration of level none
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none"
                 + ("min".equals(statistic) ? " stat=min" : ""));
         Path calFile = calibration != null ? calibration : CalibrationFile.defaultPath(LocalCpu.cacheDirectory(), fp);
         CalibrationFile cal = CalibrationFile.readOrEmpty(calFile, fp);
@@ -134,10 +147,21 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         Profiler.Options opts = new Profiler.Options(threads, new Timing(3, repeats, Math.max(repeats, 2000), minTime)
                 .withStatistic("min".equals(statistic) ? Timing.Statistic.MIN : Timing.Statistic.MEDIAN),
-                optimization, !noWholeModel, rounds, 0.1, sweep);
+                optimization, !noWholeModel, rounds, 0.1, sweep)
+                .withWholeStatistic("min".equals(wholeStatistic) ? Timing.Statistic.MIN : Timing.Statistic.MEDIAN);
         String name = model.getFileName().toString();
-        ProfileReport r = new Profiler(cpu, opts, gate).profile(name, m.graph(), model, m.info().opsetImports(), cal,
-                ProfileProgress.onConsole());
+        ProfileReport r;
+        if ("none".equals(optimization)) {
+            r = new Profiler(cpu, opts, gate).profile(name, m.graph(), model, m.info().opsetImports(), cal,
+                    ProfileProgress.onConsole());
+        } else {
+            Path optFile = OptimizedGraph.write(model, optimization, threads,
+                    LocalCpu.cacheDirectory().resolve("optimized").resolve(optimizedName(model, optimization)));
+            ImportedModel om = OnnxImporter.read(optFile, io);
+            OptimizedGraph.Accounting acc = OptimizedGraph.account(optimization, optFile, m.graph(), om.graph());
+            r = new Profiler(cpu, opts, gate).profile(name, om.graph(), model, om.info().opsetImports(), cal,
+                    ProfileProgress.onConsole()).withOptimization(acc);
+        }
         try {
             cal.write(calFile);
         } catch (IOException e) {
@@ -147,6 +171,13 @@ public final class ProfileCommand implements Callable<Integer> {
         w.print(json ? r.toJson() + System.lineSeparator() : table(r, calFile));
         w.flush();
         return 0;
+    }
+
+    /** The file name of a model's optimized graph in the cache: its name, a hash of its path, the level. */
+    static String optimizedName(Path model, String level) {
+        String stem = model.getFileName().toString().replaceFirst("\\.onnx$", "");
+        return String.format(Locale.ROOT, "%s-%08x.%s.onnx", stem, model.toAbsolutePath().normalize().toString().hashCode(),
+                level);
     }
 
     /** The human report: one line per node, then the totals. */
@@ -178,6 +209,32 @@ public final class ProfileCommand implements Callable<Integer> {
                 ms(r.callOverheadSeconds())));
         b.append(String.format(Locale.ROOT, "signatures    %d measured now, %d from the calibration file, %d nodes flagged%n",
                 r.measuredSignatures(), r.reusedSignatures(), r.flaggedCount()));
+        r.optimization().ifPresent(a -> b.append(optimizationText(a)));
+        return b.toString();
+    }
+
+    /** What ONNX Runtime's graph optimizations did: counts, fusion patterns, every fused node. */
+    static String optimizationText(OptimizedGraph.Accounting a) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "optimization  level %s: %d written nodes -> %d nodes ONNX Runtime runs (%s)%n",
+                a.level(), a.writtenNodes(), a.optimizedNodes(), a.file()));
+        b.append(String.format(Locale.ROOT, "              %d fused nodes, %d inserted (layout reorders), %d written nodes folded"
+                + " into constants, %d removed, %d unaccounted%n", a.fusions().size(), a.inserted().size(),
+                a.folded().size(), a.removed().size(), a.unaccounted().size()));
+        for (var p : OptimizedGraph.patterns(a)) {
+            b.append(String.format(Locale.ROOT, "  %4d x  %s%n", p.getValue(), p.getKey()));
+        }
+        b.append(String.format(Locale.ROOT, "%nfused nodes%n"));
+        for (OptimizedGraph.Fused f : a.fusions()) {
+            b.append(String.format(Locale.ROOT, "  %s (%s) <- ", f.node(), f.op()));
+            for (int i = 0; i < f.from().size(); i++) {
+                b.append(i == 0 ? "" : " + ").append(f.fromOps().get(i)).append(" '").append(f.from().get(i)).append('\'');
+            }
+            b.append(System.lineSeparator());
+        }
+        if (!a.unaccounted().isEmpty()) {
+            b.append(String.format(Locale.ROOT, "unaccounted written nodes: %s%n", String.join(", ", a.unaccounted())));
+        }
         return b.toString();
     }
 

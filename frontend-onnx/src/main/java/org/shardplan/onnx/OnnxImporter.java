@@ -51,7 +51,7 @@ public final class OnnxImporter {
     static final int DEFAULT_OPSET = 7;
     /** How deeply rewrites of {@link Lowering} may nest (a loop inside an unrolled loop's body, ...). */
     static final int MAX_REWRITE_DEPTH = 8;
-    private static final Set<String> MICROSOFT_RULES = Set.of("FusedMatMul", "Gelu", "FastGelu", "BiasGelu",
+    private static final Set<String> MICROSOFT_RULES = Set.of("FusedMatMul", "FusedConv", "FusedGemm", "Gelu", "FastGelu", "BiasGelu",
             "QuickGelu", "SkipLayerNormalization", "Attention", "RMSNormalization");
 
     /**
@@ -132,6 +132,60 @@ public final class OnnxImporter {
         int lenient;
         /** Forward work of the nodes converted so far (all levels), checked to fit in 64 bits. */
 
+        /** Blocked channel counts of the outputs of {@code ReorderInput} nodes ({@link #nchwcPaddedChannels}). */
+        Map<String, Long> nchwcPadded = Map.of();
+        /** The channel block of the model's NCHWc layout where no consumer tells a tensor's padded count. */
+        long nchwcBlock = 8;
+
+        /**
+         * The padded channel count of every {@code ReorderInput} output of an optimized model, read
+         * from the weights of the blocked convolutions that consume it ({@code W[1]·group}, since
+         * ONNX Runtime pads the filter's input channels to the block); where no convolution consumes
+         * it, the channels are rounded up to {@link #nchwcBlock}: 16 when every blocked filter has a
+         * multiple of 16 output channels, else 8 (AVX-512 and AVX2 blocks). Linear in the nodes.
+         */
+        Map<String, Long> nchwcPaddedChannels(Pb.GraphP raw) {
+            Map<String, long[]> dims = new HashMap<>();
+            for (RawModel.Init in : raw.initializers) {
+                dims.put(in.name(), in.dims());
+            }
+            Set<String> reordered = new HashSet<>();
+            boolean any = false;
+            boolean all16 = true;
+            for (Pb.NodeP p : raw.nodes) {
+                if (!p.domain().equals(ShapeRules.NCHWC_DOMAIN)) {
+                    continue;
+                }
+                if (p.opType().equals("ReorderInput") && !p.outputs().isEmpty()) {
+                    reordered.add(p.outputs().get(0));
+                } else if (p.opType().equals("Conv") && p.inputs().size() > 1) {
+                    long[] w = dims.get(p.inputs().get(1));
+                    if (w != null && w.length > 0) {
+                        any = true;
+                        all16 &= w[0] % 16 == 0;
+                    }
+                }
+            }
+            nchwcBlock = any && all16 ? 16 : 8;
+            Map<String, Long> r = new HashMap<>();
+            for (Pb.NodeP p : raw.nodes) {
+                if (p.domain().equals(ShapeRules.NCHWC_DOMAIN) && p.opType().equals("Conv") && p.inputs().size() > 1
+                        && reordered.contains(p.inputs().get(0))) {
+                    long[] w = dims.get(p.inputs().get(1));
+                    long group = 1;
+                    for (Pb.AttrP a : p.attributes()) {
+                        if (a.name().equals("group")) {
+                            group = a.i();
+                        }
+                    }
+                    if (w != null && w.length > 1) {
+                        r.putIfAbsent(p.inputs().get(0), w[1] * group);
+                    }
+                }
+            }
+            return r;
+        }
+
         Converter(String file, ImportOptions options, RawModel m) {
             this.file = file;
             this.options = options;
@@ -189,6 +243,7 @@ public final class OnnxImporter {
         }
 
         Graph top(Pb.GraphP raw) throws OnnxImportException {
+            nchwcPadded = nchwcPaddedChannels(raw);
             Set<String> inputNames = new HashSet<>();
             for (Pb.ValueInfoP vi : raw.inputs) {
                 inputNames.add(vi.name());
@@ -791,6 +846,21 @@ public final class OnnxImporter {
                         result = ShapeRules.infer(ctx);
                     } else if (domain.equals(ShapeRules.TRAINING_DOMAIN) && ShapeRules.TRAINING_OPS.contains(op)) {
                         result = ShapeRules.optimizerStep(ctx);
+                    } else if (domain.equals(ShapeRules.NCHWC_DOMAIN) && ShapeRules.NCHWC_OPS.contains(op)) {
+                        long padded = 0;
+                        if (op.equals("ReorderInput")) {
+                            Long known = nchwcPadded.get(outNames.get(0));
+                            Info x = infos.isEmpty() ? null : infos.get(0);
+                            boolean last = attrMap.containsKey("channels_last") && ctx.attrInt("channels_last", 0) != 0;
+                            if (known != null) {
+                                padded = known;
+                            } else if (x != null && x.shape().rankKnown() && x.shape().rank() >= 3) {
+                                Dim ch = x.shape().dim(last ? x.shape().rank() - 1 : 1);
+                                padded = ch.isFixed() ? (ch.value() + nchwcBlock - 1) / nchwcBlock * nchwcBlock : 0;
+                            }
+                        }
+                        result = ShapeRules.nchwc(ctx, padded);
+                        noteOpaque(domain, op);
                     } else if (domain.equals("com.microsoft") && MICROSOFT_RULES.contains(op)) {
                         result = ShapeRules.infer(ctx);
                         noteOpaque(domain, op);
@@ -872,7 +942,8 @@ public final class OnnxImporter {
         private void noteOpaque(String domain, String op) {
             if (opaqueOps.add(domain + "." + op)) {
                 warnings.add("operator " + domain + "." + op + " is imported as an opaque node"
-                        + (MICROSOFT_RULES.contains(op) ? " (shapes from shardplan's rule)" : " (shapes as the file declares them)"));
+                        + (MICROSOFT_RULES.contains(op) || domain.equals(ShapeRules.NCHWC_DOMAIN) && ShapeRules.NCHWC_OPS.contains(op)
+                        ? " (shapes from shardplan's rule)" : " (shapes as the file declares them)"));
             }
         }
 

@@ -56,7 +56,101 @@ final class ShapeRules {
             "SequenceAt", "SplitToSequence", "ConcatFromSequence", "OptionalHasElement", "DFT", "STFT", "MelWeightMatrix",
             "TfIdfVectorizer", "Col2Im", "CenterCropPad",
             "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss", "Attention", "RMSNormalization",
-            "SkipLayerNormalization", "FusedMatMul", "If", "Loop", "Scan");
+            "SkipLayerNormalization", "FusedMatMul", "FusedConv", "FusedGemm", "If", "Loop", "Scan");
+
+    /**
+     * The domain of ONNX Runtime's blocked-channel (NCHWc) operators, which its layout
+     * transformation (graph optimization level "all", on processors with AVX2 or AVX-512) writes
+     * into an optimized model: {@code ReorderInput} brings an NCHW (or NHWC) tensor into blocks of
+     * channels, {@code ReorderOutput} back; {@code Conv}, the pools and {@code Upsample} work on
+     * blocked tensors. A blocked tensor is described by its logical shape {@code [N, Cp, H, W]}, Cp
+     * the channel count rounded up to the block size (8 for AVX2, 16 for AVX-512).
+     */
+    static final String NCHWC_DOMAIN = "com.microsoft.nchwc";
+    /** The operators of {@link #NCHWC_DOMAIN} with shape rules. */
+    static final Set<String> NCHWC_OPS = Set.of("Conv", "MaxPool", "AveragePool", "GlobalAveragePool",
+            "GlobalMaxPool", "ReorderInput", "ReorderOutput", "Upsample");
+
+    /**
+     * Shapes of an operator of {@link #NCHWC_DOMAIN}. Conv (with the optional {@code Sum} input,
+     * added to the result, and a fused {@code activation}) and the pools follow the default domain's
+     * rules on the logical shape; {@code ReorderInput} gives {@code [N, paddedChannels, spatial...]}
+     * (its input NHWC with {@code channels_last = 1}); {@code ReorderOutput} gives
+     * {@code [N, channels, spatial...]} ({@code channels_last = 1}: {@code [N, spatial..., channels]});
+     * {@code Upsample} multiplies each spatial size by its integer {@code scales}.
+     *
+     * @param paddedChannels for ReorderInput: the channel count after padding to the block size
+     */
+    static List<Info> nchwc(NodeCtx c, long paddedChannels) {
+        Info x = c.in(0);
+        Shape xs = x.shape();
+        switch (c.op) {
+            case "Conv": return conv(c);
+            case "MaxPool", "AveragePool": return pool(c);
+            case "GlobalAveragePool", "GlobalMaxPool": return globalPool(c);
+            default: break;
+        }
+        if (!xs.rankKnown()) {
+            return one(unknownOf(x.dtype()));
+        }
+        if (xs.rank() < 3) {
+            throw new IllegalArgumentException("input must have rank >= 3, found " + xs);
+        }
+        boolean last = c.attrInt("channels_last", 0) != 0;
+        List<Dim> out = new ArrayList<>();
+        out.add(xs.dim(0));
+        switch (c.op) {
+            case "ReorderInput": {
+                if (paddedChannels < 1) {
+                    throw new IllegalArgumentException("the padded channel count must be known and >= 1, found "
+                            + paddedChannels);
+                }
+                Dim ch = xs.dim(last ? xs.rank() - 1 : 1);
+                if (ch.isFixed() && (paddedChannels < ch.value() || paddedChannels - ch.value() >= 16)) {
+                    throw new IllegalArgumentException("the padded channel count must be the " + ch.value()
+                            + " channels rounded up to a block, found " + paddedChannels);
+                }
+                out.add(Dim.of(paddedChannels));
+                for (int i = last ? 1 : 2; i < (last ? xs.rank() - 1 : xs.rank()); i++) {
+                    out.add(xs.dim(i));
+                }
+                return one(Info.of(x.dtype(), Shape.of(out)));
+            }
+            case "ReorderOutput": {
+                long ch = c.attrInt("channels", -1);
+                if (ch < 1 || xs.dim(1).isFixed() && ch > xs.dim(1).value()) {
+                    throw new IllegalArgumentException("attribute channels must be between 1 and the blocked "
+                            + "channel count " + xs.dim(1) + ", found " + ch);
+                }
+                if (!last) {
+                    out.add(Dim.of(ch));
+                }
+                for (int i = 2; i < xs.rank(); i++) {
+                    out.add(xs.dim(i));
+                }
+                if (last) {
+                    out.add(Dim.of(ch));
+                }
+                return one(Info.of(x.dtype(), Shape.of(out)));
+            }
+            case "Upsample": {
+                long[] scales = c.attrInts("scales");
+                if (scales == null || scales.length != xs.rank()) {
+                    throw new IllegalArgumentException("attribute scales must give " + xs.rank()
+                            + " integer factors, found " + (scales == null ? "none" : java.util.Arrays.toString(scales)));
+                }
+                out.add(xs.dim(1));
+                for (int i = 2; i < xs.rank(); i++) {
+                    out.add(xs.dim(i).isFixed() ? Dim.of(Math.multiplyExact(xs.dim(i).value(), scales[i]))
+                            : Dim.unknown());
+                }
+                return one(Info.of(x.dtype(), Shape.of(out)));
+            }
+            default:
+                throw new IllegalArgumentException("operator " + c.op + " of domain " + NCHWC_DOMAIN
+                        + " has no shape rule");
+        }
+    }
 
     /** The domain of ONNX's training operators. */
     static final String TRAINING_DOMAIN = "ai.onnx.preview.training";
@@ -221,7 +315,8 @@ final class ShapeRules {
             case "Where": return where(c);
             case "MatMul", "MatMulInteger", "QLinearMatMul", "FusedMatMul": return matmul(c);
             case "Gemm": return gemm(c);
-            case "Conv", "ConvInteger", "QLinearConv": return conv(c);
+            case "Conv", "ConvInteger", "QLinearConv", "FusedConv": return conv(c);
+            case "FusedGemm": return gemm(c);
             case "ConvTranspose": return convTranspose(c);
             case "MaxPool", "AveragePool", "LpPool": return pool(c);
             case "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool": return globalPool(c);

@@ -16,7 +16,9 @@ import java.util.Set;
  * <li>MatMul (and MatMulInteger, QLinearMatMul, FusedMatMul): {@code 2·|Y|·K}, K the reduced size.
  * <li>Gemm: {@code 2·M·N·K}, plus {@code M·N} when C is given.
  * <li>Conv: {@code 2·|Y|·(C_in/group)·prod(kernel)} (= {@code 2·|Y|·|W|/C_out}), plus {@code |Y|} for a
- *     bias. Dilations and strides enter through the output shape. ConvTranspose: {@code 2·|X|·|W|/C_in}
+ *     bias. ONNX Runtime's fused convolutions (com.microsoft FusedConv, com.microsoft.nchwc Conv) add
+ *     {@code |Y|} for a fused activation and {@code |Y|} for a fourth (sum) input; FusedGemm is a Gemm
+ *     plus {@code |Y|} for its activation; ReorderInput/ReorderOutput move data (0 FLOPs). Dilations and strides enter through the output shape. ConvTranspose: {@code 2·|X|·|W|/C_in}
  *     plus {@code |Y|} for a bias.
  * <li>MaxPool, AveragePool, LpPool: {@code |Y|·prod(kernel_shape)}; global pools: {@code |X|}.
  * <li>BatchNormalization: {@code 2·|X|} (a folded scale and shift); LayerNormalization,
@@ -210,7 +212,7 @@ public final class WorkAnalysis {
 
     private static double flops(Node n, Acc a) {
         String op = n.opType();
-        if (!n.isOnnxDomain() && !"com.microsoft".equals(n.domain())) {
+        if (!n.isOnnxDomain() && !"com.microsoft".equals(n.domain()) && !NCHWC_DOMAIN.equals(n.domain())) {
             a.complete = false;
             return 0;
         }
@@ -220,11 +222,13 @@ public final class WorkAnalysis {
                 long k = a.dim(x, op.equals("FusedMatMul") && n.attrInt("transA", 0) != 0 ? -2 : -1);
                 return mul(2, a.numel(n.output(0)), k);
             }
-            case "Gemm": {
+            case "Gemm", "FusedGemm": {
                 long k = a.dim(n.input(0), n.attrInt("transA", 0) != 0 ? 0 : 1);
                 long y = a.numel(n.output(0));
-                return add(mul(2, y, k), n.hasInput(2) ? mul(y) : 0);
+                return add(mul(2, y, k), n.hasInput(2) ? mul(y) : 0, fusedActivation(n) ? mul(y) : 0);
             }
+            case "ReorderInput", "ReorderOutput":
+                return 0;
             case "Conv", "ConvInteger", "QLinearConv", "FusedConv", "NhwcConv": {
                 boolean q = op.equals("QLinearConv");
                 Value w = n.input(q ? 3 : 1);
@@ -235,7 +239,10 @@ public final class WorkAnalysis {
                 if (y < 0 || wn < 0 || cout <= 0) {
                     return 0;
                 }
-                return add(mul(2, y, wn / cout), bias);
+                // a fused convolution (com.microsoft FusedConv, the NCHWc Conv) may add a fourth
+                // input (a residual, Z or Sum) and apply an activation: one FLOP per output each
+                double sum = !q && n.hasInput(3) && (op.equals("FusedConv") || NCHWC_DOMAIN.equals(n.domain())) ? mul(y) : 0;
+                return add(mul(2, y, wn / cout), bias, sum, fusedActivation(n) ? mul(y) : 0);
             }
             case "ConvTranspose": {
                 Value x = n.input(0);
@@ -331,6 +338,14 @@ public final class WorkAnalysis {
         }
         a.complete = false;
         return 0;
+    }
+
+    /** The domain of ONNX Runtime's blocked-channel (NCHWc) operators. */
+    static final String NCHWC_DOMAIN = "com.microsoft.nchwc";
+
+    /** True when a fused node of ONNX Runtime applies an activation ({@code activation} attribute). */
+    private static boolean fusedActivation(Node n) {
+        return !n.isOnnxDomain() && n.attributes().containsKey("activation");
     }
 
     private static double einsum(Node n, Acc a) {

@@ -59,7 +59,11 @@ public final class EfficiencyModel {
         }
     }
 
-    private record Point(double r, double t, double calls) {}
+    private record Point(double r, double t, double calls, boolean memoryBound) {
+        Point(double r, double t, double calls) {
+            this(r, t, calls, false);
+        }
+    }
 
     /** A sample of a size family ({@link SizeFamily}). */
     private record Member(SizeFamily family, Point point) {}
@@ -77,7 +81,8 @@ public final class EfficiencyModel {
         this.device = device;
         this.samples = List.copyOf(samples);
         for (Sample s : this.samples) {
-            Point p = new Point(roofline(s.flops(), s.bytes(), s.dtype()), s.seconds(), s.calls());
+            Point p = new Point(roofline(s.flops(), s.bytes(), s.dtype()), s.seconds(), s.calls(),
+                    memoryBound(s.flops(), s.bytes(), s.dtype()));
             byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
             byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(p);
             byCategory.computeIfAbsent(OpClass.category(s.opType()), k -> new ArrayList<>()).add(p);
@@ -122,12 +127,39 @@ public final class EfficiencyModel {
         return groupPrediction(k, r, k.calls());
     }
 
+    /** True when moving the bytes takes longer than the FLOPs on the device (left of the roofline's ridge). */
+    private boolean memoryBound(double flops, double bytes, DType dtype) {
+        return bytes / device.memoryBandwidthBytesPerSecond() > flops / device.peakFlops(dtype.toString());
+    }
+
+    /**
+     * The samples of a group on the kernel's side of the roofline's ridge (memory- or
+     * compute-bound), when at least {@link #SAME_BOUND_MIN} of them are; else the whole group. A
+     * kernel whose shape class has no sample is otherwise predicted from its op type's curve,
+     * which for a depthwise or BatchNormalization-like convolution (a few FLOPs per byte) is the
+     * curve of the dense convolutions (hundreds), fitted where their efficiency is that of the
+     * arithmetic units, not of the memory.
+     */
+    private static List<Point> sameBound(List<Point> group, boolean memoryBound) {
+        List<Point> same = new ArrayList<>();
+        for (Point p : group) {
+            if (p.memoryBound == memoryBound) {
+                same.add(p);
+            }
+        }
+        return same.size() >= SAME_BOUND_MIN && same.size() < group.size() ? same : group;
+    }
+
+    /** Samples on the kernel's side of the ridge a wider group needs before only those are used. */
+    static final int SAME_BOUND_MIN = 4;
+
     private Prediction groupPrediction(Kernel k, double r, double calls) {
+        boolean mb = memoryBound(k.work().flops(), k.work().bytes(), k.dtype());
         List<List<Point>> levels = new ArrayList<>();
         levels.add(byClass.getOrDefault(k.opType() + "/" + k.shapeClass(), List.of()));
-        levels.add(byOp.getOrDefault(k.opType(), List.of()));
-        levels.add(byCategory.getOrDefault(OpClass.category(k.opType()), List.of()));
-        levels.add(all);
+        levels.add(sameBound(byOp.getOrDefault(k.opType(), List.of()), mb));
+        levels.add(sameBound(byCategory.getOrDefault(OpClass.category(k.opType()), List.of()), mb));
+        levels.add(sameBound(all, mb));
         String[] names = {"class", "op", "category", "all"};
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {

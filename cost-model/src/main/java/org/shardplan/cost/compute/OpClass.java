@@ -15,7 +15,7 @@ import org.shardplan.graph.Value;
 public final class OpClass {
     private OpClass() {}
 
-    private static final Set<String> MATMUL = Set.of("MatMul", "Gemm", "Conv", "ConvTranspose", "Einsum",
+    private static final Set<String> MATMUL = Set.of("MatMul", "Gemm", "FusedGemm", "Conv", "ConvTranspose", "Einsum",
             "FusedMatMul", "FusedConv", "MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv",
             "Attention", "MultiHeadAttention", "LSTM", "GRU", "RNN");
     private static final Set<String> NORM = Set.of("BatchNormalization", "LayerNormalization",
@@ -30,7 +30,8 @@ public final class OpClass {
     private static final Set<String> MOVE = Set.of("Reshape", "Transpose", "Concat", "Slice", "Split",
             "Squeeze", "Unsqueeze", "Flatten", "Identity", "Expand", "Tile", "Pad", "Cast", "CastLike", "Gather",
             "GatherElements", "GatherND", "Resize", "Upsample", "DepthToSpace", "SpaceToDepth", "ScatterND",
-            "ScatterElements", "Shape", "Size", "ConstantOfShape", "Range", "Where", "OneHot");
+            "ScatterElements", "Shape", "Size", "ConstantOfShape", "Range", "Where", "OneHot", "ReorderInput",
+            "ReorderOutput");
 
     /** The category of an op type: matmul, norm, pool, reduce, move or elementwise. */
     public static String category(String opType) {
@@ -52,8 +53,17 @@ public final class OpClass {
         return "elementwise";
     }
 
-    /** The shape class of a node (see the class comment); "any" where an op type has just one. */
+    /**
+     * The shape class of a node (see the class comment); "any" where an op type has just one. An
+     * operator of ONNX Runtime's blocked-channel layout (domain com.microsoft.nchwc) gets its
+     * class prefixed with {@code nchwc/}: its kernels are other kernels than the plain op type's.
+     */
     public static String shapeClass(Node n) {
+        String c = plainShapeClass(n);
+        return "com.microsoft.nchwc".equals(n.domain()) ? "nchwc/" + c : c;
+    }
+
+    private static String plainShapeClass(Node n) {
         switch (n.opType()) {
             case "Conv", "ConvTranspose", "FusedConv", "QLinearConv", "ConvInteger": {
                 long[] k = n.attrInts("kernel_shape").orElse(null);
@@ -187,10 +197,17 @@ public final class OpClass {
 
     /**
      * Inner kernel invocations a CPU runtime makes for a node: batch times groups for a grouped or
-     * depthwise convolution (run group by group), 1 for everything else.
+     * depthwise convolution (ONNX Runtime's Conv, FusedConv and ConvTranspose run group by group),
+     * 1 for everything else, the blocked-layout convolutions of com.microsoft.nchwc included (their
+     * depthwise kernel sweeps a block of channels per step; counting their 960 groups as 960 calls
+     * predicted MobileNet-v2's depthwise layers up to 8 times too slow, held out).
      */
     public static long calls(Node n) {
-        if ((n.opType().equals("Conv") || n.opType().equals("ConvTranspose")) && n.attrInt("group", 1) > 1) {
+        if ("com.microsoft.nchwc".equals(n.domain())) {
+            return 1;
+        }
+        if ((n.opType().equals("Conv") || n.opType().equals("FusedConv") || n.opType().equals("ConvTranspose"))
+                && n.attrInt("group", 1) > 1) {
             Shape x = n.input(0).shape();
             long batch = x.rankKnown() && x.rank() > 0 && x.isFullyKnown() ? x.toLongs()[0] : 1;
             return Math.max(1, batch * n.attrInt("group", 1));

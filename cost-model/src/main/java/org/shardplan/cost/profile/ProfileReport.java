@@ -24,13 +24,29 @@ import java.util.OptionalDouble;
  * @param wholeModelError why the whole model could not be timed, if it could not
  * @param measuredSignatures distinct operator signatures measured in this run
  * @param reusedSignatures distinct signatures taken from the calibration file
+ * @param optimization when the nodes are those of ONNX Runtime's optimized graph: the level and
+ *     which written nodes each optimized node stands for ({@link OptimizedGraph#account})
  */
 public record ProfileReport(String model, String device, String fingerprint, double callOverheadSeconds,
         List<NodeResult> nodes, OptionalDouble wholeModelMeasuredSeconds, Optional<String> wholeModelError,
-        int measuredSignatures, int reusedSignatures) {
+        int measuredSignatures, int reusedSignatures, Optional<OptimizedGraph.Accounting> optimization) {
 
     public ProfileReport {
         nodes = List.copyOf(nodes);
+    }
+
+    /** A report of the graph as written (no graph optimization). */
+    public ProfileReport(String model, String device, String fingerprint, double callOverheadSeconds,
+            List<NodeResult> nodes, OptionalDouble wholeModelMeasuredSeconds, Optional<String> wholeModelError,
+            int measuredSignatures, int reusedSignatures) {
+        this(model, device, fingerprint, callOverheadSeconds, nodes, wholeModelMeasuredSeconds, wholeModelError,
+                measuredSignatures, reusedSignatures, Optional.empty());
+    }
+
+    /** The same report of an optimized graph. */
+    public ProfileReport withOptimization(OptimizedGraph.Accounting a) {
+        return new ProfileReport(model, device, fingerprint, callOverheadSeconds, nodes, wholeModelMeasuredSeconds,
+                wholeModelError, measuredSignatures, reusedSignatures, Optional.of(a));
     }
 
     /**
@@ -184,6 +200,31 @@ public record ProfileReport(String model, String device, String fingerprint, dou
         t.put("measuredSignatures", measuredSignatures);
         t.put("reusedSignatures", reusedSignatures);
         wholeModelError.ifPresent(e -> t.put("wholeModelError", e));
+        optimization.ifPresent(a -> {
+            ObjectNode o = root.putObject("optimization");
+            o.put("level", a.level());
+            o.put("optimizedModel", a.file().toString());
+            o.put("writtenNodes", a.writtenNodes());
+            o.put("optimizedNodes", a.optimizedNodes());
+            ArrayNode fs = o.putArray("fusions");
+            for (OptimizedGraph.Fused f : a.fusions()) {
+                ObjectNode fo = fs.addObject();
+                fo.put("node", f.node());
+                fo.put("op", f.op());
+                ArrayNode from = fo.putArray("from");
+                for (int i = 0; i < f.from().size(); i++) {
+                    from.addObject().put("name", f.from().get(i)).put("op", f.fromOps().get(i));
+                }
+            }
+            ArrayNode ins = o.putArray("inserted");
+            a.inserted().forEach(f -> ins.addObject().put("node", f.node()).put("op", f.op()));
+            ArrayNode fo = o.putArray("folded");
+            a.folded().forEach(fo::add);
+            ArrayNode rm = o.putArray("removed");
+            a.removed().forEach(rm::add);
+            ArrayNode un = o.putArray("unaccounted");
+            a.unaccounted().forEach(un::add);
+        });
         try {
             return json.writeValueAsString(root);
         } catch (JsonProcessingException e) {

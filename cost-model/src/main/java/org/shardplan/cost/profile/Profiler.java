@@ -53,7 +53,10 @@ public final class Profiler {
      *
      * @param threads intra-op threads (0: ONNX Runtime's default)
      * @param timing warm-up and repeats
-     * @param optimization ONNX Runtime graph optimization level: none, basic, extended or all
+     * @param optimization ONNX Runtime graph optimization level the whole model runs at: none, basic,
+     *     extended or all. The graph profiled must be the one ONNX Runtime runs at that level
+     *     ({@link OptimizedGraph#write}, imported): its nodes are measured as one-node models without
+     *     graph optimization, since they already are what the optimized session runs
      * @param wholeModel whether to time the whole model too
      * @param rounds rounds each measurement is taken in, the smallest round median kept
      *     ({@link Timing#roundsSeconds}); 1 for a single median
@@ -64,11 +67,25 @@ public final class Profiler {
      * @param chain whether a small node timed differentially is timed as a chain of copies, each
      *     reading the previous one's output ({@link SingleNodeModels#chain}), where its inputs and
      *     output allow, rather than as copies side by side
+     * @param wholeStatistic how the whole model's runs are summarised: the median of each round
+     *     (the quietest round kept), or the fastest of all its runs, which noise on a shared machine
+     *     cannot make faster ({@link Timing.Statistic#MIN})
      */
     public record Options(int threads, Timing timing, String optimization, boolean wholeModel, int rounds,
-            double maxSpread, boolean sweep, boolean chain) {
+            double maxSpread, boolean sweep, boolean chain, Timing.Statistic wholeStatistic) {
         /** One thread per core, default timing, no graph rewriting, the whole model timed, 3 rounds, no sweep, chains. */
         public static final Options DEFAULT = new Options(0, Timing.DEFAULT, "none", true, 3, 0.1, false, true);
+
+        /** Options with the whole model summarised as its node measurements are. */
+        public Options(int threads, Timing timing, String optimization, boolean wholeModel, int rounds,
+                double maxSpread, boolean sweep, boolean chain) {
+            this(threads, timing, optimization, wholeModel, rounds, maxSpread, sweep, chain, timing.statistic());
+        }
+
+        /** The same options with another whole-model statistic. */
+        public Options withWholeStatistic(Timing.Statistic s) {
+            return new Options(threads, timing, optimization, wholeModel, rounds, maxSpread, sweep, chain, s);
+        }
 
         /** Options timing small nodes as chains of copies where they can be. */
         public Options(int threads, Timing timing, String optimization, boolean wholeModel, int rounds,
@@ -88,6 +105,8 @@ public final class Profiler {
         }
 
         public Options {
+            Ort.optLevel(optimization);
+            java.util.Objects.requireNonNull(wholeStatistic, "wholeStatistic");
             if (rounds < 1 || !(maxSpread >= 0)) {
                 throw new IllegalArgumentException("profiling needs rounds >= 1 and maxSpread >= 0, found " + rounds
                         + ", " + maxSpread);
@@ -124,7 +143,8 @@ public final class Profiler {
         this.gate = java.util.Objects.requireNonNull(gate, "gate");
         this.options = options.threads() == 1
                 ? new Options(1, options.timing().withClock(Timing.Clock.THREAD_CPU), options.optimization(),
-                        options.wholeModel(), options.rounds(), options.maxSpread(), options.sweep(), options.chain())
+                        options.wholeModel(), options.rounds(), options.maxSpread(), options.sweep(), options.chain(),
+                        options.wholeStatistic())
                 : options;
     }
 
@@ -181,7 +201,7 @@ public final class Profiler {
         int wholeRounds = Math.max(1, options.rounds());
         Timing t0 = options.timing();
         Timing wholeTiming = new Timing(0, t0.minRepeats(), t0.maxRepeats(), t0.minSeconds() / wholeRounds, t0.clock(),
-                t0.statistic());
+                options.wholeStatistic());
         List<Double> wholeTimes = new ArrayList<>();
         int every = Math.max(1, (int) Math.ceil(bySig.size() / (double) Math.max(1, wholeRounds - 1)));
         int index = 0;
@@ -334,7 +354,7 @@ public final class Profiler {
             return false;
         }
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
-        try (OrtSession.SessionOptions o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
+        try (OrtSession.SessionOptions o = Ort.options(options.threads(), PROBE_LEVEL);
                 OrtSession s = Ort.environment().createSession(probe.model().toByteArray(), o)) {
             for (SingleNodeModels.Feed f : probe.feeds()) {
                 feeds.put(f.name(), Feeds.random(f.elemType(), f.dims(), rnd));
@@ -367,13 +387,13 @@ public final class Profiler {
      * timed in alternating rounds ({@link Timing#differenceSeconds}). With {@link Options#chain}
      * the copies form a chain where the operator allows ({@link SingleNodeModels#chain}), else
      * they stand side by side sharing their inputs; ONNX Runtime does not merge them when graph
-     * optimization is off; with optimization on, the subtraction is used for every node. The
+     * optimization is off (one-node models always run without it: {@link #PROBE_LEVEL}). The
      * {@link QuietGate} is waited on first.
      */
     double measure(Node n, Map<String, Long> opsets, SplittableRandom rnd, double overhead) throws Exception {
         gate.await();
         double t1 = time(SingleNodeModels.build(n, opsets, rnd), rnd);
-        if (t1 >= DIRECT_FACTOR * overhead || !"none".equals(options.optimization())) {
+        if (t1 >= DIRECT_FACTOR * overhead) {
             return Math.max(t1 - overhead, MIN_SECONDS);
         }
         int copies = copies(DIRECT_FACTOR * overhead / Math.max(t1 - overhead, overhead / 10));
@@ -425,6 +445,15 @@ public final class Profiler {
         }
         return c;
     }
+
+    /**
+     * The graph-optimization level of every one-node model: none. A profiled graph is the one ONNX
+     * Runtime runs at {@link Options#optimization} (for a level above none, its optimized graph), so
+     * each node is already what the session runs; optimizing a one-node model again would time
+     * something else (at level all, a plain Conv would be timed with the reorders into and out of
+     * the blocked layout around it).
+     */
+    static final OrtSession.SessionOptions.OptLevel PROBE_LEVEL = OrtSession.SessionOptions.OptLevel.NO_OPT;
 
     /** Nodes taking this many call overheads or more are timed alone. */
     static final double DIRECT_FACTOR = 20;
@@ -504,7 +533,7 @@ public final class Profiler {
         private final boolean usePinned;
 
         Session(SingleNodeModels.Probe probe, SplittableRandom rnd) throws OrtException {
-            o = Ort.options(options.threads(), Ort.optLevel(options.optimization()));
+            o = Ort.options(options.threads(), PROBE_LEVEL);
             OrtSession created = null;
             try {
                 created = Ort.environment().createSession(probe.model().toByteArray(), o);

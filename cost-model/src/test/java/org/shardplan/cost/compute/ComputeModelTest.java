@@ -98,6 +98,26 @@ class ComputeModelTest {
     }
 
     @Test
+    void anUnseenClassIsPredictedFromTheSamplesOnItsSideOfTheRidge() {
+        // SLOW's ridge is at 1 FLOP per byte. Conv samples: dense ones compute-bound at efficiency
+        // 0.8 (t = 1.25 r), depthwise ones memory-bound at 0.2 (t = 5 r)
+        List<Sample> s = new java.util.ArrayList<>();
+        for (double x : new double[] {1e6, 2e6, 4e6, 8e6}) {
+            s.add(new Sample("dense" + x, "Conv", "k3x3/s1/dense", x, x / 10, DType.FLOAT32, 1.25 * x * 1e-9));
+            s.add(new Sample("dw" + x, "Conv", "k3x3/s1/depthwise", x / 4, x, DType.FLOAT32, 5 * x * 1e-9));
+        }
+        EfficiencyModel e = new EfficiencyModel(SLOW, s);
+        // a 1x1 depthwise convolution (no sample of its class), 3e6 bytes: r = 3e-3 s, memory-bound
+        Kernel dw = new Kernel("forward", "Conv", "k1x1/s1/depthwise", new Work(0.75e6, 2e6, 1e6, true), DType.FLOAT32);
+        EfficiencyModel.Prediction p = e.predict(dw);
+        assertEquals("op", p.source());
+        assertEquals(5 * 3e-3, p.seconds(), 1e-12);
+        // a compute-bound kernel of an unseen class: the dense line, t = 1.25 r
+        Kernel dense = new Kernel("forward", "Conv", "k5x5/s1/dense", new Work(3e6, 2e5, 1e5, true), DType.FLOAT32);
+        assertEquals(1.25 * 3e-3, e.predict(dense).seconds(), 1e-12);
+    }
+
+    @Test
     void singleSampleScalesTheCurveOfTheWiderGroup() {
         // two Gemm samples on t = 2 r; one MatMul sample at r = 1e-3 that took 3e-3
         List<Sample> s = List.of(
