@@ -103,7 +103,7 @@ public final class ExportCommand implements Callable<Integer> {
                 try {
                     Files.writeString(out, r.text(), StandardCharsets.UTF_8);
                 } catch (IOException e) {
-                    throw new ShardplanException("--out " + out + ": cannot write: " + e.getMessage(), e);
+                    throw new ShardplanException("--out " + out + ": cannot write: " + org.shardplan.graph.IoErrors.reason(e), e);
                 }
                 w.println("wrote " + out);
             }

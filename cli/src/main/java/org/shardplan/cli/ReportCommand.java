@@ -49,7 +49,7 @@ public final class ReportCommand implements Callable<Integer> {
             try {
                 Files.writeString(html, HtmlReport.html(plan, allNodes), StandardCharsets.UTF_8);
             } catch (IOException e) {
-                throw new ShardplanException("--html " + html + ": cannot write: " + e.getMessage(), e);
+                throw new ShardplanException("--html " + html + ": cannot write: " + org.shardplan.graph.IoErrors.reason(e), e);
             }
             w.println("wrote " + html);
         }

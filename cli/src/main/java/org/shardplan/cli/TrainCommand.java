@@ -128,10 +128,8 @@ public final class TrainCommand implements Callable<Integer> {
                 Files.write(writeModel, TrainModel.mlp(layers, residual, seed));
             } catch (IllegalArgumentException e) {
                 throw new ShardplanException((residual != 0 ? "--residual: " : "--layers: ") + e.getMessage(), e);
-            } catch (java.nio.file.NoSuchFileException e) {
-                throw new ShardplanException("--write-model " + writeModel + ": cannot write: its folder does not exist", e);
             } catch (IOException e) {
-                throw new ShardplanException("--write-model " + writeModel + ": cannot write: " + e.getMessage(), e);
+                throw new ShardplanException("--write-model " + writeModel + ": cannot write: " + org.shardplan.graph.IoErrors.reason(e), e);
             }
             out.println("wrote " + writeModel + " (MLP " + join(layers)
                     + (residual > 0 ? ", " + residual + " residual blocks" : "") + ")");
@@ -230,7 +228,7 @@ public final class TrainCommand implements Callable<Integer> {
                 Files.writeString(svg, LossPlot.svg(modelName + " on " + ex.name() + ", " + programs.size() + " stages",
                         names, results, Math.max(1, results.get(0).losses().length / 60)));
             } catch (IOException e) {
-                throw new ShardplanException("--svg " + svg + ": cannot write: " + e.getMessage(), e);
+                throw new ShardplanException("--svg " + svg + ": cannot write: " + org.shardplan.graph.IoErrors.reason(e), e);
             }
         }
         if (json) {

@@ -48,7 +48,7 @@ public final class StagesExporter implements Exporter {
         } catch (IllegalArgumentException e) {
             throw new ExportException(name() + ": the plan does not fit the model: " + e.getMessage(), e);
         } catch (IOException e) {
-            throw new ExportException(name() + ": cannot write " + out + ": " + e.getMessage(), e);
+            throw new ExportException(name() + ": cannot write " + out + ": " + org.shardplan.graph.IoErrors.reason(e), e);
         }
     }
 }
