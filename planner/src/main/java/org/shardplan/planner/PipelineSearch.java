@@ -531,6 +531,14 @@ final class PipelineSearch {
                     if (staleLimit.isPresent() && e.maxStaleness() > staleLimit.getAsInt()) {
                         continue;
                     }
+                    if (!sch.fixedOrder()) {
+                        // the closed form is a bound (replays come within 2% below it at the least): a variant
+                        // whose bound cannot beat the best so far is not replayed
+                        if (best != null && best.fits() && e.stepSeconds() * (1 - REPLAY_BELOW) >= best.stepSeconds()) {
+                            continue;
+                        }
+                        e = estimate(sch, ps, m, v);
+                    }
                     double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) - overlapped(b, choice, ps)
                             : e.stepSeconds();
                     boolean fits = true;
@@ -546,6 +554,34 @@ final class PipelineSearch {
             }
         }
         return Optional.ofNullable(best);
+    }
+
+    /** How far below its closed form the replay of an asynchronous schedule may come (docs/schedules.md). */
+    static final double REPLAY_BELOW = 0.02;
+
+    /**
+     * The estimate the planner and the evaluator price a schedule with: its closed form, and for a
+     * schedule without a fixed op order (asynchronous: keys meet at the workers, which no closed form
+     * follows exactly) the step of the simulator's replay where that is slower, so that a plan never
+     * promises a step its own replay does not reach. Memory, bubble and staleness stay the closed
+     * form's. {@code O(P)} for a fixed order; a replay of a few hundred instances otherwise.
+     */
+    static Estimate estimate(Schedule sch, List<StageProfile> ps, int m, int v) {
+        Estimate e = sch.estimate(ps, m, v);
+        if (sch.fixedOrder()) {
+            return e;
+        }
+        org.shardplan.planner.sim.Result replay;
+        try {
+            replay = org.shardplan.planner.sim.Simulator.run(ps, sch, m, v);
+        } catch (IllegalArgumentException tooLarge) {
+            return e; // beyond what the replay takes (thousands of keys): the closed form alone
+        }
+        if (!(replay.stepSeconds() > e.stepSeconds())) {
+            return e;
+        }
+        return new Estimate(replay.stepSeconds(), replay.bubbleFraction(), e.peakMemoryBytes(), e.microBatchesInFlight(),
+                e.staleness());
     }
 
     static boolean better(Outcome a, Outcome b) {

@@ -340,7 +340,7 @@ public final class Planner {
         }
         boolean rc = plan.options().recompute();
         List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(one, pb, choice, bounds, devices / p, rc);
-        org.shardplan.planner.pipeline.Estimate e = sch.estimate(profiles, m, v);
+        org.shardplan.planner.pipeline.Estimate e = PipelineSearch.estimate(sch, profiles, m, v);
         double step = p == 1 ? Evaluator.objective(PipelineSearch.weighted(one, m), choice)
                 - PipelineSearch.overlapped(one, choice, profiles) : e.stepSeconds();
         boolean fits = true;

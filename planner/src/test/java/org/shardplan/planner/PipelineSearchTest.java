@@ -142,7 +142,10 @@ class PipelineSearchTest {
                 + f1b.totals().stepSeconds());
         List<StageProfile> ps = profiles(p);
         var ss = org.shardplan.planner.pipeline.Amp.steadyState(ps, k, m);
-        assertEquals(8 * ss.secondsPerInstance(), p.totals().stepSeconds(), 1e-12 * p.totals().stepSeconds());
+        // the step is the closed form's, or the replay's where that is slower (keys meeting at the workers)
+        var replayed = Simulator.run(ps, Schedules.of("amp").withParameters(p.schedule().parameters()), 8, 1);
+        assertEquals(Math.max(8 * ss.secondsPerInstance(), replayed.stepSeconds()), p.totals().stepSeconds(),
+                1e-12 * p.totals().stepSeconds());
         // evaluate prices it as the planner did
         PlanEvaluator.Result r = planner.evaluate(p, deep);
         assertTrue(r.largestDifference() < 1e-9, "largest difference " + r.largestDifference());
@@ -161,10 +164,13 @@ class PipelineSearchTest {
         PlanFormatException fewer = assertThrows(PlanFormatException.class, () -> PlanJson.parse(short1.toString(), "p.json"));
         assertTrue(fewer.getMessage().startsWith("p.json: schedule.staleness must be one entry per stage (4), found"),
                 fewer.getMessage());
-        // the replay: staleness within the tolerances of docs/schedules.md, step within 25%
+        // the replay: staleness within the tolerances of docs/schedules.md; the plan never promises a step
+        // its replay does not reach, and is at most 2% slower than it (the closed form's margin)
         var schedule = Schedules.of("amp").withParameters(p.schedule().parameters());
         var sim = Simulator.run(ps, schedule, 8, 1);
-        assertEquals(sim.stepSeconds(), p.totals().stepSeconds(), 0.25 * sim.stepSeconds());
+        assertTrue(p.totals().stepSeconds() >= sim.stepSeconds() * (1 - 1e-12), p.totals().stepSeconds() + " < "
+                + sim.stepSeconds());
+        assertEquals(sim.stepSeconds(), p.totals().stepSeconds(), 0.02 * sim.stepSeconds());
         for (int s = 0; s < 4; s++) {
             assertEquals(p.schedule().staleness().get(s).expected(), sim.staleness().get(s).mean(), 3.0 / m + 1e-9);
         }
