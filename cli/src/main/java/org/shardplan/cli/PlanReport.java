@@ -125,11 +125,14 @@ final class PlanReport {
     private static String requested(Plan p) {
         StringBuilder b = new StringBuilder();
         p.options().requested().forEach((k, v) -> {
-            if (!v.equals("auto")) {
+            // attention is how the cost model prices a kernel, not a decision of the search
+            if (!v.equals("auto") && !k.equals("attention")) {
                 b.append(b.length() == 0 ? "" : ", ").append(k).append(' ').append(v);
             }
         });
-        return b.length() == 0 ? "; all chosen by the search" : "; fixed: " + b;
+        String attention = p.options().requested().get("attention");
+        return (b.length() == 0 ? "; all chosen by the search" : "; fixed: " + b)
+                + (attention == null ? "" : "; attention priced " + attention);
     }
 
     static String strategy(PlanNode n) {

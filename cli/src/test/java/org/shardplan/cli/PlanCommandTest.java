@@ -23,6 +23,8 @@ class PlanCommandTest {
         assertTrue(r.out().startsWith("plan for builtin:transformer (bundled default) on 8 x a100-40gb (8 per node), batch 64"),
                 r.out());
         assertTrue(r.out().contains("/head/MatMul"), r.out());
+        // attention is a cost-model setting, not a decision the user fixed
+        assertTrue(r.out().contains("all chosen by the search; attention priced fused"), r.out());
         assertTrue(r.out().contains("  data-parallel step"), r.out());
         // the expert: Megatron or its sequence-parallel variant, whichever is faster
         assertTrue(r.out().contains("  megatron (tensor parallel ") || r.out().contains("  megatron-sp (tensor parallel "),
