@@ -97,6 +97,8 @@ final class PipelineSearch {
     private final Map<Key, ProblemBuilder> builders = new HashMap<>();
     private final Map<Long, List<Integer>> cuts = new HashMap<>();
     int configurations;
+    /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
+    String noLayout;
     final List<String> notes = new ArrayList<>();
 
     PipelineSearch(Planner planner, SearchOptions opts, ModelSource source, long batch, double timeLimit) {
@@ -464,7 +466,12 @@ final class PipelineSearch {
                 bounds = partition(nodeTimes(b, ch), cut, stages);
             }
         } catch (IllegalArgumentException e) {
-            return Optional.empty(); // the fixed degrees leave a node without a layout
+            // the fixed degrees leave a node without a layout
+            if (noLayout == null) {
+                noLayout = stages + " pipeline stage" + (stages == 1 ? "" : "s") + " and " + m + " micro-batch"
+                        + (m == 1 ? "" : "es") + " of " + micro + " samples: " + e.getMessage();
+            }
+            return Optional.empty();
         }
         int[] choice = new int[n];
         boolean proven = true;
@@ -924,9 +931,9 @@ final class PipelineSearch {
         // unseen: at the first memory setting (recomputation off before on, lower ZeRO stages first) whose
         // least memory may fit some micro-batch count, or the most lenient one where none may, with the
         // fewest micro-batches that fit (for a pipeline, from P micro-batches up: fewer leave most of the
-        // pipeline idle); second pass: the degrees in order of that first step time, the fewest
-        // micro-batches that fit and more while the step falls, recomputation and higher ZeRO stages
-        // where memory binds
+        // pipeline idle); second pass: the degrees in order of that first step time, more micro-batches
+        // while the step falls (for a pipeline also fewer, below P, while it falls), recomputation and
+        // higher ZeRO stages where memory binds
         Map<Integer, Double> first = new LinkedHashMap<>();
         for (int p : ps) {
             if (best != null && !timeLeft()) {
@@ -1038,10 +1045,6 @@ final class PipelineSearch {
             // the fewest micro-batches that fit, counting up: a count that does not fit is rejected by
             // its least memory before any solve, so the misses are cheap
             int lo = 0;
-            // the first pass looks at a pipeline from P micro-batches up (fewer leave it mostly idle)
-            while (!refine && p > 1 && lo < ms.size() - 1 && ms.get(lo) < p) {
-                lo++;
-            }
             while (lo < ms.size() - 1 && batch > 0 && !mayFitScaled(p, ms.get(lo), rc, z)) {
                 lo++; // cannot fit: skipped without binding the model at that size
             }
@@ -1049,22 +1052,39 @@ final class PipelineSearch {
                 // with one stage the least memory is a necessary condition: no count can fit
                 return new Sweep(null, true);
             }
-            while (lo < ms.size() && !fits(at.apply(lo))) {
-                if (!timeLeft()) {
-                    return new Sweep(at.apply(lo).orElse(null), true);
+            // a pipeline starts at the first count of at least P micro-batches that fits (fewer leave most
+            // of it idle), and looks below that only while the step keeps falling; one stage starts at the
+            // fewest that fit
+            int start = lo;
+            if (p > 1) {
+                while (start < ms.size() - 1 && ms.get(start) < p) {
+                    start++;
                 }
-                lo++;
+                int s = start;
+                while (s < ms.size() && !fits(at.apply(s)) && timeLeft()) {
+                    s++;
+                }
+                start = s < ms.size() && fits(at.apply(s)) ? s : lo;
             }
-            if (lo == ms.size()) {
-                return new Sweep(at.apply(lo - 1).orElse(null), true);
+            if (start == lo) {
+                while (lo < ms.size() && !fits(at.apply(lo))) {
+                    if (!timeLeft()) {
+                        return new Sweep(at.apply(lo).orElse(null), true);
+                    }
+                    lo++;
+                }
+                if (lo == ms.size()) {
+                    return new Sweep(at.apply(lo - 1).orElse(null), true);
+                }
+                start = lo;
             }
-            Outcome best = at.apply(lo).get();
+            Outcome best = at.apply(start).get();
             // with one stage, needing more than one micro-batch means memory binds; a pipeline wants them anyway
-            boolean bound = best.memoryBound() || (p == 1 && lo > 0);
+            boolean bound = best.memoryBound() || (p == 1 && start > 0);
             int worse = 0;
-            for (int i = lo + 1; refine && i < ms.size() && timeLeft(); i++) {
-                Outcome prev = at.apply(i - 1).get();
-                if (p == 1 && !prev.memoryBound()) {
+            for (int i = start + 1; refine && i < ms.size() && timeLeft(); i++) {
+                Outcome prev = at.apply(i - 1).orElse(null);
+                if (p == 1 && prev != null && !prev.memoryBound()) {
                     break; // more micro-batches only slow a single stage down once memory does not bind
                 }
                 Optional<Outcome> o = at.apply(i);
@@ -1077,6 +1097,14 @@ final class PipelineSearch {
                 } else if (++worse >= 2) {
                     break;
                 }
+            }
+            // below the start (a pipeline only): fewer, larger micro-batches while the step keeps falling
+            for (int i = start - 1; refine && p > 1 && i >= lo && timeLeft(); i--) {
+                Optional<Outcome> o = at.apply(i);
+                if (o.isEmpty() || !o.get().fits() || !better(o.get(), best)) {
+                    break;
+                }
+                best = o.get();
             }
             return new Sweep(best, bound);
         } catch (IllegalStateException e) {

@@ -450,6 +450,11 @@ public final class Planner {
                 solverName = "baseline:" + b.name();
             }
         }
+        if (best == null && found.isEmpty() && ps.noLayout != null) {
+            // nothing was over the memory limit: the options themselves leave no plan
+            throw new ShardplanException("the fixed options leave no plan: with " + ps.noLayout
+                    + " (fewer micro-batches or other degrees would give each micro-batch enough samples to split)");
+        }
         if (best == null) {
             throw new PlanInfeasibleException(Infeasible.explain(this, cg, one, limit) + "; searched " + ps.configurations
                     + " configuration" + (ps.configurations == 1 ? "" : "s") + " (" + ps.searched() + ")"

@@ -280,4 +280,32 @@ class PipelineSearchTest {
         // recomputation with ZeRO 1, 2 and 3 at most; none of the three settings without it
         assertTrue(q.solver().configurations() <= 3, "configurations priced: " + q.solver().configurations());
     }
+    /**
+     * A pipeline's micro-batch counts are searched from P up, and below P only while the step keeps
+     * falling; the answer is the best over every count.
+     */
+    @Test
+    void aPipelineSearchesMicroBatchesFromItsDepth() throws Exception {
+        ModelSource wide = b -> Fixtures.deepMlp(16, b, 4096);
+        SearchOptions eight = SearchOptions.AUTO.withPipeline(8).withTensor(1).withSchedule("1f1b").withRecompute(false)
+                .withZeroStage(1);
+        Plan p = Planner.forCluster(Fixtures.a100(16)).withBatch(1024).withSearch(eight).plan(wide);
+        // from 8 micro-batches up while the step falls, then 4 (worse): 1 and 2 are never priced
+        assertTrue(p.solver().configurations() <= 4, "configurations priced: " + p.solver().configurations()
+                + ", m = " + p.parallelism().microBatches());
+        // the same step as pricing every count by hand (512 samples per data-parallel replica)
+        double best = Double.POSITIVE_INFINITY;
+        for (int m : List.of(1, 2, 4, 8, 16, 32, 64, 128)) {
+            Plan q = Planner.forCluster(Fixtures.a100(16)).withBatch(1024).withSearch(eight.withMicroBatches(m)).plan(wide);
+            best = Math.min(best, q.totals().stepSeconds());
+        }
+        assertEquals(best, p.totals().stepSeconds(), 1e-12 * best);
+        SearchOptions four = eight.withPipeline(4);
+        // 32 micro-batches of 2 samples cannot be split 4 ways: the options are wrong, not the memory
+        ShardplanException e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
+                .withBatch(64).withSearch(four.withMicroBatches(32)).plan(deep));
+        assertFalse(e instanceof PlanInfeasibleException, e.getMessage());
+        assertTrue(e.getMessage().startsWith("the fixed options leave no plan: with 4 pipeline stages and 32"
+                + " micro-batches of 2 samples: node '"), e.getMessage());
+    }
 }
