@@ -263,19 +263,7 @@ public final class CostAccuracy {
         }
         double minutes = (System.nanoTime() - t0) / 60e9;
         if (dump != null) {
-            Files.createDirectories(dump);
-            for (int i = 0; i < results.size(); i++) {
-                Files.writeString(dump.resolve(String.format(Locale.ROOT, "%02d.json", i)), results.get(i).report().toJson());
-                // the same per node with its signature, for looking up its calibration neighbours
-                StringBuilder tsv = new StringBuilder("name\top\tsignature\tpredicted\tmeasured\tsource\n");
-                for (ProfileReport.NodeResult n : results.get(i).report().nodes()) {
-                    tsv.append(n.name()).append('\t').append(n.op()).append('\t').append(n.signature()).append('\t')
-                            .append(n.predictedSeconds()).append('\t')
-                            .append(n.measuredSeconds().isPresent() ? Double.toString(n.measuredSeconds().getAsDouble()) : "")
-                            .append('\t').append(n.source()).append('\n');
-                }
-                Files.writeString(dump.resolve(String.format(Locale.ROOT, "%02d.tsv", i)), tsv.toString());
-            }
+            dump(dump, results);
         }
         if (calOut != null) {
             cal.write(calOut);

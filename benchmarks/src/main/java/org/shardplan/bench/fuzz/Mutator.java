@@ -165,15 +165,20 @@ final class Mutator {
         return g.all(1);
     }
 
-    private String attrType(Wire g) {
-        List<Wire.Field> withAttrs = new ArrayList<>();
+    /** The nodes of the graph that have at least one attribute. */
+    private List<Wire.Field> nodesWithAttributes(Wire g) {
+        List<Wire.Field> r = new ArrayList<>();
         for (Wire.Field n : nodes(g)) {
             Wire w = Wire.parse(n.bytes);
             if (w != null && w.first(5) != null) {
-                withAttrs.add(n);
+                r.add(n);
             }
         }
-        Wire.Field n = pick(withAttrs);
+        return r;
+    }
+
+    private String attrType(Wire g) {
+        Wire.Field n = pick(nodesWithAttributes(g));
         if (n == null) {
             return null;
         }
@@ -215,14 +220,7 @@ final class Mutator {
     }
 
     private String attrValue(Wire g) {
-        List<Wire.Field> withInts = new ArrayList<>();
-        for (Wire.Field n : nodes(g)) {
-            Wire w = Wire.parse(n.bytes);
-            if (w != null && w.first(5) != null) {
-                withInts.add(n);
-            }
-        }
-        Wire.Field n = pick(withInts);
+        Wire.Field n = pick(nodesWithAttributes(g));
         if (n == null) {
             return null;
         }

@@ -76,7 +76,7 @@ public final class OnnxExporter implements Exporter {
     public Result export(Request req) throws ExportException {
         Plan plan = req.plan();
         ExportModel model = req.requireModel(name());
-        Path out = req.out().orElseThrow(() -> new ExportException("onnx: the annotated model is a file: give --out PATH"));
+        Path out = req.requireOut(name(), "the annotated model is a file");
         Path file = model.file().orElseThrow(() -> new ExportException("onnx: the model's ONNX file is needed, found a graph"
                 + " built in code"));
         ModelFile mf;

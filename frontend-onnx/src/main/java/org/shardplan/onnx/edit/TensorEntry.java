@@ -37,7 +37,7 @@ public record TensorEntry(String name, int dataType, long[] dims, boolean extern
                         byte[] b = f.payload();
                         int[] pos = {0};
                         while (pos[0] < b.length) {
-                            dims.add(readVarint(b, pos));
+                            dims.add(Wire.varint(b, pos, b.length));
                         }
                     }
                 }
@@ -64,7 +64,7 @@ public record TensorEntry(String name, int dataType, long[] dims, boolean extern
                 byte[] b = f.payload();
                 int[] pos = {0};
                 while (pos[0] < b.length) {
-                    dims.add(readVarint(b, pos));
+                    dims.add(Wire.varint(b, pos, b.length));
                 }
             }
         }
@@ -165,20 +165,5 @@ public record TensorEntry(String name, int dataType, long[] dims, boolean extern
             }
         }
         return parse(p.bytes());
-    }
-
-    static long readVarint(byte[] b, int[] pos) {
-        long v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (pos[0] >= b.length) {
-                throw new IllegalArgumentException("packed varints truncated at byte " + pos[0]);
-            }
-            int x = b[pos[0]++] & 0xff;
-            v |= (long) (x & 0x7f) << shift;
-            if ((x & 0x80) == 0) {
-                return v;
-            }
-        }
-        throw new IllegalArgumentException("varint longer than 10 bytes");
     }
 }

@@ -1,5 +1,6 @@
 package org.shardplan.onnx.edit;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -53,6 +54,45 @@ public record ValueEntry(String name, byte[] raw) {
         }
         Proto type = new Proto().message(1, tensor);
         return parse(new Proto().string(NAME, name).message(TYPE, type).bytes());
+    }
+
+    /**
+     * The dimensions of a tensor value, as {@link #tensor} takes them: a {@link Long} for a fixed size,
+     * a {@link String} for a named one, {@code null} for an unknown one; empty when the type gives no
+     * shape. Linear in the message's size.
+     */
+    public List<Object> dims() {
+        List<Object> out = new ArrayList<>();
+        // ValueInfoProto type 2 -> TypeProto tensor_type 1 -> shape 2 -> dim 1 -> dim_value 1 | dim_param 2
+        for (byte[] type : payloads(raw, TYPE)) {
+            for (byte[] tensor : payloads(type, 1)) {
+                for (byte[] shape : payloads(tensor, 2)) {
+                    for (byte[] dim : payloads(shape, 1)) {
+                        Object d = null;
+                        for (Wire.Field x : Wire.fields(dim)) {
+                            if (x.number() == 1 && x.wire() == 0) {
+                                d = x.value();
+                            } else if (x.number() == 2 && x.wire() == 2) {
+                                d = x.string();
+                            }
+                        }
+                        out.add(d);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The payloads of a message's length-delimited fields numbered {@code number}, in order. */
+    private static List<byte[]> payloads(byte[] message, int number) {
+        List<byte[]> r = new ArrayList<>();
+        for (Wire.Field f : Wire.fields(message)) {
+            if (f.number() == number && f.wire() == 2) {
+                r.add(f.payload());
+            }
+        }
+        return r;
     }
 
     /** The same value under another name. */

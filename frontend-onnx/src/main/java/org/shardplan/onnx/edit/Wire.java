@@ -100,7 +100,12 @@ public final class Wire {
         }
     }
 
-    private static long varint(byte[] b, int[] pos, int to) {
+    /**
+     * Reads the varint at {@code pos[0]} (advanced past it), not reading at or beyond {@code to}.
+     *
+     * @throws IllegalArgumentException when the varint is truncated or longer than 10 bytes
+     */
+    static long varint(byte[] b, int[] pos, int to) {
         long v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             if (pos[0] >= to) {

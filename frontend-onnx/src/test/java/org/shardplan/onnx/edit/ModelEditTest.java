@@ -56,6 +56,17 @@ class ModelEditTest {
         assertEquals(List.of("x", "W", "b"), m.nodes().get(0).inputs());
     }
 
+    /** A value's dimensions read back as they were written: numbers, names and unknowns. */
+    @Test
+    void valueDimensionsReadBack() {
+        java.util.List<Object> written = new java.util.ArrayList<>(List.of("batch", 3L));
+        written.add(null);
+        ValueEntry v = ValueEntry.tensor("x", 1, written);
+        assertEquals(written, v.dims());
+        assertEquals(written, v.withName("y").dims());
+        assertEquals(List.of(), ValueEntry.tensor("r", 1, null).dims(), "no shape, no dimensions");
+    }
+
     /** Renaming a node's values keeps its attributes; appended fields stay readable. */
     @Test
     void nodeEditsKeepEverythingElse() {

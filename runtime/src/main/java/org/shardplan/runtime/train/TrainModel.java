@@ -91,52 +91,17 @@ public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, S
                     + model.outputs().size());
         }
         ValueEntry in = inputs.get(0);
-        List<Object> dims = dims(in);
+        List<Object> dims = in.dims();
         long width = 1;
         for (int i = 1; i < dims.size(); i++) {
             if (!(dims.get(i) instanceof Long d)) {
+                Object found = dims.get(i) == null ? "?" : "'" + dims.get(i) + "'";
                 throw new IllegalArgumentException(where + ": input " + in.name() + " dimension " + i
-                        + " must be a number for training, found " + dims.get(i));
+                        + " must be a number for training, found " + found);
             }
             width *= d;
         }
         return new TrainModel(model.nodes(), params, in.name(), width, model.outputs().get(0).name());
-    }
-
-    /** A value's dimensions: Long for a fixed size, String for a named one, "?" for an unknown one. */
-    private static List<Object> dims(ValueEntry v) {
-        List<Object> out = new ArrayList<>();
-        // ValueInfoProto: type 2 -> TypeProto: tensor_type 1 -> shape 2 -> dim 1 -> dim_value 1 | dim_param 2
-        for (Wire.Field t : Wire.fields(v.raw())) {
-            if (t.number() != 2 || t.wire() != 2) {
-                continue;
-            }
-            for (Wire.Field tt : Wire.fields(t.payload())) {
-                if (tt.number() != 1 || tt.wire() != 2) {
-                    continue;
-                }
-                for (Wire.Field sh : Wire.fields(tt.payload())) {
-                    if (sh.number() != 2 || sh.wire() != 2) {
-                        continue;
-                    }
-                    for (Wire.Field d : Wire.fields(sh.payload())) {
-                        if (d.number() != 1 || d.wire() != 2) {
-                            continue;
-                        }
-                        Object dim = "?";
-                        for (Wire.Field x : Wire.fields(d.payload())) {
-                            if (x.number() == 1 && x.wire() == 0) {
-                                dim = x.value();
-                            } else if (x.number() == 2 && x.wire() == 2) {
-                                dim = "'" + x.string() + "'";
-                            }
-                        }
-                        out.add(dim);
-                    }
-                }
-            }
-        }
-        return out;
     }
 
     private static float[] floats(TensorEntry t) {
