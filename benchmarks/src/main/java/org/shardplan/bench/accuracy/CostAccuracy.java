@@ -76,11 +76,13 @@ public final class CostAccuracy {
         double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
         boolean heldOutMode = false;
+        boolean memoryCurve = false;
         boolean noWhole = false;
         String optimization = "none";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--held-out" -> heldOutMode = true;
+                case "--memory-curve" -> memoryCurve = true;
                 case "--no-whole-model" -> noWhole = true;
                 case "--optimization" -> {
                     optimization = args[++i];
@@ -201,6 +203,7 @@ public final class CostAccuracy {
         }
         String splits = extras ? splitOrdering(cases, imported, first, cal, cpu) : "";
         List<Result> results = new ArrayList<>();
+        org.shardplan.cost.compute.MemoryCurve memory = memoryCurve ? org.shardplan.cost.profile.LocalCpu.memoryCurve() : null;
         if (heldOutMode) {
             // leave one model out: each model predicted from the calibration of the others, without
             // any of its own signatures
@@ -223,7 +226,8 @@ public final class CostAccuracy {
                                     : OptionalDouble.empty(), p1.wholeModelError(), p1.measuredSignatures(),
                             p1.reusedSignatures(), p1.optimization());
                 }
-                held.add(new Result(c, LeaveOneModelOut.predict(c.model(), imported.get(c).graph(), cpu, cal, h, p1)));
+                held.add(new Result(c, LeaveOneModelOut.predict(c.model(), imported.get(c).graph(), cpu, memory, cal, h,
+                        p1)));
             }
             if (calOut != null) {
                 cal.write(calOut);

@@ -72,6 +72,7 @@ public final class EfficiencyModel {
     private record Member(SizeFamily family, Point point) {}
 
     private final DeviceSpec device;
+    private final MemoryCurve memory;
     private final List<Sample> samples;
     private final Map<String, List<Point>> byClass = new LinkedHashMap<>();
     private final Map<String, List<Point>> byOp = new LinkedHashMap<>();
@@ -81,7 +82,17 @@ public final class EfficiencyModel {
 
     /** A model for {@code device} learned from {@code samples} (none: purely analytic). */
     public EfficiencyModel(DeviceSpec device, List<Sample> samples) {
+        this(device, samples, null);
+    }
+
+    /**
+     * A model whose roofline moves a kernel's bytes at the bandwidth of the cache level they fit
+     * in ({@code memory}; null: the device's one memory bandwidth), see
+     * {@link #roofline(double, double, DType)}.
+     */
+    public EfficiencyModel(DeviceSpec device, List<Sample> samples, MemoryCurve memory) {
         this.device = device;
+        this.memory = memory;
         this.samples = List.copyOf(samples);
         for (Sample s : this.samples) {
             Point p = new Point(roofline(s.opType(), s.flops(), s.bytes(), s.dtype()), s.seconds(), s.calls(),
@@ -103,7 +114,12 @@ public final class EfficiencyModel {
                 keep.add(s);
             }
         }
-        return new EfficiencyModel(device, keep);
+        return new EfficiencyModel(device, keep, memory);
+    }
+
+    /** The same samples with the bytes of the roofline moved at {@code curve}'s bandwidths. */
+    public EfficiencyModel withMemory(MemoryCurve curve) {
+        return new EfficiencyModel(device, samples, curve);
     }
 
     /** True when some sample has a size family (a signature with shapes): worth passing signatures. */
@@ -119,9 +135,18 @@ public final class EfficiencyModel {
         return samples;
     }
 
-    /** Roofline time of {@code flops} and {@code bytes} in {@code dtype} on the device. */
+    /**
+     * Roofline time of {@code flops} and {@code bytes} in {@code dtype} on the device: the larger of
+     * the FLOPs at peak and the bytes at the memory bandwidth, which with a {@link MemoryCurve} is
+     * the bandwidth for a footprint of {@code bytes} (a kernel run again and again, as when it is
+     * measured alone, finds its data in the smallest cache level they fit in).
+     */
     public double roofline(double flops, double bytes, DType dtype) {
-        return Math.max(flops / device.peakFlops(dtype.toString()), bytes / device.memoryBandwidthBytesPerSecond());
+        return Math.max(flops / device.peakFlops(dtype.toString()), bytes / bandwidth(bytes));
+    }
+
+    private double bandwidth(double bytes) {
+        return memory != null ? memory.bandwidth(bytes) : device.memoryBandwidthBytesPerSecond();
     }
 
     /**
@@ -152,7 +177,7 @@ public final class EfficiencyModel {
      */
     private boolean memoryBound(String opType, double flops, double bytes, DType dtype) {
         return !"transcendental".equals(OpClass.category(opType))
-                && bytes / device.memoryBandwidthBytesPerSecond() > flops / device.peakFlops(dtype.toString());
+                && bytes / bandwidth(bytes) > flops / device.peakFlops(dtype.toString());
     }
 
     /**
