@@ -237,7 +237,7 @@ public final class CostAccuracy {
             }
             double minutesHeld = (System.nanoTime() - t0) / 60e9;
             String md = heldOutMarkdown(held, skipped, cpu, fp, threads, optimization, minutesHeld, cal.size(), quick,
-                    rounds, sweep, gate, only) + repeatability(again, every);
+                    rounds, sweep, gate, only, statistic, memory) + repeatability(again, every);
             Files.createDirectories(out.toAbsolutePath().getParent());
             Files.writeString(out, md);
             System.out.print(md);
@@ -369,7 +369,7 @@ public final class CostAccuracy {
     /** The leave-one-model-out results: per case, the targets, and errors by operator class. */
     static String heldOutMarkdown(List<Result> results, List<String> skipped, DeviceSpec cpu, MachineFingerprint fp,
             int threads, String optimization, double minutes, int signatures, boolean quick, int rounds, boolean sweep,
-            QuietGate gate, String only) {
+            QuietGate gate, String only, Timing.Statistic statistic, org.shardplan.cost.compute.MemoryCurve memory) {
         StringBuilder b = new StringBuilder("# Cost model accuracy on unseen models (leave one model out)\n\n");
         b.append(String.format(Locale.ROOT, "Machine: %s, %d logical CPUs; ONNX Runtime %s, %d intra-op thread(s), graph "
                         + "optimization `%s`  %n", fp.processor(), fp.logicalCpus(), Ort.version(), threads, optimization));
@@ -381,6 +381,8 @@ public final class CostAccuracy {
                 .append(" --optimization ").append(optimization).append(quick ? " --quick" : "")
                 .append(rounds != 3 ? " --rounds " + rounds : "").append(sweep ? "" : " --no-sweep")
                 .append(only != null ? " --only '" + only + "'" : "")
+                .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "")
+                .append(memory != null ? " --memory-curve" : "")
                 .append(gate.maxWaitSeconds() > 0 && gate.budgetSeconds() > 0
                         ? String.format(Locale.ROOT, " --quiet %s,%s,%s", num(gate.threshold()), num(gate.maxWaitSeconds()),
                                 num(gate.budgetSeconds()))
@@ -395,6 +397,10 @@ public final class CostAccuracy {
                 + "of the same operator, or come from the op type's curve. "
                 + ("none".equals(optimization) ? "" : "The graph predicted and measured node by node is the one ONNX Runtime "
                         + "runs at level `" + optimization + "` (written by ONNX Runtime, imported). ")
+                + "A node's measured time is the " + (statistic == Timing.Statistic.MIN ? "fastest" : "median")
+                + " of its one-node runs (thread CPU time, the call overhead subtracted; the quietest of " + rounds
+                + " rounds). " + (memory != null ? "The roofline moves a kernel's bytes at this core's measured bandwidth "
+                        + "for their footprint (`LocalCpu.memoryCurve`). " : "")
                 + "Whole model: the sum of node predictions plus one call overhead against the fastest of all timed "
                 + "end-to-end runs of the model file at the same level.\n\n");
         b.append("| model | case | nodes | per-node median | p90 | predicted (ms) | measured fastest (ms) | whole model |\n"

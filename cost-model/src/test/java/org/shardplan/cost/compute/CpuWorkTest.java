@@ -97,4 +97,38 @@ class CpuWorkTest {
         // no padding: every pair is inside
         assertEquals(1.0, Backward.validTapFraction(nchwcConv(8, 8, 6, 6, 1, 0)), 0);
     }
+
+    @Test
+    void transposesThatKeepTheLastAxisAreAClassOfTheirOwn() {
+        Node rows = new Node("t", "Transpose", "", List.of(ComputeModelTest.act("x", 1, 32, 8, 32)),
+                List.of(ComputeModelTest.act("y", 1, 8, 32, 32)), List.of(Attribute.ofInts("perm", 0, 2, 1, 3)));
+        Node elements = new Node("t", "Transpose", "", List.of(ComputeModelTest.act("x", 1, 32, 8, 32)),
+                List.of(ComputeModelTest.act("y", 1, 8, 32, 32)), List.of(Attribute.ofInts("perm", 0, 2, 3, 1)));
+        assertEquals("rows", OpClass.shapeClass(rows));
+        assertEquals("elements", OpClass.shapeClass(elements));
+    }
+
+    @Test
+    void aSliceReadsOnlyTheRegionItKeeps() {
+        // 32 rows of a 1024 x 1024 float mask: 128 KiB read (plus 4 int64 index inputs of one
+        // element, 32 bytes), not the 4 MiB of the whole input
+        List<org.shardplan.graph.Value> ins = new ArrayList<>();
+        ins.add(ComputeModelTest.weight("mask", 1024, 1024));
+        for (String n : List.of("starts", "ends", "axes", "steps")) {
+            ins.add(org.shardplan.graph.Value.constant(n, org.shardplan.graph.Tensor.int64Vector(0)));
+        }
+        Node slice = new Node("s", "Slice", "", ins, List.of(ComputeModelTest.act("y", 32, 1024)), List.of());
+        assertEquals(4.0 * 1024 * 1024 + 32, WorkAnalysis.of(slice).bytesRead(), 0);
+        assertEquals(4.0 * 32 * 1024 + 32, Backward.work(slice).bytesRead(), 0);
+        assertEquals(4.0 * 32 * 1024, Backward.work(slice).bytesWritten(), 0);
+    }
+
+    @Test
+    void aConcatRunsOneCopyLoopPerInput() {
+        Node concat = new Node("c", "Concat", "", List.of(ComputeModelTest.act("a", 1, 32, 7, 7),
+                ComputeModelTest.act("b", 1, 32, 7, 7), ComputeModelTest.act("c", 1, 64, 7, 7)),
+                List.of(ComputeModelTest.act("y", 1, 128, 7, 7)), List.of(Attribute.ofInt("axis", 1)));
+        assertEquals(3, OpClass.calls(concat));
+        assertEquals(3, Backward.forward(concat).calls());
+    }
 }
