@@ -156,13 +156,18 @@ public final class EfficiencyModel {
      * its kernel's vector operations ({@link Backward#work}). Its time then scales with that count, so
      * that an erf-based GELU is priced from the measured tanh and logistic kernels at the ratio of
      * their operations (without it, the one-FLOP-per-element count made BiasGelu a memory-bound
-     * Add, predicted 8 to 13 times too fast held out).
+     * Add, predicted 8 to 13 times too fast held out). On a GPU (device kind other than "cpu"),
+     * whose arithmetic rate dwarfs its bandwidth, the plain roofline.
      */
     double roofline(String opType, double flops, double bytes, DType dtype) {
-        if ("transcendental".equals(OpClass.category(opType))) {
+        if (transcendentalOnCpu(opType)) {
             return flops / device.peakFlops(dtype.toString());
         }
         return roofline(flops, bytes, dtype);
+    }
+
+    private boolean transcendentalOnCpu(String opType) {
+        return "cpu".equals(device.kind()) && "transcendental".equals(OpClass.category(opType));
     }
 
     /** Predicted time of a kernel, from its shape class and the wider groups (no size family). */
@@ -173,11 +178,10 @@ public final class EfficiencyModel {
 
     /**
      * True when moving the bytes takes longer than the FLOPs on the device (left of the roofline's
-     * ridge); never for a transcendental op (see {@link #roofline(String, double, double, DType)}).
+     * ridge); never for a transcendental op on a CPU (see {@link #roofline(String, double, double, DType)}).
      */
     private boolean memoryBound(String opType, double flops, double bytes, DType dtype) {
-        return !"transcendental".equals(OpClass.category(opType))
-                && bytes / bandwidth(bytes) > flops / device.peakFlops(dtype.toString());
+        return !transcendentalOnCpu(opType) && bytes / bandwidth(bytes) > flops / device.peakFlops(dtype.toString());
     }
 
     /**

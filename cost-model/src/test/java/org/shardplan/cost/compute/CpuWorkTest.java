@@ -51,6 +51,13 @@ class CpuWorkTest {
         assertEquals("category", p.source());
         assertEquals(43e-6, p.rooflineSeconds(), 1e-15);
         assertEquals(2 * 43e-6, p.seconds(), 1e-12);
+        // on a GPU the plain roofline: 14e3 operations at 1 GFLOP/s (1.4e-5 s) against 2e4 bytes at
+        // 1 GB/s (2e-5 s)
+        org.shardplan.cost.cluster.DeviceSpec gpu = new org.shardplan.cost.cluster.DeviceSpec("g", "test", "gpu",
+                java.util.Map.of("float32", 1e9), 1e9, 1e9, true, 1, org.shardplan.cost.cluster.Link.of("m", 1, 0),
+                org.shardplan.cost.cluster.Link.of("n", 1, 0));
+        assertEquals(2e-5, new EfficiencyModel(gpu, List.of()).roofline("Tanh", 14e3, 2e4, DType.FLOAT32), 1e-15);
+        assertEquals(1.4e-5, e.roofline("Tanh", 14e3, 2e4, DType.FLOAT32), 1e-15);
     }
 
     @Test
