@@ -263,11 +263,6 @@ public final class OpClass {
         if ("com.microsoft.nchwc".equals(n.domain())) {
             return 1;
         }
-        if (n.opType().equals("Concat")) {
-            // one copy loop per input
-            long k = n.inputs().stream().filter(v -> !v.isAbsent()).count();
-            return Math.max(1, k);
-        }
         if ((n.opType().equals("Conv") || n.opType().equals("FusedConv") || n.opType().equals("ConvTranspose"))
                 && n.attrInt("group", 1) > 1) {
             Shape x = n.input(0).shape();
