@@ -271,7 +271,6 @@ public final class ProblemBuilder {
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         List<Unit> units = new ArrayList<>();
-        Map<String, List<Cost>> costCache = new HashMap<>();
         Map<String, List<Layout>> layoutCache = new HashMap<>();
         Map<String, Integer> unsupported = new LinkedHashMap<>();
         List<String> keys = new ArrayList<>();
@@ -279,17 +278,8 @@ public final class ProblemBuilder {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
             String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
-            List<Layout> layouts = layoutCache.computeIfAbsent(key, k -> space.isEmpty()
-                    ? List.of(Layout.replicated())
-                    : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
-            List<Cost> costs = costCache.get(key);
-            if (costs == null) {
-                costs = new ArrayList<>();
-                for (Layout l : layouts) {
-                    costs.add(nodeCost(c, space, l));
-                }
-                costCache.put(key, costs);
-            }
+            List<Layout> layouts = layoutCache.computeIfAbsent(key, k -> candidates(space, req));
+            List<Cost> costs = costsOf(key, c, space, layouts);
             if (space.isEmpty() && !QUIET.contains(c.opType())) {
                 unsupported.merge(c.opType(), 1, Integer::sum);
             }
@@ -344,11 +334,10 @@ public final class ProblemBuilder {
             List<Layout> req = required.getOrDefault(c.name(), List.of());
             String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
             r[c.index()] = cache.computeIfAbsent(key, k -> {
-                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
-                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
-                double[][] x = new double[ls.size()][];
+                List<Cost> costs = costsOf(key, c, space, candidates(space, req));
+                double[][] x = new double[costs.size()][];
                 for (int i = 0; i < x.length; i++) {
-                    Cost cost = nodeCost(c, space, ls.get(i));
+                    Cost cost = costs.get(i);
                     x[i] = new double[] {cost.parameterBytes(), cost.activationBytes()};
                 }
                 return x;
@@ -356,6 +345,32 @@ public final class ProblemBuilder {
         }
         return r;
     }
+
+    /** The candidate layouts of a node with these required ones. */
+    private List<Layout> candidates(Optional<IterationSpace> space, List<Layout> req) {
+        return space.isEmpty() ? List.of(Layout.replicated())
+                : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+    }
+
+    /**
+     * The costs of a node's candidates, priced once per key (signature, role, required layouts) for the
+     * life of this builder: {@link #memoryParts}, which the configuration search calls before building,
+     * and {@link #build} share them.
+     */
+    private List<Cost> costsOf(String key, CoarseNode c, Optional<IterationSpace> space, List<Layout> layouts) {
+        List<Cost> costs = nodeCosts.get(key);
+        if (costs == null || costs.size() != layouts.size()) {
+            costs = new ArrayList<>(layouts.size());
+            for (Layout l : layouts) {
+                costs.add(nodeCost(c, space, l));
+            }
+            costs = List.copyOf(costs);
+            nodeCosts.put(key, costs);
+        }
+        return costs;
+    }
+
+    private final Map<String, List<Cost>> nodeCosts = new HashMap<>();
 
     /**
      * The least memory per device any plan of the coarse graph needs: the sum over nodes of their
@@ -1082,11 +1097,7 @@ public final class ProblemBuilder {
      * in {@code radix} (union-find over the digits).
      */
     double localFraction(int[][] need, int[][] have) {
-        int nd = digits.size();
-        int[] parent = new int[nd];
-        for (int i = 0; i < nd; i++) {
-            parent[i] = i;
-        }
+        int[] parent = null; // union-find over the digits, made at the first pair of equal radices that differ
         boolean crosses = false;
         double f = 1;
         if (need.length != have.length) {
@@ -1111,6 +1122,12 @@ public final class ProblemBuilder {
                     if (rc != rp) {
                         f /= Math.max(rc, rp);
                     } else {
+                        if (parent == null) {
+                            parent = new int[digits.size()];
+                            for (int i = 0; i < parent.length; i++) {
+                                parent[i] = i;
+                            }
+                        }
                         int x = find(parent, c[j]);
                         int y = find(parent, p[j]);
                         if (x != y) {
