@@ -893,6 +893,22 @@ public final class ProblemBuilder {
                     }
                 }
             }
+            // the variants of each placement with the scattered digits added to one axis, once per row and column
+            List<List<int[][]>> haveScattered = new ArrayList<>(rows);
+            for (int r = 0; r < rows; r++) {
+                haveScattered.add(scattered[r].length > 0 ? withDigits(have[r], scattered[r], pt.get()) : List.of());
+            }
+            List<List<int[][]>> needs = new ArrayList<>(cols);
+            List<List<int[][]>> needGradScattered = new ArrayList<>(cols);
+            for (int k = 0; k < cols; k++) {
+                List<int[][]> n = new ArrayList<>();
+                n.add(need[k]);
+                if (epilogue[k].length > 0) {
+                    n.addAll(withDigits(need[k], epilogue[k], ct.get()));
+                }
+                needs.add(n);
+                needGradScattered.add(gradScattered[k].length > 0 ? withDigits(need[k], gradScattered[k], ct.get()) : List.of());
+            }
             // many layouts place the tensor alike (they differ in dimensions it does not have): the
             // transfer is priced once per distinct pair of placements
             int[] rowClass = placementClasses(have, scattered);
@@ -912,11 +928,11 @@ public final class ProblemBuilder {
                 for (int k = 0; k < cols; k++) {
                     int at = rowClass[r] * cc + colClass[k];
                     if (!priced[at]) {
-                        double[] f = forward(need[k], epilogue[k], ct, have[r], scattered[r], pt, full);
+                        double[] f = forward(needs.get(k), have[r], scattered[r], haveScattered.get(r), full);
                         double s = f[1];
                         double b = f[0];
                         if (grad) {
-                            double[] g = gathered(have[r], need[k], gradScattered[k], ct, full);
+                            double[] g = gathered(have[r], need[k], gradScattered[k], needGradScattered.get(k), full);
                             s += g[1];
                             b += g[0];
                         }
@@ -962,19 +978,13 @@ public final class ProblemBuilder {
      * {@code epilogue} applies an element-wise epilogue (a residual addition) to its scattered block, so it
      * needs only that block of an epilogue input: the cheapest axis to scatter is taken.
      */
-    private double[] forward(int[][] need, int[] epilogue, Optional<TensorIndexing> ct, int[][] have, int[] scattered,
-            Optional<TensorIndexing> pt, double full) {
-        List<int[][]> needs = new ArrayList<>();
-        needs.add(need);
-        if (epilogue.length > 0) {
-            needs.addAll(withDigits(need, epilogue, ct.get()));
-        }
-        if (scattered.length > 0) {
-            for (int[][] h : withDigits(have, scattered, pt.get())) {
-                for (int[][] n : needs) {
-                    if (localFraction(n, h) >= 1) {
-                        return new double[] {0, 0};
-                    }
+    private double[] forward(List<int[][]> needs, int[][] have, int[] scattered, List<int[][]> haveScattered, double full) {
+        // needs: the consumer's placement, then its variants with its epilogue digits added to one axis;
+        // haveScattered: the producer's placement with the scattered digits added to one axis
+        for (int[][] h : haveScattered) {
+            for (int[][] n : needs) {
+                if (holds(n, h)) {
+                    return new double[] {0, 0};
                 }
             }
         }
@@ -1001,12 +1011,12 @@ public final class ProblemBuilder {
      * before a column-parallel product under sequence parallelism); otherwise they are all-gathered
      * first, and the whole gradient block is resharded as before.
      */
-    private double[] gathered(int[][] have, int[][] need, int[] scattered, Optional<TensorIndexing> ct, double full) {
+    private double[] gathered(int[][] have, int[][] need, int[] scattered, List<int[][]> needScattered, double full) {
         if (scattered.length == 0) {
             return transfer(have, need, full);
         }
-        for (int[][] n : withDigits(need, scattered, ct.get())) {
-            if (localFraction(have, n) >= 1) {
+        for (int[][] n : needScattered) {
+            if (holds(have, n)) {
                 return new double[] {0, 0};
             }
         }
@@ -1154,6 +1164,38 @@ public final class ProblemBuilder {
         }
         lastCrossing = crosses;
         return f;
+    }
+
+    /**
+     * Whether a device holding its block under {@code have} holds all of its block under {@code need}
+     * ({@code localFraction(need, have) >= 1}): along every axis the digits of {@code have} are a prefix of
+     * those of {@code need} (or one side is replicated and the holder holds all). O(digits).
+     */
+    static boolean holds(int[][] need, int[][] have) {
+        if (need.length != have.length) {
+            if (need.length != 0) {
+                return true;
+            }
+            for (int[] a : have) {
+                if (a.length > 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (int a = 0; a < need.length; a++) {
+            int[] c = need[a];
+            int[] p = have[a];
+            if (p.length > c.length) {
+                return false;
+            }
+            for (int j = 0; j < p.length; j++) {
+                if (c[j] != p[j]) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static int find(int[] parent, int x) {
