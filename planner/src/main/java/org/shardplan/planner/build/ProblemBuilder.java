@@ -271,14 +271,13 @@ public final class ProblemBuilder {
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         List<Unit> units = new ArrayList<>();
-        Map<String, List<Layout>> layoutCache = new HashMap<>();
         Map<String, Integer> unsupported = new LinkedHashMap<>();
         List<String> keys = new ArrayList<>();
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
             String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
-            List<Layout> layouts = layoutCache.computeIfAbsent(key, k -> candidates(space, req));
+            List<Layout> layouts = candidates(key, space, req);
             List<Cost> costs = costsOf(key, c, space, layouts);
             if (space.isEmpty() && !QUIET.contains(c.opType())) {
                 unsupported.merge(c.opType(), 1, Integer::sum);
@@ -334,7 +333,7 @@ public final class ProblemBuilder {
             List<Layout> req = required.getOrDefault(c.name(), List.of());
             String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
             r[c.index()] = cache.computeIfAbsent(key, k -> {
-                List<Cost> costs = costsOf(key, c, space, candidates(space, req));
+                List<Cost> costs = costsOf(key, c, space, candidates(key, space, req));
                 double[][] x = new double[costs.size()][];
                 for (int i = 0; i < x.length; i++) {
                     Cost cost = costs.get(i);
@@ -346,11 +345,16 @@ public final class ProblemBuilder {
         return r;
     }
 
-    /** The candidate layouts of a node with these required ones. */
-    private List<Layout> candidates(Optional<IterationSpace> space, List<Layout> req) {
-        return space.isEmpty() ? List.of(Layout.replicated())
-                : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+    /**
+     * The candidate layouts of a node with these required ones, made once per key (signature, role and
+     * required layouts: what the candidates depend on) for the life of this builder.
+     */
+    private List<Layout> candidates(String key, Optional<IterationSpace> space, List<Layout> req) {
+        return candidateCache.computeIfAbsent(key, k -> space.isEmpty() ? List.of(Layout.replicated())
+                : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
     }
+
+    private final Map<String, List<Layout>> candidateCache = new HashMap<>();
 
     /**
      * The costs of a node's candidates, priced once per key (signature, role, required layouts) for the
@@ -1088,7 +1092,7 @@ public final class ProblemBuilder {
      * the time that takes: {bytes, seconds}.
      */
     double[] transfer(int[][] need, int[][] have, double fullBytes) {
-        double local = localFraction(need, have);
+        double local = cachedFraction(need, have);
         if (local >= 1) {
             return new double[] {0, 0};
         }
@@ -1098,6 +1102,96 @@ public final class ProblemBuilder {
     }
 
     private boolean lastCrossing;
+
+    // localFraction by the pair of placements, for the life of this builder: the same pairs recur on
+    // every edge between tensors of the same rank (open addressing over two long codes, no allocation)
+    private long[] fractionKeys = new long[2 * 1024];
+    private double[] fractionValues = new double[1024];
+    private boolean[] fractionCrossing = new boolean[1024];
+    private boolean[] fractionUsed = new boolean[1024];
+    private int fractionCount;
+
+    /** {@link #localFraction}, remembered by the pair of placements (which also sets the crossing flag). */
+    private double cachedFraction(int[][] need, int[][] have) {
+        long a = code(need);
+        long b = code(have);
+        if (a < 0 || b < 0) {
+            return localFraction(need, have);
+        }
+        int mask = fractionUsed.length - 1;
+        long h = (a * 0x9E3779B97F4A7C15L) ^ (b * 0xC2B2AE3D27D4EB4FL);
+        int i = (int) (h ^ (h >>> 29)) & mask;
+        while (fractionUsed[i]) {
+            if (fractionKeys[2 * i] == a && fractionKeys[2 * i + 1] == b) {
+                lastCrossing = fractionCrossing[i];
+                return fractionValues[i];
+            }
+            i = (i + 1) & mask;
+        }
+        double f = localFraction(need, have);
+        fractionUsed[i] = true;
+        fractionKeys[2 * i] = a;
+        fractionKeys[2 * i + 1] = b;
+        fractionValues[i] = f;
+        fractionCrossing[i] = lastCrossing;
+        if (++fractionCount * 2 > fractionUsed.length) {
+            growFractions();
+        }
+        return f;
+    }
+
+    private void growFractions() {
+        long[] keys = fractionKeys;
+        double[] values = fractionValues;
+        boolean[] crossing = fractionCrossing;
+        boolean[] used = fractionUsed;
+        int n = used.length * 2;
+        fractionKeys = new long[2 * n];
+        fractionValues = new double[n];
+        fractionCrossing = new boolean[n];
+        fractionUsed = new boolean[n];
+        int mask = n - 1;
+        for (int j = 0; j < used.length; j++) {
+            if (!used[j]) {
+                continue;
+            }
+            long a = keys[2 * j];
+            long b = keys[2 * j + 1];
+            long h = (a * 0x9E3779B97F4A7C15L) ^ (b * 0xC2B2AE3D27D4EB4FL);
+            int i = (int) (h ^ (h >>> 29)) & mask;
+            while (fractionUsed[i]) {
+                i = (i + 1) & mask;
+            }
+            fractionUsed[i] = true;
+            fractionKeys[2 * i] = a;
+            fractionKeys[2 * i + 1] = b;
+            fractionValues[i] = values[j];
+            fractionCrossing[i] = crossing[j];
+        }
+    }
+
+    /**
+     * A placement (digits per axis) as a number: per axis its digits plus one in four bits each, then 15;
+     * -1 when it does not fit in 63 bits (a digit above 13, or more than 15 digits and axes).
+     */
+    static long code(int[][] placement) {
+        long c = 0;
+        int nibbles = 0;
+        for (int[] axis : placement) {
+            nibbles += axis.length + 1;
+            if (nibbles > 15) {
+                return -1;
+            }
+            for (int d : axis) {
+                if (d < 0 || d > 13) {
+                    return -1;
+                }
+                c = (c << 4) | (d + 1);
+            }
+            c = (c << 4) | 15;
+        }
+        return c;
+    }
 
     /**
      * The fraction of the block a device needs (layout {@code need}) that it already holds (layout
