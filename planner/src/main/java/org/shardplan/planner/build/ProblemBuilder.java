@@ -132,7 +132,8 @@ public final class ProblemBuilder {
      *     counts as backward work)
      * @param microComputeSeconds forward and backward compute of one micro-batch
      * @param microCommunicationSeconds collectives of one micro-batch (partial sums, halos, activation
-     *     gradients, statistics, ZeRO-3 weight gathers)
+     *     gradients, statistics; the ZeRO 2 and 3 gathers and reduce-scatters, less what the
+     *     node's own compute hides when data-parallel collectives overlap)
      * @param microCommunicationBytes bytes one device moves in them
      * @param gradientSeconds the reduction of parameter gradients, once per step
      * @param gradientBytes bytes one device moves in that reduction
@@ -643,6 +644,9 @@ public final class ProblemBuilder {
             }
         }
         double memory = 0;
+        // the per-micro-batch collectives of sharded data parallelism (ZeRO 2 and 3: the weights' all-gathers,
+        // the gradients' reduce-scatter)
+        double sharded = 0;
         Set<String> seen = new java.util.HashSet<>();
         for (TensorIndexing t : sp.inputs()) {
             if (!seen.add(t.name())) {
@@ -660,7 +664,7 @@ public final class ProblemBuilder {
                     if (mm.zeroStage() >= 2) {
                         // sharded gradients are reduce-scattered after every micro-batch (the accumulation
                         // buffer holds only the device's shard); same volume as the all-reduce's first half
-                        comm += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
+                        sharded += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
                         bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, gb);
                         // and the updated weights are all-gathered once per step (stage 2; stage 3 below)
                         if (mm.zeroStage() == 2) {
@@ -674,7 +678,7 @@ public final class ProblemBuilder {
                     }
                     if (mm.zeroStage() >= 3) {
                         double wb = elems * mm.optimizer().weightBytes();
-                        comm += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
+                        sharded += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
                         bytes += 2 * collectives.bytesMoved(Collective.ALL_GATHER, g, wb);
                     }
                 }
@@ -698,6 +702,12 @@ public final class ProblemBuilder {
                 bytes += 2 * hb;
             }
         }
+        // FSDP and DeepSpeed run these on their own stream, the next layer's weights gathered while this layer
+        // computes (backward and forward prefetch) and the gradients reduce-scattered while the backward goes on
+        // (Zhao et al., "PyTorch FSDP: Experiences on Scaling Fully Sharded Data Parallel", VLDB 2023, Sections
+        // 3.3 and 3.4): with the data-parallel collectives overlapped, only what the node's own compute of the
+        // micro-batch cannot cover is exposed
+        comm += settings.compute().gradientOverlap() ? Math.max(0, sharded - compute) : sharded;
         long coupled = sp.couplingElements(s);
         if (coupled > 0) {
             List<String> cd = new ArrayList<>();
