@@ -461,10 +461,27 @@ public final class ProblemBuilder {
      * O(V + E) once per graph.
      */
     public void prepare(CoarseGraph cg) {
-        if (settings.compute().fusedAttention() && prepared.add(cg)) {
-            roles.putAll(AttentionChains.of(cg));
+        if (prepared.add(cg)) {
+            Map<CoarseNode, AttentionChains.Role> found = AttentionChains.of(cg);
+            if (settings.compute().fusedAttention()) {
+                roles.putAll(found);
+            } else {
+                found.forEach((n, r) -> {
+                    if (r == AttentionChains.Role.SCORES) {
+                        scaledInSoftmax.add(n);
+                    }
+                });
+            }
         }
     }
+
+    /**
+     * With attention unfused, the scores' nodes whose scale and mask run inside the softmax kernel:
+     * Megatron-LM's {@code FusedScaleMaskSoftmax} ({@code megatron/model/fused_softmax.py}, 2021) reads
+     * the raw scores, scales, masks and normalises them in one pass, so the element-wise chain fused
+     * after QKᵀ costs no kernel of its own (the softmax's read and write of the scores stand for it).
+     */
+    private final Set<CoarseNode> scaledInSoftmax = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     /** The node's role in a fused attention chain, or null. */
     public AttentionChains.Role roleOf(CoarseNode c) {
@@ -610,7 +627,7 @@ public final class ProblemBuilder {
         // chain (scale, mask, dropout of the scores) they are part of the attention kernel
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
-            double[] ch = chainSeconds(c, members);
+            double[] ch = scaledInSoftmax.contains(c) ? new double[3] : chainSeconds(c, members);
             compute += ch[0] * fraction;
             forward += ch[1] * fraction;
             saved += ch[2] * fraction;
@@ -772,7 +789,7 @@ public final class ProblemBuilder {
         }
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
-            double[] ch = chainSeconds(c, members);
+            double[] ch = scaledInSoftmax.contains(c) ? new double[3] : chainSeconds(c, members);
             compute += ch[0];
             forward += ch[1];
             saved += ch[2];
