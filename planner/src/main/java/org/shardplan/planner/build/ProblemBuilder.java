@@ -277,7 +277,7 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
+            String key = signature(c, space) + "|" + roleKey(c) + "|" + keysOf(req);
             List<Layout> layouts = candidates(key, space, req);
             List<Cost> costs = costsOf(key, c, space, layouts);
             if (space.isEmpty() && !QUIET.contains(c.opType())) {
@@ -332,7 +332,7 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
+            String key = signature(c, space) + "|" + roleKey(c) + "|" + keysOf(req);
             r[c.index()] = cache.computeIfAbsent(key, k -> {
                 List<Cost> costs = costsOf(key, c, space, candidates(key, space, req));
                 double[][] x = new double[costs.size()][];
@@ -388,7 +388,7 @@ public final class ProblemBuilder {
         double total = 0;
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
-            total += cache.computeIfAbsent(signature(c, space) + "|" + roleOf(c), k -> {
+            total += cache.computeIfAbsent(signature(c, space) + "|" + roleKey(c), k -> {
                 double m = Double.POSITIVE_INFINITY;
                 List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
                         : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), List.of());
@@ -500,6 +500,11 @@ public final class ProblemBuilder {
      * the raw scores, scales, masks and normalises them in one pass, so the element-wise chain fused
      * after QKᵀ costs no kernel of its own (the softmax's read and write of the scores stand for it).
      */
+    /** What a node's pricing role adds to its cost key: its attention role, or its scale and mask run in the softmax. */
+    private String roleKey(CoarseNode c) {
+        return scaledInSoftmax.contains(c) ? "scaled-in-softmax" : String.valueOf(roleOf(c));
+    }
+
     private final Set<CoarseNode> scaledInSoftmax = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     /** The node's role in a fused attention chain, or null. */
