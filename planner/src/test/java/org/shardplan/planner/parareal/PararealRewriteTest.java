@@ -116,7 +116,7 @@ class PararealRewriteTest {
     }
 
     private static Path write(Path model, Graph g, Plan.Parareal p, PararealRewrite.Options o, Path out) throws Exception {
-        PararealRewrite.Rewritten r = PararealRewrite.rewrite(ModelFile.read(model), g, p, o);
+        PararealRewrite.Rewritten r = PararealRewrite.rewrite(ModelFile.read(model), g, p, o, model.getParent());
         return r.builder().write(out);
     }
 
@@ -135,6 +135,85 @@ class PararealRewriteTest {
             double rel = relative(a.get(k), b.get(k));
             assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
         }
+    }
+
+    /** A parareal section tearing every chain of the model (in model order) into two halves. */
+    static Plan.Parareal everyChainInHalves(CoarseGraph cg) {
+        List<Chain> chains = new ArrayList<>(Chains.find(cg));
+        chains.sort(java.util.Comparator.comparingInt(Chain::from));
+        List<Plan.PararealChain> r = new ArrayList<>();
+        for (Chain c : chains) {
+            int half = c.length() / 2;
+            r.add(new Plan.PararealChain(2, c.firstName(cg), c.lastName(cg),
+                    List.of(cg.node(c.layers().get(half).from()).name()), c.length(), 1, 0, 0, List.of(0.0, 0.0), 0, 0));
+        }
+        return new Plan.Parareal(r, "test", 0, 0, 0, 0, 0);
+    }
+
+    @Test
+    void copiedCoarseBlocksOfEveryResnet50StageReproduceIt(@TempDir Path dir) throws Exception {
+        Path model = Models.file("resnet50.onnx");
+        Graph g = Models.graph("resnet50.onnx", Map.of("batch", 2L));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Plan.Parareal p = everyChainInHalves(cg);
+        // the stages' 2, 3, 5 and 2 equal bottlenecks
+        assertEquals(List.of(2, 3, 5, 2), p.chains().stream().map(Plan.PararealChain::chainBlocks).toList());
+        Path out = write(model, g, p, new PararealRewrite.Options(PararealRewrite.Coarse.COPY, 0), dir.resolve("copy.onnx"));
+        Map<String, float[]> a = run(model, image(2), shapes(g));
+        Map<String, float[]> b = run(out, image(2), shapes(g));
+        assertEquals(a.keySet(), b.keySet(), "the same outputs of the same shapes");
+        for (String k : a.keySet()) {
+            double rel = relative(a.get(k), b.get(k));
+            assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
+        }
+        ModelFile m = ModelFile.read(out);
+        for (int k = 1; k <= 4; k++) {
+            assertEquals(List.of("Sub", "Add"), ops(m, "parareal/chain" + k + "/join2/"), "chain " + k);
+        }
+    }
+
+    @Test
+    void newCoarseBlocksOfEveryResnet50StageRun(@TempDir Path dir) throws Exception {
+        Path model = Models.file("resnet50.onnx");
+        Graph g = Models.graph("resnet50.onnx", Map.of("batch", 2L));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Plan.Parareal p = everyChainInHalves(cg);
+        PararealRewrite.Rewritten r = PararealRewrite.rewrite(ModelFile.read(model), g, p, PararealRewrite.Options.DEFAULT,
+                model.getParent());
+        Path out = r.builder().write(dir.resolve("block.onnx"));
+        Map<String, float[]> a = run(model, image(2), shapes(g));
+        Map<String, float[]> b = run(out, image(2), shapes(g));
+        assertEquals(a.keySet(), b.keySet(), "the same outputs of the same shapes");
+        // each chain's coarse network: 2 blocks of its stage's bottleneck, new parameters
+        List<Chain> chains = new ArrayList<>(Chains.find(cg));
+        chains.sort(java.util.Comparator.comparingInt(Chain::from));
+        long expected = 0;
+        ModelFile m = ModelFile.read(out);
+        for (int k = 0; k < chains.size(); k++) {
+            Chain c = chains.get(k);
+            long block = 0;
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (int i = c.layers().get(1).from(); i < c.layers().get(1).to(); i++) {
+                for (Value v : cg.node(i).parameters()) {
+                    if (seen.add(v.name())) {
+                        block += v.shape().numElements().orElseThrow();
+                    }
+                }
+            }
+            long fresh = 0;
+            for (var t : m.initializers()) {
+                if (t.name().startsWith("parareal/chain" + (k + 1) + "/coarse")) {
+                    long n = 1;
+                    for (long d : t.dims()) {
+                        n *= d;
+                    }
+                    fresh += n;
+                }
+            }
+            assertEquals(2 * block, fresh, "chain " + (k + 1));
+            expected += 2 * block;
+        }
+        assertEquals(expected, r.newParameters());
     }
 
     @Test
@@ -327,13 +406,13 @@ class PararealRewriteTest {
         Plan.Parareal wrong = new Plan.Parareal(2, "/layer3/x", "/layer3/y", List.of("/layer3/z"), 2, 1, 0, 0, "t", 0, 0, 0,
                 List.of(0.0, 0.0), 0, 0, 0, 0);
         ShardplanException e = assertThrows(ShardplanException.class,
-                () -> PararealRewrite.rewrite(ModelFile.read(model), g, wrong, PararealRewrite.Options.DEFAULT));
+                () -> PararealRewrite.rewrite(ModelFile.read(model), g, wrong, PararealRewrite.Options.DEFAULT, model.getParent()));
         assertEquals("parareal.chain: /layer3/x .. /layer3/y is not a chain of shape-keeping blocks of model torch_jit"
                 + " (is it the plan's model, at the plan's batch?)", e.getMessage());
         Plan.Parareal badCut = new Plan.Parareal(2, "/layer1/layer1.0/conv1/Conv", "/layer1/layer1.1/conv2/Conv",
                 List.of("/layer1/layer1.0/conv2/Conv"), 2, 1, 0, 0, "t", 0, 0, 0, List.of(0.0, 0.0), 0, 0, 0, 0);
         ShardplanException c = assertThrows(ShardplanException.class,
-                () -> PararealRewrite.rewrite(ModelFile.read(model), g, badCut, PararealRewrite.Options.DEFAULT));
+                () -> PararealRewrite.rewrite(ModelFile.read(model), g, badCut, PararealRewrite.Options.DEFAULT, model.getParent()));
         assertEquals("parareal.cuts[0] must be the first node of a later block of the chain, found"
                 + " /layer1/layer1.0/conv2/Conv", c.getMessage());
     }
