@@ -127,7 +127,9 @@ public record StageProgram(List<NodeEntry> nodes, String input, String output, L
                 s[i] = a.getShape().get(i);
             }
         }
-        return a.reshape(new Shape(s));
+        // a copy, not a view: a view of the stage's input, kept for a convolution's backward, read freed
+        // memory in training runs (losses turned NaN after some steps)
+        return a.reshape(new Shape(s)).duplicate();
     }
 
     /** ONNX Conv in two spatial dimensions: strides, symmetric pads, dilations and groups from the attributes. */
@@ -144,7 +146,9 @@ public record StageProgram(List<NodeEntry> nodes, String input, String output, L
             throw new IllegalArgumentException("node " + n.name() + " (Conv) must pad both sides of each dimension"
                     + " alike, found pads " + java.util.Arrays.toString(pads));
         }
-        return Conv2d.conv2d(x, w, b, new Shape(strides), new Shape(pads[0], pads[1]), new Shape(dilations),
+        // the convolution reads a copy of its input: on the input itself, training runs of the same seed
+        // gave different losses and at times NaN (the input read back changed before the backward)
+        return Conv2d.conv2d(x.duplicate(), w, b, new Shape(strides), new Shape(pads[0], pads[1]), new Shape(dilations),
                 (int) at.i("group", 1)).singletonOrThrow();
     }
 
