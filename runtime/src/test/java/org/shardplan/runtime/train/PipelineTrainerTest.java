@@ -181,6 +181,23 @@ class PipelineTrainerTest {
     }
 
     @Test
+    void trainingAConvnetTwiceFromOneSeedGivesTheSameWeights() throws Exception {
+        TrainModel model = TrainModel.convnetModel(8, 6, 3);
+        Examples data = SgdReference.blobs(784, 10, 1280, 0, 4);
+        TrainOptions sync = TrainOptions.sync(4, 16, 1, 0.02, 6);
+        TrainResult a = PipelineTrainer.train(model, TrainStages.even(model, 1), data, sync);
+        TrainResult b = PipelineTrainer.train(model, TrainStages.even(model, 1), data, sync);
+        assertEquals(20, a.losses().length / 4, "1,280 examples in steps of 4 x 16");
+        for (String k : a.weights().keySet()) {
+            for (float v : a.weights().get(k)) {
+                assertTrue(Float.isFinite(v), k);
+            }
+            assertArrayEquals(a.weights().get(k), b.weights().get(k), 0f, k);
+        }
+        assertTrue(a.losses()[a.losses().length - 1] < a.losses()[0], "the loss falls: " + java.util.Arrays.toString(a.losses()));
+    }
+
+    @Test
     void aConvWithUnevenPadsIsNamed() throws Exception {
         var conv = org.shardplan.onnx.edit.NodeSpec.of("Conv", "/c/Conv").inputs("x", "w").outputs("y")
                 .attr("pads", new long[] {0, 0, 1, 1}).entry();
