@@ -527,16 +527,27 @@ public final class Planner {
      */
     public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments)
             throws ShardplanException {
+        return parareal(source, exact, segments, true);
+    }
+
+    /** {@link #parareal(ModelSource, Plan, java.util.OptionalInt)}, with {@code several} false one chain at most. */
+    public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments,
+            boolean several) throws ShardplanException {
         PipelineSearch ps = new PipelineSearch(this, c.search, source, c.batch, c.timeLimit);
-        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments);
+        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments, several);
     }
 
     private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
             java.util.OptionalInt segments) throws ShardplanException {
+        return parareal(exact, ps, rc, z, segments, true);
+    }
+
+    private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
+            java.util.OptionalInt segments, boolean several) throws ShardplanException {
         CoarseGraph cg = ps.coarse(c.batch);
         Optional<org.shardplan.planner.parareal.PararealSearch.Network> best =
                 org.shardplan.planner.parareal.PararealSearch.search(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
-                        memoryLimit(), segments, c.timeLimit, "--parareal");
+                        memoryLimit(), segments, c.timeLimit, "--parareal", several);
         if (best.isEmpty()) {
             return Optional.empty();
         }

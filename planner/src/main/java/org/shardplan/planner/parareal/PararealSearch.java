@@ -168,9 +168,22 @@ public final class PararealSearch {
      */
     public static Optional<Network> search(CoarseGraph cg, Builds builds, Cluster cluster, double memoryLimit,
             OptionalInt segments, double timeLimit, String option) throws ShardplanException {
+        return search(cg, builds, cluster, memoryLimit, segments, timeLimit, option, true);
+    }
+
+    /**
+     * {@link #search}, or with {@code several} false the fastest network of one chain that fits (the
+     * search before several chains could be torn; benchmarks compare the two).
+     */
+    public static Optional<Network> search(CoarseGraph cg, Builds builds, Cluster cluster, double memoryLimit,
+            OptionalInt segments, double timeLimit, String option, boolean several) throws ShardplanException {
         Pricing p = pricing(cg, builds, cluster, memoryLimit, segments, timeLimit, option);
         if (p.candidates.isEmpty()) {
             return Optional.empty();
+        }
+        if (!several) {
+            return best(p.candidates).map(c -> new Network(List.of(c), c.stepSeconds(), c.outsideSeconds(),
+                    c.memoryBytesPerDevice(), true));
         }
         int k = p.chains.size();
         // the options of chain i: null (its nodes as they were) or one of its candidates

@@ -86,6 +86,23 @@ class SeveralChainsTest {
     }
 
     @Test
+    void oneChainAtMostIsTheFastestSingleCandidateAndNoFaster() throws Exception {
+        CoarseGraph cg = Coarsening.coarsen(twoChains(8, 8, 64, 1024, 1536));
+        Cluster sixteen = Fixtures.a100(16);
+        PararealSearch.Network several = PararealSearch.search(cg, n -> built(cg, n), sixteen, 1e12, OptionalInt.empty(),
+                30, "--parareal").orElseThrow();
+        PararealSearch.Network one = PararealSearch.search(cg, n -> built(cg, n), sixteen, 1e12, OptionalInt.empty(),
+                30, "--parareal", false).orElseThrow();
+        PararealSearch.Candidate best = PararealSearch.best(PararealSearch.price(cg, n -> built(cg, n), sixteen, 1e12,
+                OptionalInt.empty(), 30, "--parareal")).orElseThrow();
+        assertEquals(keys(cg, List.of(best)), keys(cg, one.chains()));
+        assertEquals(best.stepSeconds(), one.stepSeconds(), 0);
+        // both chains gain here: tearing both beats the best single one by the second chain's gain
+        assertEquals(2, several.chains().size());
+        assertTrue(several.stepSeconds() < one.stepSeconds(), several.stepSeconds() + " vs " + one.stepSeconds());
+    }
+
+    @Test
     void onEightDevicesOnlyTheWiderChainGains() throws Exception {
         PararealSearch.Network net = everyChainThatGainsIsTornAndTheStepAddsUp(8);
         assertEquals(1, net.chains().size());
