@@ -4,7 +4,7 @@
 # loss, test loss, test accuracy, seconds; the evidence in benchmarks/results/parareal.md, "Training"):
 #   resmlp  - MLP 784-128-10 with eight blocks h + Relu(Gemm(h)) of width 128
 #   resconv - Conv 3x3 stride-2 stem to 8 maps of 14x14, six blocks h + Relu(Conv3x3(h)), Gemm to 10
-# (SGD learning rate 0.1 for resmlp, 0.05 for resconv, which has no normalization layer)
+# (SGD learning rate 0.1 for resmlp, 0.05 for resconv, which has no normalization layer; not tuned)
 # FAMILIES=resmlp or FAMILIES=resconv runs one. Needs a built checkout (./shardplan builds on first use).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
