@@ -216,6 +216,87 @@ class PararealRewriteTest {
         assertEquals(expected, r.newParameters());
     }
 
+    /**
+     * A pre-activation residual network written as ONNX: Conv stem, {@code blocks} blocks
+     * x + Conv(Relu(Conv(Relu(x)))) (the next block reads both x and Relu(x)), Relu, Flatten, Gemm.
+     */
+    static Path preActivation(Path dir, int blocks) throws Exception {
+        SplittableRandom r = new SplittableRandom(5);
+        org.shardplan.onnx.edit.ModelBuilder b = org.shardplan.onnx.edit.ModelBuilder.create(8, Map.of("", 17L))
+                .graphName("preact");
+        b.input(org.shardplan.onnx.edit.ValueEntry.tensor("image", 1, List.of("batch", 3L, 8L, 8L)));
+        String x = conv(b, r, "stem", "image", 3, 4);
+        for (int k = 0; k < blocks; k++) {
+            String p = "/block" + k;
+            b.node(org.shardplan.onnx.edit.NodeSpec.of("Relu", p + "/pre").inputs(x).outputs(p + "/pre_out"));
+            String h = conv(b, r, p + "/conv1", p + "/pre_out", 4, 4);
+            b.node(org.shardplan.onnx.edit.NodeSpec.of("Relu", p + "/mid").inputs(h).outputs(p + "/mid_out"));
+            String y = conv(b, r, p + "/conv2", p + "/mid_out", 4, 4);
+            b.node(org.shardplan.onnx.edit.NodeSpec.of("Add", p + "/Add").inputs(y, x).outputs(p + "/sum"));
+            x = p + "/sum";
+        }
+        b.node(org.shardplan.onnx.edit.NodeSpec.of("Relu", "/post").inputs(x).outputs("/post_out"));
+        b.node(org.shardplan.onnx.edit.NodeSpec.of("Flatten", "/flatten").inputs("/post_out").outputs("/flat")
+                .attr("axis", 1L));
+        b.initializer(org.shardplan.onnx.edit.TensorEntry.floats("fc.weight", new long[] {10, 256}, gaussian(r, 2560, 0.06)));
+        b.node(org.shardplan.onnx.edit.NodeSpec.of("Gemm", "/fc").inputs("/flat", "fc.weight").outputs("logits")
+                .attr("transB", 1L));
+        b.output(org.shardplan.onnx.edit.ValueEntry.tensor("logits", 1, List.of("batch", 10L)));
+        return b.write(dir.resolve("preact.onnx"));
+    }
+
+    private static String conv(org.shardplan.onnx.edit.ModelBuilder b, SplittableRandom r, String name, String in,
+            int cin, int cout) {
+        b.initializer(org.shardplan.onnx.edit.TensorEntry.floats(name + ".weight", new long[] {cout, cin, 3, 3},
+                gaussian(r, cout * cin * 9, 1 / Math.sqrt(cin * 9))));
+        b.node(org.shardplan.onnx.edit.NodeSpec.of("Conv", name).inputs(in, name + ".weight").outputs(name + "_out")
+                .attr("kernel_shape", new long[] {3, 3}).attr("pads", new long[] {1, 1, 1, 1}));
+        return name + "_out";
+    }
+
+    private static float[] gaussian(SplittableRandom r, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (scale * r.nextGaussian());
+        }
+        return v;
+    }
+
+    @Test
+    void aPreActivationChainIsCutAtTheResidualSumAndCopiesReproduceIt(@TempDir Path dir) throws Exception {
+        Path model = preActivation(dir, 6);
+        Graph g = org.shardplan.onnx.OnnxImporter.read(model,
+                org.shardplan.onnx.ImportOptions.DEFAULT.withDims(Map.of("batch", 2L))).graph();
+        CoarseGraph cg = Coarsening.coarsen(g);
+        List<Chain> chains = Chains.find(cg);
+        assertEquals(1, chains.size(), chains.toString());
+        Chain c = chains.get(0);
+        assertTrue(c.length() >= 5, c.toString());
+        // the boundaries are the residual sums, not the Relu of them that the next block also reads
+        for (int k = 1; k < c.length(); k++) {
+            assertTrue(Chains.boundary(cg, c, k).name().endsWith("/sum"), Chains.boundary(cg, c, k).name());
+        }
+        assertTrue(c.output().name().endsWith("/sum"), c.output().name());
+        assertEquals(List.of(), c.sideInputs(), "the Relu of the chain's input is computed from it");
+        Map<String, long[]> shapes = Map.of("image", new long[] {2, 3, 8, 8});
+        SplittableRandom r = new SplittableRandom(9);
+        float[] img = gaussian(r, 2 * 3 * 64, 1);
+        Map<String, float[]> a = run(model, Map.of("image", img), shapes);
+        for (int[] cuts : new int[][] {{2}, {1, 3}}) {
+            Path out = write(model, g, section(cg, c, cuts), new PararealRewrite.Options(PararealRewrite.Coarse.COPY, 0),
+                    dir.resolve("copy" + cuts.length + ".onnx"));
+            Map<String, float[]> b = run(out, Map.of("image", img), shapes);
+            assertEquals(a.keySet(), b.keySet());
+            for (String k : a.keySet()) {
+                double rel = relative(a.get(k), b.get(k));
+                assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
+            }
+        }
+        Path fresh = write(model, g, section(cg, c, 2), PararealRewrite.Options.DEFAULT, dir.resolve("block.onnx"));
+        assertTrue(relative(a.values().iterator().next(), run(fresh, Map.of("image", img), shapes).values().iterator().next())
+                > 1e-3, "new coarse blocks change the model");
+    }
+
     @Test
     void copiedCoarseBlocksReproduceMinilm(@TempDir Path dir) throws Exception {
         Path model = Models.file("all-minilm-l6-v2.onnx");
