@@ -22,7 +22,8 @@ import org.shardplan.graph.passes.CoarseNode;
  *
  * <p>For a run starting at coarse node {@code a}, the activations crossing the boundary {@code c} are
  * the values made by nodes {@code a..c-1} that a node at {@code c} or later (or the graph's outputs)
- * reads; the run grows block by block while that set is one value of the run's type. The run's input
+ * reads; the run grows block by block while that set is one value of the run's type, or values all
+ * computed from one of them alone ({@link #carried}: a pre-activation block's Relu of its residual sum). The run's input
  * is what its first block reads where its second block reads the first block's output (the blocks are
  * isomorphic, so their nodes' inputs correspond). A ResNet-50 gives its four stages' equal bottlenecks
  * (2, 3, 5 and 2), a BERT encoder its layers (the attention mask a side input), VGG-16 its equal
