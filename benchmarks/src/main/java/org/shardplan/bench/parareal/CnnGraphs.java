@@ -14,7 +14,7 @@ import org.shardplan.graph.Value;
  * Table 1) and the CIFAR ResNet-110 of He et al. (CVPR 2016, Section 4.2: 6n + 2 layers with n = 18,
  * three stages of 16, 32 and 64 channels, identity shortcuts and 1x1 projections where the shape changes),
  * and the CIFAR ResNet-1001 of He, Zhang, Ren and Sun ("Identity Mappings in Deep Residual Networks",
- * ECCV 2016, Section 4.1 and Table 2: pre-activation bottleneck blocks, 9n + 2 layers with n = 111,
+ * ECCV 2016: pre-activation bottleneck blocks, 9n + 2 layers with n = 111,
  * three stages of 64, 128 and 256 output channels, a quarter of them inside the bottleneck), the
  * network the parareal paper (arXiv:2103.08802) tears.
  */

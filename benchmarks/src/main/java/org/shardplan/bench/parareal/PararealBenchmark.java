@@ -63,8 +63,8 @@ public final class PararealBenchmark {
         ms.add(new Model("ResNet-50", "build-data/models/resnet50.onnx (torchvision)",
                 onnx(models.resolve("resnet50.onnx"), "batch", Map.of()), 64));
         ms.add(new Model("ResNet-110 (CIFAR)", "built in code (He et al. 2016, Section 4.2)", CnnGraphs::resnet110, 128));
-        ms.add(new Model("ResNet-1001 (CIFAR)", "built in code (He et al. 2016b, ECCV, Section 4.1, pre-activation"
-                + " bottleneck, n = 111)", CnnGraphs::resnet1001, 128));
+        ms.add(new Model("ResNet-1001 (CIFAR)", "built in code (He, Zhang, Ren and Sun, Identity Mappings in Deep"
+                + " Residual Networks, ECCV 2016: pre-activation bottleneck, n = 111)", CnnGraphs::resnet1001, 128));
         ms.add(new Model("VGG-11", "build-data/models/vgg11.onnx (torchvision)",
                 onnx(models.resolve("vgg11.onnx"), "batch", Map.of()), 64));
         ms.add(new Model("VGG-16", "built in code (Simonyan and Zisserman 2015, Table 1, D)", CnnGraphs::vgg16, 64));
