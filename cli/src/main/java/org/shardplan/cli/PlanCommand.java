@@ -148,7 +148,8 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Option(names = "--parareal", paramLabel = "MODE", defaultValue = "off",
             description = "Parareal layer-parallel network, which changes the model: off (default), auto (proposed when"
-                    + " faster than every plan that keeps the model) or a number of segments.")
+                    + " faster than every plan that keeps the model; each chain that gains torn with its own number of"
+                    + " segments) or a number of segments (common to the chains torn).")
     String parareal;
 
     @Option(names = "--all-nodes", description = "List every node in the report (default: one row per repeated block class).")

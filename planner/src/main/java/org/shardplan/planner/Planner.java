@@ -665,8 +665,8 @@ public final class Planner {
         } else if (opt.segments().isEmpty() && p.get().speedup() <= 1) {
             Plan.Parareal x = p.get();
             warnings.add(String.format(java.util.Locale.ROOT, "parareal: the fastest network (%d segments of %s .. %s) "
-                    + "predicts %.4g s, not faster than %.4g s of the plan that keeps the model", x.segments(), x.first(),
-                    x.last(), x.stepSeconds(), x.exactStepSeconds()));
+                    + "predicts %.4g s, not faster than %.4g s of the plan that keeps the model", x.first().segments(),
+                    x.first().first(), x.first().last(), x.stepSeconds(), x.exactStepSeconds()));
             p = Optional.empty();
         }
         Plan r = new Plan(exact.model(), exact.cluster(), exact.batch(), exact.dims(), exact.options(), exact.nodes(),
@@ -677,39 +677,54 @@ public final class Planner {
 
     /**
      * The fastest parareal network of the model that fits, priced against a plan that keeps it
-     * ({@link org.shardplan.planner.parareal.PararealSearch}): with {@code segments} fixed, that many
-     * segments; empty when no chain applies or none fits.
+     * ({@link org.shardplan.planner.parareal.PararealSearch#search}): one or more chains torn, each
+     * with its own number of segments, or with {@code segments} fixed that many in every torn chain;
+     * empty when no chain applies or none fits.
      *
      * @throws ShardplanException when {@code segments} cannot apply to the model (no chain, more
      *     segments than blocks, not dividing the devices)
      */
     public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments)
             throws ShardplanException {
+        return parareal(source, exact, segments, true);
+    }
+
+    /** {@link #parareal(ModelSource, Plan, java.util.OptionalInt)}, with {@code several} false one chain at most. */
+    public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments,
+            boolean several) throws ShardplanException {
         PipelineSearch ps = new PipelineSearch(this, c.search, source, c.batch, c.timeLimit);
-        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments);
+        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments, several);
     }
 
     private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
             java.util.OptionalInt segments) throws ShardplanException {
+        return parareal(exact, ps, rc, z, segments, true);
+    }
+
+    private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
+            java.util.OptionalInt segments, boolean several) throws ShardplanException {
         CoarseGraph cg = ps.coarse(c.batch);
-        List<org.shardplan.planner.parareal.PararealSearch.Candidate> all =
-                org.shardplan.planner.parareal.PararealSearch.price(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
-                        memoryLimit(), segments, c.timeLimit, "--parareal");
-        Optional<org.shardplan.planner.parareal.PararealSearch.Candidate> best =
-                org.shardplan.planner.parareal.PararealSearch.best(all);
+        Optional<org.shardplan.planner.parareal.PararealSearch.Network> best =
+                org.shardplan.planner.parareal.PararealSearch.search(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
+                        memoryLimit(), segments, c.timeLimit, "--parareal", several);
         if (best.isEmpty()) {
             return Optional.empty();
         }
-        org.shardplan.planner.parareal.PararealSearch.Candidate b = best.get();
-        List<Double> seg = new ArrayList<>();
-        for (double x : b.segmentSeconds()) {
-            seg.add(x);
+        org.shardplan.planner.parareal.PararealSearch.Network net = best.get();
+        List<Plan.PararealChain> chains = new ArrayList<>();
+        for (org.shardplan.planner.parareal.PararealSearch.Candidate b : net.chains()) {
+            List<Double> seg = new ArrayList<>();
+            for (double x : b.segmentSeconds()) {
+                seg.add(x);
+            }
+            chains.add(new Plan.PararealChain(b.segments(), b.chain().firstName(cg), b.chain().lastName(cg),
+                    b.cutNames(cg), b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(), seg,
+                    b.coarseSeconds(), b.transferSeconds()));
         }
         double exactStep = exact.totals().stepSeconds();
-        return Optional.of(new Plan.Parareal(b.segments(), b.chain().firstName(cg), b.chain().lastName(cg), b.cutNames(cg),
-                b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(),
-                org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK, b.stepSeconds(), exactStep / b.stepSeconds(),
-                exactStep, seg, b.coarseSeconds(), b.transferSeconds(), b.outsideSeconds(), b.memoryBytesPerDevice()));
+        return Optional.of(new Plan.Parareal(chains, org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK,
+                net.stepSeconds(), exactStep / net.stepSeconds(), exactStep, net.outsideSeconds(),
+                net.memoryBytesPerDevice()));
     }
 
     /** The gradient reduction a one-stage, one-micro-batch step of these layouts hides (the baselines' steps). */
