@@ -33,6 +33,7 @@ import org.shardplan.planner.solver.Solver;
 import org.shardplan.planner.solver.Status;
 import org.shardplan.planner.strategy.DeviceDigits;
 import org.shardplan.planner.strategy.Layout;
+import org.shardplan.planner.strategy.StrategySpace;
 
 /**
  * Finds the fastest plan for training a graph on a cluster. Immutable: each {@code with...} method
@@ -59,10 +60,16 @@ public final class Planner {
 
     private record Config(Cluster cluster, long batch, Map<String, Long> dims, OptionalDouble memoryLimit,
             MemoryModel memory, double timeLimit, int maxLayouts, Optional<ComputeModel> compute, String calibration,
-            String version, String modelName, String sha256, SearchOptions search, boolean fusedAttention) {
+            String version, String modelName, String sha256, SearchOptions search, boolean fusedAttention,
+            boolean gradientOverlap) {
     }
 
     private final Config c;
+
+    /** The request key a plan records a gradient reduction run after the backward pass under. */
+    public static final String GRADIENT_REDUCTION = "gradient-reduction";
+    /** Its value: the reduction after the backward pass ({@link #withGradientOverlap} false). */
+    public static final String AFTER_BACKWARD = "after-backward";
 
     private Planner(Config c) {
         this.c = c;
@@ -72,7 +79,7 @@ public final class Planner {
     public static Planner forCluster(Cluster cluster) {
         return new Planner(new Config(Objects.requireNonNull(cluster, "cluster"), 0, Map.of(), OptionalDouble.empty(),
                 MemoryModel.DEFAULT, 60, 64, Optional.empty(), "analytic", "unknown", "", "", SearchOptions.AUTO.withPipeline(1)
-                        .withMicroBatches(1), true));
+                        .withMicroBatches(1), true, true));
     }
 
     /** The global batch size (used to find each node's batch dimension; 0: the first axis of each input). */
@@ -81,13 +88,13 @@ public final class Planner {
             throw new IllegalArgumentException("batch must be >= 0, found " + batch);
         }
         return new Planner(new Config(c.cluster, batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The symbolic dimension bindings the graph was imported with (recorded in the plan). */
     public Planner withDims(Map<String, Long> dims) {
         return new Planner(new Config(c.cluster, c.batch, new LinkedHashMap<>(dims), c.memoryLimit, c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** A per-device memory limit in bytes (default: the smallest device's memory). */
@@ -96,21 +103,21 @@ public final class Planner {
             throw new IllegalArgumentException("memory limit must be a positive number of bytes, found " + bytes);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, OptionalDouble.of(bytes), c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** Optimizer, ZeRO stage (0-3) and activation recomputation, all three fixed. */
     public Planner withMemoryModel(MemoryModel m) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, Objects.requireNonNull(m), c.timeLimit,
                 c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256,
-                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention));
+                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention, c.gradientOverlap));
     }
 
     /** The optimizer preset, keeping the ZeRO and recomputation choices. */
     public Planner withOptimizer(OptimizerSpec o) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit,
                 new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()), c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** Sharded data parallelism fixed to ZeRO stage 0 to 3. */
@@ -132,7 +139,7 @@ public final class Planner {
         MemoryModel m = new MemoryModel(c.memory.optimizer(), s.zeroStage().orElse(c.memory.zeroStage()),
                 s.recompute().orElse(c.memory.recompute()));
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, m, c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention));
+                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention, c.gradientOverlap));
     }
 
     /**
@@ -141,7 +148,22 @@ public final class Planner {
      */
     public Planner withAttention(boolean fused) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused, c.gradientOverlap));
+    }
+
+    /**
+     * The data-parallel gradient reduction overlapped with the backward pass (true, the default: PyTorch
+     * DDP and FSDP) or run after it (false: Megatron-LM's own data parallelism of 2021,
+     * {@link ComputeModel#withGradientOverlap}).
+     */
+    public Planner withGradientOverlap(boolean overlap) {
+        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, overlap));
+    }
+
+    /** Whether the data-parallel gradient reduction is priced overlapped with the backward pass. */
+    public boolean gradientOverlap() {
+        return c.gradientOverlap;
     }
 
     /** Whether attention is priced fused. */
@@ -160,7 +182,7 @@ public final class Planner {
             throw new IllegalArgumentException("time limit must be positive, found " + seconds);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, seconds, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The most candidate layouts per node besides the baselines' (default 64; 0: all). */
@@ -169,25 +191,25 @@ public final class Planner {
             throw new IllegalArgumentException("max layouts must be >= 0, found " + n);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, n, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** A calibrated compute model and the name of its calibration (default: analytic roofline). */
     public Planner withComputeModel(ComputeModel m, String calibrationName) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The model's name and file hash recorded in the plan. */
     public Planner withModel(String name, String sha256) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The shardplan version recorded in the plan. */
     public Planner withVersion(String version) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The planner a plan was made with (cluster, batch, dims, memory options, model), to re-cost it. */
@@ -222,6 +244,7 @@ public final class Planner {
             throw new PlanFormatException(e.getMessage(), e);
         }
         r = r.withAttention(!"unfused".equals(p.options().requested().get("attention")));
+        r = r.withGradientOverlap(!AFTER_BACKWARD.equals(p.options().requested().get(GRADIENT_REDUCTION)));
         return p.options().memoryLimitBytes() > 0 ? r.withMemoryLimit(p.options().memoryLimitBytes()) : r;
     }
 
@@ -237,7 +260,7 @@ public final class Planner {
     /** The cost-model settings of this planner. */
     public ProblemBuilder.Settings settings() {
         ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(slowestDevice(c.cluster)))
-                .withAttention(c.fusedAttention);
+                .withAttention(c.fusedAttention).withGradientOverlap(c.gradientOverlap);
         return new ProblemBuilder.Settings(c.cluster, cm, c.memory, c.maxLayouts, OptionalDouble.of(memoryLimit()));
     }
 
@@ -342,7 +365,7 @@ public final class Planner {
         List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(one, pb, choice, bounds, devices / p, rc);
         org.shardplan.planner.pipeline.Estimate e = PipelineSearch.estimate(sch, profiles, m, v);
         double step = p == 1 ? Evaluator.objective(PipelineSearch.weighted(one, m), choice)
-                - PipelineSearch.overlapped(one, choice, profiles) : e.stepSeconds();
+                - PipelineSearch.overlapped(one, choice, profiles) : e.stepSeconds() + PipelineSearch.updateAfter(sch, profiles, p);
         boolean fits = true;
         for (double mem : e.peakMemoryBytes()) {
             fits &= mem <= memoryLimit() * (1 + 1e-12);
@@ -384,9 +407,92 @@ public final class Planner {
      * @throws ShardplanException when the options cannot apply to the model or cluster (naming the option)
      */
     public Plan plan(ModelSource source) throws ShardplanException {
+        Planned r = search(source, fewerDevicesOn() && c.timeLimit >= FEWER_DEVICES_MIN_SECONDS);
+        Plan exact = r.plan();
+        return c.search.parareal().enabled()
+                ? withParareal(exact, r.search(), exact.options().recompute(), exact.options().zeroStage()) : exact;
+    }
+
+    /**
+     * Whether a one-stage plan is searched with the plan on fewer devices, copied over the others, among its
+     * candidates ({@link #fewerDevices}); on unless {@code -Dshardplan.fewerDevices=false}.
+     */
+    static boolean fewerDevicesOn() {
+        return !"false".equals(System.getProperty("shardplan.fewerDevices"));
+    }
+
+    /**
+     * The least time limit with which the plan on fewer devices is searched first: the chain of plans
+     * about doubles the search, which a short limit (asked for a quick answer) does not leave room for.
+     * The plans of the chain are searched with it whatever their share of the limit, so that each is the
+     * plan that device count gets on its own.
+     */
+    static final double FEWER_DEVICES_MIN_SECONDS = 10;
+
+    /**
+     * A plan, its layout per coarse node (one stage), the micro-batch size it was planned at and the
+     * search that made it (whose bound and coarse graphs a plan on more devices reuses).
+     */
+    private record Planned(Plan plan, Map<String, Layout> layouts, long micro, PipelineSearch search) {
+    }
+
+    /**
+     * The plan on the devices without the most significant digit of this cluster's device index
+     * ({@link DeviceDigits#withoutTopDigit}: 32 of 64, 4 of 8), itself planned the same way, so down to one
+     * device: the plan of {@link #plan} for that many devices. Only when the options fix one stage and
+     * no data- or tensor-parallel degree; empty for one device or when nothing fits there. The search on
+     * all the devices takes its layouts, copied over the other devices ({@link StrategySpace#copied}: each
+     * device computes what the device of the smaller set with the same low digits computes, and copies
+     * need no collective between them), as candidates, so that its plan is never slower than this one:
+     * more devices never make a slower plan. Only when the time limit is at least
+     * {@link #FEWER_DEVICES_MIN_SECONDS} (the default is 60 s). Its time limit is half this planner's (and half of that
+     * goes to the plan on fewer devices still).
+     */
+    private Optional<Planned> fewerDevices(ModelSource source, boolean chain) throws ShardplanException {
+        SearchOptions so = c.search;
+        if (!chain || so.pipeline().orElse(0) != 1 || so.tensor().isPresent() || so.data().isPresent()) {
+            return Optional.empty();
+        }
+        Optional<DeviceDigits> sub = DeviceDigits.of(c.cluster.deviceCount(), c.cluster.devicesPerNode()).withoutTopDigit();
+        if (sub.isEmpty()) {
+            return Optional.empty();
+        }
+        Planner fewer = withCluster(PipelineSearch.submesh(c.cluster, sub.get().devices()))
+                .withTimeLimit(Math.max(0.05, 0.5 * c.timeLimit))
+                .withSearch(so.withParareal(SearchOptions.Parareal.OFF));
+        try {
+            return Optional.of(fewer.search(source, true));
+        } catch (PlanInfeasibleException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The layouts of the plan on fewer devices copied over all the devices; nodes whose layout cannot be are left out. */
+    private static Map<String, Layout> lift(Map<String, Layout> small, DeviceDigits dd) {
+        Map<String, Layout> r = new LinkedHashMap<>();
+        small.forEach((node, l) -> {
+            try {
+                r.put(node, StrategySpace.copied(l, dd));
+            } catch (IllegalArgumentException e) {
+                // not on the low digits: not a layout the larger set can copy
+            }
+        });
+        return r;
+    }
+
+    private Planned search(ModelSource source, boolean chain) throws ShardplanException {
         long t0 = System.nanoTime();
         SearchOptions so = c.search;
-        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, c.timeLimit);
+        Optional<Planned> fewer = fewerDevices(source, chain);
+        double left = c.timeLimit - (System.nanoTime() - t0) / 1e9;
+        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, Math.max(0.05, left));
+        DeviceDigits all = DeviceDigits.of(c.cluster.deviceCount(), c.cluster.devicesPerNode());
+        Map<String, Layout> lifted = Map.of();
+        if (fewer.isPresent()) {
+            ps.adoptModels(fewer.get().search());
+            lifted = lift(fewer.get().layouts(), all);
+            ps.require(fewer.get().micro(), lifted);
+        }
         Graph g = ps.graph(c.batch);
         if (so.parareal().segments().isPresent()) {
             // a parareal request that cannot apply fails before the search
@@ -450,6 +556,15 @@ public final class Planner {
                 solverName = "baseline:" + b.name();
             }
         }
+        // the plan on fewer devices, copied: its layouts are candidates of the search, which finds it or a
+        // faster plan when it is exact; where it is not (time limit, other memory settings), compared here
+        if (fewer.isPresent() && baselineAllowed) {
+            Optional<PipelineSearch.Outcome> copiedPlan = copiedOutcome(ps, fewer.get(), lifted);
+            if (copiedPlan.isPresent() && (best == null || copiedPlan.get().stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
+                best = copiedPlan.get();
+                solverName = best.solver();
+            }
+        }
         if (best == null && found.isEmpty() && ps.noLayout != null) {
             // nothing was over the memory limit: the options themselves leave no plan
             throw new ShardplanException("the fixed options leave no plan: with " + ps.noLayout
@@ -483,8 +598,61 @@ public final class Planner {
         Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
                 best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
         List<String> warnings = new ArrayList<>(ps.notes);
+        Map<String, Layout> chosen = new LinkedHashMap<>();
+        boolean allCopied = best.stages() == 1 && fewer.isPresent();
+        for (ProblemBuilder.Unit u : best.built().units()) {
+            Layout l = u.layouts().get(best.choice()[u.index()]);
+            chosen.put(u.name(), l);
+            allCopied &= l.equals(lifted.get(u.name()));
+        }
+        if (allCopied) {
+            int small = fewer.get().plan().cluster().devices();
+            warnings.add(String.format(java.util.Locale.ROOT, "no plan found that uses all %d devices is faster than the plan"
+                    + " for %d devices (%.4g s), which this plan is, its work copied over the other devices (copies compute"
+                    + " the same values and gradients: no collective runs between them)", c.cluster.deviceCount(), small,
+                    fewer.get().plan().totals().stepSeconds()));
+        }
         Plan exact = assemble(g, best, baselines, si, warnings, ps);
-        return so.parareal().enabled() ? withParareal(exact, ps, best.recompute(), best.zero()) : exact;
+        return new Planned(exact, best.stages() == 1 ? chosen : Map.of(), best.micro(), ps);
+    }
+
+    /**
+     * The plan on fewer devices as an outcome on all the devices: its layouts copied ({@code lifted}), its
+     * micro-batches, recomputation and ZeRO stage, priced by the same problem the search builds; empty
+     * when a node's copied layout is not a candidate or it does not fit.
+     */
+    private Optional<PipelineSearch.Outcome> copiedOutcome(PipelineSearch ps, Planned fewer, Map<String, Layout> lifted)
+            throws ShardplanException {
+        Plan small = fewer.plan();
+        if (small.parallelism().pipeline() != 1 || lifted.size() != fewer.layouts().size()) {
+            return Optional.empty();
+        }
+        int devices = c.cluster.deviceCount();
+        int m = small.parallelism().microBatches();
+        boolean rc = small.options().recompute();
+        int z = small.options().zeroStage();
+        ProblemBuilder.Built b = ps.built(fewer.micro(), devices, rc, z);
+        int n = b.units().size();
+        int[] choice = new int[n];
+        for (ProblemBuilder.Unit u : b.units()) {
+            Layout l = lifted.get(u.name());
+            int k = l == null ? -1 : u.indexOf(l);
+            if (k < 0) {
+                return Optional.empty();
+            }
+            choice[u.index()] = k;
+        }
+        Problem weighted = PipelineSearch.weighted(b, m);
+        if (Evaluator.evaluate(weighted, choice).memory() > memoryLimit() * (1 + 1e-12)) {
+            return Optional.empty();
+        }
+        ProblemBuilder pb = ps.builder(fewer.micro(), devices, rc, z);
+        int[] bounds = {0, n};
+        List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(b, pb, choice, bounds, devices, rc);
+        double step = Evaluator.objective(weighted, choice) - PipelineSearch.overlapped(b, choice, profiles);
+        return Optional.of(new PipelineSearch.Outcome(1, m, rc, z, org.shardplan.planner.pipeline.Schedules.of("none"), 1,
+                fewer.micro(), b, pb, choice, bounds, profiles, null, step, true, false, Double.NEGATIVE_INFINITY, false,
+                false, "fewer-devices"));
     }
 
     /**
@@ -506,8 +674,8 @@ public final class Planner {
         } else if (opt.segments().isEmpty() && p.get().speedup() <= 1) {
             Plan.Parareal x = p.get();
             warnings.add(String.format(java.util.Locale.ROOT, "parareal: the fastest network (%d segments of %s .. %s) "
-                    + "predicts %.4g s, not faster than %.4g s of the plan that keeps the model", x.segments(), x.first(),
-                    x.last(), x.stepSeconds(), x.exactStepSeconds()));
+                    + "predicts %.4g s, not faster than %.4g s of the plan that keeps the model", x.first().segments(),
+                    x.first().first(), x.first().last(), x.stepSeconds(), x.exactStepSeconds()));
             p = Optional.empty();
         }
         Plan r = new Plan(exact.model(), exact.cluster(), exact.batch(), exact.dims(), exact.options(), exact.nodes(),
@@ -518,39 +686,54 @@ public final class Planner {
 
     /**
      * The fastest parareal network of the model that fits, priced against a plan that keeps it
-     * ({@link org.shardplan.planner.parareal.PararealSearch}): with {@code segments} fixed, that many
-     * segments; empty when no chain applies or none fits.
+     * ({@link org.shardplan.planner.parareal.PararealSearch#search}): one or more chains torn, each
+     * with its own number of segments, or with {@code segments} fixed that many in every torn chain;
+     * empty when no chain applies or none fits.
      *
      * @throws ShardplanException when {@code segments} cannot apply to the model (no chain, more
      *     segments than blocks, not dividing the devices)
      */
     public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments)
             throws ShardplanException {
+        return parareal(source, exact, segments, true);
+    }
+
+    /** {@link #parareal(ModelSource, Plan, java.util.OptionalInt)}, with {@code several} false one chain at most. */
+    public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments,
+            boolean several) throws ShardplanException {
         PipelineSearch ps = new PipelineSearch(this, c.search, source, c.batch, c.timeLimit);
-        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments);
+        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments, several);
     }
 
     private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
             java.util.OptionalInt segments) throws ShardplanException {
+        return parareal(exact, ps, rc, z, segments, true);
+    }
+
+    private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
+            java.util.OptionalInt segments, boolean several) throws ShardplanException {
         CoarseGraph cg = ps.coarse(c.batch);
-        List<org.shardplan.planner.parareal.PararealSearch.Candidate> all =
-                org.shardplan.planner.parareal.PararealSearch.price(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
-                        memoryLimit(), segments, c.timeLimit, "--parareal");
-        Optional<org.shardplan.planner.parareal.PararealSearch.Candidate> best =
-                org.shardplan.planner.parareal.PararealSearch.best(all);
+        Optional<org.shardplan.planner.parareal.PararealSearch.Network> best =
+                org.shardplan.planner.parareal.PararealSearch.search(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
+                        memoryLimit(), segments, c.timeLimit, "--parareal", several);
         if (best.isEmpty()) {
             return Optional.empty();
         }
-        org.shardplan.planner.parareal.PararealSearch.Candidate b = best.get();
-        List<Double> seg = new ArrayList<>();
-        for (double x : b.segmentSeconds()) {
-            seg.add(x);
+        org.shardplan.planner.parareal.PararealSearch.Network net = best.get();
+        List<Plan.PararealChain> chains = new ArrayList<>();
+        for (org.shardplan.planner.parareal.PararealSearch.Candidate b : net.chains()) {
+            List<Double> seg = new ArrayList<>();
+            for (double x : b.segmentSeconds()) {
+                seg.add(x);
+            }
+            chains.add(new Plan.PararealChain(b.segments(), b.chain().firstName(cg), b.chain().lastName(cg),
+                    b.cutNames(cg), b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(), seg,
+                    b.coarseSeconds(), b.transferSeconds()));
         }
         double exactStep = exact.totals().stepSeconds();
-        return Optional.of(new Plan.Parareal(b.segments(), b.chain().firstName(cg), b.chain().lastName(cg), b.cutNames(cg),
-                b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(),
-                org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK, b.stepSeconds(), exactStep / b.stepSeconds(),
-                exactStep, seg, b.coarseSeconds(), b.transferSeconds(), b.outsideSeconds(), b.memoryBytesPerDevice()));
+        return Optional.of(new Plan.Parareal(chains, org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK,
+                net.stepSeconds(), exactStep / net.stepSeconds(), exactStep, net.outsideSeconds(),
+                net.memoryBytesPerDevice()));
     }
 
     /** The gradient reduction a one-stage, one-micro-batch step of these layouts hides (the baselines' steps). */
@@ -712,7 +895,7 @@ public final class Planner {
                 new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, requested()),
                 nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
-                        exactness, overlapNote(built, choice, stageOf, o.profiles(), vstages).orElse("")),
+                        exactness, overlapNote(built, choice, stageOf, o.profiles(), vstages, c.gradientOverlap).orElse("")),
                 warnings);
     }
 
@@ -723,7 +906,7 @@ public final class Planner {
      * runs them).
      */
     private static Optional<String> overlapNote(ProblemBuilder.Built built, int[] choice, int[] stageOf,
-            List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages) {
+            List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages, boolean overlap) {
         double[] full = new double[stages];
         for (ProblemBuilder.Unit u : built.units()) {
             full[stageOf[u.index()]] += u.costs().get(choice[u.index()]).gradientSeconds();
@@ -737,6 +920,11 @@ public final class Planner {
         if (total <= 0) {
             return Optional.empty();
         }
+        if (!overlap) {
+            return Optional.of(String.format(java.util.Locale.ROOT, "data-parallel gradient reduction after the backward"
+                    + " pass, not overlapped, %.3f ms (summed over stages); tensor-parallel collectives and resharding on"
+                    + " the critical path, not overlapped; pipeline transfers as the schedule runs them", total * 1e3));
+        }
         return Optional.of(String.format(java.util.Locale.ROOT, "data-parallel gradient reduction in %.0f MiB buckets"
                 + " overlapped with the last micro-batch's backward pass, %.3f of %.3f ms exposed (summed over stages);"
                 + " tensor-parallel collectives and resharding on the critical path, not overlapped; pipeline"
@@ -748,6 +936,9 @@ public final class Planner {
     private Map<String, String> requested() {
         Map<String, String> m = new LinkedHashMap<>(c.search.requested());
         m.put("attention", c.fusedAttention ? "fused" : "unfused");
+        if (!c.gradientOverlap) {
+            m.put(GRADIENT_REDUCTION, AFTER_BACKWARD);
+        }
         return m;
     }
 
@@ -767,7 +958,7 @@ public final class Planner {
     /** This planner on another cluster (for "what would fit" answers). */
     Planner withCluster(Cluster other) {
         return new Planner(new Config(other, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     MemoryModel memoryModel() {

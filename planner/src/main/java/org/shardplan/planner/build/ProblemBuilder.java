@@ -132,7 +132,8 @@ public final class ProblemBuilder {
      *     counts as backward work)
      * @param microComputeSeconds forward and backward compute of one micro-batch
      * @param microCommunicationSeconds collectives of one micro-batch (partial sums, halos, activation
-     *     gradients, statistics, ZeRO-3 weight gathers)
+     *     gradients, statistics; the ZeRO 2 and 3 gathers and reduce-scatters, less what the
+     *     node's own compute hides when data-parallel collectives overlap)
      * @param microCommunicationBytes bytes one device moves in them
      * @param gradientSeconds the reduction of parameter gradients, once per step
      * @param gradientBytes bytes one device moves in that reduction
@@ -271,25 +272,14 @@ public final class ProblemBuilder {
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         List<Unit> units = new ArrayList<>();
-        Map<String, List<Cost>> costCache = new HashMap<>();
-        Map<String, List<Layout>> layoutCache = new HashMap<>();
         Map<String, Integer> unsupported = new LinkedHashMap<>();
         List<String> keys = new ArrayList<>();
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
-            List<Layout> layouts = layoutCache.computeIfAbsent(key, k -> space.isEmpty()
-                    ? List.of(Layout.replicated())
-                    : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
-            List<Cost> costs = costCache.get(key);
-            if (costs == null) {
-                costs = new ArrayList<>();
-                for (Layout l : layouts) {
-                    costs.add(nodeCost(c, space, l));
-                }
-                costCache.put(key, costs);
-            }
+            String key = signature(c, space) + "|" + roleKey(c) + "|" + keysOf(req);
+            List<Layout> layouts = candidates(key, space, req);
+            List<Cost> costs = costsOf(key, c, space, layouts);
             if (space.isEmpty() && !QUIET.contains(c.opType())) {
                 unsupported.merge(c.opType(), 1, Integer::sum);
             }
@@ -342,13 +332,12 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
+            String key = signature(c, space) + "|" + roleKey(c) + "|" + keysOf(req);
             r[c.index()] = cache.computeIfAbsent(key, k -> {
-                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
-                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
-                double[][] x = new double[ls.size()][];
+                List<Cost> costs = costsOf(key, c, space, candidates(key, space, req));
+                double[][] x = new double[costs.size()][];
                 for (int i = 0; i < x.length; i++) {
-                    Cost cost = nodeCost(c, space, ls.get(i));
+                    Cost cost = costs.get(i);
                     x[i] = new double[] {cost.parameterBytes(), cost.activationBytes()};
                 }
                 return x;
@@ -356,6 +345,37 @@ public final class ProblemBuilder {
         }
         return r;
     }
+
+    /**
+     * The candidate layouts of a node with these required ones, made once per key (signature, role and
+     * required layouts: what the candidates depend on) for the life of this builder.
+     */
+    private List<Layout> candidates(String key, Optional<IterationSpace> space, List<Layout> req) {
+        return candidateCache.computeIfAbsent(key, k -> space.isEmpty() ? List.of(Layout.replicated())
+                : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
+    }
+
+    private final Map<String, List<Layout>> candidateCache = new HashMap<>();
+
+    /**
+     * The costs of a node's candidates, priced once per key (signature, role, required layouts) for the
+     * life of this builder: {@link #memoryParts}, which the configuration search calls before building,
+     * and {@link #build} share them.
+     */
+    private List<Cost> costsOf(String key, CoarseNode c, Optional<IterationSpace> space, List<Layout> layouts) {
+        List<Cost> costs = nodeCosts.get(key);
+        if (costs == null || costs.size() != layouts.size()) {
+            costs = new ArrayList<>(layouts.size());
+            for (Layout l : layouts) {
+                costs.add(nodeCost(c, space, l));
+            }
+            costs = List.copyOf(costs);
+            nodeCosts.put(key, costs);
+        }
+        return costs;
+    }
+
+    private final Map<String, List<Cost>> nodeCosts = new HashMap<>();
 
     /**
      * The least memory per device any plan of the coarse graph needs: the sum over nodes of their
@@ -368,7 +388,7 @@ public final class ProblemBuilder {
         double total = 0;
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
-            total += cache.computeIfAbsent(signature(c, space) + "|" + roleOf(c), k -> {
+            total += cache.computeIfAbsent(signature(c, space) + "|" + roleKey(c), k -> {
                 double m = Double.POSITIVE_INFINITY;
                 List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
                         : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), List.of());
@@ -460,10 +480,32 @@ public final class ProblemBuilder {
      * O(V + E) once per graph.
      */
     public void prepare(CoarseGraph cg) {
-        if (settings.compute().fusedAttention() && prepared.add(cg)) {
-            roles.putAll(AttentionChains.of(cg));
+        if (prepared.add(cg)) {
+            Map<CoarseNode, AttentionChains.Role> found = AttentionChains.of(cg);
+            if (settings.compute().fusedAttention()) {
+                roles.putAll(found);
+            } else {
+                found.forEach((n, r) -> {
+                    if (r == AttentionChains.Role.SCORES) {
+                        scaledInSoftmax.add(n);
+                    }
+                });
+            }
         }
     }
+
+    /**
+     * With attention unfused, the scores' nodes whose scale and mask run inside the softmax kernel:
+     * Megatron-LM's {@code FusedScaleMaskSoftmax} ({@code megatron/model/fused_softmax.py}, 2021) reads
+     * the raw scores, scales, masks and normalises them in one pass, so the element-wise chain fused
+     * after QKᵀ costs no kernel of its own (the softmax's read and write of the scores stand for it).
+     */
+    /** What a node's pricing role adds to its cost key: its attention role, or its scale and mask run in the softmax. */
+    private String roleKey(CoarseNode c) {
+        return scaledInSoftmax.contains(c) ? "scaled-in-softmax" : String.valueOf(roleOf(c));
+    }
+
+    private final Set<CoarseNode> scaledInSoftmax = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     /** The node's role in a fused attention chain, or null. */
     public AttentionChains.Role roleOf(CoarseNode c) {
@@ -609,7 +651,7 @@ public final class ProblemBuilder {
         // chain (scale, mask, dropout of the scores) they are part of the attention kernel
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
-            double[] ch = chainSeconds(c, members);
+            double[] ch = scaledInSoftmax.contains(c) ? new double[3] : chainSeconds(c, members);
             compute += ch[0] * fraction;
             forward += ch[1] * fraction;
             saved += ch[2] * fraction;
@@ -643,6 +685,9 @@ public final class ProblemBuilder {
             }
         }
         double memory = 0;
+        // the per-micro-batch collectives of sharded data parallelism (ZeRO 2 and 3: the weights' all-gathers,
+        // the gradients' reduce-scatter)
+        double sharded = 0;
         Set<String> seen = new java.util.HashSet<>();
         for (TensorIndexing t : sp.inputs()) {
             if (!seen.add(t.name())) {
@@ -660,7 +705,7 @@ public final class ProblemBuilder {
                     if (mm.zeroStage() >= 2) {
                         // sharded gradients are reduce-scattered after every micro-batch (the accumulation
                         // buffer holds only the device's shard); same volume as the all-reduce's first half
-                        comm += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
+                        sharded += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
                         bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, gb);
                         // and the updated weights are all-gathered once per step (stage 2; stage 3 below)
                         if (mm.zeroStage() == 2) {
@@ -674,7 +719,7 @@ public final class ProblemBuilder {
                     }
                     if (mm.zeroStage() >= 3) {
                         double wb = elems * mm.optimizer().weightBytes();
-                        comm += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
+                        sharded += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
                         bytes += 2 * collectives.bytesMoved(Collective.ALL_GATHER, g, wb);
                     }
                 }
@@ -698,6 +743,12 @@ public final class ProblemBuilder {
                 bytes += 2 * hb;
             }
         }
+        // FSDP and DeepSpeed run these on their own stream, the next layer's weights gathered while this layer
+        // computes (backward and forward prefetch) and the gradients reduce-scattered while the backward goes on
+        // (Zhao et al., "PyTorch FSDP: Experiences on Scaling Fully Sharded Data Parallel", VLDB 2023, Sections
+        // 3.3 and 3.4): with the data-parallel collectives overlapped, only what the node's own compute of the
+        // micro-batch cannot cover is exposed
+        comm += settings.compute().gradientOverlap() ? Math.max(0, sharded - compute) : sharded;
         long coupled = sp.couplingElements(s);
         if (coupled > 0) {
             List<String> cd = new ArrayList<>();
@@ -762,7 +813,7 @@ public final class ProblemBuilder {
         }
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
-            double[] ch = chainSeconds(c, members);
+            double[] ch = scaledInSoftmax.contains(c) ? new double[3] : chainSeconds(c, members);
             compute += ch[0];
             forward += ch[1];
             saved += ch[2];
@@ -878,6 +929,22 @@ public final class ProblemBuilder {
                     }
                 }
             }
+            // the variants of each placement with the scattered digits added to one axis, once per row and column
+            List<List<int[][]>> haveScattered = new ArrayList<>(rows);
+            for (int r = 0; r < rows; r++) {
+                haveScattered.add(scattered[r].length > 0 ? withDigits(have[r], scattered[r], pt.get()) : List.of());
+            }
+            List<List<int[][]>> needs = new ArrayList<>(cols);
+            List<List<int[][]>> needGradScattered = new ArrayList<>(cols);
+            for (int k = 0; k < cols; k++) {
+                List<int[][]> n = new ArrayList<>();
+                n.add(need[k]);
+                if (epilogue[k].length > 0) {
+                    n.addAll(withDigits(need[k], epilogue[k], ct.get()));
+                }
+                needs.add(n);
+                needGradScattered.add(gradScattered[k].length > 0 ? withDigits(need[k], gradScattered[k], ct.get()) : List.of());
+            }
             // many layouts place the tensor alike (they differ in dimensions it does not have): the
             // transfer is priced once per distinct pair of placements
             int[] rowClass = placementClasses(have, scattered);
@@ -897,11 +964,11 @@ public final class ProblemBuilder {
                 for (int k = 0; k < cols; k++) {
                     int at = rowClass[r] * cc + colClass[k];
                     if (!priced[at]) {
-                        double[] f = forward(need[k], epilogue[k], ct, have[r], scattered[r], pt, full);
+                        double[] f = forward(needs.get(k), have[r], scattered[r], haveScattered.get(r), full);
                         double s = f[1];
                         double b = f[0];
                         if (grad) {
-                            double[] g = gathered(have[r], need[k], gradScattered[k], ct, full);
+                            double[] g = gathered(have[r], need[k], gradScattered[k], needGradScattered.get(k), full);
                             s += g[1];
                             b += g[0];
                         }
@@ -947,19 +1014,13 @@ public final class ProblemBuilder {
      * {@code epilogue} applies an element-wise epilogue (a residual addition) to its scattered block, so it
      * needs only that block of an epilogue input: the cheapest axis to scatter is taken.
      */
-    private double[] forward(int[][] need, int[] epilogue, Optional<TensorIndexing> ct, int[][] have, int[] scattered,
-            Optional<TensorIndexing> pt, double full) {
-        List<int[][]> needs = new ArrayList<>();
-        needs.add(need);
-        if (epilogue.length > 0) {
-            needs.addAll(withDigits(need, epilogue, ct.get()));
-        }
-        if (scattered.length > 0) {
-            for (int[][] h : withDigits(have, scattered, pt.get())) {
-                for (int[][] n : needs) {
-                    if (localFraction(n, h) >= 1) {
-                        return new double[] {0, 0};
-                    }
+    private double[] forward(List<int[][]> needs, int[][] have, int[] scattered, List<int[][]> haveScattered, double full) {
+        // needs: the consumer's placement, then its variants with its epilogue digits added to one axis;
+        // haveScattered: the producer's placement with the scattered digits added to one axis
+        for (int[][] h : haveScattered) {
+            for (int[][] n : needs) {
+                if (holds(n, h)) {
+                    return new double[] {0, 0};
                 }
             }
         }
@@ -986,12 +1047,12 @@ public final class ProblemBuilder {
      * before a column-parallel product under sequence parallelism); otherwise they are all-gathered
      * first, and the whole gradient block is resharded as before.
      */
-    private double[] gathered(int[][] have, int[][] need, int[] scattered, Optional<TensorIndexing> ct, double full) {
+    private double[] gathered(int[][] have, int[][] need, int[] scattered, List<int[][]> needScattered, double full) {
         if (scattered.length == 0) {
             return transfer(have, need, full);
         }
-        for (int[][] n : withDigits(need, scattered, ct.get())) {
-            if (localFraction(have, n) >= 1) {
+        for (int[][] n : needScattered) {
+            if (holds(have, n)) {
                 return new double[] {0, 0};
             }
         }
@@ -1063,6 +1124,9 @@ public final class ProblemBuilder {
      * the time that takes: {bytes, seconds}.
      */
     double[] transfer(int[][] need, int[][] have, double fullBytes) {
+        if (holds(need, have)) { // the common case of layouts that agree on the tensor, without the full overlap
+            return new double[] {0, 0};
+        }
         double local = localFraction(need, have);
         if (local >= 1) {
             return new double[] {0, 0};
@@ -1082,11 +1146,7 @@ public final class ProblemBuilder {
      * in {@code radix} (union-find over the digits).
      */
     double localFraction(int[][] need, int[][] have) {
-        int nd = digits.size();
-        int[] parent = new int[nd];
-        for (int i = 0; i < nd; i++) {
-            parent[i] = i;
-        }
+        int[] parent = null; // union-find over the digits, made at the first pair of equal radices that differ
         boolean crosses = false;
         double f = 1;
         if (need.length != have.length) {
@@ -1111,6 +1171,12 @@ public final class ProblemBuilder {
                     if (rc != rp) {
                         f /= Math.max(rc, rp);
                     } else {
+                        if (parent == null) {
+                            parent = new int[digits.size()];
+                            for (int i = 0; i < parent.length; i++) {
+                                parent[i] = i;
+                            }
+                        }
                         int x = find(parent, c[j]);
                         int y = find(parent, p[j]);
                         if (x != y) {
@@ -1137,6 +1203,38 @@ public final class ProblemBuilder {
         }
         lastCrossing = crosses;
         return f;
+    }
+
+    /**
+     * Whether a device holding its block under {@code have} holds all of its block under {@code need}
+     * ({@code localFraction(need, have) >= 1}): along every axis the digits of {@code have} are a prefix of
+     * those of {@code need} (or one side is replicated and the holder holds all). O(digits).
+     */
+    static boolean holds(int[][] need, int[][] have) {
+        if (need.length != have.length) {
+            if (need.length != 0) {
+                return true;
+            }
+            for (int[] a : have) {
+                if (a.length > 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (int a = 0; a < need.length; a++) {
+            int[] c = need[a];
+            int[] p = have[a];
+            if (p.length > c.length) {
+                return false;
+            }
+            for (int j = 0; j < p.length; j++) {
+                if (c[j] != p[j]) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static int find(int[] parent, int x) {
