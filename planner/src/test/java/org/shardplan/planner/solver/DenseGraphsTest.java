@@ -170,7 +170,8 @@ class DenseGraphsTest {
     /**
      * The unchained DenseNet-121 problem on 8 devices cannot be eliminated (an estimated 10^33
      * multiply-adds): the auto solver answers within its limit plus a small allowance with an assignment
-     * and a lower bound below it, and does not claim optimality.
+     * and a lower bound below it, and claims optimality only where that bound meets the assignment's cost
+     * (the LP-bound pruning can close the gap on it, depending on the cost model's numbers).
      */
     @Test
     void autoSolverAnswersWithinItsTimeLimitWhenTheEliminationCannotFinish() throws Exception {
@@ -179,8 +180,11 @@ class DenseGraphsTest {
         Solution s = new AutoSolver().solve(p, Solver.Options.withTimeLimit(1.0));
         double took = (System.nanoTime() - t0) / 1e9;
         assertTrue(s.hasChoices(), s.message());
-        assertEquals(Status.FEASIBLE, s.status(), s.message());
+        assertTrue(s.status() == Status.FEASIBLE || s.status() == Status.OPTIMAL, s.message());
         assertTrue(s.lowerBound() <= s.objective(), s.lowerBound() + " > " + s.objective());
+        if (s.status() == Status.OPTIMAL) {
+            assertEquals(s.objective(), s.lowerBound(), 1e-6 * s.objective(), "optimal without a closed gap: " + s.message());
+        }
         assertEquals(Evaluator.objective(p, s.choices()), s.objective(), 1e-15);
         // the allowance covers compiling the problem and the last solver step; the machine may be busy
         assertTrue(took < 6.0, "a 1 s limit must be answered in well under 6 s, took " + took + " s");
