@@ -308,4 +308,92 @@ class PipelineSearchTest {
         assertTrue(e.getMessage().startsWith("the fixed options leave no plan: with 4 pipeline stages and 32"
                 + " micro-batches of 2 samples: node '"), e.getMessage());
     }
+
+    @Test
+    void bottleneckIsTheLeastLargestStageCost() {
+        double[] t = {1, 1, 1, 1, 4, 1};
+        double[] pre = new double[t.length + 1];
+        for (int i = 0; i < t.length; i++) {
+            pre[i + 1] = pre[i] + t[i];
+        }
+        List<Integer> any = List.of(1, 2, 3, 4, 5);
+        // the sum of the stage: as partition(): {0..3 | 4..5} = max(4, 5); three stages {0..3 | 4 | 5} = 4
+        assertEquals(5, PipelineSearch.bottleneck(6, any, 2, (i, j) -> pre[j] - pre[i]));
+        assertEquals(4, PipelineSearch.bottleneck(6, any, 3, (i, j) -> pre[j] - pre[i]));
+        // 1F1B's bound with m = 2: stage [i, j) costs pre[i] + 2 (pre[j] - pre[i]); two stages:
+        // cut 4: max(2*4, 4 + 2*5) = 14; cut 5: max(2*8, 8 + 2) = 16; cut 3: max(6, 3 + 2*6) = 15: 14
+        assertEquals(14, PipelineSearch.bottleneck(6, any, 2, (i, j) -> pre[i] + 2 * (pre[j] - pre[i])));
+        // only cut 2: max(2*2, 2 + 2*7) = 16
+        assertEquals(16, PipelineSearch.bottleneck(6, List.of(2), 2, (i, j) -> pre[i] + 2 * (pre[j] - pre[i])));
+        // more stages than the cuts allow
+        assertEquals(Double.POSITIVE_INFINITY, PipelineSearch.bottleneck(3, List.of(1), 3, (i, j) -> pre[j] - pre[i]));
+    }
+
+    /**
+     * The bound a configuration is skipped by never exceeds the step the search prices for it: every
+     * stage count, micro-batch count, memory setting and schedule of a 16-layer model on 16 devices.
+     */
+    @Test
+    void theConfigurationBoundNeverExceedsThePricedStep() throws Exception {
+        ModelSource wide = b -> Fixtures.deepMlp(16, b, 4096);
+        Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
+        int checked = 0;
+        double tightest = 0;
+        for (String schedule : List.of("gpipe", "1f1b", "interleaved", "zero-bubble")) {
+            for (int p : List.of(1, 2, 4, 8)) {
+                for (int m : List.of(1, 2, 4, 8, 16, 32)) {
+                    for (boolean rc : List.of(false, true)) {
+                        SearchOptions so = SearchOptions.AUTO.withSchedule(schedule);
+                        PipelineSearch ps = new PipelineSearch(planner, so, wide, 256, 60);
+                        var o = ps.price(p, m, rc, 1);
+                        if (o.isEmpty()) {
+                            continue;
+                        }
+                        long micro = 256 / m;
+                        var cg = ps.coarse(micro);
+                        double lb = ps.stepLowerBound(cg, micro, ps.builder(micro, 16 / p, rc, 1), p, m);
+                        String what = schedule + " P=" + p + " m=" + m + " recompute=" + rc;
+                        assertTrue(lb <= o.get().stepSeconds() * (1 + 1e-12), what + ": bound " + lb + " > step "
+                                + o.get().stepSeconds());
+                        assertTrue(lb > 0, what);
+                        tightest = Math.max(tightest, lb / o.get().stepSeconds());
+                        checked++;
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 100, "configurations checked: " + checked);
+        // the bound is not vacuous: somewhere it comes within 10% of the step
+        assertTrue(tightest > 0.9, "largest bound / step " + tightest);
+    }
+
+    /** Skipping configurations by their bound changes no plan: the same search with every configuration priced. */
+    @Test
+    void theBoundChangesNoPlan() throws Exception {
+        ModelSource wide = b -> Fixtures.deepMlp(16, b, 4096);
+        int bounded = 0;
+        for (double limitShare : List.of(1.0, 0.2)) {
+            for (int devices : List.of(8, 16)) {
+                Planner planner = Planner.forCluster(Fixtures.a100(devices)).withBatch(256);
+                planner = planner.withMemoryLimit(planner.memoryLimit() * limitShare);
+                PipelineSearch with = new PipelineSearch(planner, SearchOptions.AUTO, wide, 256, 60);
+                PipelineSearch without = new PipelineSearch(planner, SearchOptions.AUTO, wide, 256, 60);
+                without.useBound = false;
+                var a = with.run().orElseThrow();
+                var b = without.run().orElseThrow();
+                String what = devices + " devices, memory x " + limitShare;
+                assertEquals(b.stages(), a.stages(), what);
+                assertEquals(b.microBatches(), a.microBatches(), what);
+                assertEquals(b.recompute(), a.recompute(), what);
+                assertEquals(b.zero(), a.zero(), what);
+                assertEquals(b.schedule().name(), a.schedule().name(), what);
+                assertEquals(b.virtual(), a.virtual(), what);
+                assertEquals(b.stepSeconds(), a.stepSeconds(), 1e-12 * b.stepSeconds(), what);
+                assertEquals(0, without.bounded, what);
+                assertEquals(with.configurations + with.bounded, without.configurations, what);
+                bounded += with.bounded;
+            }
+        }
+        assertTrue(bounded > 0, "no configuration was bounded");
+    }
 }

@@ -267,34 +267,19 @@ public final class ProblemBuilder {
 
     /** Builds the problem of a coarse graph; see {@link #build(Graph, Map)}. */
     public Built build(CoarseGraph cg, Map<String, List<Layout>> required) {
-        prepare(cg);
-        required = sameForEveryInstance(cg, required);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        List<String> keys = classKeys(cg, required);
+        List<Optional<IterationSpace>> spaces = spaces(cg);
         List<Unit> units = new ArrayList<>();
-        Map<String, List<Cost>> costCache = new HashMap<>();
-        Map<String, List<Layout>> layoutCache = new HashMap<>();
         Map<String, Integer> unsupported = new LinkedHashMap<>();
-        List<String> keys = new ArrayList<>();
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
-            List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
-            List<Layout> layouts = layoutCache.computeIfAbsent(key, k -> space.isEmpty()
-                    ? List.of(Layout.replicated())
-                    : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
+            String key = keys.get(c.index());
+            List<Layout> layouts = layoutCache.get(key);
             List<Cost> costs = costCache.get(key);
-            if (costs == null) {
-                costs = new ArrayList<>();
-                for (Layout l : layouts) {
-                    costs.add(nodeCost(c, space, l));
-                }
-                costCache.put(key, costs);
-            }
             if (space.isEmpty() && !QUIET.contains(c.opType())) {
                 unsupported.merge(c.opType(), 1, Integer::sum);
             }
             units.add(new Unit(c.index(), c, space, layouts, costs));
-            keys.add(key);
         }
         List<Link> links = new ArrayList<>();
         Map<String, double[][]> edgeCache = new HashMap<>();
@@ -308,15 +293,20 @@ public final class ProblemBuilder {
             links.add(new Link(e.from(), e.to(), v.name(), m[0], m[1]));
         }
         List<Problem.Node> pnodes = new ArrayList<>();
+        Map<List<Layout>, List<String>> labelCache = new java.util.IdentityHashMap<>();
         for (Unit u : units) {
             double[] c = new double[u.layouts().size()];
             double[] mem = new double[c.length];
-            List<String> labels = new ArrayList<>();
             for (int k = 0; k < c.length; k++) {
                 c[k] = u.costs().get(k).seconds();
                 mem[k] = u.costs().get(k).memoryBytes();
-                labels.add(u.layouts().get(k).label());
             }
+            // the units of one class share their candidate list, and so its labels
+            List<String> labels = labelCache.computeIfAbsent(layoutCache.get(keys.get(u.index())), ls -> {
+                List<String> r = new ArrayList<>(ls.size());
+                ls.forEach(l -> r.add(l.label()));
+                return List.copyOf(r);
+            });
             pnodes.add(new Problem.Node(u.name(), c, labels, mem));
         }
         List<Problem.Edge> pedges = new ArrayList<>();
@@ -334,27 +324,80 @@ public final class ProblemBuilder {
      * {parameter, activation} pair per candidate; no edge is priced. O(distinct nodes · layouts).
      */
     public double[][][] memoryParts(CoarseGraph cg, Map<String, List<Layout>> required) {
-        prepare(cg);
-        required = sameForEveryInstance(cg, required);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
-        Map<String, double[][]> cache = new HashMap<>();
-        double[][][] r = new double[cg.nodes().size()][][];
-        for (CoarseNode c : cg.nodes()) {
-            Optional<IterationSpace> space = spaces.get(c.index());
-            List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + roleOf(c) + "|" + keysOf(req);
-            r[c.index()] = cache.computeIfAbsent(key, k -> {
-                List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
-                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
-                double[][] x = new double[ls.size()][];
-                for (int i = 0; i < x.length; i++) {
-                    Cost cost = nodeCost(c, space, ls.get(i));
-                    x[i] = new double[] {cost.parameterBytes(), cost.activationBytes()};
+        List<List<Cost>> costs = nodeCosts(cg, required);
+        Map<List<Cost>, double[][]> cache = new java.util.IdentityHashMap<>();
+        double[][][] r = new double[costs.size()][][];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = cache.computeIfAbsent(costs.get(i), cs -> {
+                double[][] x = new double[cs.size()][];
+                for (int k = 0; k < x.length; k++) {
+                    x[k] = new double[] {cs.get(k).parameterBytes(), cs.get(k).activationBytes()};
                 }
                 return x;
             });
         }
         return r;
+    }
+
+    /**
+     * The candidates' costs of every node {@link #build} would give it with these required layouts, in
+     * coarse-graph order (the nodes of one class share one list); no edge is priced. The costs are kept:
+     * a later {@link #build} or call of the same graph prices no node again. O(distinct nodes · layouts)
+     * the first time.
+     */
+    public List<List<Cost>> nodeCosts(CoarseGraph cg, Map<String, List<Layout>> required) {
+        List<String> keys = classKeys(cg, required);
+        List<List<Cost>> r = new ArrayList<>(keys.size());
+        for (String k : keys) {
+            r.add(costCache.get(k));
+        }
+        return r;
+    }
+
+    /** Candidates and costs of each class of nodes (signature, attention role, required layouts), kept across builds. */
+    private final Map<String, List<Layout>> layoutCache = new HashMap<>();
+    private final Map<String, List<Cost>> costCache = new HashMap<>();
+    private final Map<CoarseGraph, List<Optional<IterationSpace>>> spaceCache = new java.util.IdentityHashMap<>();
+    private final Map<CoarseGraph, List<String>> signatureCache = new java.util.IdentityHashMap<>();
+
+    private List<Optional<IterationSpace>> spaces(CoarseGraph cg) {
+        return spaceCache.computeIfAbsent(cg, CoarseSpaces::of);
+    }
+
+    /**
+     * Each node's class key, its candidates and their costs computed (once per class and builder).
+     * O(nodes) when known, else O(distinct nodes · layouts) node costs.
+     */
+    private List<String> classKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
+        prepare(cg);
+        required = sameForEveryInstance(cg, required);
+        List<Optional<IterationSpace>> spaces = spaces(cg);
+        List<String> sigs = signatureCache.computeIfAbsent(cg, g -> {
+            List<String> r = new ArrayList<>();
+            for (CoarseNode c : g.nodes()) {
+                r.add(signature(c, spaces.get(c.index())) + "|" + roleOf(c) + "|");
+            }
+            return r;
+        });
+        List<String> keys = new ArrayList<>(cg.nodes().size());
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = sigs.get(c.index()) + keysOf(req);
+            if (!costCache.containsKey(key)) {
+                List<Layout> layouts = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                List<Cost> costs = new ArrayList<>(layouts.size());
+                for (Layout l : layouts) {
+                    costs.add(nodeCost(c, space, l));
+                }
+                // immutable lists: the units of a class share them (List.copyOf keeps them)
+                layoutCache.put(key, List.copyOf(layouts));
+                costCache.put(key, List.copyOf(costs));
+            }
+            keys.add(key);
+        }
+        return keys;
     }
 
     /**
