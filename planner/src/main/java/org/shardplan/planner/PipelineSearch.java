@@ -562,6 +562,15 @@ final class PipelineSearch {
                 so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1);
             } catch (IllegalArgumentException e) {
                 return Optional.empty();
+            } catch (MemoryBound e) {
+                // priced at the end, in order of its bound, where that can still beat the plan found
+                deferred.add(new Deferred(stages, m, recompute, zero, stepLowerBound(cg, micro, pb, stages, m)));
+                configurations--; // not priced yet
+                tick("stage solves", tp);
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  memory binds at stage %d: deferred%n", s);
+                }
+                return Optional.empty();
             }
             if (so.isEmpty()) {
                 return Optional.empty();
@@ -644,12 +653,38 @@ final class PipelineSearch {
 
     /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it). */
     private Outcome incumbent;
+    /** A stage whose solution without the memory limit does not fit, while memory-bound stages are put off. */
+    private static final class MemoryBound extends RuntimeException {
+        MemoryBound() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** A configuration put off because memory binds in one of its stages, with its lower bound. */
+    private record Deferred(int stages, int microBatches, boolean recompute, int zero, double bound) {
+    }
+
+    /**
+     * Whether configurations in which memory binds (a stage whose exact solution without the limit does
+     * not fit, which the Lagrangian memory pricing then solves many times over) are put off until the
+     * passes over the others are done: they are then priced in order of their lower bound, while it can
+     * beat the plan found and time is left.
+     */
+    boolean defer = !"false".equals(System.getProperty("shardplan.bound"));
+    private final List<Deferred> deferred = new ArrayList<>();
+
+    /** How many configurations were put off because memory binds. */
+    int deferredCount() {
+        return deferred.size();
+    }
+
     /** Configurations whose lower bound could not beat the incumbent, left unpriced. */
     int bounded;
 
     /**
-     * -Dshardplan.bound=false: every configuration the search reaches is priced (to check that the
-     * bound changes no plan); true by default.
+     * -Dshardplan.bound=false: every configuration the search reaches is priced where it is reached,
+     * none skipped by its bound or put off because memory binds (to check that neither changes the
+     * plan); true by default.
      */
     boolean useBound = !"false".equals(System.getProperty("shardplan.bound"));
 
@@ -911,6 +946,9 @@ final class PipelineSearch {
         if (tiedFits) {
             return Optional.of(new Solved(tp.expand(td.choices()), td.status() == Status.OPTIMAL, tiedLower, true, false,
                     "dp"));
+        }
+        if (defer) {
+            throw new MemoryBound();
         }
         // memory pricing runs the same elimination as the tied dynamic program about 50 times: where
         // that one did not finish (a table over the budget, or the time limit), neither would these
@@ -1234,8 +1272,30 @@ final class PipelineSearch {
         if (!timeLeft() && order.size() > 0) {
             notes.add("the time limit cut the search of recomputation and ZeRO stages short");
         }
+        // the configurations put off because memory binds, in order of their bound
+        defer = false;
+        deferred.sort(java.util.Comparator.comparingDouble(Deferred::bound));
+        boolean cut = false;
+        for (Deferred d : deferred) {
+            if (incumbent != null && useBound && d.bound() >= incumbent.stepSeconds()) {
+                bounded++;
+                continue;
+            }
+            if (!timeLeft() && (best != null || incumbent != null)) {
+                cut = true;
+                continue;
+            }
+            Optional<Outcome> o = price(d.stages(), d.microBatches(), d.recompute(), d.zero());
+            if (o.isPresent() && !o.get().isBounded() && (best == null || better(o.get(), best))) {
+                best = o.get();
+            }
+        }
+        if (cut) {
+            notes.add("the time limit left configurations in which memory binds unpriced");
+        }
         if (TRACE) {
-            System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded");
+            System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded, "
+                    + deferred.size() + " deferred");
         }
         // a configuration priced in passing (the control flow above keeps only what it compares) may be the best
         if (incumbent != null && (best == null || better(incumbent, best))) {

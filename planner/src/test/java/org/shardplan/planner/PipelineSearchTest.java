@@ -367,32 +367,51 @@ class PipelineSearchTest {
         assertTrue(tightest > 0.9, "largest bound / step " + tightest);
     }
 
-    /** Skipping configurations by their bound changes no plan: the same search with every configuration priced. */
+    /**
+     * Skipping configurations by their bound, and putting off those in which memory binds, change no
+     * plan: the same search pricing every configuration where it meets it.
+     */
     @Test
     void theBoundChangesNoPlan() throws Exception {
         ModelSource wide = b -> Fixtures.deepMlp(16, b, 4096);
-        int bounded = 0;
-        for (double limitShare : List.of(1.0, 0.2)) {
+        ModelSource narrow = b -> Fixtures.deepMlp(16, b, 2048);
+        record Case(Planner planner, ModelSource source, long batch, SearchOptions search) {
+        }
+        List<Case> cases = new java.util.ArrayList<>();
+        for (double limitShare : List.of(1.0, 0.2, 0.05)) {
             for (int devices : List.of(8, 16)) {
                 Planner planner = Planner.forCluster(Fixtures.a100(devices)).withBatch(256);
-                planner = planner.withMemoryLimit(planner.memoryLimit() * limitShare);
-                PipelineSearch with = new PipelineSearch(planner, SearchOptions.AUTO, wide, 256, 60);
-                PipelineSearch without = new PipelineSearch(planner, SearchOptions.AUTO, wide, 256, 60);
-                without.useBound = false;
-                var a = with.run().orElseThrow();
-                var b = without.run().orElseThrow();
-                String what = devices + " devices, memory x " + limitShare;
-                assertEquals(b.stages(), a.stages(), what);
-                assertEquals(b.microBatches(), a.microBatches(), what);
-                assertEquals(b.recompute(), a.recompute(), what);
-                assertEquals(b.zero(), a.zero(), what);
-                assertEquals(b.schedule().name(), a.schedule().name(), what);
-                assertEquals(b.virtual(), a.virtual(), what);
-                assertEquals(b.stepSeconds(), a.stepSeconds(), 1e-12 * b.stepSeconds(), what);
-                assertEquals(0, without.bounded, what);
-                assertEquals(with.configurations + with.bounded, without.configurations, what);
-                bounded += with.bounded;
+                cases.add(new Case(planner.withMemoryLimit(planner.memoryLimit() * limitShare), wide, 256, SearchOptions.AUTO));
             }
+        }
+        // half the memory of the data-parallel plan of 512 samples on 8 devices: memory binds
+        Planner dp = Planner.forCluster(Fixtures.a100(8)).withBatch(512);
+        double full = dp.withSearch(SearchOptions.singleStage(false, 0).withData(8)).plan(narrow).totals()
+                .peakMemoryBytesPerDevice();
+        for (double share : List.of(0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)) {
+            cases.add(new Case(dp.withMemoryLimit(share * full), narrow, 512, SearchOptions.AUTO));
+            cases.add(new Case(dp.withMemoryLimit(share * full), narrow, 512, SearchOptions.AUTO.withPipeline(1)
+                    .withMicroBatches(1)));
+        }
+        int bounded = 0;
+        for (Case c : cases) {
+            PipelineSearch with = new PipelineSearch(c.planner(), c.search(), c.source(), c.batch(), 60);
+            PipelineSearch without = new PipelineSearch(c.planner(), c.search(), c.source(), c.batch(), 60);
+            without.useBound = false;
+            without.defer = false;
+            var a = with.run().orElseThrow();
+            var b = without.run().orElseThrow();
+            String what = c.planner().cluster().deviceCount() + " devices, limit " + c.planner().memoryLimit();
+            assertEquals(b.stages(), a.stages(), what);
+            assertEquals(b.microBatches(), a.microBatches(), what);
+            assertEquals(b.recompute(), a.recompute(), what);
+            assertEquals(b.zero(), a.zero(), what);
+            assertEquals(b.schedule().name(), a.schedule().name(), what);
+            assertEquals(b.virtual(), a.virtual(), what);
+            assertEquals(b.stepSeconds(), a.stepSeconds(), 1e-12 * b.stepSeconds(), what);
+            assertEquals(0, without.bounded, what);
+            assertEquals(0, without.deferredCount(), what);
+            bounded += with.bounded;
         }
         assertTrue(bounded > 0, "no configuration was bounded");
     }
