@@ -383,14 +383,74 @@ final class PipelineSearch {
      * A necessary condition for a configuration to fit, from the nodes' least memory alone (no edge
      * priced, nothing solved): one stage must fit the sum of its nodes' least memory; P stages cannot
      * all fit when the sum over the model, each node's activations counted once, exceeds P times the
-     * limit (the fullest stage holds at least the average), nor when a node alone does not fit.
+     * limit (the fullest stage holds at least the average), nor when a node alone does not fit; and
+     * the stages are solved with the activations of the micro-batches 1F1B holds at stage s,
+     * min(P - s, m), so some partition at the cuts must give every stage a least memory within the
+     * limit ({@link #stageMemoryFits}).
      */
     private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
         Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
         long t = System.nanoTime();
         double[][][] parts = pb.memoryParts(cg, req);
         tick("memoryParts", t);
-        return leastFits(parts, 1, stages);
+        return leastFits(parts, 1, stages) && (stages == 1 || stageMemoryFits(parts, cuts(cg, micro), stages, m, limit));
+    }
+
+    /**
+     * Whether nodes {@code [0, n)} split at the cuts into {@code stages} contiguous stages such that
+     * at every stage s the sum over its nodes of their least memory with {@code min(stages - s, m)}
+     * micro-batches of activations ({@code parts[i][k] = {static, activation}} per candidate k) is
+     * within {@code limit}: the stage-balancing recurrence with a stage's cost depending on its index.
+     * O(P K^2 + P n L) for K cut positions, n nodes of L candidates.
+     */
+    static boolean stageMemoryFits(double[][][] parts, List<Integer> cuts, int stages, int m, double limit) {
+        int n = parts.length;
+        List<Integer> pos = new ArrayList<>();
+        pos.add(0);
+        for (int c : cuts) {
+            if (c > 0 && c < n) {
+                pos.add(c);
+            }
+        }
+        pos.add(n);
+        int k = pos.size();
+        if (k - 1 < stages) {
+            return false;
+        }
+        // prefix sums of the least memory per node for each count of micro-batches held
+        Map<Integer, double[]> prefix = new HashMap<>();
+        for (int s = 0; s < stages; s++) {
+            int copies = Math.min(stages - s, m);
+            prefix.computeIfAbsent(copies, c -> {
+                double[] pre = new double[n + 1];
+                Map<double[][], Double> seen = new java.util.IdentityHashMap<>();
+                for (int i = 0; i < n; i++) {
+                    pre[i + 1] = pre[i] + seen.computeIfAbsent(parts[i], node -> {
+                        double least = Double.POSITIVE_INFINITY;
+                        for (double[] x : node) {
+                            least = Math.min(least, x[0] + c * x[1]);
+                        }
+                        return least;
+                    });
+                }
+                return pre;
+            });
+        }
+        double cap = limit * (1 + 1e-9);
+        // reach[j]: positions j that the first s stages can end at, every stage within the limit
+        boolean[] reach = new boolean[k];
+        reach[0] = true;
+        for (int s = 0; s < stages; s++) {
+            double[] pre = prefix.get(Math.min(stages - s, m));
+            boolean[] next = new boolean[k];
+            for (int j = s + 1; j < k; j++) {
+                for (int i = s; i < j && !next[j]; i++) {
+                    next[j] = reach[i] && pre[pos.get(j)] - pre[pos.get(i)] <= cap;
+                }
+            }
+            reach = next;
+        }
+        return reach[k - 1];
     }
 
     /**

@@ -329,6 +329,31 @@ class PipelineSearchTest {
         assertEquals(Double.POSITIVE_INFINITY, PipelineSearch.bottleneck(3, List.of(1), 3, (i, j) -> pre[j] - pre[i]));
     }
 
+    @Test
+    void stageMemoryCountsTheMicroBatchesEachStageHolds() {
+        // 4 nodes of 1 byte of weights and 1 of activations per micro-batch (one candidate each); 2 stages,
+        // 4 micro-batches: stage 0 holds 2, stage 1 holds 1. Stage 0 of a nodes: 3a; stage 1: 2 (4 - a)
+        double[][][] parts = new double[4][][];
+        for (int i = 0; i < 4; i++) {
+            parts[i] = new double[][] {{1, 1}};
+        }
+        List<Integer> any = List.of(1, 2, 3);
+        assertTrue(PipelineSearch.stageMemoryFits(parts, any, 2, 4, 6)); // a = 2: 6 and 4
+        assertFalse(PipelineSearch.stageMemoryFits(parts, any, 2, 4, 5.9)); // a = 1: 3 and 6; a = 2: 6 and 4
+        // with one micro-batch both stages hold one: a = 2 gives 4 and 4
+        assertTrue(PipelineSearch.stageMemoryFits(parts, any, 2, 1, 4));
+        // the least candidate counts: a second candidate of 3 bytes of weights and none of activations
+        for (int i = 0; i < 4; i++) {
+            parts[i] = new double[][] {{1, 1}, {1.5, 0}};
+        }
+        // stage 0 of a nodes: min(3, 1.5) a, stage 1: min(2, 1.5) (4 - a): a = 2 gives 3 and 3
+        assertTrue(PipelineSearch.stageMemoryFits(parts, any, 2, 4, 3));
+        assertFalse(PipelineSearch.stageMemoryFits(parts, any, 2, 4, 2.9));
+        // only cut 1 allowed: 1.5 and 4.5
+        assertFalse(PipelineSearch.stageMemoryFits(parts, List.of(1), 2, 4, 4.4));
+        assertTrue(PipelineSearch.stageMemoryFits(parts, List.of(1), 2, 4, 4.5));
+    }
+
     /**
      * The bound a configuration is skipped by never exceeds the step the search prices for it: every
      * stage count, micro-batch count, memory setting and schedule of a 16-layer model on 16 devices.
