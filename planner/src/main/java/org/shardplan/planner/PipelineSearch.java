@@ -646,6 +646,11 @@ final class PipelineSearch {
             }
         }
         tp = tick("stage solves", tp);
+        // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout)
+        double across = stages == 1 ? lower : stepLowerBound(cg, micro, pb, stages, m);
+        if (stages > 1 && !(across > 0)) {
+            across = Double.NEGATIVE_INFINITY; // none (an asynchronous schedule allowed)
+        }
         List<StageProfile> profiles = profiles(b, pb, choice, bounds, devices, recompute);
         // schedules: those named, else every one the options allow (exact ones, and the others with --allow async)
         Outcome best = null;
@@ -697,7 +702,7 @@ final class PipelineSearch {
                         fits &= mem <= limit * (1 + 1e-12);
                     }
                     Outcome o = new Outcome(stages, m, recompute, zero, sch, v, micro, b, pb, choice, bs, ps,
-                            e, step, fits, proven, stages == 1 ? lower : Double.NEGATIVE_INFINITY, tied, bound, solver);
+                            e, step, fits, proven, across, tied, bound, solver);
                     if (best == null || better(o, best)) {
                         best = o;
                     }

@@ -100,6 +100,9 @@ class PipelineSearchTest {
             assertEquals(4, p.parallelism().pipeline(), schedule);
             assertEquals(8, p.parallelism().microBatches(), schedule);
             assertEquals(schedule, p.schedule().name());
+            // a bound across the stages, below the step
+            assertTrue(p.solver().lowerBound() > 0 && p.solver().lowerBound() <= p.totals().stepSeconds(),
+                    schedule + ": bound " + p.solver().lowerBound() + ", step " + p.totals().stepSeconds());
             int v = p.schedule().virtualStages();
             assertEquals(4 * v, p.stages().size(), schedule);
             for (int s = 0; s < p.stages().size(); s++) {
