@@ -1478,6 +1478,13 @@ final class PipelineSearch {
                 if (o.isEmpty() || !o.get().fits()) {
                     continue;
                 }
+                if (o.get().isBounded()) {
+                    // cannot beat the plan found: as a count that is slower
+                    if (++worse >= 2) {
+                        break;
+                    }
+                    continue;
+                }
                 if (better(o.get(), best)) {
                     best = o.get();
                     worse = 0;
@@ -1488,7 +1495,7 @@ final class PipelineSearch {
             // below the start (a pipeline only): fewer, larger micro-batches while the step keeps falling
             for (int i = start - 1; refine && p > 1 && i >= lo && timeLeft(); i--) {
                 Optional<Outcome> o = at.apply(i);
-                if (o.isEmpty() || !o.get().fits() || !better(o.get(), best)) {
+                if (o.isEmpty() || !o.get().fits() || o.get().isBounded() || !better(o.get(), best)) {
                     break;
                 }
                 best = o.get();
