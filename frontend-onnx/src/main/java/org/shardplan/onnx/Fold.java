@@ -396,17 +396,7 @@ final class Fold {
             out[i] = d[perm[i]];
         }
         long[] inStrides = strides(d);
-        long[] outStrides = strides(out);
-        return remap(in, in.dtype(), out, i -> {
-            long rem = i;
-            long src = 0;
-            for (int k = 0; k < out.length; k++) {
-                long c = rem / outStrides[k];
-                rem %= outStrides[k];
-                src += c * inStrides[perm[k]];
-            }
-            return (int) src;
-        });
+        return remapByIndex(in, out, (k, c) -> c * inStrides[perm[k]]);
     }
 
     static Tensor tile(Tensor in, long[] repeats) {
@@ -416,6 +406,19 @@ final class Fold {
             out[i] = d[i] * repeats[i];
         }
         long[] inStrides = strides(d);
+        return remapByIndex(in, out, (k, c) -> (c % d[k]) * inStrides[k]);
+    }
+
+    /** What output coordinate {@code c} on axis {@code k} adds to the flat source index. */
+    private interface AxisSource {
+        long offset(int k, long c);
+    }
+
+    /**
+     * A tensor of shape {@code out} whose element at each multi-index takes the input element at the
+     * sum of {@code source} over its coordinates.
+     */
+    private static Tensor remapByIndex(Tensor in, long[] out, AxisSource source) {
         long[] outStrides = strides(out);
         return remap(in, in.dtype(), out, i -> {
             long rem = i;
@@ -423,7 +426,7 @@ final class Fold {
             for (int k = 0; k < out.length; k++) {
                 long c = rem / outStrides[k];
                 rem %= outStrides[k];
-                src += (c % d[k]) * inStrides[k];
+                src += source.offset(k, c);
             }
             return (int) src;
         });

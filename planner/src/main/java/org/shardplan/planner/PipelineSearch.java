@@ -244,6 +244,11 @@ final class PipelineSearch {
 
     /** The submesh of one stage: the first {@code devices} devices. */
     Cluster submesh(int devices) {
+        return submesh(cluster, devices);
+    }
+
+    /** The first {@code devices} devices of a cluster (whole nodes, or part of the first node). */
+    static Cluster submesh(Cluster cluster, int devices) {
         if (devices == cluster.deviceCount()) {
             return cluster;
         }
@@ -296,8 +301,39 @@ final class PipelineSearch {
                     long t = System.nanoTime();
                     Map<String, List<Layout>> r = required(cg, micro, pb);
                     tick("required", t);
-                    return r;
+                    Map<String, Layout> more = pb.settings().cluster().deviceCount() == cluster.deviceCount()
+                            ? extra.get(micro) : null;
+                    if (more == null) {
+                        return r;
+                    }
+                    Map<String, List<Layout>> merged = new java.util.LinkedHashMap<>(r);
+                    more.forEach((node, l) -> {
+                        List<Layout> ls = new ArrayList<>(merged.getOrDefault(node, List.of()));
+                        if (!ls.contains(l)) {
+                            ls.add(l);
+                        }
+                        merged.put(node, ls);
+                    });
+                    return merged;
                 });
+    }
+
+    private final Map<Long, Map<String, Layout>> extra = new HashMap<>();
+
+    /**
+     * Layouts that must be candidates, besides the baselines', of the problems on all the devices at this
+     * micro-batch size (the plan on fewer devices, copied over the others: {@link Planner}). Call before
+     * the search.
+     */
+    void require(long micro, Map<String, Layout> layouts) {
+        extra.put(micro, Map.copyOf(layouts));
+        requiredCache.clear();
+    }
+
+    /** Takes the graphs another search of the same model has bound and coarsened (the plan on fewer devices). */
+    void adoptModels(PipelineSearch other) {
+        graphs.putAll(other.graphs);
+        coarse.putAll(other.coarse);
     }
 
     /** The baselines' layouts (and the same families' on fewer devices, copied), which must be among the candidates. */

@@ -33,6 +33,7 @@ import org.shardplan.planner.solver.Solver;
 import org.shardplan.planner.solver.Status;
 import org.shardplan.planner.strategy.DeviceDigits;
 import org.shardplan.planner.strategy.Layout;
+import org.shardplan.planner.strategy.StrategySpace;
 
 /**
  * Finds the fastest plan for training a graph on a cluster. Immutable: each {@code with...} method
@@ -384,9 +385,83 @@ public final class Planner {
      * @throws ShardplanException when the options cannot apply to the model or cluster (naming the option)
      */
     public Plan plan(ModelSource source) throws ShardplanException {
+        Planned r = search(source);
+        Plan exact = r.plan();
+        return c.search.parareal().enabled()
+                ? withParareal(exact, r.search(), exact.options().recompute(), exact.options().zeroStage()) : exact;
+    }
+
+    /**
+     * Whether a one-stage plan is searched with the plan on fewer devices, copied over the others, among its
+     * candidates ({@link #fewerDevices}); on unless {@code -Dshardplan.fewerDevices=false}.
+     */
+    static boolean fewerDevicesOn() {
+        return !"false".equals(System.getProperty("shardplan.fewerDevices"));
+    }
+
+    /**
+     * A plan, its layout per coarse node (one stage), the micro-batch size it was planned at and the
+     * search that made it (whose bound and coarse graphs a plan on more devices reuses).
+     */
+    private record Planned(Plan plan, Map<String, Layout> layouts, long micro, PipelineSearch search) {
+    }
+
+    /**
+     * The plan on the devices without the most significant digit of this cluster's device index
+     * ({@link DeviceDigits#withoutTopDigit}: 32 of 64, 4 of 8), itself planned the same way, so down to one
+     * device: the plan of {@link #plan} for that many devices. Only when the options fix one stage and
+     * no data- or tensor-parallel degree; empty for one device or when nothing fits there. The search on
+     * all the devices takes its layouts, copied over the other devices ({@link StrategySpace#copied}: each
+     * device computes what the device of the smaller set with the same low digits computes, and copies
+     * need no collective between them), as candidates, so that its plan is never slower than this one:
+     * more devices never make a slower plan. Its time limit is half this planner's (and half of that
+     * goes to the plan on fewer devices still).
+     */
+    private Optional<Planned> fewerDevices(ModelSource source) throws ShardplanException {
+        SearchOptions so = c.search;
+        if (!fewerDevicesOn() || so.pipeline().orElse(0) != 1 || so.tensor().isPresent() || so.data().isPresent()) {
+            return Optional.empty();
+        }
+        Optional<DeviceDigits> sub = DeviceDigits.of(c.cluster.deviceCount(), c.cluster.devicesPerNode()).withoutTopDigit();
+        if (sub.isEmpty()) {
+            return Optional.empty();
+        }
+        Planner fewer = withCluster(PipelineSearch.submesh(c.cluster, sub.get().devices()))
+                .withTimeLimit(Math.max(0.05, 0.5 * c.timeLimit))
+                .withSearch(so.withParareal(SearchOptions.Parareal.OFF));
+        try {
+            return Optional.of(fewer.search(source));
+        } catch (PlanInfeasibleException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The layouts of the plan on fewer devices copied over all the devices; nodes whose layout cannot be are left out. */
+    private static Map<String, Layout> lift(Map<String, Layout> small, DeviceDigits dd) {
+        Map<String, Layout> r = new LinkedHashMap<>();
+        small.forEach((node, l) -> {
+            try {
+                r.put(node, StrategySpace.copied(l, dd));
+            } catch (IllegalArgumentException e) {
+                // not on the low digits: not a layout the larger set can copy
+            }
+        });
+        return r;
+    }
+
+    private Planned search(ModelSource source) throws ShardplanException {
         long t0 = System.nanoTime();
         SearchOptions so = c.search;
-        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, c.timeLimit);
+        Optional<Planned> fewer = fewerDevices(source);
+        double left = c.timeLimit - (System.nanoTime() - t0) / 1e9;
+        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, Math.max(0.05, left));
+        DeviceDigits all = DeviceDigits.of(c.cluster.deviceCount(), c.cluster.devicesPerNode());
+        Map<String, Layout> lifted = Map.of();
+        if (fewer.isPresent()) {
+            ps.adoptModels(fewer.get().search());
+            lifted = lift(fewer.get().layouts(), all);
+            ps.require(fewer.get().micro(), lifted);
+        }
         Graph g = ps.graph(c.batch);
         if (so.parareal().segments().isPresent()) {
             // a parareal request that cannot apply fails before the search
@@ -450,6 +525,15 @@ public final class Planner {
                 solverName = "baseline:" + b.name();
             }
         }
+        // the plan on fewer devices, copied: its layouts are candidates of the search, which finds it or a
+        // faster plan when it is exact; where it is not (time limit, other memory settings), compared here
+        if (fewer.isPresent() && baselineAllowed) {
+            Optional<PipelineSearch.Outcome> copiedPlan = copiedOutcome(ps, fewer.get(), lifted);
+            if (copiedPlan.isPresent() && (best == null || copiedPlan.get().stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
+                best = copiedPlan.get();
+                solverName = best.solver();
+            }
+        }
         if (best == null && found.isEmpty() && ps.noLayout != null) {
             // nothing was over the memory limit: the options themselves leave no plan
             throw new ShardplanException("the fixed options leave no plan: with " + ps.noLayout
@@ -484,8 +568,61 @@ public final class Planner {
         Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
                 best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
         List<String> warnings = new ArrayList<>(ps.notes);
+        Map<String, Layout> chosen = new LinkedHashMap<>();
+        boolean allCopied = best.stages() == 1 && fewer.isPresent();
+        for (ProblemBuilder.Unit u : best.built().units()) {
+            Layout l = u.layouts().get(best.choice()[u.index()]);
+            chosen.put(u.name(), l);
+            allCopied &= l.equals(lifted.get(u.name()));
+        }
+        if (allCopied) {
+            int small = fewer.get().plan().cluster().devices();
+            warnings.add(String.format(java.util.Locale.ROOT, "no plan found that uses all %d devices is faster than the plan"
+                    + " for %d devices (%.4g s), which this plan is, its work copied over the other devices (copies compute"
+                    + " the same values and gradients: no collective runs between them)", c.cluster.deviceCount(), small,
+                    fewer.get().plan().totals().stepSeconds()));
+        }
         Plan exact = assemble(g, best, baselines, si, warnings, ps);
-        return so.parareal().enabled() ? withParareal(exact, ps, best.recompute(), best.zero()) : exact;
+        return new Planned(exact, best.stages() == 1 ? chosen : Map.of(), best.micro(), ps);
+    }
+
+    /**
+     * The plan on fewer devices as an outcome on all the devices: its layouts copied ({@code lifted}), its
+     * micro-batches, recomputation and ZeRO stage, priced by the same problem the search builds; empty
+     * when a node's copied layout is not a candidate or it does not fit.
+     */
+    private Optional<PipelineSearch.Outcome> copiedOutcome(PipelineSearch ps, Planned fewer, Map<String, Layout> lifted)
+            throws ShardplanException {
+        Plan small = fewer.plan();
+        if (small.parallelism().pipeline() != 1 || lifted.size() != fewer.layouts().size()) {
+            return Optional.empty();
+        }
+        int devices = c.cluster.deviceCount();
+        int m = small.parallelism().microBatches();
+        boolean rc = small.options().recompute();
+        int z = small.options().zeroStage();
+        ProblemBuilder.Built b = ps.built(fewer.micro(), devices, rc, z);
+        int n = b.units().size();
+        int[] choice = new int[n];
+        for (ProblemBuilder.Unit u : b.units()) {
+            Layout l = lifted.get(u.name());
+            int k = l == null ? -1 : u.indexOf(l);
+            if (k < 0) {
+                return Optional.empty();
+            }
+            choice[u.index()] = k;
+        }
+        Problem weighted = PipelineSearch.weighted(b, m);
+        if (Evaluator.evaluate(weighted, choice).memory() > memoryLimit() * (1 + 1e-12)) {
+            return Optional.empty();
+        }
+        ProblemBuilder pb = ps.builder(fewer.micro(), devices, rc, z);
+        int[] bounds = {0, n};
+        List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(b, pb, choice, bounds, devices, rc);
+        double step = Evaluator.objective(weighted, choice) - PipelineSearch.overlapped(b, choice, profiles);
+        return Optional.of(new PipelineSearch.Outcome(1, m, rc, z, org.shardplan.planner.pipeline.Schedules.of("none"), 1,
+                fewer.micro(), b, pb, choice, bounds, profiles, null, step, true, false, Double.NEGATIVE_INFINITY, false,
+                false, "fewer-devices"));
     }
 
     /**

@@ -139,20 +139,36 @@ final class Mutator {
             return null;
         }
         long v = DIMS[random.nextInt(DIMS.length)];
+        return editShape(vi, s -> {
+            Wire.Field dim = pick(s.all(1));
+            if (dim == null) {
+                return null;
+            }
+            dim.bytes = new Wire().varint(1, v).bytes();
+            return "dim of '%s' set to " + v;
+        });
+    }
+
+    /**
+     * Applies {@code edit} to the shape (TensorShapeProto) of a ValueInfoProto's tensor type and writes
+     * the nested messages back. The edit returns a description with {@code %s} where the value's name
+     * goes, or null when it changed nothing; so does this method.
+     */
+    private static String editShape(Wire.Field valueInfo, java.util.function.Function<Wire, String> edit) {
         String[] d = {null};
-        edit(vi, info -> {
+        edit(valueInfo, info -> {
             Wire.Field type = info.first(2);
             return type != null && edit(type, t -> {
                 Wire.Field tensor = t.first(1);
                 return tensor != null && edit(tensor, tt -> {
                     Wire.Field shape = tt.first(2);
                     return shape != null && edit(shape, s -> {
-                        Wire.Field dim = pick(s.all(1));
-                        if (dim == null) {
+                        String what = edit.apply(s);
+                        if (what == null) {
                             return false;
                         }
-                        dim.bytes = new Wire().varint(1, v).bytes();
-                        d[0] = "dim of '" + info.first(1).text() + "' set to " + v;
+                        Wire.Field name = info.first(1);
+                        d[0] = String.format(what, name == null ? "" : name.text());
                         return true;
                     });
                 });
@@ -414,28 +430,16 @@ final class Mutator {
             return null;
         }
         boolean add = random.nextBoolean();
-        String[] d = {null};
-        edit(vi, info -> {
-            Wire.Field type = info.first(2);
-            return type != null && edit(type, t -> {
-                Wire.Field tensor = t.first(1);
-                return tensor != null && edit(tensor, tt -> {
-                    Wire.Field shape = tt.first(2);
-                    return shape != null && edit(shape, s -> {
-                        if (add) {
-                            s.message(1, new Wire().varint(1, 2));
-                        } else if (!s.fields.isEmpty()) {
-                            s.fields.remove(s.fields.size() - 1);
-                        } else {
-                            return false;
-                        }
-                        d[0] = "'" + info.first(1).text() + "' declared with " + (add ? "one more" : "one less") + " dimension";
-                        return true;
-                    });
-                });
-            });
+        return editShape(vi, s -> {
+            if (add) {
+                s.message(1, new Wire().varint(1, 2));
+            } else if (!s.fields.isEmpty()) {
+                s.fields.remove(s.fields.size() - 1);
+            } else {
+                return null;
+            }
+            return "'%s' declared with " + (add ? "one more" : "one less") + " dimension";
         });
-        return d[0];
     }
 
     private String initializerDims(Wire g) {

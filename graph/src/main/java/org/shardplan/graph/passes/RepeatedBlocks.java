@@ -32,10 +32,10 @@ import org.shardplan.graph.Value;
  * compute node) becomes a class. Classes with the same signatures and wiring are merged (for example,
  * two groups of identical blocks separated by a different one).
  *
- * <p>Running time O(n²) integer comparisons for the candidate runs over all periods, n the number of
- * coarse nodes (a run of one repeated signature is a candidate of period 1 only, so that thousands of
- * identical nodes make one candidate, not n / 2 of them each scanned again), plus O(n · E) for
- * alignments in the worst case; linear-time in practice for layered models.
+ * <p>Running time O(n log² n) for the candidate runs over all periods, n the number of coarse nodes
+ * ({@link #periodicRuns}; a run of one repeated signature is a candidate of period 1 only, so that
+ * thousands of identical nodes make one candidate, not n / 2 of them each scanned again), plus O(n · E)
+ * for alignments in the worst case; linear-time in practice for layered models.
  */
 public final class RepeatedBlocks {
     private RepeatedBlocks() {
@@ -125,24 +125,15 @@ public final class RepeatedBlocks {
         for (int i = n - 1; i >= 0; i--) {
             sameUntil[i] = i + 1 < n && sig[i + 1] == sig[i] ? sameUntil[i + 1] : i + 1;
         }
-        for (int p = 1; p <= n / 2; p++) {
-            int i = 0;
-            while (i + p < n) {
-                if (sig[i] != sig[i + p]) {
-                    i++;
-                    continue;
-                }
-                int j = i;
-                while (j + p < n && sig[j] == sig[j + p]) {
-                    j++;
-                }
-                // a run of one signature repeated (many identical nodes, say) is the period-1
-                // candidate's: the same run at a longer period covers no more and would only
-                // fill the queue with n / 2 candidates that each cost a scan of the run
-                if (j - i >= p && (p == 1 || sameUntil[i] < j + p)) {
-                    queue.add(new Cand(i, j - i + p, p));
-                }
-                i = j + 1;
+        for (int[] run : periodicRuns(sig)) {
+            int i = run[0];
+            int j = run[1];
+            int p = run[2];
+            // a run of one signature repeated (many identical nodes, say) is the period-1 candidate's:
+            // the same run at a longer period covers no more and would only fill the queue with n / 2
+            // candidates that each cost a scan of the run
+            if (p == 1 || sameUntil[i] < j + p) {
+                queue.add(new Cand(i, j - i + p, p));
             }
         }
         boolean[] covered = new boolean[n];
@@ -230,6 +221,114 @@ public final class RepeatedBlocks {
             classes.add(new BlockClass(classes.size(), insts));
         }
         return List.copyOf(classes);
+    }
+
+    /**
+     * For every period {@code p} from 1 to {@code n / 2}, the maximal runs {@code [i, j)} of positions
+     * {@code x} with {@code sig[x] == sig[x + p]} that are at least {@code p} long (tandem repeats of two or
+     * more copies), as {i, j, p}, by period and then position. Such a run holds a multiple of {@code p}, so
+     * only the multiples are looked at, each extended both ways by a longest-common-extension query on
+     * polynomial hashes of the signatures (Main and Lorentz's sampling, J. Algorithms 1984; Karp and
+     * Rabin's fingerprints): O(n log n) queries of O(log n) each, where comparing every position
+     * for every period took O(n²).
+     */
+    static List<int[]> periodicRuns(int[] sig) {
+        int n = sig.length;
+        long[] h = new long[n + 1];
+        long[] pow = new long[n + 1];
+        pow[0] = 1;
+        for (int i = 0; i < n; i++) {
+            h[i + 1] = addMod(mulMod(h[i], BASE), sig[i] + 1L);
+            pow[i + 1] = mulMod(pow[i], BASE);
+        }
+        List<int[]> runs = new ArrayList<>();
+        for (int p = 1; p <= n / 2; p++) {
+            int end = 0; // the end of the last run found at this period
+            for (int q = 0; q + p < n; q += p) {
+                if (q < end) {
+                    q = (end + p - 1) / p * p - p; // the first multiple at or after end, next round
+                    continue;
+                }
+                if (sig[q] != sig[q + p]) {
+                    continue;
+                }
+                int right = extend(h, pow, sig, q, q + p, n - q - p);
+                int left = extendBack(h, pow, sig, q, q + p, q);
+                int i = q - left;
+                int j = q + right;
+                end = j;
+                if (j - i >= p) {
+                    runs.add(new int[] {i, j, p});
+                }
+            }
+        }
+        return runs;
+    }
+
+    private static final long MOD = (1L << 61) - 1;
+    private static final long BASE = 1_000_003L;
+
+    private static long addMod(long a, long b) {
+        long r = a + b;
+        return r >= MOD ? r - MOD : r;
+    }
+
+    private static long mulMod(long a, long b) {
+        long hi = Math.multiplyHigh(a, b);
+        long lo = a * b;
+        long r = (lo & MOD) + ((lo >>> 61) | (hi << 3));
+        r = (r & MOD) + (r >>> 61);
+        return r >= MOD ? r - MOD : r;
+    }
+
+    /** The hash of sig[from, from + len). */
+    private static long hash(long[] h, long[] pow, int from, int len) {
+        long r = h[from + len] - mulMod(h[from], pow[len]);
+        return r < 0 ? r + MOD : r;
+    }
+
+    /** The length of the longest common prefix of sig[a..] and sig[b..], at most {@code max}. */
+    private static int extend(long[] h, long[] pow, int[] sig, int a, int b, int max) {
+        int k = 0;
+        while (k < max && k < 8) { // short extensions are the common case: compared directly
+            if (sig[a + k] != sig[b + k]) {
+                return k;
+            }
+            k++;
+        }
+        int lo = k;
+        int hi = max;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (hash(h, pow, a, mid) == hash(h, pow, b, mid)) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+
+    /** The length of the longest common suffix of sig[..a) and sig[..b), at most {@code max}. */
+    private static int extendBack(long[] h, long[] pow, int[] sig, int a, int b, int max) {
+        int k = 0;
+        while (k < max && k < 8) {
+            if (sig[a - 1 - k] != sig[b - 1 - k]) {
+                return k;
+            }
+            k++;
+        }
+        int lo = k;
+        int hi = max;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (hash(h, pow, a - mid, mid) == hash(h, pow, b - mid, mid)) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
     }
 
     private static boolean free(boolean[] covered, int start, int span) {

@@ -65,4 +65,52 @@ class RepeatedBlocksTest {
         assertEquals(2, cs.get(1).count());
         assertNotEquals(RepeatedBlocks.signature(ns.get(0)), RepeatedBlocks.signature(ns.get(5)));
     }
+
+    /**
+     * The sampled search of periodic runs finds exactly the runs a comparison of every position at every
+     * period finds, on random signature sequences over 1 to 4 signatures (where runs abound) and with
+     * planted tandem repeats.
+     */
+    @Test
+    void periodicRunsAreThoseOfTheQuadraticScan() {
+        java.util.Random rnd = new java.util.Random(11);
+        for (int trial = 0; trial < 400; trial++) {
+            int n = 1 + rnd.nextInt(trial < 300 ? 40 : 400);
+            int alphabet = 1 + rnd.nextInt(4);
+            int[] sig = new int[n];
+            for (int i = 0; i < n; i++) {
+                sig[i] = rnd.nextInt(alphabet);
+            }
+            if (trial % 3 == 0 && n > 8) { // a planted block repeated
+                int p = 1 + rnd.nextInt(n / 4);
+                int from = rnd.nextInt(n - 2 * p);
+                for (int i = from + p; i < n && i < from + p * (2 + rnd.nextInt(4)); i++) {
+                    sig[i] = sig[i - p];
+                }
+            }
+            List<String> expected = new ArrayList<>();
+            for (int p = 1; p <= n / 2; p++) {
+                int i = 0;
+                while (i + p < n) {
+                    if (sig[i] != sig[i + p]) {
+                        i++;
+                        continue;
+                    }
+                    int j = i;
+                    while (j + p < n && sig[j] == sig[j + p]) {
+                        j++;
+                    }
+                    if (j - i >= p) {
+                        expected.add(i + ".." + j + "/" + p);
+                    }
+                    i = j + 1;
+                }
+            }
+            List<String> found = new ArrayList<>();
+            for (int[] r : RepeatedBlocks.periodicRuns(sig)) {
+                found.add(r[0] + ".." + r[1] + "/" + r[2]);
+            }
+            assertEquals(expected, found, "signatures " + java.util.Arrays.toString(sig));
+        }
+    }
 }

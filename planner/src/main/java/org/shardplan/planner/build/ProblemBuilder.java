@@ -921,6 +921,22 @@ public final class ProblemBuilder {
                     }
                 }
             }
+            // the variants of each placement with the scattered digits added to one axis, once per row and column
+            List<List<int[][]>> haveScattered = new ArrayList<>(rows);
+            for (int r = 0; r < rows; r++) {
+                haveScattered.add(scattered[r].length > 0 ? withDigits(have[r], scattered[r], pt.get()) : List.of());
+            }
+            List<List<int[][]>> needs = new ArrayList<>(cols);
+            List<List<int[][]>> needGradScattered = new ArrayList<>(cols);
+            for (int k = 0; k < cols; k++) {
+                List<int[][]> n = new ArrayList<>();
+                n.add(need[k]);
+                if (epilogue[k].length > 0) {
+                    n.addAll(withDigits(need[k], epilogue[k], ct.get()));
+                }
+                needs.add(n);
+                needGradScattered.add(gradScattered[k].length > 0 ? withDigits(need[k], gradScattered[k], ct.get()) : List.of());
+            }
             // many layouts place the tensor alike (they differ in dimensions it does not have): the
             // transfer is priced once per distinct pair of placements
             int[] rowClass = placementClasses(have, scattered);
@@ -940,11 +956,11 @@ public final class ProblemBuilder {
                 for (int k = 0; k < cols; k++) {
                     int at = rowClass[r] * cc + colClass[k];
                     if (!priced[at]) {
-                        double[] f = forward(need[k], epilogue[k], ct, have[r], scattered[r], pt, full);
+                        double[] f = forward(needs.get(k), have[r], scattered[r], haveScattered.get(r), full);
                         double s = f[1];
                         double b = f[0];
                         if (grad) {
-                            double[] g = gathered(have[r], need[k], gradScattered[k], ct, full);
+                            double[] g = gathered(have[r], need[k], gradScattered[k], needGradScattered.get(k), full);
                             s += g[1];
                             b += g[0];
                         }
@@ -990,19 +1006,13 @@ public final class ProblemBuilder {
      * {@code epilogue} applies an element-wise epilogue (a residual addition) to its scattered block, so it
      * needs only that block of an epilogue input: the cheapest axis to scatter is taken.
      */
-    private double[] forward(int[][] need, int[] epilogue, Optional<TensorIndexing> ct, int[][] have, int[] scattered,
-            Optional<TensorIndexing> pt, double full) {
-        List<int[][]> needs = new ArrayList<>();
-        needs.add(need);
-        if (epilogue.length > 0) {
-            needs.addAll(withDigits(need, epilogue, ct.get()));
-        }
-        if (scattered.length > 0) {
-            for (int[][] h : withDigits(have, scattered, pt.get())) {
-                for (int[][] n : needs) {
-                    if (localFraction(n, h) >= 1) {
-                        return new double[] {0, 0};
-                    }
+    private double[] forward(List<int[][]> needs, int[][] have, int[] scattered, List<int[][]> haveScattered, double full) {
+        // needs: the consumer's placement, then its variants with its epilogue digits added to one axis;
+        // haveScattered: the producer's placement with the scattered digits added to one axis
+        for (int[][] h : haveScattered) {
+            for (int[][] n : needs) {
+                if (holds(n, h)) {
+                    return new double[] {0, 0};
                 }
             }
         }
@@ -1029,12 +1039,12 @@ public final class ProblemBuilder {
      * before a column-parallel product under sequence parallelism); otherwise they are all-gathered
      * first, and the whole gradient block is resharded as before.
      */
-    private double[] gathered(int[][] have, int[][] need, int[] scattered, Optional<TensorIndexing> ct, double full) {
+    private double[] gathered(int[][] have, int[][] need, int[] scattered, List<int[][]> needScattered, double full) {
         if (scattered.length == 0) {
             return transfer(have, need, full);
         }
-        for (int[][] n : withDigits(need, scattered, ct.get())) {
-            if (localFraction(have, n) >= 1) {
+        for (int[][] n : needScattered) {
+            if (holds(have, n)) {
                 return new double[] {0, 0};
             }
         }
@@ -1106,7 +1116,7 @@ public final class ProblemBuilder {
      * the time that takes: {bytes, seconds}.
      */
     double[] transfer(int[][] need, int[][] have, double fullBytes) {
-        double local = localFraction(need, have);
+        double local = cachedFraction(need, have);
         if (local >= 1) {
             return new double[] {0, 0};
         }
@@ -1117,6 +1127,96 @@ public final class ProblemBuilder {
 
     private boolean lastCrossing;
 
+    // localFraction by the pair of placements, for the life of this builder: the same pairs recur on
+    // every edge between tensors of the same rank (open addressing over two long codes, no allocation)
+    private long[] fractionKeys = new long[2 * 1024];
+    private double[] fractionValues = new double[1024];
+    private boolean[] fractionCrossing = new boolean[1024];
+    private boolean[] fractionUsed = new boolean[1024];
+    private int fractionCount;
+
+    /** {@link #localFraction}, remembered by the pair of placements (which also sets the crossing flag). */
+    private double cachedFraction(int[][] need, int[][] have) {
+        long a = code(need);
+        long b = code(have);
+        if (a < 0 || b < 0) {
+            return localFraction(need, have);
+        }
+        int mask = fractionUsed.length - 1;
+        long h = (a * 0x9E3779B97F4A7C15L) ^ (b * 0xC2B2AE3D27D4EB4FL);
+        int i = (int) (h ^ (h >>> 29)) & mask;
+        while (fractionUsed[i]) {
+            if (fractionKeys[2 * i] == a && fractionKeys[2 * i + 1] == b) {
+                lastCrossing = fractionCrossing[i];
+                return fractionValues[i];
+            }
+            i = (i + 1) & mask;
+        }
+        double f = localFraction(need, have);
+        fractionUsed[i] = true;
+        fractionKeys[2 * i] = a;
+        fractionKeys[2 * i + 1] = b;
+        fractionValues[i] = f;
+        fractionCrossing[i] = lastCrossing;
+        if (++fractionCount * 2 > fractionUsed.length) {
+            growFractions();
+        }
+        return f;
+    }
+
+    private void growFractions() {
+        long[] keys = fractionKeys;
+        double[] values = fractionValues;
+        boolean[] crossing = fractionCrossing;
+        boolean[] used = fractionUsed;
+        int n = used.length * 2;
+        fractionKeys = new long[2 * n];
+        fractionValues = new double[n];
+        fractionCrossing = new boolean[n];
+        fractionUsed = new boolean[n];
+        int mask = n - 1;
+        for (int j = 0; j < used.length; j++) {
+            if (!used[j]) {
+                continue;
+            }
+            long a = keys[2 * j];
+            long b = keys[2 * j + 1];
+            long h = (a * 0x9E3779B97F4A7C15L) ^ (b * 0xC2B2AE3D27D4EB4FL);
+            int i = (int) (h ^ (h >>> 29)) & mask;
+            while (fractionUsed[i]) {
+                i = (i + 1) & mask;
+            }
+            fractionUsed[i] = true;
+            fractionKeys[2 * i] = a;
+            fractionKeys[2 * i + 1] = b;
+            fractionValues[i] = values[j];
+            fractionCrossing[i] = crossing[j];
+        }
+    }
+
+    /**
+     * A placement (digits per axis) as a number: per axis its digits plus one in four bits each, then 15;
+     * -1 when it does not fit in 63 bits (a digit above 13, or more than 15 digits and axes).
+     */
+    static long code(int[][] placement) {
+        long c = 0;
+        int nibbles = 0;
+        for (int[] axis : placement) {
+            nibbles += axis.length + 1;
+            if (nibbles > 15) {
+                return -1;
+            }
+            for (int d : axis) {
+                if (d < 0 || d > 13) {
+                    return -1;
+                }
+                c = (c << 4) | (d + 1);
+            }
+            c = (c << 4) | 15;
+        }
+        return c;
+    }
+
     /**
      * The fraction of the block a device needs (layout {@code need}) that it already holds (layout
      * {@code have}), averaged over the devices. Along one axis the two blocks are nested intervals
@@ -1125,11 +1225,7 @@ public final class ProblemBuilder {
      * in {@code radix} (union-find over the digits).
      */
     double localFraction(int[][] need, int[][] have) {
-        int nd = digits.size();
-        int[] parent = new int[nd];
-        for (int i = 0; i < nd; i++) {
-            parent[i] = i;
-        }
+        int[] parent = null; // union-find over the digits, made at the first pair of equal radices that differ
         boolean crosses = false;
         double f = 1;
         if (need.length != have.length) {
@@ -1154,6 +1250,12 @@ public final class ProblemBuilder {
                     if (rc != rp) {
                         f /= Math.max(rc, rp);
                     } else {
+                        if (parent == null) {
+                            parent = new int[digits.size()];
+                            for (int i = 0; i < parent.length; i++) {
+                                parent[i] = i;
+                            }
+                        }
                         int x = find(parent, c[j]);
                         int y = find(parent, p[j]);
                         if (x != y) {
@@ -1180,6 +1282,38 @@ public final class ProblemBuilder {
         }
         lastCrossing = crosses;
         return f;
+    }
+
+    /**
+     * Whether a device holding its block under {@code have} holds all of its block under {@code need}
+     * ({@code localFraction(need, have) >= 1}): along every axis the digits of {@code have} are a prefix of
+     * those of {@code need} (or one side is replicated and the holder holds all). O(digits).
+     */
+    static boolean holds(int[][] need, int[][] have) {
+        if (need.length != have.length) {
+            if (need.length != 0) {
+                return true;
+            }
+            for (int[] a : have) {
+                if (a.length > 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (int a = 0; a < need.length; a++) {
+            int[] c = need[a];
+            int[] p = have[a];
+            if (p.length > c.length) {
+                return false;
+            }
+            for (int j = 0; j < p.length; j++) {
+                if (c[j] != p[j]) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static int find(int[] parent, int x) {
