@@ -517,7 +517,8 @@ final class PipelineSearch {
      * (1/m of the batch), and a smaller batch offers no candidate the whole batch lacks, so with one
      * stage the least memory found this way is a lower bound and the test a necessary condition, as
      * {@link #mayFit}'s; with P stages the activations count the micro-batches a stage holds on average,
-     * which makes it a heuristic (see below).
+     * which makes it a heuristic (see below), and then stage by stage at some partition at the cuts
+     * ({@link #stageMemoryFits}).
      */
     private boolean mayFitScaled(int stages, int m, boolean recompute, int zero) throws ShardplanException {
         int devices = cluster.deviceCount() / stages;
@@ -540,7 +541,26 @@ final class PipelineSearch {
             copies += Math.min(stages - s, m);
         }
         copies /= stages;
-        return leastFits(parts, copies / m, stages);
+        if (!leastFits(parts, copies / m, stages)) {
+            return false;
+        }
+        if (stages == 1) {
+            return true;
+        }
+        // and stage by stage, with the micro-batches 1F1B holds at each (the stage solves' test,
+        // stageMemoryFits), the activations of one micro-batch taken as 1/m of the whole batch's
+        Map<double[][], double[][]> scaled = new java.util.IdentityHashMap<>();
+        double[][][] perMicro = new double[parts.length][][];
+        for (int i = 0; i < parts.length; i++) {
+            perMicro[i] = scaled.computeIfAbsent(parts[i], node -> {
+                double[][] x = new double[node.length][];
+                for (int c = 0; c < node.length; c++) {
+                    x[c] = new double[] {node[c][0], node[c][1] / m};
+                }
+                return x;
+            });
+        }
+        return stageMemoryFits(perMicro, cuts(coarse(batch), batch), stages, m, limit);
     }
 
     /** Prices one configuration; empty when it has no plan (nothing fits, or no layout matches the fixed degrees). */
