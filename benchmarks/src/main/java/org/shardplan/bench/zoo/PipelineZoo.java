@@ -26,8 +26,8 @@ import org.shardplan.planner.SearchOptions;
  * <ul>
  * <li>without pipelines (one stage; micro-batches, recomputation and ZeRO stage searched),</li>
  * <li>free (pipeline degree, micro-batches, schedule, recomputation and ZeRO searched), and</li>
- * <li>for each synchronous schedule (GPipe, 1F1B, interleaved 1F1B, zero-bubble ZB-H1) with that
- *     schedule fixed and the rest searched (a plan of one stage where no pipeline beats it).</li>
+ * <li>for each synchronous schedule (GPipe, 1F1B, interleaved 1F1B, zero-bubble ZB-H1) at 4 pipeline
+ *     stages, with the micro-batches, recomputation and ZeRO stage searched.</li>
  * </ul>
  * Writes {@code benchmarks/results/plan-zoo-pipelines.md}. Usage from the repository root after
  * {@code mvn -pl benchmarks -am package -Dmaven.test.skip=true}: {@code java -Xmx10g
@@ -44,6 +44,9 @@ final class PipelineZoo {
     }
 
     static final List<String> SCHEDULES = List.of("gpipe", "1f1b", "interleaved", "zero-bubble");
+
+    /** The pipeline degree of the per-schedule columns (it divides every device count of the zoo). */
+    static final int STAGES = 4;
 
     static List<Model> models() {
         int[] sizes = {8, 64, 1024};
@@ -75,7 +78,7 @@ final class PipelineZoo {
                 cells.add(plan(base, SearchOptions.AUTO.withPipeline(1), m.source()));
                 cells.add(plan(base, SearchOptions.AUTO, m.source()));
                 for (String s : SCHEDULES) {
-                    cells.add(plan(base, SearchOptions.AUTO.withSchedule(s), m.source()));
+                    cells.add(plan(base, SearchOptions.AUTO.withPipeline(STAGES).withSchedule(s), m.source()));
                 }
                 String line = String.format(Locale.ROOT, "| %s | %d | %d | %s |", m.name(), d, batch, String.join(" | ", cells));
                 System.out.println(line);
@@ -123,9 +126,10 @@ final class PipelineZoo {
                 + " device (at least 32). Each cell is a plan: predicted step, DP x TP x PP, micro-batches, schedule (v:"
                 + " virtual stages), recomputation, ZeRO stage, and the search's wall time. \"no pipelines\": one stage,"
                 + " micro-batches, recomputation and ZeRO searched; \"free\": the pipeline degree and the schedule searched"
-                + " too; one column per schedule: that schedule fixed, the rest searched (a plan of one stage, schedule"
-                + " none, where no pipeline of that schedule beats it).\n\n");
-        b.append("| model | devices | batch | no pipelines | free | gpipe | 1f1b | interleaved | zero-bubble |\n");
+                + " too; one column per schedule: that schedule on 4 pipeline stages, the micro-batches, recomputation"
+                + " and ZeRO searched.\n\n");
+        b.append("| model | devices | batch | no pipelines | free | gpipe, PP 4 | 1f1b, PP 4 | interleaved, PP 4 | zero-bubble, PP 4"
+                + " |\n");
         b.append("|---|---|---|---|---|---|---|---|---|\n");
         lines.forEach(l -> b.append(l).append('\n'));
         Path out = Path.of("benchmarks/results/plan-zoo-pipelines.md");
