@@ -44,13 +44,25 @@ def fill_weights(path, rng):
     return weights, data
 
 
-def run(path, ids):
+def run(path, ids, labels):
+    """The model's outputs (logits, and the loss when the graph has one) for the ids and labels."""
+    feeds = {"input_ids": ids}
+    if any(i.name == "labels" for i in onnx.load(path, load_external_data=False).graph.input):
+        feeds["labels"] = labels
     try:
         import onnxruntime as ort
-        return ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"input_ids": ids})[0]
+        return ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
     except ImportError:
         from onnx.reference import ReferenceEvaluator
-        return ReferenceEvaluator(onnx.load(path)).run(None, {"input_ids": ids})[0]
+        return ReferenceEvaluator(onnx.load(path)).run(None, feeds)
+
+
+def cross_entropy(logits, labels):
+    """Mean over the tokens of -log softmax(logits)[label], in float64."""
+    x = logits.astype(np.float64)
+    x = x - x.max(-1, keepdims=True)
+    logp = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    return float(-np.take_along_axis(logp, labels[..., None], -1).mean())
 
 
 def softmax(x):
@@ -142,7 +154,13 @@ def main():
         w, data = fill_weights(path, rng)
         try:
             ids = rng.integers(0, 100, size=(3, 32)).astype(np.int64)
-            diff = float(np.abs(run(path, ids) - ref(w, ids, **kw)).max())
+            labels = rng.integers(0, 100, size=(3, 32)).astype(np.int64)
+            out = run(path, ids, labels)
+            logits = ref(w, ids, **kw)
+            diff = float(np.abs(out[0] - logits).max())
+            if len(out) > 1:
+                # the loss: the graph's float32 cross-entropy against the reference's logits
+                diff = max(diff, abs(float(out[1]) - cross_entropy(logits, labels)))
         finally:
             os.remove(data)
         worst = max(worst, diff)

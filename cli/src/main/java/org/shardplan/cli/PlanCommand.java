@@ -69,6 +69,12 @@ public final class PlanCommand implements Callable<Integer> {
                     + " PV as separate kernels over materialised scores).")
     String attention;
 
+    @Option(names = "--gradient-reduction", paramLabel = "overlapped|after-backward", defaultValue = "overlapped",
+            description = "When the data-parallel gradient reduction runs: overlapped (default: bucket by bucket during"
+                    + " the last micro-batch's backward pass, as PyTorch DDP and FSDP run it) or after-backward (after"
+                    + " the backward pass, as Megatron-LM's own data parallelism of 2021 ran it).")
+    String gradientReduction;
+
     @Option(names = "--zero", paramLabel = "STAGE", defaultValue = "auto",
             description = "Sharded data parallelism: auto (default: the search chooses), or ZeRO stage 0-3.")
     String zero;
@@ -142,7 +148,8 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Option(names = "--parareal", paramLabel = "MODE", defaultValue = "off",
             description = "Parareal layer-parallel network, which changes the model: off (default), auto (proposed when"
-                    + " faster than every plan that keeps the model) or a number of segments.")
+                    + " faster than every plan that keeps the model; each chain that gains torn with its own number of"
+                    + " segments) or a number of segments (common to the chains torn).")
     String parareal;
 
     @Option(names = "--all-nodes", description = "List every node in the report (default: one row per repeated block class).")
@@ -170,6 +177,10 @@ public final class PlanCommand implements Callable<Integer> {
         if (!attention.equals("fused") && !attention.equals("unfused")) {
             throw new ShardplanException("--attention must be fused or unfused, found " + attention);
         }
+        if (!gradientReduction.equals("overlapped") && !gradientReduction.equals(Planner.AFTER_BACKWARD)) {
+            throw new ShardplanException("--gradient-reduction must be overlapped or after-backward, found "
+                    + gradientReduction);
+        }
         Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
         PlanModel m = PlanModel.load(model, given, bindings, Map.of());
         long b = m.batch(given);
@@ -180,7 +191,8 @@ public final class PlanCommand implements Callable<Integer> {
         }
         Planner p = Planner.forCluster(cluster).withBatch(b).withDims(m.bindings()).withOptimizer(OptimizerSpec.of(optimizer))
                 .withSearch(search).withTimeLimit(timeLimit).withModel(m.name(), m.imported().info().sha256())
-                .withVersion(Main.version()).withAttention(attention.equals("fused"));
+                .withVersion(Main.version()).withAttention(attention.equals("fused"))
+                .withGradientOverlap(gradientReduction.equals("overlapped"));
         if (memoryLimit != null) {
             p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }

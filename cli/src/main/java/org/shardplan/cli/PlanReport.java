@@ -104,11 +104,16 @@ final class PlanReport {
         b.append(String.format(Locale.ROOT, "%ntotal: step %s ms (busiest stage: compute %s ms, communication %s ms), memory"
                 + " %s per device, %s communicated per device%n", ms(t.stepSeconds()), ms(t.computeSeconds()),
                 ms(t.communicationSeconds()), gib(t.peakMemoryBytesPerDevice()), mb(t.communicationBytes())));
-        p.parareal().ifPresent(x -> b.append(String.format(Locale.ROOT, "parareal (changes the model): %d segments of %s .."
-                + " %s (%d blocks), %d device%s each, cut before %s; coarse network %,d parameters; step %s ms, %.2fx the"
-                + " plan above%n", x.segments(), x.first(), x.last(), x.chainBlocks(), x.devicesPerSegment(),
-                x.devicesPerSegment() == 1 ? "" : "s",
-                String.join(", ", x.cuts()), x.coarseParameters(), ms(x.stepSeconds()), x.speedup())));
+        p.parareal().ifPresent(x -> {
+            for (Plan.PararealChain pc : x.chains()) {
+                b.append(String.format(Locale.ROOT, "parareal (changes the model): %d segments of %s .. %s (%d blocks), %d"
+                        + " device%s each, cut before %s; coarse network %,d parameters%n", pc.segments(), pc.first(),
+                        pc.last(), pc.chainBlocks(), pc.devicesPerSegment(), pc.devicesPerSegment() == 1 ? "" : "s",
+                        String.join(", ", pc.cuts()), pc.coarseParameters()));
+            }
+            b.append(String.format(Locale.ROOT, "parareal step %s ms, %.2fx the plan above%n", ms(x.stepSeconds()),
+                    x.speedup()));
+        });
         for (String x : p.warnings()) {
             b.append("warning: ").append(x).append('\n');
         }

@@ -48,7 +48,8 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class TrainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "An ONNX MLP (Gemm/MatMul/Add/Relu/Tanh/Sigmoid/Softmax/Flatten) with one input of 784 features.")
+            description = "An ONNX MLP or residual convolutional network (Gemm/MatMul/Conv/Add/Sub/Relu/Tanh/Sigmoid/Softmax/"
+                    + "Flatten/Reshape) with one input of 784 features.")
     Path model;
 
     @Option(names = "--plan", paramLabel = "PLAN", description = "A pipeline plan of MODEL: its stages split the model.")
@@ -90,8 +91,14 @@ public final class TrainCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--residual", paramLabel = "N", defaultValue = "0",
-            description = "Residual blocks h + Relu(Gemm(h)) after the built-in MLP's first hidden layer (default 0).")
+            description = "Residual blocks h + Relu(Gemm(h)) after the built-in MLP's first hidden layer, or"
+                    + " h + Relu(Conv(h)) after the built-in convolutional network's stem with --conv (default 0).")
     int residual;
+
+    @Option(names = "--conv", paramLabel = "C", defaultValue = "0",
+            description = "Build a residual convolutional network instead of the MLP: a Conv 3x3 stride-2 stem to C"
+                    + " maps of 14x14, --residual blocks, a Gemm to 10 classes (default 0: the MLP).")
+    int conv;
 
     @Option(names = "--layers", paramLabel = "W,W,...", split = ",", defaultValue = "784,256,128,10",
             description = "Widths of the built-in MLP (default ${DEFAULT-VALUE}).")
@@ -117,22 +124,40 @@ public final class TrainCommand implements Callable<Integer> {
     /** The staleness an amp plan predicts per stage (null: none). */
     private List<org.shardplan.planner.pipeline.Staleness> predicted;
 
+    /** The built-in model in words. */
+    private String builtinName() {
+        String blocks = residual > 0 ? " with " + residual + " residual blocks" : "";
+        return conv > 0 ? "convolutional network of " + conv + " channels" + blocks : "MLP " + join(layers) + blocks;
+    }
+
+    private void checkConv() throws ShardplanException {
+        if (conv < 0) {
+            throw new ShardplanException("--conv must be a number of channels >= 1 (or 0 for the MLP), found " + conv);
+        }
+        if (conv > 0 && model != null) {
+            throw new ShardplanException("--conv builds a model; do not give MODEL");
+        }
+        if (conv > 0 && spec.commandLine().getParseResult().hasMatchedOption("--layers")) {
+            throw new ShardplanException("--conv builds a convolutional network; --layers is for the MLP");
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        checkConv();
         if (writeModel != null) {
             if (model != null) {
                 throw new ShardplanException("--write-model writes the built-in MLP; do not give MODEL");
             }
             try {
-                Files.write(writeModel, TrainModel.mlp(layers, residual, seed));
+                Files.write(writeModel, conv > 0 ? TrainModel.convnet(conv, residual, seed) : TrainModel.mlp(layers, residual, seed));
             } catch (IllegalArgumentException e) {
                 throw new ShardplanException((residual != 0 ? "--residual: " : "--layers: ") + e.getMessage(), e);
             } catch (IOException e) {
                 throw new ShardplanException("--write-model " + writeModel + ": cannot write: " + org.shardplan.graph.IoErrors.reason(e), e);
             }
-            out.println("wrote " + writeModel + " (MLP " + join(layers)
-                    + (residual > 0 ? ", " + residual + " residual blocks" : "") + ")");
+            out.println("wrote " + writeModel + " (" + builtinName() + ")");
             out.flush();
             return 0;
         }
@@ -146,9 +171,8 @@ public final class TrainCommand implements Callable<Integer> {
         String modelName;
         try {
             if (model == null) {
-                m = TrainModel.mlpModel(layers, residual, seed);
-                modelName = "MLP " + join(layers) + (residual > 0 ? " with " + residual + " residual blocks" : "")
-                        + " (built in, seed " + seed + ")";
+                m = conv > 0 ? TrainModel.convnetModel(conv, residual, seed) : TrainModel.mlpModel(layers, residual, seed);
+                modelName = builtinName() + " (built in, seed " + seed + ")";
             } else {
                 m = TrainModel.read(model);
                 modelName = model.getFileName().toString();

@@ -42,6 +42,29 @@ class AttentionOptionTest {
         assertEquals(us, step(eb.out()), 1e-3);
     }
 
+    @Test
+    void aReductionAfterTheBackwardPassIsSlowerAndEvaluateReadsItFromThePlan(@TempDir Path dir) throws Exception {
+        CliRun bad = CliRun.of("plan", GPT, "--devices", "8", "--device", "a100", "--batch", "8",
+                "--gradient-reduction", "late");
+        assertEquals(2, bad.code(), bad.out() + bad.err());
+        assertEquals("shardplan: error: --gradient-reduction must be overlapped or after-backward, found late",
+                bad.err().strip());
+        Path after = dir.resolve("after.json");
+        // data parallelism over 8 devices and 150 MB of gradients (six 25 MiB buckets): a reduction to overlap or not
+        String wide = "builtin:gpt?layers=2,hidden=1024,heads=8,seq=256";
+        CliRun a = CliRun.of("plan", wide, "--devices", "8", "--device", "a100", "--batch", "8", "--data-parallel", "8");
+        CliRun b = CliRun.of("plan", wide, "--devices", "8", "--device", "a100", "--batch", "8", "--data-parallel", "8",
+                "--gradient-reduction", "after-backward", "--out", after.toString());
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        assertTrue(Files.readString(after).matches("(?s).*\"gradient-reduction\"\\s*:\\s*\"after-backward\".*"));
+        assertTrue(b.out().contains("data-parallel gradient reduction after the backward pass"), b.out());
+        assertTrue(step(a.out()) < step(b.out()), a.out() + b.out());
+        CliRun eb = CliRun.of("evaluate", after.toString(), wide, "--dim", "batch=8");
+        assertEquals(0, eb.code(), eb.err());
+        assertEquals(step(b.out()), step(eb.out()), 1e-3);
+    }
+
     /** The step in ms from a report's "step X ms" line. */
     private static double step(String report) {
         for (String line : report.split("\n")) {

@@ -33,7 +33,7 @@ class PararealCommandTest {
                 + " /layer1/layer1.1/conv2/Conv (2 blocks), 1 device each, cut before /layer1/layer1.1/conv1/Conv"), r.out());
         Plan p = PlanJson.read(out);
         assertTrue(p.changesModel());
-        assertEquals(2, p.parareal().orElseThrow().segments());
+        assertEquals(2, p.parareal().orElseThrow().first().segments());
     }
 
     @Test

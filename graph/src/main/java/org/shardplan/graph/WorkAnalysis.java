@@ -276,6 +276,11 @@ public final class WorkAnalysis {
                 return mul(3, a.numel(n.input(0)));
             case "Softmax", "LogSoftmax":
                 return mul(5, a.numel(n.input(0)));
+            case "SoftmaxCrossEntropyLoss":
+                // a log-softmax over the classes (max, subtract, exponent, sum, logarithm) and the pick of the label
+                return mul(6, a.numel(n.input(0)));
+            case "NegativeLogLikelihoodLoss":
+                return mul(1, a.numel(n.output(0)));
             case "Gelu":
                 return mul(8, a.numel(n.output(0)));
             case "Einsum":
@@ -506,7 +511,8 @@ public final class WorkAnalysis {
                         "QLinearConv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
                         "GlobalMaxPool", "GlobalLpPool", "BatchNormalization", "LayerNormalization",
                         "InstanceNormalization", "GroupNormalization", "MeanVarianceNormalization",
-                        "RMSNormalization", "LpNormalization", "LRN", "Softmax", "LogSoftmax", "Gelu", "Einsum",
+                        "RMSNormalization", "LpNormalization", "LRN", "Softmax", "LogSoftmax", "SoftmaxCrossEntropyLoss",
+                        "NegativeLogLikelihoodLoss", "Gelu", "Einsum",
                         "LSTM", "GRU", "RNN", "Attention", "If", "Loop", "Scan").contains(op);
     }
 }

@@ -752,7 +752,7 @@ final class PipelineSearch {
                         e = estimate(sch, ps, m, v);
                     }
                     double step = stages == 1 ? weightedObjective(b, m, choice) - overlapped(b, choice, ps)
-                            : e.stepSeconds();
+                            : e.stepSeconds() + updateAfter(sch, ps, stages);
                     boolean fits = true;
                     for (double mem : e.peakMemoryBytes()) {
                         fits &= mem <= limit * (1 + 1e-12);
@@ -1199,8 +1199,10 @@ final class PipelineSearch {
      * backward compute of nodes with parameters (for MatMul and convolution the weight gradient costs
      * as much as the input gradient); the gradient reduction once per step; the send = the tensors
      * crossing to later stages, each device sending its share (1/devices of each) over the link
-     * between the two submeshes; the optimizer step = twice the static bytes at the device's memory
-     * bandwidth (read, then written back).
+     * between the two submeshes; the optimizer step = the bytes the optimizer moves for the stage's
+     * parameters at the device's streaming rate ({@link org.shardplan.cost.compute.ComputeModel#optimizerStepSeconds}).
+     * The reduction is exposed as {@link #exposedGradientSeconds} leaves it when the compute model
+     * overlaps it with the backward pass, whole when it runs after the backward pass.
      */
     List<StageProfile> profiles(ProblemBuilder.Built b, ProblemBuilder pb, int[] choice, int[] bounds, int devices,
             boolean recompute) {
@@ -1260,22 +1262,23 @@ final class PipelineSearch {
             }
         }
         Link link = devices < cluster.devicesPerNode() ? cluster.nodes().get(0).intraNode() : cluster.interNode();
-        double bandwidth = Planner.slowestDevice(cluster).memoryBandwidthBytesPerSecond();
+        org.shardplan.cost.compute.ComputeModel cm = pb.settings().compute();
+        boolean overlap = cm.gradientOverlap();
         List<StageProfile> r = new ArrayList<>();
         for (int s = 0; s < stages; s++) {
             double send = sendBytes[s] > 0 ? link.transferSeconds(sendBytes[s]) : 0;
-            double exposed = exposedGradientSeconds(sync[s], moved[s] / 2, bwd[s]);
-            // the optimizer step reads the static bytes (weights, gradients, optimizer state) and writes them
-            // back (new weights and state, gradients cleared): twice the static bytes at memory bandwidth
+            double exposed = overlap ? exposedGradientSeconds(sync[s], moved[s] / 2, bwd[s]) : sync[s];
             r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, exposed, stat[s], act[s],
-                    2 * stat[s] / bandwidth));
+                    cm.optimizerStepSeconds(stat[s], pb.settings().memory().optimizer())));
         }
         return r;
     }
 
     /**
-     * The gradient reduction a one-stage step hides behind its backward pass: the full reduction of the
-     * chosen layouts (what the per-layer objective counts) less what the profiles leave exposed. O(nodes).
+     * What a one-stage step differs from the per-layer objective by: the gradient reduction it hides behind
+     * its backward pass (the full reduction of the chosen layouts, which the objective counts, less what
+     * the profiles leave exposed) less the optimizer step that follows the reduction, which the objective
+     * does not count (so the result may be negative). O(nodes).
      */
     static double overlapped(ProblemBuilder.Built b, int[] choice, List<StageProfile> ps) {
         double full = 0;
@@ -1283,10 +1286,31 @@ final class PipelineSearch {
             full += u.costs().get(choice[u.index()]).gradientSeconds();
         }
         double exposed = 0;
+        double update = 0;
         for (StageProfile p : ps) {
             exposed += p.gradientSyncSeconds();
+            update += p.updateSeconds();
         }
-        return Math.max(0, full - exposed);
+        return Math.max(0, full - exposed) - update;
+    }
+
+    /**
+     * The optimizer step a synchronous schedule's step ends with, after each device's gradient reduction:
+     * the largest over the {@code devices} pipeline devices of the update times of the stages (model
+     * chunks, chunk j on device j mod devices) it holds. An asynchronous schedule ({@link Schedule#exact}
+     * false) prices its local updates itself: 0. O(stages).
+     */
+    static double updateAfter(Schedule sch, List<StageProfile> ps, int devices) {
+        if (!sch.exact()) {
+            return 0;
+        }
+        double[] u = new double[devices];
+        double max = 0;
+        for (int j = 0; j < ps.size(); j++) {
+            u[j % devices] += ps.get(j).updateSeconds();
+            max = Math.max(max, u[j % devices]);
+        }
+        return max;
     }
 
     /** Gradient bucket size of data-parallel training: PyTorch DDP's default {@code bucket_cap_mb} of 25 MiB. */

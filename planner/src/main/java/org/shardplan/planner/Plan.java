@@ -343,9 +343,76 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
     }
 
     /**
-     * A parareal network of the model (Lee, Park and Lee, arXiv:2103.08802; docs/parareal.md): a chain
-     * of shape-keeping repeated blocks torn into segments that run at the same time on equal device
-     * groups, joined by a coarse network that runs on every device. It changes the model.
+     * A parareal network of the model (Lee, Park and Lee, arXiv:2103.08802; docs/parareal.md): one or
+     * more chains of shape-keeping repeated blocks, each torn into segments that run at the same time
+     * on equal device groups and joined by its own coarse network that runs on every device. It
+     * changes the model.
+     *
+     * @param chains the chains torn, in model order (at least one)
+     * @param coarseNetwork what each coarse network is
+     * @param stepSeconds the predicted training step with the network
+     * @param speedup the step of the best plan that keeps the model over {@code stepSeconds}
+     * @param exactStepSeconds the step of that plan
+     * @param outsideSeconds the nodes outside the torn chains, on every device
+     * @param memoryBytesPerDevice the largest device's memory
+     */
+    public record Parareal(List<PararealChain> chains, String coarseNetwork, double stepSeconds, double speedup,
+            double exactStepSeconds, double outsideSeconds, double memoryBytesPerDevice) {
+        public Parareal {
+            chains = List.copyOf(chains);
+            Objects.requireNonNull(coarseNetwork, "coarseNetwork");
+            if (chains.isEmpty()) {
+                throw new IllegalArgumentException("parareal must tear at least one chain, found none");
+            }
+        }
+
+        /** A network of one chain (the form of plans written before several chains could be torn). */
+        public Parareal(int segments, String first, String last, List<String> cuts, int chainBlocks,
+                int devicesPerSegment, int coarseNodes, long coarseParameters, String coarseNetwork, double stepSeconds,
+                double speedup, double exactStepSeconds, List<Double> segmentSeconds, double coarseSeconds,
+                double transferSeconds, double outsideSeconds, double memoryBytesPerDevice) {
+            this(List.of(new PararealChain(segments, first, last, cuts, chainBlocks, devicesPerSegment, coarseNodes,
+                    coarseParameters, segmentSeconds, coarseSeconds, transferSeconds)), coarseNetwork, stepSeconds,
+                    speedup, exactStepSeconds, outsideSeconds, memoryBytesPerDevice);
+        }
+
+        /** The first (or only) chain. */
+        public PararealChain first() {
+            return chains.get(0);
+        }
+
+        /** Parameters (elements) of all the coarse networks, new and to be trained. */
+        public long coarseParameters() {
+            return chains.stream().mapToLong(PararealChain::coarseParameters).sum();
+        }
+
+        /** Coarse-graph nodes of all the coarse networks. */
+        public int coarseNodes() {
+            return chains.stream().mapToInt(PararealChain::coarseNodes).sum();
+        }
+
+        /** The coarse networks' sequential forward and backward, all chains. */
+        public double coarseSeconds() {
+            return chains.stream().mapToDouble(PararealChain::coarseSeconds).sum();
+        }
+
+        /** Moving segment inputs, outputs and their gradients, all chains. */
+        public double transferSeconds() {
+            return chains.stream().mapToDouble(PararealChain::transferSeconds).sum();
+        }
+
+        /** The slowest segment of each chain, added over the chains. */
+        public double slowestSegmentsSeconds() {
+            double s = 0;
+            for (PararealChain c : chains) {
+                s += c.segmentSeconds().stream().mapToDouble(Double::doubleValue).max().orElse(0);
+            }
+            return s;
+        }
+    }
+
+    /**
+     * One chain of a {@link Parareal} network.
      *
      * @param segments N, the number of fine segments
      * @param first the chain's first coarse node
@@ -354,27 +421,19 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      * @param chainBlocks the blocks of the chain
      * @param devicesPerSegment the devices of each segment's group (segment j on devices
      *     {@code [j * g, (j + 1) * g - 1]})
-     * @param coarseNodes coarse-graph nodes of the coarse network
+     * @param coarseNodes coarse-graph nodes of the chain's coarse network
      * @param coarseParameters its parameters (elements), new and to be trained
-     * @param coarseNetwork what the coarse network is
-     * @param stepSeconds the predicted training step with the network
-     * @param speedup the step of the best plan that keeps the model over {@code stepSeconds}
-     * @param exactStepSeconds the step of that plan
      * @param segmentSeconds each segment's forward and backward on its group
      * @param coarseSeconds the coarse network's sequential forward and backward
      * @param transferSeconds moving segment inputs, outputs and their gradients
-     * @param outsideSeconds the nodes before and after the chain, on every device
-     * @param memoryBytesPerDevice the largest device's memory
      */
-    public record Parareal(int segments, String first, String last, List<String> cuts, int chainBlocks,
-            int devicesPerSegment, int coarseNodes, long coarseParameters, String coarseNetwork, double stepSeconds,
-            double speedup, double exactStepSeconds, List<Double> segmentSeconds, double coarseSeconds,
-            double transferSeconds, double outsideSeconds, double memoryBytesPerDevice) {
-        public Parareal {
+    public record PararealChain(int segments, String first, String last, List<String> cuts, int chainBlocks,
+            int devicesPerSegment, int coarseNodes, long coarseParameters, List<Double> segmentSeconds,
+            double coarseSeconds, double transferSeconds) {
+        public PararealChain {
             Objects.requireNonNull(first, "first");
             Objects.requireNonNull(last, "last");
             cuts = List.copyOf(cuts);
-            Objects.requireNonNull(coarseNetwork, "coarseNetwork");
             segmentSeconds = List.copyOf(segmentSeconds);
             if (segments < 2 || cuts.size() != segments - 1) {
                 throw new IllegalArgumentException("parareal must have at least 2 segments and one cut fewer, found "

@@ -89,6 +89,7 @@ public final class PlanChecks {
         }
         Set<String> names = new HashSet<>();
         double seconds = 0;
+        double communication = 0;
         double compute = 0;
         double memory = 0;
         for (PlanNode n : p.nodes()) {
@@ -136,11 +137,21 @@ public final class PlanChecks {
                         + " must divide the " + perNode + " devices of a node, found a product of " + inside);
             }
             seconds += n.seconds();
+            communication += n.communicationSeconds();
             compute += n.computeSeconds();
             memory += n.memoryBytes();
         }
         PlanTotals t = p.totals();
-        requireClose(pre + "totals.stepSeconds", seconds, t.stepSeconds());
+        // the step is the sum over the nodes less the part of the gradient reduction hidden behind the backward
+        // pass (at most the nodes' communication) plus the optimizer step that ends it
+        double update = p.stages().isEmpty() ? 0 : p.stages().get(0).updateSeconds();
+        double scale = Math.max(Math.abs(seconds + update), Math.abs(t.stepSeconds()));
+        if (t.stepSeconds() > seconds + update + TOLERANCE * scale
+                || t.stepSeconds() < seconds - communication + update - TOLERANCE * scale) {
+            throw new PlanFormatException(pre + "totals.stepSeconds must be the sum over the nodes (" + seconds
+                    + ") plus the optimizer step (" + update + "), less at most the nodes' communication (" + communication
+                    + ") hidden behind the backward pass, found " + t.stepSeconds());
+        }
         requireClose(pre + "totals.computeSeconds", compute, t.computeSeconds());
         requireClose(pre + "totals.peakMemoryBytesPerDevice", memory, t.peakMemoryBytesPerDevice());
         boolean fits = t.peakMemoryBytesPerDevice() <= t.memoryLimitBytes();

@@ -188,27 +188,55 @@ public final class PlanJson {
             Plan.Parareal x = p.parareal().get();
             r.put("changesModel", true);
             ObjectNode q = r.putObject("parareal");
-            q.put("segments", x.segments());
-            q.putArray("chain").add(x.first()).add(x.last());
-            ArrayNode cuts = q.putArray("cuts");
-            x.cuts().forEach(cuts::add);
-            q.put("chainBlocks", x.chainBlocks());
-            q.put("devicesPerSegment", x.devicesPerSegment());
-            ObjectNode co = q.putObject("coarse");
-            co.put("nodes", x.coarseNodes());
-            co.put("parameters", x.coarseParameters());
-            co.put("network", x.coarseNetwork());
+            if (x.chains().size() == 1) {
+                // one chain: its fields at the top of the section (the form plans have always had)
+                putChain(q, x.first(), x.coarseNetwork());
+            } else {
+                ObjectNode co = q.putObject("coarse");
+                co.put("nodes", x.coarseNodes());
+                co.put("parameters", x.coarseParameters());
+                co.put("network", x.coarseNetwork());
+            }
             q.put("stepSeconds", x.stepSeconds());
             q.put("speedup", x.speedup());
             q.put("exactStepSeconds", x.exactStepSeconds());
-            ArrayNode ss = q.putArray("segmentSeconds");
-            x.segmentSeconds().forEach(ss::add);
+            if (x.chains().size() == 1) {
+                ArrayNode ss = q.putArray("segmentSeconds");
+                x.first().segmentSeconds().forEach(ss::add);
+            }
             q.put("coarseSeconds", x.coarseSeconds());
             q.put("transferSeconds", x.transferSeconds());
             q.put("outsideSeconds", x.outsideSeconds());
             q.put("memoryBytesPerDevice", x.memoryBytesPerDevice());
+            if (x.chains().size() > 1) {
+                ArrayNode cs = q.putArray("chains");
+                for (Plan.PararealChain pc : x.chains()) {
+                    ObjectNode po = cs.addObject();
+                    putChain(po, pc, null);
+                    ArrayNode ss = po.putArray("segmentSeconds");
+                    pc.segmentSeconds().forEach(ss::add);
+                    po.put("coarseSeconds", pc.coarseSeconds());
+                    po.put("transferSeconds", pc.transferSeconds());
+                }
+            }
         }
         return r;
+    }
+
+    /** A parareal chain's fields: segments, chain, cuts, chainBlocks, devicesPerSegment, coarse. */
+    private static void putChain(ObjectNode q, Plan.PararealChain c, String network) {
+        q.put("segments", c.segments());
+        q.putArray("chain").add(c.first()).add(c.last());
+        ArrayNode cuts = q.putArray("cuts");
+        c.cuts().forEach(cuts::add);
+        q.put("chainBlocks", c.chainBlocks());
+        q.put("devicesPerSegment", c.devicesPerSegment());
+        ObjectNode co = q.putObject("coarse");
+        co.put("nodes", c.coarseNodes());
+        co.put("parameters", c.coarseParameters());
+        if (network != null) {
+            co.put("network", network);
+        }
     }
 
     private static void putBound(ObjectNode o, String key, double v) {
@@ -422,35 +450,52 @@ public final class PlanJson {
     }
 
     private static Plan.Parareal parareal(Reader r, JsonNode q) throws PlanFormatException {
-        int n = (int) r.integer(q, "parareal.segments", 2);
-        JsonNode chain = r.array(q, "parareal.chain");
-        if (chain.size() != 2 || !chain.get(0).isTextual() || !chain.get(1).isTextual()) {
-            throw r.bad("parareal.chain", "[first node, last node]", chain);
-        }
-        List<String> cuts = r.texts(q, "parareal.cuts");
-        if (cuts.size() != n - 1) {
-            throw r.bad("parareal.cuts", (n - 1) + " node names (one fewer than the segments)", q.get("cuts"));
+        List<Plan.PararealChain> chains = new ArrayList<>();
+        if (q.has("chains")) {
+            JsonNode cs = r.array(q, "parareal.chains");
+            if (cs.size() < 2) {
+                throw r.bad("parareal.chains", "at least 2 chains (one chain is written without the list)", cs);
+            }
+            for (int i = 0; i < cs.size(); i++) {
+                chains.add(chain(r, cs.get(i), "parareal.chains[" + i + "]."));
+            }
+        } else {
+            chains.add(chain(r, q, "parareal."));
         }
         JsonNode co = r.object(q, "parareal.coarse");
-        JsonNode ss = r.array(q, "parareal.segmentSeconds");
+        return new Plan.Parareal(chains, r.text(co, "parareal.coarse.network"), r.number(q, "parareal.stepSeconds", 0),
+                r.number(q, "parareal.speedup", 0), r.number(q, "parareal.exactStepSeconds", 0),
+                r.number(q, "parareal.outsideSeconds", 0), r.number(q, "parareal.memoryBytesPerDevice", 0));
+    }
+
+    /** One chain's fields, {@code at} the prefix that names them in errors. */
+    private static Plan.PararealChain chain(Reader r, JsonNode q, String at) throws PlanFormatException {
+        int n = (int) r.integer(q, at + "segments", 2);
+        JsonNode chain = r.array(q, at + "chain");
+        if (chain.size() != 2 || !chain.get(0).isTextual() || !chain.get(1).isTextual()) {
+            throw r.bad(at + "chain", "[first node, last node]", chain);
+        }
+        List<String> cuts = r.texts(q, at + "cuts");
+        if (cuts.size() != n - 1) {
+            throw r.bad(at + "cuts", (n - 1) + " node names (one fewer than the segments)", q.get("cuts"));
+        }
+        JsonNode co = r.object(q, at + "coarse");
+        JsonNode ss = r.array(q, at + "segmentSeconds");
         List<Double> seg = new ArrayList<>();
         for (int i = 0; i < ss.size(); i++) {
             JsonNode v = ss.get(i);
             if (!v.isNumber() || !(v.asDouble() >= 0)) {
-                throw r.bad("parareal.segmentSeconds[" + i + "]", "a number >= 0", v);
+                throw r.bad(at + "segmentSeconds[" + i + "]", "a number >= 0", v);
             }
             seg.add(v.asDouble());
         }
         if (seg.size() != n) {
-            throw r.bad("parareal.segmentSeconds", n + " numbers (one per segment)", ss);
+            throw r.bad(at + "segmentSeconds", n + " numbers (one per segment)", ss);
         }
-        return new Plan.Parareal(n, chain.get(0).asText(), chain.get(1).asText(), cuts,
-                (int) r.integer(q, "parareal.chainBlocks", n), (int) r.integer(q, "parareal.devicesPerSegment", 1),
-                (int) r.integer(co, "parareal.coarse.nodes", 1), r.integer(co, "parareal.coarse.parameters", 0),
-                r.text(co, "parareal.coarse.network"), r.number(q, "parareal.stepSeconds", 0),
-                r.number(q, "parareal.speedup", 0), r.number(q, "parareal.exactStepSeconds", 0), seg,
-                r.number(q, "parareal.coarseSeconds", 0), r.number(q, "parareal.transferSeconds", 0),
-                r.number(q, "parareal.outsideSeconds", 0), r.number(q, "parareal.memoryBytesPerDevice", 0));
+        return new Plan.PararealChain(n, chain.get(0).asText(), chain.get(1).asText(), cuts,
+                (int) r.integer(q, at + "chainBlocks", n), (int) r.integer(q, at + "devicesPerSegment", 1),
+                (int) r.integer(co, at + "coarse.nodes", 1), r.integer(co, at + "coarse.parameters", 0), seg,
+                r.number(q, at + "coarseSeconds", 0), r.number(q, at + "transferSeconds", 0));
     }
 
     /** Field access that names the field in every error. */

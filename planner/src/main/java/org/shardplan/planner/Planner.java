@@ -60,10 +60,16 @@ public final class Planner {
 
     private record Config(Cluster cluster, long batch, Map<String, Long> dims, OptionalDouble memoryLimit,
             MemoryModel memory, double timeLimit, int maxLayouts, Optional<ComputeModel> compute, String calibration,
-            String version, String modelName, String sha256, SearchOptions search, boolean fusedAttention) {
+            String version, String modelName, String sha256, SearchOptions search, boolean fusedAttention,
+            boolean gradientOverlap) {
     }
 
     private final Config c;
+
+    /** The request key a plan records a gradient reduction run after the backward pass under. */
+    public static final String GRADIENT_REDUCTION = "gradient-reduction";
+    /** Its value: the reduction after the backward pass ({@link #withGradientOverlap} false). */
+    public static final String AFTER_BACKWARD = "after-backward";
 
     private Planner(Config c) {
         this.c = c;
@@ -73,7 +79,7 @@ public final class Planner {
     public static Planner forCluster(Cluster cluster) {
         return new Planner(new Config(Objects.requireNonNull(cluster, "cluster"), 0, Map.of(), OptionalDouble.empty(),
                 MemoryModel.DEFAULT, 60, 64, Optional.empty(), "analytic", "unknown", "", "", SearchOptions.AUTO.withPipeline(1)
-                        .withMicroBatches(1), true));
+                        .withMicroBatches(1), true, true));
     }
 
     /** The global batch size (used to find each node's batch dimension; 0: the first axis of each input). */
@@ -82,13 +88,13 @@ public final class Planner {
             throw new IllegalArgumentException("batch must be >= 0, found " + batch);
         }
         return new Planner(new Config(c.cluster, batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The symbolic dimension bindings the graph was imported with (recorded in the plan). */
     public Planner withDims(Map<String, Long> dims) {
         return new Planner(new Config(c.cluster, c.batch, new LinkedHashMap<>(dims), c.memoryLimit, c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** A per-device memory limit in bytes (default: the smallest device's memory). */
@@ -97,21 +103,21 @@ public final class Planner {
             throw new IllegalArgumentException("memory limit must be a positive number of bytes, found " + bytes);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, OptionalDouble.of(bytes), c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** Optimizer, ZeRO stage (0-3) and activation recomputation, all three fixed. */
     public Planner withMemoryModel(MemoryModel m) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, Objects.requireNonNull(m), c.timeLimit,
                 c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256,
-                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention));
+                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention, c.gradientOverlap));
     }
 
     /** The optimizer preset, keeping the ZeRO and recomputation choices. */
     public Planner withOptimizer(OptimizerSpec o) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit,
                 new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()), c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** Sharded data parallelism fixed to ZeRO stage 0 to 3. */
@@ -133,7 +139,7 @@ public final class Planner {
         MemoryModel m = new MemoryModel(c.memory.optimizer(), s.zeroStage().orElse(c.memory.zeroStage()),
                 s.recompute().orElse(c.memory.recompute()));
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, m, c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention));
+                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention, c.gradientOverlap));
     }
 
     /**
@@ -142,7 +148,22 @@ public final class Planner {
      */
     public Planner withAttention(boolean fused) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused, c.gradientOverlap));
+    }
+
+    /**
+     * The data-parallel gradient reduction overlapped with the backward pass (true, the default: PyTorch
+     * DDP and FSDP) or run after it (false: Megatron-LM's own data parallelism of 2021,
+     * {@link ComputeModel#withGradientOverlap}).
+     */
+    public Planner withGradientOverlap(boolean overlap) {
+        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, overlap));
+    }
+
+    /** Whether the data-parallel gradient reduction is priced overlapped with the backward pass. */
+    public boolean gradientOverlap() {
+        return c.gradientOverlap;
     }
 
     /** Whether attention is priced fused. */
@@ -161,7 +182,7 @@ public final class Planner {
             throw new IllegalArgumentException("time limit must be positive, found " + seconds);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, seconds, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The most candidate layouts per node besides the baselines' (default 64; 0: all). */
@@ -170,25 +191,25 @@ public final class Planner {
             throw new IllegalArgumentException("max layouts must be >= 0, found " + n);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, n, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** A calibrated compute model and the name of its calibration (default: analytic roofline). */
     public Planner withComputeModel(ComputeModel m, String calibrationName) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The model's name and file hash recorded in the plan. */
     public Planner withModel(String name, String sha256) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The shardplan version recorded in the plan. */
     public Planner withVersion(String version) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     /** The planner a plan was made with (cluster, batch, dims, memory options, model), to re-cost it. */
@@ -223,6 +244,7 @@ public final class Planner {
             throw new PlanFormatException(e.getMessage(), e);
         }
         r = r.withAttention(!"unfused".equals(p.options().requested().get("attention")));
+        r = r.withGradientOverlap(!AFTER_BACKWARD.equals(p.options().requested().get(GRADIENT_REDUCTION)));
         return p.options().memoryLimitBytes() > 0 ? r.withMemoryLimit(p.options().memoryLimitBytes()) : r;
     }
 
@@ -238,7 +260,7 @@ public final class Planner {
     /** The cost-model settings of this planner. */
     public ProblemBuilder.Settings settings() {
         ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(slowestDevice(c.cluster)))
-                .withAttention(c.fusedAttention);
+                .withAttention(c.fusedAttention).withGradientOverlap(c.gradientOverlap);
         return new ProblemBuilder.Settings(c.cluster, cm, c.memory, c.maxLayouts, OptionalDouble.of(memoryLimit()));
     }
 
@@ -343,7 +365,7 @@ public final class Planner {
         List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(one, pb, choice, bounds, devices / p, rc);
         org.shardplan.planner.pipeline.Estimate e = PipelineSearch.estimate(sch, profiles, m, v);
         double step = p == 1 ? Evaluator.objective(PipelineSearch.weighted(one, m), choice)
-                - PipelineSearch.overlapped(one, choice, profiles) : e.stepSeconds();
+                - PipelineSearch.overlapped(one, choice, profiles) : e.stepSeconds() + PipelineSearch.updateAfter(sch, profiles, p);
         boolean fits = true;
         for (double mem : e.peakMemoryBytes()) {
             fits &= mem <= memoryLimit() * (1 + 1e-12);
@@ -644,8 +666,8 @@ public final class Planner {
         } else if (opt.segments().isEmpty() && p.get().speedup() <= 1) {
             Plan.Parareal x = p.get();
             warnings.add(String.format(java.util.Locale.ROOT, "parareal: the fastest network (%d segments of %s .. %s) "
-                    + "predicts %.4g s, not faster than %.4g s of the plan that keeps the model", x.segments(), x.first(),
-                    x.last(), x.stepSeconds(), x.exactStepSeconds()));
+                    + "predicts %.4g s, not faster than %.4g s of the plan that keeps the model", x.first().segments(),
+                    x.first().first(), x.first().last(), x.stepSeconds(), x.exactStepSeconds()));
             p = Optional.empty();
         }
         Plan r = new Plan(exact.model(), exact.cluster(), exact.batch(), exact.dims(), exact.options(), exact.nodes(),
@@ -656,39 +678,54 @@ public final class Planner {
 
     /**
      * The fastest parareal network of the model that fits, priced against a plan that keeps it
-     * ({@link org.shardplan.planner.parareal.PararealSearch}): with {@code segments} fixed, that many
-     * segments; empty when no chain applies or none fits.
+     * ({@link org.shardplan.planner.parareal.PararealSearch#search}): one or more chains torn, each
+     * with its own number of segments, or with {@code segments} fixed that many in every torn chain;
+     * empty when no chain applies or none fits.
      *
      * @throws ShardplanException when {@code segments} cannot apply to the model (no chain, more
      *     segments than blocks, not dividing the devices)
      */
     public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments)
             throws ShardplanException {
+        return parareal(source, exact, segments, true);
+    }
+
+    /** {@link #parareal(ModelSource, Plan, java.util.OptionalInt)}, with {@code several} false one chain at most. */
+    public Optional<Plan.Parareal> parareal(ModelSource source, Plan exact, java.util.OptionalInt segments,
+            boolean several) throws ShardplanException {
         PipelineSearch ps = new PipelineSearch(this, c.search, source, c.batch, c.timeLimit);
-        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments);
+        return parareal(exact, ps, exact.options().recompute(), exact.options().zeroStage(), segments, several);
     }
 
     private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
             java.util.OptionalInt segments) throws ShardplanException {
+        return parareal(exact, ps, rc, z, segments, true);
+    }
+
+    private Optional<Plan.Parareal> parareal(Plan exact, PipelineSearch ps, boolean rc, int z,
+            java.util.OptionalInt segments, boolean several) throws ShardplanException {
         CoarseGraph cg = ps.coarse(c.batch);
-        List<org.shardplan.planner.parareal.PararealSearch.Candidate> all =
-                org.shardplan.planner.parareal.PararealSearch.price(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
-                        memoryLimit(), segments, c.timeLimit, "--parareal");
-        Optional<org.shardplan.planner.parareal.PararealSearch.Candidate> best =
-                org.shardplan.planner.parareal.PararealSearch.best(all);
+        Optional<org.shardplan.planner.parareal.PararealSearch.Network> best =
+                org.shardplan.planner.parareal.PararealSearch.search(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
+                        memoryLimit(), segments, c.timeLimit, "--parareal", several);
         if (best.isEmpty()) {
             return Optional.empty();
         }
-        org.shardplan.planner.parareal.PararealSearch.Candidate b = best.get();
-        List<Double> seg = new ArrayList<>();
-        for (double x : b.segmentSeconds()) {
-            seg.add(x);
+        org.shardplan.planner.parareal.PararealSearch.Network net = best.get();
+        List<Plan.PararealChain> chains = new ArrayList<>();
+        for (org.shardplan.planner.parareal.PararealSearch.Candidate b : net.chains()) {
+            List<Double> seg = new ArrayList<>();
+            for (double x : b.segmentSeconds()) {
+                seg.add(x);
+            }
+            chains.add(new Plan.PararealChain(b.segments(), b.chain().firstName(cg), b.chain().lastName(cg),
+                    b.cutNames(cg), b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(), seg,
+                    b.coarseSeconds(), b.transferSeconds()));
         }
         double exactStep = exact.totals().stepSeconds();
-        return Optional.of(new Plan.Parareal(b.segments(), b.chain().firstName(cg), b.chain().lastName(cg), b.cutNames(cg),
-                b.chain().length(), b.devicesPerSegment(), b.coarseNodes(), b.coarseParameters(),
-                org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK, b.stepSeconds(), exactStep / b.stepSeconds(),
-                exactStep, seg, b.coarseSeconds(), b.transferSeconds(), b.outsideSeconds(), b.memoryBytesPerDevice()));
+        return Optional.of(new Plan.Parareal(chains, org.shardplan.planner.parareal.PararealSearch.COARSE_NETWORK,
+                net.stepSeconds(), exactStep / net.stepSeconds(), exactStep, net.outsideSeconds(),
+                net.memoryBytesPerDevice()));
     }
 
     /** The gradient reduction a one-stage, one-micro-batch step of these layouts hides (the baselines' steps). */
@@ -850,7 +887,7 @@ public final class Planner {
                 new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, requested()),
                 nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
-                        exactness, overlapNote(built, choice, stageOf, o.profiles(), vstages).orElse("")),
+                        exactness, overlapNote(built, choice, stageOf, o.profiles(), vstages, c.gradientOverlap).orElse("")),
                 warnings);
     }
 
@@ -861,7 +898,7 @@ public final class Planner {
      * runs them).
      */
     private static Optional<String> overlapNote(ProblemBuilder.Built built, int[] choice, int[] stageOf,
-            List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages) {
+            List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages, boolean overlap) {
         double[] full = new double[stages];
         for (ProblemBuilder.Unit u : built.units()) {
             full[stageOf[u.index()]] += u.costs().get(choice[u.index()]).gradientSeconds();
@@ -875,6 +912,11 @@ public final class Planner {
         if (total <= 0) {
             return Optional.empty();
         }
+        if (!overlap) {
+            return Optional.of(String.format(java.util.Locale.ROOT, "data-parallel gradient reduction after the backward"
+                    + " pass, not overlapped, %.3f ms (summed over stages); tensor-parallel collectives and resharding on"
+                    + " the critical path, not overlapped; pipeline transfers as the schedule runs them", total * 1e3));
+        }
         return Optional.of(String.format(java.util.Locale.ROOT, "data-parallel gradient reduction in %.0f MiB buckets"
                 + " overlapped with the last micro-batch's backward pass, %.3f of %.3f ms exposed (summed over stages);"
                 + " tensor-parallel collectives and resharding on the critical path, not overlapped; pipeline"
@@ -886,6 +928,9 @@ public final class Planner {
     private Map<String, String> requested() {
         Map<String, String> m = new LinkedHashMap<>(c.search.requested());
         m.put("attention", c.fusedAttention ? "fused" : "unfused");
+        if (!c.gradientOverlap) {
+            m.put(GRADIENT_REDUCTION, AFTER_BACKWARD);
+        }
         return m;
     }
 
@@ -905,7 +950,7 @@ public final class Planner {
     /** This planner on another cluster (for "what would fit" answers). */
     Planner withCluster(Cluster other) {
         return new Planner(new Config(other, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
     }
 
     MemoryModel memoryModel() {

@@ -64,26 +64,58 @@ public final class GpuFidelityBenchmark {
      */
     record Run(String name, String source, String model, String device, int gpus, long batch, int tensor, int pipeline,
             int microBatches, int zero, boolean recompute, boolean fusedAttention, double measuredSeconds,
-            String measured) {
+            String measured, String schedule, int virtual, boolean gradientOverlap) {
+        /** A run whose schedule the search picks, with the reduction overlapped. */
+        Run(String name, String source, String model, String device, int gpus, long batch, int tensor, int pipeline,
+                int microBatches, int zero, boolean recompute, boolean fusedAttention, double measuredSeconds,
+                String measured) {
+            this(name, source, model, device, gpus, batch, tensor, pipeline, microBatches, zero, recompute, fusedAttention,
+                    measuredSeconds, measured, "", 0, true);
+        }
     }
 
     static final String FOUNDRY = "llm-foundry scripts/train/benchmarking/README.md";
 
+    /**
+     * MPT's shape as a built-in GPT decoder: no dropout (llm-foundry's MPT configuration defaults
+     * {@code attn_pdrop}, {@code resid_pdrop} and {@code emb_pdrop} to 0 and the benchmark YAMLs keep
+     * them), with the loss.
+     */
     static String mpt(int layers, int hidden, int heads) {
-        return "gpt?layers=" + layers + ",hidden=" + hidden + ",heads=" + heads + ",vocab=50368,seq=2048";
+        return "gpt?layers=" + layers + ",hidden=" + hidden + ",heads=" + heads + ",vocab=50368,seq=2048,dropout=0";
     }
+
+    /**
+     * How Megatron-LM ran a Table 1 row, from its scripts ({@code examples/sc21/run_table_1.sh} and
+     * {@code CONFIG.sh}, NVIDIA/Megatron-LM, 2021): micro-batch size, the virtual pipeline stages
+     * ({@code --num-layers-per-virtual-pipeline-stage}; none: the plain 1F1B schedule) and the
+     * data-parallel implementation ({@code --DDP-impl torch}: PyTorch DDP, the reduction overlapped with
+     * the backward pass; {@code local}: Megatron's own, which {@code train_step} runs after the pipeline
+     * flush). No run shards the optimizer state (Megatron's distributed optimizer came in 2022): ZeRO 0.
+     */
+    record Script(int microBatchSize, int virtual, boolean torchDdp) {
+    }
+
+    static final Map<String, Script> SCRIPTS = Map.of(
+            "gpt-1.7b", new Script(16, 0, true),
+            "gpt-7.5b", new Script(16, 0, true),
+            "gpt-39.1b", new Script(4, 0, false),
+            "gpt-145.6b", new Script(2, 2, false), // 80 layers / 8 stages = 10 per device, 5 per virtual stage
+            "gpt-1t", new Script(1, 0, false));
 
     /** Megatron's rows, then the MPT runs. */
     static List<Run> runs() {
         List<Run> r = new ArrayList<>();
         for (MegatronBenchmark.Row x : MegatronBenchmark.ROWS) {
             double step = x.flops() / (x.gpus() * x.tflops() * 1e12);
-            // the search picks the micro-batches, except for 1T, whose 64-stage search does not finish in the
-            // limit: there micro-batches of one sequence (m = 512 per replica), the layout megatron.md's held plan found
-            int m = x.pipeline() == 64 ? (int) (x.batch() / (x.gpus() / (x.tensor() * x.pipeline()))) : 0;
+            Script sc = SCRIPTS.get(x.model());
+            int dp = x.gpus() / (x.tensor() * x.pipeline());
+            int m = (int) (x.batch() / dp / sc.microBatchSize());
+            String schedule = x.pipeline() == 1 ? "" : sc.virtual() > 1 ? "interleaved" : "1f1b";
             r.add(new Run(x.model() + " Megatron", "Narayanan et al. SC'21, Table 1", x.model(), "a100-80gb", x.gpus(),
-                    x.batch(), x.tensor(), x.pipeline(), m, 1, true, false, step,
-                    String.format(Locale.ROOT, "%.0f TFLOP/s per GPU x %d GPUs, eq. (3) FLOPs", x.tflops(), x.gpus())));
+                    x.batch(), x.tensor(), x.pipeline(), m, 0, true, false, step,
+                    String.format(Locale.ROOT, "%.0f TFLOP/s per GPU x %d GPUs, eq. (3) FLOPs", x.tflops(), x.gpus()),
+                    schedule, sc.virtual(), sc.torchDdp()));
         }
         String m7 = mpt(32, 4096, 32);
         String m13 = mpt(40, 5120, 40);
@@ -128,11 +160,18 @@ public final class GpuFidelityBenchmark {
             if (run.microBatches() > 0) {
                 so = so.withMicroBatches(run.microBatches());
             }
+            if (!run.schedule().isEmpty()) {
+                so = so.withSchedule(run.schedule());
+            }
+            if (run.virtual() > 1) {
+                so = so.withVirtualStages(run.virtual());
+            }
             if (run.pipeline() == 1) {
                 so = so.withData(run.gpus() / run.tensor());
             }
             Planner p = Planner.forCluster(c).withBatch(run.batch()).withTimeLimit(timeLimit)
-                    .withModel("builtin:" + run.model(), "").withSearch(so).withAttention(run.fusedAttention());
+                    .withModel("builtin:" + run.model(), "").withSearch(so).withAttention(run.fusedAttention())
+                    .withGradientOverlap(run.gradientOverlap());
             String pred;
             String ratio;
             long t0 = System.nanoTime();
@@ -160,9 +199,10 @@ public final class GpuFidelityBenchmark {
                 ratio = "- | -";
             }
             String line = String.format(Locale.ROOT, "| %s | %s | %d x %s | %d, TP %d, PP %d, m %s, ZeRO %d, recompute %s,"
-                    + " attention %s | %.3f s (%s) | %s | %s | %.1f s |", run.name(), run.source(), run.gpus(), run.device(),
-                    run.batch(), run.tensor(), run.pipeline(), run.microBatches() == 0 ? "auto" : "" + run.microBatches(),
-                    run.zero(), run.recompute() ? "on" : "off", run.fusedAttention() ? "fused" : "unfused",
+                    + " attention %s, DP reduction %s | %.3f s (%s) | %s | %s | %.1f s |", run.name(), run.source(), run.gpus(),
+                    run.device(), run.batch(), run.tensor(), run.pipeline(),
+                    run.microBatches() == 0 ? "auto" : "" + run.microBatches(), run.zero(), run.recompute() ? "on" : "off",
+                    run.fusedAttention() ? "fused" : "unfused", run.gradientOverlap() ? "overlapped" : "after backward",
                     run.measuredSeconds(), run.measured(), pred, ratio, (System.nanoTime() - t0) / 1e9);
             System.out.println(line);
             lines.add(line);

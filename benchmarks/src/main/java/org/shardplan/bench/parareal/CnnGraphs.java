@@ -12,7 +12,11 @@ import org.shardplan.graph.Value;
  * Convolutional networks built in code as exporters write them for inference (batch normalisation
  * folded into the convolutions), float32: VGG-16 (configuration D of Simonyan and Zisserman, ICLR 2015,
  * Table 1) and the CIFAR ResNet-110 of He et al. (CVPR 2016, Section 4.2: 6n + 2 layers with n = 18,
- * three stages of 16, 32 and 64 channels, identity shortcuts and 1x1 projections where the shape changes).
+ * three stages of 16, 32 and 64 channels, identity shortcuts and 1x1 projections where the shape changes),
+ * and the CIFAR ResNet-1001 of He, Zhang, Ren and Sun ("Identity Mappings in Deep Residual Networks",
+ * ECCV 2016: pre-activation bottleneck blocks, 9n + 2 layers with n = 111,
+ * three stages of 64, 128 and 256 output channels, a quarter of them inside the bottleneck), the
+ * network the parareal paper (arXiv:2103.08802) tears.
  */
 public final class CnnGraphs {
     private final Graph.Builder g;
@@ -94,6 +98,42 @@ public final class CnnGraphs {
         x = c.gemm("/classifier/fc6", x, 4096, true);
         x = c.gemm("/classifier/fc7", x, 4096, true);
         x = c.gemm("/classifier/fc8", x, 1000, false);
+        c.g.addOutput(x);
+        return c.g.build();
+    }
+
+    /**
+     * ResNet-1001 for CIFAR-10 (32 x 32 images): a 3x3 convolution to 16 maps, then 3 stages of 111
+     * pre-activation bottleneck blocks x + Conv1x1(Relu(Conv3x3(Relu(Conv1x1(Relu(x)))))) of 16/64,
+     * 32/128 and 64/256 channels (the first block of a stage with stride and a 1x1 projection), Relu,
+     * global average pooling and a Gemm to 10 classes.
+     */
+    public static Graph resnet1001(long batch) {
+        CnnGraphs c = new CnnGraphs("resnet1001-cifar");
+        Value x = Value.input("image", TensorType.of(DType.FLOAT32, batch, 3, 32, 32));
+        c.g.addInput(x);
+        x = c.conv("/conv1", x, 16, 3, 1, false);
+        long[] inner = {16, 32, 64};
+        for (int s = 0; s < 3; s++) {
+            for (int b = 0; b < 111; b++) {
+                String p = "/layer" + (s + 1) + "/block" + b;
+                int stride = s > 0 && b == 0 ? 2 : 1;
+                Value a = c.relu(p + "/pre", x);
+                Value h = c.conv(p + "/conv1", a, inner[s], 1, 1, true);
+                h = c.conv(p + "/conv2", h, inner[s], 3, stride, true);
+                Value y = c.conv(p + "/conv3", h, 4 * inner[s], 1, 1, false);
+                Value shortcut = b == 0 ? c.conv(p + "/downsample", a, 4 * inner[s], 1, stride, false) : x;
+                Value sum = act(p + ".sum", y.shape().toLongs());
+                c.g.addNode(new Node(p + "/Add", "Add", "", List.of(y, shortcut), List.of(sum), List.of()));
+                x = sum;
+            }
+        }
+        x = c.relu("/post", x);
+        long[] sh = x.shape().toLongs();
+        Value pooled = act("/avgpool.out", sh[0], sh[1], 1, 1);
+        c.g.addNode(new Node("/avgpool/GlobalAveragePool", "GlobalAveragePool", "", List.of(x), List.of(pooled), List.of()));
+        x = c.flatten(pooled);
+        x = c.gemm("/fc", x, 10, false);
         c.g.addOutput(x);
         return c.g.build();
     }

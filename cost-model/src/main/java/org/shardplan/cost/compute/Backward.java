@@ -9,6 +9,7 @@ import org.shardplan.graph.Node;
 import org.shardplan.graph.Value;
 import org.shardplan.graph.Work;
 import org.shardplan.graph.WorkAnalysis;
+import org.shardplan.graph.passes.Coarsening;
 
 /**
  * The backward pass of a node, written out as kernels of known shapes, and the activations the
@@ -22,8 +23,10 @@ import org.shardplan.graph.WorkAnalysis;
  * <li>Conv: the data gradient (a transposed convolution of the same FLOPs as the forward without
  *     bias, reading dY and W, writing dX) and the weight gradient (the same FLOPs, reading X and dY,
  *     writing dW), and the bias gradient {@code |Y|}. ConvTranspose likewise, roles swapped.
- * <li>View-only data movement (Reshape, Squeeze, Unsqueeze, Flatten, Identity, shape queries):
- *     nothing. Other data movement (Transpose, Concat, Slice, Gather, Pad, Resize ...): the
+ * <li>View-only data movement (Reshape, Squeeze, Unsqueeze, Flatten, Identity, shape queries) and
+ *     an inference Dropout: nothing. A Dropout in training ({@link Coarsening#isTrainingDropout}) is
+ *     element-wise: its backward applies the mask to the output gradient (the mask, one byte per
+ *     element, is not counted among the saved activations). Other data movement (Transpose, Concat, Slice, Gather, Pad, Resize ...): the
  *     reverse movement, the same bytes; Expand and Tile reduce ({@code |Y|} FLOPs).
  * <li>Everything else (element-wise, normalization, pooling, reductions): one gradient kernel
  *     of twice the forward FLOPs, reading dY and the saved tensors and writing dX (forward bytes
@@ -128,7 +131,7 @@ public final class Backward {
         for (Value v : n.inputs()) {
             any |= needsGrad(v);
         }
-        if (!any || VIEWS.contains(n.opType()) || n.outputs().isEmpty()) {
+        if (!any || VIEWS.contains(n.opType()) && !Coarsening.isTrainingDropout(n) || n.outputs().isEmpty()) {
             return out;
         }
         Work fwd = WorkAnalysis.of(n);

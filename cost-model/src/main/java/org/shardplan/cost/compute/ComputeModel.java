@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import org.shardplan.cost.calib.OpSignature;
 import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.Shape;
 import org.shardplan.graph.TensorType;
@@ -58,15 +59,54 @@ public final class ComputeModel {
 
     private final EfficiencyModel efficiency;
     private final boolean fusedAttention;
+    private final boolean gradientOverlap;
 
-    /** A model that prices attention as a fused kernel ({@link #withAttention}). */
+    /**
+     * A model that prices attention as a fused kernel ({@link #withAttention}) and the data-parallel
+     * gradient reduction overlapped with the backward pass ({@link #withGradientOverlap}).
+     */
     public ComputeModel(EfficiencyModel efficiency) {
-        this(efficiency, true);
+        this(efficiency, true, true);
     }
 
-    private ComputeModel(EfficiencyModel efficiency, boolean fusedAttention) {
+    private ComputeModel(EfficiencyModel efficiency, boolean fusedAttention, boolean gradientOverlap) {
         this.efficiency = Objects.requireNonNull(efficiency, "efficiency");
         this.fusedAttention = fusedAttention;
+        this.gradientOverlap = gradientOverlap;
+    }
+
+    /**
+     * This model with the data-parallel gradient reduction overlapped with the backward pass (true, the
+     * default: PyTorch DDP and FSDP, Megatron-LM since 2022, reduce bucket by bucket as the backward
+     * produces gradients) or run after the backward pass of the step's last micro-batch (false:
+     * Megatron-LM's own data parallelism of 2021, {@code --DDP-impl local}, whose {@code train_step}
+     * all-reduces the gradients after {@code forward_backward_func} returns).
+     */
+    public ComputeModel withGradientOverlap(boolean overlap) {
+        return new ComputeModel(efficiency, fusedAttention, overlap);
+    }
+
+    /** Whether the data-parallel gradient reduction overlaps the backward pass. */
+    public boolean gradientOverlap() {
+        return gradientOverlap;
+    }
+
+    /**
+     * One optimizer step over {@code staticBytes} of weights, gradients and optimizer state on one device:
+     * the bytes the step moves ({@link OptimizerSpec#stepBytesPerParameter} per parameter, the parameters
+     * being {@code staticBytes / bytesPerParameter}) streamed at the device's memory bandwidth times its
+     * kernel model's memory efficiency (1 without a kernel model). Exact when nothing is sharded
+     * (ZeRO 0) or everything is (ZeRO 3); with ZeRO 1 or 2 the replicated weights count as if each
+     * device updated them (an overestimate of at most the replicated bytes' share). O(1).
+     */
+    public double optimizerStepSeconds(double staticBytes, OptimizerSpec optimizer) {
+        double perParameter = optimizer.bytesPerParameter();
+        if (staticBytes <= 0 || perParameter <= 0) {
+            return 0;
+        }
+        DeviceSpec d = efficiency.device();
+        double rate = d.memoryBandwidthBytesPerSecond() * d.kernels().map(k -> k.memoryEfficiency()).orElse(1.0);
+        return staticBytes / perParameter * optimizer.stepBytesPerParameter() / rate;
     }
 
     /**
@@ -75,7 +115,7 @@ public final class ComputeModel {
      * unfused (each operator its own kernel over materialised scores, as the graph writes it).
      */
     public ComputeModel withAttention(boolean fused) {
-        return new ComputeModel(efficiency, fused);
+        return new ComputeModel(efficiency, fused, gradientOverlap);
     }
 
     /** Whether attention is priced as one fused kernel. */

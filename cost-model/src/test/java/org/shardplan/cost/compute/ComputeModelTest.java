@@ -36,6 +36,46 @@ class ComputeModelTest {
     }
 
     @Test
+    void theOptimizerStepStreamsItsBytesPerParameter() throws Exception {
+        // mixed-precision Adam keeps 16 bytes per parameter and its step moves 52 (Megatron-LM's kernels):
+        // 1e9 parameters on an A100 80GB (2,039 GB/s at 85% streaming efficiency)
+        DeviceSpec a100 = org.shardplan.cost.cluster.DeviceProfiles.get("a100-80gb");
+        ComputeModel cm = ComputeModel.analytic(a100);
+        double seconds = cm.optimizerStepSeconds(16e9, org.shardplan.cost.memory.OptimizerSpec.ADAM_MIXED);
+        assertEquals(52e9 / (2039e9 * 0.85), seconds, 1e-12 * seconds);
+        assertEquals(6 + 8 + 4 + 28 + 6, org.shardplan.cost.memory.OptimizerSpec.ADAM_MIXED.stepBytesPerParameter());
+        // plain SGD in float32: 8 bytes kept, 12 moved (read weight and gradient, write the weight); a device
+        // without a kernel model streams at its full bandwidth
+        assertEquals(8e9 / 8 * 12 * 1e-9, ComputeModel.analytic(SLOW).optimizerStepSeconds(8e9,
+                org.shardplan.cost.memory.OptimizerSpec.SGD_FP32), 1e-12);
+        assertEquals(0, cm.optimizerStepSeconds(0, org.shardplan.cost.memory.OptimizerSpec.ADAM_MIXED));
+        // the reduction is overlapped unless asked otherwise
+        assertTrue(cm.gradientOverlap());
+        assertTrue(!cm.withGradientOverlap(false).gradientOverlap());
+        assertTrue(!cm.withGradientOverlap(false).withAttention(false).gradientOverlap());
+    }
+
+    @Test
+    void aTrainingDropoutHasABackwardAnInferenceOneNone() {
+        Value x = act("x", 64, 128);
+        Value ratio = Value.constant("ratio", org.shardplan.graph.Tensor.ofDoubles(DType.FLOAT32, new long[0],
+                new double[] {0.1}));
+        Value on = Value.constant("on", org.shardplan.graph.Tensor.ofLongs(DType.BOOL, new long[0], new long[] {1}));
+        Value off = Value.constant("off", org.shardplan.graph.Tensor.ofLongs(DType.BOOL, new long[0], new long[] {0}));
+        Node train = new Node("d", "Dropout", "", List.of(x, ratio, on),
+                List.of(act("y", 64, 128), Value.intermediate("mask", TensorType.of(DType.BOOL, 64, 128))), List.of());
+        Node infer = new Node("d", "Dropout", "", List.of(x, ratio, off), List.of(act("y", 64, 128)), List.of());
+        assertEquals(0, Backward.of(infer).size());
+        List<Kernel> back = Backward.of(train);
+        assertEquals(1, back.size());
+        // the mask applied to the output gradient: twice the forward's one operation per element, reading the
+        // forward's bytes (x 4 B, y 4 B, mask 1 B per element, the ratio 4 B and the flag 1 B) and writing dx
+        long n = 64 * 128;
+        assertEquals(4 * n + 4 + 1 + 4 * n + n, org.shardplan.graph.WorkAnalysis.of(train).bytes(), 1e-9);
+        assertEquals(new Work(2.0 * n, 4 * n + 4 + 1 + 4 * n + n, 4 * n, true), back.get(0).work());
+    }
+
+    @Test
     void matmulBackwardIsTwoMatmulsOfKnownShapes() {
         Node mm = matmul(64, 128, 32);
         long f = 2L * 64 * 32 * 128;

@@ -30,10 +30,14 @@ import org.shardplan.onnx.models.DecoderSpec.Family;
  * <li>{@code llama2-7b}, {@code llama2-70b} (Touvron et al. 2023), {@code llama3-8b},
  *     {@code llama3-70b}, {@code llama3-405b} (Llama 3 team 2024, Table 3), with the shapes of their
  *     published configurations;
- * <li>{@code gpt?layers=L,hidden=H,heads=A[,ffn=F][,seq=S][,vocab=V][,dtype=T]} and
- *     {@code llama?layers=L,hidden=H,heads=A[,kv-heads=K][,ffn=F][,seq=S][,vocab=V][,dtype=T]};
+ * <li>{@code gpt?layers=L,hidden=H,heads=A[,ffn=F][,seq=S][,vocab=V][,dtype=T][,dropout=P][,loss=B]} and
+ *     {@code llama?layers=L,hidden=H,heads=A[,kv-heads=K][,ffn=F][,seq=S][,vocab=V][,dtype=T][,dropout=P][,loss=B]};
  *     a preset name may take the same keys to change some of its values ({@code llama3-8b?layers=2}).
  * </ul>
+ * Every model ends in the language-model loss unless {@code loss=false}. Dropout: the Megatron-LM
+ * presets ({@code gpt-1.7b} ... {@code gpt-1t}) train with Megatron's 0.1; the other presets and the
+ * parametric forms with none (Llama's published configurations set 0; GPT-3's paper gives none; MPT,
+ * whose shapes the parametric form writes, trains with 0 in llm-foundry), unless {@code dropout=P}.
  * Parsing is linear in the length of the name.
  */
 public final class BuiltinModels {
@@ -51,6 +55,8 @@ public final class BuiltinModels {
     }
 
     private static final String MEGATRON = "Narayanan et al., SC'21, Table 1";
+    /** Megatron-LM's attention and hidden dropout probability (its defaults; the Table 1 scripts keep them). */
+    public static final double MEGATRON_DROPOUT = 0.1;
     private static final Map<String, Preset> PRESETS = buildPresets();
 
     private static Map<String, Preset> buildPresets() {
@@ -65,8 +71,10 @@ public final class BuiltinModels {
         for (Object[] r : megatron) {
             int heads = (Integer) r[2];
             long hidden = (Long) r[3];
+            // dropout 0.1: Megatron-LM's --attention-dropout and --hidden-dropout defaults (megatron/arguments.py at
+            // the commit of examples/sc21, the scripts of Table 1, which leave them unset)
             m.put((String) r[0], new Preset(new DecoderSpec((String) r[0], Family.GPT, (Integer) r[4], hidden, heads,
-                    heads, 4 * hidden, 2048, 51200, DType.FLOAT16), (Double) r[1], MEGATRON));
+                    heads, 4 * hidden, 2048, 51200, DType.FLOAT16, MEGATRON_DROPOUT, true), (Double) r[1], MEGATRON));
         }
         // GPT-3 175B: Brown et al. 2020, Table 2.1 (96 layers, d_model 12288, 96 heads, context 2048); the
         // GPT-2 byte-pair vocabulary of 50257 tokens (Radford et al. 2019).
@@ -113,9 +121,10 @@ public final class BuiltinModels {
         return PRESETS.containsKey(base) || base.equals("gpt") || base.equals("llama");
     }
 
-    private static final List<String> GPT_KEYS = List.of("layers", "hidden", "heads", "ffn", "seq", "vocab", "dtype");
+    private static final List<String> GPT_KEYS = List.of("layers", "hidden", "heads", "ffn", "seq", "vocab", "dtype",
+            "dropout", "loss");
     private static final List<String> LLAMA_KEYS = List.of("layers", "hidden", "heads", "kv-heads", "ffn", "seq",
-            "vocab", "dtype");
+            "vocab", "dtype", "dropout", "loss");
     private static final List<String> REQUIRED = List.of("layers", "hidden", "heads");
 
     /**
@@ -196,8 +205,30 @@ public final class BuiltinModels {
                         + values.get("dtype") + "'");
             };
         }
+        double dropout = d == null ? 0 : d.dropout();
+        if (values.containsKey("dropout")) {
+            String t = values.get("dropout");
+            try {
+                dropout = Double.parseDouble(t);
+            } catch (NumberFormatException e) {
+                dropout = Double.NaN;
+            }
+            if (!(dropout >= 0 && dropout < 1)) {
+                throw new ShardplanException(where + ": dropout must be a probability in [0, 1), found '" + t + "'");
+            }
+        }
+        boolean loss = d == null || d.loss();
+        if (values.containsKey("loss")) {
+            String t = values.get("loss").toLowerCase(Locale.ROOT);
+            loss = switch (t) {
+                case "true", "on", "1", "yes" -> true;
+                case "false", "off", "0", "no" -> false;
+                default -> throw new ShardplanException(where + ": loss must be true or false, found '"
+                        + values.get("loss") + "'");
+            };
+        }
         try {
-            return new DecoderSpec(name, family, layers, hidden, heads, kv, ffn, seq, vocab, dtype);
+            return new DecoderSpec(name, family, layers, hidden, heads, kv, ffn, seq, vocab, dtype, dropout, loss);
         } catch (IllegalArgumentException e) {
             throw new ShardplanException(where + ": " + e.getMessage());
         }

@@ -22,9 +22,20 @@ import org.shardplan.graph.DType;
  *     {@code seq} dimension
  * @param vocab vocabulary size (V)
  * @param dtype element type of parameters and activations (float16, bfloat16 or float32)
+ * @param dropout dropout probability in training, in [0, 1): 0 writes no Dropout; above 0 a training
+ *     Dropout after the embeddings, on the attention probabilities and on each block's two outputs
+ *     before the residual addition (Megatron-LM's embedding, attention and hidden dropout)
+ * @param loss whether the graph ends in the language-model loss: the logits cast to float32 and a
+ *     cross-entropy against {@code labels} per token, averaged (Megatron-LM's loss in float32)
  */
 public record DecoderSpec(String name, Family family, int layers, long hidden, int heads, int kvHeads, long ffn,
-        long seq, long vocab, DType dtype) {
+        long seq, long vocab, DType dtype, double dropout, boolean loss) {
+
+    /** A decoder without dropout that ends in the loss. */
+    public DecoderSpec(String name, Family family, int layers, long hidden, int heads, int kvHeads, long ffn,
+            long seq, long vocab, DType dtype) {
+        this(name, family, layers, hidden, heads, kvHeads, ffn, seq, vocab, dtype, 0, true);
+    }
 
     /** The two decoder families. */
     public enum Family {
@@ -76,6 +87,9 @@ public record DecoderSpec(String name, Family family, int layers, long hidden, i
             throw new IllegalArgumentException("hidden / heads (the head size) must be even for rotary embeddings, found "
                     + hidden / heads);
         }
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("dropout must be a probability in [0, 1), found " + dropout);
+        }
         if (dtype != DType.FLOAT16 && dtype != DType.BFLOAT16 && dtype != DType.FLOAT32) {
             throw new IllegalArgumentException("dtype must be float16, bfloat16 or float32, found " + dtype);
         }
@@ -100,7 +114,7 @@ public record DecoderSpec(String name, Family family, int layers, long hidden, i
 
     /** This spec under another name. */
     public DecoderSpec withName(String n) {
-        return new DecoderSpec(n, family, layers, hidden, heads, kvHeads, ffn, seq, vocab, dtype);
+        return new DecoderSpec(n, family, layers, hidden, heads, kvHeads, ffn, seq, vocab, dtype, dropout, loss);
     }
 
     /**

@@ -39,14 +39,20 @@ import org.shardplan.onnx.edit.Proto;
  * The rotary tables are computed in the graph from the positions, as the export of a model with a
  * dynamic sequence length computes them.
  *
+ * <p>With a dropout probability above 0, a training {@code Dropout} follows the embeddings, the
+ * attention probabilities and each block's attention and MLP output projections (before the residual
+ * {@code Add}), where Megatron-LM and Hugging Face's GPT-2 and Llama place theirs.
+ *
  * <p>The graph input is {@code input_ids: int64 [batch, seq]} and the output {@code logits:
- * [batch, seq, vocab]}, both dimensions symbolic. Running time and size linear in the number of layers.
+ * [batch, seq, vocab]}, both dimensions symbolic; with the loss ({@link DecoderSpec#loss}) also the
+ * input {@code labels: int64 [batch, seq]} and the output {@code loss}, a float32 scalar. Running time and size linear in the number of layers.
  */
 public final class DecoderWriter {
     /** The ONNX opset the graph imports. */
     public static final int OPSET = 17;
     private static final int INT64 = 7;
     private static final int FLOAT = 1;
+    private static final int BOOL = 9;
 
     private final DecoderSpec spec;
     private final int elem;
@@ -86,7 +92,13 @@ public final class DecoderWriter {
             g.message(5, t);
         }
         g.message(11, valueInfo("input_ids", INT64, "batch", "seq"));
+        if (spec.loss()) {
+            g.message(11, valueInfo("labels", INT64, "batch", "seq"));
+        }
         g.message(12, valueInfo("logits", elem, "batch", "seq", spec.vocab()));
+        if (spec.loss()) {
+            g.message(12, valueInfo("loss", FLOAT));
+        }
         return new Proto().varint(1, 8).string(2, "shardplan").string(3, "builtin")
                 .message(7, g).message(8, new Proto().string(1, "").varint(2, OPSET)).bytes();
     }
@@ -100,7 +112,7 @@ public final class DecoderWriter {
         String pos = positions();
         String pe = node("/transformer/wpe/Gather", "Gather", List.of(weight("transformer.wpe.weight", spec.seq(), h),
                 unsqueeze("/transformer/Unsqueeze_pos", pos, 0)));
-        x = node("/transformer/Add", "Add", List.of(x, pe));
+        x = dropout("/transformer/drop", node("/transformer/Add", "Add", List.of(x, pe)));
         String mask = causalMask(pos);
         for (int i = 0; i < spec.layers(); i++) {
             String p = "transformer.h." + i + ".";
@@ -113,17 +125,18 @@ public final class DecoderWriter {
             String kT = transpose(s + "/attn/Transpose_1", reshape(s + "/attn/Reshape_1", parts.get(1), shape), 0, 2, 3, 1);
             String v = transpose(s + "/attn/Transpose_2", reshape(s + "/attn/Reshape_2", parts.get(2), shape), 0, 2, 1, 3);
             String o = attention(s + "/attn", q, kT, v, mask);
-            String proj = linear(s + "/attn/c_proj", o, p + "attn.c_proj", h, h, true);
+            String proj = dropout(s + "/attn/resid_dropout", linear(s + "/attn/c_proj", o, p + "attn.c_proj", h, h, true));
             x = node(s + "/Add", "Add", List.of(x, proj));
             String b = layerNorm(s + "/ln_2", x, p + "ln_2");
             String u = linear(s + "/mlp/c_fc", b, p + "mlp.c_fc", h, spec.ffn(), true);
             String g = gelu(s + "/mlp/act", u);
-            String m = linear(s + "/mlp/c_proj", g, p + "mlp.c_proj", spec.ffn(), h, true);
+            String m = dropout(s + "/mlp/dropout", linear(s + "/mlp/c_proj", g, p + "mlp.c_proj", spec.ffn(), h, true));
             x = node(s + "/Add_1", "Add", List.of(x, m));
         }
         String y = layerNorm("/transformer/ln_f", x, "transformer.ln_f");
         String wT = node("/lm_head/Transpose", "Transpose", List.of("transformer.wte.weight"), attrInts("perm", 1, 0));
         nodeTo("/lm_head/MatMul", "MatMul", List.of(y, wT), List.of("logits"));
+        loss();
     }
 
     private void llama() {
@@ -131,7 +144,7 @@ public final class DecoderWriter {
         long d = spec.headDim();
         int a = spec.heads();
         int kv = spec.kvHeads();
-        String x = embeddings("model.embed_tokens.weight", "/model/embed_tokens");
+        String x = dropout("/model/drop", embeddings("model.embed_tokens.weight", "/model/embed_tokens"));
         String pos = positions();
         String[] rope = rotaryTables(pos);
         String mask = causalMask(pos);
@@ -153,7 +166,8 @@ public final class DecoderWriter {
             }
             String kT = transpose(s + "/self_attn/Transpose_3", k, 0, 1, 3, 2);
             String o = attention(s + "/self_attn", q, kT, v, mask);
-            String out = linear(s + "/self_attn/o_proj", o, p + "self_attn.o_proj", a * d, h, false);
+            String out = dropout(s + "/self_attn/resid_dropout", linear(s + "/self_attn/o_proj", o, p + "self_attn.o_proj",
+                    a * d, h, false));
             x = node(s + "/Add", "Add", List.of(x, out));
             String n2 = rmsNorm(s + "/post_attention_layernorm", x, p + "post_attention_layernorm.weight");
             String gate = linear(s + "/mlp/gate_proj", n2, p + "mlp.gate_proj", h, spec.ffn(), false);
@@ -161,11 +175,13 @@ public final class DecoderWriter {
             String silu = node(s + "/mlp/act_fn/Mul", "Mul", List.of(gate, sig));
             String up = linear(s + "/mlp/up_proj", n2, p + "mlp.up_proj", h, spec.ffn(), false);
             String prod = node(s + "/mlp/Mul", "Mul", List.of(silu, up));
-            String down = linear(s + "/mlp/down_proj", prod, p + "mlp.down_proj", spec.ffn(), h, false);
+            String down = dropout(s + "/mlp/dropout", linear(s + "/mlp/down_proj", prod, p + "mlp.down_proj", spec.ffn(), h,
+                    false));
             x = node(s + "/Add_1", "Add", List.of(x, down));
         }
         String y = rmsNorm("/model/norm", x, "model.norm.weight");
         nodeTo("/lm_head/MatMul", "MatMul", List.of(y, weight("lm_head.weight", h, spec.vocab())), List.of("logits"));
+        loss();
     }
 
     // ---- pieces shared by both families
@@ -195,10 +211,42 @@ public final class DecoderWriter {
         String scores = node(s + "/MatMul", "MatMul", List.of(q, kT));
         String scaled = node(s + "/Div", "Div", List.of(scores, scalar((float) Math.sqrt(spec.headDim()))));
         String masked = node(s + "/Add", "Add", List.of(scaled, mask));
-        String probs = node(s + "/Softmax", "Softmax", List.of(masked), attrInt("axis", -1));
+        String probs = dropout(s + "/attn_dropout", node(s + "/Softmax", "Softmax", List.of(masked), attrInt("axis", -1)));
         String ctx = node(s + "/MatMul_1", "MatMul", List.of(probs, v));
         String t = transpose(s + "/Transpose_out", ctx, 0, 2, 1, 3);
         return reshape(s + "/Reshape_out", t, ints(0, 0, (long) spec.heads() * spec.headDim()));
+    }
+
+    /**
+     * A training Dropout of the spec's probability ({@code x} itself when it is 0): inputs {@code x},
+     * {@code ratio} (float32 scalar) and {@code training_mode} (a constant true), outputs the result
+     * and the mask, as {@code torch.onnx.export} writes {@code nn.Dropout} in training mode (opset 12+).
+     */
+    private String dropout(String s, String x) {
+        if (spec.dropout() <= 0) {
+            return x;
+        }
+        return nodeN(s + "/Dropout", "Dropout", List.of(x, scalarFloat32((float) spec.dropout()), scalarBool(true)), 2)
+                .get(0);
+    }
+
+    /**
+     * The language-model loss, when the spec asks for it: the logits {@code [B, S, V]} cast to float32
+     * (Megatron-LM computes its cross-entropy in float32 unless told otherwise), flattened to
+     * {@code [B S, V]} with the labels to {@code [B S]}, a {@code SoftmaxCrossEntropyLoss} per token
+     * ({@code reduction = "none"}) and its mean: the graph output {@code loss}. The next-token shift of
+     * the labels is the data loader's; the graph takes {@code labels: int64 [batch, seq]} as given.
+     */
+    private void loss() {
+        if (!spec.loss()) {
+            return;
+        }
+        String f = node("/loss/Cast", "Cast", List.of("logits"), attrInt("to", FLOAT));
+        String flat = reshape("/loss/Reshape", f, ints(-1, spec.vocab()));
+        String labels = reshape("/loss/Reshape_1", "labels", ints(-1));
+        String each = node("/loss/SoftmaxCrossEntropyLoss", "SoftmaxCrossEntropyLoss", List.of(flat, labels),
+                attrString("reduction", "none"));
+        nodeTo("/loss/ReduceMean", "ReduceMean", List.of(each), List.of("loss"), attrInt("keepdims", 0));
     }
 
     /** {@code x W (+ b)}, the weight stored {@code [in, out]} as exports of linear layers store it. */
@@ -320,6 +368,10 @@ public final class DecoderWriter {
         return new Proto().string(1, name).varint(3, v).varint(20, 2);
     }
 
+    private static Proto attrString(String name, String v) {
+        return new Proto().string(1, name).string(4, v).varint(20, 3);
+    }
+
     private static Proto attrFloat(String name, float v) {
         Proto p = new Proto().string(1, name);
         // field 2 (f), wire type 5 (fixed32)
@@ -392,6 +444,14 @@ public final class DecoderWriter {
         return constants.computeIfAbsent("f:" + Float.floatToIntBits(v), k -> {
             String name = "onnx::const_scalar_" + constants.size();
             initializers.add(new Proto().varint(2, elem).string(8, name).bytes(9, encode(v, spec.dtype())));
+            return name;
+        });
+    }
+
+    private String scalarBool(boolean v) {
+        return constants.computeIfAbsent("b:" + v, k -> {
+            String name = "onnx::const_bool_" + constants.size();
+            initializers.add(new Proto().varint(2, BOOL).string(8, name).bytes(9, new byte[] {(byte) (v ? 1 : 0)}));
             return name;
         });
     }

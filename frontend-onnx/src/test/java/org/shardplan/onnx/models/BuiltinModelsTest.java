@@ -199,6 +199,46 @@ class BuiltinModelsTest {
     }
 
     @Test
+    void megatronPresetsTrainWithDropoutAndEveryDecoderEndsInTheLoss() throws Exception {
+        // Megatron's dropout (0.1) after the embeddings, on the attention probabilities and on both block outputs
+        long b = 2;
+        Graph g = read("gpt-1.7b?layers=2", b).graph();
+        assertEquals(1 + 3 * 2, g.nodes().stream().filter(n -> n.opType().equals("Dropout")).count());
+        Node drop = node(g, "/transformer/h.1/attn/attn_dropout/Dropout");
+        assertTrue(Coarsening.isTrainingDropout(drop));
+        assertEquals(0.1f, (float) drop.input(1).constant().orElseThrow().getDouble(0));
+        // coarsening keeps them (they do work in training): the attention dropout runs in the softmax's node
+        CoarseGraph c = Coarsening.coarsen(g);
+        assertTrue(c.removedNodes().stream().noneMatch(n -> n.opType().equals("Dropout")), c.removedNodes().toString());
+        assertTrue(c.nodes().stream().anyMatch(n -> n.anchor().name().equals("/transformer/h.1/attn/Softmax")
+                && n.memberOps().contains("Dropout")));
+        // the loss: the logits cast to float32, a cross-entropy per token over [B S, V], their mean
+        Node ce = node(g, "/loss/SoftmaxCrossEntropyLoss");
+        assertEquals("[" + b * 2048 + ", 51200]", ce.input(0).shape().toString());
+        assertEquals(DType.FLOAT32, ce.input(0).dtype());
+        assertEquals(6.0 * b * 2048 * 51200, WorkAnalysis.of(ce).flops());
+        IterationSpace sp = org.shardplan.graph.space.IterationSpaces.of(ce).orElseThrow();
+        assertEquals(LoopKind.PARALLEL, sp.dim("d0").orElseThrow().kind());
+        assertEquals(LoopKind.COUPLED, sp.dim("d1").orElseThrow().kind());
+        assertEquals(List.of("input_ids", "labels"), g.inputs().stream().map(Value::name).toList());
+        assertEquals(List.of("logits", "loss"), g.outputs().stream().map(Value::name).toList());
+        assertEquals("[]", g.outputs().get(1).shape().toString());
+        // the parametric forms and the other presets train without dropout; both pieces are options
+        Graph plain = read("gpt?layers=1,hidden=64,heads=4,loss=false", b).graph();
+        assertTrue(plain.nodes().stream().noneMatch(n -> n.opType().equals("Dropout")
+                || n.opType().equals("SoftmaxCrossEntropyLoss")));
+        assertEquals(List.of("logits"), plain.outputs().stream().map(Value::name).toList());
+        Graph dropped = read("gpt?layers=1,hidden=64,heads=4,dropout=0.2", b).graph();
+        assertEquals(1 + 3, dropped.nodes().stream().filter(n -> n.opType().equals("Dropout")).count());
+        assertEquals(0, read("llama3-8b?layers=1", b).graph().nodes().stream()
+                .filter(n -> n.opType().equals("Dropout")).count());
+        assertEquals(1 + 3, read("llama3-8b?layers=1,dropout=0.1", b).graph().nodes().stream()
+                .filter(n -> n.opType().equals("Dropout")).count());
+        assertEquals(0.0, BuiltinModels.parse("gpt-1.7b?dropout=0").dropout());
+        assertTrue(!BuiltinModels.parse("llama2-7b?loss=off").loss());
+    }
+
+    @Test
     void parametricFormsAndOverrides() throws Exception {
         DecoderSpec g = BuiltinModels.parse("gpt?layers=24,hidden=2048,heads=16");
         assertEquals(List.of(24L, 2048L, 16L, 8192L, 2048L, 51200L),
@@ -227,6 +267,9 @@ class BuiltinModelsTest {
             {"gpt?layers", "expected KEY=VALUE, found 'layers'"},
             {"gpt?", "expected KEY=VALUE pairs"},
             {"gpt?layers=2,hidden=64,heads=4,dtype=int8", "dtype must be float16, bfloat16 or float32, found 'int8'"},
+            {"gpt?layers=2,hidden=64,heads=4,dropout=1", "dropout must be a probability in [0, 1), found '1'"},
+            {"gpt?layers=2,hidden=64,heads=4,dropout=x", "dropout must be a probability in [0, 1), found 'x'"},
+            {"gpt?layers=2,hidden=64,heads=4,loss=maybe", "loss must be true or false, found 'maybe'"},
             {"gpt-2b", "found 'gpt-2b'"},
             {"llama?layers=2,hidden=64,heads=4,vocab=99999999", "vocab must be at most 16777216, found 99999999"},
             {"gpt?layers=5000,hidden=64,heads=4", "layers must be a positive integer of at most 4096, found 5000"},

@@ -29,8 +29,8 @@ import org.shardplan.graph.space.IterationSpaces;
  *     shape arithmetic), and nodes whose every output is read only at shape or index positions
  *     ({@code Reshape}'s shape, {@code Slice}'s starts, {@code Shape}'s input, ...) or by folded
  *     nodes are folded away, found in one backward sweep.
- * <li><b>Remove.</b> Identity and Dropout (when its mask is unused) vanish: readers of their output
- *     read their input.
+ * <li><b>Remove.</b> Identity and Dropout (when its mask is unused and it does not train,
+ *     {@link #isTrainingDropout}) vanish: readers of their output read their input.
  * <li><b>Patterns.</b> A LayerNormalization written out as ReduceMean, Sub, Pow (or Mul), ReduceMean,
  *     Add, Sqrt, Div, optionally followed by Mul and Add with constant or parameter operands, becomes
  *     one compute node whose anchor is a synthesised LayerNormalization. An RMSNorm written out
@@ -90,6 +90,21 @@ public final class Coarsening {
             return n.input(0).kind() != Value.Kind.PARAMETER;
         }
         return LAYOUT.contains(n.opType());
+    }
+
+    /**
+     * Whether a node is a Dropout that drops in training: its {@code training_mode} input (opset 12 and
+     * later) is a constant true, as in a model exported for training ({@code torch.onnx.export} with
+     * {@code TrainingMode.TRAINING}). Such a Dropout does work (it draws a mask, scales and writes its
+     * output, and its backward applies the mask), so coarsening keeps it as an element-wise operator;
+     * an inference Dropout is an identity and is removed. O(1).
+     */
+    public static boolean isTrainingDropout(Node n) {
+        if (!n.isOnnxDomain() || !n.opType().equals("Dropout") || !n.hasInput(2)) {
+            return false;
+        }
+        return n.input(2).constant().filter(Tensor::hasValues).filter(t -> t.numElements() == 1)
+                .map(t -> t.getLong(0) != 0).orElse(false);
     }
 
     /** Whether an operator may be fused into the node producing its input. */
@@ -202,8 +217,8 @@ public final class Coarsening {
                 if (folded.contains(n) || !n.isOnnxDomain() || !n.hasInput(0)) {
                     continue;
                 }
-                boolean drop = n.opType().equals("Identity")
-                        || (n.opType().equals("Dropout") && (n.outputs().size() < 2 || unused(n.output(1))));
+                boolean drop = n.opType().equals("Identity") || (n.opType().equals("Dropout") && !isTrainingDropout(n)
+                        && (n.outputs().size() < 2 || unused(n.output(1))));
                 if (drop && !isConstant(n.input(0))) {
                     removed.add(n);
                     alias.put(n.output(0).name(), n.input(0));

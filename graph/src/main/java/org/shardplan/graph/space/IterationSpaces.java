@@ -137,6 +137,7 @@ public final class IterationSpaces {
             case "GroupNormalization" -> groupNorm(n);
             case "LayerNormalization", "RMSNormalization", "SimplifiedLayerNormalization" -> layerNorm(n);
             case "Softmax", "LogSoftmax", "Hardmax" -> softmax(n);
+            case "SoftmaxCrossEntropyLoss" -> crossEntropy(n);
             case "LRN" -> lrn(n);
             case "ArgMax", "ArgMin" -> reduce(n, new int[] {axis(n.attrInt("axis", 0), rank(n.input(0)))},
                     n.attrInt("keepdims", 1) != 0);
@@ -624,6 +625,41 @@ public final class IterationSpaces {
         sp.coupling = IterationSpace.Coupling.STATISTICS;
         sp.in(n.input(0), mapped(x, names));
         sp.out(n.output(0), mapped(shape(n.output(0)), names));
+        return sp.done();
+    }
+
+    /**
+     * SoftmaxCrossEntropyLoss without reduction ({@code reduction = "none"}): scores {@code [N, C, D...]},
+     * labels {@code [N, D...]}, a loss per sample {@code [N, D...]}. The class axis is coupled as a
+     * softmax's (a split of the classes exchanges the maximum and the sum of exponents, as Megatron-LM's
+     * vocabulary-parallel cross-entropy does); the other axes are parallel. A reduced loss (mean, sum)
+     * is not described: its scalar output would make every axis a reduction.
+     */
+    private static IterationSpace crossEntropy(Node n) {
+        if (!"none".equals(n.attrString("reduction", "mean")) || n.outputs().size() != 1 || n.hasInput(2)) {
+            throw new Unsupported();
+        }
+        Sp sp = new Sp(n);
+        long[] x = shape(n.input(0));
+        if (x.length < 2) {
+            throw new Unsupported();
+        }
+        String[] names = new String[x.length];
+        String[] rest = new String[x.length - 1];
+        for (int i = 0; i < x.length; i++) {
+            names[i] = sp.dim("d" + i, x[i], i == 1 ? LoopKind.COUPLED : LoopKind.PARALLEL);
+            if (i != 1) {
+                rest[i == 0 ? 0 : i - 1] = names[i];
+            }
+        }
+        long[] y = new long[x.length - 1];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = x[i == 0 ? 0 : i + 1];
+        }
+        sp.coupling = IterationSpace.Coupling.STATISTICS;
+        sp.in(n.input(0), mapped(x, names));
+        sp.in(n.input(1), mapped(y, rest));
+        sp.out(n.output(0), mapped(y, rest));
         return sp.done();
     }
 

@@ -132,7 +132,8 @@ public final class ProblemBuilder {
      *     counts as backward work)
      * @param microComputeSeconds forward and backward compute of one micro-batch
      * @param microCommunicationSeconds collectives of one micro-batch (partial sums, halos, activation
-     *     gradients, statistics, ZeRO-3 weight gathers)
+     *     gradients, statistics; the ZeRO 2 and 3 gathers and reduce-scatters, less what the
+     *     node's own compute hides when data-parallel collectives overlap)
      * @param microCommunicationBytes bytes one device moves in them
      * @param gradientSeconds the reduction of parameter gradients, once per step
      * @param gradientBytes bytes one device moves in that reduction
@@ -375,7 +376,7 @@ public final class ProblemBuilder {
         List<String> sigs = signatureCache.computeIfAbsent(cg, g -> {
             List<String> r = new ArrayList<>();
             for (CoarseNode c : g.nodes()) {
-                r.add(signature(c, spaces.get(c.index())) + "|" + roleOf(c) + "|");
+                r.add(signature(c, spaces.get(c.index())) + "|" + roleKey(c) + "|");
             }
             return r;
         });
@@ -411,7 +412,7 @@ public final class ProblemBuilder {
         double total = 0;
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
-            total += cache.computeIfAbsent(signature(c, space) + "|" + roleOf(c), k -> {
+            total += cache.computeIfAbsent(signature(c, space) + "|" + roleKey(c), k -> {
                 double m = Double.POSITIVE_INFINITY;
                 List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
                         : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), List.of());
@@ -503,10 +504,32 @@ public final class ProblemBuilder {
      * O(V + E) once per graph.
      */
     public void prepare(CoarseGraph cg) {
-        if (settings.compute().fusedAttention() && prepared.add(cg)) {
-            roles.putAll(AttentionChains.of(cg));
+        if (prepared.add(cg)) {
+            Map<CoarseNode, AttentionChains.Role> found = AttentionChains.of(cg);
+            if (settings.compute().fusedAttention()) {
+                roles.putAll(found);
+            } else {
+                found.forEach((n, r) -> {
+                    if (r == AttentionChains.Role.SCORES) {
+                        scaledInSoftmax.add(n);
+                    }
+                });
+            }
         }
     }
+
+    /**
+     * With attention unfused, the scores' nodes whose scale and mask run inside the softmax kernel:
+     * Megatron-LM's {@code FusedScaleMaskSoftmax} ({@code megatron/model/fused_softmax.py}, 2021) reads
+     * the raw scores, scales, masks and normalises them in one pass, so the element-wise chain fused
+     * after QKᵀ costs no kernel of its own (the softmax's read and write of the scores stand for it).
+     */
+    /** What a node's pricing role adds to its cost key: its attention role, or its scale and mask run in the softmax. */
+    private String roleKey(CoarseNode c) {
+        return scaledInSoftmax.contains(c) ? "scaled-in-softmax" : String.valueOf(roleOf(c));
+    }
+
+    private final Set<CoarseNode> scaledInSoftmax = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     /** The node's role in a fused attention chain, or null. */
     public AttentionChains.Role roleOf(CoarseNode c) {
@@ -652,7 +675,7 @@ public final class ProblemBuilder {
         // chain (scale, mask, dropout of the scores) they are part of the attention kernel
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
-            double[] ch = chainSeconds(c, members);
+            double[] ch = scaledInSoftmax.contains(c) ? new double[3] : chainSeconds(c, members);
             compute += ch[0] * fraction;
             forward += ch[1] * fraction;
             saved += ch[2] * fraction;
@@ -686,6 +709,9 @@ public final class ProblemBuilder {
             }
         }
         double memory = 0;
+        // the per-micro-batch collectives of sharded data parallelism (ZeRO 2 and 3: the weights' all-gathers,
+        // the gradients' reduce-scatter)
+        double sharded = 0;
         Set<String> seen = new java.util.HashSet<>();
         for (TensorIndexing t : sp.inputs()) {
             if (!seen.add(t.name())) {
@@ -703,7 +729,7 @@ public final class ProblemBuilder {
                     if (mm.zeroStage() >= 2) {
                         // sharded gradients are reduce-scattered after every micro-batch (the accumulation
                         // buffer holds only the device's shard); same volume as the all-reduce's first half
-                        comm += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
+                        sharded += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
                         bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, gb);
                         // and the updated weights are all-gathered once per step (stage 2; stage 3 below)
                         if (mm.zeroStage() == 2) {
@@ -717,7 +743,7 @@ public final class ProblemBuilder {
                     }
                     if (mm.zeroStage() >= 3) {
                         double wb = elems * mm.optimizer().weightBytes();
-                        comm += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
+                        sharded += 2 * collectives.seconds(Collective.ALL_GATHER, g, wb);
                         bytes += 2 * collectives.bytesMoved(Collective.ALL_GATHER, g, wb);
                     }
                 }
@@ -741,6 +767,12 @@ public final class ProblemBuilder {
                 bytes += 2 * hb;
             }
         }
+        // FSDP and DeepSpeed run these on their own stream, the next layer's weights gathered while this layer
+        // computes (backward and forward prefetch) and the gradients reduce-scattered while the backward goes on
+        // (Zhao et al., "PyTorch FSDP: Experiences on Scaling Fully Sharded Data Parallel", VLDB 2023, Sections
+        // 3.3 and 3.4): with the data-parallel collectives overlapped, only what the node's own compute of the
+        // micro-batch cannot cover is exposed
+        comm += settings.compute().gradientOverlap() ? Math.max(0, sharded - compute) : sharded;
         long coupled = sp.couplingElements(s);
         if (coupled > 0) {
             List<String> cd = new ArrayList<>();
@@ -805,7 +837,7 @@ public final class ProblemBuilder {
         }
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
-            double[] ch = chainSeconds(c, members);
+            double[] ch = scaledInSoftmax.contains(c) ? new double[3] : chainSeconds(c, members);
             compute += ch[0];
             forward += ch[1];
             saved += ch[2];

@@ -11,7 +11,9 @@ import org.shardplan.graph.passes.CoarseGraph;
  * A run of consecutive instances of one repeated block that keep the activation's shape: the blocks
  * of a ResNet stage after its first, the layers of a transformer encoder, the equal convolutions of a
  * VGG group. Exactly one activation crosses every boundary between two blocks of the run and the
- * boundary after the last, and it has the type of the run's input ({@link #type}); values made
+ * boundary after the last, or one that every crossing value is computed from alone (the residual sum
+ * of a pre-activation block, whose Relu the next block also reads), and it has the type of the run's
+ * input ({@link #type}); values made
  * before the run that the blocks read besides it (an attention mask, shapes) are {@link #sideInputs}.
  * Such a run is a discrete evolution x_{k+1} = f_k(x_k), which is what parareal splits.
  *

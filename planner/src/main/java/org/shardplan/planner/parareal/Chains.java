@@ -22,7 +22,8 @@ import org.shardplan.graph.passes.CoarseNode;
  *
  * <p>For a run starting at coarse node {@code a}, the activations crossing the boundary {@code c} are
  * the values made by nodes {@code a..c-1} that a node at {@code c} or later (or the graph's outputs)
- * reads; the run grows block by block while that set is one value of the run's type. The run's input
+ * reads; the run grows block by block while that set is one value of the run's type, or values all
+ * computed from one of them alone ({@link #carried}: a pre-activation block's Relu of its residual sum). The run's input
  * is what its first block reads where its second block reads the first block's output (the blocks are
  * isomorphic, so their nodes' inputs correspond). A ResNet-50 gives its four stages' equal bottlenecks
  * (2, 3, 5 and 2), a BERT encoder its layers (the attention mask a side input), VGG-16 its equal
@@ -85,11 +86,10 @@ public final class Chains {
             List<Value> carried = new ArrayList<>();
             int k = s;
             while (k < run.size()) {
-                Set<Value> cross = crossing(cg, start, run.get(k)[1], graphOutputs);
-                if (cross.size() != 1) {
+                Value v = carried(cg, crossing(cg, start, run.get(k)[1], graphOutputs));
+                if (v == null) {
                     break;
                 }
-                Value v = cross.iterator().next();
                 if (!carried.isEmpty() && !v.type().equals(carried.get(0).type())) {
                     break;
                 }
@@ -109,7 +109,11 @@ public final class Chains {
                     for (int b = first; b < k; b++) {
                         layers.add(new Chain.Layer(run.get(b)[0], run.get(b)[1]));
                     }
-                    out.add(new Chain(bc, layers, in, carried.get(k - s - 1), sideInputs(cg, layers, in, producer)));
+                    Value last = carried.get(k - s - 1);
+                    if (k - s >= 2) {
+                        last = alike(cg.graph(), last, carried.get(k - s - 2), 4);
+                    }
+                    out.add(new Chain(bc, layers, in, last, sideInputs(cg, layers, in, producer)));
                 }
             }
             s = Math.max(k, s + 1);
@@ -133,10 +137,97 @@ public final class Chains {
         Set<String> graphOutputs = new HashSet<>();
         cg.graph().outputs().forEach(v -> graphOutputs.add(v.name()));
         Set<Value> cross = crossing(cg, c.from(), c.layers().get(k).from(), graphOutputs);
-        if (cross.size() != 1) {
+        Value v = carried(cg, cross);
+        if (v == null) {
             throw new IllegalStateException("one activation must cross into block " + k + " of " + c + ", found " + cross);
         }
-        return cross.iterator().next();
+        return v;
+    }
+
+    /**
+     * The one activation a boundary carries: the crossing value itself when only one crosses, or the
+     * crossing value every other crossing value is computed from by nodes of one activation input and
+     * otherwise weights and constants, of its shape (a pre-activation block's Relu, or BatchNormalization
+     * and Relu, of the value the residual Add makes, which the next block reads besides it); else null.
+     * The parareal segments are cut at that value, so a segment's copy recomputes the others from it.
+     */
+    static Value carried(CoarseGraph cg, Set<Value> cross) {
+        if (cross.size() == 1) {
+            return cross.iterator().next();
+        }
+        for (Value root : cross) {
+            boolean all = true;
+            for (Value v : cross) {
+                if (!derives(cg.graph(), v, root, 4)) {
+                    all = false;
+                    break;
+                }
+            }
+            if (all) {
+                return root;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The chain's output where its last block's boundary carries a value computed from the block's
+     * own result ({@code v}, a pre-activation network's final Relu of its last residual sum): the value
+     * made by the same operator as the earlier boundaries' ({@code like}) that {@code v} is computed
+     * from alone, so that the chain ends where its blocks do; {@code v} itself when there is none.
+     */
+    static Value alike(org.shardplan.graph.Graph g, Value v, Value like, int depth) {
+        String op = g.producer(like).map(org.shardplan.graph.Node::opType).orElse("");
+        Value at = v;
+        for (int d = 0; d <= depth; d++) {
+            org.shardplan.graph.Node p = g.producer(at).orElse(null);
+            if (p == null) {
+                return v;
+            }
+            if (p.opType().equals(op)) {
+                return at;
+            }
+            Value act = null;
+            for (Value in : p.inputs()) {
+                if (in.kind() == Value.Kind.PARAMETER || in.kind() == Value.Kind.CONSTANT) {
+                    continue;
+                }
+                if (act != null && !act.name().equals(in.name())) {
+                    return v;
+                }
+                act = in;
+            }
+            if (act == null || p.outputs().size() != 1 || !act.type().equals(v.type())) {
+                return v;
+            }
+            at = act;
+        }
+        return v;
+    }
+
+    /** Whether {@code v} is {@code root} or computed from it alone (besides weights and constants), within {@code depth} nodes. */
+    static boolean derives(org.shardplan.graph.Graph g, Value v, Value root, int depth) {
+        if (v.name().equals(root.name())) {
+            return true;
+        }
+        if (depth == 0 || !v.type().equals(root.type())) {
+            return false;
+        }
+        org.shardplan.graph.Node p = g.producer(v).orElse(null);
+        if (p == null || p.outputs().size() != 1) {
+            return false;
+        }
+        Value act = null;
+        for (Value in : p.inputs()) {
+            if (in.kind() == Value.Kind.PARAMETER || in.kind() == Value.Kind.CONSTANT) {
+                continue;
+            }
+            if (act != null && !act.name().equals(in.name())) {
+                return false;
+            }
+            act = in;
+        }
+        return act != null && derives(g, act, root, depth - 1);
     }
 
     /** Activations made by nodes {@code [from, c)} and read at {@code c} or later, or by the graph's outputs. */
@@ -187,7 +278,7 @@ public final class Chains {
         Map<String, Value> r = new LinkedHashMap<>();
         for (int i = from; i < to; i++) {
             for (Value v : cg.node(i).inputs()) {
-                if (v.kind() == Value.Kind.PARAMETER || v.name().equals(in.name())) {
+                if (v.kind() == Value.Kind.PARAMETER || derives(cg.graph(), v, in, 4)) {
                     continue;
                 }
                 Integer p = producer.get(v.name());

@@ -48,7 +48,9 @@ import org.jgrapht.traverse.TopologicalOrderIterator;
  * renamed under the same prefix), coarse block j's are {@code parareal/coarse<j>/predict/...} (on
  * λ_{j-1}) and {@code parareal/coarse<j>/correct/...} (on U_{j-1}) with its parameters {@code
  * parareal/coarse<j>/<original parameter>}, and the join's are {@code parareal/join<j>/delta} and
- * {@code parareal/join<j>/correct}. The model's inputs, outputs and their shapes are the original's;
+ * {@code parareal/join<j>/correct}. A network of several chains names chain k's parts
+ * {@code parareal/chain<k>/fine<j>/...} and so on (k = 1.. in the plan's order). The model's inputs,
+ * outputs and their shapes are the original's;
  * weights that were graph inputs stay graph inputs.
  *
  * <p>The coarse network ({@link Coarse#BLOCK}, the default) is one block of the chain's class per
@@ -137,55 +139,98 @@ public final class PararealRewrite {
         Plan.Parareal p = plan.parareal().orElseThrow(() -> new ShardplanException("the plan has no parareal section"
                 + " (make it with shardplan plan --parareal auto or --parareal N)"));
         ModelFile m = ModelFile.read(model);
-        Rewritten r = rewrite(m, graph, p, options);
+        Path dir = model.toAbsolutePath().getParent();
+        Rewritten r = rewrite(m, graph, p, options, dir == null ? Path.of(".") : dir);
         try {
             r.builder.write(out);
         } catch (java.io.UncheckedIOException e) {
             throw new ShardplanException(e.getMessage(), e);
         }
-        return new Written(out, p.segments(), r.newParameters, r.builder.nodes().size(), r.notes);
+        return new Written(out, p.chains().stream().mapToInt(Plan.PararealChain::segments).sum(), r.newParameters,
+                r.builder.nodes().size(), r.notes);
     }
 
     /** A rewritten model not yet written. */
     record Rewritten(ModelBuilder builder, long newParameters, List<String> notes) {
     }
 
-    /** The rewritten model of {@code m} (imported as {@code g}) for the parareal section {@code p}. */
-    static Rewritten rewrite(ModelFile m, Graph g, Plan.Parareal p, Options o) throws ShardplanException {
+    /**
+     * The rewritten model of {@code m} (imported as {@code g}) for the parareal section {@code p}: its
+     * chains rewritten one after another, each in the model the previous one left (nodes outside a
+     * chain keep their names, so the later chains' boundaries are still found by name).
+     */
+    static Rewritten rewrite(ModelFile m, Graph g, Plan.Parareal p, Options o, Path dir) throws ShardplanException {
         CoarseGraph cg = Coarsening.coarsen(g);
-        Chain chain = null;
-        for (Chain c : Chains.find(cg)) {
-            if (c.firstName(cg).equals(p.first()) && c.lastName(cg).equals(p.last())) {
-                chain = c;
-            }
-        }
-        if (chain == null) {
-            throw new ShardplanException("parareal.chain: " + p.first() + " .. " + p.last() + " is not a chain of"
-                    + " shape-keeping blocks of model " + g.name() + " (is it the plan's model, at the plan's batch?)");
-        }
-        // the block index where each segment starts
-        int n = p.segments();
-        int[] bounds = new int[n + 1];
-        bounds[n] = chain.length();
-        for (int j = 1; j < n; j++) {
-            String cut = p.cuts().get(j - 1);
-            int at = -1;
-            for (int k = 1; k < chain.length(); k++) {
-                if (cg.node(chain.layers().get(k).from()).name().equals(cut)) {
-                    at = k;
+        List<Chain> found = Chains.find(cg);
+        int count = p.chains().size();
+        ModelFile at = m;
+        ModelBuilder last = null;
+        long params = 0;
+        List<String> notes = new ArrayList<>();
+        for (int k = 0; k < count; k++) {
+            Plan.PararealChain pc = p.chains().get(k);
+            String where = count == 1 ? "parareal." : "parareal.chains[" + k + "].";
+            Chain chain = null;
+            for (Chain c : found) {
+                if (c.firstName(cg).equals(pc.first()) && c.lastName(cg).equals(pc.last())) {
+                    chain = c;
                 }
             }
-            if (at <= bounds[j - 1]) {
-                throw new ShardplanException("parareal.cuts[" + (j - 1) + "] must be the first node of a later block of"
-                        + " the chain, found " + cut);
+            if (chain == null) {
+                throw new ShardplanException(where + "chain: " + pc.first() + " .. " + pc.last() + " is not a chain of"
+                        + " shape-keeping blocks of model " + g.name() + " (is it the plan's model, at the plan's batch?)");
             }
-            bounds[j] = at;
+            for (int q = 0; q < k; q++) {
+                Plan.PararealChain before = p.chains().get(q);
+                if (before.first().equals(pc.first())) {
+                    throw new ShardplanException(where + "chain: " + pc.first() + " .. " + pc.last()
+                            + " must be torn once, found it again at parareal.chains[" + q + "]");
+                }
+            }
+            // the block index where each segment starts
+            int n = pc.segments();
+            int[] bounds = new int[n + 1];
+            bounds[n] = chain.length();
+            for (int j = 1; j < n; j++) {
+                String cut = pc.cuts().get(j - 1);
+                int idx = -1;
+                for (int b = 1; b < chain.length(); b++) {
+                    if (cg.node(chain.layers().get(b).from()).name().equals(cut)) {
+                        idx = b;
+                    }
+                }
+                if (idx <= bounds[j - 1]) {
+                    throw new ShardplanException(where + "cuts[" + (j - 1) + "] must be the first node of a later block of"
+                            + " the chain, found " + cut);
+                }
+                bounds[j] = idx;
+            }
+            String[] v = new String[n + 1];
+            for (int j = 0; j <= n; j++) {
+                v[j] = Chains.boundary(cg, chain, bounds[j]).name();
+            }
+            if (last != null) {
+                try {
+                    at = ModelFile.parse(last.bytes(), dir, g.name());
+                } catch (org.shardplan.onnx.OnnxImportException e) {
+                    throw new ShardplanException("cannot rewrite chain " + (k + 1) + ": " + e.getMessage(), e);
+                }
+            }
+            String base = count == 1 ? "parareal/" : "parareal/chain" + (k + 1) + "/";
+            Rewritten r = new Writer(at, g, o, base, k).rewrite(v, Chains.boundary(cg, chain, 1).name(),
+                    Chains.boundary(cg, chain, 2).name());
+            last = r.builder;
+            params += r.newParameters;
+            if (count == 1) {
+                notes.addAll(r.notes);
+            } else {
+                r.notes.forEach(x -> notes.add("chain " + pc.first() + " .. " + pc.last() + ": " + x));
+            }
         }
-        String[] v = new String[n + 1];
-        for (int j = 0; j <= n; j++) {
-            v[j] = Chains.boundary(cg, chain, bounds[j]).name();
+        if (count > 1) {
+            notes.add(count + " chains torn, their parts named parareal/chain<k>/... (k = 1.." + count + " in model order)");
         }
-        return new Writer(m, g, o).rewrite(v, Chains.boundary(cg, chain, 1).name(), Chains.boundary(cg, chain, 2).name());
+        return new Rewritten(last, params, notes);
     }
 
     /** The rewriting of one model. */
@@ -201,12 +246,16 @@ public final class PararealRewrite {
         private final List<NodeEntry> added = new ArrayList<>();
         private final List<TensorEntry> newInits = new ArrayList<>();
         private final java.util.Set<String> createdNames = new java.util.HashSet<>();
+        private final String base;
+        private final int chainIndex;
         private long newParameters;
 
-        Writer(ModelFile m, Graph g, Options o) throws ShardplanException {
+        Writer(ModelFile m, Graph g, Options o, String base, int chainIndex) throws ShardplanException {
             this.m = m;
             this.g = g;
             this.o = o;
+            this.base = base;
+            this.chainIndex = chainIndex;
             this.nodes = m.nodes();
             for (int i = 0; i < nodes.size(); i++) {
                 for (String out : nodes.get(i).outputs()) {
@@ -314,7 +363,7 @@ public final class PararealRewrite {
         /** New parameters for coarse block {@code j}: each floating-point weight of more than one element. */
         Map<String, String> newParameters(List<Integer> block, int j) throws ShardplanException {
             Map<String, String> r = new LinkedHashMap<>();
-            SplittableRandom rnd = new SplittableRandom(o.seed() * 1_000_003L + j);
+            SplittableRandom rnd = new SplittableRandom(o.seed() * 1_000_003L + j + 7_919L * chainIndex);
             for (int i : block) {
                 NodeEntry e = nodes.get(i);
                 for (int slot = 0; slot < e.inputs().size(); slot++) {
@@ -346,7 +395,7 @@ public final class PararealRewrite {
                         throw new ShardplanException("coarse parameter " + in + " must have fewer than 2^31 elements, found "
                                 + count);
                     }
-                    String name = "parareal/coarse" + j + "/" + source;
+                    String name = base + "coarse" + j + "/" + source;
                     // one new tensor per source weight, however many names read it (Identity copies)
                     if (createdNames.add(name)) {
                         newInits.add(TensorEntry.floats(name, dims, initial(e.opType(), slot, dims, (int) count, rnd)));
@@ -428,12 +477,12 @@ public final class PararealRewrite {
             }
             String u = v[1];
             for (int j = 2; j <= n; j++) {
-                String f = copy(seg.get(j - 1), v[j - 1], lambda[j - 1], v[j], "parareal/fine" + j + "/", Map.of());
+                String f = copy(seg.get(j - 1), v[j - 1], lambda[j - 1], v[j], base + "fine" + j + "/", Map.of());
                 String corrected = coarse(j, "correct", u, v, seg, block, blockIn, blockOut, params.get(j - 1));
-                String delta = "parareal/join" + j + "/delta";
-                added.add(NodeSpec.of("Sub", "parareal/join" + j + "/delta").inputs(f, predicted[j]).outputs(delta).entry());
-                String next = j == n ? v[n] : "parareal/join" + j + "/U";
-                added.add(NodeSpec.of("Add", "parareal/join" + j + "/correct").inputs(corrected, delta).outputs(next)
+                String delta = base + "join" + j + "/delta";
+                added.add(NodeSpec.of("Sub", base + "join" + j + "/delta").inputs(f, predicted[j]).outputs(delta).entry());
+                String next = j == n ? v[n] : base + "join" + j + "/U";
+                added.add(NodeSpec.of("Add", base + "join" + j + "/correct").inputs(corrected, delta).outputs(next)
                         .entry());
                 u = next;
             }
@@ -444,7 +493,7 @@ public final class PararealRewrite {
                     continue;
                 }
                 NodeEntry e = nodes.get(i);
-                all.add(first.contains(i) ? e.withName("parareal/fine1/" + nodeName(e, i)) : e);
+                all.add(first.contains(i) ? e.withName(base + "fine1/" + nodeName(e, i)) : e);
             }
             all.addAll(added);
             all.forEach(e -> made.addAll(e.outputs()));
@@ -458,7 +507,7 @@ public final class PararealRewrite {
             for (int j = 2; j <= n; j++) {
                 for (int i : seg.get(j - 1)) {
                     for (String out : nodes.get(i).outputs()) {
-                        moved.put(out, "parareal/fine" + j + "/" + out);
+                        moved.put(out, base + "fine" + j + "/" + out);
                     }
                 }
             }
@@ -506,13 +555,13 @@ public final class PararealRewrite {
             }
             m.graphFields().forEach(b::graphField);
             List<String> notes = new ArrayList<>();
-            notes.add(n + " fine segments: nodes parareal/fine<j>/..., segment j on device group j; they read λ_{j-1}"
-                    + " (parareal/coarse<j-1>/predict/...) and share the original weights");
+            notes.add(n + " fine segments: nodes " + base + "fine<j>/..., segment j on device group j; they read λ_{j-1}"
+                    + " (" + base + "coarse<j-1>/predict/...) and share the original weights");
             notes.add(o.coarse() == Coarse.BLOCK
-                    ? "coarse network: " + n + " blocks (parareal/coarse<j>/...), " + newParameters
+                    ? "coarse network: " + n + " blocks (" + base + "coarse<j>/...), " + newParameters
                             + " new parameters initialised with seed " + o.seed() + "; it changes the model, which must be trained"
                     : "coarse network: copies of the fine segments with the original weights (the model computes the original)");
-            notes.add("join: parareal/join<j>/delta = f_j - G_j(λ_{j-1}), parareal/join<j>/correct = G_j(U_{j-1}) + delta;"
+            notes.add("join: " + base + "join<j>/delta = f_j - G_j(λ_{j-1}), " + base + "join<j>/correct = G_j(U_{j-1}) + delta;"
                     + " the output of the last join is " + v[n]);
             return new Rewritten(b, newParameters, notes);
         }
@@ -520,7 +569,7 @@ public final class PararealRewrite {
         /** Adds a call of coarse block j on {@code input}; returns its output. */
         private String coarse(int j, String call, String input, String[] v, List<List<Integer>> seg, List<Integer> block,
                 String blockIn, String blockOut, Map<String, String> params) {
-            String prefix = "parareal/coarse" + j + "/" + call + "/";
+            String prefix = base + "coarse" + j + "/" + call + "/";
             if (o.coarse() == Coarse.COPY) {
                 return copy(seg.get(j - 1), v[j - 1], input, v[j], prefix, Map.of());
             }

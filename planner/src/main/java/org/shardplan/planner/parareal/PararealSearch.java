@@ -46,9 +46,14 @@ import org.shardplan.planner.solver.Solver;
  * recurrence T[1][j] = t(0, j), T[s][j] = min over i &lt; j of max(T[s-1][i], t(i, j)), O(N L²), the
  * stage-balancing DP of the pipeline search on the blocks of the chain.
  *
+ * <p>Several chains (a ResNet's stages) can be torn at once ({@link #search}): they run one after
+ * another, each on all D devices, so the step is the gaps between them on D devices plus, per chain,
+ * either its nodes as they were (exact, on D devices) or its parareal part (the terms above but
+ * T_outside), each chain with its own N, or one N common to all when N is fixed.
+ *
  * <p>Running time: for each chain and each N dividing D (at most L), one cost-table build on g
- * devices (shared with the pipeline search's submeshes), L + N + 3 exact solves of block-sized
- * problems.
+ * devices (shared with the pipeline search's submeshes), L + N + 2 exact solves of block-sized
+ * problems; plus one exact solve per chain and per gap between chains.
  */
 public final class PararealSearch {
     private PararealSearch() {
@@ -79,10 +84,15 @@ public final class PararealSearch {
      * @param fits whether that fits the memory limit
      * @param coarseNodes coarse-graph nodes of the coarse network (N blocks)
      * @param coarseParameters parameters (elements) of the coarse network
+     * @param chainSeconds the chain's part of the step: coarse network, slowest segment and transfers
+     * @param chainMemoryBytes the chain's part of a device's memory: coarse network and largest segment
+     * @param exactSeconds the chain's nodes as they were, by the exact per-layer optimum on all devices
+     * @param exactMemoryBytes their memory per device
      */
     public record Candidate(Chain chain, int segments, int[] bounds, int devicesPerSegment, double stepSeconds,
             double[] segmentSeconds, double coarseSeconds, double transferSeconds, double outsideSeconds,
-            double memoryBytesPerDevice, boolean fits, int coarseNodes, long coarseParameters) {
+            double memoryBytesPerDevice, boolean fits, int coarseNodes, long coarseParameters, double chainSeconds,
+            double chainMemoryBytes, double exactSeconds, double exactMemoryBytes) {
         public Candidate {
             bounds = bounds.clone();
             segmentSeconds = segmentSeconds.clone();
@@ -114,43 +124,212 @@ public final class PararealSearch {
     }
 
     /**
-     * Every parareal network the options allow, priced: each chain with each N in 2..min(L, D) that
-     * divides D ({@code segments} fixes N).
+     * Every parareal network of one chain the options allow, priced: each chain with each N in
+     * 2..min(L, D) that divides D ({@code segments} fixes N), the rest of the model (the gaps between
+     * chains and the other chains) as it is. Chains that overlap a longer one are left out.
      *
      * @throws ShardplanException when N is fixed and no chain can take it (no chain, N above every
      *     chain's length, N not dividing the devices), naming {@code option}
      */
     public static List<Candidate> price(CoarseGraph cg, Builds builds, Cluster cluster, double memoryLimit,
             OptionalInt segments, double timeLimit, String option) throws ShardplanException {
-        List<Chain> chains = Chains.find(cg);
+        return pricing(cg, builds, cluster, memoryLimit, segments, timeLimit, option).candidates;
+    }
+
+    /**
+     * A parareal network that tears one or more chains (docs/parareal.md, "Several chains"): the
+     * chosen candidates, in model order, and the step and memory of the whole model with them.
+     *
+     * @param chains the torn chains' candidates, in model order
+     * @param stepSeconds the predicted step: the nodes outside the torn chains plus each chain's part
+     * @param outsideSeconds the nodes outside the torn chains (gaps and chains kept as they were) on all devices
+     * @param memoryBytesPerDevice the largest device's memory
+     * @param fits whether that fits the memory limit
+     */
+    public record Network(List<Candidate> chains, double stepSeconds, double outsideSeconds,
+            double memoryBytesPerDevice, boolean fits) {
+        public Network {
+            chains = List.copyOf(chains);
+        }
+    }
+
+    /**
+     * The fastest parareal network the options allow, over several chains: each chain is torn with
+     * the number of segments that makes its part of the step least (with {@code segments} fixed, that
+     * number, common to all) when that beats keeping its nodes as they were; when no chain gains, the
+     * single chain that loses least (so that the caller can say by how much). Over the memory limit,
+     * the choice that saves memory at the least time per byte is undone or changed until it fits;
+     * if the choice over several chains still does not fit, the fastest single chain that fits.
+     * The chains' parts add up because the chains run one after another, each on all devices.
+     *
+     * <p>Running time: that of {@link #price} plus O(K² · C) for K chains and C candidates.
+     *
+     * @throws ShardplanException as {@link #price}
+     */
+    public static Optional<Network> search(CoarseGraph cg, Builds builds, Cluster cluster, double memoryLimit,
+            OptionalInt segments, double timeLimit, String option) throws ShardplanException {
+        return search(cg, builds, cluster, memoryLimit, segments, timeLimit, option, true);
+    }
+
+    /**
+     * {@link #search}, or with {@code several} false the fastest network of one chain that fits (the
+     * search before several chains could be torn; benchmarks compare the two).
+     */
+    public static Optional<Network> search(CoarseGraph cg, Builds builds, Cluster cluster, double memoryLimit,
+            OptionalInt segments, double timeLimit, String option, boolean several) throws ShardplanException {
+        Pricing p = pricing(cg, builds, cluster, memoryLimit, segments, timeLimit, option);
+        if (p.candidates.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!several) {
+            return best(p.candidates).map(c -> new Network(List.of(c), c.stepSeconds(), c.outsideSeconds(),
+                    c.memoryBytesPerDevice(), true));
+        }
+        int k = p.chains.size();
+        // the options of chain i: null (its nodes as they were) or one of its candidates
+        List<List<Candidate>> options = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            options.add(new ArrayList<>());
+        }
+        for (Candidate c : p.candidates) {
+            options.get(p.chains.indexOf(c.chain())).add(c);
+        }
+        Candidate[] pick = new Candidate[k];
+        for (int i = 0; i < k; i++) {
+            for (Candidate c : options.get(i)) {
+                double now = pick[i] == null ? p.exact.get(i).seconds : pick[i].chainSeconds();
+                if (c.chainSeconds() < now) {
+                    pick[i] = c;
+                }
+            }
+        }
+        if (Arrays.stream(pick).allMatch(java.util.Objects::isNull)) {
+            // no chain gains: the one that loses least
+            Candidate least = null;
+            for (Candidate c : p.candidates) {
+                if (least == null || c.chainSeconds() - c.exactSeconds() < least.chainSeconds() - least.exactSeconds()) {
+                    least = c;
+                }
+            }
+            pick[p.chains.indexOf(least.chain())] = least;
+        }
+        double limit = memoryLimit * (1 + 1e-12);
+        while (memory(p, pick) > limit) {
+            // the change that saves memory at the least time per byte saved
+            int bi = -1;
+            Candidate bc = null;
+            double bestRate = Double.POSITIVE_INFINITY;
+            for (int i = 0; i < k; i++) {
+                double t0 = pick[i] == null ? p.exact.get(i).seconds : pick[i].chainSeconds();
+                double m0 = pick[i] == null ? p.exact.get(i).memory : pick[i].chainMemoryBytes();
+                List<Candidate> alts = new ArrayList<>(options.get(i));
+                alts.add(null);
+                for (Candidate c : alts) {
+                    double m1 = c == null ? p.exact.get(i).memory : c.chainMemoryBytes();
+                    double t1 = c == null ? p.exact.get(i).seconds : c.chainSeconds();
+                    if (m1 < m0) {
+                        double rate = (t1 - t0) / (m0 - m1);
+                        if (rate < bestRate) {
+                            bestRate = rate;
+                            bi = i;
+                            bc = c;
+                        }
+                    }
+                }
+            }
+            if (bi < 0) {
+                break;
+            }
+            pick[bi] = bc;
+        }
+        if (memory(p, pick) > limit || Arrays.stream(pick).allMatch(java.util.Objects::isNull)) {
+            return best(p.candidates).map(c -> new Network(List.of(c), c.stepSeconds(), c.outsideSeconds(),
+                    c.memoryBytesPerDevice(), true));
+        }
+        List<Candidate> torn = new ArrayList<>();
+        double step = p.gapSeconds;
+        double outside = p.gapSeconds;
+        for (int i = 0; i < k; i++) {
+            if (pick[i] != null) {
+                torn.add(pick[i]);
+                step += pick[i].chainSeconds();
+            } else {
+                step += p.exact.get(i).seconds;
+                outside += p.exact.get(i).seconds;
+            }
+        }
+        return Optional.of(new Network(torn, step, outside, memory(p, pick), true));
+    }
+
+    private static double memory(Pricing p, Candidate[] pick) {
+        double m = p.gapMemory;
+        for (int i = 0; i < pick.length; i++) {
+            m += pick[i] == null ? p.exact.get(i).memory : pick[i].chainMemoryBytes();
+        }
+        return m;
+    }
+
+    /**
+     * The chains that can be torn together (no two overlap; where chains of different classes
+     * overlap, the longer is kept), in model order; the exact cost of each on all devices, the gaps
+     * between them, and every candidate.
+     */
+    private record Pricing(List<Chain> chains, List<Range> exact, double gapSeconds, double gapMemory,
+            List<Candidate> candidates) {
+    }
+
+    private static Pricing pricing(CoarseGraph cg, Builds builds, Cluster cluster, double memoryLimit,
+            OptionalInt segments, double timeLimit, String option) throws ShardplanException {
+        List<Chain> found = Chains.find(cg);
         int d = cluster.deviceCount();
         if (segments.isPresent()) {
-            check(cg, chains, d, segments.getAsInt(), option);
+            check(cg, found, d, segments.getAsInt(), option);
         }
         long deadline = System.nanoTime() + (long) (timeLimit * 1e9);
         List<Candidate> r = new ArrayList<>();
-        if (chains.isEmpty()) {
-            return r;
+        if (found.isEmpty()) {
+            return new Pricing(List.of(), List.of(), 0, 0, r);
         }
+        // longest first: a chain overlapping one kept is left out
+        List<Chain> chains = new ArrayList<>();
+        for (Chain c : found) {
+            if (chains.stream().noneMatch(o -> o.from() < c.to() && c.from() < o.to())) {
+                chains.add(c);
+            }
+        }
+        chains.sort(java.util.Comparator.comparingInt(Chain::from));
         ProblemBuilder.Built all = builds.on(d);
         int nodes = cg.nodes().size();
+        // the gaps between the chains, and each chain as it is, on all devices
+        double gapT = 0;
+        double gapMem = 0;
+        List<Range> exact = new ArrayList<>();
+        int at = 0;
         for (Chain c : chains) {
+            if (c.from() > at) {
+                Range gap = solve(all, at, c.from(), deadline);
+                gapT += gap.seconds;
+                gapMem += gap.memory;
+            }
+            exact.add(solve(all, c.from(), c.to(), deadline));
+            at = c.to();
+        }
+        if (at < nodes) {
+            Range gap = solve(all, at, nodes, deadline);
+            gapT += gap.seconds;
+            gapMem += gap.memory;
+        }
+        double exactT = exact.stream().mapToDouble(Range::seconds).sum();
+        double exactMem = exact.stream().mapToDouble(Range::memory).sum();
+        for (int ci = 0; ci < chains.size(); ci++) {
+            Chain c = chains.get(ci);
+            // the rest of the model, with the other chains as they are
+            double outsideT = gapT + exactT - exact.get(ci).seconds;
+            double outsideMem = gapMem + exactMem - exact.get(ci).memory;
             // a coarse block is priced as the chain's second block: one that reads an activation and so
             // computes its input's gradient, as G_2..G_N do
             Chain.Layer rep = c.layers().get(1);
             Range coarse = solve(all, rep.from(), rep.to(), deadline);
-            double outsideT = 0;
-            double outsideMem = 0;
-            if (c.from() > 0) {
-                Range pre = solve(all, 0, c.from(), deadline);
-                outsideT += pre.seconds;
-                outsideMem += pre.memory;
-            }
-            if (c.to() < nodes) {
-                Range post = solve(all, c.to(), nodes, deadline);
-                outsideT += post.seconds;
-                outsideMem += post.memory;
-            }
             // a weight read by several nodes of the block (exporters deduplicate equal tensors) is one parameter
             long blockParams = 0;
             java.util.Set<String> counted = new java.util.HashSet<>();
@@ -185,13 +364,15 @@ public final class PararealSearch {
                 }
                 double coarseT = (2 * n - 1) * (coarse.seconds - coarse.sync) + n * coarse.sync;
                 double transfer = bytes > 0 ? 4 * link.transferSeconds(bytes / g) : 0;
-                double step = outsideT + coarseT + slowest + transfer;
-                double mem = outsideMem + n * coarse.parameters + (2 * n - 1) * coarse.activations + segMem;
-                r.add(new Candidate(c, n, bounds, g, step, seg, coarseT, transfer, outsideT, mem,
-                        mem <= memoryLimit * (1 + 1e-12), n * rep.size(), n * blockParams));
+                double part = coarseT + slowest + transfer;
+                double partMem = n * coarse.parameters + (2 * n - 1) * coarse.activations + segMem;
+                double mem = outsideMem + partMem;
+                r.add(new Candidate(c, n, bounds, g, outsideT + part, seg, coarseT, transfer, outsideT, mem,
+                        mem <= memoryLimit * (1 + 1e-12), n * rep.size(), n * blockParams, part, partMem,
+                        exact.get(ci).seconds, exact.get(ci).memory));
             }
         }
-        return r;
+        return new Pricing(chains, exact, gapT, gapMem, r);
     }
 
     /**

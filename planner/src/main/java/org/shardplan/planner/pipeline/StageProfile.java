@@ -21,10 +21,11 @@ package org.shardplan.planner.pipeline;
  * @param staticBytes                  weights, gradients and optimizer state of this stage per device
  * @param activationBytesPerMicroBatch activations of one micro-batch this stage keeps from its forward to its
  *                                     backward (to the weight-gradient op with zero bubble), per device
- * @param updateSeconds                one optimizer step of the stage's weights (reading and writing its
- *                                     static bytes once each at the device's memory bandwidth); only the
- *                                     asynchronous schedule ({@link Amp}) prices it, once per local update: the
- *                                     synchronous schedules run one per step and leave it out of the step
+ * @param updateSeconds                one optimizer step of the stage's weights (the bytes the optimizer moves
+ *                                     at the device's streaming rate); the asynchronous schedule
+ *                                     ({@link Amp}) prices it once per local update; for the synchronous
+ *                                     schedules the planner adds one per step after the gradient reduction
+ *                                     ({@code PipelineSearch.updateAfter}), outside their closed forms
  */
 public record StageProfile(double forwardSeconds, double backwardSeconds, double backwardWeightSeconds,
         double sendSeconds, double gradientSyncSeconds, double staticBytes, double activationBytesPerMicroBatch,

@@ -74,4 +74,27 @@ class AttentionChainsTest {
         assertEquals(4e-6 + f / (312e12 * 0.70), q.forwardSeconds(), 1e-15);
         assertEquals(4e-6 + f / (312e12 * 0.70) + 4e-6 + 2.5 * f / (312e12 * 0.55), q.computeSeconds(), 1e-15);
     }
+
+    @Test
+    void unfusedAttentionScalesAndMasksInsideTheSoftmaxKernel() throws Exception {
+        // Megatron-LM's FusedScaleMaskSoftmax: the scale and mask fused after QKᵀ cost no kernel of their own
+        CoarseGraph cg = decoder("gpt?layers=1,hidden=256,heads=4,seq=128");
+        Cluster c = Cluster.homogeneous(DeviceProfiles.get("a100-80gb"), 1);
+        ComputeModel cm = ComputeModel.analytic(c.device(0)).withAttention(false);
+        ProblemBuilder unfused = new ProblemBuilder(new ProblemBuilder.Settings(c, cm, MemoryModel.DEFAULT, 0,
+                OptionalDouble.empty()), cg.nodes().size());
+        unfused.prepare(cg);
+        CoarseNode scores = null;
+        for (CoarseNode n : AttentionChains.of(cg).keySet()) {
+            if (AttentionChains.of(cg).get(n) == AttentionChains.Role.SCORES) {
+                scores = n;
+            }
+        }
+        assertEquals(List.of("MatMul", "Div", "Add"), scores.memberOps());
+        // the node costs what its product alone costs: forward and backward of QKᵀ
+        ProblemBuilder.Cost q = unfused.nodeCost(scores, Optional.empty(), Layout.replicated());
+        ComputeModel.NodeCost product = cm.cost(scores.anchor());
+        assertEquals(product.trainingSeconds(), q.computeSeconds(), 1e-15);
+        assertEquals(product.forwardSeconds(), q.forwardSeconds(), 1e-15);
+    }
 }

@@ -26,7 +26,9 @@ class PararealPlanTest {
         Plan plan = Planner.forCluster(Fixtures.a100(4)).withBatch(64)
                 .withSearch(oneStage(SearchOptions.Parareal.segments(2))).plan(Fixtures.deepMlp(6, 64, 1024));
         assertTrue(plan.changesModel());
-        Plan.Parareal p = plan.parareal().orElseThrow();
+        Plan.Parareal net = plan.parareal().orElseThrow();
+        assertEquals(1, net.chains().size(), "the model has one chain");
+        Plan.PararealChain p = net.first();
         assertEquals(2, p.segments());
         assertEquals("fc0", p.first());
         assertEquals("fc5", p.last());
@@ -34,11 +36,11 @@ class PararealPlanTest {
         assertEquals(6, p.chainBlocks());
         assertEquals(2, p.devicesPerSegment());
         assertEquals(2 * 1024 * 1024, p.coarseParameters());
-        assertEquals(plan.totals().stepSeconds(), p.exactStepSeconds(), 0);
-        assertEquals(p.exactStepSeconds() / p.stepSeconds(), p.speedup(), 1e-12);
+        assertEquals(plan.totals().stepSeconds(), net.exactStepSeconds(), 0);
+        assertEquals(net.exactStepSeconds() / net.stepSeconds(), net.speedup(), 1e-12);
         double slowest = Math.max(p.segmentSeconds().get(0), p.segmentSeconds().get(1));
-        assertEquals(p.outsideSeconds() + p.coarseSeconds() + slowest + p.transferSeconds(), p.stepSeconds(),
-                p.stepSeconds() * 1e-12);
+        assertEquals(net.outsideSeconds() + p.coarseSeconds() + slowest + p.transferSeconds(), net.stepSeconds(),
+                net.stepSeconds() * 1e-12);
         assertEquals("2", plan.options().requested().get("parareal"));
     }
 
@@ -50,7 +52,7 @@ class PararealPlanTest {
         assertTrue(json.contains("\"changesModel\" : true"), json);
         Plan back = PlanJson.parse(json, "plan.json");
         assertEquals(plan, back);
-        assertEquals(List.of("fc2", "fc3", "fc4"), back.parareal().orElseThrow().cuts(), "[a + b | b | b | b + b]");
+        assertEquals(List.of("fc2", "fc3", "fc4"), back.parareal().orElseThrow().first().cuts(), "[a + b | b | b | b + b]");
     }
 
     @Test

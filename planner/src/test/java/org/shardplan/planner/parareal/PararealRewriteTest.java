@@ -116,7 +116,7 @@ class PararealRewriteTest {
     }
 
     private static Path write(Path model, Graph g, Plan.Parareal p, PararealRewrite.Options o, Path out) throws Exception {
-        PararealRewrite.Rewritten r = PararealRewrite.rewrite(ModelFile.read(model), g, p, o);
+        PararealRewrite.Rewritten r = PararealRewrite.rewrite(ModelFile.read(model), g, p, o, model.getParent());
         return r.builder().write(out);
     }
 
@@ -135,6 +135,166 @@ class PararealRewriteTest {
             double rel = relative(a.get(k), b.get(k));
             assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
         }
+    }
+
+    /** A parareal section tearing every chain of the model (in model order) into two halves. */
+    static Plan.Parareal everyChainInHalves(CoarseGraph cg) {
+        List<Chain> chains = new ArrayList<>(Chains.find(cg));
+        chains.sort(java.util.Comparator.comparingInt(Chain::from));
+        List<Plan.PararealChain> r = new ArrayList<>();
+        for (Chain c : chains) {
+            int half = c.length() / 2;
+            r.add(new Plan.PararealChain(2, c.firstName(cg), c.lastName(cg),
+                    List.of(cg.node(c.layers().get(half).from()).name()), c.length(), 1, 0, 0, List.of(0.0, 0.0), 0, 0));
+        }
+        return new Plan.Parareal(r, "test", 0, 0, 0, 0, 0);
+    }
+
+    @Test
+    void copiedCoarseBlocksOfEveryResnet50StageReproduceIt(@TempDir Path dir) throws Exception {
+        Path model = Models.file("resnet50.onnx");
+        Graph g = Models.graph("resnet50.onnx", Map.of("batch", 2L));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Plan.Parareal p = everyChainInHalves(cg);
+        // the stages' 2, 3, 5 and 2 equal bottlenecks
+        assertEquals(List.of(2, 3, 5, 2), p.chains().stream().map(Plan.PararealChain::chainBlocks).toList());
+        Path out = write(model, g, p, new PararealRewrite.Options(PararealRewrite.Coarse.COPY, 0), dir.resolve("copy.onnx"));
+        Map<String, float[]> a = run(model, image(2), shapes(g));
+        Map<String, float[]> b = run(out, image(2), shapes(g));
+        assertEquals(a.keySet(), b.keySet(), "the same outputs of the same shapes");
+        for (String k : a.keySet()) {
+            double rel = relative(a.get(k), b.get(k));
+            assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
+        }
+        ModelFile m = ModelFile.read(out);
+        for (int k = 1; k <= 4; k++) {
+            assertEquals(List.of("Sub", "Add"), ops(m, "parareal/chain" + k + "/join2/"), "chain " + k);
+        }
+    }
+
+    @Test
+    void newCoarseBlocksOfEveryResnet50StageRun(@TempDir Path dir) throws Exception {
+        Path model = Models.file("resnet50.onnx");
+        Graph g = Models.graph("resnet50.onnx", Map.of("batch", 2L));
+        CoarseGraph cg = Coarsening.coarsen(g);
+        Plan.Parareal p = everyChainInHalves(cg);
+        PararealRewrite.Rewritten r = PararealRewrite.rewrite(ModelFile.read(model), g, p, PararealRewrite.Options.DEFAULT,
+                model.getParent());
+        Path out = r.builder().write(dir.resolve("block.onnx"));
+        Map<String, float[]> a = run(model, image(2), shapes(g));
+        Map<String, float[]> b = run(out, image(2), shapes(g));
+        assertEquals(a.keySet(), b.keySet(), "the same outputs of the same shapes");
+        // each chain's coarse network: 2 blocks of its stage's bottleneck, new parameters
+        List<Chain> chains = new ArrayList<>(Chains.find(cg));
+        chains.sort(java.util.Comparator.comparingInt(Chain::from));
+        long expected = 0;
+        ModelFile m = ModelFile.read(out);
+        for (int k = 0; k < chains.size(); k++) {
+            Chain c = chains.get(k);
+            long block = 0;
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (int i = c.layers().get(1).from(); i < c.layers().get(1).to(); i++) {
+                for (Value v : cg.node(i).parameters()) {
+                    if (seen.add(v.name())) {
+                        block += v.shape().numElements().orElseThrow();
+                    }
+                }
+            }
+            long fresh = 0;
+            for (var t : m.initializers()) {
+                if (t.name().startsWith("parareal/chain" + (k + 1) + "/coarse")) {
+                    long n = 1;
+                    for (long d : t.dims()) {
+                        n *= d;
+                    }
+                    fresh += n;
+                }
+            }
+            assertEquals(2 * block, fresh, "chain " + (k + 1));
+            expected += 2 * block;
+        }
+        assertEquals(expected, r.newParameters());
+    }
+
+    /**
+     * A pre-activation residual network written as ONNX: Conv stem, {@code blocks} blocks
+     * x + Conv(Relu(Conv(Relu(x)))) (the next block reads both x and Relu(x)), Relu, Flatten, Gemm.
+     */
+    static Path preActivation(Path dir, int blocks) throws Exception {
+        SplittableRandom r = new SplittableRandom(5);
+        org.shardplan.onnx.edit.ModelBuilder b = org.shardplan.onnx.edit.ModelBuilder.create(8, Map.of("", 17L))
+                .graphName("preact");
+        b.input(org.shardplan.onnx.edit.ValueEntry.tensor("image", 1, List.of("batch", 3L, 8L, 8L)));
+        String x = conv(b, r, "stem", "image", 3, 4);
+        for (int k = 0; k < blocks; k++) {
+            String p = "/block" + k;
+            b.node(org.shardplan.onnx.edit.NodeSpec.of("Relu", p + "/pre").inputs(x).outputs(p + "/pre_out"));
+            String h = conv(b, r, p + "/conv1", p + "/pre_out", 4, 4);
+            b.node(org.shardplan.onnx.edit.NodeSpec.of("Relu", p + "/mid").inputs(h).outputs(p + "/mid_out"));
+            String y = conv(b, r, p + "/conv2", p + "/mid_out", 4, 4);
+            b.node(org.shardplan.onnx.edit.NodeSpec.of("Add", p + "/Add").inputs(y, x).outputs(p + "/sum"));
+            x = p + "/sum";
+        }
+        b.node(org.shardplan.onnx.edit.NodeSpec.of("Relu", "/post").inputs(x).outputs("/post_out"));
+        b.node(org.shardplan.onnx.edit.NodeSpec.of("Flatten", "/flatten").inputs("/post_out").outputs("/flat")
+                .attr("axis", 1L));
+        b.initializer(org.shardplan.onnx.edit.TensorEntry.floats("fc.weight", new long[] {10, 256}, gaussian(r, 2560, 0.06)));
+        b.node(org.shardplan.onnx.edit.NodeSpec.of("Gemm", "/fc").inputs("/flat", "fc.weight").outputs("logits")
+                .attr("transB", 1L));
+        b.output(org.shardplan.onnx.edit.ValueEntry.tensor("logits", 1, List.of("batch", 10L)));
+        return b.write(dir.resolve("preact.onnx"));
+    }
+
+    private static String conv(org.shardplan.onnx.edit.ModelBuilder b, SplittableRandom r, String name, String in,
+            int cin, int cout) {
+        b.initializer(org.shardplan.onnx.edit.TensorEntry.floats(name + ".weight", new long[] {cout, cin, 3, 3},
+                gaussian(r, cout * cin * 9, 1 / Math.sqrt(cin * 9))));
+        b.node(org.shardplan.onnx.edit.NodeSpec.of("Conv", name).inputs(in, name + ".weight").outputs(name + "_out")
+                .attr("kernel_shape", new long[] {3, 3}).attr("pads", new long[] {1, 1, 1, 1}));
+        return name + "_out";
+    }
+
+    private static float[] gaussian(SplittableRandom r, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (scale * r.nextGaussian());
+        }
+        return v;
+    }
+
+    @Test
+    void aPreActivationChainIsCutAtTheResidualSumAndCopiesReproduceIt(@TempDir Path dir) throws Exception {
+        Path model = preActivation(dir, 6);
+        Graph g = org.shardplan.onnx.OnnxImporter.read(model,
+                org.shardplan.onnx.ImportOptions.DEFAULT.withDims(Map.of("batch", 2L))).graph();
+        CoarseGraph cg = Coarsening.coarsen(g);
+        List<Chain> chains = Chains.find(cg);
+        assertEquals(1, chains.size(), chains.toString());
+        Chain c = chains.get(0);
+        assertTrue(c.length() >= 5, c.toString());
+        // the boundaries are the residual sums, not the Relu of them that the next block also reads
+        for (int k = 1; k < c.length(); k++) {
+            assertTrue(Chains.boundary(cg, c, k).name().endsWith("/sum"), Chains.boundary(cg, c, k).name());
+        }
+        assertTrue(c.output().name().endsWith("/sum"), c.output().name());
+        assertEquals(List.of(), c.sideInputs(), "the Relu of the chain's input is computed from it");
+        Map<String, long[]> shapes = Map.of("image", new long[] {2, 3, 8, 8});
+        SplittableRandom r = new SplittableRandom(9);
+        float[] img = gaussian(r, 2 * 3 * 64, 1);
+        Map<String, float[]> a = run(model, Map.of("image", img), shapes);
+        for (int[] cuts : new int[][] {{2}, {1, 3}}) {
+            Path out = write(model, g, section(cg, c, cuts), new PararealRewrite.Options(PararealRewrite.Coarse.COPY, 0),
+                    dir.resolve("copy" + cuts.length + ".onnx"));
+            Map<String, float[]> b = run(out, Map.of("image", img), shapes);
+            assertEquals(a.keySet(), b.keySet());
+            for (String k : a.keySet()) {
+                double rel = relative(a.get(k), b.get(k));
+                assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
+            }
+        }
+        Path fresh = write(model, g, section(cg, c, 2), PararealRewrite.Options.DEFAULT, dir.resolve("block.onnx"));
+        assertTrue(relative(a.values().iterator().next(), run(fresh, Map.of("image", img), shapes).values().iterator().next())
+                > 1e-3, "new coarse blocks change the model");
     }
 
     @Test
@@ -327,13 +487,13 @@ class PararealRewriteTest {
         Plan.Parareal wrong = new Plan.Parareal(2, "/layer3/x", "/layer3/y", List.of("/layer3/z"), 2, 1, 0, 0, "t", 0, 0, 0,
                 List.of(0.0, 0.0), 0, 0, 0, 0);
         ShardplanException e = assertThrows(ShardplanException.class,
-                () -> PararealRewrite.rewrite(ModelFile.read(model), g, wrong, PararealRewrite.Options.DEFAULT));
+                () -> PararealRewrite.rewrite(ModelFile.read(model), g, wrong, PararealRewrite.Options.DEFAULT, model.getParent()));
         assertEquals("parareal.chain: /layer3/x .. /layer3/y is not a chain of shape-keeping blocks of model torch_jit"
                 + " (is it the plan's model, at the plan's batch?)", e.getMessage());
         Plan.Parareal badCut = new Plan.Parareal(2, "/layer1/layer1.0/conv1/Conv", "/layer1/layer1.1/conv2/Conv",
                 List.of("/layer1/layer1.0/conv2/Conv"), 2, 1, 0, 0, "t", 0, 0, 0, List.of(0.0, 0.0), 0, 0, 0, 0);
         ShardplanException c = assertThrows(ShardplanException.class,
-                () -> PararealRewrite.rewrite(ModelFile.read(model), g, badCut, PararealRewrite.Options.DEFAULT));
+                () -> PararealRewrite.rewrite(ModelFile.read(model), g, badCut, PararealRewrite.Options.DEFAULT, model.getParent()));
         assertEquals("parareal.cuts[0] must be the first node of a later block of the chain, found"
                 + " /layer1/layer1.0/conv2/Conv", c.getMessage());
     }

@@ -8,8 +8,9 @@ import org.shardplan.onnx.edit.NodeEntry;
 import org.shardplan.onnx.edit.Wire;
 
 /**
- * The scalar attributes of a node ({@code AttributeProto} fields 1 name, 2 f, 3 i), decoded from the
- * node's raw bytes: what the translated operators read (axis, transA, transB, alpha, beta).
+ * The scalar and integer-list attributes of a node ({@code AttributeProto} fields 1 name, 2 f, 3 i,
+ * 8 ints), decoded from the node's raw bytes: what the translated operators read (axis, transA,
+ * transB, alpha, beta; a convolution's strides, pads, dilations, kernel_shape, group).
  */
 final class Attributes {
 
@@ -17,6 +18,7 @@ final class Attributes {
 
     private final Map<String, Long> ints = new HashMap<>();
     private final Map<String, Float> floats = new HashMap<>();
+    private final Map<String, long[]> lists = new HashMap<>();
 
     private Attributes() {}
 
@@ -29,6 +31,7 @@ final class Attributes {
             String name = null;
             Long i = null;
             Float x = null;
+            java.util.List<Long> ints = new java.util.ArrayList<>();
             for (Wire.Field g : Wire.fields(f.payload())) {
                 switch (g.number()) {
                     case 1 -> name = g.string();
@@ -43,8 +46,15 @@ final class Attributes {
                             i = g.value();
                         }
                     }
+                    case 8 -> {
+                        if (g.wire() == 0) {
+                            ints.add(g.value());
+                        } else if (g.wire() == 2) {
+                            packed(g.payload(), ints);
+                        }
+                    }
                     default -> {
-                        // other kinds (tensors, graphs, lists) are not read by the translated operators
+                        // other kinds (tensors, graphs, float lists) are not read by the translated operators
                     }
                 }
             }
@@ -55,9 +65,39 @@ final class Attributes {
                 if (x != null) {
                     a.floats.put(name, x);
                 }
+                if (!ints.isEmpty()) {
+                    a.lists.put(name, ints.stream().mapToLong(Long::longValue).toArray());
+                }
             }
         }
         return a;
+    }
+
+    /** Packed varints (a repeated int64 field written packed), appended to {@code out}. */
+    private static void packed(byte[] b, java.util.List<Long> out) {
+        int pos = 0;
+        while (pos < b.length) {
+            long v = 0;
+            int shift = 0;
+            while (true) {
+                if (pos >= b.length || shift > 63) {
+                    throw new IllegalArgumentException("a packed integer list attribute is truncated");
+                }
+                int c = b[pos++] & 0xff;
+                v |= (long) (c & 0x7f) << shift;
+                shift += 7;
+                if ((c & 0x80) == 0) {
+                    break;
+                }
+            }
+            out.add(v);
+        }
+    }
+
+    /** The integer list {@code name}, or {@code dflt} when the node has none. */
+    long[] ints(String name, long[] dflt) {
+        long[] v = lists.get(name);
+        return v == null ? dflt : v.clone();
     }
 
     long i(String name, long dflt) {

@@ -1,7 +1,9 @@
 package org.shardplan.runtime.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
 import org.shardplan.onnx.edit.NodeEntry;
 import java.util.HashMap;
 import java.util.List;
@@ -11,25 +13,34 @@ import java.util.TreeSet;
 
 /**
  * One pipeline stage's ONNX nodes, run as DJL (PyTorch) operations so that autograd records them.
- * The operator set is what multi-layer perceptrons and their exports use: {@code Gemm}, {@code
- * MatMul}, {@code Add}, {@code Sub}, {@code Mul}, {@code Div}, {@code Relu}, {@code Tanh}, {@code
- * Sigmoid}, {@code Softmax}, {@code LogSoftmax}, {@code Flatten}, {@code Identity}; any other operator
- * is rejected when the program is built, with the node's name.
+ * The operator set is what multi-layer perceptrons, small residual convolutional networks and their
+ * exports use: {@code Gemm}, {@code MatMul}, {@code Add}, {@code Sub}, {@code Mul}, {@code Div},
+ * {@code Relu}, {@code Tanh}, {@code Sigmoid}, {@code Softmax}, {@code LogSoftmax}, {@code Flatten},
+ * {@code Identity}, {@code Reshape} (its shape an int64 initializer) and 2-D {@code Conv} (symmetric
+ * padding); any other operator is rejected when the program is built, with the node's name.
  *
- * @param nodes  the stage's nodes in topological order
- * @param input  the tensor the stage receives (the model's input for the first stage)
- * @param output the tensor the stage sends on (the logits for the last)
- * @param params the initializers its nodes read
+ * @param nodes     the stage's nodes in topological order
+ * @param input     the tensor the stage receives (the model's input for the first stage)
+ * @param output    the tensor the stage sends on (the logits for the last)
+ * @param params    the initializers its nodes read
+ * @param constants the int64 initializers its nodes read (shapes), by name
  */
-public record StageProgram(List<NodeEntry> nodes, String input, String output, List<String> params) {
+public record StageProgram(List<NodeEntry> nodes, String input, String output, List<String> params,
+        Map<String, long[]> constants) {
 
     /** The operators this engine translates. */
     public static final Set<String> SUPPORTED = Set.of("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu",
-            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten", "Identity");
+            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten", "Identity", "Reshape", "Conv");
+
+    /** A stage whose nodes read no int64 constants. */
+    public StageProgram(List<NodeEntry> nodes, String input, String output, List<String> params) {
+        this(nodes, input, output, params, Map.of());
+    }
 
     public StageProgram {
         nodes = List.copyOf(nodes);
         params = List.copyOf(params);
+        constants = java.util.Collections.unmodifiableMap(new HashMap<>(constants));
         Set<String> unsupported = new TreeSet<>();
         for (NodeEntry n : nodes) {
             if (!SUPPORTED.contains(n.opType()) || !n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
@@ -50,7 +61,7 @@ public record StageProgram(List<NodeEntry> nodes, String input, String output, L
         Map<String, NDArray> env = new HashMap<>(weights);
         env.put(input, x);
         for (NodeEntry n : nodes) {
-            NDArray y = apply(n, env);
+            NDArray y = apply(n, env, constants);
             env.put(n.outputs().get(0), y);
         }
         NDArray out = env.get(output);
@@ -60,7 +71,7 @@ public record StageProgram(List<NodeEntry> nodes, String input, String output, L
         return out;
     }
 
-    private static NDArray apply(NodeEntry n, Map<String, NDArray> env) {
+    private static NDArray apply(NodeEntry n, Map<String, NDArray> env, Map<String, long[]> constants) {
         NDArray a = arg(n, 0, env);
         return switch (n.opType()) {
             case "Gemm" -> gemm(n, a, arg(n, 1, env), n.inputs().size() > 2 && !n.inputs().get(2).isEmpty() ? arg(n, 2, env) : null);
@@ -76,6 +87,8 @@ public record StageProgram(List<NodeEntry> nodes, String input, String output, L
             case "LogSoftmax" -> a.logSoftmax(axis(n, a, -1));
             case "Flatten" -> flatten(a, (int) intAttr(n, "axis", 1));
             case "Identity" -> a;
+            case "Reshape" -> reshape(n, a, constants);
+            case "Conv" -> conv(n, a, arg(n, 1, env), n.inputs().size() > 2 && !n.inputs().get(2).isEmpty() ? arg(n, 2, env) : null);
             default -> throw new IllegalArgumentException("operator " + n.opType() + " (node " + n.name() + ") is not translated");
         };
     }
@@ -98,6 +111,45 @@ public record StageProgram(List<NodeEntry> nodes, String input, String output, L
             y = y.add(beta == 1f ? c : c.mul(beta));
         }
         return y;
+    }
+
+    /** ONNX Reshape with its shape an int64 constant: 0 copies the input's dimension, -1 is inferred. */
+    private static NDArray reshape(NodeEntry n, NDArray a, Map<String, long[]> constants) {
+        String name = n.inputs().size() > 1 ? n.inputs().get(1) : "";
+        long[] shape = constants.get(name);
+        if (shape == null) {
+            throw new IllegalArgumentException("node " + n.name() + " (Reshape) must read its shape from an int64"
+                    + " initializer, found " + (name.isEmpty() ? "none" : name));
+        }
+        long[] s = shape.clone();
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == 0 && intAttr(n, "allowzero", 0) == 0) {
+                s[i] = a.getShape().get(i);
+            }
+        }
+        // a copy, not a view: a view of the stage's input, kept for a convolution's backward, read freed
+        // memory in training runs (losses turned NaN after some steps)
+        return a.reshape(new Shape(s)).duplicate();
+    }
+
+    /** ONNX Conv in two spatial dimensions: strides, symmetric pads, dilations and groups from the attributes. */
+    private static NDArray conv(NodeEntry n, NDArray x, NDArray w, NDArray b) {
+        Attributes at = Attributes.of(n);
+        if (w.getShape().dimension() != 4) {
+            throw new IllegalArgumentException("node " + n.name() + " (Conv) must have a 4-d weight (2-d convolution),"
+                    + " found shape " + w.getShape());
+        }
+        long[] strides = at.ints("strides", new long[] {1, 1});
+        long[] dilations = at.ints("dilations", new long[] {1, 1});
+        long[] pads = at.ints("pads", new long[] {0, 0, 0, 0});
+        if (pads.length != 4 || pads[0] != pads[2] || pads[1] != pads[3]) {
+            throw new IllegalArgumentException("node " + n.name() + " (Conv) must pad both sides of each dimension"
+                    + " alike, found pads " + java.util.Arrays.toString(pads));
+        }
+        // the convolution reads a copy of its input: on the input itself, training runs of the same seed
+        // gave different losses and at times NaN (the input read back changed before the backward)
+        return Conv2d.conv2d(x.duplicate(), w, b, new Shape(strides), new Shape(pads[0], pads[1]), new Shape(dilations),
+                (int) at.i("group", 1)).singletonOrThrow();
     }
 
     private static NDArray flatten(NDArray a, int axis) {

@@ -19,16 +19,18 @@ import org.shardplan.onnx.edit.Wire;
 
 /**
  * A model to train: the ONNX graph's nodes in file order (ONNX requires topological order), its
- * float initializers (the parameters and their initial values), and its one data input and one output.
+ * float initializers (the parameters and their initial values), its int64 initializers (constants
+ * such as a Reshape's shape, not trained), and its one data input and one output.
  *
  * @param nodes      the graph's nodes
  * @param parameters float initializers by name: shape and values
+ * @param constants  int64 initializers by name: their values (shape arguments)
  * @param input      the graph input that is not an initializer (the data)
  * @param inputWidth the input's feature count (its shape after the batch dimension, multiplied out)
  * @param output     the graph output (the logits the loss is taken of)
  */
-public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, String input, long inputWidth,
-        String output) {
+public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, Map<String, long[]> constants,
+        String input, long inputWidth, String output) {
 
     /** An initializer: its shape and float values. */
     public record Param(long[] shape, float[] values) {
@@ -50,6 +52,12 @@ public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, S
     public TrainModel {
         nodes = List.copyOf(nodes);
         parameters = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+        constants = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(constants));
+    }
+
+    /** A model without int64 constants. */
+    public TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, String input, long inputWidth, String output) {
+        this(nodes, parameters, Map.of(), input, inputWidth, output);
     }
 
     /** Reads an ONNX file (weights inside the file). Running time: linear in the file's size. */
@@ -65,10 +73,16 @@ public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, S
      */
     public static TrainModel of(ModelFile model, String where) {
         Map<String, Param> params = new LinkedHashMap<>();
+        Map<String, long[]> constants = new LinkedHashMap<>();
         for (TensorEntry t : model.initializers()) {
+            if (!t.sparse() && !t.external() && t.dataType() == 7) {
+                constants.put(t.name(), longs(t));
+                continue;
+            }
             if (t.sparse() || t.dataType() != 1) {
                 throw new IllegalArgumentException(where + ": initializer " + t.name()
-                        + " must be a dense float32 tensor for training, found ONNX type " + t.dataType());
+                        + " must be a dense float32 tensor (a parameter) or int64 tensor (a constant) for training, found"
+                    + " ONNX type " + t.dataType());
             }
             if (t.external()) {
                 throw new IllegalArgumentException(where + ": initializer " + t.name()
@@ -78,7 +92,7 @@ public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, S
         }
         List<ValueEntry> inputs = new ArrayList<>();
         for (ValueEntry vi : model.inputs()) {
-            if (!params.containsKey(vi.name())) {
+            if (!params.containsKey(vi.name()) && !constants.containsKey(vi.name())) {
                 inputs.add(vi);
             }
         }
@@ -101,7 +115,45 @@ public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, S
             }
             width *= d;
         }
-        return new TrainModel(model.nodes(), params, in.name(), width, model.outputs().get(0).name());
+        return new TrainModel(model.nodes(), params, constants, in.name(), width, model.outputs().get(0).name());
+    }
+
+    /** TensorProto field int64_data. */
+    private static final int INT64_DATA = 7;
+
+    /** The values of an inline int64 tensor (raw_data, or int64_data packed or not). */
+    private static long[] longs(TensorEntry t) {
+        long n = 1;
+        for (long d : t.dims()) {
+            n *= d;
+        }
+        long[] v = new long[(int) n];
+        int at = 0;
+        for (Wire.Field f : Wire.fields(t.raw())) {
+            if (f.number() == RAW_DATA && f.wire() == 2) {
+                ByteBuffer.wrap(f.payload()).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(v, 0,
+                        Math.min(v.length, f.payload().length / 8));
+                return v;
+            }
+            if (f.number() == INT64_DATA && f.wire() == 0 && at < v.length) {
+                v[at++] = f.value();
+            } else if (f.number() == INT64_DATA && f.wire() == 2) {
+                byte[] b = f.payload();
+                int pos = 0;
+                while (pos < b.length && at < v.length) {
+                    long x = 0;
+                    int shift = 0;
+                    int c;
+                    do {
+                        c = b[pos++] & 0xff;
+                        x |= (long) (c & 0x7f) << shift;
+                        shift += 7;
+                    } while ((c & 0x80) != 0 && pos < b.length);
+                    v[at++] = x;
+                }
+            }
+        }
+        return v;
     }
 
     private static float[] floats(TensorEntry t) {
@@ -213,6 +265,78 @@ public record TrainModel(List<NodeEntry> nodes, Map<String, Param> parameters, S
             prev = p + "/Add_output_0";
         }
         return prev;
+    }
+
+    /**
+     * A small residual convolutional network for the 28 x 28 digits, as PyTorch's ONNX export writes
+     * it: the input {@code x} [batch, 784] reshaped to [batch, 1, 28, 28]; a stem Conv 3 x 3, stride 2,
+     * padding 1, to {@code channels} maps of 14 x 14 and a Relu; {@code residual} blocks {@code h +
+     * Relu(Conv(h))} with Conv 3 x 3, padding 1, {@code channels} to {@code channels} (the shape-keeping
+     * chain a parareal rewrite tears); Flatten and a Gemm to the 10 classes, output {@code logits}.
+     * Weights and biases are drawn as PyTorch's {@code nn.Conv2d} and {@code nn.Linear} do by default,
+     * uniform in [-1/sqrt(fan-in), 1/sqrt(fan-in)], from a seeded generator. Returns the serialized model.
+     *
+     * @param channels the maps of the stem and the blocks (at least 1)
+     * @param residual the residual blocks (at least 0)
+     * @param seed     the generator's seed
+     */
+    public static byte[] convnet(int channels, int residual, long seed) {
+        if (channels < 1) {
+            throw new IllegalArgumentException("channels must be >= 1, found " + channels);
+        }
+        if (residual < 0) {
+            throw new IllegalArgumentException("residual blocks must be >= 0, found " + residual);
+        }
+        SplittableRandom rnd = new SplittableRandom(seed);
+        ModelBuilder g = ModelBuilder.create(8, Map.of("", 17L)).graphName("resconv");
+        g.input(ValueEntry.tensor("x", 1, List.of("batch", 784L)));
+        g.initializer(TensorEntry.longs("image_shape", new long[] {4}, new long[] {-1, 1, 28, 28}));
+        g.node(NodeSpec.of("Reshape", "/Reshape").inputs("x", "image_shape").outputs("/Reshape_output_0"));
+        String prev = conv(g, "/stem", "stem", "/Reshape_output_0", 1, channels, 2, rnd);
+        g.node(NodeSpec.of("Relu", "/stem/Relu").inputs(prev).outputs("/stem/Relu_output_0"));
+        prev = "/stem/Relu_output_0";
+        for (int j = 0; j < residual; j++) {
+            String p = "/res" + j;
+            String c = conv(g, p, "res" + j, prev, channels, channels, 1, rnd);
+            g.node(NodeSpec.of("Relu", p + "/Relu").inputs(c).outputs(p + "/Relu_output_0"));
+            g.node(NodeSpec.of("Add", p + "/Add").inputs(prev, p + "/Relu_output_0").outputs(p + "/Add_output_0"));
+            prev = p + "/Add_output_0";
+        }
+        g.node(NodeSpec.of("Flatten", "/head/Flatten").inputs(prev).outputs("/head/Flatten_output_0").attr("axis", 1L));
+        int features = channels * 14 * 14;
+        double bound = 1.0 / Math.sqrt(features);
+        g.initializer(TensorEntry.floats("head.weight", new long[] {10, features}, uniform(10 * features, rnd, bound)));
+        g.initializer(TensorEntry.floats("head.bias", new long[] {10}, uniform(10, rnd, bound)));
+        g.node(NodeSpec.of("Gemm", "/head/Gemm").inputs("/head/Flatten_output_0", "head.weight", "head.bias")
+                .outputs("logits").attr("transB", 1L));
+        g.output(ValueEntry.tensor("logits", 1, List.of("batch", 10L)));
+        return g.bytes();
+    }
+
+    /** A Conv 3 x 3 with padding 1 and bias, {@code in} to {@code out} maps; returns its output's name. */
+    private static String conv(ModelBuilder g, String node, String param, String input, int in, int out, int stride,
+            SplittableRandom rnd) {
+        int fan = in * 9;
+        double bound = 1.0 / Math.sqrt(fan);
+        String w = param + ".weight";
+        String b = param + ".bias";
+        g.initializer(TensorEntry.floats(w, new long[] {out, in, 3, 3}, uniform(out * fan, rnd, bound)));
+        g.initializer(TensorEntry.floats(b, new long[] {out}, uniform(out, rnd, bound)));
+        String y = node + "/Conv_output_0";
+        g.node(NodeSpec.of("Conv", node + "/Conv").inputs(input, w, b).outputs(y)
+                .attr("kernel_shape", new long[] {3, 3}).attr("pads", new long[] {1, 1, 1, 1})
+                .attr("strides", new long[] {stride, stride}).attr("dilations", new long[] {1, 1}).attr("group", 1L));
+        return y;
+    }
+
+    /** The built-in residual convolutional network (see {@link #convnet}), ready to train. */
+    public static TrainModel convnetModel(int channels, int residual, long seed) {
+        try {
+            return of(ModelFile.parse(convnet(channels, residual, seed), Path.of("."), "builtin convnet"),
+                    "builtin convnet");
+        } catch (OnnxImportException e) {
+            throw new IllegalStateException("the built-in convnet does not parse: " + e.getMessage(), e);
+        }
     }
 
     /** The built-in MLP as a model ready to train. */

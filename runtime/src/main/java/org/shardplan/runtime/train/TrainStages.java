@@ -93,7 +93,15 @@ public final class TrainStages {
                 throw new IllegalArgumentException("stage " + s + " must send exactly one tensor on, found " + sent);
             }
             String out = sent.iterator().next();
-            stages.add(new StageProgram(mine, received, out, new ArrayList<>(params)));
+            Map<String, long[]> constants = new HashMap<>();
+            for (NodeEntry e : mine) {
+                for (String in : e.inputs()) {
+                    if (model.constants().containsKey(in)) {
+                        constants.put(in, model.constants().get(in));
+                    }
+                }
+            }
+            stages.add(new StageProgram(mine, received, out, new ArrayList<>(params), constants));
             received = out;
         }
         return stages;

@@ -141,10 +141,81 @@ class PipelineTrainerTest {
     }
 
     @Test
+    void theTranslatedConvnetEqualsOnnxRuntimeInOneAndInTwoStages() throws Exception {
+        // Reshape (an int64 shape), Conv with stride 2 and with stride 1, Relu, Add, Flatten, Gemm
+        byte[] bytes = TrainModel.convnet(4, 3, 9);
+        TrainModel model = TrainModel.convnetModel(4, 3, 9);
+        assertArrayEquals(new long[] {-1, 1, 28, 28}, model.constants().get("image_shape"));
+        assertTrue(!model.parameters().containsKey("image_shape"), "a shape is not trained");
+        Examples data = SgdReference.blobs(784, 10, 4, 0, 2);
+        float[] flat = new float[4 * 784];
+        for (int i = 0; i < 4; i++) {
+            System.arraycopy(data.trainX()[i], 0, flat, i * 784, 784);
+        }
+        float[] expected;
+        var env = org.shardplan.cost.profile.Ort.environment();
+        try (var o = org.shardplan.cost.profile.Ort.options(1); var s = env.createSession(bytes, o);
+                var x = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(flat), new long[] {4, 784});
+                var r = s.run(Map.of("x", x))) {
+            var fb = ((ai.onnxruntime.OnnxTensor) r.get(0)).getFloatBuffer();
+            expected = new float[fb.remaining()];
+            fb.get(expected);
+        }
+        assertEquals(40, expected.length);
+        for (int stages : new int[] {1, 2}) {
+            float[] actual;
+            try (var m = org.shardplan.runtime.Torch.newManager()) {
+                var x = m.create(flat, new ai.djl.ndarray.types.Shape(4, 784));
+                for (StageProgram p : TrainStages.even(model, stages)) {
+                    Map<String, ai.djl.ndarray.NDArray> w = new java.util.HashMap<>();
+                    for (String name : p.params()) {
+                        TrainModel.Param v = model.parameters().get(name);
+                        w.put(name, m.create(v.values(), new ai.djl.ndarray.types.Shape(v.shape())));
+                    }
+                    x = p.forward(x, w);
+                }
+                actual = x.toFloatArray();
+            }
+            assertArrayEquals(expected, actual, 1e-4f, stages + " stage(s)");
+        }
+    }
+
+    @Test
+    void trainingAConvnetTwiceFromOneSeedGivesTheSameWeights() throws Exception {
+        TrainModel model = TrainModel.convnetModel(8, 6, 3);
+        Examples data = SgdReference.blobs(784, 10, 1280, 0, 4);
+        TrainOptions sync = TrainOptions.sync(4, 16, 1, 0.02, 6);
+        TrainResult a = PipelineTrainer.train(model, TrainStages.even(model, 1), data, sync);
+        TrainResult b = PipelineTrainer.train(model, TrainStages.even(model, 1), data, sync);
+        assertEquals(20, a.losses().length / 4, "1,280 examples in steps of 4 x 16");
+        for (String k : a.weights().keySet()) {
+            for (float v : a.weights().get(k)) {
+                assertTrue(Float.isFinite(v), k);
+            }
+            assertArrayEquals(a.weights().get(k), b.weights().get(k), 0f, k);
+        }
+        assertTrue(a.losses()[a.losses().length - 1] < a.losses()[0], "the loss falls: " + java.util.Arrays.toString(a.losses()));
+    }
+
+    @Test
+    void aConvWithUnevenPadsIsNamed() throws Exception {
+        var conv = org.shardplan.onnx.edit.NodeSpec.of("Conv", "/c/Conv").inputs("x", "w").outputs("y")
+                .attr("pads", new long[] {0, 0, 1, 1}).entry();
+        StageProgram p = new StageProgram(List.of(conv), "x", "y", List.of("w"));
+        try (var m = org.shardplan.runtime.Torch.newManager()) {
+            var x = m.zeros(new ai.djl.ndarray.types.Shape(1, 1, 4, 4));
+            var w = m.zeros(new ai.djl.ndarray.types.Shape(1, 1, 3, 3));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.forward(x, Map.of("w", w)));
+            assertEquals("node /c/Conv (Conv) must pad both sides of each dimension alike, found pads [0, 0, 1, 1]",
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void unsupportedOperatorsAreNamed() {
-        var bad = org.shardplan.onnx.edit.NodeSpec.of("Conv", "/conv/Conv").inputs("x").outputs("y").entry();
+        var bad = org.shardplan.onnx.edit.NodeSpec.of("MaxPool", "/pool/MaxPool").inputs("x").outputs("y").entry();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new StageProgram(List.of(bad), "x", "y", List.of()));
-        assertTrue(e.getMessage().contains("Conv (node /conv/Conv)"), e.getMessage());
+        assertTrue(e.getMessage().contains("MaxPool (node /pool/MaxPool)"), e.getMessage());
     }
 }
