@@ -4,14 +4,15 @@
 #   benchmarks/dense-graphs.sh [ROW...]   ROW = model:batch:devices[:time-limit[:unchained]]
 # Without ROWs: DenseNet-121 (batch 128), the small U-Net (batch 32) and Inception-v3 (batch 128) at 8
 # and 64 A100s, one stage. "unchained" turns off the chaining of growing concatenations
-# (-Dshardplan.concatChains=false) to show what it changes. Models: dev/setup-test-data.
+# (-Dshardplan.concatChains=false) to show what it changes. EXTRA_OPTS adds JVM options to every run
+# (e.g. -Dshardplan.fewerDevices=false). Models: dev/setup-test-data.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rows=("$@")
 if [ ${#rows[@]} -eq 0 ]; then
   rows=(densenet121:128:8 densenet121:128:64 unet_small:32:8 unet_small:32:64 inception_v3:128:8 inception_v3:128:64)
 fi
-defaults="-Xmx8g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+defaults="-Xmx8g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC ${EXTRA_OPTS:-}"
 echo "| model | batch | devices | time limit s | concatenations | wall s | CPU s (user+sys) | peak RSS MiB | status (solver) | search s | step ms | nodes / edges / candidates |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do

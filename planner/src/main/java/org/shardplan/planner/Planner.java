@@ -407,7 +407,7 @@ public final class Planner {
      * @throws ShardplanException when the options cannot apply to the model or cluster (naming the option)
      */
     public Plan plan(ModelSource source) throws ShardplanException {
-        Planned r = search(source);
+        Planned r = search(source, fewerDevicesOn() && c.timeLimit >= FEWER_DEVICES_MIN_SECONDS);
         Plan exact = r.plan();
         return c.search.parareal().enabled()
                 ? withParareal(exact, r.search(), exact.options().recompute(), exact.options().zeroStage()) : exact;
@@ -420,6 +420,14 @@ public final class Planner {
     static boolean fewerDevicesOn() {
         return !"false".equals(System.getProperty("shardplan.fewerDevices"));
     }
+
+    /**
+     * The least time limit with which the plan on fewer devices is searched first: the chain of plans
+     * about doubles the search, which a short limit (asked for a quick answer) does not leave room for.
+     * The plans of the chain are searched with it whatever their share of the limit, so that each is the
+     * plan that device count gets on its own.
+     */
+    static final double FEWER_DEVICES_MIN_SECONDS = 10;
 
     /**
      * A plan, its layout per coarse node (one stage), the micro-batch size it was planned at and the
@@ -436,12 +444,13 @@ public final class Planner {
      * all the devices takes its layouts, copied over the other devices ({@link StrategySpace#copied}: each
      * device computes what the device of the smaller set with the same low digits computes, and copies
      * need no collective between them), as candidates, so that its plan is never slower than this one:
-     * more devices never make a slower plan. Its time limit is half this planner's (and half of that
+     * more devices never make a slower plan. Only when the time limit is at least
+     * {@link #FEWER_DEVICES_MIN_SECONDS} (the default is 60 s). Its time limit is half this planner's (and half of that
      * goes to the plan on fewer devices still).
      */
-    private Optional<Planned> fewerDevices(ModelSource source) throws ShardplanException {
+    private Optional<Planned> fewerDevices(ModelSource source, boolean chain) throws ShardplanException {
         SearchOptions so = c.search;
-        if (!fewerDevicesOn() || so.pipeline().orElse(0) != 1 || so.tensor().isPresent() || so.data().isPresent()) {
+        if (!chain || so.pipeline().orElse(0) != 1 || so.tensor().isPresent() || so.data().isPresent()) {
             return Optional.empty();
         }
         Optional<DeviceDigits> sub = DeviceDigits.of(c.cluster.deviceCount(), c.cluster.devicesPerNode()).withoutTopDigit();
@@ -452,7 +461,7 @@ public final class Planner {
                 .withTimeLimit(Math.max(0.05, 0.5 * c.timeLimit))
                 .withSearch(so.withParareal(SearchOptions.Parareal.OFF));
         try {
-            return Optional.of(fewer.search(source));
+            return Optional.of(fewer.search(source, true));
         } catch (PlanInfeasibleException e) {
             return Optional.empty();
         }
@@ -471,10 +480,10 @@ public final class Planner {
         return r;
     }
 
-    private Planned search(ModelSource source) throws ShardplanException {
+    private Planned search(ModelSource source, boolean chain) throws ShardplanException {
         long t0 = System.nanoTime();
         SearchOptions so = c.search;
-        Optional<Planned> fewer = fewerDevices(source);
+        Optional<Planned> fewer = fewerDevices(source, chain);
         double left = c.timeLimit - (System.nanoTime() - t0) / 1e9;
         PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, Math.max(0.05, left));
         DeviceDigits all = DeviceDigits.of(c.cluster.deviceCount(), c.cluster.devicesPerNode());

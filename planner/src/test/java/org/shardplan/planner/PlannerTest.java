@@ -54,6 +54,30 @@ class PlannerTest {
         }
     }
 
+    /**
+     * More devices never make a slower plan: a small MLP (batch 8, width 256), where communication soon
+     * outweighs what more devices save, planned with one stage on 1 to 64 devices. Each plan on P devices
+     * is searched with the plan on P / 2, copied over the other devices, among its candidates, so the
+     * steps never grow; each plan, the copied ones too, is priced the same by the evaluator, which builds
+     * every layout again from the plan file's factors and placement.
+     */
+    @Test
+    void stepNeverGrowsWithTheDevicesAndEachPlanPassesTheEvaluator() throws Exception {
+        Graph g = Fixtures.mlp(8, 256);
+        double previous = Double.POSITIVE_INFINITY;
+        for (int devices : new int[] {1, 2, 4, 8, 16, 32, 64}) {
+            Planner planner = Planner.forCluster(Fixtures.a100(devices)).withBatch(8);
+            Plan p = planner.plan(g);
+            double step = p.totals().stepSeconds();
+            assertTrue(step <= previous * (1 + 1e-12), devices + " devices: step " + step + " must be at most " + previous);
+            PlanEvaluator.Result r = planner.evaluate(p, g);
+            assertTrue(r.valid(), r.violations().toString());
+            assertEquals(step, r.plan().totals().stepSeconds(), 1e-12 * step, devices + " devices");
+            assertEquals("OPTIMAL", p.solver().status(), devices + " devices");
+            previous = step;
+        }
+    }
+
     @Test
     void anImpossibleMemoryLimitSaysWhatWouldFit() {
         Graph g = Fixtures.mlp(64, 4096);

@@ -76,11 +76,13 @@ public final class CostAccuracy {
         double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
         boolean heldOutMode = false;
+        boolean memoryCurve = false;
         boolean noWhole = false;
         String optimization = "none";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--held-out" -> heldOutMode = true;
+                case "--memory-curve" -> memoryCurve = true;
                 case "--no-whole-model" -> noWhole = true;
                 case "--optimization" -> {
                     optimization = args[++i];
@@ -201,6 +203,7 @@ public final class CostAccuracy {
         }
         String splits = extras ? splitOrdering(cases, imported, first, cal, cpu) : "";
         List<Result> results = new ArrayList<>();
+        org.shardplan.cost.compute.MemoryCurve memory = memoryCurve ? org.shardplan.cost.profile.LocalCpu.memoryCurve() : null;
         if (heldOutMode) {
             // leave one model out: each model predicted from the calibration of the others, without
             // any of its own signatures
@@ -223,7 +226,8 @@ public final class CostAccuracy {
                                     : OptionalDouble.empty(), p1.wholeModelError(), p1.measuredSignatures(),
                             p1.reusedSignatures(), p1.optimization());
                 }
-                held.add(new Result(c, LeaveOneModelOut.predict(c.model(), imported.get(c).graph(), cpu, cal, h, p1)));
+                held.add(new Result(c, LeaveOneModelOut.predict(c.model(), imported.get(c).graph(), cpu, memory, cal, h,
+                        p1)));
             }
             if (calOut != null) {
                 cal.write(calOut);
@@ -233,7 +237,7 @@ public final class CostAccuracy {
             }
             double minutesHeld = (System.nanoTime() - t0) / 60e9;
             String md = heldOutMarkdown(held, skipped, cpu, fp, threads, optimization, minutesHeld, cal.size(), quick,
-                    rounds, sweep, gate, only) + repeatability(again, every);
+                    rounds, sweep, gate, only, statistic, memory) + repeatability(again, every);
             Files.createDirectories(out.toAbsolutePath().getParent());
             Files.writeString(out, md);
             System.out.print(md);
@@ -365,7 +369,7 @@ public final class CostAccuracy {
     /** The leave-one-model-out results: per case, the targets, and errors by operator class. */
     static String heldOutMarkdown(List<Result> results, List<String> skipped, DeviceSpec cpu, MachineFingerprint fp,
             int threads, String optimization, double minutes, int signatures, boolean quick, int rounds, boolean sweep,
-            QuietGate gate, String only) {
+            QuietGate gate, String only, Timing.Statistic statistic, org.shardplan.cost.compute.MemoryCurve memory) {
         StringBuilder b = new StringBuilder("# Cost model accuracy on unseen models (leave one model out)\n\n");
         b.append(String.format(Locale.ROOT, "Machine: %s, %d logical CPUs; ONNX Runtime %s, %d intra-op thread(s), graph "
                         + "optimization `%s`  %n", fp.processor(), fp.logicalCpus(), Ort.version(), threads, optimization));
@@ -377,6 +381,8 @@ public final class CostAccuracy {
                 .append(" --optimization ").append(optimization).append(quick ? " --quick" : "")
                 .append(rounds != 3 ? " --rounds " + rounds : "").append(sweep ? "" : " --no-sweep")
                 .append(only != null ? " --only '" + only + "'" : "")
+                .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "")
+                .append(memory != null ? " --memory-curve" : "")
                 .append(gate.maxWaitSeconds() > 0 && gate.budgetSeconds() > 0
                         ? String.format(Locale.ROOT, " --quiet %s,%s,%s", num(gate.threshold()), num(gate.maxWaitSeconds()),
                                 num(gate.budgetSeconds()))
@@ -391,6 +397,10 @@ public final class CostAccuracy {
                 + "of the same operator, or come from the op type's curve. "
                 + ("none".equals(optimization) ? "" : "The graph predicted and measured node by node is the one ONNX Runtime "
                         + "runs at level `" + optimization + "` (written by ONNX Runtime, imported). ")
+                + "A node's measured time is the " + (statistic == Timing.Statistic.MIN ? "fastest" : "median")
+                + " of its one-node runs (thread CPU time, the call overhead subtracted; the quietest of " + rounds
+                + " rounds). " + (memory != null ? "The roofline moves a kernel's bytes at this core's measured bandwidth "
+                        + "for their footprint (`LocalCpu.memoryCurve`). " : "")
                 + "Whole model: the sum of node predictions plus one call overhead against the fastest of all timed "
                 + "end-to-end runs of the model file at the same level.\n\n");
         b.append("| model | case | nodes | per-node median | p90 | predicted (ms) | measured fastest (ms) | whole model |\n"

@@ -83,7 +83,15 @@ public final class LeaveOneModelOut {
      */
     public static ProfileReport predict(String modelName, Graph g, DeviceSpec device, CalibrationFile all,
             CalibrationFile held, ProfileReport measured) {
-        EfficiencyModel model = new EfficiencyModel(device, held.samples());
+        return predict(modelName, g, device, null, all, held, measured);
+    }
+
+    /** As {@link #predict(String, Graph, DeviceSpec, CalibrationFile, CalibrationFile, ProfileReport)}, with
+     * the roofline's bytes moved at {@code memory}'s bandwidths (null: the device's one bandwidth). */
+    public static ProfileReport predict(String modelName, Graph g, DeviceSpec device,
+            org.shardplan.cost.compute.MemoryCurve memory, CalibrationFile all, CalibrationFile held,
+            ProfileReport measured) {
+        EfficiencyModel model = new EfficiencyModel(device, held.samples(), memory);
         Map<String, EfficiencyModel.Prediction> bySig = new LinkedHashMap<>();
         List<ProfileReport.NodeResult> nodes = new ArrayList<>();
         for (Node n : g.nodes()) {

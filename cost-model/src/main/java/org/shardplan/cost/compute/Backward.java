@@ -67,10 +67,113 @@ public final class Backward {
 
     /** The forward kernel of a node. */
     public static Kernel forward(Node n) {
-        Kernel k = new Kernel("forward", n.opType(), OpClass.shapeClass(n), WorkAnalysis.of(n), dtypeOf(n),
-                OpClass.calls(n));
+        Kernel k = new Kernel("forward", n.opType(), OpClass.shapeClass(n), work(n), dtypeOf(n), OpClass.calls(n));
         double[] g = gemmDims(n);
         return g == null ? k : k.withGemm(new Kernel.Gemm(g[0], g[1], g[2], g[3]));
+    }
+
+    /**
+     * The forward work of a node as a CPU runtime runs it: {@link WorkAnalysis#of} but for three kinds
+     * of node whose arithmetic or traffic the plain count misstates.
+     * <ul>
+     * <li>A transcendental element-wise op ({@link OpClass#operationsPerElement} p &gt; 0):
+     *     {@code p·|Y|} FLOPs, the vector operations its kernel evaluates per element.
+     * <li>A Slice: it reads only the region it keeps, {@code |Y|} bytes plus its index inputs, not
+     *     the whole data input (a 32-row slice of a 1024 x 1024 mask read 4 MiB by the plain count and
+     *     was priced 7 times too slow).
+     * <li>A convolution of ONNX Runtime's blocked layout (com.microsoft.nchwc Conv): its kernels visit
+     *     only the taps that fall inside the input (padding is skipped, not multiplied by zero), so
+     *     the multiply-adds are {@code |Y|·(C_in/group)·Π_d v_d / Π_d (O_d·K_d)}, with v_d the number of
+     *     (output position, kernel position) pairs of spatial dimension d whose input index
+     *     {@code o·stride - pad_begin + k·dilation} lies in {@code [0, I_d)}: a 5x5 depthwise kernel on a
+     *     2-row input with 2 rows of padding visits 4 of its 10 row pairs.
+     * </ul>
+     * Bytes are WorkAnalysis's. Running time O(Σ_d O_d·K_d) for a blocked convolution, else that of
+     * WorkAnalysis.
+     */
+    public static Work work(Node n) {
+        Work w = WorkAnalysis.of(n);
+        if (n.opType().equals("Slice") && !n.outputs().isEmpty() && n.output(0).type().byteSize().isPresent()) {
+            // only the sliced region of the data is read (and the small start/end/axes/step inputs)
+            long read = n.output(0).type().byteSize().getAsLong();
+            for (int i = 1; i < n.inputs().size(); i++) {
+                read += bytes(n.input(i));
+            }
+            return new Work(w.flops(), Math.min(w.bytesRead(), read), w.bytesWritten(), w.complete());
+        }
+        int ops = OpClass.operationsPerElement(n.opType());
+        if (ops > 0 && !n.outputs().isEmpty() && n.output(0).shape().numElements().isPresent()) {
+            return new Work((double) ops * n.output(0).shape().numElements().getAsLong(), w.bytesRead(),
+                    w.bytesWritten(), w.complete());
+        }
+        if (n.opType().equals("Conv") && "com.microsoft.nchwc".equals(n.domain()) && n.attrInt("group", 1) > 1) {
+            double frac = validTapFraction(n);
+            Value y = n.output(0);
+            Value wt = n.input(1);
+            if (frac < 1 && known(y) && known(wt) && wt.shape().rank() >= 3) {
+                long[] ws = wt.shape().toLongs();
+                double perOutput = 1;
+                for (int i = 1; i < ws.length; i++) {
+                    perOutput *= ws[i];
+                }
+                double skipped = 2.0 * elements(y) * perOutput * (1 - frac);
+                return new Work(Math.max(0, w.flops() - skipped), w.bytesRead(), w.bytesWritten(), w.complete());
+            }
+        }
+        return w;
+    }
+
+    /**
+     * The fraction of a convolution's (output position, kernel tap) pairs whose input lies inside
+     * the input tensor (1 when there is no padding or a shape is unknown); see {@link #work}.
+     * Explicit {@code pads} or {@code auto_pad} SAME_UPPER, SAME_LOWER and VALID. O(Σ_d O_d·K_d).
+     */
+    static double validTapFraction(Node n) {
+        if (n.inputs().size() < 2 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
+                || !known(n.output(0))) {
+            return 1;
+        }
+        long[] x = n.input(0).shape().toLongs();
+        long[] w = n.input(1).shape().toLongs();
+        long[] y = n.output(0).shape().toLongs();
+        int d = w.length - 2;
+        if (d < 1 || x.length != w.length || y.length != w.length) {
+            return 1;
+        }
+        long[] strides = n.attrInts("strides").orElse(null);
+        long[] dil = n.attrInts("dilations").orElse(null);
+        long[] pads = n.attrInts("pads").orElse(null);
+        String autoPad = n.attrString("auto_pad", "NOTSET");
+        double frac = 1;
+        for (int i = 0; i < d; i++) {
+            long in = x[2 + i];
+            long k = w[2 + i];
+            long out = y[2 + i];
+            long s = strides != null && strides.length == d ? strides[i] : 1;
+            long dl = dil != null && dil.length == d ? dil[i] : 1;
+            long begin;
+            if (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER")) {
+                long total = Math.max(0, (out - 1) * s + (k - 1) * dl + 1 - in);
+                begin = autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
+            } else if (autoPad.equals("VALID")) {
+                begin = 0;
+            } else {
+                begin = pads != null && pads.length == 2 * d ? pads[i] : 0;
+            }
+            long valid = 0;
+            for (long o = 0; o < out; o++) {
+                for (long j = 0; j < k; j++) {
+                    long at = o * s - begin + j * dl;
+                    if (at >= 0 && at < in) {
+                        valid++;
+                    }
+                }
+            }
+            if (out * k > 0) {
+                frac *= valid / (double) (out * k);
+            }
+        }
+        return frac;
     }
 
     /**
@@ -134,7 +237,7 @@ public final class Backward {
         if (!any || VIEWS.contains(n.opType()) && !Coarsening.isTrainingDropout(n) || n.outputs().isEmpty()) {
             return out;
         }
-        Work fwd = WorkAnalysis.of(n);
+        Work fwd = work(n);
         DType dt = dtypeOf(n);
         Value y = n.output(0);
         long dy = bytes(y);

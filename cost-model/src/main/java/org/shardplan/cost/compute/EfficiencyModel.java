@@ -20,7 +20,9 @@ import org.shardplan.graph.DType;
  * threading) and e the efficiency (the fraction of the roofline achieved on large kernels), by
  * least squares weighted by {@code 1/t²} (so that relative errors count alike) over the four
  * samples nearest to the query in {@code log r}, with {@code c, 1/e ≥ 0}. Groups go from specific
- * to general: op type and shape class, op type, category ({@link OpClass#category}), all samples.
+ * to general: op type and shape class, the class of a proxy operator that runs the same loop
+ * ({@link OpClass#proxy}; only for the kernels that have one), op type, category
+ * ({@link OpClass#category}), all samples.
  * The most specific group whose samples span roofline times at least {@link #MIN_SPREAD} apart
  * answers with its own curve; a more specific group whose samples do not (one sample, or samples
  * of the same size) scales that curve through them (their geometric means), so that it keeps its
@@ -49,8 +51,9 @@ public final class EfficiencyModel {
      * @param seconds predicted time
      * @param rooflineSeconds the kernel's roofline time on the device
      * @param source which samples answered: "family" (scalings of the kernel's own signature, see
-     *     {@link #predict(Kernel, String)}), "class", "op", "category", "all", "analytic" (plain roofline)
-     *     or "kernel-model" (the device's {@link KernelModel}, no samples)
+     *     {@link #predict(Kernel, String)}), "class", "proxy" (the class of {@link OpClass#proxy}), "op",
+     *     "category", "all", "analytic" (plain roofline) or "kernel-model" (the device's
+     *     {@link KernelModel}, no samples)
      */
     public record Prediction(double seconds, double rooflineSeconds, String source) {
         /** True when no measurement took part. */
@@ -69,6 +72,7 @@ public final class EfficiencyModel {
     private record Member(SizeFamily family, Point point) {}
 
     private final DeviceSpec device;
+    private final MemoryCurve memory;
     private final List<Sample> samples;
     private final Map<String, List<Point>> byClass = new LinkedHashMap<>();
     private final Map<String, List<Point>> byOp = new LinkedHashMap<>();
@@ -78,11 +82,21 @@ public final class EfficiencyModel {
 
     /** A model for {@code device} learned from {@code samples} (none: purely analytic). */
     public EfficiencyModel(DeviceSpec device, List<Sample> samples) {
+        this(device, samples, null);
+    }
+
+    /**
+     * A model whose roofline moves a kernel's bytes at the bandwidth of the cache level they fit
+     * in ({@code memory}; null: the device's one memory bandwidth), see
+     * {@link #roofline(double, double, DType)}.
+     */
+    public EfficiencyModel(DeviceSpec device, List<Sample> samples, MemoryCurve memory) {
         this.device = device;
+        this.memory = memory;
         this.samples = List.copyOf(samples);
         for (Sample s : this.samples) {
-            Point p = new Point(roofline(s.flops(), s.bytes(), s.dtype()), s.seconds(), s.calls(),
-                    memoryBound(s.flops(), s.bytes(), s.dtype()));
+            Point p = new Point(roofline(s.opType(), s.flops(), s.bytes(), s.dtype()), s.seconds(), s.calls(),
+                    memoryBound(s.opType(), s.flops(), s.bytes(), s.dtype()));
             byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
             byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(p);
             byCategory.computeIfAbsent(OpClass.category(s.opType()), k -> new ArrayList<>()).add(p);
@@ -100,7 +114,12 @@ public final class EfficiencyModel {
                 keep.add(s);
             }
         }
-        return new EfficiencyModel(device, keep);
+        return new EfficiencyModel(device, keep, memory);
+    }
+
+    /** The same samples with the bytes of the roofline moved at {@code curve}'s bandwidths. */
+    public EfficiencyModel withMemory(MemoryCurve curve) {
+        return new EfficiencyModel(device, samples, curve);
     }
 
     /** True when some sample has a size family (a signature with shapes): worth passing signatures. */
@@ -116,20 +135,53 @@ public final class EfficiencyModel {
         return samples;
     }
 
-    /** Roofline time of {@code flops} and {@code bytes} in {@code dtype} on the device. */
+    /**
+     * Roofline time of {@code flops} and {@code bytes} in {@code dtype} on the device: the larger of
+     * the FLOPs at peak and the bytes at the memory bandwidth, which with a {@link MemoryCurve} is
+     * the bandwidth for a footprint of {@code bytes} (a kernel run again and again, as when it is
+     * measured alone, finds its data in the smallest cache level they fit in).
+     */
     public double roofline(double flops, double bytes, DType dtype) {
-        return Math.max(flops / device.peakFlops(dtype.toString()), bytes / device.memoryBandwidthBytesPerSecond());
+        return Math.max(flops / device.peakFlops(dtype.toString()), bytes / bandwidth(bytes));
+    }
+
+    private double bandwidth(double bytes) {
+        return memory != null ? memory.bandwidth(bytes) : device.memoryBandwidthBytesPerSecond();
+    }
+
+    /**
+     * The roofline time the model measures a kernel of {@code opType} by: {@link #roofline(double,
+     * double, DType)}, except for a transcendental element-wise op ({@link OpClass#category}), which
+     * is bound by the polynomial it evaluates per element, not by memory: {@code F / peak}, F counting
+     * its kernel's vector operations ({@link Backward#work}). Its time then scales with that count, so
+     * that an erf-based GELU is priced from the measured tanh and logistic kernels at the ratio of
+     * their operations (without it, the one-FLOP-per-element count made BiasGelu a memory-bound
+     * Add, predicted 8 to 13 times too fast held out). On a GPU (device kind other than "cpu"),
+     * whose arithmetic rate dwarfs its bandwidth, the plain roofline.
+     */
+    double roofline(String opType, double flops, double bytes, DType dtype) {
+        if (transcendentalOnCpu(opType)) {
+            return flops / device.peakFlops(dtype.toString());
+        }
+        return roofline(flops, bytes, dtype);
+    }
+
+    private boolean transcendentalOnCpu(String opType) {
+        return "cpu".equals(device.kind()) && "transcendental".equals(OpClass.category(opType));
     }
 
     /** Predicted time of a kernel, from its shape class and the wider groups (no size family). */
     public Prediction predict(Kernel k) {
-        double r = roofline(k.work().flops(), k.work().bytes(), k.dtype());
+        double r = roofline(k.opType(), k.work().flops(), k.work().bytes(), k.dtype());
         return groupPrediction(k, r, k.calls());
     }
 
-    /** True when moving the bytes takes longer than the FLOPs on the device (left of the roofline's ridge). */
-    private boolean memoryBound(double flops, double bytes, DType dtype) {
-        return bytes / device.memoryBandwidthBytesPerSecond() > flops / device.peakFlops(dtype.toString());
+    /**
+     * True when moving the bytes takes longer than the FLOPs on the device (left of the roofline's
+     * ridge); never for a transcendental op on a CPU (see {@link #roofline(String, double, double, DType)}).
+     */
+    private boolean memoryBound(String opType, double flops, double bytes, DType dtype) {
+        return !transcendentalOnCpu(opType) && bytes / bandwidth(bytes) > flops / device.peakFlops(dtype.toString());
     }
 
     /**
@@ -154,16 +206,26 @@ public final class EfficiencyModel {
     static final int SAME_BOUND_MIN = 4;
 
     private Prediction groupPrediction(Kernel k, double r, double calls) {
-        boolean mb = memoryBound(k.work().flops(), k.work().bytes(), k.dtype());
+        boolean mb = memoryBound(k.opType(), k.work().flops(), k.work().bytes(), k.dtype());
         List<List<Point>> levels = new ArrayList<>();
+        List<String> names = new ArrayList<>();
         levels.add(byClass.getOrDefault(k.opType() + "/" + k.shapeClass(), List.of()));
+        names.add("class");
+        // a class never measured: first the class of another operator that runs the same loop
+        java.util.Optional<String> proxy = OpClass.proxy(k.opType(), k.shapeClass());
+        if (proxy.isPresent()) {
+            levels.add(byClass.getOrDefault(proxy.get(), List.of()));
+            names.add("proxy");
+        }
         levels.add(sameBound(byOp.getOrDefault(k.opType(), List.of()), mb));
+        names.add("op");
         levels.add(sameBound(byCategory.getOrDefault(OpClass.category(k.opType()), List.of()), mb));
+        names.add("category");
         levels.add(sameBound(all, mb));
-        String[] names = {"class", "op", "category", "all"};
+        names.add("all");
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {
-                return new Prediction(predictAt(levels, i, r, calls, k.opType()), r, names[i]);
+                return new Prediction(predictAt(levels, i, r, calls, k.opType()), r, names.get(i));
             }
         }
         if (device.kernels().isPresent()) {
@@ -186,7 +248,7 @@ public final class EfficiencyModel {
      * family, plus one group prediction.
      */
     public Prediction predict(Kernel k, String signature) {
-        double r = roofline(k.work().flops(), k.work().bytes(), k.dtype());
+        double r = roofline(k.opType(), k.work().flops(), k.work().bytes(), k.dtype());
         if (signature == null || bySkeleton.isEmpty()) {
             return groupPrediction(k, r, k.calls());
         }

@@ -10,7 +10,8 @@ import org.shardplan.graph.Value;
  * normalizations, reductions, pooling, data movement) and, inside one op type, a shape class that
  * separates kernels that run at different efficiencies at the same size (a 1x1 from a 3x3 or a
  * depthwise convolution; a matrix product with a weight from one between two activations; an
- * element-wise op with broadcasting from one without).
+ * element-wise op with broadcasting from one without; a Transpose that keeps the last axis from one
+ * that moves it).
  */
 public final class OpClass {
     private OpClass() {}
@@ -32,9 +33,22 @@ public final class OpClass {
             "GatherElements", "GatherND", "Resize", "Upsample", "DepthToSpace", "SpaceToDepth", "ScatterND",
             "ScatterElements", "Shape", "Size", "ConstantOfShape", "Range", "Where", "OneHot", "ReorderInput",
             "ReorderOutput");
+    /**
+     * Element-wise operators whose ONNX Runtime CPU kernel evaluates a polynomial or rational
+     * approximation per element (MLAS's logistic, tanh and erf kernels and the GELU variants built
+     * on them), with the vector operations per element each runs: see {@link #operationsPerElement}.
+     */
+    private static final java.util.Map<String, Integer> TRANSCENDENTAL = java.util.Map.of(
+            "Tanh", 14, "Sigmoid", 17, "Erf", 38, "Gelu", 42, "BiasGelu", 43, "FastGelu", 21, "QuickGelu", 19);
 
-    /** The category of an op type: matmul, norm, pool, reduce, move or elementwise. */
+    /**
+     * The category of an op type: matmul, norm, pool, reduce, move, transcendental (an element-wise
+     * function evaluated by a polynomial per element, {@link #operationsPerElement}) or elementwise.
+     */
     public static String category(String opType) {
+        if (TRANSCENDENTAL.containsKey(opType)) {
+            return "transcendental";
+        }
         if (MATMUL.contains(opType)) {
             return "matmul";
         }
@@ -51,6 +65,38 @@ public final class OpClass {
             return "move";
         }
         return "elementwise";
+    }
+
+    /**
+     * Vector arithmetic operations per output element that ONNX Runtime's CPU kernel of a
+     * transcendental op type runs (0 for any other op type), counted in its source (microsoft/onnxruntime,
+     * onnxruntime/core/mlas/lib): {@code MlasTanhKernel} (tanh.cpp) clamps (2), squares (1), evaluates an
+     * odd numerator of 7 terms (6 multiply-adds and a multiply) and an even denominator of 4 (3) and
+     * divides: 14; {@code MlasLogisticKernel} (logistic.cpp) clamps, squares, evaluates numerator
+     * (4 + 1) and denominator (5), divides, adds one half and clamps again: 17; {@code MlasErfKernel}
+     * (erf.cpp) evaluates both branches, a small-argument polynomial (7), a large-argument one (8) and
+     * an exponential of it (range reduction 6, polynomial 6, scaling 5), and merges them with sign and
+     * mask operations (7): 38. Gelu is the erf kernel on a scaled input plus 4; BiasGelu
+     * (contrib_ops/cpu/bert/bias_gelu.cc) adds the bias and scales in one pass (3), runs the erf kernel
+     * and combines in another (2): 43; FastGelu the same with the tanh kernel on a cubic (3 + 1 + 14 +
+     * 3): 21; QuickGelu scales, runs the logistic kernel and multiplies: 19. O(1).
+     */
+    public static int operationsPerElement(String opType) {
+        return TRANSCENDENTAL.getOrDefault(opType, 0);
+    }
+
+    /**
+     * The shape class of another operator that runs the same kind of loop as a node of
+     * {@code opType} and {@code shapeClass}, for a node whose own class was never measured: a
+     * convolution with a 1x1 kernel, stride 1 and one group per channel (what ONNX Runtime makes of a
+     * BatchNormalization that no convolution precedes: a per-channel scale and shift, with the
+     * activation fused) is a per-channel multiply, {@code Mul/outer}. Empty for other kernels. O(1).
+     */
+    public static java.util.Optional<String> proxy(String opType, String shapeClass) {
+        if ((opType.equals("Conv") || opType.equals("FusedConv")) && shapeClass.endsWith("k1x1/s1/depthwise")) {
+            return java.util.Optional.of("Mul/outer");
+        }
+        return java.util.Optional.empty();
     }
 
     /**
@@ -98,6 +144,16 @@ public final class OpClass {
             }
             case "Gemm":
                 return "transB=" + n.attrInt("transB", 0) + (isWeight(n.input(1)) ? "/weight" : "/act");
+            case "Transpose": {
+                // a permutation that keeps the last axis last copies contiguous rows, one whose last
+                // axis moves gathers single elements: other loops (measured, ONNX Runtime 1.28: at
+                // 64 KiB, perm 0,2,1,3 took 2.5 times as long as perm 0,2,3,1)
+                long[] perm = n.attrInts("perm").orElse(null);
+                int r = n.inputs().isEmpty() ? 0 : rank(n.input(0));
+                boolean keepsLast = perm != null && perm.length > 1 && perm[perm.length - 1] == perm.length - 1
+                        || perm == null && r <= 1;
+                return keepsLast ? "rows" : "elements";
+            }
             case "MaxPool", "AveragePool", "LpPool": {
                 long[] k = n.attrInts("kernel_shape").orElse(new long[0]);
                 StringBuilder s = new StringBuilder("k");
@@ -109,7 +165,8 @@ public final class OpClass {
             default:
                 break;
         }
-        if ("elementwise".equals(category(n.opType())) && !n.outputs().isEmpty()) {
+        String cat = category(n.opType());
+        if ((cat.equals("elementwise") || cat.equals("transcendental")) && !n.outputs().isEmpty()) {
             return broadcastClass(n);
         }
         return "any";

@@ -14,6 +14,7 @@ import org.shardplan.cost.cluster.ClusterException;
 import org.shardplan.cost.cluster.ClusterFiles;
 import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.cost.cluster.Link;
+import org.shardplan.cost.compute.MemoryCurve;
 
 /**
  * The {@code cpu-local} device profile: this machine's CPU as ONNX Runtime sees it. Peak float32
@@ -94,6 +95,102 @@ public final class LocalCpu {
                 List.of(OnnxModels.valueInfo("c", OnnxModels.FLOAT, dims)), 17);
         double s = time(m, Map.of("a", Feeds.random(OnnxModels.FLOAT, dims, rnd)));
         return 2.0 * N * N * N / s;
+    }
+
+    /** Element counts of the Adds the memory curve is measured with: 4 Ki to 16 Mi, by factors of 4. */
+    static final int[] CURVE_ELEMENTS = {1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24};
+
+    /**
+     * This core's {@link MemoryCurve}: an element-wise Add of two float tensors of each of
+     * {@link #CURVE_ELEMENTS} elements (12 bytes moved per element, footprints 48 KiB to 192 MiB,
+     * from the first cache levels to main memory), run on one ONNX Runtime thread and timed by that
+     * thread's CPU time, the fastest of its runs kept (other processes only ever slow a run down), less
+ * the fastest run of a one-element Add (the runtime's cost of a call).
+     * Cached like {@link #profile()} in {@code $SHARDPLAN_CACHE/cpu-memory-<fingerprint>.json};
+     * measuring takes a few seconds.
+     */
+    public static MemoryCurve memoryCurve() {
+        MachineFingerprint fp = MachineFingerprint.localCpu(1, Ort.version());
+        Path cache = cacheDirectory().resolve("cpu-memory-" + fp.id() + ".json");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        if (Files.isRegularFile(cache)) {
+            try {
+                var root = json.readTree(cache.toFile());
+                double[] f = new double[root.path("footprints").size()];
+                double[] b = new double[f.length];
+                for (int i = 0; i < f.length; i++) {
+                    f[i] = root.path("footprints").get(i).asDouble();
+                    b[i] = root.path("bandwidths").get(i).asDouble();
+                }
+                return new MemoryCurve(f, b);
+            } catch (IOException | RuntimeException e) {
+                // a damaged cache entry is measured again below
+            }
+        }
+        double[] f = new double[CURVE_ELEMENTS.length];
+        double[] b = new double[CURVE_ELEMENTS.length];
+        try {
+            Timing timing = new Timing(2, 5, 400, 0.1, Timing.Clock.THREAD_CPU, Timing.Statistic.MIN);
+            // the runtime's cost of a call, taken off each time: an Add of one element
+            double call = addSeconds(1, timing);
+            for (int i = 0; i < f.length; i++) {
+                f[i] = 12.0 * CURVE_ELEMENTS[i];
+                double t = addSeconds(CURVE_ELEMENTS[i], timing);
+                b[i] = f[i] / Math.max(t - call, 0.1 * t);
+            }
+            // data that fit a smaller cache never stream slower than data that need a larger one:
+            // a point below the next larger footprint's bandwidth (the call cost, not the memory,
+            // limiting the smallest Adds) is raised to it
+            for (int i = f.length - 2; i >= 0; i--) {
+                b[i] = Math.max(b[i], b[i + 1]);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("measuring the local CPU's memory bandwidths with ONNX Runtime failed: " + e, e);
+        }
+        MemoryCurve curve = new MemoryCurve(f, b);
+        try {
+            var root = json.createObjectNode();
+            root.put("description", "bytes per second of one core streaming an Add of each footprint, " + fp.runtime());
+            var fs = root.putArray("footprints");
+            var bs = root.putArray("bandwidths");
+            for (int i = 0; i < f.length; i++) {
+                fs.add(f[i]);
+                bs.add(b[i]);
+            }
+            Files.createDirectories(cache.getParent());
+            Path tmp = cache.resolveSibling(cache.getFileName() + ".tmp");
+            Files.writeString(tmp, root.toPrettyString());
+            Files.move(tmp, cache, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // caching is an optimisation
+        }
+        return curve;
+    }
+
+    /** Seconds of one Add of two {@code n}-element float tensors under {@code timing}. */
+    private static double addSeconds(int n, Timing timing) throws Exception {
+        SplittableRandom rnd = new SplittableRandom(3);
+        long[] dims = {n};
+        OnnxMl.NodeProto node = OnnxMl.NodeProto.newBuilder().setOpType("Add")
+                .addInput("a").addInput("b").addOutput("c").build();
+        OnnxMl.ModelProto m = OnnxModels.singleNode(node,
+                List.of(OnnxModels.valueInfo("a", OnnxModels.FLOAT, dims), OnnxModels.valueInfo("b", OnnxModels.FLOAT, dims)),
+                List.of(), List.of(OnnxModels.valueInfo("c", OnnxModels.FLOAT, dims)), 17);
+        Map<String, OnnxTensor> feeds = Map.of("a", Feeds.random(OnnxModels.FLOAT, dims, rnd),
+                "b", Feeds.random(OnnxModels.FLOAT, dims, rnd));
+        try (OrtSession.SessionOptions o = Ort.options(1);
+                OrtSession s = Ort.environment().createSession(m.toByteArray(), o)) {
+            return timing.medianSeconds(() -> {
+                try (OrtSession.Result r = s.run(feeds)) {
+                    r.size();
+                }
+            });
+        } finally {
+            for (OnnxTensor t : feeds.values()) {
+                t.close();
+            }
+        }
     }
 
     private static double addBandwidth() throws Exception {

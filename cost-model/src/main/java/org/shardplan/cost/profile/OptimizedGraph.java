@@ -343,7 +343,7 @@ public final class OptimizedGraph {
     /** Element-wise and normalization operators, which fuse into their neighbours. */
     private static boolean light(Node n) {
         String c = org.shardplan.cost.compute.OpClass.category(n.opType());
-        return c.equals("elementwise") || c.equals("norm") && !n.opType().equals("Softmax");
+        return c.equals("elementwise") || c.equals("transcendental") || c.equals("norm") && !n.opType().equals("Softmax");
     }
 
     /**

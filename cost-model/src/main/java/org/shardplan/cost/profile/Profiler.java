@@ -148,6 +148,22 @@ public final class Profiler {
                 : options;
     }
 
+    /**
+     * Rewrites a reused entry's derived fields (shape class, FLOPs, bytes, inner calls) as the
+     * current compute model computes them for {@code n}, keeping its measurement: an entry written
+     * by an earlier version whose work formulas differed (a file kept between versions) would
+     * otherwise sit in the efficiency curves at the old roofline time. O(1) beyond the node's work.
+     */
+    static void refresh(CalibrationFile calibration, String signature, Node n) {
+        CalibrationEntry old = calibration.get(signature).orElseThrow();
+        Kernel k = Backward.forward(n);
+        if (old.flops() != k.work().flops() || old.bytes() != k.work().bytes() || !old.shapeClass().equals(k.shapeClass())
+                || old.calls() != k.calls()) {
+            calibration.put(new CalibrationEntry(signature, old.op(), k.shapeClass(), old.dtype(), k.work().flops(),
+                    k.work().bytes(), old.seconds(), old.repeats(), k.calls(), old.spread()));
+        }
+    }
+
     /** The gate waited on before each measurement. */
     public QuietGate gate() {
         return gate;
@@ -221,6 +237,7 @@ public final class Profiler {
                 l.progress(done, total, n.opType() + " " + n.name());
                 if (calibration.get(e.getKey()).isPresent()) {
                     reused++;
+                    refresh(calibration, e.getKey(), n);
                 } else {
                     try {
                         lastSpread = 0;

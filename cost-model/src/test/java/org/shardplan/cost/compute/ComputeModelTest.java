@@ -213,7 +213,8 @@ class ComputeModelTest {
         assertEquals("suffix", addClass(y, new long[] {1, 1, 1, 128}, y));
         assertEquals("outer", addClass(y, new long[] {2, 12, 1, 1}, y));
         assertEquals("general", addClass(y, new long[] {2, 1, 1, 128}, y));
-        assertEquals("elementwise", OpClass.category("Erf"));
+        assertEquals("transcendental", OpClass.category("Erf"));
+        assertEquals("elementwise", OpClass.category("HardSigmoid"));
         assertEquals("norm", OpClass.category("Softmax"));
     }
 

@@ -189,4 +189,22 @@ class ProfilerTest {
         assertEquals(0.25 + 1.1 + 0.5 + 2.0 + 0.0 + 3.0, r.predictedSeconds(), 1e-12);
         assertEquals(Math.abs(6.85 - 7.0) / 7.0, r.wholeModelRelError().getAsDouble(), 1e-12);
     }
+
+    @Test
+    void aReusedEntryGetsTheCurrentWorkOfItsNodeAndKeepsItsMeasurement() {
+        // an entry written when Tanh counted one FLOP per element: 3 x 5 elements, 15 FLOPs
+        Node tanh = new Node("t", "Tanh", "", List.of(Value.intermediate("x", f32(3, 5))),
+                List.of(Value.intermediate("y", f32(3, 5))), List.of());
+        String sig = OpSignature.of(tanh);
+        CalibrationFile cal = new CalibrationFile(MachineFingerprint.localCpu(1, "test"));
+        cal.put(new org.shardplan.cost.calib.CalibrationEntry(sig, "Tanh", "same", "float32", 15, 120, 2.5e-6, 7, 1, 0.01));
+        Profiler.refresh(cal, sig, tanh);
+        var e = cal.get(sig).orElseThrow();
+        // now 14 operations per element: 210; bytes (60 read, 60 written) unchanged; time, repeats and spread kept
+        assertEquals(210, e.flops(), 0);
+        assertEquals(120, e.bytes(), 0);
+        assertEquals(2.5e-6, e.seconds(), 0);
+        assertEquals(7, e.repeats());
+        assertEquals(0.01, e.spread(), 0);
+    }
 }

@@ -232,7 +232,7 @@ public final class RepeatedBlocks {
      * Rabin's fingerprints): O(n log n) queries of O(log n) each, where comparing every position
      * for every period took O(n²).
      */
-    static List<int[]> periodicRuns(int[] sig) {
+    public static List<int[]> periodicRuns(int[] sig) {
         int n = sig.length;
         long[] h = new long[n + 1];
         long[] pow = new long[n + 1];

@@ -1148,7 +1148,10 @@ public final class ProblemBuilder {
      * the time that takes: {bytes, seconds}.
      */
     double[] transfer(int[][] need, int[][] have, double fullBytes) {
-        double local = cachedFraction(need, have);
+        if (holds(need, have)) { // the common case of layouts that agree on the tensor, without the full overlap
+            return new double[] {0, 0};
+        }
+        double local = localFraction(need, have);
         if (local >= 1) {
             return new double[] {0, 0};
         }
@@ -1158,96 +1161,6 @@ public final class ProblemBuilder {
     }
 
     private boolean lastCrossing;
-
-    // localFraction by the pair of placements, for the life of this builder: the same pairs recur on
-    // every edge between tensors of the same rank (open addressing over two long codes, no allocation)
-    private long[] fractionKeys = new long[2 * 1024];
-    private double[] fractionValues = new double[1024];
-    private boolean[] fractionCrossing = new boolean[1024];
-    private boolean[] fractionUsed = new boolean[1024];
-    private int fractionCount;
-
-    /** {@link #localFraction}, remembered by the pair of placements (which also sets the crossing flag). */
-    private double cachedFraction(int[][] need, int[][] have) {
-        long a = code(need);
-        long b = code(have);
-        if (a < 0 || b < 0) {
-            return localFraction(need, have);
-        }
-        int mask = fractionUsed.length - 1;
-        long h = (a * 0x9E3779B97F4A7C15L) ^ (b * 0xC2B2AE3D27D4EB4FL);
-        int i = (int) (h ^ (h >>> 29)) & mask;
-        while (fractionUsed[i]) {
-            if (fractionKeys[2 * i] == a && fractionKeys[2 * i + 1] == b) {
-                lastCrossing = fractionCrossing[i];
-                return fractionValues[i];
-            }
-            i = (i + 1) & mask;
-        }
-        double f = localFraction(need, have);
-        fractionUsed[i] = true;
-        fractionKeys[2 * i] = a;
-        fractionKeys[2 * i + 1] = b;
-        fractionValues[i] = f;
-        fractionCrossing[i] = lastCrossing;
-        if (++fractionCount * 2 > fractionUsed.length) {
-            growFractions();
-        }
-        return f;
-    }
-
-    private void growFractions() {
-        long[] keys = fractionKeys;
-        double[] values = fractionValues;
-        boolean[] crossing = fractionCrossing;
-        boolean[] used = fractionUsed;
-        int n = used.length * 2;
-        fractionKeys = new long[2 * n];
-        fractionValues = new double[n];
-        fractionCrossing = new boolean[n];
-        fractionUsed = new boolean[n];
-        int mask = n - 1;
-        for (int j = 0; j < used.length; j++) {
-            if (!used[j]) {
-                continue;
-            }
-            long a = keys[2 * j];
-            long b = keys[2 * j + 1];
-            long h = (a * 0x9E3779B97F4A7C15L) ^ (b * 0xC2B2AE3D27D4EB4FL);
-            int i = (int) (h ^ (h >>> 29)) & mask;
-            while (fractionUsed[i]) {
-                i = (i + 1) & mask;
-            }
-            fractionUsed[i] = true;
-            fractionKeys[2 * i] = a;
-            fractionKeys[2 * i + 1] = b;
-            fractionValues[i] = values[j];
-            fractionCrossing[i] = crossing[j];
-        }
-    }
-
-    /**
-     * A placement (digits per axis) as a number: per axis its digits plus one in four bits each, then 15;
-     * -1 when it does not fit in 63 bits (a digit above 13, or more than 15 digits and axes).
-     */
-    static long code(int[][] placement) {
-        long c = 0;
-        int nibbles = 0;
-        for (int[] axis : placement) {
-            nibbles += axis.length + 1;
-            if (nibbles > 15) {
-                return -1;
-            }
-            for (int d : axis) {
-                if (d < 0 || d > 13) {
-                    return -1;
-                }
-                c = (c << 4) | (d + 1);
-            }
-            c = (c << 4) | 15;
-        }
-        return c;
-    }
 
     /**
      * The fraction of the block a device needs (layout {@code need}) that it already holds (layout

@@ -68,8 +68,11 @@ public final class DpSolver implements Solver {
         }
         boolean limited = p.memoryLimit().isPresent();
         VariableElimination ve = new VariableElimination(p, c.factors, budget, deadline);
-        // the LP bound of the pruning stays a proven lower bound when the elimination cannot finish
+        // the LP bound of the pruning stays a proven lower bound when the elimination cannot finish, and
+        // the pruning's best assignment (its width-aware restricted elimination) the answer
         double lpLower = Double.NEGATIVE_INFINITY;
+        int[] pruningBest = null;
+        String pruningNote = "";
         try {
             if (!limited) {
                 long tp = System.nanoTime();
@@ -87,11 +90,24 @@ public final class DpSolver implements Solver {
                     if (Double.isFinite(b.lower())) {
                         lpLower = b.lower();
                     }
+                    pruningBest = b.best();
                 } else {
                     pruning = "no pruning by bounds";
                 }
                 pruning += String.format(java.util.Locale.ROOT, " in %.3f s", seconds(tp));
-                VariableElimination.Result r = ve.run(unary);
+                pruningNote = reductions + "; " + pruning;
+                // the width check before starting: an elimination estimated at many times the time left
+                // (a wide interaction graph: dense blocks) is not started, and the time goes to nothing
+                // that cannot finish; the pruning's assignment and bound are the answer
+                EliminationOrder.Plan order = VariableElimination.order(unary, c.factors);
+                double estimated = order.work() * DualPruning.SECONDS_PER_WORK;
+                double left = (deadline - System.nanoTime()) / 1e9;
+                if (estimated > WIDTH_FACTOR * Math.max(0, left) && pruningBest != null) {
+                    return widthFallback(p, pruningBest, lpLower, t0, pruningNote + String.format(java.util.Locale.ROOT,
+                            "; elimination not started: estimated at %.3g s (%s order, %.3g multiply-adds) with %.3g s left",
+                            estimated, order.heuristic(), order.work(), left));
+                }
+                VariableElimination.Result r = ve.run(unary, order);
                 return done(p, r.choices(), r.value(), Status.OPTIMAL, t0,
                         reductions + "; " + pruning + "; " + ve.stats.describe());
             }
@@ -169,10 +185,34 @@ public final class DpSolver implements Solver {
         } catch (VariableElimination.Infeasible e) {
             return infeasible(p, e.getMessage(), t0);
         } catch (VariableElimination.TooLarge | VariableElimination.OutOfTime e) {
+            if (pruningBest != null) {
+                return widthFallback(p, pruningBest, lpLower, t0, pruningNote + "; dp: " + e.getMessage());
+            }
             return new Solution(p.name(), Status.UNKNOWN, Double.NaN, lpLower, new int[0], name(),
                     seconds(t0), "dp: " + e.getMessage() + (Double.isFinite(lpLower)
                             ? String.format(java.util.Locale.ROOT, " (LP lower bound %.9g kept)", lpLower) : ""));
         }
+    }
+
+    /**
+     * How many times the time left the elimination's estimated time may be before it is not started
+     * (the estimate is an upper bound: compact classes often make the work far smaller).
+     */
+    static final double WIDTH_FACTOR = 10;
+
+    /**
+     * The answer when the exact elimination cannot run: the LP-bound pruning's best assignment (its
+     * restricted elimination over as many least-belief strategies per node as the width allows) with
+     * the LP lower bound: {@code FEASIBLE} with a proven gap, or {@code OPTIMAL} when the two meet.
+     */
+    private Solution widthFallback(Problem p, int[] best, double lpLower, long t0, String message) {
+        double objective = Evaluator.objective(p, best);
+        Status status = closed(objective, lpLower) ? Status.OPTIMAL : Status.FEASIBLE;
+        double gap = Double.isFinite(lpLower) ? (objective - lpLower) / Math.max(Math.abs(objective), 1e-300) : Double.NaN;
+        return new Solution(p.name(), status, objective, Math.min(objective, lpLower), best, name(), seconds(t0),
+                message + String.format(java.util.Locale.ROOT, "; assignment of the restricted elimination, %s",
+                        Double.isFinite(gap) ? String.format(java.util.Locale.ROOT, "gap %.3g%% to the LP bound", 100 * gap)
+                                : "no lower bound"));
     }
 
     /** The optimum of a Lagrangian relaxation: LP-bound pruning for its own objective, then elimination. */

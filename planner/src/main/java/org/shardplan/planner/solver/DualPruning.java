@@ -66,10 +66,17 @@ final class DualPruning {
 
     private static final boolean TRACE = Boolean.getBoolean("shardplan.dp.trace");
 
-    /** Pruned node costs ({@code +inf} = removed), the count removed, the bounds, the sweeps run. */
-    record Result(double[][] unary, int removed, double upper, double lower, int sweeps, int trwsIterations) {
+    /**
+     * Pruned node costs ({@code +inf} = removed), the count removed, the bounds, the sweeps run, and an
+     * assignment that costs {@code upper} when the search found one (else null).
+     */
+    record Result(double[][] unary, int removed, double upper, double lower, int sweeps, int trwsIterations, int[] best) {
         Result(double[][] unary, int removed, double upper, double lower, int sweeps) {
-            this(unary, removed, upper, lower, sweeps, 0);
+            this(unary, removed, upper, lower, sweeps, 0, null);
+        }
+
+        Result(double[][] unary, int removed, double upper, double lower, int sweeps, int trwsIterations) {
+            this(unary, removed, upper, lower, sweeps, trwsIterations, null);
         }
     }
 
@@ -276,6 +283,7 @@ final class DualPruning {
         // the ascent may use at most a quarter of the time left
         long stop = start + Math.max(0, (deadline - start) / 4);
         double upper = search ? Double.POSITIVE_INFINITY : givenCut;
+        int[] best = null;
         double lower = Double.NEGATIVE_INFINITY;
         double lastLower = Double.NEGATIVE_INFINITY;
         int sweeps = 0;
@@ -323,6 +331,7 @@ final class DualPruning {
                     double cost = cost(x);
                     if (cost < upper) {
                         upper = cost;
+                        best = x;
                     }
                 }
             }
@@ -332,12 +341,14 @@ final class DualPruning {
             if (search && sweeps >= (trws > 0 ? 1 : 4) && restrictedRuns < 3) {
                 restrictedRuns++;
                 long r0 = TRACE ? cpuNanos() : 0;
-                double r = restrictedUpper(budget, deadline);
+                int[] rx = restricted(budget, stop, deadline);
+                double r = rx == null ? Double.POSITIVE_INFINITY : cost(rx);
                 if (TRACE) {
                     System.err.printf("dual: restricted elimination %.12g in %.3f s of CPU%n", r, (cpuNanos() - r0) / 1e9);
                 }
                 if (r < upper) {
                     upper = r;
+                    best = rx;
                 }
             }
             double lb = pruneBelow(upper);
@@ -382,7 +393,7 @@ final class DualPruning {
             lastCheckSweeps = sweeps;
         }
         double[][] out = living(original);
-        return new Result(out, removedCount.get(), upper, lower, sweeps, trws);
+        return new Result(out, removedCount.get(), upper, lower, sweeps, trws, best);
     }
 
     /** A table restricted to the classes of its two ends that still have a living strategy. */
@@ -1045,9 +1056,17 @@ final class DualPruning {
         return out;
     }
 
-    /** The exact optimum over each node's few least-belief strategies (+inf when it fails). */
-    private double restrictedUpper(long budget, long deadline) {
-        double[][] restricted = new double[n][];
+    /**
+     * The exact optimum over each node's few least-belief living strategies, an upper bound: as many per
+     * node as the elimination can take in half the time left to the ascent ({@code stop}),
+     * {@link #RESTRICTED} at most, then half as many while its estimated work ({@link EliminationOrder},
+     * {@link #SECONDS_PER_WORK}) is more than that or a table is over the budget, down to two. Null when
+     * none fits (each node's least-belief strategy, which needs no elimination, is {@link #decode}'s) or
+     * the deadline comes first. The width of the interaction graph sets the number kept, not a fixed
+     * cap: on densely connected problems the restricted elimination still finishes.
+     */
+    private int[] restricted(long budget, long stop, long deadline) {
+        Integer[][] byBelief = new Integer[n][];
         for (int v = 0; v < n; v++) {
             Integer[] idx = new Integer[k[v]];
             for (int i = 0; i < idx.length; i++) {
@@ -1058,22 +1077,47 @@ final class DualPruning {
                 int c = Double.compare(b[x], b[y]);
                 return c != 0 ? c : Integer.compare(x, y);
             });
-            restricted[v] = new double[k[v]];
-            Arrays.fill(restricted[v], Double.POSITIVE_INFINITY);
-            int kept = 0;
-            for (int i : idx) {
-                if (kept < RESTRICTED && alive[v][i]) {
-                    restricted[v][i] = unary[v][i];
-                    kept++;
+            byBelief[v] = idx;
+        }
+        List<int[]> scopes = new java.util.ArrayList<>(m);
+        for (Factor f : factors) {
+            scopes.add(f.vars);
+        }
+        for (int keep = RESTRICTED; keep >= 2; keep /= 2) {
+            double[][] restricted = new double[n][];
+            int[] weight = new int[n];
+            for (int v = 0; v < n; v++) {
+                restricted[v] = new double[k[v]];
+                Arrays.fill(restricted[v], Double.POSITIVE_INFINITY);
+                for (int i : byBelief[v]) {
+                    if (weight[v] < keep && alive[v][i]) {
+                        restricted[v][i] = unary[v][i];
+                        weight[v]++;
+                    }
+                }
+                if (weight[v] == 0) {
+                    return null;
                 }
             }
+            double left = (stop - System.nanoTime()) / 1e9;
+            if (left <= 0) {
+                return null;
+            }
+            EliminationOrder.Plan order = EliminationOrder.choose(weight, scopes);
+            if (order.work() * SECONDS_PER_WORK > left / 2) {
+                continue;
+            }
+            try {
+                // until the ascent's stop and half the time after it at most: the rest is the exact elimination's
+                VariableElimination ve = new VariableElimination(problem, factors, budget,
+                        stop + Math.max(0, (deadline - stop) / 2));
+                return ve.run(restricted, order).choices();
+            } catch (VariableElimination.TooLarge e) {
+                // a table over the budget: fewer strategies per node
+            } catch (VariableElimination.Infeasible | VariableElimination.OutOfTime e) {
+                return null;
+            }
         }
-        try {
-            VariableElimination ve = new VariableElimination(problem, factors, budget, deadline);
-            int[] x = ve.run(restricted).choices();
-            return cost(x);
-        } catch (VariableElimination.Infeasible | VariableElimination.TooLarge | VariableElimination.OutOfTime e) {
-            return Double.POSITIVE_INFINITY;
-        }
+        return null;
     }
 }

@@ -136,6 +136,27 @@ final class VariableElimination {
 
     /** Minimises sum of {@code unary} (+inf = excluded strategy) plus all factors. */
     Result run(double[][] unaryCosts) throws Infeasible, TooLarge, OutOfTime {
+        return run(unaryCosts, null);
+    }
+
+    /**
+     * The order {@link #run} takes for these node costs ({@link EliminationOrder#choose} on the allowed
+     * strategies' counts), with its estimated work: what a caller checks before starting.
+     */
+    static EliminationOrder.Plan order(double[][] unaryCosts, List<Factor> factors) {
+        int[] weight = new int[unaryCosts.length];
+        for (int i = 0; i < weight.length; i++) {
+            weight[i] = Math.max(1, CompiledProblem.alive(deadOf(unaryCosts[i])).length);
+        }
+        List<int[]> scopes = new ArrayList<>();
+        for (Factor f : factors) {
+            scopes.add(f.vars);
+        }
+        return EliminationOrder.choose(weight, scopes);
+    }
+
+    /** {@link #run(double[][])} in a given order ({@link #order}; null: chosen here). */
+    Result run(double[][] unaryCosts, EliminationOrder.Plan given) throws Infeasible, TooLarge, OutOfTime {
         stats.reset();
         unary = new double[n][];
         for (int i = 0; i < n; i++) {
@@ -167,7 +188,7 @@ final class VariableElimination {
         for (Factor f : initial) {
             scopes.add(f.vars);
         }
-        EliminationOrder.Plan order = EliminationOrder.choose(weight, scopes);
+        EliminationOrder.Plan order = given != null ? given : EliminationOrder.choose(weight, scopes);
         stats.order = order.heuristic();
         stats.estimatedWork = order.work();
         for (int step = 0; step < n; step++) {

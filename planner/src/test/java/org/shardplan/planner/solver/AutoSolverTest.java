@@ -43,6 +43,6 @@ class AutoSolverTest extends SolverContractTest {
         Solution s = new AutoSolver().solve(p, new Solver.Options(3, 1L << 20));
         assertTrue(s.status() == Status.OPTIMAL || s.status() == Status.FEASIBLE, s.message());
         assertValid(p, s);
-        assertTrue(s.message().contains("budget"), s.message());
+        assertTrue(s.message().contains("budget") || s.message().contains("elimination not started"), s.message());
     }
 }
