@@ -79,6 +79,20 @@ final class PipelineSearch {
             long micro, ProblemBuilder.Built built, ProblemBuilder builder, int[] choice, int[] bounds,
             List<StageProfile> profiles, Estimate estimate, double stepSeconds, boolean fits, boolean proven,
             double lowerBound, boolean tied, boolean memoryBound, String solver) {
+
+        /**
+         * A configuration left unpriced because its lower bound ({@code stepSeconds}) could not beat a plan
+         * already found: it has no plan of its own and never becomes the result.
+         */
+        static Outcome bounded(int stages, int microBatches, boolean recompute, int zero, double bound) {
+            return new Outcome(stages, microBatches, recompute, zero, Schedules.of("none"), 1, 0, null, null, null, null,
+                    List.of(), null, bound, true, false, bound, false, false, "bound");
+        }
+
+        /** Whether this is a {@link #bounded} configuration, not a plan. */
+        boolean isBounded() {
+            return built == null;
+        }
     }
 
     private record Key(long micro, int devices, boolean recompute, int zero) {
@@ -114,7 +128,9 @@ final class PipelineSearch {
     Graph graph(long micro) throws ShardplanException {
         Graph g = graphs.get(micro);
         if (g == null) {
+            long t = System.nanoTime();
             g = source.at(micro);
+            tick("import", t);
             graphs.put(micro, g);
         }
         return g;
@@ -123,7 +139,10 @@ final class PipelineSearch {
     CoarseGraph coarse(long micro) throws ShardplanException {
         CoarseGraph cg = coarse.get(micro);
         if (cg == null) {
-            cg = Coarsening.coarsen(graph(micro));
+            Graph g = graph(micro);
+            long t = System.nanoTime();
+            cg = Coarsening.coarsen(g);
+            tick("coarsen", t);
             coarse.put(micro, cg);
         }
         return cg;
@@ -265,7 +284,10 @@ final class PipelineSearch {
         if (b == null) {
             CoarseGraph cg = coarse(micro);
             ProblemBuilder pb = builder(micro, devices, recompute, zero);
-            b = pb.build(cg, requiredFor(cg, micro, pb));
+            Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
+            long t = System.nanoTime();
+            b = pb.build(cg, req);
+            tick("build", t);
             builds.put(k, b);
         }
         return b;
@@ -276,7 +298,9 @@ final class PipelineSearch {
     private Map<String, List<Layout>> requiredFor(CoarseGraph cg, long micro, ProblemBuilder pb) {
         return requiredCache.computeIfAbsent(micro + "/" + pb.digits().size() + "/" + pb.settings().cluster().deviceCount(),
                 k -> {
+                    long t = System.nanoTime();
                     Map<String, List<Layout>> r = required(cg, micro, pb);
+                    tick("required", t);
                     Map<String, Layout> more = pb.settings().cluster().deviceCount() == cluster.deviceCount()
                             ? extra.get(micro) : null;
                     if (more == null) {
@@ -395,10 +419,74 @@ final class PipelineSearch {
      * A necessary condition for a configuration to fit, from the nodes' least memory alone (no edge
      * priced, nothing solved): one stage must fit the sum of its nodes' least memory; P stages cannot
      * all fit when the sum over the model, each node's activations counted once, exceeds P times the
-     * limit (the fullest stage holds at least the average), nor when a node alone does not fit.
+     * limit (the fullest stage holds at least the average), nor when a node alone does not fit; and
+     * the stages are solved with the activations of the micro-batches 1F1B holds at stage s,
+     * min(P - s, m), so some partition at the cuts must give every stage a least memory within the
+     * limit ({@link #stageMemoryFits}).
      */
     private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
-        return leastFits(pb.memoryParts(cg, requiredFor(cg, micro, pb)), 1, stages);
+        Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
+        long t = System.nanoTime();
+        double[][][] parts = pb.memoryParts(cg, req);
+        tick("memoryParts", t);
+        return leastFits(parts, 1, stages) && (stages == 1 || stageMemoryFits(parts, cuts(cg, micro), stages, m, limit));
+    }
+
+    /**
+     * Whether nodes {@code [0, n)} split at the cuts into {@code stages} contiguous stages such that
+     * at every stage s the sum over its nodes of their least memory with {@code min(stages - s, m)}
+     * micro-batches of activations ({@code parts[i][k] = {static, activation}} per candidate k) is
+     * within {@code limit}: the stage-balancing recurrence with a stage's cost depending on its index.
+     * O(P K^2 + P n L) for K cut positions, n nodes of L candidates.
+     */
+    static boolean stageMemoryFits(double[][][] parts, List<Integer> cuts, int stages, int m, double limit) {
+        int n = parts.length;
+        List<Integer> pos = new ArrayList<>();
+        pos.add(0);
+        for (int c : cuts) {
+            if (c > 0 && c < n) {
+                pos.add(c);
+            }
+        }
+        pos.add(n);
+        int k = pos.size();
+        if (k - 1 < stages) {
+            return false;
+        }
+        // prefix sums of the least memory per node for each count of micro-batches held
+        Map<Integer, double[]> prefix = new HashMap<>();
+        for (int s = 0; s < stages; s++) {
+            int copies = Math.min(stages - s, m);
+            prefix.computeIfAbsent(copies, c -> {
+                double[] pre = new double[n + 1];
+                Map<double[][], Double> seen = new java.util.IdentityHashMap<>();
+                for (int i = 0; i < n; i++) {
+                    pre[i + 1] = pre[i] + seen.computeIfAbsent(parts[i], node -> {
+                        double least = Double.POSITIVE_INFINITY;
+                        for (double[] x : node) {
+                            least = Math.min(least, x[0] + c * x[1]);
+                        }
+                        return least;
+                    });
+                }
+                return pre;
+            });
+        }
+        double cap = limit * (1 + 1e-9);
+        // reach[j]: positions j that the first s stages can end at, every stage within the limit
+        boolean[] reach = new boolean[k];
+        reach[0] = true;
+        for (int s = 0; s < stages; s++) {
+            double[] pre = prefix.get(Math.min(stages - s, m));
+            boolean[] next = new boolean[k];
+            for (int j = s + 1; j < k; j++) {
+                for (int i = s; i < j && !next[j]; i++) {
+                    next[j] = reach[i] && pre[pos.get(j)] - pre[pos.get(i)] <= cap;
+                }
+            }
+            reach = next;
+        }
+        return reach[k - 1];
     }
 
     /**
@@ -429,7 +517,8 @@ final class PipelineSearch {
      * (1/m of the batch), and a smaller batch offers no candidate the whole batch lacks, so with one
      * stage the least memory found this way is a lower bound and the test a necessary condition, as
      * {@link #mayFit}'s; with P stages the activations count the micro-batches a stage holds on average,
-     * which makes it a heuristic (see below).
+     * which makes it a heuristic (see below), and then stage by stage at some partition at the cuts
+     * ({@link #stageMemoryFits}).
      */
     private boolean mayFitScaled(int stages, int m, boolean recompute, int zero) throws ShardplanException {
         int devices = cluster.deviceCount() / stages;
@@ -438,7 +527,10 @@ final class PipelineSearch {
         if (parts == null) {
             CoarseGraph cg = coarse(batch);
             ProblemBuilder pb = builder(batch, devices, recompute, zero);
-            parts = pb.memoryParts(cg, requiredFor(cg, batch, pb));
+            Map<String, List<Layout>> req = requiredFor(cg, batch, pb);
+            long t = System.nanoTime();
+            parts = pb.memoryParts(cg, req);
+            tick("memoryParts", t);
             fullBatchParts.put(k, parts);
         }
         // the micro-batches a stage holds under 1F1B, min(P - s, m), averaged over the stages: with
@@ -449,7 +541,26 @@ final class PipelineSearch {
             copies += Math.min(stages - s, m);
         }
         copies /= stages;
-        return leastFits(parts, copies / m, stages);
+        if (!leastFits(parts, copies / m, stages)) {
+            return false;
+        }
+        if (stages == 1) {
+            return true;
+        }
+        // and stage by stage, with the micro-batches 1F1B holds at each (the stage solves' test,
+        // stageMemoryFits), the activations of one micro-batch taken as 1/m of the whole batch's
+        Map<double[][], double[][]> scaled = new java.util.IdentityHashMap<>();
+        double[][][] perMicro = new double[parts.length][][];
+        for (int i = 0; i < parts.length; i++) {
+            perMicro[i] = scaled.computeIfAbsent(parts[i], node -> {
+                double[][] x = new double[node.length][];
+                for (int c = 0; c < node.length; c++) {
+                    x[c] = new double[] {node[c][0], node[c][1] / m};
+                }
+                return x;
+            });
+        }
+        return stageMemoryFits(perMicro, cuts(coarse(batch), batch), stages, m, limit);
     }
 
     /** Prices one configuration; empty when it has no plan (nothing fits, or no layout matches the fixed degrees). */
@@ -458,7 +569,7 @@ final class PipelineSearch {
         Optional<Outcome> o = priceOnce(stages, m, recompute, zero);
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: %s in %.2f s%n", stages, m,
-                    recompute, zero, o.map(x -> (x.fits() ? "fits " : "over ") + x.schedule().name() + " step " + x.stepSeconds()
+                    recompute, zero, o.map(x -> x.isBounded() ? "bounded" : (x.fits() ? "fits " : "over ") + x.schedule().name() + " step " + x.stepSeconds()
                             + (x.memoryBound() ? " (memory bound)" : "")).orElse("no plan"), (System.nanoTime() - t0) / 1e9);
         }
         return o;
@@ -466,6 +577,27 @@ final class PipelineSearch {
 
     /** -Dshardplan.trace=true: one line per configuration on stderr. */
     private static final boolean TRACE = Boolean.getBoolean("shardplan.trace");
+
+    /** Nanoseconds spent per phase of the search (for the trace). */
+    private final Map<String, long[]> phases = new LinkedHashMap<>();
+
+    private long tick(String phase, long since) {
+        long now = System.nanoTime();
+        long[] a = phases.computeIfAbsent(phase, k -> new long[2]);
+        a[0] += now - since;
+        a[1]++;
+        return now;
+    }
+
+    /** The phases' times, one line. */
+    String phaseSummary() {
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<String, long[]> e : phases.entrySet()) {
+            b.append(String.format(java.util.Locale.ROOT, "%s %.2f s (%d), ", e.getKey(), e.getValue()[0] / 1e9,
+                    e.getValue()[1]));
+        }
+        return b.toString();
+    }
 
     private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero) throws ShardplanException {
         configurations++;
@@ -479,6 +611,23 @@ final class PipelineSearch {
         if (!mayFit(cg, micro, pb, stages, m)) {
             return Optional.empty();
         }
+        if (incumbent != null && useBound) {
+            long tl = System.nanoTime();
+            double lb = stepLowerBound(cg, micro, pb, stages, m);
+            tick("bound", tl);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  bound %.4f s%n", lb);
+            }
+            if (lb >= incumbent.stepSeconds()) {
+                bounded++;
+                configurations--; // not priced
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  bound %.4f s >= %.4f s found: not priced%n", lb,
+                            incumbent.stepSeconds());
+                }
+                return Optional.of(Outcome.bounded(stages, m, recompute, zero, lb));
+            }
+        }
         long tb = System.nanoTime();
         ProblemBuilder.Built b = built(micro, devices, recompute, zero);
         if (TRACE) {
@@ -487,6 +636,7 @@ final class PipelineSearch {
         StageProblem.Filter f = filter(cg, micro, devices);
         int n = b.units().size();
         int[] bounds;
+        long tp = System.nanoTime();
         try {
             if (stages == 1) {
                 bounds = new int[] {0, n};
@@ -512,6 +662,7 @@ final class PipelineSearch {
             }
             return Optional.empty();
         }
+        tp = tick("partition", tp);
         int[] choice = new int[n];
         boolean proven = true;
         boolean tied = stages > 1;
@@ -527,6 +678,15 @@ final class PipelineSearch {
                 so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1);
             } catch (IllegalArgumentException e) {
                 return Optional.empty();
+            } catch (MemoryBound e) {
+                // priced at the end, in order of its bound, where that can still beat the plan found
+                deferred.add(new Deferred(stages, m, recompute, zero, stepLowerBound(cg, micro, pb, stages, m)));
+                configurations--; // not priced yet
+                tick("stage solves", tp);
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  memory binds at stage %d: deferred%n", s);
+                }
+                return Optional.empty();
             }
             if (so.isEmpty()) {
                 return Optional.empty();
@@ -540,6 +700,12 @@ final class PipelineSearch {
             if (!x.solver().equals("dp")) {
                 solver = x.solver();
             }
+        }
+        tp = tick("stage solves", tp);
+        // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout)
+        double across = stages == 1 ? lower : stepLowerBound(cg, micro, pb, stages, m);
+        if (stages > 1 && !(across > 0)) {
+            across = Double.NEGATIVE_INFINITY; // none (an asynchronous schedule allowed)
         }
         List<StageProfile> profiles = profiles(b, pb, choice, bounds, devices, recompute);
         // schedules: those named, else every one the options allow (exact ones, and the others with --allow async)
@@ -585,21 +751,209 @@ final class PipelineSearch {
                         }
                         e = estimate(sch, ps, m, v);
                     }
-                    double step = stages == 1 ? Evaluator.objective(weighted(b, m), choice) - overlapped(b, choice, ps)
+                    double step = stages == 1 ? weightedObjective(b, m, choice) - overlapped(b, choice, ps)
                             : e.stepSeconds() + updateAfter(sch, ps, stages);
                     boolean fits = true;
                     for (double mem : e.peakMemoryBytes()) {
                         fits &= mem <= limit * (1 + 1e-12);
                     }
                     Outcome o = new Outcome(stages, m, recompute, zero, sch, v, micro, b, pb, choice, bs, ps,
-                            e, step, fits, proven, stages == 1 ? lower : Double.NEGATIVE_INFINITY, tied, bound, solver);
+                            e, step, fits, proven, across, tied, bound, solver);
                     if (best == null || better(o, best)) {
                         best = o;
                     }
                 }
             }
         }
+        tick("schedules", tp);
+        if (best != null && best.fits() && (incumbent == null || better(best, incumbent))) {
+            incumbent = best;
+        }
         return Optional.ofNullable(best);
+    }
+
+    /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it). */
+    private Outcome incumbent;
+    /** A stage whose solution without the memory limit does not fit, while memory-bound stages are put off. */
+    private static final class MemoryBound extends RuntimeException {
+        MemoryBound() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** A configuration put off because memory binds in one of its stages, with its lower bound. */
+    private record Deferred(int stages, int microBatches, boolean recompute, int zero, double bound) {
+    }
+
+    /**
+     * Whether configurations in which memory binds (a stage whose exact solution without the limit does
+     * not fit, which the Lagrangian memory pricing then solves many times over) are put off until the
+     * passes over the others are done: they are then priced in order of their lower bound, while it can
+     * beat the plan found and time is left.
+     */
+    boolean defer = !"false".equals(System.getProperty("shardplan.bound"));
+    private final List<Deferred> deferred = new ArrayList<>();
+
+    /** How many configurations were put off because memory binds. */
+    int deferredCount() {
+        return deferred.size();
+    }
+
+    /** Configurations whose lower bound could not beat the incumbent, left unpriced. */
+    int bounded;
+
+    /**
+     * -Dshardplan.bound=false: every configuration the search reaches is priced where it is reached,
+     * none skipped by its bound or put off because memory binds (to check that neither changes the
+     * plan); true by default.
+     */
+    boolean useBound = !"false".equals(System.getProperty("shardplan.bound"));
+
+    /**
+     * Per node, the least over its candidates of its forward time {@code f}, its forward and backward
+     * time {@code a} and its forward and input-gradient time {@code c} for one micro-batch, as the stage
+     * profiles count them ({@link #profiles}: the node's collectives split evenly between forward and
+     * backward; resharding between nodes, which only adds, left out). {@code {f, a, c}} per node. O(nodes ·
+     * layouts), the nodes of a class once.
+     */
+    static double[][] leastTimes(List<List<ProblemBuilder.Cost>> costs, boolean recompute) {
+        Map<List<ProblemBuilder.Cost>, double[]> seen = new java.util.IdentityHashMap<>();
+        double[][] r = new double[costs.size()][];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = seen.computeIfAbsent(costs.get(i), cs -> {
+                double f = Double.POSITIVE_INFINITY;
+                double a = Double.POSITIVE_INFINITY;
+                double c = Double.POSITIVE_INFINITY;
+                for (ProblemBuilder.Cost x : cs) {
+                    double fwd = x.forwardSeconds() + x.microCommunicationSeconds() / 2;
+                    double all = x.microComputeSeconds() + x.microCommunicationSeconds();
+                    double back = x.microComputeSeconds() - x.forwardSeconds();
+                    double w = x.parameterBytes() > 0 ? Math.max(0, (back - (recompute ? x.forwardSeconds() : 0)) / 2) : 0;
+                    f = Math.min(f, fwd);
+                    a = Math.min(a, all);
+                    c = Math.min(c, all - w);
+                }
+                return new double[] {f, a, c};
+            });
+        }
+        return r;
+    }
+
+    /**
+     * A lower bound on the step of every plan of the configuration (P stages, m micro-batches) the
+     * search could price, from each node's least times ({@link #leastTimes}) alone: no edge priced,
+     * nothing solved. With one stage the step is m times the micro-batch's work plus resharding and the
+     * exposed gradient reduction, so at least m times the sum of the nodes' least {@code a}. With P
+     * stages, for the schedules the options allow, taking the least:
+     * <ul>
+     * <li>GPipe and 1F1B: stage s's device starts after micro-batch 0's forward has crossed stages
+     *     0..s-1, runs the m forwards and backwards of its stage, and its last backward is followed by
+     *     that micro-batch's backward through stages s-1..0: step &gt;= A(stages &lt; s) + m A(stage s);</li>
+     * <li>zero-bubble (ZB-H1), whose weight-gradient ops may run after the backward chain has moved on:
+     *     step &gt;= max(F(stages &lt; s) + m A(s), C(stages &lt; s) + m C(s));</li>
+     * <li>interleaved: some device holds at least 1/P of the work, step &gt;= m A / P;</li>
+     * <li>an asynchronous schedule ({@code amp}) allowed: no bound (0).</li>
+     * </ul>
+     * The partition is any one at the allowed cuts: the least over them of the largest per-stage bound
+     * is found by the same stage-balancing recurrence as {@link #partition} with these stage costs,
+     * O(P K^2) for K cut positions. Each per-stage bound holds for the critical path of the schedule's
+     * op order ({@link org.shardplan.planner.pipeline.CriticalPath}), the step the search prices.
+     */
+    double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        double[][] least = leastTimes(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), pb.settings().memory().recompute());
+        int n = least.length;
+        double[] pf = new double[n + 1];
+        double[] pa = new double[n + 1];
+        double[] pc = new double[n + 1];
+        for (int i = 0; i < n; i++) {
+            pf[i + 1] = pf[i] + least[i][0];
+            pa[i + 1] = pa[i] + least[i][1];
+            pc[i + 1] = pc[i] + least[i][2];
+        }
+        if (stages == 1) {
+            return m * pa[n];
+        }
+        List<Schedule> schedules = new ArrayList<>();
+        if (opts.schedule().isPresent()) {
+            schedules.add(Schedules.of(opts.schedule().get()));
+        } else {
+            for (Schedule sch : Schedules.all()) {
+                if (sch.exact() || opts.allowAsync()) {
+                    schedules.add(sch);
+                }
+            }
+        }
+        List<Integer> cut = cuts(cg, micro);
+        double lb = Double.POSITIVE_INFINITY;
+        for (Schedule named : schedules) {
+            String name = named.name();
+            if (name.equals("none")) {
+                continue; // one stage only
+            }
+            if (!name.equals("gpipe") && !name.equals("1f1b") && !name.equals("zero-bubble") && !name.equals("interleaved")) {
+                return 0;
+            }
+            if (name.equals("interleaved")) {
+                for (int v : named.virtualStageCandidates(opts.virtualStages())) {
+                    if (named.check(stages, m, v).isEmpty() && cut.size() >= stages * v - 1) {
+                        lb = Math.min(lb, m * pa[n] / stages);
+                    }
+                }
+                continue;
+            }
+            if (named.check(stages, m, 1).isPresent()) {
+                continue;
+            }
+            boolean zb = name.equals("zero-bubble");
+            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> zb
+                    ? Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))
+                    : pa[i] + m * (pa[j] - pa[i])));
+        }
+        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /** The cost of a stage of nodes {@code [i, j)}. */
+    @FunctionalInterface
+    interface StageCost {
+        double of(int from, int to);
+    }
+
+    /**
+     * The least over partitions of nodes {@code [0, n)} into {@code stages} contiguous stages at the
+     * cuts of the largest stage cost (infinite when the cuts allow fewer stages). O(P K^2).
+     */
+    static double bottleneck(int n, List<Integer> cuts, int stages, StageCost cost) {
+        List<Integer> pos = new ArrayList<>();
+        pos.add(0);
+        for (int c : cuts) {
+            if (c > 0 && c < n) {
+                pos.add(c);
+            }
+        }
+        pos.add(n);
+        int k = pos.size();
+        double[] prev = new double[k];
+        double[] cur = new double[k];
+        java.util.Arrays.fill(prev, Double.POSITIVE_INFINITY);
+        prev[0] = 0;
+        for (int s = 1; s <= stages; s++) {
+            java.util.Arrays.fill(cur, Double.POSITIVE_INFINITY);
+            for (int j = s; j < k; j++) {
+                for (int i = s - 1; i < j; i++) {
+                    if (prev[i] == Double.POSITIVE_INFINITY) {
+                        continue;
+                    }
+                    double v = Math.max(prev[i], cost.of(pos.get(i), pos.get(j)));
+                    if (v < cur[j]) {
+                        cur[j] = v;
+                    }
+                }
+            }
+            double[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[k - 1];
     }
 
     /** How far below its closed form the replay of an asynchronous schedule may come (docs/schedules.md). */
@@ -635,6 +989,24 @@ final class PipelineSearch {
             return a.fits();
         }
         return a.stepSeconds() < b.stepSeconds() * (1 - 1e-12);
+    }
+
+    /**
+     * The objective of {@link #weighted}{@code (b, m)} under {@code choice} without building that
+     * problem: each node's micro-batch work times m plus its gradient reduction, and the resharding
+     * times m. O(nodes + edges).
+     */
+    static double weightedObjective(ProblemBuilder.Built b, int m, int[] choice) {
+        double total = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            ProblemBuilder.Cost c = u.costs().get(choice[u.index()]);
+            total += m * (c.microComputeSeconds() + c.microCommunicationSeconds()) + c.gradientSeconds();
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            int cols = b.units().get(l.to()).layouts().size();
+            total += m * l.seconds()[choice[l.from()] * cols + choice[l.to()]];
+        }
+        return total;
     }
 
     /** The problem of the whole graph on one stage's devices with micro-batch work weighted by m (one stage). */
@@ -695,6 +1067,9 @@ final class PipelineSearch {
         if (tiedFits) {
             return Optional.of(new Solved(tp.expand(td.choices()), td.status() == Status.OPTIMAL, tiedLower, true, false,
                     "dp"));
+        }
+        if (defer) {
+            throw new MemoryBound();
         }
         // memory pricing runs the same elimination as the tied dynamic program about 50 times: where
         // that one did not finish (a table over the budget, or the time limit), neither would these
@@ -1007,7 +1382,7 @@ final class PipelineSearch {
             boolean[] setting = firstSetting(p, ms, rcs, zs);
             Sweep sw = sweep(p, setting[0], setting[1] ? zs.get(zs.size() - 1) : zs.get(0), ms, false);
             first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
-            if (sw.best() != null && (best == null || better(sw.best(), best))) {
+            if (sw.best() != null && !sw.best().isBounded() && (best == null || better(sw.best(), best))) {
                 best = sw.best();
             }
         }
@@ -1026,7 +1401,7 @@ final class PipelineSearch {
                         sw = sweep(p, rc, z, micros(all, p), true);
                         done.put(key, sw);
                     }
-                    if (sw.best() != null && (best == null || better(sw.best(), best))) {
+                    if (sw.best() != null && !sw.best().isBounded() && (best == null || better(sw.best(), best))) {
                         best = sw.best();
                     }
                     rcNeeded |= sw.memoryBound();
@@ -1041,6 +1416,35 @@ final class PipelineSearch {
         }
         if (!timeLeft() && order.size() > 0) {
             notes.add("the time limit cut the search of recomputation and ZeRO stages short");
+        }
+        // the configurations put off because memory binds, in order of their bound
+        defer = false;
+        deferred.sort(java.util.Comparator.comparingDouble(Deferred::bound));
+        boolean cut = false;
+        for (Deferred d : deferred) {
+            if (incumbent != null && useBound && d.bound() >= incumbent.stepSeconds()) {
+                bounded++;
+                continue;
+            }
+            if (!timeLeft() && (best != null || incumbent != null)) {
+                cut = true;
+                continue;
+            }
+            Optional<Outcome> o = price(d.stages(), d.microBatches(), d.recompute(), d.zero());
+            if (o.isPresent() && !o.get().isBounded() && (best == null || better(o.get(), best))) {
+                best = o.get();
+            }
+        }
+        if (cut) {
+            notes.add("the time limit left configurations in which memory binds unpriced");
+        }
+        if (TRACE) {
+            System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded, "
+                    + deferred.size() + " deferred");
+        }
+        // a configuration priced in passing (the control flow above keeps only what it compares) may be the best
+        if (incumbent != null && (best == null || better(incumbent, best))) {
+            best = incumbent;
         }
         return Optional.ofNullable(best);
     }
@@ -1154,6 +1558,13 @@ final class PipelineSearch {
                 if (o.isEmpty() || !o.get().fits()) {
                     continue;
                 }
+                if (o.get().isBounded()) {
+                    // cannot beat the plan found: as a count that is slower
+                    if (++worse >= 2) {
+                        break;
+                    }
+                    continue;
+                }
                 if (better(o.get(), best)) {
                     best = o.get();
                     worse = 0;
@@ -1164,7 +1575,7 @@ final class PipelineSearch {
             // below the start (a pipeline only): fewer, larger micro-batches while the step keeps falling
             for (int i = start - 1; refine && p > 1 && i >= lo && timeLeft(); i--) {
                 Optional<Outcome> o = at.apply(i);
-                if (o.isEmpty() || !o.get().fits() || !better(o.get(), best)) {
+                if (o.isEmpty() || !o.get().fits() || o.get().isBounded() || !better(o.get(), best)) {
                     break;
                 }
                 best = o.get();

@@ -584,7 +584,7 @@ public final class Planner {
         // stages are each solved exactly, but no bound holds across stages, so it is FEASIBLE
         String status = best.stages() == 1 && best.proven() && best.solver().equals(solverName)
                 ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
-        double lower = best.stages() == 1 ? Math.min(best.lowerBound(), best.stepSeconds()) : Double.NEGATIVE_INFINITY;
+        double lower = Math.min(best.lowerBound(), best.stepSeconds());
         String scope;
         if (fixedConfig && best.stages() == 1) {
             scope = best.tied() ? "layouts tied across the instances of each repeated block" : "full";
@@ -593,7 +593,8 @@ public final class Planner {
                     + ", " + best.microBatches() + " micro-batch" + (best.microBatches() == 1 ? "" : "es") + ", recomputation "
                     + (best.recompute() ? "on" : "off") + ", ZeRO " + best.zero()
                     + (best.tied() ? ", layouts tied across the instances of each repeated block" : "")
-                    + (best.stages() > 1 ? ", no bound across stages" : "") + ")";
+                    + (best.stages() > 1 ? ", bounded across stages by each node's least time and the schedules' fill and"
+                            + " drain, docs/schedules.md" : "") + ")";
         }
         Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
                 best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);

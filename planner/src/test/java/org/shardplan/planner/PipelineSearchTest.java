@@ -104,6 +104,9 @@ class PipelineSearchTest {
             assertEquals(4, p.parallelism().pipeline(), schedule);
             assertEquals(8, p.parallelism().microBatches(), schedule);
             assertEquals(schedule, p.schedule().name());
+            // a bound across the stages, below the step
+            assertTrue(p.solver().lowerBound() > 0 && p.solver().lowerBound() <= p.totals().stepSeconds(),
+                    schedule + ": bound " + p.solver().lowerBound() + ", step " + p.totals().stepSeconds());
             int v = p.schedule().virtualStages();
             assertEquals(4 * v, p.stages().size(), schedule);
             for (int s = 0; s < p.stages().size(); s++) {
@@ -311,5 +314,137 @@ class PipelineSearchTest {
         assertFalse(e instanceof PlanInfeasibleException, e.getMessage());
         assertTrue(e.getMessage().startsWith("the fixed options leave no plan: with 4 pipeline stages and 32"
                 + " micro-batches of 2 samples: node '"), e.getMessage());
+    }
+
+    @Test
+    void bottleneckIsTheLeastLargestStageCost() {
+        double[] t = {1, 1, 1, 1, 4, 1};
+        double[] pre = new double[t.length + 1];
+        for (int i = 0; i < t.length; i++) {
+            pre[i + 1] = pre[i] + t[i];
+        }
+        List<Integer> any = List.of(1, 2, 3, 4, 5);
+        // the sum of the stage: as partition(): {0..3 | 4..5} = max(4, 5); three stages {0..3 | 4 | 5} = 4
+        assertEquals(5, PipelineSearch.bottleneck(6, any, 2, (i, j) -> pre[j] - pre[i]));
+        assertEquals(4, PipelineSearch.bottleneck(6, any, 3, (i, j) -> pre[j] - pre[i]));
+        // 1F1B's bound with m = 2: stage [i, j) costs pre[i] + 2 (pre[j] - pre[i]); two stages:
+        // cut 4: max(2*4, 4 + 2*5) = 14; cut 5: max(2*8, 8 + 2) = 16; cut 3: max(6, 3 + 2*6) = 15: 14
+        assertEquals(14, PipelineSearch.bottleneck(6, any, 2, (i, j) -> pre[i] + 2 * (pre[j] - pre[i])));
+        // only cut 2: max(2*2, 2 + 2*7) = 16
+        assertEquals(16, PipelineSearch.bottleneck(6, List.of(2), 2, (i, j) -> pre[i] + 2 * (pre[j] - pre[i])));
+        // more stages than the cuts allow
+        assertEquals(Double.POSITIVE_INFINITY, PipelineSearch.bottleneck(3, List.of(1), 3, (i, j) -> pre[j] - pre[i]));
+    }
+
+    @Test
+    void stageMemoryCountsTheMicroBatchesEachStageHolds() {
+        // 4 nodes of 1 byte of weights and 1 of activations per micro-batch (one candidate each); 2 stages,
+        // 4 micro-batches: stage 0 holds 2, stage 1 holds 1. Stage 0 of a nodes: 3a; stage 1: 2 (4 - a)
+        double[][][] parts = new double[4][][];
+        for (int i = 0; i < 4; i++) {
+            parts[i] = new double[][] {{1, 1}};
+        }
+        List<Integer> any = List.of(1, 2, 3);
+        assertTrue(PipelineSearch.stageMemoryFits(parts, any, 2, 4, 6)); // a = 2: 6 and 4
+        assertFalse(PipelineSearch.stageMemoryFits(parts, any, 2, 4, 5.9)); // a = 1: 3 and 6; a = 2: 6 and 4
+        // with one micro-batch both stages hold one: a = 2 gives 4 and 4
+        assertTrue(PipelineSearch.stageMemoryFits(parts, any, 2, 1, 4));
+        // the least candidate counts: a second candidate of 3 bytes of weights and none of activations
+        for (int i = 0; i < 4; i++) {
+            parts[i] = new double[][] {{1, 1}, {1.5, 0}};
+        }
+        // stage 0 of a nodes: min(3, 1.5) a, stage 1: min(2, 1.5) (4 - a): a = 2 gives 3 and 3
+        assertTrue(PipelineSearch.stageMemoryFits(parts, any, 2, 4, 3));
+        assertFalse(PipelineSearch.stageMemoryFits(parts, any, 2, 4, 2.9));
+        // only cut 1 allowed: 1.5 and 4.5
+        assertFalse(PipelineSearch.stageMemoryFits(parts, List.of(1), 2, 4, 4.4));
+        assertTrue(PipelineSearch.stageMemoryFits(parts, List.of(1), 2, 4, 4.5));
+    }
+
+    /**
+     * The bound a configuration is skipped by never exceeds the step the search prices for it: every
+     * stage count, micro-batch count, memory setting and schedule of a 16-layer model on 16 devices.
+     */
+    @Test
+    void theConfigurationBoundNeverExceedsThePricedStep() throws Exception {
+        ModelSource wide = b -> Fixtures.deepMlp(16, b, 4096);
+        Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
+        int checked = 0;
+        double tightest = 0;
+        for (String schedule : List.of("gpipe", "1f1b", "interleaved", "zero-bubble")) {
+            for (int p : List.of(1, 2, 4, 8)) {
+                for (int m : List.of(1, 2, 4, 8, 16, 32)) {
+                    for (boolean rc : List.of(false, true)) {
+                        SearchOptions so = SearchOptions.AUTO.withSchedule(schedule);
+                        PipelineSearch ps = new PipelineSearch(planner, so, wide, 256, 60);
+                        var o = ps.price(p, m, rc, 1);
+                        if (o.isEmpty()) {
+                            continue;
+                        }
+                        long micro = 256 / m;
+                        var cg = ps.coarse(micro);
+                        double lb = ps.stepLowerBound(cg, micro, ps.builder(micro, 16 / p, rc, 1), p, m);
+                        String what = schedule + " P=" + p + " m=" + m + " recompute=" + rc;
+                        assertTrue(lb <= o.get().stepSeconds() * (1 + 1e-12), what + ": bound " + lb + " > step "
+                                + o.get().stepSeconds());
+                        assertTrue(lb > 0, what);
+                        tightest = Math.max(tightest, lb / o.get().stepSeconds());
+                        checked++;
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 100, "configurations checked: " + checked);
+        // the bound is not vacuous: somewhere it comes within 10% of the step
+        assertTrue(tightest > 0.9, "largest bound / step " + tightest);
+    }
+
+    /**
+     * Skipping configurations by their bound, and putting off those in which memory binds, change no
+     * plan: the same search pricing every configuration where it meets it.
+     */
+    @Test
+    void theBoundChangesNoPlan() throws Exception {
+        ModelSource wide = b -> Fixtures.deepMlp(16, b, 4096);
+        ModelSource narrow = b -> Fixtures.deepMlp(16, b, 2048);
+        record Case(Planner planner, ModelSource source, long batch, SearchOptions search) {
+        }
+        List<Case> cases = new java.util.ArrayList<>();
+        for (double limitShare : List.of(1.0, 0.2, 0.05)) {
+            for (int devices : List.of(8, 16)) {
+                Planner planner = Planner.forCluster(Fixtures.a100(devices)).withBatch(256);
+                cases.add(new Case(planner.withMemoryLimit(planner.memoryLimit() * limitShare), wide, 256, SearchOptions.AUTO));
+            }
+        }
+        // half the memory of the data-parallel plan of 512 samples on 8 devices: memory binds
+        Planner dp = Planner.forCluster(Fixtures.a100(8)).withBatch(512);
+        double full = dp.withSearch(SearchOptions.singleStage(false, 0).withData(8)).plan(narrow).totals()
+                .peakMemoryBytesPerDevice();
+        for (double share : List.of(0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)) {
+            cases.add(new Case(dp.withMemoryLimit(share * full), narrow, 512, SearchOptions.AUTO));
+            cases.add(new Case(dp.withMemoryLimit(share * full), narrow, 512, SearchOptions.AUTO.withPipeline(1)
+                    .withMicroBatches(1)));
+        }
+        int bounded = 0;
+        for (Case c : cases) {
+            PipelineSearch with = new PipelineSearch(c.planner(), c.search(), c.source(), c.batch(), 60);
+            PipelineSearch without = new PipelineSearch(c.planner(), c.search(), c.source(), c.batch(), 60);
+            without.useBound = false;
+            without.defer = false;
+            var a = with.run().orElseThrow();
+            var b = without.run().orElseThrow();
+            String what = c.planner().cluster().deviceCount() + " devices, limit " + c.planner().memoryLimit();
+            assertEquals(b.stages(), a.stages(), what);
+            assertEquals(b.microBatches(), a.microBatches(), what);
+            assertEquals(b.recompute(), a.recompute(), what);
+            assertEquals(b.zero(), a.zero(), what);
+            assertEquals(b.schedule().name(), a.schedule().name(), what);
+            assertEquals(b.virtual(), a.virtual(), what);
+            assertEquals(b.stepSeconds(), a.stepSeconds(), 1e-12 * b.stepSeconds(), what);
+            assertEquals(0, without.bounded, what);
+            assertEquals(0, without.deferredCount(), what);
+            bounded += with.bounded;
+        }
+        assertTrue(bounded > 0, "no configuration was bounded");
     }
 }

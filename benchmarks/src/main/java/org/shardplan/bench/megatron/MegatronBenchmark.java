@@ -28,8 +28,11 @@ import org.shardplan.planner.SearchOptions;
  * GPU and its FLOP count per step F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) (the paper's equation 3).
  *
  * <p>Usage, from the repository root after {@code mvn -pl benchmarks -am package -DskipTests}:
- * {@code java -Xmx12g -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
- * org.shardplan.bench.megatron.MegatronBenchmark [--only NAME] [--time-limit S]}.
+ * {@code java -Xmx12g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp
+ * "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
+ * org.shardplan.bench.megatron.MegatronBenchmark [--only NAME] [--time-limit S]} (the JVM options of the
+ * {@code shardplan plan} launcher). Each search's wall time and the process's CPU time during it are
+ * given: on a shared machine the wall time says little.
  */
 public final class MegatronBenchmark {
     private MegatronBenchmark() {
@@ -86,23 +89,25 @@ public final class MegatronBenchmark {
             Planner base = Planner.forCluster(c).withBatch(r.batch()).withTimeLimit(timeLimit)
                     .withModel("builtin:" + r.model(), "");
             long t0 = System.nanoTime();
+            long c0 = cpuNanos();
             String free;
             double freeStep = Double.NaN;
             try {
                 Plan p = base.withSearch(SearchOptions.AUTO).plan(src);
                 freeStep = p.totals().stepSeconds();
-                free = describe(p, r, (System.nanoTime() - t0) / 1e9);
+                free = describe(p, r, (System.nanoTime() - t0) / 1e9, (cpuNanos() - c0) / 1e9);
             } catch (ShardplanException e) {
                 free = "no plan: " + e.getMessage().replace('|', '/') + " | | | |";
             }
             t0 = System.nanoTime();
+            c0 = cpuNanos();
             String held;
             double heldStep = Double.NaN;
             try {
                 Plan p = base.withSearch(SearchOptions.AUTO.withTensor(r.tensor()).withPipeline(r.pipeline())
                         .withRecompute(true)).plan(src);
                 heldStep = p.totals().stepSeconds();
-                held = describe(p, r, (System.nanoTime() - t0) / 1e9);
+                held = describe(p, r, (System.nanoTime() - t0) / 1e9, (cpuNanos() - c0) / 1e9);
             } catch (ShardplanException e) {
                 held = "no plan: " + e.getMessage().replace('|', '/') + " | | | |";
             }
@@ -119,14 +124,23 @@ public final class MegatronBenchmark {
         }
     }
 
-    static String describe(Plan p, Row r, double seconds) {
+    /**
+     * CPU time of this process (every thread: the search's, the compiler's and the collector's), in
+     * nanoseconds: on a machine shared with other work the wall time of a search says little.
+     */
+    static long cpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
+    }
+
+    static String describe(Plan p, Row r, double seconds, double cpu) {
         Plan.Parallelism x = p.parallelism();
         double tf = r.flops() / (p.totals().stepSeconds() * r.gpus()) / 1e12;
         return String.format(Locale.ROOT, "DP %d x TP %d x PP %d, m %d (mb %d), %s%s, recompute %s, ZeRO %d | %.2f s |"
-                + " %.0f | %s, %.1f s", x.data(), x.tensor(), x.pipeline(), x.microBatches(), x.microBatchSize(),
+                + " %.0f | %s, %.1f s (CPU %.1f s)", x.data(), x.tensor(), x.pipeline(), x.microBatches(), x.microBatchSize(),
                 p.schedule().name(), p.schedule().virtualStages() > 1 ? " v" + p.schedule().virtualStages() : "",
                 p.options().recompute() ? "on" : "off", p.options().zeroStage(), p.totals().stepSeconds(), tf,
-                p.solver().status(), seconds);
+                p.solver().status(), seconds, cpu);
     }
 
     static void write(List<String> lines, double timeLimit) throws IOException {
@@ -137,7 +151,8 @@ public final class MegatronBenchmark {
                 + "step is the paper's FLOPs per step (equation 3) over its GPUs times its measured TFLOP/s per GPU.\n"
                 + "shardplan prices every plan with the a100-80gb device profile (datasheet peaks with the kernel\n"
                 + "model fitted to published microbenchmarks, see gpu-fidelity.md), 8 GPUs per node.\n\n");
-        b.append(String.format(Locale.ROOT, "Machine: %d cores; date %s; time limit %.0f s; command: `java -Xmx12g -cp"
+        b.append(String.format(Locale.ROOT, "Machine: %d cores; date %s; time limit %.0f s; command: `java -Xmx12g"
+                + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp"
                 + " \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\""
                 + " org.shardplan.bench.megatron.MegatronBenchmark`.%n%n", Runtime.getRuntime().availableProcessors(),
                 LocalDate.now(), timeLimit));

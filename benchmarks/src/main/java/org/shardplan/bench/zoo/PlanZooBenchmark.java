@@ -34,7 +34,9 @@ import org.shardplan.planner.Planner;
  * {@code java -Xmx10g -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
  * org.shardplan.bench.zoo.PlanZooBenchmark [--quick] [--no-gpt3] [--only NAME]}
  * ({@code --quick}: 8 and 64 devices only; {@code --only}: the models whose name contains NAME, printed,
- * no file written). The ONNX models are those of
+ * no file written). These plans are of one stage and one micro-batch (the planner's default); {@code
+ * --pipelines [--time-limit S]} plans instead the transformers with and without pipelines, per
+ * schedule, at 8-1,024 devices ({@link PipelineZoo}). The ONNX models are those of
  * {@code dev/setup-test-data} under {@code build-data/models}; missing ones are skipped and listed.
  */
 public final class PlanZooBenchmark {
@@ -62,8 +64,12 @@ public final class PlanZooBenchmark {
         boolean gpt3 = true;
         String only = null;
         boolean write = true;
+        boolean pipelines = false;
+        double timeLimit = 30;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--pipelines" -> pipelines = true;
+                case "--time-limit" -> timeLimit = Double.parseDouble(args[++i]);
                 case "--quick" -> quick = true;
                 case "--no-gpt3" -> gpt3 = false;
                 case "--only" -> {
@@ -72,6 +78,10 @@ public final class PlanZooBenchmark {
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
+        }
+        if (pipelines) {
+            PipelineZoo.run(timeLimit, only);
+            return;
         }
         Path models = Path.of("build-data/models");
         List<Model> zoo = new ArrayList<>();

@@ -60,10 +60,28 @@ public final class Baselines {
         }
     }
 
+    /** The batch dimensions and iteration spaces of a coarse graph, which every baseline reads. */
+    private record Analysed(CoarseGraph graph, long batch, Map<String, String> batchDims,
+            List<Optional<IterationSpace>> spaces) {
+    }
+
+    /** The last graph analysed: the family layouts build several baselines of one graph in a row. */
+    private static volatile Analysed last;
+
+    private static Analysed analysed(CoarseGraph g, long batch) {
+        Analysed a = last;
+        if (a == null || a.graph() != g || a.batch() != batch) {
+            a = new Analysed(g, batch, java.util.Collections.unmodifiableMap(BatchDims.of(g, batch)), CoarseSpaces.of(g));
+            last = a;
+        }
+        return a;
+    }
+
     /** The data-parallel baseline. */
     public static Baseline dataParallel(CoarseGraph g, long batch, DeviceDigits dd) {
-        Map<String, String> bd = BatchDims.of(g, batch);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(g);
+        Analysed an = analysed(g, batch);
+        Map<String, String> bd = an.batchDims();
+        List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Layout> r = new LinkedHashMap<>();
         for (CoarseNode n : g.nodes()) {
             String dim = bd.get(n.name());
@@ -178,8 +196,9 @@ public final class Baselines {
             throw new IllegalArgumentException("tensor-parallel degree must divide the " + dd.devicesPerNode()
                     + " devices of a node, found " + t);
         }
-        Map<String, String> bd = BatchDims.of(g, batch);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(g);
+        Analysed an = analysed(g, batch);
+        Map<String, String> bd = an.batchDims();
+        List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Integer> modelAxis = new HashMap<>();
         Map<String, Layout> r = new LinkedHashMap<>();
         int dp = dd.devices() / t;
@@ -308,8 +327,9 @@ public final class Baselines {
      */
     private static Baseline oneWeirdTrick(CoarseGraph g, long batch, DeviceDigits dd) {
         int t = dd.devices();
-        Map<String, String> bd = BatchDims.of(g, batch);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(g);
+        Analysed an = analysed(g, batch);
+        Map<String, String> bd = an.batchDims();
+        List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Integer> modelAxis = new HashMap<>();
         Map<String, Layout> r = new LinkedHashMap<>();
         boolean fcSeen = false;

@@ -268,23 +268,19 @@ public final class ProblemBuilder {
 
     /** Builds the problem of a coarse graph; see {@link #build(Graph, Map)}. */
     public Built build(CoarseGraph cg, Map<String, List<Layout>> required) {
-        prepare(cg);
-        required = sameForEveryInstance(cg, required);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        List<String> keys = classKeys(cg, required);
+        List<Optional<IterationSpace>> spaces = spaces(cg);
         List<Unit> units = new ArrayList<>();
         Map<String, Integer> unsupported = new LinkedHashMap<>();
-        List<String> keys = new ArrayList<>();
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
-            List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + roleKey(c) + "|" + keysOf(req);
-            List<Layout> layouts = candidates(key, space, req);
-            List<Cost> costs = costsOf(key, c, space, layouts);
+            String key = keys.get(c.index());
+            List<Layout> layouts = layoutCache.get(key);
+            List<Cost> costs = costCache.get(key);
             if (space.isEmpty() && !QUIET.contains(c.opType())) {
                 unsupported.merge(c.opType(), 1, Integer::sum);
             }
             units.add(new Unit(c.index(), c, space, layouts, costs));
-            keys.add(key);
         }
         List<Link> links = new ArrayList<>();
         Map<String, double[][]> edgeCache = new HashMap<>();
@@ -298,15 +294,20 @@ public final class ProblemBuilder {
             links.add(new Link(e.from(), e.to(), v.name(), m[0], m[1]));
         }
         List<Problem.Node> pnodes = new ArrayList<>();
+        Map<List<Layout>, List<String>> labelCache = new java.util.IdentityHashMap<>();
         for (Unit u : units) {
             double[] c = new double[u.layouts().size()];
             double[] mem = new double[c.length];
-            List<String> labels = new ArrayList<>();
             for (int k = 0; k < c.length; k++) {
                 c[k] = u.costs().get(k).seconds();
                 mem[k] = u.costs().get(k).memoryBytes();
-                labels.add(u.layouts().get(k).label());
             }
+            // the units of one class share their candidate list, and so its labels
+            List<String> labels = labelCache.computeIfAbsent(layoutCache.get(keys.get(u.index())), ls -> {
+                List<String> r = new ArrayList<>(ls.size());
+                ls.forEach(l -> r.add(l.label()));
+                return List.copyOf(r);
+            });
             pnodes.add(new Problem.Node(u.name(), c, labels, mem));
         }
         List<Problem.Edge> pedges = new ArrayList<>();
@@ -324,21 +325,14 @@ public final class ProblemBuilder {
      * {parameter, activation} pair per candidate; no edge is priced. O(distinct nodes · layouts).
      */
     public double[][][] memoryParts(CoarseGraph cg, Map<String, List<Layout>> required) {
-        prepare(cg);
-        required = sameForEveryInstance(cg, required);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
-        Map<String, double[][]> cache = new HashMap<>();
-        double[][][] r = new double[cg.nodes().size()][][];
-        for (CoarseNode c : cg.nodes()) {
-            Optional<IterationSpace> space = spaces.get(c.index());
-            List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = signature(c, space) + "|" + roleKey(c) + "|" + keysOf(req);
-            r[c.index()] = cache.computeIfAbsent(key, k -> {
-                List<Cost> costs = costsOf(key, c, space, candidates(key, space, req));
-                double[][] x = new double[costs.size()][];
-                for (int i = 0; i < x.length; i++) {
-                    Cost cost = costs.get(i);
-                    x[i] = new double[] {cost.parameterBytes(), cost.activationBytes()};
+        List<List<Cost>> costs = nodeCosts(cg, required);
+        Map<List<Cost>, double[][]> cache = new java.util.IdentityHashMap<>();
+        double[][][] r = new double[costs.size()][][];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = cache.computeIfAbsent(costs.get(i), cs -> {
+                double[][] x = new double[cs.size()][];
+                for (int k = 0; k < x.length; k++) {
+                    x[k] = new double[] {cs.get(k).parameterBytes(), cs.get(k).activationBytes()};
                 }
                 return x;
             });
@@ -347,35 +341,65 @@ public final class ProblemBuilder {
     }
 
     /**
-     * The candidate layouts of a node with these required ones, made once per key (signature, role and
-     * required layouts: what the candidates depend on) for the life of this builder.
+     * The candidates' costs of every node {@link #build} would give it with these required layouts, in
+     * coarse-graph order (the nodes of one class share one list); no edge is priced. The costs are kept:
+     * a later {@link #build} or call of the same graph prices no node again. O(distinct nodes · layouts)
+     * the first time.
      */
-    private List<Layout> candidates(String key, Optional<IterationSpace> space, List<Layout> req) {
-        return candidateCache.computeIfAbsent(key, k -> space.isEmpty() ? List.of(Layout.replicated())
-                : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req));
+    public List<List<Cost>> nodeCosts(CoarseGraph cg, Map<String, List<Layout>> required) {
+        List<String> keys = classKeys(cg, required);
+        List<List<Cost>> r = new ArrayList<>(keys.size());
+        for (String k : keys) {
+            r.add(costCache.get(k));
+        }
+        return r;
     }
 
-    private final Map<String, List<Layout>> candidateCache = new HashMap<>();
+    /** Candidates and costs of each class of nodes (signature, attention role, required layouts), kept across builds. */
+    private final Map<String, List<Layout>> layoutCache = new HashMap<>();
+    private final Map<String, List<Cost>> costCache = new HashMap<>();
+    private final Map<CoarseGraph, List<Optional<IterationSpace>>> spaceCache = new java.util.IdentityHashMap<>();
+    private final Map<CoarseGraph, List<String>> signatureCache = new java.util.IdentityHashMap<>();
+
+    private List<Optional<IterationSpace>> spaces(CoarseGraph cg) {
+        return spaceCache.computeIfAbsent(cg, CoarseSpaces::of);
+    }
 
     /**
-     * The costs of a node's candidates, priced once per key (signature, role, required layouts) for the
-     * life of this builder: {@link #memoryParts}, which the configuration search calls before building,
-     * and {@link #build} share them.
+     * Each node's class key, its candidates and their costs computed (once per class and builder).
+     * O(nodes) when known, else O(distinct nodes · layouts) node costs.
      */
-    private List<Cost> costsOf(String key, CoarseNode c, Optional<IterationSpace> space, List<Layout> layouts) {
-        List<Cost> costs = nodeCosts.get(key);
-        if (costs == null || costs.size() != layouts.size()) {
-            costs = new ArrayList<>(layouts.size());
-            for (Layout l : layouts) {
-                costs.add(nodeCost(c, space, l));
+    private List<String> classKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
+        prepare(cg);
+        required = sameForEveryInstance(cg, required);
+        List<Optional<IterationSpace>> spaces = spaces(cg);
+        List<String> sigs = signatureCache.computeIfAbsent(cg, g -> {
+            List<String> r = new ArrayList<>();
+            for (CoarseNode c : g.nodes()) {
+                r.add(signature(c, spaces.get(c.index())) + "|" + roleKey(c) + "|");
             }
-            costs = List.copyOf(costs);
-            nodeCosts.put(key, costs);
+            return r;
+        });
+        List<String> keys = new ArrayList<>(cg.nodes().size());
+        for (CoarseNode c : cg.nodes()) {
+            Optional<IterationSpace> space = spaces.get(c.index());
+            List<Layout> req = required.getOrDefault(c.name(), List.of());
+            String key = sigs.get(c.index()) + keysOf(req);
+            if (!costCache.containsKey(key)) {
+                List<Layout> layouts = space.isEmpty() ? List.of(Layout.replicated())
+                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                List<Cost> costs = new ArrayList<>(layouts.size());
+                for (Layout l : layouts) {
+                    costs.add(nodeCost(c, space, l));
+                }
+                // immutable lists: the units of a class share them (List.copyOf keeps them)
+                layoutCache.put(key, List.copyOf(layouts));
+                costCache.put(key, List.copyOf(costs));
+            }
+            keys.add(key);
         }
-        return costs;
+        return keys;
     }
-
-    private final Map<String, List<Cost>> nodeCosts = new HashMap<>();
 
     /**
      * The least memory per device any plan of the coarse graph needs: the sum over nodes of their

@@ -10,6 +10,7 @@ import java.util.OptionalDouble;
 import org.shardplan.graph.passes.BlockClass;
 import org.shardplan.graph.passes.CoarseNode;
 import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.strategy.Layout;
 
 /**
  * The strategy problem of one pipeline stage: the nodes {@code [from, to)} of a built problem (in
@@ -120,6 +121,8 @@ public record StageProblem(Problem problem, int from, int[] representative, int[
         int[][] cand = new int[m][];
         String[] names = new String[m];
         List<List<String>> labels = new ArrayList<>(java.util.Collections.nCopies(m, (List<String>) null));
+        // the units of a class share their candidate list (ProblemBuilder), and so its labels
+        Map<List<Layout>, String[]> labelCache = new java.util.IdentityHashMap<>();
         for (int i = 0; i < n; i++) {
             ProblemBuilder.Unit u = b.units().get(from + i);
             int t = map[i];
@@ -129,9 +132,16 @@ public record StageProblem(Problem problem, int from, int[] representative, int[
                 mem[t] = new double[a.length];
                 cand[t] = a;
                 names[t] = u.name();
-                List<String> ls = new ArrayList<>();
+                String[] all = labelCache.computeIfAbsent(u.layouts(), lts -> {
+                    String[] x = new String[lts.size()];
+                    for (int k = 0; k < x.length; k++) {
+                        x[k] = lts.get(k).label();
+                    }
+                    return x;
+                });
+                List<String> ls = new ArrayList<>(a.length);
                 for (int k : a) {
-                    ls.add(u.layouts().get(k).label());
+                    ls.add(all[k]);
                 }
                 labels.set(t, ls);
             }
