@@ -102,19 +102,7 @@ class TrainCommandTest {
         CliRun w = CliRun.of("train", "--write-model", model.toString(), "--layers", "784,32,10", "--residual", "4");
         assertEquals(0, w.code(), w.err());
         assertTrue(w.out().contains("4 residual blocks"), w.out());
-        Path plan = dir.resolve("plan.json");
-        CliRun p = CliRun.of("plan", model.toString(), "--batch", "16", "--devices", "2", "--device", "cpu-local",
-                "--pipeline-parallel", "off", "--parareal", "2", "--out", plan.toString());
-        assertEquals(0, p.code(), p.err());
-        assertTrue(p.out().contains("2 segments of /res0/Gemm .. /res3/Gemm (4 blocks)"), p.out());
-        Path rewritten = dir.resolve("parareal.onnx");
-        CliRun e = CliRun.of("export", "parareal", plan.toString(), model.toString(), "--out", rewritten.toString());
-        assertEquals(0, e.code(), e.err());
-        CliRun t = CliRun.of("train", rewritten.toString(), "--data", data.toString(), "--stages", "1", "--schedule",
-                "sync", "--epochs", "1", "--micro-batch-size", "4", "--json");
-        assertEquals(0, t.code(), t.err());
-        JsonNode j = new ObjectMapper().readTree(t.out());
-        JsonNode params = j.get("stages").get(0).get("parameters");
+        JsonNode params = trainedRewrite(dir, model, data, "2 segments of /res0/Gemm .. /res3/Gemm (4 blocks)");
         int coarse = 0;
         for (JsonNode n : params) {
             coarse += n.asText().startsWith("parareal/coarse") ? 1 : 0;
@@ -122,8 +110,6 @@ class TrainCommandTest {
         // two coarse blocks of one weight and one bias each, trained with the original 2 + 4 x 2 + 2
         assertEquals(4, coarse, params.toString());
         assertEquals(4 + 2 + 4 * 2 + 2, params.size(), params.toString());
-        double loss = j.get("runs").get(0).get("epochs").get(0).get("trainLoss").asDouble();
-        assertTrue(loss > 0 && Double.isFinite(loss), "train loss " + loss);
         CliRun bad = CliRun.of("train", "--write-model", dir.resolve("x.onnx").toString(), "--layers", "784,10",
                 "--residual", "2");
         assertEquals(2, bad.code());
@@ -138,19 +124,7 @@ class TrainCommandTest {
         CliRun w = CliRun.of("train", "--write-model", model.toString(), "--conv", "4", "--residual", "4");
         assertEquals(0, w.code(), w.err());
         assertTrue(w.out().contains("convolutional network of 4 channels with 4 residual blocks"), w.out());
-        Path plan = dir.resolve("plan.json");
-        CliRun p = CliRun.of("plan", model.toString(), "--batch", "16", "--devices", "2", "--device", "cpu-local",
-                "--pipeline-parallel", "off", "--parareal", "2", "--out", plan.toString());
-        assertEquals(0, p.code(), p.err());
-        assertTrue(p.out().contains("2 segments of /res0/Conv .. /res3/Conv (4 blocks)"), p.out());
-        Path rewritten = dir.resolve("parareal.onnx");
-        CliRun e = CliRun.of("export", "parareal", plan.toString(), model.toString(), "--out", rewritten.toString());
-        assertEquals(0, e.code(), e.err());
-        CliRun t = CliRun.of("train", rewritten.toString(), "--data", data.toString(), "--stages", "1", "--schedule",
-                "sync", "--epochs", "1", "--micro-batch-size", "4", "--json");
-        assertEquals(0, t.code(), t.err());
-        JsonNode j = new ObjectMapper().readTree(t.out());
-        JsonNode params = j.get("stages").get(0).get("parameters");
+        JsonNode params = trainedRewrite(dir, model, data, "2 segments of /res0/Conv .. /res3/Conv (4 blocks)");
         int coarse = 0;
         for (JsonNode n : params) {
             coarse += n.asText().startsWith("parareal/coarse") ? 1 : 0;
@@ -158,11 +132,32 @@ class TrainCommandTest {
         // two coarse blocks of one conv weight and one bias each, trained with the original stem 2 + 4 x 2 + head 2
         assertEquals(4, coarse, params.toString());
         assertEquals(4 + 2 + 4 * 2 + 2, params.size(), params.toString());
-        double loss = j.get("runs").get(0).get("epochs").get(0).get("trainLoss").asDouble();
-        assertTrue(loss > 0 && Double.isFinite(loss), "train loss " + loss);
         CliRun both = CliRun.of("train", "--write-model", dir.resolve("x.onnx").toString(), "--conv", "4", "--layers",
                 "784,10");
         assertEquals(2, both.code());
         assertEquals("shardplan: error: --conv builds a convolutional network; --layers is for the MLP\n", both.err());
+    }
+
+    /**
+     * Plans {@code model} with {@code --parareal 2} on two devices (the plan must say {@code planLine}),
+     * exports the rewrite, trains it for one epoch in one stage and checks its loss is finite; the
+     * names of the trained parameters.
+     */
+    private static JsonNode trainedRewrite(Path dir, Path model, Path data, String planLine) throws Exception {
+        Path plan = dir.resolve("plan.json");
+        CliRun p = CliRun.of("plan", model.toString(), "--batch", "16", "--devices", "2", "--device", "cpu-local",
+                "--pipeline-parallel", "off", "--parareal", "2", "--out", plan.toString());
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains(planLine), p.out());
+        Path rewritten = dir.resolve("parareal.onnx");
+        CliRun e = CliRun.of("export", "parareal", plan.toString(), model.toString(), "--out", rewritten.toString());
+        assertEquals(0, e.code(), e.err());
+        CliRun t = CliRun.of("train", rewritten.toString(), "--data", data.toString(), "--stages", "1", "--schedule",
+                "sync", "--epochs", "1", "--micro-batch-size", "4", "--json");
+        assertEquals(0, t.code(), t.err());
+        JsonNode j = new ObjectMapper().readTree(t.out());
+        double loss = j.get("runs").get(0).get("epochs").get(0).get("trainLoss").asDouble();
+        assertTrue(loss > 0 && Double.isFinite(loss), "train loss " + loss);
+        return j.get("stages").get(0).get("parameters");
     }
 }

@@ -432,6 +432,19 @@ final class PipelineSearch {
         return leastFits(parts, 1, stages) && (stages == 1 || stageMemoryFits(parts, cuts(cg, micro), stages, m, limit));
     }
 
+    /** 0, the cuts strictly inside {@code (0, n)} in their order, and n: the positions a stage may start or end at. */
+    private static List<Integer> cutPositions(int n, List<Integer> cuts) {
+        List<Integer> pos = new ArrayList<>();
+        pos.add(0);
+        for (int c : cuts) {
+            if (c > 0 && c < n) {
+                pos.add(c);
+            }
+        }
+        pos.add(n);
+        return pos;
+    }
+
     /**
      * Whether nodes {@code [0, n)} split at the cuts into {@code stages} contiguous stages such that
      * at every stage s the sum over its nodes of their least memory with {@code min(stages - s, m)}
@@ -441,14 +454,7 @@ final class PipelineSearch {
      */
     static boolean stageMemoryFits(double[][][] parts, List<Integer> cuts, int stages, int m, double limit) {
         int n = parts.length;
-        List<Integer> pos = new ArrayList<>();
-        pos.add(0);
-        for (int c : cuts) {
-            if (c > 0 && c < n) {
-                pos.add(c);
-            }
-        }
-        pos.add(n);
+        List<Integer> pos = cutPositions(n, cuts);
         int k = pos.size();
         if (k - 1 < stages) {
             return false;
@@ -923,14 +929,7 @@ final class PipelineSearch {
      * cuts of the largest stage cost (infinite when the cuts allow fewer stages). O(P K^2).
      */
     static double bottleneck(int n, List<Integer> cuts, int stages, StageCost cost) {
-        List<Integer> pos = new ArrayList<>();
-        pos.add(0);
-        for (int c : cuts) {
-            if (c > 0 && c < n) {
-                pos.add(c);
-            }
-        }
-        pos.add(n);
+        List<Integer> pos = cutPositions(n, cuts);
         int k = pos.size();
         double[] prev = new double[k];
         double[] cur = new double[k];
@@ -1149,14 +1148,7 @@ final class PipelineSearch {
         for (int i = 0; i < n; i++) {
             prefix[i + 1] = prefix[i] + t[i];
         }
-        List<Integer> pos = new ArrayList<>();
-        pos.add(0);
-        for (int c : cuts) {
-            if (c > 0 && c < n) {
-                pos.add(c);
-            }
-        }
-        pos.add(n);
+        List<Integer> pos = cutPositions(n, cuts);
         int k = pos.size();
         double[][] best = new double[stages + 1][k];
         int[][] from = new int[stages + 1][k];
