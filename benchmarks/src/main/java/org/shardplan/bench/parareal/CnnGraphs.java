@@ -123,19 +123,12 @@ public final class CnnGraphs {
                 h = c.conv(p + "/conv2", h, inner[s], 3, stride, true);
                 Value y = c.conv(p + "/conv3", h, 4 * inner[s], 1, 1, false);
                 Value shortcut = b == 0 ? c.conv(p + "/downsample", a, 4 * inner[s], 1, stride, false) : x;
-                Value sum = act(p + ".sum", y.shape().toLongs());
-                c.g.addNode(new Node(p + "/Add", "Add", "", List.of(y, shortcut), List.of(sum), List.of()));
+                Value sum = c.add(p, y, shortcut);
                 x = sum;
             }
         }
         x = c.relu("/post", x);
-        long[] sh = x.shape().toLongs();
-        Value pooled = act("/avgpool.out", sh[0], sh[1], 1, 1);
-        c.g.addNode(new Node("/avgpool/GlobalAveragePool", "GlobalAveragePool", "", List.of(x), List.of(pooled), List.of()));
-        x = c.flatten(pooled);
-        x = c.gemm("/fc", x, 10, false);
-        c.g.addOutput(x);
-        return c.g.build();
+        return c.poolAndClassify(x, 10);
     }
 
     /** ResNet-110 for CIFAR-10 (32 x 32 images): 3 stages of 18 basic blocks. */
@@ -152,17 +145,27 @@ public final class CnnGraphs {
                 Value h = c.conv(p + "/conv1", x, widths[s], 3, stride, true);
                 Value y = c.conv(p + "/conv2", h, widths[s], 3, 1, false);
                 Value shortcut = stride == 1 ? x : c.conv(p + "/downsample", x, widths[s], 1, 2, false);
-                Value sum = act(p + ".sum", y.shape().toLongs());
-                c.g.addNode(new Node(p + "/Add", "Add", "", List.of(y, shortcut), List.of(sum), List.of()));
+                Value sum = c.add(p, y, shortcut);
                 x = c.relu(p, sum);
             }
         }
+        return c.poolAndClassify(x, 10);
+    }
+
+    /** The residual sum {@code y + shortcut} of block {@code p}. */
+    private Value add(String p, Value y, Value shortcut) {
+        Value sum = act(p + ".sum", y.shape().toLongs());
+        g.addNode(new Node(p + "/Add", "Add", "", List.of(y, shortcut), List.of(sum), List.of()));
+        return sum;
+    }
+
+    /** Global average pooling, a Gemm to {@code classes} logits as the output, and the finished graph. */
+    private Graph poolAndClassify(Value x, int classes) {
         long[] sh = x.shape().toLongs();
         Value pooled = act("/avgpool.out", sh[0], sh[1], 1, 1);
-        c.g.addNode(new Node("/avgpool/GlobalAveragePool", "GlobalAveragePool", "", List.of(x), List.of(pooled), List.of()));
-        x = c.flatten(pooled);
-        x = c.gemm("/fc", x, 10, false);
-        c.g.addOutput(x);
-        return c.g.build();
+        g.addNode(new Node("/avgpool/GlobalAveragePool", "GlobalAveragePool", "", List.of(x), List.of(pooled), List.of()));
+        Value logits = gemm("/fc", flatten(pooled), classes, false);
+        g.addOutput(logits);
+        return g.build();
     }
 }
