@@ -792,7 +792,8 @@ public final class Planner {
         double[] stCompute = new double[vstages];
         double[] stComm = new double[vstages];
         double[] stMem = new double[vstages];
-        double bytesTotal = 0;
+        // bytes a device of each pipeline position sends or receives: the nodes of the stages (model chunks) it holds
+        double[] deviceBytes = new double[p];
         for (ProblemBuilder.Unit u : built.units()) {
             int i = u.index();
             Layout l = u.layouts().get(choice[i]);
@@ -809,7 +810,7 @@ public final class Planner {
             stCompute[s] += compute;
             stComm[s] += cm;
             stMem[s] += mem;
-            bytesTotal += by;
+            deviceBytes[s % p] += by;
         }
         List<Plan.Stage> stages = new ArrayList<>();
         double peak = 0;
@@ -834,7 +835,11 @@ public final class Planner {
         double limit = memoryLimit();
         double computeT = p == 1 ? sum(stCompute) : stCompute[worst];
         double commT = p == 1 ? sum(stComm) : stages.get(worst).communicationSeconds();
-        PlanTotals totals = new PlanTotals(o.stepSeconds(), computeT, commT, peak, bytesTotal, limit,
+        double bytesPerDevice = 0;
+        for (double x : deviceBytes) {
+            bytesPerDevice = Math.max(bytesPerDevice, x);
+        }
+        PlanTotals totals = new PlanTotals(o.stepSeconds(), computeT, commT, peak, bytesPerDevice, limit,
                 peak <= limit * (1 + 1e-12));
         Cluster cl = c.cluster;
         Plan.ClusterInfo ci = new Plan.ClusterInfo(cl.name(), cl.deviceCount(), cl.devicesPerNode(),

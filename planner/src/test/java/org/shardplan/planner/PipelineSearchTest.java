@@ -113,6 +113,14 @@ class PipelineSearchTest {
                 assertEquals((s % 4) * 4, p.stages().get(s).firstDevice(), schedule + " stage " + s);
                 assertEquals(4, p.stages().get(s).devices());
             }
+            // a device sends and receives the bytes of the stages it holds, not those of every stage
+            double[] held = new double[4];
+            for (PlanNode n : p.nodes()) {
+                held[n.stage() % 4] += n.communicationBytes();
+            }
+            double most = java.util.Arrays.stream(held).max().getAsDouble();
+            assertEquals(most, p.totals().communicationBytes(), 1e-12 * most, schedule);
+            assertTrue(most < java.util.Arrays.stream(held).sum(), schedule + ": " + java.util.Arrays.toString(held));
             // evaluate re-costs to the same figures
             PlanEvaluator.Result r = planner.evaluate(p, deep);
             assertTrue(r.largestDifference() < 1e-9, schedule + ": largest difference " + r.largestDifference());
