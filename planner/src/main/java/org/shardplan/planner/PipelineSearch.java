@@ -707,6 +707,19 @@ final class PipelineSearch {
                 solver = x.solver();
             }
         }
+        if (stages == 1 && planner.gradientOverlap() && !bound && !"false".equals(System.getProperty("shardplan.hiddenGradients"))) {
+            // the search counts the gradient reduction in full, the step only what the backward pass leaves
+            // exposed: the plan that treats it as wholly hidden is priced too, and the faster kept; its
+            // objective bounds the step from below (the step is at least the work without the reduction)
+            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute);
+            if (h != null) {
+                lower = h.lowerBound();
+                if (h.choice() != null) {
+                    choice = h.choice();
+                    proven = false;
+                }
+            }
+        }
         tp = tick("stage solves", tp);
         // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout)
         double across = stages == 1 ? lower : stepLowerBound(cg, micro, pb, stages, m);
@@ -776,6 +789,39 @@ final class PipelineSearch {
             incumbent = best;
         }
         return Optional.ofNullable(best);
+    }
+
+    /**
+     * The one-stage plan solved with the gradient reduction counted as wholly hidden: its layouts when
+     * its step (priced in full, the reduction overlapped as the schedule runs it) beats {@code choice}'s,
+     * else null; and its objective's lower bound, a lower bound on the step of every plan of the
+     * configuration. Null when it cannot be solved within the limits.
+     */
+    private record Hidden(int[] choice, double lowerBound) {
+    }
+
+    private Hidden hiddenGradients(ProblemBuilder.Built b, int n, int m, StageProblem.Filter f, ProblemBuilder pb,
+            int[] choice, int[] bounds, int devices, boolean recompute) {
+        Optional<Solved> so;
+        try {
+            so = solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
+        } catch (IllegalArgumentException | MemoryBound e) {
+            return null;
+        }
+        if (so.isEmpty()) {
+            return null;
+        }
+        int[] alt = so.get().choices();
+        double lowerBound = so.get().lowerBound();
+        if (java.util.Arrays.equals(alt, choice)) {
+            return new Hidden(null, lowerBound);
+        }
+        double now = weightedObjective(b, m, choice) - overlapped(b, choice, profiles(b, pb, choice, bounds, devices, recompute));
+        double other = weightedObjective(b, m, alt) - overlapped(b, alt, profiles(b, pb, alt, bounds, devices, recompute));
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  gradients hidden: %.6f s against %.6f s counted in full%n", other, now);
+        }
+        return new Hidden(other < now * (1 - 1e-12) ? alt : null, lowerBound);
     }
 
     /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it). */

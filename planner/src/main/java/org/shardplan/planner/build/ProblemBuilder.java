@@ -102,8 +102,10 @@ public final class ProblemBuilder {
      *
      * @param microBatchWeight multiplier of per-micro-batch compute, collectives and resharding
      * @param activationCopies micro-batches whose saved activations a device holds at its peak
+     * @param gradientWeight multiplier of the data-parallel gradient reduction, in [0, 1]: 1 counts it in
+     *     full, 0 as wholly hidden behind the backward pass (a bound on the step where it overlaps)
      */
-    public record Repeat(double microBatchWeight, double activationCopies) {
+    public record Repeat(double microBatchWeight, double activationCopies, double gradientWeight) {
         /** One micro-batch per step. */
         public static final Repeat ONCE = new Repeat(1, 1);
 
@@ -114,6 +116,14 @@ public final class ProblemBuilder {
             if (!(activationCopies >= 1) || Double.isInfinite(activationCopies)) {
                 throw new IllegalArgumentException("activation copies must be a finite number >= 1, found " + activationCopies);
             }
+            if (!(gradientWeight >= 0 && gradientWeight <= 1)) {
+                throw new IllegalArgumentException("gradient weight must be in [0, 1], found " + gradientWeight);
+            }
+        }
+
+        /** The gradient reduction counted in full. */
+        public Repeat(double microBatchWeight, double activationCopies) {
+            this(microBatchWeight, activationCopies, 1);
         }
     }
 

@@ -147,7 +147,7 @@ public record StageProblem(Problem problem, int from, int[] representative, int[
             }
             for (int s = 0; s < a.length; s++) {
                 ProblemBuilder.Cost c = u.costs().get(a[s]);
-                cost[t][s] += w * (c.microComputeSeconds() + c.microCommunicationSeconds()) + c.gradientSeconds();
+                cost[t][s] += w * (c.microComputeSeconds() + c.microCommunicationSeconds()) + r.gradientWeight() * c.gradientSeconds();
                 mem[t][s] += c.parameterBytes() + r.activationCopies() * c.activationBytes();
             }
         }
