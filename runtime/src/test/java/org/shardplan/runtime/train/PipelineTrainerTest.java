@@ -109,33 +109,9 @@ class PipelineTrainerTest {
         int[] sizes = {784, 64, 32, 10};
         byte[] bytes = TrainModel.mlp(sizes, 5);
         TrainModel model = TrainModel.mlpModel(sizes, 5);
-        Examples data = SgdReference.blobs(784, 10, 8, 0, 1);
-        float[] flat = new float[8 * 784];
-        for (int i = 0; i < 8; i++) {
-            System.arraycopy(data.trainX()[i], 0, flat, i * 784, 784);
-        }
-        float[] expected;
-        var env = org.shardplan.cost.profile.Ort.environment();
-        try (var o = org.shardplan.cost.profile.Ort.options(1); var s = env.createSession(bytes, o);
-                var x = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(flat), new long[] {8, 784});
-                var r = s.run(Map.of("x", x))) {
-            var fb = ((ai.onnxruntime.OnnxTensor) r.get(0)).getFloatBuffer();
-            expected = new float[fb.remaining()];
-            fb.get(expected);
-        }
-        float[] actual;
-        try (var m = org.shardplan.runtime.Torch.newManager()) {
-            var x = m.create(flat, new ai.djl.ndarray.types.Shape(8, 784));
-            for (StageProgram p : TrainStages.even(model, 2)) {
-                Map<String, ai.djl.ndarray.NDArray> w = new java.util.HashMap<>();
-                for (String name : p.params()) {
-                    TrainModel.Param v = model.parameters().get(name);
-                    w.put(name, m.create(v.values(), new ai.djl.ndarray.types.Shape(v.shape())));
-                }
-                x = p.forward(x, w);
-            }
-            actual = x.toFloatArray();
-        }
+        float[] flat = images(SgdReference.blobs(784, 10, 8, 0, 1), 8);
+        float[] expected = onnxRuntime(bytes, flat, 8);
+        float[] actual = translated(model, flat, 8, 2);
         assertEquals(80, expected.length);
         assertArrayEquals(expected, actual, 1e-5f);
     }
@@ -147,36 +123,11 @@ class PipelineTrainerTest {
         TrainModel model = TrainModel.convnetModel(4, 3, 9);
         assertArrayEquals(new long[] {-1, 1, 28, 28}, model.constants().get("image_shape"));
         assertTrue(!model.parameters().containsKey("image_shape"), "a shape is not trained");
-        Examples data = SgdReference.blobs(784, 10, 4, 0, 2);
-        float[] flat = new float[4 * 784];
-        for (int i = 0; i < 4; i++) {
-            System.arraycopy(data.trainX()[i], 0, flat, i * 784, 784);
-        }
-        float[] expected;
-        var env = org.shardplan.cost.profile.Ort.environment();
-        try (var o = org.shardplan.cost.profile.Ort.options(1); var s = env.createSession(bytes, o);
-                var x = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(flat), new long[] {4, 784});
-                var r = s.run(Map.of("x", x))) {
-            var fb = ((ai.onnxruntime.OnnxTensor) r.get(0)).getFloatBuffer();
-            expected = new float[fb.remaining()];
-            fb.get(expected);
-        }
+        float[] flat = images(SgdReference.blobs(784, 10, 4, 0, 2), 4);
+        float[] expected = onnxRuntime(bytes, flat, 4);
         assertEquals(40, expected.length);
         for (int stages : new int[] {1, 2}) {
-            float[] actual;
-            try (var m = org.shardplan.runtime.Torch.newManager()) {
-                var x = m.create(flat, new ai.djl.ndarray.types.Shape(4, 784));
-                for (StageProgram p : TrainStages.even(model, stages)) {
-                    Map<String, ai.djl.ndarray.NDArray> w = new java.util.HashMap<>();
-                    for (String name : p.params()) {
-                        TrainModel.Param v = model.parameters().get(name);
-                        w.put(name, m.create(v.values(), new ai.djl.ndarray.types.Shape(v.shape())));
-                    }
-                    x = p.forward(x, w);
-                }
-                actual = x.toFloatArray();
-            }
-            assertArrayEquals(expected, actual, 1e-4f, stages + " stage(s)");
+            assertArrayEquals(expected, translated(model, flat, 4, stages), 1e-4f, stages + " stage(s)");
         }
     }
 
@@ -217,5 +168,43 @@ class PipelineTrainerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new StageProgram(List.of(bad), "x", "y", List.of()));
         assertTrue(e.getMessage().contains("MaxPool (node /pool/MaxPool)"), e.getMessage());
+    }
+
+    /** The first {@code n} training examples of {@code data}, 784 values each, one after another. */
+    private static float[] images(Examples data, int n) {
+        float[] flat = new float[n * 784];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(data.trainX()[i], 0, flat, i * 784, 784);
+        }
+        return flat;
+    }
+
+    /** The first output of the model {@code bytes} run by ONNX Runtime on {@code flat} as an input of shape [n, 784]. */
+    private static float[] onnxRuntime(byte[] bytes, float[] flat, int n) throws Exception {
+        var env = org.shardplan.cost.profile.Ort.environment();
+        try (var o = org.shardplan.cost.profile.Ort.options(1); var s = env.createSession(bytes, o);
+                var x = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(flat), new long[] {n, 784});
+                var r = s.run(Map.of("x", x))) {
+            var fb = ((ai.onnxruntime.OnnxTensor) r.get(0)).getFloatBuffer();
+            float[] out = new float[fb.remaining()];
+            fb.get(out);
+            return out;
+        }
+    }
+
+    /** The forward pass of {@code model} translated to {@code stages} even stages, on [n, 784] inputs. */
+    private static float[] translated(TrainModel model, float[] flat, int n, int stages) {
+        try (var m = org.shardplan.runtime.Torch.newManager()) {
+            var x = m.create(flat, new ai.djl.ndarray.types.Shape(n, 784));
+            for (StageProgram p : TrainStages.even(model, stages)) {
+                Map<String, ai.djl.ndarray.NDArray> w = new java.util.HashMap<>();
+                for (String name : p.params()) {
+                    TrainModel.Param v = model.parameters().get(name);
+                    w.put(name, m.create(v.values(), new ai.djl.ndarray.types.Shape(v.shape())));
+                }
+                x = p.forward(x, w);
+            }
+            return x.toFloatArray();
+        }
     }
 }
