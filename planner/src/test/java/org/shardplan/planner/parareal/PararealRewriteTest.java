@@ -190,27 +190,8 @@ class PararealRewriteTest {
         long expected = 0;
         ModelFile m = ModelFile.read(out);
         for (int k = 0; k < chains.size(); k++) {
-            Chain c = chains.get(k);
-            long block = 0;
-            java.util.Set<String> seen = new java.util.HashSet<>();
-            for (int i = c.layers().get(1).from(); i < c.layers().get(1).to(); i++) {
-                for (Value v : cg.node(i).parameters()) {
-                    if (seen.add(v.name())) {
-                        block += v.shape().numElements().orElseThrow();
-                    }
-                }
-            }
-            long fresh = 0;
-            for (var t : m.initializers()) {
-                if (t.name().startsWith("parareal/chain" + (k + 1) + "/coarse")) {
-                    long n = 1;
-                    for (long d : t.dims()) {
-                        n *= d;
-                    }
-                    fresh += n;
-                }
-            }
-            assertEquals(2 * block, fresh, "chain " + (k + 1));
+            long block = blockParameters(cg, chains.get(k));
+            assertEquals(2 * block, initializerElements(m, "parareal/chain" + (k + 1) + "/coarse"), "chain " + (k + 1));
             expected += 2 * block;
         }
         assertEquals(expected, r.newParameters());
@@ -337,26 +318,36 @@ class PararealRewriteTest {
         assertTrue(count(m, "parareal/fine2/") > 0 && count(m, "parareal/fine1/") > 0);
         // the new parameters are the blocks' weights and biases: N times those of one bottleneck, a
         // weight that two of its nodes read (deduplicated by the exporter) counted once
+        assertEquals(2 * blockParameters(cg, layer3), initializerElements(m, "parareal/coarse"));
+    }
+
+    /** The parameter elements of one block of the chain (its second), a weight that several nodes read counted once. */
+    private static long blockParameters(CoarseGraph cg, Chain c) {
         long block = 0;
         java.util.Set<String> seen = new java.util.HashSet<>();
-        for (int i = layer3.layers().get(1).from(); i < layer3.layers().get(1).to(); i++) {
+        for (int i = c.layers().get(1).from(); i < c.layers().get(1).to(); i++) {
             for (Value v : cg.node(i).parameters()) {
                 if (seen.add(v.name())) {
                     block += v.shape().numElements().orElseThrow();
                 }
             }
         }
+        return block;
+    }
+
+    /** The elements of the model's initializers whose names start with {@code prefix}. */
+    private static long initializerElements(ModelFile m, String prefix) {
         long fresh = 0;
         for (var t : m.initializers()) {
-            if (t.name().startsWith("parareal/coarse")) {
-                long c = 1;
+            if (t.name().startsWith(prefix)) {
+                long n = 1;
                 for (long d : t.dims()) {
-                    c *= d;
+                    n *= d;
                 }
-                fresh += c;
+                fresh += n;
             }
         }
-        assertEquals(2 * block, fresh);
+        return fresh;
     }
 
     @Test
