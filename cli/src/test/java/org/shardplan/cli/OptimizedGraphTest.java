@@ -81,6 +81,18 @@ class OptimizedGraphTest {
     }
 
     /** 2·|Y|·|W|/C_out summed over the convolutions: the multiply-adds, without bias and fused extras. */
+    /** The multiply-add FLOPs of the 2-D {@code Conv} nodes of any domain (the blocked ones included), from their weights' shapes. */
+    private static double conv2dMacFlops(Graph g) {
+        double mac = 0;
+        for (Node n : g.nodes()) {
+            if (n.opType().equals("Conv")) {
+                long[] w = n.input(1).shape().toLongs();
+                mac += 2.0 * n.output(0).shape().numElements().getAsLong() * w[1] * w[2] * w[3];
+            }
+        }
+        return mac;
+    }
+
     private static double convMacFlops(Graph g) {
         double f = 0;
         for (Node n : g.nodes()) {
@@ -169,13 +181,7 @@ class OptimizedGraphTest {
         assertEquals("ReorderOutput", last.opType());
         assertEquals(List.of(1L, 16L, 8L, 8L), java.util.Arrays.stream(last.output(0).shape().toLongs()).boxed().toList());
         // 16 channels are a whole block for AVX2 (8) and AVX-512 (16): no padding, the same multiply-adds
-        double mac = 0;
-        for (Node n : g.nodes()) {
-            if (n.opType().equals("Conv")) {
-                long[] w = n.input(1).shape().toLongs();
-                mac += 2.0 * n.output(0).shape().numElements().getAsLong() * w[1] * w[2] * w[3];
-            }
-        }
+        double mac = conv2dMacFlops(g);
         assertEquals(convMacFlops(written), mac, 1e-9);
         OptimizedGraph.Accounting a = OptimizedGraph.account("all", opt, written, g);
         assertEquals(List.of(), a.unaccounted());
@@ -201,13 +207,7 @@ class OptimizedGraphTest {
         long blocked = g.nodes().stream().filter(n -> n.domain().equals("com.microsoft.nchwc") && n.opType().equals("Conv")).count();
         Assumptions.assumeTrue(blocked > 0, "this processor has no NCHWc kernels");
         assertEquals(53, blocked);
-        double mac = 0;
-        for (Node n : g.nodes()) {
-            if (n.opType().equals("Conv")) {
-                long[] w = n.input(1).shape().toLongs();
-                mac += 2.0 * n.output(0).shape().numElements().getAsLong() * w[1] * w[2] * w[3];
-            }
-        }
+        double mac = conv2dMacFlops(g);
         // every channel count of ResNet-50 is a multiple of 16 and the first convolution reads the
         // 3-channel image as it is: no padding anywhere
         assertEquals(convMacFlops(written), mac, 1e-9);
