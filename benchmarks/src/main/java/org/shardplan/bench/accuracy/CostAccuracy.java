@@ -44,7 +44,9 @@ import org.shardplan.onnx.OnnxImporter;
  *
  * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.CostAccuracy [--threads N]
  * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic median|min] [--quick] [--no-chain]
- * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet]}; run from the repository root. Measurements wait for a
+ * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet] [--held-out] [--no-memory-curve]}; run from the repository
+ * root. Predictions use this core's memory curve ({@code LocalCpu.memoryCurve}) unless {@code --no-memory-curve}
+ * says otherwise. Measurements wait for a
  * quiet machine ({@link QuietGate}: by default while other processes keep more than 0.3 processors
  * busy, at most 15 s per measurement and 600 s in all). Models missing on this machine are listed
  * as skipped.
@@ -76,13 +78,14 @@ public final class CostAccuracy {
         double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
         boolean heldOutMode = false;
-        boolean memoryCurve = false;
+        boolean memoryCurve = true;
         boolean noWhole = false;
         String optimization = "none";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--held-out" -> heldOutMode = true;
                 case "--memory-curve" -> memoryCurve = true;
+                case "--no-memory-curve" -> memoryCurve = false;
                 case "--no-whole-model" -> noWhole = true;
                 case "--optimization" -> {
                     optimization = args[++i];
@@ -382,7 +385,7 @@ public final class CostAccuracy {
                 .append(rounds != 3 ? " --rounds " + rounds : "").append(sweep ? "" : " --no-sweep")
                 .append(only != null ? " --only '" + only + "'" : "")
                 .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "")
-                .append(memory != null ? " --memory-curve" : "")
+                .append(memory != null ? "" : " --no-memory-curve")
                 .append(gate.maxWaitSeconds() > 0 && gate.budgetSeconds() > 0
                         ? String.format(Locale.ROOT, " --quiet %s,%s,%s", num(gate.threshold()), num(gate.maxWaitSeconds()),
                                 num(gate.budgetSeconds()))
@@ -400,7 +403,8 @@ public final class CostAccuracy {
                 + "A node's measured time is the " + (statistic == Timing.Statistic.MIN ? "fastest" : "median")
                 + " of its one-node runs (thread CPU time, the call overhead subtracted; the quietest of " + rounds
                 + " rounds). " + (memory != null ? "The roofline moves a kernel's bytes at this core's measured bandwidth "
-                        + "for their footprint (`LocalCpu.memoryCurve`). " : "")
+                        + "for their footprint, and a matrix product's weights beyond the caches are streamed from memory "
+                        + "(`LocalCpu.memoryCurve`, `EfficiencyModel.streamSeconds`). " : "")
                 + "Whole model: the sum of node predictions plus one call overhead against the fastest of all timed "
                 + "end-to-end runs of the model file at the same level.\n\n");
         b.append("| model | case | nodes | per-node median | p90 | predicted (ms) | measured fastest (ms) | whole model |\n"

@@ -69,7 +69,32 @@ public final class Backward {
     public static Kernel forward(Node n) {
         Kernel k = new Kernel("forward", n.opType(), OpClass.shapeClass(n), work(n), dtypeOf(n), OpClass.calls(n));
         double[] g = gemmDims(n);
+        k = k.withWeightBytes(weightBytes(n));
         return g == null ? k : k.withGemm(new Kernel.Gemm(g[0], g[1], g[2], g[3]));
+    }
+
+    /** Matrix products whose constant operand ONNX Runtime's CPU kernels pack once and then read from memory on every call. */
+    private static final Set<String> WEIGHT_PRODUCTS = Set.of("MatMul", "Gemm", "FusedMatMul", "FusedGemm");
+
+    /**
+     * The bytes of the trained weights (parameter and constant inputs) of a matrix product
+     * (MatMul, Gemm, FusedMatMul, FusedGemm), 0 for any other node or unknown shapes. ONNX Runtime
+     * packs a constant B operand once ({@code MatMul<float>::PrePack},
+     * onnxruntime/core/providers/cpu/math/matmul.cc, through {@code MlasGemmPackB}) and streams the
+     * packed copy through its GEMM kernel on every call; a copy larger than the caches comes from
+     * memory each time ({@link EfficiencyModel}). O(inputs).
+     */
+    public static double weightBytes(Node n) {
+        if (!WEIGHT_PRODUCTS.contains(n.opType())) {
+            return 0;
+        }
+        double b = 0;
+        for (Value v : n.inputs()) {
+            if (!v.isAbsent() && OpClass.isWeight(v) && known(v)) {
+                b += bytes(v);
+            }
+        }
+        return b;
     }
 
     /**
