@@ -12,6 +12,7 @@ import java.util.Map;
 import org.shardplan.bench.megatron.MegatronBenchmark;
 import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.cost.cluster.DeviceProfiles;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.onnx.ImportOptions;
@@ -39,9 +40,9 @@ import org.shardplan.planner.SearchOptions;
  *
  * <p>Usage, from the repository root after {@code mvn -pl benchmarks -am package -DskipTests}:
  * {@code java -Xmx12g -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
- * org.shardplan.bench.gpu.GpuFidelityBenchmark [--only NAME] [--time-limit S] [--profile-attention]}; with
- * {@code --profile-attention} the runs that used another attention kernel are priced with the profile's own
- * (FlashAttention-2) and no results file is written.
+ * org.shardplan.bench.gpu.GpuFidelityBenchmark [--only NAME] [--time-limit S] [--default-software]}; with
+ * {@code --default-software} the llm-foundry runs are priced with the profile's own attention kernel
+ * (FlashAttention-2) and the default optimizer step (Megatron-LM's), for comparison, and no results file is written.
  */
 public final class GpuFidelityBenchmark {
     private GpuFidelityBenchmark() {
@@ -67,21 +68,39 @@ public final class GpuFidelityBenchmark {
      */
     record Run(String name, String source, String model, String device, int gpus, long batch, int tensor, int pipeline,
             int microBatches, int zero, boolean recompute, boolean fusedAttention, double measuredSeconds,
-            String measured, String schedule, int virtual, boolean gradientOverlap, boolean tritonAttention) {
+            String measured, String schedule, int virtual, boolean gradientOverlap, boolean tritonAttention,
+            OptimizerSpec optimizer) {
         /** A run whose schedule the search picks, with the reduction overlapped. */
         Run(String name, String source, String model, String device, int gpus, long batch, int tensor, int pipeline,
                 int microBatches, int zero, boolean recompute, boolean fusedAttention, double measuredSeconds,
                 String measured) {
             this(name, source, model, device, gpus, batch, tensor, pipeline, microBatches, zero, recompute, fusedAttention,
-                    measuredSeconds, measured, "", 0, true, false);
+                    measuredSeconds, measured, "", 0, true, false, OptimizerSpec.ADAM_MIXED);
         }
 
-        /** This run with llm-foundry's Triton attention kernel ({@link #TRITON}) in place of the profile's. */
-        Run triton() {
+        /**
+         * This run as llm-foundry ran it: its Triton attention kernel ({@link #TRITON}) in place of the profile's,
+         * Composer's optimizer step ({@link #COMPOSER_ADAMW}).
+         */
+        Run foundry() {
             return new Run(name, source, model, device, gpus, batch, tensor, pipeline, microBatches, zero, recompute,
-                    fusedAttention, measuredSeconds, measured, schedule, virtual, gradientOverlap, true);
+                    fusedAttention, measuredSeconds, measured, schedule, virtual, gradientOverlap, true, COMPOSER_ADAMW);
         }
     }
+
+    /**
+     * The optimizer step of the llm-foundry runs: Composer's {@code DecoupledAdamW} (the MPT YAMLs' {@code
+     * decoupled_adamw}, {@code weight_decay: 0.0}) after Composer's gradient clipping ({@code clipping_type: norm}),
+     * on FSDP's float32 shards of the weights and gradients. {@code DecoupledAdamW.adamw}
+     * ({@code composer/optim/decoupled_weight_decay.py}, v0.16.4) runs one eager kernel per operation over each
+     * shard: {@code exp_avg.mul_} (read 4, write 4), {@code .add_(grad)} (8, 4), {@code exp_avg_sq.mul_} (4, 4),
+     * {@code .addcmul_(grad, grad)} (8, 4), {@code sqrt} (4, 4), the division by the bias correction (4, 4),
+     * {@code .add_(eps)} (4, 4), {@code param.addcdiv_} (12, 4): 80 bytes; the decay multiply is skipped at
+     * weight decay 0. FSDP's {@code clip_grad_norm_} (torch 2.1) reads each gradient for its norm (4) and scales
+     * it in place (4, 4): 12. 92 bytes per parameter, where Megatron-LM's fused step moves 52; the memory per
+     * parameter is {@link OptimizerSpec#ADAM_MIXED}'s.
+     */
+    static final OptimizerSpec COMPOSER_ADAMW = new OptimizerSpec("composer-decoupled-adamw", 2, 2, 12, 2, 92);
 
     /**
      * A published forward-plus-backward rate of an attention kernel on one device type, at head dimension
@@ -155,7 +174,7 @@ public final class GpuFidelityBenchmark {
             r.add(new Run(x.model() + " Megatron", "Narayanan et al. SC'21, Table 1", x.model(), "a100-80gb", x.gpus(),
                     x.batch(), x.tensor(), x.pipeline(), m, 0, true, false, step,
                     String.format(Locale.ROOT, "%.0f TFLOP/s per GPU x %d GPUs, eq. (3) FLOPs", x.tflops(), x.gpus()),
-                    schedule, sc.virtual(), sc.torchDdp(), false));
+                    schedule, sc.virtual(), sc.torchDdp(), false, OptimizerSpec.ADAM_MIXED));
         }
         String m1 = mpt(24, 2048, 16);
         String m3 = mpt(32, 2560, 20);
@@ -195,20 +214,20 @@ public final class GpuFidelityBenchmark {
             boolean checkpointing, double tokensPerSecond) {
         return new Run(name, FOUNDRY + ", " + table + " table", model, device, gpus, batch, 1, 1, accumulation, 3,
                 checkpointing, true, batch * 2048 / tokensPerSecond,
-                String.format(Locale.ROOT, "%d x 2048 tokens at %,.0f tokens/s", batch, tokensPerSecond)).triton();
+                String.format(Locale.ROOT, "%d x 2048 tokens at %,.0f tokens/s", batch, tokensPerSecond)).foundry();
     }
 
     public static void main(String[] args) throws Exception {
         String only = null;
         double timeLimit = 120;
-        boolean profileAttention = false;
+        boolean defaultSoftware = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--only" -> only = args[++i];
                 case "--time-limit" -> timeLimit = Double.parseDouble(args[++i]);
-                case "--profile-attention" -> profileAttention = true;
+                case "--default-software" -> defaultSoftware = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: GpuFidelityBenchmark [--only NAME] [--time-limit S] [--profile-attention]");
+                        + "; usage: GpuFidelityBenchmark [--only NAME] [--time-limit S] [--default-software]");
             }
         }
         List<String> lines = new ArrayList<>();
@@ -218,7 +237,7 @@ public final class GpuFidelityBenchmark {
                 continue;
             }
             DeviceSpec device = DeviceProfiles.get(run.device());
-            if (run.tritonAttention() && !profileAttention) {
+            if (run.tritonAttention() && !defaultSoftware) {
                 device = TRITON.get(run.device()).apply(device);
             }
             Cluster c = Cluster.homogeneous(device, run.gpus());
@@ -241,6 +260,9 @@ public final class GpuFidelityBenchmark {
             Planner p = Planner.forCluster(c).withBatch(run.batch()).withTimeLimit(timeLimit)
                     .withModel("builtin:" + run.model(), "").withSearch(so).withAttention(run.fusedAttention())
                     .withGradientOverlap(run.gradientOverlap());
+            if (!defaultSoftware) {
+                p = p.withOptimizer(run.optimizer());
+            }
             String pred;
             String ratio;
             long t0 = System.nanoTime();
@@ -271,7 +293,7 @@ public final class GpuFidelityBenchmark {
                     + " attention %s, DP reduction %s | %.3f s (%s) | %s | %s | %.1f s |", run.name(), run.source(), run.gpus(),
                     run.device(), run.batch(), run.tensor(), run.pipeline(),
                     run.microBatches() == 0 ? "auto" : "" + run.microBatches(), run.zero(), run.recompute() ? "on" : "off",
-                    run.tritonAttention() && !profileAttention ? "fused (Triton)" : run.fusedAttention() ? "fused" : "unfused",
+                    run.tritonAttention() && !defaultSoftware ? "fused (Triton)" : run.fusedAttention() ? "fused" : "unfused",
                     run.gradientOverlap() ? "overlapped" : "after backward",
                     run.measuredSeconds(), run.measured(), pred, ratio, (System.nanoTime() - t0) / 1e9);
             System.out.println(line);
@@ -284,7 +306,7 @@ public final class GpuFidelityBenchmark {
         String summary = String.format(Locale.ROOT, "%d of %d priced runs within 15%%; median |error| %.1f%%; largest %.1f%%",
                 within, e.length, 100 * median, e.length == 0 ? Double.NaN : 100 * e[e.length - 1]);
         System.out.println(summary);
-        if (only == null && !profileAttention) {
+        if (only == null && !defaultSoftware) {
             write(lines, summary, timeLimit);
         }
     }
