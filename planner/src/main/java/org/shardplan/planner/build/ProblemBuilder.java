@@ -250,6 +250,21 @@ public final class ProblemBuilder {
     private final DeviceDigits digits;
     private final Collectives collectives;
     private final double activationFactor;
+    /** While {@link #buildRequiredOnly} runs: each node's candidates are only its required layouts (and replicated). */
+    private boolean requiredOnly;
+    /** {@link System#nanoTime} after which pricing stops ({@link #stopAt}); none by default. */
+    private long deadline;
+    private boolean hasDeadline;
+
+    /**
+     * Thrown by {@link #build}, {@link #nodeCosts} and {@link #memoryParts} when the deadline set by
+     * {@link #stopAt} passes while they price candidates: the caller answers with what it has.
+     */
+    public static final class OutOfTime extends RuntimeException {
+        OutOfTime() {
+            super("the time limit passed while building the strategy problem", null, false, false);
+        }
+    }
 
     /** A builder for {@code nodes} problem nodes (the count sets the recomputation's activation share). */
     public ProblemBuilder(Settings settings, int nodes) {
@@ -262,6 +277,37 @@ public final class ProblemBuilder {
 
     public DeviceDigits digits() {
         return digits;
+    }
+
+    /**
+     * Sets the {@link System#nanoTime} after which pricing stops: {@link #build}, {@link #nodeCosts} and
+     * {@link #memoryParts} check it before each class of nodes and each edge they price and throw
+     * {@link OutOfTime} once it has passed (what they priced before stays cached).
+     */
+    public void stopAt(long deadlineNanos) {
+        this.deadline = deadlineNanos;
+        this.hasDeadline = true;
+    }
+
+    /**
+     * {@link #build}, with each node's candidates only the layouts {@code required} of it (the baselines')
+     * and replicated, and without the deadline: the problem on which a search that ran out of time still
+     * prices its baselines, with the same node and edge costs. O(nodes · required + edges · required²),
+     * the graph's analysis shared with the other builds of this builder.
+     */
+    public Built buildRequiredOnly(CoarseGraph cg, Map<String, List<Layout>> required) {
+        requiredOnly = true;
+        try {
+            return build(cg, required);
+        } finally {
+            requiredOnly = false;
+        }
+    }
+
+    private void checkTime() {
+        if (hasDeadline && !requiredOnly && System.nanoTime() - deadline > 0) {
+            throw new OutOfTime();
+        }
     }
 
     public Settings settings() {
@@ -300,7 +346,12 @@ public final class ProblemBuilder {
             Value v = e.value();
             String key = keys.get(e.from()) + "#" + indexOf(p.space(), v.name(), true) + ">" + keys.get(e.to()) + "#"
                     + indexOf(u.space(), v.name(), false);
-            double[][] m = edgeCache.computeIfAbsent(key, k -> edgeCost(p, u, v));
+            double[][] m = edgeCache.get(key);
+            if (m == null) {
+                checkTime();
+                m = edgeCost(p, u, v);
+                edgeCache.put(key, m);
+            }
             links.add(new Link(e.from(), e.to(), v.name(), m[0], m[1]));
         }
         List<Problem.Node> pnodes = new ArrayList<>();
@@ -394,9 +445,11 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = sigs.get(c.index()) + keysOf(req);
+            String key = (requiredOnly ? "required only|" : "") + sigs.get(c.index()) + keysOf(req);
             if (!costCache.containsKey(key)) {
+                checkTime();
                 List<Layout> layouts = space.isEmpty() ? List.of(Layout.replicated())
+                        : requiredOnly ? withReplicated(req)
                         : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
                 List<Cost> costs = new ArrayList<>(layouts.size());
                 for (Layout l : layouts) {
@@ -409,6 +462,20 @@ public final class ProblemBuilder {
             keys.add(key);
         }
         return keys;
+    }
+
+    /** Replicated, then the given layouts, each once. */
+    private static List<Layout> withReplicated(List<Layout> req) {
+        List<Layout> r = new ArrayList<>();
+        r.add(Layout.replicated());
+        Set<String> seen = new java.util.HashSet<>();
+        seen.add(Layout.replicated().key());
+        for (Layout l : req) {
+            if (seen.add(l.key())) {
+                r.add(l);
+            }
+        }
+        return r;
     }
 
     /**
