@@ -485,7 +485,8 @@ public final class Planner {
         SearchOptions so = c.search;
         Optional<Planned> fewer = fewerDevices(source, chain);
         double left = c.timeLimit - (System.nanoTime() - t0) / 1e9;
-        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, Math.max(0.05, left));
+        // what is left of the limit, however little: building and solving check it and answer with what they have
+        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, Math.max(1e-9, left));
         DeviceDigits all = DeviceDigits.of(c.cluster.deviceCount(), c.cluster.devicesPerNode());
         Map<String, Layout> lifted = Map.of();
         if (fewer.isPresent()) {
@@ -644,7 +645,10 @@ public final class Planner {
         try {
             b = ps.built(fewer.micro(), devices, rc, z);
         } catch (ProblemBuilder.OutOfTime e) {
-            return Optional.empty();
+            // not built within the time limit: the problem whose candidates are the copied layouts alone
+            Map<String, List<Layout>> only = new LinkedHashMap<>();
+            lifted.forEach((node, l) -> only.put(node, List.of(l)));
+            b = ps.builder(fewer.micro(), devices, rc, z).buildRequiredOnly(ps.coarse(fewer.micro()), only);
         }
         int n = b.units().size();
         int[] choice = new int[n];
