@@ -1395,15 +1395,11 @@ final class PipelineSearch {
             return search();
         } catch (ProblemBuilder.OutOfTime e) {
             // building a problem reached the time limit: the fastest fitting plan priced before it, if any
-            outOfTime = true;
             notes.add("the time limit stopped the search while it built a strategy problem: the plan is the fastest"
                     + " of those priced before, or a baseline");
             return Optional.ofNullable(incumbent);
         }
     }
-
-    /** Whether the time limit stopped a problem's building ({@link ProblemBuilder.OutOfTime}) in {@link #run}. */
-    boolean outOfTime;
 
     private Optional<Outcome> search() throws ShardplanException {
         Optional<String> inconsistent = opts.check();

@@ -343,6 +343,7 @@ public final class Planner {
         Graph g = ps.graph(c.batch);
         CoarseGraph cg = ps.coarse(micro);
         ProblemBuilder pb = ps.builder(micro, devices / p, plan.options().recompute(), plan.options().zeroStage());
+        pb.noDeadline(); // re-costing one layout per node is not a search: it runs to its end
         ProblemBuilder.Built one = PlanEvaluator.singleCandidate(plan, cg, pb);
         int n = one.units().size();
         int[] choice = new int[n];
@@ -732,7 +733,11 @@ public final class Planner {
             java.util.OptionalInt segments, boolean several) throws ShardplanException {
         CoarseGraph cg = ps.coarse(c.batch);
         Optional<org.shardplan.planner.parareal.PararealSearch.Network> best =
-                org.shardplan.planner.parareal.PararealSearch.search(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
+                org.shardplan.planner.parareal.PararealSearch.search(cg, d -> {
+                    // the parareal search has its own time limit: the plan search's deadline does not stop its builds
+                    ps.builder(c.batch, d, rc, z).noDeadline();
+                    return ps.built(c.batch, d, rc, z);
+                }, c.cluster,
                         memoryLimit(), segments, c.timeLimit, "--parareal", several);
         if (best.isEmpty()) {
             return Optional.empty();

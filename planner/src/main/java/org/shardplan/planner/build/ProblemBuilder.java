@@ -312,6 +312,11 @@ public final class ProblemBuilder {
         }
     }
 
+    /** Removes the deadline {@link #stopAt} set: pricing runs to its end (a re-costing, or a later search with its own limit). */
+    public void noDeadline() {
+        this.hasDeadline = false;
+    }
+
     private void checkTime() {
         if (hasDeadline && !requiredOnly && System.nanoTime() - deadline > 0) {
             throw new OutOfTime();
