@@ -647,8 +647,9 @@ public final class ProblemBuilder {
      * The share of a causal chain's product FLOPs a FlashAttention-class kernel computes: the elements on
      * and below the diagonal of the {@code s x s} scores, {@code s(s+1)/2} of {@code s²}, so
      * {@code (s+1)/(2s)} (Dao, "FlashAttention-2", 2023, Section 4.1, counts causal attention at half the
-     * FLOPs; the diagonal is the {@code 1/(2s)} more). {@code s} is the scores' last dimension (1 unknown:
-     * the share is then 1). O(1).
+     * FLOPs; the diagonal is the {@code 1/(2s)} more). {@code s} is the scores' last dimension (0 when
+     * unknown: the share is then 1). Every device's part of a split chain gets the same share: exact when
+     * batch or heads are split, the mean over the devices when the query rows are. O(1).
      */
     static double causalShare(long s) {
         return s <= 0 ? 1 : (s + 1) / (2.0 * s);
