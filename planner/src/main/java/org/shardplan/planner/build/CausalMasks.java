@@ -33,7 +33,8 @@ import org.shardplan.graph.passes.CoarseNode;
  * {@code Not} (which flips a boolean's triangle). A boolean is proven triangular by known values, by the
  * comparison of the column and row broadcasts of one increasing {@code Range}, or by {@code Not} of one.
  * Anything else (a mask read from a graph input, a parameter buffer whose values the import does not
- * keep, as the causal buffer ({@code mask}, float [1, 1, 1024, 1024]) of the GPT-2-style export, or no mask) is not proven and the chain is priced as full.
+ * keep, as the causal buffer ({@code mask}, float [1, 1, 1024, 1024]) of the GPT-2-style export, or no
+ * mask) is not proven and the chain is priced as full.
  * Running time: O(k) operators walked per chain, plus O(s²) when the mask's values are known.
  */
 final class CausalMasks {
