@@ -56,7 +56,12 @@ import org.shardplan.planner.strategy.Layout;
  *     T[1][j] = t(0, c_j);   T[k][j] = min over i &lt; j of max(T[k-1][i], t(c_i, c_j))
  *     </pre>
  *     with t(a, b) the summed time of nodes a..b-1, is Alpa's and Piper's stage-balancing DP on a
- *     chain (Zheng et al., OSDI'22; Tarnawski et al., NeurIPS'21), O(P K^2);</li>
+ *     chain (Zheng et al., OSDI'22; Tarnawski et al., NeurIPS'21), O(P K^2). That balanced partition
+ *     then bounds the exact one ({@link #exactBounds}, {@link StagePartition}): the partition at the
+ *     cuts minimising {@code sum + (m - 1) max} of the stages' own exact solves (Alpa's objective,
+ *     enumerating the bottleneck), stage solves shared by range shape; the optimum, its runners-up and
+ *     the balanced partition are priced by the schedules and the fastest kept. The balanced partition
+ *     alone where the time limit runs out first;</li>
  * <li>each stage's own per-layer problem is solved with its memory limit (exact dynamic programming,
  *     the limit priced by Lagrangian relaxation when it binds), its micro-batch work weighted by
  *     m + P - 1 (the step of GPipe and 1F1B: Narayanan et al., SC'21) and its activations by the
