@@ -1088,6 +1088,23 @@ final class PipelineSearch {
      */
     private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie) {
+        // the exact partition solves the stages it compares, and the stages of the partition kept are then
+        // solved again here: the answer of the same stage (same built problem and filter) is remembered
+        List<Object> key = List.of(System.identityHashCode(b), System.identityHashCode(f), from, to, r, tie);
+        Map.Entry<Object[], Optional<Solved>> known = stageSolves.get(key);
+        if (known != null && known.getKey()[0] == b && known.getKey()[1] == f) {
+            return known.getValue();
+        }
+        Optional<Solved> x = solveStageOnce(b, from, to, r, f, tie);
+        stageSolves.put(key, Map.entry(new Object[] {b, f}, x));
+        return x;
+    }
+
+    /** The stage solves of this search (the stages' answers do not change within a configuration). */
+    private final Map<List<Object>, Map.Entry<Object[], Optional<Solved>>> stageSolves = new HashMap<>();
+
+    private Optional<Solved> solveStageOnce(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
+            StageProblem.Filter f, boolean tie) {
         StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
         if (System.getProperty("shardplan.dumpProblems") != null) {
             dump(tp.problem(), false);
