@@ -18,7 +18,7 @@ import java.util.TreeSet;
  *     T(partition) = sum_s c_s + (m - 1) max_s c_s
  * </pre>
  * (Zheng et al., "Alpa: Automating Inter- and Intra-Operator Parallelism for Distributed Deep
- * Learning", OSDI 2022, section 5.1, equation 2). It is minimised exactly by Alpa's enumeration of the
+ * Learning", OSDI 2022, section 5). It is minimised exactly by Alpa's enumeration of the
  * bottleneck: for each candidate {@code t} among the distinct stage costs, in increasing order,
  * {@code S(t)} = the least sum of stage costs over partitions whose every stage costs at most
  * {@code t}, and {@code T* = min_t S(t) + (m - 1) t}; the enumeration stops at the first {@code t} with
