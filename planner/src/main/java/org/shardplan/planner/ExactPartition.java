@@ -183,6 +183,19 @@ final class ExactPartition implements StagePartition.StageCosts {
             }
             ci++;
         }
+        boolean uniform = true;
+        for (BlockClass bc : b.coarse().blockClasses()) {
+            List<CoarseNode> first = bc.instances().get(0);
+            for (List<CoarseNode> inst : bc.instances()) {
+                for (int j = 0; j < inst.size() && uniform; j++) {
+                    int x = inst.get(j).index();
+                    int y = first.get(j).index();
+                    uniform = b.units().get(x).layouts().equals(b.units().get(y).layouts())
+                            && Arrays.equals(allowed[x], allowed[y]);
+                }
+            }
+        }
+        this.uniformTying = uniform;
         Map<Object, Integer> ids = new IdentityHashMap<>();
         Map<Key, Integer> contents = new HashMap<>();
         Map<Doubles, Integer> seconds = new HashMap<>();
@@ -295,8 +308,39 @@ final class ExactPartition implements StagePartition.StageCosts {
         if (overMemory(i, j, s)) {
             return Double.POSITIVE_INFINITY;
         }
-        return (leastTime[pos[j]] - leastTime[pos[i]]) / weight + send(j, s);
+        double nodes = leastTime[pos[j]] - leastTime[pos[i]];
+        double[] seg = segmentBounds();
+        return Math.max(nodes, seg[j] - seg[i]) / weight + send(j, s);
     }
+
+    /**
+     * Prefix sums over the segments of each segment's own solve without the limit, a lower bound on the
+     * objective of any range by superadditivity: the optimum of a range, restricted to one of its
+     * segments, is an assignment of that segment's own problem (its ties are among the range's when every
+     * block class's instances offer the same candidates position by position, so that tying inside a
+     * range never depends on which instances it holds), and costs are not negative, so a range's objective
+     * is at least the sum of its segments' optima. Where the candidates differ between instances, or a
+     * segment has no solution, the nodes' least times (0 here). One solve per distinct segment shape.
+     */
+    private double[] segmentBounds() {
+        if (segmentBounds != null) {
+            return segmentBounds;
+        }
+        int k = pos.length - 1;
+        double[] r = new double[k + 1];
+        if (uniformTying) {
+            for (int g = 0; g < k; g++) {
+                Free f = free(g, g + 1);
+                r[g + 1] = r[g] + (f == null ? 0 : f.objective());
+            }
+        }
+        segmentBounds = r;
+        return r;
+    }
+
+    private double[] segmentBounds;
+    /** Whether the instances of every block class offer the same candidates at each position (see {@link #segmentBounds}). */
+    private final boolean uniformTying;
 
     @Override
     public double cost(int i, int j, int s) {
