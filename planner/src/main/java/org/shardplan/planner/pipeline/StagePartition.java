@@ -148,6 +148,24 @@ public final class StagePartition {
             }
         }
         double leastSum = minSum(lb, k, p, Double.POSITIVE_INFINITY, null);
+        // the optimum under the lower bounds, costed: where its stages' costs are exact already, its
+        // objective bounds the optimum too (near it when the lower bounds are tight)
+        Enumerated byBound = enumerate(lb, k, p, m, Double.POSITIVE_INFINITY);
+        if (!byBound.found().isEmpty()) {
+            int[] x = byBound.found().get(0).bounds;
+            double sum = 0;
+            double slowest = 0;
+            boolean exact = true;
+            for (int s = 0; s < p && exact; s++) {
+                double c = costs.cost(x[s], x[s + 1], s);
+                exact = costs.exact(x[s], x[s + 1], s);
+                sum += c;
+                slowest = Math.max(slowest, c);
+            }
+            if (exact && sum + (m - 1) * slowest < upper) {
+                upper = sum + (m - 1) * slowest;
+            }
+        }
         double cap = Double.POSITIVE_INFINITY;
         if (upper < Double.POSITIVE_INFINITY) {
             cap = upper / m;
@@ -240,6 +258,8 @@ public final class StagePartition {
         int enumerated = 0;
         int[] bounds = new int[p + 1];
         double least = minSum(c, k, p, Double.POSITIVE_INFINITY, bounds);
+        // no bound below the least slowest stage of any partition admits one: start there
+        double from = bottleneck(c, k, p);
         if (least == Double.POSITIVE_INFINITY) {
             return new Enumerated(found, 0);
         }
@@ -252,7 +272,7 @@ public final class StagePartition {
         // the recurrence, for each bound t on the slowest stage:
         //   S[0][0] = 0;  S[s][j] = min over i < j with c[s-1][i][j] <= t of S[s-1][i] + c[s-1][i][j]
         //   objective(t) = S[P][K] + (m - 1) t
-        for (double t : values) {
+        for (double t : values.tailSet(from, true)) {
             if ((m - 1) * t + least >= best) {
                 break; // S(t) >= S(inf): no larger t can beat the best
             }
@@ -273,6 +293,30 @@ public final class StagePartition {
         }
         found.sort(Comparator.comparingDouble(Partition::objective));
         return new Enumerated(found, enumerated);
+    }
+
+    /** The least over partitions of the largest stage cost ({@code +inf} when none is finite). O(P K^2). */
+    static double bottleneck(double[][][] c, int k, int p) {
+        double[] prev = new double[k + 1];
+        double[] cur = new double[k + 1];
+        Arrays.fill(prev, Double.POSITIVE_INFINITY);
+        prev[0] = 0;
+        for (int s = 1; s <= p; s++) {
+            Arrays.fill(cur, Double.POSITIVE_INFINITY);
+            double[][] cs = c[s - 1];
+            for (int j = s; j <= k - (p - s); j++) {
+                for (int i = s - 1; i < j; i++) {
+                    double v = Math.max(prev[i], cs[i][j]);
+                    if (v < cur[j]) {
+                        cur[j] = v;
+                    }
+                }
+            }
+            double[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[k];
     }
 
     private static Partition partition(double[][][] c, int[] bounds, int m) {
