@@ -1325,6 +1325,25 @@ final class PipelineSearch {
                 slowest = Math.max(slowest, c);
             }
             double upper = sum + (m - 1) * slowest;
+            if (upper < Double.POSITIVE_INFINITY) {
+                // every stage of the balanced partition fits the micro-batches 1F1B holds there, and yet no
+                // schedule allowed fits it: they hold more (GPipe holds all m on every stage), which the stage
+                // costs do not see, so no partition of them would be told apart by fitting: the balanced one
+                int[] choice = new int[n];
+                for (int s = 0; s < stages; s++) {
+                    int[] c = costs.choice(bal[s], bal[s + 1], s).orElseThrow();
+                    System.arraycopy(c, 0, choice, balanced[s], c.length);
+                }
+                double[] rank = rank(profiles(b, pb, choice, balanced, devices, recompute), stages, m);
+                if (rank != null && rank[0] > 0) {
+                    lastCut = new Cut(balanced, null, Double.NaN, balanced, false, costs.solves);
+                    if (TRACE) {
+                        System.err.printf(java.util.Locale.ROOT, "  exact partition skipped: no schedule fits the"
+                                + " balanced partition %s%n", java.util.Arrays.toString(balanced));
+                    }
+                    return balanced;
+                }
+            }
             StagePartition.Result r = StagePartition.solve(pos.size() - 1, stages, m, costs, upper, ALTERNATIVES);
             List<int[]> candidates = new ArrayList<>();
             for (StagePartition.Partition x : r.partitions()) {
