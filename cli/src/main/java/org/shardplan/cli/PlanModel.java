@@ -34,6 +34,20 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
      */
     static PlanModel load(String model, long batch, DimsOptions options, Map<String, Long> base)
             throws ShardplanException {
+        return load(model, batch, options, base, null);
+    }
+
+    /**
+     * This model imported again at another batch size (for micro-batches), from the same file without
+     * hashing it again ({@link org.shardplan.onnx.OnnxImporter#reread}); {@code model}, {@code options}
+     * as given to the {@link #load} that made this one.
+     */
+    PlanModel rebound(String model, long batch, DimsOptions options) throws ShardplanException {
+        return load(model, batch, options, Map.of(), this);
+    }
+
+    private static PlanModel load(String model, long batch, DimsOptions options, Map<String, Long> base, PlanModel first)
+            throws ShardplanException {
         Map<String, Long> userDims = options.dims();
         Map<String, List<Long>> shapes = options.inputShapes();
         Map<String, Long> bindings = new LinkedHashMap<>(base);
@@ -42,7 +56,7 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         String name;
         if (model == null || model.startsWith(InspectBundled.PREFIX)) {
             String b = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
-            file = InspectBundled.extract(b);
+            file = first != null ? first.file() : InspectBundled.extract(b);
             name = InspectBundled.PREFIX + b;
             display = name + (model == null ? " (bundled default)" : InspectBundled.label(b));
             if (base.isEmpty()) {
@@ -63,7 +77,7 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
                 .withInputValues(options.inputValues())
                 .withParamsAsInputs(options.paramsAsInputs());
-        ImportedModel m = InspectBundled.read(file, model, opts);
+        ImportedModel m = InspectBundled.read(file, model, opts, first == null ? null : first.imported());
         for (Value v : m.graph().inputs()) {
             if (!v.shape().rankKnown()) {
                 throw new ShardplanException(display + ": input '" + v.name()
@@ -98,5 +112,42 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             }
         }
         return 0;
+    }
+
+    /**
+     * The model a plan file is read again on: {@code model} (MODEL on the command line), or the plan's
+     * own when it is built in; loaded at the plan's dimensions, with a source that loads it again at
+     * other micro-batch sizes.
+     *
+     * @param model MODEL as given, or null
+     * @param missing the message when MODEL is needed and not given
+     * @throws ShardplanException when MODEL is needed and missing, or the model cannot be read
+     */
+    static ForPlan forPlan(String model, org.shardplan.planner.Plan plan, DimsOptions options, String missing)
+            throws ShardplanException {
+        String m = model;
+        if (m == null) {
+            if (!plan.model().name().startsWith(InspectBundled.PREFIX)) {
+                throw new ShardplanException(missing);
+            }
+            m = plan.model().name();
+        }
+        String given = m;
+        PlanModel pm = load(given, 0, options, plan.dims());
+        org.shardplan.planner.ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
+                : load(given, micro, options, plan.dims()).imported().graph();
+        String sha = pm.imported().info().sha256();
+        String recorded = plan.model().sha256();
+        String differs = recorded.isEmpty() || recorded.equals(sha) || given.startsWith(InspectBundled.PREFIX) ? null
+                : "the model file's SHA-256 differs from the plan's (" + recorded.substring(0, Math.min(12, recorded.length()))
+                        + "… vs " + sha.substring(0, 12) + "…)";
+        return new ForPlan(pm, source, java.util.Optional.ofNullable(differs));
+    }
+
+    /**
+     * A plan's model: as loaded at the plan's batch, the source at other micro-batch sizes, and the
+     * warning to print when the file is not the one the plan names by hash.
+     */
+    record ForPlan(PlanModel model, org.shardplan.planner.ModelSource source, java.util.Optional<String> hashWarning) {
     }
 }
