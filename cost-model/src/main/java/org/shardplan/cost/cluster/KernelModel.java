@@ -113,10 +113,16 @@ public record KernelModel(int sms, int tileM, int tileN, double gemmEfficiency, 
      *   ef = (1 + 2.5 ρ) · rate / (3.5 · c · peak),    eb = ef / ρ
      * </pre>
      *
-     * A kernel faster than the peak allows (an efficiency above 1) is refused, naming the field. O(1).
+     * The planner prices a chain whose mask it proves causal at the lower triangle of the products, {@code (s+1)/(2s)}
+     * of F ({@code ProblemBuilder}): a causal rate applied to such chains only is converted with {@code causal = false}
+     * (the counts then agree to within {@code 1/(2s)}), a causal rate applied to chains priced whole with
+     * {@code causal = true}.
+     *
+     * <p>A kernel faster than the peak allows (an efficiency above 1) is refused, naming the field. O(1).
      *
      * @param rate the published forward-plus-backward rate, FLOP/s, in the benchmark's FLOP count
-     * @param causal whether the rate was measured with the causal mask (FLOPs counted halved)
+     * @param causal whether the rate was measured with the causal mask (FLOPs counted halved) and is applied to
+     *     chains the cost model prices whole
      * @param peak the device's peak FLOP/s in the data type of the measurement
      */
     public KernelModel withAttentionRate(double rate, boolean causal, double peak) {

@@ -36,6 +36,35 @@ public final class AttentionChains {
     /** The roles of the nodes of a coarse graph that are part of an attention chain (by identity). */
     public static Map<CoarseNode, Role> of(CoarseGraph cg) {
         Map<CoarseNode, Role> r = new IdentityHashMap<>();
+        for (CoarseNode[] c : chains(cg)) {
+            r.put(c[0], Role.SCORES);
+            r.put(c[1], Role.SOFTMAX);
+            r.put(c[2], Role.CONTEXT);
+        }
+        return r;
+    }
+
+    /**
+     * The scores' and context's nodes of the chains whose mask is proven causal ({@link CausalMasks}: a
+     * known lower-triangular mask, or the structure the built-in decoders and Llama-style exports write);
+     * a FlashAttention-class kernel skips the masked blocks, about half the products' FLOPs. A chain
+     * whose mask is not proven causal (read from an input, a parameter buffer, no mask) is not in the
+     * set and is priced as full. O(V + E) plus the masks' known values.
+     */
+    public static java.util.Set<CoarseNode> causal(CoarseGraph cg) {
+        java.util.Set<CoarseNode> r = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (CoarseNode[] c : chains(cg)) {
+            if (CausalMasks.causal(cg.graph(), c[0])) {
+                r.add(c[0]);
+                r.add(c[2]);
+            }
+        }
+        return r;
+    }
+
+    /** Each chain as {scores, softmax, context}. */
+    private static List<CoarseNode[]> chains(CoarseGraph cg) {
+        List<CoarseNode[]> r = new java.util.ArrayList<>();
         for (CoarseNode s : cg.nodes()) {
             if (!s.anchor().opType().equals("Softmax") || s.pattern().isPresent() || !lastAxis(s.anchor())) {
                 continue;
@@ -57,9 +86,7 @@ public final class AttentionChains {
             if (!one || !isActivationProduct(p) || !readsFirst(p, s)) {
                 continue;
             }
-            r.put(q, Role.SCORES);
-            r.put(s, Role.SOFTMAX);
-            r.put(p, Role.CONTEXT);
+            r.add(new CoarseNode[] {q, s, p});
         }
         return r;
     }

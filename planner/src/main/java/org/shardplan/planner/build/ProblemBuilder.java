@@ -617,6 +617,7 @@ public final class ProblemBuilder {
             Map<CoarseNode, AttentionChains.Role> found = AttentionChains.of(cg);
             if (settings.compute().fusedAttention()) {
                 roles.putAll(found);
+                causal.addAll(AttentionChains.causal(cg));
             } else {
                 found.forEach((n, r) -> {
                     if (r == AttentionChains.Role.SCORES) {
@@ -635,7 +636,23 @@ public final class ProblemBuilder {
      */
     /** What a node's pricing role adds to its cost key: its attention role, or its scale and mask run in the softmax. */
     private String roleKey(CoarseNode c) {
-        return scaledInSoftmax.contains(c) ? "scaled-in-softmax" : String.valueOf(roleOf(c));
+        return scaledInSoftmax.contains(c) ? "scaled-in-softmax"
+                : String.valueOf(roleOf(c)) + (causal.contains(c) ? "-causal" : "");
+    }
+
+    /** With attention fused, the scores' and context's nodes of the chains proven causal ({@link AttentionChains#causal}). */
+    private final Set<CoarseNode> causal = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
+    /**
+     * The share of a causal chain's product FLOPs a FlashAttention-class kernel computes: the elements on
+     * and below the diagonal of the {@code s x s} scores, {@code s(s+1)/2} of {@code s²}, so
+     * {@code (s+1)/(2s)} (Dao, "FlashAttention-2", 2023, Section 4.1, counts causal attention at half the
+     * FLOPs; the diagonal is the {@code 1/(2s)} more). {@code s} is the scores' last dimension (0 when
+     * unknown: the share is then 1). Every device's part of a split chain gets the same share: exact when
+     * batch or heads are split, the mean over the devices when the query rows are. O(1).
+     */
+    static double causalShare(long s) {
+        return s <= 0 ? 1 : (s + 1) / (2.0 * s);
     }
 
     private final Set<CoarseNode> scaledInSoftmax = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -721,12 +738,15 @@ public final class ProblemBuilder {
      * forward seconds, saved activation bytes}. The scores' product keeps Q and K, the context's V
      * and its output; the {@code s x s} scores and probabilities are never stored.
      */
-    private double[] attentionCost(Node local, AttentionChains.Role role) {
+    private double[] attentionCost(Node local, AttentionChains.Role role, boolean causalChain) {
         double flops;
         try {
             flops = org.shardplan.graph.WorkAnalysis.of(local).flops();
         } catch (RuntimeException e) {
             flops = 0;
+        }
+        if (causalChain) {
+            flops *= causalShare(keyLength(local, role));
         }
         org.shardplan.graph.DType dt = local.outputs().isEmpty() ? org.shardplan.graph.DType.FLOAT32
                 : local.output(0).dtype();
@@ -736,6 +756,19 @@ public final class ProblemBuilder {
                 ? bytesOf(local.input(0)) + bytesOf(local.input(1))
                 : bytesOf(local.input(1)) + (local.outputs().isEmpty() ? 0 : bytesOf(local.output(0)));
         return new double[] {train, nc.forwardSeconds(), saved * activationFactor};
+    }
+
+    /**
+     * The key length {@code s} of a chain's product: the scores' last dimension (the last of QKᵀ's output,
+     * the last of PV's first operand); 0 when not known.
+     */
+    private static long keyLength(Node local, AttentionChains.Role role) {
+        Value scores = role == AttentionChains.Role.SCORES ? (local.outputs().isEmpty() ? null : local.output(0))
+                : local.input(0);
+        if (scores == null || !scores.shape().rankKnown() || scores.shape().rank() < 2) {
+            return 0;
+        }
+        return scores.shape().dim(scores.shape().rank() - 1) instanceof org.shardplan.graph.Dim.Fixed f ? f.value() : 0;
     }
 
     private static double bytesOf(Value v) {
@@ -770,8 +803,8 @@ public final class ProblemBuilder {
             forward = 0;
             saved = 0;
         } else if (role != null) {
-            double[] a = local ? attentionCost(perDevice(c.anchor(), anchorSpace.get(), s), role)
-                    : attentionCost(c.anchor(), role);
+            double[] a = local ? attentionCost(perDevice(c.anchor(), anchorSpace.get(), s), role, causal.contains(c))
+                    : attentionCost(c.anchor(), role, causal.contains(c));
             double f = local ? 1 : fraction;
             compute = a[0] * f;
             forward = a[1] * f;
@@ -946,7 +979,7 @@ public final class ProblemBuilder {
             forward = 0;
             saved = 0;
         } else if (role != null) {
-            double[] a = attentionCost(c.anchor(), role);
+            double[] a = attentionCost(c.anchor(), role, causal.contains(c));
             compute = a[0];
             forward = a[1];
             saved = a[2];
