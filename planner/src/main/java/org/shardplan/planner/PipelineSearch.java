@@ -109,6 +109,7 @@ final class PipelineSearch {
     private final Map<Long, Graph> graphs = new HashMap<>();
     private final Map<Key, ProblemBuilder.Built> builds = new HashMap<>();
     private final Map<Key, ProblemBuilder> builders = new HashMap<>();
+    private final Map<String, ProblemBuilder.Shared> shared = new HashMap<>();
     private final Map<Long, List<Integer>> cuts = new HashMap<>();
     int configurations;
     /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
@@ -271,8 +272,11 @@ final class PipelineSearch {
             ProblemBuilder.Settings base = planner.settings();
             MemoryModel mm = new MemoryModel(base.memory().optimizer(), zero, recompute);
             Cluster sub = submesh(devices);
+            // the builders of one graph on one submesh share candidates and resharding tables: only the
+            // memory model (recomputation, ZeRO) tells them apart
+            ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices, x -> new ProblemBuilder.Shared());
             pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
-                    base.memoryLimit()), coarse(micro).nodes().size());
+                    base.memoryLimit()), coarse(micro).nodes().size(), sh);
             builders.put(k, pb);
         }
         return pb;
@@ -299,7 +303,8 @@ final class PipelineSearch {
         return requiredCache.computeIfAbsent(micro + "/" + pb.digits().size() + "/" + pb.settings().cluster().deviceCount(),
                 k -> {
                     long t = System.nanoTime();
-                    Map<String, List<Layout>> r = required(cg, micro, pb);
+                    Map<String, List<Layout>> r = Baselines.familyLayouts(cg, micro, pb.digits(),
+                            baselineMemo.computeIfAbsent(micro, x -> new HashMap<>()));
                     tick("required", t);
                     Map<String, Layout> more = pb.settings().cluster().deviceCount() == cluster.deviceCount()
                             ? extra.get(micro) : null;
@@ -319,6 +324,10 @@ final class PipelineSearch {
     }
 
     private final Map<Long, Map<String, Layout>> extra = new HashMap<>();
+
+    /** The baselines per device set of the graph at each micro-batch size ({@link Baselines#familyLayouts}'s memo). */
+    private final Map<Long, Map<org.shardplan.planner.strategy.DeviceDigits, List<Baselines.Baseline>>> baselineMemo =
+            new HashMap<>();
 
     /**
      * Layouts that must be candidates, besides the baselines', of the problems on all the devices at this
@@ -686,7 +695,7 @@ final class PipelineSearch {
                 return Optional.empty();
             } catch (MemoryBound e) {
                 // priced at the end, in order of its bound, where that can still beat the plan found
-                deferred.add(new Deferred(stages, m, recompute, zero, stepLowerBound(cg, micro, pb, stages, m)));
+                deferred.add(new Deferred(stages, m, recompute, zero, deferredBound(cg, micro, pb, stages, m)));
                 configurations--; // not priced yet
                 tick("stage solves", tp);
                 if (TRACE) {
@@ -925,6 +934,33 @@ final class PipelineSearch {
         if (stages == 1) {
             return m * pa[n];
         }
+        List<Integer> cut = cuts(cg, micro);
+        Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cut);
+        if (kinds == null) {
+            return 0;
+        }
+        double lb = Double.POSITIVE_INFINITY;
+        if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
+            lb = Math.min(lb, m * pa[n] / stages);
+        }
+        for (MemoryAwareBound.Kind kind : kinds) {
+            if (kind == MemoryAwareBound.Kind.INTERLEAVED) {
+                continue;
+            }
+            boolean zb = kind == MemoryAwareBound.Kind.ZERO_BUBBLE;
+            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> zb
+                    ? Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))
+                    : pa[i] + m * (pa[j] - pa[i])));
+        }
+        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * The schedule families a pipeline of P stages and m micro-batches may run under the options, for
+     * the bounds: GPipe and 1F1B ({@code FILL_DRAIN}), ZB-H1, interleaved (with some virtual-stage count
+     * the cuts allow); null when an asynchronous schedule is allowed (no bound).
+     */
+    private Set<MemoryAwareBound.Kind> boundKinds(int stages, int m, List<Integer> cut) {
         List<Schedule> schedules = new ArrayList<>();
         if (opts.schedule().isPresent()) {
             schedules.add(Schedules.of(opts.schedule().get()));
@@ -935,20 +971,19 @@ final class PipelineSearch {
                 }
             }
         }
-        List<Integer> cut = cuts(cg, micro);
-        double lb = Double.POSITIVE_INFINITY;
+        Set<MemoryAwareBound.Kind> kinds = java.util.EnumSet.noneOf(MemoryAwareBound.Kind.class);
         for (Schedule named : schedules) {
             String name = named.name();
             if (name.equals("none")) {
                 continue; // one stage only
             }
             if (!name.equals("gpipe") && !name.equals("1f1b") && !name.equals("zero-bubble") && !name.equals("interleaved")) {
-                return 0;
+                return null;
             }
             if (name.equals("interleaved")) {
                 for (int v : named.virtualStageCandidates(opts.virtualStages())) {
                     if (named.check(stages, m, v).isEmpty() && cut.size() >= stages * v - 1) {
-                        lb = Math.min(lb, m * pa[n] / stages);
+                        kinds.add(MemoryAwareBound.Kind.INTERLEAVED);
                     }
                 }
                 continue;
@@ -956,12 +991,51 @@ final class PipelineSearch {
             if (named.check(stages, m, 1).isPresent()) {
                 continue;
             }
-            boolean zb = name.equals("zero-bubble");
-            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> zb
-                    ? Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))
-                    : pa[i] + m * (pa[j] - pa[i])));
+            kinds.add(name.equals("zero-bubble") ? MemoryAwareBound.Kind.ZERO_BUBBLE : MemoryAwareBound.Kind.FILL_DRAIN);
         }
-        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+        return kinds;
+    }
+
+    private final Map<Key, MemoryAwareBound> memoryBounds = new HashMap<>();
+
+    /**
+     * -Dshardplan.memoryBound=false: configurations put off because memory binds are held against the
+     * plan found with the memory-blind bound alone (to check that the memory-aware one changes no plan).
+     */
+    boolean useMemoryBound = !"false".equals(System.getProperty("shardplan.memoryBound"));
+
+    /**
+     * The bound a configuration in which memory binds is put off with: the larger of {@link
+     * #stepLowerBound} and the memory-aware bound of {@link MemoryAwareBound} (every stage within the
+     * memory limit it is solved under). O(nodes · layouts · grid) the first time per (micro-batch size,
+     * devices, recomputation, ZeRO), then O(P K^2 log G).
+     */
+    double deferredBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        double lb = stepLowerBound(cg, micro, pb, stages, m);
+        if (!useMemoryBound) {
+            return lb;
+        }
+        return Math.max(lb, memoryAwareBound(cg, micro, pb, stages, m));
+    }
+
+    /** The bound of {@link MemoryAwareBound} alone (0 where an asynchronous schedule is allowed). */
+    double memoryAwareBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        long t = System.nanoTime();
+        int devices = pb.settings().cluster().deviceCount();
+        boolean rc = pb.settings().memory().recompute();
+        Key key = new Key(micro, devices, rc, pb.settings().memory().zeroStage());
+        MemoryAwareBound mb = memoryBounds.get(key);
+        if (mb == null) {
+            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), rc, cuts(cg, micro), limit);
+            memoryBounds.put(key, mb);
+        }
+        Set<MemoryAwareBound.Kind> kinds = stages == 1 ? Set.of() : boundKinds(stages, m, cuts(cg, micro));
+        double r = kinds == null ? 0 : mb.step(stages, m, kinds);
+        tick("memory bound", t);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  memory-aware bound %.4f s%n", r);
+        }
+        return r;
     }
 
     /** The cost of a stage of nodes {@code [i, j)}. */

@@ -251,8 +251,46 @@ public final class ProblemBuilder {
     private final Collectives collectives;
     private final double activationFactor;
 
+    /**
+     * What builders of one graph on one cluster share whatever their memory model (recomputation, ZeRO
+     * stage): each class's candidates (they depend on the iteration space, the devices, the cap and the
+     * required layouts, not on memory) and the resharding tables between classes (they depend on the
+     * candidates, the tensor and the cluster). A search that builds the same graph on the same submesh
+     * under several memory settings enumerates and prices these once. Not thread-safe.
+     */
+    public static final class Shared {
+        private final Map<String, List<Layout>> layouts = new HashMap<>();
+        private final Map<String, double[][]> edges = new HashMap<>();
+        private Cluster cluster;
+        private int maxLayouts = -1;
+
+        /** Checks that a builder may use this: the same cluster and cap as the builders before it. */
+        private Shared claim(Settings s) {
+            if (cluster == null) {
+                cluster = s.cluster();
+                maxLayouts = s.maxLayouts();
+            } else if (!cluster.equals(s.cluster()) || maxLayouts != s.maxLayouts()) {
+                throw new IllegalArgumentException("shared candidates must come from builders of one cluster and cap,"
+                        + " found " + s.cluster().name() + " with " + s.maxLayouts() + " after " + cluster.name() + " with "
+                        + maxLayouts);
+            }
+            return this;
+        }
+    }
+
+    private final Shared shared;
+
     /** A builder for {@code nodes} problem nodes (the count sets the recomputation's activation share). */
     public ProblemBuilder(Settings settings, int nodes) {
+        this(settings, nodes, new Shared());
+    }
+
+    /**
+     * A builder that takes candidates and resharding tables from, and adds them to, {@code shared}
+     * (builders of the same graphs on the same cluster and cap, other memory models).
+     */
+    public ProblemBuilder(Settings settings, int nodes, Shared shared) {
+        this.shared = shared.claim(settings);
         this.settings = settings;
         Cluster c = settings.cluster();
         this.digits = DeviceDigits.of(c.deviceCount(), c.devicesPerNode());
@@ -293,7 +331,7 @@ public final class ProblemBuilder {
             units.add(new Unit(c.index(), c, space, layouts, costs));
         }
         List<Link> links = new ArrayList<>();
-        Map<String, double[][]> edgeCache = new HashMap<>();
+        Map<String, double[][]> edgeCache = shared.edges;
         for (CoarseEdge e : cg.edges()) {
             Unit p = units.get(e.from());
             Unit u = units.get(e.to());
@@ -396,8 +434,9 @@ public final class ProblemBuilder {
             List<Layout> req = required.getOrDefault(c.name(), List.of());
             String key = sigs.get(c.index()) + keysOf(req);
             if (!costCache.containsKey(key)) {
-                List<Layout> layouts = space.isEmpty() ? List.of(Layout.replicated())
-                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                List<Layout> layouts = shared.layouts.computeIfAbsent(key, x -> space.isEmpty()
+                        ? List.of(Layout.replicated())
+                        : List.copyOf(StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req)));
                 List<Cost> costs = new ArrayList<>(layouts.size());
                 for (Layout l : layouts) {
                     costs.add(nodeCost(c, space, l));
