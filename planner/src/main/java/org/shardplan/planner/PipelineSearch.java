@@ -695,7 +695,9 @@ final class PipelineSearch {
                 return Optional.empty();
             } catch (MemoryBound e) {
                 // priced at the end, in order of its bound, where that can still beat the plan found
-                deferred.add(new Deferred(stages, m, recompute, zero, deferredBound(cg, micro, pb, stages, m)));
+                double blind = stepLowerBound(cg, micro, pb, stages, m);
+                double withMemory = useMemoryBound ? Math.max(blind, memoryAwareBound(cg, micro, pb, stages, m)) : blind;
+                deferred.add(new Deferred(stages, m, recompute, zero, withMemory, blind));
                 configurations--; // not priced yet
                 tick("stage solves", tp);
                 if (TRACE) {
@@ -843,7 +845,7 @@ final class PipelineSearch {
     }
 
     /** A configuration put off because memory binds in one of its stages, with its lower bound. */
-    private record Deferred(int stages, int microBatches, boolean recompute, int zero, double bound) {
+    private record Deferred(int stages, int microBatches, boolean recompute, int zero, double bound, double blindBound) {
     }
 
     /**
@@ -862,6 +864,9 @@ final class PipelineSearch {
 
     /** Configurations whose lower bound could not beat the incumbent, left unpriced. */
     int bounded;
+
+    /** Of those put off because memory binds, the ones only the memory-aware bound left unpriced. */
+    int memoryBounded;
 
     /**
      * -Dshardplan.bound=false: every configuration the search reaches is priced where it is reached,
@@ -1005,20 +1010,12 @@ final class PipelineSearch {
     boolean useMemoryBound = !"false".equals(System.getProperty("shardplan.memoryBound"));
 
     /**
-     * The bound a configuration in which memory binds is put off with: the larger of {@link
-     * #stepLowerBound} and the memory-aware bound of {@link MemoryAwareBound} (every stage within the
-     * memory limit it is solved under). O(nodes · layouts · grid) the first time per (micro-batch size,
-     * devices, recomputation, ZeRO), then O(P K^2 log G).
+     * The memory-aware bound of {@link MemoryAwareBound} on the configuration (0 where an asynchronous
+     * schedule is allowed): a configuration put off because memory binds keeps the larger of it and
+     * {@link #stepLowerBound}, and is priced at the end only while that can beat the plan found.
+     * O(nodes · layouts · grid) the first time per (micro-batch size, devices, recomputation, ZeRO),
+     * then O(P K^2 log G) for K cut positions.
      */
-    double deferredBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
-        double lb = stepLowerBound(cg, micro, pb, stages, m);
-        if (!useMemoryBound) {
-            return lb;
-        }
-        return Math.max(lb, memoryAwareBound(cg, micro, pb, stages, m));
-    }
-
-    /** The bound of {@link MemoryAwareBound} alone (0 where an asynchronous schedule is allowed). */
     double memoryAwareBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
         long t = System.nanoTime();
         int devices = pb.settings().cluster().deviceCount();
@@ -1536,6 +1533,9 @@ final class PipelineSearch {
         for (Deferred d : deferred) {
             if (incumbent != null && useBound && d.bound() >= incumbent.stepSeconds()) {
                 bounded++;
+                if (d.blindBound() < incumbent.stepSeconds()) {
+                    memoryBounded++;
+                }
                 continue;
             }
             if (!timeLeft() && (best != null || incumbent != null)) {
@@ -1551,8 +1551,8 @@ final class PipelineSearch {
             notes.add("the time limit left configurations in which memory binds unpriced");
         }
         if (TRACE) {
-            System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded, "
-                    + deferred.size() + " deferred");
+            System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("
+                    + memoryBounded + " by memory), " + deferred.size() + " deferred");
         }
         // a configuration priced in passing (the control flow above keeps only what it compares) may be the best
         if (incumbent != null && (best == null || better(incumbent, best))) {
