@@ -308,7 +308,8 @@ public final class ProblemBuilder {
 
     /**
      * Builds the problem of {@code graph} (coarsened first); {@code required} gives, per coarse node name,
-     * layouts that must be among its candidates (the baselines').
+     * layouts that must be among its candidates (the baselines'). The map is read as unchanging: what it
+     * gives is kept by its identity for later calls with the same graph.
      */
     public Built build(Graph graph, Map<String, List<Layout>> required) {
         return build(Coarsening.coarsen(graph), required);
@@ -418,6 +419,22 @@ public final class ProblemBuilder {
      * O(nodes) when known, else O(distinct nodes · layouts) node costs.
      */
     private List<String> classKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
+        // the same graph and the same map of required layouts (a caller's cached map, asked for again by
+        // every memory test and build of the configurations it prices) give the same keys: kept by identity
+        Map<Map<String, List<Layout>>, List<String>> known = keyCache.computeIfAbsent(cg,
+                g -> new java.util.IdentityHashMap<>());
+        List<String> kept = known.get(required);
+        if (kept == null) {
+            kept = List.copyOf(computeClassKeys(cg, required));
+            known.put(required, kept);
+        }
+        return kept;
+    }
+
+    /** Keys of the classes of nodes, by graph and (by identity) the map of required layouts they were computed with. */
+    private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> keyCache = new java.util.IdentityHashMap<>();
+
+    private List<String> computeClassKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
         prepare(cg);
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = spaces(cg);
