@@ -54,25 +54,16 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws ShardplanException {
         Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
-        String m = model;
-        if (m == null) {
-            if (!plan.model().name().startsWith(InspectBundled.PREFIX)) {
-                throw new ShardplanException("MODEL must be given for plan " + planFile + " of model " + plan.model().name());
-            }
-            m = plan.model().name();
-        }
-        PlanModel pm = PlanModel.load(m, 0, bindings, plan.dims());
+        PlanModel.ForPlan fp = PlanModel.forPlan(model, plan, bindings,
+                "MODEL must be given for plan " + planFile + " of model " + plan.model().name());
+        PlanModel pm = fp.model();
+        ModelSource source = fp.source();
         PrintWriter w = spec.commandLine().getOut();
-        String sha = pm.imported().info().sha256();
-        if (!plan.model().sha256().isEmpty() && !plan.model().sha256().equals(sha) && !m.startsWith(InspectBundled.PREFIX)) {
+        if (fp.hashWarning().isPresent()) {
             PrintWriter err = spec.commandLine().getErr();
-            err.println("warning: the model file's SHA-256 differs from the plan's (" + plan.model().sha256().substring(0, 12)
-                    + "… vs " + sha.substring(0, 12) + "…); re-costing by node names");
+            err.println("warning: " + fp.hashWarning().get() + "; re-costing by node names");
             err.flush();
         }
-        String given = m;
-        ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
-                : PlanModel.load(given, micro, bindings, plan.dims()).imported().graph();
         PlanEvaluator.Result r;
         try {
             r = Planner.forPlan(plan).evaluate(plan, source);

@@ -116,19 +116,10 @@ public final class ExportCommand implements Callable<Integer> {
 
     /** The plan's model: MODEL, or the plan's own when it is built in; checked against the plan. */
     private ExportModel load(Plan plan, PrintWriter err) throws ShardplanException {
-        String m = model;
-        if (m == null) {
-            if (!plan.model().name().startsWith(InspectBundled.PREFIX)) {
-                throw new ShardplanException("export " + format + " needs the model: give MODEL (the plan " + planFile
-                        + " is of " + plan.model().name() + ")");
-            }
-            m = plan.model().name();
-        }
-        PlanModel pm = PlanModel.load(m, 0, bindings, plan.dims());
-        String sha = pm.imported().info().sha256();
-        String given = m;
-        ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
-                : PlanModel.load(given, micro, bindings, plan.dims()).imported().graph();
+        PlanModel.ForPlan fp = PlanModel.forPlan(model, plan, bindings, "export " + format
+                + " needs the model: give MODEL (the plan " + planFile + " is of " + plan.model().name() + ")");
+        PlanModel pm = fp.model();
+        ModelSource source = fp.source();
         // the plan's nodes are those of the coarse graph at its micro-batch size
         long micro = plan.batch() > 0 ? plan.batch() / plan.parallelism().microBatches() : 0;
         CoarseGraph cg = Coarsening.coarsen(micro > 0 ? source.at(micro) : pm.imported().graph());
@@ -147,9 +138,8 @@ public final class ExportCommand implements Callable<Integer> {
             throw new ExportException("MODEL " + pm.display() + " is not the graph the plan " + planFile + " was made for: it"
                     + " has " + cg.nodes().size() + " coarse nodes, the plan " + plan.nodes().size());
         }
-        if (!plan.model().sha256().isEmpty() && !plan.model().sha256().equals(sha) && !m.startsWith(InspectBundled.PREFIX)) {
-            err.println("warning: the model file's SHA-256 differs from the plan's (" + plan.model().sha256().substring(0, 12)
-                    + "… vs " + sha.substring(0, 12) + "…); the graph is the same, so the export goes on");
+        if (fp.hashWarning().isPresent()) {
+            err.println("warning: " + fp.hashWarning().get() + "; the graph is the same, so the export goes on");
             err.flush();
         }
         return new ExportModel(pm.display(), pm.imported().graph(), source, Optional.of(pm.file()));

@@ -99,4 +99,41 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         }
         return 0;
     }
+
+    /**
+     * The model a plan file is read again on: {@code model} (MODEL on the command line), or the plan's
+     * own when it is built in; loaded at the plan's dimensions, with a source that loads it again at
+     * other micro-batch sizes.
+     *
+     * @param model MODEL as given, or null
+     * @param missing the message when MODEL is needed and not given
+     * @throws ShardplanException when MODEL is needed and missing, or the model cannot be read
+     */
+    static ForPlan forPlan(String model, org.shardplan.planner.Plan plan, DimsOptions options, String missing)
+            throws ShardplanException {
+        String m = model;
+        if (m == null) {
+            if (!plan.model().name().startsWith(InspectBundled.PREFIX)) {
+                throw new ShardplanException(missing);
+            }
+            m = plan.model().name();
+        }
+        String given = m;
+        PlanModel pm = load(given, 0, options, plan.dims());
+        org.shardplan.planner.ModelSource source = micro -> micro == plan.batch() ? pm.imported().graph()
+                : load(given, micro, options, plan.dims()).imported().graph();
+        String sha = pm.imported().info().sha256();
+        String recorded = plan.model().sha256();
+        String differs = recorded.isEmpty() || recorded.equals(sha) || given.startsWith(InspectBundled.PREFIX) ? null
+                : "the model file's SHA-256 differs from the plan's (" + recorded.substring(0, Math.min(12, recorded.length()))
+                        + "… vs " + sha.substring(0, 12) + "…)";
+        return new ForPlan(pm, source, java.util.Optional.ofNullable(differs));
+    }
+
+    /**
+     * A plan's model: as loaded at the plan's batch, the source at other micro-batch sizes, and the
+     * warning to print when the file is not the one the plan names by hash.
+     */
+    record ForPlan(PlanModel model, org.shardplan.planner.ModelSource source, java.util.Optional<String> hashWarning) {
+    }
 }

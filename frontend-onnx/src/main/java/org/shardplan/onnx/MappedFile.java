@@ -140,6 +140,31 @@ final class MappedFile implements AutoCloseable {
             return new String(b, java.nio.charset.StandardCharsets.UTF_8);
         }
 
+        /** Start of the field {@link #nextBytes} found. */
+        long fieldStart;
+        /** Length in bytes of the field {@link #nextBytes} found. */
+        long fieldLength;
+
+        /**
+         * Moves to the next length-delimited field (strings, bytes, embedded messages), skipping
+         * fields of the other wire types, and past it: its bytes are {@link #fieldStart} and
+         * {@link #fieldLength}. Returns its field number, or 0 at the end.
+         */
+        int nextBytes() {
+            while (!atEnd()) {
+                int tag = tag();
+                if ((tag & 7) != 2) {
+                    skip(tag);
+                    continue;
+                }
+                fieldLength = length();
+                fieldStart = pos;
+                pos += fieldLength;
+                return tag >>> 3;
+            }
+            return 0;
+        }
+
         void skip(int tag) {
             switch (tag & 7) {
                 case 0 -> varint();

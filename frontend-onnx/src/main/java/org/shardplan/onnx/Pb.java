@@ -140,15 +140,9 @@ final class Pb {
     private static GraphP graph0(MappedFile f, long start, long end, String where) {
         GraphP g = new GraphP();
         MappedFile.Cursor c = f.cursor(start, end);
-        while (!c.atEnd()) {
-            int tag = c.tag();
-            int field = tag >>> 3;
-            if ((tag & 7) != LEN) {
-                c.skip(tag);
-                continue;
-            }
-            long len = c.length();
-            long s = c.pos;
+        for (int field; (field = c.nextBytes()) != 0; ) {
+            long s = c.fieldStart;
+            long len = c.fieldLength;
             switch (field) {
                 case 1 -> g.nodes.add(node(f, s, s + len, where));
                 case 2 -> g.name = string(f, s, len);
@@ -160,7 +154,6 @@ final class Pb {
                 default -> {
                 }
             }
-            c.pos = s + len;
         }
         return g;
     }
@@ -180,15 +173,10 @@ final class Pb {
         List<String> in = new ArrayList<>();
         List<String> out = new ArrayList<>();
         List<AttrP> attrs = new ArrayList<>();
-        while (!c.atEnd()) {
-            int tag = c.tag();
-            if ((tag & 7) != LEN) {
-                c.skip(tag);
-                continue;
-            }
-            long len = c.length();
-            long s = c.pos;
-            switch (tag >>> 3) {
+        for (int field; (field = c.nextBytes()) != 0; ) {
+            long s = c.fieldStart;
+            long len = c.fieldLength;
+            switch (field) {
                 case 1 -> in.add(string(f, s, len));
                 case 2 -> out.add(string(f, s, len));
                 case 3 -> name = string(f, s, len);
@@ -198,7 +186,6 @@ final class Pb {
                 default -> {
                 }
             }
-            c.pos = s + len;
         }
         return new NodeP(name, op, domain, List.copyOf(in), List.copyOf(out), List.copyOf(attrs));
     }
@@ -311,15 +298,10 @@ final class Pb {
         List<String> attrs = new ArrayList<>();
         List<AttrP> defaults = new ArrayList<>();
         List<NodeP> nodes = new ArrayList<>();
-        while (!c.atEnd()) {
-            int tag = c.tag();
-            if ((tag & 7) != LEN) {
-                c.skip(tag);
-                continue;
-            }
-            long len = c.length();
-            long s = c.pos;
-            switch (tag >>> 3) {
+        for (int field; (field = c.nextBytes()) != 0; ) {
+            long s = c.fieldStart;
+            long len = c.fieldLength;
+            switch (field) {
                 case 1 -> name = string(f, s, len);
                 case 4 -> in.add(string(f, s, len));
                 case 5 -> out.add(string(f, s, len));
@@ -330,7 +312,6 @@ final class Pb {
                 default -> {
                 }
             }
-            c.pos = s + len;
         }
         return new FunctionP(name, domain, List.copyOf(in), List.copyOf(out), List.copyOf(attrs), List.copyOf(defaults),
                 List.copyOf(nodes));
@@ -340,20 +321,14 @@ final class Pb {
         MappedFile.Cursor c = f.cursor(start, end);
         String name = "";
         TypeP type = null;
-        while (!c.atEnd()) {
-            int tag = c.tag();
-            if ((tag & 7) != LEN) {
-                c.skip(tag);
-                continue;
-            }
-            long len = c.length();
-            long s = c.pos;
-            if (tag >>> 3 == 1) {
+        for (int field; (field = c.nextBytes()) != 0; ) {
+            long s = c.fieldStart;
+            long len = c.fieldLength;
+            if (field == 1) {
                 name = string(f, s, len);
-            } else if (tag >>> 3 == 2) {
+            } else if (field == 2) {
                 type = type(f, s, s + len);
             }
-            c.pos = s + len;
         }
         return new ValueInfoP(name, type);
     }
@@ -370,15 +345,9 @@ final class Pb {
     private static TypeP type0(MappedFile f, long start, long end) {
         MappedFile.Cursor c = f.cursor(start, end);
         TypeP r = new TypeP(0, 0, null);
-        while (!c.atEnd()) {
-            int tag = c.tag();
-            if ((tag & 7) != LEN) {
-                c.skip(tag);
-                continue;
-            }
-            long len = c.length();
-            long s = c.pos;
-            int field = tag >>> 3;
+        for (int field; (field = c.nextBytes()) != 0; ) {
+            long s = c.fieldStart;
+            long len = c.fieldLength;
             if (field == 1 || field == 8) {
                 TypeP t = tensorType(f, s, s + len);
                 r = new TypeP(field == 1 ? 1 : 2, t.elemType(), t.shape());
@@ -398,7 +367,6 @@ final class Pb {
                 }
                 r = new TypeP(field == 4 ? 3 : 4, inner.elemType(), field == 9 && inner.kind() == 1 ? inner.shape() : null);
             }
-            c.pos = s + len;
         }
         return r;
     }

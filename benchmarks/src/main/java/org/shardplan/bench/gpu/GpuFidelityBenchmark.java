@@ -11,6 +11,8 @@ import java.util.Locale;
 import java.util.Map;
 import org.shardplan.bench.megatron.MegatronBenchmark;
 import org.shardplan.cost.cluster.Cluster;
+import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.cost.cluster.DeviceProfiles;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.onnx.ImportOptions;
@@ -38,7 +40,9 @@ import org.shardplan.planner.SearchOptions;
  *
  * <p>Usage, from the repository root after {@code mvn -pl benchmarks -am package -DskipTests}:
  * {@code java -Xmx12g -cp "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
- * org.shardplan.bench.gpu.GpuFidelityBenchmark [--only NAME] [--time-limit S]}.
+ * org.shardplan.bench.gpu.GpuFidelityBenchmark [--only NAME] [--time-limit S] [--default-software]}; with
+ * {@code --default-software} the llm-foundry runs are priced with the profile's own attention kernel
+ * (FlashAttention-2) and the default optimizer step (Megatron-LM's), for comparison, and no results file is written.
  */
 public final class GpuFidelityBenchmark {
     private GpuFidelityBenchmark() {
@@ -64,15 +68,70 @@ public final class GpuFidelityBenchmark {
      */
     record Run(String name, String source, String model, String device, int gpus, long batch, int tensor, int pipeline,
             int microBatches, int zero, boolean recompute, boolean fusedAttention, double measuredSeconds,
-            String measured, String schedule, int virtual, boolean gradientOverlap) {
+            String measured, String schedule, int virtual, boolean gradientOverlap, boolean tritonAttention,
+            OptimizerSpec optimizer) {
         /** A run whose schedule the search picks, with the reduction overlapped. */
         Run(String name, String source, String model, String device, int gpus, long batch, int tensor, int pipeline,
                 int microBatches, int zero, boolean recompute, boolean fusedAttention, double measuredSeconds,
                 String measured) {
             this(name, source, model, device, gpus, batch, tensor, pipeline, microBatches, zero, recompute, fusedAttention,
-                    measuredSeconds, measured, "", 0, true);
+                    measuredSeconds, measured, "", 0, true, false, OptimizerSpec.ADAM_MIXED);
+        }
+
+        /**
+         * This run as llm-foundry ran it: its Triton attention kernel ({@link #TRITON}) in place of the profile's,
+         * Composer's optimizer step ({@link #COMPOSER_ADAMW}).
+         */
+        Run foundry() {
+            return new Run(name, source, model, device, gpus, batch, tensor, pipeline, microBatches, zero, recompute,
+                    fusedAttention, measuredSeconds, measured, schedule, virtual, gradientOverlap, true, COMPOSER_ADAMW);
         }
     }
+
+    /**
+     * The optimizer step of the llm-foundry runs: Composer's {@code DecoupledAdamW} (the MPT YAMLs' {@code
+     * decoupled_adamw}, {@code weight_decay: 0.0}) after Composer's gradient clipping ({@code clipping_type: norm}),
+     * on FSDP's float32 shards of the weights and gradients. {@code DecoupledAdamW.adamw}
+     * ({@code composer/optim/decoupled_weight_decay.py}, v0.16.4) runs one eager kernel per operation over each
+     * shard: {@code exp_avg.mul_} (read 4, write 4), {@code .add_(grad)} (8, 4), {@code exp_avg_sq.mul_} (4, 4),
+     * {@code .addcmul_(grad, grad)} (8, 4), {@code sqrt} (4, 4), the division by the bias correction (4, 4),
+     * {@code .add_(eps)} (4, 4), {@code param.addcdiv_} (12, 4): 80 bytes; the decay multiply is skipped at
+     * weight decay 0. FSDP's {@code clip_grad_norm_} (torch 2.1) reads each gradient for its norm (4) and scales
+     * it in place (4, 4): 12. 92 bytes per parameter, where Megatron-LM's fused step moves 52; the memory per
+     * parameter is {@link OptimizerSpec#ADAM_MIXED}'s.
+     */
+    static final OptimizerSpec COMPOSER_ADAMW = new OptimizerSpec("composer-decoupled-adamw", 2, 2, 12, 2, 92);
+
+    /**
+     * A published forward-plus-backward rate of an attention kernel on one device type, at head dimension
+     * 128 and sequence 2k (every MPT run priced here: d_model / n_heads = 128, sequence 2048).
+     *
+     * @param tflops the rate, TFLOP/s in the benchmark's count (half the FLOPs when causal)
+     * @param causal measured with the causal mask
+     * @param source the publication, figure and bar
+     */
+    record KernelRate(double tflops, boolean causal, String source) {
+        /** The device with its fused-attention efficiencies set from this rate ({@code KernelModel.withAttentionRate}). */
+        DeviceSpec apply(DeviceSpec d) {
+            return d.withKernels(d.kernels().orElseThrow().withAttentionRate(tflops * 1e12, causal, d.peakFlops("bfloat16")));
+        }
+    }
+
+    /**
+     * llm-foundry's MPT benchmark runs used its Triton FlashAttention kernel: {@code submit_benchmarks.py} sets
+     * {@code attn_impl} from {@code --attn_impl}, default {@code triton}, which {@code sweep.sh} leaves alone (at the
+     * commits that added the tables, {@code 300cc5c} for A100-40GB, {@code b2a43a1} for A100-80GB and H100), and the
+     * MPT YAMLs say {@code attn_impl: triton}; {@code llmfoundry/models/layers/attention.py} runs it causal, with
+     * {@code flash_attn_triton.flash_attn_func} (HazyResearch's Triton kernel). Its published rates, causal, head
+     * dimension 128, sequence 2k: A100 80GB 68 TFLOP/s (Dao, "FlashAttention-2", 2023, Figure 4(d), "FlashAttention
+     * Triton"); A100 40GB the same die and clocks. On H100 the kernel was not measured; FlashAttention (v1), which
+     * runs 69 TFLOP/s beside the Triton kernel's 68 on A100 in the same figure, runs 108 on H100 SXM5 (Figure 7(d)),
+     * taken for it.
+     */
+    static final Map<String, KernelRate> TRITON = Map.of(
+            "a100-80gb", new KernelRate(68, true, "Dao 2023, Figure 4(d), FlashAttention Triton, A100 80GB"),
+            "a100-40gb", new KernelRate(68, true, "Dao 2023, Figure 4(d), FlashAttention Triton, A100 80GB (same die)"),
+            "h100-sxm", new KernelRate(108, true, "Dao 2023, Figure 7(d), FlashAttention v1 on H100 SXM5, for Triton"));
 
     static final String FOUNDRY = "llm-foundry scripts/train/benchmarking/README.md";
 
@@ -115,35 +174,60 @@ public final class GpuFidelityBenchmark {
             r.add(new Run(x.model() + " Megatron", "Narayanan et al. SC'21, Table 1", x.model(), "a100-80gb", x.gpus(),
                     x.batch(), x.tensor(), x.pipeline(), m, 0, true, false, step,
                     String.format(Locale.ROOT, "%.0f TFLOP/s per GPU x %d GPUs, eq. (3) FLOPs", x.tflops(), x.gpus()),
-                    schedule, sc.virtual(), sc.torchDdp()));
+                    schedule, sc.virtual(), sc.torchDdp(), false, OptimizerSpec.ADAM_MIXED));
         }
+        String m1 = mpt(24, 2048, 16);
+        String m3 = mpt(32, 2560, 20);
         String m7 = mpt(32, 4096, 32);
         String m13 = mpt(40, 5120, 40);
         String m30 = mpt(48, 7168, 56);
-        r.add(new Run("MPT-7B A100-80GB", FOUNDRY + ", A100 80GB table", m7, "a100-80gb", 8, 96, 1, 1, 2, 3, false, true,
-                96 * 2048 / 37130.0, "96 x 2048 tokens at 37,130 tokens/s"));
-        r.add(new Run("MPT-13B A100-80GB", FOUNDRY + ", A100 80GB table", m13, "a100-80gb", 8, 48, 1, 1, 3, 3, false,
-                true, 48 * 2048 / 18097.0, "48 x 2048 tokens at 18,097 tokens/s"));
-        r.add(new Run("MPT-30B A100-80GB", FOUNDRY + ", A100 80GB table", m30, "a100-80gb", 8, 504, 1, 1, 21, 3, true,
-                true, 504 * 2048 / 7330.0, "504 x 2048 tokens at 7,330 tokens/s"));
-        r.add(new Run("MPT-7B A100-40GB x64", FOUNDRY + ", A100 40GB table", m7, "a100-40gb", 64, 1152, 1, 1, 1, 3, true,
-                true, 1152 * 2048 / 234614.0, "1152 x 2048 tokens at 234,614 tokens/s"));
-        r.add(new Run("MPT-7B H100", FOUNDRY + ", H100 80GB BF16 table", m7, "h100-sxm", 8, 48, 1, 1, 1, 3, false, true,
-                48 * 2048 / 85144.0, "48 x 2048 tokens at 85,144 tokens/s"));
-        r.add(new Run("MPT-13B H100", FOUNDRY + ", H100 80GB BF16 table", m13, "h100-sxm", 8, 16, 1, 1, 1, 3, false, true,
-                16 * 2048 / 38336.0, "16 x 2048 tokens at 38,336 tokens/s"));
+        // the rows priced before the H100 profile's refit
+        r.add(foundry("MPT-7B A100-80GB", "A100 80GB", m7, "a100-80gb", 8, 96, 2, false, 37130));
+        r.add(foundry("MPT-13B A100-80GB", "A100 80GB", m13, "a100-80gb", 8, 48, 3, false, 18097));
+        r.add(foundry("MPT-30B A100-80GB", "A100 80GB", m30, "a100-80gb", 8, 504, 21, true, 7330));
+        r.add(foundry("MPT-7B A100-40GB x64", "A100 40GB", m7, "a100-40gb", 64, 1152, 1, true, 234614));
+        r.add(foundry("MPT-7B H100", "H100 80GB BF16", m7, "h100-sxm", 8, 48, 1, false, 85144));
+        r.add(foundry("MPT-13B H100", "H100 80GB BF16", m13, "h100-sxm", 8, 16, 1, false, 38336));
+        // rows added with it: every other run at sequence 2048 on 8 GPUs in the three tables, and the H100 table's runs
+        // at sequence 2048 on 16 GPUs (two nodes) (checked, never fitted)
+        r.add(foundry("MPT-1B H100", "H100 80GB BF16", m1, "h100-sxm", 8, 112, 1, false, 363645));
+        r.add(foundry("MPT-30B H100", "H100 80GB BF16", m30, "h100-sxm", 8, 504, 21, true, 16022));
+        r.add(foundry("MPT-1B H100 x16", "H100 80GB BF16", m1, "h100-sxm", 16, 320, 1, false, 736596));
+        r.add(foundry("MPT-3B H100 x16", "H100 80GB BF16", m3, "h100-sxm", 16, 480, 3, false, 386285));
+        r.add(foundry("MPT-13B H100 x16", "H100 80GB BF16", m13, "h100-sxm", 16, 32, 1, false, 76280));
+        r.add(foundry("MPT-30B H100 x16", "H100 80GB BF16", m30, "h100-sxm", 16, 480, 3, true, 36209));
+        r.add(foundry("MPT-1B A100-80GB", "A100 80GB", m1, "a100-80gb", 8, 448, 4, false, 164109));
+        r.add(foundry("MPT-3B A100-80GB", "A100 80GB", m3, "a100-80gb", 8, 160, 2, false, 86491));
+        r.add(foundry("MPT-1B A100-40GB", "A100 40GB", m1, "a100-40gb", 8, 512, 8, false, 154171));
+        r.add(foundry("MPT-3B A100-40GB", "A100 40GB", m3, "a100-40gb", 8, 320, 8, false, 80520));
+        r.add(foundry("MPT-7B A100-40GB", "A100 40GB", m7, "a100-40gb", 8, 384, 4, true, 29436));
+        r.add(foundry("MPT-13B A100-40GB", "A100 40GB", m13, "a100-40gb", 8, 512, 16, true, 13347));
         return r;
+    }
+
+    /**
+     * An llm-foundry MPT run: FSDP FULL_SHARD over all GPUs (ZeRO 3), fused Triton attention ({@link #TRITON}), the
+     * table's global batch, gradient accumulation and activation checkpointing; the measured step is the global
+     * batch's tokens over the table's tokens per second.
+     */
+    static Run foundry(String name, String table, String model, String device, int gpus, long batch, int accumulation,
+            boolean checkpointing, double tokensPerSecond) {
+        return new Run(name, FOUNDRY + ", " + table + " table", model, device, gpus, batch, 1, 1, accumulation, 3,
+                checkpointing, true, batch * 2048 / tokensPerSecond,
+                String.format(Locale.ROOT, "%d x 2048 tokens at %,.0f tokens/s", batch, tokensPerSecond)).foundry();
     }
 
     public static void main(String[] args) throws Exception {
         String only = null;
         double timeLimit = 120;
+        boolean defaultSoftware = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--only" -> only = args[++i];
                 case "--time-limit" -> timeLimit = Double.parseDouble(args[++i]);
+                case "--default-software" -> defaultSoftware = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: GpuFidelityBenchmark [--only NAME] [--time-limit S]");
+                        + "; usage: GpuFidelityBenchmark [--only NAME] [--time-limit S] [--default-software]");
             }
         }
         List<String> lines = new ArrayList<>();
@@ -152,7 +236,11 @@ public final class GpuFidelityBenchmark {
             if (only != null && !run.name().contains(only)) {
                 continue;
             }
-            Cluster c = Cluster.homogeneous(DeviceProfiles.get(run.device()), run.gpus());
+            DeviceSpec device = DeviceProfiles.get(run.device());
+            if (run.tritonAttention() && !defaultSoftware) {
+                device = TRITON.get(run.device()).apply(device);
+            }
+            Cluster c = Cluster.homogeneous(device, run.gpus());
             ModelSource src = b -> BuiltinModels.read(run.model(), ImportOptions.DEFAULT.withDims(Map.of("batch", b)))
                     .graph();
             SearchOptions so = SearchOptions.AUTO.withTensor(run.tensor()).withPipeline(run.pipeline())
@@ -172,6 +260,9 @@ public final class GpuFidelityBenchmark {
             Planner p = Planner.forCluster(c).withBatch(run.batch()).withTimeLimit(timeLimit)
                     .withModel("builtin:" + run.model(), "").withSearch(so).withAttention(run.fusedAttention())
                     .withGradientOverlap(run.gradientOverlap());
+            if (!defaultSoftware) {
+                p = p.withOptimizer(run.optimizer());
+            }
             String pred;
             String ratio;
             long t0 = System.nanoTime();
@@ -202,7 +293,8 @@ public final class GpuFidelityBenchmark {
                     + " attention %s, DP reduction %s | %.3f s (%s) | %s | %s | %.1f s |", run.name(), run.source(), run.gpus(),
                     run.device(), run.batch(), run.tensor(), run.pipeline(),
                     run.microBatches() == 0 ? "auto" : "" + run.microBatches(), run.zero(), run.recompute() ? "on" : "off",
-                    run.fusedAttention() ? "fused" : "unfused", run.gradientOverlap() ? "overlapped" : "after backward",
+                    run.tritonAttention() && !defaultSoftware ? "fused (Triton)" : run.fusedAttention() ? "fused" : "unfused",
+                    run.gradientOverlap() ? "overlapped" : "after backward",
                     run.measuredSeconds(), run.measured(), pred, ratio, (System.nanoTime() - t0) / 1e9);
             System.out.println(line);
             lines.add(line);
@@ -214,7 +306,7 @@ public final class GpuFidelityBenchmark {
         String summary = String.format(Locale.ROOT, "%d of %d priced runs within 15%%; median |error| %.1f%%; largest %.1f%%",
                 within, e.length, 100 * median, e.length == 0 ? Double.NaN : 100 * e[e.length - 1]);
         System.out.println(summary);
-        if (only == null) {
+        if (only == null && !defaultSoftware) {
             write(lines, summary, timeLimit);
         }
     }

@@ -141,6 +141,15 @@ public record DeviceSpec(
                 memoryBytes, true, devicesPerNode, intraNode, interNode, MEASURED, kernels, sources);
     }
 
+    /**
+     * This profile with another kernel model (a run that used other kernels than the profile's, such as
+     * an older attention kernel, see {@link KernelModel#withAttentionRate}); the sources are kept.
+     */
+    public DeviceSpec withKernels(KernelModel model) {
+        return new DeviceSpec(name, description, kind, peakFlops, memoryBandwidthBytesPerSecond, memoryBytes, calibrated,
+                devicesPerNode, intraNode, interNode, calibration, Optional.of(model), sources);
+    }
+
     /** This profile with a different memory size (a cluster file may override it per node). */
     public DeviceSpec withMemoryBytes(double bytes) {
         return new DeviceSpec(name, description, kind, peakFlops, memoryBandwidthBytesPerSecond,

@@ -98,6 +98,39 @@ public record KernelModel(int sms, int tileM, int tileN, double gemmEfficiency, 
         return gemmEfficiency * best * k / (k + gemmKHalf);
     }
 
+    /**
+     * This model with its fused-attention efficiencies set from a published forward-plus-backward rate
+     * of an attention kernel, {@code rate} FLOP/s on a device of {@code peak} FLOP/s. Attention
+     * benchmarks (Dao, "FlashAttention-2", 2023, Section 4.1) count {@code 3.5 F} FLOPs for the forward
+     * and backward of a product pair of F forward FLOPs, and {@code 3.5 F / 2} for a causal kernel, which
+     * skips the masked half of the score blocks; the cost model prices the whole {@code s x s} product,
+     * F forward at {@code attentionForwardEfficiency} and {@code 2.5 F} backward at
+     * {@code attentionBackwardEfficiency} ({@link org.shardplan.cost.compute.ComputeModel#attention}).
+     * Equating the two times with the ratio {@code ρ = ef / eb} of this model kept:
+     *
+     * <pre>
+     *   F/peak · (1/ef + 2.5/eb) = 3.5 F · c / rate,   c = 1/2 causal, 1 otherwise
+     *   ef = (1 + 2.5 ρ) · rate / (3.5 · c · peak),    eb = ef / ρ
+     * </pre>
+     *
+     * A kernel faster than the peak allows (an efficiency above 1) is refused, naming the field. O(1).
+     *
+     * @param rate the published forward-plus-backward rate, FLOP/s, in the benchmark's FLOP count
+     * @param causal whether the rate was measured with the causal mask (FLOPs counted halved)
+     * @param peak the device's peak FLOP/s in the data type of the measurement
+     */
+    public KernelModel withAttentionRate(double rate, boolean causal, double peak) {
+        if (!(rate > 0) || Double.isInfinite(rate) || !(peak > 0) || Double.isInfinite(peak)) {
+            throw new IllegalArgumentException("attention rate and peak must be positive finite numbers, found " + rate
+                    + " and " + peak);
+        }
+        double ratio = attentionForwardEfficiency / attentionBackwardEfficiency;
+        double c = causal ? 0.5 : 1;
+        double forward = (1 + 2.5 * ratio) * rate / (3.5 * c * peak);
+        return new KernelModel(sms, tileM, tileN, gemmEfficiency, gemmKHalf, memoryEfficiency, launchSeconds, forward,
+                forward / ratio);
+    }
+
     /** The tiles tried: the large one and its halvings, down to a quarter of each side. */
     private static final int[][] HALVINGS = {{1, 1}, {2, 1}, {1, 2}, {2, 2}, {4, 2}, {2, 4}, {4, 4}};
 }

@@ -36,6 +36,55 @@ class KernelModelTest {
     }
 
     @Test
+    void theH100ProfileReproducesItsFitPoints() throws Exception {
+        DeviceSpec h = DeviceProfiles.get("h100-sxm");
+        KernelModel k = h.kernels().orElseThrow();
+        // 742.7 of 989.4 TFLOP/s burst at 2048 x 8192 x 8192 (512 tiles of 256 x 128 in 4 waves of 132, K = 8192),
+        // times the sustained-to-burst ratio 0.849
+        assertEquals(742.7 / 989.4 * 0.849, k.gemmEfficiency(1, 2048, 8192, 8192), 0.001);
+        assertEquals(k.gemmEfficiency() * (512.0 / 528) * 8192 / (8192 + 128), k.gemmEfficiency(1, 2048, 8192, 8192), 1e-12);
+        // the same at N = 32768: 2048 tiles in 16 waves
+        assertEquals(k.gemmEfficiency(1, 2048, 8192, 8192), k.gemmEfficiency(1, 2048, 32768, 8192), 1e-12);
+        // FlashAttention-2 without mask, head dimension 128, sequence 2k: 320 TFLOP/s over 3.5 F
+        double perTflop = 1e12 / h.peakFlops("bfloat16")
+                * (1 / k.attentionForwardEfficiency() + 2.5 / k.attentionBackwardEfficiency());
+        assertEquals(3.5 / 320, perTflop, 3.5 / 320 * 0.002);
+    }
+
+    @Test
+    void aPublishedAttentionRateSetsBothEfficienciesKeepingTheirRatio() throws Exception {
+        KernelModel h = new KernelModel(132, 256, 128, 0.667, 128, 0.85, 4e-6, 0.40, 0.32);
+        // without mask, 320 TFLOP/s: ef = (1 + 2.5 x 1.25) x 320 / (3.5 x 989.4) = 1320 / 3462.9 = 0.38119
+        KernelModel open = h.withAttentionRate(320e12, false, 989.4e12);
+        assertEquals(1320 / 3462.9, open.attentionForwardEfficiency(), 1e-12);
+        assertEquals(0.38119, open.attentionForwardEfficiency(), 1e-5);
+        assertEquals(1.25, open.attentionForwardEfficiency() / open.attentionBackwardEfficiency(), 1e-12);
+        // a product pair of 1 TFLOP forward, priced as the cost model prices it, takes 3.5 TFLOP at 320 TFLOP/s
+        assertEquals(3.5 / 320, 1 / 989.4 * (1 / open.attentionForwardEfficiency() + 2.5 / open.attentionBackwardEfficiency()),
+                1e-12);
+        // causal at 108 TFLOP/s: the benchmark counts half the FLOPs, 1.75 TFLOP at 108 = 16.2 ms;
+        // ef = 4.125 x 108 / (1.75 x 989.4) = 445.5 / 1731.45 = 0.25730
+        KernelModel causal = h.withAttentionRate(108e12, true, 989.4e12);
+        assertEquals(445.5 / 1731.45, causal.attentionForwardEfficiency(), 1e-12);
+        assertEquals(1.75 / 108,
+                1 / 989.4 * (1 / causal.attentionForwardEfficiency() + 2.5 / causal.attentionBackwardEfficiency()), 1e-12);
+        // the GEMM, memory and launch fields are kept
+        assertEquals(h.gemmEfficiency(1, 4096, 4096, 4096), causal.gemmEfficiency(1, 4096, 4096, 4096), 0);
+        assertEquals(0.85, causal.memoryEfficiency(), 0);
+        // a rate the peak cannot give is refused: ef = 4.125 x 900 / 1731.45 = 2.144
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> h.withAttentionRate(900e12, true, 989.4e12));
+        assertTrue(e.getMessage().startsWith("kernels.attentionForwardEfficiency must be in (0, 1], found 2.14"),
+                e.getMessage());
+        // a device given another kernel model keeps everything else
+        DeviceSpec d = DeviceProfiles.get("h100-sxm");
+        DeviceSpec other = d.withKernels(causal);
+        assertEquals(causal, other.kernels().orElseThrow());
+        assertEquals(d.peakFlops(), other.peakFlops());
+        assertEquals(d.sources(), other.sources());
+    }
+
+    @Test
     void tileAndWaveQuantisationCostWhatTheyWaste() {
         // 300 x 128: the large tile runs 2 tiles on 2 of 108 multiprocessors, 300/512 of their area useful
         // (0.011); the 64 x 32 tile runs 5 x 4 = 20 tiles, 300/320 useful, at a quarter of the large tile's data
