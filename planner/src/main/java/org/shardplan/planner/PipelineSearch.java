@@ -685,6 +685,13 @@ final class PipelineSearch {
         double lower = 0;
         String solver = "dp";
         double weight = stages == 1 ? m : m + stages - 1;
+        boolean hiddenOn = stages == 1 && planner.gradientOverlap()
+                && !"false".equals(System.getProperty("shardplan.hiddenGradients"));
+        // the second one-stage solve (the gradient reduction hidden) does not depend on the first: it runs
+        // on the thread beside while this one solves (where memory binds the first throws before the
+        // second would be used, which the passes put off, so only then)
+        java.util.concurrent.Future<Optional<Solved>> hiddenSolve = hiddenOn && defer && beside && BESIDE != null
+                ? BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)) : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
             ProblemBuilder.Repeat r = new ProblemBuilder.Repeat(weight, copies);
@@ -718,11 +725,11 @@ final class PipelineSearch {
                 solver = x.solver();
             }
         }
-        if (stages == 1 && planner.gradientOverlap() && !bound && !"false".equals(System.getProperty("shardplan.hiddenGradients"))) {
+        if (hiddenOn && !bound) {
             // the search counts the gradient reduction in full, the step only what the backward pass leaves
             // exposed: the plan that treats it as wholly hidden is priced too, and the faster kept; its
             // objective bounds the step from below (the step is at least the work without the reduction)
-            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute);
+            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute, hiddenSolve);
             if (h != null) {
                 lower = h.lowerBound();
                 if (h.choice() != null) {
@@ -812,10 +819,11 @@ final class PipelineSearch {
     }
 
     private Hidden hiddenGradients(ProblemBuilder.Built b, int n, int m, StageProblem.Filter f, ProblemBuilder pb,
-            int[] choice, int[] bounds, int devices, boolean recompute) {
+            int[] choice, int[] bounds, int devices, boolean recompute,
+            java.util.concurrent.Future<Optional<Solved>> pending) {
         Optional<Solved> so;
         try {
-            so = solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
+            so = pending != null ? awaited(pending) : solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
         } catch (IllegalArgumentException | MemoryBound e) {
             return null;
         }
@@ -833,6 +841,43 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  gradients hidden: %.6f s against %.6f s counted in full%n", other, now);
         }
         return new Hidden(other < now * (1 - 1e-12) ? alt : null, lowerBound);
+    }
+
+    /**
+     * A thread beside the search's, for a solve that does not depend on the one the search runs at the
+     * same time (the one-stage solve with the gradient reduction hidden); null on one core or with
+     * {@code -Dshardplan.searchThreads=1}. Each solve gives the same answer whichever thread runs it and
+     * whenever, so the plans do not depend on the timing (as before, only the time limit can cut a
+     * solve short).
+     */
+    private static final java.util.concurrent.ExecutorService BESIDE =
+            Runtime.getRuntime().availableProcessors() > 1 && !"1".equals(System.getProperty("shardplan.searchThreads"))
+                    ? java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                        Thread t = new Thread(r, "shardplan-search-beside");
+                        t.setDaemon(true);
+                        return t;
+                    })
+                    : null;
+
+    /** Whether this search uses the thread {@link #BESIDE} (where there is one); tests turn it off to compare. */
+    boolean beside = true;
+
+    /** The result of a solve run beside, its exceptions rethrown as they were thrown there. */
+    private static Optional<Solved> awaited(java.util.concurrent.Future<Optional<Solved>> pending) {
+        try {
+            return pending.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while a solve ran beside the search", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
     }
 
     /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it). */

@@ -119,6 +119,27 @@ class MemoryAwareBoundTest {
     }
 
     @Test
+    void theSolveBesideTheSearchChangesNoPlan() throws Exception {
+        // the one-stage solve with the gradient reduction hidden runs on a second thread: the same layouts
+        for (int devices : List.of(4, 8, 16)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
+            assertTrue(p.gradientOverlap());
+            PipelineSearch two = new PipelineSearch(p, SearchOptions.AUTO.withPipeline(1), GPT, 64, 600);
+            var a = two.run().orElseThrow();
+            PipelineSearch one = new PipelineSearch(p, SearchOptions.AUTO.withPipeline(1), GPT, 64, 600);
+            one.beside = false;
+            var b = one.run().orElseThrow();
+            assertTrue(one.timeLeft() && two.timeLeft());
+            assertEquals(b.microBatches(), a.microBatches());
+            assertEquals(b.zero(), a.zero());
+            assertEquals(b.recompute(), a.recompute());
+            assertEquals(java.util.Arrays.toString(b.choice()), java.util.Arrays.toString(a.choice()));
+            assertEquals(b.stepSeconds(), a.stepSeconds(), 0.0);
+            assertEquals(b.lowerBound(), a.lowerBound(), 0.0);
+        }
+    }
+
+    @Test
     void theMemoryAwareBoundChangesNoPlan() throws Exception {
         int dropped = 0;
         for (Planner p : tight()) {

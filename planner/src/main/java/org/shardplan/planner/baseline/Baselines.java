@@ -129,7 +129,15 @@ public final class Baselines {
                 List<Baseline> bs = new ArrayList<>();
                 bs.add(dataParallel(g, batch, x));
                 bs.addAll(experts(g, batch, x));
-                return List.copyOf(bs);
+                // kept: the layouts the nodes of repeated blocks share are held once
+                Map<Layout, Layout> one = new HashMap<>();
+                List<Baseline> kept = new ArrayList<>(bs.size());
+                for (Baseline b : bs) {
+                    Map<String, Layout> ls = new LinkedHashMap<>();
+                    b.layouts().forEach((node, l) -> ls.put(node, one.computeIfAbsent(l, y -> y)));
+                    kept.add(new Baseline(b.name(), ls));
+                }
+                return List.copyOf(kept);
             });
             for (Baseline b : all) {
                 b.layouts().forEach((node, l) -> {

@@ -431,6 +431,9 @@ public final class ProblemBuilder {
         return kept;
     }
 
+    /** One instance of each class key, so that the kept lists of keys share them. */
+    private final Map<String, String> canonicalKeys = new HashMap<>();
+
     /** Keys of the classes of nodes, by graph and (by identity) the map of required layouts they were computed with. */
     private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> keyCache = new java.util.IdentityHashMap<>();
 
@@ -449,7 +452,7 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = sigs.get(c.index()) + keysOf(req);
+            String key = canonicalKeys.computeIfAbsent(sigs.get(c.index()) + keysOf(req), k -> k);
             if (!costCache.containsKey(key)) {
                 List<Layout> layouts = shared.layouts.computeIfAbsent(key, x -> space.isEmpty()
                         ? List.of(Layout.replicated())
