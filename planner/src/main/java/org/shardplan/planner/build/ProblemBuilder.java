@@ -215,21 +215,78 @@ public final class ProblemBuilder {
     }
 
     /**
-     * The problem and what it was built from.
-     *
-     * @param coarse the coarse graph planned
-     * @param problem the strategy problem
-     * @param units one per problem node, in coarse-graph order
-     * @param links one per problem edge, in problem order
-     * @param unsupported operator types planned as replicated because they have no iteration space,
-     *     with their node counts
+     * The problem and what it was built from: the coarse graph planned, one unit per problem node in
+     * coarse-graph order, one link per problem edge in problem order, and the operator types planned as
+     * replicated because they have no iteration space, with their node counts. The whole {@link
+     * #problem()} (whose edges hold copies of the links' tables) is made on first use: the search reads
+     * the units and links (its stage problems are made from them), and keeping every configuration's
+     * whole problem held gigabytes for the largest models.
      */
-    public record Built(CoarseGraph coarse, Problem problem, List<Unit> units, List<Link> links,
-            Map<String, Integer> unsupported) {
-        public Built {
-            units = List.copyOf(units);
-            links = List.copyOf(links);
-            unsupported = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(unsupported));
+    public static final class Built {
+        private final CoarseGraph coarse;
+        private final String name;
+        private final OptionalDouble memoryLimit;
+        private final List<Unit> units;
+        private final List<Link> links;
+        private final Map<String, Integer> unsupported;
+        private final java.util.function.Supplier<Problem> make;
+        private Problem problem;
+
+        /** A built problem with its whole problem given. */
+        public Built(CoarseGraph coarse, Problem problem, List<Unit> units, List<Link> links,
+                Map<String, Integer> unsupported) {
+            this(coarse, problem.name(), problem.memoryLimit(), null, units, links, unsupported);
+            this.problem = problem;
+        }
+
+        private Built(CoarseGraph coarse, String name, OptionalDouble memoryLimit,
+                java.util.function.Supplier<Problem> make, List<Unit> units, List<Link> links,
+                Map<String, Integer> unsupported) {
+            this.coarse = coarse;
+            this.name = name;
+            this.memoryLimit = memoryLimit;
+            this.make = make;
+            this.units = List.copyOf(units);
+            this.links = List.copyOf(links);
+            this.unsupported = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(unsupported));
+        }
+
+        /** The coarse graph planned. */
+        public CoarseGraph coarse() {
+            return coarse;
+        }
+
+        /** The whole strategy problem, made on first use. O(nodes · layouts + edges · layouts²) then. */
+        public synchronized Problem problem() {
+            if (problem == null) {
+                problem = make.get();
+            }
+            return problem;
+        }
+
+        /** The problem's name, without making it. */
+        public String name() {
+            return name;
+        }
+
+        /** The problem's memory limit, without making it. */
+        public OptionalDouble memoryLimit() {
+            return memoryLimit;
+        }
+
+        /** One per problem node, in coarse-graph order. */
+        public List<Unit> units() {
+            return units;
+        }
+
+        /** One per problem edge, in problem order. */
+        public List<Link> links() {
+            return links;
+        }
+
+        /** Operator types planned as replicated (no iteration space), with their node counts. */
+        public Map<String, Integer> unsupported() {
+            return unsupported;
         }
 
         /** The unit of a coarse node. */
@@ -342,6 +399,13 @@ public final class ProblemBuilder {
             double[][] m = edgeCache.computeIfAbsent(key, k -> edgeCost(p, u, v));
             links.add(new Link(e.from(), e.to(), v.name(), m[0], m[1]));
         }
+        String name = cg.graph().name();
+        OptionalDouble limit = settings.memoryLimit();
+        return new Built(cg, name, limit, () -> wholeProblem(name, units, links, limit), units, links, unsupported);
+    }
+
+    /** The whole problem of built units and links (their cost and edge tables copied into it). */
+    private static Problem wholeProblem(String name, List<Unit> units, List<Link> links, OptionalDouble limit) {
         List<Problem.Node> pnodes = new ArrayList<>();
         Map<List<Layout>, List<String>> labelCache = new java.util.IdentityHashMap<>();
         for (Unit u : units) {
@@ -352,7 +416,7 @@ public final class ProblemBuilder {
                 mem[k] = u.costs().get(k).memoryBytes();
             }
             // the units of one class share their candidate list, and so its labels
-            List<String> labels = labelCache.computeIfAbsent(layoutCache.get(keys.get(u.index())), ls -> {
+            List<String> labels = labelCache.computeIfAbsent(u.layouts(), ls -> {
                 List<String> r = new ArrayList<>(ls.size());
                 ls.forEach(l -> r.add(l.label()));
                 return List.copyOf(r);
@@ -364,8 +428,7 @@ public final class ProblemBuilder {
             pedges.add(new Problem.Edge(l.from(), l.to(), units.get(l.from()).layouts().size(),
                     units.get(l.to()).layouts().size(), l.seconds()));
         }
-        Problem problem = new Problem(cg.graph().name(), pnodes, pedges, settings.memoryLimit());
-        return new Built(cg, problem, units, links, unsupported);
+        return new Problem(name, pnodes, pedges, limit);
     }
 
     /**
