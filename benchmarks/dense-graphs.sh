@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
 # Plans densely connected models with the command line and prints one markdown row per run:
 # wall time, CPU time, peak resident memory (GNU time), the search line of the report.
-#   benchmarks/dense-graphs.sh [ROW...]   ROW = model:batch:devices[:time-limit[:unchained]]
+#   benchmarks/dense-graphs.sh [ROW...]   ROW = model:batch:devices[:time-limit[:FLAGS]]
+# FLAGS, joined by '+': "auto" plans with the default --pipeline-parallel auto (pipeline stages and
+# micro-batches searched too) instead of one stage (--pipeline-parallel 1); "unchained" turns off the
+# chaining of growing concatenations (-Dshardplan.concatChains=false) to show what it changes.
 # Without ROWs: DenseNet-121 (batch 128), the small U-Net (batch 32) and Inception-v3 (batch 128) at 8
-# and 64 A100s, one stage. "unchained" turns off the chaining of growing concatenations
-# (-Dshardplan.concatChains=false) to show what it changes. EXTRA_OPTS adds JVM options to every run
+# and 64 A100s, one stage and auto. EXTRA_OPTS adds JVM options to every run
 # (e.g. -Dshardplan.fewerDevices=false). Models: dev/setup-test-data.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rows=("$@")
 if [ ${#rows[@]} -eq 0 ]; then
-  rows=(densenet121:128:8 densenet121:128:64 unet_small:32:8 unet_small:32:64 inception_v3:128:8 inception_v3:128:64)
+  rows=()
+  for m in densenet121:128 unet_small:32 inception_v3:128; do
+    for d in 8 64; do
+      rows+=("$m:$d" "$m:$d:60:auto")
+    done
+  done
 fi
 defaults="-Xmx8g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC ${EXTRA_OPTS:-}"
-echo "| model | batch | devices | time limit s | concatenations | wall s | CPU s (user+sys) | peak RSS MiB | status (solver) | search s | step ms | nodes / edges / candidates |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| model | batch | devices | pipeline | time limit s | concatenations | wall s | CPU s (user+sys) | peak RSS MiB | status (solver) | search s | step ms | nodes / edges / candidates |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
-  IFS=: read -r model batch devices limit mode <<<"$row"
+  IFS=: read -r model batch devices limit flags <<<"$row"
   limit="${limit:-60}"
   opts="$defaults"
-  [ "${mode:-}" = unchained ] && opts="$defaults -Dshardplan.concatChains=false"
+  pipeline=1
+  chains=chained
+  case "+${flags:-}+" in *+unchained+*) opts="$defaults -Dshardplan.concatChains=false"; chains=unchained ;; esac
+  case "+${flags:-}+" in *+auto+*) pipeline=auto ;; esac
   out="$(mktemp)"; tm="$(mktemp)"
   SHARDPLAN_JAVA_OPTS="$opts" /usr/bin/time -f "%e %U %S %M" -o "$tm" "$root/shardplan" plan \
-    "$root/build-data/models/$model.onnx" --batch "$batch" --devices "$devices" --pipeline-parallel off \
+    "$root/build-data/models/$model.onnx" --batch "$batch" --devices "$devices" --pipeline-parallel "$pipeline" \
     --time-limit "$limit" >"$out" 2>/dev/null || true
   read -r wall user sys rss <"$tm"
   search="$(grep '^search:' "$out" || echo 'search: failed')"
@@ -31,6 +41,6 @@ for row in "${rows[@]}"; do
   sizes="$(sed -E 's/.*; ([0-9]+) nodes, ([0-9]+) edges, ([0-9]+) candidate.*/\1 \/ \2 \/ \3/' <<<"$search")"
   step="$(sed -nE 's/^step ([0-9.]+) ms.*/\1/p' "$out")"
   cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')"
-  echo "| $model | $batch | $devices | $limit | ${mode:-chained} | $wall | $cpu | $((rss / 1024)) | $status | $secs | ${step:-} | $sizes |"
+  echo "| $model | $batch | $devices | $pipeline | $limit | $chains | $wall | $cpu | $((rss / 1024)) | $status | $secs | ${step:-} | $sizes |"
   rm -f "$out" "$tm"
 done

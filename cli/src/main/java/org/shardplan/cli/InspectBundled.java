@@ -51,8 +51,15 @@ final class InspectBundled {
      */
     static org.shardplan.onnx.ImportedModel read(Path file, String model, org.shardplan.onnx.ImportOptions options)
             throws ShardplanException {
+        return read(file, model, options, null);
+    }
+
+    /** As {@link #read(Path, String, org.shardplan.onnx.ImportOptions)}; with {@code first} (this file read before) not hashed again. */
+    static org.shardplan.onnx.ImportedModel read(Path file, String model, org.shardplan.onnx.ImportOptions options,
+            org.shardplan.onnx.ImportedModel first) throws ShardplanException {
         try {
-            return org.shardplan.onnx.OnnxImporter.read(file, options);
+            return first == null ? org.shardplan.onnx.OnnxImporter.read(file, options)
+                    : org.shardplan.onnx.OnnxImporter.reread(first, options);
         } catch (ShardplanException e) {
             String shown = model == null ? PREFIX + DEFAULT : model;
             if (model != null && !model.startsWith(PREFIX) || e.getMessage() == null

@@ -327,7 +327,7 @@ public final class PlanCommand implements Callable<Integer> {
             if (micro == b) {
                 return m.imported().graph();
             }
-            PlanModel x = PlanModel.load(given, micro, bindings, Map.of());
+            PlanModel x = m.rebound(given, micro, bindings);
             if (x.imported().graph().inputs().equals(m.imported().graph().inputs())) {
                 throw new ShardplanException(m.display() + ": binding batch to " + micro + " changes no input shape, so"
                         + " the model cannot be split into micro-batches; give --micro-batches 1");

@@ -34,6 +34,20 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
      */
     static PlanModel load(String model, long batch, DimsOptions options, Map<String, Long> base)
             throws ShardplanException {
+        return load(model, batch, options, base, null);
+    }
+
+    /**
+     * This model imported again at another batch size (for micro-batches), from the same file without
+     * hashing it again ({@link org.shardplan.onnx.OnnxImporter#reread}); {@code model}, {@code options}
+     * as given to the {@link #load} that made this one.
+     */
+    PlanModel rebound(String model, long batch, DimsOptions options) throws ShardplanException {
+        return load(model, batch, options, Map.of(), this);
+    }
+
+    private static PlanModel load(String model, long batch, DimsOptions options, Map<String, Long> base, PlanModel first)
+            throws ShardplanException {
         Map<String, Long> userDims = options.dims();
         Map<String, List<Long>> shapes = options.inputShapes();
         Map<String, Long> bindings = new LinkedHashMap<>(base);
@@ -42,7 +56,7 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         String name;
         if (model == null || model.startsWith(InspectBundled.PREFIX)) {
             String b = model == null ? InspectBundled.DEFAULT : model.substring(InspectBundled.PREFIX.length());
-            file = InspectBundled.extract(b);
+            file = first != null ? first.file() : InspectBundled.extract(b);
             name = InspectBundled.PREFIX + b;
             display = name + (model == null ? " (bundled default)" : InspectBundled.label(b));
             if (base.isEmpty()) {
@@ -63,7 +77,7 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
                 .withInputValues(options.inputValues())
                 .withParamsAsInputs(options.paramsAsInputs());
-        ImportedModel m = InspectBundled.read(file, model, opts);
+        ImportedModel m = InspectBundled.read(file, model, opts, first == null ? null : first.imported());
         for (Value v : m.graph().inputs()) {
             if (!v.shape().rankKnown()) {
                 throw new ShardplanException(display + ": input '" + v.name()

@@ -32,8 +32,10 @@ final class PlanReport {
         PlanTotals t = p.totals();
         b.append(String.format(Locale.ROOT, "plan for %s on %d x %s (%d per node), batch %d%n", modelDisplay, c.devices(),
                 c.device(), c.devicesPerNode(), p.batch()));
-        b.append(String.format(Locale.ROOT, "parallelism: data %d x tensor %d x pipeline %d; %d micro-batch%s of %d per"
-                + " replica; schedule %s%s%n", par.data(), par.tensor(), par.pipeline(), par.microBatches(),
+        b.append(String.format(Locale.ROOT, "parallelism: data %d x tensor %d x pipeline %d%s; %d micro-batch%s of %d per"
+                + " replica; schedule %s%s%n", par.data(), par.tensor(), par.pipeline(), par.copies() > 1 ? " x "
+                + par.copies() + " copies (devices computing the same blocks, no collective between them)" : "",
+                par.microBatches(),
                 par.microBatches() == 1 ? "" : "es", par.microBatchSize(), p.schedule().name(),
                 p.schedule().virtualStages() > 1 ? " (" + p.schedule().virtualStages() + " virtual stages)" : ""));
         if (!p.schedule().exact()) {

@@ -18,6 +18,15 @@ final class ModelReader {
     }
 
     static Result read(Path file) throws OnnxImportException {
+        return read(file, null);
+    }
+
+    /**
+     * Reads the file; with {@code knownSha256} non-null (the hash of this file computed earlier in the same
+     * run, as when a model is imported again at another batch size) the file is not hashed again and that
+     * value is returned, the file's hash otherwise.
+     */
+    static Result read(Path file, String knownSha256) throws OnnxImportException {
         if (!Files.exists(file)) {
             throw new OnnxImportException(file + ": file not found");
         }
@@ -41,7 +50,7 @@ final class ModelReader {
             if (m.graph == null) {
                 throw new OnnxImportException(file + ": is not an ONNX model: it has no graph");
             }
-            return new Result(m, mf.sha256(), mf.size());
+            return new Result(m, knownSha256 != null ? knownSha256 : mf.sha256(), mf.size());
         } catch (NoSuchFileException e) {
             throw new OnnxImportException(file + ": file not found", e);
         } catch (IOException e) {

@@ -105,7 +105,21 @@ public final class OnnxImporter {
 
     /** Imports the file, binding dimensions and input shapes as the options say. */
     public static ImportedModel read(Path file, ImportOptions options) throws OnnxImportException {
-        ModelReader.Result r = ModelReader.read(file);
+        return convert(file, options, ModelReader.read(file));
+    }
+
+    /**
+     * Imports a file read before in this run again with other options (another batch size bound, for
+     * micro-batches): as {@link #read(Path, ImportOptions)}, without hashing the file again; the model
+     * records the earlier read's SHA-256, {@code first.info().sha256()}. The whole file is hashed once per
+     * run: for a model of a few dozen megabytes its hash costs more than parsing it.
+     */
+    public static ImportedModel reread(ImportedModel first, ImportOptions options) throws OnnxImportException {
+        Path file = first.info().file();
+        return convert(file, options, ModelReader.read(file, first.info().sha256()));
+    }
+
+    private static ImportedModel convert(Path file, ImportOptions options, ModelReader.Result r) throws OnnxImportException {
         RawModel m = r.model();
         Converter c = new Converter(file.toString(), options, m);
         Graph g = c.top(m.graph);

@@ -277,6 +277,7 @@ final class PipelineSearch {
             ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices, x -> new ProblemBuilder.Shared());
             pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
                     base.memoryLimit()), coarse(micro).nodes().size(), sh);
+            pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)
             builders.put(k, pb);
         }
         return pb;
@@ -1506,6 +1507,17 @@ final class PipelineSearch {
      * or change nothing when memory does not bind, so they are tried only while it does.
      */
     Optional<Outcome> run() throws ShardplanException {
+        try {
+            return search();
+        } catch (ProblemBuilder.OutOfTime e) {
+            // building a problem reached the time limit: the fastest fitting plan priced before it, if any
+            notes.add("the time limit stopped the search while it built a strategy problem: the plan is the fastest"
+                    + " of those priced before, or a baseline");
+            return Optional.ofNullable(incumbent);
+        }
+    }
+
+    private Optional<Outcome> search() throws ShardplanException {
         Optional<String> inconsistent = opts.check();
         if (inconsistent.isPresent()) {
             throw new ShardplanException(inconsistent.get());

@@ -154,23 +154,32 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
     }
 
     /**
-     * The degrees of parallelism. Devices = data x tensor x pipeline; within a stage the per-layer
-     * layouts may split a node otherwise (a node's own {@code strategy} says how), and {@code data}
-     * and {@code tensor} describe the layouts of the stage's heaviest nodes: {@code data} the split of
-     * their batch dimension, {@code tensor} the rest of the stage's devices.
+     * The degrees of parallelism. Devices = data x tensor x pipeline x copies; within a stage the
+     * per-layer layouts may split a node otherwise (a node's own {@code strategy} says how), and
+     * {@code data}, {@code tensor} and {@code copies} describe the layouts of the stage's heaviest nodes:
+     * {@code data} the split of their batch dimension, {@code tensor} the rest of their split, and
+     * {@code copies} the stage's devices over which they are not split at all (each block computed by
+     * that many devices alike, as when the plan for fewer devices is copied over the others).
      *
      * @param data data-parallel replicas
      * @param tensor devices splitting one replica's layers within a stage
      * @param pipeline pipeline stages (devices groups; virtual stages are in {@link Schedule})
      * @param microBatches micro-batches per step (gradient accumulation steps)
      * @param microBatchSize samples per micro-batch per data-parallel replica (0 when the model has no batch)
+     * @param copies devices computing the same block of the heaviest nodes (1: every device its own block)
      */
-    public record Parallelism(int data, int tensor, int pipeline, int microBatches, long microBatchSize) {
+    public record Parallelism(int data, int tensor, int pipeline, int microBatches, long microBatchSize, int copies) {
         public Parallelism {
-            if (data < 1 || tensor < 1 || pipeline < 1 || microBatches < 1 || microBatchSize < 0) {
+            if (data < 1 || tensor < 1 || pipeline < 1 || microBatches < 1 || microBatchSize < 0 || copies < 1) {
                 throw new IllegalArgumentException("parallelism degrees and micro-batches must be >= 1, found data " + data
-                        + ", tensor " + tensor + ", pipeline " + pipeline + ", micro-batches " + microBatches);
+                        + ", tensor " + tensor + ", pipeline " + pipeline + ", micro-batches " + microBatches
+                        + ", copies " + copies);
             }
+        }
+
+        /** Degrees without copies: every device computes its own block. */
+        public Parallelism(int data, int tensor, int pipeline, int microBatches, long microBatchSize) {
+            this(data, tensor, pipeline, microBatches, microBatchSize, 1);
         }
 
         /** One stage, one micro-batch, {@code devices} devices whose split is given by the layouts. */

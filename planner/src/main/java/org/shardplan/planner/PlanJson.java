@@ -88,6 +88,9 @@ public final class PlanJson {
         par.put("pipeline", p.parallelism().pipeline());
         par.put("microBatches", p.parallelism().microBatches());
         par.put("microBatchSize", p.parallelism().microBatchSize());
+        if (p.parallelism().copies() > 1) {
+            par.put("copies", p.parallelism().copies());
+        }
         ObjectNode sc = r.putObject("schedule");
         sc.put("name", p.schedule().name());
         sc.put("microBatches", p.schedule().microBatches());
@@ -346,7 +349,8 @@ public final class PlanJson {
             JsonNode pa = r.object(root, "parallelism");
             parallelism = new Plan.Parallelism((int) r.integer(pa, "parallelism.data", 1),
                     (int) r.integer(pa, "parallelism.tensor", 1), (int) r.integer(pa, "parallelism.pipeline", 1),
-                    (int) r.integer(pa, "parallelism.microBatches", 1), r.integer(pa, "parallelism.microBatchSize", 0));
+                    (int) r.integer(pa, "parallelism.microBatches", 1), r.integer(pa, "parallelism.microBatchSize", 0),
+                    pa.has("copies") ? (int) r.integer(pa, "parallelism.copies", 1) : 1);
             JsonNode sc = r.object(root, "schedule");
             int keys = sc.has("maxActiveKeys") ? (int) r.integer(sc, "schedule.maxActiveKeys", 1) : 0;
             int every = keys > 0 ? (int) r.integer(sc, "schedule.minUpdateFrequency", 1) : 0;

@@ -343,6 +343,7 @@ public final class Planner {
         Graph g = ps.graph(c.batch);
         CoarseGraph cg = ps.coarse(micro);
         ProblemBuilder pb = ps.builder(micro, devices / p, plan.options().recompute(), plan.options().zeroStage());
+        pb.noDeadline(); // re-costing one layout per node is not a search: it runs to its end
         ProblemBuilder.Built one = PlanEvaluator.singleCandidate(plan, cg, pb);
         int n = one.units().size();
         int[] choice = new int[n];
@@ -485,7 +486,8 @@ public final class Planner {
         SearchOptions so = c.search;
         Optional<Planned> fewer = fewerDevices(source, chain);
         double left = c.timeLimit - (System.nanoTime() - t0) / 1e9;
-        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, Math.max(0.05, left));
+        // what is left of the limit, however little: building and solving check it and answer with what they have
+        PipelineSearch ps = new PipelineSearch(this, so, source, c.batch, Math.max(1e-9, left));
         DeviceDigits all = DeviceDigits.of(c.cluster.deviceCount(), c.cluster.devicesPerNode());
         Map<String, Layout> lifted = Map.of();
         if (fewer.isPresent()) {
@@ -507,8 +509,16 @@ public final class Planner {
         double limit = memoryLimit();
         Map<String, Plan.Baseline> baselines = new LinkedHashMap<>();
         Map<String, int[]> baselineChoices = new LinkedHashMap<>();
-        ProblemBuilder.Built one = ps.built(c.batch, c.cluster.deviceCount(), rc, z);
         ProblemBuilder pbOne = ps.builder(c.batch, c.cluster.deviceCount(), rc, z);
+        ProblemBuilder.Built one;
+        try {
+            one = ps.built(c.batch, c.cluster.deviceCount(), rc, z);
+        } catch (ProblemBuilder.OutOfTime e) {
+            // the one-stage problem was not built within the time limit: the baselines are priced on the
+            // problem whose candidates are their own layouts (the same node and edge costs, fewer candidates)
+            CoarseGraph whole = ps.coarse(c.batch);
+            one = pbOne.buildRequiredOnly(whole, PipelineSearch.required(whole, c.batch, pbOne));
+        }
         CoarseGraph cg = one.coarse();
         Problem freeMem = PipelineSearch.weighted(one, 1);
         Baselines.Baseline dp = Baselines.dataParallel(cg, c.batch, pbOne.digits());
@@ -632,7 +642,15 @@ public final class Planner {
         int m = small.parallelism().microBatches();
         boolean rc = small.options().recompute();
         int z = small.options().zeroStage();
-        ProblemBuilder.Built b = ps.built(fewer.micro(), devices, rc, z);
+        ProblemBuilder.Built b;
+        try {
+            b = ps.built(fewer.micro(), devices, rc, z);
+        } catch (ProblemBuilder.OutOfTime e) {
+            // not built within the time limit: the problem whose candidates are the copied layouts alone
+            Map<String, List<Layout>> only = new LinkedHashMap<>();
+            lifted.forEach((node, l) -> only.put(node, List.of(l)));
+            b = ps.builder(fewer.micro(), devices, rc, z).buildRequiredOnly(ps.coarse(fewer.micro()), only);
+        }
         int n = b.units().size();
         int[] choice = new int[n];
         for (ProblemBuilder.Unit u : b.units()) {
@@ -715,7 +733,11 @@ public final class Planner {
             java.util.OptionalInt segments, boolean several) throws ShardplanException {
         CoarseGraph cg = ps.coarse(c.batch);
         Optional<org.shardplan.planner.parareal.PararealSearch.Network> best =
-                org.shardplan.planner.parareal.PararealSearch.search(cg, d -> ps.built(c.batch, d, rc, z), c.cluster,
+                org.shardplan.planner.parareal.PararealSearch.search(cg, d -> {
+                    // the parareal search has its own time limit: the plan search's deadline does not stop its builds
+                    ps.builder(c.batch, d, rc, z).noDeadline();
+                    return ps.built(c.batch, d, rc, z);
+                }, c.cluster,
                         memoryLimit(), segments, c.timeLimit, "--parareal", several);
         if (best.isEmpty()) {
             return Optional.empty();
@@ -856,26 +878,36 @@ public final class Planner {
         // the data-parallel degree: the split of the batch dimension that carries the most compute in
         // the slowest stage (a vote weighted by each node's micro-batch compute)
         Map<String, String> bd = BatchDims.of(built.coarse(), o.micro() > 0 ? o.micro() : c.batch);
-        Map<Integer, Double> votes = new LinkedHashMap<>();
+        // and the devices those layouts split over at all: the stage's other devices hold copies of their
+        // blocks (the plan on fewer devices copied over the others), not a tensor-parallel split
+        Map<List<Integer>, Double> votes = new LinkedHashMap<>();
         for (ProblemBuilder.Unit u : built.units()) {
             if (stageOf[u.index()] != worst || u.space().isEmpty()) {
                 continue;
             }
             String dim = bd.get(u.name());
-            int f = dim == null ? 1 : Math.max(1, u.layouts().get(choice[u.index()]).strategy().factor(dim));
-            votes.merge(f, u.costs().get(choice[u.index()]).microComputeSeconds(), Double::sum);
+            org.shardplan.graph.space.Strategy st = u.layouts().get(choice[u.index()]).strategy();
+            int f = dim == null ? 1 : Math.max(1, st.factor(dim));
+            votes.merge(List.of(f, Math.max(f, st.devices())), u.costs().get(choice[u.index()]).microComputeSeconds(),
+                    Double::sum);
         }
         int data = 1;
+        int split = stageDevices;
         double most = -1;
-        for (Map.Entry<Integer, Double> e : votes.entrySet()) {
+        for (Map.Entry<List<Integer>, Double> e : votes.entrySet()) {
             if (e.getValue() > most) {
                 most = e.getValue();
-                data = e.getKey();
+                data = e.getKey().get(0);
+                split = e.getKey().get(1);
             }
         }
-        int tensor = Math.max(1, stageDevices / data);
+        if (split < 1 || stageDevices % split != 0 || split % data != 0) {
+            split = stageDevices; // not a whole number of copies: the rest counted as tensor parallelism
+        }
+        int tensor = Math.max(1, split / data);
+        int copies = stageDevices / split;
         long microPerReplica = o.micro() > 0 ? Math.max(1, o.micro() / data) : 0;
-        Plan.Parallelism par = new Plan.Parallelism(data, tensor, p, m, microPerReplica);
+        Plan.Parallelism par = new Plan.Parallelism(data, tensor, p, m, microPerReplica, copies);
         double bubble = o.estimate() == null || p == 1 ? 0 : o.estimate().bubbleFraction();
         org.shardplan.planner.pipeline.Schedule sch = o.schedule();
         List<org.shardplan.planner.pipeline.Staleness> staleness = o.estimate() == null || p == 1 ? List.of()

@@ -33,6 +33,11 @@ import org.shardplan.graph.DType;
  * analytic: {@code t = c0 + r / e0} with c0 = 5 µs and e0 = 0.5 for matrix products and 0.7
  * otherwise, and says so in {@link Prediction#source()}.
  *
+ * <p>With a {@link MemoryCurve} on a CPU, a matrix product whose weights exceed what the caches
+ * hold ({@link MemoryCurve#cacheBytes()}) pays for streaming the excess from memory on every call,
+ * on top of its fitted time: {@link #streamSeconds}. Samples are fitted with that time taken off
+ * and predictions get it added, so the curves stay those of cache-resident kernels.
+ *
  * <p>Fitting is O(n log n) in the number of samples; a prediction O(n) in the size of its group.
  */
 public final class EfficiencyModel {
@@ -95,7 +100,9 @@ public final class EfficiencyModel {
         this.memory = memory;
         this.samples = List.copyOf(samples);
         for (Sample s : this.samples) {
-            Point p = new Point(roofline(s.opType(), s.flops(), s.bytes(), s.dtype()), s.seconds(), s.calls(),
+            double stream = streamSeconds(s.opType(), signatureWeightBytes(s.signature()));
+            Point p = new Point(roofline(s.opType(), s.flops(), s.bytes(), s.dtype()),
+                    Math.max(s.seconds() - stream, 0.1 * s.seconds()), s.calls(),
                     memoryBound(s.opType(), s.flops(), s.bytes(), s.dtype()));
             byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
             byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(p);
@@ -173,8 +180,75 @@ public final class EfficiencyModel {
     /** Predicted time of a kernel, from its shape class and the wider groups (no size family). */
     public Prediction predict(Kernel k) {
         double r = roofline(k.opType(), k.work().flops(), k.work().bytes(), k.dtype());
-        return groupPrediction(k, r, k.calls());
+        return streamed(groupPrediction(k, r, k.calls()), k);
     }
+
+    /** A prediction with the kernel's weight streaming time added ({@link #streamSeconds}). */
+    private Prediction streamed(Prediction p, Kernel k) {
+        double s = streamSeconds(k.opType(), k.weightBytes());
+        return s > 0 ? new Prediction(p.seconds() + s, p.rooflineSeconds(), p.source()) : p;
+    }
+
+    /**
+     * The time a matrix product of {@code opType} spends streaming its weights from memory on each
+     * call: with a {@link MemoryCurve} on a CPU, {@code max(0, W - C) / B}, W the weights' bytes, C
+     * the bytes the caches hold ({@link MemoryCurve#cacheBytes()}) and B the bandwidth of data no
+     * cache holds ({@link MemoryCurve#streamingBandwidth()}); 0 without a curve, on a GPU, and for
+     * kernels other than matrix products. Weights that fit stay cached between the calls of a
+     * repeated measurement and between the layers of a small model; the excess of larger ones (a
+     * language model's output projection over a 50 k vocabulary, 51 MiB at width 256) is read from
+     * memory each time, which the GEMM kernel's arithmetic does not hide: such a product ran at
+     * 0.76 of the FLOP rate of the smaller ones (ONNX Runtime 1.28, one thread). Bytes only count
+     * once the caches are full, so the time is continuous in W. O(1).
+     */
+    double streamSeconds(String opType, double weightBytes) {
+        if (memory == null || weightBytes <= 0 || !"cpu".equals(device.kind())
+                || !"matmul".equals(OpClass.category(opType))) {
+            return 0;
+        }
+        return Math.max(0, weightBytes - memory.cacheBytes()) / memory.streamingBandwidth();
+    }
+
+    /**
+     * The bytes of the weights (inputs marked {@code p} or {@code c}) of a matrix product's operator
+     * signature ({@code op|attributes|inputs|outputs}, see {@code OpSignature}), the way
+     * {@link Backward#weightBytes} counts them for a node: 0 for other op types, for signatures
+     * without shapes and for element types without a byte size. Linear in the signature's length.
+     */
+    static double signatureWeightBytes(String signature) {
+        String[] parts = signature.split("\\|", -1);
+        if (parts.length < 4) {
+            return 0;
+        }
+        String op = parts[0].substring(parts[0].indexOf(':') + 1);
+        if (!WEIGHT_PRODUCTS.contains(op)) {
+            return 0;
+        }
+        double total = 0;
+        for (String in : parts[2].split(";")) {
+            java.util.regex.Matcher m = WEIGHT_INPUT.matcher(in);
+            if (!m.matches()) {
+                continue;
+            }
+            Optional<DType> t = DType.fromName(m.group(1));
+            if (t.isEmpty() || t.get().byteSize() <= 0) {
+                continue;
+            }
+            double n = 1;
+            for (String d : m.group(2).split(",")) {
+                if (!d.isEmpty()) {
+                    n *= Long.parseLong(d);
+                }
+            }
+            total += n * t.get().byteSize();
+        }
+        return total;
+    }
+
+    private static final Set<String> WEIGHT_PRODUCTS = Set.of("MatMul", "Gemm", "FusedMatMul", "FusedGemm");
+    /** An input of a signature that is a weight: type, bracketed sizes, then p or c (and a constant's values). */
+    private static final java.util.regex.Pattern WEIGHT_INPUT = java.util.regex.Pattern.compile(
+            "([a-z0-9]+)\\[([0-9,]*)\\][pc].*");
 
     /**
      * True when moving the bytes takes longer than the FLOPs on the device (left of the roofline's
@@ -250,7 +324,7 @@ public final class EfficiencyModel {
     public Prediction predict(Kernel k, String signature) {
         double r = roofline(k.opType(), k.work().flops(), k.work().bytes(), k.dtype());
         if (signature == null || bySkeleton.isEmpty()) {
-            return groupPrediction(k, r, k.calls());
+            return streamed(groupPrediction(k, r, k.calls()), k);
         }
         Optional<SizeFamily> f = SizeFamily.of(signature);
         List<Member> members = f.isPresent() ? bySkeleton.getOrDefault(f.get().skeleton(), List.of()) : List.of();
@@ -261,9 +335,9 @@ public final class EfficiencyModel {
             }
         }
         if (pts.isEmpty()) {
-            return groupPrediction(k, r, k.calls());
+            return streamed(groupPrediction(k, r, k.calls()), k);
         }
-        return new Prediction(familyAt(pts, r, k, this), r, "family");
+        return streamed(new Prediction(familyAt(pts, r, k, this), r, "family"), k);
     }
 
     /** See {@link #predict(Kernel, String)}. */

@@ -17,9 +17,17 @@ import org.shardplan.graph.Work;
  *     or depthwise convolution, which CPU runtimes run group by group; 1 otherwise)
  * @param gemm the GEMM the kernel runs as (batch, M, N, K), for matrix products whose operand
  *     shapes are known; empty otherwise
+ * @param weightBytes bytes of the trained weights (parameters and constants) a matrix product
+ *     reads, which stay in memory between calls ({@link Backward#weightBytes}); 0 for other kernels
  */
 public record Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls,
-        java.util.Optional<Gemm> gemm) {
+        java.util.Optional<Gemm> gemm, double weightBytes) {
+
+    /** A kernel that reads no weights a cache could lose between calls. */
+    public Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls,
+            java.util.Optional<Gemm> gemm) {
+        this(role, opType, shapeClass, work, dtype, calls, gemm, 0);
+    }
 
     /**
      * The shape of a (batched) GEMM: {@code batch} independent products of an {@code m x k} and a
@@ -46,7 +54,12 @@ public record Kernel(String role, String opType, String shapeClass, Work work, D
 
     /** This kernel known as the GEMM {@code g}. */
     public Kernel withGemm(Gemm g) {
-        return new Kernel(role, opType, shapeClass, work, dtype, calls, java.util.Optional.ofNullable(g));
+        return new Kernel(role, opType, shapeClass, work, dtype, calls, java.util.Optional.ofNullable(g), weightBytes);
+    }
+
+    /** This kernel reading {@code bytes} of weights. */
+    public Kernel withWeightBytes(double bytes) {
+        return new Kernel(role, opType, shapeClass, work, dtype, calls, gemm, bytes);
     }
 
     public Kernel {
@@ -59,5 +72,8 @@ public record Kernel(String role, String opType, String shapeClass, Work work, D
         Objects.requireNonNull(work, "work");
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(gemm, "gemm");
+        if (!(weightBytes >= 0) || Double.isInfinite(weightBytes)) {
+            throw new IllegalArgumentException("weight bytes must be finite and at least 0, found " + weightBytes);
+        }
     }
 }

@@ -53,6 +53,30 @@ public record MemoryCurve(double[] footprints, double[] bandwidths) {
         return Math.exp(Math.log(bandwidths[lo]) + w * Math.log(bandwidths[hi] / bandwidths[lo]));
     }
 
+    /**
+     * The bandwidth of data that no cache holds: the curve's point of largest footprint (for
+     * {@code LocalCpu.memoryCurve} an Add of 192 MiB, beyond any last-level cache). O(1).
+     */
+    public double streamingBandwidth() {
+        return bandwidths[bandwidths.length - 1];
+    }
+
+    /**
+     * How many bytes the caches hold, as the curve sees it: the largest measured footprint whose
+     * bandwidth is at least twice {@link #streamingBandwidth()} (data of that size are still served
+     * mostly from a cache), or the smallest footprint when none is. The measured footprints are a
+     * factor of 4 apart, so this is a coarse, lower estimate of the last-level cache. O(n).
+     */
+    public double cacheBytes() {
+        double reach = footprints[0];
+        for (int i = 0; i < footprints.length; i++) {
+            if (bandwidths[i] >= 2 * streamingBandwidth()) {
+                reach = footprints[i];
+            }
+        }
+        return reach;
+    }
+
     @Override
     public double[] footprints() {
         return footprints.clone();

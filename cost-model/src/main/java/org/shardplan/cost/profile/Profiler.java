@@ -265,7 +265,10 @@ public final class Profiler {
                 }
             }
             // held-out predictions
-            EfficiencyModel full = new EfficiencyModel(device, calibration.samples());
+            // this machine's core: bytes at the bandwidth of their footprint, weights beyond the
+            // caches streamed from memory (LocalCpu.memoryCurve, measured once and cached)
+            EfficiencyModel full = new EfficiencyModel(device, calibration.samples(),
+                    org.shardplan.cost.cluster.DeviceProfiles.CPU_LOCAL.equals(device.name()) ? LocalCpu.memoryCurve() : null);
             Map<String, EfficiencyModel.Prediction> predictions = new HashMap<>();
             for (Map.Entry<String, Node> e : bySig.entrySet()) {
                 EfficiencyModel held = full.without(Set.of(e.getKey()));

@@ -129,4 +129,29 @@ class CpuWorkTest {
         assertEquals(4.0 * 32 * 1024 + 32, Backward.work(slice).bytesRead(), 0);
         assertEquals(4.0 * 32 * 1024, Backward.work(slice).bytesWritten(), 0);
     }
+
+    static Node reorderOutput(long n, long c, long h, long w) {
+        long blocked = (c + 15) / 16 * 16;
+        return new Node("ro", "ReorderOutput", "com.microsoft.nchwc", List.of(ComputeModelTest.act("x", n, blocked, h, w)),
+                List.of(ComputeModelTest.act("y", n, c, h, w)), List.of(Attribute.ofInt("channels", c),
+                        Attribute.ofInt("channels_last", 0)));
+    }
+
+    @Test
+    void aReorderingWhoseChannelPlanesAliasInTheL1MovesALinePerStore() {
+        // 160 x 160 floats: planes 102400 B = 25 x 4 KiB apart, the 16 stores of a block in one L1 set
+        Node aliased = reorderOutput(1, 16, 160, 160);
+        assertEquals(true, Backward.aliasedScatter(aliased));
+        double plane = 4.0 * 16 * 160 * 160;
+        Work w = Backward.work(aliased);
+        // written 4 times over (a 64 B line per 16 B store), read once plus 4 times for ownership
+        assertEquals(4 * plane, w.bytesWritten(), 0);
+        assertEquals(plane + 4 * plane, w.bytesRead(), 0);
+        // 80 x 80: planes 25600 B, 6.25 x 4 KiB, spread over the sets: the plain count
+        Node plain = reorderOutput(1, 16, 80, 80);
+        assertEquals(false, Backward.aliasedScatter(plain));
+        assertEquals(WorkAnalysis.of(plain).bytes(), Backward.work(plain).bytes(), 0);
+        // fewer than a block of 16 channels: at most 12 stores per set, no thrashing
+        assertEquals(false, Backward.aliasedScatter(reorderOutput(1, 12, 160, 160)));
+    }
 }

@@ -307,6 +307,29 @@ public final class ProblemBuilder {
     private final DeviceDigits digits;
     private final Collectives collectives;
     private final double activationFactor;
+    /** While {@link #buildRequiredOnly} runs: each node's candidates are only its required layouts (and replicated). */
+    private boolean requiredOnly;
+    /** {@link System#nanoTime} after which pricing stops ({@link #stopAt}); none by default. */
+    private long deadline;
+    private boolean hasDeadline;
+
+    /**
+     * Thrown by {@link #build}, {@link #nodeCosts} and {@link #memoryParts} when the deadline set by
+     * {@link #stopAt} passes while they price candidates: the caller answers with what it has.
+     */
+    public static final class OutOfTime extends RuntimeException {
+        OutOfTime() {
+            super("the time limit passed while building the strategy problem", null, false, false);
+        }
+    }
+
+    /**
+     * Layout pairs over the distinct edges of a build above which their matrices are priced on the common
+     * fork-join pool (the processors), unless {@code -Dshardplan.build.threads=1}.
+     */
+    static final long PARALLEL_EDGE_ENTRIES = 50_000;
+    private static final int EDGE_THREADS = Integer.getInteger("shardplan.build.threads",
+            Runtime.getRuntime().availableProcessors());
 
     /**
      * What builders of one graph on one cluster share whatever their memory model (recomputation, ZeRO
@@ -359,6 +382,42 @@ public final class ProblemBuilder {
         return digits;
     }
 
+    /**
+     * Sets the {@link System#nanoTime} after which pricing stops: {@link #build}, {@link #nodeCosts} and
+     * {@link #memoryParts} check it before each class of nodes and each edge they price and throw
+     * {@link OutOfTime} once it has passed (what they priced before stays cached).
+     */
+    public void stopAt(long deadlineNanos) {
+        this.deadline = deadlineNanos;
+        this.hasDeadline = true;
+    }
+
+    /**
+     * {@link #build}, with each node's candidates only the layouts {@code required} of it (the baselines')
+     * and replicated, and without the deadline: the problem on which a search that ran out of time still
+     * prices its baselines, with the same node and edge costs. O(nodes · required + edges · required²),
+     * the graph's analysis shared with the other builds of this builder.
+     */
+    public Built buildRequiredOnly(CoarseGraph cg, Map<String, List<Layout>> required) {
+        requiredOnly = true;
+        try {
+            return build(cg, required);
+        } finally {
+            requiredOnly = false;
+        }
+    }
+
+    /** Removes the deadline {@link #stopAt} set: pricing runs to its end (a re-costing, or a later search with its own limit). */
+    public void noDeadline() {
+        this.hasDeadline = false;
+    }
+
+    private void checkTime() {
+        if (hasDeadline && !requiredOnly && System.nanoTime() - deadline > 0) {
+            throw new OutOfTime();
+        }
+    }
+
     public Settings settings() {
         return settings;
     }
@@ -389,15 +448,53 @@ public final class ProblemBuilder {
             units.add(new Unit(c.index(), c, space, layouts, costs));
         }
         List<Link> links = new ArrayList<>();
-        Map<String, double[][]> edgeCache = shared.edges;
-        for (CoarseEdge e : cg.edges()) {
+        // the edges between the same classes (by tensor position) share one matrix: the distinct ones are
+        // priced, each on its own (on two threads or more where there is much to price: the matrices do not
+        // depend on the order), then every edge takes its class's
+        Map<String, Integer> edgeClass = new HashMap<>();
+        List<CoarseEdge> distinct = new ArrayList<>();
+        List<String> distinctKeys = new ArrayList<>();
+        int[] classOf = new int[cg.edges().size()];
+        long entries = 0;
+        for (int i = 0; i < classOf.length; i++) {
+            CoarseEdge e = cg.edges().get(i);
             Unit p = units.get(e.from());
             Unit u = units.get(e.to());
-            Value v = e.value();
-            String key = keys.get(e.from()) + "#" + indexOf(p.space(), v.name(), true) + ">" + keys.get(e.to()) + "#"
-                    + indexOf(u.space(), v.name(), false);
-            double[][] m = edgeCache.computeIfAbsent(key, k -> edgeCost(p, u, v));
-            links.add(new Link(e.from(), e.to(), v.name(), m[0], m[1]));
+            String key = keys.get(e.from()) + "#" + indexOf(p.space(), e.value().name(), true) + ">" + keys.get(e.to())
+                    + "#" + indexOf(u.space(), e.value().name(), false);
+            Integer k = edgeClass.get(key);
+            if (k == null) {
+                k = distinct.size();
+                edgeClass.put(key, k);
+                distinct.add(e);
+                distinctKeys.add(key);
+                if (!shared.edges.containsKey(key)) {
+                    entries += (long) p.layouts().size() * u.layouts().size();
+                }
+            }
+            classOf[i] = k;
+        }
+        // the matrices the builders of other memory settings priced are taken as they are
+        double[][][] priced = new double[distinct.size()][][];
+        for (int k = 0; k < priced.length; k++) {
+            priced[k] = shared.edges.get(distinctKeys.get(k));
+        }
+        java.util.stream.IntStream each = java.util.stream.IntStream.range(0, priced.length);
+        (entries >= PARALLEL_EDGE_ENTRIES && EDGE_THREADS > 1 ? each.parallel() : each).forEach(k -> {
+            if (priced[k] != null) {
+                return;
+            }
+            checkTime();
+            CoarseEdge e = distinct.get(k);
+            priced[k] = edgeCost(units.get(e.from()), units.get(e.to()), e.value());
+        });
+        for (int k = 0; k < priced.length; k++) {
+            shared.edges.putIfAbsent(distinctKeys.get(k), priced[k]);
+        }
+        for (int i = 0; i < classOf.length; i++) {
+            CoarseEdge e = cg.edges().get(i);
+            double[][] m = priced[classOf[i]];
+            links.add(new Link(e.from(), e.to(), e.value().name(), m[0], m[1]));
         }
         String name = cg.graph().name();
         OptionalDouble limit = settings.memoryLimit();
@@ -484,8 +581,8 @@ public final class ProblemBuilder {
     private List<String> classKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
         // the same graph and the same map of required layouts (a caller's cached map, asked for again by
         // every memory test and build of the configurations it prices) give the same keys: kept by identity
-        Map<Map<String, List<Layout>>, List<String>> known = keyCache.computeIfAbsent(cg,
-                g -> new java.util.IdentityHashMap<>());
+        Map<Map<String, List<Layout>>, List<String>> known = (requiredOnly ? keyCacheRequiredOnly : keyCache)
+                .computeIfAbsent(cg, g -> new java.util.IdentityHashMap<>());
         List<String> kept = known.get(required);
         if (kept == null) {
             kept = List.copyOf(computeClassKeys(cg, required));
@@ -499,6 +596,8 @@ public final class ProblemBuilder {
 
     /** Keys of the classes of nodes, by graph and (by identity) the map of required layouts they were computed with. */
     private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> keyCache = new java.util.IdentityHashMap<>();
+    private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> keyCacheRequiredOnly =
+            new java.util.IdentityHashMap<>();
 
     private List<String> computeClassKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
         prepare(cg);
@@ -515,10 +614,13 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = canonicalKeys.computeIfAbsent(sigs.get(c.index()) + keysOf(req), k -> k);
+            String key = canonicalKeys.computeIfAbsent((requiredOnly ? "required only|" : "") + sigs.get(c.index())
+                    + keysOf(req), k -> k);
             if (!costCache.containsKey(key)) {
+                checkTime();
                 List<Layout> layouts = shared.layouts.computeIfAbsent(key, x -> space.isEmpty()
                         ? List.of(Layout.replicated())
+                        : requiredOnly ? withReplicated(req)
                         : List.copyOf(StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req)));
                 List<Cost> costs = new ArrayList<>(layouts.size());
                 for (Layout l : layouts) {
@@ -531,6 +633,20 @@ public final class ProblemBuilder {
             keys.add(key);
         }
         return keys;
+    }
+
+    /** Replicated, then the given layouts, each once. */
+    private static List<Layout> withReplicated(List<Layout> req) {
+        List<Layout> r = new ArrayList<>();
+        r.add(Layout.replicated());
+        Set<String> seen = new java.util.HashSet<>();
+        seen.add(Layout.replicated().key());
+        for (Layout l : req) {
+            if (seen.add(l.key())) {
+                r.add(l);
+            }
+        }
+        return r;
     }
 
     /**
@@ -767,7 +883,13 @@ public final class ProblemBuilder {
 
     // ---------------------------------------------------------------- node costs
 
-    /** The cost of a node under a layout (no caching; the evaluator calls this directly). */
+    /** Per anchor node and strategy: the per-device node's training and forward seconds and saved bytes. */
+    private final Map<Node, Map<Strategy, double[]>> localWork = new java.util.IdentityHashMap<>();
+
+    /**
+     * The cost of a node under a layout (not kept by layout; the evaluator calls this directly). The
+     * per-device work of a strategy is computed once per builder for all its placements.
+     */
     public Cost nodeCost(CoarseNode c, Optional<IterationSpace> space, Layout l) {
         if (space.isEmpty() || l.strategy().isReplicated()) {
             return replicatedCost(c);
@@ -794,10 +916,15 @@ public final class ProblemBuilder {
             forward = a[1] * f;
             saved = a[2] * f;
         } else if (local) {
-            Node ln = perDevice(c.anchor(), anchorSpace.get(), s);
-            compute = trainingSeconds(ln);
-            forward = forwardSeconds(ln);
-            saved = activations(ln);
+            // the per-device node depends on the strategy, not on where its blocks are placed: the layouts
+            // of one strategy (its placements) share it
+            double[] w = localWork.computeIfAbsent(c.anchor(), k -> new HashMap<>()).computeIfAbsent(s, k -> {
+                Node ln = perDevice(c.anchor(), anchorSpace.get(), s);
+                return new double[] {trainingSeconds(ln), forwardSeconds(ln), activations(ln)};
+            });
+            compute = w[0];
+            forward = w[1];
+            saved = w[2];
         } else {
             compute = trainingSeconds(c.anchor()) * fraction;
             forward = forwardSeconds(c.anchor()) * fraction;
@@ -1283,25 +1410,30 @@ public final class ProblemBuilder {
         if (holds(need, have)) { // the common case of layouts that agree on the tensor, without the full overlap
             return new double[] {0, 0};
         }
-        double local = localFraction(need, have);
+        boolean[] crossing = new boolean[1];
+        double local = localFraction(need, have, crossing);
         if (local >= 1) {
             return new double[] {0, 0};
         }
         double needBlock = fullBytes / digitProduct(need);
         double bytes = needBlock * (1 - local);
-        return new double[] {bytes, collectives.transferSeconds(bytes, lastCrossing)};
+        return new double[] {bytes, collectives.transferSeconds(bytes, crossing[0])};
     }
 
-    private boolean lastCrossing;
+    /** {@link #localFraction(int[][], int[][], boolean[])} without the crossing. */
+    double localFraction(int[][] need, int[][] have) {
+        return localFraction(need, have, new boolean[1]);
+    }
 
     /**
      * The fraction of the block a device needs (layout {@code need}) that it already holds (layout
      * {@code have}), averaged over the devices. Along one axis the two blocks are nested intervals
      * when their leading digits agree; the axis keeps {@code min(1, |have block| / |need block|)} of the
      * needed block. Digits that must agree are equated; each independent equation holds for one device
-     * in {@code radix} (union-find over the digits).
+     * in {@code radix} (union-find over the digits). {@code crossing[0]} is set to whether a digit that
+     * differs between the two crosses the nodes (the transfer then uses the network).
      */
-    double localFraction(int[][] need, int[][] have) {
+    double localFraction(int[][] need, int[][] have, boolean[] crossing) {
         int[] parent = null; // union-find over the digits, made at the first pair of equal radices that differ
         boolean crosses = false;
         double f = 1;
@@ -1312,7 +1444,7 @@ public final class ProblemBuilder {
                     crosses |= !digits.intra(d);
                 }
             }
-            lastCrossing = crosses;
+            crossing[0] = crosses;
             return need.length == 0 ? 1 / digitProduct(have) : 1;
         }
         for (int a = 0; a < need.length; a++) {
@@ -1357,7 +1489,7 @@ public final class ProblemBuilder {
                 }
             }
         }
-        lastCrossing = crosses;
+        crossing[0] = crosses;
         return f;
     }
 

@@ -79,6 +79,13 @@ public final class DpSolver implements Solver {
                 String how = System.getProperty("shardplan.dp.prune", "dual");
                 double[][] unary = c.unary(0);
                 String pruning;
+                EliminationOrder.Plan direct = how.equals("none") ? null : VariableElimination.order(unary, c.factors);
+                boolean skipped = direct != null && pruningCostsMore(direct, c.factors);
+                if (skipped) {
+                    // a narrow interaction graph (a chain, a tree, series-parallel blocks): eliminating
+                    // everything costs less than the pruning's first sweeps would, and gives the optimum
+                    how = "none";
+                }
                 if (how.equals("forest")) {
                     BoundPruning.Result b = BoundPruning.prune(p, c.factors, unary, budget, deadline);
                     unary = b.unary();
@@ -92,14 +99,16 @@ public final class DpSolver implements Solver {
                     }
                     pruningBest = b.best();
                 } else {
-                    pruning = "no pruning by bounds";
+                    pruning = skipped ? String.format(java.util.Locale.ROOT, "no pruning by bounds: the"
+                            + " elimination is estimated at %.3g multiply-adds, less than the pruning's first sweeps",
+                            direct.work()) : "no pruning by bounds";
                 }
                 pruning += String.format(java.util.Locale.ROOT, " in %.3f s", seconds(tp));
                 pruningNote = reductions + "; " + pruning;
                 // the width check before starting: an elimination estimated at many times the time left
                 // (a wide interaction graph: dense blocks) is not started, and the time goes to nothing
                 // that cannot finish; the pruning's assignment and bound are the answer
-                EliminationOrder.Plan order = VariableElimination.order(unary, c.factors);
+                EliminationOrder.Plan order = skipped ? direct : VariableElimination.order(unary, c.factors);
                 double estimated = order.work() * DualPruning.SECONDS_PER_WORK;
                 double left = (deadline - System.nanoTime()) / 1e9;
                 if (estimated > WIDTH_FACTOR * Math.max(0, left) && pruningBest != null) {
@@ -199,6 +208,26 @@ public final class DpSolver implements Solver {
      * (the estimate is an upper bound: compact classes often make the work far smaller).
      */
     static final double WIDTH_FACTOR = 10;
+
+    /**
+     * Whether the elimination in {@code order} on the unpruned problem is estimated to cost less than
+     * the least work {@link DualPruning} does before it can stop: {@link DualPruning#TRWS_ITERATIONS}
+     * message-passing iterations and {@link DualPruning#CHECK_EVERY} sweeps, each over every cell of the
+     * compact tables (the estimates it uses itself to decide when eliminating beats sweeping on). Where it
+     * does, the pruning is skipped: it removes no optimum, and only the elimination's time is at stake.
+     * Off with {@code -Dshardplan.dp.alwaysPrune=true} (to compare). O(tables).
+     */
+    static boolean pruningCostsMore(EliminationOrder.Plan order, java.util.List<Factor> factors) {
+        if (Boolean.getBoolean("shardplan.dp.alwaysPrune")) {
+            return false;
+        }
+        double cells = 0;
+        for (Factor f : factors) {
+            cells += f.table.length;
+        }
+        double sweeps = DualPruning.TRWS_ITERATIONS + DualPruning.CHECK_EVERY;
+        return order.work() * DualPruning.SECONDS_PER_WORK < cells * DualPruning.SECONDS_PER_SWEEP_CELL * sweeps;
+    }
 
     /**
      * The answer when the exact elimination cannot run: the LP-bound pruning's best assignment (its
