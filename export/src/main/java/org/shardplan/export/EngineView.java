@@ -81,6 +81,12 @@ public record EngineView(Plan plan, List<LayerRole> roles, Layers layers, List<L
         Plan.Parallelism par = plan.parallelism();
         int d = par.data();
         int t = par.tensor();
+        if (par.copies() > 1) {
+            throw new ExportException(String.format(Locale.ROOT, "%s: the plan leaves its heaviest layers unsplit over %d"
+                    + " devices of each stage (%d copies of each block: data %d x tensor %d x pipeline %d x copies %d), which"
+                    + " %s cannot express; plan with --tensor-parallel or --data-parallel fixed to get a plan it can",
+                    format, par.copies(), par.copies(), d, t, par.pipeline(), par.copies(), format));
+        }
         if ((long) d * t * par.pipeline() != plan.cluster().devices()) {
             throw new ExportException(String.format(Locale.ROOT, "%s: data %d x tensor %d x pipeline %d must be the %d"
                     + " devices of the cluster", format, d, t, par.pipeline(), plan.cluster().devices()));

@@ -27,6 +27,7 @@ import org.shardplan.planner.build.StageProblem;
 import org.shardplan.planner.pipeline.Estimate;
 import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.Schedules;
+import org.shardplan.planner.pipeline.StagePartition;
 import org.shardplan.planner.pipeline.StageProfile;
 import org.shardplan.planner.solver.AutoSolver;
 import org.shardplan.planner.solver.DpSolver;
@@ -55,7 +56,12 @@ import org.shardplan.planner.strategy.Layout;
  *     T[1][j] = t(0, c_j);   T[k][j] = min over i &lt; j of max(T[k-1][i], t(c_i, c_j))
  *     </pre>
  *     with t(a, b) the summed time of nodes a..b-1, is Alpa's and Piper's stage-balancing DP on a
- *     chain (Zheng et al., OSDI'22; Tarnawski et al., NeurIPS'21), O(P K^2);</li>
+ *     chain (Zheng et al., OSDI'22; Tarnawski et al., NeurIPS'21), O(P K^2). That balanced partition
+ *     then bounds the exact one ({@link #exactBounds}, {@link StagePartition}): the partition at the
+ *     cuts minimising {@code sum + (m - 1) max} of the stages' own exact solves (Alpa's objective,
+ *     enumerating the bottleneck), stage solves shared by range shape; the optimum, its runners-up and
+ *     the balanced partition are priced by the schedules and the fastest kept. The balanced partition
+ *     alone where the time limit runs out first;</li>
  * <li>each stage's own per-layer problem is solved with its memory limit (exact dynamic programming,
  *     the limit priced by Lagrangian relaxation when it binds), its micro-batch work weighted by
  *     m + P - 1 (the step of GPipe and 1F1B: Narayanan et al., SC'21) and its activations by the
@@ -669,7 +675,18 @@ final class PipelineSearch {
                 }
                 int[] ch = whole.expand(s.choices());
                 bounds = partition(nodeTimes(b, ch), cut, stages);
+                if (exactPartition) {
+                    // the exact partition (StagePartition over the stages' own solves), the balanced one among
+                    // its candidates and its fallback when the time limit runs out
+                    bounds = exactBounds(b, pb, cg, micro, stages, m, f, devices, recompute, bounds);
+                }
             }
+        } catch (MemoryBound e) {
+            // a stage the exact partition needs binds its memory limit: as in the stage solves below
+            deferred.add(new Deferred(stages, m, recompute, zero, stepLowerBound(cg, micro, pb, stages, m)));
+            configurations--; // not priced yet
+            tick("partition", tp);
+            return Optional.empty();
         } catch (IllegalArgumentException e) {
             // the fixed degrees leave a node without a layout
             if (noLayout == null) {
@@ -1188,6 +1205,23 @@ final class PipelineSearch {
      */
     private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie) {
+        // the exact partition solves the stages it compares, and the stages of the partition kept are then
+        // solved again here: the answer of the same stage (same built problem and filter) is remembered
+        List<Object> key = List.of(System.identityHashCode(b), System.identityHashCode(f), from, to, r, tie);
+        Map.Entry<Object[], Optional<Solved>> known = stageSolves.get(key);
+        if (known != null && known.getKey()[0] == b && known.getKey()[1] == f) {
+            return known.getValue();
+        }
+        Optional<Solved> x = solveStageOnce(b, from, to, r, f, tie);
+        stageSolves.put(key, Map.entry(new Object[] {b, f}, x));
+        return x;
+    }
+
+    /** The stage solves of this search (the stages' answers do not change within a configuration). */
+    private final Map<List<Object>, Map.Entry<Object[], Optional<Solved>>> stageSolves = new HashMap<>();
+
+    private Optional<Solved> solveStageOnce(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
+            StageProblem.Filter f, boolean tie) {
         StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
         if (System.getProperty("shardplan.dumpProblems") != null) {
             dump(tp.problem(), false);
@@ -1345,6 +1379,227 @@ final class PipelineSearch {
         }
         bounds[0] = 0;
         return bounds;
+    }
+
+    /**
+     * Whether the stages are cut by the exact partition ({@link #exactBounds}); false
+     * ({@code -Dshardplan.partition=balanced}): by the balanced partition of the whole model's per-node
+     * times alone ({@link #partition}).
+     */
+    boolean exactPartition = !"balanced".equals(System.getProperty("shardplan.partition"));
+
+    /** Configurations cut by the balanced partition because the time limit ran out during the exact one. */
+    int balancedFallbacks;
+
+    /** Partitions besides the exact optimum that {@link #exactBounds} prices with the schedules. */
+    static final int ALTERNATIVES = 4;
+
+    /**
+     * How the last configuration's stages were cut: {@code bounds} (node indices) the partition kept;
+     * {@code optimum} the exact partition's optimum of {@code sum + (m - 1) max} of the stage costs and
+     * {@code objective} its value (null and NaN where the balanced partition was used alone);
+     * {@code balanced} the balanced partition; {@code exact} whether the exact partition ran to the end.
+     */
+    record Cut(int[] bounds, int[] optimum, double objective, int[] balanced, boolean exact, int solves) {
+    }
+
+    /** The last {@link Cut} of a configuration with more than one stage (for tests and the trace). */
+    Cut lastCut;
+
+    /**
+     * The stage bounds of a configuration by the exact partition: {@link StagePartition} over the cut
+     * positions with each stage costed by its own exact solve ({@link ExactPartition}: the tied problem of
+     * its nodes, the micro-batches 1F1B holds at its position against the memory limit, its transfers),
+     * the balanced partition {@code balanced} giving the upper bound; then the optimum, up to
+     * {@link #ALTERNATIVES} runners-up of the bottleneck enumeration and the balanced partition priced by
+     * the schedules the options allow (their estimates on the stages' profiles, one chunk per device; the
+     * optimizer step after), the fastest that fits kept, the optimum on ties. Where the time limit runs out
+     * before the end, the balanced partition. Running time: see {@link StagePartition}; one tied dynamic
+     * program per distinct stage shape asked for, O(K) with K cut positions on a chain of repeated layers.
+     *
+     * @throws MemoryBound when a stage it needs binds its memory limit and such configurations are put off
+     */
+    private int[] exactBounds(ProblemBuilder.Built b, ProblemBuilder pb, CoarseGraph cg, long micro, int stages, int m,
+            StageProblem.Filter f, int devices, boolean recompute, int[] balanced) {
+        long t0 = System.nanoTime();
+        int n = b.units().size();
+        List<Integer> pos = cutPositions(n, cuts(cg, micro));
+        ExactPartition costs = new ExactPartition(b, f, pos, stages, m, limit, sendAtNode(b, cg, devices),
+                (from, to, r) -> solveStage(b, from, to, r, f, true).map(Solved::choices), this::secondsLeft,
+                this::timeLeft);
+        int[] bal = new int[stages + 1];
+        for (int s = 0; s <= stages; s++) {
+            bal[s] = pos.indexOf(balanced[s]);
+        }
+        try {
+            // the balanced partition's objective bounds the optimum from above
+            double sum = 0;
+            double slowest = 0;
+            for (int s = 0; s < stages; s++) {
+                costs.refine(bal[s], bal[s + 1], s);
+                double c = costs.cost(bal[s], bal[s + 1], s);
+                sum += c;
+                slowest = Math.max(slowest, c);
+            }
+            double upper = sum + (m - 1) * slowest;
+            if (upper < Double.POSITIVE_INFINITY) {
+                // every stage of the balanced partition fits the micro-batches 1F1B holds there, and yet no
+                // schedule allowed fits it: they hold more (GPipe holds all m on every stage), which the stage
+                // costs do not see, so no partition of them would be told apart by fitting: the balanced one
+                int[] choice = new int[n];
+                for (int s = 0; s < stages; s++) {
+                    int[] c = costs.choice(bal[s], bal[s + 1], s).orElseThrow();
+                    System.arraycopy(c, 0, choice, balanced[s], c.length);
+                }
+                double[] rank = rank(profiles(b, pb, choice, balanced, devices, recompute), stages, m);
+                if (rank != null && rank[0] > 0) {
+                    lastCut = new Cut(balanced, null, Double.NaN, balanced, false, costs.solves);
+                    if (TRACE) {
+                        System.err.printf(java.util.Locale.ROOT, "  exact partition skipped: no schedule fits the"
+                                + " balanced partition %s%n", java.util.Arrays.toString(balanced));
+                    }
+                    return balanced;
+                }
+            }
+            StagePartition.Result r = StagePartition.solve(pos.size() - 1, stages, m, costs, upper, ALTERNATIVES);
+            List<int[]> candidates = new ArrayList<>();
+            for (StagePartition.Partition x : r.partitions()) {
+                candidates.add(x.bounds());
+            }
+            if (upper < Double.POSITIVE_INFINITY && candidates.stream().noneMatch(x -> java.util.Arrays.equals(x, bal))) {
+                candidates.add(bal);
+            }
+            int[] best = null;
+            double[] bestRank = null;
+            for (int[] x : candidates) {
+                int[] choice = new int[n];
+                boolean feasible = true;
+                for (int s = 0; s < stages && feasible; s++) {
+                    Optional<int[]> ch = costs.choice(x[s], x[s + 1], s);
+                    feasible = ch.isPresent();
+                    if (feasible) {
+                        System.arraycopy(ch.get(), 0, choice, costs.node(x[s]), ch.get().length);
+                    }
+                }
+                if (!feasible) {
+                    continue;
+                }
+                int[] nb = new int[stages + 1];
+                for (int s = 0; s <= stages; s++) {
+                    nb[s] = costs.node(x[s]);
+                }
+                double[] rank = rank(profiles(b, pb, choice, nb, devices, recompute), stages, m);
+                // fitting first, then the faster step; ties (and no schedule to rank by) keep the earlier
+                if (best == null || (rank != null && (bestRank == null || rank[0] < bestRank[0]
+                        || (rank[0] == bestRank[0] && rank[1] < bestRank[1] * (1 - 1e-12))))) {
+                    best = nb;
+                    bestRank = rank;
+                }
+            }
+            Optional<StagePartition.Partition> opt = r.best();
+            int[] optimum = opt.map(x -> {
+                int[] nb = new int[stages + 1];
+                for (int s = 0; s <= stages; s++) {
+                    nb[s] = costs.node(x.bounds()[s]);
+                }
+                return nb;
+            }).orElse(null);
+            int[] chosen = best == null ? balanced : best;
+            lastCut = new Cut(chosen, optimum, opt.map(StagePartition.Partition::objective).orElse(Double.NaN), balanced,
+                    true, costs.solves);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  exact partition %s (balanced %s): %d segments, %d solves, %d"
+                        + " bottlenecks, %.2f s%n", java.util.Arrays.toString(chosen), java.util.Arrays.toString(balanced),
+                        pos.size() - 1, costs.solves, r.bottlenecks(), (System.nanoTime() - t0) / 1e9);
+            }
+            return chosen;
+        } catch (ExactPartition.OutOfTime e) {
+            balancedFallbacks++;
+            lastCut = new Cut(balanced, null, Double.NaN, balanced, false, costs.solves);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  exact partition: out of time after %d solves, balanced %s%n",
+                        costs.solves, java.util.Arrays.toString(balanced));
+            }
+            return balanced;
+        } finally {
+            tick("exact partition", t0);
+        }
+    }
+
+    /**
+     * {@code {0 if it fits else 1, step}} of the fastest schedule the options allow on these stage profiles
+     * with one chunk per device (closed forms, the optimizer step after); null when none applies.
+     */
+    private double[] rank(List<StageProfile> ps, int stages, int m) {
+        List<Schedule> schedules = new ArrayList<>();
+        if (opts.schedule().isPresent()) {
+            schedules.add(Schedules.of(opts.schedule().get()));
+        } else {
+            for (Schedule sch : Schedules.all()) {
+                if (sch.exact() || opts.allowAsync()) {
+                    schedules.add(sch);
+                }
+            }
+        }
+        double[] best = null;
+        for (Schedule named : schedules) {
+            for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
+                if (sch.check(stages, m, 1).isPresent()) {
+                    continue;
+                }
+                Estimate e = sch.estimate(ps, m, 1);
+                double step = e.stepSeconds() + updateAfter(sch, ps, stages);
+                boolean fits = true;
+                for (double mem : e.peakMemoryBytes()) {
+                    fits &= mem <= limit * (1 + 1e-12);
+                }
+                double[] r = {fits ? 0 : 1, step};
+                if (best == null || r[0] < best[0] || (r[0] == best[0] && r[1] < best[1])) {
+                    best = r;
+                }
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Per node index c, the time to send one way, over the link between two stages of {@code devices}
+     * devices, each device's share of one micro-batch's tensors produced before c and used at or after
+     * it: what a stage ending at c sends (as {@link #profiles} prices it). O(nodes + links).
+     */
+    private double[] sendAtNode(ProblemBuilder.Built b, CoarseGraph cg, int devices) {
+        int n = b.units().size();
+        Map<String, int[]> span = new LinkedHashMap<>();
+        for (ProblemBuilder.Link l : b.links()) {
+            int[] sp = span.computeIfAbsent(l.value(), k -> new int[] {l.from(), l.to()});
+            sp[1] = Math.max(sp[1], l.to());
+        }
+        double[] diff = new double[n + 2];
+        int[] open = new int[n + 2];
+        for (Map.Entry<String, int[]> e : span.entrySet()) {
+            int from = e.getValue()[0];
+            int last = e.getValue()[1];
+            if (last <= from) {
+                continue;
+            }
+            double bytes = valueBytes(cg, from, e.getKey()) / devices;
+            // crosses every c with from < c <= last
+            diff[from + 1] += bytes;
+            diff[last + 1] -= bytes;
+            open[from + 1]++;
+            open[last + 1]--;
+        }
+        Link link = devices < cluster.devicesPerNode() ? cluster.nodes().get(0).intraNode() : cluster.interNode();
+        double[] r = new double[n + 1];
+        double bytes = 0;
+        int crossing = 0;
+        for (int c = 0; c <= n; c++) {
+            bytes += diff[c];
+            crossing += open[c];
+            // summed in the order profiles sums them, so that the two agree to the last bit where it matters
+            r[c] = crossing > 0 && bytes > 0 ? link.transferSeconds(bytes) : 0;
+        }
+        return r;
     }
 
     /**
@@ -1606,6 +1861,10 @@ final class PipelineSearch {
         }
         if (cut) {
             notes.add("the time limit left configurations in which memory binds unpriced");
+        }
+        if (balancedFallbacks > 0) {
+            notes.add("the time limit left " + balancedFallbacks + " pipeline configuration" + (balancedFallbacks == 1 ? ""
+                    : "s") + " with the balanced partition of the whole model's layer times instead of the exact one");
         }
         if (TRACE) {
             System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("

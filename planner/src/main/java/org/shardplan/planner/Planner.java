@@ -229,6 +229,10 @@ public final class Planner {
         SearchOptions so = SearchOptions.AUTO.withPipeline(p.parallelism().pipeline())
                 .withMicroBatches(p.parallelism().microBatches()).withRecompute(p.options().recompute())
                 .withZeroStage(p.options().zeroStage());
+        if (p.parallelism().copies() == 1) {
+            // the plan's degrees are a data x tensor mesh per stage: reported as such again (no copies)
+            so = so.withTensor(p.parallelism().tensor()).withData(p.parallelism().data());
+        }
         if (SearchOptions.SCHEDULES.contains(p.schedule().name())) {
             so = so.withSchedule(p.schedule().name()).withVirtualStages(p.schedule().virtualStages());
         }
@@ -903,6 +907,11 @@ public final class Planner {
         }
         if (split < 1 || stageDevices % split != 0 || split % data != 0) {
             split = stageDevices; // not a whole number of copies: the rest counted as tensor parallelism
+        }
+        if (c.search.tensor().isPresent() || c.search.data().isPresent()) {
+            // degrees the user fixed: the stage's devices are that data x tensor mesh, whatever its heaviest
+            // nodes leave unsplit (replicated over a tensor-parallel group, as the engines run them)
+            split = stageDevices;
         }
         int tensor = Math.max(1, split / data);
         int copies = stageDevices / split;

@@ -14,6 +14,8 @@
  * {@link org.shardplan.planner.pipeline.Schedules}. The inputs are plain per-stage costs
  * ({@link org.shardplan.planner.pipeline.StageProfile}); the event simulator of
  * {@code org.shardplan.planner.sim} replays each schedule's op order and checks the estimates.
- * docs/schedules.md derives the formulas and says how they are checked.
+ * docs/schedules.md derives the formulas and says how they are checked. Where the stages are cut:
+ * {@link org.shardplan.planner.pipeline.StagePartition}, the exact partition of a chain of segments into
+ * stages under Alpa's objective (Zheng et al., OSDI 2022), over stage costs the caller solves.
  */
 package org.shardplan.planner.pipeline;

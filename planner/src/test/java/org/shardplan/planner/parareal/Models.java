@@ -9,11 +9,11 @@ import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.OnnxImporter;
 
 /** The build-data models the parareal tests read (skipped when missing, unless SHARDPLAN_REQUIRE_TEST_DATA is set). */
-final class Models {
+public final class Models {
     private Models() {
     }
 
-    static Path file(String name) {
+    public static Path file(String name) {
         Path file = Path.of(System.getProperty("shardplan.models",
                 Path.of(System.getProperty("shardplan.root", "..")).resolve("build-data/models").toString()))
                 .resolve(name);
@@ -25,7 +25,7 @@ final class Models {
         return file;
     }
 
-    static Graph graph(String name, Map<String, Long> dims) throws Exception {
+    public static Graph graph(String name, Map<String, Long> dims) throws Exception {
         return OnnxImporter.read(file(name), ImportOptions.DEFAULT.withDims(dims)).graph();
     }
 }
