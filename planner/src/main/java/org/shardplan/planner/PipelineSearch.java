@@ -683,7 +683,7 @@ final class PipelineSearch {
             }
         } catch (MemoryBound e) {
             // a stage the exact partition needs binds its memory limit: as in the stage solves below
-            deferred.add(new Deferred(stages, m, recompute, zero, stepLowerBound(cg, micro, pb, stages, m)));
+            defer(cg, micro, pb, stages, m, recompute, zero);
             configurations--; // not priced yet
             tick("partition", tp);
             return Optional.empty();
@@ -720,9 +720,7 @@ final class PipelineSearch {
                 return Optional.empty();
             } catch (MemoryBound e) {
                 // priced at the end, in order of its bound, where that can still beat the plan found
-                double blind = stepLowerBound(cg, micro, pb, stages, m);
-                double withMemory = useMemoryBound ? Math.max(blind, memoryAwareBound(cg, micro, pb, stages, m)) : blind;
-                deferred.add(new Deferred(stages, m, recompute, zero, withMemory, blind));
+                defer(cg, micro, pb, stages, m, recompute, zero);
                 configurations--; // not priced yet
                 tick("stage solves", tp);
                 if (TRACE) {
@@ -896,6 +894,17 @@ final class PipelineSearch {
             }
             throw new IllegalStateException(e.getCause());
         }
+    }
+
+    /**
+     * Puts a configuration in which memory binds off, with the larger of its memory-blind bound and
+     * (unless turned off) its memory-aware one: it is priced at the end, in order of its bound, where
+     * that can still beat the plan found.
+     */
+    private void defer(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m, boolean recompute, int zero) {
+        double blind = stepLowerBound(cg, micro, pb, stages, m);
+        double withMemory = useMemoryBound ? Math.max(blind, memoryAwareBound(cg, micro, pb, stages, m)) : blind;
+        deferred.add(new Deferred(stages, m, recompute, zero, withMemory, blind));
     }
 
     /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it). */
