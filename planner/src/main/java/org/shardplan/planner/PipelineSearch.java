@@ -115,6 +115,7 @@ final class PipelineSearch {
     private final Map<Long, Graph> graphs = new HashMap<>();
     private final Map<Key, ProblemBuilder.Built> builds = new HashMap<>();
     private final Map<Key, ProblemBuilder> builders = new HashMap<>();
+    private final Map<String, ProblemBuilder.Shared> shared = new HashMap<>();
     private final Map<Long, List<Integer>> cuts = new HashMap<>();
     int configurations;
     /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
@@ -277,8 +278,11 @@ final class PipelineSearch {
             ProblemBuilder.Settings base = planner.settings();
             MemoryModel mm = new MemoryModel(base.memory().optimizer(), zero, recompute);
             Cluster sub = submesh(devices);
+            // the builders of one graph on one submesh share candidates and resharding tables: only the
+            // memory model (recomputation, ZeRO) tells them apart
+            ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices, x -> new ProblemBuilder.Shared());
             pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
-                    base.memoryLimit()), coarse(micro).nodes().size());
+                    base.memoryLimit()), coarse(micro).nodes().size(), sh);
             pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)
             builders.put(k, pb);
         }
@@ -306,7 +310,8 @@ final class PipelineSearch {
         return requiredCache.computeIfAbsent(micro + "/" + pb.digits().size() + "/" + pb.settings().cluster().deviceCount(),
                 k -> {
                     long t = System.nanoTime();
-                    Map<String, List<Layout>> r = required(cg, micro, pb);
+                    Map<String, List<Layout>> r = Baselines.familyLayouts(cg, micro, pb.digits(),
+                            baselineMemo.computeIfAbsent(micro, x -> new HashMap<>()));
                     tick("required", t);
                     Map<String, Layout> more = pb.settings().cluster().deviceCount() == cluster.deviceCount()
                             ? extra.get(micro) : null;
@@ -326,6 +331,10 @@ final class PipelineSearch {
     }
 
     private final Map<Long, Map<String, Layout>> extra = new HashMap<>();
+
+    /** The baselines per device set of the graph at each micro-batch size ({@link Baselines#familyLayouts}'s memo). */
+    private final Map<Long, Map<org.shardplan.planner.strategy.DeviceDigits, List<Baselines.Baseline>>> baselineMemo =
+            new HashMap<>();
 
     /**
      * Layouts that must be candidates, besides the baselines', of the problems on all the devices at this
@@ -674,7 +683,7 @@ final class PipelineSearch {
             }
         } catch (MemoryBound e) {
             // a stage the exact partition needs binds its memory limit: as in the stage solves below
-            deferred.add(new Deferred(stages, m, recompute, zero, stepLowerBound(cg, micro, pb, stages, m)));
+            defer(cg, micro, pb, stages, m, recompute, zero);
             configurations--; // not priced yet
             tick("partition", tp);
             return Optional.empty();
@@ -694,6 +703,13 @@ final class PipelineSearch {
         double lower = 0;
         String solver = "dp";
         double weight = stages == 1 ? m : m + stages - 1;
+        boolean hiddenOn = stages == 1 && planner.gradientOverlap()
+                && !"false".equals(System.getProperty("shardplan.hiddenGradients"));
+        // the second one-stage solve (the gradient reduction hidden) does not depend on the first: it runs
+        // on the thread beside while this one solves (where memory binds the first throws before the
+        // second would be used, which the passes put off, so only then)
+        java.util.concurrent.Future<Optional<Solved>> hiddenSolve = hiddenOn && defer && beside && BESIDE != null
+                ? BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)) : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
             ProblemBuilder.Repeat r = new ProblemBuilder.Repeat(weight, copies);
@@ -704,7 +720,7 @@ final class PipelineSearch {
                 return Optional.empty();
             } catch (MemoryBound e) {
                 // priced at the end, in order of its bound, where that can still beat the plan found
-                deferred.add(new Deferred(stages, m, recompute, zero, stepLowerBound(cg, micro, pb, stages, m)));
+                defer(cg, micro, pb, stages, m, recompute, zero);
                 configurations--; // not priced yet
                 tick("stage solves", tp);
                 if (TRACE) {
@@ -725,11 +741,11 @@ final class PipelineSearch {
                 solver = x.solver();
             }
         }
-        if (stages == 1 && planner.gradientOverlap() && !bound && !"false".equals(System.getProperty("shardplan.hiddenGradients"))) {
+        if (hiddenOn && !bound) {
             // the search counts the gradient reduction in full, the step only what the backward pass leaves
             // exposed: the plan that treats it as wholly hidden is priced too, and the faster kept; its
             // objective bounds the step from below (the step is at least the work without the reduction)
-            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute);
+            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute, hiddenSolve);
             if (h != null) {
                 lower = h.lowerBound();
                 if (h.choice() != null) {
@@ -819,10 +835,11 @@ final class PipelineSearch {
     }
 
     private Hidden hiddenGradients(ProblemBuilder.Built b, int n, int m, StageProblem.Filter f, ProblemBuilder pb,
-            int[] choice, int[] bounds, int devices, boolean recompute) {
+            int[] choice, int[] bounds, int devices, boolean recompute,
+            java.util.concurrent.Future<Optional<Solved>> pending) {
         Optional<Solved> so;
         try {
-            so = solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
+            so = pending != null ? awaited(pending) : solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
         } catch (IllegalArgumentException | MemoryBound e) {
             return null;
         }
@@ -842,6 +859,54 @@ final class PipelineSearch {
         return new Hidden(other < now * (1 - 1e-12) ? alt : null, lowerBound);
     }
 
+    /**
+     * A thread beside the search's, for a solve that does not depend on the one the search runs at the
+     * same time (the one-stage solve with the gradient reduction hidden); null on one core or with
+     * {@code -Dshardplan.searchThreads=1}. Each solve gives the same answer whichever thread runs it and
+     * whenever, so the plans do not depend on the timing (as before, only the time limit can cut a
+     * solve short).
+     */
+    private static final java.util.concurrent.ExecutorService BESIDE =
+            Runtime.getRuntime().availableProcessors() > 1 && !"1".equals(System.getProperty("shardplan.searchThreads"))
+                    ? java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                        Thread t = new Thread(r, "shardplan-search-beside");
+                        t.setDaemon(true);
+                        return t;
+                    })
+                    : null;
+
+    /** Whether this search uses the thread {@link #BESIDE} (where there is one); tests turn it off to compare. */
+    boolean beside = true;
+
+    /** The result of a solve run beside, its exceptions rethrown as they were thrown there. */
+    private static Optional<Solved> awaited(java.util.concurrent.Future<Optional<Solved>> pending) {
+        try {
+            return pending.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while a solve ran beside the search", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /**
+     * Puts a configuration in which memory binds off, with the larger of its memory-blind bound and
+     * (unless turned off) its memory-aware one: it is priced at the end, in order of its bound, where
+     * that can still beat the plan found.
+     */
+    private void defer(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m, boolean recompute, int zero) {
+        double blind = stepLowerBound(cg, micro, pb, stages, m);
+        double withMemory = useMemoryBound ? Math.max(blind, memoryAwareBound(cg, micro, pb, stages, m)) : blind;
+        deferred.add(new Deferred(stages, m, recompute, zero, withMemory, blind));
+    }
+
     /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it). */
     private Outcome incumbent;
     /** A stage whose solution without the memory limit does not fit, while memory-bound stages are put off. */
@@ -852,7 +917,7 @@ final class PipelineSearch {
     }
 
     /** A configuration put off because memory binds in one of its stages, with its lower bound. */
-    private record Deferred(int stages, int microBatches, boolean recompute, int zero, double bound) {
+    private record Deferred(int stages, int microBatches, boolean recompute, int zero, double bound, double blindBound) {
     }
 
     /**
@@ -871,6 +936,9 @@ final class PipelineSearch {
 
     /** Configurations whose lower bound could not beat the incumbent, left unpriced. */
     int bounded;
+
+    /** Of those put off because memory binds, the ones only the memory-aware bound left unpriced. */
+    int memoryBounded;
 
     /**
      * -Dshardplan.bound=false: every configuration the search reaches is priced where it is reached,
@@ -943,6 +1011,33 @@ final class PipelineSearch {
         if (stages == 1) {
             return m * pa[n];
         }
+        List<Integer> cut = cuts(cg, micro);
+        Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cut);
+        if (kinds == null) {
+            return 0;
+        }
+        double lb = Double.POSITIVE_INFINITY;
+        if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
+            lb = Math.min(lb, m * pa[n] / stages);
+        }
+        for (MemoryAwareBound.Kind kind : kinds) {
+            if (kind == MemoryAwareBound.Kind.INTERLEAVED) {
+                continue;
+            }
+            boolean zb = kind == MemoryAwareBound.Kind.ZERO_BUBBLE;
+            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> zb
+                    ? Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))
+                    : pa[i] + m * (pa[j] - pa[i])));
+        }
+        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * The schedule families a pipeline of P stages and m micro-batches may run under the options, for
+     * the bounds: GPipe and 1F1B ({@code FILL_DRAIN}), ZB-H1, interleaved (with some virtual-stage count
+     * the cuts allow); null when an asynchronous schedule is allowed (no bound).
+     */
+    private Set<MemoryAwareBound.Kind> boundKinds(int stages, int m, List<Integer> cut) {
         List<Schedule> schedules = new ArrayList<>();
         if (opts.schedule().isPresent()) {
             schedules.add(Schedules.of(opts.schedule().get()));
@@ -953,20 +1048,19 @@ final class PipelineSearch {
                 }
             }
         }
-        List<Integer> cut = cuts(cg, micro);
-        double lb = Double.POSITIVE_INFINITY;
+        Set<MemoryAwareBound.Kind> kinds = java.util.EnumSet.noneOf(MemoryAwareBound.Kind.class);
         for (Schedule named : schedules) {
             String name = named.name();
             if (name.equals("none")) {
                 continue; // one stage only
             }
             if (!name.equals("gpipe") && !name.equals("1f1b") && !name.equals("zero-bubble") && !name.equals("interleaved")) {
-                return 0;
+                return null;
             }
             if (name.equals("interleaved")) {
                 for (int v : named.virtualStageCandidates(opts.virtualStages())) {
                     if (named.check(stages, m, v).isEmpty() && cut.size() >= stages * v - 1) {
-                        lb = Math.min(lb, m * pa[n] / stages);
+                        kinds.add(MemoryAwareBound.Kind.INTERLEAVED);
                     }
                 }
                 continue;
@@ -974,12 +1068,43 @@ final class PipelineSearch {
             if (named.check(stages, m, 1).isPresent()) {
                 continue;
             }
-            boolean zb = name.equals("zero-bubble");
-            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> zb
-                    ? Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))
-                    : pa[i] + m * (pa[j] - pa[i])));
+            kinds.add(name.equals("zero-bubble") ? MemoryAwareBound.Kind.ZERO_BUBBLE : MemoryAwareBound.Kind.FILL_DRAIN);
         }
-        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+        return kinds;
+    }
+
+    private final Map<Key, MemoryAwareBound> memoryBounds = new HashMap<>();
+
+    /**
+     * -Dshardplan.memoryBound=false: configurations put off because memory binds are held against the
+     * plan found with the memory-blind bound alone (to check that the memory-aware one changes no plan).
+     */
+    boolean useMemoryBound = !"false".equals(System.getProperty("shardplan.memoryBound"));
+
+    /**
+     * The memory-aware bound of {@link MemoryAwareBound} on the configuration (0 where an asynchronous
+     * schedule is allowed): a configuration put off because memory binds keeps the larger of it and
+     * {@link #stepLowerBound}, and is priced at the end only while that can beat the plan found.
+     * O(nodes · layouts · grid) the first time per (micro-batch size, devices, recomputation, ZeRO),
+     * then O(P K^2 log G) for K cut positions.
+     */
+    double memoryAwareBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        long t = System.nanoTime();
+        int devices = pb.settings().cluster().deviceCount();
+        boolean rc = pb.settings().memory().recompute();
+        Key key = new Key(micro, devices, rc, pb.settings().memory().zeroStage());
+        MemoryAwareBound mb = memoryBounds.get(key);
+        if (mb == null) {
+            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), rc, cuts(cg, micro), limit);
+            memoryBounds.put(key, mb);
+        }
+        Set<MemoryAwareBound.Kind> kinds = stages == 1 ? Set.of() : boundKinds(stages, m, cuts(cg, micro));
+        double r = kinds == null ? 0 : mb.step(stages, m, kinds);
+        tick("memory bound", t);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  memory-aware bound %.4f s%n", r);
+        }
+        return r;
     }
 
     /** The cost of a stage of nodes {@code [i, j)}. */
@@ -1729,6 +1854,9 @@ final class PipelineSearch {
         for (Deferred d : deferred) {
             if (incumbent != null && useBound && d.bound() >= incumbent.stepSeconds()) {
                 bounded++;
+                if (d.blindBound() < incumbent.stepSeconds()) {
+                    memoryBounded++;
+                }
                 continue;
             }
             if (!timeLeft() && (best != null || incumbent != null)) {
@@ -1748,8 +1876,8 @@ final class PipelineSearch {
                     : "s") + " with the balanced partition of the whole model's layer times instead of the exact one");
         }
         if (TRACE) {
-            System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded, "
-                    + deferred.size() + " deferred");
+            System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("
+                    + memoryBounded + " by memory), " + deferred.size() + " deferred");
         }
         // a configuration priced in passing (the control flow above keeps only what it compares) may be the best
         if (incumbent != null && (best == null || better(incumbent, best))) {

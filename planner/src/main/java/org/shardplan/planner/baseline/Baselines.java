@@ -108,15 +108,40 @@ public final class Baselines {
      * families on fewer devices can also be chosen on more. O(digits · baselines · nodes · rank).
      */
     public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd) {
+        return familyLayouts(g, batch, dd, new HashMap<>());
+    }
+
+    /**
+     * {@link #familyLayouts(CoarseGraph, long, DeviceDigits)} with the baselines of each device set kept
+     * in {@code memo} (the caller's, for this graph and batch only): a search that asks for the family
+     * layouts on several device counts of one graph (the stages' submeshes: 1,536, 768, 384, ... devices,
+     * whose chains of smaller sets overlap) builds each set's baselines once. Each layout is copied over
+     * {@code dd} once however many nodes share it. The same result as without the memo.
+     */
+    public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd,
+            Map<DeviceDigits, List<Baseline>> memo) {
         Map<String, List<Layout>> r = new LinkedHashMap<>();
+        Map<Layout, Layout> copies = new HashMap<>();
         for (Optional<DeviceDigits> sub = Optional.of(dd); sub.isPresent();
                 sub = StrategySpace.copied() ? sub.get().withoutTopDigit() : Optional.empty()) {
-            List<Baseline> all = new ArrayList<>();
-            all.add(dataParallel(g, batch, sub.get()));
-            all.addAll(experts(g, batch, sub.get()));
+            DeviceDigits at = sub.get();
+            List<Baseline> all = memo.computeIfAbsent(at, x -> {
+                List<Baseline> bs = new ArrayList<>();
+                bs.add(dataParallel(g, batch, x));
+                bs.addAll(experts(g, batch, x));
+                // kept: the layouts the nodes of repeated blocks share are held once
+                Map<Layout, Layout> one = new HashMap<>();
+                List<Baseline> kept = new ArrayList<>(bs.size());
+                for (Baseline b : bs) {
+                    Map<String, Layout> ls = new LinkedHashMap<>();
+                    b.layouts().forEach((node, l) -> ls.put(node, one.computeIfAbsent(l, y -> y)));
+                    kept.add(new Baseline(b.name(), ls));
+                }
+                return List.copyOf(kept);
+            });
             for (Baseline b : all) {
                 b.layouts().forEach((node, l) -> {
-                    Layout c = StrategySpace.copied(l, dd);
+                    Layout c = copies.computeIfAbsent(l, x -> StrategySpace.copied(x, dd));
                     List<Layout> ls = r.computeIfAbsent(node, x -> new ArrayList<>());
                     if (!ls.contains(c)) {
                         ls.add(c);

@@ -215,21 +215,78 @@ public final class ProblemBuilder {
     }
 
     /**
-     * The problem and what it was built from.
-     *
-     * @param coarse the coarse graph planned
-     * @param problem the strategy problem
-     * @param units one per problem node, in coarse-graph order
-     * @param links one per problem edge, in problem order
-     * @param unsupported operator types planned as replicated because they have no iteration space,
-     *     with their node counts
+     * The problem and what it was built from: the coarse graph planned, one unit per problem node in
+     * coarse-graph order, one link per problem edge in problem order, and the operator types planned as
+     * replicated because they have no iteration space, with their node counts. The whole {@link
+     * #problem()} (whose edges hold copies of the links' tables) is made on first use: the search reads
+     * the units and links (its stage problems are made from them), and keeping every configuration's
+     * whole problem held gigabytes for the largest models.
      */
-    public record Built(CoarseGraph coarse, Problem problem, List<Unit> units, List<Link> links,
-            Map<String, Integer> unsupported) {
-        public Built {
-            units = List.copyOf(units);
-            links = List.copyOf(links);
-            unsupported = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(unsupported));
+    public static final class Built {
+        private final CoarseGraph coarse;
+        private final String name;
+        private final OptionalDouble memoryLimit;
+        private final List<Unit> units;
+        private final List<Link> links;
+        private final Map<String, Integer> unsupported;
+        private final java.util.function.Supplier<Problem> make;
+        private Problem problem;
+
+        /** A built problem with its whole problem given. */
+        public Built(CoarseGraph coarse, Problem problem, List<Unit> units, List<Link> links,
+                Map<String, Integer> unsupported) {
+            this(coarse, problem.name(), problem.memoryLimit(), null, units, links, unsupported);
+            this.problem = problem;
+        }
+
+        private Built(CoarseGraph coarse, String name, OptionalDouble memoryLimit,
+                java.util.function.Supplier<Problem> make, List<Unit> units, List<Link> links,
+                Map<String, Integer> unsupported) {
+            this.coarse = coarse;
+            this.name = name;
+            this.memoryLimit = memoryLimit;
+            this.make = make;
+            this.units = List.copyOf(units);
+            this.links = List.copyOf(links);
+            this.unsupported = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(unsupported));
+        }
+
+        /** The coarse graph planned. */
+        public CoarseGraph coarse() {
+            return coarse;
+        }
+
+        /** The whole strategy problem, made on first use. O(nodes · layouts + edges · layouts²) then. */
+        public synchronized Problem problem() {
+            if (problem == null) {
+                problem = make.get();
+            }
+            return problem;
+        }
+
+        /** The problem's name, without making it. */
+        public String name() {
+            return name;
+        }
+
+        /** The problem's memory limit, without making it. */
+        public OptionalDouble memoryLimit() {
+            return memoryLimit;
+        }
+
+        /** One per problem node, in coarse-graph order. */
+        public List<Unit> units() {
+            return units;
+        }
+
+        /** One per problem edge, in problem order. */
+        public List<Link> links() {
+            return links;
+        }
+
+        /** Operator types planned as replicated (no iteration space), with their node counts. */
+        public Map<String, Integer> unsupported() {
+            return unsupported;
         }
 
         /** The unit of a coarse node. */
@@ -274,8 +331,46 @@ public final class ProblemBuilder {
     private static final int EDGE_THREADS = Integer.getInteger("shardplan.build.threads",
             Runtime.getRuntime().availableProcessors());
 
+    /**
+     * What builders of one graph on one cluster share whatever their memory model (recomputation, ZeRO
+     * stage): each class's candidates (they depend on the iteration space, the devices, the cap and the
+     * required layouts, not on memory) and the resharding tables between classes (they depend on the
+     * candidates, the tensor and the cluster). A search that builds the same graph on the same submesh
+     * under several memory settings enumerates and prices these once. Not thread-safe.
+     */
+    public static final class Shared {
+        private final Map<String, List<Layout>> layouts = new HashMap<>();
+        private final Map<String, double[][]> edges = new HashMap<>();
+        private Cluster cluster;
+        private int maxLayouts = -1;
+
+        /** Checks that a builder may use this: the same cluster and cap as the builders before it. */
+        private Shared claim(Settings s) {
+            if (cluster == null) {
+                cluster = s.cluster();
+                maxLayouts = s.maxLayouts();
+            } else if (!cluster.equals(s.cluster()) || maxLayouts != s.maxLayouts()) {
+                throw new IllegalArgumentException("shared candidates must come from builders of one cluster and cap,"
+                        + " found " + s.cluster().name() + " with " + s.maxLayouts() + " after " + cluster.name() + " with "
+                        + maxLayouts);
+            }
+            return this;
+        }
+    }
+
+    private final Shared shared;
+
     /** A builder for {@code nodes} problem nodes (the count sets the recomputation's activation share). */
     public ProblemBuilder(Settings settings, int nodes) {
+        this(settings, nodes, new Shared());
+    }
+
+    /**
+     * A builder that takes candidates and resharding tables from, and adds them to, {@code shared}
+     * (builders of the same graphs on the same cluster and cap, other memory models).
+     */
+    public ProblemBuilder(Settings settings, int nodes, Shared shared) {
+        this.shared = shared.claim(settings);
         this.settings = settings;
         Cluster c = settings.cluster();
         this.digits = DeviceDigits.of(c.deviceCount(), c.devicesPerNode());
@@ -329,7 +424,8 @@ public final class ProblemBuilder {
 
     /**
      * Builds the problem of {@code graph} (coarsened first); {@code required} gives, per coarse node name,
-     * layouts that must be among its candidates (the baselines').
+     * layouts that must be among its candidates (the baselines'). The map is read as unchanging: what it
+     * gives is kept by its identity for later calls with the same graph.
      */
     public Built build(Graph graph, Map<String, List<Layout>> required) {
         return build(Coarsening.coarsen(graph), required);
@@ -357,6 +453,7 @@ public final class ProblemBuilder {
         // depend on the order), then every edge takes its class's
         Map<String, Integer> edgeClass = new HashMap<>();
         List<CoarseEdge> distinct = new ArrayList<>();
+        List<String> distinctKeys = new ArrayList<>();
         int[] classOf = new int[cg.edges().size()];
         long entries = 0;
         for (int i = 0; i < classOf.length; i++) {
@@ -370,22 +467,42 @@ public final class ProblemBuilder {
                 k = distinct.size();
                 edgeClass.put(key, k);
                 distinct.add(e);
-                entries += (long) p.layouts().size() * u.layouts().size();
+                distinctKeys.add(key);
+                if (!shared.edges.containsKey(key)) {
+                    entries += (long) p.layouts().size() * u.layouts().size();
+                }
             }
             classOf[i] = k;
         }
+        // the matrices the builders of other memory settings priced are taken as they are
         double[][][] priced = new double[distinct.size()][][];
+        for (int k = 0; k < priced.length; k++) {
+            priced[k] = shared.edges.get(distinctKeys.get(k));
+        }
         java.util.stream.IntStream each = java.util.stream.IntStream.range(0, priced.length);
         (entries >= PARALLEL_EDGE_ENTRIES && EDGE_THREADS > 1 ? each.parallel() : each).forEach(k -> {
+            if (priced[k] != null) {
+                return;
+            }
             checkTime();
             CoarseEdge e = distinct.get(k);
             priced[k] = edgeCost(units.get(e.from()), units.get(e.to()), e.value());
         });
+        for (int k = 0; k < priced.length; k++) {
+            shared.edges.putIfAbsent(distinctKeys.get(k), priced[k]);
+        }
         for (int i = 0; i < classOf.length; i++) {
             CoarseEdge e = cg.edges().get(i);
             double[][] m = priced[classOf[i]];
             links.add(new Link(e.from(), e.to(), e.value().name(), m[0], m[1]));
         }
+        String name = cg.graph().name();
+        OptionalDouble limit = settings.memoryLimit();
+        return new Built(cg, name, limit, () -> wholeProblem(name, units, links, limit), units, links, unsupported);
+    }
+
+    /** The whole problem of built units and links (their cost and edge tables copied into it). */
+    private static Problem wholeProblem(String name, List<Unit> units, List<Link> links, OptionalDouble limit) {
         List<Problem.Node> pnodes = new ArrayList<>();
         Map<List<Layout>, List<String>> labelCache = new java.util.IdentityHashMap<>();
         for (Unit u : units) {
@@ -396,7 +513,7 @@ public final class ProblemBuilder {
                 mem[k] = u.costs().get(k).memoryBytes();
             }
             // the units of one class share their candidate list, and so its labels
-            List<String> labels = labelCache.computeIfAbsent(layoutCache.get(keys.get(u.index())), ls -> {
+            List<String> labels = labelCache.computeIfAbsent(u.layouts(), ls -> {
                 List<String> r = new ArrayList<>(ls.size());
                 ls.forEach(l -> r.add(l.label()));
                 return List.copyOf(r);
@@ -408,8 +525,7 @@ public final class ProblemBuilder {
             pedges.add(new Problem.Edge(l.from(), l.to(), units.get(l.from()).layouts().size(),
                     units.get(l.to()).layouts().size(), l.seconds()));
         }
-        Problem problem = new Problem(cg.graph().name(), pnodes, pedges, settings.memoryLimit());
-        return new Built(cg, problem, units, links, unsupported);
+        return new Problem(name, pnodes, pedges, limit);
     }
 
     /**
@@ -463,6 +579,27 @@ public final class ProblemBuilder {
      * O(nodes) when known, else O(distinct nodes · layouts) node costs.
      */
     private List<String> classKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
+        // the same graph and the same map of required layouts (a caller's cached map, asked for again by
+        // every memory test and build of the configurations it prices) give the same keys: kept by identity
+        Map<Map<String, List<Layout>>, List<String>> known = (requiredOnly ? keyCacheRequiredOnly : keyCache)
+                .computeIfAbsent(cg, g -> new java.util.IdentityHashMap<>());
+        List<String> kept = known.get(required);
+        if (kept == null) {
+            kept = List.copyOf(computeClassKeys(cg, required));
+            known.put(required, kept);
+        }
+        return kept;
+    }
+
+    /** One instance of each class key, so that the kept lists of keys share them. */
+    private final Map<String, String> canonicalKeys = new HashMap<>();
+
+    /** Keys of the classes of nodes, by graph and (by identity) the map of required layouts they were computed with. */
+    private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> keyCache = new java.util.IdentityHashMap<>();
+    private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> keyCacheRequiredOnly =
+            new java.util.IdentityHashMap<>();
+
+    private List<String> computeClassKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
         prepare(cg);
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = spaces(cg);
@@ -477,12 +614,14 @@ public final class ProblemBuilder {
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
             List<Layout> req = required.getOrDefault(c.name(), List.of());
-            String key = (requiredOnly ? "required only|" : "") + sigs.get(c.index()) + keysOf(req);
+            String key = canonicalKeys.computeIfAbsent((requiredOnly ? "required only|" : "") + sigs.get(c.index())
+                    + keysOf(req), k -> k);
             if (!costCache.containsKey(key)) {
                 checkTime();
-                List<Layout> layouts = space.isEmpty() ? List.of(Layout.replicated())
+                List<Layout> layouts = shared.layouts.computeIfAbsent(key, x -> space.isEmpty()
+                        ? List.of(Layout.replicated())
                         : requiredOnly ? withReplicated(req)
-                        : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req);
+                        : List.copyOf(StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req)));
                 List<Cost> costs = new ArrayList<>(layouts.size());
                 for (Layout l : layouts) {
                     costs.add(nodeCost(c, space, l));

@@ -188,7 +188,7 @@ public record StageProblem(Problem problem, int from, int[] representative, int[
             int[] d = dims.get(e.getKey());
             pe.add(new Problem.Edge(d[0], d[1], d[2], d[3], e.getValue()));
         }
-        return new StageProblem(new Problem(b.problem().name() + " [" + from + ".." + to + ")", nodes, pe, limit), from,
+        return new StageProblem(new Problem(b.name() + " [" + from + ".." + to + ")", nodes, pe, limit), from,
                 map, cand);
     }
 

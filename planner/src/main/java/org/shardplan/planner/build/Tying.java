@@ -24,7 +24,7 @@ public record Tying(Problem problem, int[] representative, int tiedNodes) {
     public static Tying of(ProblemBuilder.Built b) {
         int n = b.units().size();
         StageProblem sp = StageProblem.of(b, 0, n, ProblemBuilder.Repeat.ONCE, StageProblem.Filter.ALL,
-                b.problem().memoryLimit(), true);
+                b.memoryLimit(), true);
         return new Tying(sp.problem(), sp.representative(), n - sp.problem().size());
     }
 

@@ -1,0 +1,282 @@
+package org.shardplan.planner;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.shardplan.planner.build.ProblemBuilder;
+
+/**
+ * A lower bound on the step of every plan of a configuration (P stages, m micro-batches) whose stages
+ * each meet the memory limit the search solves them under, from each node's candidates alone (no edge
+ * priced, nothing solved): the memory-aware counterpart of {@link PipelineSearch#stepLowerBound}.
+ *
+ * <p>The search solves stage s (of P) with the activations of the micro-batches 1F1B holds there,
+ * {@code c_s = min(P - s, m)} (one with one stage): its layouts x satisfy
+ * {@code sum_i p_i(x_i) + c_s act_i(x_i) <= L}. Its per-micro-batch time {@code A_s(x) = sum_i a_i(x_i)}
+ * (compute and collectives; resharding only adds) is then at least the value of the multiple-choice
+ * knapsack {@code min sum_i a_i(x_i)} under that constraint, and so at least its Lagrangian dual
+ * <pre>
+ *     A_mem(range, c) = max over lambda &gt;= 0 of  sum_{i in range} min_k (a_ik + lambda (p_ik + c act_ik)) - lambda L
+ * </pre>
+ * (weak duality: for any lambda and any x that fits, the bracket is at most {@code A(x)}; Fisher, "The
+ * Lagrangian relaxation method for solving integer programming problems", Management Science 1981).
+ * lambda = 0 gives the least time of {@link PipelineSearch#leastTimes}, so this bound is never below the
+ * memory-blind one. The maximum is taken over a fixed geometric grid of lambda (any lambda gives a valid
+ * bound), with prefix sums over the cut positions so that each range costs O(log G).
+ *
+ * <p>The schedules' fill-and-drain bounds are those of {@link PipelineSearch#stepLowerBound}, the
+ * stage's own term taken with memory: GPipe and 1F1B {@code A(stages < s) + m A_mem(s)}; ZB-H1 {@code
+ * max(F(stages < s) + m A_mem(s), C(stages < s) + m C(s))}; interleaved {@code m sum_s A_mem(s) / P}
+ * (the per-stage limits hold for the P-stage partition the layouts were solved at); one stage
+ * {@code m A_mem(whole model, 1)}. The partition is any one at the cuts (the least over partitions, by
+ * the stage-balancing recurrence with a stage's cost depending on its index).
+ *
+ * <p>Running time: O(D G C + n G C) to build the tables for D distinct candidate lists, n nodes, G grid
+ * points and C distinct counts of micro-batches held; O(P K^2 log G) per bound for K cut positions.
+ */
+final class MemoryAwareBound {
+
+    /** The schedule families a bound is taken over. */
+    enum Kind {
+        /** GPipe and 1F1B: {@code A(stages < s) + m A(s)}. */
+        FILL_DRAIN,
+        /** ZB-H1. */
+        ZERO_BUBBLE,
+        /** Interleaved 1F1B: {@code m A / P}. */
+        INTERLEAVED
+    }
+
+    /** lambda grid, seconds per byte: 0, then 1e-18 .. 1e-6 geometrically (ratio 2^(1/4)). */
+    static final double[] LAMBDAS;
+
+    static {
+        List<Double> l = new ArrayList<>();
+        l.add(0.0);
+        for (double x = 1e-18; x <= 1e-6; x *= Math.pow(2, 0.25)) {
+            l.add(x);
+        }
+        LAMBDAS = l.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private final int n;
+    private final int[] pos;
+    private final double limit;
+    /** per node: candidates' {a, p, act} (shared between nodes of one class). */
+    private final double[][][] cand;
+    /** prefix sums at the cut positions of the least f, a, c (no memory). */
+    private final double[] pf;
+    private final double[] pa;
+    private final double[] pc;
+    /** per count of micro-batches held: prefix[k * G + g] at cut position k. */
+    private final Map<Integer, double[]> prefix = new HashMap<>();
+
+    /**
+     * @param costs the candidates' costs per node, in coarse-graph order ({@link ProblemBuilder#nodeCosts})
+     * @param recompute whether the costs are those with recomputation (the weight-gradient share)
+     * @param cuts where a stage may start ({@link PipelineSearch#cuts})
+     * @param limit the memory limit per device, bytes
+     */
+    MemoryAwareBound(List<List<ProblemBuilder.Cost>> costs, boolean recompute, List<Integer> cuts, double limit) {
+        this.n = costs.size();
+        List<Integer> p = new ArrayList<>();
+        p.add(0);
+        for (int c : cuts) {
+            if (c > 0 && c < n) {
+                p.add(c);
+            }
+        }
+        p.add(n);
+        this.pos = p.stream().mapToInt(Integer::intValue).toArray();
+        // a larger limit only lowers the bound: the stage solves' comparisons are exact, this leaves room
+        this.limit = limit * (1 + 1e-9);
+        Map<List<ProblemBuilder.Cost>, double[][]> seen = new IdentityHashMap<>();
+        this.cand = new double[n][][];
+        for (int i = 0; i < n; i++) {
+            cand[i] = seen.computeIfAbsent(costs.get(i), cs -> {
+                double[][] x = new double[cs.size()][];
+                for (int k = 0; k < x.length; k++) {
+                    ProblemBuilder.Cost c = cs.get(k);
+                    x[k] = new double[] {c.microComputeSeconds() + c.microCommunicationSeconds(), c.parameterBytes(),
+                            c.activationBytes()};
+                }
+                return x;
+            });
+        }
+        double[][] least = PipelineSearch.leastTimes(costs, recompute);
+        int k = pos.length;
+        pf = new double[k];
+        pa = new double[k];
+        pc = new double[k];
+        double f = 0;
+        double a = 0;
+        double c = 0;
+        int at = 1;
+        for (int i = 0; i < n; i++) {
+            f += least[i][0];
+            a += least[i][1];
+            c += least[i][2];
+            while (at < k && pos[at] == i + 1) {
+                pf[at] = f;
+                pa[at] = a;
+                pc[at] = c;
+                at++;
+            }
+        }
+    }
+
+    /** The prefix table for {@code copies} micro-batches of activations held. */
+    private double[] table(int copies) {
+        return prefix.computeIfAbsent(copies, cp -> {
+            int g = LAMBDAS.length;
+            Map<double[][], double[]> perClass = new IdentityHashMap<>();
+            double[] t = new double[pos.length * g];
+            double[] run = new double[g];
+            int at = 1;
+            for (int i = 0; i < n; i++) {
+                double[] v = perClass.computeIfAbsent(cand[i], cs -> {
+                    double[] r = new double[g];
+                    for (int q = 0; q < g; q++) {
+                        double lam = LAMBDAS[q];
+                        double best = Double.POSITIVE_INFINITY;
+                        for (double[] x : cs) {
+                            best = Math.min(best, x[0] + lam * (x[1] + cp * x[2]));
+                        }
+                        r[q] = best;
+                    }
+                    return r;
+                });
+                for (int q = 0; q < g; q++) {
+                    run[q] += v[q];
+                }
+                while (at < pos.length && pos[at] == i + 1) {
+                    System.arraycopy(run, 0, t, at * g, g);
+                    at++;
+                }
+            }
+            return t;
+        });
+    }
+
+    /**
+     * {@code A_mem} of the nodes between cut positions {@code i < j} with {@code copies} micro-batches of
+     * activations held: the largest over the grid of the dual function, which is concave in lambda (a
+     * search for the peak, then the neighbours scanned; whatever point it stops at is a valid bound).
+     */
+    double stageTime(int i, int j, int copies) {
+        double[] t = table(copies);
+        int g = LAMBDAS.length;
+        int lo = 0;
+        int hi = g - 1;
+        while (hi - lo > 3) {
+            int m1 = lo + (hi - lo) / 3;
+            int m2 = hi - (hi - lo) / 3;
+            double v1 = dual(t, i, j, m1, g);
+            double v2 = dual(t, i, j, m2, g);
+            if (v1 < v2) {
+                lo = m1 + 1;
+            } else if (v1 > v2) {
+                hi = m2 - 1;
+            } else {
+                lo = m1;
+                hi = m2;
+            }
+        }
+        double best = dual(t, i, j, 0, g);
+        for (int q = lo; q <= hi; q++) {
+            best = Math.max(best, dual(t, i, j, q, g));
+        }
+        return best;
+    }
+
+    private double dual(double[] t, int i, int j, int q, int g) {
+        return t[j * g + q] - t[i * g + q] - LAMBDAS[q] * limit;
+    }
+
+    /** Cut positions: 0, the cuts inside (0, n), n. */
+    int positions() {
+        return pos.length;
+    }
+
+    /**
+     * The bound on the step of P stages and m micro-batches over the schedule families {@code kinds}
+     * (the least over them); with one stage the kinds are not read. 0 when the cuts allow fewer than P
+     * stages or no family applies.
+     */
+    double step(int stages, int m, Set<Kind> kinds) {
+        int k = pos.length;
+        if (stages == 1) {
+            return m * stageTime(0, k - 1, 1);
+        }
+        if (k - 1 < stages || kinds.isEmpty()) {
+            return 0; // no partition at the cuts, or no schedule: nothing to bound (the search prices none)
+        }
+        double lb = Double.POSITIVE_INFINITY;
+        if (kinds.contains(Kind.FILL_DRAIN) || kinds.contains(Kind.ZERO_BUBBLE)) {
+            boolean fill = kinds.contains(Kind.FILL_DRAIN);
+            boolean zb = kinds.contains(Kind.ZERO_BUBBLE);
+            // both families share A_mem(s): the least over partitions of the largest stage bound, per family
+            double[][] prev = new double[2][k];
+            double[][] cur = new double[2][k];
+            for (double[] r : prev) {
+                java.util.Arrays.fill(r, Double.POSITIVE_INFINITY);
+                r[0] = 0;
+            }
+            for (int s = 1; s <= stages; s++) {
+                int copies = Math.min(stages - (s - 1), m);
+                for (double[] r : cur) {
+                    java.util.Arrays.fill(r, Double.POSITIVE_INFINITY);
+                }
+                for (int j = s; j < k; j++) {
+                    for (int i = s - 1; i < j; i++) {
+                        if (prev[0][i] == Double.POSITIVE_INFINITY && prev[1][i] == Double.POSITIVE_INFINITY) {
+                            continue;
+                        }
+                        double am = m * stageTime(i, j, copies);
+                        if (fill) {
+                            cur[0][j] = Math.min(cur[0][j], Math.max(prev[0][i], pa[i] + am));
+                        }
+                        if (zb) {
+                            double v = Math.max(pf[i] + am, pc[i] + m * (pc[j] - pc[i]));
+                            cur[1][j] = Math.min(cur[1][j], Math.max(prev[1][i], v));
+                        }
+                    }
+                }
+                double[][] x = prev;
+                prev = cur;
+                cur = x;
+            }
+            if (fill) {
+                lb = Math.min(lb, prev[0][k - 1]);
+            }
+            if (zb) {
+                lb = Math.min(lb, prev[1][k - 1]);
+            }
+        }
+        if (kinds.contains(Kind.INTERLEAVED)) {
+            // the least over partitions of the summed stage times, by the same recurrence with a sum
+            double[] prev = new double[k];
+            double[] cur = new double[k];
+            java.util.Arrays.fill(prev, Double.POSITIVE_INFINITY);
+            prev[0] = 0;
+            for (int s = 1; s <= stages; s++) {
+                int copies = Math.min(stages - (s - 1), m);
+                java.util.Arrays.fill(cur, Double.POSITIVE_INFINITY);
+                for (int j = s; j < k; j++) {
+                    for (int i = s - 1; i < j; i++) {
+                        if (prev[i] != Double.POSITIVE_INFINITY) {
+                            cur[j] = Math.min(cur[j], prev[i] + stageTime(i, j, copies));
+                        }
+                    }
+                }
+                double[] x = prev;
+                prev = cur;
+                cur = x;
+            }
+            lb = Math.min(lb, m * prev[k - 1] / stages);
+        }
+        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+}

@@ -1,0 +1,167 @@
+package org.shardplan.planner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.models.BuiltinModels;
+import org.shardplan.planner.build.ProblemBuilder;
+
+class MemoryAwareBoundTest {
+
+    /** A candidate of micro-batch time a (all compute), parameters p and activations act per micro-batch. */
+    private static ProblemBuilder.Cost cost(double a, double p, double act) {
+        return new ProblemBuilder.Cost(a, 0, 0, p + act, a / 3, a, 0, 0, 0, 0, p, act);
+    }
+
+    @Test
+    void theDualOfTheStageMemoryLimitOnHandCheckableNodes() {
+        // node A: 1 ms with 10 GB or 3 ms with 2 GB; node B: 2 ms with 10 GB or 5 ms with 1 GB; limit 12 GB.
+        // Fitting pairs: (fast A, slow B) 1 + 5 = 6 ms in 11 GB, (slow A, fast B) 3 + 2 = 5 ms in 12 GB,
+        // both slow 8 ms: the optimum is 5 ms. The dual: min(1 + 10 l, 3 + 2 l) + min(2 + 10 l, 5 + l) - 12 l
+        // rises as 3 + 8 l up to l = 0.25 ms/GB, is flat at 5 ms up to l = 1/3 ms/GB, then falls: its
+        // maximum is the optimum, 5 ms (against 1 + 2 = 3 ms for the bound that ignores memory)
+        List<ProblemBuilder.Cost> a = List.of(cost(1e-3, 10e9, 0), cost(3e-3, 2e9, 0));
+        List<ProblemBuilder.Cost> b = List.of(cost(2e-3, 10e9, 0), cost(5e-3, 1e9, 0));
+        MemoryAwareBound one = new MemoryAwareBound(List.of(a, b), false, List.of(), 12e9);
+        // (the limit is taken 1e-9 larger, and the dual's peak is met on a grid of lambda: within 1e-11)
+        assertEquals(5e-3, one.stageTime(0, 1, 1), 1e-11);
+        assertTrue(one.stageTime(0, 1, 1) <= 5e-3);
+        // one stage of 4 micro-batches: 4 x 5 ms
+        assertEquals(4 * 5e-3, one.step(1, 4, EnumSet.noneOf(MemoryAwareBound.Kind.class)), 4e-11);
+        // with room for every candidate the least times: 3 ms
+        MemoryAwareBound roomy = new MemoryAwareBound(List.of(a, b), false, List.of(), 20e9);
+        assertEquals(3e-3, roomy.stageTime(0, 1, 1), 1e-15);
+    }
+
+    @Test
+    void pipelineStagesHoldTheirMicroBatchesInFlight() {
+        // stage 0 = nodes 0, 1 holds min(P - 0, m) = 2 micro-batches: A' = (1 ms, 4 GB + 2 x 3 GB = 10 GB) or
+        // (3 ms, 0 + 2 x 1 GB = 2 GB), B' = (2 ms, 10 GB) or (5 ms, 2 x 0.5 GB = 1 GB): the pairs above, A_mem(0) = 5 ms;
+        // stage 1 = nodes 2, 3 of 1 ms each, 1 GB each: A_mem(1) = 2 ms
+        List<ProblemBuilder.Cost> a = List.of(cost(1e-3, 4e9, 3e9), cost(3e-3, 0, 1e9));
+        List<ProblemBuilder.Cost> b = List.of(cost(2e-3, 4e9, 3e9), cost(5e-3, 0, 0.5e9));
+        List<ProblemBuilder.Cost> c = List.of(cost(1e-3, 1e9, 0));
+        MemoryAwareBound mb = new MemoryAwareBound(List.of(a, b, c, c), false, List.of(2), 12e9);
+        assertEquals(5e-3, mb.stageTime(0, 1, 2), 1e-11);
+        assertEquals(2e-3, mb.stageTime(1, 2, 1), 1e-11);
+        // GPipe / 1F1B with m = 2: max(0 + 2 x 5, (1 + 2) + 2 x 2) ms = 10 ms
+        assertEquals(10e-3, mb.step(2, 2, EnumSet.of(MemoryAwareBound.Kind.FILL_DRAIN)), 1e-10);
+        // ZB-H1: stage 0 max(0 + 2 x 5, 0 + 2 x (2/3 + 4/3)) = 10 ms; stage 1 max(1/3 + 2/3 + 2 x 2, 2 + 2 x 4/3) = 5 ms
+        assertEquals(10e-3, mb.step(2, 2, EnumSet.of(MemoryAwareBound.Kind.ZERO_BUBBLE)), 1e-10);
+        // interleaved: m (5 + 2) / P = 7 ms; the least of the families allowed
+        assertEquals(7e-3, mb.step(2, 2, EnumSet.of(MemoryAwareBound.Kind.INTERLEAVED)), 1e-10);
+        assertEquals(7e-3, mb.step(2, 2, EnumSet.allOf(MemoryAwareBound.Kind.class)), 1e-10);
+    }
+
+    /** A small GPT: 4 layers, hidden 256, 4 heads, sequence 128, vocabulary 2048. */
+    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=4,hidden=256,heads=4,seq=128,vocab=2048",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    /**
+     * Planners at 4 and 8 devices with the memory limit a share of what the plan of one stage, one
+     * micro-batch, no recomputation and ZeRO 1 takes.
+     */
+    private static List<Planner> tight() throws Exception {
+        List<Planner> r = new java.util.ArrayList<>();
+        for (int devices : List.of(4, 8)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
+            double peak = p.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT).totals()
+                    .peakMemoryBytesPerDevice();
+            for (double share : devices == 8 ? List.of(0.5, 0.25) : List.of(0.35)) {
+                r.add(p.withMemoryLimit(share * peak));
+            }
+        }
+        return r;
+    }
+
+    @Test
+    void theBoundIsBelowEveryPricedStep() throws Exception {
+        int above = 0;
+        int priced = 0;
+        for (Planner p : tight()) {
+            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+            ps.useBound = false;
+            ps.defer = false;
+            for (int stages : ps.pipelineCandidates()) {
+                for (int m : List.of(1, 4)) {
+                    for (boolean rc : List.of(false, true)) {
+                        for (int z : List.of(1, 3)) {
+                            var o = ps.price(stages, m, rc, z);
+                            if (o.isEmpty() || !o.get().fits()) {
+                                continue;
+                            }
+                            long micro = 64 / m;
+                            CoarseGraph cg = ps.coarse(micro);
+                            ProblemBuilder pb = ps.builder(micro, p.cluster().deviceCount() / stages, rc, z);
+                            double bound = ps.memoryAwareBound(cg, micro, pb, stages, m);
+                            double blind = ps.stepLowerBound(cg, micro, pb, stages, m);
+                            String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit() + ", P " + stages
+                                    + ", m " + m + ", recompute " + rc + ", ZeRO " + z;
+                            assertTrue(bound <= o.get().stepSeconds() * (1 + 1e-9), what + ": bound " + bound + " above the step "
+                                    + o.get().stepSeconds());
+                            assertTrue(bound >= blind * (1 - 1e-9), what + ": bound " + bound + " below the blind " + blind);
+                            priced++;
+                            above += bound > blind * (1 + 1e-6) ? 1 : 0;
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(priced > 20, "priced " + priced);
+        // the limits bind: the memory-aware bound is stronger than the memory-blind one somewhere
+        assertTrue(above > 0, "never above the memory-blind bound in " + priced + " configurations");
+    }
+
+    @Test
+    void theSolveBesideTheSearchChangesNoPlan() throws Exception {
+        // the one-stage solve with the gradient reduction hidden runs on a second thread: the same layouts
+        for (int devices : List.of(4, 8, 16)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
+            assertTrue(p.gradientOverlap());
+            PipelineSearch two = new PipelineSearch(p, SearchOptions.AUTO.withPipeline(1), GPT, 64, 600);
+            var a = two.run().orElseThrow();
+            PipelineSearch one = new PipelineSearch(p, SearchOptions.AUTO.withPipeline(1), GPT, 64, 600);
+            one.beside = false;
+            var b = one.run().orElseThrow();
+            assertTrue(one.timeLeft() && two.timeLeft());
+            assertEquals(b.microBatches(), a.microBatches());
+            assertEquals(b.zero(), a.zero());
+            assertEquals(b.recompute(), a.recompute());
+            assertEquals(java.util.Arrays.toString(b.choice()), java.util.Arrays.toString(a.choice()));
+            assertEquals(b.stepSeconds(), a.stepSeconds(), 0.0);
+            assertEquals(b.lowerBound(), a.lowerBound(), 0.0);
+        }
+    }
+
+    @Test
+    void theMemoryAwareBoundChangesNoPlan() throws Exception {
+        int dropped = 0;
+        for (Planner p : tight()) {
+            // each search with a limit it does not reach (it would make the plans depend on the machine)
+            PipelineSearch with = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+            var a = with.run().orElseThrow();
+            assertTrue(with.timeLeft());
+            PipelineSearch without = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+            without.useMemoryBound = false;
+            var b = without.run().orElseThrow();
+            assertTrue(without.timeLeft());
+            String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit();
+            assertEquals(b.stages(), a.stages(), what);
+            assertEquals(b.microBatches(), a.microBatches(), what);
+            assertEquals(b.recompute(), a.recompute(), what);
+            assertEquals(b.zero(), a.zero(), what);
+            assertEquals(b.schedule().name(), a.schedule().name(), what);
+            assertEquals(b.virtual(), a.virtual(), what);
+            assertEquals(b.stepSeconds(), a.stepSeconds(), 1e-9 * b.stepSeconds(), what);
+            assertEquals(0, without.memoryBounded, what);
+            dropped += with.memoryBounded;
+        }
+        assertTrue(dropped > 0, "the memory-aware bound dropped no configuration");
+    }
+}
