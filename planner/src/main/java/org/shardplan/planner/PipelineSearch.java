@@ -763,18 +763,7 @@ final class PipelineSearch {
         List<StageProfile> profiles = profiles(b, pb, choice, bounds, devices, recompute);
         // schedules: those named, else every one the options allow (exact ones, and the others with --allow async)
         Outcome best = null;
-        List<Schedule> schedules = new ArrayList<>();
-        if (stages == 1) {
-            schedules.add(Schedules.of("none"));
-        } else if (opts.schedule().isPresent()) {
-            schedules.add(Schedules.of(opts.schedule().get()));
-        } else {
-            for (Schedule sch : Schedules.all()) {
-                if (sch.exact() || opts.allowAsync()) {
-                    schedules.add(sch);
-                }
-            }
-        }
+        List<Schedule> schedules = stages == 1 ? List.of(Schedules.of("none")) : pipelineSchedules();
         java.util.OptionalInt staleLimit = opts.scheduleParameters().maxStaleness();
         for (Schedule named : schedules) {
             for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
@@ -1032,22 +1021,27 @@ final class PipelineSearch {
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
     }
 
+    /** The schedules a pipeline may run under the options: the one named, else every exact one (and the others with --allow async). */
+    private List<Schedule> pipelineSchedules() {
+        if (opts.schedule().isPresent()) {
+            return List.of(Schedules.of(opts.schedule().get()));
+        }
+        List<Schedule> schedules = new ArrayList<>();
+        for (Schedule sch : Schedules.all()) {
+            if (sch.exact() || opts.allowAsync()) {
+                schedules.add(sch);
+            }
+        }
+        return schedules;
+    }
+
     /**
      * The schedule families a pipeline of P stages and m micro-batches may run under the options, for
      * the bounds: GPipe and 1F1B ({@code FILL_DRAIN}), ZB-H1, interleaved (with some virtual-stage count
      * the cuts allow); null when an asynchronous schedule is allowed (no bound).
      */
     private Set<MemoryAwareBound.Kind> boundKinds(int stages, int m, List<Integer> cut) {
-        List<Schedule> schedules = new ArrayList<>();
-        if (opts.schedule().isPresent()) {
-            schedules.add(Schedules.of(opts.schedule().get()));
-        } else {
-            for (Schedule sch : Schedules.all()) {
-                if (sch.exact() || opts.allowAsync()) {
-                    schedules.add(sch);
-                }
-            }
-        }
+        List<Schedule> schedules = pipelineSchedules();
         Set<MemoryAwareBound.Kind> kinds = java.util.EnumSet.noneOf(MemoryAwareBound.Kind.class);
         for (Schedule named : schedules) {
             String name = named.name();
@@ -1540,16 +1534,7 @@ final class PipelineSearch {
      * with one chunk per device (closed forms, the optimizer step after); null when none applies.
      */
     private double[] rank(List<StageProfile> ps, int stages, int m) {
-        List<Schedule> schedules = new ArrayList<>();
-        if (opts.schedule().isPresent()) {
-            schedules.add(Schedules.of(opts.schedule().get()));
-        } else {
-            for (Schedule sch : Schedules.all()) {
-                if (sch.exact() || opts.allowAsync()) {
-                    schedules.add(sch);
-                }
-            }
-        }
+        List<Schedule> schedules = pipelineSchedules();
         double[] best = null;
         for (Schedule named : schedules) {
             for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
