@@ -2,6 +2,7 @@ package org.shardplan.planner;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -1210,18 +1211,23 @@ final class PipelineSearch {
             StageProblem.Filter f, boolean tie) {
         // the exact partition solves the stages it compares, and the stages of the partition kept are then
         // solved again here: the answer of the same stage (same built problem and filter) is remembered
-        List<Object> key = List.of(System.identityHashCode(b), System.identityHashCode(f), from, to, r, tie);
-        Map.Entry<Object[], Optional<Solved>> known = stageSolves.get(key);
-        if (known != null && known.getKey()[0] == b && known.getKey()[1] == f) {
-            return known.getValue();
+        Map<List<Object>, Optional<Solved>> known = stageSolves.computeIfAbsent(b, k -> new IdentityHashMap<>())
+                .computeIfAbsent(f, k -> new HashMap<>());
+        List<Object> key = List.of(from, to, r, tie);
+        Optional<Solved> x = known.get(key);
+        if (x == null) {
+            x = solveStageOnce(b, from, to, r, f, tie);
+            known.put(key, x);
         }
-        Optional<Solved> x = solveStageOnce(b, from, to, r, f, tie);
-        stageSolves.put(key, Map.entry(new Object[] {b, f}, x));
         return x;
     }
 
-    /** The stage solves of this search (the stages' answers do not change within a configuration). */
-    private final Map<List<Object>, Map.Entry<Object[], Optional<Solved>>> stageSolves = new HashMap<>();
+    /**
+     * The stage solves of this search, by built problem and filter (both by identity) and by range, weights
+     * and tying (the stages' answers do not change within a configuration).
+     */
+    private final Map<ProblemBuilder.Built, Map<StageProblem.Filter, Map<List<Object>, Optional<Solved>>>> stageSolves =
+            new IdentityHashMap<>();
 
     private Optional<Solved> solveStageOnce(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie) {
