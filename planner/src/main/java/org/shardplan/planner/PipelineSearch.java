@@ -1400,6 +1400,28 @@ final class PipelineSearch {
     /** Configurations cut by the balanced partition because the time limit ran out during the exact one. */
     int balancedFallbacks;
 
+    /**
+     * Configurations cut by the balanced partition because their exact partition needed more than
+     * {@link #partitionSolves} distinct stage solves.
+     */
+    int overBudget;
+
+    /**
+     * The distinct stage solves the exact partition of a configuration of {@code stages} stages may run
+     * before the balanced partition is kept instead: {@code 64 + 8 P}, or {@code -Dshardplan.partitionSolves=N}
+     * (0: no limit). A chain of repeated layers needs few (6-15 on Megatron's GPT rows with stages that
+     * fit, 51-66 where memory binds), a graph without repeated layers one per range reached (DenseNet-121:
+     * 250-800 per configuration, each cheap, but together most of its search); the budget keeps the
+     * second kind from spending the search on partitions, deterministically (a count, not a time). O(1).
+     */
+    static int partitionSolves(int stages) {
+        int fixed = Integer.getInteger("shardplan.partitionSolves", -1);
+        if (fixed == 0) {
+            return Integer.MAX_VALUE;
+        }
+        return fixed > 0 ? fixed : 16 + 4 * stages;
+    }
+
     /** Partitions besides the exact optimum that {@link #exactBounds} prices with the schedules. */
     static final int ALTERNATIVES = 4;
 
@@ -1433,9 +1455,13 @@ final class PipelineSearch {
         long t0 = System.nanoTime();
         int n = b.units().size();
         List<Integer> pos = cutPositions(n, cuts(cg, micro));
+        // the distinct stage solves allowed (PARTITION_SOLVES): beyond them the balanced partition is kept
+        int budget = partitionSolves(stages);
+        ExactPartition[] self = new ExactPartition[1];
         ExactPartition costs = new ExactPartition(b, f, pos, stages, m, limit, sendAtNode(b, cg, devices),
                 (from, to, r) -> solveStage(b, from, to, r, f, true).map(Solved::choices), this::secondsLeft,
-                this::timeLeft);
+                () -> timeLeft() && (self[0] == null || self[0].solves < budget));
+        self[0] = costs;
         int[] bal = new int[stages + 1];
         for (int s = 0; s <= stages; s++) {
             bal[s] = pos.indexOf(balanced[s]);
@@ -1523,7 +1549,11 @@ final class PipelineSearch {
             }
             return chosen;
         } catch (ExactPartition.OutOfTime e) {
-            balancedFallbacks++;
+            if (costs.solves >= budget && timeLeft()) {
+                overBudget++;
+            } else {
+                balancedFallbacks++;
+            }
             lastCut = new Cut(balanced, null, Double.NaN, balanced, false, costs.solves);
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  exact partition: out of time after %d solves, balanced %s%n",
@@ -1861,6 +1891,11 @@ final class PipelineSearch {
         }
         if (cut) {
             notes.add("the time limit left configurations in which memory binds unpriced");
+        }
+        if (overBudget > 0) {
+            notes.add(overBudget + " pipeline configuration" + (overBudget == 1 ? "" : "s") + " kept the balanced partition"
+                    + " of the whole model's layer times: the exact one needed more than 64 + 8 P distinct stage solves"
+                    + " (a graph with few repeated layers; -Dshardplan.partitionSolves=0 lifts the limit)");
         }
         if (balancedFallbacks > 0) {
             notes.add("the time limit left " + balancedFallbacks + " pipeline configuration" + (balancedFallbacks == 1 ? ""

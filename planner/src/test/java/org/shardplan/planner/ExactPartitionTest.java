@@ -1,6 +1,8 @@
 package org.shardplan.planner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -254,5 +256,40 @@ class ExactPartitionTest {
         PlanEvaluator.Result r = planner.evaluate(p, GPT);
         assertTrue(r.largestDifference() < 1e-9, "largest difference " + r.largestDifference());
         assertEquals(p.totals().stepSeconds(), r.plan().totals().stepSeconds(), 1e-9 * p.totals().stepSeconds());
+    }
+
+    @Test
+    void beyondItsBudgetOfStageSolvesTheBalancedPartitionIsKept() throws Exception {
+        assertEquals(16 + 4 * 3, PipelineSearch.partitionSolves(3));
+        Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(32);
+        SearchOptions so = SearchOptions.AUTO.withSchedule("1f1b");
+        // with no limit the exact partition of P = 4 runs to its end, with more than one solve
+        PipelineSearch free = new PipelineSearch(planner, so, GPT, 32, 120);
+        free.useBound = false;
+        free.defer = false;
+        free.price(4, 8, false, 1);
+        assertTrue(free.lastCut.exact(), "exact partition without a budget");
+        assertTrue(free.lastCut.solves() > 1, "solves " + free.lastCut.solves());
+        assertEquals(0, free.overBudget);
+        String old = System.getProperty("shardplan.partitionSolves");
+        System.setProperty("shardplan.partitionSolves", "1");
+        try {
+            PipelineSearch held = new PipelineSearch(planner, so, GPT, 32, 120);
+            held.useBound = false;
+            held.defer = false;
+            var o = held.price(4, 8, false, 1);
+            assertTrue(o.isPresent());
+            assertEquals(1, held.overBudget);
+            assertEquals(0, held.balancedFallbacks);
+            assertFalse(held.lastCut.exact(), "one solve allowed: the exact partition stops");
+            assertArrayEquals(held.lastCut.balanced(), held.lastCut.bounds());
+            assertArrayEquals(held.lastCut.balanced(), o.get().bounds());
+        } finally {
+            if (old == null) {
+                System.clearProperty("shardplan.partitionSolves");
+            } else {
+                System.setProperty("shardplan.partitionSolves", old);
+            }
+        }
     }
 }
