@@ -81,15 +81,7 @@ final class MemoryAwareBound {
      */
     MemoryAwareBound(List<List<ProblemBuilder.Cost>> costs, boolean recompute, List<Integer> cuts, double limit) {
         this.n = costs.size();
-        List<Integer> p = new ArrayList<>();
-        p.add(0);
-        for (int c : cuts) {
-            if (c > 0 && c < n) {
-                p.add(c);
-            }
-        }
-        p.add(n);
-        this.pos = p.stream().mapToInt(Integer::intValue).toArray();
+        this.pos = PipelineSearch.cutPositions(n, cuts).stream().mapToInt(Integer::intValue).toArray();
         // a larger limit only lowers the bound: the stage solves' comparisons are exact, this leaves room
         this.limit = limit * (1 + 1e-9);
         Map<List<ProblemBuilder.Cost>, double[][]> seen = new IdentityHashMap<>();

@@ -450,7 +450,7 @@ final class PipelineSearch {
     }
 
     /** 0, the cuts strictly inside {@code (0, n)} in their order, and n: the positions a stage may start or end at. */
-    private static List<Integer> cutPositions(int n, List<Integer> cuts) {
+    static List<Integer> cutPositions(int n, List<Integer> cuts) {
         List<Integer> pos = new ArrayList<>();
         pos.add(0);
         for (int c : cuts) {
