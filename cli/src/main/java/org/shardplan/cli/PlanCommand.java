@@ -196,6 +196,7 @@ public final class PlanCommand implements Callable<Integer> {
         if (memoryLimit != null) {
             p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }
+        p = LocalCalibration.apply(p, cluster);
         Plan plan;
         try (Progress progress = Progress.onConsole("planning " + m.display(), timeLimit)) {
             plan = p.plan(source(m, b));

@@ -293,12 +293,24 @@ public final class EfficiencyModel {
         }
         levels.add(sameBound(byOp.getOrDefault(k.opType(), List.of()), mb));
         names.add("op");
+        int opLevel = levels.size() - 1;
         levels.add(sameBound(byCategory.getOrDefault(OpClass.category(k.opType()), List.of()), mb));
         names.add("category");
         levels.add(sameBound(all, mb));
         names.add("all");
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {
+                if (i > opLevel && !k.parts().isEmpty()) {
+                    // the operator was never measured: the loops it runs, each from its own operator's curves
+                    double t = 0;
+                    for (Kernel part : k.parts()) {
+                        t += predict(part).seconds();
+                    }
+                    return new Prediction(t, r, "parts");
+                }
+                if (i == opLevel + 1 && transcendentalOnCpu(k.opType())) {
+                    return new Prediction(perOpTypeMean(levels.get(i), r, calls, k.opType()), r, names.get(i));
+                }
                 return new Prediction(predictAt(levels, i, r, calls, k.opType()), r, names.get(i));
             }
         }
@@ -306,6 +318,35 @@ public final class EfficiencyModel {
             return new Prediction(kernelModel(k), r, "kernel-model");
         }
         return new Prediction(analytic(r, k.opType()), r, "analytic");
+    }
+
+    /**
+     * The time of a transcendental kernel whose op type was never measured, from the other
+     * transcendental op types: the geometric mean over those op types of each one's own curve at
+     * roofline time {@code r} (an op type whose samples do not spread is scaled along the
+     * category's curve). The roofline of these ops counts their kernels' vector operations per
+     * element ({@link OpClass#operationsPerElement}), so every op type is one estimate of the same
+     * rate; fitted over the category's samples directly, the op type measured at the most sizes
+     * near {@code r} answered alone (the GPT-2-style decoder's Tanh, held out, was priced from eight
+     * QuickGelu samples of PaddleOCR rec at 1.9 times its measured rate, where Sigmoid and BiasGelu,
+     * measured at two and six sizes, ran within 0.8 to 1.3 times of it). O(n log n) in the category's
+     * samples.
+     */
+    private double perOpTypeMean(List<Point> category, double r, double calls, String opType) {
+        double logSum = 0;
+        int n = 0;
+        for (Map.Entry<String, List<Point>> e : byOp.entrySet()) {
+            if (!"transcendental".equals(OpClass.category(e.getKey())) || e.getValue().isEmpty()) {
+                continue;
+            }
+            List<List<Point>> lv = List.of(e.getValue(), category);
+            double t = predictAt(lv, 0, r, calls, opType);
+            if (t > 0) {
+                logSum += Math.log(t);
+                n++;
+            }
+        }
+        return n == 0 ? predictAt(List.of(category), 0, r, calls, opType) : Math.exp(logSum / n);
     }
 
     /**
