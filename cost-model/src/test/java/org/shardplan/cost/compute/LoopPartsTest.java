@@ -124,8 +124,30 @@ class LoopPartsTest {
         // scatter: r = 9830400 bytes at 1 GB/s, t = 3 r
         assertEquals(2 * 0.0294912 + 3 * 0.0098304, p.seconds(), 1e-9);
         // measured ConvTransposes answer for themselves
-        s.add(new Sample("ct", "ConvTranspose", "k2x2/s2/dense", 3e7, 1e7, DType.FLOAT32, 1e-3));
+        s.add(new Sample("ct", "ConvTranspose", "k2x2/s2/dense", 3e7, 1e7, DType.FLOAT32, 0.1));
         assertEquals("class", new EfficiencyModel(ComputeModelTest.SLOW, s).predict(Backward.forward(upsample())).source());
+    }
+
+    @Test
+    void aComputeBoundSampleFasterThanEveryMatrixProductIsLeftOut() {
+        // products at t = 2 r at best; depthwise convolutions at t = 3 r, and one measured at t = r / 2
+        List<Sample> s = new ArrayList<>();
+        for (double f : new double[] {1e6, 2e6, 4e6}) {
+            s.add(new Sample("mm" + f, "MatMul", "2d/weight", f, f / 100, DType.FLOAT32, 2 * f * 1e-9));
+        }
+        List<Sample> dw = new ArrayList<>();
+        for (double f : new double[] {1e6, 1.5e6, 2.5e6, 3e6}) {
+            dw.add(new Sample("dw" + f, "Conv", "nchwc/k3x3/s1/depthwise", f, f / 3, DType.FLOAT32, 3 * f * 1e-9));
+        }
+        dw.add(new Sample("fast", "Conv", "nchwc/k3x3/s1/depthwise", 2e6, 2e6 / 3, DType.FLOAT32, 0.5 * 2e6 * 1e-9));
+        Kernel k = new Kernel("forward", "Conv", "nchwc/k3x3/s1/depthwise", new Work(2e6, 2e6 / 6, 2e6 / 6, true),
+                DType.FLOAT32);
+        List<Sample> both = new ArrayList<>(s);
+        both.addAll(dw);
+        // r = 2e-3 s: the line through the four slower samples, 3 r
+        assertEquals(3 * 2e-3, new EfficiencyModel(ComputeModelTest.SLOW, both).predict(k).seconds(), 1e-12);
+        // with no product to compare with, the fast sample stays and pulls the line down
+        assertTrue(new EfficiencyModel(ComputeModelTest.SLOW, dw).predict(k).seconds() < 0.9 * 3 * 2e-3);
     }
 
     /** GPT-2's causal mask: Where(mask [1,1,32,32] bool, -inf scalar, scores [b,8,32,32]). */
