@@ -211,6 +211,9 @@ public final class PlanCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         w.print(json ? PlanJson.write(plan) : PlanReport.text(plan, m.display(), allNodes));
         if (!json) {
+            if (!"analytic".equals(plan.provenance().calibration())) {
+                w.println("compute priced from the calibration " + plan.provenance().calibration());
+            }
             for (String x : m.imported().warnings()) {
                 if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")) {
                     w.println("warning: " + x);
