@@ -86,8 +86,11 @@ public final class Backward {
      *     and adds every column entry whose output position falls inside the output (stride,
      *     padding and dilation decide which, {@link #convTransposeValidFraction}) one element at a
      *     time; then the bias, added per channel. Kernels: a MatMul ("2d/act", or "batched/act" over
-     *     {@code B = batch·g} products) of {@code 2·B·M·N·K} FLOPs reading {@code e·B·(M·K + K·N)}
-     *     and writing {@code e·B·M·N} bytes; the scatter, a Transpose of class "elements" (a loop that
+     *     {@code B = batch·g} products) of {@code 2·B·M·N·K} FLOPs reading {@code e·B·(M·K + 2·K·N)}
+     *     and writing {@code e·B·(M·N + K·N)} bytes (X, the B operand, is an activation, which MLAS's
+     *     SGEMM copies into packed panels on every call and its kernel reads from there:
+     *     {@code MlasSgemmCopyPackB}, onnxruntime/core/mlas/lib/sgemm.cpp; with M = 4 rows, a
+     *     ConvTranspose to one channel with a 2x2 kernel, that copy is most of the GEMM's traffic); the scatter, a Transpose of class "elements" (a loop that
      *     moves single elements) of V FLOPs (V the valid column entries of the {@code C = B·M·N}),
      *     reading {@code e·(C + V)} and writing {@code e·(V + |Y|)} bytes; an Add of class "outer"
      *     for the bias.
@@ -136,8 +139,10 @@ public final class Backward {
         double valid = cols * convTransposeValidFraction(n);
         double outElements = elements(n.output(0));
         List<Kernel> parts = new ArrayList<>();
+        // X is the GEMM's B operand, an activation: MLAS copies it into packed panels on every call
+        // (read, written, read again by the kernel), which dominates when M is small
         parts.add(new Kernel("forward", "MatMul", b > 1 ? "batched/act" : "2d/act",
-                new Work(2 * b * m * in * k, e * b * (m * k + k * in), e * cols, true), dt)
+                new Work(2 * b * m * in * k, e * b * (m * k + 2 * k * in), e * (cols + b * k * in), true), dt)
                 .withGemm(new Kernel.Gemm(b, m, in, k)));
         parts.add(new Kernel("forward", "Transpose", "elements",
                 new Work(valid, e * (cols + valid), e * (valid + outElements), true), dt));

@@ -33,6 +33,14 @@ import org.shardplan.graph.DType;
  * analytic: {@code t = c0 + r / e0} with c0 = 5 µs and e0 = 0.5 for matrix products and 0.7
  * otherwise, and says so in {@link Prediction#source()}.
  *
+ * <p>A kernel whose own op type was never measured (no sample of its class, proxy or op type) and
+ * that the runtime runs as several loops ({@link Kernel#parts}: a ConvTranspose's GEMM and scatter,
+ * a Where's selections and merge, {@link Backward#parts}) is priced as the sum of those loops'
+ * predictions, source "parts". A transcendental op type never measured is priced at the category
+ * level from every other transcendental op type alike ({@code perOpTypeMean}). A compute-bound
+ * sample of a kernel other than a matrix product that ran faster than every compute-bound matrix
+ * product of the samples (relative to the roofline) is left out ({@code fastestProduct}).
+ *
  * <p>With a {@link MemoryCurve} on a CPU, a matrix product whose weights exceed what the caches
  * hold ({@link MemoryCurve#cacheBytes()}) pays for streaming the excess from memory on every call,
  * on top of its fitted time: {@link #streamSeconds}. Samples are fitted with that time taken off
