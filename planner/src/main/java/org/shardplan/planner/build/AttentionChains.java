@@ -62,11 +62,12 @@ public final class AttentionChains {
     }
 
     /**
-     * The scores' and context's nodes of the chains whose mask is proven causal ({@link CausalMasks}: a
-     * known lower-triangular mask, or the structure the built-in decoders and Llama-style exports write);
-     * a FlashAttention-class kernel skips the masked blocks, about half the products' FLOPs. A chain
-     * whose mask is not proven causal (read from an input, a parameter buffer, no mask) is not in the
-     * set and is priced as full. O(V + E) plus the masks' known values.
+     * The scores' and context's nodes of the chains whose mask is proven causal ({@link CausalMasks}: known
+     * values, a buffer's triangle summary, or the structure the built-in decoders and Llama-style exports
+     * write, followed through the mask's operators); a FlashAttention-class kernel skips the masked blocks,
+     * about half the products' FLOPs. A chain whose mask is not proven causal (read from a graph input, a
+     * buffer in an external data file, no mask) is not in the set and is priced as full. O(V + E) plus the
+     * masks' known values.
      */
     public static java.util.Set<CoarseNode> causal(CoarseGraph cg) {
         java.util.Set<CoarseNode> r = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
