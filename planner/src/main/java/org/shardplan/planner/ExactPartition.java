@@ -372,6 +372,29 @@ final class ExactPartition implements StagePartition.StageCosts {
                 ch.map(c -> new Solved(objective(pos[i], pos[j], c) / weight, c.clone())));
     }
 
+    /**
+     * How many distinct solves the {@link #cost} look-ups of these ranges ({@code {stage, from, to}}) would
+     * run from here: a range costs a solve when it is not over its memory, its solve with the limit is not
+     * known and its shape's solve without it not run; counted up to {@code atMost + 1}. No solve is run.
+     * O(ranges · range length) for the keys.
+     */
+    int newSolves(List<int[]> ranges, int atMost) {
+        java.util.Set<Key> fresh = new java.util.HashSet<>();
+        for (int[] r : ranges) {
+            int s = r[0];
+            int i = r[1];
+            int j = r[2];
+            if (overMemory(i, j, s) || limitedSolves.containsKey(limitedKey(i, j, s))) {
+                continue;
+            }
+            Key k = key(i, j);
+            if (!free.containsKey(k) && fresh.add(k) && fresh.size() > atMost) {
+                break;
+            }
+        }
+        return fresh.size();
+    }
+
     /** The layouts of the range (range-relative) when its cost is exact and finite. */
     Optional<int[]> choice(int i, int j, int s) {
         Optional<Solved> x = solved(i, j, s);

@@ -1422,6 +1422,29 @@ final class PipelineSearch {
         return fixed > 0 ? fixed : 16 + 4 * stages;
     }
 
+    /**
+     * Whether the exact partition is certain to run more distinct stage solves than {@code budget}
+     * allows, before it starts: the ranges {@link StagePartition#solve} costs whatever the costs turn out
+     * to be ({@link StagePartition#certainRanges}) need more solves than the budget leaves
+     * ({@link ExactPartition#newSolves}). The partition would then stop at the budget and keep the
+     * balanced partition, which is what the caller keeps at once, without the enumeration over the
+     * lower bounds and the solves before the budget runs out (on graphs without repeated layers, where
+     * every range is a solve of its own, most of the exact partition's time). O(P K^2).
+     */
+    private static boolean certainlyOverBudget(ExactPartition costs, int segments, int stages, int m, int budget) {
+        int left = budget - costs.solves;
+        return costs.newSolves(StagePartition.certainRanges(segments, stages, m, costs), left) > left;
+    }
+
+    /**
+     * Whether {@link #exactBounds} first asks {@link #certainlyOverBudget} (true); tests turn it off to
+     * compare the plans.
+     */
+    boolean budgetCheck = true;
+
+    /** Configurations whose exact partition {@link #certainlyOverBudget} did not start (also counted in {@link #overBudget}). */
+    int certainOverBudget;
+
     /** Partitions besides the exact optimum that {@link #exactBounds} prices with the schedules. */
     static final int ALTERNATIVES = 4;
 
@@ -1453,6 +1476,7 @@ final class PipelineSearch {
     private int[] exactBounds(ProblemBuilder.Built b, ProblemBuilder pb, CoarseGraph cg, long micro, int stages, int m,
             StageProblem.Filter f, int devices, boolean recompute, int[] balanced) {
         long t0 = System.nanoTime();
+        boolean overBudgetEarly = false;
         int n = b.units().size();
         List<Integer> pos = cutPositions(n, cuts(cg, micro));
         // the distinct stage solves allowed (PARTITION_SOLVES): beyond them the balanced partition is kept
@@ -1495,6 +1519,11 @@ final class PipelineSearch {
                     }
                     return balanced;
                 }
+            }
+            if (budgetCheck && budget < Integer.MAX_VALUE && certainlyOverBudget(costs, pos.size() - 1, stages, m, budget)) {
+                overBudgetEarly = true;
+                certainOverBudget++;
+                throw new ExactPartition.OutOfTime();
             }
             StagePartition.Result r = StagePartition.solve(pos.size() - 1, stages, m, costs, upper, ALTERNATIVES);
             List<int[]> candidates = new ArrayList<>();
@@ -1549,15 +1578,16 @@ final class PipelineSearch {
             }
             return chosen;
         } catch (ExactPartition.OutOfTime e) {
-            if (costs.solves >= budget && timeLeft()) {
+            if ((overBudgetEarly || costs.solves >= budget) && timeLeft()) {
                 overBudget++;
             } else {
                 balancedFallbacks++;
             }
             lastCut = new Cut(balanced, null, Double.NaN, balanced, false, costs.solves);
             if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "  exact partition: out of time after %d solves, balanced %s%n",
-                        costs.solves, java.util.Arrays.toString(balanced));
+                System.err.printf(java.util.Locale.ROOT, "  exact partition: %s after %d solves, balanced %s%n",
+                        overBudgetEarly ? "certain to exceed its budget" : "out of time", costs.solves,
+                        java.util.Arrays.toString(balanced));
             }
             return balanced;
         } finally {

@@ -139,14 +139,7 @@ public final class StagePartition {
         int k = segments;
         int p = stages;
         // the least sum of lower bounds, and the bound on the slowest stage of any partition beating `upper`
-        double[][][] lb = new double[p][k + 1][k + 1];
-        for (int s = 0; s < p; s++) {
-            for (int i = s; i < k; i++) {
-                for (int j = i + 1; j <= k - (p - 1 - s); j++) {
-                    lb[s][i][j] = costs.lowerBound(i, j, s);
-                }
-            }
-        }
+        double[][][] lb = lowerBounds(k, p, costs);
         double leastSum = minSum(lb, k, p, Double.POSITIVE_INFINITY, null);
         // the optimum under the lower bounds, costed: where its stages' costs are exact already, its
         // objective bounds the optimum too (near it when the lower bounds are tight)
@@ -166,14 +159,7 @@ public final class StagePartition {
                 upper = sum + (m - 1) * slowest;
             }
         }
-        double cap = Double.POSITIVE_INFINITY;
-        if (upper < Double.POSITIVE_INFINITY) {
-            cap = upper / m;
-            if (m > 1) {
-                cap = Math.min(cap, (upper - leastSum) / (m - 1));
-            }
-            cap *= 1 + 1e-9;
-        }
+        double cap = cap(upper, leastSum, m);
         // ranges that can be stage s within the cap: those before coverable by s stages, those after by the rest
         boolean[][] before = cover(lb, k, p, cap, true);
         boolean[][] after = cover(lb, k, p, cap, false);
@@ -233,6 +219,81 @@ public final class StagePartition {
             }
             return new Result(r, rounds, solved);
         }
+    }
+
+    /** {@code lb[s][i][j]}: the oracle's lower bound of segments {@code [i, j)} as stage s, where a range can be. O(P K^2). */
+    private static double[][][] lowerBounds(int k, int p, StageCosts costs) {
+        double[][][] lb = new double[p][k + 1][k + 1];
+        for (int s = 0; s < p; s++) {
+            for (int i = s; i < k; i++) {
+                for (int j = i + 1; j <= k - (p - 1 - s); j++) {
+                    lb[s][i][j] = costs.lowerBound(i, j, s);
+                }
+            }
+        }
+        return lb;
+    }
+
+    /**
+     * The bound on the slowest stage of a partition that beats {@code upper}: its slowest stage costs at
+     * most {@code upper / m} and, since its stages sum to at least {@code leastSum}, at most
+     * {@code (upper - leastSum) / (m - 1)}; {@code +inf} when {@code upper} is. Non-decreasing in
+     * {@code upper}. O(1).
+     */
+    private static double cap(double upper, double leastSum, int m) {
+        if (!(upper < Double.POSITIVE_INFINITY)) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double cap = upper / m;
+        if (m > 1) {
+            cap = Math.min(cap, (upper - leastSum) / (m - 1));
+        }
+        return cap * (1 + 1e-9);
+    }
+
+    /**
+     * The ranges {@code {stage, from, to}} whose cost {@link #solve} asks the oracle for whatever upper bound
+     * it is given and whatever the costs above their lower bounds: a caller whose look-ups are counted (a
+     * budget of exact solves) learns before the enumeration whether the budget can suffice. Every
+     * partition's objective, with exact costs, is at least {@code leastSum + (m - 1) b} where
+     * {@code leastSum} is the least sum of the lower bounds and {@code b} the least over partitions of
+     * their largest lower bound ({@link #bottleneck}); so is the upper bound {@link #solve} ends with (the
+     * one given, or the lower bounds' optimum costed, each a feasible partition's objective), and its cap
+     * on the slowest stage, non-decreasing in that bound, is at least the cap of this least bound. The
+     * ranges within that least cap, with the stages before and after coverable within it, are then among
+     * those {@link #solve} costs (the cover only grows with the cap). O(P K^2) lower bounds, as {@link #solve}.
+     *
+     * @throws IllegalArgumentException as {@link #solve}
+     */
+    public static List<int[]> certainRanges(int segments, int stages, int m, StageCosts costs) {
+        if (stages < 1 || m < 1) {
+            throw new IllegalArgumentException("stages and micro-batches must be at least 1, found " + stages + " and " + m);
+        }
+        if (segments < stages) {
+            throw new IllegalArgumentException("stages must be at most the " + segments + " segments, found " + stages);
+        }
+        int k = segments;
+        int p = stages;
+        double[][][] lb = lowerBounds(k, p, costs);
+        double leastSum = minSum(lb, k, p, Double.POSITIVE_INFINITY, null);
+        double least = m == 1 ? leastSum : leastSum + (m - 1) * bottleneck(lb, k, p);
+        double cap = cap(least, leastSum, m);
+        boolean[][] before = cover(lb, k, p, cap, true);
+        boolean[][] after = cover(lb, k, p, cap, false);
+        List<int[]> r = new ArrayList<>();
+        for (int s = 0; s < p; s++) {
+            for (int i = s; i < k; i++) {
+                if (!before[s][i]) {
+                    continue;
+                }
+                for (int j = i + 1; j <= k - (p - 1 - s); j++) {
+                    if (after[s + 1][j] && lb[s][i][j] <= cap) {
+                        r.add(new int[] {s, i, j});
+                    }
+                }
+            }
+        }
+        return r;
     }
 
     private record Enumerated(List<Partition> found, int bottlenecks) {
