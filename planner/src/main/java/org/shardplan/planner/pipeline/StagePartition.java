@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeSet;
 
 /**
  * The exact partition of a chain of {@code K} segments into {@code P} contiguous pipeline stages, a
@@ -305,20 +304,41 @@ public final class StagePartition {
      * partitions found, by objective. O(|T| P K^2).
      */
     private static Enumerated enumerate(double[][][] c, int k, int p, int m, double cap) {
-        TreeSet<Double> values = new TreeSet<>();
+        // the distinct finite costs within the cap, in increasing order (Double.compare's order)
+        int count = 0;
         for (double[][] cs : c) {
             for (double[] row : cs) {
                 for (double x : row) {
                     if (x < Double.POSITIVE_INFINITY && x <= cap) {
-                        values.add(x);
+                        count++;
                     }
                 }
+            }
+        }
+        double[] values = new double[count];
+        count = 0;
+        for (double[][] cs : c) {
+            for (double[] row : cs) {
+                for (double x : row) {
+                    if (x < Double.POSITIVE_INFINITY && x <= cap) {
+                        values[count++] = x;
+                    }
+                }
+            }
+        }
+        Arrays.sort(values);
+        int distinct = 0;
+        for (int i = 0; i < count; i++) {
+            if (distinct == 0 || Double.compare(values[i], values[distinct - 1]) != 0) {
+                values[distinct++] = values[i];
             }
         }
         List<Partition> found = new ArrayList<>();
         int enumerated = 0;
         int[] bounds = new int[p + 1];
-        double least = minSum(c, k, p, Double.POSITIVE_INFINITY, bounds);
+        double[][] table = new double[p + 1][k + 1];
+        int[][] arg = new int[p + 1][k + 1];
+        double least = minSum(c, k, p, Double.POSITIVE_INFINITY, bounds, table, arg);
         // no bound below the least slowest stage of any partition admits one: start there
         double from = bottleneck(c, k, p);
         if (least == Double.POSITIVE_INFINITY) {
@@ -333,12 +353,17 @@ public final class StagePartition {
         // the recurrence, for each bound t on the slowest stage:
         //   S[0][0] = 0;  S[s][j] = min over i < j with c[s-1][i][j] <= t of S[s-1][i] + c[s-1][i][j]
         //   objective(t) = S[P][K] + (m - 1) t
-        for (double t : values.tailSet(from, true)) {
+        int first = 0;
+        while (first < distinct && Double.compare(values[first], from) < 0) {
+            first++;
+        }
+        for (int v = first; v < distinct; v++) {
+            double t = values[v];
             if ((m - 1) * t + least >= best) {
                 break; // S(t) >= S(inf): no larger t can beat the best
             }
             enumerated++;
-            double sum = minSum(c, k, p, t, bounds);
+            double sum = minSum(c, k, p, t, bounds, table, arg);
             if (sum == Double.POSITIVE_INFINITY) {
                 continue;
             }
@@ -396,8 +421,11 @@ public final class StagePartition {
      * partition into {@code bounds} when not null. O(P K^2).
      */
     static double minSum(double[][][] c, int k, int p, double t, int[] bounds) {
-        double[][] f = new double[p + 1][k + 1];
-        int[][] from = new int[p + 1][k + 1];
+        return minSum(c, k, p, t, bounds, new double[p + 1][k + 1], new int[p + 1][k + 1]);
+    }
+
+    /** {@link #minSum(double[][][], int, int, double, int[])} in the caller's tables {@code f} and {@code from}, {@code (P + 1) x (K + 1)}. */
+    private static double minSum(double[][][] c, int k, int p, double t, int[] bounds, double[][] f, int[][] from) {
         for (double[] row : f) {
             Arrays.fill(row, Double.POSITIVE_INFINITY);
         }
