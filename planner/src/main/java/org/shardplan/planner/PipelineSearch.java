@@ -1113,8 +1113,8 @@ final class PipelineSearch {
      * cuts of the largest stage cost (infinite when the cuts allow fewer stages). O(P K^2).
      */
     static double bottleneck(int n, List<Integer> cuts, int stages, StageCost cost) {
-        List<Integer> pos = cutPositions(n, cuts);
-        int k = pos.size();
+        int[] pos = cutPositions(n, cuts).stream().mapToInt(Integer::intValue).toArray();
+        int k = pos.length;
         double[] prev = new double[k];
         double[] cur = new double[k];
         java.util.Arrays.fill(prev, Double.POSITIVE_INFINITY);
@@ -1126,7 +1126,7 @@ final class PipelineSearch {
                     if (prev[i] == Double.POSITIVE_INFINITY) {
                         continue;
                     }
-                    double v = Math.max(prev[i], cost.of(pos.get(i), pos.get(j)));
+                    double v = Math.max(prev[i], cost.of(pos[i], pos[j]));
                     if (v < cur[j]) {
                         cur[j] = v;
                     }
@@ -1356,6 +1356,11 @@ final class PipelineSearch {
         }
         List<Integer> pos = cutPositions(n, cuts);
         int k = pos.size();
+        // the prefix sums at the cut positions, unboxed once for the O(P K^2) loop
+        double[] at = new double[k];
+        for (int x = 0; x < k; x++) {
+            at[x] = prefix[pos.get(x)];
+        }
         double[][] best = new double[stages + 1][k];
         int[][] from = new int[stages + 1][k];
         for (double[] row : best) {
@@ -1368,7 +1373,7 @@ final class PipelineSearch {
                     if (best[s - 1][i] == Double.POSITIVE_INFINITY) {
                         continue;
                     }
-                    double v = Math.max(best[s - 1][i], prefix[pos.get(j)] - prefix[pos.get(i)]);
+                    double v = Math.max(best[s - 1][i], at[j] - at[i]);
                     if (v < best[s][j]) {
                         best[s][j] = v;
                         from[s][j] = i;
