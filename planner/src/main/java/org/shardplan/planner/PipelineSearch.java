@@ -1429,16 +1429,19 @@ final class PipelineSearch {
 
     /**
      * Whether the exact partition is certain to run more distinct stage solves than {@code budget}
-     * allows, before it starts: the ranges {@link StagePartition#solve} costs whatever the costs turn out
-     * to be ({@link StagePartition#certainRanges}) need more solves than the budget leaves
-     * ({@link ExactPartition#newSolves}). The partition would then stop at the budget and keep the
+     * allows, before it starts: the lower bounds of its ranges need a solve per segment shape
+     * ({@link ExactPartition#segmentSolves}), or the ranges {@link StagePartition#solve} costs whatever
+     * the costs turn out to be ({@link StagePartition#certainRanges}) need more solves than the budget
+     * leaves ({@link ExactPartition#newSolves}). The partition would then stop at the budget and keep the
      * balanced partition, which is what the caller keeps at once, without the enumeration over the
      * lower bounds and the solves before the budget runs out (on graphs without repeated layers, where
      * every range is a solve of its own, most of the exact partition's time). O(P K^2).
      */
     private static boolean certainlyOverBudget(ExactPartition costs, int segments, int stages, int m, int budget) {
         int left = budget - costs.solves;
-        return costs.newSolves(StagePartition.certainRanges(segments, stages, m, costs), left) > left;
+        // the lower bounds' own solves (one per segment shape) come first, then the ranges costed whatever the costs
+        return costs.segmentSolves(left) > left
+                || costs.newSolves(StagePartition.certainRanges(segments, stages, m, costs), left) > left;
     }
 
     /**
@@ -1447,7 +1450,11 @@ final class PipelineSearch {
      */
     boolean budgetCheck = true;
 
-    /** Configurations whose exact partition {@link #certainlyOverBudget} did not start (also counted in {@link #overBudget}). */
+    /**
+     * Configurations whose exact partition stopped before the solves that could not fit its budget: not
+     * started ({@link #certainlyOverBudget}) or stopped when it announced the ranges it would cost
+     * ({@link ExactPartition#willCost}); also counted in {@link #overBudget}.
+     */
     int certainOverBudget;
 
     /** Partitions besides the exact optimum that {@link #exactBounds} prices with the schedules. */
@@ -1491,6 +1498,9 @@ final class PipelineSearch {
                 (from, to, r) -> solveStage(b, from, to, r, f, true).map(Solved::choices), this::secondsLeft,
                 () -> timeLeft() && (self[0] == null || self[0].solves < budget));
         self[0] = costs;
+        if (budgetCheck) {
+            costs.budget = budget; // the ranges of the partition's look-ups checked against it (willCost)
+        }
         int[] bal = new int[stages + 1];
         for (int s = 0; s <= stages; s++) {
             bal[s] = pos.indexOf(balanced[s]);
@@ -1583,7 +1593,10 @@ final class PipelineSearch {
             }
             return chosen;
         } catch (ExactPartition.OutOfTime e) {
-            if ((overBudgetEarly || costs.solves >= budget) && timeLeft()) {
+            if (costs.stoppedAtBudget && !overBudgetEarly) {
+                certainOverBudget++;
+            }
+            if ((overBudgetEarly || costs.stoppedAtBudget || costs.solves >= budget) && timeLeft()) {
                 overBudget++;
             } else {
                 balancedFallbacks++;
@@ -1591,7 +1604,7 @@ final class PipelineSearch {
             lastCut = new Cut(balanced, null, Double.NaN, balanced, false, costs.solves);
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  exact partition: %s after %d solves, balanced %s%n",
-                        overBudgetEarly ? "certain to exceed its budget" : "out of time", costs.solves,
+                        overBudgetEarly || costs.stoppedAtBudget ? "certain to exceed its budget" : "out of time", costs.solves,
                         java.util.Arrays.toString(balanced));
             }
             return balanced;

@@ -62,6 +62,14 @@ public final class StagePartition {
 
         /** Makes {@link #cost} of the range exact. */
         void refine(int from, int to, int stage);
+
+        /**
+         * Told the ranges {@code {stage, from, to}} {@link #solve} is about to ask the cost of (in that order),
+         * before it asks any: an oracle that counts its solves may stop the search here, by throwing, when
+         * it cannot afford them all. Does nothing by default.
+         */
+        default void willCost(List<int[]> ranges) {
+        }
     }
 
     /**
@@ -163,7 +171,7 @@ public final class StagePartition {
         boolean[][] before = cover(lb, k, p, cap, true);
         boolean[][] after = cover(lb, k, p, cap, false);
         double[][][] c = new double[p][k + 1][k + 1];
-        int solved = 0;
+        List<int[]> asked = new ArrayList<>();
         for (int s = 0; s < p; s++) {
             for (double[] row : c[s]) {
                 Arrays.fill(row, Double.POSITIVE_INFINITY);
@@ -174,11 +182,16 @@ public final class StagePartition {
                 }
                 for (int j = i + 1; j <= k - (p - 1 - s); j++) {
                     if (after[s + 1][j] && lb[s][i][j] <= cap) {
-                        c[s][i][j] = costs.cost(i, j, s);
-                        solved++;
+                        asked.add(new int[] {s, i, j});
                     }
                 }
             }
+        }
+        costs.willCost(asked);
+        int solved = 0;
+        for (int[] x : asked) {
+            c[x[0]][x[1]][x[2]] = costs.cost(x[1], x[2], x[0]);
+            solved++;
         }
         int rounds = 0;
         while (true) {

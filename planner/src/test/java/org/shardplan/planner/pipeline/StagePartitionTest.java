@@ -236,10 +236,21 @@ class StagePartitionTest {
             super(c, lazy);
         }
 
+        final Set<List<Integer>> announced = new HashSet<>();
+        int announcements;
+
         @Override
         public double cost(int from, int to, int stage) {
             costed.add(List.of(stage, from, to));
             return super.cost(from, to, stage);
+        }
+
+        @Override
+        public void willCost(List<int[]> ranges) {
+            announcements++;
+            for (int[] x : ranges) {
+                announced.add(List.of(x[0], x[1], x[2]));
+            }
         }
     }
 
@@ -293,7 +304,12 @@ class StagePartitionTest {
             for (int[] x : certain) {
                 assertTrue(t.costed.contains(List.of(x[0], x[1], x[2])), what + ": range " + java.util.Arrays.toString(x)
                         + " not asked for");
+                assertTrue(t.announced.contains(List.of(x[0], x[1], x[2])), what + ": range " + java.util.Arrays.toString(x)
+                        + " not announced");
             }
+            // every range announced is then costed (the announcement is what a budget is checked against)
+            assertTrue(t.costed.containsAll(t.announced), what);
+            assertTrue(t.announcements <= 1, what);
             if (!certain.isEmpty()) {
                 nonEmpty++;
             }
