@@ -1438,6 +1438,9 @@ final class PipelineSearch {
      * every range is a solve of its own, most of the exact partition's time). O(P K^2).
      */
     private static boolean certainlyOverBudget(ExactPartition costs, int segments, int stages, int m, int budget) {
+        if (segments < stages || m < 1) {
+            return false; // the partition refuses these before any solve
+        }
         int left = budget - costs.solves;
         // the lower bounds' own solves (one per segment shape) come first, then the ranges costed whatever the costs
         return costs.segmentSolves(left) > left
