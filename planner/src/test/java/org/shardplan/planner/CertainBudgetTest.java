@@ -68,6 +68,28 @@ class CertainBudgetTest {
     }
 
     @Test
+    void underSmallBudgetsAGptPartitionsTheSameWithTheCheck() throws Exception {
+        // a chain of repeated layers needs 5 solves here: below that the check stops the partition (before its
+        // lower bounds or the ranges it announces) where the look-ups would stop at the budget, from 5 on it
+        // never fires; every budget gives the same configuration with and without it
+        String old = System.getProperty("shardplan.partitionSolves");
+        int fired = 0;
+        try {
+            for (int budget = 2; budget <= 6; budget++) {
+                System.setProperty("shardplan.partitionSolves", Integer.toString(budget));
+                fired += compare(ExactPartitionTest.GPT, 16, 32, new int[][] {{2, 4}, {4, 8}});
+            }
+        } finally {
+            if (old == null) {
+                System.clearProperty("shardplan.partitionSolves");
+            } else {
+                System.setProperty("shardplan.partitionSolves", old);
+            }
+        }
+        assertTrue(fired >= 1, "the check never fired");
+    }
+
+    @Test
     void inceptionAndUnetConfigurationsAreTheSameWithTheCheck() throws Exception {
         compare(file("inception_v3.onnx"), 8, 128, new int[][] {{8, 8}, {4, 4}});
         compare(file("unet_small.onnx"), 8, 32, new int[][] {{8, 8}, {2, 2}});
