@@ -339,6 +339,40 @@ final class ExactPartition implements StagePartition.StageCosts {
     }
 
     private double[] segmentBounds;
+
+    /**
+     * How many distinct solves the first lower bound asked for would run from here, in
+     * {@link #segmentBounds} (one per segment shape not solved yet), counted up to {@code atMost + 1}: 0
+     * where those are known or not used, or where every range {@link StagePartition#solve} takes a lower
+     * bound of is over its memory (no lower bound then needs them). No solve is run. O(P K^2 + K).
+     */
+    int segmentSolves(int atMost) {
+        if (segmentBounds != null || !uniformTying) {
+            return 0;
+        }
+        int k = pos.length - 1;
+        boolean asked = false;
+        // the ranges StagePartition.solve takes the lower bounds of, in its order, up to the first within memory
+        for (int s = 0; s < stages && !asked; s++) {
+            for (int i = s; i < k && !asked; i++) {
+                for (int j = i + 1; j <= k - (stages - 1 - s) && !asked; j++) {
+                    asked = !overMemory(i, j, s);
+                }
+            }
+        }
+        if (!asked) {
+            return 0;
+        }
+        java.util.Set<Key> fresh = new java.util.HashSet<>();
+        for (int g = 0; g < k; g++) {
+            Key key = key(g, g + 1);
+            if (!free.containsKey(key) && fresh.add(key) && fresh.size() > atMost) {
+                break;
+            }
+        }
+        return fresh.size();
+    }
+
     /** Whether the instances of every block class offer the same candidates at each position (see {@link #segmentBounds}). */
     private final boolean uniformTying;
 
@@ -370,6 +404,51 @@ final class ExactPartition implements StagePartition.StageCosts {
         solves++;
         limitedSolves.put(limitedKey(i, j, s),
                 ch.map(c -> new Solved(objective(pos[i], pos[j], c) / weight, c.clone())));
+    }
+
+    /**
+     * How many distinct solves the {@link #cost} look-ups of these ranges ({@code {stage, from, to}}) would
+     * run from here: a range costs a solve when it is not over its memory, its solve with the limit is not
+     * known and its shape's solve without it not run; counted up to {@code atMost + 1}. No solve is run.
+     * O(ranges · range length) for the keys.
+     */
+    int newSolves(List<int[]> ranges, int atMost) {
+        java.util.Set<Key> fresh = new java.util.HashSet<>();
+        for (int[] r : ranges) {
+            int s = r[0];
+            int i = r[1];
+            int j = r[2];
+            if (overMemory(i, j, s) || limitedSolves.containsKey(limitedKey(i, j, s))) {
+                continue;
+            }
+            Key k = key(i, j);
+            if (!free.containsKey(k) && fresh.add(k) && fresh.size() > atMost) {
+                break;
+            }
+        }
+        return fresh.size();
+    }
+
+    /**
+     * The distinct solves allowed in all ({@code Integer.MAX_VALUE}: no limit besides {@code timeLeft}):
+     * {@link #willCost} stops the partition at once where the ranges it is about to cost need more than
+     * are left, as their look-ups would stop it at the budget.
+     */
+    int budget = Integer.MAX_VALUE;
+
+    /** Whether {@link #willCost} stopped the partition. */
+    boolean stoppedAtBudget;
+
+    @Override
+    public void willCost(List<int[]> ranges) {
+        if (budget == Integer.MAX_VALUE) {
+            return;
+        }
+        int left = budget - solves;
+        if (newSolves(ranges, left) > left) {
+            stoppedAtBudget = true;
+            throw new OutOfTime();
+        }
     }
 
     /** The layouts of the range (range-relative) when its cost is exact and finite. */

@@ -1113,8 +1113,8 @@ final class PipelineSearch {
      * cuts of the largest stage cost (infinite when the cuts allow fewer stages). O(P K^2).
      */
     static double bottleneck(int n, List<Integer> cuts, int stages, StageCost cost) {
-        List<Integer> pos = cutPositions(n, cuts);
-        int k = pos.size();
+        int[] pos = cutPositions(n, cuts).stream().mapToInt(Integer::intValue).toArray();
+        int k = pos.length;
         double[] prev = new double[k];
         double[] cur = new double[k];
         java.util.Arrays.fill(prev, Double.POSITIVE_INFINITY);
@@ -1126,7 +1126,7 @@ final class PipelineSearch {
                     if (prev[i] == Double.POSITIVE_INFINITY) {
                         continue;
                     }
-                    double v = Math.max(prev[i], cost.of(pos.get(i), pos.get(j)));
+                    double v = Math.max(prev[i], cost.of(pos[i], pos[j]));
                     if (v < cur[j]) {
                         cur[j] = v;
                     }
@@ -1356,6 +1356,11 @@ final class PipelineSearch {
         }
         List<Integer> pos = cutPositions(n, cuts);
         int k = pos.size();
+        // the prefix sums at the cut positions, unboxed once for the O(P K^2) loop
+        double[] at = new double[k];
+        for (int x = 0; x < k; x++) {
+            at[x] = prefix[pos.get(x)];
+        }
         double[][] best = new double[stages + 1][k];
         int[][] from = new int[stages + 1][k];
         for (double[] row : best) {
@@ -1368,7 +1373,7 @@ final class PipelineSearch {
                     if (best[s - 1][i] == Double.POSITIVE_INFINITY) {
                         continue;
                     }
-                    double v = Math.max(best[s - 1][i], prefix[pos.get(j)] - prefix[pos.get(i)]);
+                    double v = Math.max(best[s - 1][i], at[j] - at[i]);
                     if (v < best[s][j]) {
                         best[s][j] = v;
                         from[s][j] = i;
@@ -1422,6 +1427,39 @@ final class PipelineSearch {
         return fixed > 0 ? fixed : 16 + 4 * stages;
     }
 
+    /**
+     * Whether the exact partition is certain to run more distinct stage solves than {@code budget}
+     * allows, before it starts: the lower bounds of its ranges need a solve per segment shape
+     * ({@link ExactPartition#segmentSolves}), or the ranges {@link StagePartition#solve} costs whatever
+     * the costs turn out to be ({@link StagePartition#certainRanges}) need more solves than the budget
+     * leaves ({@link ExactPartition#newSolves}). The partition would then stop at the budget and keep the
+     * balanced partition, which is what the caller keeps at once, without the enumeration over the
+     * lower bounds and the solves before the budget runs out (on graphs without repeated layers, where
+     * every range is a solve of its own, most of the exact partition's time). O(P K^2).
+     */
+    private static boolean certainlyOverBudget(ExactPartition costs, int segments, int stages, int m, int budget) {
+        if (segments < stages || m < 1) {
+            return false; // the partition refuses these before any solve
+        }
+        int left = budget - costs.solves;
+        // the lower bounds' own solves (one per segment shape) come first, then the ranges costed whatever the costs
+        return costs.segmentSolves(left) > left
+                || costs.newSolves(StagePartition.certainRanges(segments, stages, m, costs), left) > left;
+    }
+
+    /**
+     * Whether {@link #exactBounds} first asks {@link #certainlyOverBudget} (true); tests turn it off to
+     * compare the plans.
+     */
+    boolean budgetCheck = true;
+
+    /**
+     * Configurations whose exact partition stopped before the solves that could not fit its budget: not
+     * started ({@link #certainlyOverBudget}) or stopped when it announced the ranges it would cost
+     * ({@link ExactPartition#willCost}); also counted in {@link #overBudget}.
+     */
+    int certainOverBudget;
+
     /** Partitions besides the exact optimum that {@link #exactBounds} prices with the schedules. */
     static final int ALTERNATIVES = 4;
 
@@ -1453,6 +1491,7 @@ final class PipelineSearch {
     private int[] exactBounds(ProblemBuilder.Built b, ProblemBuilder pb, CoarseGraph cg, long micro, int stages, int m,
             StageProblem.Filter f, int devices, boolean recompute, int[] balanced) {
         long t0 = System.nanoTime();
+        boolean overBudgetEarly = false;
         int n = b.units().size();
         List<Integer> pos = cutPositions(n, cuts(cg, micro));
         // the distinct stage solves allowed (PARTITION_SOLVES): beyond them the balanced partition is kept
@@ -1462,6 +1501,9 @@ final class PipelineSearch {
                 (from, to, r) -> solveStage(b, from, to, r, f, true).map(Solved::choices), this::secondsLeft,
                 () -> timeLeft() && (self[0] == null || self[0].solves < budget));
         self[0] = costs;
+        if (budgetCheck) {
+            costs.budget = budget; // the ranges of the partition's look-ups checked against it (willCost)
+        }
         int[] bal = new int[stages + 1];
         for (int s = 0; s <= stages; s++) {
             bal[s] = pos.indexOf(balanced[s]);
@@ -1495,6 +1537,11 @@ final class PipelineSearch {
                     }
                     return balanced;
                 }
+            }
+            if (budgetCheck && budget < Integer.MAX_VALUE && certainlyOverBudget(costs, pos.size() - 1, stages, m, budget)) {
+                overBudgetEarly = true;
+                certainOverBudget++;
+                throw new ExactPartition.OutOfTime();
             }
             StagePartition.Result r = StagePartition.solve(pos.size() - 1, stages, m, costs, upper, ALTERNATIVES);
             List<int[]> candidates = new ArrayList<>();
@@ -1549,15 +1596,19 @@ final class PipelineSearch {
             }
             return chosen;
         } catch (ExactPartition.OutOfTime e) {
-            if (costs.solves >= budget && timeLeft()) {
+            if (costs.stoppedAtBudget && !overBudgetEarly) {
+                certainOverBudget++;
+            }
+            if ((overBudgetEarly || costs.stoppedAtBudget || costs.solves >= budget) && timeLeft()) {
                 overBudget++;
             } else {
                 balancedFallbacks++;
             }
             lastCut = new Cut(balanced, null, Double.NaN, balanced, false, costs.solves);
             if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "  exact partition: out of time after %d solves, balanced %s%n",
-                        costs.solves, java.util.Arrays.toString(balanced));
+                System.err.printf(java.util.Locale.ROOT, "  exact partition: %s after %d solves, balanced %s%n",
+                        overBudgetEarly || costs.stoppedAtBudget ? "certain to exceed its budget" : "out of time", costs.solves,
+                        java.util.Arrays.toString(balanced));
             }
             return balanced;
         } finally {

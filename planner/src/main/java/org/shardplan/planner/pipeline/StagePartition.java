@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeSet;
 
 /**
  * The exact partition of a chain of {@code K} segments into {@code P} contiguous pipeline stages, a
@@ -63,6 +62,14 @@ public final class StagePartition {
 
         /** Makes {@link #cost} of the range exact. */
         void refine(int from, int to, int stage);
+
+        /**
+         * Told the ranges {@code {stage, from, to}} {@link #solve} is about to ask the cost of (in that order),
+         * before it asks any: an oracle that counts its solves may stop the search here, by throwing, when
+         * it cannot afford them all. Does nothing by default.
+         */
+        default void willCost(List<int[]> ranges) {
+        }
     }
 
     /**
@@ -139,14 +146,7 @@ public final class StagePartition {
         int k = segments;
         int p = stages;
         // the least sum of lower bounds, and the bound on the slowest stage of any partition beating `upper`
-        double[][][] lb = new double[p][k + 1][k + 1];
-        for (int s = 0; s < p; s++) {
-            for (int i = s; i < k; i++) {
-                for (int j = i + 1; j <= k - (p - 1 - s); j++) {
-                    lb[s][i][j] = costs.lowerBound(i, j, s);
-                }
-            }
-        }
+        double[][][] lb = lowerBounds(k, p, costs);
         double leastSum = minSum(lb, k, p, Double.POSITIVE_INFINITY, null);
         // the optimum under the lower bounds, costed: where its stages' costs are exact already, its
         // objective bounds the optimum too (near it when the lower bounds are tight)
@@ -166,19 +166,12 @@ public final class StagePartition {
                 upper = sum + (m - 1) * slowest;
             }
         }
-        double cap = Double.POSITIVE_INFINITY;
-        if (upper < Double.POSITIVE_INFINITY) {
-            cap = upper / m;
-            if (m > 1) {
-                cap = Math.min(cap, (upper - leastSum) / (m - 1));
-            }
-            cap *= 1 + 1e-9;
-        }
+        double cap = cap(upper, leastSum, m);
         // ranges that can be stage s within the cap: those before coverable by s stages, those after by the rest
         boolean[][] before = cover(lb, k, p, cap, true);
         boolean[][] after = cover(lb, k, p, cap, false);
         double[][][] c = new double[p][k + 1][k + 1];
-        int solved = 0;
+        List<int[]> asked = new ArrayList<>();
         for (int s = 0; s < p; s++) {
             for (double[] row : c[s]) {
                 Arrays.fill(row, Double.POSITIVE_INFINITY);
@@ -189,11 +182,16 @@ public final class StagePartition {
                 }
                 for (int j = i + 1; j <= k - (p - 1 - s); j++) {
                     if (after[s + 1][j] && lb[s][i][j] <= cap) {
-                        c[s][i][j] = costs.cost(i, j, s);
-                        solved++;
+                        asked.add(new int[] {s, i, j});
                     }
                 }
             }
+        }
+        costs.willCost(asked);
+        int solved = 0;
+        for (int[] x : asked) {
+            c[x[0]][x[1]][x[2]] = costs.cost(x[1], x[2], x[0]);
+            solved++;
         }
         int rounds = 0;
         while (true) {
@@ -235,6 +233,81 @@ public final class StagePartition {
         }
     }
 
+    /** {@code lb[s][i][j]}: the oracle's lower bound of segments {@code [i, j)} as stage s, where a range can be. O(P K^2). */
+    private static double[][][] lowerBounds(int k, int p, StageCosts costs) {
+        double[][][] lb = new double[p][k + 1][k + 1];
+        for (int s = 0; s < p; s++) {
+            for (int i = s; i < k; i++) {
+                for (int j = i + 1; j <= k - (p - 1 - s); j++) {
+                    lb[s][i][j] = costs.lowerBound(i, j, s);
+                }
+            }
+        }
+        return lb;
+    }
+
+    /**
+     * The bound on the slowest stage of a partition that beats {@code upper}: its slowest stage costs at
+     * most {@code upper / m} and, since its stages sum to at least {@code leastSum}, at most
+     * {@code (upper - leastSum) / (m - 1)}; {@code +inf} when {@code upper} is. Non-decreasing in
+     * {@code upper}. O(1).
+     */
+    private static double cap(double upper, double leastSum, int m) {
+        if (!(upper < Double.POSITIVE_INFINITY)) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double cap = upper / m;
+        if (m > 1) {
+            cap = Math.min(cap, (upper - leastSum) / (m - 1));
+        }
+        return cap * (1 + 1e-9);
+    }
+
+    /**
+     * The ranges {@code {stage, from, to}} whose cost {@link #solve} asks the oracle for whatever upper bound
+     * it is given and whatever the costs above their lower bounds: a caller whose look-ups are counted (a
+     * budget of exact solves) learns before the enumeration whether the budget can suffice. Every
+     * partition's objective, with exact costs, is at least {@code leastSum + (m - 1) b} where
+     * {@code leastSum} is the least sum of the lower bounds and {@code b} the least over partitions of
+     * their largest lower bound ({@link #bottleneck}); so is the upper bound {@link #solve} ends with (the
+     * one given, or the lower bounds' optimum costed, each a feasible partition's objective), and its cap
+     * on the slowest stage, non-decreasing in that bound, is at least the cap of this least bound. The
+     * ranges within that least cap, with the stages before and after coverable within it, are then among
+     * those {@link #solve} costs (the cover only grows with the cap). O(P K^2) lower bounds, as {@link #solve}.
+     *
+     * @throws IllegalArgumentException as {@link #solve}
+     */
+    public static List<int[]> certainRanges(int segments, int stages, int m, StageCosts costs) {
+        if (stages < 1 || m < 1) {
+            throw new IllegalArgumentException("stages and micro-batches must be at least 1, found " + stages + " and " + m);
+        }
+        if (segments < stages) {
+            throw new IllegalArgumentException("stages must be at most the " + segments + " segments, found " + stages);
+        }
+        int k = segments;
+        int p = stages;
+        double[][][] lb = lowerBounds(k, p, costs);
+        double leastSum = minSum(lb, k, p, Double.POSITIVE_INFINITY, null);
+        double least = m == 1 ? leastSum : leastSum + (m - 1) * bottleneck(lb, k, p);
+        double cap = cap(least, leastSum, m);
+        boolean[][] before = cover(lb, k, p, cap, true);
+        boolean[][] after = cover(lb, k, p, cap, false);
+        List<int[]> r = new ArrayList<>();
+        for (int s = 0; s < p; s++) {
+            for (int i = s; i < k; i++) {
+                if (!before[s][i]) {
+                    continue;
+                }
+                for (int j = i + 1; j <= k - (p - 1 - s); j++) {
+                    if (after[s + 1][j] && lb[s][i][j] <= cap) {
+                        r.add(new int[] {s, i, j});
+                    }
+                }
+            }
+        }
+        return r;
+    }
+
     private record Enumerated(List<Partition> found, int bottlenecks) {
     }
 
@@ -244,20 +317,41 @@ public final class StagePartition {
      * partitions found, by objective. O(|T| P K^2).
      */
     private static Enumerated enumerate(double[][][] c, int k, int p, int m, double cap) {
-        TreeSet<Double> values = new TreeSet<>();
+        // the distinct finite costs within the cap, in increasing order (Double.compare's order)
+        int count = 0;
         for (double[][] cs : c) {
             for (double[] row : cs) {
                 for (double x : row) {
                     if (x < Double.POSITIVE_INFINITY && x <= cap) {
-                        values.add(x);
+                        count++;
                     }
                 }
+            }
+        }
+        double[] values = new double[count];
+        count = 0;
+        for (double[][] cs : c) {
+            for (double[] row : cs) {
+                for (double x : row) {
+                    if (x < Double.POSITIVE_INFINITY && x <= cap) {
+                        values[count++] = x;
+                    }
+                }
+            }
+        }
+        Arrays.sort(values);
+        int distinct = 0;
+        for (int i = 0; i < count; i++) {
+            if (distinct == 0 || Double.compare(values[i], values[distinct - 1]) != 0) {
+                values[distinct++] = values[i];
             }
         }
         List<Partition> found = new ArrayList<>();
         int enumerated = 0;
         int[] bounds = new int[p + 1];
-        double least = minSum(c, k, p, Double.POSITIVE_INFINITY, bounds);
+        double[][] table = new double[p + 1][k + 1];
+        int[][] arg = new int[p + 1][k + 1];
+        double least = minSum(c, k, p, Double.POSITIVE_INFINITY, bounds, table, arg);
         // no bound below the least slowest stage of any partition admits one: start there
         double from = bottleneck(c, k, p);
         if (least == Double.POSITIVE_INFINITY) {
@@ -272,12 +366,17 @@ public final class StagePartition {
         // the recurrence, for each bound t on the slowest stage:
         //   S[0][0] = 0;  S[s][j] = min over i < j with c[s-1][i][j] <= t of S[s-1][i] + c[s-1][i][j]
         //   objective(t) = S[P][K] + (m - 1) t
-        for (double t : values.tailSet(from, true)) {
+        int first = 0;
+        while (first < distinct && Double.compare(values[first], from) < 0) {
+            first++;
+        }
+        for (int v = first; v < distinct; v++) {
+            double t = values[v];
             if ((m - 1) * t + least >= best) {
                 break; // S(t) >= S(inf): no larger t can beat the best
             }
             enumerated++;
-            double sum = minSum(c, k, p, t, bounds);
+            double sum = minSum(c, k, p, t, bounds, table, arg);
             if (sum == Double.POSITIVE_INFINITY) {
                 continue;
             }
@@ -335,8 +434,11 @@ public final class StagePartition {
      * partition into {@code bounds} when not null. O(P K^2).
      */
     static double minSum(double[][][] c, int k, int p, double t, int[] bounds) {
-        double[][] f = new double[p + 1][k + 1];
-        int[][] from = new int[p + 1][k + 1];
+        return minSum(c, k, p, t, bounds, new double[p + 1][k + 1], new int[p + 1][k + 1]);
+    }
+
+    /** {@link #minSum(double[][][], int, int, double, int[])} in the caller's tables {@code f} and {@code from}, {@code (P + 1) x (K + 1)}. */
+    private static double minSum(double[][][] c, int k, int p, double t, int[] bounds, double[][] f, int[][] from) {
         for (double[] row : f) {
             Arrays.fill(row, Double.POSITIVE_INFINITY);
         }

@@ -228,4 +228,92 @@ class StagePartitionTest {
         }
         assertTrue(cases > 200, "feasible cases " + cases);
     }
+    /** A table that records the ranges whose cost was asked for. */
+    static final class Recording extends Table {
+        final Set<List<Integer>> costed = new HashSet<>();
+
+        Recording(double[][][] c, boolean lazy) {
+            super(c, lazy);
+        }
+
+        final Set<List<Integer>> announced = new HashSet<>();
+        int announcements;
+
+        @Override
+        public double cost(int from, int to, int stage) {
+            costed.add(List.of(stage, from, to));
+            return super.cost(from, to, stage);
+        }
+
+        @Override
+        public void willCost(List<int[]> ranges) {
+            announcements++;
+            for (int[] x : ranges) {
+                announced.add(List.of(x[0], x[1], x[2]));
+            }
+        }
+    }
+
+    @Test
+    void theCertainRangesOfTwoStagesByHand() {
+        // segments 1, 2, 3, 4, lower bounds a quarter of the sums: every partition's lower bounds sum to 10 / 4 =
+        // 2.5; the least largest lower bound is {1 2 3 | 4}'s 6 / 4 = 1.5; so no objective is below 2.5 + 2 * 1.5 =
+        // 5.5 (m = 3) and the cap is min(5.5 / 3, (5.5 - 2.5) / 2) = 1.5, a sum of at most 6 per stage: stage 0 is
+        // [0, 3) (its rest, 4, within the cap; [0, 1) and [0, 2) leave 9 and 7), stage 1 is [3, 4)
+        List<int[]> r = StagePartition.certainRanges(4, 2, 3, new Table(additive(1), false));
+        assertEquals(2, r.size());
+        assertArrayEquals(new int[] {0, 0, 3}, r.get(0));
+        assertArrayEquals(new int[] {1, 3, 4}, r.get(1));
+        // and solve asks for both, whatever the upper bound it is given
+        for (double upper : new double[] {22, 28, Double.POSITIVE_INFINITY}) {
+            Recording t = new Recording(additive(1), true);
+            StagePartition.solve(4, 2, 3, t, upper, 4);
+            assertTrue(t.costed.contains(List.of(0, 0, 3)) && t.costed.contains(List.of(1, 3, 4)), "" + t.costed);
+        }
+    }
+
+    @Test
+    void solveAsksForTheCostOfEveryCertainRange() {
+        Random rnd = new Random(11);
+        int nonEmpty = 0;
+        for (int trial = 0; trial < 400; trial++) {
+            int k = 2 + rnd.nextInt(9);
+            int p = 1 + rnd.nextInt(Math.min(5, k));
+            int m = 1 + rnd.nextInt(8);
+            double[][][] c = new double[p][k + 1][k + 1];
+            for (int s = 0; s < p; s++) {
+                for (int i = 0; i < k; i++) {
+                    for (int j = i + 1; j <= k; j++) {
+                        c[s][i][j] = rnd.nextInt(12) == 0 ? Double.POSITIVE_INFINITY : 1 + rnd.nextInt(20) * (j - i);
+                    }
+                }
+            }
+            double want = brute(c, k, p, m);
+            boolean lazy = rnd.nextBoolean();
+            // upper bounds a caller may give: the optimum, a partition's objective above it, a looser number, none
+            double upper = switch (rnd.nextInt(4)) {
+                case 0 -> want;
+                case 1 -> want * 1.25;
+                case 2 -> want * 3;
+                default -> Double.POSITIVE_INFINITY;
+            };
+            List<int[]> certain = StagePartition.certainRanges(k, p, m, new Table(c, lazy));
+            Recording t = new Recording(c, lazy);
+            StagePartition.solve(k, p, m, t, upper, 3);
+            String what = "trial " + trial + ": K=" + k + " P=" + p + " m=" + m + " lazy=" + lazy + " upper=" + upper;
+            for (int[] x : certain) {
+                assertTrue(t.costed.contains(List.of(x[0], x[1], x[2])), what + ": range " + java.util.Arrays.toString(x)
+                        + " not asked for");
+                assertTrue(t.announced.contains(List.of(x[0], x[1], x[2])), what + ": range " + java.util.Arrays.toString(x)
+                        + " not announced");
+            }
+            // every range announced is then costed (the announcement is what a budget is checked against)
+            assertTrue(t.costed.containsAll(t.announced), what);
+            assertTrue(t.announcements <= 1, what);
+            if (!certain.isEmpty()) {
+                nonEmpty++;
+            }
+        }
+        assertTrue(nonEmpty > 300, "trials with certain ranges " + nonEmpty);
+    }
 }
