@@ -742,9 +742,14 @@ final class PipelineSearch {
                 solver = x.solver();
             }
         }
+        boolean overlapping = stages == 1 && pb.settings().compute().gradientOverlap();
+        if (overlapping) {
+            // the per-layer objective counts the gradient reduction in full, the step only what the backward
+            // pass leaves exposed: that objective's bound is not a bound of the step (only the bounds below are)
+            lower = Double.NEGATIVE_INFINITY;
+        }
         if (hiddenOn && !bound) {
-            // the search counts the gradient reduction in full, the step only what the backward pass leaves
-            // exposed: the plan that treats it as wholly hidden is priced too, and the faster kept; its
+            // the plan that treats the reduction as wholly hidden is priced too, and the faster kept; its
             // objective bounds the step from below (the step is at least the work without the reduction)
             Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute, hiddenSolve);
             if (h != null) {
@@ -756,6 +761,31 @@ final class PipelineSearch {
             }
         }
         tp = tick("stage solves", tp);
+        if (stages == 1 && useOverlapBound) {
+            // the step's own bound (OverlapBound): exact solves of problems below the step, each minimiser a
+            // plan priced too; the plan is proven optimal once the bound reaches its step
+            double step = oneStageStep(b, pb, m, choice, devices, recompute);
+            if (!(lower >= step * (1 - PROVEN))) {
+                OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
+                OverlapBound.Result r = ob.maximise(step * (1 - PROVEN), this::secondsLeft);
+                lower = Math.max(lower, r.lowerBound());
+                for (int[] x : r.plans()) {
+                    if (oneStageFits(b, x)) {
+                        double st = oneStageStep(b, pb, m, x, devices, recompute);
+                        if (st < step * (1 - 1e-12)) {
+                            choice = x;
+                            step = st;
+                        }
+                    }
+                }
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  step bound: %.6f s after %d solves (K = %.0f), step %.6f s%n",
+                            r.lowerBound(), r.solves(), ob.buckets(), step);
+                }
+                tp = tick("step bound", tp);
+            }
+            proven = lower >= step * (1 - PROVEN);
+        }
         // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout)
         double across = stages == 1 ? lower : stepLowerBound(cg, micro, pb, stages, m);
         if (stages > 1 && !(across > 0)) {
@@ -813,6 +843,31 @@ final class PipelineSearch {
             incumbent = best;
         }
         return Optional.ofNullable(best);
+    }
+
+    /** A one-stage plan is proven optimal when its bound is within this share of its step (rounding). */
+    static final double PROVEN = 1e-9;
+
+    /**
+     * Whether the one-stage search tightens its lower bound with {@link OverlapBound} ({@code
+     * -Dshardplan.stepBound=false}: off, the bound of the solves alone).
+     */
+    boolean useOverlapBound = !"false".equals(System.getProperty("shardplan.stepBound"));
+
+    /** The step of a one-stage plan of {@code m} micro-batches, as the schedule loop prices it. O(nodes + links). */
+    double oneStageStep(ProblemBuilder.Built b, ProblemBuilder pb, int m, int[] x, int devices, boolean recompute) {
+        int[] whole = {0, b.units().size()};
+        return weightedObjective(b, m, x) - overlapped(b, x, profiles(b, pb, x, whole, devices, recompute));
+    }
+
+    /** Whether a one-stage plan's weights, optimizer state and one micro-batch of activations fit the limit. */
+    private boolean oneStageFits(ProblemBuilder.Built b, int[] x) {
+        double mem = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            ProblemBuilder.Cost c = u.costs().get(x[u.index()]);
+            mem += c.parameterBytes() + c.activationBytes();
+        }
+        return mem <= limit;
     }
 
     /**

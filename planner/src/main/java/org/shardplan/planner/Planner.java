@@ -575,7 +575,19 @@ public final class Planner {
         if (fewer.isPresent() && baselineAllowed) {
             Optional<PipelineSearch.Outcome> copiedPlan = copiedOutcome(ps, fewer.get(), lifted);
             if (copiedPlan.isPresent() && (best == null || copiedPlan.get().stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
-                best = copiedPlan.get();
+                PipelineSearch.Outcome cp = copiedPlan.get();
+                // its layouts are candidates of the search's problem of the same configuration, whose bound
+                // then bounds it too
+                boolean same = best != null && best.stages() == 1 && best.microBatches() == cp.microBatches()
+                        && best.recompute() == cp.recompute() && best.zero() == cp.zero() && best.micro() == cp.micro();
+                if (same && Double.isFinite(best.lowerBound())) {
+                    cp = new PipelineSearch.Outcome(cp.stages(), cp.microBatches(), cp.recompute(), cp.zero(),
+                            cp.schedule(), cp.virtual(), cp.micro(), cp.built(), cp.builder(), cp.choice(), cp.bounds(),
+                            cp.profiles(), cp.estimate(), cp.stepSeconds(), cp.fits(),
+                            best.lowerBound() >= cp.stepSeconds() * (1 - PipelineSearch.PROVEN),
+                            Math.min(best.lowerBound(), cp.stepSeconds()), best.tied(), cp.memoryBound(), cp.solver());
+                }
+                best = cp;
                 solverName = best.solver();
             }
         }
