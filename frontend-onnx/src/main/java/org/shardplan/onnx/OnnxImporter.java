@@ -536,6 +536,7 @@ public final class OnnxImporter {
                 }
             };
             for (int idx : order) {
+                org.shardplan.graph.Deadline.check("importing the model");
                 importNode(protos.get(idx), names.get(idx), scope, declared, lowering, lookup, nodes, producers, 0);
             }
             List<String> outNames = new ArrayList<>();

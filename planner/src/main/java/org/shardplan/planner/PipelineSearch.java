@@ -14,6 +14,7 @@ import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.cluster.ClusterNode;
 import org.shardplan.cost.cluster.Link;
 import org.shardplan.cost.memory.MemoryModel;
+import org.shardplan.graph.Deadline;
 import org.shardplan.graph.Graph;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.graph.passes.BlockClass;
@@ -796,9 +797,16 @@ final class PipelineSearch {
         Outcome best = null;
         List<Schedule> schedules = stages == 1 ? List.of(Schedules.of("none")) : pipelineSchedules();
         java.util.OptionalInt staleLimit = opts.scheduleParameters().maxStaleness();
+        pricing:
         for (Schedule named : schedules) {
             for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
                 for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    if (!timeLeft()) {
+                        if (best != null) {
+                            break pricing; // the schedules priced so far
+                        }
+                        checkTime("pricing the schedules of a configuration");
+                    }
                     if (sch.check(stages, m, v).isPresent()) {
                         continue;
                     }
@@ -1043,6 +1051,7 @@ final class PipelineSearch {
      * op order ({@link org.shardplan.planner.pipeline.CriticalPath}), the step the search prices.
      */
     double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        checkTime("bounding a configuration");
         double[][] least = leastTimes(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), pb.settings().memory().recompute());
         int n = least.length;
         double[] pf = new double[n + 1];
@@ -1139,6 +1148,7 @@ final class PipelineSearch {
      * then O(P K^2 log G) for K cut positions.
      */
     double memoryAwareBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        checkTime("bounding a configuration under its memory limit");
         long t = System.nanoTime();
         int devices = pb.settings().cluster().deviceCount();
         boolean rc = pb.settings().memory().recompute();
@@ -1854,6 +1864,21 @@ final class PipelineSearch {
             notes.add("the time limit stopped the search while it built a strategy problem: the plan is the fastest"
                     + " of those priced before, or a baseline");
             return Optional.ofNullable(incumbent);
+        } catch (Deadline.Expired e) {
+            // another phase reached it (coarsening, the standard layouts, a bound, the schedules)
+            notes.add("the time limit stopped the search while " + e.phase() + ": the plan is the fastest of those"
+                    + " priced before, or a baseline");
+            return Optional.ofNullable(incumbent);
+        }
+    }
+
+    /**
+     * Throws {@link Deadline.Expired} naming {@code phase} once the search's deadline has passed (phases
+     * without a solver's own limit: the bounds, the schedules' estimates). O(1).
+     */
+    void checkTime(String phase) {
+        if (System.nanoTime() - deadline >= 0) {
+            throw new Deadline.Expired(phase);
         }
     }
 
