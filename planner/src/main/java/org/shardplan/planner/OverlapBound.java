@@ -71,6 +71,9 @@ final class OverlapBound {
     private final boolean overlap;
     private final double buckets;
     private final int[][] allowed;
+    /** Per node, the largest gradient bytes of its candidates; and half their sum, the largest volume. */
+    private final double[] mostBytes;
+    private final double mostVolume;
 
     /**
      * @param b the configuration's built problem (one stage over its devices)
@@ -91,6 +94,7 @@ final class OverlapBound {
         this.overlap = compute.gradientOverlap();
         int n = b.units().size();
         allowed = new int[n][];
+        mostBytes = new double[n];
         double volume = 0;
         for (ProblemBuilder.Unit u : b.units()) {
             int[] a = new int[u.layouts().size()];
@@ -107,8 +111,10 @@ final class OverlapBound {
                         + " fixed parallelism degrees");
             }
             allowed[u.index()] = java.util.Arrays.copyOf(a, c);
+            mostBytes[u.index()] = most;
             volume += most;
         }
+        this.mostVolume = volume / 2;
         this.buckets = Math.max(1, Math.ceil(volume / 2 / PipelineSearch.BUCKET_BYTES));
     }
 
@@ -122,8 +128,16 @@ final class OverlapBound {
         if (!(alpha >= 0 && alpha <= 1)) {
             throw new IllegalArgumentException("alpha must be in [0, 1], found " + alpha);
         }
-        double gw = overlap ? alpha / buckets + (1 - alpha) : 1;
-        double bw = overlap ? 1 - alpha : 0;
+        return problem(overlap ? alpha / buckets + (1 - alpha) : 1, overlap ? 1 - alpha : 0, 0);
+    }
+
+    /**
+     * The per-layer problem {@code W + U + gw G - bw B + mu (Vmax - V(x))}: the reduction weighted
+     * {@code gw}, the last micro-batch's backward pass {@code -bw}, and the gradient volume below its
+     * largest {@code mu} per byte (each node's own shortfall, so that no cost is negative); its objective
+     * less {@code mu (Vmax - volume)} is {@code W + U + gw G - bw B - mu (V(x) - volume)}.
+     */
+    Problem problem(double gw, double bw, double mu) {
         List<Problem.Node> nodes = new ArrayList<>();
         for (ProblemBuilder.Unit u : b.units()) {
             int[] a = allowed[u.index()];
@@ -134,7 +148,8 @@ final class OverlapBound {
                 double backward = c.microComputeSeconds() - c.forwardSeconds() + c.microCommunicationSeconds() / 2;
                 cost[s] = m * (c.microComputeSeconds() + c.microCommunicationSeconds())
                         + compute.optimizerStepSeconds(c.parameterBytes(), optimizer)
-                        + gw * c.gradientSeconds() - bw * backward;
+                        + gw * c.gradientSeconds() - bw * backward
+                        + (mu > 0 ? mu * (mostBytes[u.index()] - c.gradientBytes()) / 2 : 0);
                 mem[s] = c.parameterBytes() + c.activationBytes();
             }
             nodes.add(new Problem.Node(u.name(), cost, null, mem));
@@ -159,7 +174,7 @@ final class OverlapBound {
             int to = (int) (e.getKey() % n);
             edges.add(new Problem.Edge(from, to, allowed[from].length, allowed[to].length, e.getValue()));
         }
-        return new Problem(b.name() + " [step bound, alpha " + alpha + "]", nodes, edges);
+        return new Problem(b.name() + " [step bound]", nodes, edges);
     }
 
     /** The layout of every node under an assignment of {@link #problem}. */
@@ -222,18 +237,25 @@ final class OverlapBound {
         double valueHi = Double.NaN;
         double slopeHi = Double.NaN;
         double alpha = 1;
+        double alphaStar = 1;
+        int[] xStar = null;
         while (solves < (overlap ? MAX_SOLVES : 1) && best < target && secondsLeft.getAsDouble() > 0.05) {
             Solution s = new DpSolver().solve(problem(alpha), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
             solves++;
             double bound = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
-            if (Double.isFinite(bound)) {
-                best = Math.max(best, bound);
-            }
             if (!s.hasChoices() || s.status() != Status.OPTIMAL) {
+                if (Double.isFinite(bound)) {
+                    best = Math.max(best, bound);
+                }
                 break;
             }
             int[] x = layouts(s.choices());
             plans.add(x);
+            if (bound > best) {
+                best = bound;
+                alphaStar = alpha;
+                xStar = x;
+            }
             double d = slope(x);
             if (alpha == hi) {
                 valueHi = s.objective();
@@ -272,6 +294,104 @@ final class OverlapBound {
             }
             alpha = meet;
         }
+        if (overlap && buckets >= 2 && xStar != null && best < target && volume(xStar) <= PipelineSearch.BUCKET_BYTES) {
+            int[] before = {solves};
+            best = Math.max(best, split(alphaStar, best, volume(xStar), target, secondsLeft, plans, before));
+            solves = before[0];
+        }
         return new Result(best, plans, solves);
+    }
+
+    /** The most exact solves the split by bucket count ({@link #split}) adds. */
+    static final int MAX_SPLIT_SOLVES = 6;
+
+    /**
+     * The gradient volume of plan {@code x}: half the bytes its reduction moves, which sets its buckets.
+     * O(nodes).
+     */
+    double volume(int[] x) {
+        double v = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            v += u.costs().get(x[u.index()]).gradientBytes() / 2;
+        }
+        return v;
+    }
+
+    /**
+     * A bound over the plans split by their bucket count, where {@code phi}'s best minimiser has one bucket
+     * (a volume of at most one bucket, e.g. the large weights split by tensor parallelism) while others
+     * have up to K. A plan of one bucket has {@code E = max(G, G - B) = G}: its step is exactly {@code W + U
+     * + G}, whose optimum {@code A} over all plans bounds these. A plan of more has a volume above one
+     * bucket, {@code V(x) - bucket > 0}, so for every {@code mu >= 0} its step is at least {@code L_alpha(x)
+     * - mu (V(x) - bucket)} (Lagrangian relaxation of that constraint), and {@code psi(mu)}, the least of
+     * that over all plans, bounds them; psi is concave in mu (slope {@code bucket - V}), maximised by cutting
+     * planes after doubling mu until its minimiser has more than one bucket. The step of every plan is then
+     * at least {@code min(A, max psi)}. Returns that (or {@code -infinity}); the minimisers join {@code plans}.
+     */
+    private double split(double alpha, double phi, double phiVolume, double target, DoubleSupplier secondsLeft,
+            List<int[]> plans, int[] solves) {
+        double bucket = PipelineSearch.BUCKET_BYTES;
+        double gw = alpha / buckets + (1 - alpha);
+        double bw = 1 - alpha;
+        double shift = mostVolume - bucket; // psi(mu) = objective - mu shift
+        int spent = 0;
+        if (secondsLeft.getAsDouble() <= 0.05) {
+            return Double.NEGATIVE_INFINITY;
+        }
+        Solution a = new DpSolver().solve(problem(1, 0, 0), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+        solves[0]++;
+        spent++;
+        double one = a.status() == Status.OPTIMAL ? a.objective() : a.lowerBound();
+        if (a.hasChoices() && a.status() == Status.OPTIMAL) {
+            plans.add(layouts(a.choices()));
+        }
+        if (!(one > phi)) {
+            return Double.NEGATIVE_INFINITY; // nothing to gain: the one-bucket plans are bounded no better
+        }
+        double psi = phi;
+        // mu = 0 is phi's line; mu grows from the objective per byte until the minimiser has several buckets
+        double lo = 0;
+        double sLo = bucket - phiVolume; // the line of phi's minimiser
+        double vLo = phi;
+        double hi = Double.NaN;
+        double sHi = Double.NaN;
+        double vHi = Double.NaN;
+        double mu = Math.max(phi, 1e-12) / Math.max(mostVolume, 1);
+        while (spent < MAX_SPLIT_SOLVES && Math.min(one, psi) < target && secondsLeft.getAsDouble() > 0.05) {
+            Solution s = new DpSolver().solve(problem(gw, bw, mu), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+            solves[0]++;
+            spent++;
+            if (!s.hasChoices() || s.status() != Status.OPTIMAL) {
+                if (Double.isFinite(s.lowerBound())) {
+                    psi = Math.max(psi, s.lowerBound() - mu * shift);
+                }
+                break;
+            }
+            int[] x = layouts(s.choices());
+            plans.add(x);
+            double value = s.objective() - mu * shift;
+            psi = Math.max(psi, value);
+            double slope = bucket - volume(x);
+            if (slope > 0) {
+                lo = mu;
+                vLo = value;
+                sLo = slope;
+            } else {
+                hi = mu;
+                vHi = value;
+                sHi = slope;
+            }
+            if (Double.isNaN(hi)) {
+                mu *= 4; // not yet past the minimisers of one bucket
+                continue;
+            }
+            double meet = (vHi - vLo + lo * sLo - hi * sHi) / (sLo - sHi);
+            double model = vLo + (meet - lo) * sLo;
+            if (!(meet > lo && meet < hi) || model <= psi * (1 + 1e-12)) {
+                break;
+            }
+            mu = meet;
+        }
+        return Math.min(one, psi);
     }
 }
