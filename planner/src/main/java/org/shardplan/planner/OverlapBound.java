@@ -294,10 +294,13 @@ final class OverlapBound {
             }
             alpha = meet;
         }
-        if (overlap && buckets >= 2 && xStar != null && best < target && volume(xStar) <= PipelineSearch.BUCKET_BYTES) {
-            int[] before = {solves};
-            best = Math.max(best, split(alphaStar, best, volume(xStar), target, secondsLeft, plans, before));
-            solves = before[0];
+        if (overlap && xStar != null && best < target) {
+            double j = Math.max(1, Math.ceil(volume(xStar) / PipelineSearch.BUCKET_BYTES));
+            if (j < buckets) {
+                int[] before = {solves};
+                best = Math.max(best, split(alphaStar, j, best, volume(xStar), target, secondsLeft, plans, before));
+                solves = before[0];
+            }
         }
         return new Result(best, plans, solves);
     }
@@ -318,19 +321,21 @@ final class OverlapBound {
     }
 
     /**
-     * A bound over the plans split by their bucket count, where {@code phi}'s best minimiser has one bucket
-     * (a volume of at most one bucket, e.g. the large weights split by tensor parallelism) while others
-     * have up to K. A plan of one bucket has {@code E = max(G, G - B) = G}: its step is exactly {@code W + U
-     * + G}, whose optimum {@code A} over all plans bounds these. A plan of more has a volume above one
-     * bucket, {@code V(x) - bucket > 0}, so for every {@code mu >= 0} its step is at least {@code L_alpha(x)
-     * - mu (V(x) - bucket)} (Lagrangian relaxation of that constraint), and {@code psi(mu)}, the least of
-     * that over all plans, bounds them; psi is concave in mu (slope {@code bucket - V}), maximised by cutting
-     * planes after doubling mu until its minimiser has more than one bucket. The step of every plan is then
-     * at least {@code min(A, max psi)}. Returns that (or {@code -infinity}); the minimisers join {@code plans}.
+     * A bound over the plans split by their bucket count, where {@code phi}'s best minimiser has {@code j < K}
+     * buckets (a volume of at most {@code j} buckets, e.g. its large weights split by tensor parallelism)
+     * while other plans have up to K. A plan of at most {@code j} buckets has {@code G/k >= G/j}, so its step
+     * is at least {@code W + U + a G/j + (1 - a)(G - B)} (with {@code j = 1}, {@code a = 1}: {@code E = max(G,
+     * G - B) = G} exactly), whose optimum {@code A} over all plans bounds these. A plan of more has a volume
+     * above {@code j} buckets, {@code V(x) - j bucket > 0}, so for every {@code mu >= 0} its step is at least
+     * {@code L_alpha(x) - mu (V(x) - j bucket)} (Lagrangian relaxation of that constraint), and {@code
+     * psi(mu)}, the least of that over all plans, bounds them; psi is concave in mu (slope {@code j bucket -
+     * V}), maximised by cutting planes after growing mu four-fold until its minimiser has more than {@code j}
+     * buckets. The step of every plan is then at least {@code min(A, max psi)}. Returns that (or {@code
+     * -infinity}); the minimisers join {@code plans}. At most {@link #MAX_SPLIT_SOLVES} exact solves.
      */
-    private double split(double alpha, double phi, double phiVolume, double target, DoubleSupplier secondsLeft,
+    private double split(double alpha, double j, double phi, double phiVolume, double target, DoubleSupplier secondsLeft,
             List<int[]> plans, int[] solves) {
-        double bucket = PipelineSearch.BUCKET_BYTES;
+        double bucket = j * PipelineSearch.BUCKET_BYTES; // the most volume a plan of at most j buckets has
         double gw = alpha / buckets + (1 - alpha);
         double bw = 1 - alpha;
         double shift = mostVolume - bucket; // psi(mu) = objective - mu shift
@@ -338,7 +343,10 @@ final class OverlapBound {
         if (secondsLeft.getAsDouble() <= 0.05) {
             return Double.NEGATIVE_INFINITY;
         }
-        Solution a = new DpSolver().solve(problem(1, 0, 0), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+        // plans of at most j buckets: G / k >= G / j (with j = 1, E = G exactly: alpha = 1 is exact)
+        double aj = j == 1 ? 1 : alpha;
+        Solution a = new DpSolver().solve(problem(aj / j + (1 - aj), 1 - aj, 0),
+                Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
         solves[0]++;
         spent++;
         double one = a.status() == Status.OPTIMAL ? a.objective() : a.lowerBound();

@@ -239,6 +239,11 @@ final class PipelineSearch {
         return r;
     }
 
+    /** Whether the coarse graph at this micro-batch size has been made. */
+    boolean hasCoarse(long micro) {
+        return coarse.containsKey(micro);
+    }
+
     boolean timeLeft() {
         return System.nanoTime() < deadline;
     }

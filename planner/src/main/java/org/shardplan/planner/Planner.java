@@ -506,9 +506,15 @@ public final class Planner {
                     so.parareal().segments().getAsInt(), "--parareal");
         }
         Optional<PipelineSearch.Outcome> found = ps.run();
-        // where the time limit ran out, the answer is still assembled (the plan priced, or a baseline), with the
-        // data-parallel baseline alone, on the problem of its own layouts where the whole one was not built
-        boolean late = org.shardplan.graph.Deadline.passed() || !ps.timeLeft();
+        // where the command's time limit ran out, the answer is still assembled (the plan priced, or a baseline);
+        // on a large graph with the data-parallel baseline alone, on the problem of its own layouts where the
+        // whole one was not built, and not at all where even its coarse graph was not made (that is the
+        // command's one-line message)
+        boolean late = org.shardplan.graph.Deadline.passed()
+                && g.nodes().size() > LATE_BASELINE_NODES;
+        if (late && found.isEmpty() && !ps.hasCoarse(c.batch)) {
+            throw new org.shardplan.graph.Deadline.Expired("coarsening the graph");
+        }
         try (org.shardplan.graph.Deadline.Scope answer = org.shardplan.graph.Deadline.lifted()) {
             double solveSeconds = (System.nanoTime() - t0) / 1e9;
             // the baselines: one stage, one micro-batch, under the memory options of the plan found
@@ -581,7 +587,7 @@ public final class Planner {
             }
             // the plan on fewer devices, copied: its layouts are candidates of the search, which finds it or a
             // faster plan when it is exact; where it is not (time limit, other memory settings), compared here
-            if (fewer.isPresent() && baselineAllowed) {
+            if (fewer.isPresent() && baselineAllowed && !late) {
                 Optional<PipelineSearch.Outcome> copiedPlan = copiedOutcome(ps, fewer.get(), lifted);
                 if (copiedPlan.isPresent() && (best == null || copiedPlan.get().stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
                     PipelineSearch.Outcome cp = copiedPlan.get();
@@ -652,6 +658,12 @@ public final class Planner {
             return new Planned(exact, best.stages() == 1 ? chosen : Map.of(), best.micro(), ps);
         }
     }
+
+    /**
+     * Graphs of more nodes than this get the data-parallel baseline alone once the command's time limit
+     * has run out (the others are priced in milliseconds on smaller graphs, which keep them all).
+     */
+    static final int LATE_BASELINE_NODES = 2_000;
 
     /** The data-parallel baseline's layouts as the only candidates of each node it splits (the answer past the limit). */
     private static Map<String, List<Layout>> dataParallelOnly(CoarseGraph cg, long batch, ProblemBuilder pb) {

@@ -67,11 +67,11 @@ class OverlapBoundTest {
         Random rnd = new Random(11);
         int checked = 0;
         for (ModelSource src : List.of(MLP, GPT)) {
-            for (int devices : List.of(4, 8, 16)) {
+            for (int devices : List.of(4, 16)) {
                 Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
                 PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, src, 64, 600);
                 for (int m : List.of(1, 4)) {
-                    for (int z : List.of(0, 1, 3)) {
+                    for (int z : List.of(0, 3)) {
                         long micro = 64 / m;
                         ProblemBuilder.Built b = ps.built(micro, devices, false, z);
                         ProblemBuilder pb = ps.builder(micro, devices, false, z);
@@ -81,7 +81,7 @@ class OverlapBoundTest {
                         assertTrue(r.solves() >= 1 && r.solves() <= OverlapBound.MAX_SOLVES + OverlapBound.MAX_SPLIT_SOLVES && !r.plans().isEmpty());
                         String what = devices + " devices, m " + m + ", ZeRO " + z;
                         double least = Double.POSITIVE_INFINITY;
-                        for (int t = 0; t < 150; t++) {
+                        for (int t = 0; t < 120; t++) {
                             int[] x = t < r.plans().size() ? r.plans().get(t) : random(b, rnd);
                             double step = ps.oneStageStep(b, pb, m, x, devices, false);
                             assertEquals(stepByHand(b, pb, m, x), step, 1e-9 * step, what);
@@ -101,7 +101,7 @@ class OverlapBoundTest {
                 }
             }
         }
-        assertTrue(checked > 2500, "checked " + checked);
+        assertTrue(checked > 1500, "checked " + checked);
     }
 
     @Test
