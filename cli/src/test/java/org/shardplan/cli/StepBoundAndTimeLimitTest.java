@@ -65,7 +65,7 @@ class StepBoundAndTimeLimitTest {
         assertEquals(2, r.code(), r.out() + r.err());
         String err = r.err().strip();
         assertFalse(err.contains("\n"), err);
-        assertTrue(err.contains("--time-limit 1.0E-6: the time limit ran out while importing the model"), err);
+        assertTrue(err.contains("--time-limit 1.0E-6: the time limit ran out while writing the built-in model"), err);
         assertTrue(err.contains("a larger --time-limit lets it finish"), err);
         assertFalse(err.contains("Exception"), err);
     }

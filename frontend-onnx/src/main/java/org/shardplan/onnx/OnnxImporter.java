@@ -494,6 +494,7 @@ public final class OnnxImporter {
             }
             Set<String> used = new HashSet<>();
             for (int i = 0; i < protos.size(); i++) {
+                org.shardplan.graph.Deadline.check("importing the model");
                 Pb.NodeP p = protos.get(i);
                 String n = p.name();
                 if (n.isEmpty() || used.contains(n)) {

@@ -239,6 +239,9 @@ final class PipelineSearch {
         return r;
     }
 
+    /** What the search was doing when the time limit stopped it, in words; null when it was not stopped. */
+    String stoppedWhile;
+
     /** Whether the coarse graph at this micro-batch size has been made. */
     boolean hasCoarse(long micro) {
         return coarse.containsKey(micro);
@@ -1866,11 +1869,13 @@ final class PipelineSearch {
             return search();
         } catch (ProblemBuilder.OutOfTime e) {
             // building a problem reached the time limit: the fastest fitting plan priced before it, if any
+            stoppedWhile = "the search built a strategy problem";
             notes.add("the time limit stopped the search while it built a strategy problem: the plan is the fastest"
                     + " of those priced before, or a baseline");
             return Optional.ofNullable(incumbent);
         } catch (Deadline.Expired e) {
             // another phase reached it (coarsening, the standard layouts, a bound, the schedules)
+            stoppedWhile = "the search was " + e.phase();
             notes.add("the time limit stopped the search while " + e.phase() + ": the plan is the fastest of those"
                     + " priced before, or a baseline");
             return Optional.ofNullable(incumbent);

@@ -513,7 +513,8 @@ public final class Planner {
         boolean late = org.shardplan.graph.Deadline.passed()
                 && g.nodes().size() > LATE_BASELINE_NODES;
         if (late && found.isEmpty() && !ps.hasCoarse(c.batch)) {
-            throw new org.shardplan.graph.Deadline.Expired("coarsening the graph");
+            throw new org.shardplan.graph.Deadline.Expired(ps.stoppedWhile != null ? ps.stoppedWhile
+                    : "coarsening the graph");
         }
         try (org.shardplan.graph.Deadline.Scope answer = org.shardplan.graph.Deadline.lifted()) {
             double solveSeconds = (System.nanoTime() - t0) / 1e9;
