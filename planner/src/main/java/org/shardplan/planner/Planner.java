@@ -612,6 +612,17 @@ public final class Planner {
                 throw new ShardplanException("the fixed options leave no plan: with " + ps.noLayout
                         + " (fewer micro-batches or other degrees would give each micro-batch enough samples to split)");
             }
+            if (best == null && late) {
+                // the problem priced here holds the data-parallel layouts alone: it tells nothing of what other
+                // plans need
+                Plan.Baseline dpb = baselines.get(Baselines.DATA_PARALLEL);
+                throw new PlanInfeasibleException(String.format(java.util.Locale.ROOT, "no plan found within the %.3g s"
+                        + " of the time limit the search had fits: it priced %d configuration%s before it ran out (%s), and the"
+                        + " data-parallel baseline needs %.2f GiB per device against %.2f GiB; a larger --time-limit"
+                        + " lets the search look further", c.timeLimit, ps.configurations, ps.configurations == 1 ? "" : "s",
+                        ps.stoppedWhile == null ? "after it" : "while " + ps.stoppedWhile,
+                        dpb.peakMemoryBytesPerDevice() / (1L << 30), limit / (1L << 30)));
+            }
             if (best == null) {
                 throw new PlanInfeasibleException(Infeasible.explain(this, cg, one, limit) + "; searched " + ps.configurations
                         + " configuration" + (ps.configurations == 1 ? "" : "s") + " (" + ps.searched() + ")"
