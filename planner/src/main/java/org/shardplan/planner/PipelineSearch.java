@@ -795,8 +795,10 @@ final class PipelineSearch {
             }
             proven = lower >= step * (1 - PROVEN);
         }
-        // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout)
-        double across = stages == 1 ? lower : stepLowerBound(cg, micro, pb, stages, m);
+        // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout),
+        // from each node's least time and, where larger, from the segments' own exact solves
+        double across = stages == 1 ? lower
+                : Math.max(stepLowerBound(cg, micro, pb, stages, m), segmentBound(b, f, cg, micro, stages, m, recompute));
         if (stages > 1 && !(across > 0)) {
             across = Double.NEGATIVE_INFINITY; // none (an asynchronous schedule allowed)
         }
@@ -1090,6 +1092,86 @@ final class PipelineSearch {
             lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> zb
                     ? Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))
                     : pa[i] + m * (pa[j] - pa[i])));
+        }
+        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * The bound of {@link #stepLowerBound} for GPipe, 1F1B and interleaved schedules with each stage's work
+     * per micro-batch taken from exact solves instead of each node's least time: the work of a stage,
+     * {@code A(s)} = the forward and backward of its nodes (compute and collectives) and the resharding
+     * between them, is a sum of non-negative node and link terms, so over any layouts it is at least the sum,
+     * over the segments between consecutive cut positions that make it up, of each segment's own optimum
+     * (the links between segments dropped). Each segment is solved once, exactly (the configuration's
+     * candidates and fixed degrees, untied, no memory limit: a relaxation); where a solve does not finish,
+     * its nodes' least times stand. Then as in {@link #stepLowerBound}: for GPipe and 1F1B the least over
+     * partitions at the cuts of the largest {@code A(before s) + m A(s)}, for interleaved {@code m A / P};
+     * 0 where ZB-H1 or an asynchronous schedule is allowed (its bound needs the forward alone), so that the
+     * caller's maximum keeps the other. O(segments) small exact solves + O(P K^2).
+     */
+    double segmentBound(ProblemBuilder.Built b, StageProblem.Filter f, CoarseGraph cg, long micro, int stages, int m,
+            boolean rc) {
+        List<Integer> cut = cuts(cg, micro);
+        Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cut);
+        if (kinds == null || kinds.isEmpty()) {
+            return 0;
+        }
+        int n = b.units().size();
+        // each node's least forward and forward-plus-input-gradient times (ZB-H1's terms, as leastTimes)
+        double[] pf = new double[n + 1];
+        double[] pc = new double[n + 1];
+        double[] leastA = new double[n];
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Unit u = b.units().get(i);
+            double fl = Double.POSITIVE_INFINITY;
+            double al = Double.POSITIVE_INFINITY;
+            double cl = Double.POSITIVE_INFINITY;
+            for (int c = 0; c < u.costs().size(); c++) {
+                if (f.allows(u, c)) {
+                    ProblemBuilder.Cost x = u.costs().get(c);
+                    double all = x.microComputeSeconds() + x.microCommunicationSeconds();
+                    double back = x.microComputeSeconds() - x.forwardSeconds();
+                    double w = x.parameterBytes() > 0 ? Math.max(0, (back - (rc ? x.forwardSeconds() : 0)) / 2) : 0;
+                    fl = Math.min(fl, x.forwardSeconds() + x.microCommunicationSeconds() / 2);
+                    al = Math.min(al, all);
+                    cl = Math.min(cl, all - w);
+                }
+            }
+            pf[i + 1] = pf[i] + fl;
+            pc[i + 1] = pc[i] + cl;
+            leastA[i] = al;
+        }
+        List<Integer> pos = cutPositions(n, cut);
+        double[] pa = new double[n + 1];
+        for (int k = 0; k + 1 < pos.size(); k++) {
+            checkTime("bounding a configuration from its segments");
+            int from = pos.get(k);
+            int to = pos.get(k + 1);
+            double seg = 0;
+            try {
+                StageProblem sp = StageProblem.of(b, from, to, new ProblemBuilder.Repeat(1, 1, 0), f,
+                        OptionalDouble.empty(), false);
+                Solution sol = new DpSolver().solve(sp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+                seg = sol.status() == Status.OPTIMAL ? sol.objective() : sol.lowerBound();
+            } catch (IllegalArgumentException e) {
+                return 0; // a node without a candidate: no plan here, no bound from this
+            }
+            double least = 0;
+            for (int i = from; i < to; i++) {
+                least += leastA[i];
+            }
+            pa[to] = pa[from] + (Double.isFinite(seg) ? Math.max(seg, least) : least);
+        }
+        double lb = Double.POSITIVE_INFINITY;
+        if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
+            lb = Math.min(lb, m * pa[n] / stages);
+        }
+        if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
+            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i])));
+        }
+        if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
+            lb = Math.min(lb, bottleneck(n, cut, stages,
+                    (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))));
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
     }

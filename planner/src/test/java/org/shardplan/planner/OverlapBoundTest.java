@@ -233,4 +233,37 @@ class OverlapBoundTest {
             }
         }
     }
+
+    @Test
+    void thePipelineBoundFromSegmentSolvesIsBelowEveryPricedPipelineStep() throws Exception {
+        int priced = 0;
+        int above = 0;
+        for (int devices : List.of(8, 16)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
+            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+            ps.useBound = false; // every configuration priced
+            for (int stages : List.of(2)) {
+                for (int m : List.of(2, 4, 8)) {
+                    var o = ps.price(stages, m, false, 1);
+                    if (o.isEmpty() || o.get().isBounded()) {
+                        continue;
+                    }
+                    long micro = 64 / m;
+                    var cg = ps.coarse(micro);
+                    ProblemBuilder pb = ps.builder(micro, devices / stages, false, 1);
+                    double seg = ps.segmentBound(o.get().built(), StageProblem.Filter.ALL, cg, micro, stages, m, false);
+                    double blind = ps.stepLowerBound(cg, micro, pb, stages, m);
+                    String what = devices + " devices, P " + stages + ", m " + m;
+                    assertTrue(seg <= o.get().stepSeconds() * (1 + 1e-9), what + ": " + seg + " > " + o.get().stepSeconds());
+                    assertTrue(o.get().lowerBound() <= o.get().stepSeconds() * (1 + 1e-9), what);
+                    assertEquals(Math.max(seg, blind), o.get().lowerBound(), 1e-12 * o.get().stepSeconds(), what);
+                    priced++;
+                    above += seg > blind * (1 + 1e-9) ? 1 : 0;
+                }
+            }
+        }
+        assertTrue(priced >= 4, "priced " + priced);
+        // the segments' resharding makes it the larger somewhere
+        assertTrue(above > 0, "never above the least-time bound in " + priced);
+    }
 }
