@@ -796,9 +796,8 @@ final class PipelineSearch {
             proven = lower >= step * (1 - PROVEN);
         }
         // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout),
-        // from each node's least time and, where larger, from the segments' own exact solves
-        double across = stages == 1 ? lower
-                : Math.max(stepLowerBound(cg, micro, pb, stages, m), segmentBound(b, f, cg, micro, stages, m, recompute));
+        // from each node's least time (the plan kept gets the segments' bound too: reportedBound)
+        double across = stages == 1 ? lower : stepLowerBound(cg, micro, pb, stages, m);
         if (stages > 1 && !(across > 0)) {
             across = Double.NEGATIVE_INFINITY; // none (an asynchronous schedule allowed)
         }
@@ -1174,6 +1173,25 @@ final class PipelineSearch {
                     (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))));
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * The lower bound a plan reports: for a pipeline the larger of its configuration's bound from the nodes'
+     * least times and {@link #segmentBound} (computed for the plan kept only, O(segments) small exact solves,
+     * while the time limit lasts: past it, the first); a one-stage plan's own.
+     */
+    double reportedBound(Outcome o) {
+        if (o.stages() == 1 || o.built() == null || !(o.lowerBound() > Double.NEGATIVE_INFINITY) || !timeLeft()) {
+            return o.lowerBound();
+        }
+        try {
+            CoarseGraph cg = coarse(o.micro());
+            int devices = cluster.deviceCount() / o.stages();
+            return Math.max(o.lowerBound(), segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
+                    o.stages(), o.microBatches(), o.recompute()));
+        } catch (Deadline.Expired | IllegalArgumentException | ShardplanException e) {
+            return o.lowerBound();
+        }
     }
 
     /** The schedules a pipeline may run under the options: the one named, else every exact one (and the others with --allow async). */

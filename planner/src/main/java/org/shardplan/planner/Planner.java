@@ -637,7 +637,8 @@ public final class Planner {
             // stages are each solved exactly, but no bound holds across stages, so it is FEASIBLE
             String status = best.stages() == 1 && best.proven() && best.solver().equals(solverName)
                     ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
-            double lower = Math.min(best.lowerBound(), best.stepSeconds());
+            double lower = Math.min(best.stages() > 1 ? ps.reportedBound(best)
+                    : best.lowerBound(), best.stepSeconds());
             String scope;
             if (fixedConfig && best.stages() == 1) {
                 scope = best.tied() ? "layouts tied across the instances of each repeated block" : "full";

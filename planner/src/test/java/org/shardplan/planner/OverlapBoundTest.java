@@ -256,7 +256,8 @@ class OverlapBoundTest {
                     String what = devices + " devices, P " + stages + ", m " + m;
                     assertTrue(seg <= o.get().stepSeconds() * (1 + 1e-9), what + ": " + seg + " > " + o.get().stepSeconds());
                     assertTrue(o.get().lowerBound() <= o.get().stepSeconds() * (1 + 1e-9), what);
-                    assertEquals(Math.max(seg, blind), o.get().lowerBound(), 1e-12 * o.get().stepSeconds(), what);
+                    assertEquals(blind, o.get().lowerBound(), 1e-12 * o.get().stepSeconds(), what);
+                    assertEquals(Math.max(seg, blind), ps.reportedBound(o.get()), 1e-12 * o.get().stepSeconds(), what);
                     priced++;
                     above += seg > blind * (1 + 1e-9) ? 1 : 0;
                 }
