@@ -66,7 +66,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
         PlanEvaluator.Result r;
         try {
-            r = Planner.forPlan(plan).evaluate(plan, source);
+            Planner planner = Planner.forPlan(plan);
+            r = LocalCalibration.apply(planner, planner.cluster()).evaluate(plan, source);
         } catch (PlanFormatException e) {
             // name the model given on the command line, which may not be the plan's
             throw new PlanFormatException(planFile + " on " + pm.display() + ": " + e.getMessage(), e);

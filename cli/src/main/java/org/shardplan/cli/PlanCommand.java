@@ -218,6 +218,7 @@ public final class PlanCommand implements Callable<Integer> {
         if (memoryLimit != null) {
             p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }
+        p = LocalCalibration.apply(p, cluster);
         Plan plan;
         try (Progress progress = Progress.onConsole("planning " + m.display(), timeLimit)) {
             plan = p.plan(source(m, b));
@@ -232,6 +233,9 @@ public final class PlanCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         w.print(json ? PlanJson.write(plan) : PlanReport.text(plan, m.display(), allNodes));
         if (!json) {
+            if (!"analytic".equals(plan.provenance().calibration())) {
+                w.println("compute priced from the calibration " + plan.provenance().calibration());
+            }
             for (String x : m.imported().warnings()) {
                 if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")) {
                     w.println("warning: " + x);

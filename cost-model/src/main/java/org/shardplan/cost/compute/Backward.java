@@ -65,12 +65,209 @@ public final class Backward {
         return DType.FLOAT32;
     }
 
-    /** The forward kernel of a node. */
+    /** The forward kernel of a node, with the loops it runs as ({@link #parts}). */
     public static Kernel forward(Node n) {
         Kernel k = new Kernel("forward", n.opType(), OpClass.shapeClass(n), work(n), dtypeOf(n), OpClass.calls(n));
         double[] g = gemmDims(n);
-        k = k.withWeightBytes(weightBytes(n));
+        k = k.withWeightBytes(weightBytes(n)).withParts(parts(n));
         return g == null ? k : k.withGemm(new Kernel.Gemm(g[0], g[1], g[2], g[3]));
+    }
+
+    /**
+     * The loops ONNX Runtime's CPU kernel runs for a node whose operator is several loops, each
+     * written as a kernel of the operator whose loop it is (so that a node whose own operator was
+     * never measured is priced from the measured curves of those operators,
+     * {@link EfficiencyModel}); empty for other nodes and unknown shapes. e is the element size.
+     * <ul>
+     * <li>ConvTranspose (onnxruntime/core/providers/cpu/nn/conv_transpose.cc, {@code DoConvTranspose};
+     *     the backward-data pass of a convolution): per image and group a GEMM
+     *     {@code col = Wᵀ·X} of {@code M = (C_out/g)·Πk} rows, {@code N = Π in} columns and
+     *     {@code K = C_in/g}, into a column buffer, then {@code Col2im}, which zero-fills the output
+     *     and adds every column entry whose output position falls inside the output (stride,
+     *     padding and dilation decide which, {@link #convTransposeValidFraction}) one element at a
+     *     time; then the bias, added per channel. Kernels: a MatMul ("2d/act", or "batched/act" over
+     *     {@code B = batch·g} products) of {@code 2·B·M·N·K} FLOPs reading {@code e·B·(M·K + 2·K·N)}
+     *     and writing {@code e·B·(M·N + K·N)} bytes (X, the B operand, is an activation, which MLAS's
+     *     SGEMM copies into packed panels on every call and its kernel reads from there:
+     *     {@code MlasSgemmCopyPackB}, onnxruntime/core/mlas/lib/sgemm.cpp; with M = 4 rows, a
+     *     ConvTranspose to one channel with a 2x2 kernel, that copy is most of the GEMM's traffic); the scatter, a Transpose of class "elements" (a loop that
+     *     moves single elements) of V FLOPs (V the valid column entries of the {@code C = B·M·N}),
+     *     reading {@code e·(C + V)} and writing {@code e·(V + |Y|)} bytes; an Add of class "outer"
+     *     for the bias.
+     * <li>Where (onnxruntime/core/providers/cpu/tensor/where_op.cc): two selections, each a
+     *     broadcast of the condition with X and with Y into a temporary of their broadcast shape,
+     *     and a merge of the two temporaries into the output: three Adds of the broadcast class of
+     *     their inputs ({@link OpClass#broadcastClass}), one FLOP per element written, reading
+     *     their inputs (the condition one byte per element) and writing their outputs.
+     * </ul>
+     * O(rank + Σ_d I_d·K_d).
+     */
+    public static List<Kernel> parts(Node n) {
+        if (n.opType().equals("ConvTranspose") && n.isOnnxDomain()) {
+            return convTransposeParts(n);
+        }
+        if (n.opType().equals("Where") && n.isOnnxDomain()) {
+            return whereParts(n);
+        }
+        return List.of();
+    }
+
+    private static List<Kernel> convTransposeParts(Node n) {
+        if (n.inputs().size() < 2 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
+                || !known(n.output(0))) {
+            return List.of();
+        }
+        long[] x = n.input(0).shape().toLongs();
+        long[] w = n.input(1).shape().toLongs();
+        long[] y = n.output(0).shape().toLongs();
+        long e = n.output(0).dtype().byteSize();
+        long g = n.attrInt("group", 1);
+        if (x.length < 3 || w.length != x.length || y.length != x.length || e <= 0 || g < 1 || x[1] % g != 0) {
+            return List.of();
+        }
+        DType dt = dtypeOf(n);
+        double kernel = 1;
+        double in = 1;
+        for (int i = 2; i < x.length; i++) {
+            kernel *= w[i];
+            in *= x[i];
+        }
+        double b = (double) x[0] * g;
+        double m = w[1] * kernel;
+        double k = (double) x[1] / g;
+        double cols = b * m * in;
+        double valid = cols * convTransposeValidFraction(n);
+        double outElements = elements(n.output(0));
+        List<Kernel> parts = new ArrayList<>();
+        // X is the GEMM's B operand, an activation: MLAS copies it into packed panels on every call
+        // (read, written, read again by the kernel), which dominates when M is small
+        parts.add(new Kernel("forward", "MatMul", b > 1 ? "batched/act" : "2d/act",
+                new Work(2 * b * m * in * k, e * b * (m * k + 2 * k * in), e * (cols + b * k * in), true), dt)
+                .withGemm(new Kernel.Gemm(b, m, in, k)));
+        parts.add(new Kernel("forward", "Transpose", "elements",
+                new Work(valid, e * (cols + valid), e * (valid + outElements), true), dt));
+        if (n.hasInput(2)) {
+            parts.add(new Kernel("forward", "Add", "outer",
+                    new Work(outElements, e * outElements + bytes(n.input(2)), e * outElements, true), dt));
+        }
+        return parts;
+    }
+
+    /**
+     * The fraction of a ConvTranspose's column entries (input position, kernel tap) whose output
+     * position {@code o = i·stride - pad_begin + k·dilation} lies in {@code [0, O_d)} in every
+     * spatial dimension: the entries {@code Col2im} adds into the output (the others fall in the
+     * padding and are skipped). The padding at the beginning is {@code pads} or, with
+     * {@code auto_pad} or {@code output_shape}, split from the total
+     * {@code stride·(I-1) + output_padding + (K-1)·dilation + 1 - O} as the ONNX specification
+     * says (SAME_UPPER: half rounded down at the beginning, otherwise the other half). 1 when a
+     * shape is unknown. O(Σ_d I_d·K_d).
+     */
+    static double convTransposeValidFraction(Node n) {
+        if (n.inputs().size() < 2 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
+                || !known(n.output(0))) {
+            return 1;
+        }
+        long[] x = n.input(0).shape().toLongs();
+        long[] w = n.input(1).shape().toLongs();
+        long[] y = n.output(0).shape().toLongs();
+        int d = x.length - 2;
+        if (d < 1 || w.length != x.length || y.length != x.length) {
+            return 1;
+        }
+        long[] strides = n.attrInts("strides").orElse(null);
+        long[] dil = n.attrInts("dilations").orElse(null);
+        long[] pads = n.attrInts("pads").orElse(null);
+        long[] outPad = n.attrInts("output_padding").orElse(null);
+        String autoPad = n.attrString("auto_pad", "NOTSET");
+        double frac = 1;
+        for (int i = 0; i < d; i++) {
+            long in = x[2 + i];
+            long k = w[2 + i];
+            long out = y[2 + i];
+            long s = strides != null && strides.length == d ? strides[i] : 1;
+            long dl = dil != null && dil.length == d ? dil[i] : 1;
+            long op = outPad != null && outPad.length == d ? outPad[i] : 0;
+            long begin;
+            if (autoPad.equals("VALID")) {
+                begin = 0;
+            } else if (autoPad.equals("NOTSET") && pads != null && pads.length == 2 * d) {
+                begin = pads[i];
+            } else {
+                long total = Math.max(0, s * (in - 1) + op + (k - 1) * dl + 1 - out);
+                begin = autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
+            }
+            long valid = 0;
+            for (long a = 0; a < in; a++) {
+                for (long j = 0; j < k; j++) {
+                    long at = a * s - begin + j * dl;
+                    if (at >= 0 && at < out) {
+                        valid++;
+                    }
+                }
+            }
+            if (in * k > 0) {
+                frac *= valid / (double) (in * k);
+            }
+        }
+        return frac;
+    }
+
+    private static List<Kernel> whereParts(Node n) {
+        if (n.inputs().size() != 3 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
+                || !known(n.input(2)) || !known(n.output(0))) {
+            return List.of();
+        }
+        long e = n.output(0).dtype().byteSize();
+        if (e <= 0) {
+            return List.of();
+        }
+        DType dt = dtypeOf(n);
+        long[] c = n.input(0).shape().toLongs();
+        long ce = Math.max(1, n.input(0).dtype().byteSize());
+        long[] xs = n.input(1).shape().toLongs();
+        long[] ys = n.input(2).shape().toLongs();
+        long[] selX = broadcast(c, xs);
+        long[] selY = broadcast(c, ys);
+        long[] out = n.output(0).shape().toLongs();
+        if (selX == null || selY == null) {
+            return List.of();
+        }
+        List<Kernel> parts = new ArrayList<>();
+        parts.add(pass(selX, c, ce, xs, e, dt));
+        parts.add(pass(selY, c, ce, ys, e, dt));
+        parts.add(pass(out, selX, e, selY, e, dt));
+        return parts;
+    }
+
+    /** One broadcast pass of two inputs into {@code out}, priced as an Add of its broadcast class. */
+    private static Kernel pass(long[] out, long[] a, long ae, long[] b, long be, DType dt) {
+        double o = count(out);
+        String cls = OpClass.broadcastClass(out, List.of(a, b));
+        return new Kernel("forward", "Add", cls, new Work(o, ae * count(a) + be * count(b), dt.byteSize() * o, true), dt);
+    }
+
+    private static double count(long[] s) {
+        double c = 1;
+        for (long d : s) {
+            c *= d;
+        }
+        return c;
+    }
+
+    /** The multidirectional broadcast of two shapes (numpy rules), or null when they do not broadcast. */
+    static long[] broadcast(long[] a, long[] b) {
+        int r = Math.max(a.length, b.length);
+        long[] o = new long[r];
+        for (int i = 0; i < r; i++) {
+            long x = i - (r - a.length) >= 0 ? a[i - (r - a.length)] : 1;
+            long y = i - (r - b.length) >= 0 ? b[i - (r - b.length)] : 1;
+            if (x != y && x != 1 && y != 1) {
+                return null;
+            }
+            o[i] = x == 1 ? y : x;
+        }
+        return o;
     }
 
     /** Matrix products whose constant operand ONNX Runtime's CPU kernels pack once and then read from memory on every call. */
@@ -101,6 +298,8 @@ public final class Backward {
      * The forward work of a node as a CPU runtime runs it: {@link WorkAnalysis#of} but for three kinds
      * of node whose arithmetic or traffic the plain count misstates.
      * <ul>
+     * <li>A node run as several loops ({@link #parts}: ConvTranspose, Where): the sum of its loops'
+     *     FLOPs and bytes (a ConvTranspose's column buffer written, read and scattered included).
      * <li>A transcendental element-wise op ({@link OpClass#operationsPerElement} p &gt; 0):
      *     {@code p·|Y|} FLOPs, the vector operations its kernel evaluates per element.
      * <li>A Slice: it reads only the region it keeps, {@code |Y|} bytes plus its index inputs, not
@@ -118,6 +317,18 @@ public final class Backward {
      */
     public static Work work(Node n) {
         Work w = WorkAnalysis.of(n);
+        List<Kernel> parts = parts(n);
+        if (!parts.isEmpty()) {
+            double f = 0;
+            double r = 0;
+            double wr = 0;
+            for (Kernel k : parts) {
+                f += k.work().flops();
+                r += k.work().bytesRead();
+                wr += k.work().bytesWritten();
+            }
+            return new Work(f, r, wr, w.complete());
+        }
         if (aliasedScatter(n)) {
             // every 16-byte store moves a whole cache line in (for ownership) and out again
             double out = w.bytesWritten();
@@ -340,7 +551,9 @@ public final class Backward {
                 Value x = n.input(0);
                 Value w = n.input(1);
                 boolean bias = n.hasInput(2);
-                double f = fwd.flops() - (bias ? elements(y) : 0);
+                // a ConvTranspose's gradients are convolutions of its GEMM's FLOPs (not its scatter's)
+                double f = (n.opType().equals("ConvTranspose") ? WorkAnalysis.of(n).flops() : fwd.flops())
+                        - (bias ? elements(y) : 0);
                 long calls = OpClass.calls(n);
                 if (needsGrad(x)) {
                     out.add(new Kernel("grad-input", n.opType(), cls,

@@ -33,6 +33,14 @@ import org.shardplan.graph.DType;
  * analytic: {@code t = c0 + r / e0} with c0 = 5 µs and e0 = 0.5 for matrix products and 0.7
  * otherwise, and says so in {@link Prediction#source()}.
  *
+ * <p>A kernel whose own op type was never measured (no sample of its class, proxy or op type) and
+ * that the runtime runs as several loops ({@link Kernel#parts}: a ConvTranspose's GEMM and scatter,
+ * a Where's selections and merge, {@link Backward#parts}) is priced as the sum of those loops'
+ * predictions, source "parts". A transcendental op type never measured is priced at the category
+ * level from every other transcendental op type alike ({@code perOpTypeMean}). A compute-bound
+ * sample of a kernel other than a matrix product that ran faster than every compute-bound matrix
+ * product of the samples (relative to the roofline) is left out ({@code fastestProduct}).
+ *
  * <p>With a {@link MemoryCurve} on a CPU, a matrix product whose weights exceed what the caches
  * hold ({@link MemoryCurve#cacheBytes()}) pays for streaming the excess from memory on every call,
  * on top of its fitted time: {@link #streamSeconds}. Samples are fitted with that time taken off
@@ -99,11 +107,15 @@ public final class EfficiencyModel {
         this.device = device;
         this.memory = memory;
         this.samples = List.copyOf(samples);
+        double floor = fastestProduct(this.samples);
         for (Sample s : this.samples) {
             double stream = streamSeconds(s.opType(), signatureWeightBytes(s.signature()));
             Point p = new Point(roofline(s.opType(), s.flops(), s.bytes(), s.dtype()),
                     Math.max(s.seconds() - stream, 0.1 * s.seconds()), s.calls(),
                     memoryBound(s.opType(), s.flops(), s.bytes(), s.dtype()));
+            if (!p.memoryBound && !GEMMS.contains(s.opType()) && p.t < floor * p.r) {
+                continue; // faster than any matrix product runs: a disturbed measurement, not a rate
+            }
             byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
             byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(p);
             byCategory.computeIfAbsent(OpClass.category(s.opType()), k -> new ArrayList<>()).add(p);
@@ -111,6 +123,33 @@ public final class EfficiencyModel {
             SizeFamily.of(s.signature()).ifPresent(
                     f -> bySkeleton.computeIfAbsent(f.skeleton(), k -> new ArrayList<>()).add(new Member(f, p)));
         }
+    }
+
+    /** Matrix products: the kernels that run nearest a core's peak. */
+    private static final Set<String> GEMMS = Set.of("MatMul", "Gemm", "FusedMatMul", "FusedGemm");
+
+    /**
+     * The smallest ratio of measured to roofline time among the compute-bound matrix products of
+     * {@code samples} (0 when there is none): the best rate the device's arithmetic reaches.
+     * A compute-bound sample of another kernel measured faster than that (t < floor · r) is left
+     * out of the curves: no kernel outruns the matrix products on a CPU core, and such a sample is a
+     * disturbed measurement (a differential measurement of a small node collapsing under load; a
+     * PaddleOCR depthwise convolution measured at 536 GFLOP/s on a core whose products peak at
+     * 230), which the fit's weights of 1/t² would let outweigh its neighbours. O(n).
+     */
+    private double fastestProduct(List<Sample> samples) {
+        double floor = Double.POSITIVE_INFINITY;
+        for (Sample s : samples) {
+            if (GEMMS.contains(s.opType()) && !memoryBound(s.opType(), s.flops(), s.bytes(), s.dtype())) {
+                double r = roofline(s.opType(), s.flops(), s.bytes(), s.dtype());
+                double stream = streamSeconds(s.opType(), signatureWeightBytes(s.signature()));
+                double t = Math.max(s.seconds() - stream, 0.1 * s.seconds());
+                if (r > 0) {
+                    floor = Math.min(floor, t / r);
+                }
+            }
+        }
+        return Double.isInfinite(floor) ? 0 : floor;
     }
 
     /** The same device learned from all samples except those of the given signatures. */
@@ -293,12 +332,24 @@ public final class EfficiencyModel {
         }
         levels.add(sameBound(byOp.getOrDefault(k.opType(), List.of()), mb));
         names.add("op");
+        int opLevel = levels.size() - 1;
         levels.add(sameBound(byCategory.getOrDefault(OpClass.category(k.opType()), List.of()), mb));
         names.add("category");
         levels.add(sameBound(all, mb));
         names.add("all");
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {
+                if (i > opLevel && !k.parts().isEmpty()) {
+                    // the operator was never measured: the loops it runs, each from its own operator's curves
+                    double t = 0;
+                    for (Kernel part : k.parts()) {
+                        t += predict(part).seconds();
+                    }
+                    return new Prediction(t, r, "parts");
+                }
+                if (i == opLevel + 1 && transcendentalOnCpu(k.opType())) {
+                    return new Prediction(perOpTypeMean(levels.get(i), r, calls, k.opType()), r, names.get(i));
+                }
                 return new Prediction(predictAt(levels, i, r, calls, k.opType()), r, names.get(i));
             }
         }
@@ -306,6 +357,35 @@ public final class EfficiencyModel {
             return new Prediction(kernelModel(k), r, "kernel-model");
         }
         return new Prediction(analytic(r, k.opType()), r, "analytic");
+    }
+
+    /**
+     * The time of a transcendental kernel whose op type was never measured, from the other
+     * transcendental op types: the geometric mean over those op types of each one's own curve at
+     * roofline time {@code r} (an op type whose samples do not spread is scaled along the
+     * category's curve). The roofline of these ops counts their kernels' vector operations per
+     * element ({@link OpClass#operationsPerElement}), so every op type is one estimate of the same
+     * rate; fitted over the category's samples directly, the op type measured at the most sizes
+     * near {@code r} answered alone (the GPT-2-style decoder's Tanh, held out, was priced from eight
+     * QuickGelu samples of PaddleOCR rec at 1.9 times its measured rate, where Sigmoid and BiasGelu,
+     * measured at two and six sizes, ran within 0.8 to 1.3 times of it). O(n log n) in the category's
+     * samples.
+     */
+    private double perOpTypeMean(List<Point> category, double r, double calls, String opType) {
+        double logSum = 0;
+        int n = 0;
+        for (Map.Entry<String, List<Point>> e : byOp.entrySet()) {
+            if (!"transcendental".equals(OpClass.category(e.getKey())) || e.getValue().isEmpty()) {
+                continue;
+            }
+            List<List<Point>> lv = List.of(e.getValue(), category);
+            double t = predictAt(lv, 0, r, calls, opType);
+            if (t > 0) {
+                logSum += Math.log(t);
+                n++;
+            }
+        }
+        return n == 0 ? predictAt(List.of(category), 0, r, calls, opType) : Math.exp(logSum / n);
     }
 
     /**

@@ -19,9 +19,19 @@ import org.shardplan.graph.Work;
  *     shapes are known; empty otherwise
  * @param weightBytes bytes of the trained weights (parameters and constants) a matrix product
  *     reads, which stay in memory between calls ({@link Backward#weightBytes}); 0 for other kernels
+ * @param parts the loops the runtime runs for this kernel, each written as a kernel of the operator
+ *     whose loop it is ({@link Backward#parts}: a ConvTranspose's GEMM and output scatter, the three
+ *     broadcast passes of a Where), used where the kernel's own operator type was never measured;
+ *     empty for kernels that are one loop
  */
 public record Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls,
-        java.util.Optional<Gemm> gemm, double weightBytes) {
+        java.util.Optional<Gemm> gemm, double weightBytes, java.util.List<Kernel> parts) {
+
+    /** A kernel that is one loop ({@link #parts} empty). */
+    public Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls,
+            java.util.Optional<Gemm> gemm, double weightBytes) {
+        this(role, opType, shapeClass, work, dtype, calls, gemm, weightBytes, java.util.List.of());
+    }
 
     /** A kernel that reads no weights a cache could lose between calls. */
     public Kernel(String role, String opType, String shapeClass, Work work, DType dtype, long calls,
@@ -54,12 +64,17 @@ public record Kernel(String role, String opType, String shapeClass, Work work, D
 
     /** This kernel known as the GEMM {@code g}. */
     public Kernel withGemm(Gemm g) {
-        return new Kernel(role, opType, shapeClass, work, dtype, calls, java.util.Optional.ofNullable(g), weightBytes);
+        return new Kernel(role, opType, shapeClass, work, dtype, calls, java.util.Optional.ofNullable(g), weightBytes, parts);
+    }
+
+    /** This kernel run as the loops {@code ps} ({@link #parts}). */
+    public Kernel withParts(java.util.List<Kernel> ps) {
+        return new Kernel(role, opType, shapeClass, work, dtype, calls, gemm, weightBytes, ps);
     }
 
     /** This kernel reading {@code bytes} of weights. */
     public Kernel withWeightBytes(double bytes) {
-        return new Kernel(role, opType, shapeClass, work, dtype, calls, gemm, bytes);
+        return new Kernel(role, opType, shapeClass, work, dtype, calls, gemm, bytes, parts);
     }
 
     public Kernel {
@@ -72,6 +87,7 @@ public record Kernel(String role, String opType, String shapeClass, Work work, D
         Objects.requireNonNull(work, "work");
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(gemm, "gemm");
+        parts = java.util.List.copyOf(parts);
         if (!(weightBytes >= 0) || Double.isInfinite(weightBytes)) {
             throw new IllegalArgumentException("weight bytes must be finite and at least 0, found " + weightBytes);
         }

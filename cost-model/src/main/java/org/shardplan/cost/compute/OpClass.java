@@ -183,18 +183,32 @@ public final class OpClass {
         if (!out.rankKnown() || !out.isFullyKnown()) {
             return "same";
         }
-        long[] o = out.toLongs();
-        int worst = 0;
-        String[] names = {"same", "scalar", "suffix", "outer", "general"};
+        java.util.List<long[]> ins = new java.util.ArrayList<>();
         for (Value v : n.inputs()) {
             if (v.isAbsent() || v.shape().equals(out)) {
                 continue;
             }
-            if (!v.shape().rankKnown() || !v.shape().isFullyKnown()) {
+            ins.add(v.shape().rankKnown() && v.shape().isFullyKnown() ? v.shape().toLongs() : null);
+        }
+        return broadcastClass(out.toLongs(), ins);
+    }
+
+    /**
+     * {@link #broadcastClass(Node)} of a loop writing shape {@code o} from inputs of the shapes
+     * {@code inputs} (null: an input of unknown shape, "general"). O(total rank).
+     */
+    static String broadcastClass(long[] o, java.util.List<long[]> inputs) {
+        int worst = 0;
+        String[] names = {"same", "scalar", "suffix", "outer", "general"};
+        long outCount = 1;
+        for (long d : o) {
+            outCount *= d;
+        }
+        for (long[] in : inputs) {
+            if (in == null) {
                 worst = Math.max(worst, 4);
                 continue;
             }
-            long[] in = v.shape().toLongs();
             long count = 1;
             for (long d : in) {
                 count *= d;
@@ -202,7 +216,7 @@ public final class OpClass {
             int kind;
             if (count == 1) {
                 kind = 1;
-            } else if (count == out.numElements().orElse(-1)) {
+            } else if (count == outCount) {
                 kind = 0;
             } else if (isSuffix(in, o)) {
                 kind = 2;

@@ -264,11 +264,10 @@ public final class Profiler {
                     done++;
                 }
             }
-            // held-out predictions
-            // this machine's core: bytes at the bandwidth of their footprint, weights beyond the
-            // caches streamed from memory (LocalCpu.memoryCurve, measured once and cached)
-            EfficiencyModel full = new EfficiencyModel(device, calibration.samples(),
-                    org.shardplan.cost.cluster.DeviceProfiles.CPU_LOCAL.equals(device.name()) ? LocalCpu.memoryCurve() : null);
+            // held-out predictions, by the model plan and evaluate price this machine with
+            // (CpuLocalModel: bytes at the bandwidth of their footprint, weights beyond the caches
+            // streamed from memory)
+            EfficiencyModel full = CpuLocalModel.efficiency(device, calibration.samples());
             Map<String, EfficiencyModel.Prediction> predictions = new HashMap<>();
             for (Map.Entry<String, Node> e : bySig.entrySet()) {
                 EfficiencyModel held = full.without(Set.of(e.getKey()));
