@@ -3,10 +3,12 @@ package org.shardplan.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.memory.OptimizerSpec;
+import org.shardplan.graph.Deadline;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanJson;
@@ -182,7 +184,27 @@ public final class PlanCommand implements Callable<Integer> {
                     + gradientReduction);
         }
         Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
+        // the time limit counts from here: the import, the coarsening and the standard layouts check it as
+        // the search does; past it the answer is the plan priced so far, a baseline, or (before any) this message
+        long start = System.nanoTime();
+        try (Deadline.Scope limit = Deadline.at(start + (long) Math.min(timeLimit * 1e9, Long.MAX_VALUE / 4))) {
+            return plan(cluster, given, search, start);
+        } catch (Deadline.Expired e) {
+            throw new ShardplanException(String.format(Locale.ROOT, "--time-limit %s: %s, %.1f s after the start, before"
+                    + " any plan was priced; a larger --time-limit lets it finish", timeLimitText(), e.getMessage(),
+                    (System.nanoTime() - start) / 1e9));
+        }
+    }
+
+    private String timeLimitText() {
+        return timeLimit == Math.rint(timeLimit) && timeLimit < 1e15 ? Long.toString((long) timeLimit) : Double.toString(timeLimit);
+    }
+
+    private Integer plan(Cluster cluster, long given, SearchOptions search, long start) throws ShardplanException {
         PlanModel m = PlanModel.load(model, given, bindings, Map.of());
+        Deadline.check("importing the model");
+        // what the import left of the limit (at least a millisecond: the search then answers with a baseline)
+        double left = Math.max(1e-3, timeLimit - (System.nanoTime() - start) / 1e9);
         long b = m.batch(given);
         int n = cluster.deviceCount();
         if (b > 1 && n > 1 && gcd(b, n) == 1) {
@@ -190,7 +212,7 @@ public final class PlanCommand implements Callable<Integer> {
                     + " devices: no split of the batch divides evenly; use a batch divisible by a factor of " + n);
         }
         Planner p = Planner.forCluster(cluster).withBatch(b).withDims(m.bindings()).withOptimizer(OptimizerSpec.of(optimizer))
-                .withSearch(search).withTimeLimit(timeLimit).withModel(m.name(), m.imported().info().sha256())
+                .withSearch(search).withTimeLimit(left).withModel(m.name(), m.imported().info().sha256())
                 .withVersion(Main.version()).withAttention(attention.equals("fused"))
                 .withGradientOverlap(gradientReduction.equals("overlapped"));
         if (memoryLimit != null) {

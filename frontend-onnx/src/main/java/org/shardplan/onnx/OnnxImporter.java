@@ -499,6 +499,7 @@ public final class OnnxImporter {
             }
             Set<String> used = new HashSet<>();
             for (int i = 0; i < protos.size(); i++) {
+                org.shardplan.graph.Deadline.check("importing the model");
                 Pb.NodeP p = protos.get(i);
                 String n = p.name();
                 if (n.isEmpty() || used.contains(n)) {
@@ -541,6 +542,7 @@ public final class OnnxImporter {
                 }
             };
             for (int idx : order) {
+                org.shardplan.graph.Deadline.check("importing the model");
                 importNode(protos.get(idx), names.get(idx), scope, declared, lowering, lookup, nodes, producers, 0);
             }
             List<String> outNames = new ArrayList<>();

@@ -83,6 +83,7 @@ final class ParameterInputs {
         boolean auto = options.paramsAsInputs() == ImportOptions.ParamsAsInputs.AUTO;
         Map<String, List<int[]>> readers = new HashMap<>(); // value -> (node index, input position)
         for (int i = 0; i < nodes.size(); i++) {
+            org.shardplan.graph.Deadline.check("importing the model (finding parameters read as inputs)");
             List<String> ins = nodes.get(i).inputs();
             for (int k = 0; k < ins.size(); k++) {
                 if (!ins.get(k).isEmpty()) {

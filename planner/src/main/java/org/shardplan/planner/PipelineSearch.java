@@ -14,6 +14,7 @@ import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.cluster.ClusterNode;
 import org.shardplan.cost.cluster.Link;
 import org.shardplan.cost.memory.MemoryModel;
+import org.shardplan.graph.Deadline;
 import org.shardplan.graph.Graph;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.graph.passes.BlockClass;
@@ -236,6 +237,14 @@ final class PipelineSearch {
             }
         }
         return r;
+    }
+
+    /** What the search was doing when the time limit stopped it, in words; null when it was not stopped. */
+    String stoppedWhile;
+
+    /** Whether the coarse graph at this micro-batch size has been made. */
+    boolean hasCoarse(long micro) {
+        return coarse.containsKey(micro);
     }
 
     boolean timeLeft() {
@@ -742,9 +751,14 @@ final class PipelineSearch {
                 solver = x.solver();
             }
         }
+        boolean overlapping = stages == 1 && pb.settings().compute().gradientOverlap();
+        if (overlapping) {
+            // the per-layer objective counts the gradient reduction in full, the step only what the backward
+            // pass leaves exposed: that objective's bound is not a bound of the step (only the bounds below are)
+            lower = Double.NEGATIVE_INFINITY;
+        }
         if (hiddenOn && !bound) {
-            // the search counts the gradient reduction in full, the step only what the backward pass leaves
-            // exposed: the plan that treats it as wholly hidden is priced too, and the faster kept; its
+            // the plan that treats the reduction as wholly hidden is priced too, and the faster kept; its
             // objective bounds the step from below (the step is at least the work without the reduction)
             Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute, hiddenSolve);
             if (h != null) {
@@ -756,7 +770,33 @@ final class PipelineSearch {
             }
         }
         tp = tick("stage solves", tp);
-        // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout)
+        if (stages == 1 && useOverlapBound) {
+            // the step's own bound (OverlapBound): exact solves of problems below the step, each minimiser a
+            // plan priced too; the plan is proven optimal once the bound reaches its step
+            double step = oneStageStep(b, pb, m, choice, devices, recompute);
+            if (!(lower >= step * (1 - PROVEN))) {
+                OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
+                OverlapBound.Result r = ob.maximise(step * (1 - PROVEN), this::secondsLeft);
+                lower = Math.max(lower, r.lowerBound());
+                for (int[] x : r.plans()) {
+                    if (oneStageFits(b, x)) {
+                        double st = oneStageStep(b, pb, m, x, devices, recompute);
+                        if (st < step * (1 - 1e-12)) {
+                            choice = x;
+                            step = st;
+                        }
+                    }
+                }
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  step bound: %.6f s after %d solves (K = %.0f), step %.6f s%n",
+                            r.lowerBound(), r.solves(), ob.buckets(), step);
+                }
+                tp = tick("step bound", tp);
+            }
+            proven = lower >= step * (1 - PROVEN);
+        }
+        // a pipeline's bound across its stages: the configuration's (every partition at the cuts, every layout),
+        // from each node's least time (the plan kept gets the segments' bound too: reportedBound)
         double across = stages == 1 ? lower : stepLowerBound(cg, micro, pb, stages, m);
         if (stages > 1 && !(across > 0)) {
             across = Double.NEGATIVE_INFINITY; // none (an asynchronous schedule allowed)
@@ -766,9 +806,16 @@ final class PipelineSearch {
         Outcome best = null;
         List<Schedule> schedules = stages == 1 ? List.of(Schedules.of("none")) : pipelineSchedules();
         java.util.OptionalInt staleLimit = opts.scheduleParameters().maxStaleness();
+        pricing:
         for (Schedule named : schedules) {
             for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
                 for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    if (!timeLeft()) {
+                        if (best != null) {
+                            break pricing; // the schedules priced so far
+                        }
+                        checkTime("pricing the schedules of a configuration");
+                    }
                     if (sch.check(stages, m, v).isPresent()) {
                         continue;
                     }
@@ -813,6 +860,31 @@ final class PipelineSearch {
             incumbent = best;
         }
         return Optional.ofNullable(best);
+    }
+
+    /** A one-stage plan is proven optimal when its bound is within this share of its step (rounding). */
+    static final double PROVEN = 1e-9;
+
+    /**
+     * Whether the one-stage search tightens its lower bound with {@link OverlapBound} ({@code
+     * -Dshardplan.stepBound=false}: off, the bound of the solves alone).
+     */
+    boolean useOverlapBound = !"false".equals(System.getProperty("shardplan.stepBound"));
+
+    /** The step of a one-stage plan of {@code m} micro-batches, as the schedule loop prices it. O(nodes + links). */
+    double oneStageStep(ProblemBuilder.Built b, ProblemBuilder pb, int m, int[] x, int devices, boolean recompute) {
+        int[] whole = {0, b.units().size()};
+        return weightedObjective(b, m, x) - overlapped(b, x, profiles(b, pb, x, whole, devices, recompute));
+    }
+
+    /** Whether a one-stage plan's weights, optimizer state and one micro-batch of activations fit the limit. */
+    private boolean oneStageFits(ProblemBuilder.Built b, int[] x) {
+        double mem = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            ProblemBuilder.Cost c = u.costs().get(x[u.index()]);
+            mem += c.parameterBytes() + c.activationBytes();
+        }
+        return mem <= limit;
     }
 
     /**
@@ -988,6 +1060,7 @@ final class PipelineSearch {
      * op order ({@link org.shardplan.planner.pipeline.CriticalPath}), the step the search prices.
      */
     double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        checkTime("bounding a configuration");
         double[][] least = leastTimes(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), pb.settings().memory().recompute());
         int n = least.length;
         double[] pf = new double[n + 1];
@@ -1020,6 +1093,105 @@ final class PipelineSearch {
                     : pa[i] + m * (pa[j] - pa[i])));
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * The bound of {@link #stepLowerBound} for GPipe, 1F1B and interleaved schedules with each stage's work
+     * per micro-batch taken from exact solves instead of each node's least time: the work of a stage,
+     * {@code A(s)} = the forward and backward of its nodes (compute and collectives) and the resharding
+     * between them, is a sum of non-negative node and link terms, so over any layouts it is at least the sum,
+     * over the segments between consecutive cut positions that make it up, of each segment's own optimum
+     * (the links between segments dropped). Each segment is solved once, exactly (the configuration's
+     * candidates and fixed degrees, untied, no memory limit: a relaxation); where a solve does not finish,
+     * its nodes' least times stand. Then as in {@link #stepLowerBound}: for GPipe and 1F1B the least over
+     * partitions at the cuts of the largest {@code A(before s) + m A(s)}, for interleaved {@code m A / P};
+     * 0 where ZB-H1 or an asynchronous schedule is allowed (its bound needs the forward alone), so that the
+     * caller's maximum keeps the other. O(segments) small exact solves + O(P K^2).
+     */
+    double segmentBound(ProblemBuilder.Built b, StageProblem.Filter f, CoarseGraph cg, long micro, int stages, int m,
+            boolean rc) {
+        List<Integer> cut = cuts(cg, micro);
+        Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cut);
+        if (kinds == null || kinds.isEmpty()) {
+            return 0;
+        }
+        int n = b.units().size();
+        // each node's least forward and forward-plus-input-gradient times (ZB-H1's terms, as leastTimes)
+        double[] pf = new double[n + 1];
+        double[] pc = new double[n + 1];
+        double[] leastA = new double[n];
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Unit u = b.units().get(i);
+            double fl = Double.POSITIVE_INFINITY;
+            double al = Double.POSITIVE_INFINITY;
+            double cl = Double.POSITIVE_INFINITY;
+            for (int c = 0; c < u.costs().size(); c++) {
+                if (f.allows(u, c)) {
+                    ProblemBuilder.Cost x = u.costs().get(c);
+                    double all = x.microComputeSeconds() + x.microCommunicationSeconds();
+                    double back = x.microComputeSeconds() - x.forwardSeconds();
+                    double w = x.parameterBytes() > 0 ? Math.max(0, (back - (rc ? x.forwardSeconds() : 0)) / 2) : 0;
+                    fl = Math.min(fl, x.forwardSeconds() + x.microCommunicationSeconds() / 2);
+                    al = Math.min(al, all);
+                    cl = Math.min(cl, all - w);
+                }
+            }
+            pf[i + 1] = pf[i] + fl;
+            pc[i + 1] = pc[i] + cl;
+            leastA[i] = al;
+        }
+        List<Integer> pos = cutPositions(n, cut);
+        double[] pa = new double[n + 1];
+        for (int k = 0; k + 1 < pos.size(); k++) {
+            checkTime("bounding a configuration from its segments");
+            int from = pos.get(k);
+            int to = pos.get(k + 1);
+            double seg = 0;
+            try {
+                StageProblem sp = StageProblem.of(b, from, to, new ProblemBuilder.Repeat(1, 1, 0), f,
+                        OptionalDouble.empty(), false);
+                Solution sol = new DpSolver().solve(sp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+                seg = sol.status() == Status.OPTIMAL ? sol.objective() : sol.lowerBound();
+            } catch (IllegalArgumentException e) {
+                return 0; // a node without a candidate: no plan here, no bound from this
+            }
+            double least = 0;
+            for (int i = from; i < to; i++) {
+                least += leastA[i];
+            }
+            pa[to] = pa[from] + (Double.isFinite(seg) ? Math.max(seg, least) : least);
+        }
+        double lb = Double.POSITIVE_INFINITY;
+        if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
+            lb = Math.min(lb, m * pa[n] / stages);
+        }
+        if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
+            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i])));
+        }
+        if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
+            lb = Math.min(lb, bottleneck(n, cut, stages,
+                    (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))));
+        }
+        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * The lower bound a plan reports: for a pipeline the larger of its configuration's bound from the nodes'
+     * least times and {@link #segmentBound} (computed for the plan kept only, O(segments) small exact solves,
+     * while the time limit lasts: past it, the first); a one-stage plan's own.
+     */
+    double reportedBound(Outcome o) {
+        if (o.stages() == 1 || o.built() == null || !(o.lowerBound() > Double.NEGATIVE_INFINITY) || !timeLeft()) {
+            return o.lowerBound();
+        }
+        try {
+            CoarseGraph cg = coarse(o.micro());
+            int devices = cluster.deviceCount() / o.stages();
+            return Math.max(o.lowerBound(), segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
+                    o.stages(), o.microBatches(), o.recompute()));
+        } catch (Deadline.Expired | IllegalArgumentException | ShardplanException e) {
+            return o.lowerBound();
+        }
     }
 
     /** The schedules a pipeline may run under the options: the one named, else every exact one (and the others with --allow async). */
@@ -1084,6 +1256,7 @@ final class PipelineSearch {
      * then O(P K^2 log G) for K cut positions.
      */
     double memoryAwareBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        checkTime("bounding a configuration under its memory limit");
         long t = System.nanoTime();
         int devices = pb.settings().cluster().deviceCount();
         boolean rc = pb.settings().memory().recompute();
@@ -1847,9 +2020,26 @@ final class PipelineSearch {
             return search();
         } catch (ProblemBuilder.OutOfTime e) {
             // building a problem reached the time limit: the fastest fitting plan priced before it, if any
+            stoppedWhile = "the search built a strategy problem";
             notes.add("the time limit stopped the search while it built a strategy problem: the plan is the fastest"
                     + " of those priced before, or a baseline");
             return Optional.ofNullable(incumbent);
+        } catch (Deadline.Expired e) {
+            // another phase reached it (coarsening, the standard layouts, a bound, the schedules)
+            stoppedWhile = "the search was " + e.phase();
+            notes.add("the time limit stopped the search while " + e.phase() + ": the plan is the fastest of those"
+                    + " priced before, or a baseline");
+            return Optional.ofNullable(incumbent);
+        }
+    }
+
+    /**
+     * Throws {@link Deadline.Expired} naming {@code phase} once the search's deadline has passed (phases
+     * without a solver's own limit: the bounds, the schedules' estimates). O(1).
+     */
+    void checkTime(String phase) {
+        if (System.nanoTime() - deadline >= 0) {
+            throw new Deadline.Expired(phase);
         }
     }
 

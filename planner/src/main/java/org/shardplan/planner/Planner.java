@@ -506,129 +506,183 @@ public final class Planner {
                     so.parareal().segments().getAsInt(), "--parareal");
         }
         Optional<PipelineSearch.Outcome> found = ps.run();
-        double solveSeconds = (System.nanoTime() - t0) / 1e9;
-        // the baselines: one stage, one micro-batch, under the memory options of the plan found
-        boolean rc = found.map(PipelineSearch.Outcome::recompute).orElse(so.recompute().orElse(false));
-        int z = found.map(PipelineSearch.Outcome::zero).orElse(so.zeroStage().orElse(0));
-        double limit = memoryLimit();
-        Map<String, Plan.Baseline> baselines = new LinkedHashMap<>();
-        Map<String, int[]> baselineChoices = new LinkedHashMap<>();
-        ProblemBuilder pbOne = ps.builder(c.batch, c.cluster.deviceCount(), rc, z);
-        ProblemBuilder.Built one;
-        try {
-            one = ps.built(c.batch, c.cluster.deviceCount(), rc, z);
-        } catch (ProblemBuilder.OutOfTime e) {
-            // the one-stage problem was not built within the time limit: the baselines are priced on the
-            // problem whose candidates are their own layouts (the same node and edge costs, fewer candidates)
-            CoarseGraph whole = ps.coarse(c.batch);
-            one = pbOne.buildRequiredOnly(whole, PipelineSearch.required(whole, c.batch, pbOne));
+        // where the command's time limit ran out, the answer is still assembled (the plan priced, or a baseline);
+        // on a large graph with the data-parallel baseline alone, on the problem of its own layouts where the
+        // whole one was not built, and not at all where even its coarse graph was not made (that is the
+        // command's one-line message)
+        boolean late = org.shardplan.graph.Deadline.passed()
+                && g.nodes().size() > LATE_BASELINE_NODES;
+        if (late && found.isEmpty() && !ps.hasCoarse(c.batch)) {
+            throw new org.shardplan.graph.Deadline.Expired(ps.stoppedWhile != null ? ps.stoppedWhile
+                    : "coarsening the graph");
         }
-        CoarseGraph cg = one.coarse();
-        Problem freeMem = PipelineSearch.weighted(one, 1);
-        Baselines.Baseline dp = Baselines.dataParallel(cg, c.batch, pbOne.digits());
-        int[] dpChoice = choices(one, dp);
-        Evaluator.Evaluation dpEval = Evaluator.evaluate(freeMem, dpChoice);
-        baselineChoices.put(Baselines.DATA_PARALLEL, dpChoice);
-        baselines.put(Baselines.DATA_PARALLEL, new Plan.Baseline(dp.name(),
-                dpEval.total() - oneStageOverlap(ps, one, pbOne, dpChoice, rc), dpEval.memory(), dpEval.memory() <= limit));
-        // the expert: of its variants (Megatron's tensor-parallel degrees), the fastest that fits, else the fastest
-        for (Baselines.Baseline e : Baselines.experts(cg, c.batch, pbOne.digits())) {
-            int[] ch = choices(one, e);
-            Evaluator.Evaluation ev = Evaluator.evaluate(freeMem, ch);
-            Plan.Baseline b = new Plan.Baseline(e.name(), ev.total() - oneStageOverlap(ps, one, pbOne, ch, rc), ev.memory(),
-                    ev.memory() <= limit);
-            Plan.Baseline old = baselines.get(Baselines.EXPERT);
-            if (old == null || (b.fits() && !old.fits()) || (b.fits() == old.fits() && b.stepSeconds() < old.stepSeconds())) {
-                baselines.put(Baselines.EXPERT, b);
-                baselineChoices.put(Baselines.EXPERT, ch);
+        try (org.shardplan.graph.Deadline.Scope answer = org.shardplan.graph.Deadline.lifted()) {
+            double solveSeconds = (System.nanoTime() - t0) / 1e9;
+            // the baselines: one stage, one micro-batch, under the memory options of the plan found
+            boolean rc = found.map(PipelineSearch.Outcome::recompute).orElse(so.recompute().orElse(false));
+            int z = found.map(PipelineSearch.Outcome::zero).orElse(so.zeroStage().orElse(0));
+            double limit = memoryLimit();
+            Map<String, Plan.Baseline> baselines = new LinkedHashMap<>();
+            Map<String, int[]> baselineChoices = new LinkedHashMap<>();
+            ProblemBuilder pbOne = ps.builder(c.batch, c.cluster.deviceCount(), rc, z);
+            ProblemBuilder.Built one;
+            try {
+                one = ps.built(c.batch, c.cluster.deviceCount(), rc, z);
+            } catch (ProblemBuilder.OutOfTime e) {
+                // the one-stage problem was not built within the time limit: the baselines are priced on the
+                // problem whose candidates are their own layouts (the same node and edge costs, fewer candidates)
+                CoarseGraph whole = ps.coarse(c.batch);
+                one = pbOne.buildRequiredOnly(whole, late ? dataParallelOnly(whole, c.batch, pbOne)
+                        : PipelineSearch.required(whole, c.batch, pbOne));
             }
-        }
-        PipelineSearch.Outcome best = found.filter(PipelineSearch.Outcome::fits).orElse(null);
-        String solverName = best == null ? "" : best.stages() > 1 ? "pipeline+" + best.solver() : best.solver();
-        boolean fixedConfig = so.pipeline().orElse(0) == 1 && so.microBatches().orElse(0) == 1
-                && so.recompute().isPresent() && so.zeroStage().isPresent();
-        // a baseline is a plan of one stage and one micro-batch, kept when the options allow one
-        boolean baselineAllowed = so.pipeline().orElse(1) == 1 && so.microBatches().orElse(1) == 1
-                && so.tensor().isEmpty() && so.data().isEmpty();
-        for (Map.Entry<String, int[]> e : baselineChoices.entrySet()) {
-            Plan.Baseline b = baselines.get(e.getKey());
-            if (baselineAllowed && b.fits() && (best == null || b.stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
-                int[] ch = e.getValue();
-                ProblemBuilder.Built bb = one;
-                // a bound proven by the search of the same configuration (one stage, one micro-batch)
-                // bounds the baseline's configuration too
-                boolean same = best != null && best.stages() == 1 && best.microBatches() == 1 && best.recompute() == rc
-                        && best.zero() == z;
-                double kept = same ? best.lowerBound() : Double.NEGATIVE_INFINITY;
-                boolean keptTied = same && best.tied();
-                best = new PipelineSearch.Outcome(1, 1, rc, z, org.shardplan.planner.pipeline.Schedules.of("none"), 1, c.batch,
-                        bb, pbOne, ch,
-                        new int[] {0, bb.units().size()},
-                        ps.profiles(bb, pbOne, ch, new int[] {0, bb.units().size()}, c.cluster.deviceCount(), rc),
-                        null, b.stepSeconds(), true, false, Math.min(kept, b.stepSeconds()), keptTied, false,
-                        "baseline:" + b.name());
-                solverName = "baseline:" + b.name();
+            CoarseGraph cg = one.coarse();
+            Problem freeMem = PipelineSearch.weighted(one, 1);
+            Baselines.Baseline dp = Baselines.dataParallel(cg, c.batch, pbOne.digits());
+            int[] dpChoice = choices(one, dp);
+            Evaluator.Evaluation dpEval = Evaluator.evaluate(freeMem, dpChoice);
+            baselineChoices.put(Baselines.DATA_PARALLEL, dpChoice);
+            baselines.put(Baselines.DATA_PARALLEL, new Plan.Baseline(dp.name(),
+                    dpEval.total() - oneStageOverlap(ps, one, pbOne, dpChoice, rc), dpEval.memory(), dpEval.memory() <= limit));
+            // the expert: of its variants (Megatron's tensor-parallel degrees), the fastest that fits, else the fastest
+            if (late) {
+                ps.notes.add("the time limit ran out before the expert's baseline was priced: data parallelism is the"
+                        + " only baseline");
             }
-        }
-        // the plan on fewer devices, copied: its layouts are candidates of the search, which finds it or a
-        // faster plan when it is exact; where it is not (time limit, other memory settings), compared here
-        if (fewer.isPresent() && baselineAllowed) {
-            Optional<PipelineSearch.Outcome> copiedPlan = copiedOutcome(ps, fewer.get(), lifted);
-            if (copiedPlan.isPresent() && (best == null || copiedPlan.get().stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
-                best = copiedPlan.get();
-                solverName = best.solver();
+            for (Baselines.Baseline e : late ? List.<Baselines.Baseline>of() : Baselines.experts(cg, c.batch, pbOne.digits())) {
+                int[] ch = choices(one, e);
+                Evaluator.Evaluation ev = Evaluator.evaluate(freeMem, ch);
+                Plan.Baseline b = new Plan.Baseline(e.name(), ev.total() - oneStageOverlap(ps, one, pbOne, ch, rc), ev.memory(),
+                        ev.memory() <= limit);
+                Plan.Baseline old = baselines.get(Baselines.EXPERT);
+                if (old == null || (b.fits() && !old.fits()) || (b.fits() == old.fits() && b.stepSeconds() < old.stepSeconds())) {
+                    baselines.put(Baselines.EXPERT, b);
+                    baselineChoices.put(Baselines.EXPERT, ch);
+                }
             }
+            PipelineSearch.Outcome best = found.filter(PipelineSearch.Outcome::fits).orElse(null);
+            String solverName = best == null ? "" : best.stages() > 1 ? "pipeline+" + best.solver() : best.solver();
+            boolean fixedConfig = so.pipeline().orElse(0) == 1 && so.microBatches().orElse(0) == 1
+                    && so.recompute().isPresent() && so.zeroStage().isPresent();
+            // a baseline is a plan of one stage and one micro-batch, kept when the options allow one
+            boolean baselineAllowed = so.pipeline().orElse(1) == 1 && so.microBatches().orElse(1) == 1
+                    && so.tensor().isEmpty() && so.data().isEmpty();
+            for (Map.Entry<String, int[]> e : baselineChoices.entrySet()) {
+                Plan.Baseline b = baselines.get(e.getKey());
+                if (baselineAllowed && b.fits() && (best == null || b.stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
+                    int[] ch = e.getValue();
+                    ProblemBuilder.Built bb = one;
+                    // a bound proven by the search of the same configuration (one stage, one micro-batch)
+                    // bounds the baseline's configuration too
+                    boolean same = best != null && best.stages() == 1 && best.microBatches() == 1 && best.recompute() == rc
+                            && best.zero() == z;
+                    double kept = same ? best.lowerBound() : Double.NEGATIVE_INFINITY;
+                    boolean keptTied = same && best.tied();
+                    best = new PipelineSearch.Outcome(1, 1, rc, z, org.shardplan.planner.pipeline.Schedules.of("none"), 1, c.batch,
+                            bb, pbOne, ch,
+                            new int[] {0, bb.units().size()},
+                            ps.profiles(bb, pbOne, ch, new int[] {0, bb.units().size()}, c.cluster.deviceCount(), rc),
+                            null, b.stepSeconds(), true, false, Math.min(kept, b.stepSeconds()), keptTied, false,
+                            "baseline:" + b.name());
+                    solverName = "baseline:" + b.name();
+                }
+            }
+            // the plan on fewer devices, copied: its layouts are candidates of the search, which finds it or a
+            // faster plan when it is exact; where it is not (time limit, other memory settings), compared here
+            if (fewer.isPresent() && baselineAllowed && !late) {
+                Optional<PipelineSearch.Outcome> copiedPlan = copiedOutcome(ps, fewer.get(), lifted);
+                if (copiedPlan.isPresent() && (best == null || copiedPlan.get().stepSeconds() < best.stepSeconds() * (1 - 1e-12))) {
+                    PipelineSearch.Outcome cp = copiedPlan.get();
+                    // its layouts are candidates of the search's problem of the same configuration, whose bound
+                    // then bounds it too
+                    boolean same = best != null && best.stages() == 1 && best.microBatches() == cp.microBatches()
+                            && best.recompute() == cp.recompute() && best.zero() == cp.zero() && best.micro() == cp.micro();
+                    if (same && Double.isFinite(best.lowerBound())) {
+                        cp = new PipelineSearch.Outcome(cp.stages(), cp.microBatches(), cp.recompute(), cp.zero(),
+                                cp.schedule(), cp.virtual(), cp.micro(), cp.built(), cp.builder(), cp.choice(), cp.bounds(),
+                                cp.profiles(), cp.estimate(), cp.stepSeconds(), cp.fits(),
+                                best.lowerBound() >= cp.stepSeconds() * (1 - PipelineSearch.PROVEN),
+                                Math.min(best.lowerBound(), cp.stepSeconds()), best.tied(), cp.memoryBound(), cp.solver());
+                    }
+                    best = cp;
+                    solverName = best.solver();
+                }
+            }
+            if (best == null && found.isEmpty() && ps.noLayout != null) {
+                // nothing was over the memory limit: the options themselves leave no plan
+                throw new ShardplanException("the fixed options leave no plan: with " + ps.noLayout
+                        + " (fewer micro-batches or other degrees would give each micro-batch enough samples to split)");
+            }
+            if (best == null && late) {
+                // the problem priced here holds the data-parallel layouts alone: it tells nothing of what other
+                // plans need
+                Plan.Baseline dpb = baselines.get(Baselines.DATA_PARALLEL);
+                throw new PlanInfeasibleException(String.format(java.util.Locale.ROOT, "no plan found within the %.3g s"
+                        + " of the time limit the search had fits: it priced %d configuration%s before it ran out (%s), and the"
+                        + " data-parallel baseline needs %.2f GiB per device against %.2f GiB; a larger --time-limit"
+                        + " lets the search look further", c.timeLimit, ps.configurations, ps.configurations == 1 ? "" : "s",
+                        ps.stoppedWhile == null ? "after it" : "while " + ps.stoppedWhile,
+                        dpb.peakMemoryBytesPerDevice() / (1L << 30), limit / (1L << 30)));
+            }
+            if (best == null) {
+                throw new PlanInfeasibleException(Infeasible.explain(this, cg, one, limit) + "; searched " + ps.configurations
+                        + " configuration" + (ps.configurations == 1 ? "" : "s") + " (" + ps.searched() + ")"
+                        + (ps.timeLeft() ? "" : ", stopped by the time limit of " + c.timeLimit + " s"));
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long strategies = 0;
+            for (ProblemBuilder.Unit u : best.built().units()) {
+                strategies += u.layouts().size();
+            }
+            // OPTIMAL only with a proven bound equal to the step (over the space boundScope names); a pipeline's
+            // stages are each solved exactly, but no bound holds across stages, so it is FEASIBLE
+            String status = best.stages() == 1 && best.proven() && best.solver().equals(solverName)
+                    ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
+            double lower = Math.min(best.stages() > 1 ? ps.reportedBound(best)
+                    : best.lowerBound(), best.stepSeconds());
+            String scope;
+            if (fixedConfig && best.stages() == 1) {
+                scope = best.tied() ? "layouts tied across the instances of each repeated block" : "full";
+            } else {
+                scope = "the chosen configuration only (" + best.stages() + " stage" + (best.stages() == 1 ? "" : "s")
+                        + ", " + best.microBatches() + " micro-batch" + (best.microBatches() == 1 ? "" : "es") + ", recomputation "
+                        + (best.recompute() ? "on" : "off") + ", ZeRO " + best.zero()
+                        + (best.tied() ? ", layouts tied across the instances of each repeated block" : "")
+                        + (best.stages() > 1 ? ", bounded across stages by each node's least time and the schedules' fill and"
+                                + " drain, docs/schedules.md" : "") + ")";
+            }
+            Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
+                    best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
+            List<String> warnings = new ArrayList<>(ps.notes);
+            Map<String, Layout> chosen = new LinkedHashMap<>();
+            boolean allCopied = best.stages() == 1 && fewer.isPresent();
+            for (ProblemBuilder.Unit u : best.built().units()) {
+                Layout l = u.layouts().get(best.choice()[u.index()]);
+                chosen.put(u.name(), l);
+                allCopied &= l.equals(lifted.get(u.name()));
+            }
+            if (allCopied) {
+                int small = fewer.get().plan().cluster().devices();
+                warnings.add(String.format(java.util.Locale.ROOT, "no plan found that uses all %d devices is faster than the plan"
+                        + " for %d devices (%.4g s), which this plan is, its work copied over the other devices (copies compute"
+                        + " the same values and gradients: no collective runs between them)", c.cluster.deviceCount(), small,
+                        fewer.get().plan().totals().stepSeconds()));
+            }
+            Plan exact = assemble(g, best, baselines, si, warnings, ps);
+            return new Planned(exact, best.stages() == 1 ? chosen : Map.of(), best.micro(), ps);
         }
-        if (best == null && found.isEmpty() && ps.noLayout != null) {
-            // nothing was over the memory limit: the options themselves leave no plan
-            throw new ShardplanException("the fixed options leave no plan: with " + ps.noLayout
-                    + " (fewer micro-batches or other degrees would give each micro-batch enough samples to split)");
-        }
-        if (best == null) {
-            throw new PlanInfeasibleException(Infeasible.explain(this, cg, one, limit) + "; searched " + ps.configurations
-                    + " configuration" + (ps.configurations == 1 ? "" : "s") + " (" + ps.searched() + ")"
-                    + (ps.timeLeft() ? "" : ", stopped by the time limit of " + c.timeLimit + " s"));
-        }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        long strategies = 0;
-        for (ProblemBuilder.Unit u : best.built().units()) {
-            strategies += u.layouts().size();
-        }
-        // OPTIMAL only with a proven bound equal to the step (over the space boundScope names); a pipeline's
-        // stages are each solved exactly, but no bound holds across stages, so it is FEASIBLE
-        String status = best.stages() == 1 && best.proven() && best.solver().equals(solverName)
-                ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
-        double lower = Math.min(best.lowerBound(), best.stepSeconds());
-        String scope;
-        if (fixedConfig && best.stages() == 1) {
-            scope = best.tied() ? "layouts tied across the instances of each repeated block" : "full";
-        } else {
-            scope = "the chosen configuration only (" + best.stages() + " stage" + (best.stages() == 1 ? "" : "s")
-                    + ", " + best.microBatches() + " micro-batch" + (best.microBatches() == 1 ? "" : "es") + ", recomputation "
-                    + (best.recompute() ? "on" : "off") + ", ZeRO " + best.zero()
-                    + (best.tied() ? ", layouts tied across the instances of each repeated block" : "")
-                    + (best.stages() > 1 ? ", bounded across stages by each node's least time and the schedules' fill and"
-                            + " drain, docs/schedules.md" : "") + ")";
-        }
-        Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
-                best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
-        List<String> warnings = new ArrayList<>(ps.notes);
-        Map<String, Layout> chosen = new LinkedHashMap<>();
-        boolean allCopied = best.stages() == 1 && fewer.isPresent();
-        for (ProblemBuilder.Unit u : best.built().units()) {
-            Layout l = u.layouts().get(best.choice()[u.index()]);
-            chosen.put(u.name(), l);
-            allCopied &= l.equals(lifted.get(u.name()));
-        }
-        if (allCopied) {
-            int small = fewer.get().plan().cluster().devices();
-            warnings.add(String.format(java.util.Locale.ROOT, "no plan found that uses all %d devices is faster than the plan"
-                    + " for %d devices (%.4g s), which this plan is, its work copied over the other devices (copies compute"
-                    + " the same values and gradients: no collective runs between them)", c.cluster.deviceCount(), small,
-                    fewer.get().plan().totals().stepSeconds()));
-        }
-        Plan exact = assemble(g, best, baselines, si, warnings, ps);
-        return new Planned(exact, best.stages() == 1 ? chosen : Map.of(), best.micro(), ps);
+    }
+
+    /**
+     * Graphs of more nodes than this get the data-parallel baseline alone once the command's time limit
+     * has run out (the others are priced in milliseconds on smaller graphs, which keep them all).
+     */
+    static final int LATE_BASELINE_NODES = 2_000;
+
+    /** The data-parallel baseline's layouts as the only candidates of each node it splits (the answer past the limit). */
+    private static Map<String, List<Layout>> dataParallelOnly(CoarseGraph cg, long batch, ProblemBuilder pb) {
+        Map<String, List<Layout>> r = new LinkedHashMap<>();
+        Baselines.dataParallel(cg, batch, pb.digits()).layouts().forEach((node, l) -> r.put(node, List.of(l)));
+        return r;
     }
 
     /**

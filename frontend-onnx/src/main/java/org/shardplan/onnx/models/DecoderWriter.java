@@ -115,6 +115,7 @@ public final class DecoderWriter {
         x = dropout("/transformer/drop", node("/transformer/Add", "Add", List.of(x, pe)));
         String mask = causalMask(pos);
         for (int i = 0; i < spec.layers(); i++) {
+            org.shardplan.graph.Deadline.check("writing the built-in model");
             String p = "transformer.h." + i + ".";
             String s = "/transformer/h." + i;
             String a = layerNorm(s + "/ln_1", x, p + "ln_1");
@@ -149,6 +150,7 @@ public final class DecoderWriter {
         String[] rope = rotaryTables(pos);
         String mask = causalMask(pos);
         for (int i = 0; i < spec.layers(); i++) {
+            org.shardplan.graph.Deadline.check("writing the built-in model");
             String p = "model.layers." + i + ".";
             String s = "/model/layers." + i;
             String n1 = rmsNorm(s + "/input_layernorm", x, p + "input_layernorm.weight");

@@ -138,6 +138,9 @@ public final class Coarsening {
             g.outputs().forEach(v -> graphOutputs.add(v.name()));
         }
 
+        /** The phase the time limit names when it runs out here. */
+        private static final String PHASE = "coarsening the graph";
+
         Value resolve(Value v) {
             Value r = v;
             for (int guard = 0; guard < 1_000_000 && alias.containsKey(r.name()); guard++) {
@@ -147,9 +150,13 @@ public final class Coarsening {
         }
 
         CoarseGraph run() {
+            org.shardplan.graph.Deadline.check(PHASE);
             fold();
+            org.shardplan.graph.Deadline.check(PHASE);
             remove();
+            org.shardplan.graph.Deadline.check(PHASE);
             List<Group> groups = group();
+            org.shardplan.graph.Deadline.check(PHASE);
             return assemble(groups);
         }
 
@@ -255,6 +262,7 @@ public final class Coarsening {
                 }
             }
             for (Node n : g.nodes()) {
+                org.shardplan.graph.Deadline.check(PHASE);
                 if (folded.contains(n) || removed.contains(n) || groupOf.containsKey(n)) {
                     continue;
                 }
@@ -662,6 +670,7 @@ public final class Coarsening {
             List<CoarseEdge> edges = new ArrayList<>();
             List<List<Value>> inputsOf = new ArrayList<>();
             for (Group grp : groups) {
+                org.shardplan.graph.Deadline.check(PHASE);
                 Map<String, Value> ins = new LinkedHashMap<>();
                 Set<String> edgeSeen = new HashSet<>();
                 for (Node m : grp.members) {

@@ -139,6 +139,7 @@ public final class RepeatedBlocks {
         boolean[] covered = new boolean[n];
         List<List<Integer>> accepted = new ArrayList<>();
         while (!queue.isEmpty()) {
+            org.shardplan.graph.Deadline.check("finding the repeated blocks of the graph");
             Cand c = queue.poll();
             if (!free(covered, c.start, c.span)) {
                 for (int[] sub : freeRuns(covered, c.start, c.span)) {
@@ -243,6 +244,7 @@ public final class RepeatedBlocks {
         }
         List<int[]> runs = new ArrayList<>();
         for (int p = 1; p <= n / 2; p++) {
+            org.shardplan.graph.Deadline.check("finding the repeated blocks of the graph");
             int end = 0; // the end of the last run found at this period
             for (int q = 0; q + p < n; q += p) {
                 if (q < end) {

@@ -84,6 +84,7 @@ public final class Baselines {
         List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Layout> r = new LinkedHashMap<>();
         for (CoarseNode n : g.nodes()) {
+            org.shardplan.graph.Deadline.check("pricing the standard layouts (data parallelism, the expert's)");
             String dim = bd.get(n.name());
             Optional<IterationSpace> sp = spaces.get(n.index());
             if (dim == null || sp.isEmpty()) {
@@ -229,12 +230,14 @@ public final class Baselines {
         int dp = dd.devices() / t;
         long rows = 0; // the rows of the largest table looked up by indices that carry the batch
         for (CoarseNode n : g.nodes()) {
+            org.shardplan.graph.Deadline.check("pricing the standard layouts (data parallelism, the expert's)");
             if (bd.containsKey(n.name()) && isEmbedding(n.anchor())) {
                 rows = Math.max(rows, spaces.get(n.index()).flatMap(x -> x.dim("v")).map(LoopDim::extent).orElse(0L));
             }
         }
         long vocabulary = rows;
         for (CoarseNode n : g.nodes()) {
+            org.shardplan.graph.Deadline.check("pricing the standard layouts (data parallelism, the expert's)");
             Optional<IterationSpace> osp = spaces.get(n.index());
             if (osp.isEmpty()) {
                 continue;
@@ -359,6 +362,7 @@ public final class Baselines {
         Map<String, Layout> r = new LinkedHashMap<>();
         boolean fcSeen = false;
         for (CoarseNode n : g.nodes()) {
+            org.shardplan.graph.Deadline.check("pricing the standard layouts (data parallelism, the expert's)");
             Optional<IterationSpace> osp = spaces.get(n.index());
             if (osp.isEmpty()) {
                 continue;

@@ -1,0 +1,405 @@
+package org.shardplan.planner;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.DoubleSupplier;
+import org.shardplan.cost.compute.ComputeModel;
+import org.shardplan.cost.memory.OptimizerSpec;
+import org.shardplan.planner.build.ProblemBuilder;
+import org.shardplan.planner.build.StageProblem;
+import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.solver.Solution;
+import org.shardplan.planner.solver.Solver;
+import org.shardplan.planner.solver.Status;
+
+/**
+ * Lower bounds on the step of every one-stage plan of a configuration whose data-parallel gradient
+ * reduction overlaps the backward pass, each the optimum of an exact per-layer problem.
+ *
+ * <p><b>The step.</b> For one stage, {@code m} micro-batches and layouts {@code x}, the step the search
+ * prices ({@link PipelineSearch#weightedObjective} less {@link PipelineSearch#overlapped}) is
+ *
+ * <pre>
+ *   step(x) = W(x) + U(x) + E(x),   E(x) = max(G(x) / k(x), G(x) - B(x))   (E = G when nothing overlaps)
+ * </pre>
+ *
+ * where, summed over the nodes' chosen layouts and the links between them: {@code W} is the work of the
+ * {@code m} micro-batches (compute, collectives and resharding, times {@code m}); {@code U} the optimizer
+ * step ({@link ComputeModel#optimizerStepSeconds}, linear in the static bytes, so a sum over nodes);
+ * {@code G} the gradient reduction; {@code B} the backward pass of one micro-batch (each node's backward
+ * compute and half its collectives, half of each link's resharding); {@code k(x) = max(1, ceil(V(x) / 2
+ * / bucket))} the buckets of the gradient volume {@code V(x) / 2} ({@link PipelineSearch#exposedGradientSeconds}).
+ *
+ * <p><b>The bound.</b> Let {@code K = max(1, ceil(sum_i max_c V_ic / 2 / bucket))}, the buckets of the
+ * largest volume any plan can have; {@code k(x) <= K} for every {@code x} (the ceiling is monotone), so
+ * {@code G/k(x) >= G/K}. A maximum is at least any convex combination of its terms, so for every
+ * {@code alpha} in [0, 1]:
+ *
+ * <pre>
+ *   step(x) >= L_alpha(x) = W(x) + U(x) + alpha G(x) / K + (1 - alpha) (G(x) - B(x))
+ * </pre>
+ *
+ * and {@code L_alpha} is a sum of per-node and per-link terms: an ordinary per-layer problem (node costs
+ * {@code m (compute + collectives) + U_i + (alpha/K + 1 - alpha) G_i - (1 - alpha)(backward_i +
+ * collectives_i / 2)}, link costs {@code (m - (1 - alpha)/2) resharding}, all non-negative since
+ * {@code m >= 1}). Its optimum over the configuration's candidates is a lower bound on the step of every
+ * plan of the configuration, fitting the memory limit or not. {@code phi(alpha) = min_x L_alpha(x)} is
+ * concave (a minimum of functions linear in alpha); its slope at {@code alpha} is {@code D(x_alpha) =
+ * G/K - (G - B)} of the minimiser, so the search over alpha is Kelley's cutting planes: alpha = 1 (the
+ * maximum when its minimiser's slope is not negative: the plans whose last bucket is what stays
+ * exposed), then 0 (likewise when the slope there is not positive: the plans whose reduction outlasts
+ * the backward pass), then where the two lines meet, a few times. Every solve's minimiser is a plan
+ * of the configuration too, which the search prices as a candidate. Where nothing overlaps, {@code E =
+ * G} and the one problem {@code W + U + G} is exact: its optimum is the optimum of the step.
+ *
+ * <p>Running time: one exact dynamic program per alpha (at most {@link #MAX_SOLVES}) over the
+ * configuration's untied problem, O(nodes · layouts + links · layouts²) to build each.
+ */
+final class OverlapBound {
+
+    /** The most exact solves one configuration spends on its bound. */
+    static final int MAX_SOLVES = 4;
+
+    private final ProblemBuilder.Built b;
+    private final int m;
+    private final StageProblem.Filter filter;
+    private final ComputeModel compute;
+    private final OptimizerSpec optimizer;
+    private final boolean overlap;
+    private final double buckets;
+    private final int[][] allowed;
+    /** Per node, the largest gradient bytes of its candidates; and half their sum, the largest volume. */
+    private final double[] mostBytes;
+    private final double mostVolume;
+
+    /**
+     * @param b the configuration's built problem (one stage over its devices)
+     * @param m micro-batches per step
+     * @param filter the candidates the fixed degrees allow
+     * @param compute the compute model (the optimizer step's rate; whether the reduction overlaps)
+     * @param optimizer the optimizer whose step follows the reduction
+     */
+    OverlapBound(ProblemBuilder.Built b, int m, StageProblem.Filter filter, ComputeModel compute, OptimizerSpec optimizer) {
+        if (m < 1) {
+            throw new IllegalArgumentException("micro-batches must be >= 1, found " + m);
+        }
+        this.b = b;
+        this.m = m;
+        this.filter = filter;
+        this.compute = compute;
+        this.optimizer = optimizer;
+        this.overlap = compute.gradientOverlap();
+        int n = b.units().size();
+        allowed = new int[n][];
+        mostBytes = new double[n];
+        double volume = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            int[] a = new int[u.layouts().size()];
+            int c = 0;
+            double most = 0;
+            for (int k = 0; k < a.length; k++) {
+                if (filter.allows(u, k)) {
+                    a[c++] = k;
+                    most = Math.max(most, u.costs().get(k).gradientBytes());
+                }
+            }
+            if (c == 0) {
+                throw new IllegalArgumentException("node '" + u.name() + "' has no candidate layout left under the"
+                        + " fixed parallelism degrees");
+            }
+            allowed[u.index()] = java.util.Arrays.copyOf(a, c);
+            mostBytes[u.index()] = most;
+            volume += most;
+        }
+        this.mostVolume = volume / 2;
+        this.buckets = Math.max(1, Math.ceil(volume / 2 / PipelineSearch.BUCKET_BYTES));
+    }
+
+    /** {@code K}: the most buckets any plan's gradient reduction can have. */
+    double buckets() {
+        return buckets;
+    }
+
+    /** The per-layer problem of {@code L_alpha} (untied; strategy s of node i is layout {@code allowed[i][s]}). */
+    Problem problem(double alpha) {
+        if (!(alpha >= 0 && alpha <= 1)) {
+            throw new IllegalArgumentException("alpha must be in [0, 1], found " + alpha);
+        }
+        return problem(overlap ? alpha / buckets + (1 - alpha) : 1, overlap ? 1 - alpha : 0, 0);
+    }
+
+    /**
+     * The per-layer problem {@code W + U + gw G - bw B + mu (Vmax - V(x))}: the reduction weighted
+     * {@code gw}, the last micro-batch's backward pass {@code -bw}, and the gradient volume below its
+     * largest {@code mu} per byte (each node's own shortfall, so that no cost is negative); its objective
+     * less {@code mu (Vmax - volume)} is {@code W + U + gw G - bw B - mu (V(x) - volume)}.
+     */
+    Problem problem(double gw, double bw, double mu) {
+        List<Problem.Node> nodes = new ArrayList<>();
+        for (ProblemBuilder.Unit u : b.units()) {
+            int[] a = allowed[u.index()];
+            double[] cost = new double[a.length];
+            double[] mem = new double[a.length];
+            for (int s = 0; s < a.length; s++) {
+                ProblemBuilder.Cost c = u.costs().get(a[s]);
+                double backward = c.microComputeSeconds() - c.forwardSeconds() + c.microCommunicationSeconds() / 2;
+                cost[s] = m * (c.microComputeSeconds() + c.microCommunicationSeconds())
+                        + compute.optimizerStepSeconds(c.parameterBytes(), optimizer)
+                        + gw * c.gradientSeconds() - bw * backward
+                        + (mu > 0 ? mu * (mostBytes[u.index()] - c.gradientBytes()) / 2 : 0);
+                mem[s] = c.parameterBytes() + c.activationBytes();
+            }
+            nodes.add(new Problem.Node(u.name(), cost, null, mem));
+        }
+        double lw = m - bw / 2;
+        Map<Long, double[]> sums = new LinkedHashMap<>();
+        int n = b.units().size();
+        for (ProblemBuilder.Link l : b.links()) {
+            int[] ra = allowed[l.from()];
+            int[] ca = allowed[l.to()];
+            int cols = b.units().get(l.to()).layouts().size();
+            double[] acc = sums.computeIfAbsent((long) l.from() * n + l.to(), k -> new double[ra.length * ca.length]);
+            for (int s = 0; s < ra.length; s++) {
+                for (int q = 0; q < ca.length; q++) {
+                    acc[s * ca.length + q] += lw * l.seconds()[ra[s] * cols + ca[q]];
+                }
+            }
+        }
+        List<Problem.Edge> edges = new ArrayList<>();
+        for (Map.Entry<Long, double[]> e : sums.entrySet()) {
+            int from = (int) (e.getKey() / n);
+            int to = (int) (e.getKey() % n);
+            edges.add(new Problem.Edge(from, to, allowed[from].length, allowed[to].length, e.getValue()));
+        }
+        return new Problem(b.name() + " [step bound]", nodes, edges);
+    }
+
+    /** The layout of every node under an assignment of {@link #problem}. */
+    int[] layouts(int[] choices) {
+        int[] r = new int[choices.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = allowed[i][choices[i]];
+        }
+        return r;
+    }
+
+    /**
+     * The slope of {@code phi} at a minimiser {@code x} (layout indices): {@code G/K - (G - B)}; 0 where
+     * nothing overlaps (one problem is exact).
+     */
+    double slope(int[] x) {
+        if (!overlap) {
+            return 0;
+        }
+        double g = 0;
+        double back = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            ProblemBuilder.Cost c = u.costs().get(x[u.index()]);
+            g += c.gradientSeconds();
+            back += c.microComputeSeconds() - c.forwardSeconds() + c.microCommunicationSeconds() / 2;
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            int cols = b.units().get(l.to()).layouts().size();
+            back += l.seconds()[x[l.from()] * cols + x[l.to()]] / 2;
+        }
+        return g / buckets - (g - back);
+    }
+
+    /**
+     * The bound and the plans found on the way.
+     *
+     * @param lowerBound the largest of the solves' bounds ({@code -infinity} when none finished)
+     * @param plans the minimiser of each solve that found one (layout indices), in solve order
+     * @param solves the exact solves run
+     */
+    record Result(double lowerBound, List<int[]> plans, int solves) {
+    }
+
+    /**
+     * Maximises {@code phi(alpha)} by cutting planes, at most {@link #MAX_SOLVES} solves, stopping once the
+     * bound reaches {@code target} (the step of the best plan known, less a relative 1e-9: it is then
+     * proven optimal), the maximum is found, or the time runs out ({@code secondsLeft} at or below 0.05:
+     * the bound found so far stands). Each solve is an exact dynamic program; one stopped by the time limit
+     * contributes its own proven bound, if any.
+     */
+    Result maximise(double target, DoubleSupplier secondsLeft) {
+        List<int[]> plans = new ArrayList<>();
+        double best = Double.NEGATIVE_INFINITY;
+        int solves = 0;
+        // lines phi(alpha) <= value(x) + (alpha' - alpha) slope(x) found so far: at alpha = 1 and 0
+        double lo = 0;
+        double hi = 1;
+        double valueLo = Double.NaN;
+        double slopeLo = Double.NaN;
+        double valueHi = Double.NaN;
+        double slopeHi = Double.NaN;
+        double alpha = 1;
+        double alphaStar = 1;
+        int[] xStar = null;
+        while (solves < (overlap ? MAX_SOLVES : 1) && best < target && secondsLeft.getAsDouble() > 0.05) {
+            Solution s = new DpSolver().solve(problem(alpha), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+            solves++;
+            double bound = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
+            if (!s.hasChoices() || s.status() != Status.OPTIMAL) {
+                if (Double.isFinite(bound)) {
+                    best = Math.max(best, bound);
+                }
+                break;
+            }
+            int[] x = layouts(s.choices());
+            plans.add(x);
+            if (bound > best) {
+                best = bound;
+                alphaStar = alpha;
+                xStar = x;
+            }
+            double d = slope(x);
+            if (alpha == hi) {
+                valueHi = s.objective();
+                slopeHi = d;
+                if (d >= 0) {
+                    break; // phi is concave and rising at its right end: this is its maximum
+                }
+            } else if (alpha == lo) {
+                valueLo = s.objective();
+                slopeLo = d;
+                if (d <= 0) {
+                    break; // falling at its left end
+                }
+            } else {
+                // the new cut replaces the end on its side
+                if (d >= 0) {
+                    lo = alpha;
+                    valueLo = s.objective();
+                    slopeLo = d;
+                } else {
+                    hi = alpha;
+                    valueHi = s.objective();
+                    slopeHi = d;
+                }
+            }
+            if (Double.isNaN(valueLo)) {
+                alpha = lo;
+                continue;
+            }
+            // where the two lines meet: valueLo + (a - lo) slopeLo = valueHi + (a - hi) slopeHi
+            double meet = (valueHi - valueLo + lo * slopeLo - hi * slopeHi) / (slopeLo - slopeHi);
+            // the cutting-plane model's value there bounds phi from above: stop when it cannot beat the bound
+            double model = valueLo + (meet - lo) * slopeLo;
+            if (!(meet > lo && meet < hi) || model <= best * (1 + 1e-12)) {
+                break;
+            }
+            alpha = meet;
+        }
+        if (overlap && xStar != null && best < target) {
+            double j = Math.max(1, Math.ceil(volume(xStar) / PipelineSearch.BUCKET_BYTES));
+            if (j < buckets) {
+                int[] before = {solves};
+                best = Math.max(best, split(alphaStar, j, best, volume(xStar), target, secondsLeft, plans, before));
+                solves = before[0];
+            }
+        }
+        return new Result(best, plans, solves);
+    }
+
+    /** The most exact solves the split by bucket count ({@link #split}) adds. */
+    static final int MAX_SPLIT_SOLVES = 6;
+
+    /**
+     * The gradient volume of plan {@code x}: half the bytes its reduction moves, which sets its buckets.
+     * O(nodes).
+     */
+    double volume(int[] x) {
+        double v = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            v += u.costs().get(x[u.index()]).gradientBytes() / 2;
+        }
+        return v;
+    }
+
+    /**
+     * A bound over the plans split by their bucket count, where {@code phi}'s best minimiser has {@code j < K}
+     * buckets (a volume of at most {@code j} buckets, e.g. its large weights split by tensor parallelism)
+     * while other plans have up to K. A plan of at most {@code j} buckets has {@code G/k >= G/j}, so its step
+     * is at least {@code W + U + a G/j + (1 - a)(G - B)} (with {@code j = 1}, {@code a = 1}: {@code E = max(G,
+     * G - B) = G} exactly), whose optimum {@code A} over all plans bounds these. A plan of more has a volume
+     * above {@code j} buckets, {@code V(x) - j bucket > 0}, so for every {@code mu >= 0} its step is at least
+     * {@code L_alpha(x) - mu (V(x) - j bucket)} (Lagrangian relaxation of that constraint), and {@code
+     * psi(mu)}, the least of that over all plans, bounds them; psi is concave in mu (slope {@code j bucket -
+     * V}), maximised by cutting planes after growing mu four-fold until its minimiser has more than {@code j}
+     * buckets. The step of every plan is then at least {@code min(A, max psi)}. Returns that (or {@code
+     * -infinity}); the minimisers join {@code plans}. At most {@link #MAX_SPLIT_SOLVES} exact solves.
+     */
+    private double split(double alpha, double j, double phi, double phiVolume, double target, DoubleSupplier secondsLeft,
+            List<int[]> plans, int[] solves) {
+        double bucket = j * PipelineSearch.BUCKET_BYTES; // the most volume a plan of at most j buckets has
+        double gw = alpha / buckets + (1 - alpha);
+        double bw = 1 - alpha;
+        double shift = mostVolume - bucket; // psi(mu) = objective - mu shift
+        int spent = 0;
+        if (secondsLeft.getAsDouble() <= 0.05) {
+            return Double.NEGATIVE_INFINITY;
+        }
+        // plans of at most j buckets: G / k >= G / j (with j = 1, E = G exactly: alpha = 1 is exact)
+        double aj = j == 1 ? 1 : alpha;
+        Solution a = new DpSolver().solve(problem(aj / j + (1 - aj), 1 - aj, 0),
+                Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+        solves[0]++;
+        spent++;
+        double one = a.status() == Status.OPTIMAL ? a.objective() : a.lowerBound();
+        if (a.hasChoices() && a.status() == Status.OPTIMAL) {
+            plans.add(layouts(a.choices()));
+        }
+        if (!(one > phi)) {
+            return Double.NEGATIVE_INFINITY; // nothing to gain: the one-bucket plans are bounded no better
+        }
+        double psi = phi;
+        // mu = 0 is phi's line; mu grows from the objective per byte until the minimiser has several buckets
+        double lo = 0;
+        double sLo = bucket - phiVolume; // the line of phi's minimiser
+        double vLo = phi;
+        double hi = Double.NaN;
+        double sHi = Double.NaN;
+        double vHi = Double.NaN;
+        double mu = Math.max(phi, 1e-12) / Math.max(mostVolume, 1);
+        while (spent < MAX_SPLIT_SOLVES && Math.min(one, psi) < target && secondsLeft.getAsDouble() > 0.05) {
+            Solution s = new DpSolver().solve(problem(gw, bw, mu), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+            solves[0]++;
+            spent++;
+            if (!s.hasChoices() || s.status() != Status.OPTIMAL) {
+                if (Double.isFinite(s.lowerBound())) {
+                    psi = Math.max(psi, s.lowerBound() - mu * shift);
+                }
+                break;
+            }
+            int[] x = layouts(s.choices());
+            plans.add(x);
+            double value = s.objective() - mu * shift;
+            psi = Math.max(psi, value);
+            double slope = bucket - volume(x);
+            if (slope > 0) {
+                lo = mu;
+                vLo = value;
+                sLo = slope;
+            } else {
+                hi = mu;
+                vHi = value;
+                sHi = slope;
+            }
+            if (Double.isNaN(hi)) {
+                mu *= 4; // not yet past the minimisers of one bucket
+                continue;
+            }
+            double meet = (vHi - vLo + lo * sLo - hi * sHi) / (sLo - sHi);
+            double model = vLo + (meet - lo) * sLo;
+            if (!(meet > lo && meet < hi) || model <= psi * (1 + 1e-12)) {
+                break;
+            }
+            mu = meet;
+        }
+        return Math.min(one, psi);
+    }
+}
