@@ -121,6 +121,89 @@ class MemoryAwareBoundTest {
         assertTrue(above > 0, "never above the memory-blind bound in " + priced + " configurations");
     }
 
+    /** An 8-layer GPT: interleaving needs 2 P chunks, so P = 2 and 4 (9 segments at the layers). */
+    private static final ModelSource GPT8 = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=128,vocab=2048",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    @Test
+    void theInterleavedBoundIsBelowEveryInterleavedStep() throws Exception {
+        // the interleaved schedule alone: both bounds are its own (fill and drain, and the devices' memory),
+        // not the least over the families; under limits where memory binds and where it does not
+        int priced = 0;
+        int aboveAverage = 0;
+        int aboveBlind = 0;
+        for (int devices : List.of(8, 16)) {
+            Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
+            double peak = base.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT8).totals()
+                    .peakMemoryBytesPerDevice();
+            for (double share : List.of(1.0, 0.15)) {
+                Planner p = base.withMemoryLimit(share * peak);
+                for (int v : List.of(2, 4)) {
+                    PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO.withSchedule("interleaved").withVirtualStages(v),
+                            GPT8, 64, 600);
+                    ps.useBound = false;
+                    ps.defer = false;
+                    for (int stages : List.of(2, 4)) {
+                        if (stages * v > 9 || devices % stages != 0) {
+                            continue;
+                        }
+                        for (int m : List.of(4, 8)) {
+                            for (boolean rc : List.of(false, true)) {
+                                var o = ps.price(stages, m, rc, 1);
+                                if (o.isEmpty() || !o.get().fits()) {
+                                    continue;
+                                }
+                                assertEquals("interleaved", o.get().schedule().name());
+                                long micro = 64 / m;
+                                CoarseGraph cg = ps.coarse(micro);
+                                ProblemBuilder pb = ps.builder(micro, devices / stages, rc, 1);
+                                double blind = ps.stepLowerBound(cg, micro, pb, stages, m);
+                                double bound = ps.memoryAwareBound(cg, micro, pb, stages, m);
+                                double step = o.get().stepSeconds();
+                                String what = devices + " devices, limit share " + share + ", v " + v + ", P " + stages + ", m "
+                                        + m + ", recompute " + rc;
+                                assertTrue(blind <= step * (1 + 1e-9), what + ": bound " + blind + " above the step " + step);
+                                assertTrue(bound <= step * (1 + 1e-9), what + ": memory-aware bound " + bound
+                                        + " above the step " + step);
+                                // the fill and drain lift the bound above the average work per device, m A / P
+                                double[][] least = PipelineSearch.leastTimes(pb.nodeCosts(cg, PipelineSearch.required(cg, micro,
+                                        pb)), rc);
+                                double work = 0;
+                                for (double[] x : least) {
+                                    work += x[1];
+                                }
+                                aboveAverage += blind > m * work / stages * (1 + 1e-6) ? 1 : 0;
+                                aboveBlind += bound > blind * (1 + 1e-6) ? 1 : 0;
+                                priced++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(priced > 10, "priced " + priced);
+        assertTrue(aboveAverage == priced, "the fill and drain lifted " + aboveAverage + " of " + priced);
+        assertTrue(aboveBlind > 0, "memory never lifted the interleaved bound in " + priced + " configurations");
+    }
+
+    @Test
+    void theFillAndDrainOfInterleavedByHand() {
+        // no fill: m W / P
+        assertEquals(3.0, MemoryAwareBound.fillDrain(new double[] {0, 0, 0, 0}, 12), 1e-12);
+        // g = 0, 1, 2, 3 and m W = 12: T with (T) + (T - 1) + (T - 2) + (T - 3) = 12, T = 4.5
+        assertEquals(4.5, MemoryAwareBound.fillDrain(new double[] {0, 1, 2, 3}, 12), 1e-12);
+        // a long fill: g = 0, 10 and m W = 4: device 0 takes it all (T = 4), but device 1 waits 10
+        assertEquals(10.0, MemoryAwareBound.fillDrain(new double[] {0, 10}, 4), 1e-12);
+        // g = 0, 2, 9 and m W = 6: devices 0 and 1 share it, (T) + (T - 2) = 6, T = 4; device 2 waits 9
+        assertEquals(9.0, MemoryAwareBound.fillDrain(new double[] {0, 2, 9}, 6), 1e-12);
+        assertEquals(5.5, MemoryAwareBound.fillDrain(new double[] {0, 2, 5}, 9.5), 1e-12);
+        // devices hold min(P, 2 (P - d) - 1) micro-batches of each chunk: P = 4: 4, 4, 3, 1
+        assertEquals(4, MemoryAwareBound.interleavedHeld(4, 0));
+        assertEquals(4, MemoryAwareBound.interleavedHeld(4, 1));
+        assertEquals(3, MemoryAwareBound.interleavedHeld(4, 2));
+        assertEquals(1, MemoryAwareBound.interleavedHeld(4, 3));
+    }
+
     @Test
     void theSolveBesideTheSearchChangesNoPlan() throws Exception {
         // the one-stage solve with the gradient reduction hidden runs on a second thread: the same layouts
