@@ -270,7 +270,7 @@ final class MemoryAwareBound {
             }
             double work = prev[k - 1];
             // and, where the interleaved schedule fits, at least what each device's own memory allows it
-            // (interleavedFit); then each device's path through its fill and drain (fillDrain)
+            // (interleavedWork); then each device's path through its fill and drain (fillDrain)
             work = Math.max(work, interleavedWork(stages));
             double[] g = new double[stages];
             for (int d = 0; d < stages; d++) {
