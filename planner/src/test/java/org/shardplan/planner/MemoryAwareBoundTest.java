@@ -139,8 +139,8 @@ class MemoryAwareBoundTest {
             for (double share : List.of(1.0, 0.15)) {
                 Planner p = base.withMemoryLimit(share * peak);
                 for (int v : List.of(2, 4)) {
-                    PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO.withSchedule("interleaved").withVirtualStages(v),
-                            GPT8, 64, 600);
+                    SearchOptions only = SearchOptions.AUTO.withSchedule("interleaved").withVirtualStages(v);
+                    PipelineSearch ps = new PipelineSearch(p, only, GPT8, 64, 600);
                     ps.useBound = false;
                     ps.defer = false;
                     for (int stages : List.of(2, 4)) {
@@ -160,14 +160,15 @@ class MemoryAwareBoundTest {
                                 double blind = ps.stepLowerBound(cg, micro, pb, stages, m);
                                 double bound = ps.memoryAwareBound(cg, micro, pb, stages, m);
                                 double step = o.get().stepSeconds();
-                                String what = devices + " devices, limit share " + share + ", v " + v + ", P " + stages + ", m "
-                                        + m + ", recompute " + rc;
-                                assertTrue(blind <= step * (1 + 1e-9), what + ": bound " + blind + " above the step " + step);
+                                String what = devices + " devices, limit share " + share + ", v " + v + ", P " + stages
+                                        + ", m " + m + ", recompute " + rc;
+                                assertTrue(blind <= step * (1 + 1e-9), what + ": bound " + blind + " above the step "
+                                        + step);
                                 assertTrue(bound <= step * (1 + 1e-9), what + ": memory-aware bound " + bound
                                         + " above the step " + step);
                                 // the fill and drain lift the bound above the average work per device, m A / P
-                                double[][] least = PipelineSearch.leastTimes(pb.nodeCosts(cg, PipelineSearch.required(cg, micro,
-                                        pb)), rc);
+                                var costs = pb.nodeCosts(cg, PipelineSearch.required(cg, micro, pb));
+                                double[][] least = PipelineSearch.leastTimes(costs, rc);
                                 double work = 0;
                                 for (double[] x : least) {
                                     work += x[1];
