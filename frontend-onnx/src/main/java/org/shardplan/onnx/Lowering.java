@@ -728,7 +728,8 @@ final class Lowering {
     }
 
     static Pb.NodeP constant(String out, Tensor t) {
-        RawModel.Init init = new RawModel.Init(out, t.dtype().onnxCode(), t.dims(), t, null, t.byteSize());
+        RawModel.Init init = new RawModel.Init(out, t.dtype().onnxCode(), t.dims(), t, null, t.byteSize(),
+                org.shardplan.graph.Triangle.of(t).orElse(null));
         return new Pb.NodeP(out + "/const", "Constant", "", List.of(), List.of(out), List.of(tensorAttr("value", init)));
     }
 

@@ -42,7 +42,10 @@ import org.shardplan.graph.WorkAnalysis;
  *
  * <p>Floating-point initializers (and integer ones of more than {@link Fold#MAX_ELEMENTS} elements) are
  * {@link Value.Kind#PARAMETER}s; integer and boolean initializers up to that size, and floating-point
- * scalars, are {@link Value.Kind#CONSTANT}s with their contents. Graph inputs that are weights (a model
+ * scalars, are {@link Value.Kind#CONSTANT}s with their contents. A parameter stored in the file whose
+ * values are one value on and below the diagonal of its last two axes and another above it (a
+ * causal-mask buffer) carries that {@link org.shardplan.graph.Triangle} summary, found by one streaming
+ * scan of its bytes that stops at the first counter-example. Graph inputs that are weights (a model
  * exported without its weights feeds them as inputs) are parameters too, as {@link ParameterInputs}
  * recognises them under {@link ImportOptions#paramsAsInputs()}; a warning counts them.
  */
@@ -385,7 +388,8 @@ public final class OnnxImporter {
                     v = Value.constant(in.name(), contents);
                     b.addConstant(v);
                 } else {
-                    v = Value.parameter(in.name(), t);
+                    // a two-valued triangle (a causal-mask buffer) keeps its summary for the planner
+                    v = Value.parameter(in.name(), t).withTriangle(Optional.ofNullable(in.triangle()));
                     b.addParameter(v);
                 }
                 Info info = small ? Info.of(contents) : contents != null && contents.hasValues()
@@ -476,7 +480,8 @@ public final class OnnxImporter {
             }
             for (Pb.NodeP p : expanded) {
                 Tensor wt = weightConstant(p);
-                Value w = wt == null ? null : Value.parameter(p.outputs().get(0), wt.type());
+                Value w = wt == null ? null : Value.parameter(p.outputs().get(0), wt.type())
+                        .withTriangle(Optional.ofNullable(p.attributes().get(0).t().triangle()));
                 if (w != null && !definedBy.containsKey(w.name())) {
                     b.addParameter(w);
                     scope.put(w, new Info(wt.type(), wt, null)); // contents (when small) still serve inference

@@ -9,6 +9,7 @@ import java.util.Map;
 import org.shardplan.graph.DType;
 import org.shardplan.graph.ExternalData;
 import org.shardplan.graph.Tensor;
+import org.shardplan.graph.Triangle;
 
 /**
  * A decoder for the ONNX protobuf messages shardplan needs, reading the wire format straight from a
@@ -449,7 +450,7 @@ final class Pb {
         long[] d = dims.stream().mapToLong(Long::longValue).toArray();
         String name = values == null ? "" : values.name();
         int dt = values == null ? 0 : values.dataType();
-        return new RawModel.Init(name, dt, d, null, null, values == null ? 0 : values.dataBytes());
+        return new RawModel.Init(name, dt, d, null, null, values == null ? 0 : values.dataBytes(), null);
     }
 
     /**
@@ -542,7 +543,71 @@ final class Pb {
         for (long[] t : typed) {
             dataBytes += t[3];
         }
-        return new RawModel.Init(name, dataType, d, contents, x, dataBytes);
+        Triangle tri = null;
+        if (contents != null && contents.hasValues()) {
+            tri = Triangle.of(contents).orElse(null);
+        } else if (x == null && type != null && !negative && rawPos >= 0) {
+            tri = triangle(f, type, d, rawPos, rawLen);
+        }
+        return new RawModel.Init(name, dataType, d, contents, x, dataBytes, tri);
+    }
+
+    /** Bytes decoded at a time by {@link #triangle}. */
+    private static final int SCAN_CHUNK = 1 << 16;
+
+    /**
+     * The {@link Triangle} summary of a tensor's {@code raw_data}, read from the mapped file in chunks of
+     * {@value #SCAN_CHUNK} bytes (nothing kept); null when it has none, is not eligible or is not a
+     * numeric type. Stops at the first element that breaks the triangle (a trained weight: within its
+     * first row). O(n) for a mask buffer of n elements, O(1) memory.
+     */
+    private static Triangle triangle(MappedFile f, DType type, long[] dims, long rawPos, long rawLen) {
+        if (!Triangle.eligible(dims)) {
+            return null;
+        }
+        int size = switch (type) {
+            case FLOAT64, INT64, UINT64 -> 8;
+            case FLOAT32, INT32, UINT32 -> 4;
+            case FLOAT16, BFLOAT16, INT16, UINT16 -> 2;
+            case INT8, UINT8, BOOL -> 1;
+            default -> 0;
+        };
+        long n;
+        try {
+            n = Fold.numel(dims);
+            if (size == 0 || rawLen < Math.multiplyExact(n, (long) size)) {
+                return null;
+            }
+        } catch (ArithmeticException e) {
+            return null;
+        }
+        Triangle.Scan scan = new Triangle.Scan(dims);
+        long done = 0;
+        while (done < n) {
+            int k = (int) Math.min(n - done, SCAN_CHUNK / size);
+            ByteBuffer bb = ByteBuffer.wrap(f.bytes(rawPos + done * size, k * size)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int e = 0; e < k; e++) {
+                double v = switch (type) {
+                    case FLOAT64 -> bb.getDouble(8 * e);
+                    case FLOAT32 -> bb.getFloat(4 * e);
+                    case FLOAT16 -> halfToFloat(bb.getShort(2 * e) & 0xffff);
+                    case BFLOAT16 -> Float.intBitsToFloat((bb.getShort(2 * e) & 0xffff) << 16);
+                    case INT64 -> bb.getLong(8 * e);
+                    case UINT64 -> Double.parseDouble(Long.toUnsignedString(bb.getLong(8 * e)));
+                    case INT32 -> bb.getInt(4 * e);
+                    case UINT32 -> bb.getInt(4 * e) & 0xffffffffL;
+                    case INT16 -> bb.getShort(2 * e);
+                    case UINT16 -> bb.getShort(2 * e) & 0xffff;
+                    case INT8 -> bb.get(e);
+                    default -> bb.get(e) & 0xff;
+                };
+                if (!scan.accept(v)) {
+                    return null;
+                }
+            }
+            done += k;
+        }
+        return scan.result().orElse(null);
     }
 
     private static long parseLong(String s, long dflt) {

@@ -8,7 +8,8 @@ import java.util.Optional;
  *
  * <p>A {@link Kind#PARAMETER} (an ONNX initializer: a trained weight) carries its type only; its bytes
  * are never held, and {@link #externalData()} says where they live when the model stores them outside
- * its file. A value whose contents are known at import time (a {@link Kind#CONSTANT}, or an
+ * its file. A parameter that is two-valued by the triangle of its last two axes (a causal-mask buffer
+ * registered in a module) carries that summary in {@link #triangle()}. A value whose contents are known at import time (a {@link Kind#CONSTANT}, or an
  * {@link Kind#INTERMEDIATE} that shape arithmetic folded) carries them in {@link #constant()}.
  * Optional inputs that a node leaves out are the {@link #absent()} value (kind {@link Kind#ABSENT}).
  *
@@ -17,9 +18,11 @@ import java.util.Optional;
  * @param kind where the value comes from
  * @param constant the contents, when known and small
  * @param externalData where a parameter's bytes are stored outside the model file
+ * @param triangle     for a parameter whose values are not kept, their summary when they hold one value on
+ *                     and below the diagonal of the last two axes and one above it ({@link Triangle})
  */
 public record Value(String name, TensorType type, Kind kind, Optional<Tensor> constant,
-                    Optional<ExternalData> externalData) {
+                    Optional<ExternalData> externalData, Optional<Triangle> triangle) {
 
     /** Where a value comes from. */
     public enum Kind {
@@ -37,8 +40,14 @@ public record Value(String name, TensorType type, Kind kind, Optional<Tensor> co
 
     private static final Value ABSENT = new Value("", TensorType.unknown(), Kind.ABSENT, Optional.empty(), Optional.empty());
 
+    /** A value without a triangle summary. */
+    public Value(String name, TensorType type, Kind kind, Optional<Tensor> constant, Optional<ExternalData> externalData) {
+        this(name, type, kind, constant, externalData, Optional.empty());
+    }
+
     public Value {
         Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(triangle, "triangle");
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(constant, "constant");
@@ -103,10 +112,22 @@ public record Value(String name, TensorType type, Kind kind, Optional<Tensor> co
         return type.dtype();
     }
 
-    /** The same value with another type (contents dropped if they no longer match). */
+    /**
+     * The same value with another type (contents dropped if they no longer match; the triangle summary
+     * kept while the last two dimensions stay as they were).
+     */
     public Value withType(TensorType t) {
         Optional<Tensor> c = constant.filter(x -> x.type().equals(t));
-        return new Value(name, t, kind, c, externalData);
+        Shape a = type.shape();
+        Shape b = t.shape();
+        boolean lastTwo = a.rankKnown() && b.rankKnown() && a.rank() >= 2 && b.rank() >= 2
+                && a.dim(a.rank() - 1).equals(b.dim(b.rank() - 1)) && a.dim(a.rank() - 2).equals(b.dim(b.rank() - 2));
+        return new Value(name, t, kind, c, externalData, lastTwo ? triangle : Optional.empty());
+    }
+
+    /** The same value with a triangle summary (or none). */
+    public Value withTriangle(Optional<Triangle> t) {
+        return new Value(name, type, kind, constant, externalData, t);
     }
 
     @Override

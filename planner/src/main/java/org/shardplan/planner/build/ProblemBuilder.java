@@ -936,7 +936,7 @@ public final class ProblemBuilder {
         double saved;
         AttentionChains.Role role = roleOf(c);
         boolean local = anchorSpace.isPresent() && sameDims(anchorSpace.get(), sp);
-        if (role == AttentionChains.Role.SOFTMAX) {
+        if (role != null && role.insideKernel()) {
             // inside the fused attention kernel: no time, nothing stored
             compute = 0;
             forward = 0;
@@ -1113,7 +1113,7 @@ public final class ProblemBuilder {
         double compute;
         double forward;
         double saved;
-        if (role == AttentionChains.Role.SOFTMAX) {
+        if (role != null && role.insideKernel()) {
             compute = 0;
             forward = 0;
             saved = 0;
