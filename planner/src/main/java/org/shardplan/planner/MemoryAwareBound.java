@@ -45,7 +45,7 @@ final class MemoryAwareBound {
         FILL_DRAIN,
         /** ZB-H1. */
         ZERO_BUBBLE,
-        /** Interleaved 1F1B: {@code m A / P}. */
+        /** Interleaved 1F1B: each device's fill and drain around its share of {@code m A} ({@link #fillDrain}). */
         INTERLEAVED
     }
 
@@ -248,7 +248,8 @@ final class MemoryAwareBound {
             }
         }
         if (kinds.contains(Kind.INTERLEAVED)) {
-            // the least over partitions of the summed stage times, by the same recurrence with a sum
+            // the work of a micro-batch is at least the least over partitions of the summed stage times (the
+            // layouts were solved stage by stage), by the same recurrence with a sum
             double[] prev = new double[k];
             double[] cur = new double[k];
             java.util.Arrays.fill(prev, Double.POSITIVE_INFINITY);
@@ -267,8 +268,91 @@ final class MemoryAwareBound {
                 prev = cur;
                 cur = x;
             }
-            lb = Math.min(lb, m * prev[k - 1] / stages);
+            double work = prev[k - 1];
+            // and, where the interleaved schedule fits, at least what each device's own memory allows it
+            // (interleavedWork); then each device's path through its fill and drain (fillDrain)
+            work = Math.max(work, interleavedWork(stages));
+            double[] g = new double[stages];
+            for (int d = 0; d < stages; d++) {
+                g[d] = pa[d];
+            }
+            lb = Math.min(lb, fillDrain(g, m * work));
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * The least number of micro-batches of each of its chunks' activations that device {@code d} of an
+     * interleaved pipeline of {@code P} stages holds at once: {@code min(P, 2 (P - d) - 1)}, whatever the
+     * virtual stages {@code v >= 2} and micro-batches {@code m} (a multiple of P). After its warm-up of
+     * {@code w = min(2 (P - d - 1) + (v - 1) P, m v)} forwards and one more, before any backward, each
+     * chunk before the last has run P forwards (groups of P micro-batches per chunk) and the last
+     * {@code min(P, 2 (P - d) - 1)} (all m when the warm-up is every forward):
+     * {@link org.shardplan.planner.pipeline.Interleaved1F1B#peakBytes} counts at least that. O(1).
+     */
+    static int interleavedHeld(int stages, int d) {
+        return Math.min(stages, 2 * (stages - d) - 1);
+    }
+
+    /**
+     * A lower bound on the per-micro-batch work {@code W = sum_i a_i(x_i)} of every interleaved plan of P
+     * stages that fits: device d's layouts satisfy {@code sum_{i on d} p_i + h_d act_i <= L} with
+     * {@code h_d = }{@link #interleavedHeld}, whichever nodes its chunks hold. For any mu &gt;= 0, weak duality
+     * on device d with the multiplier {@code mu P / h_d} (at least mu, as {@code h_d <= P}) gives
+     * {@code A_d >= sum_{i on d} min_k (a_ik + mu (p_ik + P act_ik)) - mu P L / h_d}, and summed over the
+     * devices {@code W >= sum_i min_k (a_ik + mu (p_ik + P act_ik)) - mu P L H} with {@code H = sum_d 1 / h_d};
+     * with the multiplier mu on every device, {@code W >= sum_i min_k (a_ik + mu (p_ik + act_ik)) - mu P L}.
+     * The larger of the two, each maximised over the grid. O(G) after the tables.
+     */
+    double interleavedWork(int stages) {
+        double h = 0;
+        for (int d = 0; d < stages; d++) {
+            h += 1.0 / interleavedHeld(stages, d);
+        }
+        int last = pos.length - 1;
+        return Math.max(dualMax(0, last, stages, stages * h), dualMax(0, last, 1, stages));
+    }
+
+    /**
+     * {@code max over the grid of sum_{i in [i, j)} min_k (a_ik + lambda (p_ik + copies act_ik)) - lambda
+     * scale L}: each point a valid bound, the whole grid scanned. O(G).
+     */
+    private double dualMax(int i, int j, int copies, double scale) {
+        double[] t = table(copies);
+        int g = LAMBDAS.length;
+        double best = Double.NEGATIVE_INFINITY;
+        for (int q = 0; q < g; q++) {
+            best = Math.max(best, t[j * g + q] - t[i * g + q] - LAMBDAS[q] * scale * limit);
+        }
+        return best;
+    }
+
+    /**
+     * The interleaved schedule's step bound from the devices' fill and drain: in Megatron's order device
+     * d's first op is the forward of micro-batch 0 through chunk 0 (model stage d) and its last the
+     * backward of micro-batch m - 1 through the same chunk, so the step is at least micro-batch 0's
+     * forward through model stages 0..d-1, then all of device d's work {@code m W_d}, then micro-batch
+     * m - 1's backward through stages d-1..0: {@code g_d + m W_d}, where {@code g_d} is at most the forward
+     * and backward of those d stages ({@code g} here: the least times of the first d segments, each stage
+     * holding at least one) and {@code sum_d W_d = W}. The least over every split of the work of the
+     * largest of those, by water-filling: the least T with {@code sum_d max(0, T - g_d) >= m W} and
+     * {@code T >= g_d} for every d. With every {@code g_d = 0} it is {@code m W / P}. O(P).
+     *
+     * @param g    per device, nondecreasing, {@code g[0] = 0}
+     * @param work {@code m W}
+     */
+    static double fillDrain(double[] g, double work) {
+        int p = g.length;
+        double sum = 0;
+        double t = Double.POSITIVE_INFINITY;
+        for (int k = 1; k <= p; k++) {
+            sum += g[k - 1];
+            double x = (work + sum) / k;
+            if (k == p || x <= g[k]) {
+                t = x;
+                break;
+            }
+        }
+        return Math.max(t, g[p - 1]);
     }
 }

@@ -1051,7 +1051,10 @@ final class PipelineSearch {
      *     that micro-batch's backward through stages s-1..0: step &gt;= A(stages &lt; s) + m A(stage s);</li>
      * <li>zero-bubble (ZB-H1), whose weight-gradient ops may run after the backward chain has moved on:
      *     step &gt;= max(F(stages &lt; s) + m A(s), C(stages &lt; s) + m C(s));</li>
-     * <li>interleaved: some device holds at least 1/P of the work, step &gt;= m A / P;</li>
+     * <li>interleaved: device d's first op is micro-batch 0's forward through model stage d (its first
+     *     chunk), its last micro-batch m - 1's backward through it, so step &gt;= A(stages &lt; d) + m
+     *     A(device d's chunks), with each stage at least one segment and the devices' shares summing to A:
+     *     the least over the shares by water-filling ({@link MemoryAwareBound#fillDrain}), at least m A / P;</li>
      * <li>an asynchronous schedule ({@code amp}) allowed: no bound (0).</li>
      * </ul>
      * The partition is any one at the allowed cuts: the least over them of the largest per-stage bound
@@ -1081,7 +1084,14 @@ final class PipelineSearch {
         }
         double lb = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
-            lb = Math.min(lb, m * pa[n] / stages);
+            // device d waits for micro-batch 0's forward through the first d stages (at least one segment
+            // each) and ends before micro-batch m - 1's backward through them
+            List<Integer> at = cutPositions(n, cut);
+            double[] g = new double[stages];
+            for (int d = 0; d < stages; d++) {
+                g[d] = pa[at.get(d)];
+            }
+            lb = Math.min(lb, MemoryAwareBound.fillDrain(g, m * pa[n]));
         }
         for (MemoryAwareBound.Kind kind : kinds) {
             if (kind == MemoryAwareBound.Kind.INTERLEAVED) {

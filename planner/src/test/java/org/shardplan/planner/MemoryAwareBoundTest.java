@@ -54,9 +54,12 @@ class MemoryAwareBoundTest {
         assertEquals(10e-3, mb.step(2, 2, EnumSet.of(MemoryAwareBound.Kind.FILL_DRAIN)), 1e-10);
         // ZB-H1: stage 0 max(0 + 2 x 5, 0 + 2 x (2/3 + 4/3)) = 10 ms; stage 1 max(1/3 + 2/3 + 2 x 2, 2 + 2 x 4/3) = 5 ms
         assertEquals(10e-3, mb.step(2, 2, EnumSet.of(MemoryAwareBound.Kind.ZERO_BUBBLE)), 1e-10);
-        // interleaved: m (5 + 2) / P = 7 ms; the least of the families allowed
-        assertEquals(7e-3, mb.step(2, 2, EnumSet.of(MemoryAwareBound.Kind.INTERLEAVED)), 1e-10);
-        assertEquals(7e-3, mb.step(2, 2, EnumSet.allOf(MemoryAwareBound.Kind.class)), 1e-10);
+        // interleaved: work W = 5 + 2 = 7 ms a micro-batch (the devices' own limits allow less: all fast layouts
+        // take 10 + 10 + 1 + 1 = 22 GB of the 2 x 1.5 x 12 GB with P activations, 16 GB of 2 x 12 GB with one);
+        // device 1 waits for stage 0's least time g_1 = 1 + 2 = 3 ms: least T with (T - 0) + (T - 3) >= m W = 14 ms,
+        // T = 8.5 ms (m W / P alone: 7 ms); the least of the families allowed
+        assertEquals(8.5e-3, mb.step(2, 2, EnumSet.of(MemoryAwareBound.Kind.INTERLEAVED)), 1e-10);
+        assertEquals(8.5e-3, mb.step(2, 2, EnumSet.allOf(MemoryAwareBound.Kind.class)), 1e-10);
     }
 
     /** A small GPT: 4 layers, hidden 256, 4 heads, sequence 128, vocabulary 2048. */
@@ -116,6 +119,90 @@ class MemoryAwareBoundTest {
         assertTrue(priced > 20, "priced " + priced);
         // the limits bind: the memory-aware bound is stronger than the memory-blind one somewhere
         assertTrue(above > 0, "never above the memory-blind bound in " + priced + " configurations");
+    }
+
+    /** An 8-layer GPT: interleaving needs 2 P chunks, so P = 2 and 4 (9 segments at the layers). */
+    private static final ModelSource GPT8 = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=128,vocab=2048",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    @Test
+    void theInterleavedBoundIsBelowEveryInterleavedStep() throws Exception {
+        // the interleaved schedule alone: both bounds are its own (fill and drain, and the devices' memory),
+        // not the least over the families; under limits where memory binds and where it does not
+        int priced = 0;
+        int aboveAverage = 0;
+        int aboveBlind = 0;
+        for (int devices : List.of(8, 16)) {
+            Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
+            double peak = base.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT8).totals()
+                    .peakMemoryBytesPerDevice();
+            for (double share : List.of(1.0, 0.15)) {
+                Planner p = base.withMemoryLimit(share * peak);
+                for (int v : List.of(2, 4)) {
+                    SearchOptions only = SearchOptions.AUTO.withSchedule("interleaved").withVirtualStages(v);
+                    PipelineSearch ps = new PipelineSearch(p, only, GPT8, 64, 600);
+                    ps.useBound = false;
+                    ps.defer = false;
+                    for (int stages : List.of(2, 4)) {
+                        if (stages * v > 9 || devices % stages != 0) {
+                            continue;
+                        }
+                        for (int m : List.of(4, 8)) {
+                            for (boolean rc : List.of(false, true)) {
+                                var o = ps.price(stages, m, rc, 1);
+                                if (o.isEmpty() || !o.get().fits()) {
+                                    continue;
+                                }
+                                assertEquals("interleaved", o.get().schedule().name());
+                                long micro = 64 / m;
+                                CoarseGraph cg = ps.coarse(micro);
+                                ProblemBuilder pb = ps.builder(micro, devices / stages, rc, 1);
+                                double blind = ps.stepLowerBound(cg, micro, pb, stages, m);
+                                double bound = ps.memoryAwareBound(cg, micro, pb, stages, m);
+                                double step = o.get().stepSeconds();
+                                String what = devices + " devices, limit share " + share + ", v " + v + ", P " + stages
+                                        + ", m " + m + ", recompute " + rc;
+                                assertTrue(blind <= step * (1 + 1e-9), what + ": bound " + blind + " above the step "
+                                        + step);
+                                assertTrue(bound <= step * (1 + 1e-9), what + ": memory-aware bound " + bound
+                                        + " above the step " + step);
+                                // the fill and drain lift the bound above the average work per device, m A / P
+                                var costs = pb.nodeCosts(cg, PipelineSearch.required(cg, micro, pb));
+                                double[][] least = PipelineSearch.leastTimes(costs, rc);
+                                double work = 0;
+                                for (double[] x : least) {
+                                    work += x[1];
+                                }
+                                aboveAverage += blind > m * work / stages * (1 + 1e-6) ? 1 : 0;
+                                aboveBlind += bound > blind * (1 + 1e-6) ? 1 : 0;
+                                priced++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(priced > 10, "priced " + priced);
+        assertTrue(aboveAverage == priced, "the fill and drain lifted " + aboveAverage + " of " + priced);
+        assertTrue(aboveBlind > 0, "memory never lifted the interleaved bound in " + priced + " configurations");
+    }
+
+    @Test
+    void theFillAndDrainOfInterleavedByHand() {
+        // no fill: m W / P
+        assertEquals(3.0, MemoryAwareBound.fillDrain(new double[] {0, 0, 0, 0}, 12), 1e-12);
+        // g = 0, 1, 2, 3 and m W = 12: T with (T) + (T - 1) + (T - 2) + (T - 3) = 12, T = 4.5
+        assertEquals(4.5, MemoryAwareBound.fillDrain(new double[] {0, 1, 2, 3}, 12), 1e-12);
+        // a long fill: g = 0, 10 and m W = 4: device 0 takes it all (T = 4), but device 1 waits 10
+        assertEquals(10.0, MemoryAwareBound.fillDrain(new double[] {0, 10}, 4), 1e-12);
+        // g = 0, 2, 9 and m W = 6: devices 0 and 1 share it, (T) + (T - 2) = 6, T = 4; device 2 waits 9
+        assertEquals(9.0, MemoryAwareBound.fillDrain(new double[] {0, 2, 9}, 6), 1e-12);
+        assertEquals(5.5, MemoryAwareBound.fillDrain(new double[] {0, 2, 5}, 9.5), 1e-12);
+        // devices hold min(P, 2 (P - d) - 1) micro-batches of each chunk: P = 4: 4, 4, 3, 1
+        assertEquals(4, MemoryAwareBound.interleavedHeld(4, 0));
+        assertEquals(4, MemoryAwareBound.interleavedHeld(4, 1));
+        assertEquals(3, MemoryAwareBound.interleavedHeld(4, 2));
+        assertEquals(1, MemoryAwareBound.interleavedHeld(4, 3));
     }
 
     @Test

@@ -1,0 +1,111 @@
+package org.shardplan.planner;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.shardplan.planner.solver.Evaluator;
+import org.shardplan.planner.solver.Problem;
+
+class MemoryPricingTest {
+
+    @AfterEach
+    void restore() {
+        MemoryPricing.shortcut = true;
+    }
+
+    /**
+     * A chain with a few extra edges: costs and memory integer (many ties between assignments, the hard
+     * case for the shortcut) or not, every strategy allowed.
+     */
+    private static Problem random(long seed, int n, int maxK, boolean integer) {
+        Random r = new Random(seed);
+        List<Problem.Node> nodes = new ArrayList<>();
+        int[] k = new int[n];
+        for (int i = 0; i < n; i++) {
+            k[i] = 1 + r.nextInt(maxK);
+            double[] c = new double[k[i]];
+            double[] m = new double[k[i]];
+            for (int s = 0; s < k[i]; s++) {
+                c[s] = integer ? r.nextInt(100) : r.nextDouble() * 1e-3;
+                m[s] = integer ? 1 + r.nextInt(20) : (1 + r.nextDouble() * 20) * 1e9;
+            }
+            nodes.add(new Problem.Node("n" + i, c, List.of(), m));
+        }
+        List<Problem.Edge> edges = new ArrayList<>();
+        for (int i = 1; i < n; i++) {
+            edges.add(edge(r, i - 1, i, k, integer));
+        }
+        for (int j = 0; j < n / 4; j++) {
+            int a = r.nextInt(n);
+            int b = r.nextInt(n);
+            if (a < b) {
+                edges.add(edge(r, a, b, k, integer));
+            }
+        }
+        double lo = 0;
+        double hi = 0;
+        for (Problem.Node nd : nodes) {
+            double mn = Double.POSITIVE_INFINITY;
+            double mx = 0;
+            for (int s = 0; s < nd.strategies(); s++) {
+                mn = Math.min(mn, nd.memory(s));
+                mx = Math.max(mx, nd.memory(s));
+            }
+            lo += mn;
+            hi += mx;
+        }
+        double f = 0.1 + 0.8 * r.nextDouble();
+        return new Problem("random-" + seed, nodes, edges, OptionalDouble.of(Math.floor(lo + f * (hi - lo))));
+    }
+
+    private static Problem.Edge edge(Random r, int a, int b, int[] k, boolean integer) {
+        double[] c = new double[k[a] * k[b]];
+        for (int x = 0; x < c.length; x++) {
+            c[x] = integer ? r.nextInt(30) : r.nextDouble() * 3e-4;
+        }
+        return new Problem.Edge(a, b, k[a], k[b], c);
+    }
+
+    @Test
+    void theShortcutChangesNoResultAndRunsFewerDynamicPrograms() {
+        long with = 0;
+        long without = 0;
+        int compared = 0;
+        for (long seed = 1; seed <= 120; seed++) {
+            Problem p = random(seed, 6 + (int) (seed % 20), 2 + (int) (seed % 5), seed % 2 == 0);
+            MemoryPricing.shortcut = false;
+            long t0 = MemoryPricing.PROBES.get();
+            MemoryPricing.Result a = MemoryPricing.solve(p, 600);
+            long t1 = MemoryPricing.PROBES.get();
+            MemoryPricing.shortcut = true;
+            MemoryPricing.Result b = MemoryPricing.solve(p, 600);
+            long t2 = MemoryPricing.PROBES.get();
+            without += t1 - t0;
+            with += t2 - t1;
+            if (a == null) {
+                assertNull(b, p.name());
+                continue;
+            }
+            assertArrayEquals(a.choices(), b.choices(), p.name());
+            assertEquals(a.objective(), b.objective(), 0.0, p.name());
+            assertEquals(a.lowerBound(), b.lowerBound(), 0.0, p.name());
+            // what it returns fits and is priced as the evaluator prices it; the bound is below it
+            Evaluator.Evaluation e = Evaluator.evaluate(p, b.choices());
+            assertTrue(e.memory() <= p.memoryLimit().getAsDouble(), p.name());
+            assertEquals(e.total(), b.objective(), 0.0, p.name());
+            assertTrue(b.lowerBound() <= b.objective(), p.name());
+            compared++;
+        }
+        assertTrue(compared > 60, "compared " + compared);
+        // about 50 dynamic programs a binding problem without the shortcut; far fewer with it
+        assertTrue(with < 0.7 * without, "dynamic programs with the shortcut " + with + ", without " + without);
+    }
+}
