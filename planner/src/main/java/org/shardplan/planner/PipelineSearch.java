@@ -774,9 +774,15 @@ final class PipelineSearch {
             // the step's own bound (OverlapBound): exact solves of problems below the step, each minimiser a
             // plan priced too; the plan is proven optimal once the bound reaches its step
             double step = oneStageStep(b, pb, m, choice, devices, recompute);
-            if (!(lower >= step * (1 - PROVEN))) {
+            // once the bound reaches the incumbent's step no plan of this configuration can win, and the
+            // least bound over the configurations is the incumbent's own or below: the solves stop there
+            double target = step * (1 - PROVEN);
+            if (incumbent != null && useBound) {
+                target = Math.min(target, incumbent.stepSeconds());
+            }
+            if (!(lower >= target)) {
                 OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
-                OverlapBound.Result r = ob.maximise(step * (1 - PROVEN), this::secondsLeft);
+                OverlapBound.Result r = ob.maximise(target, this::secondsLeft);
                 lower = Math.max(lower, r.lowerBound());
                 for (int[] x : r.plans()) {
                     if (oneStageFits(b, x)) {

@@ -161,7 +161,7 @@ public final class Backward {
      * {@code auto_pad} or {@code output_shape}, split from the total
      * {@code stride·(I-1) + output_padding + (K-1)·dilation + 1 - O} as the ONNX specification
      * says (SAME_UPPER: half rounded down at the beginning, otherwise the other half). 1 when a
-     * shape is unknown. O(Σ_d I_d·K_d).
+     * shape is unknown. O(Σ_d K_d).
      */
     static double convTransposeValidFraction(Node n) {
         if (n.inputs().size() < 2 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
@@ -197,17 +197,8 @@ public final class Backward {
                 long total = Math.max(0, s * (in - 1) + op + (k - 1) * dl + 1 - out);
                 begin = autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
             }
-            long valid = 0;
-            for (long a = 0; a < in; a++) {
-                for (long j = 0; j < k; j++) {
-                    long at = a * s - begin + j * dl;
-                    if (at >= 0 && at < out) {
-                        valid++;
-                    }
-                }
-            }
             if (in * k > 0) {
-                frac *= valid / (double) (in * k);
+                frac *= landing(in, k, s, dl, begin, out) / (double) (in * k);
             }
         }
         return frac;
@@ -312,7 +303,7 @@ public final class Backward {
      *     {@code o·stride - pad_begin + k·dilation} lies in {@code [0, I_d)}: a 5x5 depthwise kernel on a
      *     2-row input with 2 rows of padding visits 4 of its 10 row pairs.
      * </ul>
-     * Bytes are WorkAnalysis's. Running time O(Σ_d O_d·K_d) for a blocked convolution, else that of
+     * Bytes are WorkAnalysis's. Running time O(Σ_d K_d) for a blocked convolution, else that of
      * WorkAnalysis.
      */
     public static Work work(Node n) {
@@ -406,7 +397,7 @@ public final class Backward {
     /**
      * The fraction of a convolution's (output position, kernel tap) pairs whose input lies inside
      * the input tensor (1 when there is no padding or a shape is unknown); see {@link #work}.
-     * Explicit {@code pads} or {@code auto_pad} SAME_UPPER, SAME_LOWER and VALID. O(Σ_d O_d·K_d).
+     * Explicit {@code pads} or {@code auto_pad} SAME_UPPER, SAME_LOWER and VALID. O(Σ_d K_d).
      */
     static double validTapFraction(Node n) {
         if (n.inputs().size() < 2 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
@@ -440,20 +431,30 @@ public final class Backward {
             } else {
                 begin = pads != null && pads.length == 2 * d ? pads[i] : 0;
             }
-            long valid = 0;
-            for (long o = 0; o < out; o++) {
-                for (long j = 0; j < k; j++) {
-                    long at = o * s - begin + j * dl;
-                    if (at >= 0 && at < in) {
-                        valid++;
-                    }
-                }
-            }
             if (out * k > 0) {
-                frac *= valid / (double) (out * k);
+                frac *= landing(out, k, s, dl, begin, in) / (double) (out * k);
             }
         }
         return frac;
+    }
+
+    /**
+     * How many of the pairs (position {@code p} in {@code [0, from)}, tap {@code j} in {@code [0, k)})
+     * land inside {@code [0, to)} at {@code p·stride - begin + j·dilation}: for each tap, the positions
+     * form one interval, counted in closed form. O(k).
+     */
+    static long landing(long from, long k, long stride, long dilation, long begin, long to) {
+        if (stride <= 0 || from <= 0 || to <= 0) {
+            return 0;
+        }
+        long valid = 0;
+        for (long j = 0; j < k; j++) {
+            long shift = j * dilation - begin; // p·stride + shift in [0, to)
+            long lo = Math.max(0, Math.floorDiv(-shift + stride - 1, stride));
+            long hi = Math.min(from - 1, Math.floorDiv(to - 1 - shift, stride));
+            valid += Math.max(0, hi - lo + 1);
+        }
+        return valid;
     }
 
     /**

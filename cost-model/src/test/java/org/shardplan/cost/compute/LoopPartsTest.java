@@ -209,4 +209,29 @@ class LoopPartsTest {
         double r = 14.0 * 32768 * 1e-9;
         assertEquals(2 * r, p.seconds(), 1e-9 * r);
     }
+
+    /** The closed-form count of landing (position, tap) pairs against the double loop it replaces. */
+    @Test
+    void landingPairsAreCountedInClosedForm() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        for (int c = 0; c < 2000; c++) {
+            long from = r.nextInt(1, 40);
+            long k = r.nextInt(1, 8);
+            long s = r.nextInt(1, 5);
+            long dl = r.nextInt(1, 4);
+            long begin = r.nextInt(-3, 10);
+            long to = r.nextInt(1, 60);
+            long brute = 0;
+            for (long p = 0; p < from; p++) {
+                for (long j = 0; j < k; j++) {
+                    long at = p * s - begin + j * dl;
+                    brute += at >= 0 && at < to ? 1 : 0;
+                }
+            }
+            assertEquals(brute, Backward.landing(from, k, s, dl, begin, to),
+                    from + " " + k + " " + s + " " + dl + " " + begin + " " + to);
+        }
+        // a spatial extent no loop over positions could visit
+        assertEquals(3L * (1L << 40) - 2, Backward.landing(1L << 40, 3, 1, 1, 1, 1L << 40));
+    }
 }

@@ -137,12 +137,7 @@ public final class StagePartition {
      *     fewer than the stages
      */
     public static Result solve(int segments, int stages, int m, StageCosts costs, double upper, int alternatives) {
-        if (stages < 1 || m < 1) {
-            throw new IllegalArgumentException("stages and micro-batches must be at least 1, found " + stages + " and " + m);
-        }
-        if (segments < stages) {
-            throw new IllegalArgumentException("stages must be at most the " + segments + " segments, found " + stages);
-        }
+        checkArguments(segments, stages, m);
         int k = segments;
         int p = stages;
         // the least sum of lower bounds, and the bound on the slowest stage of any partition beating `upper`
@@ -263,6 +258,16 @@ public final class StagePartition {
         return cap * (1 + 1e-9);
     }
 
+    /** The checks {@link #solve} and {@link #certainRanges} share; see {@link #solve}'s exceptions. */
+    private static void checkArguments(int segments, int stages, int m) {
+        if (stages < 1 || m < 1) {
+            throw new IllegalArgumentException("stages and micro-batches must be at least 1, found " + stages + " and " + m);
+        }
+        if (segments < stages) {
+            throw new IllegalArgumentException("stages must be at most the " + segments + " segments, found " + stages);
+        }
+    }
+
     /**
      * The ranges {@code {stage, from, to}} whose cost {@link #solve} asks the oracle for whatever upper bound
      * it is given and whatever the costs above their lower bounds: a caller whose look-ups are counted (a
@@ -278,12 +283,7 @@ public final class StagePartition {
      * @throws IllegalArgumentException as {@link #solve}
      */
     public static List<int[]> certainRanges(int segments, int stages, int m, StageCosts costs) {
-        if (stages < 1 || m < 1) {
-            throw new IllegalArgumentException("stages and micro-batches must be at least 1, found " + stages + " and " + m);
-        }
-        if (segments < stages) {
-            throw new IllegalArgumentException("stages must be at most the " + segments + " segments, found " + stages);
-        }
+        checkArguments(segments, stages, m);
         int k = segments;
         int p = stages;
         double[][][] lb = lowerBounds(k, p, costs);
