@@ -164,29 +164,21 @@ public final class Backward {
      * shape is unknown. O(Σ_d K_d).
      */
     static double convTransposeValidFraction(Node n) {
-        if (n.inputs().size() < 2 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
-                || !known(n.output(0))) {
+        ConvGeometry g = ConvGeometry.of(n);
+        if (g == null) {
             return 1;
         }
-        long[] x = n.input(0).shape().toLongs();
-        long[] w = n.input(1).shape().toLongs();
-        long[] y = n.output(0).shape().toLongs();
-        int d = x.length - 2;
-        if (d < 1 || w.length != x.length || y.length != x.length) {
-            return 1;
-        }
-        long[] strides = n.attrInts("strides").orElse(null);
-        long[] dil = n.attrInts("dilations").orElse(null);
-        long[] pads = n.attrInts("pads").orElse(null);
         long[] outPad = n.attrInts("output_padding").orElse(null);
-        String autoPad = n.attrString("auto_pad", "NOTSET");
+        long[] pads = g.pads();
+        String autoPad = g.autoPad();
+        int d = g.dims();
         double frac = 1;
         for (int i = 0; i < d; i++) {
-            long in = x[2 + i];
-            long k = w[2 + i];
-            long out = y[2 + i];
-            long s = strides != null && strides.length == d ? strides[i] : 1;
-            long dl = dil != null && dil.length == d ? dil[i] : 1;
+            long in = g.x()[2 + i];
+            long k = g.w()[2 + i];
+            long out = g.y()[2 + i];
+            long s = g.stride(i);
+            long dl = g.dilation(i);
             long op = outPad != null && outPad.length == d ? outPad[i] : 0;
             long begin;
             if (autoPad.equals("VALID")) {
@@ -400,28 +392,20 @@ public final class Backward {
      * Explicit {@code pads} or {@code auto_pad} SAME_UPPER, SAME_LOWER and VALID. O(Σ_d K_d).
      */
     static double validTapFraction(Node n) {
-        if (n.inputs().size() < 2 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
-                || !known(n.output(0))) {
+        ConvGeometry g = ConvGeometry.of(n);
+        if (g == null) {
             return 1;
         }
-        long[] x = n.input(0).shape().toLongs();
-        long[] w = n.input(1).shape().toLongs();
-        long[] y = n.output(0).shape().toLongs();
-        int d = w.length - 2;
-        if (d < 1 || x.length != w.length || y.length != w.length) {
-            return 1;
-        }
-        long[] strides = n.attrInts("strides").orElse(null);
-        long[] dil = n.attrInts("dilations").orElse(null);
-        long[] pads = n.attrInts("pads").orElse(null);
-        String autoPad = n.attrString("auto_pad", "NOTSET");
+        long[] pads = g.pads();
+        String autoPad = g.autoPad();
+        int d = g.dims();
         double frac = 1;
         for (int i = 0; i < d; i++) {
-            long in = x[2 + i];
-            long k = w[2 + i];
-            long out = y[2 + i];
-            long s = strides != null && strides.length == d ? strides[i] : 1;
-            long dl = dil != null && dil.length == d ? dil[i] : 1;
+            long in = g.x()[2 + i];
+            long k = g.w()[2 + i];
+            long out = g.y()[2 + i];
+            long s = g.stride(i);
+            long dl = g.dilation(i);
             long begin;
             if (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER")) {
                 long total = Math.max(0, (out - 1) * s + (k - 1) * dl + 1 - in);
@@ -436,6 +420,43 @@ public final class Backward {
             }
         }
         return frac;
+    }
+
+    /**
+     * A convolution's (or transposed convolution's) shapes and window attributes: input {@code x},
+     * weight {@code w} and output {@code y} of one rank with {@link #dims()} spatial dimensions, the
+     * {@code strides}, {@code dilations} and {@code pads} as written (null when absent) and
+     * {@code auto_pad}.
+     */
+    private record ConvGeometry(long[] x, long[] w, long[] y, long[] strides, long[] dilations, long[] pads,
+                                String autoPad) {
+        /** The geometry of {@code n}, or null when a shape is unknown or the ranks disagree. O(rank). */
+        static ConvGeometry of(Node n) {
+            if (n.inputs().size() < 2 || n.outputs().isEmpty() || !known(n.input(0)) || !known(n.input(1))
+                    || !known(n.output(0))) {
+                return null;
+            }
+            long[] x = n.input(0).shape().toLongs();
+            long[] w = n.input(1).shape().toLongs();
+            long[] y = n.output(0).shape().toLongs();
+            if (x.length < 3 || w.length != x.length || y.length != x.length) {
+                return null;
+            }
+            return new ConvGeometry(x, w, y, n.attrInts("strides").orElse(null), n.attrInts("dilations").orElse(null),
+                    n.attrInts("pads").orElse(null), n.attrString("auto_pad", "NOTSET"));
+        }
+
+        int dims() {
+            return x.length - 2;
+        }
+
+        long stride(int i) {
+            return strides != null && strides.length == dims() ? strides[i] : 1;
+        }
+
+        long dilation(int i) {
+            return dilations != null && dilations.length == dims() ? dilations[i] : 1;
+        }
     }
 
     /**
