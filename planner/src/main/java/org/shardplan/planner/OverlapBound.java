@@ -228,6 +228,15 @@ final class OverlapBound {
      * contributes its own proven bound, if any.
      */
     Result maximise(double target, DoubleSupplier secondsLeft) {
+        return maximise(target, secondsLeft, x -> Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * {@link #maximise(double, DoubleSupplier)}, with each minimiser priced by {@code step} (its step, or
+     * infinity where it does not fit) as it is found: the target falls to the best of those steps (less
+     * the same 1e-9), since the configuration's best plan is no slower than any of them.
+     */
+    Result maximise(double target, DoubleSupplier secondsLeft, java.util.function.ToDoubleFunction<int[]> step) {
         List<int[]> plans = new ArrayList<>();
         double best = Double.NEGATIVE_INFINITY;
         int solves = 0;
@@ -253,6 +262,7 @@ final class OverlapBound {
             }
             int[] x = layouts(s.choices());
             plans.add(x);
+            target = Math.min(target, step.applyAsDouble(x) * (1 - PipelineSearch.PROVEN));
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "    step bound solve %d: alpha %.4f, phi %.6f s%n", solves, alpha, bound);
             }
@@ -303,7 +313,7 @@ final class OverlapBound {
             double j = Math.max(1, Math.ceil(volume(xStar) / PipelineSearch.BUCKET_BYTES));
             if (j < buckets) {
                 int[] before = {solves};
-                best = Math.max(best, split(alphaStar, j, best, volume(xStar), target, secondsLeft, plans, before));
+                best = Math.max(best, split(alphaStar, j, best, volume(xStar), target, secondsLeft, plans, before, step));
                 solves = before[0];
             }
         }
@@ -346,7 +356,7 @@ final class OverlapBound {
      * -infinity}); the minimisers join {@code plans}. At most {@link #MAX_SPLIT_SOLVES} exact solves.
      */
     private double split(double alpha, double j, double phi, double phiVolume, double target, DoubleSupplier secondsLeft,
-            List<int[]> plans, int[] solves) {
+            List<int[]> plans, int[] solves, java.util.function.ToDoubleFunction<int[]> step) {
         double bucket = j * PipelineSearch.BUCKET_BYTES; // the most volume a plan of at most j buckets has
         double gw = alpha / buckets + (1 - alpha);
         double bw = 1 - alpha;
@@ -363,7 +373,9 @@ final class OverlapBound {
         spent++;
         double one = a.status() == Status.OPTIMAL ? a.objective() : a.lowerBound();
         if (a.hasChoices() && a.status() == Status.OPTIMAL) {
-            plans.add(layouts(a.choices()));
+            int[] x = layouts(a.choices());
+            plans.add(x);
+            target = Math.min(target, step.applyAsDouble(x) * (1 - PipelineSearch.PROVEN));
         }
         if (!(one > phi)) {
             return Double.NEGATIVE_INFINITY; // nothing to gain: the one-bucket plans are bounded no better
@@ -389,6 +401,7 @@ final class OverlapBound {
             }
             int[] x = layouts(s.choices());
             plans.add(x);
+            target = Math.min(target, step.applyAsDouble(x) * (1 - PipelineSearch.PROVEN));
             double value = s.objective() - mu * shift;
             psi = Math.max(psi, value);
             if (TRACE) {

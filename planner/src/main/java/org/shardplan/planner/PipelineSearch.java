@@ -782,7 +782,8 @@ final class PipelineSearch {
             }
             if (!(lower >= target)) {
                 OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
-                OverlapBound.Result r = ob.maximise(target, this::secondsLeft);
+                OverlapBound.Result r = ob.maximise(target, this::secondsLeft, x -> oneStageFits(b, x)
+                        ? oneStageStep(b, pb, m, x, devices, recompute) : Double.POSITIVE_INFINITY);
                 lower = Math.max(lower, r.lowerBound());
                 for (int[] x : r.plans()) {
                     if (oneStageFits(b, x)) {
