@@ -169,31 +169,19 @@ public final class Backward {
             return 1;
         }
         long[] outPad = n.attrInts("output_padding").orElse(null);
-        long[] pads = g.pads();
-        String autoPad = g.autoPad();
         int d = g.dims();
-        double frac = 1;
-        for (int i = 0; i < d; i++) {
+        return g.landingFraction(true, i -> {
             long in = g.x()[2 + i];
-            long k = g.w()[2 + i];
             long out = g.y()[2 + i];
-            long s = g.stride(i);
-            long dl = g.dilation(i);
             long op = outPad != null && outPad.length == d ? outPad[i] : 0;
-            long begin;
-            if (autoPad.equals("VALID")) {
-                begin = 0;
-            } else if (autoPad.equals("NOTSET") && pads != null && pads.length == 2 * d) {
-                begin = pads[i];
-            } else {
-                long total = Math.max(0, s * (in - 1) + op + (k - 1) * dl + 1 - out);
-                begin = autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
+            if (g.autoPad().equals("VALID")) {
+                return 0;
+            } else if (g.autoPad().equals("NOTSET") && g.pads() != null && g.pads().length == 2 * d) {
+                return g.pads()[i];
             }
-            if (in * k > 0) {
-                frac *= landing(in, k, s, dl, begin, out) / (double) (in * k);
-            }
-        }
-        return frac;
+            long total = Math.max(0, g.stride(i) * (in - 1) + op + (g.w()[2 + i] - 1) * g.dilation(i) + 1 - out);
+            return g.autoPad().equals("SAME_UPPER") ? total / 2 : total - total / 2;
+        });
     }
 
     private static List<Kernel> whereParts(Node n) {
@@ -396,30 +384,17 @@ public final class Backward {
         if (g == null) {
             return 1;
         }
-        long[] pads = g.pads();
-        String autoPad = g.autoPad();
-        int d = g.dims();
-        double frac = 1;
-        for (int i = 0; i < d; i++) {
-            long in = g.x()[2 + i];
-            long k = g.w()[2 + i];
-            long out = g.y()[2 + i];
-            long s = g.stride(i);
-            long dl = g.dilation(i);
-            long begin;
+        return g.landingFraction(false, i -> {
+            String autoPad = g.autoPad();
             if (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER")) {
-                long total = Math.max(0, (out - 1) * s + (k - 1) * dl + 1 - in);
-                begin = autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
+                long total = Math.max(0, (g.y()[2 + i] - 1) * g.stride(i) + (g.w()[2 + i] - 1) * g.dilation(i) + 1
+                        - g.x()[2 + i]);
+                return autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
             } else if (autoPad.equals("VALID")) {
-                begin = 0;
-            } else {
-                begin = pads != null && pads.length == 2 * d ? pads[i] : 0;
+                return 0;
             }
-            if (out * k > 0) {
-                frac *= landing(out, k, s, dl, begin, in) / (double) (out * k);
-            }
-        }
-        return frac;
+            return g.pads() != null && g.pads().length == 2 * g.dims() ? g.pads()[i] : 0;
+        });
     }
 
     /**
@@ -456,6 +431,25 @@ public final class Backward {
 
         long dilation(int i) {
             return dilations != null && dilations.length == dims() ? dilations[i] : 1;
+        }
+
+        /**
+         * The product over the spatial dimensions of the fraction of (position, tap) pairs that land
+         * ({@link #landing}) with the padding at the beginning {@code begin(i)}: output positions reading
+         * the input for a convolution, input positions written into the output when {@code transposed}.
+         * O(Σ_d K_d).
+         */
+        double landingFraction(boolean transposed, java.util.function.IntToLongFunction begin) {
+            double frac = 1;
+            for (int i = 0; i < dims(); i++) {
+                long from = transposed ? x[2 + i] : y[2 + i];
+                long to = transposed ? y[2 + i] : x[2 + i];
+                long k = w[2 + i];
+                if (from * k > 0) {
+                    frac *= landing(from, k, stride(i), dilation(i), begin.applyAsLong(i), to) / (double) (from * k);
+                }
+            }
+            return frac;
         }
     }
 
