@@ -239,13 +239,7 @@ class MemoryAwareBoundTest {
             var b = without.run().orElseThrow();
             assertTrue(without.timeLeft());
             String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit();
-            assertEquals(b.stages(), a.stages(), what);
-            assertEquals(b.microBatches(), a.microBatches(), what);
-            assertEquals(b.recompute(), a.recompute(), what);
-            assertEquals(b.zero(), a.zero(), what);
-            assertEquals(b.schedule().name(), a.schedule().name(), what);
-            assertEquals(b.virtual(), a.virtual(), what);
-            assertEquals(b.stepSeconds(), a.stepSeconds(), 1e-9 * b.stepSeconds(), what);
+            PipelineSearchTest.assertSameConfiguration(b, a, 1e-9, what);
             assertEquals(0, without.memoryBounded, what);
             dropped += with.memoryBounded;
         }
