@@ -15,6 +15,7 @@ import org.shardplan.graph.passes.CoarseNode;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
 import org.shardplan.planner.pipeline.StagePartition;
+import org.shardplan.planner.solver.DoublesKey;
 import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Solution;
 import org.shardplan.planner.solver.Solver;
@@ -69,18 +70,6 @@ final class ExactPartition implements StagePartition.StageCosts {
         @Override
         public boolean equals(Object o) {
             return o instanceof Key k && Arrays.equals(v, k.v);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(v);
-        }
-    }
-
-    private record Doubles(double[] v) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Doubles d && Arrays.equals(v, d.v);
         }
 
         @Override
@@ -198,14 +187,14 @@ final class ExactPartition implements StagePartition.StageCosts {
         this.uniformTying = uniform;
         Map<Object, Integer> ids = new IdentityHashMap<>();
         Map<Key, Integer> contents = new HashMap<>();
-        Map<Doubles, Integer> seconds = new HashMap<>();
+        Map<DoublesKey, Integer> seconds = new HashMap<>();
         List<List<Integer>> inside = new ArrayList<>();
         for (int g = 0; g < k; g++) {
             inside.add(new ArrayList<>());
             incoming.add(new ArrayList<>());
         }
         for (ProblemBuilder.Link l : b.links()) {
-            int sid = seconds.computeIfAbsent(new Doubles(l.seconds()), d -> seconds.size());
+            int sid = seconds.computeIfAbsent(new DoublesKey(l.seconds()), d -> seconds.size());
             int gf = segOf[l.from()];
             int gt = segOf[l.to()];
             if (gf == gt) {

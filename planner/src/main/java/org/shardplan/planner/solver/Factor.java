@@ -224,10 +224,10 @@ final class Factor {
 
     /** Groups {@code n} items by equal content; {@code out[i]} = class of item i, numbered by first appearance. */
     static int classify(int n, java.util.function.IntFunction<double[]> content, int[] out) {
-        Map<Key, Integer> ids = new HashMap<>();
+        Map<DoublesKey, Integer> ids = new HashMap<>();
         int count = 0;
         for (int i = 0; i < n; i++) {
-            Key k = new Key(content.apply(i));
+            DoublesKey k = new DoublesKey(content.apply(i));
             Integer id = ids.putIfAbsent(k, count);
             if (id == null) {
                 out[i] = count++;
@@ -310,18 +310,5 @@ final class Factor {
             }
         }
         return true;
-    }
-
-    /** A double[] compared by content (bitwise, so +0.0 and -0.0 differ; harmless here). */
-    private record Key(double[] v) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Arrays.equals(v, k.v);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(v);
-        }
     }
 }
