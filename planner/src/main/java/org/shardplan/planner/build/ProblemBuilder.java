@@ -68,7 +68,11 @@ import org.shardplan.planner.strategy.StrategySpace;
  *
  * <p>Nodes with the same operator, attributes, shapes and required layouts share one cost table, and
  * edges between such nodes share one matrix, so the repeated layers of a deep model are priced once.
- * Building is O(distinct nodes · layouts + distinct edges · layouts²) plus O(nodes + edges).
+ * The other edges' matrices come from {@link Reshards}, which keeps the placement arithmetic of each
+ * pair of tensor placements and each matrix by content for every builder of one cluster: the layers of a
+ * densely connected block, each of its own shape, and the micro-batch sizes of a pipeline search do that
+ * arithmetic once. Building is O(distinct nodes · layouts + distinct edges · layouts²) plus O(nodes +
+ * edges), the layouts² part look-ups and alpha-beta sums once the pairs are known.
  */
 public final class ProblemBuilder {
 
