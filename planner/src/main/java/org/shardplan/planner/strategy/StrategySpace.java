@@ -89,10 +89,27 @@ public final class StrategySpace {
         // before the copied ones were added, so adding them never makes a plan slower either
         int ownCap = Math.max(0, cap);
         if (ownCap > 0 && own.size() > ownCap) {
-            own.sort(Comparator.comparingInt((Layout l) -> l.strategy().isReplicated() ? 0 : 1)
-                    .thenComparingInt(l -> -l.strategy().devices())
-                    .thenComparingInt(l -> l.strategy().factors().size()));
-            own = own.subList(0, ownCap);
+            // replicated first, then the most devices, then the fewest split dimensions; a stable sort on
+            // keys computed once per layout
+            int n = own.size();
+            int[] replicated = new int[n];
+            int[] devicesUsed = new int[n];
+            int[] splits = new int[n];
+            Integer[] order = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                Strategy s = own.get(i).strategy();
+                replicated[i] = s.isReplicated() ? 0 : 1;
+                devicesUsed[i] = -s.devices();
+                splits[i] = s.factors().size();
+                order[i] = i;
+            }
+            java.util.Arrays.sort(order, Comparator.comparingInt((Integer i) -> replicated[i])
+                    .thenComparingInt(i -> devicesUsed[i]).thenComparingInt(i -> splits[i]));
+            List<Layout> first = new ArrayList<>(ownCap);
+            for (int i = 0; i < ownCap; i++) {
+                first.add(own.get(order[i]));
+            }
+            own = first;
         }
         List<Layout> out = new ArrayList<>(lifted);
         out.addAll(own);
