@@ -181,7 +181,22 @@ public final class CostAccuracy {
             imported.put(c, m);
             java.util.Set<String> before = new java.util.HashSet<>();
             cal.entries().forEach(e -> before.add(e.signature()));
-            ProfileReport r = first.profile(c.model(), m.graph(), c.file(), m.info().opsetImports(), cal, null);
+            ProfileReport r;
+            if (heldOutMode && wholeFrom != null && LeaveOneModelOut.signatures(m.graph()).stream()
+                    .allMatch(sig -> cal.get(sig).isPresent())) {
+                // a replay with every signature measured: nothing to profile (the held-out
+                // predictions below are made from the calibration, the whole model read from the
+                // dump); the entries' work recomputed by the current formulas, as a profile does
+                for (org.shardplan.graph.Node n : m.graph().nodes()) {
+                    if (n.outputs().isEmpty() || !n.outputs().stream().allMatch(v -> v.constant().isPresent())) {
+                        Profiler.refresh(cal, org.shardplan.cost.calib.OpSignature.of(n), n);
+                    }
+                }
+                r = new ProfileReport(c.model(), cpu.name(), fp.id(), 0, List.of(), OptionalDouble.empty(),
+                        java.util.Optional.empty(), 0, LeaveOneModelOut.signatures(m.graph()).size());
+            } else {
+                r = first.profile(c.model(), m.graph(), c.file(), m.info().opsetImports(), cal, null);
+            }
             pass1.put(c, acc == null ? r : r.withOptimization(acc));
             LeaveOneModelOut.attribute(before, cal.entries(), c.model(), origin);
             modelSignatures.computeIfAbsent(c.model(), k -> new java.util.LinkedHashSet<>())

@@ -209,11 +209,6 @@ public final class EfficiencyModel {
         if (transcendentalOnCpu(opType)) {
             return flops / device.peakFlops(dtype.toString());
         }
-        String mode = System.getProperty("shardplan.roofline", "max");
-        if (memory != null && "cpu".equals(device.kind()) && ("sum".equals(mode)
-                || ("sumconv".equals(mode) && (opType.equals("Conv") || opType.equals("FusedConv"))))) {
-            return flops / device.peakFlops(dtype.toString()) + bytes / bandwidth(bytes);
-        }
         return roofline(flops, bytes, dtype);
     }
 

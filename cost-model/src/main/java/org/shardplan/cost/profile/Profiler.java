@@ -162,7 +162,7 @@ public final class Profiler {
      * by an earlier version whose work formulas differed (a file kept between versions) would
      * otherwise sit in the efficiency curves at the old roofline time. O(1) beyond the node's work.
      */
-    static void refresh(CalibrationFile calibration, String signature, Node n) {
+    public static void refresh(CalibrationFile calibration, String signature, Node n) {
         CalibrationEntry old = calibration.get(signature).orElseThrow();
         Kernel k = Backward.forward(n);
         if (old.flops() != k.work().flops() || old.bytes() != k.work().bytes() || !old.shapeClass().equals(k.shapeClass())
