@@ -277,8 +277,8 @@ public final class Profiler {
                 }
             }
             // measurements whose rounds disagreed are taken once more, minutes after the first,
-            // and the one whose rounds agreed better kept: a disturbance that lasted through every round of the first
-            // seldom lasts until the second
+            // and the one whose rounds agreed better is kept: a disturbance that lasted through
+            // every round of the first seldom lasts until the second
             for (Map.Entry<String, Node> e : again.entrySet()) {
                 l.progress(done, total, "again " + e.getValue().opType() + " " + e.getValue().name());
                 remeasure(e.getKey(), e.getValue(), opsets, rnd, overhead, calibration);
