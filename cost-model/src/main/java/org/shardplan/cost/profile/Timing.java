@@ -152,10 +152,12 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
      * A measurement taken in rounds: the time of one run, how far the rounds' medians spread,
      * and how many rounds were run.
      *
-     * @param seconds the smallest of the rounds' medians (for {@link #differenceSeconds}: the
-     *     median of the rounds' differences)
-     * @param spread (largest - smallest) / smallest of the rounds' medians (of the differences:
-     *     over the absolute median)
+     * @param seconds with the median, the smallest of the rounds' medians (for
+     *     {@link #differenceSeconds}: the median of the rounds' differences); with the minimum or the
+     *     low quantile, that statistic of all runs pooled over the rounds (for a difference, the
+     *     difference of the two pooled statistics)
+     * @param spread (largest - smallest) / smallest of the rounds' statistics (of the differences:
+     *     over the absolute result)
      * @param rounds rounds run
      */
     public record Rounds(double seconds, double spread, int rounds) {}
@@ -163,7 +165,8 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
     /**
      * Runs {@code work} in {@code rounds} rounds, each timed as {@link #medianSeconds} with
      * {@link #minSeconds()} divided among the rounds (warm-up only before the first), and returns
-     * the smallest round median. On a shared machine a disturbance (another process on the
+     * the smallest round median (with {@link Statistic#MIN} or {@link Statistic#LOW}: that
+     * statistic of all the rounds' runs pooled). On a shared machine a disturbance (another process on the
      * sibling hyper-thread, cache and memory-bandwidth contention) only ever adds time and tends
      * to last for a stretch, so the quietest round is the most repeatable estimate. When the
      * round medians spread by more than {@code maxSpread} (relative), up to {@code rounds} more
