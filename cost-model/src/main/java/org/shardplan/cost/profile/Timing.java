@@ -206,7 +206,9 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
      * The time {@code more} takes beyond {@code base}, the two timed in alternating rounds:
      * after warm-up of both, each round times {@code base} and then {@code more} as
      * {@link #medianSeconds} (with {@link #minSeconds()} divided among the 2·rounds timings) and
-     * notes the difference of the two; the result is the median of the rounds' differences. A
+     * notes the difference of the two; the result is the median of the rounds' differences (with
+     * {@link Statistic#MIN} or {@link Statistic#LOW}: the difference of that statistic of all runs of
+     * each, pooled over the rounds). A
      * change of the machine's load shifts both timings of a round alike and so cancels, where
      * two measurements taken one after the other would each see a different load. When the
      * rounds' differences spread by more than {@code maxSpread} of their median, as many rounds
