@@ -452,11 +452,22 @@ final class PipelineSearch {
      */
     private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
         Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
-        long t = System.nanoTime();
-        double[][][] parts = pb.memoryParts(cg, req);
-        tick("memoryParts", t);
+        // the same builder and candidates give the same parts: once per builder (a configuration's micro-batch
+        // size, devices, recomputation and ZeRO stage), whatever its stages and micro-batch count
+        double[][][] parts = memoryPartsOf.get(pb);
+        if (parts == null || memoryPartsReq.get(pb) != req) {
+            long t = System.nanoTime();
+            parts = pb.memoryParts(cg, req);
+            tick("memoryParts", t);
+            memoryPartsOf.put(pb, parts);
+            memoryPartsReq.put(pb, req);
+        }
         return leastFits(parts, 1, stages) && (stages == 1 || stageMemoryFits(parts, cuts(cg, micro), stages, m, limit));
     }
+
+    /** {@link ProblemBuilder#memoryParts} per builder, and the required layouts they were made with (by identity). */
+    private final Map<ProblemBuilder, double[][][]> memoryPartsOf = new java.util.IdentityHashMap<>();
+    private final Map<ProblemBuilder, Map<String, List<Layout>>> memoryPartsReq = new java.util.IdentityHashMap<>();
 
     /** 0, the cuts strictly inside {@code (0, n)} in their order, and n: the positions a stage may start or end at. */
     static List<Integer> cutPositions(int n, List<Integer> cuts) {
