@@ -378,12 +378,7 @@ final class PipelineSearch {
             return r;
         }
         r = new ArrayList<>();
-        BlockClass main = null;
-        for (BlockClass bc : cg.blockClasses()) {
-            if (bc.count() >= 2 && (main == null || bc.count() * bc.blockSize() > main.count() * main.blockSize())) {
-                main = bc;
-            }
-        }
+        BlockClass main = mainBlock(cg);
         int n = cg.nodes().size();
         if (main != null) {
             int maxBefore = -1;
@@ -423,6 +418,17 @@ final class PipelineSearch {
         r = List.copyOf(new java.util.TreeSet<>(r));
         cuts.put(micro, r);
         return r;
+    }
+
+    /** The block class the cuts are made at: the largest by nodes covered of at least two instances; null when none. */
+    static BlockClass mainBlock(CoarseGraph cg) {
+        BlockClass main = null;
+        for (BlockClass bc : cg.blockClasses()) {
+            if (bc.count() >= 2 && (main == null || bc.count() * bc.blockSize() > main.count() * main.blockSize())) {
+                main = bc;
+            }
+        }
+        return main;
     }
 
     /** The layouts a node may take under fixed data- or tensor-parallel degrees. */
@@ -1269,6 +1275,53 @@ final class PipelineSearch {
     }
 
     private final Map<Key, MemoryAwareBound> memoryBounds = new HashMap<>();
+    private final Map<Key, MemoryAwareBound> tiedBounds = new HashMap<>();
+
+    /**
+     * -Dshardplan.tiedBound=true: a configuration put off because memory binds whose memory-aware bound is
+     * below the plan found is held against it again with {@link #tiedBound} before it is priced. Off by
+     * default: on Megatron's 145.6B row it leaves 6 of 14 such configurations unpriced, but its block solves
+     * cost more than their pricing would (benchmarks/results/megatron.md); the plans are the same either way.
+     */
+    boolean useTiedBound = Boolean.getBoolean("shardplan.tiedBound");
+
+    /** Of those put off because memory binds, the ones only {@link #tiedBound} left unpriced. */
+    int tiedBounded;
+
+    /**
+     * The memory-aware bound of {@link #memoryAwareBound} with each stage's instances of the repeated block
+     * (the one the cuts are made at) tied to one set of layouts, as the stage solves of a pipeline tie them
+     * ({@link MemoryAwareBound.TiedBlocks}: the block's own problem with half the resharding into the next
+     * instance, its memory priced); the plain memory-aware bound where the blocks cannot be tied so. A bound
+     * on every plan the search prices for a configuration of P &gt; 1 stages (its stages are solved tied), not
+     * on every plan there is: only the pruning of configurations put off because memory binds uses it.
+     * O(block nodes · layouts^2) to set up per (micro-batch size, devices, recomputation, ZeRO), then one
+     * dynamic program of the block per grid point and count of micro-batches held that the bound visits.
+     */
+    double tiedBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) throws ShardplanException {
+        checkTime("bounding a configuration under its memory limit");
+        long t = System.nanoTime();
+        int devices = pb.settings().cluster().deviceCount();
+        boolean rc = pb.settings().memory().recompute();
+        int zero = pb.settings().memory().zeroStage();
+        Key key = new Key(micro, devices, rc, zero);
+        MemoryAwareBound mb = tiedBounds.get(key);
+        if (mb == null) {
+            ProblemBuilder.Built b = built(micro, devices, rc, zero);
+            MemoryAwareBound.TiedBlocks tb = MemoryAwareBound.TiedBlocks.of(b, mainBlock(cg),
+                    cutPositions(b.units().size(), cuts(cg, micro)), filter(cg, micro, devices));
+            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), rc, cuts(cg, micro), limit, tb,
+                    this::secondsLeft);
+            tiedBounds.put(key, mb);
+        }
+        Set<MemoryAwareBound.Kind> kinds = stages == 1 ? Set.of() : boundKinds(stages, m, cuts(cg, micro));
+        double r = kinds == null ? 0 : mb.step(stages, m, kinds);
+        tick("tied bound", t);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  tied bound %.4f s (%.2f s)%n", r, (System.nanoTime() - t) / 1e9);
+        }
+        return r;
+    }
 
     /**
      * -Dshardplan.memoryBound=false: configurations put off because memory binds are held against the
@@ -2153,6 +2206,26 @@ final class PipelineSearch {
                 cut = true;
                 continue;
             }
+            if (incumbent != null && useBound && useMemoryBound && useTiedBound && d.stages() > 1) {
+                // the plan found has not reached the bound: the bound again with the stages' repeated blocks
+                // tied as the stage solves tie them (one small exact solve per price of memory), before those
+                // solves, which under a binding limit cost far more
+                long micro = batch > 0 ? batch / d.microBatches() : 0;
+                int devices = cluster.deviceCount() / d.stages();
+                double tb = tiedBound(coarse(micro), micro, builder(micro, devices, d.recompute(), d.zero()), d.stages(),
+                        d.microBatches());
+                if (tb >= incumbent.stepSeconds()) {
+                    bounded++;
+                    memoryBounded++;
+                    tiedBounded++;
+                    if (TRACE) {
+                        System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: tied bound %.4f s"
+                                + " >= %.4f s found: not priced%n", d.stages(), d.microBatches(), d.recompute(), d.zero(), tb,
+                                incumbent.stepSeconds());
+                    }
+                    continue;
+                }
+            }
             Optional<Outcome> o = price(d.stages(), d.microBatches(), d.recompute(), d.zero());
             if (o.isPresent() && !o.get().isBounded() && (best == null || better(o.get(), best))) {
                 best = o.get();
@@ -2172,7 +2245,7 @@ final class PipelineSearch {
         }
         if (TRACE) {
             System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("
-                    + memoryBounded + " by memory), " + deferred.size() + " deferred");
+                    + memoryBounded + " by memory, " + tiedBounded + " of them tied), " + deferred.size() + " deferred");
         }
         // a configuration priced in passing (the control flow above keeps only what it compares) may be the best
         if (incumbent != null && (best == null || better(incumbent, best))) {
