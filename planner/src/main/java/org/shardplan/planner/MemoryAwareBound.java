@@ -7,6 +7,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.shardplan.planner.build.ProblemBuilder;
+import org.shardplan.planner.build.StageProblem;
+import org.shardplan.planner.solver.DoublesKey;
+import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.solver.Solution;
+import org.shardplan.planner.solver.Status;
 
 /**
  * A lower bound on the step of every plan of a configuration (P stages, m micro-batches) whose stages
@@ -72,6 +78,13 @@ final class MemoryAwareBound {
     private final double[] pc;
     /** per count of micro-batches held: prefix[k * G + g] at cut position k. */
     private final Map<Integer, double[]> prefix = new HashMap<>();
+    /** The repeated blocks tied within a stage ({@link TiedBlocks}); null: each node alone. */
+    private final TiedBlocks tied;
+    /** With {@link #tied}: per cut position, the pure block segments before it. */
+    private final int[] pureBefore;
+    /** With {@link #tied}: a pure block segment (its nodes' terms stand for every pure segment's). */
+    private final int somePure;
+    private final java.util.function.DoubleSupplier secondsLeft;
 
     /**
      * @param costs the candidates' costs per node, in coarse-graph order ({@link ProblemBuilder#nodeCosts})
@@ -80,6 +93,23 @@ final class MemoryAwareBound {
      * @param limit the memory limit per device, bytes
      */
     MemoryAwareBound(List<List<ProblemBuilder.Cost>> costs, boolean recompute, List<Integer> cuts, double limit) {
+        this(costs, recompute, cuts, limit, null, null);
+    }
+
+    /**
+     * The bound of plans whose stages tie the instances of the repeated block they hold wholly to one set of
+     * layouts (every plan the search prices with more than one stage: {@link
+     * org.shardplan.planner.build.StageProblem} ties them): a stage of n &gt;= 2 such instances costs, at
+     * every lambda, at least n times the tied block's dual {@link TiedBlocks#at} (the rest of its nodes each
+     * at its own least, as without ties). Without tied blocks ({@code tied} null) the bound above.
+     *
+     * @param tied the model's repeated blocks, or null
+     * @param secondsLeft the time left for the blocks' solves
+     */
+    MemoryAwareBound(List<List<ProblemBuilder.Cost>> costs, boolean recompute, List<Integer> cuts, double limit,
+            TiedBlocks tied, java.util.function.DoubleSupplier secondsLeft) {
+        this.tied = tied;
+        this.secondsLeft = secondsLeft;
         this.n = costs.size();
         this.pos = PipelineSearch.cutPositions(n, cuts).stream().mapToInt(Integer::intValue).toArray();
         // a larger limit only lowers the bound: the stage solves' comparisons are exact, this leaves room
@@ -96,6 +126,20 @@ final class MemoryAwareBound {
                 }
                 return x;
             });
+        }
+        if (tied != null) {
+            pureBefore = new int[pos.length];
+            int some = -1;
+            for (int k = 0; k + 1 < pos.length; k++) {
+                pureBefore[k + 1] = pureBefore[k] + (tied.pure[k] ? 1 : 0);
+                if (tied.pure[k] && some < 0) {
+                    some = k;
+                }
+            }
+            somePure = some;
+        } else {
+            pureBefore = null;
+            somePure = -1;
         }
         double[][] least = PipelineSearch.leastTimes(costs, recompute);
         int k = pos.length;
@@ -160,6 +204,9 @@ final class MemoryAwareBound {
     double stageTime(int i, int j, int copies) {
         double[] t = table(copies);
         int g = LAMBDAS.length;
+        if (tied != null && pureBefore[j] - pureBefore[i] >= 2) {
+            return tiedStageTime(t, i, j, copies);
+        }
         int lo = 0;
         int hi = g - 1;
         while (hi - lo > 3) {
@@ -185,6 +232,50 @@ final class MemoryAwareBound {
 
     private double dual(double[] t, int i, int j, int q, int g) {
         return t[j * g + q] - t[i * g + q] - LAMBDAS[q] * limit;
+    }
+
+    /**
+     * {@link #stageTime} of a range holding n &gt;= 2 pure block segments, their instances tied: at each grid
+     * point the nodes' dual with the n blocks' terms raised to n times {@link TiedBlocks#at} where that is
+     * larger (each pure segment's nodes give the same terms, the block's candidates being one list); the
+     * largest over the grid by the same search for the peak (concave: a minimum of lines in lambda, less
+     * lambda L), each point a valid bound. O(log G) duals, each a block solve the first time.
+     */
+    private double tiedStageTime(double[] t, int i, int j, int copies) {
+        int g = LAMBDAS.length;
+        int blocks = pureBefore[j] - pureBefore[i];
+        java.util.function.IntToDoubleFunction at = q -> {
+            double base = dual(t, i, j, q, g);
+            double nodes = t[(somePure + 1) * g + q] - t[somePure * g + q];
+            // fewer micro-batches held only lower the block's dual (activations are at least 0): the count
+            // rounded down to a power of two, so that the counts of a pipeline share few block solves
+            double block = tied.at(LAMBDAS[q], Integer.highestOneBit(copies), secondsLeft);
+            // the blocks' own terms sum to blocks x nodes (up to the rounding of the prefix sums: a share of
+            // 1e-12 of the total is left out)
+            double raise = block > nodes ? blocks * (block - nodes) : 0;
+            return base + raise - 1e-12 * (Math.abs(base) + Math.abs(raise));
+        };
+        int lo = 0;
+        int hi = g - 1;
+        while (hi - lo > 3) {
+            int m1 = lo + (hi - lo) / 3;
+            int m2 = hi - (hi - lo) / 3;
+            double v1 = at.applyAsDouble(m1);
+            double v2 = at.applyAsDouble(m2);
+            if (v1 < v2) {
+                lo = m1 + 1;
+            } else if (v1 > v2) {
+                hi = m2 - 1;
+            } else {
+                lo = m1;
+                hi = m2;
+            }
+        }
+        double best = at.applyAsDouble(0);
+        for (int q = lo; q <= hi; q++) {
+            best = Math.max(best, at.applyAsDouble(q));
+        }
+        return best;
     }
 
     /** Cut positions: 0, the cuts inside (0, n), n. */
@@ -354,5 +445,232 @@ final class MemoryAwareBound {
             }
         }
         return Math.max(t, g[p - 1]);
+    }
+    /**
+     * The model's largest repeated block as a stage ties it: one instance's problem whose minimum, with
+     * memory priced at lambda, bounds each instance's share of a stage holding n &gt;= 2 of them. For a tied
+     * assignment x (the same layouts in every instance) the stage's n instances cost {@code n f(x) + (n - 1)
+     * r(x)}: f the instance's compute, collectives and resharding on its own edges, r the resharding from one
+     * instance into the next (the same for every consecutive pair, checked), at least 0; since {@code n - 1
+     * >= n / 2}, at least {@code n (f(x) + r(x) / 2)}, and with memory priced, summed over x's fitting the
+     * limit, at least {@code n min_x (f(x) + r(x) / 2 + lambda (params(x) + copies act(x)))}. Only the
+     * instances that make a segment between neighbouring cuts by themselves ("pure" segments) count; the
+     * others' nodes keep their own least terms. O(block nodes · layouts^2) to build; one exact dynamic program
+     * of the block per (lambda, copies) asked for, its compile shared by the lambdas of one count.
+     */
+    static final class TiedBlocks {
+        /** Per segment: whether it is exactly one instance of the block. */
+        final boolean[] pure;
+        private final Problem block;
+        private final double[][] params;
+        private final double[][] acts;
+        private final Map<Integer, DpSolver.Priced> compiled = new HashMap<>();
+        private final Map<List<Object>, Double> known = new HashMap<>();
+        /** Dynamic programs run (for the trace and tests). */
+        int solves;
+
+        private TiedBlocks(boolean[] pure, Problem block, double[][] params, double[][] acts) {
+            this.pure = pure;
+            this.block = block;
+            this.params = params;
+            this.acts = acts;
+        }
+
+        /**
+         * The tied blocks of {@code b} at the cut positions {@code positions} under {@code filter}; null when
+         * there are fewer than two pure segments in a row, or the instances differ in their candidates, the
+         * layouts the filter allows or the resharding between consecutive instances, or some resharding is
+         * negative (then nothing here would be a bound).
+         *
+         * @param main the block class the cuts are made at
+         */
+        static TiedBlocks of(ProblemBuilder.Built b, org.shardplan.graph.passes.BlockClass main, List<Integer> positions,
+                StageProblem.Filter filter) {
+            if (main == null || main.count() < 2) {
+                return null;
+            }
+            int bs = main.blockSize();
+            List<List<org.shardplan.graph.passes.CoarseNode>> inst = main.instances();
+            List<ProblemBuilder.Unit> units = b.units();
+            // every instance alike, position by position: candidates, costs and allowed layouts
+            int[][] allowed = new int[bs][];
+            int[] nodeInst = new int[units.size()];
+            int[] nodePos = new int[units.size()];
+            java.util.Arrays.fill(nodeInst, -1);
+            for (int q = 0; q < inst.size(); q++) {
+                if (inst.get(q).size() != bs) {
+                    return null;
+                }
+                for (int j = 0; j < bs; j++) {
+                    ProblemBuilder.Unit u = units.get(inst.get(q).get(j).index());
+                    ProblemBuilder.Unit u0 = units.get(inst.get(0).get(j).index());
+                    if (!u.layouts().equals(u0.layouts()) || !u.costs().equals(u0.costs())) {
+                        return null;
+                    }
+                    int[] a = java.util.stream.IntStream.range(0, u.layouts().size()).filter(k -> filter.allows(u, k)).toArray();
+                    if (a.length == 0 || (allowed[j] != null && !java.util.Arrays.equals(a, allowed[j]))) {
+                        return null;
+                    }
+                    allowed[j] = a;
+                    nodeInst[u.index()] = q;
+                    nodePos[u.index()] = j;
+                }
+            }
+            for (ProblemBuilder.Link l : b.links()) {
+                for (double v : l.seconds()) {
+                    if (v < 0) {
+                        return null;
+                    }
+                }
+            }
+            // the pure segments, and which instance each is
+            int segs = positions.size() - 1;
+            boolean[] pure = new boolean[segs];
+            int[] segInst = new int[segs];
+            int pairs = 0;
+            for (int k = 0; k < segs; k++) {
+                int from = positions.get(k);
+                int to = positions.get(k + 1);
+                int q = nodeInst[from];
+                boolean all = q >= 0 && to - from == bs;
+                for (int x = from; all && x < to; x++) {
+                    all = nodeInst[x] == q;
+                }
+                pure[k] = all;
+                segInst[k] = all ? q : -1;
+                if (k > 0 && pure[k] && pure[k - 1]) {
+                    pairs++;
+                }
+            }
+            if (pairs == 0) {
+                return null;
+            }
+            // the resharding from each pure instance into the next pure one: the same (positions and tables)
+            // for every such pair
+            Map<Integer, List<ProblemBuilder.Link>> into = new HashMap<>();
+            for (ProblemBuilder.Link l : b.links()) {
+                int qa = nodeInst[l.from()];
+                int qb = nodeInst[l.to()];
+                if (qa >= 0 && qb >= 0 && qa != qb) {
+                    into.computeIfAbsent(qa * 1_000_003 + qb, x -> new ArrayList<>()).add(l);
+                }
+            }
+            List<Object> signature = null;
+            int first = -1;
+            for (int k = 1; k < segs; k++) {
+                if (!(pure[k] && pure[k - 1])) {
+                    continue;
+                }
+                int qa = segInst[k - 1];
+                int qb = segInst[k];
+                List<Object> sig = new ArrayList<>();
+                for (ProblemBuilder.Link l : into.getOrDefault(qa * 1_000_003 + qb, List.of())) {
+                    sig.add(List.of(nodePos[l.from()], nodePos[l.to()], new DoublesKey(l.seconds())));
+                }
+                if (signature == null) {
+                    signature = sig;
+                    first = qa;
+                } else if (!signature.equals(sig)) {
+                    return null;
+                }
+            }
+            int q0 = first;
+            int qn = -1;
+            for (int k = 1; k < segs; k++) {
+                if (pure[k] && pure[k - 1] && segInst[k - 1] == q0) {
+                    qn = segInst[k];
+                }
+            }
+            // the block's problem: one instance (q0), its own edges, and half of those into the next (qn)
+            double[][] cost = new double[bs][];
+            double[][] params = new double[bs][];
+            double[][] acts = new double[bs][];
+            for (int j = 0; j < bs; j++) {
+                ProblemBuilder.Unit u = units.get(inst.get(q0).get(j).index());
+                cost[j] = new double[allowed[j].length];
+                params[j] = new double[allowed[j].length];
+                acts[j] = new double[allowed[j].length];
+                for (int s = 0; s < allowed[j].length; s++) {
+                    ProblemBuilder.Cost c = u.costs().get(allowed[j][s]);
+                    cost[j][s] = c.microComputeSeconds() + c.microCommunicationSeconds();
+                    params[j][s] = c.parameterBytes();
+                    acts[j][s] = c.activationBytes();
+                }
+            }
+            List<Problem.Edge> edges = new ArrayList<>();
+            for (ProblemBuilder.Link l : b.links()) {
+                int qa = nodeInst[l.from()];
+                int qb = nodeInst[l.to()];
+                double w;
+                if (qa == q0 && qb == q0) {
+                    w = 1;
+                } else if (qa == q0 && qb == qn) {
+                    w = 0.5;
+                } else {
+                    continue;
+                }
+                int pa = nodePos[l.from()];
+                int pb = nodePos[l.to()];
+                int[] ra = allowed[pa];
+                int[] ca = allowed[pb];
+                int cols = units.get(l.to()).layouts().size();
+                if (pa == pb) {
+                    // into the same position of the next instance: the same layout on both ends
+                    for (int s = 0; s < ra.length; s++) {
+                        cost[pa][s] += w * l.seconds()[ra[s] * cols + ra[s]];
+                    }
+                    continue;
+                }
+                double[] t = new double[ra.length * ca.length];
+                for (int s = 0; s < ra.length; s++) {
+                    for (int x = 0; x < ca.length; x++) {
+                        t[s * ca.length + x] = w * l.seconds()[ra[s] * cols + ca[x]];
+                    }
+                }
+                edges.add(new Problem.Edge(pa, pb, ra.length, ca.length, t));
+            }
+            List<Problem.Node> nodes = new ArrayList<>();
+            for (int j = 0; j < bs; j++) {
+                nodes.add(new Problem.Node(units.get(inst.get(q0).get(j).index()).name(), cost[j], null, null));
+            }
+            return new TiedBlocks(pure, new Problem(b.name() + " [tied block]", nodes, edges), params, acts);
+        }
+
+        /**
+         * {@code min_x f(x) + r(x) / 2 + lambda (params(x) + copies act(x))} over one instance's allowed
+         * layouts, or a proven lower bound on it where the solve does not finish ({@code -infinity} when none).
+         */
+        double at(double lambda, int copies, java.util.function.DoubleSupplier secondsLeft) {
+            List<Object> key = List.of(lambda, copies);
+            Double v = known.get(key);
+            if (v != null) {
+                return v;
+            }
+            DpSolver.Priced p = compiled.computeIfAbsent(copies, c -> {
+                List<Problem.Node> nodes = new ArrayList<>();
+                for (int j = 0; j < block.size(); j++) {
+                    Problem.Node nd = block.nodes().get(j);
+                    double[] mem = new double[params[j].length];
+                    for (int s = 0; s < mem.length; s++) {
+                        mem[s] = params[j][s] + c * acts[j][s];
+                    }
+                    nodes.add(new Problem.Node(nd.name(), nd.costs(), null, mem));
+                }
+                return new DpSolver.Priced(new Problem(block.name(), nodes, block.edges()));
+            });
+            double left = secondsLeft.getAsDouble();
+            double r = Double.NEGATIVE_INFINITY;
+            if (left > 0) {
+                solves++;
+                Solution s = p.solve(lambda, left);
+                if (s.status() == Status.OPTIMAL) {
+                    r = s.objective();
+                } else if (Double.isFinite(s.lowerBound())) {
+                    r = s.lowerBound();
+                }
+            }
+            known.put(key, r);
+            return r;
+        }
     }
 }

@@ -16,7 +16,9 @@ import org.shardplan.planner.solver.Status;
  * {@code lambda} is bisected to the smallest price whose optimum fits. The fitting assignment of least
  * cost found is returned with the best Lagrangian bound {@code max over lambda of
  * (priced optimum - lambda * limit)}, a proven lower bound on the optimum under the limit. About 50
- * dynamic programs; used on the (tied) problem when the limit binds.
+ * dynamic programs; used on the (tied) problem when the limit binds. The prices above 0 share one compile
+ * of the problem ({@link DpSolver.Priced}: the static reductions with memory in dominance, the edges'
+ * compact tables), so that each costs its pruning and elimination alone.
  */
 final class MemoryPricing {
     private MemoryPricing() {
@@ -55,7 +57,9 @@ final class MemoryPricing {
     static Result solve(Problem p, double timeLimit) {
         double limit = p.memoryLimit().orElse(Double.POSITIVE_INFINITY);
         long deadline = System.nanoTime() + (long) (timeLimit * 1e9);
-        Problem free = p.withMemoryLimit(OptionalDouble.empty());
+        Problem plain = p.withMemoryLimit(OptionalDouble.empty());
+        // the prices after the first share one compile (DpSolver.Priced), made when first asked for
+        Pricer free = new Pricer(plain);
         double[] best = {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
         int[][] bestChoice = {null};
         java.util.function.DoubleFunction<Probe> probe = lambda -> {
@@ -63,7 +67,7 @@ final class MemoryPricing {
             if (ch == null) {
                 return null;
             }
-            Probe x = new Probe(ch, Evaluator.evaluate(free, ch));
+            Probe x = new Probe(ch, Evaluator.evaluate(plain, ch));
             account(x, lambda, limit, best, bestChoice);
             return x;
         };
@@ -132,7 +136,7 @@ final class MemoryPricing {
      * there is not below them (so that they are the only pieces of the envelope between lo and hi); NaN
      * otherwise. One dynamic program, which counts in no result.
      */
-    private static double adjacent(Problem free, Probe lo, Probe hi, double loPrice, double hiPrice, long deadline) {
+    private static double adjacent(Pricer free, Probe lo, Probe hi, double loPrice, double hiPrice, long deadline) {
         Evaluator.Evaluation a = lo.evaluation();
         Evaluator.Evaluation b = hi.evaluation();
         double star = (b.total() - a.total()) / (a.memory() - b.memory());
@@ -146,30 +150,56 @@ final class MemoryPricing {
         if (java.util.Arrays.equals(ch, lo.choice()) || java.util.Arrays.equals(ch, hi.choice())) {
             return star;
         }
-        Evaluator.Evaluation e = Evaluator.evaluate(free, ch);
+        Evaluator.Evaluation e = Evaluator.evaluate(free.plain, ch);
         double line = Math.min(a.total() + star * a.memory(), b.total() + star * b.memory());
         return e.total() + star * e.memory() >= line ? star : Double.NaN;
     }
 
-    private static int[] priced(Problem free, double lambda, long deadline) {
-        Problem q = free;
-        if (lambda > 0) {
-            List<Problem.Node> nodes = new ArrayList<>();
-            for (Problem.Node n : free.nodes()) {
-                double[] c = n.costs();
-                for (int k = 0; k < c.length; k++) {
-                    c[k] += lambda * n.memory(k);
-                }
-                nodes.add(new Problem.Node(n.name(), c, n.labels(), n.memory()));
-            }
-            q = new Problem(free.name(), nodes, free.edges(), OptionalDouble.empty());
+    /**
+     * -Dshardplan.pricingCompileOnce=false: every price compiles its problem afresh (to check that {@link
+     * DpSolver.Priced} changes no result); true by default.
+     */
+    static boolean compileOnce = !"false".equals(System.getProperty("shardplan.pricingCompileOnce"));
+
+    /** The problem without its limit, and its compile for the prices above 0 once one is asked for. */
+    private static final class Pricer {
+        final Problem plain;
+        private DpSolver.Priced compiled;
+
+        Pricer(Problem plain) {
+            this.plain = plain;
         }
+
+        Solution solve(double lambda, double left) {
+            if (lambda > 0 && compileOnce) {
+                if (compiled == null) {
+                    compiled = new DpSolver.Priced(plain);
+                }
+                return compiled.solve(lambda, left);
+            }
+            Problem q = plain;
+            if (lambda > 0) {
+                List<Problem.Node> nodes = new ArrayList<>();
+                for (Problem.Node n : plain.nodes()) {
+                    double[] c = n.costs();
+                    for (int k = 0; k < c.length; k++) {
+                        c[k] += lambda * n.memory(k);
+                    }
+                    nodes.add(new Problem.Node(n.name(), c, n.labels(), n.memory()));
+                }
+                q = new Problem(plain.name(), nodes, plain.edges(), OptionalDouble.empty());
+            }
+            return new DpSolver().solve(q, Solver.Options.withTimeLimit(left));
+        }
+    }
+
+    private static int[] priced(Pricer free, double lambda, long deadline) {
         PROBES.incrementAndGet();
         double left = (deadline - System.nanoTime()) / 1e9;
         if (left <= 0) {
             return null;
         }
-        Solution s = new DpSolver().solve(q, Solver.Options.withTimeLimit(left));
+        Solution s = free.solve(lambda, left);
         return s.status() == Status.OPTIMAL && s.hasChoices() ? s.choices() : null;
     }
 }

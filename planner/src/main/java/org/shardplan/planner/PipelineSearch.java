@@ -382,12 +382,7 @@ final class PipelineSearch {
             return r;
         }
         r = new ArrayList<>();
-        BlockClass main = null;
-        for (BlockClass bc : cg.blockClasses()) {
-            if (bc.count() >= 2 && (main == null || bc.count() * bc.blockSize() > main.count() * main.blockSize())) {
-                main = bc;
-            }
-        }
+        BlockClass main = mainBlock(cg);
         int n = cg.nodes().size();
         if (main != null) {
             int maxBefore = -1;
@@ -429,6 +424,17 @@ final class PipelineSearch {
         return r;
     }
 
+    /** The block class the cuts are made at: the largest by nodes covered of at least two instances; null when none. */
+    static BlockClass mainBlock(CoarseGraph cg) {
+        BlockClass main = null;
+        for (BlockClass bc : cg.blockClasses()) {
+            if (bc.count() >= 2 && (main == null || bc.count() * bc.blockSize() > main.count() * main.blockSize())) {
+                main = bc;
+            }
+        }
+        return main;
+    }
+
     /** The layouts a node may take under fixed data- or tensor-parallel degrees. */
     StageProblem.Filter filter(CoarseGraph cg, long micro, int devices) {
         if (opts.data().isEmpty() && opts.tensor().isEmpty()) {
@@ -456,11 +462,22 @@ final class PipelineSearch {
      */
     private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
         Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
-        long t = System.nanoTime();
-        double[][][] parts = pb.memoryParts(cg, req);
-        tick("memoryParts", t);
+        // the same builder and candidates give the same parts: once per builder (a configuration's micro-batch
+        // size, devices, recomputation and ZeRO stage), whatever its stages and micro-batch count
+        double[][][] parts = memoryPartsOf.get(pb);
+        if (parts == null || memoryPartsReq.get(pb) != req) {
+            long t = System.nanoTime();
+            parts = pb.memoryParts(cg, req);
+            tick("memoryParts", t);
+            memoryPartsOf.put(pb, parts);
+            memoryPartsReq.put(pb, req);
+        }
         return leastFits(parts, 1, stages) && (stages == 1 || stageMemoryFits(parts, cuts(cg, micro), stages, m, limit));
     }
+
+    /** {@link ProblemBuilder#memoryParts} per builder, and the required layouts they were made with (by identity). */
+    private final Map<ProblemBuilder, double[][][]> memoryPartsOf = new java.util.IdentityHashMap<>();
+    private final Map<ProblemBuilder, Map<String, List<Layout>>> memoryPartsReq = new java.util.IdentityHashMap<>();
 
     /** 0, the cuts strictly inside {@code (0, n)} in their order, and n: the positions a stage may start or end at. */
     static List<Integer> cutPositions(int n, List<Integer> cuts) {
@@ -1262,6 +1279,53 @@ final class PipelineSearch {
     }
 
     private final Map<Key, MemoryAwareBound> memoryBounds = new HashMap<>();
+    private final Map<Key, MemoryAwareBound> tiedBounds = new HashMap<>();
+
+    /**
+     * -Dshardplan.tiedBound=true: a configuration put off because memory binds whose memory-aware bound is
+     * below the plan found is held against it again with {@link #tiedBound} before it is priced. Off by
+     * default: on Megatron's 145.6B row it leaves 6 of 14 such configurations unpriced, but its block solves
+     * cost more than their pricing would (benchmarks/results/megatron.md); the plans are the same either way.
+     */
+    boolean useTiedBound = Boolean.getBoolean("shardplan.tiedBound");
+
+    /** Of those put off because memory binds, the ones only {@link #tiedBound} left unpriced. */
+    int tiedBounded;
+
+    /**
+     * The memory-aware bound of {@link #memoryAwareBound} with each stage's instances of the repeated block
+     * (the one the cuts are made at) tied to one set of layouts, as the stage solves of a pipeline tie them
+     * ({@link MemoryAwareBound.TiedBlocks}: the block's own problem with half the resharding into the next
+     * instance, its memory priced); the plain memory-aware bound where the blocks cannot be tied so. A bound
+     * on every plan the search prices for a configuration of P &gt; 1 stages (its stages are solved tied), not
+     * on every plan there is: only the pruning of configurations put off because memory binds uses it.
+     * O(block nodes · layouts^2) to set up per (micro-batch size, devices, recomputation, ZeRO), then one
+     * dynamic program of the block per grid point and count of micro-batches held that the bound visits.
+     */
+    double tiedBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) throws ShardplanException {
+        checkTime("bounding a configuration under its memory limit");
+        long t = System.nanoTime();
+        int devices = pb.settings().cluster().deviceCount();
+        boolean rc = pb.settings().memory().recompute();
+        int zero = pb.settings().memory().zeroStage();
+        Key key = new Key(micro, devices, rc, zero);
+        MemoryAwareBound mb = tiedBounds.get(key);
+        if (mb == null) {
+            ProblemBuilder.Built b = built(micro, devices, rc, zero);
+            MemoryAwareBound.TiedBlocks tb = MemoryAwareBound.TiedBlocks.of(b, mainBlock(cg),
+                    cutPositions(b.units().size(), cuts(cg, micro)), filter(cg, micro, devices));
+            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), rc, cuts(cg, micro), limit, tb,
+                    this::secondsLeft);
+            tiedBounds.put(key, mb);
+        }
+        Set<MemoryAwareBound.Kind> kinds = stages == 1 ? Set.of() : boundKinds(stages, m, cuts(cg, micro));
+        double r = kinds == null ? 0 : mb.step(stages, m, kinds);
+        tick("tied bound", t);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  tied bound %.4f s (%.2f s)%n", r, (System.nanoTime() - t) / 1e9);
+        }
+        return r;
+    }
 
     /**
      * -Dshardplan.memoryBound=false: configurations put off because memory binds are held against the
@@ -2146,6 +2210,26 @@ final class PipelineSearch {
                 cut = true;
                 continue;
             }
+            if (incumbent != null && useBound && useMemoryBound && useTiedBound && d.stages() > 1) {
+                // the plan found has not reached the bound: the bound again with the stages' repeated blocks
+                // tied as the stage solves tie them (one small exact solve per price of memory), before those
+                // solves, which under a binding limit cost far more
+                long micro = batch > 0 ? batch / d.microBatches() : 0;
+                int devices = cluster.deviceCount() / d.stages();
+                double tb = tiedBound(coarse(micro), micro, builder(micro, devices, d.recompute(), d.zero()), d.stages(),
+                        d.microBatches());
+                if (tb >= incumbent.stepSeconds()) {
+                    bounded++;
+                    memoryBounded++;
+                    tiedBounded++;
+                    if (TRACE) {
+                        System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: tied bound %.4f s"
+                                + " >= %.4f s found: not priced%n", d.stages(), d.microBatches(), d.recompute(), d.zero(), tb,
+                                incumbent.stepSeconds());
+                    }
+                    continue;
+                }
+            }
             Optional<Outcome> o = price(d.stages(), d.microBatches(), d.recompute(), d.zero());
             if (o.isPresent() && !o.get().isBounded() && (best == null || better(o.get(), best))) {
                 best = o.get();
@@ -2165,7 +2249,7 @@ final class PipelineSearch {
         }
         if (TRACE) {
             System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("
-                    + memoryBounded + " by memory), " + deferred.size() + " deferred");
+                    + memoryBounded + " by memory, " + tiedBounded + " of them tied), " + deferred.size() + " deferred");
         }
         // a configuration priced in passing (the control flow above keeps only what it compares) may be the best
         if (incumbent != null && (best == null || better(incumbent, best))) {

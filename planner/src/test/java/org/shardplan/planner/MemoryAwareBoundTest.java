@@ -87,6 +87,8 @@ class MemoryAwareBoundTest {
     void theBoundIsBelowEveryPricedStep() throws Exception {
         int above = 0;
         int priced = 0;
+        int tiedPriced = 0;
+        int tiedAbove = 0;
         for (Planner p : tight()) {
             PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
             ps.useBound = false;
@@ -109,6 +111,14 @@ class MemoryAwareBoundTest {
                             assertTrue(bound <= o.get().stepSeconds() * (1 + 1e-9), what + ": bound " + bound + " above the step "
                                     + o.get().stepSeconds());
                             assertTrue(bound >= blind * (1 - 1e-9), what + ": bound " + bound + " below the blind " + blind);
+                            if (stages > 1) {
+                                // the stages' repeated blocks tied, as the stage solves tie them
+                                double tiedBound = ps.tiedBound(cg, micro, pb, stages, m);
+                                assertTrue(tiedBound <= o.get().stepSeconds() * (1 + 1e-9), what + ": tied bound " + tiedBound
+                                        + " above the step " + o.get().stepSeconds());
+                                tiedPriced++;
+                                tiedAbove += tiedBound > bound * (1 + 1e-6) ? 1 : 0;
+                            }
                             priced++;
                             above += bound > blind * (1 + 1e-6) ? 1 : 0;
                         }
@@ -119,6 +129,9 @@ class MemoryAwareBoundTest {
         assertTrue(priced > 20, "priced " + priced);
         // the limits bind: the memory-aware bound is stronger than the memory-blind one somewhere
         assertTrue(above > 0, "never above the memory-blind bound in " + priced + " configurations");
+        assertTrue(tiedPriced > 10, "pipelines priced " + tiedPriced);
+        // the tie sees what the nodes alone do not somewhere
+        assertTrue(tiedAbove > 0, "the tied bound never above the memory-aware one in " + tiedPriced + " pipelines");
     }
 
     /** An 8-layer GPT: interleaving needs 2 P chunks, so P = 2 and 4 (9 segments at the layers). */
@@ -242,6 +255,13 @@ class MemoryAwareBoundTest {
             PipelineSearchTest.assertSameConfiguration(b, a, 1e-9, what);
             assertEquals(0, without.memoryBounded, what);
             dropped += with.memoryBounded;
+            // and with the tied bound on
+            PipelineSearch tied = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+            tied.useTiedBound = true;
+            var c = tied.run().orElseThrow();
+            assertTrue(tied.timeLeft());
+            PipelineSearchTest.assertSameConfiguration(b, c, 1e-9, what + ", tied bound");
+            assertTrue(tied.memoryBounded >= with.memoryBounded, what);
         }
         assertTrue(dropped > 0, "the memory-aware bound dropped no configuration");
     }

@@ -11,14 +11,19 @@ import java.util.OptionalDouble;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Evaluator;
 import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.solver.Solution;
+import org.shardplan.planner.solver.Solver;
+import org.shardplan.planner.solver.Status;
 
 class MemoryPricingTest {
 
     @AfterEach
     void restore() {
         MemoryPricing.shortcut = true;
+        MemoryPricing.compileOnce = true;
     }
 
     /**
@@ -107,5 +112,62 @@ class MemoryPricingTest {
         assertTrue(compared > 60, "compared " + compared);
         // about 50 dynamic programs a binding problem without the shortcut; far fewer with it
         assertTrue(with < 0.7 * without, "dynamic programs with the shortcut " + with + ", without " + without);
+    }
+
+    @Test
+    void oneCompileForEveryPriceGivesTheFreshSolvesOptimum() {
+        // DpSolver.Priced against a fresh solve of each priced problem: the same optimum at every price
+        // (integer costs: many assignments tie, so only the value is compared there), the choices priced so
+        int prices = 0;
+        for (long seed = 1; seed <= 60; seed++) {
+            boolean integer = seed % 2 == 0;
+            Problem p = random(seed, 6 + (int) (seed % 20), 2 + (int) (seed % 5), integer);
+            DpSolver.Priced once = new DpSolver.Priced(p);
+            for (double lambda : integer ? new double[] {0, 0.5, 3, 40} : new double[] {0, 1e-14, 3e-13, 1e-11, 1e-9}) {
+                List<Problem.Node> nodes = new ArrayList<>();
+                for (Problem.Node nd : p.nodes()) {
+                    double[] c = nd.costs();
+                    for (int k = 0; k < c.length; k++) {
+                        c[k] += lambda * nd.memory(k);
+                    }
+                    nodes.add(new Problem.Node(nd.name(), c, nd.labels(), nd.memory()));
+                }
+                Problem q = new Problem(p.name(), nodes, p.edges(), OptionalDouble.empty());
+                Solution fresh = new DpSolver().solve(q, Solver.Options.withTimeLimit(600));
+                Solution shared = once.solve(lambda, 600);
+                String what = p.name() + " at lambda " + lambda;
+                assertEquals(Status.OPTIMAL, fresh.status(), what);
+                assertEquals(Status.OPTIMAL, shared.status(), what);
+                assertEquals(fresh.objective(), shared.objective(), 1e-12 * Math.abs(fresh.objective()), what);
+                assertEquals(Evaluator.objective(q, shared.choices()), shared.objective(), 0.0, what);
+                if (!integer) {
+                    assertArrayEquals(fresh.choices(), shared.choices(), what);
+                }
+                prices++;
+            }
+        }
+        assertTrue(prices >= 270, "prices " + prices);
+    }
+
+    @Test
+    void oneCompileForEveryPriceChangesNoPricingResult() {
+        int compared = 0;
+        for (long seed = 1; seed <= 120; seed += 2) {
+            // real-valued costs and memory: no two assignments tie at a price inside the bisection
+            Problem p = random(seed, 6 + (int) (seed % 20), 2 + (int) (seed % 5), false);
+            MemoryPricing.compileOnce = false;
+            MemoryPricing.Result a = MemoryPricing.solve(p, 600);
+            MemoryPricing.compileOnce = true;
+            MemoryPricing.Result b = MemoryPricing.solve(p, 600);
+            if (a == null) {
+                assertNull(b, p.name());
+                continue;
+            }
+            assertArrayEquals(a.choices(), b.choices(), p.name());
+            assertEquals(a.objective(), b.objective(), 0.0, p.name());
+            assertEquals(a.lowerBound(), b.lowerBound(), 0.0, p.name());
+            compared++;
+        }
+        assertTrue(compared > 30, "compared " + compared);
     }
 }

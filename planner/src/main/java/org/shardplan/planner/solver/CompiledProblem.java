@@ -186,6 +186,25 @@ final class CompiledProblem {
         return new CompiledProblem(problem, fs, d, parallelEdgesMerged, dominatedRemoved, forbiddenRemoved, infeasible);
     }
 
+    /**
+     * These reductions for {@code p}, a problem with the same nodes, strategies and edges whose node costs
+     * may differ: valid where no strategy this one removed can be needed by {@code p} (e.g. node costs
+     * {@code cost + lambda memory} with lambda &gt;= 0 after a compile with memory in dominance: a strategy
+     * dominated in cost, memory and rows stays dominated). O(nodes).
+     */
+    CompiledProblem withNodeCosts(Problem p) {
+        if (p.size() != n) {
+            throw new IllegalArgumentException("problem must have " + n + " nodes, found " + p.size());
+        }
+        for (int i = 0; i < n; i++) {
+            if (p.strategies(i) != k[i]) {
+                throw new IllegalArgumentException("node " + i + " must have " + k[i] + " strategies, found "
+                        + p.strategies(i));
+            }
+        }
+        return new CompiledProblem(p, factors, dead, parallelEdgesMerged, dominatedRemoved, forbiddenRemoved, infeasible);
+    }
+
     /** Number of strategies still alive, over all nodes. */
     int aliveStrategies() {
         int c = 0;

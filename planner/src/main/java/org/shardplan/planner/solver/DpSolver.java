@@ -41,6 +41,54 @@ public final class DpSolver implements Solver {
         return solve(c, options.memoryBudgetBytes(), deadline, t0);
     }
 
+    /**
+     * One problem solved at many prices of its memory, {@code min_x c(x) + lambda m(x)} without a limit
+     * for lambda &gt; 0, compiled once: the static reductions are those of the problem with memory taking
+     * part in dominance (a strategy no cheaper, no smaller and with no better rows than another stays so
+     * at every price), the edges' compact tables shared; each price then costs the pruning and
+     * elimination of {@link DpSolver} alone. The optimum equals a fresh solve of the priced problem's (the
+     * same exact elimination over a superset of the strategies that solve keeps); only among assignments
+     * of exactly equal priced cost may the one returned differ. O(compile) once, O(DP) per price.
+     */
+    public static final class Priced {
+        private final Problem free;
+        private final CompiledProblem base;
+
+        /**
+         * @param free the problem, its memory limit (if any) ignored
+         */
+        public Priced(Problem free) {
+            this.free = free.withMemoryLimit(java.util.OptionalDouble.empty());
+            // any limit makes memory take part in dominance; its value is not read
+            this.base = CompiledProblem.of(free.withMemoryLimit(java.util.OptionalDouble.of(Double.MAX_VALUE)));
+        }
+
+        /**
+         * The priced problem's exact solve ({@link DpSolver#solve} of node costs {@code cost + lambda memory},
+         * no limit): its objective and lower bound are of the priced costs.
+         *
+         * @param lambda seconds per byte, at least 0
+         * @param timeLimitSeconds for this solve
+         */
+        public Solution solve(double lambda, double timeLimitSeconds) {
+            if (!(lambda >= 0)) {
+                throw new IllegalArgumentException("lambda must be at least 0, found " + lambda);
+            }
+            long t0 = System.nanoTime();
+            long deadline = t0 + (long) (timeLimitSeconds * 1e9);
+            java.util.List<Problem.Node> nodes = new java.util.ArrayList<>(free.size());
+            for (Problem.Node nd : free.nodes()) {
+                double[] c = nd.costs();
+                for (int k = 0; k < c.length; k++) {
+                    c[k] += lambda * nd.memory(k);
+                }
+                nodes.add(new Problem.Node(nd.name(), c, nd.labels(), nd.memory()));
+            }
+            Problem q = new Problem(free.name(), nodes, free.edges(), java.util.OptionalDouble.empty());
+            return new DpSolver().solve(base.withNodeCosts(q), Options.defaults().memoryBudgetBytes(), deadline, t0);
+        }
+    }
+
     /** The solve on an already compiled problem. */
     Solution solve(CompiledProblem c, long budget, long deadline, long t0) {
         return solve(c, budget, deadline, t0, new CompiledProblem[1]);
