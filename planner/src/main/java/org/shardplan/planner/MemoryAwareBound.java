@@ -207,13 +207,23 @@ final class MemoryAwareBound {
         if (tied != null && pureBefore[j] - pureBefore[i] >= 2) {
             return tiedStageTime(t, i, j, copies);
         }
+        return peak(g, q -> dual(t, i, j, q, g));
+    }
+
+    /**
+     * The largest of {@code f} over the grid points {@code 0..g-1} where {@code f} is concave along the
+     * grid (a minimum of lines in lambda, less lambda L): a ternary search for the peak, then the points
+     * left and point 0 (each point is a valid bound, so a plateau or rounding only costs tightness).
+     * O(log g) evaluations.
+     */
+    private static double peak(int g, java.util.function.IntToDoubleFunction f) {
         int lo = 0;
         int hi = g - 1;
         while (hi - lo > 3) {
             int m1 = lo + (hi - lo) / 3;
             int m2 = hi - (hi - lo) / 3;
-            double v1 = dual(t, i, j, m1, g);
-            double v2 = dual(t, i, j, m2, g);
+            double v1 = f.applyAsDouble(m1);
+            double v2 = f.applyAsDouble(m2);
             if (v1 < v2) {
                 lo = m1 + 1;
             } else if (v1 > v2) {
@@ -223,9 +233,9 @@ final class MemoryAwareBound {
                 hi = m2;
             }
         }
-        double best = dual(t, i, j, 0, g);
+        double best = f.applyAsDouble(0);
         for (int q = lo; q <= hi; q++) {
-            best = Math.max(best, dual(t, i, j, q, g));
+            best = Math.max(best, f.applyAsDouble(q));
         }
         return best;
     }
@@ -255,27 +265,7 @@ final class MemoryAwareBound {
             double raise = block > nodes ? blocks * (block - nodes) : 0;
             return base + raise - 1e-12 * (Math.abs(base) + Math.abs(raise));
         };
-        int lo = 0;
-        int hi = g - 1;
-        while (hi - lo > 3) {
-            int m1 = lo + (hi - lo) / 3;
-            int m2 = hi - (hi - lo) / 3;
-            double v1 = at.applyAsDouble(m1);
-            double v2 = at.applyAsDouble(m2);
-            if (v1 < v2) {
-                lo = m1 + 1;
-            } else if (v1 > v2) {
-                hi = m2 - 1;
-            } else {
-                lo = m1;
-                hi = m2;
-            }
-        }
-        double best = at.applyAsDouble(0);
-        for (int q = lo; q <= hi; q++) {
-            best = Math.max(best, at.applyAsDouble(q));
-        }
-        return best;
+        return peak(g, at);
     }
 
     /** Cut positions: 0, the cuts inside (0, n), n. */

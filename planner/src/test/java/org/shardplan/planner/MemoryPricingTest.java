@@ -95,13 +95,9 @@ class MemoryPricingTest {
             long t2 = MemoryPricing.PROBES.get();
             without += t1 - t0;
             with += t2 - t1;
-            if (a == null) {
-                assertNull(b, p.name());
+            if (!sameResult(a, b, p.name())) {
                 continue;
             }
-            assertArrayEquals(a.choices(), b.choices(), p.name());
-            assertEquals(a.objective(), b.objective(), 0.0, p.name());
-            assertEquals(a.lowerBound(), b.lowerBound(), 0.0, p.name());
             // what it returns fits and is priced as the evaluator prices it; the bound is below it
             Evaluator.Evaluation e = Evaluator.evaluate(p, b.choices());
             assertTrue(e.memory() <= p.memoryLimit().getAsDouble(), p.name());
@@ -159,15 +155,23 @@ class MemoryPricingTest {
             MemoryPricing.Result a = MemoryPricing.solve(p, 600);
             MemoryPricing.compileOnce = true;
             MemoryPricing.Result b = MemoryPricing.solve(p, 600);
-            if (a == null) {
-                assertNull(b, p.name());
+            if (!sameResult(a, b, p.name())) {
                 continue;
             }
-            assertArrayEquals(a.choices(), b.choices(), p.name());
-            assertEquals(a.objective(), b.objective(), 0.0, p.name());
-            assertEquals(a.lowerBound(), b.lowerBound(), 0.0, p.name());
             compared++;
         }
         assertTrue(compared > 30, "compared " + compared);
+    }
+
+    /** Asserts two pricing results are the same (both none, or equal choices, objective and bound); false when none. */
+    private static boolean sameResult(MemoryPricing.Result a, MemoryPricing.Result b, String what) {
+        if (a == null) {
+            assertNull(b, what);
+            return false;
+        }
+        assertArrayEquals(a.choices(), b.choices(), what);
+        assertEquals(a.objective(), b.objective(), 0.0, what);
+        assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
+        return true;
     }
 }
