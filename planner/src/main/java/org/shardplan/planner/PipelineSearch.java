@@ -1193,9 +1193,9 @@ final class PipelineSearch {
     }
 
     /**
-     * The lower bound a plan reports: for a pipeline the larger of its configuration's bound from the nodes'
-     * least times and {@link #segmentBound} (computed for the plan kept only, O(segments) small exact solves,
-     * while the time limit lasts: past it, the first); a one-stage plan's own.
+     * The lower bound a plan reports: for a pipeline the largest of its configuration's bound from the nodes'
+     * least times, {@link #segmentBound} and {@link #scheduleBound} (computed for the plan kept only, while the
+     * time limit lasts: past it, the first); a one-stage plan's own.
      */
     double reportedBound(Outcome o) {
         if (o.stages() == 1 || o.built() == null || !(o.lowerBound() > Double.NEGATIVE_INFINITY) || !timeLeft()) {
@@ -1204,11 +1204,99 @@ final class PipelineSearch {
         try {
             CoarseGraph cg = coarse(o.micro());
             int devices = cluster.deviceCount() / o.stages();
-            return Math.max(o.lowerBound(), segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
+            double lb = Math.max(o.lowerBound(), segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
                     o.stages(), o.microBatches(), o.recompute()));
+            if (useScheduleBound && timeLeft()) {
+                lb = Math.max(lb, scheduleBound(o, o.stepSeconds()));
+            }
+            return lb;
         } catch (Deadline.Expired | IllegalArgumentException | ShardplanException e) {
             return o.lowerBound();
         }
+    }
+
+    /** -Dshardplan.scheduleBound=false: a pipeline plan reports the bounds above without {@link #scheduleBound}. */
+    boolean useScheduleBound = !"false".equals(System.getProperty("shardplan.scheduleBound"));
+
+    /** The most partitions {@link #scheduleBound} prices per schedule before it gives up (no bound from it). */
+    static final long SCHEDULE_BOUND_PARTITIONS = 200_000;
+
+    /**
+     * The bound of {@link PipelineBound} over the configuration of {@code o}: the least over the schedules the
+     * options allow (each variant and virtual-stage count the search could price) of the least step over every
+     * partition at the cuts, each chunk at its least profile (segments solved exactly, sends exact, the gradient
+     * reduction and the optimizer step at their least), capped at {@code threshold}; 0 where an asynchronous
+     * schedule is allowed, a schedule's enumeration runs past {@link #SCHEDULE_BOUND_PARTITIONS} or the time
+     * runs out. O(distinct segments) small exact solves + the partitions priced, O(P m v) each.
+     */
+    double scheduleBound(Outcome o, double threshold) throws ShardplanException {
+        int stages = o.stages();
+        int m = o.microBatches();
+        CoarseGraph cg = coarse(o.micro());
+        int devices = cluster.deviceCount() / stages;
+        ProblemBuilder.Built b = o.built();
+        ProblemBuilder pb = o.builder();
+        List<Integer> cut = cuts(cg, o.micro());
+        List<Integer> pos = cutPositions(b.units().size(), cut);
+        PipelineBound pbound = new PipelineBound(b, filter(cg, o.micro(), devices), pos, sendsAt(b, pos, devices),
+                o.recompute(), pb.settings().compute(), pb.settings().memory().optimizer(), this::secondsLeft);
+        double lb = Double.POSITIVE_INFINITY;
+        if (TRACE) {
+            StageProfile all = pbound.profile(0, pbound.segments());
+            System.err.printf(java.util.Locale.ROOT, "  schedule bound: %d segments (%d solves), f %.6f b %.6f b_w %.6f g %.6f u %.6f%n",
+                    pbound.segments(), pbound.solves(), all.forwardSeconds(), all.backwardSeconds(), all.backwardWeightSeconds(),
+                    all.gradientSyncSeconds(), all.updateSeconds());
+        }
+        for (Schedule named : pipelineSchedules()) {
+            for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
+                if (!sch.exact()) {
+                    return 0;
+                }
+                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    if (sch.check(stages, m, v).isPresent() || (v > 1 && cut.size() < stages * v - 1)) {
+                        continue;
+                    }
+                    double s = pbound.step(sch, stages, m, v, Math.min(threshold, lb), SCHEDULE_BOUND_PARTITIONS,
+                            this::secondsLeft);
+                    if (TRACE) {
+                        System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: %.6f s%n", sch.name(), v, s);
+                    }
+                    if (Double.isNaN(s)) {
+                        return 0;
+                    }
+                    lb = Math.min(lb, s);
+                }
+            }
+        }
+        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * Per cut position, the seconds a stage ending there sends per micro-batch as {@link #profiles} prices it: the
+     * values produced before the position and read at or after it, each once, over the stage's devices, on the link
+     * between stages; 0 at both ends. The bytes depend on the position only, not on the layouts. O(links + positions).
+     */
+    private double[] sendsAt(ProblemBuilder.Built b, List<Integer> pos, int devices) {
+        Map<String, int[]> span = new LinkedHashMap<>();
+        for (ProblemBuilder.Link l : b.links()) {
+            int[] sp = span.computeIfAbsent(l.value(), k -> new int[] {l.from(), l.to()});
+            sp[1] = Math.max(sp[1], l.to());
+        }
+        double[] bytes = new double[pos.size()];
+        for (Map.Entry<String, int[]> e : span.entrySet()) {
+            double vb = valueBytes(b.coarse(), e.getValue()[0], e.getKey()) / devices;
+            for (int k = 1; k + 1 < pos.size(); k++) {
+                if (e.getValue()[0] < pos.get(k) && e.getValue()[1] >= pos.get(k)) {
+                    bytes[k] += vb;
+                }
+            }
+        }
+        Link link = devices < cluster.devicesPerNode() ? cluster.nodes().get(0).intraNode() : cluster.interNode();
+        double[] r = new double[pos.size()];
+        for (int k = 0; k < r.length; k++) {
+            r[k] = bytes[k] > 0 ? link.transferSeconds(bytes[k]) : 0;
+        }
+        return r;
     }
 
     /** The schedules a pipeline may run under the options: the one named, else every exact one (and the others with --allow async). */
