@@ -69,6 +69,20 @@ final class PipelineBound {
     private final double[] forward;
     private final double[] backwardInput;
     private final double[] backwardWeight;
+    /**
+     * Per segment: the exact least forward and backward time together less the sum of the separate least
+     * parts (at least 0): what every layout adds to the parts' least times in one part or the other.
+     */
+    private final double[] joint;
+    /**
+     * Per segment after the first: the same least parts with the resharding into it from the segment before
+     * counted (half to each part, as the profiles count it), for a segment that is not its chunk's first.
+     */
+    private final double[] afterForward;
+    private final double[] afterInput;
+    private final double[] afterJoint;
+    /** Per node: its layout in its segment's least forward and backward time (a plan the bound suggests). */
+    private final int[] workLayouts;
     /** Per segment: least gradient-reduction seconds, largest gradient volume (bytes), least static bytes. */
     private final double[] gradient;
     private final double[] mostVolume;
@@ -110,10 +124,15 @@ final class PipelineBound {
         forward = new double[segments];
         backwardInput = new double[segments];
         backwardWeight = new double[segments];
+        joint = new double[segments];
+        afterForward = new double[segments];
+        afterInput = new double[segments];
+        afterJoint = new double[segments];
+        workLayouts = new int[b.units().size()];
         gradient = new double[segments];
         mostVolume = new double[segments];
         leastStatic = new double[segments];
-        Map<DoublesKey, Double> seen = new HashMap<>();
+        Map<DoublesKey, Solved> seen = new HashMap<>();
         for (int k = 0; k < segments; k++) {
             int from = positions.get(k);
             int to = positions.get(k + 1);
@@ -153,8 +172,21 @@ final class PipelineBound {
                 mostVolume[k] += v;
                 leastStatic[k] += st;
             }
-            forward[k] = Math.max(sum(fl), solve(b, filter, from, to, true, recompute, seen, secondsLeft));
-            backwardInput[k] = Math.max(sum(il), solve(b, filter, from, to, false, recompute, seen, secondsLeft));
+            forward[k] = Math.max(sum(fl), solve(b, filter, from, to, FORWARD, recompute, seen, secondsLeft));
+            backwardInput[k] = Math.max(sum(il), solve(b, filter, from, to, INPUT, recompute, seen, secondsLeft));
+            double work = solve(b, filter, from, to, WORK, recompute, seen, secondsLeft);
+            joint[k] = Math.max(0, work - forward[k] - backwardInput[k] - backwardWeight[k]);
+            if (k == 0) {
+                afterForward[k] = forward[k];
+                afterInput[k] = backwardInput[k];
+                afterJoint[k] = joint[k];
+            } else {
+                int lo = positions.get(k - 1);
+                afterForward[k] = Math.max(forward[k], solve(b, filter, lo, from, to, FORWARD, recompute, seen, secondsLeft));
+                afterInput[k] = Math.max(backwardInput[k], solve(b, filter, lo, from, to, INPUT, recompute, seen, secondsLeft));
+                double after = solve(b, filter, lo, from, to, WORK, recompute, seen, secondsLeft);
+                afterJoint[k] = Math.max(0, after - afterForward[k] - afterInput[k] - backwardWeight[k]);
+            }
         }
     }
 
@@ -188,15 +220,31 @@ final class PipelineBound {
      * {@code [from, to)}: the node parts plus half of each link's resharding inside the range; 0 where the
      * solve does not finish (the caller keeps the nodes' least times). Identical problems are solved once.
      */
-    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int from, int to, boolean forward,
-            boolean recompute, Map<DoublesKey, Double> seen, DoubleSupplier secondsLeft) {
-        int n = to - from;
+    private static final int FORWARD = 0;
+    private static final int INPUT = 1;
+    private static final int WORK = 2;
+
+    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int from, int to, int part,
+            boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+        return solve(b, filter, from, from, to, part, recompute, seen, secondsLeft);
+    }
+
+    /**
+     * As {@link #solve(ProblemBuilder.Built, StageProblem.Filter, int, int, int, boolean, Map, DoubleSupplier)}, with
+     * the nodes {@code [lo, from)} (the segment before) in the problem at no cost of their own, and the links from
+     * them into {@code [from, to)} counted: the least of the segment's part together with the resharding into it
+     * from the segment before, whatever that segment's layouts.
+     */
+    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
+            boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+        int n = to - lo;
         int[][] allowed = new int[n][];
         List<Problem.Node> nodes = new ArrayList<>();
         List<Double> key = new ArrayList<>();
-        key.add(forward ? 1.0 : 0.0);
+        key.add((double) part);
+        key.add((double) (from - lo));
         for (int i = 0; i < n; i++) {
-            ProblemBuilder.Unit u = b.units().get(from + i);
+            ProblemBuilder.Unit u = b.units().get(lo + i);
             int[] a = new int[u.layouts().size()];
             int c = 0;
             for (int k = 0; k < a.length; k++) {
@@ -209,24 +257,26 @@ final class PipelineBound {
             key.add((double) -c);
             for (int s = 0; s < c; s++) {
                 ProblemBuilder.Cost x = u.costs().get(allowed[i][s]);
-                cost[s] = forward ? forwardPart(x) : inputPart(x, recompute);
+                cost[s] = lo + i < from ? 0 : part == FORWARD ? forwardPart(x) : part == INPUT ? inputPart(x, recompute)
+                        : forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
                 key.add(cost[s]);
+                key.add((double) allowed[i][s]);
             }
             nodes.add(new Problem.Node(u.name(), cost, null, null));
         }
         Map<Long, double[]> sums = new LinkedHashMap<>();
         for (ProblemBuilder.Link l : b.links()) {
-            if (l.from() < from || l.from() >= to || l.to() < from || l.to() >= to) {
+            if (l.from() < lo || l.from() >= to || l.to() < from || l.to() >= to) {
                 continue;
             }
-            int[] ra = allowed[l.from() - from];
-            int[] ca = allowed[l.to() - from];
+            int[] ra = allowed[l.from() - lo];
+            int[] ca = allowed[l.to() - lo];
             int cols = b.units().get(l.to()).layouts().size();
-            double[] acc = sums.computeIfAbsent((long) (l.from() - from) * n + (l.to() - from),
+            double[] acc = sums.computeIfAbsent((long) (l.from() - lo) * n + (l.to() - lo),
                     k -> new double[ra.length * ca.length]);
             for (int s = 0; s < ra.length; s++) {
                 for (int q = 0; q < ca.length; q++) {
-                    acc[s * ca.length + q] += l.seconds()[ra[s] * cols + ca[q]] / 2;
+                    acc[s * ca.length + q] += l.seconds()[ra[s] * cols + ca[q]] * (part == WORK ? 1 : 0.5);
                 }
             }
         }
@@ -246,20 +296,39 @@ final class PipelineBound {
             k[i] = key.get(i);
         }
         DoublesKey dk = new DoublesKey(k);
-        Double known = seen.get(dk);
-        if (known != null) {
-            return known;
+        Solved known = seen.get(dk);
+        if (known == null) {
+            double r = 0;
+            int[] choice = null;
+            if (secondsLeft.getAsDouble() > 0.05) {
+                Solution s = new DpSolver().solve(new Problem(b.name() + " [segment part " + part + "]", nodes, edges),
+                        Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+                solves++;
+                double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
+                r = Double.isFinite(v) ? Math.max(0, v) : 0;
+                choice = s.hasChoices() ? s.choices() : null;
+            }
+            known = new Solved(r, choice);
+            seen.put(dk, known);
         }
-        double r = 0;
-        if (secondsLeft.getAsDouble() > 0.05) {
-            Solution s = new DpSolver().solve(new Problem(b.name() + " [segment " + (forward ? "forward" : "backward") + "]",
-                    nodes, edges), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
-            solves++;
-            double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
-            r = Double.isFinite(v) ? Math.max(0, v) : 0;
+        if (part == WORK && lo == from) {
+            for (int i = 0; i < n; i++) {
+                workLayouts[from + i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
+            }
         }
-        seen.put(dk, r);
-        return r;
+        return known.value();
+    }
+
+    /** A segment problem's least value and its minimiser (strategy indices; null where none was found). */
+    private record Solved(double value, int[] choices) {
+    }
+
+    /**
+     * Per node, its layout in the least forward and backward time of its segment (the links between segments not
+     * counted): a plan whose work is each segment's least, to be priced as a candidate.
+     */
+    int[] workLayouts() {
+        return workLayouts.clone();
     }
 
     /** The exact dynamic programs run for the segments. */
@@ -272,6 +341,27 @@ final class PipelineBound {
         return segments;
     }
 
+    /**
+     * What every layout adds to the least forward and backward of a chunk of segments {@code [from, to)}: the joint
+     * least of each segment (the later ones with the resharding into them) less the least of its parts. O(to - from).
+     */
+    double chunkJoint(int from, int to) {
+        double j = 0;
+        for (int k = from; k < to; k++) {
+            j += k == from ? joint[k] : afterJoint[k];
+        }
+        return j;
+    }
+
+    /** The least optimizer step of a chunk of segments {@code [from, to)}. */
+    double profileUpdate(int from, int to) {
+        double st = 0;
+        for (int k = from; k < to; k++) {
+            st += leastStatic[k];
+        }
+        return compute.optimizerStepSeconds(st, optimizer);
+    }
+
     /** The profile of a chunk of segments {@code [from, to)}: each part at its lower bound. O(to - from). */
     StageProfile profile(int from, int to) {
         double f = 0;
@@ -281,8 +371,8 @@ final class PipelineBound {
         double v = 0;
         double st = 0;
         for (int k = from; k < to; k++) {
-            f += forward[k];
-            in += backwardInput[k];
+            f += k == from ? forward[k] : afterForward[k];
+            in += k == from ? backwardInput[k] : afterInput[k];
             w += backwardWeight[k];
             g += gradient[k];
             v += mostVolume[k];
@@ -301,16 +391,255 @@ final class PipelineBound {
      * @param sch a synchronous schedule ({@link Schedule#exact}) whose shape {@code (p, m, v)} is valid
      */
     double step(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
+        return least(sch, p, m, v, threshold, budget, secondsLeft).step();
+    }
+
+    /**
+     * The least step and its partition.
+     *
+     * @param step as {@link #step}
+     * @param ends the segment each chunk of the minimiser ends at ({@code p v} of them, the last the segment count);
+     *     null where no partition was below the threshold or there is no bound
+     * @param priced the partitions priced
+     */
+    record Least(double step, int[] ends, long priced) {
+    }
+
+    /** {@link #step} with the minimising partition. */
+    Least least(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
         if (!sch.exact()) {
             throw new IllegalArgumentException("the schedule must be synchronous, found " + sch.name());
         }
         int chunks = p * v;
         if (chunks > segments) {
-            return Double.POSITIVE_INFINITY; // no partition: no plan
+            return new Least(Double.POSITIVE_INFINITY, null, 0); // no partition: no plan
         }
         Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
         s.dfs(0, 0);
-        return s.aborted ? Double.NaN : s.best;
+        return s.aborted ? new Least(Double.NaN, null, s.priced) : new Least(s.best, s.bestEnds, s.priced);
+    }
+
+    /**
+     * The dependency graph of a schedule's op order as {@link org.shardplan.planner.pipeline.CriticalPath} builds it
+     * (an op after the op before it on its device; a forward after the transfer of its activation, a backward
+     * after the transfer of its gradient; a transfer after the op that makes it and the transfer before it on
+     * the same directed link; chunks on one device pass data for free), built once per shape, with the longest
+     * path to each device's last op traced back so that its ops can be counted per chunk.
+     */
+    static final class Paths {
+        private static final int F = 0;
+        private static final int B = 1;
+        private static final int BI = 2;
+        private static final int W = 3;
+        private static final int SEND = 4;
+        private final int p;
+        private final int chunks;
+        private final int[] kind;
+        private final int[] chunk;
+        private final int[] topo;
+        private final int[] predStart;
+        private final int[] preds;
+        private final int[] last;
+        private final boolean split;
+
+        Paths(Schedule sch, int p, int m, int v) {
+            this.p = p;
+            this.chunks = p * v;
+            List<List<org.shardplan.planner.pipeline.Op>> order = sch.order(p, m, v);
+            int[] base = new int[p + 1];
+            for (int d = 0; d < p; d++) {
+                base[d + 1] = base[d] + order.get(d).size();
+            }
+            int ops = base[p];
+            List<Integer> kinds = new ArrayList<>();
+            List<Integer> chunkOf = new ArrayList<>();
+            List<int[]> edges = new ArrayList<>();
+            int[][] forwardNode = new int[chunks][m];
+            int[][] backwardNode = new int[chunks][m];
+            boolean sp = false;
+            for (int d = 0; d < p; d++) {
+                List<org.shardplan.planner.pipeline.Op> list = order.get(d);
+                for (int i = 0; i < list.size(); i++) {
+                    org.shardplan.planner.pipeline.Op op = list.get(i);
+                    int j = op.virtualStage() * p + d;
+                    int n = base[d] + i;
+                    int k = switch (op.kind()) {
+                        case FORWARD -> F;
+                        case BACKWARD -> B;
+                        case BACKWARD_INPUT -> BI;
+                        case BACKWARD_WEIGHT -> W;
+                    };
+                    sp |= k == BI || k == W;
+                    kinds.add(k);
+                    chunkOf.add(j);
+                    if (k == F) {
+                        forwardNode[j][op.microBatch()] = n;
+                    } else if (k != W) {
+                        backwardNode[j][op.microBatch()] = n;
+                    }
+                    if (i > 0) {
+                        edges.add(new int[] {n - 1, n});
+                    }
+                }
+            }
+            split = sp;
+            int[][] lastOnLink = new int[p][p];
+            for (int[] row : lastOnLink) {
+                java.util.Arrays.fill(row, -1);
+            }
+            for (int d = 0; d < p; d++) {
+                List<org.shardplan.planner.pipeline.Op> list = order.get(d);
+                for (int i = 0; i < list.size(); i++) {
+                    org.shardplan.planner.pipeline.Op op = list.get(i);
+                    int j = op.virtualStage() * p + d;
+                    int from = base[d] + i;
+                    int to;
+                    int neighbour;
+                    int sender;
+                    if (op.kind() == org.shardplan.planner.pipeline.Op.Kind.FORWARD && j + 1 < chunks) {
+                        neighbour = j + 1;
+                        to = forwardNode[j + 1][op.microBatch()];
+                        sender = j;
+                    } else if ((op.kind() == org.shardplan.planner.pipeline.Op.Kind.BACKWARD
+                            || op.kind() == org.shardplan.planner.pipeline.Op.Kind.BACKWARD_INPUT) && j > 0) {
+                        neighbour = j - 1;
+                        to = backwardNode[j - 1][op.microBatch()];
+                        sender = j - 1;
+                    } else {
+                        continue;
+                    }
+                    int target = neighbour % p;
+                    if (target == d) {
+                        edges.add(new int[] {from, to});
+                        continue;
+                    }
+                    int t = kinds.size();
+                    kinds.add(SEND);
+                    chunkOf.add(sender);
+                    edges.add(new int[] {from, t});
+                    edges.add(new int[] {t, to});
+                    if (lastOnLink[d][target] >= 0) {
+                        edges.add(new int[] {lastOnLink[d][target], t});
+                    }
+                    lastOnLink[d][target] = t;
+                }
+            }
+            int nodes = kinds.size();
+            kind = kinds.stream().mapToInt(Integer::intValue).toArray();
+            chunk = chunkOf.stream().mapToInt(Integer::intValue).toArray();
+            predStart = new int[nodes + 1];
+            for (int[] e : edges) {
+                predStart[e[1] + 1]++;
+            }
+            for (int n = 0; n < nodes; n++) {
+                predStart[n + 1] += predStart[n];
+            }
+            preds = new int[edges.size()];
+            int[] fill = java.util.Arrays.copyOf(predStart, nodes);
+            int[] outCount = new int[nodes + 1];
+            for (int[] e : edges) {
+                preds[fill[e[1]]++] = e[0];
+                outCount[e[0] + 1]++;
+            }
+            for (int n = 0; n < nodes; n++) {
+                outCount[n + 1] += outCount[n];
+            }
+            int[] out = new int[edges.size()];
+            int[] oFill = java.util.Arrays.copyOf(outCount, nodes);
+            int[] indegree = new int[nodes];
+            for (int[] e : edges) {
+                out[oFill[e[0]]++] = e[1];
+                indegree[e[1]]++;
+            }
+            topo = new int[nodes];
+            int tail = 0;
+            for (int n = 0; n < nodes; n++) {
+                if (indegree[n] == 0) {
+                    topo[tail++] = n;
+                }
+            }
+            for (int head = 0; head < tail; head++) {
+                int n = topo[head];
+                for (int x = outCount[n]; x < outCount[n + 1]; x++) {
+                    if (--indegree[out[x]] == 0) {
+                        topo[tail++] = out[x];
+                    }
+                }
+            }
+            if (tail != nodes) {
+                throw new IllegalStateException("the op order must not wait in a cycle, found " + (nodes - tail) + " waiting");
+            }
+            last = new int[p];
+            for (int d = 0; d < p; d++) {
+                last[d] = base[d + 1] - 1;
+            }
+            ends = new double[nodes];
+            args = new int[nodes];
+            counts = new int[chunks][4];
+        }
+
+        /** Work arrays of {@link #step} (one evaluation at a time). */
+        private final double[] ends;
+        private final int[] args;
+        private final int[][] counts;
+
+        /**
+         * The largest over devices of its last op's end plus its gradient synchronisation, each end plus
+         * {@code bonus[j]} times the pairs of a forward and a backward op (with the backward split: triples of a
+         * forward, an input-gradient and a weight-gradient op) of chunk {@code j} on the longest path to it (all
+         * bonuses 0: the step of the schedule's estimate). O(ops + transfers).
+         */
+        double step(List<StageProfile> ps, double[] bonus) {
+            int nodes = kind.length;
+            double[] end = ends;
+            int[] arg = args;
+            for (int n : topo) {
+                double start = 0;
+                int a = -1;
+                for (int x = predStart[n]; x < predStart[n + 1]; x++) {
+                    if (end[preds[x]] > start || a < 0 && end[preds[x]] >= start) {
+                        start = end[preds[x]];
+                        a = preds[x];
+                    }
+                }
+                StageProfile sp = ps.get(chunk[n]);
+                double w = switch (kind[n]) {
+                    case F -> sp.forwardSeconds();
+                    case B -> sp.backwardSeconds();
+                    case BI -> sp.backwardInputSeconds();
+                    case W -> sp.backwardWeightSeconds();
+                    default -> sp.sendSeconds();
+                };
+                end[n] = start + w;
+                arg[n] = a;
+            }
+            double[] sync = new double[p];
+            for (int j = 0; j < chunks; j++) {
+                sync[j % p] += ps.get(j).gradientSyncSeconds();
+            }
+            double best = 0;
+            int[][] count = counts;
+            for (int d = 0; d < p; d++) {
+                double extra = 0;
+                if (bonus != null) {
+                    for (int[] c : count) {
+                        java.util.Arrays.fill(c, 0);
+                    }
+                    for (int n = last[d]; n >= 0; n = arg[n]) {
+                        if (kind[n] != SEND) {
+                            count[chunk[n]][kind[n]]++;
+                        }
+                    }
+                    for (int j = 0; j < chunks; j++) {
+                        int pairs = split ? Math.min(count[j][F], Math.min(count[j][BI], count[j][W]))
+                                : Math.min(count[j][F], count[j][B]);
+                        extra += pairs * bonus[j];
+                    }
+                }
+                best = Math.max(best, end[last[d]] + sync[d] + extra);
+            }
+            return best;
+        }
     }
 
     private final class Search {
@@ -328,7 +657,22 @@ final class PipelineBound {
         final double[] prefixF;
         final double[] prefixB;
         final double[] prefixA;
+        final double[] prefixJ;
+        /** Prefix sums of the segments' parts with the resharding from the segment before (a chunk's later segments). */
+        final double[] xF;
+        final double[] xB;
+        final double[] xJ;
+        final double[] prefixW;
+        final double[] update;
+        final double[] drainPart;
+        final double[] firstForwards;
+        final boolean interleaved;
+        final double leastSegment;
+        final PipelineBound least = PipelineBound.this;
         double best;
+        int[] bestEnds;
+        Paths paths;
+        double[] bonus;
         long priced;
         boolean aborted;
 
@@ -349,11 +693,29 @@ final class PipelineBound {
             prefixF = new double[segments + 1];
             prefixB = new double[segments + 1];
             prefixA = new double[segments + 1];
+            prefixJ = new double[segments + 1];
+            xF = new double[segments + 1];
+            xB = new double[segments + 1];
+            xJ = new double[segments + 1];
+            prefixW = new double[segments + 1];
+            update = new double[p];
+            drainPart = new double[p];
+            firstForwards = new double[p];
+            interleaved = sch.name().equals("interleaved") && v > 1 && m >= p;
+            double fewest = Double.POSITIVE_INFINITY;
             for (int k = 0; k < segments; k++) {
                 prefixF[k + 1] = prefixF[k] + forward[k];
                 prefixB[k + 1] = prefixB[k] + backwardInput[k] + backwardWeight[k];
                 prefixA[k + 1] = prefixF[k + 1] + prefixB[k + 1];
+                prefixJ[k + 1] = prefixJ[k] + joint[k];
+                xF[k + 1] = xF[k] + afterForward[k];
+                xB[k + 1] = xB[k] + afterInput[k] + backwardWeight[k];
+                xJ[k + 1] = xJ[k] + afterJoint[k];
+                // a device's m forwards and backwards of a chunk: m pairs, each at least the segments' joint least
+                prefixW[k + 1] = prefixA[k + 1] + prefixJ[k + 1];
+                fewest = Math.min(fewest, prefixW[k + 1] - prefixW[k]);
             }
+            leastSegment = fewest;
         }
 
         /** Chunks {@code 0..j-1} end at {@code end[0..j-1]}, the last at segment {@code start}; {@code sends} their sends. */
@@ -369,33 +731,89 @@ final class PipelineBound {
             int d = j % p;
             if (j < p) {
                 // device d's first op waits for micro-batch 0's forward through chunks 0..j-1 (and its backward after)
-                chain[d] = prefixF[start] + sends + (drain ? prefixB[start] + sends : 0);
+                chain[d] = chainAt(start, sends);
+                drainPart[d] = drain ? prefixB[start] + prefixJ[start] + sends : 0;
             }
+            // interleaved (Megatron's order): device d runs p forwards of each of its chunks before the first
+            // forward of the next, so its ops from micro-batch 0's forward through chunk j = d + c p on wait for
+            // that micro-batch's forward through chunks 0..j-1: all of d's work but those c p forwards after it
+            double ring = interleaved && j >= p ? prefixF[start] + sends + drainPart[d] - p * firstForwards[d] : 0;
             int last = segments - (chunks - j - 1);
             // the last chunk ends with the model
             for (int e = j == chunks - 1 ? segments : start + 1; e <= last; e++) {
-                double a = prefixA[e] - prefixA[start];
-                double dev = chain[d] + m * (work[d] + a);
+                double a = chunkF(start, e) + chunkB(start, e) + chunkJ(start, e);
+                double dev = Math.max(chain[d], ring) + m * (work[d] + a) + update[d] + least.profileUpdate(start, e);
                 if (dev >= best) {
                     break; // longer chunks only lengthen this device's path
                 }
-                // every device's path: its chain (those not started wait at least for the chunks so far) and its
-                // share of the m (f + b) of all segments; the largest is at least the mean
-                double chains = 0;
-                for (int q = 0; q < p; q++) {
-                    chains += q <= j ? chain[q] : prefixF[e] + sends + (drain ? prefixB[e] + sends : 0);
-                }
-                if ((chains + m * prefixA[segments]) / p >= best) {
-                    continue;
-                }
-                end[j] = e;
                 work[d] += a;
-                dfs(j + 1, sends + (e < segments ? sendAt[e] : 0));
+                boolean cut = fill(j, e, sends) >= best;
+                if (!cut) {
+                    double u = least.profileUpdate(start, e);
+                    double ff = chunkF(start, e) + chunkJ(start, e);
+                    update[d] += u;
+                    firstForwards[d] += ff;
+                    end[j] = e;
+                    dfs(j + 1, sends + (e < segments ? sendAt[e] : 0));
+                    update[d] -= u;
+                    firstForwards[d] -= ff;
+                }
                 work[d] -= a;
                 if (aborted) {
                     return;
                 }
             }
+        }
+
+        /** A chunk's least forward: its first segment's alone, the others' with the resharding into them. O(1). */
+        private double chunkF(int from, int to) {
+            return forward[from] + xF[to] - xF[from + 1];
+        }
+
+        /** A chunk's least backward. O(1). */
+        private double chunkB(int from, int to) {
+            return backwardInput[from] + backwardWeight[from] + xB[to] - xB[from + 1];
+        }
+
+        /** What every layout adds to a chunk's least forward and backward. O(1). */
+        private double chunkJ(int from, int to) {
+            return joint[from] + xJ[to] - xJ[from + 1];
+        }
+
+        /** The path every device's first op waits for and (but zero bubble) its last op is followed by, at a chunk start. */
+        private double chainAt(int start, double sends) {
+            return prefixF[start] + sends + (drain ? prefixB[start] + prefixJ[start] + sends : 0);
+        }
+
+        /**
+         * With chunks {@code 0..j} ending at {@code e}: the least over the ways to share the rest of the work among
+         * the devices of the largest path of a device (its chain, m times its work, each chunk still to come at
+         * least one segment's work), by water-filling. O(p log p).
+         */
+        private double fill(int j, int e, double sends) {
+            double later = chainAt(e, sends);
+            double[] base = new double[p];
+            int remaining = chunks - j - 1;
+            double top = 0;
+            for (int q = 0; q < p; q++) {
+                int mine = 0;
+                for (int c = j + 1; c < chunks; c++) {
+                    mine += c % p == q ? 1 : 0;
+                }
+                base[q] = (q <= j ? chain[q] : later) + m * (work[q] + mine * leastSegment);
+                top = Math.max(top, base[q]);
+            }
+            double rest = m * Math.max(0, prefixW[segments] - prefixW[e] - remaining * leastSegment);
+            java.util.Arrays.sort(base);
+            double sum = 0;
+            for (int k = 1; k <= p; k++) {
+                sum += base[k - 1];
+                double level = (rest + sum) / k;
+                if (k == p || level <= base[k]) {
+                    return Math.max(top, level);
+                }
+            }
+            return top;
         }
 
         void price() {
@@ -409,9 +827,23 @@ final class PipelineBound {
                 ps.add(profile(from, end[j]));
                 from = end[j];
             }
-            double step = sch.estimate(ps, m, v).stepSeconds() + PipelineSearch.updateAfter(sch, ps, p);
+            double update = PipelineSearch.updateAfter(sch, ps, p);
+            // the longest paths of the op order (the schedule's estimate, closed form or critical path, is their
+            // largest end), each with what every layout adds to its chunks' forward and backward pairs: a segment's
+            // joint least less its parts' least
+            if (paths == null) {
+                paths = new Paths(sch, p, m, v);
+                bonus = new double[chunks];
+            }
+            int f = 0;
+            for (int j = 0; j < chunks; j++) {
+                bonus[j] = chunkJ(f, end[j]);
+                f = end[j];
+            }
+            double step = paths.step(ps, bonus) + update;
             if (step < best) {
                 best = step;
+                bestEnds = end.clone();
             }
         }
     }

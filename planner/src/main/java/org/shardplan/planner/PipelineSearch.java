@@ -1177,6 +1177,9 @@ final class PipelineSearch {
                 least += leastA[i];
             }
             pa[to] = pa[from] + (Double.isFinite(seg) ? Math.max(seg, least) : least);
+            if (TRACE && k < 3) {
+                System.err.printf(java.util.Locale.ROOT, "    segment %d exact work %.6f s (least times %.6f s)%n", k, seg, least);
+            }
         }
         double lb = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
@@ -1198,20 +1201,63 @@ final class PipelineSearch {
      * time limit lasts: past it, the first); a one-stage plan's own.
      */
     double reportedBound(Outcome o) {
+        return reported(o).lowerBound();
+    }
+
+    /**
+     * A plan as reported and its bound: {@code plan} is {@code o}, or the fastest that fits of the minimisers of
+     * {@link #scheduleBound} priced with {@code o}'s layouts (each a partition of the same configuration under one
+     * schedule) where one is faster; {@code lowerBound} as {@link #reportedBound}, which holds for both.
+     */
+    record Reported(Outcome plan, double lowerBound) {
+    }
+
+    /** {@link #reportedBound} with the bound's minimisers priced as plans ({@link Reported}). */
+    Reported reported(Outcome o) {
         if (o.stages() == 1 || o.built() == null || !(o.lowerBound() > Double.NEGATIVE_INFINITY) || !timeLeft()) {
-            return o.lowerBound();
+            return new Reported(o, o.lowerBound());
         }
+        double lb = o.lowerBound();
         try {
             CoarseGraph cg = coarse(o.micro());
             int devices = cluster.deviceCount() / o.stages();
-            double lb = Math.max(o.lowerBound(), segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
+            lb = Math.max(lb, segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
                     o.stages(), o.microBatches(), o.recompute()));
-            if (useScheduleBound && timeLeft()) {
-                lb = Math.max(lb, scheduleBound(o, o.stepSeconds()));
+            if (!useScheduleBound || !timeLeft()) {
+                return new Reported(o, lb);
             }
-            return lb;
+            List<Object[]> minimisers = new ArrayList<>();
+            lb = Math.max(lb, scheduleBound(o, o.stepSeconds(), minimisers));
+            Outcome best = o;
+            for (Object[] mz : minimisers) {
+              for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
+                Schedule sch = (Schedule) mz[0];
+                int v = (Integer) mz[1];
+                int[] bs = (int[]) mz[2];
+                List<StageProfile> ps = profiles(o.built(), o.builder(), choice, bs, devices, o.recompute());
+                Estimate e = sch.estimate(ps, o.microBatches(), v);
+                double step = e.stepSeconds() + updateAfter(sch, ps, o.stages());
+                boolean fits = true;
+                for (double mem : e.peakMemoryBytes()) {
+                    fits &= mem <= limit * (1 + 1e-12);
+                }
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  bound's minimiser %s v %d priced with the %s layouts: %.6f s%s%n",
+                            sch.name(), v, choice == o.choice() ? "plan's" : "least-work", step, fits ? "" : " (does not fit)");
+                    StageProfile c1 = ps.get(1);
+                    System.err.printf(java.util.Locale.ROOT, "    chunk 1: f %.6f b %.6f b_w %.6f c %.6f g %.6f u %.6f%n", c1.forwardSeconds(),
+                            c1.backwardSeconds(), c1.backwardWeightSeconds(), c1.sendSeconds(), c1.gradientSyncSeconds(), c1.updateSeconds());
+                }
+                if (fits && step < best.stepSeconds() * (1 - 1e-12)) {
+                    best = new Outcome(o.stages(), o.microBatches(), o.recompute(), o.zero(), sch, v, o.micro(), o.built(),
+                            o.builder(), choice, bs, ps, e, step, true, o.proven(), o.lowerBound(),
+                            o.tied() && choice == o.choice(), o.memoryBound(), o.solver());
+                }
+              }
+            }
+            return new Reported(best, lb);
         } catch (Deadline.Expired | IllegalArgumentException | ShardplanException e) {
-            return o.lowerBound();
+            return new Reported(o, lb);
         }
     }
 
@@ -1230,6 +1276,14 @@ final class PipelineSearch {
      * runs out. O(distinct segments) small exact solves + the partitions priced, O(P m v) each.
      */
     double scheduleBound(Outcome o, double threshold) throws ShardplanException {
+        return scheduleBound(o, threshold, new ArrayList<>());
+    }
+
+    /**
+     * {@link #scheduleBound(Outcome, double)}, adding to {@code minimisers} each schedule's minimising partition
+     * found below the threshold: {schedule, virtual stages, node bounds of its {@code P v} chunks}.
+     */
+    double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers) throws ShardplanException {
         int stages = o.stages();
         int m = o.microBatches();
         CoarseGraph cg = coarse(o.micro());
@@ -1246,23 +1300,52 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  schedule bound: %d segments (%d solves), f %.6f b %.6f b_w %.6f g %.6f u %.6f%n",
                     pbound.segments(), pbound.solves(), all.forwardSeconds(), all.backwardSeconds(), all.backwardWeightSeconds(),
                     all.gradientSyncSeconds(), all.updateSeconds());
+            for (int k = 0; k < pbound.segments(); k++) {
+                StageProfile one = pbound.profile(k, k + 1);
+                System.err.printf(java.util.Locale.ROOT, "    segment %d: f %.6f b %.6f b_w %.6f c %.6f g %.6f u %.6f%n", k,
+                        one.forwardSeconds(), one.backwardSeconds(), one.backwardWeightSeconds(), one.sendSeconds(),
+                        one.gradientSyncSeconds(), one.updateSeconds());
+            }
         }
+        // the schedules and virtual-stage counts the search could price, fewest chunks first (the cheapest to
+        // enumerate, whose least then cuts off more of the others)
+        List<Object[]> shapes = new ArrayList<>();
         for (Schedule named : pipelineSchedules()) {
             for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
                 if (!sch.exact()) {
                     return 0;
                 }
                 for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
-                    if (sch.check(stages, m, v).isPresent() || (v > 1 && cut.size() < stages * v - 1)) {
-                        continue;
+                    if (sch.check(stages, m, v).isEmpty() && (v == 1 || cut.size() >= stages * v - 1)) {
+                        shapes.add(new Object[] {sch, v});
                     }
-                    double s = pbound.step(sch, stages, m, v, Math.min(threshold, lb), SCHEDULE_BOUND_PARTITIONS,
-                            this::secondsLeft);
+                }
+            }
+        }
+        shapes.sort(java.util.Comparator.comparingInt(x -> (Integer) x[1]));
+        for (Object[] shape : shapes) {
+            Schedule sch = (Schedule) shape[0];
+            {
+                {
+                    int v = (Integer) shape[1];
+                    long t0 = System.nanoTime();
+                    PipelineBound.Least least = pbound.least(sch, stages, m, v, Math.min(threshold, lb),
+                            SCHEDULE_BOUND_PARTITIONS, this::secondsLeft);
+                    tick("schedule bound", t0);
+                    double s = least.step();
                     if (TRACE) {
-                        System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: %.6f s%n", sch.name(), v, s);
+                        System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: %.6f s (%d partitions priced, %.2f s)%s%n",
+                                sch.name(), v, s, least.priced(), (System.nanoTime() - t0) / 1e9, least.ends() == null ? "" : " at " + java.util.Arrays.toString(least.ends()));
                     }
                     if (Double.isNaN(s)) {
                         return 0;
+                    }
+                    if (least.ends() != null) {
+                        int[] bs = new int[least.ends().length + 1];
+                        for (int j = 0; j < least.ends().length; j++) {
+                            bs[j + 1] = pos.get(least.ends()[j]);
+                        }
+                        minimisers.add(new Object[] {sch, v, bs, pbound.workLayouts()});
                     }
                     lb = Math.min(lb, s);
                 }

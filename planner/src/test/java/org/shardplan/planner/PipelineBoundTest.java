@@ -139,7 +139,15 @@ class PipelineBoundTest {
                 ps.add(pb.profile(from, e));
                 from = e;
             }
-            return sch.estimate(ps, m, v).stepSeconds() + PipelineSearch.updateAfter(sch, ps, p);
+            double step = sch.estimate(ps, m, v).stepSeconds() + PipelineSearch.updateAfter(sch, ps, p);
+            // with each chunk's joint slack on the pairs of its longest paths
+            int f = 0;
+            double[] bonus = new double[chunks];
+            for (int c = 0; c < chunks; c++) {
+                bonus[c] = pb.chunkJoint(f, end[c]);
+                f = end[c];
+            }
+            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus) + PipelineSearch.updateAfter(sch, ps, p));
         }
         double best = Double.POSITIVE_INFINITY;
         int last = j == chunks - 1 ? pb.segments() : pb.segments() - (chunks - j - 1);
@@ -148,6 +156,44 @@ class PipelineBoundTest {
             best = Math.min(best, every(pb, sch, p, m, v, end, j + 1, e));
         }
         return best;
+    }
+
+    @Test
+    void theLongestPathsAreTheSchedulesStep() {
+        Random rnd = new Random(3);
+        int compared = 0;
+        for (String name : SCHEDULES) {
+            Schedule sch = Schedules.of(name);
+            for (int p : List.of(2, 4)) {
+                for (int m : List.of(4, 8)) {
+                    for (int v : List.of(1, 2, 4)) {
+                        if (sch.check(p, m, v).isPresent()) {
+                            continue;
+                        }
+                        PipelineBound.Paths paths = new PipelineBound.Paths(sch, p, m, v);
+                        for (int t = 0; t < 20; t++) {
+                            List<StageProfile> ps = new ArrayList<>();
+                            for (int j = 0; j < p * v; j++) {
+                                double b = 1 + rnd.nextDouble();
+                                ps.add(new StageProfile(0.5 + rnd.nextDouble(), b, b * rnd.nextDouble(), 0.2 * rnd.nextDouble(),
+                                        0.3 * rnd.nextDouble(), 0, 0));
+                            }
+                            double step = sch.estimate(ps, m, v).stepSeconds();
+                            String what = name + " p " + p + " m " + m + " v " + v;
+                            assertEquals(step, paths.step(ps, new double[p * v]), 1e-9 * step, what);
+                            // a bonus of 1 per forward-backward pair of chunk 0: at least the pairs the longest path to
+                            // the last device holds there (device 0 with its m pairs ends last in most shapes)
+                            double[] one = new double[p * v];
+                            one[0] = 1;
+                            double with = paths.step(ps, one);
+                            assertTrue(with >= step - 1e-12 && with <= step + m + 1e-9, what + ": " + with + " against " + step);
+                            compared++;
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(compared >= 200, "compared " + compared);
     }
 
     @Test
