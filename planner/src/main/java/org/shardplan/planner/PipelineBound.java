@@ -81,6 +81,14 @@ final class PipelineBound {
     private final double[] afterForward;
     private final double[] afterInput;
     private final double[] afterJoint;
+    /**
+     * Per segment k after the first: the least of half of segment k - 1, half of segment k and the resharding
+     * between them (forward, input gradient, both with the weight gradient); with half of a chunk's first and last
+     * segments alone these add up to a bound on the chunk that sees the resharding between its segments.
+     */
+    private final double[] pairForward;
+    private final double[] pairInput;
+    private final double[] pairWork;
     /** Per node: its layout in its segment's least forward and backward time (a plan the bound suggests). */
     private final int[] workLayouts;
     /** Per segment: least gradient-reduction seconds, largest gradient volume (bytes), least static bytes. */
@@ -128,6 +136,9 @@ final class PipelineBound {
         afterForward = new double[segments];
         afterInput = new double[segments];
         afterJoint = new double[segments];
+        pairForward = new double[segments];
+        pairInput = new double[segments];
+        pairWork = new double[segments];
         workLayouts = new int[b.units().size()];
         gradient = new double[segments];
         mostVolume = new double[segments];
@@ -186,8 +197,67 @@ final class PipelineBound {
                 afterInput[k] = Math.max(backwardInput[k], solve(b, filter, lo, from, to, INPUT, recompute, seen, secondsLeft));
                 double after = solve(b, filter, lo, from, to, WORK, recompute, seen, secondsLeft);
                 afterJoint[k] = Math.max(0, after - afterForward[k] - afterInput[k] - backwardWeight[k]);
+                // half of each of the two segments and the resharding between them
+                pairForward[k] = solve(b, filter, lo, from, to, FORWARD, 0.5, 0.5, recompute, seen, secondsLeft);
+                pairInput[k] = solve(b, filter, lo, from, to, INPUT, 0.5, 0.5, recompute, seen, secondsLeft);
+                pairWork[k] = solve(b, filter, lo, from, to, WORK, 0.5, 0.5, recompute, seen, secondsLeft);
             }
         }
+        prefixes();
+    }
+
+    /** Prefix sums over segments (index k: segments 0..k-1) for {@link #chunk}. */
+    private double[] preAfterF;
+    private double[] preAfterI;
+    private double[] preAfterW;
+    private double[] prePairF;
+    private double[] prePairI;
+    private double[] prePairW;
+    private double[] preWeight;
+
+    private void prefixes() {
+        int k = segments;
+        preAfterF = new double[k + 1];
+        preAfterI = new double[k + 1];
+        preAfterW = new double[k + 1];
+        prePairF = new double[k + 1];
+        prePairI = new double[k + 1];
+        prePairW = new double[k + 1];
+        preWeight = new double[k + 1];
+        for (int i = 0; i < k; i++) {
+            preAfterF[i + 1] = preAfterF[i] + afterForward[i];
+            preAfterI[i + 1] = preAfterI[i] + afterInput[i];
+            preAfterW[i + 1] = preAfterW[i] + afterForward[i] + afterInput[i] + backwardWeight[i] + afterJoint[i];
+            prePairF[i + 1] = prePairF[i] + pairForward[i];
+            prePairI[i + 1] = prePairI[i] + pairInput[i];
+            prePairW[i + 1] = prePairW[i] + pairWork[i];
+            preWeight[i + 1] = preWeight[i] + backwardWeight[i];
+        }
+    }
+
+    /** A segment's own joint least forward and backward. */
+    private double work(int k) {
+        return forward[k] + backwardInput[k] + backwardWeight[k] + joint[k];
+    }
+
+    /**
+     * A chunk of segments {@code [from, to)}: its least forward, input-gradient and weight-gradient times and what
+     * every layout adds to their sum ({@code {f, b_in, b_w, joint}}), each the larger of two bounds: the first
+     * segment alone and each later one with the resharding into it; half the first and last segments alone and
+     * each pair of neighbours halved with the resharding between them. O(1).
+     */
+    double[] chunk(int from, int to) {
+        int last = to - 1;
+        double fa = forward[from] + preAfterF[to] - preAfterF[from + 1];
+        double ia = backwardInput[from] + preAfterI[to] - preAfterI[from + 1];
+        double wa = work(from) + preAfterW[to] - preAfterW[from + 1];
+        double fp = (forward[from] + forward[last]) / 2 + prePairF[to] - prePairF[from + 1];
+        double ip = (backwardInput[from] + backwardInput[last]) / 2 + prePairI[to] - prePairI[from + 1];
+        double wp = (work(from) + work(last)) / 2 + prePairW[to] - prePairW[from + 1];
+        double f = Math.max(fa, fp);
+        double in = Math.max(ia, ip);
+        double w = preWeight[to] - preWeight[from];
+        return new double[] {f, in, w, Math.max(0, Math.max(wa, wp) - f - in - w)};
     }
 
     /** A node's forward time of one micro-batch as the stage profiles count it: compute and half the collectives. */
@@ -237,12 +307,24 @@ final class PipelineBound {
      */
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
             boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+        return solve(b, filter, lo, from, to, part, 0, 1, recompute, seen, secondsLeft);
+    }
+
+    /**
+     * The exact least of a part over nodes {@code [lo, to)}: the nodes {@code [lo, from)} and the links between them
+     * weighted {@code before}, the nodes {@code [from, to)} and the links between them weighted {@code self}, the
+     * links from the first run into the second in full. 0 where the solve does not finish.
+     */
+    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
+            double before, double self, boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
         int n = to - lo;
         int[][] allowed = new int[n][];
         List<Problem.Node> nodes = new ArrayList<>();
         List<Double> key = new ArrayList<>();
         key.add((double) part);
         key.add((double) (from - lo));
+        key.add(before);
+        key.add(self);
         for (int i = 0; i < n; i++) {
             ProblemBuilder.Unit u = b.units().get(lo + i);
             int[] a = new int[u.layouts().size()];
@@ -257,8 +339,8 @@ final class PipelineBound {
             key.add((double) -c);
             for (int s = 0; s < c; s++) {
                 ProblemBuilder.Cost x = u.costs().get(allowed[i][s]);
-                cost[s] = lo + i < from ? 0 : part == FORWARD ? forwardPart(x) : part == INPUT ? inputPart(x, recompute)
-                        : forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
+                cost[s] = (lo + i < from ? before : self) * (part == FORWARD ? forwardPart(x) : part == INPUT
+                        ? inputPart(x, recompute) : forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute));
                 key.add(cost[s]);
                 key.add((double) allowed[i][s]);
             }
@@ -266,7 +348,11 @@ final class PipelineBound {
         }
         Map<Long, double[]> sums = new LinkedHashMap<>();
         for (ProblemBuilder.Link l : b.links()) {
-            if (l.from() < lo || l.from() >= to || l.to() < from || l.to() >= to) {
+            if (l.from() < lo || l.from() >= to || l.to() < lo || l.to() >= to) {
+                continue;
+            }
+            double weight = l.to() < from ? before : l.from() >= from ? self : 1;
+            if (weight == 0) {
                 continue;
             }
             int[] ra = allowed[l.from() - lo];
@@ -276,7 +362,7 @@ final class PipelineBound {
                     k -> new double[ra.length * ca.length]);
             for (int s = 0; s < ra.length; s++) {
                 for (int q = 0; q < ca.length; q++) {
-                    acc[s * ca.length + q] += l.seconds()[ra[s] * cols + ca[q]] * (part == WORK ? 1 : 0.5);
+                    acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]] * (part == WORK ? 1 : 0.5);
                 }
             }
         }
@@ -346,11 +432,7 @@ final class PipelineBound {
      * least of each segment (the later ones with the resharding into them) less the least of its parts. O(to - from).
      */
     double chunkJoint(int from, int to) {
-        double j = 0;
-        for (int k = from; k < to; k++) {
-            j += k == from ? joint[k] : afterJoint[k];
-        }
-        return j;
+        return chunk(from, to)[3];
     }
 
     /** The least optimizer step of a chunk of segments {@code [from, to)}. */
@@ -370,10 +452,11 @@ final class PipelineBound {
         double g = 0;
         double v = 0;
         double st = 0;
+        double[] c = chunk(from, to);
+        f = c[0];
+        in = c[1];
+        w = c[2];
         for (int k = from; k < to; k++) {
-            f += k == from ? forward[k] : afterForward[k];
-            in += k == from ? backwardInput[k] : afterInput[k];
-            w += backwardWeight[k];
             g += gradient[k];
             v += mostVolume[k];
             st += leastStatic[k];
@@ -658,10 +741,6 @@ final class PipelineBound {
         final double[] prefixB;
         final double[] prefixA;
         final double[] prefixJ;
-        /** Prefix sums of the segments' parts with the resharding from the segment before (a chunk's later segments). */
-        final double[] xF;
-        final double[] xB;
-        final double[] xJ;
         final double[] prefixW;
         final double[] update;
         final double[] drainPart;
@@ -694,9 +773,6 @@ final class PipelineBound {
             prefixB = new double[segments + 1];
             prefixA = new double[segments + 1];
             prefixJ = new double[segments + 1];
-            xF = new double[segments + 1];
-            xB = new double[segments + 1];
-            xJ = new double[segments + 1];
             prefixW = new double[segments + 1];
             update = new double[p];
             drainPart = new double[p];
@@ -708,9 +784,6 @@ final class PipelineBound {
                 prefixB[k + 1] = prefixB[k] + backwardInput[k] + backwardWeight[k];
                 prefixA[k + 1] = prefixF[k + 1] + prefixB[k + 1];
                 prefixJ[k + 1] = prefixJ[k] + joint[k];
-                xF[k + 1] = xF[k] + afterForward[k];
-                xB[k + 1] = xB[k] + afterInput[k] + backwardWeight[k];
-                xJ[k + 1] = xJ[k] + afterJoint[k];
                 // a device's m forwards and backwards of a chunk: m pairs, each at least the segments' joint least
                 prefixW[k + 1] = prefixA[k + 1] + prefixJ[k + 1];
                 fewest = Math.min(fewest, prefixW[k + 1] - prefixW[k]);
@@ -741,7 +814,8 @@ final class PipelineBound {
             int last = segments - (chunks - j - 1);
             // the last chunk ends with the model
             for (int e = j == chunks - 1 ? segments : start + 1; e <= last; e++) {
-                double a = chunkF(start, e) + chunkB(start, e) + chunkJ(start, e);
+                double[] ch = chunk(start, e);
+                double a = ch[0] + ch[1] + ch[2] + ch[3];
                 double dev = Math.max(chain[d], ring) + m * (work[d] + a) + update[d] + least.profileUpdate(start, e);
                 if (dev >= best) {
                     break; // longer chunks only lengthen this device's path
@@ -750,7 +824,7 @@ final class PipelineBound {
                 boolean cut = fill(j, e, sends) >= best;
                 if (!cut) {
                     double u = least.profileUpdate(start, e);
-                    double ff = chunkF(start, e) + chunkJ(start, e);
+                    double ff = ch[0] + ch[3];
                     update[d] += u;
                     firstForwards[d] += ff;
                     end[j] = e;
@@ -765,19 +839,9 @@ final class PipelineBound {
             }
         }
 
-        /** A chunk's least forward: its first segment's alone, the others' with the resharding into them. O(1). */
-        private double chunkF(int from, int to) {
-            return forward[from] + xF[to] - xF[from + 1];
-        }
-
-        /** A chunk's least backward. O(1). */
-        private double chunkB(int from, int to) {
-            return backwardInput[from] + backwardWeight[from] + xB[to] - xB[from + 1];
-        }
-
         /** What every layout adds to a chunk's least forward and backward. O(1). */
         private double chunkJ(int from, int to) {
-            return joint[from] + xJ[to] - xJ[from + 1];
+            return chunk(from, to)[3];
         }
 
         /** The path every device's first op waits for and (but zero bubble) its last op is followed by, at a chunk start. */
