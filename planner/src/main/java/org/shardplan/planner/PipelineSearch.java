@@ -1177,9 +1177,6 @@ final class PipelineSearch {
                 least += leastA[i];
             }
             pa[to] = pa[from] + (Double.isFinite(seg) ? Math.max(seg, least) : least);
-            if (TRACE && k < 3) {
-                System.err.printf(java.util.Locale.ROOT, "    segment %d exact work %.6f s (least times %.6f s)%n", k, seg, least);
-            }
         }
         double lb = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
@@ -1244,9 +1241,6 @@ final class PipelineSearch {
                 if (TRACE) {
                     System.err.printf(java.util.Locale.ROOT, "  bound's minimiser %s v %d priced with the %s layouts: %.6f s%s%n",
                             sch.name(), v, choice == o.choice() ? "plan's" : "least-work", step, fits ? "" : " (does not fit)");
-                    StageProfile c1 = ps.get(1);
-                    System.err.printf(java.util.Locale.ROOT, "    chunk 1: f %.6f b %.6f b_w %.6f c %.6f g %.6f u %.6f%n", c1.forwardSeconds(),
-                            c1.backwardSeconds(), c1.backwardWeightSeconds(), c1.sendSeconds(), c1.gradientSyncSeconds(), c1.updateSeconds());
                 }
                 if (fits && step < best.stepSeconds() * (1 - 1e-12)) {
                     best = new Outcome(o.stages(), o.microBatches(), o.recompute(), o.zero(), sch, v, o.micro(), o.built(),
@@ -1300,12 +1294,7 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  schedule bound: %d segments (%d solves), f %.6f b %.6f b_w %.6f g %.6f u %.6f%n",
                     pbound.segments(), pbound.solves(), all.forwardSeconds(), all.backwardSeconds(), all.backwardWeightSeconds(),
                     all.gradientSyncSeconds(), all.updateSeconds());
-            for (int k = 0; k < pbound.segments(); k++) {
-                StageProfile one = pbound.profile(k, k + 1);
-                System.err.printf(java.util.Locale.ROOT, "    segment %d: f %.6f b %.6f b_w %.6f c %.6f g %.6f u %.6f%n", k,
-                        one.forwardSeconds(), one.backwardSeconds(), one.backwardWeightSeconds(), one.sendSeconds(),
-                        one.gradientSyncSeconds(), one.updateSeconds());
-            }
+
         }
         // the schedules and virtual-stage counts the search could price, fewest chunks first (the cheapest to
         // enumerate, whose least then cuts off more of the others)

@@ -653,8 +653,8 @@ public final class Planner {
                         + ", " + best.microBatches() + " micro-batch" + (best.microBatches() == 1 ? "" : "es") + ", recomputation "
                         + (best.recompute() ? "on" : "off") + ", ZeRO " + best.zero()
                         + (best.tied() ? ", layouts tied across the instances of each repeated block" : "")
-                        + (best.stages() > 1 ? ", bounded across stages by each node's least time and the schedules' fill and"
-                                + " drain, docs/schedules.md" : "") + ")";
+                        + (best.stages() > 1 ? ", bounded across stages by each schedule's step over every partition at the"
+                                + " cuts with each chunk's least profile, docs/schedules.md" : "") + ")";
             }
             Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
                     best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
