@@ -386,7 +386,9 @@ final class PipelineBound {
         if (known == null) {
             double r = 0;
             int[] choice = null;
-            if (secondsLeft.getAsDouble() > 0.05) {
+            if (solves >= MAX_SOLVES) {
+                exhausted = true;
+            } else if (secondsLeft.getAsDouble() > 0.05) {
                 Solution s = new DpSolver().solve(new Problem(b.name() + " [segment part " + part + "]", nodes, edges),
                         Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
                 solves++;
@@ -415,6 +417,21 @@ final class PipelineBound {
      */
     int[] workLayouts() {
         return workLayouts.clone();
+    }
+
+    /**
+     * The most distinct segment problems solved: a chain of repeated layers needs a few dozen (GPT-1.7B: 23), a graph
+     * without repeated layers one per segment and pair (DenseNet-121: about 2,000), whose bound would cost more than
+     * the search; past it the bound is not computed ({@link #exhausted}).
+     */
+    static final int MAX_SOLVES = 128;
+
+    /** Whether the segments needed more than {@link #MAX_SOLVES} distinct solves (no bound from this). */
+    private boolean exhausted;
+
+    /** Whether the segments needed more than {@link #MAX_SOLVES} distinct solves: the caller has no bound from this. */
+    boolean exhausted() {
+        return exhausted;
     }
 
     /** The exact dynamic programs run for the segments. */
@@ -753,6 +770,7 @@ final class PipelineBound {
         Paths paths;
         double[] bonus;
         long priced;
+        long visited;
         boolean aborted;
 
         Search(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
@@ -794,6 +812,11 @@ final class PipelineBound {
         /** Chunks {@code 0..j-1} end at {@code end[0..j-1]}, the last at segment {@code start}; {@code sends} their sends. */
         void dfs(int j, double sends) {
             if (aborted) {
+                return;
+            }
+            // partial partitions cost too: at most 64 per partition the budget allows, the time checked as they go
+            if (++visited > 64 * budget || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+                aborted = true;
                 return;
             }
             int start = j == 0 ? 0 : end[j - 1];

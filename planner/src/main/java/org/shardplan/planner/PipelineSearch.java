@@ -1288,6 +1288,13 @@ final class PipelineSearch {
         List<Integer> pos = cutPositions(b.units().size(), cut);
         PipelineBound pbound = new PipelineBound(b, filter(cg, o.micro(), devices), pos, sendsAt(b, pos, devices),
                 o.recompute(), pb.settings().compute(), pb.settings().memory().optimizer(), this::secondsLeft);
+        if (pbound.exhausted()) {
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  schedule bound: more than %d distinct segment solves, none%n",
+                        PipelineBound.MAX_SOLVES);
+            }
+            return 0;
+        }
         double lb = Double.POSITIVE_INFINITY;
         if (TRACE) {
             StageProfile all = pbound.profile(0, pbound.segments());
