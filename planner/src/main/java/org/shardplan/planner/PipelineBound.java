@@ -815,7 +815,7 @@ final class PipelineBound {
                 return;
             }
             // partial partitions cost too: at most 64 per partition the budget allows, the time checked as they go
-            if (++visited > 64 * budget || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+            if (++visited > Math.min(Long.MAX_VALUE / 64, budget) * 64 || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
                 aborted = true;
                 return;
             }

@@ -1211,9 +1211,11 @@ final class PipelineSearch {
 
     /** {@link #reportedBound} with the bound's minimisers priced as plans ({@link Reported}). */
     Reported reported(Outcome o) {
-        if (o.stages() == 1 || o.built() == null || !(o.lowerBound() > Double.NEGATIVE_INFINITY) || !timeLeft()) {
+        if (o.stages() == 1 || o.built() == null || !timeLeft()) {
             return new Reported(o, o.lowerBound());
         }
+        // with an asynchronous schedule allowed there is no bound (-infinity), but the minimisers are still plans
+        boolean none = !(o.lowerBound() > Double.NEGATIVE_INFINITY);
         double lb = o.lowerBound();
         try {
             CoarseGraph cg = coarse(o.micro());
@@ -1221,7 +1223,7 @@ final class PipelineSearch {
             lb = Math.max(lb, segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
                     o.stages(), o.microBatches(), o.recompute()));
             if (!useScheduleBound || !timeLeft()) {
-                return new Reported(o, lb);
+                return new Reported(o, none ? o.lowerBound() : lb);
             }
             List<Object[]> minimisers = new ArrayList<>();
             lb = Math.max(lb, scheduleBound(o, o.stepSeconds(), minimisers));
@@ -1249,9 +1251,9 @@ final class PipelineSearch {
                 }
               }
             }
-            return new Reported(best, lb);
+            return new Reported(best, none ? o.lowerBound() : lb);
         } catch (Deadline.Expired | IllegalArgumentException | ShardplanException e) {
-            return new Reported(o, lb);
+            return new Reported(o, none ? o.lowerBound() : lb);
         }
     }
 
@@ -1306,10 +1308,13 @@ final class PipelineSearch {
         // the schedules and virtual-stage counts the search could price, fewest chunks first (the cheapest to
         // enumerate, whose least then cuts off more of the others)
         List<Object[]> shapes = new ArrayList<>();
+        boolean async = false;
         for (Schedule named : pipelineSchedules()) {
             for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
                 if (!sch.exact()) {
-                    return 0;
+                    // no bound holds for the asynchronous schedule; the synchronous ones' minimisers are still plans
+                    async = true;
+                    continue;
                 }
                 for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
                     if (sch.check(stages, m, v).isEmpty() && (v == 1 || cut.size() >= stages * v - 1)) {
@@ -1347,7 +1352,7 @@ final class PipelineSearch {
                 }
             }
         }
-        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+        return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
     }
 
     /**
