@@ -420,8 +420,8 @@ final class PipelineBound {
     }
 
     /**
-     * The most distinct segment problems solved: a chain of repeated layers needs a few dozen (GPT-1.7B: 23), a graph
-     * without repeated layers one per segment and pair (DenseNet-121: about 2,000), whose bound would cost more than
+     * The most distinct segment problems solved: a chain of repeated layers needs a few dozen, a graph
+     * without repeated layers one per segment and pair (DenseNet-121: far more), whose bound would cost more than
      * the search; past it the bound is not computed ({@link #exhausted}).
      */
     static final int MAX_SOLVES = 128;
