@@ -7,7 +7,8 @@
 # chaining of growing concatenations (-Dshardplan.concatChains=false) to show what it changes.
 # Without ROWs: DenseNet-121 (batch 128), the small U-Net (batch 32) and Inception-v3 (batch 128) at 8
 # and 64 A100s, one stage and auto. EXTRA_OPTS adds JVM options to every run
-# (e.g. -Dshardplan.fewerDevices=false). Models: dev/setup-test-data.
+# (e.g. -Dshardplan.fewerDevices=false); HEAP replaces the heap limit (default -Xmx8g; -Xmx2g checks
+# that the search fits the `solve` command's 2 GB budget). Models: dev/setup-test-data.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rows=("$@")
@@ -19,7 +20,7 @@ if [ ${#rows[@]} -eq 0 ]; then
     done
   done
 fi
-defaults="-Xmx8g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC ${EXTRA_OPTS:-}"
+defaults="${HEAP:--Xmx8g} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC ${EXTRA_OPTS:-}"
 echo "| model | batch | devices | pipeline | time limit s | concatenations | wall s | CPU s (user+sys) | peak RSS MiB | status (solver) | search s | step ms | nodes / edges / candidates |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do

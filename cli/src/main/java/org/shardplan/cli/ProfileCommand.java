@@ -70,14 +70,16 @@ public final class ProfileCommand implements Callable<Integer> {
             description = "Keep repeating (up to 2000 runs) until this much was timed (default ${DEFAULT-VALUE}).")
     double minTime;
 
-    @Option(names = "--statistic", paramLabel = "median|min", defaultValue = "median",
-            description = "How repeated runs are summarised (default ${DEFAULT-VALUE}; min: the least disturbed run, steadier"
-                    + " on a shared machine).")
+    @Option(names = "--statistic", paramLabel = "low|median|min", defaultValue = "low",
+            description = "How repeated runs are summarised (default ${DEFAULT-VALUE}: the 10th percentile of all runs of"
+                    + " the rounds, which load on a shared machine moves least; median: the quietest round's median; min:"
+                    + " the fastest run). Measurements with different statistics are kept in different calibration files.")
     String statistic;
 
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
-            description = "Rounds each measurement is taken in, the quietest round's median kept; rounds that disagree"
-                    + " by more than 10%% get as many again (default ${DEFAULT-VALUE}; 1: a single median).")
+            description = "Rounds each measurement is taken in; rounds that disagree by more than 10%% get as many again,"
+                    + " and with low or min a node whose rounds still disagree by more than 25%% is measured once more"
+                    + " after the others, the one whose rounds agreed better kept (default ${DEFAULT-VALUE}; 1: a single timing).")
     int rounds;
 
     @Option(names = "--calibration", paramLabel = "FILE",
@@ -125,9 +127,8 @@ public final class ProfileCommand implements Callable<Integer> {
         if (!List.of("median", "min").contains(wholeStatistic)) {
             throw new ShardplanException("--whole-statistic must be median or min, found \"" + wholeStatistic + "\"");
         }
-        if (!List.of("median", "min").contains(statistic)) {
-            throw new ShardplanException("--statistic must be median or min, found \"" + statistic + "\"");
-        }
+        Timing.Statistic stat = Timing.Statistic.named(statistic).orElseThrow(() -> new ShardplanException(
+                "--statistic must be low, median or min, found \"" + statistic + "\""));
         QuietGate gate = quiet == null ? QuietGate.off() : quietGate(quiet);
         ImportOptions io = ImportOptions.DEFAULT.withDims(bindings.dims())
                 .withInputShapes(bindings.inputShapes()).withParamsAsInputs(bindings.paramsAsInputs());
@@ -135,8 +136,7 @@ public final class ProfileCommand implements Callable<Integer> {
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         // one-node models always run without graph optimization (the optimized graph's nodes are what
         // ONNX Runtime runs), so every level shares the calibration of level none
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none"
-                + ("min".equals(statistic) ? " stat=min" : ""));
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + stat.tag());
         Path calFile = calibration != null ? calibration : CalibrationFile.defaultPath(LocalCpu.cacheDirectory(), fp);
         CalibrationFile cal = CalibrationFile.readOrEmpty(calFile, fp);
         if (!cal.fingerprint().id().equals(fp.id())) {
@@ -146,7 +146,7 @@ public final class ProfileCommand implements Callable<Integer> {
                     + " threads, " + cal.fingerprint().runtime() + ")");
         }
         Profiler.Options opts = new Profiler.Options(threads, new Timing(3, repeats, Math.max(repeats, 2000), minTime)
-                .withStatistic("min".equals(statistic) ? Timing.Statistic.MIN : Timing.Statistic.MEDIAN),
+                .withStatistic(stat),
                 optimization, !noWholeModel, rounds, 0.1, sweep)
                 .withWholeStatistic("min".equals(wholeStatistic) ? Timing.Statistic.MIN : Timing.Statistic.MEDIAN);
         String name = model.getFileName().toString();

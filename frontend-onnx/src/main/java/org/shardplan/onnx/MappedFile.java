@@ -5,9 +5,6 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * A read-only memory map of a whole file of any size (split into 1 GiB segments), with the few
@@ -56,17 +53,13 @@ final class MappedFile implements AutoCloseable {
         return out;
     }
 
-    /** SHA-256 of the whole file, hex. */
-    String sha256() {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (MappedByteBuffer seg : segments) {
-                md.update(seg.duplicate());
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is not available", e);
+    /** The file's bytes as read-only buffers in order (views of the mapped segments). */
+    java.util.List<java.nio.ByteBuffer> segments() {
+        java.util.List<java.nio.ByteBuffer> out = new java.util.ArrayList<>(segments.length);
+        for (MappedByteBuffer seg : segments) {
+            out.add(seg.asReadOnlyBuffer());
         }
+        return out;
     }
 
     @Override

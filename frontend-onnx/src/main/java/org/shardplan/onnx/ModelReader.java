@@ -14,7 +14,7 @@ final class ModelReader {
     private ModelReader() {
     }
 
-    record Result(RawModel model, String sha256, long size) {
+    record Result(RawModel model, FileHash sha256, long size) {
     }
 
     static Result read(Path file) throws OnnxImportException {
@@ -24,9 +24,10 @@ final class ModelReader {
     /**
      * Reads the file; with {@code knownSha256} non-null (the hash of this file computed earlier in the same
      * run, as when a model is imported again at another batch size) the file is not hashed again and that
-     * value is returned, the file's hash otherwise.
+     * value is returned; otherwise the file's hash, computed on a thread of its own once the file has been
+     * parsed ({@link FileHash}).
      */
-    static Result read(Path file, String knownSha256) throws OnnxImportException {
+    static Result read(Path file, FileHash knownSha256) throws OnnxImportException {
         if (!Files.exists(file)) {
             throw new OnnxImportException(file + ": file not found");
         }
@@ -50,7 +51,7 @@ final class ModelReader {
             if (m.graph == null) {
                 throw new OnnxImportException(file + ": is not an ONNX model: it has no graph");
             }
-            return new Result(m, knownSha256 != null ? knownSha256 : mf.sha256(), mf.size());
+            return new Result(m, knownSha256 != null ? knownSha256 : FileHash.start(mf.segments()), mf.size());
         } catch (NoSuchFileException e) {
             throw new OnnxImportException(file + ": file not found", e);
         } catch (IOException e) {

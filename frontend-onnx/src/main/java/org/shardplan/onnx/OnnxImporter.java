@@ -119,7 +119,7 @@ public final class OnnxImporter {
      */
     public static ImportedModel reread(ImportedModel first, ImportOptions options) throws OnnxImportException {
         Path file = first.info().file();
-        return convert(file, options, ModelReader.read(file, first.info().sha256()));
+        return convert(file, options, ModelReader.read(file, first.info().hash()));
     }
 
     private static ImportedModel convert(Path file, ImportOptions options, ModelReader.Result r) throws OnnxImportException {

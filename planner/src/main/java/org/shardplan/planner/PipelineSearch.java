@@ -25,6 +25,7 @@ import org.shardplan.graph.passes.Coarsening;
 import org.shardplan.planner.baseline.Baselines;
 import org.shardplan.planner.baseline.BatchDims;
 import org.shardplan.planner.build.ProblemBuilder;
+import org.shardplan.planner.build.Reshards;
 import org.shardplan.planner.build.StageProblem;
 import org.shardplan.planner.pipeline.Estimate;
 import org.shardplan.planner.pipeline.Schedule;
@@ -118,6 +119,8 @@ final class PipelineSearch {
     private final Map<Key, ProblemBuilder.Built> builds = new HashMap<>();
     private final Map<Key, ProblemBuilder> builders = new HashMap<>();
     private final Map<String, ProblemBuilder.Shared> shared = new HashMap<>();
+    /** Resharding prices by submesh size, shared by the builders of every micro-batch size on it. */
+    private final Map<Integer, Reshards> reshards = new HashMap<>();
     private final Map<Long, List<Integer>> cuts = new HashMap<>();
     int configurations;
     /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
@@ -290,7 +293,8 @@ final class PipelineSearch {
             Cluster sub = submesh(devices);
             // the builders of one graph on one submesh share candidates and resharding tables: only the
             // memory model (recomputation, ZeRO) tells them apart
-            ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices, x -> new ProblemBuilder.Shared());
+            ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices,
+                    x -> new ProblemBuilder.Shared(reshards.computeIfAbsent(devices, d -> new Reshards())));
             pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
                     base.memoryLimit()), coarse(micro).nodes().size(), sh);
             pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)

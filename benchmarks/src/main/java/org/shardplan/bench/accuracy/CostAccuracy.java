@@ -43,7 +43,7 @@ import org.shardplan.onnx.OnnxImporter;
  * against their measured order.
  *
  * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.CostAccuracy [--threads N]
- * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic median|min] [--quick] [--no-chain]
+ * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic low|median|min] [--quick] [--no-chain]
  * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet] [--held-out] [--no-memory-curve]}; run from the repository
  * root. Predictions use this core's memory curve ({@code LocalCpu.memoryCurve}) unless {@code --no-memory-curve}
  * says otherwise. Measurements wait for a
@@ -66,7 +66,7 @@ public final class CostAccuracy {
         Path out = Path.of("benchmarks/results/cost-accuracy.md");
         Path calOut = null;
         Path dump = null;
-        Timing.Statistic statistic = Timing.Statistic.MEDIAN;
+        Timing.Statistic statistic = org.shardplan.cost.profile.Profiler.DEFAULT_STATISTIC;
         boolean quick = false;
         int rounds = 3;
         Path calIn = null;
@@ -96,7 +96,11 @@ public final class CostAccuracy {
                 case "--calibration" -> calOut = Path.of(args[++i]);
                 case "--quick" -> quick = true;
                 case "--dump" -> dump = Path.of(args[++i]);
-                case "--statistic" -> statistic = Timing.Statistic.valueOf(args[++i].toUpperCase(Locale.ROOT));
+                case "--statistic" -> {
+                    String name = args[++i];
+                    statistic = Timing.Statistic.named(name).orElseThrow(() -> new IllegalArgumentException(
+                            "--statistic must be low, median or min, found " + name));
+                }
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--calibration-in" -> calIn = Path.of(args[++i]);
                 case "--no-extras" -> extras = false;
@@ -131,8 +135,7 @@ public final class CostAccuracy {
         }
         // one-node models always run without graph optimization (at a level above none the graph
         // profiled is ONNX Runtime's optimized graph), so every level shares one calibration
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none"
-                + (statistic == Timing.Statistic.MIN ? " stat=min" : ""));
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + statistic.tag());
         CalibrationFile cal = new CalibrationFile(fp);
         if (calIn != null) {
             // measurements of an earlier run, reused (only signatures it lacks are measured)
@@ -178,7 +181,22 @@ public final class CostAccuracy {
             imported.put(c, m);
             java.util.Set<String> before = new java.util.HashSet<>();
             cal.entries().forEach(e -> before.add(e.signature()));
-            ProfileReport r = first.profile(c.model(), m.graph(), c.file(), m.info().opsetImports(), cal, null);
+            ProfileReport r;
+            if (heldOutMode && wholeFrom != null && LeaveOneModelOut.signatures(m.graph()).stream()
+                    .allMatch(sig -> cal.get(sig).isPresent())) {
+                // a replay with every signature measured: nothing to profile (the held-out
+                // predictions below are made from the calibration, the whole model read from the
+                // dump); the entries' work recomputed by the current formulas, as a profile does
+                for (org.shardplan.graph.Node n : m.graph().nodes()) {
+                    if (n.outputs().isEmpty() || !n.outputs().stream().allMatch(v -> v.constant().isPresent())) {
+                        Profiler.refresh(cal, org.shardplan.cost.calib.OpSignature.of(n), n);
+                    }
+                }
+                r = new ProfileReport(c.model(), cpu.name(), fp.id(), 0, List.of(), OptionalDouble.empty(),
+                        java.util.Optional.empty(), 0, LeaveOneModelOut.signatures(m.graph()).size());
+            } else {
+                r = first.profile(c.model(), m.graph(), c.file(), m.info().opsetImports(), cal, null);
+            }
             pass1.put(c, acc == null ? r : r.withOptimization(acc));
             LeaveOneModelOut.attribute(before, cal.entries(), c.model(), origin);
             modelSignatures.computeIfAbsent(c.model(), k -> new java.util.LinkedHashSet<>())
@@ -280,6 +298,20 @@ public final class CostAccuracy {
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md);
         System.out.print(md);
+    }
+
+    /** One sentence: how a node's measured time was summarised from its runs. */
+    static String nodeStatistic(Timing.Statistic statistic, int rounds) {
+        return switch (statistic) {
+            case MEDIAN -> "A node's measured time is the median of its one-node runs (thread CPU time, the call overhead "
+                    + "subtracted; the quietest of " + rounds + " rounds). ";
+            case MIN -> "A node's measured time is the fastest of its one-node runs (thread CPU time, the call overhead "
+                    + "subtracted; " + rounds + " rounds pooled). ";
+            case LOW -> "A node's measured time is the 10th percentile of its one-node runs, pooled over " + rounds
+                    + " rounds (thread CPU time, the call overhead subtracted; small nodes: the difference of the 10th "
+                    + "percentiles of N copies and one copy, timed in alternating rounds); a node whose rounds disagree "
+                    + "by more than 25% is measured once more after the case's other nodes, the measurement whose rounds agreed better kept. ";
+        };
     }
 
     /** Writes each case's report as JSON and, per node with its signature, as TSV. */
@@ -384,7 +416,8 @@ public final class CostAccuracy {
                 .append(" --optimization ").append(optimization).append(quick ? " --quick" : "")
                 .append(rounds != 3 ? " --rounds " + rounds : "").append(sweep ? "" : " --no-sweep")
                 .append(only != null ? " --only '" + only + "'" : "")
-                .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "")
+                .append(statistic != org.shardplan.cost.profile.Profiler.DEFAULT_STATISTIC
+                        ? " --statistic " + statistic.name().toLowerCase(Locale.ROOT) : "")
                 .append(memory != null ? "" : " --no-memory-curve")
                 .append(gate.maxWaitSeconds() > 0 && gate.budgetSeconds() > 0
                         ? String.format(Locale.ROOT, " --quiet %s,%s,%s", num(gate.threshold()), num(gate.maxWaitSeconds()),
@@ -400,9 +433,7 @@ public final class CostAccuracy {
                 + "of the same operator, or come from the op type's curve. "
                 + ("none".equals(optimization) ? "" : "The graph predicted and measured node by node is the one ONNX Runtime "
                         + "runs at level `" + optimization + "` (written by ONNX Runtime, imported). ")
-                + "A node's measured time is the " + (statistic == Timing.Statistic.MIN ? "fastest" : "median")
-                + " of its one-node runs (thread CPU time, the call overhead subtracted; the quietest of " + rounds
-                + " rounds). " + (memory != null ? "The roofline moves a kernel's bytes at this core's measured bandwidth "
+                + nodeStatistic(statistic, rounds) + (memory != null ? "The roofline moves a kernel's bytes at this core's measured bandwidth "
                         + "for their footprint, and a matrix product's weights beyond the caches are streamed from memory "
                         + "(`LocalCpu.memoryCurve`, `EfficiencyModel.streamSeconds`). " : "")
                 + "Whole model: the sum of node predictions plus one call overhead against the fastest of all timed "
@@ -586,7 +617,8 @@ public final class CostAccuracy {
                 .append(String.format(Locale.ROOT, ", %.1f minutes, %d distinct operator signatures%n", minutes, signatures));
         b.append("Command: `mvn -B -q -pl benchmarks -am package -DskipTests && java -cp \"benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*\" "
                 + "org.shardplan.bench.accuracy.CostAccuracy --threads ").append(threads).append(quick ? " --quick" : "")
-                .append(statistic == Timing.Statistic.MIN ? " --statistic min" : "").append(rounds != 3 ? " --rounds " + rounds : "")
+.append(statistic != org.shardplan.cost.profile.Profiler.DEFAULT_STATISTIC
+                        ? " --statistic " + statistic.name().toLowerCase(Locale.ROOT) : "").append(rounds != 3 ? " --rounds " + rounds : "")
                 .append(sweep ? "" : " --no-sweep").append(chain ? "" : " --no-chain")
                 .append(gate.maxWaitSeconds() > 0 && gate.budgetSeconds() > 0
                         ? String.format(Locale.ROOT, " --quiet %s,%s,%s", num(gate.threshold()), num(gate.maxWaitSeconds()),
@@ -600,7 +632,11 @@ public final class CostAccuracy {
                     gate.looks(), num(gate.threshold()), num(gate.maxWaitSeconds()), gate.waits(), gate.waitedSeconds(),
                     gate.timeouts()));
         }
-        String stat = statistic == Timing.Statistic.MIN ? "minimum" : "median";
+        String stat = switch (statistic) {
+            case MIN -> "minimum";
+            case LOW -> "10th percentile";
+            case MEDIAN -> "median";
+        };
         b.append("Each node's prediction uses the calibration of every other operator signature (all cases, all models, "
                 + (sweep ? "and the size sweeps: every distinct operator also measured with one axis halved and doubled, "
                         + "each under its own signature) " : "")

@@ -26,7 +26,7 @@ import org.shardplan.cost.compute.Sample;
  * curve (its bandwidth is its profile's).
  *
  * <p>The calibration {@code plan} reads is the file {@code profile} writes with its defaults: one
- * ONNX Runtime thread (the {@code cpu-local} profile is one core), the median of repeated runs,
+ * ONNX Runtime thread (the {@code cpu-local} profile is one core), the default statistic of repeated runs,
  * {@code <cache>/calibration/cpu-local-<fingerprint>.json} ({@link #defaultCalibration()}).
  */
 public final class CpuLocalModel {
@@ -44,10 +44,11 @@ public final class CpuLocalModel {
 
     /**
      * The fingerprint of {@code profile}'s default measurements on this machine: one thread,
-     * graph optimization off for the one-node models, median statistic.
+     * graph optimization off for the one-node models, the default statistic
+     * ({@link Profiler#DEFAULT_STATISTIC}).
      */
     public static MachineFingerprint defaultFingerprint() {
-        return MachineFingerprint.localCpu(1, Ort.version() + " opt=none");
+        return MachineFingerprint.localCpu(1, Ort.version() + " opt=none" + Profiler.DEFAULT_STATISTIC.tag());
     }
 
     /** The calibration file {@code profile} writes with its defaults (it may not exist). */

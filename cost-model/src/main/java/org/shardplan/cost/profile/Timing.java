@@ -22,8 +22,39 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
      */
     public enum Statistic {
         MEDIAN,
-        MIN
+        MIN,
+        /**
+         * A low quantile ({@link Timing#LOW_QUANTILE}) of all timed runs, pooled over the rounds
+         * of a measurement ({@link Timing#roundsSeconds}, {@link Timing#differenceSeconds}): like the
+         * minimum it ignores the runs another process slowed down (on a shared machine a
+         * disturbance only adds time), but one run that a timer read or a lucky cache state made
+         * unusually fast does not decide it.
+         */
+        LOW;
+
+        /**
+         * What the statistic adds to a calibration's runtime description (the machine
+         * fingerprint), so that files measured with different statistics never mix: nothing for
+         * the median (files written before the other statistics existed), {@code " stat=min"},
+         * {@code " stat=low"}.
+         */
+        public String tag() {
+            return this == MEDIAN ? "" : " stat=" + name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        /** The statistic named {@code median}, {@code min} or {@code low}; empty for anything else. */
+        public static java.util.Optional<Statistic> named(String s) {
+            for (Statistic st : values()) {
+                if (st.name().toLowerCase(java.util.Locale.ROOT).equals(s)) {
+                    return java.util.Optional.of(st);
+                }
+            }
+            return java.util.Optional.empty();
+        }
     }
+
+    /** The quantile {@link Statistic#LOW} takes of the pooled runs: the 10th percentile. */
+    public static final double LOW_QUANTILE = 0.1;
 
     /**
      * What a run's time is read from. {@link #THREAD_CPU} is the calling thread's CPU time: with
@@ -87,6 +118,20 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
      * minimum) time of one timed run in seconds.
      */
     public double medianSeconds(Run work) throws Exception {
+        return summary(samples(work));
+    }
+
+    /** The statistic of a set of run times ({@link #statistic()}). */
+    double summary(double[] t) {
+        return switch (statistic) {
+            case MIN -> Arrays.stream(t).min().getAsDouble();
+            case LOW -> quantile(t, LOW_QUANTILE);
+            case MEDIAN -> median(t);
+        };
+    }
+
+    /** Runs {@code work} as described (warm-up, then the timed runs) and returns every timed run's seconds. */
+    public double[] samples(Run work) throws Exception {
         for (int i = 0; i < warmup; i++) {
             work.run();
         }
@@ -100,18 +145,19 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
             times[n++] = s;
             total += s;
         }
-        double[] t = Arrays.copyOf(times, n);
-        return statistic == Statistic.MIN ? Arrays.stream(t).min().getAsDouble() : median(t);
+        return Arrays.copyOf(times, n);
     }
 
     /**
      * A measurement taken in rounds: the time of one run, how far the rounds' medians spread,
      * and how many rounds were run.
      *
-     * @param seconds the smallest of the rounds' medians (for {@link #differenceSeconds}: the
-     *     median of the rounds' differences)
-     * @param spread (largest - smallest) / smallest of the rounds' medians (of the differences:
-     *     over the absolute median)
+     * @param seconds with the median, the smallest of the rounds' medians (for
+     *     {@link #differenceSeconds}: the median of the rounds' differences); with the minimum or the
+     *     low quantile, that statistic of all runs pooled over the rounds (for a difference, the
+     *     difference of the two pooled statistics)
+     * @param spread (largest - smallest) / smallest of the rounds' statistics (of the differences:
+     *     over the absolute result)
      * @param rounds rounds run
      */
     public record Rounds(double seconds, double spread, int rounds) {}
@@ -119,7 +165,8 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
     /**
      * Runs {@code work} in {@code rounds} rounds, each timed as {@link #medianSeconds} with
      * {@link #minSeconds()} divided among the rounds (warm-up only before the first), and returns
-     * the smallest round median. On a shared machine a disturbance (another process on the
+     * the smallest round median (with {@link Statistic#MIN} or {@link Statistic#LOW}: that
+     * statistic of all the rounds' runs pooled). On a shared machine a disturbance (another process on the
      * sibling hyper-thread, cache and memory-bandwidth contention) only ever adds time and tends
      * to last for a stretch, so the quietest round is the most repeatable estimate. When the
      * round medians spread by more than {@code maxSpread} (relative), up to {@code rounds} more
@@ -138,8 +185,11 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
         double hi = 0;
         int done = 0;
         int limit = rounds;
+        double[] pooled = new double[0];
         while (done < limit) {
-            double t = round.medianSeconds(work);
+            double[] runs = round.samples(work);
+            pooled = concat(pooled, runs);
+            double t = round.summary(runs);
             lo = Math.min(lo, t);
             hi = Math.max(hi, t);
             done++;
@@ -147,14 +197,18 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
                 limit = 2 * rounds;
             }
         }
-        return new Rounds(lo, lo > 0 ? (hi - lo) / lo : 0, done);
+        // the median: the quietest round's; the minimum and the low quantile: of all runs pooled
+        double kept = statistic == Statistic.MEDIAN ? lo : summary(pooled);
+        return new Rounds(kept, lo > 0 ? (hi - lo) / lo : 0, done);
     }
 
     /**
      * The time {@code more} takes beyond {@code base}, the two timed in alternating rounds:
      * after warm-up of both, each round times {@code base} and then {@code more} as
      * {@link #medianSeconds} (with {@link #minSeconds()} divided among the 2·rounds timings) and
-     * notes the difference of the two; the result is the median of the rounds' differences. A
+     * notes the difference of the two; the result is the median of the rounds' differences (with
+     * {@link Statistic#MIN} or {@link Statistic#LOW}: the difference of that statistic of all runs of
+     * each, pooled over the rounds). A
      * change of the machine's load shifts both timings of a round alike and so cancels, where
      * two measurements taken one after the other would each see a different load. When the
      * rounds' differences spread by more than {@code maxSpread} of their median, as many rounds
@@ -173,12 +227,16 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
         }
         Timing round = new Timing(0, minRepeats, maxRepeats, minSeconds / (2.0 * rounds), clock, statistic);
         double[] d = new double[2 * rounds];
+        double[] pooledBase = new double[0];
+        double[] pooledMore = new double[0];
         int done = 0;
         int limit = rounds;
         while (done < limit) {
-            double a = round.medianSeconds(base);
-            double b = round.medianSeconds(more);
-            d[done++] = b - a;
+            double[] ra = round.samples(base);
+            double[] rb = round.samples(more);
+            pooledBase = concat(pooledBase, ra);
+            pooledMore = concat(pooledMore, rb);
+            d[done++] = round.summary(rb) - round.summary(ra);
             if (done == limit && limit == rounds && rounds > 1) {
                 double[] sofar = Arrays.copyOf(d, done);
                 double med = median(sofar);
@@ -190,10 +248,36 @@ public record Timing(int warmup, int minRepeats, int maxRepeats, double minSecon
             }
         }
         double[] all = Arrays.copyOf(d, done);
-        double med = median(all);
+        // the median: of the rounds' differences; the minimum and the low quantile: the
+        // difference of the statistics of all runs of each, pooled over the rounds
+        double med = statistic == Statistic.MEDIAN ? median(all) : summary(pooledMore) - summary(pooledBase);
         double lo = Arrays.stream(all).min().getAsDouble();
         double hi = Arrays.stream(all).max().getAsDouble();
         return new Rounds(med, med != 0 ? (hi - lo) / Math.abs(med) : 0, done);
+    }
+
+    private static double[] concat(double[] a, double[] b) {
+        double[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    /**
+     * The {@code q} quantile of the values, interpolated linearly between the order statistics
+     * at ranks {@code q·(n−1)} (q = 0 the minimum, 0.5 the median, 1 the maximum). O(n log n).
+     */
+    public static double quantile(double[] values, double q) {
+        if (values.length == 0) {
+            throw new IllegalArgumentException("quantile of no values");
+        }
+        if (!(q >= 0 && q <= 1)) {
+            throw new IllegalArgumentException("quantile must be in [0, 1], found " + q);
+        }
+        double[] v = values.clone();
+        Arrays.sort(v);
+        double r = q * (v.length - 1);
+        int i = (int) Math.floor(r);
+        return i + 1 < v.length ? v[i] + (r - i) * (v[i + 1] - v[i]) : v[i];
     }
 
     /** The median of the values (the mean of the two middle ones for an even count). */

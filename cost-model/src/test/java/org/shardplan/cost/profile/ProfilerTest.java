@@ -207,4 +207,22 @@ class ProfilerTest {
         assertEquals(7, e.repeats());
         assertEquals(0.01, e.spread(), 0);
     }
+
+    @Test
+    void onlyALowOrMinimumStatisticInRoundsRemeasuresNodesWhoseRoundsDisagree() {
+        Timing t = new Timing(1, 3, 5, 0);
+        Profiler low = new Profiler(CPU, new Profiler.Options(1, t.withStatistic(Timing.Statistic.LOW), "none", false, 3,
+                0.1));
+        assertTrue(low.unsettled(Profiler.REMEASURE_SPREAD + 0.01));
+        assertFalse(low.unsettled(Profiler.REMEASURE_SPREAD - 0.01));
+        Profiler min = new Profiler(CPU, new Profiler.Options(1, t.withStatistic(Timing.Statistic.MIN), "none", false, 3,
+                0.1));
+        assertTrue(min.unsettled(1.0));
+        // the median keeps its one measurement, as before; one round has no spread to judge by
+        Profiler median = new Profiler(CPU, new Profiler.Options(1, t, "none", false, 3, 0.1));
+        assertFalse(median.unsettled(1.0));
+        Profiler oneRound = new Profiler(CPU, new Profiler.Options(1, t.withStatistic(Timing.Statistic.LOW), "none",
+                false, 1, 0.1));
+        assertFalse(oneRound.unsettled(1.0));
+    }
 }

@@ -68,4 +68,48 @@ class TimingTest {
         assertEquals(4, d.rounds());
         assertTrue(d.spread() > 0.1, "spread " + d.spread());
     }
+
+    @Test
+    void quantilesInterpolateBetweenOrderStatistics() {
+        double[] v = {50, 10, 40, 20, 30};
+        assertEquals(10.0, Timing.quantile(v, 0));
+        assertEquals(30.0, Timing.quantile(v, 0.5));
+        assertEquals(50.0, Timing.quantile(v, 1));
+        // rank 0.1 * 4 = 0.4: 10 + 0.4 * (20 - 10)
+        assertEquals(14.0, Timing.quantile(v, 0.1), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> Timing.quantile(new double[0], 0.1));
+        assertThrows(IllegalArgumentException.class, () -> Timing.quantile(v, 1.5));
+    }
+
+    @Test
+    void theLowStatisticPoolsTheRunsOfAllRounds() throws Exception {
+        // 3 rounds of 10 runs: the first round takes 40 ms a run (disturbed), the others 2 ms.
+        // Pooled, 20 of the 30 runs take 2 ms, so the 10th percentile is about 2 ms; each round's
+        // own 10th percentile would be 40, 2 and 2 ms, and the median statistic keeps the
+        // smallest round median, also about 2 ms, but a round of 40 ms would count as one of three
+        AtomicInteger calls = new AtomicInteger();
+        Timing.Run work = () -> Thread.sleep(calls.incrementAndGet() <= 10 ? 40 : 2);
+        Timing.Rounds r = new Timing(0, 10, 10, 0, Timing.Clock.WALL, Timing.Statistic.LOW).roundsSeconds(work, 3,
+                Double.MAX_VALUE);
+        assertEquals(30, calls.get());
+        assertTrue(r.seconds() >= 0.002 && r.seconds() < 0.02, "kept " + r.seconds());
+        assertTrue(r.spread() > 5, "rounds of 40 and 2 ms spread by about 19, found " + r.spread());
+        assertEquals(" stat=low", Timing.Statistic.LOW.tag());
+        assertEquals("", Timing.Statistic.MEDIAN.tag());
+        assertEquals(Timing.Statistic.MIN, Timing.Statistic.named("min").orElseThrow());
+        assertTrue(Timing.Statistic.named("mean").isEmpty());
+    }
+
+    @Test
+    void theLowStatisticOfADifferenceIsTheDifferenceOfThePooledQuantiles() throws Exception {
+        // base takes 5 ms, more 25 ms; one round of more is disturbed (60 ms a run). The pooled 10th
+        // percentiles are 5 and 25 ms: a difference of 20 ms, whatever the disturbed round did
+        AtomicInteger moreRuns = new AtomicInteger();
+        Timing.Run base = () -> Thread.sleep(5);
+        Timing.Run more = () -> Thread.sleep(moreRuns.incrementAndGet() <= 4 ? 60 : 25);
+        Timing.Rounds r = new Timing(0, 4, 4, 0, Timing.Clock.WALL, Timing.Statistic.LOW).differenceSeconds(base, more, 3,
+                Double.MAX_VALUE);
+        assertEquals(3, r.rounds());
+        assertTrue(r.seconds() > 0.018 && r.seconds() < 0.03, "difference " + r.seconds());
+    }
 }

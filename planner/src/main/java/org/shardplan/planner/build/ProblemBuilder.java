@@ -68,7 +68,11 @@ import org.shardplan.planner.strategy.StrategySpace;
  *
  * <p>Nodes with the same operator, attributes, shapes and required layouts share one cost table, and
  * edges between such nodes share one matrix, so the repeated layers of a deep model are priced once.
- * Building is O(distinct nodes · layouts + distinct edges · layouts²) plus O(nodes + edges).
+ * The other edges' matrices come from {@link Reshards}, which keeps the placement arithmetic of each
+ * pair of tensor placements and each matrix by content for every builder of one cluster: the layers of a
+ * densely connected block, each of its own shape, and the micro-batch sizes of a pipeline search do that
+ * arithmetic once. Building is O(distinct nodes · layouts + distinct edges · layouts²) plus O(nodes +
+ * edges), the layouts² part look-ups and alpha-beta sums once the pairs are known.
  */
 public final class ProblemBuilder {
 
@@ -341,11 +345,26 @@ public final class ProblemBuilder {
     public static final class Shared {
         private final Map<String, List<Layout>> layouts = new HashMap<>();
         private final Map<String, double[][]> edges = new HashMap<>();
+        private final Reshards reshards;
         private Cluster cluster;
         private int maxLayouts = -1;
 
+        /** Candidates and tables of one graph, with resharding prices of their own. */
+        public Shared() {
+            this(new Reshards());
+        }
+
+        /**
+         * Candidates and tables of one graph, the resharding prices taken from and added to {@code reshards}
+         * (shared with the builders of other graphs, e.g. other micro-batch sizes, on the same cluster).
+         */
+        public Shared(Reshards reshards) {
+            this.reshards = Objects.requireNonNull(reshards, "reshards");
+        }
+
         /** Checks that a builder may use this: the same cluster and cap as the builders before it. */
         private Shared claim(Settings s) {
+            reshards.claim(s.cluster());
             if (cluster == null) {
                 cluster = s.cluster();
                 maxLayouts = s.maxLayouts();
@@ -359,6 +378,7 @@ public final class ProblemBuilder {
     }
 
     private final Shared shared;
+    private final Reshards reshards;
 
     /** A builder for {@code nodes} problem nodes (the count sets the recomputation's activation share). */
     public ProblemBuilder(Settings settings, int nodes) {
@@ -371,6 +391,7 @@ public final class ProblemBuilder {
      */
     public ProblemBuilder(Settings settings, int nodes, Shared shared) {
         this.shared = shared.claim(settings);
+        this.reshards = shared.reshards;
         this.settings = settings;
         Cluster c = settings.cluster();
         this.digits = DeviceDigits.of(c.deviceCount(), c.devicesPerNode());
@@ -380,6 +401,11 @@ public final class ProblemBuilder {
 
     public DeviceDigits digits() {
         return digits;
+    }
+
+    /** The collectives' times on this builder's cluster. */
+    Collectives collectives() {
+        return collectives;
     }
 
     /**
@@ -486,7 +512,7 @@ public final class ProblemBuilder {
             }
             checkTime();
             CoarseEdge e = distinct.get(k);
-            priced[k] = edgeCost(units.get(e.from()), units.get(e.to()), e.value());
+            priced[k] = reshards.matrix(this, units.get(e.from()), units.get(e.to()), e.value());
         });
         for (int k = 0; k < priced.length; k++) {
             shared.edges.putIfAbsent(distinctKeys.get(k), priced[k]);
@@ -953,15 +979,17 @@ public final class ProblemBuilder {
             // of one strategy (its placements) share it
             double[] w = localWork.computeIfAbsent(c.anchor(), k -> new HashMap<>()).computeIfAbsent(s, k -> {
                 Node ln = perDevice(c.anchor(), anchorSpace.get(), s);
-                return new double[] {trainingSeconds(ln), forwardSeconds(ln), activations(ln)};
+                double[] tf = seconds(ln);
+                return new double[] {tf[0], tf[1], activations(ln)};
             });
             compute = w[0];
             forward = w[1];
             saved = w[2];
         } else {
-            compute = trainingSeconds(c.anchor()) * fraction;
-            forward = forwardSeconds(c.anchor()) * fraction;
-            saved = activations(c.anchor()) * fraction;
+            double[] w = wholeWork(c.anchor());
+            compute = w[0] * fraction;
+            forward = w[1] * fraction;
+            saved = w[2] * fraction;
         }
         // fused element-wise members: their work splits like the anchor's output; inside a fused attention
         // chain (scale, mask, dropout of the scores) they are part of the attention kernel
@@ -1108,6 +1136,31 @@ public final class ProblemBuilder {
         return memberForward.computeIfAbsent(m, this::forwardSeconds);
     }
 
+    /** Per whole anchor node (the graph's shapes): {training seconds, forward seconds, saved bytes}, priced once. */
+    private final Map<Node, double[]> wholeWork = new java.util.IdentityHashMap<>();
+
+    private double[] wholeWork(Node anchor) {
+        return wholeWork.computeIfAbsent(anchor, a -> {
+            double[] tf = seconds(a);
+            return new double[] {tf[0], tf[1], activations(a)};
+        });
+    }
+
+    /**
+     * {@link #trainingSeconds} and {@link #forwardSeconds} of a node from one pricing by the compute model:
+     * {training, forward}, both 0 when the model cannot price it.
+     */
+    private double[] seconds(Node local) {
+        ComputeModel.NodeCost c;
+        try {
+            c = settings.compute().cost(local);
+        } catch (RuntimeException e) {
+            return new double[2];
+        }
+        return new double[] {c.trainingSeconds() + (settings.memory().recompute() ? c.forwardSeconds() : 0),
+            c.forwardSeconds()};
+    }
+
     private Cost replicatedCost(CoarseNode c) {
         AttentionChains.Role role = roleOf(c);
         double compute;
@@ -1123,9 +1176,10 @@ public final class ProblemBuilder {
             forward = a[1];
             saved = a[2];
         } else {
-            compute = trainingSeconds(c.anchor());
-            forward = forwardSeconds(c.anchor());
-            saved = activations(c.anchor());
+            double[] w = wholeWork(c.anchor());
+            compute = w[0];
+            forward = w[1];
+            saved = w[2];
         }
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
@@ -1209,7 +1263,12 @@ public final class ProblemBuilder {
 
     // ---------------------------------------------------------------- edge costs
 
-    private double[][] edgeCost(Unit p, Unit c, Value v) {
+    /**
+     * The resharding matrix of a tensor between the candidates of two units, priced directly (each
+     * distinct pair of placements through {@link #forward} and {@link #gathered}): the evaluator's path,
+     * and the reference the memoised path of {@link Reshards#matrix} must equal.
+     */
+    double[][] edgeCost(Unit p, Unit c, Value v) {
         int rows = p.layouts().size();
         int cols = c.layouts().size();
         double[] sec = new double[rows * cols];
@@ -1301,7 +1360,7 @@ public final class ProblemBuilder {
     }
 
     /** The split reduction dimensions of a strategy, in loop order. */
-    private static List<String> splitReductions(IterationSpace sp, Strategy s) {
+    static List<String> splitReductions(IterationSpace sp, Strategy s) {
         List<String> red = new ArrayList<>();
         for (LoopDim d : sp.dims()) {
             if (d.kind() == LoopKind.REDUCTION && s.factor(d.name()) > 1) {
@@ -1312,7 +1371,7 @@ public final class ProblemBuilder {
     }
 
     /** The digits over which the producer reduce-scatters its partial sums of {@code t} (none unless partial). */
-    private static int[] partialDigits(IterationSpace sp, TensorIndexing t, Layout l) {
+    static int[] partialDigits(IterationSpace sp, TensorIndexing t, Layout l) {
         if (l.strategy().isReplicated() || !sp.partialOutputs(l.strategy()).contains(t)) {
             return new int[0];
         }
@@ -1383,7 +1442,7 @@ public final class ProblemBuilder {
      * before them: a reduce-scatter may hand the chunks out in either order), for each axis whose size the
      * added split still divides; axes read through a window are skipped.
      */
-    private List<int[][]> withDigits(int[][] ds, int[] extra, TensorIndexing t) {
+    List<int[][]> withDigits(int[][] ds, int[] extra, TensorIndexing t) {
         List<int[][]> r = new ArrayList<>();
         if (ds.length != t.axes().size()) {
             return r;
@@ -1566,7 +1625,7 @@ public final class ProblemBuilder {
         return x;
     }
 
-    private double digitProduct(int[][] ds) {
+    double digitProduct(int[][] ds) {
         double p = 1;
         for (int[] a : ds) {
             for (int d : a) {

@@ -18,6 +18,8 @@ public final class Collectives {
     private final DeviceDigits dd;
     private final Link inner;
     private final Link outer;
+    /** The slower of the two in each respect: a message or collective that crosses nodes (made once). */
+    private final Link crossing;
 
     public Collectives(Cluster cluster, DeviceDigits dd) {
         this.dd = dd;
@@ -27,6 +29,7 @@ public final class Collectives {
         }
         this.inner = in; // a collective is as fast as its slowest node's link
         this.outer = cluster.interNode();
+        this.crossing = Link.bottleneck(inner, outer);
     }
 
     public DeviceDigits digits() {
@@ -48,7 +51,7 @@ public final class Collectives {
         if (p == 1 || bytes <= 0) {
             return 0;
         }
-        Link flatLink = k == 1 ? inner : Link.bottleneck(inner, outer);
+        Link flatLink = k == 1 ? inner : crossing;
         double best = Math.min(CollectiveModel.flat(c, Algorithm.RING, p, flatLink, bytes),
                 CollectiveModel.flat(c, Algorithm.TREE, p, flatLink, bytes));
         if (k >= 2 && m >= 2) {
@@ -101,6 +104,6 @@ public final class Collectives {
         if (bytes <= 0) {
             return 0;
         }
-        return (crossesNodes ? Link.bottleneck(inner, outer) : inner).transferSeconds(bytes);
+        return (crossesNodes ? crossing : inner).transferSeconds(bytes);
     }
 }

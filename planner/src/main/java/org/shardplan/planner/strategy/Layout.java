@@ -125,13 +125,21 @@ public record Layout(Strategy strategy, List<String> placement, Map<String, int[
 
     /** The digits of several dimensions together (a collective over them). */
     public int[] digitsOf(List<String> dims) {
-        List<Integer> r = new ArrayList<>();
+        if (dims.size() == 1) {
+            return digitsOf(dims.get(0)).clone();
+        }
+        int n = 0;
+        for (String d : dims) {
+            n += digitsOf(d).length;
+        }
+        int[] r = new int[n];
+        int i = 0;
         for (String d : dims) {
             for (int x : digitsOf(d)) {
-                r.add(x);
+                r[i++] = x;
             }
         }
-        return r.stream().mapToInt(Integer::intValue).toArray();
+        return r;
     }
 
     /**

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.shardplan.graph.space.IterationSpace;
 import org.shardplan.graph.space.Strategies;
 import org.shardplan.graph.space.Strategy;
@@ -78,16 +79,9 @@ public final class StrategySpace {
                 Strategies.Options.defaults().withMaxStrategies(cap > 0 ? Math.max(2, cap / 2) : 0));
         List<Layout> own = new ArrayList<>();
         for (Strategy s : strategies) {
-            List<String> dims = new ArrayList<>(s.factors().keySet());
-            Set<String> shares = new HashSet<>();
-            for (List<String> order : orders(dims, devices > dd.devicesPerNode())) {
-                Optional<Layout> l = Layout.place(s, order, dd);
-                if (l.isEmpty()) {
-                    continue;
-                }
-                String share = new java.util.TreeMap<>(l.get().intraNode()).toString();
-                if (shares.add(share) && seen.add(l.get().key())) {
-                    own.add(l.get());
+            for (Layout l : placements(s, dd)) {
+                if (seen.add(l.key())) {
+                    own.add(l);
                 }
             }
         }
@@ -95,10 +89,27 @@ public final class StrategySpace {
         // before the copied ones were added, so adding them never makes a plan slower either
         int ownCap = Math.max(0, cap);
         if (ownCap > 0 && own.size() > ownCap) {
-            own.sort(Comparator.comparingInt((Layout l) -> l.strategy().isReplicated() ? 0 : 1)
-                    .thenComparingInt(l -> -l.strategy().devices())
-                    .thenComparingInt(l -> l.strategy().factors().size()));
-            own = own.subList(0, ownCap);
+            // replicated first, then the most devices, then the fewest split dimensions; a stable sort on
+            // keys computed once per layout
+            int n = own.size();
+            int[] replicated = new int[n];
+            int[] devicesUsed = new int[n];
+            int[] splits = new int[n];
+            Integer[] order = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                Strategy s = own.get(i).strategy();
+                replicated[i] = s.isReplicated() ? 0 : 1;
+                devicesUsed[i] = -s.devices();
+                splits[i] = s.factors().size();
+                order[i] = i;
+            }
+            java.util.Arrays.sort(order, Comparator.comparingInt((Integer i) -> replicated[i])
+                    .thenComparingInt(i -> devicesUsed[i]).thenComparingInt(i -> splits[i]));
+            List<Layout> first = new ArrayList<>(ownCap);
+            for (int i = 0; i < ownCap; i++) {
+                first.add(own.get(order[i]));
+            }
+            own = first;
         }
         List<Layout> out = new ArrayList<>(lifted);
         out.addAll(own);
@@ -110,6 +121,49 @@ public final class StrategySpace {
             }
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * The placements of each strategy kept by devices and by the strategy's factors in their order: the
+     * nodes of a model share few iteration spaces but many strategies (the same split of the same
+     * dimensions), and every builder of a search on the same devices asks for them again. Bounded: past
+     * {@link #PLACED_PER_DEVICES} strategies on one set of devices, placements are made without keeping them.
+     */
+    private static final Map<DeviceDigits, Map<String, List<Layout>>> PLACED = new ConcurrentHashMap<>();
+    static final int PLACED_PER_DEVICES = 20_000;
+
+    /**
+     * The layouts of one strategy on the devices: for each order of its dimensions (every order when the
+     * devices span several nodes, else the strategy's own), the layout it places, the first of each
+     * distinct share of the nodes' devices per dimension. O(k! · digits) for k split dimensions the first time
+     * for a strategy and devices, a look-up after.
+     */
+    static List<Layout> placements(Strategy s, DeviceDigits dd) {
+        Map<String, List<Layout>> byFactors = PLACED.computeIfAbsent(dd, x -> new ConcurrentHashMap<>());
+        // the factors' order matters: without permutations it is the placement order
+        String key = s.factors().toString();
+        List<Layout> kept = byFactors.get(key);
+        if (kept != null) {
+            return kept;
+        }
+        List<Layout> r = new ArrayList<>();
+        List<String> dims = new ArrayList<>(s.factors().keySet());
+        Set<String> shares = new HashSet<>();
+        for (List<String> order : orders(dims, dd.devices() > dd.devicesPerNode())) {
+            Optional<Layout> l = Layout.place(s, order, dd);
+            if (l.isEmpty()) {
+                continue;
+            }
+            String share = new java.util.TreeMap<>(l.get().intraNode()).toString();
+            if (shares.add(share)) {
+                r.add(l.get());
+            }
+        }
+        r = List.copyOf(r);
+        if (byFactors.size() < PLACED_PER_DEVICES) {
+            byFactors.putIfAbsent(key, r);
+        }
+        return r;
     }
 
     /**

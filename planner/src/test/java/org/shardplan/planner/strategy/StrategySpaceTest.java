@@ -80,4 +80,31 @@ class StrategySpaceTest {
                 () -> StrategySpace.copied(three, DeviceDigits.of(24, 4)));
         assertTrue(e.getMessage().contains("must lie on the low digits"), e.getMessage());
     }
+
+    @Test
+    void keptPlacementsFollowTheFactorsOrder() {
+        // one node of 8 (digits 2, 2, 2 inside it): no permutations, so the factors' order is the placement
+        // order and m=2 n=4 and n=4 m=2 take different digits; the kept placements must not mix them up
+        DeviceDigits dd = DeviceDigits.of(8, 8);
+        Strategy mn = Strategy.of(new java.util.LinkedHashMap<>(java.util.Map.of("m", 2)));
+        java.util.LinkedHashMap<String, Integer> a = new java.util.LinkedHashMap<>();
+        a.put("m", 2);
+        a.put("n", 4);
+        java.util.LinkedHashMap<String, Integer> b = new java.util.LinkedHashMap<>();
+        b.put("n", 4);
+        b.put("m", 2);
+        for (int round = 0; round < 2; round++) { // the second round reads the kept lists
+            List<Layout> first = StrategySpace.placements(Strategy.of(a), dd);
+            List<Layout> second = StrategySpace.placements(Strategy.of(b), dd);
+            assertEquals(1, first.size());
+            assertEquals(1, second.size());
+            // innermost first: m takes the lowest digit (0), n the next two (1, 2), most significant first
+            assertArrayEquals(new int[] {0}, first.get(0).digitsOf("m"));
+            assertArrayEquals(new int[] {2, 1}, first.get(0).digitsOf("n"));
+            assertArrayEquals(new int[] {2}, second.get(0).digitsOf("m"));
+            assertArrayEquals(new int[] {1, 0}, second.get(0).digitsOf("n"));
+            assertEquals(Layout.place(Strategy.of(a), List.of("m", "n"), dd).orElseThrow(), first.get(0));
+        }
+        assertEquals(1, StrategySpace.placements(mn, dd).size());
+    }
 }
