@@ -4,7 +4,8 @@
 # options, step ms, lower bound ms, gap % ((step - bound) / step), status, solver, configurations,
 # search seconds, the bound's scope.
 # Usage: benchmarks/gap.sh [CASE...]  (CASE: a model name of the tables below; default: all)
-# JAR=path/to/shardplan.jar runs that jar (with its lib/ beside it) instead of the launcher.
+# JAR=path/to/shardplan.jar runs that jar (with its lib/ beside it) instead of the launcher; EXTRA="-D..." adds JVM
+# options (e.g. -Dshardplan.scheduleBound=false: pipeline plans without the schedule bound and its minimisers).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 declare -A dims=(
@@ -16,10 +17,11 @@ pipes=(
   "builtin:gpt-1.7b|--device a100-80gb --devices 32 --batch 64 --pipeline-parallel 4"
   "builtin:gpt-1.7b|--device a100-80gb --devices 64 --batch 128 --pipeline-parallel 8"
   "builtin:gpt-7.5b|--device a100-80gb --devices 64 --batch 128 --pipeline-parallel auto"
+  "densenet121|--devices 64 --batch 8"
 )
 want=("$@")
 wanted() { [ ${#want[@]} -eq 0 ] && return 0; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
-opts="-Xmx2g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+opts="-Xmx2g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC ${EXTRA:-}"
 run() {
   if [ -n "${JAR:-}" ]; then
     # shellcheck disable=SC2086
@@ -63,8 +65,10 @@ for c in "${pipes[@]}"; do
   m="${c%%|*}"; o="${c#*|}"
   wanted "$m" || continue
   out="$(mktemp)"
+  src="$m"
+  [ -f "$root/build-data/models/$m.onnx" ] && src="$root/build-data/models/$m.onnx"
   # shellcheck disable=SC2086
-  run plan "$m" $o --json > "$out" 2>/dev/null || true
+  run plan "$src" $o --json > "$out" 2>/dev/null || true
   n="$(echo "$o" | sed -E 's/.*--devices ([0-9]+).*/\1/')"
   report "$m" "$n" "$(echo "$o" | sed -E 's/--devices [0-9]+ //')" "$out"
   rm -f "$out"

@@ -1214,22 +1214,194 @@ final class PipelineSearch {
     }
 
     /**
-     * The lower bound a plan reports: for a pipeline the larger of its configuration's bound from the nodes'
-     * least times and {@link #segmentBound} (computed for the plan kept only, O(segments) small exact solves,
-     * while the time limit lasts: past it, the first); a one-stage plan's own.
+     * The lower bound a plan reports: for a pipeline the largest of its configuration's bound from the nodes'
+     * least times, {@link #segmentBound} and {@link #scheduleBound} (computed for the plan kept only, while the
+     * time limit lasts: past it, the first); a one-stage plan's own.
      */
     double reportedBound(Outcome o) {
-        if (o.stages() == 1 || o.built() == null || !(o.lowerBound() > Double.NEGATIVE_INFINITY) || !timeLeft()) {
-            return o.lowerBound();
+        return reported(o).lowerBound();
+    }
+
+    /**
+     * A plan as reported and its bound: {@code plan} is {@code o}, or the fastest that fits of the minimisers of
+     * {@link #scheduleBound} priced with {@code o}'s layouts (each a partition of the same configuration under one
+     * schedule) where one is faster; {@code lowerBound} as {@link #reportedBound}, which holds for both.
+     */
+    record Reported(Outcome plan, double lowerBound) {
+    }
+
+    /** {@link #reportedBound} with the bound's minimisers priced as plans ({@link Reported}). */
+    Reported reported(Outcome o) {
+        if (o.stages() == 1 || o.built() == null || !timeLeft()) {
+            return new Reported(o, o.lowerBound());
         }
+        // with an asynchronous schedule allowed there is no bound (-infinity), but the minimisers are still plans
+        boolean none = !(o.lowerBound() > Double.NEGATIVE_INFINITY);
+        double lb = o.lowerBound();
         try {
             CoarseGraph cg = coarse(o.micro());
             int devices = cluster.deviceCount() / o.stages();
-            return Math.max(o.lowerBound(), segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
+            lb = Math.max(lb, segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
                     o.stages(), o.microBatches(), o.recompute()));
+            if (!useScheduleBound || !timeLeft()) {
+                return new Reported(o, none ? o.lowerBound() : lb);
+            }
+            List<Object[]> minimisers = new ArrayList<>();
+            lb = Math.max(lb, scheduleBound(o, o.stepSeconds(), minimisers));
+            Outcome best = o;
+            for (Object[] mz : minimisers) {
+              for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
+                Schedule sch = (Schedule) mz[0];
+                int v = (Integer) mz[1];
+                int[] bs = (int[]) mz[2];
+                List<StageProfile> ps = profiles(o.built(), o.builder(), choice, bs, devices, o.recompute());
+                Estimate e = sch.estimate(ps, o.microBatches(), v);
+                double step = e.stepSeconds() + updateAfter(sch, ps, o.stages());
+                boolean fits = true;
+                for (double mem : e.peakMemoryBytes()) {
+                    fits &= mem <= limit * (1 + 1e-12);
+                }
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  bound's minimiser %s v %d priced with the %s layouts: %.6f s%s%n",
+                            sch.name(), v, choice == o.choice() ? "plan's" : "least-work", step, fits ? "" : " (does not fit)");
+                }
+                if (fits && step < best.stepSeconds() * (1 - 1e-12)) {
+                    best = new Outcome(o.stages(), o.microBatches(), o.recompute(), o.zero(), sch, v, o.micro(), o.built(),
+                            o.builder(), choice, bs, ps, e, step, true, o.proven(), o.lowerBound(),
+                            o.tied() && choice == o.choice(), o.memoryBound(), o.solver());
+                }
+              }
+            }
+            return new Reported(best, none ? o.lowerBound() : lb);
         } catch (Deadline.Expired | IllegalArgumentException | ShardplanException e) {
-            return o.lowerBound();
+            return new Reported(o, none ? o.lowerBound() : lb);
         }
+    }
+
+    /** -Dshardplan.scheduleBound=false: a pipeline plan reports the bounds above without {@link #scheduleBound}. */
+    boolean useScheduleBound = !"false".equals(System.getProperty("shardplan.scheduleBound"));
+
+    /** The most partitions {@link #scheduleBound} prices per schedule before it gives up (no bound from it). */
+    static final long SCHEDULE_BOUND_PARTITIONS = 200_000;
+
+    /**
+     * The bound of {@link PipelineBound} over the configuration of {@code o}: the least over the schedules the
+     * options allow (each variant and virtual-stage count the search could price) of the least step over every
+     * partition at the cuts, each chunk at its least profile (segments solved exactly, sends exact, the gradient
+     * reduction and the optimizer step at their least), capped at {@code threshold}; 0 where an asynchronous
+     * schedule is allowed, a schedule's enumeration runs past {@link #SCHEDULE_BOUND_PARTITIONS} or the time
+     * runs out. O(distinct segments) small exact solves + the partitions priced, O(P m v) each.
+     */
+    double scheduleBound(Outcome o, double threshold) throws ShardplanException {
+        return scheduleBound(o, threshold, new ArrayList<>());
+    }
+
+    /**
+     * {@link #scheduleBound(Outcome, double)}, adding to {@code minimisers} each schedule's minimising partition
+     * found below the threshold: {schedule, virtual stages, node bounds of its {@code P v} chunks}.
+     */
+    double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers) throws ShardplanException {
+        int stages = o.stages();
+        int m = o.microBatches();
+        CoarseGraph cg = coarse(o.micro());
+        int devices = cluster.deviceCount() / stages;
+        ProblemBuilder.Built b = o.built();
+        ProblemBuilder pb = o.builder();
+        List<Integer> cut = cuts(cg, o.micro());
+        List<Integer> pos = cutPositions(b.units().size(), cut);
+        PipelineBound pbound = new PipelineBound(b, filter(cg, o.micro(), devices), pos, sendsAt(b, pos, devices),
+                o.recompute(), pb.settings().compute(), pb.settings().memory().optimizer(), this::secondsLeft);
+        if (pbound.exhausted()) {
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  schedule bound: more than %d distinct segment solves, none%n",
+                        PipelineBound.MAX_SOLVES);
+            }
+            return 0;
+        }
+        double lb = Double.POSITIVE_INFINITY;
+        if (TRACE) {
+            StageProfile all = pbound.profile(0, pbound.segments());
+            System.err.printf(java.util.Locale.ROOT, "  schedule bound: %d segments (%d solves), f %.6f b %.6f b_w %.6f g %.6f u %.6f%n",
+                    pbound.segments(), pbound.solves(), all.forwardSeconds(), all.backwardSeconds(), all.backwardWeightSeconds(),
+                    all.gradientSyncSeconds(), all.updateSeconds());
+
+        }
+        // the schedules and virtual-stage counts the search could price, fewest chunks first (the cheapest to
+        // enumerate, whose least then cuts off more of the others)
+        List<Object[]> shapes = new ArrayList<>();
+        boolean async = false;
+        for (Schedule named : pipelineSchedules()) {
+            for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
+                if (!sch.exact()) {
+                    // no bound holds for the asynchronous schedule; the synchronous ones' minimisers are still plans
+                    async = true;
+                    continue;
+                }
+                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    if (sch.check(stages, m, v).isEmpty() && (v == 1 || cut.size() >= stages * v - 1)) {
+                        shapes.add(new Object[] {sch, v});
+                    }
+                }
+            }
+        }
+        shapes.sort(java.util.Comparator.comparingInt(x -> (Integer) x[1]));
+        for (Object[] shape : shapes) {
+            Schedule sch = (Schedule) shape[0];
+            {
+                {
+                    int v = (Integer) shape[1];
+                    long t0 = System.nanoTime();
+                    PipelineBound.Least least = pbound.least(sch, stages, m, v, Math.min(threshold, lb),
+                            SCHEDULE_BOUND_PARTITIONS, this::secondsLeft);
+                    tick("schedule bound", t0);
+                    double s = least.step();
+                    if (TRACE) {
+                        System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: %.6f s (%d partitions priced, %.2f s)%s%n",
+                                sch.name(), v, s, least.priced(), (System.nanoTime() - t0) / 1e9, least.ends() == null ? "" : " at " + java.util.Arrays.toString(least.ends()));
+                    }
+                    if (Double.isNaN(s)) {
+                        return 0;
+                    }
+                    if (least.ends() != null) {
+                        int[] bs = new int[least.ends().length + 1];
+                        for (int j = 0; j < least.ends().length; j++) {
+                            bs[j + 1] = pos.get(least.ends()[j]);
+                        }
+                        minimisers.add(new Object[] {sch, v, bs, pbound.workLayouts()});
+                    }
+                    lb = Math.min(lb, s);
+                }
+            }
+        }
+        return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
+    }
+
+    /**
+     * Per cut position, the seconds a stage ending there sends per micro-batch as {@link #profiles} prices it: the
+     * values produced before the position and read at or after it, each once, over the stage's devices, on the link
+     * between stages; 0 at both ends. The bytes depend on the position only, not on the layouts. O(links + positions).
+     */
+    private double[] sendsAt(ProblemBuilder.Built b, List<Integer> pos, int devices) {
+        Map<String, int[]> span = new LinkedHashMap<>();
+        for (ProblemBuilder.Link l : b.links()) {
+            int[] sp = span.computeIfAbsent(l.value(), k -> new int[] {l.from(), l.to()});
+            sp[1] = Math.max(sp[1], l.to());
+        }
+        double[] bytes = new double[pos.size()];
+        for (Map.Entry<String, int[]> e : span.entrySet()) {
+            double vb = valueBytes(b.coarse(), e.getValue()[0], e.getKey()) / devices;
+            for (int k = 1; k + 1 < pos.size(); k++) {
+                if (e.getValue()[0] < pos.get(k) && e.getValue()[1] >= pos.get(k)) {
+                    bytes[k] += vb;
+                }
+            }
+        }
+        Link link = devices < cluster.devicesPerNode() ? cluster.nodes().get(0).intraNode() : cluster.interNode();
+        double[] r = new double[pos.size()];
+        for (int k = 0; k < r.length; k++) {
+            r[k] = bytes[k] > 0 ? link.transferSeconds(bytes[k]) : 0;
+        }
+        return r;
     }
 
     /** The schedules a pipeline may run under the options: the one named, else every exact one (and the others with --allow async). */

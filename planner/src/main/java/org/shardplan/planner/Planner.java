@@ -628,7 +628,6 @@ public final class Planner {
                         + " configuration" + (ps.configurations == 1 ? "" : "s") + " (" + ps.searched() + ")"
                         + (ps.timeLeft() ? "" : ", stopped by the time limit of " + c.timeLimit + " s"));
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
             long strategies = 0;
             for (ProblemBuilder.Unit u : best.built().units()) {
                 strategies += u.layouts().size();
@@ -637,8 +636,15 @@ public final class Planner {
             // stages are each solved exactly, but no bound holds across stages, so it is FEASIBLE
             String status = best.stages() == 1 && best.proven() && best.solver().equals(solverName)
                     ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
-            double lower = Math.min(best.stages() > 1 ? ps.reportedBound(best)
-                    : best.lowerBound(), best.stepSeconds());
+            double lower = best.lowerBound();
+            if (best.stages() > 1) {
+                // a pipeline's bound over its configuration, whose minimisers may be faster plans of it
+                PipelineSearch.Reported reported = ps.reported(best);
+                best = reported.plan();
+                lower = reported.lowerBound();
+            }
+            lower = Math.min(lower, best.stepSeconds());
+            double seconds = (System.nanoTime() - t0) / 1e9; // the bound's time included
             String scope;
             if (fixedConfig && best.stages() == 1) {
                 scope = best.tied() ? "layouts tied across the instances of each repeated block" : "full";
@@ -647,8 +653,8 @@ public final class Planner {
                         + ", " + best.microBatches() + " micro-batch" + (best.microBatches() == 1 ? "" : "es") + ", recomputation "
                         + (best.recompute() ? "on" : "off") + ", ZeRO " + best.zero()
                         + (best.tied() ? ", layouts tied across the instances of each repeated block" : "")
-                        + (best.stages() > 1 ? ", bounded across stages by each node's least time and the schedules' fill and"
-                                + " drain, docs/schedules.md" : "") + ")";
+                        + (best.stages() > 1 ? ", bounded across stages by each schedule's step over every partition at the"
+                                + " cuts with each chunk's least profile, docs/schedules.md" : "") + ")";
             }
             Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
                     best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);

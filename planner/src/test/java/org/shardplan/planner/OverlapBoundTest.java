@@ -257,7 +257,11 @@ class OverlapBoundTest {
                     assertTrue(seg <= o.get().stepSeconds() * (1 + 1e-9), what + ": " + seg + " > " + o.get().stepSeconds());
                     assertTrue(o.get().lowerBound() <= o.get().stepSeconds() * (1 + 1e-9), what);
                     assertEquals(blind, o.get().lowerBound(), 1e-12 * o.get().stepSeconds(), what);
+                    ps.useScheduleBound = false;
                     assertEquals(Math.max(seg, blind), ps.reportedBound(o.get()), 1e-12 * o.get().stepSeconds(), what);
+                    ps.useScheduleBound = true;
+                    double all = ps.reportedBound(o.get());
+                    assertTrue(all >= Math.max(seg, blind) && all <= o.get().stepSeconds() * (1 + 1e-9), what + ": " + all);
                     priced++;
                     above += seg > blind * (1 + 1e-9) ? 1 : 0;
                 }

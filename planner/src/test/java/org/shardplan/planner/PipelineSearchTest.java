@@ -231,10 +231,24 @@ class PipelineSearchTest {
             assertTrue(n.stage() >= last, n.name() + " stage " + n.stage() + " after " + last);
             last = n.stage();
         }
-        // 16 identical layers (MatMul with its Relu fused: one node each) over 4 stages: 4 layers each
-        for (Plan.Stage s : p.stages()) {
+        // 16 identical layers (MatMul with its Relu fused: one node each) over 4 stages: the balanced partition
+        // gives 4 layers each (the schedule bound's minimisers left out)
+        System.setProperty("shardplan.scheduleBound", "false");
+        Plan balanced;
+        try {
+            balanced = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                    .withSearch(SearchOptions.AUTO.withPipeline(4).withMicroBatches(4).withSchedule("1f1b")).plan(deep);
+        } finally {
+            System.clearProperty("shardplan.scheduleBound");
+        }
+        for (Plan.Stage s : balanced.stages()) {
             assertEquals(4, s.nodes().size(), "stage " + s.index() + ": " + s.nodes());
         }
+        // the schedule bound's minimiser is priced too: 1F1B's step prefers shorter stages later (a stage waits for
+        // the ones before it, A(before s) + m A(s)) and the first layer has no input gradient, so 6, 4, 3, 3 is faster
+        assertEquals(16, p.stages().stream().mapToInt(s -> s.nodes().size()).sum());
+        assertTrue(p.totals().stepSeconds() <= balanced.totals().stepSeconds(), p.totals().stepSeconds() + " > "
+                + balanced.totals().stepSeconds());
         // 1F1B holds min(p - s, m) micro-batches at stage s
         assertEquals(List.of(4, 3, 2, 1), p.stages().stream().map(Plan.Stage::microBatchesInFlight).toList());
     }

@@ -1,0 +1,937 @@
+package org.shardplan.planner;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.DoubleSupplier;
+import org.shardplan.cost.compute.ComputeModel;
+import org.shardplan.cost.memory.OptimizerSpec;
+import org.shardplan.planner.build.ProblemBuilder;
+import org.shardplan.planner.build.StageProblem;
+import org.shardplan.planner.pipeline.Schedule;
+import org.shardplan.planner.pipeline.StageProfile;
+import org.shardplan.planner.solver.DoublesKey;
+import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.solver.Solution;
+import org.shardplan.planner.solver.Solver;
+import org.shardplan.planner.solver.Status;
+
+/**
+ * A lower bound on the step of every pipeline plan of a configuration (P stages, m micro-batches,
+ * recomputation, ZeRO stage) under one synchronous schedule: the least over every partition at the cut
+ * positions of the schedule's own step, priced with each chunk's profile at a lower bound of every
+ * profile its layouts can have.
+ *
+ * <p><b>Why it is a bound.</b> A synchronous schedule's step, as the search prices it ({@link
+ * Schedule#estimate} plus {@link PipelineSearch#updateAfter}), is the longest path of the op order's
+ * dependency graph ({@link org.shardplan.planner.pipeline.CriticalPath}; the closed forms equal it where
+ * they apply) plus each device's gradient synchronisation after its last op, plus the largest optimizer
+ * step: a maximum of sums of the profiles' forward {@code f}, input gradient {@code b - b_w}, weight
+ * gradient {@code b_w}, send {@code c}, synchronisation {@code g} and update {@code u} times with
+ * non-negative coefficients, so monotone in each. For a fixed partition every plan's profiles are at least
+ * (component by component):
+ * <ul>
+ * <li>{@code f}: the sum over the chunk's segments (the ranges between consecutive cut positions) of
+ *     each segment's exact least forward time: its nodes' forward compute and half their collectives,
+ *     half the resharding between its nodes, an exact dynamic program over the segment's candidates
+ *     (links between segments dropped, all terms non-negative: a relaxation);</li>
+ * <li>{@code b - b_w}: the same with the input-gradient part (backward compute and half the
+ *     collectives less the weight part, half the resharding); {@code b_w}: the sum of the nodes' least
+ *     weight parts; {@code b}: their sum;</li>
+ * <li>{@code c}: exact, since the bytes crossing a cut do not depend on the layouts (the values produced
+ *     before the cut and read after it, over the stage's devices, on the link the stages cross);</li>
+ * <li>{@code g}: the exposed reduction {@code max(G/k, G - b) >= G/k >= Gmin / K}, with {@code Gmin} the
+ *     sum of the nodes' least reduction times and {@code K} the buckets of the largest volume the chunk's
+ *     nodes can have; {@code G} itself where nothing overlaps;</li>
+ * <li>{@code u}: the optimizer step of the nodes' least static bytes (linear in the bytes).</li>
+ * </ul>
+ * So the step of every plan with that partition is at least the step of these profiles, and the least of
+ * that over partitions bounds every plan of the configuration under the schedule, fitting the memory limit
+ * or not. The partitions are enumerated depth first, chunk by chunk in model order, and a partial one is
+ * cut off once a path every completion keeps reaches the threshold: device {@code d}'s first op waits for
+ * micro-batch 0's forward through chunks {@code 0..d-1} and their sends, it runs its {@code m} forwards
+ * and backwards of each of its chunks one after another, and (all but zero bubble, whose weight-gradient ops
+ * may run last) its last op, micro-batch {@code m - 1}'s backward through its first chunk, is followed by
+ * that backward through chunks {@code d-1..0}; the devices' work shares sum to {@code m} times the total, so
+ * the largest of those paths is at least their mean. Every partition is priced or cut off at a path of its
+ * own at least the threshold, so the result is {@code min(threshold, least step)}.
+ *
+ * <p>Running time: two exact dynamic programs per distinct segment problem (layers share one), then per
+ * schedule at most {@code budget} partitions priced, O(p m v) each; the number of partitions is at most
+ * {@code C(K - 1, p v - 1)} for K segments, most cut off on balanced chains.
+ */
+final class PipelineBound {
+
+    /** Per segment: least forward, input-gradient and weight-gradient times of one micro-batch. */
+    private final double[] forward;
+    private final double[] backwardInput;
+    private final double[] backwardWeight;
+    /**
+     * Per segment: the exact least forward and backward time together less the sum of the separate least
+     * parts (at least 0): what every layout adds to the parts' least times in one part or the other.
+     */
+    private final double[] joint;
+    /**
+     * Per segment after the first: the same least parts with the resharding into it from the segment before
+     * counted (half to each part, as the profiles count it), for a segment that is not its chunk's first.
+     */
+    private final double[] afterForward;
+    private final double[] afterInput;
+    private final double[] afterJoint;
+    /**
+     * Per segment k after the first: the least of half of segment k - 1, half of segment k and the resharding
+     * between them (forward, input gradient, both with the weight gradient); with half of a chunk's first and last
+     * segments alone these add up to a bound on the chunk that sees the resharding between its segments.
+     */
+    private final double[] pairForward;
+    private final double[] pairInput;
+    private final double[] pairWork;
+    /** Per node: its layout in its segment's least forward and backward time (a plan the bound suggests). */
+    private final int[] workLayouts;
+    /** Per segment: least gradient-reduction seconds, largest gradient volume (bytes), least static bytes. */
+    private final double[] gradient;
+    private final double[] mostVolume;
+    private final double[] leastStatic;
+    /** Per segment boundary 0..K: the send time of a stage ending there (0 at both ends). */
+    private final double[] sendAt;
+    private final boolean overlap;
+    private final ComputeModel compute;
+    private final OptimizerSpec optimizer;
+    private final int segments;
+    /** The exact dynamic programs run for the segments (distinct problems only). */
+    private int solves;
+
+    /**
+     * @param b the configuration's problem (one submesh: a stage's devices)
+     * @param filter the candidates the fixed degrees allow
+     * @param positions the cut positions, 0 first and the node count last (segments between consecutive ones)
+     * @param sendAt per position, the seconds a stage ending there sends (its output to the next stage, one
+     *     micro-batch); ignored at both ends
+     * @param recompute whether activations are recomputed (the second forward is backward work, not weight work)
+     * @param compute the compute model (the optimizer's rate; whether the reduction overlaps)
+     * @param optimizer the optimizer
+     * @param secondsLeft the time left; a segment whose solve does not finish keeps its nodes' least times
+     */
+    PipelineBound(ProblemBuilder.Built b, StageProblem.Filter filter, List<Integer> positions, double[] sendAt,
+            boolean recompute, ComputeModel compute, OptimizerSpec optimizer, DoubleSupplier secondsLeft) {
+        if (positions.size() < 2 || positions.get(0) != 0 || positions.get(positions.size() - 1) != b.units().size()) {
+            throw new IllegalArgumentException("cut positions must run from 0 to " + b.units().size() + ", found " + positions);
+        }
+        if (sendAt.length != positions.size()) {
+            throw new IllegalArgumentException("send times must be one per cut position (" + positions.size() + "), found "
+                    + sendAt.length);
+        }
+        this.segments = positions.size() - 1;
+        this.sendAt = sendAt.clone();
+        this.overlap = compute.gradientOverlap();
+        this.compute = compute;
+        this.optimizer = optimizer;
+        forward = new double[segments];
+        backwardInput = new double[segments];
+        backwardWeight = new double[segments];
+        joint = new double[segments];
+        afterForward = new double[segments];
+        afterInput = new double[segments];
+        afterJoint = new double[segments];
+        pairForward = new double[segments];
+        pairInput = new double[segments];
+        pairWork = new double[segments];
+        workLayouts = new int[b.units().size()];
+        gradient = new double[segments];
+        mostVolume = new double[segments];
+        leastStatic = new double[segments];
+        Map<DoublesKey, Solved> seen = new HashMap<>();
+        for (int k = 0; k < segments; k++) {
+            int from = positions.get(k);
+            int to = positions.get(k + 1);
+            if (to <= from) {
+                throw new IllegalArgumentException("cut positions must increase, found " + positions);
+            }
+            double[] fl = new double[to - from];
+            double[] il = new double[to - from];
+            for (int i = from; i < to; i++) {
+                ProblemBuilder.Unit u = b.units().get(i);
+                double f = Double.POSITIVE_INFINITY;
+                double in = Double.POSITIVE_INFINITY;
+                double w = Double.POSITIVE_INFINITY;
+                double g = Double.POSITIVE_INFINITY;
+                double v = 0;
+                double st = Double.POSITIVE_INFINITY;
+                for (int c = 0; c < u.costs().size(); c++) {
+                    if (!filter.allows(u, c)) {
+                        continue;
+                    }
+                    ProblemBuilder.Cost x = u.costs().get(c);
+                    f = Math.min(f, forwardPart(x));
+                    in = Math.min(in, inputPart(x, recompute));
+                    w = Math.min(w, weightPart(x, recompute));
+                    g = Math.min(g, x.gradientSeconds());
+                    v = Math.max(v, x.gradientBytes() / 2);
+                    st = Math.min(st, x.parameterBytes());
+                }
+                if (f == Double.POSITIVE_INFINITY) {
+                    throw new IllegalArgumentException("node '" + u.name() + "' has no candidate layout left under the"
+                            + " fixed parallelism degrees");
+                }
+                fl[i - from] = f;
+                il[i - from] = in;
+                backwardWeight[k] += w;
+                gradient[k] += g;
+                mostVolume[k] += v;
+                leastStatic[k] += st;
+            }
+            forward[k] = Math.max(sum(fl), solve(b, filter, from, to, FORWARD, recompute, seen, secondsLeft));
+            backwardInput[k] = Math.max(sum(il), solve(b, filter, from, to, INPUT, recompute, seen, secondsLeft));
+            double work = solve(b, filter, from, to, WORK, recompute, seen, secondsLeft);
+            joint[k] = Math.max(0, work - forward[k] - backwardInput[k] - backwardWeight[k]);
+            if (k == 0) {
+                afterForward[k] = forward[k];
+                afterInput[k] = backwardInput[k];
+                afterJoint[k] = joint[k];
+            } else {
+                int lo = positions.get(k - 1);
+                afterForward[k] = Math.max(forward[k], solve(b, filter, lo, from, to, FORWARD, recompute, seen, secondsLeft));
+                afterInput[k] = Math.max(backwardInput[k], solve(b, filter, lo, from, to, INPUT, recompute, seen, secondsLeft));
+                double after = solve(b, filter, lo, from, to, WORK, recompute, seen, secondsLeft);
+                afterJoint[k] = Math.max(0, after - afterForward[k] - afterInput[k] - backwardWeight[k]);
+                // half of each of the two segments and the resharding between them
+                pairForward[k] = solve(b, filter, lo, from, to, FORWARD, 0.5, 0.5, recompute, seen, secondsLeft);
+                pairInput[k] = solve(b, filter, lo, from, to, INPUT, 0.5, 0.5, recompute, seen, secondsLeft);
+                pairWork[k] = solve(b, filter, lo, from, to, WORK, 0.5, 0.5, recompute, seen, secondsLeft);
+            }
+        }
+        prefixes();
+    }
+
+    /** Prefix sums over segments (index k: segments 0..k-1) for {@link #chunk}. */
+    private double[] preAfterF;
+    private double[] preAfterI;
+    private double[] preAfterW;
+    private double[] prePairF;
+    private double[] prePairI;
+    private double[] prePairW;
+    private double[] preWeight;
+
+    private void prefixes() {
+        int k = segments;
+        preAfterF = new double[k + 1];
+        preAfterI = new double[k + 1];
+        preAfterW = new double[k + 1];
+        prePairF = new double[k + 1];
+        prePairI = new double[k + 1];
+        prePairW = new double[k + 1];
+        preWeight = new double[k + 1];
+        for (int i = 0; i < k; i++) {
+            preAfterF[i + 1] = preAfterF[i] + afterForward[i];
+            preAfterI[i + 1] = preAfterI[i] + afterInput[i];
+            preAfterW[i + 1] = preAfterW[i] + afterForward[i] + afterInput[i] + backwardWeight[i] + afterJoint[i];
+            prePairF[i + 1] = prePairF[i] + pairForward[i];
+            prePairI[i + 1] = prePairI[i] + pairInput[i];
+            prePairW[i + 1] = prePairW[i] + pairWork[i];
+            preWeight[i + 1] = preWeight[i] + backwardWeight[i];
+        }
+    }
+
+    /** A segment's own joint least forward and backward. */
+    private double work(int k) {
+        return forward[k] + backwardInput[k] + backwardWeight[k] + joint[k];
+    }
+
+    /**
+     * A chunk of segments {@code [from, to)}: its least forward, input-gradient and weight-gradient times and what
+     * every layout adds to their sum ({@code {f, b_in, b_w, joint}}), each the larger of two bounds: the first
+     * segment alone and each later one with the resharding into it; half the first and last segments alone and
+     * each pair of neighbours halved with the resharding between them. O(1).
+     */
+    double[] chunk(int from, int to) {
+        int last = to - 1;
+        double fa = forward[from] + preAfterF[to] - preAfterF[from + 1];
+        double ia = backwardInput[from] + preAfterI[to] - preAfterI[from + 1];
+        double wa = work(from) + preAfterW[to] - preAfterW[from + 1];
+        double fp = (forward[from] + forward[last]) / 2 + prePairF[to] - prePairF[from + 1];
+        double ip = (backwardInput[from] + backwardInput[last]) / 2 + prePairI[to] - prePairI[from + 1];
+        double wp = (work(from) + work(last)) / 2 + prePairW[to] - prePairW[from + 1];
+        double f = Math.max(fa, fp);
+        double in = Math.max(ia, ip);
+        double w = preWeight[to] - preWeight[from];
+        return new double[] {f, in, w, Math.max(0, Math.max(wa, wp) - f - in - w)};
+    }
+
+    /** A node's forward time of one micro-batch as the stage profiles count it: compute and half the collectives. */
+    static double forwardPart(ProblemBuilder.Cost x) {
+        return x.forwardSeconds() + x.microCommunicationSeconds() / 2;
+    }
+
+    /** A node's weight-gradient time of one micro-batch as the stage profiles count it. */
+    static double weightPart(ProblemBuilder.Cost x, boolean recompute) {
+        double back = x.microComputeSeconds() - x.forwardSeconds();
+        return x.parameterBytes() > 0 ? Math.max(0, (back - (recompute ? x.forwardSeconds() : 0)) / 2) : 0;
+    }
+
+    /** A node's input-gradient time: its backward compute and half the collectives, less its weight part. */
+    static double inputPart(ProblemBuilder.Cost x, boolean recompute) {
+        double back = x.microComputeSeconds() - x.forwardSeconds();
+        return back + x.microCommunicationSeconds() / 2 - weightPart(x, recompute);
+    }
+
+    private static double sum(double[] a) {
+        double s = 0;
+        for (double x : a) {
+            s += x;
+        }
+        return s;
+    }
+
+    /**
+     * The exact least forward ({@code forward}) or input-gradient time of one micro-batch of nodes
+     * {@code [from, to)}: the node parts plus half of each link's resharding inside the range; 0 where the
+     * solve does not finish (the caller keeps the nodes' least times). Identical problems are solved once.
+     */
+    private static final int FORWARD = 0;
+    private static final int INPUT = 1;
+    private static final int WORK = 2;
+
+    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int from, int to, int part,
+            boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+        return solve(b, filter, from, from, to, part, recompute, seen, secondsLeft);
+    }
+
+    /**
+     * As {@link #solve(ProblemBuilder.Built, StageProblem.Filter, int, int, int, boolean, Map, DoubleSupplier)}, with
+     * the nodes {@code [lo, from)} (the segment before) in the problem at no cost of their own, and the links from
+     * them into {@code [from, to)} counted: the least of the segment's part together with the resharding into it
+     * from the segment before, whatever that segment's layouts.
+     */
+    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
+            boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+        return solve(b, filter, lo, from, to, part, 0, 1, recompute, seen, secondsLeft);
+    }
+
+    /**
+     * The exact least of a part over nodes {@code [lo, to)}: the nodes {@code [lo, from)} and the links between them
+     * weighted {@code before}, the nodes {@code [from, to)} and the links between them weighted {@code self}, the
+     * links from the first run into the second in full. 0 where the solve does not finish.
+     */
+    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
+            double before, double self, boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+        int n = to - lo;
+        int[][] allowed = new int[n][];
+        List<Problem.Node> nodes = new ArrayList<>();
+        List<Double> key = new ArrayList<>();
+        key.add((double) part);
+        key.add((double) (from - lo));
+        key.add(before);
+        key.add(self);
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Unit u = b.units().get(lo + i);
+            int[] a = new int[u.layouts().size()];
+            int c = 0;
+            for (int k = 0; k < a.length; k++) {
+                if (filter.allows(u, k)) {
+                    a[c++] = k;
+                }
+            }
+            allowed[i] = java.util.Arrays.copyOf(a, c);
+            double[] cost = new double[c];
+            key.add((double) -c);
+            for (int s = 0; s < c; s++) {
+                ProblemBuilder.Cost x = u.costs().get(allowed[i][s]);
+                cost[s] = (lo + i < from ? before : self) * (part == FORWARD ? forwardPart(x) : part == INPUT
+                        ? inputPart(x, recompute) : forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute));
+                key.add(cost[s]);
+                key.add((double) allowed[i][s]);
+            }
+            nodes.add(new Problem.Node(u.name(), cost, null, null));
+        }
+        Map<Long, double[]> sums = new LinkedHashMap<>();
+        for (ProblemBuilder.Link l : b.links()) {
+            if (l.from() < lo || l.from() >= to || l.to() < lo || l.to() >= to) {
+                continue;
+            }
+            double weight = l.to() < from ? before : l.from() >= from ? self : 1;
+            if (weight == 0) {
+                continue;
+            }
+            int[] ra = allowed[l.from() - lo];
+            int[] ca = allowed[l.to() - lo];
+            int cols = b.units().get(l.to()).layouts().size();
+            double[] acc = sums.computeIfAbsent((long) (l.from() - lo) * n + (l.to() - lo),
+                    k -> new double[ra.length * ca.length]);
+            for (int s = 0; s < ra.length; s++) {
+                for (int q = 0; q < ca.length; q++) {
+                    acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]] * (part == WORK ? 1 : 0.5);
+                }
+            }
+        }
+        List<Problem.Edge> edges = new ArrayList<>();
+        for (Map.Entry<Long, double[]> e : sums.entrySet()) {
+            int f = (int) (e.getKey() / n);
+            int t = (int) (e.getKey() % n);
+            edges.add(new Problem.Edge(f, t, allowed[f].length, allowed[t].length, e.getValue()));
+            key.add((double) -1 - f);
+            key.add((double) -1 - t);
+            for (double x : e.getValue()) {
+                key.add(x);
+            }
+        }
+        double[] k = new double[key.size()];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = key.get(i);
+        }
+        DoublesKey dk = new DoublesKey(k);
+        Solved known = seen.get(dk);
+        if (known == null) {
+            double r = 0;
+            int[] choice = null;
+            if (solves >= MAX_SOLVES) {
+                exhausted = true;
+            } else if (secondsLeft.getAsDouble() > 0.05) {
+                Solution s = new DpSolver().solve(new Problem(b.name() + " [segment part " + part + "]", nodes, edges),
+                        Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+                solves++;
+                double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
+                r = Double.isFinite(v) ? Math.max(0, v) : 0;
+                choice = s.hasChoices() ? s.choices() : null;
+            }
+            known = new Solved(r, choice);
+            seen.put(dk, known);
+        }
+        if (part == WORK && lo == from) {
+            for (int i = 0; i < n; i++) {
+                workLayouts[from + i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
+            }
+        }
+        return known.value();
+    }
+
+    /** A segment problem's least value and its minimiser (strategy indices; null where none was found). */
+    private record Solved(double value, int[] choices) {
+    }
+
+    /**
+     * Per node, its layout in the least forward and backward time of its segment (the links between segments not
+     * counted): a plan whose work is each segment's least, to be priced as a candidate.
+     */
+    int[] workLayouts() {
+        return workLayouts.clone();
+    }
+
+    /**
+     * The most distinct segment problems solved: a chain of repeated layers needs a few dozen, a graph
+     * without repeated layers one per segment and pair (DenseNet-121: far more), whose bound would cost more than
+     * the search; past it the bound is not computed ({@link #exhausted}).
+     */
+    static final int MAX_SOLVES = 128;
+
+    /** Whether the segments needed more than {@link #MAX_SOLVES} distinct solves (no bound from this). */
+    private boolean exhausted;
+
+    /** Whether the segments needed more than {@link #MAX_SOLVES} distinct solves: the caller has no bound from this. */
+    boolean exhausted() {
+        return exhausted;
+    }
+
+    /** The exact dynamic programs run for the segments. */
+    int solves() {
+        return solves;
+    }
+
+    /** The number of segments. */
+    int segments() {
+        return segments;
+    }
+
+    /**
+     * What every layout adds to the least forward and backward of a chunk of segments {@code [from, to)}: the joint
+     * least of each segment (the later ones with the resharding into them) less the least of its parts. O(to - from).
+     */
+    double chunkJoint(int from, int to) {
+        return chunk(from, to)[3];
+    }
+
+    /** The least optimizer step of a chunk of segments {@code [from, to)}. */
+    double profileUpdate(int from, int to) {
+        double st = 0;
+        for (int k = from; k < to; k++) {
+            st += leastStatic[k];
+        }
+        return compute.optimizerStepSeconds(st, optimizer);
+    }
+
+    /** The profile of a chunk of segments {@code [from, to)}: each part at its lower bound. O(to - from). */
+    StageProfile profile(int from, int to) {
+        double f = 0;
+        double in = 0;
+        double w = 0;
+        double g = 0;
+        double v = 0;
+        double st = 0;
+        double[] c = chunk(from, to);
+        f = c[0];
+        in = c[1];
+        w = c[2];
+        for (int k = from; k < to; k++) {
+            g += gradient[k];
+            v += mostVolume[k];
+            st += leastStatic[k];
+        }
+        double sync = g <= 0 ? 0 : overlap ? g / Math.max(1, Math.ceil(v / PipelineSearch.BUCKET_BYTES)) : g;
+        double send = to < segments ? sendAt[to] : 0;
+        return new StageProfile(f, in + w, w, send, sync, 0, 0, compute.optimizerStepSeconds(st, optimizer));
+    }
+
+    /**
+     * The least over partitions into {@code p v} chunks of the step of schedule {@code sch} (with the
+     * optimizer step after it) on the chunks' least profiles, or {@code threshold} where none is below it;
+     * NaN where more than {@code budget} partitions would have to be priced or the time ran out (no bound).
+     *
+     * @param sch a synchronous schedule ({@link Schedule#exact}) whose shape {@code (p, m, v)} is valid
+     */
+    double step(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
+        return least(sch, p, m, v, threshold, budget, secondsLeft).step();
+    }
+
+    /**
+     * The least step and its partition.
+     *
+     * @param step as {@link #step}
+     * @param ends the segment each chunk of the minimiser ends at ({@code p v} of them, the last the segment count);
+     *     null where no partition was below the threshold or there is no bound
+     * @param priced the partitions priced
+     */
+    record Least(double step, int[] ends, long priced) {
+    }
+
+    /** {@link #step} with the minimising partition. */
+    Least least(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
+        if (!sch.exact()) {
+            throw new IllegalArgumentException("the schedule must be synchronous, found " + sch.name());
+        }
+        int chunks = p * v;
+        if (chunks > segments) {
+            return new Least(Double.POSITIVE_INFINITY, null, 0); // no partition: no plan
+        }
+        Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
+        s.dfs(0, 0);
+        return s.aborted ? new Least(Double.NaN, null, s.priced) : new Least(s.best, s.bestEnds, s.priced);
+    }
+
+    /**
+     * The dependency graph of a schedule's op order as {@link org.shardplan.planner.pipeline.CriticalPath} builds it
+     * (an op after the op before it on its device; a forward after the transfer of its activation, a backward
+     * after the transfer of its gradient; a transfer after the op that makes it and the transfer before it on
+     * the same directed link; chunks on one device pass data for free), built once per shape, with the longest
+     * path to each device's last op traced back so that its ops can be counted per chunk.
+     */
+    static final class Paths {
+        private static final int F = 0;
+        private static final int B = 1;
+        private static final int BI = 2;
+        private static final int W = 3;
+        private static final int SEND = 4;
+        private final int p;
+        private final int chunks;
+        private final int[] kind;
+        private final int[] chunk;
+        private final int[] topo;
+        private final int[] predStart;
+        private final int[] preds;
+        private final int[] last;
+        private final boolean split;
+
+        Paths(Schedule sch, int p, int m, int v) {
+            this.p = p;
+            this.chunks = p * v;
+            List<List<org.shardplan.planner.pipeline.Op>> order = sch.order(p, m, v);
+            int[] base = new int[p + 1];
+            for (int d = 0; d < p; d++) {
+                base[d + 1] = base[d] + order.get(d).size();
+            }
+            int ops = base[p];
+            List<Integer> kinds = new ArrayList<>();
+            List<Integer> chunkOf = new ArrayList<>();
+            List<int[]> edges = new ArrayList<>();
+            int[][] forwardNode = new int[chunks][m];
+            int[][] backwardNode = new int[chunks][m];
+            boolean sp = false;
+            for (int d = 0; d < p; d++) {
+                List<org.shardplan.planner.pipeline.Op> list = order.get(d);
+                for (int i = 0; i < list.size(); i++) {
+                    org.shardplan.planner.pipeline.Op op = list.get(i);
+                    int j = op.virtualStage() * p + d;
+                    int n = base[d] + i;
+                    int k = switch (op.kind()) {
+                        case FORWARD -> F;
+                        case BACKWARD -> B;
+                        case BACKWARD_INPUT -> BI;
+                        case BACKWARD_WEIGHT -> W;
+                    };
+                    sp |= k == BI || k == W;
+                    kinds.add(k);
+                    chunkOf.add(j);
+                    if (k == F) {
+                        forwardNode[j][op.microBatch()] = n;
+                    } else if (k != W) {
+                        backwardNode[j][op.microBatch()] = n;
+                    }
+                    if (i > 0) {
+                        edges.add(new int[] {n - 1, n});
+                    }
+                }
+            }
+            split = sp;
+            int[][] lastOnLink = new int[p][p];
+            for (int[] row : lastOnLink) {
+                java.util.Arrays.fill(row, -1);
+            }
+            for (int d = 0; d < p; d++) {
+                List<org.shardplan.planner.pipeline.Op> list = order.get(d);
+                for (int i = 0; i < list.size(); i++) {
+                    org.shardplan.planner.pipeline.Op op = list.get(i);
+                    int j = op.virtualStage() * p + d;
+                    int from = base[d] + i;
+                    int to;
+                    int neighbour;
+                    int sender;
+                    if (op.kind() == org.shardplan.planner.pipeline.Op.Kind.FORWARD && j + 1 < chunks) {
+                        neighbour = j + 1;
+                        to = forwardNode[j + 1][op.microBatch()];
+                        sender = j;
+                    } else if ((op.kind() == org.shardplan.planner.pipeline.Op.Kind.BACKWARD
+                            || op.kind() == org.shardplan.planner.pipeline.Op.Kind.BACKWARD_INPUT) && j > 0) {
+                        neighbour = j - 1;
+                        to = backwardNode[j - 1][op.microBatch()];
+                        sender = j - 1;
+                    } else {
+                        continue;
+                    }
+                    int target = neighbour % p;
+                    if (target == d) {
+                        edges.add(new int[] {from, to});
+                        continue;
+                    }
+                    int t = kinds.size();
+                    kinds.add(SEND);
+                    chunkOf.add(sender);
+                    edges.add(new int[] {from, t});
+                    edges.add(new int[] {t, to});
+                    if (lastOnLink[d][target] >= 0) {
+                        edges.add(new int[] {lastOnLink[d][target], t});
+                    }
+                    lastOnLink[d][target] = t;
+                }
+            }
+            int nodes = kinds.size();
+            kind = kinds.stream().mapToInt(Integer::intValue).toArray();
+            chunk = chunkOf.stream().mapToInt(Integer::intValue).toArray();
+            predStart = new int[nodes + 1];
+            for (int[] e : edges) {
+                predStart[e[1] + 1]++;
+            }
+            for (int n = 0; n < nodes; n++) {
+                predStart[n + 1] += predStart[n];
+            }
+            preds = new int[edges.size()];
+            int[] fill = java.util.Arrays.copyOf(predStart, nodes);
+            int[] outCount = new int[nodes + 1];
+            for (int[] e : edges) {
+                preds[fill[e[1]]++] = e[0];
+                outCount[e[0] + 1]++;
+            }
+            for (int n = 0; n < nodes; n++) {
+                outCount[n + 1] += outCount[n];
+            }
+            int[] out = new int[edges.size()];
+            int[] oFill = java.util.Arrays.copyOf(outCount, nodes);
+            int[] indegree = new int[nodes];
+            for (int[] e : edges) {
+                out[oFill[e[0]]++] = e[1];
+                indegree[e[1]]++;
+            }
+            topo = new int[nodes];
+            int tail = 0;
+            for (int n = 0; n < nodes; n++) {
+                if (indegree[n] == 0) {
+                    topo[tail++] = n;
+                }
+            }
+            for (int head = 0; head < tail; head++) {
+                int n = topo[head];
+                for (int x = outCount[n]; x < outCount[n + 1]; x++) {
+                    if (--indegree[out[x]] == 0) {
+                        topo[tail++] = out[x];
+                    }
+                }
+            }
+            if (tail != nodes) {
+                throw new IllegalStateException("the op order must not wait in a cycle, found " + (nodes - tail) + " waiting");
+            }
+            last = new int[p];
+            for (int d = 0; d < p; d++) {
+                last[d] = base[d + 1] - 1;
+            }
+            ends = new double[nodes];
+            args = new int[nodes];
+            counts = new int[chunks][4];
+        }
+
+        /** Work arrays of {@link #step} (one evaluation at a time). */
+        private final double[] ends;
+        private final int[] args;
+        private final int[][] counts;
+
+        /**
+         * The largest over devices of its last op's end plus its gradient synchronisation, each end plus
+         * {@code bonus[j]} times the pairs of a forward and a backward op (with the backward split: triples of a
+         * forward, an input-gradient and a weight-gradient op) of chunk {@code j} on the longest path to it (all
+         * bonuses 0: the step of the schedule's estimate). O(ops + transfers).
+         */
+        double step(List<StageProfile> ps, double[] bonus) {
+            int nodes = kind.length;
+            double[] end = ends;
+            int[] arg = args;
+            for (int n : topo) {
+                double start = 0;
+                int a = -1;
+                for (int x = predStart[n]; x < predStart[n + 1]; x++) {
+                    if (end[preds[x]] > start || a < 0 && end[preds[x]] >= start) {
+                        start = end[preds[x]];
+                        a = preds[x];
+                    }
+                }
+                StageProfile sp = ps.get(chunk[n]);
+                double w = switch (kind[n]) {
+                    case F -> sp.forwardSeconds();
+                    case B -> sp.backwardSeconds();
+                    case BI -> sp.backwardInputSeconds();
+                    case W -> sp.backwardWeightSeconds();
+                    default -> sp.sendSeconds();
+                };
+                end[n] = start + w;
+                arg[n] = a;
+            }
+            double[] sync = new double[p];
+            for (int j = 0; j < chunks; j++) {
+                sync[j % p] += ps.get(j).gradientSyncSeconds();
+            }
+            double best = 0;
+            int[][] count = counts;
+            for (int d = 0; d < p; d++) {
+                double extra = 0;
+                if (bonus != null) {
+                    for (int[] c : count) {
+                        java.util.Arrays.fill(c, 0);
+                    }
+                    for (int n = last[d]; n >= 0; n = arg[n]) {
+                        if (kind[n] != SEND) {
+                            count[chunk[n]][kind[n]]++;
+                        }
+                    }
+                    for (int j = 0; j < chunks; j++) {
+                        int pairs = split ? Math.min(count[j][F], Math.min(count[j][BI], count[j][W]))
+                                : Math.min(count[j][F], count[j][B]);
+                        extra += pairs * bonus[j];
+                    }
+                }
+                best = Math.max(best, end[last[d]] + sync[d] + extra);
+            }
+            return best;
+        }
+    }
+
+    private final class Search {
+        final Schedule sch;
+        final int p;
+        final int m;
+        final int v;
+        final int chunks;
+        final boolean drain;
+        final long budget;
+        final DoubleSupplier secondsLeft;
+        final int[] end;
+        final double[] work;
+        final double[] chain;
+        final double[] prefixF;
+        final double[] prefixB;
+        final double[] prefixA;
+        final double[] prefixJ;
+        final double[] prefixW;
+        final double[] update;
+        final double[] drainPart;
+        final double[] firstForwards;
+        final boolean interleaved;
+        final double leastSegment;
+        final PipelineBound least = PipelineBound.this;
+        double best;
+        int[] bestEnds;
+        Paths paths;
+        double[] bonus;
+        long priced;
+        long visited;
+        boolean aborted;
+
+        Search(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
+            this.sch = sch;
+            this.p = p;
+            this.m = m;
+            this.v = v;
+            this.chunks = p * v;
+            // every schedule's device d but zero bubble's ends with micro-batch m - 1's backward through its first chunk
+            this.drain = !sch.name().equals("zero-bubble");
+            this.budget = budget;
+            this.secondsLeft = secondsLeft;
+            this.best = threshold;
+            end = new int[chunks];
+            work = new double[p];
+            chain = new double[p];
+            prefixF = new double[segments + 1];
+            prefixB = new double[segments + 1];
+            prefixA = new double[segments + 1];
+            prefixJ = new double[segments + 1];
+            prefixW = new double[segments + 1];
+            update = new double[p];
+            drainPart = new double[p];
+            firstForwards = new double[p];
+            interleaved = sch.name().equals("interleaved") && v > 1 && m >= p;
+            double fewest = Double.POSITIVE_INFINITY;
+            for (int k = 0; k < segments; k++) {
+                prefixF[k + 1] = prefixF[k] + forward[k];
+                prefixB[k + 1] = prefixB[k] + backwardInput[k] + backwardWeight[k];
+                prefixA[k + 1] = prefixF[k + 1] + prefixB[k + 1];
+                prefixJ[k + 1] = prefixJ[k] + joint[k];
+                // a device's m forwards and backwards of a chunk: m pairs, each at least the segments' joint least
+                prefixW[k + 1] = prefixA[k + 1] + prefixJ[k + 1];
+                fewest = Math.min(fewest, prefixW[k + 1] - prefixW[k]);
+            }
+            leastSegment = fewest;
+        }
+
+        /** Chunks {@code 0..j-1} end at {@code end[0..j-1]}, the last at segment {@code start}; {@code sends} their sends. */
+        void dfs(int j, double sends) {
+            if (aborted) {
+                return;
+            }
+            // partial partitions cost too: at most 64 per partition the budget allows, the time checked as they go
+            if (++visited > Math.min(Long.MAX_VALUE / 64, budget) * 64 || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+                aborted = true;
+                return;
+            }
+            int start = j == 0 ? 0 : end[j - 1];
+            if (j == chunks) {
+                price();
+                return;
+            }
+            int d = j % p;
+            if (j < p) {
+                // device d's first op waits for micro-batch 0's forward through chunks 0..j-1 (and its backward after)
+                chain[d] = chainAt(start, sends);
+                drainPart[d] = drain ? prefixB[start] + prefixJ[start] + sends : 0;
+            }
+            // interleaved (Megatron's order): device d runs p forwards of each of its chunks before the first
+            // forward of the next, so its ops from micro-batch 0's forward through chunk j = d + c p on wait for
+            // that micro-batch's forward through chunks 0..j-1: all of d's work but those c p forwards after it
+            double ring = interleaved && j >= p ? prefixF[start] + sends + drainPart[d] - p * firstForwards[d] : 0;
+            int last = segments - (chunks - j - 1);
+            // the last chunk ends with the model
+            for (int e = j == chunks - 1 ? segments : start + 1; e <= last; e++) {
+                double[] ch = chunk(start, e);
+                double a = ch[0] + ch[1] + ch[2] + ch[3];
+                double dev = Math.max(chain[d], ring) + m * (work[d] + a) + update[d] + least.profileUpdate(start, e);
+                if (dev >= best) {
+                    break; // longer chunks only lengthen this device's path
+                }
+                work[d] += a;
+                boolean cut = fill(j, e, sends) >= best;
+                if (!cut) {
+                    double u = least.profileUpdate(start, e);
+                    double ff = ch[0] + ch[3];
+                    update[d] += u;
+                    firstForwards[d] += ff;
+                    end[j] = e;
+                    dfs(j + 1, sends + (e < segments ? sendAt[e] : 0));
+                    update[d] -= u;
+                    firstForwards[d] -= ff;
+                }
+                work[d] -= a;
+                if (aborted) {
+                    return;
+                }
+            }
+        }
+
+        /** What every layout adds to a chunk's least forward and backward. O(1). */
+        private double chunkJ(int from, int to) {
+            return chunk(from, to)[3];
+        }
+
+        /** The path every device's first op waits for and (but zero bubble) its last op is followed by, at a chunk start. */
+        private double chainAt(int start, double sends) {
+            return prefixF[start] + sends + (drain ? prefixB[start] + prefixJ[start] + sends : 0);
+        }
+
+        /**
+         * With chunks {@code 0..j} ending at {@code e}: the least over the ways to share the rest of the work among
+         * the devices of the largest path of a device (its chain, m times its work, each chunk still to come at
+         * least one segment's work), by water-filling. O(p log p).
+         */
+        private double fill(int j, int e, double sends) {
+            double later = chainAt(e, sends);
+            double[] base = new double[p];
+            int remaining = chunks - j - 1;
+            double top = 0;
+            for (int q = 0; q < p; q++) {
+                int mine = 0;
+                for (int c = j + 1; c < chunks; c++) {
+                    mine += c % p == q ? 1 : 0;
+                }
+                base[q] = (q <= j ? chain[q] : later) + m * (work[q] + mine * leastSegment);
+                top = Math.max(top, base[q]);
+            }
+            double rest = m * Math.max(0, prefixW[segments] - prefixW[e] - remaining * leastSegment);
+            java.util.Arrays.sort(base);
+            double sum = 0;
+            for (int k = 1; k <= p; k++) {
+                sum += base[k - 1];
+                double level = (rest + sum) / k;
+                if (k == p || level <= base[k]) {
+                    return Math.max(top, level);
+                }
+            }
+            return top;
+        }
+
+        void price() {
+            if (++priced > budget || (priced % 1024 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+                aborted = true;
+                return;
+            }
+            List<StageProfile> ps = new ArrayList<>(chunks);
+            int from = 0;
+            for (int j = 0; j < chunks; j++) {
+                ps.add(profile(from, end[j]));
+                from = end[j];
+            }
+            double update = PipelineSearch.updateAfter(sch, ps, p);
+            // the longest paths of the op order (the schedule's estimate, closed form or critical path, is their
+            // largest end), each with what every layout adds to its chunks' forward and backward pairs: a segment's
+            // joint least less its parts' least
+            if (paths == null) {
+                paths = new Paths(sch, p, m, v);
+                bonus = new double[chunks];
+            }
+            int f = 0;
+            for (int j = 0; j < chunks; j++) {
+                bonus[j] = chunkJ(f, end[j]);
+                f = end[j];
+            }
+            double step = paths.step(ps, bonus) + update;
+            if (step < best) {
+                best = step;
+                bestEnds = end.clone();
+            }
+        }
+    }
+}

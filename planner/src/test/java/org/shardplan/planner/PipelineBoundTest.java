@@ -1,0 +1,235 @@
+package org.shardplan.planner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.models.BuiltinModels;
+import org.shardplan.planner.build.ProblemBuilder;
+import org.shardplan.planner.build.StageProblem;
+import org.shardplan.planner.pipeline.Schedule;
+import org.shardplan.planner.pipeline.Schedules;
+import org.shardplan.planner.pipeline.StageProfile;
+
+/**
+ * The pipeline bound ({@link PipelineBound}, {@link PipelineSearch#scheduleBound}) against the steps the search
+ * prices: each chunk's least profile lies below the profile of random plans part by part (the sends equal), the
+ * bound lies below the step of random plans (random partitions and layouts) under every schedule the search
+ * could run and below the plan the search kept, and the pruned enumeration finds the same least step as an
+ * enumeration of every partition.
+ */
+class PipelineBoundTest {
+
+    /** A small GPT: 4 layers, hidden 256, 4 heads, sequence 64, vocabulary 1024. */
+    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=4,hidden=256,heads=4,seq=64,vocab=1024",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    private static final List<String> SCHEDULES = List.of("gpipe", "1f1b", "interleaved", "zero-bubble");
+
+    /** A random partition of the cut positions into {@code chunks} non-empty runs: the node bounds. */
+    private static int[] randomBounds(List<Integer> pos, int chunks, Random rnd) {
+        List<Integer> inner = new ArrayList<>(pos.subList(1, pos.size() - 1));
+        java.util.Collections.shuffle(inner, rnd);
+        List<Integer> chosen = new ArrayList<>(inner.subList(0, chunks - 1));
+        java.util.Collections.sort(chosen);
+        int[] r = new int[chunks + 1];
+        for (int j = 0; j < chunks - 1; j++) {
+            r[j + 1] = chosen.get(j);
+        }
+        r[chunks] = pos.get(pos.size() - 1);
+        return r;
+    }
+
+    private static int[] randomLayouts(ProblemBuilder.Built b, Random rnd) {
+        int[] x = new int[b.units().size()];
+        for (ProblemBuilder.Unit u : b.units()) {
+            x[u.index()] = rnd.nextInt(u.layouts().size());
+        }
+        return x;
+    }
+
+    @Test
+    void theBoundIsBelowEveryPricedPlanAndEachChunkBelowItsProfile() throws Exception {
+        Random rnd = new Random(7);
+        int checked = 0;
+        int profilesChecked = 0;
+        for (int devices : List.of(8, 16)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
+            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+            ps.useBound = false; // every configuration priced
+            for (int stages : List.of(2, 4)) {
+                for (int m : List.of(4, 8)) {
+                    var o = ps.price(stages, m, false, 1);
+                    if (o.isEmpty() || o.get().isBounded()) {
+                        continue;
+                    }
+                    long micro = 64 / m;
+                    var cg = ps.coarse(micro);
+                    int per = devices / stages;
+                    ProblemBuilder.Built b = o.get().built();
+                    ProblemBuilder pb = o.get().builder();
+                    List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
+                    double bound = ps.scheduleBound(o.get(), Double.POSITIVE_INFINITY);
+                    String what = devices + " devices, P " + stages + ", m " + m;
+                    assertTrue(bound > 0, what + ": no bound");
+                    assertTrue(bound <= o.get().stepSeconds() * (1 + 1e-9), what + ": " + bound + " > plan " + o.get().stepSeconds());
+                    assertEquals(Math.min(bound, o.get().stepSeconds()), ps.scheduleBound(o.get(), o.get().stepSeconds()),
+                            1e-12 * bound, what + ": the threshold only caps");
+                    PipelineBound least = new PipelineBound(b, StageProblem.Filter.ALL, pos, sendsAt(ps, b, pos, per), false,
+                            pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+                    for (int t = 0; t < 60; t++) {
+                        int[] x = randomLayouts(b, rnd);
+                        for (String name : SCHEDULES) {
+                            Schedule sch = Schedules.of(name);
+                            for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
+                                if (sch.check(stages, m, v).isPresent() || stages * v > pos.size() - 1) {
+                                    continue;
+                                }
+                                int[] bs = randomBounds(pos, stages * v, rnd);
+                                List<StageProfile> prof = ps.profiles(b, pb, x, bs, per, false);
+                                double step = sch.estimate(prof, m, v).stepSeconds() + PipelineSearch.updateAfter(sch, prof, stages);
+                                assertTrue(bound <= step * (1 + 1e-9), what + " " + name + " v " + v + ": bound " + bound + " > " + step);
+                                checked++;
+                                for (int j = 0; j < prof.size(); j++) {
+                                    StageProfile lo = least.profile(pos.indexOf(bs[j]), pos.indexOf(bs[j + 1]));
+                                    StageProfile hi = prof.get(j);
+                                    String at = what + " chunk " + j + " of " + prof.size();
+                                    assertTrue(lo.forwardSeconds() <= hi.forwardSeconds() * (1 + 1e-9), at + " forward");
+                                    assertTrue(lo.backwardSeconds() <= hi.backwardSeconds() * (1 + 1e-9), at + " backward");
+                                    assertTrue(lo.backwardWeightSeconds() <= hi.backwardWeightSeconds() * (1 + 1e-9) + 1e-15, at + " weight");
+                                    assertTrue(lo.backwardInputSeconds() <= hi.backwardInputSeconds() * (1 + 1e-9) + 1e-15, at + " input");
+                                    assertTrue(lo.gradientSyncSeconds() <= hi.gradientSyncSeconds() * (1 + 1e-9) + 1e-15, at + " sync");
+                                    assertTrue(lo.updateSeconds() <= hi.updateSeconds() * (1 + 1e-9) + 1e-15, at + " update");
+                                    assertEquals(hi.sendSeconds(), lo.sendSeconds(), 1e-12 * Math.max(1e-9, hi.sendSeconds()), at + " send");
+                                    profilesChecked++;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 500, "checked " + checked);
+        assertTrue(profilesChecked >= 1500, "profiles checked " + profilesChecked);
+    }
+
+    /** The send times per cut position, through the search's own method. */
+    private static double[] sendsAt(PipelineSearch ps, ProblemBuilder.Built b, List<Integer> pos, int devices) throws Exception {
+        var m = PipelineSearch.class.getDeclaredMethod("sendsAt", ProblemBuilder.Built.class, List.class, int.class);
+        m.setAccessible(true);
+        return (double[]) m.invoke(ps, b, pos, devices);
+    }
+
+    /** The least step over every partition, no pruning. */
+    private static double everyPartition(PipelineBound pb, Schedule sch, int p, int m, int v) {
+        return every(pb, sch, p, m, v, new int[p * v], 0, 0);
+    }
+
+    private static double every(PipelineBound pb, Schedule sch, int p, int m, int v, int[] end, int j, int start) {
+        int chunks = p * v;
+        if (j == chunks) {
+            List<StageProfile> ps = new ArrayList<>();
+            int from = 0;
+            for (int e : end) {
+                ps.add(pb.profile(from, e));
+                from = e;
+            }
+            double step = sch.estimate(ps, m, v).stepSeconds() + PipelineSearch.updateAfter(sch, ps, p);
+            // with each chunk's joint slack on the pairs of its longest paths
+            int f = 0;
+            double[] bonus = new double[chunks];
+            for (int c = 0; c < chunks; c++) {
+                bonus[c] = pb.chunkJoint(f, end[c]);
+                f = end[c];
+            }
+            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus) + PipelineSearch.updateAfter(sch, ps, p));
+        }
+        double best = Double.POSITIVE_INFINITY;
+        int last = j == chunks - 1 ? pb.segments() : pb.segments() - (chunks - j - 1);
+        for (int e = j == chunks - 1 ? pb.segments() : start + 1; e <= last; e++) {
+            end[j] = e;
+            best = Math.min(best, every(pb, sch, p, m, v, end, j + 1, e));
+        }
+        return best;
+    }
+
+    @Test
+    void theLongestPathsAreTheSchedulesStep() {
+        Random rnd = new Random(3);
+        int compared = 0;
+        for (String name : SCHEDULES) {
+            Schedule sch = Schedules.of(name);
+            for (int p : List.of(2, 4)) {
+                for (int m : List.of(4, 8)) {
+                    for (int v : List.of(1, 2, 4)) {
+                        if (sch.check(p, m, v).isPresent()) {
+                            continue;
+                        }
+                        PipelineBound.Paths paths = new PipelineBound.Paths(sch, p, m, v);
+                        for (int t = 0; t < 20; t++) {
+                            List<StageProfile> ps = new ArrayList<>();
+                            for (int j = 0; j < p * v; j++) {
+                                double b = 1 + rnd.nextDouble();
+                                ps.add(new StageProfile(0.5 + rnd.nextDouble(), b, b * rnd.nextDouble(), 0.2 * rnd.nextDouble(),
+                                        0.3 * rnd.nextDouble(), 0, 0));
+                            }
+                            double step = sch.estimate(ps, m, v).stepSeconds();
+                            String what = name + " p " + p + " m " + m + " v " + v;
+                            assertEquals(step, paths.step(ps, new double[p * v]), 1e-9 * step, what);
+                            // a bonus of 1 per forward-backward pair of chunk 0: at least the pairs the longest path to
+                            // the last device holds there (device 0 with its m pairs ends last in most shapes)
+                            double[] one = new double[p * v];
+                            one[0] = 1;
+                            double with = paths.step(ps, one);
+                            assertTrue(with >= step - 1e-12 && with <= step + m + 1e-9, what + ": " + with + " against " + step);
+                            compared++;
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(compared >= 200, "compared " + compared);
+    }
+
+    @Test
+    void thePrunedEnumerationFindsTheLeastStepOverEveryPartition() throws Exception {
+        int devices = 8;
+        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
+        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+        int compared = 0;
+        for (int stages : List.of(2, 4)) {
+            for (int m : List.of(4, 8)) {
+                long micro = 64 / m;
+                var cg = ps.coarse(micro);
+                int per = devices / stages;
+                ProblemBuilder.Built b = ps.built(micro, per, false, 1);
+                ProblemBuilder pb = ps.builder(micro, per, false, 1);
+                List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
+                PipelineBound least = new PipelineBound(b, StageProblem.Filter.ALL, pos, sendsAt(ps, b, pos, per), false,
+                        pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+                for (String name : SCHEDULES) {
+                    Schedule sch = Schedules.of(name);
+                    for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
+                        if (sch.check(stages, m, v).isPresent() || stages * v > least.segments()) {
+                            continue;
+                        }
+                        double all = everyPartition(least, sch, stages, m, v);
+                        double pruned = least.step(sch, stages, m, v, Double.POSITIVE_INFINITY, Long.MAX_VALUE, () -> 600);
+                        String what = "P " + stages + ", m " + m + ", " + name + " v " + v;
+                        assertEquals(all, pruned, 1e-12 * all, what);
+                        // a threshold below the least step is returned as it is; above it changes nothing
+                        assertEquals(all * 0.9, least.step(sch, stages, m, v, all * 0.9, Long.MAX_VALUE, () -> 600), 1e-12 * all, what);
+                        assertEquals(all, least.step(sch, stages, m, v, all * 1.1, Long.MAX_VALUE, () -> 600), 1e-12 * all, what);
+                        compared++;
+                    }
+                }
+            }
+        }
+        assertTrue(compared >= 8, "compared " + compared);
+    }
+}
