@@ -60,7 +60,8 @@ import org.shardplan.planner.solver.Status;
  * own at least the threshold, so the result is {@code min(threshold, least step)}.
  *
  * <p>Running time: two exact dynamic programs per distinct segment problem (layers share one), then per
- * schedule at most {@code budget} partitions priced, O(p m v) each; the number of partitions is at most
+ * schedule at most {@code budget} partitions priced, O(p m v) each (64 partial partitions cut off count as one
+ * priced); the number of partitions is at most
  * {@code C(K - 1, p v - 1)} for K segments, most cut off on balanced chains.
  */
 final class PipelineBound {
@@ -486,7 +487,8 @@ final class PipelineBound {
     /**
      * The least over partitions into {@code p v} chunks of the step of schedule {@code sch} (with the
      * optimizer step after it) on the chunks' least profiles, or {@code threshold} where none is below it;
-     * NaN where more than {@code budget} partitions would have to be priced or the time ran out (no bound).
+     * NaN where more than {@code budget} partitions would have to be priced (64 partial partitions cut off
+     * counting as one) or the time ran out (no bound).
      *
      * @param sch a synchronous schedule ({@link Schedule#exact}) whose shape {@code (p, m, v)} is valid
      */
@@ -501,8 +503,9 @@ final class PipelineBound {
      * @param ends the segment each chunk of the minimiser ends at ({@code p v} of them, the last the segment count);
      *     null where no partition was below the threshold or there is no bound
      * @param priced the partitions priced
+     * @param visited the partial partitions visited (priced or cut off)
      */
-    record Least(double step, int[] ends, long priced) {
+    record Least(double step, int[] ends, long priced, long visited) {
     }
 
     /** {@link #step} with the minimising partition. */
@@ -512,11 +515,11 @@ final class PipelineBound {
         }
         int chunks = p * v;
         if (chunks > segments) {
-            return new Least(Double.POSITIVE_INFINITY, null, 0); // no partition: no plan
+            return new Least(Double.POSITIVE_INFINITY, null, 0, 0); // no partition: no plan
         }
         Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
         s.dfs(0, 0);
-        return s.aborted ? new Least(Double.NaN, null, s.priced) : new Least(s.best, s.bestEnds, s.priced);
+        return s.aborted ? new Least(Double.NaN, null, s.priced, s.visited) : new Least(s.best, s.bestEnds, s.priced, s.visited);
     }
 
     /**
@@ -814,8 +817,9 @@ final class PipelineBound {
             if (aborted) {
                 return;
             }
-            // partial partitions cost too: at most 64 per partition the budget allows, the time checked as they go
-            if (++visited > Math.min(Long.MAX_VALUE / 64, budget) * 64 || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+            // partial partitions cost too: 64 of them count as one partition priced against the budget (a
+            // partition priced takes about as long as 64 partial ones cut off), the time checked as they go
+            if (++visited / 64 + priced > budget || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
                 aborted = true;
                 return;
             }
@@ -904,7 +908,7 @@ final class PipelineBound {
         }
 
         void price() {
-            if (++priced > budget || (priced % 1024 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+            if (visited / 64 + ++priced > budget || (priced % 1024 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
                 aborted = true;
                 return;
             }
