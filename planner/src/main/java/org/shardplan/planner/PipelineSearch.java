@@ -583,7 +583,7 @@ final class PipelineSearch {
             Map<String, List<Layout>> req = requiredFor(cg, batch, pb);
             long t = System.nanoTime();
             parts = pb.memoryParts(cg, req);
-            tick("memoryParts", t);
+            tick("memoryParts (whole batch)", t);
             fullBatchParts.put(k, parts);
         }
         // the micro-batches a stage holds under 1F1B, min(P - s, m), averaged over the stages: with
