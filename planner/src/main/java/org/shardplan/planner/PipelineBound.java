@@ -12,6 +12,7 @@ import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
 import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.StageProfile;
+import org.shardplan.planner.pipeline.StepGraph;
 import org.shardplan.planner.solver.DoublesKey;
 import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Problem;
@@ -60,7 +61,8 @@ import org.shardplan.planner.solver.Status;
  * own at least the threshold, so the result is {@code min(threshold, least step)}.
  *
  * <p>Running time: two exact dynamic programs per distinct segment problem (layers share one), then per
- * schedule at most {@code budget} partitions priced, O(p m v) each; the number of partitions is at most
+ * schedule at most {@code budget} partitions priced, O(p m v) each (64 partial partitions cut off count as one
+ * priced); the number of partitions is at most
  * {@code C(K - 1, p v - 1)} for K segments, most cut off on balanced chains.
  */
 final class PipelineBound {
@@ -486,7 +488,8 @@ final class PipelineBound {
     /**
      * The least over partitions into {@code p v} chunks of the step of schedule {@code sch} (with the
      * optimizer step after it) on the chunks' least profiles, or {@code threshold} where none is below it;
-     * NaN where more than {@code budget} partitions would have to be priced or the time ran out (no bound).
+     * NaN where more than {@code budget} partitions would have to be priced (64 partial partitions cut off
+     * counting as one) or the time ran out (no bound).
      *
      * @param sch a synchronous schedule ({@link Schedule#exact}) whose shape {@code (p, m, v)} is valid
      */
@@ -501,8 +504,9 @@ final class PipelineBound {
      * @param ends the segment each chunk of the minimiser ends at ({@code p v} of them, the last the segment count);
      *     null where no partition was below the threshold or there is no bound
      * @param priced the partitions priced
+     * @param visited the partial partitions visited (priced or cut off)
      */
-    record Least(double step, int[] ends, long priced) {
+    record Least(double step, int[] ends, long priced, long visited) {
     }
 
     /** {@link #step} with the minimising partition. */
@@ -512,28 +516,27 @@ final class PipelineBound {
         }
         int chunks = p * v;
         if (chunks > segments) {
-            return new Least(Double.POSITIVE_INFINITY, null, 0); // no partition: no plan
+            return new Least(Double.POSITIVE_INFINITY, null, 0, 0); // no partition: no plan
         }
         Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
         s.dfs(0, 0);
-        return s.aborted ? new Least(Double.NaN, null, s.priced) : new Least(s.best, s.bestEnds, s.priced);
+        return s.aborted ? new Least(Double.NaN, null, s.priced, s.visited) : new Least(s.best, s.bestEnds, s.priced, s.visited);
     }
 
     /**
-     * The dependency graph of a schedule's op order as {@link org.shardplan.planner.pipeline.CriticalPath} builds it
-     * (an op after the op before it on its device; a forward after the transfer of its activation, a backward
-     * after the transfer of its gradient; a transfer after the op that makes it and the transfer before it on
-     * the same directed link; chunks on one device pass data for free), built once per shape, with the longest
-     * path to each device's last op traced back so that its ops can be counted per chunk.
+     * The dependency graph of a schedule's op order ({@link StepGraph}, the graph the schedules' critical-path
+     * estimates weight), built once per shape, with the longest path to each device's last op traced back so
+     * that its ops can be counted per chunk.
      */
     static final class Paths {
-        private static final int F = 0;
-        private static final int B = 1;
-        private static final int BI = 2;
-        private static final int W = 3;
-        private static final int SEND = 4;
+        private static final int F = org.shardplan.planner.pipeline.Op.Kind.FORWARD.ordinal();
+        private static final int B = org.shardplan.planner.pipeline.Op.Kind.BACKWARD.ordinal();
+        private static final int BI = org.shardplan.planner.pipeline.Op.Kind.BACKWARD_INPUT.ordinal();
+        private static final int W = org.shardplan.planner.pipeline.Op.Kind.BACKWARD_WEIGHT.ordinal();
+        private static final int SEND = StepGraph.SEND;
         private final int p;
         private final int chunks;
+        private final StepGraph graph;
         private final int[] kind;
         private final int[] chunk;
         private final int[] topo;
@@ -545,137 +548,25 @@ final class PipelineBound {
         Paths(Schedule sch, int p, int m, int v) {
             this.p = p;
             this.chunks = p * v;
-            List<List<org.shardplan.planner.pipeline.Op>> order = sch.order(p, m, v);
-            int[] base = new int[p + 1];
-            for (int d = 0; d < p; d++) {
-                base[d + 1] = base[d] + order.get(d).size();
-            }
-            int ops = base[p];
-            List<Integer> kinds = new ArrayList<>();
-            List<Integer> chunkOf = new ArrayList<>();
-            List<int[]> edges = new ArrayList<>();
-            int[][] forwardNode = new int[chunks][m];
-            int[][] backwardNode = new int[chunks][m];
-            boolean sp = false;
-            for (int d = 0; d < p; d++) {
-                List<org.shardplan.planner.pipeline.Op> list = order.get(d);
-                for (int i = 0; i < list.size(); i++) {
-                    org.shardplan.planner.pipeline.Op op = list.get(i);
-                    int j = op.virtualStage() * p + d;
-                    int n = base[d] + i;
-                    int k = switch (op.kind()) {
-                        case FORWARD -> F;
-                        case BACKWARD -> B;
-                        case BACKWARD_INPUT -> BI;
-                        case BACKWARD_WEIGHT -> W;
-                    };
-                    sp |= k == BI || k == W;
-                    kinds.add(k);
-                    chunkOf.add(j);
-                    if (k == F) {
-                        forwardNode[j][op.microBatch()] = n;
-                    } else if (k != W) {
-                        backwardNode[j][op.microBatch()] = n;
-                    }
-                    if (i > 0) {
-                        edges.add(new int[] {n - 1, n});
-                    }
-                }
-            }
-            split = sp;
-            int[][] lastOnLink = new int[p][p];
-            for (int[] row : lastOnLink) {
-                java.util.Arrays.fill(row, -1);
-            }
-            for (int d = 0; d < p; d++) {
-                List<org.shardplan.planner.pipeline.Op> list = order.get(d);
-                for (int i = 0; i < list.size(); i++) {
-                    org.shardplan.planner.pipeline.Op op = list.get(i);
-                    int j = op.virtualStage() * p + d;
-                    int from = base[d] + i;
-                    int to;
-                    int neighbour;
-                    int sender;
-                    if (op.kind() == org.shardplan.planner.pipeline.Op.Kind.FORWARD && j + 1 < chunks) {
-                        neighbour = j + 1;
-                        to = forwardNode[j + 1][op.microBatch()];
-                        sender = j;
-                    } else if ((op.kind() == org.shardplan.planner.pipeline.Op.Kind.BACKWARD
-                            || op.kind() == org.shardplan.planner.pipeline.Op.Kind.BACKWARD_INPUT) && j > 0) {
-                        neighbour = j - 1;
-                        to = backwardNode[j - 1][op.microBatch()];
-                        sender = j - 1;
-                    } else {
-                        continue;
-                    }
-                    int target = neighbour % p;
-                    if (target == d) {
-                        edges.add(new int[] {from, to});
-                        continue;
-                    }
-                    int t = kinds.size();
-                    kinds.add(SEND);
-                    chunkOf.add(sender);
-                    edges.add(new int[] {from, t});
-                    edges.add(new int[] {t, to});
-                    if (lastOnLink[d][target] >= 0) {
-                        edges.add(new int[] {lastOnLink[d][target], t});
-                    }
-                    lastOnLink[d][target] = t;
-                }
-            }
-            int nodes = kinds.size();
-            kind = kinds.stream().mapToInt(Integer::intValue).toArray();
-            chunk = chunkOf.stream().mapToInt(Integer::intValue).toArray();
-            predStart = new int[nodes + 1];
-            for (int[] e : edges) {
-                predStart[e[1] + 1]++;
-            }
+            graph = StepGraph.of(sch.order(p, m, v), m, v);
+            int nodes = graph.nodes();
+            kind = new int[nodes];
+            chunk = new int[nodes];
             for (int n = 0; n < nodes; n++) {
-                predStart[n + 1] += predStart[n];
+                kind[n] = graph.kind(n);
+                chunk[n] = graph.chunk(n);
             }
-            preds = new int[edges.size()];
-            int[] fill = java.util.Arrays.copyOf(predStart, nodes);
-            int[] outCount = new int[nodes + 1];
-            for (int[] e : edges) {
-                preds[fill[e[1]]++] = e[0];
-                outCount[e[0] + 1]++;
-            }
-            for (int n = 0; n < nodes; n++) {
-                outCount[n + 1] += outCount[n];
-            }
-            int[] out = new int[edges.size()];
-            int[] oFill = java.util.Arrays.copyOf(outCount, nodes);
-            int[] indegree = new int[nodes];
-            for (int[] e : edges) {
-                out[oFill[e[0]]++] = e[1];
-                indegree[e[1]]++;
-            }
-            topo = new int[nodes];
-            int tail = 0;
-            for (int n = 0; n < nodes; n++) {
-                if (indegree[n] == 0) {
-                    topo[tail++] = n;
-                }
-            }
-            for (int head = 0; head < tail; head++) {
-                int n = topo[head];
-                for (int x = outCount[n]; x < outCount[n + 1]; x++) {
-                    if (--indegree[out[x]] == 0) {
-                        topo[tail++] = out[x];
-                    }
-                }
-            }
-            if (tail != nodes) {
-                throw new IllegalStateException("the op order must not wait in a cycle, found " + (nodes - tail) + " waiting");
-            }
+            topo = graph.topologicalOrder();
+            predStart = graph.predecessorStart();
+            preds = graph.predecessors();
+            split = graph.split();
             last = new int[p];
             for (int d = 0; d < p; d++) {
-                last[d] = base[d + 1] - 1;
+                last[d] = graph.lastOp(d);
             }
             ends = new double[nodes];
             args = new int[nodes];
-            counts = new int[chunks][4];
+            counts = new int[chunks][SEND];
         }
 
         /** Work arrays of {@link #step} (one evaluation at a time). */
@@ -702,15 +593,7 @@ final class PipelineBound {
                         a = preds[x];
                     }
                 }
-                StageProfile sp = ps.get(chunk[n]);
-                double w = switch (kind[n]) {
-                    case F -> sp.forwardSeconds();
-                    case B -> sp.backwardSeconds();
-                    case BI -> sp.backwardInputSeconds();
-                    case W -> sp.backwardWeightSeconds();
-                    default -> sp.sendSeconds();
-                };
-                end[n] = start + w;
+                end[n] = start + graph.seconds(n, ps);
                 arg[n] = a;
             }
             double[] sync = new double[p];
@@ -736,7 +619,7 @@ final class PipelineBound {
                         extra += pairs * bonus[j];
                     }
                 }
-                best = Math.max(best, end[last[d]] + sync[d] + extra);
+                best = Math.max(best, (last[d] >= 0 ? end[last[d]] : 0) + sync[d] + extra);
             }
             return best;
         }
@@ -814,8 +697,9 @@ final class PipelineBound {
             if (aborted) {
                 return;
             }
-            // partial partitions cost too: at most 64 per partition the budget allows, the time checked as they go
-            if (++visited > Math.min(Long.MAX_VALUE / 64, budget) * 64 || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+            // partial partitions cost too: 64 of them count as one partition priced against the budget (a
+            // partition priced takes about as long as 64 partial ones cut off), the time checked as they go
+            if (++visited / 64 + priced > budget || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
                 aborted = true;
                 return;
             }
@@ -904,7 +788,7 @@ final class PipelineBound {
         }
 
         void price() {
-            if (++priced > budget || (priced % 1024 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+            if (visited / 64 + ++priced > budget || (priced % 1024 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
                 aborted = true;
                 return;
             }

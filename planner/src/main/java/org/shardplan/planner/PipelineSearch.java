@@ -583,7 +583,7 @@ final class PipelineSearch {
             Map<String, List<Layout>> req = requiredFor(cg, batch, pb);
             long t = System.nanoTime();
             parts = pb.memoryParts(cg, req);
-            tick("memoryParts", t);
+            tick("memoryParts (whole batch)", t);
             fullBatchParts.put(k, parts);
         }
         // the micro-batches a stage holds under 1F1B, min(P - s, m), averaged over the stages: with
@@ -1281,7 +1281,10 @@ final class PipelineSearch {
     /** -Dshardplan.scheduleBound=false: a pipeline plan reports the bounds above without {@link #scheduleBound}. */
     boolean useScheduleBound = !"false".equals(System.getProperty("shardplan.scheduleBound"));
 
-    /** The most partitions {@link #scheduleBound} prices per schedule before it gives up (no bound from it). */
+    /**
+     * The most partitions {@link #scheduleBound} prices over all its schedules together (64 partial partitions
+     * cut off counting as one) before it gives up (no bound from it): about 3 s on 2 cores, deterministic.
+     */
     static final long SCHEDULE_BOUND_PARTITIONS = 200_000;
 
     /**
@@ -1290,7 +1293,8 @@ final class PipelineSearch {
      * partition at the cuts, each chunk at its least profile (segments solved exactly, sends exact, the gradient
      * reduction and the optimizer step at their least), capped at {@code threshold}; 0 where an asynchronous
      * schedule is allowed, a schedule's enumeration runs past {@link #SCHEDULE_BOUND_PARTITIONS} or the time
-     * runs out. O(distinct segments) small exact solves + the partitions priced, O(P m v) each.
+     * runs out. O(distinct segments) small exact solves + the partitions priced, O(P m v) each, at most
+     * {@link #SCHEDULE_BOUND_PARTITIONS} over all the schedules.
      */
     double scheduleBound(Outcome o, double threshold) throws ShardplanException {
         return scheduleBound(o, threshold, new ArrayList<>());
@@ -1345,22 +1349,27 @@ final class PipelineSearch {
             }
         }
         shapes.sort(java.util.Comparator.comparingInt(x -> (Integer) x[1]));
+        long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
         for (Object[] shape : shapes) {
+            if (budget <= 0) {
+                return 0; // the schedules left would run past the budget: no bound
+            }
             Schedule sch = (Schedule) shape[0];
             {
                 {
                     int v = (Integer) shape[1];
                     long t0 = System.nanoTime();
                     PipelineBound.Least least = pbound.least(sch, stages, m, v, Math.min(threshold, lb),
-                            SCHEDULE_BOUND_PARTITIONS, this::secondsLeft);
+                            budget, this::secondsLeft);
+                    budget -= least.priced() + least.visited() / 64;
                     tick("schedule bound", t0);
                     double s = least.step();
                     if (TRACE) {
-                        System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: %.6f s (%d partitions priced, %.2f s)%s%n",
-                                sch.name(), v, s, least.priced(), (System.nanoTime() - t0) / 1e9, least.ends() == null ? "" : " at " + java.util.Arrays.toString(least.ends()));
+                        System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: %.6f s (%d partitions priced, %d visited, %.2f s)%s%n",
+                                sch.name(), v, s, least.priced(), least.visited(), (System.nanoTime() - t0) / 1e9, least.ends() == null ? "" : " at " + java.util.Arrays.toString(least.ends()));
                     }
                     if (Double.isNaN(s)) {
-                        return 0;
+                        return 0; // one schedule without a bound leaves the configuration without one
                     }
                     if (least.ends() != null) {
                         int[] bs = new int[least.ends().length + 1];
