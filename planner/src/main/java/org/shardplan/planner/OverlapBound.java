@@ -135,9 +135,10 @@ final class OverlapBound {
 
     /**
      * The per-layer problem {@code W + U + gw G - bw B + mu (Vmax - V(x))}: the reduction weighted
-     * {@code gw}, the last micro-batch's backward pass {@code -bw}, and the gradient volume below its
-     * largest {@code mu} per byte (each node's own shortfall, so that no cost is negative); its objective
-     * less {@code mu (Vmax - volume)} is {@code W + U + gw G - bw B - mu (V(x) - volume)}.
+     * {@code gw}, the last micro-batch's backward pass {@code -bw}, and, for {@code mu > 0}, the gradient
+     * volume below its largest {@code mu} per byte (each node's own shortfall, so that no cost is
+     * negative): its objective less {@code mu Vmax} is {@code W + U + gw G - bw B - mu V(x)}. For {@code mu
+     * < 0} the volume itself costs {@code -mu} per byte: {@code W + U + gw G - bw B - mu V(x)} as it is.
      */
     Problem problem(double gw, double bw, double mu) {
         List<Problem.Node> nodes = new ArrayList<>();
@@ -151,7 +152,7 @@ final class OverlapBound {
                 cost[s] = m * (c.microComputeSeconds() + c.microCommunicationSeconds())
                         + compute.optimizerStepSeconds(c.parameterBytes(), optimizer)
                         + gw * c.gradientSeconds() - bw * backward
-                        + (mu > 0 ? mu * (mostBytes[u.index()] - c.gradientBytes()) / 2 : 0);
+                        + (mu > 0 ? mu * (mostBytes[u.index()] - c.gradientBytes()) / 2 : -mu * c.gradientBytes() / 2);
                 mem[s] = c.parameterBytes() + c.activationBytes();
             }
             nodes.add(new Problem.Node(u.name(), cost, null, mem));
@@ -237,6 +238,16 @@ final class OverlapBound {
      * the same 1e-9), since the configuration's best plan is no slower than any of them.
      */
     Result maximise(double target, DoubleSupplier secondsLeft, java.util.function.ToDoubleFunction<int[]> step) {
+        return maximise(target, secondsLeft, step, SPLIT_ABOVE);
+    }
+
+    /**
+     * {@link #maximise(double, DoubleSupplier, java.util.function.ToDoubleFunction)} with the split by bucket
+     * count run where the cutting planes leave the bound more than {@code splitAbove} (a share of the
+     * target) below it ({@link #SPLIT_ABOVE} there; 0: wherever it is below).
+     */
+    Result maximise(double target, DoubleSupplier secondsLeft, java.util.function.ToDoubleFunction<int[]> step,
+            double splitAbove) {
         List<int[]> plans = new ArrayList<>();
         double best = Double.NEGATIVE_INFINITY;
         int solves = 0;
@@ -250,6 +261,7 @@ final class OverlapBound {
         double alpha = 1;
         double alphaStar = 1;
         int[] xStar = null;
+        double phiStar = Double.NEGATIVE_INFINITY;
         while (solves < (overlap ? MAX_SOLVES : 1) && best < target && secondsLeft.getAsDouble() > 0.05) {
             Solution s = new DpSolver().solve(problem(alpha), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
             solves++;
@@ -270,6 +282,7 @@ final class OverlapBound {
                 best = bound;
                 alphaStar = alpha;
                 xStar = x;
+                phiStar = bound;
             }
             double d = slope(x);
             if (alpha == hi) {
@@ -309,26 +322,20 @@ final class OverlapBound {
             }
             alpha = meet;
         }
-        if (overlap && xStar != null && best < target * (1 - SPLIT_ABOVE)) {
-            double j = Math.max(1, Math.ceil(volume(xStar) / PipelineSearch.BUCKET_BYTES));
-            if (j < buckets) {
-                int[] before = {solves};
-                best = Math.max(best, split(alphaStar, j, best, volume(xStar), target, secondsLeft, plans, before, step));
-                solves = before[0];
-            }
+        if (overlap && xStar != null && buckets > 1 && best < target * (1 - splitAbove)) {
+            int[] before = {solves};
+            best = Math.max(best, byBucketCount(alphaStar, phiStar, xStar, target, secondsLeft, plans, before, step));
+            solves = before[0];
         }
         return new Result(best, plans, solves);
     }
 
     /**
-     * The split by bucket count ({@link #split}) runs only where the cutting planes leave the bound more
+     * The split by bucket count ({@link #byBucketCount}) runs only where the cutting planes leave the bound more
      * than this fraction below the target: below that, its solves could improve the bound (and the plans
      * found) by less than 0.1%, and they cost as much as the solves before them.
      */
     static final double SPLIT_ABOVE = 1e-3;
-
-    /** The most exact solves the split by bucket count ({@link #split}) adds. */
-    static final int MAX_SPLIT_SOLVES = 6;
 
     /**
      * The gradient volume of plan {@code x}: half the bytes its reduction moves, which sets its buckets.
@@ -342,93 +349,213 @@ final class OverlapBound {
         return v;
     }
 
+    /** The bucket count of a gradient volume, as {@link PipelineSearch#exposedGradientSeconds} counts it. */
+    static int bucketsOf(double volume) {
+        return (int) Math.max(1, Math.ceil(volume / PipelineSearch.BUCKET_BYTES));
+    }
+
+    /** The most exact solves the split by bucket count ({@link #byBucketCount}) adds. */
+    static final int MAX_SPLIT_SOLVES = 16;
+
     /**
-     * A bound over the plans split by their bucket count, where {@code phi}'s best minimiser has {@code j < K}
-     * buckets (a volume of at most {@code j} buckets, e.g. its large weights split by tensor parallelism)
-     * while other plans have up to K. A plan of at most {@code j} buckets has {@code G/k >= G/j}, so its step
-     * is at least {@code W + U + a G/j + (1 - a)(G - B)} (with {@code j = 1}, {@code a = 1}: {@code E = max(G,
-     * G - B) = G} exactly), whose optimum {@code A} over all plans bounds these. A plan of more has a volume
-     * above {@code j} buckets, {@code V(x) - j bucket > 0}, so for every {@code mu >= 0} its step is at least
-     * {@code L_alpha(x) - mu (V(x) - j bucket)} (Lagrangian relaxation of that constraint), and {@code
-     * psi(mu)}, the least of that over all plans, bounds them; psi is concave in mu (slope {@code j bucket -
-     * V}), maximised by cutting planes after growing mu four-fold until its minimiser has more than {@code j}
-     * buckets. The step of every plan is then at least {@code min(A, max psi)}. Returns that (or {@code
-     * -infinity}); the minimisers join {@code plans}. At most {@link #MAX_SPLIT_SOLVES} exact solves.
+     * A part of fewer counts than this (and more than one) is split without a multiplier of its own: its
+     * counts' own parts, each with its own {@code G / j}, cost fewer solves than the multiplier and bound
+     * them tighter (GPT-2-style on 64 A100s: 2..3 buckets cost 5 solves to a bound below the plan's step).
      */
-    private double split(double alpha, double j, double phi, double phiVolume, double target, DoubleSupplier secondsLeft,
+    static final int SPLIT_FIRST = 4;
+
+    /** The most exact solves one part of the split ({@link #part}) spends on its multiplier. */
+    static final int PART_SOLVES = 5;
+
+    /**
+     * A part of the split by bucket count: the plans of {@code lo..hi} buckets (a gradient volume in
+     * {@code ((lo - 1) bucket, hi bucket]}), their bound so far, and the bucket count of the minimiser of
+     * its problem without multiplier ({@code free}; 0 while not solved).
+     */
+    private record Part(int lo, int hi, double bound, int free) {
+    }
+
+    /** An exact solve's objective and minimiser (layout indices); {@code x} null when it did not finish. */
+    private record Solve(double objective, int[] x) {
+    }
+
+    /**
+     * A bound over the plans split by their bucket count {@code k(x)}, where {@code phi}'s minimiser (at
+     * {@code alpha}) leaves it below the target. The plans of {@code lo..hi} buckets have {@code G / k >= G /
+     * hi}, so their step is at least {@code L^hi(x) = W + U + a G / hi + (1 - a)(G - B)} (with {@code hi = 1},
+     * {@code a = 1}: {@code E = max(G, G - B) = G} exactly); and their volume lies in {@code ((lo - 1)
+     * bucket, hi bucket]}, so for every {@code lambda >= 0} their step is at least {@code L^hi(x) - lambda
+     * (V(x) - (lo - 1) bucket)} and at least {@code L^hi(x) - lambda (hi bucket - V(x))} (Lagrangian
+     * relaxation of either side). The least of that over all plans bounds the part; it is concave in the
+     * multiplier (a minimum of lines), and each part maximises it on the side its free minimiser leaves
+     * (none where that minimiser has lo..hi buckets: 0 is then the maximum) by cutting planes, at most {@link
+     * #PART_SOLVES} solves. A part's bound is also its parent's (a bound over a larger set).
+     *
+     * <p>Branch and bound over the bucket count: starting from the one part {@code 1..K} (bounded by {@code
+     * phi}), the part of least bound is split in two, at its free minimiser's count {@code j} ({@code
+     * lo..j} and {@code j+1..hi}) where {@code lo <= j < hi}, else in halves; parts whose bound reaches the
+     * target are done. It stops when every part reaches the target, when the weakest part is one count whose
+     * free minimiser has that count (its bound is then {@code L^j}'s optimum, which no split improves), after
+     * {@link #MAX_SPLIT_SOLVES} solves, or when the time runs out. Every plan is in one part, so the least of
+     * the parts' bounds bounds them all. Returns that (at least {@code phi}); the minimisers join {@code
+     * plans}, each priced by {@code step} as it is found (the target falls to the best step).
+     */
+    private double byBucketCount(double alpha, double phi, int[] xStar, double target, DoubleSupplier secondsLeft,
             List<int[]> plans, int[] solves, java.util.function.ToDoubleFunction<int[]> step) {
-        double bucket = j * PipelineSearch.BUCKET_BYTES; // the most volume a plan of at most j buckets has
-        double gw = alpha / buckets + (1 - alpha);
+        int top = (int) buckets;
+        // the solves without multiplier, by the part's largest count (the same problem for parts of one hi)
+        Map<Integer, Solve> free = new java.util.HashMap<>();
+        free.put(top, new Solve(phi, xStar));
+        List<Part> parts = new ArrayList<>();
+        parts.add(new Part(1, top, phi, bucketsOf(volume(xStar))));
+        int[] spent = {0};
+        double[] goal = {target};
+        while (spent[0] < MAX_SPLIT_SOLVES && secondsLeft.getAsDouble() > 0.05) {
+            Part weakest = null;
+            for (Part q : parts) {
+                if (weakest == null || q.bound() < weakest.bound()) {
+                    weakest = q;
+                }
+            }
+            if (weakest.bound() >= goal[0]) {
+                break; // every part reaches the target
+            }
+            int lo = weakest.lo();
+            int hi = weakest.hi();
+            int j = weakest.free();
+            if (lo == hi || (j == hi && free.containsKey(hi) && j >= lo)) {
+                break; // its free minimiser lies in its top count: L^hi's optimum, which no split moves
+            }
+            int cut = j >= lo && j < hi ? j : lo + (hi - lo) / 2;
+            parts.remove(weakest);
+            for (int[] r : new int[][] {{lo, cut}, {cut + 1, hi}}) {
+                if (spent[0] >= MAX_SPLIT_SOLVES || secondsLeft.getAsDouble() <= 0.05) {
+                    parts.add(new Part(r[0], r[1], weakest.bound(), 0));
+                    continue;
+                }
+                parts.add(part(r[0], r[1], alpha, weakest.bound(), free, goal, secondsLeft, plans, spent, step));
+            }
+        }
+        solves[0] += spent[0];
+        double least = Double.POSITIVE_INFINITY;
+        for (Part q : parts) {
+            least = Math.min(least, q.bound());
+        }
+        if (TRACE) {
+            StringBuilder sb = new StringBuilder();
+            for (Part q : parts) {
+                sb.append(String.format(java.util.Locale.ROOT, " %d..%d: %.6f", q.lo(), q.hi(), q.bound()));
+            }
+            System.err.printf(java.util.Locale.ROOT, "    step bound by bucket count: %.6f s after %d solves;%s%n",
+                    least, spent[0], sb);
+        }
+        return Math.max(phi, least);
+    }
+
+    /**
+     * The bound of the plans of {@code lo..hi} buckets (see {@link #byBucketCount}): at least {@code
+     * inherited}, the bound of the part it was split from.
+     */
+    private Part part(int lo, int hi, double alphaStar, double inherited, Map<Integer, Solve> free, double[] goal,
+            DoubleSupplier secondsLeft, List<int[]> plans, int[] spent, java.util.function.ToDoubleFunction<int[]> step) {
+        double alpha = hi == 1 ? 1 : alphaStar;
+        double gw = alpha / hi + (1 - alpha);
         double bw = 1 - alpha;
-        double shift = mostVolume - bucket; // psi(mu) = objective - mu shift
-        int spent = 0;
-        if (secondsLeft.getAsDouble() <= 0.05) {
-            return Double.NEGATIVE_INFINITY;
+        double below = (lo - 1) * PipelineSearch.BUCKET_BYTES; // every plan of the part has more volume
+        double above = hi * PipelineSearch.BUCKET_BYTES; // and at most this
+        int before = spent[0];
+        Solve s0 = free.get(hi);
+        if (s0 == null) {
+            s0 = solve(gw, bw, 0, secondsLeft, plans, spent, goal, step);
+            if (s0.x() != null) {
+                free.put(hi, s0);
+            }
         }
-        // plans of at most j buckets: G / k >= G / j (with j = 1, E = G exactly: alpha = 1 is exact)
-        double aj = j == 1 ? 1 : alpha;
-        Solution a = new DpSolver().solve(problem(aj / j + (1 - aj), 1 - aj, 0),
-                Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
-        solves[0]++;
-        spent++;
-        double one = a.status() == Status.OPTIMAL ? a.objective() : a.lowerBound();
-        if (a.hasChoices() && a.status() == Status.OPTIMAL) {
-            int[] x = layouts(a.choices());
-            plans.add(x);
-            target = Math.min(target, step.applyAsDouble(x) * (1 - PipelineSearch.PROVEN));
+        double best = Math.max(inherited, s0.objective());
+        if (s0.x() == null) {
+            return new Part(lo, hi, best, 0);
         }
-        if (!(one > phi)) {
-            return Double.NEGATIVE_INFINITY; // nothing to gain: the one-bucket plans are bounded no better
+        double v0 = volume(s0.x());
+        int j = bucketsOf(v0);
+        if (j >= lo && j <= hi) {
+            trace(lo, hi, spent[0] - before, best);
+            return new Part(lo, hi, best, j); // the multiplier 0 is the maximum
         }
-        double psi = phi;
-        // mu = 0 is phi's line; mu grows from the objective per byte until the minimiser has several buckets
-        double lo = 0;
-        double sLo = bucket - phiVolume; // the line of phi's minimiser
-        double vLo = phi;
-        double hi = Double.NaN;
-        double sHi = Double.NaN;
+        if (hi - lo >= 1 && hi - lo < SPLIT_FIRST) {
+            trace(lo, hi, spent[0] - before, best);
+            return new Part(lo, hi, best, j); // a few counts: splitting them costs less than the multiplier
+        }
+        // raise: reward volume (the free minimiser has too little) or penalise it (too much)
+        boolean raise = j < lo;
+        // along t >= 0: value(t) = objective - t (Vmax - below) when raising, objective - t above when
+        // penalising; its slope at a minimiser x is below - V(x), or V(x) - above
+        double sLo = raise ? below - v0 : v0 - above;
+        double tLo = 0;
+        double vLo = s0.objective();
+        double tHi = Double.NaN;
         double vHi = Double.NaN;
-        double mu = Math.max(phi, 1e-12) / Math.max(mostVolume, 1);
-        while (spent < MAX_SPLIT_SOLVES && Math.min(one, psi) < target && secondsLeft.getAsDouble() > 0.05) {
-            Solution s = new DpSolver().solve(problem(gw, bw, mu), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
-            solves[0]++;
-            spent++;
-            if (!s.hasChoices() || s.status() != Status.OPTIMAL) {
-                if (Double.isFinite(s.lowerBound())) {
-                    psi = Math.max(psi, s.lowerBound() - mu * shift);
+        double sHi = Double.NaN;
+        double reach = Double.isFinite(goal[0]) ? goal[0] : 2 * vLo;
+        double t = Math.max(reach - vLo, 1e-9 * vLo) / sLo; // the least multiplier at which the first line reaches it
+        int used = 0;
+        while (used < PART_SOLVES && spent[0] < MAX_SPLIT_SOLVES && best < goal[0] && secondsLeft.getAsDouble() > 0.05) {
+            Solve s = solve(gw, bw, raise ? t : -t, secondsLeft, plans, spent, goal, step);
+            used++;
+            double value = s.objective() - t * (raise ? mostVolume - below : above);
+            if (s.x() == null) {
+                if (Double.isFinite(value)) {
+                    best = Math.max(best, value);
                 }
                 break;
             }
-            int[] x = layouts(s.choices());
-            plans.add(x);
-            target = Math.min(target, step.applyAsDouble(x) * (1 - PipelineSearch.PROVEN));
-            double value = s.objective() - mu * shift;
-            psi = Math.max(psi, value);
-            if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "    step bound split solve %d: %.0f buckets, mu %.4g, psi %.6f s, one bucket %.6f s%n",
-                        spent, j, mu, psi, one);
-            }
-            double slope = bucket - volume(x);
+            best = Math.max(best, value);
+            double v = volume(s.x());
+            double slope = raise ? below - v : v - above;
             if (slope > 0) {
-                lo = mu;
+                tLo = t;
                 vLo = value;
                 sLo = slope;
             } else {
-                hi = mu;
+                tHi = t;
                 vHi = value;
                 sHi = slope;
             }
-            if (Double.isNaN(hi)) {
-                mu *= 4; // not yet past the minimisers of one bucket
+            if (Double.isNaN(tHi)) {
+                t *= 4; // not yet past the minimisers outside the part
                 continue;
             }
-            double meet = (vHi - vLo + lo * sLo - hi * sHi) / (sLo - sHi);
-            double model = vLo + (meet - lo) * sLo;
-            if (!(meet > lo && meet < hi) || model <= psi * (1 + 1e-12)) {
+            double meet = (vHi - vLo + tLo * sLo - tHi * sHi) / (sLo - sHi);
+            double model = vLo + (meet - tLo) * sLo;
+            if (!(meet > tLo && meet < tHi) || model <= best * (1 + 1e-12)) {
                 break;
             }
-            mu = meet;
+            t = meet;
         }
-        return Math.min(one, psi);
+        trace(lo, hi, spent[0] - before, best);
+        return new Part(lo, hi, best, j);
+    }
+
+    private static void trace(int lo, int hi, int used, double bound) {
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "    step bound part %d..%d buckets: %.6f s (%d solves)%n", lo, hi, bound, used);
+        }
+    }
+
+    /**
+     * One exact solve of {@link #problem(double, double, double)}: its objective (its proven bound where the
+     * time ran out, then no minimiser), the minimiser added to {@code plans} and priced, lowering {@code
+     * goal}.
+     */
+    private Solve solve(double gw, double bw, double mu, DoubleSupplier secondsLeft, List<int[]> plans, int[] spent,
+            double[] goal, java.util.function.ToDoubleFunction<int[]> step) {
+        Solution s = new DpSolver().solve(problem(gw, bw, mu), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+        spent[0]++;
+        if (!s.hasChoices() || s.status() != Status.OPTIMAL) {
+            return new Solve(s.lowerBound(), null);
+        }
+        int[] x = layouts(s.choices());
+        plans.add(x);
+        goal[0] = Math.min(goal[0], step.applyAsDouble(x) * (1 - PipelineSearch.PROVEN));
+        return new Solve(s.objective(), x);
     }
 }

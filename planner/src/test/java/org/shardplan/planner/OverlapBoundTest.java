@@ -189,6 +189,127 @@ class OverlapBoundTest {
     }
 
     @Test
+    void overSeveralBucketCountsTheBoundIsBelowTheBestPlanByBruteForce() throws Exception {
+        // the perceptron at d = 2048: 2 x 64 MiB of weights, so plans range from 1 bucket (split 4 ways)
+        // to K = 6 (replicated); every plan on 4 devices enumerated, then the bound against the optimum
+        ModelSource wide = b -> Fixtures.deepMlp(4, b, 4096);
+        long batch = 16384;
+        Planner p = Planner.forCluster(Fixtures.a100(4)).withBatch(batch);
+        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, wide, batch, 600);
+        int severalCounts = 0;
+        int between = 0;
+        StringBuilder seen = new StringBuilder();
+        for (int m : List.of(1, 4)) {
+            for (int z : List.of(0, 1)) {
+                ProblemBuilder.Built b = ps.built(batch / m, 4, false, z);
+                ProblemBuilder pb = ps.builder(batch / m, 4, false, z);
+                OverlapBound ob = new OverlapBound(b, m, StageProblem.Filter.ALL, pb.settings().compute(),
+                        pb.settings().memory().optimizer());
+                int n = b.units().size();
+                int[] sizes = new int[n];
+                double all = 1;
+                for (ProblemBuilder.Unit u : b.units()) {
+                    sizes[u.index()] = u.layouts().size();
+                    all *= sizes[u.index()];
+                }
+                assertTrue(all <= 2e6, "plans " + all);
+                int[] x = new int[n];
+                double best = Double.POSITIVE_INFINITY;
+                int bestCount = 0;
+                java.util.Set<Integer> counts = new java.util.TreeSet<>();
+                while (true) {
+                    double st = ps.oneStageStep(b, pb, m, x, 4, false);
+                    if (st < best) {
+                        best = st;
+                        bestCount = OverlapBound.bucketsOf(ob.volume(x));
+                    }
+                    counts.add(OverlapBound.bucketsOf(ob.volume(x)));
+                    int i = 0;
+                    while (i < n && ++x[i] == sizes[i]) {
+                        x[i++] = 0;
+                    }
+                    if (i == n) {
+                        break;
+                    }
+                }
+                severalCounts += counts.size() >= 3 ? 1 : 0;
+                double alphaOnly = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i <= 20; i++) {
+                    alphaOnly = Math.max(alphaOnly, new org.shardplan.planner.solver.DpSolver()
+                            .solve(ob.problem(i / 20.0), org.shardplan.planner.solver.Solver.Options.withTimeLimit(600)).objective());
+                }
+                String what = "m " + m + ", ZeRO " + z + ", counts " + counts + ", K " + ob.buckets() + ", plans " + all
+                        + ", optimum " + best + " (" + bestCount + " buckets), alpha alone " + alphaOnly;
+                seen.append(what).append("; ");
+                // with the target at the optimum (the search's case) and without one, the split wherever it can
+                // gain (0) and where it gains more than 0.1%
+                for (double target : new double[] {best, Double.POSITIVE_INFINITY}) {
+                    for (double above : new double[] {0, OverlapBound.SPLIT_ABOVE}) {
+                        OverlapBound.Result r = ob.maximise(target, () -> 600,
+                                y -> ps.oneStageStep(b, pb, m, y, 4, false), above);
+                        assertTrue(r.lowerBound() <= best * (1 + 1e-9), what + ": bound " + r.lowerBound() + " above the optimum " + best);
+                        assertTrue(r.solves() <= OverlapBound.MAX_SOLVES + OverlapBound.MAX_SPLIT_SOLVES, what + ": " + r.solves());
+                        // every count bounded with its own G / j: within 1% of the optimum, and 1e-6 where the split
+                        // runs wherever it gains
+                        assertTrue(r.lowerBound() >= best * (above == 0 ? 1 - 1e-6 : 0.99), what + ": bound " + r.lowerBound()
+                                + ", optimum " + best);
+                        seen.append(" target ").append(target).append(" above ").append(above).append(": ").append(r.lowerBound())
+                                .append(" in ").append(r.solves());
+                    }
+                }
+                between += bestCount > 1 && bestCount < ob.buckets() ? 1 : 0;
+            }
+        }
+        assertTrue(severalCounts > 0, "no configuration with plans of three or more bucket counts: " + seen);
+        // the case of the split: an optimum of several buckets but fewer than K
+        assertTrue(between > 0, "no optimum between 1 and K buckets: " + seen);
+    }
+
+    @Test
+    void onGpt2StyleAt64DevicesTheSplitByBucketCountProvesThePlan() throws Exception {
+        // DP1 TP32 copied twice (m 1, ZeRO 1): the best plans have 1-2 buckets of K = 3; the cutting planes
+        // over alpha alone (every alpha on a grid, solved exactly) stay below the best step, the split reaches it
+        java.nio.file.Path file = Models.file("gpt2_style.onnx");
+        ModelSource src = bt -> OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(Map.of("seq", 128L, "batch", bt))).graph();
+        Planner p = Planner.forCluster(Fixtures.a100(64)).withBatch(8);
+        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, src, 8, 600);
+        ProblemBuilder.Built b = ps.built(8, 64, false, 1);
+        ProblemBuilder pb = ps.builder(8, 64, false, 1);
+        OverlapBound ob = new OverlapBound(b, 1, StageProblem.Filter.ALL, pb.settings().compute(),
+                pb.settings().memory().optimizer());
+        assertTrue(ob.buckets() >= 2, "K " + ob.buckets());
+        OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600, x -> ps.oneStageStep(b, pb, 1, x, 64, false));
+        double least = Double.POSITIVE_INFINITY;
+        int[] bestPlan = null;
+        for (int[] x : r.plans()) {
+            double st = ps.oneStageStep(b, pb, 1, x, 64, false);
+            if (st < least) {
+                least = st;
+                bestPlan = x;
+            }
+        }
+        assertTrue(r.lowerBound() <= least * (1 + 1e-9), r.lowerBound() + " > " + least);
+        double alphaOnly = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i <= 10; i++) {
+            alphaOnly = Math.max(alphaOnly, new org.shardplan.planner.solver.DpSolver()
+                    .solve(ob.problem(i / 10.0), org.shardplan.planner.solver.Solver.Options.withTimeLimit(600)).objective());
+        }
+        assertTrue(alphaOnly < least * 0.99, "alpha alone " + alphaOnly + ", best " + least);
+        assertTrue(r.lowerBound() >= least * (1 - 1e-6), "bound " + r.lowerBound() + ", best " + least);
+        // plans near the best one (one to three nodes changed) lie above the bound too
+        Random rnd = new Random(17);
+        for (int t = 0; t < 300; t++) {
+            int[] x = bestPlan.clone();
+            for (int c = rnd.nextInt(3); c >= 0; c--) {
+                ProblemBuilder.Unit u = b.units().get(rnd.nextInt(x.length));
+                x[u.index()] = rnd.nextInt(u.layouts().size());
+            }
+            double st = ps.oneStageStep(b, pb, 1, x, 64, false);
+            assertTrue(r.lowerBound() <= st * (1 + 1e-9), "bound " + r.lowerBound() + " > " + st);
+        }
+    }
+
+    @Test
     void theSearchReportsTheBoundAndProvesOnlyWhatItReaches() throws Exception {
         for (int devices : List.of(4, 8, 16)) {
             Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
@@ -210,7 +331,10 @@ class OverlapBoundTest {
 
     @Test
     void onRealModelsTheBoundIsBelowRandomPlans() throws Exception {
+        // ResNet-18 and the GPT-2-style export on 8 and 64 devices, the split by bucket count run wherever it can
+        // gain (above 0): random plans and plans near the best one found (one to three nodes changed)
         Random rnd = new Random(5);
+        int split = 0;
         for (String name : List.of("resnet18.onnx", "gpt2_style.onnx")) {
             java.nio.file.Path file = Models.file(name);
             Map<String, Long> dims = name.startsWith("gpt") ? Map.of("seq", 128L) : Map.of();
@@ -219,19 +343,41 @@ class OverlapBoundTest {
                 d.put("batch", b);
                 return OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(d)).graph();
             };
-            Planner p = Planner.forCluster(Fixtures.a100(8)).withBatch(8);
-            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, src, 8, 600);
-            ProblemBuilder.Built b = ps.built(8, 8, false, 1);
-            ProblemBuilder pb = ps.builder(8, 8, false, 1);
-            OverlapBound ob = new OverlapBound(b, 1, StageProblem.Filter.ALL, pb.settings().compute(),
-                    pb.settings().memory().optimizer());
-            OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600);
-            for (int t = 0; t < 200; t++) {
-                int[] x = t < r.plans().size() ? r.plans().get(t) : random(b, rnd);
-                double step = ps.oneStageStep(b, pb, 1, x, 8, false);
-                assertTrue(r.lowerBound() <= step * (1 + 1e-9), name + ": bound " + r.lowerBound() + " > " + step);
+            for (int devices : List.of(8, 64)) {
+                Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(8);
+                PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, src, 8, 600);
+                ProblemBuilder.Built b = ps.built(8, devices, false, 1);
+                ProblemBuilder pb = ps.builder(8, devices, false, 1);
+                OverlapBound ob = new OverlapBound(b, 1, StageProblem.Filter.ALL, pb.settings().compute(),
+                        pb.settings().memory().optimizer());
+                OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600,
+                        x -> ps.oneStageStep(b, pb, 1, x, devices, false), 0);
+                split += r.solves() > 1 && ob.buckets() > 1 ? 1 : 0;
+                int[] bestPlan = r.plans().get(0);
+                for (int[] x : r.plans()) {
+                    if (ps.oneStageStep(b, pb, 1, x, devices, false) < ps.oneStageStep(b, pb, 1, bestPlan, devices, false)) {
+                        bestPlan = x;
+                    }
+                }
+                for (int t = 0; t < 300; t++) {
+                    int[] x;
+                    if (t < r.plans().size()) {
+                        x = r.plans().get(t);
+                    } else if (t % 2 == 0) {
+                        x = random(b, rnd);
+                    } else {
+                        x = bestPlan.clone();
+                        for (int c = rnd.nextInt(3); c >= 0; c--) {
+                            ProblemBuilder.Unit u = b.units().get(rnd.nextInt(x.length));
+                            x[u.index()] = rnd.nextInt(u.layouts().size());
+                        }
+                    }
+                    double step = ps.oneStageStep(b, pb, 1, x, devices, false);
+                    assertTrue(r.lowerBound() <= step * (1 + 1e-9), name + " on " + devices + ": bound " + r.lowerBound() + " > " + step);
+                }
             }
         }
+        assertTrue(split >= 2, "the split ran on " + split + " of 4");
     }
 
     @Test
