@@ -158,26 +158,9 @@ class OverlapBoundTest {
         for (int m : List.of(1, 4)) {
             ProblemBuilder.Built b = ps.built(64 / m, 4, false, 0);
             ProblemBuilder pb = ps.builder(64 / m, 4, false, 0);
-            int n = b.units().size();
-            int[] sizes = new int[n];
-            double all = 1;
-            for (ProblemBuilder.Unit u : b.units()) {
-                sizes[u.index()] = u.layouts().size();
-                all *= sizes[u.index()];
-            }
-            assertTrue(all <= 2e6, "plans " + all);
-            int[] x = new int[n];
-            double best = Double.POSITIVE_INFINITY;
-            while (true) {
-                best = Math.min(best, ps.oneStageStep(b, pb, m, x, 4, false));
-                int i = 0;
-                while (i < n && ++x[i] == sizes[i]) {
-                    x[i++] = 0;
-                }
-                if (i == n) {
-                    break;
-                }
-            }
+            double[] least = {Double.POSITIVE_INFINITY};
+            everyPlan(b, x -> least[0] = Math.min(least[0], ps.oneStageStep(b, pb, m, x, 4, false)));
+            double best = least[0];
             OverlapBound ob = new OverlapBound(b, m, StageProblem.Filter.ALL, pb.settings().compute(),
                     pb.settings().memory().optimizer());
             OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600);
@@ -205,33 +188,20 @@ class OverlapBoundTest {
                 ProblemBuilder pb = ps.builder(batch / m, 4, false, z);
                 OverlapBound ob = new OverlapBound(b, m, StageProblem.Filter.ALL, pb.settings().compute(),
                         pb.settings().memory().optimizer());
-                int n = b.units().size();
-                int[] sizes = new int[n];
-                double all = 1;
-                for (ProblemBuilder.Unit u : b.units()) {
-                    sizes[u.index()] = u.layouts().size();
-                    all *= sizes[u.index()];
-                }
-                assertTrue(all <= 2e6, "plans " + all);
-                int[] x = new int[n];
-                double best = Double.POSITIVE_INFINITY;
-                int bestCount = 0;
+                double[] bestOf = {Double.POSITIVE_INFINITY};
+                int[] bestCountOf = {0};
                 java.util.Set<Integer> counts = new java.util.TreeSet<>();
-                while (true) {
+                double all = everyPlan(b, x -> {
                     double st = ps.oneStageStep(b, pb, m, x, 4, false);
-                    if (st < best) {
-                        best = st;
-                        bestCount = OverlapBound.bucketsOf(ob.volume(x));
+                    int k = OverlapBound.bucketsOf(ob.volume(x));
+                    if (st < bestOf[0]) {
+                        bestOf[0] = st;
+                        bestCountOf[0] = k;
                     }
-                    counts.add(OverlapBound.bucketsOf(ob.volume(x)));
-                    int i = 0;
-                    while (i < n && ++x[i] == sizes[i]) {
-                        x[i++] = 0;
-                    }
-                    if (i == n) {
-                        break;
-                    }
-                }
+                    counts.add(k);
+                });
+                double best = bestOf[0];
+                int bestCount = bestCountOf[0];
                 severalCounts += counts.size() >= 3 ? 1 : 0;
                 double alphaOnly = Double.NEGATIVE_INFINITY;
                 for (int i = 0; i <= 20; i++) {
@@ -416,5 +386,31 @@ class OverlapBoundTest {
         assertTrue(priced >= 4, "priced " + priced);
         // the segments' resharding makes it the larger somewhere
         assertTrue(above > 0, "never above the least-time bound in " + priced);
+    }
+
+    /**
+     * Calls {@code visit} with every plan of the problem (each unit's layout index), in odometer order, and
+     * returns how many there were; fails when there are more than 2 million.
+     */
+    private static double everyPlan(ProblemBuilder.Built b, java.util.function.Consumer<int[]> visit) {
+        int n = b.units().size();
+        int[] sizes = new int[n];
+        double all = 1;
+        for (ProblemBuilder.Unit u : b.units()) {
+            sizes[u.index()] = u.layouts().size();
+            all *= sizes[u.index()];
+        }
+        assertTrue(all <= 2e6, "plans " + all);
+        int[] x = new int[n];
+        while (true) {
+            visit.accept(x);
+            int i = 0;
+            while (i < n && ++x[i] == sizes[i]) {
+                x[i++] = 0;
+            }
+            if (i == n) {
+                return all;
+            }
+        }
     }
 }
