@@ -71,4 +71,13 @@ public final class Fixtures {
             throw new IllegalStateException(e);
         }
     }
+
+    /** A plan with each unit's layout drawn uniformly. */
+    public static int[] randomLayouts(org.shardplan.planner.build.ProblemBuilder.Built b, java.util.Random rnd) {
+        int[] x = new int[b.units().size()];
+        for (org.shardplan.planner.build.ProblemBuilder.Unit u : b.units()) {
+            x[u.index()] = rnd.nextInt(u.layouts().size());
+        }
+        return x;
+    }
 }

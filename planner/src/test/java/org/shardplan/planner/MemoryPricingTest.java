@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Evaluator;
 import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.solver.RandomProblems;
 import org.shardplan.planner.solver.Solution;
 import org.shardplan.planner.solver.Solver;
 import org.shardplan.planner.solver.Status;
@@ -32,18 +33,8 @@ class MemoryPricingTest {
      */
     private static Problem random(long seed, int n, int maxK, boolean integer) {
         Random r = new Random(seed);
-        List<Problem.Node> nodes = new ArrayList<>();
         int[] k = new int[n];
-        for (int i = 0; i < n; i++) {
-            k[i] = 1 + r.nextInt(maxK);
-            double[] c = new double[k[i]];
-            double[] m = new double[k[i]];
-            for (int s = 0; s < k[i]; s++) {
-                c[s] = integer ? r.nextInt(100) : r.nextDouble() * 1e-3;
-                m[s] = integer ? 1 + r.nextInt(20) : (1 + r.nextDouble() * 20) * 1e9;
-            }
-            nodes.add(new Problem.Node("n" + i, c, List.of(), m));
-        }
+        List<Problem.Node> nodes = RandomProblems.nodes(r, k, maxK, integer);
         List<Problem.Edge> edges = new ArrayList<>();
         for (int i = 1; i < n; i++) {
             edges.add(edge(r, i - 1, i, k, integer));

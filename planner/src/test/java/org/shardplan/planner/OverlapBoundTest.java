@@ -28,10 +28,13 @@ class OverlapBoundTest {
 
     private static final ModelSource MLP = b -> Fixtures.mlp(b, 1024);
 
-    /** The step of plan x from the cost parts, written out (docs/schedules.md): W + U + max(G / k, G - B). */
-    private static double stepByHand(ProblemBuilder.Built b, ProblemBuilder pb, int m, int[] x) {
+    /**
+     * The parts of plan x's step summed from the costs by hand, {W, U, G, B, gradient volume}: W the m
+     * micro-batches' work with the resharding, U the optimizer step, G the gradient reduction, B the last
+     * micro-batch's backward (half of the collectives and resharding) the reduction can hide behind.
+     */
+    private static double[] partsByHand(ProblemBuilder.Built b, ProblemBuilder pb, int m, int[] x) {
         double w = 0;
-        double u = 0;
         double g = 0;
         double back = 0;
         double volume = 0;
@@ -49,17 +52,16 @@ class OverlapBoundTest {
             w += m * s;
             back += s / 2;
         }
-        u = pb.settings().compute().optimizerStepSeconds(stat, pb.settings().memory().optimizer());
-        double k = Math.max(1, Math.ceil(volume / PipelineSearch.BUCKET_BYTES));
-        return w + u + (g > 0 ? Math.max(g / k, g - back) : 0);
+        double u = pb.settings().compute().optimizerStepSeconds(stat, pb.settings().memory().optimizer());
+        return new double[] {w, u, g, back, volume};
     }
 
-    private static int[] random(ProblemBuilder.Built b, Random rnd) {
-        int[] x = new int[b.units().size()];
-        for (ProblemBuilder.Unit u : b.units()) {
-            x[u.index()] = rnd.nextInt(u.layouts().size());
-        }
-        return x;
+    /** The step of plan x from the cost parts, written out (docs/schedules.md): W + U + max(G / k, G - B). */
+    private static double stepByHand(ProblemBuilder.Built b, ProblemBuilder pb, int m, int[] x) {
+        double[] p = partsByHand(b, pb, m, x);
+        double g = p[2];
+        double k = Math.max(1, Math.ceil(p[4] / PipelineSearch.BUCKET_BYTES));
+        return p[0] + p[1] + (g > 0 ? Math.max(g / k, g - p[3]) : 0);
     }
 
     @Test
@@ -82,7 +84,7 @@ class OverlapBoundTest {
                         String what = devices + " devices, m " + m + ", ZeRO " + z;
                         double least = Double.POSITIVE_INFINITY;
                         for (int t = 0; t < 120; t++) {
-                            int[] x = t < r.plans().size() ? r.plans().get(t) : random(b, rnd);
+                            int[] x = t < r.plans().size() ? r.plans().get(t) : Fixtures.randomLayouts(b, rnd);
                             double step = ps.oneStageStep(b, pb, m, x, devices, false);
                             assertEquals(stepByHand(b, pb, m, x), step, 1e-9 * step, what);
                             assertTrue(r.lowerBound() <= step * (1 + 1e-9), what + ": bound " + r.lowerBound()
@@ -124,24 +126,12 @@ class OverlapBoundTest {
         assertEquals(Math.max(1, Math.ceil(most / 2 / (25 * 1024 * 1024))), ob.buckets(), 0.0);
         Random rnd = new Random(3);
         for (int t = 0; t < 50; t++) {
-            int[] x = random(b, rnd);
-            double w = 0;
-            double stat = 0;
-            double g = 0;
-            double back = 0;
-            for (ProblemBuilder.Unit u : b.units()) {
-                ProblemBuilder.Cost c = u.costs().get(x[u.index()]);
-                w += 4 * (c.microComputeSeconds() + c.microCommunicationSeconds());
-                stat += c.parameterBytes();
-                g += c.gradientSeconds();
-                back += c.microComputeSeconds() - c.forwardSeconds() + c.microCommunicationSeconds() / 2;
-            }
-            for (ProblemBuilder.Link l : b.links()) {
-                double s = l.seconds()[x[l.from()] * b.units().get(l.to()).layouts().size() + x[l.to()]];
-                w += 4 * s;
-                back += s / 2;
-            }
-            double u = pb.settings().compute().optimizerStepSeconds(stat, pb.settings().memory().optimizer());
+            int[] x = Fixtures.randomLayouts(b, rnd);
+            double[] parts = partsByHand(b, pb, 4, x);
+            double w = parts[0];
+            double u = parts[1];
+            double g = parts[2];
+            double back = parts[3];
             for (double alpha : new double[] {0, 0.5, 1}) {
                 double expected = w + u + alpha * g / ob.buckets() + (1 - alpha) * (g - back);
                 assertEquals(expected, Evaluator.objective(ob.problem(alpha), x), 1e-9 * expected);
@@ -334,7 +324,7 @@ class OverlapBoundTest {
                     if (t < r.plans().size()) {
                         x = r.plans().get(t);
                     } else if (t % 2 == 0) {
-                        x = random(b, rnd);
+                        x = Fixtures.randomLayouts(b, rnd);
                     } else {
                         x = bestPlan.clone();
                         for (int c = rnd.nextInt(3); c >= 0; c--) {

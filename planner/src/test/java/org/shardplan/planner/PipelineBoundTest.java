@@ -45,14 +45,6 @@ class PipelineBoundTest {
         return r;
     }
 
-    private static int[] randomLayouts(ProblemBuilder.Built b, Random rnd) {
-        int[] x = new int[b.units().size()];
-        for (ProblemBuilder.Unit u : b.units()) {
-            x[u.index()] = rnd.nextInt(u.layouts().size());
-        }
-        return x;
-    }
-
     @Test
     void theBoundIsBelowEveryPricedPlanAndEachChunkBelowItsProfile() throws Exception {
         Random rnd = new Random(7);
@@ -83,7 +75,7 @@ class PipelineBoundTest {
                     PipelineBound least = new PipelineBound(b, StageProblem.Filter.ALL, pos, sendsAt(ps, b, pos, per), false,
                             pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
                     for (int t = 0; t < 60; t++) {
-                        int[] x = randomLayouts(b, rnd);
+                        int[] x = Fixtures.randomLayouts(b, rnd);
                         for (String name : SCHEDULES) {
                             Schedule sch = Schedules.of(name);
                             for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {

@@ -6,7 +6,7 @@ import java.util.OptionalDouble;
 import java.util.Random;
 
 /** Seeded random problems for the contract tests, and a brute-force reference. */
-final class RandomProblems {
+public final class RandomProblems {
     private RandomProblems() {
     }
 
@@ -17,18 +17,8 @@ final class RandomProblems {
      */
     static Problem random(long seed, int n, int maxK, int extraEdges, double forbidden) {
         Random r = new Random(seed);
-        List<Problem.Node> nodes = new ArrayList<>();
         int[] k = new int[n];
-        for (int i = 0; i < n; i++) {
-            k[i] = 1 + r.nextInt(maxK);
-            double[] c = new double[k[i]];
-            double[] m = new double[k[i]];
-            for (int s = 0; s < k[i]; s++) {
-                c[s] = r.nextInt(100);
-                m[s] = 1 + r.nextInt(20);
-            }
-            nodes.add(new Problem.Node("n" + i, c, List.of(), m));
-        }
+        List<Problem.Node> nodes = nodes(r, k, maxK, true);
         List<Problem.Edge> edges = new ArrayList<>();
         for (int i = 1; i < n; i++) {
             edges.add(edge(r, r.nextInt(i), i, k, forbidden));
@@ -41,6 +31,26 @@ final class RandomProblems {
             }
         }
         return new Problem("random-" + seed, nodes, edges);
+    }
+
+    /**
+     * {@code k.length} nodes named {@code n0, n1, ...}, node i with {@code k[i]} strategies drawn in 1..maxK
+     * (written into {@code k}); costs and memory integer (costs 0..99, memory 1..20) or real (costs below
+     * 1e-3, memory 1e9..2.1e10 bytes). No labels.
+     */
+    public static List<Problem.Node> nodes(Random r, int[] k, int maxK, boolean integer) {
+        List<Problem.Node> nodes = new ArrayList<>();
+        for (int i = 0; i < k.length; i++) {
+            k[i] = 1 + r.nextInt(maxK);
+            double[] c = new double[k[i]];
+            double[] m = new double[k[i]];
+            for (int s = 0; s < k[i]; s++) {
+                c[s] = integer ? r.nextInt(100) : r.nextDouble() * 1e-3;
+                m[s] = integer ? 1 + r.nextInt(20) : (1 + r.nextDouble() * 20) * 1e9;
+            }
+            nodes.add(new Problem.Node("n" + i, c, List.of(), m));
+        }
+        return nodes;
     }
 
     private static Problem.Edge edge(Random r, int a, int b, int[] k, double forbidden) {
