@@ -91,6 +91,15 @@ final class PipelineBound {
     private final double[] pairForward;
     private final double[] pairInput;
     private final double[] pairWork;
+    /**
+     * Per segment: the exact least of its forward, backward and gradient reduction together, the reduction at what every
+     * layout exposes at least ({@code max(f + G, f + b + G / K)}, {@code K} the buckets of the whole model's largest
+     * volume, at least any chunk's), links to other segments dropped: with the chunk's separate least parts, what every
+     * layout adds to a chunk whose forward, backward and reduction all lie on a path ({@link #chunkOwn}).
+     */
+    private final double[] reduceJoint;
+    /** The buckets of the largest gradient volume of the whole model (1 where the reduction does not overlap). */
+    private final double buckets;
     /** Per node: its layout in its segment's least forward and backward time (a plan the bound suggests). */
     private final int[] workLayouts;
     /** Per segment: least gradient-reduction seconds, largest gradient volume (bytes), least static bytes. */
@@ -145,6 +154,18 @@ final class PipelineBound {
         gradient = new double[segments];
         mostVolume = new double[segments];
         leastStatic = new double[segments];
+        reduceJoint = new double[segments];
+        double volume = 0;
+        for (ProblemBuilder.Unit u : b.units()) {
+            double v = 0;
+            for (int c = 0; c < u.costs().size(); c++) {
+                if (filter.allows(u, c)) {
+                    v = Math.max(v, u.costs().get(c).gradientBytes() / 2);
+                }
+            }
+            volume += v;
+        }
+        buckets = overlap ? Math.max(1, Math.ceil(volume / PipelineSearch.BUCKET_BYTES)) : 1;
         Map<DoublesKey, Solved> seen = new HashMap<>();
         for (int k = 0; k < segments; k++) {
             int from = positions.get(k);
@@ -188,6 +209,8 @@ final class PipelineBound {
             forward[k] = Math.max(sum(fl), solve(b, filter, from, to, FORWARD, recompute, seen, secondsLeft));
             backwardInput[k] = Math.max(sum(il), solve(b, filter, from, to, INPUT, recompute, seen, secondsLeft));
             double work = solve(b, filter, from, to, WORK, recompute, seen, secondsLeft);
+            reduceJoint[k] = Math.max(solve(b, filter, from, to, REDUCE_BUCKET, recompute, seen, secondsLeft),
+                    overlap ? solve(b, filter, from, to, REDUCE_ALL, recompute, seen, secondsLeft) : 0);
             joint[k] = Math.max(0, work - forward[k] - backwardInput[k] - backwardWeight[k]);
             if (k == 0) {
                 afterForward[k] = forward[k];
@@ -219,6 +242,7 @@ final class PipelineBound {
     private double[] preGradient;
     private double[] preVolume;
     private double[] preStatic;
+    private double[] preReduce;
 
     private void prefixes() {
         int k = segments;
@@ -232,7 +256,9 @@ final class PipelineBound {
         preGradient = new double[k + 1];
         preVolume = new double[k + 1];
         preStatic = new double[k + 1];
+        preReduce = new double[k + 1];
         for (int i = 0; i < k; i++) {
+            preReduce[i + 1] = preReduce[i] + reduceJoint[i];
             preGradient[i + 1] = preGradient[i] + gradient[i];
             preVolume[i + 1] = preVolume[i] + mostVolume[i];
             preStatic[i + 1] = preStatic[i] + leastStatic[i];
@@ -281,6 +307,19 @@ final class PipelineBound {
         r[3] = Math.max(0, Math.max(wa, wp) - f - in - w);
     }
 
+    /**
+     * What every layout adds, beyond the chunk's least forward, backward and exposed reduction and beyond what {@link
+     * #chunk} already counts for one forward-backward pair, to the three together: a path holding a pair of the chunk and
+     * ending on its device (its reduction after it) gains this once more. Any plan's {@code f + b + g} is at least the sum
+     * of its segments' {@link #reduceJoint} (links between segments dropped; {@code g >= max(G - b, G / k)} and the
+     * chunk's {@code k} at most {@link #buckets}). O(1).
+     */
+    double chunkOwn(int from, int to) {
+        double[] c = chunk(from, to);
+        double joint = preReduce[to] - preReduce[from];
+        return Math.max(0, joint - c[0] - c[1] - c[2] - chunkSync(from, to) - c[3]);
+    }
+
     /** The least exposed gradient reduction of a chunk of segments {@code [from, to)}, as {@link #profile} has it. O(1). */
     double chunkSync(int from, int to) {
         double g = preGradient[to] - preGradient[from];
@@ -321,6 +360,10 @@ final class PipelineBound {
     private static final int FORWARD = 0;
     private static final int INPUT = 1;
     private static final int WORK = 2;
+    /** The forward and the whole gradient reduction: {@code f + b + g >= f + G} (the exposed part is at least {@code G - b}). */
+    private static final int REDUCE_ALL = 3;
+    /** The forward, the backward and the reduction over the most buckets: {@code f + b + g >= f + b + G / K}. */
+    private static final int REDUCE_BUCKET = 4;
 
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int from, int to, int part,
             boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
@@ -367,8 +410,15 @@ final class PipelineBound {
             key.add((double) -c);
             for (int s = 0; s < c; s++) {
                 ProblemBuilder.Cost x = u.costs().get(allowed[i][s]);
-                cost[s] = (lo + i < from ? before : self) * (part == FORWARD ? forwardPart(x) : part == INPUT
-                        ? inputPart(x, recompute) : forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute));
+                double own = switch (part) {
+                    case FORWARD -> forwardPart(x);
+                    case INPUT -> inputPart(x, recompute);
+                    case WORK -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
+                    case REDUCE_ALL -> forwardPart(x) + x.gradientSeconds();
+                    default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
+                            + x.gradientSeconds() / buckets;
+                };
+                cost[s] = (lo + i < from ? before : self) * own;
                 key.add(cost[s]);
                 key.add((double) allowed[i][s]);
             }
@@ -390,7 +440,8 @@ final class PipelineBound {
                     k -> new double[ra.length * ca.length]);
             for (int s = 0; s < ra.length; s++) {
                 for (int q = 0; q < ca.length; q++) {
-                    acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]] * (part == WORK ? 1 : 0.5);
+                    acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]]
+                            * (part == WORK || part == REDUCE_BUCKET ? 1 : 0.5);
                 }
             }
         }
@@ -654,15 +705,19 @@ final class PipelineBound {
     /**
      * A path of a schedule's op order to device {@code device}'s last op, as a bound on the step of any partition: per
      * chunk {@code j} the coefficients {@code coef[j * PARTS + k]} of the chunk's least forward ({@code k = 0}),
-     * input-gradient (1) and weight-gradient (2) times, of what every layout adds to a forward-backward pair (3) and of
-     * its send (4); the device's gradient reduction and optimizer step follow. On every plan with the partition the
+     * input-gradient (1) and weight-gradient (2) times, of what every layout adds to a forward-backward pair (3), of
+     * its send (4) and of what every layout adds once more where the path holds a pair of the chunk and ends on its
+     * device ({@link PipelineBound#chunkOwn}, 5); the device's gradient reduction and optimizer step follow. On every plan with the partition the
      * path is at most as long as the step ({@link #length}).
      */
     record Path(int device, double[] coef) {
         /** Coefficients per chunk. */
-        static final int PARTS = 5;
-        /** Values per chunk of a partition ({@link PipelineBound#values}): the five parts, the reduction, the update. */
-        static final int VALUES = 7;
+        static final int PARTS = 6;
+        /** Values per chunk of a partition ({@link PipelineBound#values}): the six parts, the reduction, the update. */
+        static final int VALUES = 8;
+        /** Where a chunk's least exposed reduction and optimizer step lie among its values. */
+        static final int SYNC = 6;
+        static final int UPDATE = 7;
 
         /**
          * The path's length on a partition's least chunk values ({@code VALUES} per chunk), its device's reduction and
@@ -676,7 +731,7 @@ final class PipelineBound {
                     r += coef[j * PARTS + k] * values[j * VALUES + k];
                 }
                 if (j % p == device) {
-                    r += values[j * VALUES + 5] + values[j * VALUES + 6];
+                    r += values[j * VALUES + SYNC] + values[j * VALUES + UPDATE];
                 }
             }
             return r;
@@ -703,8 +758,9 @@ final class PipelineBound {
             chunkInto(from, to, ch);
             System.arraycopy(ch, 0, r, j * Path.VALUES, 4);
             r[j * Path.VALUES + 4] = to < segments ? sendAt[to] : 0;
-            r[j * Path.VALUES + 5] = chunkSync(from, to);
-            r[j * Path.VALUES + 6] = profileUpdate(from, to);
+            r[j * Path.VALUES + 5] = chunkOwn(from, to);
+            r[j * Path.VALUES + Path.SYNC] = chunkSync(from, to);
+            r[j * Path.VALUES + Path.UPDATE] = profileUpdate(from, to);
             from = to;
         }
         return r;
@@ -715,8 +771,8 @@ final class PipelineBound {
         List<StageProfile> r = new ArrayList<>(chunks);
         for (int j = 0; j < chunks; j++) {
             int o = j * Path.VALUES;
-            r.add(new StageProfile(values[o], values[o + 1] + values[o + 2], values[o + 2], values[o + 4], values[o + 5], 0, 0,
-                    values[o + 6]));
+            r.add(new StageProfile(values[o], values[o + 1] + values[o + 2], values[o + 2], values[o + 4], values[o + Path.SYNC],
+                    0, 0, values[o + Path.UPDATE]));
         }
         return r;
     }
@@ -841,7 +897,7 @@ final class PipelineBound {
     }
 
     /**
-     * The least over partitions into {@code chunks} chunks of {@code sum_j agg_j . (f, b_in, b_w, joint, send)_j +
+     * The least over partitions into {@code chunks} chunks of {@code sum_j agg_j . (f, b_in, b_w, joint, send, own)_j +
      * dev_j (sync_j + update_j)}, by a dynamic program over (chunk, end segment); its minimiser's ends into {@code
      * ends}. O(chunks K^2).
      */
@@ -866,8 +922,12 @@ final class PipelineBound {
                     }
                     chunkInto(st, e, ch);
                     double c = prev + agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3] + send;
-                    if (dev[j] > 0) {
-                        c += dev[j] * (chunkSync(st, e) + profileUpdate(st, e));
+                    if (dev[j] > 0 || agg[o + 5] > 0) {
+                        double sync = chunkSync(st, e);
+                        c += dev[j] * (sync + profileUpdate(st, e));
+                        if (agg[o + 5] > 0) {
+                            c += agg[o + 5] * Math.max(0, preReduce[e] - preReduce[st] - ch[0] - ch[1] - ch[2] - sync - ch[3]);
+                        }
                     }
                     if (c < best[j][e]) {
                         best[j][e] = c;
@@ -1081,6 +1141,14 @@ final class PipelineBound {
          * bonuses 0: the step of the schedule's estimate). O(ops + transfers).
          */
         double step(List<StageProfile> ps, double[] bonus) {
+            return step(ps, bonus, null);
+        }
+
+        /**
+         * {@link #step(List, double[])} with {@code own[j]} more, once, for each chunk {@code j} of the device the path
+         * ends on of which it holds a pair (a triple) ({@link PipelineBound#chunkOwn}). O(ops + transfers).
+         */
+        double step(List<StageProfile> ps, double[] bonus, double[] own) {
             longest(ps);
             double[] end = ends;
             int[] arg = args;
@@ -1104,7 +1172,7 @@ final class PipelineBound {
                     for (int j = 0; j < chunks; j++) {
                         int pairs = split ? Math.min(count[j][F], Math.min(count[j][BI], count[j][W]))
                                 : Math.min(count[j][F], count[j][B]);
-                        extra += pairs * bonus[j];
+                        extra += pairs * bonus[j] + (own != null && pairs > 0 && j % p == d ? own[j] : 0);
                     }
                 }
                 best = Math.max(best, (last[d] >= 0 ? end[last[d]] : 0) + sync[d] + extra);
@@ -1133,6 +1201,7 @@ final class PipelineBound {
                     coef[j * Path.PARTS + 2] = x[B] + x[W];
                     coef[j * Path.PARTS + 3] = split ? Math.min(x[F], Math.min(x[BI], x[W])) : Math.min(x[F], x[B]);
                     coef[j * Path.PARTS + 4] = x[SEND];
+                    coef[j * Path.PARTS + 5] = j % p == d && coef[j * Path.PARTS + 3] > 0 ? 1 : 0;
                 }
                 r.add(new Path(d, coef));
             }
@@ -1185,6 +1254,7 @@ final class PipelineBound {
         int[] bestEnds;
         Paths paths;
         double[] bonus;
+        double[] own;
         long priced;
         long visited;
         boolean aborted;
@@ -1338,13 +1408,15 @@ final class PipelineBound {
             if (paths == null) {
                 paths = new Paths(sch, p, m, v);
                 bonus = new double[chunks];
+                own = new double[chunks];
             }
             int f = 0;
             for (int j = 0; j < chunks; j++) {
                 bonus[j] = chunkJ(f, end[j]);
+                own[j] = chunkOwn(f, end[j]);
                 f = end[j];
             }
-            double step = paths.step(ps, bonus) + update;
+            double step = paths.step(ps, bonus, own) + update;
             if (step < best) {
                 best = step;
                 bestEnds = end.clone();

@@ -104,6 +104,7 @@ class PipelineBoundTest {
                                     assertTrue(lo.gradientSyncSeconds() <= hi.gradientSyncSeconds() * (1 + 1e-9) + 1e-15, at + " sync");
                                     assertTrue(lo.updateSeconds() <= hi.updateSeconds() * (1 + 1e-9) + 1e-15, at + " update");
                                     assertEquals(hi.sendSeconds(), lo.sendSeconds(), 1e-12 * Math.max(1e-9, hi.sendSeconds()), at + " send");
+                                    jointBelow(least, pos.indexOf(bs[j]), pos.indexOf(bs[j + 1]), hi, at);
                                     profilesChecked++;
                                 }
                             }
@@ -141,11 +142,13 @@ class PipelineBoundTest {
             // with each chunk's joint slack on the pairs of its longest paths
             int f = 0;
             double[] bonus = new double[chunks];
+            double[] own = new double[chunks];
             for (int c = 0; c < chunks; c++) {
                 bonus[c] = pb.chunkJoint(f, end[c]);
+                own[c] = pb.chunkOwn(f, end[c]);
                 f = end[c];
             }
-            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus) + PipelineSearch.updateAfter(sch, ps, p));
+            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus, own) + PipelineSearch.updateAfter(sch, ps, p));
         }
         double best = Double.POSITIVE_INFINITY;
         int last = j == chunks - 1 ? pb.segments() : pb.segments() - (chunks - j - 1);
@@ -263,6 +266,8 @@ class PipelineBoundTest {
         double bound = ps.scheduleBound(o, Double.POSITIVE_INFINITY);
         assertTrue(bound > 0, "no bound");
         assertTrue(bound <= o.stepSeconds() * (1 + 1e-9), bound + " > plan " + o.stepSeconds());
+        PipelineBound least = new PipelineBound(b, ps.filter(cg, micro, per), pos, sendsAt(ps, b, pos, per), false,
+                pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
         int checked = 0;
         for (int t = 0; t < 40; t++) {
             int[] x = t % 2 == 0 ? o.choice() : Fixtures.randomLayouts(b, rnd);
@@ -276,11 +281,30 @@ class PipelineBoundTest {
                     List<StageProfile> prof = ps.profiles(b, pb, x, bs, per, false);
                     double step = sch.estimate(prof, m, v).stepSeconds() + PipelineSearch.updateAfter(sch, prof, stages);
                     assertTrue(bound <= step * (1 + 1e-9), name + " v " + v + ": bound " + bound + " > " + step);
+                    for (int j = 0; j < prof.size(); j++) {
+                        jointBelow(least, pos.indexOf(bs[j]), pos.indexOf(bs[j + 1]), prof.get(j), name + " chunk " + j);
+                    }
                     checked++;
                 }
             }
         }
         assertTrue(checked >= 100, "checked " + checked);
+    }
+
+    /**
+     * A chunk's least forward, backward and exposed reduction with what every layout adds to them ({@link
+     * PipelineBound#chunkJoint} for a pair, {@link PipelineBound#chunkOwn} once more with the reduction) are below a
+     * plan's, and the least forward and backward with the first below the plan's.
+     */
+    private static void jointBelow(PipelineBound least, int from, int to, StageProfile hi, String at) {
+        StageProfile lo = least.profile(from, to);
+        double pair = least.chunkJoint(from, to);
+        double own = least.chunkOwn(from, to);
+        assertTrue(own >= 0 && pair >= 0, at + ": negative");
+        double plan = hi.forwardSeconds() + hi.backwardSeconds();
+        assertTrue(lo.forwardSeconds() + lo.backwardSeconds() + pair <= plan * (1 + 1e-9), at + " forward and backward");
+        assertTrue(lo.forwardSeconds() + lo.backwardSeconds() + lo.gradientSyncSeconds() + pair + own
+                <= (plan + hi.gradientSyncSeconds()) * (1 + 1e-9), at + " forward, backward and reduction");
     }
 
     /** A partition's node bounds with each inner cut moved by up to 3 segments (kept increasing). */
@@ -346,7 +370,8 @@ class PipelineBoundTest {
             for (int k = 0; k < PipelineBound.Path.PARTS; k++) {
                 r += agg[j * PipelineBound.Path.PARTS + k] * values[j * PipelineBound.Path.VALUES + k];
             }
-            r += dev[j] * (values[j * PipelineBound.Path.VALUES + 5] + values[j * PipelineBound.Path.VALUES + 6]);
+            r += dev[j] * (values[j * PipelineBound.Path.VALUES + PipelineBound.Path.SYNC]
+                    + values[j * PipelineBound.Path.VALUES + PipelineBound.Path.UPDATE]);
         }
         return r;
     }
