@@ -92,14 +92,22 @@ final class PipelineBound {
     private final double[] pairInput;
     private final double[] pairWork;
     /**
-     * Per segment: the exact least of its forward, backward and gradient reduction together, the reduction at what every
-     * layout exposes at least ({@code max(f + G, f + b + G / K)}, {@code K} the buckets of the whole model's largest
-     * volume, at least any chunk's), links to other segments dropped: with the chunk's separate least parts, what every
-     * layout adds to a chunk whose forward, backward and reduction all lie on a path ({@link #chunkOwn}).
+     * Per bucket count {@code levels[l]} and segment: the exact least of its forward, backward and gradient reduction
+     * together, the reduction at what every layout of a chunk of at most {@code levels[l]} buckets exposes at least
+     * ({@code max(f + G, f + b + G / levels[l])}), links to other segments dropped: with the chunk's separate least parts,
+     * what every layout adds to a chunk whose forward, backward and reduction all lie on a path ({@link #chunkOwn}).
      */
-    private final double[] reduceJoint;
-    /** The buckets of the largest gradient volume of the whole model (1 where the reduction does not overlap). */
-    private final double buckets;
+    private final double[][] reduceJoint;
+    /**
+     * The bucket counts {@link #reduceJoint} is solved for, increasing: the powers of two below the buckets of the whole
+     * model's largest gradient volume (at least any chunk's), where that is at most {@link #BUCKET_LEVELS}, and that
+     * count itself (only 1 where the reduction does not overlap).
+     */
+    private final double[] levels;
+    /** The most bucket count whose powers of two below it are solved apart ({@link #levels}). */
+    static final int BUCKET_LEVELS = 64;
+    /** The bucket count {@link #solve} prices the reduction with ({@code REDUCE_BUCKET}). */
+    private double buckets;
     /** Per node: its layout in its segment's least forward and backward time (a plan the bound suggests). */
     private final int[] workLayouts;
     /** Per segment: least gradient-reduction seconds, largest gradient volume (bytes), least static bytes. */
@@ -154,7 +162,6 @@ final class PipelineBound {
         gradient = new double[segments];
         mostVolume = new double[segments];
         leastStatic = new double[segments];
-        reduceJoint = new double[segments];
         double volume = 0;
         for (ProblemBuilder.Unit u : b.units()) {
             double v = 0;
@@ -165,7 +172,17 @@ final class PipelineBound {
             }
             volume += v;
         }
-        buckets = overlap ? Math.max(1, Math.ceil(volume / PipelineSearch.BUCKET_BYTES)) : 1;
+        double most = overlap ? Math.max(1, Math.ceil(volume / PipelineSearch.BUCKET_BYTES)) : 1;
+        List<Double> ls = new ArrayList<>();
+        for (double x = 1; x < most && most <= BUCKET_LEVELS; x *= 2) {
+            ls.add(x);
+        }
+        ls.add(most);
+        levels = new double[ls.size()];
+        for (int l = 0; l < levels.length; l++) {
+            levels[l] = ls.get(l);
+        }
+        reduceJoint = new double[levels.length][segments];
         Map<DoublesKey, Solved> seen = new HashMap<>();
         for (int k = 0; k < segments; k++) {
             int from = positions.get(k);
@@ -209,8 +226,11 @@ final class PipelineBound {
             forward[k] = Math.max(sum(fl), solve(b, filter, from, to, FORWARD, recompute, seen, secondsLeft));
             backwardInput[k] = Math.max(sum(il), solve(b, filter, from, to, INPUT, recompute, seen, secondsLeft));
             double work = solve(b, filter, from, to, WORK, recompute, seen, secondsLeft);
-            reduceJoint[k] = Math.max(solve(b, filter, from, to, REDUCE_BUCKET, recompute, seen, secondsLeft),
-                    overlap ? solve(b, filter, from, to, REDUCE_ALL, recompute, seen, secondsLeft) : 0);
+            double all = overlap ? solve(b, filter, from, to, REDUCE_ALL, recompute, seen, secondsLeft) : 0;
+            for (int l = 0; l < levels.length; l++) {
+                buckets = levels[l];
+                reduceJoint[l][k] = Math.max(all, solve(b, filter, from, to, REDUCE_BUCKET, recompute, seen, secondsLeft));
+            }
             joint[k] = Math.max(0, work - forward[k] - backwardInput[k] - backwardWeight[k]);
             if (k == 0) {
                 afterForward[k] = forward[k];
@@ -242,7 +262,7 @@ final class PipelineBound {
     private double[] preGradient;
     private double[] preVolume;
     private double[] preStatic;
-    private double[] preReduce;
+    private double[][] preReduce;
 
     private void prefixes() {
         int k = segments;
@@ -256,9 +276,11 @@ final class PipelineBound {
         preGradient = new double[k + 1];
         preVolume = new double[k + 1];
         preStatic = new double[k + 1];
-        preReduce = new double[k + 1];
+        preReduce = new double[levels.length][k + 1];
         for (int i = 0; i < k; i++) {
-            preReduce[i + 1] = preReduce[i] + reduceJoint[i];
+            for (int l = 0; l < levels.length; l++) {
+                preReduce[l][i + 1] = preReduce[l][i] + reduceJoint[l][i];
+            }
             preGradient[i + 1] = preGradient[i] + gradient[i];
             preVolume[i + 1] = preVolume[i] + mostVolume[i];
             preStatic[i + 1] = preStatic[i] + leastStatic[i];
@@ -311,13 +333,20 @@ final class PipelineBound {
      * What every layout adds, beyond the chunk's least forward, backward and exposed reduction and beyond what {@link
      * #chunk} already counts for one forward-backward pair, to the three together: a path holding a pair of the chunk and
      * ending on its device (its reduction after it) gains this once more. Any plan's {@code f + b + g} is at least the sum
-     * of its segments' {@link #reduceJoint} (links between segments dropped; {@code g >= max(G - b, G / k)} and the
-     * chunk's {@code k} at most {@link #buckets}). O(1).
+     * of its segments' {@link #reduceJoint} at the least level of at least the chunk's buckets (links between segments
+     * dropped; {@code g >= max(G - b, G / k)}, the chunk's {@code k} the buckets of its largest volume). O(log levels).
      */
     double chunkOwn(int from, int to) {
         double[] c = chunk(from, to);
-        double joint = preReduce[to] - preReduce[from];
-        return Math.max(0, joint - c[0] - c[1] - c[2] - chunkSync(from, to) - c[3]);
+        return Math.max(0, reduceJoint(from, to) - c[0] - c[1] - c[2] - chunkSync(from, to) - c[3]);
+    }
+
+    /** The sum of a chunk's segments' {@link #reduceJoint} at the least level of at least its buckets. O(log levels). */
+    private double reduceJoint(int from, int to) {
+        double k = overlap ? Math.max(1, Math.ceil((preVolume[to] - preVolume[from]) / PipelineSearch.BUCKET_BYTES)) : 1;
+        int l = java.util.Arrays.binarySearch(levels, k);
+        l = l >= 0 ? l : Math.min(levels.length - 1, -l - 1);
+        return preReduce[l][to] - preReduce[l][from];
     }
 
     /** The least exposed gradient reduction of a chunk of segments {@code [from, to)}, as {@link #profile} has it. O(1). */
@@ -926,7 +955,7 @@ final class PipelineBound {
                         double sync = chunkSync(st, e);
                         c += dev[j] * (sync + profileUpdate(st, e));
                         if (agg[o + 5] > 0) {
-                            c += agg[o + 5] * Math.max(0, preReduce[e] - preReduce[st] - ch[0] - ch[1] - ch[2] - sync - ch[3]);
+                            c += agg[o + 5] * Math.max(0, reduceJoint(st, e) - ch[0] - ch[1] - ch[2] - sync - ch[3]);
                         }
                     }
                     if (c < best[j][e]) {
