@@ -60,10 +60,18 @@ import org.shardplan.planner.solver.Status;
  * the largest of those paths is at least their mean. Every partition is priced or cut off at a path of its
  * own at least the threshold, so the result is {@code min(threshold, least step)}.
  *
- * <p>Running time: two exact dynamic programs per distinct segment problem (layers share one), then per
- * schedule at most {@code budget} partitions priced, O(p m v) each (64 partial partitions cut off count as one
- * priced); the number of partitions is at most
- * {@code C(K - 1, p v - 1)} for K segments, most cut off on balanced chains.
+ * <p>What the separate least parts lose is given back on the longest paths: per forward-backward pair of a chunk
+ * what every layout adds to their sum ({@link #chunkJoint}), and once more, where the path ends on the chunk's
+ * device, what every layout adds to its forward, backward and gradient reduction together ({@link #chunkOwn}: the
+ * reduction traded against the work it saves). Where the partitions are too many to enumerate ({@link
+ * #ENUMERATED_PARTITIONS}), the least over them is bounded by Lagrangian duality over the op order's paths
+ * ({@link #dual}).
+ *
+ * <p>Running time: a few exact dynamic programs per distinct segment problem (layers share them; problems of at
+ * most {@link #ENUMERATE} assignments are tried in full instead), then per schedule at most {@code budget}
+ * partitions priced, O(p m v) each (64 partial partitions cut off count as one priced); the number of partitions is
+ * at most {@code C(K - 1, p v - 1)} for K segments, most cut off on balanced chains; or the dual's rounds, each
+ * O(p v K^2) and a small linear program.
  */
 final class PipelineBound {
 
