@@ -856,11 +856,9 @@ final class PipelineBound {
         java.util.Set<Path> known = new java.util.HashSet<>();
         List<double[]> cols = new ArrayList<>();
         java.util.Set<List<Integer>> seenCols = new java.util.HashSet<>();
-        double[] lambda = null;
         double best = 0;
         int rounds = 0;
         int[] ends = balanced(chunks);
-        double cap = threshold;
         int stall = 0;
         while (true) {
             if (ends != null && seenCols.add(toList(ends))) {
@@ -880,11 +878,11 @@ final class PipelineBound {
             for (int r = 0; r < a.length; r++) {
                 for (int c = 0; c < cols.size(); c++) {
                     // a column is worth no more than the threshold to the rows (the bound stops there): clipped
-                    a[r][c] = Math.min(cap, rows.get(r).length(cols.get(c), p));
+                    a[r][c] = Math.min(threshold, rows.get(r).length(cols.get(c), p));
                 }
             }
             double[][] mixed = game(a);
-            lambda = mixed[0];
+            double[] lambda = mixed[0];
             // the rows' best answer to the columns' mixture: the longest paths of its mean values
             double[] mean = new double[chunks * Path.VALUES];
             for (int c = 0; c < cols.size(); c++) {
@@ -1018,7 +1016,7 @@ final class PipelineBound {
      * to {@code M y <= 1}, {@code y >= 0} (its origin feasible) is solved by the simplex method with Bland's rule; the
      * columns' strategy is {@code y / sum y}, the rows' the constraints' shadow prices normalised (the rows' program is
      * its dual). Any distribution over the rows makes {@link #dual}'s bound valid; an optimal one makes it highest. At
-     * most {@code 50 (rows + columns)} pivots of O(rows (rows + columns)) each.
+     * most {@code 10 columns + 50} pivots (few columns enter the basis) of O(rows (rows + columns)) each.
      */
     static double[][] game(double[][] a) {
         int n = a.length;
@@ -1056,7 +1054,7 @@ final class PipelineBound {
             basis[r] = k + r;
         }
         final double eps = 1e-11;
-        for (int pivots = 0; pivots < 50 * (n + k); pivots++) {
+        for (int pivots = 0; pivots < 10 * k + 50; pivots++) {
             int enter = -1;
             for (int c = 0; c < width - 1; c++) {
                 if (obj[c] < -eps) {
