@@ -102,6 +102,8 @@ final class ExactPartition implements StagePartition.StageCosts {
     private final Map<Integer, Free> free = new HashMap<>();
     /** The solves with the limit, by range shape and copies held ({@link #limitedKey}). */
     private final Map<Long, Optional<Solved>> limitedSolves = new HashMap<>();
+    /** The node range {from, to} each of those solves ran on, by the same key. */
+    private final Map<Long, int[]> solvedRanges = new HashMap<>();
     /** {@code shapes[i][j - i - 1]}: the shape of segments [i, j), 0 until computed. */
     private final int[][] shapes;
     /** Per segment g and distance d back to a range's start: the id of what g adds to that range's shape, 0 until computed. */
@@ -465,6 +467,22 @@ final class ExactPartition implements StagePartition.StageCosts {
         solves++;
         limitedSolves.put(limitedKey(i, j, s),
                 ch.map(c -> new Solved(objective(pos[i], pos[j], c) / weight, c.clone())));
+        solvedRanges.put(limitedKey(i, j, s), new int[] {pos[i], pos[j]});
+    }
+
+    /**
+     * The node range {@code {from, to}} whose solve with the limit ({@link #refine}) answers stage s over
+     * segments [i, j): the range of the same shape solved with the micro-batches stage s holds, whose stage
+     * problem is the same, so that its answer is this range's too (range-relative layouts); null where the
+     * range's answer is not such a solve (over its memory, its solve without the limit fits, or not known).
+     * O(1) once the shape is known.
+     */
+    int[] solvedBy(int i, int j, int s) {
+        if (overMemory(i, j, s)) {
+            return null;
+        }
+        int[] r = solvedRanges.get(limitedKey(i, j, s));
+        return r == null ? null : r.clone();
     }
 
     /**
