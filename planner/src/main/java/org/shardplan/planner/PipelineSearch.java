@@ -791,34 +791,18 @@ final class PipelineSearch {
             }
         }
         tp = tick("stage solves", tp);
+        boolean pendingBound = false;
         if (stages == 1 && useOverlapBound) {
-            // the step's own bound (OverlapBound): exact solves of problems below the step, each minimiser a
-            // plan priced too; the plan is proven optimal once the bound reaches its step
             double step = oneStageStep(b, pb, m, choice, devices, recompute);
-            // once the bound reaches the incumbent's step no plan of this configuration can win, and the
-            // least bound over the configurations is the incumbent's own or below: the solves stop there
-            double target = step * (1 - PROVEN);
-            if (incumbent != null && useBound) {
-                target = Math.min(target, incumbent.stepSeconds());
-            }
-            if (!(lower >= target)) {
-                OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
-                OverlapBound.Result r = ob.maximise(target, this::secondsLeft, x -> oneStageFits(b, x)
-                        ? oneStageStep(b, pb, m, x, devices, recompute) : Double.POSITIVE_INFINITY);
-                lower = Math.max(lower, r.lowerBound());
-                for (int[] x : r.plans()) {
-                    if (oneStageFits(b, x)) {
-                        double st = oneStageStep(b, pb, m, x, devices, recompute);
-                        if (st < step * (1 - 1e-12)) {
-                            choice = x;
-                            step = st;
-                        }
-                    }
-                }
-                if (TRACE) {
-                    System.err.printf(java.util.Locale.ROOT, "  step bound: %.6f s after %d solves (K = %.0f), step %.6f s%n",
-                            r.lowerBound(), r.solves(), ob.buckets(), step);
-                }
+            if (lazyStepBound) {
+                // the step's own bound is put off to the end of the search, where the plan found by then tells
+                // which configurations it can still matter for (resolvePending)
+                pendingBound = !(lower >= stepTarget(step));
+            } else {
+                StepBounded sb = stepBound(b, pb, m, f, devices, recompute, choice, lower);
+                choice = sb.choice();
+                lower = sb.lower();
+                step = sb.step();
                 tp = tick("step bound", tp);
             }
             proven = lower >= step * (1 - PROVEN);
@@ -884,10 +868,137 @@ final class PipelineSearch {
             }
         }
         tick("schedules", tp);
+        if (pendingBound && best != null) {
+            pending.add(new PendingBound(best, f, devices));
+        }
         if (best != null && best.fits() && (incumbent == null || better(best, incumbent))) {
             incumbent = best;
         }
         return Optional.ofNullable(best);
+    }
+
+    /**
+     * The step a one-stage configuration's bound must reach to matter: its own step (then it is proven
+     * optimal), or the plan found where that is faster (then no plan of the configuration can win). O(1).
+     */
+    private double stepTarget(double step) {
+        double target = step * (1 - PROVEN);
+        if (incumbent != null && useBound) {
+            target = Math.min(target, incumbent.stepSeconds());
+        }
+        return target;
+    }
+
+    /** A one-stage plan after {@link #stepBound}: its layouts, its lower bound and its step. */
+    private record StepBounded(int[] choice, double lower, double step) {
+    }
+
+    /**
+     * The one-stage configuration's step bound ({@link OverlapBound}): exact solves of problems below the step,
+     * each minimiser a plan priced too, until the bound reaches {@link #stepTarget}; the fastest plan that fits
+     * of {@code choice} and those minimisers, and the larger of {@code lower} and the bound. One to a few exact
+     * solves of the whole problem.
+     */
+    private StepBounded stepBound(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter f, int devices,
+            boolean recompute, int[] choice, double lower) {
+        // the step's own bound (OverlapBound): exact solves of problems below the step, each minimiser a
+        // plan priced too; the plan is proven optimal once the bound reaches its step
+        double step = oneStageStep(b, pb, m, choice, devices, recompute);
+        // once the bound reaches the incumbent's step no plan of this configuration can win, and the
+        // least bound over the configurations is the incumbent's own or below: the solves stop there
+        double target = stepTarget(step);
+        if (!(lower >= target)) {
+            OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
+            OverlapBound.Result r = ob.maximise(target, this::secondsLeft, x -> oneStageFits(b, x)
+                    ? oneStageStep(b, pb, m, x, devices, recompute) : Double.POSITIVE_INFINITY);
+            lower = Math.max(lower, r.lowerBound());
+            for (int[] x : r.plans()) {
+                if (oneStageFits(b, x)) {
+                    double st = oneStageStep(b, pb, m, x, devices, recompute);
+                    if (st < step * (1 - 1e-12)) {
+                        choice = x;
+                        step = st;
+                    }
+                }
+            }
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  step bound: %.6f s after %d solves (K = %.0f), step %.6f s%n",
+                        r.lowerBound(), r.solves(), ob.buckets(), step);
+            }
+        }
+        return new StepBounded(choice, lower, step);
+    }
+
+    /**
+     * Whether {@link #run} puts the one-stage configurations' step bounds ({@link #stepBound}) off to the end
+     * of the search ({@code -Dshardplan.lazyStepBound=false}: each is computed as its configuration is priced,
+     * as {@link #price} does when called alone). A configuration's bound matters only for its own plan, where
+     * that is the one kept (its proof), or where the bound's minimisers could make it faster than the plan
+     * found: at the end the plan found is the fastest, and configurations whose bound without it is already at
+     * or above that plan's step need none (on Megatron's 39.1B row: two of three).
+     */
+    private boolean lazyStepBound;
+
+    /** A one-stage configuration priced without its step bound, for {@link #resolvePending}. */
+    private record PendingBound(Outcome outcome, StageProblem.Filter filter, int devices) {
+    }
+
+    private final List<PendingBound> pending = new ArrayList<>();
+
+    /**
+     * The step bounds put off ({@link #lazyStepBound}), in the order their configurations were priced: each
+     * whose bound is below {@link #stepTarget} (the plan found, or its own step) is computed as the pricing
+     * would have, its configuration's outcome replaced by the one with the bound (and the faster plan of its
+     * minimisers, when one is: it becomes the plan found where it is faster). Returns {@code best}, replaced
+     * where its configuration's outcome was.
+     */
+    private Outcome resolvePending(Outcome best) throws ShardplanException {
+        List<PendingBound> todo = new ArrayList<>(pending);
+        pending.clear();
+        for (PendingBound pb : todo) {
+            Outcome o = pb.outcome();
+            if (o.lowerBound() >= stepTarget(o.stepSeconds())) {
+                continue;
+            }
+            if (!timeLeft()) {
+                break; // as the pricing would have: the bound's solves stop at the time limit
+            }
+            long t = System.nanoTime();
+            StepBounded sb = stepBound(o.built(), o.builder(), o.microBatches(), pb.filter(), pb.devices(), o.recompute(),
+                    o.choice(), o.lowerBound());
+            tick("step bound", t);
+            Outcome n = oneStageOutcome(o, sb.choice(), sb.lower(), pb.devices());
+            if (o == incumbent || (n.fits() && (incumbent == null || better(n, incumbent)))) {
+                incumbent = n;
+            }
+            if (o == best) {
+                best = n;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The outcome of a one-stage configuration {@code o} with the layouts {@code choice} and the lower bound
+     * {@code lower}, priced as {@link #priceOnce} prices one stage (its profile, the schedule {@code none}, the
+     * step from the weighted objective less the hidden gradient reduction). O(nodes + links).
+     */
+    private Outcome oneStageOutcome(Outcome o, int[] choice, double lower, int devices) {
+        ProblemBuilder.Built b = o.built();
+        ProblemBuilder pb = o.builder();
+        int m = o.microBatches();
+        int[] bounds = {0, b.units().size()};
+        List<StageProfile> ps = profiles(b, pb, choice, bounds, devices, o.recompute());
+        Schedule sch = o.schedule();
+        Estimate e = sch.estimate(ps, m, o.virtual());
+        double step = weightedObjective(b, m, choice) - overlapped(b, choice, ps);
+        boolean fits = true;
+        for (double mem : e.peakMemoryBytes()) {
+            fits &= mem <= limit * (1 + 1e-12);
+        }
+        boolean proven = lower >= step * (1 - PROVEN);
+        return new Outcome(o.stages(), m, o.recompute(), o.zero(), sch, o.virtual(), o.micro(), b, pb, choice, bounds, ps, e,
+                step, fits, proven, lower, o.tied(), o.memoryBound(), o.solver());
     }
 
     /** A one-stage plan is proven optimal when its bound is within this share of its step (rounding). */
@@ -2314,6 +2425,7 @@ final class PipelineSearch {
         if (inconsistent.isPresent()) {
             throw new ShardplanException(inconsistent.get());
         }
+        lazyStepBound = useOverlapBound && !"false".equals(System.getProperty("shardplan.lazyStepBound"));
         List<Integer> ps = pipelineCandidates();
         maxPipeline = ps.get(ps.size() - 1);
         List<Integer> all = microCandidates();
@@ -2428,6 +2540,7 @@ final class PipelineSearch {
             notes.add("the time limit left " + balancedFallbacks + " pipeline configuration" + (balancedFallbacks == 1 ? ""
                     : "s") + " with the balanced partition of the whole model's layer times instead of the exact one");
         }
+        best = resolvePending(best);
         if (TRACE) {
             System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("
                     + memoryBounded + " by memory, " + tiedBounded + " of them tied), " + deferred.size() + " deferred");
