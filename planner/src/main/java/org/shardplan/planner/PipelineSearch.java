@@ -739,14 +739,18 @@ final class PipelineSearch {
         // the second one-stage solve (the gradient reduction hidden) does not depend on the first: it runs
         // on the thread beside while this one solves (where memory binds the first throws before the
         // second would be used, which the passes put off, so only then)
-        java.util.concurrent.Future<Optional<Solved>> hiddenSolve = hiddenOn && defer && beside && BESIDE != null
-                ? BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)) : null;
+        // It starts once the first solve's tied problem is known to fit (where it does not, memory binds and the
+        // configuration is put off or priced with the limit, and the second solve would go unused)
+        List<java.util.concurrent.Future<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
+        Runnable startHidden = hiddenOn && defer && beside && BESIDE != null
+                ? () -> hiddenSolves.add(BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
+                : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
             ProblemBuilder.Repeat r = new ProblemBuilder.Repeat(weight, copies);
             Optional<Solved> so;
             try {
-                so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1);
+                so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1, stages == 1 ? startHidden : null);
             } catch (IllegalArgumentException e) {
                 return Optional.empty();
             } catch (MemoryBound e) {
@@ -781,7 +785,8 @@ final class PipelineSearch {
         if (hiddenOn && !bound) {
             // the plan that treats the reduction as wholly hidden is priced too, and the faster kept; its
             // objective bounds the step from below (the step is at least the work without the reduction)
-            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute, hiddenSolve);
+            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute,
+                    hiddenSolves.isEmpty() ? null : hiddenSolves.get(0));
             if (h != null) {
                 lower = h.lowerBound();
                 if (h.choice() != null) {
@@ -908,6 +913,7 @@ final class PipelineSearch {
         // least bound over the configurations is the incumbent's own or below: the solves stop there
         double target = stepTarget(step);
         if (!(lower >= target)) {
+            stepBounds++;
             OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
             OverlapBound.Result r = ob.maximise(target, this::secondsLeft, x -> oneStageFits(b, x)
                     ? oneStageStep(b, pb, m, x, devices, recompute) : Double.POSITIVE_INFINITY);
@@ -938,6 +944,12 @@ final class PipelineSearch {
      * or above that plan's step need none (on Megatron's 39.1B row: two of three).
      */
     private boolean lazyStepBound;
+
+    /** {@link #lazyStepBound} in {@link #run} ({@code -Dshardplan.lazyStepBound=false}: off); tests turn it off to compare. */
+    boolean lazyStepBounds = !"false".equals(System.getProperty("shardplan.lazyStepBound"));
+
+    /** The one-stage step bounds ({@link OverlapBound}) computed so far (for tests and the trace). */
+    int stepBounds;
 
     /** A one-stage configuration priced without its step bound, for {@link #resolvePending}. */
     private record PendingBound(Outcome outcome, StageProblem.Filter filter, int devices) {
@@ -1759,15 +1771,30 @@ final class PipelineSearch {
      */
     private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie) {
+        return solveStage(b, from, to, r, f, tie, null);
+    }
+
+    /**
+     * {@link #solveStage}, running {@code untied} (where not null) when an untied solve is about to start: the
+     * tied problem's optimum fits the limit ({@link #solveStageOnce}). Not run when the answer is known.
+     */
+    private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
+            StageProblem.Filter f, boolean tie, Runnable untied) {
         // the exact partition solves the stages it compares, and the stages of the partition kept are then
         // solved again here: the answer of the same stage (same built problem and filter) is remembered
-        Map<List<Object>, Optional<Solved>> known = stageSolves.computeIfAbsent(b, k -> new IdentityHashMap<>())
-                .computeIfAbsent(f, k -> new HashMap<>());
+        // the one-stage solve with the gradient reduction hidden runs on the thread beside: the memo is shared
+        Map<List<Object>, Optional<Solved>> known;
         List<Object> key = List.of(from, to, r, tie);
-        Optional<Solved> x = known.get(key);
+        Optional<Solved> x;
+        synchronized (stageSolves) {
+            known = stageSolves.computeIfAbsent(b, k -> new IdentityHashMap<>()).computeIfAbsent(f, k -> new HashMap<>());
+            x = known.get(key);
+        }
         if (x == null) {
-            x = solveStageOnce(b, from, to, r, f, tie);
-            known.put(key, x);
+            x = solveStageOnce(b, from, to, r, f, tie, untied);
+            synchronized (stageSolves) {
+                known.put(key, x);
+            }
         }
         return x;
     }
@@ -1780,7 +1807,7 @@ final class PipelineSearch {
             new IdentityHashMap<>();
 
     private Optional<Solved> solveStageOnce(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
-            StageProblem.Filter f, boolean tie) {
+            StageProblem.Filter f, boolean tie, Runnable untied) {
         StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
         if (System.getProperty("shardplan.dumpProblems") != null) {
             dump(tp.problem(), false);
@@ -1804,6 +1831,9 @@ final class PipelineSearch {
         boolean tiedFits = td.hasChoices() && Evaluator.evaluate(tp.problem(), td.choices()).memory() <= limit;
         double tiedLower = td.status() == Status.OPTIMAL ? td.objective() : td.lowerBound();
         if (tiedFits && !tie) {
+            if (untied != null) {
+                untied.run();
+            }
             // one stage: the untied problem, exact over every layout (the whole-model planner's answer)
             StageProblem sp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false);
             // nothing tied (as many nodes as units, e.g. DenseNet's all-different layers): the same problem
@@ -2425,7 +2455,7 @@ final class PipelineSearch {
         if (inconsistent.isPresent()) {
             throw new ShardplanException(inconsistent.get());
         }
-        lazyStepBound = useOverlapBound && !"false".equals(System.getProperty("shardplan.lazyStepBound"));
+        lazyStepBound = useOverlapBound && lazyStepBounds;
         List<Integer> ps = pipelineCandidates();
         maxPipeline = ps.get(ps.size() - 1);
         List<Integer> all = microCandidates();
