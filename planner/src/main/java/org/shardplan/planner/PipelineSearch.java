@@ -1626,7 +1626,8 @@ final class PipelineSearch {
         double r = kinds == null ? 0 : mb.step(stages, m, kinds);
         tick("tied bound", t);
         if (TRACE) {
-            System.err.printf(java.util.Locale.ROOT, "  tied bound %.4f s (%.2f s)%n", r, (System.nanoTime() - t) / 1e9);
+            System.err.printf(java.util.Locale.ROOT, "  tied bound %.4f s (%.2f s, %d block solves so far)%n", r,
+                    (System.nanoTime() - t) / 1e9, mb.tiedSolves());
         }
         return r;
     }
