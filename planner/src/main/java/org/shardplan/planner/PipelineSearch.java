@@ -736,11 +736,10 @@ final class PipelineSearch {
         double weight = stages == 1 ? m : m + stages - 1;
         boolean hiddenOn = stages == 1 && planner.gradientOverlap()
                 && !"false".equals(System.getProperty("shardplan.hiddenGradients"));
-        // the second one-stage solve (the gradient reduction hidden) does not depend on the first: it runs
-        // on the thread beside while this one solves (where memory binds the first throws before the
-        // second would be used, which the passes put off, so only then)
-        // It starts once the first solve's tied problem is known to fit (where it does not, memory binds and the
-        // configuration is put off or priced with the limit, and the second solve would go unused)
+        // the second one-stage solve (the gradient reduction hidden) does not depend on the first: it runs on
+        // the thread beside while the first solves its untied problem, started once the first's tied problem is
+        // known to fit (where it does not, memory binds: the configuration is put off, or priced with the limit,
+        // and the second solve would go unused); only while the passes put such configurations off
         List<java.util.concurrent.Future<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
         Runnable startHidden = hiddenOn && defer && beside && BESIDE != null
                 ? () -> hiddenSolves.add(BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
