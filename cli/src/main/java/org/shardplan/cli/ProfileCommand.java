@@ -136,7 +136,7 @@ public final class ProfileCommand implements Callable<Integer> {
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         // one-node models always run without graph optimization (the optimized graph's nodes are what
         // ONNX Runtime runs), so every level shares the calibration of level none
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + stat.tag());
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + stat.tag() + org.shardplan.cost.profile.Feeds.TAG);
         Path calFile = calibration != null ? calibration : CalibrationFile.defaultPath(LocalCpu.cacheDirectory(), fp);
         CalibrationFile cal = CalibrationFile.readOrEmpty(calFile, fp);
         if (!cal.fingerprint().id().equals(fp.id())) {

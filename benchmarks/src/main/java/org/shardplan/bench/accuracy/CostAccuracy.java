@@ -135,7 +135,7 @@ public final class CostAccuracy {
         }
         // one-node models always run without graph optimization (at a level above none the graph
         // profiled is ONNX Runtime's optimized graph), so every level shares one calibration
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + statistic.tag());
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + statistic.tag() + org.shardplan.cost.profile.Feeds.TAG);
         CalibrationFile cal = new CalibrationFile(fp);
         if (calIn != null) {
             // measurements of an earlier run, reused (only signatures it lacks are measured)
@@ -543,10 +543,14 @@ public final class CostAccuracy {
 
     /** The operator class of a node for the error table: op type, the domain's mark, and the shape class of a convolution or product. */
     private static String classOf(ProfileReport.NodeResult n) {
-        String sig = n.signature();
+        return classOf(n.signature(), n.op());
+    }
+
+    /** {@link #classOf(ProfileReport.NodeResult)} of an operator signature and its op type. */
+    static String classOf(String sig, String opType) {
         String dom = sig.startsWith("com.microsoft.nchwc:") ? "nchwc:" : sig.startsWith("com.microsoft:") ? "ms:" : "";
-        String op = dom + n.op();
-        if (n.op().equals("Conv") || n.op().equals("FusedConv")) {
+        String op = dom + opType;
+        if (opType.equals("Conv") || opType.equals("FusedConv")) {
             String attrs = sig.split("\\|", -1)[1];
             boolean depthwise = false;
             java.util.regex.Matcher g = java.util.regex.Pattern.compile("group=(\\d+)").matcher(attrs);
