@@ -44,9 +44,10 @@ import org.shardplan.onnx.OnnxImporter;
  *
  * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.CostAccuracy [--threads N]
  * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic low|median|min] [--quick] [--no-chain]
- * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet] [--held-out] [--no-memory-curve]}; run from the repository
+ * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet] [--held-out] [--no-memory-curve] [--no-cold-weights]}; run from the repository
  * root. Predictions use this core's memory curve ({@code LocalCpu.memoryCurve}) unless {@code --no-memory-curve}
- * says otherwise. Measurements wait for a
+ * says otherwise; whole-model predictions include the weights read from memory once per run
+ * ({@code EfficiencyModel.coldWeightSeconds}) unless {@code --no-cold-weights}. Measurements wait for a
  * quiet machine ({@link QuietGate}: by default while other processes keep more than 0.3 processors
  * busy, at most 15 s per measurement and 600 s in all). Models missing on this machine are listed
  * as skipped.
@@ -78,12 +79,14 @@ public final class CostAccuracy {
         double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
         boolean heldOutMode = false;
+        boolean coldWeights = true;
         boolean memoryCurve = true;
         boolean noWhole = false;
         String optimization = "none";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--held-out" -> heldOutMode = true;
+                case "--no-cold-weights" -> coldWeights = false;
                 case "--memory-curve" -> memoryCurve = true;
                 case "--no-memory-curve" -> memoryCurve = false;
                 case "--no-whole-model" -> noWhole = true;
@@ -248,7 +251,7 @@ public final class CostAccuracy {
                             p1.reusedSignatures(), p1.optimization());
                 }
                 held.add(new Result(c, LeaveOneModelOut.predict(c.model(), imported.get(c).graph(), cpu, memory, cal, h,
-                        p1)));
+                        p1, coldWeights)));
             }
             if (calOut != null) {
                 cal.write(calOut);
@@ -284,7 +287,7 @@ public final class CostAccuracy {
             }
             results.add(new Result(c, new ProfileReport(p2.model(), p2.device(), p2.fingerprint(),
                     callOverhead, p2.nodes(), whole, p1.wholeModelError(),
-                    p1.measuredSignatures(), p1.reusedSignatures())));
+                    p1.measuredSignatures(), p1.reusedSignatures()).withColdWeights(coldWeights ? p2.coldWeightSeconds() : 0)));
         }
         double minutes = (System.nanoTime() - t0) / 60e9;
         if (dump != null) {
