@@ -67,4 +67,38 @@ class SearchWorkTest {
         // the cases price several one-stage configurations of which one is kept: some bounds are not needed
         assertTrue(lazyBounds < eagerBounds, lazyBounds + " step bounds against " + eagerBounds);
     }
+
+    /** A larger GPT: 8 layers, hidden 512, 8 heads, sequence 256, vocabulary 8192. */
+    private static final ModelSource GPT8 = b -> BuiltinModels.read("gpt?layers=8,hidden=512,heads=8,seq=256,vocab=8192",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    @Test
+    void stepBoundsStoppedBelowTheBoundSoFarChangeNoPlanNorItsBound() throws Exception {
+        int stopped = 0;
+        for (int devices : List.of(4, 16)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(20);
+            double peak = p.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT8).totals()
+                    .peakMemoryBytesPerDevice();
+            // an eighth of that: one-stage configurations in which memory binds are put off, priced at the end
+            // with their memory-aware bound, and their step bound then runs towards the plan found
+            p = p.withMemoryLimit(0.12 * peak);
+            String what = devices + " devices, limit " + p.memoryLimit();
+            PipelineSearch full = new PipelineSearch(p, SearchOptions.AUTO, GPT8, 64, 600);
+            full.stopStepBoundBelow = false;
+            full.beside = false;
+            var a = full.run().orElseThrow();
+            PipelineSearch stop = new PipelineSearch(p, SearchOptions.AUTO, GPT8, 64, 600);
+            stop.beside = false;
+            var b = stop.run().orElseThrow();
+            assertTrue(full.timeLeft() && stop.timeLeft(), what);
+            PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
+            assertArrayEquals(a.choice(), b.choice(), what);
+            assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
+            assertEquals(a.proven(), b.proven(), what);
+            assertEquals(0, full.stepBoundsStopped, what);
+            assertTrue(stop.stepBoundSolves <= full.stepBoundSolves, what);
+            stopped += stop.stepBoundsStopped;
+        }
+        assertTrue(stopped > 0, "no step bound stopped below its configuration's bound");
+    }
 }
