@@ -582,7 +582,8 @@ final class PipelineSearch {
             ProblemBuilder pb = builder(batch, devices, recompute, zero);
             Map<String, List<Layout>> req = requiredFor(cg, batch, pb);
             long t = System.nanoTime();
-            parts = pb.memoryParts(cg, req);
+            // memory alone: this builder's problem is built only when it is a configuration's (one stage)
+            parts = pb.memoryOnlyParts(cg, req);
             tick("memoryParts (whole batch)", t);
             fullBatchParts.put(k, parts);
         }
