@@ -153,8 +153,20 @@ final class CompiledProblem {
             todo = java.util.stream.IntStream.range(0, n).filter(v -> again[v]).toArray();
         }
         if (dominated + forbidden > 0 && infeasible == null) {
+            // a factor between two nodes that lost nothing is its own restriction (the classes of its rows
+            // and columns, numbered by first appearance, and their table stay as they are): only the
+            // factors of nodes that lost strategies are recompressed
+            boolean[] lostAny = new boolean[n];
+            for (int v = 0; v < n; v++) {
+                for (boolean d : dead[v]) {
+                    lostAny[v] |= d;
+                }
+            }
             for (int i = 0; i < factors.size(); i++) {
-                factors.set(i, restrict(factors.get(i), dead));
+                Factor f = factors.get(i);
+                if (lostAny[f.vars[0]] || lostAny[f.vars[1]]) {
+                    factors.set(i, restrict(f, dead));
+                }
             }
         }
         return new CompiledProblem(p, factors, dead, merged, dominated, forbidden, infeasible);
@@ -425,7 +437,7 @@ final class CompiledProblem {
     }
 
     /** The factor recompressed over alive strategies only (dead ones map to class 0, never read). */
-    private static Factor restrict(Factor f, boolean[][] dead) {
+    static Factor restrict(Factor f, boolean[][] dead) {
         int u = f.vars[0];
         int w = f.vars[1];
         int[] ru = alive(dead[u]);

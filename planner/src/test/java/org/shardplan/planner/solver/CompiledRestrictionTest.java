@@ -1,0 +1,56 @@
+package org.shardplan.planner.solver;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.OptionalDouble;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The static reductions of {@link CompiledProblem} recompress only the factors of nodes that lost
+ * strategies: every factor they leave is its own restriction to the living strategies (the same
+ * classes, numbered alike, and the same table bit for bit), whether its nodes lost strategies or not.
+ */
+class CompiledRestrictionTest {
+
+    private static void assertSameFactor(Factor a, Factor b, String what) {
+        assertArrayEquals(a.vars, b.vars, what);
+        assertArrayEquals(a.dims, b.dims, what);
+        for (int x = 0; x < a.cls.length; x++) {
+            assertArrayEquals(a.cls[x], b.cls[x], what + ": classes of axis " + x);
+        }
+        // assertArrayEquals on doubles compares them as Double.equals does: bit for bit
+        assertArrayEquals(a.table, b.table, what + ": table");
+    }
+
+    @Test
+    void everyFactorIsItsOwnRestriction() {
+        int removedSomewhere = 0;
+        int untouched = 0;
+        for (long seed = 0; seed < 300; seed++) {
+            Problem p = RandomProblems.random(seed, 4 + (int) (seed % 25), 12, (int) (seed % 9), seed % 3 == 0 ? 0.1 : 0);
+            for (Problem q : new Problem[] {p, p.withMemoryLimit(OptionalDouble.of(Double.MAX_VALUE))}) {
+                CompiledProblem c = CompiledProblem.of(q);
+                if (c.infeasible != null) {
+                    continue;
+                }
+                boolean any = c.dominatedRemoved + c.forbiddenRemoved > 0;
+                removedSomewhere += any ? 1 : 0;
+                for (Factor f : c.factors) {
+                    boolean lost = false;
+                    for (int v : f.vars) {
+                        for (boolean d : c.dead[v]) {
+                            lost |= d;
+                        }
+                    }
+                    untouched += lost ? 0 : 1;
+                    assertSameFactor(f, CompiledProblem.restrict(f, c.dead), "seed " + seed + ", factor over "
+                            + f.vars[0] + " and " + f.vars[1]);
+                }
+            }
+        }
+        // both cases occur: problems that lost strategies, and factors whose nodes lost none
+        assertTrue(removedSomewhere > 100, removedSomewhere + " problems lost strategies");
+        assertTrue(untouched > 100, untouched + " factors between nodes that lost none");
+    }
+}
