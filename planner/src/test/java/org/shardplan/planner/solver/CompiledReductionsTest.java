@@ -4,14 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.OptionalDouble;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The static reductions of {@link CompiledProblem} recompress only the factors of nodes that lost
- * strategies: every factor they leave is its own restriction to the living strategies (the same
- * classes, numbered alike, and the same table bit for bit), whether its nodes lost strategies or not.
+ * The static reductions of {@link CompiledProblem}: they recompress only the factors of nodes that lost
+ * strategies, and every factor they leave is its own restriction to the living strategies (the same
+ * classes, numbered alike, and the same table bit for bit), whether its nodes lost strategies or not; the
+ * row summaries of the dominance test equal a direct computation.
  */
-class CompiledRestrictionTest {
+class CompiledReductionsTest {
 
     private static void assertSameFactor(Factor a, Factor b, String what) {
         assertArrayEquals(a.vars, b.vars, what);
@@ -52,5 +54,40 @@ class CompiledRestrictionTest {
         // both cases occur: problems that lost strategies, and factors whose nodes lost none
         assertTrue(removedSomewhere > 100, removedSomewhere + " problems lost strategies");
         assertTrue(untouched > 100, untouched + " factors between nodes that lost none");
+    }
+
+    @Test
+    void rowSummariesEqualADirectComputation() {
+        Random r = new Random(7);
+        int factors = 0;
+        for (long seed = 0; seed < 200; seed++) {
+            Problem p = RandomProblems.random(seed, 3 + (int) (seed % 12), 15, (int) (seed % 5), seed % 2 == 0 ? 0.2 : 0);
+            for (Factor f : CompiledProblem.of(p.withMemoryLimit(OptionalDouble.empty())).factors) {
+                for (int a = 0; a < 2; a++) {
+                    int o = 1 - a;
+                    boolean[] alive = new boolean[f.dims[o]];
+                    for (int j = 0; j < alive.length; j++) {
+                        alive[j] = r.nextInt(4) > 0;
+                    }
+                    double[][] got = CompiledProblem.summaries(f, a, alive);
+                    for (int c = 0; c < f.dims[a]; c++) {
+                        double sum = 0;
+                        double lo = Double.POSITIVE_INFINITY;
+                        double hi = Double.NEGATIVE_INFINITY;
+                        for (int j = 0; j < f.dims[o]; j++) {
+                            if (alive[j]) {
+                                double t = f.table[c * f.strides[a] + j * f.strides[o]];
+                                sum += t;
+                                lo = Math.min(lo, t);
+                                hi = Math.max(hi, t);
+                            }
+                        }
+                        assertArrayEquals(new double[] {sum, lo, hi}, got[c], "seed " + seed + ", axis " + a + ", class " + c);
+                    }
+                    factors++;
+                }
+            }
+        }
+        assertTrue(factors > 1000, factors + " factors");
     }
 }
