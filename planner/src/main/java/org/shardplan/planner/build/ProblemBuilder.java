@@ -359,8 +359,20 @@ public final class ProblemBuilder {
          * (shared with the builders of other graphs, e.g. other micro-batch sizes, on the same cluster).
          */
         public Shared(Reshards reshards) {
-            this.reshards = Objects.requireNonNull(reshards, "reshards");
+            this(reshards, new PerDeviceWork());
         }
+
+        /**
+         * Candidates and tables of one graph, the resharding prices taken from and added to {@code reshards}
+         * and the per-device nodes' prices from and to {@code work} (shared with the builders of the same
+         * graph on submeshes of other sizes).
+         */
+        public Shared(Reshards reshards, PerDeviceWork work) {
+            this.reshards = Objects.requireNonNull(reshards, "reshards");
+            this.work = Objects.requireNonNull(work, "work");
+        }
+
+        private final PerDeviceWork work;
 
         /** Checks that a builder may use this: the same cluster and cap as the builders before it. */
         private Shared claim(Settings s) {
@@ -377,7 +389,46 @@ public final class ProblemBuilder {
         }
     }
 
+    /**
+     * The compute model's price of each per-device node (training and forward seconds, without the
+     * recomputation's extra forward) and its saved activation bytes (before the recomputation's share), by
+     * anchor node (by identity) and strategy: they depend on the graph, the compute model and the
+     * strategy's split, not on the devices, the memory model or where the blocks are placed, so the
+     * builders of one graph on submeshes of every size and under every memory model share them. Not
+     * thread-safe.
+     */
+    public static final class PerDeviceWork {
+        /** {training seconds, forward seconds, saved bytes}; the seconds NaN until priced. */
+        private final Map<Node, Map<Strategy, double[]>> work = new java.util.IdentityHashMap<>();
+        private ComputeModel compute;
+
+        /** An empty memo. */
+        public PerDeviceWork() {
+        }
+
+        /**
+         * Whether a builder with this compute model may use these prices: the first builder's model, or one
+         * that prices alike ({@link ComputeModel#pricesAs}); another builder keeps prices of its own.
+         */
+        private boolean admits(ComputeModel cm) {
+            if (compute == null) {
+                compute = cm;
+            }
+            return compute.pricesAs(cm);
+        }
+
+        /** Per-device nodes priced so far (for tests). */
+        public int size() {
+            int n = 0;
+            for (Map<Strategy, double[]> m : work.values()) {
+                n += m.size();
+            }
+            return n;
+        }
+    }
+
     private final Shared shared;
+    private final PerDeviceWork perDevice;
     private final Reshards reshards;
 
     /** A builder for {@code nodes} problem nodes (the count sets the recomputation's activation share). */
@@ -391,6 +442,7 @@ public final class ProblemBuilder {
      */
     public ProblemBuilder(Settings settings, int nodes, Shared shared) {
         this.shared = shared.claim(settings);
+        this.perDevice = shared.work.admits(settings.compute()) ? shared.work : new PerDeviceWork();
         this.reshards = shared.reshards;
         this.settings = settings;
         Cluster c = settings.cluster();
@@ -1041,30 +1093,29 @@ public final class ProblemBuilder {
     // ---------------------------------------------------------------- node costs
 
     /**
-     * Per anchor node and strategy: the per-device node's {training seconds, forward seconds, saved bytes};
-     * the seconds NaN until a full pricing asks for them ({@link #memoryOf} prices the bytes alone).
+     * The per-device node's {training seconds, forward seconds, saved bytes} under this builder's memory
+     * model, from its shared entry ({@link PerDeviceWork}); the seconds NaN unless {@code seconds}, which
+     * prices them where no builder has. The per-device node depends on the strategy, not on where its
+     * blocks are placed: the layouts of one strategy (its placements) share it.
      */
-    private final Map<Node, Map<Strategy, double[]>> localWork = new java.util.IdentityHashMap<>();
-
-    /** The per-device node's entry of {@link #localWork}, its seconds priced when {@code seconds}. */
     private double[] localWork(Node anchor, IterationSpace anchorSpace, Strategy s, boolean seconds) {
-        Map<Strategy, double[]> byStrategy = localWork.computeIfAbsent(anchor, k -> new HashMap<>());
+        Map<Strategy, double[]> byStrategy = perDevice.work.computeIfAbsent(anchor, k -> new HashMap<>());
         double[] w = byStrategy.get(s);
         if (w == null || seconds && Double.isNaN(w[0])) {
-            // the per-device node depends on the strategy, not on where its blocks are placed: the layouts
-            // of one strategy (its placements) share it
             Node ln = perDevice(anchor, anchorSpace, s);
             if (w == null) {
-                w = new double[] {Double.NaN, Double.NaN, activations(ln)};
+                w = new double[] {Double.NaN, Double.NaN, savedBytes(ln)};
                 byStrategy.put(s, w);
             }
             if (seconds) {
-                double[] tf = seconds(ln);
+                double[] tf = modelSeconds(ln);
                 w[0] = tf[0];
                 w[1] = tf[1];
             }
         }
-        return w;
+        // as seconds() and activations() give them: the recomputation's forward added, its share of the bytes
+        boolean rc = settings.memory().recompute();
+        return new double[] {w[0] + (rc ? w[1] : 0), w[1], w[2] * activationFactor};
     }
 
     /**
@@ -1352,14 +1403,19 @@ public final class ProblemBuilder {
      * {training, forward}, both 0 when the model cannot price it.
      */
     private double[] seconds(Node local) {
+        double[] m = modelSeconds(local);
+        return new double[] {m[0] + (settings.memory().recompute() ? m[1] : 0), m[1]};
+    }
+
+    /** The compute model's {training seconds, forward seconds} of a node, both 0 when it cannot price it. */
+    private double[] modelSeconds(Node local) {
         ComputeModel.NodeCost c;
         try {
             c = settings.compute().cost(local);
         } catch (RuntimeException e) {
             return new double[2];
         }
-        return new double[] {c.trainingSeconds() + (settings.memory().recompute() ? c.forwardSeconds() : 0),
-            c.forwardSeconds()};
+        return new double[] {c.trainingSeconds(), c.forwardSeconds()};
     }
 
     private Cost replicatedCost(CoarseNode c) {
@@ -1420,6 +1476,11 @@ public final class ProblemBuilder {
     }
 
     private double activations(Node local) {
+        return savedBytes(local) * activationFactor;
+    }
+
+    /** The bytes a node saves for its backward pass, before the recomputation's share. */
+    private static double savedBytes(Node local) {
         long saved;
         try {
             saved = Backward.savedElements(local);
@@ -1427,7 +1488,7 @@ public final class ProblemBuilder {
             saved = 0;
         }
         int bits = local.outputs().isEmpty() ? 32 : Math.max(8, local.output(0).dtype().bits());
-        return saved * (bits / 8.0) * activationFactor;
+        return saved * (bits / 8.0);
     }
 
     private double trainingSeconds(Node local) {
