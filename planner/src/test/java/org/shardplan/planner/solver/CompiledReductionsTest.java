@@ -1,6 +1,7 @@
 package org.shardplan.planner.solver;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.OptionalDouble;
@@ -11,7 +12,8 @@ import org.junit.jupiter.api.Test;
  * The static reductions of {@link CompiledProblem}: they recompress only the factors of nodes that lost
  * strategies, and every factor they leave is its own restriction to the living strategies (the same
  * classes, numbered alike, and the same table bit for bit), whether its nodes lost strategies or not; the
- * row summaries of the dominance test equal a direct computation.
+ * row summaries of the dominance test equal a direct computation, and the classes of a matrix's lines a
+ * classification by content.
  */
 class CompiledReductionsTest {
 
@@ -89,5 +91,56 @@ class CompiledReductionsTest {
             }
         }
         assertTrue(factors > 1000, factors + " factors");
+    }
+
+    @Test
+    void lineClassesEqualAClassificationByContent() {
+        Random r = new Random(11);
+        double[] pool = {0.0, -0.0, 1.0, 2.5, Double.POSITIVE_INFINITY, 1e-9};
+        for (int trial = 0; trial < 500; trial++) {
+            int rows = 1 + r.nextInt(60);
+            int cols = 1 + r.nextInt(60);
+            // a few distinct rows and columns, repeated
+            int rk = 1 + r.nextInt(rows);
+            int ck = 1 + r.nextInt(cols);
+            double[][] base = new double[rk][ck];
+            for (double[] row : base) {
+                for (int j = 0; j < ck; j++) {
+                    row[j] = pool[r.nextInt(pool.length)];
+                }
+            }
+            int[] rowOf = new int[rows];
+            int[] colOf = new int[cols];
+            for (int i = 0; i < rows; i++) {
+                rowOf[i] = r.nextInt(rk);
+            }
+            for (int j = 0; j < cols; j++) {
+                colOf[j] = r.nextInt(ck);
+            }
+            double[] m = new double[rows * cols];
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    m[i * cols + j] = base[rowOf[i]][colOf[j]];
+                }
+            }
+            int[] got = new int[rows];
+            int[] want = new int[rows];
+            int n = Factor.classifyLines(m, rows, cols, cols, 1, got);
+            int nWant = Factor.classify(rows, i -> java.util.Arrays.copyOfRange(m, i * cols, (i + 1) * cols), want);
+            assertEquals(nWant, n, "trial " + trial + ": row classes");
+            assertArrayEquals(want, got, "trial " + trial + ": row classes");
+            got = new int[cols];
+            want = new int[cols];
+            n = Factor.classifyLines(m, cols, rows, 1, cols, got);
+            nWant = Factor.classify(cols, j -> {
+                double[] c = new double[rows];
+                for (int i = 0; i < rows; i++) {
+                    c[i] = m[i * cols + j];
+                }
+                return c;
+            }, want);
+            assertEquals(nWant, n, "trial " + trial + ": column classes");
+            assertArrayEquals(want, got, "trial " + trial + ": column classes");
+        }
     }
 }
