@@ -18,6 +18,8 @@ pipes=(
   "builtin:gpt-1.7b|--device a100-80gb --devices 64 --batch 128 --pipeline-parallel 8"
   "builtin:gpt-7.5b|--device a100-80gb --devices 64 --batch 128 --pipeline-parallel auto"
   "densenet121|--devices 64 --batch 8"
+  "unet_small|--devices 64 --batch 8"
+  "inception_v3|--devices 64 --batch 8"
 )
 want=("$@")
 wanted() { [ ${#want[@]} -eq 0 ] && return 0; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }

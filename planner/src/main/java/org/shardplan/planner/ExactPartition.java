@@ -39,8 +39,10 @@ import org.shardplan.planner.solver.Solver;
  * {@link #refine} solves the stage with its limit (through the search's own stage solve, which may put
  * the whole configuration off).
  *
- * <p>Running time: keys O(range length · links per segment) per range asked for; one tied dynamic
- * program per distinct key.
+ * <p>Running time: a range's shape O(1) once known (hash-consed from the shape one segment shorter,
+ * O(range length) the first time for a start), so that a cost look-up is O(1) besides its solve; one tied
+ * dynamic program per distinct shape asked for, and one solve with the limit per distinct shape and
+ * micro-batches held.
  */
 final class ExactPartition implements StagePartition.StageCosts {
 
@@ -92,10 +94,23 @@ final class ExactPartition implements StagePartition.StageCosts {
     private final int[] kind;
     private final List<List<int[]>> incoming = new ArrayList<>();
     private final double[] leastTime;
-    private final Map<Integer, double[]> leastMemory = new HashMap<>();
-    private final Map<Key, Free> free = new HashMap<>();
-    private final Map<Key, Optional<Solved>> limitedSolves = new HashMap<>();
-    private final Map<Long, Key> keys = new HashMap<>();
+    /** The candidates the filter allows, per node. */
+    private final int[][] allowed;
+    /** Per copies held (1 .. min(P, m)): prefix sums of each node's least memory, null until asked for. */
+    private final double[][] leastMemory;
+    /** The tied solves without the limit, by range shape ({@link #shape}); a null value: no solution. */
+    private final Map<Integer, Free> free = new HashMap<>();
+    /** The solves with the limit, by range shape and copies held ({@link #limitedKey}). */
+    private final Map<Long, Optional<Solved>> limitedSolves = new HashMap<>();
+    /** The node range {from, to} each of those solves ran on, by the same key. */
+    private final Map<Long, int[]> solvedRanges = new HashMap<>();
+    /** {@code shapes[i][j - i - 1]}: the shape of segments [i, j), 0 until computed. */
+    private final int[][] shapes;
+    /** Per segment g and distance d back to a range's start: the id of what g adds to that range's shape, 0 until computed. */
+    private final int[][] parts;
+    /** Ids of the segment parts by content, and of the shapes as (shape of the range one shorter, last part). */
+    private final Map<Key, Integer> partIds = new HashMap<>();
+    private final Map<Long, Integer> shapeIds = new HashMap<>();
     /** Distinct solves run (with and without the limit), and cost look-ups answered. */
     int solves;
     int lookups;
@@ -133,6 +148,8 @@ final class ExactPartition implements StagePartition.StageCosts {
         }
         // candidates the filter allows, and each node's least weighted time over them
         int[][] allowed = new int[n][];
+        this.allowed = allowed;
+        this.leastMemory = new double[Math.min(stages, m) + 1][];
         leastTime = new double[n + 1];
         for (int i = 0; i < n; i++) {
             ProblemBuilder.Unit u = b.units().get(i);
@@ -188,13 +205,16 @@ final class ExactPartition implements StagePartition.StageCosts {
         Map<Object, Integer> ids = new IdentityHashMap<>();
         Map<Key, Integer> contents = new HashMap<>();
         Map<DoublesKey, Integer> seconds = new HashMap<>();
+        // links of repeated layers often share their table: by identity first, by content once per table
+        Map<double[], Integer> secondsById = new IdentityHashMap<>();
         List<List<Integer>> inside = new ArrayList<>();
         for (int g = 0; g < k; g++) {
             inside.add(new ArrayList<>());
             incoming.add(new ArrayList<>());
         }
         for (ProblemBuilder.Link l : b.links()) {
-            int sid = seconds.computeIfAbsent(new DoublesKey(l.seconds()), d -> seconds.size());
+            int sid = secondsById.computeIfAbsent(l.seconds(),
+                    a -> seconds.computeIfAbsent(new DoublesKey(a), d -> seconds.size()));
             int gf = segOf[l.from()];
             int gt = segOf[l.to()];
             if (gf == gt) {
@@ -230,6 +250,16 @@ final class ExactPartition implements StagePartition.StageCosts {
             kind[g] = contents.computeIfAbsent(new Key(sig.stream().mapToInt(Integer::intValue).toArray()),
                     x -> contents.size());
         }
+        shapes = new int[k][];
+        parts = new int[k][];
+        for (int g = 0; g < k; g++) {
+            shapes[g] = new int[k - g];
+            int back = 0;
+            for (int[] l : incoming.get(g)) {
+                back = Math.max(back, l[0]);
+            }
+            parts[g] = new int[Math.min(back, g) + 1];
+        }
     }
 
     /** The number of segments. */
@@ -247,23 +277,68 @@ final class ExactPartition implements StagePartition.StageCosts {
         return Math.min(stages - s, m);
     }
 
-    /** The shape of segments [i, j): their kinds and the links between them. */
-    private Key key(int i, int j) {
-        return keys.computeIfAbsent((long) i * (pos.length + 1) + j, x -> {
-            List<Integer> v = new ArrayList<>();
-            for (int g = i; g < j; g++) {
-                v.add(kind[g]);
-                for (int[] l : incoming.get(g)) {
-                    if (g - l[0] >= i) {
-                        for (int y : l) {
-                            v.add(y);
-                        }
-                    }
-                }
-                v.add(-1);
+    /**
+     * The shape of segments [i, j): an id shared by exactly the ranges with the same sequence of segment
+     * kinds and the same links between their segments (the links of each segment from the segments before
+     * it within the range). Ids are hash-consed: the shape of [i, j) is the pair (shape of [i, j - 1), what
+     * segment j - 1 adds at distance j - 1 - i from the start), so two ranges share an id exactly when their
+     * parts are equal position by position. O(1) once known; O(j - i) the first time for a start i.
+     */
+    int shape(int i, int j) {
+        int[] row = shapes[i];
+        int known = row[j - i - 1];
+        if (known != 0) {
+            return known;
+        }
+        // extend from the longest range from i known so far
+        int at = j - i - 1;
+        while (at > 0 && row[at - 1] == 0) {
+            at--;
+        }
+        int prev = at == 0 ? 0 : row[at - 1];
+        for (int g = i + at; g < j; g++) {
+            long pair = ((long) prev << 32) | (part(g, g - i) & 0xffffffffL);
+            Integer id = shapeIds.get(pair);
+            if (id == null) {
+                id = shapeIds.size() + 1;
+                shapeIds.put(pair, id);
             }
-            return new Key(v.stream().mapToInt(Integer::intValue).toArray());
-        });
+            prev = id;
+            row[g - i] = prev;
+        }
+        return prev;
+    }
+
+    /**
+     * What segment g adds to the shape of a range starting {@code d} segments before it: its kind and its
+     * links from segments at most {@code d} back, in link order (the same id for every d past its
+     * farthest link). O(links of g) the first time.
+     */
+    private int part(int g, int d) {
+        int[] row = parts[g];
+        int at = Math.min(d, row.length - 1);
+        if (row[at] != 0) {
+            return row[at];
+        }
+        List<int[]> in = incoming.get(g);
+        int count = 1;
+        for (int[] l : in) {
+            if (l[0] <= d) {
+                count += l.length;
+            }
+        }
+        int[] v = new int[count];
+        v[0] = kind[g];
+        int c = 1;
+        for (int[] l : in) {
+            if (l[0] <= d) {
+                System.arraycopy(l, 0, v, c, l.length);
+                c += l.length;
+            }
+        }
+        int id = partIds.computeIfAbsent(new Key(v), x -> partIds.size() + 1);
+        row[at] = id;
+        return id;
     }
 
     private double send(int j, int s) {
@@ -273,22 +348,21 @@ final class ExactPartition implements StagePartition.StageCosts {
     /** Whether the least memory of every node of the range (each its own least) exceeds the limit at stage s. */
     private boolean overMemory(int i, int j, int s) {
         int c = copies(s);
-        double[] pre = leastMemory.computeIfAbsent(c, cc -> {
+        double[] pre = leastMemory[c];
+        if (pre == null) {
             int n = b.units().size();
-            double[] r = new double[n + 1];
+            pre = new double[n + 1];
             for (int x = 0; x < n; x++) {
                 ProblemBuilder.Unit u = b.units().get(x);
                 double least = Double.POSITIVE_INFINITY;
-                for (int l = 0; l < u.layouts().size(); l++) {
-                    if (filter.allows(u, l)) {
-                        ProblemBuilder.Cost y = u.costs().get(l);
-                        least = Math.min(least, y.parameterBytes() + cc * y.activationBytes());
-                    }
+                for (int l : allowed[x]) {
+                    ProblemBuilder.Cost y = u.costs().get(l);
+                    least = Math.min(least, y.parameterBytes() + c * y.activationBytes());
                 }
-                r[x + 1] = r[x] + least;
+                pre[x + 1] = pre[x] + least;
             }
-            return r;
-        });
+            leastMemory[c] = pre;
+        }
         return pre[pos[j]] - pre[pos[i]] > limit;
     }
 
@@ -352,9 +426,9 @@ final class ExactPartition implements StagePartition.StageCosts {
         if (!asked) {
             return 0;
         }
-        java.util.Set<Key> fresh = new java.util.HashSet<>();
+        java.util.Set<Integer> fresh = new java.util.HashSet<>();
         for (int g = 0; g < k; g++) {
-            Key key = key(g, g + 1);
+            int key = shape(g, g + 1);
             if (!free.containsKey(key) && fresh.add(key) && fresh.size() > atMost) {
                 break;
             }
@@ -393,16 +467,32 @@ final class ExactPartition implements StagePartition.StageCosts {
         solves++;
         limitedSolves.put(limitedKey(i, j, s),
                 ch.map(c -> new Solved(objective(pos[i], pos[j], c) / weight, c.clone())));
+        solvedRanges.put(limitedKey(i, j, s), new int[] {pos[i], pos[j]});
+    }
+
+    /**
+     * The node range {@code {from, to}} whose solve with the limit ({@link #refine}) answers stage s over
+     * segments [i, j): the range of the same shape solved with the micro-batches stage s holds, whose stage
+     * problem is the same, so that its answer is this range's too (range-relative layouts); null where the
+     * range's answer is not such a solve (over its memory, its solve without the limit fits, or not known).
+     * O(1) once the shape is known.
+     */
+    int[] solvedBy(int i, int j, int s) {
+        if (overMemory(i, j, s)) {
+            return null;
+        }
+        int[] r = solvedRanges.get(limitedKey(i, j, s));
+        return r == null ? null : r.clone();
     }
 
     /**
      * How many distinct solves the {@link #cost} look-ups of these ranges ({@code {stage, from, to}}) would
      * run from here: a range costs a solve when it is not over its memory, its solve with the limit is not
      * known and its shape's solve without it not run; counted up to {@code atMost + 1}. No solve is run.
-     * O(ranges · range length) for the keys.
+     * O(ranges) once the shapes are known.
      */
     int newSolves(List<int[]> ranges, int atMost) {
-        java.util.Set<Key> fresh = new java.util.HashSet<>();
+        java.util.Set<Integer> fresh = new java.util.HashSet<>();
         for (int[] r : ranges) {
             int s = r[0];
             int i = r[1];
@@ -410,7 +500,7 @@ final class ExactPartition implements StagePartition.StageCosts {
             if (overMemory(i, j, s) || limitedSolves.containsKey(limitedKey(i, j, s))) {
                 continue;
             }
-            Key k = key(i, j);
+            int k = shape(i, j);
             if (!free.containsKey(k) && fresh.add(k) && fresh.size() > atMost) {
                 break;
             }
@@ -450,11 +540,9 @@ final class ExactPartition implements StagePartition.StageCosts {
         return x.map(Solved::choice);
     }
 
-    private Key limitedKey(int i, int j, int s) {
-        int[] k = key(i, j).v();
-        int[] v = Arrays.copyOf(k, k.length + 1);
-        v[k.length] = copies(s);
-        return new Key(v);
+    /** The key of a solve with the limit: the range's shape and the micro-batches held. */
+    private long limitedKey(int i, int j, int s) {
+        return ((long) shape(i, j) << 32) | copies(s);
     }
 
     /** The exact solve of the range at stage s when known: empty when it cannot fit; null when not known yet. */
@@ -476,7 +564,7 @@ final class ExactPartition implements StagePartition.StageCosts {
 
     /** The tied solve of the range without the memory limit (shared by every position); null when it has none. */
     private Free free(int i, int j) {
-        Key k = key(i, j);
+        int k = shape(i, j);
         if (free.containsKey(k)) {
             return free.get(k);
         }

@@ -2030,6 +2030,9 @@ final class PipelineSearch {
                 return nb;
             }).orElse(null);
             int[] chosen = best == null ? balanced : best;
+            if (shareStageSolves) {
+                shareStageSolves(b, f, costs, pos, chosen, stages, m);
+            }
             lastCut = new Cut(chosen, optimum, opt.map(StagePartition.Partition::objective).orElse(Double.NaN), balanced,
                     true, costs.solves);
             if (TRACE) {
@@ -2056,6 +2059,37 @@ final class PipelineSearch {
             return balanced;
         } finally {
             tick("exact partition", t0);
+        }
+    }
+
+    /**
+     * Whether {@link #exactBounds} hands the stage solves of the partition kept the answers of the ranges of
+     * the same shape it solved with the limit ({@link #shareStageSolves}); tests turn it off to compare.
+     */
+    boolean shareStageSolves = true;
+
+    /**
+     * The stages of the partition kept whose exact partition cost came from the solve with the limit of
+     * another range of the same shape and micro-batches held ({@link ExactPartition#solvedBy}): the same
+     * stage problem, so that range's remembered answer is this one's, and the stage solves after the
+     * partition do not solve it again (on GPT-1T each such stage is a memory pricing of about 50 dynamic
+     * programs). O(P K).
+     */
+    private void shareStageSolves(ProblemBuilder.Built b, StageProblem.Filter f, ExactPartition costs, List<Integer> pos,
+            int[] chosen, int stages, int m) {
+        Map<List<Object>, Optional<Solved>> known = stageSolves.computeIfAbsent(b, k -> new IdentityHashMap<>())
+                .computeIfAbsent(f, k -> new HashMap<>());
+        for (int s = 0; s < stages; s++) {
+            int[] by = costs.solvedBy(pos.indexOf(chosen[s]), pos.indexOf(chosen[s + 1]), s);
+            if (by == null) {
+                continue;
+            }
+            // the Repeat of the stage solves below (and of the exact partition's)
+            ProblemBuilder.Repeat r = new ProblemBuilder.Repeat(m + stages - 1, Math.min(stages - s, m));
+            Optional<Solved> x = known.get(List.of(by[0], by[1], r, true));
+            if (x != null) {
+                known.putIfAbsent(List.of(chosen[s], chosen[s + 1], r, true), x);
+            }
         }
     }
 

@@ -9,6 +9,12 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.OnnxImporter;
+import org.shardplan.planner.parareal.Models;
+import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Problem;
+import org.shardplan.planner.solver.RandomProblems;
+import org.shardplan.planner.solver.Solver;
 import org.shardplan.onnx.models.BuiltinModels;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
@@ -98,6 +104,7 @@ class PipelineBoundTest {
                                     assertTrue(lo.gradientSyncSeconds() <= hi.gradientSyncSeconds() * (1 + 1e-9) + 1e-15, at + " sync");
                                     assertTrue(lo.updateSeconds() <= hi.updateSeconds() * (1 + 1e-9) + 1e-15, at + " update");
                                     assertEquals(hi.sendSeconds(), lo.sendSeconds(), 1e-12 * Math.max(1e-9, hi.sendSeconds()), at + " send");
+                                    jointBelow(least, pos.indexOf(bs[j]), pos.indexOf(bs[j + 1]), hi, at);
                                     profilesChecked++;
                                 }
                             }
@@ -135,11 +142,13 @@ class PipelineBoundTest {
             // with each chunk's joint slack on the pairs of its longest paths
             int f = 0;
             double[] bonus = new double[chunks];
+            double[] own = new double[chunks];
             for (int c = 0; c < chunks; c++) {
                 bonus[c] = pb.chunkJoint(f, end[c]);
+                own[c] = pb.chunkOwn(f, end[c]);
                 f = end[c];
             }
-            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus) + PipelineSearch.updateAfter(sch, ps, p));
+            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus, own) + PipelineSearch.updateAfter(sch, ps, p));
         }
         double best = Double.POSITIVE_INFINITY;
         int last = j == chunks - 1 ? pb.segments() : pb.segments() - (chunks - j - 1);
@@ -223,5 +232,243 @@ class PipelineBoundTest {
             }
         }
         assertTrue(compared >= 8, "compared " + compared);
+    }
+
+    /** DenseNet-121 (torchvision export): no repeated layers, a cut position at every coarse node. */
+    private static final ModelSource DENSENET = b -> OnnxImporter.read(Models.file("densenet121.onnx"),
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    /**
+     * On a graph without repeated layers and far too many partitions to enumerate (DenseNet-121, 254 segments into 8
+     * stages), the bound ({@link PipelineBound#dual}) is below the step of the plan the search kept, of plans with its
+     * layouts on random partitions and on its own partition moved by a few segments, and of random plans, under every
+     * schedule and virtual-stage count the search could run.
+     */
+    @Test
+    void withoutRepeatedLayersTheDualBoundIsBelowEveryPricedPlan() throws Exception {
+        Random rnd = new Random(11);
+        int devices = 16;
+        int stages = 8;
+        int m = 8;
+        long batch = 16;
+        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
+        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, DENSENET, batch, 600);
+        ps.useBound = false;
+        var o = ps.price(stages, m, false, 1).orElseThrow();
+        long micro = batch / m;
+        var cg = ps.coarse(micro);
+        int per = devices / stages;
+        ProblemBuilder.Built b = o.built();
+        ProblemBuilder pb = o.builder();
+        List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
+        assertTrue(PipelineBound.partitions(pos.size() - 2, stages - 1) > PipelineBound.ENUMERATED_PARTITIONS,
+                "the partitions must be too many to enumerate, found " + (pos.size() - 1) + " segments");
+        double bound = ps.scheduleBound(o, Double.POSITIVE_INFINITY);
+        assertTrue(bound > 0, "no bound");
+        assertTrue(bound <= o.stepSeconds() * (1 + 1e-9), bound + " > plan " + o.stepSeconds());
+        PipelineBound least = new PipelineBound(b, ps.filter(cg, micro, per), pos, sendsAt(ps, b, pos, per), false,
+                pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+        int checked = 0;
+        for (int t = 0; t < 40; t++) {
+            int[] x = t % 2 == 0 ? o.choice() : Fixtures.randomLayouts(b, rnd);
+            for (String name : SCHEDULES) {
+                Schedule sch = Schedules.of(name);
+                for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
+                    if (sch.check(stages, m, v).isPresent() || stages * v > pos.size() - 1) {
+                        continue;
+                    }
+                    int[] bs = v == 1 && t % 4 == 0 ? moved(o.bounds(), pos, rnd) : randomBounds(pos, stages * v, rnd);
+                    List<StageProfile> prof = ps.profiles(b, pb, x, bs, per, false);
+                    double step = sch.estimate(prof, m, v).stepSeconds() + PipelineSearch.updateAfter(sch, prof, stages);
+                    assertTrue(bound <= step * (1 + 1e-9), name + " v " + v + ": bound " + bound + " > " + step);
+                    for (int j = 0; j < prof.size(); j++) {
+                        jointBelow(least, pos.indexOf(bs[j]), pos.indexOf(bs[j + 1]), prof.get(j), name + " chunk " + j);
+                    }
+                    checked++;
+                }
+            }
+        }
+        assertTrue(checked >= 100, "checked " + checked);
+    }
+
+    /**
+     * A chunk's least forward, backward and exposed reduction with what every layout adds to them ({@link
+     * PipelineBound#chunkJoint} for a pair, {@link PipelineBound#chunkOwn} once more with the reduction) are below a
+     * plan's, and the least forward and backward with the first below the plan's.
+     */
+    private static void jointBelow(PipelineBound least, int from, int to, StageProfile hi, String at) {
+        StageProfile lo = least.profile(from, to);
+        double pair = least.chunkJoint(from, to);
+        double own = least.chunkOwn(from, to);
+        assertTrue(own >= 0 && pair >= 0, at + ": negative");
+        double plan = hi.forwardSeconds() + hi.backwardSeconds();
+        assertTrue(lo.forwardSeconds() + lo.backwardSeconds() + pair <= plan * (1 + 1e-9), at + " forward and backward");
+        assertTrue(lo.forwardSeconds() + lo.backwardSeconds() + lo.gradientSyncSeconds() + pair + own
+                <= (plan + hi.gradientSyncSeconds()) * (1 + 1e-9), at + " forward, backward and reduction");
+    }
+
+    /** A partition's node bounds with each inner cut moved by up to 3 segments (kept increasing). */
+    private static int[] moved(int[] bounds, List<Integer> pos, Random rnd) {
+        int[] r = bounds.clone();
+        for (int j = 1; j + 1 < r.length; j++) {
+            int at = pos.indexOf(r[j]) + rnd.nextInt(7) - 3;
+            int lo = pos.indexOf(r[j - 1]) + 1;
+            int hi = pos.indexOf(bounds[j + 1]) - 1;
+            r[j] = pos.get(Math.max(lo, Math.min(hi, at)));
+        }
+        return r;
+    }
+
+    /**
+     * The dynamic program over partitions ({@link PipelineBound#partition}) equals the least over every partition of
+     * the same sum, each partition's chunk values taken from {@link PipelineBound#values}, on random coefficients.
+     */
+    @Test
+    void thePartitionProgramFindsTheLeastOverEveryPartition() throws Exception {
+        int devices = 8;
+        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
+        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+        Random rnd = new Random(5);
+        int compared = 0;
+        for (int stages : List.of(2, 4)) {
+            long micro = 8;
+            var cg = ps.coarse(micro);
+            int per = devices / stages;
+            ProblemBuilder.Built b = ps.built(micro, per, false, 1);
+            ProblemBuilder pb = ps.builder(micro, per, false, 1);
+            List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
+            PipelineBound least = new PipelineBound(b, StageProblem.Filter.ALL, pos, sendsAt(ps, b, pos, per), false,
+                    pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+            for (int chunks : List.of(stages, 2 * stages)) {
+                if (chunks > least.segments()) {
+                    continue;
+                }
+                for (int t = 0; t < 10; t++) {
+                    double[] agg = new double[chunks * PipelineBound.Path.PARTS];
+                    double[] dev = new double[chunks];
+                    for (int i = 0; i < agg.length; i++) {
+                        agg[i] = rnd.nextInt(3) == 0 ? 0 : rnd.nextDouble() * 4;
+                    }
+                    for (int j = 0; j < chunks; j++) {
+                        dev[j] = rnd.nextDouble();
+                    }
+                    int[] ends = new int[chunks];
+                    double dp = least.partition(agg, dev, chunks, ends);
+                    double all = every(least, agg, dev, new int[chunks], 0, 0);
+                    assertEquals(all, dp, 1e-12 * all, stages + " stages, " + chunks + " chunks");
+                    assertEquals(dp, sum(least.values(ends), agg, dev), 1e-12 * dp, "the minimiser's own sum");
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared >= 30, "compared " + compared);
+    }
+
+    private static double sum(double[] values, double[] agg, double[] dev) {
+        double r = 0;
+        for (int j = 0; j < dev.length; j++) {
+            for (int k = 0; k < PipelineBound.Path.PARTS; k++) {
+                r += agg[j * PipelineBound.Path.PARTS + k] * values[j * PipelineBound.Path.VALUES + k];
+            }
+            r += dev[j] * (values[j * PipelineBound.Path.VALUES + PipelineBound.Path.SYNC]
+                    + values[j * PipelineBound.Path.VALUES + PipelineBound.Path.UPDATE]);
+        }
+        return r;
+    }
+
+    private static double every(PipelineBound pb, double[] agg, double[] dev, int[] end, int j, int start) {
+        int chunks = end.length;
+        if (j == chunks) {
+            return sum(pb.values(end), agg, dev);
+        }
+        double best = Double.POSITIVE_INFINITY;
+        int last = pb.segments() - (chunks - j - 1);
+        for (int e = j == chunks - 1 ? pb.segments() : start + 1; e <= last; e++) {
+            end[j] = e;
+            best = Math.min(best, every(pb, agg, dev, end, j + 1, e));
+        }
+        return best;
+    }
+
+    /**
+     * The matrix game's strategies are optimal: what the rows' strategy guarantees against every column equals what the
+     * columns' strategy concedes to every row (the two linear programs' optima meet), on random games and two by hand:
+     * matching pennies (value 1/2, both players half and half) and a game with a dominated row.
+     */
+    @Test
+    void theGameIsSolvedToOptimality() {
+        double[][] pennies = {{1, 0}, {0, 1}};
+        double[][] mix = PipelineBound.game(pennies);
+        assertEquals(0.5, mix[0][0], 1e-12);
+        assertEquals(0.5, mix[1][0], 1e-12);
+        // row 1 is dominated by row 0: the rows play row 0; the columns then play column 1 (payoff 2 < 3)
+        double[][] dominated = {{3, 2}, {1, 0}};
+        mix = PipelineBound.game(dominated);
+        assertEquals(1, mix[0][0], 1e-12);
+        assertEquals(1, mix[1][1], 1e-12);
+        Random rnd = new Random(9);
+        for (int t = 0; t < 200; t++) {
+            int n = 1 + rnd.nextInt(40);
+            int k = 1 + rnd.nextInt(12);
+            double[][] a = new double[n][k];
+            for (double[] row : a) {
+                for (int c = 0; c < k; c++) {
+                    row[c] = t % 2 == 0 ? rnd.nextInt(5) : 3 + rnd.nextDouble();
+                }
+            }
+            double[][] g = PipelineBound.game(a);
+            double guaranteed = Double.POSITIVE_INFINITY;
+            for (int c = 0; c < k; c++) {
+                double v = 0;
+                for (int r = 0; r < n; r++) {
+                    v += g[0][r] * a[r][c];
+                }
+                guaranteed = Math.min(guaranteed, v);
+            }
+            double conceded = Double.NEGATIVE_INFINITY;
+            for (int r = 0; r < n; r++) {
+                double v = 0;
+                for (int c = 0; c < k; c++) {
+                    v += g[1][c] * a[r][c];
+                }
+                conceded = Math.max(conceded, v);
+            }
+            assertEquals(1, java.util.Arrays.stream(g[0]).sum(), 1e-9, "rows' strategy sums to 1");
+            assertEquals(1, java.util.Arrays.stream(g[1]).sum(), 1e-9, "columns' strategy sums to 1");
+            assertEquals(conceded, guaranteed, 1e-9, "game " + t + " (" + n + " x " + k + ")");
+        }
+    }
+
+    /** The small segment problems tried in full ({@link PipelineBound#enumerate}) have the dynamic program's optimum. */
+    @Test
+    void smallProblemsTriedInFullHaveTheOptimum() {
+        Random rnd = new Random(13);
+        for (int t = 0; t < 200; t++) {
+            int n = 1 + rnd.nextInt(4);
+            int[] k = new int[n];
+            List<Problem.Node> nodes = RandomProblems.nodes(rnd, k, 6, t % 2 == 0);
+            List<Problem.Edge> edges = new ArrayList<>();
+            for (int i = 1; i < n; i++) {
+                for (int from : List.of(rnd.nextInt(i), rnd.nextInt(i))) {
+                    double[] c = new double[k[from] * k[i]];
+                    for (int q = 0; q < c.length; q++) {
+                        c[q] = t % 2 == 0 ? rnd.nextInt(50) : rnd.nextDouble() * 1e-3;
+                    }
+                    edges.add(new Problem.Edge(from, i, k[from], k[i], c));
+                }
+            }
+            Problem pr = new Problem("small-" + t, nodes, edges);
+            double dp = new DpSolver().solve(pr, Solver.Options.withTimeLimit(60)).objective();
+            var e = PipelineBound.enumerate(nodes, edges);
+            assertEquals(dp, e.value(), 1e-12 * Math.max(1, dp), "problem " + t);
+            double own = 0;
+            for (int i = 0; i < n; i++) {
+                own += nodes.get(i).costs()[e.choices()[i]];
+            }
+            for (Problem.Edge x : edges) {
+                own += x.costs()[e.choices()[x.from()] * x.cols() + e.choices()[x.to()]];
+            }
+            assertEquals(e.value(), own, 1e-12 * Math.max(1, own), "problem " + t + ": the minimiser's own cost");
+        }
     }
 }
