@@ -1152,8 +1152,8 @@ public final class ProblemBuilder {
 
     /**
      * The cost of a node under a layout (not kept by layout; the evaluator calls this directly). The
-     * per-device work of a strategy is computed once per builder for all its placements; the memory is
-     * {@link #memoryOf}'s.
+     * per-device work of a strategy is computed once per graph for all its placements and builders
+     * ({@link PerDeviceWork}); the memory is {@link #memoryOf}'s, by the same arithmetic.
      */
     public Cost nodeCost(CoarseNode c, Optional<IterationSpace> space, Layout l) {
         if (space.isEmpty() || l.strategy().isReplicated()) {
@@ -1165,25 +1165,30 @@ public final class ProblemBuilder {
         double fraction = sp.computeFraction(s);
         double compute;
         double forward;
+        double saved;
         AttentionChains.Role role = roleOf(c);
         boolean local = anchorSpace.isPresent() && sameDims(anchorSpace.get(), sp);
         if (role != null && role.insideKernel()) {
             // inside the fused attention kernel: no time, nothing stored
             compute = 0;
             forward = 0;
+            saved = 0;
         } else if (role != null) {
             double[] a = attentionWork(c, local ? anchorSpace.get() : null, s, true);
             double f = local ? 1 : fraction;
             compute = a[0] * f;
             forward = a[1] * f;
+            saved = a[2] * f;
         } else if (local) {
             double[] w = localWork(c.anchor(), anchorSpace.get(), s, true);
             compute = w[0];
             forward = w[1];
+            saved = w[2];
         } else {
             double[] w = wholeWork(c.anchor());
             compute = w[0] * fraction;
             forward = w[1] * fraction;
+            saved = wholeSaved(c.anchor()) * fraction;
         }
         // fused element-wise members: their work splits like the anchor's output; inside a fused attention
         // chain (scale, mask, dropout of the scores) they are part of the attention kernel
@@ -1198,7 +1203,9 @@ public final class ProblemBuilder {
                 forward += memberForward(m) * fraction;
             }
         }
-        double[] memoryParts = memoryOf(c, space, l);
+        // the same arithmetic as memoryOf's (MemoryOnlyPartsTest holds the two equal), without its look-ups again
+        saved = withMembersSaved(c, role, saved, fraction);
+        double memory = 0;
         double comm = 0;
         double bytes = 0;
         double grad = 0;
@@ -1235,6 +1242,7 @@ public final class ProblemBuilder {
             if (t.isParameter()) {
                 double elems = elements(sp.localShape(t, s));
                 int dp = collectives.groupSize(g);
+                memory += mm.parameters(elems, dp).total();
                 if (Backward.needsGrad(v) && dp > 1) {
                     double gb = elems * mm.optimizer().gradientBytes();
                     if (mm.zeroStage() >= 2) {
@@ -1293,14 +1301,14 @@ public final class ProblemBuilder {
             comm += 2 * collectives.seconds(Collective.ALL_REDUCE, g, cb);
             bytes += 2 * collectives.bytesMoved(Collective.ALL_REDUCE, g, cb);
         }
-        return Cost.of(forward, compute, comm, bytes, grad, gradBytes, memoryParts[0], memoryParts[1]);
+        return Cost.of(forward, compute, comm, bytes, grad, gradBytes, memory, saved);
     }
 
     /**
      * The memory of a node under a layout, {parameter bytes (weights, gradients, optimizer state), saved
      * activation bytes of one micro-batch}: {@link #nodeCost}'s {@code parameterBytes} and {@code
-     * activationBytes} (it takes them from here), without pricing any time: no compute model, no
-     * collective. O(inputs) per layout after the per-device node of its strategy (once per builder).
+     * activationBytes} (the same arithmetic in the same order), without pricing any time: no compute
+     * model, no collective. O(inputs) per layout after the per-device node of its strategy (once per builder).
      */
     public double[] memoryOf(CoarseNode c, Optional<IterationSpace> space, Layout l) {
         if (space.isEmpty() || l.strategy().isReplicated()) {
