@@ -136,7 +136,7 @@ public final class ProfileCommand implements Callable<Integer> {
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         // one-node models always run without graph optimization (the optimized graph's nodes are what
         // ONNX Runtime runs), so every level shares the calibration of level none
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + stat.tag());
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + stat.tag() + org.shardplan.cost.profile.Feeds.TAG);
         Path calFile = calibration != null ? calibration : CalibrationFile.defaultPath(LocalCpu.cacheDirectory(), fp);
         CalibrationFile cal = CalibrationFile.readOrEmpty(calFile, fp);
         if (!cal.fingerprint().id().equals(fp.id())) {
@@ -207,6 +207,8 @@ public final class ProfileCommand implements Callable<Integer> {
                 pct(r.medianAbsRelError()), pct(r.errorQuantile(0.9)), pct(r.weightedAbsRelError())));
         b.append(String.format(Locale.ROOT, "call overhead %s per ONNX Runtime run (subtracted from each operator, added once)%n",
                 ms(r.callOverheadSeconds())));
+        b.append(String.format(Locale.ROOT, "cold weights  %s: every weight read once from memory in a whole-model run (added once)%n",
+                ms(r.coldWeightSeconds())));
         b.append(String.format(Locale.ROOT, "signatures    %d measured now, %d from the calibration file, %d nodes flagged%n",
                 r.measuredSignatures(), r.reusedSignatures(), r.flaggedCount()));
         r.optimization().ifPresent(a -> b.append(optimizationText(a)));

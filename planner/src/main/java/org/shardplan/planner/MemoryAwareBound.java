@@ -268,6 +268,11 @@ final class MemoryAwareBound {
         return peak(g, at);
     }
 
+    /** The dynamic programs the tied blocks' bound has run (0 without tied blocks). */
+    int tiedSolves() {
+        return tied == null ? 0 : tied.solves;
+    }
+
     /** Cut positions: 0, the cuts inside (0, n), n. */
     int positions() {
         return pos.length;
@@ -459,7 +464,7 @@ final class MemoryAwareBound {
         /** Dynamic programs run (for the trace and tests). */
         int solves;
 
-        private TiedBlocks(boolean[] pure, Problem block, double[][] params, double[][] acts) {
+        TiedBlocks(boolean[] pure, Problem block, double[][] params, double[][] acts) {
             this.pure = pure;
             this.block = block;
             this.params = params;
@@ -629,6 +634,16 @@ final class MemoryAwareBound {
         /**
          * {@code min_x f(x) + r(x) / 2 + lambda (params(x) + copies act(x))} over one instance's allowed
          * layouts, or a proven lower bound on it where the solve does not finish ({@code -infinity} when none).
+         *
+         * <p>The function {@code D(lambda)} is concave and piecewise linear (a minimum over x of lines in lambda),
+         * so the prices solved exactly tell it between them without another solve: for lambda between two
+         * solved prices a &lt; b with minimisers x_a, x_b, D(lambda) is at least the chord through (a, D(a)) and
+         * (b, D(b)) (concavity) and at most the lines of x_a and x_b. Where the two agree (to a share of
+         * {@link #ENVELOPE_GAP}) the chord is returned, a bound within that share of the exact value; else one
+         * dynamic program where the two lines cross either shows they meet on D (D is then those two lines
+         * between a and b) or finds a piece below them, and the interval is halved there. Prices solved: about
+         * twice the pieces of D the queried prices reach, against one per price queried ({@link #envelope}
+         * false, or {@code -Dshardplan.tiedEnvelope=false}).
          */
         double at(double lambda, int copies, java.util.function.DoubleSupplier secondsLeft) {
             List<Object> key = List.of(lambda, copies);
@@ -636,6 +651,72 @@ final class MemoryAwareBound {
             if (v != null) {
                 return v;
             }
+            double r = envelope ? fromEnvelope(lambda, copies, secondsLeft) : solveAt(lambda, copies, secondsLeft);
+            known.put(key, r);
+            return r;
+        }
+
+        /**
+         * Whether {@link #at} reads the prices between solved ones off the envelope; tests turn it off to
+         * compare.
+         */
+        boolean envelope = !"false".equals(System.getProperty("shardplan.tiedEnvelope"));
+
+        /** The largest gap, as a share of the value, between the chord and the lines for {@link #at} to use the chord. */
+        static final double ENVELOPE_GAP = 1e-9;
+
+        /** Per count of micro-batches held: the prices solved to optimality, each {D, M(x)} of its minimiser x. */
+        private final Map<Integer, java.util.TreeMap<Double, double[]>> solved = new HashMap<>();
+
+        private double fromEnvelope(double lambda, int copies, java.util.function.DoubleSupplier secondsLeft) {
+            java.util.TreeMap<Double, double[]> pts = solved.computeIfAbsent(copies, c -> new java.util.TreeMap<>());
+            if (pts.isEmpty()) {
+                // the ends of the grid first: every price asked for then lies between two solved ones
+                solveAt(LAMBDAS[0], copies, secondsLeft);
+                solveAt(LAMBDAS[LAMBDAS.length - 1], copies, secondsLeft);
+            }
+            for (int guard = 0; guard < 64; guard++) {
+                double[] here = pts.get(lambda);
+                if (here != null) {
+                    return here[0];
+                }
+                Map.Entry<Double, double[]> lo = pts.lowerEntry(lambda);
+                Map.Entry<Double, double[]> hi = pts.higherEntry(lambda);
+                if (lo == null || hi == null) {
+                    break;
+                }
+                double a = lo.getKey();
+                double b = hi.getKey();
+                double da = lo.getValue()[0];
+                double db = hi.getValue()[0];
+                double ma = lo.getValue()[1];
+                double mb = hi.getValue()[1];
+                // the lines of the two minimisers (D(a) = F_a + a M_a) and the chord between the two points
+                double la = da + (lambda - a) * ma;
+                double lb = db + (lambda - b) * mb;
+                double upper = Math.min(la, lb);
+                double chord = da + (lambda - a) * (db - da) / (b - a);
+                if (upper - chord <= ENVELOPE_GAP * Math.max(Math.abs(upper), Math.abs(chord))) {
+                    return Math.min(chord, upper);
+                }
+                // where the lines cross (strictly between a and b when neither is D alone on [a, b])
+                double star = ma == mb ? Double.NaN : (db - b * mb - da + a * ma) / (ma - mb);
+                double at = star > a && star < b ? star : lambda;
+                double got = solveAt(at, copies, secondsLeft);
+                if (!pts.containsKey(at)) {
+                    // not solved to optimality (the time limit): the price's own bound
+                    return at == lambda ? got : solveAt(lambda, copies, secondsLeft);
+                }
+            }
+            return solveAt(lambda, copies, secondsLeft);
+        }
+
+        /**
+         * One dynamic program of the block at {@code lambda}: its optimum (kept with its minimiser's memory as a
+         * point of the envelope), or a proven lower bound where it does not finish ({@code -infinity} when none;
+         * NaN when no time was left to start).
+         */
+        private double solveAt(double lambda, int copies, java.util.function.DoubleSupplier secondsLeft) {
             DpSolver.Priced p = compiled.computeIfAbsent(copies, c -> {
                 List<Problem.Node> nodes = new ArrayList<>();
                 for (int j = 0; j < block.size(); j++) {
@@ -649,18 +730,21 @@ final class MemoryAwareBound {
                 return new DpSolver.Priced(new Problem(block.name(), nodes, block.edges()));
             });
             double left = secondsLeft.getAsDouble();
-            double r = Double.NEGATIVE_INFINITY;
-            if (left > 0) {
-                solves++;
-                Solution s = p.solve(lambda, left);
-                if (s.status() == Status.OPTIMAL) {
-                    r = s.objective();
-                } else if (Double.isFinite(s.lowerBound())) {
-                    r = s.lowerBound();
-                }
+            if (!(left > 0)) {
+                return Double.NEGATIVE_INFINITY;
             }
-            known.put(key, r);
-            return r;
+            solves++;
+            Solution s = p.solve(lambda, left);
+            if (s.status() == Status.OPTIMAL && s.hasChoices()) {
+                double mem = 0;
+                int[] x = s.choices();
+                for (int j = 0; j < x.length; j++) {
+                    mem += params[j][x[j]] + copies * acts[j][x[j]];
+                }
+                solved.computeIfAbsent(copies, c -> new java.util.TreeMap<>()).put(lambda, new double[] {s.objective(), mem});
+                return s.objective();
+            }
+            return Double.isFinite(s.lowerBound()) ? s.lowerBound() : Double.NEGATIVE_INFINITY;
         }
     }
 }

@@ -740,17 +740,20 @@ final class PipelineSearch {
         double weight = stages == 1 ? m : m + stages - 1;
         boolean hiddenOn = stages == 1 && planner.gradientOverlap()
                 && !"false".equals(System.getProperty("shardplan.hiddenGradients"));
-        // the second one-stage solve (the gradient reduction hidden) does not depend on the first: it runs
-        // on the thread beside while this one solves (where memory binds the first throws before the
-        // second would be used, which the passes put off, so only then)
-        java.util.concurrent.Future<Optional<Solved>> hiddenSolve = hiddenOn && defer && beside && BESIDE != null
-                ? BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)) : null;
+        // the second one-stage solve (the gradient reduction hidden) does not depend on the first: it runs on
+        // the thread beside while the first solves its untied problem, started once the first's tied problem is
+        // known to fit (where it does not, memory binds: the configuration is put off, or priced with the limit,
+        // and the second solve would go unused); only while the passes put such configurations off
+        List<java.util.concurrent.Future<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
+        Runnable startHidden = hiddenOn && defer && beside && BESIDE != null
+                ? () -> hiddenSolves.add(BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
+                : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
             ProblemBuilder.Repeat r = new ProblemBuilder.Repeat(weight, copies);
             Optional<Solved> so;
             try {
-                so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1);
+                so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1, stages == 1 ? startHidden : null);
             } catch (IllegalArgumentException e) {
                 return Optional.empty();
             } catch (MemoryBound e) {
@@ -785,7 +788,8 @@ final class PipelineSearch {
         if (hiddenOn && !bound) {
             // the plan that treats the reduction as wholly hidden is priced too, and the faster kept; its
             // objective bounds the step from below (the step is at least the work without the reduction)
-            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute, hiddenSolve);
+            Hidden h = hiddenGradients(b, n, m, f, pb, choice, bounds, devices, recompute,
+                    hiddenSolves.isEmpty() ? null : hiddenSolves.get(0));
             if (h != null) {
                 lower = h.lowerBound();
                 if (h.choice() != null) {
@@ -795,34 +799,18 @@ final class PipelineSearch {
             }
         }
         tp = tick("stage solves", tp);
+        boolean pendingBound = false;
         if (stages == 1 && useOverlapBound) {
-            // the step's own bound (OverlapBound): exact solves of problems below the step, each minimiser a
-            // plan priced too; the plan is proven optimal once the bound reaches its step
             double step = oneStageStep(b, pb, m, choice, devices, recompute);
-            // once the bound reaches the incumbent's step no plan of this configuration can win, and the
-            // least bound over the configurations is the incumbent's own or below: the solves stop there
-            double target = step * (1 - PROVEN);
-            if (incumbent != null && useBound) {
-                target = Math.min(target, incumbent.stepSeconds());
-            }
-            if (!(lower >= target)) {
-                OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
-                OverlapBound.Result r = ob.maximise(target, this::secondsLeft, x -> oneStageFits(b, x)
-                        ? oneStageStep(b, pb, m, x, devices, recompute) : Double.POSITIVE_INFINITY);
-                lower = Math.max(lower, r.lowerBound());
-                for (int[] x : r.plans()) {
-                    if (oneStageFits(b, x)) {
-                        double st = oneStageStep(b, pb, m, x, devices, recompute);
-                        if (st < step * (1 - 1e-12)) {
-                            choice = x;
-                            step = st;
-                        }
-                    }
-                }
-                if (TRACE) {
-                    System.err.printf(java.util.Locale.ROOT, "  step bound: %.6f s after %d solves (K = %.0f), step %.6f s%n",
-                            r.lowerBound(), r.solves(), ob.buckets(), step);
-                }
+            if (lazyStepBound) {
+                // the step's own bound is put off to the end of the search, where the plan found by then tells
+                // which configurations it can still matter for (resolvePending)
+                pendingBound = !(lower >= stepTarget(step));
+            } else {
+                StepBounded sb = stepBound(b, pb, m, f, devices, recompute, choice, lower);
+                choice = sb.choice();
+                lower = sb.lower();
+                step = sb.step();
                 tp = tick("step bound", tp);
             }
             proven = lower >= step * (1 - PROVEN);
@@ -888,10 +876,144 @@ final class PipelineSearch {
             }
         }
         tick("schedules", tp);
+        if (pendingBound && best != null) {
+            pending.add(new PendingBound(best, f, devices));
+        }
         if (best != null && best.fits() && (incumbent == null || better(best, incumbent))) {
             incumbent = best;
         }
         return Optional.ofNullable(best);
+    }
+
+    /**
+     * The step a one-stage configuration's bound must reach to matter: its own step (then it is proven
+     * optimal), or the plan found where that is faster (then no plan of the configuration can win). O(1).
+     */
+    private double stepTarget(double step) {
+        double target = step * (1 - PROVEN);
+        if (incumbent != null && useBound) {
+            target = Math.min(target, incumbent.stepSeconds());
+        }
+        return target;
+    }
+
+    /** A one-stage plan after {@link #stepBound}: its layouts, its lower bound and its step. */
+    private record StepBounded(int[] choice, double lower, double step) {
+    }
+
+    /**
+     * The one-stage configuration's step bound ({@link OverlapBound}): exact solves of problems below the step,
+     * each minimiser a plan priced too, until the bound reaches {@link #stepTarget}; the fastest plan that fits
+     * of {@code choice} and those minimisers, and the larger of {@code lower} and the bound. One to a few exact
+     * solves of the whole problem.
+     */
+    private StepBounded stepBound(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter f, int devices,
+            boolean recompute, int[] choice, double lower) {
+        // the step's own bound (OverlapBound): exact solves of problems below the step, each minimiser a
+        // plan priced too; the plan is proven optimal once the bound reaches its step
+        double step = oneStageStep(b, pb, m, choice, devices, recompute);
+        // once the bound reaches the incumbent's step no plan of this configuration can win, and the
+        // least bound over the configurations is the incumbent's own or below: the solves stop there
+        double target = stepTarget(step);
+        if (!(lower >= target)) {
+            stepBounds++;
+            OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
+            OverlapBound.Result r = ob.maximise(target, this::secondsLeft, x -> oneStageFits(b, x)
+                    ? oneStageStep(b, pb, m, x, devices, recompute) : Double.POSITIVE_INFINITY);
+            lower = Math.max(lower, r.lowerBound());
+            for (int[] x : r.plans()) {
+                if (oneStageFits(b, x)) {
+                    double st = oneStageStep(b, pb, m, x, devices, recompute);
+                    if (st < step * (1 - 1e-12)) {
+                        choice = x;
+                        step = st;
+                    }
+                }
+            }
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  step bound: %.6f s after %d solves (K = %.0f), step %.6f s%n",
+                        r.lowerBound(), r.solves(), ob.buckets(), step);
+            }
+        }
+        return new StepBounded(choice, lower, step);
+    }
+
+    /**
+     * Whether {@link #run} puts the one-stage configurations' step bounds ({@link #stepBound}) off to the end
+     * of the search ({@code -Dshardplan.lazyStepBound=false}: each is computed as its configuration is priced,
+     * as {@link #price} does when called alone). A configuration's bound matters only for its own plan, where
+     * that is the one kept (its proof), or where the bound's minimisers could make it faster than the plan
+     * found: at the end the plan found is the fastest, and configurations whose bound without it is already at
+     * or above that plan's step need none (on Megatron's 39.1B row: two of three).
+     */
+    private boolean lazyStepBound;
+
+    /** {@link #lazyStepBound} in {@link #run} ({@code -Dshardplan.lazyStepBound=false}: off); tests turn it off to compare. */
+    boolean lazyStepBounds = !"false".equals(System.getProperty("shardplan.lazyStepBound"));
+
+    /** The one-stage step bounds ({@link OverlapBound}) computed so far (for tests and the trace). */
+    int stepBounds;
+
+    /** A one-stage configuration priced without its step bound, for {@link #resolvePending}. */
+    private record PendingBound(Outcome outcome, StageProblem.Filter filter, int devices) {
+    }
+
+    private final List<PendingBound> pending = new ArrayList<>();
+
+    /**
+     * The step bounds put off ({@link #lazyStepBound}), in the order their configurations were priced: each
+     * whose bound is below {@link #stepTarget} (the plan found, or its own step) is computed as the pricing
+     * would have, its configuration's outcome replaced by the one with the bound (and the faster plan of its
+     * minimisers, when one is: it becomes the plan found where it is faster). Returns {@code best}, replaced
+     * where its configuration's outcome was.
+     */
+    private Outcome resolvePending(Outcome best) throws ShardplanException {
+        List<PendingBound> todo = new ArrayList<>(pending);
+        pending.clear();
+        for (PendingBound pb : todo) {
+            Outcome o = pb.outcome();
+            if (o.lowerBound() >= stepTarget(o.stepSeconds())) {
+                continue;
+            }
+            if (!timeLeft()) {
+                break; // as the pricing would have: the bound's solves stop at the time limit
+            }
+            long t = System.nanoTime();
+            StepBounded sb = stepBound(o.built(), o.builder(), o.microBatches(), pb.filter(), pb.devices(), o.recompute(),
+                    o.choice(), o.lowerBound());
+            tick("step bound", t);
+            Outcome n = oneStageOutcome(o, sb.choice(), sb.lower(), pb.devices());
+            if (o == incumbent || (n.fits() && (incumbent == null || better(n, incumbent)))) {
+                incumbent = n;
+            }
+            if (o == best) {
+                best = n;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The outcome of a one-stage configuration {@code o} with the layouts {@code choice} and the lower bound
+     * {@code lower}, priced as {@link #priceOnce} prices one stage (its profile, the schedule {@code none}, the
+     * step from the weighted objective less the hidden gradient reduction). O(nodes + links).
+     */
+    private Outcome oneStageOutcome(Outcome o, int[] choice, double lower, int devices) {
+        ProblemBuilder.Built b = o.built();
+        ProblemBuilder pb = o.builder();
+        int m = o.microBatches();
+        int[] bounds = {0, b.units().size()};
+        List<StageProfile> ps = profiles(b, pb, choice, bounds, devices, o.recompute());
+        Schedule sch = o.schedule();
+        Estimate e = sch.estimate(ps, m, o.virtual());
+        double step = weightedObjective(b, m, choice) - overlapped(b, choice, ps);
+        boolean fits = true;
+        for (double mem : e.peakMemoryBytes()) {
+            fits &= mem <= limit * (1 + 1e-12);
+        }
+        boolean proven = lower >= step * (1 - PROVEN);
+        return new Outcome(o.stages(), m, o.recompute(), o.zero(), sch, o.virtual(), o.micro(), b, pb, choice, bounds, ps, e,
+                step, fits, proven, lower, o.tied(), o.memoryBound(), o.solver());
     }
 
     /** A one-stage plan is proven optimal when its bound is within this share of its step (rounding). */
@@ -1507,7 +1629,8 @@ final class PipelineSearch {
         double r = kinds == null ? 0 : mb.step(stages, m, kinds);
         tick("tied bound", t);
         if (TRACE) {
-            System.err.printf(java.util.Locale.ROOT, "  tied bound %.4f s (%.2f s)%n", r, (System.nanoTime() - t) / 1e9);
+            System.err.printf(java.util.Locale.ROOT, "  tied bound %.4f s (%.2f s, %d block solves so far)%n", r,
+                    (System.nanoTime() - t) / 1e9, mb.tiedSolves());
         }
         return r;
     }
@@ -1652,15 +1775,30 @@ final class PipelineSearch {
      */
     private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie) {
+        return solveStage(b, from, to, r, f, tie, null);
+    }
+
+    /**
+     * {@link #solveStage}, running {@code untied} (where not null) when an untied solve is about to start: the
+     * tied problem's optimum fits the limit ({@link #solveStageOnce}). Not run when the answer is known.
+     */
+    private Optional<Solved> solveStage(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
+            StageProblem.Filter f, boolean tie, Runnable untied) {
         // the exact partition solves the stages it compares, and the stages of the partition kept are then
         // solved again here: the answer of the same stage (same built problem and filter) is remembered
-        Map<List<Object>, Optional<Solved>> known = stageSolves.computeIfAbsent(b, k -> new IdentityHashMap<>())
-                .computeIfAbsent(f, k -> new HashMap<>());
+        // the one-stage solve with the gradient reduction hidden runs on the thread beside: the memo is shared
+        Map<List<Object>, Optional<Solved>> known;
         List<Object> key = List.of(from, to, r, tie);
-        Optional<Solved> x = known.get(key);
+        Optional<Solved> x;
+        synchronized (stageSolves) {
+            known = stageSolves.computeIfAbsent(b, k -> new IdentityHashMap<>()).computeIfAbsent(f, k -> new HashMap<>());
+            x = known.get(key);
+        }
         if (x == null) {
-            x = solveStageOnce(b, from, to, r, f, tie);
-            known.put(key, x);
+            x = solveStageOnce(b, from, to, r, f, tie, untied);
+            synchronized (stageSolves) {
+                known.put(key, x);
+            }
         }
         return x;
     }
@@ -1673,7 +1811,7 @@ final class PipelineSearch {
             new IdentityHashMap<>();
 
     private Optional<Solved> solveStageOnce(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
-            StageProblem.Filter f, boolean tie) {
+            StageProblem.Filter f, boolean tie, Runnable untied) {
         StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
         if (System.getProperty("shardplan.dumpProblems") != null) {
             dump(tp.problem(), false);
@@ -1697,6 +1835,9 @@ final class PipelineSearch {
         boolean tiedFits = td.hasChoices() && Evaluator.evaluate(tp.problem(), td.choices()).memory() <= limit;
         double tiedLower = td.status() == Status.OPTIMAL ? td.objective() : td.lowerBound();
         if (tiedFits && !tie) {
+            if (untied != null) {
+                untied.run();
+            }
             // one stage: the untied problem, exact over every layout (the whole-model planner's answer)
             StageProblem sp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), false);
             // nothing tied (as many nodes as units, e.g. DenseNet's all-different layers): the same problem
@@ -2077,6 +2218,13 @@ final class PipelineSearch {
      */
     private void shareStageSolves(ProblemBuilder.Built b, StageProblem.Filter f, ExactPartition costs, List<Integer> pos,
             int[] chosen, int stages, int m) {
+        synchronized (stageSolves) { // shared with the thread beside (solveStage)
+            shareStageSolvesLocked(b, f, costs, pos, chosen, stages, m);
+        }
+    }
+
+    private void shareStageSolvesLocked(ProblemBuilder.Built b, StageProblem.Filter f, ExactPartition costs,
+            List<Integer> pos, int[] chosen, int stages, int m) {
         Map<List<Object>, Optional<Solved>> known = stageSolves.computeIfAbsent(b, k -> new IdentityHashMap<>())
                 .computeIfAbsent(f, k -> new HashMap<>());
         for (int s = 0; s < stages; s++) {
@@ -2352,6 +2500,7 @@ final class PipelineSearch {
         if (inconsistent.isPresent()) {
             throw new ShardplanException(inconsistent.get());
         }
+        lazyStepBound = useOverlapBound && lazyStepBounds;
         List<Integer> ps = pipelineCandidates();
         maxPipeline = ps.get(ps.size() - 1);
         List<Integer> all = microCandidates();
@@ -2466,6 +2615,7 @@ final class PipelineSearch {
             notes.add("the time limit left " + balancedFallbacks + " pipeline configuration" + (balancedFallbacks == 1 ? ""
                     : "s") + " with the balanced partition of the whole model's layer times instead of the exact one");
         }
+        best = resolvePending(best);
         if (TRACE) {
             System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("
                     + memoryBounded + " by memory, " + tiedBounded + " of them tied), " + deferred.size() + " deferred");

@@ -44,9 +44,10 @@ import org.shardplan.onnx.OnnxImporter;
  *
  * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.CostAccuracy [--threads N]
  * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic low|median|min] [--quick] [--no-chain]
- * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet] [--held-out] [--no-memory-curve]}; run from the repository
+ * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet] [--held-out] [--no-memory-curve] [--no-cold-weights]}; run from the repository
  * root. Predictions use this core's memory curve ({@code LocalCpu.memoryCurve}) unless {@code --no-memory-curve}
- * says otherwise. Measurements wait for a
+ * says otherwise; whole-model predictions include the weights read from memory once per run
+ * ({@code EfficiencyModel.coldWeightSeconds}) unless {@code --no-cold-weights}. Measurements wait for a
  * quiet machine ({@link QuietGate}: by default while other processes keep more than 0.3 processors
  * busy, at most 15 s per measurement and 600 s in all). Models missing on this machine are listed
  * as skipped.
@@ -78,12 +79,14 @@ public final class CostAccuracy {
         double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
         boolean heldOutMode = false;
+        boolean coldWeights = true;
         boolean memoryCurve = true;
         boolean noWhole = false;
         String optimization = "none";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--held-out" -> heldOutMode = true;
+                case "--no-cold-weights" -> coldWeights = false;
                 case "--memory-curve" -> memoryCurve = true;
                 case "--no-memory-curve" -> memoryCurve = false;
                 case "--no-whole-model" -> noWhole = true;
@@ -135,7 +138,7 @@ public final class CostAccuracy {
         }
         // one-node models always run without graph optimization (at a level above none the graph
         // profiled is ONNX Runtime's optimized graph), so every level shares one calibration
-        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + statistic.tag());
+        MachineFingerprint fp = MachineFingerprint.localCpu(threads, Ort.version() + " opt=none" + statistic.tag() + org.shardplan.cost.profile.Feeds.TAG);
         CalibrationFile cal = new CalibrationFile(fp);
         if (calIn != null) {
             // measurements of an earlier run, reused (only signatures it lacks are measured)
@@ -248,7 +251,7 @@ public final class CostAccuracy {
                             p1.reusedSignatures(), p1.optimization());
                 }
                 held.add(new Result(c, LeaveOneModelOut.predict(c.model(), imported.get(c).graph(), cpu, memory, cal, h,
-                        p1)));
+                        p1, coldWeights)));
             }
             if (calOut != null) {
                 cal.write(calOut);
@@ -284,7 +287,7 @@ public final class CostAccuracy {
             }
             results.add(new Result(c, new ProfileReport(p2.model(), p2.device(), p2.fingerprint(),
                     callOverhead, p2.nodes(), whole, p1.wholeModelError(),
-                    p1.measuredSignatures(), p1.reusedSignatures())));
+                    p1.measuredSignatures(), p1.reusedSignatures()).withColdWeights(coldWeights ? p2.coldWeightSeconds() : 0)));
         }
         double minutes = (System.nanoTime() - t0) / 60e9;
         if (dump != null) {
@@ -543,10 +546,14 @@ public final class CostAccuracy {
 
     /** The operator class of a node for the error table: op type, the domain's mark, and the shape class of a convolution or product. */
     private static String classOf(ProfileReport.NodeResult n) {
-        String sig = n.signature();
+        return classOf(n.signature(), n.op());
+    }
+
+    /** {@link #classOf(ProfileReport.NodeResult)} of an operator signature and its op type. */
+    static String classOf(String sig, String opType) {
         String dom = sig.startsWith("com.microsoft.nchwc:") ? "nchwc:" : sig.startsWith("com.microsoft:") ? "ms:" : "";
-        String op = dom + n.op();
-        if (n.op().equals("Conv") || n.op().equals("FusedConv")) {
+        String op = dom + opType;
+        if (opType.equals("Conv") || opType.equals("FusedConv")) {
             String attrs = sig.split("\\|", -1)[1];
             boolean depthwise = false;
             java.util.regex.Matcher g = java.util.regex.Pattern.compile("group=(\\d+)").matcher(attrs);

@@ -91,6 +91,19 @@ public final class LeaveOneModelOut {
     public static ProfileReport predict(String modelName, Graph g, DeviceSpec device,
             org.shardplan.cost.compute.MemoryCurve memory, CalibrationFile all, CalibrationFile held,
             ProfileReport measured) {
+        return predict(modelName, g, device, memory, all, held, measured, true);
+    }
+
+    /**
+     * As {@link #predict(String, Graph, DeviceSpec, org.shardplan.cost.compute.MemoryCurve,
+     * CalibrationFile, CalibrationFile, ProfileReport)}; {@code coldWeights} says whether the whole
+     * model's prediction includes its weights read from memory once per run
+     * ({@link EfficiencyModel#coldWeightSeconds}).
+     */
+    public static ProfileReport predict(String modelName, Graph g, DeviceSpec device,
+            org.shardplan.cost.compute.MemoryCurve memory, CalibrationFile all, CalibrationFile held,
+            ProfileReport measured, boolean coldWeights) {
+        double cold = 0;
         EfficiencyModel model = new EfficiencyModel(device, held.samples(), memory);
         Map<String, EfficiencyModel.Prediction> bySig = new LinkedHashMap<>();
         List<ProfileReport.NodeResult> nodes = new ArrayList<>();
@@ -105,13 +118,14 @@ public final class LeaveOneModelOut {
                 throw new IllegalStateException("held-out calibration for " + modelName + " must not hold signature " + s);
             }
             EfficiencyModel.Prediction p = bySig.computeIfAbsent(s, k -> model.predict(Backward.forward(n), k));
+            cold += coldWeights ? model.coldWeightSeconds(n) : 0;
             Optional<CalibrationEntry> m = all.get(s);
             nodes.add(new ProfileReport.NodeResult(n.name(), n.opType(), s, p.seconds(),
                     m.isPresent() ? OptionalDouble.of(m.get().seconds()) : OptionalDouble.empty(), p.source(), "", true));
         }
         return new ProfileReport(modelName, measured.device(), measured.fingerprint(), measured.callOverheadSeconds(),
                 nodes, measured.wholeModelMeasuredSeconds(), measured.wholeModelError(), measured.measuredSignatures(),
-                measured.reusedSignatures(), measured.optimization());
+                measured.reusedSignatures(), measured.optimization(), cold);
     }
 
     private static boolean folded(Node n) {

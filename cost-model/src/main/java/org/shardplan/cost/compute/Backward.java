@@ -266,6 +266,27 @@ public final class Backward {
     }
 
     /**
+     * The bytes of all trained weights (parameter and constant inputs) a node reads whole on every
+     * call: its weights, biases, normalisation scales and constant operands, whatever its op type;
+     * 0 for a Gather, which reads only the rows its indices pick (an embedding table), and for
+     * unknown shapes. Inside a model run these are read once per run, after the rest of the
+     * model's weights and activations have passed through the caches ({@link
+     * EfficiencyModel#coldWeightSeconds}). O(inputs).
+     */
+    public static double parameterBytes(Node n) {
+        if ("Gather".equals(n.opType()) || "GatherElements".equals(n.opType()) || "GatherND".equals(n.opType())) {
+            return 0;
+        }
+        double b = 0;
+        for (Value v : n.inputs()) {
+            if (!v.isAbsent() && OpClass.isWeight(v) && known(v)) {
+                b += bytes(v);
+            }
+        }
+        return b;
+    }
+
+    /**
      * The forward work of a node as a CPU runtime runs it: {@link WorkAnalysis#of} but for three kinds
      * of node whose arithmetic or traffic the plain count misstates.
      * <ul>

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.cost.cluster.KernelModel;
+import org.shardplan.graph.Node;
 import org.shardplan.graph.DType;
 
 /**
@@ -263,6 +264,34 @@ public final class EfficiencyModel {
             return 0;
         }
         return Math.max(0, weightBytes - memory.cacheBytes()) / memory.streamingBandwidth();
+    }
+
+    /**
+     * What a node's weights add to its one-node time when it runs inside a whole model: with a
+     * {@link MemoryCurve} on a CPU, {@code W / B}, W its weights' bytes ({@link
+     * Backward#parameterBytes}) and B the bandwidth of data no cache holds ({@link
+     * MemoryCurve#streamingBandwidth()}); 0 without a curve, on a GPU, and for a matrix product
+     * whose weights already stream from memory in its own prediction ({@link #streamSeconds}).
+     *
+     * <p>A one-node measurement calls the node again and again, so its weights stay in a cache
+     * between calls; inside a model each weight is read once per run, and between two runs the
+     * rest of the model's weights and activations pass through the caches (MobileNet-v2 reads
+     * 13 MiB of weights and writes some 50 MiB of activations per image, ResNet-18 45 MiB of
+     * weights), so each node finds its weights in memory. Timed inside MobileNet-v2 with ONNX
+     * Runtime's profiler, the classifier's Gemm (5 MiB of weights, batch 1) took 212 µs against 66 µs
+     * alone, about the 157 µs its weights take at the memory's bandwidth, and the last 1x1
+     * convolutions 20 to 45 µs more than alone, 0.6 to 0.9 of W / B
+     * ({@code org.shardplan.bench.accuracy.InModel}). Not fitted: B comes from the memory curve.
+     * O(inputs).
+     */
+    public double coldWeightSeconds(Node n) {
+        if (memory == null || !"cpu".equals(device.kind())) {
+            return 0;
+        }
+        if (streamSeconds(n.opType(), Backward.weightBytes(n)) > 0) {
+            return 0;
+        }
+        return Backward.parameterBytes(n) / memory.streamingBandwidth();
     }
 
     /**

@@ -48,7 +48,7 @@ public final class CpuLocalModel {
      * ({@link Profiler#DEFAULT_STATISTIC}).
      */
     public static MachineFingerprint defaultFingerprint() {
-        return MachineFingerprint.localCpu(1, Ort.version() + " opt=none" + Profiler.DEFAULT_STATISTIC.tag());
+        return MachineFingerprint.localCpu(1, Ort.version() + " opt=none" + Profiler.DEFAULT_STATISTIC.tag() + Feeds.TAG);
     }
 
     /** The calibration file {@code profile} writes with its defaults (it may not exist). */

@@ -26,13 +26,28 @@ import java.util.OptionalDouble;
  * @param reusedSignatures distinct signatures taken from the calibration file
  * @param optimization when the nodes are those of ONNX Runtime's optimized graph: the level and
  *     which written nodes each optimized node stands for ({@link OptimizedGraph#account})
+ * @param coldWeightSeconds what the nodes' weights add inside a whole-model run, read from memory
+ *     once per run where a one-node measurement finds them cached
+ *     ({@code EfficiencyModel.coldWeightSeconds}); added once to the whole-model prediction
  */
 public record ProfileReport(String model, String device, String fingerprint, double callOverheadSeconds,
         List<NodeResult> nodes, OptionalDouble wholeModelMeasuredSeconds, Optional<String> wholeModelError,
-        int measuredSignatures, int reusedSignatures, Optional<OptimizedGraph.Accounting> optimization) {
+        int measuredSignatures, int reusedSignatures, Optional<OptimizedGraph.Accounting> optimization,
+        double coldWeightSeconds) {
 
     public ProfileReport {
         nodes = List.copyOf(nodes);
+        if (!(coldWeightSeconds >= 0) || Double.isInfinite(coldWeightSeconds)) {
+            throw new IllegalArgumentException("cold-weight time must be finite and at least 0, found " + coldWeightSeconds);
+        }
+    }
+
+    /** A report without a cold-weight time. */
+    public ProfileReport(String model, String device, String fingerprint, double callOverheadSeconds,
+            List<NodeResult> nodes, OptionalDouble wholeModelMeasuredSeconds, Optional<String> wholeModelError,
+            int measuredSignatures, int reusedSignatures, Optional<OptimizedGraph.Accounting> optimization) {
+        this(model, device, fingerprint, callOverheadSeconds, nodes, wholeModelMeasuredSeconds, wholeModelError,
+                measuredSignatures, reusedSignatures, optimization, 0);
     }
 
     /** A report of the graph as written (no graph optimization). */
@@ -46,7 +61,13 @@ public record ProfileReport(String model, String device, String fingerprint, dou
     /** The same report of an optimized graph. */
     public ProfileReport withOptimization(OptimizedGraph.Accounting a) {
         return new ProfileReport(model, device, fingerprint, callOverheadSeconds, nodes, wholeModelMeasuredSeconds,
-                wholeModelError, measuredSignatures, reusedSignatures, Optional.of(a));
+                wholeModelError, measuredSignatures, reusedSignatures, Optional.of(a), coldWeightSeconds);
+    }
+
+    /** The same report with the whole model's cold-weight time {@code seconds}. */
+    public ProfileReport withColdWeights(double seconds) {
+        return new ProfileReport(model, device, fingerprint, callOverheadSeconds, nodes, wholeModelMeasuredSeconds,
+                wholeModelError, measuredSignatures, reusedSignatures, optimization, seconds);
     }
 
     /**
@@ -76,9 +97,9 @@ public record ProfileReport(String model, String device, String fingerprint, dou
         }
     }
 
-    /** Sum of the node predictions plus one call overhead. */
+    /** Sum of the node predictions plus one call overhead and the cold-weight time. */
     public double predictedSeconds() {
-        double s = callOverheadSeconds;
+        double s = callOverheadSeconds + coldWeightSeconds;
         for (NodeResult n : nodes) {
             s += n.predictedSeconds();
         }
@@ -184,6 +205,7 @@ public record ProfileReport(String model, String device, String fingerprint, dou
         }
         ObjectNode t = root.putObject("totals");
         t.put("predictedSeconds", predictedSeconds());
+        t.put("coldWeightSeconds", coldWeightSeconds);
         if (wholeModelMeasuredSeconds.isPresent()) {
             t.put("measuredSeconds", wholeModelMeasuredSeconds.getAsDouble());
             t.put("wholeModelRelError", wholeModelRelError().getAsDouble());

@@ -321,8 +321,15 @@ public final class Profiler {
                 wholeError = Optional.of("no model file given");
             }
             l.progress(done, total, "done");
+            // inside the whole model each node reads its weights from memory, once per run
+            double cold = 0;
+            for (int i = 0; i < graph.nodes().size(); i++) {
+                if (sigs.get(i) != null) {
+                    cold += full.coldWeightSeconds(graph.nodes().get(i));
+                }
+            }
             return new ProfileReport(modelName, device.name(), calibration.fingerprint().id(), overhead, results, whole,
-                    wholeError, measured, reused);
+                    wholeError, measured, reused, Optional.empty(), cold);
         } finally {
             if (wm != null) {
                 wm.close();

@@ -11,6 +11,8 @@ import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.cost.cluster.Link;
 import org.shardplan.graph.DType;
 import org.shardplan.graph.Node;
+import org.shardplan.graph.TensorType;
+import org.shardplan.graph.Value;
 import org.shardplan.graph.Work;
 
 /** Weights larger than the caches, streamed from memory on every call of a matrix product. */
@@ -76,5 +78,38 @@ class WeightStreamingTest {
         DeviceSpec gpu = new DeviceSpec("gpu", "test", "gpu", Map.of("float32", 1e12), 1e12, 1e9, true, 1,
                 Link.of("m", 1, 0), Link.of("n", 1, 0));
         assertEquals(0, new EfficiencyModel(gpu, s, CURVE).streamSeconds("MatMul", 1e8), 0);
+    }
+
+    @Test
+    void insideAWholeModelEveryNodeReadsItsWeightsFromMemoryOnce() {
+        EfficiencyModel e = new EfficiencyModel(ComputeModelTest.SLOW, List.of(), CURVE);
+        // a 3x3 convolution of 32 to 64 channels: (64·32·9 + 64) floats of weights and bias,
+        // 73,984 bytes at the memory's 25 GB/s
+        Node conv = new Node("conv", "Conv", "", List.of(ComputeModelTest.act("x", 1, 32, 8, 8),
+                ComputeModelTest.weight("w", 64, 32, 3, 3), ComputeModelTest.weight("b", 64)),
+                List.of(ComputeModelTest.act("y", 1, 64, 8, 8)), List.of());
+        assertEquals((64 * 32 * 9 + 64) * 4.0, Backward.parameterBytes(conv), 0);
+        assertEquals(73984 / 25e9, e.coldWeightSeconds(conv), 1e-18);
+        // a product whose weights the caches hold (256·1000 floats, 1 MB < 10 MB): read cold once
+        Node mm = ComputeModelTest.matmul(32, 256, 1000);
+        assertEquals(256 * 1000 * 4 / 25e9, e.coldWeightSeconds(mm), 1e-18);
+        // one whose weights exceed the caches already streams them in its own prediction: nothing more
+        Node big = ComputeModelTest.matmul(1, 1000, 25000);
+        assertEquals(0, e.coldWeightSeconds(big), 0);
+        // an embedding lookup reads the rows its indices pick, not the table
+        Node gather = new Node("g", "Gather", "", List.of(ComputeModelTest.weight("table", 30000, 384),
+                Value.intermediate("ids", TensorType.of(DType.INT64, 1, 64))),
+                List.of(ComputeModelTest.act("e", 1, 64, 384)), List.of());
+        assertEquals(0, Backward.parameterBytes(gather), 0);
+        assertEquals(0, e.coldWeightSeconds(gather), 0);
+        // an activation-only node has no weights
+        Node relu = new Node("r", "Relu", "", List.of(ComputeModelTest.act("x", 1, 32, 8, 8)),
+                List.of(ComputeModelTest.act("y", 1, 32, 8, 8)), List.of());
+        assertEquals(0, e.coldWeightSeconds(relu), 0);
+        // without a memory curve, or on a GPU: nothing
+        assertEquals(0, new EfficiencyModel(ComputeModelTest.SLOW, List.of()).coldWeightSeconds(conv), 0);
+        DeviceSpec gpu = new DeviceSpec("gpu", "test", "gpu", Map.of("float32", 1e12), 1e12, 1e9, true, 1,
+                Link.of("m", 1, 0), Link.of("n", 1, 0));
+        assertEquals(0, new EfficiencyModel(gpu, List.of(), CURVE).coldWeightSeconds(conv), 0);
     }
 }

@@ -1,0 +1,70 @@
+package org.shardplan.planner;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.models.BuiltinModels;
+
+/** The search's work left out or moved (step bounds put off to the end): the same plans as doing all of it. */
+class SearchWorkTest {
+
+    /** A small GPT: 4 layers, hidden 256, 4 heads, sequence 128, vocabulary 2048. */
+    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=4,hidden=256,heads=4,seq=128,vocab=2048",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    /**
+     * Planners at 4 and 8 devices with the memory limit a share of what the plan of one stage, one micro-batch,
+     * no recomputation and ZeRO 1 takes (so that higher ZeRO stages and more micro-batches are searched), and
+     * one without a limit that binds.
+     */
+    private static List<Planner> planners() throws Exception {
+        List<Planner> r = new ArrayList<>();
+        for (int devices : List.of(4, 8)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
+            double peak = p.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT).totals()
+                    .peakMemoryBytesPerDevice();
+            r.add(p);
+            for (double share : devices == 8 ? List.of(0.5, 0.25) : List.of(0.6, 0.35)) {
+                r.add(p.withMemoryLimit(share * peak));
+            }
+        }
+        return r;
+    }
+
+    @Test
+    void stepBoundsPutOffToTheEndChangeNoPlanNorItsBound() throws Exception {
+        int eagerBounds = 0;
+        int lazyBounds = 0;
+        for (Planner p : planners()) {
+            for (SearchOptions so : List.of(SearchOptions.AUTO.withPipeline(1))) {
+                String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit() + ", " + so.pipeline();
+                PipelineSearch eager = new PipelineSearch(p, so, GPT, 64, 600);
+                eager.lazyStepBounds = false;
+                eager.beside = false;
+                var a = eager.run().orElseThrow();
+                assertTrue(eager.timeLeft(), what);
+                PipelineSearch lazy = new PipelineSearch(p, so, GPT, 64, 600);
+                lazy.beside = false;
+                var b = lazy.run().orElseThrow();
+                assertTrue(lazy.timeLeft(), what);
+                PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
+                assertArrayEquals(a.choice(), b.choice(), what);
+                assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
+                assertEquals(a.proven(), b.proven(), what);
+                assertEquals(a.fits(), b.fits(), what);
+                // each bound put off is computed at most once, and only where the pricing would have computed it
+                assertTrue(lazy.stepBounds <= eager.stepBounds, what + ": " + lazy.stepBounds + " > " + eager.stepBounds);
+                eagerBounds += eager.stepBounds;
+                lazyBounds += lazy.stepBounds;
+            }
+        }
+        // the cases price several one-stage configurations of which one is kept: some bounds are not needed
+        assertTrue(lazyBounds < eagerBounds, lazyBounds + " step bounds against " + eagerBounds);
+    }
+}
