@@ -108,18 +108,36 @@ public final class OnnxImporter {
 
     /** Imports the file, binding dimensions and input shapes as the options say. */
     public static ImportedModel read(Path file, ImportOptions options) throws OnnxImportException {
-        return convert(file, options, ModelReader.read(file));
+        ModelReader.Result r = ModelReader.read(file);
+        PARSED.put(r.sha256(), new Parsed(r.model(), r.size()));
+        return convert(file, options, r);
     }
+
+    /** A file's parse and its size, kept for {@link #reread}. */
+    private record Parsed(RawModel model, long size) {
+    }
+
+    /**
+     * The parse of each file read, by the {@link FileHash} of its read (by identity, weakly: dropped once
+     * no model of that read is left): {@link #reread} converts it again instead of parsing the file again.
+     * The conversion only reads a parse, and its small tensors' contents are then shared by the graphs of
+     * every batch size.
+     */
+    private static final Map<FileHash, Parsed> PARSED = Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     /**
      * Imports a file read before in this run again with other options (another batch size bound, for
      * micro-batches): as {@link #read(Path, ImportOptions)}, without hashing the file again; the model
      * records the earlier read's SHA-256, {@code first.info().sha256()}. The whole file is hashed once per
-     * run: for a model of a few dozen megabytes its hash costs more than parsing it.
+     * run: for a model of a few dozen megabytes its hash costs more than parsing it; and it is parsed once
+     * too, the first read's parse converted again while that model is alive.
      */
     public static ImportedModel reread(ImportedModel first, ImportOptions options) throws OnnxImportException {
         Path file = first.info().file();
-        return convert(file, options, ModelReader.read(file, first.info().hash()));
+        FileHash hash = first.info().hash();
+        Parsed p = PARSED.get(hash);
+        return convert(file, options, p != null ? new ModelReader.Result(p.model(), hash, p.size())
+                : ModelReader.read(file, hash));
     }
 
     private static ImportedModel convert(Path file, ImportOptions options, ModelReader.Result r) throws OnnxImportException {

@@ -121,6 +121,8 @@ final class PipelineSearch {
     private final Map<String, ProblemBuilder.Shared> shared = new HashMap<>();
     /** Resharding prices by submesh size, shared by the builders of every micro-batch size on it. */
     private final Map<Integer, Reshards> reshards = new HashMap<>();
+    /** Per-device nodes' prices by micro-batch size (one graph), shared by its builders on every submesh. */
+    private final Map<Long, ProblemBuilder.PerDeviceWork> perDeviceWork = new HashMap<>();
     private final Map<Long, List<Integer>> cuts = new HashMap<>();
     int configurations;
     /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
@@ -294,7 +296,8 @@ final class PipelineSearch {
             // the builders of one graph on one submesh share candidates and resharding tables: only the
             // memory model (recomputation, ZeRO) tells them apart
             ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices,
-                    x -> new ProblemBuilder.Shared(reshards.computeIfAbsent(devices, d -> new Reshards())));
+                    x -> new ProblemBuilder.Shared(reshards.computeIfAbsent(devices, d -> new Reshards()),
+                            perDeviceWork.computeIfAbsent(micro, y -> new ProblemBuilder.PerDeviceWork())));
             pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
                     base.memoryLimit()), coarse(micro).nodes().size(), sh);
             pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)
@@ -582,7 +585,8 @@ final class PipelineSearch {
             ProblemBuilder pb = builder(batch, devices, recompute, zero);
             Map<String, List<Layout>> req = requiredFor(cg, batch, pb);
             long t = System.nanoTime();
-            parts = pb.memoryParts(cg, req);
+            // memory alone: this builder's problem is built only when it is a configuration's (one stage)
+            parts = pb.memoryOnlyParts(cg, req);
             tick("memoryParts (whole batch)", t);
             fullBatchParts.put(k, parts);
         }

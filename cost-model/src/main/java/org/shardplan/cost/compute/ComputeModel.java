@@ -86,6 +86,16 @@ public final class ComputeModel {
         return new ComputeModel(efficiency, fusedAttention, overlap);
     }
 
+    /**
+     * Whether this model prices every node as {@code o} does ({@link #cost}, {@link #attention}, {@link
+     * #fusedChain}): efficiency models that price alike ({@link EfficiencyModel#pricesAs}) and the same
+     * options. False where that cannot be told.
+     */
+    public boolean pricesAs(ComputeModel o) {
+        return this == o || o != null && fusedAttention == o.fusedAttention && gradientOverlap == o.gradientOverlap
+                && efficiency.pricesAs(o.efficiency);
+    }
+
     /** Whether the data-parallel gradient reduction overlaps the backward pass. */
     public boolean gradientOverlap() {
         return gradientOverlap;

@@ -126,6 +126,23 @@ public final class EfficiencyModel {
         }
     }
 
+    /**
+     * Whether this model prices every kernel as {@code o} does: the same device, samples and memory curve,
+     * compared by value (a model is made from these alone). False where equality cannot be told, never
+     * true for models that may price differently. O(samples).
+     */
+    public boolean pricesAs(EfficiencyModel o) {
+        if (this == o) {
+            return true;
+        }
+        if (o == null || !device.equals(o.device) || !samples.equals(o.samples)) {
+            return false;
+        }
+        return memory == o.memory || memory != null && o.memory != null
+                && java.util.Arrays.equals(memory.footprints(), o.memory.footprints())
+                && java.util.Arrays.equals(memory.bandwidths(), o.memory.bandwidths());
+    }
+
     /** Matrix products: the kernels that run nearest a core's peak. */
     private static final Set<String> GEMMS = Set.of("MatMul", "Gemm", "FusedMatMul", "FusedGemm");
 

@@ -359,8 +359,20 @@ public final class ProblemBuilder {
          * (shared with the builders of other graphs, e.g. other micro-batch sizes, on the same cluster).
          */
         public Shared(Reshards reshards) {
-            this.reshards = Objects.requireNonNull(reshards, "reshards");
+            this(reshards, new PerDeviceWork());
         }
+
+        /**
+         * Candidates and tables of one graph, the resharding prices taken from and added to {@code reshards}
+         * and the per-device nodes' prices from and to {@code work} (shared with the builders of the same
+         * graph on submeshes of other sizes).
+         */
+        public Shared(Reshards reshards, PerDeviceWork work) {
+            this.reshards = Objects.requireNonNull(reshards, "reshards");
+            this.work = Objects.requireNonNull(work, "work");
+        }
+
+        private final PerDeviceWork work;
 
         /** Checks that a builder may use this: the same cluster and cap as the builders before it. */
         private Shared claim(Settings s) {
@@ -377,7 +389,46 @@ public final class ProblemBuilder {
         }
     }
 
+    /**
+     * The compute model's price of each per-device node (training and forward seconds, without the
+     * recomputation's extra forward) and its saved activation bytes (before the recomputation's share), by
+     * anchor node (by identity) and strategy: they depend on the graph, the compute model and the
+     * strategy's split, not on the devices, the memory model or where the blocks are placed, so the
+     * builders of one graph on submeshes of every size and under every memory model share them. Not
+     * thread-safe.
+     */
+    public static final class PerDeviceWork {
+        /** {training seconds, forward seconds, saved bytes}; the seconds NaN until priced. */
+        private final Map<Node, Map<Strategy, double[]>> work = new java.util.IdentityHashMap<>();
+        private ComputeModel compute;
+
+        /** An empty memo. */
+        public PerDeviceWork() {
+        }
+
+        /**
+         * Whether a builder with this compute model may use these prices: the first builder's model, or one
+         * that prices alike ({@link ComputeModel#pricesAs}); another builder keeps prices of its own.
+         */
+        private boolean admits(ComputeModel cm) {
+            if (compute == null) {
+                compute = cm;
+            }
+            return compute.pricesAs(cm);
+        }
+
+        /** Per-device nodes priced so far (for tests). */
+        public int size() {
+            int n = 0;
+            for (Map<Strategy, double[]> m : work.values()) {
+                n += m.size();
+            }
+            return n;
+        }
+    }
+
     private final Shared shared;
+    private final PerDeviceWork perDevice;
     private final Reshards reshards;
 
     /** A builder for {@code nodes} problem nodes (the count sets the recomputation's activation share). */
@@ -391,6 +442,7 @@ public final class ProblemBuilder {
      */
     public ProblemBuilder(Settings settings, int nodes, Shared shared) {
         this.shared = shared.claim(settings);
+        this.perDevice = shared.work.admits(settings.compute()) ? shared.work : new PerDeviceWork();
         this.reshards = shared.reshards;
         this.settings = settings;
         Cluster c = settings.cluster();
@@ -611,10 +663,70 @@ public final class ProblemBuilder {
                 .computeIfAbsent(cg, g -> new java.util.IdentityHashMap<>());
         List<String> kept = known.get(required);
         if (kept == null) {
+            kept = candidateKeys(cg, required);
+            List<Optional<IterationSpace>> spaces = spaces(cg);
+            for (CoarseNode c : cg.nodes()) {
+                String key = kept.get(c.index());
+                if (!costCache.containsKey(key)) {
+                    checkTime();
+                    Optional<IterationSpace> space = spaces.get(c.index());
+                    List<Layout> layouts = layoutCache.get(key);
+                    List<Cost> costs = new ArrayList<>(layouts.size());
+                    for (Layout l : layouts) {
+                        costs.add(nodeCost(c, space, l));
+                    }
+                    // immutable lists: the units of a class share them (List.copyOf keeps them)
+                    costCache.put(key, List.copyOf(costs));
+                }
+            }
+            known.put(required, kept);
+        }
+        return kept;
+    }
+
+    /**
+     * Each node's class key with its candidates enumerated (once per class and builder), nothing priced.
+     * O(nodes) when known, else O(distinct nodes · layouts).
+     */
+    private List<String> candidateKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
+        Map<Map<String, List<Layout>>, List<String>> known = (requiredOnly ? candidateKeysRequiredOnly : candidateKeys)
+                .computeIfAbsent(cg, g -> new java.util.IdentityHashMap<>());
+        List<String> kept = known.get(required);
+        if (kept == null) {
             kept = List.copyOf(computeClassKeys(cg, required));
             known.put(required, kept);
         }
         return kept;
+    }
+
+    /**
+     * {@link #memoryParts} without pricing time: the same candidates, each candidate's {parameter bytes,
+     * activation bytes} from {@link #memoryOf} (no compute model, no collective), or from the costs where
+     * its class was priced already; the nodes of a class share one array. For a test of memory alone on
+     * a builder whose problem is never built (a whole-batch screen). O(distinct nodes · layouts).
+     */
+    public double[][][] memoryOnlyParts(CoarseGraph cg, Map<String, List<Layout>> required) {
+        List<String> keys = candidateKeys(cg, required);
+        List<Optional<IterationSpace>> spaces = spaces(cg);
+        Map<String, double[][]> byClass = new HashMap<>();
+        double[][][] r = new double[keys.size()][][];
+        for (CoarseNode c : cg.nodes()) {
+            String key = keys.get(c.index());
+            double[][] x = byClass.get(key);
+            if (x == null) {
+                checkTime();
+                List<Layout> layouts = layoutCache.get(key);
+                List<Cost> costs = costCache.get(key);
+                x = new double[layouts.size()][];
+                for (int k = 0; k < x.length; k++) {
+                    x[k] = costs != null ? new double[] {costs.get(k).parameterBytes(), costs.get(k).activationBytes()}
+                            : memoryOf(c, spaces.get(c.index()), layouts.get(k));
+                }
+                byClass.put(key, x);
+            }
+            r[c.index()] = x;
+        }
+        return r;
     }
 
     /** One instance of each class key, so that the kept lists of keys share them. */
@@ -623,6 +735,11 @@ public final class ProblemBuilder {
     /** Keys of the classes of nodes, by graph and (by identity) the map of required layouts they were computed with. */
     private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> keyCache = new java.util.IdentityHashMap<>();
     private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> keyCacheRequiredOnly =
+            new java.util.IdentityHashMap<>();
+    /** The same, with the classes' candidates enumerated but perhaps not priced ({@link #candidateKeys}). */
+    private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> candidateKeys =
+            new java.util.IdentityHashMap<>();
+    private final Map<CoarseGraph, Map<Map<String, List<Layout>>, List<String>>> candidateKeysRequiredOnly =
             new java.util.IdentityHashMap<>();
 
     private List<String> computeClassKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
@@ -642,19 +759,13 @@ public final class ProblemBuilder {
             List<Layout> req = required.getOrDefault(c.name(), List.of());
             String key = canonicalKeys.computeIfAbsent((requiredOnly ? "required only|" : "") + sigs.get(c.index())
                     + keysOf(req), k -> k);
-            if (!costCache.containsKey(key)) {
+            if (!layoutCache.containsKey(key)) {
                 checkTime();
                 List<Layout> layouts = shared.layouts.computeIfAbsent(key, x -> space.isEmpty()
                         ? List.of(Layout.replicated())
                         : requiredOnly ? withReplicated(req)
                         : List.copyOf(StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), req)));
-                List<Cost> costs = new ArrayList<>(layouts.size());
-                for (Layout l : layouts) {
-                    costs.add(nodeCost(c, space, l));
-                }
-                // immutable lists: the units of a class share them (List.copyOf keeps them)
                 layoutCache.put(key, List.copyOf(layouts));
-                costCache.put(key, List.copyOf(costs));
             }
             keys.add(key);
         }
@@ -691,7 +802,8 @@ public final class ProblemBuilder {
                 List<Layout> ls = space.isEmpty() ? List.of(Layout.replicated())
                         : StrategySpace.layouts(space.get(), digits, settings.maxLayouts(), List.of());
                 for (Layout l : ls) {
-                    m = Math.min(m, nodeCost(c, space, l).memoryBytes());
+                    double[] x = memoryOf(c, space, l);
+                    m = Math.min(m, x[0] + x[1]);
                 }
                 return m;
             });
@@ -833,28 +945,22 @@ public final class ProblemBuilder {
     }
 
     private final Map<CoarseNode, double[]> chainCache = new java.util.IdentityHashMap<>();
+    private final Map<CoarseNode, Double> chainSavedCache = new java.util.IdentityHashMap<>();
 
     /**
      * The fused element-wise members of a coarse node as one kernel (bias and activation, residual
      * addition, dropout: Megatron's fused bias-GeLU and bias-dropout-add kernels), for the whole node
      * before the per-device fraction. The chain reads each value
      * from outside it once (the anchor's output included) and writes the values read outside the
-     * coarse node (or its last output); for the backward pass it keeps only the activations it reads
-     * from outside and recomputes the rest (as the fused kernels do): {training seconds, forward
-     * seconds, saved bytes}. O(members).
+     * coarse node (or its last output): {training seconds, forward seconds} ({@link #chainSaved} the
+     * bytes it keeps). O(members).
      */
     private double[] chainSeconds(CoarseNode c, List<Node> members) {
         return chainCache.computeIfAbsent(c, k -> {
-            Set<String> inside = new java.util.HashSet<>();
-            for (Node m : members) {
-                for (Value o : m.outputs()) {
-                    inside.add(o.name());
-                }
-            }
+            Set<String> inside = outputsOf(members);
             Set<String> read = new java.util.HashSet<>();
             double flops = 0;
             double in = 0;
-            double keep = 0;
             boolean grad = false;
             for (Node m : members) {
                 try {
@@ -863,14 +969,9 @@ public final class ProblemBuilder {
                     // unknown shapes: no FLOPs claimed
                 }
                 for (Value v : m.inputs()) {
-                    if (v.isAbsent() || v.constant().isPresent() || v.kind() == Value.Kind.CONSTANT
-                            || inside.contains(v.name()) || !read.add(v.name())) {
-                        continue;
-                    }
-                    in += v.type().byteSize().orElse(0);
-                    grad |= Backward.needsGrad(v);
-                    if (v.kind() == Value.Kind.INTERMEDIATE && v.dtype().isFloatingPoint()) {
-                        keep += v.type().byteSize().orElse(0);
+                    if (readFromOutside(v, inside, read)) {
+                        in += v.type().byteSize().orElse(0);
+                        grad |= Backward.needsGrad(v);
                     }
                 }
             }
@@ -894,16 +995,56 @@ public final class ProblemBuilder {
                     : last.output(0).dtype();
             ComputeModel.NodeCost nc = settings.compute().fusedChain(flops, in, out, dt, grad);
             double train = nc.trainingSeconds() + (settings.memory().recompute() ? nc.forwardSeconds() : 0);
-            return new double[] {train, nc.forwardSeconds(), grad ? keep * activationFactor : 0};
+            return new double[] {train, nc.forwardSeconds()};
         });
     }
 
     /**
-     * A product of a fused attention chain on one device (its per-device node): {training seconds,
-     * forward seconds, saved activation bytes}. The scores' product keeps Q and K, the context's V
-     * and its output; the {@code s x s} scores and probabilities are never stored.
+     * The bytes a fused element-wise chain ({@link #chainSeconds}) keeps for its backward pass: only the
+     * floating-point activations it reads from outside (the rest it recomputes, as the fused kernels do),
+     * none when no input needs a gradient; for the whole node before the per-device fraction. O(members).
      */
-    private double[] attentionCost(Node local, AttentionChains.Role role, boolean causalChain) {
+    private double chainSaved(CoarseNode c, List<Node> members) {
+        return chainSavedCache.computeIfAbsent(c, k -> {
+            Set<String> inside = outputsOf(members);
+            Set<String> read = new java.util.HashSet<>();
+            double keep = 0;
+            boolean grad = false;
+            for (Node m : members) {
+                for (Value v : m.inputs()) {
+                    if (readFromOutside(v, inside, read)) {
+                        grad |= Backward.needsGrad(v);
+                        if (v.kind() == Value.Kind.INTERMEDIATE && v.dtype().isFloatingPoint()) {
+                            keep += v.type().byteSize().orElse(0);
+                        }
+                    }
+                }
+            }
+            return grad ? keep * activationFactor : 0;
+        });
+    }
+
+    private static Set<String> outputsOf(List<Node> members) {
+        Set<String> inside = new java.util.HashSet<>();
+        for (Node m : members) {
+            for (Value o : m.outputs()) {
+                inside.add(o.name());
+            }
+        }
+        return inside;
+    }
+
+    /** Whether a chain reads this input from outside it, for the first time (then noted in {@code read}). */
+    private static boolean readFromOutside(Value v, Set<String> inside, Set<String> read) {
+        return !(v.isAbsent() || v.constant().isPresent() || v.kind() == Value.Kind.CONSTANT
+                || inside.contains(v.name()) || !read.add(v.name()));
+    }
+
+    /**
+     * A product of a fused attention chain on one device (its per-device node): {training seconds,
+     * forward seconds}.
+     */
+    private double[] attentionSeconds(Node local, AttentionChains.Role role, boolean causalChain) {
         double flops;
         try {
             flops = org.shardplan.graph.WorkAnalysis.of(local).flops();
@@ -917,10 +1058,19 @@ public final class ProblemBuilder {
                 : local.output(0).dtype();
         ComputeModel.NodeCost nc = settings.compute().attention(flops, dt);
         double train = nc.trainingSeconds() + (settings.memory().recompute() ? nc.forwardSeconds() : 0);
+        return new double[] {train, nc.forwardSeconds()};
+    }
+
+    /**
+     * The saved activation bytes of a fused attention chain's product on one device: the scores' product
+     * keeps Q and K, the context's V and its output; the {@code s x s} scores and probabilities are
+     * never stored.
+     */
+    private double attentionSaved(Node local, AttentionChains.Role role) {
         double saved = role == AttentionChains.Role.SCORES
                 ? bytesOf(local.input(0)) + bytesOf(local.input(1))
                 : bytesOf(local.input(1)) + (local.outputs().isEmpty() ? 0 : bytesOf(local.output(0)));
-        return new double[] {train, nc.forwardSeconds(), saved * activationFactor};
+        return saved * activationFactor;
     }
 
     /**
@@ -942,12 +1092,68 @@ public final class ProblemBuilder {
 
     // ---------------------------------------------------------------- node costs
 
-    /** Per anchor node and strategy: the per-device node's training and forward seconds and saved bytes. */
-    private final Map<Node, Map<Strategy, double[]>> localWork = new java.util.IdentityHashMap<>();
+    /**
+     * The per-device node's {training seconds, forward seconds, saved bytes} under this builder's memory
+     * model, from its shared entry ({@link PerDeviceWork}); the seconds NaN unless {@code seconds}, which
+     * prices them where no builder has. The per-device node depends on the strategy, not on where its
+     * blocks are placed: the layouts of one strategy (its placements) share it.
+     */
+    private double[] localWork(Node anchor, IterationSpace anchorSpace, Strategy s, boolean seconds) {
+        Map<Strategy, double[]> byStrategy = perDevice.work.computeIfAbsent(anchor, k -> new HashMap<>());
+        double[] w = byStrategy.get(s);
+        if (w == null || seconds && Double.isNaN(w[0])) {
+            Node ln = perDevice(anchor, anchorSpace, s);
+            if (w == null) {
+                w = new double[] {Double.NaN, Double.NaN, savedBytes(ln)};
+                byStrategy.put(s, w);
+            }
+            if (seconds) {
+                double[] tf = modelSeconds(ln);
+                w[0] = tf[0];
+                w[1] = tf[1];
+            }
+        }
+        // as seconds() and activations() give them: the recomputation's forward added, its share of the bytes
+        boolean rc = settings.memory().recompute();
+        return new double[] {w[0] + (rc ? w[1] : 0), w[1], w[2] * activationFactor};
+    }
+
+    /**
+     * Per node of a fused attention chain and strategy (null: the whole node, replicated or split along
+     * dimensions its anchor lacks): {training seconds, forward seconds, saved bytes} of its product,
+     * the seconds NaN until asked for.
+     */
+    private final Map<CoarseNode, Map<Strategy, double[]>> attentionWork = new java.util.IdentityHashMap<>();
+    private final Map<CoarseNode, double[]> attentionWhole = new java.util.IdentityHashMap<>();
+
+    private double[] attentionWork(CoarseNode c, IterationSpace anchorSpace, Strategy s, boolean seconds) {
+        Map<Strategy, double[]> byStrategy = anchorSpace == null ? null
+                : attentionWork.computeIfAbsent(c, k -> new HashMap<>());
+        double[] w = anchorSpace == null ? attentionWhole.get(c) : byStrategy.get(s);
+        if (w == null || seconds && Double.isNaN(w[0])) {
+            AttentionChains.Role role = roleOf(c);
+            Node local = anchorSpace == null ? c.anchor() : perDevice(c.anchor(), anchorSpace, s);
+            if (w == null) {
+                w = new double[] {Double.NaN, Double.NaN, attentionSaved(local, role)};
+                if (anchorSpace == null) {
+                    attentionWhole.put(c, w);
+                } else {
+                    byStrategy.put(s, w);
+                }
+            }
+            if (seconds) {
+                double[] a = attentionSeconds(local, role, causal.contains(c));
+                w[0] = a[0];
+                w[1] = a[1];
+            }
+        }
+        return w;
+    }
 
     /**
      * The cost of a node under a layout (not kept by layout; the evaluator calls this directly). The
-     * per-device work of a strategy is computed once per builder for all its placements.
+     * per-device work of a strategy is computed once per graph for all its placements and builders
+     * ({@link PerDeviceWork}); the memory is {@link #memoryOf}'s, by the same arithmetic.
      */
     public Cost nodeCost(CoarseNode c, Optional<IterationSpace> space, Layout l) {
         if (space.isEmpty() || l.strategy().isReplicated()) {
@@ -968,20 +1174,13 @@ public final class ProblemBuilder {
             forward = 0;
             saved = 0;
         } else if (role != null) {
-            double[] a = local ? attentionCost(perDevice(c.anchor(), anchorSpace.get(), s), role, causal.contains(c))
-                    : attentionCost(c.anchor(), role, causal.contains(c));
+            double[] a = attentionWork(c, local ? anchorSpace.get() : null, s, true);
             double f = local ? 1 : fraction;
             compute = a[0] * f;
             forward = a[1] * f;
             saved = a[2] * f;
         } else if (local) {
-            // the per-device node depends on the strategy, not on where its blocks are placed: the layouts
-            // of one strategy (its placements) share it
-            double[] w = localWork.computeIfAbsent(c.anchor(), k -> new HashMap<>()).computeIfAbsent(s, k -> {
-                Node ln = perDevice(c.anchor(), anchorSpace.get(), s);
-                double[] tf = seconds(ln);
-                return new double[] {tf[0], tf[1], activations(ln)};
-            });
+            double[] w = localWork(c.anchor(), anchorSpace.get(), s, true);
             compute = w[0];
             forward = w[1];
             saved = w[2];
@@ -989,23 +1188,24 @@ public final class ProblemBuilder {
             double[] w = wholeWork(c.anchor());
             compute = w[0] * fraction;
             forward = w[1] * fraction;
-            saved = w[2] * fraction;
+            saved = wholeSaved(c.anchor()) * fraction;
         }
         // fused element-wise members: their work splits like the anchor's output; inside a fused attention
         // chain (scale, mask, dropout of the scores) they are part of the attention kernel
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
-            double[] ch = scaledInSoftmax.contains(c) ? new double[3] : chainSeconds(c, members);
+            double[] ch = scaledInSoftmax.contains(c) ? new double[2] : chainSeconds(c, members);
             compute += ch[0] * fraction;
             forward += ch[1] * fraction;
-            saved += ch[2] * fraction;
         } else if (role == null) {
             for (Node m : members) {
                 compute += memberSeconds(m) * fraction;
                 forward += memberForward(m) * fraction;
-                saved += activations(m) * fraction;
             }
         }
+        // the same arithmetic as memoryOf's (MemoryOnlyPartsTest holds the two equal), without its look-ups again
+        saved = withMembersSaved(c, role, saved, fraction);
+        double memory = 0;
         double comm = 0;
         double bytes = 0;
         double grad = 0;
@@ -1028,7 +1228,6 @@ public final class ProblemBuilder {
                 bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, b);
             }
         }
-        double memory = 0;
         // the per-micro-batch collectives of sharded data parallelism (ZeRO 2 and 3: the weights' all-gathers,
         // the gradients' reduce-scatter)
         double sharded = 0;
@@ -1105,6 +1304,63 @@ public final class ProblemBuilder {
         return Cost.of(forward, compute, comm, bytes, grad, gradBytes, memory, saved);
     }
 
+    /**
+     * The memory of a node under a layout, {parameter bytes (weights, gradients, optimizer state), saved
+     * activation bytes of one micro-batch}: {@link #nodeCost}'s {@code parameterBytes} and {@code
+     * activationBytes} (the same arithmetic in the same order), without pricing any time: no compute
+     * model, no collective. O(inputs) per layout after the per-device node of its strategy (once per builder).
+     */
+    public double[] memoryOf(CoarseNode c, Optional<IterationSpace> space, Layout l) {
+        if (space.isEmpty() || l.strategy().isReplicated()) {
+            return new double[] {replicatedParameterBytes(c), replicatedSavedBytes(c)};
+        }
+        IterationSpace sp = space.get();
+        Strategy s = l.strategy();
+        Optional<IterationSpace> anchorSpace = anchorSpaces.computeIfAbsent(c.anchor(), IterationSpaces::of);
+        double fraction = sp.computeFraction(s);
+        AttentionChains.Role role = roleOf(c);
+        boolean local = anchorSpace.isPresent() && sameDims(anchorSpace.get(), sp);
+        double saved;
+        if (role != null && role.insideKernel()) {
+            saved = 0;
+        } else if (role != null) {
+            saved = attentionWork(c, local ? anchorSpace.get() : null, s, false)[2] * (local ? 1 : fraction);
+        } else if (local) {
+            saved = localWork(c.anchor(), anchorSpace.get(), s, false)[2];
+        } else {
+            saved = wholeSaved(c.anchor()) * fraction;
+        }
+        saved = withMembersSaved(c, role, saved, fraction);
+        double memory = 0;
+        MemoryModel mm = settings.memory();
+        Set<String> seen = new java.util.HashSet<>();
+        for (TensorIndexing t : sp.inputs()) {
+            if (!seen.add(t.name()) || !t.isParameter()) {
+                continue;
+            }
+            int[] g = l.digitsOf(sp.replicatedOver(t, s));
+            memory += mm.parameters(elements(sp.localShape(t, s)), collectives.groupSize(g)).total();
+        }
+        return new double[] {memory, saved};
+    }
+
+    /**
+     * {@code saved} plus the saved bytes of the node's fused element-wise members, each times
+     * {@code fraction} (they split like the anchor's output); none inside a fused attention chain.
+     */
+    private double withMembersSaved(CoarseNode c, AttentionChains.Role role, double saved, double fraction) {
+        List<Node> members = fusedMembers(c);
+        if (role == null && fusesElementwise() && !members.isEmpty()) {
+            double chain = scaledInSoftmax.contains(c) ? 0 : chainSaved(c, members);
+            saved += chain * fraction;
+        } else if (role == null) {
+            for (Node m : members) {
+                saved += activations(m) * fraction;
+            }
+        }
+        return saved;
+    }
+
     private static boolean sameDims(IterationSpace a, IterationSpace b) {
         return a.dims().equals(b.dims());
     }
@@ -1136,14 +1392,18 @@ public final class ProblemBuilder {
         return memberForward.computeIfAbsent(m, this::forwardSeconds);
     }
 
-    /** Per whole anchor node (the graph's shapes): {training seconds, forward seconds, saved bytes}, priced once. */
+    /** Per whole anchor node (the graph's shapes): {training seconds, forward seconds}, priced once. */
     private final Map<Node, double[]> wholeWork = new java.util.IdentityHashMap<>();
 
     private double[] wholeWork(Node anchor) {
-        return wholeWork.computeIfAbsent(anchor, a -> {
-            double[] tf = seconds(a);
-            return new double[] {tf[0], tf[1], activations(a)};
-        });
+        return wholeWork.computeIfAbsent(anchor, this::seconds);
+    }
+
+    /** Per whole anchor node: its saved activation bytes, once. */
+    private final Map<Node, Double> wholeSaved = new java.util.IdentityHashMap<>();
+
+    private double wholeSaved(Node anchor) {
+        return wholeSaved.computeIfAbsent(anchor, this::activations);
     }
 
     /**
@@ -1151,49 +1411,53 @@ public final class ProblemBuilder {
      * {training, forward}, both 0 when the model cannot price it.
      */
     private double[] seconds(Node local) {
+        double[] m = modelSeconds(local);
+        return new double[] {m[0] + (settings.memory().recompute() ? m[1] : 0), m[1]};
+    }
+
+    /** The compute model's {training seconds, forward seconds} of a node, both 0 when it cannot price it. */
+    private double[] modelSeconds(Node local) {
         ComputeModel.NodeCost c;
         try {
             c = settings.compute().cost(local);
         } catch (RuntimeException e) {
             return new double[2];
         }
-        return new double[] {c.trainingSeconds() + (settings.memory().recompute() ? c.forwardSeconds() : 0),
-            c.forwardSeconds()};
+        return new double[] {c.trainingSeconds(), c.forwardSeconds()};
     }
 
     private Cost replicatedCost(CoarseNode c) {
         AttentionChains.Role role = roleOf(c);
         double compute;
         double forward;
-        double saved;
         if (role != null && role.insideKernel()) {
             compute = 0;
             forward = 0;
-            saved = 0;
         } else if (role != null) {
-            double[] a = attentionCost(c.anchor(), role, causal.contains(c));
+            double[] a = attentionWork(c, null, null, true);
             compute = a[0];
             forward = a[1];
-            saved = a[2];
         } else {
             double[] w = wholeWork(c.anchor());
             compute = w[0];
             forward = w[1];
-            saved = w[2];
         }
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
-            double[] ch = scaledInSoftmax.contains(c) ? new double[3] : chainSeconds(c, members);
+            double[] ch = scaledInSoftmax.contains(c) ? new double[2] : chainSeconds(c, members);
             compute += ch[0];
             forward += ch[1];
-            saved += ch[2];
         } else if (role == null) {
             for (Node m : members) {
                 compute += memberSeconds(m);
                 forward += memberForward(m);
-                saved += activations(m);
             }
         }
+        return Cost.of(forward, compute, 0, 0, 0, 0, replicatedParameterBytes(c), replicatedSavedBytes(c));
+    }
+
+    /** The weights, gradients and optimizer state of a replicated node: each parameter whole on every device. */
+    private double replicatedParameterBytes(CoarseNode c) {
         double memory = 0;
         Set<String> seen = new java.util.HashSet<>();
         for (Value v : c.parameters()) {
@@ -1201,10 +1465,30 @@ public final class ProblemBuilder {
                 memory += settings.memory().parameters(v.shape().numElements().orElse(0), 1).total();
             }
         }
-        return Cost.of(forward, compute, 0, 0, 0, 0, memory, saved);
+        return memory;
+    }
+
+    /** The saved activations of one micro-batch of a replicated node (its members' included). */
+    private double replicatedSavedBytes(CoarseNode c) {
+        AttentionChains.Role role = roleOf(c);
+        double saved;
+        if (role != null && role.insideKernel()) {
+            saved = 0;
+        } else if (role != null) {
+            saved = attentionWork(c, null, null, false)[2];
+        } else {
+            saved = wholeSaved(c.anchor());
+        }
+        // times 1: the members whole
+        return withMembersSaved(c, role, saved, 1);
     }
 
     private double activations(Node local) {
+        return savedBytes(local) * activationFactor;
+    }
+
+    /** The bytes a node saves for its backward pass, before the recomputation's share. */
+    private static double savedBytes(Node local) {
         long saved;
         try {
             saved = Backward.savedElements(local);
@@ -1212,7 +1496,7 @@ public final class ProblemBuilder {
             saved = 0;
         }
         int bits = local.outputs().isEmpty() ? 32 : Math.max(8, local.output(0).dtype().bits());
-        return saved * (bits / 8.0) * activationFactor;
+        return saved * (bits / 8.0);
     }
 
     private double trainingSeconds(Node local) {

@@ -131,12 +131,11 @@ public final class Reshards {
             Side rs = rowSides.get(i);
             for (int j = 0; j < nc; j++) {
                 Side cs = colSides.get(j);
-                PairPlan plan = rs.asRow.get(cs.id);
+                PairPlan plan = rs.pair(cs.id);
                 if (plan == null) {
                     PairPlan made = PairPlan.of(b, rs, cs);
-                    plan = rs.asRow.putIfAbsent(cs.id, made);
-                    if (plan == null) {
-                        plan = made;
+                    plan = rs.keep(cs.id, made);
+                    if (plan == made) {
                         pairs.incrementAndGet();
                     }
                 }
@@ -224,8 +223,31 @@ public final class Reshards {
         private final int[] code;
         private final int hash;
         int id;
-        /** The pairs with this side as the producer's, by the consumer side's id. */
-        final Map<Integer, PairPlan> asRow = new ConcurrentHashMap<>();
+        /**
+         * The pairs with this side as the producer's, by the consumer side's id (ids are dense): read without
+         * a lock (a plan's fields are final, so a plan read is whole; one not yet seen is looked for again
+         * under the lock), written under this side's lock, the array grown there.
+         */
+        private volatile PairPlan[] asRow = new PairPlan[8];
+
+        /** The plan of the pair with the consumer side of this id, or null when none is kept (yet). */
+        PairPlan pair(int id) {
+            PairPlan[] a = asRow;
+            return id < a.length ? a[id] : null;
+        }
+
+        /** Keeps {@code made} for the consumer side of this id unless a plan is kept already; the plan kept. */
+        synchronized PairPlan keep(int id, PairPlan made) {
+            PairPlan[] a = asRow;
+            if (id >= a.length) {
+                a = Arrays.copyOf(a, Math.max(2 * a.length, id + 1));
+            }
+            if (a[id] == null) {
+                a[id] = made;
+            }
+            asRow = a; // a volatile write after the element's: readers of the new array see it
+            return a[id];
+        }
 
         Side(int[][] placement, int[] scattered, List<int[][]> variants, List<int[][]> needs, double product) {
             this.placement = placement;

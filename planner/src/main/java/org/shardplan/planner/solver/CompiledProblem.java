@@ -153,8 +153,20 @@ final class CompiledProblem {
             todo = java.util.stream.IntStream.range(0, n).filter(v -> again[v]).toArray();
         }
         if (dominated + forbidden > 0 && infeasible == null) {
+            // a factor between two nodes that lost nothing is its own restriction (the classes of its rows
+            // and columns, numbered by first appearance, and their table stay as they are): only the
+            // factors of nodes that lost strategies are recompressed
+            boolean[] lostAny = new boolean[n];
+            for (int v = 0; v < n; v++) {
+                for (boolean d : dead[v]) {
+                    lostAny[v] |= d;
+                }
+            }
             for (int i = 0; i < factors.size(); i++) {
-                factors.set(i, restrict(factors.get(i), dead));
+                Factor f = factors.get(i);
+                if (lostAny[f.vars[0]] || lostAny[f.vars[1]]) {
+                    factors.set(i, restrict(f, dead));
+                }
             }
         }
         return new CompiledProblem(p, factors, dead, merged, dominated, forbidden, infeasible);
@@ -307,6 +319,9 @@ final class CompiledProblem {
         if (alive == 0) {
             return new int[] {forbidden, 0, blocker};
         }
+        if (alive == 1) {
+            return new int[] {forbidden, 0, -1}; // nothing left to dominate
+        }
         Integer[] sorted = Arrays.copyOf(order, alive);
         Arrays.sort(sorted, Comparator.<Integer>comparingDouble(node::cost)
                 .thenComparingDouble(s -> useMemory ? node.memory(s) : 0.0).thenComparingInt(s -> s));
@@ -315,27 +330,7 @@ final class CompiledProblem {
         // which rejects most pairs before their rows are compared
         double[][][] summary = new double[nf][][];
         for (int i = 0; i < nf; i++) {
-            Factor f = fs.get(i);
-            int a = axis[i];
-            int o = 1 - a;
-            double[][] sm = new double[f.dims[a]][3];
-            for (int c = 0; c < f.dims[a]; c++) {
-                double sum = 0;
-                double lo = Double.POSITIVE_INFINITY;
-                double hi = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < f.dims[o]; j++) {
-                    if (aliveCls[i][j]) {
-                        double t = f.table[c * f.strides[a] + j * f.strides[o]];
-                        sum += t;
-                        lo = Math.min(lo, t);
-                        hi = Math.max(hi, t);
-                    }
-                }
-                sm[c][0] = sum;
-                sm[c][1] = lo;
-                sm[c][2] = hi;
-            }
-            summary[i] = sm;
+            summary[i] = summaries(fs.get(i), axis[i], aliveCls[i]);
         }
         // the same per strategy, flat, led by the total of the sums (one comparison rejects most pairs)
         int width = 1 + 3 * nf;
@@ -376,6 +371,72 @@ final class CompiledProblem {
             }
         }
         return new int[] {forbidden, dominated, -1};
+    }
+
+    /**
+     * Per class along axis {@code a} of a pairwise factor: {sum, least, greatest} of its entries over the
+     * other end's living classes, the sum taken in the order of those classes. The table is read in memory
+     * order (the other axis outer where it is the table's rows); the entries are finite or {@code +inf}
+     * ({@link Problem} admits no NaN), so comparisons give the least and greatest. O(table).
+     */
+    static double[][] summaries(Factor f, int a, boolean[] aliveOther) {
+        int o = 1 - a;
+        int da = f.dims[a];
+        int dOther = f.dims[o];
+        int sa = f.strides[a];
+        int so = f.strides[o];
+        double[] table = f.table;
+        double[] sum = new double[da];
+        double[] lo = new double[da];
+        double[] hi = new double[da];
+        Arrays.fill(lo, Double.POSITIVE_INFINITY);
+        Arrays.fill(hi, Double.NEGATIVE_INFINITY);
+        if (sa == 1) {
+            // the classes along a are the table's columns: rows of the other axis outer, each read in order
+            for (int j = 0; j < dOther; j++) {
+                if (!aliveOther[j]) {
+                    continue;
+                }
+                int base = j * so;
+                for (int c = 0; c < da; c++) {
+                    double t = table[base + c];
+                    sum[c] += t;
+                    if (t < lo[c]) {
+                        lo[c] = t;
+                    }
+                    if (t > hi[c]) {
+                        hi[c] = t;
+                    }
+                }
+            }
+        } else {
+            for (int c = 0; c < da; c++) {
+                double s = 0;
+                double l = Double.POSITIVE_INFINITY;
+                double h = Double.NEGATIVE_INFINITY;
+                int base = c * sa;
+                for (int j = 0; j < dOther; j++) {
+                    if (aliveOther[j]) {
+                        double t = table[base + j * so];
+                        s += t;
+                        if (t < l) {
+                            l = t;
+                        }
+                        if (t > h) {
+                            h = t;
+                        }
+                    }
+                }
+                sum[c] = s;
+                lo[c] = l;
+                hi[c] = h;
+            }
+        }
+        double[][] sm = new double[da][];
+        for (int c = 0; c < da; c++) {
+            sm[c] = new double[] {sum[c], lo[c], hi[c]};
+        }
+        return sm;
     }
 
     private static boolean allForbidden(Factor f, int axis, int c, boolean[] aliveOther) {
@@ -425,7 +486,7 @@ final class CompiledProblem {
     }
 
     /** The factor recompressed over alive strategies only (dead ones map to class 0, never read). */
-    private static Factor restrict(Factor f, boolean[][] dead) {
+    static Factor restrict(Factor f, boolean[][] dead) {
         int u = f.vars[0];
         int w = f.vars[1];
         int[] ru = alive(dead[u]);

@@ -276,17 +276,27 @@ final class Factor {
                 }
             }
         }
-        Map<Long, int[]> firsts = new HashMap<>(); // hash -> the first line of each class with that hash
+        // an open-addressing table from hash to the newest class representative with that hash, the
+        // representatives of one hash chained (distinct classes differ in content, so a line matches at
+        // most one of them, whatever the order they are tried in)
+        int cap = Integer.highestOneBit(Math.max(2, n)) << 2;
+        long[] slotHash = new long[cap];
+        int[] slotHead = new int[cap];
+        Arrays.fill(slotHead, -1);
+        int[] nextRep = new int[n];
         int count = 0;
         for (int i = 0; i < n; i++) {
-            int[] reps = firsts.get(hash[i]);
+            long h = hash[i];
+            long z = h * 0x9E3779B97F4A7C15L;
+            int slot = (int) (z ^ (z >>> 32)) & (cap - 1);
+            while (slotHead[slot] >= 0 && slotHash[slot] != h) {
+                slot = (slot + 1) & (cap - 1);
+            }
             int found = -1;
-            if (reps != null) {
-                for (int r : reps) {
-                    if (sameLine(m, r, i, len, lineStep, step)) {
-                        found = out[r];
-                        break;
-                    }
+            for (int r = slotHead[slot]; r >= 0; r = nextRep[r]) {
+                if (sameLine(m, r, i, len, lineStep, step)) {
+                    found = out[r];
+                    break;
                 }
             }
             if (found >= 0) {
@@ -294,9 +304,9 @@ final class Factor {
                 continue;
             }
             out[i] = count++;
-            int[] grown = reps == null ? new int[1] : Arrays.copyOf(reps, reps.length + 1);
-            grown[grown.length - 1] = i;
-            firsts.put(hash[i], grown);
+            slotHash[slot] = h;
+            nextRep[i] = slotHead[slot];
+            slotHead[slot] = i;
         }
         return count;
     }

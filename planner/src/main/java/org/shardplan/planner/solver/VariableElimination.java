@@ -963,15 +963,99 @@ final class VariableElimination {
         }
     }
 
-    /** Sorts indices 0..n-1 by (key, index) ascending into order, with the sorted keys. */
+    /**
+     * Sorts indices 0..n-1 by (key, index) ascending into order, with the sorted keys: the order of {@link
+     * Double#compare}, ties by index (a strict total order, so the permutation is unique). The keys are
+     * mapped once to longs in the same order ({@link #sortable}) and sorted beside their indices, each
+     * comparison two longs. O(n log n).
+     */
     static void sortByKey(double[] key, int[] order, double[] sortedKeys, int n) {
+        long[] k = new long[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
+            k[i] = sortable(key[i]);
         }
-        quicksort(key, order, 0, n - 1);
+        sortPairs(k, order, 0, n - 1);
         for (int i = 0; i < n; i++) {
             sortedKeys[i] = key[order[i]];
         }
+    }
+
+    /**
+     * A long whose signed order is {@link Double#compare}'s order of the doubles: the bits of {@link
+     * Double#doubleToLongBits} (one NaN), with every bit but the sign flipped for negative values
+     * (so that -0.0 comes before 0.0 and larger magnitudes of negatives first).
+     */
+    static long sortable(double x) {
+        long b = Double.doubleToLongBits(x);
+        return b < 0 ? b ^ Long.MAX_VALUE : b;
+    }
+
+    /** Whether (ka, a) comes before (kb, b). */
+    private static boolean before(long ka, int a, long kb, int b) {
+        return ka < kb || (ka == kb && a < b);
+    }
+
+    /** Sorts the pairs (k[i], o[i]) in lo..hi by key, then index. */
+    private static void sortPairs(long[] k, int[] o, int lo, int hi) {
+        while (hi - lo > 16) {
+            int mid = (lo + hi) >>> 1;
+            // median of three as pivot
+            if (before(k[mid], o[mid], k[lo], o[lo])) {
+                swapPair(k, o, mid, lo);
+            }
+            if (before(k[hi], o[hi], k[lo], o[lo])) {
+                swapPair(k, o, hi, lo);
+            }
+            if (before(k[hi], o[hi], k[mid], o[mid])) {
+                swapPair(k, o, hi, mid);
+            }
+            long pk = k[mid];
+            int po = o[mid];
+            int i = lo;
+            int j = hi;
+            while (i <= j) {
+                while (before(k[i], o[i], pk, po)) {
+                    i++;
+                }
+                while (before(pk, po, k[j], o[j])) {
+                    j--;
+                }
+                if (i <= j) {
+                    swapPair(k, o, i, j);
+                    i++;
+                    j--;
+                }
+            }
+            if (j - lo < hi - i) {
+                sortPairs(k, o, lo, j);
+                lo = i;
+            } else {
+                sortPairs(k, o, i, hi);
+                hi = j;
+            }
+        }
+        for (int i = lo + 1; i <= hi; i++) {
+            long xk = k[i];
+            int xo = o[i];
+            int j = i - 1;
+            while (j >= lo && before(xk, xo, k[j], o[j])) {
+                k[j + 1] = k[j];
+                o[j + 1] = o[j];
+                j--;
+            }
+            k[j + 1] = xk;
+            o[j + 1] = xo;
+        }
+    }
+
+    private static void swapPair(long[] k, int[] o, int a, int b) {
+        long tk = k[a];
+        k[a] = k[b];
+        k[b] = tk;
+        int t = o[a];
+        o[a] = o[b];
+        o[b] = t;
     }
 
     private static boolean less(double[] key, int a, int b) {

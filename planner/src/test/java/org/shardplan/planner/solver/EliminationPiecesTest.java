@@ -80,4 +80,31 @@ class EliminationPiecesTest {
         assertArrayEquals(new int[] {5, 1, 3, 2, 0, 4}, order);
         assertTrue(sorted[5] == Double.POSITIVE_INFINITY);
     }
+
+    @Test
+    void thresholdSortEqualsAComparatorSortOnRandomRows() {
+        // ties, both zeros, infinities and negative values, at lengths around the insertion-sort cut-off
+        double[] pool = {0.0, -0.0, 1.5, -1.5, 2.0, 1e-300, -1e300, Double.POSITIVE_INFINITY, 3.25, 7.0, Double.MIN_VALUE};
+        java.util.Random r = new java.util.Random(3);
+        for (int trial = 0; trial < 2000; trial++) {
+            int n = 1 + r.nextInt(trial % 3 == 0 ? 200 : 40);
+            double[] key = new double[n];
+            for (int i = 0; i < n; i++) {
+                key[i] = r.nextBoolean() ? pool[r.nextInt(pool.length)] : r.nextInt(20) - 5 + r.nextInt(4) * 0.25;
+            }
+            Integer[] expected = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                expected[i] = i;
+            }
+            java.util.Arrays.sort(expected, java.util.Comparator.<Integer>comparingDouble(i -> key[i])
+                    .thenComparingInt(i -> i));
+            int[] order = new int[n];
+            double[] sorted = new double[n];
+            VariableElimination.sortByKey(key, order, sorted, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(expected[i].intValue(), order[i], "trial " + trial + ", position " + i);
+                assertEquals(Double.doubleToLongBits(key[expected[i]]), Double.doubleToLongBits(sorted[i]));
+            }
+        }
+    }
 }
