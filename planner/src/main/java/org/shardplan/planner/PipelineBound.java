@@ -937,6 +937,40 @@ final class PipelineBound {
      * ends}. O(chunks K^2).
      */
     double partition(double[] agg, double[] dev, int chunks, int[] ends) {
+        return chunkDp(chunks, false, ends, (j, st, e, ch) -> {
+            int o = j * Path.PARTS;
+            double c = agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3]
+                    + agg[o + 4] * (e < segments ? sendAt[e] : 0);
+            if (dev[j] > 0 || agg[o + 5] > 0) {
+                double sync = chunkSync(st, e);
+                c += dev[j] * (sync + profileUpdate(st, e));
+                if (agg[o + 5] > 0) {
+                    c += agg[o + 5] * Math.max(0, reduceJoint(st, e) - ch[0] - ch[1] - ch[2] - sync - ch[3]);
+                }
+            }
+            return c;
+        });
+    }
+
+    /** The ends of the partition whose largest chunk work (forward and backward, least) is least. O(chunks K^2). */
+    private int[] balanced(int chunks) {
+        int[] ends = new int[chunks];
+        chunkDp(chunks, true, ends, (j, st, e, ch) -> ch[0] + ch[1] + ch[2] + ch[3]);
+        return ends;
+    }
+
+    /** The price of chunk {@code j} over segments {@code [st, e)}, given its least parts {@code ch} ({@link #chunkInto}). */
+    @FunctionalInterface
+    private interface ChunkPrice {
+        double of(int j, int st, int e, double[] ch);
+    }
+
+    /**
+     * The least over partitions of the segments into {@code chunks} contiguous non-empty chunks of the sum of the
+     * chunks' prices ({@code bottleneck}: of the largest), by a dynamic program over (chunk, end segment); its
+     * minimiser's ends into {@code ends}. O(chunks K^2) prices.
+     */
+    private double chunkDp(int chunks, boolean bottleneck, int[] ends, ChunkPrice price) {
         int k = segments;
         double[][] best = new double[chunks][k + 1];
         int[][] from = new int[chunks][k + 1];
@@ -945,25 +979,16 @@ final class PipelineBound {
             java.util.Arrays.fill(best[j], Double.POSITIVE_INFINITY);
             int lo = j == chunks - 1 ? k : j + 1;
             int hi = k - (chunks - 1 - j);
-            int o = j * Path.PARTS;
             for (int e = lo; e <= hi; e++) {
-                double send = agg[o + 4] * (e < k ? sendAt[e] : 0);
-                int sLo = j == 0 ? 0 : j;
                 int sHi = j == 0 ? 0 : e - 1;
-                for (int st = sLo; st <= sHi; st++) {
+                for (int st = j == 0 ? 0 : j; st <= sHi; st++) {
                     double prev = j == 0 ? 0 : best[j - 1][st];
                     if (prev == Double.POSITIVE_INFINITY) {
                         continue;
                     }
                     chunkInto(st, e, ch);
-                    double c = prev + agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3] + send;
-                    if (dev[j] > 0 || agg[o + 5] > 0) {
-                        double sync = chunkSync(st, e);
-                        c += dev[j] * (sync + profileUpdate(st, e));
-                        if (agg[o + 5] > 0) {
-                            c += agg[o + 5] * Math.max(0, reduceJoint(st, e) - ch[0] - ch[1] - ch[2] - sync - ch[3]);
-                        }
-                    }
+                    double p = price.of(j, st, e, ch);
+                    double c = bottleneck ? Math.max(prev, p) : prev + p;
                     if (c < best[j][e]) {
                         best[j][e] = c;
                         from[j][e] = st;
@@ -977,37 +1002,6 @@ final class PipelineBound {
             e = from[j][e];
         }
         return best[chunks - 1][k];
-    }
-
-    /** The ends of the partition whose largest chunk work (forward and backward, least) is least. O(chunks K^2). */
-    private int[] balanced(int chunks) {
-        int k = segments;
-        double[][] best = new double[chunks][k + 1];
-        int[][] from = new int[chunks][k + 1];
-        double[] ch = new double[4];
-        for (int j = 0; j < chunks; j++) {
-            java.util.Arrays.fill(best[j], Double.POSITIVE_INFINITY);
-            int lo = j == chunks - 1 ? k : j + 1;
-            int hi = k - (chunks - 1 - j);
-            for (int e = lo; e <= hi; e++) {
-                for (int st = j == 0 ? 0 : j; st <= (j == 0 ? 0 : e - 1); st++) {
-                    double prev = j == 0 ? 0 : best[j - 1][st];
-                    chunkInto(st, e, ch);
-                    double c = Math.max(prev, ch[0] + ch[1] + ch[2] + ch[3]);
-                    if (c < best[j][e]) {
-                        best[j][e] = c;
-                        from[j][e] = st;
-                    }
-                }
-            }
-        }
-        int[] ends = new int[chunks];
-        int e = k;
-        for (int j = chunks - 1; j >= 0; j--) {
-            ends[j] = e;
-            e = from[j][e];
-        }
-        return ends;
     }
 
     /**

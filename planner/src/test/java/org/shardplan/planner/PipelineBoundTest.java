@@ -78,8 +78,7 @@ class PipelineBoundTest {
                     assertTrue(bound <= o.get().stepSeconds() * (1 + 1e-9), what + ": " + bound + " > plan " + o.get().stepSeconds());
                     assertEquals(Math.min(bound, o.get().stepSeconds()), ps.scheduleBound(o.get(), o.get().stepSeconds()),
                             1e-12 * bound, what + ": the threshold only caps");
-                    PipelineBound least = new PipelineBound(b, StageProblem.Filter.ALL, pos, sendsAt(ps, b, pos, per), false,
-                            pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+                    PipelineBound least = leastOf(ps, b, pb, StageProblem.Filter.ALL, pos, per);
                     for (int t = 0; t < 60; t++) {
                         int[] x = Fixtures.randomLayouts(b, rnd);
                         for (String name : SCHEDULES) {
@@ -118,6 +117,13 @@ class PipelineBoundTest {
     }
 
     /** The send times per cut position, through the search's own method. */
+    /** The bound of a configuration's built problem at these cut positions, without a time limit to speak of. */
+    private static PipelineBound leastOf(PipelineSearch ps, ProblemBuilder.Built b, ProblemBuilder pb, StageProblem.Filter f,
+            List<Integer> pos, int per) throws Exception {
+        return new PipelineBound(b, f, pos, sendsAt(ps, b, pos, per), false, pb.settings().compute(),
+                pb.settings().memory().optimizer(), () -> 600);
+    }
+
     private static double[] sendsAt(PipelineSearch ps, ProblemBuilder.Built b, List<Integer> pos, int devices) throws Exception {
         var m = PipelineSearch.class.getDeclaredMethod("sendsAt", ProblemBuilder.Built.class, List.class, int.class);
         m.setAccessible(true);
@@ -211,8 +217,7 @@ class PipelineBoundTest {
                 ProblemBuilder.Built b = ps.built(micro, per, false, 1);
                 ProblemBuilder pb = ps.builder(micro, per, false, 1);
                 List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
-                PipelineBound least = new PipelineBound(b, StageProblem.Filter.ALL, pos, sendsAt(ps, b, pos, per), false,
-                        pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+                PipelineBound least = leastOf(ps, b, pb, StageProblem.Filter.ALL, pos, per);
                 for (String name : SCHEDULES) {
                     Schedule sch = Schedules.of(name);
                     for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
@@ -266,8 +271,7 @@ class PipelineBoundTest {
         double bound = ps.scheduleBound(o, Double.POSITIVE_INFINITY);
         assertTrue(bound > 0, "no bound");
         assertTrue(bound <= o.stepSeconds() * (1 + 1e-9), bound + " > plan " + o.stepSeconds());
-        PipelineBound least = new PipelineBound(b, ps.filter(cg, micro, per), pos, sendsAt(ps, b, pos, per), false,
-                pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+        PipelineBound least = leastOf(ps, b, pb, ps.filter(cg, micro, per), pos, per);
         int checked = 0;
         for (int t = 0; t < 40; t++) {
             int[] x = t % 2 == 0 ? o.choice() : Fixtures.randomLayouts(b, rnd);
@@ -337,8 +341,7 @@ class PipelineBoundTest {
             ProblemBuilder.Built b = ps.built(micro, per, false, 1);
             ProblemBuilder pb = ps.builder(micro, per, false, 1);
             List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
-            PipelineBound least = new PipelineBound(b, StageProblem.Filter.ALL, pos, sendsAt(ps, b, pos, per), false,
-                    pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+            PipelineBound least = leastOf(ps, b, pb, StageProblem.Filter.ALL, pos, per);
             for (int chunks : List.of(stages, 2 * stages)) {
                 if (chunks > least.segments()) {
                     continue;
