@@ -117,6 +117,24 @@ class PipelineBoundTest {
     }
 
     /** The send times per cut position, through the search's own method. */
+    /**
+     * The payoff of each column against the rows' mixed strategy {@code w} ({@code againstRows}), or of each row
+     * against the columns' {@code w}.
+     */
+    private static double[] payoffs(double[][] a, double[] w, boolean againstRows) {
+        double[] v = new double[againstRows ? a[0].length : a.length];
+        for (int r = 0; r < a.length; r++) {
+            for (int c = 0; c < a[r].length; c++) {
+                if (againstRows) {
+                    v[c] += w[r] * a[r][c];
+                } else {
+                    v[r] += w[c] * a[r][c];
+                }
+            }
+        }
+        return v;
+    }
+
     /** The bound of a configuration's built problem at these cut positions, without a time limit to speak of. */
     private static PipelineBound leastOf(PipelineSearch ps, ProblemBuilder.Built b, ProblemBuilder pb, StageProblem.Filter f,
             List<Integer> pos, int per) throws Exception {
@@ -420,22 +438,9 @@ class PipelineBoundTest {
                 }
             }
             double[][] g = PipelineBound.game(a);
-            double guaranteed = Double.POSITIVE_INFINITY;
-            for (int c = 0; c < k; c++) {
-                double v = 0;
-                for (int r = 0; r < n; r++) {
-                    v += g[0][r] * a[r][c];
-                }
-                guaranteed = Math.min(guaranteed, v);
-            }
-            double conceded = Double.NEGATIVE_INFINITY;
-            for (int r = 0; r < n; r++) {
-                double v = 0;
-                for (int c = 0; c < k; c++) {
-                    v += g[1][c] * a[r][c];
-                }
-                conceded = Math.max(conceded, v);
-            }
+            // what the rows' strategy guarantees against every column, what the columns' concedes to every row
+            double guaranteed = java.util.Arrays.stream(payoffs(a, g[0], true)).min().orElseThrow();
+            double conceded = java.util.Arrays.stream(payoffs(a, g[1], false)).max().orElseThrow();
             assertEquals(1, java.util.Arrays.stream(g[0]).sum(), 1e-9, "rows' strategy sums to 1");
             assertEquals(1, java.util.Arrays.stream(g[1]).sum(), 1e-9, "columns' strategy sums to 1");
             assertEquals(conceded, guaranteed, 1e-9, "game " + t + " (" + n + " x " + k + ")");
