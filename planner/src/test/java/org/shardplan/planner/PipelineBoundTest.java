@@ -142,6 +142,16 @@ class PipelineBoundTest {
                 pb.settings().memory().optimizer(), () -> 600);
     }
 
+    /**
+     * The bound of the configuration of micro-batch size {@code micro} on {@code per} devices a stage (no
+     * recomputation, ZeRO 1), every layout allowed, at the search's cut positions.
+     */
+    private static PipelineBound leastOf(PipelineSearch ps, long micro, int per) throws Exception {
+        ProblemBuilder.Built b = ps.built(micro, per, false, 1);
+        List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(ps.coarse(micro), micro));
+        return leastOf(ps, b, ps.builder(micro, per, false, 1), StageProblem.Filter.ALL, pos, per);
+    }
+
     private static double[] sendsAt(PipelineSearch ps, ProblemBuilder.Built b, List<Integer> pos, int devices) throws Exception {
         var m = PipelineSearch.class.getDeclaredMethod("sendsAt", ProblemBuilder.Built.class, List.class, int.class);
         m.setAccessible(true);
@@ -230,12 +240,7 @@ class PipelineBoundTest {
         for (int stages : List.of(2, 4)) {
             for (int m : List.of(4, 8)) {
                 long micro = 64 / m;
-                var cg = ps.coarse(micro);
-                int per = devices / stages;
-                ProblemBuilder.Built b = ps.built(micro, per, false, 1);
-                ProblemBuilder pb = ps.builder(micro, per, false, 1);
-                List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
-                PipelineBound least = leastOf(ps, b, pb, StageProblem.Filter.ALL, pos, per);
+                PipelineBound least = leastOf(ps, micro, devices / stages);
                 for (String name : SCHEDULES) {
                     Schedule sch = Schedules.of(name);
                     for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
@@ -354,12 +359,7 @@ class PipelineBoundTest {
         int compared = 0;
         for (int stages : List.of(2, 4)) {
             long micro = 8;
-            var cg = ps.coarse(micro);
-            int per = devices / stages;
-            ProblemBuilder.Built b = ps.built(micro, per, false, 1);
-            ProblemBuilder pb = ps.builder(micro, per, false, 1);
-            List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
-            PipelineBound least = leastOf(ps, b, pb, StageProblem.Filter.ALL, pos, per);
+            PipelineBound least = leastOf(ps, micro, devices / stages);
             for (int chunks : List.of(stages, 2 * stages)) {
                 if (chunks > least.segments()) {
                     continue;
