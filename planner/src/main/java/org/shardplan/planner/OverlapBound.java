@@ -77,6 +77,11 @@ final class OverlapBound {
     private final double[] mostBytes;
     private final double mostVolume;
 
+    /** The bound of configuration {@code b} with its builder's compute model and optimizer ({@code pb}). */
+    OverlapBound(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter filter) {
+        this(b, m, filter, pb.settings().compute(), pb.settings().memory().optimizer());
+    }
+
     /**
      * @param b the configuration's built problem (one stage over its devices)
      * @param m micro-batches per step

@@ -920,7 +920,7 @@ final class PipelineSearch {
         double target = stepTarget(step);
         if (!(lower >= target)) {
             stepBounds++;
-            OverlapBound ob = new OverlapBound(b, m, f, pb.settings().compute(), pb.settings().memory().optimizer());
+            OverlapBound ob = new OverlapBound(b, pb, m, f);
             // the bound is at most the step of every plan, those that do not fit included: once a minimiser's
             // step is below the configuration's bound so far (it then does not fit), no solve can raise that
             // bound, and the solves stop as at the time limit (on 145.6B's memory-bound one-stage

@@ -103,26 +103,10 @@ public final class Reshards {
             return kept;
         }
         // the distinct sides of this edge's rows and columns, each pair priced once
-        Map<Side, Integer> rowClass = new IdentityHashMap<>();
-        int[] rc = new int[rows];
         List<Side> rowSides = new ArrayList<>();
-        for (int r = 0; r < rows; r++) {
-            Side x = row[r];
-            rc[r] = rowClass.computeIfAbsent(x, y -> {
-                rowSides.add(y);
-                return rowSides.size() - 1;
-            });
-        }
-        Map<Side, Integer> colClass = new IdentityHashMap<>();
-        int[] cc = new int[cols];
+        int[] rc = classes(row, rowSides);
         List<Side> colSides = new ArrayList<>();
-        for (int k = 0; k < cols; k++) {
-            Side x = col[k];
-            cc[k] = colClass.computeIfAbsent(x, y -> {
-                colSides.add(y);
-                return colSides.size() - 1;
-            });
-        }
+        int[] cc = classes(col, colSides);
         int nc = colSides.size();
         double[] ps = new double[rowSides.size() * nc];
         double[] pb = new double[ps.length];
@@ -154,6 +138,22 @@ public final class Reshards {
         double[][] m = new double[][] {sec, byt};
         double[][] first = matrices.putIfAbsent(key, m);
         return first != null ? first : m;
+    }
+
+    /**
+     * Each side's index among the distinct sides (by identity) in order of first appearance, which are added
+     * to {@code distinct}. O(sides).
+     */
+    private static int[] classes(Side[] sides, List<Side> distinct) {
+        Map<Side, Integer> index = new IdentityHashMap<>();
+        int[] r = new int[sides.length];
+        for (int i = 0; i < sides.length; i++) {
+            r[i] = index.computeIfAbsent(sides[i], y -> {
+                distinct.add(y);
+                return distinct.size() - 1;
+            });
+        }
+        return r;
     }
 
     private static int[] ids(Side[] s) {
