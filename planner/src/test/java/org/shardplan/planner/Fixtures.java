@@ -72,6 +72,15 @@ public final class Fixtures {
         }
     }
 
+    /**
+     * The peak memory per device of {@code p}'s plan of {@code model} in one stage, one micro-batch, without
+     * recomputation and with ZeRO 1: what tests take shares of to make memory bind.
+     */
+    static double oneStagePeak(Planner p, ModelSource model) throws Exception {
+        return p.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(model).totals()
+                .peakMemoryBytesPerDevice();
+    }
+
     /** A plan with each unit's layout drawn uniformly. */
     public static int[] randomLayouts(org.shardplan.planner.build.ProblemBuilder.Built b, java.util.Random rnd) {
         int[] x = new int[b.units().size()];

@@ -74,8 +74,7 @@ class MemoryAwareBoundTest {
         List<Planner> r = new java.util.ArrayList<>();
         for (int devices : List.of(4, 8)) {
             Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
-            double peak = p.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT).totals()
-                    .peakMemoryBytesPerDevice();
+            double peak = Fixtures.oneStagePeak(p, GPT);
             for (double share : devices == 8 ? List.of(0.5, 0.25) : List.of(0.35)) {
                 r.add(p.withMemoryLimit(share * peak));
             }
@@ -147,8 +146,7 @@ class MemoryAwareBoundTest {
         int aboveBlind = 0;
         for (int devices : List.of(8, 16)) {
             Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
-            double peak = base.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT8).totals()
-                    .peakMemoryBytesPerDevice();
+            double peak = Fixtures.oneStagePeak(base, GPT8);
             for (double share : List.of(1.0, 0.15)) {
                 Planner p = base.withMemoryLimit(share * peak);
                 for (int v : List.of(2, 4)) {

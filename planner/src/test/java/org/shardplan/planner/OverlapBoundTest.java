@@ -77,8 +77,7 @@ class OverlapBoundTest {
                         long micro = 64 / m;
                         ProblemBuilder.Built b = ps.built(micro, devices, false, z);
                         ProblemBuilder pb = ps.builder(micro, devices, false, z);
-                        OverlapBound ob = new OverlapBound(b, m, StageProblem.Filter.ALL, pb.settings().compute(),
-                                pb.settings().memory().optimizer());
+                        OverlapBound ob = new OverlapBound(b, pb, m, StageProblem.Filter.ALL);
                         OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600);
                         assertTrue(r.solves() >= 1 && r.solves() <= OverlapBound.MAX_SOLVES + OverlapBound.MAX_SPLIT_SOLVES && !r.plans().isEmpty());
                         String what = devices + " devices, m " + m + ", ZeRO " + z;
@@ -113,8 +112,7 @@ class OverlapBoundTest {
         PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
         ProblemBuilder.Built b = ps.built(16, 8, false, 1);
         ProblemBuilder pb = ps.builder(16, 8, false, 1);
-        OverlapBound ob = new OverlapBound(b, 4, StageProblem.Filter.ALL, pb.settings().compute(),
-                pb.settings().memory().optimizer());
+        OverlapBound ob = new OverlapBound(b, pb, 4, StageProblem.Filter.ALL);
         double most = 0;
         for (ProblemBuilder.Unit u : b.units()) {
             double v = 0;
@@ -151,8 +149,7 @@ class OverlapBoundTest {
             double[] least = {Double.POSITIVE_INFINITY};
             everyPlan(b, x -> least[0] = Math.min(least[0], ps.oneStageStep(b, pb, m, x, 4, false)));
             double best = least[0];
-            OverlapBound ob = new OverlapBound(b, m, StageProblem.Filter.ALL, pb.settings().compute(),
-                    pb.settings().memory().optimizer());
+            OverlapBound ob = new OverlapBound(b, pb, m, StageProblem.Filter.ALL);
             OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600);
             assertTrue(r.lowerBound() <= best * (1 + 1e-9), "m " + m + ": bound " + r.lowerBound() + " above the optimum " + best);
             // a tiny model's reduction is one bucket, which the alpha = 1 problem prices exactly where it
@@ -176,8 +173,7 @@ class OverlapBoundTest {
             for (int z : List.of(0, 1)) {
                 ProblemBuilder.Built b = ps.built(batch / m, 4, false, z);
                 ProblemBuilder pb = ps.builder(batch / m, 4, false, z);
-                OverlapBound ob = new OverlapBound(b, m, StageProblem.Filter.ALL, pb.settings().compute(),
-                        pb.settings().memory().optimizer());
+                OverlapBound ob = new OverlapBound(b, pb, m, StageProblem.Filter.ALL);
                 double[] bestOf = {Double.POSITIVE_INFINITY};
                 int[] bestCountOf = {0};
                 java.util.Set<Integer> counts = new java.util.TreeSet<>();
@@ -235,8 +231,7 @@ class OverlapBoundTest {
         PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, src, 8, 600);
         ProblemBuilder.Built b = ps.built(8, 64, false, 1);
         ProblemBuilder pb = ps.builder(8, 64, false, 1);
-        OverlapBound ob = new OverlapBound(b, 1, StageProblem.Filter.ALL, pb.settings().compute(),
-                pb.settings().memory().optimizer());
+        OverlapBound ob = new OverlapBound(b, pb, 1, StageProblem.Filter.ALL);
         assertTrue(ob.buckets() >= 2, "K " + ob.buckets());
         OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600, x -> ps.oneStageStep(b, pb, 1, x, 64, false));
         double least = Double.POSITIVE_INFINITY;
@@ -308,8 +303,7 @@ class OverlapBoundTest {
                 PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, src, 8, 600);
                 ProblemBuilder.Built b = ps.built(8, devices, false, 1);
                 ProblemBuilder pb = ps.builder(8, devices, false, 1);
-                OverlapBound ob = new OverlapBound(b, 1, StageProblem.Filter.ALL, pb.settings().compute(),
-                        pb.settings().memory().optimizer());
+                OverlapBound ob = new OverlapBound(b, pb, 1, StageProblem.Filter.ALL);
                 OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600,
                         x -> ps.oneStageStep(b, pb, 1, x, devices, false), 0);
                 split += r.solves() > 1 && ob.buckets() > 1 ? 1 : 0;

@@ -27,8 +27,7 @@ class SearchWorkTest {
         List<Planner> r = new ArrayList<>();
         for (int devices : List.of(4, 8)) {
             Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
-            double peak = p.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT).totals()
-                    .peakMemoryBytesPerDevice();
+            double peak = Fixtures.oneStagePeak(p, GPT);
             r.add(p);
             for (double share : devices == 8 ? List.of(0.5, 0.25) : List.of(0.6, 0.35)) {
                 r.add(p.withMemoryLimit(share * peak));
@@ -77,8 +76,7 @@ class SearchWorkTest {
         int stopped = 0;
         for (int devices : List.of(4, 16)) {
             Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(20);
-            double peak = p.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(GPT8).totals()
-                    .peakMemoryBytesPerDevice();
+            double peak = Fixtures.oneStagePeak(p, GPT8);
             // an eighth of that: one-stage configurations in which memory binds are put off, priced at the end
             // with their memory-aware bound, and their step bound then runs towards the plan found
             p = p.withMemoryLimit(0.12 * peak);
