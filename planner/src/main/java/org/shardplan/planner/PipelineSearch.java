@@ -622,8 +622,16 @@ final class PipelineSearch {
 
     /** Prices one configuration; empty when it has no plan (nothing fits, or no layout matches the fixed degrees). */
     Optional<Outcome> price(int stages, int m, boolean recompute, int zero) throws ShardplanException {
+        return price(stages, m, recompute, zero, Double.NEGATIVE_INFINITY);
+    }
+
+    /**
+     * {@link #price(int, int, boolean, int)} with {@code known} a lower bound on the step of the configuration's
+     * plans that fit (a configuration put off because memory binds: the bound it was put off with).
+     */
+    private Optional<Outcome> price(int stages, int m, boolean recompute, int zero, double known) throws ShardplanException {
         long t0 = System.nanoTime();
-        Optional<Outcome> o = priceOnce(stages, m, recompute, zero);
+        Optional<Outcome> o = priceOnce(stages, m, recompute, zero, known);
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: %s in %.2f s%n", stages, m,
                     recompute, zero, o.map(x -> x.isBounded() ? "bounded" : (x.fits() ? "fits " : "over ") + x.schedule().name() + " step " + x.stepSeconds()
@@ -656,7 +664,8 @@ final class PipelineSearch {
         return b.toString();
     }
 
-    private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero) throws ShardplanException {
+    private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero, double known)
+            throws ShardplanException {
         configurations++;
         triedStages.add(stages);
         triedMicro.add(m);
@@ -800,7 +809,7 @@ final class PipelineSearch {
         }
         // a configuration put off because memory binds comes with its bound on the step (memory-blind and
         // memory-aware, as deferred): the least step of its plans that fit is at least that
-        lower = Math.max(lower, deferredBound);
+        lower = Math.max(lower, known);
         tp = tick("stage solves", tp);
         boolean pendingBound = false;
         if (stages == 1 && useOverlapBound) {
@@ -1158,12 +1167,6 @@ final class PipelineSearch {
             super(null, null, false, false);
         }
     }
-
-    /**
-     * The lower bound on the step of the configuration put off because memory binds that is being priced
-     * ({@link Deferred#bound}); negative infinity otherwise.
-     */
-    private double deferredBound = Double.NEGATIVE_INFINITY;
 
     /** A configuration put off because memory binds in one of its stages, with its lower bound. */
     private record Deferred(int stages, int microBatches, boolean recompute, int zero, double bound, double blindBound) {
@@ -2631,13 +2634,7 @@ final class PipelineSearch {
                     continue;
                 }
             }
-            Optional<Outcome> o;
-            deferredBound = d.bound();
-            try {
-                o = price(d.stages(), d.microBatches(), d.recompute(), d.zero());
-            } finally {
-                deferredBound = Double.NEGATIVE_INFINITY;
-            }
+            Optional<Outcome> o = price(d.stages(), d.microBatches(), d.recompute(), d.zero(), d.bound());
             if (o.isPresent() && !o.get().isBounded() && (best == null || better(o.get(), best))) {
                 best = o.get();
             }
