@@ -107,6 +107,14 @@ final class PipelineBound {
      */
     private final double[][] reduceJoint;
     /**
+     * As {@link #reduceJoint} with the optimizer step of the segment's layouts added to the three (the update is linear in
+     * a layout's static bytes): what every layout adds to a chunk whose forward, backward, reduction and update all lie on
+     * one device's path ({@link #chunkOwnUpdate}).
+     */
+    private final double[][] reduceJointU;
+    /** The optimizer step's seconds per static byte ({@link ComputeModel#optimizerStepSeconds} is linear in the bytes). */
+    private final double updateRate;
+    /**
      * The bucket counts {@link #reduceJoint} is solved for, increasing: the powers of two below the buckets of the whole
      * model's largest gradient volume (at least any chunk's), where that is at most {@link #BUCKET_LEVELS}, and that
      * count itself (only 1 where the reduction does not overlap).
@@ -130,6 +138,62 @@ final class PipelineBound {
     private final int segments;
     /** The exact dynamic programs run for the segments (distinct problems only). */
     private int solves;
+    private final ProblemBuilder.Built built;
+    private final StageProblem.Filter filter;
+    private final List<Integer> positions;
+    private final boolean recompute;
+    /** Segment and chunk problems solved, by their key. */
+    private final Map<DoublesKey, Solved> seen = new HashMap<>();
+    /** The layouts of the last problem solved ({@link #solve}), per node from its first. */
+    private int[] lastLayouts;
+    /** Per chunk key: per joint part (work, reduce, reduce with update) the layouts of its exact least. */
+    final Map<Integer, int[][]> exactLayouts = new HashMap<>();
+    /** Exact chunk solves do not count against {@link #MAX_SOLVES}. */
+    private boolean unbudgeted;
+    /** Per chunk {@code from * (segments + 1) + to}: its exact values ({@link #exactChunk}). */
+    private final Map<Integer, double[]> exact = new HashMap<>();
+    /** The exact chunk problems solved. */
+    private int chunkSolves;
+
+    int chunkSolves() {
+        return chunkSolves;
+    }
+
+    /**
+     * The exact least values of a chunk of segments {@code [from, to)}, every link inside it counted: {f, b_in, work
+     * (f + b), the least of f + b + g at its level, the least of f + G}; kept so that {@link #chunkInto} and {@link
+     * #chunkOwn} take them. Each an exact dynamic program over the chunk's nodes (0 where it does not finish).
+     */
+    double[] exactChunk(int from, int to, DoubleSupplier secondsLeft) {
+        int key = from * (segments + 1) + to;
+        double[] r = exact.get(key);
+        if (r != null) {
+            return r;
+        }
+        int lo = positions.get(from);
+        int hi = positions.get(to);
+        unbudgeted = true;
+        try {
+            double f = solve(built, filter, lo, lo, hi, FORWARD, recompute, seen, secondsLeft);
+            double in = solve(built, filter, lo, lo, hi, INPUT, recompute, seen, secondsLeft);
+            double work = solve(built, filter, lo, lo, hi, WORK, recompute, seen, secondsLeft);
+            int[] wl = lastLayouts;
+            double all = overlap ? solve(built, filter, lo, lo, hi, REDUCE_ALL, recompute, seen, secondsLeft) : 0;
+            buckets = levels[level(from, to)];
+            double red = solve(built, filter, lo, lo, hi, REDUCE_BUCKET, recompute, seen, secondsLeft);
+            int[] rl = lastLayouts;
+            double redU = updateRate > 0 ? solve(built, filter, lo, lo, hi, REDUCE_BUCKET_U, recompute, seen, secondsLeft) : 0;
+            exactLayouts.put(key, new int[][] {wl, rl, lastLayouts});
+            double allU = overlap && updateRate > 0 ? solve(built, filter, lo, lo, hi, REDUCE_ALL_U, recompute, seen, secondsLeft) : 0;
+            r = new double[] {f, in, work, Math.max(all, red), Math.max(Math.max(redU, allU), Math.max(all, red)
+                    + updateRate * (preStatic[to] - preStatic[from]))};
+        } finally {
+            unbudgeted = false;
+        }
+        chunkSolves++;
+        exact.put(key, r);
+        return r;
+    }
 
     /**
      * @param b the configuration's problem (one submesh: a stage's devices)
@@ -153,6 +217,10 @@ final class PipelineBound {
         }
         this.segments = positions.size() - 1;
         this.sendAt = sendAt.clone();
+        this.built = b;
+        this.filter = filter;
+        this.positions = List.copyOf(positions);
+        this.recompute = recompute;
         this.overlap = compute.gradientOverlap();
         this.compute = compute;
         this.optimizer = optimizer;
@@ -191,7 +259,8 @@ final class PipelineBound {
             levels[l] = ls.get(l);
         }
         reduceJoint = new double[levels.length][segments];
-        Map<DoublesKey, Solved> seen = new HashMap<>();
+        reduceJointU = new double[levels.length][segments];
+        updateRate = Math.max(0, compute.optimizerStepSeconds(1, optimizer));
         for (int k = 0; k < segments; k++) {
             int from = positions.get(k);
             int to = positions.get(k + 1);
@@ -238,6 +307,8 @@ final class PipelineBound {
             for (int l = 0; l < levels.length; l++) {
                 buckets = levels[l];
                 reduceJoint[l][k] = Math.max(all, solve(b, filter, from, to, REDUCE_BUCKET, recompute, seen, secondsLeft));
+                reduceJointU[l][k] = Math.max(reduceJoint[l][k] + updateRate * leastStatic[k], updateRate > 0
+                        ? solve(b, filter, from, to, REDUCE_BUCKET_U, recompute, seen, secondsLeft) : 0);
             }
             joint[k] = Math.max(0, work - forward[k] - backwardInput[k] - backwardWeight[k]);
             if (k == 0) {
@@ -271,6 +342,7 @@ final class PipelineBound {
     private double[] preVolume;
     private double[] preStatic;
     private double[][] preReduce;
+    private double[][] preReduceU;
 
     private void prefixes() {
         int k = segments;
@@ -285,9 +357,11 @@ final class PipelineBound {
         preVolume = new double[k + 1];
         preStatic = new double[k + 1];
         preReduce = new double[levels.length][k + 1];
+        preReduceU = new double[levels.length][k + 1];
         for (int i = 0; i < k; i++) {
             for (int l = 0; l < levels.length; l++) {
                 preReduce[l][i + 1] = preReduce[l][i] + reduceJoint[l][i];
+                preReduceU[l][i + 1] = preReduceU[l][i] + reduceJointU[l][i];
             }
             preGradient[i + 1] = preGradient[i] + gradient[i];
             preVolume[i + 1] = preVolume[i] + mostVolume[i];
@@ -331,10 +405,17 @@ final class PipelineBound {
         double f = Math.max(fa, fp);
         double in = Math.max(ia, ip);
         double w = preWeight[to] - preWeight[from];
+        double wk = Math.max(wa, wp);
+        double[] x = exact.isEmpty() ? null : exact.get(from * (segments + 1) + to);
+        if (x != null) {
+            f = Math.max(f, x[0]);
+            in = Math.max(in, x[1]);
+            wk = Math.max(wk, x[2]);
+        }
         r[0] = f;
         r[1] = in;
         r[2] = w;
-        r[3] = Math.max(0, Math.max(wa, wp) - f - in - w);
+        r[3] = Math.max(0, wk - f - in - w);
     }
 
     /**
@@ -349,12 +430,37 @@ final class PipelineBound {
         return Math.max(0, reduceJoint(from, to) - c[0] - c[1] - c[2] - chunkSync(from, to) - c[3]);
     }
 
+    /**
+     * As {@link #chunkOwn} with the chunk's optimizer step in the joint too: what every layout adds, beyond the chunk's
+     * least forward, backward, exposed reduction and update and beyond {@link #chunkJoint}, to the four together; at
+     * least {@link #chunkOwn}. A path ending on the chunk's device that holds a pair of it, followed by that device's
+     * reduction and update, gains this once. O(log levels).
+     */
+    double chunkOwnUpdate(int from, int to) {
+        double[] c = chunk(from, to);
+        double parts = c[0] + c[1] + c[2] + chunkSync(from, to) + c[3];
+        double r = Math.max(0, reduceJoint(from, to) - parts);
+        int l = level(from, to);
+        double u = preReduceU[l][to] - preReduceU[l][from];
+        double[] x = exact.isEmpty() ? null : exact.get(from * (segments + 1) + to);
+        if (x != null) {
+            u = Math.max(u, x[4]);
+        }
+        return Math.max(r, u - parts - profileUpdate(from, to));
+    }
+
     /** The sum of a chunk's segments' {@link #reduceJoint} at the least level of at least its buckets. O(log levels). */
     private double reduceJoint(int from, int to) {
+        double r = preReduce[level(from, to)][to] - preReduce[level(from, to)][from];
+        double[] x = exact.isEmpty() ? null : exact.get(from * (segments + 1) + to);
+        return x == null ? r : Math.max(r, x[3]);
+    }
+
+    /** The least level of {@link #levels} of at least a chunk's buckets. O(log levels). */
+    private int level(int from, int to) {
         double k = overlap ? Math.max(1, Math.ceil((preVolume[to] - preVolume[from]) / PipelineSearch.BUCKET_BYTES)) : 1;
         int l = java.util.Arrays.binarySearch(levels, k);
-        l = l >= 0 ? l : Math.min(levels.length - 1, -l - 1);
-        return preReduce[l][to] - preReduce[l][from];
+        return l >= 0 ? l : Math.min(levels.length - 1, -l - 1);
     }
 
     /** The least exposed gradient reduction of a chunk of segments {@code [from, to)}, as {@link #profile} has it. O(1). */
@@ -401,6 +507,20 @@ final class PipelineBound {
     private static final int REDUCE_ALL = 3;
     /** The forward, the backward and the reduction over the most buckets: {@code f + b + g >= f + b + G / K}. */
     private static final int REDUCE_BUCKET = 4;
+    /** {@link #REDUCE_BUCKET} with the optimizer step of the layout's static bytes. */
+    private static final int REDUCE_BUCKET_U = 5;
+    /** {@link #REDUCE_ALL} with the optimizer step of the layout's static bytes. */
+    private static final int REDUCE_ALL_U = 6;
+    /**
+     * A weighted sum of a layout's terms ({@link #combo}: forward, input gradient, weight gradient, whole reduction, reduction
+     * over the most buckets, update; links weighted as half forward, half input gradient): {@link #partitionBound}'s
+     * columns.
+     */
+    private static final int COMBO = 7;
+    /** The weights of {@link #COMBO}: per term of {@link #TERMS}. */
+    private final double[] combo = new double[TERMS];
+    /** Terms of a chunk's layouts: forward, input gradient, weight gradient, reduction, reduction / most buckets, update. */
+    static final int TERMS = 6;
 
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int from, int to, int part,
             boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
@@ -452,6 +572,12 @@ final class PipelineBound {
                     case INPUT -> inputPart(x, recompute);
                     case WORK -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
                     case REDUCE_ALL -> forwardPart(x) + x.gradientSeconds();
+                    case REDUCE_ALL_U -> forwardPart(x) + x.gradientSeconds() + updateRate * x.parameterBytes();
+                    case COMBO -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
+                            + combo[2] * weightPart(x, recompute) + combo[3] * x.gradientSeconds()
+                            + combo[4] * x.gradientSeconds() / buckets + combo[5] * updateRate * x.parameterBytes();
+                    case REDUCE_BUCKET_U -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
+                            + x.gradientSeconds() / buckets + updateRate * x.parameterBytes();
                     default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
                             + x.gradientSeconds() / buckets;
                 };
@@ -478,7 +604,8 @@ final class PipelineBound {
             for (int s = 0; s < ra.length; s++) {
                 for (int q = 0; q < ca.length; q++) {
                     acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]]
-                            * (part == WORK || part == REDUCE_BUCKET ? 1 : 0.5);
+                            * (part == WORK || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U ? 1
+                                    : part == COMBO ? (combo[0] + combo[1]) / 2 : 0.5);
                 }
             }
         }
@@ -503,12 +630,12 @@ final class PipelineBound {
         if (known == null) {
             double r = 0;
             int[] choice = null;
-            if (solves >= MAX_SOLVES) {
+            if (solves >= MAX_SOLVES && !unbudgeted) {
                 exhausted = true;
             } else if (secondsLeft.getAsDouble() > 0.05) {
                 Solution s = new DpSolver().solve(new Problem(b.name() + " [segment part " + part + "]", nodes, edges),
                         Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
-                solves++;
+                solves += unbudgeted ? 0 : 1;
                 double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
                 r = Double.isFinite(v) ? Math.max(0, v) : 0;
                 choice = s.hasChoices() ? s.choices() : null;
@@ -520,6 +647,10 @@ final class PipelineBound {
             for (int i = 0; i < n; i++) {
                 workLayouts[from + i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
             }
+        }
+        lastLayouts = new int[n];
+        for (int i = 0; i < n; i++) {
+            lastLayouts[i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
         }
         return known.value();
     }
@@ -692,8 +823,13 @@ final class PipelineBound {
      *     null where no partition was below the threshold or there is no bound
      * @param priced the partitions priced
      * @param visited the partial partitions visited (priced or cut off)
+     * @param layouts per node, the layouts of the minimiser's exact solves ({@link #partitionBound}): a plan to price;
+     *     null where it was not tightened
      */
-    record Least(double step, int[] ends, long priced, long visited) {
+    record Least(double step, int[] ends, long priced, long visited, int[] layouts) {
+        Least(double step, int[] ends, long priced, long visited) {
+            this(step, ends, priced, visited, null);
+        }
     }
 
     /** {@link #step} with the minimising partition. */
@@ -716,7 +852,26 @@ final class PipelineBound {
             return new Least(d == null ? Double.NaN : d.step(), null, s.priced + (d == null ? 0 : d.priced()),
                     s.visited + (d == null ? 0 : d.visited()));
         }
-        return new Least(s.best, s.bestEnds, s.priced, s.visited);
+        return new Least(s.best, s.bestEnds, s.priced, s.visited, s.bestLayouts);
+    }
+
+    /** The rounds of {@link #partitionBound} per partition the enumeration tightens. */
+    static final int PARTITION_ROUNDS = 20;
+
+    /**
+     * The most node solves (a chunk's exact dynamic program counts its nodes) the enumeration spends tightening partitions
+     * with {@link #partitionBound}; past it, the partitions keep their least profiles' step (a valid, weaker bound).
+     */
+    static final long PARTITION_NODE_SOLVES = 200_000;
+
+    /** The node solves spent in {@link #partitionBound} by the enumerations so far. */
+    private long nodeSolves;
+    /** The partitions {@link #partitionBound} tightened. */
+    private int tightened;
+
+    /** The partitions the enumerations tightened with {@link #partitionBound}. */
+    int tightened() {
+        return tightened;
     }
 
     /**
@@ -795,7 +950,7 @@ final class PipelineBound {
             chunkInto(from, to, ch);
             System.arraycopy(ch, 0, r, j * Path.VALUES, 4);
             r[j * Path.VALUES + 4] = to < segments ? sendAt[to] : 0;
-            r[j * Path.VALUES + 5] = chunkOwn(from, to);
+            r[j * Path.VALUES + 5] = chunkOwnUpdate(from, to);
             r[j * Path.VALUES + Path.SYNC] = chunkSync(from, to);
             r[j * Path.VALUES + Path.UPDATE] = profileUpdate(from, to);
             from = to;
@@ -923,6 +1078,266 @@ final class PipelineBound {
         return new Least(Math.min(threshold, best), null, rounds, rounds);
     }
 
+    /**
+     * A partition's bound with its chunks' layouts solved exactly: the least step over every layout of a fixed partition
+     * under schedule {@code sch}, bounded by Lagrangian duality. Every path {@code pi} of the op order to device {@code
+     * d}'s last op, followed by {@code d}'s exposed reductions (each at least {@code G / K}, {@code K} the buckets of its
+     * chunk's largest volume, and at least {@code G - b}) and by any device {@code d'}'s update, is at most the step of
+     * every plan with the partition; its length is a sum over chunks of the chunk's terms ({@link #TERMS}) with fixed
+     * coefficients plus the sends (exact), so for any distribution {@code lambda} over such rows the least over layouts
+     * of {@code sum lambda_r L_r} splits into one exact dynamic program per chunk over its nodes and the links inside it
+     * ({@link #COMBO}): a bound on the partition's least step, whatever {@code lambda}. The rows and columns (layout
+     * assignments, one per round) are found as in {@link #dual}: each round's columns' mixture gives the longest paths of
+     * its mean terms as new rows, the game ({@link #game}) gives {@code lambda}. Stops at {@code threshold}, after {@code
+     * rounds} rounds, when neither side has a new answer or the time is short.
+     *
+     * @return the bound (at most {@code threshold}) and the layouts of the column whose rows' largest value is least (a
+     *     plan to price; null where no round ran)
+     */
+    PartitionBound partitionBound(Paths paths, int p, int[] ends, double threshold, int rounds, DoubleSupplier secondsLeft) {
+        int chunks = ends.length;
+        int[] lo = new int[chunks];
+        int[] hi = new int[chunks];
+        double[] most = new double[chunks];
+        for (int j = 0; j < chunks; j++) {
+            int from = j == 0 ? 0 : ends[j - 1];
+            lo[j] = positions.get(from);
+            hi[j] = positions.get(ends[j]);
+            most[j] = levels[level(from, ends[j])];
+        }
+        double[] sends = new double[chunks];
+        for (int j = 0; j < chunks; j++) {
+            sends[j] = ends[j] < segments ? sendAt[ends[j]] : 0;
+        }
+        List<double[]> rows = new ArrayList<>(); // chunks * TERMS coefficients, then the constant
+        java.util.Set<List<Double>> knownRows = new java.util.HashSet<>();
+        List<double[]> cols = new ArrayList<>(); // chunks * TERMS terms
+        List<int[]> layouts = new ArrayList<>();
+        List<Double> steps = new ArrayList<>(); // each column's own step, as the search prices it
+        double best = 0;
+        // the first columns: each chunk's least forward and backward, and its least of all its terms together
+        int[] x = new int[built.units().size()];
+        for (int first = 0; first < 2; first++) {
+            java.util.Arrays.fill(combo, first == 0 ? 0 : 1);
+            combo[0] = 1;
+            combo[1] = 1;
+            combo[2] = 1;
+            combo[3] = 0;
+            double[] col = new double[chunks * TERMS];
+            comboColumn(lo, hi, most, col, x, secondsLeft);
+            if (cols.isEmpty() || !java.util.Arrays.equals(cols.get(0), col)) {
+                cols.add(col);
+                layouts.add(x.clone());
+                steps.add(columnStep(paths, p, lo, hi, x, sends));
+                addRows(paths, p, chunks, col, sends, rows, knownRows);
+            }
+        }
+        int stall = 0;
+        for (int round = 0; round < rounds && best < threshold && secondsLeft.getAsDouble() > 0.05; round++) {
+            double[][] a = new double[rows.size()][cols.size()];
+            for (int r = 0; r < a.length; r++) {
+                for (int c = 0; c < cols.size(); c++) {
+                    a[r][c] = Math.min(threshold, rowValue(rows.get(r), cols.get(c)));
+                }
+            }
+            double[][] mixed = game(a);
+            double[] agg = new double[chunks * TERMS];
+            double constant = 0;
+            for (int r = 0; r < rows.size(); r++) {
+                double[] row = rows.get(r);
+                for (int i = 0; i < agg.length; i++) {
+                    agg[i] += mixed[0][r] * row[i];
+                }
+                constant += mixed[0][r] * row[agg.length];
+            }
+            double got = constant;
+            double[] next = new double[chunks * TERMS];
+            for (int j = 0; j < chunks; j++) {
+                System.arraycopy(agg, j * TERMS, combo, 0, TERMS);
+                buckets = most[j];
+                got += comboChunk(j, lo, hi, most, next, x, secondsLeft);
+            }
+            stall = got > best * (1 + DUAL_STALL) ? 0 : stall + 1;
+            best = Math.max(best, got);
+            if (stall >= DUAL_PATIENCE) {
+                break;
+            }
+            double[] mean = new double[chunks * TERMS];
+            for (int c = 0; c < cols.size(); c++) {
+                for (int i = 0; i < mean.length; i++) {
+                    mean[i] += mixed[1][c] * cols.get(c)[i];
+                }
+            }
+            int before = rows.size();
+            addRows(paths, p, chunks, mean, sends, rows, knownRows);
+            addRows(paths, p, chunks, next, sends, rows, knownRows);
+            boolean newColumn = true;
+            for (double[] c : cols) {
+                newColumn &= !java.util.Arrays.equals(c, next);
+            }
+            if (!newColumn && rows.size() == before) {
+                break;
+            }
+            if (newColumn) {
+                cols.add(next);
+                layouts.add(x.clone());
+                steps.add(columnStep(paths, p, lo, hi, x, sends));
+            }
+        }
+        // the column whose own step is least: the plan these solves suggest
+        int arg = 0;
+        for (int c = 1; c < cols.size(); c++) {
+            arg = steps.get(c) < steps.get(arg) ? c : arg;
+        }
+        return new PartitionBound(Math.min(threshold, best), layouts.get(arg), steps.get(arg), rows.size(), cols.size());
+    }
+
+    /**
+     * {@link #partitionBound}'s result: the bound, a plan's layouts (per node) and its step on the partition's chunks,
+     * the rows and columns the game used.
+     */
+    record PartitionBound(double bound, int[] layouts, double step, int rows, int columns) {
+    }
+
+    /**
+     * The step of layouts {@code x} on chunks {@code [lo_j, hi_j)} as the search prices it: each chunk's profile (the
+     * reduction exposed as {@link PipelineSearch#exposedGradientSeconds} leaves it), the op order's longest paths and the
+     * largest update after them. O(nodes + links + ops).
+     */
+    private double columnStep(Paths paths, int p, int[] lo, int[] hi, int[] x, double[] sends) {
+        List<StageProfile> ps = new ArrayList<>(lo.length);
+        for (int j = 0; j < lo.length; j++) {
+            double[] t = terms(lo[j], hi[j], 1, x);
+            double volume = 0;
+            double bytes = 0;
+            for (int i = lo[j]; i < hi[j]; i++) {
+                volume += built.units().get(i).costs().get(x[i]).gradientBytes() / 2;
+                bytes += built.units().get(i).costs().get(x[i]).parameterBytes();
+            }
+            double b = t[1] + t[2];
+            double sync = overlap ? PipelineSearch.exposedGradientSeconds(t[3], volume, b) : t[3];
+            ps.add(new StageProfile(t[0], b, Math.max(0, Math.min(t[2], b)), sends[j], sync, 0, 0,
+                    compute.optimizerStepSeconds(bytes, optimizer)));
+        }
+        return paths.step(ps, null, null, null);
+    }
+
+    /** A row's value on a column: its coefficients times the column's terms, plus its constant. O(chunks). */
+    private static double rowValue(double[] row, double[] col) {
+        double r = row[col.length];
+        for (int i = 0; i < col.length; i++) {
+            r += row[i] * col[i];
+        }
+        return r;
+    }
+
+    /** Every chunk's least of {@link #combo} (already set) into {@code col} and {@code x}. */
+    private void comboColumn(int[] lo, int[] hi, double[] most, double[] col, int[] x, DoubleSupplier secondsLeft) {
+        for (int j = 0; j < lo.length; j++) {
+            buckets = most[j];
+            comboChunk(j, lo, hi, most, col, x, secondsLeft);
+        }
+    }
+
+    /**
+     * Chunk {@code j}'s exact least of {@link #combo} over its nodes (the links inside it counted): returns the least,
+     * writes its layouts into {@code x} and their terms into {@code col}.
+     */
+    private double comboChunk(int j, int[] lo, int[] hi, double[] most, double[] col, int[] x, DoubleSupplier secondsLeft) {
+        unbudgeted = true;
+        double v;
+        try {
+            v = solve(built, filter, lo[j], lo[j], hi[j], COMBO, recompute, seen, secondsLeft);
+        } finally {
+            unbudgeted = false;
+        }
+        System.arraycopy(lastLayouts, 0, x, lo[j], hi[j] - lo[j]);
+        double[] t = terms(lo[j], hi[j], most[j], x);
+        System.arraycopy(t, 0, col, j * TERMS, TERMS);
+        chunkSolves++;
+        return v;
+    }
+
+    /** The terms ({@link #TERMS}) of nodes {@code [lo, hi)} with layouts {@code x}: as the stage profiles count them. */
+    double[] terms(int lo, int hi, double most, int[] x) {
+        double[] t = new double[TERMS];
+        for (int i = lo; i < hi; i++) {
+            ProblemBuilder.Cost c = built.units().get(i).costs().get(x[i]);
+            t[0] += forwardPart(c);
+            t[1] += inputPart(c, recompute);
+            t[2] += weightPart(c, recompute);
+            t[3] += c.gradientSeconds();
+            t[5] += updateRate * c.parameterBytes();
+        }
+        for (ProblemBuilder.Link l : built.links()) {
+            if (l.from() >= lo && l.from() < hi && l.to() >= lo && l.to() < hi) {
+                double sec = l.seconds()[x[l.from()] * built.units().get(l.to()).layouts().size() + x[l.to()]];
+                t[0] += sec / 2;
+                t[1] += sec / 2;
+            }
+        }
+        t[4] = t[3] / most;
+        return t;
+    }
+
+    /**
+     * The rows of the longest paths of a column's (or mixture's) terms: per device, its traced path with its reductions
+     * at {@code G / K} and (where the reduction overlaps) at {@code G - b}, each followed by its own update and by the
+     * update of the device whose update is largest.
+     */
+    private void addRows(Paths paths, int p, int chunks, double[] col, double[] sends, List<double[]> rows,
+            java.util.Set<List<Double>> known) {
+        List<StageProfile> ps = new ArrayList<>(chunks);
+        double[] upd = new double[p];
+        for (int j = 0; j < chunks; j++) {
+            int o = j * TERMS;
+            double b = col[o + 1] + col[o + 2];
+            double sync = overlap ? Math.max(col[o + 4], col[o + 3] - b) : col[o + 3];
+            ps.add(new StageProfile(col[o], b, col[o + 2], sends[j], sync, 0, 0, col[o + 5]));
+            upd[j % p] += col[o + 5];
+        }
+        int top = 0;
+        for (int d = 1; d < p; d++) {
+            top = upd[d] > upd[top] ? d : top;
+        }
+        for (Path path : paths.trace(ps)) {
+            int d = path.device();
+            for (int variant = 0; variant < (overlap ? 2 : 1); variant++) {
+                for (int u : d == top ? new int[] {d} : new int[] {d, top}) {
+                    double[] row = new double[chunks * TERMS + 1];
+                    for (int j = 0; j < chunks; j++) {
+                        int o = j * TERMS;
+                        row[o] = path.coef()[j * Path.PARTS];
+                        row[o + 1] = path.coef()[j * Path.PARTS + 1];
+                        row[o + 2] = path.coef()[j * Path.PARTS + 2];
+                        row[chunks * TERMS] += path.coef()[j * Path.PARTS + 4] * sends[j];
+                        if (j % p == d) {
+                            if (!overlap) {
+                                row[o + 3] += 1;
+                            } else if (variant == 0) {
+                                row[o + 4] += 1;
+                            } else {
+                                row[o + 3] += 1;
+                                row[o + 1] -= 1;
+                                row[o + 2] -= 1;
+                            }
+                        }
+                        if (j % p == u) {
+                            row[o + 5] += 1;
+                        }
+                    }
+                    List<Double> key = new ArrayList<>(row.length);
+                    for (double c : row) {
+                        key.add(c);
+                    }
+                    if (known.add(key)) {
+                        rows.add(row);
+                    }
+                }
+            }
+        }
+    }
+
     private static List<Integer> toList(int[] a) {
         List<Integer> r = new ArrayList<>(a.length);
         for (int x : a) {
@@ -945,7 +1360,7 @@ final class PipelineBound {
                 double sync = chunkSync(st, e);
                 c += dev[j] * (sync + profileUpdate(st, e));
                 if (agg[o + 5] > 0) {
-                    c += agg[o + 5] * Math.max(0, reduceJoint(st, e) - ch[0] - ch[1] - ch[2] - sync - ch[3]);
+                    c += agg[o + 5] * chunkOwnUpdate(st, e);
                 }
             }
             return c;
@@ -1178,17 +1593,40 @@ final class PipelineBound {
          * ends on of which it holds a pair (a triple) ({@link PipelineBound#chunkOwn}). O(ops + transfers).
          */
         double step(List<StageProfile> ps, double[] bonus, double[] own) {
+            return step(ps, bonus, own, null, false);
+        }
+
+        /**
+         * The step with the optimizer step after it: the largest over devices {@code d} of its last op's end, its
+         * reduction, the pairs' {@code bonus} and the larger of {@code own} (summed over {@code d}'s chunks with a pair
+         * on the path) plus the largest device's update, and {@code ownUpdate} (the same with the update in the joint:
+         * {@link PipelineBound#chunkOwnUpdate}) plus {@code d}'s own update. Both are below the step of every plan: it
+         * is at least {@code d}'s path, reduction and update, and at least its path and reduction plus any device's
+         * update. {@code ownUpdate} null: {@link #step(List, double[], double[])} plus the largest update. O(ops +
+         * transfers).
+         */
+        double step(List<StageProfile> ps, double[] bonus, double[] own, double[] ownUpdate) {
+            return step(ps, bonus, own, ownUpdate, true);
+        }
+
+        private double step(List<StageProfile> ps, double[] bonus, double[] own, double[] ownUpdate, boolean update) {
             longest(ps);
             double[] end = ends;
             int[] arg = args;
             double[] sync = new double[p];
+            double[] upd = new double[p];
+            double most = 0;
             for (int j = 0; j < chunks; j++) {
                 sync[j % p] += ps.get(j).gradientSyncSeconds();
+                upd[j % p] += ps.get(j).updateSeconds();
+                most = Math.max(most, upd[j % p]);
             }
             double best = 0;
             int[][] count = counts;
             for (int d = 0; d < p; d++) {
                 double extra = 0;
+                double mine = 0;
+                double mineU = 0;
                 if (bonus != null) {
                     for (int[] c : count) {
                         java.util.Arrays.fill(c, 0);
@@ -1201,10 +1639,15 @@ final class PipelineBound {
                     for (int j = 0; j < chunks; j++) {
                         int pairs = split ? Math.min(count[j][F], Math.min(count[j][BI], count[j][W]))
                                 : Math.min(count[j][F], count[j][B]);
-                        extra += pairs * bonus[j] + (own != null && pairs > 0 && j % p == d ? own[j] : 0);
+                        extra += pairs * bonus[j];
+                        if (pairs > 0 && j % p == d) {
+                            mine += own != null ? own[j] : 0;
+                            mineU += ownUpdate != null ? ownUpdate[j] : 0;
+                        }
                     }
                 }
-                best = Math.max(best, (last[d] >= 0 ? end[last[d]] : 0) + sync[d] + extra);
+                double tail = update ? Math.max(mine + most, ownUpdate == null ? 0 : mineU + upd[d]) : mine;
+                best = Math.max(best, (last[d] >= 0 ? end[last[d]] : 0) + sync[d] + extra + tail);
             }
             return best;
         }
@@ -1281,9 +1724,11 @@ final class PipelineBound {
         final PipelineBound least = PipelineBound.this;
         double best;
         int[] bestEnds;
+        int[] bestLayouts;
         Paths paths;
         double[] bonus;
         double[] own;
+        double[] ownU;
         long priced;
         long visited;
         boolean aborted;
@@ -1430,7 +1875,6 @@ final class PipelineBound {
                 ps.add(profile(from, end[j]));
                 from = end[j];
             }
-            double update = PipelineSearch.updateAfter(sch, ps, p);
             // the longest paths of the op order (the schedule's estimate, closed form or critical path, is their
             // largest end), each with what every layout adds to its chunks' forward and backward pairs: a segment's
             // joint least less its parts' least
@@ -1438,17 +1882,30 @@ final class PipelineBound {
                 paths = new Paths(sch, p, m, v);
                 bonus = new double[chunks];
                 own = new double[chunks];
+                ownU = new double[chunks];
             }
             int f = 0;
             for (int j = 0; j < chunks; j++) {
                 bonus[j] = chunkJ(f, end[j]);
                 own[j] = chunkOwn(f, end[j]);
+                ownU[j] = chunkOwnUpdate(f, end[j]);
                 f = end[j];
             }
-            double step = paths.step(ps, bonus, own) + update;
+            double step = paths.step(ps, bonus, own, ownU);
+            int[] layouts = null;
+            if (step < best && nodeSolves < PARTITION_NODE_SOLVES && secondsLeft.getAsDouble() > 0.05) {
+                // below the least so far on the least profiles: the partition's layouts solved exactly
+                int before = chunkSolves;
+                PartitionBound pb = partitionBound(paths, p, end, best, PARTITION_ROUNDS, secondsLeft);
+                nodeSolves += (long) (chunkSolves - before) * positions.get(segments) / Math.max(1, chunks);
+                tightened++;
+                step = Math.max(step, pb.bound());
+                layouts = pb.layouts();
+            }
             if (step < best) {
                 best = step;
                 bestEnds = end.clone();
+                bestLayouts = layouts;
             }
         }
     }
