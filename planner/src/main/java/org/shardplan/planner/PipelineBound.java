@@ -869,6 +869,9 @@ final class PipelineBound {
     /** The partitions {@link #partitionBound} tightened. */
     private int tightened;
 
+    /** Whether the enumeration tightens its partitions below the least so far with {@link #partitionBound} (tests: off). */
+    boolean tightenPartitions = true;
+
     /** The partitions the enumerations tightened with {@link #partitionBound}. */
     int tightened() {
         return tightened;
@@ -1137,7 +1140,8 @@ final class PipelineBound {
             double[][] a = new double[rows.size()][cols.size()];
             for (int r = 0; r < a.length; r++) {
                 for (int c = 0; c < cols.size(); c++) {
-                    a[r][c] = Math.min(threshold, rowValue(rows.get(r), cols.get(c)));
+                    // not clipped at the threshold: the rounds are the same whatever it is, so that it only caps
+                    a[r][c] = rowValue(rows.get(r), cols.get(c));
                 }
             }
             double[][] mixed = game(a);
@@ -1893,7 +1897,7 @@ final class PipelineBound {
             }
             double step = paths.step(ps, bonus, own, ownU);
             int[] layouts = null;
-            if (step < best && nodeSolves < PARTITION_NODE_SOLVES && secondsLeft.getAsDouble() > 0.05) {
+            if (tightenPartitions && step < best && nodeSolves < PARTITION_NODE_SOLVES && secondsLeft.getAsDouble() > 0.05) {
                 // below the least so far on the least profiles: the partition's layouts solved exactly
                 int before = chunkSolves;
                 PartitionBound pb = partitionBound(paths, p, end, best, PARTITION_ROUNDS, secondsLeft);
