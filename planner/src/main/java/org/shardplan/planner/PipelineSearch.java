@@ -1512,6 +1512,7 @@ final class PipelineSearch {
         }
         shapes.sort(java.util.Comparator.comparingInt(x -> (Integer) x[1]));
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
+        boolean ownSolved = false; // a minimiser of the plan's schedule with its layouts solved exactly
         for (Object[] shape : shapes) {
             if (budget <= 0) {
                 return 0; // the schedules left would run past the budget: no bound
@@ -1539,12 +1540,15 @@ final class PipelineSearch {
                             bs[j + 1] = pos.get(least.ends()[j]);
                         }
                         minimisers.add(new Object[] {sch, v, bs, least.layouts() != null ? least.layouts() : pbound.workLayouts()});
+                        ownSolved |= least.layouts() != null && sch.name().equals(o.schedule().name()) && v == o.virtual();
                     }
                     lb = Math.min(lb, s);
                 }
             }
         }
-        planOwnPartition(o, pos, pbound, minimisers);
+        if (!ownSolved) {
+            planOwnPartition(o, pos, pbound, minimisers); // no minimiser of the plan's schedule with exactly solved layouts
+        }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
     }
 
