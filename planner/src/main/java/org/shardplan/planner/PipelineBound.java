@@ -852,7 +852,81 @@ final class PipelineBound {
             return new Least(d == null ? Double.NaN : d.step(), null, s.priced + (d == null ? 0 : d.priced()),
                     s.visited + (d == null ? 0 : d.visited()));
         }
-        return new Least(s.best, s.bestEnds, s.priced, s.visited, s.bestLayouts);
+        if (s.bestEnds == null || !tightenPartitions) {
+            return new Least(s.best, s.bestEnds, s.priced, s.visited);
+        }
+        return tighten(s, sch, p, m, v, budget, secondsLeft);
+    }
+
+    /**
+     * The least step over partitions with each partition's layouts solved exactly ({@link #partitionBound}), best first:
+     * the least partition on the least profiles ({@code s}'s) is solved, giving {@code T}; a second enumeration collects
+     * every partition whose least profiles' step is below {@code T} (at most {@link #TIGHTEN_LEAVES}); they are solved in
+     * increasing order of that step, {@code T} the least so far, until the next one's is at least {@code T} (none of the
+     * rest can be below it) or the budget of node solves ({@link #PARTITION_NODE_SOLVES}) is spent (then the next one's
+     * least-profile step bounds the rest). The result is at most {@code s}'s threshold and at least {@code s}'s least.
+     */
+    private Least tighten(Search s, Schedule sch, int p, int m, int v, long budget, DoubleSupplier secondsLeft) {
+        Paths paths = s.paths;
+        double t = s.best;
+        int[] ends = s.bestEnds;
+        int[] layouts = null;
+        PartitionBound first = solvePartition(paths, p, ends, s.threshold, secondsLeft);
+        if (first != null) {
+            t = Math.max(t, first.bound());
+            layouts = first.layouts();
+        }
+        if (t <= s.best) {
+            return new Least(t, ends, s.priced, s.visited, layouts);
+        }
+        Search all = new Search(sch, p, m, v, t, Math.max(0, budget - s.priced - s.visited / 64), secondsLeft);
+        all.collect = new ArrayList<>();
+        all.dfs(0, 0);
+        long priced = s.priced + all.priced;
+        long visited = s.visited + all.visited;
+        if (all.aborted) {
+            return new Least(s.best, s.bestEnds, priced, visited, layouts); // the least profiles' least stands
+        }
+        all.collect.sort(java.util.Comparator.comparingDouble(x -> x.step()));
+        for (Leaf leaf : all.collect) {
+            if (leaf.step() >= t) {
+                break;
+            }
+            if (java.util.Arrays.equals(leaf.ends(), ends)) {
+                continue; // solved first
+            }
+            PartitionBound pb = solvePartition(paths, p, leaf.ends(), t, secondsLeft);
+            if (pb == null) {
+                t = leaf.step(); // no more solves: the least profiles' step of the rest bounds them
+                break;
+            }
+            double x = Math.max(leaf.step(), pb.bound());
+            if (x < t) {
+                t = x;
+                ends = leaf.ends();
+                layouts = pb.layouts();
+            }
+        }
+        return new Least(t, ends, priced, visited, layouts);
+    }
+
+    /** A partition and its step on the least profiles, collected by {@link #tighten}'s second enumeration. */
+    record Leaf(double step, int[] ends) {
+    }
+
+    /** The most partitions {@link #tighten} collects; past it the least profiles' least stands. */
+    static final int TIGHTEN_LEAVES = 10_000;
+
+    /** {@link #partitionBound} of a partition within the budget of node solves; null past it or the time. */
+    private PartitionBound solvePartition(Paths paths, int p, int[] ends, double threshold, DoubleSupplier secondsLeft) {
+        if (nodeSolves >= PARTITION_NODE_SOLVES || secondsLeft.getAsDouble() <= 0.05) {
+            return null;
+        }
+        int before = chunkSolves;
+        PartitionBound pb = partitionBound(paths, p, ends, threshold, PARTITION_ROUNDS, secondsLeft);
+        nodeSolves += (long) (chunkSolves - before) * positions.get(segments) / Math.max(1, ends.length);
+        tightened++;
+        return pb;
     }
 
     /** The rounds of {@link #partitionBound} per partition the enumeration tightens. */
@@ -1727,8 +1801,10 @@ final class PipelineBound {
         final double leastSegment;
         final PipelineBound least = PipelineBound.this;
         double best;
+        final double threshold;
         int[] bestEnds;
-        int[] bestLayouts;
+        /** Where not null: the partitions below {@code best} are collected here, {@code best} left as it is. */
+        List<Leaf> collect;
         Paths paths;
         double[] bonus;
         double[] own;
@@ -1748,6 +1824,7 @@ final class PipelineBound {
             this.budget = budget;
             this.secondsLeft = secondsLeft;
             this.best = threshold;
+            this.threshold = threshold;
             end = new int[chunks];
             work = new double[p];
             chain = new double[p];
@@ -1896,20 +1973,19 @@ final class PipelineBound {
                 f = end[j];
             }
             double step = paths.step(ps, bonus, own, ownU);
-            int[] layouts = null;
-            if (tightenPartitions && step < best && nodeSolves < PARTITION_NODE_SOLVES && secondsLeft.getAsDouble() > 0.05) {
-                // below the least so far on the least profiles: the partition's layouts solved exactly
-                int before = chunkSolves;
-                PartitionBound pb = partitionBound(paths, p, end, best, PARTITION_ROUNDS, secondsLeft);
-                nodeSolves += (long) (chunkSolves - before) * positions.get(segments) / Math.max(1, chunks);
-                tightened++;
-                step = Math.max(step, pb.bound());
-                layouts = pb.layouts();
+            if (collect != null) {
+                if (step < best) {
+                    if (collect.size() >= TIGHTEN_LEAVES) {
+                        aborted = true;
+                        return;
+                    }
+                    collect.add(new Leaf(step, end.clone()));
+                }
+                return;
             }
             if (step < best) {
                 best = step;
                 bestEnds = end.clone();
-                bestLayouts = layouts;
             }
         }
     }
