@@ -146,53 +146,14 @@ final class PipelineBound {
     private final Map<DoublesKey, Solved> seen = new HashMap<>();
     /** The layouts of the last problem solved ({@link #solve}), per node from its first. */
     private int[] lastLayouts;
-    /** Per chunk key: per joint part (work, reduce, reduce with update) the layouts of its exact least. */
-    final Map<Integer, int[][]> exactLayouts = new HashMap<>();
-    /** Exact chunk solves do not count against {@link #MAX_SOLVES}. */
+    /** Chunk solves ({@link #partitionBound}) do not count against {@link #MAX_SOLVES}. */
     private boolean unbudgeted;
-    /** Per chunk {@code from * (segments + 1) + to}: its exact values ({@link #exactChunk}). */
-    private final Map<Integer, double[]> exact = new HashMap<>();
-    /** The exact chunk problems solved. */
+    /** The chunk problems {@link #partitionBound} solved. */
     private int chunkSolves;
 
+    /** The chunk problems {@link #partitionBound} solved. */
     int chunkSolves() {
         return chunkSolves;
-    }
-
-    /**
-     * The exact least values of a chunk of segments {@code [from, to)}, every link inside it counted: {f, b_in, work
-     * (f + b), the least of f + b + g at its level, the least of f + G}; kept so that {@link #chunkInto} and {@link
-     * #chunkOwn} take them. Each an exact dynamic program over the chunk's nodes (0 where it does not finish).
-     */
-    double[] exactChunk(int from, int to, DoubleSupplier secondsLeft) {
-        int key = from * (segments + 1) + to;
-        double[] r = exact.get(key);
-        if (r != null) {
-            return r;
-        }
-        int lo = positions.get(from);
-        int hi = positions.get(to);
-        unbudgeted = true;
-        try {
-            double f = solve(built, filter, lo, lo, hi, FORWARD, recompute, seen, secondsLeft);
-            double in = solve(built, filter, lo, lo, hi, INPUT, recompute, seen, secondsLeft);
-            double work = solve(built, filter, lo, lo, hi, WORK, recompute, seen, secondsLeft);
-            int[] wl = lastLayouts;
-            double all = overlap ? solve(built, filter, lo, lo, hi, REDUCE_ALL, recompute, seen, secondsLeft) : 0;
-            buckets = levels[level(from, to)];
-            double red = solve(built, filter, lo, lo, hi, REDUCE_BUCKET, recompute, seen, secondsLeft);
-            int[] rl = lastLayouts;
-            double redU = updateRate > 0 ? solve(built, filter, lo, lo, hi, REDUCE_BUCKET_U, recompute, seen, secondsLeft) : 0;
-            exactLayouts.put(key, new int[][] {wl, rl, lastLayouts});
-            double allU = overlap && updateRate > 0 ? solve(built, filter, lo, lo, hi, REDUCE_ALL_U, recompute, seen, secondsLeft) : 0;
-            r = new double[] {f, in, work, Math.max(all, red), Math.max(Math.max(redU, allU), Math.max(all, red)
-                    + updateRate * (preStatic[to] - preStatic[from]))};
-        } finally {
-            unbudgeted = false;
-        }
-        chunkSolves++;
-        exact.put(key, r);
-        return r;
     }
 
     /**
@@ -406,12 +367,6 @@ final class PipelineBound {
         double in = Math.max(ia, ip);
         double w = preWeight[to] - preWeight[from];
         double wk = Math.max(wa, wp);
-        double[] x = exact.isEmpty() ? null : exact.get(from * (segments + 1) + to);
-        if (x != null) {
-            f = Math.max(f, x[0]);
-            in = Math.max(in, x[1]);
-            wk = Math.max(wk, x[2]);
-        }
         r[0] = f;
         r[1] = in;
         r[2] = w;
@@ -438,22 +393,22 @@ final class PipelineBound {
      */
     double chunkOwnUpdate(int from, int to) {
         double[] c = chunk(from, to);
-        double parts = c[0] + c[1] + c[2] + chunkSync(from, to) + c[3];
-        double r = Math.max(0, reduceJoint(from, to) - parts);
+        return chunkOwnUpdate(from, to, c, chunkSync(from, to));
+    }
+
+    /** {@link #chunkOwnUpdate} given the chunk's least parts {@code c} ({@link #chunkInto}) and least reduction. O(log levels). */
+    private double chunkOwnUpdate(int from, int to, double[] c, double sync) {
+        double parts = c[0] + c[1] + c[2] + sync + c[3];
         int l = level(from, to);
+        double r = Math.max(0, preReduce[l][to] - preReduce[l][from] - parts);
         double u = preReduceU[l][to] - preReduceU[l][from];
-        double[] x = exact.isEmpty() ? null : exact.get(from * (segments + 1) + to);
-        if (x != null) {
-            u = Math.max(u, x[4]);
-        }
         return Math.max(r, u - parts - profileUpdate(from, to));
     }
 
     /** The sum of a chunk's segments' {@link #reduceJoint} at the least level of at least its buckets. O(log levels). */
     private double reduceJoint(int from, int to) {
-        double r = preReduce[level(from, to)][to] - preReduce[level(from, to)][from];
-        double[] x = exact.isEmpty() ? null : exact.get(from * (segments + 1) + to);
-        return x == null ? r : Math.max(r, x[3]);
+        int l = level(from, to);
+        return preReduce[l][to] - preReduce[l][from];
     }
 
     /** The least level of {@link #levels} of at least a chunk's buckets. O(log levels). */
@@ -509,8 +464,6 @@ final class PipelineBound {
     private static final int REDUCE_BUCKET = 4;
     /** {@link #REDUCE_BUCKET} with the optimizer step of the layout's static bytes. */
     private static final int REDUCE_BUCKET_U = 5;
-    /** {@link #REDUCE_ALL} with the optimizer step of the layout's static bytes. */
-    private static final int REDUCE_ALL_U = 6;
     /**
      * A weighted sum of a layout's terms ({@link #combo}: forward, input gradient, weight gradient, whole reduction, reduction
      * over the most buckets, update; links weighted as half forward, half input gradient): {@link #partitionBound}'s
@@ -572,7 +525,6 @@ final class PipelineBound {
                     case INPUT -> inputPart(x, recompute);
                     case WORK -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
                     case REDUCE_ALL -> forwardPart(x) + x.gradientSeconds();
-                    case REDUCE_ALL_U -> forwardPart(x) + x.gradientSeconds() + updateRate * x.parameterBytes();
                     case COMBO -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
                             + combo[2] * weightPart(x, recompute) + combo[3] * x.gradientSeconds()
                             + combo[4] * x.gradientSeconds() / buckets + combo[5] * updateRate * x.parameterBytes();
@@ -1438,7 +1390,7 @@ final class PipelineBound {
                 double sync = chunkSync(st, e);
                 c += dev[j] * (sync + profileUpdate(st, e));
                 if (agg[o + 5] > 0) {
-                    c += agg[o + 5] * chunkOwnUpdate(st, e);
+                    c += agg[o + 5] * chunkOwnUpdate(st, e, ch, sync);
                 }
             }
             return c;
