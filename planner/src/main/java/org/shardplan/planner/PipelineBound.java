@@ -65,13 +65,16 @@ import org.shardplan.planner.solver.Status;
  * device, what every layout adds to its forward, backward and gradient reduction together ({@link #chunkOwn}: the
  * reduction traded against the work it saves). Where the partitions are too many to enumerate ({@link
  * #ENUMERATED_PARTITIONS}), the least over them is bounded by Lagrangian duality over the op order's paths
- * ({@link #dual}).
+ * ({@link #dual}). The enumeration's partitions below the least so far are tightened, best first, with their chunks'
+ * layouts solved exactly ({@link #partitionBound}: Lagrangian duality over the paths, one dynamic program per chunk and
+ * round), whose best columns are plans to price.
  *
  * <p>Running time: a few exact dynamic programs per distinct segment problem (layers share them; problems of at
  * most {@link #ENUMERATE} assignments are tried in full instead), then per schedule at most {@code budget}
  * partitions priced, O(p m v) each (64 partial partitions cut off count as one priced); the number of partitions is
  * at most {@code C(K - 1, p v - 1)} for K segments, most cut off on balanced chains; or the dual's rounds, each
- * O(p v K^2) and a small linear program.
+ * O(p v K^2) and a small linear program; per partition tightened, at most {@link #PARTITION_ROUNDS} rounds of one exact
+ * dynamic program per chunk, {@link #PARTITION_NODE_SOLVES} node solves in all.
  */
 final class PipelineBound {
 
