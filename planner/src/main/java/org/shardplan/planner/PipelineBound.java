@@ -1385,19 +1385,97 @@ final class PipelineBound {
      * ends}. O(chunks K^2).
      */
     double partition(double[] agg, double[] dev, int chunks, int[] ends) {
-        return chunkDp(chunks, false, ends, (j, st, e, ch) -> {
+        double[] t = table();
+        if (t == null) {
+            return chunkDp(chunks, false, ends, (j, st, e, ch) -> {
+                int o = j * Path.PARTS;
+                double c = agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3]
+                        + agg[o + 4] * (e < segments ? sendAt[e] : 0);
+                if (dev[j] > 0 || agg[o + 5] > 0) {
+                    double sync = chunkSync(st, e);
+                    c += dev[j] * (sync + profileUpdate(st, e));
+                    if (agg[o + 5] > 0) {
+                        c += agg[o + 5] * chunkOwnUpdate(st, e, ch, sync);
+                    }
+                }
+                return c;
+            });
+        }
+        // the same sums from the chunks' values computed once ({@link #table}): the same numbers, in the same order
+        int k = segments;
+        double[][] best = new double[chunks][k + 1];
+        int[][] from = new int[chunks][k + 1];
+        for (int j = 0; j < chunks; j++) {
+            java.util.Arrays.fill(best[j], Double.POSITIVE_INFINITY);
             int o = j * Path.PARTS;
-            double c = agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3]
-                    + agg[o + 4] * (e < segments ? sendAt[e] : 0);
-            if (dev[j] > 0 || agg[o + 5] > 0) {
-                double sync = chunkSync(st, e);
-                c += dev[j] * (sync + profileUpdate(st, e));
-                if (agg[o + 5] > 0) {
-                    c += agg[o + 5] * chunkOwnUpdate(st, e, ch, sync);
+            double a0 = agg[o];
+            double a1 = agg[o + 1];
+            double a2 = agg[o + 2];
+            double a3 = agg[o + 3];
+            double a4 = agg[o + 4];
+            double a5 = agg[o + 5];
+            double dj = dev[j];
+            boolean tail = dj > 0 || a5 > 0;
+            int lo = j == chunks - 1 ? k : j + 1;
+            int hi = k - (chunks - 1 - j);
+            for (int e = lo; e <= hi; e++) {
+                int sHi = j == 0 ? 0 : e - 1;
+                for (int st = j == 0 ? 0 : j; st <= sHi; st++) {
+                    double prev = j == 0 ? 0 : best[j - 1][st];
+                    if (prev == Double.POSITIVE_INFINITY) {
+                        continue;
+                    }
+                    int x = (st * (k + 1) + e) * Path.VALUES;
+                    double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4];
+                    if (tail) {
+                        c += dj * (t[x + Path.SYNC] + t[x + Path.UPDATE]);
+                        if (a5 > 0) {
+                            c += a5 * t[x + 5];
+                        }
+                    }
+                    c += prev;
+                    if (c < best[j][e]) {
+                        best[j][e] = c;
+                        from[j][e] = st;
+                    }
                 }
             }
-            return c;
-        });
+        }
+        int e = k;
+        for (int j = chunks - 1; j >= 0; j--) {
+            ends[j] = e;
+            e = from[j][e];
+        }
+        return best[chunks - 1][k];
+    }
+
+    /** The most segments whose chunks' values {@link #table} keeps (K (K + 1) 8 numbers: 4 MB for DenseNet-121's 254). */
+    static final int TABLE_SEGMENTS = 512;
+
+    /** Per chunk {@code [st, e)} at {@code (st (K + 1) + e) VALUES}: its values ({@link #values}); null past {@link #TABLE_SEGMENTS}. */
+    private double[] table;
+
+    /** {@link #table}, computed on first use. O(K^2). */
+    private double[] table() {
+        if (table == null && segments <= TABLE_SEGMENTS) {
+            int k = segments;
+            double[] t = new double[k * (k + 1) * Path.VALUES];
+            double[] ch = new double[4];
+            for (int st = 0; st < k; st++) {
+                for (int e = st + 1; e <= k; e++) {
+                    chunkInto(st, e, ch);
+                    int x = (st * (k + 1) + e) * Path.VALUES;
+                    System.arraycopy(ch, 0, t, x, 4);
+                    t[x + 4] = e < segments ? sendAt[e] : 0;
+                    double sync = chunkSync(st, e);
+                    t[x + 5] = chunkOwnUpdate(st, e, ch, sync);
+                    t[x + Path.SYNC] = sync;
+                    t[x + Path.UPDATE] = profileUpdate(st, e);
+                }
+            }
+            table = t;
+        }
+        return table;
     }
 
     /** The ends of the partition whose largest chunk work (forward and backward, least) is least. O(chunks K^2). */
