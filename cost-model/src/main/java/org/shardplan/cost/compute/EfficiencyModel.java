@@ -708,12 +708,91 @@ public final class EfficiencyModel {
         return localFit(pts, r);
     }
 
-    /** Weighted least squares of t = c + k·r over the nearest points in log r (see class comment). */
+    /**
+     * Weighted least squares of t = c + k·r over the nearest points in log r (see class comment).
+     * Above the group's largest roofline time the line is extrapolated only where its slope came
+     * out of the data; where it came out negative, wider neighbourhoods are tried
+     * ({@link #aboveRange}).
+     */
     private static double localFit(List<Point> pts, double r) {
+        double rMax = 0;
+        for (Point p : pts) {
+            rMax = Math.max(rMax, p.r);
+        }
+        if (rMax > 0 && r > rMax * (1 + 1e-9)) {
+            return aboveRange(pts, r);
+        }
+        return fitAt(pts, r, NEIGHBOURS);
+    }
+
+    /**
+     * The time of a kernel of roofline time {@code r} above every sample of its group: the line of
+     * the {@link #NEIGHBOURS} samples nearest r (the group's largest), or where the least-squares
+     * slope of those comes out negative, of the 8, 16, ... nearest, the first neighbourhood whose
+     * slope is not negative; the group's mean time when none is. Within a group's range a negative
+     * slope is clamped to a flat line through the neighbours (their sizes lie on both sides of the
+     * kernel, so the flat line interpolates); above it the flat line would price every larger
+     * kernel alike: the four largest reorderings into and out of the blocked layout that PaddleOCR
+     * rec measured (2 to 8 MB), alike in size but apart in time under load, gave a negative slope,
+     * and the detector's ReorderOutput of [2,32,160,160] (13 MB) was priced at 141 µs, the same as
+     * one of [1,16,160,160] (3 MB). O(n log n) per neighbourhood, O(log n) neighbourhoods.
+     */
+    static double aboveRange(List<Point> pts, double r) {
+        for (int n = NEIGHBOURS; ; n *= 2) {
+            List<Point> near = nearest(pts, r, n);
+            if (rawSlope(near) >= 0 || near.size() == pts.size()) {
+                double[] ck = line(near);
+                return ck[0] + ck[1] * r;
+            }
+        }
+    }
+
+    /** The slope of the weighted least-squares line through {@code near} before any clamping (0 when singular). */
+    private static double rawSlope(List<Point> near) {
+        double s = 0;
+        double sr = 0;
+        double srr = 0;
+        double st = 0;
+        double srt = 0;
+        for (Point p : near) {
+            double w = 1.0 / (p.t * p.t);
+            s += w;
+            sr += w * p.r;
+            srr += w * p.r * p.r;
+            st += w * p.t;
+            srt += w * p.r * p.t;
+        }
+        double det = s * srr - sr * sr;
+        return Math.abs(det) <= 1e-12 * s * srr ? 0 : (s * srt - sr * st) / det;
+    }
+
+    /** {@link #aboveRange(List, double)} over parallel arrays of roofline and measured times. */
+    static double aboveRange(double[] rs, double[] ts, double r) {
+        List<Point> pts = new ArrayList<>();
+        for (int i = 0; i < rs.length; i++) {
+            pts.add(new Point(rs[i], ts[i], 1));
+        }
+        return aboveRange(pts, r);
+    }
+
+    /** The local line's value at r over the {@code n} points nearest r in log r. */
+    private static double fitAt(List<Point> pts, double r, int n) {
+        double[] ck = line(nearest(pts, r, n));
+        return ck[0] + ck[1] * r;
+    }
+
+    private static List<Point> nearest(List<Point> pts, double r, int n) {
         double lr = Math.log(Math.max(r, 1e-12));
         List<Point> near = new ArrayList<>(pts);
         near.sort(Comparator.comparingDouble(p -> Math.abs(Math.log(Math.max(p.r, 1e-12)) - lr)));
-        near = near.subList(0, Math.min(NEIGHBOURS, near.size()));
+        return near.subList(0, Math.min(n, near.size()));
+    }
+
+    /**
+     * {@code {c, k}} of t = c + k·r by least squares weighted 1/t² over {@code near}, with k ≥ 0
+     * and c ≥ 0 (a negative one pinned to 0 and the other refitted). O(points).
+     */
+    private static double[] line(List<Point> near) {
         double s = 0;
         double sr = 0;
         double srr = 0;
@@ -745,6 +824,6 @@ public final class EfficiencyModel {
             c = 0;
             k = srt / srr;
         }
-        return c + k * r;
+        return new double[] {c, k};
     }
 }
