@@ -47,6 +47,13 @@ import org.shardplan.graph.DType;
  * on top of its fitted time: {@link #streamSeconds}. Samples are fitted with that time taken off
  * and predictions get it added, so the curves stay those of cache-resident kernels.
  *
+ * <p>Above the largest roofline time of a group's samples the line of the nearest samples is
+ * extended only where its slope is not negative, else that of a wider neighbourhood
+ * ({@link #aboveRange(List, double)}), so that a larger kernel is never priced as the largest one
+ * measured. A blocked-layout convolution with a fused activation other than ReLU pays for MLAS's
+ * separate pass over its output ({@link #activationPassSeconds}); samples are fitted with it taken
+ * off.
+ *
  * <p>Fitting is O(n log n) in the number of samples; a prediction O(n) in the size of its group.
  */
 public final class EfficiencyModel {
@@ -309,9 +316,9 @@ public final class EfficiencyModel {
      * over one output row of a filter set ({@link #activationPass}). Nothing is fitted: the rate is
      * the memory curve's (an Add of that footprint, measured by {@code LocalCpu.memoryCurve}).
      * Beside the arithmetic of a pointwise convolution of K input channels (2·K FLOPs per output),
-     * the pass is the larger the smaller K: MobileNet-v2's expansion layers of 16 and 32 input
-     * channels with a fused Clip ran at 0.6 to 0.8 of their predicted time without it, those of 160
-     * and 320 at 1.0. Samples are fitted with the pass taken off and predictions get it added, as
+     * the pass is the larger the smaller K: MobileNet-v2's 1x1 convolutions of 16 and 32 input
+     * channels with a fused Clip were predicted at 0.63 to 0.83 of their measured time without it,
+     * those of 160 and 320 at 0.94 to 1.01 (benchmarks/results/cost-accuracy-held-out.md). Samples are fitted with the pass taken off and predictions get it added, as
      * with {@link #streamSeconds}. Linear in the signature's length.
      */
     double activationPassSeconds(String signature) {
