@@ -850,7 +850,7 @@ public final class EfficiencyModel {
      * and the detector's ReorderOutput of [2,32,160,160] (13 MB) was priced at 141 µs, the same as
      * one of [1,16,160,160] (3 MB). O(n log n) per neighbourhood, O(log n) neighbourhoods.
      */
-    static double aboveRange(List<Point> pts, double r) {
+    private static double aboveRange(List<Point> pts, double r) {
         for (int n = NEIGHBOURS; ; n *= 2) {
             List<Point> near = nearest(pts, r, n);
             if (rawSlope(near) >= 0 || near.size() == pts.size()) {
@@ -877,15 +877,6 @@ public final class EfficiencyModel {
         }
         double det = s * srr - sr * sr;
         return Math.abs(det) <= 1e-12 * s * srr ? 0 : (s * srt - sr * st) / det;
-    }
-
-    /** {@link #aboveRange(List, double)} over parallel arrays of roofline and measured times. */
-    static double aboveRange(double[] rs, double[] ts, double r) {
-        List<Point> pts = new ArrayList<>();
-        for (int i = 0; i < rs.length; i++) {
-            pts.add(new Point(rs[i], ts[i], 1));
-        }
-        return aboveRange(pts, r);
     }
 
     /** The local line's value at r over the {@code n} points nearest r in log r. */
