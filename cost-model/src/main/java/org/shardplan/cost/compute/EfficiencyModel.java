@@ -365,12 +365,17 @@ public final class EfficiencyModel {
             return none;
         }
         long[] y = new long[4];
-        for (int i = 0; i < 4; i++) {
-            y[i] = Long.parseLong(dims[i]);
+        long group;
+        try {
+            for (int i = 0; i < 4; i++) {
+                y[i] = Long.parseLong(dims[i]);
+            }
+            group = attrLong(parts[1], "group", 1);
+        } catch (NumberFormatException ex) {
+            return none; // a signature from an edited calibration file: no pass rather than a failure
         }
         double e = t.get().byteSize();
         double bytes = 2 * e * y[0] * y[1] * y[2] * y[3];
-        long group = attrLong(parts[1], "group", 1);
         boolean depthwise = group > 1;
         boolean unstridedPointwise = "1,1".equals(attr(parts[1], "kernel_shape"))
                 && ("1,1".equals(attr(parts[1], "strides")) || attr(parts[1], "strides") == null);

@@ -35,6 +35,11 @@ class ActivationPassTest {
         assertArrayEquals(new double[] {0, 0}, EfficiencyModel.activationPass(
                 "com.microsoft.nchwc:Conv|auto_pad=NOTSET;group=1;kernel_shape=1,1|float32[1,16,8,8]a;float32[32,16,1,1]p|float32[1,32,8,8]"), 0);
         assertArrayEquals(new double[] {0, 0}, EfficiencyModel.activationPass(POINTWISE_CLIP.substring("com.microsoft.nchwc:".length())), 0);
+        // an edited calibration file's signature whose numbers do not parse has no pass (and no failure)
+        assertArrayEquals(new double[] {0, 0}, EfficiencyModel.activationPass(
+                POINTWISE_CLIP.replace("[1,96,112,112]", "[1,96,,112]")), 0);
+        assertArrayEquals(new double[] {0, 0}, EfficiencyModel.activationPass(
+                POINTWISE_CLIP.replace("group=1", "group=x")), 0);
     }
 
     @Test
