@@ -1515,6 +1515,7 @@ final class PipelineSearch {
         }
         shapes.sort(java.util.Comparator.comparingInt(x -> (Integer) x[1]));
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
+        boolean ownSolved = false; // a minimiser of the plan's schedule with its layouts solved exactly
         for (Object[] shape : shapes) {
             if (budget <= 0) {
                 return 0; // the schedules left would run past the budget: no bound
@@ -1541,13 +1542,45 @@ final class PipelineSearch {
                         for (int j = 0; j < least.ends().length; j++) {
                             bs[j + 1] = pos.get(least.ends()[j]);
                         }
-                        minimisers.add(new Object[] {sch, v, bs, pbound.workLayouts()});
+                        minimisers.add(new Object[] {sch, v, bs, least.layouts() != null ? least.layouts() : pbound.workLayouts()});
+                        ownSolved |= least.layouts() != null && sch.name().equals(o.schedule().name()) && v == o.virtual();
                     }
                     lb = Math.min(lb, s);
                 }
             }
         }
+        if (!ownSolved) {
+            planOwnPartition(o, pos, pbound, minimisers); // no minimiser of the plan's schedule with exactly solved layouts
+        }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
+    }
+
+    /**
+     * The plan's own partition with its chunks' layouts solved exactly ({@link PipelineBound#partitionBound}) under its
+     * schedule, added to {@code minimisers} as a plan to price: where the partitions are too many to enumerate the
+     * bound has no minimiser of its own. Nothing where the plan's stage bounds are not at the cut positions.
+     */
+    private void planOwnPartition(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers) {
+        if (!o.schedule().exact() || secondsLeft() <= 0.05) {
+            return;
+        }
+        int[] ends = new int[o.bounds().length - 1];
+        for (int j = 0; j < ends.length; j++) {
+            ends[j] = pos.indexOf(o.bounds()[j + 1]);
+            if (ends[j] < 0) {
+                return;
+            }
+        }
+        long t0 = System.nanoTime();
+        PipelineBound.PartitionBound pb = pbound.partitionBound(new PipelineBound.Paths(o.schedule(), o.stages(),
+                o.microBatches(), o.virtual()), o.stages(), ends, o.stepSeconds(), PipelineBound.PARTITION_ROUNDS,
+                this::secondsLeft);
+        tick("schedule bound", t0);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  the plan's partition solved exactly: at least %.6f s (%d rows, %d columns, %.2f s)%n",
+                    pb.bound(), pb.rows(), pb.columns(), (System.nanoTime() - t0) / 1e9);
+        }
+        minimisers.add(new Object[] {o.schedule(), o.virtual(), o.bounds(), pb.layouts()});
     }
 
     /**

@@ -107,6 +107,9 @@ class PipelineSearchTest {
             // a bound across the stages, below the step
             assertTrue(p.solver().lowerBound() > 0 && p.solver().lowerBound() <= p.totals().stepSeconds(),
                     schedule + ": bound " + p.solver().lowerBound() + ", step " + p.totals().stepSeconds());
+            // OPTIMAL exactly where the configuration's bound reaches the step
+            assertEquals(p.solver().lowerBound() >= p.totals().stepSeconds() * (1 - 1e-9) ? "OPTIMAL" : "FEASIBLE",
+                    p.solver().status(), schedule + ": bound " + p.solver().lowerBound() + ", step " + p.totals().stepSeconds());
             int v = p.schedule().virtualStages();
             assertEquals(4 * v, p.stages().size(), schedule);
             for (int s = 0; s < p.stages().size(); s++) {
