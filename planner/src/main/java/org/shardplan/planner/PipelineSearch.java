@@ -2561,7 +2561,7 @@ final class PipelineSearch {
             }
             List<Integer> ms = micros(all, p);
             boolean[] setting = firstSetting(p, ms, rcs, zs);
-            Optional<Outcome> lead = p == 1 && !setting[1] && zs.size() > 1
+            Optional<Outcome> lead = p == 1 && !setting[1] && zs.size() > 1 && leadZero
                     ? leadAtHighestZero(ms, setting[0], zs.get(0), zs.get(zs.size() - 1)) : Optional.empty();
             Sweep sw = sweep(p, setting[0], setting[1] ? zs.get(zs.size() - 1) : zs.get(0), ms, false);
             if (lead.isPresent() && (sw.best() == null || sw.best().isBounded() || better(lead.get(), sw.best()))) {
@@ -2720,11 +2720,21 @@ final class PipelineSearch {
             if (deferred.size() == before || !timeLeft()) {
                 return Optional.empty(); // priced (or no plan at all): the sweep goes on as before
             }
+            leads++;
             Optional<Outcome> o = memoPrice(1, m, rc, zHigh);
             return o.isPresent() && !o.get().isBounded() && o.get().fits() ? o : Optional.empty();
         }
         return Optional.empty();
     }
+
+    /**
+     * Whether the first pass tries ZeRO's highest stage at one stage's fewest micro-batches where memory binds
+     * there ({@link #leadAtHighestZero}; {@code -Dshardplan.leadZero=false}: off); tests turn it off to compare.
+     */
+    boolean leadZero = !"false".equals(System.getProperty("shardplan.leadZero"));
+
+    /** How many times {@link #leadAtHighestZero} went on to ZeRO's highest stage. */
+    int leads;
 
     /** {@link #price} through the memo of the passes ({@link #sweep}'s). */
     private Optional<Outcome> memoPrice(int p, int m, boolean rc, int z) throws ShardplanException {
