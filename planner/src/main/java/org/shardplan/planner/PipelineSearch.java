@@ -206,9 +206,12 @@ final class PipelineSearch {
             r.add(p);
         }
         if (r.isEmpty()) {
-            throw new ShardplanException("no pipeline degree fits the fixed degrees: --tensor-parallel "
-                    + opts.tensor().orElse(0) + " and --data-parallel " + opts.data().orElse(0) + " must multiply to a"
-                    + " divisor of the " + n + " devices");
+            List<String> fixed = new ArrayList<>();
+            opts.tensor().ifPresent(t -> fixed.add("--tensor-parallel " + t));
+            opts.data().ifPresent(d -> fixed.add("--data-parallel " + d));
+            throw new ShardplanException("no pipeline degree fits the fixed degrees: " + String.join(" and ", fixed)
+                    + (fixed.size() > 1 ? " must each" : " must") + " divide the devices of one stage (the " + n
+                    + " devices over a pipeline degree of at most " + Math.min(n, maxStages) + " that divides them)");
         }
         return r;
     }
