@@ -2702,7 +2702,9 @@ final class PipelineSearch {
      * The first pass at one stage, before its sweep at the first memory setting ({@code zLow}): where the fewest
      * micro-batches whose least memory ({@link #mayFitScaled}) may fit are put off there because memory binds, the
      * same count is priced with ZeRO's highest stage {@code zHigh} (the same recomputation) before the sweep goes on
-     * to more micro-batches, as the second pass tries higher ZeRO stages where memory binds. Both through the memo
+     * to more micro-batches (only where the sweep has more to try: Megatron's 1T row puts off its last count at
+     * ZeRO 1, and there ZeRO 3 is left to the second pass, where its bound drops it), as the second pass tries
+     * higher ZeRO stages where memory binds. Both through the memo
      * the passes share, so nothing is priced twice. Fewer, larger micro-batches at a higher ZeRO stage are often
      * faster than more at a lower one (Megatron's 39.1B row: 7.20 s at 2 micro-batches with ZeRO 3 against 7.78 s at
      * 4 with ZeRO 1), and a faster plan found early lets the configurations' lower bounds leave more of the rest
@@ -2722,6 +2724,13 @@ final class PipelineSearch {
             memoPrice(1, m, rc, zLow);
             if (deferred.size() == before || !timeLeft()) {
                 return Optional.empty(); // priced (or no plan at all): the sweep goes on as before
+            }
+            boolean more = false;
+            for (int x : ms) {
+                more |= x > m && mayFitScaled(1, x, rc, zLow);
+            }
+            if (!more) {
+                return Optional.empty(); // no more micro-batches to price first: the passes' order is kept
             }
             leads++;
             Optional<Outcome> o = memoPrice(1, m, rc, zHigh);
