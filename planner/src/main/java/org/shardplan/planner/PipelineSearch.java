@@ -2703,13 +2703,15 @@ final class PipelineSearch {
      * micro-batches whose least memory ({@link #mayFitScaled}) may fit are put off there because memory binds, the
      * same count is priced with ZeRO's highest stage {@code zHigh} (the same recomputation) before the sweep goes on
      * to more micro-batches (only where the sweep has more to try: Megatron's 1T row puts off its last count at
-     * ZeRO 1, and there ZeRO 3 is left to the second pass, where its bound drops it), as the second pass tries
-     * higher ZeRO stages where memory binds. Both through the memo
-     * the passes share, so nothing is priced twice. Fewer, larger micro-batches at a higher ZeRO stage are often
-     * faster than more at a lower one (Megatron's 39.1B row: 7.20 s at 2 micro-batches with ZeRO 3 against 7.78 s at
-     * 4 with ZeRO 1), and a faster plan found early lets the configurations' lower bounds leave more of the rest
-     * unpriced (there: the 4 micro-batches with ZeRO 1 and 2). The plan found there if it fits, else empty. At most
-     * two configurations priced, one of which the sweep prices anyway.
+     * ZeRO 1, and there ZeRO 3 is left to the second pass, where its bound drops it). The second pass tries higher
+     * ZeRO stages where memory binds, but only up to the first whose sweep is not bound by memory, so the highest
+     * may not be priced there: this configuration is then one more (Megatron's 7.5B row: ZeRO 2 at 1 micro-batch
+     * fits and the second pass stopped there at 1.94 s; ZeRO 3 at 1 gives 1.91 s). Both through the memo the passes
+     * share, so nothing is priced twice. Fewer, larger micro-batches at a higher ZeRO stage are often faster than
+     * more at a lower one (Megatron's 39.1B row: 7.20 s at 2 micro-batches with ZeRO 3 against 7.78 s at 4 with
+     * ZeRO 1), and a faster plan found early lets the configurations' lower bounds leave more of the rest unpriced
+     * (there: the 4 micro-batches with ZeRO 1 and 2). The plan found there if it fits, else empty. At most two
+     * configurations priced, one of which the sweep prices anyway.
      */
     private Optional<Outcome> leadAtHighestZero(List<Integer> ms, boolean rc, int zLow, int zHigh)
             throws ShardplanException {
