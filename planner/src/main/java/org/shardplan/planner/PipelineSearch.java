@@ -2597,7 +2597,12 @@ final class PipelineSearch {
             }
             List<Integer> ms = micros(all, p);
             boolean[] setting = firstSetting(p, ms, rcs, zs);
+            Optional<Outcome> lead = p == 1 && !setting[1] && zs.size() > 1 && leadZero
+                    ? leadAtHighestZero(ms, setting[0], zs.get(0), zs.get(zs.size() - 1)) : Optional.empty();
             Sweep sw = sweep(p, setting[0], setting[1] ? zs.get(zs.size() - 1) : zs.get(0), ms, false);
+            if (lead.isPresent() && (sw.best() == null || sw.best().isBounded() || better(lead.get(), sw.best()))) {
+                sw = new Sweep(lead.get(), sw.memoryBound());
+            }
             first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
             if (sw.best() != null && !sw.best().isBounded() && (best == null || better(sw.best(), best))) {
                 best = sw.best();
@@ -2724,6 +2729,69 @@ final class PipelineSearch {
             }
         }
         return new boolean[] {rcs.get(rcs.size() - 1), zs.size() > 1};
+    }
+
+    /**
+     * The first pass at one stage, before its sweep at the first memory setting ({@code zLow}): where the fewest
+     * micro-batches whose least memory ({@link #mayFitScaled}) may fit are put off there because memory binds, the
+     * same count is priced with ZeRO's highest stage {@code zHigh} (the same recomputation) before the sweep goes on
+     * to more micro-batches (only where the sweep has more to try: Megatron's 1T row puts off its last count at
+     * ZeRO 1, and there ZeRO 3 is left to the second pass, where its bound drops it). The second pass tries higher
+     * ZeRO stages where memory binds, but only up to the first whose sweep is not bound by memory, so the highest
+     * may not be priced there: this configuration is then one more (Megatron's 7.5B row: ZeRO 2 at 1 micro-batch
+     * fits and the second pass stopped there at 1.94 s; ZeRO 3 at 1 gives 1.91 s). Both through the memo the passes
+     * share, so nothing is priced twice. Fewer, larger micro-batches at a higher ZeRO stage are often faster than
+     * more at a lower one (Megatron's 39.1B row: 7.20 s at 2 micro-batches with ZeRO 3 against 7.78 s at 4 with
+     * ZeRO 1), and a faster plan found early lets the configurations' lower bounds leave more of the rest unpriced
+     * (there: the 4 micro-batches with ZeRO 1 and 2). The plan found there if it fits, else empty. At most two
+     * configurations priced, one of which the sweep prices anyway.
+     */
+    private Optional<Outcome> leadAtHighestZero(List<Integer> ms, boolean rc, int zLow, int zHigh)
+            throws ShardplanException {
+        if (batch <= 0) {
+            return Optional.empty();
+        }
+        for (int m : ms) {
+            if (!mayFitScaled(1, m, rc, zLow)) {
+                continue;
+            }
+            int before = deferred.size();
+            memoPrice(1, m, rc, zLow);
+            if (deferred.size() == before || !timeLeft()) {
+                return Optional.empty(); // priced (or no plan at all): the sweep goes on as before
+            }
+            boolean more = false;
+            for (int x : ms) {
+                more |= x > m && mayFitScaled(1, x, rc, zLow);
+            }
+            if (!more) {
+                return Optional.empty(); // no more micro-batches to price first: the passes' order is kept
+            }
+            leads++;
+            Optional<Outcome> o = memoPrice(1, m, rc, zHigh);
+            return o.isPresent() && !o.get().isBounded() && o.get().fits() ? o : Optional.empty();
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Whether the first pass tries ZeRO's highest stage at one stage's fewest micro-batches where memory binds
+     * there ({@link #leadAtHighestZero}; {@code -Dshardplan.leadZero=false}: off); tests turn it off to compare.
+     */
+    boolean leadZero = !"false".equals(System.getProperty("shardplan.leadZero"));
+
+    /** How many times {@link #leadAtHighestZero} went on to ZeRO's highest stage. */
+    int leads;
+
+    /** {@link #price} through the memo of the passes ({@link #sweep}'s). */
+    private Optional<Outcome> memoPrice(int p, int m, boolean rc, int z) throws ShardplanException {
+        String key = p + "/" + m + "/" + rc + "/" + z;
+        Optional<Outcome> o = priced.get(key);
+        if (o == null) {
+            o = price(p, m, rc, z);
+            priced.put(key, o);
+        }
+        return o;
     }
 
     /** The micro-batch counts worth trying with P stages. */
