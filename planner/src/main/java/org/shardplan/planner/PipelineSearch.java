@@ -123,6 +123,8 @@ final class PipelineSearch {
     private final Map<Integer, Reshards> reshards = new HashMap<>();
     /** Per-device nodes' prices by micro-batch size (one graph), shared by its builders on every submesh. */
     private final Map<Long, ProblemBuilder.PerDeviceWork> perDeviceWork = new HashMap<>();
+    /** The compute model's prices of per-device nodes by their contents, shared by the graphs of every micro-batch size. */
+    private final org.shardplan.planner.build.LocalPrices localPrices = new org.shardplan.planner.build.LocalPrices();
     private final Map<Long, List<Integer>> cuts = new HashMap<>();
     int configurations;
     /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
@@ -300,7 +302,7 @@ final class PipelineSearch {
             // memory model (recomputation, ZeRO) tells them apart
             ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices,
                     x -> new ProblemBuilder.Shared(reshards.computeIfAbsent(devices, d -> new Reshards()),
-                            perDeviceWork.computeIfAbsent(micro, y -> new ProblemBuilder.PerDeviceWork())));
+                            perDeviceWork.computeIfAbsent(micro, y -> new ProblemBuilder.PerDeviceWork(localPrices))));
             pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
                     base.memoryLimit()), coarse(micro).nodes().size(), sh);
             pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)
@@ -1257,7 +1259,39 @@ final class PipelineSearch {
      */
     double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
         checkTime("bounding a configuration");
-        double[][] least = leastTimes(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), pb.settings().memory().recompute());
+        // the same graph, builder and required layouts give the same bound: the configuration's test before
+        // it is priced and its bound across the stages after are one computation
+        Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
+        BoundKey key = new BoundKey(cg, pb, req, stages, m);
+        Double kept = lowerBounds.get(key);
+        if (kept != null) {
+            return kept;
+        }
+        double lb = stepLowerBound(cg, micro, pb, req, stages, m);
+        lowerBounds.put(key, lb);
+        return lb;
+    }
+
+    /** A configuration's {@link #stepLowerBound}: its graph, builder and required layouts by identity, P and m. */
+    private record BoundKey(Object cg, Object pb, Object req, int stages, int m) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof BoundKey k && k.cg == cg && k.pb == pb && k.req == req && k.stages == stages && k.m == m;
+        }
+
+        @Override
+        public int hashCode() {
+            return ((System.identityHashCode(cg) * 31 + System.identityHashCode(pb)) * 31 + System.identityHashCode(req))
+                    * 31 * 31 + stages * 31 + m;
+        }
+    }
+
+    /** {@link #stepLowerBound}'s answers, computed once per configuration. */
+    private final Map<BoundKey, Double> lowerBounds = new HashMap<>();
+
+    private double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, Map<String, List<Layout>> req, int stages,
+            int m) {
+        double[][] least = leastTimes(pb.nodeCosts(cg, req), pb.settings().memory().recompute());
         int n = least.length;
         double[] pf = new double[n + 1];
         double[] pa = new double[n + 1];
