@@ -1782,7 +1782,8 @@ final class PipelineSearch {
 
     /**
      * The least over partitions of nodes {@code [0, n)} into {@code stages} contiguous stages at the
-     * cuts of the largest stage cost (infinite when the cuts allow fewer stages). O(P K^2).
+     * cuts of the largest stage cost (infinite when the cuts allow fewer stages). O(P K^2), fewer stages
+     * priced where the best stages before a start already reach the best found for an end.
      */
     static double bottleneck(int n, List<Integer> cuts, int stages, StageCost cost) {
         int[] pos = cutPositions(n, cuts).stream().mapToInt(Integer::intValue).toArray();
@@ -1793,14 +1794,27 @@ final class PipelineSearch {
         prev[0] = 0;
         for (int s = 1; s <= stages; s++) {
             java.util.Arrays.fill(cur, Double.POSITIVE_INFINITY);
+            int last = s - 1; // the start of the best last stage ending at the position before
             for (int j = s; j < k; j++) {
+                // the previous position's best start first (the best of neighbouring ends are near): then a
+                // start whose first stages alone reach the best so far cannot lower it (max(prev, c) >= prev)
+                // and its stage is not priced; the minimum over the same terms, so the same value
+                int first = Math.max(s - 1, Math.min(last, j - 1));
+                if (prev[first] != Double.POSITIVE_INFINITY) {
+                    double v = Math.max(prev[first], cost.of(pos[first], pos[j]));
+                    if (v < cur[j]) {
+                        cur[j] = v;
+                        last = first;
+                    }
+                }
                 for (int i = s - 1; i < j; i++) {
-                    if (prev[i] == Double.POSITIVE_INFINITY) {
+                    if (prev[i] >= cur[j] || i == first) {
                         continue;
                     }
                     double v = Math.max(prev[i], cost.of(pos[i], pos[j]));
                     if (v < cur[j]) {
                         cur[j] = v;
+                        last = i;
                     }
                 }
             }
