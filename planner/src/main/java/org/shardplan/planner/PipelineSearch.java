@@ -123,6 +123,8 @@ final class PipelineSearch {
     private final Map<Integer, Reshards> reshards = new HashMap<>();
     /** Per-device nodes' prices by micro-batch size (one graph), shared by its builders on every submesh. */
     private final Map<Long, ProblemBuilder.PerDeviceWork> perDeviceWork = new HashMap<>();
+    /** The compute model's prices of per-device nodes by their contents, shared by the graphs of every micro-batch size. */
+    private final org.shardplan.planner.build.LocalPrices localPrices = new org.shardplan.planner.build.LocalPrices();
     private final Map<Long, List<Integer>> cuts = new HashMap<>();
     int configurations;
     /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
@@ -300,7 +302,7 @@ final class PipelineSearch {
             // memory model (recomputation, ZeRO) tells them apart
             ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices,
                     x -> new ProblemBuilder.Shared(reshards.computeIfAbsent(devices, d -> new Reshards()),
-                            perDeviceWork.computeIfAbsent(micro, y -> new ProblemBuilder.PerDeviceWork())));
+                            perDeviceWork.computeIfAbsent(micro, y -> new ProblemBuilder.PerDeviceWork(localPrices))));
             pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
                     base.memoryLimit()), coarse(micro).nodes().size(), sh);
             pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)
@@ -1257,7 +1259,39 @@ final class PipelineSearch {
      */
     double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
         checkTime("bounding a configuration");
-        double[][] least = leastTimes(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), pb.settings().memory().recompute());
+        // the same graph, builder and required layouts give the same bound: the configuration's test before
+        // it is priced and its bound across the stages after are one computation
+        Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
+        BoundKey key = new BoundKey(cg, pb, req, stages, m);
+        Double kept = lowerBounds.get(key);
+        if (kept != null) {
+            return kept;
+        }
+        double lb = stepLowerBound(cg, micro, pb, req, stages, m);
+        lowerBounds.put(key, lb);
+        return lb;
+    }
+
+    /** A configuration's {@link #stepLowerBound}: its graph, builder and required layouts by identity, P and m. */
+    private record BoundKey(Object cg, Object pb, Object req, int stages, int m) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof BoundKey k && k.cg == cg && k.pb == pb && k.req == req && k.stages == stages && k.m == m;
+        }
+
+        @Override
+        public int hashCode() {
+            return ((System.identityHashCode(cg) * 31 + System.identityHashCode(pb)) * 31 + System.identityHashCode(req))
+                    * 31 * 31 + stages * 31 + m;
+        }
+    }
+
+    /** {@link #stepLowerBound}'s answers, computed once per configuration. */
+    private final Map<BoundKey, Double> lowerBounds = new HashMap<>();
+
+    private double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, Map<String, List<Layout>> req, int stages,
+            int m) {
+        double[][] least = leastTimes(pb.nodeCosts(cg, req), pb.settings().memory().recompute());
         int n = least.length;
         double[] pf = new double[n + 1];
         double[] pa = new double[n + 1];
@@ -1748,7 +1782,8 @@ final class PipelineSearch {
 
     /**
      * The least over partitions of nodes {@code [0, n)} into {@code stages} contiguous stages at the
-     * cuts of the largest stage cost (infinite when the cuts allow fewer stages). O(P K^2).
+     * cuts of the largest stage cost (infinite when the cuts allow fewer stages). O(P K^2), fewer stages
+     * priced where the best stages before a start already reach the best found for an end.
      */
     static double bottleneck(int n, List<Integer> cuts, int stages, StageCost cost) {
         int[] pos = cutPositions(n, cuts).stream().mapToInt(Integer::intValue).toArray();
@@ -1759,14 +1794,27 @@ final class PipelineSearch {
         prev[0] = 0;
         for (int s = 1; s <= stages; s++) {
             java.util.Arrays.fill(cur, Double.POSITIVE_INFINITY);
+            int last = s - 1; // the start of the best last stage ending at the position before
             for (int j = s; j < k; j++) {
+                // the previous position's best start first (the best of neighbouring ends are near): then a
+                // start whose first stages alone reach the best so far cannot lower it (max(prev, c) >= prev)
+                // and its stage is not priced; the minimum over the same terms, so the same value
+                int first = Math.max(s - 1, Math.min(last, j - 1));
+                if (prev[first] != Double.POSITIVE_INFINITY) {
+                    double v = Math.max(prev[first], cost.of(pos[first], pos[j]));
+                    if (v < cur[j]) {
+                        cur[j] = v;
+                        last = first;
+                    }
+                }
                 for (int i = s - 1; i < j; i++) {
-                    if (prev[i] == Double.POSITIVE_INFINITY) {
+                    if (prev[i] >= cur[j] || i == first) {
                         continue;
                     }
                     double v = Math.max(prev[i], cost.of(pos[i], pos[j]));
                     if (v < cur[j]) {
                         cur[j] = v;
+                        last = i;
                     }
                 }
             }

@@ -401,9 +401,20 @@ public final class ProblemBuilder {
         /** {training seconds, forward seconds, saved bytes}; the seconds NaN until priced. */
         private final Map<Node, Map<Strategy, double[]>> work = new java.util.IdentityHashMap<>();
         private ComputeModel compute;
+        /** The prices by the per-device nodes' contents, shared with other graphs' memos; null when none. */
+        private final LocalPrices prices;
 
         /** An empty memo. */
         public PerDeviceWork() {
+            this(null);
+        }
+
+        /**
+         * An empty memo that takes the compute model's prices from, and adds them to, {@code prices} (shared
+         * by the memos of the graphs of one model at other micro-batch sizes); null: none.
+         */
+        public PerDeviceWork(LocalPrices prices) {
+            this.prices = prices;
         }
 
         /**
@@ -429,6 +440,8 @@ public final class ProblemBuilder {
 
     private final Shared shared;
     private final PerDeviceWork perDevice;
+    /** The compute model's prices by per-device node contents, shared across graphs; null when none. */
+    private final LocalPrices localPrices;
     private final Reshards reshards;
 
     /** A builder for {@code nodes} problem nodes (the count sets the recomputation's activation share). */
@@ -443,6 +456,7 @@ public final class ProblemBuilder {
     public ProblemBuilder(Settings settings, int nodes, Shared shared) {
         this.shared = shared.claim(settings);
         this.perDevice = shared.work.admits(settings.compute()) ? shared.work : new PerDeviceWork();
+        this.localPrices = perDevice.prices != null && perDevice.prices.admits(settings.compute()) ? perDevice.prices : null;
         this.reshards = shared.reshards;
         this.settings = settings;
         Cluster c = settings.cluster();
@@ -1417,13 +1431,25 @@ public final class ProblemBuilder {
 
     /** The compute model's {training seconds, forward seconds} of a node, both 0 when it cannot price it. */
     private double[] modelSeconds(Node local) {
+        // the same per-device node (by contents) priced for another graph of the model: its prices as they are
+        String key = localPrices == null ? null : LocalPrices.key(local);
+        if (key != null) {
+            double[] kept = localPrices.get(key);
+            if (kept != null) {
+                return kept.clone();
+            }
+        }
         ComputeModel.NodeCost c;
         try {
             c = settings.compute().cost(local);
         } catch (RuntimeException e) {
             return new double[2];
         }
-        return new double[] {c.trainingSeconds(), c.forwardSeconds()};
+        double[] r = {c.trainingSeconds(), c.forwardSeconds()};
+        if (key != null) {
+            localPrices.put(key, r);
+        }
+        return r;
     }
 
     private Cost replicatedCost(CoarseNode c) {
