@@ -1896,13 +1896,15 @@ final class PipelineSearch {
         if (defer) {
             throw new MemoryBound();
         }
-        // memory pricing runs the same elimination as the tied dynamic program about 50 times: where
-        // that one did not finish (a table over the budget, or the time limit), neither would these
+        // memory pricing runs the same elimination as the tied dynamic program several times: where
+        // that one did not finish (a table over the budget, or the time limit), neither would these; where
+        // it did, its answer is the pricing's at price 0 (the same problem without the limit)
         MemoryPricing.Result priced = td.status() == Status.UNKNOWN ? null
-                : MemoryPricing.solve(tp.problem(), secondsLeft());
+                : MemoryPricing.solve(tp.problem(), secondsLeft(), td.status() == Status.OPTIMAL ? td.choices() : null);
         if (TRACE) {
-            System.err.printf(java.util.Locale.ROOT, "  memory pricing: %s, %.2f s left%n",
-                    priced == null ? "nothing" : "found", (deadline - System.nanoTime()) / 1e9);
+            System.err.printf(java.util.Locale.ROOT, "  memory pricing: %s, %.2f s left (%d pricings, %d priced dynamic"
+                    + " programs so far)%n", priced == null ? "nothing" : "found", (deadline - System.nanoTime()) / 1e9,
+                    MemoryPricing.PRICINGS.get(), MemoryPricing.PROBES.get());
         }
         if (priced != null) {
             double lower = Math.max(tiedLower, priced.lowerBound());
