@@ -183,9 +183,8 @@ final class MemoryPricing {
      * dynamic program's answer at a price, each an exact optimum there), so that the bisection's prices, its
      * path and its result are those of solving every price, with a handful of dynamic programs:
      * <ol>
-     * <li>the bracket: the first price of the bisection's ladder {@code 1e-18 x 10^k} whose optimum fits,
-     *     found by galloping from where the previous pricing's limit lay (the memory of the optimum does not
-     *     grow with the price, so one fitting and one not decide it);
+     * <li>a price whose optimum fits: the first of the bisection's ladder {@code 1e-18 x 10^k} from where the
+     *     previous pricing's limit lay upwards (the memory of the optimum does not grow with the price);
      * <li>the pieces at the limit: between an optimum over the limit {@code x_a} (at price a) and one within it
      *     {@code x_b} (at b), one dynamic program at the price {@code s} where their lines cross; when its
      *     optimum is not below them there, {@code x_a} is the optimum over {@code (a, s)} and {@code x_b} over
@@ -206,7 +205,7 @@ final class MemoryPricing {
      *     bisection's order, whose optimum costs what {@code x_hi} costs (the assignment it returns).
      * </ol>
      * Same assignment, objective and bound as solving every price, up to assignments of equal cost and
-     * memory (as the shortcut). O(DP) per fact: about 2 for the bracket and 3-4 for the pieces at the limit.
+     * memory (as the shortcut). O(DP) per fact: on GPT-1T about 1 for step 1, 3 for step 2 and 3 for step 3.
      * Where something does not hold as it must (a crossing outside its interval, a path against the facts),
      * {@link #fallback} is set and the caller solves every price instead.
      */
@@ -214,7 +213,7 @@ final class MemoryPricing {
         private final Pricer free;
         private final double limit;
         private final long deadline;
-        /** Relative rounding of a price's sum over the problem's terms, with a margin: {@code 16 (n + e + 4) 2^-53}. */
+        /** Relative rounding of a price's sum over the problem's terms, with a margin: {@code 4 (n + e + 4) 2^-53}. */
         private final double rounding;
         /** The dynamic program's answers, by price. */
         private final java.util.TreeMap<Double, Probe> facts = new java.util.TreeMap<>();
@@ -231,7 +230,7 @@ final class MemoryPricing {
             this.free = free;
             this.limit = limit;
             this.deadline = deadline;
-            this.rounding = 16.0 * (free.plain.size() + free.plain.edges().size() + 4) * 0x1.0p-53;
+            this.rounding = 4.0 * (free.plain.size() + free.plain.edges().size() + 4) * 0x1.0p-53;
             facts.put(0.0, p0);
         }
 
@@ -267,11 +266,7 @@ final class MemoryPricing {
                 k++;
             }
             // 1. the first price of the ladder whose optimum fits
-            if (fits(fact(ladder.get(k)))) {
-                while (k > 0 && fits(fact(ladder.get(k - 1)))) {
-                    k--;
-                }
-            } else {
+            if (!fits(fact(ladder.get(k)))) {
                 do {
                     k++;
                 } while (k <= n && !fits(fact(ladder.get(k))));
@@ -280,8 +275,10 @@ final class MemoryPricing {
                 }
             }
             // 2. the pieces at the limit
-            lowAt = k == 0 ? 0 : ladder.get(k - 1);
-            low = fact(lowAt);
+            // below it, every fact is over the limit (memory does not grow with the price): the highest
+            var below = facts.lowerEntry(ladder.get(k));
+            lowAt = below.getKey();
+            low = below.getValue();
             highAt = ladder.get(k);
             high = fact(highAt);
             for (int it = 0; Double.isNaN(star); it++) {
@@ -316,14 +313,11 @@ final class MemoryPricing {
                     break;
                 }
                 if (j == k) {
-                    fallback = true; // the facts said it fits
+                    fallback = true; // the fact there says it fits
                     return null;
                 }
             }
-            if (j != k) {
-                fallback = true;
-                return null;
-            }
+            k = j;
             double lo = k == 0 ? 0 : ladder.get(k - 1);
             double hi = ladder.get(k);
             for (int i = 0; i < 40; i++) {
@@ -336,8 +330,8 @@ final class MemoryPricing {
                 }
             }
             // the last prices over and within the limit: their bounds are the largest, solved as the bisection solves them
-            Probe atLo = fact(lo);
-            Probe atHi = fact(hi);
+            Probe atLo = known(lo);
+            Probe atHi = known(hi);
             if (fits(atLo) || !fits(atHi)) {
                 fallback = true;
                 return null;
