@@ -36,7 +36,8 @@ import org.shardplan.planner.solver.Status;
  * <p>The schedules' fill-and-drain bounds are those of {@link PipelineSearch#stepLowerBound}, the
  * stage's own term taken with memory: GPipe and 1F1B {@code A(stages < s) + m A_mem(s)}; ZB-H1 {@code
  * max(F(stages < s) + m A_mem(s), C(stages < s) + m C(s))}; interleaved {@code m sum_s A_mem(s) / P}
- * (the per-stage limits hold for the P-stage partition the layouts were solved at); one stage
+ * (the per-stage limits hold for the P-stage partition the layouts were solved at), and m times the busiest
+ * device's work where its devices hold different numbers of micro-batches ({@link #busiestDevice}); one stage
  * {@code m A_mem(whole model, 1)}. The partition is any one at the cuts (the least over partitions, by
  * the stage-balancing recurrence with a stage's cost depending on its index).
  *
@@ -362,9 +363,131 @@ final class MemoryAwareBound {
             for (int d = 0; d < stages; d++) {
                 g[d] = pa[d];
             }
-            lb = Math.min(lb, fillDrain(g, m * work));
+            // and at least m times the busiest device's work, the repeated segments spread over devices that hold
+            // different numbers of micro-batches (busiestDevice)
+            lb = Math.min(lb, Math.max(fillDrain(g, m * work), m * busiestDevice(stages)));
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /** {@link #busiestDevice} per count of stages. */
+    private final Map<Integer, Double> busiest = new HashMap<>();
+
+    /**
+     * A lower bound on the busiest device's work per micro-batch, {@code max_d W_d}, of every interleaved plan of P
+     * stages that fits, from the model's most frequent segment between neighbouring cuts (its N copies: segments
+     * whose nodes have the same candidate lists, position by position; the other segments' work and memory are at
+     * least 0 and left out). Every chunk is a run of whole segments, so device d holds some number {@code n_d} of
+     * those copies, {@code sum_d n_d = N}, and {@link #interleavedHeld} {@code h_d} micro-batches of each chunk's
+     * activations: its memory limit and weak duality give, for every lambda &gt;= 0, {@code W_d >= n_d D_h(lambda) -
+     * lambda L} with {@code D_h(lambda) = sum_{nodes of the segment} min_k (a_ik + lambda (p_ik + h act_ik))}. So
+     * {@code W_d <= T} needs {@code n_d <= N_h(T) = min over lambda of (T + lambda L) / D_h(lambda)}, and every plan
+     * has {@code max_d W_d >= T*}, the least T with {@code sum_d N_{h_d}(T) >= N} (found by bisection; {@code
+     * N_h} rises with T). Where memory binds on the devices that hold many micro-batches, the copies must go to
+     * those that hold few, which are few: this bound follows that, which the average work of {@link
+     * #interleavedWork} ({@code m W / P}) does not see. O(nodes) to find the segments, then O(P G) per bisection
+     * step; once per count of stages.
+     */
+    double busiestDevice(int stages) {
+        if (stages < 2) {
+            return 0;
+        }
+        return busiest.computeIfAbsent(stages, p -> {
+            // the segments by their candidate lists, position by position (the lists are shared within a class)
+            Map<IdentityList, List<Integer>> kinds = new HashMap<>();
+            for (int k = 0; k + 1 < pos.length; k++) {
+                List<double[][]> key = new ArrayList<>();
+                for (int i = pos[k]; i < pos[k + 1]; i++) {
+                    key.add(cand[i]);
+                }
+                kinds.computeIfAbsent(new IdentityList(key), x -> new ArrayList<>()).add(k);
+            }
+            List<Integer> most = List.of();
+            for (List<Integer> v : kinds.values()) {
+                if (v.size() > most.size()) {
+                    most = v;
+                }
+            }
+            int copies = most.size();
+            if (copies < 2) {
+                return 0.0;
+            }
+            int seg = most.get(0);
+            int g = LAMBDAS.length;
+            int[] held = new int[p];
+            Map<Integer, double[]> dual = new HashMap<>();
+            for (int d = 0; d < p; d++) {
+                held[d] = interleavedHeld(p, d);
+                dual.computeIfAbsent(held[d], h -> {
+                    double[] t = table(h);
+                    double[] r = new double[g];
+                    for (int q = 0; q < g; q++) {
+                        r[q] = t[(seg + 1) * g + q] - t[seg * g + q];
+                    }
+                    return r;
+                });
+            }
+            // sum_d N_{h_d}(T) against the copies: the least T that reaches them
+            java.util.function.DoubleUnaryOperator room = t -> {
+                double n = 0;
+                for (int d = 0; d < p; d++) {
+                    double[] dh = dual.get(held[d]);
+                    double fits = Double.POSITIVE_INFINITY;
+                    for (int q = 0; q < g; q++) {
+                        if (dh[q] > 0) {
+                            fits = Math.min(fits, (t + LAMBDAS[q] * limit) / dh[q]);
+                        }
+                    }
+                    n += fits;
+                }
+                return n;
+            };
+            double lo = 0;
+            if (room.applyAsDouble(lo) >= copies) {
+                return 0.0;
+            }
+            double hi = 1e-6;
+            while (room.applyAsDouble(hi) < copies) {
+                hi *= 2;
+                if (hi > 1e12) {
+                    return hi; // no plan fits: any value is a bound
+                }
+            }
+            for (int it = 0; it < 60 && hi - lo > 1e-12 * hi; it++) {
+                double mid = (lo + hi) / 2;
+                if (room.applyAsDouble(mid) >= copies) {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            return lo; // room(lo) < copies: every plan's busiest device does more than lo
+        });
+    }
+
+    /** A list compared by its elements' identity (candidate lists shared within a class). */
+    private record IdentityList(List<double[][]> items) {
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof IdentityList other) || other.items.size() != items.size()) {
+                return false;
+            }
+            for (int i = 0; i < items.size(); i++) {
+                if (items.get(i) != other.items.get(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = 1;
+            for (double[][] x : items) {
+                h = 31 * h + System.identityHashCode(x);
+            }
+            return h;
+        }
     }
 
     /**

@@ -65,13 +65,16 @@ import org.shardplan.planner.solver.Status;
  * device, what every layout adds to its forward, backward and gradient reduction together ({@link #chunkOwn}: the
  * reduction traded against the work it saves). Where the partitions are too many to enumerate ({@link
  * #ENUMERATED_PARTITIONS}), the least over them is bounded by Lagrangian duality over the op order's paths
- * ({@link #dual}).
+ * ({@link #dual}). The enumeration's partitions below the least so far are tightened, best first, with their chunks'
+ * layouts solved exactly ({@link #partitionBound}: Lagrangian duality over the paths, one dynamic program per chunk and
+ * round), whose best columns are plans to price.
  *
  * <p>Running time: a few exact dynamic programs per distinct segment problem (layers share them; problems of at
  * most {@link #ENUMERATE} assignments are tried in full instead), then per schedule at most {@code budget}
  * partitions priced, O(p m v) each (64 partial partitions cut off count as one priced); the number of partitions is
  * at most {@code C(K - 1, p v - 1)} for K segments, most cut off on balanced chains; or the dual's rounds, each
- * O(p v K^2) and a small linear program.
+ * O(p v K^2) and a small linear program; per partition tightened, at most {@link #PARTITION_ROUNDS} rounds of one exact
+ * dynamic program per chunk, {@link #PARTITION_NODE_SOLVES} node solves in all.
  */
 final class PipelineBound {
 
@@ -107,6 +110,14 @@ final class PipelineBound {
      */
     private final double[][] reduceJoint;
     /**
+     * As {@link #reduceJoint} with the optimizer step of the segment's layouts added to the three (the update is linear in
+     * a layout's static bytes): what every layout adds to a chunk whose forward, backward, reduction and update all lie on
+     * one device's path ({@link #chunkOwnUpdate}).
+     */
+    private final double[][] reduceJointU;
+    /** The optimizer step's seconds per static byte ({@link ComputeModel#optimizerStepSeconds} is linear in the bytes). */
+    private final double updateRate;
+    /**
      * The bucket counts {@link #reduceJoint} is solved for, increasing: the powers of two below the buckets of the whole
      * model's largest gradient volume (at least any chunk's), where that is at most {@link #BUCKET_LEVELS}, and that
      * count itself (only 1 where the reduction does not overlap).
@@ -130,6 +141,23 @@ final class PipelineBound {
     private final int segments;
     /** The exact dynamic programs run for the segments (distinct problems only). */
     private int solves;
+    private final ProblemBuilder.Built built;
+    private final StageProblem.Filter filter;
+    private final List<Integer> positions;
+    private final boolean recompute;
+    /** Segment and chunk problems solved, by their key. */
+    private final Map<DoublesKey, Solved> seen = new HashMap<>();
+    /** The layouts of the last problem solved ({@link #solve}), per node from its first. */
+    private int[] lastLayouts;
+    /** Chunk solves ({@link #partitionBound}) do not count against {@link #MAX_SOLVES}. */
+    private boolean unbudgeted;
+    /** The chunk problems {@link #partitionBound} solved. */
+    private int chunkSolves;
+
+    /** The chunk problems {@link #partitionBound} solved. */
+    int chunkSolves() {
+        return chunkSolves;
+    }
 
     /**
      * @param b the configuration's problem (one submesh: a stage's devices)
@@ -153,6 +181,10 @@ final class PipelineBound {
         }
         this.segments = positions.size() - 1;
         this.sendAt = sendAt.clone();
+        this.built = b;
+        this.filter = filter;
+        this.positions = List.copyOf(positions);
+        this.recompute = recompute;
         this.overlap = compute.gradientOverlap();
         this.compute = compute;
         this.optimizer = optimizer;
@@ -191,7 +223,8 @@ final class PipelineBound {
             levels[l] = ls.get(l);
         }
         reduceJoint = new double[levels.length][segments];
-        Map<DoublesKey, Solved> seen = new HashMap<>();
+        reduceJointU = new double[levels.length][segments];
+        updateRate = Math.max(0, compute.optimizerStepSeconds(1, optimizer));
         for (int k = 0; k < segments; k++) {
             int from = positions.get(k);
             int to = positions.get(k + 1);
@@ -238,6 +271,8 @@ final class PipelineBound {
             for (int l = 0; l < levels.length; l++) {
                 buckets = levels[l];
                 reduceJoint[l][k] = Math.max(all, solve(b, filter, from, to, REDUCE_BUCKET, recompute, seen, secondsLeft));
+                reduceJointU[l][k] = Math.max(reduceJoint[l][k] + updateRate * leastStatic[k], updateRate > 0
+                        ? solve(b, filter, from, to, REDUCE_BUCKET_U, recompute, seen, secondsLeft) : 0);
             }
             joint[k] = Math.max(0, work - forward[k] - backwardInput[k] - backwardWeight[k]);
             if (k == 0) {
@@ -271,6 +306,7 @@ final class PipelineBound {
     private double[] preVolume;
     private double[] preStatic;
     private double[][] preReduce;
+    private double[][] preReduceU;
 
     private void prefixes() {
         int k = segments;
@@ -285,9 +321,11 @@ final class PipelineBound {
         preVolume = new double[k + 1];
         preStatic = new double[k + 1];
         preReduce = new double[levels.length][k + 1];
+        preReduceU = new double[levels.length][k + 1];
         for (int i = 0; i < k; i++) {
             for (int l = 0; l < levels.length; l++) {
                 preReduce[l][i + 1] = preReduce[l][i] + reduceJoint[l][i];
+                preReduceU[l][i + 1] = preReduceU[l][i] + reduceJointU[l][i];
             }
             preGradient[i + 1] = preGradient[i] + gradient[i];
             preVolume[i + 1] = preVolume[i] + mostVolume[i];
@@ -331,10 +369,11 @@ final class PipelineBound {
         double f = Math.max(fa, fp);
         double in = Math.max(ia, ip);
         double w = preWeight[to] - preWeight[from];
+        double wk = Math.max(wa, wp);
         r[0] = f;
         r[1] = in;
         r[2] = w;
-        r[3] = Math.max(0, Math.max(wa, wp) - f - in - w);
+        r[3] = Math.max(0, wk - f - in - w);
     }
 
     /**
@@ -349,12 +388,37 @@ final class PipelineBound {
         return Math.max(0, reduceJoint(from, to) - c[0] - c[1] - c[2] - chunkSync(from, to) - c[3]);
     }
 
+    /**
+     * As {@link #chunkOwn} with the chunk's optimizer step in the joint too: what every layout adds, beyond the chunk's
+     * least forward, backward, exposed reduction and update and beyond {@link #chunkJoint}, to the four together; at
+     * least {@link #chunkOwn}. A path ending on the chunk's device that holds a pair of it, followed by that device's
+     * reduction and update, gains this once. O(log levels).
+     */
+    double chunkOwnUpdate(int from, int to) {
+        double[] c = chunk(from, to);
+        return chunkOwnUpdate(from, to, c, chunkSync(from, to));
+    }
+
+    /** {@link #chunkOwnUpdate} given the chunk's least parts {@code c} ({@link #chunkInto}) and least reduction. O(log levels). */
+    private double chunkOwnUpdate(int from, int to, double[] c, double sync) {
+        double parts = c[0] + c[1] + c[2] + sync + c[3];
+        int l = level(from, to);
+        double r = Math.max(0, preReduce[l][to] - preReduce[l][from] - parts);
+        double u = preReduceU[l][to] - preReduceU[l][from];
+        return Math.max(r, u - parts - profileUpdate(from, to));
+    }
+
     /** The sum of a chunk's segments' {@link #reduceJoint} at the least level of at least its buckets. O(log levels). */
     private double reduceJoint(int from, int to) {
+        int l = level(from, to);
+        return preReduce[l][to] - preReduce[l][from];
+    }
+
+    /** The least level of {@link #levels} of at least a chunk's buckets. O(log levels). */
+    private int level(int from, int to) {
         double k = overlap ? Math.max(1, Math.ceil((preVolume[to] - preVolume[from]) / PipelineSearch.BUCKET_BYTES)) : 1;
         int l = java.util.Arrays.binarySearch(levels, k);
-        l = l >= 0 ? l : Math.min(levels.length - 1, -l - 1);
-        return preReduce[l][to] - preReduce[l][from];
+        return l >= 0 ? l : Math.min(levels.length - 1, -l - 1);
     }
 
     /** The least exposed gradient reduction of a chunk of segments {@code [from, to)}, as {@link #profile} has it. O(1). */
@@ -401,6 +465,18 @@ final class PipelineBound {
     private static final int REDUCE_ALL = 3;
     /** The forward, the backward and the reduction over the most buckets: {@code f + b + g >= f + b + G / K}. */
     private static final int REDUCE_BUCKET = 4;
+    /** {@link #REDUCE_BUCKET} with the optimizer step of the layout's static bytes. */
+    private static final int REDUCE_BUCKET_U = 5;
+    /**
+     * A weighted sum of a layout's terms ({@link #combo}: forward, input gradient, weight gradient, whole reduction, reduction
+     * over the most buckets, update; links weighted as half forward, half input gradient): {@link #partitionBound}'s
+     * columns.
+     */
+    private static final int COMBO = 7;
+    /** The weights of {@link #COMBO}: per term of {@link #TERMS}. */
+    private final double[] combo = new double[TERMS];
+    /** Terms of a chunk's layouts: forward, input gradient, weight gradient, reduction, reduction / most buckets, update. */
+    static final int TERMS = 6;
 
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int from, int to, int part,
             boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
@@ -452,6 +528,11 @@ final class PipelineBound {
                     case INPUT -> inputPart(x, recompute);
                     case WORK -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
                     case REDUCE_ALL -> forwardPart(x) + x.gradientSeconds();
+                    case COMBO -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
+                            + combo[2] * weightPart(x, recompute) + combo[3] * x.gradientSeconds()
+                            + combo[4] * x.gradientSeconds() / buckets + combo[5] * updateRate * x.parameterBytes();
+                    case REDUCE_BUCKET_U -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
+                            + x.gradientSeconds() / buckets + updateRate * x.parameterBytes();
                     default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
                             + x.gradientSeconds() / buckets;
                 };
@@ -478,7 +559,8 @@ final class PipelineBound {
             for (int s = 0; s < ra.length; s++) {
                 for (int q = 0; q < ca.length; q++) {
                     acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]]
-                            * (part == WORK || part == REDUCE_BUCKET ? 1 : 0.5);
+                            * (part == WORK || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U ? 1
+                                    : part == COMBO ? (combo[0] + combo[1]) / 2 : 0.5);
                 }
             }
         }
@@ -503,12 +585,12 @@ final class PipelineBound {
         if (known == null) {
             double r = 0;
             int[] choice = null;
-            if (solves >= MAX_SOLVES) {
+            if (solves >= MAX_SOLVES && !unbudgeted) {
                 exhausted = true;
             } else if (secondsLeft.getAsDouble() > 0.05) {
                 Solution s = new DpSolver().solve(new Problem(b.name() + " [segment part " + part + "]", nodes, edges),
                         Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
-                solves++;
+                solves += unbudgeted ? 0 : 1;
                 double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
                 r = Double.isFinite(v) ? Math.max(0, v) : 0;
                 choice = s.hasChoices() ? s.choices() : null;
@@ -520,6 +602,10 @@ final class PipelineBound {
             for (int i = 0; i < n; i++) {
                 workLayouts[from + i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
             }
+        }
+        lastLayouts = new int[n];
+        for (int i = 0; i < n; i++) {
+            lastLayouts[i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
         }
         return known.value();
     }
@@ -692,8 +778,13 @@ final class PipelineBound {
      *     null where no partition was below the threshold or there is no bound
      * @param priced the partitions priced
      * @param visited the partial partitions visited (priced or cut off)
+     * @param layouts per node, the layouts of the minimiser's exact solves ({@link #partitionBound}): a plan to price;
+     *     null where it was not tightened
      */
-    record Least(double step, int[] ends, long priced, long visited) {
+    record Least(double step, int[] ends, long priced, long visited, int[] layouts) {
+        Least(double step, int[] ends, long priced, long visited) {
+            this(step, ends, priced, visited, null);
+        }
     }
 
     /** {@link #step} with the minimising partition. */
@@ -716,7 +807,103 @@ final class PipelineBound {
             return new Least(d == null ? Double.NaN : d.step(), null, s.priced + (d == null ? 0 : d.priced()),
                     s.visited + (d == null ? 0 : d.visited()));
         }
-        return new Least(s.best, s.bestEnds, s.priced, s.visited);
+        if (s.bestEnds == null || !tightenPartitions) {
+            return new Least(s.best, s.bestEnds, s.priced, s.visited);
+        }
+        return tighten(s, sch, p, m, v, budget, secondsLeft);
+    }
+
+    /**
+     * The least step over partitions with each partition's layouts solved exactly ({@link #partitionBound}), best first:
+     * the least partition on the least profiles ({@code s}'s) is solved, giving {@code T}; a second enumeration collects
+     * every partition whose least profiles' step is below {@code T} (at most {@link #TIGHTEN_LEAVES}); they are solved in
+     * increasing order of that step, {@code T} the least so far, until the next one's is at least {@code T} (none of the
+     * rest can be below it) or the budget of node solves ({@link #PARTITION_NODE_SOLVES}) is spent (then the next one's
+     * least-profile step bounds the rest). The result is at most {@code s}'s threshold and at least {@code s}'s least.
+     */
+    private Least tighten(Search s, Schedule sch, int p, int m, int v, long budget, DoubleSupplier secondsLeft) {
+        Paths paths = s.paths;
+        double t = s.best;
+        int[] ends = s.bestEnds;
+        int[] layouts = null;
+        PartitionBound first = solvePartition(paths, p, ends, s.threshold, secondsLeft);
+        if (first != null) {
+            t = Math.max(t, first.bound());
+            layouts = first.layouts();
+        }
+        if (t <= s.best) {
+            return new Least(t, ends, s.priced, s.visited, layouts);
+        }
+        Search all = new Search(sch, p, m, v, t, Math.max(0, budget - s.priced - s.visited / 64), secondsLeft);
+        all.collect = new ArrayList<>();
+        all.dfs(0, 0);
+        long priced = s.priced + all.priced;
+        long visited = s.visited + all.visited;
+        if (all.aborted) {
+            return new Least(s.best, s.bestEnds, priced, visited, layouts); // the least profiles' least stands
+        }
+        all.collect.sort(java.util.Comparator.comparingDouble(x -> x.step()));
+        for (Leaf leaf : all.collect) {
+            if (leaf.step() >= t) {
+                break;
+            }
+            if (java.util.Arrays.equals(leaf.ends(), ends)) {
+                continue; // solved first
+            }
+            PartitionBound pb = solvePartition(paths, p, leaf.ends(), t, secondsLeft);
+            if (pb == null) {
+                t = leaf.step(); // no more solves: the least profiles' step of the rest bounds them
+                break;
+            }
+            double x = Math.max(leaf.step(), pb.bound());
+            if (x < t) {
+                t = x;
+                ends = leaf.ends();
+                layouts = pb.layouts();
+            }
+        }
+        return new Least(t, ends, priced, visited, layouts);
+    }
+
+    /** A partition and its step on the least profiles, collected by {@link #tighten}'s second enumeration. */
+    record Leaf(double step, int[] ends) {
+    }
+
+    /** The most partitions {@link #tighten} collects; past it the least profiles' least stands. */
+    static final int TIGHTEN_LEAVES = 10_000;
+
+    /** {@link #partitionBound} of a partition within the budget of node solves; null past it or the time. */
+    private PartitionBound solvePartition(Paths paths, int p, int[] ends, double threshold, DoubleSupplier secondsLeft) {
+        if (nodeSolves >= PARTITION_NODE_SOLVES || secondsLeft.getAsDouble() <= 0.05) {
+            return null;
+        }
+        int before = chunkSolves;
+        PartitionBound pb = partitionBound(paths, p, ends, threshold, PARTITION_ROUNDS, secondsLeft);
+        nodeSolves += (long) (chunkSolves - before) * positions.get(segments) / Math.max(1, ends.length);
+        tightened++;
+        return pb;
+    }
+
+    /** The rounds of {@link #partitionBound} per partition the enumeration tightens. */
+    static final int PARTITION_ROUNDS = 20;
+
+    /**
+     * The most node solves (a chunk's exact dynamic program counts its nodes) the enumeration spends tightening partitions
+     * with {@link #partitionBound}; past it, the partitions keep their least profiles' step (a valid, weaker bound).
+     */
+    static final long PARTITION_NODE_SOLVES = 200_000;
+
+    /** The node solves spent in {@link #partitionBound} by the enumerations so far. */
+    private long nodeSolves;
+    /** The partitions {@link #partitionBound} tightened. */
+    private int tightened;
+
+    /** Whether the enumeration tightens its partitions below the least so far with {@link #partitionBound} (tests: off). */
+    boolean tightenPartitions = true;
+
+    /** The partitions the enumerations tightened with {@link #partitionBound}. */
+    int tightened() {
+        return tightened;
     }
 
     /**
@@ -795,7 +982,7 @@ final class PipelineBound {
             chunkInto(from, to, ch);
             System.arraycopy(ch, 0, r, j * Path.VALUES, 4);
             r[j * Path.VALUES + 4] = to < segments ? sendAt[to] : 0;
-            r[j * Path.VALUES + 5] = chunkOwn(from, to);
+            r[j * Path.VALUES + 5] = chunkOwnUpdate(from, to);
             r[j * Path.VALUES + Path.SYNC] = chunkSync(from, to);
             r[j * Path.VALUES + Path.UPDATE] = profileUpdate(from, to);
             from = to;
@@ -923,6 +1110,267 @@ final class PipelineBound {
         return new Least(Math.min(threshold, best), null, rounds, rounds);
     }
 
+    /**
+     * A partition's bound with its chunks' layouts solved exactly: the least step over every layout of a fixed partition
+     * under schedule {@code sch}, bounded by Lagrangian duality. Every path {@code pi} of the op order to device {@code
+     * d}'s last op, followed by {@code d}'s exposed reductions (each at least {@code G / K}, {@code K} the buckets of its
+     * chunk's largest volume, and at least {@code G - b}) and by any device {@code d'}'s update, is at most the step of
+     * every plan with the partition; its length is a sum over chunks of the chunk's terms ({@link #TERMS}) with fixed
+     * coefficients plus the sends (exact), so for any distribution {@code lambda} over such rows the least over layouts
+     * of {@code sum lambda_r L_r} splits into one exact dynamic program per chunk over its nodes and the links inside it
+     * ({@link #COMBO}): a bound on the partition's least step, whatever {@code lambda}. The rows and columns (layout
+     * assignments, one per round) are found as in {@link #dual}: each round's columns' mixture gives the longest paths of
+     * its mean terms as new rows, the game ({@link #game}) gives {@code lambda}. Stops at {@code threshold}, after {@code
+     * rounds} rounds, when neither side has a new answer or the time is short.
+     *
+     * @return the bound (at most {@code threshold}) and the layouts of the column whose rows' largest value is least (a
+     *     plan to price; null where no round ran)
+     */
+    PartitionBound partitionBound(Paths paths, int p, int[] ends, double threshold, int rounds, DoubleSupplier secondsLeft) {
+        int chunks = ends.length;
+        int[] lo = new int[chunks];
+        int[] hi = new int[chunks];
+        double[] most = new double[chunks];
+        for (int j = 0; j < chunks; j++) {
+            int from = j == 0 ? 0 : ends[j - 1];
+            lo[j] = positions.get(from);
+            hi[j] = positions.get(ends[j]);
+            most[j] = levels[level(from, ends[j])];
+        }
+        double[] sends = new double[chunks];
+        for (int j = 0; j < chunks; j++) {
+            sends[j] = ends[j] < segments ? sendAt[ends[j]] : 0;
+        }
+        List<double[]> rows = new ArrayList<>(); // chunks * TERMS coefficients, then the constant
+        java.util.Set<List<Double>> knownRows = new java.util.HashSet<>();
+        List<double[]> cols = new ArrayList<>(); // chunks * TERMS terms
+        List<int[]> layouts = new ArrayList<>();
+        List<Double> steps = new ArrayList<>(); // each column's own step, as the search prices it
+        double best = 0;
+        // the first columns: each chunk's least forward and backward, and its least of all its terms together
+        int[] x = new int[built.units().size()];
+        for (int first = 0; first < 2; first++) {
+            java.util.Arrays.fill(combo, first == 0 ? 0 : 1);
+            combo[0] = 1;
+            combo[1] = 1;
+            combo[2] = 1;
+            combo[3] = 0;
+            double[] col = new double[chunks * TERMS];
+            comboColumn(lo, hi, most, col, x, secondsLeft);
+            if (cols.isEmpty() || !java.util.Arrays.equals(cols.get(0), col)) {
+                cols.add(col);
+                layouts.add(x.clone());
+                steps.add(columnStep(paths, p, lo, hi, x, sends));
+                addRows(paths, p, chunks, col, sends, rows, knownRows);
+            }
+        }
+        int stall = 0;
+        for (int round = 0; round < rounds && best < threshold && secondsLeft.getAsDouble() > 0.05; round++) {
+            double[][] a = new double[rows.size()][cols.size()];
+            for (int r = 0; r < a.length; r++) {
+                for (int c = 0; c < cols.size(); c++) {
+                    // not clipped at the threshold: the rounds are the same whatever it is, so that it only caps
+                    a[r][c] = rowValue(rows.get(r), cols.get(c));
+                }
+            }
+            double[][] mixed = game(a);
+            double[] agg = new double[chunks * TERMS];
+            double constant = 0;
+            for (int r = 0; r < rows.size(); r++) {
+                double[] row = rows.get(r);
+                for (int i = 0; i < agg.length; i++) {
+                    agg[i] += mixed[0][r] * row[i];
+                }
+                constant += mixed[0][r] * row[agg.length];
+            }
+            double got = constant;
+            double[] next = new double[chunks * TERMS];
+            for (int j = 0; j < chunks; j++) {
+                System.arraycopy(agg, j * TERMS, combo, 0, TERMS);
+                buckets = most[j];
+                got += comboChunk(j, lo, hi, most, next, x, secondsLeft);
+            }
+            stall = got > best * (1 + DUAL_STALL) ? 0 : stall + 1;
+            best = Math.max(best, got);
+            if (stall >= DUAL_PATIENCE) {
+                break;
+            }
+            double[] mean = new double[chunks * TERMS];
+            for (int c = 0; c < cols.size(); c++) {
+                for (int i = 0; i < mean.length; i++) {
+                    mean[i] += mixed[1][c] * cols.get(c)[i];
+                }
+            }
+            int before = rows.size();
+            addRows(paths, p, chunks, mean, sends, rows, knownRows);
+            addRows(paths, p, chunks, next, sends, rows, knownRows);
+            boolean newColumn = true;
+            for (double[] c : cols) {
+                newColumn &= !java.util.Arrays.equals(c, next);
+            }
+            if (!newColumn && rows.size() == before) {
+                break;
+            }
+            if (newColumn) {
+                cols.add(next);
+                layouts.add(x.clone());
+                steps.add(columnStep(paths, p, lo, hi, x, sends));
+            }
+        }
+        // the column whose own step is least: the plan these solves suggest
+        int arg = 0;
+        for (int c = 1; c < cols.size(); c++) {
+            arg = steps.get(c) < steps.get(arg) ? c : arg;
+        }
+        return new PartitionBound(Math.min(threshold, best), layouts.get(arg), steps.get(arg), rows.size(), cols.size());
+    }
+
+    /**
+     * {@link #partitionBound}'s result: the bound, a plan's layouts (per node) and its step on the partition's chunks,
+     * the rows and columns the game used.
+     */
+    record PartitionBound(double bound, int[] layouts, double step, int rows, int columns) {
+    }
+
+    /**
+     * The step of layouts {@code x} on chunks {@code [lo_j, hi_j)} as the search prices it: each chunk's profile (the
+     * reduction exposed as {@link PipelineSearch#exposedGradientSeconds} leaves it), the op order's longest paths and the
+     * largest update after them. O(nodes + links + ops).
+     */
+    private double columnStep(Paths paths, int p, int[] lo, int[] hi, int[] x, double[] sends) {
+        List<StageProfile> ps = new ArrayList<>(lo.length);
+        for (int j = 0; j < lo.length; j++) {
+            double[] t = terms(lo[j], hi[j], 1, x);
+            double volume = 0;
+            double bytes = 0;
+            for (int i = lo[j]; i < hi[j]; i++) {
+                volume += built.units().get(i).costs().get(x[i]).gradientBytes() / 2;
+                bytes += built.units().get(i).costs().get(x[i]).parameterBytes();
+            }
+            double b = t[1] + t[2];
+            double sync = overlap ? PipelineSearch.exposedGradientSeconds(t[3], volume, b) : t[3];
+            ps.add(new StageProfile(t[0], b, Math.max(0, Math.min(t[2], b)), sends[j], sync, 0, 0,
+                    compute.optimizerStepSeconds(bytes, optimizer)));
+        }
+        return paths.step(ps, null, null, null);
+    }
+
+    /** A row's value on a column: its coefficients times the column's terms, plus its constant. O(chunks). */
+    private static double rowValue(double[] row, double[] col) {
+        double r = row[col.length];
+        for (int i = 0; i < col.length; i++) {
+            r += row[i] * col[i];
+        }
+        return r;
+    }
+
+    /** Every chunk's least of {@link #combo} (already set) into {@code col} and {@code x}. */
+    private void comboColumn(int[] lo, int[] hi, double[] most, double[] col, int[] x, DoubleSupplier secondsLeft) {
+        for (int j = 0; j < lo.length; j++) {
+            buckets = most[j];
+            comboChunk(j, lo, hi, most, col, x, secondsLeft);
+        }
+    }
+
+    /**
+     * Chunk {@code j}'s exact least of {@link #combo} over its nodes (the links inside it counted): returns the least,
+     * writes its layouts into {@code x} and their terms into {@code col}.
+     */
+    private double comboChunk(int j, int[] lo, int[] hi, double[] most, double[] col, int[] x, DoubleSupplier secondsLeft) {
+        unbudgeted = true;
+        double v;
+        try {
+            v = solve(built, filter, lo[j], lo[j], hi[j], COMBO, recompute, seen, secondsLeft);
+        } finally {
+            unbudgeted = false;
+        }
+        System.arraycopy(lastLayouts, 0, x, lo[j], hi[j] - lo[j]);
+        double[] t = terms(lo[j], hi[j], most[j], x);
+        System.arraycopy(t, 0, col, j * TERMS, TERMS);
+        chunkSolves++;
+        return v;
+    }
+
+    /** The terms ({@link #TERMS}) of nodes {@code [lo, hi)} with layouts {@code x}: as the stage profiles count them. */
+    double[] terms(int lo, int hi, double most, int[] x) {
+        double[] t = new double[TERMS];
+        for (int i = lo; i < hi; i++) {
+            ProblemBuilder.Cost c = built.units().get(i).costs().get(x[i]);
+            t[0] += forwardPart(c);
+            t[1] += inputPart(c, recompute);
+            t[2] += weightPart(c, recompute);
+            t[3] += c.gradientSeconds();
+            t[5] += updateRate * c.parameterBytes();
+        }
+        for (ProblemBuilder.Link l : built.links()) {
+            if (l.from() >= lo && l.from() < hi && l.to() >= lo && l.to() < hi) {
+                double sec = l.seconds()[x[l.from()] * built.units().get(l.to()).layouts().size() + x[l.to()]];
+                t[0] += sec / 2;
+                t[1] += sec / 2;
+            }
+        }
+        t[4] = t[3] / most;
+        return t;
+    }
+
+    /**
+     * The rows of the longest paths of a column's (or mixture's) terms: per device, its traced path with its reductions
+     * at {@code G / K} and (where the reduction overlaps) at {@code G - b}, each followed by its own update and by the
+     * update of the device whose update is largest.
+     */
+    private void addRows(Paths paths, int p, int chunks, double[] col, double[] sends, List<double[]> rows,
+            java.util.Set<List<Double>> known) {
+        List<StageProfile> ps = new ArrayList<>(chunks);
+        double[] upd = new double[p];
+        for (int j = 0; j < chunks; j++) {
+            int o = j * TERMS;
+            double b = col[o + 1] + col[o + 2];
+            double sync = overlap ? Math.max(col[o + 4], col[o + 3] - b) : col[o + 3];
+            ps.add(new StageProfile(col[o], b, col[o + 2], sends[j], sync, 0, 0, col[o + 5]));
+            upd[j % p] += col[o + 5];
+        }
+        int top = 0;
+        for (int d = 1; d < p; d++) {
+            top = upd[d] > upd[top] ? d : top;
+        }
+        for (Path path : paths.trace(ps)) {
+            int d = path.device();
+            for (int variant = 0; variant < (overlap ? 2 : 1); variant++) {
+                for (int u : d == top ? new int[] {d} : new int[] {d, top}) {
+                    double[] row = new double[chunks * TERMS + 1];
+                    for (int j = 0; j < chunks; j++) {
+                        int o = j * TERMS;
+                        row[o] = path.coef()[j * Path.PARTS];
+                        row[o + 1] = path.coef()[j * Path.PARTS + 1];
+                        row[o + 2] = path.coef()[j * Path.PARTS + 2];
+                        row[chunks * TERMS] += path.coef()[j * Path.PARTS + 4] * sends[j];
+                        if (j % p == d) {
+                            if (!overlap) {
+                                row[o + 3] += 1;
+                            } else if (variant == 0) {
+                                row[o + 4] += 1;
+                            } else {
+                                row[o + 3] += 1;
+                                row[o + 1] -= 1;
+                                row[o + 2] -= 1;
+                            }
+                        }
+                        if (j % p == u) {
+                            row[o + 5] += 1;
+                        }
+                    }
+                    List<Double> key = new ArrayList<>(row.length);
+                    for (double c : row) {
+                        key.add(c);
+                    }
+                    if (known.add(key)) {
+                        rows.add(row);
+                    }
+                }
+            }
+        }
+    }
+
     private static List<Integer> toList(int[] a) {
         List<Integer> r = new ArrayList<>(a.length);
         for (int x : a) {
@@ -937,19 +1385,97 @@ final class PipelineBound {
      * ends}. O(chunks K^2).
      */
     double partition(double[] agg, double[] dev, int chunks, int[] ends) {
-        return chunkDp(chunks, false, ends, (j, st, e, ch) -> {
+        double[] t = table();
+        if (t == null) {
+            return chunkDp(chunks, false, ends, (j, st, e, ch) -> {
+                int o = j * Path.PARTS;
+                double c = agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3]
+                        + agg[o + 4] * (e < segments ? sendAt[e] : 0);
+                if (dev[j] > 0 || agg[o + 5] > 0) {
+                    double sync = chunkSync(st, e);
+                    c += dev[j] * (sync + profileUpdate(st, e));
+                    if (agg[o + 5] > 0) {
+                        c += agg[o + 5] * chunkOwnUpdate(st, e, ch, sync);
+                    }
+                }
+                return c;
+            });
+        }
+        // the same sums from the chunks' values computed once ({@link #table}): the same numbers, in the same order
+        int k = segments;
+        double[][] best = new double[chunks][k + 1];
+        int[][] from = new int[chunks][k + 1];
+        for (int j = 0; j < chunks; j++) {
+            java.util.Arrays.fill(best[j], Double.POSITIVE_INFINITY);
             int o = j * Path.PARTS;
-            double c = agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3]
-                    + agg[o + 4] * (e < segments ? sendAt[e] : 0);
-            if (dev[j] > 0 || agg[o + 5] > 0) {
-                double sync = chunkSync(st, e);
-                c += dev[j] * (sync + profileUpdate(st, e));
-                if (agg[o + 5] > 0) {
-                    c += agg[o + 5] * Math.max(0, reduceJoint(st, e) - ch[0] - ch[1] - ch[2] - sync - ch[3]);
+            double a0 = agg[o];
+            double a1 = agg[o + 1];
+            double a2 = agg[o + 2];
+            double a3 = agg[o + 3];
+            double a4 = agg[o + 4];
+            double a5 = agg[o + 5];
+            double dj = dev[j];
+            boolean tail = dj > 0 || a5 > 0;
+            int lo = j == chunks - 1 ? k : j + 1;
+            int hi = k - (chunks - 1 - j);
+            for (int e = lo; e <= hi; e++) {
+                int sHi = j == 0 ? 0 : e - 1;
+                for (int st = j == 0 ? 0 : j; st <= sHi; st++) {
+                    double prev = j == 0 ? 0 : best[j - 1][st];
+                    if (prev == Double.POSITIVE_INFINITY) {
+                        continue;
+                    }
+                    int x = (st * (k + 1) + e) * Path.VALUES;
+                    double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4];
+                    if (tail) {
+                        c += dj * (t[x + Path.SYNC] + t[x + Path.UPDATE]);
+                        if (a5 > 0) {
+                            c += a5 * t[x + 5];
+                        }
+                    }
+                    c += prev;
+                    if (c < best[j][e]) {
+                        best[j][e] = c;
+                        from[j][e] = st;
+                    }
                 }
             }
-            return c;
-        });
+        }
+        int e = k;
+        for (int j = chunks - 1; j >= 0; j--) {
+            ends[j] = e;
+            e = from[j][e];
+        }
+        return best[chunks - 1][k];
+    }
+
+    /** The most segments whose chunks' values {@link #table} keeps (K (K + 1) 8 numbers: 4 MB for DenseNet-121's 254). */
+    static final int TABLE_SEGMENTS = 512;
+
+    /** Per chunk {@code [st, e)} at {@code (st (K + 1) + e) VALUES}: its values ({@link #values}); null past {@link #TABLE_SEGMENTS}. */
+    private double[] table;
+
+    /** {@link #table}, computed on first use. O(K^2). */
+    private double[] table() {
+        if (table == null && segments <= TABLE_SEGMENTS) {
+            int k = segments;
+            double[] t = new double[k * (k + 1) * Path.VALUES];
+            double[] ch = new double[4];
+            for (int st = 0; st < k; st++) {
+                for (int e = st + 1; e <= k; e++) {
+                    chunkInto(st, e, ch);
+                    int x = (st * (k + 1) + e) * Path.VALUES;
+                    System.arraycopy(ch, 0, t, x, 4);
+                    t[x + 4] = e < segments ? sendAt[e] : 0;
+                    double sync = chunkSync(st, e);
+                    t[x + 5] = chunkOwnUpdate(st, e, ch, sync);
+                    t[x + Path.SYNC] = sync;
+                    t[x + Path.UPDATE] = profileUpdate(st, e);
+                }
+            }
+            table = t;
+        }
+        return table;
     }
 
     /** The ends of the partition whose largest chunk work (forward and backward, least) is least. O(chunks K^2). */
@@ -1178,17 +1704,40 @@ final class PipelineBound {
          * ends on of which it holds a pair (a triple) ({@link PipelineBound#chunkOwn}). O(ops + transfers).
          */
         double step(List<StageProfile> ps, double[] bonus, double[] own) {
+            return step(ps, bonus, own, null, false);
+        }
+
+        /**
+         * The step with the optimizer step after it: the largest over devices {@code d} of its last op's end, its
+         * reduction, the pairs' {@code bonus} and the larger of {@code own} (summed over {@code d}'s chunks with a pair
+         * on the path) plus the largest device's update, and {@code ownUpdate} (the same with the update in the joint:
+         * {@link PipelineBound#chunkOwnUpdate}) plus {@code d}'s own update. Both are below the step of every plan: it
+         * is at least {@code d}'s path, reduction and update, and at least its path and reduction plus any device's
+         * update. {@code ownUpdate} null: {@link #step(List, double[], double[])} plus the largest update. O(ops +
+         * transfers).
+         */
+        double step(List<StageProfile> ps, double[] bonus, double[] own, double[] ownUpdate) {
+            return step(ps, bonus, own, ownUpdate, true);
+        }
+
+        private double step(List<StageProfile> ps, double[] bonus, double[] own, double[] ownUpdate, boolean update) {
             longest(ps);
             double[] end = ends;
             int[] arg = args;
             double[] sync = new double[p];
+            double[] upd = new double[p];
+            double most = 0;
             for (int j = 0; j < chunks; j++) {
                 sync[j % p] += ps.get(j).gradientSyncSeconds();
+                upd[j % p] += ps.get(j).updateSeconds();
+                most = Math.max(most, upd[j % p]);
             }
             double best = 0;
             int[][] count = counts;
             for (int d = 0; d < p; d++) {
                 double extra = 0;
+                double mine = 0;
+                double mineU = 0;
                 if (bonus != null) {
                     for (int[] c : count) {
                         java.util.Arrays.fill(c, 0);
@@ -1201,10 +1750,15 @@ final class PipelineBound {
                     for (int j = 0; j < chunks; j++) {
                         int pairs = split ? Math.min(count[j][F], Math.min(count[j][BI], count[j][W]))
                                 : Math.min(count[j][F], count[j][B]);
-                        extra += pairs * bonus[j] + (own != null && pairs > 0 && j % p == d ? own[j] : 0);
+                        extra += pairs * bonus[j];
+                        if (pairs > 0 && j % p == d) {
+                            mine += own != null ? own[j] : 0;
+                            mineU += ownUpdate != null ? ownUpdate[j] : 0;
+                        }
                     }
                 }
-                best = Math.max(best, (last[d] >= 0 ? end[last[d]] : 0) + sync[d] + extra);
+                double tail = update ? Math.max(mine + most, ownUpdate == null ? 0 : mineU + upd[d]) : mine;
+                best = Math.max(best, (last[d] >= 0 ? end[last[d]] : 0) + sync[d] + extra + tail);
             }
             return best;
         }
@@ -1280,10 +1834,14 @@ final class PipelineBound {
         final double leastSegment;
         final PipelineBound least = PipelineBound.this;
         double best;
+        final double threshold;
         int[] bestEnds;
+        /** Where not null: the partitions below {@code best} are collected here, {@code best} left as it is. */
+        List<Leaf> collect;
         Paths paths;
         double[] bonus;
         double[] own;
+        double[] ownU;
         long priced;
         long visited;
         boolean aborted;
@@ -1299,6 +1857,7 @@ final class PipelineBound {
             this.budget = budget;
             this.secondsLeft = secondsLeft;
             this.best = threshold;
+            this.threshold = threshold;
             end = new int[chunks];
             work = new double[p];
             chain = new double[p];
@@ -1430,7 +1989,6 @@ final class PipelineBound {
                 ps.add(profile(from, end[j]));
                 from = end[j];
             }
-            double update = PipelineSearch.updateAfter(sch, ps, p);
             // the longest paths of the op order (the schedule's estimate, closed form or critical path, is their
             // largest end), each with what every layout adds to its chunks' forward and backward pairs: a segment's
             // joint least less its parts' least
@@ -1438,14 +1996,26 @@ final class PipelineBound {
                 paths = new Paths(sch, p, m, v);
                 bonus = new double[chunks];
                 own = new double[chunks];
+                ownU = new double[chunks];
             }
             int f = 0;
             for (int j = 0; j < chunks; j++) {
                 bonus[j] = chunkJ(f, end[j]);
                 own[j] = chunkOwn(f, end[j]);
+                ownU[j] = chunkOwnUpdate(f, end[j]);
                 f = end[j];
             }
-            double step = paths.step(ps, bonus, own) + update;
+            double step = paths.step(ps, bonus, own, ownU);
+            if (collect != null) {
+                if (step < best) {
+                    if (collect.size() >= TIGHTEN_LEAVES) {
+                        aborted = true;
+                        return;
+                    }
+                    collect.add(new Leaf(step, end.clone()));
+                }
+                return;
+            }
             if (step < best) {
                 best = step;
                 bestEnds = end.clone();

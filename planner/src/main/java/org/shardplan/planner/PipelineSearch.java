@@ -206,9 +206,12 @@ final class PipelineSearch {
             r.add(p);
         }
         if (r.isEmpty()) {
-            throw new ShardplanException("no pipeline degree fits the fixed degrees: --tensor-parallel "
-                    + opts.tensor().orElse(0) + " and --data-parallel " + opts.data().orElse(0) + " must multiply to a"
-                    + " divisor of the " + n + " devices");
+            List<String> fixed = new ArrayList<>();
+            opts.tensor().ifPresent(t -> fixed.add("--tensor-parallel " + t));
+            opts.data().ifPresent(d -> fixed.add("--data-parallel " + d));
+            throw new ShardplanException("no pipeline degree fits the fixed degrees: " + String.join(" and ", fixed)
+                    + (fixed.size() > 1 ? " must each" : " must") + " divide the devices of one stage (the " + n
+                    + " devices over a pipeline degree of at most " + Math.min(n, maxStages) + " that divides them)");
         }
         return r;
     }
@@ -1512,6 +1515,7 @@ final class PipelineSearch {
         }
         shapes.sort(java.util.Comparator.comparingInt(x -> (Integer) x[1]));
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
+        boolean ownSolved = false; // a minimiser of the plan's schedule with its layouts solved exactly
         for (Object[] shape : shapes) {
             if (budget <= 0) {
                 return 0; // the schedules left would run past the budget: no bound
@@ -1538,13 +1542,45 @@ final class PipelineSearch {
                         for (int j = 0; j < least.ends().length; j++) {
                             bs[j + 1] = pos.get(least.ends()[j]);
                         }
-                        minimisers.add(new Object[] {sch, v, bs, pbound.workLayouts()});
+                        minimisers.add(new Object[] {sch, v, bs, least.layouts() != null ? least.layouts() : pbound.workLayouts()});
+                        ownSolved |= least.layouts() != null && sch.name().equals(o.schedule().name()) && v == o.virtual();
                     }
                     lb = Math.min(lb, s);
                 }
             }
         }
+        if (!ownSolved) {
+            planOwnPartition(o, pos, pbound, minimisers); // no minimiser of the plan's schedule with exactly solved layouts
+        }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
+    }
+
+    /**
+     * The plan's own partition with its chunks' layouts solved exactly ({@link PipelineBound#partitionBound}) under its
+     * schedule, added to {@code minimisers} as a plan to price: where the partitions are too many to enumerate the
+     * bound has no minimiser of its own. Nothing where the plan's stage bounds are not at the cut positions.
+     */
+    private void planOwnPartition(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers) {
+        if (!o.schedule().exact() || secondsLeft() <= 0.05) {
+            return;
+        }
+        int[] ends = new int[o.bounds().length - 1];
+        for (int j = 0; j < ends.length; j++) {
+            ends[j] = pos.indexOf(o.bounds()[j + 1]);
+            if (ends[j] < 0) {
+                return;
+            }
+        }
+        long t0 = System.nanoTime();
+        PipelineBound.PartitionBound pb = pbound.partitionBound(new PipelineBound.Paths(o.schedule(), o.stages(),
+                o.microBatches(), o.virtual()), o.stages(), ends, o.stepSeconds(), PipelineBound.PARTITION_ROUNDS,
+                this::secondsLeft);
+        tick("schedule bound", t0);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  the plan's partition solved exactly: at least %.6f s (%d rows, %d columns, %.2f s)%n",
+                    pb.bound(), pb.rows(), pb.columns(), (System.nanoTime() - t0) / 1e9);
+        }
+        minimisers.add(new Object[] {o.schedule(), o.virtual(), o.bounds(), pb.layouts()});
     }
 
     /**
@@ -2612,7 +2648,12 @@ final class PipelineSearch {
             }
             List<Integer> ms = micros(all, p);
             boolean[] setting = firstSetting(p, ms, rcs, zs);
+            Optional<Outcome> lead = p == 1 && !setting[1] && zs.size() > 1 && leadZero
+                    ? leadAtHighestZero(ms, setting[0], zs.get(0), zs.get(zs.size() - 1)) : Optional.empty();
             Sweep sw = sweep(p, setting[0], setting[1] ? zs.get(zs.size() - 1) : zs.get(0), ms, false);
+            if (lead.isPresent() && (sw.best() == null || sw.best().isBounded() || better(lead.get(), sw.best()))) {
+                sw = new Sweep(lead.get(), sw.memoryBound());
+            }
             first.put(p, sw.best() != null && sw.best().fits() ? sw.best().stepSeconds() : Double.POSITIVE_INFINITY);
             if (sw.best() != null && !sw.best().isBounded() && (best == null || better(sw.best(), best))) {
                 best = sw.best();
@@ -2739,6 +2780,69 @@ final class PipelineSearch {
             }
         }
         return new boolean[] {rcs.get(rcs.size() - 1), zs.size() > 1};
+    }
+
+    /**
+     * The first pass at one stage, before its sweep at the first memory setting ({@code zLow}): where the fewest
+     * micro-batches whose least memory ({@link #mayFitScaled}) may fit are put off there because memory binds, the
+     * same count is priced with ZeRO's highest stage {@code zHigh} (the same recomputation) before the sweep goes on
+     * to more micro-batches (only where the sweep has more to try: Megatron's 1T row puts off its last count at
+     * ZeRO 1, and there ZeRO 3 is left to the second pass, where its bound drops it). The second pass tries higher
+     * ZeRO stages where memory binds, but only up to the first whose sweep is not bound by memory, so the highest
+     * may not be priced there: this configuration is then one more (Megatron's 7.5B row: ZeRO 2 at 1 micro-batch
+     * fits and the second pass stopped there at 1.94 s; ZeRO 3 at 1 gives 1.91 s). Both through the memo the passes
+     * share, so nothing is priced twice. Fewer, larger micro-batches at a higher ZeRO stage are often faster than
+     * more at a lower one (Megatron's 39.1B row: 7.20 s at 2 micro-batches with ZeRO 3 against 7.78 s at 4 with
+     * ZeRO 1), and a faster plan found early lets the configurations' lower bounds leave more of the rest unpriced
+     * (there: the 4 micro-batches with ZeRO 1 and 2). The plan found there if it fits, else empty. At most two
+     * configurations priced, one of which the sweep prices anyway.
+     */
+    private Optional<Outcome> leadAtHighestZero(List<Integer> ms, boolean rc, int zLow, int zHigh)
+            throws ShardplanException {
+        if (batch <= 0) {
+            return Optional.empty();
+        }
+        for (int m : ms) {
+            if (!mayFitScaled(1, m, rc, zLow)) {
+                continue;
+            }
+            int before = deferred.size();
+            memoPrice(1, m, rc, zLow);
+            if (deferred.size() == before || !timeLeft()) {
+                return Optional.empty(); // priced (or no plan at all): the sweep goes on as before
+            }
+            boolean more = false;
+            for (int x : ms) {
+                more |= x > m && mayFitScaled(1, x, rc, zLow);
+            }
+            if (!more) {
+                return Optional.empty(); // no more micro-batches to price first: the passes' order is kept
+            }
+            leads++;
+            Optional<Outcome> o = memoPrice(1, m, rc, zHigh);
+            return o.isPresent() && !o.get().isBounded() && o.get().fits() ? o : Optional.empty();
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Whether the first pass tries ZeRO's highest stage at one stage's fewest micro-batches where memory binds
+     * there ({@link #leadAtHighestZero}; {@code -Dshardplan.leadZero=false}: off); tests turn it off to compare.
+     */
+    boolean leadZero = !"false".equals(System.getProperty("shardplan.leadZero"));
+
+    /** How many times {@link #leadAtHighestZero} went on to ZeRO's highest stage. */
+    int leads;
+
+    /** {@link #price} through the memo of the passes ({@link #sweep}'s). */
+    private Optional<Outcome> memoPrice(int p, int m, boolean rc, int z) throws ShardplanException {
+        String key = p + "/" + m + "/" + rc + "/" + z;
+        Optional<Outcome> o = priced.get(key);
+        if (o == null) {
+            o = price(p, m, rc, z);
+            priced.put(key, o);
+        }
+        return o;
     }
 
     /** The micro-batch counts worth trying with P stages. */

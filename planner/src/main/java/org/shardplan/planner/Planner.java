@@ -632,8 +632,7 @@ public final class Planner {
             for (ProblemBuilder.Unit u : best.built().units()) {
                 strategies += u.layouts().size();
             }
-            // OPTIMAL only with a proven bound equal to the step (over the space boundScope names); a pipeline's
-            // stages are each solved exactly, but no bound holds across stages, so it is FEASIBLE
+            // OPTIMAL only with a proven bound equal to the step (over the space boundScope names)
             String status = best.stages() == 1 && best.proven() && best.solver().equals(solverName)
                     ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
             double lower = best.lowerBound();
@@ -642,6 +641,9 @@ public final class Planner {
                 PipelineSearch.Reported reported = ps.reported(best);
                 best = reported.plan();
                 lower = reported.lowerBound();
+                if (lower >= best.stepSeconds() * (1 - 1e-9)) {
+                    status = Status.OPTIMAL.name(); // the configuration's bound reaches the step
+                }
             }
             lower = Math.min(lower, best.stepSeconds());
             double seconds = (System.nanoTime() - t0) / 1e9; // the bound's time included

@@ -144,6 +144,7 @@ class MemoryAwareBoundTest {
         int priced = 0;
         int aboveAverage = 0;
         int aboveBlind = 0;
+        int aboveBusiest = 0;
         for (int devices : List.of(8, 16)) {
             Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
             double peak = Fixtures.oneStagePeak(base, GPT8);
@@ -185,6 +186,12 @@ class MemoryAwareBoundTest {
                                     work += x[1];
                                 }
                                 aboveAverage += blind > m * work / stages * (1 + 1e-6) ? 1 : 0;
+                                // the busiest device's work on its own (the bound takes the larger of it and the above)
+                                MemoryAwareBound alone = new MemoryAwareBound(costs, rc, ps.cuts(cg, micro), p.memoryLimit());
+                                double busiest = m * alone.busiestDevice(stages);
+                                assertTrue(busiest <= step * (1 + 1e-9), what + ": busiest device's bound " + busiest
+                                        + " above the step " + step);
+                                aboveBusiest += busiest > 0 ? 1 : 0;
                                 aboveBlind += bound > blind * (1 + 1e-6) ? 1 : 0;
                                 priced++;
                             }
@@ -196,6 +203,7 @@ class MemoryAwareBoundTest {
         assertTrue(priced > 10, "priced " + priced);
         assertTrue(aboveAverage == priced, "the fill and drain lifted " + aboveAverage + " of " + priced);
         assertTrue(aboveBlind > 0, "memory never lifted the interleaved bound in " + priced + " configurations");
+        assertTrue(aboveBusiest > 0, "the busiest device's bound was never above 0 in " + priced + " configurations");
     }
 
     @Test
@@ -214,6 +222,30 @@ class MemoryAwareBoundTest {
         assertEquals(4, MemoryAwareBound.interleavedHeld(4, 1));
         assertEquals(3, MemoryAwareBound.interleavedHeld(4, 2));
         assertEquals(1, MemoryAwareBound.interleavedHeld(4, 3));
+    }
+
+    @Test
+    void theBusiestDeviceOfAnInterleavedPipelineByHand() {
+        // four alike segments of one node each: 1 ms with 2 GB of activations, or 2 ms with 0.5 GB; limit 4 GB.
+        // Two stages: device 0 holds 2 micro-batches of each chunk (min(P, 2 (P - 0) - 1)), device 1 holds 1.
+        // With a share f of the fast layout, n segments take n (2 - f) ms in n (0.5 + 1.5 f) h GB: device 0 does
+        // n ms up to n = 1, then 7n/3 - 4/3 ms (f = (4/n - 1) / 3); device 1 n ms up to n = 2, then 7n/3 - 8/3 ms.
+        // Within T ms (T >= 2) they take (3T + 4) / 7 and (3T + 8) / 7 segments; all 4 once 6T + 12 = 28: T = 8/3 ms
+        // (whole segments need 4 ms: two each, device 0 both slow). The dual is met on a grid of lambda: a little
+        // below, never above.
+        List<ProblemBuilder.Cost> seg = List.of(cost(1e-3, 0, 2e9), cost(2e-3, 0, 0.5e9));
+        MemoryAwareBound mb = new MemoryAwareBound(List.of(seg, seg, seg, seg), false, List.of(1, 2, 3), 4e9);
+        double t = mb.busiestDevice(2);
+        assertTrue(t <= 8e-3 / 3 * (1 + 1e-9), "busiest device " + t + " above 8/3 ms");
+        assertTrue(t >= 8e-3 / 3 * 0.97, "busiest device " + t + " far below 8/3 ms");
+        // the average work alone: the 4 segments' least work 4 ms over 2 devices, 2 ms a micro-batch
+        assertTrue(t > 2e-3 * 1.2);
+        // the interleaved step of m = 2 is at least twice that, and so the bound
+        double step = mb.step(2, 2, EnumSet.of(MemoryAwareBound.Kind.INTERLEAVED));
+        assertTrue(step >= 2 * t * (1 - 1e-12), "step bound " + step + " below m x " + t);
+        // room for everything fast (4 x 2 x 2 GB on device 0 alone): 2 ms, the average
+        MemoryAwareBound roomy = new MemoryAwareBound(List.of(seg, seg, seg, seg), false, List.of(1, 2, 3), 16e9);
+        assertEquals(2e-3, roomy.busiestDevice(2), 1e-12);
     }
 
     @Test

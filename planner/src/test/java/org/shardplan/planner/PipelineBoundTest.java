@@ -177,12 +177,14 @@ class PipelineBoundTest {
             int f = 0;
             double[] bonus = new double[chunks];
             double[] own = new double[chunks];
+            double[] ownU = new double[chunks];
             for (int c = 0; c < chunks; c++) {
                 bonus[c] = pb.chunkJoint(f, end[c]);
                 own[c] = pb.chunkOwn(f, end[c]);
+                ownU[c] = pb.chunkOwnUpdate(f, end[c]);
                 f = end[c];
             }
-            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus, own) + PipelineSearch.updateAfter(sch, ps, p));
+            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus, own, ownU));
         }
         double best = Double.POSITIVE_INFINITY;
         int last = j == chunks - 1 ? pb.segments() : pb.segments() - (chunks - j - 1);
@@ -211,11 +213,21 @@ class PipelineBoundTest {
                             for (int j = 0; j < p * v; j++) {
                                 double b = 1 + rnd.nextDouble();
                                 ps.add(new StageProfile(0.5 + rnd.nextDouble(), b, b * rnd.nextDouble(), 0.2 * rnd.nextDouble(),
-                                        0.3 * rnd.nextDouble(), 0, 0));
+                                        0.3 * rnd.nextDouble(), 0, 0, 0.1 * rnd.nextDouble()));
                             }
                             double step = sch.estimate(ps, m, v).stepSeconds();
                             String what = name + " p " + p + " m " + m + " v " + v;
                             assertEquals(step, paths.step(ps, new double[p * v]), 1e-9 * step, what);
+                            // with the update after it: the step the search prices
+                            double update = PipelineSearch.updateAfter(sch, ps, p);
+                            double[] zero = new double[p * v];
+                            assertEquals(step + update, paths.step(ps, zero, zero, zero), 1e-9 * step, what + " with the update");
+                            // a joint with the update of 1 on chunk 0: device 0's path (which holds a pair of chunk 0
+                            // wherever it ends after its backward) gains 1 + its own update in place of the largest update
+                            double[] ownU = new double[p * v];
+                            ownU[0] = 1;
+                            double withU = paths.step(ps, zero, zero, ownU);
+                            assertTrue(withU >= step + update - 1e-12 && withU <= step + 1 + update + 1e-9, what + ": " + withU);
                             // a bonus of 1 per forward-backward pair of chunk 0: at least the pairs the longest path to
                             // the last device holds there (device 0 with its m pairs ends last in most shapes)
                             double[] one = new double[p * v];
@@ -241,6 +253,8 @@ class PipelineBoundTest {
             for (int m : List.of(4, 8)) {
                 long micro = 64 / m;
                 PipelineBound least = leastOf(ps, micro, devices / stages);
+                PipelineBound tightened = leastOf(ps, micro, devices / stages);
+                least.tightenPartitions = false;
                 for (String name : SCHEDULES) {
                     Schedule sch = Schedules.of(name);
                     for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
@@ -254,6 +268,10 @@ class PipelineBoundTest {
                         // a threshold below the least step is returned as it is; above it changes nothing
                         assertEquals(all * 0.9, least.step(sch, stages, m, v, all * 0.9, Long.MAX_VALUE, () -> 600), 1e-12 * all, what);
                         assertEquals(all, least.step(sch, stages, m, v, all * 1.1, Long.MAX_VALUE, () -> 600), 1e-12 * all, what);
+                        // with the partitions' layouts solved exactly: at least as high, and the threshold still caps
+                        double exact = tightened.step(sch, stages, m, v, Double.POSITIVE_INFINITY, Long.MAX_VALUE, () -> 600);
+                        assertTrue(exact >= all * (1 - 1e-12), what + ": tightened " + exact + " < " + all);
+                        assertEquals(all * 0.9, tightened.step(sch, stages, m, v, all * 0.9, Long.MAX_VALUE, () -> 600), 1e-12 * all, what);
                         compared++;
                     }
                 }
@@ -332,6 +350,10 @@ class PipelineBoundTest {
         assertTrue(lo.forwardSeconds() + lo.backwardSeconds() + pair <= plan * (1 + 1e-9), at + " forward and backward");
         assertTrue(lo.forwardSeconds() + lo.backwardSeconds() + lo.gradientSyncSeconds() + pair + own
                 <= (plan + hi.gradientSyncSeconds()) * (1 + 1e-9), at + " forward, backward and reduction");
+        double ownU = least.chunkOwnUpdate(from, to);
+        assertTrue(ownU >= own * (1 - 1e-12), at + ": the joint with the update below the one without");
+        assertTrue(lo.forwardSeconds() + lo.backwardSeconds() + lo.gradientSyncSeconds() + lo.updateSeconds() + pair + ownU
+                <= (plan + hi.gradientSyncSeconds() + hi.updateSeconds()) * (1 + 1e-9), at + " forward, backward, reduction and update");
     }
 
     /** A partition's node bounds with each inner cut moved by up to 3 segments (kept increasing). */
@@ -445,6 +467,89 @@ class PipelineBoundTest {
             assertEquals(1, java.util.Arrays.stream(g[1]).sum(), 1e-9, "columns' strategy sums to 1");
             assertEquals(conceded, guaranteed, 1e-9, "game " + t + " (" + n + " x " + k + ")");
         }
+    }
+
+    /**
+     * A partition's layouts solved exactly ({@link PipelineBound#partitionBound}): its bound lies below the step of the
+     * plan the search kept (with that partition) and of random plans with the partition, under every schedule and
+     * virtual-stage count the search could run, and the step it reports for its own layouts is the step the search prices
+     * for them; on a small GPT (every layout allowed) and on DenseNet-121 (the configuration's fixed degrees).
+     */
+    @Test
+    void aPartitionsExactSolveIsBelowEveryPlanWithItAndPricesItsOwnLayouts() throws Exception {
+        Random rnd = new Random(17);
+        int checked = 0;
+        int tight = 0;
+        for (boolean dense : List.of(false, true)) {
+            int devices = dense ? 16 : 8;
+            int stages = dense ? 8 : 4;
+            int m = 8;
+            long batch = dense ? 16 : 64;
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
+            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, dense ? DENSENET : GPT, batch, 600);
+            ps.useBound = false;
+            var o = ps.price(stages, m, false, 1).orElseThrow();
+            long micro = batch / m;
+            var cg = ps.coarse(micro);
+            int per = devices / stages;
+            ProblemBuilder.Built b = o.built();
+            StageProblem.Filter filter = dense ? ps.filter(cg, micro, per) : StageProblem.Filter.ALL;
+            List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
+            PipelineBound least = leastOf(ps, b, o.builder(), filter, pos, per);
+            for (String name : SCHEDULES) {
+                Schedule sch = Schedules.of(name);
+                for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
+                    if (sch.check(stages, m, v).isPresent() || stages * v > pos.size() - 1) {
+                        continue;
+                    }
+                    for (int t = 0; t < (dense ? 2 : 3); t++) {
+                        boolean own = t == 0 && v == o.virtual() && name.equals(o.schedule().name());
+                        int[] bs = own ? o.bounds() : randomBounds(pos, stages * v, rnd);
+                        int[] ends = new int[bs.length - 1];
+                        for (int j = 0; j < ends.length; j++) {
+                            ends[j] = pos.indexOf(bs[j + 1]);
+                        }
+                        var pb = least.partitionBound(new PipelineBound.Paths(sch, stages, m, v), stages, ends,
+                                Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS, () -> 600);
+                        String what = (dense ? "DenseNet " : "GPT ") + name + " v " + v + " at " + java.util.Arrays.toString(bs);
+                        double its = priced(ps, b, o.builder(), pb.layouts(), bs, per, sch, m, v, stages);
+                        assertEquals(its, pb.step(), 1e-9 * its, what + ": its layouts' step");
+                        assertTrue(pb.bound() <= its * (1 + 1e-9), what + ": bound " + pb.bound() + " > its own layouts' " + its);
+                        tight += pb.bound() >= its * (1 - 1e-3) ? 1 : 0;
+                        for (int r = 0; r < 12; r++) {
+                            int[] x = r == 0 ? o.choice() : allowedLayouts(b, filter, rnd);
+                            double step = priced(ps, b, o.builder(), x, bs, per, sch, m, v, stages);
+                            assertTrue(pb.bound() <= step * (1 + 1e-9), what + ": bound " + pb.bound() + " > " + step);
+                            checked++;
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 200, "checked " + checked);
+        assertTrue(tight >= 3, "partitions whose bound is within 0.1% of its own layouts' step: " + tight);
+    }
+
+    /** A plan's step as the search prices it: its profiles, the schedule's estimate and the optimizer step after it. */
+    private static double priced(PipelineSearch ps, ProblemBuilder.Built b, ProblemBuilder pb, int[] x, int[] bs, int per,
+            Schedule sch, int m, int v, int stages) {
+        List<StageProfile> prof = ps.profiles(b, pb, x, bs, per, false);
+        return sch.estimate(prof, m, v).stepSeconds() + PipelineSearch.updateAfter(sch, prof, stages);
+    }
+
+    /** Random layouts among those the filter allows. */
+    private static int[] allowedLayouts(ProblemBuilder.Built b, StageProblem.Filter filter, Random rnd) {
+        int[] x = new int[b.units().size()];
+        for (ProblemBuilder.Unit u : b.units()) {
+            List<Integer> ok = new ArrayList<>();
+            for (int c = 0; c < u.costs().size(); c++) {
+                if (filter.allows(u, c)) {
+                    ok.add(c);
+                }
+            }
+            x[u.index()] = ok.get(rnd.nextInt(ok.size()));
+        }
+        return x;
     }
 
     /** The small segment problems tried in full ({@link PipelineBound#enumerate}) have the dynamic program's optimum. */

@@ -107,6 +107,9 @@ class PipelineSearchTest {
             // a bound across the stages, below the step
             assertTrue(p.solver().lowerBound() > 0 && p.solver().lowerBound() <= p.totals().stepSeconds(),
                     schedule + ": bound " + p.solver().lowerBound() + ", step " + p.totals().stepSeconds());
+            // OPTIMAL exactly where the configuration's bound reaches the step
+            assertEquals(p.solver().lowerBound() >= p.totals().stepSeconds() * (1 - 1e-9) ? "OPTIMAL" : "FEASIBLE",
+                    p.solver().status(), schedule + ": bound " + p.solver().lowerBound() + ", step " + p.totals().stepSeconds());
             int v = p.schedule().virtualStages();
             assertEquals(4 * v, p.stages().size(), schedule);
             for (int s = 0; s < p.stages().size(); s++) {
@@ -269,6 +272,10 @@ class PipelineSearchTest {
         e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
                 .withBatch(64).withSearch(SearchOptions.AUTO.withMicroBatches(5)).plan(deep));
         assertEquals("--micro-batches must divide the global batch 64, found 5", e.getMessage());
+        e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
+                .withBatch(64).withSearch(SearchOptions.AUTO.withTensor(3)).plan(deep));
+        assertEquals("no pipeline degree fits the fixed degrees: --tensor-parallel 3 must divide the devices of one"
+                + " stage (the 16 devices over a pipeline degree of at most 16 that divides them)", e.getMessage());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
                 () -> SearchOptions.AUTO.withSchedule("pipedream"));
         assertTrue(bad.getMessage().startsWith("--schedule must be auto or one of gpipe, 1f1b"), bad.getMessage());

@@ -99,4 +99,53 @@ class SearchWorkTest {
         }
         assertTrue(stopped > 0, "no step bound stopped below its configuration's bound");
     }
+
+    @Test
+    void theHighestZeroStageTriedFirstWhereMemoryBindsFindsNoWorsePlan() throws Exception {
+        // one stage, the fewest micro-batches put off at ZeRO 1 because memory binds: ZeRO 3 at that count is
+        // priced before more micro-batches (leadAtHighestZero)
+        int leads = 0;
+        int fewer = 0;
+        int same = 0;
+        Map<Planner, ModelSource> cases = new java.util.LinkedHashMap<>();
+        for (Planner p : planners()) {
+            cases.put(p, GPT);
+        }
+        for (int devices : List.of(4, 16)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(20);
+            cases.put(p.withMemoryLimit(0.12 * Fixtures.oneStagePeak(p, GPT8)), GPT8);
+        }
+        for (Map.Entry<Planner, ModelSource> c : cases.entrySet()) {
+            Planner p = c.getKey();
+            ModelSource model = c.getValue();
+            String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit();
+            PipelineSearch off = new PipelineSearch(p, SearchOptions.AUTO, model, 64, 600);
+            off.leadZero = false;
+            off.beside = false;
+            var a = off.run().orElseThrow();
+            PipelineSearch on = new PipelineSearch(p, SearchOptions.AUTO, model, 64, 600);
+            on.beside = false;
+            var b = on.run().orElseThrow();
+            assertTrue(off.timeLeft() && on.timeLeft(), what);
+            // never a worse plan (it may find a better one: a configuration the second pass does not reach, as on
+            // Megatron's 7.5B row); where the configuration is the same, the same layouts, bound and proof
+            assertTrue(!a.fits() || b.fits(), what);
+            assertTrue(b.stepSeconds() <= a.stepSeconds() * (1 + 1e-12), what + ": " + b.stepSeconds() + " against "
+                    + a.stepSeconds());
+            if (a.stages() == b.stages() && a.microBatches() == b.microBatches() && a.recompute() == b.recompute()
+                    && a.zero() == b.zero()) {
+                PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
+                assertArrayEquals(a.choice(), b.choice(), what);
+                assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
+                assertEquals(a.proven(), b.proven(), what);
+                same++;
+            }
+            assertEquals(0, off.leads, what);
+            leads += on.leads;
+            fewer += on.configurations < off.configurations ? 1 : 0;
+        }
+        assertTrue(leads > 0, "ZeRO's highest stage was never tried first");
+        assertTrue(same > 0, "never the same configuration");
+        assertTrue(fewer > 0, "trying it first never left a configuration unpriced");
+    }
 }

@@ -47,6 +47,13 @@ import org.shardplan.graph.DType;
  * on top of its fitted time: {@link #streamSeconds}. Samples are fitted with that time taken off
  * and predictions get it added, so the curves stay those of cache-resident kernels.
  *
+ * <p>Above the largest roofline time of a group's samples the line of the nearest samples is
+ * extended only where its slope is not negative, else that of a wider neighbourhood
+ * ({@link #aboveRange(List, double)}), so that a larger kernel is never priced as the largest one
+ * measured. A blocked-layout convolution with a fused activation other than ReLU pays for MLAS's
+ * separate pass over its output ({@link #activationPassSeconds}); samples are fitted with it taken
+ * off.
+ *
  * <p>Fitting is O(n log n) in the number of samples; a prediction O(n) in the size of its group.
  */
 public final class EfficiencyModel {
@@ -110,7 +117,8 @@ public final class EfficiencyModel {
         this.samples = List.copyOf(samples);
         double floor = fastestProduct(this.samples);
         for (Sample s : this.samples) {
-            double stream = streamSeconds(s.opType(), signatureWeightBytes(s.signature()));
+            double stream = streamSeconds(s.opType(), signatureWeightBytes(s.signature()))
+                    + activationPassSeconds(s.signature());
             Point p = new Point(roofline(s.opType(), s.flops(), s.bytes(), s.dtype()),
                     Math.max(s.seconds() - stream, 0.1 * s.seconds()), s.calls(),
                     memoryBound(s.opType(), s.flops(), s.bytes(), s.dtype()));
@@ -295,6 +303,109 @@ public final class EfficiencyModel {
     }
 
     /**
+     * The time a convolution of ONNX Runtime's blocked-channel layout spends applying a fused
+     * activation other than ReLU: with a {@link MemoryCurve} on a CPU, {@code 2·O / B(f)}, O the
+     * bytes of the output, f the bytes one pass of the activation covers and B(f) the curve's
+     * bandwidth for that footprint; 0 for other signatures, for a ReLU or no activation, without a
+     * curve and on a GPU. MLAS's NCHWc kernels apply a ReLU inside the kernel as they store each
+     * output vector, but any other activation (Clip, HardSigmoid, ...) in a separate pass over the
+     * output just written, reading and writing it again ({@code MLAS_CONV_KERNEL_FLAG_OTHER_ACTIVATION},
+     * {@code DoActivation} in onnxruntime/core/mlas/lib/snchwc.cpp): a pointwise convolution of
+     * stride 1 passes over the whole output plane of a set of up to four 16-channel filter blocks
+     * ({@code FilterSetSize}) at once, a depthwise one over one output row of one block, any other
+     * over one output row of a filter set ({@link #activationPass}). Nothing is fitted: the rate is
+     * the memory curve's (an Add of that footprint, measured by {@code LocalCpu.memoryCurve}).
+     * Beside the arithmetic of a pointwise convolution of K input channels (2·K FLOPs per output),
+     * the pass is the larger the smaller K: MobileNet-v2's 1x1 convolutions of 16 and 32 input
+     * channels with a fused Clip were predicted at 0.63 to 0.83 of their measured time without it,
+     * those of 160 and 320 at 0.94 to 1.01 (benchmarks/results/cost-accuracy-held-out.md). Samples are fitted with the pass taken off and predictions get it added, as
+     * with {@link #streamSeconds}. Linear in the signature's length.
+     */
+    double activationPassSeconds(String signature) {
+        if (memory == null || !"cpu".equals(device.kind())) {
+            return 0;
+        }
+        double[] pass = activationPass(signature);
+        return pass[0] > 0 ? pass[0] / memory.bandwidth(pass[1]) : 0;
+    }
+
+    /** MLAS's blocked-channel width and the filter blocks one kernel call computes ({@code FilterSetSize}). */
+    static final int NCHWC_BLOCK = 16;
+    static final int FILTER_SET = 4;
+
+    /**
+     * {@code {bytes, footprint}} of the pass of a fused non-ReLU activation over a
+     * {@code com.microsoft.nchwc:Conv} signature's output ({@link #activationPassSeconds}): bytes
+     * read and written, twice the output's; footprint the bytes one pass covers,
+     * {@code e · 16 · F · S}, e the element size, F the filter blocks of a pass (min(4, ⌈C/16⌉),
+     * 1 for a depthwise convolution, C the output channels) and S the output pixels of a pass (the
+     * whole plane H·W for a 1x1 kernel of stride 1, one row W otherwise). {@code {0, 0}} for other
+     * signatures and for ReLU or no activation. Linear in the signature's length.
+     */
+    static double[] activationPass(String signature) {
+        double[] none = {0, 0};
+        if (signature == null || !signature.startsWith("com.microsoft.nchwc:Conv|")) {
+            return none;
+        }
+        String[] parts = signature.split("\\|", -1);
+        if (parts.length < 4) {
+            return none;
+        }
+        java.util.regex.Matcher a = ACTIVATION.matcher(parts[1]);
+        if (!a.find() || a.group(1).equals("Relu")) {
+            return none;
+        }
+        java.util.regex.Matcher m = TENSOR.matcher(parts[3]);
+        if (!m.lookingAt()) {
+            return none;
+        }
+        Optional<DType> t = DType.fromName(m.group(1));
+        String[] dims = m.group(2).split(",");
+        if (t.isEmpty() || t.get().byteSize() <= 0 || dims.length != 4) {
+            return none;
+        }
+        long[] y = new long[4];
+        long group;
+        try {
+            for (int i = 0; i < 4; i++) {
+                y[i] = Long.parseLong(dims[i]);
+            }
+            group = attrLong(parts[1], "group", 1);
+        } catch (NumberFormatException ex) {
+            return none; // a signature from an edited calibration file: no pass rather than a failure
+        }
+        double e = t.get().byteSize();
+        double bytes = 2 * e * y[0] * y[1] * y[2] * y[3];
+        boolean depthwise = group > 1;
+        boolean unstridedPointwise = "1,1".equals(attr(parts[1], "kernel_shape"))
+                && ("1,1".equals(attr(parts[1], "strides")) || attr(parts[1], "strides") == null);
+        long filterBlocks = depthwise ? 1 : Math.min(FILTER_SET, (y[1] + NCHWC_BLOCK - 1) / NCHWC_BLOCK);
+        double pixels = !depthwise && unstridedPointwise ? y[2] * y[3] : y[3];
+        return new double[] {bytes, e * NCHWC_BLOCK * filterBlocks * pixels};
+    }
+
+    /** The value of attribute {@code name} in a signature's attribute list ({@code a=v;b=w}), or null. */
+    private static String attr(String attributes, String name) {
+        for (String kv : attributes.split(";")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0 && kv.substring(0, eq).equals(name)) {
+                return kv.substring(eq + 1);
+            }
+        }
+        return null;
+    }
+
+    private static long attrLong(String attributes, String name, long dflt) {
+        String v = attr(attributes, name);
+        return v == null ? dflt : Long.parseLong(v);
+    }
+
+    private static final java.util.regex.Pattern ACTIVATION = java.util.regex.Pattern.compile(
+            "(?:^|;)activation=([A-Za-z]+)");
+    private static final java.util.regex.Pattern TENSOR = java.util.regex.Pattern.compile(
+            "([a-z0-9]+)\\[([0-9,]*)\\]");
+
+    /**
      * The bytes of the weights (inputs marked {@code p} or {@code c}) of a matrix product's operator
      * signature ({@code op|attributes|inputs|outputs}, see {@code OpSignature}), the way
      * {@link Backward#weightBytes} counts them for a node: 0 for other op types, for signatures
@@ -448,6 +559,13 @@ public final class EfficiencyModel {
      * family, plus one group prediction.
      */
     public Prediction predict(Kernel k, String signature) {
+        Prediction p = predictFused(k, signature);
+        double pass = signature == null ? 0 : activationPassSeconds(signature);
+        return pass > 0 ? new Prediction(p.seconds() + pass, p.rooflineSeconds(), p.source()) : p;
+    }
+
+    /** {@link #predict(Kernel, String)} before the pass of a fused activation. */
+    private Prediction predictFused(Kernel k, String signature) {
         double r = roofline(k.opType(), k.work().flops(), k.work().bytes(), k.dtype());
         if (signature == null || bySkeleton.isEmpty()) {
             return streamed(groupPrediction(k, r, k.calls()), k);
@@ -708,12 +826,82 @@ public final class EfficiencyModel {
         return localFit(pts, r);
     }
 
-    /** Weighted least squares of t = c + k·r over the nearest points in log r (see class comment). */
+    /**
+     * Weighted least squares of t = c + k·r over the nearest points in log r (see class comment).
+     * Above the group's largest roofline time the line is extrapolated only where its slope came
+     * out of the data; where it came out negative, wider neighbourhoods are tried
+     * ({@link #aboveRange}).
+     */
     private static double localFit(List<Point> pts, double r) {
+        double rMax = 0;
+        for (Point p : pts) {
+            rMax = Math.max(rMax, p.r);
+        }
+        if (rMax > 0 && r > rMax * (1 + 1e-9)) {
+            return aboveRange(pts, r);
+        }
+        return fitAt(pts, r, NEIGHBOURS);
+    }
+
+    /**
+     * The time of a kernel of roofline time {@code r} above every sample of its group: the line of
+     * the {@link #NEIGHBOURS} samples nearest r (the group's largest), or where the least-squares
+     * slope of those comes out negative, of the 8, 16, ... nearest, the first neighbourhood whose
+     * slope is not negative; the group's mean time when none is. Within a group's range a negative
+     * slope is clamped to a flat line through the neighbours (their sizes lie on both sides of the
+     * kernel, so the flat line interpolates); above it the flat line would price every larger
+     * kernel alike: the four largest reorderings into and out of the blocked layout that PaddleOCR
+     * rec measured (2 to 8 MB), alike in size but apart in time under load, gave a negative slope,
+     * and the detector's ReorderOutput of [2,32,160,160] (13 MB) was priced at 141 µs, the same as
+     * one of [1,16,160,160] (3 MB). O(n log n) per neighbourhood, O(log n) neighbourhoods.
+     */
+    private static double aboveRange(List<Point> pts, double r) {
+        for (int n = NEIGHBOURS; ; n *= 2) {
+            List<Point> near = nearest(pts, r, n);
+            if (rawSlope(near) >= 0 || near.size() == pts.size()) {
+                double[] ck = line(near);
+                return ck[0] + ck[1] * r;
+            }
+        }
+    }
+
+    /** The slope of the weighted least-squares line through {@code near} before any clamping (0 when singular). */
+    private static double rawSlope(List<Point> near) {
+        double s = 0;
+        double sr = 0;
+        double srr = 0;
+        double st = 0;
+        double srt = 0;
+        for (Point p : near) {
+            double w = 1.0 / (p.t * p.t);
+            s += w;
+            sr += w * p.r;
+            srr += w * p.r * p.r;
+            st += w * p.t;
+            srt += w * p.r * p.t;
+        }
+        double det = s * srr - sr * sr;
+        return Math.abs(det) <= 1e-12 * s * srr ? 0 : (s * srt - sr * st) / det;
+    }
+
+    /** The local line's value at r over the {@code n} points nearest r in log r. */
+    private static double fitAt(List<Point> pts, double r, int n) {
+        double[] ck = line(nearest(pts, r, n));
+        return ck[0] + ck[1] * r;
+    }
+
+    private static List<Point> nearest(List<Point> pts, double r, int n) {
         double lr = Math.log(Math.max(r, 1e-12));
         List<Point> near = new ArrayList<>(pts);
         near.sort(Comparator.comparingDouble(p -> Math.abs(Math.log(Math.max(p.r, 1e-12)) - lr)));
-        near = near.subList(0, Math.min(NEIGHBOURS, near.size()));
+        return near.subList(0, Math.min(n, near.size()));
+    }
+
+    /**
+     * {@code {c, k}} of t = c + k·r by least squares weighted 1/t² over {@code near}, with k ≥ 0
+     * and c ≥ 0 (a negative one pinned to 0 and the other refitted). O(points).
+     */
+    private static double[] line(List<Point> near) {
         double s = 0;
         double sr = 0;
         double srr = 0;
@@ -745,6 +933,6 @@ public final class EfficiencyModel {
             c = 0;
             k = srt / srr;
         }
-        return c + k * r;
+        return new double[] {c, k};
     }
 }

@@ -90,11 +90,17 @@ public final class OpClass {
      * {@code opType} and {@code shapeClass}, for a node whose own class was never measured: a
      * convolution with a 1x1 kernel, stride 1 and one group per channel (what ONNX Runtime makes of a
      * BatchNormalization that no convolution precedes: a per-channel scale and shift, with the
-     * activation fused) is a per-channel multiply, {@code Mul/outer}. Empty for other kernels. O(1).
+     * activation fused) is a per-channel multiply, {@code Mul/outer}. A FusedMatMul (com.microsoft)
+     * without a transposed operand is a MatMul whose product is scaled by alpha in the same GEMM call:
+     * the MatMul of its class; one with a transposed operand has a class of its own ({@code /transA},
+     * {@code /transB}) and no proxy. Empty for other kernels. O(1).
      */
     public static java.util.Optional<String> proxy(String opType, String shapeClass) {
         if ((opType.equals("Conv") || opType.equals("FusedConv")) && shapeClass.endsWith("k1x1/s1/depthwise")) {
             return java.util.Optional.of("Mul/outer");
+        }
+        if (opType.equals("FusedMatMul") && !shapeClass.contains("/trans")) {
+            return java.util.Optional.of("MatMul/" + shapeClass);
         }
         return java.util.Optional.empty();
     }
@@ -140,7 +146,12 @@ public final class OpClass {
                 Value a = n.input(0);
                 Value b = n.input(n.opType().equals("QLinearMatMul") ? 3 : 1);
                 boolean batched = rank(a) > 2 && rank(b) > 2;
-                return (batched ? "batched" : rank(a) > 2 ? "stacked" : "2d") + (isWeight(b) ? "/weight" : "/act");
+                String c = (batched ? "batched" : rank(a) > 2 ? "stacked" : "2d") + (isWeight(b) ? "/weight" : "/act");
+                if (n.opType().equals("FusedMatMul")) {
+                    // a transposed operand is another loop than MatMul's (see proxy)
+                    c += (n.attrInt("transA", 0) != 0 ? "/transA" : "") + (n.attrInt("transB", 0) != 0 ? "/transB" : "");
+                }
+                return c;
             }
             case "Gemm":
                 return "transB=" + n.attrInt("transB", 0) + (isWeight(n.input(1)) ? "/weight" : "/act");

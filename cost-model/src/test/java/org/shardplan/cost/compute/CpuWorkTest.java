@@ -61,6 +61,33 @@ class CpuWorkTest {
     }
 
     @Test
+    void aFusedMatMulWithoutTransposesIsPricedAsTheMatMulOfItsClass() {
+        // GPT-2's scaled projection: [1,32,1024] x a [1024,256] weight; a transposed A is another class
+        Node plain = new Node("f", "FusedMatMul", "com.microsoft",
+                List.of(ComputeModelTest.act("a", 1, 32, 1024), ComputeModelTest.weight("w", 1024, 256)),
+                List.of(ComputeModelTest.act("y", 1, 32, 256)), List.of(Attribute.ofFloat("alpha", 0.5f)));
+        Node transA = new Node("t", "FusedMatMul", "com.microsoft",
+                List.of(ComputeModelTest.act("a", 1, 120, 40), ComputeModelTest.weight("w", 120, 6625)),
+                List.of(ComputeModelTest.act("y", 1, 40, 6625)), List.of(Attribute.ofInt("transA", 1)));
+        assertEquals("stacked/weight", OpClass.shapeClass(plain));
+        assertEquals("stacked/weight/transA", OpClass.shapeClass(transA));
+        assertEquals(java.util.Optional.of("MatMul/stacked/weight"), OpClass.proxy("FusedMatMul", "stacked/weight"));
+        assertEquals(java.util.Optional.empty(), OpClass.proxy("FusedMatMul", "stacked/weight/transA"));
+        // MatMul weight products on t = 2 r, a transposed FusedMatMul on t = 5 r: the plain FusedMatMul,
+        // never measured in its class, takes the MatMul line, not the op type's mixture
+        List<Sample> s = new ArrayList<>();
+        for (double f : new double[] {1e6, 2e6, 4e6}) {
+            s.add(new Sample("mm" + f, "MatMul", "stacked/weight", f, 0, DType.FLOAT32, 2 * f * 1e-9));
+            s.add(new Sample("ft" + f, "FusedMatMul", "stacked/weight/transA", f, 0, DType.FLOAT32, 5 * f * 1e-9));
+        }
+        EfficiencyModel e = new EfficiencyModel(ComputeModelTest.SLOW, s);
+        Kernel k = new Kernel("forward", "FusedMatMul", "stacked/weight", new Work(3e6, 0, 0, true), DType.FLOAT32);
+        EfficiencyModel.Prediction p = e.predict(k);
+        assertEquals("proxy", p.source());
+        assertEquals(2 * 3e-3, p.seconds(), 1e-12);
+    }
+
+    @Test
     void aPerChannelConvolutionNeverMeasuredIsPricedAsAPerChannelMultiply() {
         // per-channel multiplies (Mul/outer) memory-bound at t = 3 r; dense 3x3 convolutions at t = 1.25 r
         List<Sample> s = new ArrayList<>();
