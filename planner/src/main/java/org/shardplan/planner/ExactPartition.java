@@ -17,6 +17,7 @@ import org.shardplan.planner.build.StageProblem;
 import org.shardplan.planner.pipeline.StagePartition;
 import org.shardplan.planner.solver.DoublesKey;
 import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.solver.Solution;
 import org.shardplan.planner.solver.Solver;
 
@@ -111,6 +112,13 @@ final class ExactPartition implements StagePartition.StageCosts {
     /** Ids of the segment parts by content, and of the shapes as (shape of the range one shorter, last part). */
     private final Map<Key, Integer> partIds = new HashMap<>();
     private final Map<Long, Integer> shapeIds = new HashMap<>();
+    /**
+     * The search's exact solve of a problem without a memory limit, shared with its stage solves (the same
+     * range's stage problem at other micro-batches held is the same problem without the limit); null: a
+     * dynamic program of its own.
+     */
+    java.util.function.Function<Problem, Solution> unlimited;
+
     /** Distinct solves run (with and without the limit), and cost look-ups answered. */
     int solves;
     int lookups;
@@ -576,8 +584,9 @@ final class ExactPartition implements StagePartition.StageCosts {
         // the problem the search's stage solve builds (StageProblem with the limit, solved without it)
         StageProblem tp = StageProblem.of(b, from, to, new ProblemBuilder.Repeat(weight, 1), filter,
                 OptionalDouble.of(limit), true);
-        Solution td = new DpSolver().solve(tp.problem().withMemoryLimit(OptionalDouble.empty()),
-                Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+        Problem tiedFree = tp.problem().withMemoryLimit(OptionalDouble.empty());
+        Solution td = unlimited != null ? unlimited.apply(tiedFree)
+                : new DpSolver().solve(tiedFree, Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
         solves++;
         Free r = null;
         if (td.hasChoices()) {

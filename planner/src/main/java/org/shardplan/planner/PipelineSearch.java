@@ -1930,6 +1930,53 @@ final class PipelineSearch {
     private final Map<ProblemBuilder.Built, Map<StageProblem.Filter, Map<List<Object>, Optional<Solved>>>> stageSolves =
             new IdentityHashMap<>();
 
+    /**
+     * The stage problems' exact solves without the memory limit, by content: the nodes' costs and labels and
+     * the links' tables, all that the dynamic program reads without a limit (memory enters it only with a
+     * limit). The exact partition's solve of a range without the limit ({@link ExactPartition}, one
+     * micro-batch held) and this search's stage solve of the same range at the micro-batches its position
+     * holds ({@link #solveStageOnce}) are one such problem (on GPT-1T nearly every stage solve's), solved
+     * once. The last 64 kept (each key holds its tables: tens of megabytes in all).
+     */
+    private final Map<List<Object>, Solution> unlimitedSolves = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<Object>, Solution> eldest) {
+            return size() > 64;
+        }
+    };
+
+    /** The exact dynamic program on a problem without a memory limit, solved once per content ({@link #unlimitedSolves}). */
+    Solution solveUnlimited(Problem free) {
+        if (free.memoryLimit().isPresent()) {
+            throw new IllegalArgumentException("the problem must have no memory limit, found " + free.memoryLimit());
+        }
+        List<Object> key = new ArrayList<>(2 * free.size() + free.edges().size());
+        for (Problem.Node nd : free.nodes()) {
+            key.add(new org.shardplan.planner.solver.DoublesKey(nd.costs()));
+            key.add(nd.labels());
+        }
+        for (Problem.Edge e : free.edges()) {
+            key.add(List.of(e.from(), e.to(), e.rows(), e.cols(), new org.shardplan.planner.solver.DoublesKey(e.costs())));
+        }
+        synchronized (unlimitedSolves) {
+            Solution known = unlimitedSolves.get(key);
+            if (known != null) {
+                unlimitedShared++;
+                return known;
+            }
+        }
+        Solution s = new DpSolver().solve(free, Solver.Options.withTimeLimit(secondsLeft()));
+        if (s.status() == Status.OPTIMAL) {
+            synchronized (unlimitedSolves) {
+                unlimitedSolves.put(key, s);
+            }
+        }
+        return s;
+    }
+
+    /** Solves {@link #solveUnlimited} answered from an earlier one (for tests and the trace). */
+    int unlimitedShared;
+
     private Optional<Solved> solveStageOnce(ProblemBuilder.Built b, int from, int to, ProblemBuilder.Repeat r,
             StageProblem.Filter f, boolean tie, Runnable untied) {
         StageProblem tp = StageProblem.of(b, from, to, r, f, OptionalDouble.of(limit), true);
@@ -1950,7 +1997,7 @@ final class PipelineSearch {
         }
         // the tied problem without the limit: exact over tied layouts, and small
         Problem tiedFree = tp.problem().withMemoryLimit(OptionalDouble.empty());
-        Solution td = new DpSolver().solve(tiedFree, Solver.Options.withTimeLimit(secondsLeft()));
+        Solution td = solveUnlimited(tiedFree);
         trace("tied dp", td);
         boolean tiedFits = td.hasChoices() && Evaluator.evaluate(tp.problem(), td.choices()).memory() <= limit;
         double tiedLower = td.status() == Status.OPTIMAL ? td.objective() : td.lowerBound();
@@ -1980,13 +2027,16 @@ final class PipelineSearch {
         if (defer) {
             throw new MemoryBound();
         }
-        // memory pricing runs the same elimination as the tied dynamic program about 50 times: where
-        // that one did not finish (a table over the budget, or the time limit), neither would these
+        // memory pricing runs the same elimination as the tied dynamic program several times: where
+        // that one did not finish (a table over the budget, or the time limit), neither would these; where
+        // it did, its answer is the pricing's at price 0 (the same problem without the limit)
         MemoryPricing.Result priced = td.status() == Status.UNKNOWN ? null
-                : MemoryPricing.solve(tp.problem(), secondsLeft());
+                : MemoryPricing.solve(tp.problem(), secondsLeft(), td.status() == Status.OPTIMAL ? td.choices() : null);
         if (TRACE) {
-            System.err.printf(java.util.Locale.ROOT, "  memory pricing: %s, %.2f s left%n",
-                    priced == null ? "nothing" : "found", (deadline - System.nanoTime()) / 1e9);
+            System.err.printf(java.util.Locale.ROOT, "  memory pricing: %s, %.2f s left (%d pricings, %d priced dynamic"
+                    + " programs so far; %d solves without the limit shared)%n", priced == null ? "nothing" : "found",
+                    (deadline - System.nanoTime()) / 1e9, MemoryPricing.PRICINGS.get(), MemoryPricing.PROBES.get(),
+                    unlimitedShared);
         }
         if (priced != null) {
             double lower = Math.max(tiedLower, priced.lowerBound());
@@ -2205,6 +2255,7 @@ final class PipelineSearch {
                 (from, to, r) -> solveStage(b, from, to, r, f, true).map(Solved::choices), this::secondsLeft,
                 () -> timeLeft() && (self[0] == null || self[0].solves < budget));
         self[0] = costs;
+        costs.unlimited = this::solveUnlimited;
         if (budgetCheck) {
             costs.budget = budget; // the ranges of the partition's look-ups checked against it (willCost)
         }

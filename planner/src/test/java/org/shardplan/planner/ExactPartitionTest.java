@@ -317,11 +317,12 @@ class ExactPartitionTest {
                     ps.defer = false;
                 }
                 off.shareStageSolves = false;
-                long p0 = MemoryPricing.PROBES.get();
+                // pricings counted, not their dynamic programs: those depend on where each pricing starts
+                long p0 = MemoryPricing.PRICINGS.get();
                 var a = on.price(c[0], c[1], false, 1);
-                long p1 = MemoryPricing.PROBES.get();
+                long p1 = MemoryPricing.PRICINGS.get();
                 var o = off.price(c[0], c[1], false, 1);
-                long p2 = MemoryPricing.PROBES.get();
+                long p2 = MemoryPricing.PRICINGS.get();
                 assertEquals(o.isPresent(), a.isPresent(), what);
                 if (a.isPresent()) {
                     assertArrayEquals(o.get().bounds(), a.get().bounds(), what);
@@ -331,13 +332,42 @@ class ExactPartitionTest {
                     assertEquals(o.get().proven(), a.get().proven(), what);
                     compared++;
                 }
-                assertTrue(p1 - p0 <= p2 - p1, what + ": " + (p1 - p0) + " probes with the answers handed on, "
+                assertTrue(p1 - p0 <= p2 - p1, what + ": " + (p1 - p0) + " memory pricings with the answers handed on, "
                         + (p2 - p1) + " without");
                 saved += (p2 - p1) - (p1 - p0);
-                System.out.println(what + ": memory pricing probes " + (p1 - p0) + " handed on, " + (p2 - p1) + " without");
+                System.out.println(what + ": memory pricings " + (p1 - p0) + " handed on, " + (p2 - p1) + " without");
             }
         }
         assertTrue(compared >= 3, "configurations with a plan: " + compared);
         assertTrue(saved > 0, "no memory pricing saved");
+    }
+
+    @Test
+    void theSolveWithoutTheLimitIsSharedByTheSameCostsAlone() {
+        // two nodes of three strategies and a link; q differs from p in memory alone (read only with a limit),
+        // r in one cost: p's solve answers q, not r, and each answer is the problem's own exact optimum
+        double[][] link = {{0, 2, 5}, {2, 0, 5}, {5, 5, 0}};
+        java.util.function.BiFunction<double[], double[], org.shardplan.planner.solver.Problem> problem = (c0, mem) ->
+                new org.shardplan.planner.solver.Problem("two", List.of(
+                        new org.shardplan.planner.solver.Problem.Node("a", c0, List.of("x", "y", "z"), mem),
+                        new org.shardplan.planner.solver.Problem.Node("b", new double[] {4, 1, 3}, List.of("x", "y", "z"), mem)),
+                        List.of(org.shardplan.planner.solver.Problem.Edge.of(0, 1, link)), OptionalDouble.empty());
+        org.shardplan.planner.solver.Problem p = problem.apply(new double[] {1, 3, 0.5}, new double[] {1, 2, 3});
+        org.shardplan.planner.solver.Problem q = problem.apply(new double[] {1, 3, 0.5}, new double[] {9, 8, 7});
+        org.shardplan.planner.solver.Problem r = problem.apply(new double[] {1, 0.5, 0.5}, new double[] {1, 2, 3});
+        Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
+        PipelineSearch ps = new PipelineSearch(planner, SearchOptions.AUTO, GPT, 256, 120);
+        Solution a = ps.solveUnlimited(p);
+        Solution b = ps.solveUnlimited(q);
+        assertEquals(1, ps.unlimitedShared);
+        Solution c = ps.solveUnlimited(r);
+        assertEquals(1, ps.unlimitedShared);
+        // by hand, p: a=z, b=z costs 0.5 + 3 + 0 = 3.5, the least of the nine (next a=x, b=y and a=y, b=y: 4);
+        // r: a=y, b=y costs 0.5 + 1 + 0 = 1.5 (next a=z, b=z: 3.5)
+        assertArrayEquals(new int[] {2, 2}, a.choices());
+        assertEquals(3.5, a.objective(), 1e-12);
+        assertArrayEquals(a.choices(), b.choices());
+        assertArrayEquals(new int[] {1, 1}, c.choices());
+        assertEquals(1.5, c.objective(), 1e-12);
     }
 }

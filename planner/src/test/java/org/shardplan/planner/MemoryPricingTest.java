@@ -25,6 +25,7 @@ class MemoryPricingTest {
     void restore() {
         MemoryPricing.shortcut = true;
         MemoryPricing.compileOnce = true;
+        MemoryPricing.envelope = true;
     }
 
     /**
@@ -72,6 +73,7 @@ class MemoryPricingTest {
 
     @Test
     void theShortcutChangesNoResultAndRunsFewerDynamicPrograms() {
+        MemoryPricing.envelope = false; // the shortcut alone
         long with = 0;
         long without = 0;
         int compared = 0;
@@ -152,6 +154,99 @@ class MemoryPricingTest {
             compared++;
         }
         assertTrue(compared > 30, "compared " + compared);
+    }
+
+    /** Every price of the bisection solved (no shortcut, no envelope): the reference. */
+    private static MemoryPricing.Result everyPrice(Problem p) {
+        MemoryPricing.shortcut = false;
+        MemoryPricing.envelope = false;
+        try {
+            return MemoryPricing.solve(p, 600);
+        } finally {
+            MemoryPricing.shortcut = true;
+            MemoryPricing.envelope = true;
+        }
+    }
+
+    @Test
+    void theEnvelopeGivesTheResultOfSolvingEveryPriceWithAFewDynamicPrograms() {
+        long envelopePrograms = 0;
+        long everyPrograms = 0;
+        long binding = 0;
+        int compared = 0;
+        long fallbacks0 = MemoryPricing.FALLBACKS.get();
+        for (long seed = 1; seed <= 200; seed++) {
+            boolean integer = seed % 3 == 0;
+            Problem p = random(1000 + seed, 6 + (int) (seed % 20), 2 + (int) (seed % 6), integer);
+            long t0 = MemoryPricing.PROBES.get();
+            MemoryPricing.Result a = everyPrice(p);
+            long t1 = MemoryPricing.PROBES.get();
+            MemoryPricing.Result b = MemoryPricing.solve(p, 600);
+            long t2 = MemoryPricing.PROBES.get();
+            if (t1 - t0 > 1) { // the unpriced optimum does not fit: the limit binds
+                binding++;
+                everyPrograms += t1 - t0;
+                envelopePrograms += t2 - t1;
+            }
+            if (sameResult(a, b, p.name())) {
+                compared++;
+            }
+        }
+        long fallbacks = MemoryPricing.FALLBACKS.get() - fallbacks0;
+        assertTrue(compared > 100, "compared " + compared);
+        // the envelope answered (almost) all of them itself, not the bisection it falls back to
+        assertTrue(fallbacks <= binding / 10, fallbacks + " fallbacks in " + binding + " binding pricings");
+        // about 50 dynamic programs a binding pricing with every price solved; a third of that here (problems of
+        // every scale one after another: where the last pricing's limit lay says little about the next)
+        assertTrue(envelopePrograms < 0.4 * everyPrograms, "dynamic programs with the envelope " + envelopePrograms
+                + ", every price " + everyPrograms);
+    }
+
+    @Test
+    void theUnpricedOptimumHandedInIsPriceZerosAnswer() {
+        int compared = 0;
+        for (long seed = 1; seed <= 60; seed++) {
+            Problem p = random(seed, 6 + (int) (seed % 20), 2 + (int) (seed % 5), seed % 2 == 0);
+            Solution free = new DpSolver().solve(p.withMemoryLimit(OptionalDouble.empty()), Solver.Options.withTimeLimit(600));
+            assertEquals(Status.OPTIMAL, free.status(), p.name());
+            for (boolean envelope : new boolean[] {false, true}) {
+                MemoryPricing.envelope = envelope;
+                long t0 = MemoryPricing.PROBES.get();
+                MemoryPricing.Result a = MemoryPricing.solve(p, 600);
+                long t1 = MemoryPricing.PROBES.get();
+                MemoryPricing.Result b = MemoryPricing.solve(p, 600, free.choices());
+                long t2 = MemoryPricing.PROBES.get();
+                if (!envelope) {
+                    // the same prices solved, less price 0 (the envelope's own count depends on where it starts)
+                    assertEquals(t1 - t0 - 1, t2 - t1, p.name());
+                }
+                if (sameResult(a, b, p.name())) {
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared > 60, "compared " + compared);
+    }
+
+    @Test
+    void oneNodeHasTheHandComputedAnswerAndBound() {
+        // strategies (cost, memory): (1, 10), (2, 6), (4, 3), (8, 1); limit 5. The cheapest that fits is (4, 3).
+        // f(lambda) = min(1 + 10 lambda, 2 + 6 lambda, 4 + 3 lambda, 8 + lambda); the Lagrangian f - 5 lambda is
+        // largest where the optimum's memory crosses the limit, between (2, 6) and (4, 3): lambda* = 2/3,
+        // bound 2 + 6 (2/3) - 5 (2/3) = 8/3. The bisection approaches lambda* within 1e-12 relative.
+        Problem p = new Problem("one", List.of(new Problem.Node("n", new double[] {1, 2, 4, 8}, List.of("a", "b", "c", "d"),
+                new double[] {10, 6, 3, 1})), List.of(), OptionalDouble.of(5));
+        for (boolean envelope : new boolean[] {true, false}) {
+            MemoryPricing.envelope = envelope;
+            MemoryPricing.Result r = MemoryPricing.solve(p, 600);
+            assertArrayEquals(new int[] {2}, r.choices(), "envelope " + envelope);
+            assertEquals(4, r.objective(), 0.0, "envelope " + envelope);
+            assertTrue(r.lowerBound() <= 8.0 / 3 + 1e-12, "envelope " + envelope + ": bound " + r.lowerBound());
+            assertEquals(8.0 / 3, r.lowerBound(), 1e-9, "envelope " + envelope);
+        }
+        MemoryPricing.Result every = everyPrice(p);
+        MemoryPricing.envelope = true;
+        sameResult(every, MemoryPricing.solve(p, 600), "one");
     }
 
     /** Asserts two pricing results are the same (both none, or equal choices, objective and bound); false when none. */
