@@ -1458,12 +1458,17 @@ final class PipelineBound {
                 }
             }
         }
+        traceEnds(from, chunks, k, ends);
+        return best[chunks - 1][k];
+    }
+
+    /** The chunks' last segments, read back from a partition program's choices ({@code from[j][e]}: chunk j's start). */
+    private static void traceEnds(int[][] from, int chunks, int k, int[] ends) {
         int e = k;
         for (int j = chunks - 1; j >= 0; j--) {
             ends[j] = e;
             e = from[j][e];
         }
-        return best[chunks - 1][k];
     }
 
     /** The most segments whose chunks' values {@link #table} keeps (K (K + 1) 8 numbers: 4 MB for DenseNet-121's 254). */
@@ -1539,11 +1544,7 @@ final class PipelineBound {
                 }
             }
         }
-        int e = k;
-        for (int j = chunks - 1; j >= 0; j--) {
-            ends[j] = e;
-            e = from[j][e];
-        }
+        traceEnds(from, chunks, k, ends);
         return best[chunks - 1][k];
     }
 

@@ -867,21 +867,23 @@ public final class EfficiencyModel {
 
     /** The slope of the weighted least-squares line through {@code near} before any clamping (0 when singular). */
     private static double rawSlope(List<Point> near) {
-        double s = 0;
-        double sr = 0;
-        double srr = 0;
-        double st = 0;
-        double srt = 0;
+        double[] m = moments(near);
+        double det = m[0] * m[2] - m[1] * m[1];
+        return Math.abs(det) <= 1e-12 * m[0] * m[2] ? 0 : (m[0] * m[4] - m[1] * m[3]) / det;
+    }
+
+    /** {@code {Σw, Σw·r, Σw·r², Σw·t, Σw·r·t}} over {@code near}, w = 1/t². O(points). */
+    private static double[] moments(List<Point> near) {
+        double[] m = new double[5];
         for (Point p : near) {
             double w = 1.0 / (p.t * p.t);
-            s += w;
-            sr += w * p.r;
-            srr += w * p.r * p.r;
-            st += w * p.t;
-            srt += w * p.r * p.t;
+            m[0] += w;
+            m[1] += w * p.r;
+            m[2] += w * p.r * p.r;
+            m[3] += w * p.t;
+            m[4] += w * p.r * p.t;
         }
-        double det = s * srr - sr * sr;
-        return Math.abs(det) <= 1e-12 * s * srr ? 0 : (s * srt - sr * st) / det;
+        return m;
     }
 
     /** The local line's value at r over the {@code n} points nearest r in log r. */
@@ -902,19 +904,12 @@ public final class EfficiencyModel {
      * and c ≥ 0 (a negative one pinned to 0 and the other refitted). O(points).
      */
     private static double[] line(List<Point> near) {
-        double s = 0;
-        double sr = 0;
-        double srr = 0;
-        double st = 0;
-        double srt = 0;
-        for (Point p : near) {
-            double w = 1.0 / (p.t * p.t);
-            s += w;
-            sr += w * p.r;
-            srr += w * p.r * p.r;
-            st += w * p.t;
-            srt += w * p.r * p.t;
-        }
+        double[] m = moments(near);
+        double s = m[0];
+        double sr = m[1];
+        double srr = m[2];
+        double st = m[3];
+        double srt = m[4];
         double det = s * srr - sr * sr;
         double c;
         double k;
