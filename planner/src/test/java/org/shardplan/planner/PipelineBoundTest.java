@@ -249,11 +249,14 @@ class PipelineBoundTest {
         Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
         PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
         int compared = 0;
+        int cappedSolves = 0;
         for (int stages : List.of(2, 4)) {
             for (int m : List.of(4, 8)) {
                 long micro = 64 / m;
                 PipelineBound least = leastOf(ps, micro, devices / stages);
                 PipelineBound tightened = leastOf(ps, micro, devices / stages);
+                PipelineBound capped = leastOf(ps, micro, devices / stages);
+                capped.cellBudget = 1; // the first partition solved, then none
                 least.tightenPartitions = false;
                 for (String name : SCHEDULES) {
                     Schedule sch = Schedules.of(name);
@@ -272,12 +275,19 @@ class PipelineBoundTest {
                         double exact = tightened.step(sch, stages, m, v, Double.POSITIVE_INFINITY, Long.MAX_VALUE, () -> 600);
                         assertTrue(exact >= all * (1 - 1e-12), what + ": tightened " + exact + " < " + all);
                         assertEquals(all * 0.9, tightened.step(sch, stages, m, v, all * 0.9, Long.MAX_VALUE, () -> 600), 1e-12 * all, what);
+                        // past the budget of cells the rest keep their least profiles' step: between the two
+                        int before = capped.tightened();
+                        double some = capped.step(sch, stages, m, v, Double.POSITIVE_INFINITY, Long.MAX_VALUE, () -> 600);
+                        assertTrue(some >= all * (1 - 1e-12) && some <= exact * (1 + 1e-12), what + ": capped " + some
+                                + " outside [" + all + ", " + exact + "]");
+                        cappedSolves = Math.max(cappedSolves, capped.tightened() - before);
                         compared++;
                     }
                 }
             }
         }
         assertTrue(compared >= 8, "compared " + compared);
+        assertTrue(cappedSolves <= 1, "a bound past its budget of cells solved " + cappedSolves + " partitions");
     }
 
     /** DenseNet-121 (torchvision export): no repeated layers, a cut position at every coarse node. */
