@@ -16,6 +16,7 @@ import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.solver.RandomProblems;
 import org.shardplan.planner.solver.Solver;
 import org.shardplan.onnx.models.BuiltinModels;
+import org.shardplan.graph.passes.CoarseGraph;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
 import org.shardplan.planner.pipeline.Schedule;
@@ -290,6 +291,22 @@ class PipelineBoundTest {
         assertTrue(cappedSolves <= 1, "a bound past its budget of cells solved " + cappedSolves + " partitions");
     }
 
+    /** A model priced at P stages and m micro-batches (no bound), with its micro-batch, coarse graph and cut positions. */
+    private record Pipelined(PipelineSearch ps, PipelineSearch.Outcome o, long micro, CoarseGraph cg, int per,
+            List<Integer> pos) {
+    }
+
+    private static Pipelined pipelined(ModelSource model, int devices, int stages, int m, long batch) throws Exception {
+        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
+        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, model, batch, 600);
+        ps.useBound = false;
+        var o = ps.price(stages, m, false, 1).orElseThrow();
+        long micro = batch / m;
+        CoarseGraph cg = ps.coarse(micro);
+        List<Integer> pos = PipelineSearch.cutPositions(o.built().units().size(), ps.cuts(cg, micro));
+        return new Pipelined(ps, o, micro, cg, devices / stages, pos);
+    }
+
     /** DenseNet-121 (torchvision export): no repeated layers, a cut position at every coarse node. */
     private static final ModelSource DENSENET = b -> OnnxImporter.read(Models.file("densenet121.onnx"),
             ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
@@ -303,20 +320,17 @@ class PipelineBoundTest {
     @Test
     void withoutRepeatedLayersTheDualBoundIsBelowEveryPricedPlan() throws Exception {
         Random rnd = new Random(11);
-        int devices = 16;
         int stages = 8;
         int m = 8;
-        long batch = 16;
-        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, DENSENET, batch, 600);
-        ps.useBound = false;
-        var o = ps.price(stages, m, false, 1).orElseThrow();
-        long micro = batch / m;
-        var cg = ps.coarse(micro);
-        int per = devices / stages;
+        Pipelined pl = pipelined(DENSENET, 16, stages, m, 16);
+        PipelineSearch ps = pl.ps();
+        var o = pl.o();
+        long micro = pl.micro();
+        var cg = pl.cg();
+        int per = pl.per();
         ProblemBuilder.Built b = o.built();
         ProblemBuilder pb = o.builder();
-        List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
+        List<Integer> pos = pl.pos();
         assertTrue(PipelineBound.partitions(pos.size() - 2, stages - 1) > PipelineBound.ENUMERATED_PARTITIONS,
                 "the partitions must be too many to enumerate, found " + (pos.size() - 1) + " segments");
         double bound = ps.scheduleBound(o, Double.POSITIVE_INFINITY);
@@ -491,20 +505,15 @@ class PipelineBoundTest {
         int checked = 0;
         int tight = 0;
         for (boolean dense : List.of(false, true)) {
-            int devices = dense ? 16 : 8;
             int stages = dense ? 8 : 4;
             int m = 8;
-            long batch = dense ? 16 : 64;
-            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
-            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, dense ? DENSENET : GPT, batch, 600);
-            ps.useBound = false;
-            var o = ps.price(stages, m, false, 1).orElseThrow();
-            long micro = batch / m;
-            var cg = ps.coarse(micro);
-            int per = devices / stages;
+            Pipelined pl = pipelined(dense ? DENSENET : GPT, dense ? 16 : 8, stages, m, dense ? 16 : 64);
+            PipelineSearch ps = pl.ps();
+            var o = pl.o();
+            int per = pl.per();
             ProblemBuilder.Built b = o.built();
-            StageProblem.Filter filter = dense ? ps.filter(cg, micro, per) : StageProblem.Filter.ALL;
-            List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(cg, micro));
+            StageProblem.Filter filter = dense ? ps.filter(pl.cg(), pl.micro(), per) : StageProblem.Filter.ALL;
+            List<Integer> pos = pl.pos();
             PipelineBound least = leastOf(ps, b, o.builder(), filter, pos, per);
             for (String name : SCHEDULES) {
                 Schedule sch = Schedules.of(name);

@@ -52,10 +52,7 @@ class SearchWorkTest {
                 lazy.beside = false;
                 var b = lazy.run().orElseThrow();
                 assertTrue(lazy.timeLeft(), what);
-                PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
-                assertArrayEquals(a.choice(), b.choice(), what);
-                assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
-                assertEquals(a.proven(), b.proven(), what);
+                assertSamePlan(a, b, what);
                 assertEquals(a.fits(), b.fits(), what);
                 // each bound put off is computed at most once, and only where the pricing would have computed it
                 assertTrue(lazy.stepBounds <= eager.stepBounds, what + ": " + lazy.stepBounds + " > " + eager.stepBounds);
@@ -89,10 +86,7 @@ class SearchWorkTest {
             stop.beside = false;
             var b = stop.run().orElseThrow();
             assertTrue(full.timeLeft() && stop.timeLeft(), what);
-            PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
-            assertArrayEquals(a.choice(), b.choice(), what);
-            assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
-            assertEquals(a.proven(), b.proven(), what);
+            assertSamePlan(a, b, what);
             assertEquals(0, full.stepBoundsStopped, what);
             assertTrue(stop.stepBoundSolves <= full.stepBoundSolves, what);
             stopped += stop.stepBoundsStopped;
@@ -134,10 +128,7 @@ class SearchWorkTest {
                     + a.stepSeconds());
             if (a.stages() == b.stages() && a.microBatches() == b.microBatches() && a.recompute() == b.recompute()
                     && a.zero() == b.zero()) {
-                PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
-                assertArrayEquals(a.choice(), b.choice(), what);
-                assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
-                assertEquals(a.proven(), b.proven(), what);
+                assertSamePlan(a, b, what);
                 same++;
             }
             assertEquals(0, off.leads, what);
@@ -147,5 +138,13 @@ class SearchWorkTest {
         assertTrue(leads > 0, "ZeRO's highest stage was never tried first");
         assertTrue(same > 0, "never the same configuration");
         assertTrue(fewer > 0, "trying it first never left a configuration unpriced");
+    }
+
+    /** The same configuration, layouts, bound and proof, exactly. */
+    private static void assertSamePlan(PipelineSearch.Outcome a, PipelineSearch.Outcome b, String what) {
+        PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
+        assertArrayEquals(a.choice(), b.choice(), what);
+        assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
+        assertEquals(a.proven(), b.proven(), what);
     }
 }
