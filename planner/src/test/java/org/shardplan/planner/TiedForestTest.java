@@ -43,6 +43,20 @@ class TiedForestTest {
         Random r = new Random(seed);
         int[] k = new int[n];
         List<Problem.Node> nodes = RandomProblems.nodes(r, k, 7, false);
+        List<Problem.Edge> edges = new ArrayList<>();
+        for (int j = 1; j < n; j++) {
+            edges.add(edge(r, j - 1, j, k));
+        }
+        edges.add(edge(r, 0, n - 1, k)); // a residual-like edge across the block
+        edges.add(edge(r, n - 1, 1, k)); // into the next instance, back to an early node
+        edges.add(edge(r, 2, n - 2, k)); // parallel to the chain: merged with nothing, closes a cycle
+        edges.add(edge(r, 3, 2, k)); // the same pair as a chain edge, the other way: summed with it
+        return withMemory(r, nodes, k, edges);
+    }
+
+    /** The nodes' costs with random parameter and activation bytes per layout. */
+    private static Block withMemory(Random r, List<Problem.Node> nodes, int[] k, List<Problem.Edge> edges) {
+        int n = k.length;
         double[][] cost = new double[n][];
         double[][] params = new double[n][];
         double[][] acts = new double[n][];
@@ -55,14 +69,6 @@ class TiedForestTest {
                 acts[j][s] = r.nextDouble() * 4e9;
             }
         }
-        List<Problem.Edge> edges = new ArrayList<>();
-        for (int j = 1; j < n; j++) {
-            edges.add(edge(r, j - 1, j, k));
-        }
-        edges.add(edge(r, 0, n - 1, k)); // a residual-like edge across the block
-        edges.add(edge(r, n - 1, 1, k)); // into the next instance, back to an early node
-        edges.add(edge(r, 2, n - 2, k)); // parallel to the chain: merged with nothing, closes a cycle
-        edges.add(edge(r, 3, 2, k)); // the same pair as a chain edge, the other way: summed with it
         return new Block(cost, params, acts, edges);
     }
 
@@ -161,19 +167,10 @@ class TiedForestTest {
         edges.add(edge(r, 1, 4, k));
         edges.add(edge(r, 5, 6, k));
         edges.add(edge(r, 7, 6, k));
-        double[][] params = new double[n][];
-        double[][] acts = new double[n][];
-        double[][] cost = new double[n][];
-        for (int j = 0; j < n; j++) {
-            cost[j] = nodes.get(j).costs();
-            params[j] = new double[k[j]];
-            acts[j] = new double[k[j]];
-            for (int s = 0; s < k[j]; s++) {
-                params[j][s] = r.nextDouble() * 8e9;
-                acts[j][s] = r.nextDouble() * 4e9;
-            }
-        }
-        Block b = new Block(cost, params, acts, edges);
+        Block b = withMemory(r, nodes, k, edges);
+        double[][] cost = b.cost();
+        double[][] params = b.params();
+        double[][] acts = b.acts();
         MemoryAwareBound.TiedBlocks.Forest f = MemoryAwareBound.TiedBlocks.Forest.of(b.priced(edges, cost, 0, 1));
         assertNotNull(f);
         double[][] same = copy(cost);
