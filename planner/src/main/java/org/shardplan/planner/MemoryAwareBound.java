@@ -203,28 +203,55 @@ final class MemoryAwareBound {
      * search for the peak, then the neighbours scanned; whatever point it stops at is a valid bound).
      */
     double stageTime(int i, int j, int copies) {
+        return stageTime(i, j, copies, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * {@link #stageTime}, or the first grid point's value at least {@code cap} where the search meets one (also a
+     * valid bound, at least {@code cap}).
+     */
+    private double stageTime(int i, int j, int copies, double cap) {
         double[] t = table(copies);
         int g = LAMBDAS.length;
         if (tied != null && pureBefore[j] - pureBefore[i] >= 2) {
-            return tiedStageTime(t, i, j, copies);
+            if (cap < Double.POSITIVE_INFINITY) {
+                // the tied function is at least the nodes' at every price: where theirs reaches the cap, so does it
+                double plain = peak(g, q -> dual(t, i, j, q, g), cap);
+                if (plain >= cap) {
+                    return plain;
+                }
+            }
+            return tiedStageTime(t, i, j, copies, cap);
         }
-        return peak(g, q -> dual(t, i, j, q, g));
+        return peak(g, q -> dual(t, i, j, q, g), cap);
     }
 
     /**
      * The largest of {@code f} over the grid points {@code 0..g-1} where {@code f} is concave along the
      * grid (a minimum of lines in lambda, less lambda L): a ternary search for the peak, then the points
-     * left and point 0 (each point is a valid bound, so a plateau or rounding only costs tightness).
-     * O(log g) evaluations.
+     * left and point 0 (each point is a valid bound, so a plateau or rounding only costs tightness; the
+     * largest point evaluated is returned, which is the peak where {@code f} is concave).
+     * O(log g) evaluations; it stops at the first value at least {@code cap} and returns it (a caller that
+     * only asks whether the peak reaches {@code cap}).
      */
-    private static double peak(int g, java.util.function.IntToDoubleFunction f) {
+    private static double peak(int g, java.util.function.IntToDoubleFunction f, double cap) {
         int lo = 0;
         int hi = g - 1;
+        // every point is a bound: the largest seen is kept (the tied stages' function need not be concave, so the
+        // search may leave a larger point behind)
+        double seen = Double.NEGATIVE_INFINITY;
         while (hi - lo > 3) {
             int m1 = lo + (hi - lo) / 3;
             int m2 = hi - (hi - lo) / 3;
             double v1 = f.applyAsDouble(m1);
+            if (v1 >= cap) {
+                return v1;
+            }
             double v2 = f.applyAsDouble(m2);
+            if (v2 >= cap) {
+                return v2;
+            }
+            seen = Math.max(seen, Math.max(v1, v2));
             if (v1 < v2) {
                 lo = m1 + 1;
             } else if (v1 > v2) {
@@ -234,8 +261,8 @@ final class MemoryAwareBound {
                 hi = m2;
             }
         }
-        double best = f.applyAsDouble(0);
-        for (int q = lo; q <= hi; q++) {
+        double best = Math.max(seen, f.applyAsDouble(0));
+        for (int q = lo; q <= hi && best < cap; q++) {
             best = Math.max(best, f.applyAsDouble(q));
         }
         return best;
@@ -252,21 +279,20 @@ final class MemoryAwareBound {
      * largest over the grid by the same search for the peak (concave: a minimum of lines in lambda, less
      * lambda L), each point a valid bound. O(log G) duals, each a block solve the first time.
      */
-    private double tiedStageTime(double[] t, int i, int j, int copies) {
+    private double tiedStageTime(double[] t, int i, int j, int copies, double cap) {
         int g = LAMBDAS.length;
         int blocks = pureBefore[j] - pureBefore[i];
         java.util.function.IntToDoubleFunction at = q -> {
             double base = dual(t, i, j, q, g);
             double nodes = t[(somePure + 1) * g + q] - t[somePure * g + q];
-            // fewer micro-batches held only lower the block's dual (activations are at least 0): the count
-            // rounded down to a power of two, so that the counts of a pipeline share few block solves
-            double block = tied.at(LAMBDAS[q], Integer.highestOneBit(copies), secondsLeft);
+            // at most the block's dual at the micro-batches held (TiedBlocks.atGrid: solved at powers of two)
+            double block = tied.atGrid(q, copies, secondsLeft);
             // the blocks' own terms sum to blocks x nodes (up to the rounding of the prefix sums: a share of
             // 1e-12 of the total is left out)
             double raise = block > nodes ? blocks * (block - nodes) : 0;
             return base + raise - 1e-12 * (Math.abs(base) + Math.abs(raise));
         };
-        return peak(g, at);
+        return peak(g, at, cap);
     }
 
     /** The dynamic programs the tied blocks' bound has run (0 without tied blocks). */
@@ -285,6 +311,16 @@ final class MemoryAwareBound {
      * stages or no family applies.
      */
     double step(int stages, int m, Set<Kind> kinds) {
+        return step(stages, m, kinds, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * {@link #step} for a caller that only compares the bound with {@code target} (the plan found): GPipe's, 1F1B's
+     * and ZB-H1's stage terms stop their search over the grid at the first point where the stage alone reaches the
+     * target (every point is a bound; its partitions then reach the target). A valid bound either way; far cheaper
+     * where most stages are far above the target.
+     */
+    double step(int stages, int m, Set<Kind> kinds, double target) {
         int k = pos.length;
         if (stages == 1) {
             return m * stageTime(0, k - 1, 1);
@@ -310,10 +346,15 @@ final class MemoryAwareBound {
                 }
                 for (int j = s; j < k; j++) {
                     for (int i = s - 1; i < j; i++) {
-                        if (prev[0][i] == Double.POSITIVE_INFINITY && prev[1][i] == Double.POSITIVE_INFINITY) {
+                        // a start whose first stages alone reach the best end found so far cannot lower it
+                        // (max(prev, x) >= prev), in either family: its stage is not needed
+                        if ((!fill || prev[0][i] >= cur[0][j]) && (!zb || prev[1][i] >= cur[1][j])) {
                             continue;
                         }
-                        double am = m * stageTime(i, j, copies);
+                        // the stage's time past which its terms reach the target, with a margin for rounding
+                        double from = fill && zb ? Math.min(pa[i], pf[i]) : fill ? pa[i] : pf[i];
+                        double cap = (target - from) / m * (1 + 1e-9) + 1e-12;
+                        double am = m * stageTime(i, j, copies, cap);
                         if (fill) {
                             cur[0][j] = Math.min(cur[0][j], Math.max(prev[0][i], pa[i] + am));
                         }
@@ -573,8 +614,10 @@ final class MemoryAwareBound {
      * >= n / 2}, at least {@code n (f(x) + r(x) / 2)}, and with memory priced, summed over x's fitting the
      * limit, at least {@code n min_x (f(x) + r(x) / 2 + lambda (params(x) + copies act(x)))}. Only the
      * instances that make a segment between neighbouring cuts by themselves ("pure" segments) count; the
-     * others' nodes keep their own least terms. O(block nodes · layouts^2) to build; one exact dynamic program
-     * of the block per (lambda, copies) asked for, its compile shared by the lambdas of one count.
+     * others' nodes keep their own least terms. O(block nodes · layouts^2) to build; by default the block is
+     * relaxed to a forest ({@link #forest}) and solved by one pass of {@link Forest} per grid price and count held
+     * that is a power of two ({@link #atGrid}); else one exact dynamic program of the block per (lambda, copies)
+     * asked for, its compile shared by the lambdas of one count.
      */
     static final class TiedBlocks {
         /** Per segment: whether it is exactly one instance of the block. */
@@ -584,7 +627,7 @@ final class MemoryAwareBound {
         private final double[][] acts;
         private final Map<Integer, DpSolver.Priced> compiled = new HashMap<>();
         private final Map<List<Object>, Double> known = new HashMap<>();
-        /** Dynamic programs run (for the trace and tests). */
+        /** Dynamic programs (or passes of the forest) run, for the trace and tests. */
         int solves;
 
         TiedBlocks(boolean[] pure, Problem block, double[][] params, double[][] acts) {
@@ -592,6 +635,7 @@ final class MemoryAwareBound {
             this.block = block;
             this.params = params;
             this.acts = acts;
+            this.tree = forest ? Forest.of(block) : null;
         }
 
         /**
@@ -747,11 +791,275 @@ final class MemoryAwareBound {
                 }
                 edges.add(new Problem.Edge(pa, pb, ra.length, ca.length, t));
             }
+            if (forest) {
+                edges = forest(edges, cost, bs);
+            }
             List<Problem.Node> nodes = new ArrayList<>();
             for (int j = 0; j < bs; j++) {
                 nodes.add(new Problem.Node(units.get(inst.get(q0).get(j).index()).name(), cost[j], null, null));
             }
             return new TiedBlocks(pure, new Problem(b.name() + " [tied block]", nodes, edges), params, acts);
+        }
+
+        /** Per power of two 2^e of micro-batches held: the forest's value at each grid point, NaN until computed. */
+        private final double[][] grid = new double[32][];
+
+        /**
+         * A lower bound on {@link #at} at grid point {@code LAMBDAS[q]} for a stage holding {@code copies}
+         * micro-batches. With the forest's solve: exact at a power of two, else the chord between the powers of
+         * two around the count (the value is a minimum over layouts of lines in the count, so concave in it: the
+         * chord lies below it, and above the value at the lower power, as the value does not fall with the
+         * count); a table per count, no key built. Without it: the value at the count rounded down to a power of
+         * two. Either way the counts of a pipeline share few solves.
+         */
+        double atGrid(int q, int copies, java.util.function.DoubleSupplier secondsLeft) {
+            int low = Integer.highestOneBit(copies);
+            if (tree == null) {
+                return at(LAMBDAS[q], low, secondsLeft);
+            }
+            double v = forestAt(q, low);
+            if (low == copies) {
+                return v;
+            }
+            double w = forestAt(q, 2 * low);
+            return v + (w - v) * (copies - low) / low;
+        }
+
+        private double forestAt(int q, int copies) {
+            int e = Integer.numberOfTrailingZeros(copies);
+            double[] row = grid[e];
+            if (row == null) {
+                row = new double[LAMBDAS.length];
+                java.util.Arrays.fill(row, Double.NaN);
+                grid[e] = row;
+            }
+            double v = row[q];
+            if (Double.isNaN(v)) {
+                solves++;
+                v = tree.least(LAMBDAS[q], copies, params, acts);
+                row[q] = v;
+            }
+            return v;
+        }
+
+        /** The block's problem as a forest ({@link #forest}), solved by {@link Forest#least}; null when it is not one. */
+        private final Forest tree;
+
+        /**
+         * The exact minimum of a problem whose edges form a forest, with memory priced: each tree rooted at its
+         * first node, the nodes taken leaves first, each sending its parent the least over its own layouts of its
+         * priced cost, what its children sent and the edge between them. O(sum over edges of K_i K_j) per price,
+         * no compile: the block's prices cost microseconds where a dynamic program's set-up costs milliseconds.
+         */
+        static final class Forest {
+            private final double[][] cost;
+            /** The nodes, each after its parent; -1: a root. */
+            private final int[] order;
+            private final int[] parent;
+            /** The edge to the parent, rows the parent's layouts, columns the node's. */
+            private final double[][] up;
+
+            private Forest(double[][] cost, int[] order, int[] parent, double[][] up) {
+                this.cost = cost;
+                this.order = order;
+                this.parent = parent;
+                this.up = up;
+            }
+
+            /** The problem's forest, or null when its edges close a cycle (or join a pair twice). */
+            static Forest of(Problem p) {
+                int n = p.size();
+                List<List<Problem.Edge>> adj = new ArrayList<>();
+                for (int j = 0; j < n; j++) {
+                    adj.add(new ArrayList<>());
+                }
+                for (Problem.Edge e : p.edges()) {
+                    adj.get(e.from()).add(e);
+                    adj.get(e.to()).add(e);
+                }
+                double[][] cost = new double[n][];
+                for (int j = 0; j < n; j++) {
+                    cost[j] = p.nodes().get(j).costs();
+                }
+                int[] parent = new int[n];
+                double[][] up = new double[n][];
+                int[] order = new int[n];
+                boolean[] seen = new boolean[n];
+                int at = 0;
+                int edgesSeen = 0;
+                for (int r = 0; r < n; r++) {
+                    if (seen[r]) {
+                        continue;
+                    }
+                    seen[r] = true;
+                    parent[r] = -1;
+                    int head = at;
+                    order[at++] = r;
+                    while (head < at) {
+                        int v = order[head++];
+                        for (Problem.Edge e : adj.get(v)) {
+                            int w = e.from() == v ? e.to() : e.from();
+                            if (seen[w]) {
+                                continue;
+                            }
+                            seen[w] = true;
+                            parent[w] = v;
+                            edgesSeen++;
+                            // rows: v's layouts (the parent), columns: w's
+                            int kv = cost[v].length;
+                            int kw = cost[w].length;
+                            double[] t = new double[kv * kw];
+                            double[] c = e.costs();
+                            for (int x = 0; x < kv; x++) {
+                                for (int y = 0; y < kw; y++) {
+                                    t[x * kw + y] = e.from() == v ? c[x * kw + y] : c[y * kv + x];
+                                }
+                            }
+                            up[w] = t;
+                            order[at++] = w;
+                        }
+                    }
+                }
+                return edgesSeen == p.edges().size() ? new Forest(cost, order, parent, up) : null;
+            }
+
+            /** {@code min_x sum_j cost_j(x_j) + lambda (params_j(x_j) + copies acts_j(x_j)) + the edges' terms}. */
+            double least(double lambda, int copies, double[][] params, double[][] acts) {
+                int n = order.length;
+                double[][] in = new double[n][];
+                for (int j = 0; j < n; j++) {
+                    double[] u = new double[cost[j].length];
+                    for (int x = 0; x < u.length; x++) {
+                        u[x] = cost[j][x] + lambda * (params[j][x] + copies * acts[j][x]);
+                    }
+                    in[j] = u;
+                }
+                double total = 0;
+                for (int q = n - 1; q >= 0; q--) {
+                    int w = order[q];
+                    double[] u = in[w];
+                    int v = parent[w];
+                    if (v < 0) {
+                        double least = Double.POSITIVE_INFINITY;
+                        for (double x : u) {
+                            least = Math.min(least, x);
+                        }
+                        total += least;
+                        continue;
+                    }
+                    double[] t = up[w];
+                    double[] pv = in[v];
+                    int kw = u.length;
+                    for (int x = 0; x < pv.length; x++) {
+                        double least = Double.POSITIVE_INFINITY;
+                        int base = x * kw;
+                        for (int y = 0; y < kw; y++) {
+                            least = Math.min(least, u[y] + t[base + y]);
+                        }
+                        pv[x] += least;
+                    }
+                }
+                return total;
+            }
+        }
+
+        /**
+         * -Dshardplan.tiedForest=false: the block's problem keeps every edge (closed by the edges into the next
+         * instance, its dynamic program is wide); true by default: {@link #forest}.
+         */
+        static boolean forest = !"false".equals(System.getProperty("shardplan.tiedForest"));
+
+        /**
+         * The edges of the block's problem relaxed to a forest, so that its dynamic program is a tree's ({@code
+         * O(sum of K_i K_j)} per price) however the edges into the next instance close it: the edges between the
+         * same two nodes summed into one; then a spanning forest of largest spread ({@code max - min} of a table,
+         * Kruskal) kept whole, and each edge left out replaced by its row minima added to its first node's costs
+         * and the column minima of what is left added to its second's ({@code r(x, y) >= u(x) + w(y)}, {@code u(x) =
+         * min_y r(x, y)}, {@code w(y) = min_x (r(x, y) - u(x))}; the rest at least 0 and dropped). Every assignment then costs at most
+         * what it costs with every edge, so the block's priced optimum, and the bound, only fall. O(E log E + sum
+         * of the tables).
+         */
+        static List<Problem.Edge> forest(List<Problem.Edge> edges, double[][] cost, int nodes) {
+            // the edges between the same two nodes summed, oriented from the lower index
+            Map<Long, double[]> merged = new java.util.LinkedHashMap<>();
+            Map<Long, int[]> dims = new HashMap<>();
+            for (Problem.Edge e : edges) {
+                int a = Math.min(e.from(), e.to());
+                int c = Math.max(e.from(), e.to());
+                int rows = cost[a].length;
+                int cols = cost[c].length;
+                long key = (long) a * nodes + c;
+                double[] acc = merged.computeIfAbsent(key, x -> new double[rows * cols]);
+                dims.put(key, new int[] {a, c});
+                double[] t = e.costs();
+                for (int x = 0; x < rows; x++) {
+                    for (int y = 0; y < cols; y++) {
+                        acc[x * cols + y] += e.from() == a ? t[x * cols + y] : t[y * rows + x];
+                    }
+                }
+            }
+            List<Long> keys = new ArrayList<>(merged.keySet());
+            double[] spread = new double[keys.size()];
+            for (int q = 0; q < spread.length; q++) {
+                double lo = Double.POSITIVE_INFINITY;
+                double hi = Double.NEGATIVE_INFINITY;
+                for (double v : merged.get(keys.get(q))) {
+                    lo = Math.min(lo, v);
+                    hi = Math.max(hi, v);
+                }
+                spread[q] = hi - lo;
+            }
+            Integer[] order = new Integer[keys.size()];
+            for (int q = 0; q < order.length; q++) {
+                order[q] = q;
+            }
+            // largest spread first; ties in the order of the edges (stable)
+            java.util.Arrays.sort(order, (x, y) -> Double.compare(spread[y], spread[x]));
+            int[] root = new int[nodes];
+            for (int j = 0; j < nodes; j++) {
+                root[j] = j;
+            }
+            List<Problem.Edge> kept = new ArrayList<>();
+            for (int q : order) {
+                long key = keys.get(q);
+                int[] d = dims.get(key);
+                int ra = find(root, d[0]);
+                int rc = find(root, d[1]);
+                int rows = cost[d[0]].length;
+                int cols = cost[d[1]].length;
+                double[] t = merged.get(key);
+                if (ra != rc) {
+                    root[ra] = rc;
+                    kept.add(new Problem.Edge(d[0], d[1], rows, cols, t));
+                    continue;
+                }
+                // r(x, y) >= u(x) + w(y) with u its row minima and w the column minima of r - u (both at least 0)
+                double[] u = new double[rows];
+                for (int x = 0; x < rows; x++) {
+                    double least = Double.POSITIVE_INFINITY;
+                    for (int y = 0; y < cols; y++) {
+                        least = Math.min(least, t[x * cols + y]);
+                    }
+                    u[x] = least;
+                    cost[d[0]][x] += least;
+                }
+                for (int y = 0; y < cols; y++) {
+                    double least = Double.POSITIVE_INFINITY;
+                    for (int x = 0; x < rows; x++) {
+                        least = Math.min(least, t[x * cols + y] - u[x]);
+                    }
+                    cost[d[1]][y] += least;
+                }
+            }
+            return kept;
+        }
+
+        private static int find(int[] root, int x) {
+            while (root[x] != x) {
+                root[x] = root[root[x]];
+                x = root[x];
+            }
+            return x;
         }
 
         /**
@@ -774,7 +1082,13 @@ final class MemoryAwareBound {
             if (v != null) {
                 return v;
             }
-            double r = envelope ? fromEnvelope(lambda, copies, secondsLeft) : solveAt(lambda, copies, secondsLeft);
+            double r;
+            if (tree != null) {
+                solves++;
+                r = tree.least(lambda, copies, params, acts);
+            } else {
+                r = envelope ? fromEnvelope(lambda, copies, secondsLeft) : solveAt(lambda, copies, secondsLeft);
+            }
             known.put(key, r);
             return r;
         }

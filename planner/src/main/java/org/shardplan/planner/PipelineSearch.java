@@ -1695,12 +1695,13 @@ final class PipelineSearch {
     private final Map<Key, MemoryAwareBound> tiedBounds = new HashMap<>();
 
     /**
-     * -Dshardplan.tiedBound=true: a configuration put off because memory binds whose memory-aware bound is
-     * below the plan found is held against it again with {@link #tiedBound} before it is priced. Off by
-     * default: on Megatron's 145.6B row it leaves 6 of 14 such configurations unpriced, but its block solves
-     * cost more than their pricing would (benchmarks/results/megatron.md); the plans are the same either way.
+     * A configuration put off because memory binds whose memory-aware bound is below the plan found is held
+     * against it again with {@link #tiedBound} before it is priced ({@code -Dshardplan.tiedBound=false}: not).
+     * Its block is solved as a forest ({@link MemoryAwareBound.TiedBlocks#forest}: microseconds a price) and its
+     * stages' searches stop once they reach the plan found: on Megatron's 145.6B row it costs less than the
+     * pricing it saves, on 1T about as much (benchmarks/results/megatron.md); the plans are the same either way.
      */
-    boolean useTiedBound = Boolean.getBoolean("shardplan.tiedBound");
+    boolean useTiedBound = !"false".equals(System.getProperty("shardplan.tiedBound"));
 
     /** Of those put off because memory binds, the ones only {@link #tiedBound} left unpriced. */
     int tiedBounded;
@@ -1716,6 +1717,16 @@ final class PipelineSearch {
      * dynamic program of the block per grid point and count of micro-batches held that the bound visits.
      */
     double tiedBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) throws ShardplanException {
+        return tiedBound(cg, micro, pb, stages, m, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * {@link #tiedBound} for the comparison with the plan found, {@code target}: its stages' searches over the
+     * prices of memory stop once a stage alone reaches the target ({@link MemoryAwareBound#step(int, int, Set,
+     * double)}).
+     */
+    double tiedBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m, double target)
+            throws ShardplanException {
         checkTime("bounding a configuration under its memory limit");
         long t = System.nanoTime();
         int devices = pb.settings().cluster().deviceCount();
@@ -1732,7 +1743,7 @@ final class PipelineSearch {
             tiedBounds.put(key, mb);
         }
         Set<MemoryAwareBound.Kind> kinds = stages == 1 ? Set.of() : boundKinds(stages, m, cuts(cg, micro));
-        double r = kinds == null ? 0 : mb.step(stages, m, kinds);
+        double r = kinds == null ? 0 : mb.step(stages, m, kinds, target);
         tick("tied bound", t);
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  tied bound %.4f s (%.2f s, %d block solves so far)%n", r,
@@ -2761,7 +2772,7 @@ final class PipelineSearch {
                 long micro = batch > 0 ? batch / d.microBatches() : 0;
                 int devices = cluster.deviceCount() / d.stages();
                 double tb = tiedBound(coarse(micro), micro, builder(micro, devices, d.recompute(), d.zero()), d.stages(),
-                        d.microBatches());
+                        d.microBatches(), incumbent.stepSeconds());
                 if (tb >= incumbent.stepSeconds()) {
                     bounded++;
                     memoryBounded++;

@@ -115,6 +115,13 @@ class MemoryAwareBoundTest {
                                 double tiedBound = ps.tiedBound(cg, micro, pb, stages, m);
                                 assertTrue(tiedBound <= o.get().stepSeconds() * (1 + 1e-9), what + ": tied bound " + tiedBound
                                         + " above the step " + o.get().stepSeconds());
+                                // and with the search over the prices stopped at a target, below or above the step
+                                for (double target : new double[] {0.5, 0.9, 1.1}) {
+                                    double t = target * o.get().stepSeconds();
+                                    double cut = ps.tiedBound(cg, micro, pb, stages, m, t);
+                                    assertTrue(cut <= o.get().stepSeconds() * (1 + 1e-9), what + ": tied bound " + cut
+                                            + " with target " + t + " above the step " + o.get().stepSeconds());
+                                }
                                 tiedPriced++;
                                 tiedAbove += tiedBound > bound * (1 + 1e-6) ? 1 : 0;
                             }
@@ -275,6 +282,7 @@ class MemoryAwareBoundTest {
         for (Planner p : tight()) {
             // each search with a limit it does not reach (it would make the plans depend on the machine)
             PipelineSearch with = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+            with.useTiedBound = false; // the memory-aware bound alone (the tied one is on by default)
             var a = with.run().orElseThrow();
             assertTrue(with.timeLeft());
             PipelineSearch without = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
