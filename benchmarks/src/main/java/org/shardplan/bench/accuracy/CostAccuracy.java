@@ -49,7 +49,10 @@ import org.shardplan.onnx.OnnxImporter;
  * says otherwise; whole-model predictions include the weights read from memory once per run
  * ({@code EfficiencyModel.coldWeightSeconds}) unless {@code --no-cold-weights}. Measurements wait for a
  * quiet machine ({@link QuietGate}: by default while other processes keep more than 0.3 processors
- * busy, at most 15 s per measurement and 600 s in all). Models missing on this machine are listed
+ * busy, at most 15 s per measurement and 600 s in all). After all cases every {@code K}-th distinct
+ * signature ({@code --repeat-every K}, 12 by default; 1: all of them) is measured a second time;
+ * {@code --dump DIR} writes each case's report and, in {@code again.tsv}, those signatures with
+ * their first and second measured seconds. Models missing on this machine are listed
  * as skipped.
  */
 public final class CostAccuracy {
@@ -210,6 +213,7 @@ public final class CostAccuracy {
         }
         // repeatability: every 12th distinct signature measured a second time, after all the others
         List<double[]> again = new ArrayList<>();
+        StringBuilder againTsv = new StringBuilder("signature\tfirst\tsecond\n");
         java.util.Set<String> seen = new java.util.HashSet<>();
         int k = 0;
         for (Case c : extras ? cases : List.<Case>of()) {
@@ -222,8 +226,15 @@ public final class CostAccuracy {
                 OptionalDouble t = first.measureOnce(n, m.info().opsetImports());
                 if (t.isPresent()) {
                     again.add(new double[] {cal.get(sig).get().seconds(), t.getAsDouble()});
+                    againTsv.append(sig).append('\t').append(cal.get(sig).get().seconds()).append('\t')
+                            .append(t.getAsDouble()).append('\n');
                 }
             }
+        }
+        if (dump != null && !again.isEmpty()) {
+            // the signatures measured twice, for comparing predictions with the second measurement
+            Files.createDirectories(dump);
+            Files.writeString(dump.resolve("again.tsv"), againTsv.toString());
         }
         String splits = extras ? splitOrdering(cases, imported, first, cal, cpu) : "";
         List<Result> results = new ArrayList<>();
