@@ -151,6 +151,8 @@ final class PipelineBound {
     private int[] lastLayouts;
     /** Chunk solves ({@link #partitionBound}) do not count against {@link #MAX_SOLVES}. */
     private boolean unbudgeted;
+    /** Window solves ({@link #windows}) do not count against {@link #MAX_SOLVES} either. */
+    private boolean windowing;
     /** The chunk problems {@link #partitionBound} solved. */
     private int chunkSolves;
 
@@ -292,6 +294,136 @@ final class PipelineBound {
             }
         }
         prefixes();
+        windows(secondsLeft);
+    }
+
+    /**
+     * Windows of consecutive segments ({@link #windows}): their count, 0 where none are solved. A chunk's part is at least
+     * the sum over the windows that overlap it of the window's least ({@link #windowBound}).
+     */
+    private int width;
+    /** Per part (forward, input gradient, work) and window {@code [x, x + len)}: {@code win[part][x][len - 1]}. */
+    private double[][][] win;
+    /** Per part: the prefix sums of the whole windows ({@code [t, t + width)}), over {@code t}. */
+    private double[][] preWin;
+    /** Per part and segment i: the windows cut by a chunk starting at i, and by a chunk ending at i. */
+    private double[][] winLeft;
+    private double[][] winRight;
+
+    /** Whether {@link #windows} are solved ({@code -Dshardplan.boundWindows=false}: not; tests set it). */
+    static boolean windowsOn = !"false".equals(System.getProperty("shardplan.boundWindows"));
+
+    /** The widest window of segments solved ({@link #windows}). */
+    static final int WINDOW_SEGMENTS = 6;
+    /** The most nodes of a window problem; past it windows are not solved. */
+    static final int WINDOW_NODES = 12;
+    /** The most window problems (distinct or not) solved for one bound. */
+    static final int WINDOW_PROBLEMS = 8192;
+
+    /**
+     * The bound of a chunk that sees the links skipping over segments (a dense block's concatenations, a U-Net's skip
+     * connections), which the segments alone and their neighbouring pairs drop. With {@code w} one more than the
+     * longest link in segments (at most {@link #WINDOW_SEGMENTS}), the chunk {@code [i, j)} is covered by the windows
+     * {@code [t, t + w)} clipped to it, {@code t = i - w + 1 .. j - 1}: every segment lies in exactly {@code w} of them,
+     * a link from segment {@code a} to {@code b} in exactly {@code w - (b - a)}. So each window's problem weights its
+     * nodes' terms {@code 1 / w} and each link {@code 1 / (w - (b - a))} (longer links left out: resharding is never
+     * negative), and the chunk's least is at least the sum of its windows' least. Interior windows are shared by
+     * every chunk that holds them (prefix sums), the clipped ones depend on the chunk's first or last segment alone.
+     * Solved only where some link skips a segment and every window has at most {@link #WINDOW_NODES} nodes, each by
+     * {@link #frontier} (a window past its share of {@link #WINDOW_WORK} counts 0); none once the time is short.
+     */
+    private void windows(DoubleSupplier secondsLeft) {
+        int[] seg = new int[built.units().size()];
+        for (int k = 0; k < segments; k++) {
+            for (int i = positions.get(k); i < positions.get(k + 1); i++) {
+                seg[i] = k;
+            }
+        }
+        int span = 0;
+        for (ProblemBuilder.Link l : built.links()) {
+            span = Math.max(span, Math.abs(seg[l.to()] - seg[l.from()]));
+        }
+        int w = Math.min(span + 1, WINDOW_SEGMENTS);
+        if (!windowsOn || w < 3 || w > segments || (long) segments * w * 3 > WINDOW_PROBLEMS) {
+            return;
+        }
+        for (int k = 0; k + w <= segments; k++) {
+            if (positions.get(k + w) - positions.get(k) > WINDOW_NODES) {
+                return;
+            }
+        }
+        int[] parts = {FORWARD, INPUT, WORK};
+        double[][][] v = new double[parts.length][segments][w];
+        for (int q = 0; q < parts.length; q++) {
+            int part = parts[q];
+            for (int x = 0; x < segments; x++) {
+                if (secondsLeft.getAsDouble() <= 0.05) {
+                    return; // out of time: no windows (the bounds without them stand)
+                }
+                for (int len = 1; len <= w && x + len <= segments; len++) {
+                    Weights wt = new Weights(i -> 1.0 / w, (f, t) -> {
+                        int d = Math.abs(seg[t] - seg[f]);
+                        return d < w ? 1.0 / (w - d) : 0;
+                    });
+                    windowing = true; // bounded by WINDOW_PROBLEMS, not MAX_SOLVES
+                    v[q][x][len - 1] = solve(built, filter, positions.get(x), positions.get(x + len), part, wt,
+                            new double[] {part, -w}, recompute, seen, secondsLeft);
+                    windowing = false;
+                }
+            }
+        }
+        width = w;
+        win = v;
+        preWin = new double[parts.length][segments + 1];
+        winLeft = new double[parts.length][segments + 1];
+        winRight = new double[parts.length][segments + 1];
+        for (int q = 0; q < parts.length; q++) {
+            for (int t = 0; t < segments; t++) {
+                preWin[q][t + 1] = preWin[q][t] + (t + w <= segments ? v[q][t][w - 1] : 0);
+            }
+            for (int i = 0; i <= segments; i++) {
+                for (int e = i + 1; e <= Math.min(i + w - 1, segments); e++) {
+                    winLeft[q][i] += v[q][i][e - i - 1];
+                }
+                for (int st = Math.max(0, i - w + 1); st < i; st++) {
+                    winRight[q][i] += v[q][st][i - st - 1];
+                }
+            }
+        }
+    }
+
+    /**
+     * The exact least of part {@code q} (0 forward, 1 input gradient, 2 work: {@link #windowBound}'s parts) of the chunk of
+     * segments {@code [from, to)}, every link inside it counted: what {@link #chunk}'s parts bound. One dynamic program.
+     */
+    double exactPart(int q, int from, int to) {
+        Weights one = new Weights(i -> 1, (f, t) -> 1);
+        int part = new int[] {FORWARD, INPUT, WORK}[q];
+        boolean was = unbudgeted;
+        unbudgeted = true;
+        try {
+            return solve(built, filter, positions.get(from), positions.get(to), part, one, new double[] {part, -1}, recompute,
+                    seen, () -> 600);
+        } finally {
+            unbudgeted = was;
+        }
+    }
+
+    /** The windows' bound ({@link #windows}) on part {@code q} (0 forward, 1 input gradient, 2 work) of chunk {@code [i, j)}; 0 without windows. O(width). */
+    private double windowBound(int q, int i, int j) {
+        int w = width;
+        if (w == 0) {
+            return 0;
+        }
+        if (j - i >= w) {
+            return preWin[q][j - w + 1] - preWin[q][i] + winLeft[q][i] + winRight[q][j];
+        }
+        double r = 0;
+        for (int t = i - w + 1; t < j; t++) {
+            int x = Math.max(t, i);
+            r += win[q][x][Math.min(t + w, j) - x - 1];
+        }
+        return r;
     }
 
     /** Prefix sums over segments (index k: segments 0..k-1) for {@link #chunk}. */
@@ -366,10 +498,10 @@ final class PipelineBound {
         double fp = (forward[from] + forward[last]) / 2 + prePairF[to] - prePairF[from + 1];
         double ip = (backwardInput[from] + backwardInput[last]) / 2 + prePairI[to] - prePairI[from + 1];
         double wp = (work(from) + work(last)) / 2 + prePairW[to] - prePairW[from + 1];
-        double f = Math.max(fa, fp);
-        double in = Math.max(ia, ip);
+        double f = Math.max(Math.max(fa, fp), windowBound(0, from, to));
+        double in = Math.max(Math.max(ia, ip), windowBound(1, from, to));
         double w = preWeight[to] - preWeight[from];
-        double wk = Math.max(wa, wp);
+        double wk = Math.max(Math.max(wa, wp), windowBound(2, from, to));
         r[0] = f;
         r[1] = in;
         r[2] = w;
@@ -501,14 +633,43 @@ final class PipelineBound {
      */
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
             double before, double self, boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+        Weights wt = new Weights(i -> i < from ? before : self, (f, t) -> t < from ? before : f >= from ? self : 1);
+        double r = solve(b, filter, lo, to, part, wt, new double[] {part, from - lo, before, self}, recompute, seen, secondsLeft);
+        if (part == WORK && lo == from) {
+            for (int i = 0; i < to - lo; i++) {
+                workLayouts[from + i] = lastLayouts[i];
+            }
+        }
+        return r;
+    }
+
+    /**
+     * The weights of a segment problem's node terms and link terms, by node index in the built problem; a link weighted 0
+     * is left out.
+     */
+    private record Weights(java.util.function.IntToDoubleFunction node, LinkWeight link) {
+    }
+
+    /** The weight of the links from node {@code from} to node {@code to}. */
+    @FunctionalInterface
+    private interface LinkWeight {
+        double of(int from, int to);
+    }
+
+    /**
+     * The exact least of a part over nodes {@code [lo, to)}, each node's term and each link's resharding (inside the
+     * range) weighted by {@code wt}; 0 where the solve does not finish. Identical problems (by their weighted costs)
+     * are solved once; {@link #lastLayouts} holds the minimiser.
+     */
+    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int to, int part, Weights wt,
+            double[] header, boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
         int n = to - lo;
         int[][] allowed = new int[n][];
         List<Problem.Node> nodes = new ArrayList<>();
         Doubles key = new Doubles();
-        key.add((double) part);
-        key.add((double) (from - lo));
-        key.add(before);
-        key.add(self);
+        for (double h : header) {
+            key.add(h);
+        }
         for (int i = 0; i < n; i++) {
             ProblemBuilder.Unit u = b.units().get(lo + i);
             int[] a = new int[u.layouts().size()];
@@ -536,7 +697,7 @@ final class PipelineBound {
                     default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
                             + x.gradientSeconds() / buckets;
                 };
-                cost[s] = (lo + i < from ? before : self) * own;
+                cost[s] = wt.node().applyAsDouble(lo + i) * own;
                 key.add(cost[s]);
                 key.add((double) allowed[i][s]);
             }
@@ -547,7 +708,7 @@ final class PipelineBound {
             if (l.from() < lo || l.from() >= to || l.to() < lo || l.to() >= to) {
                 continue;
             }
-            double weight = l.to() < from ? before : l.from() >= from ? self : 1;
+            double weight = wt.link().of(l.from(), l.to());
             if (weight == 0) {
                 continue;
             }
@@ -585,26 +746,27 @@ final class PipelineBound {
             enumerated++;
             seen.put(dk, known);
         }
+        if (known == null && windowing) {
+            // a window past its share of work is left at 0 (a valid, weaker bound), not given to the solver
+            known = frontier(nodes, edges, Math.min(FRONTIER_WORK, WINDOW_WORK - windowWork[0]), windowWork);
+            known = known != null ? known : new Solved(0, null);
+            seen.put(dk, known);
+        }
         if (known == null) {
             double r = 0;
             int[] choice = null;
-            if (solves >= MAX_SOLVES && !unbudgeted) {
+            if (solves >= MAX_SOLVES && !unbudgeted && !windowing) {
                 exhausted = true;
             } else if (secondsLeft.getAsDouble() > 0.05) {
                 Solution s = new DpSolver().solve(new Problem(b.name() + " [segment part " + part + "]", nodes, edges),
                         Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
-                solves += unbudgeted ? 0 : 1;
+                solves += unbudgeted || windowing ? 0 : 1;
                 double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
                 r = Double.isFinite(v) ? Math.max(0, v) : 0;
                 choice = s.hasChoices() ? s.choices() : null;
             }
             known = new Solved(r, choice);
             seen.put(dk, known);
-        }
-        if (part == WORK && lo == from) {
-            for (int i = 0; i < n; i++) {
-                workLayouts[from + i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
-            }
         }
         lastLayouts = new int[n];
         for (int i = 0; i < n; i++) {
@@ -662,20 +824,36 @@ final class PipelineBound {
         int[] x = new int[n];
         int[] best = null;
         double least = Double.POSITIVE_INFINITY;
+        // the cost arrays read once (the records' accessors copy them)
+        double[][] nc = new double[n][];
+        for (int i = 0; i < n; i++) {
+            nc[i] = nodes.get(i).costs();
+        }
+        double[][] ec = new double[edges.size()][];
+        int[] ef = new int[ec.length];
+        int[] et = new int[ec.length];
+        int[] cols = new int[ec.length];
+        for (int q = 0; q < ec.length; q++) {
+            Problem.Edge e = edges.get(q);
+            ec[q] = e.costs();
+            ef[q] = e.from();
+            et[q] = e.to();
+            cols[q] = e.cols();
+        }
         while (true) {
             double c = 0;
             for (int i = 0; i < n; i++) {
-                c += nodes.get(i).costs()[x[i]];
+                c += nc[i][x[i]];
             }
-            for (Problem.Edge e : edges) {
-                c += e.costs()[x[e.from()] * e.cols() + x[e.to()]];
+            for (int q = 0; q < ec.length; q++) {
+                c += ec[q][x[ef[q]] * cols[q] + x[et[q]]];
             }
             if (c < least) {
                 least = c;
                 best = x.clone();
             }
             int i = 0;
-            while (i < n && ++x[i] == nodes.get(i).costs().length) {
+            while (i < n && ++x[i] == nc[i].length) {
                 x[i++] = 0;
             }
             if (i == n) {
@@ -683,6 +861,129 @@ final class PipelineBound {
             }
         }
         return new Solved(Double.isFinite(least) ? Math.max(0, least) : 0, best);
+    }
+
+    /** The most table entries times candidates {@link #frontier} computes for one window before it gives up. */
+    static final long FRONTIER_WORK = 1_000_000;
+    /** The most table entries times candidates of all the windows of one bound ({@link #windows}). */
+    static final long WINDOW_WORK = 50_000_000;
+    /** The work {@link #frontier} spent on this bound's windows. */
+    private final long[] windowWork = new long[1];
+
+    /**
+     * The exact least of a small problem by a dynamic program over its nodes in order: after node {@code i}, a table over
+     * the layouts of the nodes up to {@code i} that still have links to later nodes (the frontier), each entry the least
+     * cost of the nodes so far; the next node's layouts extend it, and nodes without later links are minimised out. A
+     * window of a few nodes whose links are short ({@link #windows}) has a frontier of a few nodes. No minimiser is kept.
+     * Null past {@code limit} entry extensions; the extensions are added to {@code spent[0]}. O(limit (1 + edges)).
+     */
+    static Solved frontier(List<Problem.Node> nodes, List<Problem.Edge> edges, long limit, long[] spent) {
+        int n = nodes.size();
+        int[] lastUse = new int[n];
+        double[][] cost = new double[n][];
+        List<List<Problem.Edge>> back = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            lastUse[i] = i;
+            cost[i] = nodes.get(i).costs();
+            back.add(new ArrayList<>());
+        }
+        for (Problem.Edge e : edges) {
+            int lo = Math.min(e.from(), e.to());
+            int hi = Math.max(e.from(), e.to());
+            lastUse[lo] = Math.max(lastUse[lo], hi);
+            back.get(hi).add(e);
+        }
+        int[] front = new int[0];
+        double[] table = {0};
+        long work = 0;
+        for (int i = 0; i < n; i++) {
+            double[] c = cost[i];
+            List<Problem.Edge> in = back.get(i);
+            double[][] ec = new double[in.size()][];
+            int[] other = new int[in.size()];
+            boolean[] rowIsMine = new boolean[in.size()];
+            int[] cols = new int[in.size()];
+            for (int q = 0; q < ec.length; q++) {
+                Problem.Edge e = in.get(q);
+                ec[q] = e.costs();
+                rowIsMine[q] = e.from() == i;
+                other[q] = rowIsMine[q] ? e.to() : e.from();
+                cols[q] = e.cols();
+            }
+            int[] next = java.util.Arrays.copyOf(front, front.length + 1);
+            int kept = 0;
+            for (int f : front) {
+                if (lastUse[f] > i) {
+                    next[kept++] = f;
+                }
+            }
+            if (lastUse[i] > i) {
+                next[kept++] = i;
+            }
+            next = java.util.Arrays.copyOf(next, kept);
+            long size = 1;
+            for (int f : next) {
+                size *= cost[f].length;
+            }
+            work += (long) table.length * c.length;
+            if (work > limit || size > limit) {
+                spent[0] += work;
+                return null;
+            }
+            double[] out = new double[(int) size];
+            java.util.Arrays.fill(out, Double.POSITIVE_INFINITY);
+            // strides of the kept nodes in the new table, and where each old digit goes
+            int[] stride = new int[next.length];
+            for (int k = next.length - 1, st = 1; k >= 0; k--) {
+                stride[k] = st;
+                st *= cost[next[k]].length;
+            }
+            int[] digitStride = new int[front.length];
+            for (int k = 0; k < front.length; k++) {
+                int at = java.util.Arrays.binarySearch(next, front[k]);
+                digitStride[k] = at >= 0 ? stride[at] : 0;
+            }
+            int ownStride = lastUse[i] > i ? stride[next.length - 1] : 0;
+            int[] radix = new int[front.length];
+            for (int k = 0; k < front.length; k++) {
+                radix[k] = cost[front[k]].length;
+            }
+            int[] digit = new int[front.length];
+            int[] pos = new int[n];
+            for (int k = 0; k < front.length; k++) {
+                pos[front[k]] = k;
+            }
+            for (int t = 0; t < table.length; t++) {
+                if (t > 0) {
+                    for (int k = front.length - 1; k >= 0 && ++digit[k] == radix[k]; k--) {
+                        digit[k] = 0;
+                    }
+                }
+                if (table[t] == Double.POSITIVE_INFINITY) {
+                    continue;
+                }
+                int base = 0;
+                for (int k = 0; k < front.length; k++) {
+                    base += digit[k] * digitStride[k];
+                }
+                for (int a = 0; a < c.length; a++) {
+                    double v = table[t] + c[a];
+                    for (int q = 0; q < ec.length; q++) {
+                        int d = digit[pos[other[q]]];
+                        v += rowIsMine[q] ? ec[q][a * cols[q] + d] : ec[q][d * cols[q] + a];
+                    }
+                    int x = base + a * ownStride;
+                    if (v < out[x]) {
+                        out[x] = v;
+                    }
+                }
+            }
+            front = next;
+            table = out;
+        }
+        spent[0] += work;
+        double least = table[0];
+        return Double.isFinite(least) ? new Solved(Math.max(0, least), null) : null;
     }
 
     /** The segment problems solved by {@link #enumerate}. */
