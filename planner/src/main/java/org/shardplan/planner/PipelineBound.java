@@ -1323,11 +1323,43 @@ final class PipelineBound {
     }
 
     /** The most rounds of {@link #dual}: each one dynamic program over the partitions and a small matrix game. */
-    static final int DUAL_ROUNDS = 40;
+    static final int DUAL_ROUNDS = 80;
+
+    /**
+     * The rounds a path stays among {@link #dual}'s rows without the game playing it: the game's linear program grows with
+     * the rows, and rows long unplayed seldom return (DenseNet-121, 32 chunks: 2,500 rows after 80 rounds without it).
+     */
+    static final int DUAL_KEEP = 10;
+
+    /** A row of {@link #dual}'s game: a path, its payoffs against the columns so far, the last round the game played it. */
+    private static final class Row {
+        final Path path;
+        double[] pay = new double[8];
+        int filled;
+        int played;
+
+        Row(Path path, int round) {
+            this.path = path;
+            this.played = round;
+        }
+
+        /** The path's length on each column's values, the new columns' computed. O(new columns * chunks). */
+        double[] payoffs(List<double[]> cols, int p) {
+            if (pay.length < cols.size()) {
+                pay = java.util.Arrays.copyOf(pay, Math.max(cols.size(), 2 * pay.length));
+            }
+            for (; filled < cols.size(); filled++) {
+                pay[filled] = path.length(cols.get(filled), p);
+            }
+            return java.util.Arrays.copyOf(pay, cols.size());
+        }
+    }
 
     /** {@link #dual} stops after {@link #DUAL_PATIENCE} rounds in a row that raise its bound by less than this share. */
     static final double DUAL_STALL = 1e-3;
-    static final int DUAL_PATIENCE = 6;
+    static final int DUAL_PATIENCE = 20;
+    /** {@link #partitionBound} stops after this many rounds in a row that raise its bound by less than {@link #DUAL_STALL}. */
+    static final int PARTITION_PATIENCE = 6;
 
     /**
      * A lower bound on {@link #least}'s step without enumerating partitions, for models with too many cut positions to
@@ -1347,8 +1379,8 @@ final class PipelineBound {
      *
      * <p>What it leaves: the game's value is the least over mixtures of partitions, which can share the work among the
      * chunks in ways no single partition can (a chunk's forward from one partition, its backward from another), so it
-     * stays below the least over partitions (DenseNet-121 at 64 devices, 16 stages, zero bubble: 3.89 ms, where the
-     * plan's own partition has 4.47 ms on the same least profiles). Capped at {@code threshold}; no minimising partition
+     * stays below the least over partitions (DenseNet-121 at 64 devices, 16 stages, zero bubble: 4.41 ms, where the
+     * plan's own partition has 4.70 ms on the same least profiles). Capped at {@code threshold}; no minimising partition
      * is returned (the plan is left as it is). O(rounds (p v K^2 + game)).
      */
     Least dual(Schedule sch, int p, int m, int v, double threshold, DoubleSupplier secondsLeft) {
@@ -1360,7 +1392,7 @@ final class PipelineBound {
             return new Least(Double.POSITIVE_INFINITY, null, 0, 0);
         }
         Paths paths = new Paths(sch, p, m, v);
-        List<Path> rows = new ArrayList<>();
+        List<Row> rows = new ArrayList<>();
         java.util.Set<Path> known = new java.util.HashSet<>();
         List<double[]> cols = new ArrayList<>();
         java.util.Set<List<Integer>> seenCols = new java.util.HashSet<>();
@@ -1374,7 +1406,7 @@ final class PipelineBound {
                 cols.add(vals);
                 for (Path x : paths.trace(profiles(vals, chunks))) {
                     if (known.add(x)) {
-                        rows.add(x);
+                        rows.add(new Row(x, rounds));
                     }
                 }
             }
@@ -1382,12 +1414,12 @@ final class PipelineBound {
                 break;
             }
             rounds++;
-            double[][] a = new double[rows.size()][cols.size()];
+            double[][] a = new double[rows.size()][];
             for (int r = 0; r < a.length; r++) {
-                for (int c = 0; c < cols.size(); c++) {
-                    // a column is worth no more than the threshold to the rows (the bound stops there): clipped
-                    a[r][c] = Math.min(threshold, rows.get(r).length(cols.get(c), p));
-                }
+                // not clipped at the threshold: clipping flattens the payoffs of the columns above it, and the
+                // rows' strategy then weighs the paths that make them long less (DenseNet-121, 16 stages: the
+                // duals stalled 7-30% lower)
+                a[r] = rows.get(r).payoffs(cols, p);
             }
             double[][] mixed = game(a);
             double[] lambda = mixed[0];
@@ -1401,13 +1433,16 @@ final class PipelineBound {
             int before = rows.size();
             for (Path x : paths.trace(profiles(mean, chunks))) {
                 if (known.add(x)) {
-                    rows.add(x);
+                    rows.add(new Row(x, rounds));
                 }
             }
             double[] agg = new double[chunks * Path.PARTS];
             double[] dev = new double[chunks];
             for (int r = 0; r < lambda.length; r++) {
-                Path x = rows.get(r);
+                Path x = rows.get(r).path;
+                if (lambda[r] > 0) {
+                    rows.get(r).played = rounds;
+                }
                 for (int i = 0; i < agg.length; i++) {
                     agg[i] += lambda[r] * x.coef()[i];
                 }
@@ -1426,6 +1461,9 @@ final class PipelineBound {
             if (!newColumn && rows.size() == before) {
                 break; // neither side has a new answer: the game's value over these rows and columns is reached
             }
+            // rows the game has not played for DUAL_KEEP rounds leave it (any rows give a valid bound; they may come back)
+            final int now = rounds;
+            rows.removeIf(r -> now - r.played > DUAL_KEEP && known.remove(r.path));
             ends = next;
         }
         return new Least(Math.min(threshold, best), null, rounds, rounds);
@@ -1513,7 +1551,7 @@ final class PipelineBound {
             }
             stall = got > best * (1 + DUAL_STALL) ? 0 : stall + 1;
             best = Math.max(best, got);
-            if (stall >= DUAL_PATIENCE) {
+            if (stall >= PARTITION_PATIENCE) {
                 break;
             }
             double[] mean = new double[chunks * TERMS];
@@ -1896,6 +1934,7 @@ final class PipelineBound {
             basis[r] = k + r;
         }
         final double eps = 1e-11;
+        int[] nz = new int[width];
         for (int pivots = 0; pivots < 10 * k + 50; pivots++) {
             int enter = -1;
             for (int c = 0; c < width - 1; c++) {
@@ -1923,15 +1962,22 @@ final class PipelineBound {
             }
             double[] pr = t[leave];
             double pv = pr[enter];
+            int nonzero = 0;
             for (int c = 0; c < width; c++) {
                 pr[c] /= pv;
+                if (pr[c] != 0) {
+                    nz[nonzero++] = c;
+                }
             }
+            // only the pivot row's nonzero columns change the others (its slack part is a row of the basis inverse,
+            // nonzero only where earlier pivots left): the same arithmetic, without the zeros
             for (int r = 0; r <= n; r++) {
                 if (r != leave) {
                     double f = t[r][enter];
                     if (f != 0) {
                         double[] row = t[r];
-                        for (int c = 0; c < width; c++) {
+                        for (int q = 0; q < nonzero; q++) {
+                            int c = nz[q];
                             row[c] -= f * pr[c];
                         }
                     }
