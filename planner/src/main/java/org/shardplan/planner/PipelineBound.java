@@ -151,6 +151,8 @@ final class PipelineBound {
     private int[] lastLayouts;
     /** Chunk solves ({@link #partitionBound}) do not count against {@link #MAX_SOLVES}. */
     private boolean unbudgeted;
+    /** Window solves ({@link #windows}) do not count against {@link #MAX_SOLVES} either. */
+    private boolean windowing;
     /** The chunk problems {@link #partitionBound} solved. */
     private int chunkSolves;
 
@@ -292,6 +294,136 @@ final class PipelineBound {
             }
         }
         prefixes();
+        windows(secondsLeft);
+    }
+
+    /**
+     * Windows of consecutive segments ({@link #windows}): their count, 0 where none are solved. A chunk's part is at least
+     * the sum over the windows that overlap it of the window's least ({@link #windowBound}).
+     */
+    private int width;
+    /** Per part (forward, input gradient, work) and window {@code [x, x + len)}: {@code win[part][x][len - 1]}. */
+    private double[][][] win;
+    /** Per part: the prefix sums of the whole windows ({@code [t, t + width)}), over {@code t}. */
+    private double[][] preWin;
+    /** Per part and segment i: the windows cut by a chunk starting at i, and by a chunk ending at i. */
+    private double[][] winLeft;
+    private double[][] winRight;
+
+    /** Whether {@link #windows} are solved ({@code -Dshardplan.boundWindows=false}: not; tests set it). */
+    static boolean windowsOn = !"false".equals(System.getProperty("shardplan.boundWindows"));
+
+    /** The widest window of segments solved ({@link #windows}). */
+    static final int WINDOW_SEGMENTS = 6;
+    /** The most nodes of a window problem; past it windows are not solved. */
+    static final int WINDOW_NODES = 12;
+    /** The most window problems (distinct or not) solved for one bound. */
+    static final int WINDOW_PROBLEMS = 8192;
+
+    /**
+     * The bound of a chunk that sees the links skipping over segments (a dense block's concatenations, a U-Net's skip
+     * connections), which the segments alone and their neighbouring pairs drop. With {@code w} one more than the
+     * longest link in segments (at most {@link #WINDOW_SEGMENTS}), the chunk {@code [i, j)} is covered by the windows
+     * {@code [t, t + w)} clipped to it, {@code t = i - w + 1 .. j - 1}: every segment lies in exactly {@code w} of them,
+     * a link from segment {@code a} to {@code b} in exactly {@code w - (b - a)}. So each window's problem weights its
+     * nodes' terms {@code 1 / w} and each link {@code 1 / (w - (b - a))} (longer links left out: resharding is never
+     * negative), and the chunk's least is at least the sum of its windows' least. Interior windows are shared by
+     * every chunk that holds them (prefix sums), the clipped ones depend on the chunk's first or last segment alone.
+     * Solved only where some link skips a segment and every window has at most {@link #WINDOW_NODES} nodes, each by
+     * {@link #frontier} (a window past its share of {@link #WINDOW_WORK} counts 0); none once the time is short.
+     */
+    private void windows(DoubleSupplier secondsLeft) {
+        int[] seg = new int[built.units().size()];
+        for (int k = 0; k < segments; k++) {
+            for (int i = positions.get(k); i < positions.get(k + 1); i++) {
+                seg[i] = k;
+            }
+        }
+        int span = 0;
+        for (ProblemBuilder.Link l : built.links()) {
+            span = Math.max(span, Math.abs(seg[l.to()] - seg[l.from()]));
+        }
+        int w = Math.min(span + 1, WINDOW_SEGMENTS);
+        if (!windowsOn || w < 3 || w > segments || (long) segments * w * 3 > WINDOW_PROBLEMS) {
+            return;
+        }
+        for (int k = 0; k + w <= segments; k++) {
+            if (positions.get(k + w) - positions.get(k) > WINDOW_NODES) {
+                return;
+            }
+        }
+        int[] parts = {FORWARD, INPUT, WORK};
+        double[][][] v = new double[parts.length][segments][w];
+        for (int q = 0; q < parts.length; q++) {
+            int part = parts[q];
+            for (int x = 0; x < segments; x++) {
+                if (secondsLeft.getAsDouble() <= 0.05) {
+                    return; // out of time: no windows (the bounds without them stand)
+                }
+                for (int len = 1; len <= w && x + len <= segments; len++) {
+                    Weights wt = new Weights(i -> 1.0 / w, (f, t) -> {
+                        int d = Math.abs(seg[t] - seg[f]);
+                        return d < w ? 1.0 / (w - d) : 0;
+                    });
+                    windowing = true; // bounded by WINDOW_PROBLEMS, not MAX_SOLVES
+                    v[q][x][len - 1] = solve(built, filter, positions.get(x), positions.get(x + len), part, wt,
+                            new double[] {part, -w}, recompute, seen, secondsLeft);
+                    windowing = false;
+                }
+            }
+        }
+        width = w;
+        win = v;
+        preWin = new double[parts.length][segments + 1];
+        winLeft = new double[parts.length][segments + 1];
+        winRight = new double[parts.length][segments + 1];
+        for (int q = 0; q < parts.length; q++) {
+            for (int t = 0; t < segments; t++) {
+                preWin[q][t + 1] = preWin[q][t] + (t + w <= segments ? v[q][t][w - 1] : 0);
+            }
+            for (int i = 0; i <= segments; i++) {
+                for (int e = i + 1; e <= Math.min(i + w - 1, segments); e++) {
+                    winLeft[q][i] += v[q][i][e - i - 1];
+                }
+                for (int st = Math.max(0, i - w + 1); st < i; st++) {
+                    winRight[q][i] += v[q][st][i - st - 1];
+                }
+            }
+        }
+    }
+
+    /**
+     * The exact least of part {@code q} (0 forward, 1 input gradient, 2 work: {@link #windowBound}'s parts) of the chunk of
+     * segments {@code [from, to)}, every link inside it counted: what {@link #chunk}'s parts bound. One dynamic program.
+     */
+    double exactPart(int q, int from, int to) {
+        Weights one = new Weights(i -> 1, (f, t) -> 1);
+        int part = new int[] {FORWARD, INPUT, WORK}[q];
+        boolean was = unbudgeted;
+        unbudgeted = true;
+        try {
+            return solve(built, filter, positions.get(from), positions.get(to), part, one, new double[] {part, -1}, recompute,
+                    seen, () -> 600);
+        } finally {
+            unbudgeted = was;
+        }
+    }
+
+    /** The windows' bound ({@link #windows}) on part {@code q} (0 forward, 1 input gradient, 2 work) of chunk {@code [i, j)}; 0 without windows. O(width). */
+    private double windowBound(int q, int i, int j) {
+        int w = width;
+        if (w == 0) {
+            return 0;
+        }
+        if (j - i >= w) {
+            return preWin[q][j - w + 1] - preWin[q][i] + winLeft[q][i] + winRight[q][j];
+        }
+        double r = 0;
+        for (int t = i - w + 1; t < j; t++) {
+            int x = Math.max(t, i);
+            r += win[q][x][Math.min(t + w, j) - x - 1];
+        }
+        return r;
     }
 
     /** Prefix sums over segments (index k: segments 0..k-1) for {@link #chunk}. */
@@ -366,10 +498,10 @@ final class PipelineBound {
         double fp = (forward[from] + forward[last]) / 2 + prePairF[to] - prePairF[from + 1];
         double ip = (backwardInput[from] + backwardInput[last]) / 2 + prePairI[to] - prePairI[from + 1];
         double wp = (work(from) + work(last)) / 2 + prePairW[to] - prePairW[from + 1];
-        double f = Math.max(fa, fp);
-        double in = Math.max(ia, ip);
+        double f = Math.max(Math.max(fa, fp), windowBound(0, from, to));
+        double in = Math.max(Math.max(ia, ip), windowBound(1, from, to));
         double w = preWeight[to] - preWeight[from];
-        double wk = Math.max(wa, wp);
+        double wk = Math.max(Math.max(wa, wp), windowBound(2, from, to));
         r[0] = f;
         r[1] = in;
         r[2] = w;
@@ -501,14 +633,43 @@ final class PipelineBound {
      */
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
             double before, double self, boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+        Weights wt = new Weights(i -> i < from ? before : self, (f, t) -> t < from ? before : f >= from ? self : 1);
+        double r = solve(b, filter, lo, to, part, wt, new double[] {part, from - lo, before, self}, recompute, seen, secondsLeft);
+        if (part == WORK && lo == from) {
+            for (int i = 0; i < to - lo; i++) {
+                workLayouts[from + i] = lastLayouts[i];
+            }
+        }
+        return r;
+    }
+
+    /**
+     * The weights of a segment problem's node terms and link terms, by node index in the built problem; a link weighted 0
+     * is left out.
+     */
+    private record Weights(java.util.function.IntToDoubleFunction node, LinkWeight link) {
+    }
+
+    /** The weight of the links from node {@code from} to node {@code to}. */
+    @FunctionalInterface
+    private interface LinkWeight {
+        double of(int from, int to);
+    }
+
+    /**
+     * The exact least of a part over nodes {@code [lo, to)}, each node's term and each link's resharding (inside the
+     * range) weighted by {@code wt}; 0 where the solve does not finish. Identical problems (by their weighted costs)
+     * are solved once; {@link #lastLayouts} holds the minimiser.
+     */
+    private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int to, int part, Weights wt,
+            double[] header, boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
         int n = to - lo;
         int[][] allowed = new int[n][];
         List<Problem.Node> nodes = new ArrayList<>();
         Doubles key = new Doubles();
-        key.add((double) part);
-        key.add((double) (from - lo));
-        key.add(before);
-        key.add(self);
+        for (double h : header) {
+            key.add(h);
+        }
         for (int i = 0; i < n; i++) {
             ProblemBuilder.Unit u = b.units().get(lo + i);
             int[] a = new int[u.layouts().size()];
@@ -536,7 +697,7 @@ final class PipelineBound {
                     default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
                             + x.gradientSeconds() / buckets;
                 };
-                cost[s] = (lo + i < from ? before : self) * own;
+                cost[s] = wt.node().applyAsDouble(lo + i) * own;
                 key.add(cost[s]);
                 key.add((double) allowed[i][s]);
             }
@@ -547,7 +708,7 @@ final class PipelineBound {
             if (l.from() < lo || l.from() >= to || l.to() < lo || l.to() >= to) {
                 continue;
             }
-            double weight = l.to() < from ? before : l.from() >= from ? self : 1;
+            double weight = wt.link().of(l.from(), l.to());
             if (weight == 0) {
                 continue;
             }
@@ -585,26 +746,27 @@ final class PipelineBound {
             enumerated++;
             seen.put(dk, known);
         }
+        if (known == null && windowing) {
+            // a window past its share of work is left at 0 (a valid, weaker bound), not given to the solver
+            known = frontier(nodes, edges, Math.min(FRONTIER_WORK, WINDOW_WORK - windowWork[0]), windowWork);
+            known = known != null ? known : new Solved(0, null);
+            seen.put(dk, known);
+        }
         if (known == null) {
             double r = 0;
             int[] choice = null;
-            if (solves >= MAX_SOLVES && !unbudgeted) {
+            if (solves >= MAX_SOLVES && !unbudgeted && !windowing) {
                 exhausted = true;
             } else if (secondsLeft.getAsDouble() > 0.05) {
                 Solution s = new DpSolver().solve(new Problem(b.name() + " [segment part " + part + "]", nodes, edges),
                         Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
-                solves += unbudgeted ? 0 : 1;
+                solves += unbudgeted || windowing ? 0 : 1;
                 double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
                 r = Double.isFinite(v) ? Math.max(0, v) : 0;
                 choice = s.hasChoices() ? s.choices() : null;
             }
             known = new Solved(r, choice);
             seen.put(dk, known);
-        }
-        if (part == WORK && lo == from) {
-            for (int i = 0; i < n; i++) {
-                workLayouts[from + i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
-            }
         }
         lastLayouts = new int[n];
         for (int i = 0; i < n; i++) {
@@ -662,20 +824,36 @@ final class PipelineBound {
         int[] x = new int[n];
         int[] best = null;
         double least = Double.POSITIVE_INFINITY;
+        // the cost arrays read once (the records' accessors copy them)
+        double[][] nc = new double[n][];
+        for (int i = 0; i < n; i++) {
+            nc[i] = nodes.get(i).costs();
+        }
+        double[][] ec = new double[edges.size()][];
+        int[] ef = new int[ec.length];
+        int[] et = new int[ec.length];
+        int[] cols = new int[ec.length];
+        for (int q = 0; q < ec.length; q++) {
+            Problem.Edge e = edges.get(q);
+            ec[q] = e.costs();
+            ef[q] = e.from();
+            et[q] = e.to();
+            cols[q] = e.cols();
+        }
         while (true) {
             double c = 0;
             for (int i = 0; i < n; i++) {
-                c += nodes.get(i).costs()[x[i]];
+                c += nc[i][x[i]];
             }
-            for (Problem.Edge e : edges) {
-                c += e.costs()[x[e.from()] * e.cols() + x[e.to()]];
+            for (int q = 0; q < ec.length; q++) {
+                c += ec[q][x[ef[q]] * cols[q] + x[et[q]]];
             }
             if (c < least) {
                 least = c;
                 best = x.clone();
             }
             int i = 0;
-            while (i < n && ++x[i] == nodes.get(i).costs().length) {
+            while (i < n && ++x[i] == nc[i].length) {
                 x[i++] = 0;
             }
             if (i == n) {
@@ -683,6 +861,129 @@ final class PipelineBound {
             }
         }
         return new Solved(Double.isFinite(least) ? Math.max(0, least) : 0, best);
+    }
+
+    /** The most table entries times candidates {@link #frontier} computes for one window before it gives up. */
+    static final long FRONTIER_WORK = 1_000_000;
+    /** The most table entries times candidates of all the windows of one bound ({@link #windows}). */
+    static final long WINDOW_WORK = 50_000_000;
+    /** The work {@link #frontier} spent on this bound's windows. */
+    private final long[] windowWork = new long[1];
+
+    /**
+     * The exact least of a small problem by a dynamic program over its nodes in order: after node {@code i}, a table over
+     * the layouts of the nodes up to {@code i} that still have links to later nodes (the frontier), each entry the least
+     * cost of the nodes so far; the next node's layouts extend it, and nodes without later links are minimised out. A
+     * window of a few nodes whose links are short ({@link #windows}) has a frontier of a few nodes. No minimiser is kept.
+     * Null past {@code limit} entry extensions; the extensions are added to {@code spent[0]}. O(limit (1 + edges)).
+     */
+    static Solved frontier(List<Problem.Node> nodes, List<Problem.Edge> edges, long limit, long[] spent) {
+        int n = nodes.size();
+        int[] lastUse = new int[n];
+        double[][] cost = new double[n][];
+        List<List<Problem.Edge>> back = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            lastUse[i] = i;
+            cost[i] = nodes.get(i).costs();
+            back.add(new ArrayList<>());
+        }
+        for (Problem.Edge e : edges) {
+            int lo = Math.min(e.from(), e.to());
+            int hi = Math.max(e.from(), e.to());
+            lastUse[lo] = Math.max(lastUse[lo], hi);
+            back.get(hi).add(e);
+        }
+        int[] front = new int[0];
+        double[] table = {0};
+        long work = 0;
+        for (int i = 0; i < n; i++) {
+            double[] c = cost[i];
+            List<Problem.Edge> in = back.get(i);
+            double[][] ec = new double[in.size()][];
+            int[] other = new int[in.size()];
+            boolean[] rowIsMine = new boolean[in.size()];
+            int[] cols = new int[in.size()];
+            for (int q = 0; q < ec.length; q++) {
+                Problem.Edge e = in.get(q);
+                ec[q] = e.costs();
+                rowIsMine[q] = e.from() == i;
+                other[q] = rowIsMine[q] ? e.to() : e.from();
+                cols[q] = e.cols();
+            }
+            int[] next = java.util.Arrays.copyOf(front, front.length + 1);
+            int kept = 0;
+            for (int f : front) {
+                if (lastUse[f] > i) {
+                    next[kept++] = f;
+                }
+            }
+            if (lastUse[i] > i) {
+                next[kept++] = i;
+            }
+            next = java.util.Arrays.copyOf(next, kept);
+            long size = 1;
+            for (int f : next) {
+                size *= cost[f].length;
+            }
+            work += (long) table.length * c.length;
+            if (work > limit || size > limit) {
+                spent[0] += work;
+                return null;
+            }
+            double[] out = new double[(int) size];
+            java.util.Arrays.fill(out, Double.POSITIVE_INFINITY);
+            // strides of the kept nodes in the new table, and where each old digit goes
+            int[] stride = new int[next.length];
+            for (int k = next.length - 1, st = 1; k >= 0; k--) {
+                stride[k] = st;
+                st *= cost[next[k]].length;
+            }
+            int[] digitStride = new int[front.length];
+            for (int k = 0; k < front.length; k++) {
+                int at = java.util.Arrays.binarySearch(next, front[k]);
+                digitStride[k] = at >= 0 ? stride[at] : 0;
+            }
+            int ownStride = lastUse[i] > i ? stride[next.length - 1] : 0;
+            int[] radix = new int[front.length];
+            for (int k = 0; k < front.length; k++) {
+                radix[k] = cost[front[k]].length;
+            }
+            int[] digit = new int[front.length];
+            int[] pos = new int[n];
+            for (int k = 0; k < front.length; k++) {
+                pos[front[k]] = k;
+            }
+            for (int t = 0; t < table.length; t++) {
+                if (t > 0) {
+                    for (int k = front.length - 1; k >= 0 && ++digit[k] == radix[k]; k--) {
+                        digit[k] = 0;
+                    }
+                }
+                if (table[t] == Double.POSITIVE_INFINITY) {
+                    continue;
+                }
+                int base = 0;
+                for (int k = 0; k < front.length; k++) {
+                    base += digit[k] * digitStride[k];
+                }
+                for (int a = 0; a < c.length; a++) {
+                    double v = table[t] + c[a];
+                    for (int q = 0; q < ec.length; q++) {
+                        int d = digit[pos[other[q]]];
+                        v += rowIsMine[q] ? ec[q][a * cols[q] + d] : ec[q][d * cols[q] + a];
+                    }
+                    int x = base + a * ownStride;
+                    if (v < out[x]) {
+                        out[x] = v;
+                    }
+                }
+            }
+            front = next;
+            table = out;
+        }
+        spent[0] += work;
+        double least = table[0];
+        return Double.isFinite(least) ? new Solved(Math.max(0, least), null) : null;
     }
 
     /** The segment problems solved by {@link #enumerate}. */
@@ -1022,11 +1323,43 @@ final class PipelineBound {
     }
 
     /** The most rounds of {@link #dual}: each one dynamic program over the partitions and a small matrix game. */
-    static final int DUAL_ROUNDS = 40;
+    static final int DUAL_ROUNDS = 80;
+
+    /**
+     * The rounds a path stays among {@link #dual}'s rows without the game playing it: the game's linear program grows with
+     * the rows, and rows long unplayed seldom return (DenseNet-121, 32 chunks: 2,500 rows after 80 rounds without it).
+     */
+    static final int DUAL_KEEP = 10;
+
+    /** A row of {@link #dual}'s game: a path, its payoffs against the columns so far, the last round the game played it. */
+    private static final class Row {
+        final Path path;
+        double[] pay = new double[8];
+        int filled;
+        int played;
+
+        Row(Path path, int round) {
+            this.path = path;
+            this.played = round;
+        }
+
+        /** The path's length on each column's values, the new columns' computed. O(new columns * chunks). */
+        double[] payoffs(List<double[]> cols, int p) {
+            if (pay.length < cols.size()) {
+                pay = java.util.Arrays.copyOf(pay, Math.max(cols.size(), 2 * pay.length));
+            }
+            for (; filled < cols.size(); filled++) {
+                pay[filled] = path.length(cols.get(filled), p);
+            }
+            return java.util.Arrays.copyOf(pay, cols.size());
+        }
+    }
 
     /** {@link #dual} stops after {@link #DUAL_PATIENCE} rounds in a row that raise its bound by less than this share. */
     static final double DUAL_STALL = 1e-3;
-    static final int DUAL_PATIENCE = 6;
+    static final int DUAL_PATIENCE = 20;
+    /** {@link #partitionBound} stops after this many rounds in a row that raise its bound by less than {@link #DUAL_STALL}. */
+    static final int PARTITION_PATIENCE = 6;
 
     /**
      * A lower bound on {@link #least}'s step without enumerating partitions, for models with too many cut positions to
@@ -1046,8 +1379,8 @@ final class PipelineBound {
      *
      * <p>What it leaves: the game's value is the least over mixtures of partitions, which can share the work among the
      * chunks in ways no single partition can (a chunk's forward from one partition, its backward from another), so it
-     * stays below the least over partitions (DenseNet-121 at 64 devices, 16 stages, zero bubble: 3.89 ms, where the
-     * plan's own partition has 4.47 ms on the same least profiles). Capped at {@code threshold}; no minimising partition
+     * stays below the least over partitions (DenseNet-121 at 64 devices, 16 stages, zero bubble: 4.41 ms, where the
+     * plan's own partition has 4.70 ms on the same least profiles). Capped at {@code threshold}; no minimising partition
      * is returned (the plan is left as it is). O(rounds (p v K^2 + game)).
      */
     Least dual(Schedule sch, int p, int m, int v, double threshold, DoubleSupplier secondsLeft) {
@@ -1059,7 +1392,7 @@ final class PipelineBound {
             return new Least(Double.POSITIVE_INFINITY, null, 0, 0);
         }
         Paths paths = new Paths(sch, p, m, v);
-        List<Path> rows = new ArrayList<>();
+        List<Row> rows = new ArrayList<>();
         java.util.Set<Path> known = new java.util.HashSet<>();
         List<double[]> cols = new ArrayList<>();
         java.util.Set<List<Integer>> seenCols = new java.util.HashSet<>();
@@ -1073,7 +1406,7 @@ final class PipelineBound {
                 cols.add(vals);
                 for (Path x : paths.trace(profiles(vals, chunks))) {
                     if (known.add(x)) {
-                        rows.add(x);
+                        rows.add(new Row(x, rounds));
                     }
                 }
             }
@@ -1081,12 +1414,12 @@ final class PipelineBound {
                 break;
             }
             rounds++;
-            double[][] a = new double[rows.size()][cols.size()];
+            double[][] a = new double[rows.size()][];
             for (int r = 0; r < a.length; r++) {
-                for (int c = 0; c < cols.size(); c++) {
-                    // a column is worth no more than the threshold to the rows (the bound stops there): clipped
-                    a[r][c] = Math.min(threshold, rows.get(r).length(cols.get(c), p));
-                }
+                // not clipped at the threshold: clipping flattens the payoffs of the columns above it, and the
+                // rows' strategy then weighs the paths that make them long less (DenseNet-121, 16 stages: the
+                // duals stalled 7-30% lower)
+                a[r] = rows.get(r).payoffs(cols, p);
             }
             double[][] mixed = game(a);
             double[] lambda = mixed[0];
@@ -1100,13 +1433,16 @@ final class PipelineBound {
             int before = rows.size();
             for (Path x : paths.trace(profiles(mean, chunks))) {
                 if (known.add(x)) {
-                    rows.add(x);
+                    rows.add(new Row(x, rounds));
                 }
             }
             double[] agg = new double[chunks * Path.PARTS];
             double[] dev = new double[chunks];
             for (int r = 0; r < lambda.length; r++) {
-                Path x = rows.get(r);
+                Path x = rows.get(r).path;
+                if (lambda[r] > 0) {
+                    rows.get(r).played = rounds;
+                }
                 for (int i = 0; i < agg.length; i++) {
                     agg[i] += lambda[r] * x.coef()[i];
                 }
@@ -1125,6 +1461,9 @@ final class PipelineBound {
             if (!newColumn && rows.size() == before) {
                 break; // neither side has a new answer: the game's value over these rows and columns is reached
             }
+            // rows the game has not played for DUAL_KEEP rounds leave it (any rows give a valid bound; they may come back)
+            final int now = rounds;
+            rows.removeIf(r -> now - r.played > DUAL_KEEP && known.remove(r.path));
             ends = next;
         }
         return new Least(Math.min(threshold, best), null, rounds, rounds);
@@ -1212,7 +1551,7 @@ final class PipelineBound {
             }
             stall = got > best * (1 + DUAL_STALL) ? 0 : stall + 1;
             best = Math.max(best, got);
-            if (stall >= DUAL_PATIENCE) {
+            if (stall >= PARTITION_PATIENCE) {
                 break;
             }
             double[] mean = new double[chunks * TERMS];
@@ -1595,6 +1934,7 @@ final class PipelineBound {
             basis[r] = k + r;
         }
         final double eps = 1e-11;
+        int[] nz = new int[width];
         for (int pivots = 0; pivots < 10 * k + 50; pivots++) {
             int enter = -1;
             for (int c = 0; c < width - 1; c++) {
@@ -1622,15 +1962,22 @@ final class PipelineBound {
             }
             double[] pr = t[leave];
             double pv = pr[enter];
+            int nonzero = 0;
             for (int c = 0; c < width; c++) {
                 pr[c] /= pv;
+                if (pr[c] != 0) {
+                    nz[nonzero++] = c;
+                }
             }
+            // only the pivot row's nonzero columns change the others (its slack part is a row of the basis inverse,
+            // nonzero only where earlier pivots left): the same arithmetic, without the zeros
             for (int r = 0; r <= n; r++) {
                 if (r != leave) {
                     double f = t[r][enter];
                     if (f != 0) {
                         double[] row = t[r];
-                        for (int c = 0; c < width; c++) {
+                        for (int q = 0; q < nonzero; q++) {
+                            int c = nz[q];
                             row[c] -= f * pr[c];
                         }
                     }

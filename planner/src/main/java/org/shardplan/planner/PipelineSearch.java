@@ -1547,7 +1547,14 @@ final class PipelineSearch {
                 }
             }
         }
-        shapes.sort(java.util.Comparator.comparingInt(x -> (Integer) x[1]));
+        // where the partitions are too many to enumerate (the dual), most chunks first: theirs is the weakest dual, and
+        // the others stop once they reach it (the least over the shapes is the same in any order: a dual's rounds do
+        // not depend on its threshold, which only stops them)
+        int segs = pbound.segments();
+        shapes.sort(java.util.Comparator.comparingDouble(x -> {
+            int v = (Integer) x[1];
+            return PipelineBound.partitions(segs - 1, stages * v - 1) > PipelineBound.ENUMERATED_PARTITIONS ? 1e6 - v : v;
+        }));
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
         boolean ownSolved = false; // a minimiser of the plan's schedule with its layouts solved exactly
         for (Object[] shape : shapes) {
