@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
+import org.shardplan.planner.solver.DisjointSets;
 import org.shardplan.planner.solver.DoublesKey;
 import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Problem;
@@ -1023,8 +1024,8 @@ final class MemoryAwareBound {
             for (int q : order) {
                 long key = keys.get(q);
                 int[] d = dims.get(key);
-                int ra = find(root, d[0]);
-                int rc = find(root, d[1]);
+                int ra = DisjointSets.find(root, d[0]);
+                int rc = DisjointSets.find(root, d[1]);
                 int rows = cost[d[0]].length;
                 int cols = cost[d[1]].length;
                 double[] t = merged.get(key);
@@ -1052,14 +1053,6 @@ final class MemoryAwareBound {
                 }
             }
             return kept;
-        }
-
-        private static int find(int[] root, int x) {
-            while (root[x] != x) {
-                root[x] = root[root[x]];
-                x = root[x];
-            }
-            return x;
         }
 
         /**

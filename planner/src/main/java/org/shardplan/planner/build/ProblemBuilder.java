@@ -33,6 +33,7 @@ import org.shardplan.graph.space.LoopDim;
 import org.shardplan.graph.space.LoopKind;
 import org.shardplan.graph.space.Strategy;
 import org.shardplan.graph.space.TensorIndexing;
+import org.shardplan.planner.solver.DisjointSets;
 import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.strategy.Collectives;
 import org.shardplan.planner.strategy.DeviceDigits;
@@ -1867,8 +1868,8 @@ public final class ProblemBuilder {
                                 parent[i] = i;
                             }
                         }
-                        int x = find(parent, c[j]);
-                        int y = find(parent, p[j]);
+                        int x = DisjointSets.find(parent, c[j]);
+                        int y = DisjointSets.find(parent, p[j]);
                         if (x != y) {
                             parent[x] = y;
                             f /= rc;
@@ -1925,14 +1926,6 @@ public final class ProblemBuilder {
             }
         }
         return true;
-    }
-
-    private static int find(int[] parent, int x) {
-        while (parent[x] != x) {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        return x;
     }
 
     double digitProduct(int[][] ds) {

@@ -112,8 +112,8 @@ final class BoundPruning {
         }
         for (int idx : byLoss) {
             Factor f = pairs.get(idx);
-            int a = find(dsu, f.vars[0]);
-            int b = find(dsu, f.vars[1]);
+            int a = DisjointSets.find(dsu, f.vars[0]);
+            int b = DisjointSets.find(dsu, f.vars[1]);
             if (a != b) {
                 dsu[a] = b;
                 tree.get(f.vars[0]).add(idx);
@@ -324,13 +324,5 @@ final class BoundPruning {
             m = Math.min(m, x);
         }
         return m;
-    }
-
-    private static int find(int[] dsu, int x) {
-        while (dsu[x] != x) {
-            dsu[x] = dsu[dsu[x]];
-            x = dsu[x];
-        }
-        return x;
     }
 }
