@@ -906,17 +906,7 @@ final class MemoryAwareBound {
                             seen[w] = true;
                             parent[w] = v;
                             edgesSeen++;
-                            // rows: v's layouts (the parent), columns: w's
-                            int kv = cost[v].length;
-                            int kw = cost[w].length;
-                            double[] t = new double[kv * kw];
-                            double[] c = e.costs();
-                            for (int x = 0; x < kv; x++) {
-                                for (int y = 0; y < kw; y++) {
-                                    t[x * kw + y] = e.from() == v ? c[x * kw + y] : c[y * kv + x];
-                                }
-                            }
-                            up[w] = t;
+                            up[w] = e.costsFrom(v); // rows: v's layouts (the parent), columns: w's
                             order[at++] = w;
                         }
                     }
@@ -992,11 +982,9 @@ final class MemoryAwareBound {
                 long key = (long) a * nodes + c;
                 double[] acc = merged.computeIfAbsent(key, x -> new double[rows * cols]);
                 dims.put(key, new int[] {a, c});
-                double[] t = e.costs();
-                for (int x = 0; x < rows; x++) {
-                    for (int y = 0; y < cols; y++) {
-                        acc[x * cols + y] += e.from() == a ? t[x * cols + y] : t[y * rows + x];
-                    }
+                double[] t = e.costsFrom(a);
+                for (int x = 0; x < t.length; x++) {
+                    acc[x] += t[x];
                 }
             }
             List<Long> keys = new ArrayList<>(merged.keySet());

@@ -244,6 +244,26 @@ public record Problem(String name, List<Node> nodes, List<Edge> edges, OptionalD
             return costs;
         }
 
+        /**
+         * A copy of the costs, row-major with rows the layouts of endpoint {@code node} ({@link #from} as stored, or
+         * {@link #to}: the transpose).
+         */
+        public double[] costsFrom(int node) {
+            if (node == from) {
+                return costs.clone();
+            }
+            if (node != to) {
+                throw new IllegalArgumentException("node " + node + " is not an endpoint of edge " + from + " -> " + to);
+            }
+            double[] t = new double[costs.length];
+            for (int x = 0; x < cols; x++) {
+                for (int y = 0; y < rows; y++) {
+                    t[x * rows + y] = costs[y * cols + x];
+                }
+            }
+            return t;
+        }
+
         /** Cost of the pair (source strategy {@code s}, target strategy {@code t}); +inf if forbidden. */
         public double cost(int s, int t) {
             return costs[s * cols + t];
