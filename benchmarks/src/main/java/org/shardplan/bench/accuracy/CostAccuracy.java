@@ -211,7 +211,7 @@ public final class CostAccuracy {
         if (calOut != null) {
             cal.write(calOut);
         }
-        // repeatability: every 12th distinct signature measured a second time, after all the others
+        // repeatability: every `every`-th distinct signature (--repeat-every, 12 by default) measured a second time, after all the others
         List<double[]> again = new ArrayList<>();
         StringBuilder againTsv = new StringBuilder("signature\tfirst\tsecond\n");
         java.util.Set<String> seen = new java.util.HashSet<>();
