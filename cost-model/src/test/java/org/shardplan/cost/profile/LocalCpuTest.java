@@ -1,5 +1,6 @@
 package org.shardplan.cost.profile;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.shardplan.cost.calib.MachineFingerprint;
 import org.shardplan.cost.cluster.DeviceSpec;
+import org.shardplan.cost.compute.MemoryCurve;
 
 class LocalCpuTest {
 
@@ -34,5 +36,40 @@ class LocalCpuTest {
                 System.setProperty("shardplan.cache", old);
             }
         }
+    }
+
+    @Test
+    void aMemoryCurveWithoutTheProductRateGainsItMeasuredAndKeepsItsPoints(@TempDir Path dir) throws Exception {
+        String old = System.getProperty("shardplan.cache");
+        System.setProperty("shardplan.cache", dir.toString());
+        try {
+            String id = MachineFingerprint.localCpu(1, Ort.version()).id();
+            Path file = dir.resolve("cpu-memory-" + id + ".json");
+            // a file written before products were measured: the caches hold 10 MB (100 GB/s), memory streams at 30
+            Files.writeString(file, "{\"footprints\": [1.0e6, 1.0e7, 2.0e8], \"bandwidths\": [1.0e11, 1.0e11, 3.0e10]}");
+            MemoryCurve c = LocalCpu.memoryCurve();
+            assertArrayEquals(new double[] {1e6, 1e7, 2e8}, c.footprints(), 0);
+            assertArrayEquals(new double[] {1e11, 1e11, 3e10}, c.bandwidths(), 0);
+            // 64 MiB of weights stream from memory: slower than 2 MiB scaled to as many columns
+            assertTrue(c.productBandwidth() > 0, c.toString());
+            assertTrue(Files.readString(file).contains("productBandwidth"));
+            // read back as written, not measured again
+            assertEquals(c, LocalCpu.memoryCurve());
+        } finally {
+            if (old == null) {
+                System.clearProperty("shardplan.cache");
+            } else {
+                System.setProperty("shardplan.cache", old);
+            }
+        }
+    }
+
+    @Test
+    void theCachedProductIsTheLargestWhoseWeightsTakeTwoThirdsOfTheCaches() {
+        // caches of 12 MiB: 4096 columns of 512 floats (8 MiB, two thirds of 12); of 10 MB: 2048 (4 MiB; 8 MiB > 6.7 MB)
+        assertEquals(4096, LocalCpu.cachedColumns(new MemoryCurve(new double[] {12582912, 2e8}, new double[] {1e11, 3e10})));
+        assertEquals(2048, LocalCpu.cachedColumns(new MemoryCurve(new double[] {1e7, 2e8}, new double[] {1e11, 3e10})));
+        // caches too small for more: at least 256 columns
+        assertEquals(256, LocalCpu.cachedColumns(new MemoryCurve(new double[] {1e5, 2e8}, new double[] {1e11, 3e10})));
     }
 }
