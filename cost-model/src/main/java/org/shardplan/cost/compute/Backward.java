@@ -327,10 +327,6 @@ public final class Backward {
             double perLine = (double) CACHE_LINE / SCATTER_STORE;
             return new Work(w.flops(), w.bytesRead() + perLine * out, perLine * out, w.complete());
         }
-        if (aliasedGather(n)) {
-            // every 16-byte load brings a whole cache line in again
-            return new Work(w.flops(), (double) CACHE_LINE / SCATTER_STORE * w.bytesRead(), w.bytesWritten(), w.complete());
-        }
         if (n.opType().equals("Slice") && !n.outputs().isEmpty() && n.output(0).type().byteSize().isPresent()) {
             // only the sliced region of the data is read (and the small start/end/axes/step inputs)
             long read = n.output(0).type().byteSize().getAsLong();
@@ -388,34 +384,11 @@ public final class Backward {
                 || n.attrInt("channels_last", 0) != 0 || n.outputs().isEmpty() || !known(n.output(0))) {
             return false;
         }
-        return aliasedPlanes(n.output(0));
-    }
-
-    /**
-     * True for ONNX Runtime's reordering of an NCHW tensor into the blocked (NCHWc) layout whose
-     * channel planes are a whole number of {@link #L1_SET_PERIOD} bytes apart: the mirror of
-     * {@link #aliasedScatter}. {@code MlasReorderInputNchw} (onnxruntime/core/mlas/lib/reorder.cpp)
-     * loads 4 floats at a time from each of a block's 16 channel planes in turn and transposes them
-     * into the block; planes a multiple of 4 KiB apart map those 16 loads to one set of the L1 cache,
-     * so each line is evicted before its other 3 loads arrive and is read once per 16-byte load
-     * ({@link #work}: read bytes times 4). Nothing fitted: the count comes from the kernel's loop and
-     * the cache's geometry. Only full blocks of 16 channels count. O(rank).
-     */
-    static boolean aliasedGather(Node n) {
-        if (!n.opType().equals("ReorderInput") || !"com.microsoft.nchwc".equals(n.domain())
-                || n.attrInt("channels_last", 0) != 0 || n.inputs().isEmpty() || !known(n.input(0))) {
-            return false;
-        }
-        return aliasedPlanes(n.input(0));
-    }
-
-    /** True when {@code v} is NCHW-like with at least {@link #NCHWC_BLOCK} channels whose planes are a multiple of {@link #L1_SET_PERIOD} bytes. */
-    private static boolean aliasedPlanes(Value v) {
-        long[] y = v.shape().toLongs();
+        long[] y = n.output(0).shape().toLongs();
         if (y.length < 3 || y[1] < NCHWC_BLOCK) {
             return false;
         }
-        long plane = v.dtype().byteSize();
+        long plane = n.output(0).dtype().byteSize();
         for (int i = 2; i < y.length; i++) {
             plane *= y[i];
         }

@@ -181,30 +181,4 @@ class CpuWorkTest {
         // fewer than a block of 16 channels: at most 12 stores per set, no thrashing
         assertEquals(false, Backward.aliasedScatter(reorderOutput(1, 12, 160, 160)));
     }
-
-    static Node reorderInput(long n, long c, long h, long w) {
-        long blocked = (c + 15) / 16 * 16;
-        return new Node("ri", "ReorderInput", "com.microsoft.nchwc", List.of(ComputeModelTest.act("x", n, c, h, w)),
-                List.of(ComputeModelTest.act("y", n, blocked, h, w)), List.of(Attribute.ofInt("channels_last", 0)));
-    }
-
-    @Test
-    void aReorderingIntoBlocksWhoseChannelPlanesAliasInTheL1ReadsALinePerLoad() {
-        // 160 x 160 floats: planes 25 x 4 KiB apart, the 16 loads of a block from one L1 set
-        Node aliased = reorderInput(2, 32, 160, 160);
-        assertEquals(true, Backward.aliasedGather(aliased));
-        assertEquals(false, Backward.aliasedScatter(aliased));
-        double x = 4.0 * 2 * 32 * 160 * 160;
-        Work w = Backward.work(aliased);
-        // each 64 B line read once per 16 B load, the blocked output written once
-        assertEquals(4 * x, w.bytesRead(), 0);
-        assertEquals(x, w.bytesWritten(), 0);
-        // 80 x 80 (planes of 6.25 x 4 KiB) and fewer than a block of channels: the plain count
-        Node plain = reorderInput(1, 16, 80, 80);
-        assertEquals(false, Backward.aliasedGather(plain));
-        assertEquals(WorkAnalysis.of(plain).bytes(), Backward.work(plain).bytes(), 0);
-        assertEquals(false, Backward.aliasedGather(reorderInput(1, 12, 160, 160)));
-        // the output reordering of the same planes is the scatter, not this
-        assertEquals(false, Backward.aliasedGather(reorderOutput(1, 16, 160, 160)));
-    }
 }
