@@ -52,13 +52,17 @@ class LocalCalibrationTest {
         }
     }
 
-    /** A memory curve, written where LocalCpu caches this machine's: 100 GB/s to 1 MB, 10 GB/s from 100 MB. */
+    /**
+     * A memory curve, written where LocalCpu caches this machine's: 100 GB/s to 1 MB, 10 GB/s from 100 MB,
+     * products streaming weights beyond the caches at 6 GB/s (a file with that rate is read as it is).
+     */
     static MemoryCurve writeCurve(Path cache) throws Exception {
-        MemoryCurve c = new MemoryCurve(new double[] {1e4, 1e6, 1e8}, new double[] {100e9, 50e9, 10e9});
+        MemoryCurve c = new MemoryCurve(new double[] {1e4, 1e6, 1e8}, new double[] {100e9, 50e9, 10e9}, 6e9);
         String id = MachineFingerprint.localCpu(1, Ort.version()).id();
         Files.createDirectories(cache);
         Files.writeString(cache.resolve("cpu-memory-" + id + ".json"),
-                "{\"footprints\": [10000.0, 1000000.0, 100000000.0], \"bandwidths\": [1.0e11, 5.0e10, 1.0e10]}");
+                "{\"footprints\": [10000.0, 1000000.0, 100000000.0], \"bandwidths\": [1.0e11, 5.0e10, 1.0e10], "
+                        + "\"productBandwidth\": 6.0e9}");
         return c;
     }
 

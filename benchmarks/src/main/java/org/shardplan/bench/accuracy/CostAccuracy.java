@@ -449,6 +449,9 @@ public final class CostAccuracy {
                         + "runs at level `" + optimization + "` (written by ONNX Runtime, imported). ")
                 + nodeStatistic(statistic, rounds) + (memory != null ? "The roofline moves a kernel's bytes at this core's measured bandwidth "
                         + "for their footprint, and a matrix product's weights beyond the caches are streamed from memory "
+                        + (memory.productBandwidth() > 0 ? String.format(java.util.Locale.ROOT,
+                                "at the rate measured for a product (%.1f GB/s beyond the caches' %.1f MiB) ",
+                                memory.productBandwidth() / 1e9, memory.cacheBytes() / (1 << 20)) : "")
                         + "(`LocalCpu.memoryCurve`, `EfficiencyModel.streamSeconds`). " : "")
                 + "Whole model: the sum of node predictions plus one call overhead against the fastest of all timed "
                 + "end-to-end runs of the model file at the same level.\n\n");

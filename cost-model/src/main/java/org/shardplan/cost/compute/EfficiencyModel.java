@@ -146,9 +146,7 @@ public final class EfficiencyModel {
         if (o == null || !device.equals(o.device) || !samples.equals(o.samples)) {
             return false;
         }
-        return memory == o.memory || memory != null && o.memory != null
-                && java.util.Arrays.equals(memory.footprints(), o.memory.footprints())
-                && java.util.Arrays.equals(memory.bandwidths(), o.memory.bandwidths());
+        return memory == o.memory || memory != null && memory.equals(o.memory);
     }
 
     /** Matrix products: the kernels that run nearest a core's peak. */
@@ -257,9 +255,10 @@ public final class EfficiencyModel {
     /**
      * The time a matrix product of {@code opType} spends streaming its weights from memory on each
      * call: with a {@link MemoryCurve} on a CPU, {@code max(0, W - C) / B}, W the weights' bytes, C
-     * the bytes the caches hold ({@link MemoryCurve#cacheBytes()}) and B the bandwidth of data no
-     * cache holds ({@link MemoryCurve#streamingBandwidth()}); 0 without a curve, on a GPU, and for
-     * kernels other than matrix products. Weights that fit stay cached between the calls of a
+     * the bytes the caches hold ({@link MemoryCurve#cacheBytes()}) and B the rate at which a
+     * product's kernel reads weights beyond them ({@link MemoryCurve#weightStreamingBandwidth()}:
+     * measured with a product of 64 MiB of weights where the curve has it, else the bandwidth of an
+     * Add no cache holds); 0 without a curve, on a GPU, and for kernels other than matrix products. Weights that fit stay cached between the calls of a
      * repeated measurement and between the layers of a small model; the excess of larger ones (a
      * language model's output projection over a 50 k vocabulary, 51 MiB at width 256) is read from
      * memory each time, which the GEMM kernel's arithmetic does not hide: such a product ran at
@@ -271,7 +270,7 @@ public final class EfficiencyModel {
                 || !"matmul".equals(OpClass.category(opType))) {
             return 0;
         }
-        return Math.max(0, weightBytes - memory.cacheBytes()) / memory.streamingBandwidth();
+        return Math.max(0, weightBytes - memory.cacheBytes()) / memory.weightStreamingBandwidth();
     }
 
     /**

@@ -9,12 +9,28 @@ import java.util.Arrays;
  * footprints strictly increasing; between two points the bandwidth is interpolated linearly in
  * {@code (log footprint, log bandwidth)}, outside them it is the nearest end's.
  *
+ * <p>Besides the curve, the rate at which a matrix product streams weights that exceed the caches
+ * ({@link #weightStreamingBandwidth()}), where it was measured: a GEMM kernel reads its packed
+ * weights while it computes, and does not reach the bandwidth of an Add.
+ *
  * @param footprints bytes each point's kernel touched (inputs plus outputs), increasing
  * @param bandwidths its bytes moved per second
+ * @param productBandwidth bytes per second of a matrix product's weights beyond {@link #cacheBytes()},
+ *     measured as the time such a product takes beyond the same product with cached weights; 0 when
+ *     not measured
  */
-public record MemoryCurve(double[] footprints, double[] bandwidths) {
+public record MemoryCurve(double[] footprints, double[] bandwidths, double productBandwidth) {
+
+    /** A curve without a measured product streaming rate. */
+    public MemoryCurve(double[] footprints, double[] bandwidths) {
+        this(footprints, bandwidths, 0);
+    }
 
     public MemoryCurve {
+        if (!(productBandwidth >= 0) || Double.isInfinite(productBandwidth)) {
+            throw new IllegalArgumentException("a memory curve's product streaming bandwidth must be finite and not "
+                    + "negative (0: not measured), found " + productBandwidth);
+        }
         footprints = footprints.clone();
         bandwidths = bandwidths.clone();
         if (footprints.length == 0 || footprints.length != bandwidths.length) {
@@ -62,6 +78,35 @@ public record MemoryCurve(double[] footprints, double[] bandwidths) {
     }
 
     /**
+     * The rate at which a matrix product's kernel reads weights beyond the caches, per byte beyond
+     * {@link #cacheBytes()}: {@link #productBandwidth()} where it was measured, else
+     * {@link #streamingBandwidth()}. O(1).
+     */
+    public double weightStreamingBandwidth() {
+        return productBandwidth > 0 ? productBandwidth : streamingBandwidth();
+    }
+
+    /**
+     * The product streaming bandwidth a measurement gives: a product with {@code weightBytes} of
+     * weights took {@code streamedSeconds}, the same product with {@code cachedWeightBytes} of weights
+     * (held by the caches) scaled to as many columns {@code cachedSeconds}; the time beyond it is
+     * what reading the {@code weightBytes − cacheBytes()} beyond the caches costs. 0 (not measured)
+     * when the cached weights do not fit {@link #cacheBytes()}, the larger ones do, or the larger
+     * product was not slower. O(n).
+     */
+    public double productBandwidth(double weightBytes, double streamedSeconds, double cachedSeconds,
+            double cachedWeightBytes) {
+        double beyond = weightBytes - cacheBytes();
+        double extra = streamedSeconds - cachedSeconds;
+        return cachedWeightBytes <= cacheBytes() && beyond > 0 && extra > 0 ? beyond / extra : 0;
+    }
+
+    /** This curve with {@code rate} as its product streaming bandwidth. */
+    public MemoryCurve withProductBandwidth(double rate) {
+        return new MemoryCurve(footprints, bandwidths, rate);
+    }
+
+    /**
      * How many bytes the caches hold, as the curve sees it: the largest measured footprint whose
      * bandwidth is at least twice {@link #streamingBandwidth()} (data of that size are still served
      * mostly from a cache), or the smallest footprint when none is. The measured footprints are a
@@ -89,16 +134,18 @@ public record MemoryCurve(double[] footprints, double[] bandwidths) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof MemoryCurve m && Arrays.equals(footprints, m.footprints) && Arrays.equals(bandwidths, m.bandwidths);
+        return o instanceof MemoryCurve m && Arrays.equals(footprints, m.footprints) && Arrays.equals(bandwidths, m.bandwidths)
+                && Double.compare(productBandwidth, m.productBandwidth) == 0;
     }
 
     @Override
     public int hashCode() {
-        return 31 * Arrays.hashCode(footprints) + Arrays.hashCode(bandwidths);
+        return 31 * (31 * Arrays.hashCode(footprints) + Arrays.hashCode(bandwidths)) + Double.hashCode(productBandwidth);
     }
 
     @Override
     public String toString() {
-        return "MemoryCurve" + Arrays.toString(footprints) + " -> " + Arrays.toString(bandwidths);
+        return "MemoryCurve" + Arrays.toString(footprints) + " -> " + Arrays.toString(bandwidths)
+                + (productBandwidth > 0 ? ", products stream weights at " + productBandwidth : "");
     }
 }

@@ -113,6 +113,7 @@ public final class LocalCpu {
         MachineFingerprint fp = MachineFingerprint.localCpu(1, Ort.version());
         Path cache = cacheDirectory().resolve("cpu-memory-" + fp.id() + ".json");
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        MemoryCurve cached = null;
         if (Files.isRegularFile(cache)) {
             try {
                 var root = json.readTree(cache.toFile());
@@ -122,41 +123,36 @@ public final class LocalCpu {
                     f[i] = root.path("footprints").get(i).asDouble();
                     b[i] = root.path("bandwidths").get(i).asDouble();
                 }
-                return new MemoryCurve(f, b);
+                cached = new MemoryCurve(f, b, root.path("productBandwidth").asDouble(0));
+                if (cached.productBandwidth() > 0) {
+                    return cached;
+                }
             } catch (IOException | RuntimeException e) {
-                // a damaged cache entry is measured again below
+                cached = null; // a damaged cache entry is measured again below
             }
         }
-        double[] f = new double[CURVE_ELEMENTS.length];
-        double[] b = new double[CURVE_ELEMENTS.length];
+        MemoryCurve curve;
         try {
             Timing timing = new Timing(2, 5, 400, 0.1, Timing.Clock.THREAD_CPU, Timing.Statistic.MIN);
             // the runtime's cost of a call, taken off each time: an Add of one element
             double call = addSeconds(1, timing);
-            for (int i = 0; i < f.length; i++) {
-                f[i] = 12.0 * CURVE_ELEMENTS[i];
-                double t = addSeconds(CURVE_ELEMENTS[i], timing);
-                b[i] = f[i] / Math.max(t - call, 0.1 * t);
-            }
-            // data that fit a smaller cache never stream slower than data that need a larger one:
-            // a point below the next larger footprint's bandwidth (the call cost, not the memory,
-            // limiting the smallest Adds) is raised to it
-            for (int i = f.length - 2; i >= 0; i--) {
-                b[i] = Math.max(b[i], b[i + 1]);
-            }
+            // a file written before products were measured keeps its curve and gains their rate
+            curve = cached != null ? cached : addCurve(timing, call);
+            curve = curve.withProductBandwidth(productBandwidth(curve, timing, call));
         } catch (Exception e) {
             throw new IllegalStateException("measuring the local CPU's memory bandwidths with ONNX Runtime failed: " + e, e);
         }
-        MemoryCurve curve = new MemoryCurve(f, b);
         try {
             var root = json.createObjectNode();
-            root.put("description", "bytes per second of one core streaming an Add of each footprint, " + fp.runtime());
+            root.put("description", "bytes per second of one core streaming an Add of each footprint, " + fp.runtime()
+                    + "; productBandwidth: bytes per second of a matrix product's weights beyond the caches");
             var fs = root.putArray("footprints");
             var bs = root.putArray("bandwidths");
-            for (int i = 0; i < f.length; i++) {
-                fs.add(f[i]);
-                bs.add(b[i]);
+            for (int i = 0; i < curve.footprints().length; i++) {
+                fs.add(curve.footprints()[i]);
+                bs.add(curve.bandwidths()[i]);
             }
+            root.put("productBandwidth", curve.productBandwidth());
             Files.createDirectories(cache.getParent());
             Path tmp = cache.resolveSibling(cache.getFileName() + ".tmp");
             Files.writeString(tmp, root.toPrettyString());
@@ -168,6 +164,125 @@ public final class LocalCpu {
         return curve;
     }
 
+    /** The Adds of {@link #CURVE_ELEMENTS}, each less {@code call} seconds, made non-increasing. */
+    private static MemoryCurve addCurve(Timing timing, double call) throws Exception {
+        double[] f = new double[CURVE_ELEMENTS.length];
+        double[] b = new double[CURVE_ELEMENTS.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = 12.0 * CURVE_ELEMENTS[i];
+            double t = addSeconds(CURVE_ELEMENTS[i], timing);
+            b[i] = f[i] / Math.max(t - call, 0.1 * t);
+        }
+        // data that fit a smaller cache never stream slower than data that need a larger one:
+        // a point below the next larger footprint's bandwidth (the call cost, not the memory,
+        // limiting the smallest Adds) is raised to it
+        for (int i = f.length - 2; i >= 0; i--) {
+            b[i] = Math.max(b[i], b[i + 1]);
+        }
+        return new MemoryCurve(f, b);
+    }
+
+    /**
+     * The product the weight streaming rate is measured with: {@code PRODUCT_ROWS x PRODUCT_DEPTH}
+     * activations times a constant weight of {@code PRODUCT_DEPTH} rows and {@link #cachedColumns}
+     * (weights the caches hold) or {@link #PRODUCT_STREAMED_COLUMNS} columns (64 MiB, which they do not).
+     */
+    static final int PRODUCT_ROWS = 32;
+    static final int PRODUCT_DEPTH = 512;
+    static final int PRODUCT_STREAMED_COLUMNS = 1 << 15;
+
+    /**
+     * Columns of the product whose weights the caches hold: the most, a power of two, whose weights
+     * take at most two thirds of {@link MemoryCurve#cacheBytes()} (8 MiB of the build machine's
+     * 12), at least 256; the closer its work to the streamed product's, the less the scaling to the
+     * streamed product's columns magnifies its timing's noise.
+     */
+    static int cachedColumns(MemoryCurve curve) {
+        int cols = 256;
+        while (cols < PRODUCT_STREAMED_COLUMNS / 2 && 4.0 * PRODUCT_DEPTH * cols * 2 <= curve.cacheBytes() * 2 / 3) {
+            cols *= 2;
+        }
+        return cols;
+    }
+
+    /**
+     * How fast a matrix product reads weights beyond the caches, per byte beyond
+     * {@link MemoryCurve#cacheBytes()} of {@code curve}: the product of 64 MiB of weights against
+     * the same product with weights the caches hold ({@link #cachedColumns}), scaled to the same
+     * columns, the fastest of five alternating rounds each ({@link MemoryCurve#productBandwidth(double,
+     * double, double, double)}); ONNX Runtime packs a constant weight once and its GEMM kernel reads
+     * the packed copy on every call, so the larger one streams it from memory. About a second.
+     */
+    private static double productBandwidth(MemoryCurve curve, Timing timing, double call) throws Exception {
+        int cols = cachedColumns(curve);
+        try (TimedModel cached = product(cols); TimedModel streamed = product(PRODUCT_STREAMED_COLUMNS)) {
+            // in alternating rounds, the fastest of each kept: a disturbance of the machine only adds time
+            double tc = Double.POSITIVE_INFINITY;
+            double ts = Double.POSITIVE_INFINITY;
+            for (int round = 0; round < PRODUCT_ROUNDS; round++) {
+                tc = Math.min(tc, cached.seconds(timing));
+                ts = Math.min(ts, streamed.seconds(timing));
+            }
+            return curve.productBandwidth(4.0 * PRODUCT_DEPTH * PRODUCT_STREAMED_COLUMNS, Math.max(ts - call, 0),
+                    Math.max(tc - call, 0) * PRODUCT_STREAMED_COLUMNS / cols, 4.0 * PRODUCT_DEPTH * cols);
+        }
+    }
+
+    /** Rounds the product streaming rate is measured in. */
+    private static final int PRODUCT_ROUNDS = 5;
+
+    /** A session of one {@link #PRODUCT_ROWS} x {@link #PRODUCT_DEPTH} times {@link #PRODUCT_DEPTH} x columns MatMul. */
+    private static TimedModel product(int columns) throws Exception {
+        SplittableRandom rnd = new SplittableRandom(4);
+        long[] a = {PRODUCT_ROWS, PRODUCT_DEPTH};
+        long[] w = {PRODUCT_DEPTH, columns};
+        long[] c = {PRODUCT_ROWS, columns};
+        OnnxMl.NodeProto node = OnnxMl.NodeProto.newBuilder().setOpType("MatMul")
+                .addInput("a").addInput("w").addOutput("c").build();
+        OnnxMl.ModelProto m = OnnxModels.singleNode(node, List.of(OnnxModels.valueInfo("a", OnnxModels.FLOAT, a)),
+                List.of(OnnxModels.randomTensor("w", OnnxModels.FLOAT, w, rnd)),
+                List.of(OnnxModels.valueInfo("c", OnnxModels.FLOAT, c)), 17);
+        return new TimedModel(m, Map.of("a", Feeds.random(OnnxModels.FLOAT, a, rnd)));
+    }
+
+    /** A one-thread session of a model with its feeds, closed with them. */
+    private static final class TimedModel implements AutoCloseable {
+        private final Map<String, OnnxTensor> feeds;
+        private final OrtSession.SessionOptions options;
+        private final OrtSession session;
+
+        TimedModel(OnnxMl.ModelProto m, Map<String, OnnxTensor> feeds) throws Exception {
+            this.feeds = feeds;
+            try {
+                options = Ort.options(1);
+                session = Ort.environment().createSession(m.toByteArray(), options);
+            } catch (Exception | Error e) {
+                for (OnnxTensor t : feeds.values()) {
+                    t.close();
+                }
+                throw e;
+            }
+        }
+
+        /** Seconds of one run under {@code timing}. */
+        double seconds(Timing timing) throws Exception {
+            return timing.medianSeconds(() -> {
+                try (OrtSession.Result r = session.run(feeds)) {
+                    r.size();
+                }
+            });
+        }
+
+        @Override
+        public void close() throws Exception {
+            session.close();
+            options.close();
+            for (OnnxTensor t : feeds.values()) {
+                t.close();
+            }
+        }
+    }
+
     /** Seconds of one Add of two {@code n}-element float tensors under {@code timing}. */
     private static double addSeconds(int n, Timing timing) throws Exception {
         SplittableRandom rnd = new SplittableRandom(3);
@@ -177,19 +292,9 @@ public final class LocalCpu {
         OnnxMl.ModelProto m = OnnxModels.singleNode(node,
                 List.of(OnnxModels.valueInfo("a", OnnxModels.FLOAT, dims), OnnxModels.valueInfo("b", OnnxModels.FLOAT, dims)),
                 List.of(), List.of(OnnxModels.valueInfo("c", OnnxModels.FLOAT, dims)), 17);
-        Map<String, OnnxTensor> feeds = Map.of("a", Feeds.random(OnnxModels.FLOAT, dims, rnd),
-                "b", Feeds.random(OnnxModels.FLOAT, dims, rnd));
-        try (OrtSession.SessionOptions o = Ort.options(1);
-                OrtSession s = Ort.environment().createSession(m.toByteArray(), o)) {
-            return timing.medianSeconds(() -> {
-                try (OrtSession.Result r = s.run(feeds)) {
-                    r.size();
-                }
-            });
-        } finally {
-            for (OnnxTensor t : feeds.values()) {
-                t.close();
-            }
+        try (TimedModel t = new TimedModel(m, Map.of("a", Feeds.random(OnnxModels.FLOAT, dims, rnd),
+                "b", Feeds.random(OnnxModels.FLOAT, dims, rnd)))) {
+            return t.seconds(timing);
         }
     }
 
@@ -208,17 +313,8 @@ public final class LocalCpu {
     }
 
     private static double time(OnnxMl.ModelProto m, Map<String, OnnxTensor> feeds) throws Exception {
-        try (OrtSession.SessionOptions o = Ort.options(1);
-                OrtSession s = Ort.environment().createSession(m.toByteArray(), o)) {
-            return new Timing(3, 10, 40, 0.3, Timing.Clock.THREAD_CPU).medianSeconds(() -> {
-                try (OrtSession.Result r = s.run(feeds)) {
-                    r.size();
-                }
-            });
-        } finally {
-            for (OnnxTensor t : feeds.values()) {
-                t.close();
-            }
+        try (TimedModel t = new TimedModel(m, feeds)) {
+            return t.seconds(new Timing(3, 10, 40, 0.3, Timing.Clock.THREAD_CPU));
         }
     }
 

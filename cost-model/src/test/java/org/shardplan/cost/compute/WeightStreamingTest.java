@@ -1,6 +1,9 @@
 package org.shardplan.cost.compute;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -78,6 +81,44 @@ class WeightStreamingTest {
         DeviceSpec gpu = new DeviceSpec("gpu", "test", "gpu", Map.of("float32", 1e12), 1e12, 1e9, true, 1,
                 Link.of("m", 1, 0), Link.of("n", 1, 0));
         assertEquals(0, new EfficiencyModel(gpu, s, CURVE).streamSeconds("MatMul", 1e8), 0);
+    }
+
+    @Test
+    void productsStreamWeightsAtTheRateMeasuredForThem() {
+        // a product measured streaming its weights at 10 GB/s beyond the caches' 10 MB, where an Add streams 25
+        MemoryCurve measured = CURVE.withProductBandwidth(10e9);
+        assertEquals(10e9, measured.weightStreamingBandwidth(), 0);
+        assertEquals(25e9, CURVE.weightStreamingBandwidth(), 0);
+        EfficiencyModel e = new EfficiencyModel(ComputeModelTest.SLOW, List.of(), measured);
+        // 90 MB beyond the caches at 10 GB/s: 9 ms (3.6 ms at the Add's 25 GB/s)
+        assertEquals(9e-3, e.streamSeconds("MatMul", 1e8), 1e-15);
+        assertEquals(0, e.streamSeconds("MatMul", 5e6), 0);
+        // samples are fitted with that time taken off: a product of 100 MB of weights measured at 2 r + 9 ms
+        // sits on the cached products' line t = 2 r, and a 50 MB one is priced 0.2 s + 40 MB at 10 GB/s
+        List<Sample> s = new ArrayList<>();
+        for (double f : new double[] {1e7, 2e7, 4e7, 8e7}) {
+            s.add(new Sample("mm" + f, "MatMul", "2d/weight", f, 1e5, DType.FLOAT32, 2 * f * 1e-9));
+        }
+        s.add(new Sample("MatMul||float32[1,1000]a;float32[1000,25000]p|float32[1,25000]", "MatMul", "2d/weight", 5e7,
+                1e8, DType.FLOAT32, 2 * 5e7 * 1e-9 + 9e-3));
+        assertEquals(0.2 + 4e-3, new EfficiencyModel(ComputeModelTest.SLOW, s, measured)
+                .predict(matmulKernel(1e8, 5e7)).seconds(), 1e-12);
+        // two curves that differ only in the product rate price differently
+        assertFalse(new EfficiencyModel(ComputeModelTest.SLOW, s, measured)
+                .pricesAs(new EfficiencyModel(ComputeModelTest.SLOW, s, CURVE)));
+        assertTrue(new EfficiencyModel(ComputeModelTest.SLOW, s, measured)
+                .pricesAs(new EfficiencyModel(ComputeModelTest.SLOW, s, CURVE.withProductBandwidth(10e9))));
+    }
+
+    @Test
+    void theProductRateIsTheTimeBeyondTheCachedProductPerByteBeyondTheCaches() {
+        // 64 MB of weights took 12.5 ms, 8 MB scaled to as many columns 10 ms: 54 MB beyond the 10 MB in 2.5 ms
+        assertEquals(54e6 / 2.5e-3, CURVE.productBandwidth(64e6, 12.5e-3, 10e-3, 8e6), 1e-3);
+        // not measured: the cached product's weights exceed the caches, the large ones do not, or no time beyond
+        assertEquals(0, CURVE.productBandwidth(64e6, 12.5e-3, 10e-3, 2e7), 0);
+        assertEquals(0, CURVE.productBandwidth(8e6, 12.5e-3, 10e-3, 4e6), 0);
+        assertEquals(0, CURVE.productBandwidth(64e6, 9e-3, 10e-3, 8e6), 0);
+        assertThrows(IllegalArgumentException.class, () -> CURVE.withProductBandwidth(-1));
     }
 
     @Test
