@@ -124,7 +124,9 @@ public final class LocalCpu {
                     b[i] = root.path("bandwidths").get(i).asDouble();
                 }
                 cached = new MemoryCurve(f, b, root.path("productBandwidth").asDouble(0));
-                if (cached.productBandwidth() > 0) {
+                // a rate of 0 was measured too: no product's weights exceed this machine's caches
+                // measurably, and measuring again would find the same
+                if (root.has("productBandwidth")) {
                     return cached;
                 }
             } catch (IOException | RuntimeException e) {

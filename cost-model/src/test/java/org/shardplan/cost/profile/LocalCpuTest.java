@@ -67,6 +67,20 @@ class LocalCpuTest {
     }
 
     @Test
+    void aMeasuredRateOfZeroIsReadAsItIsNotMeasuredOnEveryCall() throws Exception {
+        String id = MachineFingerprint.localCpu(1, Ort.version()).id();
+        Path file = dir.resolve("cpu-memory-" + id + ".json");
+        // written on a machine whose caches hold every product's weights: the rate was measured, and is 0
+        String text = "{\"footprints\": [1.0e6, 1.0e7, 2.0e8], \"bandwidths\": [1.0e11, 1.0e11, 3.0e10], "
+                + "\"productBandwidth\": 0.0}";
+        Files.writeString(file, text);
+        MemoryCurve c = LocalCpu.memoryCurve();
+        assertEquals(0, c.productBandwidth(), 0);
+        assertEquals(3e10, c.weightStreamingBandwidth(), 0);
+        assertEquals(text, Files.readString(file));
+    }
+
+    @Test
     void theCachedProductIsTheLargestWhoseWeightsTakeTwoThirdsOfTheCaches() {
         // caches of 12 MiB: 4096 columns of 512 floats (8 MiB, two thirds of 12); of 10 MB: 2048 (4 MiB; 8 MiB > 6.7 MB)
         assertEquals(4096, LocalCpu.cachedColumns(new MemoryCurve(new double[] {12582912, 2e8}, new double[] {1e11, 3e10})));
