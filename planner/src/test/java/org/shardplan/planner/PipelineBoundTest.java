@@ -159,6 +159,17 @@ class PipelineBoundTest {
         return (double[]) m.invoke(ps, b, pos, devices);
     }
 
+    /** Per chunk of the partition ending at {@code end}: what every layout adds to its least forward and input gradient together. */
+    private static double[] fiOf(PipelineBound pb, int[] end) {
+        double[] r = new double[end.length];
+        int from = 0;
+        for (int j = 0; j < end.length; j++) {
+            r[j] = pb.chunk(from, end[j])[4];
+            from = end[j];
+        }
+        return r;
+    }
+
     /** The least step over every partition, no pruning. */
     private static double everyPartition(PipelineBound pb, Schedule sch, int p, int m, int v) {
         return every(pb, sch, p, m, v, new int[p * v], 0, 0);
@@ -185,7 +196,7 @@ class PipelineBoundTest {
                 ownU[c] = pb.chunkOwnUpdate(f, end[c]);
                 f = end[c];
             }
-            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus, own, ownU));
+            return Math.max(step, new PipelineBound.Paths(sch, p, m, v).step(ps, bonus, fiOf(pb, end), own, ownU));
         }
         double best = Double.POSITIVE_INFINITY;
         int last = j == chunks - 1 ? pb.segments() : pb.segments() - (chunks - j - 1);
