@@ -1171,7 +1171,8 @@ final class PipelineBound {
         if (chunks > segments) {
             return new Least(Double.POSITIVE_INFINITY, null, 0, 0); // no partition: no plan
         }
-        if (partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS) {
+        if (partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS || budget <= 0) {
+            // too many partitions to enumerate, or no budget left to enumerate any (the schedules before spent it)
             return dual(sch, p, m, v, threshold, secondsLeft);
         }
         Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);

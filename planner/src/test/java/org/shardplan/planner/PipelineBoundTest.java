@@ -293,6 +293,14 @@ class PipelineBoundTest {
                         assertTrue(some >= all * (1 - 1e-12) && some <= exact * (1 + 1e-12), what + ": capped " + some
                                 + " outside [" + all + ", " + exact + "]");
                         cappedSolves = Math.max(cappedSolves, capped.tightened() - before);
+                        // the dual over partitions (smoothed) is at most the fastest plan found on any partition (each
+                        // partition's exact solve's best column, priced as the search prices it); it may lie above the
+                        // least of the enumeration's step, which takes each device's longest path on the least profiles
+                        // only, where the dual's rows are every path
+                        double planned = fastestPlan(least, new PipelineBound.Paths(sch, stages, m, v), stages,
+                                new int[stages * v], 0, 0);
+                        double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
+                        assertTrue(dual <= planned * (1 + 1e-9), what + ": dual " + dual + " above a plan's " + planned);
                         compared++;
                     }
                 }
@@ -300,6 +308,12 @@ class PipelineBoundTest {
         }
         assertTrue(compared >= 8, "compared " + compared);
         assertTrue(cappedSolves <= 1, "a bound past its budget of cells solved " + cappedSolves + " partitions");
+    }
+
+    /** The bound of a priced configuration's problem, at its fixed degrees and cut positions. */
+    private static PipelineBound leastOf(Pipelined pl) throws Exception {
+        var o = pl.o();
+        return leastOf(pl.ps(), o.built(), o.builder(), pl.ps().filter(pl.cg(), pl.micro(), pl.per()), pl.pos(), pl.per());
     }
 
     /** A model priced at P stages and m micro-batches (no bound), with its micro-batch, coarse graph and cut positions. */
@@ -643,9 +657,9 @@ class PipelineBoundTest {
         boolean on = PipelineBound.windowsOn;
         try {
             PipelineBound.windowsOn = false;
-            without = leastOf(pl.ps(), o.built(), o.builder(), pl.ps().filter(pl.cg(), pl.micro(), pl.per()), pl.pos(), pl.per());
+            without = leastOf(pl);
             PipelineBound.windowsOn = true;
-            with = leastOf(pl.ps(), o.built(), o.builder(), pl.ps().filter(pl.cg(), pl.micro(), pl.per()), pl.pos(), pl.per());
+            with = leastOf(pl);
         } finally {
             PipelineBound.windowsOn = on;
         }
@@ -695,11 +709,10 @@ class PipelineBoundTest {
      */
     @Test
     void theDualOverPartitionsComesNearASinglePartition() throws Exception {
-        Pipelined pl = pipelined(DENSENET, 64, 16, 4, 8);
-        var o = pl.o();
-        PipelineBound least = leastOf(pl.ps(), o.built(), o.builder(), pl.ps().filter(pl.cg(), pl.micro(), pl.per()), pl.pos(),
-                pl.per());
-        int[] ends = endsOf(o.bounds(), pl.pos());
+        Dense64 d = dense64();
+        var o = d.pl().o();
+        PipelineBound least = d.least();
+        int[] ends = d.ends();
         Schedule zb = Schedules.of("zero-bubble");
         double[] vals = least.values(ends);
         List<StageProfile> prof = new ArrayList<>();
@@ -727,11 +740,11 @@ class PipelineBoundTest {
      */
     @Test
     void forwardsWithInputGradientsArePricedTogether() throws Exception {
-        Pipelined pl = pipelined(DENSENET, 64, 16, 4, 8);
+        Dense64 d = dense64();
+        Pipelined pl = d.pl();
         var o = pl.o();
-        PipelineBound least = leastOf(pl.ps(), o.built(), o.builder(), pl.ps().filter(pl.cg(), pl.micro(), pl.per()), pl.pos(),
-                pl.per());
-        int[] ends = endsOf(o.bounds(), pl.pos());
+        PipelineBound least = d.least();
+        int[] ends = d.ends();
         List<StageProfile> plan = pl.ps().profiles(o.built(), o.builder(), o.choice(), o.bounds(), pl.per(), false);
         int from = 0;
         double lastFI = 0;
@@ -763,8 +776,7 @@ class PipelineBoundTest {
     void theSmoothedDualPassesTheGamesStall() throws Exception {
         Pipelined pl = pipelined(DENSENET, 64, 16, 16, 128);
         var o = pl.o();
-        PipelineBound least = leastOf(pl.ps(), o.built(), o.builder(), pl.ps().filter(pl.cg(), pl.micro(), pl.per()), pl.pos(),
-                pl.per());
+        PipelineBound least = leastOf(pl);
         Schedule sch = Schedules.of("interleaved");
         double was = PipelineBound.smoothing;
         double alone;
@@ -801,37 +813,18 @@ class PipelineBoundTest {
     }
 
     /**
-     * On a small GPT whose partitions are enumerated, the dual over partitions (smoothed) is at most the step of the
-     * fastest plan found on any partition (each partition's exact solve's best column, priced as the search prices it),
-     * under every schedule and virtual-stage count. (It may lie above the least over partitions of the enumeration's
-     * step, which takes each device's longest path on the least profiles only, where the dual's rows are every path.)
+     * DenseNet-121 at 16 A100s, batch 8, 4 stages of 4 devices, 2 micro-batches: the partitions (254 segments into 4) are
+     * few enough to enumerate, but one schedule's enumeration spends the budget of partitions; the schedules after it are
+     * bounded by the dual instead of leaving the configuration without a schedule bound (it was 0: the plan's bound fell
+     * to the nodes' least, 3.88 ms, 39% below its step).
      */
     @Test
-    void theDualIsBelowTheFastestPlanOnEveryPartition() throws Exception {
-        int devices = 8;
-        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
-        int compared = 0;
-        for (int stages : List.of(2, 4)) {
-            for (int m : List.of(4, 8)) {
-                PipelineBound least = leastOf(ps, 64 / m, devices / stages);
-                for (String name : SCHEDULES) {
-                    Schedule sch = Schedules.of(name);
-                    for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
-                        if (sch.check(stages, m, v).isPresent() || stages * v > least.segments()) {
-                            continue;
-                        }
-                        double planned = fastestPlan(least, new PipelineBound.Paths(sch, stages, m, v), stages,
-                                new int[stages * v], 0, 0);
-                        double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
-                        assertTrue(dual <= planned * (1 + 1e-9), "P " + stages + ", m " + m + ", " + name + " v " + v + ": dual "
-                                + dual + " above a plan's " + planned);
-                        compared++;
-                    }
-                }
-            }
-        }
-        assertTrue(compared >= 8, "compared " + compared);
+    void schedulesPastTheBudgetOfPartitionsAreBoundedByTheDual() throws Exception {
+        Pipelined pl = pipelined(DENSENET, 16, 4, 2, 8);
+        var o = pl.o();
+        double bound = pl.ps().scheduleBound(o, o.stepSeconds());
+        assertTrue(bound <= o.stepSeconds() * (1 + 1e-9), "bound " + bound + " above the plan " + o.stepSeconds());
+        assertTrue(bound >= 0.8 * o.stepSeconds(), "bound " + bound + " against the plan " + o.stepSeconds());
     }
 
     /** The least over every partition of the step of the best column of its exact solve ({@link PipelineBound#partitionBound}). */
@@ -847,6 +840,21 @@ class PipelineBoundTest {
             best = Math.min(best, fastestPlan(pb, paths, p, end, j + 1, e));
         }
         return best;
+    }
+
+    /** DenseNet-121's plan of 64 A100s at batch 8 (16 stages of 4 devices, 4 micro-batches), its bound and its chunks' ends. */
+    private record Dense64(Pipelined pl, PipelineBound least, int[] ends) {
+    }
+
+    private static Dense64 dense64;
+
+    /** {@link Dense64}, priced once for the tests that share it. */
+    private static synchronized Dense64 dense64() throws Exception {
+        if (dense64 == null) {
+            Pipelined pl = pipelined(DENSENET, 64, 16, 4, 8);
+            dense64 = new Dense64(pl, leastOf(pl), endsOf(pl.o().bounds(), pl.pos()));
+        }
+        return dense64;
     }
 
     /** The segments each chunk of a plan's stage bounds (node positions) ends at. */
