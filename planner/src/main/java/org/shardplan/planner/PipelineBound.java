@@ -103,6 +103,17 @@ final class PipelineBound {
     private final double[] pairInput;
     private final double[] pairWork;
     /**
+     * Per segment, as {@link #work}, {@link #afterJoint} with its parts and {@link #pairWork} for the forward and the input
+     * gradient together (no weight gradient): the least of {@code f + b_in} of the segment alone, with the resharding into it,
+     * and of the halved neighbouring pair. A zero-bubble path holds forwards and input gradients of chunks whose weight
+     * gradients it does not (micro-batch 0's forward and the last micro-batch's input gradient through the chunks before
+     * the bottleneck stage, the last stage's forwards and input gradients): what one layout cannot do for both is not in
+     * {@link #joint}, which prices triples only ({@link #chunkInto}'s fifth value, {@link Paths#step}).
+     */
+    private final double[] ownFI;
+    private final double[] afterFI;
+    private final double[] pairFI;
+    /**
      * Per bucket count {@code levels[l]} and segment: the exact least of its forward, backward and gradient reduction
      * together, the reduction at what every layout of a chunk of at most {@code levels[l]} buckets exposes at least
      * ({@code max(f + G, f + b + G / levels[l])}), links to other segments dropped: with the chunk's separate least parts,
@@ -200,6 +211,9 @@ final class PipelineBound {
         pairForward = new double[segments];
         pairInput = new double[segments];
         pairWork = new double[segments];
+        ownFI = new double[segments];
+        afterFI = new double[segments];
+        pairFI = new double[segments];
         workLayouts = new int[b.units().size()];
         gradient = new double[segments];
         mostVolume = new double[segments];
@@ -293,8 +307,39 @@ final class PipelineBound {
                 pairWork[k] = solve(b, filter, lo, from, to, WORK, 0.5, 0.5, recompute, seen, secondsLeft);
             }
         }
+        forwardInput(secondsLeft);
         prefixes();
         windows(secondsLeft);
+    }
+
+    /**
+     * The segments' least forward and input gradient together ({@link #ownFI}, {@link #afterFI}, {@link #pairFI}), after
+     * every other segment problem: each starts from the sum of its parts' least (a valid bound) and is raised by its
+     * exact solve where that is enumerated or the budget of {@link #MAX_SOLVES} has room, so these solves never use up
+     * what the other parts need.
+     */
+    private void forwardInput(DoubleSupplier secondsLeft) {
+        for (int k = 0; k < segments; k++) {
+            int from = positions.get(k);
+            int to = positions.get(k + 1);
+            ownFI[k] = forward[k] + backwardInput[k];
+            afterFI[k] = k == 0 ? ownFI[k] : afterForward[k] + afterInput[k];
+            pairFI[k] = k == 0 ? 0 : pairForward[k] + pairInput[k];
+            if (solves >= MAX_SOLVES || secondsLeft.getAsDouble() <= 0.05) {
+                continue;
+            }
+            ownFI[k] = Math.max(ownFI[k], solve(built, filter, from, to, FORWARD_INPUT, recompute, seen, secondsLeft));
+            if (k == 0 || solves >= MAX_SOLVES) {
+                afterFI[k] = k == 0 ? ownFI[k] : afterFI[k];
+                continue;
+            }
+            int lo = positions.get(k - 1);
+            afterFI[k] = Math.max(afterFI[k], solve(built, filter, lo, from, to, FORWARD_INPUT, recompute, seen, secondsLeft));
+            if (solves < MAX_SOLVES) {
+                pairFI[k] = Math.max(pairFI[k], solve(built, filter, lo, from, to, FORWARD_INPUT, 0.5, 0.5, recompute, seen,
+                        secondsLeft));
+            }
+        }
     }
 
     /**
@@ -352,13 +397,20 @@ final class PipelineBound {
                 return;
             }
         }
-        int[] parts = {FORWARD, INPUT, WORK};
+        // the forward and input gradient together last, where the budget has room for them: the other three as before
+        int[] parts = (long) segments * w * 4 > WINDOW_PROBLEMS ? new int[] {FORWARD, INPUT, WORK}
+                : new int[] {FORWARD, INPUT, WORK, FORWARD_INPUT};
         double[][][] v = new double[parts.length][segments][w];
+        windowParts:
         for (int q = 0; q < parts.length; q++) {
             int part = parts[q];
             for (int x = 0; x < segments; x++) {
                 if (secondsLeft.getAsDouble() <= 0.05) {
-                    return; // out of time: no windows (the bounds without them stand)
+                    if (q < 3) {
+                        return; // out of time: no windows (the bounds without them stand)
+                    }
+                    v = java.util.Arrays.copyOf(v, 3); // the first three stand, the forward with the input gradient does not
+                    break windowParts;
                 }
                 for (int len = 1; len <= w && x + len <= segments; len++) {
                     Weights wt = new Weights(i -> 1.0 / w, (f, t) -> {
@@ -374,10 +426,10 @@ final class PipelineBound {
         }
         width = w;
         win = v;
-        preWin = new double[parts.length][segments + 1];
-        winLeft = new double[parts.length][segments + 1];
-        winRight = new double[parts.length][segments + 1];
-        for (int q = 0; q < parts.length; q++) {
+        preWin = new double[v.length][segments + 1];
+        winLeft = new double[v.length][segments + 1];
+        winRight = new double[v.length][segments + 1];
+        for (int q = 0; q < v.length; q++) {
             for (int t = 0; t < segments; t++) {
                 preWin[q][t + 1] = preWin[q][t] + (t + w <= segments ? v[q][t][w - 1] : 0);
             }
@@ -393,12 +445,13 @@ final class PipelineBound {
     }
 
     /**
-     * The exact least of part {@code q} (0 forward, 1 input gradient, 2 work: {@link #windowBound}'s parts) of the chunk of
+     * The exact least of part {@code q} (0 forward, 1 input gradient, 2 work, 3 forward and input gradient: {@link
+     * #windowBound}'s parts) of the chunk of
      * segments {@code [from, to)}, every link inside it counted: what {@link #chunk}'s parts bound. One dynamic program.
      */
     double exactPart(int q, int from, int to) {
         Weights one = new Weights(i -> 1, (f, t) -> 1);
-        int part = new int[] {FORWARD, INPUT, WORK}[q];
+        int part = new int[] {FORWARD, INPUT, WORK, FORWARD_INPUT}[q];
         boolean was = unbudgeted;
         unbudgeted = true;
         try {
@@ -409,10 +462,13 @@ final class PipelineBound {
         }
     }
 
-    /** The windows' bound ({@link #windows}) on part {@code q} (0 forward, 1 input gradient, 2 work) of chunk {@code [i, j)}; 0 without windows. O(width). */
+    /**
+     * The windows' bound ({@link #windows}) on part {@code q} (0 forward, 1 input gradient, 2 work, 3 forward and input
+     * gradient) of chunk {@code [i, j)}; 0 without windows. O(width).
+     */
     private double windowBound(int q, int i, int j) {
         int w = width;
-        if (w == 0) {
+        if (w == 0 || q >= win.length) {
             return 0;
         }
         if (j - i >= w) {
@@ -433,6 +489,8 @@ final class PipelineBound {
     private double[] prePairF;
     private double[] prePairI;
     private double[] prePairW;
+    private double[] preAfterFI;
+    private double[] prePairFI;
     private double[] preWeight;
     private double[] preGradient;
     private double[] preVolume;
@@ -448,6 +506,8 @@ final class PipelineBound {
         prePairF = new double[k + 1];
         prePairI = new double[k + 1];
         prePairW = new double[k + 1];
+        preAfterFI = new double[k + 1];
+        prePairFI = new double[k + 1];
         preWeight = new double[k + 1];
         preGradient = new double[k + 1];
         preVolume = new double[k + 1];
@@ -468,6 +528,8 @@ final class PipelineBound {
             prePairF[i + 1] = prePairF[i] + pairForward[i];
             prePairI[i + 1] = prePairI[i] + pairInput[i];
             prePairW[i + 1] = prePairW[i] + pairWork[i];
+            preAfterFI[i + 1] = preAfterFI[i] + afterFI[i];
+            prePairFI[i + 1] = prePairFI[i] + pairFI[i];
             preWeight[i + 1] = preWeight[i] + backwardWeight[i];
         }
     }
@@ -478,13 +540,13 @@ final class PipelineBound {
     }
 
     /**
-     * A chunk of segments {@code [from, to)}: its least forward, input-gradient and weight-gradient times and what
-     * every layout adds to their sum ({@code {f, b_in, b_w, joint}}), each the larger of two bounds: the first
+     * A chunk of segments {@code [from, to)}: its least forward, input-gradient and weight-gradient times, what
+     * every layout adds to their sum and what it adds to the sum of the first two ({@code {f, b_in, b_w, joint, jointFI}}), each the larger of two bounds: the first
      * segment alone and each later one with the resharding into it; half the first and last segments alone and
      * each pair of neighbours halved with the resharding between them. O(1).
      */
     double[] chunk(int from, int to) {
-        double[] r = new double[4];
+        double[] r = new double[CHUNK_PARTS];
         chunkInto(from, to, r);
         return r;
     }
@@ -506,7 +568,13 @@ final class PipelineBound {
         r[1] = in;
         r[2] = w;
         r[3] = Math.max(0, wk - f - in - w);
+        double fia = ownFI[from] + preAfterFI[to] - preAfterFI[from + 1];
+        double fip = (ownFI[from] + ownFI[last]) / 2 + prePairFI[to] - prePairFI[from + 1];
+        r[4] = Math.max(0, Math.max(Math.max(fia, fip), windowBound(3, from, to)) - f - in);
     }
+
+    /** The values of {@link #chunk}: forward, input gradient, weight gradient, the joint of the three, the joint of the first two. */
+    static final int CHUNK_PARTS = 5;
 
     /**
      * What every layout adds, beyond the chunk's least forward, backward and exposed reduction and beyond what {@link
@@ -605,6 +673,8 @@ final class PipelineBound {
      * columns.
      */
     private static final int COMBO = 7;
+    /** The forward and the input gradient together (links in full: half each). */
+    private static final int FORWARD_INPUT = 8;
     /** The weights of {@link #COMBO}: per term of {@link #TERMS}. */
     private final double[] combo = new double[TERMS];
     /** Terms of a chunk's layouts: forward, input gradient, weight gradient, reduction, reduction / most buckets, update. */
@@ -688,6 +758,7 @@ final class PipelineBound {
                     case FORWARD -> forwardPart(x);
                     case INPUT -> inputPart(x, recompute);
                     case WORK -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
+                    case FORWARD_INPUT -> forwardPart(x) + inputPart(x, recompute);
                     case REDUCE_ALL -> forwardPart(x) + x.gradientSeconds();
                     case COMBO -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
                             + combo[2] * weightPart(x, recompute) + combo[3] * x.gradientSeconds()
@@ -720,7 +791,7 @@ final class PipelineBound {
             for (int s = 0; s < ra.length; s++) {
                 for (int q = 0; q < ca.length; q++) {
                     acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]]
-                            * (part == WORK || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U ? 1
+                            * (part == WORK || part == FORWARD_INPUT || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U ? 1
                                     : part == COMBO ? (combo[0] + combo[1]) / 2 : 0.5);
                 }
             }
@@ -1100,7 +1171,8 @@ final class PipelineBound {
         if (chunks > segments) {
             return new Least(Double.POSITIVE_INFINITY, null, 0, 0); // no partition: no plan
         }
-        if (partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS) {
+        if (partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS || budget <= 0) {
+            // too many partitions to enumerate, or no budget left to enumerate any (the schedules before spent it)
             return dual(sch, p, m, v, threshold, secondsLeft);
         }
         Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
@@ -1252,17 +1324,20 @@ final class PipelineBound {
      * chunk {@code j} the coefficients {@code coef[j * PARTS + k]} of the chunk's least forward ({@code k = 0}),
      * input-gradient (1) and weight-gradient (2) times, of what every layout adds to a forward-backward pair (3), of
      * its send (4) and of what every layout adds once more where the path holds a pair of the chunk and ends on its
-     * device ({@link PipelineBound#chunkOwn}, 5); the device's gradient reduction and optimizer step follow. On every plan with the partition the
-     * path is at most as long as the step ({@link #length}).
+     * device ({@link PipelineBound#chunkOwn}, 5), and (backward split into input and weight gradients) of what every layout
+     * adds to a forward with an input gradient, for the pairs of the chunk left over by its triples (6: with {@code t} the
+     * triples, {@code min(F - t, B_in - t)}; {@code n_F f + n_I b_in + n_W b_w} is {@code t} triples, that many pairs and
+     * single parts, each at least its least); the device's gradient reduction and optimizer step follow. On every plan with
+     * the partition the path is at most as long as the step ({@link #length}).
      */
     record Path(int device, double[] coef) {
         /** Coefficients per chunk. */
-        static final int PARTS = 6;
+        static final int PARTS = 7;
         /** Values per chunk of a partition ({@link PipelineBound#values}): the six parts, the reduction, the update. */
-        static final int VALUES = 8;
+        static final int VALUES = 9;
         /** Where a chunk's least exposed reduction and optimizer step lie among its values. */
-        static final int SYNC = 6;
-        static final int UPDATE = 7;
+        static final int SYNC = 7;
+        static final int UPDATE = 8;
 
         /**
          * The path's length on a partition's least chunk values ({@code VALUES} per chunk), its device's reduction and
@@ -1296,7 +1371,7 @@ final class PipelineBound {
     /** A partition's least chunk values ({@link Path#VALUES} per chunk) for the chunks ending at {@code ends}. O(chunks). */
     double[] values(int[] ends) {
         double[] r = new double[ends.length * Path.VALUES];
-        double[] ch = new double[4];
+        double[] ch = new double[CHUNK_PARTS];
         int from = 0;
         for (int j = 0; j < ends.length; j++) {
             int to = ends[j];
@@ -1304,6 +1379,7 @@ final class PipelineBound {
             System.arraycopy(ch, 0, r, j * Path.VALUES, 4);
             r[j * Path.VALUES + 4] = to < segments ? sendAt[to] : 0;
             r[j * Path.VALUES + 5] = chunkOwnUpdate(from, to);
+            r[j * Path.VALUES + 6] = ch[4];
             r[j * Path.VALUES + Path.SYNC] = chunkSync(from, to);
             r[j * Path.VALUES + Path.UPDATE] = profileUpdate(from, to);
             from = to;
@@ -1326,10 +1402,13 @@ final class PipelineBound {
     static final int DUAL_ROUNDS = 80;
 
     /**
-     * The rounds a path stays among {@link #dual}'s rows without the game playing it: the game's linear program grows with
-     * the rows, and rows long unplayed seldom return (DenseNet-121, 32 chunks: 2,500 rows after 80 rounds without it).
+     * The rounds a path stays among {@link #dual}'s rows, and a partition among its columns, without the game playing it:
+     * the game's linear program grows with both, and rows long unplayed seldom return (DenseNet-121, 32 chunks: 2,500 rows
+     * after 80 rounds without it). With the smoothed strategy, 5 rounds for both instead of 10 for the rows alone: on
+     * DenseNet-121 at batch 128 (16 stages, 16 micro-batches) interleaved with 4 chunks a device 9.94 ms in 1.9 s of CPU
+     * instead of 10.04 ms in 3.6 s, zero bubble and 2 chunks within 0.5% of what they reached.
      */
-    static final int DUAL_KEEP = 10;
+    static final int DUAL_KEEP = 5;
 
     /** A row of {@link #dual}'s game: a path, its payoffs against the columns so far, the last round the game played it. */
     private static final class Row {
@@ -1353,7 +1432,27 @@ final class PipelineBound {
             }
             return java.util.Arrays.copyOf(pay, cols.size());
         }
+
+        /** The payoffs with the columns {@code gone} (indices into the columns before) left out. O(columns). */
+        void drop(boolean[] gone) {
+            int w = 0;
+            for (int c = 0; c < filled; c++) {
+                if (!gone[c]) {
+                    pay[w++] = pay[c];
+                }
+            }
+            filled = w;
+        }
     }
+
+    /**
+     * The weight of the best strategy so far in {@link #dual}'s smoothed strategy ({@code -Dshardplan.dualSmoothing=false}:
+     * 0, the game's strategy alone; tests set it). On DenseNet-121 at 64 A100s, batch 128, 16 stages, 16 micro-batches:
+     * interleaved with 4 chunks a device stalled at 7.73 ms without it (its bound swinging between 6.6 and 7.7 ms from
+     * round to round), 10.04 ms with it (9.94 ms with {@link #DUAL_KEEP}'s 5 rounds); zero bubble reaches the same bound in
+     * fewer rounds.
+     */
+    static double smoothing = "false".equals(System.getProperty("shardplan.dualSmoothing")) ? 0 : 0.8;
 
     /** {@link #dual} stops after {@link #DUAL_PATIENCE} rounds in a row that raise its bound by less than this share. */
     static final double DUAL_STALL = 1e-3;
@@ -1396,17 +1495,26 @@ final class PipelineBound {
         java.util.Set<Path> known = new java.util.HashSet<>();
         List<double[]> cols = new ArrayList<>();
         java.util.Set<List<Integer>> seenCols = new java.util.HashSet<>();
+        List<List<Integer>> colKeys = new ArrayList<>();
+        List<Integer> colPlayed = new ArrayList<>();
         double best = 0;
         int rounds = 0;
         int[] ends = balanced(chunks);
+        int[] also = null;
+        double[] bestAgg = null;
+        double[] bestDev = null;
         int stall = 0;
         while (true) {
-            if (ends != null && seenCols.add(toList(ends))) {
-                double[] vals = values(ends);
-                cols.add(vals);
-                for (Path x : paths.trace(profiles(vals, chunks))) {
-                    if (known.add(x)) {
-                        rows.add(new Row(x, rounds));
+            for (int[] e : new int[][] {ends, also}) {
+                if (e != null && seenCols.add(toList(e))) {
+                    double[] vals = values(e);
+                    cols.add(vals);
+                    colKeys.add(toList(e));
+                    colPlayed.add(rounds);
+                    for (Path x : paths.trace(profiles(vals, chunks))) {
+                        if (known.add(x)) {
+                            rows.add(new Row(x, rounds));
+                        }
                     }
                 }
             }
@@ -1423,6 +1531,11 @@ final class PipelineBound {
             }
             double[][] mixed = game(a);
             double[] lambda = mixed[0];
+            for (int c = 0; c < cols.size(); c++) {
+                if (mixed[1][c] > 0) {
+                    colPlayed.set(c, rounds);
+                }
+            }
             // the rows' best answer to the columns' mixture: the longest paths of its mean values
             double[] mean = new double[chunks * Path.VALUES];
             for (int c = 0; c < cols.size(); c++) {
@@ -1452,18 +1565,63 @@ final class PipelineBound {
             }
             int[] next = new int[chunks];
             double got = partition(agg, dev, chunks, next);
+            also = null;
+            if (bestAgg != null && smoothing > 0) {
+                // the weights between the best so far and the game's (Wentges's smoothing): the bound is concave in
+                // lambda, so the point between is at least the two's mix, and the game's strategy, which swings from
+                // round to round with the columns it has seen, moves the bound from where it stands rather than anew
+                double[] sAgg = new double[agg.length];
+                double[] sDev = new double[dev.length];
+                for (int i = 0; i < agg.length; i++) {
+                    sAgg[i] = smoothing * bestAgg[i] + (1 - smoothing) * agg[i];
+                }
+                for (int i = 0; i < dev.length; i++) {
+                    sDev[i] = smoothing * bestDev[i] + (1 - smoothing) * dev[i];
+                }
+                int[] sNext = new int[chunks];
+                double sGot = partition(sAgg, sDev, chunks, sNext);
+                also = sNext;
+                if (sGot > got) {
+                    got = sGot;
+                    agg = sAgg;
+                    dev = sDev;
+                }
+            }
             stall = got > best * (1 + DUAL_STALL) ? 0 : stall + 1;
+            if (got > best) {
+                bestAgg = agg;
+                bestDev = dev;
+            }
             best = Math.max(best, got);
             if (stall >= DUAL_PATIENCE) {
                 break; // the last rounds raised the bound by less than DUAL_STALL: more would cost more than they give
             }
-            boolean newColumn = !seenCols.contains(toList(next));
+            boolean newColumn = !seenCols.contains(toList(next)) || also != null && !seenCols.contains(toList(also));
             if (!newColumn && rows.size() == before) {
                 break; // neither side has a new answer: the game's value over these rows and columns is reached
             }
             // rows the game has not played for DUAL_KEEP rounds leave it (any rows give a valid bound; they may come back)
             final int now = rounds;
             rows.removeIf(r -> now - r.played > DUAL_KEEP && known.remove(r.path));
+            // and so do columns (the game's linear program grows with them too; they may come back)
+            boolean[] gone = new boolean[cols.size()];
+            boolean any = false;
+            for (int c = 0; c < gone.length; c++) {
+                gone[c] = now - colPlayed.get(c) > DUAL_KEEP;
+                any |= gone[c];
+            }
+            if (any) {
+                for (Row r : rows) {
+                    r.drop(gone);
+                }
+                for (int c = gone.length - 1; c >= 0; c--) {
+                    if (gone[c]) {
+                        seenCols.remove(colKeys.remove(c));
+                        cols.remove(c);
+                        colPlayed.remove(c);
+                    }
+                }
+            }
             ends = next;
         }
         return new Least(Math.min(threshold, best), null, rounds, rounds);
@@ -1739,7 +1897,7 @@ final class PipelineBound {
     }
 
     /**
-     * The least over partitions into {@code chunks} chunks of {@code sum_j agg_j . (f, b_in, b_w, joint, send, own)_j +
+     * The least over partitions into {@code chunks} chunks of {@code sum_j agg_j . (f, b_in, b_w, joint, send, own, jointFI)_j +
      * dev_j (sync_j + update_j)}, by a dynamic program over (chunk, end segment); its minimiser's ends into {@code
      * ends}. O(chunks K^2).
      */
@@ -1749,7 +1907,7 @@ final class PipelineBound {
             return chunkDp(chunks, false, ends, (j, st, e, ch) -> {
                 int o = j * Path.PARTS;
                 double c = agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3]
-                        + agg[o + 4] * (e < segments ? sendAt[e] : 0);
+                        + agg[o + 4] * (e < segments ? sendAt[e] : 0) + agg[o + 6] * ch[4];
                 if (dev[j] > 0 || agg[o + 5] > 0) {
                     double sync = chunkSync(st, e);
                     c += dev[j] * (sync + profileUpdate(st, e));
@@ -1773,6 +1931,7 @@ final class PipelineBound {
             double a3 = agg[o + 3];
             double a4 = agg[o + 4];
             double a5 = agg[o + 5];
+            double a6 = agg[o + 6];
             double dj = dev[j];
             boolean tail = dj > 0 || a5 > 0;
             int lo = j == chunks - 1 ? k : j + 1;
@@ -1785,7 +1944,7 @@ final class PipelineBound {
                         continue;
                     }
                     int x = (st * (k + 1) + e) * Path.VALUES;
-                    double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4];
+                    double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4] + a6 * t[x + 6];
                     if (tail) {
                         c += dj * (t[x + Path.SYNC] + t[x + Path.UPDATE]);
                         if (a5 > 0) {
@@ -1824,7 +1983,7 @@ final class PipelineBound {
         if (table == null && segments <= TABLE_SEGMENTS) {
             int k = segments;
             double[] t = new double[k * (k + 1) * Path.VALUES];
-            double[] ch = new double[4];
+            double[] ch = new double[CHUNK_PARTS];
             for (int st = 0; st < k; st++) {
                 for (int e = st + 1; e <= k; e++) {
                     chunkInto(st, e, ch);
@@ -1833,6 +1992,7 @@ final class PipelineBound {
                     t[x + 4] = e < segments ? sendAt[e] : 0;
                     double sync = chunkSync(st, e);
                     t[x + 5] = chunkOwnUpdate(st, e, ch, sync);
+                    t[x + 6] = ch[4];
                     t[x + Path.SYNC] = sync;
                     t[x + Path.UPDATE] = profileUpdate(st, e);
                 }
@@ -1864,7 +2024,7 @@ final class PipelineBound {
         int k = segments;
         double[][] best = new double[chunks][k + 1];
         int[][] from = new int[chunks][k + 1];
-        double[] ch = new double[4];
+        double[] ch = new double[CHUNK_PARTS];
         for (int j = 0; j < chunks; j++) {
             java.util.Arrays.fill(best[j], Double.POSITIVE_INFINITY);
             int lo = j == chunks - 1 ? k : j + 1;
@@ -2072,7 +2232,7 @@ final class PipelineBound {
          * ends on of which it holds a pair (a triple) ({@link PipelineBound#chunkOwn}). O(ops + transfers).
          */
         double step(List<StageProfile> ps, double[] bonus, double[] own) {
-            return step(ps, bonus, own, null, false);
+            return step(ps, bonus, null, own, null, false);
         }
 
         /**
@@ -2085,10 +2245,20 @@ final class PipelineBound {
          * transfers).
          */
         double step(List<StageProfile> ps, double[] bonus, double[] own, double[] ownUpdate) {
-            return step(ps, bonus, own, ownUpdate, true);
+            return step(ps, bonus, null, own, ownUpdate, true);
         }
 
-        private double step(List<StageProfile> ps, double[] bonus, double[] own, double[] ownUpdate, boolean update) {
+        /**
+         * {@link #step(List, double[], double[], double[])} with {@code pairs[j]} more for each pair of a forward and an
+         * input-gradient op of chunk {@code j} on the path beyond its triples (backward split: the path's {@code
+         * min(F - t, B_in - t)}, {@code t} its triples; none otherwise), {@link PipelineBound#chunkInto}'s fifth value.
+         */
+        double step(List<StageProfile> ps, double[] bonus, double[] pairs, double[] own, double[] ownUpdate) {
+            return step(ps, bonus, pairs, own, ownUpdate, true);
+        }
+
+        private double step(List<StageProfile> ps, double[] bonus, double[] fi, double[] own, double[] ownUpdate,
+                boolean update) {
             longest(ps);
             double[] end = ends;
             int[] arg = args;
@@ -2119,6 +2289,10 @@ final class PipelineBound {
                         int pairs = split ? Math.min(count[j][F], Math.min(count[j][BI], count[j][W]))
                                 : Math.min(count[j][F], count[j][B]);
                         extra += pairs * bonus[j];
+                        if (split && fi != null) {
+                            // forwards with input gradients left over by the triples
+                            extra += Math.min(count[j][F] - pairs, count[j][BI] - pairs) * fi[j];
+                        }
                         if (pairs > 0 && j % p == d) {
                             mine += own != null ? own[j] : 0;
                             mineU += ownUpdate != null ? ownUpdate[j] : 0;
@@ -2153,6 +2327,8 @@ final class PipelineBound {
                     coef[j * Path.PARTS + 3] = split ? Math.min(x[F], Math.min(x[BI], x[W])) : Math.min(x[F], x[B]);
                     coef[j * Path.PARTS + 4] = x[SEND];
                     coef[j * Path.PARTS + 5] = j % p == d && coef[j * Path.PARTS + 3] > 0 ? 1 : 0;
+                    double t = coef[j * Path.PARTS + 3];
+                    coef[j * Path.PARTS + 6] = split ? Math.min(x[F] - t, x[BI] - t) : 0;
                 }
                 r.add(new Path(d, coef));
             }
@@ -2208,6 +2384,7 @@ final class PipelineBound {
         List<Leaf> collect;
         Paths paths;
         double[] bonus;
+        double[] fi;
         double[] own;
         double[] ownU;
         long priced;
@@ -2305,11 +2482,6 @@ final class PipelineBound {
             }
         }
 
-        /** What every layout adds to a chunk's least forward and backward. O(1). */
-        private double chunkJ(int from, int to) {
-            return chunk(from, to)[3];
-        }
-
         /** The path every device's first op waits for and (but zero bubble) its last op is followed by, at a chunk start. */
         private double chainAt(int start, double sends) {
             return prefixF[start] + sends + (drain ? prefixB[start] + prefixJ[start] + sends : 0);
@@ -2363,17 +2535,20 @@ final class PipelineBound {
             if (paths == null) {
                 paths = new Paths(sch, p, m, v);
                 bonus = new double[chunks];
+                fi = new double[chunks];
                 own = new double[chunks];
                 ownU = new double[chunks];
             }
             int f = 0;
             for (int j = 0; j < chunks; j++) {
-                bonus[j] = chunkJ(f, end[j]);
+                double[] ch = chunk(f, end[j]);
+                bonus[j] = ch[3];
+                fi[j] = ch[4];
                 own[j] = chunkOwn(f, end[j]);
                 ownU[j] = chunkOwnUpdate(f, end[j]);
                 f = end[j];
             }
-            double step = paths.step(ps, bonus, own, ownU);
+            double step = paths.step(ps, bonus, fi, own, ownU);
             if (collect != null) {
                 if (step < best) {
                     if (collect.size() >= TIGHTEN_LEAVES) {
