@@ -140,6 +140,56 @@ class MemoryAwareBoundTest {
         assertTrue(tiedAbove > 0, "the tied bound never above the memory-aware one in " + tiedPriced + " pipelines");
     }
 
+    /**
+     * The closed block's bound taken beside the forest's ({@link PipelineSearch#closedWithin}, here for every
+     * configuration below its target, never with 0): taken wherever the forest's is below the target, and the two
+     * together still below every priced step. (That the closed block is above the forest somewhere is {@link
+     * TiedForestTest}'s, on random blocks; on this small GPT the two agree.)
+     */
+    @Test
+    void theClosedBlockBesideTheForestIsTakenBelowTheTargetAndBelowEveryPricedStep() throws Exception {
+        int pipelines = 0;
+        for (Planner p : tight()) {
+            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+            ps.useBound = false;
+            ps.defer = false;
+            for (int stages : ps.pipelineCandidates()) {
+                if (stages == 1) {
+                    continue;
+                }
+                for (int m : List.of(1, 4)) {
+                    for (boolean rc : List.of(false, true)) {
+                        var o = ps.price(stages, m, rc, 1);
+                        if (o.isEmpty() || !o.get().fits()) {
+                            continue;
+                        }
+                        long micro = 64 / m;
+                        CoarseGraph cg = ps.coarse(micro);
+                        ProblemBuilder pb = ps.builder(micro, p.cluster().deviceCount() / stages, rc, 1);
+                        String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit() + ", P " + stages
+                                + ", m " + m + ", recompute " + rc;
+                        double step = o.get().stepSeconds();
+                        for (double target : new double[] {1.1 * step, 4 * step}) {
+                            ps.closedWithin = 0;
+                            int before = ps.closedTied;
+                            double forest = ps.tiedBound(cg, micro, pb, stages, m, target);
+                            assertEquals(before, ps.closedTied, what + ": the closed block taken with closedWithin 0");
+                            ps.closedWithin = 1;
+                            double both = ps.tiedBound(cg, micro, pb, stages, m, target);
+                            assertTrue(forest < target, what + ": the forest's " + forest + " not below " + target);
+                            assertEquals(before + 1, ps.closedTied, what + ": the closed block not taken");
+                            assertTrue(both <= step * (1 + 1e-9), what + ": with the closed block " + both + " above the"
+                                    + " step " + step);
+                            assertTrue(both >= forest, what + ": " + both + " below the forest's " + forest);
+                            pipelines++;
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(pipelines > 10, "pipelines priced " + pipelines);
+    }
+
     /** An 8-layer GPT: interleaving needs 2 P chunks, so P = 2 and 4 (9 segments at the layers). */
     private static final ModelSource GPT8 = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=128,vocab=2048",
             ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
