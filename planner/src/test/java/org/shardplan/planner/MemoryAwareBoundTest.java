@@ -122,6 +122,22 @@ class MemoryAwareBoundTest {
                                     assertTrue(cut <= o.get().stepSeconds() * (1 + 1e-9), what + ": tied bound " + cut
                                             + " with target " + t + " above the step " + o.get().stepSeconds());
                                 }
+                                // the closed block's bound beside the forest's (PipelineSearch.closedWithin, here for
+                                // every configuration below its target, never with 0): taken, and still below the step
+                                // (that it is above the forest somewhere is TiedForestTest's: on this GPT the two agree)
+                                double t = 1.1 * o.get().stepSeconds();
+                                double within = ps.closedWithin;
+                                ps.closedWithin = 0;
+                                int before = ps.closedTied;
+                                double forest = ps.tiedBound(cg, micro, pb, stages, m, t);
+                                assertEquals(before, ps.closedTied, what + ": the closed block taken with closedWithin 0");
+                                ps.closedWithin = 1;
+                                double both = ps.tiedBound(cg, micro, pb, stages, m, t);
+                                ps.closedWithin = within;
+                                assertEquals(before + 1, ps.closedTied, what + ": the closed block not taken below " + t);
+                                assertTrue(both <= o.get().stepSeconds() * (1 + 1e-9), what + ": with the closed block "
+                                        + both + " above the step " + o.get().stepSeconds());
+                                assertTrue(both >= forest, what + ": " + both + " below the forest's " + forest);
                                 tiedPriced++;
                                 tiedAbove += tiedBound > bound * (1 + 1e-6) ? 1 : 0;
                             }
@@ -138,56 +154,6 @@ class MemoryAwareBoundTest {
         assertTrue(tiedPriced > 10, "pipelines priced " + tiedPriced);
         // the tie sees what the nodes alone do not somewhere
         assertTrue(tiedAbove > 0, "the tied bound never above the memory-aware one in " + tiedPriced + " pipelines");
-    }
-
-    /**
-     * The closed block's bound taken beside the forest's ({@link PipelineSearch#closedWithin}, here for every
-     * configuration below its target, never with 0): taken wherever the forest's is below the target, and the two
-     * together still below every priced step. (That the closed block is above the forest somewhere is {@link
-     * TiedForestTest}'s, on random blocks; on this small GPT the two agree.)
-     */
-    @Test
-    void theClosedBlockBesideTheForestIsTakenBelowTheTargetAndBelowEveryPricedStep() throws Exception {
-        int pipelines = 0;
-        for (Planner p : tight()) {
-            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
-            ps.useBound = false;
-            ps.defer = false;
-            for (int stages : ps.pipelineCandidates()) {
-                if (stages == 1) {
-                    continue;
-                }
-                for (int m : List.of(1, 4)) {
-                    for (boolean rc : List.of(false, true)) {
-                        var o = ps.price(stages, m, rc, 1);
-                        if (o.isEmpty() || !o.get().fits()) {
-                            continue;
-                        }
-                        long micro = 64 / m;
-                        CoarseGraph cg = ps.coarse(micro);
-                        ProblemBuilder pb = ps.builder(micro, p.cluster().deviceCount() / stages, rc, 1);
-                        String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit() + ", P " + stages
-                                + ", m " + m + ", recompute " + rc;
-                        double step = o.get().stepSeconds();
-                        for (double target : new double[] {1.1 * step, 4 * step}) {
-                            ps.closedWithin = 0;
-                            int before = ps.closedTied;
-                            double forest = ps.tiedBound(cg, micro, pb, stages, m, target);
-                            assertEquals(before, ps.closedTied, what + ": the closed block taken with closedWithin 0");
-                            ps.closedWithin = 1;
-                            double both = ps.tiedBound(cg, micro, pb, stages, m, target);
-                            assertTrue(forest < target, what + ": the forest's " + forest + " not below " + target);
-                            assertEquals(before + 1, ps.closedTied, what + ": the closed block not taken");
-                            assertTrue(both <= step * (1 + 1e-9), what + ": with the closed block " + both + " above the"
-                                    + " step " + step);
-                            assertTrue(both >= forest, what + ": " + both + " below the forest's " + forest);
-                            pipelines++;
-                        }
-                    }
-                }
-            }
-        }
-        assertTrue(pipelines > 10, "pipelines priced " + pipelines);
     }
 
     /** An 8-layer GPT: interleaving needs 2 P chunks, so P = 2 and 4 (9 segments at the layers). */
