@@ -649,6 +649,15 @@ final class MemoryAwareBound {
          */
         static TiedBlocks of(ProblemBuilder.Built b, org.shardplan.graph.passes.BlockClass main, List<Integer> positions,
                 StageProblem.Filter filter) {
+            return of(b, main, positions, filter, forest);
+        }
+
+        /**
+         * {@link #of(ProblemBuilder.Built, org.shardplan.graph.passes.BlockClass, List, StageProblem.Filter)}, the block's
+         * problem relaxed to a forest where {@code asForest}, else closed (every edge kept, solved by the dynamic program).
+         */
+        static TiedBlocks of(ProblemBuilder.Built b, org.shardplan.graph.passes.BlockClass main, List<Integer> positions,
+                StageProblem.Filter filter, boolean asForest) {
             if (main == null || main.count() < 2) {
                 return null;
             }
@@ -792,7 +801,7 @@ final class MemoryAwareBound {
                 }
                 edges.add(new Problem.Edge(pa, pb, ra.length, ca.length, t));
             }
-            if (forest) {
+            if (asForest) {
                 edges = forest(edges, cost, bs);
             }
             List<Problem.Node> nodes = new ArrayList<>();

@@ -122,6 +122,22 @@ class MemoryAwareBoundTest {
                                     assertTrue(cut <= o.get().stepSeconds() * (1 + 1e-9), what + ": tied bound " + cut
                                             + " with target " + t + " above the step " + o.get().stepSeconds());
                                 }
+                                // the closed block's bound beside the forest's (PipelineSearch.closedWithin, here for
+                                // every configuration below its target, never with 0): taken, and still below the step
+                                // (that it is above the forest somewhere is TiedForestTest's: on this GPT the two agree)
+                                double t = 1.1 * o.get().stepSeconds();
+                                double within = ps.closedWithin;
+                                ps.closedWithin = 0;
+                                int before = ps.closedTied;
+                                double forest = ps.tiedBound(cg, micro, pb, stages, m, t);
+                                assertEquals(before, ps.closedTied, what + ": the closed block taken with closedWithin 0");
+                                ps.closedWithin = 1;
+                                double both = ps.tiedBound(cg, micro, pb, stages, m, t);
+                                ps.closedWithin = within;
+                                assertEquals(before + 1, ps.closedTied, what + ": the closed block not taken below " + t);
+                                assertTrue(both <= o.get().stepSeconds() * (1 + 1e-9), what + ": with the closed block "
+                                        + both + " above the step " + o.get().stepSeconds());
+                                assertTrue(both >= forest, what + ": " + both + " below the forest's " + forest);
                                 tiedPriced++;
                                 tiedAbove += tiedBound > bound * (1 + 1e-6) ? 1 : 0;
                             }

@@ -136,6 +136,10 @@ public final class MegatronBenchmark {
     static String describe(Plan p, Row r, double seconds, double cpu) {
         Plan.Parallelism x = p.parallelism();
         double tf = r.flops() / (p.totals().stepSeconds() * r.gpus()) / 1e12;
+        // the step and bound to the last digit, on stderr: the table rounds them, a change to the search must keep them
+        System.err.printf(Locale.ROOT, "%s plan: step %.6f s, %s, bound %.6f s (%s), %d configurations priced%n", r.model(),
+                p.totals().stepSeconds(), p.solver().status(), p.solver().lowerBound(), p.solver().boundScope(),
+                p.solver().configurations());
         return String.format(Locale.ROOT, "DP %d x TP %d x PP %d, m %d (mb %d), %s%s, recompute %s, ZeRO %d | %.2f s |"
                 + " %.0f | %s, %.1f s (CPU %.1f s)", x.data(), x.tensor(), x.pipeline(), x.microBatches(), x.microBatchSize(),
                 p.schedule().name(), p.schedule().virtualStages() > 1 ? " v" + p.schedule().virtualStages() : "",
