@@ -178,13 +178,70 @@ final class MemoryPricing {
     private static volatile double lastStar = 1e-8;
 
     /**
+     * -Dshardplan.pricingShapeHint=false: the envelope starts from the last crossing found whatever the
+     * problem ({@link #lastStar}), as before the crossings were kept per shape ({@link #shapeStars}); true by
+     * default. Either way the same result: where the search starts is a hint only.
+     */
+    static boolean shapeHint = !"false".equals(System.getProperty("shardplan.pricingShapeHint"));
+
+    /**
+     * The last crossing found per shape of problem ({@link #shape}: its nodes' candidate counts and its edges'
+     * tables, not the nodes' costs and memory): the stages of one layer count on one submesh at one micro-batch
+     * size share their edges and differ in the activations they hold (the micro-batches in flight at each
+     * stage), so their limits' crossings lie close, while the pricings of a search come from every stage shape
+     * in turn. A hint only, as {@link #lastStar}; held for at most {@link #SHAPES} shapes.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<Long, Double> shapeStars =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static final int SHAPES = 4096;
+
+    /** Forgets the crossings found (for tests: each run then starts as the first pricing of a search). */
+    static void forgetHints() {
+        shapeStars.clear();
+        lastStar = 1e-8;
+    }
+
+    /**
+     * A problem's shape: its node count, each node's candidate count and every edge's ends and table,
+     * hashed. O(nodes + table entries), small against a dynamic program; a collision costs a hint only.
+     */
+    static long shape(Problem p) {
+        long h = p.size();
+        for (Problem.Node nd : p.nodes()) {
+            h = h * 31 + nd.strategies();
+        }
+        for (Problem.Edge e : p.edges()) {
+            h = h * 1_000_003L + e.hashCode();
+        }
+        return h;
+    }
+
+    /** Where the envelope for this shape starts: the crossing last found for it, else the last found at all. */
+    private static double hint(long shape) {
+        Double s = shapeHint ? shapeStars.get(shape) : null;
+        return s != null ? s : lastStar;
+    }
+
+    private static void found(long shape, double star) {
+        lastStar = star;
+        if (shapeHint) {
+            if (shapeStars.size() >= SHAPES) {
+                shapeStars.clear();
+            }
+            shapeStars.put(shape, star);
+        }
+    }
+
+    /**
      * The prices of {@link #bisect} answered from what is known of the priced optimum {@code f(lambda) = min_x
      * (c(x) + lambda m(x))}, concave and piecewise linear in lambda, and of its optima ("facts": the
      * dynamic program's answer at a price, each an exact optimum there), so that the bisection's prices, its
      * path and its result are those of solving every price, with a handful of dynamic programs:
      * <ol>
      * <li>a price whose optimum fits: the first of the bisection's ladder {@code 1e-18 x 10^k} from where the
-     *     previous pricing's limit lay upwards (the memory of the optimum does not grow with the price);
+     *     limit lay in the previous pricing of the same shape ({@link #shape}; else in the previous pricing)
+     *     upwards (the memory of the optimum does not grow with the price);
      * <li>the pieces at the limit: between an optimum over the limit {@code x_a} (at price a) and one within it
      *     {@code x_b} (at b), one dynamic program at the price {@code s} where their lines cross; when its
      *     optimum is not below them there, {@code x_a} is the optimum over {@code (a, s)} and {@code x_b} over
@@ -260,7 +317,8 @@ final class MemoryPricing {
                 ladder.add(v);
             }
             int n = ladder.size() - 1;
-            double hint = lastStar;
+            long shape = shape(free.plain);
+            double hint = hint(shape);
             int k = 0;
             while (k < n && ladder.get(k) < hint) {
                 k++;
@@ -302,7 +360,7 @@ final class MemoryPricing {
                     highAt = s;
                 }
             }
-            lastStar = star;
+            found(shape, star);
             // 3. the bisection's prices, in its order, and its path
             List<Double> asked = new ArrayList<>();
             asked.add(0.0);

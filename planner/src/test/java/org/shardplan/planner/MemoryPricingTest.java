@@ -26,6 +26,7 @@ class MemoryPricingTest {
         MemoryPricing.shortcut = true;
         MemoryPricing.compileOnce = true;
         MemoryPricing.envelope = true;
+        MemoryPricing.shapeHint = true;
     }
 
     /**
@@ -250,6 +251,62 @@ class MemoryPricingTest {
     }
 
     /** Asserts two pricing results are the same (both none, or equal choices, objective and bound); false when none. */
+    /** The problem with every node's memory and the limit times {@code scale}: its crossing is 1/scale times p's. */
+    private static Problem scaled(Problem p, double scale, double limitFactor) {
+        List<Problem.Node> nodes = new ArrayList<>();
+        for (Problem.Node nd : p.nodes()) {
+            double[] m = nd.memory();
+            for (int k = 0; k < m.length; k++) {
+                m[k] *= scale;
+            }
+            nodes.add(new Problem.Node(nd.name(), nd.costs(), nd.labels(), m));
+        }
+        return new Problem(p.name() + " x" + scale, nodes, p.edges(),
+                OptionalDouble.of(p.memoryLimit().getAsDouble() * scale * limitFactor));
+    }
+
+    /**
+     * The pricings of a search come from stages of a few shapes in turn, each shape's limits crossing at a
+     * price of its own: two shapes whose crossings lie 10^5 apart, a stage of each in turn (the limit a
+     * little looser from stage to stage), priced with the crossing kept per shape and with the last one
+     * found whatever the shape. The same results as solving every price, and fewer dynamic programs with
+     * the hint per shape (with the last crossing alone, each stage of the cheap shape climbs the price
+     * ladder from the other shape's crossing).
+     */
+    @Test
+    void theCrossingKeptPerShapeChangesNoResultAndRunsFewerDynamicPrograms() {
+        long[] programs = new long[2];
+        int compared = 0;
+        for (long seed = 1; seed <= 20; seed++) {
+            Problem a = random(3000 + seed, 8 + (int) (seed % 12), 3 + (int) (seed % 4), false);
+            Problem b = scaled(random(4000 + seed, 8 + (int) (seed % 12), 3 + (int) (seed % 4), false), 1e5, 1);
+            List<Problem> stages = new ArrayList<>();
+            for (int s = 0; s < 6; s++) {
+                stages.add(scaled(a, 1, 1 + 0.01 * s));
+                stages.add(scaled(b, 1, 1 + 0.01 * s));
+            }
+            List<MemoryPricing.Result> reference = new ArrayList<>();
+            for (Problem p : stages) {
+                reference.add(everyPrice(p));
+            }
+            for (int mode = 0; mode < 2; mode++) {
+                MemoryPricing.shapeHint = mode == 1;
+                MemoryPricing.forgetHints();
+                for (int i = 0; i < stages.size(); i++) {
+                    long t0 = MemoryPricing.PROBES.get();
+                    MemoryPricing.Result r = MemoryPricing.solve(stages.get(i), 600);
+                    programs[mode] += MemoryPricing.PROBES.get() - t0;
+                    if (sameResult(reference.get(i), r, stages.get(i).name() + " shape hint " + (mode == 1))) {
+                        compared++;
+                    }
+                }
+            }
+        }
+        assertTrue(compared > 150, "compared " + compared);
+        assertTrue(programs[1] < 0.95 * programs[0], "dynamic programs with the crossing per shape " + programs[1]
+                + ", with the last crossing " + programs[0]);
+    }
+
     private static boolean sameResult(MemoryPricing.Result a, MemoryPricing.Result b, String what) {
         if (a == null) {
             assertNull(b, what);
