@@ -432,8 +432,7 @@ class PipelineBoundTest {
     @Test
     void thePartitionProgramFindsTheLeastOverEveryPartition() throws Exception {
         int devices = 8;
-        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+        PipelineSearch ps = gptSearch(devices);
         Random rnd = new Random(5);
         int compared = 0;
         for (int stages : List.of(2, 4)) {
@@ -473,13 +472,12 @@ class PipelineBoundTest {
      */
     @Test
     void thePartitionProgramGivesTheSameBitsWithTheTableAsWithout() throws Exception {
-        int devices = 8;
-        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+        PipelineSearch ps = gptSearch(8);
         Random rnd = new Random(11);
         int compared = 0;
-        for (int stages : List.of(2, 4, 8)) {
-            PipelineBound least = leastOf(ps, 8, devices / stages);
+        for (int per : List.of(4, 2, 1)) { // 2, 4 and 8 stages of 8 devices
+            int stages = 8 / per;
+            PipelineBound least = leastOf(ps, 8, per);
             int k = least.segments();
             for (int chunks : new java.util.TreeSet<>(List.of(stages, 2 * stages, k / 2, k - 1, k))) {
                 if (chunks < 1 || chunks > k) {
@@ -510,6 +508,11 @@ class PipelineBoundTest {
             }
         }
         assertTrue(compared >= 60, "compared " + compared);
+    }
+
+    /** The search of the small GPT on {@code devices} A100s, batch 64 (the partition programs' tests). */
+    private static PipelineSearch gptSearch(int devices) throws Exception {
+        return new PipelineSearch(Planner.forCluster(Fixtures.a100(devices)).withBatch(64), SearchOptions.AUTO, GPT, 64, 600);
     }
 
     private static double sum(double[] values, double[] agg, double[] dev) {
