@@ -1949,14 +1949,22 @@ final class PipelineBound {
             boolean tail = dj > 0 || a5 > 0;
             int lo = j == chunks - 1 ? k : j + 1;
             int hi = k - (chunks - 1 - j);
+            // the rows and the running least held in locals: the quick compiler alone (the launcher's) reloads and
+            // range-checks every array read in the innermost loop, so each one left out of it counts
+            double[] before = j == 0 ? null : best[j - 1];
+            double[] bestJ = best[j];
+            int[] fromJ = from[j];
+            int stLo = j == 0 ? 0 : j;
             for (int e = lo; e <= hi; e++) {
                 int sHi = j == 0 ? 0 : e - 1;
-                for (int st = j == 0 ? 0 : j; st <= sHi; st++) {
-                    double prev = j == 0 ? 0 : best[j - 1][st];
+                double least = Double.POSITIVE_INFINITY;
+                int arg = 0;
+                int x = (e * k + stLo) * Path.VALUES;
+                for (int st = stLo; st <= sHi; st++, x += Path.VALUES) {
+                    double prev = before == null ? 0 : before[st];
                     if (prev == Double.POSITIVE_INFINITY) {
                         continue;
                     }
-                    int x = (st * (k + 1) + e) * Path.VALUES;
                     double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4] + a6 * t[x + 6];
                     if (tail) {
                         c += dj * (t[x + Path.SYNC] + t[x + Path.UPDATE]);
@@ -1965,11 +1973,13 @@ final class PipelineBound {
                         }
                     }
                     c += prev;
-                    if (c < best[j][e]) {
-                        best[j][e] = c;
-                        from[j][e] = st;
+                    if (c < least) {
+                        least = c;
+                        arg = st;
                     }
                 }
+                bestJ[e] = least;
+                fromJ[e] = arg;
             }
         }
         traceEnds(from, chunks, k, ends);
@@ -1985,14 +1995,25 @@ final class PipelineBound {
         }
     }
 
-    /** The most segments whose chunks' values {@link #table} keeps (K (K + 1) 8 numbers: 4 MB for DenseNet-121's 254). */
+    /** The most segments whose chunks' values {@link #table} keeps (K (K + 1) 9 numbers: 4.7 MB for DenseNet-121's 254). */
     static final int TABLE_SEGMENTS = 512;
 
-    /** Per chunk {@code [st, e)} at {@code (st (K + 1) + e) VALUES}: its values ({@link #values}); null past {@link #TABLE_SEGMENTS}. */
+    /**
+     * Per chunk {@code [st, e)} at {@code (e K + st) VALUES}: its values ({@link #values}); null past {@link
+     * #TABLE_SEGMENTS}. By end, then start: {@link #partition}'s innermost loop runs over the starts of one end, so
+     * it reads the table in order (by start first, each read lay (K + 1) 9 values past the last, 18 KB for
+     * DenseNet-121's 254 segments: a cache line and often a page of its own). The same values, the same sums.
+     */
     private double[] table;
 
-    /** {@link #table}, computed on first use. O(K^2). */
+    /** Whether {@link #partition} reads its chunks' values from {@link #table} (true); tests turn it off to compare. */
+    boolean tabled = true;
+
+    /** {@link #table}, computed on first use; null where {@link #tabled} is off. O(K^2). */
     private double[] table() {
+        if (!tabled) {
+            return null;
+        }
         if (table == null && segments <= TABLE_SEGMENTS) {
             int k = segments;
             double[] t = new double[k * (k + 1) * Path.VALUES];
@@ -2000,7 +2021,7 @@ final class PipelineBound {
             for (int st = 0; st < k; st++) {
                 for (int e = st + 1; e <= k; e++) {
                     chunkInto(st, e, ch);
-                    int x = (st * (k + 1) + e) * Path.VALUES;
+                    int x = (e * k + st) * Path.VALUES;
                     System.arraycopy(ch, 0, t, x, 4);
                     t[x + 4] = e < segments ? sendAt[e] : 0;
                     double sync = chunkSync(st, e);

@@ -1,5 +1,6 @@
 package org.shardplan.planner;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -431,8 +432,7 @@ class PipelineBoundTest {
     @Test
     void thePartitionProgramFindsTheLeastOverEveryPartition() throws Exception {
         int devices = 8;
-        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+        PipelineSearch ps = gptSearch(devices);
         Random rnd = new Random(5);
         int compared = 0;
         for (int stages : List.of(2, 4)) {
@@ -461,6 +461,58 @@ class PipelineBoundTest {
             }
         }
         assertTrue(compared >= 30, "compared " + compared);
+    }
+
+    /**
+     * The partition program reads its chunks' values from the table ({@link PipelineBound#partition}'s fast path, its
+     * innermost loop over the starts of one end) and gives, to the last bit, the value and the ends of the same program
+     * with every chunk's values computed where it is priced (the table off): the same sums in the same order, ties to
+     * the earliest start. Random coefficients, a third of them 0 and some chunks all 0 (ties among their starts), the
+     * smoothed mixture's too; from as few chunks as stages to as many as segments.
+     */
+    @Test
+    void thePartitionProgramGivesTheSameBitsWithTheTableAsWithout() throws Exception {
+        PipelineSearch ps = gptSearch(8);
+        Random rnd = new Random(11);
+        int compared = 0;
+        for (int per : List.of(4, 2, 1)) { // 2, 4 and 8 stages of 8 devices
+            int stages = 8 / per;
+            PipelineBound least = leastOf(ps, 8, per);
+            int k = least.segments();
+            for (int chunks : new java.util.TreeSet<>(List.of(stages, 2 * stages, k / 2, k - 1, k))) {
+                if (chunks < 1 || chunks > k) {
+                    continue;
+                }
+                for (int t = 0; t < 8; t++) {
+                    double[] agg = new double[chunks * PipelineBound.Path.PARTS];
+                    double[] dev = new double[chunks];
+                    for (int j = 0; j < chunks; j++) {
+                        boolean idle = rnd.nextInt(4) == 0; // a chunk no path weighs
+                        for (int q = 0; q < PipelineBound.Path.PARTS; q++) {
+                            agg[j * PipelineBound.Path.PARTS + q] = idle || rnd.nextInt(3) == 0 ? 0 : rnd.nextDouble() * 4;
+                        }
+                        dev[j] = idle || rnd.nextBoolean() ? 0 : rnd.nextDouble();
+                    }
+                    int[] fast = new int[chunks];
+                    int[] slow = new int[chunks];
+                    least.tabled = true;
+                    double a = least.partition(agg, dev, chunks, fast);
+                    least.tabled = false;
+                    double b = least.partition(agg, dev, chunks, slow);
+                    least.tabled = true;
+                    String at = stages + " stages, " + chunks + " chunks, draw " + t;
+                    assertEquals(Double.doubleToRawLongBits(b), Double.doubleToRawLongBits(a), at + ": " + a + " against " + b);
+                    assertArrayEquals(slow, fast, at + ": the ends");
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared >= 60, "compared " + compared);
+    }
+
+    /** The search of the small GPT on {@code devices} A100s, batch 64 (the partition programs' tests). */
+    private static PipelineSearch gptSearch(int devices) throws Exception {
+        return new PipelineSearch(Planner.forCluster(Fixtures.a100(devices)).withBatch(64), SearchOptions.AUTO, GPT, 64, 600);
     }
 
     private static double sum(double[] values, double[] agg, double[] dev) {
