@@ -646,15 +646,8 @@ final class MemoryAwareBound {
          * negative (then nothing here would be a bound).
          *
          * @param main the block class the cuts are made at
-         */
-        static TiedBlocks of(ProblemBuilder.Built b, org.shardplan.graph.passes.BlockClass main, List<Integer> positions,
-                StageProblem.Filter filter) {
-            return of(b, main, positions, filter, forest);
-        }
-
-        /**
-         * {@link #of(ProblemBuilder.Built, org.shardplan.graph.passes.BlockClass, List, StageProblem.Filter)}, the block's
-         * problem relaxed to a forest where {@code asForest}, else closed (every edge kept, solved by the dynamic program).
+         * @param asForest the block's problem relaxed to a forest ({@link #forest}, the default), else closed (every edge
+         *     kept, solved by the dynamic program)
          */
         static TiedBlocks of(ProblemBuilder.Built b, org.shardplan.graph.passes.BlockClass main, List<Integer> positions,
                 StageProblem.Filter filter, boolean asForest) {

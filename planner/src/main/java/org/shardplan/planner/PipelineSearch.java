@@ -1745,15 +1745,7 @@ final class PipelineSearch {
         boolean rc = pb.settings().memory().recompute();
         int zero = pb.settings().memory().zeroStage();
         Key key = new Key(micro, devices, rc, zero);
-        MemoryAwareBound mb = tiedBounds.get(key);
-        if (mb == null) {
-            ProblemBuilder.Built b = built(micro, devices, rc, zero);
-            MemoryAwareBound.TiedBlocks tb = MemoryAwareBound.TiedBlocks.of(b, mainBlock(cg),
-                    cutPositions(b.units().size(), cuts(cg, micro)), filter(cg, micro, devices));
-            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), rc, cuts(cg, micro), limit, tb,
-                    this::secondsLeft);
-            tiedBounds.put(key, mb);
-        }
+        MemoryAwareBound mb = tiedMemoryBound(tiedBounds, key, cg, pb, MemoryAwareBound.TiedBlocks.forest);
         Set<MemoryAwareBound.Kind> kinds = stages == 1 ? Set.of() : boundKinds(stages, m, cuts(cg, micro));
         double r = kinds == null ? 0 : mb.step(stages, m, kinds, target);
         tick("tied bound", t);
@@ -1765,15 +1757,7 @@ final class PipelineSearch {
             // within closedWithin of the plan found: the closed block's bound, at least the forest's (a relaxation of
             // it), which lifts most such configurations past the plan for less than their pricing
             long tc = System.nanoTime();
-            MemoryAwareBound cb = closedBounds.get(key);
-            if (cb == null) {
-                ProblemBuilder.Built b = built(micro, devices, rc, zero);
-                MemoryAwareBound.TiedBlocks tb = MemoryAwareBound.TiedBlocks.of(b, mainBlock(cg),
-                        cutPositions(b.units().size(), cuts(cg, micro)), filter(cg, micro, devices), false);
-                cb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), rc, cuts(cg, micro), limit, tb,
-                        this::secondsLeft);
-                closedBounds.put(key, cb);
-            }
+            MemoryAwareBound cb = tiedMemoryBound(closedBounds, key, cg, pb, false);
             double closed = cb.step(stages, m, kinds, target);
             closedTied++;
             tick("tied bound (closed block)", tc);
@@ -1789,9 +1773,27 @@ final class PipelineSearch {
     private final Map<Key, MemoryAwareBound> closedBounds = new HashMap<>();
 
     /**
+     * The tied memory-aware bound of configuration {@code key} kept in {@code cache}, set up on first use: the repeated
+     * block relaxed to a forest where {@code asForest}, else closed ({@link MemoryAwareBound.TiedBlocks#of}).
+     */
+    private MemoryAwareBound tiedMemoryBound(Map<Key, MemoryAwareBound> cache, Key key, CoarseGraph cg, ProblemBuilder pb,
+            boolean asForest) throws ShardplanException {
+        MemoryAwareBound mb = cache.get(key);
+        if (mb == null) {
+            long micro = key.micro();
+            ProblemBuilder.Built b = built(micro, key.devices(), key.recompute(), key.zero());
+            MemoryAwareBound.TiedBlocks tb = MemoryAwareBound.TiedBlocks.of(b, mainBlock(cg),
+                    cutPositions(b.units().size(), cuts(cg, micro)), filter(cg, micro, key.devices()), asForest);
+            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), key.recompute(), cuts(cg, micro), limit,
+                    tb, this::secondsLeft);
+            cache.put(key, mb);
+        }
+        return mb;
+    }
+
+    /**
      * A configuration whose tied bound from the block's forest lies below the plan found by at most this share of it
-     * is bounded again with the block closed ({@link MemoryAwareBound.TiedBlocks#of(ProblemBuilder.Built,
-     * org.shardplan.graph.passes.BlockClass, List, StageProblem.Filter, boolean)}: every edge kept, one dynamic
+     * is bounded again with the block closed ({@link MemoryAwareBound.TiedBlocks#of}: every edge kept, one dynamic
      * program of the block per price, tens of milliseconds where the forest's pass takes one); {@code
      * -Dshardplan.tiedClosedWithin=0} never. The closed block costs about ten times the forest over a whole search,
      * so only the configurations it is likely to lift past the plan get it: on Megatron's 1T row all six within 2%,
