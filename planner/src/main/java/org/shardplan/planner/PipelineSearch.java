@@ -1799,7 +1799,30 @@ final class PipelineSearch {
      * so only the configurations it is likely to lift past the plan get it: on Megatron's 1T row all six within 2%,
      * on 145.6B both (megatron.md).
      */
-    double closedWithin = Double.parseDouble(System.getProperty("shardplan.tiedClosedWithin", "0.02"));
+    double closedWithin = share("shardplan.tiedClosedWithin", 0.02);
+
+    /**
+     * A share in [0, 1] from a system property, or {@code fallback} where it is unset; a value that is not such a
+     * number is named in a warning on stderr and the fallback used (a developer's property: the plan is unaffected
+     * but for its search time).
+     */
+    static double share(String property, double fallback) {
+        String v = System.getProperty(property);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            double d = Double.parseDouble(v.trim());
+            if (d >= 0 && d <= 1) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        System.err.printf(java.util.Locale.ROOT, "warning: -D%s=%s is not a number from 0 to 1; %s used%n", property, v,
+                fallback);
+        return fallback;
+    }
 
     /** The configurations {@link #tiedBound} bounded with the closed block too (for the trace and tests). */
     int closedTied;

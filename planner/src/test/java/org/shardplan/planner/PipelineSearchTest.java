@@ -485,4 +485,28 @@ class PipelineSearchTest {
         assertEquals(expected.virtual(), actual.virtual(), what);
         assertEquals(expected.stepSeconds(), actual.stepSeconds(), tolerance * expected.stepSeconds(), what);
     }
+
+    @Test
+    void aSharePropertyThatIsNoShareFallsBackToItsDefault() {
+        String key = "shardplan.test.share";
+        String before = System.getProperty(key);
+        try {
+            System.clearProperty(key);
+            assertEquals(0.02, PipelineSearch.share(key, 0.02));
+            System.setProperty(key, " 0.5 ");
+            assertEquals(0.5, PipelineSearch.share(key, 0.02));
+            System.setProperty(key, "0");
+            assertEquals(0.0, PipelineSearch.share(key, 0.02));
+            for (String bad : new String[] {"two percent", "-0.1", "1.5", "NaN", ""}) {
+                System.setProperty(key, bad);
+                assertEquals(0.02, PipelineSearch.share(key, 0.02), bad);
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
+    }
 }
