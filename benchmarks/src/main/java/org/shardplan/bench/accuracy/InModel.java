@@ -224,7 +224,7 @@ public final class InModel {
             if (ti.type == OnnxJavaType.INT64) {
                 long[] v = new long[n];
                 for (int i = 0; i < n; i++) {
-                    v[i] = r.nextInt(1000);
+                    v[i] = r.nextInt(2); // 0 or 1: valid token ids, token types, masks and indices, as a profile feeds them
                 }
                 feeds.put(e.getKey(), OnnxTensor.createTensor(env, LongBuffer.wrap(v), shape));
             } else {
