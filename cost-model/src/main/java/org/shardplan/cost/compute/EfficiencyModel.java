@@ -238,7 +238,7 @@ public final class EfficiencyModel {
     }
 
     private boolean transcendentalOnCpu(String opType) {
-        return "cpu".equals(device.kind()) && OpClass.arithmeticBound(opType);
+        return "cpu".equals(device.kind()) && "transcendental".equals(OpClass.category(opType));
     }
 
     /** Predicted time of a kernel, from its shape class and the wider groups (no size family). */

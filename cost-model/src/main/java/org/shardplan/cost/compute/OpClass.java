@@ -79,34 +79,10 @@ public final class OpClass {
      * mask operations (7): 38. Gelu is the erf kernel on a scaled input plus 4; BiasGelu
      * (contrib_ops/cpu/bert/bias_gelu.cc) adds the bias and scales in one pass (3), runs the erf kernel
      * and combines in another (2): 43; FastGelu the same with the tanh kernel on a cubic (3 + 1 + 14 +
-     * 3): 21; QuickGelu scales, runs the logistic kernel and multiplies: 19. For a row-serial
-     * normalization ({@link #ROW_SERIAL}) the scalar operations per element of its loops. O(1).
+     * 3): 21; QuickGelu scales, runs the logistic kernel and multiplies: 19. O(1).
      */
     public static int operationsPerElement(String opType) {
-        return TRANSCENDENTAL.getOrDefault(opType, ROW_SERIAL.getOrDefault(opType, 0));
-    }
-
-    /**
-     * Normalizations whose ONNX Runtime CPU kernel runs each row as a serial loop, with the scalar
-     * operations it runs per element: {@code ComputeJob} in
-     * onnxruntime/core/providers/cpu/nn/layer_norm_impl.cc copies the row while it accumulates its sum
-     * and its sum of squares in two running scalars (an add, a multiply and an add per element, each
-     * accumulation waiting for the previous one), then subtracts the mean, divides by the deviation,
-     * scales and shifts (4); the simplified form (RMS) divides and scales only (2).
-     */
-    private static final java.util.Map<String, Integer> ROW_SERIAL = java.util.Map.of(
-            "LayerNormalization", 7, "SimplifiedLayerNormalization", 5);
-
-    /**
-     * True for an op type whose CPU kernel is bound by the operations it runs per element, not by the
-     * bytes it moves: a transcendental op (a polynomial per element, {@link #category}) or a
-     * normalization run as a serial loop per row ({@link #ROW_SERIAL}: LayerNormalization, whose time
-     * per element stayed at 4.7 to 5.0 ns from 4,800 to 393,000 elements, footprints of 38 KiB to
-     * 3 MiB, where an Add's bandwidth falls by half). {@link #operationsPerElement} counts its
-     * operations. O(1).
-     */
-    public static boolean arithmeticBound(String opType) {
-        return TRANSCENDENTAL.containsKey(opType) || ROW_SERIAL.containsKey(opType);
+        return TRANSCENDENTAL.getOrDefault(opType, 0);
     }
 
     /**

@@ -61,23 +61,6 @@ class CpuWorkTest {
     }
 
     @Test
-    void aLayerNormalizationIsBoundByItsSerialRowLoopNotByItsBytes() {
-        // [4, 100] with a scale and a bias of 100: 7 scalar operations per element (layer_norm_impl.cc)
-        Node ln = new Node("ln", "LayerNormalization", "", List.of(ComputeModelTest.act("x", 4, 100),
-                ComputeModelTest.weight("g", 100), ComputeModelTest.weight("b", 100)),
-                List.of(ComputeModelTest.act("y", 4, 100)), List.of());
-        Work w = Backward.work(ln);
-        assertEquals(7.0 * 400, w.flops(), 0);
-        assertEquals("norm", OpClass.category("LayerNormalization"));
-        assertEquals(5, OpClass.operationsPerElement("SimplifiedLayerNormalization"));
-        // on a CPU its roofline is the operations at peak (2.8 µs at 1 GFLOP/s), though its 4,000
-        // bytes at 1 GB/s take 4 µs: its time follows the elements, whatever cache the bytes fit in
-        EfficiencyModel e = new EfficiencyModel(ComputeModelTest.SLOW, List.of());
-        assertEquals(2.8e-6, e.roofline("LayerNormalization", w.flops(), w.bytes(), DType.FLOAT32), 1e-15);
-        assertEquals(4e-6, e.roofline("Softmax", w.flops(), w.bytes(), DType.FLOAT32), 1e-15);
-    }
-
-    @Test
     void aFusedMatMulWithoutTransposesIsPricedAsTheMatMulOfItsClass() {
         // GPT-2's scaled projection: [1,32,1024] x a [1024,256] weight; a transposed A is another class
         Node plain = new Node("f", "FusedMatMul", "com.microsoft",
