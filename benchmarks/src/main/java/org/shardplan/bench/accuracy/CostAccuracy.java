@@ -46,8 +46,9 @@ import org.shardplan.onnx.OnnxImporter;
  * [--out FILE] [--calibration FILE] [--dump DIR] [--statistic low|median|min] [--quick] [--no-chain]
  * [--quiet THRESHOLD,MAXWAIT,BUDGET | --no-quiet] [--held-out] [--no-memory-curve] [--no-cold-weights]}; run from the repository
  * root. Predictions use this core's memory curve ({@code LocalCpu.memoryCurve}) unless {@code --no-memory-curve}
- * says otherwise; whole-model predictions include the weights read from memory once per run
- * ({@code EfficiencyModel.coldWeightSeconds}) unless {@code --no-cold-weights}. Measurements wait for a
+ * says otherwise; whole-model predictions include the weights and the activation arena read from memory
+ * once per run ({@code EfficiencyModel.coldWeightSeconds}, {@code coldActivationSeconds}) unless
+ * {@code --no-cold-weights}. Measurements wait for a
  * quiet machine ({@link QuietGate}: by default while other processes keep more than 0.3 processors
  * busy, at most 15 s per measurement and 600 s in all). After all cases every {@code K}-th distinct
  * signature ({@code --repeat-every K}, 12 by default; 1: all of them) is measured a second time;

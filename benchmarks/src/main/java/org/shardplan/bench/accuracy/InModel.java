@@ -51,7 +51,8 @@ import org.shardplan.onnx.OnnxImporter;
  * are compared with the one-node times, and the profiler-free run gives the whole.
  *
  * <p>Usage: {@code java -cp ... org.shardplan.bench.accuracy.InModel [--only PREFIX,...]
- * [--passes N] [--runs N] [--first]} ({@code --first}: each model's first case only), run from the repository root; prints a Markdown report. Running time:
+ * [--passes N] [--runs N] [--first] [--case TEXT]} ({@code --first}: each model's first case only; {@code --case}:
+ * the cases whose variant contains TEXT, e.g. {@code "batch 8"}), run from the repository root; prints a Markdown report. Running time:
  * passes × (nodes × about 0.3 s + 2 × runs whole-model runs).
  */
 public final class InModel {
@@ -65,12 +66,14 @@ public final class InModel {
         int passes = 2;
         int runs = 20;
         boolean first = false;
+        String variant = "";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--only" -> only = args[++i];
                 case "--passes" -> passes = Integer.parseInt(args[++i]);
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--first" -> first = true;
+                case "--case" -> variant = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -86,7 +89,8 @@ public final class InModel {
         Map<String, double[]> byClass = new LinkedHashMap<>();
         java.util.Set<String> done = new java.util.HashSet<>();
         for (CostAccuracy.Case c : all) {
-            if (prefixes.stream().noneMatch(p -> c.model().startsWith(p)) || (first && !done.add(c.model()))) {
+            if (prefixes.stream().noneMatch(p -> c.model().startsWith(p)) || !c.variant().contains(variant)
+                    || (first && !done.add(c.model()))) {
                 continue;
             }
             out.append(measure(c, root, profiler, passes, runs, byClass));
@@ -224,7 +228,7 @@ public final class InModel {
             if (ti.type == OnnxJavaType.INT64) {
                 long[] v = new long[n];
                 for (int i = 0; i < n; i++) {
-                    v[i] = r.nextInt(1000);
+                    v[i] = r.nextInt(2); // 0 or 1: valid token ids, token types, masks and indices, as a profile feeds them
                 }
                 feeds.put(e.getKey(), OnnxTensor.createTensor(env, LongBuffer.wrap(v), shape));
             } else {

@@ -123,6 +123,7 @@ public final class LeaveOneModelOut {
             nodes.add(new ProfileReport.NodeResult(n.name(), n.opType(), s, p.seconds(),
                     m.isPresent() ? OptionalDouble.of(m.get().seconds()) : OptionalDouble.empty(), p.source(), "", true));
         }
+        cold += coldWeights ? model.coldActivationSeconds(g) : 0;
         return new ProfileReport(modelName, measured.device(), measured.fingerprint(), measured.callOverheadSeconds(),
                 nodes, measured.wholeModelMeasuredSeconds(), measured.wholeModelError(), measured.measuredSignatures(),
                 measured.reusedSignatures(), measured.optimization(), cold);

@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.shardplan.graph.DType;
+import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.Value;
 import org.shardplan.graph.Work;
@@ -284,6 +285,90 @@ public final class Backward {
             }
         }
         return b;
+    }
+
+    /** Op types whose ONNX Runtime CPU kernel returns its first input's buffer as its output (no copy). */
+    private static final Set<String> ALIASING = Set.of("Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity",
+            "Dropout");
+
+    /**
+     * The most activation bytes a run of {@code g} holds at once, nodes run in the graph's order: a
+     * graph input from the start, a node's output from that node until its last consumer (a graph
+     * output until the end), an output of a view ({@link #ALIASING}: Reshape, Flatten, Squeeze,
+     * Unsqueeze, Identity, Dropout) sharing its input's buffer, and a node's inputs and outputs live
+     * together while it runs. Weights, constants and folded values are not activations. It is the
+     * least memory ONNX Runtime's planner can give the run's intermediate tensors (its arena reuses a
+     * buffer once its last reader ran), every byte of which the run touches. Unknown sizes count 0.
+     * O(nodes + values).
+     */
+    public static double peakActivationBytes(Graph g) {
+        java.util.Map<String, String> root = new java.util.HashMap<>();
+        java.util.Map<String, Integer> lastUse = new java.util.HashMap<>();
+        java.util.Map<String, Long> size = new java.util.HashMap<>();
+        List<Node> nodes = g.nodes();
+        for (Value v : g.inputs()) {
+            if (activation(v)) {
+                root.put(v.name(), v.name());
+                size.put(v.name(), bytes(v));
+                lastUse.put(v.name(), -1);
+            }
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            for (Value v : n.inputs()) {
+                String r = root.get(v.name());
+                if (r != null) {
+                    lastUse.merge(r, i, Math::max);
+                }
+            }
+            for (int o = 0; o < n.outputs().size(); o++) {
+                Value v = n.output(o);
+                if (!activation(v)) {
+                    continue;
+                }
+                String in = o == 0 && ALIASING.contains(n.opType()) && !n.inputs().isEmpty() ? root.get(n.input(0).name())
+                        : null;
+                if (in != null) {
+                    root.put(v.name(), in);
+                } else {
+                    root.put(v.name(), v.name());
+                    size.put(v.name(), bytes(v));
+                    lastUse.merge(v.name(), i, Math::max);
+                }
+            }
+        }
+        for (Value v : g.outputs()) {
+            String r = root.get(v.name());
+            if (r != null) {
+                lastUse.put(r, nodes.size());
+            }
+        }
+        long[] freedAfter = new long[nodes.size() + 1];
+        long live = 0;
+        for (Value v : g.inputs()) {
+            if (activation(v)) {
+                live += size.get(v.name());
+                freedAfter[Math.min(Math.max(0, lastUse.get(v.name())), nodes.size())] += size.get(v.name());
+            }
+        }
+        long peak = live;
+        for (int i = 0; i < nodes.size(); i++) {
+            for (Value v : nodes.get(i).outputs()) {
+                if (activation(v) && v.name().equals(root.get(v.name()))) {
+                    live += size.get(v.name());
+                    freedAfter[Math.min(lastUse.get(v.name()), nodes.size())] += size.get(v.name());
+                }
+            }
+            peak = Math.max(peak, live);
+            live -= freedAfter[i];
+        }
+        return peak;
+    }
+
+    /** A tensor a run writes or is fed: a graph input or a node's output whose values are not known in advance. */
+    private static boolean activation(Value v) {
+        return !v.isAbsent() && (v.kind() == Value.Kind.INPUT || v.kind() == Value.Kind.INTERMEDIATE)
+                && v.constant().isEmpty();
     }
 
     /**

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.shardplan.cost.cluster.DeviceSpec;
 import org.shardplan.cost.cluster.KernelModel;
+import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.DType;
 
@@ -299,6 +300,33 @@ public final class EfficiencyModel {
             return 0;
         }
         return Backward.parameterBytes(n) / memory.streamingBandwidth();
+    }
+
+    /**
+     * What the activation memory of a whole-model run adds to the sum of its nodes' one-node times:
+     * with a {@link MemoryCurve} on a CPU, {@code A / B}, A the most activation bytes the run holds at
+     * once ({@link Backward#peakActivationBytes}: the least arena ONNX Runtime can run it in) and B
+     * the bandwidth of data no cache holds ({@link MemoryCurve#streamingBandwidth()}); 0 without a
+     * curve and on a GPU.
+     *
+     * <p>The same reading as {@link #coldWeightSeconds} for the buffers the nodes write and read: a
+     * one-node measurement writes its output into the same buffer call after call and reads the same
+     * input, both held by a cache; inside a model a buffer of the arena is first touched in a run after
+     * the rest of the previous run (its weights, its other buffers) has passed through the caches, so
+     * each arena byte comes from memory once per run (a store to a line no cache holds reads the line
+     * first), and its later uses in the run, a few nodes apart, find it cached. Timed inside
+     * MobileNet-v2 at batch 1 with ONNX Runtime's profiler (18:28 UTC, {@code InModel}), the nodes that
+     * ran slower than alone beyond their weights were the first ones, whose buffers are the model's
+     * largest: the stem convolution (input 0.6 MB, output 1.6 MB) 153 → 231 µs, about its bytes at
+     * the memory's 30 GB/s, the first depthwise convolutions 1.29 to 1.35 times their one-node time;
+     * the later ones, on buffers the run had just used, 1.0 to 1.1. Not fitted: B comes from the
+     * memory curve, A from the graph. O(nodes + values).
+     */
+    public double coldActivationSeconds(Graph g) {
+        if (memory == null || !"cpu".equals(device.kind())) {
+            return 0;
+        }
+        return Backward.peakActivationBytes(g) / memory.streamingBandwidth();
     }
 
     /**

@@ -26,9 +26,10 @@ import java.util.OptionalDouble;
  * @param reusedSignatures distinct signatures taken from the calibration file
  * @param optimization when the nodes are those of ONNX Runtime's optimized graph: the level and
  *     which written nodes each optimized node stands for ({@link OptimizedGraph#account})
- * @param coldWeightSeconds what the nodes' weights add inside a whole-model run, read from memory
- *     once per run where a one-node measurement finds them cached
- *     ({@code EfficiencyModel.coldWeightSeconds}); added once to the whole-model prediction
+ * @param coldWeightSeconds what the nodes' weights and the run's activation buffers add inside a
+ *     whole-model run, read from memory once per run where a one-node measurement finds them cached
+ *     ({@code EfficiencyModel.coldWeightSeconds}, {@code EfficiencyModel.coldActivationSeconds});
+ *     added once to the whole-model prediction
  */
 public record ProfileReport(String model, String device, String fingerprint, double callOverheadSeconds,
         List<NodeResult> nodes, OptionalDouble wholeModelMeasuredSeconds, Optional<String> wholeModelError,

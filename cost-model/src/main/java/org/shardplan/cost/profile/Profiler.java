@@ -321,8 +321,8 @@ public final class Profiler {
                 wholeError = Optional.of("no model file given");
             }
             l.progress(done, total, "done");
-            // inside the whole model each node reads its weights from memory, once per run
-            double cold = 0;
+            // inside the whole model each node reads its weights, and the run its activation buffers, from memory once per run
+            double cold = full.coldActivationSeconds(graph);
             for (int i = 0; i < graph.nodes().size(); i++) {
                 if (sigs.get(i) != null) {
                     cold += full.coldWeightSeconds(graph.nodes().get(i));

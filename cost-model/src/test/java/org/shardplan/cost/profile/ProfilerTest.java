@@ -102,13 +102,14 @@ class ProfilerTest {
         // Relu has no other element-wise sample: the matmul samples answer at the "all" level
         assertEquals("all", r.nodes().get(1).source());
         // the whole-model prediction is the sum of node predictions plus one call overhead, plus
-        // the two weights (64·32 and 32·16 floats) read once from memory inside the whole model
+        // the two weights (64·32 and 32·16 floats) and the activation arena (x and h live together
+        // while mm1 runs, 4·64 + 4·32 floats, the most at once) read once from memory inside the whole model
         double sum = r.callOverheadSeconds();
         for (ProfileReport.NodeResult n : r.nodes()) {
             sum += n.predictedSeconds();
         }
         double cold = CPU.name().equals(org.shardplan.cost.cluster.DeviceProfiles.CPU_LOCAL)
-                ? (64 * 32 + 32 * 16) * 4.0 / LocalCpu.memoryCurve().streamingBandwidth() : 0;
+                ? (64 * 32 + 32 * 16 + 4 * 64 + 4 * 32) * 4.0 / LocalCpu.memoryCurve().streamingBandwidth() : 0;
         assertEquals(cold, r.coldWeightSeconds(), 1e-18);
         assertEquals(sum + cold, r.predictedSeconds(), 1e-15);
 
