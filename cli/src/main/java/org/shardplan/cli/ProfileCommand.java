@@ -207,7 +207,7 @@ public final class ProfileCommand implements Callable<Integer> {
                 pct(r.medianAbsRelError()), pct(r.errorQuantile(0.9)), pct(r.weightedAbsRelError())));
         b.append(String.format(Locale.ROOT, "call overhead %s per ONNX Runtime run (subtracted from each operator, added once)%n",
                 ms(r.callOverheadSeconds())));
-        b.append(String.format(Locale.ROOT, "cold weights  %s: every weight read once from memory in a whole-model run (added once)%n",
+        b.append(String.format(Locale.ROOT, "cold memory   %s: every weight and the activation arena read once from memory in a whole-model run (added once)%n",
                 ms(r.coldWeightSeconds())));
         b.append(String.format(Locale.ROOT, "signatures    %d measured now, %d from the calibration file, %d nodes flagged%n",
                 r.measuredSignatures(), r.reusedSignatures(), r.flaggedCount()));
