@@ -1304,6 +1304,21 @@ final class PipelineBound {
     /** The partitions {@link #partitionBound} tightened. */
     private int tightened;
 
+    /**
+     * The cells of the whole model's problem, its nodes' layouts and its links' tables: at least what one round of {@link
+     * #partitionBound} reads over the chunks of any partition (see {@link #PARTITION_CELLS}). O(nodes + links).
+     */
+    long cells() {
+        long r = 0;
+        for (ProblemBuilder.Unit u : built.units()) {
+            r += u.layouts().size();
+        }
+        for (ProblemBuilder.Link l : built.links()) {
+            r += l.seconds().length;
+        }
+        return r;
+    }
+
     /** Whether the enumeration tightens its partitions below the least so far with {@link #partitionBound} (tests: off). */
     boolean tightenPartitions = true;
 
@@ -2388,6 +2403,94 @@ final class PipelineBound {
         }
     }
 
+    /**
+     * The step of partitions of one shape on their chunks' least profiles, as the enumeration prices them: the longest
+     * paths of the op order (the schedule's estimate, closed form or critical path, is their largest end), each with what
+     * every layout adds to its chunks' forward and backward pairs (a segment's joint least less its parts' least), to its
+     * forwards with input gradients, and to the reduction and update of the device it ends on. Each chunk's values are
+     * kept, so that a partition differing from the last one in a few chunks is priced without the others ({@link #set}).
+     */
+    final class Leaves {
+        private final Paths paths;
+        private final List<StageProfile> ps;
+        private final double[] bonus;
+        private final double[] fi;
+        private final double[] own;
+        private final double[] ownU;
+
+        Leaves(Paths paths, int chunks) {
+            this.paths = paths;
+            ps = new ArrayList<>(java.util.Collections.nCopies(chunks, (StageProfile) null));
+            bonus = new double[chunks];
+            fi = new double[chunks];
+            own = new double[chunks];
+            ownU = new double[chunks];
+        }
+
+        /** Chunk {@code j} over segments {@code [from, to)}. O(to - from). */
+        void set(int j, int from, int to) {
+            ps.set(j, profile(from, to));
+            double[] ch = chunk(from, to);
+            bonus[j] = ch[3];
+            fi[j] = ch[4];
+            own[j] = chunkOwn(from, to);
+            ownU[j] = chunkOwnUpdate(from, to);
+        }
+
+        /** The step of the chunks as {@link #set} last. O(ops + transfers). */
+        double step() {
+            return paths.step(ps, bonus, fi, own, ownU);
+        }
+
+        /** The step of the partition whose chunks end at {@code ends}. O(segments + ops + transfers). */
+        double step(int[] ends) {
+            int from = 0;
+            for (int j = 0; j < ends.length; j++) {
+                set(j, from, ends[j]);
+                from = ends[j];
+            }
+            return step();
+        }
+    }
+
+    /**
+     * A local search over a partition's cuts on the least profiles ({@link Leaves}), in place: each cut in turn moved to
+     * the place between its neighbours where the step is least, until none moves, at most {@code passes} times over the
+     * cuts or until the time is short. Not a bound (the least over partitions is {@link #least}'s): it points at
+     * partitions whose plans may be faster than the one the search balanced, to be solved ({@link #partitionBound}) and
+     * priced. Returns the step of the partition it ends at. O(passes K (segments + ops)).
+     */
+    double descend(Paths paths, int[] ends, int passes, DoubleSupplier secondsLeft) {
+        int chunks = ends.length;
+        Leaves leaves = new Leaves(paths, chunks);
+        double cur = leaves.step(ends);
+        boolean moved = true;
+        for (int pass = 0; moved && pass < passes && secondsLeft.getAsDouble() > 0.05; pass++) {
+            moved = false;
+            for (int j = 0; j + 1 < chunks; j++) {
+                int start = j == 0 ? 0 : ends[j - 1];
+                int arg = ends[j];
+                for (int e = start + 1; e < ends[j + 1]; e++) {
+                    if (e == arg) {
+                        continue;
+                    }
+                    leaves.set(j, start, e);
+                    leaves.set(j + 1, e, ends[j + 1]);
+                    double s = leaves.step();
+                    if (s < cur * (1 - 1e-12)) {
+                        cur = s;
+                        arg = e;
+                        moved = true;
+                    }
+                }
+                ends[j] = arg;
+                leaves.set(j, start, arg);
+                leaves.set(j + 1, arg, ends[j + 1]);
+            }
+        }
+        return cur;
+    }
+
     private final class Search {
         final Schedule sch;
         final int p;
@@ -2417,10 +2520,7 @@ final class PipelineBound {
         /** Where not null: the partitions below {@code best} are collected here, {@code best} left as it is. */
         List<Leaf> collect;
         Paths paths;
-        double[] bonus;
-        double[] fi;
-        double[] own;
-        double[] ownU;
+        Leaves leaves;
         long priced;
         long visited;
         boolean aborted;
@@ -2557,32 +2657,11 @@ final class PipelineBound {
                 aborted = true;
                 return;
             }
-            List<StageProfile> ps = new ArrayList<>(chunks);
-            int from = 0;
-            for (int j = 0; j < chunks; j++) {
-                ps.add(profile(from, end[j]));
-                from = end[j];
-            }
-            // the longest paths of the op order (the schedule's estimate, closed form or critical path, is their
-            // largest end), each with what every layout adds to its chunks' forward and backward pairs: a segment's
-            // joint least less its parts' least
             if (paths == null) {
                 paths = new Paths(sch, p, m, v);
-                bonus = new double[chunks];
-                fi = new double[chunks];
-                own = new double[chunks];
-                ownU = new double[chunks];
+                leaves = new Leaves(paths, chunks);
             }
-            int f = 0;
-            for (int j = 0; j < chunks; j++) {
-                double[] ch = chunk(f, end[j]);
-                bonus[j] = ch[3];
-                fi[j] = ch[4];
-                own[j] = chunkOwn(f, end[j]);
-                ownU[j] = chunkOwnUpdate(f, end[j]);
-                f = end[j];
-            }
-            double step = paths.step(ps, bonus, fi, own, ownU);
+            double step = leaves.step(end);
             if (collect != null) {
                 if (step < best) {
                     if (collect.size() >= TIGHTEN_LEAVES) {
