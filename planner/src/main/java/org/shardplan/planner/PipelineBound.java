@@ -2403,6 +2403,109 @@ final class PipelineBound {
         }
     }
 
+    /** The chunks of a partition of one shape, priced one at a time, and the step of the schedule over them. */
+    interface Chunks {
+        /** Chunk {@code j} over segments {@code [from, to)}. */
+        void set(int j, int from, int to);
+
+        /** The step of the chunks as {@link #set} last. */
+        double step();
+
+        /** The step of the partition whose chunks end at {@code ends}. */
+        default double step(int[] ends) {
+            int from = 0;
+            for (int j = 0; j < ends.length; j++) {
+                set(j, from, ends[j]);
+                from = ends[j];
+            }
+            return step();
+        }
+    }
+
+    /**
+     * The chunks of one plan's layouts {@code x} (per node), priced as {@link PipelineSearch#profiles} prices a stage and
+     * the schedule's estimate with the optimizer step after it: each chunk's forward, input and weight gradients, reduction
+     * (exposed as {@link PipelineSearch#exposedGradientSeconds} leaves it), update and the resharding of the links inside
+     * it from sums kept per segment and per range of segments, so that a chunk costs O(1). Only where the segments are
+     * at most {@link #TABLE_SEGMENTS} ({@link #fixed}).
+     */
+    final class Fixed implements Chunks {
+        private final Paths paths;
+        private final List<StageProfile> ps;
+        /** Per segment boundary, the sums before it of the nodes' forward, input and weight gradients, reduction, volume and static bytes. */
+        private final double[][] pre = new double[6][segments + 1];
+        /** At {@code e K + st}: the resharding seconds of the links whose ends both lie in segments {@code [st, e)}. */
+        private final double[] inside;
+
+        Fixed(Paths paths, int chunks, int[] x) {
+            this.paths = paths;
+            ps = new ArrayList<>(java.util.Collections.nCopies(chunks, (StageProfile) null));
+            int k = segments;
+            int[] segOf = new int[built.units().size()];
+            for (int g = 0; g < k; g++) {
+                for (int i = positions.get(g); i < positions.get(g + 1); i++) {
+                    segOf[i] = g;
+                }
+                double[] t = new double[6];
+                for (int i = positions.get(g); i < positions.get(g + 1); i++) {
+                    ProblemBuilder.Cost c = built.units().get(i).costs().get(x[i]);
+                    t[0] += forwardPart(c);
+                    t[1] += inputPart(c, recompute);
+                    t[2] += weightPart(c, recompute);
+                    t[3] += c.gradientSeconds();
+                    t[4] += c.gradientBytes() / 2;
+                    t[5] += c.parameterBytes();
+                }
+                for (int q = 0; q < 6; q++) {
+                    pre[q][g + 1] = pre[q][g] + t[q];
+                }
+            }
+            // per (first, last) segment of a link's ends, its seconds; then, per last segment, summed over the firsts
+            // from each start on, and per chunk over its last segments
+            double[] span = new double[k * k];
+            for (ProblemBuilder.Link l : built.links()) {
+                int a = Math.min(segOf[l.from()], segOf[l.to()]);
+                int b = Math.max(segOf[l.from()], segOf[l.to()]);
+                span[b * k + a] += l.seconds()[x[l.from()] * built.units().get(l.to()).layouts().size() + x[l.to()]];
+            }
+            for (int b = 0; b < k; b++) {
+                for (int a = b - 1; a >= 0; a--) {
+                    span[b * k + a] += span[b * k + a + 1];
+                }
+            }
+            inside = new double[(k + 1) * k];
+            for (int st = 0; st < k; st++) {
+                double r = 0;
+                for (int e = st + 1; e <= k; e++) {
+                    r += span[(e - 1) * k + st];
+                    inside[e * k + st] = r;
+                }
+            }
+        }
+
+        @Override
+        public void set(int j, int from, int to) {
+            double in = inside[to * segments + from] / 2;
+            double f = pre[0][to] - pre[0][from] + in;
+            double b = pre[1][to] - pre[1][from] + in + pre[2][to] - pre[2][from];
+            double w = pre[2][to] - pre[2][from];
+            double g = pre[3][to] - pre[3][from];
+            double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, pre[4][to] - pre[4][from], b) : g;
+            ps.set(j, new StageProfile(f, b, Math.max(0, Math.min(w, b)), to < segments ? sendAt[to] : 0, sync, 0, 0,
+                    compute.optimizerStepSeconds(pre[5][to] - pre[5][from], optimizer)));
+        }
+
+        @Override
+        public double step() {
+            return paths.step(ps, null, null, null);
+        }
+    }
+
+    /** {@link Fixed} for layouts {@code x} and chunks of {@code paths}' shape; null past {@link #TABLE_SEGMENTS} segments. */
+    Fixed fixed(Paths paths, int chunks, int[] x) {
+        return segments <= TABLE_SEGMENTS ? new Fixed(paths, chunks, x) : null;
+    }
+
     /**
      * The step of partitions of one shape on their chunks' least profiles, as the enumeration prices them: the longest
      * paths of the op order (the schedule's estimate, closed form or critical path, is their largest end), each with what
@@ -2410,7 +2513,7 @@ final class PipelineBound {
      * forwards with input gradients, and to the reduction and update of the device it ends on. Each chunk's values are
      * kept, so that a partition differing from the last one in a few chunks is priced without the others ({@link #set}).
      */
-    final class Leaves {
+    final class Leaves implements Chunks {
         private final Paths paths;
         private final List<StageProfile> ps;
         private final double[] bonus;
@@ -2428,7 +2531,8 @@ final class PipelineBound {
         }
 
         /** Chunk {@code j} over segments {@code [from, to)}. O(to - from). */
-        void set(int j, int from, int to) {
+        @Override
+        public void set(int j, int from, int to) {
             ps.set(j, profile(from, to));
             double[] ch = chunk(from, to);
             bonus[j] = ch[3];
@@ -2438,18 +2542,9 @@ final class PipelineBound {
         }
 
         /** The step of the chunks as {@link #set} last. O(ops + transfers). */
-        double step() {
+        @Override
+        public double step() {
             return paths.step(ps, bonus, fi, own, ownU);
-        }
-
-        /** The step of the partition whose chunks end at {@code ends}. O(segments + ops + transfers). */
-        double step(int[] ends) {
-            int from = 0;
-            for (int j = 0; j < ends.length; j++) {
-                set(j, from, ends[j]);
-                from = ends[j];
-            }
-            return step();
         }
     }
 
@@ -2461,8 +2556,15 @@ final class PipelineBound {
      * priced. Returns the step of the partition it ends at. O(passes K (segments + ops)).
      */
     double descend(Paths paths, int[] ends, int passes, DoubleSupplier secondsLeft) {
+        return descend(new Leaves(paths, ends.length), ends, passes, secondsLeft);
+    }
+
+    /**
+     * {@link #descend(Paths, int[], int, DoubleSupplier)} with the chunks priced by {@code leaves}: the least profiles
+     * ({@link Leaves}) or one plan's layouts ({@link Fixed}). O(passes K (chunk price + ops)).
+     */
+    double descend(Chunks leaves, int[] ends, int passes, DoubleSupplier secondsLeft) {
         int chunks = ends.length;
-        Leaves leaves = new Leaves(paths, chunks);
         double cur = leaves.step(ends);
         boolean moved = true;
         for (int pass = 0; moved && pass < passes && secondsLeft.getAsDouble() > 0.05; pass++) {

@@ -1480,7 +1480,7 @@ final class PipelineSearch {
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  bound's minimiser %s v %d priced with the %s layouts: %.6f s%s%n",
-                    sch.name(), v, choice == o.choice() ? "plan's" : "least-work", step, fits ? "" : " (does not fit)");
+                    sch.name(), v, choice == o.choice() ? "plan's" : "its own", step, fits ? "" : " (does not fit)");
         }
         return !fits ? null : new Outcome(o.stages(), o.microBatches(), o.recompute(), o.zero(), sch, v, o.micro(), o.built(),
                 o.builder(), choice, bs, ps, e, step, true, o.proven(), o.lowerBound(), o.tied() && choice == o.choice(),
@@ -1611,11 +1611,7 @@ final class PipelineSearch {
                         return 0; // one schedule without a bound leaves the configuration without one
                     }
                     if (least.ends() != null) {
-                        int[] bs = new int[least.ends().length + 1];
-                        for (int j = 0; j < least.ends().length; j++) {
-                            bs[j + 1] = pos.get(least.ends()[j]);
-                        }
-                        minimisers.add(new Object[] {sch, v, bs, least.layouts() != null ? least.layouts() : pbound.workLayouts()});
+                        minimisers.add(new Object[] {sch, v, stageBounds(pos, least.ends()), least.layouts() != null ? least.layouts() : pbound.workLayouts()});
                         ownSolved |= least.layouts() != null && sch.name().equals(o.schedule().name()) && v == o.virtual();
                     }
                     lb = Math.min(lb, s);
@@ -1655,27 +1651,44 @@ final class PipelineSearch {
         }
         minimisers.add(new Object[] {o.schedule(), o.virtual(), o.bounds(), pb.layouts()});
         // the search balanced the plan's stages; a partition its own schedule prefers may have faster plans: the cuts
-        // moved by a local search on the least profiles, that partition solved exactly and priced as a plan too
+        // moved by a local search on the least profiles, that partition solved exactly and priced as a plan; then, in
+        // turn, the cuts moved by a local search on the step of the layouts found (a plan's own price) and the partition
+        // reached solved exactly again, while that moves them
         t0 = System.nanoTime();
         int[] moved = ends.clone();
         double leaf = pbound.descend(paths, moved, DESCENT_PASSES, this::secondsLeft);
-        if (java.util.Arrays.equals(moved, ends) || secondsLeft() <= 0.05) {
-            return;
+        int[] solved = ends;
+        for (int round = 0; round < DESCENT_ROUNDS && !java.util.Arrays.equals(moved, solved) && secondsLeft() > 0.05; round++) {
+            PipelineBound.PartitionBound mb = pbound.partitionBound(paths, o.stages(), moved, o.stepSeconds(),
+                    PipelineBound.PARTITION_ROUNDS, this::secondsLeft);
+            minimisers.add(new Object[] {o.schedule(), o.virtual(), stageBounds(pos, moved), mb.layouts()});
+            solved = moved.clone();
+            PipelineBound.Fixed priced = pbound.fixed(paths, moved.length, mb.layouts());
+            double step = priced == null ? Double.NaN : pbound.descend(priced, moved, DESCENT_PASSES, this::secondsLeft);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  the plan's partition moved by a local search (%s): solved exactly"
+                        + " at least %.6f s, its best column %.6f s; moved on with its layouts: %.6f s%n", round == 0
+                        ? String.format(java.util.Locale.ROOT, "least profiles %.6f s", leaf) : "a plan's layouts",
+                        mb.bound(), mb.step(), step);
+            }
+            if (!java.util.Arrays.equals(moved, solved)) {
+                minimisers.add(new Object[] {o.schedule(), o.virtual(), stageBounds(pos, moved), mb.layouts()});
+            }
         }
-        PipelineBound.PartitionBound mb = pbound.partitionBound(paths, o.stages(), moved, o.stepSeconds(),
-                PipelineBound.PARTITION_ROUNDS, this::secondsLeft);
         tick("schedule bound", t0);
-        int[] bs = new int[moved.length + 1];
-        for (int j = 0; j < moved.length; j++) {
-            bs[j + 1] = pos.get(moved[j]);
-        }
-        if (TRACE) {
-            System.err.printf(java.util.Locale.ROOT, "  the plan's partition moved by a local search: least profiles %.6f s, solved"
-                    + " exactly at least %.6f s, its best column %.6f s (%.2f s)%n", leaf, mb.bound(), mb.step(),
-                    (System.nanoTime() - t0) / 1e9);
-        }
-        minimisers.add(new Object[] {o.schedule(), o.virtual(), bs, mb.layouts()});
     }
+
+    /** The stage bounds (node positions) of chunks ending at segments {@code ends}. */
+    private static int[] stageBounds(List<Integer> pos, int[] ends) {
+        int[] bs = new int[ends.length + 1];
+        for (int j = 0; j < ends.length; j++) {
+            bs[j + 1] = pos.get(ends[j]);
+        }
+        return bs;
+    }
+
+    /** The most rounds of {@link #planOwnPartition}'s exact solves of partitions its local searches reach. */
+    static final int DESCENT_ROUNDS = 4;
 
     /** The most passes over the cuts of {@link #planOwnPartition}'s local search ({@link PipelineBound#descend}). */
     static final int DESCENT_PASSES = 20;
