@@ -1574,12 +1574,16 @@ final class PipelineSearch {
         }));
         // the plan's own partition and the one a local search moves it to, solved exactly: plans to price, and the
         // fastest of them that fits caps the bound (a lower cap only weakens a lower bound, and the plan reported is at
-        // most that fast), so that the enumerations and duals below stop sooner. First where these solves are cheap
-        // (within the tightening's budget of cells: a dense CNN's small layers, not a decoder's wide ones), else only
-        // where the enumerations leave the plan's schedule without a partition solved exactly (below)
-        boolean ownFirst = pbound.cells() * PipelineBound.PARTITION_ROUNDS <= PipelineBound.PARTITION_CELLS;
+        // most that fast), so that the duals below stop sooner. The local search only where these solves are cheap
+        // (within the tightening's budget of cells: a dense CNN's small layers, not a decoder's wide ones); first where
+        // the plan's shape has too many partitions to enumerate, else only where the enumerations leave the plan's
+        // schedule without a partition solved exactly (below: where they do, they found the least-profile partitions
+        // of that schedule and solved them exactly, best first, which the local search would only repeat)
+        boolean cheap = pbound.cells() * PipelineBound.PARTITION_ROUNDS <= PipelineBound.PARTITION_CELLS;
+        boolean ownFirst = cheap
+                && PipelineBound.partitions(segs - 1, stages * o.virtual() - 1) > PipelineBound.ENUMERATED_PARTITIONS;
         if (ownFirst) {
-            planOwnPartition(o, pos, pbound, minimisers);
+            planOwnPartition(o, pos, pbound, minimisers, true);
         }
         for (Object[] mz : minimisers) {
             for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
@@ -1619,7 +1623,7 @@ final class PipelineSearch {
             }
         }
         if (!ownSolved) {
-            planOwnPartition(o, pos, pbound, minimisers); // no minimiser of the plan's schedule with exactly solved layouts
+            planOwnPartition(o, pos, pbound, minimisers, cheap); // no minimiser of the plan's schedule solved exactly
         }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
     }
@@ -1627,9 +1631,13 @@ final class PipelineSearch {
     /**
      * The plan's own partition with its chunks' layouts solved exactly ({@link PipelineBound#partitionBound}) under its
      * schedule, added to {@code minimisers} as a plan to price: where the partitions are too many to enumerate the
-     * bound has no minimiser of its own. Nothing where the plan's stage bounds are not at the cut positions.
+     * bound has no minimiser of its own. With {@code descend}, also the partitions local searches over the cuts reach
+     * from it ({@link PipelineBound#descend}: first on the least profiles, then on the step of the layouts each exact
+     * solve finds), each solved exactly, up to {@link #DESCENT_ROUNDS} solves. Nothing where the plan's stage bounds are
+     * not at the cut positions.
      */
-    private void planOwnPartition(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers) {
+    private void planOwnPartition(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers,
+            boolean descend) {
         if (!o.schedule().exact() || secondsLeft() <= 0.05) {
             return;
         }
@@ -1650,6 +1658,9 @@ final class PipelineSearch {
                     pb.bound(), pb.rows(), pb.columns(), (System.nanoTime() - t0) / 1e9);
         }
         minimisers.add(new Object[] {o.schedule(), o.virtual(), o.bounds(), pb.layouts()});
+        if (!descend) {
+            return;
+        }
         // the search balanced the plan's stages; a partition its own schedule prefers may have faster plans: the cuts
         // moved by a local search on the least profiles, that partition solved exactly and priced as a plan; then, in
         // turn, the cuts moved by a local search on the step of the layouts found (a plan's own price) and the partition
