@@ -1304,6 +1304,21 @@ final class PipelineBound {
     /** The partitions {@link #partitionBound} tightened. */
     private int tightened;
 
+    /**
+     * The cells of the whole model's problem, its nodes' layouts and its links' tables: at least what one round of {@link
+     * #partitionBound} reads over the chunks of any partition (see {@link #PARTITION_CELLS}). O(nodes + links).
+     */
+    long cells() {
+        long r = 0;
+        for (ProblemBuilder.Unit u : built.units()) {
+            r += u.layouts().size();
+        }
+        for (ProblemBuilder.Link l : built.links()) {
+            r += l.seconds().length;
+        }
+        return r;
+    }
+
     /** Whether the enumeration tightens its partitions below the least so far with {@link #partitionBound} (tests: off). */
     boolean tightenPartitions = true;
 
@@ -2388,6 +2403,196 @@ final class PipelineBound {
         }
     }
 
+    /** The chunks of a partition of one shape, priced one at a time, and the step of the schedule over them. */
+    interface Chunks {
+        /** Chunk {@code j} over segments {@code [from, to)}. */
+        void set(int j, int from, int to);
+
+        /** The step of the chunks as {@link #set} last. */
+        double step();
+
+        /** The step of the partition whose chunks end at {@code ends}. */
+        default double step(int[] ends) {
+            int from = 0;
+            for (int j = 0; j < ends.length; j++) {
+                set(j, from, ends[j]);
+                from = ends[j];
+            }
+            return step();
+        }
+    }
+
+    /**
+     * The chunks of one plan's layouts {@code x} (per node), priced as {@link PipelineSearch#profiles} prices a stage and
+     * the schedule's estimate with the optimizer step after it: each chunk's forward, input and weight gradients, reduction
+     * (exposed as {@link PipelineSearch#exposedGradientSeconds} leaves it), update and the resharding of the links inside
+     * it from sums kept per segment and per range of segments, so that a chunk costs O(1). Only where the segments are
+     * at most {@link #TABLE_SEGMENTS} ({@link #fixed}).
+     */
+    final class Fixed implements Chunks {
+        private final Paths paths;
+        private final List<StageProfile> ps;
+        /** Per segment boundary, the sums before it of the nodes' forward, input and weight gradients, reduction, volume and static bytes. */
+        private final double[][] pre = new double[6][segments + 1];
+        /** At {@code e K + st}: the resharding seconds of the links whose ends both lie in segments {@code [st, e)}. */
+        private final double[] inside;
+
+        Fixed(Paths paths, int chunks, int[] x) {
+            this.paths = paths;
+            ps = new ArrayList<>(java.util.Collections.nCopies(chunks, (StageProfile) null));
+            int k = segments;
+            int[] segOf = new int[built.units().size()];
+            for (int g = 0; g < k; g++) {
+                for (int i = positions.get(g); i < positions.get(g + 1); i++) {
+                    segOf[i] = g;
+                }
+                double[] t = new double[6];
+                for (int i = positions.get(g); i < positions.get(g + 1); i++) {
+                    ProblemBuilder.Cost c = built.units().get(i).costs().get(x[i]);
+                    t[0] += forwardPart(c);
+                    t[1] += inputPart(c, recompute);
+                    t[2] += weightPart(c, recompute);
+                    t[3] += c.gradientSeconds();
+                    t[4] += c.gradientBytes() / 2;
+                    t[5] += c.parameterBytes();
+                }
+                for (int q = 0; q < 6; q++) {
+                    pre[q][g + 1] = pre[q][g] + t[q];
+                }
+            }
+            // per (first, last) segment of a link's ends, its seconds; then, per last segment, summed over the firsts
+            // from each start on, and per chunk over its last segments
+            double[] span = new double[k * k];
+            for (ProblemBuilder.Link l : built.links()) {
+                int a = Math.min(segOf[l.from()], segOf[l.to()]);
+                int b = Math.max(segOf[l.from()], segOf[l.to()]);
+                span[b * k + a] += l.seconds()[x[l.from()] * built.units().get(l.to()).layouts().size() + x[l.to()]];
+            }
+            for (int b = 0; b < k; b++) {
+                for (int a = b - 1; a >= 0; a--) {
+                    span[b * k + a] += span[b * k + a + 1];
+                }
+            }
+            inside = new double[(k + 1) * k];
+            for (int st = 0; st < k; st++) {
+                double r = 0;
+                for (int e = st + 1; e <= k; e++) {
+                    r += span[(e - 1) * k + st];
+                    inside[e * k + st] = r;
+                }
+            }
+        }
+
+        @Override
+        public void set(int j, int from, int to) {
+            double in = inside[to * segments + from] / 2;
+            double f = pre[0][to] - pre[0][from] + in;
+            double b = pre[1][to] - pre[1][from] + in + pre[2][to] - pre[2][from];
+            double w = pre[2][to] - pre[2][from];
+            double g = pre[3][to] - pre[3][from];
+            double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, pre[4][to] - pre[4][from], b) : g;
+            ps.set(j, new StageProfile(f, b, Math.max(0, Math.min(w, b)), to < segments ? sendAt[to] : 0, sync, 0, 0,
+                    compute.optimizerStepSeconds(pre[5][to] - pre[5][from], optimizer)));
+        }
+
+        @Override
+        public double step() {
+            return paths.step(ps, null, null, null);
+        }
+    }
+
+    /** {@link Fixed} for layouts {@code x} and chunks of {@code paths}' shape; null past {@link #TABLE_SEGMENTS} segments. */
+    Fixed fixed(Paths paths, int chunks, int[] x) {
+        return segments <= TABLE_SEGMENTS ? new Fixed(paths, chunks, x) : null;
+    }
+
+    /**
+     * The step of partitions of one shape on their chunks' least profiles, as the enumeration prices them: the longest
+     * paths of the op order (the schedule's estimate, closed form or critical path, is their largest end), each with what
+     * every layout adds to its chunks' forward and backward pairs (a segment's joint least less its parts' least), to its
+     * forwards with input gradients, and to the reduction and update of the device it ends on. Each chunk's values are
+     * kept, so that a partition differing from the last one in a few chunks is priced without the others ({@link #set}).
+     */
+    final class Leaves implements Chunks {
+        private final Paths paths;
+        private final List<StageProfile> ps;
+        private final double[] bonus;
+        private final double[] fi;
+        private final double[] own;
+        private final double[] ownU;
+
+        Leaves(Paths paths, int chunks) {
+            this.paths = paths;
+            ps = new ArrayList<>(java.util.Collections.nCopies(chunks, (StageProfile) null));
+            bonus = new double[chunks];
+            fi = new double[chunks];
+            own = new double[chunks];
+            ownU = new double[chunks];
+        }
+
+        /** Chunk {@code j} over segments {@code [from, to)}. O(to - from). */
+        @Override
+        public void set(int j, int from, int to) {
+            ps.set(j, profile(from, to));
+            double[] ch = chunk(from, to);
+            bonus[j] = ch[3];
+            fi[j] = ch[4];
+            own[j] = chunkOwn(from, to);
+            ownU[j] = chunkOwnUpdate(from, to);
+        }
+
+        /** The step of the chunks as {@link #set} last. O(ops + transfers). */
+        @Override
+        public double step() {
+            return paths.step(ps, bonus, fi, own, ownU);
+        }
+    }
+
+    /**
+     * A local search over a partition's cuts on the least profiles ({@link Leaves}), in place: each cut in turn moved to
+     * the place between its neighbours where the step is least, until none moves, at most {@code passes} times over the
+     * cuts or until the time is short. Not a bound (the least over partitions is {@link #least}'s): it points at
+     * partitions whose plans may be faster than the one the search balanced, to be solved ({@link #partitionBound}) and
+     * priced. Returns the step of the partition it ends at. O(passes K (segments + ops)).
+     */
+    double descend(Paths paths, int[] ends, int passes, DoubleSupplier secondsLeft) {
+        return descend(new Leaves(paths, ends.length), ends, passes, secondsLeft);
+    }
+
+    /**
+     * {@link #descend(Paths, int[], int, DoubleSupplier)} with the chunks priced by {@code leaves}: the least profiles
+     * ({@link Leaves}) or one plan's layouts ({@link Fixed}). O(passes K (chunk price + ops)).
+     */
+    double descend(Chunks leaves, int[] ends, int passes, DoubleSupplier secondsLeft) {
+        int chunks = ends.length;
+        double cur = leaves.step(ends);
+        boolean moved = true;
+        for (int pass = 0; moved && pass < passes && secondsLeft.getAsDouble() > 0.05; pass++) {
+            moved = false;
+            for (int j = 0; j + 1 < chunks; j++) {
+                int start = j == 0 ? 0 : ends[j - 1];
+                int arg = ends[j];
+                for (int e = start + 1; e < ends[j + 1]; e++) {
+                    if (e == arg) {
+                        continue;
+                    }
+                    leaves.set(j, start, e);
+                    leaves.set(j + 1, e, ends[j + 1]);
+                    double s = leaves.step();
+                    if (s < cur * (1 - 1e-12)) {
+                        cur = s;
+                        arg = e;
+                        moved = true;
+                    }
+                }
+                ends[j] = arg;
+                leaves.set(j, start, arg);
+                leaves.set(j + 1, arg, ends[j + 1]);
+            }
+        }
+        return cur;
+    }
+
     private final class Search {
         final Schedule sch;
         final int p;
@@ -2417,10 +2622,7 @@ final class PipelineBound {
         /** Where not null: the partitions below {@code best} are collected here, {@code best} left as it is. */
         List<Leaf> collect;
         Paths paths;
-        double[] bonus;
-        double[] fi;
-        double[] own;
-        double[] ownU;
+        Leaves leaves;
         long priced;
         long visited;
         boolean aborted;
@@ -2557,32 +2759,11 @@ final class PipelineBound {
                 aborted = true;
                 return;
             }
-            List<StageProfile> ps = new ArrayList<>(chunks);
-            int from = 0;
-            for (int j = 0; j < chunks; j++) {
-                ps.add(profile(from, end[j]));
-                from = end[j];
-            }
-            // the longest paths of the op order (the schedule's estimate, closed form or critical path, is their
-            // largest end), each with what every layout adds to its chunks' forward and backward pairs: a segment's
-            // joint least less its parts' least
             if (paths == null) {
                 paths = new Paths(sch, p, m, v);
-                bonus = new double[chunks];
-                fi = new double[chunks];
-                own = new double[chunks];
-                ownU = new double[chunks];
+                leaves = new Leaves(paths, chunks);
             }
-            int f = 0;
-            for (int j = 0; j < chunks; j++) {
-                double[] ch = chunk(f, end[j]);
-                bonus[j] = ch[3];
-                fi[j] = ch[4];
-                own[j] = chunkOwn(f, end[j]);
-                ownU[j] = chunkOwnUpdate(f, end[j]);
-                f = end[j];
-            }
-            double step = paths.step(ps, bonus, fi, own, ownU);
+            double step = leaves.step(end);
             if (collect != null) {
                 if (step < best) {
                     if (collect.size() >= TIGHTEN_LEAVES) {

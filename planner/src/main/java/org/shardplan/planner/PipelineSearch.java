@@ -1449,32 +1449,42 @@ final class PipelineSearch {
             lb = Math.max(lb, scheduleBound(o, o.stepSeconds(), minimisers));
             Outcome best = o;
             for (Object[] mz : minimisers) {
-              for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
-                Schedule sch = (Schedule) mz[0];
-                int v = (Integer) mz[1];
-                int[] bs = (int[]) mz[2];
-                List<StageProfile> ps = profiles(o.built(), o.builder(), choice, bs, devices, o.recompute());
-                Estimate e = sch.estimate(ps, o.microBatches(), v);
-                double step = e.stepSeconds() + updateAfter(sch, ps, o.stages());
-                boolean fits = true;
-                for (double mem : e.peakMemoryBytes()) {
-                    fits &= mem <= limit * (1 + 1e-12);
+                for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
+                    Outcome c = priced(o, mz, choice, devices);
+                    if (c != null && c.stepSeconds() < best.stepSeconds() * (1 - 1e-12)) {
+                        best = c;
+                    }
                 }
-                if (TRACE) {
-                    System.err.printf(java.util.Locale.ROOT, "  bound's minimiser %s v %d priced with the %s layouts: %.6f s%s%n",
-                            sch.name(), v, choice == o.choice() ? "plan's" : "least-work", step, fits ? "" : " (does not fit)");
-                }
-                if (fits && step < best.stepSeconds() * (1 - 1e-12)) {
-                    best = new Outcome(o.stages(), o.microBatches(), o.recompute(), o.zero(), sch, v, o.micro(), o.built(),
-                            o.builder(), choice, bs, ps, e, step, true, o.proven(), o.lowerBound(),
-                            o.tied() && choice == o.choice(), o.memoryBound(), o.solver());
-                }
-              }
             }
             return new Reported(best, none ? o.lowerBound() : lb);
         } catch (Deadline.Expired | IllegalArgumentException | ShardplanException e) {
             return new Reported(o, none ? o.lowerBound() : lb);
         }
+    }
+
+    /**
+     * The plan of {@code o}'s configuration with a bound's minimiser {@code mz} ({schedule, virtual stages, stage bounds,
+     * layouts}: {@link #scheduleBound}'s) for its schedule and partition and {@code choice} for its layouts, priced as the
+     * search prices a plan; null where it does not fit the memory limit.
+     */
+    private Outcome priced(Outcome o, Object[] mz, int[] choice, int devices) throws ShardplanException {
+        Schedule sch = (Schedule) mz[0];
+        int v = (Integer) mz[1];
+        int[] bs = (int[]) mz[2];
+        List<StageProfile> ps = profiles(o.built(), o.builder(), choice, bs, devices, o.recompute());
+        Estimate e = sch.estimate(ps, o.microBatches(), v);
+        double step = e.stepSeconds() + updateAfter(sch, ps, o.stages());
+        boolean fits = true;
+        for (double mem : e.peakMemoryBytes()) {
+            fits &= mem <= limit * (1 + 1e-12);
+        }
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  bound's minimiser %s v %d priced with the %s layouts: %.6f s%s%n",
+                    sch.name(), v, choice == o.choice() ? "plan's" : "its own", step, fits ? "" : " (does not fit)");
+        }
+        return !fits ? null : new Outcome(o.stages(), o.microBatches(), o.recompute(), o.zero(), sch, v, o.micro(), o.built(),
+                o.builder(), choice, bs, ps, e, step, true, o.proven(), o.lowerBound(), o.tied() && choice == o.choice(),
+                o.memoryBound(), o.solver());
     }
 
     /** -Dshardplan.scheduleBound=false: a pipeline plan reports the bounds above without {@link #scheduleBound}. */
@@ -1562,8 +1572,29 @@ final class PipelineSearch {
             return PipelineBound.partitions(segs - 1, stages * v - 1) > PipelineBound.ENUMERATED_PARTITIONS ? 1e6 - v
                     : v - (zb ? 0.5 : 0);
         }));
+        // the plan's own partition and the one a local search moves it to, solved exactly: plans to price, and the
+        // fastest of them that fits caps the bound (a lower cap only weakens a lower bound, and the plan reported is at
+        // most that fast), so that the duals below stop sooner. The local search only where these solves are cheap
+        // (within the tightening's budget of cells: a dense CNN's small layers, not a decoder's wide ones); first where
+        // the plan's shape has too many partitions to enumerate, else only where the enumerations leave the plan's
+        // schedule without a partition solved exactly (below: where they do, they found the least-profile partitions
+        // of that schedule and solved them exactly, best first, which the local search would only repeat)
+        boolean cheap = pbound.cells() * PipelineBound.PARTITION_ROUNDS <= PipelineBound.PARTITION_CELLS;
+        boolean ownFirst = cheap
+                && PipelineBound.partitions(segs - 1, stages * o.virtual() - 1) > PipelineBound.ENUMERATED_PARTITIONS;
+        if (ownFirst) {
+            planOwnPartition(o, pos, pbound, minimisers, true);
+        }
+        for (Object[] mz : minimisers) {
+            for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
+                Outcome c = priced(o, mz, choice, devices);
+                if (c != null) {
+                    threshold = Math.min(threshold, c.stepSeconds());
+                }
+            }
+        }
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
-        boolean ownSolved = false; // a minimiser of the plan's schedule with its layouts solved exactly
+        boolean ownSolved = ownFirst; // a minimiser of the plan's schedule with its layouts solved exactly
         for (Object[] shape : shapes) {
             // past the budget the schedules left are bounded by the dual, which enumerates nothing
             Schedule sch = (Schedule) shape[0];
@@ -1584,11 +1615,7 @@ final class PipelineSearch {
                         return 0; // one schedule without a bound leaves the configuration without one
                     }
                     if (least.ends() != null) {
-                        int[] bs = new int[least.ends().length + 1];
-                        for (int j = 0; j < least.ends().length; j++) {
-                            bs[j + 1] = pos.get(least.ends()[j]);
-                        }
-                        minimisers.add(new Object[] {sch, v, bs, least.layouts() != null ? least.layouts() : pbound.workLayouts()});
+                        minimisers.add(new Object[] {sch, v, stageBounds(pos, least.ends()), least.layouts() != null ? least.layouts() : pbound.workLayouts()});
                         ownSolved |= least.layouts() != null && sch.name().equals(o.schedule().name()) && v == o.virtual();
                     }
                     lb = Math.min(lb, s);
@@ -1596,7 +1623,7 @@ final class PipelineSearch {
             }
         }
         if (!ownSolved) {
-            planOwnPartition(o, pos, pbound, minimisers); // no minimiser of the plan's schedule with exactly solved layouts
+            planOwnPartition(o, pos, pbound, minimisers, cheap); // no minimiser of the plan's schedule solved exactly
         }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
     }
@@ -1604,9 +1631,13 @@ final class PipelineSearch {
     /**
      * The plan's own partition with its chunks' layouts solved exactly ({@link PipelineBound#partitionBound}) under its
      * schedule, added to {@code minimisers} as a plan to price: where the partitions are too many to enumerate the
-     * bound has no minimiser of its own. Nothing where the plan's stage bounds are not at the cut positions.
+     * bound has no minimiser of its own. With {@code descend}, also the partitions local searches over the cuts reach
+     * from it ({@link PipelineBound#descend}: first on the least profiles, then on the step of the layouts each exact
+     * solve finds), each solved exactly, up to {@link #DESCENT_ROUNDS} solves. Nothing where the plan's stage bounds are
+     * not at the cut positions.
      */
-    private void planOwnPartition(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers) {
+    private void planOwnPartition(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers,
+            boolean descend) {
         if (!o.schedule().exact() || secondsLeft() <= 0.05) {
             return;
         }
@@ -1618,16 +1649,60 @@ final class PipelineSearch {
             }
         }
         long t0 = System.nanoTime();
-        PipelineBound.PartitionBound pb = pbound.partitionBound(new PipelineBound.Paths(o.schedule(), o.stages(),
-                o.microBatches(), o.virtual()), o.stages(), ends, o.stepSeconds(), PipelineBound.PARTITION_ROUNDS,
-                this::secondsLeft);
+        PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
+        PipelineBound.PartitionBound pb = pbound.partitionBound(paths, o.stages(), ends, o.stepSeconds(),
+                PipelineBound.PARTITION_ROUNDS, this::secondsLeft);
         tick("schedule bound", t0);
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  the plan's partition solved exactly: at least %.6f s (%d rows, %d columns, %.2f s)%n",
                     pb.bound(), pb.rows(), pb.columns(), (System.nanoTime() - t0) / 1e9);
         }
         minimisers.add(new Object[] {o.schedule(), o.virtual(), o.bounds(), pb.layouts()});
+        if (!descend) {
+            return;
+        }
+        // the search balanced the plan's stages; a partition its own schedule prefers may have faster plans: the cuts
+        // moved by a local search on the least profiles, that partition solved exactly and priced as a plan; then, in
+        // turn, the cuts moved by a local search on the step of the layouts found (a plan's own price) and the partition
+        // reached solved exactly again, while that moves them
+        t0 = System.nanoTime();
+        int[] moved = ends.clone();
+        double leaf = pbound.descend(paths, moved, DESCENT_PASSES, this::secondsLeft);
+        int[] solved = ends;
+        for (int round = 0; round < DESCENT_ROUNDS && !java.util.Arrays.equals(moved, solved) && secondsLeft() > 0.05; round++) {
+            PipelineBound.PartitionBound mb = pbound.partitionBound(paths, o.stages(), moved, o.stepSeconds(),
+                    PipelineBound.PARTITION_ROUNDS, this::secondsLeft);
+            minimisers.add(new Object[] {o.schedule(), o.virtual(), stageBounds(pos, moved), mb.layouts()});
+            solved = moved.clone();
+            PipelineBound.Fixed priced = pbound.fixed(paths, moved.length, mb.layouts());
+            double step = priced == null ? Double.NaN : pbound.descend(priced, moved, DESCENT_PASSES, this::secondsLeft);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  the plan's partition moved by a local search (%s): solved exactly"
+                        + " at least %.6f s, its best column %.6f s; moved on with its layouts: %.6f s%n", round == 0
+                        ? String.format(java.util.Locale.ROOT, "least profiles %.6f s", leaf) : "a plan's layouts",
+                        mb.bound(), mb.step(), step);
+            }
+            if (!java.util.Arrays.equals(moved, solved)) {
+                minimisers.add(new Object[] {o.schedule(), o.virtual(), stageBounds(pos, moved), mb.layouts()});
+            }
+        }
+        tick("schedule bound", t0);
     }
+
+    /** The stage bounds (node positions) of chunks ending at segments {@code ends}. */
+    private static int[] stageBounds(List<Integer> pos, int[] ends) {
+        int[] bs = new int[ends.length + 1];
+        for (int j = 0; j < ends.length; j++) {
+            bs[j + 1] = pos.get(ends[j]);
+        }
+        return bs;
+    }
+
+    /** The most rounds of {@link #planOwnPartition}'s exact solves of partitions its local searches reach. */
+    static final int DESCENT_ROUNDS = 4;
+
+    /** The most passes over the cuts of {@link #planOwnPartition}'s local search ({@link PipelineBound#descend}). */
+    static final int DESCENT_PASSES = 20;
 
     /**
      * Per cut position, the seconds a stage ending there sends per micro-batch as {@link #profiles} prices it: the
