@@ -518,7 +518,15 @@ final class ExactPartition implements StagePartition.StageCosts {
      * O(ranges) once the shapes are known.
      */
     int newSolves(List<int[]> ranges, int atMost) {
-        java.util.Set<Integer> fresh = new java.util.HashSet<>();
+        return freshShapes(ranges, atMost).size();
+    }
+
+    /**
+     * The shapes whose solve without the limit the look-ups of these ranges would run ({@link #newSolves}), each
+     * with the segments {@code {i, j}} of its first range, in order; up to {@code atMost + 1} of them.
+     */
+    private Map<Integer, int[]> freshShapes(List<int[]> ranges, int atMost) {
+        Map<Integer, int[]> fresh = new java.util.LinkedHashMap<>();
         for (int[] r : ranges) {
             int s = r[0];
             int i = r[1];
@@ -527,11 +535,11 @@ final class ExactPartition implements StagePartition.StageCosts {
                 continue;
             }
             int k = shape(i, j);
-            if (!free.containsKey(k) && fresh.add(k) && fresh.size() > atMost) {
+            if (!free.containsKey(k) && fresh.putIfAbsent(k, new int[] {i, j}) == null && fresh.size() > atMost) {
                 break;
             }
         }
-        return fresh.size();
+        return fresh;
     }
 
     /**
@@ -577,19 +585,7 @@ final class ExactPartition implements StagePartition.StageCosts {
      * as run ({@link #solves}). O(members' problem sizes) besides the solves.
      */
     private void prefetch(List<int[]> ranges) {
-        Map<Integer, int[]> fresh = new java.util.LinkedHashMap<>();
-        for (int[] r : ranges) {
-            int s = r[0];
-            int i = r[1];
-            int j = r[2];
-            if (overMemory(i, j, s) || limitedSolves.containsKey(limitedKey(i, j, s))) {
-                continue;
-            }
-            int k = shape(i, j);
-            if (!free.containsKey(k)) {
-                fresh.putIfAbsent(k, new int[] {i, j});
-            }
-        }
+        Map<Integer, int[]> fresh = freshShapes(ranges, Integer.MAX_VALUE);
         if (fresh.size() < 3) {
             return; // nothing to answer between two solves
         }
@@ -685,23 +681,27 @@ final class ExactPartition implements StagePartition.StageCosts {
      */
     private static boolean affine(Member a, Member x, Member b) {
         double w = (double) ((x.j() - x.i()) - (a.j() - a.i())) / ((b.j() - b.i()) - (a.j() - a.i()));
-        List<Problem.Node> na = a.tp().problem().nodes();
-        List<Problem.Node> nx = x.tp().problem().nodes();
-        List<Problem.Node> nb = b.tp().problem().nodes();
-        for (int n = 0; n < na.size(); n++) {
-            if (!affine(na.get(n).costs(), nx.get(n).costs(), nb.get(n).costs(), w)) {
-                return false;
-            }
-        }
-        List<Problem.Edge> ea = a.tp().problem().edges();
-        List<Problem.Edge> ex = x.tp().problem().edges();
-        List<Problem.Edge> eb = b.tp().problem().edges();
-        for (int e = 0; e < ea.size(); e++) {
-            if (!affine(ea.get(e).costs(), ex.get(e).costs(), eb.get(e).costs(), w)) {
+        List<double[]> ca = costs(a);
+        List<double[]> cx = costs(x);
+        List<double[]> cb = costs(b);
+        for (int c = 0; c < ca.size(); c++) {
+            if (!affine(ca.get(c), cx.get(c), cb.get(c), w)) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** A member's tied problem's cost arrays: its nodes' in order, then its links'. */
+    private static List<double[]> costs(Member m) {
+        List<double[]> r = new ArrayList<>();
+        for (Problem.Node n : m.tp().problem().nodes()) {
+            r.add(n.costs());
+        }
+        for (Problem.Edge e : m.tp().problem().edges()) {
+            r.add(e.costs());
+        }
+        return r;
     }
 
     private static boolean affine(double[] a, double[] x, double[] b, double w) {
