@@ -64,8 +64,11 @@ final class ExactPartition implements StagePartition.StageCosts {
     private record Solved(double cost, int[] choice) {
     }
 
-    /** The solve without the limit: weighted objective, layouts, parameter and activation bytes per device. */
-    private record Free(double objective, int[] choice, double staticBytes, double activationBytes) {
+    /**
+     * The solve without the limit: weighted objective, layouts, parameter and activation bytes per device, and the
+     * tied problem's optimal assignment (null where the solve was not proven optimal).
+     */
+    private record Free(double objective, int[] choice, double staticBytes, double activationBytes, int[] tied) {
     }
 
     /** Int-array content as a map key. */
@@ -119,9 +122,24 @@ final class ExactPartition implements StagePartition.StageCosts {
      */
     java.util.function.Function<Problem, Solution> unlimited;
 
-    /** Distinct solves run (with and without the limit), and cost look-ups answered. */
+    /**
+     * Distinct solves run (with and without the limit, those {@link #interpolate} answers counted as run, so that the
+     * budget of solves stops the partition where it would stop without them), and cost look-ups answered.
+     */
     int solves;
     int lookups;
+
+    /**
+     * Whether {@link #willCost} answers the solves without the limit of the ranges it is told of by
+     * interpolation where it can ({@link #prefetch}); {@code -Dshardplan.partitionInterpolation=false}: each
+     * solved on its own (tests compare the two).
+     */
+    boolean interpolate = INTERPOLATE;
+
+    static final boolean INTERPOLATE = !"false".equals(System.getProperty("shardplan.partitionInterpolation"));
+
+    /** The solves without the limit that {@link #prefetch} answered without a dynamic program (counted in {@link #solves}). */
+    int interpolated;
 
     /**
      * @param pos the segment boundaries: 0, the cut positions, the node count
@@ -500,7 +518,15 @@ final class ExactPartition implements StagePartition.StageCosts {
      * O(ranges) once the shapes are known.
      */
     int newSolves(List<int[]> ranges, int atMost) {
-        java.util.Set<Integer> fresh = new java.util.HashSet<>();
+        return freshShapes(ranges, atMost).size();
+    }
+
+    /**
+     * The shapes whose solve without the limit the look-ups of these ranges would run ({@link #newSolves}), each
+     * with the segments {@code {i, j}} of its first range, in order; up to {@code atMost + 1} of them.
+     */
+    private Map<Integer, int[]> freshShapes(List<int[]> ranges, int atMost) {
+        Map<Integer, int[]> fresh = new java.util.LinkedHashMap<>();
         for (int[] r : ranges) {
             int s = r[0];
             int i = r[1];
@@ -509,11 +535,11 @@ final class ExactPartition implements StagePartition.StageCosts {
                 continue;
             }
             int k = shape(i, j);
-            if (!free.containsKey(k) && fresh.add(k) && fresh.size() > atMost) {
+            if (!free.containsKey(k) && fresh.putIfAbsent(k, new int[] {i, j}) == null && fresh.size() > atMost) {
                 break;
             }
         }
-        return fresh.size();
+        return fresh;
     }
 
     /**
@@ -528,14 +554,171 @@ final class ExactPartition implements StagePartition.StageCosts {
 
     @Override
     public void willCost(List<int[]> ranges) {
-        if (budget == Integer.MAX_VALUE) {
+        if (budget != Integer.MAX_VALUE) {
+            int left = budget - solves;
+            if (newSolves(ranges, left) > left) {
+                stoppedAtBudget = true;
+                throw new OutOfTime();
+            }
+        }
+        if (interpolate) {
+            prefetch(ranges);
+        }
+    }
+
+    /** A range whose solve without the limit {@link #prefetch} answers: its shape, segments and tied problem. */
+    private record Member(int shape, int i, int j, StageProblem tp) {
+    }
+
+    /**
+     * The solves without the limit that the look-ups of {@code ranges} would run (see {@link #newSolves}), run here
+     * or answered without a dynamic program. Ranges whose tied problems have the same structure (nodes, candidates,
+     * labels, links; {@link #structure}) form a family, ordered by their segment count t (on a chain of repeated
+     * layers: the ranges of t layers from one kind of start to one kind of end). Where two members t1 &lt; t2 have
+     * the same optimal tied assignment x and every cost of each member between them is the linear interpolation in
+     * t of theirs ({@link #affine}), x is optimal for those members too: each assignment's objective is then affine
+     * in t, so the least over assignments, {@code g(t)}, is concave, and {@code g(t) >= ((t2 - t) g(t1) + (t - t1)
+     * g(t2)) / (t2 - t1)}, which is x's objective at t. Each family is bisected: its two ends solved, the members
+     * between answered by their assignment where they agree, else the middle one solved and each half done alike:
+     * O(d log n) dynamic programs for n members and d distinct optima rather than n. The answers are those of the
+     * look-ups (each member's own layouts, objective and bytes from x on its own range); the solves answered count
+     * as run ({@link #solves}). O(members' problem sizes) besides the solves.
+     */
+    private void prefetch(List<int[]> ranges) {
+        Map<Integer, int[]> fresh = freshShapes(ranges, Integer.MAX_VALUE);
+        if (fresh.size() < 3) {
+            return; // nothing to answer between two solves
+        }
+        Map<List<Object>, java.util.TreeMap<Integer, List<Member>>> families = new java.util.LinkedHashMap<>();
+        for (Map.Entry<Integer, int[]> e : fresh.entrySet()) {
+            int i = e.getValue()[0];
+            int j = e.getValue()[1];
+            StageProblem tp = tiedProblem(pos[i], pos[j]);
+            families.computeIfAbsent(structure(tp), x -> new java.util.TreeMap<>())
+                    .computeIfAbsent(j - i, x -> new ArrayList<>()).add(new Member(e.getKey(), i, j, tp));
+        }
+        for (java.util.TreeMap<Integer, List<Member>> f : families.values()) {
+            List<Member> row = new ArrayList<>();
+            for (List<Member> same : f.values()) {
+                if (same.size() == 1) {
+                    row.add(same.get(0));
+                } else {
+                    for (Member x : same) {
+                        solveMember(x); // members of one t with different costs: each on its own
+                    }
+                }
+            }
+            if (!row.isEmpty()) {
+                bisect(row, 0, row.size() - 1);
+            }
+        }
+    }
+
+    /** {@link #prefetch}'s bisection of members {@code [a, b]} of a family, by segment count. */
+    private void bisect(List<Member> row, int a, int b) {
+        Free fa = solveMember(row.get(a));
+        Free fb = solveMember(row.get(b));
+        if (b - a <= 1) {
             return;
         }
-        int left = budget - solves;
-        if (newSolves(ranges, left) > left) {
-            stoppedAtBudget = true;
+        if (fa != null && fb != null && fa.tied() != null && fb.tied() != null && Arrays.equals(fa.tied(), fb.tied())) {
+            boolean all = true;
+            for (int x = a + 1; x < b && all; x++) {
+                all = affine(row.get(a), row.get(x), row.get(b));
+            }
+            if (all) {
+                for (int x = a + 1; x < b; x++) {
+                    Member m = row.get(x);
+                    if (!free.containsKey(m.shape())) {
+                        free.put(m.shape(), freeOf(pos[m.i()], pos[m.j()], m.tp(), fa.tied()));
+                        solves++;
+                        interpolated++;
+                    }
+                }
+                return;
+            }
+        }
+        int mid = (a + b) >>> 1;
+        bisect(row, a, mid);
+        bisect(row, mid, b);
+    }
+
+    /** A member's solve without the limit, run where not known (as {@link #free} would). */
+    private Free solveMember(Member m) {
+        if (free.containsKey(m.shape())) {
+            return free.get(m.shape());
+        }
+        if (!timeLeft.getAsBoolean()) {
             throw new OutOfTime();
         }
+        return solveFree(m.shape(), pos[m.i()], pos[m.j()], m.tp());
+    }
+
+    /**
+     * What a tied problem's dynamic program without the limit reads besides its costs: per node its candidates
+     * (layout indices) and labels, per link its ends and table size. Problems equal in it have one space of
+     * assignments. O(nodes + links).
+     */
+    private static List<Object> structure(StageProblem tp) {
+        List<Object> r = new ArrayList<>();
+        int[][] cand = tp.candidates();
+        List<Problem.Node> nodes = tp.problem().nodes();
+        for (int n = 0; n < nodes.size(); n++) {
+            r.add(new Key(cand[n]));
+            r.add(nodes.get(n).labels());
+        }
+        r.add(-1);
+        for (Problem.Edge e : tp.problem().edges()) {
+            r.add(new Key(new int[] {e.from(), e.to(), e.rows(), e.cols()}));
+        }
+        return r;
+    }
+
+    /**
+     * Whether every node cost and link cost of member {@code x} is the linear interpolation, by segment count, of
+     * members {@code a}'s and {@code b}'s (to a relative 1e-9, the rounding of sums of t equal terms; infinite costs
+     * equal in all three). O(problem size).
+     */
+    private static boolean affine(Member a, Member x, Member b) {
+        double w = (double) ((x.j() - x.i()) - (a.j() - a.i())) / ((b.j() - b.i()) - (a.j() - a.i()));
+        List<double[]> ca = costs(a);
+        List<double[]> cx = costs(x);
+        List<double[]> cb = costs(b);
+        for (int c = 0; c < ca.size(); c++) {
+            if (!affine(ca.get(c), cx.get(c), cb.get(c), w)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A member's tied problem's cost arrays: its nodes' in order, then its links'. */
+    private static List<double[]> costs(Member m) {
+        List<double[]> r = new ArrayList<>();
+        for (Problem.Node n : m.tp().problem().nodes()) {
+            r.add(n.costs());
+        }
+        for (Problem.Edge e : m.tp().problem().edges()) {
+            r.add(e.costs());
+        }
+        return r;
+    }
+
+    private static boolean affine(double[] a, double[] x, double[] b, double w) {
+        for (int c = 0; c < a.length; c++) {
+            if (Double.isInfinite(a[c]) || Double.isInfinite(b[c]) || Double.isInfinite(x[c])) {
+                if (!(a[c] == x[c] && x[c] == b[c])) {
+                    return false;
+                }
+                continue;
+            }
+            double expected = a[c] + w * (b[c] - a[c]);
+            double scale = Math.max(Math.abs(a[c]), Math.max(Math.abs(b[c]), Math.abs(x[c])));
+            if (!(Math.abs(x[c] - expected) <= 1e-9 * scale)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The layouts of the range (range-relative) when its cost is exact and finite. */
@@ -579,29 +762,42 @@ final class ExactPartition implements StagePartition.StageCosts {
         if (!timeLeft.getAsBoolean()) {
             throw new OutOfTime();
         }
-        int from = pos[i];
-        int to = pos[j];
-        // the problem the search's stage solve builds (StageProblem with the limit, solved without it)
-        StageProblem tp = StageProblem.of(b, from, to, new ProblemBuilder.Repeat(weight, 1), filter,
-                OptionalDouble.of(limit), true);
+        return solveFree(k, pos[i], pos[j], tiedProblem(pos[i], pos[j]));
+    }
+
+    /** The problem the search's stage solve builds for nodes [from, to) (StageProblem with the limit, solved without it). */
+    private StageProblem tiedProblem(int from, int to) {
+        return StageProblem.of(b, from, to, new ProblemBuilder.Repeat(weight, 1), filter, OptionalDouble.of(limit), true);
+    }
+
+    /** The tied solve without the limit of nodes [from, to), whose tied problem is {@code tp}, kept as shape k's. */
+    private Free solveFree(int k, int from, int to, StageProblem tp) {
         Problem tiedFree = tp.problem().withMemoryLimit(OptionalDouble.empty());
         Solution td = unlimited != null ? unlimited.apply(tiedFree)
                 : new DpSolver().solve(tiedFree, Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
         solves++;
         Free r = null;
         if (td.hasChoices()) {
-            int[] ch = tp.expand(td.choices());
-            double stat = 0;
-            double act = 0;
-            for (int x = 0; x < ch.length; x++) {
-                ProblemBuilder.Cost c = b.units().get(from + x).costs().get(ch[x]);
-                stat += c.parameterBytes();
-                act += c.activationBytes();
+            r = freeOf(from, to, tp, td.choices());
+            if (td.status() != org.shardplan.planner.solver.Status.OPTIMAL) {
+                r = new Free(r.objective(), r.choice(), r.staticBytes(), r.activationBytes(), null);
             }
-            r = new Free(objective(from, to, ch), ch, stat, act);
         }
         free.put(k, r);
         return r;
+    }
+
+    /** The answer of nodes [from, to) under the tied assignment {@code tied} of its tied problem {@code tp}. */
+    private Free freeOf(int from, int to, StageProblem tp, int[] tied) {
+        int[] ch = tp.expand(tied);
+        double stat = 0;
+        double act = 0;
+        for (int x = 0; x < ch.length; x++) {
+            ProblemBuilder.Cost c = b.units().get(from + x).costs().get(ch[x]);
+            stat += c.parameterBytes();
+            act += c.activationBytes();
+        }
+        return new Free(objective(from, to, ch), ch, stat, act, tied.clone());
     }
 
     /**

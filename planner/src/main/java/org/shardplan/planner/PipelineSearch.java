@@ -2369,6 +2369,15 @@ final class PipelineSearch {
     boolean budgetCheck = true;
 
     /**
+     * Whether the exact partitions answer the solves without the limit of a family of ranges between two with the
+     * same optimum by interpolation ({@link ExactPartition#interpolate}); tests turn it off to compare.
+     */
+    boolean interpolateShapes = ExactPartition.INTERPOLATE;
+
+    /** The exact partitions' solves without the limit answered by interpolation, in all (for tests). */
+    int interpolatedSolves;
+
+    /**
      * Configurations whose exact partition stopped before the solves that could not fit its budget: not
      * started ({@link #certainlyOverBudget}) or stopped when it announced the ranges it would cost
      * ({@link ExactPartition#willCost}); also counted in {@link #overBudget}.
@@ -2417,6 +2426,7 @@ final class PipelineSearch {
                 () -> timeLeft() && (self[0] == null || self[0].solves < budget));
         self[0] = costs;
         costs.unlimited = this::solveUnlimited;
+        costs.interpolate = interpolateShapes;
         if (budgetCheck) {
             costs.budget = budget; // the ranges of the partition's look-ups checked against it (willCost)
         }
@@ -2509,9 +2519,10 @@ final class PipelineSearch {
             lastCut = new Cut(chosen, optimum, opt.map(StagePartition.Partition::objective).orElse(Double.NaN), balanced,
                     true, costs.solves);
             if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "  exact partition %s (balanced %s): %d segments, %d solves, %d"
-                        + " bottlenecks, %.2f s%n", java.util.Arrays.toString(chosen), java.util.Arrays.toString(balanced),
-                        pos.size() - 1, costs.solves, r.bottlenecks(), (System.nanoTime() - t0) / 1e9);
+                System.err.printf(java.util.Locale.ROOT, "  exact partition %s (balanced %s): %d segments, %d solves (%d"
+                        + " interpolated), %d bottlenecks, %.2f s%n", java.util.Arrays.toString(chosen),
+                        java.util.Arrays.toString(balanced), pos.size() - 1, costs.solves, costs.interpolated,
+                        r.bottlenecks(), (System.nanoTime() - t0) / 1e9);
             }
             return chosen;
         } catch (ExactPartition.OutOfTime e) {
@@ -2531,6 +2542,7 @@ final class PipelineSearch {
             }
             return balanced;
         } finally {
+            interpolatedSolves += costs.interpolated;
             tick("exact partition", t0);
         }
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import org.junit.jupiter.api.Test;
 import org.shardplan.graph.passes.CoarseGraph;
@@ -291,6 +292,64 @@ class ExactPartitionTest {
                 System.setProperty("shardplan.partitionSolves", old);
             }
         }
+    }
+
+    @Test
+    void interpolatedSolvesOfAFamilyOfRangesAnswerEveryRangeAsItsOwnSolve() throws Exception {
+        // a 24-layer GPT's cut positions, every range at every stage told to the partition's costs at once: with
+        // the solves without the limit of a family answered by interpolation where two solves agree, and without,
+        // every range has the same cost, exactness and layouts, the same solves are counted (those answered
+        // included), and some are answered without a dynamic program
+        ModelSource gpt = b -> BuiltinModels.read("gpt?layers=24,hidden=512,heads=8,seq=128,vocab=4096",
+                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
+        int interpolated = 0;
+        for (int[] c : new int[][] {{2, 4}, {4, 8}}) {
+            int stages = c[0];
+            int m = c[1];
+            long micro = 256 / m;
+            int devices = 16 / stages;
+            PipelineSearch ps = new PipelineSearch(planner, SearchOptions.AUTO, gpt, 256, 120);
+            CoarseGraph cg = ps.coarse(micro);
+            ProblemBuilder.Built b = ps.built(micro, devices, false, 1);
+            int n = b.units().size();
+            List<Integer> pos = PipelineSearch.cutPositions(n, ps.cuts(cg, micro));
+            ExactPartition[] two = new ExactPartition[2];
+            for (int x = 0; x < 2; x++) {
+                two[x] = new ExactPartition(b, StageProblem.Filter.ALL, pos, stages, m, planner.memoryLimit(),
+                        new double[n + 1], (from, to, r) -> Optional.empty(), () -> 100, () -> true);
+                two[x].interpolate = x == 0;
+            }
+            int k = pos.size() - 1;
+            List<int[]> all = new ArrayList<>();
+            for (int s = 0; s < stages; s++) {
+                for (int i = s; i < k; i++) {
+                    for (int j = i + 1; j <= k - (stages - 1 - s); j++) {
+                        all.add(new int[] {s, i, j});
+                    }
+                }
+            }
+            for (ExactPartition e : two) {
+                e.willCost(all);
+            }
+            for (int[] r : all) {
+                String what = "P=" + stages + " m=" + m + " stage " + r[0] + " over " + r[1] + ".." + r[2];
+                assertEquals(two[1].cost(r[1], r[2], r[0]), two[0].cost(r[1], r[2], r[0]), 0.0, what);
+                assertEquals(two[1].exact(r[1], r[2], r[0]), two[0].exact(r[1], r[2], r[0]), what);
+                if (two[1].exact(r[1], r[2], r[0])) {
+                    Optional<int[]> want = two[1].choice(r[1], r[2], r[0]);
+                    Optional<int[]> got = two[0].choice(r[1], r[2], r[0]);
+                    assertEquals(want.isPresent(), got.isPresent(), what);
+                    want.ifPresent(w -> assertArrayEquals(w, got.get(), what));
+                }
+            }
+            assertEquals(two[1].solves, two[0].solves, "solves counted");
+            assertEquals(0, two[1].interpolated);
+            interpolated += two[0].interpolated;
+            System.out.println("P=" + stages + " m=" + m + ": " + two[0].solves + " solves, " + two[0].interpolated
+                    + " interpolated");
+        }
+        assertTrue(interpolated > 0, "no solve answered by interpolation");
     }
 
     @Test
