@@ -333,7 +333,7 @@ final class PipelineSearch {
                 k -> {
                     long t = System.nanoTime();
                     Map<String, List<Layout>> r = Baselines.familyLayouts(cg, micro, pb.digits(),
-                            baselineMemo.computeIfAbsent(micro, x -> new HashMap<>()));
+                            baselineMemo.compute(micro, (x, m) -> m != null && m.isOf(cg, micro) ? m : new Baselines.Memo(cg, micro)));
                     tick("required", t);
                     Map<String, Layout> more = pb.settings().cluster().deviceCount() == cluster.deviceCount()
                             ? extra.get(micro) : null;
@@ -354,9 +354,8 @@ final class PipelineSearch {
 
     private final Map<Long, Map<String, Layout>> extra = new HashMap<>();
 
-    /** The baselines per device set of the graph at each micro-batch size ({@link Baselines#familyLayouts}'s memo). */
-    private final Map<Long, Map<org.shardplan.planner.strategy.DeviceDigits, List<Baselines.Baseline>>> baselineMemo =
-            new HashMap<>();
+    /** The baselines of the graph at each micro-batch size, per device set ({@link Baselines#familyLayouts}'s memo). */
+    private final Map<Long, Baselines.Memo> baselineMemo = new HashMap<>();
 
     /**
      * Layouts that must be candidates, besides the baselines', of the problems on all the devices at this

@@ -77,9 +77,102 @@ public final class Baselines {
         return a;
     }
 
+    /**
+     * What the baselines of one graph at one batch size share across device sets: the graph's batch
+     * dimensions and spaces (worked out once), each device set's baselines, and each device set's
+     * placements of a strategy ({@link Layout#place} depends on the strategy, the placement order and the
+     * devices alone, and the nodes of repeated blocks ask for the same ones). A search that asks for the
+     * family layouts of one graph on several device counts (the stages' submeshes: 1,536, 768, 384, ...
+     * devices) keeps one memo per graph. Not thread-safe.
+     */
+    public static final class Memo {
+        private final CoarseGraph graph;
+        private final long batch;
+        private Analysed analysed;
+        private final Map<DeviceDigits, List<Baseline>> baselines = new HashMap<>();
+        private final Map<DeviceDigits, Map<List<Object>, Optional<Layout>>> places = new HashMap<>();
+        private int analyses;
+
+        /** An empty memo for the baselines of {@code graph} at {@code batch} samples. */
+        public Memo(CoarseGraph graph, long batch) {
+            this.graph = java.util.Objects.requireNonNull(graph, "graph");
+            this.batch = batch;
+        }
+
+        /** Whether this is the memo of {@code g} (by identity) at {@code batch} samples. */
+        public boolean isOf(CoarseGraph g, long batch) {
+            return graph == g && this.batch == batch;
+        }
+
+        /** The device sets whose baselines were built so far (for tests). */
+        public int deviceSets() {
+            return baselines.size();
+        }
+
+        /** How many times the graph's batch dimensions and spaces were worked out: at most once (for tests). */
+        public int analyses() {
+            return analyses;
+        }
+
+        private Analysed analysed() {
+            if (analysed == null) {
+                analysed = new Analysed(graph, batch, java.util.Collections.unmodifiableMap(BatchDims.of(graph, batch)),
+                        CoarseSpaces.of(graph));
+                analyses++;
+            }
+            return analysed;
+        }
+    }
+
+    /**
+     * How one run of the baselines on one device set sees the graph and places layouts: from a {@link
+     * Memo}, or (the public single baselines) from the last graph analysed, placing afresh.
+     */
+    private record Context(Analysed analysed, DeviceDigits dd, Map<List<Object>, Optional<Layout>> places) {
+        static Context of(CoarseGraph g, long batch, DeviceDigits dd) {
+            return new Context(Baselines.analysed(g, batch), dd, null);
+        }
+
+        static Context of(Memo memo, DeviceDigits dd) {
+            return new Context(memo.analysed(), dd, memo.places.computeIfAbsent(dd, x -> new HashMap<>()));
+        }
+
+        /**
+         * The layout of a strategy placed in this order on these devices ({@link Layout#place}), empty when
+         * the node's space does not divide by it or the devices cannot hold it; with a memo each strategy
+         * and order is placed once.
+         */
+        Optional<Layout> place(IterationSpace sp, Strategy s, List<String> placement) {
+            if (!sp.divides(s) || dd.devices() % s.devices() != 0) {
+                return Optional.empty();
+            }
+            try {
+                sp.check(s);
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
+            if (places == null) {
+                return Layout.place(s, placement, dd);
+            }
+            // the factors in their order (a layout keeps its strategy's order, which its label shows)
+            List<Object> key = List.of(new ArrayList<>(s.factors().entrySet()), List.copyOf(placement));
+            Optional<Layout> l = places.get(key);
+            if (l == null) {
+                l = Layout.place(s, placement, dd);
+                places.put(key, l);
+            }
+            return l;
+        }
+    }
+
     /** The data-parallel baseline. */
     public static Baseline dataParallel(CoarseGraph g, long batch, DeviceDigits dd) {
-        Analysed an = analysed(g, batch);
+        return dataParallel(g, Context.of(g, batch, dd));
+    }
+
+    private static Baseline dataParallel(CoarseGraph g, Context cx) {
+        Analysed an = cx.analysed();
+        DeviceDigits dd = cx.dd();
         Map<String, String> bd = an.batchDims();
         List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Layout> r = new LinkedHashMap<>();
@@ -92,7 +185,7 @@ public final class Baselines {
             }
             int f = largestDivisor(sp.get(), dim, dd.devices());
             if (f > 1) {
-                place(sp.get(), Strategy.of(dim, f), List.of(dim), dd).ifPresent(l -> r.put(n.name(), l));
+                cx.place(sp.get(), Strategy.of(dim, f), List.of(dim)).ifPresent(l -> r.put(n.name(), l));
             }
         }
         return new Baseline("data-parallel", r);
@@ -109,27 +202,34 @@ public final class Baselines {
      * families on fewer devices can also be chosen on more. O(digits · baselines · nodes · rank).
      */
     public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd) {
-        return familyLayouts(g, batch, dd, new HashMap<>());
+        return familyLayouts(g, batch, dd, new Memo(g, batch));
     }
 
     /**
-     * {@link #familyLayouts(CoarseGraph, long, DeviceDigits)} with the baselines of each device set kept
-     * in {@code memo} (the caller's, for this graph and batch only): a search that asks for the family
-     * layouts on several device counts of one graph (the stages' submeshes: 1,536, 768, 384, ... devices,
-     * whose chains of smaller sets overlap) builds each set's baselines once. Each layout is copied over
-     * {@code dd} once however many nodes share it. The same result as without the memo.
+     * {@link #familyLayouts(CoarseGraph, long, DeviceDigits)} with the graph's analysis, the baselines of
+     * each device set and their placements kept in {@code memo} (the caller's, made for this graph and
+     * batch): a search that asks for the family layouts on several device counts of one graph (the
+     * stages' submeshes: 1,536, 768, 384, ... devices, whose chains of smaller sets overlap) analyses the
+     * graph once and builds each set's baselines once. Each layout is copied over {@code dd} once however
+     * many nodes share it. The same result as without the memo.
+     *
+     * @throws IllegalArgumentException if the memo was made for another graph or batch
      */
-    public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd,
-            Map<DeviceDigits, List<Baseline>> memo) {
+    public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd, Memo memo) {
+        if (!memo.isOf(g, batch)) {
+            throw new IllegalArgumentException("the baselines' memo must be of the graph " + g.graph().name()
+                    + " at batch " + batch + ", found one of " + memo.graph.graph().name() + " at batch " + memo.batch);
+        }
         Map<String, List<Layout>> r = new LinkedHashMap<>();
         Map<Layout, Layout> copies = new HashMap<>();
         for (Optional<DeviceDigits> sub = Optional.of(dd); sub.isPresent();
                 sub = StrategySpace.copied() ? sub.get().withoutTopDigit() : Optional.empty()) {
             DeviceDigits at = sub.get();
-            List<Baseline> all = memo.computeIfAbsent(at, x -> {
+            List<Baseline> all = memo.baselines.computeIfAbsent(at, x -> {
+                Context cx = Context.of(memo, x);
                 List<Baseline> bs = new ArrayList<>();
-                bs.add(dataParallel(g, batch, x));
-                bs.addAll(experts(g, batch, x));
+                bs.add(dataParallel(g, cx));
+                bs.addAll(experts(g, cx));
                 // kept: the layouts the nodes of repeated blocks share are held once
                 Map<Layout, Layout> one = new HashMap<>();
                 List<Baseline> kept = new ArrayList<>(bs.size());
@@ -161,6 +261,11 @@ public final class Baselines {
      * it); Megatron at T = 1 (data parallelism) when no degree fits; none otherwise.
      */
     public static List<Baseline> experts(CoarseGraph g, long batch, DeviceDigits dd) {
+        return experts(g, Context.of(g, batch, dd));
+    }
+
+    private static List<Baseline> experts(CoarseGraph g, Context cx) {
+        DeviceDigits dd = cx.dd();
         boolean conv = false;
         boolean linear = false;
         for (CoarseNode n : g.nodes()) {
@@ -168,7 +273,7 @@ public final class Baselines {
             linear |= isLinear(n.anchor());
         }
         if (conv) {
-            return List.of(oneWeirdTrick(g, batch, dd));
+            return List.of(oneWeirdTrick(g, cx));
         }
         List<Baseline> r = new ArrayList<>();
         if (linear) {
@@ -176,15 +281,15 @@ public final class Baselines {
                 if (dd.devicesPerNode() % t != 0) {
                     continue;
                 }
-                Optional<Baseline> plain = megatron(g, batch, dd, t, false);
+                Optional<Baseline> plain = megatron(g, cx, t, false);
                 if (plain.isEmpty()) {
                     continue;
                 }
                 r.add(plain.get());
-                megatron(g, batch, dd, t, true).filter(sp -> !sp.layouts().equals(plain.get().layouts())).ifPresent(r::add);
+                megatron(g, cx, t, true).filter(sp -> !sp.layouts().equals(plain.get().layouts())).ifPresent(r::add);
             }
             if (r.isEmpty()) {
-                megatron(g, batch, dd, 1, false).ifPresent(r::add);
+                megatron(g, cx, 1, false).ifPresent(r::add);
             }
         }
         return r;
@@ -218,11 +323,16 @@ public final class Baselines {
      * @throws IllegalArgumentException unless {@code t} divides the devices of a node
      */
     public static Optional<Baseline> megatron(CoarseGraph g, long batch, DeviceDigits dd, int t, boolean sequenceParallel) {
+        return megatron(g, Context.of(g, batch, dd), t, sequenceParallel);
+    }
+
+    private static Optional<Baseline> megatron(CoarseGraph g, Context cx, int t, boolean sequenceParallel) {
+        DeviceDigits dd = cx.dd();
         if (t < 1 || dd.devicesPerNode() % t != 0) {
             throw new IllegalArgumentException("tensor-parallel degree must divide the " + dd.devicesPerNode()
                     + " devices of a node, found " + t);
         }
-        Analysed an = analysed(g, batch);
+        Analysed an = cx.analysed();
         Map<String, String> bd = an.batchDims();
         List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Integer> modelAxis = new HashMap<>();
@@ -282,7 +392,7 @@ public final class Baselines {
             if (f.isEmpty()) {
                 continue;
             }
-            Optional<Layout> l = place(sp, Strategy.of(f), placement, dd);
+            Optional<Layout> l = cx.place(sp, Strategy.of(f), placement);
             if (l.isEmpty()) {
                 if (md != null) {
                     return Optional.empty();
@@ -353,9 +463,10 @@ public final class Baselines {
      * The one weird trick (Krizhevsky, 2014): data parallelism up to the first weight product, then
      * model parallelism over all devices, the split carried through the operators that follow.
      */
-    private static Baseline oneWeirdTrick(CoarseGraph g, long batch, DeviceDigits dd) {
+    private static Baseline oneWeirdTrick(CoarseGraph g, Context cx) {
+        DeviceDigits dd = cx.dd();
         int t = dd.devices();
-        Analysed an = analysed(g, batch);
+        Analysed an = cx.analysed();
         Map<String, String> bd = an.batchDims();
         List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Integer> modelAxis = new HashMap<>();
@@ -408,7 +519,7 @@ public final class Baselines {
             if (f.isEmpty()) {
                 continue;
             }
-            Optional<Layout> l = place(sp, Strategy.of(f), placement, dd);
+            Optional<Layout> l = cx.place(sp, Strategy.of(f), placement);
             if (l.isEmpty()) {
                 continue;
             }
@@ -456,17 +567,5 @@ public final class Baselines {
             }
         }
         return 1;
-    }
-
-    private static Optional<Layout> place(IterationSpace sp, Strategy s, List<String> placement, DeviceDigits dd) {
-        if (!sp.divides(s) || dd.devices() % s.devices() != 0) {
-            return Optional.empty();
-        }
-        try {
-            sp.check(s);
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
-        }
-        return Layout.place(s, placement, dd);
     }
 }

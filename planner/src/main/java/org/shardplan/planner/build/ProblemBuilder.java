@@ -429,6 +429,20 @@ public final class ProblemBuilder {
             return compute.pricesAs(cm);
         }
 
+        /**
+         * What depends on a coarse graph alone (by identity), whatever the devices, memory or compute model:
+         * its nodes' iteration spaces ({@link CoarseSpaces#of}), their cost signatures ({@link #signature})
+         * and the attention chains ({@link AttentionChains}). The builders of one graph on every submesh and
+         * under every memory model (a pipeline search's configurations at one micro-batch size) work them
+         * out once.
+         */
+        private final Map<CoarseGraph, GraphFacts> graphs = new java.util.IdentityHashMap<>();
+
+        /** The graphs whose facts were worked out so far (for tests). */
+        public int graphsAnalysed() {
+            return graphs.size();
+        }
+
         /** Per-device nodes priced so far (for tests). */
         public int size() {
             int n = 0;
@@ -660,11 +674,65 @@ public final class ProblemBuilder {
     /** Candidates and costs of each class of nodes (signature, attention role, required layouts), kept across builds. */
     private final Map<String, List<Layout>> layoutCache = new HashMap<>();
     private final Map<String, List<Cost>> costCache = new HashMap<>();
-    private final Map<CoarseGraph, List<Optional<IterationSpace>>> spaceCache = new java.util.IdentityHashMap<>();
+    /** Each graph's cost keys before the required layouts: its signature, then this builder's attention role. */
     private final Map<CoarseGraph, List<String>> signatureCache = new java.util.IdentityHashMap<>();
 
+    /**
+     * The facts of a coarse graph that no setting changes, kept by the builders that share one {@link
+     * PerDeviceWork} (whether or not they share its prices): the nodes' spaces, signatures and attention
+     * chains, each worked out on first use.
+     */
+    private static final class GraphFacts {
+        private final CoarseGraph graph;
+        private List<Optional<IterationSpace>> spaces;
+        private List<String> signatures;
+        private Map<CoarseNode, AttentionChains.Role> chains;
+        private Set<CoarseNode> causal;
+
+        GraphFacts(CoarseGraph graph) {
+            this.graph = graph;
+        }
+
+        List<Optional<IterationSpace>> spaces() {
+            if (spaces == null) {
+                spaces = CoarseSpaces.of(graph);
+            }
+            return spaces;
+        }
+
+        List<String> signatures() {
+            if (signatures == null) {
+                List<Optional<IterationSpace>> sp = spaces();
+                List<String> r = new ArrayList<>(graph.nodes().size());
+                for (CoarseNode c : graph.nodes()) {
+                    r.add(signature(c, sp.get(c.index())));
+                }
+                signatures = List.copyOf(r);
+            }
+            return signatures;
+        }
+
+        Map<CoarseNode, AttentionChains.Role> chains() {
+            if (chains == null) {
+                chains = AttentionChains.of(graph);
+            }
+            return chains;
+        }
+
+        Set<CoarseNode> causal() {
+            if (causal == null) {
+                causal = AttentionChains.causal(graph);
+            }
+            return causal;
+        }
+    }
+
+    private GraphFacts facts(CoarseGraph cg) {
+        return shared.work.graphs.computeIfAbsent(cg, GraphFacts::new);
+    }
+
     private List<Optional<IterationSpace>> spaces(CoarseGraph cg) {
-        return spaceCache.computeIfAbsent(cg, CoarseSpaces::of);
+        return facts(cg).spaces();
     }
 
     /**
@@ -762,9 +830,10 @@ public final class ProblemBuilder {
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = spaces(cg);
         List<String> sigs = signatureCache.computeIfAbsent(cg, g -> {
-            List<String> r = new ArrayList<>();
+            List<String> own = facts(g).signatures();
+            List<String> r = new ArrayList<>(own.size());
             for (CoarseNode c : g.nodes()) {
-                r.add(signature(c, spaces.get(c.index())) + "|" + roleKey(c) + "|");
+                r.add(own.get(c.index()) + "|" + roleKey(c) + "|");
             }
             return r;
         });
@@ -906,10 +975,11 @@ public final class ProblemBuilder {
      */
     public void prepare(CoarseGraph cg) {
         if (prepared.add(cg)) {
-            Map<CoarseNode, AttentionChains.Role> found = AttentionChains.of(cg);
+            GraphFacts f = facts(cg);
+            Map<CoarseNode, AttentionChains.Role> found = f.chains();
             if (settings.compute().fusedAttention()) {
                 roles.putAll(found);
-                causal.addAll(AttentionChains.causal(cg));
+                causal.addAll(f.causal());
             } else {
                 found.forEach((n, r) -> {
                     if (r == AttentionChains.Role.SCORES) {

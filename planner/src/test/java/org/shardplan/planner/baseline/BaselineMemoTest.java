@@ -1,0 +1,90 @@
+package org.shardplan.planner.baseline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.graph.passes.Coarsening;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.OnnxImporter;
+import org.shardplan.planner.strategy.DeviceDigits;
+import org.shardplan.planner.strategy.Layout;
+import org.shardplan.planner.strategy.StrategySpace;
+
+/**
+ * {@link Baselines.Memo}: the family layouts of one graph asked for on the device sets of a pipeline
+ * search's stages (64, 32, 16, 8, 4 devices of 8-device nodes) through one memo equal, layout by layout
+ * and in order (labels included, which show a strategy's order of factors), those worked out afresh
+ * for each set; the graph is analysed once and each set's baselines built once, however often a set is
+ * asked for; with the copied candidates on, the chains of smaller sets share their baselines too.
+ */
+class BaselineMemoTest {
+
+    private static CoarseGraph graph(long batch) throws Exception {
+        Path model = Path.of(System.getProperty("shardplan.root", "..")).resolve("cli/src/main/resources/models/transformer.onnx");
+        return Coarsening.coarsen(OnnxImporter.read(model, ImportOptions.DEFAULT.withDims(Map.of("batch", batch, "seq", 128L)))
+                .graph());
+    }
+
+    /** Each node's layouts as key and label, in order. */
+    private static Map<String, List<String>> described(Map<String, List<Layout>> r) {
+        Map<String, List<String>> d = new java.util.LinkedHashMap<>();
+        r.forEach((node, ls) -> {
+            List<String> x = new ArrayList<>();
+            ls.forEach(l -> x.add(l.key() + " " + l.label()));
+            d.put(node, x);
+        });
+        return d;
+    }
+
+    private static void sameWithMemo(long batch) throws Exception {
+        CoarseGraph cg = graph(batch);
+        Baselines.Memo memo = new Baselines.Memo(cg, batch);
+        int[] devices = {64, 32, 16, 8, 4, 64, 16};
+        for (int d : devices) {
+            DeviceDigits dd = DeviceDigits.of(d, Math.min(d, 8));
+            Map<String, List<Layout>> fresh = Baselines.familyLayouts(cg, batch, dd);
+            Map<String, List<Layout>> kept = Baselines.familyLayouts(cg, batch, dd, memo);
+            assertEquals(described(fresh), described(kept), "batch " + batch + " on " + d + " devices");
+            assertNotEquals(0, kept.size());
+        }
+        assertEquals(1, memo.analyses(), "the graph analysed once");
+        // with the copied candidates each set's chain down to one device: 2 and 1 device as well
+        int sets = StrategySpace.copied() ? 7 : 5;
+        assertEquals(sets, memo.deviceSets(), "each device set's baselines built once");
+    }
+
+    @Test
+    void memoGivesTheSameLayoutsOnEveryDeviceSet() throws Exception {
+        sameWithMemo(64);
+        sameWithMemo(24); // a batch that 64 and 16 devices do not divide: data parallelism of 8 at most
+    }
+
+    @Test
+    void memoSharesTheChainsOfCopiedCandidates() throws Exception {
+        System.setProperty("shardplan.copiedCandidates", "true");
+        try {
+            sameWithMemo(64);
+        } finally {
+            System.clearProperty("shardplan.copiedCandidates");
+        }
+    }
+
+    @Test
+    void memoOfAnotherGraphOrBatchIsRefused() throws Exception {
+        CoarseGraph cg = graph(64);
+        Baselines.Memo memo = new Baselines.Memo(cg, 64);
+        DeviceDigits dd = DeviceDigits.of(8, 8);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Baselines.familyLayouts(cg, 32, dd, memo));
+        assertTrue(e.getMessage().contains("batch 32"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Baselines.familyLayouts(graph(64), 64, dd, memo));
+    }
+}
