@@ -18,6 +18,7 @@ import org.shardplan.graph.space.Strategy;
 import org.shardplan.graph.space.TensorIndexing;
 import org.shardplan.planner.strategy.DeviceDigits;
 import org.shardplan.planner.strategy.Layout;
+import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.strategy.StrategySpace;
 
 /**
@@ -122,19 +123,57 @@ public final class Baselines {
             }
             return analysed;
         }
+
+        /**
+         * Each node's class: nodes of one class have the same cost signature ({@link ProblemBuilder#signature}:
+         * members' operators and types, loop dimensions, tensors' indexing) and the same anchor kind
+         * (weight product, embedding), so that a baseline given the same batch dimension and the same
+         * split inputs lays them out alike (the layers of a transformer, after the first).
+         */
+        private int[] classes() {
+            if (classes == null) {
+                List<Optional<IterationSpace>> spaces = analysed().spaces();
+                Map<String, Integer> ids = new HashMap<>();
+                int[] r = new int[graph.nodes().size()];
+                for (CoarseNode n : graph.nodes()) {
+                    String key = ProblemBuilder.signature(n, spaces.get(n.index())) + "|" + isLinear(n.anchor()) + "|"
+                            + isEmbedding(n.anchor());
+                    r[n.index()] = ids.computeIfAbsent(key, k -> ids.size());
+                }
+                classes = r;
+            }
+            return classes;
+        }
+
+        private int[] classes;
     }
 
     /**
      * How one run of the baselines on one device set sees the graph and places layouts: from a {@link
      * Memo}, or (the public single baselines) from the last graph analysed, placing afresh.
      */
-    private record Context(Analysed analysed, DeviceDigits dd, Map<List<Object>, Optional<Layout>> places) {
+    private record Context(Analysed analysed, DeviceDigits dd, Map<List<Object>, Optional<Layout>> places, int[] classes) {
         static Context of(CoarseGraph g, long batch, DeviceDigits dd) {
-            return new Context(Baselines.analysed(g, batch), dd, null);
+            return new Context(Baselines.analysed(g, batch), dd, null, null);
         }
 
         static Context of(Memo memo, DeviceDigits dd) {
-            return new Context(memo.analysed(), dd, memo.places.computeIfAbsent(dd, x -> new HashMap<>()));
+            return new Context(memo.analysed(), dd, memo.places.computeIfAbsent(dd, x -> new HashMap<>()), memo.classes());
+        }
+
+        /**
+         * The key under which a baseline's decision for a node is kept for the nodes after it: its class
+         * ({@link Memo#classes}) with what else the decision reads, {@code more}; null without a memo
+         * (each node decided on its own).
+         */
+        List<Object> key(CoarseNode n, Object... more) {
+            if (classes == null) {
+                return null;
+            }
+            Object[] k = new Object[more.length + 1];
+            k[0] = classes[n.index()];
+            System.arraycopy(more, 0, k, 1, more.length);
+            return java.util.Arrays.asList(k);
         }
 
         /**
@@ -176,6 +215,8 @@ public final class Baselines {
         Map<String, String> bd = an.batchDims();
         List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Layout> r = new LinkedHashMap<>();
+        // a node's layout depends on its class and batch dimension alone: decided once per pair
+        Map<List<Object>, Optional<Layout>> decided = new HashMap<>();
         for (CoarseNode n : g.nodes()) {
             org.shardplan.graph.Deadline.check("pricing the standard layouts (data parallelism, the expert's)");
             String dim = bd.get(n.name());
@@ -183,10 +224,16 @@ public final class Baselines {
             if (dim == null || sp.isEmpty()) {
                 continue;
             }
-            int f = largestDivisor(sp.get(), dim, dd.devices());
-            if (f > 1) {
-                cx.place(sp.get(), Strategy.of(dim, f), List.of(dim)).ifPresent(l -> r.put(n.name(), l));
+            List<Object> key = cx.key(n, dim);
+            Optional<Layout> l = key == null ? null : decided.get(key);
+            if (l == null) {
+                int f = largestDivisor(sp.get(), dim, dd.devices());
+                l = f > 1 ? cx.place(sp.get(), Strategy.of(dim, f), List.of(dim)) : Optional.empty();
+                if (key != null) {
+                    decided.put(key, l);
+                }
             }
+            l.ifPresent(x -> r.put(n.name(), x));
         }
         return new Baseline("data-parallel", r);
     }
@@ -346,6 +393,9 @@ public final class Baselines {
             }
         }
         long vocabulary = rows;
+        // a node's decision depends on its class, its batch dimension and which axis of each input arrives
+        // split: decided once per such key (the layers after the first take the first's)
+        Map<List<Object>, Decided> decided = new HashMap<>();
         for (CoarseNode n : g.nodes()) {
             org.shardplan.graph.Deadline.check("pricing the standard layouts (data parallelism, the expert's)");
             Optional<IterationSpace> osp = spaces.get(n.index());
@@ -354,64 +404,105 @@ public final class Baselines {
             }
             IterationSpace sp = osp.get();
             String batchDim = bd.get(n.name());
-            String md = null;
-            for (TensorIndexing in : sp.inputs()) {
-                Integer a = modelAxis.get(in.name());
-                if (a == null || in.isParameter()) {
-                    continue;
+            List<Object> key = null;
+            Decided dc = null;
+            if (cx.classes() != null) {
+                Object[] split = new Object[sp.inputs().size() + 1];
+                split[0] = batchDim;
+                for (int i = 0; i < sp.inputs().size(); i++) {
+                    TensorIndexing in = sp.inputs().get(i);
+                    split[i + 1] = in.isParameter() ? null : modelAxis.get(in.name());
                 }
-                String d = a < in.axes().size() ? outermostSplittable(sp, in.axes().get(a)) : null;
-                LoopDim ld = d == null ? null : sp.dim(d).orElseThrow();
-                if (ld == null || d.equals(batchDim) || !ld.splittable() || ld.extent() % t != 0
-                        || (md != null && !md.equals(d))) {
-                    return Optional.empty(); // the split cannot be kept here
+                key = cx.key(n, split);
+                dc = decided.get(key);
+            }
+            if (dc == null) {
+                dc = megatronNode(sp, batchDim, n.anchor(), modelAxis, cx, t, dp, vocabulary, sequenceParallel);
+                if (key != null) {
+                    decided.put(key, dc);
                 }
-                md = d;
             }
-            if (md == null && t > 1 && isLinear(n.anchor())) {
-                md = columnDim(sp, batchDim, t);
+            if (dc.fails()) {
+                return Optional.empty();
             }
-            if (md == null && t > 1 && batchDim != null && isEmbedding(n.anchor())
-                    && sp.dim("v").map(d -> d.extent() == vocabulary && d.extent() % t == 0).orElse(false)) {
-                md = "v";
-            }
-            int batchFactor = batchDim == null ? 1 : largestDivisor(sp, batchDim, dp);
-            Map<String, Integer> f = new LinkedHashMap<>();
-            List<String> placement = new ArrayList<>();
-            String seq = md == null && sequenceParallel && t > 1 ? sequenceDim(sp, batchDim, t) : null;
-            if (md != null || seq != null) {
-                f.put(md != null ? md : seq, t);
-                placement.add(md != null ? md : seq);
-            } else if (t > 1 && batchFactor > 1) {
-                placement.add(Layout.COPIES + t);
-            }
-            if (batchFactor > 1) {
-                f.put(batchDim, batchFactor);
-                placement.add(batchDim);
-            }
-            if (f.isEmpty()) {
+            if (dc.layout() == null) {
                 continue;
             }
-            Optional<Layout> l = cx.place(sp, Strategy.of(f), placement);
-            if (l.isEmpty()) {
-                if (md != null) {
-                    return Optional.empty();
-                }
-                continue;
-            }
-            r.put(n.name(), l.get());
-            if (md != null && sp.dim(md).orElseThrow().kind() != LoopKind.REDUCTION) {
-                for (TensorIndexing out : sp.outputs()) {
-                    int a = out.axisOf(md);
-                    if (a >= 0) {
-                        modelAxis.put(out.name(), a);
-                    }
+            r.put(n.name(), dc.layout());
+            for (int i = 0; i < dc.outputAxes().length; i++) {
+                if (dc.outputAxes()[i] >= 0) {
+                    modelAxis.put(sp.outputs().get(i).name(), dc.outputAxes()[i]);
                 }
             }
         }
         String name = sequenceParallel ? "megatron-sp (tensor parallel " + t + ", sequence parallel)"
                 : "megatron (tensor parallel " + t + ")";
         return Optional.of(new Baseline(name, r));
+    }
+
+    /**
+     * What a baseline does at one node: fails (the split that arrives cannot be kept), leaves it
+     * replicated (layout null) or lays it out, and then at which axis each output carries the model
+     * split (-1: none).
+     */
+    private record Decided(boolean fails, Layout layout, int[] outputAxes) {
+        static final Decided FAILS = new Decided(true, null, new int[0]);
+        static final Decided REPLICATED = new Decided(false, null, new int[0]);
+    }
+
+    /** {@link #megatron}'s decision at one node, given which axis of each input arrives split ({@code modelAxis}). */
+    private static Decided megatronNode(IterationSpace sp, String batchDim, Node anchor, Map<String, Integer> modelAxis,
+            Context cx, int t, int dp, long vocabulary, boolean sequenceParallel) {
+        String md = null;
+        for (TensorIndexing in : sp.inputs()) {
+            Integer a = modelAxis.get(in.name());
+            if (a == null || in.isParameter()) {
+                continue;
+            }
+            String d = a < in.axes().size() ? outermostSplittable(sp, in.axes().get(a)) : null;
+            LoopDim ld = d == null ? null : sp.dim(d).orElseThrow();
+            if (ld == null || d.equals(batchDim) || !ld.splittable() || ld.extent() % t != 0
+                    || (md != null && !md.equals(d))) {
+                return Decided.FAILS; // the split cannot be kept here
+            }
+            md = d;
+        }
+        if (md == null && t > 1 && isLinear(anchor)) {
+            md = columnDim(sp, batchDim, t);
+        }
+        if (md == null && t > 1 && batchDim != null && isEmbedding(anchor)
+                && sp.dim("v").map(d -> d.extent() == vocabulary && d.extent() % t == 0).orElse(false)) {
+            md = "v";
+        }
+        int batchFactor = batchDim == null ? 1 : largestDivisor(sp, batchDim, dp);
+        Map<String, Integer> f = new LinkedHashMap<>();
+        List<String> placement = new ArrayList<>();
+        String seq = md == null && sequenceParallel && t > 1 ? sequenceDim(sp, batchDim, t) : null;
+        if (md != null || seq != null) {
+            f.put(md != null ? md : seq, t);
+            placement.add(md != null ? md : seq);
+        } else if (t > 1 && batchFactor > 1) {
+            placement.add(Layout.COPIES + t);
+        }
+        if (batchFactor > 1) {
+            f.put(batchDim, batchFactor);
+            placement.add(batchDim);
+        }
+        if (f.isEmpty()) {
+            return Decided.REPLICATED;
+        }
+        Optional<Layout> l = cx.place(sp, Strategy.of(f), placement);
+        if (l.isEmpty()) {
+            return md != null ? Decided.FAILS : Decided.REPLICATED;
+        }
+        int[] axes = new int[sp.outputs().size()];
+        java.util.Arrays.fill(axes, -1);
+        if (md != null && sp.dim(md).orElseThrow().kind() != LoopKind.REDUCTION) {
+            for (int i = 0; i < axes.length; i++) {
+                axes[i] = sp.outputs().get(i).axisOf(md);
+            }
+        }
+        return new Decided(false, l.get(), axes);
     }
 
     /** The outermost dimension of an axis that is not fixed (for a Split's input, the position inside the parts). */

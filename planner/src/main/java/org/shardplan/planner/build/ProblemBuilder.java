@@ -939,7 +939,7 @@ public final class ProblemBuilder {
     }
 
     /** What a coarse node's costs depend on: its members' operators, attributes and types, and its space (not names). */
-    static String signature(CoarseNode c, Optional<IterationSpace> space) {
+    public static String signature(CoarseNode c, Optional<IterationSpace> space) {
         StringBuilder b = new StringBuilder(RepeatedBlocks.signature(c)).append("||");
         space.ifPresent(s -> {
             Map<String, Integer> names = new HashMap<>();

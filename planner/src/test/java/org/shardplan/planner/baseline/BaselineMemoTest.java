@@ -14,15 +14,17 @@ import org.shardplan.graph.passes.CoarseGraph;
 import org.shardplan.graph.passes.Coarsening;
 import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.OnnxImporter;
+import org.shardplan.planner.parareal.Models;
 import org.shardplan.planner.strategy.DeviceDigits;
 import org.shardplan.planner.strategy.Layout;
 import org.shardplan.planner.strategy.StrategySpace;
 
 /**
  * {@link Baselines.Memo}: the family layouts of one graph asked for on the device sets of a pipeline
- * search's stages (64, 32, 16, 8, 4 devices of 8-device nodes) through one memo equal, layout by layout
- * and in order (labels included, which show a strategy's order of factors), those worked out afresh
- * for each set; the graph is analysed once and each set's baselines built once, however often a set is
+ * search's stages (64, 32, 16, 8, 4 devices of 8-device nodes) through one memo, where the nodes of a
+ * class (the layers after the first) take the first's decision, equal, layout by layout and in order
+ * (labels included, which show a strategy's order of factors), those of the single baselines deciding
+ * node by node; the graph is analysed once and each set's baselines built once, however often a set is
  * asked for; with the copied candidates on, the chains of smaller sets share their baselines too.
  */
 class BaselineMemoTest {
@@ -44,16 +46,44 @@ class BaselineMemoTest {
         return d;
     }
 
+    /**
+     * The family layouts from the single baselines, each node decided on its own (no memo, no class of
+     * nodes): data parallelism and the experts on {@code dd}, then on each smaller set of its chain when
+     * the copied candidates are on, copied over {@code dd}; each layout once per node, in that order.
+     */
+    private static Map<String, List<Layout>> nodeByNode(CoarseGraph cg, long batch, DeviceDigits dd) {
+        Map<String, List<Layout>> r = new java.util.LinkedHashMap<>();
+        for (java.util.Optional<DeviceDigits> sub = java.util.Optional.of(dd); sub.isPresent();
+                sub = StrategySpace.copied() ? sub.get().withoutTopDigit() : java.util.Optional.empty()) {
+            List<Baselines.Baseline> all = new ArrayList<>();
+            all.add(Baselines.dataParallel(cg, batch, sub.get()));
+            all.addAll(Baselines.experts(cg, batch, sub.get()));
+            for (Baselines.Baseline b : all) {
+                b.layouts().forEach((node, l) -> {
+                    Layout c = StrategySpace.copied(l, dd);
+                    List<Layout> ls = r.computeIfAbsent(node, x -> new ArrayList<>());
+                    if (!ls.contains(c)) {
+                        ls.add(c);
+                    }
+                });
+            }
+        }
+        return r;
+    }
+
     private static void sameWithMemo(long batch) throws Exception {
-        CoarseGraph cg = graph(batch);
+        sameWithMemo(graph(batch), batch, "transformer.onnx");
+    }
+
+    private static void sameWithMemo(CoarseGraph cg, long batch, String model) throws Exception {
         Baselines.Memo memo = new Baselines.Memo(cg, batch);
         int[] devices = {64, 32, 16, 8, 4, 64, 16};
         for (int d : devices) {
             DeviceDigits dd = DeviceDigits.of(d, Math.min(d, 8));
-            Map<String, List<Layout>> fresh = Baselines.familyLayouts(cg, batch, dd);
+            Map<String, List<Layout>> fresh = nodeByNode(cg, batch, dd);
             Map<String, List<Layout>> kept = Baselines.familyLayouts(cg, batch, dd, memo);
-            assertEquals(described(fresh), described(kept), "batch " + batch + " on " + d + " devices");
-            assertNotEquals(0, kept.size());
+            assertEquals(described(fresh), described(kept), model + " at batch " + batch + " on " + d + " devices");
+            assertNotEquals(0, kept.size(), model + " on " + d + " devices: no layouts");
         }
         assertEquals(1, memo.analyses(), "the graph analysed once");
         // with the copied candidates each set's chain down to one device: 2 and 1 device as well
@@ -65,6 +95,19 @@ class BaselineMemoTest {
     void memoGivesTheSameLayoutsOnEveryDeviceSet() throws Exception {
         sameWithMemo(64);
         sameWithMemo(24); // a batch that 64 and 16 devices do not divide: data parallelism of 8 at most
+    }
+
+    /** The zoo's transformers (GPT-2 style, a decoder with grouped-query attention, a sentence encoder) and a CNN (one weird trick). */
+    @Test
+    void memoGivesTheSameLayoutsOnTheZoosModels() throws Exception {
+        Map<String, Map<String, Long>> models = new java.util.LinkedHashMap<>();
+        models.put("gpt2_style.onnx", Map.of("batch", 64L, "seq", 128L));
+        models.put("llama_gqa.onnx", Map.of("batch", 64L, "seq", 128L));
+        models.put("all-minilm-l6-v2.onnx", Map.of("batch_size", 64L, "sequence_length", 128L));
+        models.put("resnet18.onnx", Map.of("batch", 64L));
+        for (Map.Entry<String, Map<String, Long>> m : models.entrySet()) {
+            sameWithMemo(Coarsening.coarsen(Models.graph(m.getKey(), m.getValue())), 64, m.getKey());
+        }
     }
 
     @Test
