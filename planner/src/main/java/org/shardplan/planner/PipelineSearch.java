@@ -333,7 +333,8 @@ final class PipelineSearch {
                 k -> {
                     long t = System.nanoTime();
                     Map<String, List<Layout>> r = Baselines.familyLayouts(cg, micro, pb.digits(),
-                            baselineMemo.compute(micro, (x, m) -> m != null && m.isOf(cg, micro) ? m : new Baselines.Memo(cg, micro)));
+                            baselineMemo.compute(micro, (x, m) -> m != null && m.isOf(cg, micro) ? m
+                                    : new Baselines.Memo(cg, micro, pb.spacesOf(cg), pb.signaturesOf(cg))));
                     tick("required", t);
                     Map<String, Layout> more = pb.settings().cluster().deviceCount() == cluster.deviceCount()
                             ? extra.get(micro) : null;

@@ -96,9 +96,32 @@ public final class Baselines {
 
         /** An empty memo for the baselines of {@code graph} at {@code batch} samples. */
         public Memo(CoarseGraph graph, long batch) {
+            this(graph, batch, null, null);
+        }
+
+        /**
+         * An empty memo for the baselines of {@code graph} at {@code batch} samples that takes the nodes'
+         * spaces ({@link CoarseSpaces#of}) and cost signatures ({@link ProblemBuilder#signature}) as a
+         * builder of the same graph worked them out ({@link ProblemBuilder#spacesOf},
+         * {@link ProblemBuilder#signaturesOf}); null: worked out here.
+         *
+         * @throws IllegalArgumentException if a list does not have one entry per node
+         */
+        public Memo(CoarseGraph graph, long batch, List<Optional<IterationSpace>> spaces, List<String> signatures) {
             this.graph = java.util.Objects.requireNonNull(graph, "graph");
             this.batch = batch;
+            int n = graph.nodes().size();
+            if ((spaces != null && spaces.size() != n) || (signatures != null && signatures.size() != n)) {
+                throw new IllegalArgumentException("the spaces and signatures must have one entry per node of "
+                        + graph.graph().name() + " (" + n + "), found " + (spaces == null ? "-" : spaces.size()) + " and "
+                        + (signatures == null ? "-" : signatures.size()));
+            }
+            this.spaces = spaces;
+            this.signatures = signatures;
         }
+
+        private final List<Optional<IterationSpace>> spaces;
+        private final List<String> signatures;
 
         /** Whether this is the memo of {@code g} (by identity) at {@code batch} samples. */
         public boolean isOf(CoarseGraph g, long batch) {
@@ -117,8 +140,9 @@ public final class Baselines {
 
         private Analysed analysed() {
             if (analysed == null) {
-                analysed = new Analysed(graph, batch, java.util.Collections.unmodifiableMap(BatchDims.of(graph, batch)),
-                        CoarseSpaces.of(graph));
+                List<Optional<IterationSpace>> sp = spaces != null ? spaces : CoarseSpaces.of(graph);
+                analysed = new Analysed(graph, batch, java.util.Collections.unmodifiableMap(BatchDims.of(graph, batch, sp)),
+                        sp);
                 analyses++;
             }
             return analysed;
@@ -136,8 +160,8 @@ public final class Baselines {
                 Map<String, Integer> ids = new HashMap<>();
                 int[] r = new int[graph.nodes().size()];
                 for (CoarseNode n : graph.nodes()) {
-                    String key = ProblemBuilder.signature(n, spaces.get(n.index())) + "|" + isLinear(n.anchor()) + "|"
-                            + isEmbedding(n.anchor());
+                    String sig = signatures != null ? signatures.get(n.index()) : ProblemBuilder.signature(n, spaces.get(n.index()));
+                    String key = sig + "|" + isLinear(n.anchor()) + "|" + isEmbedding(n.anchor());
                     r[n.index()] = ids.computeIfAbsent(key, k -> ids.size());
                 }
                 classes = r;

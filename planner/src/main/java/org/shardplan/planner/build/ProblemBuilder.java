@@ -736,6 +736,19 @@ public final class ProblemBuilder {
     }
 
     /**
+     * The nodes' spaces of a coarse graph ({@link CoarseSpaces#of}), in node order, as the builders that
+     * share this builder's {@link PerDeviceWork} keep them (worked out once for all of them).
+     */
+    public List<Optional<IterationSpace>> spacesOf(CoarseGraph cg) {
+        return spaces(cg);
+    }
+
+    /** The nodes' cost signatures of a coarse graph ({@link #signature}), in node order, kept as {@link #spacesOf}. */
+    public List<String> signaturesOf(CoarseGraph cg) {
+        return facts(cg).signatures();
+    }
+
+    /**
      * Each node's class key, its candidates and their costs computed (once per class and builder).
      * O(nodes) when known, else O(distinct nodes · layouts) node costs.
      */
@@ -876,7 +889,7 @@ public final class ProblemBuilder {
      */
     public double leastMemory(CoarseGraph cg) {
         prepare(cg);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        List<Optional<IterationSpace>> spaces = spaces(cg);
         Map<String, Double> cache = new HashMap<>();
         double total = 0;
         for (CoarseNode c : cg.nodes()) {

@@ -9,11 +9,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import org.junit.jupiter.api.Test;
 import org.shardplan.graph.passes.CoarseGraph;
 import org.shardplan.graph.passes.Coarsening;
 import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.OnnxImporter;
+import org.shardplan.cost.compute.ComputeModel;
+import org.shardplan.cost.memory.MemoryModel;
+import org.shardplan.planner.Fixtures;
+import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.parareal.Models;
 import org.shardplan.planner.strategy.DeviceDigits;
 import org.shardplan.planner.strategy.Layout;
@@ -77,12 +82,18 @@ class BaselineMemoTest {
 
     private static void sameWithMemo(CoarseGraph cg, long batch, String model) throws Exception {
         Baselines.Memo memo = new Baselines.Memo(cg, batch);
+        // and one that takes the spaces and signatures a builder of the graph worked out
+        ProblemBuilder pb = new ProblemBuilder(new ProblemBuilder.Settings(Fixtures.a100(8),
+                ComputeModel.analytic(Fixtures.a100(8).device(0)), MemoryModel.DEFAULT, 64, OptionalDouble.empty()), 100);
+        Baselines.Memo given = new Baselines.Memo(cg, batch, pb.spacesOf(cg), pb.signaturesOf(cg));
         int[] devices = {64, 32, 16, 8, 4, 64, 16};
         for (int d : devices) {
             DeviceDigits dd = DeviceDigits.of(d, Math.min(d, 8));
             Map<String, List<Layout>> fresh = nodeByNode(cg, batch, dd);
             Map<String, List<Layout>> kept = Baselines.familyLayouts(cg, batch, dd, memo);
             assertEquals(described(fresh), described(kept), model + " at batch " + batch + " on " + d + " devices");
+            assertEquals(described(fresh), described(Baselines.familyLayouts(cg, batch, dd, given)),
+                    model + " at batch " + batch + " on " + d + " devices, the builder's spaces and signatures");
             assertNotEquals(0, kept.size(), model + " on " + d + " devices: no layouts");
         }
         assertEquals(1, memo.analyses(), "the graph analysed once");
@@ -129,5 +140,8 @@ class BaselineMemoTest {
                 () -> Baselines.familyLayouts(cg, 32, dd, memo));
         assertTrue(e.getMessage().contains("batch 32"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Baselines.familyLayouts(graph(64), 64, dd, memo));
+        // spaces or signatures of another graph (of other nodes) are refused when the memo is made
+        assertThrows(IllegalArgumentException.class, () -> new Baselines.Memo(cg, 64, List.of(), null));
+        assertThrows(IllegalArgumentException.class, () -> new Baselines.Memo(cg, 64, null, List.of("x")));
     }
 }
