@@ -475,7 +475,9 @@ final class PipelineSearch {
         double[][][] parts = memoryPartsOf.get(pb);
         if (parts == null || memoryPartsReq.get(pb) != req) {
             long t = System.nanoTime();
-            parts = pb.memoryParts(cg, req);
+            // memory alone (bit for bit the full pricing's parameter and activation bytes): a configuration
+            // this test turns down prices no time; one it passes prices its costs when bounded or built
+            parts = pb.memoryOnlyParts(cg, req);
             tick("memoryParts", t);
             memoryPartsOf.put(pb, parts);
             memoryPartsReq.put(pb, req);
@@ -483,8 +485,8 @@ final class PipelineSearch {
         return leastFits(parts, 1, stages) && (stages == 1 || stageMemoryFits(parts, cuts(cg, micro), stages, m, limit));
     }
 
-    /** {@link ProblemBuilder#memoryParts} per builder, and the required layouts they were made with (by identity). */
-    private final Map<ProblemBuilder, double[][][]> memoryPartsOf = new java.util.IdentityHashMap<>();
+    /** {@link ProblemBuilder#memoryOnlyParts} per builder, and the required layouts they were made with (by identity). */
+    final Map<ProblemBuilder, double[][][]> memoryPartsOf = new java.util.IdentityHashMap<>();
     private final Map<ProblemBuilder, Map<String, List<Layout>>> memoryPartsReq = new java.util.IdentityHashMap<>();
 
     /** 0, the cuts strictly inside {@code (0, n)} in their order, and n: the positions a stage may start or end at. */

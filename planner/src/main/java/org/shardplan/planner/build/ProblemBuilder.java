@@ -345,7 +345,7 @@ public final class ProblemBuilder {
      */
     public static final class Shared {
         private final Map<String, List<Layout>> layouts = new HashMap<>();
-        private final Map<String, double[][]> edges = new HashMap<>();
+        private final Map<EdgeKey, double[][]> edges = new HashMap<>();
         private final Reshards reshards;
         private Cluster cluster;
         private int maxLayouts = -1;
@@ -431,8 +431,9 @@ public final class ProblemBuilder {
 
         /**
          * What depends on a coarse graph alone (by identity), whatever the devices, memory or compute model:
-         * its nodes' iteration spaces ({@link CoarseSpaces#of}), their cost signatures ({@link #signature})
-         * and the attention chains ({@link AttentionChains}). The builders of one graph on every submesh and
+         * its nodes' iteration spaces ({@link CoarseSpaces#of}), their cost signatures ({@link ProblemBuilder#signature}),
+         * the attention chains ({@link AttentionChains}) and the signatures with the nodes' pricing roles
+         * (attention priced fused or not). The builders of one graph on every submesh and
          * under every memory model (a pipeline search's configurations at one micro-batch size) work them
          * out once.
          */
@@ -529,6 +530,11 @@ public final class ProblemBuilder {
         return settings;
     }
 
+    /** The classes of nodes whose candidates' costs (time and memory) this builder has priced (for tests). */
+    public int classesPriced() {
+        return costCache.size();
+    }
+
     /**
      * Builds the problem of {@code graph} (coarsened first); {@code required} gives, per coarse node name,
      * layouts that must be among its candidates (the baselines'). The map is read as unchanging: what it
@@ -558,17 +564,17 @@ public final class ProblemBuilder {
         // the edges between the same classes (by tensor position) share one matrix: the distinct ones are
         // priced, each on its own (on two threads or more where there is much to price: the matrices do not
         // depend on the order), then every edge takes its class's
-        Map<String, Integer> edgeClass = new HashMap<>();
+        Map<EdgeKey, Integer> edgeClass = new HashMap<>();
         List<CoarseEdge> distinct = new ArrayList<>();
-        List<String> distinctKeys = new ArrayList<>();
+        List<EdgeKey> distinctKeys = new ArrayList<>();
         int[] classOf = new int[cg.edges().size()];
         long entries = 0;
         for (int i = 0; i < classOf.length; i++) {
             CoarseEdge e = cg.edges().get(i);
             Unit p = units.get(e.from());
             Unit u = units.get(e.to());
-            String key = keys.get(e.from()) + "#" + indexOf(p.space(), e.value().name(), true) + ">" + keys.get(e.to())
-                    + "#" + indexOf(u.space(), e.value().name(), false);
+            EdgeKey key = new EdgeKey(keys.get(e.from()), indexOf(p.space(), e.value().name(), true), keys.get(e.to()),
+                    indexOf(u.space(), e.value().name(), false));
             Integer k = edgeClass.get(key);
             if (k == null) {
                 k = distinct.size();
@@ -606,6 +612,14 @@ public final class ProblemBuilder {
         String name = cg.graph().name();
         OptionalDouble limit = settings.memoryLimit();
         return new Built(cg, name, limit, () -> wholeProblem(name, units, links, limit), units, links, unsupported);
+    }
+
+    /**
+     * The class of an edge: the class keys of its ends and the tensor's position among the producer's
+     * outputs and the consumer's inputs (edges of one class have one resharding matrix). The class keys
+     * are compared as strings, each hashed once (no key of the whole edge is concatenated).
+     */
+    private record EdgeKey(String from, int output, String to, int input) {
     }
 
     /** The whole problem of built units and links (their cost and edge tables copied into it). */
@@ -688,6 +702,8 @@ public final class ProblemBuilder {
         private List<String> signatures;
         private Map<CoarseNode, AttentionChains.Role> chains;
         private Set<CoarseNode> causal;
+        /** The signatures with each node's pricing role ({@link #roleKey}), attention priced fused and not. */
+        private final Map<Boolean, List<String>> roleSignatures = new HashMap<>();
 
         GraphFacts(CoarseGraph graph) {
             this.graph = graph;
@@ -842,14 +858,17 @@ public final class ProblemBuilder {
         prepare(cg);
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = spaces(cg);
-        List<String> sigs = signatureCache.computeIfAbsent(cg, g -> {
-            List<String> own = facts(g).signatures();
-            List<String> r = new ArrayList<>(own.size());
-            for (CoarseNode c : g.nodes()) {
-                r.add(own.get(c.index()) + "|" + roleKey(c) + "|");
-            }
-            return r;
-        });
+        // the roles follow from the graph's attention chains and whether attention is priced fused: the
+        // builders of the graph that price it alike share the keys
+        List<String> sigs = signatureCache.computeIfAbsent(cg, g -> facts(g).roleSignatures.computeIfAbsent(
+                settings.compute().fusedAttention(), fused -> {
+                    List<String> own = facts(g).signatures();
+                    List<String> r = new ArrayList<>(own.size());
+                    for (CoarseNode c : g.nodes()) {
+                        r.add(own.get(c.index()) + "|" + roleKey(c) + "|");
+                    }
+                    return List.copyOf(r);
+                }));
         List<String> keys = new ArrayList<>(cg.nodes().size());
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
