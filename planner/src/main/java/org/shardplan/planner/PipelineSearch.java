@@ -333,7 +333,8 @@ final class PipelineSearch {
                 k -> {
                     long t = System.nanoTime();
                     Map<String, List<Layout>> r = Baselines.familyLayouts(cg, micro, pb.digits(),
-                            baselineMemo.computeIfAbsent(micro, x -> new HashMap<>()));
+                            baselineMemo.compute(micro, (x, m) -> m != null && m.isOf(cg, micro) ? m
+                                    : new Baselines.Memo(cg, micro, pb.spacesOf(cg), pb.signaturesOf(cg))));
                     tick("required", t);
                     Map<String, Layout> more = pb.settings().cluster().deviceCount() == cluster.deviceCount()
                             ? extra.get(micro) : null;
@@ -354,9 +355,8 @@ final class PipelineSearch {
 
     private final Map<Long, Map<String, Layout>> extra = new HashMap<>();
 
-    /** The baselines per device set of the graph at each micro-batch size ({@link Baselines#familyLayouts}'s memo). */
-    private final Map<Long, Map<org.shardplan.planner.strategy.DeviceDigits, List<Baselines.Baseline>>> baselineMemo =
-            new HashMap<>();
+    /** The baselines of the graph at each micro-batch size, per device set ({@link Baselines#familyLayouts}'s memo). */
+    private final Map<Long, Baselines.Memo> baselineMemo = new HashMap<>();
 
     /**
      * Layouts that must be candidates, besides the baselines', of the problems on all the devices at this
@@ -475,7 +475,9 @@ final class PipelineSearch {
         double[][][] parts = memoryPartsOf.get(pb);
         if (parts == null || memoryPartsReq.get(pb) != req) {
             long t = System.nanoTime();
-            parts = pb.memoryParts(cg, req);
+            // memory alone (bit for bit the full pricing's parameter and activation bytes): a configuration
+            // this test turns down prices no time; one it passes prices its costs when bounded or built
+            parts = pb.memoryOnlyParts(cg, req);
             tick("memoryParts", t);
             memoryPartsOf.put(pb, parts);
             memoryPartsReq.put(pb, req);
@@ -483,8 +485,8 @@ final class PipelineSearch {
         return leastFits(parts, 1, stages) && (stages == 1 || stageMemoryFits(parts, cuts(cg, micro), stages, m, limit));
     }
 
-    /** {@link ProblemBuilder#memoryParts} per builder, and the required layouts they were made with (by identity). */
-    private final Map<ProblemBuilder, double[][][]> memoryPartsOf = new java.util.IdentityHashMap<>();
+    /** {@link ProblemBuilder#memoryOnlyParts} per builder, and the required layouts they were made with (by identity). */
+    final Map<ProblemBuilder, double[][][]> memoryPartsOf = new java.util.IdentityHashMap<>();
     private final Map<ProblemBuilder, Map<String, List<Layout>>> memoryPartsReq = new java.util.IdentityHashMap<>();
 
     /** 0, the cuts strictly inside {@code (0, n)} in their order, and n: the positions a stage may start or end at. */

@@ -97,15 +97,44 @@ public final class Strategies {
         List<Strategy> out = new ArrayList<>();
         search(space, dims, 0, devices, new LinkedHashMap<>(), opts, devices, out);
         if (opts.maxStrategies() > 0 && out.size() > opts.maxStrategies()) {
-            List<Strategy> rest = new ArrayList<>(out.subList(1, out.size()));
-            rest.sort(Comparator.comparingInt(Strategy::devices).reversed()
-                    .thenComparingInt(s -> s.factors().size()));
+            List<Strategy> rest = mostDevicesFirst(out.subList(1, out.size()));
             List<Strategy> capped = new ArrayList<>();
             capped.add(out.get(0));
             capped.addAll(rest.subList(0, opts.maxStrategies() - 1));
             out = capped;
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * The strategies by devices used, most first, then by dimensions split, fewest first, ties in their
+     * order: a stable sort, each strategy's devices worked out once (the searches of large device counts
+     * find tens of thousands). O(n log n).
+     */
+    static List<Strategy> mostDevicesFirst(List<Strategy> in) {
+        int n = in.size();
+        int maxDims = 0;
+        for (Strategy s : in) {
+            maxDims = Math.max(maxDims, s.factors().size());
+        }
+        if (n >= 1 << 26 || maxDims >= 64) {
+            List<Strategy> r = new ArrayList<>(in);
+            r.sort(Comparator.comparingInt(Strategy::devices).reversed().thenComparingInt(s -> s.factors().size()));
+            return r;
+        }
+        // one key per strategy, unique (the position breaks ties), so any sort gives the stable order:
+        // devices descending in the high 32 bits, then dimensions split (6 bits), then the position (26 bits)
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) {
+            Strategy s = in.get(i);
+            keys[i] = ((long) (Integer.MAX_VALUE - s.devices()) << 32) | ((long) s.factors().size() << 26) | i;
+        }
+        java.util.Arrays.sort(keys);
+        List<Strategy> r = new ArrayList<>(n);
+        for (long k : keys) {
+            r.add(in.get((int) (k & ((1 << 26) - 1))));
+        }
+        return r;
     }
 
     private static void search(IterationSpace space, List<LoopDim> dims, int i, int remaining,

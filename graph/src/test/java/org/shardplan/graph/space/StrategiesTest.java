@@ -91,4 +91,27 @@ class StrategiesTest {
     void oneDeviceHasOnlyTheReplicatedStrategy() {
         assertEquals(List.of(Strategy.replicated()), Strategies.enumerate(batchedMatmul(), 1));
     }
+
+    /**
+     * The cap's order ({@link Strategies#mostDevicesFirst}, keys worked out once) against the stable sort
+     * by a comparator that works them out at each comparison: the same list, ties in search order, on
+     * the batched product's strategies on 1,536 devices (many ties of devices and dimensions split), and
+     * the capped enumeration keeps that order's head.
+     */
+    @Test
+    void capOrderIsTheStableSortByDevicesThenDimensions() {
+        IterationSpace s = batchedMatmul();
+        List<Strategy> all = Strategies.enumerate(s, 1536);
+        assertTrue(all.size() > 100, all.size() + " strategies");
+        List<Strategy> rest = all.subList(1, all.size());
+        List<Strategy> expected = new java.util.ArrayList<>(rest);
+        expected.sort(java.util.Comparator.comparingInt(Strategy::devices).reversed()
+                .thenComparingInt(x -> x.factors().size()));
+        assertEquals(expected, Strategies.mostDevicesFirst(rest));
+        // the order differs from the search's, so the test can tell a sort from none
+        assertFalse(expected.equals(rest));
+        List<Strategy> capped = Strategies.enumerate(s, 1536, Strategies.Options.defaults().withMaxStrategies(17));
+        assertEquals(Strategy.replicated(), capped.get(0));
+        assertEquals(expected.subList(0, 16), capped.subList(1, 17));
+    }
 }

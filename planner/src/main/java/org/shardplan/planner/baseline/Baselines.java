@@ -18,6 +18,7 @@ import org.shardplan.graph.space.Strategy;
 import org.shardplan.graph.space.TensorIndexing;
 import org.shardplan.planner.strategy.DeviceDigits;
 import org.shardplan.planner.strategy.Layout;
+import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.strategy.StrategySpace;
 
 /**
@@ -77,12 +78,169 @@ public final class Baselines {
         return a;
     }
 
+    /**
+     * What the baselines of one graph at one batch size share across device sets: the graph's batch
+     * dimensions and spaces (worked out once), each device set's baselines, and each device set's
+     * placements of a strategy ({@link Layout#place} depends on the strategy, the placement order and the
+     * devices alone, and the nodes of repeated blocks ask for the same ones). A search that asks for the
+     * family layouts of one graph on several device counts (the stages' submeshes: 1,536, 768, 384, ...
+     * devices) keeps one memo per graph. Not thread-safe.
+     */
+    public static final class Memo {
+        private final CoarseGraph graph;
+        private final long batch;
+        private Analysed analysed;
+        private final Map<DeviceDigits, List<Baseline>> baselines = new HashMap<>();
+        private final Map<DeviceDigits, Map<List<Object>, Optional<Layout>>> places = new HashMap<>();
+        private int analyses;
+
+        /** An empty memo for the baselines of {@code graph} at {@code batch} samples. */
+        public Memo(CoarseGraph graph, long batch) {
+            this(graph, batch, null, null);
+        }
+
+        /**
+         * An empty memo for the baselines of {@code graph} at {@code batch} samples that takes the nodes'
+         * spaces ({@link CoarseSpaces#of}) and cost signatures ({@link ProblemBuilder#signature}) as a
+         * builder of the same graph worked them out ({@link ProblemBuilder#spacesOf},
+         * {@link ProblemBuilder#signaturesOf}); null: worked out here.
+         *
+         * @throws IllegalArgumentException if a list does not have one entry per node
+         */
+        public Memo(CoarseGraph graph, long batch, List<Optional<IterationSpace>> spaces, List<String> signatures) {
+            this.graph = java.util.Objects.requireNonNull(graph, "graph");
+            this.batch = batch;
+            int n = graph.nodes().size();
+            if ((spaces != null && spaces.size() != n) || (signatures != null && signatures.size() != n)) {
+                throw new IllegalArgumentException("the spaces and signatures must have one entry per node of "
+                        + graph.graph().name() + " (" + n + "), found " + (spaces == null ? "-" : spaces.size()) + " and "
+                        + (signatures == null ? "-" : signatures.size()));
+            }
+            this.spaces = spaces;
+            this.signatures = signatures;
+        }
+
+        private final List<Optional<IterationSpace>> spaces;
+        private final List<String> signatures;
+
+        /** Whether this is the memo of {@code g} (by identity) at {@code batch} samples. */
+        public boolean isOf(CoarseGraph g, long batch) {
+            return graph == g && this.batch == batch;
+        }
+
+        /** The device sets whose baselines were built so far (for tests). */
+        public int deviceSets() {
+            return baselines.size();
+        }
+
+        /** How many times the graph's batch dimensions and spaces were worked out: at most once (for tests). */
+        public int analyses() {
+            return analyses;
+        }
+
+        private Analysed analysed() {
+            if (analysed == null) {
+                List<Optional<IterationSpace>> sp = spaces != null ? spaces : CoarseSpaces.of(graph);
+                analysed = new Analysed(graph, batch, java.util.Collections.unmodifiableMap(BatchDims.of(graph, batch, sp)),
+                        sp);
+                analyses++;
+            }
+            return analysed;
+        }
+
+        /**
+         * Each node's class: nodes of one class have the same cost signature ({@link ProblemBuilder#signature}:
+         * members' operators and types, loop dimensions, tensors' indexing) and the same anchor kind
+         * (weight product, embedding), so that a baseline given the same batch dimension and the same
+         * split inputs lays them out alike (the layers of a transformer, after the first).
+         */
+        private int[] classes() {
+            if (classes == null) {
+                List<Optional<IterationSpace>> spaces = analysed().spaces();
+                Map<String, Integer> ids = new HashMap<>();
+                int[] r = new int[graph.nodes().size()];
+                for (CoarseNode n : graph.nodes()) {
+                    String sig = signatures != null ? signatures.get(n.index()) : ProblemBuilder.signature(n, spaces.get(n.index()));
+                    String key = sig + "|" + isLinear(n.anchor()) + "|" + isEmbedding(n.anchor());
+                    r[n.index()] = ids.computeIfAbsent(key, k -> ids.size());
+                }
+                classes = r;
+            }
+            return classes;
+        }
+
+        private int[] classes;
+    }
+
+    /**
+     * How one run of the baselines on one device set sees the graph and places layouts: from a {@link
+     * Memo}, or (the public single baselines) from the last graph analysed, placing afresh.
+     */
+    private record Context(Analysed analysed, DeviceDigits dd, Map<List<Object>, Optional<Layout>> places, int[] classes) {
+        static Context of(CoarseGraph g, long batch, DeviceDigits dd) {
+            return new Context(Baselines.analysed(g, batch), dd, null, null);
+        }
+
+        static Context of(Memo memo, DeviceDigits dd) {
+            return new Context(memo.analysed(), dd, memo.places.computeIfAbsent(dd, x -> new HashMap<>()), memo.classes());
+        }
+
+        /**
+         * The key under which a baseline's decision for a node is kept for the nodes after it: its class
+         * ({@link Memo#classes}) with what else the decision reads, {@code more}; null without a memo
+         * (each node decided on its own).
+         */
+        List<Object> key(CoarseNode n, Object... more) {
+            if (classes == null) {
+                return null;
+            }
+            Object[] k = new Object[more.length + 1];
+            k[0] = classes[n.index()];
+            System.arraycopy(more, 0, k, 1, more.length);
+            return java.util.Arrays.asList(k);
+        }
+
+        /**
+         * The layout of a strategy placed in this order on these devices ({@link Layout#place}), empty when
+         * the node's space does not divide by it or the devices cannot hold it; with a memo each strategy
+         * and order is placed once.
+         */
+        Optional<Layout> place(IterationSpace sp, Strategy s, List<String> placement) {
+            if (!sp.divides(s) || dd.devices() % s.devices() != 0) {
+                return Optional.empty();
+            }
+            try {
+                sp.check(s);
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
+            if (places == null) {
+                return Layout.place(s, placement, dd);
+            }
+            // the factors in their order (a layout keeps its strategy's order, which its label shows)
+            List<Object> key = List.of(new ArrayList<>(s.factors().entrySet()), List.copyOf(placement));
+            Optional<Layout> l = places.get(key);
+            if (l == null) {
+                l = Layout.place(s, placement, dd);
+                places.put(key, l);
+            }
+            return l;
+        }
+    }
+
     /** The data-parallel baseline. */
     public static Baseline dataParallel(CoarseGraph g, long batch, DeviceDigits dd) {
-        Analysed an = analysed(g, batch);
+        return dataParallel(g, Context.of(g, batch, dd));
+    }
+
+    private static Baseline dataParallel(CoarseGraph g, Context cx) {
+        Analysed an = cx.analysed();
+        DeviceDigits dd = cx.dd();
         Map<String, String> bd = an.batchDims();
         List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Layout> r = new LinkedHashMap<>();
+        // a node's layout depends on its class and batch dimension alone: decided once per pair
+        Map<List<Object>, Optional<Layout>> decided = new HashMap<>();
         for (CoarseNode n : g.nodes()) {
             org.shardplan.graph.Deadline.check("pricing the standard layouts (data parallelism, the expert's)");
             String dim = bd.get(n.name());
@@ -90,10 +248,16 @@ public final class Baselines {
             if (dim == null || sp.isEmpty()) {
                 continue;
             }
-            int f = largestDivisor(sp.get(), dim, dd.devices());
-            if (f > 1) {
-                place(sp.get(), Strategy.of(dim, f), List.of(dim), dd).ifPresent(l -> r.put(n.name(), l));
+            List<Object> key = cx.key(n, dim);
+            Optional<Layout> l = key == null ? null : decided.get(key);
+            if (l == null) {
+                int f = largestDivisor(sp.get(), dim, dd.devices());
+                l = f > 1 ? cx.place(sp.get(), Strategy.of(dim, f), List.of(dim)) : Optional.empty();
+                if (key != null) {
+                    decided.put(key, l);
+                }
             }
+            l.ifPresent(x -> r.put(n.name(), x));
         }
         return new Baseline("data-parallel", r);
     }
@@ -109,27 +273,34 @@ public final class Baselines {
      * families on fewer devices can also be chosen on more. O(digits · baselines · nodes · rank).
      */
     public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd) {
-        return familyLayouts(g, batch, dd, new HashMap<>());
+        return familyLayouts(g, batch, dd, new Memo(g, batch));
     }
 
     /**
-     * {@link #familyLayouts(CoarseGraph, long, DeviceDigits)} with the baselines of each device set kept
-     * in {@code memo} (the caller's, for this graph and batch only): a search that asks for the family
-     * layouts on several device counts of one graph (the stages' submeshes: 1,536, 768, 384, ... devices,
-     * whose chains of smaller sets overlap) builds each set's baselines once. Each layout is copied over
-     * {@code dd} once however many nodes share it. The same result as without the memo.
+     * {@link #familyLayouts(CoarseGraph, long, DeviceDigits)} with the graph's analysis, the baselines of
+     * each device set and their placements kept in {@code memo} (the caller's, made for this graph and
+     * batch): a search that asks for the family layouts on several device counts of one graph (the
+     * stages' submeshes: 1,536, 768, 384, ... devices, whose chains of smaller sets overlap) analyses the
+     * graph once and builds each set's baselines once. Each layout is copied over {@code dd} once however
+     * many nodes share it. The same result as without the memo.
+     *
+     * @throws IllegalArgumentException if the memo was made for another graph or batch
      */
-    public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd,
-            Map<DeviceDigits, List<Baseline>> memo) {
+    public static Map<String, List<Layout>> familyLayouts(CoarseGraph g, long batch, DeviceDigits dd, Memo memo) {
+        if (!memo.isOf(g, batch)) {
+            throw new IllegalArgumentException("the baselines' memo must be of the graph " + g.graph().name()
+                    + " at batch " + batch + ", found one of " + memo.graph.graph().name() + " at batch " + memo.batch);
+        }
         Map<String, List<Layout>> r = new LinkedHashMap<>();
         Map<Layout, Layout> copies = new HashMap<>();
         for (Optional<DeviceDigits> sub = Optional.of(dd); sub.isPresent();
                 sub = StrategySpace.copied() ? sub.get().withoutTopDigit() : Optional.empty()) {
             DeviceDigits at = sub.get();
-            List<Baseline> all = memo.computeIfAbsent(at, x -> {
+            List<Baseline> all = memo.baselines.computeIfAbsent(at, x -> {
+                Context cx = Context.of(memo, x);
                 List<Baseline> bs = new ArrayList<>();
-                bs.add(dataParallel(g, batch, x));
-                bs.addAll(experts(g, batch, x));
+                bs.add(dataParallel(g, cx));
+                bs.addAll(experts(g, cx));
                 // kept: the layouts the nodes of repeated blocks share are held once
                 Map<Layout, Layout> one = new HashMap<>();
                 List<Baseline> kept = new ArrayList<>(bs.size());
@@ -161,6 +332,11 @@ public final class Baselines {
      * it); Megatron at T = 1 (data parallelism) when no degree fits; none otherwise.
      */
     public static List<Baseline> experts(CoarseGraph g, long batch, DeviceDigits dd) {
+        return experts(g, Context.of(g, batch, dd));
+    }
+
+    private static List<Baseline> experts(CoarseGraph g, Context cx) {
+        DeviceDigits dd = cx.dd();
         boolean conv = false;
         boolean linear = false;
         for (CoarseNode n : g.nodes()) {
@@ -168,7 +344,7 @@ public final class Baselines {
             linear |= isLinear(n.anchor());
         }
         if (conv) {
-            return List.of(oneWeirdTrick(g, batch, dd));
+            return List.of(oneWeirdTrick(g, cx));
         }
         List<Baseline> r = new ArrayList<>();
         if (linear) {
@@ -176,15 +352,15 @@ public final class Baselines {
                 if (dd.devicesPerNode() % t != 0) {
                     continue;
                 }
-                Optional<Baseline> plain = megatron(g, batch, dd, t, false);
+                Optional<Baseline> plain = megatron(g, cx, t, false);
                 if (plain.isEmpty()) {
                     continue;
                 }
                 r.add(plain.get());
-                megatron(g, batch, dd, t, true).filter(sp -> !sp.layouts().equals(plain.get().layouts())).ifPresent(r::add);
+                megatron(g, cx, t, true).filter(sp -> !sp.layouts().equals(plain.get().layouts())).ifPresent(r::add);
             }
             if (r.isEmpty()) {
-                megatron(g, batch, dd, 1, false).ifPresent(r::add);
+                megatron(g, cx, 1, false).ifPresent(r::add);
             }
         }
         return r;
@@ -218,11 +394,16 @@ public final class Baselines {
      * @throws IllegalArgumentException unless {@code t} divides the devices of a node
      */
     public static Optional<Baseline> megatron(CoarseGraph g, long batch, DeviceDigits dd, int t, boolean sequenceParallel) {
+        return megatron(g, Context.of(g, batch, dd), t, sequenceParallel);
+    }
+
+    private static Optional<Baseline> megatron(CoarseGraph g, Context cx, int t, boolean sequenceParallel) {
+        DeviceDigits dd = cx.dd();
         if (t < 1 || dd.devicesPerNode() % t != 0) {
             throw new IllegalArgumentException("tensor-parallel degree must divide the " + dd.devicesPerNode()
                     + " devices of a node, found " + t);
         }
-        Analysed an = analysed(g, batch);
+        Analysed an = cx.analysed();
         Map<String, String> bd = an.batchDims();
         List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Integer> modelAxis = new HashMap<>();
@@ -236,6 +417,9 @@ public final class Baselines {
             }
         }
         long vocabulary = rows;
+        // a node's decision depends on its class, its batch dimension and which axis of each input arrives
+        // split: decided once per such key (the layers after the first take the first's)
+        Map<List<Object>, Decided> decided = new HashMap<>();
         for (CoarseNode n : g.nodes()) {
             org.shardplan.graph.Deadline.check("pricing the standard layouts (data parallelism, the expert's)");
             Optional<IterationSpace> osp = spaces.get(n.index());
@@ -244,64 +428,105 @@ public final class Baselines {
             }
             IterationSpace sp = osp.get();
             String batchDim = bd.get(n.name());
-            String md = null;
-            for (TensorIndexing in : sp.inputs()) {
-                Integer a = modelAxis.get(in.name());
-                if (a == null || in.isParameter()) {
-                    continue;
+            List<Object> key = null;
+            Decided dc = null;
+            if (cx.classes() != null) {
+                Object[] split = new Object[sp.inputs().size() + 1];
+                split[0] = batchDim;
+                for (int i = 0; i < sp.inputs().size(); i++) {
+                    TensorIndexing in = sp.inputs().get(i);
+                    split[i + 1] = in.isParameter() ? null : modelAxis.get(in.name());
                 }
-                String d = a < in.axes().size() ? outermostSplittable(sp, in.axes().get(a)) : null;
-                LoopDim ld = d == null ? null : sp.dim(d).orElseThrow();
-                if (ld == null || d.equals(batchDim) || !ld.splittable() || ld.extent() % t != 0
-                        || (md != null && !md.equals(d))) {
-                    return Optional.empty(); // the split cannot be kept here
+                key = cx.key(n, split);
+                dc = decided.get(key);
+            }
+            if (dc == null) {
+                dc = megatronNode(sp, batchDim, n.anchor(), modelAxis, cx, t, dp, vocabulary, sequenceParallel);
+                if (key != null) {
+                    decided.put(key, dc);
                 }
-                md = d;
             }
-            if (md == null && t > 1 && isLinear(n.anchor())) {
-                md = columnDim(sp, batchDim, t);
+            if (dc.fails()) {
+                return Optional.empty();
             }
-            if (md == null && t > 1 && batchDim != null && isEmbedding(n.anchor())
-                    && sp.dim("v").map(d -> d.extent() == vocabulary && d.extent() % t == 0).orElse(false)) {
-                md = "v";
-            }
-            int batchFactor = batchDim == null ? 1 : largestDivisor(sp, batchDim, dp);
-            Map<String, Integer> f = new LinkedHashMap<>();
-            List<String> placement = new ArrayList<>();
-            String seq = md == null && sequenceParallel && t > 1 ? sequenceDim(sp, batchDim, t) : null;
-            if (md != null || seq != null) {
-                f.put(md != null ? md : seq, t);
-                placement.add(md != null ? md : seq);
-            } else if (t > 1 && batchFactor > 1) {
-                placement.add(Layout.COPIES + t);
-            }
-            if (batchFactor > 1) {
-                f.put(batchDim, batchFactor);
-                placement.add(batchDim);
-            }
-            if (f.isEmpty()) {
+            if (dc.layout() == null) {
                 continue;
             }
-            Optional<Layout> l = place(sp, Strategy.of(f), placement, dd);
-            if (l.isEmpty()) {
-                if (md != null) {
-                    return Optional.empty();
-                }
-                continue;
-            }
-            r.put(n.name(), l.get());
-            if (md != null && sp.dim(md).orElseThrow().kind() != LoopKind.REDUCTION) {
-                for (TensorIndexing out : sp.outputs()) {
-                    int a = out.axisOf(md);
-                    if (a >= 0) {
-                        modelAxis.put(out.name(), a);
-                    }
+            r.put(n.name(), dc.layout());
+            for (int i = 0; i < dc.outputAxes().length; i++) {
+                if (dc.outputAxes()[i] >= 0) {
+                    modelAxis.put(sp.outputs().get(i).name(), dc.outputAxes()[i]);
                 }
             }
         }
         String name = sequenceParallel ? "megatron-sp (tensor parallel " + t + ", sequence parallel)"
                 : "megatron (tensor parallel " + t + ")";
         return Optional.of(new Baseline(name, r));
+    }
+
+    /**
+     * What a baseline does at one node: fails (the split that arrives cannot be kept), leaves it
+     * replicated (layout null) or lays it out, and then at which axis each output carries the model
+     * split (-1: none).
+     */
+    private record Decided(boolean fails, Layout layout, int[] outputAxes) {
+        static final Decided FAILS = new Decided(true, null, new int[0]);
+        static final Decided REPLICATED = new Decided(false, null, new int[0]);
+    }
+
+    /** {@link #megatron}'s decision at one node, given which axis of each input arrives split ({@code modelAxis}). */
+    private static Decided megatronNode(IterationSpace sp, String batchDim, Node anchor, Map<String, Integer> modelAxis,
+            Context cx, int t, int dp, long vocabulary, boolean sequenceParallel) {
+        String md = null;
+        for (TensorIndexing in : sp.inputs()) {
+            Integer a = modelAxis.get(in.name());
+            if (a == null || in.isParameter()) {
+                continue;
+            }
+            String d = a < in.axes().size() ? outermostSplittable(sp, in.axes().get(a)) : null;
+            LoopDim ld = d == null ? null : sp.dim(d).orElseThrow();
+            if (ld == null || d.equals(batchDim) || !ld.splittable() || ld.extent() % t != 0
+                    || (md != null && !md.equals(d))) {
+                return Decided.FAILS; // the split cannot be kept here
+            }
+            md = d;
+        }
+        if (md == null && t > 1 && isLinear(anchor)) {
+            md = columnDim(sp, batchDim, t);
+        }
+        if (md == null && t > 1 && batchDim != null && isEmbedding(anchor)
+                && sp.dim("v").map(d -> d.extent() == vocabulary && d.extent() % t == 0).orElse(false)) {
+            md = "v";
+        }
+        int batchFactor = batchDim == null ? 1 : largestDivisor(sp, batchDim, dp);
+        Map<String, Integer> f = new LinkedHashMap<>();
+        List<String> placement = new ArrayList<>();
+        String seq = md == null && sequenceParallel && t > 1 ? sequenceDim(sp, batchDim, t) : null;
+        if (md != null || seq != null) {
+            f.put(md != null ? md : seq, t);
+            placement.add(md != null ? md : seq);
+        } else if (t > 1 && batchFactor > 1) {
+            placement.add(Layout.COPIES + t);
+        }
+        if (batchFactor > 1) {
+            f.put(batchDim, batchFactor);
+            placement.add(batchDim);
+        }
+        if (f.isEmpty()) {
+            return Decided.REPLICATED;
+        }
+        Optional<Layout> l = cx.place(sp, Strategy.of(f), placement);
+        if (l.isEmpty()) {
+            return md != null ? Decided.FAILS : Decided.REPLICATED;
+        }
+        int[] axes = new int[sp.outputs().size()];
+        java.util.Arrays.fill(axes, -1);
+        if (md != null && sp.dim(md).orElseThrow().kind() != LoopKind.REDUCTION) {
+            for (int i = 0; i < axes.length; i++) {
+                axes[i] = sp.outputs().get(i).axisOf(md);
+            }
+        }
+        return new Decided(false, l.get(), axes);
     }
 
     /** The outermost dimension of an axis that is not fixed (for a Split's input, the position inside the parts). */
@@ -353,9 +578,10 @@ public final class Baselines {
      * The one weird trick (Krizhevsky, 2014): data parallelism up to the first weight product, then
      * model parallelism over all devices, the split carried through the operators that follow.
      */
-    private static Baseline oneWeirdTrick(CoarseGraph g, long batch, DeviceDigits dd) {
+    private static Baseline oneWeirdTrick(CoarseGraph g, Context cx) {
+        DeviceDigits dd = cx.dd();
         int t = dd.devices();
-        Analysed an = analysed(g, batch);
+        Analysed an = cx.analysed();
         Map<String, String> bd = an.batchDims();
         List<Optional<IterationSpace>> spaces = an.spaces();
         Map<String, Integer> modelAxis = new HashMap<>();
@@ -408,7 +634,7 @@ public final class Baselines {
             if (f.isEmpty()) {
                 continue;
             }
-            Optional<Layout> l = place(sp, Strategy.of(f), placement, dd);
+            Optional<Layout> l = cx.place(sp, Strategy.of(f), placement);
             if (l.isEmpty()) {
                 continue;
             }
@@ -456,17 +682,5 @@ public final class Baselines {
             }
         }
         return 1;
-    }
-
-    private static Optional<Layout> place(IterationSpace sp, Strategy s, List<String> placement, DeviceDigits dd) {
-        if (!sp.divides(s) || dd.devices() % s.devices() != 0) {
-            return Optional.empty();
-        }
-        try {
-            sp.check(s);
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
-        }
-        return Layout.place(s, placement, dd);
     }
 }

@@ -29,8 +29,12 @@ public final class BatchDims {
 
     /** The batch dimension per coarse node name (nodes without one are absent), in graph order. */
     public static Map<String, String> of(CoarseGraph cg, long batch) {
+        return of(cg, batch, CoarseSpaces.of(cg));
+    }
+
+    /** {@link #of(CoarseGraph, long)} with the graph's node spaces ({@link CoarseSpaces#of}) already worked out. */
+    static Map<String, String> of(CoarseGraph cg, long batch, List<Optional<IterationSpace>> spaces) {
         Graph g = cg.graph();
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
         Map<String, Integer> axis = new HashMap<>();
         for (Value v : g.inputs()) {
             if (!v.shape().rankKnown() || v.shape().rank() == 0) {

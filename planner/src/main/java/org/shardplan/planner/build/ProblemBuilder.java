@@ -345,7 +345,7 @@ public final class ProblemBuilder {
      */
     public static final class Shared {
         private final Map<String, List<Layout>> layouts = new HashMap<>();
-        private final Map<String, double[][]> edges = new HashMap<>();
+        private final Map<EdgeKey, double[][]> edges = new HashMap<>();
         private final Reshards reshards;
         private Cluster cluster;
         private int maxLayouts = -1;
@@ -427,6 +427,21 @@ public final class ProblemBuilder {
                 compute = cm;
             }
             return compute.pricesAs(cm);
+        }
+
+        /**
+         * What depends on a coarse graph alone (by identity), whatever the devices, memory or compute model:
+         * its nodes' iteration spaces ({@link CoarseSpaces#of}), their cost signatures ({@link ProblemBuilder#signature}),
+         * the attention chains ({@link AttentionChains}) and the signatures with the nodes' pricing roles
+         * (attention priced fused or not). The builders of one graph on every submesh and
+         * under every memory model (a pipeline search's configurations at one micro-batch size) work them
+         * out once.
+         */
+        private final Map<CoarseGraph, GraphFacts> graphs = new java.util.IdentityHashMap<>();
+
+        /** The graphs whose facts were worked out so far (for tests). */
+        public int graphsAnalysed() {
+            return graphs.size();
         }
 
         /** Per-device nodes priced so far (for tests). */
@@ -515,6 +530,11 @@ public final class ProblemBuilder {
         return settings;
     }
 
+    /** The classes of nodes whose candidates' costs (time and memory) this builder has priced (for tests). */
+    public int classesPriced() {
+        return costCache.size();
+    }
+
     /**
      * Builds the problem of {@code graph} (coarsened first); {@code required} gives, per coarse node name,
      * layouts that must be among its candidates (the baselines'). The map is read as unchanging: what it
@@ -544,17 +564,17 @@ public final class ProblemBuilder {
         // the edges between the same classes (by tensor position) share one matrix: the distinct ones are
         // priced, each on its own (on two threads or more where there is much to price: the matrices do not
         // depend on the order), then every edge takes its class's
-        Map<String, Integer> edgeClass = new HashMap<>();
+        Map<EdgeKey, Integer> edgeClass = new HashMap<>();
         List<CoarseEdge> distinct = new ArrayList<>();
-        List<String> distinctKeys = new ArrayList<>();
+        List<EdgeKey> distinctKeys = new ArrayList<>();
         int[] classOf = new int[cg.edges().size()];
         long entries = 0;
         for (int i = 0; i < classOf.length; i++) {
             CoarseEdge e = cg.edges().get(i);
             Unit p = units.get(e.from());
             Unit u = units.get(e.to());
-            String key = keys.get(e.from()) + "#" + indexOf(p.space(), e.value().name(), true) + ">" + keys.get(e.to())
-                    + "#" + indexOf(u.space(), e.value().name(), false);
+            EdgeKey key = new EdgeKey(keys.get(e.from()), indexOf(p.space(), e.value().name(), true), keys.get(e.to()),
+                    indexOf(u.space(), e.value().name(), false));
             Integer k = edgeClass.get(key);
             if (k == null) {
                 k = distinct.size();
@@ -592,6 +612,14 @@ public final class ProblemBuilder {
         String name = cg.graph().name();
         OptionalDouble limit = settings.memoryLimit();
         return new Built(cg, name, limit, () -> wholeProblem(name, units, links, limit), units, links, unsupported);
+    }
+
+    /**
+     * The class of an edge: the class keys of its ends and the tensor's position among the producer's
+     * outputs and the consumer's inputs (edges of one class have one resharding matrix). The class keys
+     * are compared as strings, each hashed once (no key of the whole edge is concatenated).
+     */
+    private record EdgeKey(String from, int output, String to, int input) {
     }
 
     /** The whole problem of built units and links (their cost and edge tables copied into it). */
@@ -660,11 +688,80 @@ public final class ProblemBuilder {
     /** Candidates and costs of each class of nodes (signature, attention role, required layouts), kept across builds. */
     private final Map<String, List<Layout>> layoutCache = new HashMap<>();
     private final Map<String, List<Cost>> costCache = new HashMap<>();
-    private final Map<CoarseGraph, List<Optional<IterationSpace>>> spaceCache = new java.util.IdentityHashMap<>();
+    /** Each graph's cost keys before the required layouts: its signature, then this builder's attention role. */
     private final Map<CoarseGraph, List<String>> signatureCache = new java.util.IdentityHashMap<>();
 
+    /**
+     * The facts of a coarse graph that no setting changes, kept by the builders that share one {@link
+     * PerDeviceWork} (whether or not they share its prices): the nodes' spaces, signatures and attention
+     * chains, each worked out on first use.
+     */
+    private static final class GraphFacts {
+        private final CoarseGraph graph;
+        private List<Optional<IterationSpace>> spaces;
+        private List<String> signatures;
+        private Map<CoarseNode, AttentionChains.Role> chains;
+        private Set<CoarseNode> causal;
+        /** The signatures with each node's pricing role ({@link #roleKey}), attention priced fused and not. */
+        private final Map<Boolean, List<String>> roleSignatures = new HashMap<>();
+
+        GraphFacts(CoarseGraph graph) {
+            this.graph = graph;
+        }
+
+        List<Optional<IterationSpace>> spaces() {
+            if (spaces == null) {
+                spaces = CoarseSpaces.of(graph);
+            }
+            return spaces;
+        }
+
+        List<String> signatures() {
+            if (signatures == null) {
+                List<Optional<IterationSpace>> sp = spaces();
+                List<String> r = new ArrayList<>(graph.nodes().size());
+                for (CoarseNode c : graph.nodes()) {
+                    r.add(signature(c, sp.get(c.index())));
+                }
+                signatures = List.copyOf(r);
+            }
+            return signatures;
+        }
+
+        Map<CoarseNode, AttentionChains.Role> chains() {
+            if (chains == null) {
+                chains = AttentionChains.of(graph);
+            }
+            return chains;
+        }
+
+        Set<CoarseNode> causal() {
+            if (causal == null) {
+                causal = AttentionChains.causal(graph);
+            }
+            return causal;
+        }
+    }
+
+    private GraphFacts facts(CoarseGraph cg) {
+        return shared.work.graphs.computeIfAbsent(cg, GraphFacts::new);
+    }
+
     private List<Optional<IterationSpace>> spaces(CoarseGraph cg) {
-        return spaceCache.computeIfAbsent(cg, CoarseSpaces::of);
+        return facts(cg).spaces();
+    }
+
+    /**
+     * The nodes' spaces of a coarse graph ({@link CoarseSpaces#of}), in node order, as the builders that
+     * share this builder's {@link PerDeviceWork} keep them (worked out once for all of them).
+     */
+    public List<Optional<IterationSpace>> spacesOf(CoarseGraph cg) {
+        return spaces(cg);
+    }
+
+    /** The nodes' cost signatures of a coarse graph ({@link #signature}), in node order, kept as {@link #spacesOf}. */
+    public List<String> signaturesOf(CoarseGraph cg) {
+        return facts(cg).signatures();
     }
 
     /**
@@ -761,13 +858,17 @@ public final class ProblemBuilder {
         prepare(cg);
         required = sameForEveryInstance(cg, required);
         List<Optional<IterationSpace>> spaces = spaces(cg);
-        List<String> sigs = signatureCache.computeIfAbsent(cg, g -> {
-            List<String> r = new ArrayList<>();
-            for (CoarseNode c : g.nodes()) {
-                r.add(signature(c, spaces.get(c.index())) + "|" + roleKey(c) + "|");
-            }
-            return r;
-        });
+        // the roles follow from the graph's attention chains and whether attention is priced fused: the
+        // builders of the graph that price it alike share the keys
+        List<String> sigs = signatureCache.computeIfAbsent(cg, g -> facts(g).roleSignatures.computeIfAbsent(
+                settings.compute().fusedAttention(), fused -> {
+                    List<String> own = facts(g).signatures();
+                    List<String> r = new ArrayList<>(own.size());
+                    for (CoarseNode c : g.nodes()) {
+                        r.add(own.get(c.index()) + "|" + roleKey(c) + "|");
+                    }
+                    return List.copyOf(r);
+                }));
         List<String> keys = new ArrayList<>(cg.nodes().size());
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
@@ -807,7 +908,7 @@ public final class ProblemBuilder {
      */
     public double leastMemory(CoarseGraph cg) {
         prepare(cg);
-        List<Optional<IterationSpace>> spaces = CoarseSpaces.of(cg);
+        List<Optional<IterationSpace>> spaces = spaces(cg);
         Map<String, Double> cache = new HashMap<>();
         double total = 0;
         for (CoarseNode c : cg.nodes()) {
@@ -870,7 +971,7 @@ public final class ProblemBuilder {
     }
 
     /** What a coarse node's costs depend on: its members' operators, attributes and types, and its space (not names). */
-    static String signature(CoarseNode c, Optional<IterationSpace> space) {
+    public static String signature(CoarseNode c, Optional<IterationSpace> space) {
         StringBuilder b = new StringBuilder(RepeatedBlocks.signature(c)).append("||");
         space.ifPresent(s -> {
             Map<String, Integer> names = new HashMap<>();
@@ -906,10 +1007,11 @@ public final class ProblemBuilder {
      */
     public void prepare(CoarseGraph cg) {
         if (prepared.add(cg)) {
-            Map<CoarseNode, AttentionChains.Role> found = AttentionChains.of(cg);
+            GraphFacts f = facts(cg);
+            Map<CoarseNode, AttentionChains.Role> found = f.chains();
             if (settings.compute().fusedAttention()) {
                 roles.putAll(found);
-                causal.addAll(AttentionChains.causal(cg));
+                causal.addAll(f.causal());
             } else {
                 found.forEach((n, r) -> {
                     if (r == AttentionChains.Role.SCORES) {
