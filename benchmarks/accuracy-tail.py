@@ -91,21 +91,36 @@ def pct(x):
     return "%.1f" % (100 * x)
 
 
+def fail(message):
+    """Bad input: a message naming it, exit status 2."""
+    print("accuracy-tail.py: " + message, file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv):
     bound, top, sets = 0.25, 25, []
     i = 0
     while i < len(argv):
-        if argv[i] == "--bound":
-            bound = float(argv[i + 1]); i += 2; continue
-        if argv[i] == "--top":
-            top = int(argv[i + 1]); i += 2; continue
+        if argv[i] in ("--bound", "--top"):
+            try:
+                if argv[i] == "--bound":
+                    bound = float(argv[i + 1])
+                else:
+                    top = int(argv[i + 1])
+            except (IndexError, ValueError):
+                fail(argv[i] + " needs a number")
+            i += 2
+            continue
         label, _, d = argv[i].partition("=")
         if not d:
-            sys.exit("accuracy-tail.py: expected LABEL=DUMPDIR, got " + argv[i])
-        sets.append((label, load(d)))
+            fail("expected LABEL=DUMPDIR, got " + argv[i])
+        try:
+            sets.append((label, load(d)))
+        except (OSError, ValueError, KeyError) as e:
+            fail("cannot read the dump %s: %s" % (d, e))
         i += 1
     if len(sets) < 2:
-        sys.exit("accuracy-tail.py: needs two sets or more (the same cases, one model)\n" + __doc__)
+        fail("needs two sets or more (the same cases, one model)\n" + __doc__)
     labels = [l for l, _ in sets]
 
     # every node present (measured) in every set: key (case, node name)
