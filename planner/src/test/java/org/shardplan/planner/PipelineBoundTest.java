@@ -844,21 +844,7 @@ class PipelineBoundTest {
         }
         assertTrue(smoothed >= 1.2 * alone, "smoothed " + smoothed + ", the game's strategy alone " + alone);
         assertTrue(smoothed <= o.stepSeconds() * (1 + 1e-9), "dual " + smoothed + " above the plan " + o.stepSeconds());
-        int chunks = 64;
-        int k = least.segments();
-        double[] w = new double[k + 1];
-        for (int i = 0; i < k; i++) {
-            StageProfile pr = least.profile(i, i + 1);
-            w[i + 1] = w[i] + pr.forwardSeconds() + pr.backwardSeconds();
-        }
-        int[] ends = new int[chunks];
-        for (int j = 0; j < chunks; j++) {
-            int e = j == 0 ? 1 : ends[j - 1] + 1;
-            while (e < k - (chunks - 1 - j) && w[e] < w[k] * (j + 1) / chunks) {
-                e++;
-            }
-            ends[j] = j == chunks - 1 ? k : e;
-        }
+        int[] ends = least.evenShares(64);
         double balanced = leafStep(least, sch, 16, 16, 4, ends);
         double descended = descend(least, sch, 16, 16, 4, ends);
         assertTrue(descended <= balanced, "the local search went up");
