@@ -1625,6 +1625,10 @@ final class PipelineSearch {
         if (!ownSolved) {
             planOwnPartition(o, pos, pbound, minimisers, cheap); // no minimiser of the plan's schedule solved exactly
         }
+        if (cheap && (ownFirst || !ownSolved)) {
+            // a second start of the local searches, after the bounds (which it leaves their time): plans only
+            planFromEvenShares(o, pos, pbound, minimisers);
+        }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
     }
 
@@ -1664,14 +1668,24 @@ final class PipelineSearch {
         // the search balanced the plan's stages; a partition its own schedule prefers may have faster plans: the cuts
         // moved by a local search on the least profiles, that partition solved exactly and priced as a plan; then, in
         // turn, the cuts moved by a local search on the step of the layouts found (a plan's own price) and the partition
-        // reached solved exactly again, while that moves them. The same from a second start, the model's least work cut
-        // into equal shares: the local searches end where no single cut move helps, and the search's balance of
-        // per-node times is one start of many (DenseNet-121 at 16 A100s, batch 128, interleaved over 16 chunks: from
-        // the plan's partition 23.762 ms, from equal shares faster)
+        // reached solved exactly again, while that moves them
         descendFrom(o, pos, pbound, paths, "plan's", ends, ends, minimisers);
-        int[] other = pbound.evenShares(ends.length);
-        if (!java.util.Arrays.equals(other, ends)) {
-            descendFrom(o, pos, pbound, paths, "even shares'", other, null, minimisers);
+    }
+
+    /**
+     * {@link #planOwnPartition}'s local searches from a second start, the model's least work cut into equal shares
+     * ({@link PipelineBound#evenShares}), under the plan's schedule: they end where no single cut move helps, and the
+     * search's balance of per-node times is one start of many (DenseNet-121 at 16 A100s, batch 128, interleaved over 16
+     * chunks: from the plan's partition 23.762 ms, from equal shares 23.134 ms). Plans to price only.
+     */
+    private void planFromEvenShares(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers) {
+        if (!o.schedule().exact() || secondsLeft() <= 0.05) {
+            return;
+        }
+        int[] even = pbound.evenShares(o.bounds().length - 1);
+        if (!java.util.Arrays.equals(stageBounds(pos, even), o.bounds())) {
+            PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
+            descendFrom(o, pos, pbound, paths, "even shares'", even, null, minimisers);
         }
     }
 
