@@ -2051,6 +2051,29 @@ final class PipelineBound {
         return table;
     }
 
+    /**
+     * The ends of the partition that cuts the model's least work (each segment's least forward and backward) into
+     * {@code chunks} equal shares: chunk {@code j} ends at the first segment where the work before reaches {@code j + 1}
+     * shares, at least one segment a chunk. A start for {@link #descend}, not a bound. O(K + chunks).
+     */
+    int[] evenShares(int chunks) {
+        int k = segments;
+        double[] w = new double[k + 1];
+        for (int i = 0; i < k; i++) {
+            StageProfile pr = profile(i, i + 1);
+            w[i + 1] = w[i] + pr.forwardSeconds() + pr.backwardSeconds();
+        }
+        int[] ends = new int[chunks];
+        for (int j = 0; j < chunks; j++) {
+            int e = j == 0 ? 1 : ends[j - 1] + 1;
+            while (e < k - (chunks - 1 - j) && w[e] < w[k] * (j + 1) / chunks) {
+                e++;
+            }
+            ends[j] = j == chunks - 1 ? k : e;
+        }
+        return ends;
+    }
+
     /** The ends of the partition whose largest chunk work (forward and backward, least) is least. O(chunks K^2). */
     private int[] balanced(int chunks) {
         int[] ends = new int[chunks];
