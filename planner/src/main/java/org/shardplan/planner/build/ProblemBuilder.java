@@ -547,7 +547,7 @@ public final class ProblemBuilder {
     /** Builds the problem of a coarse graph; see {@link #build(Graph, Map)}. */
     public Built build(CoarseGraph cg, Map<String, List<Layout>> required) {
         List<String> keys = classKeys(cg, required);
-        List<Optional<IterationSpace>> spaces = spaces(cg);
+        List<Optional<IterationSpace>> spaces = spacesOf(cg);
         List<Unit> units = new ArrayList<>();
         Map<String, Integer> unsupported = new LinkedHashMap<>();
         for (CoarseNode c : cg.nodes()) {
@@ -688,8 +688,6 @@ public final class ProblemBuilder {
     /** Candidates and costs of each class of nodes (signature, attention role, required layouts), kept across builds. */
     private final Map<String, List<Layout>> layoutCache = new HashMap<>();
     private final Map<String, List<Cost>> costCache = new HashMap<>();
-    /** Each graph's cost keys before the required layouts: its signature, then this builder's attention role. */
-    private final Map<CoarseGraph, List<String>> signatureCache = new java.util.IdentityHashMap<>();
 
     /**
      * The facts of a coarse graph that no setting changes, kept by the builders that share one {@link
@@ -747,16 +745,12 @@ public final class ProblemBuilder {
         return shared.work.graphs.computeIfAbsent(cg, GraphFacts::new);
     }
 
-    private List<Optional<IterationSpace>> spaces(CoarseGraph cg) {
-        return facts(cg).spaces();
-    }
-
     /**
      * The nodes' spaces of a coarse graph ({@link CoarseSpaces#of}), in node order, as the builders that
      * share this builder's {@link PerDeviceWork} keep them (worked out once for all of them).
      */
     public List<Optional<IterationSpace>> spacesOf(CoarseGraph cg) {
-        return spaces(cg);
+        return facts(cg).spaces();
     }
 
     /** The nodes' cost signatures of a coarse graph ({@link #signature}), in node order, kept as {@link #spacesOf}. */
@@ -776,7 +770,7 @@ public final class ProblemBuilder {
         List<String> kept = known.get(required);
         if (kept == null) {
             kept = candidateKeys(cg, required);
-            List<Optional<IterationSpace>> spaces = spaces(cg);
+            List<Optional<IterationSpace>> spaces = spacesOf(cg);
             for (CoarseNode c : cg.nodes()) {
                 String key = kept.get(c.index());
                 if (!costCache.containsKey(key)) {
@@ -819,7 +813,7 @@ public final class ProblemBuilder {
      */
     public double[][][] memoryOnlyParts(CoarseGraph cg, Map<String, List<Layout>> required) {
         List<String> keys = candidateKeys(cg, required);
-        List<Optional<IterationSpace>> spaces = spaces(cg);
+        List<Optional<IterationSpace>> spaces = spacesOf(cg);
         Map<String, double[][]> byClass = new HashMap<>();
         double[][][] r = new double[keys.size()][][];
         for (CoarseNode c : cg.nodes()) {
@@ -857,18 +851,18 @@ public final class ProblemBuilder {
     private List<String> computeClassKeys(CoarseGraph cg, Map<String, List<Layout>> required) {
         prepare(cg);
         required = sameForEveryInstance(cg, required);
-        List<Optional<IterationSpace>> spaces = spaces(cg);
+        List<Optional<IterationSpace>> spaces = spacesOf(cg);
         // the roles follow from the graph's attention chains and whether attention is priced fused: the
         // builders of the graph that price it alike share the keys
-        List<String> sigs = signatureCache.computeIfAbsent(cg, g -> facts(g).roleSignatures.computeIfAbsent(
-                settings.compute().fusedAttention(), fused -> {
-                    List<String> own = facts(g).signatures();
-                    List<String> r = new ArrayList<>(own.size());
-                    for (CoarseNode c : g.nodes()) {
-                        r.add(own.get(c.index()) + "|" + roleKey(c) + "|");
-                    }
-                    return List.copyOf(r);
-                }));
+        GraphFacts facts = facts(cg);
+        List<String> sigs = facts.roleSignatures.computeIfAbsent(settings.compute().fusedAttention(), fused -> {
+            List<String> own = facts.signatures();
+            List<String> r = new ArrayList<>(own.size());
+            for (CoarseNode c : cg.nodes()) {
+                r.add(own.get(c.index()) + "|" + roleKey(c) + "|");
+            }
+            return List.copyOf(r);
+        });
         List<String> keys = new ArrayList<>(cg.nodes().size());
         for (CoarseNode c : cg.nodes()) {
             Optional<IterationSpace> space = spaces.get(c.index());
@@ -908,7 +902,7 @@ public final class ProblemBuilder {
      */
     public double leastMemory(CoarseGraph cg) {
         prepare(cg);
-        List<Optional<IterationSpace>> spaces = spaces(cg);
+        List<Optional<IterationSpace>> spaces = spacesOf(cg);
         Map<String, Double> cache = new HashMap<>();
         double total = 0;
         for (CoarseNode c : cg.nodes()) {
