@@ -750,6 +750,27 @@ final class PipelineBound {
                 }
             }
             allowed[i] = java.util.Arrays.copyOf(a, c);
+        }
+        // the problem's key is its costs and link tables, millions of entries for a chunk of a decoder's layers; the
+        // builder's units of one class share their cost lists and its links of one class their tables, so what the key
+        // would hold is known from those (by identity), the allowed layouts and the weights, in far fewer entries: a
+        // problem met before by these is not built again
+        List<Object> quick = quickKeys && seen == this.seen ? quickKey(b, lo, to, part, wt, header, recompute, allowed) : null;
+        Met met = quick == null ? null : quickKeysMet.get(quick);
+        Solved metSolved = met == null ? null : met.solved();
+        if (metSolved != null) {
+            if (unbudgeted) {
+                partitionCells += met.cells();
+            }
+            lastLayouts = new int[n];
+            for (int i = 0; i < n; i++) {
+                lastLayouts[i] = allowed[i][metSolved.choices() == null ? 0 : metSolved.choices()[i]];
+            }
+            return metSolved.value();
+        }
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Unit u = b.units().get(lo + i);
+            int c = allowed[i].length;
             double[] cost = new double[c];
             key.add((double) -c);
             for (int s = 0; s < c; s++) {
@@ -839,11 +860,82 @@ final class PipelineBound {
             known = new Solved(r, choice);
             seen.put(dk, known);
         }
+        if (quick != null) {
+            quickKeysMet.put(quick, new Met(known, key.n));
+        }
         lastLayouts = new int[n];
         for (int i = 0; i < n; i++) {
             lastLayouts[i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
         }
         return known.value();
+    }
+
+    /**
+     * {@link #solve}'s problems by what determines their keys ({@link #quickKey}): what {@link #seen} holds for their keys
+     * (which it keeps once it has it) and their keys' lengths.
+     */
+    private final Map<List<Object>, Met> quickKeysMet = new HashMap<>();
+
+    /**
+     * Whether {@link #solve} finds the problems it met before by {@link #quickKey} ({@code -Dshardplan.quickKeys=false}:
+     * by their whole keys only): the same solutions, fewer keys built. Read as a bound is made (tests: set, then reset).
+     */
+    static boolean quickKeysByDefault = !"false".equals(System.getProperty("shardplan.quickKeys"));
+
+    /** {@link #quickKeysByDefault} as this bound was made. */
+    private final boolean quickKeys = quickKeysByDefault;
+
+    /** A problem {@link #solve} met: its solution and the length of its key (the cells it reads). */
+    private record Met(Solved solved, int cells) {
+    }
+
+    /**
+     * What determines the key {@link #solve} builds for a problem (the same list, the same key): the header, the part's
+     * weights, per node its cost list and layouts (by identity), allowed layouts and weight, per link inside the range
+     * its ends, table (by identity) and weight. O(nodes + links + allowed layouts).
+     */
+    private List<Object> quickKey(ProblemBuilder.Built b, int lo, int to, int part, Weights wt, double[] header,
+            boolean recompute, int[][] allowed) {
+        int n = to - lo;
+        List<Object> q = new ArrayList<>(4 * n + 16);
+        q.add(new Same(b));
+        q.add(new DoublesKey(header.clone()));
+        q.add(new DoublesKey(new double[] {part, recompute ? 1 : 0, buckets, updateRate, combo[0], combo[1], combo[2],
+                combo[3], combo[4], combo[5]}));
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Unit u = b.units().get(lo + i);
+            q.add(new Same(u.costs()));
+            q.add(new Same(u.layouts()));
+            q.add(java.nio.IntBuffer.wrap(allowed[i]));
+            q.add(wt.node().applyAsDouble(lo + i));
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            if (l.from() < lo || l.from() >= to || l.to() < lo || l.to() >= to) {
+                continue;
+            }
+            double weight = wt.link().of(l.from(), l.to());
+            if (weight == 0) {
+                continue;
+            }
+            q.add(l.from() - lo);
+            q.add(l.to() - lo);
+            q.add(new Same(l.seconds()));
+            q.add(weight);
+        }
+        return q;
+    }
+
+    /** An object compared by identity. */
+    private record Same(Object o) {
+        @Override
+        public boolean equals(Object x) {
+            return x instanceof Same y && y.o == o;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(o);
+        }
     }
 
     /** A growable array of doubles (a problem's key, without boxing). */
@@ -1243,8 +1335,9 @@ final class PipelineBound {
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  tightened %s: least profiles %.6f s at %s, its partition solved %.6f s"
-                    + " (%.2f s), %d below it collected, %d partitions tightened so far: %.6f s at %s%n", sch.name(), s.best,
-                    java.util.Arrays.toString(s.bestEnds), first == null ? Double.NaN : first.bound(), firstSeconds,
+                    + " (%.2f s, %d of %d chunk problems solved), %d below it collected, %d partitions tightened so far: %.6f s at %s%n",
+                    sch.name(), s.best, java.util.Arrays.toString(s.bestEnds), first == null ? Double.NaN : first.bound(), firstSeconds,
+                    chunkProblems, chunkSolves,
                     all.collect.size(), tightened, t, java.util.Arrays.toString(ends));
         }
         return new Least(t, ends, priced, visited, layouts);
@@ -1270,6 +1363,20 @@ final class PipelineBound {
         nodeSolves += (long) (chunkSolves - before) * positions.get(segments) / Math.max(1, ends.length);
         tightened++;
         return pb;
+    }
+
+    /**
+     * Whether {@link #partitionBound}'s chunk solves are of the combination scaled to a largest weight of 1 (the same
+     * minimisers, the least scaled back), so that combinations that differ by a factor are solved once; tests: off.
+     */
+    boolean normaliseCombos = true;
+
+    /** The chunk problems {@link #partitionBound} solved (the rest were known: equal problems, one solve). */
+    private int chunkProblems;
+
+    /** {@link #chunkProblems}. */
+    int chunkProblems() {
+        return chunkProblems;
     }
 
     /** The rounds of {@link #partitionBound} per partition the enumeration tightens. */
@@ -1822,13 +1929,34 @@ final class PipelineBound {
      * writes its layouts into {@code x} and their terms into {@code col}.
      */
     private double comboChunk(int j, int[] lo, int[] hi, double[] most, double[] col, int[] x, DoubleSupplier secondsLeft) {
+        // a combination and its positive multiples have the same minimisers: it is solved with its largest weight 1 and
+        // its least scaled back, so that chunks and rounds whose combinations differ by a factor share one solve (the
+        // middle chunks of a decoder's partition, whose paths weigh the forward and the input gradient alike round
+        // after round, whatever the mixture's weights)
+        double scale = 0;
+        for (double c : combo) {
+            scale = Math.max(scale, Math.abs(c));
+        }
+        double[] given = combo.clone();
+        boolean scaled = normaliseCombos && scale > 0 && scale != 1 && Double.isFinite(scale);
+        int known = seen.size();
+        if (scaled) {
+            for (int i = 0; i < combo.length; i++) {
+                combo[i] /= scale;
+            }
+        }
         unbudgeted = true;
         double v;
         try {
             v = solve(built, filter, lo[j], lo[j], hi[j], COMBO, recompute, seen, secondsLeft);
         } finally {
             unbudgeted = false;
+            System.arraycopy(given, 0, combo, 0, combo.length);
         }
+        if (scaled) {
+            v *= scale;
+        }
+        chunkProblems += seen.size() > known ? 1 : 0;
         System.arraycopy(lastLayouts, 0, x, lo[j], hi[j] - lo[j]);
         double[] t = terms(lo[j], hi[j], most[j], x);
         System.arraycopy(t, 0, col, j * TERMS, TERMS);
