@@ -1335,9 +1335,10 @@ final class PipelineBound {
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  tightened %s: least profiles %.6f s at %s, its partition solved %.6f s"
-                    + " (%.2f s, %d of %d chunk problems solved), %d below it collected, %d partitions tightened so far: %.6f s at %s%n",
+                    + " (%.2f s; chunk problems: %d solved whole, %d from their segments, of %d), %d below it collected, %d"
+                    + " partitions tightened so far: %.6f s at %s%n",
                     sch.name(), s.best, java.util.Arrays.toString(s.bestEnds), first == null ? Double.NaN : first.bound(), firstSeconds,
-                    chunkProblems, chunkSolves,
+                    chunkProblems, chunksCertified, chunkSolves,
                     all.collect.size(), tightened, t, java.util.Arrays.toString(ends));
         }
         return new Least(t, ends, priced, visited, layouts);
@@ -1946,22 +1947,155 @@ final class PipelineBound {
             }
         }
         unbudgeted = true;
-        double v;
+        double v = Double.NaN;
         try {
-            v = solve(built, filter, lo[j], lo[j], hi[j], COMBO, recompute, seen, secondsLeft);
+            if (segmentCertificates) {
+                v = bySegments(lo[j], hi[j], most[j], given, scaled ? scale : 1, x, secondsLeft);
+            }
+            if (Double.isNaN(v)) {
+                v = solve(built, filter, lo[j], lo[j], hi[j], COMBO, recompute, seen, secondsLeft);
+                if (scaled) {
+                    v *= scale;
+                }
+                chunkProblems += seen.size() > known ? 1 : 0;
+                System.arraycopy(lastLayouts, 0, x, lo[j], hi[j] - lo[j]);
+                remember(lo[j], hi[j], lastLayouts);
+            }
         } finally {
             unbudgeted = false;
             System.arraycopy(given, 0, combo, 0, combo.length);
         }
-        if (scaled) {
-            v *= scale;
-        }
-        chunkProblems += seen.size() > known ? 1 : 0;
-        System.arraycopy(lastLayouts, 0, x, lo[j], hi[j] - lo[j]);
         double[] t = terms(lo[j], hi[j], most[j], x);
         System.arraycopy(t, 0, col, j * TERMS, TERMS);
         chunkSolves++;
         return v;
+    }
+
+    /**
+     * Chunk {@code [lo, hi)}'s least of the combination {@code given} ({@link #combo} holds it divided by {@code scale})
+     * from its segments, where that is exact: the sum over its segments of each one's least (the first on its own, each
+     * other with the links from the segment before it, whose nodes are free) is at most the chunk's least (each term of
+     * the chunk's objective is in at most one of them, and none is negative), and where layouts of the whole chunk reach
+     * it (the segments' own, joined, or a minimiser of an earlier combination of the chunk's) they are a minimiser and
+     * it is the least. Writes those layouts into {@code x} and returns the sum; NaN where no layouts reach it (or the
+     * chunk is one segment), and then the solve of the whole chunk decides. The cells counted ({@link #partitionCells})
+     * are the whole chunk's, as its own solve counts them, either way. A decoder's chunk of tens of layers: a few
+     * solves of one layer instead of one of tens.
+     */
+    private double bySegments(int lo, int hi, double most, double[] given, double scale, int[] x, DoubleSupplier secondsLeft) {
+        int s0 = positions.indexOf(lo);
+        int s1 = positions.indexOf(hi);
+        if (s0 < 0 || s1 < 0 || s1 - s0 < 2) {
+            return Double.NaN;
+        }
+        long cells = partitionCells;
+        int[] joined = new int[hi - lo];
+        double least = 0;
+        for (int g = s0; g < s1; g++) {
+            int from = positions.get(g);
+            int to = positions.get(g + 1);
+            int start = g == s0 ? from : positions.get(g - 1);
+            least += solve(built, filter, start, from, to, COMBO, recompute, seen, secondsLeft);
+            System.arraycopy(lastLayouts, from - start, joined, from - lo, to - from);
+        }
+        partitionCells = cells + chunkCells(lo, hi);
+        least *= scale;
+        int[] whole = x.clone();
+        double best = Double.POSITIVE_INFINITY;
+        int[] arg = null;
+        List<int[]> tries = new ArrayList<>();
+        tries.add(joined);
+        tries.addAll(chunkLayouts.getOrDefault(((long) lo << 32) | hi, List.of()));
+        for (int[] y : tries) {
+            System.arraycopy(y, 0, whole, lo, hi - lo);
+            double[] t = terms(lo, hi, most, whole);
+            double value = 0;
+            for (int i = 0; i < TERMS; i++) {
+                value += given[i] * t[i];
+            }
+            if (value < best) {
+                best = value;
+                arg = y;
+            }
+        }
+        if (!(best <= least * (1 + CERTIFIED))) {
+            partitionCells = cells; // the whole chunk's solve counts them
+            return Double.NaN;
+        }
+        System.arraycopy(arg, 0, x, lo, hi - lo);
+        remember(lo, hi, arg);
+        chunksCertified++;
+        return Math.min(least, best);
+    }
+
+    /**
+     * How far above the segments' sum ({@link #bySegments}) a chunk's layouts may come and still count as reaching it:
+     * the rounding of sums of the same terms in other orders.
+     */
+    static final double CERTIFIED = 1e-12;
+
+    /** Whether {@link #partitionBound}'s chunks are first tried from their segments ({@link #bySegments}; tests: off). */
+    boolean segmentCertificates = true;
+
+    /** The chunks {@link #bySegments} answered. */
+    private int chunksCertified;
+
+    /** {@link #chunksCertified}. */
+    int chunksCertified() {
+        return chunksCertified;
+    }
+
+    /** {@link #partitionCells}. */
+    long partitionCells() {
+        return partitionCells;
+    }
+
+    /** Per chunk {@code lo << 32 | hi}, the distinct minimisers its combinations had (at most {@link #REMEMBERED}). */
+    private final Map<Long, List<int[]>> chunkLayouts = new HashMap<>();
+
+    /** The most minimisers {@link #chunkLayouts} keeps per chunk. */
+    private static final int REMEMBERED = 8;
+
+    private void remember(int lo, int hi, int[] layouts) {
+        List<int[]> known = chunkLayouts.computeIfAbsent(((long) lo << 32) | hi, k -> new ArrayList<>());
+        int[] y = java.util.Arrays.copyOf(layouts, hi - lo);
+        for (int[] k : known) {
+            if (java.util.Arrays.equals(k, y)) {
+                return;
+            }
+        }
+        if (known.size() < REMEMBERED) {
+            known.add(y);
+        }
+    }
+
+    /**
+     * The length of the key {@link #solve} builds for chunk {@code [lo, hi)}'s combination ({@link #COMBO}, no segment
+     * before): the header, per node its allowed layouts' count and their costs and indices, per pair of nodes linked
+     * inside it their ends and table. O(nodes + links + allowed layouts).
+     */
+    private long chunkCells(int lo, int hi) {
+        long r = 4;
+        int[] count = new int[hi - lo];
+        for (int i = lo; i < hi; i++) {
+            ProblemBuilder.Unit u = built.units().get(i);
+            int c = 0;
+            for (int k = 0; k < u.layouts().size(); k++) {
+                c += filter.allows(u, k) ? 1 : 0;
+            }
+            count[i - lo] = c;
+            r += 1 + 2L * c;
+        }
+        java.util.Set<Long> pairs = new java.util.HashSet<>();
+        for (ProblemBuilder.Link l : built.links()) {
+            if (l.from() < lo || l.from() >= hi || l.to() < lo || l.to() >= hi) {
+                continue;
+            }
+            if (pairs.add((long) (l.from() - lo) * (hi - lo) + (l.to() - lo))) {
+                r += 2 + (long) count[l.from() - lo] * count[l.to() - lo];
+            }
+        }
+        return r;
     }
 
     /** The terms ({@link #TERMS}) of nodes {@code [lo, hi)} with layouts {@code x}: as the stage profiles count them. */

@@ -154,6 +154,61 @@ class PartitionSolveReuseTest {
     }
 
     /**
+     * A partition's exact solve with its chunks answered from their segments where their layouts reach the segments'
+     * sum gives the bound (to rounding), the columns' steps and the cells counted of the one that solves every chunk
+     * whole, under every schedule, on the plan's cuts and on random ones; and some chunks are answered so.
+     */
+    @Test
+    void chunksAnsweredFromTheirSegmentsGiveTheSameExactSolve() throws Exception {
+        Setup s = setup(4);
+        int m = s.o().microBatches();
+        java.util.Random rnd = new java.util.Random(5);
+        int certified = 0;
+        int checked = 0;
+        for (String name : SCHEDULES) {
+            Schedule sch = Schedules.of(name);
+            if (sch.check(4, m, 1).isPresent()) {
+                continue;
+            }
+            var paths = new PipelineBound.Paths(sch, 4, m, 1);
+            for (int t = 0; t < 3; t++) {
+                PipelineBound on = bound(s);
+                PipelineBound off = bound(s);
+                off.segmentCertificates = false;
+                int segs = on.segments();
+                int[] ends = t == 0 ? on.evenShares(4) : randomEnds(segs, 4, rnd);
+                var a = off.partitionBound(paths, 4, ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS, () -> 600);
+                var b = on.partitionBound(paths, 4, ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS, () -> 600);
+                String what = name + " at " + java.util.Arrays.toString(ends);
+                assertEquals(a.bound(), b.bound(), 1e-11 * a.bound(), what + ": bound");
+                assertEquals(a.step(), b.step(), 1e-11 * a.step(), what + ": its layouts' step");
+                assertEquals(off.chunkSolves(), on.chunkSolves(), what + ": the same rounds");
+                assertEquals(off.partitionCells(), on.partitionCells(), what + ": the cells counted");
+                assertEquals(0, off.chunksCertified());
+                certified += on.chunksCertified();
+                checked++;
+            }
+        }
+        assertTrue(checked >= 9, "partitions checked: " + checked);
+        assertTrue(certified >= 4, "chunks answered from their segments: " + certified);
+    }
+
+    /** Random chunk ends: {@code chunks} non-empty runs of {@code segs} segments. */
+    private static int[] randomEnds(int segs, int chunks, java.util.Random rnd) {
+        java.util.TreeSet<Integer> cut = new java.util.TreeSet<>();
+        while (cut.size() < chunks - 1) {
+            cut.add(1 + rnd.nextInt(segs - 1));
+        }
+        int[] ends = new int[chunks];
+        int j = 0;
+        for (int c : cut) {
+            ends[j++] = c;
+        }
+        ends[chunks - 1] = segs;
+        return ends;
+    }
+
+    /**
      * Segments of equal problems (a decoder's layers) have equal content keys and the same optimum; the first segment
      * (the embedding) and a layer's have different ones.
      */
