@@ -750,6 +750,27 @@ final class PipelineBound {
                 }
             }
             allowed[i] = java.util.Arrays.copyOf(a, c);
+        }
+        // the problem's key is its costs and link tables, millions of entries for a chunk of a decoder's layers; the
+        // builder's units of one class share their cost lists and its links of one class their tables, so what the key
+        // would hold is known from those (by identity), the allowed layouts and the weights, in far fewer entries: a
+        // problem met before by these is not built again
+        List<Object> quick = quickKeys && seen == this.seen ? quickKey(b, lo, to, part, wt, header, recompute, allowed) : null;
+        Met met = quick == null ? null : quickKeysMet.get(quick);
+        Solved metSolved = met == null ? null : met.solved();
+        if (metSolved != null) {
+            if (unbudgeted) {
+                partitionCells += met.cells();
+            }
+            lastLayouts = new int[n];
+            for (int i = 0; i < n; i++) {
+                lastLayouts[i] = allowed[i][metSolved.choices() == null ? 0 : metSolved.choices()[i]];
+            }
+            return metSolved.value();
+        }
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Unit u = b.units().get(lo + i);
+            int c = allowed[i].length;
             double[] cost = new double[c];
             key.add((double) -c);
             for (int s = 0; s < c; s++) {
@@ -839,11 +860,82 @@ final class PipelineBound {
             known = new Solved(r, choice);
             seen.put(dk, known);
         }
+        if (quick != null) {
+            quickKeysMet.put(quick, new Met(known, key.n));
+        }
         lastLayouts = new int[n];
         for (int i = 0; i < n; i++) {
             lastLayouts[i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
         }
         return known.value();
+    }
+
+    /**
+     * {@link #solve}'s problems by what determines their keys ({@link #quickKey}): what {@link #seen} holds for their keys
+     * (which it keeps once it has it) and their keys' lengths.
+     */
+    private final Map<List<Object>, Met> quickKeysMet = new HashMap<>();
+
+    /**
+     * Whether {@link #solve} finds the problems it met before by {@link #quickKey} ({@code -Dshardplan.quickKeys=false}:
+     * by their whole keys only): the same solutions, fewer keys built. Read as a bound is made (tests: set, then reset).
+     */
+    static boolean quickKeysByDefault = !"false".equals(System.getProperty("shardplan.quickKeys"));
+
+    /** {@link #quickKeysByDefault} as this bound was made. */
+    private final boolean quickKeys = quickKeysByDefault;
+
+    /** A problem {@link #solve} met: its solution and the length of its key (the cells it reads). */
+    private record Met(Solved solved, int cells) {
+    }
+
+    /**
+     * What determines the key {@link #solve} builds for a problem (the same list, the same key): the header, the part's
+     * weights, per node its cost list and layouts (by identity), allowed layouts and weight, per link inside the range
+     * its ends, table (by identity) and weight. O(nodes + links + allowed layouts).
+     */
+    private List<Object> quickKey(ProblemBuilder.Built b, int lo, int to, int part, Weights wt, double[] header,
+            boolean recompute, int[][] allowed) {
+        int n = to - lo;
+        List<Object> q = new ArrayList<>(4 * n + 16);
+        q.add(new Same(b));
+        q.add(new DoublesKey(header.clone()));
+        q.add(new DoublesKey(new double[] {part, recompute ? 1 : 0, buckets, updateRate, combo[0], combo[1], combo[2],
+                combo[3], combo[4], combo[5]}));
+        for (int i = 0; i < n; i++) {
+            ProblemBuilder.Unit u = b.units().get(lo + i);
+            q.add(new Same(u.costs()));
+            q.add(new Same(u.layouts()));
+            q.add(java.nio.IntBuffer.wrap(allowed[i]));
+            q.add(wt.node().applyAsDouble(lo + i));
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            if (l.from() < lo || l.from() >= to || l.to() < lo || l.to() >= to) {
+                continue;
+            }
+            double weight = wt.link().of(l.from(), l.to());
+            if (weight == 0) {
+                continue;
+            }
+            q.add(l.from() - lo);
+            q.add(l.to() - lo);
+            q.add(new Same(l.seconds()));
+            q.add(weight);
+        }
+        return q;
+    }
+
+    /** An object compared by identity. */
+    private record Same(Object o) {
+        @Override
+        public boolean equals(Object x) {
+            return x instanceof Same y && y.o == o;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(o);
+        }
     }
 
     /** A growable array of doubles (a problem's key, without boxing). */
@@ -1243,8 +1335,10 @@ final class PipelineBound {
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  tightened %s: least profiles %.6f s at %s, its partition solved %.6f s"
-                    + " (%.2f s), %d below it collected, %d partitions tightened so far: %.6f s at %s%n", sch.name(), s.best,
-                    java.util.Arrays.toString(s.bestEnds), first == null ? Double.NaN : first.bound(), firstSeconds,
+                    + " (%.2f s; chunk problems: %d solved whole, %d from their segments, of %d), %d below it collected, %d"
+                    + " partitions tightened so far: %.6f s at %s%n",
+                    sch.name(), s.best, java.util.Arrays.toString(s.bestEnds), first == null ? Double.NaN : first.bound(), firstSeconds,
+                    chunkProblems, chunksCertified, chunkSolves,
                     all.collect.size(), tightened, t, java.util.Arrays.toString(ends));
         }
         return new Least(t, ends, priced, visited, layouts);
@@ -1270,6 +1364,20 @@ final class PipelineBound {
         nodeSolves += (long) (chunkSolves - before) * positions.get(segments) / Math.max(1, ends.length);
         tightened++;
         return pb;
+    }
+
+    /**
+     * Whether {@link #partitionBound}'s chunk solves are of the combination scaled to a largest weight of 1 (the same
+     * minimisers, the least scaled back), so that combinations that differ by a factor are solved once; tests: off.
+     */
+    boolean normaliseCombos = true;
+
+    /** The chunk problems {@link #partitionBound} solved (the rest were known: equal problems, one solve). */
+    private int chunkProblems;
+
+    /** {@link #chunkProblems}. */
+    int chunkProblems() {
+        return chunkProblems;
     }
 
     /** The rounds of {@link #partitionBound} per partition the enumeration tightens. */
@@ -1822,18 +1930,172 @@ final class PipelineBound {
      * writes its layouts into {@code x} and their terms into {@code col}.
      */
     private double comboChunk(int j, int[] lo, int[] hi, double[] most, double[] col, int[] x, DoubleSupplier secondsLeft) {
+        // a combination and its positive multiples have the same minimisers: it is solved with its largest weight 1 and
+        // its least scaled back, so that chunks and rounds whose combinations differ by a factor share one solve (the
+        // middle chunks of a decoder's partition, whose paths weigh the forward and the input gradient alike round
+        // after round, whatever the mixture's weights)
+        double scale = 0;
+        for (double c : combo) {
+            scale = Math.max(scale, Math.abs(c));
+        }
+        double[] given = combo.clone();
+        boolean scaled = normaliseCombos && scale > 0 && scale != 1 && Double.isFinite(scale);
+        int known = seen.size();
+        if (scaled) {
+            for (int i = 0; i < combo.length; i++) {
+                combo[i] /= scale;
+            }
+        }
         unbudgeted = true;
-        double v;
+        double v = Double.NaN;
         try {
-            v = solve(built, filter, lo[j], lo[j], hi[j], COMBO, recompute, seen, secondsLeft);
+            if (segmentCertificates) {
+                v = bySegments(lo[j], hi[j], most[j], given, scaled ? scale : 1, x, secondsLeft);
+            }
+            if (Double.isNaN(v)) {
+                v = solve(built, filter, lo[j], lo[j], hi[j], COMBO, recompute, seen, secondsLeft);
+                if (scaled) {
+                    v *= scale;
+                }
+                chunkProblems += seen.size() > known ? 1 : 0;
+                System.arraycopy(lastLayouts, 0, x, lo[j], hi[j] - lo[j]);
+                remember(lo[j], hi[j], lastLayouts);
+            }
         } finally {
             unbudgeted = false;
+            System.arraycopy(given, 0, combo, 0, combo.length);
         }
-        System.arraycopy(lastLayouts, 0, x, lo[j], hi[j] - lo[j]);
         double[] t = terms(lo[j], hi[j], most[j], x);
         System.arraycopy(t, 0, col, j * TERMS, TERMS);
         chunkSolves++;
         return v;
+    }
+
+    /**
+     * Chunk {@code [lo, hi)}'s least of the combination {@code given} ({@link #combo} holds it divided by {@code scale})
+     * from its segments, where that is exact: the sum over its segments of each one's least (the first on its own, each
+     * other with the links from the segment before it, whose nodes are free) is at most the chunk's least (each term of
+     * the chunk's objective is in at most one of them, and none is negative), and where layouts of the whole chunk reach
+     * it (the segments' own, joined, or a minimiser of an earlier combination of the chunk's) they are a minimiser and
+     * it is the least. Writes those layouts into {@code x} and returns the sum; NaN where no layouts reach it (or the
+     * chunk is one segment), and then the solve of the whole chunk decides. The cells counted ({@link #partitionCells})
+     * are the whole chunk's, as its own solve counts them, either way. A decoder's chunk of tens of layers: a few
+     * solves of one layer instead of one of tens.
+     */
+    private double bySegments(int lo, int hi, double most, double[] given, double scale, int[] x, DoubleSupplier secondsLeft) {
+        int s0 = positions.indexOf(lo);
+        int s1 = positions.indexOf(hi);
+        if (s0 < 0 || s1 < 0 || s1 - s0 < 2) {
+            return Double.NaN;
+        }
+        long cells = partitionCells;
+        int[] joined = new int[hi - lo];
+        double least = 0;
+        for (int g = s0; g < s1; g++) {
+            int from = positions.get(g);
+            int to = positions.get(g + 1);
+            int start = g == s0 ? from : positions.get(g - 1);
+            least += solve(built, filter, start, from, to, COMBO, recompute, seen, secondsLeft);
+            System.arraycopy(lastLayouts, from - start, joined, from - lo, to - from);
+        }
+        partitionCells = cells + chunkCells(lo, hi);
+        least *= scale;
+        int[] whole = x.clone();
+        double best = Double.POSITIVE_INFINITY;
+        int[] arg = null;
+        List<int[]> tries = new ArrayList<>();
+        tries.add(joined);
+        tries.addAll(chunkLayouts.getOrDefault(((long) lo << 32) | hi, List.of()));
+        for (int[] y : tries) {
+            System.arraycopy(y, 0, whole, lo, hi - lo);
+            double[] t = terms(lo, hi, most, whole);
+            double value = 0;
+            for (int i = 0; i < TERMS; i++) {
+                value += given[i] * t[i];
+            }
+            if (value < best) {
+                best = value;
+                arg = y;
+            }
+        }
+        if (!(best <= least * (1 + CERTIFIED))) {
+            partitionCells = cells; // the whole chunk's solve counts them
+            return Double.NaN;
+        }
+        System.arraycopy(arg, 0, x, lo, hi - lo);
+        remember(lo, hi, arg);
+        chunksCertified++;
+        return Math.min(least, best);
+    }
+
+    /**
+     * How far above the segments' sum ({@link #bySegments}) a chunk's layouts may come and still count as reaching it:
+     * the rounding of sums of the same terms in other orders.
+     */
+    static final double CERTIFIED = 1e-12;
+
+    /** Whether {@link #partitionBound}'s chunks are first tried from their segments ({@link #bySegments}; tests: off). */
+    boolean segmentCertificates = true;
+
+    /** The chunks {@link #bySegments} answered. */
+    private int chunksCertified;
+
+    /** {@link #chunksCertified}. */
+    int chunksCertified() {
+        return chunksCertified;
+    }
+
+    /** {@link #partitionCells}. */
+    long partitionCells() {
+        return partitionCells;
+    }
+
+    /** Per chunk {@code lo << 32 | hi}, the distinct minimisers its combinations had (at most {@link #REMEMBERED}). */
+    private final Map<Long, List<int[]>> chunkLayouts = new HashMap<>();
+
+    /** The most minimisers {@link #chunkLayouts} keeps per chunk. */
+    private static final int REMEMBERED = 8;
+
+    private void remember(int lo, int hi, int[] layouts) {
+        List<int[]> known = chunkLayouts.computeIfAbsent(((long) lo << 32) | hi, k -> new ArrayList<>());
+        int[] y = java.util.Arrays.copyOf(layouts, hi - lo);
+        for (int[] k : known) {
+            if (java.util.Arrays.equals(k, y)) {
+                return;
+            }
+        }
+        if (known.size() < REMEMBERED) {
+            known.add(y);
+        }
+    }
+
+    /**
+     * The length of the key {@link #solve} builds for chunk {@code [lo, hi)}'s combination ({@link #COMBO}, no segment
+     * before): the header, per node its allowed layouts' count and their costs and indices, per pair of nodes linked
+     * inside it their ends and table. O(nodes + links + allowed layouts).
+     */
+    private long chunkCells(int lo, int hi) {
+        long r = 4;
+        int[] count = new int[hi - lo];
+        for (int i = lo; i < hi; i++) {
+            ProblemBuilder.Unit u = built.units().get(i);
+            int c = 0;
+            for (int k = 0; k < u.layouts().size(); k++) {
+                c += filter.allows(u, k) ? 1 : 0;
+            }
+            count[i - lo] = c;
+            r += 1 + 2L * c;
+        }
+        java.util.Set<Long> pairs = new java.util.HashSet<>();
+        for (ProblemBuilder.Link l : built.links()) {
+            if (l.from() < lo || l.from() >= hi || l.to() < lo || l.to() >= hi) {
+                continue;
+            }
+            if (pairs.add((long) (l.from() - lo) * (hi - lo) + (l.to() - lo))) {
+                r += 2 + (long) count[l.from() - lo] * count[l.to() - lo];
+            }
+        }
+        return r;
     }
 
     /** The terms ({@link #TERMS}) of nodes {@code [lo, hi)} with layouts {@code x}: as the stage profiles count them. */

@@ -33,6 +33,7 @@ import org.shardplan.planner.pipeline.Schedules;
 import org.shardplan.planner.pipeline.StagePartition;
 import org.shardplan.planner.pipeline.StageProfile;
 import org.shardplan.planner.solver.AutoSolver;
+import org.shardplan.planner.solver.DoublesKey;
 import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Evaluator;
 import org.shardplan.planner.solver.Problem;
@@ -1381,6 +1382,8 @@ final class PipelineSearch {
         }
         List<Integer> pos = cutPositions(n, cut);
         double[] pa = new double[n + 1];
+        // segments whose problems are equal (a decoder's layers) are solved once: their costs and links, not names
+        Map<List<Object>, Double> solvedSegments = new HashMap<>();
         for (int k = 0; k + 1 < pos.size(); k++) {
             checkTime("bounding a configuration from its segments");
             int from = pos.get(k);
@@ -1389,8 +1392,14 @@ final class PipelineSearch {
             try {
                 StageProblem sp = StageProblem.of(b, from, to, new ProblemBuilder.Repeat(1, 1, 0), f,
                         OptionalDouble.empty(), false);
-                Solution sol = new DpSolver().solve(sp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
-                seg = sol.status() == Status.OPTIMAL ? sol.objective() : sol.lowerBound();
+                List<Object> key = contentKey(sp.problem());
+                Double known = solvedSegments.get(key);
+                if (known == null) {
+                    Solution sol = new DpSolver().solve(sp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+                    known = sol.status() == Status.OPTIMAL ? sol.objective() : sol.lowerBound();
+                    solvedSegments.put(key, known);
+                }
+                seg = known;
             } catch (IllegalArgumentException e) {
                 return 0; // a node without a candidate: no plan here, no bound from this
             }
@@ -1412,6 +1421,23 @@ final class PipelineSearch {
                     (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))));
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * What a problem's optimum depends on, without its names: each node's costs and each edge's ends and table (and the
+     * memory limit with the nodes' memory, where there is one). Equal keys, equal problems up to names. O(cells).
+     */
+    static List<Object> contentKey(Problem p) {
+        List<Object> key = new ArrayList<>(2 * p.nodes().size() + p.edges().size() + 1);
+        key.add(p.memoryLimit());
+        for (Problem.Node nd : p.nodes()) {
+            key.add(new DoublesKey(nd.costs()));
+            key.add(p.memoryLimit().isPresent() && nd.memory() != null ? new DoublesKey(nd.memory()) : "");
+        }
+        for (Problem.Edge e : p.edges()) {
+            key.add(List.of(e.from(), e.to(), e.rows(), e.cols(), new DoublesKey(e.costs())));
+        }
+        return key;
     }
 
     /**
