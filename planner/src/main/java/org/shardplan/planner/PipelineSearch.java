@@ -1685,9 +1685,15 @@ final class PipelineSearch {
             return;
         }
         int[] even = pbound.evenShares(o.bounds().length - 1);
+        PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
         if (!java.util.Arrays.equals(stageBounds(pos, even), o.bounds())) {
-            PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
             descendFrom(o, pos, pbound, paths, "even shares'", even, null, minimisers);
+        }
+        // and from the best of the partitions the dual over them took as columns, where it ran for the plan's shape
+        int[] col = secondsLeft() > 0.05
+                ? pbound.dualStart(paths, o.schedule(), o.stages(), o.microBatches(), o.virtual(), this::secondsLeft) : null;
+        if (col != null && !java.util.Arrays.equals(stageBounds(pos, col), o.bounds())) {
+            descendFrom(o, pos, pbound, paths, "dual's columns'", col, null, minimisers);
         }
     }
 
