@@ -1640,9 +1640,15 @@ final class PipelineBound {
         double[] bestAgg = null;
         double[] bestDev = null;
         int stall = 0;
+        java.util.Set<List<Integer>> played = new java.util.LinkedHashSet<>();
+        dualColumns.put(shapeKey(sch, p, m, v), played);
+        if (dwellSeed && 2 * chunks > DUAL_ROUNDS) {
+            dwellRows(paths, p, chunks, values(ends), rows, known);
+        }
         while (true) {
             for (int[] e : new int[][] {ends, also}) {
                 if (e != null && seenCols.add(toList(e))) {
+                    played.add(toList(e));
                     double[] vals = values(e);
                     cols.add(vals);
                     colKeys.add(toList(e));
@@ -1761,6 +1767,98 @@ final class PipelineBound {
             ends = next;
         }
         return new Least(Math.min(threshold, best), null, rounds, rounds);
+    }
+
+    /** The partitions (chunk ends) that each shape's last {@link #dual} took as columns, by {@link #shapeKey}. */
+    private final java.util.Map<String, java.util.Set<List<Integer>>> dualColumns = new java.util.HashMap<>();
+
+    private static String shapeKey(Schedule sch, int p, int m, int v) {
+        return sch.name() + " " + p + " " + m + " " + v;
+    }
+
+    /** How many of {@link #dualStart}'s columns, least step first, it moves by a local search. */
+    static final int DUAL_STARTS = 4;
+
+    /**
+     * A start for the local searches over the cuts from the partitions {@link #dual} took as columns under this shape
+     * (null where it has not run): the {@link #DUAL_STARTS} with the least step on the least profiles, each moved by
+     * {@link #descend}, the one that ends lowest. The columns minimise a weighted sum of the op order's paths, so they
+     * spread the work as the schedule's paths weigh it, where equal shares of the work do not; on DenseNet-121 the local
+     * searches end at different partitions from different starts (at 16 A100s, batch 128, interleaved with 4 chunks a
+     * device: 23.54 ms on the least profiles from equal shares, 22.70 ms from the third column). Not a bound: a
+     * partition to solve and price as a plan. O(columns (segments + ops) + DUAL_STARTS descents).
+     */
+    int[] dualStart(Paths paths, Schedule sch, int p, int m, int v, DoubleSupplier secondsLeft) {
+        java.util.Set<List<Integer>> cols = dualColumns.get(shapeKey(sch, p, m, v));
+        if (cols == null || cols.isEmpty()) {
+            return null;
+        }
+        int chunks = p * v;
+        Leaves leaves = new Leaves(paths, chunks);
+        List<int[]> starts = new ArrayList<>();
+        List<Double> steps = new ArrayList<>();
+        for (List<Integer> c : cols) {
+            int[] e = c.stream().mapToInt(Integer::intValue).toArray();
+            starts.add(e);
+            steps.add(leaves.step(e));
+        }
+        Integer[] order = new Integer[starts.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparingDouble(steps::get)); // stable: ties in column order
+        int[] best = null;
+        double least = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < Math.min(DUAL_STARTS, order.length) && secondsLeft.getAsDouble() > 0.05; i++) {
+            int[] e = starts.get(order[i]).clone();
+            double s = descend(leaves, e, PipelineSearch.DESCENT_PASSES, secondsLeft);
+            if (s < least) {
+                least = s;
+                best = e;
+            }
+        }
+        return best;
+    }
+
+    /** How much heavier {@link #dwellRows} makes each chunk in turn: enough that the longest path dwells on it. */
+    static final double DWELL_SCALE = 1.5;
+
+    /** Whether {@link #dual} starts with {@link #dwellRows} ({@code -Dshardplan.dualDwell=false}: without; tests set it). */
+    static boolean dwellSeed = !"false".equals(System.getProperty("shardplan.dualDwell"));
+
+    /**
+     * {@link #dual}'s first rows besides the first column's own longest paths: for each chunk {@code k}, the longest path
+     * of the first column's values with chunk {@code k}'s made {@link #DWELL_SCALE} times heavier (the path that runs the
+     * micro-batches through that chunk, wherever the partition puts the heavy one). Each is a path of the op order, so
+     * any weights over them keep the bound valid; what they change is where the game's strategy starts: spread over the
+     * chunks, where the columns' own paths dwell on the few chunks their partitions left largest, and the double oracle
+     * took most of its rounds to find the rest. On DenseNet-121 at 64 A100s, batch 128 (16 stages, 16 micro-batches,
+     * interleaved with 4 chunks a device) the 80 rounds reach 10.25 ms instead of 9.94 (the game's value over every
+     * path and partition, about 10.44 ms after 250 rounds, is the most any number of rounds can reach). Only where the
+     * chunks are more than half of {@link #DUAL_ROUNDS}: with fewer, the rounds find the dwelling paths themselves (the
+     * same model at 16 and 8 A100s, 16 chunks: 80 to 400 rounds move the dual by 0.02% and 0.1%), and starting from them
+     * only moves where the 80 rounds end, by -0.07% to +0.02% on DenseNet-121's 16- and 32-chunk duals. O(chunks (ops +
+     * transfers)).
+     */
+    private static void dwellRows(Paths paths, int p, int chunks, double[] base, List<Row> rows, java.util.Set<Path> known) {
+        for (int k = 0; k < chunks; k++) {
+            double[] heavy = base.clone();
+            for (int i = 0; i < Path.VALUES; i++) {
+                heavy[k * Path.VALUES + i] *= DWELL_SCALE;
+            }
+            Path top = null;
+            double most = -1;
+            for (Path x : paths.trace(profiles(heavy, chunks))) {
+                double len = x.length(heavy, p);
+                if (len > most) {
+                    most = len;
+                    top = x;
+                }
+            }
+            if (top != null && known.add(top)) {
+                rows.add(new Row(top, 0));
+            }
+        }
     }
 
     /**

@@ -1697,7 +1697,7 @@ final class PipelineSearch {
         // moved by a local search on the least profiles, that partition solved exactly and priced as a plan; then, in
         // turn, the cuts moved by a local search on the step of the layouts found (a plan's own price) and the partition
         // reached solved exactly again, while that moves them
-        descendFrom(o, pos, pbound, paths, "plan's", ends, ends, minimisers);
+        descendFrom(o, pos, pbound, paths, "plan's", ends, ends, minimisers, Double.POSITIVE_INFINITY);
     }
 
     /**
@@ -1711,9 +1711,19 @@ final class PipelineSearch {
             return;
         }
         int[] even = pbound.evenShares(o.bounds().length - 1);
+        PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
+        double cap = o.stepSeconds();
         if (!java.util.Arrays.equals(stageBounds(pos, even), o.bounds())) {
-            PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
-            descendFrom(o, pos, pbound, paths, "even shares'", even, null, minimisers);
+            double got = descendFrom(o, pos, pbound, paths, "even shares'", even, null, minimisers, Double.POSITIVE_INFINITY);
+            cap = Math.min(cap, Double.isNaN(got) ? cap : got);
+        }
+        // and from the best of the partitions the dual over them took as columns, where it ran for the plan's shape; its
+        // solves go on only while the plan its last one moved to is faster than the plans before (on DenseNet-121 at 8
+        // and 16 A100s, batch 8, the first was slower and the two after it stayed slower)
+        int[] col = secondsLeft() > 0.05
+                ? pbound.dualStart(paths, o.schedule(), o.stages(), o.microBatches(), o.virtual(), this::secondsLeft) : null;
+        if (col != null && !java.util.Arrays.equals(stageBounds(pos, col), o.bounds())) {
+            descendFrom(o, pos, pbound, paths, "dual's columns'", col, null, minimisers, cap);
         }
     }
 
@@ -1721,13 +1731,15 @@ final class PipelineSearch {
      * {@link #planOwnPartition}'s local searches from the partition {@code start} (chunk ends at segments; {@code from}
      * names it in the trace): on the least profiles, then on the step of the layouts of each exact solve, each partition
      * reached solved exactly and added to {@code minimisers}, up to {@link #DESCENT_ROUNDS} solves; {@code solved} the
-     * partition already solved (or null).
+     * partition already solved (or null). Stops after a solve whose layouts, moved on, price at {@code cap} or more.
+     * Returns the step the last solve's layouts moved on to (NaN where none ran).
      */
-    private void descendFrom(Outcome o, List<Integer> pos, PipelineBound pbound, PipelineBound.Paths paths, String from,
-            int[] start, int[] solved, List<Object[]> minimisers) {
+    private double descendFrom(Outcome o, List<Integer> pos, PipelineBound pbound, PipelineBound.Paths paths, String from,
+            int[] start, int[] solved, List<Object[]> minimisers, double cap) {
         long t0 = System.nanoTime();
         int[] moved = start.clone();
         double leaf = pbound.descend(paths, moved, DESCENT_PASSES, this::secondsLeft);
+        double last = Double.NaN;
         for (int round = 0; round < DESCENT_ROUNDS && !java.util.Arrays.equals(moved, solved) && secondsLeft() > 0.05; round++) {
             PipelineBound.PartitionBound mb = pbound.partitionBound(paths, o.stages(), moved, o.stepSeconds(),
                     PipelineBound.PARTITION_ROUNDS, this::secondsLeft);
@@ -1745,8 +1757,13 @@ final class PipelineSearch {
             if (!java.util.Arrays.equals(moved, solved)) {
                 minimisers.add(new Object[] {o.schedule(), o.virtual(), stageBounds(pos, moved), mb.layouts()});
             }
+            last = step;
+            if (!(step < cap)) {
+                break;
+            }
         }
         tick("schedule bound", t0);
+        return last;
     }
 
     /** The stage bounds (node positions) of chunks ending at segments {@code ends}. */
