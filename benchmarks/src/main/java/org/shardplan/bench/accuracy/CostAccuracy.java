@@ -55,7 +55,9 @@ import org.shardplan.onnx.OnnxImporter;
  * {@code --dump DIR} writes each case's report and, in {@code again.tsv}, those signatures with
  * their first and second measured seconds. A replay ({@code --calibration-in FILE --whole-from DIR}) with
  * {@code --both-passes again.tsv} summarises each signature measured twice by the geometric mean of its two
- * measurements ({@link #bothPasses}). Models missing on this machine are listed
+ * measurements ({@link #bothPasses}). {@code --micro} adds calibration microbenchmarks of the per-channel
+ * convolutions no calibration model runs ({@link Microbenchmarks}; measured where the calibration lacks them,
+ * never held out). Models missing on this machine are listed
  * as skipped.
  */
 public final class CostAccuracy {
@@ -85,6 +87,7 @@ public final class CostAccuracy {
         double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
         Path bothPasses = null;
+        boolean micro = false;
         boolean heldOutMode = false;
         boolean coldWeights = true;
         boolean memoryCurve = true;
@@ -130,6 +133,7 @@ public final class CostAccuracy {
                 case "--no-quiet" -> quiet = new double[] {0, 0, 0};
                 case "--whole-from" -> wholeFrom = Path.of(args[++i]);
                 case "--both-passes" -> bothPasses = Path.of(args[++i]);
+                case "--micro" -> micro = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -218,6 +222,11 @@ public final class CostAccuracy {
             LeaveOneModelOut.attribute(before, cal.entries(), c.model(), origin);
             modelSignatures.computeIfAbsent(c.model(), k -> new java.util.LinkedHashSet<>())
                     .addAll(LeaveOneModelOut.signatures(m.graph()));
+        }
+        if (micro) {
+            // calibration microbenchmarks of a kernel class no calibration model runs (never held out)
+            int n = Microbenchmarks.measure(cal, first, origin, root.resolve("benchmarks/target/micro"));
+            System.err.printf(Locale.ROOT, "%d microbenchmarks measured%n", n);
         }
         if (calOut != null) {
             cal.write(calOut);
