@@ -14,7 +14,12 @@ and writes markdown tables:
      that predicted every node exactly; the p90 of |predicted / consensus - 1| is the model's error with that noise
      taken out.
 
-Usage: accuracy-tail.py [--bound 0.25] [--top 25] LABEL=DUMPDIR [LABEL=DUMPDIR ...]
+With --again AGAIN.tsv (the signatures a set measured twice, `CostAccuracy --repeat-every 1 --dump`), one set is
+enough: per group, the per-node error against the first measurement (as scored), the nearer and the farther of each
+node's two measurements (the nearer one is a statistic noise cannot inflate: a disturbance only moves one measurement
+away), and their geometric mean.
+
+Usage: accuracy-tail.py [--bound 0.25] [--top 25] [--again AGAIN.tsv] LABEL=DUMPDIR [LABEL=DUMPDIR ...]
 Cases are targets or calibration models by their model name (TARGETS below). Standard library only.
 """
 import json
@@ -97,10 +102,52 @@ def fail(message):
     sys.exit(2)
 
 
+def two_measurements(sets, again_file, bound):
+    """Per set and group: p90 (and median, nodes off) against the first, nearer, farther and geometric mean."""
+    again = {}
+    with open(again_file) as fh:
+        for n, line in enumerate(fh.read().splitlines()[1:], 2):
+            if not line.strip():
+                continue
+            f = line.split("\t")
+            if len(f) != 3:
+                fail("%s, line %d: expected signature, first, second" % (again_file, n))
+            again[f[0]] = (float(f[1]), float(f[2]))
+    out = ["### Against each node's two measurements (%s)\n" % again_file,
+           "| set | group | nodes measured twice | first: median / p90 / off | nearer: median / p90 / off | "
+           "farther: median / p90 / off | geometric mean: median / p90 / off |",
+           "|---|---|---:|---|---|---|---|"]
+    for label, cases in sets:
+        for g in ("targets", "calibration models"):
+            cols = ([], [], [], [])
+            for stem, (model, nodes) in cases.items():
+                if ("targets" if is_target(model) else "calibration models") != g:
+                    continue
+                for name, (op, sig, p, m) in nodes.items():
+                    if sig not in again or again[sig][1] <= 0:
+                        continue
+                    a, b = again[sig]
+                    gm = (a * b) ** 0.5
+                    e1, e2 = abs(p - a) / a, abs(p - b) / b
+                    for c, e in zip(cols, (e1, min(e1, e2), max(e1, e2), abs(p - gm) / gm)):
+                        c.append(e)
+            if cols[0]:
+                out.append("| %s | %s | %d | %s |" % (label, g, len(cols[0]), " | ".join(
+                    "%s / %s / %d" % (pct(quantile(c, 0.5)), pct(quantile(c, 0.9)), sum(x > bound for x in c))
+                    for c in cols)))
+    return out
+
+
 def main(argv):
-    bound, top, sets = 0.25, 25, []
+    bound, top, sets, again_file = 0.25, 25, [], None
     i = 0
     while i < len(argv):
+        if argv[i] == "--again":
+            if i + 1 >= len(argv):
+                fail("--again needs a file")
+            again_file = argv[i + 1]
+            i += 2
+            continue
         if argv[i] in ("--bound", "--top"):
             try:
                 if argv[i] == "--bound":
@@ -119,8 +166,16 @@ def main(argv):
         except (OSError, ValueError, KeyError) as e:
             fail("cannot read the dump %s: %s" % (d, e))
         i += 1
+    if again_file is not None:
+        try:
+            two = two_measurements(sets, again_file, bound)
+        except (OSError, ValueError) as e:
+            fail("cannot read %s: %s" % (again_file, e))
+        if len(sets) < 2:
+            print("\n".join(two))
+            return
     if len(sets) < 2:
-        fail("needs two sets or more (the same cases, one model)\n" + __doc__)
+        fail("needs two sets or more (the same cases, one model), or --again\n" + __doc__)
     labels = [l for l, _ in sets]
 
     # every node present (measured) in every set: key (case, node name)
@@ -295,6 +350,9 @@ def main(argv):
                 out.append("| %s | %d | %d | %s%% | %d | %s | %s | %s | %s |" % (
                     title, len(sc), off, pct(off / len(sc)), sum(sizes[b]["every"] for b in names),
                     pct(quantile(sc, 0.5)), pct(quantile(sc, 0.9)), pct(quantile(no, 0.5)), pct(quantile(no, 0.9))))
+    if again_file is not None:
+        out.append("")
+        out.extend(two)
     print("\n".join(out))
 
 

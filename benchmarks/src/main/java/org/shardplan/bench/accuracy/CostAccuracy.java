@@ -53,7 +53,11 @@ import org.shardplan.onnx.OnnxImporter;
  * busy, at most 15 s per measurement and 600 s in all). After all cases every {@code K}-th distinct
  * signature ({@code --repeat-every K}, 12 by default; 1: all of them) is measured a second time;
  * {@code --dump DIR} writes each case's report and, in {@code again.tsv}, those signatures with
- * their first and second measured seconds. Models missing on this machine are listed
+ * their first and second measured seconds. A replay ({@code --calibration-in FILE --whole-from DIR}) with
+ * {@code --both-passes again.tsv} summarises each signature measured twice by the geometric mean of its two
+ * measurements ({@link #bothPasses}). {@code --micro} adds calibration microbenchmarks of the per-channel
+ * convolutions no calibration model runs ({@link Microbenchmarks}; measured where the calibration lacks them,
+ * never held out). Models missing on this machine are listed
  * as skipped.
  */
 public final class CostAccuracy {
@@ -82,6 +86,8 @@ public final class CostAccuracy {
         boolean chain = true;
         double[] quiet = {0.3, 15, 600};
         Path wholeFrom = null;
+        Path bothPasses = null;
+        boolean micro = false;
         boolean heldOutMode = false;
         boolean coldWeights = true;
         boolean memoryCurve = true;
@@ -126,6 +132,8 @@ public final class CostAccuracy {
                 }
                 case "--no-quiet" -> quiet = new double[] {0, 0, 0};
                 case "--whole-from" -> wholeFrom = Path.of(args[++i]);
+                case "--both-passes" -> bothPasses = Path.of(args[++i]);
+                case "--micro" -> micro = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -149,6 +157,12 @@ public final class CostAccuracy {
             for (var e : CalibrationFile.read(calIn).entries()) {
                 cal.put(e);
             }
+            if (bothPasses != null) {
+                int merged = bothPasses(cal, Files.readAllLines(bothPasses));
+                System.err.printf(Locale.ROOT, "%d signatures summarised over both passes%n", merged);
+            }
+        } else if (bothPasses != null) {
+            throw new IllegalArgumentException("--both-passes needs --calibration-in (it replays a measured set)");
         }
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         Timing timing = (quick ? new Timing(2, 5, 500, 0.05) : Timing.DEFAULT).withStatistic(statistic);
@@ -208,6 +222,11 @@ public final class CostAccuracy {
             LeaveOneModelOut.attribute(before, cal.entries(), c.model(), origin);
             modelSignatures.computeIfAbsent(c.model(), k -> new java.util.LinkedHashSet<>())
                     .addAll(LeaveOneModelOut.signatures(m.graph()));
+        }
+        if (micro) {
+            // calibration microbenchmarks of a kernel class no calibration model runs (never held out)
+            int n = Microbenchmarks.measure(cal, first, origin, root.resolve("benchmarks/target/micro"));
+            System.err.printf(Locale.ROOT, "%d microbenchmarks measured%n", n);
         }
         if (calOut != null) {
             cal.write(calOut);
@@ -313,6 +332,43 @@ public final class CostAccuracy {
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md);
         System.out.print(md);
+    }
+
+    /**
+     * Each signature of {@code cal} that an {@code again.tsv} ({@code --dump} with {@code --repeat-every}: signature,
+     * first and second seconds) lists, summarised over both its measurements: their geometric mean, so
+     * that the minute a node was measured in (the load, which moves small nodes by 20 to 50% from one
+     * measurement to the next) counts half as much, for the calibration samples and the targets'
+     * references alike. A line whose first seconds differ from the calibration's by more than 1e-9
+     * relative (another set) fails, as does a malformed line. Returns how many entries changed. O(lines).
+     */
+    static int bothPasses(CalibrationFile cal, List<String> lines) {
+        int n = 0;
+        for (int i = 1; i < lines.size(); i++) {
+            String line = lines.get(i);
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] f = line.split("\t");
+            if (f.length != 3) {
+                throw new IllegalArgumentException("both passes, line " + (i + 1) + ": expected signature, first, second");
+            }
+            double first = Double.parseDouble(f[1]);
+            double second = Double.parseDouble(f[2]);
+            var e = cal.get(f[0]);
+            if (e.isEmpty() || !(second > 0)) {
+                continue;
+            }
+            var c = e.get();
+            if (Math.abs(c.seconds() - first) > 1e-9 * first) {
+                throw new IllegalArgumentException("both passes, line " + (i + 1) + ": first measurement " + first
+                        + " s is not the calibration's " + c.seconds() + " s (another measurement set?)");
+            }
+            cal.put(new org.shardplan.cost.calib.CalibrationEntry(c.signature(), c.op(), c.shapeClass(), c.dtype(),
+                    c.flops(), c.bytes(), Math.sqrt(first * second), c.repeats(), c.calls(), c.spread()));
+            n++;
+        }
+        return n;
     }
 
     /** One sentence: how a node's measured time was summarised from its runs. */

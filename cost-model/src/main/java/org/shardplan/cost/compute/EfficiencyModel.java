@@ -380,6 +380,77 @@ public final class EfficiencyModel {
         return pass[0] > 0 ? pass[0] / memory.bandwidth(pass[1]) : 0;
     }
 
+    /** The memory curve's rate of aliased reorderings on a CPU, 0 where there is none. */
+    private double aliasedReorderRate() {
+        return memory != null && "cpu".equals(device.kind()) ? memory.aliasedReorderBandwidth() : 0;
+    }
+
+    /**
+     * The least time of a reordering into the blocked channel layout whose channel planes alias in the
+     * first-level cache ({@link #aliasedReorder}): {@code bytes / B}, B the rate such a reordering was
+     * measured at on this core ({@link MemoryCurve#aliasedReorderBandwidth()}, a microbenchmark of 16
+     * planes of 64 KiB); 0 for other signatures, without that rate and on a GPU. The PaddleOCR
+     * detector's reorderings of 16 and 32 planes of 160 x 160 ran at 26 to 27 GB/s, every other
+     * reordering of the benchmark's models at 46 to 80; priced from the reorderings' curve, the first
+     * were predicted at 0.29 to 0.66 of their measured time held out. Samples of such reorderings stay in
+     * the curves (left out, PaddleOCR rec's largest reorderings at batch 4, which run at 50 GB/s where
+     * the smaller ones run at 70, lost the slow samples that had priced them: the calibration models'
+     * nodes off by more than 25% went from 517 to 524, benchmarks/results/cost-accuracy-held-out.md).
+     * Nothing is fitted to a model: B is the microbenchmark's. Linear in the signature's length.
+     */
+    double aliasedReorderSeconds(String signature, double bytes) {
+        double rate = aliasedReorderRate();
+        return rate > 0 && aliasedReorder(signature) ? bytes / rate : 0;
+    }
+
+    /**
+     * True for the signature of ONNX Runtime's reordering of NCHW into the blocked layout
+     * ({@code com.microsoft.nchwc:ReorderInput}, not channels-last) of at least one full block of 16
+     * channels whose planes (the product of the spatial sizes times the element size) are a whole number
+     * of 4 KiB, the span of the first-level cache's sets on current x86 cores: {@code MlasReorderInputNchw}
+     * (onnxruntime/core/mlas/lib/reorder.cpp) loads 4 floats at a time from each of a block's 16 planes
+     * in turn, and planes that far apart map those loads to one set, which holds 8 (or 12) lines. The
+     * mirror of {@link Backward#aliasedScatter} for the reordering out of the layout. False for a
+     * signature without shapes. Linear in the signature's length.
+     */
+    static boolean aliasedReorder(String signature) {
+        if (signature == null || !signature.startsWith("com.microsoft.nchwc:ReorderInput|")) {
+            return false;
+        }
+        String[] parts = signature.split("\\|", -1);
+        if (parts.length < 3) {
+            return false;
+        }
+        String last = attr(parts[1], "channels_last");
+        if (last != null && !last.equals("0")) {
+            return false;
+        }
+        java.util.regex.Matcher m = TENSOR.matcher(parts[2]);
+        if (!m.lookingAt()) {
+            return false;
+        }
+        Optional<DType> t = DType.fromName(m.group(1));
+        String[] dims = m.group(2).split(",");
+        if (t.isEmpty() || t.get().byteSize() <= 0 || dims.length < 3) {
+            return false;
+        }
+        try {
+            if (Long.parseLong(dims[1]) < NCHWC_BLOCK) {
+                return false;
+            }
+            long plane = t.get().byteSize();
+            for (int i = 2; i < dims.length; i++) {
+                plane *= Long.parseLong(dims[i]);
+            }
+            return plane > 0 && plane % L1_SET_PERIOD == 0;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** Bytes between addresses that share a set of the first-level data cache (as {@link Backward}'s). */
+    static final long L1_SET_PERIOD = 4096;
+
     /** MLAS's blocked-channel width and the filter blocks one kernel call computes ({@code FilterSetSize}). */
     static final int NCHWC_BLOCK = 16;
     static final int FILTER_SET = 4;
@@ -612,7 +683,9 @@ public final class EfficiencyModel {
     public Prediction predict(Kernel k, String signature) {
         Prediction p = predictFused(k, signature);
         double pass = signature == null ? 0 : activationPassSeconds(signature);
-        return pass > 0 ? new Prediction(p.seconds() + pass, p.rooflineSeconds(), p.source()) : p;
+        p = pass > 0 ? new Prediction(p.seconds() + pass, p.rooflineSeconds(), p.source()) : p;
+        double aliased = signature == null ? 0 : aliasedReorderSeconds(signature, k.work().bytes());
+        return aliased > p.seconds() ? new Prediction(aliased, p.rooflineSeconds(), p.source()) : p;
     }
 
     /** {@link #predict(Kernel, String)} before the pass of a fused activation. */

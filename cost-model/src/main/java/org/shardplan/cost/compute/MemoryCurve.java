@@ -15,21 +15,39 @@ import java.util.Arrays;
  *
  * @param footprints bytes each point's kernel touched (inputs plus outputs), increasing
  * @param bandwidths its bytes moved per second
+ * <p>And the rate of a reordering into the blocked channel layout whose channel planes are a
+ * multiple of the first-level cache's set period apart ({@link #aliasedReorderBandwidth()}): its reads
+ * of a block's 16 planes fall in one cache set, and it runs at a rate of its own, whatever its size.
+ *
+ * @param footprints bytes each point's kernel touched (inputs plus outputs), increasing
+ * @param bandwidths its bytes moved per second
  * @param productBandwidth bytes per second of a matrix product's weights beyond {@link #cacheBytes()},
  *     measured as the time such a product takes beyond the same product with cached weights; 0 when
  *     not measured
+ * @param aliasedReorderBandwidth bytes per second (read and written) of ONNX Runtime's reordering of
+ *     16 channels of 128 x 128 floats (planes of 64 KiB) into the blocked layout; 0 when not measured
  */
-public record MemoryCurve(double[] footprints, double[] bandwidths, double productBandwidth) {
+public record MemoryCurve(double[] footprints, double[] bandwidths, double productBandwidth,
+        double aliasedReorderBandwidth) {
 
     /** A curve without a measured product streaming rate. */
     public MemoryCurve(double[] footprints, double[] bandwidths) {
-        this(footprints, bandwidths, 0);
+        this(footprints, bandwidths, 0, 0);
+    }
+
+    /** A curve without a measured rate of aliased reorderings. */
+    public MemoryCurve(double[] footprints, double[] bandwidths, double productBandwidth) {
+        this(footprints, bandwidths, productBandwidth, 0);
     }
 
     public MemoryCurve {
         if (!(productBandwidth >= 0) || Double.isInfinite(productBandwidth)) {
             throw new IllegalArgumentException("a memory curve's product streaming bandwidth must be finite and not "
                     + "negative (0: not measured), found " + productBandwidth);
+        }
+        if (!(aliasedReorderBandwidth >= 0) || Double.isInfinite(aliasedReorderBandwidth)) {
+            throw new IllegalArgumentException("a memory curve's rate of aliased reorderings must be finite and not "
+                    + "negative (0: not measured), found " + aliasedReorderBandwidth);
         }
         footprints = footprints.clone();
         bandwidths = bandwidths.clone();
@@ -103,7 +121,12 @@ public record MemoryCurve(double[] footprints, double[] bandwidths, double produ
 
     /** This curve with {@code rate} as its product streaming bandwidth. */
     public MemoryCurve withProductBandwidth(double rate) {
-        return new MemoryCurve(footprints, bandwidths, rate);
+        return new MemoryCurve(footprints, bandwidths, rate, aliasedReorderBandwidth);
+    }
+
+    /** This curve with {@code rate} as its rate of aliased reorderings ({@link #aliasedReorderBandwidth()}). */
+    public MemoryCurve withAliasedReorderBandwidth(double rate) {
+        return new MemoryCurve(footprints, bandwidths, productBandwidth, rate);
     }
 
     /**
@@ -135,17 +158,20 @@ public record MemoryCurve(double[] footprints, double[] bandwidths, double produ
     @Override
     public boolean equals(Object o) {
         return o instanceof MemoryCurve m && Arrays.equals(footprints, m.footprints) && Arrays.equals(bandwidths, m.bandwidths)
-                && Double.compare(productBandwidth, m.productBandwidth) == 0;
+                && Double.compare(productBandwidth, m.productBandwidth) == 0
+                && Double.compare(aliasedReorderBandwidth, m.aliasedReorderBandwidth) == 0;
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * Arrays.hashCode(footprints) + Arrays.hashCode(bandwidths)) + Double.hashCode(productBandwidth);
+        return 31 * (31 * (31 * Arrays.hashCode(footprints) + Arrays.hashCode(bandwidths)) + Double.hashCode(productBandwidth))
+                + Double.hashCode(aliasedReorderBandwidth);
     }
 
     @Override
     public String toString() {
         return "MemoryCurve" + Arrays.toString(footprints) + " -> " + Arrays.toString(bandwidths)
-                + (productBandwidth > 0 ? ", products stream weights at " + productBandwidth : "");
+                + (productBandwidth > 0 ? ", products stream weights at " + productBandwidth : "")
+                + (aliasedReorderBandwidth > 0 ? ", aliased reorderings run at " + aliasedReorderBandwidth : "");
     }
 }

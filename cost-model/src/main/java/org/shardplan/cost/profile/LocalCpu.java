@@ -114,6 +114,7 @@ public final class LocalCpu {
         Path cache = cacheDirectory().resolve("cpu-memory-" + fp.id() + ".json");
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         MemoryCurve cached = null;
+        boolean productMeasured = false;
         if (Files.isRegularFile(cache)) {
             try {
                 var root = json.readTree(cache.toFile());
@@ -123,12 +124,14 @@ public final class LocalCpu {
                     f[i] = root.path("footprints").get(i).asDouble();
                     b[i] = root.path("bandwidths").get(i).asDouble();
                 }
-                cached = new MemoryCurve(f, b, root.path("productBandwidth").asDouble(0));
+                cached = new MemoryCurve(f, b, root.path("productBandwidth").asDouble(0),
+                        root.path("aliasedReorderBandwidth").asDouble(0));
                 // a rate of 0 was measured too: no product's weights exceed this machine's caches
                 // measurably, and measuring again would find the same
-                if (root.has("productBandwidth")) {
+                if (root.has("productBandwidth") && root.has("aliasedReorderBandwidth")) {
                     return cached;
                 }
+                productMeasured = root.has("productBandwidth");
             } catch (IOException | RuntimeException e) {
                 cached = null; // a damaged cache entry is measured again below
             }
@@ -138,16 +141,21 @@ public final class LocalCpu {
             Timing timing = new Timing(2, 5, 400, 0.1, Timing.Clock.THREAD_CPU, Timing.Statistic.MIN);
             // the runtime's cost of a call, taken off each time: an Add of one element
             double call = addSeconds(1, timing);
-            // a file written before products were measured keeps its curve and gains their rate
+            // a file written before products or reorderings were measured keeps its curve and gains their rates
             curve = cached != null ? cached : addCurve(timing, call);
-            curve = curve.withProductBandwidth(productBandwidth(curve, timing, call));
+            if (cached == null || !productMeasured) {
+                curve = curve.withProductBandwidth(productBandwidth(curve, timing, call));
+            }
+            curve = curve.withAliasedReorderBandwidth(aliasedReorderBandwidth(timing, call));
         } catch (Exception e) {
             throw new IllegalStateException("measuring the local CPU's memory bandwidths with ONNX Runtime failed: " + e, e);
         }
         try {
             var root = json.createObjectNode();
             root.put("description", "bytes per second of one core streaming an Add of each footprint, " + fp.runtime()
-                    + "; productBandwidth: bytes per second of a matrix product's weights beyond the caches");
+                    + "; productBandwidth: bytes per second of a matrix product's weights beyond the caches"
+                    + "; aliasedReorderBandwidth: bytes per second of a reordering into the blocked layout of "
+                    + "channel planes of 64 KiB");
             var fs = root.putArray("footprints");
             var bs = root.putArray("bandwidths");
             for (int i = 0; i < curve.footprints().length; i++) {
@@ -155,6 +163,7 @@ public final class LocalCpu {
                 bs.add(curve.bandwidths()[i]);
             }
             root.put("productBandwidth", curve.productBandwidth());
+            root.put("aliasedReorderBandwidth", curve.aliasedReorderBandwidth());
             Files.createDirectories(cache.getParent());
             Path tmp = cache.resolveSibling(cache.getFileName() + ".tmp");
             Files.writeString(tmp, root.toPrettyString());
@@ -227,6 +236,39 @@ public final class LocalCpu {
             }
             return curve.productBandwidth(4.0 * PRODUCT_DEPTH * PRODUCT_STREAMED_COLUMNS, Math.max(ts - call, 0),
                     Math.max(tc - call, 0) * PRODUCT_STREAMED_COLUMNS / cols, 4.0 * PRODUCT_DEPTH * cols);
+        }
+    }
+
+    /** Channels and plane side of the aliased reordering: 16 planes of 128 x 128 floats, 64 KiB each (16 x 4 KiB). */
+    static final int REORDER_CHANNELS = 16;
+    static final int REORDER_SIDE = 128;
+
+    /**
+     * Bytes per second, read and written, of ONNX Runtime's reordering into the blocked channel layout
+     * ({@code com.microsoft.nchwc:ReorderInput}) of {@link #REORDER_CHANNELS} channel planes of
+     * {@link #REORDER_SIDE} x {@link #REORDER_SIDE} floats, 64 KiB apart: {@code MlasReorderInputNchw} reads
+     * a few floats from each of a block's 16 planes in turn, and planes a multiple of the first-level
+     * cache's set period (4 KiB) apart put all 16 reads in one cache set, which holds 8 to 12 lines, so
+     * that lines are evicted before the rest of them is read. The fastest of {@link #PRODUCT_ROUNDS}
+     * rounds less the call, as the products. Measured (ONNX Runtime 1.28, one thread, a loaded 2-core
+     * machine): 26 to 28 GB/s for planes of 64 x 64 to 160 x 160 floats (4 to 25 x 4 KiB, 0.5 to 6.5 MB moved),
+     * where planes 4 floats narrower or wider run at 55 to 72 GB/s
+     * ({@code org.shardplan.bench.accuracy.ReorderPlanes}). About 0.1 s.
+     */
+    private static double aliasedReorderBandwidth(Timing timing, double call) throws Exception {
+        long[] dims = {1, REORDER_CHANNELS, REORDER_SIDE, REORDER_SIDE};
+        OnnxMl.NodeProto node = OnnxMl.NodeProto.newBuilder().setOpType("ReorderInput")
+                .setDomain("com.microsoft.nchwc").addInput("x").addOutput("y").build();
+        OnnxMl.ModelProto m = OnnxModels.singleNode(node, List.of(OnnxModels.valueInfo("x", OnnxModels.FLOAT, dims)),
+                List.of(), List.of(OnnxModels.valueInfo("y", OnnxModels.FLOAT, dims)), 17);
+        SplittableRandom rnd = new SplittableRandom(5);
+        try (TimedModel t = new TimedModel(m, Map.of("x", Feeds.random(OnnxModels.FLOAT, dims, rnd)))) {
+            double best = Double.POSITIVE_INFINITY;
+            for (int round = 0; round < PRODUCT_ROUNDS; round++) {
+                best = Math.min(best, t.seconds(timing));
+            }
+            double bytes = 2.0 * 4 * REORDER_CHANNELS * REORDER_SIDE * REORDER_SIDE;
+            return bytes / Math.max(best - call, 0.1 * best);
         }
     }
 

@@ -72,12 +72,28 @@ class LocalCpuTest {
         Path file = dir.resolve("cpu-memory-" + id + ".json");
         // written on a machine whose caches hold every product's weights: the rate was measured, and is 0
         String text = "{\"footprints\": [1.0e6, 1.0e7, 2.0e8], \"bandwidths\": [1.0e11, 1.0e11, 3.0e10], "
-                + "\"productBandwidth\": 0.0}";
+                + "\"productBandwidth\": 0.0, \"aliasedReorderBandwidth\": 0.0}";
         Files.writeString(file, text);
         MemoryCurve c = LocalCpu.memoryCurve();
         assertEquals(0, c.productBandwidth(), 0);
         assertEquals(3e10, c.weightStreamingBandwidth(), 0);
         assertEquals(text, Files.readString(file));
+    }
+
+    @Test
+    void aMemoryCurveWithoutTheRateOfAliasedReorderingsGainsItAndKeepsTheRest() throws Exception {
+        String id = MachineFingerprint.localCpu(1, Ort.version()).id();
+        Path file = dir.resolve("cpu-memory-" + id + ".json");
+        // a file written before reorderings were measured: its points and product rate stay as they are
+        Files.writeString(file, "{\"footprints\": [1.0e6, 1.0e7, 2.0e8], \"bandwidths\": [1.0e11, 1.0e11, 3.0e10], "
+                + "\"productBandwidth\": 6.0e9}");
+        MemoryCurve c = LocalCpu.memoryCurve();
+        assertArrayEquals(new double[] {1e11, 1e11, 3e10}, c.bandwidths(), 0);
+        assertEquals(6e9, c.productBandwidth(), 0);
+        // 2 MiB reordered: a measured rate, within what a core can move
+        assertTrue(c.aliasedReorderBandwidth() > 1e8 && c.aliasedReorderBandwidth() < 1e13, c.toString());
+        assertTrue(Files.readString(file).contains("aliasedReorderBandwidth"));
+        assertEquals(c, LocalCpu.memoryCurve());
     }
 
     @Test
