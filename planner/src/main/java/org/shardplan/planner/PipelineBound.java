@@ -1642,7 +1642,7 @@ final class PipelineBound {
         int stall = 0;
         java.util.Set<List<Integer>> played = new java.util.LinkedHashSet<>();
         dualColumns.put(shapeKey(sch, p, m, v), played);
-        if (dwellSeed && 2 * chunks > DUAL_ROUNDS) {
+        if (dwellSeed && 2 * chunks > DUAL_ROUNDS && chunks <= DUAL_ROUNDS) {
             dwellRows(paths, p, chunks, values(ends), rows, known);
         }
         while (true) {
@@ -1837,8 +1837,10 @@ final class PipelineBound {
      * path and partition, about 10.44 ms after 250 rounds, is the most any number of rounds can reach). Only where the
      * chunks are more than half of {@link #DUAL_ROUNDS}: with fewer, the rounds find the dwelling paths themselves (the
      * same model at 16 and 8 A100s, 16 chunks: 80 to 400 rounds move the dual by 0.02% and 0.1%), and starting from them
-     * only moves where the 80 rounds end, by -0.07% to +0.02% on DenseNet-121's 16- and 32-chunk duals. O(chunks (ops +
-     * transfers)).
+     * only moves where the 80 rounds end, by -0.07% to +0.02% on DenseNet-121's 16- and 32-chunk duals. Nor where the
+     * chunks are more than {@link #DUAL_ROUNDS}: the seeds then cost more path traces than the game's own rounds (GPT-1T's
+     * 128-chunk duals), and on GPT-145.6B they took 9 s of a 37 s search (quiet machine, 2026-12-03) without moving its
+     * plan or bound. O(chunks (ops + transfers)).
      */
     private static void dwellRows(Paths paths, int p, int chunks, double[] base, List<Row> rows, java.util.Set<Path> known) {
         for (int k = 0; k < chunks; k++) {
