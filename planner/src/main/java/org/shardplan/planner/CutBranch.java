@@ -64,6 +64,8 @@ final class CutBranch {
         double[] dev;
         List<int[]> cols = new ArrayList<>();
         double[] mix;
+        /** The parent's columns: those within this node's ranges start its game. */
+        List<int[]> inherited = List.of();
 
         Node(int[] lo, int[] hi) {
             this.lo = lo;
@@ -93,6 +95,7 @@ final class CutBranch {
         root.rows = start.rows();
         root.agg = start.agg();
         root.dev = start.dev();
+        root.inherited = start.columns();
         if (!solve(root, threshold, secondsLeft, stopAt)) {
             return floor;
         }
@@ -195,6 +198,7 @@ final class CutBranch {
             c.rows = n.rows;
             c.agg = n.agg;
             c.dev = n.dev;
+            c.inherited = handedColumns(n);
             r.add(c);
         }
         return r;
@@ -223,6 +227,17 @@ final class CutBranch {
         double best = Math.max(n.bound, got);
         double[] bestAgg = n.agg;
         double[] bestDev = n.dev;
+        for (int[] e : n.inherited) {
+            boolean within = true;
+            for (int j = 0; j < chunks && within; j++) {
+                within = e[j] >= n.lo[j] && e[j] <= n.hi[j];
+            }
+            if (within && seen.add(key(e))) {
+                vals.add(pb.values(e));
+                n.cols.add(e);
+            }
+        }
+        n.inherited = List.of();
         addColumn(n, first, vals, seen, rows, known);
         double[] lambda = null;
         int stall = 0;
@@ -324,13 +339,35 @@ final class CutBranch {
         return true;
     }
 
-    private void addColumn(Node n, int[] ends, List<double[]> vals, Set<List<Integer>> seen, List<PipelineBound.Path> rows,
-            Set<PipelineBound.Path> known) {
+    /** The most columns handed from a node to its children: those its last game played, then the newest. */
+    static final int COLUMNS_HANDED = 40;
+
+    private List<int[]> handedColumns(Node n) {
+        List<int[]> r = new ArrayList<>();
+        for (int c = 0; c < n.cols.size() && r.size() < COLUMNS_HANDED; c++) {
+            if (n.mix != null && c < n.mix.length && n.mix[c] > 0) {
+                r.add(n.cols.get(c));
+            }
+        }
+        for (int c = n.cols.size() - 1; c >= 0 && r.size() < COLUMNS_HANDED; c--) {
+            if (n.mix == null || c >= n.mix.length || !(n.mix[c] > 0)) {
+                r.add(n.cols.get(c));
+            }
+        }
+        return r;
+    }
+
+    private static List<Integer> key(int[] ends) {
         List<Integer> key = new ArrayList<>(ends.length);
         for (int e : ends) {
             key.add(e);
         }
-        if (!seen.add(key)) {
+        return key;
+    }
+
+    private void addColumn(Node n, int[] ends, List<double[]> vals, Set<List<Integer>> seen, List<PipelineBound.Path> rows,
+            Set<PipelineBound.Path> known) {
+        if (!seen.add(key(ends))) {
             return;
         }
         double[] v = pb.values(ends);

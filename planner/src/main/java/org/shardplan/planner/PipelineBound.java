@@ -1768,20 +1768,27 @@ final class PipelineBound {
             }
             ends = next;
         }
+        // the paths the game played last first
+        List<Row> byPlay = new ArrayList<>(rows);
+        byPlay.sort((a, b) -> Integer.compare(b.played, a.played));
         List<Path> kept = new ArrayList<>(rows.size());
-        for (Row r : rows) {
+        for (Row r : byPlay) {
             kept.add(r.path);
         }
-        lastDual = new DualState(shapeKey(sch, p, m, v), best, kept, bestAgg, bestDev);
+        List<int[]> taken = new ArrayList<>(colKeys.size());
+        for (List<Integer> c : colKeys) {
+            taken.add(c.stream().mapToInt(Integer::intValue).toArray());
+        }
+        lastDual = new DualState(shapeKey(sch, p, m, v), best, kept, bestAgg, bestDev, taken);
         return new Least(Math.min(threshold, best), null, rounds, rounds);
     }
 
     /**
      * Where the last {@link #dual} stopped: its shape ({@link #shapeKey}), its bound, the paths it kept as rows and the
      * weights of its best strategy (per chunk, the paths' coefficients and the devices' reductions and updates; null
-     * where no round ran): {@link CutBranch} starts its nodes from them.
+     * where no round ran) and the partitions (chunk ends) it kept as columns: {@link CutBranch} starts its nodes from them.
      */
-    record DualState(String shape, double bound, List<Path> rows, double[] agg, double[] dev) {
+    record DualState(String shape, double bound, List<Path> rows, double[] agg, double[] dev, List<int[]> columns) {
     }
 
     private DualState lastDual;
@@ -1800,12 +1807,33 @@ final class PipelineBound {
     static double branchSeconds = Double.parseDouble(System.getProperty("shardplan.cutBranchSeconds", "0"));
 
     /**
+     * The most of a dual's rows, the last played first, that {@link ChunkDwellBound} prices after it ({@code
+     * -Dshardplan.chunkDwellRows}; 0, the default: none). Off by default: on DenseNet-121 it was below the dual where the
+     * dual sets the configuration's bound (interleaved with 4 chunks a device at 16 A100s, batch 128: 17.22 against 20.85
+     * ms; zero bubble at 64 A100s, batch 128: 11.14 against 11.16 ms) and above it only on a schedule the plan does not use
+     * (1F1B at 16 A100s, batch 128: 29.88 against 29.69 ms), at 0.2-2 s a shape (docs/schedules.md).
+     */
+    static int dwellRowsUsed = Integer.getInteger("shardplan.chunkDwellRows", 0);
+
+    /**
      * The dual {@code d} of shape {@code (sch, p, m, v)} raised by a branch over the cuts ({@link CutBranch}) for at most
      * {@link #branchSeconds}, stopping early where the time is short: still a bound over every partition, at least {@code
      * d}'s, at most the threshold. {@code d} as it is where the branch is off or the dual reached the threshold.
      */
     private Least branchCuts(Least d, Schedule sch, int p, int m, int v, double threshold, DoubleSupplier secondsLeft) {
         DualState st = lastDual(sch, p, m, v);
+        if (dwellRowsUsed > 0 && st != null && d.step() < threshold) {
+            long t0 = System.nanoTime();
+            ChunkDwellBound cd = new ChunkDwellBound(this, p, p * v);
+            double b = cd.bound(st.rows(), dwellRowsUsed, threshold, secondsLeft, 0.05);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  chunk dwell bound %s v %d: %.6f s over %d rows against the dual's %.6f s"
+                        + " (%.2f s)%n", sch.name(), v, b, cd.rowsUsed, d.step(), (System.nanoTime() - t0) / 1e9);
+            }
+            if (b > d.step()) {
+                d = new Least(b, null, d.priced(), d.visited());
+            }
+        }
         if (branchSeconds <= 0 || st == null || !(d.step() < threshold)) {
             return d;
         }
@@ -2458,7 +2486,7 @@ final class PipelineBound {
     boolean tabled = true;
 
     /** {@link #table}, computed on first use; null where {@link #tabled} is off. O(K^2). */
-    private double[] table() {
+    double[] table() {
         if (!tabled) {
             return null;
         }

@@ -213,6 +213,41 @@ class CutBranchTest {
         long t0 = System.nanoTime();
         double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
         double t1 = (System.nanoTime() - t0) / 1e9;
+        PipelineBound.DualState st = least.lastDual(sch, stages, m, v);
+        for (int most : new int[] {8, 32, 128}) {
+            long q = System.nanoTime();
+            ChunkDwellBound cd = new ChunkDwellBound(least, stages, stages * v);
+            double dw = cd.bound(st.rows(), most, Double.POSITIVE_INFINITY, () -> 600, 0);
+            System.err.printf("EXP dwell bound over %d of %d rows: %.6f ms (%.2f s)%n", cd.rowsUsed, st.rows().size(), dw * 1e3,
+                    (System.nanoTime() - q) / 1e9);
+        }
+        double cap = Double.parseDouble(System.getProperty("exp.cap", "0"));
+        if (cap > 0) {
+            Class<?> sc = Class.forName("org.shardplan.planner.PipelineBound$Search");
+            var ctor = sc.getDeclaredConstructor(PipelineBound.class, Schedule.class, int.class, int.class, int.class, double.class,
+                    long.class, java.util.function.DoubleSupplier.class);
+            ctor.setAccessible(true);
+            long q = System.nanoTime();
+            long stop = q + (long) (Double.parseDouble(System.getProperty("exp.enumSeconds", "30")) * 1e9);
+            Object search = ctor.newInstance(least, sch, stages, m, v, cap / 1e3, Long.MAX_VALUE / 4,
+                    (java.util.function.DoubleSupplier) () -> (stop - System.nanoTime()) / 1e9);
+            var dfs = sc.getDeclaredMethod("dfs", int.class, double.class);
+            dfs.setAccessible(true);
+            dfs.invoke(search, 0, 0.0);
+            java.lang.reflect.Field fb = sc.getDeclaredField("best");
+            java.lang.reflect.Field fa = sc.getDeclaredField("aborted");
+            java.lang.reflect.Field fp = sc.getDeclaredField("priced");
+            java.lang.reflect.Field fv = sc.getDeclaredField("visited");
+            for (var f : new java.lang.reflect.Field[] {fb, fa, fp, fv}) {
+                f.setAccessible(true);
+            }
+            System.err.printf("EXP enumeration under %.6f ms: best %.6f ms, aborted %b, priced %d, visited %d (%.2f s)%n", cap,
+                    fb.getDouble(search) * 1e3, fa.getBoolean(search), fp.getLong(search), fv.getLong(search),
+                    (System.nanoTime() - q) / 1e9);
+        }
+        if (seconds <= 0) {
+            return;
+        }
         CutBranch cb = new CutBranch(least, sch, stages, m, v);
         long end = System.nanoTime() + (long) (seconds * 1e9);
         double br = cb.bound(least.lastDual(sch, stages, m, v), o.stepSeconds(), () -> (end - System.nanoTime()) / 1e9, 0);
