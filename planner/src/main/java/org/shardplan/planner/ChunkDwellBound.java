@@ -29,7 +29,7 @@ final class ChunkDwellBound {
     private final int k;
     private final double[] t;
 
-    /** The rows' tables and bound computed by the last {@link #bound}. */
+    /** The rows the last {@link #bound} priced. */
     int rowsUsed;
 
     ChunkDwellBound(PipelineBound pb, int p, int chunks) {

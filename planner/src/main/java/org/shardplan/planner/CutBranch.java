@@ -41,7 +41,7 @@ final class CutBranch {
     private final int chunks;
     private final int segments;
 
-    /** The nodes whose bound was computed, and the most open at once. */
+    /** The nodes whose bound the last {@link #bound} computed. */
     int nodes;
     /** Whether the last {@link #bound} ran out of open nodes below the threshold (its bound is the threshold). */
     boolean complete;
