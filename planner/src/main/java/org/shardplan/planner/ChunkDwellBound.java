@@ -40,9 +40,15 @@ final class ChunkDwellBound {
         this.t = pb.table();
     }
 
-    /** Whether the chunks' values are tabled (at most {@link PipelineBound#TABLE_SEGMENTS} segments): else no bound. */
+    /** The most numbers of the table of the largest {@code Phi} per chunk and cut pair (160 MB). */
+    static final long CELLS = 20_000_000;
+
+    /**
+     * Whether the chunks' values are tabled (at most {@link PipelineBound#TABLE_SEGMENTS} segments) and the table of
+     * {@code Phi} (chunks times (K + 1)^2 numbers) within {@link #CELLS}: else no bound.
+     */
     boolean available() {
-        return t != null && chunks >= 1 && chunks <= k;
+        return t != null && chunks >= 1 && chunks <= k && (long) chunks * (k + 1) * (k + 1) <= CELLS;
     }
 
     /** Row {@code r}'s terms of chunk {@code j} over segments {@code [st, e)}. O(1). */
