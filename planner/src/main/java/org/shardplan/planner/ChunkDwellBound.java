@@ -51,8 +51,24 @@ final class ChunkDwellBound {
         return t != null && chunks >= 1 && chunks <= k && (long) chunks * (k + 1) * (k + 1) <= CELLS;
     }
 
+    /**
+     * A row: per chunk its coefficients of the chunk's values ({@link PipelineBound.Path#PARTS} a chunk) and of the chunk's
+     * reduction and update ({@code dev}): a path (1 on its device's chunks) or a distribution over paths (their weighted
+     * sums, {@link PipelineBound#dual}'s weights), at most the step of every plan either way.
+     */
+    private record Row(double[] coef, double[] dev) {
+    }
+
+    private Row row(PipelineBound.Path r) {
+        double[] dev = new double[chunks];
+        for (int j = r.device(); j < chunks; j += p) {
+            dev[j] = 1;
+        }
+        return new Row(r.coef(), dev);
+    }
+
     /** Row {@code r}'s terms of chunk {@code j} over segments {@code [st, e)}. O(1). */
-    private double cost(PipelineBound.Path r, int j, int st, int e) {
+    private double cost(Row r, int j, int st, int e) {
         int x = (e * k + st) * PipelineBound.Path.VALUES;
         int o = j * PipelineBound.Path.PARTS;
         double[] c = r.coef();
@@ -60,8 +76,9 @@ final class ChunkDwellBound {
         for (int i = 0; i < PipelineBound.Path.PARTS; i++) {
             v += c[o + i] * t[x + i];
         }
-        if (j % p == r.device()) {
-            v += t[x + PipelineBound.Path.SYNC] + t[x + PipelineBound.Path.UPDATE];
+        double d = r.dev()[j];
+        if (d != 0) {
+            v += d * (t[x + PipelineBound.Path.SYNC] + t[x + PipelineBound.Path.UPDATE]);
         }
         return v;
     }
@@ -75,7 +92,7 @@ final class ChunkDwellBound {
     }
 
     /** {@code g[j][s]}: the least of the row's terms of chunks {@code 0..j-1} cut from segments {@code [0, s)}. */
-    private double[][] prefix(PipelineBound.Path r) {
+    private double[][] prefix(Row r) {
         double[][] g = new double[chunks][k + 1];
         for (double[] a : g) {
             java.util.Arrays.fill(a, Double.POSITIVE_INFINITY);
@@ -99,7 +116,7 @@ final class ChunkDwellBound {
     }
 
     /** {@code h[j][e]}: the least of the row's terms of chunks {@code j..} cut from segments {@code [e, K)} ({@code h[chunks][K] = 0}). */
-    private double[][] suffix(PipelineBound.Path r) {
+    private double[][] suffix(Row r) {
         double[][] h = new double[chunks + 1][k + 1];
         for (double[] a : h) {
             java.util.Arrays.fill(a, Double.POSITIVE_INFINITY);
@@ -127,7 +144,25 @@ final class ChunkDwellBound {
      * the time {@code secondsLeft} gives falls to {@code stopAt} before the last row's tables (no bound from a part).
      */
     double bound(List<PipelineBound.Path> rows, int most, double threshold, DoubleSupplier secondsLeft, double stopAt) {
-        int n = Math.min(most, rows.size());
+        return bound(rows, most, null, null, threshold, secondsLeft, stopAt);
+    }
+
+    /**
+     * {@link #bound(List, int, double, DoubleSupplier, double)} with one more row where {@code agg} is not null: the
+     * distribution over paths whose coefficients per chunk are {@code agg} and per chunk's reduction and update {@code
+     * dev} ({@link PipelineBound.DualState}'s best weights). Alone, that row gives the least over partitions of its
+     * weighted sum: the dual's own bound; the paths beside it can only raise it.
+     */
+    double bound(List<PipelineBound.Path> paths, int most, double[] agg, double[] dev, double threshold,
+            DoubleSupplier secondsLeft, double stopAt) {
+        List<Row> rows = new java.util.ArrayList<>();
+        if (agg != null) {
+            rows.add(new Row(agg, dev));
+        }
+        for (int i = 0; i < Math.min(most, paths.size()); i++) {
+            rows.add(row(paths.get(i)));
+        }
+        int n = rows.size();
         rowsUsed = 0;
         if (!available() || n == 0) {
             return 0;
@@ -141,7 +176,7 @@ final class ChunkDwellBound {
             if (secondsLeft.getAsDouble() <= stopAt) {
                 return 0;
             }
-            PipelineBound.Path r = rows.get(i);
+            Row r = rows.get(i);
             double[][] g = prefix(r);
             double[][] h = suffix(r);
             for (int j = 0; j < chunks; j++) {

@@ -1273,7 +1273,8 @@ final class PipelineBound {
         s.dfs(0, 0);
         if (s.aborted) {
             // the enumeration ran past its budget: the dual bound over the same partitions, if time is left
-            Least d = secondsLeft.getAsDouble() > 0.05 ? dual(sch, p, m, v, threshold, secondsLeft) : null;
+            Least d = secondsLeft.getAsDouble() > 0.05
+                    ? branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft) : null;
             return new Least(d == null ? Double.NaN : d.step(), null, s.priced + (d == null ? 0 : d.priced()),
                     s.visited + (d == null ? 0 : d.visited()));
         }
@@ -1807,11 +1808,12 @@ final class PipelineBound {
     static double branchSeconds = Double.parseDouble(System.getProperty("shardplan.cutBranchSeconds", "0"));
 
     /**
-     * The most of a dual's rows, the last played first, that {@link ChunkDwellBound} prices after it ({@code
-     * -Dshardplan.chunkDwellRows}; 0, the default: none). Off by default: on DenseNet-121 it was below the dual where the
-     * dual sets the configuration's bound (interleaved with 4 chunks a device at 16 A100s, batch 128: 17.22 against 20.85
-     * ms; zero bubble at 64 A100s, batch 128: 11.14 against 11.16 ms) and above it only on a schedule the plan does not use
-     * (1F1B at 16 A100s, batch 128: 29.88 against 29.69 ms), at 0.2-2 s a shape (docs/schedules.md).
+     * The most of a dual's rows, the last played first, that {@link ChunkDwellBound} prices after it, beside the dual's
+     * best weights as one more row (so never below the dual) ({@code -Dshardplan.chunkDwellRows}; 0, the default: none).
+     * Off by default: on DenseNet-121 over 32 rows it raised the duals that set the configurations' bounds by 0.02-0.25%
+     * (interleaved with 4 chunks a device at 16 A100s, batch 128: 20.855 -> 20.860 ms; zero bubble at 64 A100s, batch 8:
+     * 4.470 -> 4.473 ms, at 16 A100s, batch 8: 5.454 -> 5.467 ms) and zero bubble's at 64 A100s, batch 128 by 0.8%
+     * (11.159 -> 11.247 ms, below interleaved's plans there), at 0.3-1.4 s a shape (docs/schedules.md).
      */
     static int dwellRowsUsed = Integer.getInteger("shardplan.chunkDwellRows", 0);
 
@@ -1825,7 +1827,7 @@ final class PipelineBound {
         if (dwellRowsUsed > 0 && st != null && d.step() < threshold) {
             long t0 = System.nanoTime();
             ChunkDwellBound cd = new ChunkDwellBound(this, p, p * v);
-            double b = cd.bound(st.rows(), dwellRowsUsed, threshold, secondsLeft, 0.05);
+            double b = cd.bound(st.rows(), dwellRowsUsed, st.agg(), st.dev(), threshold, secondsLeft, 0.05);
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  chunk dwell bound %s v %d: %.6f s over %d rows against the dual's %.6f s"
                         + " (%.2f s)%n", sch.name(), v, b, cd.rowsUsed, d.step(), (System.nanoTime() - t0) / 1e9);

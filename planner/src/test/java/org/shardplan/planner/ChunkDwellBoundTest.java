@@ -45,7 +45,8 @@ class ChunkDwellBoundTest {
      * Against every partition of a small decoder's segments, for the rows of each schedule's dual: the bound over the rows
      * is at most the least over partitions of the largest row length (the quantity it relaxes, so at most every plan's
      * step), at least each row's own least (one row: exactly it, the partition program's least of that row's terms), and
-     * capped by the threshold.
+     * capped by the threshold; with the dual's best weights as one more row, alone the dual's bound, with the paths at
+     * least the larger of the two and at most the least over partitions of the largest of the weighted sum and the paths.
      */
     @Test
     void theBoundIsBetweenEachRowsLeastAndTheLeastOfTheLargestRow() throws Exception {
@@ -54,6 +55,7 @@ class ChunkDwellBoundTest {
         PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
         int compared = 0;
         int aboveEveryRow = 0;
+        int withWeights = 0;
         for (int stages : List.of(2, 4)) {
             for (int m : List.of(4, 8)) {
                 long micro = 64 / m;
@@ -67,8 +69,9 @@ class ChunkDwellBoundTest {
                             continue;
                         }
                         String what = "P " + stages + ", m " + m + ", " + name + " v " + v;
-                        pb.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600);
-                        List<PipelineBound.Path> rows = pb.lastDual(sch, stages, m, v).rows();
+                        double dual = pb.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
+                        PipelineBound.DualState st = pb.lastDual(sch, stages, m, v);
+                        List<PipelineBound.Path> rows = st.rows();
                         List<PipelineBound.Path> some = rows.subList(0, Math.min(12, rows.size()));
                         List<int[]> all = new ArrayList<>();
                         every(pb.segments(), chunks, new int[chunks], 0, all);
@@ -97,6 +100,35 @@ class ChunkDwellBoundTest {
                             rowMost = Math.max(rowMost, own);
                         }
                         assertTrue(b >= rowMost * (1 - 1e-12), what + ": " + b + " below a row's least " + rowMost);
+                        // the dual's best weights as a row: alone, the dual's bound; with the paths, at least it and at
+                        // most the least over partitions of the largest of the weighted sum and the paths
+                        if (st.agg() != null) {
+                            ChunkDwellBound with = new ChunkDwellBound(pb, stages, chunks);
+                            assertEquals(dual, with.bound(some, 0, st.agg(), st.dev(), Double.POSITIVE_INFINITY, () -> 600, 0),
+                                    1e-9 * dual, what + ": the dual's weights alone");
+                            double both = with.bound(some, some.size(), st.agg(), st.dev(), Double.POSITIVE_INFINITY, () -> 600, 0);
+                            assertEquals(some.size() + 1, with.rowsUsed, what);
+                            double leastOfBoth = Double.POSITIVE_INFINITY;
+                            for (int[] e : all) {
+                                double[] vals = pb.values(e);
+                                double mixed = 0;
+                                for (int j = 0; j < chunks; j++) {
+                                    for (int i = 0; i < PipelineBound.Path.PARTS; i++) {
+                                        mixed += st.agg()[j * PipelineBound.Path.PARTS + i] * vals[j * PipelineBound.Path.VALUES + i];
+                                    }
+                                    mixed += st.dev()[j] * (vals[j * PipelineBound.Path.VALUES + PipelineBound.Path.SYNC]
+                                            + vals[j * PipelineBound.Path.VALUES + PipelineBound.Path.UPDATE]);
+                                }
+                                double largest = mixed;
+                                for (PipelineBound.Path r : some) {
+                                    largest = Math.max(largest, r.length(vals, stages));
+                                }
+                                leastOfBoth = Math.min(leastOfBoth, largest);
+                            }
+                            assertTrue(both >= Math.max(dual, b) * (1 - 1e-9), what + ": " + both + " below the dual or the paths");
+                            assertTrue(both <= leastOfBoth * (1 + 1e-12), what + ": " + both + " above " + leastOfBoth);
+                            withWeights++;
+                        }
                         aboveEveryRow += b > rowMost * (1 + 1e-6) ? 1 : 0;
                         assertEquals(0.5 * b, cd.bound(some, some.size(), 0.5 * b, () -> 600, 0), 1e-12 * b, what);
                         assertEquals(0, cd.bound(some, some.size(), Double.POSITIVE_INFINITY, () -> 0, 0.05), what
@@ -108,5 +140,6 @@ class ChunkDwellBoundTest {
         }
         assertTrue(compared >= 8, "compared " + compared);
         assertTrue(aboveEveryRow >= 1, "never above the largest row's own least");
+        assertTrue(withWeights >= 8, "with the dual's weights " + withWeights);
     }
 }

@@ -214,7 +214,14 @@ class CutBranchTest {
         double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
         double t1 = (System.nanoTime() - t0) / 1e9;
         PipelineBound.DualState st = least.lastDual(sch, stages, m, v);
-        for (int most : new int[] {8, 32, 128}) {
+        for (int most : new int[] {0, 8, 32}) {
+            long q = System.nanoTime();
+            ChunkDwellBound cd = new ChunkDwellBound(least, stages, stages * v);
+            double dw = cd.bound(st.rows(), most, st.agg(), st.dev(), Double.POSITIVE_INFINITY, () -> 600, 0);
+            System.err.printf("EXP dwell bound with the dual's weights over %d of %d rows: %.6f ms (%.2f s)%n", cd.rowsUsed,
+                    st.rows().size(), dw * 1e3, (System.nanoTime() - q) / 1e9);
+        }
+        for (int most : new int[] {8, 32}) {
             long q = System.nanoTime();
             ChunkDwellBound cd = new ChunkDwellBound(least, stages, stages * v);
             double dw = cd.bound(st.rows(), most, Double.POSITIVE_INFINITY, () -> 600, 0);
