@@ -1267,13 +1267,14 @@ final class PipelineBound {
         }
         if (partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS || budget <= 0) {
             // too many partitions to enumerate, or no budget left to enumerate any (the schedules before spent it)
-            return dual(sch, p, m, v, threshold, secondsLeft);
+            return branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft);
         }
         Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
         s.dfs(0, 0);
         if (s.aborted) {
             // the enumeration ran past its budget: the dual bound over the same partitions, if time is left
-            Least d = secondsLeft.getAsDouble() > 0.05 ? dual(sch, p, m, v, threshold, secondsLeft) : null;
+            Least d = secondsLeft.getAsDouble() > 0.05
+                    ? branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft) : null;
             return new Least(d == null ? Double.NaN : d.step(), null, s.priced + (d == null ? 0 : d.priced()),
                     s.visited + (d == null ? 0 : d.visited()));
         }
@@ -1526,7 +1527,7 @@ final class PipelineBound {
     }
 
     /** Profiles of chunk values ({@link #values}, or a mixture of them), for tracing the longest paths. */
-    private static List<StageProfile> profiles(double[] values, int chunks) {
+    static List<StageProfile> profiles(double[] values, int chunks) {
         List<StageProfile> r = new ArrayList<>(chunks);
         for (int j = 0; j < chunks; j++) {
             int o = j * Path.VALUES;
@@ -1768,7 +1769,86 @@ final class PipelineBound {
             }
             ends = next;
         }
+        // the paths the game played last first
+        List<Row> byPlay = new ArrayList<>(rows);
+        byPlay.sort((a, b) -> Integer.compare(b.played, a.played));
+        List<Path> kept = new ArrayList<>(rows.size());
+        for (Row r : byPlay) {
+            kept.add(r.path);
+        }
+        List<int[]> taken = new ArrayList<>(colKeys.size());
+        for (List<Integer> c : colKeys) {
+            taken.add(c.stream().mapToInt(Integer::intValue).toArray());
+        }
+        lastDual = new DualState(shapeKey(sch, p, m, v), best, kept, bestAgg, bestDev, taken);
         return new Least(Math.min(threshold, best), null, rounds, rounds);
+    }
+
+    /**
+     * Where the last {@link #dual} stopped: its shape ({@link #shapeKey}), its bound, the paths it kept as rows and the
+     * weights of its best strategy (per chunk, the paths' coefficients and the devices' reductions and updates; null
+     * where no round ran) and the partitions (chunk ends) it kept as columns: {@link CutBranch} starts its nodes from them.
+     */
+    record DualState(String shape, double bound, List<Path> rows, double[] agg, double[] dev, List<int[]> columns) {
+    }
+
+    private DualState lastDual;
+
+    /** {@link DualState} of the last {@link #dual} of shape {@code (sch, p, m, v)}; null where another ran after it. */
+    DualState lastDual(Schedule sch, int p, int m, int v) {
+        return lastDual != null && lastDual.shape().equals(shapeKey(sch, p, m, v)) ? lastDual : null;
+    }
+
+    /**
+     * The seconds {@link #branchCuts} may spend on each dual's shape ({@code -Dshardplan.cutBranchSeconds}; 0, the
+     * default: none). Off by default: on DenseNet-121 (254 segments) 20 s of it raised interleaved's dual at 64 A100s,
+     * batch 128 (64 chunks) by 0.09% and 10 s at 16 and 8 A100s (16 chunks) by 0.02%, where on a small decoder (a few
+     * dozen segments) it closes most of the dual's gap to the fastest plan in a few nodes (docs/schedules.md).
+     */
+    static double branchSeconds = Double.parseDouble(System.getProperty("shardplan.cutBranchSeconds", "0"));
+
+    /**
+     * The most of a dual's rows, the last played first, that {@link ChunkDwellBound} prices after it, beside the dual's
+     * best weights as one more row (so never below the dual) ({@code -Dshardplan.chunkDwellRows}; 0, the default: none).
+     * Off by default: on DenseNet-121 over 32 rows it raised the duals that set the configurations' bounds by 0.02-0.25%
+     * (interleaved with 4 chunks a device at 16 A100s, batch 128: 20.855 -> 20.860 ms; zero bubble at 64 A100s, batch 8:
+     * 4.470 -> 4.473 ms, at 16 A100s, batch 8: 5.454 -> 5.467 ms) and zero bubble's at 64 A100s, batch 128 by 0.8%
+     * (11.159 -> 11.247 ms, below interleaved's plans there), at 0.3-1.4 s a shape (docs/schedules.md).
+     */
+    static int dwellRowsUsed = Integer.getInteger("shardplan.chunkDwellRows", 0);
+
+    /**
+     * The dual {@code d} of shape {@code (sch, p, m, v)} raised by a branch over the cuts ({@link CutBranch}) for at most
+     * {@link #branchSeconds}, stopping early where the time is short: still a bound over every partition, at least {@code
+     * d}'s, at most the threshold. {@code d} as it is where the branch is off or the dual reached the threshold.
+     */
+    private Least branchCuts(Least d, Schedule sch, int p, int m, int v, double threshold, DoubleSupplier secondsLeft) {
+        DualState st = lastDual(sch, p, m, v);
+        if (dwellRowsUsed > 0 && st != null && d.step() < threshold) {
+            long t0 = System.nanoTime();
+            ChunkDwellBound cd = new ChunkDwellBound(this, p, p * v);
+            double b = cd.bound(st.rows(), dwellRowsUsed, st.agg(), st.dev(), threshold, secondsLeft, 0.05);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  chunk dwell bound %s v %d: %.6f s over %d rows against the dual's %.6f s"
+                        + " (%.2f s)%n", sch.name(), v, b, cd.rowsUsed, d.step(), (System.nanoTime() - t0) / 1e9);
+            }
+            if (b > d.step()) {
+                d = new Least(b, null, d.priced(), d.visited());
+            }
+        }
+        if (branchSeconds <= 0 || st == null || !(d.step() < threshold)) {
+            return d;
+        }
+        long t0 = System.nanoTime();
+        CutBranch cb = new CutBranch(this, sch, p, m, v);
+        double stopAt = Math.max(0.05, secondsLeft.getAsDouble() - branchSeconds);
+        double b = Math.max(d.step(), cb.bound(st, threshold, secondsLeft, stopAt));
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  cut branch %s v %d: dual %.6f s -> %.6f s (%d nodes, %s, %.2f s)%n",
+                    sch.name(), v, d.step(), b, cb.nodes, cb.complete ? "complete" : "stopped",
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        return new Least(b, null, d.priced(), d.visited());
     }
 
     /** The partitions (chunk ends) that each shape's last {@link #dual} took as columns, by {@link #shapeKey}. */
@@ -2294,9 +2374,21 @@ final class PipelineBound {
      * ends}. O(chunks K^2).
      */
     double partition(double[] agg, double[] dev, int chunks, int[] ends) {
+        return partition(agg, dev, chunks, ends, null, null);
+    }
+
+    /**
+     * {@link #partition(double[], double[], int, int[])} over the partitions whose chunk {@code j} ends within {@code
+     * [endLo[j], endHi[j]]} (both null: every partition): the same program with the other ends left out; infinite where
+     * no partition is within them. O(p v K^2).
+     */
+    double partition(double[] agg, double[] dev, int chunks, int[] ends, int[] endLo, int[] endHi) {
         double[] t = table();
         if (t == null) {
             return chunkDp(chunks, false, ends, (j, st, e, ch) -> {
+                if (endLo != null && (e < endLo[j] || e > endHi[j])) {
+                    return Double.POSITIVE_INFINITY;
+                }
                 int o = j * Path.PARTS;
                 double c = agg[o] * ch[0] + agg[o + 1] * ch[1] + agg[o + 2] * ch[2] + agg[o + 3] * ch[3]
                         + agg[o + 4] * (e < segments ? sendAt[e] : 0) + agg[o + 6] * ch[4];
@@ -2328,6 +2420,10 @@ final class PipelineBound {
             boolean tail = dj > 0 || a5 > 0;
             int lo = j == chunks - 1 ? k : j + 1;
             int hi = k - (chunks - 1 - j);
+            if (endLo != null) {
+                lo = Math.max(lo, endLo[j]);
+                hi = Math.min(hi, endHi[j]);
+            }
             // the rows and the running least held in locals: the quick compiler alone (the launcher's) reloads and
             // range-checks every array read in the innermost loop, so each one left out of it counts
             double[] before = j == 0 ? null : best[j - 1];
@@ -2361,6 +2457,9 @@ final class PipelineBound {
                 fromJ[e] = arg;
             }
         }
+        if (best[chunks - 1][k] == Double.POSITIVE_INFINITY) {
+            return Double.POSITIVE_INFINITY; // no partition within the ranges
+        }
         traceEnds(from, chunks, k, ends);
         return best[chunks - 1][k];
     }
@@ -2389,7 +2488,7 @@ final class PipelineBound {
     boolean tabled = true;
 
     /** {@link #table}, computed on first use; null where {@link #tabled} is off. O(K^2). */
-    private double[] table() {
+    double[] table() {
         if (!tabled) {
             return null;
         }
