@@ -125,6 +125,49 @@ final class OverlapBound {
         this.buckets = Math.max(1, Math.ceil(volume / 2 / PipelineSearch.BUCKET_BYTES));
     }
 
+    /**
+     * The first solve of {@link #maximise} (alpha = 1, the problem {@code problem(1)}), started ahead on another
+     * thread ({@link #presolve}); null when none was.
+     */
+    private java.util.concurrent.Future<Solution> first;
+
+    /**
+     * Starts the first solve of {@link #maximise} (the exact solve of {@code problem(1)}, which does not depend on
+     * the target or on anything the search learns later) on {@code pool}, with the time limit {@code seconds};
+     * {@link #maximise} then takes its answer instead of solving it again. The solve is a function of the problem
+     * alone: its optimum and minimiser are those {@link #maximise} would find itself.
+     */
+    void presolve(java.util.concurrent.ExecutorService pool, double seconds) {
+        if (first == null) {
+            first = pool.submit(() -> new DpSolver().solve(problem(1), Solver.Options.withTimeLimit(seconds)));
+        }
+    }
+
+    /** Whether {@link #presolve} started the first solve. */
+    boolean presolving() {
+        return first != null;
+    }
+
+    /**
+     * The answer of the solve {@link #presolve} started, waiting for it; null where none was started or it did
+     * not finish with the optimum (the time limit cut it short, or it failed): {@link #maximise} then solves
+     * the problem itself, as without it.
+     */
+    private Solution presolved() {
+        if (first == null) {
+            return null;
+        }
+        try {
+            Solution s = first.get();
+            return s.status() == Status.OPTIMAL && s.hasChoices() ? s : null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return null; // solved again here, where the failure shows as it would have
+        }
+    }
+
     /** {@code K}: the most buckets any plan's gradient reduction can have. */
     double buckets() {
         return buckets;
@@ -268,7 +311,10 @@ final class OverlapBound {
         int[] xStar = null;
         double phiStar = Double.NEGATIVE_INFINITY;
         while (solves < (overlap ? MAX_SOLVES : 1) && best < target && secondsLeft.getAsDouble() > 0.05) {
-            Solution s = new DpSolver().solve(problem(alpha), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+            Solution s = solves == 0 && alpha == 1 ? presolved() : null;
+            if (s == null) {
+                s = new DpSolver().solve(problem(alpha), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+            }
             solves++;
             double bound = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
             if (!s.hasChoices() || s.status() != Status.OPTIMAL) {

@@ -762,8 +762,8 @@ final class PipelineSearch {
         // known to fit (where it does not, memory binds: the configuration is put off, or priced with the limit,
         // and the second solve would go unused); only while the passes put such configurations off
         List<java.util.concurrent.Future<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
-        Runnable startHidden = hiddenOn && defer && beside && BESIDE != null
-                ? () -> hiddenSolves.add(BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
+        Runnable startHidden = hiddenOn && defer && beside && helpers() != null
+                ? () -> hiddenSolves.add(helpers().submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
                 : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
@@ -898,6 +898,7 @@ final class PipelineSearch {
         tick("schedules", tp);
         if (pendingBound && best != null) {
             pending.add(new PendingBound(best, f, devices));
+            presolveStepBound(b, pb, m, f);
         }
         if (best != null && best.fits() && (incumbent == null || better(best, incumbent))) {
             incumbent = best;
@@ -937,7 +938,7 @@ final class PipelineSearch {
         double target = stepTarget(step);
         if (!(lower >= target)) {
             stepBounds++;
-            OverlapBound ob = new OverlapBound(b, pb, m, f);
+            OverlapBound ob = overlapBound(b, pb, m, f);
             // the bound is at most the step of every plan, those that do not fit included: once a minimiser's
             // step is below the configuration's bound so far (it then does not fit), no solve can raise that
             // bound, and the solves stop as at the time limit (on 145.6B's memory-bound one-stage
@@ -997,6 +998,62 @@ final class PipelineSearch {
      * they could only find plans, and where memory binds those minimisers do not fit); tests turn it off.
      */
     boolean stopStepBoundBelow = true;
+
+    /**
+     * The step bounds ({@link OverlapBound}) whose first solve was started ahead on a thread beside
+     * ({@link #presolveStepBound}), by the configuration's built problem (its micro-batch size, devices,
+     * recomputation and ZeRO stage: one object per configuration, {@link #built}) and micro-batch count.
+     */
+    private final Map<ProblemBuilder.Built, Map<Integer, OverlapBound>> stepBoundsAhead = new java.util.IdentityHashMap<>();
+
+    /** How many step bounds' first solves were started ahead ({@link #presolveStepBound}), for tests and the trace. */
+    int stepBoundsPresolved;
+
+    /**
+     * Whether the first solves of the step bounds likely needed are started ahead on the threads beside
+     * ({@code -Dshardplan.presolveStepBounds=false}: off); tests turn it off to compare.
+     */
+    boolean presolveStepBounds = !"false".equals(System.getProperty("shardplan.presolveStepBounds"));
+
+    /** The step bound of one-stage configuration {@code (b, m)}: the one started ahead, if any, else a new one. */
+    private OverlapBound overlapBound(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter f) {
+        Map<Integer, OverlapBound> byM = stepBoundsAhead.get(b);
+        OverlapBound ob = byM == null ? null : byM.get(m);
+        return ob != null ? ob : new OverlapBound(b, pb, m, f);
+    }
+
+    /**
+     * Starts the first exact solve of the step bound of the one-stage configuration {@code (b, m)} on a thread
+     * beside ({@link OverlapBound#presolve}), where there is one: the search's thread goes on with the rest, and
+     * {@link #stepBound} takes the answer when it gets there (the same optimum and minimiser it would have
+     * solved for: the first solve depends on the configuration alone, not on the plan found). On Megatron's
+     * 145.6B row the two one-stage step bounds are two whole-model dynamic programs of seconds each, computed at
+     * the search's end one after the other; started ahead they run beside the configurations priced last. Work
+     * done for a bound that is not needed in the end (its configuration is bounded, or the plan found makes its
+     * bound moot) only costs the thread beside.
+     */
+    private void presolveStepBound(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter f) {
+        if (!beside || !presolveStepBounds || !useOverlapBound || helpers() == null) {
+            return;
+        }
+        Map<Integer, OverlapBound> byM = stepBoundsAhead.computeIfAbsent(b, k -> new HashMap<>());
+        if (byM.containsKey(m)) {
+            return;
+        }
+        OverlapBound ob;
+        try {
+            ob = new OverlapBound(b, pb, m, f);
+        } catch (IllegalArgumentException e) {
+            return; // a node without a layout: the pricing says so
+        }
+        ob.presolve(helpers(), secondsLeft());
+        stepBoundsPresolved++;
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  step bound of %s, %d micro-batches: first solve started beside%n",
+                    b.name(), m);
+        }
+        byM.put(m, ob);
+    }
 
     /** A one-stage configuration priced without its step bound, for {@link #resolvePending}. */
     private record PendingBound(Outcome outcome, StageProblem.Filter filter, int devices) {
@@ -1120,22 +1177,53 @@ final class PipelineSearch {
     }
 
     /**
-     * A thread beside the search's, for a solve that does not depend on the one the search runs at the
-     * same time (the one-stage solve with the gradient reduction hidden); null on one core or with
-     * {@code -Dshardplan.searchThreads=1}. Each solve gives the same answer whichever thread runs it and
-     * whenever, so the plans do not depend on the timing (as before, only the time limit can cut a
-     * solve short).
+     * The threads this search runs its independent solves on: {@link SearchOptions#threads} ({@code --threads}),
+     * else {@code -Dshardplan.searchThreads}, else the available processors. One: every solve in turn on the
+     * search's own thread.
      */
-    private static final java.util.concurrent.ExecutorService BESIDE =
-            Runtime.getRuntime().availableProcessors() > 1 && !"1".equals(System.getProperty("shardplan.searchThreads"))
-                    ? java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                        Thread t = new Thread(r, "shardplan-search-beside");
+    int threads() {
+        if (opts.threads() > 0) {
+            return opts.threads();
+        }
+        String p = System.getProperty("shardplan.searchThreads");
+        if (p != null) {
+            try {
+                return Math.max(1, Integer.parseInt(p.trim()));
+            } catch (NumberFormatException e) {
+                // not a number: the default
+            }
+        }
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Threads beside the search's ({@link #threads} less one; null with one thread), for solves that do not
+     * depend on what the search does at the same time: the one-stage solve with the gradient reduction hidden,
+     * the first exact solve of a one-stage configuration's step bound ({@link #presolveStepBound}). Each such
+     * solve is a function of its problem alone and gives the same answer whichever thread runs it and whenever;
+     * the search reads the answers in its own fixed order, so the plans, their statuses and bounds do not depend
+     * on the timing or the number of threads (only the time limit can cut a solve short, as before). Daemon
+     * threads that end when idle, so nothing needs closing.
+     */
+    private java.util.concurrent.ExecutorService helpers;
+
+    private java.util.concurrent.ExecutorService helpers() {
+        if (helpers == null && threads() > 1) {
+            java.util.concurrent.atomic.AtomicInteger id = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads() - 1,
+                    threads() - 1, 2, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                    r -> {
+                        Thread t = new Thread(r, "shardplan-search-" + id.incrementAndGet());
                         t.setDaemon(true);
                         return t;
-                    })
-                    : null;
+                    });
+            pool.allowCoreThreadTimeOut(true);
+            helpers = pool;
+        }
+        return helpers;
+    }
 
-    /** Whether this search uses the thread {@link #BESIDE} (where there is one); tests turn it off to compare. */
+    /** Whether this search uses its threads beside ({@link #helpers}, where there are any); tests turn it off to compare. */
     boolean beside = true;
 
     /** The result of a solve run beside, its exceptions rethrown as they were thrown there. */
@@ -2991,6 +3079,20 @@ final class PipelineSearch {
         // the configurations put off because memory binds, in order of their bound
         defer = false;
         deferred.sort(java.util.Comparator.comparingDouble(Deferred::bound));
+        if (lazyStepBound) {
+            // the one-stage configurations among them that the plan found cannot yet rule out are priced below, and
+            // their step bounds' first solves (the costliest part of their bounds) are started now, beside the rest
+            for (Deferred d : deferred) {
+                if (d.stages() == 1 && (incumbent == null || !useBound || d.bound() < incumbent.stepSeconds())) {
+                    long micro = batch > 0 ? batch / d.microBatches() : 0;
+                    ProblemBuilder.Built b = builds.get(new Key(micro, cluster.deviceCount(), d.recompute(), d.zero()));
+                    if (b != null) {
+                        presolveStepBound(b, builder(micro, cluster.deviceCount(), d.recompute(), d.zero()), d.microBatches(),
+                                filter(coarse(micro), micro, cluster.deviceCount()));
+                    }
+                }
+            }
+        }
         boolean cut = false;
         for (Deferred d : deferred) {
             if (incumbent != null && useBound && d.bound() >= incumbent.stepSeconds()) {
