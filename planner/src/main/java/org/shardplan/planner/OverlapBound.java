@@ -154,8 +154,8 @@ final class OverlapBound {
      * the problem itself, as without it.
      */
     private Solution presolved() {
-        if (first == null) {
-            return null;
+        if (first == null || (!first.isDone() && first.cancel(false))) {
+            return null; // none started, or not started yet (the threads beside are busy): solved here
         }
         try {
             Solution s = first.get();

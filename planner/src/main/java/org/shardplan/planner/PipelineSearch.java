@@ -142,7 +142,7 @@ final class PipelineSearch {
         this.deadline = System.nanoTime() + (long) (timeLimit * 1e9);
     }
 
-    Graph graph(long micro) throws ShardplanException {
+    synchronized Graph graph(long micro) throws ShardplanException {
         Graph g = graphs.get(micro);
         if (g == null) {
             long t = System.nanoTime();
@@ -153,7 +153,7 @@ final class PipelineSearch {
         return g;
     }
 
-    CoarseGraph coarse(long micro) throws ShardplanException {
+    synchronized CoarseGraph coarse(long micro) throws ShardplanException {
         CoarseGraph cg = coarse.get(micro);
         if (cg == null) {
             Graph g = graph(micro);
@@ -259,14 +259,28 @@ final class PipelineSearch {
     }
 
     boolean timeLeft() {
-        return System.nanoTime() < deadline;
+        return System.nanoTime() < deadline && !dropped();
     }
+
+    /**
+     * Whether the work this thread does beside the search is no longer wanted ({@link #reportAhead}: the plan it
+     * bounds is no longer the plan found): its time is then up, so that it stops at its next look at the clock.
+     */
+    private boolean dropped() {
+        java.util.concurrent.atomic.AtomicBoolean d = droppedHere.get();
+        return d != null && d.get();
+    }
+
+    private final ThreadLocal<java.util.concurrent.atomic.AtomicBoolean> droppedHere = new ThreadLocal<>();
 
     /**
      * Seconds of the time limit left, and at least 0.05: the solvers called one after another for a
      * stage each stop at their own limit, so a larger floor would add up past the user's limit.
      */
     double secondsLeft() {
+        if (dropped()) {
+            return 0.05;
+        }
         return Math.max(0.05, (deadline - System.nanoTime()) / 1e9);
     }
 
@@ -385,7 +399,7 @@ final class PipelineSearch {
      * (by nodes covered) whose earlier instances all lie before it; without repeated blocks, before
      * every node that the nodes before it reach through at most two distinct tensors.
      */
-    List<Integer> cuts(CoarseGraph cg, long micro) {
+    synchronized List<Integer> cuts(CoarseGraph cg, long micro) {
         List<Integer> r = cuts.get(micro);
         if (r != null) {
             return r;
@@ -640,6 +654,7 @@ final class PipelineSearch {
     private Optional<Outcome> price(int stages, int m, boolean recompute, int zero, double known) throws ShardplanException {
         long t0 = System.nanoTime();
         Optional<Outcome> o = priceOnce(stages, m, recompute, zero, known);
+        reportAhead();
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: %s in %.2f s%n", stages, m,
                     recompute, zero, o.map(x -> x.isBounded() ? "bounded" : (x.fits() ? "fits " : "over ") + x.schedule().name() + " step " + x.stepSeconds()
@@ -656,14 +671,22 @@ final class PipelineSearch {
 
     private long tick(String phase, long since) {
         long now = System.nanoTime();
-        long[] a = phases.computeIfAbsent(phase, k -> new long[2]);
-        a[0] += now - since;
-        a[1]++;
+        synchronized (phases) { // the threads beside count their phases too
+            long[] a = phases.computeIfAbsent(phase, k -> new long[2]);
+            a[0] += now - since;
+            a[1]++;
+        }
         return now;
     }
 
     /** The phases' times, one line. */
     String phaseSummary() {
+        synchronized (phases) {
+            return phaseSummaryHeld();
+        }
+    }
+
+    private String phaseSummaryHeld() {
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, long[]> e : phases.entrySet()) {
             b.append(String.format(java.util.Locale.ROOT, "%s %.2f s (%d), ", e.getKey(), e.getValue()[0] / 1e9,
@@ -1156,7 +1179,8 @@ final class PipelineSearch {
             java.util.concurrent.Future<Optional<Solved>> pending) {
         Optional<Solved> so;
         try {
-            so = pending != null ? awaited(pending) : solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
+            so = pending != null ? awaited(pending, () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false))
+                    : solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
         } catch (IllegalArgumentException | MemoryBound e) {
             return null;
         }
@@ -1226,8 +1250,14 @@ final class PipelineSearch {
     /** Whether this search uses its threads beside ({@link #helpers}, where there are any); tests turn it off to compare. */
     boolean beside = true;
 
-    /** The result of a solve run beside, its exceptions rethrown as they were thrown there. */
-    private static Optional<Solved> awaited(java.util.concurrent.Future<Optional<Solved>> pending) {
+    /**
+     * The result of a solve run beside, its exceptions rethrown as they were thrown there; where it has not started
+     * yet (the threads beside are busy with other work), it is taken back and run here ({@code inline}).
+     */
+    private static <T> T awaited(java.util.concurrent.Future<T> pending, java.util.function.Supplier<T> inline) {
+        if (!pending.isDone() && pending.cancel(false)) {
+            return inline.get();
+        }
         try {
             return pending.get();
         } catch (InterruptedException e) {
@@ -1547,6 +1577,90 @@ final class PipelineSearch {
 
     /** {@link #reportedBound} with the bound's minimisers priced as plans ({@link Reported}). */
     Reported reported(Outcome o) {
+        if (reportedAhead != null && reportedFor == o) {
+            java.util.concurrent.Future<Reported> f = reportedAhead;
+            reportedAhead = null;
+            reportedFor = null;
+            reportsTaken++;
+            return awaited(f, () -> reportedHere(o));
+        }
+        dropReportedAhead();
+        return reportedHere(o);
+    }
+
+    /** The plan found so far whose {@link #reported} bound {@link #reportedAhead} computes; null when none. */
+    private Outcome reportedFor;
+    /** {@link #reported} of {@link #reportedFor}, started on a thread beside ({@link #reportAhead}). */
+    private java.util.concurrent.Future<Reported> reportedAhead;
+    /** Set to stop {@link #reportedAhead} once it is not wanted ({@link #dropped}). */
+    private java.util.concurrent.atomic.AtomicBoolean reportedDrop;
+
+    /** How many times {@link #reportAhead} started the reported bound of a plan found, and {@link #reported} took one, for tests. */
+    int reportsAhead;
+    int reportsTaken;
+
+    /**
+     * Whether the reported bound of the plan found so far is computed ahead on a thread beside
+     * ({@code -Dshardplan.reportAhead=false}: off); tests turn it off to compare.
+     */
+    boolean reportAheadOn = !"false".equals(System.getProperty("shardplan.reportAhead"));
+
+    /**
+     * Starts {@link #reported} of the plan found so far (a pipeline's: its segment and schedule bounds, the
+     * tightenings' exact solves) on a thread beside, where there is one and it is not started yet: the plan found
+     * early is often the one kept (Megatron's 145.6B row finds its plan in the first pass, then prices and bounds
+     * the other configurations for twenty seconds), and its bound is then ready when the search ends. The bound is
+     * a function of the plan alone (and of the time limit, which only stops it), so the answer taken is the one
+     * computed after the search; where the plan found changes, the bound of the one before is dropped (it stops at
+     * its next look at the clock, {@link #dropped}) and the new one's started. Called after each configuration
+     * priced.
+     */
+    private void reportAhead() {
+        if (!beside || !reportAheadOn || helpers() == null || incumbent == reportedFor) {
+            return;
+        }
+        dropReportedAhead();
+        Outcome o = incumbent;
+        if (o == null || o.stages() == 1 || o.built() == null || !timeLeft()) {
+            return;
+        }
+        try {
+            coarse(o.micro()); // known already: the thread beside only reads it
+        } catch (ShardplanException e) {
+            return;
+        }
+        java.util.concurrent.atomic.AtomicBoolean drop = new java.util.concurrent.atomic.AtomicBoolean();
+        reportedFor = o;
+        reportedDrop = drop;
+        reportsAhead++;
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  reported bound of P=%d m=%d recompute=%s zero=%d started beside%n",
+                    o.stages(), o.microBatches(), o.recompute(), o.zero());
+        }
+        reportedAhead = helpers().submit(() -> {
+            droppedHere.set(drop);
+            try {
+                return reportedHere(o);
+            } finally {
+                droppedHere.remove();
+            }
+        });
+    }
+
+    /** Stops and forgets {@link #reportedAhead}, where there is one. */
+    private void dropReportedAhead() {
+        if (reportedDrop != null) {
+            reportedDrop.set(true);
+        }
+        if (reportedAhead != null) {
+            reportedAhead.cancel(false);
+        }
+        reportedAhead = null;
+        reportedFor = null;
+        reportedDrop = null;
+    }
+
+    private Reported reportedHere(Outcome o) {
         if (o.stages() == 1 || o.built() == null || !timeLeft()) {
             return new Reported(o, o.lowerBound());
         }
@@ -2978,7 +3092,11 @@ final class PipelineSearch {
      */
     Optional<Outcome> run() throws ShardplanException {
         try {
-            return search();
+            Optional<Outcome> r = search();
+            if (reportedFor != null && reportedFor != r.orElse(null)) {
+                dropReportedAhead(); // the plan kept is another: its bound is computed when asked for
+            }
+            return r;
         } catch (ProblemBuilder.OutOfTime e) {
             // building a problem reached the time limit: the fastest fitting plan priced before it, if any
             stoppedWhile = "the search built a strategy problem";
@@ -2999,7 +3117,7 @@ final class PipelineSearch {
      * without a solver's own limit: the bounds, the schedules' estimates). O(1).
      */
     void checkTime(String phase) {
-        if (System.nanoTime() - deadline >= 0) {
+        if (System.nanoTime() - deadline >= 0 || dropped()) {
             throw new Deadline.Expired(phase);
         }
     }

@@ -18,7 +18,7 @@ import org.shardplan.planner.parareal.Models;
 /**
  * The search's threads ({@code --threads}, {@link SearchOptions#threads}) change how long it takes, never what it
  * finds: the same plan (configuration, layouts, partition, schedule, step, memory), status and bound with one thread
- * as with two, the step bounds' first solves started ahead on the second.
+ * as with two, the step bounds' first solves and the reported bound of the plan found started ahead on the second.
  */
 class SearchThreadsTest {
 
@@ -52,33 +52,48 @@ class SearchThreadsTest {
     @Test
     void oneThreadAndTwoFindTheSameOutcome() throws Exception {
         int presolved = 0;
+        int reportsTaken = 0;
         for (int devices : List.of(4, 16)) {
             Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(60);
             double peak = Fixtures.oneStagePeak(base, GPT8);
             for (double share : List.of(1.0, 0.3, 0.12)) {
-                Planner p = base.withMemoryLimit(share * peak);
-                String what = devices + " devices, limit " + share + " of one stage's peak";
-                PipelineSearch one = new PipelineSearch(p, SearchOptions.AUTO.withThreads(1), GPT8, 64, 600);
-                PipelineSearch.Outcome a = one.run().orElseThrow();
-                PipelineSearch two = new PipelineSearch(p, SearchOptions.AUTO.withThreads(2), GPT8, 64, 600);
-                PipelineSearch.Outcome b = two.run().orElseThrow();
-                assertTrue(one.timeLeft() && two.timeLeft(), what);
-                assertEquals(0, one.stepBoundsPresolved, what + ": one thread started nothing ahead");
-                PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
-                assertArrayEquals(a.choice(), b.choice(), what);
-                assertArrayEquals(a.bounds(), b.bounds(), what);
-                assertEquals(a.stepSeconds(), b.stepSeconds(), 0.0, what);
-                assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
-                assertEquals(a.proven(), b.proven(), what);
-                assertEquals(a.fits(), b.fits(), what);
-                assertEquals(one.configurations, two.configurations, what);
-                assertEquals(one.stepBounds, two.stepBounds, what);
-                assertEquals(one.stepBoundSolves, two.stepBoundSolves, what);
-                assertEquals(one.reportedBound(a), two.reportedBound(b), 0.0, what);
-                presolved += two.stepBoundsPresolved;
+                // every degree searched; and 4 stages fixed, whose plans found are pipelines (their reported bounds)
+                for (SearchOptions so : devices == 16 ? List.of(SearchOptions.AUTO, SearchOptions.AUTO.withPipeline(4))
+                        : List.of(SearchOptions.AUTO)) {
+                    Planner p = base.withMemoryLimit(share * peak);
+                    String what = devices + " devices, limit " + share + " of one stage's peak, pipeline " + so.pipeline();
+                    PipelineSearch one = new PipelineSearch(p, so.withThreads(1), GPT8, 64, 600);
+                    PipelineSearch.Outcome a = one.run().orElseThrow();
+                    PipelineSearch two = new PipelineSearch(p, so.withThreads(2), GPT8, 64, 600);
+                    PipelineSearch.Outcome b = two.run().orElseThrow();
+                    assertTrue(one.timeLeft() && two.timeLeft(), what);
+                    assertEquals(0, one.stepBoundsPresolved, what + ": one thread started nothing ahead");
+                    PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
+                    assertArrayEquals(a.choice(), b.choice(), what);
+                    assertArrayEquals(a.bounds(), b.bounds(), what);
+                    assertEquals(a.stepSeconds(), b.stepSeconds(), 0.0, what);
+                    assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
+                    assertEquals(a.proven(), b.proven(), what);
+                    assertEquals(a.fits(), b.fits(), what);
+                    assertEquals(one.configurations, two.configurations, what);
+                    assertEquals(one.stepBounds, two.stepBounds, what);
+                    assertEquals(one.stepBoundSolves, two.stepBoundSolves, what);
+                    PipelineSearch.Reported ra = one.reported(a);
+                    PipelineSearch.Reported rb = two.reported(b);
+                    assertEquals(ra.lowerBound(), rb.lowerBound(), 0.0, what);
+                    PipelineSearchTest.assertSameConfiguration(ra.plan(), rb.plan(), 0, what);
+                    assertArrayEquals(ra.plan().choice(), rb.plan().choice(), what);
+                    assertArrayEquals(ra.plan().bounds(), rb.plan().bounds(), what);
+                    assertEquals(ra.plan().stepSeconds(), rb.plan().stepSeconds(), 0.0, what);
+                    assertEquals(0, one.reportsAhead, what);
+                    presolved += two.stepBoundsPresolved;
+                    reportsTaken += two.reportsTaken;
+                }
             }
         }
         assertTrue(presolved > 0, "no step bound's first solve was started ahead on the second thread");
+        // the pipeline plans' reported bounds were computed ahead, beside the search, and taken from there
+        assertTrue(reportsTaken > 0, "no reported bound was taken from the second thread");
     }
 
     /** The plans a person gets: the same plan JSON but for the times the search took, with one thread and two. */
