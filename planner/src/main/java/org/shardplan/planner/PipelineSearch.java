@@ -1595,6 +1595,15 @@ final class PipelineSearch {
     /** Set to stop {@link #reportedAhead} once it is not wanted ({@link #dropped}). */
     private java.util.concurrent.atomic.AtomicBoolean reportedDrop;
 
+    /**
+     * Whether the passes over the configurations are done ({@link #reportAhead} starts nothing before): during the
+     * passes the plan found changes often, and a pipeline plan found there can still lose to a one-stage plan whose
+     * bound the end of the search computes (Megatron's 1T row: a 32-stage plan found in the first pass, whose bound
+     * took 8 s of the thread beside, lost to one stage in the second); when they are done the plan found is seldom
+     * beaten (145.6B: its plan, found in the first pass, is the one kept).
+     */
+    private boolean reportAheadNow;
+
     /** How many times {@link #reportAhead} started the reported bound of a plan found, and {@link #reported} took one, for tests. */
     int reportsAhead;
     int reportsTaken;
@@ -1616,7 +1625,7 @@ final class PipelineSearch {
      * priced.
      */
     private void reportAhead() {
-        if (!beside || !reportAheadOn || helpers() == null || incumbent == reportedFor) {
+        if (!reportAheadNow || !beside || !reportAheadOn || helpers() == null || incumbent == reportedFor) {
             return;
         }
         dropReportedAhead();
@@ -3211,6 +3220,10 @@ final class PipelineSearch {
                 }
             }
         }
+        // the plan found's reported bound, beside the configurations put off (after the step bounds' first solves,
+        // which the search needs first), and again wherever the plan found changes from here on
+        reportAheadNow = true;
+        reportAhead();
         boolean cut = false;
         for (Deferred d : deferred) {
             if (incumbent != null && useBound && d.bound() >= incumbent.stepSeconds()) {
