@@ -129,7 +129,7 @@ final class OverlapBound {
      * The first solve of {@link #maximise} (alpha = 1, the problem {@code problem(1)}), started ahead on another
      * thread ({@link #presolve}); null when none was.
      */
-    private java.util.concurrent.Future<Solution> first;
+    private BesideWork<Solution> first;
 
     /**
      * Starts the first solve of {@link #maximise} (the exact solve of {@code problem(1)}, which does not depend on
@@ -139,7 +139,7 @@ final class OverlapBound {
      */
     void presolve(java.util.concurrent.ExecutorService pool, double seconds) {
         if (first == null) {
-            first = pool.submit(() -> new DpSolver().solve(problem(1), Solver.Options.withTimeLimit(seconds)));
+            first = new BesideWork<>(pool, () -> new DpSolver().solve(problem(1), Solver.Options.withTimeLimit(seconds)));
         }
     }
 
@@ -154,18 +154,16 @@ final class OverlapBound {
      * the problem itself, as without it.
      */
     private Solution presolved() {
-        if (first == null || (!first.isDone() && first.cancel(false))) {
-            return null; // none started, or not started yet (the threads beside are busy): solved here
-        }
-        try {
-            Solution s = first.get();
-            return s.status() == Status.OPTIMAL && s.hasChoices() ? s : null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (first == null) {
             return null;
-        } catch (java.util.concurrent.ExecutionException e) {
+        }
+        Solution s;
+        try {
+            s = first.get(() -> null); // not started yet (the threads beside are busy): solved here, as without it
+        } catch (RuntimeException e) {
             return null; // solved again here, where the failure shows as it would have
         }
+        return s != null && s.status() == Status.OPTIMAL && s.hasChoices() ? s : null;
     }
 
     /** {@code K}: the most buckets any plan's gradient reduction can have. */

@@ -784,9 +784,9 @@ final class PipelineSearch {
         // the thread beside while the first solves its untied problem, started once the first's tied problem is
         // known to fit (where it does not, memory binds: the configuration is put off, or priced with the limit,
         // and the second solve would go unused); only while the passes put such configurations off
-        List<java.util.concurrent.Future<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
+        List<BesideWork<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
         Runnable startHidden = hiddenOn && defer && beside && helpers() != null
-                ? () -> hiddenSolves.add(helpers().submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
+                ? () -> hiddenSolves.add(new BesideWork<>(helpers(), () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
                 : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
@@ -1176,10 +1176,10 @@ final class PipelineSearch {
 
     private Hidden hiddenGradients(ProblemBuilder.Built b, int n, int m, StageProblem.Filter f, ProblemBuilder pb,
             int[] choice, int[] bounds, int devices, boolean recompute,
-            java.util.concurrent.Future<Optional<Solved>> pending) {
+            BesideWork<Optional<Solved>> pending) {
         Optional<Solved> so;
         try {
-            so = pending != null ? awaited(pending, () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false))
+            so = pending != null ? pending.get(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false))
                     : solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
         } catch (IllegalArgumentException | MemoryBound e) {
             return null;
@@ -1249,30 +1249,6 @@ final class PipelineSearch {
 
     /** Whether this search uses its threads beside ({@link #helpers}, where there are any); tests turn it off to compare. */
     boolean beside = true;
-
-    /**
-     * The result of a solve run beside, its exceptions rethrown as they were thrown there; where it has not started
-     * yet (the threads beside are busy with other work), it is taken back and run here ({@code inline}).
-     */
-    private static <T> T awaited(java.util.concurrent.Future<T> pending, java.util.function.Supplier<T> inline) {
-        if (!pending.isDone() && pending.cancel(false)) {
-            return inline.get();
-        }
-        try {
-            return pending.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while a solve ran beside the search", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
-    }
 
     /**
      * Puts a configuration in which memory binds off, with the larger of its memory-blind bound and
@@ -1578,11 +1554,11 @@ final class PipelineSearch {
     /** {@link #reportedBound} with the bound's minimisers priced as plans ({@link Reported}). */
     Reported reported(Outcome o) {
         if (reportedAhead != null && reportedFor == o) {
-            java.util.concurrent.Future<Reported> f = reportedAhead;
+            BesideWork<Reported> f = reportedAhead;
             reportedAhead = null;
             reportedFor = null;
             reportsTaken++;
-            return awaited(f, () -> reportedHere(o));
+            return f.get(() -> reportedHere(o));
         }
         dropReportedAhead();
         return reportedHere(o);
@@ -1591,7 +1567,7 @@ final class PipelineSearch {
     /** The plan found so far whose {@link #reported} bound {@link #reportedAhead} computes; null when none. */
     private Outcome reportedFor;
     /** {@link #reported} of {@link #reportedFor}, started on a thread beside ({@link #reportAhead}). */
-    private java.util.concurrent.Future<Reported> reportedAhead;
+    private BesideWork<Reported> reportedAhead;
     /** Set to stop {@link #reportedAhead} once it is not wanted ({@link #dropped}). */
     private java.util.concurrent.atomic.AtomicBoolean reportedDrop;
 
@@ -1607,6 +1583,8 @@ final class PipelineSearch {
     /** How many times {@link #reportAhead} started the reported bound of a plan found, and {@link #reported} took one, for tests. */
     int reportsAhead;
     int reportsTaken;
+    /** How many times a reported bound was computed, on any thread (for tests: none twice). */
+    final java.util.concurrent.atomic.AtomicInteger reportsComputed = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * Whether the reported bound of the plan found so far is computed ahead on a thread beside
@@ -1646,7 +1624,7 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  reported bound of P=%d m=%d recompute=%s zero=%d started beside%n",
                     o.stages(), o.microBatches(), o.recompute(), o.zero());
         }
-        reportedAhead = helpers().submit(() -> {
+        reportedAhead = new BesideWork<>(helpers(), () -> {
             droppedHere.set(drop);
             try {
                 return reportedHere(o);
@@ -1662,7 +1640,7 @@ final class PipelineSearch {
             reportedDrop.set(true);
         }
         if (reportedAhead != null) {
-            reportedAhead.cancel(false);
+            reportedAhead.drop();
         }
         reportedAhead = null;
         reportedFor = null;
@@ -1673,6 +1651,7 @@ final class PipelineSearch {
         if (o.stages() == 1 || o.built() == null || !timeLeft()) {
             return new Reported(o, o.lowerBound());
         }
+        reportsComputed.incrementAndGet();
         // with an asynchronous schedule allowed there is no bound (-infinity), but the minimisers are still plans
         boolean none = !(o.lowerBound() > Double.NEGATIVE_INFINITY);
         double lb = o.lowerBound();

@@ -86,6 +86,9 @@ class SearchThreadsTest {
                     assertArrayEquals(ra.plan().bounds(), rb.plan().bounds(), what);
                     assertEquals(ra.plan().stepSeconds(), rb.plan().stepSeconds(), 0.0, what);
                     assertEquals(0, one.reportsAhead, what);
+                    // each bound computed once: the one started beside is taken, not computed again here
+                    assertTrue(two.reportsComputed.get() <= Math.max(1, two.reportsAhead), what + ": "
+                            + two.reportsComputed.get() + " reported bounds computed, " + two.reportsAhead + " started beside");
                     presolved += two.stepBoundsPresolved;
                     reportsTaken += two.reportsTaken;
                 }
