@@ -154,6 +154,12 @@ public final class PlanCommand implements Callable<Integer> {
                     + " segments) or a number of segments (common to the chains torn).")
     String parareal;
 
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "auto",
+            description = "Threads the search runs its independent solves on: auto (default: the available processors)"
+                    + " or a number (1: one at a time). The plan, its status and its bound are the same whatever N,"
+                    + " when the search ends before its time limit.")
+    String threads;
+
     @Option(names = "--all-nodes", description = "List every node in the report (default: one row per repeated block class).")
     boolean allNodes;
 
@@ -305,6 +311,9 @@ public final class PlanCommand implements Callable<Integer> {
                 default -> throw new ShardplanException("--recompute must be auto, on or off, found " + recompute);
             }
             s = s.withParareal(SearchOptions.Parareal.parse(parareal));
+            if (!threads.equals("auto")) {
+                s = s.withThreads(integer("--threads", threads, "auto or a number of threads"));
+            }
             if (!zero.equals("auto")) {
                 if (!zero.matches("[0-3]")) {
                     throw new ShardplanException("--zero must be auto, 0, 1, 2 or 3, found '" + zero + "'");

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -185,6 +186,27 @@ class BadOptionsTest {
                 "--max-staleness applies to the asynchronous schedule", "found --schedule auto");
         oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--schedule", "amp", "--pipeline-parallel", "1"),
                 "--schedule amp needs at least 2 pipeline stages, found --pipeline-parallel 1");
+    }
+
+    @Test
+    void theSearchThreadsAreCheckedAndLeaveThePlanAsItIs() throws Exception {
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--threads", "0"),
+                "--threads must be auto or a number of threads (>= 1), found 0");
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--threads", "two"),
+                "--threads must be auto or a number of threads, found 'two'");
+        // one thread and two: the same plan JSON but for the times (a pipeline searched, its bound reported)
+        List<String> plans = new java.util.ArrayList<>();
+        for (String t : List.of("1", "2")) {
+            CliRun r = CliRun.of("plan", "builtin:gpt?layers=4,hidden=256,heads=4,seq=128,vocab=2048", "--batch", "64",
+                    "--devices", "8", "--pipeline-parallel", "2", "--threads", t, "--json");
+            assertEquals(0, r.code(), r.err());
+            ObjectNode plan = (ObjectNode) JSON.readTree(r.out());
+            plan.remove("provenance");
+            ((ObjectNode) plan.get("solver")).remove(List.of("seconds", "solveSeconds"));
+            assertEquals(2, plan.get("parallelism").get("pipeline").asInt(), r.out());
+            plans.add(plan.toString());
+        }
+        assertEquals(plans.get(0), plans.get(1));
     }
 
     @Test

@@ -125,6 +125,47 @@ final class OverlapBound {
         this.buckets = Math.max(1, Math.ceil(volume / 2 / PipelineSearch.BUCKET_BYTES));
     }
 
+    /**
+     * The first solve of {@link #maximise} (alpha = 1, the problem {@code problem(1)}), started ahead on another
+     * thread ({@link #presolve}); null when none was.
+     */
+    private BesideWork<Solution> first;
+
+    /**
+     * Starts the first solve of {@link #maximise} (the exact solve of {@code problem(1)}, which does not depend on
+     * the target or on anything the search learns later) on {@code pool}, with the time limit {@code seconds};
+     * {@link #maximise} then takes its answer instead of solving it again. The solve is a function of the problem
+     * alone: its optimum and minimiser are those {@link #maximise} would find itself.
+     */
+    void presolve(java.util.concurrent.ExecutorService pool, double seconds) {
+        if (first == null) {
+            first = new BesideWork<>(pool, () -> new DpSolver().solve(problem(1), Solver.Options.withTimeLimit(seconds)));
+        }
+    }
+
+    /** Whether {@link #presolve} started the first solve. */
+    boolean presolving() {
+        return first != null;
+    }
+
+    /**
+     * The answer of the solve {@link #presolve} started, waiting for it; null where none was started or it did
+     * not finish with the optimum (the time limit cut it short, or it failed): {@link #maximise} then solves
+     * the problem itself, as without it.
+     */
+    private Solution presolved() {
+        if (first == null) {
+            return null;
+        }
+        Solution s;
+        try {
+            s = first.get(() -> null); // not started yet (the threads beside are busy): solved here, as without it
+        } catch (RuntimeException e) {
+            return null; // solved again here, where the failure shows as it would have
+        }
+        return s != null && s.status() == Status.OPTIMAL && s.hasChoices() ? s : null;
+    }
+
     /** {@code K}: the most buckets any plan's gradient reduction can have. */
     double buckets() {
         return buckets;
@@ -268,7 +309,10 @@ final class OverlapBound {
         int[] xStar = null;
         double phiStar = Double.NEGATIVE_INFINITY;
         while (solves < (overlap ? MAX_SOLVES : 1) && best < target && secondsLeft.getAsDouble() > 0.05) {
-            Solution s = new DpSolver().solve(problem(alpha), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+            Solution s = solves == 0 && alpha == 1 ? presolved() : null;
+            if (s == null) {
+                s = new DpSolver().solve(problem(alpha), Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
+            }
             solves++;
             double bound = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
             if (!s.hasChoices() || s.status() != Status.OPTIMAL) {

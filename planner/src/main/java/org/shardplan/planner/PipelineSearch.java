@@ -142,7 +142,7 @@ final class PipelineSearch {
         this.deadline = System.nanoTime() + (long) (timeLimit * 1e9);
     }
 
-    Graph graph(long micro) throws ShardplanException {
+    synchronized Graph graph(long micro) throws ShardplanException {
         Graph g = graphs.get(micro);
         if (g == null) {
             long t = System.nanoTime();
@@ -153,7 +153,7 @@ final class PipelineSearch {
         return g;
     }
 
-    CoarseGraph coarse(long micro) throws ShardplanException {
+    synchronized CoarseGraph coarse(long micro) throws ShardplanException {
         CoarseGraph cg = coarse.get(micro);
         if (cg == null) {
             Graph g = graph(micro);
@@ -259,14 +259,28 @@ final class PipelineSearch {
     }
 
     boolean timeLeft() {
-        return System.nanoTime() < deadline;
+        return System.nanoTime() < deadline && !dropped();
     }
+
+    /**
+     * Whether the work this thread does beside the search is no longer wanted ({@link #reportAhead}: the plan it
+     * bounds is no longer the plan found): its time is then up, so that it stops at its next look at the clock.
+     */
+    private boolean dropped() {
+        java.util.concurrent.atomic.AtomicBoolean d = droppedHere.get();
+        return d != null && d.get();
+    }
+
+    private final ThreadLocal<java.util.concurrent.atomic.AtomicBoolean> droppedHere = new ThreadLocal<>();
 
     /**
      * Seconds of the time limit left, and at least 0.05: the solvers called one after another for a
      * stage each stop at their own limit, so a larger floor would add up past the user's limit.
      */
     double secondsLeft() {
+        if (dropped()) {
+            return 0.05;
+        }
         return Math.max(0.05, (deadline - System.nanoTime()) / 1e9);
     }
 
@@ -385,7 +399,7 @@ final class PipelineSearch {
      * (by nodes covered) whose earlier instances all lie before it; without repeated blocks, before
      * every node that the nodes before it reach through at most two distinct tensors.
      */
-    List<Integer> cuts(CoarseGraph cg, long micro) {
+    synchronized List<Integer> cuts(CoarseGraph cg, long micro) {
         List<Integer> r = cuts.get(micro);
         if (r != null) {
             return r;
@@ -640,6 +654,7 @@ final class PipelineSearch {
     private Optional<Outcome> price(int stages, int m, boolean recompute, int zero, double known) throws ShardplanException {
         long t0 = System.nanoTime();
         Optional<Outcome> o = priceOnce(stages, m, recompute, zero, known);
+        reportAhead();
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: %s in %.2f s%n", stages, m,
                     recompute, zero, o.map(x -> x.isBounded() ? "bounded" : (x.fits() ? "fits " : "over ") + x.schedule().name() + " step " + x.stepSeconds()
@@ -656,14 +671,22 @@ final class PipelineSearch {
 
     private long tick(String phase, long since) {
         long now = System.nanoTime();
-        long[] a = phases.computeIfAbsent(phase, k -> new long[2]);
-        a[0] += now - since;
-        a[1]++;
+        synchronized (phases) { // the threads beside count their phases too
+            long[] a = phases.computeIfAbsent(phase, k -> new long[2]);
+            a[0] += now - since;
+            a[1]++;
+        }
         return now;
     }
 
     /** The phases' times, one line. */
     String phaseSummary() {
+        synchronized (phases) {
+            return phaseSummaryHeld();
+        }
+    }
+
+    private String phaseSummaryHeld() {
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, long[]> e : phases.entrySet()) {
             b.append(String.format(java.util.Locale.ROOT, "%s %.2f s (%d), ", e.getKey(), e.getValue()[0] / 1e9,
@@ -761,9 +784,9 @@ final class PipelineSearch {
         // the thread beside while the first solves its untied problem, started once the first's tied problem is
         // known to fit (where it does not, memory binds: the configuration is put off, or priced with the limit,
         // and the second solve would go unused); only while the passes put such configurations off
-        List<java.util.concurrent.Future<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
-        Runnable startHidden = hiddenOn && defer && beside && BESIDE != null
-                ? () -> hiddenSolves.add(BESIDE.submit(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
+        List<BesideWork<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
+        Runnable startHidden = hiddenOn && defer && beside && helpers() != null
+                ? () -> hiddenSolves.add(new BesideWork<>(helpers(), () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
                 : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
@@ -898,6 +921,7 @@ final class PipelineSearch {
         tick("schedules", tp);
         if (pendingBound && best != null) {
             pending.add(new PendingBound(best, f, devices));
+            presolveStepBound(b, pb, m, f);
         }
         if (best != null && best.fits() && (incumbent == null || better(best, incumbent))) {
             incumbent = best;
@@ -937,7 +961,7 @@ final class PipelineSearch {
         double target = stepTarget(step);
         if (!(lower >= target)) {
             stepBounds++;
-            OverlapBound ob = new OverlapBound(b, pb, m, f);
+            OverlapBound ob = overlapBound(b, pb, m, f);
             // the bound is at most the step of every plan, those that do not fit included: once a minimiser's
             // step is below the configuration's bound so far (it then does not fit), no solve can raise that
             // bound, and the solves stop as at the time limit (on 145.6B's memory-bound one-stage
@@ -997,6 +1021,62 @@ final class PipelineSearch {
      * they could only find plans, and where memory binds those minimisers do not fit); tests turn it off.
      */
     boolean stopStepBoundBelow = true;
+
+    /**
+     * The step bounds ({@link OverlapBound}) whose first solve was started ahead on a thread beside
+     * ({@link #presolveStepBound}), by the configuration's built problem (its micro-batch size, devices,
+     * recomputation and ZeRO stage: one object per configuration, {@link #built}) and micro-batch count.
+     */
+    private final Map<ProblemBuilder.Built, Map<Integer, OverlapBound>> stepBoundsAhead = new java.util.IdentityHashMap<>();
+
+    /** How many step bounds' first solves were started ahead ({@link #presolveStepBound}), for tests and the trace. */
+    int stepBoundsPresolved;
+
+    /**
+     * Whether the first solves of the step bounds likely needed are started ahead on the threads beside
+     * ({@code -Dshardplan.presolveStepBounds=false}: off); tests turn it off to compare.
+     */
+    boolean presolveStepBounds = !"false".equals(System.getProperty("shardplan.presolveStepBounds"));
+
+    /** The step bound of one-stage configuration {@code (b, m)}: the one started ahead, if any, else a new one. */
+    private OverlapBound overlapBound(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter f) {
+        Map<Integer, OverlapBound> byM = stepBoundsAhead.get(b);
+        OverlapBound ob = byM == null ? null : byM.get(m);
+        return ob != null ? ob : new OverlapBound(b, pb, m, f);
+    }
+
+    /**
+     * Starts the first exact solve of the step bound of the one-stage configuration {@code (b, m)} on a thread
+     * beside ({@link OverlapBound#presolve}), where there is one: the search's thread goes on with the rest, and
+     * {@link #stepBound} takes the answer when it gets there (the same optimum and minimiser it would have
+     * solved for: the first solve depends on the configuration alone, not on the plan found). On Megatron's
+     * 145.6B row the two one-stage step bounds are two whole-model dynamic programs of seconds each, computed at
+     * the search's end one after the other; started ahead they run beside the configurations priced last. Work
+     * done for a bound that is not needed in the end (its configuration is bounded, or the plan found makes its
+     * bound moot) only costs the thread beside.
+     */
+    private void presolveStepBound(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter f) {
+        if (!beside || !presolveStepBounds || !useOverlapBound || helpers() == null) {
+            return;
+        }
+        Map<Integer, OverlapBound> byM = stepBoundsAhead.computeIfAbsent(b, k -> new HashMap<>());
+        if (byM.containsKey(m)) {
+            return;
+        }
+        OverlapBound ob;
+        try {
+            ob = new OverlapBound(b, pb, m, f);
+        } catch (IllegalArgumentException e) {
+            return; // a node without a layout: the pricing says so
+        }
+        ob.presolve(helpers(), secondsLeft());
+        stepBoundsPresolved++;
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  step bound of %s, %d micro-batches: first solve started beside%n",
+                    b.name(), m);
+        }
+        byM.put(m, ob);
+    }
 
     /** A one-stage configuration priced without its step bound, for {@link #resolvePending}. */
     private record PendingBound(Outcome outcome, StageProblem.Filter filter, int devices) {
@@ -1096,10 +1176,11 @@ final class PipelineSearch {
 
     private Hidden hiddenGradients(ProblemBuilder.Built b, int n, int m, StageProblem.Filter f, ProblemBuilder pb,
             int[] choice, int[] bounds, int devices, boolean recompute,
-            java.util.concurrent.Future<Optional<Solved>> pending) {
+            BesideWork<Optional<Solved>> pending) {
         Optional<Solved> so;
         try {
-            so = pending != null ? awaited(pending) : solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
+            so = pending != null ? pending.get(() -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false))
+                    : solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false);
         } catch (IllegalArgumentException | MemoryBound e) {
             return null;
         }
@@ -1120,41 +1201,54 @@ final class PipelineSearch {
     }
 
     /**
-     * A thread beside the search's, for a solve that does not depend on the one the search runs at the
-     * same time (the one-stage solve with the gradient reduction hidden); null on one core or with
-     * {@code -Dshardplan.searchThreads=1}. Each solve gives the same answer whichever thread runs it and
-     * whenever, so the plans do not depend on the timing (as before, only the time limit can cut a
-     * solve short).
+     * The threads this search runs its independent solves on: {@link SearchOptions#threads} ({@code --threads}),
+     * else {@code -Dshardplan.searchThreads}, else the available processors. One: every solve in turn on the
+     * search's own thread.
      */
-    private static final java.util.concurrent.ExecutorService BESIDE =
-            Runtime.getRuntime().availableProcessors() > 1 && !"1".equals(System.getProperty("shardplan.searchThreads"))
-                    ? java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                        Thread t = new Thread(r, "shardplan-search-beside");
+    int threads() {
+        if (opts.threads() > 0) {
+            return opts.threads();
+        }
+        String p = System.getProperty("shardplan.searchThreads");
+        if (p != null) {
+            try {
+                return Math.max(1, Integer.parseInt(p.trim()));
+            } catch (NumberFormatException e) {
+                // not a number: the default
+            }
+        }
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Threads beside the search's ({@link #threads} less one; null with one thread), for solves that do not
+     * depend on what the search does at the same time: the one-stage solve with the gradient reduction hidden,
+     * the first exact solve of a one-stage configuration's step bound ({@link #presolveStepBound}). Each such
+     * solve is a function of its problem alone and gives the same answer whichever thread runs it and whenever;
+     * the search reads the answers in its own fixed order, so the plans, their statuses and bounds do not depend
+     * on the timing or the number of threads (only the time limit can cut a solve short, as before). Daemon
+     * threads that end when idle, so nothing needs closing.
+     */
+    private java.util.concurrent.ExecutorService helpers;
+
+    private java.util.concurrent.ExecutorService helpers() {
+        if (helpers == null && threads() > 1) {
+            java.util.concurrent.atomic.AtomicInteger id = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads() - 1,
+                    threads() - 1, 2, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                    r -> {
+                        Thread t = new Thread(r, "shardplan-search-" + id.incrementAndGet());
                         t.setDaemon(true);
                         return t;
-                    })
-                    : null;
-
-    /** Whether this search uses the thread {@link #BESIDE} (where there is one); tests turn it off to compare. */
-    boolean beside = true;
-
-    /** The result of a solve run beside, its exceptions rethrown as they were thrown there. */
-    private static Optional<Solved> awaited(java.util.concurrent.Future<Optional<Solved>> pending) {
-        try {
-            return pending.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while a solve ran beside the search", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(e.getCause());
+                    });
+            pool.allowCoreThreadTimeOut(true);
+            helpers = pool;
         }
+        return helpers;
     }
+
+    /** Whether this search uses its threads beside ({@link #helpers}, where there are any); tests turn it off to compare. */
+    boolean beside = true;
 
     /**
      * Puts a configuration in which memory binds off, with the larger of its memory-blind bound and
@@ -1459,9 +1553,105 @@ final class PipelineSearch {
 
     /** {@link #reportedBound} with the bound's minimisers priced as plans ({@link Reported}). */
     Reported reported(Outcome o) {
+        if (reportedAhead != null && reportedFor == o) {
+            BesideWork<Reported> f = reportedAhead;
+            reportedAhead = null;
+            reportedFor = null;
+            reportsTaken++;
+            return f.get(() -> reportedHere(o));
+        }
+        dropReportedAhead();
+        return reportedHere(o);
+    }
+
+    /** The plan found so far whose {@link #reported} bound {@link #reportedAhead} computes; null when none. */
+    private Outcome reportedFor;
+    /** {@link #reported} of {@link #reportedFor}, started on a thread beside ({@link #reportAhead}). */
+    private BesideWork<Reported> reportedAhead;
+    /** Set to stop {@link #reportedAhead} once it is not wanted ({@link #dropped}). */
+    private java.util.concurrent.atomic.AtomicBoolean reportedDrop;
+
+    /**
+     * Whether the passes over the configurations are done ({@link #reportAhead} starts nothing before): during the
+     * passes the plan found changes often, and a pipeline plan found there can still lose to a one-stage plan whose
+     * bound the end of the search computes (Megatron's 1T row: a 32-stage plan found in the first pass, whose bound
+     * took 8 s of the thread beside, lost to one stage in the second); when they are done the plan found is seldom
+     * beaten (145.6B: its plan, found in the first pass, is the one kept).
+     */
+    private boolean reportAheadNow;
+
+    /** How many times {@link #reportAhead} started the reported bound of a plan found, and {@link #reported} took one, for tests. */
+    int reportsAhead;
+    int reportsTaken;
+    /** How many times a reported bound was computed, on any thread (for tests: none twice). */
+    final java.util.concurrent.atomic.AtomicInteger reportsComputed = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Whether the reported bound of the plan found so far is computed ahead on a thread beside
+     * ({@code -Dshardplan.reportAhead=false}: off); tests turn it off to compare.
+     */
+    boolean reportAheadOn = !"false".equals(System.getProperty("shardplan.reportAhead"));
+
+    /**
+     * Starts {@link #reported} of the plan found so far (a pipeline's: its segment and schedule bounds, the
+     * tightenings' exact solves) on a thread beside, where there is one and it is not started yet: the plan found
+     * early is often the one kept (Megatron's 145.6B row finds its plan in the first pass, then prices and bounds
+     * the other configurations for twenty seconds), and its bound is then ready when the search ends. The bound is
+     * a function of the plan alone (and of the time limit, which only stops it), so the answer taken is the one
+     * computed after the search; where the plan found changes, the bound of the one before is dropped (it stops at
+     * its next look at the clock, {@link #dropped}) and the new one's started. Called after each configuration
+     * priced.
+     */
+    private void reportAhead() {
+        if (!reportAheadNow || !beside || !reportAheadOn || helpers() == null || incumbent == reportedFor) {
+            return;
+        }
+        dropReportedAhead();
+        Outcome o = incumbent;
+        if (o == null || o.stages() == 1 || o.built() == null || !timeLeft()) {
+            return;
+        }
+        try {
+            coarse(o.micro()); // known already: the thread beside only reads it
+        } catch (ShardplanException e) {
+            return;
+        }
+        java.util.concurrent.atomic.AtomicBoolean drop = new java.util.concurrent.atomic.AtomicBoolean();
+        reportedFor = o;
+        reportedDrop = drop;
+        reportsAhead++;
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  reported bound of P=%d m=%d recompute=%s zero=%d started beside%n",
+                    o.stages(), o.microBatches(), o.recompute(), o.zero());
+        }
+        reportedAhead = new BesideWork<>(helpers(), () -> {
+            droppedHere.set(drop);
+            try {
+                return reportedHere(o);
+            } finally {
+                droppedHere.remove();
+            }
+        });
+    }
+
+    /** Stops and forgets {@link #reportedAhead}, where there is one. */
+    private void dropReportedAhead() {
+        if (reportedDrop != null) {
+            reportedDrop.set(true);
+        }
+        if (reportedAhead != null) {
+            reportedAhead.drop();
+        }
+        reportedAhead = null;
+        reportedFor = null;
+        reportedDrop = null;
+    }
+
+    private Reported reportedHere(Outcome o) {
         if (o.stages() == 1 || o.built() == null || !timeLeft()) {
             return new Reported(o, o.lowerBound());
         }
+        reportsComputed.incrementAndGet();
         // with an asynchronous schedule allowed there is no bound (-infinity), but the minimisers are still plans
         boolean none = !(o.lowerBound() > Double.NEGATIVE_INFINITY);
         double lb = o.lowerBound();
@@ -2890,7 +3080,11 @@ final class PipelineSearch {
      */
     Optional<Outcome> run() throws ShardplanException {
         try {
-            return search();
+            Optional<Outcome> r = search();
+            if (reportedFor != null && reportedFor != r.orElse(null)) {
+                dropReportedAhead(); // the plan kept is another: its bound is computed when asked for
+            }
+            return r;
         } catch (ProblemBuilder.OutOfTime e) {
             // building a problem reached the time limit: the fastest fitting plan priced before it, if any
             stoppedWhile = "the search built a strategy problem";
@@ -2911,7 +3105,7 @@ final class PipelineSearch {
      * without a solver's own limit: the bounds, the schedules' estimates). O(1).
      */
     void checkTime(String phase) {
-        if (System.nanoTime() - deadline >= 0) {
+        if (System.nanoTime() - deadline >= 0 || dropped()) {
             throw new Deadline.Expired(phase);
         }
     }
@@ -2991,6 +3185,24 @@ final class PipelineSearch {
         // the configurations put off because memory binds, in order of their bound
         defer = false;
         deferred.sort(java.util.Comparator.comparingDouble(Deferred::bound));
+        if (lazyStepBound) {
+            // the one-stage configurations among them that the plan found cannot yet rule out are priced below, and
+            // their step bounds' first solves (the costliest part of their bounds) are started now, beside the rest
+            for (Deferred d : deferred) {
+                if (d.stages() == 1 && (incumbent == null || !useBound || d.bound() < incumbent.stepSeconds())) {
+                    long micro = batch > 0 ? batch / d.microBatches() : 0;
+                    ProblemBuilder.Built b = builds.get(new Key(micro, cluster.deviceCount(), d.recompute(), d.zero()));
+                    if (b != null) {
+                        presolveStepBound(b, builder(micro, cluster.deviceCount(), d.recompute(), d.zero()), d.microBatches(),
+                                filter(coarse(micro), micro, cluster.deviceCount()));
+                    }
+                }
+            }
+        }
+        // the plan found's reported bound, beside the configurations put off (after the step bounds' first solves,
+        // which the search needs first), and again wherever the plan found changes from here on
+        reportAheadNow = true;
+        reportAhead();
         boolean cut = false;
         for (Deferred d : deferred) {
             if (incumbent != null && useBound && d.bound() >= incumbent.stepSeconds()) {

@@ -28,10 +28,13 @@ import org.shardplan.planner.pipeline.ScheduleParameters;
  *     {@code amp}); {@code --schedule amp} needs no permission
  * @param parareal whether the search may propose a parareal network, which changes the model
  *     ({@link Parareal}; off unless asked for)
+ * @param threads the threads the search runs its independent solves on ({@code --threads}; 0: the available
+ *     processors; 1: one thread, every solve in turn). The plan, its status and its bound do not depend on it
+ *     (docs/solver.md): it is not recorded in the plan
  */
 public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
         OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage,
-        ScheduleParameters scheduleParameters, boolean allowAsync, Parareal parareal) {
+        ScheduleParameters scheduleParameters, boolean allowAsync, Parareal parareal, int threads) {
 
     /**
      * The parareal option ({@code --parareal off|auto|N}): off; {@code auto}, the search proposes a
@@ -86,6 +89,14 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
         }
     }
 
+    /** Options with the threads chosen from the available processors ({@code --threads auto}). */
+    public SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
+            OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage,
+            ScheduleParameters scheduleParameters, boolean allowAsync, Parareal parareal) {
+        this(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage, scheduleParameters,
+                allowAsync, parareal, 0);
+    }
+
     /** Options without the parareal choice (off). */
     public SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
             OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage,
@@ -125,6 +136,9 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
         Objects.requireNonNull(zeroStage, "zeroStage");
         Objects.requireNonNull(scheduleParameters, "scheduleParameters");
         Objects.requireNonNull(parareal, "parareal");
+        if (threads < 0) {
+            throw new IllegalArgumentException("--threads must be auto or an integer >= 1, found " + threads);
+        }
         positive("--pipeline-parallel", pipeline);
         positive("--tensor-parallel", tensor);
         positive("--data-parallel", data);
@@ -147,84 +161,98 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
 
     public SearchOptions withPipeline(int p) {
         return new SearchOptions(OptionalInt.of(p), tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     public SearchOptions withTensor(int t) {
         return new SearchOptions(pipeline, OptionalInt.of(t), data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     public SearchOptions withData(int d) {
         return new SearchOptions(pipeline, tensor, OptionalInt.of(d), schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     public SearchOptions withSchedule(String s) {
         return new SearchOptions(pipeline, tensor, data, Optional.of(s), virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     public SearchOptions withVirtualStages(int v) {
         return new SearchOptions(pipeline, tensor, data, schedule, OptionalInt.of(v), microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     public SearchOptions withMicroBatches(int m) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, OptionalInt.of(m), recompute, zeroStage,
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     public SearchOptions withRecompute(boolean on) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.of(on), zeroStage,
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     public SearchOptions withZeroStage(int z) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.of(z),
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     /** These options with recomputation chosen by the search. */
     public SearchOptions withRecomputeAuto() {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, Optional.empty(), zeroStage,
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     /** These options with the ZeRO stage chosen by the search. */
     public SearchOptions withZeroStageAuto() {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, OptionalInt.empty(),
-                scheduleParameters, allowAsync, parareal);
+                scheduleParameters, allowAsync, parareal, threads);
     }
 
     /** These options with the asynchronous schedule's keys in flight fixed ({@code --max-active-keys}). */
     public SearchOptions withMaxActiveKeys(int k) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters.withMaxActiveKeys(k), allowAsync, parareal);
+                scheduleParameters.withMaxActiveKeys(k), allowAsync, parareal, threads);
     }
 
     /** These options with the asynchronous schedule's update frequency fixed ({@code --min-update-frequency}). */
     public SearchOptions withMinUpdateFrequency(int m) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters.withMinUpdateFrequency(m), allowAsync, parareal);
+                scheduleParameters.withMinUpdateFrequency(m), allowAsync, parareal, threads);
     }
 
     /** These options with a bound on the staleness of every stage ({@code --max-staleness}). */
     public SearchOptions withMaxStaleness(int s) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters.withMaxStaleness(s), allowAsync, parareal);
+                scheduleParameters.withMaxStaleness(s), allowAsync, parareal, threads);
     }
 
     /** These options letting {@code auto} choose an asynchronous schedule ({@code --allow async}). */
     public SearchOptions withAllowAsync(boolean allow) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allow, parareal);
+                scheduleParameters, allow, parareal, threads);
     }
 
     /** These options with the parareal choice given ({@code --parareal}). */
     public SearchOptions withParareal(Parareal p) {
         return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
-                scheduleParameters, allowAsync, Objects.requireNonNull(p, "parareal"));
+                scheduleParameters, allowAsync, Objects.requireNonNull(p, "parareal"), threads);
+    }
+
+    /**
+     * These options with the search's threads fixed ({@code --threads N}, N >= 1; 0: the available processors).
+     * Only the time the search takes depends on them.
+     */
+    public SearchOptions withThreads(int n) {
+        return new SearchOptions(pipeline, tensor, data, schedule, virtualStages, microBatches, recompute, zeroStage,
+                scheduleParameters, allowAsync, parareal, n);
+    }
+
+    /** The threads the search uses: {@link #threads} where set, else the available processors (at least 1). */
+    public int searchThreads() {
+        return threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors());
     }
 
     /** Whether the search may use an asynchronous schedule: {@code --schedule amp}, or {@code auto} with {@code --allow async}. */
