@@ -181,4 +181,25 @@ class CpuWorkTest {
         // fewer than a block of 16 channels: at most 12 stores per set, no thrashing
         assertEquals(false, Backward.aliasedScatter(reorderOutput(1, 12, 160, 160)));
     }
+
+    @Test
+    void anElementWiseOpOnOneTensorTwiceLoadsItTwice() {
+        // Mul(x, x) of 32 x 1024 floats: x read through both operands, as Mul(x, y) reads x and y
+        org.shardplan.graph.Value x = ComputeModelTest.act("x", 32, 1024);
+        Node square = new Node("sq", "Mul", "", List.of(x, x), List.of(ComputeModelTest.act("y", 32, 1024)), List.of());
+        Node product = new Node("xy", "Mul", "", List.of(x, ComputeModelTest.act("z", 32, 1024)),
+                List.of(ComputeModelTest.act("y", 32, 1024)), List.of());
+        double t = 4.0 * 32 * 1024;
+        assertEquals(t, WorkAnalysis.of(square).bytesRead(), 0);
+        assertEquals(t, Backward.repeatedOperandBytes(square), 0);
+        assertEquals(2 * t, Backward.work(square).bytesRead(), 0);
+        assertEquals(Backward.work(product).bytes(), Backward.work(square).bytes(), 0);
+        assertEquals(WorkAnalysis.of(square).flops(), Backward.work(square).flops(), 0);
+        // distinct operands, and ops that are not element-wise, count as before
+        assertEquals(0, Backward.repeatedOperandBytes(product), 0);
+        Node matmul = new Node("mm", "MatMul", "", List.of(ComputeModelTest.act("a", 32, 32), ComputeModelTest.act("a", 32, 32)),
+                List.of(ComputeModelTest.act("c", 32, 32)), List.of());
+        assertEquals(0, Backward.repeatedOperandBytes(matmul), 0);
+        assertEquals(WorkAnalysis.of(matmul).bytes(), Backward.work(matmul).bytes(), 0);
+    }
 }
