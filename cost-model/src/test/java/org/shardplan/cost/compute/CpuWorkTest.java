@@ -103,6 +103,19 @@ class CpuWorkTest {
         assertEquals("proxy", p.source());
         assertEquals(3 * 3e-3, p.seconds(), 1e-12);
         assertEquals(java.util.Optional.empty(), OpClass.proxy("Conv", "nchwc/k3x3/s1/depthwise"));
+        // a BatchNormalization run as itself: a per-channel scale and shift, the multiplies' line too,
+        // not the normalizations' (LayerNormalization-like reductions at t = 10 r)
+        Node bn = new Node("bn", "BatchNormalization", "", List.of(ComputeModelTest.act("x", 1, 24, 160, 160),
+                ComputeModelTest.weight("s", 24), ComputeModelTest.weight("b", 24), ComputeModelTest.weight("m", 24),
+                ComputeModelTest.weight("v", 24)), List.of(ComputeModelTest.act("y", 1, 24, 160, 160)), List.of());
+        assertEquals(java.util.Optional.of("Mul/outer"), OpClass.proxy("BatchNormalization", OpClass.shapeClass(bn)));
+        for (double b : new double[] {1e6, 2e6, 4e6}) {
+            s.add(new Sample("ln" + b, "LayerNormalization", "any", b / 8, b, DType.FLOAT32, 10 * b * 1e-9));
+        }
+        Kernel kb = Backward.forward(bn);
+        EfficiencyModel.Prediction pb = new EfficiencyModel(ComputeModelTest.SLOW, s).predict(kb);
+        assertEquals("proxy", pb.source());
+        assertEquals(3 * kb.work().bytes() * 1e-9, pb.seconds(), 1e-12);
     }
 
     static Node nchwcConv(long group, long c, long h, long w, long k, long pad) {
