@@ -69,4 +69,28 @@ class BroadcastRunsTest {
         assertEquals("op", q.source());
         assertEquals(plain.predict(Backward.forward(same)).seconds(), q.seconds(), 1e-15);
     }
+
+    static Node transpose(long[] perm, long... dims) {
+        long[] out = new long[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            out[i] = dims[(int) perm[i]];
+        }
+        return new Node("t", "Transpose", "", List.of(ComputeModelTest.act("x", dims)), List.of(ComputeModelTest.act("y", out)),
+                List.of(org.shardplan.graph.Attribute.ofInts("perm", perm)));
+    }
+
+    @Test
+    void aRowsTransposeCopiesOneRunPerKeptTrailingBlock() {
+        // perm 0,2,1,3 of [1,32,8,32]: 256 runs of 32 floats; perm 0,2,3,1 moves the last axis: one call
+        Node rows = transpose(new long[] {0, 2, 1, 3}, 1, 32, 8, 32);
+        assertEquals("rows", OpClass.shapeClass(rows));
+        assertEquals(256, OpClass.calls(rows));
+        assertEquals(256, Backward.forward(rows).calls());
+        // a 5-D permutation keeping the last axis: [1,40,3,8,15] perm 2,0,3,1,4: 960 runs of 15
+        assertEquals(960, OpClass.calls(transpose(new long[] {2, 0, 3, 1, 4}, 1, 40, 3, 8, 15)));
+        Node elements = transpose(new long[] {0, 2, 3, 1}, 1, 32, 8, 32);
+        assertEquals("elements", OpClass.shapeClass(elements));
+        assertEquals(1, OpClass.calls(elements));
+        assertTrue(!OpClass.callsBeyondClass("Transpose"));
+    }
 }
