@@ -93,4 +93,20 @@ class BroadcastRunsTest {
         assertEquals(1, OpClass.calls(elements));
         assertTrue(!OpClass.callsBeyondClass("Transpose"));
     }
+
+    static Node softmax(long axis, long... dims) {
+        return new Node("s", "Softmax", "", List.of(ComputeModelTest.act("x", dims)), List.of(ComputeModelTest.act("y", dims)),
+                List.of(org.shardplan.graph.Attribute.ofInt("axis", axis)));
+    }
+
+    @Test
+    void aSoftmaxOverItsLastAxisRunsOnceEachRow() {
+        // [1,8,32,32] over its last axis: 256 rows of 32, whether the axis is written -1 or 3
+        assertEquals(256, OpClass.calls(softmax(-1, 1, 8, 32, 32)));
+        assertEquals(256, OpClass.calls(softmax(3, 1, 8, 32, 32)));
+        assertEquals(40, Backward.forward(softmax(2, 1, 40, 6625)).calls());
+        // over another axis: another loop, one call
+        assertEquals(1, OpClass.calls(softmax(1, 1, 8, 32, 32)));
+        assertTrue(!OpClass.callsBeyondClass("Softmax"));
+    }
 }
