@@ -97,6 +97,8 @@ public final class EfficiencyModel {
     private final MemoryCurve memory;
     private final List<Sample> samples;
     private final Map<String, List<Point>> byClass = new LinkedHashMap<>();
+    /** The class groups with each point's calls as the wider groups count them (a proxy's group). */
+    private final Map<String, List<Point>> byClassWide = new LinkedHashMap<>();
     private final Map<String, List<Point>> byOp = new LinkedHashMap<>();
     private final Map<String, List<Point>> byCategory = new LinkedHashMap<>();
     private final List<Point> all = new ArrayList<>();
@@ -127,9 +129,13 @@ public final class EfficiencyModel {
                 continue; // faster than any matrix product runs: a disturbed measurement, not a rate
             }
             byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
-            byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(p);
-            byCategory.computeIfAbsent(OpClass.category(s.opType()), k -> new ArrayList<>()).add(p);
-            all.add(p);
+            // beyond its own class a kernel other than a convolution counts as one call
+            Point wide = OpClass.callsBeyondClass(s.opType()) || p.calls == 1 ? p
+                    : new Point(p.r, p.t, 1, p.memoryBound);
+            byClassWide.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(wide);
+            byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(wide);
+            byCategory.computeIfAbsent(OpClass.category(s.opType()), k -> new ArrayList<>()).add(wide);
+            all.add(wide);
             SizeFamily.of(s.signature()).ifPresent(
                     f -> bySkeleton.computeIfAbsent(f.skeleton(), k -> new ArrayList<>()).add(new Member(f, p)));
         }
@@ -606,7 +612,7 @@ public final class EfficiencyModel {
         // a class never measured: first the class of another operator that runs the same loop
         java.util.Optional<String> proxy = OpClass.proxy(k.opType(), k.shapeClass());
         if (proxy.isPresent()) {
-            levels.add(byClass.getOrDefault(proxy.get(), List.of()));
+            levels.add(byClassWide.getOrDefault(proxy.get(), List.of()));
             names.add("proxy");
         }
         levels.add(sameBound(byOp.getOrDefault(k.opType(), List.of()), mb));
@@ -616,8 +622,10 @@ public final class EfficiencyModel {
         names.add("category");
         levels.add(sameBound(all, mb));
         names.add("all");
+        double wideCalls = OpClass.callsBeyondClass(k.opType()) ? calls : 1;
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {
+                double c = i == 0 ? calls : wideCalls;
                 if (i > opLevel && !k.parts().isEmpty()) {
                     // the operator was never measured: the loops it runs, each from its own operator's curves
                     double t = 0;
@@ -627,9 +635,9 @@ public final class EfficiencyModel {
                     return new Prediction(t, r, "parts");
                 }
                 if (i == opLevel + 1 && transcendentalOnCpu(k.opType())) {
-                    return new Prediction(perOpTypeMean(levels.get(i), r, calls, k.opType()), r, names.get(i));
+                    return new Prediction(perOpTypeMean(levels.get(i), r, c, k.opType()), r, names.get(i));
                 }
-                return new Prediction(predictAt(levels, i, r, calls, k.opType()), r, names.get(i));
+                return new Prediction(predictAt(levels, i, r, c, k.opType()), r, names.get(i));
             }
         }
         if (device.kernels().isPresent()) {

@@ -90,13 +90,20 @@ public final class OpClass {
      * {@code opType} and {@code shapeClass}, for a node whose own class was never measured: a
      * convolution with a 1x1 kernel, stride 1 and one group per channel (what ONNX Runtime makes of a
      * BatchNormalization that no convolution precedes: a per-channel scale and shift, with the
-     * activation fused) is a per-channel multiply, {@code Mul/outer}. A FusedMatMul (com.microsoft)
+     * activation fused) is a per-channel multiply, {@code Mul/outer}, and so is a BatchNormalization
+     * that ONNX Runtime runs as itself (its CPU kernel applies each channel's scale and shift to the
+     * channel's plane in one pass; the PaddleOCR detector's [1,24,160,160] took 68 and 85 µs in two
+     * sets, the per-channel multiplies of [1,96,80,80], as many elements, 57, where the normalizations'
+     * category, LayerNormalization's reductions, priced it at 230). A FusedMatMul (com.microsoft)
      * without a transposed operand is a MatMul whose product is scaled by alpha in the same GEMM call:
      * the MatMul of its class; one with a transposed operand has a class of its own ({@code /transA},
      * {@code /transB}) and no proxy. Empty for other kernels. O(1).
      */
     public static java.util.Optional<String> proxy(String opType, String shapeClass) {
         if ((opType.equals("Conv") || opType.equals("FusedConv")) && shapeClass.endsWith("k1x1/s1/depthwise")) {
+            return java.util.Optional.of("Mul/outer");
+        }
+        if (opType.equals("BatchNormalization")) {
             return java.util.Optional.of("Mul/outer");
         }
         if (opType.equals("FusedMatMul") && !shapeClass.contains("/trans")) {
@@ -282,11 +289,25 @@ public final class OpClass {
      * depthwise convolution (ONNX Runtime's Conv, FusedConv and ConvTranspose run group by group),
      * 1 for everything else, the blocked-layout convolutions of com.microsoft.nchwc included (their
      * depthwise kernel sweeps a block of channels per step; counting their 960 groups as 960 calls
-     * predicted MobileNet-v2's depthwise layers up to 8 times too slow, held out).
+     * predicted MobileNet-v2's depthwise layers up to 8 times too slow, held out); for an element-wise
+     * node of broadcast class "outer" the runs its broadcast loop makes ({@link #outerRuns}); for a
+     * Transpose of class "rows" the contiguous runs it copies ({@link #transposeRuns}); for a Softmax
+     * over its last axis the rows it normalizes ({@link #softmaxRows}).
+     * Only a convolution's calls count beyond its own shape class ({@link #callsBeyondClass}).
      */
     public static long calls(Node n) {
         if ("com.microsoft.nchwc".equals(n.domain())) {
             return 1;
+        }
+        if (n.isOnnxDomain() && "elementwise".equals(category(n.opType())) && !n.outputs().isEmpty()
+                && "outer".equals(broadcastClass(n))) {
+            return outerRuns(n);
+        }
+        if (n.opType().equals("Transpose") && n.isOnnxDomain()) {
+            return transposeRuns(n);
+        }
+        if (n.opType().equals("Softmax") && n.isOnnxDomain()) {
+            return softmaxRows(n);
         }
         if ((n.opType().equals("Conv") || n.opType().equals("FusedConv") || n.opType().equals("ConvTranspose"))
                 && n.attrInt("group", 1) > 1) {
@@ -295,6 +316,116 @@ public final class OpClass {
             return Math.max(1, batch * n.attrInt("group", 1));
         }
         return 1;
+    }
+
+    /**
+     * The runs of an element-wise node of broadcast class "outer" (an input equal to the output's
+     * leading dimensions followed by ones, such as a per-channel scale [N,C,1,1] of [N,C,H,W]): the
+     * elements of the largest such input, each of which the loop applies to one contiguous run of the
+     * output (H·W elements). ONNX Runtime's CPU broadcasting (onnxruntime/core/providers/cpu/math/
+     * element_wise_ops.h, {@code BroadcastLooper}) calls its span function once per run, so such a
+     * node costs a fixed time per run besides its bytes: measured (ONNX Runtime 1.28, one thread,
+     * 2026-12-03, the PaddleOCR models' squeeze-and-excitation scales), a Mul of [1,384,10,10] by
+     * [1,384,1,1] took 7.8 µs where [1,24,40,40] by [1,24,1,1], the same bytes in 24 runs, took 4.5,
+     * and [1,96,20,20] (96 runs) 5.1: about 9 ns per run. 1 where no input is of that kind. O(rank).
+     */
+    static long outerRuns(Node n) {
+        Shape out = n.output(0).shape();
+        if (!out.rankKnown() || !out.isFullyKnown()) {
+            return 1;
+        }
+        long[] o = out.toLongs();
+        long runs = 1;
+        for (Value v : n.inputs()) {
+            if (v.isAbsent() || !v.shape().rankKnown() || !v.shape().isFullyKnown() || v.shape().equals(out)) {
+                continue;
+            }
+            long[] in = v.shape().toLongs();
+            if (isOuter(in, o)) {
+                long c = 1;
+                for (long d : in) {
+                    c *= d;
+                }
+                runs = Math.max(runs, c);
+            }
+        }
+        return runs;
+    }
+
+    /**
+     * The rows a Softmax over its last axis normalizes: its elements over the last dimension. ONNX
+     * Runtime's CPU Softmax (onnxruntime/core/providers/cpu/math/softmax_shared.cc,
+     * {@code SoftmaxCPU}) handles one row at a time (its maximum, the exponentials and their sum, the
+     * division), each a few vector loops over the row, so its time is a cost per row besides its
+     * elements: measured (ONNX Runtime 1.28, one thread, 2026-12-03, two sets), the calibration
+     * models' and the decoder's softmaxes took about 12 ns per row plus 0.3 ns per element, from 8
+     * rows of 2 (0.4 µs) and 256 rows of 32 (5.0 to 5.3) to 40 rows of 6625 (75) and 12,288 rows of 128
+     * (643 to 740). 1 for a Softmax over another axis or of unknown shape. O(rank).
+     */
+    static long softmaxRows(Node n) {
+        if (n.inputs().isEmpty() || !n.input(0).shape().rankKnown() || !n.input(0).shape().isFullyKnown()) {
+            return 1;
+        }
+        long[] d = n.input(0).shape().toLongs();
+        if (d.length == 0) {
+            return 1;
+        }
+        long axis = n.attrInt("axis", -1);
+        if (axis < 0) {
+            axis += d.length;
+        }
+        if (axis != d.length - 1 || d[d.length - 1] <= 0) {
+            return 1;
+        }
+        long all = 1;
+        for (long x : d) {
+            all *= x;
+        }
+        return Math.max(1, all / d[d.length - 1]);
+    }
+
+    /**
+     * True when a kernel's {@link #calls} count in the groups wider than its own shape class (op type,
+     * category, all samples): those of a convolution (run group by group, the calls its fits in
+     * every group were made with). Another op type's runs (a broadcast's per-channel runs) describe
+     * its own class's loop only; in a wider group, fitted over op types whose time does not follow
+     * them, they would make the fit in calls answer for kernels of one call. O(1).
+     */
+    public static boolean callsBeyondClass(String opType) {
+        return opType.equals("Conv") || opType.equals("FusedConv") || opType.equals("ConvTranspose");
+    }
+
+    /**
+     * The contiguous runs a Transpose of class "rows" copies: its elements over the product of the
+     * trailing input axes the permutation leaves in place (perm 0,2,1,3 of [1,32,8,32]: 256 runs of
+     * 32 floats). ONNX Runtime's CPU Transpose (onnxruntime/core/providers/cpu/tensor/transpose.cc,
+     * {@code DoTransposeImpl}) copies such a permutation one run at a time, so its time is a cost per
+     * run besides its bytes: measured (ONNX Runtime 1.28, one thread, 2026-12-03, two sets), MiniLM-L6's
+     * and the GPT-2-style decoder's perm 0,2,1,3 of 256 to 12,288 runs of 32 floats took about 1 µs plus
+     * 8 to 10 ns per run, where their bytes per second ranged from 21 to 28 GB/s. 1 for any other
+     * Transpose, an unknown shape or permutation. O(rank).
+     */
+    static long transposeRuns(Node n) {
+        long[] perm = n.attrInts("perm").orElse(null);
+        if (perm == null || n.inputs().isEmpty() || !n.input(0).shape().rankKnown()
+                || !n.input(0).shape().isFullyKnown()) {
+            return 1;
+        }
+        long[] d = n.input(0).shape().toLongs();
+        if (perm.length != d.length || perm.length < 2 || perm[perm.length - 1] != perm.length - 1) {
+            return 1;
+        }
+        long run = 1;
+        int k = d.length;
+        while (k > 0 && perm[k - 1] == k - 1) {
+            run *= d[k - 1];
+            k--;
+        }
+        long all = 1;
+        for (long x : d) {
+            all *= x;
+        }
+        return run <= 0 || k == 0 ? 1 : Math.max(1, all / run);
     }
 
     private static int rank(Value v) {

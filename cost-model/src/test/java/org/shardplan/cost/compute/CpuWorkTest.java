@@ -103,6 +103,19 @@ class CpuWorkTest {
         assertEquals("proxy", p.source());
         assertEquals(3 * 3e-3, p.seconds(), 1e-12);
         assertEquals(java.util.Optional.empty(), OpClass.proxy("Conv", "nchwc/k3x3/s1/depthwise"));
+        // a BatchNormalization run as itself: a per-channel scale and shift, the multiplies' line too,
+        // not the normalizations' (LayerNormalization-like reductions at t = 10 r)
+        Node bn = new Node("bn", "BatchNormalization", "", List.of(ComputeModelTest.act("x", 1, 24, 160, 160),
+                ComputeModelTest.weight("s", 24), ComputeModelTest.weight("b", 24), ComputeModelTest.weight("m", 24),
+                ComputeModelTest.weight("v", 24)), List.of(ComputeModelTest.act("y", 1, 24, 160, 160)), List.of());
+        assertEquals(java.util.Optional.of("Mul/outer"), OpClass.proxy("BatchNormalization", OpClass.shapeClass(bn)));
+        for (double b : new double[] {1e6, 2e6, 4e6}) {
+            s.add(new Sample("ln" + b, "LayerNormalization", "any", b / 8, b, DType.FLOAT32, 10 * b * 1e-9));
+        }
+        Kernel kb = Backward.forward(bn);
+        EfficiencyModel.Prediction pb = new EfficiencyModel(ComputeModelTest.SLOW, s).predict(kb);
+        assertEquals("proxy", pb.source());
+        assertEquals(3 * kb.work().bytes() * 1e-9, pb.seconds(), 1e-12);
     }
 
     static Node nchwcConv(long group, long c, long h, long w, long k, long pad) {
@@ -180,5 +193,26 @@ class CpuWorkTest {
         assertEquals(WorkAnalysis.of(plain).bytes(), Backward.work(plain).bytes(), 0);
         // fewer than a block of 16 channels: at most 12 stores per set, no thrashing
         assertEquals(false, Backward.aliasedScatter(reorderOutput(1, 12, 160, 160)));
+    }
+
+    @Test
+    void anElementWiseOpOnOneTensorTwiceLoadsItTwice() {
+        // Mul(x, x) of 32 x 1024 floats: x read through both operands, as Mul(x, y) reads x and y
+        org.shardplan.graph.Value x = ComputeModelTest.act("x", 32, 1024);
+        Node square = new Node("sq", "Mul", "", List.of(x, x), List.of(ComputeModelTest.act("y", 32, 1024)), List.of());
+        Node product = new Node("xy", "Mul", "", List.of(x, ComputeModelTest.act("z", 32, 1024)),
+                List.of(ComputeModelTest.act("y", 32, 1024)), List.of());
+        double t = 4.0 * 32 * 1024;
+        assertEquals(t, WorkAnalysis.of(square).bytesRead(), 0);
+        assertEquals(t, Backward.repeatedOperandBytes(square), 0);
+        assertEquals(2 * t, Backward.work(square).bytesRead(), 0);
+        assertEquals(Backward.work(product).bytes(), Backward.work(square).bytes(), 0);
+        assertEquals(WorkAnalysis.of(square).flops(), Backward.work(square).flops(), 0);
+        // distinct operands, and ops that are not element-wise, count as before
+        assertEquals(0, Backward.repeatedOperandBytes(product), 0);
+        Node matmul = new Node("mm", "MatMul", "", List.of(ComputeModelTest.act("a", 32, 32), ComputeModelTest.act("a", 32, 32)),
+                List.of(ComputeModelTest.act("c", 32, 32)), List.of());
+        assertEquals(0, Backward.repeatedOperandBytes(matmul), 0);
+        assertEquals(WorkAnalysis.of(matmul).bytes(), Backward.work(matmul).bytes(), 0);
     }
 }
