@@ -837,7 +837,12 @@ public final class EfficiencyModel {
                     return t;
                 }
             }
-            return localFit(pts, r);
+            double t = ownTrend(pts, r);
+            if (!Double.isNaN(t)) {
+                return t;
+            }
+            // outside the group's sizes, and its times do not grow with size anywhere: no curve of its own
+            // to extend; the next group's curve, scaled through these points, as for a group without spread
         }
         // too few distinct sizes for a curve: the next group's curve, scaled through these points
         // (their geometric mean time at their geometric mean roofline time)
@@ -863,6 +868,42 @@ public final class EfficiencyModel {
             parentAtR0 = analytic(r0, opType);
         }
         return parentAtR0 > 0 ? t0 * parentAtR / parentAtR0 : t0;
+    }
+
+    /**
+     * The time of a kernel of roofline time {@code r} from its own group's curve: within the group's
+     * roofline times {@link #localFit(List, double)}; outside them, below as above, the line of the
+     * {@link #NEIGHBOURS} points nearest r or of the 8, 16, ... nearest, the first neighbourhood whose
+     * times grow with size (a least-squares slope that is not negative), as {@link #aboveRange}; NaN
+     * where none does, up to the whole group: a flat line through such points prices every kernel
+     * beyond them alike, however far, and the caller scales the next group's curve through them
+     * instead. Measured on the
+     * held-out set of 2026-12-03 07:21 UTC: DenseNet-121's 3x3 convolutions of 128 to 32 channels, whose
+     * class the other models held only at a few large sizes with times falling with size (noise on the
+     * first pass), were all priced at 2.33 ms from 7x7 to 56x56 (measured 34 µs to 2.1 ms). O(n log n)
+     * per neighbourhood, O(log n) neighbourhoods.
+     */
+    private static double ownTrend(List<Point> pts, double r) {
+        double rMin = Double.POSITIVE_INFINITY;
+        double rMax = 0;
+        for (Point p : pts) {
+            rMin = Math.min(rMin, p.r);
+            rMax = Math.max(rMax, p.r);
+        }
+        boolean outside = r < rMin * (1 - 1e-9) || r > rMax * (1 + 1e-9);
+        if (!outside) {
+            return localFit(pts, r);
+        }
+        for (int n = NEIGHBOURS; ; n *= 2) {
+            List<Point> near = nearest(pts, r, n);
+            if (rawSlope(near) >= 0) {
+                double[] ck = line(near);
+                return ck[0] + ck[1] * r;
+            }
+            if (near.size() == pts.size()) {
+                return Double.NaN;
+            }
+        }
     }
 
     private static boolean callsVary(List<Point> pts) {
