@@ -5,40 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.shardplan.onnx.ImportOptions;
-import org.shardplan.onnx.models.BuiltinModels;
 import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.Schedules;
 
 class ChunkDwellBoundTest {
-    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=4,hidden=256,heads=4,seq=64,vocab=1024",
-            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+    // the small decoder, its bound as the search builds it, and its partitions: CutBranchTest's
+    private static final ModelSource GPT = CutBranchTest.GPT;
 
     private static PipelineBound leastOf(PipelineSearch ps, long micro, int per) throws Exception {
-        var b = ps.built(micro, per, false, 1);
-        List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(ps.coarse(micro), micro));
-        var sm = PipelineSearch.class.getDeclaredMethod("sendsAt", org.shardplan.planner.build.ProblemBuilder.Built.class,
-                List.class, int.class);
-        sm.setAccessible(true);
-        double[] sends = (double[]) sm.invoke(ps, b, pos, per);
-        var pb = ps.builder(micro, per, false, 1);
-        return new PipelineBound(b, org.shardplan.planner.build.StageProblem.Filter.ALL, pos, sends, false,
-                pb.settings().compute(), pb.settings().memory().optimizer(), () -> 600);
+        return CutBranchTest.leastOf(ps, micro, per);
     }
 
     private static void every(int segments, int chunks, int[] ends, int j, List<int[]> out) {
-        if (j == chunks) {
-            out.add(ends.clone());
-            return;
-        }
-        int start = j == 0 ? 0 : ends[j - 1];
-        int last = j == chunks - 1 ? segments : segments - (chunks - 1 - j);
-        for (int e = j == chunks - 1 ? segments : start + 1; e <= last; e++) {
-            ends[j] = e;
-            every(segments, chunks, ends, j + 1, out);
-        }
+        CutBranchTest.every(segments, chunks, ends, j, out);
     }
 
     /**

@@ -15,11 +15,11 @@ import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.Schedules;
 
 class CutBranchTest {
-    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=4,hidden=256,heads=4,seq=64,vocab=1024",
+    static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=4,hidden=256,heads=4,seq=64,vocab=1024",
             ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
 
     /** The bound of a small decoder at micro-batch {@code micro} on {@code per} devices a stage (as the search builds it). */
-    private static PipelineBound leastOf(PipelineSearch ps, long micro, int per) throws Exception {
+    static PipelineBound leastOf(PipelineSearch ps, long micro, int per) throws Exception {
         var b = ps.built(micro, per, false, 1);
         List<Integer> pos = PipelineSearch.cutPositions(b.units().size(), ps.cuts(ps.coarse(micro), micro));
         var sm = PipelineSearch.class.getDeclaredMethod("sendsAt", org.shardplan.planner.build.ProblemBuilder.Built.class,
@@ -32,7 +32,7 @@ class CutBranchTest {
     }
 
     /** Every partition of the segments into {@code chunks} chunks (as chunk ends), each chunk at least one segment. */
-    private static void every(int segments, int chunks, int[] ends, int j, List<int[]> out) {
+    static void every(int segments, int chunks, int[] ends, int j, List<int[]> out) {
         if (j == chunks) {
             out.add(ends.clone());
             return;
