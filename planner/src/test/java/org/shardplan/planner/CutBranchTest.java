@@ -6,11 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.shardplan.onnx.ImportOptions;
-import org.shardplan.onnx.OnnxImporter;
 import org.shardplan.onnx.models.BuiltinModels;
-import org.shardplan.planner.parareal.Models;
 import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.Schedules;
 
@@ -185,81 +182,5 @@ class CutBranchTest {
         System.err.printf("branch: %d compared, %d complete, %d above their dual%n", compared, complete, raised);
         assertTrue(compared >= 6, "compared " + compared);
         assertTrue(complete >= 1, "no branch ran to its end");
-    }
-    @Test
-    @EnabledIfSystemProperty(named = "shardplan.branchExperiment", matches = "true")
-    void experiment() throws Exception {
-        int devices = Integer.getInteger("exp.devices", 64);
-        int stages = Integer.getInteger("exp.stages", 16);
-        int m = Integer.getInteger("exp.m", 16);
-        int v = Integer.getInteger("exp.v", 4);
-        long batch = Long.getLong("exp.batch", 128);
-        String name = System.getProperty("exp.schedule", "interleaved");
-        double seconds = Double.parseDouble(System.getProperty("exp.seconds", "20"));
-        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, b -> OnnxImporter.read(Models.file("densenet121.onnx"),
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), batch, 600);
-        ps.useBound = false;
-        var o = ps.price(stages, m, false, 1).orElseThrow();
-        long micro = batch / m;
-        var cg = ps.coarse(micro);
-        List<Integer> pos = PipelineSearch.cutPositions(o.built().units().size(), ps.cuts(cg, micro));
-        var sm = PipelineSearch.class.getDeclaredMethod("sendsAt", org.shardplan.planner.build.ProblemBuilder.Built.class, List.class, int.class);
-        sm.setAccessible(true);
-        double[] sends = (double[]) sm.invoke(ps, o.built(), pos, devices / stages);
-        PipelineBound least = new PipelineBound(o.built(), ps.filter(cg, micro, devices / stages), pos, sends, false,
-                o.builder().settings().compute(), o.builder().settings().memory().optimizer(), () -> 600);
-        Schedule sch = Schedules.of(name);
-        long t0 = System.nanoTime();
-        double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
-        double t1 = (System.nanoTime() - t0) / 1e9;
-        PipelineBound.DualState st = least.lastDual(sch, stages, m, v);
-        for (int most : new int[] {0, 8, 32}) {
-            long q = System.nanoTime();
-            ChunkDwellBound cd = new ChunkDwellBound(least, stages, stages * v);
-            double dw = cd.bound(st.rows(), most, st.agg(), st.dev(), Double.POSITIVE_INFINITY, () -> 600, 0);
-            System.err.printf("EXP dwell bound with the dual's weights over %d of %d rows: %.6f ms (%.2f s)%n", cd.rowsUsed,
-                    st.rows().size(), dw * 1e3, (System.nanoTime() - q) / 1e9);
-        }
-        for (int most : new int[] {8, 32}) {
-            long q = System.nanoTime();
-            ChunkDwellBound cd = new ChunkDwellBound(least, stages, stages * v);
-            double dw = cd.bound(st.rows(), most, Double.POSITIVE_INFINITY, () -> 600, 0);
-            System.err.printf("EXP dwell bound over %d of %d rows: %.6f ms (%.2f s)%n", cd.rowsUsed, st.rows().size(), dw * 1e3,
-                    (System.nanoTime() - q) / 1e9);
-        }
-        double cap = Double.parseDouble(System.getProperty("exp.cap", "0"));
-        if (cap > 0) {
-            Class<?> sc = Class.forName("org.shardplan.planner.PipelineBound$Search");
-            var ctor = sc.getDeclaredConstructor(PipelineBound.class, Schedule.class, int.class, int.class, int.class, double.class,
-                    long.class, java.util.function.DoubleSupplier.class);
-            ctor.setAccessible(true);
-            long q = System.nanoTime();
-            long stop = q + (long) (Double.parseDouble(System.getProperty("exp.enumSeconds", "30")) * 1e9);
-            Object search = ctor.newInstance(least, sch, stages, m, v, cap / 1e3, Long.MAX_VALUE / 4,
-                    (java.util.function.DoubleSupplier) () -> (stop - System.nanoTime()) / 1e9);
-            var dfs = sc.getDeclaredMethod("dfs", int.class, double.class);
-            dfs.setAccessible(true);
-            dfs.invoke(search, 0, 0.0);
-            java.lang.reflect.Field fb = sc.getDeclaredField("best");
-            java.lang.reflect.Field fa = sc.getDeclaredField("aborted");
-            java.lang.reflect.Field fp = sc.getDeclaredField("priced");
-            java.lang.reflect.Field fv = sc.getDeclaredField("visited");
-            for (var f : new java.lang.reflect.Field[] {fb, fa, fp, fv}) {
-                f.setAccessible(true);
-            }
-            System.err.printf("EXP enumeration under %.6f ms: best %.6f ms, aborted %b, priced %d, visited %d (%.2f s)%n", cap,
-                    fb.getDouble(search) * 1e3, fa.getBoolean(search), fp.getLong(search), fv.getLong(search),
-                    (System.nanoTime() - q) / 1e9);
-        }
-        if (seconds <= 0) {
-            return;
-        }
-        CutBranch cb = new CutBranch(least, sch, stages, m, v);
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        double br = cb.bound(least.lastDual(sch, stages, m, v), o.stepSeconds(), () -> (end - System.nanoTime()) / 1e9, 0);
-        double t2 = (System.nanoTime() - t0) / 1e9 - t1;
-        System.err.printf("EXP %s v%d plan %.6f dual %.6f (%.2f s) branch %.6f (%.2f s, %d nodes, complete %b)%n", name, v,
-                o.stepSeconds() * 1e3, dual * 1e3, t1, br * 1e3, t2, cb.nodes, cb.complete);
     }
 }
