@@ -877,11 +877,10 @@ public final class EfficiencyModel {
      * times grow with size (a least-squares slope that is not negative), as {@link #aboveRange}; NaN
      * where none does, up to the whole group: a flat line through such points prices every kernel
      * beyond them alike, however far, and the caller scales the next group's curve through them
-     * instead. Measured on the
-     * held-out set of 2026-12-03 07:21 UTC: DenseNet-121's 3x3 convolutions of 128 to 32 channels, whose
-     * class the other models held only at a few large sizes with times falling with size (noise on the
-     * first pass), were all priced at 2.33 ms from 7x7 to 56x56 (measured 34 µs to 2.1 ms). O(n log n)
-     * per neighbourhood, O(log n) neighbourhoods.
+     * instead. Measured on the held-out set of 2026-12-03 07:21 UTC: DenseNet-121's 3x3 convolutions of
+     * 128 to 32 channels, whose class the other models held only at a few large sizes with times falling
+     * with size (noise on the first pass), were all priced at 2.33 ms from 7x7 to 56x56 (measured 34 µs to
+     * 2.1 ms). O(n log n) per neighbourhood, O(log n) neighbourhoods.
      */
     private static double ownTrend(List<Point> pts, double r) {
         double rMin = Double.POSITIVE_INFINITY;
