@@ -251,34 +251,17 @@ final class CutBranch {
             double[][] mixed = PipelineBound.game(a);
             lambda = mixed[0];
             n.mix = mixed[1];
-            double[] agg = new double[chunks * PipelineBound.Path.PARTS];
-            double[] dev = new double[chunks];
-            for (int r = 0; r < lambda.length; r++) {
-                if (lambda[r] <= 0) {
-                    continue;
-                }
-                PipelineBound.Path x = rows.get(r);
-                for (int i = 0; i < agg.length; i++) {
-                    agg[i] += lambda[r] * x.coef()[i];
-                }
-                for (int j = x.device(); j < chunks; j += p) {
-                    dev[j] += lambda[r];
-                }
-            }
+            double[][] w = PipelineBound.weights(lambda, rows::get, chunks, p);
+            double[] agg = w[0];
+            double[] dev = w[1];
             int[] next = new int[chunks];
             double value = pb.partition(agg, dev, chunks, next, n.lo, n.hi);
             // smoothed towards the best weights so far, as the dual's (the bound is concave in the weights)
             double s = PipelineBound.smoothing;
             int[] also = null;
             if (s > 0) {
-                double[] sAgg = new double[agg.length];
-                double[] sDev = new double[dev.length];
-                for (int i = 0; i < agg.length; i++) {
-                    sAgg[i] = s * bestAgg[i] + (1 - s) * agg[i];
-                }
-                for (int i = 0; i < dev.length; i++) {
-                    sDev[i] = s * bestDev[i] + (1 - s) * dev[i];
-                }
+                double[] sAgg = PipelineBound.between(s, bestAgg, agg);
+                double[] sDev = PipelineBound.between(s, bestDev, dev);
                 also = new int[chunks];
                 double sValue = pb.partition(sAgg, sDev, chunks, also, n.lo, n.hi);
                 if (sValue > value) {

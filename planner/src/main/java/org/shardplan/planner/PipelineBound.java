@@ -1694,20 +1694,14 @@ final class PipelineBound {
                     rows.add(new Row(x, rounds));
                 }
             }
-            double[] agg = new double[chunks * Path.PARTS];
-            double[] dev = new double[chunks];
             for (int r = 0; r < lambda.length; r++) {
-                Path x = rows.get(r).path;
                 if (lambda[r] > 0) {
                     rows.get(r).played = rounds;
                 }
-                for (int i = 0; i < agg.length; i++) {
-                    agg[i] += lambda[r] * x.coef()[i];
-                }
-                for (int j = x.device(); j < chunks; j += p) {
-                    dev[j] += lambda[r];
-                }
             }
+            double[][] w = weights(lambda, r -> rows.get(r).path, chunks, p);
+            double[] agg = w[0];
+            double[] dev = w[1];
             int[] next = new int[chunks];
             double got = partition(agg, dev, chunks, next);
             also = null;
@@ -1715,14 +1709,8 @@ final class PipelineBound {
                 // the weights between the best so far and the game's (Wentges's smoothing): the bound is concave in
                 // lambda, so the point between is at least the two's mix, and the game's strategy, which swings from
                 // round to round with the columns it has seen, moves the bound from where it stands rather than anew
-                double[] sAgg = new double[agg.length];
-                double[] sDev = new double[dev.length];
-                for (int i = 0; i < agg.length; i++) {
-                    sAgg[i] = smoothing * bestAgg[i] + (1 - smoothing) * agg[i];
-                }
-                for (int i = 0; i < dev.length; i++) {
-                    sDev[i] = smoothing * bestDev[i] + (1 - smoothing) * dev[i];
-                }
+                double[] sAgg = between(smoothing, bestAgg, agg);
+                double[] sDev = between(smoothing, bestDev, dev);
                 int[] sNext = new int[chunks];
                 double sGot = partition(sAgg, sDev, chunks, sNext);
                 also = sNext;
@@ -1782,6 +1770,38 @@ final class PipelineBound {
         }
         lastDual = new DualState(shapeKey(sch, p, m, v), best, kept, bestAgg, bestDev, taken);
         return new Least(Math.min(threshold, best), null, rounds, rounds);
+    }
+
+    /**
+     * The weights a mixture {@code lambda} of paths ({@code path.apply(r)} the r-th) puts on a partition's terms: {@code
+     * {agg, dev}}, per chunk the mixed paths' coefficients ({@link Path#PARTS} a chunk) and the weight of the paths of the
+     * chunk's device (the devices' reductions and updates). Rows of weight 0 add nothing. O(rows chunks).
+     */
+    static double[][] weights(double[] lambda, java.util.function.IntFunction<Path> path, int chunks, int p) {
+        double[] agg = new double[chunks * Path.PARTS];
+        double[] dev = new double[chunks];
+        for (int r = 0; r < lambda.length; r++) {
+            if (!(lambda[r] > 0)) {
+                continue;
+            }
+            Path x = path.apply(r);
+            for (int i = 0; i < agg.length; i++) {
+                agg[i] += lambda[r] * x.coef()[i];
+            }
+            for (int j = x.device(); j < chunks; j += p) {
+                dev[j] += lambda[r];
+            }
+        }
+        return new double[][] {agg, dev};
+    }
+
+    /** {@code s best + (1 - s) now}, element by element: weights smoothed towards the best so far. O(length). */
+    static double[] between(double s, double[] best, double[] now) {
+        double[] r = new double[now.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = s * best[i] + (1 - s) * now[i];
+        }
+        return r;
     }
 
     /**
