@@ -340,13 +340,8 @@ public final class OpClass {
             if (v.isAbsent() || !v.shape().rankKnown() || !v.shape().isFullyKnown() || v.shape().equals(out)) {
                 continue;
             }
-            long[] in = v.shape().toLongs();
-            if (isOuter(in, o)) {
-                long c = 1;
-                for (long d : in) {
-                    c *= d;
-                }
-                runs = Math.max(runs, c);
+            if (isOuter(v.shape().toLongs(), o)) {
+                runs = Math.max(runs, v.shape().numElements().getAsLong());
             }
         }
         return runs;
@@ -377,11 +372,7 @@ public final class OpClass {
         if (axis != d.length - 1 || d[d.length - 1] <= 0) {
             return 1;
         }
-        long all = 1;
-        for (long x : d) {
-            all *= x;
-        }
-        return Math.max(1, all / d[d.length - 1]);
+        return Math.max(1, n.input(0).shape().numElements().getAsLong() / d[d.length - 1]);
     }
 
     /**
@@ -421,11 +412,7 @@ public final class OpClass {
             run *= d[k - 1];
             k--;
         }
-        long all = 1;
-        for (long x : d) {
-            all *= x;
-        }
-        return run <= 0 || k == 0 ? 1 : Math.max(1, all / run);
+        return run <= 0 || k == 0 ? 1 : Math.max(1, n.input(0).shape().numElements().getAsLong() / run);
     }
 
     private static int rank(Value v) {
