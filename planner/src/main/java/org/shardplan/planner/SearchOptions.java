@@ -30,7 +30,7 @@ import org.shardplan.planner.pipeline.ScheduleParameters;
  *     ({@link Parareal}; off unless asked for)
  * @param threads the threads the search runs its independent solves on ({@code --threads}; 0: the available
  *     processors; 1: one thread, every solve in turn). The plan, its status and its bound do not depend on it
- *     (docs/solver.md): it is not recorded in the plan
+ *     (docs/schedules.md, "The search's threads"): it is not recorded in the plan
  */
 public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalInt data, Optional<String> schedule,
         OptionalInt virtualStages, OptionalInt microBatches, Optional<Boolean> recompute, OptionalInt zeroStage,
