@@ -130,7 +130,7 @@ public final class EfficiencyModel {
             }
             byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
             // beyond its own class a kernel other than a convolution counts as one call
-            Point wide = OpClass.callsBeyondClass(s.opType()) || p.calls == 1 ? p
+            Point wide = OpClass.callsBeyondClass(s.opType(), s.shapeClass()) || p.calls == 1 ? p
                     : new Point(p.r, p.t, 1, p.memoryBound);
             byClassWide.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(wide);
             byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(wide);
@@ -622,7 +622,7 @@ public final class EfficiencyModel {
         names.add("category");
         levels.add(sameBound(all, mb));
         names.add("all");
-        double wideCalls = OpClass.callsBeyondClass(k.opType()) ? calls : 1;
+        double wideCalls = OpClass.callsBeyondClass(k.opType(), k.shapeClass()) ? calls : 1;
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {
                 double c = i == 0 ? calls : wideCalls;
