@@ -410,7 +410,6 @@ public final class OpClass {
         return !auto.equals("NOTSET") && !auto.equals("VALID");
     }
 
-
     /**
      * The kernel calls of a depthwise convolution of ONNX Runtime's blocked channel layout
      * (com.microsoft.nchwc Conv with one group per channel): batch x channel blocks of 16 x output
