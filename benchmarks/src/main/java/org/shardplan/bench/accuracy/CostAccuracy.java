@@ -71,6 +71,16 @@ public final class CostAccuracy {
     private CostAccuracy() {}
 
     public static void main(String[] args) throws Exception {
+        try {
+            run(args);
+        } catch (IllegalArgumentException e) {
+            // a bad argument or input file: the message, exit 2 (no stack trace)
+            System.err.println("CostAccuracy: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         int threads = 1;
         Path out = Path.of("benchmarks/results/cost-accuracy.md");
         Path calOut = null;
