@@ -421,7 +421,7 @@ public final class OpClass {
      * padding (the per-channel scales ONNX Runtime makes of a BatchNormalization, 1x1) a row has no
      * such outputs and its call is a short loop's entry: 1. Measured (ONNX Runtime 1.28, one thread,
      * 2026-12-03, three sets), the calibration models' 3x3 depthwise convolutions (PaddleOCR rec v4
-     * and cls v2, rows of 24 to 160 outputs) fit {@code c + F/P + a·rows} with a = 36 to 48 ns per row
+     * and cls v2, rows of 80 to 160 outputs) fit {@code c + F/P + a·rows} with a = 36 to 48 ns per row
      * and P = 82 to 87 GFLOP/s; priced by FLOPs alone, the held-out detector's 5x5 ones on square
      * planes of 20x20 and 10x10 (four to eight times as many rows per FLOP as rec's rows of 80) came
      * out at 0.65 to 0.89 of their time in every set, and MobileNet-v2's 3x3 ones on 7x7 and 14x14 at
