@@ -186,7 +186,7 @@ final class ExactPartition implements StagePartition.StageCosts {
                 if (filter.allows(u, l)) {
                     a[c++] = l;
                     ProblemBuilder.Cost x = u.costs().get(l);
-                    least = Math.min(least, weight * (x.microComputeSeconds() + x.microCommunicationSeconds())
+                    least = Least.min(least, weight * (x.microComputeSeconds() + x.microCommunicationSeconds())
                             + x.gradientSeconds());
                 }
             }
@@ -383,7 +383,7 @@ final class ExactPartition implements StagePartition.StageCosts {
                 double least = Double.POSITIVE_INFINITY;
                 for (int l : allowed[x]) {
                     ProblemBuilder.Cost y = u.costs().get(l);
-                    least = Math.min(least, y.parameterBytes() + c * y.activationBytes());
+                    least = Least.min(least, y.parameterBytes() + c * y.activationBytes());
                 }
                 pre[x + 1] = pre[x] + least;
             }

@@ -577,7 +577,7 @@ final class PipelineSearch {
         for (double[][] node : parts) {
             double least = Double.POSITIVE_INFINITY;
             for (double[] c : node) {
-                least = Math.min(least, c[0] + activationScale * c[1]);
+                least = Least.min(least, c[0] + activationScale * c[1]);
             }
             if (least > limit * (1 + 1e-9)) {
                 return false;
@@ -2366,26 +2366,47 @@ final class PipelineSearch {
      * holds ({@link #solveStageOnce}) are one such problem (on GPT-1T nearly every stage solve's), solved
      * once. The last 64 kept (each key holds its tables: tens of megabytes in all).
      */
-    private final Map<List<Object>, Solution> unlimitedSolves = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    private final Map<Content, Solution> unlimitedSolves = new java.util.LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<List<Object>, Solution> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<Content, Solution> eldest) {
             return size() > 64;
         }
     };
+
+    /**
+     * A problem's content as {@link #unlimitedSolves} keys it, its hash computed once (a look-up and the put after a
+     * miss hash the cost tables of every node and edge otherwise twice); equal keys: equal hashes and parts.
+     */
+    private record Content(List<Object> parts, int hash) {
+        Content(List<Object> parts) {
+            this(parts, parts.hashCode());
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Content c && hash == c.hash && parts.equals(c.parts);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
 
     /** The exact dynamic program on a problem without a memory limit, solved once per content ({@link #unlimitedSolves}). */
     Solution solveUnlimited(Problem free) {
         if (free.memoryLimit().isPresent()) {
             throw new IllegalArgumentException("the problem must have no memory limit, found " + free.memoryLimit());
         }
-        List<Object> key = new ArrayList<>(2 * free.size() + free.edges().size());
+        List<Object> parts = new ArrayList<>(2 * free.size() + free.edges().size());
         for (Problem.Node nd : free.nodes()) {
-            key.add(new org.shardplan.planner.solver.DoublesKey(nd.costs()));
-            key.add(nd.labels());
+            parts.add(new org.shardplan.planner.solver.DoublesKey(nd.costs()));
+            parts.add(nd.labels());
         }
         for (Problem.Edge e : free.edges()) {
-            key.add(List.of(e.from(), e.to(), e.rows(), e.cols(), new org.shardplan.planner.solver.DoublesKey(e.costs())));
+            parts.add(List.of(e.from(), e.to(), e.rows(), e.cols(), new org.shardplan.planner.solver.DoublesKey(e.costs())));
         }
+        Content key = new Content(parts);
         synchronized (unlimitedSolves) {
             Solution known = unlimitedSolves.get(key);
             if (known != null) {
