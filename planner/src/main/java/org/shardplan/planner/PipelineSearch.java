@@ -695,6 +695,28 @@ final class PipelineSearch {
         return b.toString();
     }
 
+    /**
+     * A configuration's balanced partition, by built problem and filter (both by identity), stages and
+     * micro-batches: the whole model's tied problem without the limit solved exactly and its node times cut
+     * ({@link #partition}), all fixed by these four. A configuration put off because memory binds is priced again
+     * later ({@link #defer}), and its balanced partition is then this one, not built and solved a second time
+     * (on GPT-145.6B the whole model's problem sums the tables of every layer). Kept where that solve was proven
+     * optimal only (the same answer as solving again).
+     */
+    private record Balanced(ProblemBuilder.Built b, StageProblem.Filter f, int stages, int m) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Balanced x && x.b == b && x.f == f && x.stages == stages && x.m == m;
+        }
+
+        @Override
+        public int hashCode() {
+            return ((System.identityHashCode(b) * 31 + System.identityHashCode(f)) * 31 + stages) * 31 + m;
+        }
+    }
+
+    private final Map<Balanced, int[]> balancedBounds = new HashMap<>();
+
     private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero, double known)
             throws ShardplanException {
         configurations++;
@@ -742,14 +764,28 @@ final class PipelineSearch {
                 if (cut.size() < stages - 1) {
                     return Optional.empty();
                 }
-                StageProblem whole = StageProblem.of(b, 0, n, new ProblemBuilder.Repeat(m + stages - 1, 1), f,
-                        OptionalDouble.empty(), true);
-                Solution s = new DpSolver().solve(whole.problem(), Solver.Options.withTimeLimit(secondsLeft()));
-                if (!s.hasChoices()) {
-                    return Optional.empty();
+                Balanced key = new Balanced(b, f, stages, m);
+                int[] remembered;
+                synchronized (balancedBounds) {
+                    remembered = balancedBounds.get(key);
                 }
-                int[] ch = whole.expand(s.choices());
-                bounds = partition(nodeTimes(b, ch), cut, stages);
+                if (remembered != null) {
+                    bounds = remembered.clone();
+                } else {
+                    StageProblem whole = StageProblem.of(b, 0, n, new ProblemBuilder.Repeat(m + stages - 1, 1), f,
+                            OptionalDouble.empty(), true);
+                    Solution s = new DpSolver().solve(whole.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+                    if (!s.hasChoices()) {
+                        return Optional.empty();
+                    }
+                    int[] ch = whole.expand(s.choices());
+                    bounds = partition(nodeTimes(b, ch), cut, stages);
+                    if (s.status() == Status.OPTIMAL) {
+                        synchronized (balancedBounds) {
+                            balancedBounds.put(key, bounds.clone());
+                        }
+                    }
+                }
                 if (exactPartition) {
                     // the exact partition (StagePartition over the stages' own solves), the balanced one among
                     // its candidates and its fallback when the time limit runs out
