@@ -717,6 +717,9 @@ final class PipelineSearch {
 
     private final Map<Balanced, int[]> balancedBounds = new HashMap<>();
 
+    /** Configurations whose balanced partition {@link #balancedBounds} answered (for tests). */
+    int balancedShared;
+
     private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero, double known)
             throws ShardplanException {
         configurations++;
@@ -771,6 +774,7 @@ final class PipelineSearch {
                 }
                 if (remembered != null) {
                     bounds = remembered.clone();
+                    balancedShared++;
                 } else {
                     StageProblem whole = StageProblem.of(b, 0, n, new ProblemBuilder.Repeat(m + stages - 1, 1), f,
                             OptionalDouble.empty(), true);
