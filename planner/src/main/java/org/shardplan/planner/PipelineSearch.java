@@ -717,7 +717,7 @@ final class PipelineSearch {
 
     private final Map<Balanced, int[]> balancedBounds = new HashMap<>();
 
-    /** Configurations whose balanced partition {@link #balancedBounds} answered (for tests). */
+    /** Configurations whose balanced partition {@link #balancedBounds} answered (for tests; guarded by it). */
     int balancedShared;
 
     private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero, double known)
@@ -771,10 +771,12 @@ final class PipelineSearch {
                 int[] remembered;
                 synchronized (balancedBounds) {
                     remembered = balancedBounds.get(key);
+                    if (remembered != null) {
+                        balancedShared++;
+                    }
                 }
                 if (remembered != null) {
                     bounds = remembered.clone();
-                    balancedShared++;
                 } else {
                     StageProblem whole = StageProblem.of(b, 0, n, new ProblemBuilder.Repeat(m + stages - 1, 1), f,
                             OptionalDouble.empty(), true);
