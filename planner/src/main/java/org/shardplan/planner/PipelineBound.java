@@ -2424,6 +2424,8 @@ final class PipelineBound {
         }
         // the same sums from the chunks' values computed once ({@link #table}): the same numbers, in the same order
         int k = segments;
+        double[][] lead = skipStarts ? leads() : null;
+        double[] hmin = lead == null ? null : new double[k + 1];
         double[][] best = new double[chunks][k + 1];
         int[][] from = new int[chunks][k + 1];
         for (int j = 0; j < chunks; j++) {
@@ -2438,6 +2440,11 @@ final class PipelineBound {
             double a6 = agg[o + 6];
             double dj = dev[j];
             boolean tail = dj > 0 || a5 > 0;
+            // every weight at least 0: the starts below one are bounded together ({@link #leads}), and the loop over
+            // the starts stops where that bound is above the least so far
+            boolean prune = lead != null && j > 0 && a0 >= 0 && a1 >= 0 && a2 >= 0 && a3 >= 0 && a4 >= 0 && a6 >= 0
+                    && dj >= 0;
+            double scale = 0;
             int lo = j == chunks - 1 ? k : j + 1;
             int hi = k - (chunks - 1 - j);
             if (endLo != null) {
@@ -2450,27 +2457,44 @@ final class PipelineBound {
             double[] bestJ = best[j];
             int[] fromJ = from[j];
             int stLo = j == 0 ? 0 : j;
+            if (prune) {
+                // hmin[s]: the least over the starts st <= s of the chunks before less this chunk's lead terms at st
+                double[] q0 = lead[1];
+                double[] q1 = lead[3];
+                double[] q2 = lead[5];
+                for (int st = stLo; st < hi; st++) {
+                    double h = before[st] - (a0 * q0[st] + a1 * q1[st] + a2 * q2[st]);
+                    hmin[st] = st == stLo ? h : Math.min(hmin[st - 1], h);
+                }
+                scale = a0 * lead[0][k] + a1 * lead[2][k] + a2 * lead[4][k];
+            }
             for (int e = lo; e <= hi; e++) {
                 int sHi = j == 0 ? 0 : e - 1;
                 double least = Double.POSITIVE_INFINITY;
                 int arg = 0;
-                int x = (e * k + stLo) * Path.VALUES;
-                for (int st = stLo; st <= sHi; st++, x += Path.VALUES) {
+                double he = prune ? a0 * lead[0][e] + a1 * lead[2][e] + a2 * lead[4][e] + a4 * (e < k ? sendAt[e] : 0) : 0;
+                // the starts from the last down: the same least, and of the starts that reach it the first (as the loop
+                // up with a strict test had it); past a start where every start below is bounded above the least, none
+                int x = (e * k + sHi) * Path.VALUES;
+                for (int st = sHi; st >= stLo; st--, x -= Path.VALUES) {
                     double prev = before == null ? 0 : before[st];
-                    if (prev == Double.POSITIVE_INFINITY) {
-                        continue;
-                    }
-                    double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4] + a6 * t[x + 6];
-                    if (tail) {
-                        c += dj * (t[x + Path.SYNC] + t[x + Path.UPDATE]);
-                        if (a5 > 0) {
-                            c += a5 * t[x + 5];
+                    if (prev != Double.POSITIVE_INFINITY) {
+                        double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4] + a6 * t[x + 6];
+                        if (tail) {
+                            c += dj * (t[x + Path.SYNC] + t[x + Path.UPDATE]);
+                            if (a5 > 0) {
+                                c += a5 * t[x + 5];
+                            }
+                        }
+                        c += prev;
+                        if (c < least || c == least && c < Double.POSITIVE_INFINITY) {
+                            least = c;
+                            arg = st;
                         }
                     }
-                    c += prev;
-                    if (c < least) {
-                        least = c;
-                        arg = st;
+                    if (prune && st > stLo && he + hmin[st - 1] - least > LEAD_SLACK * (scale + least)) {
+                        skippedStarts += st - stLo;
+                        break;
                     }
                 }
                 bestJ[e] = least;
@@ -2503,6 +2527,60 @@ final class PipelineBound {
      * DenseNet-121's 254 segments: a cache line and often a page of its own). The same values, the same sums.
      */
     private double[] table;
+
+    /** Whether {@link #partition} leaves out the starts a bound shows cannot reach its least (true); tests turn it off to compare. */
+    static boolean skipStarts = true;
+
+    /**
+     * The share of the sums' size by which {@link #partition}'s bound on the starts left must exceed the least before
+     * they are left out: far above the rounding of sums of a few hundred terms (1e-13 of their size), so that the starts
+     * left out are those whose computed price exceeds the least, as the loop over every start computes it.
+     */
+    static final double LEAD_SLACK = 1e-9;
+
+    /** The starts {@link #partition} left out, in all (for tests). */
+    long skippedStarts;
+
+    /**
+     * The lead terms of a chunk's values from {@link #table}: {@code {P0, Q0, P1, Q1, P2, Q2}} with the chunk {@code [st, e)}'s
+     * forward at least {@code P0[e] - Q0[st]} (its first segment's own least and the others' with the resharding into
+     * them: {@link #chunkInto}'s first bound), its input gradient at least {@code P1[e] - Q1[st]}, its weight gradient
+     * {@code P2[e] - Q2[st]}. Then with {@code a >= 0} the weights of a partition program's chunk, every chunk {@code
+     * [s, e)} with {@code s <= st} and the chunks before it cost at least {@code a . P[e] + min over s <= st of (before[s]
+     * - a . Q[s])}, the chunk's other terms (at least 0) left out. Null where a value of {@link #table} is negative or not
+     * finite. O(K).
+     */
+    private double[][] leads;
+    private boolean leadsDone;
+
+    private double[][] leads() {
+        if (!leadsDone) {
+            leadsDone = true;
+            double[] t = table();
+            if (t == null) {
+                return null;
+            }
+            for (double v : t) {
+                if (!(v >= 0 && v < Double.POSITIVE_INFINITY)) {
+                    return null;
+                }
+            }
+            int k = segments;
+            double[][] r = new double[6][k + 1];
+            for (int i = 0; i <= k; i++) {
+                r[0][i] = preAfterF[i];
+                r[2][i] = preAfterI[i];
+                r[4][i] = preWeight[i];
+                if (i < k) {
+                    r[1][i] = preAfterF[i + 1] - forward[i];
+                    r[3][i] = preAfterI[i + 1] - backwardInput[i];
+                    r[5][i] = preWeight[i];
+                }
+            }
+            leads = r;
+        }
+        return leads;
+    }
 
     /** Whether {@link #partition} reads its chunks' values from {@link #table} (true); tests turn it off to compare. */
     boolean tabled = true;

@@ -469,13 +469,16 @@ class PipelineBoundTest {
      * innermost loop over the starts of one end) and gives, to the last bit, the value and the ends of the same program
      * with every chunk's values computed where it is priced (the table off): the same sums in the same order, ties to
      * the earliest start. Random coefficients, a third of them 0 and some chunks all 0 (ties among their starts), the
-     * smoothed mixture's too; from as few chunks as stages to as many as segments.
+     * smoothed mixture's too; from as few chunks as stages to as many as segments. The table's program leaves out the
+     * starts its bound rules out ({@link PipelineBound#skipStarts}): the same bits and ends with every start priced, and
+     * some starts left out.
      */
     @Test
     void thePartitionProgramGivesTheSameBitsWithTheTableAsWithout() throws Exception {
         PipelineSearch ps = gptSearch(8);
         Random rnd = new Random(11);
         int compared = 0;
+        long skipped = 0;
         for (int per : List.of(4, 2, 1)) { // 2, 4 and 8 stages of 8 devices
             int stages = 8 / per;
             PipelineBound least = leastOf(ps, 8, per);
@@ -485,6 +488,7 @@ class PipelineBoundTest {
                     continue;
                 }
                 for (int t = 0; t < 8; t++) {
+                    skipped -= least.skippedStarts;
                     double[] agg = new double[chunks * PipelineBound.Path.PARTS];
                     double[] dev = new double[chunks];
                     for (int j = 0; j < chunks; j++) {
@@ -495,20 +499,33 @@ class PipelineBoundTest {
                         dev[j] = idle || rnd.nextBoolean() ? 0 : rnd.nextDouble();
                     }
                     int[] fast = new int[chunks];
+                    int[] every = new int[chunks];
                     int[] slow = new int[chunks];
                     least.tabled = true;
                     double a = least.partition(agg, dev, chunks, fast);
+                    PipelineBound.skipStarts = false;
+                    double c;
+                    try {
+                        c = least.partition(agg, dev, chunks, every);
+                    } finally {
+                        PipelineBound.skipStarts = true;
+                    }
                     least.tabled = false;
                     double b = least.partition(agg, dev, chunks, slow);
                     least.tabled = true;
                     String at = stages + " stages, " + chunks + " chunks, draw " + t;
                     assertEquals(Double.doubleToRawLongBits(b), Double.doubleToRawLongBits(a), at + ": " + a + " against " + b);
                     assertArrayEquals(slow, fast, at + ": the ends");
+                    assertEquals(Double.doubleToRawLongBits(c), Double.doubleToRawLongBits(a), at + ": every start " + c
+                            + " against " + a);
+                    assertArrayEquals(every, fast, at + ": the ends with every start");
+                    skipped += least.skippedStarts;
                     compared++;
                 }
             }
         }
         assertTrue(compared >= 60, "compared " + compared);
+        assertTrue(skipped > 0, "the bound on the starts left out none");
     }
 
     /** The search of the small GPT on {@code devices} A100s, batch 64 (the partition programs' tests). */
