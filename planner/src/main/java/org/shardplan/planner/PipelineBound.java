@@ -2843,6 +2843,65 @@ final class PipelineBound {
             ends = new double[nodes];
             args = new int[nodes];
             counts = new int[chunks][SEND];
+            opCount = new int[chunks][SEND];
+            for (int n = 0; n < nodes; n++) {
+                if (kind[n] != SEND) {
+                    opCount[chunk[n]][kind[n]]++;
+                }
+            }
+            // the device's ops are numbered in its order, device after device: its first op follows the last one before
+            fill = new int[p];
+            for (int d = 0, first = 0; d < p; d++) {
+                if (last[d] >= first && kind[first] == F) {
+                    fill[d] = chunk[first];
+                }
+                if (last[d] >= 0) {
+                    first = last[d] + 1;
+                }
+            }
+        }
+
+        /**
+         * Per device, the chunk of its first op where that is a forward (0 otherwise): that forward's micro-batch has gone
+         * forward through every chunk before it first.
+         */
+        private final int[] fill;
+
+        /** Per chunk and kind of op, the ops of the schedule (sends not counted). */
+        private final int[][] opCount;
+
+        /**
+         * A bound below {@link #step(List, double[], double[], double[], double[])} (any bonuses, pairs and own terms at
+         * least 0) and {@link #step(List, double[], double[], double[])} with the largest device's update after: each
+         * device runs its ops one after another, the first (a forward) after its micro-batch's forwards through the
+         * chunks before and the sends between them, so its last op ends no earlier than the sum of those times; with its
+         * reduction and the largest update after it. O(chunks).
+         */
+        double floor(List<StageProfile> ps) {
+            double[] busy = new double[p];
+            double[] sync = new double[p];
+            double[] upd = new double[p];
+            double most = 0;
+            for (int j = 0; j < chunks; j++) {
+                StageProfile s = ps.get(j);
+                int[] c = opCount[j];
+                busy[j % p] += c[F] * s.forwardSeconds() + c[B] * s.backwardSeconds() + c[BI] * s.backwardInputSeconds()
+                        + c[W] * s.backwardWeightSeconds();
+                sync[j % p] += s.gradientSyncSeconds();
+                upd[j % p] += s.updateSeconds();
+                most = Math.max(most, upd[j % p]);
+            }
+            // the forwards of one micro-batch through the chunks before a device's first op, with the sends between devices
+            double[] before = new double[chunks + 1];
+            for (int j = 0; j < chunks; j++) {
+                StageProfile s = ps.get(j);
+                before[j + 1] = before[j] + s.forwardSeconds() + ((j + 1) % p != j % p ? s.sendSeconds() : 0);
+            }
+            double best = 0;
+            for (int d = 0; d < p; d++) {
+                best = Math.max(best, before[fill[d]] + busy[d] + sync[d]);
+            }
+            return best + most;
         }
 
         /** Work arrays of {@link #step} (one evaluation at a time). */
@@ -2995,6 +3054,11 @@ final class PipelineBound {
         /** The step of the chunks as {@link #set} last. */
         double step();
 
+        /** A bound below {@link #step()} of the chunks as {@link #set} last (minus infinity: none). */
+        default double floor() {
+            return Double.NEGATIVE_INFINITY;
+        }
+
         /** The step of the partition whose chunks end at {@code ends}. */
         default double step(int[] ends) {
             int from = 0;
@@ -3083,6 +3147,11 @@ final class PipelineBound {
         public double step() {
             return paths.step(ps, null, null, null);
         }
+
+        @Override
+        public double floor() {
+            return paths.floor(ps);
+        }
     }
 
     /** {@link Fixed} for layouts {@code x} and chunks of {@code paths}' shape; null past {@link #TABLE_SEGMENTS} segments. */
@@ -3130,6 +3199,11 @@ final class PipelineBound {
         public double step() {
             return paths.step(ps, bonus, fi, own, ownU);
         }
+
+        @Override
+        public double floor() {
+            return paths.floor(ps);
+        }
     }
 
     /**
@@ -3147,6 +3221,19 @@ final class PipelineBound {
      * {@link #descend(Paths, int[], int, DoubleSupplier)} with the chunks priced by {@code leaves}: the least profiles
      * ({@link Leaves}) or one plan's layouts ({@link Fixed}). O(passes K (chunk price + ops)).
      */
+    /** Whether {@link #descend} leaves out the moves whose {@link Chunks#floor} shows they cannot be taken (true); tests turn it off. */
+    static boolean descentFloor = true;
+
+    /**
+     * The share by which a floor is lowered before {@link #descend} compares it: far above the rounding of its sums in
+     * another order than the longest path's (1e-15 of their size).
+     */
+    static final double FLOOR_SLACK = 1e-9;
+
+    /** The moves {@link #descend} left out by their floor, and those it priced, in all (for tests and the trace). */
+    long floored;
+    long descentMoves;
+
     double descend(Chunks leaves, int[] ends, int passes, DoubleSupplier secondsLeft) {
         int chunks = ends.length;
         double cur = leaves.step(ends);
@@ -3162,6 +3249,11 @@ final class PipelineBound {
                     }
                     leaves.set(j, start, e);
                     leaves.set(j + 1, e, ends[j + 1]);
+                    if (descentFloor && leaves.floor() * (1 - FLOOR_SLACK) >= cur * (1 - 1e-12)) {
+                        floored++; // its step is at least the floor: it cannot be taken
+                        continue;
+                    }
+                    descentMoves++;
                     double s = leaves.step();
                     if (s < cur * (1 - 1e-12)) {
                         cur = s;

@@ -950,6 +950,64 @@ class PipelineBoundTest {
     }
 
     /**
+     * A device runs its ops one after another, so the step of a partition is at least each device's ops' time with its
+     * reduction and the largest update, its first op after the forwards before it ({@link PipelineBound.Paths#floor}):
+     * below the step on the least profiles and on a plan's layouts for random partitions of DenseNet-121 at 64 A100s,
+     * batch 128 (16 stages, 16 micro-batches; zero bubble, interleaved with 2 chunks a device),
+     * and the local searches over the cuts, which skip the moves whose floor is at their step already, end at the same
+     * partition and step, to the bit, as with every move priced, having skipped some.
+     */
+    @Test
+    void theLocalSearchSkipsMovesBelowTheirFloorToTheSameEnd() throws Exception {
+        Pipelined pl = pipelined(DENSENET, 64, 16, 16, 128);
+        var o = pl.o();
+        PipelineBound least = leastOf(pl);
+        int k = least.segments();
+        for (String name : List.of("zero-bubble", "interleaved")) {
+            int v = name.equals("interleaved") ? 2 : 1;
+            int chunks = 16 * v;
+            PipelineBound.Paths paths = new PipelineBound.Paths(Schedules.of(name), 16, 16, v);
+            List<PipelineBound.Chunks> kinds = List.of(least.new Leaves(paths, chunks), least.fixed(paths, chunks, o.choice()));
+            Random rnd = new Random(5);
+            for (PipelineBound.Chunks c : kinds) {
+                for (int t = 0; t < 40; t++) {
+                    int[] ends = new int[chunks];
+                    java.util.TreeSet<Integer> cuts = new java.util.TreeSet<>();
+                    while (cuts.size() < chunks - 1) {
+                        cuts.add(1 + rnd.nextInt(k - 1));
+                    }
+                    int j = 0;
+                    for (int e : cuts) {
+                        ends[j++] = e;
+                    }
+                    ends[chunks - 1] = k;
+                    double step = c.step(ends);
+                    double floor = c.floor();
+                    assertTrue(floor > 0.3 * step && floor <= step * (1 + 1e-12), name + ": floor " + floor + ", step " + step);
+                }
+                for (int[] start : v == 1 && o.bounds().length == 17 ? List.of(least.evenShares(chunks), endsOf(o.bounds(), pl.pos()))
+                        : List.of(least.evenShares(chunks))) {
+                    int[] with = start.clone();
+                    int[] without = start.clone();
+                    long before = least.floored;
+                    double a = least.descend(c, with, PipelineSearch.DESCENT_PASSES, () -> 600);
+                    long skipped = least.floored - before;
+                    PipelineBound.descentFloor = false;
+                    double b;
+                    try {
+                        b = least.descend(c, without, PipelineSearch.DESCENT_PASSES, () -> 600);
+                    } finally {
+                        PipelineBound.descentFloor = true;
+                    }
+                    assertEquals(Double.doubleToRawLongBits(b), Double.doubleToRawLongBits(a), name + ": " + a + " against " + b);
+                    assertArrayEquals(without, with, name + ": the partition reached");
+                    assertTrue(skipped > 0, name + ": no move skipped");
+                }
+            }
+        }
+    }
+
+    /**
      * The local searches over the cuts end where no single cut move helps, so where they start matters. On DenseNet-121 at
      * 16 A100s, batch 128 (4 stages, 4 micro-batches, interleaved with 4 chunks a device) those from the search's own
      * partition end at a plan of 23.762 ms; from the model's least work cut into equal shares
