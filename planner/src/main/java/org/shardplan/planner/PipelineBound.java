@@ -2635,10 +2635,62 @@ final class PipelineBound {
         return ends;
     }
 
-    /** The ends of the partition whose largest chunk work (forward and backward, least) is least. O(chunks K^2). */
-    private int[] balanced(int chunks) {
+    /**
+     * The ends of the partition whose largest chunk work (forward and backward, least) is least: each dual's first
+     * column, the same for every shape of as many chunks, so computed once per count (from {@link #table} where there is
+     * one: the same sums of the same values). O(chunks K^2) the first time.
+     */
+    int[] balanced(int chunks) {
+        double[] t = table();
+        if (t == null) {
+            int[] ends = new int[chunks];
+            chunkDp(chunks, true, ends, (j, st, e, ch) -> ch[0] + ch[1] + ch[2] + ch[3]);
+            return ends;
+        }
+        synchronized (balancedEnds) {
+            int[] known = balancedEnds.get(chunks);
+            if (known == null) {
+                known = balancedTabled(chunks, t);
+                balancedEnds.put(chunks, known);
+            }
+            return known.clone();
+        }
+    }
+
+    /** {@link #balanced}'s answers by chunk count. */
+    private final java.util.Map<Integer, int[]> balancedEnds = new java.util.HashMap<>();
+
+    /** {@link #chunkDp}'s bottleneck program over the chunks' work, {@code f + b_in + b_w + joint}, read from the table. */
+    private int[] balancedTabled(int chunks, double[] t) {
+        int k = segments;
+        double[][] best = new double[chunks][k + 1];
+        int[][] from = new int[chunks][k + 1];
+        for (int j = 0; j < chunks; j++) {
+            java.util.Arrays.fill(best[j], Double.POSITIVE_INFINITY);
+            int lo = j == chunks - 1 ? k : j + 1;
+            int hi = k - (chunks - 1 - j);
+            double[] before = j == 0 ? null : best[j - 1];
+            double[] bestJ = best[j];
+            int[] fromJ = from[j];
+            for (int e = lo; e <= hi; e++) {
+                int sHi = j == 0 ? 0 : e - 1;
+                int stLo = j == 0 ? 0 : j;
+                int x = (e * k + stLo) * Path.VALUES;
+                for (int st = stLo; st <= sHi; st++, x += Path.VALUES) {
+                    double prev = before == null ? 0 : before[st];
+                    if (prev == Double.POSITIVE_INFINITY) {
+                        continue;
+                    }
+                    double c = Math.max(prev, t[x] + t[x + 1] + t[x + 2] + t[x + 3]);
+                    if (c < bestJ[e]) {
+                        bestJ[e] = c;
+                        fromJ[e] = st;
+                    }
+                }
+            }
+        }
         int[] ends = new int[chunks];
-        chunkDp(chunks, true, ends, (j, st, e, ch) -> ch[0] + ch[1] + ch[2] + ch[3]);
+        traceEnds(from, chunks, k, ends);
         return ends;
     }
 

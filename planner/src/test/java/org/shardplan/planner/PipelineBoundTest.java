@@ -471,7 +471,8 @@ class PipelineBoundTest {
      * the earliest start. Random coefficients, a third of them 0 and some chunks all 0 (ties among their starts), the
      * smoothed mixture's too; from as few chunks as stages to as many as segments. The table's program leaves out the
      * starts its bound rules out ({@link PipelineBound#skipStarts}): the same bits and ends with every start priced, and
-     * some starts left out.
+     * some starts left out. The balanced partition (each dual's first column) from the table, kept per chunk count, is
+     * the one without it.
      */
     @Test
     void thePartitionProgramGivesTheSameBitsWithTheTableAsWithout() throws Exception {
@@ -487,6 +488,7 @@ class PipelineBoundTest {
                 if (chunks < 1 || chunks > k) {
                     continue;
                 }
+                int t0 = compared;
                 for (int t = 0; t < 8; t++) {
                     skipped -= least.skippedStarts;
                     double[] agg = new double[chunks * PipelineBound.Path.PARTS];
@@ -522,6 +524,14 @@ class PipelineBoundTest {
                     skipped += least.skippedStarts;
                     compared++;
                 }
+                if (t0 == compared) {
+                    continue;
+                }
+                least.tabled = false;
+                int[] slowBalanced = least.balanced(chunks);
+                least.tabled = true;
+                assertArrayEquals(slowBalanced, least.balanced(chunks), stages + " stages, " + chunks + " chunks: balanced");
+                assertArrayEquals(slowBalanced, least.balanced(chunks), stages + " stages, " + chunks + " chunks: balanced again");
             }
         }
         assertTrue(compared >= 60, "compared " + compared);
