@@ -973,6 +973,12 @@ class PipelineBoundTest {
         var o = pl.o();
         PipelineBound least = leastOf(pl);
         int k = least.segments();
+        for (int chunks : List.of(16, 32, 64)) { // the duals' first columns: from the table as without it
+            least.tabled = false;
+            int[] slow = least.balanced(chunks);
+            least.tabled = true;
+            assertArrayEquals(slow, least.balanced(chunks), chunks + " chunks: balanced");
+        }
         for (String name : List.of("zero-bubble", "interleaved")) {
             int v = name.equals("interleaved") ? 2 : 1;
             int chunks = 16 * v;
