@@ -186,7 +186,7 @@ final class ExactPartition implements StagePartition.StageCosts {
                 if (filter.allows(u, l)) {
                     a[c++] = l;
                     ProblemBuilder.Cost x = u.costs().get(l);
-                    least = Math.min(least, weight * (x.microComputeSeconds() + x.microCommunicationSeconds())
+                    least = Least.min(least, weight * (x.microComputeSeconds() + x.microCommunicationSeconds())
                             + x.gradientSeconds());
                 }
             }
@@ -378,12 +378,26 @@ final class ExactPartition implements StagePartition.StageCosts {
         if (pre == null) {
             int n = b.units().size();
             pre = new double[n + 1];
+            // the units of a class share their cost list: where every layout is allowed, its least is the class's
+            Map<List<ProblemBuilder.Cost>, Double> whole = new IdentityHashMap<>();
             for (int x = 0; x < n; x++) {
                 ProblemBuilder.Unit u = b.units().get(x);
-                double least = Double.POSITIVE_INFINITY;
-                for (int l : allowed[x]) {
-                    ProblemBuilder.Cost y = u.costs().get(l);
-                    least = Math.min(least, y.parameterBytes() + c * y.activationBytes());
+                List<ProblemBuilder.Cost> costs = u.costs();
+                int[] a = allowed[x];
+                boolean all = a.length == costs.size();
+                Double known = all ? whole.get(costs) : null;
+                double least;
+                if (known != null) {
+                    least = known;
+                } else {
+                    least = Double.POSITIVE_INFINITY;
+                    for (int l : a) {
+                        ProblemBuilder.Cost y = costs.get(l);
+                        least = Least.min(least, y.parameterBytes() + c * y.activationBytes());
+                    }
+                    if (all) {
+                        whole.put(costs, least);
+                    }
                 }
                 pre[x + 1] = pre[x] + least;
             }
@@ -713,7 +727,7 @@ final class ExactPartition implements StagePartition.StageCosts {
                 continue;
             }
             double expected = a[c] + w * (b[c] - a[c]);
-            double scale = Math.max(Math.abs(a[c]), Math.max(Math.abs(b[c]), Math.abs(x[c])));
+            double scale = Least.max(Math.abs(a[c]), Least.max(Math.abs(b[c]), Math.abs(x[c])));
             if (!(Math.abs(x[c] - expected) <= 1e-9 * scale)) {
                 return false;
             }

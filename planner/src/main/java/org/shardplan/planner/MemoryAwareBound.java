@@ -180,7 +180,7 @@ final class MemoryAwareBound {
                         double lam = LAMBDAS[q];
                         double best = Double.POSITIVE_INFINITY;
                         for (double[] x : cs) {
-                            best = Math.min(best, x[0] + lam * (x[1] + cp * x[2]));
+                            best = Least.min(best, x[0] + lam * (x[1] + cp * x[2]));
                         }
                         r[q] = best;
                     }
@@ -935,7 +935,7 @@ final class MemoryAwareBound {
                     if (v < 0) {
                         double least = Double.POSITIVE_INFINITY;
                         for (double x : u) {
-                            least = Math.min(least, x);
+                            least = Least.min(least, x);
                         }
                         total += least;
                         continue;
@@ -947,7 +947,12 @@ final class MemoryAwareBound {
                         double least = Double.POSITIVE_INFINITY;
                         int base = x * kw;
                         for (int y = 0; y < kw; y++) {
-                            least = Math.min(least, u[y] + t[base + y]);
+                            double z = u[y] + t[base + y];
+                            if (z < least) {
+                                least = z;
+                            } else if (!(z > least)) {
+                                least = Math.min(least, z); // equal or NaN: the library's answer
+                            }
                         }
                         pv[x] += least;
                     }

@@ -577,7 +577,7 @@ final class PipelineSearch {
         for (double[][] node : parts) {
             double least = Double.POSITIVE_INFINITY;
             for (double[] c : node) {
-                least = Math.min(least, c[0] + activationScale * c[1]);
+                least = Least.min(least, c[0] + activationScale * c[1]);
             }
             if (least > limit * (1 + 1e-9)) {
                 return false;
@@ -695,6 +695,31 @@ final class PipelineSearch {
         return b.toString();
     }
 
+    /**
+     * A configuration's balanced partition, by built problem and filter (both by identity), stages and
+     * micro-batches: the whole model's tied problem without the limit solved exactly and its node times cut
+     * ({@link #partition}), all fixed by these four. A configuration put off because memory binds is priced again
+     * later ({@link #defer}), and its balanced partition is then this one, not built and solved a second time
+     * (on GPT-145.6B the whole model's problem sums the tables of every layer). Kept where that solve was proven
+     * optimal only (the same answer as solving again).
+     */
+    private record Balanced(ProblemBuilder.Built b, StageProblem.Filter f, int stages, int m) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Balanced x && x.b == b && x.f == f && x.stages == stages && x.m == m;
+        }
+
+        @Override
+        public int hashCode() {
+            return ((System.identityHashCode(b) * 31 + System.identityHashCode(f)) * 31 + stages) * 31 + m;
+        }
+    }
+
+    private final Map<Balanced, int[]> balancedBounds = new HashMap<>();
+
+    /** Configurations whose balanced partition {@link #balancedBounds} answered (for tests; guarded by it). */
+    int balancedShared;
+
     private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero, double known)
             throws ShardplanException {
         configurations++;
@@ -742,14 +767,31 @@ final class PipelineSearch {
                 if (cut.size() < stages - 1) {
                     return Optional.empty();
                 }
-                StageProblem whole = StageProblem.of(b, 0, n, new ProblemBuilder.Repeat(m + stages - 1, 1), f,
-                        OptionalDouble.empty(), true);
-                Solution s = new DpSolver().solve(whole.problem(), Solver.Options.withTimeLimit(secondsLeft()));
-                if (!s.hasChoices()) {
-                    return Optional.empty();
+                Balanced key = new Balanced(b, f, stages, m);
+                int[] remembered;
+                synchronized (balancedBounds) {
+                    remembered = balancedBounds.get(key);
+                    if (remembered != null) {
+                        balancedShared++;
+                    }
                 }
-                int[] ch = whole.expand(s.choices());
-                bounds = partition(nodeTimes(b, ch), cut, stages);
+                if (remembered != null) {
+                    bounds = remembered.clone();
+                } else {
+                    StageProblem whole = StageProblem.of(b, 0, n, new ProblemBuilder.Repeat(m + stages - 1, 1), f,
+                            OptionalDouble.empty(), true);
+                    Solution s = new DpSolver().solve(whole.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+                    if (!s.hasChoices()) {
+                        return Optional.empty();
+                    }
+                    int[] ch = whole.expand(s.choices());
+                    bounds = partition(nodeTimes(b, ch), cut, stages);
+                    if (s.status() == Status.OPTIMAL) {
+                        synchronized (balancedBounds) {
+                            balancedBounds.put(key, bounds.clone());
+                        }
+                    }
+                }
                 if (exactPartition) {
                     // the exact partition (StagePartition over the stages' own solves), the balanced one among
                     // its candidates and its fallback when the time limit runs out
@@ -2371,26 +2413,47 @@ final class PipelineSearch {
      * holds ({@link #solveStageOnce}) are one such problem (on GPT-1T nearly every stage solve's), solved
      * once. The last 64 kept (each key holds its tables: tens of megabytes in all).
      */
-    private final Map<List<Object>, Solution> unlimitedSolves = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    private final Map<Content, Solution> unlimitedSolves = new java.util.LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<List<Object>, Solution> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<Content, Solution> eldest) {
             return size() > 64;
         }
     };
+
+    /**
+     * A problem's content as {@link #unlimitedSolves} keys it, its hash computed once (a look-up and the put after a
+     * miss hash the cost tables of every node and edge otherwise twice); equal keys: equal hashes and parts.
+     */
+    private record Content(List<Object> parts, int hash) {
+        Content(List<Object> parts) {
+            this(parts, parts.hashCode());
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Content c && hash == c.hash && parts.equals(c.parts);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
 
     /** The exact dynamic program on a problem without a memory limit, solved once per content ({@link #unlimitedSolves}). */
     Solution solveUnlimited(Problem free) {
         if (free.memoryLimit().isPresent()) {
             throw new IllegalArgumentException("the problem must have no memory limit, found " + free.memoryLimit());
         }
-        List<Object> key = new ArrayList<>(2 * free.size() + free.edges().size());
+        List<Object> parts = new ArrayList<>(2 * free.size() + free.edges().size());
         for (Problem.Node nd : free.nodes()) {
-            key.add(new org.shardplan.planner.solver.DoublesKey(nd.costs()));
-            key.add(nd.labels());
+            parts.add(new org.shardplan.planner.solver.DoublesKey(nd.costs()));
+            parts.add(nd.labels());
         }
         for (Problem.Edge e : free.edges()) {
-            key.add(List.of(e.from(), e.to(), e.rows(), e.cols(), new org.shardplan.planner.solver.DoublesKey(e.costs())));
+            parts.add(List.of(e.from(), e.to(), e.rows(), e.cols(), new org.shardplan.planner.solver.DoublesKey(e.costs())));
         }
+        Content key = new Content(parts);
         synchronized (unlimitedSolves) {
             Solution known = unlimitedSolves.get(key);
             if (known != null) {

@@ -402,6 +402,47 @@ class ExactPartitionTest {
     }
 
     @Test
+    void aConfigurationPricedAgainKeepsItsBalancedPartitionAndItsPlan() throws Exception {
+        // a configuration priced a second time by the same search (as one put off is) takes its balanced partition
+        // from the first pricing: the same outcome as a fresh search's (bounds, layouts, step, bound), the whole
+        // model's problem not solved again
+        ModelSource gpt = b -> BuiltinModels.read("gpt?layers=12,hidden=512,heads=8,seq=128,vocab=4096",
+                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        int compared = 0;
+        for (double share : new double[] {1.0, 0.016}) {
+            Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
+            planner = planner.withMemoryLimit(planner.memoryLimit() * share);
+            for (int[] c : new int[][] {{2, 2}, {4, 4}, {4, 8}}) {
+                String what = "limit x" + share + ", P=" + c[0] + " m=" + c[1];
+                SearchOptions so = SearchOptions.AUTO.withSchedule("1f1b");
+                PipelineSearch again = new PipelineSearch(planner, so, gpt, 256, 120);
+                PipelineSearch fresh = new PipelineSearch(planner, so, gpt, 256, 120);
+                for (PipelineSearch ps : List.of(again, fresh)) {
+                    ps.useBound = false;
+                    ps.defer = false;
+                }
+                var first = again.price(c[0], c[1], false, 1);
+                int shared = again.balancedShared;
+                var second = again.price(c[0], c[1], false, 1);
+                var o = fresh.price(c[0], c[1], false, 1);
+                assertEquals(o.isPresent(), second.isPresent(), what);
+                assertEquals(first.isPresent(), second.isPresent(), what);
+                if (second.isPresent()) {
+                    assertEquals(shared + 1, again.balancedShared, what + ": the balanced partition not remembered");
+                    assertEquals(0, fresh.balancedShared, what);
+                    assertArrayEquals(o.get().bounds(), second.get().bounds(), what);
+                    assertArrayEquals(o.get().choice(), second.get().choice(), what);
+                    assertEquals(o.get().stepSeconds(), second.get().stepSeconds(), 0.0, what);
+                    assertEquals(o.get().lowerBound(), second.get().lowerBound(), 0.0, what);
+                    assertEquals(o.get().proven(), second.get().proven(), what);
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared >= 3, "configurations with a plan: " + compared);
+    }
+
+    @Test
     void theSolveWithoutTheLimitIsSharedByTheSameCostsAlone() {
         // two nodes of three strategies and a link; q differs from p in memory alone (read only with a limit),
         // r in one cost: p's solve answers q, not r, and each answer is the problem's own exact optimum

@@ -38,4 +38,26 @@ class BothPassesTest {
         assertThrows(IllegalArgumentException.class,
                 () -> CostAccuracy.bothPasses(cal(), List.of("signature\tfirst\tsecond", "A|x\t4.0E-6")));
     }
+
+    @Test
+    void theLesserOfTheTwoMeasurementsReplacesTheFirstWhenAsked() {
+        CalibrationFile c = cal();
+        c.put(new CalibrationEntry("B|y", "Mul", "same", "float32", 10, 100, 2e-6, 7, 1, 0));
+        int n = CostAccuracy.bothPasses(c, List.of("signature\tfirst\tsecond", "A|x\t4.0E-6\t9.0E-6",
+                "B|y\t2.0E-6\t1.5E-6"), true);
+        assertEquals(2, n);
+        assertEquals(4e-6, c.get("A|x").orElseThrow().seconds(), 0); // the first was the lesser
+        assertEquals(1.5e-6, c.get("B|y").orElseThrow().seconds(), 0); // the second was
+        assertEquals(7, c.get("B|y").orElseThrow().repeats());
+    }
+
+    @Test
+    void theReportSaysWhichSummaryItScoresAgainst() {
+        String md = CostAccuracy.withNote("# Title\n\nbody\n", CostAccuracy.passNote(true));
+        assertEquals(true, md.startsWith("# Title\n\n**Reference of this replay**"));
+        assertEquals(true, md.contains("lesser of its two measurements"));
+        assertEquals(true, md.endsWith("\nbody\n"));
+        assertEquals(true, CostAccuracy.passNote(false).contains("geometric mean"));
+        assertEquals("# T\n", CostAccuracy.withNote("# T\n", ""));
+    }
 }

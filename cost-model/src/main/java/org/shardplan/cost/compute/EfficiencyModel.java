@@ -130,7 +130,7 @@ public final class EfficiencyModel {
             }
             byClass.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(p);
             // beyond its own class a kernel other than a convolution counts as one call
-            Point wide = OpClass.callsBeyondClass(s.opType()) || p.calls == 1 ? p
+            Point wide = OpClass.callsBeyondClass(s.opType(), s.shapeClass()) || p.calls == 1 ? p
                     : new Point(p.r, p.t, 1, p.memoryBound);
             byClassWide.computeIfAbsent(s.opType() + "/" + s.shapeClass(), k -> new ArrayList<>()).add(wide);
             byOp.computeIfAbsent(s.opType(), k -> new ArrayList<>()).add(wide);
@@ -237,7 +237,7 @@ public final class EfficiencyModel {
      * whose arithmetic rate dwarfs its bandwidth, the plain roofline.
      */
     double roofline(String opType, double flops, double bytes, DType dtype) {
-        if (transcendentalOnCpu(opType)) {
+        if (transcendentalOnCpu(opType) || summedOnCpu(opType)) {
             return flops / device.peakFlops(dtype.toString());
         }
         return roofline(flops, bytes, dtype);
@@ -245,6 +245,22 @@ public final class EfficiencyModel {
 
     private boolean transcendentalOnCpu(String opType) {
         return "cpu".equals(device.kind()) && "transcendental".equals(OpClass.category(opType));
+    }
+
+    /**
+     * True on a CPU for a global average pooling, which is bound by its additions, not by memory: each
+     * channel plane (or block of 16 planes in the blocked layout) is summed into one vector
+     * accumulator, a chain of dependent additions that runs at one vector per addition's latency,
+     * far below what the caches deliver. Its roofline is then {@code F / peak}, F its additions (one per
+     * element), so its time follows its elements: measured (ONNX Runtime 1.28, one thread, 2026-12-03,
+     * set A), the calibration models' 20 global poolings (PaddleOCR cls v2 and rec v4, 9 K to 922 K
+     * elements, footprints from 37 KB in the second-level cache to 3.7 MB beyond it) took 0.3 µs plus
+     * 0.141 to 0.150 ns per element (17 of them; 0.18 to 0.20 the other three), where the memory
+     * curve's roofline, whose bandwidth falls between those footprints, priced cls's larger ones at
+     * batch 8 1.2 to 1.3 times their time. O(1).
+     */
+    private boolean summedOnCpu(String opType) {
+        return "cpu".equals(device.kind()) && opType.equals("GlobalAveragePool");
     }
 
     /** Predicted time of a kernel, from its shape class and the wider groups (no size family). */
@@ -579,7 +595,8 @@ public final class EfficiencyModel {
      * ridge); never for a transcendental op on a CPU (see {@link #roofline(String, double, double, DType)}).
      */
     private boolean memoryBound(String opType, double flops, double bytes, DType dtype) {
-        return !transcendentalOnCpu(opType) && bytes / bandwidth(bytes) > flops / device.peakFlops(dtype.toString());
+        return !transcendentalOnCpu(opType) && !summedOnCpu(opType)
+                && bytes / bandwidth(bytes) > flops / device.peakFlops(dtype.toString());
     }
 
     /**
@@ -622,7 +639,7 @@ public final class EfficiencyModel {
         names.add("category");
         levels.add(sameBound(all, mb));
         names.add("all");
-        double wideCalls = OpClass.callsBeyondClass(k.opType()) ? calls : 1;
+        double wideCalls = OpClass.callsBeyondClass(k.opType(), k.shapeClass()) ? calls : 1;
         for (int i = 0; i < levels.size(); i++) {
             if (!levels.get(i).isEmpty()) {
                 double c = i == 0 ? calls : wideCalls;

@@ -287,17 +287,19 @@ public final class OpClass {
     /**
      * Inner kernel invocations a CPU runtime makes for a node: batch times groups for a grouped or
      * depthwise convolution (ONNX Runtime's Conv, FusedConv and ConvTranspose run group by group),
-     * 1 for everything else, the blocked-layout convolutions of com.microsoft.nchwc included (their
-     * depthwise kernel sweeps a block of channels per step; counting their 960 groups as 960 calls
-     * predicted MobileNet-v2's depthwise layers up to 8 times too slow, held out); for an element-wise
+     * 1 for everything else; for a depthwise convolution of the blocked layout (com.microsoft.nchwc)
+     * the output rows its kernel is called for, block by block ({@link #nchwcDepthwiseRows}: its
+     * kernel sweeps a block of 16 channels per step, so counting its 960 groups as 960 calls predicted
+     * MobileNet-v2's depthwise layers up to 8 times too slow, held out); for an element-wise
      * node of broadcast class "outer" the runs its broadcast loop makes ({@link #outerRuns}); for a
      * Transpose of class "rows" the contiguous runs it copies ({@link #transposeRuns}); for a Softmax
      * over its last axis the rows it normalizes ({@link #softmaxRows}).
-     * Only a convolution's calls count beyond its own shape class ({@link #callsBeyondClass}).
+     * Only a convolution's calls count beyond its own shape class, and of those not a blocked-layout
+     * one's rows ({@link #callsBeyondClass(String, String)}).
      */
     public static long calls(Node n) {
         if ("com.microsoft.nchwc".equals(n.domain())) {
-            return 1;
+            return n.opType().equals("Conv") ? nchwcDepthwiseRows(n) : 1;
         }
         if (n.isOnnxDomain() && "elementwise".equals(category(n.opType())) && !n.outputs().isEmpty()
                 && "outer".equals(broadcastClass(n))) {
@@ -384,6 +386,67 @@ public final class OpClass {
      */
     public static boolean callsBeyondClass(String opType) {
         return opType.equals("Conv") || opType.equals("FusedConv") || opType.equals("ConvTranspose");
+    }
+
+    /**
+     * {@link #callsBeyondClass(String)} for a kernel of shape class {@code shapeClass}: false for a
+     * class of the blocked layout ({@code nchwc/...}), whose calls are the output rows of its own
+     * kernel ({@link #nchwcDepthwiseRows}), not the groups the plain convolutions' wider groups
+     * were fitted with. O(1).
+     */
+    public static boolean callsBeyondClass(String opType, String shapeClass) {
+        return callsBeyondClass(opType) && !shapeClass.startsWith("nchwc/");
+    }
+
+    /** True when a convolution pads its input (explicit pads, or auto_pad other than NOTSET and VALID). */
+    private static boolean padded(Node n) {
+        long[] pads = n.attrInts("pads").orElse(new long[0]);
+        for (long p : pads) {
+            if (p > 0) {
+                return true;
+            }
+        }
+        String auto = n.attrString("auto_pad", "NOTSET");
+        return !auto.equals("NOTSET") && !auto.equals("VALID");
+    }
+
+    /**
+     * The kernel calls of a depthwise convolution of ONNX Runtime's blocked channel layout
+     * (com.microsoft.nchwc Conv with one group per channel): batch x channel blocks of 16 x output
+     * rows. MLAS's depthwise algorithm (onnxruntime/core/mlas/lib/snchwc.cpp,
+     * {@code MLAS_NCHWC_CONV_DEPTHWISE_ALGORITHM}) walks the output one row of one channel block at a
+     * time and calls its kernel ({@code MlasConvDepthwiseFloatKernel}) once per row, the row's
+     * outputs whose window reaches into the padding (left and right) on a slower path that checks
+     * every tap, so a padded convolution costs a fixed time per row besides its arithmetic. Without
+     * padding (the per-channel scales ONNX Runtime makes of a BatchNormalization, 1x1) a row has no
+     * such outputs and its call is a short loop's entry: 1. Measured (ONNX Runtime 1.28, one thread,
+     * 2026-12-03, three sets), the calibration models' 3x3 depthwise convolutions (PaddleOCR rec v4
+     * and cls v2, rows of 80 to 160 outputs) fit {@code c + F/P + a·rows} with a = 36 to 48 ns per row
+     * and P = 82 to 87 GFLOP/s; priced by FLOPs alone, the held-out detector's 5x5 ones on square
+     * planes of 20x20 and 10x10 (four to eight times as many rows per FLOP as rec's rows of 80) came
+     * out at 0.65 to 0.89 of their time in every set, and MobileNet-v2's 3x3 ones on 7x7 and 14x14 at
+     * 0.39 to 0.80.
+     * Counted within the class only ({@link #callsBeyondClass(String, String)}). 1 for any other node
+     * or an unknown shape. O(rank).
+     */
+    static long nchwcDepthwiseRows(Node n) {
+        if (!n.opType().equals("Conv") || n.inputs().isEmpty() || n.outputs().isEmpty()) {
+            return 1;
+        }
+        Shape x = n.input(0).shape();
+        Shape y = n.output(0).shape();
+        if (!x.rankKnown() || !y.rankKnown() || !x.isFullyKnown() || !y.isFullyKnown() || x.rank() != 4
+                || y.rank() != 4) {
+            return 1;
+        }
+        long[] xs = x.toLongs();
+        long[] ys = y.toLongs();
+        long group = n.attrInt("group", 1);
+        if (group <= 1 || group != xs[1] || !padded(n)) {
+            return 1;
+        }
+        long blocks = (ys[1] + EfficiencyModel.NCHWC_BLOCK - 1) / EfficiencyModel.NCHWC_BLOCK;
+        return Math.max(1, ys[0] * blocks * ys[2]);
     }
 
     /**

@@ -172,9 +172,15 @@ public record StageProblem(Problem problem, int from, int[] representative, int[
             }
             long key = (long) f * m + t;
             double[] acc = edges.computeIfAbsent(key, x -> new double[ra.length * ca.length]);
+            // the same sums as acc[s * nc + q] += w * seconds[ra[s] * cols + ca[q]], the invariants out of the
+            // inner loop (the quick compiler the planner runs on does not move them)
+            double[] seconds = l.seconds();
+            int nc = ca.length;
             for (int s = 0; s < ra.length; s++) {
-                for (int q = 0; q < ca.length; q++) {
-                    acc[s * ca.length + q] += w * l.seconds()[ra[s] * cols + ca[q]];
+                int out = s * nc;
+                int in = ra[s] * cols;
+                for (int q = 0; q < nc; q++) {
+                    acc[out + q] += w * seconds[in + ca[q]];
                 }
             }
             dims.put(key, new int[] {f, t, ra.length, ca.length});
