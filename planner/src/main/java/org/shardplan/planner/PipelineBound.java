@@ -2424,6 +2424,8 @@ final class PipelineBound {
         }
         // the same sums from the chunks' values computed once ({@link #table}): the same numbers, in the same order
         int k = segments;
+        double[][] lead = skipStarts ? leads() : null;
+        double[] hmin = lead == null ? null : new double[k + 1];
         double[][] best = new double[chunks][k + 1];
         int[][] from = new int[chunks][k + 1];
         for (int j = 0; j < chunks; j++) {
@@ -2438,6 +2440,11 @@ final class PipelineBound {
             double a6 = agg[o + 6];
             double dj = dev[j];
             boolean tail = dj > 0 || a5 > 0;
+            // every weight at least 0: the starts below one are bounded together ({@link #leads}), and the loop over
+            // the starts stops where that bound is above the least so far
+            boolean prune = lead != null && j > 0 && a0 >= 0 && a1 >= 0 && a2 >= 0 && a3 >= 0 && a4 >= 0 && a6 >= 0
+                    && dj >= 0;
+            double scale = 0;
             int lo = j == chunks - 1 ? k : j + 1;
             int hi = k - (chunks - 1 - j);
             if (endLo != null) {
@@ -2450,27 +2457,44 @@ final class PipelineBound {
             double[] bestJ = best[j];
             int[] fromJ = from[j];
             int stLo = j == 0 ? 0 : j;
+            if (prune) {
+                // hmin[s]: the least over the starts st <= s of the chunks before less this chunk's lead terms at st
+                double[] q0 = lead[1];
+                double[] q1 = lead[3];
+                double[] q2 = lead[5];
+                for (int st = stLo; st < hi; st++) {
+                    double h = before[st] - (a0 * q0[st] + a1 * q1[st] + a2 * q2[st]);
+                    hmin[st] = st == stLo ? h : Math.min(hmin[st - 1], h);
+                }
+                scale = a0 * lead[0][k] + a1 * lead[2][k] + a2 * lead[4][k];
+            }
             for (int e = lo; e <= hi; e++) {
                 int sHi = j == 0 ? 0 : e - 1;
                 double least = Double.POSITIVE_INFINITY;
                 int arg = 0;
-                int x = (e * k + stLo) * Path.VALUES;
-                for (int st = stLo; st <= sHi; st++, x += Path.VALUES) {
+                double he = prune ? a0 * lead[0][e] + a1 * lead[2][e] + a2 * lead[4][e] + a4 * (e < k ? sendAt[e] : 0) : 0;
+                // the starts from the last down: the same least, and of the starts that reach it the first (as the loop
+                // up with a strict test had it); past a start where every start below is bounded above the least, none
+                int x = (e * k + sHi) * Path.VALUES;
+                for (int st = sHi; st >= stLo; st--, x -= Path.VALUES) {
                     double prev = before == null ? 0 : before[st];
-                    if (prev == Double.POSITIVE_INFINITY) {
-                        continue;
-                    }
-                    double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4] + a6 * t[x + 6];
-                    if (tail) {
-                        c += dj * (t[x + Path.SYNC] + t[x + Path.UPDATE]);
-                        if (a5 > 0) {
-                            c += a5 * t[x + 5];
+                    if (prev != Double.POSITIVE_INFINITY) {
+                        double c = a0 * t[x] + a1 * t[x + 1] + a2 * t[x + 2] + a3 * t[x + 3] + a4 * t[x + 4] + a6 * t[x + 6];
+                        if (tail) {
+                            c += dj * (t[x + Path.SYNC] + t[x + Path.UPDATE]);
+                            if (a5 > 0) {
+                                c += a5 * t[x + 5];
+                            }
+                        }
+                        c += prev;
+                        if (c < least || c == least && c < Double.POSITIVE_INFINITY) {
+                            least = c;
+                            arg = st;
                         }
                     }
-                    c += prev;
-                    if (c < least) {
-                        least = c;
-                        arg = st;
+                    if (prune && st > stLo && he + hmin[st - 1] - least > LEAD_SLACK * (scale + least)) {
+                        skippedStarts += st - stLo;
+                        break;
                     }
                 }
                 bestJ[e] = least;
@@ -2503,6 +2527,60 @@ final class PipelineBound {
      * DenseNet-121's 254 segments: a cache line and often a page of its own). The same values, the same sums.
      */
     private double[] table;
+
+    /** Whether {@link #partition} leaves out the starts a bound shows cannot reach its least (true); tests turn it off to compare. */
+    static boolean skipStarts = true;
+
+    /**
+     * The share of the sums' size by which {@link #partition}'s bound on the starts left must exceed the least before
+     * they are left out: far above the rounding of sums of a few hundred terms (1e-13 of their size), so that the starts
+     * left out are those whose computed price exceeds the least, as the loop over every start computes it.
+     */
+    static final double LEAD_SLACK = 1e-9;
+
+    /** The starts {@link #partition} left out, in all (for tests). */
+    long skippedStarts;
+
+    /**
+     * The lead terms of a chunk's values from {@link #table}: {@code {P0, Q0, P1, Q1, P2, Q2}} with the chunk {@code [st, e)}'s
+     * forward at least {@code P0[e] - Q0[st]} (its first segment's own least and the others' with the resharding into
+     * them: {@link #chunkInto}'s first bound), its input gradient at least {@code P1[e] - Q1[st]}, its weight gradient
+     * {@code P2[e] - Q2[st]}. Then with {@code a >= 0} the weights of a partition program's chunk, every chunk {@code
+     * [s, e)} with {@code s <= st} and the chunks before it cost at least {@code a . P[e] + min over s <= st of (before[s]
+     * - a . Q[s])}, the chunk's other terms (at least 0) left out. Null where a value of {@link #table} is negative or not
+     * finite. O(K).
+     */
+    private double[][] leads;
+    private boolean leadsDone;
+
+    private double[][] leads() {
+        if (!leadsDone) {
+            leadsDone = true;
+            double[] t = table();
+            if (t == null) {
+                return null;
+            }
+            for (double v : t) {
+                if (!(v >= 0 && v < Double.POSITIVE_INFINITY)) {
+                    return null;
+                }
+            }
+            int k = segments;
+            double[][] r = new double[6][k + 1];
+            for (int i = 0; i <= k; i++) {
+                r[0][i] = preAfterF[i];
+                r[2][i] = preAfterI[i];
+                r[4][i] = preWeight[i];
+                if (i < k) {
+                    r[1][i] = preAfterF[i + 1] - forward[i];
+                    r[3][i] = preAfterI[i + 1] - backwardInput[i];
+                    r[5][i] = preWeight[i];
+                }
+            }
+            leads = r;
+        }
+        return leads;
+    }
 
     /** Whether {@link #partition} reads its chunks' values from {@link #table} (true); tests turn it off to compare. */
     boolean tabled = true;
@@ -2557,10 +2635,62 @@ final class PipelineBound {
         return ends;
     }
 
-    /** The ends of the partition whose largest chunk work (forward and backward, least) is least. O(chunks K^2). */
-    private int[] balanced(int chunks) {
+    /**
+     * The ends of the partition whose largest chunk work (forward and backward, least) is least: each dual's first
+     * column, the same for every shape of as many chunks, so computed once per count (from {@link #table} where there is
+     * one: the same sums of the same values). O(chunks K^2) the first time.
+     */
+    int[] balanced(int chunks) {
+        double[] t = table();
+        if (t == null) {
+            int[] ends = new int[chunks];
+            chunkDp(chunks, true, ends, (j, st, e, ch) -> ch[0] + ch[1] + ch[2] + ch[3]);
+            return ends;
+        }
+        synchronized (balancedEnds) {
+            int[] known = balancedEnds.get(chunks);
+            if (known == null) {
+                known = balancedTabled(chunks, t);
+                balancedEnds.put(chunks, known);
+            }
+            return known.clone();
+        }
+    }
+
+    /** {@link #balanced}'s answers by chunk count. */
+    private final java.util.Map<Integer, int[]> balancedEnds = new java.util.HashMap<>();
+
+    /** {@link #chunkDp}'s bottleneck program over the chunks' work, {@code f + b_in + b_w + joint}, read from the table. */
+    private int[] balancedTabled(int chunks, double[] t) {
+        int k = segments;
+        double[][] best = new double[chunks][k + 1];
+        int[][] from = new int[chunks][k + 1];
+        for (int j = 0; j < chunks; j++) {
+            java.util.Arrays.fill(best[j], Double.POSITIVE_INFINITY);
+            int lo = j == chunks - 1 ? k : j + 1;
+            int hi = k - (chunks - 1 - j);
+            double[] before = j == 0 ? null : best[j - 1];
+            double[] bestJ = best[j];
+            int[] fromJ = from[j];
+            for (int e = lo; e <= hi; e++) {
+                int sHi = j == 0 ? 0 : e - 1;
+                int stLo = j == 0 ? 0 : j;
+                int x = (e * k + stLo) * Path.VALUES;
+                for (int st = stLo; st <= sHi; st++, x += Path.VALUES) {
+                    double prev = before == null ? 0 : before[st];
+                    if (prev == Double.POSITIVE_INFINITY) {
+                        continue;
+                    }
+                    double c = Math.max(prev, t[x] + t[x + 1] + t[x + 2] + t[x + 3]);
+                    if (c < bestJ[e]) {
+                        bestJ[e] = c;
+                        fromJ[e] = st;
+                    }
+                }
+            }
+        }
         int[] ends = new int[chunks];
-        chunkDp(chunks, true, ends, (j, st, e, ch) -> ch[0] + ch[1] + ch[2] + ch[3]);
+        traceEnds(from, chunks, k, ends);
         return ends;
     }
 
@@ -2765,6 +2895,65 @@ final class PipelineBound {
             ends = new double[nodes];
             args = new int[nodes];
             counts = new int[chunks][SEND];
+            opCount = new int[chunks][SEND];
+            for (int n = 0; n < nodes; n++) {
+                if (kind[n] != SEND) {
+                    opCount[chunk[n]][kind[n]]++;
+                }
+            }
+            // the device's ops are numbered in its order, device after device: its first op follows the last one before
+            fill = new int[p];
+            for (int d = 0, first = 0; d < p; d++) {
+                if (last[d] >= first && kind[first] == F) {
+                    fill[d] = chunk[first];
+                }
+                if (last[d] >= 0) {
+                    first = last[d] + 1;
+                }
+            }
+        }
+
+        /**
+         * Per device, the chunk of its first op where that is a forward (0 otherwise): that forward's micro-batch has gone
+         * forward through every chunk before it first.
+         */
+        private final int[] fill;
+
+        /** Per chunk and kind of op, the ops of the schedule (sends not counted). */
+        private final int[][] opCount;
+
+        /**
+         * A bound below {@link #step(List, double[], double[], double[], double[])} (any bonuses, pairs and own terms at
+         * least 0) and {@link #step(List, double[], double[], double[])} with the largest device's update after: each
+         * device runs its ops one after another, the first (a forward) after its micro-batch's forwards through the
+         * chunks before and the sends between them, so its last op ends no earlier than the sum of those times; with its
+         * reduction and the largest update after it. O(chunks).
+         */
+        double floor(List<StageProfile> ps) {
+            double[] busy = new double[p];
+            double[] sync = new double[p];
+            double[] upd = new double[p];
+            double most = 0;
+            for (int j = 0; j < chunks; j++) {
+                StageProfile s = ps.get(j);
+                int[] c = opCount[j];
+                busy[j % p] += c[F] * s.forwardSeconds() + c[B] * s.backwardSeconds() + c[BI] * s.backwardInputSeconds()
+                        + c[W] * s.backwardWeightSeconds();
+                sync[j % p] += s.gradientSyncSeconds();
+                upd[j % p] += s.updateSeconds();
+                most = Math.max(most, upd[j % p]);
+            }
+            // the forwards of one micro-batch through the chunks before a device's first op, with the sends between devices
+            double[] before = new double[chunks + 1];
+            for (int j = 0; j < chunks; j++) {
+                StageProfile s = ps.get(j);
+                before[j + 1] = before[j] + s.forwardSeconds() + ((j + 1) % p != j % p ? s.sendSeconds() : 0);
+            }
+            double best = 0;
+            for (int d = 0; d < p; d++) {
+                best = Math.max(best, before[fill[d]] + busy[d] + sync[d]);
+            }
+            return best + most;
         }
 
         /** Work arrays of {@link #step} (one evaluation at a time). */
@@ -2917,6 +3106,11 @@ final class PipelineBound {
         /** The step of the chunks as {@link #set} last. */
         double step();
 
+        /** A bound below {@link #step()} of the chunks as {@link #set} last (minus infinity: none). */
+        default double floor() {
+            return Double.NEGATIVE_INFINITY;
+        }
+
         /** The step of the partition whose chunks end at {@code ends}. */
         default double step(int[] ends) {
             int from = 0;
@@ -3005,6 +3199,11 @@ final class PipelineBound {
         public double step() {
             return paths.step(ps, null, null, null);
         }
+
+        @Override
+        public double floor() {
+            return paths.floor(ps);
+        }
     }
 
     /** {@link Fixed} for layouts {@code x} and chunks of {@code paths}' shape; null past {@link #TABLE_SEGMENTS} segments. */
@@ -3052,6 +3251,11 @@ final class PipelineBound {
         public double step() {
             return paths.step(ps, bonus, fi, own, ownU);
         }
+
+        @Override
+        public double floor() {
+            return paths.floor(ps);
+        }
     }
 
     /**
@@ -3069,6 +3273,19 @@ final class PipelineBound {
      * {@link #descend(Paths, int[], int, DoubleSupplier)} with the chunks priced by {@code leaves}: the least profiles
      * ({@link Leaves}) or one plan's layouts ({@link Fixed}). O(passes K (chunk price + ops)).
      */
+    /** Whether {@link #descend} leaves out the moves whose {@link Chunks#floor} shows they cannot be taken (true); tests turn it off. */
+    static boolean descentFloor = true;
+
+    /**
+     * The share by which a floor is lowered before {@link #descend} compares it: far above the rounding of its sums in
+     * another order than the longest path's (1e-15 of their size).
+     */
+    static final double FLOOR_SLACK = 1e-9;
+
+    /** The moves {@link #descend} left out by their floor, and those it priced, in all (for tests and the trace). */
+    long floored;
+    long descentMoves;
+
     double descend(Chunks leaves, int[] ends, int passes, DoubleSupplier secondsLeft) {
         int chunks = ends.length;
         double cur = leaves.step(ends);
@@ -3084,6 +3301,11 @@ final class PipelineBound {
                     }
                     leaves.set(j, start, e);
                     leaves.set(j + 1, e, ends[j + 1]);
+                    if (descentFloor && leaves.floor() * (1 - FLOOR_SLACK) >= cur * (1 - 1e-12)) {
+                        floored++; // its step is at least the floor: it cannot be taken
+                        continue;
+                    }
+                    descentMoves++;
                     double s = leaves.step();
                     if (s < cur * (1 - 1e-12)) {
                         cur = s;

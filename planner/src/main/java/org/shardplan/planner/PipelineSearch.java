@@ -1889,6 +1889,11 @@ final class PipelineSearch {
             // a second start of the local searches, after the bounds (which it leaves their time): plans only
             planFromEvenShares(o, pos, pbound, minimisers);
         }
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  the local searches' moves: %d priced, %d below their floor skipped;"
+                    + " the partition programs' starts: %d left out%n", pbound.descentMoves, pbound.floored,
+                    pbound.skippedStarts);
+        }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
     }
 

@@ -469,13 +469,17 @@ class PipelineBoundTest {
      * innermost loop over the starts of one end) and gives, to the last bit, the value and the ends of the same program
      * with every chunk's values computed where it is priced (the table off): the same sums in the same order, ties to
      * the earliest start. Random coefficients, a third of them 0 and some chunks all 0 (ties among their starts), the
-     * smoothed mixture's too; from as few chunks as stages to as many as segments.
+     * smoothed mixture's too; from as few chunks as stages to as many as segments. The table's program leaves out the
+     * starts its bound rules out ({@link PipelineBound#skipStarts}): the same bits and ends with every start priced, and
+     * some starts left out. The balanced partition (each dual's first column) from the table, kept per chunk count, is
+     * the one without it.
      */
     @Test
     void thePartitionProgramGivesTheSameBitsWithTheTableAsWithout() throws Exception {
         PipelineSearch ps = gptSearch(8);
         Random rnd = new Random(11);
         int compared = 0;
+        long skipped = 0;
         for (int per : List.of(4, 2, 1)) { // 2, 4 and 8 stages of 8 devices
             int stages = 8 / per;
             PipelineBound least = leastOf(ps, 8, per);
@@ -484,7 +488,9 @@ class PipelineBoundTest {
                 if (chunks < 1 || chunks > k) {
                     continue;
                 }
+                int t0 = compared;
                 for (int t = 0; t < 8; t++) {
+                    skipped -= least.skippedStarts;
                     double[] agg = new double[chunks * PipelineBound.Path.PARTS];
                     double[] dev = new double[chunks];
                     for (int j = 0; j < chunks; j++) {
@@ -495,20 +501,41 @@ class PipelineBoundTest {
                         dev[j] = idle || rnd.nextBoolean() ? 0 : rnd.nextDouble();
                     }
                     int[] fast = new int[chunks];
+                    int[] every = new int[chunks];
                     int[] slow = new int[chunks];
                     least.tabled = true;
                     double a = least.partition(agg, dev, chunks, fast);
+                    PipelineBound.skipStarts = false;
+                    double c;
+                    try {
+                        c = least.partition(agg, dev, chunks, every);
+                    } finally {
+                        PipelineBound.skipStarts = true;
+                    }
                     least.tabled = false;
                     double b = least.partition(agg, dev, chunks, slow);
                     least.tabled = true;
                     String at = stages + " stages, " + chunks + " chunks, draw " + t;
                     assertEquals(Double.doubleToRawLongBits(b), Double.doubleToRawLongBits(a), at + ": " + a + " against " + b);
                     assertArrayEquals(slow, fast, at + ": the ends");
+                    assertEquals(Double.doubleToRawLongBits(c), Double.doubleToRawLongBits(a), at + ": every start " + c
+                            + " against " + a);
+                    assertArrayEquals(every, fast, at + ": the ends with every start");
+                    skipped += least.skippedStarts;
                     compared++;
                 }
+                if (t0 == compared) {
+                    continue;
+                }
+                least.tabled = false;
+                int[] slowBalanced = least.balanced(chunks);
+                least.tabled = true;
+                assertArrayEquals(slowBalanced, least.balanced(chunks), stages + " stages, " + chunks + " chunks: balanced");
+                assertArrayEquals(slowBalanced, least.balanced(chunks), stages + " stages, " + chunks + " chunks: balanced again");
             }
         }
         assertTrue(compared >= 60, "compared " + compared);
+        assertTrue(skipped > 0, "the bound on the starts left out none");
     }
 
     /** The search of the small GPT on {@code devices} A100s, batch 64 (the partition programs' tests). */
@@ -930,6 +957,70 @@ class PipelineBoundTest {
                 1e-12 * plan.stepSeconds());
         double sim = org.shardplan.planner.sim.Simulator.run(ps, plan.schedule(), 4, plan.virtual()).stepSeconds();
         assertEquals(sim, e.stepSeconds(), 1e-9 * sim, "the replay of the plan reported");
+    }
+
+    /**
+     * A device runs its ops one after another, so the step of a partition is at least each device's ops' time with its
+     * reduction and the largest update, its first op after the forwards before it ({@link PipelineBound.Paths#floor}):
+     * below the step on the least profiles and on a plan's layouts for random partitions of DenseNet-121 at 64 A100s,
+     * batch 128 (16 stages, 16 micro-batches; zero bubble, interleaved with 2 chunks a device),
+     * and the local searches over the cuts, which skip the moves whose floor is at their step already, end at the same
+     * partition and step, to the bit, as with every move priced, having skipped some.
+     */
+    @Test
+    void theLocalSearchSkipsMovesBelowTheirFloorToTheSameEnd() throws Exception {
+        Pipelined pl = pipelined(DENSENET, 64, 16, 16, 128);
+        var o = pl.o();
+        PipelineBound least = leastOf(pl);
+        int k = least.segments();
+        for (int chunks : List.of(16, 32, 64)) { // the duals' first columns: from the table as without it
+            least.tabled = false;
+            int[] slow = least.balanced(chunks);
+            least.tabled = true;
+            assertArrayEquals(slow, least.balanced(chunks), chunks + " chunks: balanced");
+        }
+        for (String name : List.of("zero-bubble", "interleaved")) {
+            int v = name.equals("interleaved") ? 2 : 1;
+            int chunks = 16 * v;
+            PipelineBound.Paths paths = new PipelineBound.Paths(Schedules.of(name), 16, 16, v);
+            List<PipelineBound.Chunks> kinds = List.of(least.new Leaves(paths, chunks), least.fixed(paths, chunks, o.choice()));
+            Random rnd = new Random(5);
+            for (PipelineBound.Chunks c : kinds) {
+                for (int t = 0; t < 40; t++) {
+                    int[] ends = new int[chunks];
+                    java.util.TreeSet<Integer> cuts = new java.util.TreeSet<>();
+                    while (cuts.size() < chunks - 1) {
+                        cuts.add(1 + rnd.nextInt(k - 1));
+                    }
+                    int j = 0;
+                    for (int e : cuts) {
+                        ends[j++] = e;
+                    }
+                    ends[chunks - 1] = k;
+                    double step = c.step(ends);
+                    double floor = c.floor();
+                    assertTrue(floor > 0.3 * step && floor <= step * (1 + 1e-12), name + ": floor " + floor + ", step " + step);
+                }
+                for (int[] start : v == 1 && o.bounds().length == 17 ? List.of(least.evenShares(chunks), endsOf(o.bounds(), pl.pos()))
+                        : List.of(least.evenShares(chunks))) {
+                    int[] with = start.clone();
+                    int[] without = start.clone();
+                    long before = least.floored;
+                    double a = least.descend(c, with, PipelineSearch.DESCENT_PASSES, () -> 600);
+                    long skipped = least.floored - before;
+                    PipelineBound.descentFloor = false;
+                    double b;
+                    try {
+                        b = least.descend(c, without, PipelineSearch.DESCENT_PASSES, () -> 600);
+                    } finally {
+                        PipelineBound.descentFloor = true;
+                    }
+                    assertEquals(Double.doubleToRawLongBits(b), Double.doubleToRawLongBits(a), name + ": " + a + " against " + b);
+                    assertArrayEquals(without, with, name + ": the partition reached");
+                    assertTrue(skipped > 0, name + ": no move skipped");
+                }
+            }
+        }
     }
 
     /**
