@@ -384,11 +384,7 @@ class ExactPartitionTest {
                 long p2 = MemoryPricing.PRICINGS.get();
                 assertEquals(o.isPresent(), a.isPresent(), what);
                 if (a.isPresent()) {
-                    assertArrayEquals(o.get().bounds(), a.get().bounds(), what);
-                    assertArrayEquals(o.get().choice(), a.get().choice(), what);
-                    assertEquals(o.get().stepSeconds(), a.get().stepSeconds(), 0.0, what);
-                    assertEquals(o.get().lowerBound(), a.get().lowerBound(), 0.0, what);
-                    assertEquals(o.get().proven(), a.get().proven(), what);
+                    assertSameOutcome(o.get(), a.get(), what);
                     compared++;
                 }
                 assertTrue(p1 - p0 <= p2 - p1, what + ": " + (p1 - p0) + " memory pricings with the answers handed on, "
@@ -399,6 +395,15 @@ class ExactPartitionTest {
         }
         assertTrue(compared >= 3, "configurations with a plan: " + compared);
         assertTrue(saved > 0, "no memory pricing saved");
+    }
+
+    /** The two pricings of one configuration agree: stage bounds, layouts, step, bound and whether it is proven. */
+    private static void assertSameOutcome(PipelineSearch.Outcome expected, PipelineSearch.Outcome actual, String what) {
+        assertArrayEquals(expected.bounds(), actual.bounds(), what);
+        assertArrayEquals(expected.choice(), actual.choice(), what);
+        assertEquals(expected.stepSeconds(), actual.stepSeconds(), 0.0, what);
+        assertEquals(expected.lowerBound(), actual.lowerBound(), 0.0, what);
+        assertEquals(expected.proven(), actual.proven(), what);
     }
 
     @Test
@@ -430,11 +435,7 @@ class ExactPartitionTest {
                 if (second.isPresent()) {
                     assertEquals(shared + 1, again.balancedShared, what + ": the balanced partition not remembered");
                     assertEquals(0, fresh.balancedShared, what);
-                    assertArrayEquals(o.get().bounds(), second.get().bounds(), what);
-                    assertArrayEquals(o.get().choice(), second.get().choice(), what);
-                    assertEquals(o.get().stepSeconds(), second.get().stepSeconds(), 0.0, what);
-                    assertEquals(o.get().lowerBound(), second.get().lowerBound(), 0.0, what);
-                    assertEquals(o.get().proven(), second.get().proven(), what);
+                    assertSameOutcome(o.get(), second.get(), what);
                     compared++;
                 }
             }
