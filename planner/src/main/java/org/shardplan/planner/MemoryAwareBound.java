@@ -947,12 +947,7 @@ final class MemoryAwareBound {
                         double least = Double.POSITIVE_INFINITY;
                         int base = x * kw;
                         for (int y = 0; y < kw; y++) {
-                            double z = u[y] + t[base + y];
-                            if (z < least) {
-                                least = z;
-                            } else if (!(z > least)) {
-                                least = Math.min(least, z); // equal or NaN: the library's answer
-                            }
+                            least = Least.min(least, u[y] + t[base + y]);
                         }
                         pv[x] += least;
                     }
