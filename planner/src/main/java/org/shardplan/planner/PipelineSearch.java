@@ -828,7 +828,10 @@ final class PipelineSearch {
         // and the second solve would go unused); only while the passes put such configurations off
         List<BesideWork<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
         Runnable startHidden = hiddenOn && defer && beside && helpers() != null
-                ? () -> hiddenSolves.add(new BesideWork<>(helpers(), () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
+                ? () -> {
+                    yieldReportAhead();
+                    hiddenSolves.add(new BesideWork<>(helpers(), () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)));
+                }
                 : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
@@ -1111,6 +1114,7 @@ final class PipelineSearch {
         } catch (IllegalArgumentException e) {
             return; // a node without a layout: the pricing says so
         }
+        yieldReportAhead();
         ob.presolve(helpers(), secondsLeft());
         stepBoundsPresolved++;
         if (TRACE) {
@@ -1614,13 +1618,41 @@ final class PipelineSearch {
     private java.util.concurrent.atomic.AtomicBoolean reportedDrop;
 
     /**
-     * Whether the passes over the configurations are done ({@link #reportAhead} starts nothing before): during the
-     * passes the plan found changes often, and a pipeline plan found there can still lose to a one-stage plan whose
-     * bound the end of the search computes (Megatron's 1T row: a 32-stage plan found in the first pass, whose bound
-     * took 8 s of the thread beside, lost to one stage in the second); when they are done the plan found is seldom
-     * beaten (145.6B: its plan, found in the first pass, is the one kept).
+     * Whether the first pass over the pipeline degrees is done ({@link #reportAhead} starts nothing before): in it
+     * the plan found changes with almost every degree. From the second pass on the plan found is often the one
+     * kept (145.6B's, found in the first pass; DenseNet-121's on 64 devices, whose bound is 4 s of a 10 s search
+     * that is otherwise one thread's work), but not always (Megatron's 1T row: a 32-stage plan found in the first
+     * pass, whose bound takes 8 s, loses to one stage in the second): a bound started before the passes are done
+     * ({@link #reportEarly}) gives way to any other work for the thread beside ({@link #yieldReportAhead}).
      */
     private boolean reportAheadNow;
+
+    /** Whether the passes over the configurations are done: from then on the bound started ahead gives way to nothing. */
+    private boolean passesDone;
+
+    /** Whether {@link #reportedAhead} was started before the passes were done (and gives way to other work beside). */
+    private boolean reportEarly;
+
+    /** How many times a bound started ahead during the passes gave way to other work beside ({@link #yieldReportAhead}), for tests. */
+    int reportsYielded;
+
+    /** How many reported bounds were started ahead during the passes ({@link #reportEarly}), for tests. */
+    int reportsStartedEarly;
+
+    /**
+     * Drops the reported bound started ahead during the passes ({@link #reportEarly}) before other work is queued for
+     * the thread beside: that work is the search's own (a solve it takes the answer of shortly), the bound only a
+     * guess at the plan kept; it is started again after the next configuration priced ({@link #reportAhead}).
+     */
+    private void yieldReportAhead() {
+        if (reportEarly && reportedAhead != null) {
+            reportsYielded++;
+            if (TRACE) {
+                System.err.println("  reported bound started ahead gives way to a solve beside");
+            }
+            dropReportedAhead();
+        }
+    }
 
     /** How many times {@link #reportAhead} started the reported bound of a plan found, and {@link #reported} took one, for tests. */
     int reportsAhead;
@@ -1661,6 +1693,10 @@ final class PipelineSearch {
         java.util.concurrent.atomic.AtomicBoolean drop = new java.util.concurrent.atomic.AtomicBoolean();
         reportedFor = o;
         reportedDrop = drop;
+        reportEarly = !passesDone;
+        if (reportEarly) {
+            reportsStartedEarly++;
+        }
         reportsAhead++;
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  reported bound of P=%d m=%d recompute=%s zero=%d started beside%n",
@@ -1687,6 +1723,7 @@ final class PipelineSearch {
         reportedAhead = null;
         reportedFor = null;
         reportedDrop = null;
+        reportEarly = false;
     }
 
     private Reported reportedHere(Outcome o) {
@@ -3219,6 +3256,9 @@ final class PipelineSearch {
                 best = sw.best();
             }
         }
+        // the plan found's reported bound from here on, beside the second pass (giving way to its solves beside)
+        reportAheadNow = true;
+        reportAhead();
         List<Integer> order = new ArrayList<>(first.keySet());
         order.sort(java.util.Comparator.comparingDouble(first::get));
         for (int p : order) {
@@ -3268,8 +3308,10 @@ final class PipelineSearch {
             }
         }
         // the plan found's reported bound, beside the configurations put off (after the step bounds' first solves,
-        // which the search needs first), and again wherever the plan found changes from here on
-        reportAheadNow = true;
+        // which the search needs first), and again wherever the plan found changes from here on; one started
+        // during the passes and not yet dropped goes on (the plan found is the same), now giving way to nothing
+        passesDone = true;
+        reportEarly = false;
         reportAhead();
         boolean cut = false;
         for (Deferred d : deferred) {
