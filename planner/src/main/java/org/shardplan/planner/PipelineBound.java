@@ -2738,12 +2738,35 @@ final class PipelineBound {
     /**
      * Optimal mixed strategies of the zero-sum game {@code a[r][c]} (the row player maximises): {rows' strategy, columns'
      * strategy}. The payoffs are mapped into [1, 2] ({@code M}), and the columns' linear program {@code max sum y} subject
-     * to {@code M y <= 1}, {@code y >= 0} (its origin feasible) is solved by the simplex method with Bland's rule; the
+     * to {@code M y <= 1}, {@code y >= 0} (its origin feasible) is solved by the simplex method, the entering column the
+     * one of most negative reduced cost (Dantzig's rule) until {@link #DEGENERATE_PIVOTS} pivots have left the objective
+     * where it was, then the first of negative reduced cost (Bland's rule, which cannot cycle) to the end; the
      * columns' strategy is {@code y / sum y}, the rows' the constraints' shadow prices normalised (the rows' program is
      * its dual). Any distribution over the rows makes {@link #dual}'s bound valid; an optimal one makes it highest. At
-     * most {@code 10 columns + 50} pivots (few columns enter the basis) of O(rows (rows + columns)) each.
+     * most {@code 10 columns + 50} pivots (few columns enter the basis) of O(rows (rows + columns)) each. Bland's rule
+     * from the start took about as many pivots as there are rows (DenseNet-121 on 64 A100s, batch 128: 154 games of
+     * 253 rows and 36 columns on average, 38,941 pivots), Dantzig's 42% of them; where a game has several optimal
+     * strategies the two rules can end at different ones (docs/schedules.md, "The matrix game's pivots").
      */
     static double[][] game(double[][] a) {
+        return game(a, null);
+    }
+
+    /**
+     * The simplex method's pivots while Dantzig's rule is kept, at most (each leaving the objective where it was), before
+     * Bland's rule takes over: Dantzig's rule can cycle on a degenerate program, Bland's cannot.
+     */
+    static final int DEGENERATE_PIVOTS = 50;
+
+    /** -Dshardplan.gamePivots=bland: {@link #game}'s pivots by Bland's rule throughout (as before Dantzig's was used). */
+    static boolean blandOnly = "bland".equals(System.getProperty("shardplan.gamePivots"));
+
+    /**
+     * {@link #game(double[][])}, counting into {@code stats} (where not null) its pivots ({@code stats[0]}), those that
+     * left the objective where it was ({@code stats[1]}) and whether Bland's rule took over ({@code stats[2]}: 1), for
+     * tests.
+     */
+    static double[][] game(double[][] a, int[] stats) {
         int n = a.length;
         int k = a[0].length;
         double lo = Double.POSITIVE_INFINITY;
@@ -2780,12 +2803,26 @@ final class PipelineBound {
         }
         final double eps = 1e-11;
         int[] nz = new int[width];
+        int degenerate = 0;
         for (int pivots = 0; pivots < 10 * k + 50; pivots++) {
             int enter = -1;
-            for (int c = 0; c < width - 1; c++) {
-                if (obj[c] < -eps) {
-                    enter = c;
-                    break;
+            if (!blandOnly && degenerate < DEGENERATE_PIVOTS) {
+                double most = -eps;
+                for (int c = 0; c < width - 1; c++) {
+                    if (obj[c] < most) {
+                        most = obj[c];
+                        enter = c;
+                    }
+                }
+            } else {
+                if (stats != null && !blandOnly) {
+                    stats[2] = 1;
+                }
+                for (int c = 0; c < width - 1; c++) {
+                    if (obj[c] < -eps) {
+                        enter = c;
+                        break;
+                    }
                 }
             }
             if (enter < 0) {
@@ -2807,6 +2844,15 @@ final class PipelineBound {
             }
             double[] pr = t[leave];
             double pv = pr[enter];
+            if (!(pr[width - 1] > 1e-14)) {
+                degenerate++; // a step of (nearly) zero length: the objective stays where it was
+                if (stats != null) {
+                    stats[1]++;
+                }
+            }
+            if (stats != null) {
+                stats[0]++;
+            }
             int nonzero = 0;
             for (int c = 0; c < width; c++) {
                 pr[c] /= pv;

@@ -606,6 +606,63 @@ class PipelineBoundTest {
     }
 
     /**
+     * Games of the duals' size (hundreds of rows, dozens of columns), with payoffs of a few values (many pivots leave the
+     * objective where it was) and with continuous ones: wherever Bland's rule from the start ends optimal within the
+     * pivots allowed, Dantzig's rule handing over to Bland's ({@link PipelineBound#DEGENERATE_PIVOTS}) does too, in fewer
+     * pivots over all, and it hands over on some. (Games of payoffs 0 and 1 stall both rules at the pivots allowed; their
+     * strategies are then valid, not optimal: any distribution over the rows gives a bound.)
+     */
+    @Test
+    void dantzigsRuleSolvesTheGamesBlandsRuleSolvesInFewerPivots() {
+        Random rnd = new Random(23);
+        int handedOver = 0;
+        int solved = 0;
+        long dantzig = 0;
+        long bland = 0;
+        boolean was = PipelineBound.blandOnly;
+        try {
+            for (int t = 0; t < 60; t++) {
+                int n = 100 + rnd.nextInt(250);
+                int k = 10 + rnd.nextInt(40);
+                double[][] a = new double[n][k];
+                for (double[] row : a) {
+                    for (int c = 0; c < k; c++) {
+                        row[c] = t % 2 == 0 ? rnd.nextInt(4) : 1 + rnd.nextDouble();
+                    }
+                }
+                PipelineBound.blandOnly = true;
+                int[] sb = new int[3];
+                double[][] gb = PipelineBound.game(a, sb);
+                PipelineBound.blandOnly = false;
+                int[] sd = new int[3];
+                double[][] gd = PipelineBound.game(a, sd);
+                assertEquals(0, sb[2], "Bland's rule throughout hands over to nothing");
+                if (!optimal(a, gb)) {
+                    continue; // stalled at the pivots allowed
+                }
+                solved++;
+                assertTrue(optimal(a, gd), "game " + t + " (" + n + " x " + k + "): Bland's rule " + sb[0] + " pivots,"
+                        + " optimal; Dantzig's " + sd[0] + ", not");
+                dantzig += sd[0];
+                bland += sb[0];
+                handedOver += sd[2];
+            }
+        } finally {
+            PipelineBound.blandOnly = was;
+        }
+        assertTrue(solved >= 30, solved + " of 60 games solved by Bland's rule");
+        assertTrue(dantzig < bland, "Dantzig's rule " + dantzig + " pivots, Bland's " + bland);
+        assertTrue(handedOver > 0, "Dantzig's rule never handed over to Bland's");
+    }
+
+    /** Whether {@code g}'s strategies are optimal in game {@code a}: the rows' guarantee meets the columns' concession. */
+    private static boolean optimal(double[][] a, double[][] g) {
+        double guaranteed = java.util.Arrays.stream(payoffs(a, g[0], true)).min().orElseThrow();
+        double conceded = java.util.Arrays.stream(payoffs(a, g[1], false)).max().orElseThrow();
+        return Math.abs(conceded - guaranteed) <= 1e-9;
+    }
+
+    /**
      * A partition's layouts solved exactly ({@link PipelineBound#partitionBound}): its bound lies below the step of the
      * plan the search kept (with that partition) and of random plans with the partition, under every schedule and
      * virtual-stage count the search could run, and the step it reports for its own layouts is the step the search prices
@@ -884,8 +941,9 @@ class PipelineBoundTest {
 
     /**
      * The dual started with a path dwelling on each chunk ({@link PipelineBound#dwellRows}) on DenseNet-121 at 64 A100s,
-     * batch 128 (16 stages, 16 micro-batches), interleaved with 4 chunks a device: its 80 rounds end at least 2% higher
-     * than without them (10.25 against 9.94 ms), and still below the plan and below the least-profile step of the
+     * batch 128 (16 stages, 16 micro-batches), interleaved with 4 chunks a device: its 80 rounds end at least 0.5% higher
+     * than without them (10.22 against 10.14 ms; 10.25 against 9.94 with the game's pivots by Bland's rule throughout),
+     * and still below the plan and below the least-profile step of the
      * partitions a local search over the cuts reaches from equal shares and from the plan's own partition (single
      * partitions: the least over them is at least any valid bound).
      */
@@ -906,7 +964,7 @@ class PipelineBoundTest {
         } finally {
             PipelineBound.dwellSeed = was;
         }
-        assertTrue(with >= 1.02 * without, "with the dwelling paths " + with + ", without " + without);
+        assertTrue(with >= 1.005 * without, "with the dwelling paths " + with + ", without " + without);
         assertTrue(with <= o.stepSeconds() * (1 + 1e-9), "dual " + with + " above the plan " + o.stepSeconds());
         for (int[] ends : new int[][] {least.evenShares(64), o.bounds().length == 65 ? endsOf(o.bounds(), pl.pos()) : null}) {
             if (ends == null) {
