@@ -828,10 +828,7 @@ final class PipelineSearch {
         // and the second solve would go unused); only while the passes put such configurations off
         List<BesideWork<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
         Runnable startHidden = hiddenOn && defer && beside && helpers() != null
-                ? () -> {
-                    yieldReportAhead();
-                    hiddenSolves.add(new BesideWork<>(helpers(), () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)));
-                }
+                ? () -> hiddenSolves.add(new BesideWork<>(helpers(), () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
                 : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
@@ -1114,7 +1111,6 @@ final class PipelineSearch {
         } catch (IllegalArgumentException e) {
             return; // a node without a layout: the pricing says so
         }
-        yieldReportAhead();
         ob.presolve(helpers(), secondsLeft());
         stepBoundsPresolved++;
         if (TRACE) {
@@ -1622,37 +1618,18 @@ final class PipelineSearch {
      * the plan found changes with almost every degree. From the second pass on the plan found is often the one
      * kept (145.6B's, found in the first pass; DenseNet-121's on 64 devices, whose bound is 4 s of a 10 s search
      * that is otherwise one thread's work), but not always (Megatron's 1T row: a 32-stage plan found in the first
-     * pass, whose bound takes 8 s, loses to one stage in the second): a bound started before the passes are done
-     * ({@link #reportEarly}) gives way to any other work for the thread beside ({@link #yieldReportAhead}).
+     * pass, whose bound takes 8 s, loses to one stage in the second). Nor is one started during the passes once a
+     * configuration is put off because memory binds: the search's end then prices those beside the bound, as before
+     * (on GPT-145.6B and 1T, whose first passes put configurations off, a bound started in the second pass took the
+     * second core from the passes' own work: 145.6B's search took 1.1-2.4 s longer in two alternated pairs).
      */
     private boolean reportAheadNow;
 
-    /** Whether the passes over the configurations are done: from then on the bound started ahead gives way to nothing. */
+    /** Whether the passes over the configurations are done: from then on {@link #reportAhead} starts bounds whatever was put off. */
     private boolean passesDone;
 
-    /** Whether {@link #reportedAhead} was started before the passes were done (and gives way to other work beside). */
-    private boolean reportEarly;
-
-    /** How many times a bound started ahead during the passes gave way to other work beside ({@link #yieldReportAhead}), for tests. */
-    int reportsYielded;
-
-    /** How many reported bounds were started ahead during the passes ({@link #reportEarly}), for tests. */
+    /** How many reported bounds were started ahead during the passes, for tests. */
     int reportsStartedEarly;
-
-    /**
-     * Drops the reported bound started ahead during the passes ({@link #reportEarly}) before other work is queued for
-     * the thread beside: that work is the search's own (a solve it takes the answer of shortly), the bound only a
-     * guess at the plan kept; it is started again after the next configuration priced ({@link #reportAhead}).
-     */
-    private void yieldReportAhead() {
-        if (reportEarly && reportedAhead != null) {
-            reportsYielded++;
-            if (TRACE) {
-                System.err.println("  reported bound started ahead gives way to a solve beside");
-            }
-            dropReportedAhead();
-        }
-    }
 
     /** How many times {@link #reportAhead} started the reported bound of a plan found, and {@link #reported} took one, for tests. */
     int reportsAhead;
@@ -1680,6 +1657,9 @@ final class PipelineSearch {
         if (!reportAheadNow || !beside || !reportAheadOn || helpers() == null || incumbent == reportedFor) {
             return;
         }
+        if (!passesDone && !deferred.isEmpty()) {
+            return; // configurations put off: the bound runs beside them at the end, not against the passes
+        }
         dropReportedAhead();
         Outcome o = incumbent;
         if (o == null || o.stages() == 1 || o.built() == null || !timeLeft()) {
@@ -1693,8 +1673,7 @@ final class PipelineSearch {
         java.util.concurrent.atomic.AtomicBoolean drop = new java.util.concurrent.atomic.AtomicBoolean();
         reportedFor = o;
         reportedDrop = drop;
-        reportEarly = !passesDone;
-        if (reportEarly) {
+        if (!passesDone) {
             reportsStartedEarly++;
         }
         reportsAhead++;
@@ -1723,7 +1702,6 @@ final class PipelineSearch {
         reportedAhead = null;
         reportedFor = null;
         reportedDrop = null;
-        reportEarly = false;
     }
 
     private Reported reportedHere(Outcome o) {
@@ -3256,7 +3234,7 @@ final class PipelineSearch {
                 best = sw.best();
             }
         }
-        // the plan found's reported bound from here on, beside the second pass (giving way to its solves beside)
+        // the plan found's reported bound from here on, beside the second pass (where nothing was put off)
         reportAheadNow = true;
         reportAhead();
         List<Integer> order = new ArrayList<>(first.keySet());
@@ -3309,9 +3287,8 @@ final class PipelineSearch {
         }
         // the plan found's reported bound, beside the configurations put off (after the step bounds' first solves,
         // which the search needs first), and again wherever the plan found changes from here on; one started
-        // during the passes and not yet dropped goes on (the plan found is the same), now giving way to nothing
+        // during the passes and not dropped goes on (the plan found is the same)
         passesDone = true;
-        reportEarly = false;
         reportAhead();
         boolean cut = false;
         for (Deferred d : deferred) {

@@ -19,7 +19,7 @@ import org.shardplan.planner.parareal.Models;
  * The search's threads ({@code --threads}, {@link SearchOptions#threads}) change how long it takes, never what it
  * finds: the same plan (configuration, layouts, partition, schedule, step, memory), status and bound with one thread
  * as with two, the step bounds' first solves and the reported bound of the plan found started ahead on the second
- * (from the second pass over the configurations on, giving way to the search's own solves until the passes end).
+ * (from the second pass over the configurations on where nothing was put off, else once the passes are done).
  */
 class SearchThreadsTest {
 
@@ -55,7 +55,6 @@ class SearchThreadsTest {
         int presolved = 0;
         int reportsTaken = 0;
         int early = 0;
-        int yielded = 0;
         for (int devices : List.of(4, 16)) {
             Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(60);
             double peak = Fixtures.oneStagePeak(base, GPT8);
@@ -95,17 +94,15 @@ class SearchThreadsTest {
                     presolved += two.stepBoundsPresolved;
                     reportsTaken += two.reportsTaken;
                     early += two.reportsStartedEarly;
-                    yielded += two.reportsYielded;
                 }
             }
         }
         assertTrue(presolved > 0, "no step bound's first solve was started ahead on the second thread");
         // the pipeline plans' reported bounds were computed ahead, beside the search, and taken from there
         assertTrue(reportsTaken > 0, "no reported bound was taken from the second thread");
-        // some were started during the passes (after the first), and one such gave way to a solve of the search's own
-        // (a one-stage configuration's second solve): the outcomes above are the same all the same
+        // some were started during the passes (after the first, where nothing was put off): the outcomes above are the
+        // same all the same
         assertTrue(early > 0, "no reported bound was started ahead during the passes");
-        assertTrue(yielded > 0, "no reported bound started during the passes gave way to a solve beside");
     }
 
     /** The plans a person gets: the same plan JSON but for the times the search took, with one thread and two. */
