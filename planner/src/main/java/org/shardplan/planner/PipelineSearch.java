@@ -1657,10 +1657,10 @@ final class PipelineSearch {
         if (!reportAheadNow || !beside || !reportAheadOn || helpers() == null || incumbent == reportedFor) {
             return;
         }
+        dropReportedAhead(); // the bound of the plan found before, not wanted any more
         if (!passesDone && !deferred.isEmpty()) {
             return; // configurations put off: the bound runs beside them at the end, not against the passes
         }
-        dropReportedAhead();
         Outcome o = incumbent;
         if (o == null || o.stages() == 1 || o.built() == null || !timeLeft()) {
             return;
