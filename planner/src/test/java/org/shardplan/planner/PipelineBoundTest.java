@@ -589,12 +589,7 @@ class PipelineBoundTest {
         for (int t = 0; t < 200; t++) {
             int n = 1 + rnd.nextInt(40);
             int k = 1 + rnd.nextInt(12);
-            double[][] a = new double[n][k];
-            for (double[] row : a) {
-                for (int c = 0; c < k; c++) {
-                    row[c] = t % 2 == 0 ? rnd.nextInt(5) : 3 + rnd.nextDouble();
-                }
-            }
+            double[][] a = randomGame(rnd, n, k, t % 2 == 0 ? 5 : 0, 3);
             double[][] g = PipelineBound.game(a);
             // what the rows' strategy guarantees against every column, what the columns' concedes to every row
             double guaranteed = java.util.Arrays.stream(payoffs(a, g[0], true)).min().orElseThrow();
@@ -624,12 +619,7 @@ class PipelineBoundTest {
             for (int t = 0; t < 60; t++) {
                 int n = 100 + rnd.nextInt(250);
                 int k = 10 + rnd.nextInt(40);
-                double[][] a = new double[n][k];
-                for (double[] row : a) {
-                    for (int c = 0; c < k; c++) {
-                        row[c] = t % 2 == 0 ? rnd.nextInt(4) : 1 + rnd.nextDouble();
-                    }
-                }
+                double[][] a = randomGame(rnd, n, k, t % 2 == 0 ? 4 : 0, 1);
                 PipelineBound.blandOnly = true;
                 int[] sb = new int[3];
                 double[][] gb = PipelineBound.game(a, sb);
@@ -653,6 +643,17 @@ class PipelineBoundTest {
         assertTrue(solved >= 30, solved + " of 60 games solved by Bland's rule");
         assertTrue(dantzig < bland, "Dantzig's rule " + dantzig + " pivots, Bland's " + bland);
         assertTrue(handedOver > 0, "Dantzig's rule never handed over to Bland's");
+    }
+
+    /** An n x k game of payoffs drawn from {@code 0 .. values - 1}, or where {@code values} is 0 from [offset, offset + 1). */
+    private static double[][] randomGame(Random rnd, int n, int k, int values, double offset) {
+        double[][] a = new double[n][k];
+        for (double[] row : a) {
+            for (int c = 0; c < k; c++) {
+                row[c] = values > 0 ? rnd.nextInt(values) : offset + rnd.nextDouble();
+            }
+        }
+        return a;
     }
 
     /** Whether {@code g}'s strategies are optimal in game {@code a}: the rows' guarantee meets the columns' concession. */
