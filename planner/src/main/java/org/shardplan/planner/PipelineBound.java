@@ -3315,10 +3315,6 @@ final class PipelineBound {
         return descend(new Leaves(paths, ends.length), ends, passes, secondsLeft);
     }
 
-    /**
-     * {@link #descend(Paths, int[], int, DoubleSupplier)} with the chunks priced by {@code leaves}: the least profiles
-     * ({@link Leaves}) or one plan's layouts ({@link Fixed}). O(passes K (chunk price + ops)).
-     */
     /** Whether {@link #descend} leaves out the moves whose {@link Chunks#floor} shows they cannot be taken (true); tests turn it off. */
     static boolean descentFloor = true;
 
@@ -3332,6 +3328,10 @@ final class PipelineBound {
     long floored;
     long descentMoves;
 
+    /**
+     * {@link #descend(Paths, int[], int, DoubleSupplier)} with the chunks priced by {@code leaves}: the least profiles
+     * ({@link Leaves}) or one plan's layouts ({@link Fixed}). O(passes K (chunk price + ops)).
+     */
     double descend(Chunks leaves, int[] ends, int passes, DoubleSupplier secondsLeft) {
         int chunks = ends.length;
         double cur = leaves.step(ends);
