@@ -49,7 +49,29 @@ public final class Main implements Runnable {
         CommandLine cmd = commandLine(args);
         cmd.setOut(out);
         cmd.setErr(err);
-        return cmd.execute(args);
+        return execute(cmd, args);
+    }
+
+    /**
+     * Runs {@code cmd} on {@code args}; a heap exhausted anywhere in the command (an error, not an exception,
+     * which the execution handler does not see) becomes a message naming the heap's size and how to raise it,
+     * exit 2 (its stack trace with {@code --verbose}).
+     */
+    static int execute(CommandLine cmd, String[] args) {
+        try {
+            return cmd.execute(args);
+        } catch (OutOfMemoryError e) {
+            boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+            PrintWriter err = cmd.getErr();
+            err.println("shardplan: error: out of memory: the command needed more than the JVM's heap of "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB; give the JVM more (SHARDPLAN_JAVA_OPTS=-Xmx...,"
+                    + " or java -Xmx...) or make the problem smaller");
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return 2;
+        }
     }
 
     /** The configured picocli command line with every subcommand and the error handler. */
@@ -127,7 +149,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine(args).execute(args));
+        System.exit(execute(commandLine(args), args));
     }
 
     /** Reads the version that Maven wrote into the jar's resources. */

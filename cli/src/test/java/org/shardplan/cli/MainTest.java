@@ -25,6 +25,36 @@ class MainTest {
         }
     }
 
+    /** A command that runs out of heap (what a search too large for its -Xmx does). */
+    @picocli.CommandLine.Command(name = "exhaust")
+    static final class Exhausts implements java.util.concurrent.Callable<Integer> {
+        @picocli.CommandLine.Option(names = "--verbose")
+        boolean verbose;
+
+        @Override
+        public Integer call() {
+            throw new OutOfMemoryError("Java heap space");
+        }
+    }
+
+    @Test
+    void aHeapExhaustedIsAMessageWithItsSizeExitTwoNotAStackTrace() {
+        for (boolean verbose : new boolean[] {false, true}) {
+            java.io.StringWriter out = new java.io.StringWriter();
+            java.io.StringWriter err = new java.io.StringWriter();
+            picocli.CommandLine cmd = new picocli.CommandLine(new Exhausts());
+            cmd.setOut(new java.io.PrintWriter(out));
+            cmd.setErr(new java.io.PrintWriter(err));
+            int code = Main.execute(cmd, verbose ? new String[] {"--verbose"} : new String[0]);
+            assertEquals(2, code, err.toString());
+            String first = err.toString().lines().findFirst().orElse("");
+            assertTrue(first.startsWith("shardplan: error: out of memory:"), err.toString());
+            assertTrue(first.contains((Runtime.getRuntime().maxMemory() >> 20) + " MiB"), first);
+            assertTrue(first.contains("-Xmx"), first);
+            assertEquals(verbose, err.toString().contains("at org.shardplan.cli.MainTest"), err.toString());
+        }
+    }
+
     @Test
     void versionComesFromTheBuild() {
         CliRun v = CliRun.of("--version");

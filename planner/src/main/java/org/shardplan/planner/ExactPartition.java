@@ -596,21 +596,51 @@ final class ExactPartition implements StagePartition.StageCosts {
      * between answered by their assignment where they agree, else the middle one solved and each half done alike:
      * O(d log n) dynamic programs for n members and d distinct optima rather than n. The answers are those of the
      * look-ups (each member's own layouts, objective and bytes from x on its own range); the solves answered count
-     * as run ({@link #solves}). O(members' problem sizes) besides the solves.
+     * as run ({@link #solves}). O(members' problem sizes) besides the solves; about {@link #PREFETCH_CELLS} cost
+     * entries of problems held at once.
      */
     private void prefetch(List<int[]> ranges) {
         Map<Integer, int[]> fresh = freshShapes(ranges, Integer.MAX_VALUE);
         if (fresh.size() < 3) {
             return; // nothing to answer between two solves
         }
+        // the members' problems are held while their family is bisected: at most PREFETCH_CELLS cost entries at a
+        // time (families formed within each batch), so that a graph of many distinct ranges (one per range without
+        // repeated layers, O(K^2) problems of O(K) nodes each) does not hold them all
         Map<List<Object>, java.util.TreeMap<Integer, List<Member>>> families = new java.util.LinkedHashMap<>();
+        long held = 0;
         for (Map.Entry<Integer, int[]> e : fresh.entrySet()) {
             int i = e.getValue()[0];
             int j = e.getValue()[1];
             StageProblem tp = tiedProblem(pos[i], pos[j]);
             families.computeIfAbsent(structure(tp), x -> new java.util.TreeMap<>())
                     .computeIfAbsent(j - i, x -> new ArrayList<>()).add(new Member(e.getKey(), i, j, tp));
+            for (Problem.Node nd : tp.problem().nodes()) {
+                held += nd.costs().length;
+            }
+            for (Problem.Edge ed : tp.problem().edges()) {
+                held += ed.costs().length;
+            }
+            if (held > prefetchCells) {
+                bisect(families);
+                families.clear();
+                held = 0;
+            }
         }
+        bisect(families);
+    }
+
+    /**
+     * Cost entries of the members' problems {@link #prefetch} holds at once, at most (one problem beyond); GPT-1T's
+     * largest call holds 6.4 million.
+     */
+    static final long PREFETCH_CELLS = 1L << 24;
+
+    /** {@link #PREFETCH_CELLS} for this partition (tests make batches of one problem). */
+    long prefetchCells = PREFETCH_CELLS;
+
+    /** {@link #prefetch}'s answers for the families formed: each bisected by segment count. */
+    private void bisect(Map<List<Object>, java.util.TreeMap<Integer, List<Member>>> families) {
         for (java.util.TreeMap<Integer, List<Member>> f : families.values()) {
             List<Member> row = new ArrayList<>();
             for (List<Member> same : f.values()) {

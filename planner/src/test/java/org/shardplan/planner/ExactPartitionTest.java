@@ -299,11 +299,13 @@ class ExactPartitionTest {
         // a 24-layer GPT's cut positions, every range at every stage told to the partition's costs at once: with
         // the solves without the limit of a family answered by interpolation where two solves agree, and without,
         // every range has the same cost, exactness and layouts, the same solves are counted (those answered
-        // included), and some are answered without a dynamic program
+        // included), and some are answered without a dynamic program; so too where the problems are held one at a
+        // time (the prefetch's batches bound its memory: a batch of one problem answers none by interpolation)
         ModelSource gpt = b -> BuiltinModels.read("gpt?layers=24,hidden=512,heads=8,seq=128,vocab=4096",
                 ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
         Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
         int interpolated = 0;
+        int oneAtATime = 0;
         for (int[] c : new int[][] {{2, 4}, {4, 8}}) {
             int stages = c[0];
             int m = c[1];
@@ -314,12 +316,13 @@ class ExactPartitionTest {
             ProblemBuilder.Built b = ps.built(micro, devices, false, 1);
             int n = b.units().size();
             List<Integer> pos = PipelineSearch.cutPositions(n, ps.cuts(cg, micro));
-            ExactPartition[] two = new ExactPartition[2];
-            for (int x = 0; x < 2; x++) {
+            ExactPartition[] two = new ExactPartition[3];
+            for (int x = 0; x < 3; x++) {
                 two[x] = new ExactPartition(b, StageProblem.Filter.ALL, pos, stages, m, planner.memoryLimit(),
                         new double[n + 1], (from, to, r) -> Optional.empty(), () -> 100, () -> true);
-                two[x].interpolate = x == 0;
+                two[x].interpolate = x != 1;
             }
+            two[2].prefetchCells = 1;
             int k = pos.size() - 1;
             List<int[]> all = new ArrayList<>();
             for (int s = 0; s < stages; s++) {
@@ -333,23 +336,28 @@ class ExactPartitionTest {
                 e.willCost(all);
             }
             for (int[] r : all) {
-                String what = "P=" + stages + " m=" + m + " stage " + r[0] + " over " + r[1] + ".." + r[2];
-                assertEquals(two[1].cost(r[1], r[2], r[0]), two[0].cost(r[1], r[2], r[0]), 0.0, what);
-                assertEquals(two[1].exact(r[1], r[2], r[0]), two[0].exact(r[1], r[2], r[0]), what);
-                if (two[1].exact(r[1], r[2], r[0])) {
-                    Optional<int[]> want = two[1].choice(r[1], r[2], r[0]);
-                    Optional<int[]> got = two[0].choice(r[1], r[2], r[0]);
-                    assertEquals(want.isPresent(), got.isPresent(), what);
-                    want.ifPresent(w -> assertArrayEquals(w, got.get(), what));
+                for (int x : new int[] {0, 2}) {
+                    String what = "P=" + stages + " m=" + m + " stage " + r[0] + " over " + r[1] + ".." + r[2] + ", " + x;
+                    assertEquals(two[1].cost(r[1], r[2], r[0]), two[x].cost(r[1], r[2], r[0]), 0.0, what);
+                    assertEquals(two[1].exact(r[1], r[2], r[0]), two[x].exact(r[1], r[2], r[0]), what);
+                    if (two[1].exact(r[1], r[2], r[0])) {
+                        Optional<int[]> want = two[1].choice(r[1], r[2], r[0]);
+                        Optional<int[]> got = two[x].choice(r[1], r[2], r[0]);
+                        assertEquals(want.isPresent(), got.isPresent(), what);
+                        want.ifPresent(w -> assertArrayEquals(w, got.get(), what));
+                    }
                 }
             }
             assertEquals(two[1].solves, two[0].solves, "solves counted");
+            assertEquals(two[1].solves, two[2].solves, "solves counted, one problem held at a time");
             assertEquals(0, two[1].interpolated);
             interpolated += two[0].interpolated;
+            oneAtATime += two[2].interpolated;
             System.out.println("P=" + stages + " m=" + m + ": " + two[0].solves + " solves, " + two[0].interpolated
                     + " interpolated");
         }
         assertTrue(interpolated > 0, "no solve answered by interpolation");
+        assertEquals(0, oneAtATime, "batches of one problem cannot interpolate");
     }
 
     @Test
