@@ -909,6 +909,8 @@ final class PipelineSearch {
         List<StageProfile> profiles = profiles(b, pb, choice, bounds, devices, recompute);
         // schedules: those named, else every one the options allow (exact ones, and the others with --allow async)
         Outcome best = null;
+        // the fastest schedule variant that does not fit: where it beats the one kept, memory binds the schedule
+        double fastestMisfit = Double.POSITIVE_INFINITY;
         List<Schedule> schedules = stages == 1 ? List.of(Schedules.of("none")) : pipelineSchedules();
         java.util.OptionalInt staleLimit = opts.scheduleParameters().maxStaleness();
         pricing:
@@ -957,8 +959,21 @@ final class PipelineSearch {
                     if (best == null || better(o, best)) {
                         best = o;
                     }
+                    if (!fits) {
+                        fastestMisfit = Math.min(fastestMisfit, step);
+                    }
                 }
             }
+        }
+        if (scheduleBinds && best != null && best.fits() && !best.memoryBound()
+                && fastestMisfit < best.stepSeconds() * (1 - PROVEN)) {
+            // a faster schedule (interleaved, GPipe: more activations in flight) did not fit: memory binds this
+            // configuration's plan, so the search goes on to the ZeRO stages and recomputation that need less
+            // memory, where it may fit (GPT-145.6B: interleaved at ZeRO 2, 4% faster than zero bubble at ZeRO 1)
+            best = new Outcome(best.stages(), best.microBatches(), best.recompute(), best.zero(), best.schedule(),
+                    best.virtual(), best.micro(), best.built(), best.builder(), best.choice(), best.bounds(),
+                    best.profiles(), best.estimate(), best.stepSeconds(), true, best.proven(), best.lowerBound(),
+                    best.tied(), true, best.solver());
         }
         tick("schedules", tp);
         if (pendingBound && best != null) {
@@ -982,6 +997,13 @@ final class PipelineSearch {
         }
         return target;
     }
+
+    /**
+     * Whether a configuration whose faster schedule does not fit counts as bound by memory (so that the search
+     * tries the ZeRO stages and recomputation that need less); {@code -Dshardplan.scheduleBinds=false}: only its
+     * stages' solves decide (tests compare).
+     */
+    static boolean scheduleBinds = !"false".equals(System.getProperty("shardplan.scheduleBinds"));
 
     /** A one-stage plan after {@link #stepBound}: its layouts, its lower bound and its step. */
     private record StepBounded(int[] choice, double lower, double step) {

@@ -429,6 +429,57 @@ class PipelineSearchTest {
     }
 
     /**
+     * A configuration whose stages fit but whose fastest schedule (interleaved: more activations in flight than
+     * zero bubble) does not counts as bound by memory, so that the search tries the ZeRO stages and recomputation
+     * that need less memory; its plan is the same. With the limit between the two schedules' peaks.
+     */
+    @Test
+    void aConfigurationWhoseFasterScheduleDoesNotFitIsBoundByMemory() throws Exception {
+        ModelSource wide = b -> Fixtures.deepMlp(16, b, 4096);
+        Planner base = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
+        boolean was = PipelineSearch.scheduleBinds;
+        int found = 0;
+        try {
+            for (int p : List.of(2, 4)) {
+                for (int m : List.of(4, 8, 16)) {
+                    PipelineSearch.scheduleBinds = true;
+                    var inter = new PipelineSearch(base, SearchOptions.AUTO.withSchedule("interleaved"), wide, 256, 60)
+                            .price(p, m, false, 1);
+                    var zb = new PipelineSearch(base, SearchOptions.AUTO.withSchedule("zero-bubble"), wide, 256, 60)
+                            .price(p, m, false, 1);
+                    if (inter.isEmpty() || zb.isEmpty() || !(inter.get().stepSeconds() < zb.get().stepSeconds())) {
+                        continue;
+                    }
+                    double peakI = java.util.Arrays.stream(inter.get().estimate().peakMemoryBytes()).max().orElseThrow();
+                    double peakZ = java.util.Arrays.stream(zb.get().estimate().peakMemoryBytes()).max().orElseThrow();
+                    if (!(peakZ < peakI)) {
+                        continue;
+                    }
+                    Planner tight = base.withMemoryLimit((peakZ + peakI) / 2);
+                    var held = new PipelineSearch(tight, SearchOptions.AUTO.withSchedule("interleaved"), wide, 256, 60)
+                            .price(p, m, false, 1);
+                    var free = new PipelineSearch(tight, SearchOptions.AUTO, wide, 256, 60).price(p, m, false, 1);
+                    PipelineSearch.scheduleBinds = false;
+                    var before = new PipelineSearch(tight, SearchOptions.AUTO, wide, 256, 60).price(p, m, false, 1);
+                    String what = "P=" + p + " m=" + m;
+                    if (held.isEmpty() || held.get().fits() || free.isEmpty() || !free.get().fits()
+                            || !(held.get().stepSeconds() < free.get().stepSeconds()) || before.get().memoryBound()) {
+                        continue; // the faster schedule fits, or a stage binds anyway
+                    }
+                    assertTrue(free.get().memoryBound(), what + ": the faster schedule does not fit, yet not bound");
+                    assertEquals(before.get().stepSeconds(), free.get().stepSeconds(), 0.0, what);
+                    assertEquals(before.get().schedule().name(), free.get().schedule().name(), what);
+                    assertTrue(free.get().fits(), what);
+                    found++;
+                }
+            }
+        } finally {
+            PipelineSearch.scheduleBinds = was;
+        }
+        assertTrue(found > 0, "no configuration whose faster schedule does not fit");
+    }
+
+    /**
      * Skipping configurations by their bound, and putting off those in which memory binds, change no
      * plan: the same search pricing every configuration where it meets it.
      */
