@@ -965,15 +965,17 @@ final class PipelineSearch {
                 }
             }
         }
-        if (scheduleBinds && best != null && best.fits() && !best.memoryBound()
-                && fastestMisfit < best.stepSeconds() * (1 - PROVEN)) {
-            // a faster schedule (interleaved, GPipe: more activations in flight) did not fit: memory binds this
-            // configuration's plan, so the search goes on to the ZeRO stages and recomputation that need less
-            // memory, where it may fit (GPT-145.6B: interleaved at ZeRO 2, 4% faster than zero bubble at ZeRO 1)
-            best = new Outcome(best.stages(), best.microBatches(), best.recompute(), best.zero(), best.schedule(),
-                    best.virtual(), best.micro(), best.built(), best.builder(), best.choice(), best.bounds(),
-                    best.profiles(), best.estimate(), best.stepSeconds(), true, best.proven(), best.lowerBound(),
-                    best.tied(), true, best.solver());
+        if (scheduleBinds && best != null && best.fits() && fastestMisfit < best.stepSeconds() * (1 - PROVEN)
+                && (incumbent == null || fastestMisfit < incumbent.stepSeconds())) {
+            // a faster schedule (interleaved, GPipe: more activations in flight) did not fit, and would beat the
+            // plan found: the search prices the configuration at the next ZeRO stage too, where it may fit
+            // (GPT-145.6B: interleaved at ZeRO 2, 4% faster than zero bubble at ZeRO 1)
+            scheduleBound.add(new int[] {stages, m, recompute ? 1 : 0, zero});
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  a faster schedule does not fit: %.6f s against %.6f s kept"
+                        + " (plan found %s): to be priced at the next ZeRO stage%n", fastestMisfit, best.stepSeconds(),
+                        incumbent == null ? "none" : String.format(java.util.Locale.ROOT, "%.6f s", incumbent.stepSeconds()));
+            }
         }
         tick("schedules", tp);
         if (pendingBound && best != null) {
@@ -999,11 +1001,18 @@ final class PipelineSearch {
     }
 
     /**
-     * Whether a configuration whose faster schedule does not fit counts as bound by memory (so that the search
-     * tries the ZeRO stages and recomputation that need less); {@code -Dshardplan.scheduleBinds=false}: only its
-     * stages' solves decide (tests compare).
+     * Whether a configuration whose faster schedule does not fit (and would beat the plan found) is priced at the
+     * next ZeRO stage too, where that schedule may fit ({@link #scheduleBound}); {@code
+     * -Dshardplan.scheduleBinds=false}: not (tests compare).
      */
     static boolean scheduleBinds = !"false".equals(System.getProperty("shardplan.scheduleBinds"));
+
+    /**
+     * The configurations {@code {stages, m, recompute (1) or not (0), zero}} whose faster schedule did not fit and
+     * would have beaten the plan found when priced: after the passes, each is priced at the next ZeRO stage the
+     * options allow (where that is not priced yet), in the order found.
+     */
+    final List<int[]> scheduleBound = new ArrayList<>();
 
     /** A one-stage plan after {@link #stepBound}: its layouts, its lower bound and its step. */
     private record StepBounded(int[] choice, double lower, double step) {
@@ -3285,6 +3294,25 @@ final class PipelineSearch {
                 if (!rcNeeded) {
                     break;
                 }
+            }
+        }
+        // configurations whose faster schedule did not fit, at the next ZeRO stage (which frees the memory of
+        // gradients, then of weights): one configuration each, not a sweep of micro-batch counts
+        for (int i = 0; i < scheduleBound.size() && timeLeft(); i++) {
+            int[] c = scheduleBound.get(i);
+            int at = zs.indexOf(c[3]);
+            if (at < 0 || at + 1 >= zs.size()) {
+                continue;
+            }
+            int z = zs.get(at + 1);
+            String key = c[0] + "/" + c[1] + "/" + (c[2] == 1) + "/" + z;
+            if (priced.containsKey(key)) {
+                continue;
+            }
+            Optional<Outcome> o = price(c[0], c[1], c[2] == 1, z);
+            priced.put(key, o);
+            if (o.isPresent() && o.get().fits() && !o.get().isBounded() && (best == null || better(o.get(), best))) {
+                best = o.get();
             }
         }
         if (!timeLeft() && order.size() > 0) {

@@ -430,11 +430,11 @@ class PipelineSearchTest {
 
     /**
      * A configuration whose stages fit but whose fastest schedule (interleaved: more activations in flight than
-     * zero bubble) does not counts as bound by memory, so that the search tries the ZeRO stages and recomputation
-     * that need less memory; its plan is the same. With the limit between the two schedules' peaks.
+     * zero bubble) does not is noted for pricing at the next ZeRO stage, where it may fit; its own plan is the same.
+     * With the limit between the two schedules' peaks.
      */
     @Test
-    void aConfigurationWhoseFasterScheduleDoesNotFitIsBoundByMemory() throws Exception {
+    void aConfigurationWhoseFasterScheduleDoesNotFitIsNotedForTheNextZeroStage() throws Exception {
         ModelSource wide = b -> Fixtures.deepMlp(16, b, 4096);
         Planner base = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
         boolean was = PipelineSearch.scheduleBinds;
@@ -458,15 +458,19 @@ class PipelineSearchTest {
                     Planner tight = base.withMemoryLimit((peakZ + peakI) / 2);
                     var held = new PipelineSearch(tight, SearchOptions.AUTO.withSchedule("interleaved"), wide, 256, 60)
                             .price(p, m, false, 1);
-                    var free = new PipelineSearch(tight, SearchOptions.AUTO, wide, 256, 60).price(p, m, false, 1);
+                    PipelineSearch ps = new PipelineSearch(tight, SearchOptions.AUTO, wide, 256, 60);
+                    var free = ps.price(p, m, false, 1);
                     PipelineSearch.scheduleBinds = false;
-                    var before = new PipelineSearch(tight, SearchOptions.AUTO, wide, 256, 60).price(p, m, false, 1);
+                    PipelineSearch old = new PipelineSearch(tight, SearchOptions.AUTO, wide, 256, 60);
+                    var before = old.price(p, m, false, 1);
                     String what = "P=" + p + " m=" + m;
                     if (held.isEmpty() || held.get().fits() || free.isEmpty() || !free.get().fits()
                             || !(held.get().stepSeconds() < free.get().stepSeconds()) || before.get().memoryBound()) {
                         continue; // the faster schedule fits, or a stage binds anyway
                     }
-                    assertTrue(free.get().memoryBound(), what + ": the faster schedule does not fit, yet not bound");
+                    assertEquals(1, ps.scheduleBound.size(), what + ": the faster schedule does not fit, yet not noted");
+                    assertArrayEquals(new int[] {p, m, 0, 1}, ps.scheduleBound.get(0), what);
+                    assertTrue(old.scheduleBound.isEmpty(), what);
                     assertEquals(before.get().stepSeconds(), free.get().stepSeconds(), 0.0, what);
                     assertEquals(before.get().schedule().name(), free.get().schedule().name(), what);
                     assertTrue(free.get().fits(), what);
