@@ -1008,9 +1008,10 @@ final class PipelineSearch {
     static boolean scheduleBinds = !"false".equals(System.getProperty("shardplan.scheduleBinds"));
 
     /**
-     * The configurations {@code {stages, m, recompute (1) or not (0), zero}} whose faster schedule did not fit and
-     * would have beaten the plan found when priced: after the passes, each is priced at the next ZeRO stage the
-     * options allow (where that is not priced yet), in the order found.
+     * The configurations {@code {stages, m, recompute (1) or not (0), zero}} to price at the next ZeRO stage the
+     * options allow after the second pass (where that is not priced yet), in the order noted: those whose faster
+     * schedule did not fit and would have beaten the plan found when priced, and the counts a second-pass sweep put
+     * off because memory binds where the count it kept is not bound ({@link #deferredBinds}).
      */
     final List<int[]> scheduleBound = new ArrayList<>();
 
@@ -3596,6 +3597,17 @@ final class PipelineSearch {
                 }
                 best = o.get();
             }
+            if (deferredBinds && refine && !bound) {
+                // counts put off because a stage's solve did not fit, where the count kept is not bound by memory
+                // (so that the second pass does not go on to higher ZeRO stages): each is priced at the next ZeRO
+                // stage after the second pass (GPT-145.6B, P 2: 8 micro-batches put off at ZeRO 1, where the
+                // count kept is 16 at 28.5 s; at ZeRO 2 the 8 fit at 15.1 s)
+                for (Deferred d : deferred) {
+                    if (d.stages() == p && d.recompute() == rc && d.zero() == z) {
+                        scheduleBound.add(new int[] {p, d.microBatches(), rc ? 1 : 0, z});
+                    }
+                }
+            }
             return new Sweep(best, bound);
         } catch (IllegalStateException e) {
             if (e.getCause() instanceof ShardplanException se) {
@@ -3604,6 +3616,13 @@ final class PipelineSearch {
             throw e;
         }
     }
+
+    /**
+     * Whether the counts a second-pass sweep put off because memory binds, where the count it keeps is not bound, are
+     * priced at the next ZeRO stage ({@link #scheduleBound}); {@code -Dshardplan.deferredBinds=false}: not (tests
+     * compare).
+     */
+    static boolean deferredBinds = !"false".equals(System.getProperty("shardplan.deferredBinds"));
 
     private static boolean fits(Optional<Outcome> o) {
         return o.isPresent() && o.get().fits();
