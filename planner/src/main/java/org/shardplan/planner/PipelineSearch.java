@@ -970,7 +970,7 @@ final class PipelineSearch {
             // a faster schedule (interleaved, GPipe: more activations in flight) did not fit, and would beat the
             // plan found: the search prices the configuration at the next ZeRO stage too, where it may fit
             // (GPT-145.6B: interleaved at ZeRO 2, 4% faster than zero bubble at ZeRO 1)
-            scheduleBound.add(new int[] {stages, m, recompute ? 1 : 0, zero});
+            nextZero.add(new int[] {stages, m, recompute ? 1 : 0, zero});
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  a faster schedule does not fit: %.6f s against %.6f s kept"
                         + " (plan found %s): to be priced at the next ZeRO stage%n", fastestMisfit, best.stepSeconds(),
@@ -1002,7 +1002,7 @@ final class PipelineSearch {
 
     /**
      * Whether a configuration whose faster schedule does not fit (and would beat the plan found) is priced at the
-     * next ZeRO stage too, where that schedule may fit ({@link #scheduleBound}); {@code
+     * next ZeRO stage too, where that schedule may fit ({@link #nextZero}); {@code
      * -Dshardplan.scheduleBinds=false}: not (tests compare).
      */
     static boolean scheduleBinds = !"false".equals(System.getProperty("shardplan.scheduleBinds"));
@@ -1013,7 +1013,7 @@ final class PipelineSearch {
      * schedule did not fit and would have beaten the plan found when priced, and the counts a second-pass sweep put
      * off because memory binds where the count it kept is not bound ({@link #deferredBinds}).
      */
-    final List<int[]> scheduleBound = new ArrayList<>();
+    final List<int[]> nextZero = new ArrayList<>();
 
     /** A one-stage plan after {@link #stepBound}: its layouts, its lower bound and its step. */
     private record StepBounded(int[] choice, double lower, double step) {
@@ -3297,21 +3297,17 @@ final class PipelineSearch {
                 }
             }
         }
-        // configurations whose faster schedule did not fit, at the next ZeRO stage (which frees the memory of
-        // gradients, then of weights): one configuration each, not a sweep of micro-batch counts
-        for (int i = 0; i < scheduleBound.size() && timeLeft(); i++) {
-            int[] c = scheduleBound.get(i);
+        // the configurations noted (a faster schedule that did not fit, counts put off for memory where the sweep's
+        // kept count is not bound) at the next ZeRO stage, which frees the memory of gradients, then of weights: one
+        // configuration each, not a sweep of micro-batch counts; those noted again on the way are priced too
+        for (int i = 0; i < nextZero.size() && timeLeft(); i++) {
+            int[] c = nextZero.get(i);
             int at = zs.indexOf(c[3]);
-            if (at < 0 || at + 1 >= zs.size()) {
+            if (at < 0 || at + 1 >= zs.size()
+                    || priced.containsKey(c[0] + "/" + c[1] + "/" + (c[2] == 1) + "/" + zs.get(at + 1))) {
                 continue;
             }
-            int z = zs.get(at + 1);
-            String key = c[0] + "/" + c[1] + "/" + (c[2] == 1) + "/" + z;
-            if (priced.containsKey(key)) {
-                continue;
-            }
-            Optional<Outcome> o = price(c[0], c[1], c[2] == 1, z);
-            priced.put(key, o);
+            Optional<Outcome> o = memoPrice(c[0], c[1], c[2] == 1, zs.get(at + 1));
             if (o.isPresent() && o.get().fits() && !o.get().isBounded() && (best == null || better(o.get(), best))) {
                 best = o.get();
             }
@@ -3604,7 +3600,7 @@ final class PipelineSearch {
                 // count kept is 16 at 28.5 s; at ZeRO 2 the 8 fit at 15.1 s)
                 for (Deferred d : deferred) {
                     if (d.stages() == p && d.recompute() == rc && d.zero() == z) {
-                        scheduleBound.add(new int[] {p, d.microBatches(), rc ? 1 : 0, z});
+                        nextZero.add(new int[] {p, d.microBatches(), rc ? 1 : 0, z});
                     }
                 }
             }
@@ -3619,7 +3615,7 @@ final class PipelineSearch {
 
     /**
      * Whether the counts a second-pass sweep put off because memory binds, where the count it keeps is not bound, are
-     * priced at the next ZeRO stage ({@link #scheduleBound}); {@code -Dshardplan.deferredBinds=false}: not (tests
+     * priced at the next ZeRO stage ({@link #nextZero}); {@code -Dshardplan.deferredBinds=false}: not (tests
      * compare).
      */
     static boolean deferredBinds = !"false".equals(System.getProperty("shardplan.deferredBinds"));

@@ -38,7 +38,7 @@ class DeferredCountsTest {
                     PipelineSearch off = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
                     var b = off.run();
                     String what = devices + " devices, limit " + share + " of one stage's peak";
-                    seen.add(what + ": " + on.scheduleBound.size() + " noted, " + off.scheduleBound.size() + " without");
+                    seen.add(what + ": " + on.nextZero.size() + " noted, " + off.nextZero.size() + " without");
                     assertEquals(a.isPresent(), b.isPresent(), what);
                     if (a.isEmpty()) {
                         continue;
@@ -46,7 +46,7 @@ class DeferredCountsTest {
                     // pricing more configurations never gives a slower plan
                     assertTrue(a.get().stepSeconds() <= b.get().stepSeconds() * (1 + 1e-12), what + ": "
                             + a.get().stepSeconds() + " > " + b.get().stepSeconds());
-                    noted += on.scheduleBound.size() - off.scheduleBound.size();
+                    noted += on.nextZero.size() - off.nextZero.size();
                 }
             }
         } finally {

@@ -468,9 +468,9 @@ class PipelineSearchTest {
                             || !(held.get().stepSeconds() < free.get().stepSeconds()) || before.get().memoryBound()) {
                         continue; // the faster schedule fits, or a stage binds anyway
                     }
-                    assertEquals(1, ps.scheduleBound.size(), what + ": the faster schedule does not fit, yet not noted");
-                    assertArrayEquals(new int[] {p, m, 0, 1}, ps.scheduleBound.get(0), what);
-                    assertTrue(old.scheduleBound.isEmpty(), what);
+                    assertEquals(1, ps.nextZero.size(), what + ": the faster schedule does not fit, yet not noted");
+                    assertArrayEquals(new int[] {p, m, 0, 1}, ps.nextZero.get(0), what);
+                    assertTrue(old.nextZero.isEmpty(), what);
                     assertEquals(before.get().stepSeconds(), free.get().stepSeconds(), 0.0, what);
                     assertEquals(before.get().schedule().name(), free.get().schedule().name(), what);
                     assertTrue(free.get().fits(), what);
