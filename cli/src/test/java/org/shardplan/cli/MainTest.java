@@ -28,7 +28,7 @@ class MainTest {
     /** A command that runs out of heap (what a search too large for its -Xmx does). */
     @picocli.CommandLine.Command(name = "exhaust")
     static final class Exhausts implements java.util.concurrent.Callable<Integer> {
-        @picocli.CommandLine.Option(names = "--verbose")
+        @picocli.CommandLine.Option(names = "--verbose") // accepted, as the real commands accept it
         boolean verbose;
 
         @Override

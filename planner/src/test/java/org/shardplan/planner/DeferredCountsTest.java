@@ -21,7 +21,7 @@ class DeferredCountsTest {
             ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
 
     @Test
-    void countsPutOffForMemoryAreNotedForTheNextZeroStageAndTheSearchIsNoSlower() throws Exception {
+    void countsPutOffForMemoryAreNotedForTheNextZeroStageAndThePlanIsNeverSlower() throws Exception {
         boolean was = PipelineSearch.deferredBinds;
         int noted = 0;
         List<String> seen = new ArrayList<>();

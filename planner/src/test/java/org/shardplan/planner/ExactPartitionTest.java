@@ -316,13 +316,13 @@ class ExactPartitionTest {
             ProblemBuilder.Built b = ps.built(micro, devices, false, 1);
             int n = b.units().size();
             List<Integer> pos = PipelineSearch.cutPositions(n, ps.cuts(cg, micro));
-            ExactPartition[] two = new ExactPartition[3];
+            ExactPartition[] three = new ExactPartition[3];
             for (int x = 0; x < 3; x++) {
-                two[x] = new ExactPartition(b, StageProblem.Filter.ALL, pos, stages, m, planner.memoryLimit(),
+                three[x] = new ExactPartition(b, StageProblem.Filter.ALL, pos, stages, m, planner.memoryLimit(),
                         new double[n + 1], (from, to, r) -> Optional.empty(), () -> 100, () -> true);
-                two[x].interpolate = x != 1;
+                three[x].interpolate = x != 1;
             }
-            two[2].prefetchCells = 1;
+            three[2].prefetchCells = 1;
             int k = pos.size() - 1;
             List<int[]> all = new ArrayList<>();
             for (int s = 0; s < stages; s++) {
@@ -332,28 +332,28 @@ class ExactPartitionTest {
                     }
                 }
             }
-            for (ExactPartition e : two) {
+            for (ExactPartition e : three) {
                 e.willCost(all);
             }
             for (int[] r : all) {
                 for (int x : new int[] {0, 2}) {
                     String what = "P=" + stages + " m=" + m + " stage " + r[0] + " over " + r[1] + ".." + r[2] + ", " + x;
-                    assertEquals(two[1].cost(r[1], r[2], r[0]), two[x].cost(r[1], r[2], r[0]), 0.0, what);
-                    assertEquals(two[1].exact(r[1], r[2], r[0]), two[x].exact(r[1], r[2], r[0]), what);
-                    if (two[1].exact(r[1], r[2], r[0])) {
-                        Optional<int[]> want = two[1].choice(r[1], r[2], r[0]);
-                        Optional<int[]> got = two[x].choice(r[1], r[2], r[0]);
+                    assertEquals(three[1].cost(r[1], r[2], r[0]), three[x].cost(r[1], r[2], r[0]), 0.0, what);
+                    assertEquals(three[1].exact(r[1], r[2], r[0]), three[x].exact(r[1], r[2], r[0]), what);
+                    if (three[1].exact(r[1], r[2], r[0])) {
+                        Optional<int[]> want = three[1].choice(r[1], r[2], r[0]);
+                        Optional<int[]> got = three[x].choice(r[1], r[2], r[0]);
                         assertEquals(want.isPresent(), got.isPresent(), what);
                         want.ifPresent(w -> assertArrayEquals(w, got.get(), what));
                     }
                 }
             }
-            assertEquals(two[1].solves, two[0].solves, "solves counted");
-            assertEquals(two[1].solves, two[2].solves, "solves counted, one problem held at a time");
-            assertEquals(0, two[1].interpolated);
-            interpolated += two[0].interpolated;
-            oneAtATime += two[2].interpolated;
-            System.out.println("P=" + stages + " m=" + m + ": " + two[0].solves + " solves, " + two[0].interpolated
+            assertEquals(three[1].solves, three[0].solves, "solves counted");
+            assertEquals(three[1].solves, three[2].solves, "solves counted, one problem held at a time");
+            assertEquals(0, three[1].interpolated);
+            interpolated += three[0].interpolated;
+            oneAtATime += three[2].interpolated;
+            System.out.println("P=" + stages + " m=" + m + ": " + three[0].solves + " solves, " + three[0].interpolated
                     + " interpolated");
         }
         assertTrue(interpolated > 0, "no solve answered by interpolation");
