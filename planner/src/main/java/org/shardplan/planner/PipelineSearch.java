@@ -3304,7 +3304,7 @@ final class PipelineSearch {
             int[] c = nextZero.get(i);
             int at = zs.indexOf(c[3]);
             if (at < 0 || at + 1 >= zs.size()
-                    || priced.containsKey(c[0] + "/" + c[1] + "/" + (c[2] == 1) + "/" + zs.get(at + 1))) {
+                    || priced.containsKey(pricedKey(c[0], c[1], c[2] == 1, zs.get(at + 1)))) {
                 continue;
             }
             Optional<Outcome> o = memoPrice(c[0], c[1], c[2] == 1, zs.get(at + 1));
@@ -3478,9 +3478,14 @@ final class PipelineSearch {
     /** How many times {@link #leadAtHighestZero} went on to ZeRO's highest stage. */
     int leads;
 
+    /** The key of a configuration in {@link #priced}, the passes' memo. */
+    private static String pricedKey(int p, int m, boolean rc, int z) {
+        return p + "/" + m + "/" + rc + "/" + z;
+    }
+
     /** {@link #price} through the memo of the passes ({@link #sweep}'s). */
     private Optional<Outcome> memoPrice(int p, int m, boolean rc, int z) throws ShardplanException {
-        String key = p + "/" + m + "/" + rc + "/" + z;
+        String key = pricedKey(p, m, rc, z);
         Optional<Outcome> o = priced.get(key);
         if (o == null) {
             o = price(p, m, rc, z);
@@ -3514,7 +3519,7 @@ final class PipelineSearch {
      */
     private Sweep sweep(int p, boolean rc, int z, List<Integer> ms, boolean refine) throws ShardplanException {
         java.util.function.IntFunction<Optional<Outcome>> at = i -> priced.computeIfAbsent(
-                p + "/" + ms.get(i) + "/" + rc + "/" + z, k -> {
+                pricedKey(p, ms.get(i), rc, z), k -> {
                     try {
                         return price(p, ms.get(i), rc, z);
                     } catch (ShardplanException e) {
