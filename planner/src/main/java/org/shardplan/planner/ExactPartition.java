@@ -780,6 +780,22 @@ final class ExactPartition implements StagePartition.StageCosts {
         return ((long) shape(i, j) << 32) | copies(s);
     }
 
+    /**
+     * Whether {@link #exact} holds for the range with no solve run (its shape's solve without the limit
+     * not yet known: false, where {@link #exact} would solve it). O(1) once the shape is known.
+     */
+    boolean known(int i, int j, int s) {
+        if (overMemory(i, j, s) || limitedSolves.containsKey(limitedKey(i, j, s))) {
+            return true;
+        }
+        int k = shape(i, j);
+        if (!free.containsKey(k)) {
+            return false;
+        }
+        Free f = free.get(k);
+        return f != null && f.staticBytes() + copies(s) * f.activationBytes() <= limit;
+    }
+
     /** The exact solve of the range at stage s when known: empty when it cannot fit; null when not known yet. */
     private Optional<Solved> solved(int i, int j, int s) {
         lookups++;

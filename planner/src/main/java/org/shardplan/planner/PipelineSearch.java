@@ -2710,7 +2710,7 @@ final class PipelineSearch {
 
     /**
      * The distinct stage solves the exact partition of a configuration of {@code stages} stages may run
-     * before the balanced partition is kept instead: {@code 64 + 8 P}, or {@code -Dshardplan.partitionSolves=N}
+     * before the balanced partition is kept instead: {@code 16 + 4 P}, or {@code -Dshardplan.partitionSolves=N}
      * (0: no limit). A chain of repeated layers needs few (6-15 on Megatron's GPT rows with stages that
      * fit, 51-66 where memory binds), a graph without repeated layers one per range reached (DenseNet-121:
      * 250-800 per configuration, each cheap, but together most of its search); the budget keeps the
@@ -2816,6 +2816,8 @@ final class PipelineSearch {
         for (int s = 0; s <= stages; s++) {
             bal[s] = pos.indexOf(balanced[s]);
         }
+        // the optimum of each round of the partition's refinement, as found (kept where its budget stops it)
+        List<int[]> roundOptima = new ArrayList<>();
         try {
             // the balanced partition's objective bounds the optimum from above
             double sum = 0;
@@ -2851,7 +2853,8 @@ final class PipelineSearch {
                 certainOverBudget++;
                 throw new ExactPartition.OutOfTime();
             }
-            StagePartition.Result r = StagePartition.solve(pos.size() - 1, stages, m, costs, upper, ALTERNATIVES);
+            StagePartition.Result r = StagePartition.solve(pos.size() - 1, stages, m, costs, upper, ALTERNATIVES,
+                    roundOptima::add);
             List<int[]> candidates = new ArrayList<>();
             for (StagePartition.Partition x : r.partitions()) {
                 candidates.add(x.bounds());
@@ -2859,33 +2862,7 @@ final class PipelineSearch {
             if (upper < Double.POSITIVE_INFINITY && candidates.stream().noneMatch(x -> java.util.Arrays.equals(x, bal))) {
                 candidates.add(bal);
             }
-            int[] best = null;
-            double[] bestRank = null;
-            for (int[] x : candidates) {
-                int[] choice = new int[n];
-                boolean feasible = true;
-                for (int s = 0; s < stages && feasible; s++) {
-                    Optional<int[]> ch = costs.choice(x[s], x[s + 1], s);
-                    feasible = ch.isPresent();
-                    if (feasible) {
-                        System.arraycopy(ch.get(), 0, choice, costs.node(x[s]), ch.get().length);
-                    }
-                }
-                if (!feasible) {
-                    continue;
-                }
-                int[] nb = new int[stages + 1];
-                for (int s = 0; s <= stages; s++) {
-                    nb[s] = costs.node(x[s]);
-                }
-                double[] rank = rank(profiles(b, pb, choice, nb, devices, recompute), stages, m);
-                // fitting first, then the faster step; ties (and no schedule to rank by) keep the earlier
-                if (best == null || (rank != null && (bestRank == null || rank[0] < bestRank[0]
-                        || (rank[0] == bestRank[0] && rank[1] < bestRank[1] * (1 - 1e-12))))) {
-                    best = nb;
-                    bestRank = rank;
-                }
-            }
+            int[] best = fastest(b, pb, costs, candidates, stages, m, devices, recompute);
             Optional<StagePartition.Partition> opt = r.best();
             int[] optimum = opt.map(x -> {
                 int[] nb = new int[stages + 1];
@@ -2916,17 +2893,95 @@ final class PipelineSearch {
             } else {
                 balancedFallbacks++;
             }
-            lastCut = new Cut(balanced, null, Double.NaN, balanced, false, costs.solves);
-            if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "  exact partition: %s after %d solves, balanced %s%n",
-                        overBudgetEarly || costs.stoppedAtBudget ? "certain to exceed its budget" : "out of time", costs.solves,
-                        java.util.Arrays.toString(balanced));
+            // the balanced partition, or a faster one among the rounds' optima whose stages were all solved
+            int[] kept = balanced;
+            if (!roundOptima.isEmpty() && timeLeft()) {
+                List<int[]> solved = new ArrayList<>();
+                if (allExact(costs, bal, stages)) {
+                    solved.add(bal);
+                }
+                for (int[] x : roundOptima) {
+                    if (allExact(costs, x, stages) && solved.stream().noneMatch(y -> java.util.Arrays.equals(x, y))) {
+                        solved.add(x);
+                    }
+                }
+                if (!solved.isEmpty() && !(solved.size() == 1 && solved.get(0) == bal)) {
+                    kept = fastest(b, pb, costs, solved, stages, m, devices, recompute);
+                    if (kept == null) {
+                        kept = balanced;
+                    } else if (!java.util.Arrays.equals(kept, balanced)) {
+                        roundOptimumKept++;
+                    }
+                }
             }
-            return balanced;
+            lastCut = new Cut(kept, null, Double.NaN, balanced, false, costs.solves);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  exact partition: %s after %d solves, %s %s%n",
+                        overBudgetEarly || costs.stoppedAtBudget ? "certain to exceed its budget" : "out of time", costs.solves,
+                        java.util.Arrays.equals(kept, balanced) ? "balanced" : "an optimum of an earlier round", java.util.Arrays.toString(kept));
+            }
+            return kept;
         } finally {
             interpolatedSolves += costs.interpolated;
             tick("exact partition", t0);
         }
+    }
+
+    /**
+     * Configurations whose exact partition stopped at its budget and kept, instead of the balanced partition, a
+     * faster optimum of an earlier round of its refinement (for tests and the trace).
+     */
+    int roundOptimumKept;
+
+    /** Whether every stage of partition {@code x} (segment indices) has its exact cost known, no solve run. */
+    private static boolean allExact(ExactPartition costs, int[] x, int stages) {
+        try {
+            for (int s = 0; s < stages; s++) {
+                if (!costs.known(x[s], x[s + 1], s)) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (ExactPartition.OutOfTime e) {
+            return false;
+        }
+    }
+
+    /**
+     * Of the partitions {@code candidates} (segment indices; every stage's cost exact), the node bounds of the one
+     * the schedules rank first: fitting first, then the faster step; ties (and no schedule to rank by) keep the
+     * earlier; null where none is feasible. O(candidates (nodes + links)).
+     */
+    private int[] fastest(ProblemBuilder.Built b, ProblemBuilder pb, ExactPartition costs, List<int[]> candidates,
+            int stages, int m, int devices, boolean recompute) {
+        int n = b.units().size();
+        int[] best = null;
+        double[] bestRank = null;
+        for (int[] x : candidates) {
+            int[] choice = new int[n];
+            boolean feasible = true;
+            for (int s = 0; s < stages && feasible; s++) {
+                Optional<int[]> ch = costs.choice(x[s], x[s + 1], s);
+                feasible = ch.isPresent();
+                if (feasible) {
+                    System.arraycopy(ch.get(), 0, choice, costs.node(x[s]), ch.get().length);
+                }
+            }
+            if (!feasible) {
+                continue;
+            }
+            int[] nb = new int[stages + 1];
+            for (int s = 0; s <= stages; s++) {
+                nb[s] = costs.node(x[s]);
+            }
+            double[] rank = rank(profiles(b, pb, choice, nb, devices, recompute), stages, m);
+            if (best == null || (rank != null && (bestRank == null || rank[0] < bestRank[0]
+                    || (rank[0] == bestRank[0] && rank[1] < bestRank[1] * (1 - 1e-12))))) {
+                best = nb;
+                bestRank = rank;
+            }
+        }
+        return best;
     }
 
     /**
@@ -3380,8 +3435,10 @@ final class PipelineSearch {
         }
         if (overBudget > 0) {
             notes.add(overBudget + " pipeline configuration" + (overBudget == 1 ? "" : "s") + " kept the balanced partition"
-                    + " of the whole model's layer times: the exact one needed more than 64 + 8 P distinct stage solves"
-                    + " (a graph with few repeated layers; -Dshardplan.partitionSolves=0 lifts the limit)");
+                    + " of the whole model's layer times" + (roundOptimumKept > 0 ? " (" + roundOptimumKept + " a faster"
+                    + " partition the exact one had solved by then)" : "") + ": the exact one needed more than 16 + 4 P"
+                    + " distinct stage solves (a graph with few repeated layers, or stages where memory binds;"
+                    + " -Dshardplan.partitionSolves=0 lifts the limit)");
         }
         if (balancedFallbacks > 0) {
             notes.add("the time limit left " + balancedFallbacks + " pipeline configuration" + (balancedFallbacks == 1 ? ""

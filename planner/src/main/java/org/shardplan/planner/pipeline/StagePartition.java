@@ -30,8 +30,10 @@ import java.util.Optional;
  * be part of a partition whose objective beats the upper bound given (the bound on the slowest stage,
  * {@code t <= min(U / m, (U - L) / (m - 1))} with {@code L} the least sum of lower bounds, and the
  * stages before and after it coverable within that bound), and refines the ranges of the optimum until
- * they are all exact: the partition returned is then optimal among all partitions, whatever the costs
- * of the ranges that were never asked for or never refined.
+ * they are all exact, taking their costs again each round (an oracle may share one solve between ranges,
+ * so that refining one makes others exact at a higher cost than the bound taken before): the partition
+ * returned is then optimal among all partitions, whatever the costs of the ranges that were never asked
+ * for or never refined.
  *
  * <p>Running time: {@code O(P K^2)} lower bounds and at most that many cost look-ups (the caller's
  * solves are what costs; with repeated layers the distinct ones are {@code O(K)}), then
@@ -109,7 +111,8 @@ public final class StagePartition {
 
     /**
      * The result: the optimum first, then the other partitions the enumeration found optimal for some
-     * bound {@code t} whose stages are all exact, by objective (at most {@code alternatives} of them).
+     * bound {@code t} whose stages are all exact (at most {@code alternatives} of them) and the optima of
+     * earlier rounds of refinement that are exact by the end, by objective.
      *
      * @param partitions best first; empty when no partition has every stage finite
      * @param bottlenecks how many bounds {@code t} were enumerated (all rounds)
@@ -137,6 +140,19 @@ public final class StagePartition {
      *     fewer than the stages
      */
     public static Result solve(int segments, int stages, int m, StageCosts costs, double upper, int alternatives) {
+        return solve(segments, stages, m, costs, upper, alternatives, null);
+    }
+
+    /**
+     * {@link #solve(int, int, int, StageCosts, double, int)}, telling {@code rounds} each round's optimum (its
+     * bounds) as it is found, before its ranges are refined: a caller whose oracle may stop the search by
+     * throwing (a budget of solves, a time limit) keeps the partitions found so far, and may price those whose
+     * ranges are exact by then.
+     *
+     * @param rounds told each round's optimum; null for none
+     */
+    public static Result solve(int segments, int stages, int m, StageCosts costs, double upper, int alternatives,
+            java.util.function.Consumer<int[]> rounds) {
         checkArguments(segments, stages, m);
         int k = segments;
         int p = stages;
@@ -188,26 +204,38 @@ public final class StagePartition {
             c[x[0]][x[1]][x[2]] = costs.cost(x[1], x[2], x[0]);
             solved++;
         }
-        int rounds = 0;
+        int enumerated = 0;
+        // the optimum of each round whose costs were found stale or inexact: a partition the schedules may still
+        // prefer (their step is not Alpa's objective), returned among the runners-up where it is exact by the end
+        List<Partition> earlier = new ArrayList<>();
         while (true) {
             Enumerated e = enumerate(c, k, p, m, cap);
             List<Partition> found = e.found();
-            rounds += e.bottlenecks();
+            enumerated += e.bottlenecks();
             if (found.isEmpty()) {
-                return new Result(List.of(), rounds, solved);
+                return new Result(List.of(), enumerated, solved);
             }
             Partition best = found.get(0);
+            if (rounds != null) {
+                rounds.accept(best.bounds());
+            }
             boolean refined = false;
             for (int s = 0; s < p; s++) {
                 int i = best.bounds[s];
                 int j = best.bounds[s + 1];
                 if (!costs.exact(i, j, s)) {
                     costs.refine(i, j, s);
-                    c[s][i][j] = costs.cost(i, j, s);
+                }
+                // a refinement may have made other ranges exact too (an oracle that shares one solve between
+                // ranges of the same shape): the cost taken before is then a stale lower bound, taken again
+                double now = costs.cost(i, j, s);
+                if (Double.compare(now, c[s][i][j]) != 0) {
+                    c[s][i][j] = now;
                     refined = true;
                 }
             }
             if (refined) {
+                earlier.add(best);
                 continue;
             }
             List<Partition> r = new ArrayList<>();
@@ -216,16 +244,42 @@ public final class StagePartition {
                 if (r.size() > alternatives) {
                     break;
                 }
-                boolean exact = true;
-                for (int s = 0; s < p && exact; s++) {
-                    exact = costs.exact(x.bounds[s], x.bounds[s + 1], s);
-                }
-                if (exact) {
-                    r.add(x);
+                Partition now = costed(x.bounds, p, m, costs);
+                if (now != null) {
+                    r.add(now);
                 }
             }
-            return new Result(r, rounds, solved);
+            for (Partition x : earlier) {
+                Partition now = costed(x.bounds, p, m, costs);
+                if (now != null && r.stream().noneMatch(y -> Arrays.equals(y.bounds, x.bounds))) {
+                    r.add(now);
+                }
+            }
+            // the runners-up by their objectives as they are now, after the optimum
+            r.subList(1, r.size()).sort(Comparator.comparingDouble(Partition::objective));
+            return new Result(r, enumerated, solved);
         }
+    }
+
+    /**
+     * The partition with its objective from the costs as they are now (those an enumeration took may be stale
+     * lower bounds); null unless every stage's cost is exact and finite. O(P) look-ups.
+     */
+    private static Partition costed(int[] bounds, int p, int m, StageCosts costs) {
+        double sum = 0;
+        double slowest = 0;
+        for (int s = 0; s < p; s++) {
+            if (!costs.exact(bounds[s], bounds[s + 1], s)) {
+                return null;
+            }
+            double cost = costs.cost(bounds[s], bounds[s + 1], s);
+            if (!(cost < Double.POSITIVE_INFINITY)) {
+                return null;
+            }
+            sum += cost;
+            slowest = Math.max(slowest, cost);
+        }
+        return new Partition(bounds, sum + (m - 1) * slowest, sum, slowest);
     }
 
     /** {@code lb[s][i][j]}: the oracle's lower bound of segments {@code [i, j)} as stage s, where a range can be. O(P K^2). */

@@ -113,6 +113,88 @@ class StagePartitionTest {
         }
     }
 
+    /**
+     * Costs by a range's length alone, one solve shared by every range of that length (as the exact partition
+     * shares a stage solve between ranges of the same shape): lengths 1 and 2 cost 1 and 3, exact; length 3
+     * answers 1 (a lower bound) until any range of length 3 is refined, then 10 for all of them.
+     */
+    static class SharedByLength implements StagePartition.StageCosts {
+        boolean longSolved;
+        int refinements;
+
+        @Override
+        public double lowerBound(int from, int to, int stage) {
+            return 0.5;
+        }
+
+        @Override
+        public double cost(int from, int to, int stage) {
+            return switch (to - from) {
+                case 1 -> 1;
+                case 2 -> 3;
+                default -> longSolved ? 10 : 1;
+            };
+        }
+
+        @Override
+        public boolean exact(int from, int to, int stage) {
+            return to - from < 3 || longSolved;
+        }
+
+        @Override
+        public void refine(int from, int to, int stage) {
+            refinements++;
+            longSolved = true;
+        }
+    }
+
+    @Test
+    void aRangeMadeExactByAnotherRangesRefinementIsCostedAgain() {
+        // m = 3 over 4 segments: {1 | 3} and {3 | 1} look 1 + 1 + 2 * 1 = 4 until a range of length 3 is refined,
+        // and are 1 + 10 + 2 * 10 = 31 after, which makes it both; {2 | 2} is 3 + 3 + 2 * 3 = 12, the optimum.
+        // Refining one of the two made the other exact at its old cost: it must not come back as the optimum at 4
+        SharedByLength costs = new SharedByLength();
+        StagePartition.Result r = StagePartition.solve(4, 2, 3, costs, Double.POSITIVE_INFINITY, 4);
+        assertArrayEquals(new int[] {0, 2, 4}, r.best().orElseThrow().bounds());
+        assertEquals(12, r.best().get().objective(), 1e-12);
+        assertEquals(1, costs.refinements);
+        // the runners-up carry their objectives as they are now, in order
+        for (StagePartition.Partition p : r.partitions().subList(1, r.partitions().size())) {
+            assertEquals(31, p.objective(), 1e-12, p.toString());
+        }
+    }
+
+    @Test
+    void eachRoundsOptimumIsToldBeforeItsRangesAreRefinedSoThatAnOracleThatStopsKeepsThem() {
+        // the first round's optimum (4 by the costs taken) is told before its range of length 3 is refined, the
+        // second (the other partition with a stage of length 3, 4 by its stale cost) before that cost is taken
+        // again, then {2 | 2}; an oracle that stops at its first refinement (a budget of solves) has the first already
+        List<int[]> told = new ArrayList<>();
+        StagePartition.Result r = StagePartition.solve(4, 2, 3, new SharedByLength(), Double.POSITIVE_INFINITY, 4, told::add);
+        assertEquals(3, told.size());
+        for (int i = 0; i < 2; i++) {
+            assertEquals(3, Math.max(told.get(i)[1], 4 - told.get(i)[1]), "a stage of length 3 in round " + i);
+        }
+        assertArrayEquals(r.best().orElseThrow().bounds(), told.get(2));
+        // the earlier rounds' optima, exact by the end, are among the runners-up at their objectives as they are now
+        for (int i = 0; i < 2; i++) {
+            int[] x = told.get(i);
+            assertTrue(r.partitions().stream().anyMatch(p -> java.util.Arrays.equals(p.bounds(), x) && p.objective() == 31),
+                    "" + r.partitions());
+        }
+        List<int[]> before = new ArrayList<>();
+        SharedByLength stopping = new SharedByLength() {
+            @Override
+            public void refine(int from, int to, int stage) {
+                throw new IllegalStateException("out of solves");
+            }
+        };
+        assertThrows(IllegalStateException.class,
+                () -> StagePartition.solve(4, 2, 3, stopping, Double.POSITIVE_INFINITY, 4, before::add));
+        assertEquals(1, before.size());
+        assertArrayEquals(told.get(0), before.get(0));
+    }
+
     @Test
     void anUpperBoundSavesLookUpsAndKeepsTheOptimum() {
         // 12 segments of time 1 on 3 stages, m = 8: 4 + 4 + 4 = 12 + 7 * 4 = 40 (the balanced partition)
