@@ -35,8 +35,24 @@ import org.shardplan.planner.solver.Status;
 class ExactPartitionTest {
 
     /** A built-in GPT of six layers. */
-    static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=6,hidden=512,heads=8,seq=128,vocab=4096",
-            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+    static final ModelSource GPT = gpt(6);
+
+    /** A built-in GPT of {@code layers} layers, hidden 512, 8 heads, sequence 128, vocabulary 4,096. */
+    static ModelSource gpt(int layers) {
+        return b -> BuiltinModels.read("gpt?layers=" + layers + ",hidden=512,heads=8,seq=128,vocab=4096",
+                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+    }
+
+    /**
+     * A search that prices each configuration it is asked for, whatever the plans found (no bound) and whether
+     * memory binds (nothing put off).
+     */
+    static PipelineSearch pricing(Planner planner, SearchOptions so, ModelSource model, long batch) {
+        PipelineSearch ps = new PipelineSearch(planner, so, model, batch, 120);
+        ps.useBound = false;
+        ps.defer = false;
+        return ps;
+    }
 
     /** One configuration's brute force: the least objective over every partition, and the balanced partition's. */
     private record Brute(double least, double balanced, int partitions, int infeasible, int binding) {
@@ -61,7 +77,6 @@ class ExactPartitionTest {
         }
         pos.add(n);
         int k = pos.size() - 1;
-        double w = m + stages - 1;
         double least = Double.POSITIVE_INFINITY;
         double balanced = Double.NaN;
         int count = 0;
@@ -77,57 +92,13 @@ class ExactPartitionTest {
             for (int s = 0; s <= stages; s++) {
                 bounds[s] = pos.get(seg[s]);
             }
-            int[] choice = new int[n];
-            double[] cost = new double[stages];
-            boolean fits = true;
-            for (int s = 0; s < stages && fits; s++) {
-                int copies = Math.min(stages - s, m);
-                StageProblem sp = StageProblem.of(b, bounds[s], bounds[s + 1], new ProblemBuilder.Repeat(w, copies),
-                        StageProblem.Filter.ALL, OptionalDouble.of(limit), true);
-                Solution sol = new DpSolver().solve(sp.problem().withMemoryLimit(OptionalDouble.empty()),
-                        Solver.Options.defaults());
-                assertEquals(Status.OPTIMAL, sol.status());
-                int[] ch;
-                double objective;
-                if (Evaluator.evaluate(sp.problem(), sol.choices()).memory() <= limit) {
-                    ch = sp.expand(sol.choices());
-                    objective = sol.objective();
-                } else {
-                    // the stage's own optimum does not fit: nothing fits when the least memory of its nodes
-                    // does not, else the limit priced as the search prices it
-                    double leastMemory = 0;
-                    for (ProblemBuilder.Unit u : b.units().subList(bounds[s], bounds[s + 1])) {
-                        double lm = Double.POSITIVE_INFINITY;
-                        for (ProblemBuilder.Cost c : u.costs()) {
-                            lm = Math.min(lm, c.parameterBytes() + copies * c.activationBytes());
-                        }
-                        leastMemory += lm;
-                    }
-                    MemoryPricing.Result pr = leastMemory > limit ? null : MemoryPricing.solve(sp.problem(), 60);
-                    if (pr == null) {
-                        fits = false;
-                        infeasible++;
-                        break;
-                    }
-                    binding++;
-                    ch = sp.expand(pr.choices());
-                    objective = pr.objective();
-                }
-                cost[s] = objective / w;
-                System.arraycopy(ch, 0, choice, bounds[s], ch.length);
-            }
-            if (!fits) {
+            Stages st = stagesOf(ps, b, pb, bounds, m, devices, limit);
+            if (st.objective() == Double.POSITIVE_INFINITY) {
+                infeasible++;
                 continue;
             }
-            List<StageProfile> profiles = ps.profiles(b, pb, choice, bounds, devices, false);
-            double sum = 0;
-            double max = 0;
-            for (int s = 0; s < stages; s++) {
-                double c = cost[s] + (s < stages - 1 ? 2 * profiles.get(s).sendSeconds() : 0);
-                sum += c;
-                max = Math.max(max, c);
-            }
-            double objective = sum + (m - 1) * max;
+            binding += st.binding();
+            double objective = st.objective();
             least = Math.min(least, objective);
             if (ps.lastCut != null && java.util.Arrays.equals(bounds, ps.lastCut.balanced())) {
                 balanced = objective;
@@ -161,12 +132,8 @@ class ExactPartitionTest {
         for (int p : List.of(2, 3, 4)) {
             for (int m : List.of(p, 2 * p)) {
                 SearchOptions so = SearchOptions.AUTO.withSchedule("1f1b");
-                PipelineSearch exact = new PipelineSearch(planner, so, model, batch, 120);
-                PipelineSearch balanced = new PipelineSearch(planner, so, model, batch, 120);
-                for (PipelineSearch ps : List.of(exact, balanced)) {
-                    ps.useBound = false;
-                    ps.defer = false;
-                }
+                PipelineSearch exact = pricing(planner, so, model, batch);
+                PipelineSearch balanced = pricing(planner, so, model, batch);
                 balanced.exactPartition = false;
                 var e = exact.price(p, m, false, 1);
                 var o = balanced.price(p, m, false, 1);
@@ -224,32 +191,50 @@ class ExactPartitionTest {
         return r;
     }
 
+    /** One partition priced stage by stage: its objective (+inf where a stage cannot fit) and its stages priced under a binding limit. */
+    private record Stages(double objective, int binding) {
+    }
+
     /**
-     * The objective of one partition (node bounds) with each stage solved on its own, as {@link #bruteForce}
-     * prices every partition; +inf where a stage cannot fit.
+     * Partition {@code bounds} (node indices), each stage solved exactly on its own: stage s over nodes [a, b) costs
+     * its tied problem's optimum (micro-batch work weighted by m + P - 1, its activations held min(P - s, m) times
+     * against the memory limit) over m + P - 1, plus twice its send as the stage profiles price it; the objective is
+     * the sum plus (m - 1) times the largest.
      */
-    private static double objectiveOf(PipelineSearch ps, long micro, int[] bounds, int m, int devices, double limit)
-            throws Exception {
+    private static Stages stagesOf(PipelineSearch ps, ProblemBuilder.Built b, ProblemBuilder pb, int[] bounds, int m,
+            int devices, double limit) {
         int stages = bounds.length - 1;
-        ProblemBuilder pb = ps.builder(micro, devices, false, 1);
-        ProblemBuilder.Built b = ps.built(micro, devices, false, 1);
         double w = m + stages - 1;
         int[] choice = new int[b.units().size()];
         double[] cost = new double[stages];
+        int binding = 0;
         for (int s = 0; s < stages; s++) {
-            StageProblem sp = StageProblem.of(b, bounds[s], bounds[s + 1], new ProblemBuilder.Repeat(w, Math.min(stages - s, m)),
+            int copies = Math.min(stages - s, m);
+            StageProblem sp = StageProblem.of(b, bounds[s], bounds[s + 1], new ProblemBuilder.Repeat(w, copies),
                     StageProblem.Filter.ALL, OptionalDouble.of(limit), true);
             Solution sol = new DpSolver().solve(sp.problem().withMemoryLimit(OptionalDouble.empty()), Solver.Options.defaults());
+            assertEquals(Status.OPTIMAL, sol.status());
             int[] ch;
             double objective;
             if (Evaluator.evaluate(sp.problem(), sol.choices()).memory() <= limit) {
                 ch = sp.expand(sol.choices());
                 objective = sol.objective();
             } else {
-                MemoryPricing.Result pr = MemoryPricing.solve(sp.problem(), 60);
-                if (pr == null) {
-                    return Double.POSITIVE_INFINITY;
+                // the stage's own optimum does not fit: nothing fits when the least memory of its nodes does not,
+                // else the limit priced as the search prices it
+                double leastMemory = 0;
+                for (ProblemBuilder.Unit u : b.units().subList(bounds[s], bounds[s + 1])) {
+                    double lm = Double.POSITIVE_INFINITY;
+                    for (ProblemBuilder.Cost c : u.costs()) {
+                        lm = Math.min(lm, c.parameterBytes() + copies * c.activationBytes());
+                    }
+                    leastMemory += lm;
                 }
+                MemoryPricing.Result pr = leastMemory > limit ? null : MemoryPricing.solve(sp.problem(), 60);
+                if (pr == null) {
+                    return new Stages(Double.POSITIVE_INFINITY, binding);
+                }
+                binding++;
                 ch = sp.expand(pr.choices());
                 objective = pr.objective();
             }
@@ -264,7 +249,7 @@ class ExactPartitionTest {
             sum += c;
             max = Math.max(max, c);
         }
-        return sum + (m - 1) * max;
+        return new Stages(sum + (m - 1) * max, binding);
     }
 
     @Test
@@ -275,8 +260,7 @@ class ExactPartitionTest {
         // solved on its own (it was a stale lower bound: at 2% of an A100, P 4, m 4, 0.04057 reported for a
         // partition whose stages cost 0.04356, above the true optimum's 0.04143; on GPT-145.6B's 16 stages, 22.2 s
         // reported where the stages cost 44.1 s)
-        ModelSource gpt = b -> BuiltinModels.read("gpt?layers=24,hidden=512,heads=8,seq=128,vocab=4096",
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        ModelSource gpt = gpt(24);
         long batch = 256;
         int devices = 16;
         int checked = 0;
@@ -286,15 +270,14 @@ class ExactPartitionTest {
             planner = planner.withMemoryLimit(planner.memoryLimit() * share);
             for (int p : List.of(4, 8)) {
                 for (int m : List.of(p, 2 * p)) {
-                    PipelineSearch ps = new PipelineSearch(planner, SearchOptions.AUTO.withSchedule("1f1b"), gpt, batch, 120);
-                    ps.useBound = false;
-                    ps.defer = false;
+                    PipelineSearch ps = pricing(planner, SearchOptions.AUTO.withSchedule("1f1b"), gpt, batch);
                     ps.price(p, m, false, 1);
                     PipelineSearch.Cut cut = ps.lastCut;
                     if (cut == null || !cut.exact() || cut.optimum() == null) {
                         continue;
                     }
-                    double own = objectiveOf(ps, batch / m, cut.optimum(), m, devices / p, planner.memoryLimit());
+                    double own = stagesOf(ps, ps.built(batch / m, devices / p, false, 1), ps.builder(batch / m, devices / p, false, 1),
+                            cut.optimum(), m, devices / p, planner.memoryLimit()).objective();
                     assertEquals(own, cut.objective(), 1e-9 * own, "share " + share + " P=" + p + " m=" + m + " at "
                             + Arrays.toString(cut.optimum()));
                     checked++;
@@ -350,9 +333,7 @@ class ExactPartitionTest {
         Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(32);
         SearchOptions so = SearchOptions.AUTO.withSchedule("1f1b");
         // with no limit the exact partition of P = 4 runs to its end, with more than one solve
-        PipelineSearch free = new PipelineSearch(planner, so, GPT, 32, 120);
-        free.useBound = false;
-        free.defer = false;
+        PipelineSearch free = pricing(planner, so, GPT, 32);
         free.price(4, 8, false, 1);
         assertTrue(free.lastCut.exact(), "exact partition without a budget");
         assertTrue(free.lastCut.solves() > 1, "solves " + free.lastCut.solves());
@@ -360,9 +341,7 @@ class ExactPartitionTest {
         String old = System.getProperty("shardplan.partitionSolves");
         System.setProperty("shardplan.partitionSolves", "1");
         try {
-            PipelineSearch held = new PipelineSearch(planner, so, GPT, 32, 120);
-            held.useBound = false;
-            held.defer = false;
+            PipelineSearch held = pricing(planner, so, GPT, 32);
             var o = held.price(4, 8, false, 1);
             assertTrue(o.isPresent());
             assertEquals(1, held.overBudget);
@@ -386,8 +365,7 @@ class ExactPartitionTest {
         // every range has the same cost, exactness and layouts, the same solves are counted (those answered
         // included), and some are answered without a dynamic program; so too where the problems are held one at a
         // time (the prefetch's batches bound its memory: a batch of one problem answers none by interpolation)
-        ModelSource gpt = b -> BuiltinModels.read("gpt?layers=24,hidden=512,heads=8,seq=128,vocab=4096",
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        ModelSource gpt = gpt(24);
         Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
         int interpolated = 0;
         int oneAtATime = 0;
@@ -450,8 +428,7 @@ class ExactPartitionTest {
         // a 12-layer GPT under limits at which stages fit only under their limit (memory pricing): priced with the
         // exact partition's answers handed on and without, every configuration is the same (bounds, layouts,
         // step, bound), and the handing on saves memory pricings somewhere
-        ModelSource gpt = b -> BuiltinModels.read("gpt?layers=12,hidden=512,heads=8,seq=128,vocab=4096",
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        ModelSource gpt = gpt(12);
         long saved = 0;
         int compared = 0;
         // (1.6% and 1.2% of an A100-40GB: at P = 4, m = 4 the optimum's stage 1 has the shape and micro-batches
@@ -462,12 +439,8 @@ class ExactPartitionTest {
             for (int[] c : new int[][] {{2, 2}, {4, 4}, {4, 8}}) {
                 String what = "limit x" + share + ", P=" + c[0] + " m=" + c[1];
                 SearchOptions so = SearchOptions.AUTO.withSchedule("1f1b");
-                PipelineSearch on = new PipelineSearch(planner, so, gpt, 256, 120);
-                PipelineSearch off = new PipelineSearch(planner, so, gpt, 256, 120);
-                for (PipelineSearch ps : List.of(on, off)) {
-                    ps.useBound = false;
-                    ps.defer = false;
-                }
+                PipelineSearch on = pricing(planner, so, gpt, 256);
+                PipelineSearch off = pricing(planner, so, gpt, 256);
                 off.shareStageSolves = false;
                 // pricings counted, not their dynamic programs: those depend on where each pricing starts
                 long p0 = MemoryPricing.PRICINGS.get();
@@ -504,8 +477,7 @@ class ExactPartitionTest {
         // a configuration priced a second time by the same search (as one put off is) takes its balanced partition
         // from the first pricing: the same outcome as a fresh search's (bounds, layouts, step, bound), the whole
         // model's problem not solved again
-        ModelSource gpt = b -> BuiltinModels.read("gpt?layers=12,hidden=512,heads=8,seq=128,vocab=4096",
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        ModelSource gpt = gpt(12);
         int compared = 0;
         for (double share : new double[] {1.0, 0.016}) {
             Planner planner = Planner.forCluster(Fixtures.a100(16)).withBatch(256);
@@ -513,12 +485,8 @@ class ExactPartitionTest {
             for (int[] c : new int[][] {{2, 2}, {4, 4}, {4, 8}}) {
                 String what = "limit x" + share + ", P=" + c[0] + " m=" + c[1];
                 SearchOptions so = SearchOptions.AUTO.withSchedule("1f1b");
-                PipelineSearch again = new PipelineSearch(planner, so, gpt, 256, 120);
-                PipelineSearch fresh = new PipelineSearch(planner, so, gpt, 256, 120);
-                for (PipelineSearch ps : List.of(again, fresh)) {
-                    ps.useBound = false;
-                    ps.defer = false;
-                }
+                PipelineSearch again = pricing(planner, so, gpt, 256);
+                PipelineSearch fresh = pricing(planner, so, gpt, 256);
                 var first = again.price(c[0], c[1], false, 1);
                 int shared = again.balancedShared;
                 var second = again.price(c[0], c[1], false, 1);
