@@ -792,7 +792,11 @@ final class ExactPartition implements StagePartition.StageCosts {
         if (!free.containsKey(k)) {
             return false;
         }
-        Free f = free.get(k);
+        return fitsAt(free.get(k), s);
+    }
+
+    /** Whether the solve without the limit {@code f} (null: none) fits stage s's limit with the micro-batches it holds. */
+    private boolean fitsAt(Free f, int s) {
         return f != null && f.staticBytes() + copies(s) * f.activationBytes() <= limit;
     }
 
@@ -807,7 +811,7 @@ final class ExactPartition implements StagePartition.StageCosts {
             return x;
         }
         Free f = free(i, j);
-        if (f != null && f.staticBytes() + copies(s) * f.activationBytes() <= limit) {
+        if (fitsAt(f, s)) {
             return Optional.of(new Solved(f.objective() / weight, f.choice()));
         }
         return null;

@@ -2895,23 +2895,22 @@ final class PipelineSearch {
             }
             // the balanced partition, or a faster one among the rounds' optima whose stages were all solved
             int[] kept = balanced;
-            if (!roundOptima.isEmpty() && timeLeft()) {
-                List<int[]> solved = new ArrayList<>();
+            List<int[]> solved = new ArrayList<>();
+            for (int[] x : roundOptima) {
+                if (allExact(costs, x, stages) && !java.util.Arrays.equals(x, bal)
+                        && solved.stream().noneMatch(y -> java.util.Arrays.equals(x, y))) {
+                    solved.add(x);
+                }
+            }
+            if (!solved.isEmpty() && timeLeft()) {
                 if (allExact(costs, bal, stages)) {
-                    solved.add(bal);
+                    solved.add(0, bal); // first: it keeps ties
                 }
-                for (int[] x : roundOptima) {
-                    if (allExact(costs, x, stages) && solved.stream().noneMatch(y -> java.util.Arrays.equals(x, y))) {
-                        solved.add(x);
-                    }
-                }
-                if (!solved.isEmpty() && !(solved.size() == 1 && solved.get(0) == bal)) {
-                    kept = fastest(b, pb, costs, solved, stages, m, devices, recompute);
-                    if (kept == null) {
-                        kept = balanced;
-                    } else if (!java.util.Arrays.equals(kept, balanced)) {
-                        roundOptimumKept++;
-                    }
+                kept = fastest(b, pb, costs, solved, stages, m, devices, recompute);
+                if (kept == null) {
+                    kept = balanced;
+                } else if (!java.util.Arrays.equals(kept, balanced)) {
+                    roundOptimumKept++;
                 }
             }
             lastCut = new Cut(kept, null, Double.NaN, balanced, false, costs.solves);
@@ -2935,16 +2934,12 @@ final class PipelineSearch {
 
     /** Whether every stage of partition {@code x} (segment indices) has its exact cost known, no solve run. */
     private static boolean allExact(ExactPartition costs, int[] x, int stages) {
-        try {
-            for (int s = 0; s < stages; s++) {
-                if (!costs.known(x[s], x[s + 1], s)) {
-                    return false;
-                }
+        for (int s = 0; s < stages; s++) {
+            if (!costs.known(x[s], x[s + 1], s)) {
+                return false;
             }
-            return true;
-        } catch (ExactPartition.OutOfTime e) {
-            return false;
         }
+        return true;
     }
 
     /**
