@@ -717,6 +717,56 @@ final class PipelineSearch {
 
     private final Map<Balanced, int[]> balancedBounds = new HashMap<>();
 
+    /**
+     * A lower bound on the step of the configuration's plans under every schedule the options allow but the
+     * interleaved one: {@link #stepLowerBound}'s without it, and where memory binds (a configuration put off for it,
+     * {@code memoryBinds}) and that is below {@code target}, the memory-aware bounds' without it ({@link
+     * MemoryAwareBound}, then with the repeated blocks tied, {@link #tiedBound}'s forest), each taken only while the
+     * one before stays below the target. 0 where an asynchronous schedule is allowed.
+     */
+    private double othersBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m, boolean memoryBinds,
+            double target) throws ShardplanException {
+        double o = stepLowerBound(cg, micro, pb, stages, m, false);
+        if (o >= target || !memoryBinds || !useMemoryBound) {
+            return o;
+        }
+        Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cuts(cg, micro));
+        if (kinds == null) {
+            return o;
+        }
+        kinds.remove(MemoryAwareBound.Kind.INTERLEAVED);
+        long t = System.nanoTime();
+        int devices = pb.settings().cluster().deviceCount();
+        Key key = new Key(micro, devices, pb.settings().memory().recompute(), pb.settings().memory().zeroStage());
+        MemoryAwareBound mb = memoryBounds.get(key);
+        if (mb == null) {
+            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), key.recompute(), cuts(cg, micro), limit);
+            memoryBounds.put(key, mb);
+        }
+        o = Math.max(o, mb.step(stages, m, kinds, target));
+        tick("memory bound", t);
+        if (o < target && useTiedBound) {
+            t = System.nanoTime();
+            o = Math.max(o, tiedMemoryBound(tiedBounds, key, cg, pb, MemoryAwareBound.TiedBlocks.forest)
+                    .step(stages, m, kinds, target));
+            tick("tied bound", t);
+        }
+        return o;
+    }
+
+    /**
+     * Whether a configuration whose bound without the interleaved schedule reaches the plan found is priced for the
+     * interleaved schedule alone, with the balanced partition ({@code -Dshardplan.interleavedAlone=false}: priced in
+     * full, as any other).
+     */
+    boolean interleavedAlone = !"false".equals(System.getProperty("shardplan.interleavedAlone"));
+
+    /** Configurations priced for the interleaved schedule alone ({@link #interleavedAlone}; for tests and the trace). */
+    int interleavedOnly;
+
+    /** Exact partitions started ({@link #exactBounds}; for tests). */
+    int exactPartitions;
+
     /** Configurations whose balanced partition {@link #balancedBounds} answered (for tests; guarded by it). */
     int balancedShared;
 
@@ -750,6 +800,22 @@ final class PipelineSearch {
                 return Optional.of(Outcome.bounded(stages, m, recompute, zero, lb));
             }
         }
+        // where only the interleaved schedule's bound lies below the plan found (m A / P and its fill: the other
+        // schedules' bubbles lift theirs), the configuration is priced for that schedule alone, and without the exact
+        // partition: its stages are what the other schedules run, while the interleaved one re-cuts the stages' layouts
+        // into P v chunks of its own; the balanced partition's stage solves give those layouts
+        double others = Double.NaN;
+        if (incumbent != null && useBound && stages > 1 && interleavedAlone) {
+            double o = othersBound(cg, micro, pb, stages, m, known > 0, incumbent.stepSeconds());
+            if (o >= incumbent.stepSeconds()) {
+                others = Math.max(o, known);
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  bound without the interleaved schedule %.4f s >= %.4f s"
+                            + " found: the interleaved schedule alone%n", o, incumbent.stepSeconds());
+                }
+            }
+        }
+        boolean onlyInterleaved = !Double.isNaN(others);
         long tb = System.nanoTime();
         ProblemBuilder.Built b = built(micro, devices, recompute, zero);
         if (TRACE) {
@@ -792,7 +858,7 @@ final class PipelineSearch {
                         }
                     }
                 }
-                if (exactPartition) {
+                if (exactPartition && !onlyInterleaved) {
                     // the exact partition (StagePartition over the stages' own solves), the balanced one among
                     // its candidates and its fallback when the time limit runs out
                     bounds = exactBounds(b, pb, cg, micro, stages, m, f, devices, recompute, bounds);
@@ -849,7 +915,8 @@ final class PipelineSearch {
                 return Optional.empty();
             }
             if (so.isEmpty()) {
-                return Optional.empty();
+                // no layouts of the stage fit: where only the interleaved schedule was left, the others stay bounded
+                return onlyInterleaved ? Optional.of(Outcome.bounded(stages, m, recompute, zero, others)) : Optional.empty();
             }
             Solved x = so.get();
             System.arraycopy(x.choices(), 0, choice, bounds[s], x.choices().length);
@@ -915,6 +982,9 @@ final class PipelineSearch {
         java.util.OptionalInt staleLimit = opts.scheduleParameters().maxStaleness();
         pricing:
         for (Schedule named : schedules) {
+            if (onlyInterleaved && !named.name().equals("interleaved")) {
+                continue; // bounded above by the plan found
+            }
             for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
                 for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
                     if (!timeLeft()) {
@@ -965,7 +1035,10 @@ final class PipelineSearch {
                 }
             }
         }
-        if (scheduleBinds && best != null && best.fits() && fastestMisfit < best.stepSeconds() * (1 - PROVEN)
+        // the step of the plan kept, or where the interleaved schedule alone was priced and did not fit, the other
+        // schedules' bound
+        double kept = best != null && best.fits() ? best.stepSeconds() : onlyInterleaved ? others : Double.NaN;
+        if (scheduleBinds && !Double.isNaN(kept) && fastestMisfit < kept * (1 - PROVEN)
                 && (incumbent == null || fastestMisfit < incumbent.stepSeconds())) {
             // a faster schedule (interleaved, GPipe: more activations in flight) did not fit, and would beat the
             // plan found: the search prices the configuration at the next ZeRO stage too, where it may fit
@@ -973,11 +1046,19 @@ final class PipelineSearch {
             nextZero.add(new int[] {stages, m, recompute ? 1 : 0, zero});
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  a faster schedule does not fit: %.6f s against %.6f s kept"
-                        + " (plan found %s): to be priced at the next ZeRO stage%n", fastestMisfit, best.stepSeconds(),
+                        + " (plan found %s): to be priced at the next ZeRO stage%n", fastestMisfit, kept,
                         incumbent == null ? "none" : String.format(java.util.Locale.ROOT, "%.6f s", incumbent.stepSeconds()));
             }
         }
         tick("schedules", tp);
+        if (onlyInterleaved) {
+            interleavedOnly++;
+            if (best == null || !best.fits() || !better(best, incumbent)) {
+                // no interleaved plan beats the plan found, nor can the configuration's others: bounded, as the
+                // sweeps over micro-batch counts read it (a count that is slower)
+                return Optional.of(Outcome.bounded(stages, m, recompute, zero, others));
+            }
+        }
         if (pendingBound && best != null) {
             pending.add(new PendingBound(best, f, devices));
             presolveStepBound(b, pb, m, f);
@@ -1335,8 +1416,8 @@ final class PipelineSearch {
         deferred.add(new Deferred(stages, m, recompute, zero, withMemory, blind));
     }
 
-    /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it). */
-    private Outcome incumbent;
+    /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it; tests set it). */
+    Outcome incumbent;
     /** A stage whose solution without the memory limit does not fit, while memory-bound stages are put off. */
     private static final class MemoryBound extends RuntimeException {
         MemoryBound() {
@@ -1429,31 +1510,43 @@ final class PipelineSearch {
      * op order ({@link org.shardplan.planner.pipeline.CriticalPath}), the step the search prices.
      */
     double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        return stepLowerBound(cg, micro, pb, stages, m, true);
+    }
+
+    /**
+     * {@link #stepLowerBound} over the schedules the options allow, the interleaved one left out unless {@code
+     * interleaved}: the bound of the configuration's plans under every other schedule.
+     */
+    double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m, boolean interleaved) {
         checkTime("bounding a configuration");
         // the same graph, builder and required layouts give the same bound: the configuration's test before
         // it is priced and its bound across the stages after are one computation
         Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
-        BoundKey key = new BoundKey(cg, pb, req, stages, m);
+        BoundKey key = new BoundKey(cg, pb, req, stages, m, interleaved);
         Double kept = lowerBounds.get(key);
         if (kept != null) {
             return kept;
         }
-        double lb = stepLowerBound(cg, micro, pb, req, stages, m);
+        double lb = stepLowerBound(cg, micro, pb, req, stages, m, interleaved);
         lowerBounds.put(key, lb);
         return lb;
     }
 
-    /** A configuration's {@link #stepLowerBound}: its graph, builder and required layouts by identity, P and m. */
-    private record BoundKey(Object cg, Object pb, Object req, int stages, int m) {
+    /**
+     * A configuration's {@link #stepLowerBound}: its graph, builder and required layouts by identity, P, m and whether
+     * the interleaved schedule is among those bounded.
+     */
+    private record BoundKey(Object cg, Object pb, Object req, int stages, int m, boolean interleaved) {
         @Override
         public boolean equals(Object o) {
-            return o instanceof BoundKey k && k.cg == cg && k.pb == pb && k.req == req && k.stages == stages && k.m == m;
+            return o instanceof BoundKey k && k.cg == cg && k.pb == pb && k.req == req && k.stages == stages && k.m == m
+                    && k.interleaved == interleaved;
         }
 
         @Override
         public int hashCode() {
-            return ((System.identityHashCode(cg) * 31 + System.identityHashCode(pb)) * 31 + System.identityHashCode(req))
-                    * 31 * 31 + stages * 31 + m;
+            return (((System.identityHashCode(cg) * 31 + System.identityHashCode(pb)) * 31 + System.identityHashCode(req))
+                    * 31 * 31 + stages * 31 + m) * 2 + (interleaved ? 1 : 0);
         }
     }
 
@@ -1461,7 +1554,7 @@ final class PipelineSearch {
     private final Map<BoundKey, Double> lowerBounds = new HashMap<>();
 
     private double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, Map<String, List<Layout>> req, int stages,
-            int m) {
+            int m, boolean interleaved) {
         double[][] least = leastTimes(pb.nodeCosts(cg, req), pb.settings().memory().recompute());
         int n = least.length;
         double[] pf = new double[n + 1];
@@ -1479,6 +1572,9 @@ final class PipelineSearch {
         Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cut);
         if (kinds == null) {
             return 0;
+        }
+        if (!interleaved) {
+            kinds.remove(MemoryAwareBound.Kind.INTERLEAVED);
         }
         double lb = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
@@ -2796,6 +2892,7 @@ final class PipelineSearch {
      */
     private int[] exactBounds(ProblemBuilder.Built b, ProblemBuilder pb, CoarseGraph cg, long micro, int stages, int m,
             StageProblem.Filter f, int devices, boolean recompute, int[] balanced) {
+        exactPartitions++;
         long t0 = System.nanoTime();
         boolean overBudgetEarly = false;
         int n = b.units().size();
