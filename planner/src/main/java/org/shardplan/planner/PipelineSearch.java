@@ -767,6 +767,15 @@ final class PipelineSearch {
     /** Exact partitions started ({@link #exactBounds}; for tests). */
     int exactPartitions;
 
+    /**
+     * Whether a pipeline configuration whose memory-blind bound is below the plan found is held against it again with
+     * {@link #segmentBounds} before its partition and stage solves ({@code -Dshardplan.segmentBound=false}: not).
+     */
+    boolean useSegmentBound = !"false".equals(System.getProperty("shardplan.segmentBound"));
+
+    /** Configurations {@link #useSegmentBound} left unpriced (for tests and the trace). */
+    int segmentBounded;
+
     /** Configurations whose balanced partition {@link #balancedBounds} answered (for tests; guarded by it). */
     int balancedShared;
 
@@ -815,13 +824,42 @@ final class PipelineSearch {
                 }
             }
         }
-        boolean onlyInterleaved = !Double.isNaN(others);
+        boolean onlyInterleaved = !Double.isNaN(others); // also set by the segment bound below
         long tb = System.nanoTime();
         ProblemBuilder.Built b = built(micro, devices, recompute, zero);
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  build %.2f s%n", (System.nanoTime() - tb) / 1e9);
         }
         StageProblem.Filter f = filter(cg, micro, devices);
+        if (incumbent != null && useBound && stages > 1 && useSegmentBound) {
+            // the bound again with each segment between cuts solved exactly (its links priced): a few small solves of
+            // the model's distinct segments, against the configuration's partitions and stage solves
+            long ts = System.nanoTime();
+            double[] sb = segmentBounds(b, f, cg, micro, stages, m, recompute);
+            tick("segment bound", ts);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  segment bound %.4f s, without the interleaved schedule %.4f s"
+                        + " (%.2f s)%n", sb[0], sb[1], (System.nanoTime() - ts) / 1e9);
+            }
+            if (sb[0] >= incumbent.stepSeconds()) {
+                bounded++;
+                segmentBounded++;
+                configurations--; // not priced
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  segment bound %.4f s >= %.4f s found: not priced%n", sb[0],
+                            incumbent.stepSeconds());
+                }
+                return Optional.of(Outcome.bounded(stages, m, recompute, zero, sb[0]));
+            }
+            if (interleavedAlone && !onlyInterleaved && sb[1] >= incumbent.stepSeconds()) {
+                others = Math.max(sb[1], known);
+                onlyInterleaved = true;
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  segment bound without the interleaved schedule %.4f s >="
+                            + " %.4f s found: the interleaved schedule alone%n", sb[1], incumbent.stepSeconds());
+                }
+            }
+        }
         int n = b.units().size();
         int[] bounds;
         long tp = System.nanoTime();
@@ -1614,10 +1652,19 @@ final class PipelineSearch {
      */
     double segmentBound(ProblemBuilder.Built b, StageProblem.Filter f, CoarseGraph cg, long micro, int stages, int m,
             boolean rc) {
+        return segmentBounds(b, f, cg, micro, stages, m, rc)[0];
+    }
+
+    /**
+     * {@link #segmentBound} over the schedules the options allow, and over them without the interleaved one (the bound
+     * of the configuration's plans under every other schedule): {@code {with, without}}, each 0 where no bound holds.
+     */
+    double[] segmentBounds(ProblemBuilder.Built b, StageProblem.Filter f, CoarseGraph cg, long micro, int stages, int m,
+            boolean rc) {
         List<Integer> cut = cuts(cg, micro);
         Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cut);
         if (kinds == null || kinds.isEmpty()) {
-            return 0;
+            return new double[] {0, 0};
         }
         int n = b.units().size();
         // each node's least forward and forward-plus-input-gradient times (ZB-H1's terms, as leastTimes)
@@ -1646,7 +1693,26 @@ final class PipelineSearch {
         }
         List<Integer> pos = cutPositions(n, cut);
         double[] pa = new double[n + 1];
-        // segments whose problems are equal (a decoder's layers) are solved once: their costs and links, not names
+        // segments whose problems are equal (a decoder's layers) are solved once: first told apart by what their
+        // problems are made of, by identity (the units' cost lists and layouts, shared within a block class; the
+        // candidates the filter allows; the inner links' ends and tables), then by their problems' content
+        int[] segOf = new int[n];
+        for (int k = 0; k + 1 < pos.size(); k++) {
+            for (int i = pos.get(k); i < pos.get(k + 1); i++) {
+                segOf[i] = k;
+            }
+        }
+        List<List<Object>> inner = new ArrayList<>();
+        for (int k = 0; k + 1 < pos.size(); k++) {
+            inner.add(new ArrayList<>());
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            int g = segOf[l.from()];
+            if (g == segOf[l.to()]) {
+                inner.get(g).add(List.of(l.from() - pos.get(g), l.to() - pos.get(g), new Same(l.seconds())));
+            }
+        }
+        Map<List<Object>, Double> byParts = new HashMap<>();
         Map<List<Object>, Double> solvedSegments = new HashMap<>();
         for (int k = 0; k + 1 < pos.size(); k++) {
             checkTime("bounding a configuration from its segments");
@@ -1654,18 +1720,34 @@ final class PipelineSearch {
             int to = pos.get(k + 1);
             double seg = 0;
             try {
-                StageProblem sp = StageProblem.of(b, from, to, new ProblemBuilder.Repeat(1, 1, 0), f,
-                        OptionalDouble.empty(), false);
-                List<Object> key = contentKey(sp.problem());
-                Double known = solvedSegments.get(key);
+                List<Object> parts = new ArrayList<>(3 * (to - from) + 1);
+                for (int i = from; i < to; i++) {
+                    ProblemBuilder.Unit u = b.units().get(i);
+                    boolean[] allowed = new boolean[u.costs().size()];
+                    for (int c = 0; c < allowed.length; c++) {
+                        allowed[c] = f.allows(u, c);
+                    }
+                    parts.add(new Same(u.costs()));
+                    parts.add(new Same(u.layouts()));
+                    parts.add(new Allowed(allowed));
+                }
+                parts.add(inner.get(k));
+                Double known = byParts.get(parts);
                 if (known == null) {
-                    Solution sol = new DpSolver().solve(sp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
-                    known = sol.status() == Status.OPTIMAL ? sol.objective() : sol.lowerBound();
-                    solvedSegments.put(key, known);
+                    StageProblem sp = StageProblem.of(b, from, to, new ProblemBuilder.Repeat(1, 1, 0), f,
+                            OptionalDouble.empty(), false);
+                    List<Object> key = contentKey(sp.problem());
+                    known = solvedSegments.get(key);
+                    if (known == null) {
+                        Solution sol = new DpSolver().solve(sp.problem(), Solver.Options.withTimeLimit(secondsLeft()));
+                        known = sol.status() == Status.OPTIMAL ? sol.objective() : sol.lowerBound();
+                        solvedSegments.put(key, known);
+                    }
+                    byParts.put(parts, known);
                 }
                 seg = known;
             } catch (IllegalArgumentException e) {
-                return 0; // a node without a candidate: no plan here, no bound from this
+                return new double[] {0, 0}; // a node without a candidate: no plan here, no bound from this
             }
             double least = 0;
             for (int i = from; i < to; i++) {
@@ -1673,18 +1755,42 @@ final class PipelineSearch {
             }
             pa[to] = pa[from] + (Double.isFinite(seg) ? Math.max(seg, least) : least);
         }
-        double lb = Double.POSITIVE_INFINITY;
-        if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
-            lb = Math.min(lb, m * pa[n] / stages);
-        }
+        double others = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
-            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i])));
+            others = Math.min(others, bottleneck(n, cut, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i])));
         }
         if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
-            lb = Math.min(lb, bottleneck(n, cut, stages,
+            others = Math.min(others, bottleneck(n, cut, stages,
                     (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))));
         }
-        return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+        double lb = kinds.contains(MemoryAwareBound.Kind.INTERLEAVED) ? Math.min(others, m * pa[n] / stages) : others;
+        return new double[] {lb == Double.POSITIVE_INFINITY ? 0 : lb, others == Double.POSITIVE_INFINITY ? 0 : others};
+    }
+
+    /** An object compared by identity, as part of a key (cost lists and tables shared within a block class). */
+    private record Same(Object x) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Same other && other.x == x;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(x);
+        }
+    }
+
+    /** The candidates a filter allows a unit, compared by content. */
+    private record Allowed(boolean[] v) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Allowed other && java.util.Arrays.equals(other.v, v);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(v);
+        }
     }
 
     /**

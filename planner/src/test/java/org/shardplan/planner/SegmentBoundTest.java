@@ -1,0 +1,96 @@
+package org.shardplan.planner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.models.BuiltinModels;
+import org.shardplan.planner.build.StageProblem;
+
+/**
+ * The bound from each segment between cuts solved exactly ({@link PipelineSearch#segmentBounds}) held against the plan
+ * found before a pipeline configuration's partition and stage solves ({@link PipelineSearch#useSegmentBound}).
+ */
+class SegmentBoundTest {
+
+    /** A small GPT: 8 layers, hidden 256, 4 heads, sequence 128, vocabulary 2048. */
+    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=128,vocab=2048",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    @Test
+    void theBoundWithoutTheInterleavedScheduleIsBelowEveryOtherSchedulesStep() throws Exception {
+        int checked = 0;
+        int above = 0;
+        for (int devices : List.of(8, 16)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
+            for (int stages : List.of(2, 4)) {
+                for (int m : List.of(2, 4, 6, 8)) {
+                    // each schedule alone, every configuration priced
+                    for (String schedule : List.of("1f1b", "gpipe", "zero-bubble", "interleaved")) {
+                        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO.withSchedule(schedule), GPT, 64, 600);
+                        ps.useBound = false;
+                        var o = ps.price(stages, m, false, 1);
+                        if (o.isEmpty() || o.get().isBounded()) {
+                            continue;
+                        }
+                        long micro = 64 / m;
+                        PipelineSearch all = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+                        double[] sb = all.segmentBounds(o.get().built(), StageProblem.Filter.ALL, all.coarse(micro), micro,
+                                stages, m, false);
+                        String what = devices + " devices, P " + stages + ", m " + m + ", " + schedule;
+                        double step = o.get().stepSeconds();
+                        assertTrue(sb[0] <= sb[1], what + ": " + sb[0] + " > " + sb[1]);
+                        assertTrue(sb[0] <= step * (1 + 1e-9), what + ": " + sb[0] + " > " + step);
+                        if (!schedule.equals("interleaved")) {
+                            assertTrue(sb[1] <= step * (1 + 1e-9), what + ": " + sb[1] + " > " + step);
+                        }
+                        if (m % stages != 0) {
+                            assertEquals(sb[0], sb[1], 0.0, what); // no interleaved schedule at this count
+                        } else if (sb[1] > sb[0] * (1 + 1e-9)) {
+                            above++;
+                        }
+                        checked++;
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 20, "checked " + checked);
+        assertTrue(above > 0, "the interleaved schedule's bound was never the least");
+    }
+
+    @Test
+    void theSegmentBoundChangesNoPlanAndLeavesConfigurationsUnpriced() throws Exception {
+        int unpriced = 0;
+        List<String> seen = new ArrayList<>();
+        for (int devices : List.of(4, 8, 16)) {
+            Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(30);
+            double peak = Fixtures.oneStagePeak(base, GPT);
+            for (double share : new double[] {0, 0.5, 0.3}) {
+                Planner p = share == 0 ? base : base.withMemoryLimit(share * peak);
+                String what = devices + " devices, limit " + p.memoryLimit();
+                PipelineSearch on = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
+                var a = on.run();
+                PipelineSearch off = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
+                off.useSegmentBound = false;
+                var b = off.run();
+                assertTrue(on.timeLeft() && off.timeLeft(), what);
+                assertEquals(0, off.segmentBounded, what);
+                assertEquals(b.isPresent(), a.isPresent(), what);
+                if (b.isPresent()) {
+                    PipelineSearchTest.assertSameConfiguration(b.get(), a.get(), 1e-12, what);
+                    assertEquals(java.util.Arrays.toString(b.get().choice()), java.util.Arrays.toString(a.get().choice()), what);
+                }
+                // what the bound leaves unpriced is not priced
+                assertTrue(on.configurations <= off.configurations, what + ": " + on.configurations + " against "
+                        + off.configurations);
+                seen.add(what + ": " + on.segmentBounded);
+                unpriced += on.segmentBounded;
+            }
+        }
+        assertTrue(unpriced > 0, "the segment bound left no configuration unpriced: " + seen);
+    }
+}
