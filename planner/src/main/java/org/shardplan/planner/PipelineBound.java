@@ -927,8 +927,8 @@ final class PipelineBound {
         return l.from() < lo || l.from() >= to || l.to() < lo || l.to() >= to ? 0 : wt.link().of(l.from(), l.to());
     }
 
-    /** An object compared by identity. */
-    private record Same(Object o) {
+    /** An object compared by identity, as part of a key (cost lists and tables shared within a block class). */
+    record Same(Object o) {
         @Override
         public boolean equals(Object x) {
             return x instanceof Same y && y.o == o;

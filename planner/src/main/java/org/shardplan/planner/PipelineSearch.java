@@ -1709,7 +1709,7 @@ final class PipelineSearch {
         for (ProblemBuilder.Link l : b.links()) {
             int g = segOf[l.from()];
             if (g == segOf[l.to()]) {
-                inner.get(g).add(List.of(l.from() - pos.get(g), l.to() - pos.get(g), new Same(l.seconds())));
+                inner.get(g).add(List.of(l.from() - pos.get(g), l.to() - pos.get(g), new PipelineBound.Same(l.seconds())));
             }
         }
         Map<List<Object>, Double> byParts = new HashMap<>();
@@ -1723,13 +1723,16 @@ final class PipelineSearch {
                 List<Object> parts = new ArrayList<>(3 * (to - from) + 1);
                 for (int i = from; i < to; i++) {
                     ProblemBuilder.Unit u = b.units().get(i);
-                    boolean[] allowed = new boolean[u.costs().size()];
+                    int[] allowed = new int[u.costs().size()];
+                    int count = 0;
                     for (int c = 0; c < allowed.length; c++) {
-                        allowed[c] = f.allows(u, c);
+                        if (f.allows(u, c)) {
+                            allowed[count++] = c;
+                        }
                     }
-                    parts.add(new Same(u.costs()));
-                    parts.add(new Same(u.layouts()));
-                    parts.add(new Allowed(allowed));
+                    parts.add(new PipelineBound.Same(u.costs()));
+                    parts.add(new PipelineBound.Same(u.layouts()));
+                    parts.add(java.nio.IntBuffer.wrap(allowed, 0, count));
                 }
                 parts.add(inner.get(k));
                 Double known = byParts.get(parts);
@@ -1765,32 +1768,6 @@ final class PipelineSearch {
         }
         double lb = kinds.contains(MemoryAwareBound.Kind.INTERLEAVED) ? Math.min(others, m * pa[n] / stages) : others;
         return new double[] {lb == Double.POSITIVE_INFINITY ? 0 : lb, others == Double.POSITIVE_INFINITY ? 0 : others};
-    }
-
-    /** An object compared by identity, as part of a key (cost lists and tables shared within a block class). */
-    private record Same(Object x) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Same other && other.x == x;
-        }
-
-        @Override
-        public int hashCode() {
-            return System.identityHashCode(x);
-        }
-    }
-
-    /** The candidates a filter allows a unit, compared by content. */
-    private record Allowed(boolean[] v) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Allowed other && java.util.Arrays.equals(other.v, v);
-        }
-
-        @Override
-        public int hashCode() {
-            return java.util.Arrays.hashCode(v);
-        }
     }
 
     /**

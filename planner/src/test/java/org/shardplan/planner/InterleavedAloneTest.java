@@ -123,11 +123,7 @@ class InterleavedAloneTest {
             var b = off.run();
             assertTrue(on.timeLeft() && off.timeLeft(), what);
             assertEquals(0, off.interleavedOnly, what);
-            assertEquals(b.isPresent(), a.isPresent(), what);
-            if (b.isPresent()) {
-                PipelineSearchTest.assertSameConfiguration(b.get(), a.get(), 1e-12, what);
-                assertEquals(java.util.Arrays.toString(b.get().choice()), java.util.Arrays.toString(a.get().choice()), what);
-            }
+            PipelineSearchTest.assertSamePlan(b, a, what);
             alone += on.interleavedOnly;
             // the configurations left to the interleaved schedule run no exact partition
             assertTrue(on.exactPartitions <= off.exactPartitions, what + ": " + on.exactPartitions + " exact partitions"

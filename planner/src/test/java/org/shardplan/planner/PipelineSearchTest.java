@@ -530,6 +530,17 @@ class PipelineSearchTest {
      * {@code actual} is the configuration {@code expected} is (stages, micro-batches, recomputation, ZeRO stage,
      * schedule, virtual stages) at the same step, to a relative {@code tolerance}.
      */
+    /** Both searches found a plan or neither did, and where they did, the same configuration and layouts, to 1e-12. */
+    static void assertSamePlan(java.util.Optional<PipelineSearch.Outcome> expected,
+            java.util.Optional<PipelineSearch.Outcome> actual, String what) {
+        assertEquals(expected.isPresent(), actual.isPresent(), what);
+        if (expected.isPresent()) {
+            assertSameConfiguration(expected.get(), actual.get(), 1e-12, what);
+            assertEquals(java.util.Arrays.toString(expected.get().choice()), java.util.Arrays.toString(actual.get().choice()),
+                    what);
+        }
+    }
+
     static void assertSameConfiguration(PipelineSearch.Outcome expected, PipelineSearch.Outcome actual, double tolerance,
             String what) {
         assertEquals(expected.stages(), actual.stages(), what);
