@@ -736,18 +736,11 @@ final class PipelineSearch {
         }
         kinds.remove(MemoryAwareBound.Kind.INTERLEAVED);
         long t = System.nanoTime();
-        int devices = pb.settings().cluster().deviceCount();
-        Key key = new Key(micro, devices, pb.settings().memory().recompute(), pb.settings().memory().zeroStage());
-        MemoryAwareBound mb = memoryBounds.get(key);
-        if (mb == null) {
-            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), key.recompute(), cuts(cg, micro), limit);
-            memoryBounds.put(key, mb);
-        }
-        o = Math.max(o, mb.step(stages, m, kinds, target));
+        o = Math.max(o, untiedMemoryBound(cg, micro, pb).step(stages, m, kinds, target));
         tick("memory bound", t);
         if (o < target && useTiedBound) {
             t = System.nanoTime();
-            o = Math.max(o, tiedMemoryBound(tiedBounds, key, cg, pb, MemoryAwareBound.TiedBlocks.forest)
+            o = Math.max(o, tiedMemoryBound(tiedBounds, keyOf(micro, pb), cg, pb, MemoryAwareBound.TiedBlocks.forest)
                     .step(stages, m, kinds, target));
             tick("tied bound", t);
         }
@@ -2356,10 +2349,7 @@ final class PipelineSearch {
             throws ShardplanException {
         checkTime("bounding a configuration under its memory limit");
         long t = System.nanoTime();
-        int devices = pb.settings().cluster().deviceCount();
-        boolean rc = pb.settings().memory().recompute();
-        int zero = pb.settings().memory().zeroStage();
-        Key key = new Key(micro, devices, rc, zero);
+        Key key = keyOf(micro, pb);
         MemoryAwareBound mb = tiedMemoryBound(tiedBounds, key, cg, pb, MemoryAwareBound.TiedBlocks.forest);
         Set<MemoryAwareBound.Kind> kinds = stages == 1 ? Set.of() : boundKinds(stages, m, cuts(cg, micro));
         double r = kinds == null ? 0 : mb.step(stages, m, kinds, target);
@@ -2458,14 +2448,7 @@ final class PipelineSearch {
     double memoryAwareBound(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
         checkTime("bounding a configuration under its memory limit");
         long t = System.nanoTime();
-        int devices = pb.settings().cluster().deviceCount();
-        boolean rc = pb.settings().memory().recompute();
-        Key key = new Key(micro, devices, rc, pb.settings().memory().zeroStage());
-        MemoryAwareBound mb = memoryBounds.get(key);
-        if (mb == null) {
-            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), rc, cuts(cg, micro), limit);
-            memoryBounds.put(key, mb);
-        }
+        MemoryAwareBound mb = untiedMemoryBound(cg, micro, pb);
         Set<MemoryAwareBound.Kind> kinds = stages == 1 ? Set.of() : boundKinds(stages, m, cuts(cg, micro));
         double r = kinds == null ? 0 : mb.step(stages, m, kinds);
         tick("memory bound", t);
@@ -2473,6 +2456,23 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  memory-aware bound %.4f s%n", r);
         }
         return r;
+    }
+
+    /** The key of the problems, builds and bounds of micro-batch size {@code micro} under {@code pb}'s settings. */
+    private static Key keyOf(long micro, ProblemBuilder pb) {
+        return new Key(micro, pb.settings().cluster().deviceCount(), pb.settings().memory().recompute(),
+                pb.settings().memory().zeroStage());
+    }
+
+    /** The memory-aware bound of {@code pb}'s configurations without tied blocks, set up on first use ({@link #memoryBounds}). */
+    private MemoryAwareBound untiedMemoryBound(CoarseGraph cg, long micro, ProblemBuilder pb) {
+        Key key = keyOf(micro, pb);
+        MemoryAwareBound mb = memoryBounds.get(key);
+        if (mb == null) {
+            mb = new MemoryAwareBound(pb.nodeCosts(cg, requiredFor(cg, micro, pb)), key.recompute(), cuts(cg, micro), limit);
+            memoryBounds.put(key, mb);
+        }
+        return mb;
     }
 
     /** The cost of a stage of nodes {@code [i, j)}. */
