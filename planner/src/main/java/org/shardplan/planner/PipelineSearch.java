@@ -1804,10 +1804,21 @@ final class PipelineSearch {
             reportedAhead = null;
             reportedFor = null;
             reportsTaken++;
-            return f.get(() -> reportedHere(o));
+            long t = System.nanoTime();
+            Reported r = f.get(() -> reportedHere(o));
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "reported bound taken from beside after %.2f s%n",
+                        (System.nanoTime() - t) / 1e9);
+            }
+            return r;
         }
         dropReportedAhead();
-        return reportedHere(o);
+        long t = System.nanoTime();
+        Reported r = reportedHere(o);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "reported bound computed in %.2f s%n", (System.nanoTime() - t) / 1e9);
+        }
+        return r;
     }
 
     /** The plan found so far whose {@link #reported} bound {@link #reportedAhead} computes; null when none. */
@@ -1966,6 +1977,15 @@ final class PipelineSearch {
                 o.memoryBound(), o.solver());
     }
 
+    /**
+     * Whether {@link #scheduleBound} bounds the schedules in increasing order of their least on the least profiles
+     * ({@code -Dshardplan.leastFirst=false}: fewest chunks first, as they are listed).
+     */
+    boolean leastFirst = !"false".equals(System.getProperty("shardplan.leastFirst"));
+
+    /** The {@link #scheduleBound}s whose order {@link #leastFirst} changed (for tests; the bound of a plan may run beside). */
+    final java.util.concurrent.atomic.AtomicInteger scheduleBoundsReordered = new java.util.concurrent.atomic.AtomicInteger();
+
     /** -Dshardplan.scheduleBound=false: a pipeline plan reports the bounds above without {@link #scheduleBound}. */
     boolean useScheduleBound = !"false".equals(System.getProperty("shardplan.scheduleBound"));
 
@@ -2073,6 +2093,35 @@ final class PipelineSearch {
             }
         }
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
+        if (leastFirst) {
+            // each enumerable shape's least on the least profiles first; then the shapes past the enumeration (their
+            // duals, most chunks first, as above), and the enumerable ones in increasing order of that least: the least
+            // over the shapes is theirs in any order, but the bounds before then cap the next ones', whose enumerations
+            // stop at the cap and tighten nothing above it (GPT-145.6B, 2 stages: interleaved over 2 chunks a stage came
+            // before 4 and spent 4.4 s of exact solves lifting itself to 15.09 s, above the 14.73 s that the dual of 4
+            // chunks gave in 0.03 s)
+            java.util.IdentityHashMap<Object[], Double> first = new java.util.IdentityHashMap<>();
+            long t0 = System.nanoTime();
+            for (Object[] shape : shapes) {
+                PipelineBound.Least l = pbound.leastProfiles((Schedule) shape[0], stages, m, (Integer) shape[1], threshold,
+                        Math.max(0, budget), this::secondsLeft);
+                budget -= l.priced() + l.visited() / 64;
+                first.put(shape, Double.isNaN(l.step()) ? Double.POSITIVE_INFINITY : l.step());
+            }
+            List<Object[]> enumerable = new ArrayList<>();
+            List<Object[]> rest = new ArrayList<>();
+            for (Object[] shape : shapes) {
+                (first.get(shape) < Double.POSITIVE_INFINITY ? enumerable : rest).add(shape);
+            }
+            enumerable.sort(java.util.Comparator.comparingDouble(first::get)); // stable: ties keep the order above
+            List<Object[]> listed = shapes;
+            shapes = new ArrayList<>(rest);
+            shapes.addAll(enumerable);
+            if (!shapes.equals(listed)) {
+                scheduleBoundsReordered.incrementAndGet();
+            }
+            tick("schedule bound", t0);
+        }
         boolean ownSolved = ownFirst; // a minimiser of the plan's schedule with its layouts solved exactly
         for (Object[] shape : shapes) {
             // past the budget the schedules left are bounded by the dual, which enumerates nothing
@@ -2358,7 +2407,8 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  tied bound %.4f s (%.2f s, %d block solves so far)%n", r,
                     (System.nanoTime() - t) / 1e9, mb.tiedSolves());
         }
-        if (kinds != null && MemoryAwareBound.TiedBlocks.forest && r < target && r >= target * (1 - closedWithin)) {
+        if (kinds != null && MemoryAwareBound.TiedBlocks.forest && r < target && r >= target * (1 - closedWithin)
+                && !leftToInterleaved(mb, stages, m, kinds, target)) {
             // within closedWithin of the plan found: the closed block's bound, at least the forest's (a relaxation of
             // it), which lifts most such configurations past the plan for less than their pricing
             long tc = System.nanoTime();
@@ -2376,6 +2426,59 @@ final class PipelineSearch {
     }
 
     private final Map<Key, MemoryAwareBound> closedBounds = new HashMap<>();
+
+    /**
+     * Whether a configuration below {@code target} only through the interleaved schedule, by the forest's bound of the
+     * other schedules ({@code mb}), is left to its pricing for that schedule alone ({@link #interleavedAlone}: the
+     * balanced partition's stage solves and one schedule, where the closed block's bound costs a dynamic program of
+     * the block per price: on GPT-145.6B 1.9 s against 0.2 s). Counted in {@link #closedLeft}. One pass of the forest
+     * per price.
+     */
+    private boolean leftToInterleaved(MemoryAwareBound mb, int stages, int m, Set<MemoryAwareBound.Kind> kinds,
+            double target) {
+        if (!interleavedAlone || !closedLeaves || !kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
+            return false;
+        }
+        double o = withoutInterleaved(mb, stages, m, kinds, target);
+        if (!(o >= target)) {
+            return false;
+        }
+        closedLeft++;
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  tied bound without the interleaved schedule %.4f s >= %.4f s found:"
+                    + " no closed block, the interleaved schedule alone%n", o, target);
+        }
+        return true;
+    }
+
+    /**
+     * {@code mb}'s bound over {@code kinds} but the interleaved schedule, its stages' searches stopped at {@code target}
+     * ({@link MemoryAwareBound#step(int, int, Set, double)}); NaN where the interleaved schedule is the only one (its
+     * pricing is then the whole pricing).
+     */
+    private static double withoutInterleaved(MemoryAwareBound mb, int stages, int m, Set<MemoryAwareBound.Kind> kinds,
+            double target) {
+        Set<MemoryAwareBound.Kind> others = java.util.EnumSet.copyOf(kinds);
+        others.remove(MemoryAwareBound.Kind.INTERLEAVED);
+        return others.isEmpty() ? Double.NaN : mb.step(stages, m, others, target);
+    }
+
+    /** {@link #tiedBound}'s forest bound without the interleaved schedule (for tests); NaN where it is the only one. */
+    double tiedBoundWithoutInterleaved(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m)
+            throws ShardplanException {
+        MemoryAwareBound mb = tiedMemoryBound(tiedBounds, keyOf(micro, pb), cg, pb, MemoryAwareBound.TiedBlocks.forest);
+        Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cuts(cg, micro));
+        return kinds == null ? Double.NaN : withoutInterleaved(mb, stages, m, kinds, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * Whether {@link #tiedBound} leaves a configuration bounded without the interleaved schedule to that schedule's
+     * pricing instead of the closed block ({@code -Dshardplan.closedLeaves=false}: never).
+     */
+    boolean closedLeaves = !"false".equals(System.getProperty("shardplan.closedLeaves"));
+
+    /** Configurations {@link #leftToInterleaved} kept from the closed block (for tests and the trace). */
+    int closedLeft;
 
     /**
      * The tied memory-aware bound of configuration {@code key} kept in {@code cache}, set up on first use: the repeated

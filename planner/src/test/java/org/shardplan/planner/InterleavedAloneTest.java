@@ -111,6 +111,48 @@ class InterleavedAloneTest {
     }
 
     @Test
+    void theClosedBlockIsLeftWhereTheOtherSchedulesReachThePlanFound() throws Exception {
+        // every configuration below its target gets the closed block's bound (closedWithin 1), but where the tied
+        // forest's bound without the interleaved schedule reaches the target the configuration is left to that
+        // schedule's pricing: the closed block is not taken, and the bound is the forest's
+        int left = 0;
+        for (int devices : List.of(8, 16)) {
+            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
+            for (int stages : List.of(2, 4)) {
+                for (int m : List.of(4, 8)) {
+                    PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, DEEP, 64, 600);
+                    ps.closedWithin = 1;
+                    long micro = 64 / m;
+                    CoarseGraph cg = ps.coarse(micro);
+                    ProblemBuilder pb = ps.builder(micro, devices / stages, false, 1);
+                    double with = ps.tiedBound(cg, micro, pb, stages, m); // no target: no closed block
+                    double without = ps.tiedBoundWithoutInterleaved(cg, micro, pb, stages, m);
+                    String what = devices + " devices, " + stages + " stages, " + m + " micro-batches";
+                    assertEquals(0, ps.closedTied, what);
+                    if (!(without > with * (1 + 1e-6))) {
+                        continue; // the interleaved schedule's bound is not the least
+                    }
+                    double target = without * (1 - 1e-9);
+                    double b = ps.tiedBound(cg, micro, pb, stages, m, target);
+                    assertEquals(1, ps.closedLeft, what);
+                    assertEquals(0, ps.closedTied, what + ": the closed block taken at " + target);
+                    assertTrue(b < target, what + ": " + b);
+                    // above the others' bound the closed block is taken as before, and with the rule off everywhere
+                    ps.tiedBound(cg, micro, pb, stages, m, without * (1 + 1e-6));
+                    assertEquals(1, ps.closedLeft, what);
+                    assertEquals(1, ps.closedTied, what);
+                    ps.closedLeaves = false;
+                    ps.tiedBound(cg, micro, pb, stages, m, target);
+                    assertEquals(1, ps.closedLeft, what);
+                    assertEquals(2, ps.closedTied, what);
+                    left++;
+                }
+            }
+        }
+        assertTrue(left > 0, "the interleaved schedule's tied bound was never the least");
+    }
+
+    @Test
     void pricingTheInterleavedScheduleAloneChangesNoPlan() throws Exception {
         int alone = 0;
         int fewer = 0;
