@@ -653,9 +653,18 @@ final class PipelineSearch {
      */
     private Optional<Outcome> price(int stages, int m, boolean recompute, int zero, double known) throws ShardplanException {
         long t0 = System.nanoTime();
+        Map<String, Long> before = TRACE ? phaseNanos() : null;
         Optional<Outcome> o = priceOnce(stages, m, recompute, zero, known);
         reportAhead();
         if (TRACE) {
+            StringBuilder d = new StringBuilder();
+            phaseNanos().forEach((k, v) -> {
+                long x = v - before.getOrDefault(k, 0L);
+                if (x > 5_000_000) {
+                    d.append(String.format(java.util.Locale.ROOT, " %s %.2f", k, x / 1e9));
+                }
+            });
+            System.err.println("  phases:" + d);
             System.err.printf(java.util.Locale.ROOT, "config P=%d m=%d recompute=%s zero=%d: %s in %.2f s%n", stages, m,
                     recompute, zero, o.map(x -> x.isBounded() ? "bounded" : (x.fits() ? "fits " : "over ") + x.schedule().name() + " step " + x.stepSeconds()
                             + (x.memoryBound() ? " (memory bound)" : "")).orElse("no plan"), (System.nanoTime() - t0) / 1e9);
@@ -677,6 +686,15 @@ final class PipelineSearch {
             a[1]++;
         }
         return now;
+    }
+
+    /** Each phase's nanoseconds so far (for the trace). */
+    private Map<String, Long> phaseNanos() {
+        Map<String, Long> r = new LinkedHashMap<>();
+        synchronized (phases) {
+            phases.forEach((k, v) -> r.put(k, v[0]));
+        }
+        return r;
     }
 
     /** The phases' times, one line. */
