@@ -1672,6 +1672,47 @@ final class PipelineSearch {
      */
     double[] segmentBounds(ProblemBuilder.Built b, StageProblem.Filter f, CoarseGraph cg, long micro, int stages, int m,
             boolean rc) {
+        SegmentKey key = new SegmentKey(b, f, stages, m, rc);
+        double[] known;
+        synchronized (segmentBoundsKnown) {
+            known = segmentBoundsKnown.get(key);
+        }
+        if (known != null) {
+            segmentBoundsShared.incrementAndGet();
+            return known.clone();
+        }
+        double[] r = segmentBoundsOnce(b, f, cg, micro, stages, m, rc);
+        synchronized (segmentBoundsKnown) {
+            segmentBoundsKnown.put(key, r.clone());
+        }
+        return r;
+    }
+
+    /**
+     * A configuration's {@link #segmentBounds}, by built problem and filter (both by identity), stages, micro-batches and
+     * recomputation: a configuration put off because memory binds is held against the plan found again when it is
+     * priced at the end, and the plan reported takes its configuration's bound.
+     */
+    private record SegmentKey(ProblemBuilder.Built b, StageProblem.Filter f, int stages, int m, boolean rc) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SegmentKey x && x.b == b && x.f == f && x.stages == stages && x.m == m && x.rc == rc;
+        }
+
+        @Override
+        public int hashCode() {
+            return (((System.identityHashCode(b) * 31 + System.identityHashCode(f)) * 31 + stages) * 31 + m) * 2
+                    + (rc ? 1 : 0);
+        }
+    }
+
+    private final Map<SegmentKey, double[]> segmentBoundsKnown = new HashMap<>();
+
+    /** {@link #segmentBounds} answered from an earlier one (for tests and the trace). */
+    final java.util.concurrent.atomic.AtomicInteger segmentBoundsShared = new java.util.concurrent.atomic.AtomicInteger();
+
+    private double[] segmentBoundsOnce(ProblemBuilder.Built b, StageProblem.Filter f, CoarseGraph cg, long micro, int stages,
+            int m, boolean rc) {
         List<Integer> cut = cuts(cg, micro);
         Set<MemoryAwareBound.Kind> kinds = boundKinds(stages, m, cut);
         if (kinds == null || kinds.isEmpty()) {

@@ -63,6 +63,36 @@ class SegmentBoundTest {
     }
 
     @Test
+    void aConfigurationsSegmentBoundsAreKeptForItAlone() throws Exception {
+        // kept by built problem, filter, stages, micro-batches and recomputation: asked again, each is what a search
+        // that never saw the others computes
+        Planner p = Planner.forCluster(Fixtures.a100(16)).withBatch(64);
+        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+        ps.useBound = false;
+        var o = ps.price(4, 4, false, 1).orElseThrow();
+        long micro = 16;
+        int asked = 0;
+        for (int round = 0; round < 2; round++) {
+            for (int stages : List.of(2, 4)) {
+                for (int m : List.of(2, 4, 8)) {
+                    for (boolean rc : List.of(false, true)) {
+                        double[] kept = ps.segmentBounds(o.built(), StageProblem.Filter.ALL, ps.coarse(micro), micro, stages,
+                                m, rc);
+                        PipelineSearch fresh = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 600);
+                        double[] once = fresh.segmentBounds(o.built(), StageProblem.Filter.ALL, fresh.coarse(micro), micro,
+                                stages, m, rc);
+                        String what = "round " + round + ", P " + stages + ", m " + m + ", recompute " + rc;
+                        assertEquals(once[0], kept[0], 0.0, what);
+                        assertEquals(once[1], kept[1], 0.0, what);
+                        asked++;
+                    }
+                }
+            }
+            assertEquals(round == 0 ? 0 : asked / 2, ps.segmentBoundsShared.get(), "round " + round);
+        }
+    }
+
+    @Test
     void theSegmentBoundChangesNoPlanAndLeavesConfigurationsUnpriced() throws Exception {
         int unpriced = 0;
         List<String> seen = new ArrayList<>();
