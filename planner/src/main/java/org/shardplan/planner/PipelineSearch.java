@@ -2152,6 +2152,8 @@ final class PipelineSearch {
             }
         }
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
+        // each enumerable shape's least on the least profiles where leastFirst took it (charged to the budget there)
+        java.util.IdentityHashMap<Object[], Double> first = new java.util.IdentityHashMap<>();
         if (leastFirst) {
             // each enumerable shape's least on the least profiles first; then the shapes past the enumeration (their
             // duals, most chunks first, as above), and the enumerable ones in increasing order of that least: the least
@@ -2159,7 +2161,6 @@ final class PipelineSearch {
             // stop at the cap and tighten nothing above it (GPT-145.6B, 2 stages: interleaved over 2 chunks a stage came
             // before 4 and spent 4.4 s of exact solves lifting itself to 15.09 s, above the 14.73 s that the dual of 4
             // chunks gave in 0.03 s)
-            java.util.IdentityHashMap<Object[], Double> first = new java.util.IdentityHashMap<>();
             long t0 = System.nanoTime();
             for (Object[] shape : shapes) {
                 PipelineBound.Least l = pbound.leastProfiles((Schedule) shape[0], stages, m, (Integer) shape[1], threshold,
@@ -2188,6 +2189,17 @@ final class PipelineSearch {
             {
                 {
                     int v = (Integer) shape[1];
+                    Double pre = first.get(shape);
+                    if (pre != null && pre < Double.POSITIVE_INFINITY && pre >= Math.min(threshold, lb)) {
+                        // no partition's least profiles below the cap: the shape's least is the cap, and it tightens
+                        // nothing (what least would answer, without its enumeration again)
+                        if (TRACE) {
+                            System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: least profiles %.6f s at"
+                                    + " or above %.6f s%n", sch.name(), v, pre, Math.min(threshold, lb));
+                        }
+                        lb = Math.min(lb, threshold);
+                        continue;
+                    }
                     long t0 = System.nanoTime();
                     PipelineBound.Least least = pbound.least(sch, stages, m, v, Math.min(threshold, lb),
                             Math.max(0, budget), this::secondsLeft);
