@@ -1599,6 +1599,12 @@ final class PipelineSearch {
         }
     }
 
+    /**
+     * Whether the step bounds' stage balancing searches for the crossing of its monotone terms ({@link
+     * #bottleneck(int, List, int, StageCost, boolean)}; {@code -Dshardplan.fastBottleneck=false}: every start priced).
+     */
+    static boolean fastBottleneck = !"false".equals(System.getProperty("shardplan.fastBottleneck"));
+
     /** {@link #stepLowerBound}'s answers, computed once per configuration. */
     private final Map<BoundKey, Double> lowerBounds = new HashMap<>();
 
@@ -1641,9 +1647,14 @@ final class PipelineSearch {
                 continue;
             }
             boolean zb = kind == MemoryAwareBound.Kind.ZERO_BUBBLE;
+            // the costs never rise with the start where each stretch between cuts adds at most m times as much to
+            // the prefix as to the stage's work (a node's least forward is at most its least work; checked)
+            List<Integer> at = cutPositions(n, cut);
+            boolean monotone = fastBottleneck && (zb ? fallsWithStart(at, pf, pa, m) && fallsWithStart(at, pc, pc, m)
+                    : fallsWithStart(at, pa, pa, m));
             lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> zb
                     ? Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))
-                    : pa[i] + m * (pa[j] - pa[i])));
+                    : pa[i] + m * (pa[j] - pa[i]), monotone));
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
     }
@@ -1812,11 +1823,15 @@ final class PipelineSearch {
         }
         double others = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
-            others = Math.min(others, bottleneck(n, cut, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i])));
+            others = Math.min(others, bottleneck(n, cut, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i]),
+                    fastBottleneck && fallsWithStart(cutPositions(n, cut), pa, pa, m)));
         }
         if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
+            // a segment's work at least its nodes' least work, which is at least their least forward (checked)
+            List<Integer> at = cutPositions(n, cut);
             others = Math.min(others, bottleneck(n, cut, stages,
-                    (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))));
+                    (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i])),
+                    fastBottleneck && fallsWithStart(at, pf, pa, m) && fallsWithStart(at, pc, pc, m)));
         }
         double lb = kinds.contains(MemoryAwareBound.Kind.INTERLEAVED) ? Math.min(others, m * pa[n] / stages) : others;
         return new double[] {lb == Double.POSITIVE_INFINITY ? 0 : lb, others == Double.POSITIVE_INFINITY ? 0 : others};
@@ -2661,6 +2676,19 @@ final class PipelineSearch {
      * priced where the best stages before a start already reach the best found for an end.
      */
     static double bottleneck(int n, List<Integer> cuts, int stages, StageCost cost) {
+        return bottleneck(n, cuts, stages, cost, false);
+    }
+
+    /**
+     * {@link #bottleneck}, where {@code monotone} says that a stage's cost never rises as its start moves later nor
+     * falls as its end does (the step bounds' costs: a prefix of the stages before plus m times the stage's own work).
+     * Then at each stage count whose best prefixes never fall with their end (checked), the largest of a start's best
+     * prefix and its stage's cost falls and then rises with the start, and its least over the starts lies where the two
+     * cross: a binary search for the crossing and the starts beside it, O(log K) costs an end instead of O(K). The same
+     * value where the costs are so ordered in floating point; a stage count whose prefixes are not ordered is priced in
+     * full. O(P K log K).
+     */
+    static double bottleneck(int n, List<Integer> cuts, int stages, StageCost cost, boolean monotone) {
         int[] pos = cutPositions(n, cuts).stream().mapToInt(Integer::intValue).toArray();
         int k = pos.length;
         double[] prev = new double[k];
@@ -2669,6 +2697,29 @@ final class PipelineSearch {
         prev[0] = 0;
         for (int s = 1; s <= stages; s++) {
             java.util.Arrays.fill(cur, Double.POSITIVE_INFINITY);
+            if (monotone && ordered(prev, s - 1)) {
+                for (int j = s; j < k; j++) {
+                    // the first start whose best prefix reaches its stage's cost: before it the stage's cost decides
+                    // (falling), from it the prefix (rising)
+                    int lo = s - 1;
+                    int hi = j;
+                    while (lo < hi) {
+                        int mid = (lo + hi) >>> 1;
+                        if (prev[mid] >= cost.of(pos[mid], pos[j])) {
+                            hi = mid;
+                        } else {
+                            lo = mid + 1;
+                        }
+                    }
+                    for (int i = Math.max(s - 1, lo - 2); i <= Math.min(j - 1, lo + 1); i++) {
+                        cur[j] = Math.min(cur[j], Math.max(prev[i], cost.of(pos[i], pos[j])));
+                    }
+                }
+                double[] t = prev;
+                prev = cur;
+                cur = t;
+                continue;
+            }
             int last = s - 1; // the start of the best last stage ending at the position before
             for (int j = s; j < k; j++) {
                 // the previous position's best start first (the best of neighbouring ends are near): then a
@@ -2698,6 +2749,33 @@ final class PipelineSearch {
             cur = t;
         }
         return prev[k - 1];
+    }
+
+    /**
+     * Whether {@code lo[i] + m (hi[j] - hi[i])} never rises as {@code i} moves later nor falls as {@code j} does, over
+     * the positions {@code at}: between consecutive ones {@code hi} never falls and {@code lo} rises by at most {@code m}
+     * times what {@code hi} does. O(K).
+     */
+    static boolean fallsWithStart(List<Integer> at, double[] lo, double[] hi, int m) {
+        for (int x = 1; x < at.size(); x++) {
+            int a = at.get(x - 1);
+            int b = at.get(x);
+            double dh = hi[b] - hi[a];
+            if (!(dh >= 0) || !(lo[b] - lo[a] <= m * dh)) {
+                return false;
+            }
+        }
+        return m >= 1;
+    }
+
+    /** Whether {@code a[from..]} is finite and never falls. O(K). */
+    private static boolean ordered(double[] a, int from) {
+        for (int i = from; i < a.length; i++) {
+            if (!(a[i] < Double.POSITIVE_INFINITY) || (i > from && a[i] < a[i - 1])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** How far below its closed form the replay of an asynchronous schedule may come (docs/schedules.md). */
