@@ -1256,24 +1256,6 @@ final class PipelineBound {
         }
     }
 
-    /**
-     * {@link #least} on the least profiles alone, no partition tightened: the enumeration that starts it, for the order
-     * in which the schedules are then bounded ({@link PipelineSearch#scheduleBound}). Its step is NaN where the shape
-     * has too many partitions to enumerate, none were left in {@code budget}, or the enumeration ran past it. O(the
-     * partitions priced).
-     */
-    Least leastProfiles(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
-        if (p * v > segments) {
-            return new Least(Double.POSITIVE_INFINITY, null, 0, 0);
-        }
-        if (!sch.exact() || partitions(segments - 1, p * v - 1) > ENUMERATED_PARTITIONS || budget <= 0) {
-            return new Least(Double.NaN, null, 0, 0);
-        }
-        Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
-        s.dfs(0, 0);
-        return new Least(s.aborted ? Double.NaN : s.best, s.aborted ? null : s.bestEnds, s.priced, s.visited);
-    }
-
     /** {@link #step} with the minimising partition. */
     Least least(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
         if (!sch.exact()) {

@@ -2051,15 +2051,6 @@ final class PipelineSearch {
                 o.memoryBound(), o.solver());
     }
 
-    /**
-     * Whether {@link #scheduleBound} bounds the schedules in increasing order of their least on the least profiles
-     * ({@code -Dshardplan.leastFirst=false}: fewest chunks first, as they are listed).
-     */
-    boolean leastFirst = !"false".equals(System.getProperty("shardplan.leastFirst"));
-
-    /** The {@link #scheduleBound}s whose order {@link #leastFirst} changed (for tests; the bound of a plan may run beside). */
-    final java.util.concurrent.atomic.AtomicInteger scheduleBoundsReordered = new java.util.concurrent.atomic.AtomicInteger();
-
     /** -Dshardplan.scheduleBound=false: a pipeline plan reports the bounds above without {@link #scheduleBound}. */
     boolean useScheduleBound = !"false".equals(System.getProperty("shardplan.scheduleBound"));
 
@@ -2167,36 +2158,6 @@ final class PipelineSearch {
             }
         }
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
-        // each enumerable shape's least on the least profiles where leastFirst took it (charged to the budget there)
-        java.util.IdentityHashMap<Object[], Double> first = new java.util.IdentityHashMap<>();
-        if (leastFirst) {
-            // each enumerable shape's least on the least profiles first; then the shapes past the enumeration (their
-            // duals, most chunks first, as above), and the enumerable ones in increasing order of that least: the least
-            // over the shapes is theirs in any order, but the bounds before then cap the next ones', whose enumerations
-            // stop at the cap and tighten nothing above it (GPT-145.6B, 2 stages: interleaved over 2 chunks a stage came
-            // before 4 and spent 4.4 s of exact solves lifting itself to 15.09 s, above the 14.73 s that the dual of 4
-            // chunks gave in 0.03 s)
-            long t0 = System.nanoTime();
-            for (Object[] shape : shapes) {
-                PipelineBound.Least l = pbound.leastProfiles((Schedule) shape[0], stages, m, (Integer) shape[1], threshold,
-                        Math.max(0, budget), this::secondsLeft);
-                budget -= l.priced() + l.visited() / 64;
-                first.put(shape, Double.isNaN(l.step()) ? Double.POSITIVE_INFINITY : l.step());
-            }
-            List<Object[]> enumerable = new ArrayList<>();
-            List<Object[]> rest = new ArrayList<>();
-            for (Object[] shape : shapes) {
-                (first.get(shape) < Double.POSITIVE_INFINITY ? enumerable : rest).add(shape);
-            }
-            enumerable.sort(java.util.Comparator.comparingDouble(first::get)); // stable: ties keep the order above
-            List<Object[]> listed = shapes;
-            shapes = new ArrayList<>(rest);
-            shapes.addAll(enumerable);
-            if (!shapes.equals(listed)) {
-                scheduleBoundsReordered.incrementAndGet();
-            }
-            tick("schedule bound", t0);
-        }
         boolean ownSolved = ownFirst; // a minimiser of the plan's schedule with its layouts solved exactly
         for (Object[] shape : shapes) {
             // past the budget the schedules left are bounded by the dual, which enumerates nothing
@@ -2204,17 +2165,6 @@ final class PipelineSearch {
             {
                 {
                     int v = (Integer) shape[1];
-                    Double pre = first.get(shape);
-                    if (pre != null && pre < Double.POSITIVE_INFINITY && pre >= Math.min(threshold, lb)) {
-                        // no partition's least profiles below the cap: the shape's least is the cap, and it tightens
-                        // nothing (what least would answer, without its enumeration again)
-                        if (TRACE) {
-                            System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: least profiles %.6f s at"
-                                    + " or above %.6f s%n", sch.name(), v, pre, Math.min(threshold, lb));
-                        }
-                        lb = Math.min(lb, threshold);
-                        continue;
-                    }
                     long t0 = System.nanoTime();
                     PipelineBound.Least least = pbound.least(sch, stages, m, v, Math.min(threshold, lb),
                             Math.max(0, budget), this::secondsLeft);

@@ -39,6 +39,17 @@ class BottleneckTest {
         return prev[k - 1];
     }
 
+    /** Cuts strictly inside {@code (0, n)}, each position kept with chance {@code (odds - 1) / odds}. */
+    private static List<Integer> randomCuts(Random r, int n, int odds) {
+        List<Integer> cuts = new ArrayList<>();
+        for (int c = 1; c < n; c++) {
+            if (r.nextInt(odds) > 0) {
+                cuts.add(c);
+            }
+        }
+        return cuts;
+    }
+
     @Test
     void sameAsEveryStagePriced() {
         Random r = new Random(11);
@@ -46,12 +57,7 @@ class BottleneckTest {
         long[] fastPriced = {0};
         for (int trial = 0; trial < 300; trial++) {
             int n = 2 + r.nextInt(60);
-            List<Integer> cuts = new ArrayList<>();
-            for (int c = 1; c < n; c++) {
-                if (r.nextInt(3) > 0) {
-                    cuts.add(c);
-                }
-            }
+            List<Integer> cuts = randomCuts(r, n, 3);
             int stages = 1 + r.nextInt(Math.min(n, 12));
             double[] pre = new double[n + 1];
             double[] pf = new double[n + 1];
@@ -103,12 +109,7 @@ class BottleneckTest {
         int searched = 0;
         for (int trial = 0; trial < 400; trial++) {
             int n = 2 + r.nextInt(300);
-            List<Integer> cuts = new ArrayList<>();
-            for (int c = 1; c < n; c++) {
-                if (r.nextInt(4) > 0) {
-                    cuts.add(c);
-                }
-            }
+            List<Integer> cuts = randomCuts(r, n, 4);
             int stages = 1 + r.nextInt(Math.min(n, 64));
             double[] pa = new double[n + 1];
             double[] pf = new double[n + 1];

@@ -119,45 +119,6 @@ class PipelineBoundTest {
         assertTrue(profilesChecked >= 1500, "profiles checked " + profilesChecked);
     }
 
-    @Test
-    void theSchedulesBoundedInOrderOfTheirLeastGiveTheSameBound() throws Exception {
-        // PipelineSearch.leastFirst changes the order in which the schedules' bounds are taken, not their least: the
-        // same bound with it on and off, for plans of every schedule (the order changed somewhere)
-        ModelSource gpt8 = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=64,vocab=1024",
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
-        int compared = 0;
-        int reordered = 0;
-        for (int devices : List.of(8, 16)) {
-            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64);
-            PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, gpt8, 64, 600);
-            ps.useBound = false; // every configuration priced
-            for (int stages : List.of(2, 4)) {
-                for (int m : List.of(4, 8, 16)) {
-                    var o = ps.price(stages, m, false, 1);
-                    if (o.isEmpty() || o.get().isBounded()) {
-                        continue;
-                    }
-                    String what = devices + " devices, P " + stages + ", m " + m + ", " + o.get().schedule().name();
-                    for (double threshold : new double[] {Double.POSITIVE_INFINITY, o.get().stepSeconds()}) {
-                        int before = ps.scheduleBoundsReordered.get();
-                        ps.leastFirst = true;
-                        double on = ps.scheduleBound(o.get(), threshold);
-                        int after = ps.scheduleBoundsReordered.get();
-                        reordered += after - before;
-                        ps.leastFirst = false;
-                        double off = ps.scheduleBound(o.get(), threshold);
-                        assertEquals(after, ps.scheduleBoundsReordered.get(), what + ": reordered with leastFirst off");
-                        assertTrue(on > 0, what + ": no bound");
-                        assertEquals(off, on, 1e-12 * off, what + ", threshold " + threshold);
-                        compared++;
-                    }
-                }
-            }
-        }
-        assertTrue(compared >= 12, "compared " + compared);
-        assertTrue(reordered > 0, "the schedules' order never changed");
-    }
-
     /** The send times per cut position, through the search's own method. */
     /**
      * The payoff of each column against the rows' mixed strategy {@code w} ({@code againstRows}), or of each row
