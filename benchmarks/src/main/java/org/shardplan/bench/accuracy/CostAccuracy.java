@@ -965,16 +965,27 @@ public final class CostAccuracy {
         return b.toString();
     }
 
+    /** The held-out targets' per-node p90 goal (issue: at most 25%), against which a set's own repeatability is read. */
+    static final double PER_NODE_P90_GOAL = 0.25;
+
     /** How far two measurements of the same signatures, minutes apart, differ. */
     static String repeatability(List<double[]> pairs, int every) {
         if (pairs.isEmpty()) {
             return "";
         }
         double[] d = pairs.stream().mapToDouble(p -> Math.abs(p[1] - p[0]) / p[0]).sorted().toArray();
+        double p90 = quantile(d, 0.9);
+        // a set whose own two measurements of a node disagree beyond the per-node goal cannot show the model within it
+        String verdict = p90 > PER_NODE_P90_GOAL
+                ? String.format(Locale.ROOT, " Above the per-node goal's %s: against the first measurement this set cannot "
+                        + "tell the model's error from the measurement's (read it beside the lesser of both passes, "
+                        + "`--both-passes DUMP/again.tsv --pass-summary lesser`, or measure another set).", pct(PER_NODE_P90_GOAL))
+                : String.format(Locale.ROOT, " Within the per-node goal's %s: the set can show whether the model meets it.",
+                        pct(PER_NODE_P90_GOAL));
         return String.format(Locale.ROOT, "%n## Repeatability of the measurements%n%n%d signatures (every " + every + "th) measured a second "
                         + "time after all cases: |second - first| / first has median %s and 90th percentile %s. Per-node "
-                        + "prediction errors cannot be expected below this on this machine at this load.%n",
-                d.length, pct(quantile(d, 0.5)), pct(quantile(d, 0.9)));
+                        + "prediction errors cannot be expected below this on this machine at this load.%s%n",
+                d.length, pct(quantile(d, 0.5)), pct(p90), verdict);
     }
 
     static double quantile(double[] sorted, double q) {

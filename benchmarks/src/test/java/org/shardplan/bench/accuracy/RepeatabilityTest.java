@@ -1,0 +1,38 @@
+package org.shardplan.bench.accuracy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The report's repeatability section ({@link CostAccuracy#repeatability}): the median and 90th percentile of how far a
+ * signature's second measurement lies from its first, and whether that 90th percentile leaves room to show the model
+ * within the per-node goal.
+ */
+class RepeatabilityTest {
+
+    /** {@code n} pairs (first, second) whose relative differences are 0, 1, ..., n - 1 times {@code step}. */
+    private static List<double[]> pairs(int n, double step) {
+        List<double[]> r = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            r.add(new double[] {2.0, 2.0 * (1 + i * step)});
+        }
+        return r;
+    }
+
+    @Test
+    void aSetWhoseOwnMeasurementsDisagreeBeyondTheGoalIsSaidToBeUnableToShowIt() {
+        // 100 pairs 0..99%: median 49.5%, p90 89%
+        String loud = CostAccuracy.repeatability(pairs(100, 0.01), 1);
+        assertTrue(loud.contains("median 49.5% and 90th percentile 89.0%"), loud);
+        assertTrue(loud.contains("Above the per-node goal's 25.0%"), loud);
+        // 100 pairs 0..19.8%: p90 17.8%
+        String quiet = CostAccuracy.repeatability(pairs(100, 0.002), 1);
+        assertTrue(quiet.contains("90th percentile 17.8%"), quiet);
+        assertTrue(quiet.contains("Within the per-node goal's 25.0%"), quiet);
+        assertEquals("", CostAccuracy.repeatability(List.of(), 1));
+    }
+}
