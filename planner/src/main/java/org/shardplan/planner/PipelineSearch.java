@@ -1642,21 +1642,37 @@ final class PipelineSearch {
             }
             lb = Math.min(lb, MemoryAwareBound.fillDrain(g, m * pa[n]));
         }
-        for (MemoryAwareBound.Kind kind : kinds) {
-            if (kind == MemoryAwareBound.Kind.INTERLEAVED) {
-                continue;
-            }
-            boolean zb = kind == MemoryAwareBound.Kind.ZERO_BUBBLE;
-            // the costs never rise with the start where each stretch between cuts adds at most m times as much to
-            // the prefix as to the stage's work (a node's least forward is at most its least work; checked)
-            List<Integer> at = cutPositions(n, cut);
-            boolean monotone = fastBottleneck && (zb ? fallsWithStart(at, pf, pa, m) && fallsWithStart(at, pc, pc, m)
-                    : fallsWithStart(at, pa, pa, m));
-            lb = Math.min(lb, bottleneck(n, cut, stages, (i, j) -> zb
-                    ? Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i]))
-                    : pa[i] + m * (pa[j] - pa[i]), monotone));
+        if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
+            lb = Math.min(lb, fillDrainBottleneck(n, cut, stages, m, pa));
+        }
+        if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
+            lb = Math.min(lb, zeroBubbleBottleneck(n, cut, stages, m, pf, pa, pc));
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * GPipe's and 1F1B's term of the step bounds over the partitions at {@code cuts}: the least of the largest
+     * {@code A(stages before s) + m A(s)}, {@code pa} the prefix sums of the work ({@link #bottleneck}; by the crossing
+     * search where the prefix never falls, checked).
+     */
+    private static double fillDrainBottleneck(int n, List<Integer> cuts, int stages, int m, double[] pa) {
+        return bottleneck(n, cuts, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i]),
+                fastBottleneck && fallsWithStart(cutPositions(n, cuts), pa, pa, m));
+    }
+
+    /**
+     * ZB-H1's term of the step bounds over the partitions at {@code cuts}: the least of the largest {@code max(F(stages
+     * before s) + m A(s), C(stages before s) + m C(s))}, {@code pf, pa, pc} the prefix sums of the forward, the work and
+     * the work without the weight gradients ({@link #bottleneck}; by the crossing search where each stretch between
+     * cuts adds at most m times as much to the prefix as to the stage's work, checked: a node's least forward is at most
+     * its least work).
+     */
+    private static double zeroBubbleBottleneck(int n, List<Integer> cuts, int stages, int m, double[] pf, double[] pa,
+            double[] pc) {
+        List<Integer> at = cutPositions(n, cuts);
+        return bottleneck(n, cuts, stages, (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i])),
+                fastBottleneck && fallsWithStart(at, pf, pa, m) && fallsWithStart(at, pc, pc, m));
     }
 
     /**
@@ -1823,15 +1839,10 @@ final class PipelineSearch {
         }
         double others = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
-            others = Math.min(others, bottleneck(n, cut, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i]),
-                    fastBottleneck && fallsWithStart(cutPositions(n, cut), pa, pa, m)));
+            others = Math.min(others, fillDrainBottleneck(n, cut, stages, m, pa));
         }
         if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
-            // a segment's work at least its nodes' least work, which is at least their least forward (checked)
-            List<Integer> at = cutPositions(n, cut);
-            others = Math.min(others, bottleneck(n, cut, stages,
-                    (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i])),
-                    fastBottleneck && fallsWithStart(at, pf, pa, m) && fallsWithStart(at, pc, pc, m)));
+            others = Math.min(others, zeroBubbleBottleneck(n, cut, stages, m, pf, pa, pc));
         }
         double lb = kinds.contains(MemoryAwareBound.Kind.INTERLEAVED) ? Math.min(others, m * pa[n] / stages) : others;
         return new double[] {lb == Double.POSITIVE_INFINITY ? 0 : lb, others == Double.POSITIVE_INFINITY ? 0 : others};

@@ -1,6 +1,8 @@
 package org.shardplan.planner;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.cluster.ClusterException;
 import org.shardplan.cost.cluster.DeviceProfiles;
@@ -9,6 +11,8 @@ import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.TensorType;
 import org.shardplan.graph.Value;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.models.BuiltinModels;
 
 /** Graphs and clusters built in code for the planner's tests. */
 public final class Fixtures {
@@ -79,6 +83,27 @@ public final class Fixtures {
     static double oneStagePeak(Planner p, ModelSource model) throws Exception {
         return p.withSearch(SearchOptions.singleStage(false, 1).withMicroBatches(1)).plan(model).totals()
                 .peakMemoryBytesPerDevice();
+    }
+
+    /** A small GPT: 8 layers, hidden 256, 4 heads, sequence 128, vocabulary 2048 (9 segments at the layers). */
+    static final ModelSource GPT8 = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=128,vocab=2048",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    /**
+     * Planners of batch 64 and a 30 s limit at 4, 8 and 16 A100s, each with its device's memory, then with half and
+     * with 0.3 of what {@code model}'s plan of one stage takes ({@link #oneStagePeak}): roomy, and memory binding.
+     */
+    static List<Planner> limitedPlanners(ModelSource model) throws Exception {
+        List<Planner> r = new ArrayList<>();
+        for (int devices : List.of(4, 8, 16)) {
+            Planner p = Planner.forCluster(a100(devices)).withBatch(64).withTimeLimit(30);
+            double peak = oneStagePeak(p, model);
+            r.add(p);
+            for (double share : List.of(0.5, 0.3)) {
+                r.add(p.withMemoryLimit(share * peak));
+            }
+        }
+        return r;
     }
 
     /** A plan with each unit's layout drawn uniformly. */

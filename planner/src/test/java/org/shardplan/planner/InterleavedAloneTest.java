@@ -3,7 +3,6 @@ package org.shardplan.planner;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -18,23 +17,8 @@ import org.shardplan.planner.build.ProblemBuilder;
  */
 class InterleavedAloneTest {
 
-    /** A small GPT: 8 layers, hidden 256, 4 heads, sequence 128, vocabulary 2048. */
-    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=128,vocab=2048",
-            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
-
-    /** Planners at 4, 8 and 16 devices, the limit roomy or a share of what one stage takes. */
-    private static List<Planner> planners() throws Exception {
-        List<Planner> r = new ArrayList<>();
-        for (int devices : List.of(4, 8, 16)) {
-            Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(30);
-            double peak = Fixtures.oneStagePeak(p, GPT);
-            r.add(p);
-            for (double share : List.of(0.5, 0.3)) {
-                r.add(p.withMemoryLimit(share * peak));
-            }
-        }
-        return r;
-    }
+    /** A small GPT of 8 layers. */
+    private static final ModelSource GPT = Fixtures.GPT8;
 
     @Test
     void theBoundWithoutTheInterleavedScheduleIsNeverBelowTheBoundWithIt() throws Exception {
@@ -156,7 +140,7 @@ class InterleavedAloneTest {
     void pricingTheInterleavedScheduleAloneChangesNoPlan() throws Exception {
         int alone = 0;
         int fewer = 0;
-        for (Planner p : planners()) {
+        for (Planner p : Fixtures.limitedPlanners(GPT)) {
             String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit();
             PipelineSearch on = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
             var a = on.run();

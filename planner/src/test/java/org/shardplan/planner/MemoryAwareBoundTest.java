@@ -157,8 +157,7 @@ class MemoryAwareBoundTest {
     }
 
     /** An 8-layer GPT: interleaving needs 2 P chunks, so P = 2 and 4 (9 segments at the layers). */
-    private static final ModelSource GPT8 = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=128,vocab=2048",
-            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+    private static final ModelSource GPT8 = Fixtures.GPT8;
 
     @Test
     void theInterleavedBoundIsBelowEveryInterleavedStep() throws Exception {

@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.shardplan.onnx.ImportOptions;
-import org.shardplan.onnx.models.BuiltinModels;
 import org.shardplan.planner.build.StageProblem;
 
 /**
@@ -17,9 +14,8 @@ import org.shardplan.planner.build.StageProblem;
  */
 class SegmentBoundTest {
 
-    /** A small GPT: 8 layers, hidden 256, 4 heads, sequence 128, vocabulary 2048. */
-    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=8,hidden=256,heads=4,seq=128,vocab=2048",
-            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+    /** A small GPT of 8 layers. */
+    private static final ModelSource GPT = Fixtures.GPT8;
 
     @Test
     void theBoundWithoutTheInterleavedScheduleIsBelowEveryOtherSchedulesStep() throws Exception {
@@ -96,26 +92,21 @@ class SegmentBoundTest {
     void theSegmentBoundChangesNoPlanAndLeavesConfigurationsUnpriced() throws Exception {
         int unpriced = 0;
         List<String> seen = new ArrayList<>();
-        for (int devices : List.of(4, 8, 16)) {
-            Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(30);
-            double peak = Fixtures.oneStagePeak(base, GPT);
-            for (double share : new double[] {0, 0.5, 0.3}) {
-                Planner p = share == 0 ? base : base.withMemoryLimit(share * peak);
-                String what = devices + " devices, limit " + p.memoryLimit();
-                PipelineSearch on = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
-                var a = on.run();
-                PipelineSearch off = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
-                off.useSegmentBound = false;
-                var b = off.run();
-                assertTrue(on.timeLeft() && off.timeLeft(), what);
-                assertEquals(0, off.segmentBounded, what);
-                PipelineSearchTest.assertSamePlan(b, a, what);
-                // what the bound leaves unpriced is not priced
-                assertTrue(on.configurations <= off.configurations, what + ": " + on.configurations + " against "
-                        + off.configurations);
-                seen.add(what + ": " + on.segmentBounded);
-                unpriced += on.segmentBounded;
-            }
+        for (Planner p : Fixtures.limitedPlanners(GPT)) {
+            String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit();
+            PipelineSearch on = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
+            var a = on.run();
+            PipelineSearch off = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
+            off.useSegmentBound = false;
+            var b = off.run();
+            assertTrue(on.timeLeft() && off.timeLeft(), what);
+            assertEquals(0, off.segmentBounded, what);
+            PipelineSearchTest.assertSamePlan(b, a, what);
+            // what the bound leaves unpriced is not priced
+            assertTrue(on.configurations <= off.configurations, what + ": " + on.configurations + " against "
+                    + off.configurations);
+            seen.add(what + ": " + on.segmentBounded);
+            unpriced += on.segmentBounded;
         }
         assertTrue(unpriced > 0, "the segment bound left no configuration unpriced: " + seen);
     }
