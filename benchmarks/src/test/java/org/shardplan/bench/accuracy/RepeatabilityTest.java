@@ -35,4 +35,18 @@ class RepeatabilityTest {
         assertTrue(quiet.contains("Within the per-node goal's 25.0%"), quiet);
         assertEquals("", CostAccuracy.repeatability(List.of(), 1));
     }
+
+    @Test
+    void aWholeModelTimedTwiceIsScoredAgainstItsFasterTimingAndTheReportSaysHowFarApartTheyWere() {
+        assertEquals(1.5e-3, CostAccuracy.fastestOfPasses(2.0e-3, 1.5e-3));
+        assertEquals(1.5e-3, CostAccuracy.fastestOfPasses(1.5e-3, 2.0e-3));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> CostAccuracy.fastestOfPasses(1e-3, Double.NaN));
+        // second against first: +10%, -20%, +30%: median 20%, maximum 30%, one of three faster
+        String s = CostAccuracy.wholeRepeatability(List.of(new double[] {1.0, 1.1}, new double[] {1.0, 0.8},
+                new double[] {2.0, 2.6}));
+        assertTrue(s.contains("median 20.0% and maximum 30.0%"), s);
+        assertTrue(s.contains("the faster for 1 of 3 cases"), s);
+        assertEquals("", CostAccuracy.wholeRepeatability(List.of()));
+    }
 }

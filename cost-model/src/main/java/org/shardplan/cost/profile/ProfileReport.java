@@ -65,6 +65,12 @@ public record ProfileReport(String model, String device, String fingerprint, dou
                 wholeModelError, measuredSignatures, reusedSignatures, Optional.of(a), coldWeightSeconds);
     }
 
+    /** The same report with another whole-model measurement (a timing over more runs). */
+    public ProfileReport withWholeModelMeasured(OptionalDouble seconds) {
+        return new ProfileReport(model, device, fingerprint, callOverheadSeconds, nodes, seconds, wholeModelError,
+                measuredSignatures, reusedSignatures, optimization, coldWeightSeconds);
+    }
+
     /** The same report with the whole model's cold-weight time {@code seconds}. */
     public ProfileReport withColdWeights(double seconds) {
         return new ProfileReport(model, device, fingerprint, callOverheadSeconds, nodes, wholeModelMeasuredSeconds,

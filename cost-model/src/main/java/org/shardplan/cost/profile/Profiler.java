@@ -530,6 +530,31 @@ public final class Profiler {
     }
 
     /**
+     * Times the whole model once more, as a profile times it (the same random inputs, warm-up, then
+     * the options' rounds, here one after the other, each waiting for a quiet machine) and returns the
+     * fastest round: a second timing minutes after the first, so that the whole model's reference,
+     * the fastest of its runs, spans the same moments as a node's lesser of two passes.
+     *
+     * @param modelFile the ONNX file (run at the options' optimization level)
+     * @param graph the model with shapes bound, for the inputs' sizes
+     * @throws ProfileException when ONNX Runtime cannot load or run the model
+     */
+    public double timeWholeAgain(Path modelFile, Graph graph) throws ProfileException {
+        int rounds = Math.max(1, options.rounds());
+        Timing t0 = options.timing();
+        Timing wholeTiming = new Timing(0, t0.minRepeats(), t0.maxRepeats(), t0.minSeconds() / rounds, t0.clock(),
+                options.wholeStatistic());
+        try (WholeModelRun wm = new WholeModelRun(modelFile, graph, new SplittableRandom(42))) {
+            wm.warmUp(t0.warmup());
+            double best = Double.POSITIVE_INFINITY;
+            for (int i = 0; i < rounds; i++) {
+                best = Math.min(best, wm.round(wholeTiming));
+            }
+            return best;
+        }
+    }
+
+    /**
      * The copies of a small node timed against one: the power of two (2 to 32) at or above
      * {@code wanted}. Powers of two only, so that a node whose first timing wobbles is still timed
      * with the same number of copies the next time (per-copy time depends a little on the count:

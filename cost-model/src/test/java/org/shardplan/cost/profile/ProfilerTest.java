@@ -145,6 +145,17 @@ class ProfilerTest {
     }
 
     @Test
+    void theWholeModelIsTimedAgainAndAFileThatCannotLoadIsAClearError(@TempDir Path dir) throws Exception {
+        Profiler p = new Profiler(CPU, FAST);
+        double again = p.timeWholeAgain(writeMlp(dir), mlp(false));
+        assertTrue(again > 0 && again < 1, "one run of a 4x64 MLP: " + again);
+        Path bad = dir.resolve("cut.onnx");
+        Files.write(bad, new byte[] {8, 7});
+        ProfileException e = assertThrows(ProfileException.class, () -> p.timeWholeAgain(bad, mlp(false)));
+        assertTrue(e.getMessage().startsWith(bad + ": ONNX Runtime cannot load the model"), e.getMessage());
+    }
+
+    @Test
     void aModelOnnxRuntimeCannotLoadIsAClearError(@TempDir Path dir) throws Exception {
         Path bad = dir.resolve("bad.onnx");
         Files.write(bad, new byte[] {1, 2, 3, 4, 5});
