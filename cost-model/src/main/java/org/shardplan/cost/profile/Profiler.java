@@ -225,8 +225,7 @@ public final class Profiler {
         WholeModelRun wm = options.wholeModel() && modelFile != null ? new WholeModelRun(modelFile, graph, rnd) : null;
         int wholeRounds = Math.max(1, options.rounds());
         Timing t0 = options.timing();
-        Timing wholeTiming = new Timing(0, t0.minRepeats(), t0.maxRepeats(), t0.minSeconds() / wholeRounds, t0.clock(),
-                options.wholeStatistic());
+        Timing wholeTiming = wholeTiming(wholeRounds);
         List<Double> wholeTimes = new ArrayList<>();
         int every = Math.max(1, (int) Math.ceil(bySig.size() / (double) Math.max(1, wholeRounds - 1)));
         int index = 0;
@@ -529,6 +528,12 @@ public final class Profiler {
         }
     }
 
+    /** One of {@code rounds} timings of the whole model: the node timing's share of time, the whole-model statistic. */
+    private Timing wholeTiming(int rounds) {
+        Timing t0 = options.timing();
+        return new Timing(0, t0.minRepeats(), t0.maxRepeats(), t0.minSeconds() / rounds, t0.clock(), options.wholeStatistic());
+    }
+
     /**
      * Times the whole model once more, as a profile times it (the same random inputs, warm-up, then
      * the options' rounds, here one after the other, each waiting for a quiet machine) and returns the
@@ -541,11 +546,9 @@ public final class Profiler {
      */
     public double timeWholeAgain(Path modelFile, Graph graph) throws ProfileException {
         int rounds = Math.max(1, options.rounds());
-        Timing t0 = options.timing();
-        Timing wholeTiming = new Timing(0, t0.minRepeats(), t0.maxRepeats(), t0.minSeconds() / rounds, t0.clock(),
-                options.wholeStatistic());
+        Timing wholeTiming = wholeTiming(rounds);
         try (WholeModelRun wm = new WholeModelRun(modelFile, graph, new SplittableRandom(42))) {
-            wm.warmUp(t0.warmup());
+            wm.warmUp(options.timing().warmup());
             double best = Double.POSITIVE_INFINITY;
             for (int i = 0; i < rounds; i++) {
                 best = Math.min(best, wm.round(wholeTiming));
