@@ -106,6 +106,27 @@ public final class Fixtures {
         return r;
     }
 
+    /** Two searches of one model on one planner: {@code on} as it is, {@code off} with a switch turned off. */
+    record OnOff(PipelineSearch on, PipelineSearch off) {
+    }
+
+    /**
+     * Searches {@code model} on {@code p} (batch 64, 30 s), once as it is and once after {@code turnOff} has set a
+     * switch of the search, and asserts that both finished within their limit with the same plan ({@code what} names
+     * the case in failures); the two searches, for their counters.
+     */
+    static OnOff samePlanWithout(Planner p, ModelSource model, java.util.function.Consumer<PipelineSearch> turnOff,
+            String what) throws Exception {
+        PipelineSearch on = new PipelineSearch(p, SearchOptions.AUTO, model, 64, 30);
+        var a = on.run();
+        PipelineSearch off = new PipelineSearch(p, SearchOptions.AUTO, model, 64, 30);
+        turnOff.accept(off);
+        var b = off.run();
+        org.junit.jupiter.api.Assertions.assertTrue(on.timeLeft() && off.timeLeft(), what);
+        PipelineSearchTest.assertSamePlan(b, a, what);
+        return new OnOff(on, off);
+    }
+
     /** A plan with each unit's layout drawn uniformly. */
     public static int[] randomLayouts(org.shardplan.planner.build.ProblemBuilder.Built b, java.util.Random rnd) {
         int[] x = new int[b.units().size()];

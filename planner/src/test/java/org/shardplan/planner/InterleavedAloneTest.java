@@ -142,14 +142,10 @@ class InterleavedAloneTest {
         int fewer = 0;
         for (Planner p : Fixtures.limitedPlanners(GPT)) {
             String what = p.cluster().deviceCount() + " devices, limit " + p.memoryLimit();
-            PipelineSearch on = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
-            var a = on.run();
-            PipelineSearch off = new PipelineSearch(p, SearchOptions.AUTO, GPT, 64, 30);
-            off.interleavedAlone = false;
-            var b = off.run();
-            assertTrue(on.timeLeft() && off.timeLeft(), what);
+            Fixtures.OnOff r = Fixtures.samePlanWithout(p, GPT, s -> s.interleavedAlone = false, what);
+            PipelineSearch on = r.on();
+            PipelineSearch off = r.off();
             assertEquals(0, off.interleavedOnly, what);
-            PipelineSearchTest.assertSamePlan(b, a, what);
             alone += on.interleavedOnly;
             // the configurations left to the interleaved schedule run no exact partition
             assertTrue(on.exactPartitions <= off.exactPartitions, what + ": " + on.exactPartitions + " exact partitions"
