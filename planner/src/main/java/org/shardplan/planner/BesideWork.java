@@ -48,6 +48,23 @@ final class BesideWork<T> {
         }
     }
 
+    /**
+     * Keeps the work from starting where it has not (it is then never run), and leaves it running where it has (its
+     * answer still to be taken with {@link #get}); true when it had not started.
+     */
+    boolean dropUnstarted() {
+        if (claimed.compareAndSet(false, true)) {
+            future.cancel(false);
+            return true;
+        }
+        return false;
+    }
+
+    /** Whether the work has ended (run beside, or dropped). */
+    boolean isDone() {
+        return future.isDone();
+    }
+
     /** Keeps the work from starting where it has not (it is then never run); true when it had not. */
     boolean drop() {
         boolean before = claimed.compareAndSet(false, true);

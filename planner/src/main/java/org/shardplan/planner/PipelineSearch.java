@@ -115,8 +115,9 @@ final class PipelineSearch {
     private final double limit;
     private final Cluster cluster;
     private final long deadline;
-    private final Map<Long, CoarseGraph> coarse = new HashMap<>();
-    private final Map<Long, Graph> graphs = new HashMap<>();
+    /** Read without a lock (a thread beside prepares configurations, {@link #prepareAhead}); written under this's. */
+    private final Map<Long, CoarseGraph> coarse = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Long, Graph> graphs = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<Key, ProblemBuilder.Built> builds = new HashMap<>();
     private final Map<Key, ProblemBuilder> builders = new HashMap<>();
     private final Map<String, ProblemBuilder.Shared> shared = new HashMap<>();
@@ -126,7 +127,7 @@ final class PipelineSearch {
     private final Map<Long, ProblemBuilder.PerDeviceWork> perDeviceWork = new HashMap<>();
     /** The compute model's prices of per-device nodes by their contents, shared by the graphs of every micro-batch size. */
     private final org.shardplan.planner.build.LocalPrices localPrices = new org.shardplan.planner.build.LocalPrices();
-    private final Map<Long, List<Integer>> cuts = new HashMap<>();
+    private final Map<Long, List<Integer>> cuts = new java.util.concurrent.ConcurrentHashMap<>();
     int configurations;
     /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
     String noLayout;
@@ -142,7 +143,12 @@ final class PipelineSearch {
         this.deadline = System.nanoTime() + (long) (timeLimit * 1e9);
     }
 
-    synchronized Graph graph(long micro) throws ShardplanException {
+    Graph graph(long micro) throws ShardplanException {
+        Graph g = graphs.get(micro);
+        return g != null ? g : graphLocked(micro);
+    }
+
+    private synchronized Graph graphLocked(long micro) throws ShardplanException {
         Graph g = graphs.get(micro);
         if (g == null) {
             long t = System.nanoTime();
@@ -153,7 +159,12 @@ final class PipelineSearch {
         return g;
     }
 
-    synchronized CoarseGraph coarse(long micro) throws ShardplanException {
+    CoarseGraph coarse(long micro) throws ShardplanException {
+        CoarseGraph cg = coarse.get(micro);
+        return cg != null ? cg : coarseLocked(micro);
+    }
+
+    private synchronized CoarseGraph coarseLocked(long micro) throws ShardplanException {
         CoarseGraph cg = coarse.get(micro);
         if (cg == null) {
             Graph g = graph(micro);
@@ -310,20 +321,140 @@ final class PipelineSearch {
         Key k = new Key(micro, devices, recompute, zero);
         ProblemBuilder pb = builders.get(k);
         if (pb == null) {
-            ProblemBuilder.Settings base = planner.settings();
-            MemoryModel mm = new MemoryModel(base.memory().optimizer(), zero, recompute);
-            Cluster sub = submesh(devices);
+            Prepared ready = takeAhead(k);
+            if (ready != null) {
+                return ready.pb();
+            }
             // the builders of one graph on one submesh share candidates and resharding tables: only the
             // memory model (recomputation, ZeRO) tells them apart
             ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices,
                     x -> new ProblemBuilder.Shared(reshards.computeIfAbsent(devices, d -> new Reshards()),
                             perDeviceWork.computeIfAbsent(micro, y -> new ProblemBuilder.PerDeviceWork(localPrices))));
-            pb = new ProblemBuilder(new ProblemBuilder.Settings(sub, base.compute(), mm, base.maxLayouts(),
-                    base.memoryLimit()), coarse(micro).nodes().size(), sh);
-            pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)
+            pb = newBuilder(k, sh, coarse(micro));
             builders.put(k, pb);
         }
         return pb;
+    }
+
+    /** A builder of the configuration's problems ({@code k}) with the memos {@code sh}. */
+    private ProblemBuilder newBuilder(Key k, ProblemBuilder.Shared sh, CoarseGraph cg) {
+        ProblemBuilder.Settings base = planner.settings();
+        MemoryModel mm = new MemoryModel(base.memory().optimizer(), k.zero(), k.recompute());
+        ProblemBuilder pb = new ProblemBuilder(new ProblemBuilder.Settings(submesh(k.devices()), base.compute(), mm,
+                base.maxLayouts(), base.memoryLimit()), cg.nodes().size(), sh);
+        pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)
+        return pb;
+    }
+
+    /**
+     * What a thread beside made of one configuration's problems ahead of its pricing ({@link #prepareAhead}): its
+     * builder and the memos it was made with, the required layouts, the memory parts, and the built problem (null
+     * where only the parts were asked for).
+     */
+    private record Prepared(ProblemBuilder pb, ProblemBuilder.Shared sh, ProblemBuilder.PerDeviceWork work,
+            Map<String, List<Layout>> req, double[][][] parts, ProblemBuilder.Built built) {
+    }
+
+    /** The preparations started on the thread beside and not taken yet, by configuration key (this thread only). */
+    private final Map<Key, BesideWork<Prepared>> ahead = new HashMap<>();
+
+    /**
+     * Whether the problems of the configurations likely priced next are built ahead on a thread beside ({@code
+     * -Dshardplan.prepareAhead=false}: not); tests turn it off to compare.
+     */
+    boolean prepareAheadOn = !"false".equals(System.getProperty("shardplan.prepareAhead"));
+
+    /** Preparations made beside and taken by the search (for tests and the trace). */
+    int preparedAhead;
+
+    /**
+     * Starts, on a thread beside, what the pricing of configuration (stages, m, recompute, zero) builds before any
+     * solve: the graph at its micro-batch size, coarsened, the standard layouts, the candidates' memory parts and,
+     * with {@code build}, the strategy problem ({@link #built}); where there is a thread beside, it is idle enough to
+     * take it, and nothing of the configuration is built yet. The search's thread takes the answer when it gets there
+     * ({@link #takeAhead}), or does the work itself where the thread beside has not started it. The thread beside
+     * works with memos of its own (the candidates, the per-device prices; the resharding prices and the compute
+     * model's are safe to share), so the answer is the one the search's thread would have built, bit for bit.
+     */
+    void prepareAhead(int stages, int m, boolean recompute, int zero, boolean build) {
+        if (!prepareAheadOn || !beside || batch <= 0 || batch % m != 0 || helpers() == null || !timeLeft()) {
+            return;
+        }
+        long micro = batch / m;
+        int devices = cluster.deviceCount() / stages;
+        Key k = new Key(micro, devices, recompute, zero);
+        if (builders.containsKey(k) || ahead.containsKey(k) || (build && builds.containsKey(k))) {
+            return;
+        }
+        Reshards rs = reshards.computeIfAbsent(devices, d -> new Reshards());
+        Map<String, Layout> more = devices == cluster.deviceCount() ? extra.get(micro) : null;
+        ahead.put(k, new BesideWork<>(helpers(), () -> prepare(k, rs, more, build)));
+    }
+
+    /** Whether every preparation asked for and not taken has ended beside (for tests). */
+    boolean preparedBeside() {
+        return ahead.values().stream().allMatch(BesideWork::isDone);
+    }
+
+    /** Keeps the preparations not started from starting (the search's thread makes those it needs itself). */
+    private void dropAhead() {
+        ahead.values().removeIf(BesideWork::dropUnstarted); // those started stay, to be taken
+    }
+
+    /** {@link #prepareAhead}'s work, on the thread beside; null where anything fails (the search then does it itself). */
+    private Prepared prepare(Key k, Reshards rs, Map<String, Layout> more, boolean build) {
+        try {
+            CoarseGraph cg = coarse(k.micro());
+            ProblemBuilder.PerDeviceWork work = new ProblemBuilder.PerDeviceWork(localPrices);
+            ProblemBuilder.Shared sh = new ProblemBuilder.Shared(rs, work);
+            ProblemBuilder pb = newBuilder(k, sh, cg);
+            long t = System.nanoTime();
+            Map<String, List<Layout>> req = requiredOf(cg, k.micro(), pb,
+                    new Baselines.Memo(cg, k.micro(), pb.spacesOf(cg), pb.signaturesOf(cg)), more);
+            t = tick("required", t);
+            double[][][] parts = pb.memoryOnlyParts(cg, req);
+            t = tick(k.micro() == batch ? "memoryParts (whole batch)" : "memoryParts", t);
+            ProblemBuilder.Built b = null;
+            if (build) {
+                b = pb.build(cg, req);
+                tick("build", t);
+            }
+            return new Prepared(pb, sh, work, req, parts, b);
+        } catch (ShardplanException | RuntimeException e) {
+            return null; // the search's thread does it again and meets the same failure there
+        }
+    }
+
+    /**
+     * The preparation of configuration key {@code k} made beside, installed in this search's memos as if this thread
+     * had made it; null where none was asked for, or the thread beside had not started it (dropped: this thread
+     * makes it) or it failed.
+     */
+    private Prepared takeAhead(Key k) {
+        BesideWork<Prepared> w = ahead.remove(k);
+        if (w == null) {
+            return null;
+        }
+        Prepared p = w.get(() -> null);
+        if (p == null) {
+            return null;
+        }
+        preparedAhead++;
+        builders.put(k, p.pb());
+        shared.putIfAbsent(k.micro() + "/" + k.devices(), p.sh());
+        perDeviceWork.putIfAbsent(k.micro(), p.work());
+        // the standard layouts as this search keeps them (equal content), so that the parts' check finds them
+        Map<String, List<Layout>> req = requiredCache.putIfAbsent(requiredKey(k.micro(), p.pb()), p.req());
+        req = req != null ? req : p.req();
+        memoryPartsOf.put(p.pb(), p.parts());
+        memoryPartsReq.put(p.pb(), req);
+        if (k.micro() == batch) {
+            fullBatchParts.putIfAbsent(k, p.parts());
+        }
+        if (p.built() != null) {
+            builds.putIfAbsent(k, p.built());
+        }
+        return p;
     }
 
     ProblemBuilder.Built built(long micro, int devices, boolean recompute, int zero) throws ShardplanException {
@@ -344,28 +475,38 @@ final class PipelineSearch {
     private final Map<String, Map<String, List<Layout>>> requiredCache = new HashMap<>();
 
     private Map<String, List<Layout>> requiredFor(CoarseGraph cg, long micro, ProblemBuilder pb) {
-        return requiredCache.computeIfAbsent(micro + "/" + pb.digits().size() + "/" + pb.settings().cluster().deviceCount(),
-                k -> {
-                    long t = System.nanoTime();
-                    Map<String, List<Layout>> r = Baselines.familyLayouts(cg, micro, pb.digits(),
-                            baselineMemo.compute(micro, (x, m) -> m != null && m.isOf(cg, micro) ? m
-                                    : new Baselines.Memo(cg, micro, pb.spacesOf(cg), pb.signaturesOf(cg))));
-                    tick("required", t);
-                    Map<String, Layout> more = pb.settings().cluster().deviceCount() == cluster.deviceCount()
-                            ? extra.get(micro) : null;
-                    if (more == null) {
-                        return r;
-                    }
-                    Map<String, List<Layout>> merged = new java.util.LinkedHashMap<>(r);
-                    more.forEach((node, l) -> {
-                        List<Layout> ls = new ArrayList<>(merged.getOrDefault(node, List.of()));
-                        if (!ls.contains(l)) {
-                            ls.add(l);
-                        }
-                        merged.put(node, ls);
-                    });
-                    return merged;
-                });
+        return requiredCache.computeIfAbsent(requiredKey(micro, pb), k -> {
+            long t = System.nanoTime();
+            Map<String, List<Layout>> r = requiredOf(cg, micro, pb,
+                    baselineMemo.compute(micro, (x, m) -> m != null && m.isOf(cg, micro) ? m
+                            : new Baselines.Memo(cg, micro, pb.spacesOf(cg), pb.signaturesOf(cg))),
+                    pb.settings().cluster().deviceCount() == cluster.deviceCount() ? extra.get(micro) : null);
+            tick("required", t);
+            return r;
+        });
+    }
+
+    /** The key of {@link #requiredCache}: the standard layouts depend on the micro-batch size and the devices alone. */
+    private static String requiredKey(long micro, ProblemBuilder pb) {
+        return micro + "/" + pb.digits().size() + "/" + pb.settings().cluster().deviceCount();
+    }
+
+    /** The baselines' layouts of the graph ({@code memo} their memo) with {@code more} (null: none) added. */
+    private static Map<String, List<Layout>> requiredOf(CoarseGraph cg, long micro, ProblemBuilder pb, Baselines.Memo memo,
+            Map<String, Layout> more) {
+        Map<String, List<Layout>> r = Baselines.familyLayouts(cg, micro, pb.digits(), memo);
+        if (more == null) {
+            return r;
+        }
+        Map<String, List<Layout>> merged = new java.util.LinkedHashMap<>(r);
+        more.forEach((node, l) -> {
+            List<Layout> ls = new ArrayList<>(merged.getOrDefault(node, List.of()));
+            if (!ls.contains(l)) {
+                ls.add(l);
+            }
+            merged.put(node, ls);
+        });
+        return merged;
     }
 
     private final Map<Long, Map<String, Layout>> extra = new HashMap<>();
@@ -399,7 +540,12 @@ final class PipelineSearch {
      * (by nodes covered) whose earlier instances all lie before it; without repeated blocks, before
      * every node that the nodes before it reach through at most two distinct tensors.
      */
-    synchronized List<Integer> cuts(CoarseGraph cg, long micro) {
+    List<Integer> cuts(CoarseGraph cg, long micro) {
+        List<Integer> r = cuts.get(micro);
+        return r != null ? r : cutsLocked(cg, micro);
+    }
+
+    private synchronized List<Integer> cutsLocked(CoarseGraph cg, long micro) {
         List<Integer> r = cuts.get(micro);
         if (r != null) {
             return r;
@@ -605,12 +751,15 @@ final class PipelineSearch {
         if (parts == null) {
             CoarseGraph cg = coarse(batch);
             ProblemBuilder pb = builder(batch, devices, recompute, zero);
-            Map<String, List<Layout>> req = requiredFor(cg, batch, pb);
-            long t = System.nanoTime();
-            // memory alone: this builder's problem is built only when it is a configuration's (one stage)
-            parts = pb.memoryOnlyParts(cg, req);
-            tick("memoryParts (whole batch)", t);
-            fullBatchParts.put(k, parts);
+            parts = fullBatchParts.get(k); // made beside (prepareAhead), where it was
+            if (parts == null) {
+                Map<String, List<Layout>> req = requiredFor(cg, batch, pb);
+                long t = System.nanoTime();
+                // memory alone: this builder's problem is built only when it is a configuration's (one stage)
+                parts = pb.memoryOnlyParts(cg, req);
+                tick("memoryParts (whole batch)", t);
+                fullBatchParts.put(k, parts);
+            }
         }
         // the micro-batches a stage holds under 1F1B, min(P - s, m), averaged over the stages: with
         // balanced stages the fullest holds at least that many (a heuristic for P > 1: stages are
@@ -1981,6 +2130,7 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  reported bound of P=%d m=%d recompute=%s zero=%d started beside%n",
                     o.stages(), o.microBatches(), o.recompute(), o.zero());
         }
+        dropAhead(); // the bound first: the configurations prepared and not started yet are built here when priced
         reportedAhead = new BesideWork<>(helpers(), () -> {
             droppedHere.set(drop);
             try {
@@ -3639,6 +3789,7 @@ final class PipelineSearch {
     Optional<Outcome> run() throws ShardplanException {
         try {
             Optional<Outcome> r = search();
+            dropAhead();
             if (reportedFor != null && reportedFor != r.orElse(null)) {
                 dropReportedAhead(); // the plan kept is another: its bound is computed when asked for
             }
@@ -3692,9 +3843,25 @@ final class PipelineSearch {
         // higher ZeRO stages where memory binds
         Map<Integer, Double> first = new LinkedHashMap<>();
         for (int p : ps) {
+            // the whole batch's memory parts on each stage's devices, which the first pass's memory settings start from
+            prepareAhead(p, 1, rcs.get(0), zs.get(0), false);
+        }
+        for (int pi = 0; pi < ps.size(); pi++) {
+            int p = ps.get(pi);
             if (best != null && !timeLeft()) {
                 notes.add("the time limit stopped the search before " + p + " pipeline stages");
                 break;
+            }
+            if (pi + 1 < ps.size()) {
+                // the next degree's first configuration as the first pass most often starts it: at least as many
+                // micro-batches as stages, recomputation off, the lowest ZeRO stage
+                int next = ps.get(pi + 1);
+                for (int m : micros(all, next)) {
+                    if (m >= next) {
+                        prepareAhead(next, m, rcs.get(0), zs.get(0), true);
+                        break;
+                    }
+                }
             }
             List<Integer> ms = micros(all, p);
             boolean[] setting = firstSetting(p, ms, rcs, zs);
@@ -3835,7 +4002,8 @@ final class PipelineSearch {
         best = resolvePending(best);
         if (TRACE) {
             System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("
-                    + memoryBounded + " by memory, " + tiedBounded + " of them tied), " + deferred.size() + " deferred");
+                    + memoryBounded + " by memory, " + tiedBounded + " of them tied), " + deferred.size() + " deferred, "
+                    + preparedAhead + " prepared beside (" + ahead.size() + " not taken)");
         }
         // a configuration priced in passing (the control flow above keeps only what it compares) may be the best
         if (incumbent != null && (best == null || better(incumbent, best))) {
@@ -3966,6 +4134,9 @@ final class PipelineSearch {
         java.util.function.IntFunction<Optional<Outcome>> at = i -> priced.computeIfAbsent(
                 pricedKey(p, ms.get(i), rc, z), k -> {
                     try {
+                        if (i + 1 < ms.size()) {
+                            prepareAhead(p, ms.get(i + 1), rc, z, true); // the count the sweep most often prices next
+                        }
                         return price(p, ms.get(i), rc, z);
                     } catch (ShardplanException e) {
                         throw new IllegalStateException(e);

@@ -117,9 +117,15 @@ public final class Fixtures {
      */
     static OnOff samePlanWithout(Planner p, ModelSource model, java.util.function.Consumer<PipelineSearch> turnOff,
             String what) throws Exception {
-        PipelineSearch on = new PipelineSearch(p, SearchOptions.AUTO, model, 64, 30);
+        return samePlanWithout(p, SearchOptions.AUTO, model, turnOff, what);
+    }
+
+    /** {@link #samePlanWithout(Planner, ModelSource, java.util.function.Consumer, String)} with the options given. */
+    static OnOff samePlanWithout(Planner p, SearchOptions opts, ModelSource model,
+            java.util.function.Consumer<PipelineSearch> turnOff, String what) throws Exception {
+        PipelineSearch on = new PipelineSearch(p, opts, model, 64, 30);
         var a = on.run();
-        PipelineSearch off = new PipelineSearch(p, SearchOptions.AUTO, model, 64, 30);
+        PipelineSearch off = new PipelineSearch(p, opts, model, 64, 30);
         turnOff.accept(off);
         var b = off.run();
         org.junit.jupiter.api.Assertions.assertTrue(on.timeLeft() && off.timeLeft(), what);

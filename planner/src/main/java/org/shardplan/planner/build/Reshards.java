@@ -45,6 +45,9 @@ public final class Reshards {
     private final AtomicInteger nextId = new AtomicInteger();
     private final AtomicInteger pairs = new AtomicInteger();
     private final Map<MatrixKey, double[][]> matrices = new ConcurrentHashMap<>();
+    /** The distinct pair plans and transfers, each kept once ({@link #internPlan}). */
+    private final Map<PairPlan, PairPlan> plans = new ConcurrentHashMap<>();
+    private final Map<Transfer, Transfer> transfers = new ConcurrentHashMap<>();
 
     /** An empty memo; the first builder that uses it fixes its cluster. */
     public Reshards() {
@@ -68,6 +71,11 @@ public final class Reshards {
     /** Distinct pairs of sides priced so far. */
     public int pairs() {
         return pairs.get();
+    }
+
+    /** Distinct plans of pairs of sides kept so far (pairs whose placement arithmetic agrees share one). */
+    public int plans() {
+        return plans.size();
     }
 
     /** Distinct matrices kept so far. */
@@ -117,7 +125,7 @@ public final class Reshards {
                 Side cs = colSides.get(j);
                 PairPlan plan = rs.pair(cs.id);
                 if (plan == null) {
-                    PairPlan made = PairPlan.of(b, rs, cs);
+                    PairPlan made = internPlan(PairPlan.of(b, rs, cs, this::internTransfer));
                     plan = rs.keep(cs.id, made);
                     if (plan == made) {
                         pairs.incrementAndGet();
@@ -162,6 +170,22 @@ public final class Reshards {
             r[i] = s[i].id;
         }
         return r;
+    }
+
+    /**
+     * The plan kept that equals {@code p}, else {@code p}, kept: the pairs of sides are many (hundreds of thousands on
+     * a search of a 100-layer decoder) and their plans few, and each kept plan is an object the collector traces
+     * through the whole search.
+     */
+    private PairPlan internPlan(PairPlan p) {
+        PairPlan kept = plans.putIfAbsent(p, p);
+        return kept != null ? kept : p;
+    }
+
+    /** The transfer kept that equals {@code t}, else {@code t}, kept (as {@link #internPlan}). */
+    private Transfer internTransfer(Transfer t) {
+        Transfer kept = transfers.putIfAbsent(t, t);
+        return kept != null ? kept : t;
     }
 
     private Side intern(Side s) {
@@ -357,7 +381,8 @@ public final class Reshards {
      * {@link ProblemBuilder#gathered}.
      */
     private record PairPlan(boolean forwardFree, Transfer[] forward, boolean backwardFree, Transfer backward) {
-        static PairPlan of(ProblemBuilder b, Side row, Side col) {
+        /** The plan of a pair of sides, each transfer passed through {@code kept} (the memo's one of equal content). */
+        static PairPlan of(ProblemBuilder b, Side row, Side col, java.util.function.UnaryOperator<Transfer> kept) {
             boolean ff = false;
             for (int[][] h : row.variants) {
                 for (int[][] n : col.needs) {
@@ -366,7 +391,7 @@ public final class Reshards {
             }
             Transfer[] f = new Transfer[col.needs.size()];
             for (int i = 0; i < f.length; i++) {
-                f[i] = Transfer.of(b, col.needs.get(i), row.placement);
+                f[i] = kept.apply(Transfer.of(b, col.needs.get(i), row.placement));
             }
             boolean bf = false;
             if (col.scattered.length > 0) {
@@ -374,7 +399,19 @@ public final class Reshards {
                     bf |= ProblemBuilder.holds(row.placement, n);
                 }
             }
-            return new PairPlan(ff, f, bf, Transfer.of(b, row.placement, col.placement));
+            return new PairPlan(ff, f, bf, kept.apply(Transfer.of(b, row.placement, col.placement)));
+        }
+
+        /** Equal by content, the forward transfers element by element. */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof PairPlan p && p.forwardFree == forwardFree && p.backwardFree == backwardFree
+                    && p.backward.equals(backward) && Arrays.equals(p.forward, forward);
+        }
+
+        @Override
+        public int hashCode() {
+            return (31 * Arrays.hashCode(forward) + backward.hashCode()) * 4 + (forwardFree ? 2 : 0) + (backwardFree ? 1 : 0);
         }
 
         /** Writes the pair's seconds and bytes for a tensor of {@code full} bytes at {@code at}. */

@@ -93,6 +93,9 @@ class ReshardsTest {
         // the smaller micro-batches place their tensors alike: few pairs of sides are new
         assertTrue(memo.pairs() < 2 * pairsAlone, memo.pairs() + " pairs after three sizes, " + pairsAlone + " after one");
         assertTrue(memo.matrices() > 0 && memo.sides() > 0);
+        // each pair keeps one of the few distinct plans (interned), every entry still equal to the direct pricing
+        assertTrue(memo.plans() > 0 && 10 * memo.plans() < memo.pairs(), memo.plans() + " distinct plans for "
+                + memo.pairs() + " pairs");
     }
 
     @Test
