@@ -325,15 +325,20 @@ final class PipelineSearch {
             if (ready != null) {
                 return ready.pb();
             }
-            // the builders of one graph on one submesh share candidates and resharding tables: only the
-            // memory model (recomputation, ZeRO) tells them apart
-            ProblemBuilder.Shared sh = shared.computeIfAbsent(micro + "/" + devices,
-                    x -> new ProblemBuilder.Shared(reshards.computeIfAbsent(devices, d -> new Reshards()),
-                            perDeviceWork.computeIfAbsent(micro, y -> new ProblemBuilder.PerDeviceWork(localPrices))));
-            pb = newBuilder(k, sh, coarse(micro));
+            pb = newBuilder(k, sharedOf(micro, devices), coarse(micro));
             builders.put(k, pb);
         }
         return pb;
+    }
+
+    /**
+     * The memos the builders of one graph on one submesh share, candidates and resharding tables: only the memory
+     * model (recomputation, ZeRO) tells them apart. This thread's.
+     */
+    private ProblemBuilder.Shared sharedOf(long micro, int devices) {
+        return shared.computeIfAbsent(micro + "/" + devices,
+                x -> new ProblemBuilder.Shared(reshards.computeIfAbsent(devices, d -> new Reshards()),
+                        perDeviceWork.computeIfAbsent(micro, y -> new ProblemBuilder.PerDeviceWork(localPrices))));
     }
 
     /** A builder of the configuration's problems ({@code k}) with the memos {@code sh}. */
@@ -348,11 +353,11 @@ final class PipelineSearch {
 
     /**
      * What a thread beside made of one configuration's problems ahead of its pricing ({@link #prepareAhead}): its
-     * builder and the memos it was made with, the required layouts, the memory parts, and the built problem (null
+     * builder, the required layouts, the memory parts, and the built problem (null
      * where only the parts were asked for).
      */
-    private record Prepared(ProblemBuilder pb, ProblemBuilder.Shared sh, ProblemBuilder.PerDeviceWork work,
-            Map<String, List<Layout>> req, double[][][] parts, ProblemBuilder.Built built) {
+    private record Prepared(ProblemBuilder pb, Map<String, List<Layout>> req, double[][][] parts,
+            ProblemBuilder.Built built) {
     }
 
     /** The preparations started on the thread beside and not taken yet, by configuration key (this thread only). */
@@ -373,8 +378,8 @@ final class PipelineSearch {
      * with {@code build}, the strategy problem ({@link #built}); where there is a thread beside, it is idle enough to
      * take it, and nothing of the configuration is built yet. The search's thread takes the answer when it gets there
      * ({@link #takeAhead}), or does the work itself where the thread beside has not started it. The thread beside
-     * works with memos of its own (the candidates, the per-device prices; the resharding prices and the compute
-     * model's are safe to share), so the answer is the one the search's thread would have built, bit for bit.
+     * shares the search's candidates, resharding tables and prices (concurrent maps) and keeps per-device prices and
+     * baselines' memos of its own ({@link #besideWork}), so the answer is the one the search's thread would have built, bit for bit.
      */
     void prepareAhead(int stages, int m, boolean recompute, int zero, boolean build) {
         if (!prepareAheadOn || !beside || batch <= 0 || batch % m != 0 || helpers() == null || !timeLeft()) {
@@ -386,9 +391,9 @@ final class PipelineSearch {
         if (builders.containsKey(k) || ahead.containsKey(k) || (build && builds.containsKey(k))) {
             return;
         }
-        Reshards rs = reshards.computeIfAbsent(devices, d -> new Reshards());
+        ProblemBuilder.Shared tables = sharedOf(micro, devices);
         Map<String, Layout> more = devices == cluster.deviceCount() ? extra.get(micro) : null;
-        ahead.put(k, new BesideWork<>(helpers(), () -> prepare(k, rs, more, build)));
+        ahead.put(k, new BesideWork<>(helpers(), () -> prepare(k, tables, more, build)));
     }
 
     /** Whether every preparation asked for and not taken has ended beside (for tests). */
@@ -401,17 +406,30 @@ final class PipelineSearch {
         ahead.values().removeIf(BesideWork::dropUnstarted); // those started stay, to be taken
     }
 
+    /**
+     * The per-device prices and the baselines' memos of the preparations made on each thread beside, by micro-batch
+     * size: those memos are not thread-safe, so each thread beside keeps its own, as the search's thread keeps its own
+     * ({@link #perDeviceWork}, {@link #baselineMemo}).
+     */
+    private final ThreadLocal<Map<Long, ProblemBuilder.PerDeviceWork>> besideWork = ThreadLocal.withInitial(HashMap::new);
+    private final ThreadLocal<Map<Long, Baselines.Memo>> besideMemo = ThreadLocal.withInitial(HashMap::new);
+
     /** {@link #prepareAhead}'s work, on the thread beside; null where anything fails (the search then does it itself). */
-    private Prepared prepare(Key k, Reshards rs, Map<String, Layout> more, boolean build) {
+    private Prepared prepare(Key k, ProblemBuilder.Shared tables, Map<String, Layout> more, boolean build) {
         try {
             CoarseGraph cg = coarse(k.micro());
-            ProblemBuilder.PerDeviceWork work = new ProblemBuilder.PerDeviceWork(localPrices);
-            ProblemBuilder.Shared sh = new ProblemBuilder.Shared(rs, work);
+            ProblemBuilder.PerDeviceWork work = besideWork.get().computeIfAbsent(k.micro(),
+                    x -> new ProblemBuilder.PerDeviceWork(localPrices));
+            ProblemBuilder.Shared sh = new ProblemBuilder.Shared(tables, work);
             ProblemBuilder pb = newBuilder(k, sh, cg);
             long t = System.nanoTime();
-            Map<String, List<Layout>> req = requiredOf(cg, k.micro(), pb,
-                    new Baselines.Memo(cg, k.micro(), pb.spacesOf(cg), pb.signaturesOf(cg)), more);
-            t = tick("required", t);
+            Map<String, List<Layout>> req = requiredCache.get(requiredKey(k.micro(), pb)); // the search's, where made
+            if (req == null) {
+                req = requiredOf(cg, k.micro(), pb, besideMemo.get().compute(k.micro(), (x, m) -> m != null
+                        && m.isOf(cg, k.micro()) ? m : new Baselines.Memo(cg, k.micro(), pb.spacesOf(cg),
+                        pb.signaturesOf(cg))), more);
+                t = tick("required", t);
+            }
             double[][][] parts = pb.memoryOnlyParts(cg, req);
             t = tick(k.micro() == batch ? "memoryParts (whole batch)" : "memoryParts", t);
             ProblemBuilder.Built b = null;
@@ -419,7 +437,7 @@ final class PipelineSearch {
                 b = pb.build(cg, req);
                 tick("build", t);
             }
-            return new Prepared(pb, sh, work, req, parts, b);
+            return new Prepared(pb, req, parts, b);
         } catch (ShardplanException | RuntimeException e) {
             return null; // the search's thread does it again and meets the same failure there
         }
@@ -441,8 +459,6 @@ final class PipelineSearch {
         }
         preparedAhead++;
         builders.put(k, p.pb());
-        shared.putIfAbsent(k.micro() + "/" + k.devices(), p.sh());
-        perDeviceWork.putIfAbsent(k.micro(), p.work());
         // the standard layouts as this search keeps them (equal content), so that the parts' check finds them
         Map<String, List<Layout>> req = requiredCache.putIfAbsent(requiredKey(k.micro(), p.pb()), p.req());
         req = req != null ? req : p.req();
@@ -472,7 +488,8 @@ final class PipelineSearch {
         return b;
     }
 
-    private final Map<String, Map<String, List<Layout>>> requiredCache = new HashMap<>();
+    /** Read by the thread beside too ({@link #prepare}), written by the search's thread. */
+    private final Map<String, Map<String, List<Layout>>> requiredCache = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Map<String, List<Layout>> requiredFor(CoarseGraph cg, long micro, ProblemBuilder pb) {
         return requiredCache.computeIfAbsent(requiredKey(micro, pb), k -> {
@@ -1092,7 +1109,10 @@ final class PipelineSearch {
         // and the second solve would go unused); only while the passes put such configurations off
         List<BesideWork<Optional<Solved>>> hiddenSolves = new ArrayList<>(1);
         Runnable startHidden = hiddenOn && defer && beside && helpers() != null
-                ? () -> hiddenSolves.add(new BesideWork<>(helpers(), () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)))
+                ? () -> {
+                    dropAhead(); // the solve first: the preparations not started yet give way
+                    hiddenSolves.add(new BesideWork<>(helpers(), () -> solveStage(b, 0, n, new ProblemBuilder.Repeat(m, 1, 0), f, false)));
+                }
                 : null;
         for (int s = 0; s < stages; s++) {
             int copies = stages == 1 ? 1 : Math.min(stages - s, m);
@@ -1422,6 +1442,7 @@ final class PipelineSearch {
         } catch (IllegalArgumentException e) {
             return; // a node without a layout: the pricing says so
         }
+        dropAhead(); // the solve first: the preparations not started yet give way
         ob.presolve(helpers(), secondsLeft());
         stepBoundsPresolved++;
         if (TRACE) {

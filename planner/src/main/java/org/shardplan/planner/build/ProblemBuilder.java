@@ -341,11 +341,13 @@ public final class ProblemBuilder {
      * stage): each class's candidates (they depend on the iteration space, the devices, the cap and the
      * required layouts, not on memory) and the resharding tables between classes (they depend on the
      * candidates, the tensor and the cluster). A search that builds the same graph on the same submesh
-     * under several memory settings enumerates and prices these once. Not thread-safe.
+     * under several memory settings enumerates and prices these once. The candidates and tables are concurrent
+     * maps, which the builders of another thread may share ({@link #Shared(Shared, PerDeviceWork)}); the rest is not
+     * thread-safe.
      */
     public static final class Shared {
-        private final Map<String, List<Layout>> layouts = new HashMap<>();
-        private final Map<EdgeKey, double[][]> edges = new HashMap<>();
+        private final Map<String, List<Layout>> layouts;
+        private final Map<EdgeKey, double[][]> edges;
         private final Reshards reshards;
         private Cluster cluster;
         private int maxLayouts = -1;
@@ -371,6 +373,19 @@ public final class ProblemBuilder {
         public Shared(Reshards reshards, PerDeviceWork work) {
             this.reshards = Objects.requireNonNull(reshards, "reshards");
             this.work = Objects.requireNonNull(work, "work");
+            this.layouts = new java.util.concurrent.ConcurrentHashMap<>();
+            this.edges = new java.util.concurrent.ConcurrentHashMap<>();
+        }
+
+        /**
+         * Candidates and tables shared with {@code tables} (and its resharding prices), for builders on another
+         * thread, with the per-device nodes' prices {@code work} of their own (those are not thread-safe).
+         */
+        public Shared(Shared tables, PerDeviceWork work) {
+            this.reshards = tables.reshards;
+            this.work = Objects.requireNonNull(work, "work");
+            this.layouts = tables.layouts;
+            this.edges = tables.edges;
         }
 
         private final PerDeviceWork work;
