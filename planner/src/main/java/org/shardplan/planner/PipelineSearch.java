@@ -353,10 +353,10 @@ final class PipelineSearch {
 
     /**
      * What a thread beside made of one configuration's problems ahead of its pricing ({@link #prepareAhead}): its
-     * builder, the required layouts, the memory parts, and the built problem (null
-     * where only the parts were asked for).
+     * builder, the required layouts, the memory parts, its step's lower bound (NaN: not computed) and the built problem
+     * (null where its bound reached the plan found, or where only the parts were asked for).
      */
-    private record Prepared(ProblemBuilder pb, Map<String, List<Layout>> req, double[][][] parts,
+    private record Prepared(ProblemBuilder pb, Map<String, List<Layout>> req, double[][][] parts, double bound,
             ProblemBuilder.Built built) {
     }
 
@@ -396,6 +396,11 @@ final class PipelineSearch {
         ahead.put(k, new BesideWork<>(helpers(), () -> prepare(k, tables, more, build)));
     }
 
+    /** Whether the configuration's problem has been built (for tests). */
+    boolean hasBuilt(long micro, int devices, boolean recompute, int zero) {
+        return builds.containsKey(new Key(micro, devices, recompute, zero));
+    }
+
     /** Whether every preparation asked for and not taken has ended beside (for tests). */
     boolean preparedBeside() {
         return ahead.values().stream().allMatch(BesideWork::isDone);
@@ -432,12 +437,23 @@ final class PipelineSearch {
             }
             double[][][] parts = pb.memoryOnlyParts(cg, req);
             t = tick(k.micro() == batch ? "memoryParts (whole batch)" : "memoryParts", t);
+            // its bound ({@link #stepLowerBound}, a function of the builder and the standard layouts), and no build where
+            // that bound already reaches the plan found by now: the pricing leaves such a configuration unpriced (where
+            // the plan found is another by then, the pricing builds what it needs itself)
+            int stages = cluster.deviceCount() / k.devices();
+            int m = (int) (batch / k.micro());
+            double bound = Double.NaN;
+            if (useBound) {
+                bound = stepLowerBound(cg, k.micro(), pb, req, stages, m, true);
+                t = tick("bound", t);
+            }
+            Outcome found = incumbent;
             ProblemBuilder.Built b = null;
-            if (build) {
+            if (build && (found == null || !(bound >= found.stepSeconds()))) {
                 b = pb.build(cg, req);
                 tick("build", t);
             }
-            return new Prepared(pb, req, parts, b);
+            return new Prepared(pb, req, parts, bound, b);
         } catch (ShardplanException | RuntimeException e) {
             return null; // the search's thread does it again and meets the same failure there
         }
@@ -464,6 +480,10 @@ final class PipelineSearch {
         req = req != null ? req : p.req();
         memoryPartsOf.put(p.pb(), p.parts());
         memoryPartsReq.put(p.pb(), req);
+        if (!Double.isNaN(p.bound())) {
+            lowerBounds.putIfAbsent(new BoundKey(coarse.get(k.micro()), p.pb(), req, cluster.deviceCount() / k.devices(),
+                    (int) (batch / k.micro()), true), p.bound());
+        }
         if (k.micro() == batch) {
             fullBatchParts.putIfAbsent(k, p.parts());
         }
@@ -1636,7 +1656,7 @@ final class PipelineSearch {
     }
 
     /** The fastest fitting plan priced so far (the bound of {@link #stepLowerBound} is held against it; tests set it). */
-    Outcome incumbent;
+    volatile Outcome incumbent; // read by the preparations beside (prepare), which only skip work by it
     /** A stage whose solution without the memory limit does not fit, while memory-bound stages are put off. */
     private static final class MemoryBound extends RuntimeException {
         MemoryBound() {
@@ -4155,8 +4175,10 @@ final class PipelineSearch {
         java.util.function.IntFunction<Optional<Outcome>> at = i -> priced.computeIfAbsent(
                 pricedKey(p, ms.get(i), rc, z), k -> {
                     try {
-                        if (i + 1 < ms.size()) {
-                            prepareAhead(p, ms.get(i + 1), rc, z, true); // the count the sweep most often prices next
+                        if (p > 1 && i + 1 < ms.size()) {
+                            // the count the sweep most often prices next; not for one stage, whose pricing runs a
+                            // solve beside of its own (the gradient reduction hidden), which a build there would delay
+                            prepareAhead(p, ms.get(i + 1), rc, z, true);
                         }
                         return price(p, ms.get(i), rc, z);
                     } catch (ShardplanException e) {

@@ -39,6 +39,7 @@ class PrepareAheadTest {
             var b = here.price(c[0], c[1], false, c[2]).orElseThrow();
             assertEquals(0, here.preparedAhead, what);
 
+            assertTrue(beside.hasBuilt(16 * 4 / c[1], 16 / c[0], false, c[2]), what);
             assertSameProblem(b.built(), a.built(), what);
             assertEquals(b.stepSeconds(), a.stepSeconds(), 0.0, what);
             assertArrayEquals(b.choice(), a.choice(), what);
@@ -51,6 +52,32 @@ class PrepareAheadTest {
                 assertEquals(java.util.Arrays.deepToString(pb[i]), java.util.Arrays.deepToString(pa[i]), what + ", node " + i);
             }
         }
+    }
+
+    @Test
+    void aConfigurationWhoseBoundReachesThePlanFoundIsPreparedWithoutItsProblem() throws Exception {
+        Planner p = Planner.forCluster(Fixtures.a100(16)).withBatch(64);
+        PipelineSearch fresh = new PipelineSearch(p, TWO_THREADS, GPT, 64, 600);
+        long micro = 16;
+        double bound = fresh.stepLowerBound(fresh.coarse(micro), micro, fresh.builder(micro, 4, false, 1), 4, 4);
+        assertTrue(bound > 0, "bound " + bound);
+        // a plan found at the bound: the configuration cannot beat it, its problem is not built beside
+        PipelineSearch beside = new PipelineSearch(p, TWO_THREADS, GPT, 64, 600);
+        beside.incumbent = PipelineSearch.Outcome.bounded(1, 1, false, 1, bound);
+        beside.prepareAhead(4, 4, false, 1, true);
+        long until = System.nanoTime() + 60_000_000_000L;
+        while (!beside.preparedBeside() && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        assertTrue(beside.preparedBeside(), "the preparation did not end within a minute");
+        var o = beside.price(4, 4, false, 1).orElseThrow();
+        assertEquals(1, beside.preparedAhead);
+        assertTrue(o.isBounded(), "priced although its bound reaches the plan found");
+        assertTrue(!beside.hasBuilt(micro, 4, false, 1), "its problem was built");
+        // the bound made beside is the one the search's thread makes
+        assertEquals(bound, o.stepSeconds(), 0.0);
+        assertEquals(bound, beside.stepLowerBound(beside.coarse(micro), micro, beside.builder(micro, 4, false, 1), 4, 4),
+                0.0);
     }
 
     @Test
