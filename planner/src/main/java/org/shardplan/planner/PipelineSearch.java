@@ -3883,20 +3883,19 @@ final class PipelineSearch {
         // while the step falls (for a pipeline also fewer, below P, while it falls), recomputation and
         // higher ZeRO stages where memory binds
         Map<Integer, Double> first = new LinkedHashMap<>();
-        for (int p : ps) {
-            // the whole batch's memory parts on each stage's devices, which the first pass's memory settings start from
-            prepareAhead(p, 1, rcs.get(0), zs.get(0), false);
-        }
         for (int pi = 0; pi < ps.size(); pi++) {
             int p = ps.get(pi);
             if (best != null && !timeLeft()) {
                 notes.add("the time limit stopped the search before " + p + " pipeline stages");
                 break;
             }
-            if (pi + 1 < ps.size()) {
-                // the next degree's first configuration as the first pass most often starts it: at least as many
-                // micro-batches as stages, recomputation off, the lowest ZeRO stage
+            if (p > 1 && pi + 1 < ps.size()) {
+                // the next degree's whole batch's memory parts, which its first memory setting is judged from, and its
+                // first configuration as the first pass most often starts it: at least as many micro-batches as stages,
+                // recomputation off, the lowest ZeRO stage (not while one stage is priced: its pricing runs a solve
+                // beside of its own, the gradient reduction hidden, which a build there would delay)
                 int next = ps.get(pi + 1);
+                prepareAhead(next, 1, rcs.get(0), zs.get(0), false);
                 for (int m : micros(all, next)) {
                     if (m >= next) {
                         prepareAhead(next, m, rcs.get(0), zs.get(0), true);
