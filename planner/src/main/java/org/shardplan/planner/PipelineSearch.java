@@ -379,7 +379,8 @@ final class PipelineSearch {
      * take it, and nothing of the configuration is built yet. The search's thread takes the answer when it gets there
      * ({@link #takeAhead}), or does the work itself where the thread beside has not started it. The thread beside
      * shares the search's candidates, resharding tables and prices (concurrent maps) and keeps per-device prices and
-     * baselines' memos of its own ({@link #besideWork}), so the answer is the one the search's thread would have built, bit for bit.
+     * baselines' memos of its own ({@link #besideWork}), so the answer is the one the search's thread would have
+     * built, bit for bit.
      */
     void prepareAhead(int stages, int m, boolean recompute, int zero, boolean build) {
         if (!prepareAheadOn || !beside || batch <= 0 || batch % m != 0 || helpers() == null || !timeLeft()) {
@@ -437,8 +438,8 @@ final class PipelineSearch {
             }
             double[][][] parts = pb.memoryOnlyParts(cg, req);
             t = tick(k.micro() == batch ? "memoryParts (whole batch)" : "memoryParts", t);
-            // its bound ({@link #stepLowerBound}, a function of the builder and the standard layouts), and no build where
-            // that bound already reaches the plan found by now: the pricing leaves such a configuration unpriced (where
+            // its bound (stepLowerBound, a function of the builder and the standard layouts), and no build where that
+            // bound already reaches the plan found by now: the pricing leaves such a configuration unpriced (where
             // the plan found is another by then, the pricing builds what it needs itself)
             int stages = cluster.deviceCount() / k.devices();
             int m = (int) (batch / k.micro());
@@ -3830,7 +3831,6 @@ final class PipelineSearch {
     Optional<Outcome> run() throws ShardplanException {
         try {
             Optional<Outcome> r = search();
-            dropAhead();
             if (reportedFor != null && reportedFor != r.orElse(null)) {
                 dropReportedAhead(); // the plan kept is another: its bound is computed when asked for
             }
@@ -3847,6 +3847,8 @@ final class PipelineSearch {
             notes.add("the time limit stopped the search while " + e.phase() + ": the plan is the fastest of those"
                     + " priced before, or a baseline");
             return Optional.ofNullable(incumbent);
+        } finally {
+            dropAhead(); // the search is over: nothing prepared is taken any more
         }
     }
 
