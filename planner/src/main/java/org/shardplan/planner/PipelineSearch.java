@@ -444,7 +444,7 @@ final class PipelineSearch {
             int stages = cluster.deviceCount() / k.devices();
             int m = (int) (batch / k.micro());
             double bound = Double.NaN;
-            if (useBound) {
+            if (build && useBound) { // parts alone (the whole batch's) are asked for no configuration's pricing
                 bound = stepLowerBound(cg, k.micro(), pb, req, stages, m, true);
                 t = tick("bound", t);
             }

@@ -178,14 +178,18 @@ public final class Reshards {
      * through the whole search.
      */
     private PairPlan internPlan(PairPlan p) {
-        PairPlan kept = plans.putIfAbsent(p, p);
-        return kept != null ? kept : p;
+        return keptOnce(plans, p);
     }
 
     /** The transfer kept that equals {@code t}, else {@code t}, kept (as {@link #internPlan}). */
     private Transfer internTransfer(Transfer t) {
-        Transfer kept = transfers.putIfAbsent(t, t);
-        return kept != null ? kept : t;
+        return keptOnce(transfers, t);
+    }
+
+    /** The value of {@code kept} equal to {@code x}, else {@code x}, added to it. */
+    private static <T> T keptOnce(Map<T, T> kept, T x) {
+        T before = kept.putIfAbsent(x, x);
+        return before != null ? before : x;
     }
 
     private Side intern(Side s) {
