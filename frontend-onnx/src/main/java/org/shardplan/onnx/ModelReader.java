@@ -25,7 +25,8 @@ final class ModelReader {
      * Reads the file; with {@code knownSha256} non-null (the hash of this file computed earlier in the same
      * run, as when a model is imported again at another batch size) the file is not hashed again and that
      * value is returned; otherwise the file's hash, computed on a thread of its own once the file has been
-     * parsed ({@link FileHash}).
+     * parsed, or read from the cache of earlier runs' hashes where the file has not changed since
+     * ({@link FileHash#start(Path, java.util.List)}).
      */
     static Result read(Path file, FileHash knownSha256) throws OnnxImportException {
         if (!Files.exists(file)) {
@@ -51,7 +52,7 @@ final class ModelReader {
             if (m.graph == null) {
                 throw new OnnxImportException(file + ": is not an ONNX model: it has no graph");
             }
-            return new Result(m, knownSha256 != null ? knownSha256 : FileHash.start(mf.segments()), mf.size());
+            return new Result(m, knownSha256 != null ? knownSha256 : FileHash.start(file, mf.segments()), mf.size());
         } catch (NoSuchFileException e) {
             throw new OnnxImportException(file + ": file not found", e);
         } catch (IOException e) {
