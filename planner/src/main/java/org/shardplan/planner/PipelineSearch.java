@@ -3248,7 +3248,14 @@ final class PipelineSearch {
             java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
         }
         best[0][0] = 0;
+        boolean rising = fastBottleneck && ordered(at, 0);
         for (int s = 1; s <= stages; s++) {
+            if (rising && ordered(best[s - 1], s - 1)) {
+                for (int j = s; j < k; j++) {
+                    crossing(best[s - 1], at, s - 1, j, best[s], from[s]);
+                }
+                continue;
+            }
             for (int j = s; j < k; j++) {
                 for (int i = s - 1; i < j; i++) {
                     if (best[s - 1][i] == Double.POSITIVE_INFINITY) {
@@ -3274,6 +3281,51 @@ final class PipelineSearch {
         }
         bounds[0] = 0;
         return bounds;
+    }
+
+    /**
+     * {@link #partition}'s recurrence at one end {@code j}: the first start {@code i} in {@code [lo, j)} with the
+     * least {@code max(prev[i], at[j] - at[i])}, into {@code best[j]} and {@code from[j]}, where {@code prev} (the best
+     * prefixes, finite from {@code lo}) and {@code at} (the prefix sums at the cut positions) never fall. The prefix
+     * then rises with the start and the stage's own time falls, so the least lies beside their crossing: the first
+     * start whose prefix reaches its stage's time, found by binary search. From there on the maximum is the prefix,
+     * least at the crossing; before it the stage's time, least just before the crossing, where the first start of
+     * that same time (a plateau of zero-time nodes) is found by a second binary search. The same start and value as
+     * trying every start in order and keeping the first strictly smaller (floating-point subtraction never falls as
+     * its first operand rises or its second falls). O(log K) instead of O(K).
+     */
+    private static void crossing(double[] prev, double[] at, int lo, int j, double[] best, int[] from) {
+        int a = lo;
+        int b = j;
+        while (a < b) {
+            int mid = (a + b) >>> 1;
+            if (prev[mid] >= at[j] - at[mid]) {
+                b = mid;
+            } else {
+                a = mid + 1;
+            }
+        }
+        int c = a; // the crossing: prev decides from c on, the stage's time before c
+        double right = c < j ? prev[c] : Double.POSITIVE_INFINITY;
+        double left = c > lo ? at[j] - at[c - 1] : Double.POSITIVE_INFINITY;
+        if (left <= right && c > lo) {
+            // the first start before the crossing whose stage's time is already as low as just before it
+            int x = lo;
+            int y = c - 1;
+            while (x < y) {
+                int mid = (x + y) >>> 1;
+                if (at[j] - at[mid] <= left) {
+                    y = mid;
+                } else {
+                    x = mid + 1;
+                }
+            }
+            best[j] = left;
+            from[j] = x;
+        } else if (c < j) {
+            best[j] = right;
+            from[j] = c;
+        }
     }
 
     /**

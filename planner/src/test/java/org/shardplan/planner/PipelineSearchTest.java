@@ -42,6 +42,39 @@ class PipelineSearchTest {
     }
 
     @Test
+    void partitionByTheCrossingSearchCutsAsTryingEveryStart() {
+        // random times with plateaus of zero-time nodes and repeated values (ties between starts), random cuts:
+        // the crossing search must return the very cuts of the full recurrence (the first start of the least)
+        java.util.Random r = new java.util.Random(5);
+        boolean before = PipelineSearch.fastBottleneck;
+        try {
+            for (int trial = 0; trial < 400; trial++) {
+                int n = 2 + r.nextInt(60);
+                double[] t = new double[n];
+                for (int i = 0; i < n; i++) {
+                    int kind = r.nextInt(4);
+                    t[i] = kind == 0 ? 0 : kind == 1 ? 1 : kind == 2 ? r.nextInt(5) * 0.25 : r.nextDouble() * 3;
+                }
+                List<Integer> cuts = new java.util.ArrayList<>();
+                for (int c = 1; c < n; c++) {
+                    if (r.nextInt(3) > 0) {
+                        cuts.add(c);
+                    }
+                }
+                int stages = 1 + r.nextInt(Math.min(8, cuts.size() + 1));
+                PipelineSearch.fastBottleneck = false;
+                int[] slow = PipelineSearch.partition(t, cuts, stages);
+                PipelineSearch.fastBottleneck = true;
+                int[] fast = PipelineSearch.partition(t, cuts, stages);
+                assertArrayEquals(slow, fast, "trial " + trial + ": " + java.util.Arrays.toString(t) + " cuts " + cuts
+                        + " stages " + stages);
+            }
+        } finally {
+            PipelineSearch.fastBottleneck = before;
+        }
+    }
+
+    @Test
     void aSingleStagePlanIsTheWholeModelOptimum() throws Exception {
         Graph g = Fixtures.deepMlp(16, 64, 2048);
         Planner planner = Planner.forCluster(Fixtures.a100(8)).withBatch(64);
