@@ -30,6 +30,10 @@ import java.util.concurrent.CompletionException;
  * at least {@link #SETTLED_SECONDS} before the hashing began (a file written again within its file system's
  * timestamp resolution could otherwise keep its time and size). Anything wrong with the cache (a missing or
  * unwritable folder, an entry that does not parse or names another path) only means hashing again.
+ *
+ * <p>A file that large and not cached is hashed by a system tool where one is installed ({@link #external}: OpenSSL,
+ * else coreutils' {@code sha256sum}), several times as fast as this process can; where none is, or the file changed
+ * while the tool read it, the mapped bytes are hashed here.
  */
 public final class FileHash {
     private final CompletableFuture<String> hex;
@@ -103,13 +107,13 @@ public final class FileHash {
      * its own ({@link #start(List)}) and then cached where the file is large enough and unchanged.
      */
     static FileHash start(Path file, List<ByteBuffer> segments) {
-        Path dir = cacheDir();
         Stamp before = Stamp.of(file);
-        if (dir == null || before == null || before.size < CACHED_BYTES) {
+        if (before == null || before.size < CACHED_BYTES) {
             return start(segments);
         }
-        Path entry = dir.resolve(entryName(before.path));
-        String cached = lookUp(entry, before);
+        Path dir = cacheDir();
+        Path entry = dir == null ? null : dir.resolve(entryName(before.path));
+        String cached = entry == null ? null : lookUp(entry, before);
         if (cached != null) {
             return known(cached);
         }
@@ -117,10 +121,14 @@ public final class FileHash {
         CompletableFuture<String> f = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
-                String hex = sha256(segments);
-                // stored before it is handed over: the run may end as soon as the plan has its hash
+                String hex = externalTools() ? external(before) : null;
                 Stamp after = Stamp.of(file);
-                if (before.equals(after) && before.modifiedNanos <= TimeUnit.MILLISECONDS.toNanos(began)
+                if (hex == null || !before.equals(after)) {
+                    hex = sha256(segments); // no tool, or the file changed while it read it: the bytes parsed
+                    after = Stamp.of(file);
+                }
+                // stored before it is handed over: the run may end as soon as the plan has its hash
+                if (entry != null && before.equals(after) && before.modifiedNanos <= TimeUnit.MILLISECONDS.toNanos(began)
                         - TimeUnit.SECONDS.toNanos(SETTLED_SECONDS)) {
                     store(entry, before, hex);
                 }
@@ -134,6 +142,58 @@ public final class FileHash {
         t.setDaemon(true);
         t.start();
         return new FileHash(f);
+    }
+
+    /**
+     * Whether a large file is hashed by a system tool first ({@link #external}); {@code -Dshardplan.hashTool=java}:
+     * always in this process.
+     */
+    static boolean externalTools() {
+        return !"java".equals(System.getProperty("shardplan.hashTool"));
+    }
+
+    /** The commands tried in turn for a file's SHA-256: OpenSSL (about 1.1 GB/s here), then coreutils (340 MB/s). */
+    static List<List<String>> hashCommands(String path) {
+        return List.of(List.of("openssl", "dgst", "-sha256", "-r", path), List.of("sha256sum", "-b", path));
+    }
+
+    /** How long a hashing tool may run before it is stopped and the file hashed here instead. */
+    static final long TOOL_SECONDS = 120;
+
+    /**
+     * The file's SHA-256 from the first system tool that gives one ({@link #hashCommands}): the quick compiler the
+     * command line runs on hashes at about 140 MB/s, a tool with the processor's SHA instructions several times as
+     * fast, on the other core while the search goes on. Null where none is installed, one fails, prints anything but
+     * 64 hex digits first, or runs past {@link #TOOL_SECONDS}; the caller then hashes the bytes itself.
+     */
+    static String external(Stamp file) {
+        for (List<String> cmd : hashCommands(file.path)) {
+            Process p = null;
+            try {
+                p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                p.getOutputStream().close();
+                // one short line: it fits the pipe, so the tool ends without being read first
+                if (!p.waitFor(TOOL_SECONDS, TimeUnit.SECONDS)) {
+                    continue;
+                }
+                byte[] out = p.getInputStream().readNBytes(64 + 1);
+                String hex = new String(out, StandardCharsets.US_ASCII);
+                if (p.exitValue() == 0 && hex.length() == 65 && hex.substring(0, 64).matches("[0-9a-f]{64}")
+                        && (hex.charAt(64) == ' ' || hex.charAt(64) == '\n')) {
+                    return hex.substring(0, 64);
+                }
+            } catch (IOException e) {
+                // not installed (or not runnable): the next tool, then this process
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            } finally {
+                if (p != null && p.isAlive()) {
+                    p.destroyForcibly();
+                }
+            }
+        }
+        return null;
     }
 
     /** What identifies a file's content for the cache: its real path, size, modification time and file key. */

@@ -161,4 +161,34 @@ class FileHashTest {
         });
         assertFalse(Files.exists(Path.of("off")));
     }
+
+    @Test
+    void aSystemToolsHashIsTheFilesOrNone(@TempDir Path dir) throws Exception {
+        Path f = bigFile(dir, "tool.onnx", 15);
+        String expected = digest(Files.readAllBytes(f));
+        FileHash.Stamp stamp = FileHash.Stamp.of(f);
+        String tool = FileHash.external(stamp);
+        // where a tool is installed (OpenSSL or coreutils) its answer is the file's hash, else there is none
+        if (tool != null) {
+            assertEquals(expected, tool);
+        }
+        // a tool that does not exist, or prints something else, gives no hash
+        FileHash.Stamp missing = new FileHash.Stamp(dir.resolve("absent.onnx").toString(), stamp.size(),
+                stamp.modifiedNanos(), stamp.fileKey());
+        assertNull(FileHash.external(missing));
+        // with the tools off the file is hashed here, and the answer is the same
+        String before = System.getProperty("shardplan.hashTool");
+        System.setProperty("shardplan.hashTool", "java");
+        try {
+            assertFalse(FileHash.externalTools());
+            assertEquals(expected, withCacheDir(Path.of("off"), () -> FileHash.start(f, mapped(f)).hex()));
+        } finally {
+            if (before == null) {
+                System.clearProperty("shardplan.hashTool");
+            } else {
+                System.setProperty("shardplan.hashTool", before);
+            }
+        }
+        assertEquals(expected, withCacheDir(Path.of("off"), () -> FileHash.start(f, mapped(f)).hex()));
+    }
 }
