@@ -242,8 +242,12 @@ public final class PlanCommand implements Callable<Integer> {
             if (!"analytic".equals(plan.provenance().calibration())) {
                 w.println("compute priced from the calibration " + plan.provenance().calibration());
             }
+            if (m.batchDim() != null) {
+                w.println("note: --batch binds the model's batch dimension, named '" + m.batchDim() + "'");
+            }
             for (String x : m.imported().warnings()) {
-                if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")) {
+                if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")
+                        || x.startsWith("--dim ")) {
                     w.println("warning: " + x);
                 }
             }

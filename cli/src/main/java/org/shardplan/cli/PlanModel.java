@@ -20,8 +20,10 @@ import org.shardplan.onnx.ImportedModel;
  * @param name the model's name in plans (the file name, or {@code builtin:NAME})
  * @param bindings the dimension bindings used
  * @param file the ONNX file read (a bundled or built-in model's temporary copy)
+ * @param batchDim the model's dimension {@code --batch} bound where it is not named {@code batch} (null otherwise)
  */
-record PlanModel(ImportedModel imported, String display, String name, Map<String, Long> bindings, Path file) {
+record PlanModel(ImportedModel imported, String display, String name, Map<String, Long> bindings, Path file,
+        String batchDim) {
 
     /** Default batch of the bundled models when planning. */
     static final long BUNDLED_BATCH = 64;
@@ -49,7 +51,6 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
     private static PlanModel load(String model, long batch, DimsOptions options, Map<String, Long> base, PlanModel first)
             throws ShardplanException {
         Map<String, Long> userDims = options.dims();
-        Map<String, List<Long>> shapes = options.inputShapes();
         Map<String, Long> bindings = new LinkedHashMap<>(base);
         Path file;
         String display;
@@ -74,10 +75,21 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             bindings.put("batch", batch);
         }
         bindings.putAll(userDims);
-        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
-                .withInputValues(options.inputValues())
-                .withParamsAsInputs(options.paramsAsInputs());
+        String batchDim = first == null ? null : first.batchDim();
+        if (batchDim != null && bindings.containsKey("batch") && !userDims.containsKey(batchDim)) {
+            bindings.put(batchDim, bindings.get("batch"));
+        }
+        ImportOptions opts = options(bindings, batchDim, options);
         ImportedModel m = InspectBundled.read(file, model, opts, first == null ? null : first.imported());
+        if (batchDim == null && bindings.containsKey("batch")) {
+            // exporters name the batch dimension in many ways (batch_size, N, ...): where no dimension is named
+            // batch and one batch-like name leads the inputs that are still open, --batch binds that one
+            batchDim = batchAlias(m, bindings);
+            if (batchDim != null) {
+                bindings.put(batchDim, bindings.get("batch"));
+                m = InspectBundled.read(file, model, options(bindings, batchDim, options), m);
+            }
+        }
         for (Value v : m.graph().inputs()) {
             if (!v.shape().rankKnown()) {
                 throw new ShardplanException(display + ": input '" + v.name()
@@ -90,12 +102,50 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
                 }
             }
             if (!open.isEmpty()) {
+                // --batch binds the batch dimension; where it was given, what is left open needs --dim
                 throw new ShardplanException(display + ": input '" + v.name() + "' has shape " + v.shape()
-                        + " with unresolved dimension(s) " + String.join(", ", open) + ": give --batch N or --dim "
-                        + open.get(0) + "=VALUE");
+                        + " with unresolved dimension(s) " + String.join(", ", open) + ": give "
+                        + (bindings.containsKey("batch") ? "" : "--batch N or ") + "--dim " + open.get(0) + "=VALUE");
             }
         }
-        return new PlanModel(m, display, name, bindings, file);
+        return new PlanModel(m, display, name, bindings, file, batchDim);
+    }
+
+    /** The import options of {@code bindings}; where the batch is bound by another name, without {@code batch} itself. */
+    private static ImportOptions options(Map<String, Long> bindings, String batchDim, DimsOptions options)
+            throws ShardplanException {
+        Map<String, Long> dims = bindings;
+        if (batchDim != null) {
+            dims = new LinkedHashMap<>(bindings);
+            dims.remove("batch");
+        }
+        return ImportOptions.DEFAULT.withDims(dims).withInputShapes(options.inputShapes())
+                .withInputValues(options.inputValues())
+                .withParamsAsInputs(options.paramsAsInputs());
+    }
+
+    /**
+     * The one batch-like name ({@link #batchLike}) among the unresolved first axes of the model's inputs, where no
+     * dimension of theirs was named {@code batch} and the bindings do not give it; null where there is none or more
+     * than one.
+     */
+    static String batchAlias(ImportedModel m, Map<String, Long> bindings) {
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        for (Value v : m.graph().inputs()) {
+            if (v.shape().rankKnown() && v.shape().rank() > 0 && !v.shape().dim(0).isFixed()) {
+                String d = v.shape().dim(0).toString();
+                if (batchLike(d) && !bindings.containsKey(d)) {
+                    names.add(d);
+                }
+            }
+        }
+        return names.size() == 1 ? names.first() : null;
+    }
+
+    /** Whether a dimension's name says batch: it contains "batch" (any case), or is N, B, bs or bsz. */
+    static boolean batchLike(String name) {
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        return n.contains("batch") || n.equals("n") || n.equals("b") || n.equals("bs") || n.equals("bsz");
     }
 
     /** The batch size: {@code --batch}, else the {@code batch} binding, else the first input's first axis, else 0. */

@@ -58,6 +58,30 @@ class PlanCommandTest {
     }
 
     @Test
+    void explainTakesCopiesInAPlacementAndNamesBadOnes(@TempDir Path dir) throws Exception {
+        Path plan = dir.resolve("plan.json");
+        assertEquals(0, run("plan", "builtin:cnn", "--devices", "16", "--batch", "32", "--pipeline-parallel", "off",
+                "--out", plan.toString()).code());
+        JsonNode j = new ObjectMapper().readTree(Files.readString(plan));
+        com.fasterxml.jackson.databind.node.ObjectNode node = (com.fasterxml.jackson.databind.node.ObjectNode) j.get("nodes").get(0);
+        int split = node.get("devices").asInt();
+        assertEquals(8, split, node.toString());
+        // the 8-way split twice over the 16 devices: a ~N entry as the planner writes for layers on fewer devices
+        Path edited = dir.resolve("copies.json");
+        JsonNode placed = node.get("placement").deepCopy();
+        for (String[] c : new String[][] {{"~2", "0"}, {"~1", "0"}, {"~3", "2"}, {"~x", "2"}, {"~0", "2"}, {"~4", "2"},
+            {"~99999999999", "2"}}) {
+            node.putArray("placement").add(c[0]).addAll((com.fasterxml.jackson.databind.node.ArrayNode) placed);
+            Files.writeString(edited, j.toPrettyString());
+            CliRun e = run("explain", edited.toString());
+            assertEquals(Integer.parseInt(c[1]), e.code(), c[0] + ": " + e.err());
+            if (e.code() == 2) {
+                assertTrue(e.err().contains("placement entry " + c[0] + " must be ~N"), e.err());
+            }
+        }
+    }
+
+    @Test
     void anEditedPlanIsRecostedAndAWrongOneIsNamed(@TempDir Path dir) throws Exception {
         Path plan = dir.resolve("plan.json");
         assertEquals(0, run("plan", "--devices", "8", "--out", plan.toString()).code());

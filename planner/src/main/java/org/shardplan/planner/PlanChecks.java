@@ -6,6 +6,7 @@ import java.util.Set;
 import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.cluster.ClusterException;
 import org.shardplan.cost.cluster.ClusterFiles;
+import org.shardplan.planner.strategy.Layout;
 
 /**
  * Checks that a plan read from a file agrees with itself, as one that {@link Planner} wrote does: the
@@ -117,7 +118,19 @@ public final class PlanChecks {
                         + product + "), found " + n.devices());
             }
             Set<String> placed = new HashSet<>();
+            long copies = 1;
             for (String d : n.placement()) {
+                if (d.startsWith(Layout.COPIES)) {
+                    // ~N: N copies of the split at that level (layers replicated inside a tensor-parallel group)
+                    long c = copiesOf(d);
+                    copies *= Math.min(c, devices + 1L);
+                    if (c < 1 || c > devices || copies * product > devices || devices % (copies * product) != 0) {
+                        throw new PlanFormatException(at + "placement entry " + d + " must be ~N with N copies "
+                                + "that, times the split factors, divide the " + devices + " devices, found "
+                                + n.placement());
+                    }
+                    continue;
+                }
                 if (!n.strategy().containsKey(d) || !placed.add(d)) {
                     throw new PlanFormatException(at + "placement must list split dimensions of " + n.strategy()
                             + " once each, found " + n.placement());
@@ -166,6 +179,15 @@ public final class PlanChecks {
         double scale = Math.max(Math.abs(sum), Math.abs(stored));
         if (Math.abs(sum - stored) > TOLERANCE * scale) {
             throw new PlanFormatException(what + " must be the sum over the nodes (" + sum + "), found " + stored);
+        }
+    }
+
+    /** N of a placement entry {@code ~N}; 0 where N is not a positive integer. */
+    private static long copiesOf(String entry) {
+        try {
+            return Math.max(0, Long.parseLong(entry.substring(Layout.COPIES.length())));
+        } catch (NumberFormatException e) {
+            return 0;
         }
     }
 }
