@@ -41,8 +41,8 @@ public final class Approximation {
      *
      * @param engineLayouts replace the layouts by Megatron-LM's at the plan's degrees
      * @param layerStages move stage boundaries to layer boundaries
-     * @param evenStages give every stage the same number of layers (the embedding on the first, the
-     *     output on the last)
+     * @param evenStages give every stage the same number of layers, the first {@code layers % stages} one more
+     *     ({@link #uniformStage}; the embedding on the first, the output on the last)
      * @param schedule the schedule to use instead, if any ({@code 1f1b}, {@code gpipe}, ...)
      * @param zeroStage the ZeRO stage to use instead, if any
      * @param noSequenceParallel lay out without sequence parallelism (with {@code engineLayouts})
@@ -111,7 +111,7 @@ public final class Approximation {
                 } else {
                     for (int l = 0; l < layers.count(); l++) {
                         if (layers.ranges().get(l)[0] <= i && i <= layers.ranges().get(l)[1]) {
-                            s = (int) ((long) l * stages / layers.count());
+                            s = uniformStage(l, layers.count(), stages);
                         }
                     }
                 }
@@ -229,5 +229,29 @@ public final class Approximation {
         Plan withNote = new Plan(a.model(), a.cluster(), a.batch(), a.dims(), a.options(), a.nodes(), a.parallelism(),
                 a.schedule(), a.stages(), a.totals(), a.baselines(), a.solver(), a.provenance(), w);
         return new Approximated(withNote, notes);
+    }
+
+    /**
+     * The stage of layer {@code l} of {@code n} spread evenly over {@code stages} stages as DeepSpeed's {@code
+     * partition_uniform} spreads them (deepspeed/runtime/utils.py): each stage {@code n / stages} layers, the first
+     * {@code n % stages} stages one more. Where {@code n < stages}, layer {@code l} alone on stage {@code l}.
+     */
+    static int uniformStage(int l, int n, int stages) {
+        int chunk = n / stages;
+        int residual = n % stages;
+        if (chunk == 0) {
+            return l;
+        }
+        int front = residual * (chunk + 1);
+        return l < front ? l / (chunk + 1) : residual + (l - front) / chunk;
+    }
+
+    /** The layers per stage of {@link #uniformStage}. */
+    static int[] uniformCounts(int n, int stages) {
+        int[] c = new int[stages];
+        for (int l = 0; l < n; l++) {
+            c[uniformStage(l, n, stages)]++;
+        }
+        return c;
     }
 }

@@ -70,13 +70,28 @@ public final class DeepSpeedExporter extends EngineExporter {
 
     @Override
     Optional<String> stagesLack(EngineView v) {
-        if (v.pipeline() > 1 && !MegatronExporter.evenSplit(v.stageLayers())) {
+        if (v.pipeline() > 1 && !uniformSplit(v.stageLayers())) {
             StringBuilder b = new StringBuilder();
             v.stageLayers().forEach(s -> b.append(b.length() == 0 ? "" : ", ").append(s.layers()));
-            return Optional.of("stages of " + b + " layers: DeepSpeed's PipelineModule partitions layers evenly, by"
-                    + " parameters or by type, not at given boundaries");
+            return Optional.of("stages of " + b + " layers: DeepSpeed's PipelineModule partitions layers evenly (the"
+                    + " first stages one more where they do not divide), by parameters or by type, not at given boundaries");
         }
         return Optional.empty();
+    }
+
+    /** Whether the stages hold the layers as DeepSpeed's uniform partition spreads them ({@link Approximation#uniformStage}). */
+    static boolean uniformSplit(List<Layers.StageLayers> sl) {
+        int n = 0;
+        for (Layers.StageLayers s : sl) {
+            n += s.layers();
+        }
+        int[] want = Approximation.uniformCounts(n, sl.size());
+        for (int i = 0; i < sl.size(); i++) {
+            if (sl.get(i).layers() != want[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

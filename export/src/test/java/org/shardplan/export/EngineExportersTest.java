@@ -1,5 +1,6 @@
 package org.shardplan.export;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -216,6 +217,54 @@ class EngineExportersTest {
         }
         assertTrue(fq.startsWith("[[\"tok_embeddings\""), fq);
         assertTrue(fq.endsWith("\"norm\", \"output\"]]"), fq);
+    }
+
+    /** DeepSpeed's {@code partition_uniform}: part boundaries, the first {@code n % parts} parts one item more. */
+    static int[] deepSpeedUniformCounts(int n, int parts) {
+        int[] b = new int[parts + 1];
+        if (n <= parts) {
+            for (int p = 0; p <= parts; p++) {
+                b[p] = Math.min(p, n);
+            }
+        } else {
+            int chunk = n / parts;
+            for (int p = 0; p <= parts; p++) {
+                b[p] = p * chunk;
+            }
+            for (int i = 0; i < n - chunk * parts; i++) {
+                for (int p = i + 1; p <= parts; p++) {
+                    b[p]++;
+                }
+            }
+        }
+        int[] c = new int[parts];
+        for (int p = 0; p < parts; p++) {
+            c[p] = b[p + 1] - b[p];
+        }
+        return c;
+    }
+
+    @Test
+    void layersSpreadEvenlyAsDeepSpeedsUniformPartitionDoes() throws Exception {
+        for (int n = 1; n <= 40; n++) {
+            for (int parts = 1; parts <= 9; parts++) {
+                assertArrayEquals(deepSpeedUniformCounts(n, parts), Approximation.uniformCounts(n, parts), n + " over " + parts);
+            }
+        }
+        // six layers over four stages: DeepSpeed runs 2, 2, 1, 1, and the approximation exports that
+        ExportModel six = TestPlans.decoder("gpt?layers=6,hidden=256,heads=8", 8, 128);
+        Plan p = TestPlans.plan(six, "builtin:gpt?layers=6,hidden=256,heads=8", 8, Map.of("batch", 8L, "seq", 128L), 8,
+                SearchOptions.AUTO.withPipeline(4).withTensor(1).withMicroBatches(4).withSchedule("1f1b")
+                        .withRecompute(false).withZeroStage(1));
+        Exporter.Result d = export("deepspeed", p, six, true);
+        List<Layers.StageLayers> sl = Layers.of(EngineView.coarse(d.plan(), six)).perStage(d.plan(),
+                EngineView.coarse(d.plan(), six), "deepspeed");
+        assertEquals(List.of(2, 2, 1, 1), sl.stream().map(Layers.StageLayers::layers).toList(), d.notes().toString());
+        assertEquals(4, new ObjectMapper().readTree(d.text()).get("pipeline").get("stages").asInt());
+        assertTrue(DeepSpeedExporter.uniformSplit(sl));
+        assertFalse(DeepSpeedExporter.uniformSplit(List.of(new Layers.StageLayers(true, 2, false),
+                new Layers.StageLayers(false, 1, false), new Layers.StageLayers(false, 2, false),
+                new Layers.StageLayers(false, 1, true))));
     }
 
     @Test
