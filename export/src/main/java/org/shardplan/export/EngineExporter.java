@@ -120,6 +120,15 @@ abstract class EngineExporter implements Exporter {
         Approximation.Approximated a = Approximation.of(plan, model, name(), new Approximation.Changes(layouts,
                 stages || even, even, sch.map(x -> scheduleInstead(plan)), zero.map(x -> zeroInstead(plan)),
                 !sequenceParallel(), String.join("; ", lacks)));
+        Optional<String> zeroAfter = zeroLack(a.plan());
+        if (zero.isEmpty() && zeroAfter.isPresent()) {
+            // the layouts the engine can run changed the degrees (a data-parallel degree where there was none), and
+            // the plan's ZeRO stage needs one the engine lacks: that changes too
+            lacks.add(zeroAfter.get());
+            a = Approximation.of(plan, model, name(), new Approximation.Changes(layouts, stages || even, even,
+                    sch.map(x -> scheduleInstead(plan)), Optional.of(zeroInstead(plan)), !sequenceParallel(),
+                    String.join("; ", lacks)));
+        }
         Plan ap = a.plan();
         CoarseGraph acg = EngineView.coarse(ap, model);
         EngineView av = EngineView.of(ap, acg, name(), embeddingFeatures(), true);

@@ -268,6 +268,24 @@ class EngineExportersTest {
     }
 
     @Test
+    void aZeroStageTheApproximatedDegreesCannotKeepIsReplacedToo() throws Exception {
+        // one data-parallel replica, ZeRO 1: torchtitan takes that as it is, but the encoder-decoder has no Megatron
+        // layout at the plan's tensor degree, so the layouts torchtitan runs bring a data-parallel degree, and ZeRO 1
+        // with it is something torchtitan lacks
+        Map<String, Long> dims = Map.of("src_seq", 32L, "tgt_seq", 32L);
+        ExportModel seq2seq = TestPlans.file(TestPlans.buildData("transformer_seq2seq.onnx"), "batch", 16, dims);
+        Map<String, Long> all = new LinkedHashMap<>(dims);
+        all.put("batch", 16L);
+        Plan p = TestPlans.plan(seq2seq, "transformer_seq2seq.onnx", 16, all, 8,
+                SearchOptions.AUTO.withPipeline(2).withTensor(4).withMicroBatches(1).withZeroStage(1));
+        assertEquals(1, p.parallelism().data());
+        Exporter.Result t = export("torchtitan", p, seq2seq, true);
+        assertTrue(t.plan().parallelism().data() > 1, t.notes().toString());
+        assertEquals(3, t.plan().options().zeroStage(), t.notes().toString());
+        assertTrue(t.notes().stream().anyMatch(x -> x.contains("ZeRO stage 3 instead of 1")), t.notes().toString());
+    }
+
+    @Test
     void schedulesAndZeroStagesAnEngineLacksAreRefusedOrReplaced() throws Exception {
         Plan exactPiped = export("megatron", piped, gpt, true).plan();
         Plan.Schedule s = exactPiped.schedule();

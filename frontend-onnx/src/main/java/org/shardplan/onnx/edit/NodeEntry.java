@@ -55,6 +55,71 @@ public record NodeEntry(String name, String opType, String domain, List<String> 
         return new NodeEntry(name, op, domain, in, out, raw);
     }
 
+    /**
+     * The values of the enclosing graphs that this node's subgraphs ({@code If} branches, {@code Loop} and
+     * {@code Scan} bodies, at any depth) read without taking them as inputs, in order of first use: to the graph
+     * around it they are inputs of the node as much as {@link #inputs} are. Empty for a node without subgraphs.
+     * Linear in the size of the message.
+     */
+    public List<String> capturedInputs() {
+        java.util.LinkedHashSet<String> r = new java.util.LinkedHashSet<>();
+        for (Wire.Field f : Wire.fields(raw)) {
+            if (f.number() == ATTRIBUTE && f.wire() == 2) {
+                for (byte[] g : subgraphs(f.payload())) {
+                    captured(g, r);
+                }
+            }
+        }
+        return List.copyOf(r);
+    }
+
+    /** The GraphProtos of an AttributeProto ({@code g}, 6, and {@code graphs}, 11). */
+    private static List<byte[]> subgraphs(byte[] attribute) {
+        List<byte[]> r = new ArrayList<>();
+        for (Wire.Field f : Wire.fields(attribute)) {
+            if ((f.number() == 6 || f.number() == 11) && f.wire() == 2) {
+                r.add(f.payload());
+            }
+        }
+        return r;
+    }
+
+    /** Adds to {@code out} the names that graph {@code g} reads from outside itself. */
+    private static void captured(byte[] g, java.util.Set<String> out) {
+        java.util.Set<String> defined = new java.util.HashSet<>();
+        List<NodeEntry> nodes = new ArrayList<>();
+        for (Wire.Field f : Wire.fields(g)) {
+            if (f.wire() != 2) {
+                continue;
+            }
+            switch (f.number()) {
+                case 1 -> nodes.add(parse(f.payload()));
+                case 5, 11 -> { // initializer (TensorProto.name = 8), input (ValueInfoProto.name = 1)
+                    int nameField = f.number() == 5 ? 8 : 1;
+                    for (Wire.Field x : Wire.fields(f.payload())) {
+                        if (x.number() == nameField && x.wire() == 2) {
+                            defined.add(x.string());
+                        }
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        for (NodeEntry n : nodes) {
+            n.outputs().forEach(defined::add);
+        }
+        for (NodeEntry n : nodes) {
+            List<String> reads = new ArrayList<>(n.inputs());
+            reads.addAll(n.capturedInputs());
+            for (String in : reads) {
+                if (!in.isEmpty() && !defined.contains(in)) {
+                    out.add(in);
+                }
+            }
+        }
+    }
+
     /** The same node reading {@code newInputs} instead of its inputs. */
     public NodeEntry withInputs(List<String> newInputs) {
         Proto p = new Proto();

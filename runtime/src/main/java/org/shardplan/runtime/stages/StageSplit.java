@@ -69,11 +69,35 @@ public record StageSplit(List<Stage> stages) {
                 named.put(n, s);
             }
         }
+        Map<String, String> owners = owners(model.nodes());
+        Set<String> parts = new HashSet<>();
+        for (Map.Entry<String, Integer> e : new ArrayList<>(named.entrySet())) {
+            String owner = owners.containsKey(e.getKey()) && owners.get(e.getKey()).equals(e.getKey()) ? null
+                    : owner(e.getKey(), owners);
+            if (owner != null) {
+                // a part of a node the importer rewrote (a loop unrolled, a sequence lowered): the node runs where
+                // its last part does
+                named.merge(owner, e.getValue(), Math::max);
+                parts.add(e.getKey());
+            }
+        }
         Set<String> initializers = new HashSet<>();
         for (TensorEntry t : model.initializers()) {
             initializers.add(t.name());
         }
         List<NodeEntry> nodes = model.nodes();
+        // what each node reads: its inputs and the values its subgraphs take from the graph around them
+        List<List<String>> reads = new ArrayList<>(nodes.size());
+        for (NodeEntry n : nodes) {
+            List<String> captured = n.capturedInputs();
+            if (captured.isEmpty()) {
+                reads.add(n.inputs());
+            } else {
+                List<String> all = new ArrayList<>(n.inputs());
+                all.addAll(captured);
+                reads.add(all);
+            }
+        }
         Set<String> matched = new HashSet<>();
         Map<String, Integer> producer = new HashMap<>();
         int[] stageOf = new int[nodes.size()];
@@ -94,7 +118,7 @@ public record StageSplit(List<Stage> stages) {
             }
             int latest = -1;
             String latestInput = null;
-            for (String in : n.inputs()) {
+            for (String in : reads.get(i)) {
                 Integer from = producer.get(in);
                 if (from != null && from > latest) {
                     latest = from;
@@ -102,7 +126,7 @@ public record StageSplit(List<Stage> stages) {
                 }
             }
             boolean readsComputed = false;
-            for (String in : n.inputs()) {
+            for (String in : reads.get(i)) {
                 if (!in.isEmpty() && !initializers.contains(in)) {
                     readsComputed = true;
                 }
@@ -128,7 +152,7 @@ public record StageSplit(List<Stage> stages) {
         List<String> missing = new ArrayList<>();
         for (List<String> names : stageNodes) {
             for (String n : names) {
-                if (!matched.contains(n)) {
+                if (!matched.contains(n) && !parts.contains(n)) {
                     missing.add(n);
                 }
             }
@@ -152,8 +176,8 @@ public record StageSplit(List<Stage> stages) {
         }
         for (int i = 0; i < nodes.size(); i++) {
             if (!free[i]) {
-                for (String in : nodes.get(i).inputs()) {
-                    pullFree(in, stageOf[i], nodes, freeProducer, copies);
+                for (String in : reads.get(i)) {
+                    pullFree(in, stageOf[i], reads, freeProducer, copies);
                 }
             }
         }
@@ -169,10 +193,12 @@ public record StageSplit(List<Stage> stages) {
         List<Stage> stages = new ArrayList<>();
         for (int s = 0; s < p; s++) {
             List<NodeEntry> mine = new ArrayList<>();
+            List<Integer> mineAt = new ArrayList<>();
             Set<String> produced = new HashSet<>();
             for (int i = 0; i < nodes.size(); i++) {
                 if (stageOf[i] == s || free[i] && copies.get(s).contains(i)) {
                     mine.add(nodes.get(i));
+                    mineAt.add(i);
                     produced.addAll(nodes.get(i).outputs());
                 }
             }
@@ -182,8 +208,8 @@ public record StageSplit(List<Stage> stages) {
             }
             Set<String> inits = new LinkedHashSet<>();
             Set<String> inputs = new LinkedHashSet<>();
-            for (NodeEntry n : mine) {
-                for (String in : n.inputs()) {
+            for (int i : mineAt) {
+                for (String in : reads.get(i)) {
                     if (in.isEmpty()) {
                         continue;
                     }
@@ -197,7 +223,7 @@ public record StageSplit(List<Stage> stages) {
             Set<String> outputs = new LinkedHashSet<>();
             for (int i = 0; i < nodes.size(); i++) {
                 if (stageOf[i] > s) {
-                    for (String in : nodes.get(i).inputs()) {
+                    for (String in : reads.get(i)) {
                         if (produced.contains(in) && !(freeProducer.containsKey(in))) {
                             outputs.add(in);
                         }
@@ -214,14 +240,14 @@ public record StageSplit(List<Stage> stages) {
         return new StageSplit(stages);
     }
 
-    private static void pullFree(String value, int stage, List<NodeEntry> nodes, Map<String, Integer> freeProducer,
+    private static void pullFree(String value, int stage, List<List<String>> reads, Map<String, Integer> freeProducer,
             List<Set<Integer>> copies) {
         Integer i = freeProducer.get(value);
         if (i == null || !copies.get(stage).add(i)) {
             return;
         }
-        for (String in : nodes.get(i).inputs()) {
-            pullFree(in, stage, nodes, freeProducer, copies);
+        for (String in : reads.get(i)) {
+            pullFree(in, stage, reads, freeProducer, copies);
         }
     }
 
@@ -236,5 +262,39 @@ public record StageSplit(List<Stage> stages) {
 
     private static String abbreviate(List<String> names) {
         return names.size() <= 3 ? names.toString() : names.subList(0, 3) + " and " + (names.size() - 3) + " more";
+    }
+
+    /** Each node's name and each of its outputs' names, to the node's name (for {@link #owner}). */
+    public static Map<String, String> owners(List<NodeEntry> nodes) {
+        Map<String, String> r = new HashMap<>();
+        for (NodeEntry n : nodes) {
+            for (String o : n.outputs()) {
+                if (!o.isEmpty()) {
+                    r.putIfAbsent(o, n.name());
+                }
+            }
+        }
+        for (NodeEntry n : nodes) {
+            if (!n.name().isEmpty()) {
+                r.put(n.name(), n.name());
+            }
+        }
+        return r;
+    }
+
+    /**
+     * The node that {@code name} is a part of: the importer names the nodes it makes of one (a loop's unrolled
+     * body {@code loop/iterT/node}, a lowered sequence's {@code concat/unsqueeze} or {@code sequence/split/const},
+     * an inlined function's {@code call/node}) by that node's name or its output's, a slash and more. The longest
+     * such prefix that {@code owners} ({@link #owners}) knows, as the node it names; null where there is none.
+     */
+    public static String owner(String name, Map<String, String> owners) {
+        for (int cut = name.lastIndexOf('/'); cut > 0; cut = name.lastIndexOf('/', cut - 1)) {
+            String node = owners.get(name.substring(0, cut));
+            if (node != null) {
+                return node;
+            }
+        }
+        return null;
     }
 }

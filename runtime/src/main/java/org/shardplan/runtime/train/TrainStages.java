@@ -171,16 +171,24 @@ public final class TrainStages {
 
     /** Stages from node names per stage (a plan's stages); nodes the lists leave out join their producer's stage. */
     public static List<StageProgram> named(TrainModel model, List<List<String>> stageNodes) {
-        Map<String, Integer> where = new HashMap<>();
-        for (int s = 0; s < stageNodes.size(); s++) {
-            for (String name : stageNodes.get(s)) {
-                where.put(name, s);
-            }
-        }
         List<NodeEntry> nodes = model.nodes();
         Set<String> present = new java.util.HashSet<>();
         nodes.forEach(n -> present.add(n.name()));
-        List<String> missing = where.keySet().stream().filter(n -> !present.contains(n)).sorted().toList();
+        Map<String, String> owners = org.shardplan.runtime.stages.StageSplit.owners(nodes);
+        Map<String, Integer> where = new HashMap<>();
+        List<String> missing = new java.util.ArrayList<>();
+        for (int s = 0; s < stageNodes.size(); s++) {
+            for (String name : stageNodes.get(s)) {
+                // a part of a node the importer rewrote runs with that node, in the stage of its last part
+                String owner = present.contains(name) ? name : org.shardplan.runtime.stages.StageSplit.owner(name, owners);
+                if (owner == null) {
+                    missing.add(name);
+                } else {
+                    where.merge(owner, s, Math::max);
+                }
+            }
+        }
+        missing.sort(null);
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException("the plan's stages name " + missing.size() + " node(s) the model does not have, "
                     + "such as " + missing.get(0) + " (was the plan made for this model?)");
