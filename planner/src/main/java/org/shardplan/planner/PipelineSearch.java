@@ -182,6 +182,9 @@ final class PipelineSearch {
         int dpn = cluster.devicesPerNode();
         CoarseGraph cg = coarse(batch);
         int maxStages = cuts(cg, batch).size() + 1;
+        // the interleaved schedule alone: each stage holds V chunks of layers (V virtual stages, at least 2)
+        boolean onlyInterleaved = opts.schedule().isPresent() && opts.schedule().get().equals("interleaved");
+        int chunks = onlyInterleaved ? Math.max(2, opts.virtualStages().orElse(2)) : 1;
         if (opts.pipeline().isPresent()) {
             int p = opts.pipeline().getAsInt();
             if (n % p != 0) {
@@ -200,6 +203,12 @@ final class PipelineSearch {
                 throw new ShardplanException("--pipeline-parallel must be at most " + maxStages + " for this model (its"
                         + " layers give " + (maxStages - 1) + " places to cut), found " + p);
             }
+            if (p > 1 && (long) p * chunks > maxStages) {
+                throw new ShardplanException("--schedule interleaved with --pipeline-parallel " + p + " needs " + p * chunks
+                        + " chunks of layers (" + chunks + " virtual stages per stage), but this model's layers give at most "
+                        + maxStages + (maxStages / chunks >= 2 ? ": take --pipeline-parallel " + maxStages / chunks + " or less" : "")
+                        + " (or another --schedule)");
+            }
             return List.of(p);
         }
         List<Integer> r = new ArrayList<>();
@@ -210,6 +219,9 @@ final class PipelineSearch {
             int per = n / p;
             if (p > 1 && (!cluster.isHomogeneous() || (per % dpn != 0 && dpn % per != 0))) {
                 continue;
+            }
+            if (p > 1 && (long) p * chunks > maxStages) {
+                continue; // too few layers for the interleaved schedule's chunks
             }
             if (opts.tensor().isPresent() && per % opts.tensor().getAsInt() != 0) {
                 continue;
@@ -3914,6 +3926,34 @@ final class PipelineSearch {
         }
     }
 
+    /**
+     * Where {@code --schedule} names a pipeline schedule and every pipeline degree left is above 1, some degree, micro-batch
+     * count and virtual-stage count of those searched must be a shape it runs (interleaved: micro-batches a multiple
+     * of the stages); else a one-line error with the schedule's own reason, not a search that finds nothing.
+     */
+    private void requireScheduleShape(List<Integer> ps, List<Integer> ms) throws ShardplanException {
+        if (opts.schedule().isEmpty() || ps.contains(1)) {
+            return;
+        }
+        Schedule sch = Schedules.of(opts.schedule().get());
+        String why = null;
+        for (int p : ps) {
+            for (int m : ms) {
+                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    Optional<String> c = sch.check(p, m, v);
+                    if (c.isEmpty()) {
+                        return;
+                    }
+                    why = why == null ? c.get() : why;
+                }
+            }
+        }
+        throw new ShardplanException("--schedule " + opts.schedule().get() + " cannot run " + (ps.size() == 1
+                ? ps.get(0) + " pipeline stages" : "the pipelines searched") + " with " + (ms.size() == 1
+                ? (ms.get(0) == 1 ? "1 micro-batch" : ms.get(0) + " micro-batches") : "the micro-batch counts the batch allows")
+                + ": " + why);
+    }
+
     private Optional<Outcome> search() throws ShardplanException {
         Optional<String> inconsistent = opts.check();
         if (inconsistent.isPresent()) {
@@ -3923,6 +3963,7 @@ final class PipelineSearch {
         List<Integer> ps = pipelineCandidates();
         maxPipeline = ps.get(ps.size() - 1);
         List<Integer> all = microCandidates();
+        requireScheduleShape(ps, all);
         List<Boolean> rcs = opts.recompute().map(List::of).orElse(List.of(false, true));
         // ZeRO 1 shards the optimizer state at the cost of ZeRO 0 (reduce-scatter + all-gather = all-reduce):
         // stage 0 is never better, so the search starts at 1

@@ -302,6 +302,20 @@ class PipelineSearchTest {
         e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(64))
                 .withBatch(64).withSearch(SearchOptions.AUTO.withPipeline(32)).plan(deep));
         assertTrue(e.getMessage().startsWith("--pipeline-parallel must be at most 16 for this model"), e.getMessage());
+        // the interleaved schedule needs two chunks of layers a stage at least: named, not reported as memory
+        e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
+                .withBatch(64).withSearch(SearchOptions.AUTO.withPipeline(16).withSchedule("interleaved")).plan(deep));
+        assertEquals("--schedule interleaved with --pipeline-parallel 16 needs 32 chunks of layers (2 virtual stages per"
+                + " stage), but this model's layers give at most 16: take --pipeline-parallel 8 or less (or another"
+                + " --schedule)", e.getMessage());
+        e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                .withSearch(SearchOptions.AUTO.withPipeline(4).withSchedule("interleaved").withMicroBatches(2)).plan(deep));
+        assertEquals("--schedule interleaved cannot run 4 pipeline stages with 2 micro-batches: micro-batches must be a"
+                + " multiple of the pipeline stages for interleaved, found 2 micro-batches on 4 stages", e.getMessage());
+        Plan inter = Planner.forCluster(Fixtures.a100(16)).withBatch(64)
+                .withSearch(SearchOptions.AUTO.withPipeline(8).withSchedule("interleaved").withMicroBatches(8)).plan(deep);
+        assertEquals("interleaved", inter.schedule().name());
+        assertEquals(2, inter.schedule().virtualStages());
         e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
                 .withBatch(64).withSearch(SearchOptions.AUTO.withMicroBatches(5)).plan(deep));
         assertEquals("--micro-batches must divide the global batch 64, found 5", e.getMessage());
