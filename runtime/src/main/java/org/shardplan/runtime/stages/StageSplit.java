@@ -69,11 +69,12 @@ public record StageSplit(List<Stage> stages) {
                 named.put(n, s);
             }
         }
+        Set<String> present = new HashSet<>();
+        model.nodes().forEach(n -> present.add(n.name()));
         Map<String, String> owners = owners(model.nodes());
         Set<String> parts = new HashSet<>();
         for (Map.Entry<String, Integer> e : new ArrayList<>(named.entrySet())) {
-            String owner = owners.containsKey(e.getKey()) && owners.get(e.getKey()).equals(e.getKey()) ? null
-                    : owner(e.getKey(), owners);
+            String owner = present.contains(e.getKey()) ? null : owner(e.getKey(), owners);
             if (owner != null) {
                 // a part of a node the importer rewrote (a loop unrolled, a sequence lowered): the node runs where
                 // its last part does
@@ -264,10 +265,13 @@ public record StageSplit(List<Stage> stages) {
         return names.size() <= 3 ? names.toString() : names.subList(0, 3) + " and " + (names.size() - 3) + " more";
     }
 
-    /** Each node's name and each of its outputs' names, to the node's name (for {@link #owner}). */
+    /** Each named node's name and each of its outputs' names, to the node's name (for {@link #owner}). */
     public static Map<String, String> owners(List<NodeEntry> nodes) {
         Map<String, String> r = new HashMap<>();
         for (NodeEntry n : nodes) {
+            if (n.name().isEmpty()) {
+                continue; // an unnamed node owns nothing by name: its outputs are matched as they are
+            }
             for (String o : n.outputs()) {
                 if (!o.isEmpty()) {
                     r.putIfAbsent(o, n.name());

@@ -124,6 +124,7 @@ class StageExportTest {
         List<String> parts = names.stream().filter(n -> !present.contains(n)).toList();
         assertFalse(parts.isEmpty(), "no node of the import is a part of a rewritten one");
         Map<String, String> owners = StageSplit.owners(m.nodes());
+        assertFalse(owners.containsValue(""), "an unnamed node owns nothing");
         for (String part : parts) {
             String owner = StageSplit.owner(part, owners);
             assertTrue(owner != null && present.contains(owner), part + " -> " + owner);
