@@ -78,6 +78,7 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cmd = new CommandLine(new Main());
         cmd.setExecutionExceptionHandler(Main::handleError);
+        cmd.setParameterExceptionHandler(Main::handleBadArguments);
         return cmd;
     }
 
@@ -103,6 +104,7 @@ public final class Main implements Runnable {
                     CommandLine cmd = new CommandLine(new Single());
                     cmd.addSubcommand(sub);
                     cmd.setExecutionExceptionHandler(Main::handleError);
+                    cmd.setParameterExceptionHandler(Main::handleBadArguments);
                     return cmd;
                 }
             }
@@ -116,6 +118,23 @@ public final class Main implements Runnable {
         @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
                 description = "Print stack traces and extra diagnostics.")
         boolean verbose;
+    }
+
+    /**
+     * A command line that does not parse (an unknown option, a value of the wrong type, a missing argument): one line
+     * naming it and where the options are described, exit 2, instead of the whole usage text.
+     */
+    private static int handleBadArguments(CommandLine.ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        String name = cmd.getCommandSpec().qualifiedName();
+        String message = e.getMessage() == null ? "invalid arguments" : e.getMessage().strip().replace('\n', ' ');
+        err.println("shardplan: error: " + message + " (see '" + name + " --help')");
+        if (java.util.Arrays.asList(args).contains("--verbose")) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 2;
     }
 
     private static int handleError(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {

@@ -45,6 +45,15 @@ class BadOptionsTest {
     }
 
     @Test
+    void argumentsThatDoNotParseAreOneLineNotTheUsage() {
+        oneLine(CliRun.of("plan", "--devices", "abc"), "'abc' is not an int", "(see 'shardplan plan --help')");
+        oneLine(CliRun.of("plan", "--time-limit", "nan"), "--time-limit", "(see 'shardplan plan --help')");
+        oneLine(CliRun.of("plan", "--frobnicate"), "--frobnicate", "(see 'shardplan plan --help')");
+        oneLine(CliRun.of("solve"), "PROBLEM", "(see 'shardplan solve --help')");
+        oneLine(CliRun.of("plan", "builtin:cnn", "extra"), "extra");
+    }
+
+    @Test
     void batchZeroIsRejectedLikeANegativeOne() {
         oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "0"), "--batch must be >= 1, found 0");
         oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "-4"), "--batch must be >= 1, found -4");
