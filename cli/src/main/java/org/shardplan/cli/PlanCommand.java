@@ -247,7 +247,7 @@ public final class PlanCommand implements Callable<Integer> {
             }
             for (String x : m.imported().warnings()) {
                 if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")
-                        || x.startsWith("--dim ")) {
+                        || x.startsWith("--dim ") && !(x.equals(PlanModel.UNUSED_BATCH) && !bindings.dims().containsKey("batch"))) {
                     w.println("warning: " + x);
                 }
             }

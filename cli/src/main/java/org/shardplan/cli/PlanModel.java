@@ -81,7 +81,8 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         }
         ImportOptions opts = options(bindings, batchDim, options);
         ImportedModel m = InspectBundled.read(file, model, opts, first == null ? null : first.imported());
-        if (batchDim == null && bindings.containsKey("batch")) {
+        boolean batchUnused = bindings.containsKey("batch") && m.warnings().contains(UNUSED_BATCH);
+        if (batchDim == null && batchUnused) {
             // exporters name the batch dimension in many ways (batch_size, N, ...): where no dimension is named
             // batch and one batch-like name leads the inputs that are still open, --batch binds that one
             batchDim = batchAlias(m, bindings);
@@ -89,6 +90,10 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
                 bindings.put(batchDim, bindings.get("batch"));
                 m = InspectBundled.read(file, model, options(bindings, batchDim, options), m);
             }
+        }
+        if (batch > 0 && batchDim == null && batchUnused && !userDims.containsKey("batch")) {
+            // --batch names no dimension: only a model whose inputs already have that batch may be planned at it
+            requireFixedBatch(m, batch, display);
         }
         for (Value v : m.graph().inputs()) {
             if (!v.shape().rankKnown()) {
@@ -109,6 +114,30 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             }
         }
         return new PlanModel(m, display, name, bindings, file, batchDim);
+    }
+
+    /** The importer's warning where the binding {@code batch} names no dimension of the model. */
+    static final String UNUSED_BATCH = "--dim batch names no symbolic dimension of the model";
+
+    /**
+     * Where {@code --batch} bound no dimension and every input's first axis is fixed: one of them must be that batch
+     * already (a model exported at a fixed batch), else the plan would price one batch and say another.
+     */
+    private static void requireFixedBatch(ImportedModel m, long batch, String display) throws ShardplanException {
+        List<String> firsts = new ArrayList<>();
+        for (Value v : m.graph().inputs()) {
+            if (v.kind() == Value.Kind.INPUT && v.shape().rankKnown() && v.shape().rank() > 0) {
+                Dim d = v.shape().dim(0);
+                if (!d.isFixed() || d.value() == batch) {
+                    return; // that batch already, or an open axis: the check of unresolved dimensions names it
+                }
+                firsts.add(v.name() + ": " + d);
+            }
+        }
+        throw new ShardplanException(display + ": --batch " + batch + " binds no dimension of the model: no input has a"
+                + " symbolic axis named batch (or one batch-like name such as batch_size or N) and no input's first axis"
+                + " is " + batch + (firsts.isEmpty() ? "" : " (" + String.join(", ", firsts) + ")") + "; leave --batch out"
+                + " to plan the model at its own sizes, or bind the batch's dimension with --dim NAME=" + batch);
     }
 
     /** The import options of {@code bindings}; where the batch is bound by another name, without {@code batch} itself. */

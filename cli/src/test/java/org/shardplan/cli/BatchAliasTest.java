@@ -11,6 +11,7 @@ import static org.shardplan.cli.MalformedModelsTest.weight;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.shardplan.cli.InspectBadModelsTest.Msg;
@@ -25,7 +26,7 @@ class BatchAliasTest {
     Path dir;
 
     /** x[first, 16] @ w[16, 32] then a second input z[second, 32] added. */
-    Path model(String first, Object second) throws IOException {
+    Path model(Object first, Object second) throws IOException {
         Msg g = new Msg().str(2, "g").msg(11, tensor("x", first, 16L)).msg(11, tensor("z", second, 32L))
                 .msg(5, weight("w", 16, 32))
                 .msg(1, node("mm", "MatMul", s("x", "w"), s("y")))
@@ -73,6 +74,23 @@ class BatchAliasTest {
         CliRun r = CliRun.of("plan", p.toString(), "--batch", "8", "--dim", "foo=2", "--devices", "2");
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("warning: --dim foo"), r.out());
+    }
+
+    @Test
+    void aBatchThatBindsNothingMustBeTheModelsOwn() throws Exception {
+        // exported at a fixed batch of 4: --batch 8 would price 4 samples and call them 8
+        Path p = model(4L, 4L);
+        CliRun r = CliRun.of("plan", p.toString(), "--batch", "8", "--devices", "2");
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("--batch 8 binds no dimension of the model") && r.err().contains("(x: 4, z: 4)"), r.err());
+        for (String[] ok : new String[][] {{"--batch", "4"}, {}}) {
+            List<String> args = new java.util.ArrayList<>(List.of("plan", p.toString(), "--devices", "2"));
+            args.addAll(List.of(ok));
+            CliRun o = CliRun.of(args.toArray(String[]::new));
+            assertEquals(0, o.code(), o.out() + o.err());
+            assertFalse(o.out().contains("warning: --dim batch"), "no --dim was given: " + o.out());
+        }
     }
 
     @Test
