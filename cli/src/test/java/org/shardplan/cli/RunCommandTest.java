@@ -51,6 +51,21 @@ class RunCommandTest {
     }
 
     @Test
+    void aModelExportedWithoutItsWeightsRunsWithItsWeightsFed(@TempDir Path dir) throws Exception {
+        // every parameter is a graph input: the importer plans them as parameters, and the run feeds them
+        Path m = model("alexnet_no_weights.onnx");
+        Path plan = dir.resolve("plan.json");
+        CliRun p = CliRun.of("plan", m.toString(), "--device", "cpu-local", "--devices", "2", "--pipeline-parallel", "2",
+                "--batch", "2", "--micro-batches", "2", "--out", plan.toString(), "--time-limit", "20");
+        assertEquals(0, p.code(), p.err());
+        CliRun r = CliRun.of("run", plan.toString(), m.toString(), "--steps", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertTrue(j.get("outputsMatch").asBoolean(), r.out());
+        assertTrue(j.get("stages").asInt() >= 2, r.out()); // stage models: 2 stages, or their interleaved chunks
+    }
+
+    @Test
     void aPlanForAnotherClusterIsRefusedInOneLine(@TempDir Path dir) throws Exception {
         Path m = model("resnet18.onnx");
         Path plan = dir.resolve("plan.json");

@@ -130,12 +130,20 @@ public final class PipelineRun {
         StageExport.Result ex = StageExport.write(plan, model, workDir);
         long mb = plan.parallelism().microBatchSize();
         Map<String, Long> dims = new HashMap<>(plan.dims());
-        List<Value> inputs = ex.graph().inputs().stream().filter(v -> v.kind() == Value.Kind.INPUT).toList();
+        List<Value> data = ex.graph().inputs().stream().filter(v -> v.kind() == Value.Kind.INPUT).toList();
         // the batch is the first axis of the first input; bind its name to the micro-batch size
-        if (!inputs.isEmpty() && inputs.get(0).shape().rankKnown() && inputs.get(0).shape().rank() > 0
-                && inputs.get(0).shape().dim(0) instanceof Dim.Symbolic b) {
+        if (!data.isEmpty() && data.get(0).shape().rankKnown() && data.get(0).shape().rank() > 0
+                && data.get(0).shape().dim(0) instanceof Dim.Symbolic b) {
             dims.put(b.name(), mb);
         }
+        // a model exported without its weights takes them as graph inputs, which the importer reads as parameters:
+        // they are fed too (random values, as the data are)
+        java.util.Set<String> fileInputs = new java.util.HashSet<>();
+        org.shardplan.onnx.edit.ModelFile file = org.shardplan.onnx.edit.ModelFile.read(model);
+        file.inputs().forEach(v -> fileInputs.add(v.name()));
+        file.initializers().forEach(t -> fileInputs.remove(t.name()));
+        List<Value> inputs = new ArrayList<>(data);
+        ex.graph().parameters().stream().filter(v -> fileInputs.contains(v.name())).forEach(inputs::add);
         Map<String, long[]> shapes = new HashMap<>();
         for (Value v : inputs) {
             Shape s = v.shape().bind(dims);
