@@ -174,6 +174,10 @@ public final class TrainCommand implements Callable<Integer> {
                 m = conv > 0 ? TrainModel.convnetModel(conv, residual, seed) : TrainModel.mlpModel(layers, residual, seed);
                 modelName = builtinName() + " (built in, seed " + seed + ")";
             } else {
+                if (model.toString().startsWith(InspectBundled.PREFIX) && !java.nio.file.Files.exists(model)) {
+                    throw new ShardplanException("train takes an ONNX file of an MNIST classifier (or no MODEL: its"
+                            + " built-in MLP, --conv C for a convolutional one), found the planning model " + model);
+                }
                 m = TrainModel.read(model);
                 modelName = model.getFileName().toString();
             }

@@ -93,6 +93,11 @@ class TrainCommandTest {
         CliRun r = CliRun.of("train", m.toString(), "--data", dir.toString(), "--epochs", "1");
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("the training engine does not translate"), r.err());
+        // a planning model's built-in name is not a file: said so, not "file not found"
+        r = CliRun.of("train", "builtin:cnn", "--data", dir.toString(), "--epochs", "1");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("train takes an ONNX file of an MNIST classifier") && r.err().contains("builtin:cnn"),
+                r.err());
     }
     /** A residual MLP, its parareal rewrite (plan --parareal 2, export parareal), and that network trained. */
     @Test
