@@ -357,7 +357,10 @@ public final class PlanCommand implements Callable<Integer> {
      * micro-batch.
      */
     private ModelSource source(PlanModel m, long b) throws ShardplanException {
-        boolean rebindable = b > 0 && bindings.inputShapes().isEmpty() && m.bindings().containsKey("batch");
+        // the batch binding must name a dimension of the model (itself or its alias): a model exported at a fixed
+        // batch has none to bind again
+        boolean rebindable = b > 0 && bindings.inputShapes().isEmpty() && m.bindings().containsKey("batch")
+                && (m.batchDim() != null || !m.imported().warnings().contains(PlanModel.UNUSED_BATCH));
         if (!rebindable) {
             return ModelSource.fixed(m.imported().graph(), b);
         }

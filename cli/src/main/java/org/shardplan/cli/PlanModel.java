@@ -91,7 +91,7 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
                 m = InspectBundled.read(file, model, options(bindings, batchDim, options), m);
             }
         }
-        if (batch > 0 && batchDim == null && batchUnused && !userDims.containsKey("batch")) {
+        if (first == null && batch > 0 && batchDim == null && batchUnused && !userDims.containsKey("batch")) {
             // --batch names no dimension: only a model whose inputs already have that batch may be planned at it
             requireFixedBatch(m, batch, display);
         }

@@ -84,13 +84,19 @@ class BatchAliasTest {
         assertEquals(2, r.code(), r.out() + r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().contains("--batch 8 binds no dimension of the model") && r.err().contains("(x: 4, z: 4)"), r.err());
-        for (String[] ok : new String[][] {{"--batch", "4"}, {}}) {
-            List<String> args = new java.util.ArrayList<>(List.of("plan", p.toString(), "--devices", "2"));
+        // on 4 devices, one stage: the search would try micro-batches, which a fixed batch cannot be split into
+        for (String[] ok : new String[][] {{"--batch", "4", "--devices", "2"}, {"--devices", "2"},
+            {"--batch", "4", "--devices", "4", "--pipeline-parallel", "1"}}) {
+            List<String> args = new java.util.ArrayList<>(List.of("plan", p.toString()));
             args.addAll(List.of(ok));
             CliRun o = CliRun.of(args.toArray(String[]::new));
             assertEquals(0, o.code(), o.out() + o.err());
             assertFalse(o.out().contains("warning: --dim batch"), "no --dim was given: " + o.out());
         }
+        // a fixed batch cannot be split into micro-batches: said so, not as a --batch the user did not give
+        CliRun m = CliRun.of("plan", p.toString(), "--batch", "4", "--micro-batches", "2", "--devices", "2");
+        assertEquals(2, m.code(), m.out() + m.err());
+        assertTrue(m.err().contains("--micro-batches 2 needs a model whose batch can be bound again"), m.err());
     }
 
     @Test
