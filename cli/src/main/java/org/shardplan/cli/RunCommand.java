@@ -72,7 +72,7 @@ public final class RunCommand implements Callable<Integer> {
         if (!Files.isRegularFile(model)) {
             throw new ShardplanException("MODEL " + model + ": no such file");
         }
-        Plan plan = PlanJson.read(planFile);
+        Plan plan = org.shardplan.planner.PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
         try {
             PipelineRun.requireLocal(plan, Runtime.getRuntime().availableProcessors());
         } catch (IllegalArgumentException e) {

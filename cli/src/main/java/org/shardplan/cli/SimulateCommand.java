@@ -54,7 +54,7 @@ public final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
-        Plan p = PlanJson.read(planFile);
+        Plan p = org.shardplan.planner.PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
         int m = p.parallelism().microBatches();
         int v = p.schedule().virtualStages();
         String name = p.stages().size() == 1 ? "none" : p.schedule().name();

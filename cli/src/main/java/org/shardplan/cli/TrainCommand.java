@@ -189,7 +189,8 @@ public final class TrainCommand implements Callable<Integer> {
         List<StageProgram> programs;
         try {
             if (planFile != null) {
-                Plan plan = PlanJson.read(planFile);
+                Plan plan = org.shardplan.planner.PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(),
+                        false);
                 if (plan.stages().size() < 2) {
                     throw new ShardplanException("--plan " + planFile + " must be a pipeline plan (stages >= 2), found "
                             + plan.stages().size() + " stage");

@@ -82,6 +82,43 @@ class PlanCommandTest {
     }
 
     @Test
+    void stagesThatDisagreeWithThePlanAreNamedByEveryCommand(@TempDir Path dir) throws Exception {
+        String gpt = "builtin:gpt?layers=4,hidden=256,heads=8";
+        Path plan = dir.resolve("plan.json");
+        CliRun made = run("plan", gpt, "--batch", "8", "--devices", "8", "--pipeline-parallel", "2", "--out", plan.toString());
+        assertEquals(0, made.code(), made.err());
+        ObjectMapper om = new ObjectMapper();
+        String first = om.readTree(plan.toFile()).get("stages").get(0).get("nodes").get(0).asText();
+        // each edit, and the message naming it
+        java.util.Map<String, java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode>> edits =
+                new java.util.LinkedHashMap<>();
+        edits.put("stages[1].devices must be [4, 7]", j -> ((com.fasterxml.jackson.databind.node.ArrayNode) j.get("stages")
+                .get(1).get("devices")).removeAll().add(0).add(3));
+        edits.put("must be listed by one stage, found in stages 0 and 1", j -> ((com.fasterxml.jackson.databind.node.ArrayNode)
+                j.get("stages").get(1).get("nodes")).add(first));
+        edits.put("found in no stage", j -> ((com.fasterxml.jackson.databind.node.ArrayNode) j.get("stages").get(0)
+                .get("nodes")).remove(0));
+        edits.put("stages[1].index must be 1", j -> ((com.fasterxml.jackson.databind.node.ObjectNode) j.get("stages").get(1))
+                .put("index", 0));
+        edits.put("parallelism.microBatches must be an integer from 1 to 2147483647", j ->
+                ((com.fasterxml.jackson.databind.node.ObjectNode) j.get("parallelism")).put("microBatches", 1000000000000L));
+        Path edited = dir.resolve("edited.json");
+        for (var e : edits.entrySet()) {
+            com.fasterxml.jackson.databind.node.ObjectNode j = (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(
+                    plan.toFile());
+            e.getValue().accept(j);
+            Files.writeString(edited, j.toPrettyString());
+            for (String[] cmd : new String[][] {{"explain", edited.toString()}, {"evaluate", edited.toString(), gpt},
+                {"simulate", edited.toString()}, {"report", edited.toString()}}) {
+                CliRun r = run(cmd);
+                assertEquals(2, r.code(), String.join(" ", cmd) + ": " + r.out() + r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+                assertTrue(r.err().contains(e.getKey()), e.getKey() + " not in: " + r.err());
+            }
+        }
+    }
+
+    @Test
     void anEditedPlanIsRecostedAndAWrongOneIsNamed(@TempDir Path dir) throws Exception {
         Path plan = dir.resolve("plan.json");
         assertEquals(0, run("plan", "--devices", "8", "--out", plan.toString()).code());

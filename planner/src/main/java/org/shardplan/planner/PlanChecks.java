@@ -83,6 +83,7 @@ public final class PlanChecks {
             throw new PlanFormatException(pre + "options.zeroStage must be 0, 1, 2 or 3, found "
                     + p.options().zeroStage());
         }
+        requireStages(p, pre, devices);
         if (!derived || p.stages().size() > 1) {
             // a pipeline's nodes split their stage's devices and its step time is the schedule's, not a
             // sum over the nodes: those are checked by re-costing (evaluate)
@@ -188,6 +189,53 @@ public final class PlanChecks {
             return Math.max(0, Long.parseLong(entry.substring(Layout.COPIES.length())));
         } catch (NumberFormatException e) {
             return 0;
+        }
+    }
+
+    /**
+     * The stages as the planner lays them out: {@code pipeline} equal, contiguous submeshes in order, stage {@code i}
+     * on submesh {@code i mod pipeline} (an interleaved schedule's chunks come round again), indexed in order; every
+     * node listed by exactly one stage, the one its {@code stage} field names.
+     */
+    private static void requireStages(Plan p, String pre, int devices) throws PlanFormatException {
+        int pipes = p.parallelism().pipeline();
+        int count = p.stages().size();
+        if (devices % pipes != 0 || count % pipes != 0) {
+            throw new PlanFormatException(pre + "parallelism.pipeline must divide the " + devices + " devices and the "
+                    + count + " stages, found " + pipes);
+        }
+        int per = devices / pipes;
+        Map<String, Integer> listed = new java.util.HashMap<>();
+        for (int i = 0; i < count; i++) {
+            Plan.Stage st = p.stages().get(i);
+            if (st.index() != i) {
+                throw new PlanFormatException(pre + "stages[" + i + "].index must be " + i + ", found " + st.index());
+            }
+            int first = (i % pipes) * per;
+            if (st.firstDevice() != first || st.devices() != per) {
+                throw new PlanFormatException(pre + "stages[" + i + "].devices must be [" + first + ", " + (first + per - 1)
+                        + "] (submesh " + (i % pipes) + " of " + pipes + " equal ones), found [" + st.firstDevice() + ", "
+                        + (st.firstDevice() + st.devices() - 1) + "]");
+            }
+            for (String n : st.nodes()) {
+                Integer before = listed.put(n, i);
+                if (before != null) {
+                    throw new PlanFormatException(pre + "node '" + n + "' must be listed by one stage, found in stages "
+                            + before + " and " + i);
+                }
+            }
+        }
+        for (PlanNode n : p.nodes()) {
+            Integer at = listed.remove(n.name());
+            if (at == null || at != n.stage()) {
+                throw new PlanFormatException(pre + "node '" + n.name() + "' has stage " + n.stage() + " and must be listed"
+                        + " by stages[" + n.stage() + "].nodes, found " + (at == null ? "in no stage" : "in stages[" + at
+                        + "].nodes"));
+            }
+        }
+        if (!listed.isEmpty()) {
+            throw new PlanFormatException(pre + "stages list node(s) the plan has not: " + listed.keySet().stream()
+                    .sorted().limit(3).toList());
         }
     }
 }

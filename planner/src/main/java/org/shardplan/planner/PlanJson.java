@@ -284,14 +284,14 @@ public final class PlanJson {
         }
         JsonNode m = r.object(root, "model");
         Plan.Model model = new Plan.Model(r.text(m, "model.name"), r.text(m, "model.sha256"),
-                (int) r.integer(m, "model.graphNodes", 0), (int) r.integer(m, "model.coarseNodes", 0));
+                r.int32(m, "model.graphNodes", 0), r.int32(m, "model.coarseNodes", 0));
         JsonNode c = r.object(root, "cluster");
         JsonNode def = r.field(c, "cluster.definition");
         if (!def.isObject()) {
             throw r.bad("cluster.definition", "a shardplan-cluster/1 object", def);
         }
         Plan.ClusterInfo cluster = new Plan.ClusterInfo(r.text(c, "cluster.name"),
-                (int) r.integer(c, "cluster.devices", 1), (int) r.integer(c, "cluster.devicesPerNode", 1),
+                r.int32(c, "cluster.devices", 1), r.int32(c, "cluster.devicesPerNode", 1),
                 r.text(c, "cluster.device"), r.number(c, "cluster.memoryBytesPerDevice", 0), def.toString());
         long batch = r.integer(root, "batch", 0);
         Map<String, Long> dims = new LinkedHashMap<>();
@@ -324,10 +324,10 @@ public final class PlanJson {
                 throw r.bad(p, "an object", x);
             }
             nodes.add(new PlanNode(r.text(x, p + ".name"), r.text(x, p + ".op"), r.factors(x, p + ".strategy"),
-                    r.texts(x, p + ".placement"), r.factors(x, p + ".intraNode"), (int) r.integer(x, p + ".devices", 1),
+                    r.texts(x, p + ".placement"), r.factors(x, p + ".intraNode"), r.int32(x, p + ".devices", 1),
                     r.bool(x, p + ".supported"), r.number(x, p + ".computeSeconds", 0),
                     r.number(x, p + ".communicationSeconds", 0), r.number(x, p + ".communicationBytes", 0),
-                    r.number(x, p + ".memoryBytes", 0), (int) r.integer(x, p + ".stage", 0)));
+                    r.number(x, p + ".memoryBytes", 0), r.int32(x, p + ".stage", 0)));
         }
         List<Plan.Stage> stages = new ArrayList<>();
         JsonNode sa = r.array(root, "stages");
@@ -347,13 +347,13 @@ public final class PlanJson {
             schedule = Plan.Schedule.none(1);
         } else {
             JsonNode pa = r.object(root, "parallelism");
-            parallelism = new Plan.Parallelism((int) r.integer(pa, "parallelism.data", 1),
-                    (int) r.integer(pa, "parallelism.tensor", 1), (int) r.integer(pa, "parallelism.pipeline", 1),
-                    (int) r.integer(pa, "parallelism.microBatches", 1), r.integer(pa, "parallelism.microBatchSize", 0),
-                    pa.has("copies") ? (int) r.integer(pa, "parallelism.copies", 1) : 1);
+            parallelism = new Plan.Parallelism(r.int32(pa, "parallelism.data", 1),
+                    r.int32(pa, "parallelism.tensor", 1), r.int32(pa, "parallelism.pipeline", 1),
+                    r.int32(pa, "parallelism.microBatches", 1), r.integer(pa, "parallelism.microBatchSize", 0),
+                    pa.has("copies") ? r.int32(pa, "parallelism.copies", 1) : 1);
             JsonNode sc = r.object(root, "schedule");
-            int keys = sc.has("maxActiveKeys") ? (int) r.integer(sc, "schedule.maxActiveKeys", 1) : 0;
-            int every = keys > 0 ? (int) r.integer(sc, "schedule.minUpdateFrequency", 1) : 0;
+            int keys = sc.has("maxActiveKeys") ? r.int32(sc, "schedule.maxActiveKeys", 1) : 0;
+            int every = keys > 0 ? r.int32(sc, "schedule.minUpdateFrequency", 1) : 0;
             List<org.shardplan.planner.pipeline.Staleness> staleness = new ArrayList<>();
             if (sc.has("staleness")) {
                 JsonNode stn = r.array(sc, "schedule.staleness");
@@ -371,8 +371,8 @@ public final class PlanJson {
                     staleness.add(new org.shardplan.planner.pipeline.Staleness(expected, (int) largest));
                 }
             }
-            schedule = new Plan.Schedule(r.text(sc, "schedule.name"), (int) r.integer(sc, "schedule.microBatches", 1),
-                    (int) r.integer(sc, "schedule.virtualStages", 1), r.number(sc, "schedule.bubbleFraction", 0),
+            schedule = new Plan.Schedule(r.text(sc, "schedule.name"), r.int32(sc, "schedule.microBatches", 1),
+                    r.int32(sc, "schedule.virtualStages", 1), r.number(sc, "schedule.bubbleFraction", 0),
                     r.bool(sc, "schedule.exact"), keys, every, staleness);
             for (int i = 0; i < sa.size(); i++) {
                 String p = "stages[" + i + "]";
@@ -388,14 +388,14 @@ public final class PlanJson {
                             + cluster.devices(), dv);
                 }
                 int first = dv.get(0).asInt();
-                stages.add(new Plan.Stage((int) r.integer(x, p + ".index", 0), first, dv.get(1).asInt() - first + 1,
+                stages.add(new Plan.Stage(r.int32(x, p + ".index", 0), first, dv.get(1).asInt() - first + 1,
                         r.texts(x, p + ".nodes"), r.number(x, p + ".computeSeconds", 0),
                         r.number(x, p + ".communicationSeconds", 0), r.number(x, p + ".memoryBytesPerDevice", 0),
                         r.number(x, p + ".forwardSeconds", 0), r.number(x, p + ".backwardSeconds", 0),
                         r.number(x, p + ".backwardWeightSeconds", 0), r.number(x, p + ".sendSeconds", 0),
                         r.number(x, p + ".gradientSyncSeconds", 0), r.number(x, p + ".staticBytes", 0),
                         r.number(x, p + ".activationBytesPerMicroBatch", 0),
-                        (int) r.integer(x, p + ".microBatchesInFlight", 0),
+                        r.int32(x, p + ".microBatchesInFlight", 0),
                         x.has("updateSeconds") ? r.number(x, p + ".updateSeconds", 0) : 0));
             }
             if (stages.isEmpty()) {
@@ -431,10 +431,10 @@ public final class PlanJson {
         Plan.SolverInfo solver = new Plan.SolverInfo(r.text(so, "solver.name"), r.text(so, "solver.status"),
                 r.number(so, "solver.objective", 0), lb.isNull() ? Double.NEGATIVE_INFINITY
                         : r.number(so, "solver.lowerBound", Double.NEGATIVE_INFINITY),
-                r.number(so, "solver.seconds", 0), r.number(so, "solver.solveSeconds", 0), (int) r.integer(so, "solver.problemNodes", 0),
-                (int) r.integer(so, "solver.problemEdges", 0), r.integer(so, "solver.strategies", 0),
+                r.number(so, "solver.seconds", 0), r.number(so, "solver.solveSeconds", 0), r.int32(so, "solver.problemNodes", 0),
+                r.int32(so, "solver.problemEdges", 0), r.integer(so, "solver.strategies", 0),
                 v1 || !so.has("boundScope") ? "full" : r.text(so, "solver.boundScope"),
-                v1 || !so.has("configurations") ? 1 : (int) r.integer(so, "solver.configurations", 1));
+                v1 || !so.has("configurations") ? 1 : r.int32(so, "solver.configurations", 1));
         JsonNode pn = r.object(root, "provenance");
         Plan.Provenance prov = new Plan.Provenance(r.text(pn, "provenance.shardplanVersion"),
                 r.text(pn, "provenance.calibration"), r.text(pn, "provenance.createdAt"),
@@ -474,7 +474,7 @@ public final class PlanJson {
 
     /** One chain's fields, {@code at} the prefix that names them in errors. */
     private static Plan.PararealChain chain(Reader r, JsonNode q, String at) throws PlanFormatException {
-        int n = (int) r.integer(q, at + "segments", 2);
+        int n = r.int32(q, at + "segments", 2);
         JsonNode chain = r.array(q, at + "chain");
         if (chain.size() != 2 || !chain.get(0).isTextual() || !chain.get(1).isTextual()) {
             throw r.bad(at + "chain", "[first node, last node]", chain);
@@ -497,8 +497,8 @@ public final class PlanJson {
             throw r.bad(at + "segmentSeconds", n + " numbers (one per segment)", ss);
         }
         return new Plan.PararealChain(n, chain.get(0).asText(), chain.get(1).asText(), cuts,
-                (int) r.integer(q, at + "chainBlocks", n), (int) r.integer(q, at + "devicesPerSegment", 1),
-                (int) r.integer(co, at + "coarse.nodes", 1), r.integer(co, at + "coarse.parameters", 0), seg,
+                r.int32(q, at + "chainBlocks", n), r.int32(q, at + "devicesPerSegment", 1),
+                r.int32(co, at + "coarse.nodes", 1), r.integer(co, at + "coarse.parameters", 0), seg,
                 r.number(q, at + "coarseSeconds", 0), r.number(q, at + "transferSeconds", 0));
     }
 
@@ -572,6 +572,15 @@ public final class PlanJson {
                 throw bad(path, "an integer >= " + min, v);
             }
             return v.asLong();
+        }
+
+        /** {@link #integer} of a field the plan holds as an int: at most 2^31 - 1. */
+        int int32(JsonNode parent, String path, long min) throws PlanFormatException {
+            long x = integer(parent, path, min);
+            if (x > Integer.MAX_VALUE) {
+                throw bad(path, "an integer from " + min + " to " + Integer.MAX_VALUE, field(parent, path));
+            }
+            return (int) x;
         }
 
         List<String> texts(JsonNode parent, String path) throws PlanFormatException {
