@@ -102,6 +102,8 @@ class PlanCommandTest {
                 .put("index", 0));
         edits.put("parallelism.microBatches must be an integer from 1 to 2147483647", j ->
                 ((com.fasterxml.jackson.databind.node.ObjectNode) j.get("parallelism")).put("microBatches", 1000000000000L));
+        edits.put("schedule.name: schedule must be one of", j -> ((com.fasterxml.jackson.databind.node.ObjectNode)
+                j.get("schedule")).put("name", "foo"));
         Path edited = dir.resolve("edited.json");
         for (var e : edits.entrySet()) {
             com.fasterxml.jackson.databind.node.ObjectNode j = (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(

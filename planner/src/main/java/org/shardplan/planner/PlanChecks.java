@@ -83,6 +83,11 @@ public final class PlanChecks {
             throw new PlanFormatException(pre + "options.zeroStage must be 0, 1, 2 or 3, found "
                     + p.options().zeroStage());
         }
+        try {
+            org.shardplan.planner.pipeline.Schedules.of(p.schedule().name());
+        } catch (IllegalArgumentException e) {
+            throw new PlanFormatException(pre + "schedule.name: " + e.getMessage(), e);
+        }
         requireStages(p, pre, devices);
         if (!derived || p.stages().size() > 1) {
             // a pipeline's nodes split their stage's devices and its step time is the schedule's, not a
