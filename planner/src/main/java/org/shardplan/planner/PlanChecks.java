@@ -188,11 +188,11 @@ public final class PlanChecks {
         }
     }
 
-    /** N of a placement entry {@code ~N}; 0 where N is not a positive integer. */
+    /** N of a placement entry {@code ~N} ({@link Layout#copies}); 0 where N is not an integer >= 1. */
     private static long copiesOf(String entry) {
         try {
-            return Math.max(0, Long.parseLong(entry.substring(Layout.COPIES.length())));
-        } catch (NumberFormatException e) {
+            return Layout.copies(entry);
+        } catch (IllegalArgumentException e) {
             return 0;
         }
     }

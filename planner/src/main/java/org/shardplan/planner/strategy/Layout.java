@@ -105,7 +105,12 @@ public record Layout(Strategy strategy, List<String> placement, Map<String, int[
      */
     public static final String COPIES = "~";
 
-    private static int copies(String entry) {
+    /**
+     * N of a placement entry {@code ~N} ({@link #COPIES}).
+     *
+     * @throws IllegalArgumentException where N is not an integer >= 1
+     */
+    public static int copies(String entry) {
         try {
             int c = Integer.parseInt(entry.substring(COPIES.length()));
             if (c < 1) {

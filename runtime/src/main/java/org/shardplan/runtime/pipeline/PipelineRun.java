@@ -139,9 +139,8 @@ public final class PipelineRun {
         // a model exported without its weights takes them as graph inputs, which the importer reads as parameters:
         // they are fed too (random values, as the data are)
         java.util.Set<String> fileInputs = new java.util.HashSet<>();
-        org.shardplan.onnx.edit.ModelFile file = org.shardplan.onnx.edit.ModelFile.read(model);
-        file.inputs().forEach(v -> fileInputs.add(v.name()));
-        file.initializers().forEach(t -> fileInputs.remove(t.name()));
+        ex.model().inputs().forEach(v -> fileInputs.add(v.name()));
+        ex.model().initializers().forEach(t -> fileInputs.remove(t.name()));
         List<Value> inputs = new ArrayList<>(data);
         ex.graph().parameters().stream().filter(v -> fileInputs.contains(v.name())).forEach(inputs::add);
         Map<String, long[]> shapes = new HashMap<>();

@@ -47,8 +47,9 @@ public final class StageExport {
      * @param manifest  the manifest file
      * @param split     the placement
      * @param graph     the model as the importer read it (symbolic dimensions unbound)
+     * @param model     the model file as written (its graph inputs, initializers and nodes)
      */
-    public record Result(Path directory, List<Path> stages, Path manifest, StageSplit split, Graph graph) {
+    public record Result(Path directory, List<Path> stages, Path manifest, StageSplit split, Graph graph, ModelFile model) {
     }
 
     /** The placement of {@code modelFile}'s nodes into {@code plan}'s stages, without writing anything. */
@@ -119,7 +120,7 @@ public final class StageExport {
         }
         Path manifest = outDir.resolve("manifest.json");
         Files.writeString(manifest, manifest(plan, modelFile, model, split, files));
-        return new Result(outDir, files, manifest, split, graph);
+        return new Result(outDir, files, manifest, split, graph, model);
     }
 
     private static int type(Map<String, Integer> types, String name) {
