@@ -1154,6 +1154,11 @@ final class PipelineSearch {
             try {
                 so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1, stages == 1 ? startHidden : null);
             } catch (IllegalArgumentException e) {
+                // the fixed degrees leave a node of the stage without a layout (as in the partition above)
+                if (noLayout == null) {
+                    noLayout = stages + " pipeline stage" + (stages == 1 ? "" : "s") + " and " + m + " micro-batch"
+                            + (m == 1 ? "" : "es") + " of " + micro + " samples: " + e.getMessage();
+                }
                 return Optional.empty();
             } catch (MemoryBound e) {
                 // priced at the end, in order of its bound, where that can still beat the plan found
@@ -4260,6 +4265,15 @@ final class PipelineSearch {
     }
 
     private final Map<String, Optional<Outcome>> priced = new HashMap<>();
+
+    /** The plans the passes priced that fit, one per configuration ({@link #priced}'s), in no set order. */
+    List<Outcome> pricedPlans() {
+        List<Outcome> r = new ArrayList<>();
+        for (Optional<Outcome> o : priced.values()) {
+            o.filter(x -> !x.isBounded() && x.fits()).ifPresent(r::add);
+        }
+        return r;
+    }
 
     /**
      * The micro-batch counts for one (stages, recomputation, ZeRO): the fewest that fit and, with

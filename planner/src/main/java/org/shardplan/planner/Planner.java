@@ -512,6 +512,8 @@ public final class Planner {
         // command's one-line message)
         boolean late = org.shardplan.graph.Deadline.passed()
                 && g.nodes().size() > LATE_BASELINE_NODES;
+        // the search stopped by a time limit (the command's, or its own): its answer stands
+        boolean stopped = org.shardplan.graph.Deadline.passed() || ps.stoppedWhile != null || !ps.timeLeft();
         if (late && found.isEmpty() && !ps.hasCoarse(c.batch)) {
             throw new org.shardplan.graph.Deadline.Expired(ps.stoppedWhile != null ? ps.stoppedWhile
                     : "coarsening the graph");
@@ -607,6 +609,22 @@ public final class Planner {
                     solverName = best.solver();
                 }
             }
+            // the chosen configuration on fewer devices per stage, copied over the others, where pipelines are allowed
+            // (with one stage fixed, the plan on fewer devices is searched first, fewerDevices, where the time limit
+            // allows); the search's plan as reported (a pipeline's: its bound's minimisers priced too) is what a
+            // copied plan must beat
+            Lifted copied = null;
+            PipelineSearch.Reported own = null;
+            PipelineSearch.Outcome searched = best;
+            if (fewer.isEmpty() && best != null && !stopped && copiedStagesOn() && so.pipeline().orElse(0) != 1
+                    && so.tensor().isEmpty() && so.data().isEmpty()) {
+                own = best.stages() > 1 ? ps.reported(best) : new PipelineSearch.Reported(best, best.lowerBound());
+                copied = copiedStages(source, ps, own).orElse(null);
+                if (copied != null) {
+                    best = copied.plan();
+                    solverName = best.stages() > 1 ? "pipeline+" + best.solver() : best.solver();
+                }
+            }
             if (best == null && found.isEmpty() && ps.noLayout != null) {
                 // nothing was over the memory limit: the options themselves leave no plan
                 throw new ShardplanException("the fixed options leave no plan: with " + ps.noLayout
@@ -628,17 +646,20 @@ public final class Planner {
                         + " configuration" + (ps.configurations == 1 ? "" : "s") + " (" + ps.searched() + ")"
                         + (ps.timeLeft() ? "" : ", stopped by the time limit of " + c.timeLimit + " s"));
             }
-            long strategies = 0;
-            for (ProblemBuilder.Unit u : best.built().units()) {
-                strategies += u.layouts().size();
-            }
             // OPTIMAL only with a proven bound equal to the step (over the space boundScope names)
             String status = best.stages() == 1 && best.proven() && best.solver().equals(solverName)
                     ? Status.OPTIMAL.name() : Status.FEASIBLE.name();
             double lower = best.lowerBound();
-            if (best.stages() > 1) {
+            if (copied != null) {
+                // the configuration's bound over its plans on all the stage's devices and over those copied from fewer,
+                // the copied ones' bound as their configuration's on the fewer devices, priced there: on all the devices
+                // a copied plan can price a little differently (its optimizer step and transfers on other devices and
+                // links), so the two bounds do not prove a copied plan optimal here
+                lower = Math.min(own.lowerBound(), copied.bound());
+                status = Status.FEASIBLE.name();
+            } else if (best.stages() > 1) {
                 // a pipeline's bound over its configuration, whose minimisers may be faster plans of it
-                PipelineSearch.Reported reported = ps.reported(best);
+                PipelineSearch.Reported reported = own != null ? own : ps.reported(best); // own: best's, where computed
                 best = reported.plan();
                 lower = reported.lowerBound();
                 if (lower >= best.stepSeconds() * (1 - 1e-9)) {
@@ -646,6 +667,12 @@ public final class Planner {
                 }
             }
             lower = Math.min(lower, best.stepSeconds());
+            long strategies = 0;
+            // the problem the search solved (a plan copied from fewer devices is priced on one of its layouts alone)
+            ProblemBuilder.Built solved = copied != null ? searched.built() : best.built();
+            for (ProblemBuilder.Unit u : solved.units()) {
+                strategies += u.layouts().size();
+            }
             double seconds = (System.nanoTime() - t0) / 1e9; // the bound's time included
             String scope;
             if (fixedConfig && best.stages() == 1) {
@@ -656,11 +683,20 @@ public final class Planner {
                         + (best.recompute() ? "on" : "off") + ", ZeRO " + best.zero()
                         + (best.tied() ? ", layouts tied across the instances of each repeated block" : "")
                         + (best.stages() > 1 ? ", bounded across stages by each schedule's step over every partition at the"
-                                + " cuts with each chunk's least profile, docs/schedules.md" : "") + ")";
+                                + " cuts with each chunk's least profile, docs/schedules.md" : "")
+                        + (copied != null ? "; and its plans on " + copied.smallPlan().builder().digits().devices()
+                                + " devices a stage, bounded there, copied over the others" : "") + ")";
             }
             Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
-                    best.built().problem().size(), best.built().problem().edges().size(), strategies, scope, ps.configurations);
+                    solved.problem().size(), solved.problem().edges().size(), strategies, scope, ps.configurations);
             List<String> warnings = new ArrayList<>(ps.notes);
+            if (copied != null && best.solver().equals("fewer-devices")) {
+                int small = copied.smallPlan().builder().digits().devices();
+                warnings.add(String.format(java.util.Locale.ROOT, "no plan found that uses all %d devices of each stage is"
+                        + " faster than the chosen configuration on %d devices a stage (%.4g s), which this plan is, its work"
+                        + " copied over the other devices (copies compute the same values and gradients: no collective runs"
+                        + " between them)", c.cluster.deviceCount() / best.stages(), small, copied.smallPlan().stepSeconds()));
+            }
             Map<String, Layout> chosen = new LinkedHashMap<>();
             boolean allCopied = best.stages() == 1 && fewer.isPresent();
             for (ProblemBuilder.Unit u : best.built().units()) {
@@ -678,6 +714,201 @@ public final class Planner {
             Plan exact = assemble(g, best, baselines, si, warnings, ps);
             return new Planned(exact, best.stages() == 1 ? chosen : Map.of(), best.micro(), ps);
         }
+    }
+
+    /**
+     * Whether the chosen configuration is also priced on fewer devices per stage, its layouts copied over the others
+     * ({@link #copiedStages}); on unless {@code -Dshardplan.copiedStages=false}.
+     */
+    static boolean copiedStagesOn() {
+        return !"false".equals(System.getProperty("shardplan.copiedStages"));
+    }
+
+    /**
+     * How much slower than the fastest plan so far a plan on fewer devices a stage may be priced for its reported plan
+     * to be sought ({@link #copiedStages}): the bound's minimisers make a pipeline up to a fifth faster on the zoo
+     * (MobileNet-v2 at 16 A100s, batch 8: 1.969 ms priced, 1.621 ms reported), and a pipeline's reported bound costs
+     * up to seconds (DenseNet-121's on 2 devices a stage of 16 stages: 1.7 s, for a plan 46% slower than the one on
+     * 4 devices a stage).
+     */
+    static final double COPIED_REPORTED_WITHIN = 1.25;
+
+    /**
+     * The chosen configuration's plan on fewer devices per stage, lifted to all of them: {@code plan} on this cluster,
+     * {@code smallPlan} as reported by the search on the smaller cluster, {@code bound} its configuration's bound
+     * there.
+     */
+    private record Lifted(PipelineSearch.Outcome plan, PipelineSearch.Outcome smallPlan, double bound) {
+    }
+
+    /**
+     * The configuration of {@code own}'s plan (its stages, micro-batches, recomputation and ZeRO stage), then of the
+     * fastest plan the search priced at each other pipeline degree (fastest first, while priced less than {@link
+     * #COPIED_REPORTED_WITHIN} times the fastest plan), with each stage
+     * on the devices without the top digit of the stage's device index (half a stage, for power-of-two counts), then
+     * without the next digit, and so on: at each, where the configuration's lower bound there ({@link
+     * PipelineSearch#stepLowerBound}) is below the fastest plan so far, its plan as the search there reports it (a
+     * pipeline's: with its bound's minimisers priced), its layouts copied over the devices left out ({@link
+     * StrategySpace#copied}: copies compute the same values and gradients, so no collective runs between them) and
+     * priced on all the devices; the fastest such plan where it beats {@code own}'s, else empty. Stops at the first
+     * digit whose bound reaches the fastest plan, whose plan is slower than the digit's before (fewer devices again
+     * are slower still, but for rare shapes) or priced {@link #COPIED_REPORTED_WITHIN} times the fastest or more, or
+     * where nothing fits.
+     *
+     * <p>Why: a stage's candidates on all its devices do not include the copied layouts of fewer (that would multiply
+     * them), so the search alone can return a plan slower than the one it would find on fewer devices (a
+     * torch.nn.Transformer at batch 16, two stages: on 16 A100s 3.396 ms, on 32 3.463 ms, on 64 3.675 ms); where
+     * pipelines are allowed no plan on fewer devices is searched first (the chain of {@link #fewerDevices} would repeat
+     * the whole search at every device count), and this prices a few configurations instead: where the fewer
+     * devices' best plan has one of them, more devices keep it (not a guarantee: the stops above, and a best plan of
+     * another micro-batch count or memory setting on fewer devices, are not covered). O(a configuration's bound, and
+     * its pricing and reported bound where that bound is below, per digit and pipeline degree), on problems of fewer
+     * devices than the search's.
+     */
+    private Optional<Lifted> copiedStages(ModelSource source, PipelineSearch ps, PipelineSearch.Reported own)
+            throws ShardplanException {
+        PipelineSearch.Outcome chosen = own.plan();
+        double[] target = {chosen.stepSeconds()};
+        Lifted kept = descend(source, ps, chosen, target);
+        // the other pipeline degrees, each at the fastest plan the search priced for it, while near enough to the
+        // fastest plan for its copies to beat it (ResNet-50, batch 8: two stages on 32 A100s beat four on 64)
+        Map<Integer, PipelineSearch.Outcome> byDegree = new java.util.TreeMap<>();
+        for (PipelineSearch.Outcome o : ps.pricedPlans()) {
+            if (o.stages() != chosen.stages()) {
+                byDegree.merge(o.stages(), o, (x, y) -> PipelineSearch.better(y, x) ? y : x);
+            }
+        }
+        List<PipelineSearch.Outcome> others = new ArrayList<>(byDegree.values());
+        others.sort(java.util.Comparator.comparingDouble(PipelineSearch.Outcome::stepSeconds));
+        for (PipelineSearch.Outcome o : others) {
+            if (!ps.timeLeft() || o.stepSeconds() >= target[0] * COPIED_REPORTED_WITHIN) {
+                break;
+            }
+            Lifted l = descend(source, ps, o, target);
+            if (l != null) {
+                kept = l;
+            }
+        }
+        return Optional.ofNullable(kept);
+    }
+
+    /**
+     * {@link #copiedStages} for the configuration of {@code from}: its plans on fewer devices a stage, digit by digit,
+     * lifted; the fastest that beats {@code target[0]} (which it lowers to it), else null.
+     */
+    private Lifted descend(ModelSource source, PipelineSearch ps, PipelineSearch.Outcome from, double[] target)
+            throws ShardplanException {
+        int p = from.stages();
+        int m = from.microBatches();
+        long micro = from.micro();
+        int stageDevices = c.cluster.deviceCount() / p;
+        DeviceDigits at = ps.builder(micro, stageDevices, from.recompute(), from.zero()).digits();
+        List<DeviceDigits> ladder = new ArrayList<>(List.of(at));
+        double previous = from.stepSeconds(); // the plan of the digit before
+        Lifted kept = null;
+        while (ps.timeLeft()) {
+            Optional<DeviceDigits> next = at.withoutTopDigit();
+            if (next.isEmpty()) {
+                break;
+            }
+            at = next.get();
+            ladder.add(at);
+            Planner fewerPlanner = withCluster(PipelineSearch.submesh(c.cluster, at.devices() * p))
+                    .withSearch(c.search.withParareal(SearchOptions.Parareal.OFF));
+            PipelineSearch small = new PipelineSearch(fewerPlanner, c.search, source, c.batch, ps.secondsLeft());
+            small.adoptModels(ps);
+            small.defer = false; // priced here, not put off to a pass that does not run
+            try {
+                double lb = small.stepLowerBound(small.coarse(micro), micro,
+                        small.builder(micro, at.devices(), from.recompute(), from.zero()), p, m);
+                if (lb >= target[0] * (1 - 1e-12)) {
+                    break; // no plan of the configuration there beats the fastest so far
+                }
+                Optional<PipelineSearch.Outcome> o = small.price(p, m, from.recompute(), from.zero());
+                if (o.isEmpty() || o.get().isBounded() || !o.get().fits()) {
+                    break; // nothing fits there (nor with fewer devices still)
+                }
+                if (o.get().stepSeconds() >= target[0] * COPIED_REPORTED_WITHIN) {
+                    break; // too slow for its bound's minimisers to come near the fastest plan
+                }
+                PipelineSearch.Reported r = p > 1 ? small.reported(o.get())
+                        : new PipelineSearch.Reported(o.get(), o.get().lowerBound());
+                PipelineSearch.Outcome lifted = lift(ps, r.plan(), ladder);
+                if (lifted != null && lifted.fits() && lifted.stepSeconds() < target[0] * (1 - 1e-12)) {
+                    kept = new Lifted(lifted, r.plan(), r.lowerBound());
+                    target[0] = lifted.stepSeconds();
+                }
+                if (!(r.plan().stepSeconds() < previous * (1 - 1e-12))) {
+                    break; // slower than on more devices: fewer still are slower again (communication-bound models,
+                    // whose bounds on fewer devices stay low, would otherwise go down to one device a stage)
+                }
+                previous = r.plan().stepSeconds();
+            } catch (ProblemBuilder.OutOfTime | org.shardplan.graph.Deadline.Expired e) {
+                break; // the time limit: the plans lifted so far
+            }
+        }
+        return kept;
+    }
+
+    /**
+     * {@code small}, a plan whose stages each hold the devices of {@code ladder}'s last digits, on this cluster: each
+     * layout copied up the ladder ({@code ladder.get(0)}: the digits of a stage of this cluster), priced on the
+     * problem whose candidates are those layouts alone, with the same stages, schedule and micro-batches, as the
+     * search prices a plan. Null where a layout cannot be copied or the problem's nodes differ. O(nodes + links).
+     */
+    private PipelineSearch.Outcome lift(PipelineSearch ps, PipelineSearch.Outcome small, List<DeviceDigits> ladder)
+            throws ShardplanException {
+        int p = small.stages();
+        int m = small.microBatches();
+        int devices = c.cluster.deviceCount() / p;
+        Map<String, Layout> lifted = new LinkedHashMap<>();
+        Map<String, List<Layout>> only = new LinkedHashMap<>();
+        for (ProblemBuilder.Unit u : small.built().units()) {
+            Layout l = u.layouts().get(small.choice()[u.index()]);
+            try {
+                for (int k = ladder.size() - 2; k >= 0; k--) {
+                    l = StrategySpace.copied(l, ladder.get(k));
+                }
+            } catch (IllegalArgumentException e) {
+                return null; // not on the low digits
+            }
+            lifted.put(u.name(), l);
+            only.put(u.name(), List.of(l));
+        }
+        ProblemBuilder pb = ps.builder(small.micro(), devices, small.recompute(), small.zero());
+        ProblemBuilder.Built b = pb.buildRequiredOnly(ps.coarse(small.micro()), only);
+        int n = b.units().size();
+        if (n != small.built().units().size()) {
+            return null;
+        }
+        int[] choice = new int[n];
+        for (ProblemBuilder.Unit u : b.units()) {
+            Layout l = lifted.get(u.name());
+            int k = l == null || !u.name().equals(small.built().units().get(u.index()).name()) ? -1 : u.indexOf(l);
+            if (k < 0) {
+                return null;
+            }
+            choice[u.index()] = k;
+        }
+        int[] bounds = small.bounds().clone();
+        List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(b, pb, choice, bounds, devices,
+                small.recompute());
+        org.shardplan.planner.pipeline.Schedule sch = small.schedule();
+        org.shardplan.planner.pipeline.Estimate e;
+        double step;
+        if (p == 1) {
+            e = sch.estimate(profiles, m, small.virtual());
+            step = PipelineSearch.weightedObjective(b, m, choice) - PipelineSearch.overlapped(b, choice, profiles);
+        } else {
+            e = PipelineSearch.estimate(sch, profiles, m, small.virtual());
+            step = e.stepSeconds() + PipelineSearch.updateAfter(sch, profiles, p);
+        }
+        boolean fits = true;
+        for (double mem : e.peakMemoryBytes()) {
+            fits &= mem <= memoryLimit() * (1 + 1e-12);
+        }
+        return new PipelineSearch.Outcome(p, m, small.recompute(), small.zero(), sch, small.virtual(), small.micro(), b, pb,
+                choice, bounds, profiles, e, step, fits, false, Double.NEGATIVE_INFINITY, false, false, "fewer-devices");
     }
 
     /**

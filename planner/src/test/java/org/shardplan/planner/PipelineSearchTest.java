@@ -390,6 +390,13 @@ class PipelineSearchTest {
         assertFalse(e instanceof PlanInfeasibleException, e.getMessage());
         assertTrue(e.getMessage().startsWith("the fixed options leave no plan: with 4 pipeline stages and 32"
                 + " micro-batches of 2 samples: node '"), e.getMessage());
+        // one stage: tensor-parallel degree 1 on 16 devices asks for a data-parallel degree of 16 for 8 samples (before:
+        // "no plan fits", exit 3, naming a least memory far below the limit)
+        e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16)).withBatch(8)
+                .withSearch(SearchOptions.AUTO.withPipeline(1).withTensor(1).withMicroBatches(1)).plan(deep));
+        assertFalse(e instanceof PlanInfeasibleException, e.getMessage());
+        assertTrue(e.getMessage().startsWith("the fixed options leave no plan: with 1 pipeline stage and 1"
+                + " micro-batch of 8 samples: node '"), e.getMessage());
     }
 
     @Test
