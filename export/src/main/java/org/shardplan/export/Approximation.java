@@ -154,7 +154,11 @@ public final class Approximation {
                 throw new ExportException(format + ": cannot lay out " + stageDevices + " devices per stage: " + e.getMessage(), e);
             }
             int want = plan.parallelism().tensor();
-            for (int t = Math.min(want, dd.devicesPerNode()); t >= 1 && layouts == null; t--) {
+            List<Integer> ordered = tensorDegrees(want, dd.devicesPerNode(), stageDevices, micro);
+            for (int t : ordered) {
+                if (layouts != null) {
+                    break;
+                }
                 if (dd.devicesPerNode() % t != 0) {
                     continue;
                 }
@@ -164,7 +168,8 @@ public final class Approximation {
                         layouts = b.get().layouts();
                         notes.add(format + ": every layer laid out as Megatron-LM does at tensor-parallel degree " + t
                                 + (s ? " with sequence parallelism" : "") + " and data-parallel degree " + (stageDevices / t)
-                                + (t != want ? " (the plan's degree " + want + " has no such layout here)" : ""));
+                                + (t != want ? " (the plan's degree " + want + " has no such layout here, or leaves devices"
+                                        + " holding copies of the same samples)" : ""));
                     }
                 }
             }
@@ -229,6 +234,38 @@ public final class Approximation {
         Plan withNote = new Plan(a.model(), a.cluster(), a.batch(), a.dims(), a.options(), a.nodes(), a.parallelism(),
                 a.schedule(), a.stages(), a.totals(), a.baselines(), a.solver(), a.provenance(), w);
         return new Approximated(withNote, notes);
+    }
+
+    /**
+     * The tensor-parallel degrees the engine layouts are tried at, in order: the plan's ({@code want}), then lower ones,
+     * then higher ones up to a node's {@code perNode} devices (those dividing it and the stage's {@code stageDevices});
+     * first those whose data-parallel degree ({@code
+     * stageDevices / t}) divides the micro-batch {@code micro} (0: unknown, any), then the others. Where it does not
+     * divide, some devices hold copies of the same samples, which no engine runs: a plan copied from fewer devices,
+     * data 16 x copies 2 of a micro-batch of 16 on 32 devices a stage, is laid out at tensor-parallel degree 2, not 1.
+     * O(perNode).
+     */
+    static List<Integer> tensorDegrees(int want, int perNode, int stageDevices, long micro) {
+        List<Integer> degrees = new ArrayList<>();
+        for (int t = Math.min(want, perNode); t >= 1; t--) {
+            degrees.add(t);
+        }
+        for (int t = want + 1; t <= perNode; t++) {
+            degrees.add(t);
+        }
+        degrees.removeIf(t -> perNode % t != 0 || stageDevices % t != 0);
+        List<Integer> ordered = new ArrayList<>();
+        for (int t : degrees) {
+            if (micro <= 0 || micro % (stageDevices / t) == 0) {
+                ordered.add(t);
+            }
+        }
+        for (int t : degrees) {
+            if (!ordered.contains(t)) {
+                ordered.add(t);
+            }
+        }
+        return ordered;
     }
 
     /**

@@ -245,6 +245,28 @@ class EngineExportersTest {
     }
 
     @Test
+    void aPlanWithCopiesIsApproximatedAtATensorDegreeWhoseDataParallelDegreeDividesTheBatch() throws Exception {
+        // the order itself: 32 devices a stage, a micro-batch of 16, the plan's tensor degree 1 (data 16 x copies 2)
+        assertEquals(List.of(2, 4, 8, 1), Approximation.tensorDegrees(1, 8, 32, 16));
+        assertEquals(List.of(8, 4, 2, 1), Approximation.tensorDegrees(8, 8, 8, 0));
+        assertEquals(List.of(4, 8, 2, 1), Approximation.tensorDegrees(4, 8, 8, 2));
+        // a small decoder at batch 16 on 64 devices, two stages: the search keeps its plan on 16 devices a stage copied
+        // over 32 (data 16 x copies 2), which no engine runs; the approximation lays the layers out at tensor-parallel
+        // degree 2, data 16 (before: degree 1, data 32 of 16 samples, copies again, and the export refused)
+        ExportModel two = TestPlans.decoder("gpt?layers=2,hidden=256,heads=8", 16, 128);
+        Plan p = TestPlans.plan(two, "builtin:gpt?layers=2,hidden=256,heads=8", 16, Map.of("batch", 16L, "seq", 128L), 64,
+                SearchOptions.AUTO);
+        assertTrue(p.parallelism().copies() > 1 && p.parallelism().tensor() == 1, "the case did not arise: "
+                + p.parallelism());
+        assertThrows(ExportException.class, () -> export("megatron", p, two, false));
+        Exporter.Result d = export("megatron", p, two, true);
+        assertTrue(d.notes().get(0).contains("copies"), d.notes().toString()); // what it approximated, and why
+        assertEquals(1, d.plan().parallelism().copies(), d.plan().parallelism().toString());
+        assertEquals(2, d.plan().parallelism().tensor(), d.notes().toString());
+        assertTrue(d.notes().stream().anyMatch(n -> n.contains("tensor-parallel degree 2")), d.notes().toString());
+    }
+
+    @Test
     void layersSpreadEvenlyAsDeepSpeedsUniformPartitionDoes() throws Exception {
         for (int n = 1; n <= 40; n++) {
             for (int parts = 1; parts <= 9; parts++) {
