@@ -42,7 +42,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     DimsOptions bindings;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Write the re-costed plan JSON to FILE.")
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the re-costed plan JSON to FILE (-: standard output).")
     Path out;
 
     @Option(names = "--json", description = "Print the re-costed plan JSON instead of the report.")
@@ -53,6 +53,10 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
+        if (out != null && out.toString().equals("-")) {
+            json = true; // --out -: the JSON on standard output (a file named '-' is ./-)
+            out = null;
+        }
         Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
         PlanModel.ForPlan fp = PlanModel.forPlan(model, plan, bindings,
                 "MODEL must be given for plan " + planFile + " of model " + plan.model().name());

@@ -58,7 +58,7 @@ public final class ExportCommand implements Callable<Integer> {
     @Mixin
     DimsOptions bindings;
 
-    @Option(names = "--out", paramLabel = "PATH", description = "Write to PATH (required for model formats; default: standard output).")
+    @Option(names = "--out", paramLabel = "PATH", description = "Write to PATH (required for model formats; default or -: standard output).")
     Path out;
 
     @Option(names = "--approximate", description = "Write the nearest plan the format can express, priced again, instead of failing.")
@@ -78,8 +78,13 @@ public final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws ShardplanException {
         Exporter ex = Exporters.require(format);
-        if (ex.output() == Exporter.Output.MODEL_FILE && out == null) {
-            throw new ShardplanException("export " + format + " writes a model file: give --out PATH");
+        boolean stdout = out != null && out.toString().equals("-"); // --out -: standard output (a file named '-' is ./-)
+        if (ex.output() == Exporter.Output.MODEL_FILE && (out == null || stdout)) {
+            throw new ShardplanException("export " + format + " writes a model file: give --out PATH"
+                    + (stdout ? " (not standard output)" : ""));
+        }
+        if (stdout) {
+            out = null;
         }
         Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
         Optional<ExportModel> em = Optional.empty();

@@ -163,7 +163,7 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--all-nodes", description = "List every node in the report (default: one row per repeated block class).")
     boolean allNodes;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Write the plan JSON to FILE.")
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the plan JSON to FILE (-: standard output, as --json).")
     Path out;
 
     @Option(names = "--json", description = "Print the plan JSON instead of the report.")
@@ -174,6 +174,10 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
+        if (out != null && out.toString().equals("-")) {
+            json = true; // --out -: the JSON on standard output (a file named '-' is ./-)
+            out = null;
+        }
         if (batch != null && batch < 1) {
             throw new ShardplanException("--batch must be >= 1, found " + batch);
         }

@@ -41,7 +41,7 @@ public final class SolveCommand implements Callable<Integer> {
             description = "Wall-clock limit of the solve in seconds (default ${DEFAULT-VALUE}).")
     double timeLimit;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Also write the solution JSON to FILE (.gz compresses).")
+    @Option(names = "--out", paramLabel = "FILE", description = "Also write the solution JSON to FILE (.gz compresses; -: standard output, as --json).")
     Path out;
 
     @Option(names = "--json", description = "Print the solution JSON (shardplan-solution/1) instead of a summary.")
@@ -52,6 +52,10 @@ public final class SolveCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (out != null && out.toString().equals("-")) {
+            json = true; // --out -: the JSON on standard output (a file named '-' is ./-)
+            out = null;
+        }
         long called = System.nanoTime();
         if (!Solvers.NAMES.contains(solver)) {
             throw new ShardplanException("--solver must be one of " + String.join(", ", Solvers.NAMES) + ", found " + solver);

@@ -17,6 +17,20 @@ class PlanCommandTest {
     }
 
     @Test
+    void outDashWritesTheJsonToStandardOutputNotAFileNamedDash() throws Exception {
+        java.nio.file.Path dash = java.nio.file.Path.of("-");
+        java.nio.file.Files.deleteIfExists(dash);
+        CliRun r = run("plan", "builtin:cnn", "--devices", "2", "--out", "-");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("{") && r.out().contains("\"format\""), r.out());
+        assertTrue(!java.nio.file.Files.exists(dash), "a file named '-' was written");
+        CliRun e = run("export", "onnx", "x.json", "--out", "-");
+        assertEquals(2, e.code(), e.err());
+        assertTrue(e.err().contains("writes a model file: give --out PATH (not standard output)"), e.err());
+        java.nio.file.Files.deleteIfExists(dash);
+    }
+
+    @Test
     void defaultPlansTheBundledTransformerOnEightA100s() {
         CliRun r = run("plan");
         assertEquals(0, r.code(), r.err());
