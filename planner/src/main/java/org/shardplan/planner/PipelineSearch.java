@@ -2214,6 +2214,20 @@ final class PipelineSearch {
     }
 
     private Reported reportedHere(Outcome o) {
+        return reportedHere(o, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * {@link #reported} of a plan that matters only where it comes below {@code threshold} (a faster plan found
+     * elsewhere: {@link Planner}'s copies from fewer devices): nothing beyond the segment bound where that reaches the
+     * threshold, else the schedule bound's enumerations stopped at it (their bound capped there, which only weakens a
+     * lower bound), so its minimisers are those below it. Computed here, on the caller's thread.
+     */
+    Reported reportedBelow(Outcome o, double threshold) {
+        return reportedHere(o, threshold);
+    }
+
+    private Reported reportedHere(Outcome o, double threshold) {
         if (o.stages() == 1 || o.built() == null || !timeLeft()) {
             return new Reported(o, o.lowerBound());
         }
@@ -2226,11 +2240,11 @@ final class PipelineSearch {
             int devices = cluster.deviceCount() / o.stages();
             lb = Math.max(lb, segmentBound(o.built(), filter(cg, o.micro(), devices), cg, o.micro(),
                     o.stages(), o.microBatches(), o.recompute()));
-            if (!useScheduleBound || !timeLeft()) {
+            if (!useScheduleBound || !timeLeft() || (!none && lb >= threshold)) {
                 return new Reported(o, none ? o.lowerBound() : lb);
             }
             List<Object[]> minimisers = new ArrayList<>();
-            lb = Math.max(lb, scheduleBound(o, o.stepSeconds(), minimisers));
+            lb = Math.max(lb, scheduleBound(o, Math.min(o.stepSeconds(), threshold), minimisers));
             Outcome best = o;
             for (Object[] mz : minimisers) {
                 for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {

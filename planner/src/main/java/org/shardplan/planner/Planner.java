@@ -734,6 +734,16 @@ public final class Planner {
     static final double COPIED_REPORTED_WITHIN = 1.25;
 
     /**
+     * How much slower than the fastest plan so far another pipeline degree's fastest plan may be for its copies on
+     * fewer devices a stage to be priced, and then its plan there for its reported plan to be sought ({@link
+     * #copiedStages}): each such degree costs a configuration's pricing per digit and a reported bound (ResNet-50 at
+     * 64 A100s, batch 8: four stages chosen, 3.263 ms; two stages on 16 devices a stage priced 3.432 ms, reported and
+     * copied over 32: 3.232 ms; DenseNet-121 there, batch 8: eight stages on 4 devices a stage priced 1.15 times the
+     * plan, not sought).
+     */
+    static final double COPIED_OTHERS_WITHIN = 1.1;
+
+    /**
      * The chosen configuration's plan on fewer devices per stage, lifted to all of them: {@code plan} on this cluster,
      * {@code smallPlan} as reported by the search on the smaller cluster, {@code bound} its configuration's bound
      * there.
@@ -744,16 +754,13 @@ public final class Planner {
     /**
      * The configuration of {@code own}'s plan (its stages, micro-batches, recomputation and ZeRO stage), then of the
      * fastest plan the search priced at each other pipeline degree (fastest first, while priced less than {@link
-     * #COPIED_REPORTED_WITHIN} times the fastest plan), with each stage
-     * on the devices without the top digit of the stage's device index (half a stage, for power-of-two counts), then
-     * without the next digit, and so on: at each, where the configuration's lower bound there ({@link
-     * PipelineSearch#stepLowerBound}) is below the fastest plan so far, its plan as the search there reports it (a
-     * pipeline's: with its bound's minimisers priced), its layouts copied over the devices left out ({@link
-     * StrategySpace#copied}: copies compute the same values and gradients, so no collective runs between them) and
-     * priced on all the devices; the fastest such plan where it beats {@code own}'s, else empty. Stops at the first
-     * digit whose bound reaches the fastest plan, whose plan is slower than the digit's before (fewer devices again
-     * are slower still, but for rare shapes) or priced {@link #COPIED_REPORTED_WITHIN} times the fastest or more, or
-     * where nothing fits.
+     * #COPIED_OTHERS_WITHIN} times the fastest plan so far), priced with each stage on the devices without the top
+     * digit of the stage's device index (half a stage, for power-of-two counts), then without the next digit, and so
+     * on ({@link #descend}: while the configuration's lower bound there, {@link PipelineSearch#stepLowerBound}, is below
+     * the fastest plan so far and each digit's plan is faster than the one before); the fastest digit's plan as the
+     * search there reports it (a pipeline's: with its bound's minimisers priced), its layouts copied over the devices
+     * left out ({@link StrategySpace#copied}: copies compute the same values and gradients, so no collective runs
+     * between them) and priced on all the devices; the fastest such plan where it beats {@code own}'s, else empty.
      *
      * <p>Why: a stage's candidates on all its devices do not include the copied layouts of fewer (that would multiply
      * them), so the search alone can return a plan slower than the one it would find on fewer devices (a
@@ -761,15 +768,14 @@ public final class Planner {
      * pipelines are allowed no plan on fewer devices is searched first (the chain of {@link #fewerDevices} would repeat
      * the whole search at every device count), and this prices a few configurations instead: where the fewer
      * devices' best plan has one of them, more devices keep it (not a guarantee: the stops above, and a best plan of
-     * another micro-batch count or memory setting on fewer devices, are not covered). O(a configuration's bound, and
-     * its pricing and reported bound where that bound is below, per digit and pipeline degree), on problems of fewer
-     * devices than the search's.
+     * another micro-batch count or memory setting on fewer devices, are not covered). O(a configuration's bound and
+     * pricing per digit, and one reported bound, per pipeline degree), on problems of fewer devices than the search's.
      */
     private Optional<Lifted> copiedStages(ModelSource source, PipelineSearch ps, PipelineSearch.Reported own)
             throws ShardplanException {
         PipelineSearch.Outcome chosen = own.plan();
         double[] target = {chosen.stepSeconds()};
-        Lifted kept = descend(source, ps, chosen, target);
+        Lifted kept = descend(source, ps, chosen, target, COPIED_REPORTED_WITHIN);
         // the other pipeline degrees, each at the fastest plan the search priced for it, while near enough to the
         // fastest plan for its copies to beat it (ResNet-50, batch 8: two stages on 32 A100s beat four on 64)
         Map<Integer, PipelineSearch.Outcome> byDegree = new java.util.TreeMap<>();
@@ -781,10 +787,10 @@ public final class Planner {
         List<PipelineSearch.Outcome> others = new ArrayList<>(byDegree.values());
         others.sort(java.util.Comparator.comparingDouble(PipelineSearch.Outcome::stepSeconds));
         for (PipelineSearch.Outcome o : others) {
-            if (!ps.timeLeft() || o.stepSeconds() >= target[0] * COPIED_REPORTED_WITHIN) {
+            if (!ps.timeLeft() || o.stepSeconds() >= target[0] * COPIED_OTHERS_WITHIN) {
                 break;
             }
-            Lifted l = descend(source, ps, o, target);
+            Lifted l = descend(source, ps, o, target, COPIED_OTHERS_WITHIN);
             if (l != null) {
                 kept = l;
             }
@@ -793,11 +799,15 @@ public final class Planner {
     }
 
     /**
-     * {@link #copiedStages} for the configuration of {@code from}: its plans on fewer devices a stage, digit by digit,
-     * lifted; the fastest that beats {@code target[0]} (which it lowers to it), else null.
+     * {@link #copiedStages} for the configuration of {@code from}: priced on fewer devices a stage, digit by digit,
+     * while each digit's plan is faster than the one before; the fastest of those, where it is priced less than
+     * {@code within} times {@code target[0]} ({@link #COPIED_REPORTED_WITHIN} for the chosen configuration, {@link
+     * #COPIED_OTHERS_WITHIN} for the other pipeline degrees), as its search reports it (a pipeline's bound minimisers
+     * priced: one reported bound per configuration, the costly part), lifted; that plan where it beats {@code target[0]}
+     * (which it lowers to it), else null.
      */
-    private Lifted descend(ModelSource source, PipelineSearch ps, PipelineSearch.Outcome from, double[] target)
-            throws ShardplanException {
+    private Lifted descend(ModelSource source, PipelineSearch ps, PipelineSearch.Outcome from, double[] target,
+            double within) throws ShardplanException {
         int p = from.stages();
         int m = from.microBatches();
         long micro = from.micro();
@@ -805,20 +815,22 @@ public final class Planner {
         DeviceDigits at = ps.builder(micro, stageDevices, from.recompute(), from.zero()).digits();
         List<DeviceDigits> ladder = new ArrayList<>(List.of(at));
         double previous = from.stepSeconds(); // the plan of the digit before
-        Lifted kept = null;
-        while (ps.timeLeft()) {
-            Optional<DeviceDigits> next = at.withoutTopDigit();
-            if (next.isEmpty()) {
-                break;
-            }
-            at = next.get();
-            ladder.add(at);
-            Planner fewerPlanner = withCluster(PipelineSearch.submesh(c.cluster, at.devices() * p))
-                    .withSearch(c.search.withParareal(SearchOptions.Parareal.OFF));
-            PipelineSearch small = new PipelineSearch(fewerPlanner, c.search, source, c.batch, ps.secondsLeft());
-            small.adoptModels(ps);
-            small.defer = false; // priced here, not put off to a pass that does not run
-            try {
+        PipelineSearch fastestSearch = null;
+        PipelineSearch.Outcome fastest = null;
+        List<DeviceDigits> fastestLadder = null;
+        try {
+            while (ps.timeLeft()) {
+                Optional<DeviceDigits> next = at.withoutTopDigit();
+                if (next.isEmpty()) {
+                    break;
+                }
+                at = next.get();
+                ladder.add(at);
+                Planner fewerPlanner = withCluster(PipelineSearch.submesh(c.cluster, at.devices() * p))
+                        .withSearch(c.search.withParareal(SearchOptions.Parareal.OFF));
+                PipelineSearch small = new PipelineSearch(fewerPlanner, c.search, source, c.batch, ps.secondsLeft());
+                small.adoptModels(ps);
+                small.defer = false; // priced here, not put off to a pass that does not run
                 double lb = small.stepLowerBound(small.coarse(micro), micro,
                         small.builder(micro, at.devices(), from.recompute(), from.zero()), p, m);
                 if (lb >= target[0] * (1 - 1e-12)) {
@@ -828,26 +840,32 @@ public final class Planner {
                 if (o.isEmpty() || o.get().isBounded() || !o.get().fits()) {
                     break; // nothing fits there (nor with fewer devices still)
                 }
-                if (o.get().stepSeconds() >= target[0] * COPIED_REPORTED_WITHIN) {
-                    break; // too slow for its bound's minimisers to come near the fastest plan
+                if (fastest == null || PipelineSearch.better(o.get(), fastest)) {
+                    fastestSearch = small;
+                    fastest = o.get();
+                    fastestLadder = List.copyOf(ladder);
                 }
-                PipelineSearch.Reported r = p > 1 ? small.reported(o.get())
-                        : new PipelineSearch.Reported(o.get(), o.get().lowerBound());
-                PipelineSearch.Outcome lifted = lift(ps, r.plan(), ladder);
-                if (lifted != null && lifted.fits() && lifted.stepSeconds() < target[0] * (1 - 1e-12)) {
-                    kept = new Lifted(lifted, r.plan(), r.lowerBound());
-                    target[0] = lifted.stepSeconds();
-                }
-                if (!(r.plan().stepSeconds() < previous * (1 - 1e-12))) {
+                if (!(o.get().stepSeconds() < previous * (1 - 1e-12))) {
                     break; // slower than on more devices: fewer still are slower again (communication-bound models,
                     // whose bounds on fewer devices stay low, would otherwise go down to one device a stage)
                 }
-                previous = r.plan().stepSeconds();
-            } catch (ProblemBuilder.OutOfTime | org.shardplan.graph.Deadline.Expired e) {
-                break; // the time limit: the plans lifted so far
+                previous = o.get().stepSeconds();
             }
+            if (fastest == null || fastest.stepSeconds() >= target[0] * within) {
+                return null; // too slow for its bound's minimisers to come near the fastest plan
+            }
+            // its bound's minimisers below the fastest plan only: no more where its bound reaches that plan
+            PipelineSearch.Reported r = p > 1 ? fastestSearch.reportedBelow(fastest, target[0])
+                    : new PipelineSearch.Reported(fastest, fastest.lowerBound());
+            PipelineSearch.Outcome lifted = lift(ps, r.plan(), fastestLadder);
+            if (lifted != null && lifted.fits() && lifted.stepSeconds() < target[0] * (1 - 1e-12)) {
+                target[0] = lifted.stepSeconds();
+                return new Lifted(lifted, r.plan(), r.lowerBound());
+            }
+            return null;
+        } catch (ProblemBuilder.OutOfTime | org.shardplan.graph.Deadline.Expired e) {
+            return null; // the time limit: the search's plan stands
         }
-        return kept;
     }
 
     /**
