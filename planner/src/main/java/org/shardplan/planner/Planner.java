@@ -619,7 +619,12 @@ public final class Planner {
             if (fewer.isEmpty() && best != null && !stopped && copiedStagesOn() && so.pipeline().orElse(0) != 1
                     && so.tensor().isEmpty() && so.data().isEmpty()) {
                 own = best.stages() > 1 ? ps.reported(best) : new PipelineSearch.Reported(best, best.lowerBound());
-                copied = copiedStages(source, ps, own).orElse(null);
+                try {
+                    copied = copiedStages(source, ps, own).orElse(null);
+                } catch (ShardplanException | IllegalArgumentException e) {
+                    // a step that can only make the plan faster: the search's plan stands, and the plan says why
+                    ps.notes.add("the chosen configuration was not priced on fewer devices a stage: " + e.getMessage());
+                }
                 if (copied != null) {
                     best = copied.plan();
                     solverName = best.stages() > 1 ? "pipeline+" + best.solver() : best.solver();
