@@ -2221,7 +2221,8 @@ final class PipelineSearch {
      * {@link #reported} of a plan that matters only where it comes below {@code threshold} (a faster plan found
      * elsewhere: {@link Planner}'s copies from fewer devices): nothing beyond the segment bound where that reaches the
      * threshold, else the schedule bound's enumerations stopped at it (their bound capped there, which only weakens a
-     * lower bound), so its minimisers are those below it. Computed here, on the caller's thread.
+     * lower bound); the plan is {@code o} or the fastest of the minimisers found. Computed here, on the caller's
+     * thread.
      */
     Reported reportedBelow(Outcome o, double threshold) {
         return reportedHere(o, threshold);

@@ -859,7 +859,7 @@ public final class Planner {
             if (fastest == null || fastest.stepSeconds() >= target[0] * within) {
                 return null; // too slow for its bound's minimisers to come near the fastest plan
             }
-            // its bound's minimisers below the fastest plan only: no more where its bound reaches that plan
+            // its bound's enumerations stopped at the fastest plan, and none where its segment bound reaches it
             PipelineSearch.Reported r = p > 1 ? fastestSearch.reportedBelow(fastest, target[0])
                     : new PipelineSearch.Reported(fastest, fastest.lowerBound());
             PipelineSearch.Outcome lifted = lift(ps, r.plan(), fastestLadder);

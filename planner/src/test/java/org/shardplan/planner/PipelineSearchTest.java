@@ -399,6 +399,31 @@ class PipelineSearchTest {
                 + " micro-batch of 8 samples: node '"), e.getMessage());
     }
 
+    /**
+     * The reported plan of a pipeline configuration sought only below a threshold ({@link PipelineSearch#reportedBelow},
+     * the copies of fewer devices a stage): without a threshold it is {@code reported}'s plan and bound; below one
+     * under the configuration's segment bound nothing is sought (the plan as priced, its bound at least the
+     * threshold); below the plan's own reported step, the plan or a faster one, with a bound no larger than the full
+     * one's (the enumerations capped at the threshold).
+     */
+    @Test
+    void aReportedPlanSoughtBelowAThresholdStopsThere() throws Exception {
+        Planner p = Planner.forCluster(Fixtures.a100(8)).withBatch(64).withTimeLimit(60);
+        PipelineSearch full = new PipelineSearch(p, SearchOptions.AUTO, Fixtures.GPT8, 64, 60);
+        PipelineSearch.Outcome o = full.price(2, 4, false, 1).orElseThrow();
+        PipelineSearch.Reported all = full.reported(o);
+        PipelineSearch.Reported same = new PipelineSearch(p, SearchOptions.AUTO, Fixtures.GPT8, 64, 60)
+                .reportedBelow(o, Double.POSITIVE_INFINITY);
+        assertEquals(all.lowerBound(), same.lowerBound(), 1e-15 * o.stepSeconds());
+        assertEquals(all.plan().stepSeconds(), same.plan().stepSeconds(), 1e-15 * o.stepSeconds());
+        PipelineSearch.Reported none = full.reportedBelow(o, 1e-9);
+        assertTrue(none.plan() == o && none.lowerBound() >= 1e-9, none.lowerBound() + " s");
+        double threshold = 0.5 * (all.lowerBound() + all.plan().stepSeconds());
+        PipelineSearch.Reported below = full.reportedBelow(o, threshold);
+        assertTrue(below.lowerBound() <= all.lowerBound() * (1 + 1e-12), below.lowerBound() + " > " + all.lowerBound());
+        assertTrue(below.plan().stepSeconds() <= o.stepSeconds(), below.plan().stepSeconds() + " s");
+    }
+
     @Test
     void bottleneckIsTheLeastLargestStageCost() {
         double[] t = {1, 1, 1, 1, 4, 1};
