@@ -698,7 +698,7 @@ public final class Planner {
             if (copied != null && best.solver().equals("fewer-devices")) {
                 int small = copied.smallPlan().builder().digits().devices();
                 warnings.add(String.format(java.util.Locale.ROOT, "no plan found that uses all %d devices of each stage is"
-                        + " faster than the chosen configuration on %d devices a stage (%.4g s), which this plan is, its work"
+                        + " faster than this configuration's plan on %d devices a stage (%.4g s), which this plan is, its work"
                         + " copied over the other devices (copies compute the same values and gradients: no collective runs"
                         + " between them)", c.cluster.deviceCount() / best.stages(), small, copied.smallPlan().stepSeconds()));
             }
