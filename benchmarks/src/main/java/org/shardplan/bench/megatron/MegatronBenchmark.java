@@ -21,8 +21,9 @@ import org.shardplan.planner.SearchOptions;
 /**
  * Plans the GPT rows of Megatron-LM's Table 1 (Narayanan et al., "Efficient Large-Scale Language Model
  * Training on GPU Clusters Using Megatron-LM", SC'21: A100-80GB, 312 TFLOP/s peak, sequence 2048,
- * vocabulary 51200, 8 GPUs per node on NVLink/NVSwitch, 8 x 200 Gb/s InfiniBand per node) and writes
- * {@code benchmarks/results/megatron.md}: per row the free plan (degrees, micro-batches, schedule, search
+ * vocabulary 51200, 8 GPUs per node on NVLink/NVSwitch, 8 x 200 Gb/s InfiniBand per node) and writes the
+ * table of a full run to {@code benchmarks/target/megatron-table.md} ({@code --out FILE}: there; each row is printed
+ * as it is planned; {@code benchmarks/results/megatron.md} is the record of many runs, added to by hand): per row the free plan (degrees, micro-batches, schedule, search
  * time, predicted step and TFLOP/s per GPU), the plan held to Megatron's tensor- and pipeline-parallel
  * degrees (recomputation on, as Megatron ran), and the measured step implied by the paper's TFLOP/s per
  * GPU and its FLOP count per step F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) (the paper's equation 3).
@@ -30,7 +31,7 @@ import org.shardplan.planner.SearchOptions;
  * <p>Usage, from the repository root after {@code mvn -pl benchmarks -am package -DskipTests}:
  * {@code java -Xmx12g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp
  * "benchmarks/target/shardplan-benchmarks.jar:benchmarks/target/lib/*"
- * org.shardplan.bench.megatron.MegatronBenchmark [--only NAME] [--time-limit S]} (the JVM options of the
+ * org.shardplan.bench.megatron.MegatronBenchmark [--only NAME] [--time-limit S] [--out FILE]} (the JVM options of the
  * {@code shardplan plan} launcher). Each search's wall time and the process's CPU time during it are
  * given: on a shared machine the wall time says little.
  */
@@ -71,12 +72,15 @@ public final class MegatronBenchmark {
     public static void main(String[] args) throws Exception {
         String only = null;
         double timeLimit = 600;
+        // the table of a full run; benchmarks/results/megatron.md is the record of many runs, kept by hand
+        Path out = Path.of("benchmarks/target/megatron-table.md");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--only" -> only = args[++i];
                 case "--time-limit" -> timeLimit = Double.parseDouble(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: MegatronBenchmark [--only NAME] [--time-limit S]");
+                        + "; usage: MegatronBenchmark [--only NAME] [--time-limit S] [--out FILE]");
             }
         }
         List<String> lines = new ArrayList<>();
@@ -120,7 +124,7 @@ public final class MegatronBenchmark {
             lines.add(line);
         }
         if (only == null) {
-            write(lines, timeLimit);
+            write(lines, timeLimit, out);
         }
     }
 
@@ -147,7 +151,7 @@ public final class MegatronBenchmark {
                 p.solver().status(), seconds, cpu);
     }
 
-    static void write(List<String> lines, double timeLimit) throws IOException {
+    static void write(List<String> lines, double timeLimit, Path out) throws IOException {
         StringBuilder b = new StringBuilder();
         b.append("# Megatron-LM's GPT runs planned by shardplan\n\n");
         b.append("Rows of Table 1 of Narayanan et al., \"Efficient Large-Scale Language Model Training on GPU Clusters\n"
@@ -166,7 +170,9 @@ public final class MegatronBenchmark {
         for (String l : lines) {
             b.append(l).append('\n');
         }
-        Path out = Path.of("benchmarks/results/megatron.md");
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
         Files.writeString(out, b.toString());
         System.out.println("wrote " + out);
     }
