@@ -57,7 +57,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             json = true; // --out -: the JSON on standard output (a file named '-' is ./-)
             out = null;
         }
-        Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
+        Plan plan = PlanChecks.read(planFile);
         PlanModel.ForPlan fp = PlanModel.forPlan(model, plan, bindings,
                 "MODEL must be given for plan " + planFile + " of model " + plan.model().name());
         PlanModel pm = fp.model();

@@ -20,7 +20,6 @@ import org.shardplan.graph.passes.Coarsening;
 import org.shardplan.planner.ModelSource;
 import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanChecks;
-import org.shardplan.planner.PlanJson;
 import org.shardplan.planner.PlanNode;
 import org.shardplan.planner.Planner;
 import picocli.CommandLine.Command;
@@ -86,7 +85,7 @@ public final class ExportCommand implements Callable<Integer> {
         if (stdout) {
             out = null;
         }
-        Plan plan = PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
+        Plan plan = PlanChecks.read(planFile);
         Optional<ExportModel> em = Optional.empty();
         PrintWriter err = spec.commandLine().getErr();
         if (ex.needsModel() || model != null) {

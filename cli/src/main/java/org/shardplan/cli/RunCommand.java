@@ -12,7 +12,7 @@ import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.onnx.OnnxImportException;
 import org.shardplan.planner.Plan;
-import org.shardplan.planner.PlanJson;
+import org.shardplan.planner.PlanChecks;
 import org.shardplan.runtime.pipeline.PipelineRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,7 +72,7 @@ public final class RunCommand implements Callable<Integer> {
         if (!Files.isRegularFile(model)) {
             throw new ShardplanException("MODEL " + model + ": no such file");
         }
-        Plan plan = org.shardplan.planner.PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
+        Plan plan = PlanChecks.read(planFile);
         try {
             PipelineRun.requireLocal(plan, Runtime.getRuntime().availableProcessors());
         } catch (IllegalArgumentException e) {

@@ -12,8 +12,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.PlanChecks;
 import org.shardplan.planner.PlanFormatException;
-import org.shardplan.planner.PlanJson;
 import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.Schedules;
 import org.shardplan.planner.pipeline.StageProfile;
@@ -54,7 +54,7 @@ public final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ShardplanException {
-        Plan p = org.shardplan.planner.PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(), false);
+        Plan p = PlanChecks.read(planFile);
         int m = p.parallelism().microBatches();
         int v = p.schedule().virtualStages();
         String name = p.stages().size() == 1 ? "none" : p.schedule().name();

@@ -15,7 +15,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.planner.Plan;
-import org.shardplan.planner.PlanJson;
+import org.shardplan.planner.PlanChecks;
 import org.shardplan.runtime.train.Digits;
 import org.shardplan.runtime.train.Examples;
 import org.shardplan.runtime.train.LossPlot;
@@ -189,8 +189,7 @@ public final class TrainCommand implements Callable<Integer> {
         List<StageProgram> programs;
         try {
             if (planFile != null) {
-                Plan plan = org.shardplan.planner.PlanChecks.requireConsistent(PlanJson.read(planFile), planFile.toString(),
-                        false);
+                Plan plan = PlanChecks.read(planFile);
                 if (plan.stages().size() < 2) {
                     throw new ShardplanException("--plan " + planFile + " must be a pipeline plan (stages >= 2), found "
                             + plan.stages().size() + " stage");

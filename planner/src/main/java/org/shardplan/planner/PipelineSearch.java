@@ -131,6 +131,14 @@ final class PipelineSearch {
     int configurations;
     /** The first configuration the fixed degrees left without a layout, said in words; null when none. */
     String noLayout;
+
+    /** Records configuration (stages, m, micro) as {@link #noLayout}, the fixed degrees' {@code why}, where none is yet. */
+    private void noLayoutAt(int stages, int m, long micro, IllegalArgumentException why) {
+        if (noLayout == null) {
+            noLayout = stages + " pipeline stage" + (stages == 1 ? "" : "s") + " and " + m + " micro-batch"
+                    + (m == 1 ? "" : "es") + " of " + micro + " samples: " + why.getMessage();
+        }
+    }
     final List<String> notes = new ArrayList<>();
 
     PipelineSearch(Planner planner, SearchOptions opts, ModelSource source, long batch, double timeLimit) {
@@ -1120,10 +1128,7 @@ final class PipelineSearch {
             return Optional.empty();
         } catch (IllegalArgumentException e) {
             // the fixed degrees leave a node without a layout
-            if (noLayout == null) {
-                noLayout = stages + " pipeline stage" + (stages == 1 ? "" : "s") + " and " + m + " micro-batch"
-                        + (m == 1 ? "" : "es") + " of " + micro + " samples: " + e.getMessage();
-            }
+            noLayoutAt(stages, m, micro, e);
             return Optional.empty();
         }
         tp = tick("partition", tp);
@@ -1155,10 +1160,7 @@ final class PipelineSearch {
                 so = solveStage(b, bounds[s], bounds[s + 1], r, f, stages > 1, stages == 1 ? startHidden : null);
             } catch (IllegalArgumentException e) {
                 // the fixed degrees leave a node of the stage without a layout (as in the partition above)
-                if (noLayout == null) {
-                    noLayout = stages + " pipeline stage" + (stages == 1 ? "" : "s") + " and " + m + " micro-batch"
-                            + (m == 1 ? "" : "es") + " of " + micro + " samples: " + e.getMessage();
-                }
+                noLayoutAt(stages, m, micro, e);
                 return Optional.empty();
             } catch (MemoryBound e) {
                 // priced at the end, in order of its bound, where that can still beat the plan found

@@ -26,6 +26,16 @@ public final class PlanChecks {
     }
 
     /**
+     * The plan of {@code file} ({@link PlanJson#read}) where what does not depend on its strategies is consistent
+     * ({@link #requireConsistent(Plan, String, boolean)}): how every command but {@code explain} takes a plan file.
+     *
+     * @throws PlanFormatException naming the file and what is wrong with it
+     */
+    public static Plan read(java.nio.file.Path file) throws PlanFormatException {
+        return requireConsistent(PlanJson.read(file), file.toString(), false);
+    }
+
+    /**
      * Returns {@code p} when it is consistent, everything included: what {@code explain} prints.
      *
      * @param source names the plan in messages (its file)
