@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,11 +37,7 @@ class HiddenGradientsTest {
 
     @Test
     void theHiddenReductionPlanIsFasterAndItsBoundHoldsForBoth() throws Exception {
-        Path file = PlanRealModelsTest.models().resolve("resnet50.onnx");
-        if (!Files.exists(file)) {
-            Assumptions.assumeFalse(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA") == null, file + " is missing (dev/setup-test-data)");
-            throw new AssertionError(file + " is missing and SHARDPLAN_REQUIRE_TEST_DATA=1: run dev/setup-test-data");
-        }
+        Path file = PlanRealModelsTest.model("resnet50.onnx");
         JsonNode on = plan(file, true);
         JsonNode off = plan(file, false);
         double a = on.path("totals").path("stepSeconds").asDouble();

@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -35,11 +33,7 @@ class MoreDevicesTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void stepTimeNeverGrowsWithTheDevices(String model, List<String> dims) throws Exception {
-        Path file = PlanRealModelsTest.models().resolve(model);
-        if (!Files.exists(file)) {
-            Assumptions.assumeFalse(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA") == null, file + " is missing (dev/setup-test-data)");
-            throw new AssertionError(file + " is missing and SHARDPLAN_REQUIRE_TEST_DATA=1: run dev/setup-test-data");
-        }
+        Path file = PlanRealModelsTest.model(model);
         double previous = Double.POSITIVE_INFINITY;
         int previousDevices = 0;
         for (int devices : new int[] {8, 16, 32, 64}) {

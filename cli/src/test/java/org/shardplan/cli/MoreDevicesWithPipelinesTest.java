@@ -3,10 +3,8 @@ package org.shardplan.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.cluster.DeviceProfiles;
@@ -43,11 +41,7 @@ class MoreDevicesWithPipelinesTest {
 
     @Test
     void aTransformerPipelinedOnMoreDevicesIsNeverSlower() throws Exception {
-        Path file = PlanRealModelsTest.models().resolve("transformer_seq2seq.onnx");
-        if (!Files.exists(file)) {
-            Assumptions.assumeFalse(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA") == null, file + " is missing (dev/setup-test-data)");
-            throw new AssertionError(file + " is missing and SHARDPLAN_REQUIRE_TEST_DATA=1: run dev/setup-test-data");
-        }
+        Path file = PlanRealModelsTest.model("transformer_seq2seq.onnx");
         double previous = Double.POSITIVE_INFINITY;
         boolean copies = false;
         for (int devices : new int[] {16, 32, 64}) {

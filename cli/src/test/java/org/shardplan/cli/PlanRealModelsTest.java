@@ -35,6 +35,19 @@ class PlanRealModelsTest {
         return Path.of(System.getProperty("shardplan.root", ".")).resolve("build-data/models");
     }
 
+    /**
+     * The build-data model {@code name}; where it is missing, the test is skipped, or fails when
+     * SHARDPLAN_REQUIRE_TEST_DATA is set (the CI, which exports the models first).
+     */
+    static Path model(String name) {
+        Path file = models().resolve(name);
+        if (!Files.exists(file)) {
+            Assumptions.assumeFalse(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA") == null, file + " is missing (dev/setup-test-data)");
+            throw new AssertionError(file + " is missing and SHARDPLAN_REQUIRE_TEST_DATA=1: run dev/setup-test-data");
+        }
+        return file;
+    }
+
     static Stream<Arguments> cases() {
         List<Arguments> r = new ArrayList<>();
         String[] ms = {"resnet18.onnx", "resnet50.onnx", "alexnet.onnx", "vgg11.onnx", "mobilenet_v2.onnx",
@@ -62,11 +75,7 @@ class PlanRealModelsTest {
     @ParameterizedTest(name = "{0} on {1} devices")
     @MethodSource("cases")
     void planIsValidAndNeverWorseThanTheBaselines(String model, int devices) throws Exception {
-        Path file = models().resolve(model);
-        if (!Files.exists(file)) {
-            Assumptions.assumeFalse(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA") == null, file + " is missing (dev/setup-test-data)");
-            throw new AssertionError(file + " is missing and SHARDPLAN_REQUIRE_TEST_DATA=1: run dev/setup-test-data");
-        }
+        Path file = model(model);
         Graph g = OnnxImporter.read(file, options(model)).graph();
         Planner planner = Planner.forCluster(Cluster.homogeneous(DeviceProfiles.get("a100-40gb"), devices))
                 .withBatch(64).withTimeLimit(120);

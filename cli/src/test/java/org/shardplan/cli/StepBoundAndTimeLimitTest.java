@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,12 +18,7 @@ import org.junit.jupiter.api.Test;
 class StepBoundAndTimeLimitTest {
 
     private static Path model(String name) {
-        Path file = PlanRealModelsTest.models().resolve(name);
-        if (!Files.exists(file)) {
-            Assumptions.assumeFalse(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA") == null, file + " is missing (dev/setup-test-data)");
-            throw new AssertionError(file + " is missing and SHARDPLAN_REQUIRE_TEST_DATA=1: run dev/setup-test-data");
-        }
-        return file;
+        return PlanRealModelsTest.model(name);
     }
 
     @Test

@@ -3,11 +3,9 @@ package org.shardplan.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.shardplan.cost.cluster.Cluster;
 import org.shardplan.cost.cluster.DeviceProfiles;
@@ -29,12 +27,7 @@ class WeightsFreeModelsTest {
     static final long ALEXNET_PARAMETERS = 61_100_840L;
 
     static Path model(String name) {
-        Path file = PlanRealModelsTest.models().resolve(name);
-        if (!Files.exists(file)) {
-            Assumptions.assumeFalse(System.getenv("SHARDPLAN_REQUIRE_TEST_DATA") == null, file + " is missing (dev/setup-test-data)");
-            throw new AssertionError(file + " is missing and SHARDPLAN_REQUIRE_TEST_DATA=1: run dev/setup-test-data");
-        }
-        return file;
+        return PlanRealModelsTest.model(name);
     }
 
     static Plan plan(Graph g) throws Exception {
