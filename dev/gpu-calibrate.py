@@ -7,8 +7,10 @@ learns efficiencies from (org.shardplan.cost.calib.Calibrations).
     python3 dev/gpu-calibrate.py --device h100-sxm --dtype float32 --dtype bfloat16 --out calibration/h100.json
     python3 dev/gpu-calibrate.py --dry-run          # list the cases, no GPU or torch needed
 
-Each case is one operator at one shape. Timing: CUDA events around each run, --warmup runs first,
-then the median of --repeats runs. FLOPs and bytes are counted as shardplan's graph module counts
+Each case is one operator at one shape. Timing: --warmup runs first, then the median of --repeats samples, each
+a batch of runs issued back to back between two CUDA events (enough runs for about 2 ms; one run for
+an operator that takes longer) divided by its runs: a kernel is timed as a training step runs it,
+queued behind the one before, not with the idle time of issuing it. FLOPs and bytes are counted as shardplan's graph module counts
 them (a multiply-add is 2 FLOPs; bytes are the distinct inputs read plus the outputs written), and
 signatures and shape classes are written exactly as shardplan builds them, so the entries join the
 Java model's groups (op type and shape class, op type, category). Float32 matrix products run
@@ -25,8 +27,12 @@ import statistics
 import sys
 
 # Device profile names (cost-model/src/main/resources/org/shardplan/cost/devices) by GPU name.
-DEVICE_NAMES = [("H100", "h100-sxm"), ("A100-SXM4-80GB", "a100-80gb"), ("A100 80GB", "a100-80gb"),
+DEVICE_NAMES = [("H200", "h200"), ("H100", "h100-sxm"), ("A100-SXM4-80GB", "a100-80gb"), ("A100 80GB", "a100-80gb"),
                 ("A100", "a100-40gb"), ("V100", "v100"), ("2080 Ti", "rtx-2080ti"), ("1080 Ti", "gtx-1080ti")]
+
+# A timed sample lasts about this long (runs issued back to back), with at most MAX_INNER runs in it.
+BATCH_SECONDS = 2e-3
+MAX_INNER = 200
 
 ELEM_BYTES = {"float32": 4, "tf32": 4, "float16": 2, "bfloat16": 2}
 
@@ -168,15 +174,29 @@ def time_case(torch, case, dtype, warmup, repeats):
         for _ in range(warmup):
             fn(*args)
         torch.cuda.synchronize()
+        # Runs issued back to back, as a training step issues its kernels: a run shorter than the time it
+        # takes to issue one (a few microseconds in eager PyTorch) would otherwise be timed with the idle
+        # gap before it. Each timed sample is `inner` runs between two events, inner chosen so that a
+        # sample lasts about BATCH_SECONDS; the median sample over inner.
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(10):
+            fn(*args)
+        end.record()
+        end.synchronize()
+        one = start.elapsed_time(end) / 1000.0 / 10
+        inner = max(1, min(MAX_INNER, int(BATCH_SECONDS / max(one, 1e-7))))
         times = []
         for _ in range(repeats):
             start = torch.cuda.Event(enable_timing=True)
             end = torch.cuda.Event(enable_timing=True)
             start.record()
-            fn(*args)
+            for _ in range(inner):
+                fn(*args)
             end.record()
             end.synchronize()
-            times.append(start.elapsed_time(end) / 1000.0)
+            times.append(start.elapsed_time(end) / 1000.0 / inner)
     return statistics.median(times)
 
 

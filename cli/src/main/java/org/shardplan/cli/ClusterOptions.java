@@ -22,7 +22,7 @@ public final class ClusterOptions {
     Integer devices;
 
     @Option(names = "--device", paramLabel = "TYPE",
-            description = "Device profile: cpu-local, v100, a100 (a100-40gb), a100-80gb, h100 (h100-sxm), rtx-2080ti, gtx-1080ti.")
+            description = "Device profile: cpu-local, v100, a100 (a100-40gb), a100-80gb, h100 (h100-sxm), h200, rtx-2080ti, gtx-1080ti.")
     String device;
 
     @Option(names = "--devices-per-node", paramLabel = "N", description = "Node size for --devices (default: the profile's).")

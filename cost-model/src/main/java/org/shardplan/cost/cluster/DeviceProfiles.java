@@ -16,7 +16,7 @@ import org.shardplan.cost.profile.LocalCpu;
  * and cached (see {@link LocalCpu}).
  *
  * <p>Accepted short names: {@code v100}, {@code a100} (the 40 GB part), {@code a100-40gb},
- * {@code a100-80gb}, {@code h100}, {@code h100-sxm}, {@code rtx-2080ti} / {@code 2080ti},
+ * {@code a100-80gb}, {@code h100}, {@code h100-sxm}, {@code h200} / {@code h200-sxm}, {@code rtx-2080ti} / {@code 2080ti},
  * {@code gtx-1080ti} / {@code 1080ti}, {@code cpu} / {@code cpu-local}.
  */
 public final class DeviceProfiles {
@@ -25,11 +25,11 @@ public final class DeviceProfiles {
     public static final String CPU_LOCAL = "cpu-local";
 
     private static final List<String> NAMES = List.of(
-            CPU_LOCAL, "v100", "a100-40gb", "a100-80gb", "h100-sxm", "rtx-2080ti", "gtx-1080ti");
+            CPU_LOCAL, "v100", "a100-40gb", "a100-80gb", "h100-sxm", "h200", "rtx-2080ti", "gtx-1080ti");
 
     private static final Map<String, String> ALIASES = Map.ofEntries(
             Map.entry("cpu", CPU_LOCAL), Map.entry("local", CPU_LOCAL),
-            Map.entry("a100", "a100-40gb"), Map.entry("h100", "h100-sxm"),
+            Map.entry("a100", "a100-40gb"), Map.entry("h100", "h100-sxm"), Map.entry("h200-sxm", "h200"),
             Map.entry("v100-sxm2", "v100"), Map.entry("2080ti", "rtx-2080ti"),
             Map.entry("rtx2080ti", "rtx-2080ti"), Map.entry("1080ti", "gtx-1080ti"),
             Map.entry("gtx1080ti", "gtx-1080ti"));

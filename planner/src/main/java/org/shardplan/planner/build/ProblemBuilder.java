@@ -1307,13 +1307,13 @@ public final class ProblemBuilder {
             saved = a[2] * f;
         } else if (local) {
             double[] w = localWork(c.anchor(), anchorSpace.get(), s, true);
-            compute = w[0];
-            forward = w[1];
+            compute = w[0] * anchorCopies(c);
+            forward = w[1] * anchorCopies(c);
             saved = w[2];
         } else {
             double[] w = wholeWork(c.anchor());
-            compute = w[0] * fraction;
-            forward = w[1] * fraction;
+            compute = w[0] * fraction * anchorCopies(c);
+            forward = w[1] * fraction * anchorCopies(c);
             saved = wholeSaved(c.anchor()) * fraction;
         }
         // fused element-wise members: their work splits like the anchor's output; inside a fused attention
@@ -1491,18 +1491,37 @@ public final class ProblemBuilder {
         return a.dims().equals(b.dims());
     }
 
-    /** The members fused after the anchor (none for a recognised pattern, whose anchor stands for all). */
+    /**
+     * The members fused after the anchor, priced as element-wise work: none for a recognised normalisation,
+     * whose synthesised anchor stands for all; for a SwiGLU MLP the gating (sigmoid and the two products),
+     * without the up projection, which is priced as the anchor's twin ({@link #anchorCopies}).
+     */
     private static List<Node> fusedMembers(CoarseNode c) {
-        if (c.pattern().isPresent()) {
+        boolean swiGlu = isSwiGlu(c);
+        if (c.pattern().isPresent() && !swiGlu) {
             return List.of();
         }
         List<Node> r = new ArrayList<>();
         for (Node m : c.members()) {
-            if (m != c.anchor()) {
+            if (m != c.anchor() && !(swiGlu && m.opType().equals("MatMul"))) {
                 r.add(m);
             }
         }
         return r;
+    }
+
+    private static boolean isSwiGlu(CoarseNode c) {
+        return c.pattern().filter(org.shardplan.graph.passes.Coarsening.SWIGLU::equals).isPresent();
+    }
+
+    /**
+     * How many times its anchor's work a node runs: 2 for a SwiGLU MLP, whose up projection is a product of
+     * the gate's input with a weight of the gate's shape into an output of the gate's shape, split alike
+     * ({@code CoarseSpaces} indexes it as the gate), so it costs what the gate costs under every layout; its
+     * saved input is the gate's own. 1 otherwise.
+     */
+    private static int anchorCopies(CoarseNode c) {
+        return isSwiGlu(c) ? 2 : 1;
     }
 
     private final Map<Node, Double> memberSeconds = new java.util.IdentityHashMap<>();
@@ -1577,8 +1596,8 @@ public final class ProblemBuilder {
             forward = a[1];
         } else {
             double[] w = wholeWork(c.anchor());
-            compute = w[0];
-            forward = w[1];
+            compute = w[0] * anchorCopies(c);
+            forward = w[1] * anchorCopies(c);
         }
         List<Node> members = fusedMembers(c);
         if (role == null && fusesElementwise() && !members.isEmpty()) {
