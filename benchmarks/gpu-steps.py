@@ -7,8 +7,9 @@ and writes a results table.
 
 For each measured case (the median step of each run given) it runs `./shardplan plan MODEL --device D
 --devices 1 --batch B --pipeline-parallel off --micro-batches 1 --recompute off --zero 0` with the
-optimizer of the measured run (adam-mixed for the bfloat16 decoders, adam-fp32 for float32 models) and
-the memory limit lifted (the measured runs fit; shardplan's estimate is reported beside PyTorch's
+optimizer of the measured run (adam-mixed for the bfloat16 decoders, adam-fp32 for float32 models), its
+recomputation and micro-batches (--recompute on, --micro-batches M where the case says so) and the
+memory limit lifted (the measured runs fit; shardplan's estimate is reported beside PyTorch's
 peak), and prints measured, predicted and the error. Cases whose model file is missing are listed as
 such (build-data/ comes from dev/setup-test-data).
 """
@@ -22,9 +23,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def predict(model, device, batch, optimizer):
+def predict(model, device, batch, optimizer, recompute=False, micro_batches=1):
     cmd = [os.path.join(ROOT, "shardplan"), "plan", model, "--device", device, "--devices", "1", "--batch", str(batch),
-           "--pipeline-parallel", "off", "--micro-batches", "1", "--recompute", "off", "--zero", "0",
+           "--pipeline-parallel", "off", "--micro-batches", str(micro_batches), "--recompute", "on" if recompute else "off",
+           "--zero", "0",
            "--optimizer", optimizer, "--memory-limit", "1000GiB", "--json"]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if r.returncode != 0:
@@ -48,29 +50,31 @@ def main():
                 order.append(c["case"])
                 measured[c["case"]] = {"case": c, "steps": []}
             measured[c["case"]]["steps"].append(c["stepSeconds"])
-    lines = ["| case | shardplan model | batch | precision measured | measured step (runs) | predicted step |"
+    lines = ["| case | shardplan model | batch | precision measured, recomputation, micro-batches | measured step (runs) | predicted step |"
              " error | PyTorch peak | shardplan memory |", "|---|---|---|---|---|---|---|---|---|"]
     errors = []
     for name in order:
         c, steps = measured[name]["case"], measured[name]["steps"]
         m = statistics.mean(steps)
+        how = c["precision"] + (", recomputed" if c.get("recompute") else "") + (
+            ", %d micro-batches" % c["microBatches"] if c.get("microBatches", 1) > 1 else "")
         runs_text = " / ".join("%.1f" % (s * 1e3) for s in steps)
         opt = "adam-fp32" if c["precision"].startswith("float32") else "adam-mixed"
         model = c["shardplan"]
         if model.endswith(".onnx") and not os.path.exists(os.path.join(ROOT, model)):
             lines.append("| %s | `%s` | %d | %s | %.1f ms (%s) | model file missing | - | - | - |" % (
-                name, model, c["batch"], c["precision"], m * 1e3, runs_text))
+                name, model, c["batch"], how, m * 1e3, runs_text))
             continue
         try:
-            t = predict(model, a.device, c["batch"], opt)
+            t = predict(model, a.device, c["batch"], opt, c.get("recompute", False), c.get("microBatches", 1))
         except RuntimeError as e:
             lines.append("| %s | `%s` | %d | %s | %.1f ms (%s) | %s | - | - | - |" % (
-                name, model, c["batch"], c["precision"], m * 1e3, runs_text, e))
+                name, model, c["batch"], how, m * 1e3, runs_text, e))
             continue
         err = t["stepSeconds"] / m - 1
         errors.append((abs(err), name))
         lines.append("| %s | `%s` | %d | %s | %.1f ms (%s) | %.1f ms | %+.1f%% | %.1f GiB | %.1f GiB |" % (
-            name, model, c["batch"], c["precision"], m * 1e3, runs_text, t["stepSeconds"] * 1e3, 100 * err,
+            name, model, c["batch"], how, m * 1e3, runs_text, t["stepSeconds"] * 1e3, 100 * err,
             (c.get("peakAllocatedBytes") or 0) / 2 ** 30, t["peakMemoryBytesPerDevice"] / 2 ** 30))
     e = sorted(x for x, _ in errors)
     summary = "%d cases priced; median |error| %.1f%%; largest %.1f%% (%s)" % (

@@ -29,6 +29,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 
 def attention(q, k, v):
@@ -63,13 +64,14 @@ class Gpt(nn.Module):
         super().__init__()
         self.wte, self.wpe = nn.Embedding(vocab, h), nn.Embedding(seq, h)
         self.h = nn.ModuleList(GptBlock(h, a) for _ in range(layers))
+        self.recompute = False  # activation recomputation: each block's forward again in the backward pass
         self.ln_f = nn.LayerNorm(h)
 
     def forward(self, ids, labels):
         pos = torch.arange(ids.shape[1], device=ids.device)
         x = self.wte(ids) + self.wpe(pos)
         for blk in self.h:
-            x = blk(x)
+            x = checkpoint(blk, x, use_reentrant=False) if self.recompute else blk(x)
         logits = self.ln_f(x) @ self.wte.weight.t()  # tied output layer
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
 
@@ -129,6 +131,7 @@ class Llama(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, h)
         self.layers = nn.ModuleList(LlamaBlock(h, a, kv, ffn, fused_norm) for _ in range(layers))
+        self.recompute = False
         self.norm = RmsNorm(h, fused=fused_norm)
         self.lm_head = nn.Linear(h, vocab, bias=False)
         d = h // a
@@ -144,15 +147,17 @@ class Llama(nn.Module):
         cos, sin = self.cos[:s].to(dt), self.sin[:s].to(dt)
         x = self.embed_tokens(ids)
         for blk in self.layers:
-            x = blk(x, cos, sin)
+            x = checkpoint(blk, x, cos, sin, use_reentrant=False) if self.recompute else blk(x, cos, sin)
         logits = self.lm_head(self.norm(x))
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
 
 
 class Case:
-    def __init__(self, name, kind, shardplan, batch, make, dims, precision, tf32=False):
+    def __init__(self, name, kind, shardplan, batch, make, dims, precision, tf32=False, recompute=False,
+                 micro_batches=1):
         self.name, self.kind, self.shardplan, self.batch = name, kind, shardplan, batch
         self.make, self.dims, self.precision, self.tf32 = make, dims, precision, tf32
+        self.recompute, self.micro_batches = recompute, micro_batches
 
 
 def cases():
@@ -180,6 +185,16 @@ def cases():
         out.append(Case(name, "lm", spec, b,
                         lambda L=L, h=h, a=a, kv=kv, ffn=ffn, s=s: Llama(L, h, a, kv, ffn, s, 32000, fused_norm=True),
                         {"seq": s, "vocab": 32000}, "bf16"))
+    # activation recomputation (each block checkpointed) and gradient accumulation, in bfloat16
+    g17 = "builtin:gpt?layers=24,hidden=2304,heads=24,seq=2048,dtype=bf16"
+    l8 = "builtin:llama?layers=8,hidden=4096,heads=32,kv-heads=8,ffn=14336,seq=4096"
+    out.append(Case("gpt-1.7b-shape-bf16-recompute", "lm", g17, 8, lambda: Gpt(24, 2304, 24, 2048, 51200),
+                    {"seq": 2048, "vocab": 51200}, "bf16", recompute=True))
+    out.append(Case("gpt-1.7b-shape-bf16-b16-m4", "lm", g17, 16, lambda: Gpt(24, 2304, 24, 2048, 51200),
+                    {"seq": 2048, "vocab": 51200}, "bf16", micro_batches=4))
+    out.append(Case("llama-8-layers-bf16-fused-norm-recompute", "lm", l8, 4,
+                    lambda: Llama(8, 4096, 32, 8, 14336, 4096, 32000, fused_norm=True), {"seq": 4096, "vocab": 32000},
+                    "bf16", recompute=True))
     import_tv = lambda: __import__("torchvision").models.resnet50(weights=None)
     out.append(Case("resnet50-fp32", "image", "build-data/models/resnet50.onnx", 128, import_tv, {"hw": 224},
                     "float32", tf32=False))
@@ -191,6 +206,8 @@ def cases():
 def smoke_cases():
     """The same code at tiny shapes, for a CPU check of the script."""
     return [Case("gpt-tiny", "lm", "-", 2, lambda: Gpt(2, 64, 4, 32, 512), {"seq": 32, "vocab": 512}, "float32"),
+            Case("gpt-tiny-recompute-m2", "lm", "-", 4, lambda: Gpt(2, 64, 4, 32, 512), {"seq": 32, "vocab": 512},
+                 "float32", recompute=True, micro_batches=2),
             Case("llama-tiny", "lm", "-", 2, lambda: Llama(2, 64, 4, 2, 128, 32, 512), {"seq": 32, "vocab": 512},
                  "float32"),
             Case("resnet-tiny", "image", "-", 2, lambda: __import__("torchvision").models.resnet18(weights=None),
@@ -208,17 +225,19 @@ def run_case(c, dev, warmup, steps, profile=None):
         model = c.make().to(dev)
     if c.precision == "bf16" and dev.type == "cuda":
         model = model.to(torch.bfloat16)
+    if c.recompute:
+        model.recompute = True
     params = sum(p.numel() for p in model.parameters())
     kw = {"fused": True} if dev.type == "cuda" else {}
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, **kw)
     if c.kind == "lm":
         ids = torch.randint(0, c.dims["vocab"], (c.batch, c.dims["seq"]), device=dev)
         labels = torch.randint(0, c.dims["vocab"], (c.batch, c.dims["seq"]), device=dev)
-        step_in = lambda: model(ids, labels)
+        step_in = lambda j=0: model(*(t.chunk(c.micro_batches)[j] for t in (ids, labels)))
     else:
         x = torch.randn(c.batch, 3, c.dims["hw"], c.dims["hw"], device=dev)
         y = torch.randint(0, 1000, (c.batch,), device=dev)
-        step_in = lambda: F.cross_entropy(model(x), y)
+        step_in = lambda j=0: F.cross_entropy(model(x.chunk(c.micro_batches)[j]), y.chunk(c.micro_batches)[j])
     bf16 = c.precision.startswith("bf16") and dev.type == "cuda"
     cuda = dev.type == "cuda"
     if cuda:
@@ -232,13 +251,17 @@ def run_case(c, dev, warmup, steps, profile=None):
         mark = (lambda k: ev[k].record()) if cuda else (lambda k: t.append(time.perf_counter()))
         mark(0)
         opt.zero_grad(set_to_none=True)
-        if bf16:
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = step_in()
-        else:
-            loss = step_in()
-        mark(1)
-        loss.backward()
+        # with micro-batches (gradient accumulation), the forward and backward of all but the last one are
+        # counted in the backward part
+        for j in range(c.micro_batches):
+            if bf16:
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    loss = step_in(j) / c.micro_batches
+            else:
+                loss = step_in(j) / c.micro_batches
+            if j == c.micro_batches - 1:
+                mark(1)
+            loss.backward()
         mark(2)
         opt.step()
         mark(3)
@@ -270,6 +293,7 @@ def run_case(c, dev, warmup, steps, profile=None):
             f.write("\n")
     med = lambda j: statistics.median(r[j] for r in rows)
     res = {"case": c.name, "shardplan": c.shardplan, "batch": c.batch, "precision": c.precision,
+           "recompute": c.recompute, "microBatches": c.micro_batches,
            "parameters": params, "stepSeconds": med(0), "forwardSeconds": med(1), "backwardSeconds": med(2),
            "optimizerSeconds": med(3), "steps": [r[0] for r in rows],
            "peakAllocatedBytes": torch.cuda.max_memory_allocated() if cuda else None}
