@@ -12,11 +12,14 @@ they come from. The profile's peaks, bandwidth, SM count and tile are read from 
   of an H100/H200) of bytes / (t x bandwidth).
 - launchUs: the median time of the samples whose roofline time is under 1 us: what one operator costs
   when operators are issued back to back (the dispatch rate of eager PyTorch on that host).
-- with --attention FILE (dev/gpu-attention.py): attentionForwardEfficiency and
-  attentionBackwardEfficiency, the medians over its causal cases of F / (peak x t_forward) and
-  2.5 F / (peak x t_backward), F the products' forward FLOPs as shardplan prices a causal chain,
-  (S+1)/(2S) of 4 B H S^2 D (ComputeModel: forward F at the forward efficiency, backward 2.5 F at the
-  backward one). The non-causal cases are printed beside them: the planner's decoders are causal.
+- with --attention FILE (dev/gpu-attention.py): the fused-attention efficiencies of its causal cases,
+  e_f = F / (peak x t_forward) and e_b = 2.5 F / (peak x t_backward), F the products' forward FLOPs as
+  shardplan prices a causal chain, (S+1)/(2S) of 4 B H S^2 D (ComputeModel: forward F at the forward
+  efficiency, backward 2.5 F at the backward one), fitted as KernelModel prices them,
+  e = E x S / (S + attentionSeqHalf) x D / (D + attentionHeadDimHalf): the two half-points on a grid (50
+  keys, 4 head dimensions apart) shared by both directions, E per direction the geometric mean, least
+  squares of the logarithms. Their medians (the constant efficiencies of a profile without half-points)
+  and the non-causal cases are printed beside them: the planner's decoders are causal.
 """
 import argparse
 import json
@@ -102,10 +105,29 @@ def main():
             fits[c["causal"]][1].append(eb)
             print("attention b%d h%d s%d d%d %-10s forward %.3f backward %.3f" % (
                 c["batch"], c["heads"], s, c["headDim"], "causal" if c["causal"] else "non-causal", ef, eb))
+        pts = [(c["seq"], c["headDim"], c["forwardSeconds"], c["backwardSeconds"], c["flops"] * (c["seq"] + 1)
+                / (2 * c["seq"])) for c in doc["cases"] if c["causal"]]
+        best = None
+        for s0 in range(0, 8001, 50):
+            for d0 in range(0, 257, 4):
+                err, es = 0.0, []
+                for j in (2, 3):
+                    logs = [math.log((2.5 if j == 3 else 1) * f / (pk * x[j])) - math.log(x[0] / (x[0] + s0))
+                            - math.log(x[1] / (x[1] + d0)) for x in pts for f in [x[4]]]
+                    m = sum(logs) / len(logs)
+                    es.append(math.exp(m))
+                    err += sum((v - m) ** 2 for v in logs)
+                if best is None or err < best[0] - 1e-15:
+                    best = (err, s0, d0, es)
+        if best:
+            err, s0, d0, es = best
+            print("  causal, fitted: attentionForwardEfficiency %.3f, attentionBackwardEfficiency %.3f, attentionSeqHalf %d,"
+                  " attentionHeadDimHalf %d (rms error of the logarithms %.3f)" % (es[0], es[1], s0, d0,
+                                                                                 math.sqrt(err / (2 * len(pts)))))
         for causal in (True, False):
             f, b = fits[causal]
             if f:
-                print("  %s: attentionForwardEfficiency %.3f, attentionBackwardEfficiency %.3f (%d cases)%s" % (
+                print("  %s, medians: attentionForwardEfficiency %.3f, attentionBackwardEfficiency %.3f (%d cases)%s" % (
                     "causal" if causal else "non-causal", statistics.median(f), statistics.median(b), len(f),
                     " (profile %.3f, %.3f)" % (k["attentionForwardEfficiency"], k["attentionBackwardEfficiency"])
                     if causal else ""))

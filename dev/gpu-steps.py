@@ -195,6 +195,12 @@ def cases():
     out.append(Case("llama-8-layers-bf16-fused-norm-recompute", "lm", l8, 4,
                     lambda: Llama(8, 4096, 32, 8, 14336, 4096, 32000, fused_norm=True), {"seq": 4096, "vocab": 32000},
                     "bf16", recompute=True))
+    # a whole preset: Llama 3 8B (32 layers, vocabulary 128,256, sequence 8,192), one sequence a step, recomputed and
+    # not (without recomputation it may not fit: the case then records its error)
+    for name, rc in [("llama3-8b-bf16-recompute", True), ("llama3-8b-bf16", False)]:
+        out.append(Case(name, "lm", "builtin:llama3-8b", 1,
+                        lambda: Llama(32, 4096, 32, 8, 14336, 8192, 128256, fused_norm=True), {"seq": 8192, "vocab": 128256},
+                        "bf16", recompute=rc))
     import_tv = lambda: __import__("torchvision").models.resnet50(weights=None)
     out.append(Case("resnet50-fp32", "image", "build-data/models/resnet50.onnx", 128, import_tv, {"hw": 224},
                     "float32", tf32=False))

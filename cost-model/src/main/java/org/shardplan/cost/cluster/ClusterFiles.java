@@ -223,7 +223,10 @@ public final class ClusterFiles {
                     c.positive(k, "memoryEfficiency", p + ".memoryEfficiency"),
                     c.nonNegative(k, "launchUs", p + ".launchUs") * 1e-6,
                     c.positive(k, "attentionForwardEfficiency", p + ".attentionForwardEfficiency"),
-                    c.positive(k, "attentionBackwardEfficiency", p + ".attentionBackwardEfficiency"));
+                    c.positive(k, "attentionBackwardEfficiency", p + ".attentionBackwardEfficiency"),
+                    k.has("attentionSeqHalf") ? c.nonNegative(k, "attentionSeqHalf", p + ".attentionSeqHalf") : 0,
+                    k.has("attentionHeadDimHalf") ? c.nonNegative(k, "attentionHeadDimHalf", p + ".attentionHeadDimHalf")
+                            : 0);
         } catch (IllegalArgumentException e) {
             throw c.err(p, "must hold fractions in (0, 1]", e.getMessage());
         }
@@ -295,6 +298,12 @@ public final class ClusterFiles {
             ko.put("launchUs", k.launchSeconds() * 1e6);
             ko.put("attentionForwardEfficiency", k.attentionForwardEfficiency());
             ko.put("attentionBackwardEfficiency", k.attentionBackwardEfficiency());
+            if (k.attentionSeqHalf() > 0) {
+                ko.put("attentionSeqHalf", k.attentionSeqHalf());
+            }
+            if (k.attentionHeadDimHalf() > 0) {
+                ko.put("attentionHeadDimHalf", k.attentionHeadDimHalf());
+            }
         });
         if (!d.sources().isEmpty()) {
             ObjectNode so = o.putObject("sources");

@@ -30,7 +30,12 @@ package org.shardplan.cost.cluster;
  * <p><b>Fused attention</b> (FlashAttention-2 class kernels): the FLOPs of QKᵀ and PV at
  * {@code attentionForwardEfficiency} of peak forward; the backward pass, which recomputes the scores
  * and runs five matrix products where the forward runs two, 2.5 times those FLOPs at
- * {@code attentionBackwardEfficiency} (Dao, "FlashAttention-2", 2023, Section 3 and Figure 4).
+ * {@code attentionBackwardEfficiency} (Dao, "FlashAttention-2", 2023, Section 3 and Figure 4). Where the
+ * profile gives them, both efficiencies are scaled by {@code s / (s + attentionSeqHalf) · d / (d +
+ * attentionHeadDimHalf)} for s keys and head dimension d ({@link #attentionScale}): each block of queries
+ * pays a fixed cost (loading its queries, the softmax's rescaling, writing its output) that a longer row
+ * of keys and a wider head spread over more work, as {@code gemmKHalf} does for a GEMM's reduction; 0
+ * (the default) leaves the efficiencies as they are.
  *
  * @param sms streaming multiprocessors
  * @param tileM rows of the output tile of the library's large-GEMM kernel
@@ -41,10 +46,20 @@ package org.shardplan.cost.cluster;
  * @param launchSeconds fixed cost of one kernel (launch and tail), &ge; 0
  * @param attentionForwardEfficiency fraction of peak of a fused attention forward, in (0, 1]
  * @param attentionBackwardEfficiency fraction of peak of a fused attention backward, in (0, 1]
+ * @param attentionSeqHalf keys at which the fused attention's per-block overhead halves its efficiency, &ge; 0
+ *     (0: no dependence on the sequence)
+ * @param attentionHeadDimHalf head dimension at which it halves the efficiency, &ge; 0 (0: none)
  */
 public record KernelModel(int sms, int tileM, int tileN, double gemmEfficiency, double gemmKHalf,
         double memoryEfficiency, double launchSeconds, double attentionForwardEfficiency,
-        double attentionBackwardEfficiency) {
+        double attentionBackwardEfficiency, double attentionSeqHalf, double attentionHeadDimHalf) {
+
+    /** A kernel model whose fused-attention efficiencies do not depend on the sequence or the head dimension. */
+    public KernelModel(int sms, int tileM, int tileN, double gemmEfficiency, double gemmKHalf, double memoryEfficiency,
+            double launchSeconds, double attentionForwardEfficiency, double attentionBackwardEfficiency) {
+        this(sms, tileM, tileN, gemmEfficiency, gemmKHalf, memoryEfficiency, launchSeconds, attentionForwardEfficiency,
+                attentionBackwardEfficiency, 0, 0);
+    }
 
     public KernelModel {
         if (sms < 1 || tileM < 1 || tileN < 1) {
@@ -61,6 +76,25 @@ public record KernelModel(int sms, int tileM, int tileN, double gemmEfficiency, 
         if (!(launchSeconds >= 0) || Double.isInfinite(launchSeconds)) {
             throw new IllegalArgumentException("kernels.launchUs must be a finite number >= 0, found " + launchSeconds);
         }
+        if (!(attentionSeqHalf >= 0) || Double.isInfinite(attentionSeqHalf)) {
+            throw new IllegalArgumentException("kernels.attentionSeqHalf must be a finite number >= 0, found "
+                    + attentionSeqHalf);
+        }
+        if (!(attentionHeadDimHalf >= 0) || Double.isInfinite(attentionHeadDimHalf)) {
+            throw new IllegalArgumentException("kernels.attentionHeadDimHalf must be a finite number >= 0, found "
+                    + attentionHeadDimHalf);
+        }
+    }
+
+    /**
+     * The factor on both fused-attention efficiencies for {@code keys} keys and head dimension {@code headDim}
+     * (class comment): {@code keys / (keys + attentionSeqHalf) · headDim / (headDim + attentionHeadDimHalf)}, a
+     * factor 1 where a size is unknown (0) or the profile gives no half-point. O(1).
+     */
+    public double attentionScale(double keys, double headDim) {
+        double s = keys > 0 && attentionSeqHalf > 0 ? keys / (keys + attentionSeqHalf) : 1;
+        double d = headDim > 0 && attentionHeadDimHalf > 0 ? headDim / (headDim + attentionHeadDimHalf) : 1;
+        return s * d;
     }
 
     private static void requireFraction(String field, double v) {
@@ -134,7 +168,7 @@ public record KernelModel(int sms, int tileM, int tileN, double gemmEfficiency, 
         double c = causal ? 0.5 : 1;
         double forward = (1 + 2.5 * ratio) * rate / (3.5 * c * peak);
         return new KernelModel(sms, tileM, tileN, gemmEfficiency, gemmKHalf, memoryEfficiency, launchSeconds, forward,
-                forward / ratio);
+                forward / ratio, attentionSeqHalf, attentionHeadDimHalf);
     }
 
     /** The tiles tried: the large one and its halvings, down to a quarter of each side. */

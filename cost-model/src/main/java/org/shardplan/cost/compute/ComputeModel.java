@@ -141,14 +141,24 @@ public final class ComputeModel {
      * products are priced as matrix products of the plain roofline. O(1).
      */
     public NodeCost attention(double flops, org.shardplan.graph.DType dtype) {
+        return attention(flops, dtype, 0, 0);
+    }
+
+    /**
+     * {@link #attention(double, org.shardplan.graph.DType)} of a product over {@code keys} keys with head dimension
+     * {@code headDim} (0 where unknown), whose sizes scale the kernel model's attention efficiencies where the profile
+     * says how ({@link org.shardplan.cost.cluster.KernelModel#attentionScale}). O(1).
+     */
+    public NodeCost attention(double flops, org.shardplan.graph.DType dtype, double keys, double headDim) {
         DeviceSpec d = efficiency.device();
         double peak = d.peakFlops(dtype.toString());
         double f;
         double b;
         if (d.kernels().isPresent()) {
             var km = d.kernels().get();
-            f = km.launchSeconds() + flops / (peak * km.attentionForwardEfficiency());
-            b = km.launchSeconds() + 2.5 * flops / (peak * km.attentionBackwardEfficiency());
+            double scale = km.attentionScale(keys, headDim);
+            f = km.launchSeconds() + flops / (peak * km.attentionForwardEfficiency() * scale);
+            b = km.launchSeconds() + 2.5 * flops / (peak * km.attentionBackwardEfficiency() * scale);
         } else {
             f = EfficiencyModel.DEFAULT_OVERHEAD + flops / (peak * 0.5);
             b = EfficiencyModel.DEFAULT_OVERHEAD + 2.5 * flops / (peak * 0.5);

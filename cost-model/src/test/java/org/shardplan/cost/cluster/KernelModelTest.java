@@ -52,6 +52,30 @@ class KernelModelTest {
     }
 
     @Test
+    void theH200ProfileScalesAttentionWithItsKeysAndHeadDimensionAsFitted() throws Exception {
+        KernelModel k = DeviceProfiles.get("h200").kernels().orElseThrow();
+        // the fit points of calibration/h200-attention-20261204.json, causal: forward 0.418 (S 2048, D 128), 0.554
+        // (4096, 128), 0.277 (1024, 64), 0.378 (2048, 64); the fitted curve within 5% of each
+        double[][] fit = {{2048, 128, 0.418}, {4096, 128, 0.554}, {1024, 64, 0.277}, {2048, 64, 0.378}};
+        for (double[] f : fit) {
+            double e = k.attentionForwardEfficiency() * k.attentionScale(f[0], f[1]);
+            assertEquals(f[2], e, 0.05 * f[2], f[0] + " x " + f[1]);
+        }
+        // longer rows of keys and wider heads run closer to the limit; unknown sizes leave the efficiency as it is
+        assertTrue(k.attentionScale(8192, 128) > k.attentionScale(4096, 128));
+        assertTrue(k.attentionScale(4096, 128) > k.attentionScale(4096, 64));
+        assertEquals(1, k.attentionScale(0, 0), 0);
+        // the other profiles do not scale
+        assertEquals(1, DeviceProfiles.get("h100-sxm").kernels().orElseThrow().attentionScale(8192, 128), 0);
+        // kept by a published rate
+        KernelModel r = k.withAttentionRate(400e12, true, 989.4e12);
+        assertEquals(k.attentionSeqHalf(), r.attentionSeqHalf(), 0);
+        assertEquals(k.attentionHeadDimHalf(), r.attentionHeadDimHalf(), 0);
+        assertThrows(IllegalArgumentException.class,
+                () -> new KernelModel(108, 256, 128, 0.9, 128, 0.85, 4e-6, 0.7, 0.55, -1, 0));
+    }
+
+    @Test
     void aPublishedAttentionRateSetsBothEfficienciesKeepingTheirRatio() throws Exception {
         KernelModel h = new KernelModel(132, 256, 128, 0.667, 128, 0.85, 4e-6, 0.40, 0.32);
         // without mask, 320 TFLOP/s: ef = (1 + 2.5 x 1.25) x 320 / (3.5 x 989.4) = 1320 / 3462.9 = 0.38119
@@ -134,6 +158,11 @@ class KernelModelTest {
         DeviceSpec back = ClusterFiles.parseDevice(ClusterFiles.deviceJson(a).toString(), "test");
         assertEquals(a.kernels(), back.kernels());
         assertEquals(DeviceSpec.FITTED, back.calibration());
+        // with the attention half-points (H200): written and read back
+        DeviceSpec h = DeviceProfiles.get("h200");
+        assertTrue(ClusterFiles.deviceJson(h).toString().contains("attentionSeqHalf"));
+        assertEquals(h.kernels(), ClusterFiles.parseDevice(ClusterFiles.deviceJson(h).toString(), "test").kernels());
+        assertTrue(!ClusterFiles.deviceJson(a).toString().contains("attentionSeqHalf"));
         DeviceSpec old = ClusterFiles.parseDevice("{\"name\": \"x\", \"peakTflops\": {\"float32\": 10},"
                 + " \"memoryBandwidthGBps\": 100, \"memoryGiB\": 8, \"calibrated\": true}", "test");
         assertTrue(old.calibrated());

@@ -1182,7 +1182,7 @@ public final class ProblemBuilder {
         }
         org.shardplan.graph.DType dt = local.outputs().isEmpty() ? org.shardplan.graph.DType.FLOAT32
                 : local.output(0).dtype();
-        ComputeModel.NodeCost nc = settings.compute().attention(flops, dt);
+        ComputeModel.NodeCost nc = settings.compute().attention(flops, dt, keyLength(local, role), headDim(local, role));
         double train = nc.trainingSeconds() + (settings.memory().recompute() ? nc.forwardSeconds() : 0);
         return new double[] {train, nc.forwardSeconds()};
     }
@@ -1210,6 +1210,15 @@ public final class ProblemBuilder {
             return 0;
         }
         return scores.shape().dim(scores.shape().rank() - 1) instanceof org.shardplan.graph.Dim.Fixed f ? f.value() : 0;
+    }
+
+    /** The head dimension of a fused attention chain's product: QKᵀ's reduction, PV's output columns (0: unknown). */
+    private static long headDim(Node local, AttentionChains.Role role) {
+        Value v = role == AttentionChains.Role.SCORES ? local.input(0) : local.input(1);
+        if (v == null || v.isAbsent() || !v.shape().rankKnown() || v.shape().rank() < 2) {
+            return 0;
+        }
+        return v.shape().dim(v.shape().rank() - 1) instanceof org.shardplan.graph.Dim.Fixed f ? f.value() : 0;
     }
 
     private static double bytesOf(Value v) {
