@@ -12,12 +12,15 @@ shardplan's built-in decoders (docs/models.md: GPT pre-LayerNorm with fused QKV,
 embeddings; Llama with RMSNorm written out as Hugging Face writes it, rotary embeddings, SwiGLU,
 grouped-query attention by repeating the KV heads) and torchvision's ResNet-50 (the model
 dev/export-models.py exports). A step is what an eager PyTorch user runs: zero the gradients, the
-forward pass to the loss, the backward pass, one fused AdamW step. Decoders run under bfloat16
-autocast with float32 parameters and scaled_dot_product_attention (a FlashAttention-class kernel);
-ResNet-50 runs in float32, once with TF32 off (what shardplan's float32 rate prices) and once with
-PyTorch's defaults (cuDNN may use TF32 for convolutions). Each case: --warmup steps, then the median
-of --steps steps timed with CUDA events, with the forward, backward and optimizer parts, and the peak
-memory PyTorch allocated.
+forward pass to the loss, the backward pass, one fused AdamW step. Decoders run with
+scaled_dot_product_attention (a FlashAttention-class kernel), either under bfloat16 autocast with
+float32 parameters (precision "bf16-autocast") or held in bfloat16 ("bf16", the Llama then with
+torch's fused rms_norm); some cases recompute each block in the backward pass (torch.utils.checkpoint)
+or accumulate gradients over micro-batches. ResNet-50 runs in float32, once with TF32 off (what
+shardplan's float32 rate prices) and once with PyTorch's defaults (cuDNN may use TF32 for
+convolutions). Each case: --warmup steps, then the median of --steps steps timed with CUDA events, with
+the forward (of the last micro-batch), backward (the rest) and optimizer parts, and the peak memory
+PyTorch allocated.
 """
 import argparse
 import json
