@@ -7,7 +7,8 @@ and writes a results table.
 
 For each measured case (the median step of each run given) it runs `./shardplan plan MODEL --device D
 --devices 1 --batch B --pipeline-parallel off --micro-batches 1 --recompute off --zero 0` with the
-optimizer of the measured run (adam-mixed for the bfloat16 decoders, adam-fp32 for float32 models), its
+optimizer of the measured run (adam-amp for the decoders under autocast, adam-mixed for those held in
+bfloat16, adam-fp32 for float32 models), its
 recomputation and micro-batches (--recompute on, --micro-batches M where the case says so) and the
 memory limit lifted (the measured runs fit; shardplan's estimate is reported beside PyTorch's
 peak), and prints measured, predicted and the error. Cases whose model file is missing are listed as
@@ -59,7 +60,8 @@ def main():
         how = c["precision"] + (", recomputed" if c.get("recompute") else "") + (
             ", %d micro-batches" % c["microBatches"] if c.get("microBatches", 1) > 1 else "")
         runs_text = " / ".join("%.1f" % (s * 1e3) for s in steps)
-        opt = "adam-fp32" if c["precision"].startswith("float32") else "adam-mixed"
+        opt = ("adam-fp32" if c["precision"].startswith("float32") else "adam-amp" if c["precision"] == "bf16-autocast"
+               else "adam-mixed")
         model = c["shardplan"]
         if model.endswith(".onnx") and not os.path.exists(os.path.join(ROOT, model)):
             lines.append("| %s | `%s` | %d | %s | %.1f ms (%s) | model file missing | - | - | - |" % (

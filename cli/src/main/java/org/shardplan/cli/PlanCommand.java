@@ -62,7 +62,8 @@ public final class PlanCommand implements Callable<Integer> {
     double timeLimit;
 
     @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam-mixed",
-            description = "Optimizer memory preset: adam-mixed (default), adam-fp32, sgd-momentum-fp32, sgd-fp32.")
+            description = "Optimizer memory preset: adam-mixed (default: Megatron-LM's mixed precision), adam-fp32,"
+                    + " sgd-momentum-fp32, sgd-fp32, adam-amp (PyTorch autocast with a fused AdamW).")
     String optimizer;
 
     @Option(names = "--attention", paramLabel = "fused|unfused", defaultValue = "fused",

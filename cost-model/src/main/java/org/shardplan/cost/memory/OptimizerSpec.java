@@ -37,6 +37,14 @@ public record OptimizerSpec(String name, double weightBytes, double gradientByte
      */
     public static final OptimizerSpec ADAM_FP32 = new OptimizerSpec("adam-fp32", 4, 4, 8, 4, 32);
     /**
+     * Adam as PyTorch's automatic mixed precision runs it ({@code torch.autocast} and a fused AdamW, the usual set-up
+     * of DDP and FSDP): float32 weights and gradients and the two float32 moments, no separate master copy, 4 + 4 + 8
+     * = 16 bytes per parameter; activations in the autocast type (2 bytes); its step the gradients' L2 norm for
+     * clipping (read 4) and the fused AdamW (read weight, gradient and both moments, 16; write weight and moments,
+     * 12): 32 bytes per parameter, where Megatron-LM's step of {@link #ADAM_MIXED} moves 52.
+     */
+    public static final OptimizerSpec ADAM_AMP = new OptimizerSpec("adam-amp", 4, 4, 8, 2, 32);
+    /**
      * SGD with momentum in float32: 4 + 4 + 4 = 12 bytes per parameter; its step reads weight, gradient and
      * momentum and writes weight and momentum: 20 bytes.
      */
@@ -45,7 +53,8 @@ public record OptimizerSpec(String name, double weightBytes, double gradientByte
     public static final OptimizerSpec SGD_FP32 = new OptimizerSpec("sgd-fp32", 4, 4, 0, 4, 12);
 
     /** The presets, default first. */
-    public static final List<OptimizerSpec> PRESETS = List.of(ADAM_MIXED, ADAM_FP32, SGD_MOMENTUM_FP32, SGD_FP32);
+    public static final List<OptimizerSpec> PRESETS = List.of(ADAM_MIXED, ADAM_FP32, SGD_MOMENTUM_FP32, SGD_FP32,
+            ADAM_AMP);
 
     public OptimizerSpec {
         Objects.requireNonNull(name, "name");

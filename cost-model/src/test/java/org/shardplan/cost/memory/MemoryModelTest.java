@@ -2,6 +2,7 @@ package org.shardplan.cost.memory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -45,9 +46,23 @@ class MemoryModelTest {
     }
 
     @Test
+    void pyTorchsAutomaticMixedPrecisionKeepsFloat32StateAndMovesLessThanMegatronsStep() throws Exception {
+        OptimizerSpec amp = OptimizerSpec.of("ADAM-AMP");
+        assertEquals(OptimizerSpec.ADAM_AMP, amp);
+        // float32 weights, gradients and two moments: as many bytes as Megatron's mixed precision keeps
+        assertEquals(16, amp.bytesPerParameter(), 0);
+        assertEquals(OptimizerSpec.ADAM_MIXED.bytesPerParameter(), amp.bytesPerParameter(), 0);
+        assertEquals(4, amp.weightBytes(), 0);
+        // the fused AdamW and the clipping norm move 32 bytes a parameter, Megatron-LM's step of 2021 52
+        assertEquals(32, amp.stepBytesPerParameter(), 0);
+        assertTrue(amp.stepBytesPerParameter() < OptimizerSpec.ADAM_MIXED.stepBytesPerParameter());
+    }
+
+    @Test
     void unknownOptimizerIsNamed() {
         ClusterException e = assertThrows(ClusterException.class, () -> OptimizerSpec.of("lamb"));
-        assertEquals("optimizer must be one of [adam-mixed, adam-fp32, sgd-momentum-fp32, sgd-fp32], found \"lamb\"",
+        assertEquals("optimizer must be one of [adam-mixed, adam-fp32, sgd-momentum-fp32, sgd-fp32, adam-amp], found"
+                + " \"lamb\"",
                 e.getMessage());
     }
 }
