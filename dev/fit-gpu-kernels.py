@@ -108,7 +108,7 @@ def main():
         pts = [(c["seq"], c["headDim"], c["forwardSeconds"], c["backwardSeconds"], c["flops"] * (c["seq"] + 1)
                 / (2 * c["seq"])) for c in doc["cases"] if c["causal"]]
         best = None
-        for s0 in range(0, 8001, 50):
+        for s0 in (range(0, 8001, 50) if pts else ()):
             for d0 in range(0, 257, 4):
                 err, es = 0.0, []
                 for j in (2, 3):
