@@ -31,7 +31,8 @@ def predict(model, device, batch, optimizer, recompute=False, micro_batches=1):
            "--optimizer", optimizer, "--memory-limit", "1000GiB", "--json"]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if r.returncode != 0:
-        raise RuntimeError("shardplan plan exited %d: %s" % (r.returncode, r.stderr.strip().splitlines()[-1:]))
+        last = (r.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError("shardplan plan exited %d: %s" % (r.returncode, last.replace("|", "/")))
     return json.loads(r.stdout)["totals"]
 
 
@@ -42,10 +43,11 @@ def main():
     p.add_argument("files", nargs="+", help="measurements written by dev/gpu-steps.py")
     a = p.parse_args()
     runs = [json.load(open(f)) for f in a.files]
-    order, measured = [], {}
+    order, measured, failed = [], {}, {}
     for doc in runs:
         for c in doc["cases"]:
-            if "error" in c:
+            if "error" in c:  # listed below where no run measured it
+                failed.setdefault(c["case"], c["error"])
                 continue
             if c["case"] not in measured:
                 order.append(c["case"])
@@ -78,6 +80,9 @@ def main():
         lines.append("| %s | `%s` | %d | %s | %.1f ms (%s) | %.1f ms | %+.1f%% | %.1f GiB | %.1f GiB |" % (
             name, model, c["batch"], how, m * 1e3, runs_text, t["stepSeconds"] * 1e3, 100 * err,
             (c.get("peakAllocatedBytes") or 0) / 2 ** 30, t["peakMemoryBytesPerDevice"] / 2 ** 30))
+    for name, why in failed.items():
+        if name not in measured:
+            lines.append("| %s | - | - | - | not measured: %s | - | - | - | - |" % (name, why.replace("|", "/")))
     e = sorted(x for x, _ in errors)
     summary = "%d cases priced; median |error| %.1f%%; largest %.1f%% (%s)" % (
         len(e), 100 * statistics.median(e), 100 * e[-1], max(errors)[1]) if e else "no case priced"
