@@ -60,5 +60,35 @@ class SwiGluCostTest {
             assertEquals(2 * 128 * 256 * 2 + 2 * (2 * 128 * 512 * 2), cost.activationBytes(), 1e-9, device);
             assertEquals(cost.activationBytes(), pb.memoryOf(swiGlu, Optional.empty(), Layout.replicated())[1], 1e-9);
         }
+        // split over 8 devices, at sizes where the products outweigh the launches: every candidate layout costs at
+        // least its share of both products (the up projection split as the gate is), and its memory-only pricing
+        // keeps what the full pricing keeps
+        CoarseGraph big = Coarsening.coarsen(BuiltinModels.read("llama?layers=1,hidden=1024,heads=8,kv-heads=2,"
+                + "ffn=4096,vocab=1000,seq=512", ImportOptions.DEFAULT.withDims(Map.of("batch", 8L))).graph());
+        Cluster c = Cluster.homogeneous(DeviceProfiles.get("a100-80gb"), 8);
+        ComputeModel cm = ComputeModel.analytic(c.device(0));
+        ProblemBuilder pb = new ProblemBuilder(new ProblemBuilder.Settings(c, cm, MemoryModel.DEFAULT, 0,
+                OptionalDouble.empty()), big.nodes().size());
+        pb.prepare(big);
+        java.util.List<Optional<org.shardplan.graph.space.IterationSpace>> spaces =
+                org.shardplan.graph.passes.CoarseSpaces.of(big);
+        int checked = 0;
+        for (CoarseNode n : big.nodes()) {
+            if (!n.pattern().filter(Coarsening.SWIGLU::equals).isPresent()) {
+                continue;
+            }
+            Optional<org.shardplan.graph.space.IterationSpace> sp = spaces.get(n.index());
+            double gate = cm.cost(n.anchor()).trainingSeconds();
+            for (Layout l : org.shardplan.planner.strategy.StrategySpace.layouts(sp.orElseThrow(), pb.digits(), 64,
+                    java.util.List.of())) {
+                ProblemBuilder.Cost cost = pb.nodeCost(n, sp, l);
+                double share = sp.get().computeFraction(l.strategy());
+                assertTrue(cost.computeSeconds() >= 2 * gate * share * 0.95, l.label() + ": " + cost.computeSeconds()
+                        + " against twice " + gate * share);
+                assertEquals(cost.activationBytes(), pb.memoryOf(n, sp, l)[1], 1e-9, l.label());
+                checked++;
+            }
+        }
+        assertTrue(checked > 8, "layouts checked: " + checked);
     }
 }
