@@ -1276,12 +1276,8 @@ final class PipelineSearch {
                         }
                         e = estimate(sch, ps, m, v);
                     }
-                    double step = stages == 1 ? weightedObjective(b, m, choice) - overlapped(b, choice, ps)
-                            : e.stepSeconds() + updateAfter(sch, ps, stages);
-                    boolean fits = true;
-                    for (double mem : e.peakMemoryBytes()) {
-                        fits &= mem <= limit * (1 + 1e-12);
-                    }
+                    double step = planStep(b, choice, ps, sch, e, stages, m);
+                    boolean fits = fitsLimit(e);
                     Outcome o = new Outcome(stages, m, recompute, zero, sch, v, micro, b, pb, choice, bs, ps,
                             e, step, fits, proven, across, tied, bound, solver);
                     if (best == null || better(o, best)) {
@@ -1544,14 +1540,31 @@ final class PipelineSearch {
         List<StageProfile> ps = profiles(b, pb, choice, bounds, devices, o.recompute());
         Schedule sch = o.schedule();
         Estimate e = sch.estimate(ps, m, o.virtual());
-        double step = weightedObjective(b, m, choice) - overlapped(b, choice, ps);
+        double step = planStep(b, choice, ps, sch, e, 1, m);
+        boolean fits = fitsLimit(e);
+        boolean proven = lower >= step * (1 - PROVEN);
+        return new Outcome(o.stages(), m, o.recompute(), o.zero(), sch, o.virtual(), o.micro(), b, pb, choice, bounds, ps, e,
+                step, fits, proven, lower, o.tied(), o.memoryBound(), o.solver());
+    }
+
+    /**
+     * The step of a plan whose stages' profiles {@code ps} run {@code e} under {@code sch}: with one stage the weighted
+     * objective less the gradient reduction its backward pass hides; with more, the schedule's step and the optimizer
+     * step after it ({@link #updateAfter}). O(nodes + stages).
+     */
+    static double planStep(ProblemBuilder.Built b, int[] choice, List<StageProfile> ps, Schedule sch, Estimate e,
+            int stages, int m) {
+        return stages == 1 ? weightedObjective(b, m, choice) - overlapped(b, choice, ps)
+                : e.stepSeconds() + updateAfter(sch, ps, stages);
+    }
+
+    /** Whether every device's peak memory in {@code e} is within the memory limit (rounding allowed). O(devices). */
+    boolean fitsLimit(Estimate e) {
         boolean fits = true;
         for (double mem : e.peakMemoryBytes()) {
             fits &= mem <= limit * (1 + 1e-12);
         }
-        boolean proven = lower >= step * (1 - PROVEN);
-        return new Outcome(o.stages(), m, o.recompute(), o.zero(), sch, o.virtual(), o.micro(), b, pb, choice, bounds, ps, e,
-                step, fits, proven, lower, o.tied(), o.memoryBound(), o.solver());
+        return fits;
     }
 
     /** A one-stage plan is proven optimal when its bound is within this share of its step (rounding). */
@@ -2275,10 +2288,7 @@ final class PipelineSearch {
         List<StageProfile> ps = profiles(o.built(), o.builder(), choice, bs, devices, o.recompute());
         Estimate e = sch.estimate(ps, o.microBatches(), v);
         double step = e.stepSeconds() + updateAfter(sch, ps, o.stages());
-        boolean fits = true;
-        for (double mem : e.peakMemoryBytes()) {
-            fits &= mem <= limit * (1 + 1e-12);
-        }
+        boolean fits = fitsLimit(e);
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  bound's minimiser %s v %d priced with the %s layouts: %.6f s%s%n",
                     sch.name(), v, choice == o.choice() ? "plan's" : "its own", step, fits ? "" : " (does not fit)");
@@ -3702,11 +3712,7 @@ final class PipelineSearch {
                 }
                 Estimate e = sch.estimate(ps, m, 1);
                 double step = e.stepSeconds() + updateAfter(sch, ps, stages);
-                boolean fits = true;
-                for (double mem : e.peakMemoryBytes()) {
-                    fits &= mem <= limit * (1 + 1e-12);
-                }
-                double[] r = {fits ? 0 : 1, step};
+                double[] r = {fitsLimit(e) ? 0 : 1, step};
                 if (best == null || r[0] < best[0] || (r[0] == best[0] && r[1] < best[1])) {
                     best = r;
                 }

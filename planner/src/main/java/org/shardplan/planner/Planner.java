@@ -371,10 +371,7 @@ public final class Planner {
         org.shardplan.planner.pipeline.Estimate e = PipelineSearch.estimate(sch, profiles, m, v);
         double step = p == 1 ? Evaluator.objective(PipelineSearch.weighted(one, m), choice)
                 - PipelineSearch.overlapped(one, choice, profiles) : e.stepSeconds() + PipelineSearch.updateAfter(sch, profiles, p);
-        boolean fits = true;
-        for (double mem : e.peakMemoryBytes()) {
-            fits &= mem <= memoryLimit() * (1 + 1e-12);
-        }
+        boolean fits = ps.fitsLimit(e); // the search's limit: this planner's memory limit
         PipelineSearch.Outcome o = new PipelineSearch.Outcome(p, m, rc, plan.options().zeroStage(), sch, v, micro, one, pb,
                 choice, bounds, profiles, e, step, fits, false, Double.NEGATIVE_INFINITY, false, false,
                 plan.solver().name());
@@ -917,19 +914,10 @@ public final class Planner {
         List<org.shardplan.planner.pipeline.StageProfile> profiles = ps.profiles(b, pb, choice, bounds, devices,
                 small.recompute());
         org.shardplan.planner.pipeline.Schedule sch = small.schedule();
-        org.shardplan.planner.pipeline.Estimate e;
-        double step;
-        if (p == 1) {
-            e = sch.estimate(profiles, m, small.virtual());
-            step = PipelineSearch.weightedObjective(b, m, choice) - PipelineSearch.overlapped(b, choice, profiles);
-        } else {
-            e = PipelineSearch.estimate(sch, profiles, m, small.virtual());
-            step = e.stepSeconds() + PipelineSearch.updateAfter(sch, profiles, p);
-        }
-        boolean fits = true;
-        for (double mem : e.peakMemoryBytes()) {
-            fits &= mem <= memoryLimit() * (1 + 1e-12);
-        }
+        org.shardplan.planner.pipeline.Estimate e = p == 1 ? sch.estimate(profiles, m, small.virtual())
+                : PipelineSearch.estimate(sch, profiles, m, small.virtual());
+        double step = PipelineSearch.planStep(b, choice, profiles, sch, e, p, m);
+        boolean fits = ps.fitsLimit(e); // the search's limit: this planner's memory limit
         return new PipelineSearch.Outcome(p, m, small.recompute(), small.zero(), sch, small.virtual(), small.micro(), b, pb,
                 choice, bounds, profiles, e, step, fits, false, Double.NEGATIVE_INFINITY, false, false, "fewer-devices");
     }

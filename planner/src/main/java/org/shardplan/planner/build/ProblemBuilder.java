@@ -1204,17 +1204,17 @@ public final class ProblemBuilder {
      * the last of PV's first operand); 0 when not known.
      */
     private static long keyLength(Node local, AttentionChains.Role role) {
-        Value scores = role == AttentionChains.Role.SCORES ? (local.outputs().isEmpty() ? null : local.output(0))
-                : local.input(0);
-        if (scores == null || !scores.shape().rankKnown() || scores.shape().rank() < 2) {
-            return 0;
-        }
-        return scores.shape().dim(scores.shape().rank() - 1) instanceof org.shardplan.graph.Dim.Fixed f ? f.value() : 0;
+        return lastDim(role == AttentionChains.Role.SCORES ? (local.outputs().isEmpty() ? null : local.output(0))
+                : local.input(0));
     }
 
     /** The head dimension of a fused attention chain's product: QKᵀ's reduction, PV's output columns (0: unknown). */
     private static long headDim(Node local, AttentionChains.Role role) {
-        Value v = role == AttentionChains.Role.SCORES ? local.input(0) : local.input(1);
+        return lastDim(role == AttentionChains.Role.SCORES ? local.input(0) : local.input(1));
+    }
+
+    /** The last dimension of a value of rank 2 or more where it is fixed, else 0. */
+    private static long lastDim(Value v) {
         if (v == null || v.isAbsent() || !v.shape().rankKnown() || v.shape().rank() < 2) {
             return 0;
         }
