@@ -8,40 +8,21 @@ and backward on one CUDA GPU, for fitting a device profile's attention efficienc
 
 Each case is one [B, H, S, D] attention in bfloat16, with and without the causal mask: --warmup runs,
 then the median of --repeats timed forward passes and, separately, of --repeats backward passes
-(CUDA events, each sample a batch of back-to-back runs of about 2 ms as in dev/gpu-calibrate.py).
+(CUDA events, each sample a batch of back-to-back runs of about 2 ms: dev/gputiming.py).
 The FLOPs written are the two products' forward FLOPs, 4 B H S^2 D, whole (the causal kernel skips the
 masked blocks; the fit counts what shardplan prices for a causal chain, (S+1)/(2S) of them).
 """
 import argparse
 import json
-import statistics
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
+from gputiming import per_run_seconds
+
 SHAPES = [(4, 16, 2048, 128), (2, 32, 4096, 128), (16, 16, 1024, 64), (8, 32, 2048, 64)]
-BATCH_SECONDS = 2e-3
-
-
-def timed(fn, repeats, cuda):
-    def once(n):
-        if cuda:
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record()
-            for _ in range(n):
-                fn()
-            b.record()
-            b.synchronize()
-            return a.elapsed_time(b) / 1000.0 / n
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        return (time.perf_counter() - t) / n
-    one = once(3)
-    inner = max(1, min(50, int(BATCH_SECONDS / max(one, 1e-7))))
-    return statistics.median(once(inner) for _ in range(repeats))
 
 
 def main():
@@ -79,9 +60,10 @@ def main():
             for _ in range(a.warmup):
                 fwd().backward(g)
             with torch.no_grad():
-                tf = timed(lambda: sdpa(q, k, v, is_causal=causal), a.repeats, cuda)
+                tf = per_run_seconds(torch, lambda: sdpa(q, k, v, is_causal=causal), a.repeats, cuda)
             out = fwd()
-            tb = timed(lambda: torch.autograd.grad(out, (q, k, v), g, retain_graph=True), a.repeats, cuda)
+            tb = per_run_seconds(torch, lambda: torch.autograd.grad(out, (q, k, v), g, retain_graph=True), a.repeats,
+                                 cuda)
             doc["cases"].append({"batch": b, "heads": h, "seq": s, "headDim": d, "causal": causal,
                                  "flops": 4.0 * b * h * s * s * d, "forwardSeconds": tf, "backwardSeconds": tb})
             print("attention b%d h%d s%d d%d causal=%s: forward %.1f us, backward %.1f us"

@@ -23,16 +23,13 @@ import json
 import math
 import os
 import platform
-import statistics
 import sys
+
+from gputiming import per_run_seconds
 
 # Device profile names (cost-model/src/main/resources/org/shardplan/cost/devices) by GPU name.
 DEVICE_NAMES = [("H200", "h200"), ("H100", "h100-sxm"), ("A100-SXM4-80GB", "a100-80gb"), ("A100 80GB", "a100-80gb"),
                 ("A100", "a100-40gb"), ("V100", "v100"), ("2080 Ti", "rtx-2080ti"), ("1080 Ti", "gtx-1080ti")]
-
-# A timed sample lasts about this long (runs issued back to back), with at most MAX_INNER runs in it.
-BATCH_SECONDS = 2e-3
-MAX_INNER = 200
 
 ELEM_BYTES = {"float32": 4, "tf32": 4, "float16": 2, "bfloat16": 2}
 
@@ -174,30 +171,7 @@ def time_case(torch, case, dtype, warmup, repeats):
         for _ in range(warmup):
             fn(*args)
         torch.cuda.synchronize()
-        # Runs issued back to back, as a training step issues its kernels: a run shorter than the time it
-        # takes to issue one (a few microseconds in eager PyTorch) would otherwise be timed with the idle
-        # gap before it. Each timed sample is `inner` runs between two events, inner chosen so that a
-        # sample lasts about BATCH_SECONDS; the median sample over inner.
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(10):
-            fn(*args)
-        end.record()
-        end.synchronize()
-        one = start.elapsed_time(end) / 1000.0 / 10
-        inner = max(1, min(MAX_INNER, int(BATCH_SECONDS / max(one, 1e-7))))
-        times = []
-        for _ in range(repeats):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(inner):
-                fn(*args)
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end) / 1000.0 / inner)
-    return statistics.median(times)
+        return per_run_seconds(torch, lambda: fn(*args), repeats)
 
 
 def main():
