@@ -10,6 +10,10 @@ public sealed interface Dim permits Dim.Fixed, Dim.Symbolic, Dim.Unknown {
 
     /** A dimension of known size, at least 0. */
     record Fixed(long value) implements Dim {
+        /** Sizes 0 to 4095, shared: the planner makes a shape for every layout it prices. */
+        private static final Fixed[] SMALL = java.util.stream.LongStream.range(0, 4096).mapToObj(Fixed::new)
+                .toArray(Fixed[]::new);
+
         public Fixed {
             if (value < 0) {
                 throw new IllegalArgumentException("dimension must be >= 0, found " + value);
@@ -49,7 +53,7 @@ public sealed interface Dim permits Dim.Fixed, Dim.Symbolic, Dim.Unknown {
     Dim UNKNOWN = new Unknown();
 
     static Dim of(long value) {
-        return new Fixed(value);
+        return value >= 0 && value < Fixed.SMALL.length ? Fixed.SMALL[(int) value] : new Fixed(value);
     }
 
     static Dim symbol(String name) {

@@ -2079,11 +2079,12 @@ final class PipelineSearch {
         List<Object> key = new ArrayList<>(2 * p.nodes().size() + p.edges().size() + 1);
         key.add(p.memoryLimit());
         for (Problem.Node nd : p.nodes()) {
-            key.add(new DoublesKey(nd.costs()));
-            key.add(p.memoryLimit().isPresent() && nd.memory() != null ? new DoublesKey(nd.memory()) : "");
+            key.add(nd.costsKey());
+            DoublesKey mk = p.memoryLimit().isPresent() ? nd.memoryKey() : null;
+            key.add(mk != null ? mk : "");
         }
         for (Problem.Edge e : p.edges()) {
-            key.add(List.of(e.from(), e.to(), e.rows(), e.cols(), new DoublesKey(e.costs())));
+            key.add(List.of(e.from(), e.to(), e.rows(), e.cols(), e.costsKey()));
         }
         return key;
     }
@@ -3122,11 +3123,11 @@ final class PipelineSearch {
         }
         List<Object> parts = new ArrayList<>(2 * free.size() + free.edges().size());
         for (Problem.Node nd : free.nodes()) {
-            parts.add(new org.shardplan.planner.solver.DoublesKey(nd.costs()));
+            parts.add(nd.costsKey());
             parts.add(nd.labels());
         }
         for (Problem.Edge e : free.edges()) {
-            parts.add(List.of(e.from(), e.to(), e.rows(), e.cols(), new org.shardplan.planner.solver.DoublesKey(e.costs())));
+            parts.add(List.of(e.from(), e.to(), e.rows(), e.cols(), e.costsKey()));
         }
         Content key = new Content(parts);
         synchronized (unlimitedSolves) {

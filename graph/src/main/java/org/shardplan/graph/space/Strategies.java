@@ -95,7 +95,7 @@ public final class Strategies {
             }
         }
         List<Strategy> out = new ArrayList<>();
-        search(space, dims, 0, devices, new LinkedHashMap<>(), opts, devices, out);
+        search(space, dims, 0, devices, 1, new LinkedHashMap<>(), opts, devices, out);
         if (opts.maxStrategies() > 0 && out.size() > opts.maxStrategies()) {
             List<Strategy> rest = mostDevicesFirst(out.subList(1, out.size()));
             List<Strategy> capped = new ArrayList<>();
@@ -137,17 +137,20 @@ public final class Strategies {
         return r;
     }
 
-    private static void search(IterationSpace space, List<LoopDim> dims, int i, int remaining,
+    /**
+     * The strategies below the factors chosen so far ({@code cur}, whose product is {@code used}); the checks of a
+     * whole choice read {@code cur} before a strategy is made of it (most choices of many devices are dropped).
+     */
+    private static void search(IterationSpace space, List<LoopDim> dims, int i, int remaining, long used,
                                Map<String, Integer> cur, Options opts, int devices, List<Strategy> out) {
         if (i == dims.size()) {
-            Strategy s = new Strategy(cur);
-            if (opts.useAllDevices() && s.devices() != devices && !s.isReplicated()) {
+            if (opts.useAllDevices() && used != devices && used != 1) {
                 return;
             }
-            if (opts.evenOnly() && !space.divides(s)) {
+            if (opts.evenOnly() && !space.divides(cur)) {
                 return;
             }
-            out.add(s);
+            out.add(new Strategy(cur));
             return;
         }
         LoopDim d = dims.get(i);
@@ -161,7 +164,7 @@ public final class Strategies {
             if (f > 1) {
                 cur.put(d.name(), f);
             }
-            search(space, dims, i + 1, remaining / f, cur, opts, devices, out);
+            search(space, dims, i + 1, remaining / f, used * f, cur, opts, devices, out);
             cur.remove(d.name());
         }
     }

@@ -49,8 +49,8 @@ public record TensorIndexing(Value value, List<AxisMap> axes, boolean sparseRead
 
     /** Whether a loop dimension indexes some axis of this tensor. */
     public boolean indexedBy(String dim) {
-        for (AxisMap a : axes) {
-            if (a.dims().contains(dim)) {
+        for (int i = 0, n = axes.size(); i < n; i++) {
+            if (axes.get(i).dims().contains(dim)) {
                 return true;
             }
         }

@@ -294,6 +294,22 @@ public final class ProblemBuilder {
             return unsupported;
         }
 
+        private final Map<List<Layout>, String[]> labels = new java.util.IdentityHashMap<>();
+
+        /**
+         * The labels of a candidate list ({@link Layout#label}), made once per list: the units of a class share
+         * theirs, and every stage problem cut from this one names its candidates.
+         */
+        synchronized String[] labels(List<Layout> layouts) {
+            return labels.computeIfAbsent(layouts, lts -> {
+                String[] x = new String[lts.size()];
+                for (int k = 0; k < x.length; k++) {
+                    x[k] = lts.get(k).label();
+                }
+                return x;
+            });
+        }
+
         /** The unit of a coarse node. */
         public Optional<Unit> unit(String name) {
             for (Unit u : units) {

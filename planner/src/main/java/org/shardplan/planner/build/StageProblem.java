@@ -121,8 +121,6 @@ public record StageProblem(Problem problem, int from, int[] representative, int[
         int[][] cand = new int[m][];
         String[] names = new String[m];
         List<List<String>> labels = new ArrayList<>(java.util.Collections.nCopies(m, (List<String>) null));
-        // the units of a class share their candidate list (ProblemBuilder), and so its labels
-        Map<List<Layout>, String[]> labelCache = new java.util.IdentityHashMap<>();
         for (int i = 0; i < n; i++) {
             ProblemBuilder.Unit u = b.units().get(from + i);
             int t = map[i];
@@ -132,13 +130,7 @@ public record StageProblem(Problem problem, int from, int[] representative, int[
                 mem[t] = new double[a.length];
                 cand[t] = a;
                 names[t] = u.name();
-                String[] all = labelCache.computeIfAbsent(u.layouts(), lts -> {
-                    String[] x = new String[lts.size()];
-                    for (int k = 0; k < x.length; k++) {
-                        x[k] = lts.get(k).label();
-                    }
-                    return x;
-                });
+                String[] all = b.labels(u.layouts());
                 List<String> ls = new ArrayList<>(a.length);
                 for (int k : a) {
                     ls.add(all[k]);

@@ -147,6 +147,16 @@ public record Problem(String name, List<Node> nodes, List<Edge> edges, OptionalD
             return memory == null ? null : memory.clone();
         }
 
+        /** The costs as a map key, without a copy (the key's array is this node's own: not to be changed). */
+        public DoublesKey costsKey() {
+            return new DoublesKey(costs);
+        }
+
+        /** The memory as a map key, without a copy (null when none; the key's array is not to be changed). */
+        public DoublesKey memoryKey() {
+            return memory == null ? null : new DoublesKey(memory);
+        }
+
         /** Number of strategies. */
         public int strategies() {
             return costs.length;
@@ -237,6 +247,11 @@ public record Problem(String name, List<Node> nodes, List<Edge> edges, OptionalD
         @Override
         public double[] costs() {
             return costs.clone();
+        }
+
+        /** The costs as a map key, without a copy (the key's array is this edge's own: not to be changed). */
+        public DoublesKey costsKey() {
+            return new DoublesKey(costs);
         }
 
         /** The matrix itself, row-major, for readers in this package that do not change it (no copy of millions of entries). */

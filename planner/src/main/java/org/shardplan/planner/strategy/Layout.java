@@ -60,8 +60,8 @@ public record Layout(Strategy strategy, List<String> placement, Map<String, int[
                 dimsOnly.add(d);
             }
         }
-        if (!new java.util.HashSet<>(dimsOnly).equals(strategy.factors().keySet())
-                || dimsOnly.size() != strategy.factors().size()) {
+        // as many names as split dimensions, each of them among the names: each exactly once
+        if (dimsOnly.size() != strategy.factors().size() || !dimsOnly.containsAll(strategy.factors().keySet())) {
             throw new IllegalArgumentException("placement must list the split dimensions " + strategy.factors().keySet()
                     + " once each, found " + placement);
         }
