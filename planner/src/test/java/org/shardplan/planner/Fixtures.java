@@ -123,9 +123,17 @@ public final class Fixtures {
     /** {@link #samePlanWithout(Planner, ModelSource, java.util.function.Consumer, String)} with the options given. */
     static OnOff samePlanWithout(Planner p, SearchOptions opts, ModelSource model,
             java.util.function.Consumer<PipelineSearch> turnOff, String what) throws Exception {
+        return samePlanWithout(p, opts, model, x -> { }, turnOff, what);
+    }
+
+    /** {@link #samePlanWithout(Planner, SearchOptions, ModelSource, java.util.function.Consumer, String)}, {@code both} set in both searches. */
+    static OnOff samePlanWithout(Planner p, SearchOptions opts, ModelSource model, java.util.function.Consumer<PipelineSearch> both,
+            java.util.function.Consumer<PipelineSearch> turnOff, String what) throws Exception {
         PipelineSearch on = new PipelineSearch(p, opts, model, 64, 30);
+        both.accept(on);
         var a = on.run();
         PipelineSearch off = new PipelineSearch(p, opts, model, 64, 30);
+        both.accept(off);
         turnOff.accept(off);
         var b = off.run();
         org.junit.jupiter.api.Assertions.assertTrue(on.timeLeft() && off.timeLeft(), what);
