@@ -177,6 +177,26 @@ class MalformedModelsTest {
     }
 
     @Test
+    void dilationsWhoseWindowOverflows() throws IOException {
+        // 2^63 - 1 x (3 - 1) + 1 wraps to -1 in 64 bits: the window's span is checked, not the wrapped value used
+        rejected(conv("dilation-big.onnx", new long[] {4, 3, 3, 3}, intsAttr("dilations", Long.MAX_VALUE, 1)),
+                "node 'conv' (Conv)", "dilation 9223372036854775807", "2^63 - 1");
+    }
+
+    @Test
+    void aShapeInputOfHundredsOfMillionsOfEntries() throws IOException {
+        // Expand's output has as many dimensions as its shape input has entries: 134,217,733 read from a damaged file
+        // made inspect build shapes of that rank for minutes; each rule that takes its rank so is held to 64
+        for (String op : new String[] {"Expand", "Reshape", "ConstantOfShape"}) {
+            Msg shape = new Msg().str(1, "shape").msg(2, new Msg().msg(1, tensorType(7, 134_217_733L)));
+            String[] in = op.equals("ConstantOfShape") ? s("shape") : s("x", "shape");
+            Path p = model(op + "-rank.onnx", new Msg().str(2, "g").msg(11, tensor("x", 2L, 3L)).msg(11, shape)
+                    .msg(1, node("n", op, in, s("y"))).msg(12, tensor("y")));
+            rejected(p, "node 'n' (" + op + ")", "the shape input has 134217733 entries", "at most 64 dimensions");
+        }
+    }
+
+    @Test
     void dimensionsThatOverflow() throws IOException {
         for (long d : new long[] {1L << 62, Long.MAX_VALUE}) {
             Path p = model("big-" + Long.numberOfTrailingZeros(d) + ".onnx", new Msg().str(2, "g")

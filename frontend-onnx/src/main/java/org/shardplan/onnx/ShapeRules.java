@@ -598,7 +598,7 @@ final class ShapeRules {
             if (target == null) {
                 Shape ts = c.in(1).shape();
                 if (ts.rankKnown() && ts.rank() == 1 && ts.dim(0).isFixed()) {
-                    return one(Info.of(x.dtype(), Shape.unknownDims((int) ts.dim(0).value())));
+                    return one(Info.of(x.dtype(), Shape.unknownDims(rankFrom(ts.dim(0).value(), "the shape input"))));
                 }
                 return one(unknownOf(x.dtype()));
             }
@@ -1201,7 +1201,8 @@ final class ShapeRules {
         if (e == null) {
             Shape ss = sh.shape();
             if (ss.rankKnown() && ss.rank() == 1 && ss.dim(0).isFixed() && x.rankKnown()) {
-                return one(Info.of(x.dtype(), Shape.unknownDims((int) Math.max(ss.dim(0).value(), x.rank()))));
+                return one(Info.of(x.dtype(), Shape.unknownDims(Math.max(rankFrom(ss.dim(0).value(), "the shape input"),
+                        x.rank()))));
             }
             return one(unknownOf(x.dtype()));
         }
@@ -1281,6 +1282,21 @@ final class ShapeRules {
         return one(Info.of(x.dtype(), Shape.of(out)));
     }
 
+    /** The most dimensions a tensor may have whose rank a shape input's length sets (PyTorch's limit too). */
+    static final int MAX_RANK = 64;
+
+    /**
+     * The rank a 1-D shape input of {@code length} entries gives its output (Reshape, Expand, ConstantOfShape), or an
+     * error naming the input: a length read from a damaged file could otherwise make a shape of billions of dimensions.
+     */
+    static int rankFrom(long length, String input) {
+        if (length < 0 || length > MAX_RANK) {
+            throw new IllegalArgumentException(input + " has " + length + " entries: tensors of at most " + MAX_RANK
+                    + " dimensions are supported");
+        }
+        return (int) length;
+    }
+
     static long checkDim(long v) {
         if (v < 0) {
             throw new IllegalArgumentException("output dimension would be " + v + ", must be >= 0");
@@ -1295,7 +1311,7 @@ final class ShapeRules {
         if (sh.elements() == null) {
             Shape ss = sh.shape();
             if (ss.rankKnown() && ss.rank() == 1 && ss.dim(0).isFixed()) {
-                return one(Info.of(t, Shape.unknownDims((int) ss.dim(0).value())));
+                return one(Info.of(t, Shape.unknownDims(rankFrom(ss.dim(0).value(), "the shape input"))));
             }
             return one(unknownOf(t));
         }
@@ -1616,9 +1632,31 @@ final class ShapeRules {
     }
 
     /** Output size of one spatial axis of a convolution or pooling window. */
+    /**
+     * The positions a window of {@code k} taps {@code dil} apart spans, {@code dil·(k−1)+1}; an error naming both where
+     * that does not fit in 64 bits (a dilation of 2^63 - 1 would otherwise wrap to a negative span).
+     */
+    static long windowSpan(long k, long dil) {
+        try {
+            return Math.addExact(Math.multiplyExact(dil, k - 1), 1);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("a window of " + k + " taps with dilation " + dil
+                    + " spans more than 2^63 - 1 positions");
+        }
+    }
+
+    /** {@code a + b + c} of non-negative sizes, or an error naming {@code what} where it does not fit in 64 bits. */
+    private static long exactSum(String what, long a, long b, long c) {
+        try {
+            return Math.addExact(Math.addExact(a, b), c);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(what + " exceeds 2^63 - 1: " + a + " + " + b + " + " + c);
+        }
+    }
+
     static Dim windowOut(Dim in, long k, long stride, long dil, long padBegin, long padEnd, String autoPad,
                          boolean ceil) {
-        long eff = dil * (k - 1) + 1;
+        long eff = windowSpan(k, dil);
         if (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER")) {
             if (!in.isFixed()) {
                 return stride == 1 ? in : Dim.unknown();
@@ -1635,7 +1673,7 @@ final class ShapeRules {
         if (!in.isFixed()) {
             return stride == 1 && padBegin + padEnd == eff - 1 ? in : Dim.unknown();
         }
-        long span = in.value() + padBegin + padEnd - eff;
+        long span = exactSum("the padded input", in.value(), padBegin, padEnd) - eff;
         if (span < 0) {
             throw new IllegalArgumentException("window of " + eff + " does not fit an input of " + in.value()
                     + " with padding " + (padBegin + padEnd));
@@ -1798,7 +1836,14 @@ final class ShapeRules {
             long pb = pads == null || autoPad.equals("VALID") ? 0 : pads[i];
             long pe = pads == null || autoPad.equals("VALID") ? 0 : pads[i + sp];
             long op = outPad == null ? 0 : outPad[i];
-            out.add(Dim.of(checkDim(s * (in.value() - 1) + op + ((kernel[i] - 1) * d + 1) - pb - pe)));
+            long grown;
+            try {
+                grown = Math.addExact(Math.addExact(Math.multiplyExact(s, in.value() - 1), op), windowSpan(kernel[i], d));
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("the output of axis " + (2 + i) + " exceeds 2^63 - 1: stride " + s
+                        + " x (" + in.value() + " - 1) + output_padding " + op + " + window " + windowSpan(kernel[i], d));
+            }
+            out.add(Dim.of(checkDim(grown - pb - pe)));
         }
         return one(Info.of(x.dtype(), Shape.of(out)));
     }
@@ -1885,6 +1930,10 @@ final class ShapeRules {
                 return one(Info.of(x.dtype(), Shape.unknownDims(s.rank())));
             }
             if (as.rankKnown() && as.rank() == 1 && as.dim(0).isFixed()) {
+                if (as.dim(0).value() > s.rank()) {
+                    throw new IllegalArgumentException("axes has " + as.dim(0).value() + " entries, more than the rank of the"
+                            + " input (" + s.rank() + ")");
+                }
                 return one(Info.of(x.dtype(), Shape.unknownDims(s.rank() - (int) as.dim(0).value())));
             }
             return one(unknownOf(x.dtype()));
