@@ -184,6 +184,18 @@ class MalformedModelsTest {
     }
 
     @Test
+    void convTransposeWindowListsOfTheWrongLength() throws IOException {
+        // a list shorter than the spatial axes made shape inference fail with an index error, the model then planned
+        // with the node's outputs unknown; Conv already named the list
+        for (Msg attr : new Msg[] {intsAttr("strides", 2), intsAttr("output_padding", 1), intsAttr("pads", 1, 1)}) {
+            Path p = model("convtranspose.onnx", new Msg().str(2, "g").msg(11, tensor("x", 1L, 4L, 8L, 8L))
+                    .msg(5, weight("w", 4, 2, 3, 3)).msg(1, node("ct", "ConvTranspose", s("x", "w"), s("y"), attr))
+                    .msg(12, tensor("y")));
+            rejected(p, "node 'ct' (ConvTranspose)", "must have", "the spatial axes");
+        }
+    }
+
+    @Test
     void aShapeInputOfHundredsOfMillionsOfEntries() throws IOException {
         // Expand's output has as many dimensions as its shape input has entries: 134,217,733 read from a damaged file
         // made inspect build shapes of that rank for minutes; each rule that takes its rank so is held to 64

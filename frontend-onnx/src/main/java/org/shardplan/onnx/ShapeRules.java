@@ -1810,6 +1810,10 @@ final class ShapeRules {
             kernel = Shape.of(ws.dims().subList(2, ws.rank())).toLongs();
         }
         if (outputShape != null) {
+            if (outputShape.length < sp) {
+                throw new IllegalArgumentException("output_shape must give the " + sp + " spatial axes, found "
+                        + Arrays.toString(outputShape));
+            }
             int off = outputShape.length - sp;
             for (int i = 0; i < sp; i++) {
                 out.add(Dim.of(outputShape[off + i]));
@@ -1820,6 +1824,12 @@ final class ShapeRules {
         long[] dil = c.attrInts("dilations");
         long[] pads = c.attrInts("pads");
         long[] outPad = c.attrInts("output_padding");
+        // as Conv's: one entry per spatial axis (pads two), so that a short list is an error naming it
+        requireWindow("kernel_shape", kernel, sp, 1);
+        requireWindow("strides", strides, sp, 1);
+        requireWindow("dilations", dil, sp, 1);
+        requireWindow("pads", pads, 2 * sp, 0);
+        requireWindow("output_padding", outPad, sp, 0);
         String autoPad = c.attrString("auto_pad", "NOTSET");
         for (int i = 0; i < sp; i++) {
             Dim in = xs.dim(2 + i);
