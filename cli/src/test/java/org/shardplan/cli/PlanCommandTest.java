@@ -195,6 +195,8 @@ class PlanCommandTest {
         assertEquals(3, r.code(), r.out());
         assertTrue(r.err().contains("searched ") && r.err().contains("micro-batches ["), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
+        // the limit as given, not rounded to "0.0 MiB"
+        assertTrue(r.err().contains("no plan fits 1.0 KiB per device"), r.err());
     }
 
     @Test

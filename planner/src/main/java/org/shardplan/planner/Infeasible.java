@@ -20,8 +20,11 @@ final class Infeasible {
 
     /** A size in GiB, or in MiB below one GiB. */
     static String gib(double bytes) {
-        return Math.abs(bytes) >= (1L << 30) ? String.format(Locale.ROOT, "%.2f GiB", bytes / (1L << 30))
-                : String.format(Locale.ROOT, "%.1f MiB", bytes / (1 << 20));
+        double m = Math.abs(bytes);
+        return m >= (1L << 30) ? String.format(Locale.ROOT, "%.2f GiB", bytes / (1L << 30))
+                : m >= (1 << 20) ? String.format(Locale.ROOT, "%.1f MiB", bytes / (1 << 20))
+                : m >= (1 << 10) ? String.format(Locale.ROOT, "%.1f KiB", bytes / (1 << 10))
+                : String.format(Locale.ROOT, "%.0f B", bytes);
     }
 
     static double leastMemory(ProblemBuilder.Built b) {
