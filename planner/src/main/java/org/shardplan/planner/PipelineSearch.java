@@ -4262,18 +4262,18 @@ final class PipelineSearch {
      */
     boolean earlyZero = !"false".equals(System.getProperty("shardplan.earlyZero"));
 
+    /** How many times {@link #fewerAtNextZero} found a faster plan than its sweep's, for tests. */
+    int fewerKept;
+
     /**
      * The first pass's sweep of P stages at ZeRO stage {@code z}, with the counts it put off because memory binds
      * there, fewer than the count it kept, priced at ZeRO stage {@code next} now: a pipeline's fewer, larger
      * micro-batches are faster where they fit, and the plan they give then bounds the rest of the pass (GPT-145.6B on
      * 1,536 A100s: at 2 stages ZeRO 1 keeps 16 micro-batches at 28.5 s and puts 4 and 8 off; ZeRO 2 fits 8 at 15.1 s,
      * the plan kept, found at the second degree of the first pass instead of after the second pass). One price per
-     * count, through the passes' memo; the counts are also noted for the next stage as before, where they are then
-     * known.
+     * count, through the passes' memo, which the later pricing of the counts noted for the next ZeRO stage ({@link
+     * #nextZero}) then finds priced.
      */
-    /** How many times {@link #fewerAtNextZero} found a faster plan than its sweep's, for tests. */
-    int fewerKept;
-
     private Sweep fewerAtNextZero(int p, boolean rc, int z, int next, Sweep sw) throws ShardplanException {
         if (!earlyZero || sw.best() == null || !sw.best().fits() || sw.best().isBounded()) {
             return sw;
