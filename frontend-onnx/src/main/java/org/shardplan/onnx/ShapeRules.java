@@ -1631,7 +1631,6 @@ final class ShapeRules {
         return one(Info.of(a.dtype(), Shape.of(List.of(m, n))));
     }
 
-    /** Output size of one spatial axis of a convolution or pooling window. */
     /**
      * The positions a window of {@code k} taps {@code dil} apart spans, {@code dil·(k−1)+1}; an error naming both where
      * that does not fit in 64 bits (a dilation of 2^63 - 1 would otherwise wrap to a negative span).
@@ -1654,6 +1653,7 @@ final class ShapeRules {
         }
     }
 
+    /** Output size of one spatial axis of a convolution or pooling window. */
     static Dim windowOut(Dim in, long k, long stride, long dil, long padBegin, long padEnd, String autoPad,
                          boolean ceil) {
         long eff = windowSpan(k, dil);
