@@ -92,6 +92,12 @@ public final class PlanCommand implements Callable<Integer> {
      * that {@code --recompute model.onnx} keeps the model as the positional parameter.
      */
     static final class OptionalMode implements picocli.CommandLine.IParameterConsumer {
+        /** Whether a word after {@code --recompute} reads as a mode rather than a model or another option. */
+        static boolean looksLikeAMode(String w) {
+            return !w.isEmpty() && !w.startsWith("-") && w.indexOf('.') < 0 && w.indexOf('/') < 0 && w.indexOf(':') < 0
+                    && !java.nio.file.Files.exists(java.nio.file.Path.of(w));
+        }
+
         private static final java.util.Set<String> MODES = java.util.Set.of("auto", "on", "off", "true", "false");
 
         @Override
@@ -100,6 +106,10 @@ public final class PlanCommand implements Callable<Integer> {
             String value = "on";
             if (!args.isEmpty() && MODES.contains(args.peek())) {
                 value = args.pop();
+            } else if (!args.isEmpty() && looksLikeAMode(args.peek())) {
+                // a word that names no mode and could not be a model (no '.', '/' or ':', no such file): a mistyped mode
+                throw new picocli.CommandLine.ParameterException(command.commandLine(),
+                        "--recompute must be auto, on or off (plain --recompute is on), found '" + args.peek() + "'");
             }
             spec.setValue(value);
         }

@@ -51,6 +51,9 @@ class BadOptionsTest {
         oneLine(CliRun.of("plan", "--frobnicate"), "--frobnicate", "(see 'shardplan plan --help')");
         oneLine(CliRun.of("solve"), "PROBLEM", "(see 'shardplan solve --help')");
         oneLine(CliRun.of("plan", "builtin:cnn", "extra"), "extra");
+        // a mistyped mode is named as one, not as an unmatched argument; a model after plain --recompute stays the model
+        oneLine(CliRun.of("plan", "builtin:cnn", "--recompute", "maybe"),
+                "--recompute must be auto, on or off (plain --recompute is on), found 'maybe'");
     }
 
     @Test
