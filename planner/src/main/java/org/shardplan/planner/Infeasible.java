@@ -18,8 +18,8 @@ final class Infeasible {
     private Infeasible() {
     }
 
-    /** A size in GiB, or in MiB below one GiB. */
-    static String gib(double bytes) {
+    /** A size in the largest of GiB, MiB and KiB that it reaches, else in bytes. */
+    static String size(double bytes) {
         double m = Math.abs(bytes);
         return m >= (1L << 30) ? String.format(Locale.ROOT, "%.2f GiB", bytes / (1L << 30))
                 : m >= (1 << 20) ? String.format(Locale.ROOT, "%.1f MiB", bytes / (1 << 20))
@@ -46,14 +46,14 @@ final class Infeasible {
     static String explain(Planner p, CoarseGraph g, ProblemBuilder.Built b, double limit) {
         double least = leastMemory(b);
         StringBuilder s = new StringBuilder();
-        s.append("no plan fits ").append(gib(limit)).append(" per device: the least memory any plan needs is ")
-                .append(gib(least)).append(" (").append(gib(least - limit)).append(" over)");
+        s.append("no plan fits ").append(size(limit)).append(" per device: the least memory any plan needs is ")
+                .append(size(least)).append(" (").append(size(least - limit)).append(" over)");
         List<ProblemBuilder.Unit> us = new ArrayList<>(b.units());
         us.sort(Comparator.comparingDouble((ProblemBuilder.Unit u) -> -minMemory(u)));
         List<String> alone = new ArrayList<>();
         for (ProblemBuilder.Unit u : us) {
             if (minMemory(u) > limit) {
-                alone.add(u.name() + " needs " + gib(minMemory(u)) + " by itself");
+                alone.add(u.name() + " needs " + size(minMemory(u)) + " by itself");
             }
         }
         if (!alone.isEmpty()) {
@@ -61,7 +61,7 @@ final class Infeasible {
         } else {
             s.append("; largest layers: ");
             for (int i = 0; i < Math.min(3, us.size()); i++) {
-                s.append(i == 0 ? "" : ", ").append(us.get(i).name()).append(" (").append(gib(minMemory(us.get(i))))
+                s.append(i == 0 ? "" : ", ").append(us.get(i).name()).append(" (").append(size(minMemory(us.get(i))))
                         .append(")");
             }
         }
@@ -94,6 +94,6 @@ final class Infeasible {
 
     private static String tryOne(Planner q, CoarseGraph g, double limit, String what) {
         double least = q.problemBuilder(g).leastMemory(g);
-        return least <= limit ? what + " (needs at least " + gib(least) + ")" : "";
+        return least <= limit ? what + " (needs at least " + size(least) + ")" : "";
     }
 }
