@@ -298,11 +298,61 @@ final class PipelineSearch {
      * bounds is no longer the plan found): its time is then up, so that it stops at its next look at the clock.
      */
     private boolean dropped() {
-        java.util.concurrent.atomic.AtomicBoolean d = droppedHere.get();
-        return d != null && d.get();
+        Drop d = droppedHere.get();
+        if (d == null) {
+            return false;
+        }
+        d.yieldToSearch();
+        return d.get();
     }
 
-    private final ThreadLocal<java.util.concurrent.atomic.AtomicBoolean> droppedHere = new ThreadLocal<>();
+    private final ThreadLocal<Drop> droppedHere = new ThreadLocal<>();
+
+    /**
+     * The flag that drops work done beside the search ({@link #reportAhead}), and whether that work gives way to the
+     * search's threads: at each look at the clock a bound started during the passes waits while the threads beside
+     * the search are busy ({@link #searchBusy}), at most {@link #YIELD_NANOS} a look (a wait can never hold the search up
+     * for long, even where this thread holds a lock another needs), so that it takes only the time they leave idle.
+     */
+    final class Drop extends java.util.concurrent.atomic.AtomicBoolean {
+        private static final long serialVersionUID = 1L;
+        /** Whether the work gives way; cleared once the search waits for its answer. */
+        volatile boolean yielding;
+        /** The nanoseconds it waited (for the trace). */
+        long waited;
+
+        Drop(boolean yielding) {
+            this.yielding = yielding;
+        }
+
+        long lastLook;
+        long maxGap;
+        long looks;
+
+        void yieldToSearch() {
+            long t0 = System.nanoTime();
+            if (lastLook != 0) {
+                maxGap = Math.max(maxGap, t0 - lastLook);
+            }
+            lastLook = t0;
+            looks++;
+            if (!yielding || get() || Thread.holdsLock(PipelineSearch.this) || !searchBusy()) {
+                return;
+            }
+            long start = System.nanoTime();
+            long until = start + YIELD_NANOS;
+            long now = start;
+            while (yielding && !get() && now < until && searchBusy()) {
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+                now = System.nanoTime();
+            }
+            waited += now - start;
+            lastLook = System.nanoTime();
+        }
+    }
+
+    /** The longest a bound beside the passes waits at one look at the clock ({@link Drop#yieldToSearch}). */
+    static final long YIELD_NANOS = 200_000_000L;
 
     /**
      * Seconds of the time limit left, and at least 0.05: the solvers called one after another for a
@@ -405,6 +455,9 @@ final class PipelineSearch {
     void prepareAhead(int stages, int m, boolean recompute, int zero, boolean build) {
         if (!prepareAheadOn || !beside || batch <= 0 || batch % m != 0 || helpers() == null || !timeLeft()) {
             return;
+        }
+        if (boundYields && reportedDrop != null && !reportedDrop.yielding && reportedAhead != null && !reportedAhead.isDone()) {
+            return; // the reported bound goes first ({@link #reportAhead}); the pricing makes what it needs itself
         }
         long micro = batch / m;
         int devices = cluster.deviceCount() / stages;
@@ -1658,7 +1711,7 @@ final class PipelineSearch {
      */
     private java.util.concurrent.ExecutorService helpers;
 
-    private java.util.concurrent.ExecutorService helpers() {
+    java.util.concurrent.ExecutorService helpers() {
         if (helpers == null && threads() > 1) {
             java.util.concurrent.atomic.AtomicInteger id = new java.util.concurrent.atomic.AtomicInteger();
             java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads() - 1,
@@ -1667,11 +1720,54 @@ final class PipelineSearch {
                         Thread t = new Thread(r, "shardplan-search-" + id.incrementAndGet());
                         t.setDaemon(true);
                         return t;
-                    });
+                    }) {
+                @Override
+                protected void beforeExecute(Thread t, Runnable r) {
+                    helpersRunning.incrementAndGet();
+                }
+
+                @Override
+                protected void afterExecute(Runnable r, Throwable t) {
+                    helpersRunning.decrementAndGet();
+                }
+            };
             pool.allowCoreThreadTimeOut(true);
             helpers = pool;
         }
         return helpers;
+    }
+
+    /** The tasks {@link #helpers} run at this moment. */
+    private final java.util.concurrent.atomic.AtomicInteger helpersRunning = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * The thread the reported bound of a plan found during the passes runs on ({@link #reportAhead}), beside {@link
+     * #helpers}: it gives way to them ({@link Drop#yieldToSearch}), so that it only takes the time the search's own
+     * threads leave idle. A daemon thread that ends when idle.
+     */
+    private java.util.concurrent.ExecutorService boundThread;
+
+    private java.util.concurrent.ExecutorService boundThread() {
+        if (boundThread == null && threads() > 1) {
+            java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 2,
+                    java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                        Thread t = new Thread(r, "shardplan-bound");
+                        t.setDaemon(true);
+                        return t;
+                    });
+            pool.allowCoreThreadTimeOut(true);
+            boundThread = pool;
+        }
+        return boundThread;
+    }
+
+    /**
+     * Whether the search's other threads are busy: a task of {@link #helpers}, the common fork-join pool's workers
+     * (the solvers' parallel loops) or the dual's part threads ({@link org.shardplan.planner.solver.SolverThreads}).
+     */
+    private boolean searchBusy() {
+        return helpersRunning.get() > 0 || java.util.concurrent.ForkJoinPool.commonPool().getActiveThreadCount() > 0
+                || org.shardplan.planner.solver.SolverThreads.running() > 0;
     }
 
     /** Whether this search uses its threads beside ({@link #helpers}, where there are any); tests turn it off to compare. */
@@ -2113,11 +2209,17 @@ final class PipelineSearch {
             reportedAhead = null;
             reportedFor = null;
             reportsTaken++;
+            Drop d = reportedDrop;
+            reportedDrop = null;
+            if (d != null) {
+                d.yielding = false; // the search waits for it now
+            }
             long t = System.nanoTime();
             Reported r = f.get(() -> reportedHere(o));
             if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "reported bound taken from beside after %.2f s%n",
-                        (System.nanoTime() - t) / 1e9);
+                System.err.printf(java.util.Locale.ROOT, "reported bound taken from beside after %.2f s%s%n",
+                        (System.nanoTime() - t) / 1e9, d == null || d.waited == 0 ? ""
+                        : String.format(java.util.Locale.ROOT, " (it gave way to the search for %.2f s; %d looks, longest gap %.3f s)", d.waited / 1e9, d.looks, d.maxGap / 1e9));
             }
             return r;
         }
@@ -2135,25 +2237,37 @@ final class PipelineSearch {
     /** {@link #reported} of {@link #reportedFor}, started on a thread beside ({@link #reportAhead}). */
     private BesideWork<Reported> reportedAhead;
     /** Set to stop {@link #reportedAhead} once it is not wanted ({@link #dropped}). */
-    private java.util.concurrent.atomic.AtomicBoolean reportedDrop;
+    private Drop reportedDrop;
 
     /**
-     * Whether the first pass over the pipeline degrees is done ({@link #reportAhead} starts nothing before): in it
-     * the plan found changes with almost every degree. From the second pass on the plan found is often the one
-     * kept (145.6B's, found in the first pass; DenseNet-121's on 64 devices, whose bound is 4 s of a 10 s search
-     * that is otherwise one thread's work), but not always (Megatron's 1T row: a 32-stage plan found in the first
-     * pass, whose bound takes 8 s, loses to one stage in the second). Nor is one started during the passes once a
-     * configuration is put off because memory binds: the search's end then prices those beside the bound, as before
-     * (on GPT-145.6B and 1T, whose first passes put configurations off, a bound started in the second pass took the
-     * second core from the passes' own work: 145.6B's search took 1.1-2.4 s longer in two alternated pairs).
+     * Whether the first pass over the pipeline degrees is done. In it the plan found changes with almost every degree,
+     * and a pipeline plan found there may lose to one stage later (Megatron's 1T row: a 32-stage plan found in the first
+     * pass, whose bound takes 8 s); so a bound started before ({@link #boundYields}) gives way to the search's threads.
+     * From then on, where nothing was put off, the plan found is often the one kept (DenseNet-121's on 64 devices) and its
+     * bound goes first; where configurations were put off because memory binds (GPT-145.6B, 1T), the bound keeps giving
+     * way until the search waits for it (started on the thread beside in the second pass, it took the second core from
+     * the passes' own work: 145.6B's search took 1.1-2.4 s longer in two alternated pairs). With {@code boundYields} off,
+     * nothing is started before this, nor before the passes are done where something was put off.
      */
     private boolean reportAheadNow;
+
+    /**
+     * Whether the reported bound of the plan found runs from the first configuration priced on, on a thread of its own
+     * that gives way to the search's threads ({@link Drop#yieldToSearch}: it takes only the time they leave idle, so a
+     * bound that is dropped costs the search little), rather than from the second pass on the threads beside, where it
+     * would take the second core from the preparations ({@code -Dshardplan.boundYields=false}: the latter; tests set it).
+     */
+    boolean boundYields = !"false".equals(System.getProperty("shardplan.boundYields"));
+
+    /** Whether {@link #run} runs the passes (configurations priced one by one, as tests do, start no bound beside). */
+    private boolean searching;
 
     /** Whether the passes over the configurations are done: from then on {@link #reportAhead} starts bounds whatever was put off. */
     private boolean passesDone;
 
-    /** How many reported bounds were started ahead during the passes, for tests. */
+    /** How many reported bounds were started ahead during the passes, and during the first of them, for tests. */
     int reportsStartedEarly;
+    int reportsInFirstPass;
 
     /** How many times {@link #reportAhead} started the reported bound of a plan found, and {@link #reported} took one, for tests. */
     int reportsAhead;
@@ -2178,11 +2292,21 @@ final class PipelineSearch {
      * priced.
      */
     private void reportAhead() {
-        if (!reportAheadNow || !beside || !reportAheadOn || helpers() == null || incumbent == reportedFor) {
+        if (!(reportAheadNow || boundYields && searching) || !beside || !reportAheadOn || helpers() == null) {
+            return;
+        }
+        // from the second pass on, where nothing was put off, the bound goes first (DenseNet-121 on 64 A100s: the bound of
+        // the plan found in the first pass, the search's last wait, given way to the preparations, ended 0.8 s later)
+        boolean first = reportAheadNow && deferred.isEmpty();
+        if (incumbent == reportedFor) {
+            if (first && reportedDrop != null && reportedDrop.yielding) {
+                reportedDrop.yielding = false;
+                dropAhead();
+            }
             return;
         }
         dropReportedAhead(); // the bound of the plan found before, not wanted any more
-        if (!passesDone && !deferred.isEmpty()) {
+        if (!boundYields && !passesDone && !deferred.isEmpty()) {
             return; // configurations put off: the bound runs beside them at the end, not against the passes
         }
         Outcome o = incumbent;
@@ -2194,19 +2318,24 @@ final class PipelineSearch {
         } catch (ShardplanException e) {
             return;
         }
-        java.util.concurrent.atomic.AtomicBoolean drop = new java.util.concurrent.atomic.AtomicBoolean();
+        Drop drop = new Drop(boundYields && !first);
         reportedFor = o;
         reportedDrop = drop;
         if (!passesDone) {
             reportsStartedEarly++;
+        }
+        if (!reportAheadNow) {
+            reportsInFirstPass++;
         }
         reportsAhead++;
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  reported bound of P=%d m=%d recompute=%s zero=%d started beside%n",
                     o.stages(), o.microBatches(), o.recompute(), o.zero());
         }
-        dropAhead(); // the bound first: the configurations prepared and not started yet are built here when priced
-        reportedAhead = new BesideWork<>(helpers(), () -> {
+        if (!drop.yielding) {
+            dropAhead(); // the bound first: the configurations prepared and not started yet are built here when priced
+        }
+        reportedAhead = new BesideWork<>(boundYields ? boundThread() : helpers(), () -> {
             droppedHere.set(drop);
             try {
                 return reportedHere(o);
@@ -3989,6 +4118,7 @@ final class PipelineSearch {
             throw new ShardplanException(inconsistent.get());
         }
         lazyStepBound = useOverlapBound && lazyStepBounds;
+        searching = true;
         List<Integer> ps = pipelineCandidates();
         maxPipeline = ps.get(ps.size() - 1);
         List<Integer> all = microCandidates();

@@ -19,7 +19,7 @@ import org.shardplan.planner.parareal.Models;
  * The search's threads ({@code --threads}, {@link SearchOptions#threads}) change how long it takes, never what it
  * finds: the same plan (configuration, layouts, partition, schedule, step, memory), status and bound with one thread
  * as with two, the step bounds' first solves and the reported bound of the plan found started ahead on the second
- * (from the second pass over the configurations on where nothing was put off, else once the passes are done).
+ * (the bound from the first plan found on, giving way to the search's threads beside).
  */
 class SearchThreadsTest {
 
@@ -103,6 +103,87 @@ class SearchThreadsTest {
         // some were started during the passes (after the first, where nothing was put off): the outcomes above are the
         // same all the same
         assertTrue(early > 0, "no reported bound was started ahead during the passes");
+    }
+
+    /**
+     * The reported bound started during the passes on a thread of its own that gives way to the search's threads
+     * ({@code boundYields}, the default) changes when it is computed, not what: the same outcome, reported plan and bound
+     * as the bound started from the second pass on the thread beside; and it is started during the passes even where
+     * configurations were put off because memory binds.
+     */
+    @Test
+    void aBoundThatGivesWayFindsTheSameOutcome() throws Exception {
+        int early = 0;
+        for (double share : List.of(1.0, 0.3)) {
+            Planner base = Planner.forCluster(Fixtures.a100(16)).withBatch(64).withTimeLimit(60);
+            Planner p = base.withMemoryLimit(share * Fixtures.oneStagePeak(base, GPT8));
+            String what = "limit " + share + " of one stage's peak";
+            PipelineSearch before = new PipelineSearch(p, SearchOptions.AUTO.withThreads(2), GPT8, 64, 600);
+            before.boundYields = false;
+            PipelineSearch.Outcome a = before.run().orElseThrow();
+            PipelineSearch yields = new PipelineSearch(p, SearchOptions.AUTO.withThreads(2), GPT8, 64, 600);
+            assertTrue(yields.boundYields, "the bound gives way by default");
+            PipelineSearch.Outcome b = yields.run().orElseThrow();
+            PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
+            assertArrayEquals(a.choice(), b.choice(), what);
+            assertArrayEquals(a.bounds(), b.bounds(), what);
+            assertEquals(a.stepSeconds(), b.stepSeconds(), 0.0, what);
+            assertEquals(a.lowerBound(), b.lowerBound(), 0.0, what);
+            assertEquals(before.configurations, yields.configurations, what);
+            PipelineSearch.Reported ra = before.reported(a);
+            PipelineSearch.Reported rb = yields.reported(b);
+            assertEquals(ra.lowerBound(), rb.lowerBound(), 0.0, what);
+            assertEquals(ra.plan().stepSeconds(), rb.plan().stepSeconds(), 0.0, what);
+            assertArrayEquals(ra.plan().bounds(), rb.plan().bounds(), what);
+            assertTrue(yields.reportsComputed.get() <= Math.max(1, yields.reportsAhead), what);
+            assertEquals(0, before.reportsInFirstPass, what);
+            early += yields.reportsInFirstPass;
+        }
+        assertTrue(early > 0, "no reported bound was started during the first pass");
+    }
+
+    /**
+     * A bound that gives way waits at a look at the clock while a task of the threads beside runs, and goes on once it
+     * ends (or after {@link PipelineSearch#YIELD_NANOS}, whichever comes first); it does not wait where they are idle, nor
+     * once it no longer gives way.
+     */
+    @Test
+    void aBoundGivesWayWhileTheThreadsBesideAreBusy() throws Exception {
+        Planner p = Planner.forCluster(Fixtures.a100(8)).withBatch(64).withTimeLimit(60);
+        PipelineSearch s = new PipelineSearch(p, SearchOptions.AUTO.withThreads(2), GPT, 64, 600);
+        PipelineSearch.Drop idle = s.new Drop(true);
+        idle.yieldToSearch();
+        assertEquals(0, idle.waited, "waited with nothing running beside");
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.Future<?> task = s.helpers().submit(() -> {
+            started.countDown();
+            release.await();
+            return null;
+        });
+        assertTrue(started.await(30, java.util.concurrent.TimeUnit.SECONDS));
+        PipelineSearch.Drop off = s.new Drop(false);
+        off.yieldToSearch();
+        assertEquals(0, off.waited, "a bound that does not give way waited");
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread releaser = new Thread(() -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            released.set(true);
+            release.countDown();
+        });
+        PipelineSearch.Drop busy = s.new Drop(true);
+        releaser.start();
+        busy.yieldToSearch();
+        boolean after = released.get();
+        assertTrue(busy.waited > 0, "no wait while a task ran beside");
+        assertTrue(after || busy.waited >= PipelineSearch.YIELD_NANOS, "went on while the task beside still ran, after "
+                + busy.waited + " ns");
+        releaser.join();
+        task.get();
     }
 
     /** The plans a person gets: the same plan JSON but for the times the search took, with one thread and two. */

@@ -547,7 +547,7 @@ final class DualPruning {
             final int id = i;
             Runnable r = () -> ok[id] = work.run(id, scratch[id]);
             if (threads && i < PARTS - 1) {
-                workers[i] = new Thread(r, "shardplan-dual-" + i);
+                workers[i] = new Thread(SolverThreads.counted(r), "shardplan-dual-" + i);
                 workers[i].setDaemon(true);
                 workers[i].start();
             } else {
