@@ -1360,6 +1360,11 @@ final class PipelineSearch {
         tick("schedules", tp);
         if (onlyInterleaved) {
             interleavedOnly++;
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  the interleaved schedule alone: %s%n", best == null ? "no plan"
+                        : String.format(java.util.Locale.ROOT, "step %.6f s, %s, v %d", best.stepSeconds(),
+                        best.fits() ? "fits" : "does not fit", best.virtual()));
+            }
             if (best == null || !best.fits() || !better(best, incumbent)) {
                 // no interleaved plan beats the plan found, nor can the configuration's others: bounded, as the
                 // sweeps over micro-batch counts read it (a count that is slower)
