@@ -90,6 +90,16 @@ final class VariableElimination {
 
     private static final boolean TRACE = Boolean.getBoolean("shardplan.dp.trace");
 
+    /**
+     * Whether a node with one neighbour and one factor with it has that factor's rows sorted lazily by the scans that
+     * read them ({@link Scan#scan1Lazy}) rather than each sorted whole first ({@code -Dshardplan.lazyRows=false}: whole;
+     * tests set it). Each row is read by one scan, which mostly stops after a few positions.
+     */
+    static boolean lazyRowSort = !"false".equals(System.getProperty("shardplan.lazyRows"));
+
+    /** The eliminations whose rows were sorted lazily ({@link #lazyRowSort}), for tests. */
+    static final java.util.concurrent.atomic.AtomicLong LAZY_ELIMINATIONS = new java.util.concurrent.atomic.AtomicLong();
+
     private final Problem problem;
     private final int n;
     private final int[] k;
@@ -578,16 +588,23 @@ final class VariableElimination {
             }
             rowMin[i] = rm;
         }
-        // inner factors over (v, last neighbour) only: each row sorted once, for the threshold scan
+        // inner factors over (v, last neighbour) only: each row sorted once, for the threshold scan; where v has one
+        // neighbour and one such factor, each row is read by one scan, which sorts it only as far as it reads (lazyRows)
         int[][][] rowOrder = new int[nf][][];
         double[][][] rowSorted = new double[nf][][];
         int nSorted = 0;
         int[] sortedF = new int[nf];
         int nStatic = 0;
         int[] staticF = new int[nf];
+        final boolean lazyRows = lazyRowSort && d == 1 && nInner == 1 && s.fs[innerF[0]].vars.length == 2;
+        if (lazyRows) {
+            LAZY_ELIMINATIONS.incrementAndGet();
+        }
         for (int j = 0; j < nInner; j++) {
             int i = innerF[j];
-            if (s.fs[i].vars.length == 2) {
+            if (lazyRows) {
+                sortedF[nSorted++] = i;
+            } else if (s.fs[i].vars.length == 2) {
                 double[] mi = m[i];
                 int rows = mi.length / Math.max(1, G);
                 rowOrder[i] = new int[rows][G];
@@ -623,6 +640,12 @@ final class VariableElimination {
             double[] sorted = new double[G];
             int[] order = new int[G];
             sc.heap = new int[G];
+            if (lazyRows) {
+                sc.rowHeap = new int[G];
+                sc.rowKey = new double[G];
+                sc.rowOrder = new int[G];
+                sc.rowSorted = new double[G];
+            }
             int[] innerBase = new int[nf];
             boolean anyFinite = false;
             for (int oc = from; oc < to; oc++) {
@@ -673,7 +696,10 @@ final class VariableElimination {
                         lb += rowMin[i][rowOf[i]];
                     }
                     long found;
-                    if (nIn == 1 && nSort == 1) {
+                    if (lazyRows) {
+                        int i = sortedF[0];
+                        found = sc.scan1Lazy(G, sorted, order, partial, m[i], rowOf[i] * G);
+                    } else if (nIn == 1 && nSort == 1) {
                         int i = sortedF[0];
                         found = sc.scan1(G, sorted, order, partial, rowSorted[i][rowOf[i]], rowOrder[i][rowOf[i]], m[i],
                                 rowOf[i] * G);
@@ -825,6 +851,105 @@ final class VariableElimination {
             }
             bestValue = best;
             return bq;
+        }
+
+        /**
+         * {@link #scan1} with the inner row {@code mi[off .. off + G)} sorted only as far as the scan reads it (a binary
+         * heap popped in order, the rest sorted at once past 16 positions, as the partial costs are): the same order, by
+         * value then index, so the same answer; for a row read by one scan, where sorting it whole costs more than the
+         * scan.
+         */
+        private long scan1Lazy(int G, double[] sorted, int[] order, double[] partial, double[] mi, int off) {
+            System.arraycopy(mi, off, rowKey, 0, G);
+            rowFilled = 0;
+            rowHeapSize = G;
+            for (int i = 0; i < G; i++) {
+                rowHeap[i] = i;
+            }
+            for (int i = G / 2 - 1; i >= 0; i--) {
+                rowSiftDown(i);
+            }
+            double best = Double.POSITIVE_INFINITY;
+            int bq = -1;
+            double[] rs = rowSorted;
+            int[] ro = rowOrder;
+            for (int t = 0; t < G; t++) {
+                if (t >= filled) {
+                    extend(t);
+                }
+                if (t >= rowFilled) {
+                    extendRow(t);
+                }
+                double pq = sorted[t];
+                if (pq + rs[t] >= best || pq == Double.POSITIVE_INFINITY) {
+                    break;
+                }
+                int q = order[t];
+                double val = pq + mi[off + q];
+                if (val < best || (val == best && q < bq)) {
+                    best = val;
+                    bq = q;
+                }
+                int q2 = ro[t];
+                double val2 = partial[q2] + rs[t];
+                if (val2 < best || (val2 == best && q2 < bq)) {
+                    best = val2;
+                    bq = q2;
+                }
+            }
+            bestValue = best;
+            return bq;
+        }
+
+        // the inner row's lazy sort (scan1Lazy): its values copied, a heap over its positions
+        int[] rowHeap;
+        double[] rowKey;
+        int[] rowOrder;
+        double[] rowSorted;
+        private int rowHeapSize;
+        private int rowFilled;
+
+        /** Pops the row's heap until positions 0..t of its sorted order are known. */
+        private void extendRow(int t) {
+            if (t >= 16 && rowHeapSize > 0) {
+                quicksort(rowKey, rowHeap, 0, rowHeapSize - 1);
+                for (int i = 0; i < rowHeapSize; i++) {
+                    rowOrder[rowFilled] = rowHeap[i];
+                    rowSorted[rowFilled] = rowKey[rowHeap[i]];
+                    rowFilled++;
+                }
+                rowHeapSize = 0;
+                return;
+            }
+            while (rowFilled <= t && rowHeapSize > 0) {
+                int top = rowHeap[0];
+                rowOrder[rowFilled] = top;
+                rowSorted[rowFilled] = rowKey[top];
+                rowFilled++;
+                rowHeap[0] = rowHeap[--rowHeapSize];
+                rowSiftDown(0);
+            }
+        }
+
+        private void rowSiftDown(int i) {
+            double[] key = rowKey;
+            int[] h = rowHeap;
+            int x = h[i];
+            while (true) {
+                int c = 2 * i + 1;
+                if (c >= rowHeapSize) {
+                    break;
+                }
+                if (c + 1 < rowHeapSize && less(key, h[c + 1], h[c])) {
+                    c++;
+                }
+                if (!less(key, h[c], x)) {
+                    break;
+                }
+                h[i] = h[c];
+                i = c;
+            }
+            h[i] = x;
         }
 
         /** Threshold scan with two sorted inner rows; returns the best group or -1. */
