@@ -639,11 +639,11 @@ final class VariableElimination {
             double[] partial = new double[G];
             double[] sorted = new double[G];
             int[] order = new int[G];
-            sc.heap = new int[G];
+            sc.partialOrder = new LazyOrder(G);
             if (lazyRows) {
-                sc.rowHeap = new int[G];
+                sc.rowOrder = new LazyOrder(G);
                 sc.rowKey = new double[G];
-                sc.rowOrder = new int[G];
+                sc.rowPositions = new int[G];
                 sc.rowSorted = new double[G];
             }
             int[] innerBase = new int[nf];
@@ -681,7 +681,7 @@ final class VariableElimination {
                     }
                     innerBase[i] = r;
                 }
-                sc.startLazySort(partial, order, sorted, G);
+                sc.partialOrder.start(partial, order, sorted, G);
                 for (int c = 0; c < cl; c++) {
                     // threshold algorithm (Fagin, Lotem and Naor 2003): the groups are read in the order of
                     // the partial costs and in the order of each sorted inner row; an unseen group costs at
@@ -826,11 +826,20 @@ final class VariableElimination {
 
         /** Threshold scan with one sorted inner row; returns the best group or -1. */
         private long scan1(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi, int off) {
+            return scan1(G, sorted, order, partial, rs, ro, mi, off, null);
+        }
+
+        /** {@link #scan1} with the inner row's order made as far as the scan reads it by {@code row}, where not null. */
+        private long scan1(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi, int off,
+                LazyOrder row) {
             double best = Double.POSITIVE_INFINITY;
             int bq = -1;
             for (int t = 0; t < G; t++) {
-                if (t >= filled) {
-                    extend(t);
+                if (t >= partialOrder.filled) {
+                    partialOrder.reach(t); // read as far as the scan goes (the quick compiler inlines no call)
+                }
+                if (row != null && t >= row.filled) {
+                    row.reach(t);
                 }
                 double pq = sorted[t];
                 if (pq + rs[t] >= best || pq == Double.POSITIVE_INFINITY) {
@@ -854,103 +863,21 @@ final class VariableElimination {
         }
 
         /**
-         * {@link #scan1} with the inner row {@code mi[off .. off + G)} sorted only as far as the scan reads it (a binary
-         * heap popped in order, the rest sorted at once past 16 positions, as the partial costs are): the same order, by
-         * value then index, so the same answer; for a row read by one scan, where sorting it whole costs more than the
-         * scan.
+         * {@link #scan1} with the inner row {@code mi[off .. off + G)} sorted only as far as the scan reads it ({@link
+         * LazyOrder}, as the partial costs are): the same order, by value then index, so the same answer; for a row read
+         * by one scan, where sorting it whole costs more than the scan.
          */
         private long scan1Lazy(int G, double[] sorted, int[] order, double[] partial, double[] mi, int off) {
             System.arraycopy(mi, off, rowKey, 0, G);
-            rowFilled = 0;
-            rowHeapSize = G;
-            for (int i = 0; i < G; i++) {
-                rowHeap[i] = i;
-            }
-            for (int i = G / 2 - 1; i >= 0; i--) {
-                rowSiftDown(i);
-            }
-            double best = Double.POSITIVE_INFINITY;
-            int bq = -1;
-            double[] rs = rowSorted;
-            int[] ro = rowOrder;
-            for (int t = 0; t < G; t++) {
-                if (t >= filled) {
-                    extend(t);
-                }
-                if (t >= rowFilled) {
-                    extendRow(t);
-                }
-                double pq = sorted[t];
-                if (pq + rs[t] >= best || pq == Double.POSITIVE_INFINITY) {
-                    break;
-                }
-                int q = order[t];
-                double val = pq + mi[off + q];
-                if (val < best || (val == best && q < bq)) {
-                    best = val;
-                    bq = q;
-                }
-                int q2 = ro[t];
-                double val2 = partial[q2] + rs[t];
-                if (val2 < best || (val2 == best && q2 < bq)) {
-                    best = val2;
-                    bq = q2;
-                }
-            }
-            bestValue = best;
-            return bq;
+            rowOrder.start(rowKey, rowPositions, rowSorted, G);
+            return scan1(G, sorted, order, partial, rowSorted, rowPositions, mi, off, rowOrder);
         }
 
-        // the inner row's lazy sort (scan1Lazy): its values copied, a heap over its positions
-        int[] rowHeap;
+        // the inner row's lazy sort (scan1Lazy): its values copied, its positions and values in sorted order
+        LazyOrder rowOrder;
         double[] rowKey;
-        int[] rowOrder;
+        int[] rowPositions;
         double[] rowSorted;
-        private int rowHeapSize;
-        private int rowFilled;
-
-        /** Pops the row's heap until positions 0..t of its sorted order are known. */
-        private void extendRow(int t) {
-            if (t >= 16 && rowHeapSize > 0) {
-                quicksort(rowKey, rowHeap, 0, rowHeapSize - 1);
-                for (int i = 0; i < rowHeapSize; i++) {
-                    rowOrder[rowFilled] = rowHeap[i];
-                    rowSorted[rowFilled] = rowKey[rowHeap[i]];
-                    rowFilled++;
-                }
-                rowHeapSize = 0;
-                return;
-            }
-            while (rowFilled <= t && rowHeapSize > 0) {
-                int top = rowHeap[0];
-                rowOrder[rowFilled] = top;
-                rowSorted[rowFilled] = rowKey[top];
-                rowFilled++;
-                rowHeap[0] = rowHeap[--rowHeapSize];
-                rowSiftDown(0);
-            }
-        }
-
-        private void rowSiftDown(int i) {
-            double[] key = rowKey;
-            int[] h = rowHeap;
-            int x = h[i];
-            while (true) {
-                int c = 2 * i + 1;
-                if (c >= rowHeapSize) {
-                    break;
-                }
-                if (c + 1 < rowHeapSize && less(key, h[c + 1], h[c])) {
-                    c++;
-                }
-                if (!less(key, h[c], x)) {
-                    break;
-                }
-                h[i] = h[c];
-                i = c;
-            }
-            h[i] = x;
-        }
 
         /** Threshold scan with two sorted inner rows; returns the best group or -1. */
         private long scan2(int G, double[] sorted, int[] order, double[] partial, double[] rs, int[] ro, double[] mi,
@@ -958,8 +885,8 @@ final class VariableElimination {
             double best = Double.POSITIVE_INFINITY;
             int bq = -1;
             for (int t = 0; t < G; t++) {
-                if (t >= filled) {
-                    extend(t);
+                if (t >= partialOrder.filled) {
+                    partialOrder.reach(t);
                 }
                 double pq = sorted[t];
                 if (pq + rs[t] + rs2[t] >= best || pq == Double.POSITIVE_INFINITY) {
@@ -994,8 +921,8 @@ final class VariableElimination {
             double best = Double.POSITIVE_INFINITY;
             int bq = -1;
             for (int t = 0; t < G; t++) {
-                if (t >= filled) {
-                    extend(t);
+                if (t >= partialOrder.filled) {
+                    partialOrder.reach(t);
                 }
                 double threshold = sorted[t] + lb;
                 for (int j = 0; j < nSorted; j++) {
@@ -1022,18 +949,32 @@ final class VariableElimination {
             return bq;
         }
 
-        // Lazy sort of the partial costs: a binary heap, popped into sorted/order only as far as a scan reads.
-        int[] heap;
+        /** The partial costs' lazy sort. */
+        LazyOrder partialOrder;
+    }
+
+    /**
+     * A lazy sort of {@code n} keys: a binary heap over their positions, popped into the sorted order (by value, ties by
+     * position: {@link #less}) only as far as a scan reads it; past 16 positions, the rest sorted at once (a deep scan:
+     * cheaper than popping it). The order made is the one a whole sort makes. O(n) to start, O(log n) a position read.
+     */
+    static final class LazyOrder {
+        private final int[] heap;
         private int heapSize;
         private int filled;
-        private double[] lazyKey;
-        private int[] lazyOrder;
-        private double[] lazySorted;
+        private double[] key;
+        private int[] order;
+        private double[] sorted;
 
-        private void startLazySort(double[] key, int[] order, double[] sortedKeys, int n) {
-            lazyKey = key;
-            lazyOrder = order;
-            lazySorted = sortedKeys;
+        LazyOrder(int capacity) {
+            heap = new int[capacity];
+        }
+
+        /** Starts the sort of {@code key[0 .. n)} into {@code order} (positions) and {@code sorted} (their keys). */
+        void start(double[] key, int[] order, double[] sorted, int n) {
+            this.key = key;
+            this.order = order;
+            this.sorted = sorted;
             filled = 0;
             heapSize = n;
             for (int i = 0; i < n; i++) {
@@ -1044,14 +985,16 @@ final class VariableElimination {
             }
         }
 
-        /** Pops the heap until positions 0..t of the sorted order are known. */
-        private void extend(int t) {
+        /** Makes positions 0..t of the sorted order known. */
+        void reach(int t) {
+            if (t < filled) {
+                return;
+            }
             if (t >= 16 && heapSize > 0) {
-                // a deep scan: sorting the rest at once is cheaper than popping it
-                quicksort(lazyKey, heap, 0, heapSize - 1);
+                quicksort(key, heap, 0, heapSize - 1);
                 for (int i = 0; i < heapSize; i++) {
-                    lazyOrder[filled] = heap[i];
-                    lazySorted[filled] = lazyKey[heap[i]];
+                    order[filled] = heap[i];
+                    sorted[filled] = key[heap[i]];
                     filled++;
                 }
                 heapSize = 0;
@@ -1059,8 +1002,8 @@ final class VariableElimination {
             }
             while (filled <= t && heapSize > 0) {
                 int top = heap[0];
-                lazyOrder[filled] = top;
-                lazySorted[filled] = lazyKey[top];
+                order[filled] = top;
+                sorted[filled] = key[top];
                 filled++;
                 heap[0] = heap[--heapSize];
                 siftDown(0);
@@ -1068,7 +1011,6 @@ final class VariableElimination {
         }
 
         private void siftDown(int i) {
-            double[] key = lazyKey;
             int x = heap[i];
             while (true) {
                 int c = 2 * i + 1;
