@@ -862,12 +862,56 @@ final class MemoryAwareBound {
             /** The edge to the parent, rows the parent's layouts, columns the node's. */
             private final double[][] up;
 
+            /**
+             * Per node with a parent: each row of {@link #up} (a parent's layout) sorted, its columns ({@code upOrder}) and
+             * values ({@code upSorted}), by value then column: the edges do not change with the price, so they are sorted
+             * once for every {@link #least}.
+             */
+            private final int[][][] upOrder;
+            private final double[][][] upSorted;
+
             private Forest(double[][] cost, int[] order, int[] parent, double[][] up) {
                 this.cost = cost;
                 this.order = order;
                 this.parent = parent;
                 this.up = up;
+                int n = order.length;
+                upOrder = new int[n][][];
+                upSorted = new double[n][][];
+                for (int w = 0; w < n; w++) {
+                    if (parent[w] < 0) {
+                        continue;
+                    }
+                    int kw = cost[w].length;
+                    int kv = cost[parent[w]].length;
+                    upOrder[w] = new int[kv][];
+                    upSorted[w] = new double[kv][];
+                    for (int x = 0; x < kv; x++) {
+                        double[] row = java.util.Arrays.copyOfRange(up[w], x * kw, (x + 1) * kw);
+                        int[] o = sortedPositions(row);
+                        double[] v = new double[kw];
+                        for (int i = 0; i < kw; i++) {
+                            v[i] = row[o[i]];
+                        }
+                        upOrder[w][x] = o;
+                        upSorted[w][x] = v;
+                    }
+                }
             }
+
+            /** The positions of {@code key} in increasing order of value, ties by position. O(n log n). */
+            private static int[] sortedPositions(double[] key) {
+                int[] o = new int[key.length];
+                org.shardplan.planner.solver.Orders.byValue(key, o, new double[key.length], key.length);
+                return o;
+            }
+
+            /**
+             * Whether {@link #least} reads each edge's rows in the order of their values and the node's priced costs in
+             * theirs, stopping once the two frontiers' sum reaches the least found (Fagin, Lotem and Naor's threshold
+             * algorithm; the same minimum: {@code -Dshardplan.forestScan=false} reads every pair; tests set it).
+             */
+            static boolean thresholdScan = !"false".equals(System.getProperty("shardplan.forestScan"));
 
             /** The problem's forest, or null when its edges close a cycle (or join a pair twice). */
             static Forest of(Problem p) {
@@ -943,6 +987,27 @@ final class MemoryAwareBound {
                     double[] t = up[w];
                     double[] pv = in[v];
                     int kw = u.length;
+                    if (thresholdScan && kw > 8) {
+                        // any column not yet read costs at least the two frontiers' sum, so the scan stops there
+                        int[] uo = sortedPositions(u);
+                        for (int x = 0; x < pv.length; x++) {
+                            int base = x * kw;
+                            int[] to = upOrder[w][x];
+                            double[] ts = upSorted[w][x];
+                            double least = Double.POSITIVE_INFINITY;
+                            for (int i = 0; i < kw; i++) {
+                                int a = uo[i];
+                                if (!(u[a] + ts[i] < least)) {
+                                    break;
+                                }
+                                least = Least.min(least, u[a] + t[base + a]);
+                                int c = to[i];
+                                least = Least.min(least, u[c] + t[base + c]);
+                            }
+                            pv[x] += least;
+                        }
+                        continue;
+                    }
                     for (int x = 0; x < pv.length; x++) {
                         double least = Double.POSITIVE_INFINITY;
                         int base = x * kw;

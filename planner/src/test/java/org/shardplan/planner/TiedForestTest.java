@@ -153,6 +153,48 @@ class TiedForestTest {
         assertTrue(above > 0);
     }
 
+    /**
+     * The forest's scan that reads each edge row and the priced costs in the order of their values, stopping at the
+     * frontiers' sum ({@code Forest.thresholdScan}), gives the least of reading every pair, to the bit, on random trees of
+     * up to 40 layouts a node (the scan runs where a node has more than 8).
+     */
+    @Test
+    void theThresholdScanGivesTheSameLeast() {
+        int scanned = 0;
+        boolean before = MemoryAwareBound.TiedBlocks.Forest.thresholdScan;
+        try {
+            for (long seed = 1; seed <= 40; seed++) {
+                Random r = new Random(seed);
+                int n = 3 + r.nextInt(12);
+                int[] k = new int[n];
+                List<Problem.Node> nodes = RandomProblems.nodes(r, k, 40, seed % 2 == 0);
+                List<Problem.Edge> edges = new ArrayList<>();
+                for (int j = 1; j < n; j++) {
+                    edges.add(r.nextBoolean() ? edge(r, r.nextInt(j), j, k) : edge(r, j, r.nextInt(j), k));
+                }
+                Block b = withMemory(r, nodes, k, edges);
+                MemoryAwareBound.TiedBlocks.Forest f = MemoryAwareBound.TiedBlocks.Forest.of(b.priced(edges, b.cost(), 0, 1));
+                assertNotNull(f, "seed " + seed);
+                for (int copies : List.of(1, 4)) {
+                    for (double lambda : new double[] {0, 1e-10, 1e-9, 1e-8}) {
+                        MemoryAwareBound.TiedBlocks.Forest.thresholdScan = false;
+                        double all = f.least(lambda, copies, b.params(), b.acts());
+                        MemoryAwareBound.TiedBlocks.Forest.thresholdScan = true;
+                        double scan = f.least(lambda, copies, b.params(), b.acts());
+                        assertEquals(Double.doubleToLongBits(all), Double.doubleToLongBits(scan), "seed " + seed + ", copies "
+                                + copies + ", lambda " + lambda + ": " + all + " against " + scan);
+                    }
+                }
+                for (int j = 1; j < n; j++) {
+                    scanned += k[j] > 8 ? 1 : 0;
+                }
+            }
+        } finally {
+            MemoryAwareBound.TiedBlocks.Forest.thresholdScan = before;
+        }
+        assertTrue(scanned > 100, "few nodes with more than 8 layouts: " + scanned);
+    }
+
     @Test
     void aForestIsSolvedAsItIs() {
         Random r = new Random(7);
