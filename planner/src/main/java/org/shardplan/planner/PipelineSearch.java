@@ -325,6 +325,7 @@ final class PipelineSearch {
             this.yielding = yielding;
         }
 
+        /** When it last looked at the clock, the longest time between two looks, and how many (for the trace). */
         long lastLook;
         long maxGap;
         long looks;
@@ -2289,12 +2290,14 @@ final class PipelineSearch {
     /**
      * Starts {@link #reported} of the plan found so far (a pipeline's: its segment and schedule bounds, the
      * tightenings' exact solves) on a thread beside, where there is one and it is not started yet: the plan found
-     * early is often the one kept (Megatron's 145.6B row finds its plan in the first pass, then prices and bounds
-     * the other configurations for twenty seconds), and its bound is then ready when the search ends. The bound is
+     * early is often the one kept (Megatron's 145.6B row finds its plan about 3 s into the first pass, then prices and
+     * bounds the other configurations for about 6 s), and its bound is then ready when the search ends. The bound is
      * a function of the plan alone (and of the time limit, which only stops it), so the answer taken is the one
      * computed after the search; where the plan found changes, the bound of the one before is dropped (it stops at
-     * its next look at the clock, {@link #dropped}) and the new one's started. Called after each configuration
-     * priced.
+     * its next look at the clock, {@link #dropped}) and the new one's started. With {@link #boundYields} (the default) it
+     * runs on {@link #boundThread} and gives way to the search's threads until {@link #reportAheadNow} where nothing was
+     * put off (then it goes first), or until the search waits for it. Called after each configuration priced, and
+     * after each pass.
      */
     private void reportAhead() {
         if (!(reportAheadNow || boundYields && searching) || !beside || !reportAheadOn || helpers() == null) {
