@@ -887,23 +887,12 @@ final class MemoryAwareBound {
                     upOrder[w] = new int[kv][];
                     upSorted[w] = new double[kv][];
                     for (int x = 0; x < kv; x++) {
-                        double[] row = java.util.Arrays.copyOfRange(up[w], x * kw, (x + 1) * kw);
-                        int[] o = sortedPositions(row);
-                        double[] v = new double[kw];
-                        for (int i = 0; i < kw; i++) {
-                            v[i] = row[o[i]];
-                        }
-                        upOrder[w][x] = o;
-                        upSorted[w][x] = v;
+                        upOrder[w][x] = new int[kw];
+                        upSorted[w][x] = new double[kw];
+                        org.shardplan.planner.solver.Orders.byValue(java.util.Arrays.copyOfRange(up[w], x * kw, (x + 1) * kw),
+                                upOrder[w][x], upSorted[w][x], kw);
                     }
                 }
-            }
-
-            /** The positions of {@code key} in increasing order of value, ties by position. O(n log n). */
-            private static int[] sortedPositions(double[] key) {
-                int[] o = new int[key.length];
-                org.shardplan.planner.solver.Orders.byValue(key, o, new double[key.length], key.length);
-                return o;
             }
 
             /**
@@ -989,7 +978,9 @@ final class MemoryAwareBound {
                     int kw = u.length;
                     if (thresholdScan && kw > 8) {
                         // any column not yet read costs at least the two frontiers' sum, so the scan stops there
-                        int[] uo = sortedPositions(u);
+                        int[] uo = new int[kw];
+                        double[] us = new double[kw];
+                        org.shardplan.planner.solver.Orders.byValue(u, uo, us, kw);
                         for (int x = 0; x < pv.length; x++) {
                             int base = x * kw;
                             int[] to = upOrder[w][x];
@@ -997,7 +988,7 @@ final class MemoryAwareBound {
                             double least = Double.POSITIVE_INFINITY;
                             for (int i = 0; i < kw; i++) {
                                 int a = uo[i];
-                                if (!(u[a] + ts[i] < least)) {
+                                if (!(us[i] + ts[i] < least)) {
                                     break;
                                 }
                                 least = Least.min(least, u[a] + t[base + a]);
