@@ -571,7 +571,26 @@ final class PipelineBound {
         double fia = ownFI[from] + preAfterFI[to] - preAfterFI[from + 1];
         double fip = (ownFI[from] + ownFI[last]) / 2 + prePairFI[to] - prePairFI[from + 1];
         r[4] = Math.max(0, Math.max(Math.max(fia, fip), windowBound(3, from, to)) - f - in);
+        if (exactChunkSegments > 0 && to - from <= exactChunkSegments) {
+            double ef = Math.max(f, exactPart(0, from, to));
+            double ei = Math.max(in, exactPart(1, from, to));
+            double ew = Math.max(wk, exactPart(2, from, to));
+            double efi = Math.max(f + in + r[4], exactPart(3, from, to));
+            r[0] = ef;
+            r[1] = ei;
+            r[3] = Math.max(0, ew - ef - ei - w);
+            r[4] = Math.max(0, efi - ef - ei);
+        }
     }
+
+    /**
+     * A measurement, not a search setting ({@code ExactChunkExperiment}; 0, off, everywhere else): chunks of at most this
+     * many segments take the exact least of each part over the whole chunk ({@link #exactPart}, the links inside it
+     * counted) and of their work with the reduction ({@link #exactReduce}), where the bound otherwise sums segments,
+     * neighbouring pairs and windows. One dynamic program per chunk and part: what the finer prices are worth on one
+     * partition, not a price every partition could pay for.
+     */
+    int exactChunkSegments;
 
     /** The values of {@link #chunk}: forward, input gradient, weight gradient, the joint of the three, the joint of the first two. */
     static final int CHUNK_PARTS = 5;
@@ -603,15 +622,45 @@ final class PipelineBound {
     private double chunkOwnUpdate(int from, int to, double[] c, double sync) {
         double parts = c[0] + c[1] + c[2] + sync + c[3];
         int l = level(from, to);
-        double r = Math.max(0, preReduce[l][to] - preReduce[l][from] - parts);
+        double r = Math.max(0, reduceJoint(from, to) - parts);
         double u = preReduceU[l][to] - preReduceU[l][from];
+        if (exactChunkSegments > 0 && to - from <= exactChunkSegments && updateRate > 0) {
+            u = Math.max(u, exactReduce(from, to, l, true));
+        }
         return Math.max(r, u - parts - profileUpdate(from, to));
     }
 
     /** The sum of a chunk's segments' {@link #reduceJoint} at the least level of at least its buckets. O(log levels). */
     private double reduceJoint(int from, int to) {
         int l = level(from, to);
-        return preReduce[l][to] - preReduce[l][from];
+        double r = preReduce[l][to] - preReduce[l][from];
+        if (exactChunkSegments > 0 && to - from <= exactChunkSegments) {
+            r = Math.max(r, exactReduce(from, to, l, false));
+        }
+        return r;
+    }
+
+    /**
+     * The exact least over chunk {@code [from, to)}'s layouts of its work and reduction as {@link #reduceJoint} prices
+     * them per segment (at bucket level {@code l}; with the optimizer step: {@code u}), the links inside it counted; for
+     * {@link #exactChunkSegments}. One or two dynamic programs.
+     */
+    double exactReduce(int from, int to, int l, boolean u) {
+        Weights one = new Weights(i -> 1, (f, t) -> 1);
+        boolean was = unbudgeted;
+        double keep = buckets;
+        unbudgeted = true;
+        buckets = levels[l];
+        try {
+            double all = overlap ? solve(built, filter, positions.get(from), positions.get(to), REDUCE_ALL, one,
+                    new double[] {REDUCE_ALL, -1, buckets}, recompute, seen, () -> 600) : 0;
+            int part = u ? REDUCE_BUCKET_U : REDUCE_BUCKET;
+            return Math.max(all, solve(built, filter, positions.get(from), positions.get(to), part, one,
+                    new double[] {part, -1, buckets}, recompute, seen, () -> 600));
+        } finally {
+            unbudgeted = was;
+            buckets = keep;
+        }
     }
 
     /** The least level of {@link #levels} of at least a chunk's buckets. O(log levels). */
@@ -3246,6 +3295,11 @@ final class PipelineBound {
             return paths.step(ps, null, null, null);
         }
 
+        /** Chunk {@code j}'s profile with the plan's layouts, as {@link #set} last. */
+        StageProfile profileOf(int j) {
+            return ps.get(j);
+        }
+
         @Override
         public double floor() {
             return paths.floor(ps);
@@ -3296,6 +3350,33 @@ final class PipelineBound {
         @Override
         public double step() {
             return paths.step(ps, bonus, fi, own, ownU);
+        }
+
+        /**
+         * The step of the chunks as {@link #set} last with chunk {@code j}'s profile replaced by {@code p} (a plan's) and
+         * what the bound adds for its pairs and reduction dropped: how much of a plan's step that chunk's least profile
+         * misses (a measurement: {@code ExactChunkExperiment}).
+         */
+        double stepWith(int j, StageProfile p) {
+            StageProfile keep = ps.get(j);
+            double[] k = {bonus[j], fi[j], own[j], ownU[j]};
+            ps.set(j, p);
+            bonus[j] = 0;
+            fi[j] = 0;
+            own[j] = 0;
+            ownU[j] = 0;
+            double r = paths.step(ps, bonus, fi, own, ownU);
+            ps.set(j, keep);
+            bonus[j] = k[0];
+            fi[j] = k[1];
+            own[j] = k[2];
+            ownU[j] = k[3];
+            return r;
+        }
+
+        /** Chunk {@code j}'s least profile as {@link #set} last. */
+        StageProfile profileOf(int j) {
+            return ps.get(j);
         }
 
         @Override
