@@ -292,7 +292,7 @@ def test_models(out):
     img = {"image": {0: "batch"}, "logits": {0: "batch"}}
     for name, opset, size in [("resnet18", 11, 224), ("resnet50", 13, 224), ("alexnet", 9, 224),
                               ("vgg11", 13, 224), ("inception_v3", 13, 299), ("mobilenet_v2", 12, 224),
-                              ("densenet121", 13, 224)]:
+                              ("densenet121", 13, 224), ("squeezenet1_0", 13, 224)]:
         path = os.path.join(out, name + ".onnx")
         if os.path.exists(path):
             print(f"export-models: {path} exists, kept", file=sys.stderr)

@@ -1316,7 +1316,8 @@ final class PipelineBound {
         }
         if (partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS || budget <= 0) {
             // too many partitions to enumerate, or no budget left to enumerate any (the schedules before spent it)
-            return branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft);
+            Least d = branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft);
+            return guided(d, sch, p, m, v, threshold, budget, secondsLeft);
         }
         Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
         s.dfs(0, 0);
@@ -1331,6 +1332,71 @@ final class PipelineBound {
             return new Least(s.best, s.bestEnds, s.priced, s.visited);
         }
         return tighten(s, sch, p, m, v, budget, secondsLeft);
+    }
+
+    /**
+     * Whether {@link #guided} enumerates the partitions past a dual with its paths as bounds ({@code
+     * -Dshardplan.guidedEnumeration=false}: not; tests set it).
+     */
+    static boolean guidedOn = !"false".equals(System.getProperty("shardplan.guidedEnumeration"));
+
+    /**
+     * The most partitions of a shape {@link #guided} enumerates: past them a dual's paths do not cut off enough of them
+     * within the budget (DenseNet-121's 254 segments into 16 chunks, about 10^23: 40 s of cuts for nothing; SqueezeNet's
+     * 39 into 16, 10^10: complete in 0.6 s).
+     */
+    static final double GUIDED_PARTITIONS = 1e12;
+
+    /** The path bounds' reads ({@link Search#pathSpent}) that count as one partition priced against the budget. */
+    static final long PATH_WORK = 1024;
+
+    /** Whether the last {@link #guided} enumerated every partition, and the paths it bounded them with (for tests). */
+    boolean guidedComplete;
+    List<Path> guidedRows = List.of();
+
+    /** The most paths of a dual {@link #guided} starts from (the ones the game played last). */
+    static final int GUIDE_ROWS = 48;
+    /** The most paths {@link #guided} bounds partial partitions with, those its partitions show added. */
+    static final int GUIDE_MOST = 256;
+
+    /**
+     * After a dual {@code d} below the threshold: the partitions enumerated as where they are few, each partial one also
+     * cut off by the dual's paths ({@link Search#pathRows}), within what is left of the budget of partitions. The
+     * dual's mixture of paths is a bound over fractional partitions too; a single partition must make one of its paths
+     * long, and where the segments are few and coarse (SqueezeNet's 39 at 16 stages) the paths see it early in the
+     * enumeration. Where it finishes, the least step over the partitions on their least profiles (or the threshold), at
+     * least the dual's, and its partition; else {@code d} as it was.
+     */
+    Least guided(Least d, Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
+        guidedComplete = false;
+        DualState st = lastDual(sch, p, m, v);
+        if (!guidedOn || budget <= 0 || st == null || st.rows().isEmpty() || !(d.step() < threshold)
+                || partitions(segments - 1, p * v - 1) > GUIDED_PARTITIONS || secondsLeft.getAsDouble() <= 0.05) {
+            return d;
+        }
+        long t0 = System.nanoTime();
+        List<Path> rows = st.rows();
+        Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
+        s.pathRows(rows.subList(0, Math.min(rows.size(), GUIDE_ROWS)), GUIDE_MOST); // the ones the game played last first
+        if (s.rowCount == 0) {
+            return d;
+        }
+        s.dfs(0, 0);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  guided enumeration %s v %d: %s %.6f s (dual %.6f s; %d partitions priced,"
+                    + " %d visited, %d cut by %d paths, path work %d, %.2f s)%n", sch.name(), v, s.aborted ? "stopped, best"
+                    : "complete,", s.best, d.step(), s.priced, s.visited, s.pathCuts, s.rowCount, s.pathSpent,
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        // the path bounds' work counted as partitions priced, against the budget the schedules share
+        guidedComplete = !s.aborted;
+        guidedRows = s.rowList;
+        long priced = d.priced() + s.priced + s.pathSpent / PATH_WORK;
+        long visited = d.visited() + s.visited;
+        if (s.aborted || s.best <= d.step()) {
+            return new Least(d.step(), d.ends(), priced, visited, d.layouts());
+        }
+        return new Least(s.best, s.bestEnds, priced, visited);
     }
 
     /**
@@ -3481,6 +3547,24 @@ final class PipelineBound {
         long priced;
         long visited;
         boolean aborted;
+        /** Paths of the op order bounding partial partitions ({@link #pathRows}); none: 0. */
+        int rowCount;
+        /** Per path: its coefficients ({@link Path#PARTS} per chunk) and device. */
+        private double[][] rowCoef;
+        private int[] rowDevice;
+        /** Per path, chunk {@code j} and start {@code s}: the least of its terms over chunks {@code j..} from {@code s}. */
+        private double[][][] rowRest;
+        /** Per depth {@code j} and path: its terms over chunks {@code 0..j-1} as they are cut. */
+        private double[][] rowDone;
+        /** The chunks' values ({@link #table}) the path bounds read. */
+        private double[] values;
+        /** Partial partitions the path bounds cut off (for tests and the trace). */
+        long pathCuts;
+        /**
+         * The work of the path bounds: a path's terms read on a partial partition count 1, a path added {@code chunks K^2
+         * / 2}; {@link #PATH_WORK} of it count as one partition priced against the budget.
+         */
+        long pathSpent;
 
         Search(Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
             this.sch = sch;
@@ -3519,6 +3603,138 @@ final class PipelineBound {
             leastSegment = fewest;
         }
 
+        /**
+         * Bounds every partial partition by paths of the op order too: a path's length on a partition (its chunks' least
+         * values with its coefficients, {@link Path#length}) is at most the step of every plan with that partition, and on
+         * every completion of chunks {@code 0..j-1} it is at least its terms over those chunks plus the least of its terms
+         * over the ways to cut the rest ({@link #rowRest}, one partition program from the end per path). A partial partition
+         * is cut off once one path's is at least the best found. Only where the chunks' values are tabled ({@link #table}).
+         * O(paths chunks K^2) once.
+         */
+        void pathRows(List<Path> paths, int most) {
+            double[] t = table();
+            if (t == null || paths.isEmpty()) {
+                return;
+            }
+            rowCoef = new double[most][];
+            rowDevice = new int[most];
+            rowRest = new double[most][][];
+            rowDone = new double[chunks + 1][most];
+            values = t;
+            for (Path x : paths) {
+                addRow(x);
+            }
+        }
+
+        /** The paths bounding partial partitions, to find a path once, and in the order they came. */
+        private final java.util.Set<Path> rowSet = new java.util.HashSet<>();
+        final List<Path> rowList = new ArrayList<>();
+
+        /**
+         * Adds a path to the bounds ({@link #pathRows}), its terms over the chunks cut so far ({@code end}) included: where
+         * the paths are fewer than their most and it is not among them. O(chunks K^2).
+         */
+        private void addRow(Path x) {
+            if (rowCount >= rowCoef.length || !rowSet.add(x)) {
+                return;
+            }
+            rowList.add(x);
+            int r = rowCount;
+            int k = segments;
+            pathSpent += (long) chunks * k * k / 2;
+            rowCoef[r] = x.coef();
+            rowDevice[r] = x.device();
+            double[][] rest = new double[chunks + 1][k + 1];
+            rowRest[r] = rest;
+            for (double[] y : rest) {
+                java.util.Arrays.fill(y, Double.POSITIVE_INFINITY);
+            }
+            rest[chunks][k] = 0;
+            for (int j = chunks - 1; j >= 0; j--) {
+                int sHi = j == 0 ? 0 : k - (chunks - j);
+                int eHi = j == chunks - 1 ? k : k - (chunks - j - 1);
+                for (int st = j == 0 ? 0 : j; st <= sHi; st++) {
+                    double least = Double.POSITIVE_INFINITY;
+                    for (int e = j == chunks - 1 ? k : st + 1; e <= eHi; e++) {
+                        double after = rest[j + 1][e];
+                        if (after < Double.POSITIVE_INFINITY) {
+                            least = Math.min(least, rowTerms(r, j, st, e) + after);
+                        }
+                    }
+                    rest[j][st] = least;
+                }
+            }
+            // its terms over the chunks cut so far, depth by depth (the partial partition the enumeration stands at)
+            double done = 0;
+            for (int j = 0; j < chunks; j++) {
+                rowDone[j][r] = done;
+                if (end[j] <= (j == 0 ? 0 : end[j - 1])) {
+                    break; // not cut yet: the depths past it are written as the enumeration goes down
+                }
+                done += rowTerms(r, j, j == 0 ? 0 : end[j - 1], end[j]);
+                rowDone[j + 1][r] = done;
+            }
+            rowCount++;
+        }
+
+        /**
+         * After a partition is priced at or above the best found: its longest paths that show it (their length on its
+         * least values at least the best) join the bounds, so that partial partitions they make as long are cut off
+         * before their last chunk (the paths of a dual see only its columns' longest). O(chunks (ops + K^2)).
+         */
+        private void learn() {
+            if (rowCount == 0 || rowCount >= rowCoef.length) {
+                return;
+            }
+            double[] vals = values(end);
+            for (Path x : paths.trace(profiles(vals, chunks))) {
+                if (x.length(vals, p) >= best) {
+                    addRow(x);
+                }
+            }
+        }
+
+        /** Path {@code r}'s terms over chunk {@code j} of segments {@code [st, e)}. O(1). */
+        private double rowTerms(int r, int j, int st, int e) {
+            double[] c = rowCoef[r];
+            int o = j * Path.PARTS;
+            int x = (e * segments + st) * Path.VALUES;
+            double[] t = values;
+            double sum = c[o] * t[x] + c[o + 1] * t[x + 1] + c[o + 2] * t[x + 2] + c[o + 3] * t[x + 3] + c[o + 4] * t[x + 4]
+                    + c[o + 5] * t[x + 5] + c[o + 6] * t[x + 6];
+            return j % p == rowDevice[r] ? sum + t[x + Path.SYNC] + t[x + Path.UPDATE] : sum;
+        }
+
+        /**
+         * Whether some path shows that every completion of chunks {@code 0..j-1} with chunk {@code j} over {@code [st, e)}
+         * is at least the best found; else writes the paths' terms so far for depth {@code j + 1}. O(paths).
+         */
+        private boolean pathCut(int j, int st, int e) {
+            double[] done = rowDone[j];
+            double[] next = rowDone[j + 1];
+            double top = best * (1 + FLOOR_SLACK);
+            // the path that cut off the last partial partition first: neighbouring ones are often cut off by the same
+            int first = lastCut < rowCount ? lastCut : 0;
+            for (int i = 0; i < rowCount; i++) {
+                int r = i == 0 ? first : i == first ? 0 : i;
+                if ((++pathSpent & 4095) == 0 && spent() > budget) {
+                    aborted = true;
+                    return true;
+                }
+                double x = done[r] + rowTerms(r, j, st, e);
+                if (x + rowRest[r][j + 1][e] > top) {
+                    pathCuts++;
+                    lastCut = r;
+                    return true;
+                }
+                next[r] = x;
+            }
+            return false;
+        }
+
+        /** The path that cut off the last partial partition ({@link #pathCut}). */
+        private int lastCut;
+
         /** Chunks {@code 0..j-1} end at {@code end[0..j-1]}, the last at segment {@code start}; {@code sends} their sends. */
         void dfs(int j, double sends) {
             if (aborted) {
@@ -3526,7 +3742,8 @@ final class PipelineBound {
             }
             // partial partitions cost too: 64 of them count as one partition priced against the budget (a
             // partition priced takes about as long as 64 partial ones cut off), the time checked as they go
-            if (++visited / 64 + priced > budget || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+            visited++;
+            if (spent() > budget || (visited % 4096 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
                 aborted = true;
                 return;
             }
@@ -3555,7 +3772,7 @@ final class PipelineBound {
                     break; // longer chunks only lengthen this device's path
                 }
                 work[d] += a;
-                boolean cut = fill(j, e, sends) >= best;
+                boolean cut = fill(j, e, sends) >= best || rowCount > 0 && pathCut(j, start, e);
                 if (!cut) {
                     double u = least.profileUpdate(start, e);
                     double ff = ch[0] + ch[3];
@@ -3609,8 +3826,17 @@ final class PipelineBound {
             return top;
         }
 
+        /**
+         * The budget spent: partitions priced, 64 partial ones visited as one, {@link #PATH_WORK} of the path bounds' work as
+         * one.
+         */
+        long spent() {
+            return priced + visited / 64 + pathSpent / PATH_WORK;
+        }
+
         void price() {
-            if (visited / 64 + ++priced > budget || (priced % 1024 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
+            priced++;
+            if (spent() > budget || (priced % 1024 == 0 && secondsLeft.getAsDouble() <= 0.05)) {
                 aborted = true;
                 return;
             }
@@ -3619,6 +3845,9 @@ final class PipelineBound {
                 leaves = new Leaves(paths, chunks);
             }
             double step = leaves.step(end);
+            if (step >= best) {
+                learn();
+            }
             if (collect != null) {
                 if (step < best) {
                     if (collect.size() >= TIGHTEN_LEAVES) {

@@ -30,7 +30,7 @@ final class CutBranchExperiment {
         String name = System.getProperty("exp.schedule", "interleaved");
         double seconds = Double.parseDouble(System.getProperty("exp.seconds", "20"));
         Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, b -> OnnxImporter.read(Models.file("densenet121.onnx"),
+        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, b -> OnnxImporter.read(Models.file(System.getProperty("exp.model", "densenet121.onnx")),
                 ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), batch, 600);
         ps.useBound = false;
         var o = ps.price(stages, m, false, 1).orElseThrow();
