@@ -5,6 +5,7 @@ Run with Debian's python3 (python3-torch, python3-torchvision; nothing is downlo
 
     /usr/bin/python3 dev/export-models.py --out build-data/models      # test models (git-ignored)
     /usr/bin/python3 dev/export-models.py --bundled cli/src/main/resources/models   # the two defaults
+    /usr/bin/python3 dev/export-models.py --survey build-data/survey     # models no test uses (surveys)
 
 Every model gets dynamic axes (batch, and sequence for the sequence models), so that shapes stay
 symbolic in the file and must be bound with --dim when inspected. A model already present is kept.
@@ -331,17 +332,46 @@ def test_models(out):
            {"image": {0: "batch"}, "mask": {0: "batch"}}, os.path.join(out, "unet_small.onnx"), 13)
 
 
+# torchvision models no test uses, for surveys of how the planner does on models it was not tuned on
+# (benchmarks/results/model-survey.md): name (a sub-package and a colon where it is not the top one), input shape
+SURVEY = [("efficientnet_b0", (2, 3, 224, 224)), ("squeezenet1_0", (2, 3, 224, 224)),
+          ("shufflenet_v2_x1_0", (2, 3, 224, 224)), ("googlenet", (2, 3, 224, 224)),
+          ("regnet_y_400mf", (2, 3, 224, 224)), ("mnasnet0_5", (2, 3, 224, 224)), ("convnext_tiny", (2, 3, 224, 224)),
+          ("vit_b_16", (2, 3, 224, 224)), ("swin_t", (2, 3, 224, 224)),
+          ("segmentation:lraspp_mobilenet_v3_large", (2, 3, 224, 224)),
+          ("segmentation:deeplabv3_mobilenet_v3_large", (2, 3, 224, 224)), ("video:r3d_18", (2, 3, 8, 112, 112))]
+
+
+def survey_models(out):
+    import torchvision.models as tv
+    os.makedirs(out, exist_ok=True)
+    for name, shape in SURVEY:
+        pkg, _, fn = name.rpartition(":")
+        factory = getattr(getattr(tv, pkg) if pkg else tv, fn)
+        kwargs = {"weights": None}
+        if pkg == "segmentation":
+            kwargs["weights_backbone"] = None
+        if fn == "googlenet":
+            kwargs.update(aux_logits=False, init_weights=False)
+        torch.manual_seed(8)
+        export(factory(**kwargs), (torch.randn(*shape),), (["image"], ["logits"]),
+               {"image": {0: "batch"}, "logits": {0: "batch"}}, os.path.join(out, fn + ".onnx"), 14)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", help="directory for the test models")
     p.add_argument("--bundled", help="directory for the two bundled default models")
+    p.add_argument("--survey", help="directory for the survey's models (torchvision models no test uses; 900 MB)")
     a = p.parse_args()
-    if not a.out and not a.bundled:
-        p.error("give --out and/or --bundled")
+    if not a.out and not a.bundled and not a.survey:
+        p.error("give --out, --bundled and/or --survey")
     if a.bundled:
         bundled(a.bundled)
     if a.out:
         test_models(a.out)
+    if a.survey:
+        survey_models(a.survey)
 
 
 if __name__ == "__main__":
