@@ -1396,7 +1396,16 @@ final class PipelineBound {
         if (s.aborted || s.best <= d.step()) {
             return new Least(d.step(), d.ends(), priced, visited, d.layouts());
         }
-        return new Least(s.best, s.bestEnds, priced, visited);
+        if (s.bestEnds == null || !tightenPartitions) {
+            return new Least(s.best, s.bestEnds, priced, visited);
+        }
+        // its least partition and those below that one's exact step solved exactly, as an enumeration's are
+        Least t = tighten(s, sch, p, m, v, budget, secondsLeft);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  guided enumeration %s v %d tightened: %.6f s%n", sch.name(), v, t.step());
+        }
+        return new Least(Math.max(d.step(), t.step()), t.ends(), d.priced() + t.priced(), d.visited() + t.visited(),
+                t.layouts());
     }
 
     /**
@@ -1421,12 +1430,15 @@ final class PipelineBound {
             layouts = first.layouts();
         }
         if (t <= s.best) {
-            return new Least(t, ends, s.priced, s.visited, layouts);
+            return new Least(t, ends, s.priced + s.pathSpent / PATH_WORK, s.visited, layouts);
         }
-        Search all = new Search(sch, p, m, v, t, Math.max(0, budget - s.priced - s.visited / 64), secondsLeft);
+        Search all = new Search(sch, p, m, v, t, Math.max(0, budget - s.spent()), secondsLeft);
         all.collect = new ArrayList<>();
+        if (s.rowCount > 0) {
+            all.pathRows(s.rowList, GUIDE_MOST); // the paths that cut off the first enumeration's partitions cut these too
+        }
         all.dfs(0, 0);
-        long priced = s.priced + all.priced;
+        long priced = s.priced + all.priced + (s.pathSpent + all.pathSpent) / PATH_WORK;
         long visited = s.visited + all.visited;
         if (all.aborted) {
             return new Least(s.best, s.bestEnds, priced, visited, layouts); // the least profiles' least stands
