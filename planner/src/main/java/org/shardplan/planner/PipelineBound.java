@@ -1364,8 +1364,8 @@ final class PipelineBound {
      * cut off by the dual's paths ({@link Search#pathRows}), within what is left of the budget of partitions. The
      * dual's mixture of paths is a bound over fractional partitions too; a single partition must make one of its paths
      * long, and where the segments are few and coarse (SqueezeNet's 39 at 16 stages) the paths see it early in the
-     * enumeration. Where it finishes, the least step over the partitions on their least profiles (or the threshold), at
-     * least the dual's, and its partition; else {@code d} as it was.
+     * enumeration. Where it finishes, its least partition and those below that one's exact step solved exactly ({@link
+     * #tighten}), the larger of that and the dual's bound, with the partition; else {@code d} as it was.
      */
     Least guided(Least d, Schedule sch, int p, int m, int v, double threshold, long budget, DoubleSupplier secondsLeft) {
         guidedComplete = false;
@@ -1388,9 +1388,9 @@ final class PipelineBound {
                     : "complete,", s.best, d.step(), s.priced, s.visited, s.pathCuts, s.rowCount, s.pathSpent,
                     (System.nanoTime() - t0) / 1e9);
         }
-        // the path bounds' work counted as partitions priced, against the budget the schedules share
         guidedComplete = !s.aborted;
         guidedRows = s.rowList;
+        // the path bounds' work counted as partitions priced, against the budget the schedules share
         long priced = d.priced() + s.priced + s.pathSpent / PATH_WORK;
         long visited = d.visited() + s.visited;
         if (s.aborted || s.best <= d.step()) {
@@ -3620,7 +3620,7 @@ final class PipelineBound {
          * values with its coefficients, {@link Path#length}) is at most the step of every plan with that partition, and on
          * every completion of chunks {@code 0..j-1} it is at least its terms over those chunks plus the least of its terms
          * over the ways to cut the rest ({@link #rowRest}, one partition program from the end per path). A partial partition
-         * is cut off once one path's is at least the best found. Only where the chunks' values are tabled ({@link #table}).
+         * is cut off once one path's is above the best found. Only where the chunks' values are tabled ({@link #table}).
          * O(paths chunks K^2) once.
          */
         void pathRows(List<Path> paths, int most) {
@@ -3719,7 +3719,8 @@ final class PipelineBound {
 
         /**
          * Whether some path shows that every completion of chunks {@code 0..j-1} with chunk {@code j} over {@code [st, e)}
-         * is at least the best found; else writes the paths' terms so far for depth {@code j + 1}. O(paths).
+         * is above the best found (or the budget is spent: then aborted); else writes the paths' terms so far for depth
+         * {@code j + 1}. O(paths).
          */
         private boolean pathCut(int j, int st, int e) {
             double[] done = rowDone[j];
