@@ -229,8 +229,9 @@ public final class PlanCommand implements Callable<Integer> {
         long b = m.batch(given);
         int n = cluster.deviceCount();
         if (b > 1 && n > 1 && gcd(b, n) == 1) {
-            throw new ShardplanException("--batch " + b + " shares no factor with the " + n
-                    + " devices: no split of the batch divides evenly; use a batch divisible by a factor of " + n);
+            throw new ShardplanException(m.batchOrigin(given) + " shares no factor with the " + n
+                    + " devices: no split of the batch divides evenly; use a batch divisible by a factor of " + n
+                    + (given > 0 ? "" : " (--batch, where the model has a batch axis) or devices that share a factor with it"));
         }
         Planner p = Planner.forCluster(cluster).withBatch(b).withDims(m.bindings()).withOptimizer(OptimizerSpec.of(optimizer))
                 .withSearch(search).withTimeLimit(left).withModel(m.name(), m.imported().info().sha256())

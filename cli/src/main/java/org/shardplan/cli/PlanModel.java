@@ -194,6 +194,27 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
     }
 
     /**
+     * Where {@link #batch} took the batch from, for messages: {@code --batch} where it was given, else the dimension
+     * bound to {@code batch}, else the first axis of the first input whose first axis is fixed (the model's own batch,
+     * which may be no batch at all: a single image's channels).
+     */
+    String batchOrigin(long given) {
+        if (given > 0) {
+            return "--batch " + given;
+        }
+        if (bindings.containsKey("batch")) {
+            return "the batch " + bindings.get("batch") + " (the dimension 'batch' as bound)";
+        }
+        for (Value v : imported.graph().inputs()) {
+            if (v.shape().rankKnown() && v.shape().rank() > 0 && v.shape().dim(0).isFixed()) {
+                return "the model's own batch " + v.shape().dim(0).value() + " (no --batch given: the first axis of input '"
+                        + v.name() + "' of shape " + v.shape() + ")";
+            }
+        }
+        return "the batch";
+    }
+
+    /**
      * The model a plan file is read again on: {@code model} (MODEL on the command line), or the plan's
      * own when it is built in; loaded at the plan's dimensions, with a source that loads it again at
      * other micro-batch sizes.

@@ -183,6 +183,36 @@ class PlanCommandTest {
         assertTrue(r.err().contains("plan file not found"), r.err());
     }
 
+    /**
+     * A model without a batch axis (a single image, as detection models take it: its first axis is the channels) planned
+     * without --batch: the message names where the batch it cannot split came from, not a --batch nobody gave.
+     */
+    @Test
+    void aBatchTakenFromTheModelIsNamedAsSuch(@TempDir Path dir) throws Exception {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        ai.onnx.proto.OnnxMl.GraphProto g = ai.onnx.proto.OnnxMl.GraphProto.newBuilder().setName("image")
+                .addInput(org.shardplan.cost.profile.OnnxModels.valueInfo("image", org.shardplan.cost.profile.OnnxModels.FLOAT,
+                        new long[] {3, 16, 16}))
+                .addInitializer(org.shardplan.cost.profile.OnnxModels.randomTensor("w", org.shardplan.cost.profile.OnnxModels.FLOAT,
+                        new long[] {16, 8}, rnd))
+                .addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setName("mm").setOpType("MatMul").addInput("image")
+                        .addInput("w").addOutput("y"))
+                .addOutput(org.shardplan.cost.profile.OnnxModels.valueInfo("y", org.shardplan.cost.profile.OnnxModels.FLOAT, null))
+                .build();
+        ai.onnx.proto.OnnxMl.ModelProto m = ai.onnx.proto.OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+                .addOpsetImport(ai.onnx.proto.OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build();
+        Path f = dir.resolve("image.onnx");
+        Files.write(f, m.toByteArray());
+        CliRun r = run("plan", f.toString(), "--devices", "8");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("the model's own batch 3 (no --batch given: the first axis of input 'image' of shape"
+                + " [3, 16, 16]) shares no factor with the 8 devices"), r.err());
+        assertFalse(r.err().contains("--batch 3"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        // on 3 devices the same model plans
+        assertEquals(0, run("plan", f.toString(), "--devices", "3").code());
+    }
+
     @Test
     void aTightMemoryLimitIsMetByTheSearchOrExitsWith3() throws Exception {
         // 4 MiB per device: the whole batch at once does not fit, micro-batches and recomputation do
