@@ -14,7 +14,8 @@ import org.shardplan.planner.pipeline.Schedules;
  * benchmarks/results/dense-graphs.md, 2026-12-03). Run from the repository root after {@code mvn -q -o -pl planner
  * test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test}:
  * {@code java -Dshardplan.root=. [-Dexp.devices=64 -Dexp.stages=16 -Dexp.m=16 -Dexp.v=4 -Dexp.batch=128
- * -Dexp.schedule=interleaved -Dexp.seconds=20 -Dexp.cap=MS -Dexp.enumSeconds=30] -cp
+ * -Dexp.schedule=interleaved -Dexp.seconds=20 -Dexp.cap=MS -Dexp.enumSeconds=30 -Dexp.model=squeezenet1_0.onnx
+ * -Dshardplan.models=DIR] -cp
  * "planner/target/test-classes:planner/target/classes:$(cat /tmp/cp.txt)" org.shardplan.planner.CutBranchExperiment}.
  */
 final class CutBranchExperiment {
