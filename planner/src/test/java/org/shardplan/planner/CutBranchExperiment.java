@@ -1,6 +1,5 @@
 package org.shardplan.planner;
 
-import java.util.List;
 import java.util.Map;
 import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.OnnxImporter;
@@ -30,19 +29,10 @@ final class CutBranchExperiment {
         long batch = Long.getLong("exp.batch", 128);
         String name = System.getProperty("exp.schedule", "interleaved");
         double seconds = Double.parseDouble(System.getProperty("exp.seconds", "20"));
-        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, b -> OnnxImporter.read(Models.file(System.getProperty("exp.model", "densenet121.onnx")),
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), batch, 600);
-        ps.useBound = false;
-        var o = ps.price(stages, m, false, 1).orElseThrow();
-        long micro = batch / m;
-        var cg = ps.coarse(micro);
-        List<Integer> pos = PipelineSearch.cutPositions(o.built().units().size(), ps.cuts(cg, micro));
-        var sm = PipelineSearch.class.getDeclaredMethod("sendsAt", org.shardplan.planner.build.ProblemBuilder.Built.class, List.class, int.class);
-        sm.setAccessible(true);
-        double[] sends = (double[]) sm.invoke(ps, o.built(), pos, devices / stages);
-        PipelineBound least = new PipelineBound(o.built(), ps.filter(cg, micro, devices / stages), pos, sends, false,
-                o.builder().settings().compute(), o.builder().settings().memory().optimizer(), () -> 600);
+        ExperimentSetup x = ExperimentSetup.of(b -> OnnxImporter.read(Models.file(System.getProperty("exp.model",
+                "densenet121.onnx")), ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        var o = x.o();
+        PipelineBound least = x.least();
         Schedule sch = Schedules.of(name);
         long t0 = System.nanoTime();
         double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();

@@ -29,20 +29,11 @@ final class ExactChunkExperiment {
         int m = Integer.getInteger("exp.m", 16);
         long batch = Long.getLong("exp.batch", 128);
         int segments = Integer.getInteger("exp.segments", 40);
-        Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
-        PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, b -> OnnxImporter.read(Models.file("densenet121.onnx"),
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), batch, 600);
-        ps.useBound = false;
-        var o = ps.price(stages, m, false, 1).orElseThrow();
-        long micro = batch / m;
-        var cg = ps.coarse(micro);
-        List<Integer> pos = PipelineSearch.cutPositions(o.built().units().size(), ps.cuts(cg, micro));
-        var sm = PipelineSearch.class.getDeclaredMethod("sendsAt", org.shardplan.planner.build.ProblemBuilder.Built.class,
-                List.class, int.class);
-        sm.setAccessible(true);
-        double[] sends = (double[]) sm.invoke(ps, o.built(), pos, devices / stages);
-        PipelineBound least = new PipelineBound(o.built(), ps.filter(cg, micro, devices / stages), pos, sends, false,
-                o.builder().settings().compute(), o.builder().settings().memory().optimizer(), () -> 600);
+        ExperimentSetup setup = ExperimentSetup.of(b -> OnnxImporter.read(Models.file("densenet121.onnx"),
+                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        var o = setup.o();
+        List<Integer> pos = setup.pos();
+        PipelineBound least = setup.least();
         int[] ends = new int[o.bounds().length - 1];
         for (int j = 0; j < ends.length; j++) {
             ends[j] = pos.indexOf(o.bounds()[j + 1]);
