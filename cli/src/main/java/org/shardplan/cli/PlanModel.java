@@ -185,12 +185,18 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         if (bindings.containsKey("batch")) {
             return bindings.get("batch");
         }
+        Value v = firstFixedAxisInput();
+        return v == null ? 0 : v.shape().dim(0).value();
+    }
+
+    /** The first input whose first axis is fixed: where {@link #batch} takes the model's own batch from; null if none. */
+    private Value firstFixedAxisInput() {
         for (Value v : imported.graph().inputs()) {
             if (v.shape().rankKnown() && v.shape().rank() > 0 && v.shape().dim(0).isFixed()) {
-                return v.shape().dim(0).value();
+                return v;
             }
         }
-        return 0;
+        return null;
     }
 
     /**
@@ -205,13 +211,9 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         if (bindings.containsKey("batch")) {
             return "the batch " + bindings.get("batch") + " (the dimension 'batch' as bound)";
         }
-        for (Value v : imported.graph().inputs()) {
-            if (v.shape().rankKnown() && v.shape().rank() > 0 && v.shape().dim(0).isFixed()) {
-                return "the model's own batch " + v.shape().dim(0).value() + " (no --batch given: the first axis of input '"
-                        + v.name() + "' of shape " + v.shape() + ")";
-            }
-        }
-        return "the batch";
+        Value v = firstFixedAxisInput();
+        return v == null ? "the batch" : "the model's own batch " + v.shape().dim(0).value()
+                + " (no --batch given: the first axis of input '" + v.name() + "' of shape " + v.shape() + ")";
     }
 
     /**

@@ -29,10 +29,11 @@ final class CutBranchExperiment {
         long batch = Long.getLong("exp.batch", 128);
         String name = System.getProperty("exp.schedule", "interleaved");
         double seconds = Double.parseDouble(System.getProperty("exp.seconds", "20"));
-        ExperimentSetup x = ExperimentSetup.of(b -> OnnxImporter.read(Models.file(System.getProperty("exp.model",
-                "densenet121.onnx")), ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
-        var o = x.o();
-        PipelineBound least = x.least();
+        String model = System.getProperty("exp.model", "densenet121.onnx");
+        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file(model),
+                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        var o = pl.o();
+        PipelineBound least = PipelineBoundTest.leastOf(pl);
         Schedule sch = Schedules.of(name);
         long t0 = System.nanoTime();
         double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();

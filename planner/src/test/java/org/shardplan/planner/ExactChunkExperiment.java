@@ -29,11 +29,11 @@ final class ExactChunkExperiment {
         int m = Integer.getInteger("exp.m", 16);
         long batch = Long.getLong("exp.batch", 128);
         int segments = Integer.getInteger("exp.segments", 40);
-        ExperimentSetup setup = ExperimentSetup.of(b -> OnnxImporter.read(Models.file("densenet121.onnx"),
+        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file("densenet121.onnx"),
                 ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
-        var o = setup.o();
-        List<Integer> pos = setup.pos();
-        PipelineBound least = setup.least();
+        var o = pl.o();
+        List<Integer> pos = pl.pos();
+        PipelineBound least = PipelineBoundTest.leastOf(pl);
         int[] ends = new int[o.bounds().length - 1];
         for (int j = 0; j < ends.length; j++) {
             ends[j] = pos.indexOf(o.bounds()[j + 1]);

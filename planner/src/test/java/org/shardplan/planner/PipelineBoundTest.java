@@ -418,18 +418,21 @@ class PipelineBoundTest {
         assertTrue(guided.priced() <= PipelineSearch.SCHEDULE_BOUND_PARTITIONS, "spent " + guided.priced());
     }
 
-    /** The bound of a priced configuration's problem, at its fixed degrees and cut positions. */
-    private static PipelineBound leastOf(Pipelined pl) throws Exception {
+    /**
+     * The bound of a priced configuration's problem, at its fixed degrees and cut positions (the measurement classes,
+     * {@code CutBranchExperiment} and {@code ExactChunkExperiment}, start from it too).
+     */
+    static PipelineBound leastOf(Pipelined pl) throws Exception {
         var o = pl.o();
         return leastOf(pl.ps(), o.built(), o.builder(), pl.ps().filter(pl.cg(), pl.micro(), pl.per()), pl.pos(), pl.per());
     }
 
     /** A model priced at P stages and m micro-batches (no bound), with its micro-batch, coarse graph and cut positions. */
-    private record Pipelined(PipelineSearch ps, PipelineSearch.Outcome o, long micro, CoarseGraph cg, int per,
+    record Pipelined(PipelineSearch ps, PipelineSearch.Outcome o, long micro, CoarseGraph cg, int per,
             List<Integer> pos) {
     }
 
-    private static Pipelined pipelined(ModelSource model, int devices, int stages, int m, long batch) throws Exception {
+    static Pipelined pipelined(ModelSource model, int devices, int stages, int m, long batch) throws Exception {
         Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
         PipelineSearch ps = new PipelineSearch(p, SearchOptions.AUTO, model, batch, 600);
         ps.useBound = false;
