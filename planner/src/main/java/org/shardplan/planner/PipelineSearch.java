@@ -1053,6 +1053,7 @@ final class PipelineSearch {
 
     private Optional<Outcome> priceOnce(int stages, int m, boolean recompute, int zero, double known)
             throws ShardplanException {
+        Outcome incumbentBefore = incumbent;
         configurations++;
         triedStages.add(stages);
         triedMicro.add(m);
@@ -1379,6 +1380,9 @@ final class PipelineSearch {
         if (best != null && best.fits() && (incumbent == null || better(best, incumbent))) {
             incumbent = best;
         }
+        if (pendingBound && best != null || incumbent != incumbentBefore) {
+            speculate(); // the end's first step bound, or its target, may have changed
+        }
         return Optional.ofNullable(best);
     }
 
@@ -1421,46 +1425,184 @@ final class PipelineSearch {
      */
     private StepBounded stepBound(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter f, int devices,
             boolean recompute, int[] choice, double lower) {
-        // the step's own bound (OverlapBound): exact solves of problems below the step, each minimiser a
-        // plan priced too; the plan is proven optimal once the bound reaches its step
         double step = oneStageStep(b, pb, m, choice, devices, recompute);
         // once the bound reaches the incumbent's step no plan of this configuration can win, and the
         // least bound over the configurations is the incumbent's own or below: the solves stop there
         double target = stepTarget(step);
-        if (!(lower >= target)) {
-            stepBounds++;
-            OverlapBound ob = overlapBound(b, pb, m, f);
-            // the bound is at most the step of every plan, those that do not fit included: once a minimiser's
-            // step is below the configuration's bound so far (it then does not fit), no solve can raise that
-            // bound, and the solves stop as at the time limit (on 145.6B's memory-bound one-stage
-            // configurations: 1 solve instead of 17, the same bound)
-            double floor = stopStepBoundBelow ? lower : Double.NEGATIVE_INFINITY;
-            double[] ceiling = {Double.POSITIVE_INFINITY};
-            OverlapBound.Result r = ob.maximise(target, () -> ceiling[0] < floor ? 0 : secondsLeft(), x -> {
+        if (lower >= target) {
+            return new StepBounded(choice, lower, step);
+        }
+        return adopt(boundStep(b, pb, m, f, devices, recompute, choice, lower, target, this::secondsLeft,
+                overlapBound(b, pb, m, f)));
+    }
+
+    /**
+     * A step bound run ({@link #boundStep}): the plan and bound, how many solves it ran, whether it stopped below
+     * the configuration's bound so far, and for the trace its own bound, the buckets and the least minimiser's step.
+     */
+    private record StepRun(StepBounded bounded, int solves, boolean stopped, double bound, double buckets, double floor,
+            double ceiling) {
+    }
+
+    /** Counts a step bound run as the search's ({@link #stepBounds}, the trace) and returns its plan and bound. */
+    private StepBounded adopt(StepRun r) {
+        stepBounds++;
+        stepBoundSolves += r.solves();
+        if (r.stopped()) {
+            stepBoundsStopped++;
+        }
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  step bound: %.6f s after %d solves (K = %.0f), step %.6f s, bound before %.6f s, least minimiser %.6f s%n",
+                    r.bound(), r.solves(), r.buckets(), r.bounded().step(), r.floor(), r.ceiling());
+        }
+        return r.bounded();
+    }
+
+    /**
+     * The step's own bound (OverlapBound {@code ob}) of a one-stage configuration aiming at {@code target}: exact
+     * solves of problems below the step, each minimiser a plan priced too; the plan is proven optimal once the bound
+     * reaches its step. A function of its arguments and the time ({@code secondsLeft}) alone, so it may run on a
+     * thread beside ({@link #speculate}).
+     */
+    private StepRun boundStep(ProblemBuilder.Built b, ProblemBuilder pb, int m, StageProblem.Filter f, int devices,
+            boolean recompute, int[] choice, double lower, double target, java.util.function.DoubleSupplier secondsLeft, OverlapBound ob) {
+        double step = oneStageStep(b, pb, m, choice, devices, recompute);
+        // the bound is at most the step of every plan, those that do not fit included: once a minimiser's
+        // step is below the configuration's bound so far (it then does not fit), no solve can raise that
+        // bound, and the solves stop as at the time limit (on 145.6B's memory-bound one-stage
+        // configurations: 1 solve instead of 17, the same bound)
+        double floor = stopStepBoundBelow ? lower : Double.NEGATIVE_INFINITY;
+        double[] ceiling = {Double.POSITIVE_INFINITY};
+        OverlapBound.Result r = ob.maximise(target, () -> ceiling[0] < floor ? 0 : secondsLeft.getAsDouble(), x -> {
+            double st = oneStageStep(b, pb, m, x, devices, recompute);
+            ceiling[0] = Math.min(ceiling[0], st);
+            return oneStageFits(b, x) ? st : Double.POSITIVE_INFINITY;
+        });
+        lower = Math.max(lower, r.lowerBound());
+        for (int[] x : r.plans()) {
+            if (oneStageFits(b, x)) {
                 double st = oneStageStep(b, pb, m, x, devices, recompute);
-                ceiling[0] = Math.min(ceiling[0], st);
-                return oneStageFits(b, x) ? st : Double.POSITIVE_INFINITY;
-            });
-            lower = Math.max(lower, r.lowerBound());
-            stepBoundSolves += r.solves();
-            if (ceiling[0] < floor) {
-                stepBoundsStopped++;
-            }
-            for (int[] x : r.plans()) {
-                if (oneStageFits(b, x)) {
-                    double st = oneStageStep(b, pb, m, x, devices, recompute);
-                    if (st < step * (1 - 1e-12)) {
-                        choice = x;
-                        step = st;
-                    }
+                if (st < step * (1 - 1e-12)) {
+                    choice = x;
+                    step = st;
                 }
             }
-            if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "  step bound: %.6f s after %d solves (K = %.0f), step %.6f s, bound before %.6f s, least minimiser %.6f s%n",
-                        r.lowerBound(), r.solves(), ob.buckets(), step, floor, ceiling[0]);
+        }
+        return new StepRun(new StepBounded(choice, lower, step), r.solves(), ceiling[0] < floor, r.lowerBound(),
+                ob.buckets(), floor, ceiling[0]);
+    }
+
+    /**
+     * A step bound run started ahead on the thread beside ({@link #speculate}) for a one-stage configuration put off
+     * to the end ({@link #pending}): the target it aims at, its work, and a flag that stops its solves once the target
+     * it aims at can no longer be the one the end asks for.
+     */
+    private record Speculation(double target, BesideWork<StepRun> work, java.util.concurrent.atomic.AtomicBoolean stop) {
+    }
+
+    /** The step bounds run ahead, by the outcome of the configuration they bound (one at a time). */
+    private final Map<Outcome, Speculation> speculations = new java.util.IdentityHashMap<>();
+
+    /**
+     * Whether the step bound of the one-stage plan found is run ahead on the thread beside ({@link #speculate};
+     * {@code -Dshardplan.speculateStepBound=false}: off; tests turn it off to compare).
+     */
+    boolean speculateStepBounds = !"false".equals(System.getProperty("shardplan.speculateStepBound"));
+
+    /** How many step bounds were run ahead, and how many of those the end took (for tests and the trace). */
+    int stepBoundsSpeculated;
+    int stepBoundsTaken;
+
+    /**
+     * Runs ahead, on the thread beside, the step bound the end of the search will compute first ({@link
+     * #resolvePending}): that of the first configuration put off whose bound is below the target it would aim at if no
+     * faster plan were found by then ({@link #stepTarget} now). Called whenever a bound is put off or the plan found
+     * changes; a run aiming elsewhere is stopped. The end takes its answer only where it aims at the very target the
+     * end's computation would (the run is a function of the configuration, the target and the time alone: the same
+     * answer as computing it there), else computes its own. On Swin-T at 64 A100s the step bound, ten whole-model
+     * solves, otherwise ran alone at the search's end while the second core was idle through the two-stage
+     * configurations priced before it.
+     */
+    private void speculate() {
+        if (!beside || !speculateStepBounds || !lazyStepBound || helpers() == null) {
+            return;
+        }
+        PendingBound first = null;
+        double target = 0;
+        for (PendingBound pb : pending) {
+            Outcome o = pb.outcome();
+            double t = stepTarget(oneStageStep(o.built(), o.builder(), o.microBatches(), o.choice(), pb.devices(),
+                    o.recompute()));
+            if (!(o.lowerBound() >= t)) {
+                first = pb;
+                target = t;
+                break;
             }
         }
-        return new StepBounded(choice, lower, step);
+        if (first != null && speculations.size() == 1) {
+            Speculation sp = speculations.get(first.outcome());
+            if (sp != null && sp.target() == target) {
+                return; // already aiming there
+            }
+        }
+        stopSpeculations();
+        if (first == null) {
+            return;
+        }
+        Outcome o = first.outcome();
+        StageProblem.Filter f = first.filter();
+        int devices = first.devices();
+        OverlapBound ob;
+        try {
+            ob = overlapBound(o.built(), o.builder(), o.microBatches(), f);
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.function.DoubleSupplier left = () -> stop.get() ? 0 : secondsLeft();
+        double aim = target;
+        BesideWork<StepRun> work = new BesideWork<>(helpers(), () -> boundStep(o.built(), o.builder(), o.microBatches(), f,
+                devices, o.recompute(), o.choice(), o.lowerBound(), aim, left, ob));
+        speculations.put(o, new Speculation(target, work, stop));
+        stepBoundsSpeculated++;
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  step bound of %s, %d micro-batches: run ahead beside, aiming at %.6f s%n",
+                    o.built().name(), o.microBatches(), target);
+        }
+    }
+
+    /** Stops the step bounds run ahead (their answers are not taken: the target they aim at has changed). */
+    private void stopSpeculations() {
+        for (Speculation sp : speculations.values()) {
+            sp.stop().set(true);
+            sp.work().drop();
+        }
+        speculations.clear();
+    }
+
+    /**
+     * The step bound of pending configuration {@code pb} ({@link #stepBound}): the run started ahead where it aims at
+     * the target stepBound would (waited for, or run here if it has not started), else computed here.
+     */
+    private StepBounded resolveStep(PendingBound pb) {
+        Outcome o = pb.outcome();
+        // the target stepBound aims at
+        double target = stepTarget(oneStageStep(o.built(), o.builder(), o.microBatches(), o.choice(), pb.devices(),
+                o.recompute()));
+        Speculation sp = speculations.remove(o);
+        if (sp != null && !sp.stop().get() && sp.target() == target && !(o.lowerBound() >= target)) {
+            StepRun r = sp.work().get(() -> boundStep(o.built(), o.builder(), o.microBatches(), pb.filter(), pb.devices(),
+                    o.recompute(), o.choice(), o.lowerBound(), target, this::secondsLeft,
+                    overlapBound(o.built(), o.builder(), o.microBatches(), pb.filter())));
+            stepBoundsTaken++;
+            return adopt(r);
+        }
+        if (sp != null) {
+            sp.stop().set(true);
+            sp.work().drop();
+        }
+        return stepBound(o.built(), o.builder(), o.microBatches(), pb.filter(), pb.devices(), o.recompute(), o.choice(),
+                o.lowerBound());
     }
 
     /**
@@ -1572,8 +1714,7 @@ final class PipelineSearch {
                 break; // as the pricing would have: the bound's solves stop at the time limit
             }
             long t = System.nanoTime();
-            StepBounded sb = stepBound(o.built(), o.builder(), o.microBatches(), pb.filter(), pb.devices(), o.recompute(),
-                    o.choice(), o.lowerBound());
+            StepBounded sb = resolveStep(pb);
             tick("step bound", t);
             Outcome n = oneStageOutcome(o, sb.choice(), sb.lower(), pb.devices());
             if (o == incumbent || (n.fits() && (incumbent == null || better(n, incumbent)))) {
@@ -1583,6 +1724,7 @@ final class PipelineSearch {
                 best = n;
             }
         }
+        stopSpeculations(); // those not needed (their configuration's bound reaches the plan found)
         return best;
     }
 
@@ -4308,7 +4450,8 @@ final class PipelineSearch {
         if (TRACE) {
             System.err.println("phases: " + phaseSummary() + configurations + " configurations, " + bounded + " bounded ("
                     + memoryBounded + " by memory, " + tiedBounded + " of them tied), " + deferred.size() + " deferred, "
-                    + preparedAhead + " prepared beside (" + ahead.size() + " not taken)");
+                    + preparedAhead + " prepared beside (" + ahead.size() + " not taken), " + stepBoundsSpeculated
+                    + " step bounds run ahead (" + stepBoundsTaken + " taken)");
         }
         // a configuration priced in passing (the control flow above keeps only what it compares) may be the best
         if (incumbent != null && (best == null || better(incumbent, best))) {

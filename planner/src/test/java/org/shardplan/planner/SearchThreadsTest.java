@@ -55,6 +55,7 @@ class SearchThreadsTest {
         int presolved = 0;
         int reportsTaken = 0;
         int early = 0;
+        int runAhead = 0;
         for (int devices : List.of(4, 16)) {
             Planner base = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(60);
             double peak = Fixtures.oneStagePeak(base, GPT8);
@@ -70,6 +71,7 @@ class SearchThreadsTest {
                     PipelineSearch.Outcome b = two.run().orElseThrow();
                     assertTrue(one.timeLeft() && two.timeLeft(), what);
                     assertEquals(0, one.stepBoundsPresolved, what + ": one thread started nothing ahead");
+                    assertEquals(0, one.stepBoundsSpeculated, what + ": one thread ran no step bound ahead");
                     PipelineSearchTest.assertSameConfiguration(a, b, 0, what);
                     assertArrayEquals(a.choice(), b.choice(), what);
                     assertArrayEquals(a.bounds(), b.bounds(), what);
@@ -92,12 +94,15 @@ class SearchThreadsTest {
                     assertTrue(two.reportsComputed.get() <= Math.max(1, two.reportsAhead), what + ": "
                             + two.reportsComputed.get() + " reported bounds computed, " + two.reportsAhead + " started beside");
                     presolved += two.stepBoundsPresolved;
+                    runAhead += two.stepBoundsTaken;
                     reportsTaken += two.reportsTaken;
                     early += two.reportsStartedEarly;
                 }
             }
         }
         assertTrue(presolved > 0, "no step bound's first solve was started ahead on the second thread");
+        // and whole step bounds run ahead there, taken by the end: the outcomes above are the same all the same
+        assertTrue(runAhead > 0, "no step bound run ahead on the second thread was taken");
         // the pipeline plans' reported bounds were computed ahead, beside the search, and taken from there
         assertTrue(reportsTaken > 0, "no reported bound was taken from the second thread");
         // some were started during the passes (after the first, where nothing was put off): the outcomes above are the

@@ -600,6 +600,15 @@ final class VariableElimination {
         if (lazyRows) {
             LAZY_ELIMINATIONS.incrementAndGet();
         }
+        boolean innerPairwise = true;
+        for (int j = 0; j < nInner; j++) {
+            innerPairwise &= s.fs[innerF[j]].vars.length == 2;
+        }
+        // the rows of the one- and two-row scans (scan1, scan2) are sorted as far as PREFIX only
+        final boolean prefixed = prefixRows && innerPairwise && nInner <= 2 && G > 2 * PREFIX;
+        if (prefixed) {
+            PREFIX_ELIMINATIONS.incrementAndGet();
+        }
         for (int j = 0; j < nInner; j++) {
             int i = innerF[j];
             if (lazyRows) {
@@ -607,12 +616,20 @@ final class VariableElimination {
             } else if (s.fs[i].vars.length == 2) {
                 double[] mi = m[i];
                 int rows = mi.length / Math.max(1, G);
-                rowOrder[i] = new int[rows][G];
-                rowSorted[i] = new double[rows][G];
-                double[] key = new double[G];
-                for (int r = 0; r < rows; r++) {
-                    System.arraycopy(mi, r * G, key, 0, G);
-                    sortByKey(key, rowOrder[i][r], rowSorted[i][r], G);
+                int len = prefixed ? PREFIX : G;
+                rowOrder[i] = new int[rows][len];
+                rowSorted[i] = new double[rows][len];
+                if (len < G) {
+                    long[] heapKeys = new long[len];
+                    for (int r = 0; r < rows; r++) {
+                        sortPrefix(mi, r * G, G, rowOrder[i][r], rowSorted[i][r], heapKeys);
+                    }
+                } else {
+                    double[] key = new double[G];
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(mi, r * G, key, 0, G);
+                        sortByKey(key, rowOrder[i][r], rowSorted[i][r], G);
+                    }
                 }
                 sortedF[nSorted++] = i;
             } else {
@@ -841,6 +858,11 @@ final class VariableElimination {
                 if (row != null && t >= row.filled) {
                     row.reach(t);
                 }
+                if (t == rs.length) {
+                    // a row sorted as far as PREFIX only: the rest of its order, made here for this scan
+                    rs = wholeRow(0, mi, off, G);
+                    ro = wholeOrder[0];
+                }
                 double pq = sorted[t];
                 if (pq + rs[t] >= best || pq == Double.POSITIVE_INFINITY) {
                     break;
@@ -887,6 +909,14 @@ final class VariableElimination {
             for (int t = 0; t < G; t++) {
                 if (t >= partialOrder.filled) {
                     partialOrder.reach(t);
+                }
+                if (t == rs.length) {
+                    rs = wholeRow(0, mi, off, G);
+                    ro = wholeOrder[0];
+                }
+                if (t == rs2.length) {
+                    rs2 = wholeRow(1, mi2, off2, G);
+                    ro2 = wholeOrder[1];
                 }
                 double pq = sorted[t];
                 if (pq + rs[t] + rs2[t] >= best || pq == Double.POSITIVE_INFINITY) {
@@ -951,6 +981,94 @@ final class VariableElimination {
 
         /** The partial costs' lazy sort. */
         LazyOrder partialOrder;
+
+        // the whole orders of up to two rows sorted as far as PREFIX only, made by a scan that reads past it
+        private final int[][] wholeOrder = new int[2][];
+        private final double[][] wholeSorted = new double[2][];
+        private double[] wholeKey;
+
+        /** Sorts the row {@code mi[off .. off + G)} whole into slot {@code slot}; returns its sorted values. */
+        private double[] wholeRow(int slot, double[] mi, int off, int G) {
+            if (wholeKey == null || wholeKey.length < G) {
+                wholeKey = new double[G];
+                wholeOrder[0] = new int[G];
+                wholeOrder[1] = new int[G];
+                wholeSorted[0] = new double[G];
+                wholeSorted[1] = new double[G];
+            }
+            System.arraycopy(mi, off, wholeKey, 0, G);
+            sortByKey(wholeKey, wholeOrder[slot], wholeSorted[slot], G);
+            ROWS_SORTED_WHOLE.incrementAndGet();
+            return wholeSorted[slot];
+        }
+    }
+
+    /**
+     * Whether the rows read by the one- and two-row scans are sorted only as far as their first {@link #PREFIX}
+     * positions, a scan that reads past them sorting the row whole for itself ({@code -Dshardplan.prefixRows=false}:
+     * every row sorted whole first; tests set it). Each row is read by many scans (one per setting of the other
+     * neighbours), nearly all of which stop within a few positions; the scans visit the positions in the same order,
+     * so the answer is the same.
+     */
+    static boolean prefixRows = !"false".equals(System.getProperty("shardplan.prefixRows"));
+
+    /** The eliminations whose rows were sorted as far as {@link #PREFIX}, and the scans that read past it (tests). */
+    static final java.util.concurrent.atomic.AtomicLong PREFIX_ELIMINATIONS = new java.util.concurrent.atomic.AtomicLong();
+    static final java.util.concurrent.atomic.AtomicLong ROWS_SORTED_WHOLE = new java.util.concurrent.atomic.AtomicLong();
+
+    /** The positions of a row sorted before any scan reads it, where {@link #prefixRows}. */
+    static final int PREFIX = 16;
+
+    /**
+     * The {@code order.length} least positions of the row {@code m[off .. off + G)} in the order of {@link #sortByKey}
+     * (by value, ties by position) into {@code order}, their values into {@code sorted}: a bounded max-heap over the row,
+     * then sorted. O(G log K). {@code keys}: scratch of the same length.
+     */
+    static void sortPrefix(double[] m, int off, int G, int[] order, double[] sorted, long[] keys) {
+        int cap = order.length;
+        int size = 0;
+        for (int q = 0; q < G; q++) {
+            long kq = sortable(m[off + q]);
+            if (size < cap) {
+                // sift up into the max-heap
+                int i = size++;
+                while (i > 0) {
+                    int p = (i - 1) >>> 1;
+                    if (!before(keys[p], order[p], kq, q)) {
+                        break;
+                    }
+                    keys[i] = keys[p];
+                    order[i] = order[p];
+                    i = p;
+                }
+                keys[i] = kq;
+                order[i] = q;
+            } else if (before(kq, q, keys[0], order[0])) {
+                // replaces the largest kept: sift down from the root
+                int i = 0;
+                while (true) {
+                    int c = 2 * i + 1;
+                    if (c >= cap) {
+                        break;
+                    }
+                    if (c + 1 < cap && before(keys[c], order[c], keys[c + 1], order[c + 1])) {
+                        c++;
+                    }
+                    if (!before(kq, q, keys[c], order[c])) {
+                        break;
+                    }
+                    keys[i] = keys[c];
+                    order[i] = order[c];
+                    i = c;
+                }
+                keys[i] = kq;
+                order[i] = q;
+            }
+        }
+        sortPairs(keys, order, 0, size - 1);
+        for (int i = 0; i < size; i++) {
+            sorted[i] = m[off + order[i]];
+        }
     }
 
     /**
