@@ -6,6 +6,7 @@ Run with Debian's python3 (python3-torch, python3-torchvision; nothing is downlo
     /usr/bin/python3 dev/export-models.py --out build-data/models      # test models (git-ignored)
     /usr/bin/python3 dev/export-models.py --bundled cli/src/main/resources/models   # the two defaults
     /usr/bin/python3 dev/export-models.py --survey build-data/survey     # models no test uses (surveys)
+    /usr/bin/python3 dev/export-models.py --survey-deep build-data/survey-deep   # deeper ones (1,000-2,600 nodes)
 
 Every model gets dynamic axes (batch, and sequence for the sequence models), so that shapes stay
 symbolic in the file and must be bound with --dim when inspected. A model already present is kept.
@@ -342,10 +343,16 @@ SURVEY = [("efficientnet_b0", (2, 3, 224, 224)), ("squeezenet1_0", (2, 3, 224, 2
           ("segmentation:deeplabv3_mobilenet_v3_large", (2, 3, 224, 224)), ("video:r3d_18", (2, 3, 8, 112, 112))]
 
 
-def survey_models(out):
+# deeper variants (many more ONNX nodes: 1,000-2,600), for the same survey's question at the node counts the dense-graph
+# goal names (models of up to 2,000 ONNX nodes)
+SURVEY_DEEP = [("densenet201", (2, 3, 224, 224)), ("resnet152", (2, 3, 224, 224)), ("efficientnet_b4", (2, 3, 224, 224)),
+               ("convnext_small", (2, 3, 224, 224)), ("swin_s", (2, 3, 224, 224)), ("regnet_y_3_2gf", (2, 3, 224, 224))]
+
+
+def survey_models(out, models=SURVEY):
     import torchvision.models as tv
     os.makedirs(out, exist_ok=True)
-    for name, shape in SURVEY:
+    for name, shape in models:
         pkg, _, fn = name.rpartition(":")
         factory = getattr(getattr(tv, pkg) if pkg else tv, fn)
         kwargs = {"weights": None}
@@ -363,15 +370,18 @@ def main():
     p.add_argument("--out", help="directory for the test models")
     p.add_argument("--bundled", help="directory for the two bundled default models")
     p.add_argument("--survey", help="directory for the survey's models (torchvision models no test uses; 900 MB)")
+    p.add_argument("--survey-deep", help="directory for the survey's deeper models (1,000-2,600 ONNX nodes; 800 MB)")
     a = p.parse_args()
-    if not a.out and not a.bundled and not a.survey:
-        p.error("give --out, --bundled and/or --survey")
+    if not a.out and not a.bundled and not a.survey and not a.survey_deep:
+        p.error("give --out, --bundled, --survey and/or --survey-deep")
     if a.bundled:
         bundled(a.bundled)
     if a.out:
         test_models(a.out)
     if a.survey:
         survey_models(a.survey)
+    if a.survey_deep:
+        survey_models(a.survey_deep, SURVEY_DEEP)
 
 
 if __name__ == "__main__":
