@@ -616,10 +616,10 @@ final class ExactPartition implements StagePartition.StageCosts {
             families.computeIfAbsent(structure(tp), x -> new java.util.TreeMap<>())
                     .computeIfAbsent(j - i, x -> new ArrayList<>()).add(new Member(e.getKey(), i, j, tp));
             for (Problem.Node nd : tp.problem().nodes()) {
-                held += nd.costs().length;
+                held += nd.strategies();
             }
             for (Problem.Edge ed : tp.problem().edges()) {
-                held += ed.costs().length;
+                held += (long) ed.rows() * ed.cols();
             }
             if (held > prefetchCells) {
                 bisect(families);
@@ -743,7 +743,7 @@ final class ExactPartition implements StagePartition.StageCosts {
             r.add(n.costs());
         }
         for (Problem.Edge e : m.tp().problem().edges()) {
-            r.add(e.costs());
+            r.add(e.costsKey().v()); // read only: no copy
         }
         return r;
     }

@@ -203,7 +203,21 @@ final class OverlapBound {
             }
             nodes.add(new Problem.Node(u.name(), cost, null, mem));
         }
-        double lw = m - bw / 2;
+        return new Problem(b.name() + " [step bound]", nodes, edges(m - bw / 2));
+    }
+
+    /**
+     * The links' terms of {@link #problem(double, double, double)}, each link's seconds weighted by {@code lw} and summed
+     * per pair of nodes: built once per weight (every solve of the bound at one {@code alpha} has the same; the edges
+     * are immutable, so shared by its solves, on any thread).
+     */
+    private List<Problem.Edge> edges(double lw) {
+        return edgesByWeight.computeIfAbsent(lw, this::buildEdges);
+    }
+
+    private final Map<Double, List<Problem.Edge>> edgesByWeight = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private List<Problem.Edge> buildEdges(double lw) {
         Map<Long, double[]> sums = new LinkedHashMap<>();
         int n = b.units().size();
         for (ProblemBuilder.Link l : b.links()) {
@@ -223,7 +237,7 @@ final class OverlapBound {
             int to = (int) (e.getKey() % n);
             edges.add(new Problem.Edge(from, to, allowed[from].length, allowed[to].length, e.getValue()));
         }
-        return new Problem(b.name() + " [step bound]", nodes, edges);
+        return List.copyOf(edges);
     }
 
     /** The layout of every node under an assignment of {@link #problem}. */
@@ -376,6 +390,7 @@ final class OverlapBound {
             best = Math.max(best, byBucketCount(alphaStar, phiStar, xStar, target, secondsLeft, plans, before, step));
             solves = before[0];
         }
+        edgesByWeight.clear(); // the solves are done: the edges are not kept past them
         return new Result(best, plans, solves);
     }
 

@@ -986,18 +986,20 @@ final class VariableElimination {
         private final int[][] wholeOrder = new int[2][];
         private final double[][] wholeSorted = new double[2][];
         private double[] wholeKey;
+        private long[] wholeScratch;
 
         /** Sorts the row {@code mi[off .. off + G)} whole into slot {@code slot}; returns its sorted values. */
         private double[] wholeRow(int slot, double[] mi, int off, int G) {
             if (wholeKey == null || wholeKey.length < G) {
                 wholeKey = new double[G];
+                wholeScratch = new long[G];
                 wholeOrder[0] = new int[G];
                 wholeOrder[1] = new int[G];
                 wholeSorted[0] = new double[G];
                 wholeSorted[1] = new double[G];
             }
             System.arraycopy(mi, off, wholeKey, 0, G);
-            sortByKey(wholeKey, wholeOrder[slot], wholeSorted[slot], G);
+            sortByKey(wholeKey, wholeOrder[slot], wholeSorted[slot], G, wholeScratch);
             ROWS_SORTED_WHOLE.incrementAndGet();
             return wholeSorted[slot];
         }
@@ -1155,7 +1157,11 @@ final class VariableElimination {
      * comparison two longs. O(n log n).
      */
     static void sortByKey(double[] key, int[] order, double[] sortedKeys, int n) {
-        long[] k = new long[n];
+        sortByKey(key, order, sortedKeys, n, new long[n]);
+    }
+
+    /** {@link #sortByKey} with {@code k} (at least {@code n} long) as its scratch. */
+    static void sortByKey(double[] key, int[] order, double[] sortedKeys, int n, long[] k) {
         for (int i = 0; i < n; i++) {
             order[i] = i;
             k[i] = sortable(key[i]);
