@@ -2077,7 +2077,8 @@ final class PipelineSearch {
 
     private double stepLowerBound(CoarseGraph cg, long micro, ProblemBuilder pb, Map<String, List<Layout>> req, int stages,
             int m, boolean interleaved) {
-        double[][] least = leastTimes(pb.nodeCosts(cg, req), pb.settings().memory().recompute());
+        List<List<ProblemBuilder.Cost>> nodeCosts = pb.nodeCosts(cg, req);
+        double[][] least = leastTimes(nodeCosts, pb.settings().memory().recompute());
         int n = least.length;
         double[] pf = new double[n + 1];
         double[] pa = new double[n + 1];
@@ -2098,6 +2099,8 @@ final class PipelineSearch {
         if (!interleaved) {
             kinds.remove(MemoryAwareBound.Kind.INTERLEAVED);
         }
+        Exposed ex = exposedReductionBound ? new Exposed(nodeCosts, pb.settings().memory().recompute(), m,
+                pb.settings().compute().gradientOverlap()) : null;
         double lb = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
             // device d waits for micro-batch 0's forward through the first d stages (at least one segment
@@ -2107,15 +2110,119 @@ final class PipelineSearch {
             for (int d = 0; d < stages; d++) {
                 g[d] = pa[at.get(d)];
             }
-            lb = Math.min(lb, MemoryAwareBound.fillDrain(g, m * pa[n]));
+            double work = m * pa[n];
+            if (ex != null && !ex.beyond) {
+                // and each device's chunks' exposed reductions after its last op: the work and the reductions of
+                // every chunk, each at most Kmax buckets, summed over the devices
+                work = Math.max(work, ex.all[ex.top][n]);
+            }
+            lb = Math.min(lb, MemoryAwareBound.fillDrain(g, work));
         }
         if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
-            lb = Math.min(lb, fillDrainBottleneck(n, cut, stages, m, pa));
+            double fd = fillDrainBottleneck(n, cut, stages, m, pa);
+            if (ex != null) {
+                fd = Math.max(fd, bottleneck(n, cut, stages, (i, j) -> pa[i] + ex.stage(ex.all, i, j), false));
+            }
+            lb = Math.min(lb, fd);
         }
         if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
-            lb = Math.min(lb, zeroBubbleBottleneck(n, cut, stages, m, pf, pa, pc));
+            double zb = zeroBubbleBottleneck(n, cut, stages, m, pf, pa, pc);
+            if (ex != null) {
+                zb = Math.max(zb, bottleneck(n, cut, stages, (i, j) -> Math.max(pf[i] + ex.stage(ex.all, i, j),
+                        pc[i] + ex.stage(ex.chain, i, j)), false));
+            }
+            lb = Math.min(lb, zb);
         }
         return lb == Double.POSITIVE_INFINITY ? 0 : lb;
+    }
+
+    /**
+     * Whether the step bound of pipeline configurations ({@link #stepLowerBound}) counts each stage's exposed gradient
+     * reduction ({@link Exposed}; {@code -Dshardplan.exposedReductionBound=false}: not, as before; tests compare).
+     */
+    static boolean exposedReductionBound = !"false".equals(System.getProperty("shardplan.exposedReductionBound"));
+
+    /**
+     * The least of a stage's own work and its exposed gradient reduction, node by node, for {@link #stepLowerBound}.
+     * Every schedule ends a device's step with its chunks' reductions after its last op ({@code max_d (end[d] +
+     * sync[d])}), each chunk's exposed part {@code max(G / k, G - B)} at least {@code G / k}, and its bucket count {@code
+     * k} at most {@code K(s) = max(1, ceil(Vmax(s) / bucket))}, {@code Vmax(s)} the sum over the stage's nodes of their
+     * largest gradient volume (all of {@code G} where the reduction is not overlapped: {@code K = 1}). So a stage's
+     * {@code m A(s) + E(s)} is at least the sum over its nodes of the least over their layouts of {@code m a + g /
+     * K(s)} (the work and the reduction of one layout, where the least times alone take each from its own best
+     * layout), and its {@code m C(s) + E(s)} likewise with {@code c}. Prefix sums per bucket count {@code 1..Kmax}.
+     */
+    static final class Exposed {
+        /** Per bucket count K (index K - 1): prefix sums of each node's least {@code m a + g / K} and {@code m c + g / K}. */
+        final double[][] all;
+        final double[][] chain;
+        /** Prefix sums of each node's largest gradient volume (half its largest gradient bytes). */
+        final double[] volume;
+        /** The largest bucket count less one (the index of Kmax), 0 where the reduction is not overlapped. */
+        final int top;
+
+        Exposed(List<List<ProblemBuilder.Cost>> costs, boolean recompute, int m, boolean overlap) {
+            int n = costs.size();
+            volume = new double[n + 1];
+            for (int i = 0; i < n; i++) {
+                double most = 0;
+                for (ProblemBuilder.Cost x : costs.get(i)) {
+                    most = Math.max(most, x.gradientBytes() / 2);
+                }
+                volume[i + 1] = volume[i] + most;
+            }
+            int kmax = overlap ? Math.min(MAX_BUCKETS, OverlapBound.bucketsOf(volume[n])) : 1;
+            top = kmax - 1;
+            beyond = overlap && OverlapBound.bucketsOf(volume[n]) > MAX_BUCKETS;
+            all = new double[kmax][n + 1];
+            chain = new double[kmax][n + 1];
+            for (int k = 0; k < kmax; k++) {
+                for (int i = 0; i < n; i++) {
+                    double a = Double.POSITIVE_INFINITY;
+                    double c = Double.POSITIVE_INFINITY;
+                    for (ProblemBuilder.Cost x : costs.get(i)) {
+                        double work = x.microComputeSeconds() + x.microCommunicationSeconds();
+                        double back = x.microComputeSeconds() - x.forwardSeconds();
+                        double w = x.parameterBytes() > 0 ? Math.max(0, (back - (recompute ? x.forwardSeconds() : 0)) / 2)
+                                : 0;
+                        double g = x.gradientSeconds() / (k + 1);
+                        a = Math.min(a, m * work + g);
+                        c = Math.min(c, m * (work - w) + g);
+                    }
+                    all[k][i + 1] = all[k][i] + a;
+                    chain[k][i + 1] = chain[k][i] + c;
+                }
+            }
+            double[][] least = leastTimes(costs, recompute);
+            work = new double[n + 1];
+            chainWork = new double[n + 1];
+            for (int i = 0; i < n; i++) {
+                work[i + 1] = work[i] + m * least[i][1];
+                chainWork[i + 1] = chainWork[i] + m * least[i][2];
+            }
+        }
+
+        /**
+         * Nodes {@code i..j-1} as one stage: the prefix difference at the stage's own bucket count; a stage of more than
+         * {@link #MAX_BUCKETS} buckets counts no reduction (its share of each bucket is small: the work's least alone).
+         */
+        double stage(double[][] sums, int i, int j) {
+            int k = top == 0 ? 0 : OverlapBound.bucketsOf(volume[j] - volume[i]) - 1;
+            if (k > top) {
+                return (sums == all ? work : chainWork)[j] - (sums == all ? work : chainWork)[i];
+            }
+            return sums[k][j] - sums[k][i];
+        }
+
+        /** The bucket counts with sums of their own (the rest: none of the reduction counted). */
+        static final int MAX_BUCKETS = 16;
+
+        /** Whether the model's largest volume has more than {@link #MAX_BUCKETS} buckets. */
+        final boolean beyond;
+
+        /** Prefix sums of each node's least {@code m a} and {@code m c} (the reduction not counted). */
+        double[] work;
+        double[] chainWork;
     }
 
     /**

@@ -1,0 +1,65 @@
+package org.shardplan.planner;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.OnnxImporter;
+import org.shardplan.onnx.models.BuiltinModels;
+import org.shardplan.planner.parareal.Models;
+
+/**
+ * The step bound of pipeline configurations ({@code PipelineSearch.stepLowerBound}) with each stage's exposed gradient
+ * reduction counted ({@code PipelineSearch.exposedReductionBound}, {@code PipelineSearch.Exposed}): at least the bound
+ * without it, above it where the reduction is dear, and never above the step the search prices for the configuration
+ * (which is a plan of it), for every schedule the search may choose.
+ */
+class ExposedReductionBoundTest {
+
+    /** A GPT whose weights are large against its work at batch 64: 4 layers, hidden 1024, sequence 64. */
+    private static final ModelSource GPT = b -> BuiltinModels.read("gpt?layers=4,hidden=1024,heads=16,seq=64,vocab=8192",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    private static double bound(Planner planner, ModelSource model, int batch, int devices, int p, int m, boolean exposed)
+            throws Exception {
+        boolean was = PipelineSearch.exposedReductionBound;
+        PipelineSearch.exposedReductionBound = exposed;
+        try {
+            PipelineSearch ps = new PipelineSearch(planner, SearchOptions.AUTO, model, batch, 60);
+            long micro = batch / m;
+            return ps.stepLowerBound(ps.coarse(micro), micro, ps.builder(micro, devices / p, false, 1), p, m);
+        } finally {
+            PipelineSearch.exposedReductionBound = was;
+        }
+    }
+
+    private static int check(ModelSource model, String name, int batch, int devices) throws Exception {
+        Planner planner = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
+        int raised = 0;
+        for (int p : List.of(2, 4)) {
+            for (int m : List.of(1, 2, 4, 8)) {
+                String what = name + " on " + devices + " devices, P=" + p + " m=" + m;
+                double with = bound(planner, model, batch, devices, p, m, true);
+                double without = bound(planner, model, batch, devices, p, m, false);
+                assertTrue(with >= without, what + ": " + with + " below the bound without the reduction " + without);
+                var priced = new PipelineSearch(planner, SearchOptions.AUTO, model, batch, 60).price(p, m, false, 1);
+                if (priced.isPresent()) {
+                    assertTrue(with <= priced.get().stepSeconds() * (1 + 1e-12), what + ": bound " + with + " above the"
+                            + " priced step " + priced.get().stepSeconds());
+                }
+                raised += with > without * (1 + 1e-6) ? 1 : 0;
+            }
+        }
+        return raised;
+    }
+
+    @Test
+    void theExposedReductionRaisesPipelineBoundsAndStaysBelowTheirPlans() throws Exception {
+        int raised = check(GPT, "GPT", 64, 16);
+        raised += check(b -> OnnxImporter.read(Models.file("resnet18.onnx"), ImportOptions.DEFAULT.withDims(Map.of("batch",
+                b))).graph(), "ResNet-18", 64, 32);
+        assertTrue(raised > 4, "the exposed reduction raised only " + raised + " of 16 pipeline configurations' bounds");
+    }
+}
