@@ -557,7 +557,7 @@ final class PipelineSearch {
         memoryPartsReq.put(p.pb(), req);
         if (!Double.isNaN(p.bound())) {
             lowerBounds.putIfAbsent(new BoundKey(coarse.get(k.micro()), p.pb(), req, cluster.deviceCount() / k.devices(),
-                    (int) (batch / k.micro()), true), p.bound());
+                    (int) (batch / k.micro()), true, exposedReductionBound), p.bound());
         }
         if (k.micro() == batch) {
             fullBatchParts.putIfAbsent(k, p.parts());
@@ -2038,7 +2038,7 @@ final class PipelineSearch {
         // the same graph, builder and required layouts give the same bound: the configuration's test before
         // it is priced and its bound across the stages after are one computation
         Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
-        BoundKey key = new BoundKey(cg, pb, req, stages, m, interleaved);
+        BoundKey key = new BoundKey(cg, pb, req, stages, m, interleaved, exposedReductionBound);
         Double kept = lowerBounds.get(key);
         if (kept != null) {
             return kept;
@@ -2049,14 +2049,14 @@ final class PipelineSearch {
     }
 
     /**
-     * A configuration's {@link #stepLowerBound}: its graph, builder and required layouts by identity, P, m and whether
-     * the interleaved schedule is among those bounded.
+     * A configuration's {@link #stepLowerBound}: its graph, builder and required layouts by identity, P, m, whether
+     * the interleaved schedule is among those bounded and whether the exposed reduction is counted.
      */
-    private record BoundKey(Object cg, Object pb, Object req, int stages, int m, boolean interleaved) {
+    private record BoundKey(Object cg, Object pb, Object req, int stages, int m, boolean interleaved, boolean exposed) {
         @Override
         public boolean equals(Object o) {
             return o instanceof BoundKey k && k.cg == cg && k.pb == pb && k.req == req && k.stages == stages && k.m == m
-                    && k.interleaved == interleaved;
+                    && k.interleaved == interleaved && k.exposed == exposed;
         }
 
         @Override
