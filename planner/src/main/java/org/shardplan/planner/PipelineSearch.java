@@ -2118,18 +2118,27 @@ final class PipelineSearch {
             }
             lb = Math.min(lb, MemoryAwareBound.fillDrain(g, work));
         }
+        // each stage at its own bucket count prices every start (its costs are not monotone in the start): where that
+        // is too many, every stage at the model's largest count (monotone, so the crossing search; a weaker bound)
+        boolean perStage = ex != null && (long) stages * cut.size() * cut.size() <= Exposed.perStageWork;
         if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
             double fd = fillDrainBottleneck(n, cut, stages, m, pa);
-            if (ex != null) {
+            if (perStage) {
                 fd = Math.max(fd, bottleneck(n, cut, stages, (i, j) -> pa[i] + ex.stage(ex.all, i, j), false));
+            } else if (ex != null && !ex.beyond) {
+                double[] h = ex.perMicroBatch(ex.all[ex.top]);
+                fd = Math.max(fd, fillDrainBottleneck(n, cut, stages, m, pa, h));
             }
             lb = Math.min(lb, fd);
         }
         if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
             double zb = zeroBubbleBottleneck(n, cut, stages, m, pf, pa, pc);
-            if (ex != null) {
+            if (perStage) {
                 zb = Math.max(zb, bottleneck(n, cut, stages, (i, j) -> Math.max(pf[i] + ex.stage(ex.all, i, j),
                         pc[i] + ex.stage(ex.chain, i, j)), false));
+            } else if (ex != null && !ex.beyond) {
+                zb = Math.max(zb, zeroBubbleBottleneck(n, cut, stages, m, pf, ex.perMicroBatch(ex.all[ex.top]), pc,
+                        ex.perMicroBatch(ex.chain[ex.top])));
             }
             lb = Math.min(lb, zb);
         }
@@ -2162,6 +2171,7 @@ final class PipelineSearch {
         final int top;
 
         Exposed(List<List<ProblemBuilder.Cost>> costs, boolean recompute, int m, boolean overlap) {
+            this.micro = m;
             int n = costs.size();
             volume = new double[n + 1];
             for (int i = 0; i < n; i++) {
@@ -2217,6 +2227,25 @@ final class PipelineSearch {
         /** The bucket counts with sums of their own (the rest: none of the reduction counted). */
         static final int MAX_BUCKETS = 16;
 
+        /**
+         * The most stage costs (stages times cut positions squared) the recurrence prices with each stage at its own
+         * bucket count (DenseNet-121's 254 cut positions at 16 stages: 1.0e6); beyond, every stage at the model's
+         * (tests set it).
+         */
+        static long perStageWork = 1_200_000;
+
+        /** The micro-batches the sums are of. */
+        private final int micro;
+
+        /** Prefix sums divided by the micro-batch count (the stage's own work per micro-batch, as the recurrences take it). */
+        double[] perMicroBatch(double[] sums) {
+            double[] r = new double[sums.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = sums[i] / micro;
+            }
+            return r;
+        }
+
         /** Whether the model's largest volume has more than {@link #MAX_BUCKETS} buckets. */
         final boolean beyond;
 
@@ -2231,8 +2260,13 @@ final class PipelineSearch {
      * search where the prefix never falls, checked).
      */
     private static double fillDrainBottleneck(int n, List<Integer> cuts, int stages, int m, double[] pa) {
-        return bottleneck(n, cuts, stages, (i, j) -> pa[i] + m * (pa[j] - pa[i]),
-                fastBottleneck && fallsWithStart(cutPositions(n, cuts), pa, pa, m));
+        return fillDrainBottleneck(n, cuts, stages, m, pa, pa);
+    }
+
+    /** {@link #fillDrainBottleneck} with the stage's own work per micro-batch from the prefix sums {@code own}. */
+    private static double fillDrainBottleneck(int n, List<Integer> cuts, int stages, int m, double[] pa, double[] own) {
+        return bottleneck(n, cuts, stages, (i, j) -> pa[i] + m * (own[j] - own[i]),
+                fastBottleneck && fallsWithStart(cutPositions(n, cuts), pa, own, m));
     }
 
     /**
@@ -2244,9 +2278,19 @@ final class PipelineSearch {
      */
     private static double zeroBubbleBottleneck(int n, List<Integer> cuts, int stages, int m, double[] pf, double[] pa,
             double[] pc) {
+        return zeroBubbleBottleneck(n, cuts, stages, m, pf, pa, pc, pc);
+    }
+
+    /**
+     * {@link #zeroBubbleBottleneck} with the stage's own work and own work without the weight gradients per micro-batch
+     * from the prefix sums {@code ownA} and {@code ownC}.
+     */
+    private static double zeroBubbleBottleneck(int n, List<Integer> cuts, int stages, int m, double[] pf, double[] ownA,
+            double[] pc, double[] ownC) {
         List<Integer> at = cutPositions(n, cuts);
-        return bottleneck(n, cuts, stages, (i, j) -> Math.max(pf[i] + m * (pa[j] - pa[i]), pc[i] + m * (pc[j] - pc[i])),
-                fastBottleneck && fallsWithStart(at, pf, pa, m) && fallsWithStart(at, pc, pc, m));
+        return bottleneck(n, cuts, stages, (i, j) -> Math.max(pf[i] + m * (ownA[j] - ownA[i]),
+                pc[i] + m * (ownC[j] - ownC[i])),
+                fastBottleneck && fallsWithStart(at, pf, ownA, m) && fallsWithStart(at, pc, ownC, m));
     }
 
     /**

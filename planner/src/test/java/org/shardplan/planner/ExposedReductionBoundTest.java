@@ -62,4 +62,16 @@ class ExposedReductionBoundTest {
                 b))).graph(), "ResNet-18", 64, 32);
         assertTrue(raised > 4, "the exposed reduction raised only " + raised + " of 16 pipeline configurations' bounds");
     }
+
+    /** Every stage at the model's largest bucket count (the recurrence's crossing search, where stages at their own are too many). */
+    @Test
+    void atTheModelsBucketCountToo() throws Exception {
+        long was = PipelineSearch.Exposed.perStageWork;
+        PipelineSearch.Exposed.perStageWork = 0;
+        try {
+            assertTrue(check(GPT, "GPT", 64, 16) > 2, "the exposed reduction at the model's bucket count raised no bound");
+        } finally {
+            PipelineSearch.Exposed.perStageWork = was;
+        }
+    }
 }
