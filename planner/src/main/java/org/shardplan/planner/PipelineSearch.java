@@ -1559,7 +1559,8 @@ final class PipelineSearch {
             return;
         }
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.function.DoubleSupplier left = () -> stop.get() ? 0 : secondsLeft();
+        // stopped: no time left (the bound's loops end after the solve under way, and a solve started gets 1 ms)
+        java.util.function.DoubleSupplier left = () -> stop.get() ? 1e-3 : secondsLeft();
         double aim = target;
         BesideWork<StepRun> work = new BesideWork<>(helpers(), () -> boundStep(o.built(), o.builder(), o.microBatches(), f,
                 devices, o.recompute(), o.choice(), o.lowerBound(), aim, left, ob));
