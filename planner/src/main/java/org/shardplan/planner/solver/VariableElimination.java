@@ -298,24 +298,32 @@ final class VariableElimination {
         Arrays.fill(out, 0);
         int count = 1;
         boolean any = false;
+        // the pairs (group so far, class on f's axis) numbered by first appearance, in an open-addressing table
+        int cap = Integer.highestOneBit(Math.max(2, k[u])) << 2;
+        long[] slotKey = new long[cap];
+        int[] slotId = new int[cap];
         for (Factor f : fs) {
             int a = f.axisOf(u);
             if (a < 0) {
                 continue;
             }
-            Map<Long, Integer> ids = new HashMap<>();
+            Arrays.fill(slotId, -1);
             int next = 0;
             for (int x = 0; x < k[u]; x++) {
                 if (unary[u][x] == Double.POSITIVE_INFINITY) {
                     continue;
                 }
                 long key = (long) out[x] * f.dims[a] + f.cls[a][x];
-                Integer id = ids.get(key);
-                if (id == null) {
-                    id = next++;
-                    ids.put(key, id);
+                long z = key * 0x9E3779B97F4A7C15L;
+                int slot = (int) (z ^ (z >>> 32)) & (cap - 1);
+                while (slotId[slot] >= 0 && slotKey[slot] != key) {
+                    slot = (slot + 1) & (cap - 1);
                 }
-                out[x] = id;
+                if (slotId[slot] < 0) {
+                    slotKey[slot] = key;
+                    slotId[slot] = next++;
+                }
+                out[x] = slotId[slot];
             }
             count = Math.max(1, next);
             any = true;
