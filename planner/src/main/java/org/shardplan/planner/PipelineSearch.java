@@ -1582,6 +1582,32 @@ final class PipelineSearch {
     }
 
     /**
+     * The step bound of pending configuration {@code pb} run ahead ({@link #speculate}), where it aims at the target
+     * {@link #stepBound} would and has ended (not waited for); null otherwise.
+     */
+    private StepBounded endedAhead(PendingBound pb) {
+        Outcome o = pb.outcome();
+        double target = stepTarget(oneStageStep(o.built(), o.builder(), o.microBatches(), o.choice(), pb.devices(),
+                o.recompute()));
+        Speculation sp = speculations.get(o);
+        if (sp == null || sp.stop().get() || sp.target() != target || o.lowerBound() >= target || !sp.work().isDone()) {
+            return null;
+        }
+        StepRun r;
+        try {
+            r = sp.work().get(() -> null);
+        } catch (RuntimeException e) {
+            return null;
+        }
+        if (r == null) {
+            return null;
+        }
+        speculations.remove(o);
+        stepBoundsTaken++;
+        return adopt(r);
+    }
+
+    /**
      * The step bound of pending configuration {@code pb} ({@link #stepBound}): the run started ahead where it aims at
      * the target stepBound would (waited for, or run here if it has not started), else computed here.
      */
@@ -1711,11 +1737,18 @@ final class PipelineSearch {
             if (o.lowerBound() >= stepTarget(o.stepSeconds())) {
                 continue;
             }
-            if (!timeLeft()) {
-                break; // as the pricing would have: the bound's solves stop at the time limit
-            }
             long t = System.nanoTime();
-            StepBounded sb = resolveStep(pb);
+            StepBounded sb;
+            if (!timeLeft()) {
+                // as the pricing would have: the bound's solves stop at the time limit; a run ahead that has ended is
+                // still taken (the answer the end would have computed with the time)
+                sb = endedAhead(pb);
+                if (sb == null) {
+                    break;
+                }
+            } else {
+                sb = resolveStep(pb);
+            }
             tick("step bound", t);
             Outcome n = oneStageOutcome(o, sb.choice(), sb.lower(), pb.devices());
             if (o == incumbent || (n.fits() && (incumbent == null || better(n, incumbent)))) {
@@ -4364,15 +4397,31 @@ final class PipelineSearch {
             stoppedWhile = "the search built a strategy problem";
             notes.add("the time limit stopped the search while it built a strategy problem: the plan is the fastest"
                     + " of those priced before, or a baseline");
+            takeEndedAhead();
             return Optional.ofNullable(incumbent);
         } catch (Deadline.Expired e) {
             // another phase reached it (coarsening, the standard layouts, a bound, the schedules)
             stoppedWhile = "the search was " + e.phase();
             notes.add("the time limit stopped the search while " + e.phase() + ": the plan is the fastest of those"
                     + " priced before, or a baseline");
+            takeEndedAhead();
             return Optional.ofNullable(incumbent);
         } finally {
             dropAhead(); // the search is over: nothing prepared is taken any more
+            stopSpeculations();
+        }
+    }
+
+    /**
+     * At the time limit: the step bounds run ahead that have ended are taken for their configurations, as {@link
+     * #resolvePending} takes them once the time is out (in the order priced, up to the first that has not ended); the
+     * plan found is the faster of it and their minimisers. Anything failing here leaves the plan found as it is.
+     */
+    private void takeEndedAhead() {
+        try {
+            resolvePending(null);
+        } catch (ShardplanException | RuntimeException e) {
+            // the plan found stands
         }
     }
 
