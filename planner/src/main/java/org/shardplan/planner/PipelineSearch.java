@@ -2133,7 +2133,7 @@ final class PipelineSearch {
         if (!interleaved) {
             kinds.remove(MemoryAwareBound.Kind.INTERLEAVED);
         }
-        Exposed ex = exposedReductionBound ? new Exposed(nodeCosts, pb.settings().memory().recompute(), m,
+        Exposed ex = exposedReductionBound ? Exposed.of(nodeCosts, pb.settings().memory().recompute(), m,
                 pb.settings().compute().gradientOverlap()) : null;
         double lb = Double.POSITIVE_INFINITY;
         if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
@@ -2145,7 +2145,7 @@ final class PipelineSearch {
                 g[d] = pa[at.get(d)];
             }
             double work = m * pa[n];
-            if (ex != null && !ex.beyond) {
+            if (ex != null) {
                 // and each device's chunks' exposed reductions after its last op: the work and the reductions of
                 // every chunk, each at most Kmax buckets, summed over the devices
                 work = Math.max(work, ex.all[ex.top][n]);
@@ -2159,7 +2159,7 @@ final class PipelineSearch {
             double fd = fillDrainBottleneck(n, cut, stages, m, pa);
             if (perStage) {
                 fd = Math.max(fd, bottleneck(n, cut, stages, (i, j) -> pa[i] + ex.stage(ex.all, i, j), false));
-            } else if (ex != null && !ex.beyond) {
+            } else if (ex != null) {
                 double[] h = ex.perMicroBatch(ex.all[ex.top]);
                 fd = Math.max(fd, fillDrainBottleneck(n, cut, stages, m, pa, h));
             }
@@ -2170,7 +2170,7 @@ final class PipelineSearch {
             if (perStage) {
                 zb = Math.max(zb, bottleneck(n, cut, stages, (i, j) -> Math.max(pf[i] + ex.stage(ex.all, i, j),
                         pc[i] + ex.stage(ex.chain, i, j)), false));
-            } else if (ex != null && !ex.beyond) {
+            } else if (ex != null) {
                 zb = Math.max(zb, zeroBubbleBottleneck(n, cut, stages, m, pf, ex.perMicroBatch(ex.all[ex.top]), pc,
                         ex.perMicroBatch(ex.chain[ex.top])));
             }
@@ -2204,10 +2204,14 @@ final class PipelineSearch {
         /** The largest bucket count less one (the index of Kmax), 0 where the reduction is not overlapped. */
         final int top;
 
-        Exposed(List<List<ProblemBuilder.Cost>> costs, boolean recompute, int m, boolean overlap) {
-            this.micro = m;
+        /**
+         * The sums of a configuration's node costs; null where the model's largest gradient volume has more than {@link
+         * #MAX_BUCKETS} buckets (its last bucket is then a small share of its reduction, and the sums would cost more
+         * than they add: GPT-1T's search took 7-10% longer with them).
+         */
+        static Exposed of(List<List<ProblemBuilder.Cost>> costs, boolean recompute, int m, boolean overlap) {
             int n = costs.size();
-            volume = new double[n + 1];
+            double[] volume = new double[n + 1];
             for (int i = 0; i < n; i++) {
                 double most = 0;
                 for (ProblemBuilder.Cost x : costs.get(i)) {
@@ -2215,9 +2219,18 @@ final class PipelineSearch {
                 }
                 volume[i + 1] = volume[i] + most;
             }
-            int kmax = overlap ? Math.min(MAX_BUCKETS, OverlapBound.bucketsOf(volume[n])) : 1;
+            if (overlap && OverlapBound.bucketsOf(volume[n]) > MAX_BUCKETS) {
+                return null;
+            }
+            return new Exposed(costs, recompute, m, overlap, volume);
+        }
+
+        private Exposed(List<List<ProblemBuilder.Cost>> costs, boolean recompute, int m, boolean overlap, double[] volume) {
+            this.micro = m;
+            this.volume = volume;
+            int n = costs.size();
+            int kmax = overlap ? OverlapBound.bucketsOf(volume[n]) : 1;
             top = kmax - 1;
-            beyond = overlap && OverlapBound.bucketsOf(volume[n]) > MAX_BUCKETS;
             all = new double[kmax][n + 1];
             chain = new double[kmax][n + 1];
             for (int k = 0; k < kmax; k++) {
@@ -2237,28 +2250,15 @@ final class PipelineSearch {
                     chain[k][i + 1] = chain[k][i] + c;
                 }
             }
-            double[][] least = leastTimes(costs, recompute);
-            work = new double[n + 1];
-            chainWork = new double[n + 1];
-            for (int i = 0; i < n; i++) {
-                work[i + 1] = work[i] + m * least[i][1];
-                chainWork[i + 1] = chainWork[i] + m * least[i][2];
-            }
         }
 
-        /**
-         * Nodes {@code i..j-1} as one stage: the prefix difference at the stage's own bucket count; a stage of more than
-         * {@link #MAX_BUCKETS} buckets counts no reduction (its share of each bucket is small: the work's least alone).
-         */
+        /** Nodes {@code i..j-1} as one stage: the prefix difference at the stage's own bucket count. */
         double stage(double[][] sums, int i, int j) {
-            int k = top == 0 ? 0 : OverlapBound.bucketsOf(volume[j] - volume[i]) - 1;
-            if (k > top) {
-                return (sums == all ? work : chainWork)[j] - (sums == all ? work : chainWork)[i];
-            }
+            int k = top == 0 ? 0 : Math.min(top, OverlapBound.bucketsOf(volume[j] - volume[i]) - 1);
             return sums[k][j] - sums[k][i];
         }
 
-        /** The bucket counts with sums of their own (the rest: none of the reduction counted). */
+        /** The most buckets of a model's largest gradient volume for which the sums are made. */
         static final int MAX_BUCKETS = 16;
 
         /**
@@ -2280,12 +2280,7 @@ final class PipelineSearch {
             return r;
         }
 
-        /** Whether the model's largest volume has more than {@link #MAX_BUCKETS} buckets. */
-        final boolean beyond;
 
-        /** Prefix sums of each node's least {@code m a} and {@code m c} (the reduction not counted). */
-        double[] work;
-        double[] chainWork;
     }
 
     /**
