@@ -436,8 +436,17 @@ final class OverlapBound {
      * {@code ((lo - 1) bucket, hi bucket]}), their bound so far, and the bucket count of the minimiser of
      * its problem without multiplier ({@code free}; 0 while not solved).
      */
-    private record Part(int lo, int hi, double bound, int free) {
+    private record Part(int lo, int hi, double bound, int free, int tried) {
+        /** A part bounded at the weight of {@code phi}'s best line alone ({@link #TRIED_STAR}). */
+        Part(int lo, int hi, double bound, int free) {
+            this(lo, hi, bound, free, TRIED_STAR);
+        }
     }
+
+    /** The weights a part was bounded at ({@link Part#tried}): {@code phi}'s best, 1, 0. */
+    private static final int TRIED_STAR = 1;
+    private static final int TRIED_ONE = 2;
+    private static final int TRIED_ZERO = 4;
 
     /** An exact solve's objective and minimiser (layout indices); {@code x} null when it did not finish. */
     private record Solve(double objective, int[] x) {
@@ -470,6 +479,8 @@ final class OverlapBound {
         // the solves without multiplier, by the part's largest count (the same problem for parts of one hi)
         Map<Integer, Solve> free = new java.util.HashMap<>();
         free.put(top, new Solve(phi, xStar));
+        // the same at the other weights a part may be bounded at
+        Map<Double, Map<Integer, Solve>> freeAt = new java.util.HashMap<>();
         List<Part> parts = new ArrayList<>();
         parts.add(new Part(1, top, phi, bucketsOf(volume(xStar))));
         int[] spent = {0};
@@ -488,7 +499,21 @@ final class OverlapBound {
             int hi = weakest.hi();
             int j = weakest.free();
             if (lo == hi || (j == hi && free.containsKey(hi) && j >= lo)) {
-                break; // its free minimiser lies in its top count: L^hi's optimum, which no split moves
+                // its free minimiser lies in its top count: L^hi's optimum, which no split moves. Where phi's best
+                // weight lies strictly inside (0, 1) (both of the reduction's terms bind somewhere), the part is bounded
+                // again at the weights 1 and 0 (every weight bounds every plan, so the larger bound holds): the part's
+                // own best weight may differ from the whole model's
+                double other = !overlap || hi == 1 || !(alpha > 0 && alpha < 1) ? Double.NaN
+                        : (weakest.tried() & TRIED_ONE) == 0 ? 1 : (weakest.tried() & TRIED_ZERO) == 0 ? 0 : Double.NaN;
+                if (Double.isNaN(other)) {
+                    break;
+                }
+                parts.remove(weakest);
+                Part again = part(lo, hi, other, weakest.bound(), freeAt.computeIfAbsent(other, x -> new java.util.HashMap<>()),
+                        goal, secondsLeft, plans, spent, step);
+                parts.add(new Part(lo, hi, Math.max(weakest.bound(), again.bound()), weakest.free(),
+                        weakest.tried() | (other == 1 ? TRIED_ONE : TRIED_ZERO)));
+                continue;
             }
             int cut = j >= lo && j < hi ? j : lo + (hi - lo) / 2;
             parts.remove(weakest);
