@@ -1493,15 +1493,16 @@ final class PipelineSearch {
     }
 
     /**
-     * A step bound run started ahead on the thread beside ({@link #speculate}) for a one-stage configuration put off
-     * to the end ({@link #pending}): the target it aims at, its work, and a flag that stops its solves once the target
-     * it aims at can no longer be the one the end asks for.
+     * A step bound run started ahead on the thread beside ({@link #speculate}) for the one-stage configuration put off
+     * to the end ({@link #pending}) whose outcome is {@code outcome}: the target it aims at, its work, and a flag that
+     * stops its solves once the target it aims at can no longer be the one the end asks for.
      */
-    private record Speculation(double target, BesideWork<StepRun> work, java.util.concurrent.atomic.AtomicBoolean stop) {
+    private record Speculation(Outcome outcome, double target, BesideWork<StepRun> work,
+            java.util.concurrent.atomic.AtomicBoolean stop) {
     }
 
-    /** The step bounds run ahead, by the outcome of the configuration they bound (one at a time). */
-    private final Map<Outcome, Speculation> speculations = new java.util.IdentityHashMap<>();
+    /** The step bound run ahead, if any (one at a time). */
+    private Speculation runAhead;
 
     /**
      * Whether the step bound of the one-stage plan found is run ahead on the thread beside ({@link #speculate};
@@ -1512,6 +1513,20 @@ final class PipelineSearch {
     /** How many step bounds were run ahead, and how many of those the end took (for tests and the trace). */
     int stepBoundsSpeculated;
     int stepBoundsTaken;
+
+    /** The target {@link #stepBound} aims at for pending configuration {@code pb}, as of now. O(nodes + links). */
+    private double endTarget(PendingBound pb) {
+        Outcome o = pb.outcome();
+        return stepTarget(oneStageStep(o.built(), o.builder(), o.microBatches(), o.choice(), pb.devices(), o.recompute()));
+    }
+
+    /** The run ahead where it bounds {@code pb}, is not stopped and aims at {@code target}, which is below its bound; else null. */
+    private Speculation aimingAt(PendingBound pb, double target) {
+        Speculation sp = runAhead;
+        boolean aims = sp != null && sp.outcome() == pb.outcome() && !sp.stop().get() && sp.target() == target
+                && !(pb.outcome().lowerBound() >= target);
+        return aims ? sp : null;
+    }
 
     /**
      * Runs ahead, on the thread beside, the step bound the end of the search will compute first ({@link
@@ -1530,22 +1545,17 @@ final class PipelineSearch {
         PendingBound first = null;
         double target = 0;
         for (PendingBound pb : pending) {
-            Outcome o = pb.outcome();
-            double t = stepTarget(oneStageStep(o.built(), o.builder(), o.microBatches(), o.choice(), pb.devices(),
-                    o.recompute()));
-            if (!(o.lowerBound() >= t)) {
+            double t = endTarget(pb);
+            if (!(pb.outcome().lowerBound() >= t)) {
                 first = pb;
                 target = t;
                 break;
             }
         }
-        if (first != null && speculations.size() == 1) {
-            Speculation sp = speculations.get(first.outcome());
-            if (sp != null && sp.target() == target) {
-                return; // already aiming there
-            }
+        if (first != null && aimingAt(first, target) != null) {
+            return; // already aiming there
         }
-        stopSpeculations();
+        stopAhead();
         if (first == null) {
             return;
         }
@@ -1564,7 +1574,7 @@ final class PipelineSearch {
         double aim = target;
         BesideWork<StepRun> work = new BesideWork<>(helpers(), () -> boundStep(o.built(), o.builder(), o.microBatches(), f,
                 devices, o.recompute(), o.choice(), o.lowerBound(), aim, left, ob));
-        speculations.put(o, new Speculation(target, work, stop));
+        runAhead = new Speculation(o, target, work, stop);
         stepBoundsSpeculated++;
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  step bound of %s, %d micro-batches: run ahead beside, aiming at %.6f s%n",
@@ -1572,13 +1582,13 @@ final class PipelineSearch {
         }
     }
 
-    /** Stops the step bounds run ahead (their answers are not taken: the target they aim at has changed). */
-    private void stopSpeculations() {
-        for (Speculation sp : speculations.values()) {
-            sp.stop().set(true);
-            sp.work().drop();
+    /** Stops the step bound run ahead, if any (its answer is not taken: the target it aims at has changed). */
+    private void stopAhead() {
+        if (runAhead != null) {
+            runAhead.stop().set(true);
+            runAhead.work().drop();
+            runAhead = null;
         }
-        speculations.clear();
     }
 
     /**
@@ -1586,11 +1596,8 @@ final class PipelineSearch {
      * {@link #stepBound} would and has ended (not waited for); null otherwise.
      */
     private StepBounded endedAhead(PendingBound pb) {
-        Outcome o = pb.outcome();
-        double target = stepTarget(oneStageStep(o.built(), o.builder(), o.microBatches(), o.choice(), pb.devices(),
-                o.recompute()));
-        Speculation sp = speculations.get(o);
-        if (sp == null || sp.stop().get() || sp.target() != target || o.lowerBound() >= target || !sp.work().isDone()) {
+        Speculation sp = aimingAt(pb, endTarget(pb));
+        if (sp == null || !sp.work().isDone()) {
             return null;
         }
         StepRun r;
@@ -1602,7 +1609,7 @@ final class PipelineSearch {
         if (r == null) {
             return null;
         }
-        speculations.remove(o);
+        runAhead = null;
         stepBoundsTaken++;
         return adopt(r);
     }
@@ -1613,21 +1620,17 @@ final class PipelineSearch {
      */
     private StepBounded resolveStep(PendingBound pb) {
         Outcome o = pb.outcome();
-        // the target stepBound aims at
-        double target = stepTarget(oneStageStep(o.built(), o.builder(), o.microBatches(), o.choice(), pb.devices(),
-                o.recompute()));
-        Speculation sp = speculations.remove(o);
-        if (sp != null && !sp.stop().get() && sp.target() == target && !(o.lowerBound() >= target)) {
+        double target = endTarget(pb);
+        Speculation sp = aimingAt(pb, target);
+        if (sp != null) {
+            runAhead = null;
             StepRun r = sp.work().get(() -> boundStep(o.built(), o.builder(), o.microBatches(), pb.filter(), pb.devices(),
                     o.recompute(), o.choice(), o.lowerBound(), target, this::secondsLeft,
                     overlapBound(o.built(), o.builder(), o.microBatches(), pb.filter())));
             stepBoundsTaken++;
             return adopt(r);
         }
-        if (sp != null) {
-            sp.stop().set(true);
-            sp.work().drop();
-        }
+        stopAhead();
         return stepBound(o.built(), o.builder(), o.microBatches(), pb.filter(), pb.devices(), o.recompute(), o.choice(),
                 o.lowerBound());
     }
@@ -1758,7 +1761,7 @@ final class PipelineSearch {
                 best = n;
             }
         }
-        stopSpeculations(); // those not needed (their configuration's bound reaches the plan found)
+        stopAhead(); // those not needed (their configuration's bound reaches the plan found)
         return best;
     }
 
@@ -2013,6 +2016,15 @@ final class PipelineSearch {
      * backward; resharding between nodes, which only adds, left out). {@code {f, a, c}} per node. O(nodes ·
      * layouts), the nodes of a class once.
      */
+    /**
+     * The weight-gradient part of a layout's backward pass per micro-batch, which zero-bubble schedules may leave
+     * behind: half the backward (less the recomputed forward), none for a node without parameters. O(1).
+     */
+    static double weightGradientSeconds(ProblemBuilder.Cost x, boolean recompute) {
+        double back = x.microComputeSeconds() - x.forwardSeconds();
+        return x.parameterBytes() > 0 ? Math.max(0, (back - (recompute ? x.forwardSeconds() : 0)) / 2) : 0;
+    }
+
     static double[][] leastTimes(List<List<ProblemBuilder.Cost>> costs, boolean recompute) {
         Map<List<ProblemBuilder.Cost>, double[]> seen = new java.util.IdentityHashMap<>();
         double[][] r = new double[costs.size()][];
@@ -2024,8 +2036,7 @@ final class PipelineSearch {
                 for (ProblemBuilder.Cost x : cs) {
                     double fwd = x.forwardSeconds() + x.microCommunicationSeconds() / 2;
                     double all = x.microComputeSeconds() + x.microCommunicationSeconds();
-                    double back = x.microComputeSeconds() - x.forwardSeconds();
-                    double w = x.parameterBytes() > 0 ? Math.max(0, (back - (recompute ? x.forwardSeconds() : 0)) / 2) : 0;
+                    double w = weightGradientSeconds(x, recompute);
                     f = Math.min(f, fwd);
                     a = Math.min(a, all);
                     c = Math.min(c, all - w);
@@ -2233,21 +2244,23 @@ final class PipelineSearch {
             top = kmax - 1;
             all = new double[kmax][n + 1];
             chain = new double[kmax][n + 1];
-            for (int k = 0; k < kmax; k++) {
-                for (int i = 0; i < n; i++) {
-                    double a = Double.POSITIVE_INFINITY;
-                    double c = Double.POSITIVE_INFINITY;
-                    for (ProblemBuilder.Cost x : costs.get(i)) {
-                        double work = x.microComputeSeconds() + x.microCommunicationSeconds();
-                        double back = x.microComputeSeconds() - x.forwardSeconds();
-                        double w = x.parameterBytes() > 0 ? Math.max(0, (back - (recompute ? x.forwardSeconds() : 0)) / 2)
-                                : 0;
+            double[] a = new double[kmax];
+            double[] c = new double[kmax];
+            for (int i = 0; i < n; i++) {
+                java.util.Arrays.fill(a, Double.POSITIVE_INFINITY);
+                java.util.Arrays.fill(c, Double.POSITIVE_INFINITY);
+                for (ProblemBuilder.Cost x : costs.get(i)) {
+                    double work = x.microComputeSeconds() + x.microCommunicationSeconds();
+                    double w = weightGradientSeconds(x, recompute);
+                    for (int k = 0; k < kmax; k++) {
                         double g = x.gradientSeconds() / (k + 1);
-                        a = Math.min(a, m * work + g);
-                        c = Math.min(c, m * (work - w) + g);
+                        a[k] = Math.min(a[k], m * work + g);
+                        c[k] = Math.min(c[k], m * (work - w) + g);
                     }
-                    all[k][i + 1] = all[k][i] + a;
-                    chain[k][i + 1] = chain[k][i] + c;
+                }
+                for (int k = 0; k < kmax; k++) {
+                    all[k][i + 1] = all[k][i] + a[k];
+                    chain[k][i + 1] = chain[k][i] + c[k];
                 }
             }
         }
@@ -4403,7 +4416,7 @@ final class PipelineSearch {
             return Optional.ofNullable(incumbent);
         } finally {
             dropAhead(); // the search is over: nothing prepared is taken any more
-            stopSpeculations();
+            stopAhead();
         }
     }
 
