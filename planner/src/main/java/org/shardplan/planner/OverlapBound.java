@@ -391,7 +391,372 @@ final class OverlapBound {
             solves = before[0];
         }
         edgesByWeight.clear(); // the solves are done: the edges are not kept past them
+        if (mixPlans && plans.size() >= 2 && best < target && secondsLeft.getAsDouble() > 0.05) {
+            mix(plans, step);
+        }
         return new Result(best, plans, solves);
+    }
+
+    /** Whether the plans found are mixed ({@link #mix}; {@code -Dshardplan.mixPlans=false}: not). */
+    static boolean mixPlans = !"false".equals(System.getProperty("shardplan.mixPlans"));
+
+    /** The most pairs of plans {@link #mix} mixes, the mixtures of one pair it keeps, and the most it prices. */
+    static final int MIX_PAIRS = 64;
+    static final int MIX_KEPT = 3;
+    static final int MIX_PRICED = 8;
+
+    /** The mixtures {@link #mix} improves node by node ({@link #polish}), the best by their summed step. */
+    static final int MIX_POLISHED = 3;
+
+    /** A plan (layout indices) and its step as summed from its terms ({@link #stepOf}). */
+    record Mixture(int[] x, double step) {
+    }
+
+    /**
+     * Plans between the plans found, added to {@code plans} and priced by {@code step}. Two plans {@code x}
+     * and {@code y} differ on a set of nodes; the links between nodes of that set join them into groups. Every
+     * link with an end in the set has its other end in the same group or where {@code x} and {@code y} agree,
+     * so the plan with some groups at {@code y}'s layouts and the rest at {@code x}'s is a plan of the
+     * configuration whose sums {@code W, U, G, B, V} are {@code x}'s plus each switched group's own change:
+     * each mixture's step is known from the groups' changes alone ({@link #mixtures}). The minimisers of the
+     * bound's problems move the identical nodes of a repeated block together (they cost the same), so where the
+     * best plan moves only some of them, its volume between the minimisers', it is one of their mixtures or
+     * near one. The best mixtures by their summed step (of every pair of plans found, at most {@link
+     * #MIX_PAIRS} pairs) are priced as every minimiser is, the best few first improved node by node.
+     */
+    private void mix(List<int[]> plans, java.util.function.ToDoubleFunction<int[]> step) {
+        List<int[]> found = List.copyOf(plans);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int[] x : found) {
+            seen.add(java.util.Arrays.toString(x));
+        }
+        List<Mixture> all = new ArrayList<>();
+        int pairs = 0;
+        for (int i = 0; i < found.size() && pairs < MIX_PAIRS; i++) {
+            for (int j = i + 1; j < found.size() && pairs < MIX_PAIRS; j++) {
+                pairs++;
+                for (Mixture z : mixtures(found.get(i), found.get(j))) {
+                    if (seen.add(java.util.Arrays.toString(z.x()))) {
+                        all.add(z);
+                    }
+                }
+            }
+        }
+        all.sort(java.util.Comparator.comparingDouble(Mixture::step));
+        for (int r = 0; r < all.size() && r < MIX_PRICED; r++) {
+            int[] z = all.get(r).x();
+            plans.add(z);
+            double st = step.applyAsDouble(z);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "    mixture %d: summed step %.6f s, priced %.6f s%n", r,
+                        all.get(r).step(), st);
+            }
+            if (r < MIX_POLISHED) {
+                Mixture p = polish(z);
+                if (p.step() < all.get(r).step() && seen.add(java.util.Arrays.toString(p.x()))) {
+                    plans.add(p.x());
+                    st = step.applyAsDouble(p.x());
+                    if (TRACE) {
+                        System.err.printf(java.util.Locale.ROOT, "    polished %d: summed step %.6f s, priced %.6f s%n", r,
+                                p.step(), st);
+                    }
+                }
+            }
+        }
+    }
+
+    /** A node's or link's terms: W + U, G, B, V (see the class comment). */
+    private static final int TERMS = 4;
+
+    private void nodeTerms(int i, int layout, double sign, double[] t, int at) {
+        ProblemBuilder.Cost c = b.units().get(i).costs().get(layout);
+        t[at] += sign * (m * (c.microComputeSeconds() + c.microCommunicationSeconds())
+                + compute.optimizerStepSeconds(c.parameterBytes(), optimizer));
+        t[at + 1] += sign * c.gradientSeconds();
+        t[at + 2] += sign * (c.microComputeSeconds() - c.forwardSeconds() + c.microCommunicationSeconds() / 2);
+        t[at + 3] += sign * c.gradientBytes() / 2;
+    }
+
+    private void linkTerms(ProblemBuilder.Link l, int from, int to, double sign, double[] t, int at) {
+        int cols = b.units().get(l.to()).layouts().size();
+        double s = l.seconds()[from * cols + to];
+        t[at] += sign * m * s;
+        t[at + 2] += sign * s / 2;
+    }
+
+    /** The step of sums {@code t[at..at+3]}: {@code W + U + E}. */
+    private double stepOf(double[] t, int at) {
+        double g = t[at + 1];
+        double e = !overlap ? g : g <= 0 ? 0 : Math.max(g / bucketsOf(t[at + 3]), g - t[at + 2]);
+        return t[at] + e;
+    }
+
+    /** The sums {@code W + U, G, B, V} of plan {@code x}. O(nodes + links). */
+    private double[] sums(int[] x) {
+        double[] t = new double[TERMS];
+        for (int i = 0; i < x.length; i++) {
+            nodeTerms(i, x[i], 1, t, 0);
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            linkTerms(l, x[l.from()], x[l.to()], 1, t, 0);
+        }
+        return t;
+    }
+
+    /** The step of plan {@code x} as summed from its terms; the search's own step, as the class comment says. */
+    double summedStep(int[] x) {
+        return stepOf(sums(x), 0);
+    }
+
+    /**
+     * The best few mixtures of {@code x} and {@code y} by their summed step ({@link #mix}), neither of them: every
+     * prefix of the groups ordered by their change of the step at {@code x}'s bucket count per byte of volume,
+     * then, from the best few, single groups switched while one lowers the step. O(nodes + links + groups^2).
+     */
+    List<Mixture> mixtures(int[] x, int[] y) {
+        int n = x.length;
+        int[] group = new int[n];
+        java.util.Arrays.fill(group, -1);
+        int[] parent = new int[n];
+        int differ = 0;
+        for (int i = 0; i < n; i++) {
+            parent[i] = i;
+            if (x[i] != y[i]) {
+                group[i] = 0;
+                differ++;
+            }
+        }
+        if (differ < 2) {
+            return List.of();
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            if (group[l.from()] == 0 && group[l.to()] == 0) {
+                int a = root(parent, l.from());
+                int c = root(parent, l.to());
+                if (a != c) {
+                    parent[a] = c;
+                }
+            }
+        }
+        int groups = 0;
+        int[] id = new int[n];
+        java.util.Arrays.fill(id, -1);
+        for (int i = 0; i < n; i++) {
+            if (group[i] == 0) {
+                int r = root(parent, i);
+                if (id[r] < 0) {
+                    id[r] = groups++;
+                }
+                group[i] = id[r];
+            }
+        }
+        if (groups < 2) {
+            return List.of();
+        }
+        double[] base = new double[TERMS];
+        double[] d = new double[groups * TERMS];
+        for (int i = 0; i < n; i++) {
+            nodeTerms(i, x[i], 1, base, 0);
+            if (group[i] >= 0) {
+                nodeTerms(i, y[i], 1, d, group[i] * TERMS);
+                nodeTerms(i, x[i], -1, d, group[i] * TERMS);
+            }
+        }
+        for (ProblemBuilder.Link l : b.links()) {
+            linkTerms(l, x[l.from()], x[l.to()], 1, base, 0);
+            int g = group[l.from()] >= 0 ? group[l.from()] : group[l.to()];
+            if (g >= 0) {
+                linkTerms(l, y[l.from()], y[l.to()], 1, d, g * TERMS);
+                linkTerms(l, x[l.from()], x[l.to()], -1, d, g * TERMS);
+            }
+        }
+        // the groups by their change of the step at x's bucket count per byte of volume: those that add volume
+        // most cheaply first, then those that remove it (most saved per byte removed first)
+        double k = overlap ? bucketsOf(base[3]) : 1;
+        Integer[] order = new Integer[groups];
+        double[] rank = new double[groups];
+        for (int g = 0; g < groups; g++) {
+            order[g] = g;
+            double ds = d[g * TERMS] + d[g * TERMS + 1] / k;
+            double dv = d[g * TERMS + 3];
+            rank[g] = dv > 0 ? ds / dv : dv < 0 ? 1e300 - ds / dv : ds >= 0 ? Double.MAX_VALUE : -Double.MAX_VALUE;
+        }
+        java.util.Arrays.sort(order, (p, q) -> Double.compare(rank[p], rank[q]));
+        double[] cur = base.clone();
+        boolean[] in = new boolean[groups];
+        boolean[][] starts = new boolean[groups + 1][];
+        double[] startSteps = new double[groups + 1];
+        for (int p = 0; p <= groups; p++) {
+            if (p > 0) {
+                int g = order[p - 1];
+                in[g] = true;
+                for (int t = 0; t < TERMS; t++) {
+                    cur[t] += d[g * TERMS + t];
+                }
+            }
+            starts[p] = in.clone();
+            startSteps[p] = stepOf(cur, 0);
+        }
+        Integer[] byStep = new Integer[groups + 1];
+        for (int p = 0; p <= groups; p++) {
+            byStep[p] = p;
+        }
+        java.util.Arrays.sort(byStep, (p, q) -> Double.compare(startSteps[p], startSteps[q]));
+        Map<String, Mixture> kept = new LinkedHashMap<>();
+        for (int r = 0; r < Math.min(4, byStep.length); r++) {
+            boolean[] s = starts[byStep[r]];
+            double[] sum = base.clone();
+            for (int g = 0; g < groups; g++) {
+                if (s[g]) {
+                    for (int t = 0; t < TERMS; t++) {
+                        sum[t] += d[g * TERMS + t];
+                    }
+                }
+            }
+            double now = stepOf(sum, 0);
+            double[] trial = new double[TERMS];
+            for (int round = 0; round < 4 * groups; round++) {
+                int pick = -1;
+                double pickStep = now;
+                for (int g = 0; g < groups; g++) {
+                    double sign = s[g] ? -1 : 1;
+                    for (int t = 0; t < TERMS; t++) {
+                        trial[t] = sum[t] + sign * d[g * TERMS + t];
+                    }
+                    double st = stepOf(trial, 0);
+                    if (st < pickStep * (1 - 1e-12)) {
+                        pick = g;
+                        pickStep = st;
+                    }
+                }
+                if (pick < 0) {
+                    break;
+                }
+                double sign = s[pick] ? -1 : 1;
+                s[pick] = !s[pick];
+                for (int t = 0; t < TERMS; t++) {
+                    sum[t] += sign * d[pick * TERMS + t];
+                }
+                now = pickStep;
+            }
+            int on = 0;
+            for (boolean v : s) {
+                on += v ? 1 : 0;
+            }
+            if (on == 0 || on == groups) {
+                continue; // x or y itself
+            }
+            int[] z = x.clone();
+            for (int i = 0; i < n; i++) {
+                if (group[i] >= 0 && s[group[i]]) {
+                    z[i] = y[i];
+                }
+            }
+            kept.putIfAbsent(java.util.Arrays.toString(s), new Mixture(z, now));
+        }
+        List<Mixture> out = new ArrayList<>(kept.values());
+        out.sort(java.util.Comparator.comparingDouble(Mixture::step));
+        return out.size() > MIX_KEPT ? List.copyOf(out.subList(0, MIX_KEPT)) : out;
+    }
+
+    /** The links at each node (indices into {@code b.links()}); made on first use. */
+    private int[][] linksAt;
+
+    private int[][] linksAt() {
+        if (linksAt == null) {
+            int n = b.units().size();
+            int[] count = new int[n];
+            for (ProblemBuilder.Link l : b.links()) {
+                count[l.from()]++;
+                count[l.to()]++;
+            }
+            int[][] at = new int[n][];
+            for (int i = 0; i < n; i++) {
+                at[i] = new int[count[i]];
+                count[i] = 0;
+            }
+            List<ProblemBuilder.Link> links = b.links();
+            for (int e = 0; e < links.size(); e++) {
+                ProblemBuilder.Link l = links.get(e);
+                at[l.from()][count[l.from()]++] = e;
+                if (l.to() != l.from()) {
+                    at[l.to()][count[l.to()]++] = e;
+                }
+            }
+            linksAt = at;
+        }
+        return linksAt;
+    }
+
+    /** The most sweeps {@link #polish} makes over the nodes. */
+    static final int POLISH_SWEEPS = 8;
+
+    /**
+     * Plan {@code x} improved node by node: each node in turn takes the layout among its candidates that lowers
+     * the summed step most (its own terms and its links' changed), until a sweep changes none or after {@link
+     * #POLISH_SWEEPS}. O(sweeps (nodes layouts degree)).
+     */
+    Mixture polish(int[] x) {
+        int[] z = x.clone();
+        double[] sum = sums(z);
+        double now = stepOf(sum, 0);
+        int[][] at = linksAt();
+        List<ProblemBuilder.Link> links = b.links();
+        double[] trial = new double[TERMS];
+        for (int sweep = 0; sweep < POLISH_SWEEPS; sweep++) {
+            boolean moved = false;
+            for (int i = 0; i < z.length; i++) {
+                int was = z[i];
+                int pick = -1;
+                double pickStep = now;
+                for (int c : allowed[i]) {
+                    if (c == was) {
+                        continue;
+                    }
+                    System.arraycopy(sum, 0, trial, 0, TERMS);
+                    nodeTerms(i, was, -1, trial, 0);
+                    nodeTerms(i, c, 1, trial, 0);
+                    for (int e : at[i]) {
+                        ProblemBuilder.Link l = links.get(e);
+                        linkTerms(l, z[l.from()], z[l.to()], -1, trial, 0);
+                        z[i] = c;
+                        linkTerms(l, z[l.from()], z[l.to()], 1, trial, 0);
+                        z[i] = was;
+                    }
+                    double st = stepOf(trial, 0);
+                    if (st < pickStep * (1 - 1e-12)) {
+                        pick = c;
+                        pickStep = st;
+                    }
+                }
+                if (pick >= 0) {
+                    nodeTerms(i, was, -1, sum, 0);
+                    nodeTerms(i, pick, 1, sum, 0);
+                    for (int e : at[i]) {
+                        ProblemBuilder.Link l = links.get(e);
+                        linkTerms(l, z[l.from()], z[l.to()], -1, sum, 0);
+                        z[i] = pick;
+                        linkTerms(l, z[l.from()], z[l.to()], 1, sum, 0);
+                        z[i] = was;
+                    }
+                    z[i] = pick;
+                    now = stepOf(sum, 0);
+                    moved = true;
+                }
+            }
+            if (!moved) {
+                break;
+            }
+        }
+        return new Mixture(z, now);
+    }
+
+    private static int root(int[] parent, int i) {
+        while (parent[i] != i) {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        return i;
     }
 
     /**
