@@ -793,8 +793,8 @@ public final class Planner {
      * The reported plan of a pipeline configuration the search priced on all the devices, where it is faster than the
      * chosen one-stage plan ({@code own}): the configurations whose plan is priced less than {@link
      * #COPIED_OTHERS_WITHIN} times that and whose bound is below it, the fastest first, at most {@link
-     * #OTHERS_REPORTED}, each reported with its bound's enumerations stopped at the fastest plan so far ({@link
-     * PipelineSearch#reportedBelow}); null where none is faster. Why: the search compares a one-stage plan found by its
+     * #OTHERS_REPORTED}, each reported as it would be if kept ({@link PipelineSearch#reported}: where its bound runs
+     * ahead since it was the plan found, that bound's answer, the same); null where none is faster. Why: the search compares a one-stage plan found by its
      * step bound's solves and mixtures ({@link OverlapBound}) with pipeline plans as priced, before their bounds'
      * minimisers (up to a fifth faster) are sought, which is done for the plan kept alone; so a one-stage plan kept can
      * hide a faster pipeline (EfficientNet-B4 at 64 A100s, batch 64: two stages priced 10.877 ms, reported 10.465 ms,
@@ -816,7 +816,7 @@ public final class Planner {
         PipelineSearch.Reported kept = null;
         double target = chosen.stepSeconds();
         for (int i = 0; i < others.size() && i < OTHERS_REPORTED && ps.timeLeft(); i++) {
-            PipelineSearch.Reported r = ps.reportedBelow(others.get(i), target);
+            PipelineSearch.Reported r = ps.reported(others.get(i));
             if (r.plan().fits() && r.plan().stepSeconds() < target * (1 - 1e-12)) {
                 kept = r;
                 target = r.plan().stepSeconds();
