@@ -570,18 +570,22 @@ final class OverlapBound {
                 linkTerms(l, x[l.from()], x[l.to()], -1, d, g * TERMS);
             }
         }
-        // the groups by their change of the step at x's bucket count per byte of volume: those that add volume
-        // most cheaply first, then those that remove it (most saved per byte removed first)
+        // the groups by their change of the step at x's bucket count per byte of volume: those that lower it without
+        // changing the volume, then those that add volume most cheaply, then those that remove it (most saved per byte
+        // removed first), then the rest
         double k = overlap ? bucketsOf(base[3]) : 1;
         Integer[] order = new Integer[groups];
+        int[] kind = new int[groups];
         double[] rank = new double[groups];
         for (int g = 0; g < groups; g++) {
             order[g] = g;
             double ds = d[g * TERMS] + d[g * TERMS + 1] / k;
             double dv = d[g * TERMS + 3];
-            rank[g] = dv > 0 ? ds / dv : dv < 0 ? 1e300 - ds / dv : ds >= 0 ? Double.MAX_VALUE : -Double.MAX_VALUE;
+            kind[g] = dv > 0 ? 1 : dv < 0 ? 2 : ds < 0 ? 0 : 3;
+            rank[g] = dv > 0 ? ds / dv : dv < 0 ? -ds / dv : ds;
         }
-        java.util.Arrays.sort(order, (p, q) -> Double.compare(rank[p], rank[q]));
+        java.util.Arrays.sort(order, (p, q) -> kind[p] != kind[q] ? Integer.compare(kind[p], kind[q])
+                : Double.compare(rank[p], rank[q]));
         double[] cur = base.clone();
         boolean[] in = new boolean[groups];
         boolean[][] starts = new boolean[groups + 1][];
