@@ -2704,6 +2704,11 @@ final class PipelineSearch {
                 && o.lowerBound() < kept.stepSeconds() * (1 - 1e-12);
     }
 
+    /** The plan whose reported bound runs ahead on a thread beside ({@link #reportAhead}); null when none. */
+    Outcome reportingAhead() {
+        return reportedFor;
+    }
+
     /** Stops and forgets {@link #reportedAhead}, where there is one. */
     private void dropReportedAhead() {
         if (reportedDrop != null) {

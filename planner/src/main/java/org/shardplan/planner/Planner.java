@@ -760,6 +760,59 @@ public final class Planner {
     private record Lifted(PipelineSearch.Outcome plan, PipelineSearch.Outcome smallPlan, double bound) {
     }
 
+    /** Whether {@link #othersReported} runs ({@code -Dshardplan.othersReported=false}: not; tests toggle it). */
+    static boolean othersReportedOn = !"false".equals(System.getProperty("shardplan.othersReported"));
+
+    /**
+     * The most pipeline configurations besides the chosen one whose reported plans {@link #othersReported} seeks: each
+     * costs a reported bound (up to seconds on a dense graph).
+     */
+    static final int OTHERS_REPORTED = 2;
+
+    /**
+     * The reported plan of a pipeline configuration the search priced on all the devices, where it is faster than the
+     * chosen one-stage plan ({@code own}): the configurations whose plan is priced less than {@link
+     * #COPIED_OTHERS_WITHIN} times that and whose bound is below it, the fastest {@link #OTHERS_REPORTED}, each
+     * reported as it would be if kept ({@link PipelineSearch#reported}; the one whose bound runs ahead on the thread
+     * beside first, its answer taken from there); the fastest reported plan below {@code own}'s, else null.
+     *
+     * <p>Why: the search compares a one-stage plan found by its step bound's solves and mixtures ({@link
+     * OverlapBound}) with pipeline plans as priced, before their bounds' minimisers (up to a fifth faster) are sought,
+     * which is done for the plan kept alone; so a one-stage plan kept can hide a faster pipeline (EfficientNet-B4 at 64
+     * A100s, batch 64: two stages priced 10.877 ms, reported 10.465 ms, against one stage's 10.651 ms). Where a
+     * pipeline is kept, its own reported plan was sought, as the others' would be, and nothing is done.
+     */
+    private static PipelineSearch.Reported othersReported(PipelineSearch ps, PipelineSearch.Reported own) {
+        PipelineSearch.Outcome chosen = own.plan();
+        List<PipelineSearch.Outcome> others = new ArrayList<>();
+        for (PipelineSearch.Outcome o : ps.pricedPlans()) {
+            if (o.stages() > 1 && o.stepSeconds() < chosen.stepSeconds() * COPIED_OTHERS_WITHIN
+                    && o.lowerBound() < chosen.stepSeconds() * (1 - 1e-12)) {
+                others.add(o);
+            }
+        }
+        others.sort(java.util.Comparator.comparingDouble(PipelineSearch.Outcome::stepSeconds));
+        others = new ArrayList<>(others.subList(0, Math.min(OTHERS_REPORTED, others.size())));
+        // the one whose bound runs ahead first: asking for another drops that run
+        PipelineSearch.Outcome ahead = ps.reportingAhead();
+        if (others.remove(ahead)) {
+            others.add(0, ahead);
+        }
+        PipelineSearch.Reported kept = null;
+        double target = chosen.stepSeconds();
+        for (PipelineSearch.Outcome o : others) {
+            if (!ps.timeLeft()) {
+                break;
+            }
+            PipelineSearch.Reported r = ps.reported(o);
+            if (r.plan().fits() && r.plan().stepSeconds() < target * (1 - 1e-12)) {
+                kept = r;
+                target = r.plan().stepSeconds();
+            }
+        }
+        return kept;
+    }
+
     /**
      * The configuration of {@code own}'s plan (its stages, micro-batches, recomputation and ZeRO stage), then of the
      * fastest plan the search priced at each other pipeline degree (fastest first, while priced less than {@link
@@ -780,51 +833,6 @@ public final class Planner {
      * another micro-batch count or memory setting on fewer devices, are not covered). O(a configuration's bound and
      * pricing per digit, and one reported bound, per pipeline degree), on problems of fewer devices than the search's.
      */
-    /** Whether {@link #othersReported} runs ({@code -Dshardplan.othersReported=false}: not; tests toggle it). */
-    static boolean othersReportedOn = !"false".equals(System.getProperty("shardplan.othersReported"));
-
-    /**
-     * The most pipeline configurations besides the chosen one whose reported plans {@link #othersReported} seeks: each
-     * costs a reported bound (up to seconds on a dense graph).
-     */
-    static final int OTHERS_REPORTED = 2;
-
-    /**
-     * The reported plan of a pipeline configuration the search priced on all the devices, where it is faster than the
-     * chosen one-stage plan ({@code own}): the configurations whose plan is priced less than {@link
-     * #COPIED_OTHERS_WITHIN} times that and whose bound is below it, the fastest first, at most {@link
-     * #OTHERS_REPORTED}, each reported as it would be if kept ({@link PipelineSearch#reported}: where its bound runs
-     * ahead since it was the plan found, that bound's answer, the same); null where none is faster. Why: the search compares a one-stage plan found by its
-     * step bound's solves and mixtures ({@link OverlapBound}) with pipeline plans as priced, before their bounds'
-     * minimisers (up to a fifth faster) are sought, which is done for the plan kept alone; so a one-stage plan kept can
-     * hide a faster pipeline (EfficientNet-B4 at 64 A100s, batch 64: two stages priced 10.877 ms, reported 10.465 ms,
-     * against one stage's 10.651 ms). Where a pipeline is kept, its own reported plan was sought, as the others' would
-     * be, so nothing is done (each costs up to seconds on a dense graph).
-     */
-    private static PipelineSearch.Reported othersReported(PipelineSearch ps, PipelineSearch.Reported own) {
-        PipelineSearch.Outcome chosen = own.plan();
-        List<PipelineSearch.Outcome> others = new ArrayList<>();
-        for (PipelineSearch.Outcome o : ps.pricedPlans()) {
-            boolean same = o.stages() == chosen.stages() && o.microBatches() == chosen.microBatches()
-                    && o.recompute() == chosen.recompute() && o.zero() == chosen.zero();
-            if (o.stages() > 1 && !same && o.stepSeconds() < chosen.stepSeconds() * COPIED_OTHERS_WITHIN
-                    && o.lowerBound() < chosen.stepSeconds() * (1 - 1e-12)) {
-                others.add(o);
-            }
-        }
-        others.sort(java.util.Comparator.comparingDouble(PipelineSearch.Outcome::stepSeconds));
-        PipelineSearch.Reported kept = null;
-        double target = chosen.stepSeconds();
-        for (int i = 0; i < others.size() && i < OTHERS_REPORTED && ps.timeLeft(); i++) {
-            PipelineSearch.Reported r = ps.reported(others.get(i));
-            if (r.plan().fits() && r.plan().stepSeconds() < target * (1 - 1e-12)) {
-                kept = r;
-                target = r.plan().stepSeconds();
-            }
-        }
-        return kept;
-    }
-
     private Optional<Lifted> copiedStages(ModelSource source, PipelineSearch ps, PipelineSearch.Reported own)
             throws ShardplanException {
         PipelineSearch.Outcome chosen = own.plan();
