@@ -2204,7 +2204,79 @@ final class PipelineBound {
         for (int c = 1; c < cols.size(); c++) {
             arg = steps.get(c) < steps.get(arg) ? c : arg;
         }
-        return new PartitionBound(Math.min(threshold, best), layouts.get(arg), steps.get(arg), rows.size(), cols.size());
+        int[] plan = layouts.get(arg);
+        double planStep = steps.get(arg);
+        if (recombineColumns && cols.size() > 1 && secondsLeft.getAsDouble() > 0.05) {
+            int[] pick = recombined(paths, p, lo, hi, sends, layouts, arg);
+            if (pick != null) {
+                plan = layouts.get(arg).clone();
+                for (int j = 0; j < chunks; j++) {
+                    System.arraycopy(layouts.get(pick[j]), lo[j], plan, lo[j], hi[j] - lo[j]);
+                }
+                planStep = columnStep(paths, p, lo, hi, plan, sends);
+            }
+        }
+        return new PartitionBound(Math.min(threshold, best), plan, planStep, rows.size(), cols.size());
+    }
+
+    /**
+     * Whether {@link #partitionBound}'s plan takes each chunk's layouts from whichever of its columns makes the step least
+     * ({@link #recombined}; {@code -Dshardplan.recombineColumns=false}: the least column as it is; tests toggle it).
+     */
+    static boolean recombineColumns = !"false".equals(System.getProperty("shardplan.recombineColumns"));
+
+    /** The most sweeps over the chunks {@link #recombined} makes. */
+    static final int RECOMBINE_SWEEPS = 4;
+
+    /**
+     * The chunks' columns (one column index per chunk) of a plan faster than column {@code arg}, or null. A column's
+     * layouts of chunk {@code j} come from that chunk's own exact solve, its links inside it counted and the transfers
+     * at its ends fixed by the cuts, so any chunk's layouts may be taken from any column and the step of the plan so
+     * made is its chunks' profiles on the op order's longest paths ({@link #columnStep}). From {@code arg} for every
+     * chunk, each chunk in turn takes the column that lowers the step most, while a sweep lowers it, at most {@link
+     * #RECOMBINE_SWEEPS} sweeps. O(columns (nodes + links) + sweeps chunks columns ops).
+     */
+    private int[] recombined(Paths paths, int p, int[] lo, int[] hi, double[] sends, List<int[]> layouts, int arg) {
+        int chunks = lo.length;
+        int cols = layouts.size();
+        StageProfile[][] prof = new StageProfile[chunks][cols];
+        for (int c = 0; c < cols; c++) {
+            for (int j = 0; j < chunks; j++) {
+                prof[j][c] = chunkProfile(lo[j], hi[j], layouts.get(c), sends[j]);
+            }
+        }
+        int[] pick = new int[chunks];
+        java.util.Arrays.fill(pick, arg);
+        List<StageProfile> ps = new ArrayList<>(chunks);
+        for (int j = 0; j < chunks; j++) {
+            ps.add(prof[j][arg]);
+        }
+        double now = paths.step(ps, null, null, null);
+        double first = now;
+        for (int sweep = 0; sweep < RECOMBINE_SWEEPS; sweep++) {
+            boolean moved = false;
+            for (int j = 0; j < chunks; j++) {
+                int keep = pick[j];
+                for (int c = 0; c < cols; c++) {
+                    if (c == pick[j]) {
+                        continue;
+                    }
+                    ps.set(j, prof[j][c]);
+                    double st = paths.step(ps, null, null, null);
+                    if (st < now * (1 - 1e-12)) {
+                        now = st;
+                        keep = c;
+                    }
+                }
+                moved |= keep != pick[j];
+                pick[j] = keep;
+                ps.set(j, prof[j][keep]);
+            }
+            if (!moved) {
+                break;
+            }
+        }
+        return now < first * (1 - 1e-12) ? pick : null;
     }
 
     /**
@@ -2222,19 +2294,24 @@ final class PipelineBound {
     private double columnStep(Paths paths, int p, int[] lo, int[] hi, int[] x, double[] sends) {
         List<StageProfile> ps = new ArrayList<>(lo.length);
         for (int j = 0; j < lo.length; j++) {
-            double[] t = terms(lo[j], hi[j], 1, x);
-            double volume = 0;
-            double bytes = 0;
-            for (int i = lo[j]; i < hi[j]; i++) {
-                volume += built.units().get(i).costs().get(x[i]).gradientBytes() / 2;
-                bytes += built.units().get(i).costs().get(x[i]).parameterBytes();
-            }
-            double b = t[1] + t[2];
-            double sync = overlap ? PipelineSearch.exposedGradientSeconds(t[3], volume, b) : t[3];
-            ps.add(new StageProfile(t[0], b, Math.max(0, Math.min(t[2], b)), sends[j], sync, 0, 0,
-                    compute.optimizerStepSeconds(bytes, optimizer)));
+            ps.add(chunkProfile(lo[j], hi[j], x, sends[j]));
         }
         return paths.step(ps, null, null, null);
+    }
+
+    /** The profile of the chunk of nodes {@code [lo, hi)} under layouts {@code x}, sending {@code send} at its end. */
+    private StageProfile chunkProfile(int lo, int hi, int[] x, double send) {
+        double[] t = terms(lo, hi, 1, x);
+        double volume = 0;
+        double bytes = 0;
+        for (int i = lo; i < hi; i++) {
+            volume += built.units().get(i).costs().get(x[i]).gradientBytes() / 2;
+            bytes += built.units().get(i).costs().get(x[i]).parameterBytes();
+        }
+        double b = t[1] + t[2];
+        double sync = overlap ? PipelineSearch.exposedGradientSeconds(t[3], volume, b) : t[3];
+        return new StageProfile(t[0], b, Math.max(0, Math.min(t[2], b)), send, sync, 0, 0,
+                compute.optimizerStepSeconds(bytes, optimizer));
     }
 
     /** A row's value on a column: its coefficients times the column's terms, plus its constant. O(chunks). */

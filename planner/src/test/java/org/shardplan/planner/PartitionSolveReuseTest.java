@@ -34,10 +34,10 @@ class PartitionSolveReuseTest {
 
     private static final List<String> SCHEDULES = List.of("gpipe", "1f1b", "interleaved", "zero-bubble");
 
-    private record Setup(PipelineSearch ps, PipelineSearch.Outcome o, List<Integer> pos, int per) {
+    record Setup(PipelineSearch ps, PipelineSearch.Outcome o, List<Integer> pos, int per) {
     }
 
-    private static Setup setup(int stages) throws Exception {
+    static Setup setup(int stages) throws Exception {
         int devices = 16;
         long batch = 64;
         int m = 8;
@@ -51,7 +51,7 @@ class PartitionSolveReuseTest {
         return new Setup(ps, o, pos, devices / stages);
     }
 
-    private static PipelineBound bound(Setup s) throws Exception {
+    static PipelineBound bound(Setup s) throws Exception {
         ProblemBuilder.Built b = s.o().built();
         ProblemBuilder pb = s.o().builder();
         var sends = PipelineSearch.class.getDeclaredMethod("sendsAt", ProblemBuilder.Built.class, List.class, int.class);
@@ -194,7 +194,7 @@ class PartitionSolveReuseTest {
     }
 
     /** Random chunk ends: {@code chunks} non-empty runs of {@code segs} segments. */
-    private static int[] randomEnds(int segs, int chunks, java.util.Random rnd) {
+    static int[] randomEnds(int segs, int chunks, java.util.Random rnd) {
         java.util.TreeSet<Integer> cut = new java.util.TreeSet<>();
         while (cut.size() < chunks - 1) {
             cut.add(1 + rnd.nextInt(segs - 1));
