@@ -2229,16 +2229,28 @@ final class PipelineBound {
     static final int RECOMBINE_SWEEPS = 4;
 
     /**
+     * The most ops and dependencies {@link #recombined}'s first sweep may read (its steps priced times {@link
+     * Paths#size}); past it nothing is recombined. GPT-1T's 128 chunks of 64 stages and 256 micro-batches would read
+     * about 10^9 (`MegatronBenchmark --only gpt-1t`: 46.4 s with no cap against 28.5 s without recombining and 25.6 s
+     * with this cap, the same plan); Inception-v3's two chunks read a few thousand.
+     */
+    static final long RECOMBINE_WORK = 30_000_000;
+
+    /**
      * The chunks' columns (one column index per chunk) of a plan faster than column {@code arg}, or null. A column's
      * layouts of chunk {@code j} come from that chunk's own exact solve, its links inside it counted and the transfers
      * at its ends fixed by the cuts, so any chunk's layouts may be taken from any column and the step of the plan so
      * made is its chunks' profiles on the op order's longest paths ({@link #columnStep}). From {@code arg} for every
      * chunk, each chunk in turn takes the column that lowers the step most, while a sweep lowers it, at most {@link
-     * #RECOMBINE_SWEEPS} sweeps. O(columns (nodes + links) + sweeps chunks columns ops).
+     * #RECOMBINE_SWEEPS} sweeps; none where a sweep would read more than {@link #RECOMBINE_WORK}. O(columns (nodes +
+     * links) + sweeps chunks columns ops).
      */
     private int[] recombined(Paths paths, int p, int[] lo, int[] hi, double[] sends, List<int[]> layouts, int arg) {
         int chunks = lo.length;
         int cols = layouts.size();
+        if ((long) chunks * (cols - 1) * paths.size() > RECOMBINE_WORK) {
+            return null;
+        }
         StageProfile[][] prof = new StageProfile[chunks][cols];
         for (int c = 0; c < cols; c++) {
             for (int j = 0; j < chunks; j++) {
@@ -3161,6 +3173,11 @@ final class PipelineBound {
                     first = last[d] + 1;
                 }
             }
+        }
+
+        /** What one {@link #step} reads: the op order's ops and their dependencies. */
+        long size() {
+            return topo.length + preds.length;
         }
 
         /**
