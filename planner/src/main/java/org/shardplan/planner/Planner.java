@@ -613,15 +613,20 @@ public final class Planner {
             Lifted copied = null;
             PipelineSearch.Reported own = null;
             PipelineSearch.Outcome searched = best;
-            if (fewer.isEmpty() && best != null && !stopped && copiedStagesOn() && so.pipeline().orElse(0) != 1
-                    && so.tensor().isEmpty() && so.data().isEmpty()) {
-                own = best.stages() > 1 ? ps.reported(best) : new PipelineSearch.Reported(best, best.lowerBound());
-                PipelineSearch.Reported other = best.stages() == 1 && othersReportedOn ? othersReported(ps, own) : null;
+            boolean pipelines = best != null && !stopped && so.pipeline().orElse(0) != 1;
+            if (pipelines && best.stages() == 1 && othersReportedOn) {
+                // a one-stage plan kept: the pipelines priced near it, as they would be reported if kept
+                PipelineSearch.Reported other = othersReported(ps, new PipelineSearch.Reported(best, best.lowerBound()));
                 if (other != null) {
                     own = other;
                     best = other.plan();
                     searched = best;
                     solverName = "pipeline+" + best.solver();
+                }
+            }
+            if (fewer.isEmpty() && pipelines && copiedStagesOn() && so.tensor().isEmpty() && so.data().isEmpty()) {
+                if (own == null) {
+                    own = best.stages() > 1 ? ps.reported(best) : new PipelineSearch.Reported(best, best.lowerBound());
                 }
                 try {
                     copied = copiedStages(source, ps, own).orElse(null);
