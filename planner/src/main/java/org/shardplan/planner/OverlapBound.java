@@ -718,15 +718,7 @@ final class OverlapBound {
                         continue;
                     }
                     System.arraycopy(sum, 0, trial, 0, TERMS);
-                    nodeTerms(i, was, -1, trial, 0);
-                    nodeTerms(i, c, 1, trial, 0);
-                    for (int e : at[i]) {
-                        ProblemBuilder.Link l = links.get(e);
-                        linkTerms(l, z[l.from()], z[l.to()], -1, trial, 0);
-                        z[i] = c;
-                        linkTerms(l, z[l.from()], z[l.to()], 1, trial, 0);
-                        z[i] = was;
-                    }
+                    addMove(z, i, c, trial, at, links);
                     double st = stepOf(trial, 0);
                     if (st < pickStep * (1 - 1e-12)) {
                         pick = c;
@@ -734,15 +726,7 @@ final class OverlapBound {
                     }
                 }
                 if (pick >= 0) {
-                    nodeTerms(i, was, -1, sum, 0);
-                    nodeTerms(i, pick, 1, sum, 0);
-                    for (int e : at[i]) {
-                        ProblemBuilder.Link l = links.get(e);
-                        linkTerms(l, z[l.from()], z[l.to()], -1, sum, 0);
-                        z[i] = pick;
-                        linkTerms(l, z[l.from()], z[l.to()], 1, sum, 0);
-                        z[i] = was;
-                    }
+                    addMove(z, i, pick, sum, at, links);
                     z[i] = pick;
                     now = stepOf(sum, 0);
                     moved = true;
@@ -753,6 +737,23 @@ final class OverlapBound {
             }
         }
         return new Mixture(z, now);
+    }
+
+    /**
+     * Adds to the sums {@code t} the change of node {@code i} of plan {@code z} from its layout to {@code c}: its own
+     * terms and its links' ({@code at}: the links at each node). {@code z} is left as it was.
+     */
+    private void addMove(int[] z, int i, int c, double[] t, int[][] at, List<ProblemBuilder.Link> links) {
+        int was = z[i];
+        nodeTerms(i, was, -1, t, 0);
+        nodeTerms(i, c, 1, t, 0);
+        for (int e : at[i]) {
+            ProblemBuilder.Link l = links.get(e);
+            linkTerms(l, z[l.from()], z[l.to()], -1, t, 0);
+            z[i] = c;
+            linkTerms(l, z[l.from()], z[l.to()], 1, t, 0);
+            z[i] = was;
+        }
     }
 
     private static int root(int[] parent, int i) {
