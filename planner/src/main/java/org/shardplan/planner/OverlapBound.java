@@ -9,6 +9,7 @@ import org.shardplan.cost.compute.ComputeModel;
 import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
+import org.shardplan.planner.solver.DisjointSets;
 import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.solver.Solution;
@@ -188,16 +189,16 @@ final class OverlapBound {
      */
     Problem problem(double gw, double bw, double mu) {
         List<Problem.Node> nodes = new ArrayList<>();
+        double[] t = new double[TERMS];
         for (ProblemBuilder.Unit u : b.units()) {
             int[] a = allowed[u.index()];
             double[] cost = new double[a.length];
             double[] mem = new double[a.length];
             for (int s = 0; s < a.length; s++) {
                 ProblemBuilder.Cost c = u.costs().get(a[s]);
-                double backward = c.microComputeSeconds() - c.forwardSeconds() + c.microCommunicationSeconds() / 2;
-                cost[s] = m * (c.microComputeSeconds() + c.microCommunicationSeconds())
-                        + compute.optimizerStepSeconds(c.parameterBytes(), optimizer)
-                        + gw * c.gradientSeconds() - bw * backward
+                java.util.Arrays.fill(t, 0);
+                nodeTerms(u.index(), a[s], 1, t, 0);
+                cost[s] = t[0] + gw * t[1] - bw * t[2]
                         + (mu > 0 ? mu * (mostBytes[u.index()] - c.gradientBytes()) / 2 : -mu * c.gradientBytes() / 2);
                 mem[s] = c.parameterBytes() + c.activationBytes();
             }
@@ -257,18 +258,8 @@ final class OverlapBound {
         if (!overlap) {
             return 0;
         }
-        double g = 0;
-        double back = 0;
-        for (ProblemBuilder.Unit u : b.units()) {
-            ProblemBuilder.Cost c = u.costs().get(x[u.index()]);
-            g += c.gradientSeconds();
-            back += c.microComputeSeconds() - c.forwardSeconds() + c.microCommunicationSeconds() / 2;
-        }
-        for (ProblemBuilder.Link l : b.links()) {
-            int cols = b.units().get(l.to()).layouts().size();
-            back += l.seconds()[x[l.from()] * cols + x[l.to()]] / 2;
-        }
-        return g / buckets - (g - back);
+        double[] t = sums(x);
+        return t[1] / buckets - (t[1] - t[2]);
     }
 
     /**
@@ -468,6 +459,12 @@ final class OverlapBound {
     /** A node's or link's terms: W + U, G, B, V (see the class comment). */
     private static final int TERMS = 4;
 
+    /**
+     * Adds {@code sign} times node {@code i}'s terms at {@code layout} to {@code t[at..at+3]}: W + U (the {@code m}
+     * micro-batches' compute and collectives, the optimizer step), G, B (backward compute and half the collectives) and
+     * V; the one place the step's node terms are written ({@link #problem(double, double, double)}, {@link #slope},
+     * the mixtures). O(1).
+     */
     private void nodeTerms(int i, int layout, double sign, double[] t, int at) {
         ProblemBuilder.Cost c = b.units().get(i).costs().get(layout);
         t[at] += sign * (m * (c.microComputeSeconds() + c.microCommunicationSeconds())
@@ -531,8 +528,8 @@ final class OverlapBound {
         }
         for (ProblemBuilder.Link l : b.links()) {
             if (group[l.from()] == 0 && group[l.to()] == 0) {
-                int a = root(parent, l.from());
-                int c = root(parent, l.to());
+                int a = DisjointSets.find(parent, l.from());
+                int c = DisjointSets.find(parent, l.to());
                 if (a != c) {
                     parent[a] = c;
                 }
@@ -543,7 +540,7 @@ final class OverlapBound {
         java.util.Arrays.fill(id, -1);
         for (int i = 0; i < n; i++) {
             if (group[i] == 0) {
-                int r = root(parent, i);
+                int r = DisjointSets.find(parent, i);
                 if (id[r] < 0) {
                     id[r] = groups++;
                 }
@@ -553,17 +550,15 @@ final class OverlapBound {
         if (groups < 2) {
             return List.of();
         }
-        double[] base = new double[TERMS];
+        double[] base = sums(x);
         double[] d = new double[groups * TERMS];
         for (int i = 0; i < n; i++) {
-            nodeTerms(i, x[i], 1, base, 0);
             if (group[i] >= 0) {
                 nodeTerms(i, y[i], 1, d, group[i] * TERMS);
                 nodeTerms(i, x[i], -1, d, group[i] * TERMS);
             }
         }
         for (ProblemBuilder.Link l : b.links()) {
-            linkTerms(l, x[l.from()], x[l.to()], 1, base, 0);
             int g = group[l.from()] >= 0 ? group[l.from()] : group[l.to()];
             if (g >= 0) {
                 linkTerms(l, y[l.from()], y[l.to()], 1, d, g * TERMS);
@@ -754,14 +749,6 @@ final class OverlapBound {
             linkTerms(l, z[l.from()], z[l.to()], 1, t, 0);
             z[i] = was;
         }
-    }
-
-    private static int root(int[] parent, int i) {
-        while (parent[i] != i) {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        return i;
     }
 
     /**

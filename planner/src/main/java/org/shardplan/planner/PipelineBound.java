@@ -2128,6 +2128,7 @@ final class PipelineBound {
         List<double[]> cols = new ArrayList<>(); // chunks * TERMS terms
         List<int[]> layouts = new ArrayList<>();
         List<Double> steps = new ArrayList<>(); // each column's own step, as the search prices it
+        List<StageProfile[]> profiles = new ArrayList<>(); // each column's chunks' profiles, that step's
         double best = 0;
         // the first columns: each chunk's least forward and backward, and its least of all its terms together
         int[] x = new int[built.units().size()];
@@ -2142,7 +2143,9 @@ final class PipelineBound {
             if (cols.isEmpty() || !java.util.Arrays.equals(cols.get(0), col)) {
                 cols.add(col);
                 layouts.add(x.clone());
-                steps.add(columnStep(paths, p, lo, hi, x, sends));
+                StageProfile[] pr = chunkProfiles(lo, hi, x, sends);
+                profiles.add(pr);
+                steps.add(paths.step(java.util.Arrays.asList(pr), null, null, null));
                 addRows(paths, p, chunks, col, sends, rows, knownRows);
             }
         }
@@ -2196,7 +2199,9 @@ final class PipelineBound {
             if (newColumn) {
                 cols.add(next);
                 layouts.add(x.clone());
-                steps.add(columnStep(paths, p, lo, hi, x, sends));
+                StageProfile[] pr = chunkProfiles(lo, hi, x, sends);
+                profiles.add(pr);
+                steps.add(paths.step(java.util.Arrays.asList(pr), null, null, null));
             }
         }
         // the column whose own step is least: the plan these solves suggest
@@ -2207,13 +2212,14 @@ final class PipelineBound {
         int[] plan = layouts.get(arg);
         double planStep = steps.get(arg);
         if (recombineColumns && cols.size() > 1 && secondsLeft.getAsDouble() > 0.05) {
-            int[] pick = recombined(paths, p, lo, hi, sends, layouts, arg);
-            if (pick != null) {
+            int[] pick = new int[chunks];
+            double st = recombined(paths, profiles, arg, pick);
+            if (st < planStep * (1 - 1e-12)) {
                 plan = layouts.get(arg).clone();
                 for (int j = 0; j < chunks; j++) {
                     System.arraycopy(layouts.get(pick[j]), lo[j], plan, lo[j], hi[j] - lo[j]);
                 }
-                planStep = columnStep(paths, p, lo, hi, plan, sends);
+                planStep = st;
             }
         }
         return new PartitionBound(Math.min(threshold, best), plan, planStep, rows.size(), cols.size());
@@ -2237,34 +2243,24 @@ final class PipelineBound {
     static final long RECOMBINE_WORK = 30_000_000;
 
     /**
-     * The chunks' columns (one column index per chunk) of a plan faster than column {@code arg}, or null. A column's
-     * layouts of chunk {@code j} come from that chunk's own exact solve, its links inside it counted and the transfers
-     * at its ends fixed by the cuts, so any chunk's layouts may be taken from any column and the step of the plan so
-     * made is its chunks' profiles on the op order's longest paths ({@link #columnStep}). From {@code arg} for every
-     * chunk, each chunk in turn takes the column that lowers the step most, while a sweep lowers it, at most {@link
-     * #RECOMBINE_SWEEPS} sweeps; none where a sweep would read more than {@link #RECOMBINE_WORK}. O(columns (nodes +
-     * links) + sweeps chunks columns ops).
+     * The step of the plan whose chunk {@code j} takes its layouts from column {@code pick[j]}, the columns chosen into
+     * {@code pick}; column {@code arg}'s own step where nothing is faster or the work is over the cap. A column's layouts
+     * of chunk {@code j} come from that chunk's own exact solve, its links inside it counted and the transfers at its
+     * ends fixed by the cuts, so any chunk's layouts may be taken from any column and the step of the plan so made is
+     * its chunks' profiles ({@code profiles}: per column, as {@link #chunkProfiles} made them) on the op order's longest
+     * paths. From {@code arg} for every chunk, each chunk in turn takes the column that lowers the step most, while a
+     * sweep lowers it, at most {@link #RECOMBINE_SWEEPS} sweeps; none where a sweep would read more than {@link
+     * #RECOMBINE_WORK}. O(sweeps chunks columns ops).
      */
-    private int[] recombined(Paths paths, int p, int[] lo, int[] hi, double[] sends, List<int[]> layouts, int arg) {
-        int chunks = lo.length;
-        int cols = layouts.size();
-        if ((long) chunks * (cols - 1) * paths.size() > RECOMBINE_WORK) {
-            return null;
-        }
-        StageProfile[][] prof = new StageProfile[chunks][cols];
-        for (int c = 0; c < cols; c++) {
-            for (int j = 0; j < chunks; j++) {
-                prof[j][c] = chunkProfile(lo[j], hi[j], layouts.get(c), sends[j]);
-            }
-        }
-        int[] pick = new int[chunks];
+    private static double recombined(Paths paths, List<StageProfile[]> profiles, int arg, int[] pick) {
+        int chunks = pick.length;
+        int cols = profiles.size();
         java.util.Arrays.fill(pick, arg);
-        List<StageProfile> ps = new ArrayList<>(chunks);
-        for (int j = 0; j < chunks; j++) {
-            ps.add(prof[j][arg]);
-        }
+        List<StageProfile> ps = new ArrayList<>(java.util.Arrays.asList(profiles.get(arg)));
         double now = paths.step(ps, null, null, null);
-        double first = now;
+        if ((long) chunks * (cols - 1) * paths.size() > RECOMBINE_WORK) {
+            return now;
+        }
         for (int sweep = 0; sweep < RECOMBINE_SWEEPS; sweep++) {
             boolean moved = false;
             for (int j = 0; j < chunks; j++) {
@@ -2273,7 +2269,7 @@ final class PipelineBound {
                     if (c == pick[j]) {
                         continue;
                     }
-                    ps.set(j, prof[j][c]);
+                    ps.set(j, profiles.get(c)[j]);
                     double st = paths.step(ps, null, null, null);
                     if (st < now * (1 - 1e-12)) {
                         now = st;
@@ -2282,13 +2278,13 @@ final class PipelineBound {
                 }
                 moved |= keep != pick[j];
                 pick[j] = keep;
-                ps.set(j, prof[j][keep]);
+                ps.set(j, profiles.get(keep)[j]);
             }
             if (!moved) {
                 break;
             }
         }
-        return now < first * (1 - 1e-12) ? pick : null;
+        return now;
     }
 
     /**
@@ -2299,16 +2295,16 @@ final class PipelineBound {
     }
 
     /**
-     * The step of layouts {@code x} on chunks {@code [lo_j, hi_j)} as the search prices it: each chunk's profile (the
-     * reduction exposed as {@link PipelineSearch#exposedGradientSeconds} leaves it), the op order's longest paths and the
-     * largest update after them. O(nodes + links + ops).
+     * The profiles of chunks {@code [lo_j, hi_j)} under layouts {@code x} as the search prices them (the reduction
+     * exposed as {@link PipelineSearch#exposedGradientSeconds} leaves it); the op order's longest paths over them and the
+     * largest update after them ({@link Paths#step}) are the step of those layouts. O(chunks (nodes + links)).
      */
-    private double columnStep(Paths paths, int p, int[] lo, int[] hi, int[] x, double[] sends) {
-        List<StageProfile> ps = new ArrayList<>(lo.length);
+    private StageProfile[] chunkProfiles(int[] lo, int[] hi, int[] x, double[] sends) {
+        StageProfile[] ps = new StageProfile[lo.length];
         for (int j = 0; j < lo.length; j++) {
-            ps.add(chunkProfile(lo[j], hi[j], x, sends[j]));
+            ps[j] = chunkProfile(lo[j], hi[j], x, sends[j]);
         }
-        return paths.step(ps, null, null, null);
+        return ps;
     }
 
     /** The profile of the chunk of nodes {@code [lo, hi)} under layouts {@code x}, sending {@code send} at its end. */

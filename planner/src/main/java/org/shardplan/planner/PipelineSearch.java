@@ -2016,15 +2016,6 @@ final class PipelineSearch {
      * backward; resharding between nodes, which only adds, left out). {@code {f, a, c}} per node. O(nodes ·
      * layouts), the nodes of a class once.
      */
-    /**
-     * The weight-gradient part of a layout's backward pass per micro-batch, which zero-bubble schedules may leave
-     * behind: half the backward (less the recomputed forward), none for a node without parameters. O(1).
-     */
-    static double weightGradientSeconds(ProblemBuilder.Cost x, boolean recompute) {
-        double back = x.microComputeSeconds() - x.forwardSeconds();
-        return x.parameterBytes() > 0 ? Math.max(0, (back - (recompute ? x.forwardSeconds() : 0)) / 2) : 0;
-    }
-
     static double[][] leastTimes(List<List<ProblemBuilder.Cost>> costs, boolean recompute) {
         Map<List<ProblemBuilder.Cost>, double[]> seen = new java.util.IdentityHashMap<>();
         double[][] r = new double[costs.size()][];
@@ -2036,7 +2027,7 @@ final class PipelineSearch {
                 for (ProblemBuilder.Cost x : cs) {
                     double fwd = x.forwardSeconds() + x.microCommunicationSeconds() / 2;
                     double all = x.microComputeSeconds() + x.microCommunicationSeconds();
-                    double w = weightGradientSeconds(x, recompute);
+                    double w = PipelineBound.weightPart(x, recompute);
                     f = Math.min(f, fwd);
                     a = Math.min(a, all);
                     c = Math.min(c, all - w);
@@ -2251,7 +2242,7 @@ final class PipelineSearch {
                 java.util.Arrays.fill(c, Double.POSITIVE_INFINITY);
                 for (ProblemBuilder.Cost x : costs.get(i)) {
                     double work = x.microComputeSeconds() + x.microCommunicationSeconds();
-                    double w = weightGradientSeconds(x, recompute);
+                    double w = PipelineBound.weightPart(x, recompute);
                     for (int k = 0; k < kmax; k++) {
                         double g = x.gradientSeconds() / (k + 1);
                         a[k] = Math.min(a[k], m * work + g);
@@ -2292,8 +2283,6 @@ final class PipelineSearch {
             }
             return r;
         }
-
-
     }
 
     /**
@@ -2419,8 +2408,7 @@ final class PipelineSearch {
                 if (f.allows(u, c)) {
                     ProblemBuilder.Cost x = u.costs().get(c);
                     double all = x.microComputeSeconds() + x.microCommunicationSeconds();
-                    double back = x.microComputeSeconds() - x.forwardSeconds();
-                    double w = x.parameterBytes() > 0 ? Math.max(0, (back - (rc ? x.forwardSeconds() : 0)) / 2) : 0;
+                    double w = PipelineBound.weightPart(x, rc);
                     fl = Math.min(fl, x.forwardSeconds() + x.microCommunicationSeconds() / 2);
                     al = Math.min(al, all);
                     cl = Math.min(cl, all - w);
@@ -2693,15 +2681,11 @@ final class PipelineSearch {
 
     /**
      * Whether the reported bound running ahead ({@link #reportedFor}'s) is one {@link Planner#othersReported} asks for
-     * beside {@code kept}, the plan found: {@code kept} has one stage, and the pipeline plan's step is within {@link
-     * Planner#COPIED_OTHERS_WITHIN} of it with its bound below it (the ahead bound then goes on rather than being
-     * dropped and computed again there: EfficientNet-B4 at 64 A100s, batch 64, 1.5 s on the search's thread). O(1).
+     * beside {@code kept}, the plan found ({@link Planner#looksBeside}): the ahead bound then goes on rather than being
+     * dropped and computed again there (EfficientNet-B4 at 64 A100s, batch 64, 1.5 s on the search's thread). O(1).
      */
     private boolean wantedBeside(Outcome kept) {
-        Outcome o = reportedFor;
-        return o != null && kept != null && kept.stages() == 1 && Planner.othersReportedOn && o.stages() > 1 && o.fits()
-                && o.stepSeconds() < kept.stepSeconds() * Planner.COPIED_OTHERS_WITHIN
-                && o.lowerBound() < kept.stepSeconds() * (1 - 1e-12);
+        return reportedFor != null && kept != null && Planner.looksBeside(reportedFor, kept);
     }
 
     /** The plan whose reported bound runs ahead on a thread beside ({@link #reportAhead}); null when none. */

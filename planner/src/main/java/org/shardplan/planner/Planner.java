@@ -616,7 +616,7 @@ public final class Planner {
             boolean pipelines = best != null && !stopped && so.pipeline().orElse(0) != 1;
             if (pipelines && best.stages() == 1 && othersReportedOn) {
                 // a one-stage plan kept: the pipelines priced near it, as they would be reported if kept
-                PipelineSearch.Reported other = othersReported(ps, new PipelineSearch.Reported(best, best.lowerBound()));
+                PipelineSearch.Reported other = othersReported(ps, best);
                 if (other != null) {
                     own = other;
                     best = other.plan();
@@ -775,11 +775,22 @@ public final class Planner {
     static final int OTHERS_REPORTED = 2;
 
     /**
+     * Whether {@link #othersReported} looks at pipeline plan {@code o} beside {@code kept}: {@code kept} has one stage,
+     * {@code o} more and fits, is priced less than {@link #COPIED_OTHERS_WITHIN} times {@code kept} and its bound is
+     * below {@code kept}'s step. The search keeps {@code o}'s reported bound running where this holds ({@link
+     * PipelineSearch#reportingAhead}). O(1).
+     */
+    static boolean looksBeside(PipelineSearch.Outcome o, PipelineSearch.Outcome kept) {
+        return othersReportedOn && kept.stages() == 1 && o.stages() > 1 && o.fits()
+                && o.stepSeconds() < kept.stepSeconds() * COPIED_OTHERS_WITHIN
+                && o.lowerBound() < kept.stepSeconds() * (1 - 1e-12);
+    }
+
+    /**
      * The reported plan of a pipeline configuration the search priced on all the devices, where it is faster than the
-     * chosen one-stage plan ({@code own}): the configurations whose plan is priced less than {@link
-     * #COPIED_OTHERS_WITHIN} times that and whose bound is below it, the fastest {@link #OTHERS_REPORTED}, each
+     * chosen one-stage plan: the configurations {@link #looksBeside} it, the fastest {@link #OTHERS_REPORTED}, each
      * reported as it would be if kept ({@link PipelineSearch#reported}; the one whose bound runs ahead on the thread
-     * beside first, its answer taken from there); the fastest reported plan below {@code own}'s, else null.
+     * beside first, its answer taken from there); the fastest reported plan below {@code chosen}'s, else null.
      *
      * <p>Why: the search compares a one-stage plan found by its step bound's solves and mixtures ({@link
      * OverlapBound}) with pipeline plans as priced, before their bounds' minimisers (up to a fifth faster) are sought,
@@ -787,12 +798,10 @@ public final class Planner {
      * A100s, batch 64: two stages priced 10.877 ms, reported 10.465 ms, against one stage's 10.651 ms). Where a
      * pipeline is kept, its own reported plan was sought, as the others' would be, and nothing is done.
      */
-    private static PipelineSearch.Reported othersReported(PipelineSearch ps, PipelineSearch.Reported own) {
-        PipelineSearch.Outcome chosen = own.plan();
+    private static PipelineSearch.Reported othersReported(PipelineSearch ps, PipelineSearch.Outcome chosen) {
         List<PipelineSearch.Outcome> others = new ArrayList<>();
         for (PipelineSearch.Outcome o : ps.pricedPlans()) {
-            if (o.stages() > 1 && o.stepSeconds() < chosen.stepSeconds() * COPIED_OTHERS_WITHIN
-                    && o.lowerBound() < chosen.stepSeconds() * (1 - 1e-12)) {
+            if (looksBeside(o, chosen)) {
                 others.add(o);
             }
         }
