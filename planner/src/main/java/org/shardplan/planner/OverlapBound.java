@@ -11,6 +11,7 @@ import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
 import org.shardplan.planner.solver.DisjointSets;
 import org.shardplan.planner.solver.DpSolver;
+import org.shardplan.planner.solver.FloorProgram;
 import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.solver.Solution;
 import org.shardplan.planner.solver.Solver;
@@ -263,6 +264,58 @@ final class OverlapBound {
     }
 
     /**
+     * Kelley's cutting planes over a weight {@code alpha} in [0, 1] of a concave function {@code phi} (a least of
+     * lines): each solve at {@code alpha} gives a line through its value with its minimiser's slope; the lines at the
+     * two ends are kept, and the next weight is where they meet. Serves {@link #maximise} and {@link #floored}.
+     */
+    static final class Cuts {
+        private double lo = 0;
+        private double hi = 1;
+        private double valueLo = Double.NaN;
+        private double slopeLo = Double.NaN;
+        private double valueHi = Double.NaN;
+        private double slopeHi = Double.NaN;
+
+        /**
+         * The weight to solve at next after the solve at {@code alpha} (first 1, then what this answers) found
+         * {@code value} with slope {@code slope}; NaN where no further solve can beat {@code best} (the largest value
+         * found so far) or the maximum is found.
+         */
+        double next(double alpha, double value, double slope, double best) {
+            if (alpha == hi) {
+                valueHi = value;
+                slopeHi = slope;
+                if (slope >= 0) {
+                    return Double.NaN; // phi is concave and rising at its right end: this is its maximum
+                }
+            } else if (alpha == lo) {
+                valueLo = value;
+                slopeLo = slope;
+                if (slope <= 0) {
+                    return Double.NaN; // falling at its left end
+                }
+            } else if (slope >= 0) {
+                // the new cut replaces the end on its side
+                lo = alpha;
+                valueLo = value;
+                slopeLo = slope;
+            } else {
+                hi = alpha;
+                valueHi = value;
+                slopeHi = slope;
+            }
+            if (Double.isNaN(valueLo)) {
+                return lo;
+            }
+            // where the two lines meet: valueLo + (a - lo) slopeLo = valueHi + (a - hi) slopeHi
+            double meet = (valueHi - valueLo + lo * slopeLo - hi * slopeHi) / (slopeLo - slopeHi);
+            // the cutting-plane model's value there bounds phi from above: stop when it cannot beat the bound
+            double model = valueLo + (meet - lo) * slopeLo;
+            return !(meet > lo && meet < hi) || model <= best * (1 + 1e-12) ? Double.NaN : meet;
+        }
+    }
+
+    /**
      * The bound and the plans found on the way.
      *
      * @param lowerBound the largest of the solves' bounds ({@code -infinity} when none finished)
@@ -302,13 +355,7 @@ final class OverlapBound {
         List<int[]> plans = new ArrayList<>();
         double best = Double.NEGATIVE_INFINITY;
         int solves = 0;
-        // lines phi(alpha) <= value(x) + (alpha' - alpha) slope(x) found so far: at alpha = 1 and 0
-        double lo = 0;
-        double hi = 1;
-        double valueLo = Double.NaN;
-        double slopeLo = Double.NaN;
-        double valueHi = Double.NaN;
-        double slopeHi = Double.NaN;
+        Cuts cuts = new Cuts();
         double alpha = 1;
         double alphaStar = 1;
         int[] xStar = null;
@@ -338,43 +385,10 @@ final class OverlapBound {
                 xStar = x;
                 phiStar = bound;
             }
-            double d = slope(x);
-            if (alpha == hi) {
-                valueHi = s.objective();
-                slopeHi = d;
-                if (d >= 0) {
-                    break; // phi is concave and rising at its right end: this is its maximum
-                }
-            } else if (alpha == lo) {
-                valueLo = s.objective();
-                slopeLo = d;
-                if (d <= 0) {
-                    break; // falling at its left end
-                }
-            } else {
-                // the new cut replaces the end on its side
-                if (d >= 0) {
-                    lo = alpha;
-                    valueLo = s.objective();
-                    slopeLo = d;
-                } else {
-                    hi = alpha;
-                    valueHi = s.objective();
-                    slopeHi = d;
-                }
-            }
-            if (Double.isNaN(valueLo)) {
-                alpha = lo;
-                continue;
-            }
-            // where the two lines meet: valueLo + (a - lo) slopeLo = valueHi + (a - hi) slopeHi
-            double meet = (valueHi - valueLo + lo * slopeLo - hi * slopeHi) / (slopeLo - slopeHi);
-            // the cutting-plane model's value there bounds phi from above: stop when it cannot beat the bound
-            double model = valueLo + (meet - lo) * slopeLo;
-            if (!(meet > lo && meet < hi) || model <= best * (1 + 1e-12)) {
+            alpha = cuts.next(alpha, s.objective(), slope(x), best);
+            if (Double.isNaN(alpha)) {
                 break;
             }
-            alpha = meet;
         }
         if (overlap && xStar != null && buckets > 1 && best < target * (1 - splitAbove)) {
             int[] before = {solves};
@@ -385,7 +399,139 @@ final class OverlapBound {
         if (mixPlans && plans.size() >= 2 && best < target && secondsLeft.getAsDouble() > 0.05) {
             mix(plans, step);
         }
+        if (floorPlans && overlap && plans.size() >= 2 && best < target && secondsLeft.getAsDouble() > 0.05) {
+            floored(plans, step, secondsLeft);
+        }
         return new Result(best, plans, solves);
+    }
+
+    /** Whether the plans found are searched again with the volume floor ({@link #floored}; {@code -Dshardplan.floorPlans=false}: not). */
+    static boolean floorPlans = !"false".equals(System.getProperty("shardplan.floorPlans"));
+
+    /**
+     * The most points a frontier of {@link #floored}'s programs keeps, the fewer it keeps where a program with
+     * that many gives up, and the most points one program combines.
+     */
+    static final int FLOOR_POINTS = 1024;
+    static final int FLOOR_POINTS_AGAIN = 64;
+    static final long FLOOR_WORK = 20_000_000L;
+
+    /** The most bucket counts {@link #floored} solves for, and the most of its plans it prices. */
+    static final int FLOOR_COUNTS = 6;
+    static final int FLOOR_PRICED = 4;
+
+    /** The most programs {@link #floored} solves for one bucket count (weights tried by cutting planes). */
+    static final int FLOOR_SOLVES = 4;
+
+    /**
+     * Plans of the layouts the plans found use, with the gradient volume's buckets held: for each bucket count
+     * {@code k} between the fewest and the most of the plans found (at least 2, at most {@link #FLOOR_COUNTS}, those
+     * nearest the best plan's first), the least {@code W + U + a G / k + (1 - a)(G - B)} over the plans whose every
+     * node takes one of its layouts among the plans found and whose volume is more than {@code k - 1} buckets ({@link
+     * FloorProgram}: the volume is in the program's state, so the plans that move only some nodes of a repeated block
+     * are among those it weighs, where the bound's minimisers move all or none). Every such plan has at least {@code
+     * k} buckets, so {@code G / k} bounds its first term of the reduction; the weight {@code a} of the two terms is
+     * chosen by cutting planes ({@link Cuts}, at most {@link #FLOOR_SOLVES} programs per count), and the programs'
+     * plans are mixed pairwise ({@link #mixtures}: one weight's plan may be exact on one side of the maximum, another's
+     * on the other). The best by their summed step are priced as every minimiser is, the best first improved node by
+     * node ({@link #polish}). Deterministic: each program gives up past a count of work ({@link #FLOOR_WORK}), not a
+     * time.
+     */
+    private void floored(List<int[]> plans, java.util.function.ToDoubleFunction<int[]> step, DoubleSupplier secondsLeft) {
+        int n = b.units().size();
+        int[][] dom = new int[n][];
+        boolean varies = false;
+        for (int i = 0; i < n; i++) {
+            java.util.TreeSet<Integer> used = new java.util.TreeSet<>();
+            for (int[] x : plans) {
+                used.add(x[i]);
+            }
+            dom[i] = used.stream().mapToInt(Integer::intValue).toArray();
+            varies |= dom[i].length > 1;
+        }
+        if (!varies) {
+            return;
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        int fewest = Integer.MAX_VALUE;
+        int most = 0;
+        int[] fastest = null;
+        double fastestStep = Double.POSITIVE_INFINITY;
+        for (int[] x : plans) {
+            seen.add(java.util.Arrays.toString(x));
+            int k = bucketsOf(volume(x));
+            fewest = Math.min(fewest, k);
+            most = Math.max(most, k);
+            double st = summedStep(x);
+            if (st < fastestStep) {
+                fastestStep = st;
+                fastest = x;
+            }
+        }
+        int around = bucketsOf(volume(fastest));
+        List<Integer> counts = new ArrayList<>();
+        for (int k = Math.max(2, fewest); k <= most; k++) {
+            counts.add(k);
+        }
+        counts.sort(java.util.Comparator.comparingInt((Integer k) -> Math.abs(k - around)).thenComparingInt(k -> k));
+        if (counts.size() > FLOOR_COUNTS) {
+            counts = counts.subList(0, FLOOR_COUNTS);
+        }
+        List<int[]> solved = new ArrayList<>();
+        for (int k : counts) {
+            // the weight a of the reduction's two terms by cutting planes, as the bound's own solves choose theirs
+            Cuts cuts = new Cuts();
+            double a = 1;
+            double best = Double.NEGATIVE_INFINITY;
+            for (int solve = 0; solve < FLOOR_SOLVES && !Double.isNaN(a) && secondsLeft.getAsDouble() > 0.05; solve++) {
+                int[] z = floorSolve(dom, k, a);
+                if (z == null) {
+                    break;
+                }
+                solved.add(z);
+                double[] t = sums(z);
+                double value = t[0] + (a / k + 1 - a) * t[1] - (1 - a) * t[2];
+                best = Math.max(best, value);
+                a = cuts.next(a, value, t[1] / k - (t[1] - t[2]), best);
+            }
+        }
+        // the solves' plans and their mixtures (a plan of one weight may be exact on one side of the maximum, another's
+        // on the other)
+        List<Mixture> found = new ArrayList<>();
+        for (int p = 0; p < solved.size(); p++) {
+            int[] z = solved.get(p);
+            if (seen.add(java.util.Arrays.toString(z))) {
+                found.add(new Mixture(z, summedStep(z)));
+            }
+            for (int q = 0; q < p; q++) {
+                for (Mixture w : mixtures(solved.get(q), z)) {
+                    if (seen.add(java.util.Arrays.toString(w.x()))) {
+                        found.add(w);
+                    }
+                }
+            }
+        }
+        found.sort(java.util.Comparator.comparingDouble(Mixture::step));
+        for (int r = 0; r < found.size() && r < FLOOR_PRICED; r++) {
+            int[] z = found.get(r).x();
+            plans.add(z);
+            double st = step.applyAsDouble(z);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "    floored plan %d: summed step %.6f s, priced %.6f s%n", r,
+                        found.get(r).step(), st);
+            }
+            if (r == 0) {
+                Mixture p = polish(z);
+                if (p.step() < found.get(r).step() && seen.add(java.util.Arrays.toString(p.x()))) {
+                    plans.add(p.x());
+                    st = step.applyAsDouble(p.x());
+                    if (TRACE) {
+                        System.err.printf(java.util.Locale.ROOT, "    polished floored plan: summed step %.6f s, priced %.6f s%n",
+                                p.step(), st);
+                    }
+                }
+            }
+        }
     }
 
     /** Whether the plans found are mixed ({@link #mix}; {@code -Dshardplan.mixPlans=false}: not). */
@@ -454,6 +600,61 @@ final class OverlapBound {
                 }
             }
         }
+    }
+
+    /**
+     * One program of {@link #floored}: the least {@code W + U + a G / k + (1 - a)(G - B)} over the plans of each
+     * node's layouts {@code dom[i]} with more than {@code k - 1} buckets of volume; the plan (layout indices), or null
+     * where none was found (or the program gave up, with {@link #FLOOR_POINTS} and then {@link #FLOOR_POINTS_AGAIN}).
+     */
+    private int[] floorSolve(int[][] dom, int k, double a) {
+        int n = dom.length;
+        double gw = a / k + (1 - a);
+        double bw = 1 - a;
+        double[][] cost = new double[n][];
+        double[][] res = new double[n][];
+        double[] t = new double[TERMS];
+        for (int i = 0; i < n; i++) {
+            cost[i] = new double[dom[i].length];
+            res[i] = new double[dom[i].length];
+            for (int s = 0; s < dom[i].length; s++) {
+                java.util.Arrays.fill(t, 0);
+                nodeTerms(i, dom[i][s], 1, t, 0);
+                cost[i][s] = t[0] + gw * t[1] - bw * t[2];
+                res[i][s] = t[3];
+            }
+        }
+        List<FloorProgram.Pair> pairs = new ArrayList<>();
+        for (ProblemBuilder.Link l : b.links()) {
+            int[] ra = dom[l.from()];
+            int[] ca = dom[l.to()];
+            int cols = b.units().get(l.to()).layouts().size();
+            double[] c = new double[ra.length * ca.length];
+            for (int s = 0; s < ra.length; s++) {
+                for (int q = 0; q < ca.length; q++) {
+                    c[s * ca.length + q] = (m - bw / 2) * l.seconds()[ra[s] * cols + ca[q]];
+                }
+            }
+            pairs.add(new FloorProgram.Pair(l.from(), l.to(), c));
+        }
+        double floor = Math.nextUp((k - 1) * PipelineSearch.BUCKET_BYTES);
+        FloorProgram.Result r = FloorProgram.solve(cost, res, pairs, floor, FLOOR_POINTS, FLOOR_WORK);
+        if (r == null) {
+            r = FloorProgram.solve(cost, res, pairs, floor, FLOOR_POINTS_AGAIN, FLOOR_WORK);
+        }
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "    floored %d buckets at %.4f: %s%n", k, a,
+                    r == null ? "none" : String.format(java.util.Locale.ROOT, "%.6f s, volume %.2f MiB%s", r.cost(),
+                            r.resource() / (1 << 20), r.exact() ? "" : " (thinned)"));
+        }
+        if (r == null) {
+            return null;
+        }
+        int[] z = new int[n];
+        for (int i = 0; i < n; i++) {
+            z[i] = dom[i][r.choices()[i]];
+        }
+        return z;
     }
 
     /** A node's or link's terms: W + U, G, B, V (see the class comment). */

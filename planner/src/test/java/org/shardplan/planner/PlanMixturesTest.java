@@ -29,7 +29,9 @@ class PlanMixturesTest {
     private static double[] bestAndBound(PipelineSearch ps, ProblemBuilder.Built b, ProblemBuilder pb, int devices,
             boolean mix) {
         boolean was = OverlapBound.mixPlans;
+        boolean floored = OverlapBound.floorPlans;
         OverlapBound.mixPlans = mix;
+        OverlapBound.floorPlans = false; // the mixtures alone (FlooredPlansTest has the plans with the volume floor)
         try {
             OverlapBound ob = new OverlapBound(b, pb, 1, StageProblem.Filter.ALL);
             OverlapBound.Result r = ob.maximise(Double.POSITIVE_INFINITY, () -> 600,
@@ -41,6 +43,7 @@ class PlanMixturesTest {
             return new double[] {best, r.lowerBound(), r.plans().size()};
         } finally {
             OverlapBound.mixPlans = was;
+            OverlapBound.floorPlans = floored;
         }
     }
 
