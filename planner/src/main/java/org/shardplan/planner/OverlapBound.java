@@ -484,7 +484,7 @@ final class OverlapBound {
             double a = 1;
             double best = Double.NEGATIVE_INFINITY;
             for (int solve = 0; solve < FLOOR_SOLVES && !Double.isNaN(a) && secondsLeft.getAsDouble() > 0.05; solve++) {
-                int[] z = floorSolve(dom, k, a);
+                int[] z = floorSolve(dom, k, a, secondsLeft);
                 if (z == null) {
                     break;
                 }
@@ -605,9 +605,11 @@ final class OverlapBound {
     /**
      * One program of {@link #floored}: the least {@code W + U + a G / k + (1 - a)(G - B)} over the plans of each
      * node's layouts {@code dom[i]} with more than {@code k - 1} buckets of volume; the plan (layout indices), or null
-     * where none was found (or the program gave up, with {@link #FLOOR_POINTS} and then {@link #FLOOR_POINTS_AGAIN}).
+     * where none was found (or the program gave up, with {@link #FLOOR_POINTS} and then {@link #FLOOR_POINTS_AGAIN}, or
+     * the time ran out: {@code secondsLeft} at or below 0.05).
      */
-    private int[] floorSolve(int[][] dom, int k, double a) {
+    private int[] floorSolve(int[][] dom, int k, double a, DoubleSupplier secondsLeft) {
+        long t0 = System.nanoTime();
         int n = dom.length;
         double gw = a / k + (1 - a);
         double bw = 1 - a;
@@ -638,14 +640,15 @@ final class OverlapBound {
             pairs.add(new FloorProgram.Pair(l.from(), l.to(), c));
         }
         double floor = Math.nextUp((k - 1) * PipelineSearch.BUCKET_BYTES);
-        FloorProgram.Result r = FloorProgram.solve(cost, res, pairs, floor, FLOOR_POINTS, FLOOR_WORK);
-        if (r == null) {
-            r = FloorProgram.solve(cost, res, pairs, floor, FLOOR_POINTS_AGAIN, FLOOR_WORK);
+        java.util.function.BooleanSupplier expired = () -> secondsLeft.getAsDouble() <= 0.05;
+        FloorProgram.Result r = FloorProgram.solve(cost, res, pairs, floor, FLOOR_POINTS, FLOOR_WORK, expired);
+        if (r == null && !expired.getAsBoolean()) {
+            r = FloorProgram.solve(cost, res, pairs, floor, FLOOR_POINTS_AGAIN, FLOOR_WORK, expired);
         }
         if (TRACE) {
-            System.err.printf(java.util.Locale.ROOT, "    floored %d buckets at %.4f: %s%n", k, a,
+            System.err.printf(java.util.Locale.ROOT, "    floored %d buckets at %.4f: %s (%.3f s)%n", k, a,
                     r == null ? "none" : String.format(java.util.Locale.ROOT, "%.6f s, volume %.2f MiB%s", r.cost(),
-                            r.resource() / (1 << 20), r.exact() ? "" : " (thinned)"));
+                            r.resource() / (1 << 20), r.exact() ? "" : " (thinned)"), (System.nanoTime() - t0) / 1e9);
         }
         if (r == null) {
             return null;

@@ -52,17 +52,26 @@ public final class FloorProgram {
     private long work;
     private boolean thinned;
 
-    private FloorProgram(int[] dom, double floor, int maxPoints, long maxWork) {
+    private final java.util.function.BooleanSupplier expired;
+    private long nextCheck;
+
+    private FloorProgram(int[] dom, double floor, int maxPoints, long maxWork, java.util.function.BooleanSupplier expired) {
         this.n = dom.length;
         this.dom = dom;
         this.floor = floor;
         this.maxPoints = maxPoints;
         this.maxWork = maxWork;
+        this.expired = expired;
+        this.nextCheck = CHECK_EVERY;
     }
+
+    /** The work between two looks at the deadline. */
+    private static final long CHECK_EVERY = 100_000;
 
     /**
      * The least-cost assignment whose resource reaches {@code floor}; null where none does, or where the solve
      * gave up (a table of more than {@link #MAX_ENTRIES} entries, or more than {@code maxWork} points combined).
+     * Deterministic: the work is counted, not timed.
      *
      * @param cost per node, the cost of each choice (finite)
      * @param resource per node, the resource of each choice (as many as its costs)
@@ -73,6 +82,15 @@ public final class FloorProgram {
      */
     public static Result solve(double[][] cost, double[][] resource, List<Pair> pairs, double floor, int maxPoints,
             long maxWork) {
+        return solve(cost, resource, pairs, floor, maxPoints, maxWork, () -> false);
+    }
+
+    /**
+     * {@link #solve(double[][], double[][], List, double, int, long)} that also gives up once {@code expired} answers
+     * true (looked at every 100,000 points combined): the caller's time limit.
+     */
+    public static Result solve(double[][] cost, double[][] resource, List<Pair> pairs, double floor, int maxPoints,
+            long maxWork, java.util.function.BooleanSupplier expired) {
         int n = cost.length;
         if (resource.length != n || maxPoints < 1) {
             throw new IllegalArgumentException("one resource row per node and at least one point are needed");
@@ -84,7 +102,7 @@ public final class FloorProgram {
                 throw new IllegalArgumentException("node " + i + " needs a choice and one resource per choice");
             }
         }
-        FloorProgram p = new FloorProgram(dom, floor, maxPoints, maxWork);
+        FloorProgram p = new FloorProgram(dom, floor, maxPoints, maxWork, expired);
         try {
             return p.run(cost, resource, pairs);
         } catch (GiveUp e) {
@@ -289,6 +307,12 @@ public final class FloorProgram {
                     work += (long) count * k;
                     if (work > maxWork) {
                         throw new GiveUp();
+                    }
+                    if (work >= nextCheck) {
+                        nextCheck = work + CHECK_EVERY;
+                        if (expired.getAsBoolean()) {
+                            throw new GiveUp();
+                        }
                     }
                     double[] nl = new double[count * k];
                     double[] nr = new double[count * k];

@@ -140,6 +140,18 @@ class FloorProgramTest {
     }
 
     @Test
+    void givesUpWhenItsTimeRunsOut() {
+        // 150 nodes on a chain with chords: the frontiers grow to hundreds of points, past the 100,000 points combined between looks
+        // at the deadline
+        Instance p = random(new Random(9), 150);
+        FloorProgram.Result all = FloorProgram.solve(p.cost(), p.resource(), p.pairs(), 600, 1000, Long.MAX_VALUE,
+                () -> false);
+        assertNotNull(all);
+        assertTrue(all.resource() >= 600);
+        assertNull(FloorProgram.solve(p.cost(), p.resource(), p.pairs(), 600, 1000, Long.MAX_VALUE, () -> true));
+    }
+
+    @Test
     void givesUpPastItsWorkWhateverTheTime() {
         Instance p = random(new Random(3), 10);
         FloorProgram.Result all = FloorProgram.solve(p.cost(), p.resource(), p.pairs(), 30, 1000, Long.MAX_VALUE);
