@@ -726,6 +726,29 @@ final class PipelineBound {
     private static final int FORWARD_INPUT = 8;
     /** The weights of {@link #COMBO}: per term of {@link #TERMS}. */
     private final double[] combo = new double[TERMS];
+    /**
+     * {@link #COMBO}'s price of the gradient volume, per byte each node's volume lies below its largest candidate's (0:
+     * none): the multiplier of {@link #splitChunk}'s floor on a chunk's volume.
+     */
+    private double comboVolume;
+    /** Per node, the most gradient bytes of its candidates under the filter; made on first use. */
+    private double[] mostGradient;
+
+    /** The most gradient bytes of node {@code i}'s candidates under the filter. O(1) after the first call. */
+    private double mostGradient(int i) {
+        if (mostGradient == null) {
+            double[] m = new double[built.units().size()];
+            for (ProblemBuilder.Unit u : built.units()) {
+                for (int k = 0; k < u.layouts().size(); k++) {
+                    if (filter.allows(u, k)) {
+                        m[u.index()] = Math.max(m[u.index()], u.costs().get(k).gradientBytes());
+                    }
+                }
+            }
+            mostGradient = m;
+        }
+        return mostGradient[i];
+    }
     /** Terms of a chunk's layouts: forward, input gradient, weight gradient, reduction, reduction / most buckets, update. */
     static final int TERMS = 6;
 
@@ -832,7 +855,8 @@ final class PipelineBound {
                     case REDUCE_ALL -> forwardPart(x) + x.gradientSeconds();
                     case COMBO -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
                             + combo[2] * weightPart(x, recompute) + combo[3] * x.gradientSeconds()
-                            + combo[4] * x.gradientSeconds() / buckets + combo[5] * updateRate * x.parameterBytes();
+                            + combo[4] * x.gradientSeconds() / buckets + combo[5] * updateRate * x.parameterBytes()
+                            + (comboVolume > 0 ? comboVolume * (mostGradient(lo + i) - x.gradientBytes()) / 2 : 0);
                     case REDUCE_BUCKET_U -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
                             + x.gradientSeconds() / buckets + updateRate * x.parameterBytes();
                     default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
@@ -947,7 +971,7 @@ final class PipelineBound {
         q.add(new Same(b));
         q.add(new DoublesKey(header.clone()));
         q.add(new DoublesKey(new double[] {part, recompute ? 1 : 0, buckets, updateRate, combo[0], combo[1], combo[2],
-                combo[3], combo[4], combo[5]}));
+                combo[3], combo[4], combo[5], comboVolume}));
         for (int i = 0; i < n; i++) {
             ProblemBuilder.Unit u = b.units().get(lo + i);
             q.add(new Same(u.costs()));
@@ -2130,6 +2154,7 @@ final class PipelineBound {
         List<Double> steps = new ArrayList<>(); // each column's own step, as the search prices it
         List<StageProfile[]> profiles = new ArrayList<>(); // each column's chunks' profiles, that step's
         double best = 0;
+        double plain = 0; // the best without splitChunk, which the stall counts by
         // the first columns: each chunk's least forward and backward, and its least of all its terms together
         int[] x = new int[built.units().size()];
         for (int first = 0; first < 2; first++) {
@@ -2169,14 +2194,24 @@ final class PipelineBound {
                 constant += mixed[0][r] * row[agg.length];
             }
             double got = constant;
+            double split = constant; // the same with the chunks bounded by their bucket counts (splitChunk)
             double[] next = new double[chunks * TERMS];
             for (int j = 0; j < chunks; j++) {
                 System.arraycopy(agg, j * TERMS, combo, 0, TERMS);
                 buckets = most[j];
-                got += comboChunk(j, lo, hi, most, next, x, secondsLeft);
+                double v = comboChunk(j, lo, hi, most, next, x, secondsLeft);
+                got += v;
+                if (splitBuckets && overlap && most[j] > 1 && agg[j * TERMS + 4] > 0) {
+                    System.arraycopy(agg, j * TERMS, combo, 0, TERMS);
+                    v = Math.max(v, splitChunk(lo[j], hi[j], most[j], v, x, secondsLeft));
+                }
+                split += v;
             }
-            stall = got > best * (1 + DUAL_STALL) ? 0 : stall + 1;
-            best = Math.max(best, got);
+            // the rounds go as without the split (the stall counted on the plain values), so that the bound is at least
+            // what it was
+            stall = got > plain * (1 + DUAL_STALL) ? 0 : stall + 1;
+            plain = Math.max(plain, got);
+            best = Math.max(best, split);
             if (stall >= PARTITION_PATIENCE) {
                 break;
             }
@@ -2223,6 +2258,110 @@ final class PipelineBound {
             }
         }
         return new PartitionBound(Math.min(threshold, best), plan, planStep, rows.size(), cols.size());
+    }
+
+    /**
+     * Whether {@link #partitionBound} bounds a chunk of more than one bucket apart for the plans whose chunk has one bucket
+     * and those with more ({@link #splitChunk}; {@code -Dshardplan.splitChunkBuckets=false}: not; tests toggle it).
+     */
+    static boolean splitBuckets = !"false".equals(System.getProperty("shardplan.splitChunkBuckets"));
+
+    /** The most exact solves {@link #splitChunk} spends on its multiplier, per chunk and round. */
+    static final int SPLIT_CHUNK_SOLVES = 4;
+
+    /** The gradient volume of nodes {@code [lo, hi)} under layouts {@code x}: half their gradient bytes. O(nodes). */
+    private double chunkVolume(int lo, int hi, int[] x) {
+        double v = 0;
+        for (int i = lo; i < hi; i++) {
+            v += built.units().get(i).costs().get(x[i]).gradientBytes() / 2;
+        }
+        return v;
+    }
+
+    /**
+     * A chunk's least of the combination {@link #combo} (nodes {@code [lo, hi)}, at most {@code most} buckets) with its
+     * reduction at each plan's own bucket count, at least {@code v} (the least with {@code G / most}, its minimiser in
+     * {@code x}). The plans of one bucket expose their whole reduction: their least is the combination at one bucket
+     * (an exact solve). The plans of more have more than one bucket of volume: for every {@code mu >= 0} their least is
+     * at least the least of the combination at {@code G / most} less {@code mu} times their volume above one bucket
+     * (Lagrangian relaxation of that floor), maximised over {@code mu} by cutting planes (at most {@link
+     * #SPLIT_CHUNK_SOLVES} solves, each an exact solve with the volume priced). The chunk's least is the smaller of the
+     * two. Where {@code v}'s minimiser has more than one bucket, {@code v} is already both's least (the one-bucket plans'
+     * least is at least {@code v}), and nothing is solved. {@code x} keeps {@code v}'s minimiser.
+     */
+    private double splitChunk(int lo, int hi, double most, double v, int[] x, DoubleSupplier secondsLeft) {
+        if (OverlapBound.bucketsOf(chunkVolume(lo, hi, x)) > 1) {
+            return v;
+        }
+        double keep = buckets;
+        boolean was = unbudgeted;
+        long cells = partitionCells;
+        unbudgeted = true; // as the chunk's own solves: not against the segment solves' budget
+        try {
+            buckets = 1;
+            double one = solve(built, filter, lo, lo, hi, COMBO, recompute, seen, secondsLeft);
+            if (!(one > v)) {
+                return v;
+            }
+            buckets = most;
+            double floor = PipelineSearch.BUCKET_BYTES;
+            double top = 0;
+            for (int i = lo; i < hi; i++) {
+                top += mostGradient(i) / 2;
+            }
+            if (top <= floor) {
+                return one; // no plan of the chunk has more than one bucket
+            }
+            // g(mu) = least of (combination + mu (top - V)) - mu (top - floor); slope floor - V(x_mu); g(0) = v, slope > 0
+            double sLo = floor - chunkVolume(lo, hi, x);
+            double tLo = 0;
+            double vLo = v;
+            double tHi = Double.NaN;
+            double vHi = Double.NaN;
+            double sHi = Double.NaN;
+            double best = v;
+            double t = (one - v) / sLo; // where the first line reaches the one-bucket plans' least
+            for (int used = 0; used < SPLIT_CHUNK_SOLVES && best < one && secondsLeft.getAsDouble() > 0.05; used++) {
+                comboVolume = t;
+                double d;
+                try {
+                    d = solve(built, filter, lo, lo, hi, COMBO, recompute, seen, secondsLeft);
+                } finally {
+                    comboVolume = 0;
+                }
+                double value = d - t * (top - floor);
+                best = Math.max(best, value);
+                int[] xm = x.clone();
+                System.arraycopy(lastLayouts, 0, xm, lo, hi - lo);
+                double slope = floor - chunkVolume(lo, hi, xm);
+                if (slope > 0) {
+                    tLo = t;
+                    vLo = value;
+                    sLo = slope;
+                } else {
+                    tHi = t;
+                    vHi = value;
+                    sHi = slope;
+                }
+                if (Double.isNaN(tHi)) {
+                    t *= 4; // not yet past the plans of one bucket
+                    continue;
+                }
+                double meet = (vHi - vLo + tLo * sLo - tHi * sHi) / (sLo - sHi);
+                double model = vLo + (meet - tLo) * sLo;
+                if (!(meet > tLo && meet < tHi) || model <= best * (1 + 1e-12)) {
+                    break;
+                }
+                t = meet;
+            }
+            return Math.max(v, Math.min(one, best));
+        } finally {
+            buckets = keep;
+            unbudgeted = was;
+            // nor against the partitions' budget of cells: the rounds, and so the partitions tightened, are those without
+            // the split (at most 1 + SPLIT_CHUNK_SOLVES solves of the chunk per chunk solve the budget counts)
+            partitionCells = cells;
+        }
     }
 
     /**

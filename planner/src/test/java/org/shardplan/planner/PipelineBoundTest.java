@@ -828,6 +828,77 @@ class PipelineBoundTest {
         assertTrue(tight >= 3, "partitions whose bound is within 0.1% of its own layouts' step: " + tight);
     }
 
+    /** A GPT whose chunks of two layers hold more than one bucket of gradients at their largest (hidden 1024). */
+    private static final ModelSource WIDE_GPT = b -> BuiltinModels.read(
+            "gpt?layers=8,hidden=1024,heads=16,seq=128,vocab=4096", ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    /**
+     * A partition's exact solve with its chunks bounded apart for the plans of one bucket and of more ({@link
+     * PipelineBound#splitChunk}): never below the solve without, above it on
+     * some partition (the chunks' minimisers shard their weights below one bucket, where the whole reduction stays
+     * exposed), and still below the step of the plan the search kept, of the solve's own layouts and of random plans with
+     * the partition, under every schedule the search could run.
+     */
+    @Test
+    void chunksBoundedByTheirBucketCountStayBelowEveryPlan() throws Exception {
+        Random rnd = new Random(23);
+        int stages = 4;
+        int m = 8;
+        Pipelined pl = pipelined(WIDE_GPT, 16, stages, m, 64);
+        PipelineSearch ps = pl.ps();
+        var o = pl.o();
+        int per = pl.per();
+        ProblemBuilder.Built b = o.built();
+        List<Integer> pos = pl.pos();
+        int raised = 0;
+        int checked = 0;
+        boolean was = PipelineBound.splitBuckets;
+        try {
+            for (String name : SCHEDULES) {
+                Schedule sch = Schedules.of(name);
+                for (int v : sch.virtualStageCandidates(java.util.OptionalInt.empty())) {
+                    if (sch.check(stages, m, v).isPresent() || stages * v > pos.size() - 1) {
+                        continue;
+                    }
+                    for (int t = 0; t < 2; t++) {
+                        boolean own = t == 0 && v == o.virtual() && name.equals(o.schedule().name());
+                        int[] bs = own ? o.bounds() : randomBounds(pos, stages * v, rnd);
+                        int[] ends = new int[bs.length - 1];
+                        for (int j = 0; j < ends.length; j++) {
+                            ends[j] = pos.indexOf(bs[j + 1]);
+                        }
+                        var paths = new PipelineBound.Paths(sch, stages, m, v);
+                        PipelineBound.splitBuckets = false;
+                        var off = leastOf(ps, b, o.builder(), StageProblem.Filter.ALL, pos, per).partitionBound(paths, stages,
+                                ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS, () -> 600);
+                        PipelineBound.splitBuckets = true;
+                        var on = leastOf(ps, b, o.builder(), StageProblem.Filter.ALL, pos, per).partitionBound(paths, stages,
+                                ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS, () -> 600);
+                        String what = name + " v " + v + " at " + java.util.Arrays.toString(bs) + ": split " + on.bound()
+                                + ", without " + off.bound();
+                        assertTrue(on.bound() >= off.bound() * (1 - 1e-9), what);
+                        raised += on.bound() > off.bound() * (1 + 1e-3) ? 1 : 0;
+                        for (var pb : List.of(on, off)) {
+                            double its = priced(ps, b, o.builder(), pb.layouts(), bs, per, sch, m, v, stages);
+                            assertEquals(its, pb.step(), 1e-9 * its, what + ": its layouts' step");
+                            assertTrue(on.bound() <= its * (1 + 1e-9), what + " > its layouts' " + its);
+                        }
+                        for (int r = 0; r < 12; r++) {
+                            int[] x = r == 0 ? o.choice() : allowedLayouts(b, StageProblem.Filter.ALL, rnd);
+                            double step = priced(ps, b, o.builder(), x, bs, per, sch, m, v, stages);
+                            assertTrue(on.bound() <= step * (1 + 1e-9), what + " > " + step);
+                            checked++;
+                        }
+                    }
+                }
+            }
+        } finally {
+            PipelineBound.splitBuckets = was;
+        }
+        assertTrue(checked >= 60, "checked " + checked);
+        assertTrue(raised >= 1, "no partition's bound raised by the split");
+    }
+
     /** A plan's step as the search prices it: its profiles, the schedule's estimate and the optimizer step after it. */
     private static double priced(PipelineSearch ps, ProblemBuilder.Built b, ProblemBuilder pb, int[] x, int[] bs, int per,
             Schedule sch, int m, int v, int stages) {
