@@ -511,27 +511,7 @@ final class OverlapBound {
                 }
             }
         }
-        found.sort(java.util.Comparator.comparingDouble(Mixture::step));
-        for (int r = 0; r < found.size() && r < FLOOR_PRICED; r++) {
-            int[] z = found.get(r).x();
-            plans.add(z);
-            double st = step.applyAsDouble(z);
-            if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "    floored plan %d: summed step %.6f s, priced %.6f s%n", r,
-                        found.get(r).step(), st);
-            }
-            if (r == 0) {
-                Mixture p = polish(z);
-                if (p.step() < found.get(r).step() && seen.add(java.util.Arrays.toString(p.x()))) {
-                    plans.add(p.x());
-                    st = step.applyAsDouble(p.x());
-                    if (TRACE) {
-                        System.err.printf(java.util.Locale.ROOT, "    polished floored plan: summed step %.6f s, priced %.6f s%n",
-                                p.step(), st);
-                    }
-                }
-            }
-        }
+        priceBest(found, FLOOR_PRICED, 1, plans, seen, step, "floored plan");
     }
 
     /** Whether the plans found are mixed ({@link #mix}; {@code -Dshardplan.mixPlans=false}: not). */
@@ -579,23 +559,33 @@ final class OverlapBound {
                 }
             }
         }
-        all.sort(java.util.Comparator.comparingDouble(Mixture::step));
-        for (int r = 0; r < all.size() && r < MIX_PRICED; r++) {
-            int[] z = all.get(r).x();
+        priceBest(all, MIX_PRICED, MIX_POLISHED, plans, seen, step, "mixture");
+    }
+
+    /**
+     * The best {@code priced} of {@code found} by their summed step, added to {@code plans} and priced by {@code step} as
+     * every minimiser is; the best {@code polished} of them first improved node by node ({@link #polish}), each
+     * improvement not in {@code seen} added and priced too. {@code what} names them in the trace.
+     */
+    private void priceBest(List<Mixture> found, int priced, int polished, List<int[]> plans, java.util.Set<String> seen,
+            java.util.function.ToDoubleFunction<int[]> step, String what) {
+        found.sort(java.util.Comparator.comparingDouble(Mixture::step));
+        for (int r = 0; r < found.size() && r < priced; r++) {
+            int[] z = found.get(r).x();
             plans.add(z);
             double st = step.applyAsDouble(z);
             if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "    mixture %d: summed step %.6f s, priced %.6f s%n", r,
-                        all.get(r).step(), st);
+                System.err.printf(java.util.Locale.ROOT, "    %s %d: summed step %.6f s, priced %.6f s%n", what, r,
+                        found.get(r).step(), st);
             }
-            if (r < MIX_POLISHED) {
+            if (r < polished) {
                 Mixture p = polish(z);
-                if (p.step() < all.get(r).step() && seen.add(java.util.Arrays.toString(p.x()))) {
+                if (p.step() < found.get(r).step() && seen.add(java.util.Arrays.toString(p.x()))) {
                     plans.add(p.x());
                     st = step.applyAsDouble(p.x());
                     if (TRACE) {
-                        System.err.printf(java.util.Locale.ROOT, "    polished %d: summed step %.6f s, priced %.6f s%n", r,
-                                p.step(), st);
+                        System.err.printf(java.util.Locale.ROOT, "    polished %s %d: summed step %.6f s, priced %.6f s%n", what,
+                                r, p.step(), st);
                     }
                 }
             }
@@ -1139,14 +1129,11 @@ final class OverlapBound {
         boolean raise = j < lo;
         // along t >= 0: value(t) = objective - t (Vmax - below) when raising, objective - t above when
         // penalising; its slope at a minimiser x is below - V(x), or V(x) - above
-        double sLo = raise ? below - v0 : v0 - above;
-        double tLo = 0;
-        double vLo = s0.objective();
-        double tHi = Double.NaN;
-        double vHi = Double.NaN;
-        double sHi = Double.NaN;
-        double reach = Double.isFinite(goal[0]) ? goal[0] : 2 * vLo;
-        double t = Math.max(reach - vLo, 1e-9 * vLo) / sLo; // the least multiplier at which the first line reaches it
+        double s0Slope = raise ? below - v0 : v0 - above;
+        MultiplierCuts cuts = new MultiplierCuts(s0.objective(), s0Slope);
+        double reach = Double.isFinite(goal[0]) ? goal[0] : 2 * s0.objective();
+        // the least multiplier at which the first line reaches it
+        double t = Math.max(reach - s0.objective(), 1e-9 * s0.objective()) / s0Slope;
         int used = 0;
         while (used < PART_SOLVES && spent[0] < MAX_SPLIT_SOLVES && best < goal[0] && secondsLeft.getAsDouble() > 0.05) {
             Solve s = solve(gw, bw, raise ? t : -t, secondsLeft, plans, spent, goal, step);
@@ -1160,26 +1147,10 @@ final class OverlapBound {
             }
             best = Math.max(best, value);
             double v = volume(s.x());
-            double slope = raise ? below - v : v - above;
-            if (slope > 0) {
-                tLo = t;
-                vLo = value;
-                sLo = slope;
-            } else {
-                tHi = t;
-                vHi = value;
-                sHi = slope;
-            }
-            if (Double.isNaN(tHi)) {
-                t *= 4; // not yet past the minimisers outside the part
-                continue;
-            }
-            double meet = (vHi - vLo + tLo * sLo - tHi * sHi) / (sLo - sHi);
-            double model = vLo + (meet - tLo) * sLo;
-            if (!(meet > tLo && meet < tHi) || model <= best * (1 + 1e-12)) {
+            t = cuts.next(t, value, raise ? below - v : v - above, best);
+            if (Double.isNaN(t)) {
                 break;
             }
-            t = meet;
         }
         trace(lo, hi, spent[0] - before, best);
         return new Part(lo, hi, best, j);

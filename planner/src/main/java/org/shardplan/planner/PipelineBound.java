@@ -2313,14 +2313,10 @@ final class PipelineBound {
                 return one; // no plan of the chunk has more than one bucket
             }
             // g(mu) = least of (combination + mu (top - V)) - mu (top - floor); slope floor - V(x_mu); g(0) = v, slope > 0
-            double sLo = floor - chunkVolume(lo, hi, x);
-            double tLo = 0;
-            double vLo = v;
-            double tHi = Double.NaN;
-            double vHi = Double.NaN;
-            double sHi = Double.NaN;
+            double s0 = floor - chunkVolume(lo, hi, x);
+            MultiplierCuts cuts = new MultiplierCuts(v, s0);
             double best = v;
-            double t = (one - v) / sLo; // where the first line reaches the one-bucket plans' least
+            double t = (one - v) / s0; // where the first line reaches the one-bucket plans' least
             for (int used = 0; used < SPLIT_CHUNK_SOLVES && best < one && secondsLeft.getAsDouble() > 0.05; used++) {
                 comboVolume = t;
                 double d;
@@ -2333,26 +2329,10 @@ final class PipelineBound {
                 best = Math.max(best, value);
                 int[] xm = x.clone();
                 System.arraycopy(lastLayouts, 0, xm, lo, hi - lo);
-                double slope = floor - chunkVolume(lo, hi, xm);
-                if (slope > 0) {
-                    tLo = t;
-                    vLo = value;
-                    sLo = slope;
-                } else {
-                    tHi = t;
-                    vHi = value;
-                    sHi = slope;
-                }
-                if (Double.isNaN(tHi)) {
-                    t *= 4; // not yet past the plans of one bucket
-                    continue;
-                }
-                double meet = (vHi - vLo + tLo * sLo - tHi * sHi) / (sLo - sHi);
-                double model = vLo + (meet - tLo) * sLo;
-                if (!(meet > tLo && meet < tHi) || model <= best * (1 + 1e-12)) {
+                t = cuts.next(t, value, floor - chunkVolume(lo, hi, xm), best);
+                if (Double.isNaN(t)) {
                     break;
                 }
-                t = meet;
             }
             return Math.max(v, Math.min(one, best));
         } finally {
