@@ -37,8 +37,9 @@ public final class FloorProgram {
      *
      * @param exact whether no frontier was thinned: the cost is then the least of every assignment that
      *     reaches the floor
+     * @param work the points combined
      */
-    public record Result(int[] choices, double cost, double resource, boolean exact) {
+    public record Result(int[] choices, double cost, double resource, boolean exact, long work) {
     }
 
     /** The most entries one table may have; a larger one gives up the solve. */
@@ -257,7 +258,7 @@ public final class FloorProgram {
         for (Pair q : pairs) {
             c += q.cost()[assign[q.a()] * dom[q.b()] + assign[q.b()]];
         }
-        return new Result(assign, c, r, !thinned);
+        return new Result(assign, c, r, !thinned, work);
     }
 
     /** The table of eliminating {@code v} (-1: none, the tables summed alone) from the tables {@code in}. */
