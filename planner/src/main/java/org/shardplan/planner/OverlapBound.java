@@ -437,7 +437,7 @@ final class OverlapBound {
      * plans are mixed pairwise ({@link #mixtures}: one weight's plan may be exact on one side of the maximum, another's
      * on the other). The best by their summed step are priced as every minimiser is, the best first improved node by
      * node ({@link #polish}). Deterministic: each program gives up past a count of work ({@link #FLOOR_WORK}), not a
-     * time.
+     * time (or where the search's time runs out, as every solve of the bound does).
      */
     private void floored(List<int[]> plans, java.util.function.ToDoubleFunction<int[]> step, DoubleSupplier secondsLeft) {
         int n = b.units().size();
