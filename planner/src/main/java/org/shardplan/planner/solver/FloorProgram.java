@@ -55,6 +55,8 @@ public final class FloorProgram {
 
     private final java.util.function.BooleanSupplier expired;
     private long nextCheck;
+    /** A choice per node, for the eliminations (one array for all: each reads its scope's and its node's alone). */
+    private final int[] scratch;
 
     private FloorProgram(int[] dom, double floor, int maxPoints, long maxWork, java.util.function.BooleanSupplier expired) {
         this.n = dom.length;
@@ -64,6 +66,7 @@ public final class FloorProgram {
         this.maxWork = maxWork;
         this.expired = expired;
         this.nextCheck = CHECK_EVERY;
+        this.scratch = new int[dom.length];
     }
 
     /** The work between two looks at the deadline. */
@@ -282,7 +285,7 @@ public final class FloorProgram {
         Factor[] inputs = in.toArray(new Factor[0]);
         int width = 1 + inputs.length;
         Front[] fronts = new Front[(int) entries];
-        int[] assign = new int[n];
+        int[] assign = scratch; // only the scope's and v's entries are read
         int values = v >= 0 ? dom[v] : 1;
         for (int e = 0; e < entries; e++) {
             int rem = e;
