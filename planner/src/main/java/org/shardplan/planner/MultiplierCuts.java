@@ -38,8 +38,18 @@ final class MultiplierCuts {
         if (Double.isNaN(tHi)) {
             return t * 4; // not yet past the minimisers on the far side
         }
-        double meet = (vHi - vLo + tLo * sLo - tHi * sHi) / (sLo - sHi);
-        double model = vLo + (meet - tLo) * sLo;
-        return !(meet > tLo && meet < tHi) || model <= best * (1 + 1e-12) ? Double.NaN : meet;
+        return meet(tLo, vLo, sLo, tHi, vHi, sHi, best);
+    }
+
+    /**
+     * Where the line through {@code (lo, vLo)} of slope {@code sLo} meets the one through {@code (hi, vHi)} of slope
+     * {@code sHi}: the next point of Kelley's cutting planes between two cuts; NaN where it does not lie strictly between
+     * them or the model's value there (the lines' least) cannot beat {@code best}. Serves this and {@link
+     * OverlapBound.Cuts}. O(1).
+     */
+    static double meet(double lo, double vLo, double sLo, double hi, double vHi, double sHi, double best) {
+        double meet = (vHi - vLo + lo * sLo - hi * sHi) / (sLo - sHi);
+        double model = vLo + (meet - lo) * sLo;
+        return !(meet > lo && meet < hi) || model <= best * (1 + 1e-12) ? Double.NaN : meet;
     }
 }

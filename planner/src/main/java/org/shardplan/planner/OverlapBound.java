@@ -199,7 +199,7 @@ final class OverlapBound {
                 ProblemBuilder.Cost c = u.costs().get(a[s]);
                 java.util.Arrays.fill(t, 0);
                 nodeTerms(u.index(), a[s], 1, t, 0);
-                cost[s] = t[0] + gw * t[1] - bw * t[2]
+                cost[s] = weighted(t, gw, bw)
                         + (mu > 0 ? mu * (mostBytes[u.index()] - c.gradientBytes()) / 2 : -mu * c.gradientBytes() / 2);
                 mem[s] = c.parameterBytes() + c.activationBytes();
             }
@@ -307,11 +307,9 @@ final class OverlapBound {
             if (Double.isNaN(valueLo)) {
                 return lo;
             }
-            // where the two lines meet: valueLo + (a - lo) slopeLo = valueHi + (a - hi) slopeHi
-            double meet = (valueHi - valueLo + lo * slopeLo - hi * slopeHi) / (slopeLo - slopeHi);
-            // the cutting-plane model's value there bounds phi from above: stop when it cannot beat the bound
-            double model = valueLo + (meet - lo) * slopeLo;
-            return !(meet > lo && meet < hi) || model <= best * (1 + 1e-12) ? Double.NaN : meet;
+            // where the two lines meet; the cutting-plane model's value there bounds phi from above: stop when it cannot
+            // beat the bound
+            return MultiplierCuts.meet(lo, valueLo, slopeLo, hi, valueHi, slopeHi, best);
         }
     }
 
@@ -492,7 +490,7 @@ final class OverlapBound {
                 }
                 solved.add(z);
                 double[] t = sums(z);
-                double value = t[0] + (a / k + 1 - a) * t[1] - (1 - a) * t[2];
+                double value = weighted(t, a / k + 1 - a, 1 - a);
                 best = Math.max(best, value);
                 a = cuts.next(a, value, t[1] / k - (t[1] - t[2]), best);
             }
@@ -614,7 +612,7 @@ final class OverlapBound {
             for (int s = 0; s < dom[i].length; s++) {
                 java.util.Arrays.fill(t, 0);
                 nodeTerms(i, dom[i][s], 1, t, 0);
-                cost[i][s] = t[0] + gw * t[1] - bw * t[2];
+                cost[i][s] = weighted(t, gw, bw);
                 res[i][s] = t[3];
             }
         }
@@ -682,6 +680,14 @@ final class OverlapBound {
         double g = t[at + 1];
         double e = !overlap ? g : g <= 0 ? 0 : Math.max(g / bucketsOf(t[at + 3]), g - t[at + 2]);
         return t[at] + e;
+    }
+
+    /**
+     * The objective {@code W + U + gw G - bw B} of terms {@code t[0..2]} (a node's, a link's or a plan's sums): what
+     * {@link #problem(double, double, double)} and {@link #floored}'s programs minimise. O(1).
+     */
+    private static double weighted(double[] t, double gw, double bw) {
+        return t[0] + gw * t[1] - bw * t[2];
     }
 
     /** The sums {@code W + U, G, B, V} of plan {@code x}. O(nodes + links). */
