@@ -3674,8 +3674,9 @@ final class PipelineBound {
 
     /**
      * A local search over a partition's cuts on the least profiles ({@link Leaves}), in place: each cut in turn moved to
-     * the place between its neighbours where the step is least, until none moves, at most {@code passes} times over the
-     * cuts or until the time is short. Not a bound (the least over partitions is {@link #least}'s): it points at
+     * the place between its neighbours where the step is least, and where none moves, runs of consecutive cuts shifted
+     * together ({@link #shiftRuns}), until neither moves, at most {@code passes} times over the cuts or until the time is
+     * short. Not a bound (the least over partitions is {@link #least}'s): it points at
      * partitions whose plans may be faster than the one the search balanced, to be solved ({@link #partitionBound}) and
      * priced. Returns the step of the partition it ends at. O(passes K (segments + ops)).
      */
@@ -3730,6 +3731,66 @@ final class PipelineBound {
                 ends[j] = arg;
                 leaves.set(j, start, arg);
                 leaves.set(j + 1, arg, ends[j + 1]);
+            }
+            if (!moved && blockMoves && secondsLeft.getAsDouble() > 0.05) {
+                double s = shiftRuns(leaves, ends, cur);
+                moved = s < cur;
+                cur = Math.min(cur, s);
+            }
+        }
+        return cur;
+    }
+
+    /** Whether {@link #descend} also shifts runs of consecutive cuts together ({@code -Dshardplan.blockMoves=false}: not). */
+    static boolean blockMoves = !"false".equals(System.getProperty("shardplan.blockMoves"));
+
+    /** The most cuts {@link #shiftRuns} shifts together, and the most segments it shifts them by. */
+    static final int RUN_CUTS = 6;
+    static final int RUN_SHIFT = 2;
+
+    /**
+     * One sweep of {@link #descend}'s second kind of move: every run of 2 to {@link #RUN_CUTS} consecutive cuts shifted
+     * together by 1 to {@link #RUN_SHIFT} segments either way (the chunks inside the run keep their lengths; the first
+     * and the one after it grow and shrink), the best shift of each run taken where it lowers the step. A single cut's
+     * move cannot make such a change where each cut alone would unbalance its neighbours. {@code ends} and {@code leaves}
+     * left at the partition reached; returns its step. O(chunks RUN_CUTS RUN_SHIFT (RUN_CUTS chunk prices + ops)).
+     */
+    private double shiftRuns(Chunks leaves, int[] ends, double cur) {
+        int chunks = ends.length;
+        for (int j = 0; j + 1 < chunks; j++) {
+            for (int len = 2; len <= RUN_CUTS && j + len < chunks; len++) {
+                int start = j == 0 ? 0 : ends[j - 1];
+                int after = ends[j + len];
+                int bestShift = 0;
+                for (int d = -RUN_SHIFT; d <= RUN_SHIFT; d++) {
+                    if (d == 0 || ends[j] + d <= start || ends[j + len - 1] + d >= after) {
+                        continue;
+                    }
+                    int from = start;
+                    for (int q = j; q < j + len; q++) {
+                        leaves.set(q, from, ends[q] + d);
+                        from = ends[q] + d;
+                    }
+                    leaves.set(j + len, from, after);
+                    if (descentFloor && leaves.floor() * (1 - FLOOR_SLACK) >= cur * (1 - 1e-12)) {
+                        floored++;
+                        continue;
+                    }
+                    descentMoves++;
+                    double s = leaves.step();
+                    if (s < cur * (1 - 1e-12)) {
+                        cur = s;
+                        bestShift = d;
+                    }
+                }
+                for (int q = j; q < j + len; q++) {
+                    ends[q] += bestShift;
+                }
+                int from = start;
+                for (int q = j; q <= j + len; q++) {
+                    leaves.set(q, from, ends[q]);
+                    from = ends[q];
+                }
             }
         }
         return cur;

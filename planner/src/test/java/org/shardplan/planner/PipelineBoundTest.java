@@ -1304,10 +1304,20 @@ class PipelineBoundTest {
      * PipelineBound#dualStart}). On DenseNet-121 at 16 A100s, batch 128 (4 stages, 4 micro-batches, interleaved with 4
      * chunks a device) the searches from equal shares end at a partition whose every plan is at least 23.13 ms (its exact
      * bound); the plan reported is faster than that (22.92 ms), is priced as its layouts' step, and the bound
-     * stays below it.
+     * stays below it. With single cut moves alone ({@link PipelineBound#blockMoves} off): with the runs' shifts the
+     * search from equal shares reaches a partition as good as the columns' (22.76 ms).
      */
     @Test
     void theDualsColumnsStartALocalSearchToAFasterPlan() throws Exception {
+        PipelineBound.blockMoves = false;
+        try {
+            dualsColumnsStart();
+        } finally {
+            PipelineBound.blockMoves = true;
+        }
+    }
+
+    private static void dualsColumnsStart() throws Exception {
         Pipelined pl = pipelined(DENSENET, 16, 4, 4, 128);
         var o = pl.o();
         PipelineBound least = leastOf(pl);
@@ -1344,7 +1354,9 @@ class PipelineBoundTest {
     /**
      * {@link PipelineBound#descend}: the partition it ends at has a least-profile step no higher than where it started,
      * equal to the enumeration's pricing of it ({@link #leafStep}), and no single cut moved to any other place between its
-     * neighbours lowers it (DenseNet-121, 16 chunks, zero bubble).
+     * neighbours lowers it, nor any run of {@link PipelineBound#RUN_CUTS} or fewer consecutive cuts shifted together by at
+     * most {@link PipelineBound#RUN_SHIFT} segments (DenseNet-121, 16 chunks, zero bubble). With the runs' moves off it
+     * ends where such a shift still lowers the step (the test of the moves: it fails with {@code shiftRuns} a no-op).
      */
     @Test
     void theLocalSearchEndsWhereNoCutMoveLowersTheStep() throws Exception {
@@ -1365,6 +1377,50 @@ class PipelineBoundTest {
             }
             ends[j] = was;
         }
+        assertTrue(lowestRunShift(d.least(), zb, ends) >= got * (1 - 1e-12), "a run of cuts shifted lowers " + got);
+        int helped = 0;
+        for (String name : List.of("zero-bubble", "1f1b", "gpipe")) {
+            Schedule sch = Schedules.of(name);
+            PipelineBound.Paths ps = new PipelineBound.Paths(sch, 16, 4, 1);
+            for (int[] from : List.of(d.ends(), d.least().evenShares(16))) {
+                int[] single = from.clone();
+                double singleStep;
+                PipelineBound.blockMoves = false;
+                try {
+                    singleStep = d.least().descend(ps, single, 1000, () -> 600);
+                } finally {
+                    PipelineBound.blockMoves = true;
+                }
+                int[] both = from.clone();
+                double bothStep = d.least().descend(ps, both, 1000, () -> 600);
+                assertTrue(lowestRunShift(d.least(), sch, both) >= bothStep * (1 - 1e-12), name + ": a run shift lowers " + bothStep);
+                if (lowestRunShift(d.least(), sch, single) < singleStep * (1 - 1e-9)) {
+                    helped++;
+                }
+            }
+        }
+        assertTrue(helped > 0, "single cut moves alone ended where no run shift helps, from every start");
+    }
+
+    /** The least step of {@code ends} with a run of 2 to {@link PipelineBound#RUN_CUTS} cuts shifted together (16 chunks, 4 micro-batches). */
+    private static double lowestRunShift(PipelineBound pb, Schedule sch, int[] ends) {
+        double least = Double.POSITIVE_INFINITY;
+        int chunks = ends.length;
+        for (int j = 0; j + 1 < chunks; j++) {
+            for (int len = 2; len <= PipelineBound.RUN_CUTS && j + len < chunks; len++) {
+                for (int d = -PipelineBound.RUN_SHIFT; d <= PipelineBound.RUN_SHIFT; d++) {
+                    int[] e = ends.clone();
+                    for (int q = j; q < j + len; q++) {
+                        e[q] += d;
+                    }
+                    if (d == 0 || e[j] <= (j == 0 ? 0 : e[j - 1]) || e[j + len - 1] >= e[j + len]) {
+                        continue;
+                    }
+                    least = Math.min(least, leafStep(pb, sch, 16, 4, 1, e));
+                }
+            }
+        }
+        return least;
     }
 
     /**
