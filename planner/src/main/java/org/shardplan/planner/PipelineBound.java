@@ -3716,12 +3716,7 @@ final class PipelineBound {
                     }
                     leaves.set(j, start, e);
                     leaves.set(j + 1, e, ends[j + 1]);
-                    if (descentFloor && leaves.floor() * (1 - FLOOR_SLACK) >= cur * (1 - 1e-12)) {
-                        floored++; // its step is at least the floor: it cannot be taken
-                        continue;
-                    }
-                    descentMoves++;
-                    double s = leaves.step();
+                    double s = moveStep(leaves, cur);
                     if (s < cur * (1 - 1e-12)) {
                         cur = s;
                         arg = e;
@@ -3739,6 +3734,20 @@ final class PipelineBound {
             }
         }
         return cur;
+    }
+
+    /**
+     * The step of a move of {@link #descend} (the chunks as {@link Chunks#set} last), or infinity where its floor shows it
+     * cannot be taken (its step is at least the floor, and the floor at least {@code cur}); counted in {@link #floored}
+     * or {@link #descentMoves}.
+     */
+    private double moveStep(Chunks leaves, double cur) {
+        if (descentFloor && leaves.floor() * (1 - FLOOR_SLACK) >= cur * (1 - 1e-12)) {
+            floored++;
+            return Double.POSITIVE_INFINITY;
+        }
+        descentMoves++;
+        return leaves.step();
     }
 
     /** Whether {@link #descend} also shifts runs of consecutive cuts together ({@code -Dshardplan.blockMoves=false}: not). */
@@ -3772,12 +3781,7 @@ final class PipelineBound {
                         from = ends[q] + d;
                     }
                     leaves.set(j + len, from, after);
-                    if (descentFloor && leaves.floor() * (1 - FLOOR_SLACK) >= cur * (1 - 1e-12)) {
-                        floored++;
-                        continue;
-                    }
-                    descentMoves++;
-                    double s = leaves.step();
+                    double s = moveStep(leaves, cur);
                     if (s < cur * (1 - 1e-12)) {
                         cur = s;
                         bestShift = d;

@@ -843,7 +843,8 @@ public final class Planner {
     /**
      * The configuration of {@code own}'s plan (its stages, micro-batches, recomputation and ZeRO stage), then of the
      * fastest plan the search priced at each other pipeline degree (fastest first, while priced less than {@link
-     * #COPIED_OTHERS_TRIED} times the fastest plan so far), priced with each stage on the devices without the top
+     * #COPIED_OTHERS_TRIED} times the fastest plan so far; one stage only within {@link #COPIED_OTHERS_WITHIN}), priced
+     * with each stage on the devices without the top
      * digit of the stage's device index (half a stage, for power-of-two counts), then without the next digit, and so
      * on ({@link #descend}: while the configuration's lower bound there, {@link PipelineSearch#stepLowerBound}, is below
      * the fastest plan so far and each digit's plan is faster than the one before); the fastest digit's plan as the
@@ -945,8 +946,8 @@ public final class Planner {
             }
             // the fastest digit's alone: the first digit's reported plan can be faster (the bound's minimisers move a
             // pipeline's plan by up to a fifth: the torch.nn.Transformer at batch 64 on 64 A100s, two stages, on 16
-            // devices a stage priced 4.342 ms, on 8 4.234 ms, reported 4.174 and 4.194 ms), but reporting it too cost
-            // EfficientNet-B4 at 64 A100s, batch 64, 1.4 s of a 6.2 s search
+            // devices a stage priced 4.342 ms, on 8 4.234 ms, reported 4.174 and 4.194 ms), but reporting it too took
+            // that search from 3.2 to 4.1 s for a plan 0.4% faster (docs/schedules.md)
             return liftReported(ps, fastestSearch, fastest, fastestLadder, target, within);
         } catch (ProblemBuilder.OutOfTime | org.shardplan.graph.Deadline.Expired e) {
             return null; // the time limit: the search's plan stands
