@@ -53,9 +53,13 @@ class PlanCommandTest {
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals("shardplan-plan/2", j.get("format").asText());
-        assertEquals(16, j.at("/parallelism/data").asInt() * j.at("/parallelism/tensor").asInt()
+        // the devices the plan runs on: all 16, or the first ones with a warning naming the others idle
+        // (docs/schedules.md; on 8 of them the plan is 0.1% faster than any found on all 16)
+        int used = j.at("/cluster/devices").asInt();
+        assertEquals(used, j.at("/parallelism/data").asInt() * j.at("/parallelism/tensor").asInt()
                 * j.at("/parallelism/pipeline").asInt());
-        assertEquals(16, j.at("/cluster/devices").asInt());
+        assertTrue(used == 16 || used == 8 && j.get("warnings").toString().contains("8 of the 16 devices are left idle"),
+                used + " devices: " + j.get("warnings"));
         assertEquals(32, j.get("batch").asInt());
         assertEquals("one-weird-trick", j.at("/baselines/expert/name").asText());
         double step = j.at("/totals/stepSeconds").asDouble();
@@ -64,7 +68,7 @@ class PlanCommandTest {
         assertEquals(Files.readString(plan), r.out());
         CliRun e = run("explain", plan.toString());
         assertEquals(0, e.code(), e.err());
-        assertTrue(e.out().startsWith("plan for builtin:cnn on 16 x a100-40gb"), e.out());
+        assertTrue(e.out().startsWith("plan for builtin:cnn on " + used + " x a100-40gb"), e.out());
         CliRun v = run("evaluate", plan.toString(), "builtin:cnn", "--json");
         assertEquals(0, v.code(), v.err());
         JsonNode re = new ObjectMapper().readTree(v.out());

@@ -308,6 +308,18 @@ public final class Planner {
      * @throws ShardplanException when the model cannot be bound at the plan's micro-batch size
      */
     public PlanEvaluator.Result evaluate(Plan plan, ModelSource source) throws ShardplanException {
+        int used = plan.cluster().devices();
+        if (used != c.cluster.deviceCount()) {
+            // a plan on fewer devices (the others idle, as the search leaves them where they only slow it) runs on the
+            // first ones: whole nodes, or part of the first node
+            int perNode = c.cluster.nodes().get(0).devices();
+            if (used < 1 || used > c.cluster.deviceCount() || (used > perNode ? used % perNode != 0 : perNode % used != 0)) {
+                throw new PlanFormatException("cluster.devices: the plan runs on " + used + " devices, which are not the"
+                        + " first whole nodes (or an equal part of the first node) of the cluster's " + c.cluster.deviceCount()
+                        + " devices (" + perNode + " per node)");
+            }
+            return withCluster(PipelineSearch.submesh(c.cluster, used)).evaluate(plan, source);
+        }
         int p = plan.parallelism().pipeline();
         int m = plan.parallelism().microBatches();
         int devices = c.cluster.deviceCount();
@@ -411,8 +423,9 @@ public final class Planner {
     public Plan plan(ModelSource source) throws ShardplanException {
         Planned r = search(source, fewerDevicesOn() && c.timeLimit >= FEWER_DEVICES_MIN_SECONDS);
         Plan exact = r.plan();
+        Planner by = r.by() != null ? r.by() : this; // the planner of the devices the plan uses
         return c.search.parareal().enabled()
-                ? withParareal(exact, r.search(), exact.options().recompute(), exact.options().zeroStage()) : exact;
+                ? by.withParareal(exact, r.search(), exact.options().recompute(), exact.options().zeroStage()) : exact;
     }
 
     /**
@@ -435,7 +448,11 @@ public final class Planner {
      * A plan, its layout per coarse node (one stage), the micro-batch size it was planned at and the
      * search that made it (whose bound and coarse graphs a plan on more devices reuses).
      */
-    private record Planned(Plan plan, Map<String, Layout> layouts, long micro, PipelineSearch search) {
+    private record Planned(Plan plan, Map<String, Layout> layouts, long micro, PipelineSearch search, Planner by) {
+        /** A plan on this planner's cluster. */
+        Planned(Plan plan, Map<String, Layout> layouts, long micro, PipelineSearch search) {
+            this(plan, layouts, micro, search, null);
+        }
     }
 
     /**
@@ -699,7 +716,8 @@ public final class Planner {
                         + (best.stages() > 1 ? ", bounded across stages by each schedule's step over every partition at the"
                                 + " cuts with each chunk's least profile, docs/schedules.md" : "")
                         + (copied != null ? "; and its plans on " + copied.smallPlan().builder().digits().devices()
-                                + " devices a stage, bounded there, copied over the others" : "") + ")";
+                                + " devices a stage, bounded there, " + (copied.idle() != null ? "the other devices idle"
+                                : "copied over the others") : "") + ")";
             }
             Plan.SolverInfo si = new Plan.SolverInfo(solverName, status, best.stepSeconds(), lower, seconds, solveSeconds,
                     solved.problem().size(), solved.problem().edges().size(), strategies, scope, ps.configurations);
@@ -710,6 +728,19 @@ public final class Planner {
                         + " faster than this configuration's plan on %d devices a stage (%.4g s), which this plan is, its work"
                         + " copied over the other devices (copies compute the same values and gradients: no collective runs"
                         + " between them)", c.cluster.deviceCount() / best.stages(), small, copied.smallPlan().stepSeconds()));
+            }
+            Planner by = this; // the planner of the cluster the plan runs on
+            if (copied != null && copied.idle() != null) {
+                // a plan on the first devices alone: its cluster is theirs, named after the whole one
+                int used = best.stages() * copied.smallPlan().builder().digits().devices();
+                Cluster sub = PipelineSearch.submesh(c.cluster, used);
+                by = withCluster(new Cluster(c.cluster.name() + " (" + used + " of its " + c.cluster.deviceCount()
+                        + " devices)", sub.nodes(), sub.interNode()));
+                warnings.add(String.format(java.util.Locale.ROOT, "%d of the %d devices are left idle: this plan on the first %d"
+                        + " (%.4g s a step) is faster than every plan found that uses all %d (the fastest %.4g s, %.2f%%"
+                        + " slower), its copies over them included; the cluster of this plan is those %d",
+                        c.cluster.deviceCount() - used, c.cluster.deviceCount(), used, best.stepSeconds(),
+                        c.cluster.deviceCount(), copied.allDevices(), 100 * (copied.allDevices() / best.stepSeconds() - 1), used));
             }
             Map<String, Layout> chosen = new LinkedHashMap<>();
             boolean allCopied = best.stages() == 1 && fewer.isPresent();
@@ -725,8 +756,9 @@ public final class Planner {
                         + " the same values and gradients: no collective runs between them)", c.cluster.deviceCount(), small,
                         fewer.get().plan().totals().stepSeconds()));
             }
-            Plan exact = assemble(g, best, baselines, si, warnings, ps);
-            return new Planned(exact, best.stages() == 1 ? chosen : Map.of(), best.micro(), ps);
+            PipelineSearch from = copied != null && copied.idle() != null ? copied.idle() : ps;
+            Plan exact = by.assemble(g, best, baselines, si, warnings, from);
+            return new Planned(exact, best.stages() == 1 ? chosen : Map.of(), best.micro(), from, by);
         }
     }
 
@@ -734,6 +766,8 @@ public final class Planner {
      * Whether the chosen configuration is also priced on fewer devices per stage, its layouts copied over the others
      * ({@link #copiedStages}); on unless {@code -Dshardplan.copiedStages=false}.
      */
+    private static final boolean TRACE = Boolean.getBoolean("shardplan.trace");
+
     static boolean copiedStagesOn() {
         return !"false".equals(System.getProperty("shardplan.copiedStages"));
     }
@@ -775,7 +809,25 @@ public final class Planner {
      * {@code smallPlan} as reported by the search on the smaller cluster, {@code bound} its configuration's bound
      * there.
      */
-    private record Lifted(PipelineSearch.Outcome plan, PipelineSearch.Outcome smallPlan, double bound) {
+    private record Lifted(PipelineSearch.Outcome plan, PipelineSearch.Outcome smallPlan, double bound, PipelineSearch idle,
+            double allDevices) {
+        /** A plan copied over all the devices. */
+        Lifted(PipelineSearch.Outcome plan, PipelineSearch.Outcome smallPlan, double bound) {
+            this(plan, smallPlan, bound, null, Double.NaN);
+        }
+
+        /** {@code idle}'s plan with {@code allDevices} the step of the fastest plan found on all the devices. */
+        Lifted withAllDevices(double allDevices) {
+            return new Lifted(plan, smallPlan, bound, idle, allDevices);
+        }
+    }
+
+    /**
+     * Whether a plan on fewer devices may leave the others idle where no plan found on all of them is faster ({@link
+     * #liftReported}); on unless {@code -Dshardplan.idleDevices=false}.
+     */
+    static boolean idleDevicesOn() {
+        return !"false".equals(System.getProperty("shardplan.idleDevices"));
     }
 
     /** Whether {@link #othersReported} runs ({@code -Dshardplan.othersReported=false}: not; tests toggle it). */
@@ -865,7 +917,8 @@ public final class Planner {
     private Optional<Lifted> copiedStages(ModelSource source, PipelineSearch ps, PipelineSearch.Reported own)
             throws ShardplanException {
         PipelineSearch.Outcome chosen = own.plan();
-        double[] target = {chosen.stepSeconds()};
+        // the fastest plan so far, and the fastest that uses all the devices
+        double[] target = {chosen.stepSeconds(), chosen.stepSeconds()};
         Lifted kept = descend(source, ps, chosen, target, COPIED_REPORTED_WITHIN);
         // the other pipeline degrees, each at the fastest plan the search priced for it, while near enough to the
         // fastest plan for its copies to beat it (ResNet-50, batch 8: two stages on 32 A100s beat four on 64)
@@ -889,7 +942,7 @@ public final class Planner {
                 kept = l;
             }
         }
-        return Optional.ofNullable(kept);
+        return Optional.ofNullable(kept == null || kept.idle() == null ? kept : kept.withAllDevices(target[1]));
     }
 
     /**
@@ -930,6 +983,10 @@ public final class Planner {
                 small.defer = false; // priced here, not put off to a pass that does not run
                 double lb = small.stepLowerBound(small.coarse(micro), micro,
                         small.builder(micro, at.devices(), from.recompute(), from.zero()), p, m);
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "copies: P=%d m=%d on %d devices a stage: step bound %.6f s,"
+                            + " target %.6f s%n", p, m, at.devices(), lb, target[0]);
+                }
                 if (lb >= target[0] * (1 - 1e-12)) {
                     break; // no plan of the configuration there beats the fastest so far
                 }
@@ -973,17 +1030,37 @@ public final class Planner {
      * {@code ladder}'s last digits): where it is priced less than {@code within} times {@code target[0]}, as {@code
      * small} reports it (a pipeline's bound minimisers priced, its enumerations stopped at the target, none where its
      * segment bound reaches it), lifted over this cluster's devices; that plan where it fits and beats {@code target[0]}
-     * (which it lowers to it), else null.
+     * (which it lowers to it), else null. Where the reported plan itself, on the fewer devices, beats both its lifted
+     * copy and {@code target[0]}, it is the plan with the other devices idle ({@link #idleDevicesOn}). {@code target[1]}
+     * is lowered to a lifted plan that fits: the fastest plan found on all the devices.
      */
     private Lifted liftReported(PipelineSearch ps, PipelineSearch small, PipelineSearch.Outcome o, List<DeviceDigits> ladder,
             double[] target, double within) throws ShardplanException {
         if (o == null || o.stepSeconds() >= target[0] * within) {
             return null; // too slow for its bound's minimisers to come near the fastest plan
         }
+        long t0 = System.nanoTime();
         PipelineSearch.Reported r = o.stages() > 1 ? small.reportedBelow(o, target[0])
                 : new PipelineSearch.Reported(o, o.lowerBound());
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "copies: P=%d m=%d priced %.6f s, reported %.6f s (bound %.6f s) in %.2f s%n",
+                    o.stages(), o.microBatches(), o.stepSeconds(), r.plan().stepSeconds(), r.lowerBound(),
+                    (System.nanoTime() - t0) / 1e9);
+        }
         PipelineSearch.Outcome lifted = lift(ps, r.plan(), ladder);
-        if (lifted != null && lifted.fits() && lifted.stepSeconds() < target[0] * (1 - 1e-12)) {
+        boolean copies = lifted != null && lifted.fits();
+        if (copies) {
+            target[1] = Math.min(target[1], lifted.stepSeconds());
+        }
+        if (idleDevicesOn() && r.plan().fits() && r.plan().stepSeconds() < target[0] * (1 - 1e-12)
+                && !(copies && lifted.stepSeconds() <= r.plan().stepSeconds())) {
+            // the plan on fewer devices, the others idle: faster than its copies over them and than every plan found on
+            // all the devices (U-Net (small) at batch 8: four stages on 4 devices a stage 0.878 ms, copied over 32
+            // devices, a stage a node, every send between nodes, 1.042 ms; the search on 32 0.912 ms)
+            target[0] = r.plan().stepSeconds();
+            return new Lifted(r.plan(), r.plan(), r.lowerBound(), small, target[1]);
+        }
+        if (copies && lifted.stepSeconds() < target[0] * (1 - 1e-12)) {
             target[0] = lifted.stepSeconds();
             return new Lifted(lifted, r.plan(), r.lowerBound());
         }
