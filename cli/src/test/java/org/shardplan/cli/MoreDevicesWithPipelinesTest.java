@@ -114,6 +114,12 @@ class MoreDevicesWithPipelinesTest {
         assertTrue(p.warnings().stream().anyMatch(w -> w.startsWith("16 of the 32 devices are left idle")), p.warnings().toString());
         assertEquals(4, p.stages().size());
         assertEquals(12, p.stages().get(3).firstDevice());
+        // a cluster of fewer devices than the plan runs on cannot price it
+        Planner eight = Planner.forCluster(Cluster.homogeneous(DeviceProfiles.get("a100-40gb"), 8)).withBatch(8);
+        ModelSource src = b -> OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        org.shardplan.planner.PlanFormatException e = org.junit.jupiter.api.Assertions.assertThrows(
+                org.shardplan.planner.PlanFormatException.class, () -> eight.evaluate(p, src));
+        assertTrue(e.getMessage().startsWith("cluster.devices: the plan runs on 16 devices"), e.getMessage());
         String before = System.getProperty("shardplan.idleDevices");
         System.setProperty("shardplan.idleDevices", "false");
         try {

@@ -313,9 +313,9 @@ public final class Planner {
             // a plan on fewer devices (the others idle, as the search leaves them where they only slow it) runs on the
             // first ones: whole nodes, or part of the first node
             int perNode = c.cluster.nodes().get(0).devices();
-            if (used < 1 || used > c.cluster.deviceCount() || (used > perNode ? used % perNode != 0 : perNode % used != 0)) {
+            if (used < 1 || used > c.cluster.deviceCount() || used > perNode && used % perNode != 0) {
                 throw new PlanFormatException("cluster.devices: the plan runs on " + used + " devices, which are not the"
-                        + " first whole nodes (or an equal part of the first node) of the cluster's " + c.cluster.deviceCount()
+                        + " first whole nodes (or part of the first node) of the cluster's " + c.cluster.deviceCount()
                         + " devices (" + perNode + " per node)");
             }
             return withCluster(PipelineSearch.submesh(c.cluster, used)).evaluate(plan, source);
