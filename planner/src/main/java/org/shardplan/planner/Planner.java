@@ -981,6 +981,7 @@ public final class Planner {
                 PipelineSearch small = new PipelineSearch(fewerPlanner, c.search, source, c.batch, ps.secondsLeft());
                 small.adoptModels(ps);
                 small.defer = false; // priced here, not put off to a pass that does not run
+                small.parallelBounds = true; // nothing runs beside: the search is done
                 double lb = small.stepLowerBound(small.coarse(micro), micro,
                         small.builder(micro, at.devices(), from.recompute(), from.zero()), p, m);
                 if (TRACE) {

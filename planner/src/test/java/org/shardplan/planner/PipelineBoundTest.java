@@ -443,6 +443,56 @@ class PipelineBoundTest {
         return new Pipelined(ps, o, micro, cg, devices / stages, pos);
     }
 
+    /**
+     * The segment problems solved ahead on the processors ({@code PipelineBound.prefetch}) give the same bound as one
+     * pass alone: every chunk's least profile, the solves counted and the least step under each schedule, on the small
+     * GPT at two configurations and on DenseNet-121 (single-node segments, enumerated in the pass); and on the GPT the
+     * prefetch solved them (a pass that collected nothing, or found its problems under other keys, would leave the count
+     * at 0 or the values apart).
+     */
+    @Test
+    void segmentProblemsSolvedAheadGiveTheSameBound() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().availableProcessors() >= 2, "one processor");
+        int compared = 0;
+        for (Object[] c : List.of(new Object[] {GPT, 8, 2, 4, 64L}, new Object[] {GPT, 16, 4, 8, 64L},
+                new Object[] {DENSENET, 16, 8, 8, 16L})) {
+            Pipelined pl = pipelined((ModelSource) c[0], (Integer) c[1], (Integer) c[2], (Integer) c[3], (Long) c[4]);
+            var o = pl.o();
+            StageProblem.Filter f = pl.ps().filter(pl.cg(), pl.micro(), pl.per());
+            double[] sends = sendsAt(pl.ps(), o.built(), pl.pos(), pl.per());
+            PipelineBound one = new PipelineBound(o.built(), f, pl.pos(), sends, false, o.builder().settings().compute(),
+                    o.builder().settings().memory().optimizer(), () -> 600);
+            PipelineBound ahead = new PipelineBound(o.built(), f, pl.pos(), sends, false, o.builder().settings().compute(),
+                    o.builder().settings().memory().optimizer(), () -> 600, true);
+            String what = c[0] == GPT ? "gpt P " + c[2] : "densenet";
+            // DenseNet's segments are single nodes, each enumerated in the pass: nothing for the solver, nor ahead
+            assertTrue(c[0] == GPT ? ahead.solvedAhead() > 0 : one.solves() == 0 && ahead.solvedAhead() == 0,
+                    what + ": " + ahead.solvedAhead() + " solved ahead (" + one.solves() + " solves, " + one.enumerated()
+                    + " enumerated)");
+            assertEquals(one.enumerated(), ahead.enumerated(), what + ": enumerated");
+            assertEquals(one.solvedAhead(), 0, what);
+            assertEquals(one.solves(), ahead.solves(), what + ": solves");
+            int k = one.segments();
+            for (int i = 0; i < k; i++) {
+                for (int j = i + 1; j <= Math.min(k, i + 6); j++) {
+                    assertEquals(one.profile(i, j), ahead.profile(i, j), what + " chunk " + i + ".." + j);
+                    compared++;
+                }
+            }
+            for (String name : SCHEDULES) {
+                Schedule sch = Schedules.of(name);
+                int stages = (Integer) c[2];
+                int m = (Integer) c[3];
+                if (sch.check(stages, m, 1).isPresent()) {
+                    continue;
+                }
+                assertEquals(one.least(sch, stages, m, 1, Double.POSITIVE_INFINITY, 20_000, () -> 600).step(),
+                        ahead.least(sch, stages, m, 1, Double.POSITIVE_INFINITY, 20_000, () -> 600).step(), what + " " + name);
+            }
+        }
+        assertTrue(compared >= 100, "compared " + compared);
+    }
+
     /** DenseNet-121 (torchvision export): no repeated layers, a cut position at every coarse node. */
     private static final ModelSource DENSENET = b -> OnnxImporter.read(Models.file("densenet121.onnx"),
             ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();

@@ -554,7 +554,7 @@ final class DualPruning {
                 r.run();
             }
         }
-        VariableElimination.joinAll(workers);
+        Threads.joinAll(workers);
         for (boolean good : ok) {
             if (!good) {
                 return false;

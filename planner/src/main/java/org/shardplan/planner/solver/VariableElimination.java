@@ -810,7 +810,7 @@ final class VariableElimination {
                 r.run();
             }
         }
-        joinAll(workers);
+        Threads.joinAll(workers);
         for (Throwable f : failure) {
             if (f instanceof OutOfTime o) {
                 throw o;
@@ -821,27 +821,6 @@ final class VariableElimination {
             }
         }
         return any.get();
-    }
-
-    /**
-     * Waits for every worker (null entries skipped) even when interrupted, and then restores the
-     * interrupt flag: the workers write into tables the caller reads next.
-     */
-    static void joinAll(Thread[] workers) {
-        boolean interrupted = false;
-        for (Thread w : workers) {
-            while (w != null) {
-                try {
-                    w.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /** The state of the threshold scans of one thread: the lazily sorted partial costs. */
