@@ -30,8 +30,8 @@ final class PlanReport {
         Plan.ClusterInfo c = p.cluster();
         Plan.Parallelism par = p.parallelism();
         PlanTotals t = p.totals();
-        b.append(String.format(Locale.ROOT, "plan for %s on %d x %s (%d per node), batch %d%n", modelDisplay, c.devices(),
-                c.device(), c.devicesPerNode(), p.batch()));
+        b.append(String.format(Locale.ROOT, "plan for %s on %d x %s (%d per node)%s, batch %d%n", modelDisplay, c.devices(),
+                c.device(), c.devicesPerNode(), c.idleNote(), p.batch()));
         b.append(String.format(Locale.ROOT, "parallelism: data %d x tensor %d x pipeline %d%s; %d micro-batch%s of %d per"
                 + " replica; schedule %s%s%n", par.data(), par.tensor(), par.pipeline(), par.copies() > 1 ? " x "
                 + par.copies() + " copies (devices computing the same blocks, no collective between them)" : "",

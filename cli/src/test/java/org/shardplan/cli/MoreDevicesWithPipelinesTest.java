@@ -111,6 +111,8 @@ class MoreDevicesWithPipelinesTest {
         assertTrue(p.totals().stepSeconds() <= on16 * (1 + 1e-12), "32 devices: " + p.totals().stepSeconds() + " s, 16: " + on16);
         assertEquals(16, p.cluster().devices(), p.cluster().toString());
         assertTrue(p.cluster().name().contains("16 of its 32 devices"), p.cluster().name());
+        assertEquals(32, p.cluster().givenDevices());
+        assertEquals(" (16 of the 32 devices given, the others idle)", p.cluster().idleNote());
         assertTrue(p.warnings().stream().anyMatch(w -> w.startsWith("16 of the 32 devices are left idle")), p.warnings().toString());
         assertEquals(4, p.stages().size());
         assertEquals(12, p.stages().get(3).firstDevice());
@@ -125,6 +127,8 @@ class MoreDevicesWithPipelinesTest {
         try {
             Plan all = plan(file, 32, 8, Map.of());
             assertEquals(32, all.cluster().devices());
+            assertEquals(32, all.cluster().givenDevices());
+            assertEquals("", all.cluster().idleNote());
             assertTrue(all.totals().stepSeconds() > on16 * (1 + 1e-6), "without idle devices 32 devices: "
                     + all.totals().stepSeconds() + " s, 16: " + on16 + " (the case this test is for did not arise)");
         } finally {

@@ -127,6 +127,30 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
      */
     public record ClusterInfo(String name, int devices, int devicesPerNode, String device,
             double memoryBytesPerDevice, String definition) {
+        private static final java.util.regex.Pattern IDLE = java.util.regex.Pattern.compile(
+                " \\((\\d+) of its (\\d+) devices\\)$");
+
+        /**
+         * The devices of the cluster the plan was asked for: more than {@link #devices} where the search left the others
+         * idle (its name then ends {@code (N of its M devices)}, as the planner names it); else {@link #devices}.
+         */
+        public int givenDevices() {
+            java.util.regex.Matcher m = IDLE.matcher(name);
+            if (m.find() && Integer.parseInt(m.group(1)) == devices) {
+                try {
+                    return Math.max(devices, Integer.parseInt(m.group(2)));
+                } catch (NumberFormatException e) {
+                    return devices;
+                }
+            }
+            return devices;
+        }
+
+        /** {@code " (N of the M devices given, the others idle)"} where {@link #givenDevices} is more, else empty. */
+        public String idleNote() {
+            int given = givenDevices();
+            return given > devices ? " (" + devices + " of the " + given + " devices given, the others idle)" : "";
+        }
     }
 
     /**
