@@ -157,7 +157,7 @@ final class PipelineBound {
     private final List<Integer> positions;
     private final boolean recompute;
     /** Segment and chunk problems solved, by their key. */
-    private final Map<DoublesKey, Solved> seen = new HashMap<>();
+    private final Map<Fingerprint, Solved> seen = new HashMap<>();
     /** The layouts of the last problem solved ({@link #solve}), per node from its first. */
     private int[] lastLayouts;
     /** Chunk solves ({@link #partitionBound}) do not count against {@link #MAX_SOLVES}. */
@@ -268,9 +268,9 @@ final class PipelineBound {
      * Where not null, {@link #solve} collects the problems it would give the solver (by key) instead of solving them
      * ({@link #prefetch}).
      */
-    private Map<DoublesKey, Problem> pending;
+    private Map<Fingerprint, Problem> pending;
     /** The problems {@link #prefetch} solved that {@link #solve} has not met yet: each counts as a solve when met. */
-    private final java.util.Set<DoublesKey> prefetched = new java.util.HashSet<>();
+    private final java.util.Set<Fingerprint> prefetched = new java.util.HashSet<>();
     /** The quick keys ({@link #quickKey}) of the problems {@link #pending} collected, and their keys. */
     private final Map<List<Object>, Met> pendingQuick = new HashMap<>();
     /** The problems {@link #prefetch} solved. */
@@ -298,7 +298,7 @@ final class PipelineBound {
             java.util.Arrays.fill(mostVolume, 0);
             java.util.Arrays.fill(leastStatic, 0);
         }
-        List<Map.Entry<DoublesKey, Problem>> todo = new ArrayList<>(pending.entrySet());
+        List<Map.Entry<Fingerprint, Problem>> todo = new ArrayList<>(pending.entrySet());
         pending = null;
         int threads = Math.min(PREFETCH_THREADS, todo.size());
         if (TRACE) {
@@ -883,7 +883,7 @@ final class PipelineBound {
     static final int TERMS = 6;
 
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int from, int to, int part,
-            boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+            boolean recompute, Map<Fingerprint, Solved> seen, DoubleSupplier secondsLeft) {
         return solve(b, filter, from, from, to, part, recompute, seen, secondsLeft);
     }
 
@@ -894,7 +894,7 @@ final class PipelineBound {
      * from the segment before, whatever that segment's layouts.
      */
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
-            boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+            boolean recompute, Map<Fingerprint, Solved> seen, DoubleSupplier secondsLeft) {
         return solve(b, filter, lo, from, to, part, 0, 1, recompute, seen, secondsLeft);
     }
 
@@ -904,7 +904,7 @@ final class PipelineBound {
      * links from the first run into the second in full. 0 where the solve does not finish.
      */
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int from, int to, int part,
-            double before, double self, boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+            double before, double self, boolean recompute, Map<Fingerprint, Solved> seen, DoubleSupplier secondsLeft) {
         Weights wt = new Weights(i -> i < from ? before : self, (f, t) -> t < from ? before : f >= from ? self : 1);
         double r = solve(b, filter, lo, to, part, wt, new double[] {part, from - lo, before, self}, recompute, seen, secondsLeft);
         if (part == WORK && lo == from) {
@@ -934,7 +934,7 @@ final class PipelineBound {
      * are solved once; {@link #lastLayouts} holds the minimiser.
      */
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int to, int part, Weights wt,
-            double[] header, boolean recompute, Map<DoublesKey, Solved> seen, DoubleSupplier secondsLeft) {
+            double[] header, boolean recompute, Map<Fingerprint, Solved> seen, DoubleSupplier secondsLeft) {
         int n = to - lo;
         int[][] allowed = new int[n][];
         List<Problem.Node> nodes = new ArrayList<>();
@@ -1034,7 +1034,7 @@ final class PipelineBound {
         if (unbudgeted) {
             partitionCells += key.n; // the problem's costs and link tables: what its key and its solve read
         }
-        DoublesKey dk = new DoublesKey(key.toArray());
+        Fingerprint dk = key.fingerprint();
         Solved known = seen.get(dk);
         if (known != null && !prefetched.isEmpty() && prefetched.remove(dk)) {
             solves++; // solved ahead (prefetch): a solve of this pass
@@ -1104,7 +1104,7 @@ final class PipelineBound {
     private final boolean quickKeys = quickKeysByDefault;
 
     /** A problem {@link #solve} met: its solution and the length of its key (the cells it reads). */
-    private record Met(Solved solved, int cells, DoublesKey key) {
+    private record Met(Solved solved, int cells, Fingerprint key) {
     }
 
     /**
@@ -1163,19 +1163,37 @@ final class PipelineBound {
 
     /** A growable array of doubles (a problem's key, without boxing). */
     private static final class Doubles {
-        private double[] a = new double[64];
+        private long a = 0x243F6A8885A308D3L;
+        private long b = 0x13198A2E03707344L;
         private int n;
 
         void add(double x) {
-            if (n == a.length) {
-                a = java.util.Arrays.copyOf(a, 2 * n);
-            }
-            a[n++] = x;
+            long bits = Double.doubleToRawLongBits(x);
+            a = mix(a ^ bits) + 0x9E3779B97F4A7C15L;
+            b = mix(b + bits * 0xC2B2AE3D27D4EB4FL + n) ^ 0xA4093822299F31D0L;
+            n++;
         }
 
-        double[] toArray() {
-            return java.util.Arrays.copyOf(a, n);
+        /** The sequence's fingerprint. */
+        Fingerprint fingerprint() {
+            return new Fingerprint(a, b, n);
         }
+
+        /** A bijective 64-bit mixer (the finaliser of SplitMix64). */
+        private static long mix(long z) {
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            return z ^ (z >>> 31);
+        }
+    }
+
+    /**
+     * A segment problem's key ({@link #solve}): two independent 64-bit hashes of its costs and link tables in order and
+     * their count, in place of the values themselves, which run to millions for a chunk of wide layers and would be kept
+     * as long as the bound (the collector copied them again and again). Two problems with the same fingerprint are taken
+     * as the same: for distinct ones the chance is about 2^-128 per pair.
+     */
+    record Fingerprint(long a, long b, int n) {
     }
 
     /** A segment problem's least value and its minimiser (strategy indices; null where none was found). */
