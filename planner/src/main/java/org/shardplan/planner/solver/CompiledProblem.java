@@ -328,7 +328,7 @@ final class CompiledProblem {
         // per table and class: the sum, least and greatest entry over the other end's living classes;
         // entrywise t <= s implies each of these is no greater for t (floating-point sums are monotone),
         // which rejects most pairs before their rows are compared
-        double[][][] summary = new double[nf][][];
+        double[][] summary = new double[nf][];
         for (int i = 0; i < nf; i++) {
             summary[i] = summaries(fs.get(i), axis[i], aliveCls[i]);
         }
@@ -341,11 +341,12 @@ final class CompiledProblem {
             }
             double total = 0;
             for (int i = 0; i < nf; i++) {
-                double[] sm = summary[i][fs.get(i).cls[axis[i]][x]];
-                flat[x * width + 1 + 3 * i] = sm[0];
-                flat[x * width + 2 + 3 * i] = sm[1];
-                flat[x * width + 3 + 3 * i] = sm[2];
-                total += sm[0];
+                double[] sm = summary[i];
+                int at = 3 * fs.get(i).cls[axis[i]][x];
+                flat[x * width + 1 + 3 * i] = sm[at];
+                flat[x * width + 2 + 3 * i] = sm[at + 1];
+                flat[x * width + 3 + 3 * i] = sm[at + 2];
+                total += sm[at];
             }
             flat[x * width] = total;
         }
@@ -375,11 +376,12 @@ final class CompiledProblem {
 
     /**
      * Per class along axis {@code a} of a pairwise factor: {sum, least, greatest} of its entries over the
-     * other end's living classes, the sum taken in the order of those classes. The table is read in memory
+     * other end's living classes, the sum taken in the order of those classes; class {@code c}'s at {@code 3 c}
+     * to {@code 3 c + 2}. The table is read in memory
      * order (the other axis outer where it is the table's rows); the entries are finite or {@code +inf}
      * ({@link Problem} admits no NaN), so comparisons give the least and greatest. O(table).
      */
-    static double[][] summaries(Factor f, int a, boolean[] aliveOther) {
+    static double[] summaries(Factor f, int a, boolean[] aliveOther) {
         int o = 1 - a;
         int da = f.dims[a];
         int dOther = f.dims[o];
@@ -432,9 +434,11 @@ final class CompiledProblem {
                 hi[c] = h;
             }
         }
-        double[][] sm = new double[da][];
+        double[] sm = new double[3 * da];
         for (int c = 0; c < da; c++) {
-            sm[c] = new double[] {sum[c], lo[c], hi[c]};
+            sm[3 * c] = sum[c];
+            sm[3 * c + 1] = lo[c];
+            sm[3 * c + 2] = hi[c];
         }
         return sm;
     }
