@@ -762,12 +762,13 @@ public final class Planner {
         }
     }
 
+    /** -Dshardplan.trace=true: the copies' steps on standard error. */
+    private static final boolean TRACE = Boolean.getBoolean("shardplan.trace");
+
     /**
      * Whether the chosen configuration is also priced on fewer devices per stage, its layouts copied over the others
      * ({@link #copiedStages}); on unless {@code -Dshardplan.copiedStages=false}.
      */
-    private static final boolean TRACE = Boolean.getBoolean("shardplan.trace");
-
     static boolean copiedStagesOn() {
         return !"false".equals(System.getProperty("shardplan.copiedStages"));
     }
