@@ -135,10 +135,13 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
          * idle (its name then ends {@code (N of its M devices)}, as the planner names it); else {@link #devices}.
          */
         public int givenDevices() {
-            java.util.regex.Matcher m = IDLE.matcher(name);
-            if (m.find() && Integer.parseInt(m.group(1)) == devices) {
+            java.util.regex.Matcher m = IDLE.matcher(name == null ? "" : name);
+            if (m.find()) {
                 try {
-                    return Math.max(devices, Integer.parseInt(m.group(2)));
+                    // a name edited by hand may hold any digits: only a count that parses and matches is taken
+                    if (Integer.parseInt(m.group(1)) == devices) {
+                        return Math.max(devices, Integer.parseInt(m.group(2)));
+                    }
                 } catch (NumberFormatException e) {
                     return devices;
                 }

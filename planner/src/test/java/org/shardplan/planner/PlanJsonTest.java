@@ -55,6 +55,26 @@ class PlanJsonTest {
         assertEquals("old.json: schedule must be \"none\" (a shardplan-plan/1 file), found \"1f1b\"", e.getMessage());
     }
 
+    /**
+     * The devices given to a plan that leaves some idle are read from its cluster's name as the planner writes it; a
+     * name edited by hand (another count, digits past an int, no such suffix) gives the plan's own devices, never an
+     * error.
+     */
+    @Test
+    void theDevicesGivenAreReadFromTheClusterName() {
+        java.util.function.BiFunction<String, Integer, Plan.ClusterInfo> c = (name, n) -> new Plan.ClusterInfo(name, n, 8,
+                "a100-40gb", 40e9, "{}");
+        assertEquals(32, c.apply("32xa100-40gb (16 of its 32 devices)", 16).givenDevices());
+        assertEquals(" (16 of the 32 devices given, the others idle)", c.apply("32xa100-40gb (16 of its 32 devices)", 16)
+                .idleNote());
+        assertEquals(16, c.apply("32xa100-40gb (8 of its 32 devices)", 16).givenDevices());
+        assertEquals(16, c.apply("x (16 of its 99999999999999 devices)", 16).givenDevices());
+        assertEquals(16, c.apply("x (99999999999999 of its 32 devices)", 16).givenDevices());
+        assertEquals(16, c.apply("x (16 of its 8 devices)", 16).givenDevices());
+        assertEquals(16, c.apply("16xa100-40gb", 16).givenDevices());
+        assertEquals("", c.apply("16xa100-40gb", 16).idleNote());
+    }
+
     @Test
     void errorsNameTheField() throws Exception {
         String json = PlanJson.write(plan());
