@@ -156,7 +156,7 @@ final class PipelineBound {
     private final StageProblem.Filter filter;
     private final List<Integer> positions;
     private final boolean recompute;
-    /** Segment and chunk problems solved, by their key. */
+    /** Segment and chunk problems solved, by their key's {@link Fingerprint}. */
     private final Map<Fingerprint, Solved> seen = new HashMap<>();
     /** The layouts of the last problem solved ({@link #solve}), per node from its first. */
     private int[] lastLayouts;
@@ -1161,7 +1161,7 @@ final class PipelineBound {
         }
     }
 
-    /** A growable array of doubles (a problem's key, without boxing). */
+    /** A problem's key as {@link #solve} builds it, value by value: its {@link Fingerprint} and length, no values kept. */
     private static final class Doubles {
         private long a = 0x243F6A8885A308D3L;
         private long b = 0x13198A2E03707344L;
