@@ -312,34 +312,22 @@ final class PipelineBound {
         Solved[] out = new Solved[todo.size()];
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         Throwable[] failure = new Throwable[threads];
-        Thread[] workers = new Thread[threads - 1];
-        for (int t = 0; t < threads; t++) {
-            final int id = t;
-            Runnable r = () -> {
-                try {
-                    for (int i = next.getAndIncrement(); i < out.length; i = next.getAndIncrement()) {
-                        double left = secondsLeft.getAsDouble();
-                        if (left <= 0.05) {
-                            continue; // past the time: left to the pass, which then keeps the nodes' least
-                        }
-                        Solution sol = new DpSolver().solve(todo.get(i).getValue(), Solver.Options.withTimeLimit(left));
-                        double v = sol.status() == Status.OPTIMAL ? sol.objective() : sol.lowerBound();
-                        out[i] = new Solved(Double.isFinite(v) ? Math.max(0, v) : 0, sol.hasChoices() ? sol.choices() : null);
+        org.shardplan.planner.solver.SolverThreads.runAll(threads, "shardplan-bound", false, id -> () -> {
+            try {
+                for (int i = next.getAndIncrement(); i < out.length; i = next.getAndIncrement()) {
+                    double left = secondsLeft.getAsDouble();
+                    if (left <= 0.05) {
+                        continue; // past the time: left to the pass, which then keeps the nodes' least
                     }
-                } catch (RuntimeException | Error e) {
-                    failure[id] = e;
-                    next.set(out.length);
+                    Solution sol = new DpSolver().solve(todo.get(i).getValue(), Solver.Options.withTimeLimit(left));
+                    double v = sol.status() == Status.OPTIMAL ? sol.objective() : sol.lowerBound();
+                    out[i] = new Solved(Double.isFinite(v) ? Math.max(0, v) : 0, sol.hasChoices() ? sol.choices() : null);
                 }
-            };
-            if (t < threads - 1) {
-                workers[t] = new Thread(r, "shardplan-bound-" + t);
-                workers[t].setDaemon(true);
-                workers[t].start();
-            } else {
-                r.run();
+            } catch (RuntimeException | Error e) {
+                failure[id] = e;
+                next.set(out.length);
             }
-        }
-        org.shardplan.planner.solver.Threads.joinAll(workers);
+        });
         for (Throwable f : failure) {
             if (f instanceof RuntimeException re) {
                 throw re;
@@ -3946,12 +3934,7 @@ final class PipelineBound {
                     if (d == 0 || ends[j] + d <= start || ends[j + len - 1] + d >= after) {
                         continue;
                     }
-                    int from = start;
-                    for (int q = j; q < j + len; q++) {
-                        leaves.set(q, from, ends[q] + d);
-                        from = ends[q] + d;
-                    }
-                    leaves.set(j + len, from, after);
+                    placeRun(leaves, ends, j, len, start, d);
                     double s = moveStep(leaves, cur);
                     if (s < cur * (1 - 1e-12)) {
                         cur = s;
@@ -3961,14 +3944,23 @@ final class PipelineBound {
                 for (int q = j; q < j + len; q++) {
                     ends[q] += bestShift;
                 }
-                int from = start;
-                for (int q = j; q <= j + len; q++) {
-                    leaves.set(q, from, ends[q]);
-                    from = ends[q];
-                }
+                placeRun(leaves, ends, j, len, start, 0);
             }
         }
         return cur;
+    }
+
+    /**
+     * {@code leaves}' chunks {@code j .. j + len} from {@code start}: the run's {@code len} cuts at {@code ends} shifted by
+     * {@code d}, the chunk after them to its own end.
+     */
+    private static void placeRun(Chunks leaves, int[] ends, int j, int len, int start, int d) {
+        int from = start;
+        for (int q = j; q < j + len; q++) {
+            leaves.set(q, from, ends[q] + d);
+            from = ends[q] + d;
+        }
+        leaves.set(j + len, from, ends[j + len]);
     }
 
     private final class Search {

@@ -541,20 +541,13 @@ final class DualPruning {
             living += (long) c.rows.length * c.cols.length;
         }
         boolean[] ok = new boolean[PARTS];
-        Thread[] workers = new Thread[PARTS];
-        boolean threads = VariableElimination.THREADS > 1 && living >= PARALLEL_ENTRIES;
-        for (int i = 0; i < PARTS; i++) {
-            final int id = i;
-            Runnable r = () -> ok[id] = work.run(id, scratch[id]);
-            if (threads && i < PARTS - 1) {
-                workers[i] = new Thread(SolverThreads.counted(r), "shardplan-dual-" + i);
-                workers[i].setDaemon(true);
-                workers[i].start();
-            } else {
-                r.run();
+        if (VariableElimination.THREADS > 1 && living >= PARALLEL_ENTRIES) {
+            SolverThreads.runAll(PARTS, "shardplan-dual", true, id -> () -> ok[id] = work.run(id, scratch[id]));
+        } else {
+            for (int i = 0; i < PARTS; i++) {
+                ok[i] = work.run(i, scratch[i]);
             }
         }
-        Threads.joinAll(workers);
         for (boolean good : ok) {
             if (!good) {
                 return false;

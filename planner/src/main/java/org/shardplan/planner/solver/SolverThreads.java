@@ -18,6 +18,47 @@ public final class SolverThreads {
         return RUNNING.get();
     }
 
+    /**
+     * Runs {@code body.apply(t)} for {@code t = 0 .. n - 1} at once: the first {@code n - 1} on daemon threads named
+     * {@code name-t} (counted among the solver threads, {@link #running}, where {@code counted}), the last on the
+     * caller's; returns once every one has ended ({@link #joinAll}). Each body records its own failures.
+     */
+    public static void runAll(int n, String name, boolean counted, java.util.function.IntFunction<Runnable> body) {
+        Thread[] workers = new Thread[Math.max(0, n - 1)];
+        for (int t = 0; t < n; t++) {
+            Runnable r = body.apply(t);
+            if (t < n - 1) {
+                workers[t] = new Thread(counted ? counted(r) : r, name + "-" + t);
+                workers[t].setDaemon(true);
+                workers[t].start();
+            } else {
+                r.run();
+            }
+        }
+        joinAll(workers);
+    }
+
+    /**
+     * Waits for every worker (null entries skipped) even when interrupted, and then restores the
+     * interrupt flag: the workers write into tables the caller reads next.
+     */
+    public static void joinAll(Thread[] workers) {
+        boolean interrupted = false;
+        for (Thread w : workers) {
+            while (w != null) {
+                try {
+                    w.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** {@code work} counted among the solver threads while it runs. */
     static Runnable counted(Runnable work) {
         return () -> {

@@ -784,33 +784,21 @@ final class VariableElimination {
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean any = new java.util.concurrent.atomic.AtomicBoolean();
         Throwable[] failure = new Throwable[threads];
-        Thread[] workers = new Thread[threads - 1];
-        for (int t = 0; t < threads; t++) {
-            final int id = t;
-            Runnable r = () -> {
-                Scan sc = new Scan();
-                try {
-                    for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
-                        int from = (int) ((long) count * c / chunks);
-                        int to = (int) ((long) count * (c + 1) / chunks);
-                        if (task.run(from, to, sc)) {
-                            any.set(true);
-                        }
+        SolverThreads.runAll(threads, "shardplan-dp", false, id -> () -> {
+            Scan sc = new Scan();
+            try {
+                for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+                    int from = (int) ((long) count * c / chunks);
+                    int to = (int) ((long) count * (c + 1) / chunks);
+                    if (task.run(from, to, sc)) {
+                        any.set(true);
                     }
-                } catch (OutOfTime | RuntimeException | Error e) {
-                    failure[id] = e;
-                    next.set(chunks);
                 }
-            };
-            if (t < threads - 1) {
-                workers[t] = new Thread(r, "shardplan-dp-" + t);
-                workers[t].setDaemon(true);
-                workers[t].start();
-            } else {
-                r.run();
+            } catch (OutOfTime | RuntimeException | Error e) {
+                failure[id] = e;
+                next.set(chunks);
             }
-        }
-        Threads.joinAll(workers);
+        });
         for (Throwable f : failure) {
             if (f instanceof OutOfTime o) {
                 throw o;
