@@ -47,6 +47,15 @@ class MoreDevicesWithPipelinesTest {
         return p;
     }
 
+    /** The plans of {@code file} on {@code fewer} and on {@code more} devices, the second checked no slower. */
+    private static Plan[] fewerAndMore(Path file, int fewer, int more, long batch, Map<String, Long> dims) throws Exception {
+        Plan small = plan(file, fewer, batch, dims);
+        Plan large = plan(file, more, batch, dims);
+        assertTrue(large.totals().stepSeconds() <= small.totals().stepSeconds() * (1 + 1e-12), more + " devices: "
+                + large.totals().stepSeconds() + " s, " + fewer + ": " + small.totals().stepSeconds());
+        return new Plan[] {small, large};
+    }
+
     @Test
     void aTransformerPipelinedOnMoreDevicesIsNeverSlower() throws Exception {
         Path file = PlanRealModelsTest.model("transformer_seq2seq.onnx");
@@ -73,10 +82,7 @@ class MoreDevicesWithPipelinesTest {
     @Test
     void theFirstDigitIsReportedWhereFewerDevicesStillPriceFaster() throws Exception {
         Path file = PlanRealModelsTest.model("transformer_seq2seq.onnx");
-        Map<String, Long> seq = Map.of("src_seq", 32L, "tgt_seq", 32L);
-        double on32 = plan(file, 32, 64, seq).totals().stepSeconds();
-        Plan p = plan(file, 64, 64, seq);
-        assertTrue(p.totals().stepSeconds() <= on32 * (1 + 1e-12), "64 devices: " + p.totals().stepSeconds() + " s, 32: " + on32);
+        Plan p = fewerAndMore(file, 32, 64, 64, Map.of("src_seq", 32L, "tgt_seq", 32L))[1];
         assertTrue(p.solver().name().endsWith("fewer-devices"), p.solver().name());
     }
 
@@ -88,10 +94,7 @@ class MoreDevicesWithPipelinesTest {
      */
     @Test
     void anotherPipelineDegreeCopiedFromFewerDevicesKeepsMoreDevicesNoSlower() throws Exception {
-        Path file = PlanRealModelsTest.model("mnasnet0_5_no_weights.onnx");
-        double on16 = plan(file, 16, 64, Map.of()).totals().stepSeconds();
-        Plan p = plan(file, 32, 64, Map.of());
-        assertTrue(p.totals().stepSeconds() <= on16 * (1 + 1e-12), "32 devices: " + p.totals().stepSeconds() + " s, 16: " + on16);
+        Plan p = fewerAndMore(PlanRealModelsTest.model("mnasnet0_5_no_weights.onnx"), 16, 32, 64, Map.of())[1];
         assertTrue(p.solver().name().endsWith("fewer-devices"), p.solver().name());
     }
 
@@ -106,9 +109,9 @@ class MoreDevicesWithPipelinesTest {
     @Test
     void devicesAreLeftIdleWhereEveryPlanOnAllOfThemIsSlower() throws Exception {
         Path file = PlanRealModelsTest.model("unet_small.onnx");
-        double on16 = plan(file, 16, 8, Map.of()).totals().stepSeconds();
-        Plan p = plan(file, 32, 8, Map.of());
-        assertTrue(p.totals().stepSeconds() <= on16 * (1 + 1e-12), "32 devices: " + p.totals().stepSeconds() + " s, 16: " + on16);
+        Plan[] both = fewerAndMore(file, 16, 32, 8, Map.of());
+        double on16 = both[0].totals().stepSeconds();
+        Plan p = both[1];
         assertEquals(16, p.cluster().devices(), p.cluster().toString());
         assertTrue(p.cluster().name().contains("16 of its 32 devices"), p.cluster().name());
         assertEquals(32, p.cluster().givenDevices());
