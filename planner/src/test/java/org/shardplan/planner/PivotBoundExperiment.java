@@ -1,0 +1,199 @@
+package org.shardplan.planner;
+
+import java.util.Map;
+import org.shardplan.onnx.ImportOptions;
+import org.shardplan.onnx.OnnxImporter;
+import org.shardplan.planner.parareal.Models;
+import org.shardplan.planner.pipeline.Schedule;
+import org.shardplan.planner.pipeline.Schedules;
+
+/**
+ * A measurement, not a test: a bound on the least step over partitions from families of pivot rows, against the dual
+ * ({@link PipelineBound#dual}), on one pipeline shape (one chunk a device). A family is, for each chunk {@code k}, one
+ * path of the op order traced on the balanced partition's least values with chunk {@code k}'s made {@code scale} times
+ * heavier (the longest path to device {@code d}'s last op; {@code d = -1}: to chunk {@code k}'s own device; {@code -2}: to
+ * any device). Its row on a partition is at most the step of every plan with that partition ({@link PipelineBound.Path}):
+ * the row keeps its own coefficients on chunk {@code k} and after it, and the least over every row of its coefficients on
+ * the chunks before (values are at least 0, so a row with smaller coefficients is shorter). The least over partitions of
+ * the largest row is then a bisection over the step with a dynamic program over (chunk, end): the chunks before {@code k}
+ * exact on the partition, the chunks after it the least over every partition of them (a relaxation), so every partition
+ * whose rows all fit is found and the bisection's lower end is a bound. Run from the repository root after {@code mvn -q
+ * -o -pl planner test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test}:
+ * {@code java -Xmx8g -Dshardplan.root=. -Dshardplan.models=build-data/survey-deep [-Dexp.devices=64 -Dexp.stages=32
+ * -Dexp.m=16 -Dexp.batch=64 -Dexp.model=densenet201.onnx -Dexp.families=0:1.2,0:1.5,0:2,0:3,0:5] -cp
+ * "planner/target/test-classes:planner/target/classes:$(cat /tmp/cp.txt)" org.shardplan.planner.PivotBoundExperiment}
+ * (families as {@code d:scale}, comma-separated). Numbers in docs/schedules.md ("Rows that pivot on one chunk").
+ */
+final class PivotBoundExperiment {
+    private PivotBoundExperiment() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int devices = Integer.getInteger("exp.devices", 64);
+        int stages = Integer.getInteger("exp.stages", 32);
+        int m = Integer.getInteger("exp.m", 16);
+        int v = 1;
+        long batch = Long.getLong("exp.batch", 64);
+        String name = System.getProperty("exp.schedule", "zero-bubble");
+        String model = System.getProperty("exp.model", "densenet201.onnx");
+        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file(model),
+                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        PipelineBound least = PipelineBoundTest.leastOf(pl);
+        Schedule sch = Schedules.of(name);
+        int K = least.segments();
+        int chunks = stages;
+        System.err.printf("EXP %s: %d segments, plan %.6f ms%n", model, K, pl.o().stepSeconds() * 1e3);
+        long t0 = System.nanoTime();
+        double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
+        System.err.printf("EXP dual %.6f ms (%.2f s)%n", dual * 1e3, (System.nanoTime() - t0) / 1e9);
+        PipelineBound.Paths paths = new PipelineBound.Paths(sch, stages, m, v);
+        int[] base = least.balanced(chunks);
+        double[] bv = least.values(base);
+        int P = PipelineBound.Path.PARTS;
+        int V = PipelineBound.Path.VALUES;
+        String[] fams = System.getProperty("exp.families", "0:1.2,0:1.5,0:2,0:3,0:5").split(",");
+        int F = fams.length;
+        double[][][] coefs = new double[F][chunks][];
+        int[][] dev = new int[F][chunks];
+        for (int f = 0; f < F; f++) {
+            int want = Integer.parseInt(fams[f].split(":")[0]);
+            double scale = Double.parseDouble(fams[f].split(":")[1]);
+            for (int k = 0; k < chunks; k++) {
+                double[] heavy = bv.clone();
+                for (int i = 0; i < V; i++) {
+                    heavy[k * V + i] *= scale;
+                }
+                PipelineBound.Path top = null;
+                double most = -1;
+                for (PipelineBound.Path x : paths.trace(PipelineBound.profiles(heavy, chunks))) {
+                    if (want == -2 || x.device() == (want < 0 ? k : want)) {
+                        double len = x.length(heavy, stages);
+                        if (len > most) {
+                            most = len;
+                            top = x;
+                        }
+                    }
+                }
+                coefs[f][k] = top.coef();
+                dev[f][k] = top.device();
+            }
+        }
+        double[] al = new double[P];
+        java.util.Arrays.fill(al, Double.POSITIVE_INFINITY);
+        for (int f = 0; f < F; f++) {
+            for (int k = 0; k < chunks; k++) {
+                for (int j = 0; j < k; j++) {
+                    for (int q = 0; q < P; q++) {
+                        al[q] = Math.min(al[q], coefs[f][k][j * P + q]);
+                    }
+                }
+            }
+        }
+        System.err.printf("EXP before %s%n", java.util.Arrays.toString(al));
+        double[][][] vals = new double[K + 1][K + 1][];
+        double[][] A = new double[K + 1][K + 1];
+        for (int f = 0; f < K; f++) {
+            for (int t = f + 1; t <= K; t++) {
+                double[] val = f == 0 ? least.values(new int[] {t}) : least.values(new int[] {f, t});
+                int off = f == 0 ? 0 : V;
+                vals[f][t] = java.util.Arrays.copyOfRange(val, off, off + V);
+                double a = 0;
+                for (int q = 0; q < P; q++) {
+                    a += al[q] * vals[f][t][q];
+                }
+                A[f][t] = a;
+            }
+        }
+        long tb = System.nanoTime();
+        double[][][][] W = new double[F][chunks][][];
+        double[][][] after = new double[F][chunks][];
+        for (int f = 0; f < F; f++) {
+            for (int k = 0; k < chunks; k++) {
+                double[] nxt = new double[K + 1];
+                java.util.Arrays.fill(nxt, Double.POSITIVE_INFINITY);
+                nxt[K] = 0;
+                for (int j = chunks - 1; j > k; j--) {
+                    double[] cur = new double[K + 1];
+                    java.util.Arrays.fill(cur, Double.POSITIVE_INFINITY);
+                    double[] cj = java.util.Arrays.copyOfRange(coefs[f][k], j * P, j * P + P);
+                    boolean own = dev[f][k] == j;
+                    for (int e = 0; e < K; e++) {
+                        double best = Double.POSITIVE_INFINITY;
+                        for (int t = e + 1; t <= K; t++) {
+                            if (nxt[t] < Double.POSITIVE_INFINITY) {
+                                double[] val = vals[e][t];
+                                double c = 0;
+                                for (int q = 0; q < P; q++) {
+                                    c += cj[q] * val[q];
+                                }
+                                if (own) {
+                                    c += val[PipelineBound.Path.SYNC] + val[PipelineBound.Path.UPDATE];
+                                }
+                                best = Math.min(best, c + nxt[t]);
+                            }
+                        }
+                        cur[e] = best;
+                    }
+                    nxt = cur;
+                }
+                after[f][k] = nxt;
+                double[][] ck = new double[K + 1][K + 1];
+                double[] ckk = java.util.Arrays.copyOfRange(coefs[f][k], k * P, k * P + P);
+                for (int s0 = 0; s0 < K; s0++) {
+                    for (int t = s0 + 1; t <= K; t++) {
+                        double[] val = vals[s0][t];
+                        double c = 0;
+                        for (int q = 0; q < P; q++) {
+                            c += ckk[q] * val[q];
+                        }
+                        if (dev[f][k] == k) {
+                            c += val[PipelineBound.Path.SYNC] + val[PipelineBound.Path.UPDATE];
+                        }
+                        ck[s0][t] = c;
+                    }
+                }
+                W[f][k] = ck;
+            }
+        }
+        System.err.printf("EXP tables %.2f s%n", (System.nanoTime() - tb) / 1e9);
+        double lo = 0;
+        double hi = 1;
+        long t1 = System.nanoTime();
+        for (int it = 0; it < 40; it++) {
+            double T = (lo + hi) / 2;
+            if (feasible(T, chunks, K, A, W, after)) {
+                hi = T;
+            } else {
+                lo = T;
+            }
+        }
+        System.err.printf("EXP pivot bound %.6f ms over %d families (%.2f s)%n", lo * 1e3, F, (System.nanoTime() - t1) / 1e9);
+    }
+
+    private static boolean feasible(double T, int chunks, int K, double[][] A, double[][][][] W, double[][][] after) {
+        double[] pre = new double[K + 1];
+        java.util.Arrays.fill(pre, Double.POSITIVE_INFINITY);
+        pre[0] = 0;
+        for (int j = 0; j < chunks; j++) {
+            double[] next = new double[K + 1];
+            java.util.Arrays.fill(next, Double.POSITIVE_INFINITY);
+            for (int s = 0; s < K; s++) {
+                if (pre[s] == Double.POSITIVE_INFINITY) {
+                    continue;
+                }
+                for (int t = s + 1; t <= K; t++) {
+                    boolean ok = true;
+                    for (int f = 0; f < W.length && ok; f++) {
+                        double af = after[f][j][t];
+                        ok = af < Double.POSITIVE_INFINITY && pre[s] + W[f][j][s][t] + af <= T;
+                    }
+                    if (ok) {
+                        next[t] = Math.min(next[t], pre[s] + A[s][t]);
+                    }
+                }
+            }
+            pre = next;
+        }
+        return pre[K] < Double.POSITIVE_INFINITY;
+    }
+}
