@@ -2188,19 +2188,25 @@ final class PipelineBound {
         return sch.name() + " " + p + " " + m + " " + v;
     }
 
+    /** How many times {@link #dualStart} ran its descents on threads (for tests). */
+    int threadedDescents;
+
     /** How many of {@link #dualStart}'s columns, least step first, it moves by a local search. */
     static final int DUAL_STARTS = 4;
 
     /**
      * A start for the local searches over the cuts from the partitions {@link #dual} took as columns under this shape
      * (null where it has not run): the {@link #DUAL_STARTS} with the least step on the least profiles, each moved by
-     * {@link #descend}, the one that ends lowest. The columns minimise a weighted sum of the op order's paths, so they
-     * spread the work as the schedule's paths weigh it, where equal shares of the work do not; on DenseNet-121 the local
-     * searches end at different partitions from different starts (at 16 A100s, batch 128, interleaved with 4 chunks a
-     * device: 23.54 ms on the least profiles from equal shares, 22.70 ms from the third column). Not a bound: a
-     * partition to solve and price as a plan. O(columns (segments + ops) + DUAL_STARTS descents).
+     * {@link #descend}, the one that ends lowest (the first of equals). The columns minimise a weighted sum of the op
+     * order's paths, so they spread the work as the schedule's paths weigh it, where equal shares of the work do not; on
+     * DenseNet-121 the local searches end at different partitions from different starts (at 16 A100s, batch 128,
+     * interleaved with 4 chunks a device: 23.54 ms on the least profiles from equal shares, 22.70 ms from the third
+     * column). With {@code parallel} (the other cores idle: the search waits for this bound) the descents run on up to
+     * {@link #PREFETCH_THREADS} threads, each with its own {@link Paths} and {@link Leaves} (the bound's tables are only
+     * read), with the same answer. Not a bound: a partition to solve and price as a plan. O(columns (segments + ops) +
+     * DUAL_STARTS descents).
      */
-    int[] dualStart(Paths paths, Schedule sch, int p, int m, int v, DoubleSupplier secondsLeft) {
+    int[] dualStart(Paths paths, Schedule sch, int p, int m, int v, DoubleSupplier secondsLeft, boolean parallel) {
         java.util.Set<List<Integer>> cols = dualColumns.get(shapeKey(sch, p, m, v));
         if (cols == null || cols.isEmpty()) {
             return null;
@@ -2219,14 +2225,50 @@ final class PipelineBound {
             order[i] = i;
         }
         java.util.Arrays.sort(order, java.util.Comparator.comparingDouble(steps::get)); // stable: ties in column order
+        int n = Math.min(DUAL_STARTS, order.length);
+        int[][] moved = new int[n][];
+        double[] ended = new double[n];
+        java.util.Arrays.fill(ended, Double.NaN);
+        int threads = parallel ? Math.min(PREFETCH_THREADS, n) : 1;
+        if (threads < 2) {
+            for (int i = 0; i < n && secondsLeft.getAsDouble() > 0.05; i++) {
+                moved[i] = starts.get(order[i]).clone();
+                ended[i] = descend(leaves, moved[i], PipelineSearch.DESCENT_PASSES, secondsLeft);
+            }
+        } else {
+            threadedDescents++;
+            java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+            Throwable[] failure = new Throwable[threads];
+            org.shardplan.planner.solver.SolverThreads.runAll(threads, "shardplan-descent", false, id -> () -> {
+                try {
+                    Leaves own = id == threads - 1 ? leaves : new Leaves(new Paths(sch, p, m, v), chunks);
+                    for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+                        if (secondsLeft.getAsDouble() <= 0.05) {
+                            continue;
+                        }
+                        int[] e = starts.get(order[i]).clone();
+                        ended[i] = descend(own, e, PipelineSearch.DESCENT_PASSES, secondsLeft);
+                        moved[i] = e;
+                    }
+                } catch (RuntimeException | Error e) {
+                    failure[id] = e;
+                    next.set(n);
+                }
+            });
+            for (Throwable f : failure) {
+                if (f instanceof RuntimeException re) {
+                    throw re;
+                } else if (f instanceof Error er) {
+                    throw er;
+                }
+            }
+        }
         int[] best = null;
         double least = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < Math.min(DUAL_STARTS, order.length) && secondsLeft.getAsDouble() > 0.05; i++) {
-            int[] e = starts.get(order[i]).clone();
-            double s = descend(leaves, e, PipelineSearch.DESCENT_PASSES, secondsLeft);
-            if (s < least) {
-                least = s;
-                best = e;
+        for (int i = 0; i < n; i++) {
+            if (moved[i] != null && ended[i] < least) {
+                least = ended[i];
+                best = moved[i];
             }
         }
         return best;
@@ -3853,8 +3895,8 @@ final class PipelineBound {
     static final double FLOOR_SLACK = 1e-9;
 
     /** The moves {@link #descend} left out by their floor, and those it priced, in all (for tests and the trace). */
-    long floored;
-    long descentMoves;
+    final java.util.concurrent.atomic.LongAdder floored = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder descentMoves = new java.util.concurrent.atomic.LongAdder();
 
     /**
      * {@link #descend(Paths, int[], int, DoubleSupplier)} with the chunks priced by {@code leaves}: the least profiles
@@ -3902,10 +3944,10 @@ final class PipelineBound {
      */
     private double moveStep(Chunks leaves, double cur) {
         if (descentFloor && leaves.floor() * (1 - FLOOR_SLACK) >= cur * (1 - 1e-12)) {
-            floored++;
+            floored.increment();
             return Double.POSITIVE_INFINITY;
         }
-        descentMoves++;
+        descentMoves.increment();
         return leaves.step();
     }
 

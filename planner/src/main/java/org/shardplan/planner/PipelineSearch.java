@@ -2544,7 +2544,13 @@ final class PipelineSearch {
                 d.yielding = false; // the search waits for it now
             }
             long t = System.nanoTime();
-            Reported r = f.get(() -> reportedHere(o));
+            awaitingReport = true; // the search's own threads idle from here: the bound may take the other cores
+            Reported r;
+            try {
+                r = f.get(() -> reportedHere(o));
+            } finally {
+                awaitingReport = false;
+            }
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "reported bound taken from beside after %.2f s%s%n",
                         (System.nanoTime() - t) / 1e9, d == null || d.waited == 0 ? ""
@@ -2554,12 +2560,24 @@ final class PipelineSearch {
         }
         dropReportedAhead();
         long t = System.nanoTime();
-        Reported r = reportedHere(o);
+        awaitingReport = true;
+        Reported r;
+        try {
+            r = reportedHere(o);
+        } finally {
+            awaitingReport = false;
+        }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "reported bound computed in %.2f s%n", (System.nanoTime() - t) / 1e9);
         }
         return r;
     }
+
+    /**
+     * Set while {@link #reported} waits for the bound (or computes it on the search's thread): nothing else of the search
+     * runs then, so parts of the bound may run on the other cores ({@link PipelineBound#dualStart}).
+     */
+    private volatile boolean awaitingReport;
 
     /** The plan found so far whose {@link #reported} bound {@link #reportedAhead} computes; null when none. */
     private Outcome reportedFor;
@@ -2931,7 +2949,7 @@ final class PipelineSearch {
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  the local searches' moves: %d priced, %d below their floor skipped;"
-                    + " the partition programs' starts: %d left out%n", pbound.descentMoves, pbound.floored,
+                    + " the partition programs' starts: %d left out%n", pbound.descentMoves.sum(), pbound.floored.sum(),
                     pbound.skippedStarts);
         }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
@@ -2998,7 +3016,8 @@ final class PipelineSearch {
         // solves go on only while the plan its last one moved to is faster than the plans before (on DenseNet-121 at 8
         // and 16 A100s, batch 8, the first was slower and the two after it stayed slower)
         int[] col = secondsLeft() > 0.05
-                ? pbound.dualStart(paths, o.schedule(), o.stages(), o.microBatches(), o.virtual(), this::secondsLeft) : null;
+                ? pbound.dualStart(paths, o.schedule(), o.stages(), o.microBatches(), o.virtual(), this::secondsLeft,
+                        parallelBounds || awaitingReport) : null;
         if (col != null && !java.util.Arrays.equals(stageBounds(pos, col), o.bounds())) {
             descendFrom(o, pos, pbound, paths, "dual's columns'", col, null, minimisers, cap);
         }

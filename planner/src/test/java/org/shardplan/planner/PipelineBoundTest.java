@@ -1294,9 +1294,9 @@ class PipelineBoundTest {
                         : List.of(least.evenShares(chunks))) {
                     int[] with = start.clone();
                     int[] without = start.clone();
-                    long before = least.floored;
+                    long before = least.floored.sum();
                     double a = least.descend(c, with, PipelineSearch.DESCENT_PASSES, () -> 600);
-                    long skipped = least.floored - before;
+                    long skipped = least.floored.sum() - before;
                     PipelineBound.descentFloor = false;
                     double b;
                     try {
@@ -1394,11 +1394,17 @@ class PipelineBoundTest {
         assertEquals(e.stepSeconds() + PipelineSearch.updateAfter(plan.schedule(), ps, 4), plan.stepSeconds(),
                 1e-12 * plan.stepSeconds());
         // the dual's columns of this shape, with which the start is found, are there once its dual has run
-        assertTrue(least.dualStart(paths, o.schedule(), 4, 4, o.virtual(), () -> 600) == null, "no dual ran on this bound");
+        assertTrue(least.dualStart(paths, o.schedule(), 4, 4, o.virtual(), () -> 600, false) == null, "no dual ran on this bound");
         least.dual(o.schedule(), 4, 4, o.virtual(), Double.POSITIVE_INFINITY, () -> 600);
-        int[] start = least.dualStart(paths, o.schedule(), 4, 4, o.virtual(), () -> 600);
+        int[] start = least.dualStart(paths, o.schedule(), 4, 4, o.virtual(), () -> 600, false);
         assertEquals(16, start.length);
         assertEquals(least.segments(), start[15]);
+        // its descents on the processors (the search waiting for the bound) reach the same start
+        int threaded = least.threadedDescents;
+        assertArrayEquals(start, least.dualStart(paths, o.schedule(), 4, 4, o.virtual(), () -> 600, true));
+        if (Runtime.getRuntime().availableProcessors() >= 2) {
+            assertEquals(threaded + 1, least.threadedDescents, "the descents ran on threads");
+        }
     }
 
     /**
