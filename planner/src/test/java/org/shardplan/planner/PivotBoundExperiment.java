@@ -20,7 +20,7 @@ import org.shardplan.planner.pipeline.Schedules;
  * whose rows all fit is found and the bisection's lower end is a bound. Run from the repository root after {@code mvn -q
  * -o -pl planner test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test}:
  * {@code java -Xmx8g -Dshardplan.root=. -Dshardplan.models=build-data/survey-deep [-Dexp.devices=64 -Dexp.stages=32
- * -Dexp.m=16 -Dexp.batch=64 -Dexp.model=densenet201.onnx -Dexp.families=0:1.2,0:1.5,0:2,0:3,0:5] -cp
+ * -Dexp.m=16 -Dexp.v=1 -Dexp.schedule=zero-bubble -Dexp.batch=64 -Dexp.model=densenet201.onnx -Dexp.families=0:1.2,0:1.5,0:2,0:3,0:5] -cp
  * "planner/target/test-classes:planner/target/classes:$(cat /tmp/cp.txt)" org.shardplan.planner.PivotBoundExperiment}
  * (families as {@code d:scale}, comma-separated). Numbers in docs/schedules.md ("Rows that pivot on one chunk").
  */
@@ -32,7 +32,7 @@ final class PivotBoundExperiment {
         int devices = Integer.getInteger("exp.devices", 64);
         int stages = Integer.getInteger("exp.stages", 32);
         int m = Integer.getInteger("exp.m", 16);
-        int v = 1;
+        int v = Integer.getInteger("exp.v", 1);
         long batch = Long.getLong("exp.batch", 64);
         String name = System.getProperty("exp.schedule", "zero-bubble");
         String model = System.getProperty("exp.model", "densenet201.onnx");
@@ -41,7 +41,7 @@ final class PivotBoundExperiment {
         PipelineBound least = PipelineBoundTest.leastOf(pl);
         Schedule sch = Schedules.of(name);
         int K = least.segments();
-        int chunks = stages;
+        int chunks = stages * v;
         System.err.printf("EXP %s: %d segments, plan %.6f ms%n", model, K, pl.o().stepSeconds() * 1e3);
         long t0 = System.nanoTime();
         double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
@@ -66,7 +66,7 @@ final class PivotBoundExperiment {
                 PipelineBound.Path top = null;
                 double most = -1;
                 for (PipelineBound.Path x : paths.trace(PipelineBound.profiles(heavy, chunks))) {
-                    if (want == -2 || x.device() == (want < 0 ? k : want)) {
+                    if (want == -2 || x.device() == (want < 0 ? k % stages : want)) {
                         double len = x.length(heavy, stages);
                         if (len > most) {
                             most = len;
@@ -116,7 +116,7 @@ final class PivotBoundExperiment {
                     double[] cur = new double[K + 1];
                     java.util.Arrays.fill(cur, Double.POSITIVE_INFINITY);
                     double[] cj = java.util.Arrays.copyOfRange(coefs[f][k], j * P, j * P + P);
-                    boolean own = dev[f][k] == j;
+                    boolean own = dev[f][k] == j % stages;
                     for (int e = 0; e < K; e++) {
                         double best = Double.POSITIVE_INFINITY;
                         for (int t = e + 1; t <= K; t++) {
@@ -146,7 +146,7 @@ final class PivotBoundExperiment {
                         for (int q = 0; q < P; q++) {
                             c += ckk[q] * val[q];
                         }
-                        if (dev[f][k] == k) {
+                        if (dev[f][k] == k % stages) {
                             c += val[PipelineBound.Path.SYNC] + val[PipelineBound.Path.UPDATE];
                         }
                         ck[s0][t] = c;
