@@ -9,7 +9,7 @@ import org.shardplan.planner.pipeline.Schedules;
 
 /**
  * A measurement, not a test: a bound on the least step over partitions from families of pivot rows, against the dual
- * ({@link PipelineBound#dual}), on one pipeline shape (one chunk a device). A family is, for each chunk {@code k}, one
+ * ({@link PipelineBound#dual}), on one pipeline shape. A family is, for each chunk {@code k}, one
  * path of the op order traced on the balanced partition's least values with chunk {@code k}'s made {@code scale} times
  * heavier (the longest path to device {@code d}'s last op; {@code d = -1}: to chunk {@code k}'s own device; {@code -2}: to
  * any device). Its row on a partition is at most the step of every plan with that partition ({@link PipelineBound.Path}):
