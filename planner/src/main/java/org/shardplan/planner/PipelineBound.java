@@ -329,11 +329,7 @@ final class PipelineBound {
             }
         });
         for (Throwable f : failure) {
-            if (f instanceof RuntimeException re) {
-                throw re;
-            } else if (f instanceof Error er) {
-                throw er;
-            }
+            org.shardplan.planner.solver.SolverThreads.rethrowUnchecked(f);
         }
         for (int i = 0; i < out.length; i++) {
             if (out[i] != null) {
@@ -2256,11 +2252,7 @@ final class PipelineBound {
                 }
             });
             for (Throwable f : failure) {
-                if (f instanceof RuntimeException re) {
-                    throw re;
-                } else if (f instanceof Error er) {
-                    throw er;
-                }
+                org.shardplan.planner.solver.SolverThreads.rethrowUnchecked(f);
             }
         }
         int[] best = null;

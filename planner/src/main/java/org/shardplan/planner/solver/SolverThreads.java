@@ -39,6 +39,18 @@ public final class SolverThreads {
     }
 
     /**
+     * Throws {@code f} where it is unchecked (a {@link RuntimeException} or an {@link Error} a body of {@link #runAll}
+     * recorded), as it was thrown there; returns otherwise (null, or a checked failure the caller looks for itself).
+     */
+    public static void rethrowUnchecked(Throwable f) {
+        if (f instanceof RuntimeException re) {
+            throw re;
+        } else if (f instanceof Error er) {
+            throw er;
+        }
+    }
+
+    /**
      * Waits for every worker (null entries skipped) even when interrupted, and then restores the
      * interrupt flag: the workers write into tables the caller reads next.
      */

@@ -802,11 +802,8 @@ final class VariableElimination {
         for (Throwable f : failure) {
             if (f instanceof OutOfTime o) {
                 throw o;
-            } else if (f instanceof RuntimeException re) {
-                throw re;
-            } else if (f instanceof Error er) {
-                throw er;
             }
+            SolverThreads.rethrowUnchecked(f);
         }
         return any.get();
     }
