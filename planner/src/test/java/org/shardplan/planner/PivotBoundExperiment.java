@@ -78,30 +78,41 @@ final class PivotBoundExperiment {
                 dev[f][k] = top.device();
             }
         }
-        double[] al = new double[P];
-        java.util.Arrays.fill(al, Double.POSITIVE_INFINITY);
+        // per chunk j: the least over every row pivoting after it of its coefficients on j (the chunk's own index)
+        double[][] al = new double[chunks][P];
+        for (double[] r : al) {
+            java.util.Arrays.fill(r, Double.POSITIVE_INFINITY);
+        }
         for (int f = 0; f < F; f++) {
             for (int k = 0; k < chunks; k++) {
                 for (int j = 0; j < k; j++) {
                     for (int q = 0; q < P; q++) {
-                        al[q] = Math.min(al[q], coefs[f][k][j * P + q]);
+                        al[j][q] = Math.min(al[j][q], coefs[f][k][j * P + q]);
                     }
                 }
             }
         }
-        System.err.printf("EXP before %s%n", java.util.Arrays.toString(al));
+        for (int j = 0; j < chunks; j += Math.max(1, chunks / 8)) {
+            System.err.printf("EXP before chunk %d: %s%n", j, java.util.Arrays.toString(al[j]));
+        }
         double[][][] vals = new double[K + 1][K + 1][];
-        double[][] A = new double[K + 1][K + 1];
         for (int f = 0; f < K; f++) {
             for (int t = f + 1; t <= K; t++) {
                 double[] val = f == 0 ? least.values(new int[] {t}) : least.values(new int[] {f, t});
                 int off = f == 0 ? 0 : V;
                 vals[f][t] = java.util.Arrays.copyOfRange(val, off, off + V);
-                double a = 0;
-                for (int q = 0; q < P; q++) {
-                    a += al[q] * vals[f][t][q];
+            }
+        }
+        double[][][] A = new double[chunks][K + 1][K + 1];
+        for (int j = 0; j < chunks - 1; j++) {
+            for (int f = 0; f < K; f++) {
+                for (int t = f + 1; t <= K; t++) {
+                    double a = 0;
+                    for (int q = 0; q < P; q++) {
+                        a += al[j][q] * vals[f][t][q];
+                    }
+                    A[j][f][t] = a;
                 }
-                A[f][t] = a;
             }
         }
         long tb = System.nanoTime();
@@ -170,7 +181,7 @@ final class PivotBoundExperiment {
         System.err.printf("EXP pivot bound %.6f ms over %d families (%.2f s)%n", lo * 1e3, F, (System.nanoTime() - t1) / 1e9);
     }
 
-    private static boolean feasible(double T, int chunks, int K, double[][] A, double[][][][] W, double[][][] after) {
+    private static boolean feasible(double T, int chunks, int K, double[][][] A, double[][][][] W, double[][][] after) {
         double[] pre = new double[K + 1];
         java.util.Arrays.fill(pre, Double.POSITIVE_INFINITY);
         pre[0] = 0;
@@ -188,7 +199,7 @@ final class PivotBoundExperiment {
                         ok = af < Double.POSITIVE_INFINITY && pre[s] + W[f][j][s][t] + af <= T;
                     }
                     if (ok) {
-                        next[t] = Math.min(next[t], pre[s] + A[s][t]);
+                        next[t] = Math.min(next[t], pre[s] + A[j][s][t]);
                     }
                 }
             }
