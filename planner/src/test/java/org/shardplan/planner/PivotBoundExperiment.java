@@ -22,7 +22,10 @@ import org.shardplan.planner.pipeline.Schedules;
  * {@code java -Xmx8g -Dshardplan.root=. -Dshardplan.models=build-data/survey-deep [-Dexp.devices=64 -Dexp.stages=32
  * -Dexp.m=16 -Dexp.v=1 -Dexp.schedule=zero-bubble -Dexp.batch=64 -Dexp.model=densenet201.onnx -Dexp.families=0:1.2,0:1.5,0:2,0:3,0:5] -cp
  * "planner/target/test-classes:planner/target/classes:$(cat /tmp/cp.txt)" org.shardplan.planner.PivotBoundExperiment}
- * (families as {@code d:scale}, comma-separated). Numbers in docs/schedules.md ("Rows that pivot on one chunk").
+ * (families as {@code d:scale}, comma-separated). The partition of the bound's least is then moved by the local search
+ * ({@link PipelineBound#descend}), solved exactly ({@link PipelineBound#partitionBound}), moved on with its layouts and
+ * solved again, as the search does from its other starts. Numbers in docs/schedules.md ("Rows that pivot on one
+ * chunk").
  */
 final class PivotBoundExperiment {
     private PivotBoundExperiment() {
@@ -172,16 +175,37 @@ final class PivotBoundExperiment {
         long t1 = System.nanoTime();
         for (int it = 0; it < 40; it++) {
             double T = (lo + hi) / 2;
-            if (feasible(T, chunks, K, A, W, after)) {
+            if (feasible(T, chunks, K, A, W, after, null)) {
                 hi = T;
             } else {
                 lo = T;
             }
         }
         System.err.printf("EXP pivot bound %.6f ms over %d families (%.2f s)%n", lo * 1e3, F, (System.nanoTime() - t1) / 1e9);
+        // the partition of the bound's least: a start for the local search
+        int[] ends = new int[chunks];
+        feasible(hi, chunks, K, A, W, after, ends);
+        PipelineBound.Leaves leaves = least.new Leaves(paths, chunks);
+        double at = leaves.step(ends);
+        long td = System.nanoTime();
+        double moved = least.descend(leaves, ends, PipelineSearch.DESCENT_PASSES, () -> 600);
+        System.err.printf("EXP its partition on the least profiles %.6f ms, after the local search %.6f ms (%.2f s)%n", at * 1e3,
+                moved * 1e3, (System.nanoTime() - td) / 1e9);
+        PipelineBound.PartitionBound pb = least.partitionBound(paths, stages, ends, Double.POSITIVE_INFINITY,
+                PipelineBound.PARTITION_ROUNDS, () -> 600);
+        System.err.printf("EXP that partition solved: at least %.6f ms, its best column %.6f ms%n", pb.bound() * 1e3, pb.step() * 1e3);
+        PipelineBound.Fixed fixed = least.fixed(paths, chunks, pb.layouts());
+        if (fixed != null) {
+            double on = least.descend(fixed, ends, PipelineSearch.DESCENT_PASSES, () -> 600);
+            PipelineBound.PartitionBound pb2 = least.partitionBound(paths, stages, ends, Double.POSITIVE_INFINITY,
+                    PipelineBound.PARTITION_ROUNDS, () -> 600);
+            System.err.printf("EXP moved on with its layouts %.6f ms, solved again: %.6f ms%n", on * 1e3, pb2.step() * 1e3);
+        }
     }
 
-    private static boolean feasible(double T, int chunks, int K, double[][][] A, double[][][][] W, double[][][] after) {
+    private static boolean feasible(double T, int chunks, int K, double[][][] A, double[][][][] W, double[][][] after,
+            int[] ends) {
+        int[][] from = new int[chunks][K + 1];
         double[] pre = new double[K + 1];
         java.util.Arrays.fill(pre, Double.POSITIVE_INFINITY);
         pre[0] = 0;
@@ -198,12 +222,20 @@ final class PivotBoundExperiment {
                         double af = after[f][j][t];
                         ok = af < Double.POSITIVE_INFINITY && pre[s] + W[f][j][s][t] + af <= T;
                     }
-                    if (ok) {
-                        next[t] = Math.min(next[t], pre[s] + A[j][s][t]);
+                    if (ok && pre[s] + A[j][s][t] < next[t]) {
+                        next[t] = pre[s] + A[j][s][t];
+                        from[j][t] = s;
                     }
                 }
             }
             pre = next;
+        }
+        if (ends != null && pre[K] < Double.POSITIVE_INFINITY) {
+            int e = K;
+            for (int j = chunks - 1; j >= 0; j--) {
+                ends[j] = e;
+                e = from[j][e];
+            }
         }
         return pre[K] < Double.POSITIVE_INFINITY;
     }
