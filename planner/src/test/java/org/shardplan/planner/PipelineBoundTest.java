@@ -549,6 +549,69 @@ class PipelineBoundTest {
     }
 
     /**
+     * The pivot rows ({@link PipelineBound#pivot}) on a deep pipeline with fewer micro-batches than stages (DenseNet-121
+     * at 64 A100s, batch 64, 32 stages, 16 micro-batches, zero bubble: one micro-batch's round trip through every chunk
+     * is most of the step): the bound is below the step of plans with the search's layouts and with random ones on the
+     * plan's partition, on the pivot's own partition and on random ones, and above the dual (the test of the rows: a
+     * pivot that gave the dual, or nothing, fails it); the least over partitions that {@link PipelineBound#least} reports
+     * is the larger of the two, and the dual alone with the rows off. Its partition is a whole partition into 32 chunks,
+     * the start {@link PipelineBound#pivotStart} gives.
+     */
+    @Test
+    void thePivotRowsRaiseTheDualAndStayBelowEveryPricedPlan() throws Exception {
+        Random rnd = new Random(17);
+        int stages = 32;
+        int m = 16;
+        Pipelined pl = pipelined(DENSENET, 64, stages, m, 64);
+        PipelineSearch ps = pl.ps();
+        var o = pl.o();
+        ProblemBuilder.Built b = o.built();
+        ProblemBuilder pb = o.builder();
+        List<Integer> pos = pl.pos();
+        PipelineBound least = leastOf(pl);
+        Schedule zb = Schedules.of("zero-bubble");
+        assertTrue(PipelineBound.partitions(least.segments() - 1, stages - 1) > PipelineBound.ENUMERATED_PARTITIONS,
+                "the partitions must be too many to enumerate");
+        double dual = least.dual(zb, stages, m, 1, Double.POSITIVE_INFINITY, () -> 600).step();
+        PipelineBound.Least pv = least.pivot(zb, stages, m, 1, Double.POSITIVE_INFINITY, () -> 600);
+        assertTrue(pv != null && pv.step() > dual * 1.01, "pivot " + (pv == null ? null : pv.step()) + ", dual " + dual);
+        int[] ends = least.pivotStart(zb, stages, m, 1);
+        assertArrayEquals(pv.ends(), ends);
+        assertEquals(stages, ends.length);
+        assertEquals(least.segments(), ends[stages - 1]);
+        for (int j = 0; j < stages; j++) {
+            assertTrue(ends[j] > (j == 0 ? 0 : ends[j - 1]), "chunk " + j + " empty: " + java.util.Arrays.toString(ends));
+        }
+        int[] own = new int[stages + 1];
+        for (int j = 0; j < stages; j++) {
+            own[j + 1] = pos.get(ends[j]);
+        }
+        int checked = 0;
+        for (int t = 0; t < 24; t++) {
+            int[] x = t % 3 == 0 ? o.choice() : Fixtures.randomLayouts(b, rnd);
+            int[] bs = t % 3 == 1 ? own : t % 3 == 2 ? randomBounds(pos, stages, rnd) : o.bounds();
+            List<StageProfile> prof = ps.profiles(b, pb, x, bs, pl.per(), false);
+            double step = zb.estimate(prof, m, 1).stepSeconds() + PipelineSearch.updateAfter(zb, prof, stages);
+            assertTrue(pv.step() <= step * (1 + 1e-9), "pivot " + pv.step() + " above a plan's step " + step);
+            checked++;
+        }
+        assertEquals(24, checked);
+        boolean was = PipelineBound.pivotOn;
+        try {
+            PipelineBound fresh = leastOf(pl);
+            double with = fresh.least(zb, stages, m, 1, Double.POSITIVE_INFINITY, 0, () -> 600).step();
+            PipelineBound.pivotOn = false;
+            PipelineBound off = leastOf(pl);
+            double without = off.least(zb, stages, m, 1, Double.POSITIVE_INFINITY, 0, () -> 600).step();
+            assertEquals(dual, without, 1e-12 * dual);
+            assertEquals(pv.step(), with, 1e-12 * with);
+            assertTrue(off.pivotStart(zb, stages, m, 1) == null, "no pivot with the rows off");
+        } finally {
+            PipelineBound.pivotOn = was;
+        }
+    }
+
+    /**
      * A chunk's least forward, backward and exposed reduction with what every layout adds to them ({@link
      * PipelineBound#chunkJoint} for a pair, {@link PipelineBound#chunkOwn} once more with the reduction) are below a
      * plan's, and the least forward and backward with the first below the plan's.
