@@ -2999,7 +2999,9 @@ final class PipelineSearch {
      * {@link #planOwnPartition}'s local searches from a second start, the model's least work cut into equal shares
      * ({@link PipelineBound#evenShares}), under the plan's schedule: they end where no single cut move helps, and the
      * search's balance of per-node times is one start of many (DenseNet-121 at 16 A100s, batch 128, interleaved over 16
-     * chunks: from the plan's partition 23.762 ms, from equal shares 23.134 ms). Plans to price only.
+     * chunks: from the plan's partition 23.762 ms, from equal shares 23.134 ms); then from the partition of the pivot
+     * rows' least ({@link PipelineBound#pivotStart}) and from the dual's columns ({@link PipelineBound#dualStart}), where
+     * they ran for the plan's shape. Plans to price only.
      */
     private void planFromEvenShares(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers) {
         if (!o.schedule().exact() || secondsLeft() <= 0.05) {
