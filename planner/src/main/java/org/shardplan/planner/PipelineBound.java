@@ -2298,6 +2298,12 @@ final class PipelineBound {
     /** The most cells (chunks times (segments + 1) squared) of {@link #pivot}'s table; past it no pivot bound. */
     static final long PIVOT_CELLS = 12_000_000;
 
+    /**
+     * The most cells (a chunk over a range of segments, for one row's program after its pivot or for the pivots' table)
+     * {@link #pivot} reads; past them no pivot bound (DenseNet-201's 32 chunks at 64 A100s: 34 million).
+     */
+    static final long PIVOT_WORK = 300_000_000;
+
     /** The relative width at which {@link #pivot}'s bisection stops. */
     static final double PIVOT_PRECISION = 1e-4;
 
@@ -2328,7 +2334,8 @@ final class PipelineBound {
      * bubble, 32 stages, 16 micro-batches, 414 segments): 13.054 ms against the dual's 12.775 ms; and its partition is a
      * start for the local searches ({@link #pivotStart}). One chunk a device only (interleaved, a path reaches few of
      * the chunks before its pivot, and the shared coefficients are 0). Null where it does not apply, past {@link
-     * #TABLE_SEGMENTS} segments (the chunks' values are a table of K^2) or {@link #PIVOT_CELLS}, or out of time.
+     * #TABLE_SEGMENTS} segments (the chunks' values are a table of K^2), {@link #PIVOT_CELLS} or {@link #PIVOT_WORK}, or
+     * out of time.
      * O(families chunks^2 K^2 + bisection steps chunks K^2) time, O(chunks K^2) memory.
      */
     Least pivot(Schedule sch, int p, int m, int v, double threshold, DoubleSupplier secondsLeft) {
@@ -2378,6 +2385,8 @@ final class PipelineBound {
         // per row: the least over partitions of the chunks after its pivot, from each end on; rows whose coefficients
         // agree from a chunk on share the least from there (memoised by that tail)
         java.util.Map<Tail, double[]> tails = new java.util.HashMap<>();
+        long work = 0;
+        long pairs = (long) segments * k1 / 2; // the ranges of segments
         double[] none = new double[k1];
         java.util.Arrays.fill(none, Double.POSITIVE_INFINITY);
         none[segments] = 0;
@@ -2395,10 +2404,18 @@ final class PipelineBound {
                     Tail key = new Tail(j, java.util.Arrays.copyOfRange(c, j * parts, chunks * parts));
                     double[] known = tails.get(key);
                     if (known == null) {
+                        work += pairs;
+                        if (work > PIVOT_WORK) {
+                            return null;
+                        }
                         known = leastAfter(c, j, after, val);
                         tails.put(key, known);
                     }
                     after = known;
+                }
+                work += pairs;
+                if (work > PIVOT_WORK) {
+                    return null;
                 }
                 for (int a = 0; a < segments; a++) {
                     for (int b = a + 1; b <= segments; b++) {
@@ -2429,7 +2446,10 @@ final class PipelineBound {
             }
         } else {
             hi = 1;
-            while (!pivotFeasible(hi, chunks, piv, before, val, ends)) {
+            for (int i = 0; !pivotFeasible(hi, chunks, piv, before, val, ends); i++) {
+                if (i >= 64 || secondsLeft.getAsDouble() <= 0.05) {
+                    return null; // values past any step (not finite): no bound from the rows
+                }
                 lo = hi;
                 hi *= 2;
             }
