@@ -2292,8 +2292,12 @@ final class PipelineBound {
     /** Whether {@link #least} raises its dual with {@link #pivot} ({@code -Dshardplan.pivotRows=false}: not; tests set it). */
     static boolean pivotOn = !"false".equals(System.getProperty("shardplan.pivotRows"));
 
-    /** How much heavier {@link #pivot}'s families make the pivot chunk, one family a factor. */
-    static final double[] PIVOT_SCALES = {1.2, 1.5, 2, 3, 5};
+    /**
+     * How much heavier {@link #pivot}'s families make the pivot chunk, one family a factor: on DenseNet-201 at 64 A100s
+     * five (1.2 to 5) give 13.054 ms and a start that ends at a 13.759 ms plan, these eleven 13.088 ms and 13.679 ms,
+     * for 0.2 s more of tables.
+     */
+    static final double[] PIVOT_SCALES = {1.1, 1.2, 1.35, 1.5, 1.75, 2, 2.5, 3, 4, 6, 10};
 
     /** The most cells (chunks times (segments + 1) squared) of {@link #pivot}'s table; past it no pivot bound. */
     static final long PIVOT_CELLS = 12_000_000;
@@ -2331,7 +2335,7 @@ final class PipelineBound {
      * only loosens the later tests), the pivot exact, the chunks after it the least over every partition of them into the
      * chunks left; so where no partition passes at {@code T}, none of the rows' least over partitions is below it, and a
      * bisection over {@code T} gives the bound, capped at {@code threshold}. DenseNet-201 at 64 A100s, batch 64 (zero
-     * bubble, 32 stages, 16 micro-batches, 414 segments): 13.054 ms against the dual's 12.775 ms; and its partition is a
+     * bubble, 32 stages, 16 micro-batches, 414 segments): 13.088 ms against the dual's 12.775 ms; and its partition is a
      * start for the local searches ({@link #pivotStart}). One chunk a device only (interleaved, a path reaches few of
      * the chunks before its pivot, and the shared coefficients are 0). Null where it does not apply, past {@link
      * #TABLE_SEGMENTS} segments (the chunks' values are a table of K^2), {@link #PIVOT_CELLS} or {@link #PIVOT_WORK}, or

@@ -3015,7 +3015,7 @@ final class PipelineSearch {
             cap = Math.min(cap, Double.isNaN(got) ? cap : got);
         }
         // from the partition of the pivot rows' least (PipelineBound.pivot), where it ran for the plan's shape: it
-        // balances the round trips a deep pipeline's step is made of (DenseNet-201 at 64 A100s: 13.891 -> 13.759 ms)
+        // balances the round trips a deep pipeline's step is made of (DenseNet-201 at 64 A100s: 13.891 -> 13.679 ms)
         int[] piv = secondsLeft() > 0.05 ? pbound.pivotStart(o.schedule(), o.stages(), o.microBatches(), o.virtual()) : null;
         if (piv != null && !java.util.Arrays.equals(stageBounds(pos, piv), o.bounds())) {
             double got = descendFrom(o, pos, pbound, paths, "pivot rows'", piv, null, minimisers, Double.POSITIVE_INFINITY);
