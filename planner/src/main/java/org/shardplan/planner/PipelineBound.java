@@ -2232,34 +2232,30 @@ final class PipelineBound {
         double[] ended = new double[n];
         java.util.Arrays.fill(ended, Double.NaN);
         int threads = parallel ? Math.min(PREFETCH_THREADS, n) : 1;
-        if (threads < 2) {
-            for (int i = 0; i < n && secondsLeft.getAsDouble() > 0.05; i++) {
-                moved[i] = starts.get(order[i]).clone();
-                ended[i] = descend(leaves, moved[i], PipelineSearch.DESCENT_PASSES, secondsLeft);
-            }
-        } else {
+        if (threads > 1) {
             threadedDescents++;
-            java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-            Throwable[] failure = new Throwable[threads];
-            org.shardplan.planner.solver.SolverThreads.runAll(threads, "shardplan-descent", false, id -> () -> {
-                try {
-                    Leaves own = id == threads - 1 ? leaves : new Leaves(new Paths(sch, p, m, v), chunks);
-                    for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
-                        if (secondsLeft.getAsDouble() <= 0.05) {
-                            continue;
-                        }
-                        int[] e = starts.get(order[i]).clone();
-                        ended[i] = descend(own, e, PipelineSearch.DESCENT_PASSES, secondsLeft);
-                        moved[i] = e;
+        }
+        // one thread: the caller's alone, with the chunks above
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        Throwable[] failure = new Throwable[threads];
+        org.shardplan.planner.solver.SolverThreads.runAll(threads, "shardplan-descent", false, id -> () -> {
+            try {
+                Leaves own = id == threads - 1 ? leaves : new Leaves(new Paths(sch, p, m, v), chunks);
+                for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+                    if (secondsLeft.getAsDouble() <= 0.05) {
+                        continue;
                     }
-                } catch (RuntimeException | Error e) {
-                    failure[id] = e;
-                    next.set(n);
+                    int[] e = starts.get(order[i]).clone();
+                    ended[i] = descend(own, e, PipelineSearch.DESCENT_PASSES, secondsLeft);
+                    moved[i] = e;
                 }
-            });
-            for (Throwable f : failure) {
-                org.shardplan.planner.solver.SolverThreads.rethrowUnchecked(f);
+            } catch (RuntimeException | Error e) {
+                failure[id] = e;
+                next.set(n);
             }
+        });
+        for (Throwable f : failure) {
+            org.shardplan.planner.solver.SolverThreads.rethrowUnchecked(f);
         }
         int[] best = null;
         double least = Double.POSITIVE_INFINITY;

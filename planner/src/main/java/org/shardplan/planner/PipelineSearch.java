@@ -3072,7 +3072,7 @@ final class PipelineSearch {
     }
 
     /** The stage bounds (node positions) of chunks ending at segments {@code ends}. */
-    private static int[] stageBounds(List<Integer> pos, int[] ends) {
+    static int[] stageBounds(List<Integer> pos, int[] ends) {
         int[] bs = new int[ends.length + 1];
         for (int j = 0; j < ends.length; j++) {
             bs[j + 1] = pos.get(ends[j]);
