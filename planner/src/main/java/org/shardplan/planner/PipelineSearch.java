@@ -2135,24 +2135,46 @@ final class PipelineSearch {
         if (!interleaved) {
             kinds.remove(MemoryAwareBound.Kind.INTERLEAVED);
         }
-        Exposed ex = exposedReductionBound ? Exposed.of(nodeCosts, pb.settings().memory().recompute(), m,
+        Exposed ex = exposedReductionBound ? Exposed.of(nodeCosts, m, pb.settings().compute().gradientOverlap()) : null;
+        double[] unc = ex != null ? ex.allUncovered : exposedReductionBound ? Exposed.uncovered(nodeCosts, m,
                 pb.settings().compute().gradientOverlap()) : null;
+        return stepLowerBound(n, cut, stages, m, kinds, pf, pa, pc, ex, unc);
+    }
+
+    /**
+     * {@link #stepLowerBound}'s terms over the partitions at {@code cut} for the schedules {@code kinds}, from the
+     * prefix sums of the nodes' least forward {@code pf}, work {@code pa} and work without the weight gradients {@code
+     * pc} (per micro-batch), and where the exposed reduction is counted, {@link Exposed}'s sums {@code ex} (null where
+     * not made) and {@link Exposed#allUncovered} {@code unc} (null where the reduction is not overlapped or not counted).
+     * Package-private for tests, which hold it against the schedules' own steps.
+     */
+    static double stepLowerBound(int n, List<Integer> cut, int stages, int m, Set<MemoryAwareBound.Kind> kinds,
+            double[] pf, double[] pa, double[] pc, Exposed ex, double[] unc) {
         double lb = Double.POSITIVE_INFINITY;
+        // a device's reductions run after its last op, beside the backward that drains the stages before it: so where
+        // they are counted, the device is taken to wait only for micro-batch 0's forward through those stages
         if (kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
             // device d waits for micro-batch 0's forward through the first d stages (at least one segment
             // each) and ends before micro-batch m - 1's backward through them
             List<Integer> at = cutPositions(n, cut);
             double[] g = new double[stages];
+            double[] gf = new double[stages];
             for (int d = 0; d < stages; d++) {
                 g[d] = pa[at.get(d)];
+                gf[d] = pf[at.get(d)];
             }
             double work = m * pa[n];
+            double il = MemoryAwareBound.fillDrain(g, work);
             if (ex != null) {
                 // and each device's chunks' exposed reductions after its last op: the work and the reductions of
-                // every chunk, each at most Kmax buckets, summed over the devices
-                work = Math.max(work, ex.all[ex.top][n]);
+                // every chunk, each at most Kmax buckets (or what one micro-batch's backward leaves uncovered), summed
+                // over the devices
+                il = Math.max(il, MemoryAwareBound.fillDrain(gf, Math.max(work, ex.all[ex.top][n])));
             }
-            lb = Math.min(lb, MemoryAwareBound.fillDrain(g, work));
+            if (unc != null) {
+                il = Math.max(il, MemoryAwareBound.fillDrain(gf, Math.max(work, unc[n])));
+            }
+            lb = Math.min(lb, il);
         }
         // each stage at its own bucket count prices every start (its costs are not monotone in the start): where that
         // is too many, every stage at the model's largest count (monotone, so the crossing search; a weaker bound)
@@ -2160,21 +2182,31 @@ final class PipelineSearch {
         if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
             double fd = fillDrainBottleneck(n, cut, stages, m, pa);
             if (perStage) {
-                fd = Math.max(fd, bottleneck(n, cut, stages, (i, j) -> pa[i] + ex.stage(ex.all, i, j), false));
-            } else if (ex != null) {
-                double[] h = ex.perMicroBatch(ex.all[ex.top]);
-                fd = Math.max(fd, fillDrainBottleneck(n, cut, stages, m, pa, h));
+                fd = Math.max(fd, bottleneck(n, cut, stages, (i, j) -> Math.max(pa[i] + m * (pa[j] - pa[i]),
+                        pf[i] + ex.reduced(i, j)), false));
+            } else {
+                if (ex != null) {
+                    fd = Math.max(fd, fillDrainBottleneck(n, cut, stages, m, pf, perMicroBatch(ex.all[ex.top], m)));
+                }
+                if (unc != null) {
+                    fd = Math.max(fd, fillDrainBottleneck(n, cut, stages, m, pf, perMicroBatch(unc, m)));
+                }
             }
             lb = Math.min(lb, fd);
         }
         if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
             double zb = zeroBubbleBottleneck(n, cut, stages, m, pf, pa, pc);
             if (perStage) {
-                zb = Math.max(zb, bottleneck(n, cut, stages, (i, j) -> Math.max(pf[i] + ex.stage(ex.all, i, j),
-                        pc[i] + ex.stage(ex.chain, i, j)), false));
-            } else if (ex != null) {
-                zb = Math.max(zb, zeroBubbleBottleneck(n, cut, stages, m, pf, ex.perMicroBatch(ex.all[ex.top]), pc,
-                        ex.perMicroBatch(ex.chain[ex.top])));
+                zb = Math.max(zb, bottleneck(n, cut, stages, (i, j) -> Math.max(pf[i] + ex.reduced(i, j),
+                        pc[i] + m * (pc[j] - pc[i])), false));
+            } else {
+                if (ex != null) {
+                    zb = Math.max(zb, zeroBubbleBottleneck(n, cut, stages, m, pf, perMicroBatch(ex.all[ex.top], m), pc,
+                            pc));
+                }
+                if (unc != null) {
+                    zb = Math.max(zb, zeroBubbleBottleneck(n, cut, stages, m, pf, perMicroBatch(unc, m), pc, pc));
+                }
             }
             lb = Math.min(lb, zb);
         }
@@ -2195,12 +2227,16 @@ final class PipelineSearch {
      * largest gradient volume (all of {@code G} where the reduction is not overlapped: {@code K = 1}). So a stage's
      * {@code m A(s) + E(s)} is at least the sum over its nodes of the least over their layouts of {@code m a + g /
      * K(s)} (the work and the reduction of one layout, where the least times alone take each from its own best
-     * layout), and its {@code m C(s) + E(s)} likewise with {@code c}. Prefix sums per bucket count {@code 1..Kmax}.
+     * layout). Prefix sums per bucket count {@code 1..Kmax}.
+     *
+     * <p>The reductions run after the device's last op, beside what follows it on the other devices (the backward that
+     * drains the stages before it): so {@link #stepLowerBound} adds {@code m A(s) + E(s)} to the forward of the stages
+     * before alone, never to their backward, and leaves the exposed part out of ZB-H1's chain of input gradients (whose
+     * last one need not be the device's last op).
      */
     static final class Exposed {
-        /** Per bucket count K (index K - 1): prefix sums of each node's least {@code m a + g / K} and {@code m c + g / K}. */
+        /** Per bucket count K (index K - 1): prefix sums of each node's least {@code m a + g / K}. */
         final double[][] all;
-        final double[][] chain;
         /** Prefix sums of each node's largest gradient volume (half its largest gradient bytes). */
         final double[] volume;
         /** The largest bucket count less one (the index of Kmax), 0 where the reduction is not overlapped. */
@@ -2211,7 +2247,7 @@ final class PipelineSearch {
          * #MAX_BUCKETS} buckets (its last bucket is then a small share of its reduction, and the sums would cost more
          * than they add: GPT-1T's search took 7-10% longer with them).
          */
-        static Exposed of(List<List<ProblemBuilder.Cost>> costs, boolean recompute, int m, boolean overlap) {
+        static Exposed of(List<List<ProblemBuilder.Cost>> costs, int m, boolean overlap) {
             int n = costs.size();
             double[] volume = new double[n + 1];
             for (int i = 0; i < n; i++) {
@@ -2224,36 +2260,69 @@ final class PipelineSearch {
             if (overlap && OverlapBound.bucketsOf(volume[n]) > MAX_BUCKETS) {
                 return null;
             }
-            return new Exposed(costs, recompute, m, overlap, volume);
+            return new Exposed(costs, m, overlap, volume);
         }
 
-        private Exposed(List<List<ProblemBuilder.Cost>> costs, boolean recompute, int m, boolean overlap, double[] volume) {
-            this.micro = m;
+        private Exposed(List<List<ProblemBuilder.Cost>> costs, int m, boolean overlap, double[] volume) {
             this.volume = volume;
             int n = costs.size();
             int kmax = overlap ? OverlapBound.bucketsOf(volume[n]) : 1;
             top = kmax - 1;
             all = new double[kmax][n + 1];
-            chain = new double[kmax][n + 1];
+            allUncovered = uncovered(costs, m, overlap);
             double[] a = new double[kmax];
-            double[] c = new double[kmax];
             for (int i = 0; i < n; i++) {
                 java.util.Arrays.fill(a, Double.POSITIVE_INFINITY);
-                java.util.Arrays.fill(c, Double.POSITIVE_INFINITY);
                 for (ProblemBuilder.Cost x : costs.get(i)) {
                     double work = x.microComputeSeconds() + x.microCommunicationSeconds();
-                    double w = PipelineBound.weightPart(x, recompute);
                     for (int k = 0; k < kmax; k++) {
-                        double g = x.gradientSeconds() / (k + 1);
-                        a[k] = Math.min(a[k], m * work + g);
-                        c[k] = Math.min(c[k], m * (work - w) + g);
+                        a[k] = Math.min(a[k], m * work + x.gradientSeconds() / (k + 1));
                     }
                 }
                 for (int k = 0; k < kmax; k++) {
                     all[k][i + 1] = all[k][i] + a[k];
-                    chain[k][i + 1] = chain[k][i] + c[k];
                 }
             }
+        }
+
+        /** {@link #allUncovered} of a configuration's node costs (also where the sums per bucket count are not made). */
+        static double[] uncovered(List<List<ProblemBuilder.Cost>> costs, int m, boolean overlap) {
+            if (!overlap) {
+                return null;
+            }
+            int n = costs.size();
+            double[] sums = new double[n + 1];
+            for (int i = 0; i < n; i++) {
+                double least = Double.POSITIVE_INFINITY;
+                for (ProblemBuilder.Cost x : costs.get(i)) {
+                    double work = x.microComputeSeconds() + x.microCommunicationSeconds();
+                    // the node's share of the stage's backward of one micro-batch, which the reduction may hide under
+                    double back = x.microComputeSeconds() - x.forwardSeconds() + x.microCommunicationSeconds() / 2;
+                    least = Math.min(least, m * work + x.gradientSeconds() - back);
+                }
+                sums[i + 1] = sums[i] + least;
+            }
+            return sums;
+        }
+
+        /**
+         * Where the reduction is overlapped: prefix sums of each node's least {@code m a + g - b}, {@code b} its share of
+         * one micro-batch's backward (its backward compute and half its collectives). A stage's exposed part is at least
+         * {@code G - B} ({@link #exposedGradientSeconds}), its backward {@code B} the sum of its nodes' {@code b} and half
+         * its inner links, which its {@code m A} counts m times in full: so {@code m A + E} is at least the sum of these,
+         * whatever the bucket count. Where one micro-batch's backward is short against the stage's reduction (few
+         * micro-batches on many devices a stage) this is the larger bound. Null where the reduction is not overlapped
+         * ({@link #all} counts it in full there).
+         */
+        final double[] allUncovered;
+
+        /**
+         * Nodes {@code i..j-1} as one stage: a bound on its {@code m A + E}, the larger of {@link #stage} over {@link
+         * #all} and the sum of {@link #allUncovered}.
+         */
+        double reduced(int i, int j) {
+            double r = stage(all, i, j);
+            return allUncovered == null ? r : Math.max(r, allUncovered[j] - allUncovered[i]);
         }
 
         /** Nodes {@code i..j-1} as one stage: the prefix difference at the stage's own bucket count. */
@@ -2271,18 +2340,16 @@ final class PipelineSearch {
          * (tests set it).
          */
         static long perStageWork = 1_200_000;
+    }
 
-        /** The micro-batches the sums are of. */
-        private final int micro;
 
-        /** Prefix sums divided by the micro-batch count (the stage's own work per micro-batch, as the recurrences take it). */
-        double[] perMicroBatch(double[] sums) {
-            double[] r = new double[sums.length];
-            for (int i = 0; i < r.length; i++) {
-                r[i] = sums[i] / micro;
-            }
-            return r;
+    /** Prefix sums divided by the micro-batch count (a stage's own work per micro-batch, as the recurrences take it). */
+    private static double[] perMicroBatch(double[] sums, int m) {
+        double[] r = new double[sums.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = sums[i] / m;
         }
+        return r;
     }
 
     /**

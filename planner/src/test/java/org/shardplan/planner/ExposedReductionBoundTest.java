@@ -2,6 +2,7 @@ package org.shardplan.planner;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -9,6 +10,8 @@ import org.shardplan.onnx.ImportOptions;
 import org.shardplan.onnx.OnnxImporter;
 import org.shardplan.onnx.models.BuiltinModels;
 import org.shardplan.planner.parareal.Models;
+import org.shardplan.planner.pipeline.Schedules;
+import org.shardplan.planner.pipeline.StageProfile;
 
 /**
  * The step bound of pipeline configurations ({@code PipelineSearch.stepLowerBound}) with each stage's exposed gradient
@@ -72,6 +75,42 @@ class ExposedReductionBoundTest {
             assertTrue(check(GPT, "GPT", 64, 16) > 2, "the exposed reduction at the model's bucket count raised no bound");
         } finally {
             PipelineSearch.Exposed.perStageWork = was;
+        }
+    }
+
+    /**
+     * Two stages of one node each, the first with a long backward and no gradient, the second with a short backward and
+     * a long exposed reduction: the reduction runs after the second device's last op while the first device still
+     * drains the backward, so the step is the first stages' forward, the second's work and its reduction, and neither
+     * the first stage's backward nor its input-gradient chain adds to that. The terms of the bound, fed each node's own
+     * times as its least, stay at or below each schedule's step and reach it.
+     */
+    @Test
+    void theReductionOverlapsTheDrainOfTheStagesBefore() {
+        double f0 = 0.001;
+        double b0 = 0.004;
+        double f1 = 0.001;
+        double b1 = 0.001;
+        double w = 0.0005;
+        double sync = 0.010;
+        for (int m : List.of(1, 2)) {
+            List<StageProfile> ps = List.of(new StageProfile(f0, b0, w, 0, 0, 0, 0),
+                    new StageProfile(f1, b1, w, 0, sync, 0, 0));
+            double[] pf = {0, f0, f0 + f1};
+            double[] pa = {0, f0 + b0, f0 + b0 + f1 + b1};
+            double[] pc = {0, f0 + b0 - w, f0 + b0 - w + f1 + b1 - w};
+            // each node's m a + g - b, the first's gradient 0, the second's g - b its whole exposed reduction
+            double[] unc = {0, m * (f0 + b0) - b0, m * (f0 + b0) - b0 + m * (f1 + b1) + sync};
+            for (String name : List.of("gpipe", "1f1b", "zero-bubble")) {
+                MemoryAwareBound.Kind kind = name.equals("zero-bubble") ? MemoryAwareBound.Kind.ZERO_BUBBLE
+                        : MemoryAwareBound.Kind.FILL_DRAIN;
+                double step = Schedules.of(name).estimate(ps, m, 1).stepSeconds();
+                double bound = PipelineSearch.stepLowerBound(2, List.of(1), 2, m, EnumSet.of(kind), pf, pa, pc, null, unc);
+                String what = name + " with " + m + " micro-batches";
+                assertTrue(bound <= step * (1 + 1e-12), what + ": bound " + bound + " above the step " + step);
+                assertTrue(bound >= step * (1 - 1e-9), what + ": bound " + bound + " below the step " + step
+                        + ", which its second stage's forward path and reduction make");
+            }
         }
     }
 }
