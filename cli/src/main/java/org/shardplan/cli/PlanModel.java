@@ -107,10 +107,21 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
                 }
             }
             if (!open.isEmpty()) {
-                // --batch binds the batch dimension; where it was given, what is left open needs --dim
+                // --batch binds the batch dimension (where it was not given and one open dimension says batch); every
+                // other open dimension needs --dim
+                boolean batchOpen = !bindings.containsKey("batch") && open.stream().anyMatch(PlanModel::batchLike);
+                List<String> give = new ArrayList<>();
+                for (String d : open) {
+                    if (!(batchOpen && batchLike(d))) {
+                        give.add("--dim " + d + "=VALUE");
+                    }
+                }
+                if (batchOpen) {
+                    give.add(0, "--batch N");
+                }
                 throw new ShardplanException(display + ": input '" + v.name() + "' has shape " + v.shape()
-                        + " with unresolved dimension(s) " + String.join(", ", open) + ": give "
-                        + (bindings.containsKey("batch") ? "" : "--batch N or ") + "--dim " + open.get(0) + "=VALUE");
+                        + " with unresolved dimension(s) " + String.join(", ", open) + ": give " + String.join(" ", give)
+                        + " (or its whole shape with --input-shape " + v.name() + "=D1,D2,...)");
             }
         }
         return new PlanModel(m, display, name, bindings, file, batchDim);

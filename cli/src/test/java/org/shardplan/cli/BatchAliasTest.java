@@ -108,4 +108,21 @@ class BatchAliasTest {
             assertFalse(PlanModel.batchLike(n), n);
         }
     }
+
+    /**
+     * An input whose open dimensions do not say batch (an image [3, height, width] of a detection export is this case):
+     * the message names a --dim for each of them and not --batch, which would bind none; one that says batch is
+     * offered --batch.
+     */
+    @Test
+    void theMessageOffersBatchOnlyForADimensionThatSaysBatch() throws Exception {
+        CliRun r = CliRun.of("plan", model("rows", 16L).toString(), "--devices", "4");
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("unresolved dimension(s) rows: give --dim rows=VALUE (or its whole shape with"
+                + " --input-shape x=D1,D2,...)"), r.err());
+        assertFalse(r.err().contains("--batch"), r.err());
+        r = CliRun.of("plan", model("batch_size", 32L).toString(), "--devices", "4");
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("unresolved dimension(s) batch_size: give --batch N (or"), r.err());
+    }
 }
