@@ -7,6 +7,7 @@ Run with Debian's python3 (python3-torch, python3-torchvision; nothing is downlo
     /usr/bin/python3 dev/export-models.py --bundled cli/src/main/resources/models   # the two defaults
     /usr/bin/python3 dev/export-models.py --survey build-data/survey     # models no test uses (surveys)
     /usr/bin/python3 dev/export-models.py --survey-deep build-data/survey-deep   # deeper ones (1,000-2,600 nodes)
+    /usr/bin/python3 dev/export-models.py --other build-data/other       # detection, video, optical flow (robustness)
 
 Every model gets dynamic axes (batch, and sequence for the sequence models), so that shapes stay
 symbolic in the file and must be bound with --dim when inspected. A model already present is kept.
@@ -375,15 +376,42 @@ def survey_models(out, models=SURVEY):
                {"image": {0: "batch"}, "logits": {0: "batch"}}, os.path.join(out, fn + ".onnx"), 14)
 
 
+# torchvision models of other kinds, for how the planner takes exports nobody tuned it on (benchmarks/results/import.md,
+# "Other kinds of export"): detection models (a list of images in, boxes out: NonMaxSuppression, RoiAlign, TopK, If and
+# Loop; the image [3, height, width] has no batch axis), video models and an optical-flow model (grid sampling)
+OTHER_DETECTION = ["fasterrcnn_mobilenet_v3_large_320_fpn", "ssdlite320_mobilenet_v3_large", "retinanet_resnet50_fpn",
+                   "maskrcnn_resnet50_fpn", "keypointrcnn_resnet50_fpn", "fcos_resnet50_fpn"]
+OTHER_VIDEO = [("mvit_v2_s", (1, 3, 16, 224, 224)), ("r2plus1d_18", (1, 3, 8, 112, 112))]
+
+
+def other_models(out):
+    import torchvision.models as tv
+    os.makedirs(out, exist_ok=True)
+    for name in OTHER_DETECTION:
+        torch.manual_seed(9)
+        model = getattr(tv.detection, name)(weights=None, weights_backbone=None)
+        export(model, ([torch.rand(3, 320, 320)],), (["images"], ["boxes", "labels", "scores"]),
+               {"images": {1: "height", 2: "width"}}, os.path.join(out, name + ".onnx"), 11)
+    for name, shape in OTHER_VIDEO:
+        torch.manual_seed(9)
+        export(getattr(tv.video, name)(weights=None), (torch.rand(*shape),), (["video"], ["logits"]),
+               {"video": {0: "batch"}}, os.path.join(out, name + ".onnx"), 14)
+    torch.manual_seed(9)
+    export(tv.optical_flow.raft_small(weights=None), (torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128)),
+           (["image1", "image2"], ["flow"]), {"image1": {0: "batch"}, "image2": {0: "batch"}},
+           os.path.join(out, "raft_small.onnx"), 16)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", help="directory for the test models")
     p.add_argument("--bundled", help="directory for the two bundled default models")
     p.add_argument("--survey", help="directory for the survey's models (torchvision models no test uses; 900 MB)")
     p.add_argument("--survey-deep", help="directory for the survey's deeper models (1,000-2,600 ONNX nodes; 800 MB)")
+    p.add_argument("--other", help="directory for detection, video and optical-flow models (robustness; 900 MB)")
     a = p.parse_args()
-    if not a.out and not a.bundled and not a.survey and not a.survey_deep:
-        p.error("give --out, --bundled, --survey and/or --survey-deep")
+    if not a.out and not a.bundled and not a.survey and not a.survey_deep and not a.other:
+        p.error("give --out, --bundled, --survey, --survey-deep and/or --other")
     if a.bundled:
         bundled(a.bundled)
     if a.out:
@@ -392,6 +420,8 @@ def main():
         survey_models(a.survey)
     if a.survey_deep:
         survey_models(a.survey_deep, SURVEY_DEEP)
+    if a.other:
+        other_models(a.other)
 
 
 if __name__ == "__main__":

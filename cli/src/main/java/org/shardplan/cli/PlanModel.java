@@ -5,7 +5,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.shardplan.graph.Dim;
+import org.shardplan.graph.Node;
+import org.shardplan.graph.Shape;
 import org.shardplan.graph.ShardplanException;
 import org.shardplan.graph.Value;
 import org.shardplan.onnx.ImportOptions;
@@ -197,7 +200,42 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             return bindings.get("batch");
         }
         Value v = firstFixedAxisInput();
-        return v == null ? 0 : v.shape().dim(0).value();
+        return v == null ? 0 : noBatchAxis() != null ? 1 : v.shape().dim(0).value();
+    }
+
+    /** The operators whose first input's first axis is the batch they run over. */
+    private static final Set<String> BATCH_LED = Set.of("Conv", "ConvTranspose", "MatMul", "Gemm");
+
+    /**
+     * Where {@link #batch} would take the model's own batch from an input's first axis that is no batch: the graph has
+     * convolutions or matrix products and none of them runs over an axis of that size first (a detection export's
+     * image [3, height, width], which the graph makes a batch of one inside). Then the model is one sample, planned at
+     * batch 1; the note says why. Null where the axis leads one of them, where the graph has none, or where the batch
+     * is given or bound.
+     */
+    String noBatchAxis() {
+        if (bindings.containsKey("batch")) {
+            return null;
+        }
+        Value v = firstFixedAxisInput();
+        if (v == null || v.shape().dim(0).value() <= 1) {
+            return null;
+        }
+        long size = v.shape().dim(0).value();
+        boolean any = false;
+        for (Node n : imported.graph().nodes()) {
+            if (!BATCH_LED.contains(n.opType()) || !n.isOnnxDomain() || n.inputs().isEmpty() || n.input(0) == null) {
+                continue;
+            }
+            any = true;
+            Shape x = n.input(0).shape();
+            if (x.rankKnown() && x.rank() >= 2 && x.dim(0).isFixed() && x.dim(0).value() == size) {
+                return null;
+            }
+        }
+        return any ? "the first axis of input '" + v.name() + "' of shape " + v.shape() + " leads none of the model's"
+                + " convolutions and matrix products, so it is no batch: the model is planned as one sample (batch 1);"
+                + " where the model has a batch axis, name it with --batch or --dim" : null;
     }
 
     /** The first input whose first axis is fixed: where {@link #batch} takes the model's own batch from; null if none. */
@@ -223,6 +261,10 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
             return "the batch " + bindings.get("batch") + " (the dimension 'batch' as bound)";
         }
         Value v = firstFixedAxisInput();
+        if (v != null && noBatchAxis() != null) {
+            return "the batch 1 (the model as one sample: the first axis of input '" + v.name() + "' of shape " + v.shape()
+                    + " is no batch)";
+        }
         return v == null ? "the batch" : "the model's own batch " + v.shape().dim(0).value()
                 + " (no --batch given: the first axis of input '" + v.name() + "' of shape " + v.shape() + ")";
     }

@@ -217,6 +217,42 @@ class PlanCommandTest {
         assertEquals(0, run("plan", f.toString(), "--devices", "3").code());
     }
 
+    /**
+     * An image [3, 16, 16] that the graph makes a batch of one ([1, 3, 16, 16], as detection exports do) before its
+     * convolution: its first axis leads no convolution or matrix product, so the model is one sample, planned at batch 1
+     * on 8 devices (not refused for a batch of 3 that shares no factor with them), and the note says why; the same
+     * image fed to a matrix product over its first axis stays the model's own batch 3 (the test above).
+     */
+    @Test
+    void anImageTheGraphBatchesItselfIsPlannedAsOneSample(@TempDir Path dir) throws Exception {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(6);
+        var om = new Object() {
+            ai.onnx.proto.OnnxMl.ValueInfoProto vi(String n, long[] d) {
+                return org.shardplan.cost.profile.OnnxModels.valueInfo(n, org.shardplan.cost.profile.OnnxModels.FLOAT, d);
+            }
+        };
+        ai.onnx.proto.OnnxMl.GraphProto g = ai.onnx.proto.OnnxMl.GraphProto.newBuilder().setName("detect")
+                .addInput(om.vi("images", new long[] {3, 16, 16}))
+                .addInitializer(org.shardplan.cost.profile.OnnxModels.int64Tensor("axes", new long[] {1}, new long[] {0}))
+                .addInitializer(org.shardplan.cost.profile.OnnxModels.randomTensor("w", org.shardplan.cost.profile.OnnxModels.FLOAT,
+                        new long[] {8, 3, 3, 3}, rnd))
+                .addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setName("batch1").setOpType("Unsqueeze")
+                        .addInput("images").addInput("axes").addOutput("x"))
+                .addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setName("conv").setOpType("Conv").addInput("x")
+                        .addInput("w").addOutput("y"))
+                .addOutput(om.vi("y", null))
+                .build();
+        ai.onnx.proto.OnnxMl.ModelProto m = ai.onnx.proto.OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+                .addOpsetImport(ai.onnx.proto.OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build();
+        Path f = dir.resolve("detect.onnx");
+        Files.write(f, m.toByteArray());
+        CliRun r = run("plan", f.toString(), "--devices", "8");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("on 8 x a100-40gb (8 per node), batch 1\n"), r.out());
+        assertTrue(r.out().contains("note: the first axis of input 'images' of shape [3, 16, 16] leads none of the model's"
+                + " convolutions and matrix products, so it is no batch: the model is planned as one sample (batch 1)"), r.out());
+    }
+
     @Test
     void aTightMemoryLimitIsMetByTheSearchOrExitsWith3() throws Exception {
         // 4 MiB per device: the whole batch at once does not fit, micro-batches and recomputation do
