@@ -3759,7 +3759,12 @@ final class PipelineBound {
             }
             ends = new double[nodes];
             args = new int[nodes];
-            counts = new int[chunks][SEND];
+            code = new int[nodes];
+            for (int n = 0; n < nodes; n++) {
+                code[n] = chunk[n] * KINDS + kind[n];
+            }
+            durations = new double[chunks * KINDS];
+            counts = new int[chunks * KINDS];
             opCount = new int[chunks][SEND];
             for (int n = 0; n < nodes; n++) {
                 if (kind[n] != SEND) {
@@ -3826,10 +3831,19 @@ final class PipelineBound {
             return best + most;
         }
 
+        /** The kinds of op and transfer an op's time is looked up by ({@link StepGraph#SEND} the last). */
+        private static final int KINDS = SEND + 1;
+
+        /** Per op, its chunk and kind as an index into {@link #durations}. */
+        private final int[] code;
+
+        /** Per chunk and kind, the time of one op under the profiles {@link #longest} was last given. */
+        private final double[] durations;
+
         /** Work arrays of {@link #step} (one evaluation at a time). */
         private final double[] ends;
         private final int[] args;
-        private final int[][] counts;
+        private final int[] counts;
 
         /**
          * The largest over devices of its last op's end plus its gradient synchronisation, each end plus
@@ -3885,27 +3899,24 @@ final class PipelineBound {
                 most = Math.max(most, upd[j % p]);
             }
             double best = 0;
-            int[][] count = counts;
+            int[] count = counts; // per chunk and kind (sends counted too, and not read)
+            int[] c = code;
             for (int d = 0; d < p; d++) {
                 double extra = 0;
                 double mine = 0;
                 double mineU = 0;
                 if (bonus != null) {
-                    for (int[] c : count) {
-                        java.util.Arrays.fill(c, 0);
-                    }
+                    java.util.Arrays.fill(count, 0);
                     for (int n = last[d]; n >= 0; n = arg[n]) {
-                        if (kind[n] != SEND) {
-                            count[chunk[n]][kind[n]]++;
-                        }
+                        count[c[n]]++;
                     }
-                    for (int j = 0; j < chunks; j++) {
-                        int pairs = split ? Math.min(count[j][F], Math.min(count[j][BI], count[j][W]))
-                                : Math.min(count[j][F], count[j][B]);
+                    for (int j = 0, at = 0; j < chunks; j++, at += KINDS) {
+                        int pairs = split ? Math.min(count[at + F], Math.min(count[at + BI], count[at + W]))
+                                : Math.min(count[at + F], count[at + B]);
                         extra += pairs * bonus[j];
                         if (split && fi != null) {
                             // forwards with input gradients left over by the triples
-                            extra += Math.min(count[j][F] - pairs, count[j][BI] - pairs) * fi[j];
+                            extra += Math.min(count[at + F] - pairs, count[at + BI] - pairs) * fi[j];
                         }
                         if (pairs > 0 && j % p == d) {
                             mine += own != null ? own[j] : 0;
@@ -3953,16 +3964,31 @@ final class PipelineBound {
         private void longest(List<StageProfile> ps) {
             double[] end = ends;
             int[] arg = args;
+            double[] dur = durations;
+            for (int j = 0; j < chunks; j++) {
+                StageProfile s = ps.get(j);
+                int at = j * KINDS;
+                dur[at + F] = s.forwardSeconds();
+                dur[at + B] = s.backwardSeconds();
+                dur[at + BI] = s.backwardInputSeconds();
+                dur[at + W] = s.backwardWeightSeconds();
+                dur[at + SEND] = s.sendSeconds();
+            }
+            int[] c = code;
+            int[] from = predStart;
+            int[] pr = preds;
             for (int n : topo) {
                 double start = 0;
                 int a = -1;
-                for (int x = predStart[n]; x < predStart[n + 1]; x++) {
-                    if (end[preds[x]] > start || a < 0 && end[preds[x]] >= start) {
-                        start = end[preds[x]];
-                        a = preds[x];
+                for (int x = from[n], to = from[n + 1]; x < to; x++) {
+                    int q = pr[x];
+                    double e = end[q];
+                    if (e > start || a < 0 && e >= start) {
+                        start = e;
+                        a = q;
                     }
                 }
-                end[n] = start + graph.seconds(n, ps);
+                end[n] = start + dur[c[n]];
                 arg[n] = a;
             }
         }
