@@ -3901,7 +3901,43 @@ final class PipelineBound {
             double best = 0;
             int[] count = counts; // per chunk and kind (sends counted too, and not read)
             int[] c = code;
+            // where every term is at least 0, what a device's path can add is at most its chunks' op counts' worth: the
+            // devices are taken by their last op's end and reduction, latest first, and one whose end with that most
+            // added cannot pass the largest so far is not walked (the largest is the same)
+            double extraMost = 0;
+            double[] ownMost = null;
+            double[] ownUMost = null;
+            boolean skip = bonus != null && skipWalks;
+            if (skip) {
+                ownMost = new double[p];
+                ownUMost = new double[p];
+                for (int j = 0; j < chunks && skip; j++) {
+                    int[] o = opCount[j];
+                    int pm = split ? Math.min(o[F], Math.min(o[BI], o[W])) : Math.min(o[F], o[B]);
+                    double fj = split && fi != null ? fi[j] : 0;
+                    double oj = own != null ? own[j] : 0;
+                    double uj = ownUpdate != null ? ownUpdate[j] : 0;
+                    skip = bonus[j] >= 0 && fj >= 0 && oj >= 0 && uj >= 0;
+                    extraMost += pm * bonus[j] + (fj > 0 ? Math.min(o[F], o[BI]) * fj : 0);
+                    ownMost[j % p] += oj;
+                    ownUMost[j % p] += uj;
+                }
+            }
+            Integer[] order = new Integer[p];
             for (int d = 0; d < p; d++) {
+                order[d] = d;
+            }
+            if (skip) {
+                java.util.Arrays.sort(order, (x, y) -> Double.compare(base(y, sync), base(x, sync)));
+            }
+            for (int d : order) {
+                if (skip) {
+                    double tailMost = update ? Math.max(ownMost[d] + most, ownUpdate == null ? 0 : ownUMost[d] + upd[d])
+                            : ownMost[d];
+                    if (base(d, sync) + extraMost + tailMost <= best) {
+                        continue;
+                    }
+                }
                 double extra = 0;
                 double mine = 0;
                 double mineU = 0;
@@ -3925,9 +3961,17 @@ final class PipelineBound {
                     }
                 }
                 double tail = update ? Math.max(mine + most, ownUpdate == null ? 0 : mineU + upd[d]) : mine;
-                best = Math.max(best, (last[d] >= 0 ? end[last[d]] : 0) + sync[d] + extra + tail);
+                best = Math.max(best, base(d, sync) + extra + tail);
             }
             return best;
+        }
+
+        /** Whether {@link #step} leaves out the walks that cannot raise its answer (tests compare with every walk). */
+        static boolean skipWalks = true;
+
+        /** Device {@code d}'s last op's end (as {@link #longest} last left it) and its reduction. */
+        private double base(int d, double[] sync) {
+            return (last[d] >= 0 ? ends[last[d]] : 0) + sync[d];
         }
 
         /**

@@ -1645,4 +1645,60 @@ class PipelineBoundTest {
         }
         return cur;
     }
+
+    /**
+     * The schedule's path step leaves out the walks of devices whose end with the most their chunks' op counts could add
+     * cannot pass the largest so far ({@code Paths.skipWalks}): on random profiles and bonuses it answers exactly what
+     * walking every device answers, for each schedule and with and without the update after.
+     */
+    @Test
+    void thePathStepSkipsOnlyWalksThatCannotRaiseIt() {
+        Random rnd = new Random(17);
+        int[][] shapes = {{8, 8, 1}, {4, 8, 1}, {4, 8, 2}, {2, 4, 1}};
+        int compared = 0;
+        for (String name : List.of("gpipe", "1f1b", "zero-bubble", "interleaved")) {
+            for (int[] sh : shapes) {
+                int p = sh[0];
+                int m = sh[1];
+                int v = name.equals("interleaved") ? sh[2] : 1;
+                if (name.equals("interleaved") && v < 2) {
+                    continue;
+                }
+                PipelineBound.Paths paths = new PipelineBound.Paths(Schedules.of(name), p, m, v);
+                int chunks = p * v;
+                for (int trial = 0; trial < 60; trial++) {
+                    // balanced profiles with a little noise (the devices' ends close together) or any
+                    boolean even = trial % 2 == 0;
+                    List<StageProfile> ps = new ArrayList<>();
+                    for (int j = 0; j < chunks; j++) {
+                        double f = even ? 1 + 0.05 * rnd.nextDouble() : rnd.nextDouble();
+                        double b = even ? 2 + 0.05 * rnd.nextDouble() : rnd.nextDouble();
+                        ps.add(new StageProfile(f, b, b * (even ? 0.5 : rnd.nextDouble()), rnd.nextDouble() * 0.2,
+                                even ? 0.1 * rnd.nextDouble() : rnd.nextDouble() * (trial % 3), 0, 0, rnd.nextDouble() * 0.1));
+                    }
+                    double[] bonus = new double[chunks];
+                    double[] fi = new double[chunks];
+                    double[] own = new double[chunks];
+                    double[] ownU = new double[chunks];
+                    for (int j = 0; j < chunks; j++) {
+                        double scale = new double[] {0, 0.001, 0.01, 0.05, 0.3}[trial % 5];
+                        bonus[j] = rnd.nextDouble() * scale;
+                        fi[j] = rnd.nextDouble() * scale;
+                        own[j] = rnd.nextDouble() * scale;
+                        ownU[j] = rnd.nextDouble() * scale;
+                    }
+                    double[] skipped = {paths.step(ps, bonus, fi, own, ownU), paths.step(ps, bonus, own)};
+                    PipelineBound.Paths.skipWalks = false;
+                    try {
+                        double[] walked = {paths.step(ps, bonus, fi, own, ownU), paths.step(ps, bonus, own)};
+                        assertArrayEquals(walked, skipped, 0, name + " P=" + p + " m=" + m + " v=" + v + " trial " + trial);
+                    } finally {
+                        PipelineBound.Paths.skipWalks = true;
+                    }
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared >= 600, compared + " comparisons");
+    }
 }
