@@ -261,8 +261,9 @@ public final class PlanCommand implements Callable<Integer> {
             if (m.batchDim() != null) {
                 w.println("note: --batch binds the model's batch dimension, named '" + m.batchDim() + "'");
             }
-            if (given <= 0 && m.noBatchAxis() != null) {
-                w.println("note: " + m.noBatchAxis());
+            String noBatch = given > 0 ? null : m.noBatchAxis();
+            if (noBatch != null) {
+                w.println("note: " + noBatch);
             }
             for (String x : m.imported().warnings()) {
                 if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")

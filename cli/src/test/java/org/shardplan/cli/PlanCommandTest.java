@@ -4,10 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.shardplan.cost.profile.OnnxModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -193,20 +199,15 @@ class PlanCommandTest {
      */
     @Test
     void aBatchTakenFromTheModelIsNamedAsSuch(@TempDir Path dir) throws Exception {
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
-        ai.onnx.proto.OnnxMl.GraphProto g = ai.onnx.proto.OnnxMl.GraphProto.newBuilder().setName("image")
-                .addInput(org.shardplan.cost.profile.OnnxModels.valueInfo("image", org.shardplan.cost.profile.OnnxModels.FLOAT,
-                        new long[] {3, 16, 16}))
-                .addInitializer(org.shardplan.cost.profile.OnnxModels.randomTensor("w", org.shardplan.cost.profile.OnnxModels.FLOAT,
-                        new long[] {16, 8}, rnd))
-                .addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setName("mm").setOpType("MatMul").addInput("image")
-                        .addInput("w").addOutput("y"))
-                .addOutput(org.shardplan.cost.profile.OnnxModels.valueInfo("y", org.shardplan.cost.profile.OnnxModels.FLOAT, null))
+        GraphProto g = GraphProto.newBuilder().setName("image")
+                .addInput(OnnxModels.valueInfo("image", OnnxModels.FLOAT, new long[] {3, 16, 16}))
+                .addInitializer(OnnxModels.randomTensor("w", OnnxModels.FLOAT, new long[] {16, 8},
+                        new SplittableRandom(5)))
+                .addNode(NodeProto.newBuilder().setName("mm").setOpType("MatMul").addInput("image").addInput("w")
+                        .addOutput("y"))
+                .addOutput(OnnxModels.valueInfo("y", OnnxModels.FLOAT, null))
                 .build();
-        ai.onnx.proto.OnnxMl.ModelProto m = ai.onnx.proto.OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(g)
-                .addOpsetImport(ai.onnx.proto.OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build();
-        Path f = dir.resolve("image.onnx");
-        Files.write(f, m.toByteArray());
+        Path f = write(dir.resolve("image.onnx"), g);
         CliRun r = run("plan", f.toString(), "--devices", "8");
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("the model's own batch 3 (no --batch given: the first axis of input 'image' of shape"
@@ -225,32 +226,31 @@ class PlanCommandTest {
      */
     @Test
     void anImageTheGraphBatchesItselfIsPlannedAsOneSample(@TempDir Path dir) throws Exception {
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(6);
-        var om = new Object() {
-            ai.onnx.proto.OnnxMl.ValueInfoProto vi(String n, long[] d) {
-                return org.shardplan.cost.profile.OnnxModels.valueInfo(n, org.shardplan.cost.profile.OnnxModels.FLOAT, d);
-            }
-        };
-        ai.onnx.proto.OnnxMl.GraphProto g = ai.onnx.proto.OnnxMl.GraphProto.newBuilder().setName("detect")
-                .addInput(om.vi("images", new long[] {3, 16, 16}))
-                .addInitializer(org.shardplan.cost.profile.OnnxModels.int64Tensor("axes", new long[] {1}, new long[] {0}))
-                .addInitializer(org.shardplan.cost.profile.OnnxModels.randomTensor("w", org.shardplan.cost.profile.OnnxModels.FLOAT,
-                        new long[] {8, 3, 3, 3}, rnd))
-                .addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setName("batch1").setOpType("Unsqueeze")
-                        .addInput("images").addInput("axes").addOutput("x"))
-                .addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setName("conv").setOpType("Conv").addInput("x")
-                        .addInput("w").addOutput("y"))
-                .addOutput(om.vi("y", null))
+        GraphProto g = GraphProto.newBuilder().setName("detect")
+                .addInput(OnnxModels.valueInfo("images", OnnxModels.FLOAT, new long[] {3, 16, 16}))
+                .addInitializer(OnnxModels.int64Tensor("axes", new long[] {1}, new long[] {0}))
+                .addInitializer(OnnxModels.randomTensor("w", OnnxModels.FLOAT, new long[] {8, 3, 3, 3},
+                        new SplittableRandom(6)))
+                .addNode(NodeProto.newBuilder().setName("batch1").setOpType("Unsqueeze").addInput("images")
+                        .addInput("axes").addOutput("x"))
+                .addNode(NodeProto.newBuilder().setName("conv").setOpType("Conv").addInput("x").addInput("w")
+                        .addOutput("y"))
+                .addOutput(OnnxModels.valueInfo("y", OnnxModels.FLOAT, null))
                 .build();
-        ai.onnx.proto.OnnxMl.ModelProto m = ai.onnx.proto.OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(g)
-                .addOpsetImport(ai.onnx.proto.OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build();
-        Path f = dir.resolve("detect.onnx");
-        Files.write(f, m.toByteArray());
+        Path f = write(dir.resolve("detect.onnx"), g);
         CliRun r = run("plan", f.toString(), "--devices", "8");
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("on 8 x a100-40gb (8 per node), batch 1\n"), r.out());
         assertTrue(r.out().contains("note: the first axis of input 'images' of shape [3, 16, 16] leads none of the model's"
                 + " convolutions and matrix products, so it is no batch: the model is planned as one sample (batch 1)"), r.out());
+    }
+
+    /** {@code g} as an ONNX model (IR 8, opset 17) written to {@code f}. */
+    private static Path write(Path f, GraphProto g) throws java.io.IOException {
+        ModelProto m = ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build();
+        Files.write(f, m.toByteArray());
+        return f;
     }
 
     @Test

@@ -3923,14 +3923,16 @@ final class PipelineBound {
                     ownUMost[j % p] += uj;
                 }
             }
-            Integer[] order = new Integer[p];
-            for (int d = 0; d < p; d++) {
-                order[d] = d;
-            }
+            Integer[] order = null;
             if (skip) {
+                order = new Integer[p];
+                for (int d = 0; d < p; d++) {
+                    order[d] = d;
+                }
                 java.util.Arrays.sort(order, (x, y) -> Double.compare(base(y, sync), base(x, sync)));
             }
-            for (int d : order) {
+            for (int i = 0; i < p; i++) {
+                int d = skip ? order[i] : i;
                 if (skip) {
                     double tailMost = update ? Math.max(ownMost[d] + most, ownUpdate == null ? 0 : ownUMost[d] + upd[d])
                             : ownMost[d];

@@ -2165,14 +2165,12 @@ final class PipelineSearch {
             }
             double work = m * pa[n];
             double il = MemoryAwareBound.fillDrain(g, work);
-            if (ex != null) {
+            if (ex != null || unc != null) {
                 // and each device's chunks' exposed reductions after its last op: the work and the reductions of
                 // every chunk, each at most Kmax buckets (or what one micro-batch's backward leaves uncovered), summed
                 // over the devices
-                il = Math.max(il, MemoryAwareBound.fillDrain(gf, Math.max(work, ex.all[ex.top][n])));
-            }
-            if (unc != null) {
-                il = Math.max(il, MemoryAwareBound.fillDrain(gf, Math.max(work, unc[n])));
+                double reduced = Math.max(ex != null ? ex.all[ex.top][n] : 0, unc != null ? unc[n] : 0);
+                il = Math.max(il, MemoryAwareBound.fillDrain(gf, Math.max(work, reduced)));
             }
             lb = Math.min(lb, il);
         }
