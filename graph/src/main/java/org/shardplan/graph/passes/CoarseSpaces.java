@@ -50,7 +50,9 @@ public final class CoarseSpaces {
         for (Value v : c.anchor().inputs()) {
             anchorReads.add(v.name());
         }
-        if (c.pattern().isEmpty() || swiGlu) {
+        {
+            // a pattern's own members only index values inside the node (its inputs and output are the
+            // anchor's, known already); the element-wise members fused after it index its outputs
             Node a = c.anchor();
             for (Node m : c.members()) {
                 if (m == a) {

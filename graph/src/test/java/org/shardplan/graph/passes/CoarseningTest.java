@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.shardplan.graph.DType;
 import org.shardplan.graph.Graph;
 import org.shardplan.graph.Node;
 import org.shardplan.graph.Value;
@@ -101,6 +102,28 @@ class CoarseningTest {
         assertEquals(LoopKind.COUPLED, s.dim("d2").orElseThrow().kind());
         assertEquals(2, ln.parameters().size());
         assertEquals("[d2:64]", s.tensor(ln.parameters().get(0).name()).orElseThrow().axes().toString());
+    }
+
+    /**
+     * A written-out LayerNorm whose output is scaled before a MatMul (MViT's query): the Mul is fused into
+     * the pattern's node, and the node's output, the Mul's, is indexed like the pattern's, not read whole
+     * (whole, a batch split of the node would be gathered onto every device before the MatMul).
+     */
+    @Test
+    void anElementwiseOpFusedAfterAPatternIndexesTheNodesOutput() {
+        TestGraphs t = TestGraphs.named("scaled");
+        Value x = t.input("x", DType.FLOAT32, 4, 16, 32);
+        Value ln = t.layerNorm(x);
+        Value q = t.f("Mul", List.of(ln, t.constScalar(0.125)), new long[] {4, 16, 32});
+        Value y = t.f("MatMul", List.of(q, t.param(32, 8)), new long[] {4, 16, 8});
+        CoarseGraph c = Coarsening.coarsen(t.build(List.of(y)));
+        CoarseNode node = c.nodes().stream().filter(n -> n.pattern().isPresent()).findFirst().orElseThrow();
+        assertEquals("LayerNormalization", node.pattern().orElseThrow());
+        assertEquals(List.of("ReduceMean", "Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Add", "Mul"),
+                node.memberOps());
+        assertEquals(List.of(q), node.outputs());
+        IterationSpace s = CoarseSpaces.of(node).orElseThrow();
+        assertEquals("[d0:4, d1:16, d2:32]", s.tensor(q.name()).orElseThrow().axes().toString());
     }
 
     @Test
