@@ -21,6 +21,11 @@ import org.shardplan.graph.Tensor;
  *     condition that is constantly true, carrying values and writing no scan outputs) are unrolled: the
  *     body's nodes are copied once per iteration, named {@code loop/iterT/node}, the iteration number
  *     a constant; the loop's outputs are the last iteration's carried values.</li>
+ * <li><b>Conditions known at import</b> (most often a comparison of shapes the bound dimensions fix):
+ *     an {@code If} whose condition is known becomes the nodes of the branch it takes, named
+ *     {@code if/then/node} or {@code if/else/node} (branches without nested graphs or initializers of
+ *     their own), so that its work splits like the rest of the graph instead of running whole on every
+ *     device.</li>
  * <li><b>Sequences whose items are known one by one</b> are lowered to their items: SplitToSequence
  *     becomes Split, SequenceEmpty / SequenceConstruct / SequenceInsert / SequenceErase / Identity only
  *     change the list of items, SequenceAt of a known position an Identity of that item, SequenceLength a
@@ -78,6 +83,8 @@ final class Lowering {
     int loweredSequenceOps;
     int torchReshapes;
     int repeats;
+    int boxScatters;
+    int inlinedIfs;
 
     /** The nodes to import instead of {@code p}, or null to import {@code p} itself. */
     List<Pb.NodeP> rewrite(Pb.NodeP p, String name, Lookup l) {
@@ -86,10 +93,12 @@ final class Lowering {
         }
         return switch (p.opType()) {
             case "Loop" -> unroll(p, name, l);
+            case "If" -> takenBranch(p, name, l);
             case "SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceErase", "SequenceAt",
                  "SequenceLength", "SplitToSequence", "ConcatFromSequence", "Identity" -> sequence(p, name, l);
             case "Reshape" -> torchReshape(p, name, l);
             case "Concat" -> repeatedPieces(p, name, l);
+            case "ScatterND" -> boxScatter(p, name, l);
             default -> null;
         };
     }
@@ -312,6 +321,77 @@ final class Lowering {
             }
         }
         return r.size() == n ? r : null;
+    }
+
+    // ------------------------------------------------------------------ conditions known at import
+
+    private List<Pb.NodeP> takenBranch(Pb.NodeP p, String name, Lookup l) {
+        if (p.inputs().size() != 1 || p.inputs().get(0).isEmpty()) {
+            return null;
+        }
+        Info c = l.info(p.inputs().get(0));
+        if (c == null || c.value() == null || c.value().numElements() != 1 || !c.value().hasValues()) {
+            return null;
+        }
+        boolean then = c.value().getDouble(0) != 0;
+        Pb.GraphP g = null;
+        for (Pb.AttrP a : p.attributes()) {
+            if (a.name().equals(then ? "then_branch" : "else_branch")) {
+                g = a.g();
+            }
+        }
+        if (g == null || !g.inputs.isEmpty() || !g.initializers.isEmpty() || g.outputs.size() != p.outputs().size()) {
+            return null;
+        }
+        for (Pb.NodeP n : g.nodes) {
+            for (Pb.AttrP a : n.attributes()) {
+                if (a.g() != null || !a.graphs().isEmpty()) {
+                    return null; // nested control flow: the If stays
+                }
+            }
+        }
+        List<Pb.NodeP> sorted = topological(g);
+        if (sorted == null) {
+            return null;
+        }
+        String prefix = name + (then ? "/then/" : "/else/");
+        Map<String, String> rename = new HashMap<>();
+        for (Pb.NodeP n : g.nodes) {
+            for (String o : n.outputs()) {
+                if (!o.isEmpty()) {
+                    rename.put(o, join(prefix, o));
+                }
+            }
+        }
+        List<Pb.NodeP> out = new ArrayList<>();
+        Set<String> used = new HashSet<>();
+        int k = 0;
+        for (Pb.NodeP n : sorted) {
+            List<String> ins = new ArrayList<>();
+            for (String in : n.inputs()) {
+                ins.add(in.isEmpty() ? in : rename.getOrDefault(in, in));
+            }
+            List<String> outs = new ArrayList<>();
+            for (String o : n.outputs()) {
+                outs.add(o.isEmpty() ? o : rename.get(o));
+            }
+            String nn = join(prefix, n.name().isEmpty() ? n.opType() + "_" + k : n.name());
+            if (!used.add(nn)) {
+                nn = nn + "_" + k;
+                used.add(nn);
+            }
+            out.add(new Pb.NodeP(nn, n.opType(), n.domain(), ins, outs, n.attributes()));
+            k++;
+        }
+        for (int j = 0; j < p.outputs().size(); j++) {
+            if (!p.outputs().get(j).isEmpty()) {
+                String o = g.outputs.get(j).name();
+                out.add(new Pb.NodeP(name + "/out" + j, "Identity", "", List.of(rename.getOrDefault(o, o)),
+                        List.of(p.outputs().get(j)), List.of()));
+            }
+        }
+        inlinedIfs++;
+        return out;
     }
 
     // ------------------------------------------------------------------ sequences
@@ -680,6 +760,191 @@ final class Lowering {
         return out;
     }
 
+    // ------------------------------------------------------------------ slice assignments
+
+    /**
+     * A ScatterND (reduction none) whose indices write a box: {@code Concat} along the last axis of {@code k}
+     * pieces, piece {@code j} an {@code Unsqueeze} at the last axis of a tensor known element by element (or an
+     * {@code Expand} of one) that varies only along axis {@code j} of the index space, as consecutive positions
+     * {@code s_j, s_j + 1, ..}; the index space's rank is {@code k}. The data then equals the result outside
+     * the box {@code [s_j, s_j + n_j)} and the update inside it, so the result is the data's slices before and
+     * after the box along each axis where the box is not the whole axis, concatenated with the update (the
+     * innermost axis first). Anything else is imported as it is.
+     */
+    private List<Pb.NodeP> boxScatter(Pb.NodeP p, String name, Lookup l) {
+        if (p.inputs().size() != 3 || p.outputs().size() != 1 || l.opset() < 11) {
+            return null;
+        }
+        for (Pb.AttrP a : p.attributes()) {
+            if (a.name().equals("reduction") && !a.s().equals("none")) {
+                return null;
+            }
+        }
+        Info data = l.info(p.inputs().get(0));
+        Info idx = l.info(p.inputs().get(1));
+        Info upd = l.info(p.inputs().get(2));
+        if (data == null || idx == null || upd == null || !data.rankKnown() || !idx.rankKnown() || !upd.rankKnown()) {
+            return null;
+        }
+        Node concat = l.producer(throughIdentities(p.inputs().get(1), l));
+        if (concat == null || !concat.opType().equals("Concat") || !concat.isOnnxDomain()) {
+            return null;
+        }
+        int k = concat.inputs().size();
+        int r = data.rank();
+        if (idx.rank() != k + 1 || k < 1 || k > r || upd.rank() != r) {
+            return null;
+        }
+        long ax = concat.attrInt("axis", 0);
+        if ((ax < 0 ? ax + k + 1 : ax) != k) {
+            return null;
+        }
+        long[] q = new long[k];
+        long[] d = new long[r];
+        for (int j = 0; j < r; j++) {
+            if (!data.shape().dim(j).isFixed() || !upd.shape().dim(j).isFixed()) {
+                return null;
+            }
+            d[j] = data.shape().dim(j).value();
+            if (j < k) {
+                if (!idx.shape().dim(j).isFixed()) {
+                    return null;
+                }
+                q[j] = idx.shape().dim(j).value();
+            }
+            if (upd.shape().dim(j).value() != (j < k ? q[j] : d[j])) {
+                return null;
+            }
+        }
+        long[] start = new long[k];
+        List<Node> chain = new ArrayList<>();
+        chain.add(concat);
+        for (int j = 0; j < k; j++) {
+            Node unsq = l.producer(concat.input(j).name());
+            if (unsq == null || !unsq.opType().equals("Unsqueeze") || !unsq.isOnnxDomain() || !unsq.hasInput(0)) {
+                return null;
+            }
+            long[] axes = unsq.attrInts("axes").orElse(null);
+            if (axes == null && unsq.hasInput(1)) {
+                axes = unsq.input(1).constant().filter(Tensor::hasValues).flatMap(Tensor::longs).orElse(null);
+            }
+            if (axes == null || axes.length != 1 || (axes[0] < 0 ? axes[0] + k + 1 : axes[0]) != k) {
+                return null;
+            }
+            chain.add(unsq);
+            String v = unsq.input(0).name();
+            Info vi = l.info(v);
+            Node expand = l.producer(v);
+            if (expand != null && expand.opType().equals("Expand") && expand.isOnnxDomain() && expand.hasInput(0)) {
+                chain.add(expand);
+                if (vi == null || vi.value() == null) {
+                    vi = l.info(expand.input(0).name()); // too large to fold: what it expands
+                }
+            }
+            long[] vals = longs(vi);
+            if (vals == null || !vi.rankKnown() || vi.rank() > k) {
+                return null;
+            }
+            long s = box(vals, vi.value().dims(), q, j, d[j]);
+            if (s < 0) {
+                return null;
+            }
+            start[j] = s;
+        }
+        // The box along each axis; the rewrite, innermost box axis first.
+        List<Integer> cut = new ArrayList<>();
+        for (int j = 0; j < k; j++) {
+            if (start[j] != 0 || q[j] != d[j]) {
+                cut.add(j);
+            }
+        }
+        List<Pb.NodeP> out = new ArrayList<>();
+        String base = p.outputs().get(0) + "/box";
+        // The data inside the box along the axes before each cut axis: data, then sliced along cut(0), ...
+        List<String> inner = new ArrayList<>();
+        inner.add(p.inputs().get(0));
+        for (int c = 0; c + 1 < cut.size(); c++) {
+            int a = cut.get(c);
+            String o = base + "/in" + a;
+            out.addAll(axisSlice(name + "/in" + a, inner.get(c), o, a, start[a], start[a] + q[a]));
+            inner.add(o);
+        }
+        String value = p.inputs().get(2);
+        for (int c = cut.size() - 1; c >= 0; c--) {
+            int a = cut.get(c);
+            String src = inner.get(c);
+            List<String> parts = new ArrayList<>();
+            if (start[a] > 0) {
+                String o = base + "/before" + a;
+                out.addAll(axisSlice(name + "/before" + a, src, o, a, 0, start[a]));
+                parts.add(o);
+            }
+            parts.add(value);
+            if (start[a] + q[a] < d[a]) {
+                String o = base + "/after" + a;
+                out.addAll(axisSlice(name + "/after" + a, src, o, a, start[a] + q[a], d[a]));
+                parts.add(o);
+            }
+            String o = c == 0 ? p.outputs().get(0) : base + "/joined" + a;
+            out.add(new Pb.NodeP(c == 0 ? name : name + "/joined" + a, "Concat", "", parts, List.of(o),
+                    List.of(intAttr("axis", a))));
+            value = o;
+        }
+        if (cut.isEmpty()) {
+            out.add(new Pb.NodeP(name, "Identity", "", List.of(value), p.outputs(), List.of()));
+        }
+        chain.forEach(n -> unread.add(n.name()));
+        boxScatters++;
+        return out;
+    }
+
+    /**
+     * The first position of index vector {@code j}, or -1 unless its values (dims {@code vd}, broadcast
+     * against the index space {@code q}, aligned at the right) are {@code s + i} at every element whose
+     * position along axis {@code j} is {@code i}, within an axis of size {@code size} (negative positions
+     * counted from its end): consecutive along axis {@code j}, the same along every other axis.
+     */
+    static long box(long[] vals, long[] vd, long[] q, int j, long size) {
+        int off = q.length - vd.length;
+        if (off < 0) {
+            return -1;
+        }
+        long count = 1;
+        for (int i = 0; i < vd.length; i++) {
+            if (vd[i] != 1 && vd[i] != q[i + off]) {
+                return -1;
+            }
+            count *= vd[i];
+        }
+        int local = j - off; // axis j in the tensor's own dims, or below 0 where it is broadcast
+        if (count != vals.length || (q[j] != 1 && (local < 0 || vd[local] != q[j]))) {
+            return -1; // one position written several times along axis j
+        }
+        long stride = 1;
+        for (int i = vd.length - 1; i > local; i--) {
+            stride *= vd[i];
+        }
+        long extent = local < 0 ? 1 : vd[local];
+        long s = vals[0] < 0 ? vals[0] + size : vals[0];
+        for (int e = 0; e < vals.length; e++) {
+            long v = vals[e] < 0 ? vals[e] + size : vals[e];
+            long at = (e / stride) % extent;
+            if (v != s + at || v < 0 || v >= size) {
+                return -1;
+            }
+        }
+        return s;
+    }
+
+    /** A Slice of {@code in} along one axis, {@code [from, to)}. */
+    private static List<Pb.NodeP> axisSlice(String nodeName, String in, String out, int axis, long from, long to) {
+        return List.of(constant(out + "/starts", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {from})),
+                constant(out + "/ends", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {to})),
+                constant(out + "/axes", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {axis})),
+                new Pb.NodeP(nodeName, "Slice", "", List.of(in, out + "/starts", out + "/ends", out + "/axes"),
+                        List.of(out), List.of()));
+    }
+
     /** The value an Identity chain (a lowered SequenceAt) passes on. */
     private static String throughIdentities(String v, Lookup l) {
         for (int guard = 0; guard < 16; guard++) {
@@ -723,6 +988,14 @@ final class Lowering {
         if (repeats > 0) {
             parts.add(repeats + " repeat_interleave" + (repeats == 1 ? "" : "s") + " written piece by piece (Split, "
                     + "Unsqueeze, Expand, Reshape, Concat) read as one Unsqueeze, Expand and Reshape");
+        }
+        if (inlinedIfs > 0) {
+            parts.add(inlinedIfs + " If" + (inlinedIfs == 1 ? "" : "s") + " of a condition known at import replaced by"
+                    + " the branch taken");
+        }
+        if (boxScatters > 0) {
+            parts.add(boxScatters + " ScatterND" + (boxScatters == 1 ? "" : "s") + " writing a box (a slice assignment)"
+                    + " read as Slices and Concats, without the index tensors");
         }
         return parts.isEmpty() ? null : "graph '" + graph + "': " + String.join("; ", parts);
     }

@@ -175,4 +175,93 @@ class LoweringTest {
         assertEquals("Reshape", gr.producer("y").orElseThrow().opType());
         assertTrue(m.warnings().get(0).contains("1 repeat_interleave written piece by piece"), m.warnings().toString());
     }
+
+    /**
+     * torch's export of {@code x[:, :, 1:, 1:] = u}: a ScatterND whose indices are a Concat of one index vector
+     * per axis, each Unsqueezed at the end after an Expand to the update's shape (the batch axis's from a Range
+     * over the bound batch).
+     */
+    private static OnnxWriter sliceAssignment(long... lastAxis) {
+        return graph("g").input(tensorInfo("x", FLOAT, "batch", 2, 5, 6))
+                .input(tensorInfo("u", FLOAT, "batch", 2, 4, lastAxis.length))
+                .initializer(int64Tensor("zero", new long[0], 0))
+                .initializer(int64Tensor("one", new long[0], 1))
+                .initializer(int64Tensor("col", new long[] {4}, -1, 1, 1, 1))
+                .initializer(int64Tensor("i1", new long[] {1, 2, 1, 1}, 0, 1))
+                .initializer(int64Tensor("i2", new long[] {1, 1, 4, 1}, 1, 2, 3, 4))
+                .initializer(int64Tensor("i3", new long[] {1, 1, 1, lastAxis.length}, lastAxis))
+                .initializer(int64Tensor("last", new long[] {1}, -1))
+                .node(node("shape", "Shape", s("x"), s("xs")))
+                .node(node("b", "Gather", s("xs", "zero"), s("b"), intAttr("axis", 0)))
+                .node(node("range", "Range", s("zero", "b", "one"), s("r")))
+                .node(node("i0", "Reshape", s("r", "col"), s("i0")))
+                .node(node("ushape", "Shape", s("u"), s("us")))
+                .node(node("e0", "Expand", s("i0", "us"), s("e0")))
+                .node(node("e1", "Expand", s("i1", "us"), s("e1")))
+                .node(node("e2", "Expand", s("i2", "us"), s("e2")))
+                .node(node("e3", "Expand", s("i3", "us"), s("e3")))
+                .node(node("u0", "Unsqueeze", s("e0", "last"), s("u0")))
+                .node(node("u1", "Unsqueeze", s("e1", "last"), s("u1")))
+                .node(node("u2", "Unsqueeze", s("e2", "last"), s("u2")))
+                .node(node("u3", "Unsqueeze", s("e3", "last"), s("u3")))
+                .node(node("idx", "Concat", s("u0", "u1", "u2", "u3"), s("idx"), intAttr("axis", -1)))
+                .node(node("scatter", "ScatterND", s("x", "idx", "u"), s("y")))
+                .output(tensorInfo("y", FLOAT));
+    }
+
+    @Test
+    void aSliceAssignmentBecomesSlicesAndConcats() throws Exception {
+        ImportedModel m = load(model(16, sliceAssignment(1, 2, 3, 4, 5)), Map.of("batch", 8L));
+        Graph gr = m.graph();
+        assertEquals(Shape.of(8, 2, 5, 6), gr.outputs().get(0).shape());
+        // no index tensor of [8, 2, 4, 5, 4] int64 is left: the data before the box along axes 2 and 3, joined
+        // with the update (axes 0 and 1 are written whole)
+        assertEquals(List.of(), ops(gr).stream().filter(o -> List.of("ScatterND", "Expand", "Unsqueeze").contains(o)).toList(),
+                ops(gr).toString());
+        assertEquals(3, ops(gr).stream().filter("Slice"::equals).count(), ops(gr).toString());
+        Node outer = gr.producer("y").orElseThrow();
+        assertEquals("Concat", outer.opType());
+        assertEquals(2, outer.attrInt("axis", -1));
+        assertEquals(Shape.of(8, 2, 1, 6), outer.input(0).shape());
+        Node inner = gr.producer(outer.input(1).name()).orElseThrow();
+        assertEquals(3, inner.attrInt("axis", -1));
+        assertEquals(Shape.of(8, 2, 4, 1), inner.input(0).shape());
+        assertEquals("u", inner.input(1).name());
+        assertTrue(m.warnings().get(0).contains("1 ScatterND writing a box"), m.warnings().toString());
+    }
+
+    @Test
+    void aScatterThatWritesAPositionTwiceStays() throws Exception {
+        ImportedModel m = load(model(16, sliceAssignment(1, 2, 2, 3, 4)), Map.of("batch", 8L));
+        assertTrue(ops(m.graph()).contains("ScatterND"), ops(m.graph()).toString());
+        assertEquals(Shape.of(8, 2, 5, 6), m.graph().outputs().get(0).shape());
+    }
+
+    /** An If on a comparison of a bound dimension: the branch it takes is imported in its place. */
+    @Test
+    void anIfWhoseConditionIsKnownBecomesItsBranch() throws Exception {
+        OnnxWriter then = graph("then").node(node("relu", "Relu", s("x"), s("t"))).output(tensorInfo("t", FLOAT));
+        OnnxWriter other = graph("else").node(node("neg", "Neg", s("x"), s("e"))).output(tensorInfo("e", FLOAT));
+        OnnxWriter g = graph("g").input(tensorInfo("x", FLOAT, "batch", 3))
+                .initializer(int64Tensor("zero", new long[0], 0))
+                .initializer(int64Tensor("eight", new long[0], 8))
+                .node(node("shape", "Shape", s("x"), s("xs")))
+                .node(node("b", "Gather", s("xs", "zero"), s("b"), intAttr("axis", 0)))
+                .node(node("eq", "Equal", s("b", "eight"), s("c")))
+                .node(node("if", "If", s("c"), s("y"), graphAttr("then_branch", then), graphAttr("else_branch", other)))
+                .node(node("out", "Sigmoid", s("y"), s("z")))
+                .output(tensorInfo("z", FLOAT));
+        ImportedModel at8 = load(model(13, g), Map.of("batch", 8L));
+        assertTrue(!ops(at8.graph()).contains("If"), ops(at8.graph()).toString());
+        assertEquals("Relu", at8.graph().node("if/then/relu").orElseThrow().opType());
+        assertEquals(Shape.of(8, 3), at8.graph().outputs().get(0).shape());
+        assertTrue(at8.warnings().get(0).contains("1 If of a condition known at import replaced by the branch taken"),
+                at8.warnings().toString());
+        ImportedModel at4 = load(model(13, g), Map.of("batch", 4L));
+        assertEquals("Neg", at4.graph().node("if/else/neg").orElseThrow().opType());
+        assertTrue(!ops(at4.graph()).contains("Relu"), ops(at4.graph()).toString());
+        // a condition not known at import keeps the If
+        ImportedModel open = OnnxImporter.read(model(13, g).write(dir.resolve("open.onnx")), ImportOptions.DEFAULT);
+        assertTrue(ops(open.graph()).contains("If"), ops(open.graph()).toString());
+    }
 }
