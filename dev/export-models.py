@@ -7,7 +7,7 @@ Run with Debian's python3 (python3-torch, python3-torchvision; nothing is downlo
     /usr/bin/python3 dev/export-models.py --bundled cli/src/main/resources/models   # the two defaults
     /usr/bin/python3 dev/export-models.py --survey build-data/survey     # models no test uses (surveys)
     /usr/bin/python3 dev/export-models.py --survey-deep build-data/survey-deep   # deeper ones (1,000-2,600 nodes)
-    /usr/bin/python3 dev/export-models.py --other build-data/other       # detection, video, optical flow (robustness)
+    /usr/bin/python3 dev/export-models.py --other build-data/other       # detection, video, optical flow, more (robustness)
 
 Every model gets dynamic axes (batch, and sequence for the sequence models), so that shapes stay
 symbolic in the file and must be bound with --dim when inspected. A model already present is kept.
@@ -382,6 +382,13 @@ def survey_models(out, models=SURVEY):
 OTHER_DETECTION = ["fasterrcnn_mobilenet_v3_large_320_fpn", "ssdlite320_mobilenet_v3_large", "retinanet_resnet50_fpn",
                    "maskrcnn_resnet50_fpn", "keypointrcnn_resnet50_fpn", "fcos_resnet50_fpn"]
 OTHER_VIDEO = [("mvit_v2_s", (1, 3, 16, 224, 224)), ("r2plus1d_18", (1, 3, 8, 112, 112))]
+# and image, segmentation and video models of layouts the surveys lack: windowed and grid attention with relative
+# position tables (MaxViT, Swin V2), pooling attention (MViT V1), separable 3D convolutions (S3D, MC3), dilated
+# convolutions (FCN), fused MBConv blocks (EfficientNet V2), a wide RegNet; and the VGG-based SSD (detection, opset 11)
+OTHER_IMAGE = [("maxvit_t", (1, 3, 224, 224)), ("swin_v2_t", (1, 3, 256, 256)), ("efficientnet_v2_s", (1, 3, 384, 384)),
+               ("regnet_y_16gf", (1, 3, 224, 224)), ("segmentation:fcn_resnet50", (1, 3, 520, 520)),
+               ("video:mvit_v1_b", (1, 3, 16, 224, 224)), ("video:s3d", (1, 3, 16, 224, 224)),
+               ("video:mc3_18", (1, 3, 16, 112, 112))]
 
 
 def other_models(out):
@@ -396,6 +403,19 @@ def other_models(out):
         torch.manual_seed(9)
         export(getattr(tv.video, name)(weights=None), (torch.rand(*shape),), (["video"], ["logits"]),
                {"video": {0: "batch"}}, os.path.join(out, name + ".onnx"), 14)
+    for name, shape in OTHER_IMAGE:
+        pkg, _, fn = name.rpartition(":")
+        kwargs = {"weights": None}
+        if pkg == "segmentation":
+            kwargs.update(weights_backbone=None, aux_loss=False)
+        torch.manual_seed(9)
+        dynamic = {"image": {0: "batch"}, "logits": {0: "batch"}}
+        export(getattr(getattr(tv, pkg) if pkg else tv, fn)(**kwargs), (torch.rand(*shape),), (["image"], ["logits"]),
+               dynamic, os.path.join(out, fn + ".onnx"), 16 if pkg == "video" else 14)
+    torch.manual_seed(9)
+    export(tv.detection.ssd300_vgg16(weights=None, weights_backbone=None), ([torch.rand(3, 300, 300)],),
+           (["images"], ["boxes", "labels", "scores"]), {"images": {1: "height", 2: "width"}},
+           os.path.join(out, "ssd300_vgg16.onnx"), 11)
     torch.manual_seed(9)
     export(tv.optical_flow.raft_small(weights=None), (torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128)),
            (["image1", "image2"], ["flow"]), {"image1": {0: "batch"}, "image2": {0: "batch"}},
@@ -408,7 +428,7 @@ def main():
     p.add_argument("--bundled", help="directory for the two bundled default models")
     p.add_argument("--survey", help="directory for the survey's models (torchvision models no test uses; 900 MB)")
     p.add_argument("--survey-deep", help="directory for the survey's deeper models (1,000-2,600 ONNX nodes; 800 MB)")
-    p.add_argument("--other", help="directory for detection, video and optical-flow models (robustness; 900 MB)")
+    p.add_argument("--other", help="directory for detection, video, optical-flow and other image models (robustness; 2.4 GB)")
     a = p.parse_args()
     if not a.out and not a.bundled and not a.survey and not a.survey_deep and not a.other:
         p.error("give --out, --bundled, --survey, --survey-deep and/or --other")
