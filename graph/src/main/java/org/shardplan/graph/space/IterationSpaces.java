@@ -155,6 +155,7 @@ public final class IterationSpaces {
             case "Expand" -> expand(n);
             case "Resize", "Upsample" -> resize(n);
             case "DepthToSpace", "SpaceToDepth" -> depthToSpace(n);
+            case "GridSample" -> gridSample(n);
             default -> null;
         };
     }
@@ -1286,6 +1287,42 @@ public final class IterationSpaces {
         }
         sp.in(n.input(0), xa);
         sp.out(n.output(0), mapped(y, yn));
+        return sp.done();
+    }
+
+    /**
+     * GridSample: {@code Y[n, c, o..] = X[n, c, at grid[n, o..]]}, one output point per grid point. The batch,
+     * the channels and the grid's points split; each device reads its samples' and channels' whole images
+     * (where the grid points land is known only at run time).
+     */
+    private static IterationSpace gridSample(Node n) {
+        Sp sp = new Sp(n);
+        long[] x = shape(n.input(0));
+        long[] g = shape(n.input(1));
+        long[] y = shape(n.output(0));
+        int k = x.length - 2;
+        if (k < 1 || g.length != k + 2 || y.length != k + 2 || g[k + 1] != k || g[0] != x[0] || y[0] != x[0]
+                || y[1] != x[1]) {
+            throw new Unsupported();
+        }
+        String b = sp.dim("n", x[0], LoopKind.PARALLEL);
+        String c = sp.dim("c", x[1], LoopKind.PARALLEL);
+        List<AxisMap> xa = new ArrayList<>(List.of(AxisMap.of(b, x[0]), AxisMap.of(c, x[1])));
+        List<AxisMap> ga = new ArrayList<>(List.of(AxisMap.of(b, g[0])));
+        List<AxisMap> ya = new ArrayList<>(List.of(AxisMap.of(b, y[0]), AxisMap.of(c, y[1])));
+        for (int i = 0; i < k; i++) {
+            if (g[i + 1] != y[i + 2]) {
+                throw new Unsupported();
+            }
+            String o = sp.dim("o" + i, y[i + 2], LoopKind.PARALLEL);
+            xa.add(AxisMap.whole(x[i + 2]));
+            ga.add(AxisMap.of(o, g[i + 1]));
+            ya.add(AxisMap.of(o, y[i + 2]));
+        }
+        ga.add(AxisMap.whole(g[k + 1]));
+        sp.in(n.input(0), xa);
+        sp.in(n.input(1), ga);
+        sp.out(n.output(0), ya);
         return sp.done();
     }
 

@@ -417,4 +417,26 @@ class IterationSpacesTest {
         assertEquals(Strategy.of("m", 3), s.check(Strategy.of("m", 3)));
         assertEquals(Map.of("m", 3), Strategy.of("m", 3).with("n", 1).factors());
     }
+
+    /**
+     * GridSample (RAFT's correlation lookups, spatial transformers): the batch, the channels and the grid's points
+     * split; each device reads whole images of its samples and channels, since where the points land is data.
+     */
+    @Test
+    void gridSampleSplitsBatchChannelsAndGridPoints() {
+        Node gs = node("GridSample", List.of(act("x", 8, 16, 32, 40), act("grid", 8, 12, 10, 2)),
+                List.of(act("y", 8, 16, 12, 10)));
+        IterationSpace s = space(gs);
+        assertEquals("n:P c:P o0:P o1:P", kinds(s));
+        Strategy st = Strategy.of(Map.of("n", 2, "c", 4, "o0", 3));
+        assertTrue(s.divides(st));
+        assertArrayEquals(new long[] {4, 4, 32, 40}, s.localShape(s.inputs().get(0), st));
+        assertArrayEquals(new long[] {4, 4, 10, 2}, s.localShape(s.inputs().get(1), st));
+        assertArrayEquals(new long[] {4, 4, 4, 10}, s.localShape(s.outputs().get(0), st));
+        // a grid whose points do not match the output, or whose last axis is not the image's rank: none
+        assertFalse(IterationSpaces.of(node("GridSample", List.of(act("x", 8, 16, 32, 40), act("g", 8, 12, 10, 3)),
+                List.of(act("y", 8, 16, 12, 10)))).isPresent());
+        assertFalse(IterationSpaces.of(node("GridSample", List.of(act("x", 8, 16, 32, 40), act("g", 8, 12, 9, 2)),
+                List.of(act("y", 8, 16, 12, 10)))).isPresent());
+    }
 }
