@@ -330,7 +330,8 @@ final class Lowering {
             return null;
         }
         Info c = l.info(p.inputs().get(0));
-        if (c == null || c.value() == null || c.value().numElements() != 1 || !c.value().hasValues()) {
+        if (c == null || c.value() == null || c.value().numElements() != 1 || !c.value().hasValues()
+                || !(c.value().isIntegral() || c.value().dtype() == DType.BOOL)) {
             return null;
         }
         boolean then = c.value().getDouble(0) != 0;
@@ -342,6 +343,11 @@ final class Lowering {
         }
         if (g == null || !g.inputs.isEmpty() || !g.initializers.isEmpty() || g.outputs.size() != p.outputs().size()) {
             return null;
+        }
+        for (Pb.ValueInfoP o : g.outputs) {
+            if (o.name().isEmpty()) {
+                return null; // the importer names what is wrong with the If itself
+            }
         }
         for (Pb.NodeP n : g.nodes) {
             for (Pb.AttrP a : n.attributes()) {
@@ -917,7 +923,7 @@ final class Lowering {
             count *= vd[i];
         }
         int local = j - off; // axis j in the tensor's own dims, or below 0 where it is broadcast
-        if (count != vals.length || (q[j] != 1 && (local < 0 || vd[local] != q[j]))) {
+        if (count != vals.length || vals.length == 0 || (q[j] != 1 && (local < 0 || vd[local] != q[j]))) {
             return -1; // one position written several times along axis j
         }
         long stride = 1;
