@@ -223,6 +223,32 @@ class Gpt2Style(nn.Module):
         return self.lm_head(self.ln_f(x))
 
 
+class RelPosAttention(nn.Module):
+    """One MViT-style attention block (Li et al., "MViTv2", CVPR 2022): a class token, the query normalised and scaled,
+    and a relative-position term added to the scores of the tokens by a slice assignment (torch exports it as a
+    ScatterND whose indices it builds from Range, Expand and Concat); narrow (d 32, 2 heads, 64 tokens)."""
+
+    def __init__(self, d=32, heads=2, tokens=64):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.norm_q = nn.LayerNorm(d // heads)
+        self.rel = nn.Parameter(torch.randn(heads, tokens, tokens) * 0.02)
+        self.proj = nn.Linear(d, d)
+        self.scale = (d // heads) ** -0.5
+
+    def forward(self, x):  # x: [batch, 1 + tokens, d]
+        b, t, d = x.shape
+        qkv = self.qkv(self.norm(x)).reshape(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q = self.norm_q(q) * self.scale
+        attn = q @ k.transpose(-2, -1)
+        attn[:, :, 1:, 1:] = attn[:, :, 1:, 1:] + self.rel
+        y = (attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(b, t, d)
+        return x + self.proj(y)
+
+
 class SmallUNet(nn.Module):
     """A small U-Net (Ronneberger et al., 2015): an encoder of double 3x3 convolutions with max
     pooling, a decoder of transposed convolutions, each decoder level concatenating the encoder's
@@ -339,6 +365,9 @@ def test_models(out):
     export(Gpt2Style(), (torch.randint(0, 50304, (2, 16)),), (["input_ids"], ["logits"]),
            {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
            os.path.join(out, "gpt2_style.onnx"), 17)
+    torch.manual_seed(8)
+    export(RelPosAttention(), (torch.randn(2, 65, 32),), (["tokens"], ["out"]),
+           {"tokens": {0: "batch"}, "out": {0: "batch"}}, os.path.join(out, "relpos_attention.onnx"), 16)
     torch.manual_seed(7)
     export(SmallUNet(), (torch.randn(2, 3, 128, 128),), (["image"], ["mask"]),
            {"image": {0: "batch"}, "mask": {0: "batch"}}, os.path.join(out, "unet_small.onnx"), 13)
