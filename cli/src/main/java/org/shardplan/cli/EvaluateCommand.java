@@ -74,7 +74,16 @@ public final class EvaluateCommand implements Callable<Integer> {
             r = LocalCalibration.apply(planner, planner.cluster()).evaluate(plan, source);
         } catch (PlanFormatException e) {
             // name the model given on the command line, which may not be the plan's
-            throw new PlanFormatException(planFile + " on " + pm.display() + ": " + e.getMessage(), e);
+            String hint = "";
+            int nodes = pm.imported().graph().nodes().size();
+            if (e.getMessage().contains("does not match the model") && fp.hashWarning().isEmpty()
+                    && !plan.model().sha256().isEmpty() && plan.model().graphNodes() != nodes) {
+                // the very file the plan names: its graph came from another import of it
+                hint = "; the model file is the one the plan was made from (the same SHA-256), but this version of"
+                        + " shardplan imports it as " + nodes + " graph nodes where the plan's import had "
+                        + plan.model().graphNodes() + ": plan it again";
+            }
+            throw new PlanFormatException(planFile + " on " + pm.display() + ": " + e.getMessage() + hint, e);
         }
         if (out != null) {
             try {

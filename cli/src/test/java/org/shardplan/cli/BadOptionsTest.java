@@ -111,6 +111,44 @@ class BadOptionsTest {
         assertTrue(r.err().startsWith("warning: the model file's SHA-256 differs"), r.err());
     }
 
+    /**
+     * A plan of the very file given (the same SHA-256) whose graph came from another import of it (an older shardplan
+     * read its slice assignments or known Ifs otherwise): the error says so and asks for the model to be planned
+     * again; with another file, it does not.
+     */
+    @Test
+    void evaluateSaysWhenThePlansGraphCameFromAnotherImportOfTheSameFile() throws Exception {
+        Path model = dir.resolve("cnn-same.onnx");
+        Files.copy(InspectBundled.extract("cnn"), model);
+        Path made = dir.resolve("cnn-same.json");
+        assertEquals(0, CliRun.of("plan", model.toString(), "--batch", "32", "--pipeline-parallel", "1", "--out",
+                made.toString()).code());
+        ObjectNode j = (ObjectNode) JSON.readTree(made.toFile());
+        ObjectNode m = (ObjectNode) j.get("model");
+        int nodes = m.get("graphNodes").asInt();
+        m.put("graphNodes", nodes + 4);
+        String first = j.get("nodes").get(0).get("name").asText();
+        ((ObjectNode) j.get("nodes").get(0)).put("name", "/old/Concat");
+        com.fasterxml.jackson.databind.node.ArrayNode listed = (com.fasterxml.jackson.databind.node.ArrayNode) j.get("stages")
+                .get(0).get("nodes");
+        for (int i = 0; i < listed.size(); i++) {
+            if (listed.get(i).asText().equals(first)) {
+                listed.set(i, listed.textNode("/old/Concat"));
+            }
+        }
+        Path older = dir.resolve("cnn-older-import.json");
+        JSON.writeValue(older.toFile(), j);
+        oneLine(CliRun.of("evaluate", older.toString(), model.toString()), "must be a node of the model evaluated",
+                "the same SHA-256", "imports it as " + nodes + " graph nodes where the plan's import had " + (nodes + 4),
+                "plan it again");
+        m.put("sha256", "0".repeat(64));
+        Path other = dir.resolve("cnn-other-file.json");
+        JSON.writeValue(other.toFile(), j);
+        CliRun r = CliRun.of("evaluate", other.toString(), model.toString());
+        assertEquals(2, r.code(), r.err());
+        assertFalse(r.err().contains("plan it again"), r.err());
+    }
+
     @Test
     void evaluateNamesTheModelGivenWhenThePlanIsOfAnother() {
         Path transformer = dir.resolve("transformer.json");
