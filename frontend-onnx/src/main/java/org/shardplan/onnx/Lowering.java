@@ -204,25 +204,7 @@ final class Lowering {
                     }
                 }
             }
-            int k = 0;
-            Set<String> used = new HashSet<>();
-            for (Pb.NodeP n : sorted) {
-                List<String> ins = new ArrayList<>();
-                for (String in : n.inputs()) {
-                    ins.add(in.isEmpty() ? in : rename.getOrDefault(in, in));
-                }
-                List<String> outs = new ArrayList<>();
-                for (String o : n.outputs()) {
-                    outs.add(o.isEmpty() ? o : rename.get(o));
-                }
-                String nn = join(prefix, n.name().isEmpty() ? n.opType() + "_" + k : n.name());
-                if (!used.add(nn)) {
-                    nn = nn + "_" + k; // a body may name two nodes alike
-                    used.add(nn);
-                }
-                out.add(new Pb.NodeP(nn, n.opType(), n.domain(), ins, outs, n.attributes()));
-                k++;
-            }
+            out.addAll(copies(sorted, prefix, rename));
             List<String> next = new ArrayList<>();
             for (int j = 0; j < carried; j++) {
                 String o = body.outputs.get(1 + j).name();
@@ -238,6 +220,34 @@ final class Lowering {
         }
         unrolledLoops++;
         unrolledIterations += (int) trip[0];
+        return out;
+    }
+
+    /**
+     * Copies of a body's nodes (in the order given) under {@code prefix}, their values renamed by {@code rename}
+     * (values not in it are read from outside the body as they are); a body may name two nodes alike, or none.
+     */
+    private static List<Pb.NodeP> copies(List<Pb.NodeP> nodes, String prefix, Map<String, String> rename) {
+        List<Pb.NodeP> out = new ArrayList<>(nodes.size());
+        Set<String> used = new HashSet<>();
+        int k = 0;
+        for (Pb.NodeP n : nodes) {
+            List<String> ins = new ArrayList<>();
+            for (String in : n.inputs()) {
+                ins.add(in.isEmpty() ? in : rename.getOrDefault(in, in));
+            }
+            List<String> outs = new ArrayList<>();
+            for (String o : n.outputs()) {
+                outs.add(o.isEmpty() ? o : rename.get(o));
+            }
+            String nn = join(prefix, n.name().isEmpty() ? n.opType() + "_" + k : n.name());
+            if (!used.add(nn)) {
+                nn = nn + "_" + k;
+                used.add(nn);
+            }
+            out.add(new Pb.NodeP(nn, n.opType(), n.domain(), ins, outs, n.attributes()));
+            k++;
+        }
         return out;
     }
 
@@ -369,26 +379,7 @@ final class Lowering {
                 }
             }
         }
-        List<Pb.NodeP> out = new ArrayList<>();
-        Set<String> used = new HashSet<>();
-        int k = 0;
-        for (Pb.NodeP n : sorted) {
-            List<String> ins = new ArrayList<>();
-            for (String in : n.inputs()) {
-                ins.add(in.isEmpty() ? in : rename.getOrDefault(in, in));
-            }
-            List<String> outs = new ArrayList<>();
-            for (String o : n.outputs()) {
-                outs.add(o.isEmpty() ? o : rename.get(o));
-            }
-            String nn = join(prefix, n.name().isEmpty() ? n.opType() + "_" + k : n.name());
-            if (!used.add(nn)) {
-                nn = nn + "_" + k;
-                used.add(nn);
-            }
-            out.add(new Pb.NodeP(nn, n.opType(), n.domain(), ins, outs, n.attributes()));
-            k++;
-        }
+        List<Pb.NodeP> out = new ArrayList<>(copies(sorted, prefix, rename));
         for (int j = 0; j < p.outputs().size(); j++) {
             if (!p.outputs().get(j).isEmpty()) {
                 String o = g.outputs.get(j).name();
