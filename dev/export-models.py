@@ -249,6 +249,26 @@ class RelPosAttention(nn.Module):
         return x + self.proj(y)
 
 
+class KMaxTextCnn(nn.Module):
+    """A text CNN with k-max pooling (Kalchbrenner et al., "A Convolutional Neural Network for Modelling Sentences", ACL
+    2014): per channel the k largest activations, in their order (TopK, Sort, GatherElements), and a copy scattered
+    back in place (ScatterElements); embedding 64, 128 channels, k 8."""
+
+    def __init__(self, vocab=1000, d=64, channels=128, k=8, classes=10):
+        super().__init__()
+        self.k = k
+        self.emb = nn.Embedding(vocab, d)
+        self.conv = nn.Conv1d(d, channels, 5, padding=2)
+        self.fc = nn.Linear(channels * k, classes)
+
+    def forward(self, ids):  # ids: [batch, seq]
+        h = torch.relu(self.conv(self.emb(ids).transpose(1, 2)))
+        top = h.topk(self.k, dim=2).indices.sort(dim=2).values
+        kept = h.gather(2, top)
+        mask = torch.zeros_like(h).scatter(2, top, kept)
+        return self.fc(kept.flatten(1)) + mask.mean()
+
+
 class SmallUNet(nn.Module):
     """A small U-Net (Ronneberger et al., 2015): an encoder of double 3x3 convolutions with max
     pooling, a decoder of transposed convolutions, each decoder level concatenating the encoder's
@@ -368,6 +388,9 @@ def test_models(out):
     torch.manual_seed(8)
     export(RelPosAttention(), (torch.randn(2, 65, 32),), (["tokens"], ["out"]),
            {"tokens": {0: "batch"}, "out": {0: "batch"}}, os.path.join(out, "relpos_attention.onnx"), 16)
+    torch.manual_seed(9)
+    export(KMaxTextCnn(), (torch.randint(0, 1000, (2, 64)),), (["ids"], ["logits"]),
+           {"ids": {0: "batch"}, "logits": {0: "batch"}}, os.path.join(out, "kmax_textcnn.onnx"), 13)
     torch.manual_seed(7)
     export(SmallUNet(), (torch.randn(2, 3, 128, 128),), (["image"], ["mask"]),
            {"image": {0: "batch"}, "mask": {0: "batch"}}, os.path.join(out, "unet_small.onnx"), 13)

@@ -25,7 +25,7 @@ import org.shardplan.planner.eval.PlanEvaluator;
 
 /**
  * Plans the real exported models (torchvision CNNs, torch.nn.Transformer, MiniLM, an LSTM language model,
- * a Llama-style decoder)
+ * a Llama-style decoder, a text CNN with k-max pooling)
  * at 1, 8 and 64 devices: one device gives the single-device plan, every plan passes the evaluator, and
  * no plan is slower than a baseline that fits.
  */
@@ -51,7 +51,8 @@ class PlanRealModelsTest {
     static Stream<Arguments> cases() {
         List<Arguments> r = new ArrayList<>();
         String[] ms = {"resnet18.onnx", "resnet50.onnx", "alexnet.onnx", "vgg11.onnx", "mobilenet_v2.onnx",
-            "inception_v3.onnx", "transformer_seq2seq.onnx", "all-minilm-l6-v2.onnx", "lstm_lm.onnx", "llama_gqa.onnx"};
+            "inception_v3.onnx", "transformer_seq2seq.onnx", "all-minilm-l6-v2.onnx", "lstm_lm.onnx", "llama_gqa.onnx",
+            "kmax_textcnn.onnx"};
         for (String m : ms) {
             for (int d : new int[] {1, 8, 64}) {
                 r.add(Arguments.of(m, d));

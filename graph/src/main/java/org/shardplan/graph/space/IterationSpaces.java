@@ -144,6 +144,8 @@ public final class IterationSpaces {
             case "CumSum" -> alongAxis(n, axisFromInput(n, 1), LoopKind.SEQUENTIAL);
             case "TopK" -> alongAxis(n, axis(n.attrInt("axis", -1), rank(n.input(0))), LoopKind.FIXED);
             case "Gather" -> gather(n);
+            case "GatherElements" -> gatherElements(n);
+            case "ScatterElements", "Scatter" -> scatterElements(n);
             case "Einsum" -> einsum(n);
             case "LSTM", "GRU", "RNN" -> recurrent(n);
             case "Attention", "MultiHeadAttention" -> attention(n);
@@ -790,6 +792,63 @@ public final class IterationSpaces {
         }
         sp.in(n.input(0), da, true);
         sp.in(n.input(1), ia);
+        sp.out(n.output(0), ya);
+        return sp.done();
+    }
+
+    /**
+     * GatherElements ({@code torch.gather}): {@code Y[.., i, ..] = X[.., I[.., i, ..], ..]} along {@code axis}, Y the
+     * shape of the indices. Every axis of the output splits; the data is read whole along {@code axis} (where the
+     * indices point is data) and along any axis where it is longer than the indices, and like the output elsewhere.
+     */
+    private static IterationSpace gatherElements(Node n) {
+        Sp sp = new Sp(n);
+        long[] x = shape(n.input(0));
+        long[] idx = shape(n.input(1));
+        long[] y = shape(n.output(0));
+        int a = axis(n.attrInt("axis", 0), x.length);
+        if (idx.length != x.length || !java.util.Arrays.equals(idx, y)) {
+            throw new Unsupported();
+        }
+        List<AxisMap> xa = new ArrayList<>();
+        List<AxisMap> ya = new ArrayList<>();
+        for (int i = 0; i < y.length; i++) {
+            String d = sp.dim("d" + i, y[i], LoopKind.PARALLEL);
+            ya.add(AxisMap.of(d, y[i]));
+            xa.add(i != a && x[i] == y[i] ? AxisMap.of(d, x[i]) : AxisMap.whole(x[i]));
+        }
+        sp.in(n.input(0), xa, true);
+        sp.in(n.input(1), ya);
+        sp.out(n.output(0), ya);
+        return sp.done();
+    }
+
+    /**
+     * ScatterElements (and its older name Scatter): the data with the updates written along {@code axis} where the
+     * indices point. The axes other than {@code axis} on which data, indices and updates agree split; {@code axis},
+     * and any axis on which the indices are shorter than the data, are held whole.
+     */
+    private static IterationSpace scatterElements(Node n) {
+        Sp sp = new Sp(n);
+        long[] x = shape(n.input(0));
+        long[] idx = shape(n.input(1));
+        long[] u = shape(n.input(2));
+        long[] y = shape(n.output(0));
+        int a = axis(n.attrInt("axis", 0), x.length);
+        if (idx.length != x.length || !java.util.Arrays.equals(idx, u) || !java.util.Arrays.equals(x, y)) {
+            throw new Unsupported();
+        }
+        List<AxisMap> ya = new ArrayList<>();
+        List<AxisMap> ia = new ArrayList<>();
+        for (int i = 0; i < y.length; i++) {
+            boolean splits = i != a && idx[i] == y[i];
+            String d = sp.dim("d" + i, y[i], splits ? LoopKind.PARALLEL : LoopKind.FIXED);
+            ya.add(AxisMap.of(d, y[i]));
+            ia.add(splits ? AxisMap.of(d, idx[i]) : AxisMap.whole(idx[i]));
+        }
+        sp.in(n.input(0), ya);
+        sp.in(n.input(1), ia);
+        sp.in(n.input(2), ia);
         sp.out(n.output(0), ya);
         return sp.done();
     }

@@ -439,4 +439,40 @@ class IterationSpacesTest {
         assertFalse(IterationSpaces.of(node("GridSample", List.of(act("x", 8, 16, 32, 40), act("g", 8, 12, 9, 2)),
                 List.of(act("y", 8, 16, 12, 10)))).isPresent());
     }
+
+    /** GatherElements ({@code torch.gather}): every output axis splits; the data is whole along the axis and where it is longer. */
+    @Test
+    void gatherElementsSplitsItsOutputAndReadsTheDataWholeAlongTheAxis() {
+        Node g = node("GatherElements", List.of(act("x", 4, 10, 6), act("i", 4, 3, 6)), List.of(act("y", 4, 3, 6)),
+                Attribute.ofInt("axis", 1));
+        IterationSpace s = space(g);
+        assertEquals("d0:P d1:P d2:P", kinds(s));
+        Strategy st = Strategy.of(Map.of("d0", 2, "d1", 3, "d2", 2));
+        assertArrayEquals(new long[] {2, 10, 3}, s.localShape(s.inputs().get(0), st));
+        assertArrayEquals(new long[] {2, 1, 3}, s.localShape(s.inputs().get(1), st));
+        assertArrayEquals(new long[] {2, 1, 3}, s.localShape(s.outputs().get(0), st));
+        assertTrue(s.inputs().get(0).sparseRead());
+        // indices shorter than the data on another axis: the data is read whole there too
+        IterationSpace shorter = space(node("GatherElements", List.of(act("x", 4, 10, 6), act("i", 4, 3, 5)),
+                List.of(act("y", 4, 3, 5)), Attribute.ofInt("axis", 1)));
+        assertArrayEquals(new long[] {2, 10, 6}, shorter.localShape(shorter.inputs().get(0),
+                Strategy.of(Map.of("d0", 2, "d2", 5))));
+    }
+
+    /** ScatterElements: the axes other than the scattered one split where data, indices and updates agree. */
+    @Test
+    void scatterElementsSplitsTheOtherAxes() {
+        Node sc = node("ScatterElements", List.of(act("x", 4, 10, 6), act("i", 4, 3, 6), act("u", 4, 3, 6)),
+                List.of(act("y", 4, 10, 6)), Attribute.ofInt("axis", 1));
+        IterationSpace s = space(sc);
+        assertEquals("d0:P d1:F d2:P", kinds(s));
+        Strategy st = Strategy.of(Map.of("d0", 2, "d2", 3));
+        assertArrayEquals(new long[] {2, 10, 2}, s.localShape(s.inputs().get(0), st));
+        assertArrayEquals(new long[] {2, 3, 2}, s.localShape(s.inputs().get(1), st));
+        assertArrayEquals(new long[] {2, 3, 2}, s.localShape(s.inputs().get(2), st));
+        assertArrayEquals(new long[] {2, 10, 2}, s.localShape(s.outputs().get(0), st));
+        // updates of another shape than the indices: none
+        assertFalse(IterationSpaces.of(node("ScatterElements", List.of(act("x", 4, 10, 6), act("i", 4, 3, 6),
+                act("u", 4, 2, 6)), List.of(act("y", 4, 10, 6)), Attribute.ofInt("axis", 1))).isPresent());
+    }
 }
