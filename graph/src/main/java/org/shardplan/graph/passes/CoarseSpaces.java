@@ -14,7 +14,8 @@ import org.shardplan.graph.space.TensorIndexing;
 
 /**
  * The iteration space of a coarse node: its anchor's loop dimensions, with the indexing of the coarse
- * node's own inputs and outputs. The indexing is carried through the fused element-wise members: a
+ * node's own inputs and outputs. The indexing is carried through the fused element-wise members (those
+ * fused after a recognised pattern too, such as the scale of a normalised query): a
  * member's output is indexed like its input of the same shape, and its other inputs (a bias, a
  * residual) broadcast onto that (right-aligned; axes of size 1, or of a size that does not match, are
  * read whole); the per-channel operands of a fused BatchNormalization follow the channel axis; in a
@@ -50,26 +51,24 @@ public final class CoarseSpaces {
         for (Value v : c.anchor().inputs()) {
             anchorReads.add(v.name());
         }
-        {
-            // a pattern's own members only index values inside the node (its inputs and output are the
-            // anchor's, known already); the element-wise members fused after it index its outputs
-            Node a = c.anchor();
-            for (Node m : c.members()) {
-                if (m == a) {
-                    continue;
-                }
-                if (swiGlu && m.opType().equals("MatMul")) {
-                    // the up projection: the same input, a weight and output of the gate's types, read
-                    // before any reduction like the anchor's own operands
-                    if (known.containsKey(a.input(1).name()) && known.containsKey(a.output(0).name())) {
-                        known.putIfAbsent(m.input(1).name(), known.get(a.input(1).name()));
-                        known.putIfAbsent(m.output(0).name(), known.get(a.output(0).name()));
-                    }
-                    m.inputs().forEach(v -> anchorReads.add(v.name()));
-                    continue;
-                }
-                propagate(m, known);
+        // a pattern's own members only index values inside the node (its inputs and output are the
+        // anchor's, known already); the element-wise members fused after it index its outputs
+        Node a = c.anchor();
+        for (Node m : c.members()) {
+            if (m == a) {
+                continue;
             }
+            if (swiGlu && m.opType().equals("MatMul")) {
+                // the up projection: the same input, a weight and output of the gate's types, read
+                // before any reduction like the anchor's own operands
+                if (known.containsKey(a.input(1).name()) && known.containsKey(a.output(0).name())) {
+                    known.putIfAbsent(m.input(1).name(), known.get(a.input(1).name()));
+                    known.putIfAbsent(m.output(0).name(), known.get(a.output(0).name()));
+                }
+                m.inputs().forEach(v -> anchorReads.add(v.name()));
+                continue;
+            }
+            propagate(m, known);
         }
         List<TensorIndexing> ins = new ArrayList<>();
         for (Value v : c.inputs()) {
