@@ -617,10 +617,7 @@ final class Lowering {
         if (unsq == null || !unsq.opType().equals("Unsqueeze") || !unsq.isOnnxDomain() || !unsq.hasInput(0)) {
             return null;
         }
-        long[] axes = unsq.attrInts("axes").orElse(null);
-        if (axes == null && unsq.hasInput(1)) {
-            axes = unsq.input(1).constant().filter(Tensor::hasValues).flatMap(Tensor::longs).orElse(null);
-        }
+        long[] axes = unsqueezeAxes(unsq);
         Info y = l.info(unsq.input(0).name());
         long[] target = longs(l.info(p.inputs().get(1)));
         if (axes == null || axes.length != 1 || y == null || !y.rankKnown() || target == null) {
@@ -644,13 +641,13 @@ final class Lowering {
         r.add(new Pb.NodeP(name + "/shape", "Shape", "", List.of(yName), List.of(base + "/shape"), List.of()));
         List<String> pieces = new ArrayList<>();
         if (a - 1 > 0) {
-            r.addAll(slice(name + "/head", base + "/shape", base + "/head", 0, a - 1));
+            r.addAll(slice(name + "/head", base + "/shape", base + "/head", 0, 0, a - 1));
             pieces.add(base + "/head");
         }
         r.add(constant(base + "/merged", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {-1})));
         pieces.add(base + "/merged");
         if (a < rank) {
-            r.addAll(slice(name + "/tail", base + "/shape", base + "/tail", a, rank));
+            r.addAll(slice(name + "/tail", base + "/shape", base + "/tail", 0, a, rank));
             pieces.add(base + "/tail");
         }
         r.add(new Pb.NodeP(name + "/concat", "Concat", "", pieces, List.of(base), List.of(intAttr("axis", 0))));
@@ -701,10 +698,7 @@ final class Lowering {
                 long ax = s.attrInt("axis", 0);
                 d = (int) (ax < 0 ? ax + rank : ax);
             }
-            long[] axes = unsq.attrInts("axes").orElse(null);
-            if (axes == null && unsq.hasInput(1)) {
-                axes = unsq.input(1).constant().filter(Tensor::hasValues).flatMap(Tensor::longs).orElse(null);
-            }
+            long[] axes = unsqueezeAxes(unsq);
             if (d < 0 || d >= rank || axes == null || axes.length != 1 || (axes[0] < 0 ? axes[0] + rank + 1 : axes[0]) != d + 1
                     || piece.rank() != rank || out.rank() != rank || ex.rank() != rank + 1
                     || !piece.shape().dim(d).equals(org.shardplan.graph.Dim.of(1))
@@ -740,13 +734,13 @@ final class Lowering {
         out.add(new Pb.NodeP(name + "/shape", "Shape", "", List.of(x), List.of(base + "/shape"), List.of()));
         List<String> pieces = new ArrayList<>();
         if (d > 0) {
-            out.addAll(slice(name + "/head", base + "/shape", base + "/head", 0, d));
+            out.addAll(slice(name + "/head", base + "/shape", base + "/head", 0, 0, d));
             pieces.add(base + "/head");
         }
         out.add(constant(base + "/merged", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {-1})));
         pieces.add(base + "/merged");
         if (d + 1 < rank) {
-            out.addAll(slice(name + "/tail", base + "/shape", base + "/tail", d + 1, rank));
+            out.addAll(slice(name + "/tail", base + "/shape", base + "/tail", 0, d + 1, rank));
             pieces.add(base + "/tail");
         }
         out.add(new Pb.NodeP(name + "/target", "Concat", "", pieces, List.of(base + "/target"), List.of(intAttr("axis", 0))));
@@ -821,10 +815,7 @@ final class Lowering {
             if (unsq == null || !unsq.opType().equals("Unsqueeze") || !unsq.isOnnxDomain() || !unsq.hasInput(0)) {
                 return null;
             }
-            long[] axes = unsq.attrInts("axes").orElse(null);
-            if (axes == null && unsq.hasInput(1)) {
-                axes = unsq.input(1).constant().filter(Tensor::hasValues).flatMap(Tensor::longs).orElse(null);
-            }
+            long[] axes = unsqueezeAxes(unsq);
             if (axes == null || axes.length != 1 || (axes[0] < 0 ? axes[0] + k + 1 : axes[0]) != k) {
                 return null;
             }
@@ -863,7 +854,7 @@ final class Lowering {
         for (int c = 0; c + 1 < cut.size(); c++) {
             int a = cut.get(c);
             String o = base + "/in" + a;
-            out.addAll(axisSlice(name + "/in" + a, inner.get(c), o, a, start[a], start[a] + q[a]));
+            out.addAll(slice(name + "/in" + a, inner.get(c), o, a, start[a], start[a] + q[a]));
             inner.add(o);
         }
         String value = p.inputs().get(2);
@@ -873,13 +864,13 @@ final class Lowering {
             List<String> parts = new ArrayList<>();
             if (start[a] > 0) {
                 String o = base + "/before" + a;
-                out.addAll(axisSlice(name + "/before" + a, src, o, a, 0, start[a]));
+                out.addAll(slice(name + "/before" + a, src, o, a, 0, start[a]));
                 parts.add(o);
             }
             parts.add(value);
             if (start[a] + q[a] < d[a]) {
                 String o = base + "/after" + a;
-                out.addAll(axisSlice(name + "/after" + a, src, o, a, start[a] + q[a], d[a]));
+                out.addAll(slice(name + "/after" + a, src, o, a, start[a] + q[a], d[a]));
                 parts.add(o);
             }
             String o = c == 0 ? p.outputs().get(0) : base + "/joined" + a;
@@ -933,15 +924,6 @@ final class Lowering {
         return s;
     }
 
-    /** A Slice of {@code in} along one axis, {@code [from, to)}. */
-    private static List<Pb.NodeP> axisSlice(String nodeName, String in, String out, int axis, long from, long to) {
-        return List.of(constant(out + "/starts", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {from})),
-                constant(out + "/ends", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {to})),
-                constant(out + "/axes", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {axis})),
-                new Pb.NodeP(nodeName, "Slice", "", List.of(in, out + "/starts", out + "/ends", out + "/axes"),
-                        List.of(out), List.of()));
-    }
-
     /** The value an Identity chain (a lowered SequenceAt) passes on. */
     private static String throughIdentities(String v, Lookup l) {
         for (int guard = 0; guard < 16; guard++) {
@@ -959,10 +941,27 @@ final class Lowering {
         return unread;
     }
 
-    private static List<Pb.NodeP> slice(String nodeName, String in, String out, long start, long end) {
-        return List.of(constant(out + "/starts", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {start})),
-                constant(out + "/ends", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {end})),
-                new Pb.NodeP(nodeName, "Slice", "", List.of(in, out + "/starts", out + "/ends"), List.of(out), List.of()));
+    /** A Slice of {@code in} along one axis, {@code [start, end)}; along axis 0 without an axes input (its default). */
+    private static List<Pb.NodeP> slice(String nodeName, String in, String out, int axis, long start, long end) {
+        List<Pb.NodeP> r = new ArrayList<>();
+        r.add(constant(out + "/starts", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {start})));
+        r.add(constant(out + "/ends", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {end})));
+        List<String> ins = new ArrayList<>(List.of(in, out + "/starts", out + "/ends"));
+        if (axis != 0) {
+            r.add(constant(out + "/axes", Tensor.ofLongs(DType.INT64, new long[] {1}, new long[] {axis})));
+            ins.add(out + "/axes");
+        }
+        r.add(new Pb.NodeP(nodeName, "Slice", "", ins, List.of(out), List.of()));
+        return r;
+    }
+
+    /** The axes of an Unsqueeze, from its attribute (before opset 13) or its constant second input; null where unknown. */
+    private static long[] unsqueezeAxes(Node unsq) {
+        long[] axes = unsq.attrInts("axes").orElse(null);
+        if (axes == null && unsq.hasInput(1)) {
+            axes = unsq.input(1).constant().filter(Tensor::hasValues).flatMap(Tensor::longs).orElse(null);
+        }
+        return axes;
     }
 
     // ------------------------------------------------------------------ proto helpers
