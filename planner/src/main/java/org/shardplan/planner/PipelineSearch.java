@@ -414,10 +414,10 @@ final class PipelineSearch {
 
     /** A builder of the configuration's problems ({@code k}) with the memos {@code sh}. */
     private ProblemBuilder newBuilder(Key k, ProblemBuilder.Shared sh, CoarseGraph cg) {
-        ProblemBuilder.Settings base = planner.settings();
+        ProblemBuilder.Settings base = planner.settings().forModel(cg);
         MemoryModel mm = new MemoryModel(base.memory().optimizer(), k.zero(), k.recompute());
         ProblemBuilder pb = new ProblemBuilder(new ProblemBuilder.Settings(submesh(k.devices()), base.compute(), mm,
-                base.maxLayouts(), base.memoryLimit()), cg.nodes().size(), sh);
+                base.maxLayouts(), base.memoryLimit(), base.gradientBucketBytes()), cg.nodes().size(), sh);
         pb.stopAt(deadline); // building checks the time limit too (ProblemBuilder.OutOfTime, caught in run)
         return pb;
     }
@@ -4465,7 +4465,7 @@ final class PipelineSearch {
     }
 
     /** Gradient bucket size of data-parallel training: PyTorch DDP's default {@code bucket_cap_mb} of 25 MiB. */
-    public static final double BUCKET_BYTES = 25 * 1024 * 1024;
+    public static final double BUCKET_BYTES = org.shardplan.planner.strategy.Collectives.GRADIENT_BUCKET_BYTES;
 
     /**
      * The part of a stage's gradient reduction the step waits for. The gradients are reduced in

@@ -284,7 +284,7 @@ public final class Planner {
 
     /** A problem builder for a coarse graph. */
     public ProblemBuilder problemBuilder(CoarseGraph cg) {
-        return new ProblemBuilder(settings(), cg.nodes().size());
+        return new ProblemBuilder(settings().forModel(cg), cg.nodes().size());
     }
 
     /** Re-costs a plan (for example one edited by hand) on the graph, bound at the plan's batch. */

@@ -51,7 +51,9 @@ import org.shardplan.planner.strategy.StrategySpace;
  * share of the iterations one device runs; plus one more forward under recomputation) plus the
  * collectives the split needs: an all-reduce of the gradient of every parameter held in copies
  * over the devices that split a dimension the parameter does not index (data parallelism; under ZeRO
- * stage 3 also two all-gathers of the weights), a reduce-scatter of the gradient parts of every
+ * stage 3 also two all-gathers of the weights; below stage 3 a parameter smaller than the 25 MiB
+ * gradient bucket pays its share of a bucket's collective, {@link Collectives#bucketedSeconds}, as
+ * the buckets of data-parallel training pay one latency each), a reduce-scatter of the gradient parts of every
  * activation input held in copies, a reduce-scatter of partial sums when a reduction dimension is
  * split, halo exchange forward and backward for split spatial dimensions, and an all-reduce of row
  * statistics when a normalised dimension is split. Digits of the device index that no split dimension
@@ -85,15 +87,51 @@ public final class ProblemBuilder {
      * @param memory optimizer, ZeRO stage and recomputation
      * @param maxLayouts the most candidate layouts per node besides the required ones (0: all)
      * @param memoryLimit the per-device memory limit, if any
+     * @param gradientBucketBytes the size of the buckets the data-parallel gradient reduction runs in (below
+     *     ZeRO stage 3): a parameter's gradient smaller than one pays its share of a bucket's collective
      */
     public record Settings(Cluster cluster, ComputeModel compute, MemoryModel memory, int maxLayouts,
-            OptionalDouble memoryLimit) {
+            OptionalDouble memoryLimit, double gradientBucketBytes) {
         public Settings {
             Objects.requireNonNull(cluster, "cluster");
             Objects.requireNonNull(compute, "compute");
             Objects.requireNonNull(memory, "memory");
             Objects.requireNonNull(memoryLimit, "memoryLimit");
+            if (!(gradientBucketBytes > 0) || Double.isInfinite(gradientBucketBytes)) {
+                throw new IllegalArgumentException("gradient bucket must be a finite number of bytes > 0, found "
+                        + gradientBucketBytes);
+            }
         }
+
+        /** Settings with full 25 MiB gradient buckets ({@link Collectives#GRADIENT_BUCKET_BYTES}). */
+        public Settings(Cluster cluster, ComputeModel compute, MemoryModel memory, int maxLayouts,
+                OptionalDouble memoryLimit) {
+            this(cluster, compute, memory, maxLayouts, memoryLimit, Collectives.GRADIENT_BUCKET_BYTES);
+        }
+
+        /**
+         * These settings with the gradient buckets of the model {@code cg}: 25 MiB, or the model's whole
+         * gradient where that is less (one bucket holds all of it, and the reduction pays one latency).
+         */
+        public Settings forModel(CoarseGraph cg) {
+            return new Settings(cluster, compute, memory, maxLayouts, memoryLimit,
+                    gradientBucketOf(cg, memory.optimizer().gradientBytes()));
+        }
+    }
+
+    /**
+     * The gradient bucket of a model: {@link Collectives#GRADIENT_BUCKET_BYTES}, or the bytes of all its
+     * trained parameters' gradients (each parameter counted once) where that is less, so that a model whose
+     * gradient fills less than one bucket pays one all-reduce of all of it. O(parameters · rank).
+     */
+    public static double gradientBucketOf(CoarseGraph cg, double gradientBytesPerElement) {
+        double total = 0;
+        for (Value v : cg.graph().parameters()) {
+            if (Backward.needsGrad(v)) {
+                total += v.type().shape().numElements().orElse(0) * gradientBytesPerElement;
+            }
+        }
+        return total > 0 ? Math.min(Collectives.GRADIENT_BUCKET_BYTES, total) : Collectives.GRADIENT_BUCKET_BYTES;
     }
 
     /**
@@ -1396,19 +1434,23 @@ public final class ProblemBuilder {
                 memory += mm.parameters(elems, dp).total();
                 if (Backward.needsGrad(v) && dp > 1) {
                     double gb = elems * mm.optimizer().gradientBytes();
+                    // stages 0 to 2 reduce in buckets (DDP's, DeepSpeed's reduce and all-gather buckets), each
+                    // tensor paying its share of a bucket's collective; stage 3 (FSDP) gathers and reduces each
+                    // wrapped unit apart, priced per tensor
+                    double bucket = mm.zeroStage() >= 3 ? 0 : settings.gradientBucketBytes();
                     if (mm.zeroStage() >= 2) {
                         // sharded gradients are reduce-scattered after every micro-batch (the accumulation
                         // buffer holds only the device's shard); same volume as the all-reduce's first half
-                        sharded += collectives.seconds(Collective.REDUCE_SCATTER, g, gb);
+                        sharded += collectives.bucketedSeconds(Collective.REDUCE_SCATTER, g, gb, bucket);
                         bytes += collectives.bytesMoved(Collective.REDUCE_SCATTER, g, gb);
                         // and the updated weights are all-gathered once per step (stage 2; stage 3 below)
                         if (mm.zeroStage() == 2) {
-                            grad += collectives.seconds(Collective.ALL_GATHER, g, elems * mm.optimizer().weightBytes());
-                            gradBytes += collectives.bytesMoved(Collective.ALL_GATHER, g,
-                                    elems * mm.optimizer().weightBytes());
+                            double wb = elems * mm.optimizer().weightBytes();
+                            grad += collectives.bucketedSeconds(Collective.ALL_GATHER, g, wb, bucket);
+                            gradBytes += collectives.bytesMoved(Collective.ALL_GATHER, g, wb);
                         }
                     } else {
-                        grad += collectives.seconds(Collective.ALL_REDUCE, g, gb);
+                        grad += collectives.bucketedSeconds(Collective.ALL_REDUCE, g, gb, bucket);
                         gradBytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, gb);
                     }
                     if (mm.zeroStage() >= 3) {

@@ -66,6 +66,30 @@ public final class Collectives {
         return best;
     }
 
+    /**
+     * Gradient bucket size of data-parallel training: PyTorch DDP's default {@code bucket_cap_mb} of 25 MiB
+     * (Li et al., "PyTorch Distributed: Experiences on Accelerating Data Parallel Training", VLDB 2020,
+     * Section 3.2.3).
+     */
+    public static final double GRADIENT_BUCKET_BYTES = 25 * 1024 * 1024;
+
+    /**
+     * A tensor's share of a collective that runs in buckets of {@code bucket} bytes: the tensors of a group
+     * are packed into buckets and each bucket is one collective, so a tensor smaller than a bucket pays its
+     * bytes' share of a full bucket's time, {@code min(t(b), b / B t(B))}, and a larger one its own time.
+     * The shares add up to the buckets' times when the tensors fill them, and a tensor never pays more
+     * than alone. This is how data-parallel training reduces gradients (DDP's buckets, DeepSpeed's
+     * reduce buckets, Megatron-LM's contiguous gradient buffer): one latency per bucket, not per tensor.
+     * O(digits).
+     */
+    public double bucketedSeconds(Collective c, int[] digits, double bytes, double bucket) {
+        double alone = seconds(c, digits, bytes);
+        if (bytes >= bucket || alone <= 0) {
+            return alone;
+        }
+        return Math.min(alone, bytes / bucket * seconds(c, digits, bucket));
+    }
+
     /** Bytes one device sends (and receives) in a ring collective of {@code bytes} over the digits' group. */
     public double bytesMoved(Collective c, int[] digits, double bytes) {
         int p = groupSize(digits);
