@@ -26,7 +26,8 @@ class DTensorExporterTest {
     /** The {@code parallelize_plan} entries: module path -> style text. */
     static Map<String, String> entries(String text) {
         Map<String, String> r = new LinkedHashMap<>();
-        Matcher m = Pattern.compile("^    \"([^\"]+)\": ((?:Colwise|Rowwise|Sequence)Parallel\\([^)]*\\)),$", Pattern.MULTILINE)
+        // the style's arguments may nest parentheses: ColwiseParallel(input_layouts=Shard(1))
+        Matcher m = Pattern.compile("^    \"([^\"]+)\": ((?:Colwise|Rowwise|Sequence)Parallel\\(.*\\)),$", Pattern.MULTILINE)
                 .matcher(text.substring(text.indexOf("parallelize_plan = {"), text.indexOf("split_spec")));
         while (m.find()) {
             r.put(m.group(1), m.group(2));
@@ -34,8 +35,19 @@ class DTensorExporterTest {
         return r;
     }
 
+    /**
+     * The state-dict names of the model's weights: its parameters, and the outputs of the {@code Identity} nodes
+     * that stand for the weights an exporter merged into one initializer (torch 1.13 keeps one of the GPT-2-style
+     * decoder's equal LayerNorm weights and names the others' Identity outputs {@code h.3.ln_2.weight}).
+     */
     static Set<String> parameterNames(ExportModel m) {
-        return m.graph().parameters().stream().map(Value::name).collect(Collectors.toSet());
+        Set<String> r = m.graph().parameters().stream().map(Value::name).collect(Collectors.toCollection(java.util.HashSet::new));
+        for (org.shardplan.graph.Node n : m.graph().nodes()) {
+            if (n.opType().equals("Identity") && n.inputs().get(0).kind() == Value.Kind.PARAMETER) {
+                r.add(n.outputs().get(0).name());
+            }
+        }
+        return r;
     }
 
     static void assertRealPaths(Map<String, String> e, ExportModel m) {

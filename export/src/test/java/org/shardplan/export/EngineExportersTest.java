@@ -250,11 +250,12 @@ class EngineExportersTest {
         assertEquals(List.of(2, 4, 8, 1), Approximation.tensorDegrees(1, 8, 32, 16));
         assertEquals(List.of(8, 4, 2, 1), Approximation.tensorDegrees(8, 8, 8, 0));
         assertEquals(List.of(4, 8, 2, 1), Approximation.tensorDegrees(4, 8, 8, 2));
-        // a small decoder at batch 16 on 64 devices, two stages: the search keeps its plan on 16 devices a stage copied
-        // over 32 (data 16 x copies 2), which no engine runs; the approximation lays the layers out at tensor-parallel
-        // degree 2, data 16 (before: degree 1, data 32 of 16 samples, copies again, and the export refused)
-        ExportModel two = TestPlans.decoder("gpt?layers=2,hidden=256,heads=8", 16, 128);
-        Plan p = TestPlans.plan(two, "builtin:gpt?layers=2,hidden=256,heads=8", 16, Map.of("batch", 16L, "seq", 128L), 64,
+        // a tiny decoder (hidden size 32) at batch 16 on 32 devices: the search keeps its plan on 16 devices copied over
+        // 32 (data 16 x copies 2; splitting its small layers further is no faster), which no engine runs; the
+        // approximation lays the layers out at tensor-parallel degree 2, data 16 (before: degree 1, data 32 of 16
+        // samples, copies again, and the export refused)
+        ExportModel two = TestPlans.decoder("gpt?layers=2,hidden=32,heads=4", 16, 128);
+        Plan p = TestPlans.plan(two, "builtin:gpt?layers=2,hidden=32,heads=4", 16, Map.of("batch", 16L, "seq", 128L), 32,
                 SearchOptions.AUTO);
         assertTrue(p.parallelism().copies() > 1 && p.parallelism().tensor() == 1, "the case did not arise: "
                 + p.parallelism());
