@@ -58,7 +58,8 @@ class BuiltinDecodersTest {
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         JsonNode expert = j.at("/baselines/expert");
-        assertTrue(expert.get("name").asText().startsWith("megatron (tensor parallel "), expert.toString());
+        // plain Megatron or its sequence-parallel variant, whichever is faster
+        assertTrue(expert.get("name").asText().matches("megatron(-sp)? \\(tensor parallel [0-9].*"), expert.toString());
         double step = j.at("/totals/stepSeconds").asDouble();
         for (JsonNode b : j.get("baselines")) {
             if (b.get("fits").asBoolean()) {

@@ -84,7 +84,8 @@ class PlanCommandTest {
     @Test
     void explainTakesCopiesInAPlacementAndNamesBadOnes(@TempDir Path dir) throws Exception {
         Path plan = dir.resolve("plan.json");
-        assertEquals(0, run("plan", "builtin:cnn", "--devices", "16", "--batch", "32", "--pipeline-parallel", "off",
+        // 8 samples on 16 devices: the stem is split 8 ways, copied twice over the 16
+        assertEquals(0, run("plan", "builtin:cnn", "--devices", "16", "--batch", "8", "--pipeline-parallel", "off",
                 "--out", plan.toString()).code());
         JsonNode j = new ObjectMapper().readTree(Files.readString(plan));
         com.fasterxml.jackson.databind.node.ObjectNode node = (com.fasterxml.jackson.databind.node.ObjectNode) j.get("nodes").get(0);

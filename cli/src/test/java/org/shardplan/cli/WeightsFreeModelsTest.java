@@ -62,9 +62,10 @@ class WeightsFreeModelsTest {
                 o.withParamsAsInputs(ImportOptions.ParamsAsInputs.OFF)).graph();
         assertEquals(0, asInputs.parameterCount());
         Plan c = plan(asInputs);
-        // (a third: on the A100 kernel model the plan with gradients splits more of its layers' weights, 3.6x)
-        assertTrue(c.totals().communicationSeconds() < b.totals().communicationSeconds() / 3,
+        // (on the A100 kernel model, with the gradients reduced in 25 MiB buckets: 72 us against 115 us)
+        assertTrue(c.totals().communicationSeconds() < b.totals().communicationSeconds() * 0.75,
                 c.totals() + " vs " + b.totals());
+        assertTrue(c.totals().communicationBytes() < b.totals().communicationBytes() / 2, c.totals() + " vs " + b.totals());
     }
 
     @Test
