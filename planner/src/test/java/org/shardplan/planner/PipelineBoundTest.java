@@ -1407,11 +1407,13 @@ class PipelineBoundTest {
 
     /**
      * The local searches over the cuts also start from the best of the partitions the dual took as columns ({@link
-     * PipelineBound#dualStart}). On DenseNet-121 at 16 A100s, batch 128 (4 stages, 4 micro-batches, interleaved with 4
-     * chunks a device) the searches from equal shares end at a partition whose every plan is at least 23.13 ms (its exact
-     * bound); the plan reported is faster than that (22.92 ms), is priced as its layouts' step, and the bound
-     * stays below it. With single cut moves alone ({@link PipelineBound#blockMoves} off): with the runs' shifts the
-     * search from equal shares reaches a partition as good as the columns' (22.76 ms).
+     * PipelineBound#dualStart}). On DenseNet-121 at 64 A100s, batch 512 (8 stages, 8 micro-batches, zero bubble) the
+     * searches from equal shares end at a partition whose every plan is at least 33.63 ms (its exact bound), those from
+     * the search's own partition at a plan of 34.04 ms; the plan reported, from the columns' start, is faster than both
+     * (33.18 ms), is priced as its layouts' step, and the bound stays below it. With single cut moves alone ({@link
+     * PipelineBound#blockMoves} off: at 16 A100s, batch 128, interleaved over 16 chunks, the runs' shifts take the search
+     * from equal shares to a partition as good as the columns'); here the runs' shifts leave every search where it ends
+     * without them.
      */
     @Test
     void theDualsColumnsStartALocalSearchToAFasterPlan() throws Exception {
@@ -1424,21 +1426,24 @@ class PipelineBoundTest {
     }
 
     private static void dualsColumnsStart() throws Exception {
-        Pipelined pl = pipelined(DENSENET, 16, 4, 4, 128);
+        int stages = 8;
+        int m = 8;
+        Pipelined pl = pipelined(DENSENET, 64, stages, m, 512);
         var o = pl.o();
         PipelineBound least = leastOf(pl);
-        PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), 4, 4, o.virtual());
-        int[] ends = least.evenShares(16);
+        PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), stages, m, o.virtual());
+        int chunks = stages * o.virtual();
+        int[] ends = least.evenShares(chunks);
         least.descend(paths, ends, PipelineSearch.DESCENT_PASSES, () -> 600);
         for (int round = 0; round < PipelineSearch.DESCENT_ROUNDS; round++) {
-            var mb = least.partitionBound(paths, 4, ends, o.stepSeconds(), PipelineBound.PARTITION_ROUNDS, () -> 600);
+            var mb = least.partitionBound(paths, stages, ends, o.stepSeconds(), PipelineBound.PARTITION_ROUNDS, () -> 600);
             int[] was = ends.clone();
             least.descend(least.fixed(paths, ends.length, mb.layouts()), ends, PipelineSearch.DESCENT_PASSES, () -> 600);
             if (java.util.Arrays.equals(was, ends)) {
                 break;
             }
         }
-        double even = least.partitionBound(paths, 4, ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS,
+        double even = least.partitionBound(paths, stages, ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS,
                 () -> 600).bound();
         var r = pl.ps().reported(o);
         var plan = r.plan();
@@ -1446,18 +1451,18 @@ class PipelineBoundTest {
                 + " partition the searches from equal shares reach at least " + even);
         assertTrue(r.lowerBound() <= plan.stepSeconds() * (1 + 1e-9), "bound " + r.lowerBound() + " above " + plan.stepSeconds());
         List<StageProfile> ps = pl.ps().profiles(o.built(), o.builder(), plan.choice(), plan.bounds(), pl.per(), false);
-        Estimate e = plan.schedule().estimate(ps, 4, plan.virtual());
-        assertEquals(e.stepSeconds() + PipelineSearch.updateAfter(plan.schedule(), ps, 4), plan.stepSeconds(),
+        Estimate e = plan.schedule().estimate(ps, m, plan.virtual());
+        assertEquals(e.stepSeconds() + PipelineSearch.updateAfter(plan.schedule(), ps, stages), plan.stepSeconds(),
                 1e-12 * plan.stepSeconds());
         // the dual's columns of this shape, with which the start is found, are there once its dual has run
-        assertTrue(least.dualStart(paths, o.schedule(), 4, 4, o.virtual(), () -> 600, false) == null, "no dual ran on this bound");
-        least.dual(o.schedule(), 4, 4, o.virtual(), Double.POSITIVE_INFINITY, () -> 600);
-        int[] start = least.dualStart(paths, o.schedule(), 4, 4, o.virtual(), () -> 600, false);
-        assertEquals(16, start.length);
-        assertEquals(least.segments(), start[15]);
+        assertTrue(least.dualStart(paths, o.schedule(), stages, m, o.virtual(), () -> 600, false) == null, "no dual ran on this bound");
+        least.dual(o.schedule(), stages, m, o.virtual(), Double.POSITIVE_INFINITY, () -> 600);
+        int[] start = least.dualStart(paths, o.schedule(), stages, m, o.virtual(), () -> 600, false);
+        assertEquals(chunks, start.length);
+        assertEquals(least.segments(), start[chunks - 1]);
         // its descents on the processors (the search waiting for the bound) reach the same start
         int threaded = least.threadedDescents;
-        assertArrayEquals(start, least.dualStart(paths, o.schedule(), 4, 4, o.virtual(), () -> 600, true));
+        assertArrayEquals(start, least.dualStart(paths, o.schedule(), stages, m, o.virtual(), () -> 600, true));
         if (Runtime.getRuntime().availableProcessors() >= 2) {
             assertEquals(threaded + 1, least.threadedDescents, "the descents ran on threads");
         }

