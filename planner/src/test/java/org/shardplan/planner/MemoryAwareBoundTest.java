@@ -84,14 +84,17 @@ class MemoryAwareBoundTest {
 
     /**
      * Planners at 4 and 8 devices with the memory limit a share of what the plan of one stage, one
-     * micro-batch, no recomputation and ZeRO 1 takes.
+     * micro-batch, no recomputation and ZeRO 1 takes: 0.3 of it at 4 devices, half and 0.2 of it at 8. The
+     * memory-aware bound leaves 2 configurations put off for memory unpriced at 4 devices and 2 at 8 under 0.2
+     * (none under half), where the memory-blind one is below the plan found; with the gradients reduced in buckets,
+     * 0.35 at 4 and 0.25 at 8 leave it none.
      */
     private static List<Planner> tight() throws Exception {
         List<Planner> r = new java.util.ArrayList<>();
         for (int devices : List.of(4, 8)) {
             Planner p = Planner.forCluster(Fixtures.a100(devices)).withBatch(64).withTimeLimit(5);
             double peak = Fixtures.oneStagePeak(p, GPT);
-            for (double share : devices == 8 ? List.of(0.5, 0.25) : List.of(0.35)) {
+            for (double share : devices == 8 ? List.of(0.5, 0.2) : List.of(0.3)) {
                 r.add(p.withMemoryLimit(share * peak));
             }
         }

@@ -13,8 +13,10 @@ import org.shardplan.planner.parareal.Models;
 
 /**
  * A one-stage plan kept does not hide a faster pipeline ({@link Planner#othersReported}): RegNetY-3.2GF (exported
- * without its weights) at 32 A100s, batch 64, keeps its one-stage plan (8.959 ms, proven optimal over its
- * configuration) unless the two-stage configuration's reported plan is sought (8.772 ms, proven optimal over its own).
+ * without its weights) at 32 A100s, batch 24, keeps its one-stage plan (4.784 ms, 8 data by 4 tensor, proven optimal
+ * over its configuration) unless the reported plan of two stages of one micro-batch is sought (priced 4.869 ms,
+ * reported 4.537 ms, its configuration's bound 4.528 ms). At batch 64 the one-stage plan (5.991 ms) is kept either
+ * way since each parameter's gradient reduction is priced as its share of a bucket's.
  */
 class OtherPipelinesReportedTest {
 
@@ -24,7 +26,7 @@ class OtherPipelinesReportedTest {
         boolean was = Planner.othersReportedOn;
         Planner.othersReportedOn = others;
         try {
-            Planner planner = Planner.forCluster(Fixtures.a100(32)).withBatch(64).withTimeLimit(60)
+            Planner planner = Planner.forCluster(Fixtures.a100(32)).withBatch(24).withTimeLimit(60)
                     .withSearch(SearchOptions.AUTO);
             Plan p = planner.plan(src);
             PlanEvaluator.Result r = planner.evaluate(p, src);
