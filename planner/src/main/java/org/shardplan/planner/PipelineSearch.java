@@ -3064,7 +3064,7 @@ final class PipelineSearch {
      * {@link #planOwnPartition}'s local searches from a second start, the model's least work cut into equal shares
      * ({@link PipelineBound#evenShares}), under the plan's schedule: they end where no single cut move helps, and the
      * search's balance of per-node times is one start of many (DenseNet-121 at 16 A100s, batch 128, interleaved over 16
-     * chunks: from the plan's partition 23.762 ms, from equal shares 23.134 ms); then from the partition of the pivot
+     * chunks: from the plan's partition 22.649 ms, from equal shares 22.393 ms); then from the partition of the pivot
      * rows' least ({@link PipelineBound#pivotStart}) and from the dual's columns ({@link PipelineBound#dualStart}), where
      * they ran for the plan's shape. Plans to price only.
      */
