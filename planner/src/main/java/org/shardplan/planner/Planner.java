@@ -795,9 +795,9 @@ public final class Planner {
     /**
      * How much slower than the fastest plan so far another pipeline degree's fastest plan on all the devices may be for
      * that degree to be priced on fewer devices a stage at all ({@link #copiedStages}; the plan there is then sought as
-     * reported only within {@link #COPIED_OTHERS_WITHIN}). Copies can gain more than a tenth: MnasNet 0.5 at 32 A100s,
-     * batch 64, chose four stages (2.839 ms) where two stages on 32 priced 3.200 ms, 1.13 times it, and on 8 devices a
-     * stage, copied, give 2.791 ms (on 16 A100s the search's plan is 2.797 ms). Each degree tried costs a
+     * reported only within {@link #COPIED_OTHERS_WITHIN}). Copies can gain more than a tenth: U-Net (small) at 64 A100s,
+     * batch 4, chose four stages (0.4932 ms) where two stages on 64 priced 0.616 ms, 1.25 times it, and on 16 devices a
+     * stage, copied, give 0.4670 ms (on 32 A100s the search's plan is 0.4752 ms). Each degree tried costs a
      * configuration's step bound and pricing per digit on fewer devices: DenseNet-201 at 64 A100s tried its one-stage
      * and two-stage degrees, 1.8 and 1.6 times the plan, for 1.5 s with no faster plan, which this window leaves out.
      * One stage stays within {@link #COPIED_OTHERS_WITHIN}: its pricing on fewer devices is a whole-model search with its
@@ -900,7 +900,7 @@ public final class Planner {
      * with each stage on the devices without the top
      * digit of the stage's device index (half a stage, for power-of-two counts), then without the next digit, and so
      * on ({@link #descend}: while the configuration's lower bound there, {@link PipelineSearch#stepLowerBound}, is below
-     * the fastest plan so far and each digit's plan is faster than the one before); the fastest digit's plan, and the
+     * the fastest plan so far, until {@link #DESCEND_SLOWER_DIGITS} digits in a row price no faster); the fastest digit's plan, and the
      * first digit's where that is another, as the search there reports it (a pipeline's: with its bound's minimisers
      * priced), its layouts copied over the devices
      * left out ({@link StrategySpace#copied}: copies compute the same values and gradients, so no collective runs
@@ -908,7 +908,7 @@ public final class Planner {
      *
      * <p>Why: a stage's candidates on all its devices do not include the copied layouts of fewer (that would multiply
      * them), so the search alone can return a plan slower than the one it would find on fewer devices (a
-     * torch.nn.Transformer at batch 16, two stages: on 16 A100s 3.396 ms, on 32 3.463 ms, on 64 3.675 ms); where
+     * torch.nn.Transformer at batch 4, two stages: on 16 A100s 2.821 ms, on 32 2.877 ms); where
      * pipelines are allowed no plan on fewer devices is searched first (the chain of {@link #fewerDevices} would repeat
      * the whole search at every device count), and this prices a few configurations instead: where the fewer
      * devices' best plan has one of them, more devices keep it (not a guarantee: the stops above, and a best plan of
@@ -947,8 +947,15 @@ public final class Planner {
     }
 
     /**
+     * The digits in a row {@link #descend} prices no faster than the fastest before it stops: the plans of successive
+     * digits are not monotone (the torch.nn.Transformer at batch 4 on 64 A100s, two stages: 2.846 ms on all 32 devices
+     * a stage, 2.916 ms priced on 16, and the plan of 8 a stage reported at 2.821 ms, the 32-device cluster's plan).
+     */
+    static final int DESCEND_SLOWER_DIGITS = 2;
+
+    /**
      * {@link #copiedStages} for the configuration of {@code from}: priced on fewer devices a stage, digit by digit,
-     * while each digit's plan is faster than the one before; the fastest of those, where it is priced less than
+     * until {@link #DESCEND_SLOWER_DIGITS} digits in a row are priced no faster than the fastest before; the fastest of those, where it is priced less than
      * {@code within} times {@code target[0]} ({@link #COPIED_REPORTED_WITHIN} for the chosen configuration, {@link
      * #COPIED_OTHERS_WITHIN} for the other pipeline degrees), as its search reports it (a pipeline's bound minimisers
      * priced: one reported bound per configuration, the costly part), lifted; that plan where it beats {@code target[0]}
@@ -962,7 +969,8 @@ public final class Planner {
         int stageDevices = c.cluster.deviceCount() / p;
         DeviceDigits at = ps.builder(micro, stageDevices, from.recompute(), from.zero()).digits();
         List<DeviceDigits> ladder = new ArrayList<>(List.of(at));
-        double previous = from.stepSeconds(); // the plan of the digit before
+        double previous = from.stepSeconds(); // the fastest plan of the digits before
+        int slower = 0; // digits in a row priced no faster than that
         PipelineSearch fastestSearch = null;
         PipelineSearch.Outcome fastest = null;
         List<DeviceDigits> fastestLadder = null;
@@ -1006,18 +1014,20 @@ public final class Planner {
                     fastest = o.get();
                     fastestLadder = List.copyOf(ladder);
                 }
-                if (!(o.get().stepSeconds() < previous * (1 - 1e-12))) {
-                    break; // slower than on more devices: fewer still are slower again (communication-bound models,
-                    // whose bounds on fewer devices stay low, would otherwise go down to one device a stage)
+                if (o.get().stepSeconds() < previous * (1 - 1e-12)) {
+                    previous = o.get().stepSeconds();
+                    slower = 0;
+                } else if (++slower >= DESCEND_SLOWER_DIGITS) {
+                    break; // slower than on more devices, digit after digit: fewer still are slower again
+                    // (communication-bound models, whose bounds on fewer devices stay low, would otherwise go down
+                    // to one device a stage)
                 }
-                previous = o.get().stepSeconds();
             }
             Lifted kept = liftReported(ps, fastestSearch, fastest, fastestLadder, target, within);
             if (first != fastest && p > 1) {
                 // the first digit's (half the devices) too: the bound's minimisers move a pipeline's plan by up to a fifth
-                // and can reorder the digits (the torch.nn.Transformer at batch 64 on 64 A100s, two stages: on 16 devices a
-                // stage priced 4.342 ms, on 8 4.234 ms, reported 4.174 and 4.194 ms; that search 2.6 -> 3.3 s, the
-                // surveys' pipelines where it does not act within their noise)
+                // and can reorder the digits (U-Net (small) at batch 1 on 64 A100s, four stages: on 8 devices a stage
+                // priced 0.432 ms, on 4 0.426 ms; copied over 64, 0.4113 ms from 8 a stage against 0.445 ms from 4)
                 Lifted l = liftReported(ps, firstSearch, first, firstLadder, target, within);
                 kept = l != null ? l : kept;
             }
@@ -1057,8 +1067,8 @@ public final class Planner {
         if (idleDevicesOn() && r.plan().fits() && r.plan().stepSeconds() < target[0] * (1 - 1e-12)
                 && !(copies && lifted.stepSeconds() <= r.plan().stepSeconds())) {
             // the plan on fewer devices, the others idle: faster than its copies over them and than every plan found on
-            // all the devices (U-Net (small) at batch 8: four stages on 4 devices a stage 0.878 ms, copied over 32
-            // devices, a stage a node, every send between nodes, 1.042 ms; the search on 32 0.912 ms)
+            // all the devices (U-Net (small) at batch 1: four stages on 4 devices a stage 0.4236 ms, copied over 32
+            // devices 0.463 ms; the search on 32 0.4265 ms)
             target[0] = r.plan().stepSeconds();
             return new Lifted(r.plan(), r.plan(), r.lowerBound(), small, target[1]);
         }
