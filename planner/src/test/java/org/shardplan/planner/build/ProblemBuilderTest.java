@@ -54,6 +54,29 @@ class ProblemBuilderTest {
         assertEquals(params + 8 * 4096 * 4.0, cost.memoryBytes(), 1e-6);
     }
 
+    @Test
+    void aModelWhoseGradientFitsOneBucketPaysOneAllReduceOfAllOfIt() {
+        Cluster c = Fixtures.a100(8);
+        Graph g = Fixtures.mlp(64, 64); // w1 [64, 256] and w2 [256, 64]: 64 KiB of 2-byte gradients
+        org.shardplan.graph.passes.CoarseGraph cg = org.shardplan.graph.passes.Coarsening.coarsen(g);
+        ProblemBuilder.Settings settings = builder(c).settings().forModel(cg);
+        double whole = 2 * 64 * 256 * 2.0;
+        assertEquals(whole, settings.gradientBucketBytes(), 0);
+        ProblemBuilder pb = new ProblemBuilder(settings, 2);
+        ProblemBuilder.Built b = pb.build(cg, Map.of());
+        double grad = 0;
+        for (String name : List.of("fc1", "fc2")) {
+            ProblemBuilder.Unit u = b.unit(name).orElseThrow();
+            Layout dp = Layout.place(Strategy.of("m", 8), List.of("m"), pb.digits()).orElseThrow();
+            grad += u.costs().get(u.indexOf(dp)).gradientSeconds();
+        }
+        // data parallel: the two weights' shares add up to one all-reduce of the whole gradient, one latency
+        assertEquals(allReduceOn8(whole), grad, 1e-15);
+        assertTrue(grad < allReduceOn8(whole / 2) * 2 * (1 - 1e-3), "less than two all-reduces, each with its latency");
+        // settings made without a model keep the full 25 MiB bucket
+        assertEquals(25 * 1024 * 1024, builder(c).settings().gradientBucketBytes(), 0);
+    }
+
     /**
      * An all-reduce of {@code n} bytes over 8 devices on NVLink (300 GB/s, 2 us): the fastest of ring, tree,
      * and a reduce-scatter and an all-gather in log2(8) = 3 steps each (Rabenseifner), which is the last.
