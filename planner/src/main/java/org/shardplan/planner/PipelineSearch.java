@@ -4938,8 +4938,15 @@ final class PipelineSearch {
     }
 
     /**
+     * The counts in a row, slower than the best or bounded, after which {@link #sweep} stops, above its first count
+     * and below it alike.
+     */
+    static final int SWEEP_SLOWER_COUNTS = 2;
+
+    /**
      * The micro-batch counts for one (stages, recomputation, ZeRO): the fewest that fit and, with
-     * {@code refine}, more while the step falls; configurations priced before are not priced again.
+     * {@code refine}, more (and for a pipeline fewer, below its first count) until {@link #SWEEP_SLOWER_COUNTS}
+     * counts in a row are slower or bounded; configurations priced before are not priced again.
      */
     private Sweep sweep(int p, boolean rc, int z, List<Integer> ms, boolean refine) throws ShardplanException {
         java.util.function.IntFunction<Optional<Outcome>> at = i -> priced.computeIfAbsent(
@@ -5007,7 +5014,7 @@ final class PipelineSearch {
                 }
                 if (o.get().isBounded()) {
                     // cannot beat the plan found: as a count that is slower
-                    if (++worse >= 2) {
+                    if (++worse >= SWEEP_SLOWER_COUNTS) {
                         break;
                     }
                     continue;
@@ -5015,12 +5022,12 @@ final class PipelineSearch {
                 if (better(o.get(), best)) {
                     best = o.get();
                     worse = 0;
-                } else if (++worse >= 2) {
+                } else if (++worse >= SWEEP_SLOWER_COUNTS) {
                     break;
                 }
             }
-            // below the start (a pipeline only): fewer, larger micro-batches until two counts in a row are slower
-            // or bounded, as above (the steps are not monotone in the count: an LSTM language model at batch 8 on 64
+            // below the start (a pipeline only): fewer, larger micro-batches until SWEEP_SLOWER_COUNTS counts in a row
+            // are slower or bounded, as above (the steps are not monotone in the count: an LSTM language model at batch 8 on 64
             // A100s, four stages, bounded at 4 and 2 micro-batches by the plan found then, runs 0.301 ms at 1, where
             // the search had kept two stages at 0.354 ms); none below a count that does not fit (fewer hold more)
             int fewerWorse = 0;
@@ -5030,7 +5037,7 @@ final class PipelineSearch {
                     break;
                 }
                 if (o.get().isBounded() || !better(o.get(), best)) {
-                    if (++fewerWorse >= 2) {
+                    if (++fewerWorse >= SWEEP_SLOWER_COUNTS) {
                         break;
                     }
                     continue;
