@@ -44,6 +44,8 @@ public final class PlanCommand implements Callable<Integer> {
     /** Default cluster when no cluster option is given: 8 x a100-40gb. */
     static final int DEFAULT_DEVICES = 8;
     static final String DEFAULT_DEVICE = "a100-40gb";
+    /** The largest --gradient-bucket-mb: 1 TiB. */
+    static final double MAX_BUCKET_MB = 1024 * 1024;
 
     @Mixin
     ClusterOptions clusterOptions;
@@ -77,6 +79,12 @@ public final class PlanCommand implements Callable<Integer> {
                     + " the last micro-batch's backward pass, as PyTorch DDP and FSDP run it) or after-backward (after"
                     + " the backward pass, as Megatron-LM's own data parallelism of 2021 ran it).")
     String gradientReduction;
+
+    @Option(names = "--gradient-bucket-mb", paramLabel = "MIB", defaultValue = "25",
+            description = "Size of the buckets the data-parallel gradient reduction runs in, in MiB (default 25: PyTorch"
+                    + " DDP's bucket_cap_mb; DeepSpeed's reduce_bucket_size and Megatron-LM's gradient buffer buckets are"
+                    + " larger). Each bucket is one collective; the last one runs after the backward pass.")
+    double gradientBucketMb;
 
     @Option(names = "--zero", paramLabel = "STAGE", defaultValue = "auto",
             description = "Sharded data parallelism: auto (default: the search chooses), or ZeRO stage 0-3.")
@@ -204,6 +212,10 @@ public final class PlanCommand implements Callable<Integer> {
             throw new ShardplanException("--gradient-reduction must be overlapped or after-backward, found "
                     + gradientReduction);
         }
+        if (!(gradientBucketMb > 0) || !(gradientBucketMb <= MAX_BUCKET_MB)) {
+            throw new ShardplanException("--gradient-bucket-mb must be a number of MiB above 0 and at most " + (long) MAX_BUCKET_MB
+                    + ", found " + gradientBucketMb);
+        }
         Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
         // the time limit counts from here: the import, the coarsening and the standard layouts check it as
         // the search does; past it the answer is the plan priced so far, a baseline, or (before any) this message
@@ -236,7 +248,8 @@ public final class PlanCommand implements Callable<Integer> {
         Planner p = Planner.forCluster(cluster).withBatch(b).withDims(m.bindings()).withOptimizer(OptimizerSpec.of(optimizer))
                 .withSearch(search).withTimeLimit(left).withModel(m.name(), m.imported().info().sha256())
                 .withVersion(Main.version()).withAttention(attention.equals("fused"))
-                .withGradientOverlap(gradientReduction.equals("overlapped"));
+                .withGradientOverlap(gradientReduction.equals("overlapped"))
+                .withGradientBucketBytes(gradientBucketMb * 1024 * 1024);
         if (memoryLimit != null) {
             p = p.withMemoryLimit(Sizes.bytes("--memory-limit", memoryLimit));
         }

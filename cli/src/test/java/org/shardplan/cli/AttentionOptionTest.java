@@ -65,6 +65,35 @@ class AttentionOptionTest {
         assertEquals(step(b.out()), step(eb.out()), 1e-3);
     }
 
+    @Test
+    void theGradientBucketSizeIsPricedRecordedAndReadBackByEvaluate(@TempDir Path dir) throws Exception {
+        for (String v : new String[] {"0", "-1", "NaN", "Infinity", "2000000"}) {
+            CliRun bad = CliRun.of("plan", GPT, "--devices", "8", "--device", "a100", "--batch", "8",
+                    "--gradient-bucket-mb", v);
+            assertEquals(2, bad.code(), v + ": " + bad.out() + bad.err());
+            assertTrue(bad.err().contains("--gradient-bucket-mb must be a number of MiB above 0 and at most 1048576"),
+                    bad.err());
+        }
+        CliRun text = CliRun.of("plan", GPT, "--gradient-bucket-mb", "big");
+        assertEquals(2, text.code(), text.out() + text.err());
+        assertTrue(text.err().contains("--gradient-bucket-mb"), text.err());
+        // 150 MB of gradients over 8 devices: six 25 MiB buckets, or two of 100 MiB, whose last runs after the backward
+        String wide = "builtin:gpt?layers=2,hidden=1024,heads=8,seq=256";
+        Path big = dir.resolve("big.json");
+        CliRun a = CliRun.of("plan", wide, "--devices", "8", "--device", "a100", "--batch", "8", "--data-parallel", "8");
+        CliRun b = CliRun.of("plan", wide, "--devices", "8", "--device", "a100", "--batch", "8", "--data-parallel", "8",
+                "--gradient-bucket-mb", "100", "--out", big.toString());
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        assertTrue(a.out().contains("data-parallel gradient reduction in 25 MiB buckets"), a.out());
+        assertTrue(b.out().contains("data-parallel gradient reduction in 100 MiB buckets"), b.out());
+        assertTrue(Files.readString(big).matches("(?s).*\"gradient-bucket-mb\"\\s*:\\s*\"100\".*"));
+        assertTrue(step(a.out()) < step(b.out()), a.out() + b.out());
+        CliRun eb = CliRun.of("evaluate", big.toString(), wide, "--dim", "batch=8");
+        assertEquals(0, eb.code(), eb.err());
+        assertEquals(step(b.out()), step(eb.out()), 1e-3);
+    }
+
     /** The step in ms from a report's "step X ms" line. */
     private static double step(String report) {
         for (String line : report.split("\n")) {

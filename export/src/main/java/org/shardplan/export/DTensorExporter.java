@@ -10,6 +10,8 @@ import org.shardplan.graph.passes.CoarseEdge;
 import org.shardplan.graph.passes.CoarseGraph;
 import org.shardplan.graph.passes.CoarseNode;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.PlanFormatException;
+import org.shardplan.planner.Planner;
 
 /**
  * A PyTorch tensor-parallel plan for a plan: a Python file defining {@code parallelize_plan}, a dict
@@ -104,11 +106,16 @@ public final class DTensorExporter extends EngineExporter {
         b.append("MESH_DIM_NAMES = (\"pp\", \"dp\", \"tp\")\n");
         b.append("# data parallelism over mesh[\"dp\"], ZeRO ").append(p.options().zeroStage()).append(": ")
                 .append(switch (p.options().zeroStage()) {
-                    case 1 -> "replicate (DDP) with torch.distributed.optim.ZeroRedundancyOptimizer (optimizer state sharded)";
+                    case 1 -> "replicate (DDP) with bucket_cap_mb=DDP_BUCKET_CAP_MB and"
+                            + " torch.distributed.optim.ZeroRedundancyOptimizer (optimizer state sharded)";
                     case 2 -> "fully_shard(..., reshard_after_forward=False) (FSDP2; parameters kept whole from forward to backward)";
                     case 3 -> "fully_shard (FSDP2)";
-                    default -> "replicate (DDP)";
+                    default -> "replicate (DDP) with bucket_cap_mb=DDP_BUCKET_CAP_MB";
                 }).append('\n');
+        if (p.options().zeroStage() <= 1) {
+            // DDP's buckets as the plan priced the gradient reduction (FSDP2 reduces per wrapped unit)
+            b.append("DDP_BUCKET_CAP_MB = ").append(bucketMegabytes(p)).append('\n');
+        }
         b.append("ACTIVATION_CHECKPOINTING = ").append(p.options().recompute() ? "True" : "False").append('\n');
         b.append("\nparallelize_plan = {\n");
         entries.forEach((k, s) -> b.append("    \"").append(k).append("\": ").append(s).append(",\n"));
@@ -130,6 +137,15 @@ public final class DTensorExporter extends EngineExporter {
     }
 
     /** The module path of the first layer of every stage after the first. */
+    /** The plan's gradient bucket in MiB, as DDP's {@code bucket_cap_mb} takes it (25 unless the plan asked otherwise). */
+    static String bucketMegabytes(Plan p) throws ExportException {
+        try {
+            return Planner.mebibytes(Planner.gradientBucketBytesOf(p));
+        } catch (PlanFormatException e) {
+            throw new ExportException("plan options: " + e.getMessage(), e);
+        }
+    }
+
     private List<String> splitPoints(Plan p, CoarseGraph cg) throws ExportException {
         List<String> r = new ArrayList<>();
         Map<String, CoarseNode> byName = new HashMap<>();

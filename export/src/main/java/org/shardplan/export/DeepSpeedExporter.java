@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import java.util.Optional;
 import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.Planner;
 
 /**
  * A DeepSpeed configuration (JSON) for a plan. Keys follow DeepSpeed 0.19.6 (deepspeedai/DeepSpeed at
@@ -94,6 +96,28 @@ public final class DeepSpeedExporter extends EngineExporter {
         return true;
     }
 
+    /**
+     * The plan's gradient buckets in DeepSpeed's keys, which count elements: {@code reduce_bucket_size} for ZeRO 1
+     * and 2 (the gradients' reduction), {@code allgather_bucket_size} for ZeRO 2 (the updated weights'
+     * all-gather). ZeRO 0 reduces in DeepSpeed's fixed buckets of 5e8 elements ({@code MEMORY_OPT_ALLREDUCE_SIZE}
+     * in {@code deepspeed/runtime/engine.py}), and ZeRO 3 prefetches and reduces per parameter group: a note
+     * says so where the plan asked for buckets of its own size ({@code --gradient-bucket-mb}).
+     */
+    static void bucketSizes(Plan p, ObjectNode zo, List<String> notes) throws ExportException {
+        int zero = p.options().zeroStage();
+        if (zero == 1 || zero == 2) {
+            zo.put("reduce_bucket_size", bucketElements(p, OptimizerSpec::gradientBytes));
+            if (zero == 2) {
+                zo.put("allgather_bucket_size", bucketElements(p, OptimizerSpec::weightBytes));
+            }
+        } else if (p.options().requested().containsKey(Planner.GRADIENT_BUCKET_MB)) {
+            notes.add("gradient buckets of " + p.options().requested().get(Planner.GRADIENT_BUCKET_MB) + " MiB: DeepSpeed"
+                    + (zero == 0 ? " reduces ZeRO stage 0 gradients in fixed buckets of 5e8 elements" : " reduces ZeRO"
+                    + " stage 3 gradients by its own reduce_bucket_size and prefetch settings, which the plan leaves"
+                    + " at DeepSpeed's defaults"));
+        }
+    }
+
     @Override
     String write(EngineView v, CoarseGraph cg, List<String> notes) throws ExportException {
         Plan p = v.plan();
@@ -102,7 +126,9 @@ public final class DeepSpeedExporter extends EngineExporter {
         r.put("train_batch_size", p.batch());
         r.put("train_micro_batch_size_per_gpu", p.parallelism().microBatchSize());
         r.put("gradient_accumulation_steps", p.parallelism().microBatches());
-        r.putObject("zero_optimization").put("stage", p.options().zeroStage());
+        ObjectNode zo = r.putObject("zero_optimization");
+        zo.put("stage", p.options().zeroStage());
+        bucketSizes(p, zo, notes);
         if (v.tensor() > 1) {
             r.putObject("tensor_parallel").put("autotp_size", v.tensor());
         }

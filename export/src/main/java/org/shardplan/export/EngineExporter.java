@@ -4,7 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.cost.cluster.ClusterException;
+import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.PlanFormatException;
+import org.shardplan.planner.Planner;
 
 /**
  * The common path of the formats for engines of one degree per kind of parallelism: check the plan
@@ -67,6 +71,20 @@ abstract class EngineExporter implements Exporter {
     /** The text for a plan the engine can run. */
     abstract String write(EngineView v, CoarseGraph cg, List<String> notes) throws ExportException;
 
+    /**
+     * The plan's gradient bucket ({@link Planner#gradientBucketBytesOf}) in elements of {@code bytesPerElement} of the
+     * plan's optimizer (its gradients' or its weights' bytes), as engines that count buckets in elements take it.
+     */
+    static long bucketElements(Plan p, java.util.function.ToDoubleFunction<OptimizerSpec> bytesPerElement)
+            throws ExportException {
+        try {
+            double bytes = Planner.gradientBucketBytesOf(p);
+            return Math.max(1, Math.round(bytes / bytesPerElement.applyAsDouble(OptimizerSpec.of(p.options().optimizer()))));
+        } catch (PlanFormatException | ClusterException e) {
+            throw new ExportException("plan options: " + e.getMessage(), e);
+        }
+    }
+
     /** The message without the format's name in front. */
     private String bare(ExportException e) {
         String m = e.getMessage();
@@ -110,7 +128,9 @@ abstract class EngineExporter implements Exporter {
             stages = true;
         }
         if (lacks.isEmpty()) {
-            return Result.text(write(view, cg, new ArrayList<>()), List.of(), plan);
+            List<String> notes = new ArrayList<>(); // what the format leaves to its defaults
+            String text = write(view, cg, notes);
+            return Result.text(text, notes, plan);
         }
         if (!req.approximate()) {
             throw new ExportException(name() + ": " + lacks.get(0) + " (--approximate writes the nearest plan " + name()

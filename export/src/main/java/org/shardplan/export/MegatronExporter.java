@@ -3,7 +3,9 @@ package org.shardplan.export;
 import java.util.List;
 import java.util.Optional;
 import org.shardplan.graph.passes.CoarseGraph;
+import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.Planner;
 
 /**
  * Megatron-LM's command-line arguments for a plan, as a bash array in the style of Megatron-LM's
@@ -20,7 +22,9 @@ import org.shardplan.planner.Plan;
  *     {@code --num-layers-per-virtual-pipeline-stage};
  * <li>recomputation: {@code --recompute-granularity full --recompute-method uniform --recompute-num-layers 1};
  * <li>ZeRO 1: {@code --use-distributed-optimizer}; ZeRO 2 and 3: {@code --use-megatron-fsdp
- *     --data-parallel-sharding-strategy optim_grads} or {@code optim_grads_params}.
+ *     --data-parallel-sharding-strategy optim_grads} or {@code optim_grads_params};
+ * <li>the data-parallel gradient reduction of ZeRO 0 and 1 overlapped with the backward pass (the plan's default):
+ *     {@code --overlap-grad-reduce --ddp-bucket-size N}, N the plan's gradient bucket in parameters.
  * </ul>
  * Megatron-LM runs 1F1B (PipeDream-flush; Narayanan et al., SC'21) and its interleaved form; a GPipe
  * or zero-bubble plan is approximated by 1F1B. O(nodes).
@@ -86,6 +90,13 @@ public final class MegatronExporter extends EngineExporter {
                 arg(b, "--data-parallel-sharding-strategy optim_grads_params");
             }
             default -> { }
+        }
+        if (p.options().zeroStage() <= 1 && v.data() > 1
+                && !Planner.AFTER_BACKWARD.equals(p.options().requested().get(Planner.GRADIENT_REDUCTION))) {
+            // the reduction overlapped with the backward pass, in the plan's buckets (Megatron counts parameters; without
+            // the flag it reduces everything after the backward pass)
+            arg(b, "--overlap-grad-reduce");
+            arg(b, "--ddp-bucket-size " + bucketElements(p, OptimizerSpec::gradientBytes));
         }
         b.append(")\n");
         return b.toString();

@@ -15,7 +15,9 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.shardplan.cost.memory.OptimizerSpec;
 import org.shardplan.planner.Plan;
+import org.shardplan.planner.Planner;
 import org.shardplan.planner.PlanNode;
 import org.shardplan.planner.SearchOptions;
 
@@ -150,6 +152,74 @@ class EngineExportersTest {
         assertEquals(4, j.get("tensor_parallel").get("autotp_size").asInt());
         assertEquals(0, j.get("zero_optimization").get("stage").asInt());
         assertFalse(j.has("pipeline"));
+    }
+
+    @Test
+    void theGradientBucketsGoIntoDeepSpeedsAndDdpsSettings() throws Exception {
+        Plan ds = export("deepspeed", tensor4, bundled, true).plan();
+        OptimizerSpec o = OptimizerSpec.of(ds.options().optimizer());
+        double mib = 1024 * 1024;
+        // ZeRO 1: the gradients are reduced in reduce_bucket_size elements, 25 MiB of them unless the plan asked
+        JsonNode z1 = zeroOf(export("deepspeed", withBuckets(ds, 1, null), bundled, false));
+        assertEquals(Math.round(25 * mib / o.gradientBytes()), z1.get("reduce_bucket_size").asLong());
+        assertFalse(z1.has("allgather_bucket_size"));
+        JsonNode z2 = zeroOf(export("deepspeed", withBuckets(ds, 2, "100"), bundled, false));
+        assertEquals(Math.round(100 * mib / o.gradientBytes()), z2.get("reduce_bucket_size").asLong());
+        assertEquals(Math.round(100 * mib / o.weightBytes()), z2.get("allgather_bucket_size").asLong());
+        // ZeRO 0 runs DeepSpeed's fixed buckets: no key, and a note where the plan asked for its own size
+        Exporter.Result r0 = export("deepspeed", withBuckets(ds, 0, null), bundled, false);
+        assertFalse(zeroOf(r0).has("reduce_bucket_size"));
+        assertTrue(r0.notes().stream().noneMatch(n -> n.contains("bucket")), r0.notes().toString());
+        Exporter.Result asked = export("deepspeed", withBuckets(ds, 0, "100"), bundled, false);
+        assertTrue(asked.notes().stream().anyMatch(n -> n.startsWith("gradient buckets of 100 MiB: DeepSpeed reduces ZeRO"
+                + " stage 0 gradients in fixed buckets of 5e8 elements")), asked.notes().toString());
+        assertTrue(asked.text().contains("fixed buckets of 5e8 elements"), asked.text());
+        // Megatron-LM: the overlapped reduction in buckets counted in parameters; none after the backward pass
+        Map<String, String> m = megatronArgs(export("megatron", withBuckets(exact, 1, "100"), bundled, false).text());
+        assertTrue(exact.parallelism().data() > 1);
+        assertEquals("", m.get("--overlap-grad-reduce"));
+        assertEquals(Long.toString(Math.round(100 * mib / o.gradientBytes())), m.get("--ddp-bucket-size"));
+        Plan after = withBuckets(exact, 0, null);
+        Map<String, String> rq = new LinkedHashMap<>(after.options().requested());
+        rq.put(Planner.GRADIENT_REDUCTION, Planner.AFTER_BACKWARD);
+        Plan.Options ao = after.options();
+        after = new Plan(after.model(), after.cluster(), after.batch(), after.dims(),
+                new Plan.Options(ao.optimizer(), 0, ao.recompute(), ao.memoryLimitBytes(), rq), after.nodes(),
+                after.parallelism(), after.schedule(), after.stages(), after.totals(), after.baselines(), after.solver(),
+                after.provenance(), List.of());
+        Map<String, String> ma = megatronArgs(export("megatron", after, bundled, false).text());
+        assertFalse(ma.containsKey("--overlap-grad-reduce"), ma.toString());
+        assertFalse(ma.containsKey("--ddp-bucket-size"), ma.toString());
+        // DDP takes the size in MiB; FSDP2 (ZeRO 3) reduces per wrapped unit and gets none
+        assertEquals(Optional.of("25"), ddpBucket(export("dtensor", withBuckets(ds, 0, null), bundled, false).text()));
+        assertEquals(Optional.of("0.5"), ddpBucket(export("dtensor", withBuckets(ds, 1, "0.5"), bundled, false).text()));
+        assertEquals(Optional.empty(), ddpBucket(export("dtensor", withBuckets(ds, 3, "0.5"), bundled, false).text()));
+    }
+
+    /** The value of a DTensor export's {@code DDP_BUCKET_CAP_MB = V} line. */
+    private static Optional<String> ddpBucket(String text) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith("DDP_BUCKET_CAP_MB = ")) {
+                return Optional.of(line.substring("DDP_BUCKET_CAP_MB = ".length()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static JsonNode zeroOf(Exporter.Result r) throws Exception {
+        return new ObjectMapper().readTree(r.text()).get("zero_optimization");
+    }
+
+    /** Plan {@code p} with ZeRO stage {@code zero} and, where {@code mb} is given, gradient buckets of that many MiB. */
+    private static Plan withBuckets(Plan p, int zero, String mb) {
+        Plan.Options o = p.options();
+        Map<String, String> rq = new LinkedHashMap<>(o.requested());
+        if (mb != null) {
+            rq.put(Planner.GRADIENT_BUCKET_MB, mb);
+        }
+        return new Plan(p.model(), p.cluster(), p.batch(), p.dims(),
+                new Plan.Options(o.optimizer(), zero, o.recompute(), o.memoryLimitBytes(), rq), p.nodes(),
+                p.parallelism(), p.schedule(), p.stages(), p.totals(), p.baselines(), p.solver(), p.provenance(), List.of());
     }
 
     @Test

@@ -73,6 +73,8 @@ final class OverlapBound {
     private final ComputeModel compute;
     private final OptimizerSpec optimizer;
     private final boolean overlap;
+    /** The gradient bucket's size in bytes ({@link ComputeModel#gradientBucketBytes}). */
+    private final double bucket;
     private final double buckets;
     private final int[][] allowed;
     /** Per node, the largest gradient bytes of its candidates; and half their sum, the largest volume. */
@@ -101,6 +103,7 @@ final class OverlapBound {
         this.compute = compute;
         this.optimizer = optimizer;
         this.overlap = compute.gradientOverlap();
+        this.bucket = compute.gradientBucketBytes();
         int n = b.units().size();
         allowed = new int[n][];
         mostBytes = new double[n];
@@ -124,7 +127,7 @@ final class OverlapBound {
             volume += most;
         }
         this.mostVolume = volume / 2;
-        this.buckets = Math.max(1, Math.ceil(volume / 2 / PipelineSearch.BUCKET_BYTES));
+        this.buckets = bucketsOf(volume / 2, bucket);
     }
 
     /**
@@ -459,7 +462,7 @@ final class OverlapBound {
         double fastestStep = Double.POSITIVE_INFINITY;
         for (int[] x : plans) {
             seen.add(java.util.Arrays.toString(x));
-            int k = bucketsOf(volume(x));
+            int k = bucketsOf(volume(x), bucket);
             fewest = Math.min(fewest, k);
             most = Math.max(most, k);
             double st = summedStep(x);
@@ -468,7 +471,7 @@ final class OverlapBound {
                 fastest = x;
             }
         }
-        int around = bucketsOf(volume(fastest));
+        int around = bucketsOf(volume(fastest), bucket);
         List<Integer> counts = new ArrayList<>();
         for (int k = Math.max(2, fewest); k <= most; k++) {
             counts.add(k);
@@ -629,7 +632,7 @@ final class OverlapBound {
             }
             pairs.add(new FloorProgram.Pair(l.from(), l.to(), c));
         }
-        double floor = Math.nextUp((k - 1) * PipelineSearch.BUCKET_BYTES);
+        double floor = Math.nextUp((k - 1) * bucket);
         java.util.function.BooleanSupplier expired = () -> secondsLeft.getAsDouble() <= 0.05;
         FloorProgram.Result r = FloorProgram.solve(cost, res, pairs, floor, FLOOR_POINTS, FLOOR_WORK, expired);
         if (r == null && !expired.getAsBoolean()) {
@@ -678,7 +681,7 @@ final class OverlapBound {
     /** The step of sums {@code t[at..at+3]}: {@code W + U + E}. */
     private double stepOf(double[] t, int at) {
         double g = t[at + 1];
-        double e = !overlap ? g : g <= 0 ? 0 : Math.max(g / bucketsOf(t[at + 3]), g - t[at + 2]);
+        double e = !overlap ? g : g <= 0 ? 0 : Math.max(g / bucketsOf(t[at + 3], bucket), g - t[at + 2]);
         return t[at] + e;
     }
 
@@ -770,7 +773,7 @@ final class OverlapBound {
         // the groups by their change of the step at x's bucket count per byte of volume: those that lower it without
         // changing the volume, then those that add volume most cheaply, then those that remove it (most saved per byte
         // removed first), then the rest
-        double k = overlap ? bucketsOf(base[3]) : 1;
+        double k = overlap ? bucketsOf(base[3], bucket) : 1;
         Integer[] order = new Integer[groups];
         int[] kind = new int[groups];
         double[] rank = new double[groups];
@@ -973,8 +976,8 @@ final class OverlapBound {
     }
 
     /** The bucket count of a gradient volume, as {@link PipelineSearch#exposedGradientSeconds} counts it. */
-    static int bucketsOf(double volume) {
-        return (int) Math.max(1, Math.ceil(volume / PipelineSearch.BUCKET_BYTES));
+    static int bucketsOf(double volume, double bucket) {
+        return (int) Math.max(1, Math.ceil(volume / bucket));
     }
 
     /** The most exact solves the split by bucket count ({@link #byBucketCount}) adds. */
@@ -1041,7 +1044,7 @@ final class OverlapBound {
         // the same at the other weights a part may be bounded at
         Map<Double, Map<Integer, Solve>> freeAt = new java.util.HashMap<>();
         List<Part> parts = new ArrayList<>();
-        parts.add(new Part(1, top, phi, bucketsOf(volume(xStar))));
+        parts.add(new Part(1, top, phi, bucketsOf(volume(xStar), bucket)));
         int[] spent = {0};
         double[] goal = {target};
         while (spent[0] < MAX_SPLIT_SOLVES && secondsLeft.getAsDouble() > 0.05) {
@@ -1109,8 +1112,8 @@ final class OverlapBound {
         double alpha = hi == 1 ? 1 : alphaStar;
         double gw = alpha / hi + (1 - alpha);
         double bw = 1 - alpha;
-        double below = (lo - 1) * PipelineSearch.BUCKET_BYTES; // every plan of the part has more volume
-        double above = hi * PipelineSearch.BUCKET_BYTES; // and at most this
+        double below = (lo - 1) * bucket; // every plan of the part has more volume
+        double above = hi * bucket; // and at most this
         int before = spent[0];
         Solve s0 = free.get(hi);
         if (s0 == null) {
@@ -1124,7 +1127,7 @@ final class OverlapBound {
             return new Part(lo, hi, best, 0);
         }
         double v0 = volume(s0.x());
-        int j = bucketsOf(v0);
+        int j = bucketsOf(v0, bucket);
         if (j >= lo && j <= hi) {
             trace(lo, hi, spent[0] - before, best);
             return new Part(lo, hi, best, j); // the multiplier 0 is the maximum

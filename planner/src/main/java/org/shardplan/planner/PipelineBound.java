@@ -147,6 +147,8 @@ final class PipelineBound {
     /** Per segment boundary 0..K: the send time of a stage ending there (0 at both ends). */
     private final double[] sendAt;
     private final boolean overlap;
+    /** The gradient bucket's size in bytes ({@link ComputeModel#gradientBucketBytes}). */
+    private final double bucket;
     private final ComputeModel compute;
     private final OptimizerSpec optimizer;
     private final int segments;
@@ -208,6 +210,7 @@ final class PipelineBound {
         this.positions = List.copyOf(positions);
         this.recompute = recompute;
         this.overlap = compute.gradientOverlap();
+        this.bucket = compute.gradientBucketBytes();
         this.compute = compute;
         this.optimizer = optimizer;
         forward = new double[segments];
@@ -237,7 +240,7 @@ final class PipelineBound {
             }
             volume += v;
         }
-        double most = overlap ? Math.max(1, Math.ceil(volume / PipelineSearch.BUCKET_BYTES)) : 1;
+        double most = overlap ? OverlapBound.bucketsOf(volume, bucket) : 1;
         List<Double> ls = new ArrayList<>();
         for (double x = 1; x < most && most <= BUCKET_LEVELS; x *= 2) {
             ls.add(x);
@@ -779,7 +782,7 @@ final class PipelineBound {
 
     /** The least level of {@link #levels} of at least a chunk's buckets. O(log levels). */
     private int level(int from, int to) {
-        double k = overlap ? Math.max(1, Math.ceil((preVolume[to] - preVolume[from]) / PipelineSearch.BUCKET_BYTES)) : 1;
+        double k = overlap ? OverlapBound.bucketsOf(preVolume[to] - preVolume[from], bucket) : 1;
         int l = java.util.Arrays.binarySearch(levels, k);
         return l >= 0 ? l : Math.min(levels.length - 1, -l - 1);
     }
@@ -788,7 +791,7 @@ final class PipelineBound {
     double chunkSync(int from, int to) {
         double g = preGradient[to] - preGradient[from];
         double v = preVolume[to] - preVolume[from];
-        return g <= 0 ? 0 : overlap ? g / Math.max(1, Math.ceil(v / PipelineSearch.BUCKET_BYTES)) : g;
+        return g <= 0 ? 0 : overlap ? g / OverlapBound.bucketsOf(v, bucket) : g;
     }
 
     /** A node's forward time of one micro-batch as the stage profiles count it: compute and half the collectives. */
@@ -1450,7 +1453,7 @@ final class PipelineBound {
             v += mostVolume[k];
             st += leastStatic[k];
         }
-        double sync = g <= 0 ? 0 : overlap ? g / Math.max(1, Math.ceil(v / PipelineSearch.BUCKET_BYTES)) : g;
+        double sync = g <= 0 ? 0 : overlap ? g / OverlapBound.bucketsOf(v, bucket) : g;
         double send = to < segments ? sendAt[to] : 0;
         return new StageProfile(f, in + w, w, send, sync, 0, 0, compute.optimizerStepSeconds(st, optimizer));
     }
@@ -2778,7 +2781,7 @@ final class PipelineBound {
      * least is at least {@code v}), and nothing is solved. {@code x} keeps {@code v}'s minimiser.
      */
     private double splitChunk(int lo, int hi, double most, double v, int[] x, DoubleSupplier secondsLeft) {
-        if (OverlapBound.bucketsOf(chunkVolume(lo, hi, x)) > 1) {
+        if (OverlapBound.bucketsOf(chunkVolume(lo, hi, x), bucket) > 1) {
             return v;
         }
         double keep = buckets;
@@ -2792,7 +2795,7 @@ final class PipelineBound {
                 return v;
             }
             buckets = most;
-            double floor = PipelineSearch.BUCKET_BYTES;
+            double floor = bucket;
             double top = 0;
             for (int i = lo; i < hi; i++) {
                 top += mostGradient(i) / 2;
@@ -2924,7 +2927,7 @@ final class PipelineBound {
             bytes += built.units().get(i).costs().get(x[i]).parameterBytes();
         }
         double b = t[1] + t[2];
-        double sync = overlap ? PipelineSearch.exposedGradientSeconds(t[3], volume, b) : t[3];
+        double sync = overlap ? PipelineSearch.exposedGradientSeconds(t[3], volume, b, bucket) : t[3];
         return new StageProfile(t[0], b, Math.max(0, Math.min(t[2], b)), send, sync, 0, 0,
                 compute.optimizerStepSeconds(bytes, optimizer));
     }
@@ -4132,7 +4135,7 @@ final class PipelineBound {
             double b = pre[1][to] - pre[1][from] + in + pre[2][to] - pre[2][from];
             double w = pre[2][to] - pre[2][from];
             double g = pre[3][to] - pre[3][from];
-            double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, pre[4][to] - pre[4][from], b) : g;
+            double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, pre[4][to] - pre[4][from], b, bucket) : g;
             ps.set(j, new StageProfile(f, b, Math.max(0, Math.min(w, b)), to < segments ? sendAt[to] : 0, sync, 0, 0,
                     compute.optimizerStepSeconds(pre[5][to] - pre[5][from], optimizer)));
         }

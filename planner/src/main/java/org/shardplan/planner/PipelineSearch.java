@@ -2135,7 +2135,8 @@ final class PipelineSearch {
         if (!interleaved) {
             kinds.remove(MemoryAwareBound.Kind.INTERLEAVED);
         }
-        Exposed ex = exposedReductionBound ? Exposed.of(nodeCosts, m, pb.settings().compute().gradientOverlap()) : null;
+        Exposed ex = exposedReductionBound ? Exposed.of(nodeCosts, m, pb.settings().compute().gradientOverlap(),
+                pb.settings().compute().gradientBucketBytes()) : null;
         double[] unc = ex != null ? ex.allUncovered : exposedReductionBound ? Exposed.uncovered(nodeCosts, m,
                 pb.settings().compute().gradientOverlap()) : null;
         return stepLowerBound(n, cut, stages, m, kinds, pf, pa, pc, ex, unc);
@@ -2239,13 +2240,15 @@ final class PipelineSearch {
         final double[] volume;
         /** The largest bucket count less one (the index of Kmax), 0 where the reduction is not overlapped. */
         final int top;
+        /** The gradient bucket's size in bytes ({@link org.shardplan.cost.compute.ComputeModel#gradientBucketBytes}). */
+        final double bucket;
 
         /**
          * The sums of a configuration's node costs; null where the model's largest gradient volume has more than {@link
          * #MAX_BUCKETS} buckets (its last bucket is then a small share of its reduction, and the sums would cost more
          * than they add: GPT-1T's search took 7-10% longer with them).
          */
-        static Exposed of(List<List<ProblemBuilder.Cost>> costs, int m, boolean overlap) {
+        static Exposed of(List<List<ProblemBuilder.Cost>> costs, int m, boolean overlap, double bucket) {
             int n = costs.size();
             double[] volume = new double[n + 1];
             for (int i = 0; i < n; i++) {
@@ -2255,16 +2258,17 @@ final class PipelineSearch {
                 }
                 volume[i + 1] = volume[i] + most;
             }
-            if (overlap && OverlapBound.bucketsOf(volume[n]) > MAX_BUCKETS) {
+            if (overlap && OverlapBound.bucketsOf(volume[n], bucket) > MAX_BUCKETS) {
                 return null;
             }
-            return new Exposed(costs, m, overlap, volume);
+            return new Exposed(costs, m, overlap, bucket, volume);
         }
 
-        private Exposed(List<List<ProblemBuilder.Cost>> costs, int m, boolean overlap, double[] volume) {
+        private Exposed(List<List<ProblemBuilder.Cost>> costs, int m, boolean overlap, double bucket, double[] volume) {
             this.volume = volume;
+            this.bucket = bucket;
             int n = costs.size();
-            int kmax = overlap ? OverlapBound.bucketsOf(volume[n]) : 1;
+            int kmax = overlap ? OverlapBound.bucketsOf(volume[n], bucket) : 1;
             top = kmax - 1;
             all = new double[kmax][n + 1];
             allUncovered = uncovered(costs, m, overlap);
@@ -2325,7 +2329,7 @@ final class PipelineSearch {
 
         /** Nodes {@code i..j-1} as one stage: the prefix difference at the stage's own bucket count. */
         double stage(double[][] sums, int i, int j) {
-            int k = top == 0 ? 0 : Math.min(top, OverlapBound.bucketsOf(volume[j] - volume[i]) - 1);
+            int k = top == 0 ? 0 : Math.min(top, OverlapBound.bucketsOf(volume[j] - volume[i], bucket) - 1);
             return sums[k][j] - sums[k][i];
         }
 
@@ -4418,7 +4422,7 @@ final class PipelineSearch {
         List<StageProfile> r = new ArrayList<>();
         for (int s = 0; s < stages; s++) {
             double send = sendBytes[s] > 0 ? link.transferSeconds(sendBytes[s]) : 0;
-            double exposed = overlap ? exposedGradientSeconds(sync[s], moved[s] / 2, bwd[s]) : sync[s];
+            double exposed = overlap ? exposedGradientSeconds(sync[s], moved[s] / 2, bwd[s], cm.gradientBucketBytes()) : sync[s];
             r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, exposed, stat[s], act[s],
                     cm.optimizerStepSeconds(stat[s], pb.settings().memory().optimizer())));
         }
@@ -4464,12 +4468,9 @@ final class PipelineSearch {
         return max;
     }
 
-    /** Gradient bucket size of data-parallel training: PyTorch DDP's default {@code bucket_cap_mb} of 25 MiB. */
-    public static final double BUCKET_BYTES = org.shardplan.planner.strategy.Collectives.GRADIENT_BUCKET_BYTES;
-
     /**
      * The part of a stage's gradient reduction the step waits for. The gradients are reduced in
-     * buckets of {@link #BUCKET_BYTES} as the backward pass of the step's last micro-batch produces
+     * buckets of {@code bucket} bytes as the backward pass of the step's last micro-batch produces
      * them, each bucket's collective running while the backward goes on (Li et al., "PyTorch
      * Distributed: Experiences on Accelerating Data Parallel Training", VLDB 2020, Section 3.2.3): with
      * k = ceil(volume / bucket) buckets, the last bucket (1/k of the reduction) always runs after the
@@ -4477,11 +4478,11 @@ final class PipelineSearch {
      * {@code max(total / k, total - backward)}. {@code volume} is the gradient's size (half the bytes
      * an all-reduce moves per device). O(1).
      */
-    public static double exposedGradientSeconds(double total, double volume, double backward) {
+    public static double exposedGradientSeconds(double total, double volume, double backward, double bucket) {
         if (total <= 0) {
             return 0;
         }
-        double k = Math.max(1, Math.ceil(volume / BUCKET_BYTES));
+        double k = OverlapBound.bucketsOf(volume, bucket);
         return Math.max(total / k, total - backward);
     }
 

@@ -61,7 +61,7 @@ public final class Planner {
     private record Config(Cluster cluster, long batch, Map<String, Long> dims, OptionalDouble memoryLimit,
             MemoryModel memory, double timeLimit, int maxLayouts, Optional<ComputeModel> compute, String calibration,
             String version, String modelName, String sha256, SearchOptions search, boolean fusedAttention,
-            boolean gradientOverlap) {
+            boolean gradientOverlap, double gradientBucketBytes) {
     }
 
     private final Config c;
@@ -70,6 +70,11 @@ public final class Planner {
     public static final String GRADIENT_REDUCTION = "gradient-reduction";
     /** Its value: the reduction after the backward pass ({@link #withGradientOverlap} false). */
     public static final String AFTER_BACKWARD = "after-backward";
+    /**
+     * The request key a plan records the gradient buckets' size under, in MiB ({@link #withGradientBucketBytes}),
+     * where it is not the default 25.
+     */
+    public static final String GRADIENT_BUCKET_MB = "gradient-bucket-mb";
 
     private Planner(Config c) {
         this.c = c;
@@ -79,7 +84,7 @@ public final class Planner {
     public static Planner forCluster(Cluster cluster) {
         return new Planner(new Config(Objects.requireNonNull(cluster, "cluster"), 0, Map.of(), OptionalDouble.empty(),
                 MemoryModel.DEFAULT, 60, 64, Optional.empty(), "analytic", "unknown", "", "", SearchOptions.AUTO.withPipeline(1)
-                        .withMicroBatches(1), true, true));
+                        .withMicroBatches(1), true, true, ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES));
     }
 
     /** The global batch size (used to find each node's batch dimension; 0: the first axis of each input). */
@@ -88,13 +93,13 @@ public final class Planner {
             throw new IllegalArgumentException("batch must be >= 0, found " + batch);
         }
         return new Planner(new Config(c.cluster, batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** The symbolic dimension bindings the graph was imported with (recorded in the plan). */
     public Planner withDims(Map<String, Long> dims) {
         return new Planner(new Config(c.cluster, c.batch, new LinkedHashMap<>(dims), c.memoryLimit, c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** A per-device memory limit in bytes (default: the smallest device's memory). */
@@ -103,21 +108,21 @@ public final class Planner {
             throw new IllegalArgumentException("memory limit must be a positive number of bytes, found " + bytes);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, OptionalDouble.of(bytes), c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** Optimizer, ZeRO stage (0-3) and activation recomputation, all three fixed. */
     public Planner withMemoryModel(MemoryModel m) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, Objects.requireNonNull(m), c.timeLimit,
                 c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256,
-                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention, c.gradientOverlap));
+                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** The optimizer preset, keeping the ZeRO and recomputation choices. */
     public Planner withOptimizer(OptimizerSpec o) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit,
                 new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()), c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** Sharded data parallelism fixed to ZeRO stage 0 to 3. */
@@ -139,7 +144,7 @@ public final class Planner {
         MemoryModel m = new MemoryModel(c.memory.optimizer(), s.zeroStage().orElse(c.memory.zeroStage()),
                 s.recompute().orElse(c.memory.recompute()));
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, m, c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention, c.gradientOverlap));
+                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /**
@@ -148,7 +153,7 @@ public final class Planner {
      */
     public Planner withAttention(boolean fused) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused, c.gradientOverlap));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /**
@@ -158,7 +163,26 @@ public final class Planner {
      */
     public Planner withGradientOverlap(boolean overlap) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, overlap));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, overlap, c.gradientBucketBytes));
+    }
+
+    /**
+     * The data-parallel gradient reduction run in buckets of {@code bytes} (default 25 MiB, PyTorch DDP's
+     * {@code bucket_cap_mb}; {@link ComputeModel#withGradientBucketBytes}). Recorded in the plan's
+     * {@code options.requested} as {@value #GRADIENT_BUCKET_MB} in MiB where it is not the default.
+     */
+    public Planner withGradientBucketBytes(double bytes) {
+        if (!(bytes > 0) || Double.isInfinite(bytes)) {
+            throw new IllegalArgumentException("gradient bucket must be a positive number of bytes, found " + bytes);
+        }
+        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap,
+                bytes));
+    }
+
+    /** The size in bytes of the buckets the data-parallel gradient reduction is priced in. */
+    public double gradientBucketBytes() {
+        return c.gradientBucketBytes;
     }
 
     /** Whether the data-parallel gradient reduction is priced overlapped with the backward pass. */
@@ -182,7 +206,7 @@ public final class Planner {
             throw new IllegalArgumentException("time limit must be positive, found " + seconds);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, seconds, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** The most candidate layouts per node besides the baselines' (default 64; 0: all). */
@@ -191,25 +215,25 @@ public final class Planner {
             throw new IllegalArgumentException("max layouts must be >= 0, found " + n);
         }
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, n, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** A calibrated compute model and the name of its calibration (default: analytic roofline). */
     public Planner withComputeModel(ComputeModel m, String calibrationName) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** The model's name and file hash recorded in the plan. */
     public Planner withModel(String name, String sha256) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** The shardplan version recorded in the plan. */
     public Planner withVersion(String version) {
         return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     /** The planner a plan was made with (cluster, batch, dims, memory options, model), to re-cost it. */
@@ -249,7 +273,32 @@ public final class Planner {
         }
         r = r.withAttention(!"unfused".equals(p.options().requested().get("attention")));
         r = r.withGradientOverlap(!AFTER_BACKWARD.equals(p.options().requested().get(GRADIENT_REDUCTION)));
+        r = r.withGradientBucketBytes(gradientBucketBytesOf(p));
         return p.options().memoryLimitBytes() > 0 ? r.withMemoryLimit(p.options().memoryLimitBytes()) : r;
+    }
+
+    /**
+     * The size in bytes of the buckets a plan's data-parallel gradient reduction was priced in: its
+     * {@code options.requested} {@value #GRADIENT_BUCKET_MB} in MiB, else the default 25 MiB.
+     *
+     * @throws PlanFormatException where the recorded size is not a positive number
+     */
+    public static double gradientBucketBytesOf(Plan p) throws PlanFormatException {
+        String mb = p.options().requested().get(GRADIENT_BUCKET_MB);
+        if (mb == null) {
+            return ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES;
+        }
+        double bytes;
+        try {
+            bytes = Double.parseDouble(mb) * 1024 * 1024;
+        } catch (NumberFormatException e) {
+            bytes = Double.NaN;
+        }
+        if (!(bytes > 0) || Double.isInfinite(bytes)) {
+            throw new PlanFormatException("options.requested." + GRADIENT_BUCKET_MB + ": must be a positive number of"
+                    + " MiB, found '" + mb + "'");
+        }
+        return bytes;
     }
 
     public Cluster cluster() {
@@ -264,7 +313,8 @@ public final class Planner {
     /** The cost-model settings of this planner. */
     public ProblemBuilder.Settings settings() {
         ComputeModel cm = c.compute.orElseGet(() -> ComputeModel.analytic(slowestDevice(c.cluster)))
-                .withAttention(c.fusedAttention).withGradientOverlap(c.gradientOverlap);
+                .withAttention(c.fusedAttention).withGradientOverlap(c.gradientOverlap)
+                .withGradientBucketBytes(c.gradientBucketBytes);
         return new ProblemBuilder.Settings(c.cluster, cm, c.memory, c.maxLayouts, OptionalDouble.of(memoryLimit()));
     }
 
@@ -1455,7 +1505,8 @@ public final class Planner {
                 new Plan.Options(c.memory.optimizer().name(), o.zero(), o.recompute(), limit, requested()),
                 nodes, par, sched, stages, totals, baselines, si,
                 new Plan.Provenance(c.version, c.calibration, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
-                        exactness, overlapNote(built, choice, stageOf, o.profiles(), vstages, c.gradientOverlap).orElse("")),
+                        exactness, overlapNote(built, choice, stageOf, o.profiles(), vstages, c.gradientOverlap,
+                                c.gradientBucketBytes).orElse("")),
                 warnings);
     }
 
@@ -1466,7 +1517,7 @@ public final class Planner {
      * runs them).
      */
     private static Optional<String> overlapNote(ProblemBuilder.Built built, int[] choice, int[] stageOf,
-            List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages, boolean overlap) {
+            List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages, boolean overlap, double bucket) {
         double[] full = new double[stages];
         for (ProblemBuilder.Unit u : built.units()) {
             full[stageOf[u.index()]] += u.costs().get(choice[u.index()]).gradientSeconds();
@@ -1485,10 +1536,10 @@ public final class Planner {
                     + " pass, not overlapped, %.3f ms (summed over stages); tensor-parallel collectives and resharding on"
                     + " the critical path, not overlapped; pipeline transfers as the schedule runs them", total * 1e3));
         }
-        return Optional.of(String.format(java.util.Locale.ROOT, "data-parallel gradient reduction in %.0f MiB buckets"
+        return Optional.of(String.format(java.util.Locale.ROOT, "data-parallel gradient reduction in %s MiB buckets"
                 + " overlapped with the last micro-batch's backward pass, %.3f of %.3f ms exposed (summed over stages);"
                 + " tensor-parallel collectives and resharding on the critical path, not overlapped; pipeline"
-                + " transfers as the schedule runs them", PipelineSearch.BUCKET_BYTES / (1024 * 1024), exposed * 1e3,
+                + " transfers as the schedule runs them", mebibytes(bucket), exposed * 1e3,
                 total * 1e3));
     }
 
@@ -1499,7 +1550,15 @@ public final class Planner {
         if (!c.gradientOverlap) {
             m.put(GRADIENT_REDUCTION, AFTER_BACKWARD);
         }
+        if (c.gradientBucketBytes != ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES) {
+            m.put(GRADIENT_BUCKET_MB, mebibytes(c.gradientBucketBytes));
+        }
         return m;
+    }
+
+    /** Bytes as MiB in the shortest decimal that reads back to the same bytes (25, 0.5, 128.25). */
+    public static String mebibytes(double bytes) {
+        return java.math.BigDecimal.valueOf(bytes / (1024 * 1024)).stripTrailingZeros().toPlainString();
     }
 
     private static double sum(double[] a) {
@@ -1518,7 +1577,7 @@ public final class Planner {
     /** This planner on another cluster (for "what would fit" answers). */
     Planner withCluster(Cluster other) {
         return new Planner(new Config(other, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap));
+                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
     }
 
     MemoryModel memoryModel() {

@@ -1,6 +1,7 @@
 package org.shardplan.planner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -16,12 +17,16 @@ class GradientOverlapTest {
     @Test
     void theLastBucketIsAlwaysExposedAndWhatTheBackwardCannotCoverToo() {
         // 100 MiB of gradients in 25 MiB buckets: 4 buckets; a reduction of 40 ms
-        assertEquals(40e-3 / 4, PipelineSearch.exposedGradientSeconds(40e-3, 100 * MIB, 1.0), 1e-15);
+        assertEquals(40e-3 / 4, PipelineSearch.exposedGradientSeconds(40e-3, 100 * MIB, 1.0, 25 * MIB), 1e-15);
         // a backward of 25 ms covers 25 of the 40 ms: 15 ms exposed, more than the last bucket's 10
-        assertEquals(40e-3 - 25e-3, PipelineSearch.exposedGradientSeconds(40e-3, 100 * MIB, 25e-3), 1e-15);
+        assertEquals(40e-3 - 25e-3, PipelineSearch.exposedGradientSeconds(40e-3, 100 * MIB, 25e-3, 25 * MIB), 1e-15);
         // less than one bucket: nothing overlaps
-        assertEquals(3e-3, PipelineSearch.exposedGradientSeconds(3e-3, 10 * MIB, 1.0), 1e-15);
-        assertEquals(0, PipelineSearch.exposedGradientSeconds(0, 0, 1.0));
+        assertEquals(3e-3, PipelineSearch.exposedGradientSeconds(3e-3, 10 * MIB, 1.0, 25 * MIB), 1e-15);
+        assertEquals(0, PipelineSearch.exposedGradientSeconds(0, 0, 1.0, 25 * MIB));
+        // larger buckets leave a larger last bucket exposed: 100 MiB in 50 MiB buckets is 2 buckets, 20 of the 40 ms;
+        // 100 MiB in 30 MiB buckets is 4 (the last one partly filled)
+        assertEquals(40e-3 / 2, PipelineSearch.exposedGradientSeconds(40e-3, 100 * MIB, 1.0, 50 * MIB), 1e-15);
+        assertEquals(40e-3 / 4, PipelineSearch.exposedGradientSeconds(40e-3, 100 * MIB, 1.0, 30 * MIB), 1e-15);
     }
 
     @Test
@@ -67,6 +72,55 @@ class GradientOverlapTest {
         assertTrue(!again.gradientOverlap());
         PlanEvaluator.Result r = again.evaluate(plan, Fixtures.deepMlp(8, 256, 4096));
         assertEquals(plan.totals().stepSeconds(), r.plan().totals().stepSeconds(), 1e-9 * plan.totals().stepSeconds());
+    }
+
+    @Test
+    void aPlanRecordsItsGradientBucketAndEvaluatePricesItTheSame() throws Exception {
+        Planner p = Planner.forCluster(Fixtures.a100(16)).withBatch(256)
+                .withSearch(SearchOptions.singleStage(false, 0).withData(16));
+        Plan standard = p.plan(b -> Fixtures.deepMlp(8, b, 4096));
+        assertNull(standard.options().requested().get(Planner.GRADIENT_BUCKET_MB));
+        // 4 MiB buckets: the same all-reduces (every 4096 x 4096 weight's gradient fills buckets of its own), but the
+        // last bucket, which runs after the backward pass, is smaller
+        Planner small = p.withGradientBucketBytes(4 * MIB);
+        Plan plan = small.plan(b -> Fixtures.deepMlp(8, b, 4096));
+        assertEquals("4", plan.options().requested().get(Planner.GRADIENT_BUCKET_MB));
+        assertTrue(plan.provenance().overlap().startsWith("data-parallel gradient reduction in 4 MiB buckets"),
+                plan.provenance().overlap());
+        assertTrue(plan.stages().get(0).gradientSyncSeconds() < standard.stages().get(0).gradientSyncSeconds(),
+                plan.stages().get(0).gradientSyncSeconds() + " vs " + standard.stages().get(0).gradientSyncSeconds());
+        assertTrue(plan.totals().stepSeconds() < standard.totals().stepSeconds());
+        // read back from the plan (a bucket of 0.5 MiB too: the recorded MiB read back to the same bytes)
+        Planner again = Planner.forPlan(plan);
+        assertEquals(4 * MIB, again.gradientBucketBytes());
+        PlanEvaluator.Result r = again.evaluate(plan, Fixtures.deepMlp(8, 256, 4096));
+        assertEquals(plan.totals().stepSeconds(), r.plan().totals().stepSeconds(), 1e-9 * plan.totals().stepSeconds());
+        Plan half = p.withGradientBucketBytes(0.5 * MIB).plan(b -> Fixtures.deepMlp(8, b, 4096));
+        assertEquals("0.5", half.options().requested().get(Planner.GRADIENT_BUCKET_MB));
+        assertEquals(0.5 * MIB, Planner.forPlan(half).gradientBucketBytes());
+    }
+
+    @Test
+    void smallBucketsPayALatencyPerBucket() throws Exception {
+        // 8 layers of 64 x 64 weights (8 KiB of gradient each) reduced over two nodes: in one bucket (the default:
+        // the whole gradient fits 25 MiB) one all-reduce's latency, in buckets of 1 KiB a latency per KiB
+        Planner p = Planner.forCluster(Fixtures.a100(16)).withBatch(256)
+                .withSearch(SearchOptions.singleStage(false, 0).withData(16)).withGradientOverlap(false);
+        Plan one = p.plan(b -> Fixtures.deepMlp(8, b, 64));
+        Plan many = p.withGradientBucketBytes(1024).plan(b -> Fixtures.deepMlp(8, b, 64));
+        double a = communication(one);
+        double k = communication(many);
+        assertTrue(k > 4 * a, k + " vs " + a);
+        assertEquals(many.totals().stepSeconds(), Planner.forPlan(many).evaluate(many, Fixtures.deepMlp(8, 256, 64))
+                .plan().totals().stepSeconds(), 1e-9 * many.totals().stepSeconds());
+    }
+
+    private static double communication(Plan p) {
+        double c = 0;
+        for (PlanNode n : p.nodes()) {
+            c += n.communicationSeconds();
+        }
+        return c;
     }
 
     @Test

@@ -60,7 +60,7 @@ class OverlapBoundTest {
     private static double stepByHand(ProblemBuilder.Built b, ProblemBuilder pb, int m, int[] x) {
         double[] p = partsByHand(b, pb, m, x);
         double g = p[2];
-        double k = Math.max(1, Math.ceil(p[4] / PipelineSearch.BUCKET_BYTES));
+        double k = Math.max(1, Math.ceil(p[4] / pb.settings().compute().gradientBucketBytes()));
         return p[0] + p[1] + (g > 0 ? Math.max(g / k, g - p[3]) : 0);
     }
 
@@ -179,7 +179,7 @@ class OverlapBoundTest {
                 java.util.Set<Integer> counts = new java.util.TreeSet<>();
                 double all = everyPlan(b, x -> {
                     double st = ps.oneStageStep(b, pb, m, x, 4, false);
-                    int k = OverlapBound.bucketsOf(ob.volume(x));
+                    int k = OverlapBound.bucketsOf(ob.volume(x), pb.settings().compute().gradientBucketBytes());
                     if (st < bestOf[0]) {
                         bestOf[0] = st;
                         bestCountOf[0] = k;

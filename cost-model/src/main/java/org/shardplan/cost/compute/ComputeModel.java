@@ -57,22 +57,32 @@ public final class ComputeModel {
         }
     }
 
+    /**
+     * The default size of the buckets the data-parallel gradient reduction runs in: PyTorch DDP's
+     * {@code bucket_cap_mb} of 25 MiB (Li et al., "PyTorch Distributed: Experiences on Accelerating Data
+     * Parallel Training", VLDB 2020, Section 3.2.3).
+     */
+    public static final double DEFAULT_GRADIENT_BUCKET_BYTES = 25 * 1024 * 1024;
+
     private final EfficiencyModel efficiency;
     private final boolean fusedAttention;
     private final boolean gradientOverlap;
+    private final double gradientBucketBytes;
 
     /**
      * A model that prices attention as a fused kernel ({@link #withAttention}) and the data-parallel
      * gradient reduction overlapped with the backward pass ({@link #withGradientOverlap}).
      */
     public ComputeModel(EfficiencyModel efficiency) {
-        this(efficiency, true, true);
+        this(efficiency, true, true, DEFAULT_GRADIENT_BUCKET_BYTES);
     }
 
-    private ComputeModel(EfficiencyModel efficiency, boolean fusedAttention, boolean gradientOverlap) {
+    private ComputeModel(EfficiencyModel efficiency, boolean fusedAttention, boolean gradientOverlap,
+            double gradientBucketBytes) {
         this.efficiency = Objects.requireNonNull(efficiency, "efficiency");
         this.fusedAttention = fusedAttention;
         this.gradientOverlap = gradientOverlap;
+        this.gradientBucketBytes = gradientBucketBytes;
     }
 
     /**
@@ -83,7 +93,28 @@ public final class ComputeModel {
      * all-reduces the gradients after {@code forward_backward_func} returns).
      */
     public ComputeModel withGradientOverlap(boolean overlap) {
-        return new ComputeModel(efficiency, fusedAttention, overlap);
+        return new ComputeModel(efficiency, fusedAttention, overlap, gradientBucketBytes);
+    }
+
+    /**
+     * This model with the data-parallel gradient reduction run in buckets of {@code bytes} (default
+     * {@link #DEFAULT_GRADIENT_BUCKET_BYTES}): each bucket is one collective, so a parameter's gradient
+     * smaller than a bucket pays its share of a bucket's collective, and the overlap with the backward
+     * pass leaves the last bucket exposed. PyTorch DDP's {@code bucket_cap_mb}, DeepSpeed's
+     * {@code reduce_bucket_size} (in elements), Megatron-LM's gradient buffer's buckets.
+     *
+     * @throws IllegalArgumentException unless {@code bytes} is positive and finite
+     */
+    public ComputeModel withGradientBucketBytes(double bytes) {
+        if (!(bytes > 0) || Double.isInfinite(bytes)) {
+            throw new IllegalArgumentException("gradient bucket must be a positive number of bytes, found " + bytes);
+        }
+        return new ComputeModel(efficiency, fusedAttention, gradientOverlap, bytes);
+    }
+
+    /** The size of the data-parallel gradient reduction's buckets, in bytes ({@link #withGradientBucketBytes}). */
+    public double gradientBucketBytes() {
+        return gradientBucketBytes;
     }
 
     /**
@@ -93,6 +124,7 @@ public final class ComputeModel {
      */
     public boolean pricesAs(ComputeModel o) {
         return this == o || o != null && fusedAttention == o.fusedAttention && gradientOverlap == o.gradientOverlap
+                && gradientBucketBytes == o.gradientBucketBytes
                 && efficiency.pricesAs(o.efficiency);
     }
 
@@ -125,7 +157,7 @@ public final class ComputeModel {
      * unfused (each operator its own kernel over materialised scores, as the graph writes it).
      */
     public ComputeModel withAttention(boolean fused) {
-        return new ComputeModel(efficiency, fused, gradientOverlap);
+        return new ComputeModel(efficiency, fused, gradientOverlap, gradientBucketBytes);
     }
 
     /** Whether attention is priced as one fused kernel. */

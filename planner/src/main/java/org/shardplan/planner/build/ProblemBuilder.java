@@ -103,35 +103,39 @@ public final class ProblemBuilder {
             }
         }
 
-        /** Settings with full 25 MiB gradient buckets ({@link Collectives#GRADIENT_BUCKET_BYTES}). */
+        /**
+         * Settings with full gradient buckets of the compute model's size ({@link
+         * ComputeModel#gradientBucketBytes}, 25 MiB unless set).
+         */
         public Settings(Cluster cluster, ComputeModel compute, MemoryModel memory, int maxLayouts,
                 OptionalDouble memoryLimit) {
-            this(cluster, compute, memory, maxLayouts, memoryLimit, Collectives.GRADIENT_BUCKET_BYTES);
+            this(cluster, compute, memory, maxLayouts, memoryLimit, compute.gradientBucketBytes());
         }
 
         /**
-         * These settings with the gradient buckets of the model {@code cg}: 25 MiB, or the model's whole
-         * gradient where that is less (one bucket holds all of it, and the reduction pays one latency).
+         * These settings with the gradient buckets of the model {@code cg}: the compute model's bucket size
+         * ({@link ComputeModel#gradientBucketBytes}, 25 MiB unless set), or the model's whole gradient where
+         * that is less (one bucket holds all of it, and the reduction pays one latency).
          */
         public Settings forModel(CoarseGraph cg) {
             return new Settings(cluster, compute, memory, maxLayouts, memoryLimit,
-                    gradientBucketOf(cg, memory.optimizer().gradientBytes()));
+                    gradientBucketOf(cg, memory.optimizer().gradientBytes(), compute.gradientBucketBytes()));
         }
     }
 
     /**
-     * The gradient bucket of a model: {@link Collectives#GRADIENT_BUCKET_BYTES}, or the bytes of all its
-     * trained parameters' gradients (each parameter counted once) where that is less, so that a model whose
-     * gradient fills less than one bucket pays one all-reduce of all of it. O(parameters · rank).
+     * The gradient bucket of a model with buckets of {@code bucket} bytes: {@code bucket}, or the bytes of all
+     * its trained parameters' gradients (each parameter counted once) where that is less, so that a model
+     * whose gradient fills less than one bucket pays one all-reduce of all of it. O(parameters · rank).
      */
-    public static double gradientBucketOf(CoarseGraph cg, double gradientBytesPerElement) {
+    public static double gradientBucketOf(CoarseGraph cg, double gradientBytesPerElement, double bucket) {
         double total = 0;
         for (Value v : cg.graph().parameters()) {
             if (Backward.needsGrad(v)) {
                 total += v.type().shape().numElements().orElse(0) * gradientBytesPerElement;
             }
         }
-        return total > 0 ? Math.min(Collectives.GRADIENT_BUCKET_BYTES, total) : Collectives.GRADIENT_BUCKET_BYTES;
+        return total > 0 ? Math.min(bucket, total) : bucket;
     }
 
     /**
@@ -1437,7 +1441,7 @@ public final class ProblemBuilder {
                     // stages 0 to 2 reduce in buckets (DDP's, DeepSpeed's reduce and all-gather buckets), each
                     // tensor paying its share of a bucket's collective; stage 3 (FSDP) gathers and reduces each
                     // wrapped unit apart, priced per tensor
-                    double bucket = mm.zeroStage() >= 3 ? 0 : settings.gradientBucketBytes();
+                    double bucket = mm.zeroStage() >= 3 ? Collectives.PER_TENSOR : settings.gradientBucketBytes();
                     if (mm.zeroStage() >= 2) {
                         // sharded gradients are reduce-scattered after every micro-batch (the accumulation
                         // buffer holds only the device's shard); same volume as the all-reduce's first half

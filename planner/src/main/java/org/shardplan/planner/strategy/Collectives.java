@@ -67,11 +67,13 @@ public final class Collectives {
     }
 
     /**
-     * Gradient bucket size of data-parallel training: PyTorch DDP's default {@code bucket_cap_mb} of 25 MiB
-     * (Li et al., "PyTorch Distributed: Experiences on Accelerating Data Parallel Training", VLDB 2020,
-     * Section 3.2.3).
+     * The default gradient bucket size of data-parallel training: PyTorch DDP's default {@code bucket_cap_mb}
+     * of 25 MiB ({@link org.shardplan.cost.compute.ComputeModel#DEFAULT_GRADIENT_BUCKET_BYTES}).
      */
-    public static final double GRADIENT_BUCKET_BYTES = 25 * 1024 * 1024;
+    public static final double GRADIENT_BUCKET_BYTES = org.shardplan.cost.compute.ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES;
+
+    /** The bucket size {@link #bucketedSeconds} takes for collectives run per tensor, unbucketed (FSDP's units). */
+    public static final double PER_TENSOR = 0;
 
     /**
      * A tensor's share of a collective that runs in buckets of {@code bucket} bytes: the tensors of a group
@@ -83,6 +85,7 @@ public final class Collectives {
      * O(digits).
      */
     public double bucketedSeconds(Collective c, int[] digits, double bytes, double bucket) {
+        // PER_TENSOR (0): every size is at least the bucket, so each tensor pays its own collective
         double alone = seconds(c, digits, bytes);
         if (bytes >= bucket || alone <= 0) {
             return alone;
