@@ -44,6 +44,8 @@ public final class PlanCommand implements Callable<Integer> {
     /** Default cluster when no cluster option is given: 8 x a100-40gb. */
     static final int DEFAULT_DEVICES = 8;
     static final String DEFAULT_DEVICE = "a100-40gb";
+    /** The smallest --gradient-bucket-mb: about 1 KB (a bucket of a few elements prices nothing real). */
+    static final double MIN_BUCKET_MB = 0.001;
     /** The largest --gradient-bucket-mb: 1 TiB. */
     static final double MAX_BUCKET_MB = 1024 * 1024;
 
@@ -212,9 +214,9 @@ public final class PlanCommand implements Callable<Integer> {
             throw new ShardplanException("--gradient-reduction must be overlapped or after-backward, found "
                     + gradientReduction);
         }
-        if (!(gradientBucketMb > 0) || !(gradientBucketMb <= MAX_BUCKET_MB)) {
-            throw new ShardplanException("--gradient-bucket-mb must be a number of MiB above 0 and at most " + (long) MAX_BUCKET_MB
-                    + ", found " + gradientBucketMb);
+        if (!(gradientBucketMb >= MIN_BUCKET_MB) || !(gradientBucketMb <= MAX_BUCKET_MB)) {
+            throw new ShardplanException("--gradient-bucket-mb must be a number of MiB from " + MIN_BUCKET_MB + " to "
+                    + (long) MAX_BUCKET_MB + ", found " + gradientBucketMb);
         }
         Cluster cluster = clusterOptions.resolve(DEFAULT_DEVICES, DEFAULT_DEVICE);
         // the time limit counts from here: the import, the coarsening and the standard layouts check it as

@@ -67,11 +67,11 @@ class AttentionOptionTest {
 
     @Test
     void theGradientBucketSizeIsPricedRecordedAndReadBackByEvaluate(@TempDir Path dir) throws Exception {
-        for (String v : new String[] {"0", "-1", "NaN", "Infinity", "2000000"}) {
+        for (String v : new String[] {"0", "-1", "0.0001", "NaN", "Infinity", "2000000"}) {
             CliRun bad = CliRun.of("plan", GPT, "--devices", "8", "--device", "a100", "--batch", "8",
                     "--gradient-bucket-mb", v);
             assertEquals(2, bad.code(), v + ": " + bad.out() + bad.err());
-            assertTrue(bad.err().contains("--gradient-bucket-mb must be a number of MiB above 0 and at most 1048576"),
+            assertTrue(bad.err().contains("--gradient-bucket-mb must be a number of MiB from 0.001 to 1048576"),
                     bad.err());
         }
         CliRun text = CliRun.of("plan", GPT, "--gradient-bucket-mb", "big");

@@ -472,14 +472,7 @@ final class OverlapBound {
             }
         }
         int around = bucketsOf(volume(fastest), bucket);
-        List<Integer> counts = new ArrayList<>();
-        for (int k = Math.max(2, fewest); k <= most; k++) {
-            counts.add(k);
-        }
-        counts.sort(java.util.Comparator.comparingInt((Integer k) -> Math.abs(k - around)).thenComparingInt(k -> k));
-        if (counts.size() > FLOOR_COUNTS) {
-            counts = counts.subList(0, FLOOR_COUNTS);
-        }
+        List<Integer> counts = nearest(Math.max(2, fewest), most, around, FLOOR_COUNTS);
         List<int[]> solved = new ArrayList<>();
         for (int k : counts) {
             // the weight a of the reduction's two terms by cutting planes, as the bound's own solves choose theirs
@@ -973,6 +966,22 @@ final class OverlapBound {
             v += u.costs().get(x[u.index()]).gradientBytes() / 2;
         }
         return v;
+    }
+
+    /**
+     * The at most {@code n} counts of {@code lo..hi} nearest to {@code around}, nearest first (the smaller of two as
+     * near first), without enumerating the range: small buckets make bucket counts in the billions. O(n).
+     */
+    static List<Integer> nearest(int lo, int hi, int around, int n) {
+        List<Integer> r = new ArrayList<>();
+        for (long d = 0; r.size() < n && (around - d >= lo || around + d <= hi); d++) {
+            for (long k : d == 0 ? new long[] {around} : new long[] {around - d, around + d}) {
+                if (k >= lo && k <= hi && r.size() < n) {
+                    r.add((int) k);
+                }
+            }
+        }
+        return r;
     }
 
     /** The bucket count of a gradient volume, as {@link PipelineSearch#exposedGradientSeconds} counts it. */

@@ -65,6 +65,30 @@ class OverlapBoundTest {
     }
 
     @Test
+    void theFloorsBucketCountsAreTheNearestToTheFastestPlansWithoutEnumeratingTheRange() {
+        java.util.Random rnd = new java.util.Random(5);
+        for (int t = 0; t < 500; t++) {
+            int lo = 1 + rnd.nextInt(20);
+            int hi = rnd.nextInt(40);
+            int around = Math.max(1, lo - 1 + rnd.nextInt(Math.max(1, hi - lo + 3)));
+            int n = 1 + rnd.nextInt(8);
+            // the counts lo..hi sorted by distance from around, then by count, the first n of them
+            List<Integer> all = new java.util.ArrayList<>();
+            for (int k = lo; k <= hi; k++) {
+                all.add(k);
+            }
+            all.sort(java.util.Comparator.comparingInt((Integer k) -> Math.abs(k - around)).thenComparingInt(k -> k));
+            assertEquals(all.subList(0, Math.min(n, all.size())), OverlapBound.nearest(lo, hi, around, n),
+                    lo + ".." + hi + " around " + around + ", " + n);
+        }
+        // buckets of a few bytes: counts in the billions, the six nearest without a list of them all
+        assertEquals(List.of(2_000_000_000, 1_999_999_999, 2_000_000_001, 1_999_999_998, 2_000_000_002, 1_999_999_997),
+                OverlapBound.nearest(2, Integer.MAX_VALUE, 2_000_000_000, 6));
+        assertEquals(List.of(Integer.MAX_VALUE, Integer.MAX_VALUE - 1),
+                OverlapBound.nearest(2, Integer.MAX_VALUE, Integer.MAX_VALUE, 2));
+    }
+
+    @Test
     void theBoundIsBelowTheStepOfEveryPlanPriced() throws Exception {
         Random rnd = new Random(11);
         int checked = 0;
