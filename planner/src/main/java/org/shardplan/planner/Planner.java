@@ -58,10 +58,32 @@ import org.shardplan.planner.strategy.StrategySpace;
  */
 public final class Planner {
 
-    private record Config(Cluster cluster, long batch, Map<String, Long> dims, OptionalDouble memoryLimit,
-            MemoryModel memory, double timeLimit, int maxLayouts, Optional<ComputeModel> compute, String calibration,
-            String version, String modelName, String sha256, SearchOptions search, boolean fusedAttention,
-            boolean gradientOverlap, double gradientBucketBytes) {
+    /** The settings of a planner: copied and changed by the {@code with} methods ({@link #with}), never changed after. */
+    private static final class Config implements Cloneable {
+        Cluster cluster;
+        long batch;
+        Map<String, Long> dims = Map.of();
+        OptionalDouble memoryLimit = OptionalDouble.empty();
+        MemoryModel memory = MemoryModel.DEFAULT;
+        double timeLimit = 60;
+        int maxLayouts = 64;
+        Optional<ComputeModel> compute = Optional.empty();
+        String calibration = "analytic";
+        String version = "unknown";
+        String modelName = "";
+        String sha256 = "";
+        SearchOptions search = SearchOptions.AUTO.withPipeline(1).withMicroBatches(1);
+        boolean fusedAttention = true;
+        boolean gradientOverlap = true;
+        double gradientBucketBytes = ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES;
+
+        Config copy() {
+            try {
+                return (Config) clone();
+            } catch (CloneNotSupportedException e) {
+                throw new AssertionError(e);
+            }
+        }
     }
 
     private final Config c;
@@ -80,11 +102,18 @@ public final class Planner {
         this.c = c;
     }
 
+    /** A planner with this one's settings but for what {@code change} sets on a copy of them. */
+    private Planner with(java.util.function.Consumer<Config> change) {
+        Config n = c.copy();
+        change.accept(n);
+        return new Planner(n);
+    }
+
     /** A planner for the cluster with the defaults: no batch, the devices' memory, Adam in mixed precision. */
     public static Planner forCluster(Cluster cluster) {
-        return new Planner(new Config(Objects.requireNonNull(cluster, "cluster"), 0, Map.of(), OptionalDouble.empty(),
-                MemoryModel.DEFAULT, 60, 64, Optional.empty(), "analytic", "unknown", "", "", SearchOptions.AUTO.withPipeline(1)
-                        .withMicroBatches(1), true, true, ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES));
+        Config c = new Config();
+        c.cluster = Objects.requireNonNull(cluster, "cluster");
+        return new Planner(c);
     }
 
     /** The global batch size (used to find each node's batch dimension; 0: the first axis of each input). */
@@ -92,14 +121,12 @@ public final class Planner {
         if (batch < 0) {
             throw new IllegalArgumentException("batch must be >= 0, found " + batch);
         }
-        return new Planner(new Config(c.cluster, batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> n.batch = batch);
     }
 
     /** The symbolic dimension bindings the graph was imported with (recorded in the plan). */
     public Planner withDims(Map<String, Long> dims) {
-        return new Planner(new Config(c.cluster, c.batch, new LinkedHashMap<>(dims), c.memoryLimit, c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> n.dims = new LinkedHashMap<>(dims));
     }
 
     /** A per-device memory limit in bytes (default: the smallest device's memory). */
@@ -107,22 +134,21 @@ public final class Planner {
         if (!(bytes > 0) || Double.isInfinite(bytes)) {
             throw new IllegalArgumentException("memory limit must be a positive number of bytes, found " + bytes);
         }
-        return new Planner(new Config(c.cluster, c.batch, c.dims, OptionalDouble.of(bytes), c.memory, c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> n.memoryLimit = OptionalDouble.of(bytes));
     }
 
     /** Optimizer, ZeRO stage (0-3) and activation recomputation, all three fixed. */
     public Planner withMemoryModel(MemoryModel m) {
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, Objects.requireNonNull(m), c.timeLimit,
-                c.maxLayouts, c.compute, c.calibration, c.version, c.modelName, c.sha256,
-                c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute()), c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        Objects.requireNonNull(m);
+        return with(n -> {
+            n.memory = m;
+            n.search = c.search.withZeroStage(m.zeroStage()).withRecompute(m.recompute());
+        });
     }
 
     /** The optimizer preset, keeping the ZeRO and recomputation choices. */
     public Planner withOptimizer(OptimizerSpec o) {
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit,
-                new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()), c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> n.memory = new MemoryModel(o, c.memory.zeroStage(), c.memory.recompute()));
     }
 
     /** Sharded data parallelism fixed to ZeRO stage 0 to 3. */
@@ -143,8 +169,11 @@ public final class Planner {
     public Planner withSearch(SearchOptions s) {
         MemoryModel m = new MemoryModel(c.memory.optimizer(), s.zeroStage().orElse(c.memory.zeroStage()),
                 s.recompute().orElse(c.memory.recompute()));
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, m, c.timeLimit, c.maxLayouts, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, Objects.requireNonNull(s, "search"), c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        Objects.requireNonNull(s, "search");
+        return with(n -> {
+            n.memory = m;
+            n.search = s;
+        });
     }
 
     /**
@@ -152,8 +181,7 @@ public final class Planner {
      * and its kin) or as the separate operators the graph writes, over materialised scores (false).
      */
     public Planner withAttention(boolean fused) {
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, fused, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> n.fusedAttention = fused);
     }
 
     /**
@@ -162,8 +190,7 @@ public final class Planner {
      * {@link ComputeModel#withGradientOverlap}).
      */
     public Planner withGradientOverlap(boolean overlap) {
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, overlap, c.gradientBucketBytes));
+        return with(n -> n.gradientOverlap = overlap);
     }
 
     /**
@@ -175,9 +202,7 @@ public final class Planner {
         if (!(bytes > 0) || Double.isInfinite(bytes)) {
             throw new IllegalArgumentException("gradient bucket must be a positive number of bytes, found " + bytes);
         }
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap,
-                bytes));
+        return with(n -> n.gradientBucketBytes = bytes);
     }
 
     /** The size in bytes of the buckets the data-parallel gradient reduction is priced in. */
@@ -205,8 +230,7 @@ public final class Planner {
         if (!(seconds > 0)) {
             throw new IllegalArgumentException("time limit must be positive, found " + seconds);
         }
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, seconds, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> n.timeLimit = seconds);
     }
 
     /** The most candidate layouts per node besides the baselines' (default 64; 0: all). */
@@ -214,26 +238,28 @@ public final class Planner {
         if (n < 0) {
             throw new IllegalArgumentException("max layouts must be >= 0, found " + n);
         }
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, n, c.compute,
-                c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(x -> x.maxLayouts = n);
     }
 
     /** A calibrated compute model and the name of its calibration (default: analytic roofline). */
     public Planner withComputeModel(ComputeModel m, String calibrationName) {
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                Optional.of(m), calibrationName, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> {
+            n.compute = Optional.of(m);
+            n.calibration = calibrationName;
+        });
     }
 
     /** The model's name and file hash recorded in the plan. */
     public Planner withModel(String name, String sha256) {
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, name, sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> {
+            n.modelName = name;
+            n.sha256 = sha256;
+        });
     }
 
     /** The shardplan version recorded in the plan. */
     public Planner withVersion(String version) {
-        return new Planner(new Config(c.cluster, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> n.version = version);
     }
 
     /** The planner a plan was made with (cluster, batch, dims, memory options, model), to re-cost it. */
@@ -1576,8 +1602,7 @@ public final class Planner {
 
     /** This planner on another cluster (for "what would fit" answers). */
     Planner withCluster(Cluster other) {
-        return new Planner(new Config(other, c.batch, c.dims, c.memoryLimit, c.memory, c.timeLimit, c.maxLayouts,
-                c.compute, c.calibration, c.version, c.modelName, c.sha256, c.search, c.fusedAttention, c.gradientOverlap, c.gradientBucketBytes));
+        return with(n -> n.cluster = other);
     }
 
     MemoryModel memoryModel() {
