@@ -136,7 +136,6 @@ public final class DTensorExporter extends EngineExporter {
         return b.toString();
     }
 
-    /** The module path of the first layer of every stage after the first. */
     /** The plan's gradient bucket in MiB, as DDP's {@code bucket_cap_mb} takes it (25 unless the plan asked otherwise). */
     static String bucketMegabytes(Plan p) throws ExportException {
         try {
@@ -146,6 +145,7 @@ public final class DTensorExporter extends EngineExporter {
         }
     }
 
+    /** The module path of the first layer of every stage after the first. */
     private List<String> splitPoints(Plan p, CoarseGraph cg) throws ExportException {
         List<String> r = new ArrayList<>();
         Map<String, CoarseNode> byName = new HashMap<>();
