@@ -66,12 +66,6 @@ public final class Collectives {
         return best;
     }
 
-    /**
-     * The default gradient bucket size of data-parallel training: PyTorch DDP's default {@code bucket_cap_mb}
-     * of 25 MiB ({@link org.shardplan.cost.compute.ComputeModel#DEFAULT_GRADIENT_BUCKET_BYTES}).
-     */
-    public static final double GRADIENT_BUCKET_BYTES = org.shardplan.cost.compute.ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES;
-
     /** The bucket size {@link #bucketedSeconds} takes for collectives run per tensor, unbucketed (FSDP's units). */
     public static final double PER_TENSOR = 0;
 

@@ -309,8 +309,8 @@ class MegatronBaselineTest {
             whole += 2.0 * v.type().shape().numElements().orElseThrow();
         }
         // 25 MiB, or less where one bucket holds the model's whole gradient
-        double bucket = Math.min(whole, Collectives.GRADIENT_BUCKET_BYTES);
-        assertEquals(bucket, ProblemBuilder.gradientBucketOf(g, 2, Collectives.GRADIENT_BUCKET_BYTES));
+        double bucket = Math.min(whole, org.shardplan.cost.compute.ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES);
+        assertEquals(bucket, ProblemBuilder.gradientBucketOf(g, 2, org.shardplan.cost.compute.ComputeModel.DEFAULT_GRADIENT_BUCKET_BYTES));
         for (long e : slices) {
             gradBytes += 2.0 * (dp - 1) / dp * 2 * e;
             // each slice, smaller than a bucket, pays its share of a bucket's all-reduce
