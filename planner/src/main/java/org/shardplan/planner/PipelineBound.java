@@ -2912,22 +2912,29 @@ final class PipelineBound {
     private StageProfile[] chunkProfiles(int[] lo, int[] hi, int[] x, double[] sends) {
         StageProfile[] ps = new StageProfile[lo.length];
         for (int j = 0; j < lo.length; j++) {
-            ps[j] = chunkProfile(lo[j], hi[j], x, sends[j]);
+            ps[j] = chunkProfile(lo[j], hi[j], x, sends[j], lo.length > 1);
         }
         return ps;
     }
 
-    /** The profile of the chunk of nodes {@code [lo, hi)} under layouts {@code x}, sending {@code send} at its end. */
-    private StageProfile chunkProfile(int lo, int hi, int[] x, double send) {
+    /**
+     * The profile of the chunk of nodes {@code [lo, hi)} under layouts {@code x}, sending {@code send} at its end; its
+     * reduction at least one collective's latency where it is one of several ({@code stage}).
+     */
+    private StageProfile chunkProfile(int lo, int hi, int[] x, double send, boolean stage) {
         double[] t = terms(lo, hi, 1, x);
         double volume = 0;
         double bytes = 0;
+        double[] reduction = new double[3];
         for (int i = lo; i < hi; i++) {
-            volume += built.units().get(i).costs().get(x[i]).gradientBytes() / 2;
-            bytes += built.units().get(i).costs().get(x[i]).parameterBytes();
+            ProblemBuilder.Cost c = built.units().get(i).costs().get(x[i]);
+            volume += c.gradientBytes() / 2;
+            bytes += c.parameterBytes();
+            c.addReduction(reduction);
         }
+        double g = stage ? ProblemBuilder.Cost.stageReduction(reduction) : t[3];
         double b = t[1] + t[2];
-        double sync = overlap ? PipelineSearch.exposedGradientSeconds(t[3], volume, b, bucket) : t[3];
+        double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, volume, b, bucket) : g;
         return new StageProfile(t[0], b, Math.max(0, Math.min(t[2], b)), send, sync, 0, 0,
                 compute.optimizerStepSeconds(bytes, optimizer));
     }
@@ -4077,8 +4084,13 @@ final class PipelineBound {
     final class Fixed implements Chunks {
         private final Paths paths;
         private final List<StageProfile> ps;
-        /** Per segment boundary, the sums before it of the nodes' forward, input and weight gradients, reduction, volume and static bytes. */
-        private final double[][] pre = new double[6][segments + 1];
+        /**
+         * Per segment boundary, the sums before it of the nodes' forward, input and weight gradients, reduction, volume,
+         * static bytes and the reduction's latency shares ({@link ProblemBuilder.Cost#stageReduction}).
+         */
+        private final double[][] pre = new double[7][segments + 1];
+        /** At {@code [l][g]}: the largest reduction latency of a node in segments {@code [g, g + 2^l)} (range maxima). */
+        private final double[][] latency;
         /** At {@code e K + st}: the resharding seconds of the links whose ends both lie in segments {@code [st, e)}. */
         private final double[] inside;
 
@@ -4087,11 +4099,12 @@ final class PipelineBound {
             ps = new ArrayList<>(java.util.Collections.nCopies(chunks, (StageProfile) null));
             int k = segments;
             int[] segOf = new int[built.units().size()];
+            double[] segLatency = new double[k];
             for (int g = 0; g < k; g++) {
                 for (int i = positions.get(g); i < positions.get(g + 1); i++) {
                     segOf[i] = g;
                 }
-                double[] t = new double[6];
+                double[] t = new double[7];
                 for (int i = positions.get(g); i < positions.get(g + 1); i++) {
                     ProblemBuilder.Cost c = built.units().get(i).costs().get(x[i]);
                     t[0] += forwardPart(c);
@@ -4100,9 +4113,23 @@ final class PipelineBound {
                     t[3] += c.gradientSeconds();
                     t[4] += c.gradientBytes() / 2;
                     t[5] += c.parameterBytes();
+                    t[6] += c.gradientLatencyShares();
+                    segLatency[g] = Math.max(segLatency[g], c.gradientLatencySeconds());
                 }
-                for (int q = 0; q < 6; q++) {
+                for (int q = 0; q < 7; q++) {
                     pre[q][g + 1] = pre[q][g] + t[q];
+                }
+            }
+            int levels = 1;
+            while ((1 << levels) <= k) {
+                levels++;
+            }
+            latency = new double[levels][];
+            latency[0] = segLatency;
+            for (int l = 1; l < levels; l++) {
+                latency[l] = new double[k - (1 << l) + 1];
+                for (int g = 0; g < latency[l].length; g++) {
+                    latency[l][g] = Math.max(latency[l - 1][g], latency[l - 1][g + (1 << (l - 1))]);
                 }
             }
             // per (first, last) segment of a link's ends, its seconds; then, per last segment, summed over the firsts
@@ -4135,9 +4162,22 @@ final class PipelineBound {
             double b = pre[1][to] - pre[1][from] + in + pre[2][to] - pre[2][from];
             double w = pre[2][to] - pre[2][from];
             double g = pre[3][to] - pre[3][from];
+            if (ps.size() > 1) {
+                // a stage's reduction, at least one collective's latency, as the search's profiles price it
+                g = ProblemBuilder.Cost.stageReduction(new double[] {g, pre[6][to] - pre[6][from], mostLatency(from, to)});
+            }
             double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, pre[4][to] - pre[4][from], b, bucket) : g;
             ps.set(j, new StageProfile(f, b, Math.max(0, Math.min(w, b)), to < segments ? sendAt[to] : 0, sync, 0, 0,
                     compute.optimizerStepSeconds(pre[5][to] - pre[5][from], optimizer)));
+        }
+
+        /** The largest reduction latency of a node in segments {@code [from, to)} (0 where empty). O(1). */
+        private double mostLatency(int from, int to) {
+            if (to <= from) {
+                return 0;
+            }
+            int l = 31 - Integer.numberOfLeadingZeros(to - from);
+            return Math.max(latency[l][from], latency[l][to - (1 << l)]);
         }
 
         @Override

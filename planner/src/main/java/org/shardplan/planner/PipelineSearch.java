@@ -4372,7 +4372,7 @@ final class PipelineSearch {
         double[] fwd = new double[stages];
         double[] bwd = new double[stages];
         double[] wgt = new double[stages];
-        double[] sync = new double[stages];
+        double[][] reduction = new double[stages][3];
         double[] stat = new double[stages];
         double[] act = new double[stages];
         double[] moved = new double[stages];
@@ -4385,7 +4385,7 @@ final class PipelineSearch {
             if (c.parameterBytes() > 0) {
                 wgt[s] += (back - (recompute ? c.forwardSeconds() : 0)) / 2;
             }
-            sync[s] += c.gradientSeconds();
+            c.addReduction(reduction[s]);
             moved[s] += c.gradientBytes();
             stat[s] += c.parameterBytes();
             act[s] += c.activationBytes();
@@ -4422,7 +4422,9 @@ final class PipelineSearch {
         List<StageProfile> r = new ArrayList<>();
         for (int s = 0; s < stages; s++) {
             double send = sendBytes[s] > 0 ? link.transferSeconds(sendBytes[s]) : 0;
-            double exposed = overlap ? exposedGradientSeconds(sync[s], moved[s] / 2, bwd[s], cm.gradientBucketBytes()) : sync[s];
+            // a pipeline stage's reduction runs in buckets of its own: at least one collective's latency
+            double sync = stages > 1 ? ProblemBuilder.Cost.stageReduction(reduction[s]) : reduction[s][0];
+            double exposed = overlap ? exposedGradientSeconds(sync, moved[s] / 2, bwd[s], cm.gradientBucketBytes()) : sync;
             r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, exposed, stat[s], act[s],
                     cm.optimizerStepSeconds(stat[s], pb.settings().memory().optimizer())));
         }

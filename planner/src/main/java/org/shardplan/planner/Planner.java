@@ -1544,14 +1544,15 @@ public final class Planner {
      */
     private static Optional<String> overlapNote(ProblemBuilder.Built built, int[] choice, int[] stageOf,
             List<org.shardplan.planner.pipeline.StageProfile> profiles, int stages, boolean overlap, double bucket) {
-        double[] full = new double[stages];
+        double[][] reduction = new double[stages][3];
         for (ProblemBuilder.Unit u : built.units()) {
-            full[stageOf[u.index()]] += u.costs().get(choice[u.index()]).gradientSeconds();
+            u.costs().get(choice[u.index()]).addReduction(reduction[stageOf[u.index()]]);
         }
         double total = 0;
         double exposed = 0;
         for (int s = 0; s < stages; s++) {
-            total += full[s];
+            // as the profiles price it: a pipeline stage's reduction at least one collective's latency
+            total += stages > 1 ? ProblemBuilder.Cost.stageReduction(reduction[s]) : reduction[s][0];
             exposed += profiles.get(s).gradientSyncSeconds();
         }
         if (total <= 0) {

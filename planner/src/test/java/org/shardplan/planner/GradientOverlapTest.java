@@ -115,6 +115,38 @@ class GradientOverlapTest {
                 .plan().totals().stepSeconds(), 1e-9 * many.totals().stepSeconds());
     }
 
+    @Test
+    void aPipelineStagePaysAtLeastOneLatencyForItsReduction() throws Exception {
+        // 8 layers of 64 x 64 weights (8 KiB of gradient each, 64 KiB in all: the model's one bucket) in two stages of 8
+        // devices: each stage reduces its 32 KiB in a bucket of its own, one all-reduce with its latency, where its
+        // shares of the model's bucket come to half of one
+        Planner p = Planner.forCluster(Fixtures.a100(16)).withBatch(256).withGradientOverlap(false)
+                .withSearch(SearchOptions.AUTO.withPipeline(2).withMicroBatches(2).withSchedule("1f1b").withData(8)
+                        .withZeroStage(0));
+        Plan floored = p.plan(b -> Fixtures.deepMlp(8, b, 64));
+        Plan shares;
+        boolean was = org.shardplan.planner.build.ProblemBuilder.stageLatencyFloor;
+        try {
+            org.shardplan.planner.build.ProblemBuilder.stageLatencyFloor = false;
+            shares = p.plan(b -> Fixtures.deepMlp(8, b, 64));
+        } finally {
+            org.shardplan.planner.build.ProblemBuilder.stageLatencyFloor = was;
+        }
+        assertEquals(2, floored.stages().size());
+        assertEquals(2, shares.stages().size());
+        for (int s = 0; s < 2; s++) {
+            double on = floored.stages().get(s).gradientSyncSeconds();
+            double off = shares.stages().get(s).gradientSyncSeconds();
+            // latency-bound: about twice the half latency the shares priced
+            assertTrue(on > 1.5 * off && off > 0, "stage " + s + ": " + on + " against " + off);
+        }
+        assertTrue(floored.totals().stepSeconds() > shares.totals().stepSeconds());
+        // evaluate prices the stages as the search did
+        ModelSource source = b -> Fixtures.deepMlp(8, b, 64);
+        assertEquals(floored.totals().stepSeconds(), Planner.forPlan(floored).evaluate(floored, source).plan().totals()
+                .stepSeconds(), 1e-9 * floored.totals().stepSeconds());
+    }
+
     private static double communication(Plan p) {
         double c = 0;
         for (PlanNode n : p.nodes()) {

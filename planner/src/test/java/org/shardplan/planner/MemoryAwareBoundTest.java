@@ -32,7 +32,7 @@ class MemoryAwareBoundTest {
 
     /** A candidate of micro-batch time a (all compute), parameters p and activations act per micro-batch. */
     private static ProblemBuilder.Cost cost(double a, double p, double act) {
-        return new ProblemBuilder.Cost(a, 0, 0, p + act, a / 3, a, 0, 0, 0, 0, p, act);
+        return new ProblemBuilder.Cost(a, 0, 0, p + act, a / 3, a, 0, 0, 0, 0, p, act, 0, 0);
     }
 
     @Test

@@ -1372,8 +1372,9 @@ class PipelineBoundTest {
      * The local searches over the cuts end where no single cut move helps, so where they start matters. On DenseNet-121 at
      * 16 A100s, batch 128 (4 stages, 4 micro-batches, interleaved with 4 chunks a device) those from the search's own
      * partition end at a plan of 22.649 ms; from the model's least work cut into equal shares
-     * ({@link PipelineBound#evenShares}) they reach 22.393 ms. The plan reported is more than 1% faster than every plan
-     * on the partition the first searches end at (its exact bound), and the bound stays below it.
+     * ({@link PipelineBound#evenShares}) they reach 22.423 ms (22.393 ms before each stage's reduction paid at least one
+     * latency). The plan reported is more than 0.5% faster than every plan on the partition the first searches end at
+     * (its exact bound), and the bound stays below it.
      */
     @Test
     void aSecondStartOfTheLocalSearchFindsAFasterPlan() throws Exception {
@@ -1394,7 +1395,7 @@ class PipelineBoundTest {
         double first = least.partitionBound(paths, 4, ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS,
                 () -> 600).bound();
         var r = pl.ps().reported(o);
-        assertTrue(r.plan().stepSeconds() < 0.99 * first, "plan reported " + r.plan().stepSeconds() + ", every plan on"
+        assertTrue(r.plan().stepSeconds() < 0.995 * first, "plan reported " + r.plan().stepSeconds() + ", every plan on"
                 + " the partition the searches from the search's own reach at least " + first);
         assertTrue(r.lowerBound() <= r.plan().stepSeconds() * (1 + 1e-9), "bound " + r.lowerBound() + " above "
                 + r.plan().stepSeconds());

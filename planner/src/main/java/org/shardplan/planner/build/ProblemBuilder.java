@@ -80,6 +80,12 @@ import org.shardplan.planner.strategy.StrategySpace;
 public final class ProblemBuilder {
 
     /**
+     * Whether a pipeline stage's gradient reduction pays at least one collective's latency ({@link
+     * Cost#stageReduction}; {@code -Dshardplan.stageLatencyFloor=false}: the sum of the shares, as before).
+     */
+    public static boolean stageLatencyFloor = !"false".equals(System.getProperty("shardplan.stageLatencyFloor"));
+
+    /**
      * What the costs depend on.
      *
      * @param cluster the cluster
@@ -196,23 +202,48 @@ public final class ProblemBuilder {
      * @param gradientBytes bytes one device moves in that reduction
      * @param parameterBytes weights, gradients and optimizer state
      * @param activationBytes saved activations of one micro-batch
+     * @param gradientLatencySeconds the largest latency of one bucketed collective of that reduction (the time of
+     *     one of a byte over its group; 0 where nothing is reduced in buckets)
+     * @param gradientLatencyShares the part of {@code gradientSeconds} that is latency: each gradient's share of its
+     *     bucket's latency (a whole latency for one reduced alone)
      */
     public record Cost(double computeSeconds, double communicationSeconds, double communicationBytes,
             double memoryBytes, double forwardSeconds, double microComputeSeconds,
             double microCommunicationSeconds, double microCommunicationBytes, double gradientSeconds,
-            double gradientBytes, double parameterBytes, double activationBytes) {
+            double gradientBytes, double parameterBytes, double activationBytes, double gradientLatencySeconds,
+            double gradientLatencyShares) {
 
         /** A cost of one micro-batch per step whose parts are not known apart (tests, fake cost models). */
         public Cost(double computeSeconds, double communicationSeconds, double communicationBytes, double memoryBytes) {
             this(computeSeconds, communicationSeconds, communicationBytes, memoryBytes, computeSeconds / 3,
-                    computeSeconds, communicationSeconds, communicationBytes, 0, 0, memoryBytes, 0);
+                    computeSeconds, communicationSeconds, communicationBytes, 0, 0, memoryBytes, 0, 0, 0);
         }
 
         /** The cost of a step of one micro-batch made of these parts. */
         static Cost of(double forward, double compute, double microComm, double microBytes, double gradient,
-                double gradientBytes, double parameterBytes, double activationBytes) {
+                double gradientBytes, double parameterBytes, double activationBytes, double latency, double latencyShares) {
             return new Cost(compute, microComm + gradient, microBytes + gradientBytes, parameterBytes + activationBytes,
-                    forward, compute, microComm, microBytes, gradient, gradientBytes, parameterBytes, activationBytes);
+                    forward, compute, microComm, microBytes, gradient, gradientBytes, parameterBytes, activationBytes,
+                    latency, latencyShares);
+        }
+
+        /**
+         * The gradient reduction of a pipeline stage, which reduces its gradients in buckets of its own: the sum of its
+         * nodes' {@code gradientSeconds} with their latency shares replaced by at least one whole latency, since the
+         * stage runs at least one collective ({@code sum(g) - sum(shares) + max(largest latency, sum(shares))}). Exact
+         * for a stage reduced over one group in one bucket; {@code sums} holds {@code {sum(g), sum(shares), largest
+         * latency}} ({@link #addReduction}). One stage needs none: its bucket is at most the model's whole gradient
+         * ({@link Settings#forModel}), so its shares already add up to a bucket's latency.
+         */
+        public static double stageReduction(double[] sums) {
+            return stageLatencyFloor ? sums[0] - sums[1] + Math.max(sums[2], sums[1]) : sums[0];
+        }
+
+        /** Adds this cost's reduction to {@code sums} ({@link #stageReduction}). */
+        public void addReduction(double[] sums) {
+            sums[0] += gradientSeconds;
+            sums[1] += gradientLatencyShares;
+            sums[2] = Math.max(sums[2], gradientLatencySeconds);
         }
 
         /** Compute plus communication. */
@@ -1403,6 +1434,8 @@ public final class ProblemBuilder {
         double bytes = 0;
         double grad = 0;
         double gradBytes = 0;
+        double latency = 0; // the largest latency of a bucketed reduction of the node's gradients
+        double latencyShares = 0; // and the latency part of grad
         MemoryModel mm = settings.memory();
         // partial sums of a split reduction dimension: all-reduce forward
         List<String> red = new ArrayList<>();
@@ -1452,10 +1485,14 @@ public final class ProblemBuilder {
                             double wb = elems * mm.optimizer().weightBytes();
                             grad += collectives.bucketedSeconds(Collective.ALL_GATHER, g, wb, bucket);
                             gradBytes += collectives.bytesMoved(Collective.ALL_GATHER, g, wb);
+                            latency = Math.max(latency, collectives.latency(Collective.ALL_GATHER, g));
+                            latencyShares += collectives.bucketedLatency(Collective.ALL_GATHER, g, wb, bucket);
                         }
                     } else {
                         grad += collectives.bucketedSeconds(Collective.ALL_REDUCE, g, gb, bucket);
                         gradBytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, gb);
+                        latency = Math.max(latency, collectives.latency(Collective.ALL_REDUCE, g));
+                        latencyShares += collectives.bucketedLatency(Collective.ALL_REDUCE, g, gb, bucket);
                     }
                     if (mm.zeroStage() >= 3) {
                         double wb = elems * mm.optimizer().weightBytes();
@@ -1498,7 +1535,7 @@ public final class ProblemBuilder {
             comm += 2 * collectives.seconds(Collective.ALL_REDUCE, g, cb);
             bytes += 2 * collectives.bytesMoved(Collective.ALL_REDUCE, g, cb);
         }
-        return Cost.of(forward, compute, comm, bytes, grad, gradBytes, memory, saved);
+        return Cost.of(forward, compute, comm, bytes, grad, gradBytes, memory, saved, latency, latencyShares);
     }
 
     /**
@@ -1681,7 +1718,7 @@ public final class ProblemBuilder {
                 forward += memberForward(m);
             }
         }
-        return Cost.of(forward, compute, 0, 0, 0, 0, replicatedParameterBytes(c), replicatedSavedBytes(c));
+        return Cost.of(forward, compute, 0, 0, 0, 0, replicatedParameterBytes(c), replicatedSavedBytes(c), 0, 0);
     }
 
     /** The weights, gradients and optimizer state of a replicated node: each parameter whole on every device. */

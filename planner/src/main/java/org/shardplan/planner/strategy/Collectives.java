@@ -87,6 +87,26 @@ public final class Collectives {
         return Math.min(alone, bytes / bucket * seconds(c, digits, bucket));
     }
 
+    /** The latency of collective {@code c} over the digits' group: its time for one byte. O(digits). */
+    public double latency(Collective c, int[] digits) {
+        return seconds(c, digits, 1);
+    }
+
+    /**
+     * The latency part of {@link #bucketedSeconds}: a whole {@link #latency} where the tensor pays its own collective,
+     * else its bytes' share of its bucket's, {@code b / B} of it. O(digits).
+     */
+    public double bucketedLatency(Collective c, int[] digits, double bytes, double bucket) {
+        double alone = seconds(c, digits, bytes);
+        if (alone <= 0) {
+            return 0;
+        }
+        if (bytes >= bucket || !(bytes / bucket * seconds(c, digits, bucket) < alone)) {
+            return latency(c, digits);
+        }
+        return bytes / bucket * latency(c, digits);
+    }
+
     /** Bytes one device sends (and receives) in a ring collective of {@code bytes} over the digits' group. */
     public double bytesMoved(Collective c, int[] digits, double bytes) {
         int p = groupSize(digits);
