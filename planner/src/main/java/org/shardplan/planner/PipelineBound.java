@@ -2912,16 +2912,16 @@ final class PipelineBound {
     private StageProfile[] chunkProfiles(int[] lo, int[] hi, int[] x, double[] sends) {
         StageProfile[] ps = new StageProfile[lo.length];
         for (int j = 0; j < lo.length; j++) {
-            ps[j] = chunkProfile(lo[j], hi[j], x, sends[j], lo.length > 1);
+            ps[j] = chunkProfile(lo[j], hi[j], x, sends[j], lo.length);
         }
         return ps;
     }
 
     /**
      * The profile of the chunk of nodes {@code [lo, hi)} under layouts {@code x}, sending {@code send} at its end; its
-     * reduction at least one collective's latency where it is one of several ({@code stage}).
+     * reduction at least one collective's latency where it is one of several ({@code chunks}).
      */
-    private StageProfile chunkProfile(int lo, int hi, int[] x, double send, boolean stage) {
+    private StageProfile chunkProfile(int lo, int hi, int[] x, double send, int chunks) {
         double[] t = terms(lo, hi, 1, x);
         double volume = 0;
         double bytes = 0;
@@ -2932,7 +2932,7 @@ final class PipelineBound {
             bytes += c.parameterBytes();
             c.addReduction(reduction);
         }
-        double g = stage ? ProblemBuilder.Cost.stageReduction(reduction) : t[3];
+        double g = ProblemBuilder.Cost.stageReduction(reduction, chunks);
         double b = t[1] + t[2];
         double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, volume, b, bucket) : g;
         return new StageProfile(t[0], b, Math.max(0, Math.min(t[2], b)), send, sync, 0, 0,
@@ -4161,11 +4161,9 @@ final class PipelineBound {
             double f = pre[0][to] - pre[0][from] + in;
             double b = pre[1][to] - pre[1][from] + in + pre[2][to] - pre[2][from];
             double w = pre[2][to] - pre[2][from];
-            double g = pre[3][to] - pre[3][from];
-            if (ps.size() > 1) {
-                // a stage's reduction, at least one collective's latency, as the search's profiles price it
-                g = ProblemBuilder.Cost.stageReduction(new double[] {g, pre[6][to] - pre[6][from], mostLatency(from, to)});
-            }
+            // a stage's reduction, at least one collective's latency, as the search's profiles price it
+            double g = ProblemBuilder.Cost.stageReduction(new double[] {pre[3][to] - pre[3][from],
+                    pre[6][to] - pre[6][from], mostLatency(from, to)}, ps.size());
             double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, pre[4][to] - pre[4][from], b, bucket) : g;
             ps.set(j, new StageProfile(f, b, Math.max(0, Math.min(w, b)), to < segments ? sendAt[to] : 0, sync, 0, 0,
                     compute.optimizerStepSeconds(pre[5][to] - pre[5][from], optimizer)));

@@ -4423,7 +4423,7 @@ final class PipelineSearch {
         for (int s = 0; s < stages; s++) {
             double send = sendBytes[s] > 0 ? link.transferSeconds(sendBytes[s]) : 0;
             // a pipeline stage's reduction runs in buckets of its own: at least one collective's latency
-            double sync = stages > 1 ? ProblemBuilder.Cost.stageReduction(reduction[s]) : reduction[s][0];
+            double sync = ProblemBuilder.Cost.stageReduction(reduction[s], stages);
             double exposed = overlap ? exposedGradientSeconds(sync, moved[s] / 2, bwd[s], cm.gradientBucketBytes()) : sync;
             r.add(new StageProfile(fwd[s], bwd[s], Math.max(0, Math.min(wgt[s], bwd[s])), send, exposed, stat[s], act[s],
                     cm.optimizerStepSeconds(stat[s], pb.settings().memory().optimizer())));

@@ -1552,7 +1552,7 @@ public final class Planner {
         double exposed = 0;
         for (int s = 0; s < stages; s++) {
             // as the profiles price it: a pipeline stage's reduction at least one collective's latency
-            total += stages > 1 ? ProblemBuilder.Cost.stageReduction(reduction[s]) : reduction[s][0];
+            total += ProblemBuilder.Cost.stageReduction(reduction[s], stages);
             exposed += profiles.get(s).gradientSyncSeconds();
         }
         if (total <= 0) {

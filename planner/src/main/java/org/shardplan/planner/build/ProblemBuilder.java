@@ -232,11 +232,12 @@ public final class ProblemBuilder {
          * nodes' {@code gradientSeconds} with their latency shares replaced by at least one whole latency, since the
          * stage runs at least one collective ({@code sum(g) - sum(shares) + max(largest latency, sum(shares))}). Exact
          * for a stage reduced over one group in one bucket; {@code sums} holds {@code {sum(g), sum(shares), largest
-         * latency}} ({@link #addReduction}). One stage needs none: its bucket is at most the model's whole gradient
-         * ({@link Settings#forModel}), so its shares already add up to a bucket's latency.
+         * latency}} ({@link #addReduction}) of one of {@code stages} stages. One stage needs none (the sum): its bucket is
+         * at most the model's whole gradient ({@link Settings#forModel}), so its shares already add up to a bucket's
+         * latency.
          */
-        public static double stageReduction(double[] sums) {
-            return stageLatencyFloor ? sums[0] - sums[1] + Math.max(sums[2], sums[1]) : sums[0];
+        public static double stageReduction(double[] sums, int stages) {
+            return stageLatencyFloor && stages > 1 ? sums[0] - sums[1] + Math.max(sums[2], sums[1]) : sums[0];
         }
 
         /** Adds this cost's reduction to {@code sums} ({@link #stageReduction}). */
@@ -1483,16 +1484,20 @@ public final class ProblemBuilder {
                         // and the updated weights are all-gathered once per step (stage 2; stage 3 below)
                         if (mm.zeroStage() == 2) {
                             double wb = elems * mm.optimizer().weightBytes();
-                            grad += collectives.bucketedSeconds(Collective.ALL_GATHER, g, wb, bucket);
+                            Collectives.BucketShare sh = collectives.bucketShare(Collective.ALL_GATHER, g, wb, bucket);
+                            double lat = collectives.latency(Collective.ALL_GATHER, g);
+                            grad += sh.seconds();
                             gradBytes += collectives.bytesMoved(Collective.ALL_GATHER, g, wb);
-                            latency = Math.max(latency, collectives.latency(Collective.ALL_GATHER, g));
-                            latencyShares += collectives.bucketedLatency(Collective.ALL_GATHER, g, wb, bucket);
+                            latency = Math.max(latency, lat);
+                            latencyShares += sh.share() * lat;
                         }
                     } else {
-                        grad += collectives.bucketedSeconds(Collective.ALL_REDUCE, g, gb, bucket);
+                        Collectives.BucketShare sh = collectives.bucketShare(Collective.ALL_REDUCE, g, gb, bucket);
+                        double lat = collectives.latency(Collective.ALL_REDUCE, g);
+                        grad += sh.seconds();
                         gradBytes += collectives.bytesMoved(Collective.ALL_REDUCE, g, gb);
-                        latency = Math.max(latency, collectives.latency(Collective.ALL_REDUCE, g));
-                        latencyShares += collectives.bucketedLatency(Collective.ALL_REDUCE, g, gb, bucket);
+                        latency = Math.max(latency, lat);
+                        latencyShares += sh.share() * lat;
                     }
                     if (mm.zeroStage() >= 3) {
                         double wb = elems * mm.optimizer().weightBytes();

@@ -79,32 +79,34 @@ public final class Collectives {
      * O(digits).
      */
     public double bucketedSeconds(Collective c, int[] digits, double bytes, double bucket) {
+        return bucketShare(c, digits, bytes, bucket).seconds();
+    }
+
+    /**
+     * A tensor's part of a bucketed collective: its {@code seconds} ({@link #bucketedSeconds}) and the {@code share} of
+     * one collective's latency they hold ({@code b / B} where it shares a bucket, 1 where it pays its own collective,
+     * 0 where nothing runs).
+     */
+    public record BucketShare(double seconds, double share) {
+    }
+
+    /** {@link #bucketedSeconds} with the share of a latency it holds ({@link BucketShare}). O(digits). */
+    public BucketShare bucketShare(Collective c, int[] digits, double bytes, double bucket) {
         // PER_TENSOR (0): every size is at least the bucket, so each tensor pays its own collective
         double alone = seconds(c, digits, bytes);
-        if (bytes >= bucket || alone <= 0) {
-            return alone;
+        if (alone <= 0) {
+            return new BucketShare(alone, 0);
         }
-        return Math.min(alone, bytes / bucket * seconds(c, digits, bucket));
+        if (bytes >= bucket) {
+            return new BucketShare(alone, 1);
+        }
+        double shared = bytes / bucket * seconds(c, digits, bucket);
+        return shared < alone ? new BucketShare(shared, bytes / bucket) : new BucketShare(alone, 1);
     }
 
     /** The latency of collective {@code c} over the digits' group: its time for one byte. O(digits). */
     public double latency(Collective c, int[] digits) {
         return seconds(c, digits, 1);
-    }
-
-    /**
-     * The latency part of {@link #bucketedSeconds}: a whole {@link #latency} where the tensor pays its own collective,
-     * else its bytes' share of its bucket's, {@code b / B} of it. O(digits).
-     */
-    public double bucketedLatency(Collective c, int[] digits, double bytes, double bucket) {
-        double alone = seconds(c, digits, bytes);
-        if (alone <= 0) {
-            return 0;
-        }
-        if (bytes >= bucket || !(bytes / bucket * seconds(c, digits, bucket) < alone)) {
-            return latency(c, digits);
-        }
-        return bytes / bucket * latency(c, digits);
     }
 
     /** Bytes one device sends (and receives) in a ring collective of {@code bytes} over the digits' group. */
