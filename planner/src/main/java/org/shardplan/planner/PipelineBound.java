@@ -45,8 +45,9 @@ import org.shardplan.planner.solver.Status;
  * <li>{@code c}: exact, since the bytes crossing a cut do not depend on the layouts (the values produced
  *     before the cut and read after it, over the stage's devices, on the link the stages cross);</li>
  * <li>{@code g}: the exposed reduction {@code max(G/k, G - b) >= G/k >= Gmin / K}, with {@code Gmin} the
- *     sum of the nodes' least reduction times and {@code K} the buckets of the largest volume the chunk's
- *     nodes can have; {@code G} itself where nothing overlaps;</li>
+ *     sum of the nodes' least reduction times (where the chunk is one of several stages, at least the largest of
+ *     its nodes' least latencies: the stage runs a collective of its own) and {@code K} the buckets of the largest
+ *     volume the chunk's nodes can have; {@code G} itself where nothing overlaps;</li>
  * <li>{@code u}: the optimizer step of the nodes' least static bytes (linear in the bytes).</li>
  * </ul>
  * So the step of every plan with that partition is at least the step of these profiles, and the least of
@@ -126,6 +127,22 @@ final class PipelineBound {
      * one device's path ({@link #chunkOwnUpdate}).
      */
     private final double[][] reduceJointU;
+    /**
+     * Where a chunk's reduction is at least one collective's latency ({@link #chunkFloor}): the classes of plans by the
+     * largest latency {@code M} of their layouts' reductions, each with the layouts it allows (latency at most {@code
+     * classCap[j]}) and the latency it adds ({@code classAdds[j] <= M}): {@code M = 0} (nothing reduced), each of the
+     * {@link #LATENCY_CLASSES} largest latencies alone, and the rest together. Null where the floor is off.
+     */
+    private double[] classCap;
+    private double[] classAdds;
+    /**
+     * Per class {@code j}, bucket count {@code levels[l]} and segment: the exact least of its forward, backward and
+     * reduction over the buckets without the reduction's latency shares ({@code f + b + (G - shares) / levels[l]}) over
+     * the class's layouts; infinite where a node has none.
+     */
+    private double[][][] classBare;
+    /** The largest latencies that form classes of their own ({@link #classCap}). */
+    static final int LATENCY_CLASSES = 3;
     /** The optimizer step's seconds per static byte ({@link ComputeModel#optimizerStepSeconds} is linear in the bytes). */
     private final double updateRate;
     /**
@@ -144,6 +161,13 @@ final class PipelineBound {
     private final double[] gradient;
     private final double[] mostVolume;
     private final double[] leastStatic;
+    /**
+     * Per segment: the largest, over its nodes, of a node's least reduction latency over its allowed layouts ({@link
+     * ProblemBuilder.Cost#gradientLatencySeconds}; 0 where a layout reduces nothing); range maxima over chunks after
+     * {@link #prefixes}.
+     */
+    private final double[] leastLatency;
+    private RangeMax latencyFloor;
     /** Per segment boundary 0..K: the send time of a stage ending there (0 at both ends). */
     private final double[] sendAt;
     private final boolean overlap;
@@ -230,6 +254,7 @@ final class PipelineBound {
         gradient = new double[segments];
         mostVolume = new double[segments];
         leastStatic = new double[segments];
+        leastLatency = new double[segments];
         double volume = 0;
         for (ProblemBuilder.Unit u : b.units()) {
             double v = 0;
@@ -252,6 +277,9 @@ final class PipelineBound {
         }
         reduceJoint = new double[levels.length][segments];
         reduceJointU = new double[levels.length][segments];
+        if (ProblemBuilder.stageLatencyFloor && segments > 1) {
+            latencyClasses();
+        }
         updateRate = Math.max(0, compute.optimizerStepSeconds(1, optimizer));
         if (parallel && prefetchOn) {
             prefetch(secondsLeft);
@@ -376,11 +404,13 @@ final class PipelineBound {
                 double g = Double.POSITIVE_INFINITY;
                 double v = 0;
                 double st = Double.POSITIVE_INFINITY;
+                double lat = Double.POSITIVE_INFINITY;
                 for (int c = 0; c < u.costs().size(); c++) {
                     if (!filter.allows(u, c)) {
                         continue;
                     }
                     ProblemBuilder.Cost x = u.costs().get(c);
+                    lat = Math.min(lat, x.gradientLatencySeconds());
                     f = Math.min(f, forwardPart(x));
                     in = Math.min(in, inputPart(x, recompute));
                     w = Math.min(w, weightPart(x, recompute));
@@ -398,6 +428,7 @@ final class PipelineBound {
                 gradient[k] += g;
                 mostVolume[k] += v;
                 leastStatic[k] += st;
+                leastLatency[k] = Math.max(leastLatency[k], lat);
             }
             forward[k] = Math.max(sum(fl), solve(built, filter, from, to, FORWARD, recompute, seen, secondsLeft));
             backwardInput[k] = Math.max(sum(il), solve(built, filter, from, to, INPUT, recompute, seen, secondsLeft));
@@ -408,6 +439,9 @@ final class PipelineBound {
                 reduceJoint[l][k] = Math.max(all, solve(built, filter, from, to, REDUCE_BUCKET, recompute, seen, secondsLeft));
                 reduceJointU[l][k] = Math.max(reduceJoint[l][k] + updateRate * leastStatic[k], updateRate > 0
                         ? solve(built, filter, from, to, REDUCE_BUCKET_U, recompute, seen, secondsLeft) : 0);
+            }
+            if (classBare != null) {
+                floorParts(k, from, to, secondsLeft);
             }
             joint[k] = Math.max(0, work - forward[k] - backwardInput[k] - backwardWeight[k]);
             if (k == 0) {
@@ -614,6 +648,9 @@ final class PipelineBound {
     private double[] preStatic;
     private double[][] preReduce;
     private double[][] preReduceU;
+    /** Prefix sums over segments of {@link #classBare} (infinite ones left out) and counts of the infinite ones. */
+    private double[][][] preClass;
+    private int[][] preNone;
 
     private void prefixes() {
         int k = segments;
@@ -631,6 +668,20 @@ final class PipelineBound {
         preStatic = new double[k + 1];
         preReduce = new double[levels.length][k + 1];
         preReduceU = new double[levels.length][k + 1];
+        latencyFloor = new RangeMax(leastLatency);
+        if (classBare != null) {
+            preClass = new double[classCap.length][levels.length][k + 1];
+            preNone = new int[classCap.length][k + 1];
+            for (int j = 0; j < classCap.length; j++) {
+                for (int i = 0; i < k; i++) {
+                    boolean none = classBare[j][0][i] == Double.POSITIVE_INFINITY;
+                    preNone[j][i + 1] = preNone[j][i] + (none ? 1 : 0);
+                    for (int l = 0; l < levels.length; l++) {
+                        preClass[j][l][i + 1] = preClass[j][l][i] + (none ? 0 : classBare[j][l][i]);
+                    }
+                }
+            }
+        }
         for (int i = 0; i < k; i++) {
             for (int l = 0; l < levels.length; l++) {
                 preReduce[l][i + 1] = preReduce[l][i] + reduceJoint[l][i];
@@ -649,6 +700,79 @@ final class PipelineBound {
             prePairFI[i + 1] = prePairFI[i] + pairFI[i];
             preWeight[i + 1] = preWeight[i] + backwardWeight[i];
         }
+    }
+
+    /** {@link #classCap} and {@link #classAdds} from the latencies of the layouts the filter allows. */
+    private void latencyClasses() {
+        java.util.TreeSet<Double> all = new java.util.TreeSet<>();
+        for (ProblemBuilder.Unit u : built.units()) {
+            for (int c = 0; c < u.costs().size(); c++) {
+                if (filter.allows(u, c) && u.costs().get(c).gradientSeconds() > 0) {
+                    all.add(u.costs().get(c).gradientLatencySeconds());
+                }
+            }
+        }
+        all.remove(0.0);
+        if (all.isEmpty()) {
+            return; // nothing reduces with a latency: the floor adds nothing
+        }
+        List<Double> down = new ArrayList<>(all.descendingSet());
+        int alone = Math.min(LATENCY_CLASSES, down.size());
+        int n = 1 + alone + (down.size() > alone ? 1 : 0);
+        classCap = new double[n];
+        classAdds = new double[n];
+        for (int j = 0; j < alone; j++) {
+            classCap[1 + j] = down.get(j);
+            classAdds[1 + j] = down.get(j);
+        }
+        if (down.size() > alone) {
+            classCap[n - 1] = down.get(alone);
+            classAdds[n - 1] = all.first();
+        }
+        classBare = new double[n][levels.length][segments];
+    }
+
+    /**
+     * Segment {@code k}'s parts of {@link #chunkFloor}: per latency class, its least {@link #classBare} at each bucket
+     * level. A segment whose layouts reduce nothing with a latency takes its {@link #reduceJoint} in every class.
+     */
+    private void floorParts(int k, int from, int to, DoubleSupplier secondsLeft) {
+        boolean loud = false;
+        for (int i = from; i < to && !loud; i++) {
+            ProblemBuilder.Unit u = built.units().get(i);
+            for (int c = 0; c < u.costs().size() && !loud; c++) {
+                loud = filter.allows(u, c) && u.costs().get(c).gradientSeconds() > 0
+                        && u.costs().get(c).gradientLatencySeconds() > 0;
+            }
+        }
+        for (int j = 0; j < classCap.length; j++) {
+            if (!loud) {
+                for (int l = 0; l < levels.length; l++) {
+                    classBare[j][l][k] = reduceJoint[l][k];
+                }
+                continue;
+            }
+            double cap = classCap[j];
+            StageProblem.Filter within = (u, c) -> filter.allows(u, c) && latencyOf(u.costs().get(c)) <= cap;
+            boolean each = true;
+            for (int i = from; i < to && each; i++) {
+                ProblemBuilder.Unit u = built.units().get(i);
+                boolean any = false;
+                for (int c = 0; c < u.costs().size() && !any; c++) {
+                    any = within.allows(u, c);
+                }
+                each = any;
+            }
+            for (int l = 0; l < levels.length; l++) {
+                buckets = levels[l];
+                classBare[j][l][k] = !each ? Double.POSITIVE_INFINITY : solve(built, within, from, to, REDUCE_BARE, recompute, seen, secondsLeft);
+            }
+        }
+    }
+
+    /** A layout's reduction latency as the classes count it: 0 where it reduces nothing. */
+    private static double latencyOf(ProblemBuilder.Cost x) {
+        return x.gradientSeconds() > 0 ? x.gradientLatencySeconds() : 0;
     }
 
     /** A segment's own joint least forward and backward. */
@@ -721,7 +845,7 @@ final class PipelineBound {
      */
     double chunkOwn(int from, int to) {
         double[] c = chunk(from, to);
-        return Math.max(0, reduceJoint(from, to) - c[0] - c[1] - c[2] - chunkSync(from, to) - c[3]);
+        return Math.max(0, reduceJoint(from, to) - (c[0] + c[1] + c[2] + chunkSync(from, to) + c[3]));
     }
 
     /**
@@ -750,7 +874,7 @@ final class PipelineBound {
     /** The sum of a chunk's segments' {@link #reduceJoint} at the least level of at least its buckets. O(log levels). */
     private double reduceJoint(int from, int to) {
         int l = level(from, to);
-        double r = preReduce[l][to] - preReduce[l][from];
+        double r = Math.max(preReduce[l][to] - preReduce[l][from], chunkFloor(from, to, l));
         if (exactChunkSegments > 0 && to - from <= exactChunkSegments) {
             r = Math.max(r, exactReduce(from, to, l, false));
         }
@@ -780,6 +904,27 @@ final class PipelineBound {
         }
     }
 
+    /**
+     * A chunk's least forward, backward and exposed reduction together where it is one of several stages, so that its
+     * reduction is {@code G - shares + max(M, shares) >= G - shares + M} with {@code M} the largest latency of its
+     * layouts' reductions ({@link ProblemBuilder.Cost#stageReduction}): the least over the latency classes ({@link
+     * #classCap}) of the sum of the segments' {@link #classBare} at bucket level {@code l} plus the class's least {@code
+     * M} over {@code levels[l]}; links between segments dropped. 0 where the floor is off or the chunk is the whole model.
+     * O(classes).
+     */
+    double chunkFloor(int from, int to, int l) {
+        if (classBare == null || (from == 0 && to == segments)) {
+            return 0;
+        }
+        double r = Double.POSITIVE_INFINITY;
+        for (int j = 0; j < classCap.length; j++) {
+            if (preNone[j][to] == preNone[j][from]) {
+                r = Math.min(r, preClass[j][l][to] - preClass[j][l][from] + classAdds[j] / levels[l]);
+            }
+        }
+        return r == Double.POSITIVE_INFINITY ? 0 : r;
+    }
+
     /** The least level of {@link #levels} of at least a chunk's buckets. O(log levels). */
     private int level(int from, int to) {
         double k = overlap ? OverlapBound.bucketsOf(preVolume[to] - preVolume[from], bucket) : 1;
@@ -787,9 +932,17 @@ final class PipelineBound {
         return l >= 0 ? l : Math.min(levels.length - 1, -l - 1);
     }
 
-    /** The least exposed gradient reduction of a chunk of segments {@code [from, to)}, as {@link #profile} has it. O(1). */
+    /**
+     * The least exposed gradient reduction of a chunk of segments {@code [from, to)}, as {@link #profile} has it:
+     * {@code G / K} ({@code G} where nothing overlaps), with {@code G} the sum of the nodes' least reductions and, where
+     * the chunk is one of several stages, at least the largest of its nodes' least latencies ({@link
+     * ProblemBuilder.Cost#stageReduction}: a stage runs at least one collective of each node's group). O(1).
+     */
     double chunkSync(int from, int to) {
         double g = preGradient[to] - preGradient[from];
+        if (ProblemBuilder.stageLatencyFloor && (from > 0 || to < segments)) {
+            g = Math.max(g, latencyFloor.max(from, to));
+        }
         double v = preVolume[to] - preVolume[from];
         return g <= 0 ? 0 : overlap ? g / OverlapBound.bucketsOf(v, bucket) : g;
     }
@@ -833,6 +986,8 @@ final class PipelineBound {
     private static final int REDUCE_BUCKET = 4;
     /** {@link #REDUCE_BUCKET} with the optimizer step of the layout's static bytes. */
     private static final int REDUCE_BUCKET_U = 5;
+    /** {@link #REDUCE_BUCKET} without the reduction's latency shares: {@code f + b + (G - shares) / K} ({@link #classBare}). */
+    private static final int REDUCE_BARE = 6;
     /**
      * A weighted sum of a layout's terms ({@link #combo}: forward, input gradient, weight gradient, whole reduction, reduction
      * over the most buckets, update; links weighted as half forward, half input gradient): {@link #partitionBound}'s
@@ -841,6 +996,8 @@ final class PipelineBound {
     private static final int COMBO = 7;
     /** The forward and the input gradient together (links in full: half each). */
     private static final int FORWARD_INPUT = 8;
+    /** {@link #COMBO} with the reduction's latency shares left out of both reduction terms ({@link #floorCombo}). */
+    private static final int COMBO_BARE = 9;
     /** The weights of {@link #COMBO}: per term of {@link #TERMS}. */
     private final double[] combo = new double[TERMS];
     /**
@@ -979,6 +1136,12 @@ final class PipelineBound {
                             + (comboVolume > 0 ? comboVolume * (mostGradient(lo + i) - x.gradientBytes()) / 2 : 0);
                     case REDUCE_BUCKET_U -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
                             + x.gradientSeconds() / buckets + updateRate * x.parameterBytes();
+                    case COMBO_BARE -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
+                            + combo[2] * weightPart(x, recompute)
+                            + (combo[3] + combo[4] / buckets) * Math.max(0, x.gradientSeconds() - x.gradientLatencyShares())
+                            + combo[5] * updateRate * x.parameterBytes();
+                    case REDUCE_BARE -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
+                            + Math.max(0, x.gradientSeconds() - x.gradientLatencyShares()) / buckets;
                     default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
                             + x.gradientSeconds() / buckets;
                 };
@@ -1002,8 +1165,9 @@ final class PipelineBound {
             for (int s = 0; s < ra.length; s++) {
                 for (int q = 0; q < ca.length; q++) {
                     acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]]
-                            * (part == WORK || part == FORWARD_INPUT || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U ? 1
-                                    : part == COMBO ? (combo[0] + combo[1]) / 2 : 0.5);
+                            * (part == WORK || part == FORWARD_INPUT || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U
+                                    || part == REDUCE_BARE ? 1
+                                    : part == COMBO || part == COMBO_BARE ? (combo[0] + combo[1]) / 2 : 0.5);
                 }
             }
         }
@@ -1438,24 +1602,9 @@ final class PipelineBound {
 
     /** The profile of a chunk of segments {@code [from, to)}: each part at its lower bound. O(to - from). */
     StageProfile profile(int from, int to) {
-        double f = 0;
-        double in = 0;
-        double w = 0;
-        double g = 0;
-        double v = 0;
-        double st = 0;
         double[] c = chunk(from, to);
-        f = c[0];
-        in = c[1];
-        w = c[2];
-        for (int k = from; k < to; k++) {
-            g += gradient[k];
-            v += mostVolume[k];
-            st += leastStatic[k];
-        }
-        double sync = g <= 0 ? 0 : overlap ? g / OverlapBound.bucketsOf(v, bucket) : g;
         double send = to < segments ? sendAt[to] : 0;
-        return new StageProfile(f, in + w, w, send, sync, 0, 0, compute.optimizerStepSeconds(st, optimizer));
+        return new StageProfile(c[0], c[1] + c[2], c[2], send, chunkSync(from, to), 0, 0, profileUpdate(from, to));
     }
 
     /**
@@ -2992,6 +3141,7 @@ final class PipelineBound {
                 System.arraycopy(lastLayouts, 0, x, lo[j], hi[j] - lo[j]);
                 remember(lo[j], hi[j], lastLayouts);
             }
+            v = Math.max(v, floorCombo(lo[j], hi[j], v / (scaled ? scale : 1), x, secondsLeft) * (scaled ? scale : 1));
         } finally {
             unbudgeted = false;
             System.arraycopy(given, 0, combo, 0, combo.length);
@@ -3000,6 +3150,63 @@ final class PipelineBound {
         System.arraycopy(t, 0, col, j * TERMS, TERMS);
         chunkSolves++;
         return v;
+    }
+
+    /**
+     * Chunk {@code [lo, hi)}'s least of {@link #combo} (at {@link #buckets}) with its reduction at least one collective's
+     * latency, as {@link #terms} prices a chunk of several ({@link ProblemBuilder.Cost#stageReduction}), given its least
+     * {@code v} without ({@code x} its minimiser): {@code v} where that minimiser's own reduction is not raised (it is
+     * then the least), else the least over the latency classes ({@link #classCap}) of the combination with each layout's
+     * latency shares left out ({@link #COMBO_BARE}), over the class's layouts, plus the class's least latency in both
+     * reduction terms; {@code x} then holds that class's minimiser. 0 where the floor is off or the chunk is the whole
+     * model (the caller keeps {@code v}). At most one exact solve per class.
+     */
+    private double floorCombo(int lo, int hi, double v, int[] x, DoubleSupplier secondsLeft) {
+        double w = combo[3] + combo[4] / buckets;
+        if (classCap == null || (lo == 0 && hi == built.units().size()) || !(w > 0) || comboVolume != 0) {
+            return 0;
+        }
+        double[] reduction = new double[3];
+        for (int i = lo; i < hi; i++) {
+            built.units().get(i).costs().get(x[i]).addReduction(reduction);
+        }
+        if (ProblemBuilder.Cost.stageReduction(reduction, 2) <= reduction[0]) {
+            return v; // x pays no more with the floor: it is still a minimiser
+        }
+        double best = Double.POSITIVE_INFINITY;
+        int[] arg = null;
+        for (int c = 0; c < classCap.length && secondsLeft.getAsDouble() > 0.05; c++) {
+            double cap = classCap[c];
+            StageProblem.Filter within = (u, k) -> filter.allows(u, k) && latencyOf(u.costs().get(k)) <= cap;
+            boolean each = true;
+            for (int i = lo; i < hi && each; i++) {
+                ProblemBuilder.Unit u = built.units().get(i);
+                boolean any = false;
+                for (int k = 0; k < u.costs().size() && !any; k++) {
+                    any = within.allows(u, k);
+                }
+                each = any;
+            }
+            if (!each) {
+                continue;
+            }
+            double d = solve(built, within, lo, lo, hi, COMBO_BARE, recompute, seen, secondsLeft);
+            if (d <= 0) {
+                return 0; // the solve did not finish: no floor
+            }
+            d += w * classAdds[c];
+            if (d < best) {
+                best = d;
+                arg = lastLayouts.clone();
+            }
+        }
+        if (arg == null || secondsLeft.getAsDouble() <= 0.05) {
+            return 0;
+        }
+        if (best > v) {
+            System.arraycopy(arg, 0, x, lo, hi - lo);
+        }
+        return best;
     }
 
     /**
@@ -3132,14 +3339,17 @@ final class PipelineBound {
     /** The terms ({@link #TERMS}) of nodes {@code [lo, hi)} with layouts {@code x}: as the stage profiles count them. */
     double[] terms(int lo, int hi, double most, int[] x) {
         double[] t = new double[TERMS];
+        double[] reduction = new double[3];
         for (int i = lo; i < hi; i++) {
             ProblemBuilder.Cost c = built.units().get(i).costs().get(x[i]);
             t[0] += forwardPart(c);
             t[1] += inputPart(c, recompute);
             t[2] += weightPart(c, recompute);
-            t[3] += c.gradientSeconds();
+            c.addReduction(reduction);
             t[5] += updateRate * c.parameterBytes();
         }
+        // one stage of several (not the whole model) reduces in buckets of its own, at least one latency
+        t[3] = ProblemBuilder.Cost.stageReduction(reduction, lo == 0 && hi == built.units().size() ? 1 : 2);
         for (ProblemBuilder.Link l : built.links()) {
             if (l.from() >= lo && l.from() < hi && l.to() >= lo && l.to() < hi) {
                 double sec = l.seconds()[x[l.from()] * built.units().get(l.to()).layouts().size() + x[l.to()]];
@@ -4074,6 +4284,37 @@ final class PipelineBound {
         }
     }
 
+    /** Range maxima of non-negative values over index ranges (a sparse table): O(n log n) to build, O(1) a query. */
+    static final class RangeMax {
+        /** At {@code [l][g]}: the largest value in {@code [g, g + 2^l)}. */
+        private final double[][] max;
+
+        RangeMax(double[] values) {
+            int n = values.length;
+            int levels = 1;
+            while ((1 << levels) <= n) {
+                levels++;
+            }
+            max = new double[levels][];
+            max[0] = values.clone();
+            for (int l = 1; l < levels; l++) {
+                max[l] = new double[Math.max(0, n - (1 << l) + 1)];
+                for (int g = 0; g < max[l].length; g++) {
+                    max[l][g] = Math.max(max[l - 1][g], max[l - 1][g + (1 << (l - 1))]);
+                }
+            }
+        }
+
+        /** The largest value in {@code [from, to)} (0 where empty). O(1). */
+        double max(int from, int to) {
+            if (to <= from) {
+                return 0;
+            }
+            int l = 31 - Integer.numberOfLeadingZeros(to - from);
+            return Math.max(max[l][from], max[l][to - (1 << l)]);
+        }
+    }
+
     /**
      * The chunks of one plan's layouts {@code x} (per node), priced as {@link PipelineSearch#profiles} prices a stage and
      * the schedule's estimate with the optimizer step after it: each chunk's forward, input and weight gradients, reduction
@@ -4089,8 +4330,8 @@ final class PipelineBound {
          * static bytes and the reduction's latency shares ({@link ProblemBuilder.Cost#stageReduction}).
          */
         private final double[][] pre = new double[7][segments + 1];
-        /** At {@code [l][g]}: the largest reduction latency of a node in segments {@code [g, g + 2^l)} (range maxima). */
-        private final double[][] latency;
+        /** The largest reduction latency of a node in a range of segments. */
+        private final RangeMax latency;
         /** At {@code e K + st}: the resharding seconds of the links whose ends both lie in segments {@code [st, e)}. */
         private final double[] inside;
 
@@ -4120,18 +4361,7 @@ final class PipelineBound {
                     pre[q][g + 1] = pre[q][g] + t[q];
                 }
             }
-            int levels = 1;
-            while ((1 << levels) <= k) {
-                levels++;
-            }
-            latency = new double[levels][];
-            latency[0] = segLatency;
-            for (int l = 1; l < levels; l++) {
-                latency[l] = new double[k - (1 << l) + 1];
-                for (int g = 0; g < latency[l].length; g++) {
-                    latency[l][g] = Math.max(latency[l - 1][g], latency[l - 1][g + (1 << (l - 1))]);
-                }
-            }
+            latency = new RangeMax(segLatency);
             // per (first, last) segment of a link's ends, its seconds; then, per last segment, summed over the firsts
             // from each start on, and per chunk over its last segments
             double[] span = new double[k * k];
@@ -4163,20 +4393,12 @@ final class PipelineBound {
             double w = pre[2][to] - pre[2][from];
             // a stage's reduction, at least one collective's latency, as the search's profiles price it
             double g = ProblemBuilder.Cost.stageReduction(new double[] {pre[3][to] - pre[3][from],
-                    pre[6][to] - pre[6][from], mostLatency(from, to)}, ps.size());
+                    pre[6][to] - pre[6][from], latency.max(from, to)}, ps.size());
             double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, pre[4][to] - pre[4][from], b, bucket) : g;
             ps.set(j, new StageProfile(f, b, Math.max(0, Math.min(w, b)), to < segments ? sendAt[to] : 0, sync, 0, 0,
                     compute.optimizerStepSeconds(pre[5][to] - pre[5][from], optimizer)));
         }
 
-        /** The largest reduction latency of a node in segments {@code [from, to)} (0 where empty). O(1). */
-        private double mostLatency(int from, int to) {
-            if (to <= from) {
-                return 0;
-            }
-            int l = 31 - Integer.numberOfLeadingZeros(to - from);
-            return Math.max(latency[l][from], latency[l][to - (1 << l)]);
-        }
 
         @Override
         public double step() {
