@@ -357,7 +357,9 @@ public final class PararealSearch {
                 double segMem = 0;
                 double slowest = 0;
                 for (int j = 0; j < n; j++) {
-                    Range f = solve(sub, c.layers().get(bounds[j]).from(), c.layers().get(bounds[j + 1] - 1).to(), deadline);
+                    // each segment runs on a group of its own and reduces its gradients in buckets of its own
+                    Range f = solve(sub, c.layers().get(bounds[j]).from(), c.layers().get(bounds[j + 1] - 1).to(), deadline,
+                            true);
                     seg[j] = f.seconds;
                     segMem = Math.max(segMem, f.memory);
                     slowest = Math.max(slowest, f.seconds);
@@ -461,6 +463,15 @@ public final class PararealSearch {
 
     /** The exact per-layer optimum of nodes {@code [from, to)} (repeated blocks tied), without memory limit. */
     private static Range solve(ProblemBuilder.Built b, int from, int to, long deadline) {
+        return solve(b, from, to, deadline, false);
+    }
+
+    /**
+     * {@link #solve(ProblemBuilder.Built, int, int, long)}; {@code ownBuckets}: the range reduces its gradients in
+     * buckets of its own (a fine segment on its group of devices), so its reduction is at least one collective's latency
+     * ({@link ProblemBuilder.Cost#stageReduction}), as a pipeline stage's is.
+     */
+    private static Range solve(ProblemBuilder.Built b, int from, int to, long deadline, boolean ownBuckets) {
         StageProblem sp = StageProblem.of(b, from, to, ProblemBuilder.Repeat.ONCE, StageProblem.Filter.ALL,
                 OptionalDouble.empty(), true);
         double left = Math.max(0.5, (deadline - System.nanoTime()) / 1e9);
@@ -475,15 +486,16 @@ public final class PararealSearch {
         StageProblem untied = StageProblem.of(b, from, to, ProblemBuilder.Repeat.ONCE, StageProblem.Filter.ALL,
                 OptionalDouble.empty(), false);
         double seconds = Evaluator.evaluate(untied.problem(), layout).total();
-        double sync = 0;
+        double[] reduction = new double[3];
         double params = 0;
         double act = 0;
         for (int i = from; i < to; i++) {
             ProblemBuilder.Cost c = b.units().get(i).costs().get(layout[i - from]);
-            sync += c.gradientSeconds();
+            c.addReduction(reduction);
             params += c.parameterBytes();
             act += c.activationBytes();
         }
-        return new Range(seconds, sync, params, act, params + act);
+        double sync = ProblemBuilder.Cost.stageReduction(reduction, ownBuckets ? 2 : 1);
+        return new Range(seconds + sync - reduction[0], sync, params, act, params + act);
     }
 }

@@ -86,6 +86,44 @@ class PararealSearchTest {
         assertTrue(c.fits());
     }
 
+    /**
+     * A fine segment runs on a group of devices of its own and reduces its gradients in buckets of its own: a segment
+     * whose gradient is less than a bucket pays at least one collective's latency, as a pipeline stage does, where the
+     * model-wide shares of its buckets price less ({@link ProblemBuilder.Cost#stageReduction}).
+     */
+    @Test
+    void aSegmentPaysAtLeastOneLatencyForItsReduction() throws ShardplanException {
+        // six 256 x 256 layers at batch 4096 in two segments of two A100s, data parallel: 0.75 MiB of fp32 gradient a
+        // segment, under a bucket
+        CoarseGraph cg = Coarsening.coarsen(Fixtures.deepMlp(6, 4096, 256));
+        Cluster four = Fixtures.a100(4);
+        boolean was = ProblemBuilder.stageLatencyFloor;
+        double[] on;
+        double[] off;
+        try {
+            ProblemBuilder.stageLatencyFloor = true;
+            on = PararealSearch.price(cg, n -> built(cg, four, n), four, 1e12, OptionalInt.of(2), 30, "--parareal")
+                    .get(0).segmentSeconds();
+            ProblemBuilder.stageLatencyFloor = false;
+            off = PararealSearch.price(cg, n -> built(cg, four, n), four, 1e12, OptionalInt.of(2), 30, "--parareal")
+                    .get(0).segmentSeconds();
+        } finally {
+            ProblemBuilder.stageLatencyFloor = was;
+        }
+        // the most a segment can add: one whole latency of its largest collective, on its two devices
+        double most = 0;
+        for (ProblemBuilder.Unit u : built(cg, four, 2).units()) {
+            for (ProblemBuilder.Cost c : u.costs()) {
+                most = Math.max(most, c.gradientLatencySeconds());
+            }
+        }
+        assertTrue(most > 0, "the segments' layouts reduce gradients");
+        for (int j = 0; j < 2; j++) {
+            double added = on[j] - off[j];
+            assertTrue(added > 0 && added < most, "segment " + j + ": " + off[j] + " -> " + on[j] + " s, at most " + most);
+        }
+    }
+
     @Test
     void autoPricesEveryDivisorUpToTheChainLength() throws ShardplanException {
         CoarseGraph cg = Coarsening.coarsen(Fixtures.deepMlp(5, 64, 512));
