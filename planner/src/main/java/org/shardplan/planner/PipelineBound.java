@@ -117,10 +117,18 @@ final class PipelineBound {
     /**
      * Per bucket count {@code levels[l]} and segment: the exact least of its forward, backward and gradient reduction
      * together, the reduction at what every layout of a chunk of at most {@code levels[l]} buckets exposes at least
-     * ({@code max(f + G, f + b + G / levels[l])}), links to other segments dropped: with the chunk's separate least parts,
-     * what every layout adds to a chunk whose forward, backward and reduction all lie on a path ({@link #chunkOwn}).
+     * ({@code f + b + G / levels[l]}), links to other segments dropped: with the chunk's separate least parts, what every
+     * layout adds to a chunk whose forward, backward and reduction all lie on a path ({@link #chunkOwn}).
      */
     private final double[][] reduceJoint;
+    /**
+     * Per segment: the exact least of its forward and whole reduction ({@code f + G}, where the reduction overlaps: the
+     * exposed part is at least {@code G - b}; 0 where it does not). A chunk's sum of these and its sum of {@link
+     * #reduceJoint} bound the same whole apart, so they are summed apart and the larger taken ({@link
+     * #reduceJoint(int, int)}): the larger of the two per segment, summed, is no bound (a segment of large reduction
+     * and little backward beside one of large backward and no reduction sums to more than their chunk's whole).
+     */
+    private final double[] reduceAll;
     /**
      * As {@link #reduceJoint} with the optimizer step of the segment's layouts added to the three (the update is linear in
      * a layout's static bytes): what every layout adds to a chunk whose forward, backward, reduction and update all lie on
@@ -277,6 +285,7 @@ final class PipelineBound {
         }
         reduceJoint = new double[levels.length][segments];
         reduceJointU = new double[levels.length][segments];
+        reduceAll = new double[segments];
         if (ProblemBuilder.stageLatencyFloor && segments > 1) {
             latencyClasses();
         }
@@ -433,10 +442,10 @@ final class PipelineBound {
             forward[k] = Math.max(sum(fl), solve(built, filter, from, to, FORWARD, recompute, seen, secondsLeft));
             backwardInput[k] = Math.max(sum(il), solve(built, filter, from, to, INPUT, recompute, seen, secondsLeft));
             double work = solve(built, filter, from, to, WORK, recompute, seen, secondsLeft);
-            double all = overlap ? solve(built, filter, from, to, REDUCE_ALL, recompute, seen, secondsLeft) : 0;
+            reduceAll[k] = overlap ? solve(built, filter, from, to, REDUCE_ALL, recompute, seen, secondsLeft) : 0;
             for (int l = 0; l < levels.length; l++) {
                 buckets = levels[l];
-                reduceJoint[l][k] = Math.max(all, solve(built, filter, from, to, REDUCE_BUCKET, recompute, seen, secondsLeft));
+                reduceJoint[l][k] = solve(built, filter, from, to, REDUCE_BUCKET, recompute, seen, secondsLeft);
                 reduceJointU[l][k] = Math.max(reduceJoint[l][k] + updateRate * leastStatic[k], updateRate > 0
                         ? solve(built, filter, from, to, REDUCE_BUCKET_U, recompute, seen, secondsLeft) : 0);
             }
@@ -648,6 +657,7 @@ final class PipelineBound {
     private double[] preStatic;
     private double[][] preReduce;
     private double[][] preReduceU;
+    private double[] preAll;
     /** Prefix sums over segments of {@link #classBare} (infinite ones left out) and counts of the infinite ones. */
     private double[][][] preClass;
     private int[][] preNone;
@@ -682,7 +692,9 @@ final class PipelineBound {
                 }
             }
         }
+        preAll = new double[k + 1];
         for (int i = 0; i < k; i++) {
+            preAll[i + 1] = preAll[i] + reduceAll[i];
             for (int l = 0; l < levels.length; l++) {
                 preReduce[l][i + 1] = preReduce[l][i] + reduceJoint[l][i];
                 preReduceU[l][i + 1] = preReduceU[l][i] + reduceJointU[l][i];
@@ -871,10 +883,14 @@ final class PipelineBound {
         return Math.max(r, u - parts - profileUpdate(from, to));
     }
 
-    /** The sum of a chunk's segments' {@link #reduceJoint} at the least level of at least its buckets. O(log levels). */
+    /**
+     * The larger of the sums of a chunk's segments' {@link #reduceJoint} at the least level of at least its buckets, of
+     * their {@link #reduceAll}, and of its {@link #chunkFloor}. O(log levels + classes).
+     */
     private double reduceJoint(int from, int to) {
         int l = level(from, to);
-        double r = Math.max(preReduce[l][to] - preReduce[l][from], chunkFloor(from, to, l));
+        double r = Math.max(Math.max(preReduce[l][to] - preReduce[l][from], preAll[to] - preAll[from]),
+                chunkFloor(from, to, l));
         if (exactChunkSegments > 0 && to - from <= exactChunkSegments) {
             r = Math.max(r, exactReduce(from, to, l, false));
         }
