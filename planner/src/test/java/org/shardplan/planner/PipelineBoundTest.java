@@ -639,6 +639,41 @@ class PipelineBoundTest {
                 <= (plan + hi.gradientSyncSeconds() + hi.updateSeconds()) * (1 + 1e-9), at + " forward, backward, reduction and update");
     }
 
+    /** A GPT whose embedding and output layer hold most of its weights (a large vocabulary), for {@link #aChunksJointStaysBelowPlansOfEveryLayout}. */
+    private static final ModelSource VOCAB_GPT = b -> BuiltinModels.read("gpt?layers=4,hidden=512,heads=8,seq=512,vocab=65536",
+            ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+
+    /**
+     * What a chunk's least parts and its joint of work and reduction add up to ({@link PipelineBound#chunkOwn}, with the
+     * stage's latency floor of {@link PipelineBound#chunkFloor}) stays below the chunk's price under any layouts: random
+     * chunks (of two to four in a partition, so that each pays the floor) and random layouts, on a GPT whose large
+     * vocabulary puts its weights in more than one bucket and on the small GPT. The check fails where the latency classes
+     * add three times their latency. (It does not reach the case that keeps a chunk's {@code f + G} and {@code f + b + G
+     * / K} sums apart: it passes with the larger of the two taken per segment too.)
+     */
+    @Test
+    void aChunksJointStaysBelowPlansOfEveryLayout() throws Exception {
+        Random rnd = new Random(11);
+        int checked = 0;
+        for (Object[] c : List.of(new Object[] {VOCAB_GPT, 16, 2, 2, 16L}, new Object[] {VOCAB_GPT, 64, 4, 4, 64L},
+                new Object[] {GPT, 16, 4, 4, 16L})) {
+            Pipelined pl = pipelined((ModelSource) c[0], (Integer) c[1], (Integer) c[2], (Integer) c[3], (Long) c[4]);
+            var o = pl.o();
+            PipelineBound least = leastOf(pl);
+            List<Integer> pos = pl.pos();
+            for (int t = 0; t < 60; t++) {
+                int[] x = t == 0 ? o.choice() : Fixtures.randomLayouts(o.built(), rnd);
+                int[] bs = randomBounds(pos, Math.min(pos.size() - 1, 2 + rnd.nextInt(3)), rnd);
+                List<StageProfile> prof = pl.ps().profiles(o.built(), o.builder(), x, bs, pl.per(), false);
+                for (int j = 0; j < prof.size(); j++) {
+                    jointBelow(least, pos.indexOf(bs[j]), pos.indexOf(bs[j + 1]), prof.get(j), c[4] + " chunk " + j + " try " + t);
+                    checked++;
+                }
+            }
+        }
+        assertTrue(checked >= 300, "checked " + checked);
+    }
+
     /** A partition's node bounds with each inner cut moved by up to 3 segments (kept increasing). */
     private static int[] moved(int[] bounds, List<Integer> pos, Random rnd) {
         int[] r = bounds.clone();
