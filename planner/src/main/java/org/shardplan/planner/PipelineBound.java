@@ -719,8 +719,8 @@ final class PipelineBound {
         java.util.TreeSet<Double> all = new java.util.TreeSet<>();
         for (ProblemBuilder.Unit u : built.units()) {
             for (int c = 0; c < u.costs().size(); c++) {
-                if (filter.allows(u, c) && u.costs().get(c).gradientSeconds() > 0) {
-                    all.add(u.costs().get(c).gradientLatencySeconds());
+                if (filter.allows(u, c)) {
+                    all.add(latencyOf(u.costs().get(c)));
                 }
             }
         }
@@ -749,37 +749,50 @@ final class PipelineBound {
      * level. A segment whose layouts reduce nothing with a latency takes its {@link #reduceJoint} in every class.
      */
     private void floorParts(int k, int from, int to, DoubleSupplier secondsLeft) {
-        boolean loud = false;
+        boolean loud = false; // some layout of the segment reduces with a latency
         for (int i = from; i < to && !loud; i++) {
             ProblemBuilder.Unit u = built.units().get(i);
             for (int c = 0; c < u.costs().size() && !loud; c++) {
-                loud = filter.allows(u, c) && u.costs().get(c).gradientSeconds() > 0
-                        && u.costs().get(c).gradientLatencySeconds() > 0;
+                loud = filter.allows(u, c) && latencyOf(u.costs().get(c)) > 0;
             }
         }
         for (int j = 0; j < classCap.length; j++) {
-            if (!loud) {
-                for (int l = 0; l < levels.length; l++) {
-                    classBare[j][l][k] = reduceJoint[l][k];
-                }
-                continue;
-            }
-            double cap = classCap[j];
-            StageProblem.Filter within = (u, c) -> filter.allows(u, c) && latencyOf(u.costs().get(c)) <= cap;
-            boolean each = true;
-            for (int i = from; i < to && each; i++) {
-                ProblemBuilder.Unit u = built.units().get(i);
-                boolean any = false;
-                for (int c = 0; c < u.costs().size() && !any; c++) {
-                    any = within.allows(u, c);
-                }
-                each = any;
-            }
+            StageProblem.Filter within = classFilter(classCap[j]);
+            boolean each = everyNodeHas(from, to, within);
             for (int l = 0; l < levels.length; l++) {
                 buckets = levels[l];
-                classBare[j][l][k] = !each ? Double.POSITIVE_INFINITY : solve(built, within, from, to, REDUCE_BARE, recompute, seen, secondsLeft);
+                classBare[j][l][k] = !loud ? reduceJoint[l][k] : !each ? Double.POSITIVE_INFINITY
+                        : solve(built, within, from, to, REDUCE_BARE, recompute, seen, secondsLeft);
             }
         }
+    }
+
+    /** The layouts of the latency class of cap {@code cap} ({@link #classCap}): those allowed that reduce with at most that latency. */
+    private StageProblem.Filter classFilter(double cap) {
+        return (u, c) -> filter.allows(u, c) && latencyOf(u.costs().get(c)) <= cap;
+    }
+
+    /** Whether every node of {@code [from, to)} has a layout {@code f} allows. O(candidates). */
+    private boolean everyNodeHas(int from, int to, StageProblem.Filter f) {
+        for (int i = from; i < to; i++) {
+            ProblemBuilder.Unit u = built.units().get(i);
+            boolean any = false;
+            for (int c = 0; c < u.costs().size() && !any; c++) {
+                any = f.allows(u, c);
+            }
+            if (!any) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether nodes {@code [lo, hi)} are the whole model: a chunk that is not is one of several stages, which reduces in
+     * buckets of its own ({@link ProblemBuilder.Cost#stageReduction}).
+     */
+    private boolean wholeModel(int lo, int hi) {
+        return lo == 0 && hi == built.units().size();
     }
 
     /** A layout's reduction latency as the classes count it: 0 where it reduces nothing. */
@@ -929,7 +942,7 @@ final class PipelineBound {
      * O(classes).
      */
     double chunkFloor(int from, int to, int l) {
-        if (classBare == null || (from == 0 && to == segments)) {
+        if (classBare == null || wholeModel(positions.get(from), positions.get(to))) {
             return 0;
         }
         double r = Double.POSITIVE_INFINITY;
@@ -956,7 +969,7 @@ final class PipelineBound {
      */
     double chunkSync(int from, int to) {
         double g = preGradient[to] - preGradient[from];
-        if (ProblemBuilder.stageLatencyFloor && (from > 0 || to < segments)) {
+        if (ProblemBuilder.stageLatencyFloor && !wholeModel(positions.get(from), positions.get(to))) {
             g = Math.max(g, latencyFloor.max(from, to));
         }
         double v = preVolume[to] - preVolume[from];
@@ -3179,7 +3192,7 @@ final class PipelineBound {
      */
     private double floorCombo(int lo, int hi, double v, int[] x, DoubleSupplier secondsLeft) {
         double w = combo[3] + combo[4] / buckets;
-        if (classCap == null || (lo == 0 && hi == built.units().size()) || !(w > 0) || comboVolume != 0) {
+        if (classCap == null || wholeModel(lo, hi) || !(w > 0) || comboVolume != 0) {
             return 0;
         }
         double[] reduction = new double[3];
@@ -3192,18 +3205,8 @@ final class PipelineBound {
         double best = Double.POSITIVE_INFINITY;
         int[] arg = null;
         for (int c = 0; c < classCap.length && secondsLeft.getAsDouble() > 0.05; c++) {
-            double cap = classCap[c];
-            StageProblem.Filter within = (u, k) -> filter.allows(u, k) && latencyOf(u.costs().get(k)) <= cap;
-            boolean each = true;
-            for (int i = lo; i < hi && each; i++) {
-                ProblemBuilder.Unit u = built.units().get(i);
-                boolean any = false;
-                for (int k = 0; k < u.costs().size() && !any; k++) {
-                    any = within.allows(u, k);
-                }
-                each = any;
-            }
-            if (!each) {
+            StageProblem.Filter within = classFilter(classCap[c]);
+            if (!everyNodeHas(lo, hi, within)) {
                 continue;
             }
             double d = solve(built, within, lo, lo, hi, COMBO_BARE, recompute, seen, secondsLeft);
@@ -3365,7 +3368,7 @@ final class PipelineBound {
             t[5] += updateRate * c.parameterBytes();
         }
         // one stage of several (not the whole model) reduces in buckets of its own, at least one latency
-        t[3] = ProblemBuilder.Cost.stageReduction(reduction, lo == 0 && hi == built.units().size() ? 1 : 2);
+        t[3] = ProblemBuilder.Cost.stageReduction(reduction, wholeModel(lo, hi) ? 1 : 2);
         for (ProblemBuilder.Link l : built.links()) {
             if (l.from() >= lo && l.from() < hi && l.to() >= lo && l.to() < hi) {
                 double sec = l.seconds()[x[l.from()] * built.units().get(l.to()).layouts().size() + x[l.to()]];
