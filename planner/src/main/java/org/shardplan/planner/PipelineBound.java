@@ -2149,7 +2149,7 @@ final class PipelineBound {
                     cols.add(vals);
                     colKeys.add(toList(e));
                     colPlayed.add(rounds);
-                    for (Path x : paths.trace(profiles(vals, chunks))) {
+                    for (Path x : paths.trace(profiles(vals, chunks), vals)) {
                         if (known.add(x)) {
                             rows.add(new Row(x, rounds));
                         }
@@ -2182,7 +2182,7 @@ final class PipelineBound {
                 }
             }
             int before = rows.size();
-            for (Path x : paths.trace(profiles(mean, chunks))) {
+            for (Path x : paths.trace(profiles(mean, chunks), mean)) {
                 if (known.add(x)) {
                     rows.add(new Row(x, rounds));
                 }
@@ -3998,6 +3998,7 @@ final class PipelineBound {
             }
             ends = new double[nodes];
             args = new int[nodes];
+            walk = new int[nodes];
             code = new int[nodes];
             for (int n = 0; n < nodes; n++) {
                 code[n] = chunk[n] * KINDS + kind[n];
@@ -4082,6 +4083,8 @@ final class PipelineBound {
         /** Work arrays of {@link #step} (one evaluation at a time). */
         private final double[] ends;
         private final int[] args;
+        /** The ops of one path walked back ({@link #step}'s paths with bonuses). */
+        private final int[] walk;
         private final int[] counts;
 
         /**
@@ -4179,32 +4182,118 @@ final class PipelineBound {
                         continue;
                     }
                 }
-                double extra = 0;
-                double mine = 0;
-                double mineU = 0;
+                double value;
                 if (bonus != null) {
                     java.util.Arrays.fill(count, 0);
                     for (int n = last[d]; n >= 0; n = arg[n]) {
                         count[c[n]]++;
                     }
-                    for (int j = 0, at = 0; j < chunks; j++, at += KINDS) {
-                        int pairs = split ? Math.min(count[at + F], Math.min(count[at + BI], count[at + W]))
-                                : Math.min(count[at + F], count[at + B]);
-                        extra += pairs * bonus[j];
-                        if (split && fi != null) {
-                            // forwards with input gradients left over by the triples
-                            extra += Math.min(count[at + F] - pairs, count[at + BI] - pairs) * fi[j];
-                        }
-                        if (pairs > 0 && j % p == d) {
-                            mine += own != null ? own[j] : 0;
-                            mineU += ownUpdate != null ? ownUpdate[j] : 0;
-                        }
+                    value = valued(d, base(d, sync), bonus, fi, own, ownUpdate, update, most, upd[d]);
+                } else {
+                    value = base(d, sync) + (update ? Math.max(most, ownUpdate == null ? 0 : upd[d]) : 0);
+                }
+                best = Math.max(best, value);
+            }
+            if (bonus == null || !bonusPaths) {
+                return best;
+            }
+            // the longest paths weigh the ops alone; a path a little shorter may hold pairs whose bonuses make it longer
+            // (ties among balanced chunks are many). Each device's longest path with the bonuses spread over its ops is
+            // walked too, and its own length with its own bonuses taken: any path's is a bound.
+            double[] baseOf = new double[p];
+            for (int d = 0; d < p; d++) {
+                baseOf[d] = base(d, sync);
+            }
+            longestWith(ps, bonus, fi);
+            double[] dur = durations;
+            for (int i = 0; i < p; i++) {
+                int d = skip ? order[i] : i;
+                if (last[d] < 0) {
+                    continue;
+                }
+                if (skip) {
+                    double tailMost = update ? Math.max(ownMost[d] + most, ownUpdate == null ? 0 : ownUMost[d] + upd[d])
+                            : ownMost[d];
+                    if (baseOf[d] + extraMost + tailMost <= best) {
+                        continue;
                     }
                 }
-                double tail = update ? Math.max(mine + most, ownUpdate == null ? 0 : mineU + upd[d]) : mine;
-                best = Math.max(best, base(d, sync) + extra + tail);
+                java.util.Arrays.fill(count, 0);
+                int[] w = walk;
+                int k = 0;
+                for (int n = last[d]; n >= 0; n = arg[n]) {
+                    count[c[n]]++;
+                    w[k++] = n;
+                }
+                // the path's length summed from its first op, as the ends are: a path's sum is at most its last op's end
+                // to the bit, and the longest path's is its end
+                double len = 0;
+                while (k > 0) {
+                    len += dur[c[w[--k]]];
+                }
+                best = Math.max(best, valued(d, len + sync[d], bonus, fi, own, ownUpdate, update, most, upd[d]));
             }
             return best;
+        }
+
+        /**
+         * The value of the path to device {@code d}'s last op whose ops {@link #counts} holds (per chunk and kind): {@code
+         * base} (its length and {@code d}'s reduction), its pairs' (triples') {@code bonus}, its forwards with input
+         * gradients left over by the triples' {@code fi}, and the tail: the larger of {@code own} over {@code d}'s chunks
+         * with a pair on it plus the largest update {@code most}, and the same with {@code ownUpdate} plus {@code d}'s own
+         * update {@code upd} ({@code own} alone without the update). O(chunks).
+         */
+        private double valued(int d, double base, double[] bonus, double[] fi, double[] own, double[] ownUpdate,
+                boolean update, double most, double upd) {
+            int[] count = counts;
+            double extra = 0;
+            double mine = 0;
+            double mineU = 0;
+            for (int j = 0, at = 0; j < chunks; j++, at += KINDS) {
+                int pairs = split ? Math.min(count[at + F], Math.min(count[at + BI], count[at + W]))
+                        : Math.min(count[at + F], count[at + B]);
+                extra += pairs * bonus[j];
+                if (split && fi != null) {
+                    // forwards with input gradients left over by the triples
+                    extra += Math.min(count[at + F] - pairs, count[at + BI] - pairs) * fi[j];
+                }
+                if (pairs > 0 && j % p == d) {
+                    mine += own != null ? own[j] : 0;
+                    mineU += ownUpdate != null ? ownUpdate[j] : 0;
+                }
+            }
+            double tail = update ? Math.max(mine + most, ownUpdate == null ? 0 : mineU + upd) : mine;
+            return base + extra + tail;
+        }
+
+        /**
+         * Whether {@link #step} and {@link #trace(List, double[])} also take the longest paths with the pairs' bonuses
+         * spread over their ops ({@code -Dshardplan.bonusPaths=false}: not; tests compare).
+         */
+        static boolean bonusPaths = !"false".equals(System.getProperty("shardplan.bonusPaths"));
+
+        /**
+         * {@link #longest} with each op's time raised by its share of its chunk's bonuses: a pair's {@code bonus[j]} half
+         * on the forward and half on the backward (a third on each of a triple's ops with the backward split, and a pair
+         * of a forward and an input gradient's {@code fi[j]} half on each). The ends are then no path's length; {@link
+         * #durations} keeps the plain times, so that a path walked back sums its own. O(ops + transfers).
+         */
+        private void longestWith(List<StageProfile> ps, double[] bonus, double[] fi) {
+            double[] add = new double[chunks * KINDS];
+            for (int j = 0; j < chunks; j++) {
+                int at = j * KINDS;
+                double b = Math.max(0, bonus[j]);
+                double f = split && fi != null ? Math.max(0, fi[j]) : 0;
+                if (split) {
+                    add[at + F] = b / 3 + f / 2;
+                    add[at + BI] = b / 3 + f / 2;
+                    add[at + W] = b / 3;
+                } else {
+                    add[at + F] = b / 2;
+                    add[at + B] = b / 2;
+                }
+            }
+            longest(ps, add);
         }
 
         /** Whether {@link #step} leaves out the walks that cannot raise its answer (tests compare with every walk). */
@@ -4222,6 +4311,35 @@ final class PipelineBound {
          */
         List<Path> trace(List<StageProfile> ps) {
             longest(ps);
+            return traced();
+        }
+
+        /**
+         * {@link #trace(List)} and, where {@link #bonusPaths}, the longest paths with the pairs' bonuses of chunk values
+         * {@code values} ({@link Path#VALUES} per chunk) spread over their ops ({@link #longestWith}), those that differ.
+         */
+        List<Path> trace(List<StageProfile> ps, double[] values) {
+            List<Path> r = trace(ps);
+            if (!bonusPaths || values == null) {
+                return r;
+            }
+            double[] bonus = new double[chunks];
+            double[] fi = new double[chunks];
+            for (int j = 0; j < chunks; j++) {
+                bonus[j] = values[j * Path.VALUES + 3];
+                fi[j] = values[j * Path.VALUES + 6];
+            }
+            longestWith(ps, bonus, fi);
+            for (Path x : traced()) {
+                if (!r.contains(x)) {
+                    r.add(x);
+                }
+            }
+            return r;
+        }
+
+        /** The paths to each device's last op as {@link #longest} last left them. */
+        private List<Path> traced() {
             List<Path> r = new ArrayList<>(p);
             for (int d = 0; d < p; d++) {
                 int[][] c = new int[chunks][SEND + 1];
@@ -4247,6 +4365,14 @@ final class PipelineBound {
 
         /** The end of every op and transfer and its latest predecessor ({@link #ends}, {@link #args}). */
         private void longest(List<StageProfile> ps) {
+            longest(ps, null);
+        }
+
+        /**
+         * {@link #longest} with each op's time raised by {@code add} (per chunk and kind; null: nothing), {@link
+         * #durations} left at the plain times.
+         */
+        private void longest(List<StageProfile> ps, double[] add) {
             double[] end = ends;
             int[] arg = args;
             double[] dur = durations;
@@ -4273,7 +4399,7 @@ final class PipelineBound {
                         a = q;
                     }
                 }
-                end[n] = start + dur[c[n]];
+                end[n] = start + dur[c[n]] + (add != null ? add[c[n]] : 0);
                 arg[n] = a;
             }
         }
@@ -4819,7 +4945,7 @@ final class PipelineBound {
                 return;
             }
             double[] vals = values(end);
-            for (Path x : paths.trace(profiles(vals, chunks))) {
+            for (Path x : paths.trace(profiles(vals, chunks), vals)) {
                 if (x.length(vals, p) >= best) {
                     addRow(x);
                 }

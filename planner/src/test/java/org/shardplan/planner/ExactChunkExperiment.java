@@ -16,7 +16,8 @@ import org.shardplan.planner.parareal.Models;
  * -Dexp.probe=true}) the counts of the last chunk's ops on each device's longest path under the exact plan. The numbers of
  * docs/schedules.md ("What the least profiles of one partition miss"). Run from the repository root after {@code mvn
  * -q -o -pl planner test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test}:
- * {@code java -Dshardplan.root=. [-Dexp.devices=64 -Dexp.stages=16 -Dexp.m=16 -Dexp.batch=128 -Dexp.segments=40] -cp
+ * {@code java -Dshardplan.root=. [-Dexp.devices=64 -Dexp.stages=16 -Dexp.m=16 -Dexp.batch=128 -Dexp.segments=40]
+ * [-Dshardplan.models=build-data/survey-deep -Dexp.model=densenet201.onnx] -cp
  * "planner/target/test-classes:planner/target/classes:$(cat /tmp/cp.txt)" org.shardplan.planner.ExactChunkExperiment}.
  */
 final class ExactChunkExperiment {
@@ -29,7 +30,8 @@ final class ExactChunkExperiment {
         int m = Integer.getInteger("exp.m", 16);
         long batch = Long.getLong("exp.batch", 128);
         int segments = Integer.getInteger("exp.segments", 40);
-        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file("densenet121.onnx"),
+        String model = System.getProperty("exp.model", "densenet121.onnx");
+        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file(model),
                 ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
         var o = pl.o();
         List<Integer> pos = pl.pos();

@@ -1752,4 +1752,92 @@ class PipelineBoundTest {
         }
         assertTrue(compared >= 600, compared + " comparisons");
     }
+    /**
+     * Each device's longest path with the pairs' bonuses spread over its ops ({@code Paths.bonusPaths}) is walked beside
+     * the longest path of the ops alone, and its own length and bonuses taken. On random least profiles and bonuses, under
+     * every schedule: the path step is never below the one without these paths, above it on some (balanced chunks tie,
+     * and the longest path of the ops need not hold the pairs whose bonuses are largest), and never above the step of
+     * plans whose chunks pay the bonuses (each chunk's forward, input and weight gradients raised by random shares of its
+     * pair's and its forward-input pair's bonus, the plain step of those profiles). It fails where a path's bonus is
+     * counted on another path's length.
+     */
+    @Test
+    void pathsWithTheirBonusesStayBelowEveryPlan() {
+        Random rnd = new Random(23);
+        int[][] shapes = {{8, 8, 1}, {4, 8, 1}, {4, 8, 2}, {2, 4, 1}, {4, 4, 4}};
+        int compared = 0;
+        int higher = 0;
+        boolean was = PipelineBound.Paths.bonusPaths;
+        try {
+            for (String name : List.of("gpipe", "1f1b", "zero-bubble", "interleaved")) {
+                for (int[] sh : shapes) {
+                    int p = sh[0];
+                    int m = sh[1];
+                    int v = name.equals("interleaved") ? sh[2] : 1;
+                    if (name.equals("interleaved") && v < 2 || !name.equals("interleaved") && sh[2] > 2) {
+                        continue;
+                    }
+                    PipelineBound.Paths paths = new PipelineBound.Paths(Schedules.of(name), p, m, v);
+                    boolean split = name.equals("zero-bubble");
+                    int chunks = p * v;
+                    for (int trial = 0; trial < 80; trial++) {
+                        boolean even = trial % 2 == 0;
+                        List<StageProfile> least = new ArrayList<>();
+                        for (int j = 0; j < chunks; j++) {
+                            double f = even ? 1 : 0.2 + rnd.nextDouble();
+                            double b = even ? 2 : 0.2 + rnd.nextDouble();
+                            least.add(new StageProfile(f, b, b * (even ? 0.5 : rnd.nextDouble()), even ? 0.1 : 0.2 * rnd.nextDouble(),
+                                    even ? 0.05 : 0.1 * rnd.nextDouble(), 0, 0, 0.01 * rnd.nextDouble()));
+                        }
+                        double[] bonus = new double[chunks];
+                        double[] fi = new double[chunks];
+                        double[] zero = new double[chunks];
+                        double scale = new double[] {0.05, 0.3, 1}[trial % 3];
+                        // one chunk's pairs worth much more than the others' (a classifier's layouts that trade forward
+                        // for backward), or every chunk's a little
+                        int heavy = rnd.nextInt(chunks);
+                        for (int j = 0; j < chunks; j++) {
+                            bonus[j] = (j == heavy ? 1 : 0.1) * scale * rnd.nextDouble();
+                            fi[j] = split ? bonus[j] * rnd.nextDouble() : 0;
+                        }
+                        PipelineBound.Paths.bonusPaths = false;
+                        double without = paths.step(least, bonus, fi, zero, zero);
+                        PipelineBound.Paths.bonusPaths = true;
+                        double with = paths.step(least, bonus, fi, zero, zero);
+                        String at = name + " P=" + p + " m=" + m + " v=" + v + " trial " + trial;
+                        assertTrue(with >= without, at + ": " + with + " below " + without + " without the paths");
+                        higher += with > without * (1 + 1e-9) ? 1 : 0;
+                        for (int plan = 0; plan < 5; plan++) {
+                            List<StageProfile> ps = new ArrayList<>();
+                            for (int j = 0; j < chunks; j++) {
+                                StageProfile l = least.get(j);
+                                // shares of the forward-input pair's bonus on the forward and the input gradient, and of
+                                // the rest of the pair's on all three (the weight gradient's on the backward where it is
+                                // not split)
+                                double a = rnd.nextDouble();
+                                double rest = Math.max(0, bonus[j] - fi[j]);
+                                double x = rnd.nextDouble();
+                                double y = rnd.nextDouble() * (1 - x);
+                                double df = a * fi[j] + x * rest;
+                                double di = (1 - a) * fi[j] + y * rest;
+                                double dw = (1 - x - y) * rest;
+                                ps.add(new StageProfile(l.forwardSeconds() + df, l.backwardSeconds() + di + dw,
+                                        l.backwardWeightSeconds() + dw, l.sendSeconds(), l.gradientSyncSeconds(), 0, 0,
+                                        l.updateSeconds()));
+                            }
+                            double step = paths.step(ps, null, null, null);
+                            assertTrue(with <= step * (1 + 1e-12), at + " plan " + plan + ": bound " + with + " above the plan's "
+                                    + step);
+                            compared++;
+                        }
+                    }
+                }
+            }
+        } finally {
+            PipelineBound.Paths.bonusPaths = was;
+        }
+        assertTrue(compared >= 1000, compared + " comparisons");
+        assertTrue(higher >= 20, "higher on " + higher);
+        System.err.printf("bonus paths: higher on %d of %d profiles%n", higher, compared / 5);
+    }
 }
