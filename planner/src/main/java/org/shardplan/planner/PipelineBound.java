@@ -64,7 +64,8 @@ import org.shardplan.planner.solver.Status;
  * <p>What the separate least parts lose is given back on the longest paths: per forward-backward pair of a chunk
  * what every layout adds to their sum ({@link #chunkJoint}), and once more, where the path ends on the chunk's
  * device, what every layout adds to its forward, backward and gradient reduction together ({@link #chunkOwn}: the
- * reduction traded against the work it saves). Where the partitions are too many to enumerate ({@link
+ * reduction traded against the work it saves). Each device's longest path with those bonuses spread over its ops is
+ * taken too, with its own length ({@link Paths#step}): every path with its own bonuses is a bound. Where the partitions are too many to enumerate ({@link
  * #ENUMERATED_PARTITIONS}), the least over them is bounded by Lagrangian duality over the op order's paths
  * ({@link #dual}). The enumeration's partitions below the least so far are tightened, best first, with their chunks'
  * layouts solved exactly ({@link #partitionBound}: Lagrangian duality over the paths, one dynamic program per chunk and
@@ -4000,6 +4001,8 @@ final class PipelineBound {
             args = new int[nodes];
             walk = new int[nodes];
             code = new int[nodes];
+            bases = new double[p];
+            shares = new double[chunks * KINDS];
             for (int n = 0; n < nodes; n++) {
                 code[n] = chunk[n] * KINDS + kind[n];
             }
@@ -4085,6 +4088,10 @@ final class PipelineBound {
         private final int[] args;
         /** The ops of one path walked back ({@link #step}'s paths with bonuses). */
         private final int[] walk;
+        /** Per device, its longest path's end and reduction ({@link #step}, before the paths with bonuses). */
+        private final double[] bases;
+        /** Per chunk and kind, an op's share of its chunk's bonuses ({@link #longestWith}). */
+        private final double[] shares;
         private final int[] counts;
 
         /**
@@ -4200,7 +4207,7 @@ final class PipelineBound {
             // the longest paths weigh the ops alone; a path a little shorter may hold pairs whose bonuses make it longer
             // (ties among balanced chunks are many). Each device's longest path with the bonuses spread over its ops is
             // walked too, and its own length with its own bonuses taken: any path's is a bound.
-            double[] baseOf = new double[p];
+            double[] baseOf = bases;
             for (int d = 0; d < p; d++) {
                 baseOf[d] = base(d, sync);
             }
@@ -4279,7 +4286,7 @@ final class PipelineBound {
          * #durations} keeps the plain times, so that a path walked back sums its own. O(ops + transfers).
          */
         private void longestWith(List<StageProfile> ps, double[] bonus, double[] fi) {
-            double[] add = new double[chunks * KINDS];
+            double[] add = shares;
             for (int j = 0; j < chunks; j++) {
                 int at = j * KINDS;
                 double b = Math.max(0, bonus[j]);
