@@ -3091,29 +3091,26 @@ final class PipelineBound {
     private StageProfile[] chunkProfiles(int[] lo, int[] hi, int[] x, double[] sends) {
         StageProfile[] ps = new StageProfile[lo.length];
         for (int j = 0; j < lo.length; j++) {
-            ps[j] = chunkProfile(lo[j], hi[j], x, sends[j], lo.length);
+            ps[j] = chunkProfile(lo[j], hi[j], x, sends[j]);
         }
         return ps;
     }
 
     /**
      * The profile of the chunk of nodes {@code [lo, hi)} under layouts {@code x}, sending {@code send} at its end; its
-     * reduction at least one collective's latency where it is one of several ({@code chunks}).
+     * reduction {@link #terms}' (at least one collective's latency where the chunk is not the whole model).
      */
-    private StageProfile chunkProfile(int lo, int hi, int[] x, double send, int chunks) {
+    private StageProfile chunkProfile(int lo, int hi, int[] x, double send) {
         double[] t = terms(lo, hi, 1, x);
         double volume = 0;
         double bytes = 0;
-        double[] reduction = new double[3];
         for (int i = lo; i < hi; i++) {
             ProblemBuilder.Cost c = built.units().get(i).costs().get(x[i]);
             volume += c.gradientBytes() / 2;
             bytes += c.parameterBytes();
-            c.addReduction(reduction);
         }
-        double g = ProblemBuilder.Cost.stageReduction(reduction, chunks);
         double b = t[1] + t[2];
-        double sync = overlap ? PipelineSearch.exposedGradientSeconds(g, volume, b, bucket) : g;
+        double sync = overlap ? PipelineSearch.exposedGradientSeconds(t[3], volume, b, bucket) : t[3];
         return new StageProfile(t[0], b, Math.max(0, Math.min(t[2], b)), send, sync, 0, 0,
                 compute.optimizerStepSeconds(bytes, optimizer));
     }
@@ -4001,7 +3998,7 @@ final class PipelineBound {
             args = new int[nodes];
             walk = new int[nodes];
             code = new int[nodes];
-            bases = new double[p];
+            reaches = new double[p];
             shares = new double[chunks * KINDS];
             for (int n = 0; n < nodes; n++) {
                 code[n] = chunk[n] * KINDS + kind[n];
@@ -4088,8 +4085,11 @@ final class PipelineBound {
         private final int[] args;
         /** The ops of one path walked back ({@link #step}'s paths with bonuses). */
         private final int[] walk;
-        /** Per device, its longest path's end and reduction ({@link #step}, before the paths with bonuses). */
-        private final double[] bases;
+        /**
+         * Per device, its longest path's end and reduction with the most its chunks' op counts could add ({@link #step},
+         * where it leaves walks out): above every path's value to that device.
+         */
+        private final double[] reaches;
         /** Per chunk and kind, an op's share of its chunk's bonuses ({@link #longestWith}). */
         private final double[] shares;
         private final int[] counts;
@@ -4180,12 +4180,14 @@ final class PipelineBound {
                 }
                 java.util.Arrays.sort(order, (x, y) -> Double.compare(base(y, sync), base(x, sync)));
             }
+            double[] reach = reaches;
             for (int i = 0; i < p; i++) {
                 int d = skip ? order[i] : i;
                 if (skip) {
                     double tailMost = update ? Math.max(ownMost[d] + most, ownUpdate == null ? 0 : ownUMost[d] + upd[d])
                             : ownMost[d];
-                    if (base(d, sync) + extraMost + tailMost <= best) {
+                    reach[d] = base(d, sync) + extraMost + tailMost;
+                    if (reach[d] <= best) {
                         continue;
                     }
                 }
@@ -4207,23 +4209,13 @@ final class PipelineBound {
             // the longest paths weigh the ops alone; a path a little shorter may hold pairs whose bonuses make it longer
             // (ties among balanced chunks are many). Each device's longest path with the bonuses spread over its ops is
             // walked too, and its own length with its own bonuses taken: any path's is a bound.
-            double[] baseOf = bases;
-            for (int d = 0; d < p; d++) {
-                baseOf[d] = base(d, sync);
-            }
             longestWith(ps, bonus, fi);
             double[] dur = durations;
             for (int i = 0; i < p; i++) {
                 int d = skip ? order[i] : i;
-                if (last[d] < 0) {
+                // a path's value is at most its device's longest path's with the most its chunks' op counts could add
+                if (last[d] < 0 || skip && reach[d] <= best) {
                     continue;
-                }
-                if (skip) {
-                    double tailMost = update ? Math.max(ownMost[d] + most, ownUpdate == null ? 0 : ownUMost[d] + upd[d])
-                            : ownMost[d];
-                    if (baseOf[d] + extraMost + tailMost <= best) {
-                        continue;
-                    }
                 }
                 java.util.Arrays.fill(count, 0);
                 int[] w = walk;
