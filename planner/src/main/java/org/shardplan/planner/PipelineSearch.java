@@ -2813,6 +2813,9 @@ final class PipelineSearch {
             return new Reported(o, o.lowerBound());
         }
         reportsComputed.incrementAndGet();
+        // a plan of the configuration matters only below the fastest one found (o's own step where o is that one): the
+        // bound may stop there, capped, which only weakens it where it is not o's reported bound at all
+        threshold = Math.min(threshold, usefulBelow(o));
         // with an asynchronous schedule allowed there is no bound (-infinity), but the minimisers are still plans
         boolean none = !(o.lowerBound() > Double.NEGATIVE_INFINITY);
         double lb = o.lowerBound();
@@ -3113,6 +3116,17 @@ final class PipelineSearch {
         long t0 = System.nanoTime();
         int[] moved = start.clone();
         double leaf = pbound.descend(paths, moved, DESCENT_PASSES, this::secondsLeft);
+        double useful = usefulBelow(o);
+        if (pruneDescents && leaf >= useful * (1 - 1e-12)) {
+            // every plan of the partition reached is at least its least-profile step: none would be kept
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  the %s partition moved by a local search (least profiles %.6f s):"
+                        + " not solved, no plan of it below %.6f s%n", from, leaf, useful);
+            }
+            skippedDescents.incrementAndGet();
+            tick("schedule bound", t0);
+            return Double.NaN;
+        }
         double last = Double.NaN;
         for (int round = 0; round < DESCENT_ROUNDS && !java.util.Arrays.equals(moved, solved) && secondsLeft() > 0.05; round++) {
             PipelineBound.PartitionBound mb = pbound.partitionBound(paths, o.stages(), moved, o.stepSeconds(),
@@ -3139,6 +3153,27 @@ final class PipelineSearch {
         tick("schedule bound", t0);
         return last;
     }
+
+    /**
+     * The step a plan of {@code o}'s configuration must come below to be of use: {@code o}'s own, or the fastest plan
+     * that fits the search has found ({@link #incumbent}, which only gets faster) where that is faster. A bound's
+     * minimiser priced at it or more is never reported: {@link #reportedHere} keeps the fastest of {@code o} and its
+     * minimisers, and {@link Planner}'s look beside a one-stage plan keeps one only below that plan's step. O(1).
+     */
+    double usefulBelow(Outcome o) {
+        Outcome inc = incumbent;
+        double s = o.stepSeconds();
+        return inc != null && inc.fits() && inc.stepSeconds() < s ? inc.stepSeconds() : s;
+    }
+
+    /**
+     * Whether {@link #descendFrom} leaves a partition unsolved where its least-profile step is at or above {@link
+     * #usefulBelow} ({@code -Dshardplan.pruneDescents=false}: solves it; tests compare).
+     */
+    static boolean pruneDescents = !"false".equals(System.getProperty("shardplan.pruneDescents"));
+
+    /** How many of {@link #descendFrom}'s local searches ended at a partition no plan of which is of use, for tests. */
+    final java.util.concurrent.atomic.AtomicInteger skippedDescents = new java.util.concurrent.atomic.AtomicInteger();
 
     /** The stage bounds (node positions) of chunks ending at segments {@code ends}. */
     static int[] stageBounds(List<Integer> pos, int[] ends) {

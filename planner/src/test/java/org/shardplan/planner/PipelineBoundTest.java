@@ -2,6 +2,7 @@ package org.shardplan.planner;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -1449,6 +1450,50 @@ class PipelineBoundTest {
             assertTrue(even[j] > (j == 0 ? 0 : even[j - 1]), "chunk " + j + " empty: " + java.util.Arrays.toString(even));
         }
         assertEquals(least.segments(), even[even.length - 1]);
+    }
+
+    /**
+     * A local search's partition is solved exactly only where a plan of it could be of use ({@link
+     * PipelineSearch#usefulBelow}): its least-profile step below the plan's own and below the fastest plan found. On
+     * DenseNet-121 at 16 A100s, batch 128 (4 stages, 4 micro-batches), with the plan itself the fastest found, the plan
+     * reported is the one every partition solved gives; with a plan found elsewhere as fast as that one (a one-stage plan
+     * kept, whose look beside asks for this configuration's plans below it), the searches' partitions are left unsolved
+     * and the plan reported is no faster than that plan.
+     */
+    @Test
+    void aLocalSearchsPartitionIsSolvedOnlyWhereAPlanOfItCouldBeKept() throws Exception {
+        boolean was = PipelineSearch.pruneDescents;
+        try {
+            PipelineSearch.pruneDescents = false;
+            Pipelined pl = pipelined(DENSENET, 16, 4, 4, 128);
+            var o = pl.o();
+            assertSame(o, pl.ps().incumbent, "the plan priced is the fastest found");
+            var all = pl.ps().reported(o);
+            double best = all.plan().stepSeconds();
+            assertTrue(best < o.stepSeconds() * (1 - 1e-6), "the case this test is for: a minimiser faster than the plan");
+            assertEquals(0, pl.ps().skippedDescents.get());
+
+            PipelineSearch.pruneDescents = true;
+            Pipelined same = pipelined(DENSENET, 16, 4, 4, 128);
+            var r = same.ps().reported(same.o());
+            assertEquals(best, r.plan().stepSeconds(), 1e-12 * best, "the plan reported with the plan itself the fastest found");
+            assertEquals(all.lowerBound(), r.lowerBound(), 1e-12 * best);
+
+            Pipelined beside = pipelined(DENSENET, 16, 4, 4, 128);
+            var b = beside.o();
+            // a plan found elsewhere as fast as the best minimiser: no plan of this configuration at or above it is of use
+            beside.ps().incumbent = new PipelineSearch.Outcome(1, 1, false, 1, b.schedule(), 1, b.micro(), b.built(),
+                    b.builder(), b.choice(), b.bounds(), b.profiles(), b.estimate(), best, true, false, best, false, false, "dp");
+            assertEquals(best, beside.ps().usefulBelow(b), 0);
+            var rb = beside.ps().reported(b);
+            assertTrue(beside.ps().skippedDescents.get() > 0, "no local search's partition left unsolved");
+            assertTrue(rb.plan().stepSeconds() >= best * (1 - 1e-12), "a plan below the one found elsewhere: "
+                    + rb.plan().stepSeconds() + " s against " + best + " s");
+            assertTrue(rb.lowerBound() <= rb.plan().stepSeconds() * (1 + 1e-9), "bound " + rb.lowerBound() + " above "
+                    + rb.plan().stepSeconds());
+        } finally {
+            PipelineSearch.pruneDescents = was;
+        }
     }
 
     /**
