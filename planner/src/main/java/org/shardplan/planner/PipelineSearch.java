@@ -2828,21 +2828,48 @@ final class PipelineSearch {
                 return new Reported(o, none ? o.lowerBound() : lb);
             }
             List<Object[]> minimisers = new ArrayList<>();
-            lb = Math.max(lb, scheduleBound(o, Math.min(o.stepSeconds(), threshold), minimisers));
-            Outcome best = o;
-            for (Object[] mz : minimisers) {
-                for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
-                    Outcome c = priced(o, mz, choice, devices);
-                    if (c != null && c.stepSeconds() < best.stepSeconds() * (1 - 1e-12)) {
-                        best = c;
-                    }
-                }
+            // a configuration whose plan is not the fastest found (looked at beside a one-stage plan kept) is searched for
+            // plans first, without the duals: its bound is of use only where a plan of it beats that one
+            boolean plansOnly = plansFirst && usefulBelow(o) < o.stepSeconds() * (1 - 1e-12);
+            double sb = scheduleBound(o, Math.min(o.stepSeconds(), threshold), minimisers, plansOnly);
+            Outcome best = bestOf(o, minimisers, devices);
+            if (Double.isNaN(sb) && best.stepSeconds() < usefulBelow(o) * (1 - 1e-12)) {
+                // a plan that is of use: the bound it reports is its configuration's, duals and all
+                plansFirstFound.incrementAndGet();
+                List<Object[]> more = new ArrayList<>();
+                sb = scheduleBound(o, Math.min(o.stepSeconds(), threshold), more, false);
+                Outcome b2 = bestOf(o, more, devices);
+                best = b2.stepSeconds() < best.stepSeconds() * (1 - 1e-12) ? b2 : best;
             }
+            lb = Math.max(lb, Double.isNaN(sb) ? 0 : sb);
             return new Reported(best, none ? o.lowerBound() : lb);
         } catch (Deadline.Expired | IllegalArgumentException | ShardplanException e) {
             return new Reported(o, none ? o.lowerBound() : lb);
         }
     }
+
+    /** The fastest that fits of {@code o} and its configuration's {@code minimisers}, each priced with both layouts. */
+    private Outcome bestOf(Outcome o, List<Object[]> minimisers, int devices) throws ShardplanException {
+        Outcome best = o;
+        for (Object[] mz : minimisers) {
+            for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
+                Outcome c = priced(o, mz, choice, devices);
+                if (c != null && c.stepSeconds() < best.stepSeconds() * (1 - 1e-12)) {
+                    best = c;
+                }
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Whether {@link #reportedHere} seeks the plans of a configuration that is not the fastest found without the duals
+     * first ({@code -Dshardplan.plansFirst=false}: with them; tests compare).
+     */
+    static boolean plansFirst = !"false".equals(System.getProperty("shardplan.plansFirst"));
+
+    /** How many times {@link #reportedHere}'s search for plans first found one of use, and the duals ran after it, for tests. */
+    final java.util.concurrent.atomic.AtomicInteger plansFirstFound = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * The plan of {@code o}'s configuration with a bound's minimiser {@code mz} ({schedule, virtual stages, stage bounds,
@@ -2896,11 +2923,19 @@ final class PipelineSearch {
         return scheduleBound(o, threshold, new ArrayList<>());
     }
 
+    /** {@link #scheduleBound(Outcome, double, List, boolean)} with every shape bounded. */
+    double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers) throws ShardplanException {
+        return scheduleBound(o, threshold, minimisers, false);
+    }
+
     /**
      * {@link #scheduleBound(Outcome, double)}, adding to {@code minimisers} each schedule's minimising partition
-     * found below the threshold: {schedule, virtual stages, node bounds of its {@code P v} chunks}.
+     * found below the threshold: {schedule, virtual stages, node bounds of its {@code P v} chunks}. With {@code
+     * plansOnly}, the shapes with too many partitions to enumerate (bounded by a dual) are left out, and with them the
+     * local searches' starts from their duals: the plans are sought, and where a shape was left out the value returned is
+     * NaN (no bound).
      */
-    double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers) throws ShardplanException {
+    double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers, boolean plansOnly) throws ShardplanException {
         int stages = o.stages();
         int m = o.microBatches();
         CoarseGraph cg = coarse(o.micro());
@@ -2981,9 +3016,19 @@ final class PipelineSearch {
         }
         long budget = SCHEDULE_BOUND_PARTITIONS; // shared by the schedules: what one spends the next cannot
         boolean ownSolved = ownFirst; // a minimiser of the plan's schedule with its layouts solved exactly
+        boolean skipped = false; // a shape left out (plansOnly): the least over the others is no bound
         for (Object[] shape : shapes) {
             // past the budget the schedules left are bounded by the dual, which enumerates nothing
             Schedule sch = (Schedule) shape[0];
+            if (plansOnly && (budget <= 0 || PipelineBound.partitions(segs - 1, stages * (Integer) shape[1] - 1)
+                    > PipelineBound.ENUMERATED_PARTITIONS)) {
+                skipped = true;
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: left out, plans sought first%n",
+                            sch.name(), (Integer) shape[1]);
+                }
+                continue;
+            }
             {
                 {
                     int v = (Integer) shape[1];
@@ -3011,7 +3056,7 @@ final class PipelineSearch {
         // where the bound reaches the cap, no plan of the configuration is faster than the cap: the plans below would
         // only be priced (a copied configuration on fewer devices a stage, whose cap is the fastest plan so far:
         // EfficientNet-B4 at 64 A100s, batch 64, 0.23 s of its own partition's exact solve)
-        boolean reached = lb < Double.POSITIVE_INFINITY && !async && lb >= threshold * (1 - 1e-12);
+        boolean reached = !skipped && lb < Double.POSITIVE_INFINITY && !async && lb >= threshold * (1 - 1e-12);
         if (!ownSolved && !reached) {
             planOwnPartition(o, pos, pbound, minimisers, cheap); // no minimiser of the plan's schedule solved exactly
         }
@@ -3023,6 +3068,9 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  the local searches' moves: %d priced, %d below their floor skipped;"
                     + " the partition programs' starts: %d left out%n", pbound.descentMoves.sum(), pbound.floored.sum(),
                     pbound.skippedStarts);
+        }
+        if (skipped) {
+            return Double.NaN;
         }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
     }

@@ -1458,7 +1458,8 @@ class PipelineBoundTest {
      * DenseNet-121 at 16 A100s, batch 128 (4 stages, 4 micro-batches), with the plan itself the fastest found, the plan
      * reported is the one every partition solved gives; with a plan found elsewhere as fast as that one (a one-stage plan
      * kept, whose look beside asks for this configuration's plans below it), the searches' partitions are left unsolved
-     * and the plan reported is no faster than that plan.
+     * and the plan reported is no faster than that plan; with one between the two, the plans sought first without the
+     * duals ({@link PipelineSearch#plansFirst}) find one below it, and the configuration's whole bound is reported with it.
      */
     @Test
     void aLocalSearchsPartitionIsSolvedOnlyWhereAPlanOfItCouldBeKept() throws Exception {
@@ -1491,6 +1492,19 @@ class PipelineBoundTest {
                     + rb.plan().stepSeconds() + " s against " + best + " s");
             assertTrue(rb.lowerBound() <= rb.plan().stepSeconds() * (1 + 1e-9), "bound " + rb.lowerBound() + " above "
                     + rb.plan().stepSeconds());
+            assertEquals(0, beside.ps().plansFirstFound.get());
+
+            // a plan found elsewhere between the two: the plans sought first (no duals) find one below it, and the bound
+            // it reports is then its configuration's with the duals, as with the plan itself the fastest found
+            Pipelined between = pipelined(DENSENET, 16, 4, 4, 128);
+            var w = between.o();
+            double mid = (w.stepSeconds() + best) / 2;
+            between.ps().incumbent = new PipelineSearch.Outcome(1, 1, false, 1, w.schedule(), 1, w.micro(), w.built(),
+                    w.builder(), w.choice(), w.bounds(), w.profiles(), w.estimate(), mid, true, false, mid, false, false, "dp");
+            var rw = between.ps().reported(w);
+            assertEquals(1, between.ps().plansFirstFound.get(), "no plan below " + mid + " s found first");
+            assertEquals(best, rw.plan().stepSeconds(), 1e-12 * best);
+            assertEquals(all.lowerBound(), rw.lowerBound(), 1e-9 * best);
         } finally {
             PipelineSearch.pruneDescents = was;
         }
