@@ -2815,7 +2815,8 @@ final class PipelineSearch {
         reportsComputed.incrementAndGet();
         // a plan of the configuration matters only below the fastest one found (o's own step where o is that one): the
         // bound may stop there, capped, which only weakens it where it is not o's reported bound at all
-        threshold = Math.min(threshold, usefulBelow(o));
+        double useful = usefulBelow(o); // read once: the plans reported do not depend on when the search finds others
+        threshold = Math.min(threshold, useful);
         // with an asynchronous schedule allowed there is no bound (-infinity), but the minimisers are still plans
         boolean none = !(o.lowerBound() > Double.NEGATIVE_INFINITY);
         double lb = o.lowerBound();
@@ -2830,14 +2831,14 @@ final class PipelineSearch {
             List<Object[]> minimisers = new ArrayList<>();
             // a configuration whose plan is not the fastest found (looked at beside a one-stage plan kept) is searched for
             // plans first, without the duals: its bound is of use only where a plan of it beats that one
-            boolean plansOnly = plansFirst && usefulBelow(o) < o.stepSeconds() * (1 - 1e-12);
-            double sb = scheduleBound(o, Math.min(o.stepSeconds(), threshold), minimisers, plansOnly);
+            boolean plansOnly = plansFirst && useful < o.stepSeconds() * (1 - 1e-12);
+            double sb = scheduleBound(o, Math.min(o.stepSeconds(), threshold), minimisers, plansOnly, useful);
             Outcome best = bestOf(o, minimisers, devices);
-            if (Double.isNaN(sb) && best.stepSeconds() < usefulBelow(o) * (1 - 1e-12)) {
+            if (Double.isNaN(sb) && best.stepSeconds() < useful * (1 - 1e-12)) {
                 // a plan that is of use: the bound it reports is its configuration's, duals and all
                 plansFirstFound.incrementAndGet();
                 List<Object[]> more = new ArrayList<>();
-                sb = scheduleBound(o, Math.min(o.stepSeconds(), threshold), more, false);
+                sb = scheduleBound(o, Math.min(o.stepSeconds(), threshold), more, false, useful);
                 Outcome b2 = bestOf(o, more, devices);
                 best = b2.stepSeconds() < best.stepSeconds() * (1 - 1e-12) ? b2 : best;
             }
@@ -2923,9 +2924,9 @@ final class PipelineSearch {
         return scheduleBound(o, threshold, new ArrayList<>());
     }
 
-    /** {@link #scheduleBound(Outcome, double, List, boolean)} with every shape bounded. */
+    /** {@link #scheduleBound(Outcome, double, List, boolean, double)} with every shape bounded, plans of use below o's. */
     double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers) throws ShardplanException {
-        return scheduleBound(o, threshold, minimisers, false);
+        return scheduleBound(o, threshold, minimisers, false, o.stepSeconds());
     }
 
     /**
@@ -2933,9 +2934,11 @@ final class PipelineSearch {
      * found below the threshold: {schedule, virtual stages, node bounds of its {@code P v} chunks}. With {@code
      * plansOnly}, the shapes with too many partitions to enumerate (bounded by a dual) are left out, and with them the
      * local searches' starts from their duals: the plans are sought, and where a shape was left out the value returned is
-     * NaN (no bound).
+     * NaN (no bound). The local searches solve only partitions whose plans could come below {@code useful} ({@link
+     * #descendFrom}).
      */
-    double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers, boolean plansOnly) throws ShardplanException {
+    double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers, boolean plansOnly, double useful)
+            throws ShardplanException {
         int stages = o.stages();
         int m = o.microBatches();
         CoarseGraph cg = coarse(o.micro());
@@ -3004,7 +3007,7 @@ final class PipelineSearch {
         boolean ownFirst = cheap
                 && PipelineBound.partitions(segs - 1, stages * o.virtual() - 1) > PipelineBound.ENUMERATED_PARTITIONS;
         if (ownFirst) {
-            planOwnPartition(o, pos, pbound, minimisers, true);
+            planOwnPartition(o, pos, pbound, minimisers, true, useful);
         }
         for (Object[] mz : minimisers) {
             for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
@@ -3058,11 +3061,11 @@ final class PipelineSearch {
         // EfficientNet-B4 at 64 A100s, batch 64, 0.23 s of its own partition's exact solve)
         boolean reached = !skipped && lb < Double.POSITIVE_INFINITY && !async && lb >= threshold * (1 - 1e-12);
         if (!ownSolved && !reached) {
-            planOwnPartition(o, pos, pbound, minimisers, cheap); // no minimiser of the plan's schedule solved exactly
+            planOwnPartition(o, pos, pbound, minimisers, cheap, useful); // no minimiser of the plan's schedule solved exactly
         }
         if (cheap && (ownFirst || !ownSolved) && !reached) {
             // a second start of the local searches, after the bounds (which it leaves their time): plans only
-            planFromEvenShares(o, pos, pbound, minimisers);
+            planFromEvenShares(o, pos, pbound, minimisers, useful);
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  the local searches' moves: %d priced, %d below their floor skipped;"
@@ -3084,7 +3087,7 @@ final class PipelineSearch {
      * not at the cut positions.
      */
     private void planOwnPartition(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers,
-            boolean descend) {
+            boolean descend, double useful) {
         if (!o.schedule().exact() || secondsLeft() <= 0.05) {
             return;
         }
@@ -3112,7 +3115,7 @@ final class PipelineSearch {
         // moved by a local search on the least profiles, that partition solved exactly and priced as a plan; then, in
         // turn, the cuts moved by a local search on the step of the layouts found (a plan's own price) and the partition
         // reached solved exactly again, while that moves them
-        descendFrom(o, pos, pbound, paths, "plan's", ends, ends, minimisers, Double.POSITIVE_INFINITY);
+        descendFrom(o, pos, pbound, paths, "plan's", ends, ends, minimisers, Double.POSITIVE_INFINITY, useful);
     }
 
     /**
@@ -3123,7 +3126,8 @@ final class PipelineSearch {
      * rows' least ({@link PipelineBound#pivotStart}) and from the dual's columns ({@link PipelineBound#dualStart}), where
      * they ran for the plan's shape. Plans to price only.
      */
-    private void planFromEvenShares(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers) {
+    private void planFromEvenShares(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers,
+            double useful) {
         if (!o.schedule().exact() || secondsLeft() <= 0.05) {
             return;
         }
@@ -3131,14 +3135,14 @@ final class PipelineSearch {
         PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
         double cap = o.stepSeconds();
         if (!java.util.Arrays.equals(stageBounds(pos, even), o.bounds())) {
-            double got = descendFrom(o, pos, pbound, paths, "even shares'", even, null, minimisers, Double.POSITIVE_INFINITY);
+            double got = descendFrom(o, pos, pbound, paths, "even shares'", even, null, minimisers, Double.POSITIVE_INFINITY, useful);
             cap = Math.min(cap, Double.isNaN(got) ? cap : got);
         }
         // from the partition of the pivot rows' least (PipelineBound.pivot), where it ran for the plan's shape: it
         // balances the round trips a deep pipeline's step is made of (DenseNet-201 at 64 A100s: 13.891 -> 13.679 ms)
         int[] piv = secondsLeft() > 0.05 ? pbound.pivotStart(o.schedule(), o.stages(), o.microBatches(), o.virtual()) : null;
         if (piv != null && !java.util.Arrays.equals(stageBounds(pos, piv), o.bounds())) {
-            double got = descendFrom(o, pos, pbound, paths, "pivot rows'", piv, null, minimisers, Double.POSITIVE_INFINITY);
+            double got = descendFrom(o, pos, pbound, paths, "pivot rows'", piv, null, minimisers, Double.POSITIVE_INFINITY, useful);
             cap = Math.min(cap, Double.isNaN(got) ? cap : got);
         }
         // and from the best of the partitions the dual over them took as columns, where it ran for the plan's shape; its
@@ -3148,7 +3152,7 @@ final class PipelineSearch {
                 ? pbound.dualStart(paths, o.schedule(), o.stages(), o.microBatches(), o.virtual(), this::secondsLeft,
                         parallelBounds || awaitingReport) : null;
         if (col != null && !java.util.Arrays.equals(stageBounds(pos, col), o.bounds())) {
-            descendFrom(o, pos, pbound, paths, "dual's columns'", col, null, minimisers, cap);
+            descendFrom(o, pos, pbound, paths, "dual's columns'", col, null, minimisers, cap, useful);
         }
     }
 
@@ -3156,15 +3160,16 @@ final class PipelineSearch {
      * {@link #planOwnPartition}'s local searches from the partition {@code start} (chunk ends at segments; {@code from}
      * names it in the trace): on the least profiles, then on the step of the layouts of each exact solve, each partition
      * reached solved exactly and added to {@code minimisers}, up to {@link #DESCENT_ROUNDS} solves; {@code solved} the
-     * partition already solved (or null). Stops after a solve whose layouts, moved on, price at {@code cap} or more.
-     * Returns the step the last solve's layouts moved on to (NaN where none ran).
+     * partition already solved (or null). Stops after a solve whose layouts, moved on, price at {@code cap} or more, and
+     * before the first solve where the least-profile step the search ends at is at {@code useful} or more (no plan of that
+     * partition is below it: {@link #usefulBelow}). Returns the step the last solve's layouts moved on to (NaN where none
+     * ran).
      */
     private double descendFrom(Outcome o, List<Integer> pos, PipelineBound pbound, PipelineBound.Paths paths, String from,
-            int[] start, int[] solved, List<Object[]> minimisers, double cap) {
+            int[] start, int[] solved, List<Object[]> minimisers, double cap, double useful) {
         long t0 = System.nanoTime();
         int[] moved = start.clone();
         double leaf = pbound.descend(paths, moved, DESCENT_PASSES, this::secondsLeft);
-        double useful = usefulBelow(o);
         if (pruneDescents && leaf >= useful * (1 - 1e-12)) {
             // every plan of the partition reached is at least its least-profile step: none would be kept
             if (TRACE) {
