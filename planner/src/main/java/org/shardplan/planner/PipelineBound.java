@@ -1675,7 +1675,7 @@ final class PipelineBound {
         if (chunks > segments) {
             return new Least(Double.POSITIVE_INFINITY, null, 0, 0); // no partition: no plan
         }
-        if (partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS || budget <= 0) {
+        if (tooManyToEnumerate(chunks) || budget <= 0) {
             // too many partitions to enumerate, or no budget left to enumerate any (the schedules before spent it)
             Least d = withPivot(branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft),
                     sch, p, m, v, threshold, secondsLeft);
@@ -1935,6 +1935,14 @@ final class PipelineBound {
      * segments into 16 chunks: about 10^23).
      */
     static final double ENUMERATED_PARTITIONS = 1e8;
+
+    /**
+     * Whether this bound's segments cut into {@code chunks} chunks are too many partitions to enumerate
+     * ({@link #ENUMERATED_PARTITIONS}): such a shape is bounded by {@link #dual}. O(chunks).
+     */
+    boolean tooManyToEnumerate(int chunks) {
+        return partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS;
+    }
 
     /** {@code C(n, r)} in floating point. O(r). */
     static double partitions(int n, int r) {

@@ -2816,7 +2816,7 @@ final class PipelineSearch {
         // a plan of the configuration matters only below the fastest one found (o's own step where o is that one): the
         // bound may stop there, capped, which only weakens it where it is not o's reported bound at all
         double useful = usefulBelow(o); // read once: the plans reported do not depend on when the search finds others
-        threshold = Math.min(threshold, useful);
+        threshold = Math.min(threshold, useful); // at most o's own step
         // with an asynchronous schedule allowed there is no bound (-infinity), but the minimisers are still plans
         boolean none = !(o.lowerBound() > Double.NEGATIVE_INFINITY);
         double lb = o.lowerBound();
@@ -2832,13 +2832,13 @@ final class PipelineSearch {
             // a configuration whose plan is not the fastest found (looked at beside a one-stage plan kept) is searched for
             // plans first, without the duals: its bound is of use only where a plan of it beats that one
             boolean plansOnly = plansFirst && useful < o.stepSeconds() * (1 - 1e-12);
-            double sb = scheduleBound(o, Math.min(o.stepSeconds(), threshold), minimisers, plansOnly, useful);
+            double sb = scheduleBound(o, threshold, minimisers, plansOnly, useful);
             Outcome best = bestOf(o, minimisers, devices);
             if (Double.isNaN(sb) && best.stepSeconds() < useful * (1 - 1e-12)) {
                 // a plan that is of use: the bound it reports is its configuration's, duals and all
                 plansFirstFound.incrementAndGet();
                 List<Object[]> more = new ArrayList<>();
-                sb = scheduleBound(o, Math.min(o.stepSeconds(), threshold), more, false, useful);
+                sb = scheduleBound(o, threshold, more, false, useful);
                 Outcome b2 = bestOf(o, more, devices);
                 best = b2.stepSeconds() < best.stepSeconds() * (1 - 1e-12) ? b2 : best;
             }
@@ -2986,15 +2986,13 @@ final class PipelineSearch {
         // where the partitions are too many to enumerate (the dual), most chunks first: theirs is the weakest dual, and
         // the others stop once they reach it (the least over the shapes is the same in any order: a dual's rounds do
         // not depend on its threshold, which only stops them)
-        int segs = pbound.segments();
         // among enumerated shapes of as many chunks, zero bubble first: its step is the least of a partition's (the
         // others' fill and drain hold whole backwards), so its least caps the others' enumerations lowest and they cut
         // off more (DenseNet-121 at 16 A100s, 4 stages: GPipe first spent the whole budget reaching the plan's step)
         shapes.sort(java.util.Comparator.comparingDouble(x -> {
             int v = (Integer) x[1];
             boolean zb = ((Schedule) x[0]).name().equals("zero-bubble");
-            return PipelineBound.partitions(segs - 1, stages * v - 1) > PipelineBound.ENUMERATED_PARTITIONS ? 1e6 - v
-                    : v - (zb ? 0.5 : 0);
+            return pbound.tooManyToEnumerate(stages * v) ? 1e6 - v : v - (zb ? 0.5 : 0);
         }));
         // the plan's own partition and the one a local search moves it to, solved exactly: plans to price, and the
         // fastest of them that fits caps the bound (a lower cap only weakens a lower bound, and the plan reported is at
@@ -3004,8 +3002,7 @@ final class PipelineSearch {
         // schedule without a partition solved exactly (below: where they do, they found the least-profile partitions
         // of that schedule and solved them exactly, best first, which the local search would only repeat)
         boolean cheap = pbound.cells() * PipelineBound.PARTITION_ROUNDS <= PipelineBound.PARTITION_CELLS;
-        boolean ownFirst = cheap
-                && PipelineBound.partitions(segs - 1, stages * o.virtual() - 1) > PipelineBound.ENUMERATED_PARTITIONS;
+        boolean ownFirst = cheap && pbound.tooManyToEnumerate(stages * o.virtual());
         if (ownFirst) {
             planOwnPartition(o, pos, pbound, minimisers, true, useful);
         }
@@ -3023,8 +3020,7 @@ final class PipelineSearch {
         for (Object[] shape : shapes) {
             // past the budget the schedules left are bounded by the dual, which enumerates nothing
             Schedule sch = (Schedule) shape[0];
-            if (plansOnly && (budget <= 0 || PipelineBound.partitions(segs - 1, stages * (Integer) shape[1] - 1)
-                    > PipelineBound.ENUMERATED_PARTITIONS)) {
+            if (plansOnly && (budget <= 0 || pbound.tooManyToEnumerate(stages * (Integer) shape[1]))) {
                 skipped = true;
                 if (TRACE) {
                     System.err.printf(java.util.Locale.ROOT, "  schedule bound %s v %d: left out, plans sought first%n",
