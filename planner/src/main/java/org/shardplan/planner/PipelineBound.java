@@ -293,11 +293,27 @@ final class PipelineBound {
         updateRate = Math.max(0, compute.optimizerStepSeconds(1, optimizer));
         if (parallel && prefetchOn) {
             prefetch(secondsLeft);
+            if (exhausted) {
+                return; // no bound: the caller asks for none of the rest
+            }
         }
         segmentParts(secondsLeft);
         prefixes();
         windows(secondsLeft);
     }
+
+    /**
+     * The distinct problems {@link #prefetch}'s collection met before {@link #forwardInput}'s: each one a solve the pass
+     * makes, and past {@link #MAX_SOLVES} of them it gives up ({@link #exhausted}).
+     */
+    private int requiredCollected;
+
+    /**
+     * Whether {@link #prefetch} gives the bound up at once where the collected problems the pass must solve are more
+     * than {@link #MAX_SOLVES} (the pass would solve that many and then give it up; {@code
+     * -Dshardplan.certainExhaustion=false}: the pass runs; tests compare).
+     */
+    static boolean certainExhaustion = !"false".equals(System.getProperty("shardplan.certainExhaustion"));
 
     /** Whether {@link #prefetch} runs where asked for ({@code -Dshardplan.boundPrefetch=false}: never; tests compare). */
     static boolean prefetchOn = !"false".equals(System.getProperty("shardplan.boundPrefetch"));
@@ -345,6 +361,16 @@ final class PipelineBound {
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  bound prefetch: %d problems collected in %.2f s%n", todo.size(),
                     (System.nanoTime() - t0) / 1e9);
+        }
+        if (certainExhaustion && solves + requiredCollected > MAX_SOLVES) {
+            // the pass would solve MAX_SOLVES of them and then give up, with no bound: given up now
+            exhausted = true;
+            pendingQuick.clear();
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  bound prefetch: %d distinct segment problems the pass must"
+                        + " solve, more than %d: none%n", requiredCollected, MAX_SOLVES - solves);
+            }
+            return;
         }
         if (threads < 2 || solves + todo.size() > MAX_SOLVES) {
             pendingQuick.clear();
@@ -480,6 +506,9 @@ final class PipelineBound {
      * what the other parts need.
      */
     private void forwardInput(DoubleSupplier secondsLeft) {
+        if (pending != null) {
+            requiredCollected = pending.size(); // the problems before these: each one a solve the pass cannot skip
+        }
         for (int k = 0; k < segments; k++) {
             int from = positions.get(k);
             int to = positions.get(k + 1);

@@ -1136,6 +1136,11 @@ public final class Planner {
                     (System.nanoTime() - t0) / 1e9);
         }
         PipelineSearch.Outcome lifted = lift(ps, r.plan(), ladder);
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "copies: lifted P=%d m=%d: reported %.6f s, lifted %.6f s (%s), target %.6f s%n",
+                    o.stages(), o.microBatches(), r.plan().stepSeconds(), lifted == null ? Double.NaN : lifted.stepSeconds(),
+                    lifted == null ? "none" : lifted.fits() ? "fits" : "over", target[0]);
+        }
         boolean copies = lifted != null && lifted.fits();
         if (copies) {
             target[1] = Math.min(target[1], lifted.stepSeconds());

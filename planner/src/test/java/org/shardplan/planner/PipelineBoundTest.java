@@ -2,6 +2,7 @@ package org.shardplan.planner;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -452,6 +453,43 @@ class PipelineBoundTest {
         CoarseGraph cg = ps.coarse(micro);
         List<Integer> pos = PipelineSearch.cutPositions(o.built().units().size(), ps.cuts(cg, micro));
         return new Pipelined(ps, o, micro, cg, devices / stages, pos);
+    }
+
+    /**
+     * Where the segment problems the pass must solve are more than {@code MAX_SOLVES}, the collection ahead gives the bound
+     * up before any solve, as the pass gives it up after {@code MAX_SOLVES} of them: DenseNet-121 at batch 8 on 32 A100s,
+     * two stages of 16 (one micro-batch), needs about 210 such solves (each single-node segment has too many layouts to
+     * enumerate). Both say there is no bound; the pass alone has made its {@code MAX_SOLVES} solves, the collection none.
+     * And on a configuration within the budget (the small GPT, 4 stages) the collection does not give up.
+     */
+    @Test
+    void aBoundCertainToRunPastItsSolvesIsGivenUpBeforeAnySolve() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().availableProcessors() >= 2, "one processor");
+        Pipelined pl = pipelined(DENSENET, 32, 2, 1, 8L);
+        var o = pl.o();
+        StageProblem.Filter f = pl.ps().filter(pl.cg(), pl.micro(), pl.per());
+        double[] sends = sendsAt(pl.ps(), o.built(), pl.pos(), pl.per());
+        boolean was = PipelineBound.certainExhaustion;
+        try {
+            PipelineBound.certainExhaustion = false;
+            PipelineBound pass = new PipelineBound(o.built(), f, pl.pos(), sends, false, o.builder().settings().compute(),
+                    o.builder().settings().memory().optimizer(), () -> 600, true);
+            PipelineBound.certainExhaustion = true;
+            PipelineBound early = new PipelineBound(o.built(), f, pl.pos(), sends, false, o.builder().settings().compute(),
+                    o.builder().settings().memory().optimizer(), () -> 600, true);
+            assertTrue(pass.exhausted(), "the pass runs past its solves");
+            assertEquals(PipelineBound.MAX_SOLVES, pass.solves(), "the pass's solves");
+            assertTrue(early.exhausted(), "given up ahead");
+            assertEquals(0, early.solves(), "no solve made");
+            Pipelined gpt = pipelined(GPT, 16, 4, 8, 64L);
+            var g = gpt.o();
+            PipelineBound within = new PipelineBound(g.built(), gpt.ps().filter(gpt.cg(), gpt.micro(), gpt.per()), gpt.pos(),
+                    sendsAt(gpt.ps(), g.built(), gpt.pos(), gpt.per()), false, g.builder().settings().compute(),
+                    g.builder().settings().memory().optimizer(), () -> 600, true);
+            assertFalse(within.exhausted(), "the small GPT's bound is within its solves");
+        } finally {
+            PipelineBound.certainExhaustion = was;
+        }
     }
 
     /**
