@@ -3096,14 +3096,27 @@ final class PipelineSearch {
         }
         long t0 = System.nanoTime();
         PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
-        PipelineBound.PartitionBound pb = pbound.partitionBound(paths, o.stages(), ends, o.stepSeconds(),
-                PipelineBound.PARTITION_ROUNDS, this::secondsLeft);
-        tick("schedule bound", t0);
-        if (TRACE) {
-            System.err.printf(java.util.Locale.ROOT, "  the plan's partition solved exactly: at least %.6f s (%d rows, %d columns, %.2f s)%n",
-                    pb.bound(), pb.rows(), pb.columns(), (System.nanoTime() - t0) / 1e9);
+        // every plan of the partition is at least its least-profile step: where that is at useful or more (a plan looked
+        // at beside a faster one), no plan of it would be kept, and it is not solved (the local searches from it still run)
+        double leastOwn = pruneDescents ? pbound.descend(paths, ends.clone(), 0, this::secondsLeft) : Double.NEGATIVE_INFINITY;
+        int[] solved = null;
+        if (leastOwn >= useful * (1 - 1e-12)) {
+            ownPartitionsUnsolved.incrementAndGet();
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  the plan's partition not solved: least profiles %.6f s, no plan of"
+                        + " it below %.6f s%n", leastOwn, useful);
+            }
+        } else {
+            PipelineBound.PartitionBound pb = pbound.partitionBound(paths, o.stages(), ends, o.stepSeconds(),
+                    PipelineBound.PARTITION_ROUNDS, this::secondsLeft);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  the plan's partition solved exactly: at least %.6f s (%d rows, %d columns, %.2f s)%n",
+                        pb.bound(), pb.rows(), pb.columns(), (System.nanoTime() - t0) / 1e9);
+            }
+            minimisers.add(new Object[] {o.schedule(), o.virtual(), o.bounds(), pb.layouts()});
+            solved = ends;
         }
-        minimisers.add(new Object[] {o.schedule(), o.virtual(), o.bounds(), pb.layouts()});
+        tick("schedule bound", t0);
         if (!descend) {
             return;
         }
@@ -3111,7 +3124,7 @@ final class PipelineSearch {
         // moved by a local search on the least profiles, that partition solved exactly and priced as a plan; then, in
         // turn, the cuts moved by a local search on the step of the layouts found (a plan's own price) and the partition
         // reached solved exactly again, while that moves them
-        descendFrom(o, pos, pbound, paths, "plan's", ends, ends, minimisers, Double.POSITIVE_INFINITY, useful);
+        descendFrom(o, pos, pbound, paths, "plan's", ends, solved, minimisers, Double.POSITIVE_INFINITY, useful);
     }
 
     /**
@@ -3220,6 +3233,9 @@ final class PipelineSearch {
      * #usefulBelow} ({@code -Dshardplan.pruneDescents=false}: solves it; tests compare).
      */
     static boolean pruneDescents = !"false".equals(System.getProperty("shardplan.pruneDescents"));
+
+    /** How many plans' own partitions {@link #planOwnPartition} left unsolved, no plan of them being of use (for tests). */
+    final java.util.concurrent.atomic.AtomicInteger ownPartitionsUnsolved = new java.util.concurrent.atomic.AtomicInteger();
 
     /** How many of {@link #descendFrom}'s local searches ended at a partition no plan of which is of use, for tests. */
     final java.util.concurrent.atomic.AtomicInteger skippedDescents = new java.util.concurrent.atomic.AtomicInteger();

@@ -1496,7 +1496,8 @@ class PipelineBoundTest {
      * DenseNet-121 at 16 A100s, batch 128 (4 stages, 4 micro-batches), with the plan itself the fastest found, the plan
      * reported is the one every partition solved gives; with a plan found elsewhere as fast as that one (a one-stage plan
      * kept, whose look beside asks for this configuration's plans below it), the searches' partitions are left unsolved
-     * and the plan reported is no faster than that plan; with one between the two, the plans sought first without the
+     * and the plan reported is no faster than that plan (nor is the plan's own partition solved, its least-profile step
+     * being above it); with one between the two, the plans sought first without the
      * duals ({@link PipelineSearch#plansFirst}) find one below it, and the configuration's whole bound is reported with it.
      */
     @Test
@@ -1517,6 +1518,7 @@ class PipelineBoundTest {
             var r = same.ps().reported(same.o());
             assertEquals(best, r.plan().stepSeconds(), 1e-12 * best, "the plan reported with the plan itself the fastest found");
             assertEquals(all.lowerBound(), r.lowerBound(), 1e-12 * best);
+            assertEquals(0, same.ps().ownPartitionsUnsolved.get(), "the plan's own partition left unsolved");
 
             Pipelined beside = pipelined(DENSENET, 16, 4, 4, 128);
             var b = beside.o();
@@ -1526,6 +1528,12 @@ class PipelineBoundTest {
             assertEquals(best, beside.ps().usefulBelow(b), 0);
             var rb = beside.ps().reported(b);
             assertTrue(beside.ps().skippedDescents.get() > 0, "no local search's partition left unsolved");
+            // nor the plan's own partition, whose least-profile step is above that plan
+            double leastOwn = leastOf(beside).descend(new PipelineBound.Paths(b.schedule(), 4, 4, b.virtual()),
+                    endsOf(b.bounds(), beside.pos()), 0, () -> 600);
+            assertTrue(leastOwn >= best, "the case: the plan's own partition at least " + leastOwn + " s on its least"
+                    + " profiles, below " + best + " s");
+            assertEquals(1, beside.ps().ownPartitionsUnsolved.get(), "the plan's own partition solved");
             assertTrue(rb.plan().stepSeconds() >= best * (1 - 1e-12), "a plan below the one found elsewhere: "
                     + rb.plan().stepSeconds() + " s against " + best + " s");
             assertTrue(rb.lowerBound() <= rb.plan().stepSeconds() * (1 + 1e-9), "bound " + rb.lowerBound() + " above "
