@@ -76,8 +76,8 @@ public record Shape(boolean rankKnown, List<Dim> dims) {
         if (!rankKnown) {
             return false;
         }
-        for (Dim d : dims) {
-            if (!d.isFixed()) {
+        for (int i = 0; i < dims.size(); i++) { // indexed: no iterator allocated (hot in the planner's pricing)
+            if (!dims.get(i).isFixed()) {
                 return false;
             }
         }
@@ -90,8 +90,8 @@ public record Shape(boolean rankKnown, List<Dim> dims) {
             return OptionalLong.empty();
         }
         long n = 1;
-        for (Dim d : dims) {
-            n = Math.multiplyExact(n, d.value());
+        for (int i = 0; i < dims.size(); i++) {
+            n = Math.multiplyExact(n, dims.get(i).value());
         }
         return OptionalLong.of(n);
     }

@@ -134,15 +134,15 @@ public record Layout(Strategy strategy, List<String> placement, Map<String, int[
             return digitsOf(dims.get(0)).clone();
         }
         int n = 0;
-        for (String d : dims) {
-            n += digitsOf(d).length;
+        for (int k = 0; k < dims.size(); k++) {
+            n += digitsOf(dims.get(k)).length;
         }
         int[] r = new int[n];
         int i = 0;
-        for (String d : dims) {
-            for (int x : digitsOf(d)) {
-                r[i++] = x;
-            }
+        for (int k = 0; k < dims.size(); k++) {
+            int[] dd = digitsOf(dims.get(k));
+            System.arraycopy(dd, 0, r, i, dd.length);
+            i += dd.length;
         }
         return r;
     }
@@ -153,18 +153,19 @@ public record Layout(Strategy strategy, List<String> placement, Map<String, int[
      */
     public int[][] tensorDigits(TensorIndexing t) {
         int[][] r = new int[t.axes().size()][];
+        // indexed loops: the quick compiler the planner runs on allocates an iterator for each for-each over a list
         for (int a = 0; a < r.length; a++) {
-            AxisMap ax = t.axes().get(a);
+            List<String> dims = t.axes().get(a).dims();
             int n = 0;
-            for (String d : ax.dims()) {
-                n += digitsOf(d).length;
+            for (int k = 0; k < dims.size(); k++) {
+                n += digitsOf(dims.get(k)).length;
             }
             int[] x = new int[n];
             int i = 0;
-            for (String d : ax.dims()) {
-                for (int y : digitsOf(d)) {
-                    x[i++] = y;
-                }
+            for (int k = 0; k < dims.size(); k++) {
+                int[] dd = digitsOf(dims.get(k));
+                System.arraycopy(dd, 0, x, i, dd.length);
+                i += dd.length;
             }
             r[a] = x;
         }
