@@ -3100,7 +3100,7 @@ final class PipelineSearch {
         // at beside a faster one), no plan of it would be kept, and it is not solved (the local searches from it still run)
         double leastOwn = pruneDescents ? pbound.descend(paths, ends.clone(), 0, this::secondsLeft) : Double.NEGATIVE_INFINITY;
         int[] solved = null;
-        if (leastOwn >= useful * (1 - 1e-12)) {
+        if (noPlanOfUse(leastOwn, useful)) {
             ownPartitionsUnsolved.incrementAndGet();
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  the plan's partition not solved: least profiles %.6f s, no plan of"
@@ -3179,7 +3179,7 @@ final class PipelineSearch {
         long t0 = System.nanoTime();
         int[] moved = start.clone();
         double leaf = pbound.descend(paths, moved, DESCENT_PASSES, this::secondsLeft);
-        if (pruneDescents && leaf >= useful * (1 - 1e-12)) {
+        if (noPlanOfUse(leaf, useful)) {
             // every plan of the partition reached is at least its least-profile step: none would be kept
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  the %s partition moved by a local search (least profiles %.6f s):"
@@ -3233,6 +3233,14 @@ final class PipelineSearch {
      * #usefulBelow} ({@code -Dshardplan.pruneDescents=false}: solves it; tests compare).
      */
     static boolean pruneDescents = !"false".equals(System.getProperty("shardplan.pruneDescents"));
+
+    /**
+     * Whether a partition whose least-profile step is {@code least} has no plan below {@code useful} ({@link #usefulBelow}):
+     * every plan of it is at least that step. Always false with {@link #pruneDescents} off. O(1).
+     */
+    private static boolean noPlanOfUse(double least, double useful) {
+        return pruneDescents && least >= useful * (1 - 1e-12);
+    }
 
     /** How many plans' own partitions {@link #planOwnPartition} left unsolved, no plan of them being of use (for tests). */
     final java.util.concurrent.atomic.AtomicInteger ownPartitionsUnsolved = new java.util.concurrent.atomic.AtomicInteger();
