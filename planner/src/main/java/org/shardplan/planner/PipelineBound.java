@@ -191,6 +191,20 @@ final class PipelineBound {
     private final StageProblem.Filter filter;
     private final List<Integer> positions;
     private final boolean recompute;
+    /**
+     * Whether this is the basic bound: per segment only its least forward, input gradient and work are solved (three
+     * dynamic programs over the segment alone); every other part takes what it is at least without its solve (the
+     * resharding into a segment and between neighbours, the joint with the reduction and update, the latency floor,
+     * the forward with the input gradient together and the windows: 0 or the sum of the separate parts), so it is a
+     * weaker bound of the same plans, and {@link #least} only enumerates (no dual, no partition tightened). A caller
+     * that only needs to know whether some plan can come below a threshold asks this first ({@code
+     * PipelineSearch.scheduleBound}).
+     */
+    private final boolean basic;
+
+    /** The keys of the problems solved that count against {@link #MAX_SOLVES} (here or ahead, {@link #prefetch}). */
+    private final java.util.Set<Fingerprint> counted = new java.util.HashSet<>();
+
     /** Segment and chunk problems solved, by their key's {@link Fingerprint}. */
     private final Map<Fingerprint, Solved> seen = new HashMap<>();
     /** The layouts of the last problem solved ({@link #solve}), per node from its first. */
@@ -229,6 +243,27 @@ final class PipelineBound {
      */
     PipelineBound(ProblemBuilder.Built b, StageProblem.Filter filter, List<Integer> positions, double[] sendAt,
             boolean recompute, ComputeModel compute, OptimizerSpec optimizer, DoubleSupplier secondsLeft, boolean parallel) {
+        this(b, filter, positions, sendAt, recompute, compute, optimizer, secondsLeft, parallel, false, null);
+    }
+
+    /**
+     * As above; with {@code basic}, the bound of the segments' three parts alone ({@link #basic}); {@code earlier}, where
+     * not null, is a bound of the same problem, cut positions and filter whose solved problems this one takes (each
+     * counted as a solve where this one meets it, as if solved here).
+     */
+    PipelineBound(ProblemBuilder.Built b, StageProblem.Filter filter, List<Integer> positions, double[] sendAt,
+            boolean recompute, ComputeModel compute, OptimizerSpec optimizer, DoubleSupplier secondsLeft, boolean parallel,
+            boolean basic, PipelineBound earlier) {
+        this.basic = basic;
+        if (earlier != null) {
+            if (earlier.built != b || earlier.filter != filter || !earlier.positions.equals(positions)
+                    || earlier.recompute != recompute) {
+                throw new IllegalArgumentException("the earlier bound must be of the same problem, filter, cut positions"
+                        + " and recomputation");
+            }
+            seen.putAll(earlier.seen);
+            prefetched.addAll(earlier.counted); // each counts as a solve of this bound where met, as it did there
+        }
         if (positions.size() < 2 || positions.get(0) != 0 || positions.get(positions.size() - 1) != b.units().size()) {
             throw new IllegalArgumentException("cut positions must run from 0 to " + b.units().size() + ", found " + positions);
         }
@@ -287,7 +322,7 @@ final class PipelineBound {
         reduceJoint = new double[levels.length][segments];
         reduceJointU = new double[levels.length][segments];
         reduceAll = new double[segments];
-        if (ProblemBuilder.stageLatencyFloor && segments > 1) {
+        if (ProblemBuilder.stageLatencyFloor && segments > 1 && !basic) {
             latencyClasses();
         }
         updateRate = Math.max(0, compute.optimizerStepSeconds(1, optimizer));
@@ -402,6 +437,7 @@ final class PipelineBound {
             if (out[i] != null) {
                 seen.put(todo.get(i).getKey(), out[i]);
                 prefetched.add(todo.get(i).getKey());
+                counted.add(todo.get(i).getKey());
                 solvedAhead++;
             }
         }
@@ -469,6 +505,19 @@ final class PipelineBound {
             forward[k] = Math.max(sum(fl), solve(built, filter, from, to, FORWARD, recompute, seen, secondsLeft));
             backwardInput[k] = Math.max(sum(il), solve(built, filter, from, to, INPUT, recompute, seen, secondsLeft));
             double work = solve(built, filter, from, to, WORK, recompute, seen, secondsLeft);
+            if (basic) {
+                // the parts below at what they are without their solves: the reductions' joints and the floor add
+                // nothing, a segment after another costs at least its own parts, a pair of halves nothing
+                reduceJointU[0][k] = updateRate * leastStatic[k];
+                for (int l = 1; l < levels.length; l++) {
+                    reduceJointU[l][k] = reduceJointU[0][k];
+                }
+                joint[k] = Math.max(0, work - forward[k] - backwardInput[k] - backwardWeight[k]);
+                afterForward[k] = forward[k];
+                afterInput[k] = backwardInput[k];
+                afterJoint[k] = joint[k];
+                continue;
+            }
             reduceAll[k] = overlap ? solve(built, filter, from, to, REDUCE_ALL, recompute, seen, secondsLeft) : 0;
             for (int l = 0; l < levels.length; l++) {
                 buckets = levels[l];
@@ -515,7 +564,7 @@ final class PipelineBound {
             ownFI[k] = forward[k] + backwardInput[k];
             afterFI[k] = k == 0 ? ownFI[k] : afterForward[k] + afterInput[k];
             pairFI[k] = k == 0 ? 0 : pairForward[k] + pairInput[k];
-            if (solves >= MAX_SOLVES || secondsLeft.getAsDouble() <= 0.05) {
+            if (basic || solves >= MAX_SOLVES || secondsLeft.getAsDouble() <= 0.05) {
                 continue;
             }
             ownFI[k] = Math.max(ownFI[k], solve(built, filter, from, to, FORWARD_INPUT, recompute, seen, secondsLeft));
@@ -579,7 +628,7 @@ final class PipelineBound {
             span = Math.max(span, Math.abs(seg[l.to()] - seg[l.from()]));
         }
         int w = Math.min(span + 1, WINDOW_SEGMENTS);
-        if (!windowsOn || w < 3 || w > segments || (long) segments * w * 3 > WINDOW_PROBLEMS) {
+        if (basic || !windowsOn || w < 3 || w > segments || (long) segments * w * 3 > WINDOW_PROBLEMS) {
             return;
         }
         for (int k = 0; k + w <= segments; k++) {
@@ -1281,6 +1330,9 @@ final class PipelineBound {
                 Solution s = new DpSolver().solve(new Problem(b.name() + " [segment part " + part + "]", nodes, edges),
                         Solver.Options.withTimeLimit(secondsLeft.getAsDouble()));
                 solves += unbudgeted || windowing ? 0 : 1;
+                if (!unbudgeted && !windowing) {
+                    counted.add(dk);
+                }
                 double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
                 r = Double.isFinite(v) ? Math.max(0, v) : 0;
                 choice = s.hasChoices() ? s.choices() : null;
@@ -1631,6 +1683,20 @@ final class PipelineBound {
         return exhausted;
     }
 
+    /** The partitions the basic bound's enumerations priced and visited ({@link #basic}), for the trace. */
+    private long basicPriced;
+    private long basicVisited;
+
+    /** The partitions the basic bound's enumerations priced, for the trace. */
+    long enumerationPriced() {
+        return basicPriced;
+    }
+
+    /** The partitions the basic bound's enumerations visited, for the trace. */
+    long enumerationVisited() {
+        return basicVisited;
+    }
+
     /** The exact dynamic programs run for the segments. */
     int solves() {
         return solves;
@@ -1703,6 +1769,17 @@ final class PipelineBound {
         int chunks = p * v;
         if (chunks > segments) {
             return new Least(Double.POSITIVE_INFINITY, null, 0, 0); // no partition: no plan
+        }
+        if (basic) {
+            // enumerated or nothing: no dual, no partition tightened
+            if (tooManyToEnumerate(chunks) || budget <= 0) {
+                return new Least(Double.NaN, null, 0, 0);
+            }
+            Search s = new Search(sch, p, m, v, threshold, budget, secondsLeft);
+            s.dfs(0, 0);
+            basicPriced += s.priced;
+            basicVisited += s.visited;
+            return new Least(s.aborted ? Double.NaN : s.best, s.aborted ? null : s.bestEnds, s.priced, s.visited);
         }
         if (tooManyToEnumerate(chunks) || budget <= 0) {
             // too many partitions to enumerate, or no budget left to enumerate any (the schedules before spent it)
@@ -1970,6 +2047,11 @@ final class PipelineBound {
      * ({@link #ENUMERATED_PARTITIONS}): such a shape is bounded by {@link #dual}. O(chunks).
      */
     boolean tooManyToEnumerate(int chunks) {
+        return tooManyToEnumerate(segments, chunks);
+    }
+
+    /** {@link #tooManyToEnumerate(int)} for a bound of {@code segments} segments. O(chunks). */
+    static boolean tooManyToEnumerate(int segments, int chunks) {
         return partitions(segments - 1, chunks - 1) > ENUMERATED_PARTITIONS;
     }
 

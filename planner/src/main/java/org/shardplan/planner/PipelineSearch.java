@@ -2947,9 +2947,32 @@ final class PipelineSearch {
         ProblemBuilder pb = o.builder();
         List<Integer> cut = cuts(cg, o.micro());
         List<Integer> pos = cutPositions(b.units().size(), cut);
-        PipelineBound pbound = new PipelineBound(b, filter(cg, o.micro(), devices), pos, sendsAt(b, pos, devices),
-                o.recompute(), pb.settings().compute(), pb.settings().memory().optimizer(), this::secondsLeft,
-                parallelBounds);
+        StageProblem.Filter filter = filter(cg, o.micro(), devices);
+        double[] sends = sendsAt(b, pos, devices);
+        PipelineBound basic = null;
+        if (basicFirst && threshold < o.stepSeconds() * (1 - 1e-12) && basicShapes(o, cut, pos.size() - 1) != null) {
+            // a plan of the configuration is sought only below the threshold: the basic bound first, whose three solves a
+            // segment the full one reuses, and where it reaches the threshold under every schedule nothing more is done
+            long t0 = System.nanoTime();
+            basic = new PipelineBound(b, filter, pos, sends, o.recompute(), pb.settings().compute(),
+                    pb.settings().memory().optimizer(), this::secondsLeft, parallelBounds, true, null);
+            double least = basicBound(basic, o, cut, threshold);
+            tick("schedule bound", t0);
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  basic schedule bound: %.6f s against %.6f s (%d solves, %d partitions"
+                        + " priced, %d visited, %.2f s)%n", least, threshold, basic.solves(), basic.enumerationPriced(),
+                        basic.enumerationVisited(), (System.nanoTime() - t0) / 1e9);
+            }
+            if (least >= threshold * (1 - 1e-12)) {
+                basicReached.incrementAndGet();
+                return least;
+            }
+            if (basic.exhausted()) {
+                basic = null;
+            }
+        }
+        PipelineBound pbound = new PipelineBound(b, filter, pos, sends, o.recompute(), pb.settings().compute(),
+                pb.settings().memory().optimizer(), this::secondsLeft, parallelBounds, false, basic);
         if (pbound.exhausted()) {
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  schedule bound: more than %d distinct segment solves, none%n",
@@ -3072,6 +3095,80 @@ final class PipelineSearch {
             return Double.NaN;
         }
         return lb == Double.POSITIVE_INFINITY || async ? 0 : lb;
+    }
+
+    /**
+     * Whether {@link #scheduleBound} asks the basic bound first where it seeks plans below a threshold under the plan's
+     * own step ({@code -Dshardplan.basicFirst=false}: never; tests compare).
+     */
+    static boolean basicFirst = !"false".equals(System.getProperty("shardplan.basicFirst"));
+
+    /**
+     * The most partitions the basic bound's enumerations price over all the schedules together ({@link #basicBound}; 64
+     * partial ones cut off counting as one), a twentieth of {@link #SCHEDULE_BOUND_PARTITIONS}: where its weaker terms
+     * cut off too few, the full bound follows soon (DenseNet-121 at 64 A100s, batch 8, four stages on 4 devices a stage:
+     * 1.9 s spent on the basic bound's enumeration with the full budget, no bound).
+     */
+    static final long BASIC_PARTITIONS = SCHEDULE_BOUND_PARTITIONS / 20;
+
+    /** How many times the basic bound reached {@link #scheduleBound}'s threshold (tests, the trace). */
+    final java.util.concurrent.atomic.AtomicInteger basicReached = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * The least over the synchronous schedules and virtual-stage counts {@link #scheduleBound} bounds of {@code basic}'s
+     * enumeration, each stopped at {@code threshold} (so at most it); NaN where an asynchronous schedule is allowed, a
+     * shape has too many partitions to enumerate or an enumeration runs past its budget, or the segments needed too many
+     * solves: then no bound from it. Stops at the first shape below the threshold.
+     */
+    private double basicBound(PipelineBound basic, Outcome o, List<Integer> cut, double threshold) {
+        List<Object[]> shapes = basicShapes(o, cut, basic.segments());
+        if (basic.exhausted() || shapes == null) {
+            return Double.NaN;
+        }
+        double lb = Double.POSITIVE_INFINITY;
+        long budget = BASIC_PARTITIONS;
+        for (Object[] shape : shapes) {
+            PipelineBound.Least least = basic.least((Schedule) shape[0], o.stages(), o.microBatches(), (Integer) shape[1],
+                    threshold, budget, this::secondsLeft);
+            budget -= least.priced() + least.visited() / 64;
+            double s = least.step();
+            if (!(s >= threshold * (1 - 1e-12))) {
+                return Double.isNaN(s) ? Double.NaN : s; // below the threshold (or no bound): not reached
+            }
+            lb = Math.min(lb, s);
+        }
+        return lb == Double.POSITIVE_INFINITY ? Double.NaN : lb;
+    }
+
+    /**
+     * The schedules and virtual-stage counts ({schedule, v}) {@link #scheduleBound} bounds for {@code o}'s configuration
+     * over {@code segments} segments, those of fewest chunks first (zero bubble first among them); null where an asynchronous schedule is allowed or a
+     * shape has too many partitions to enumerate ({@link PipelineBound#tooManyToEnumerate(int, int)}): the basic bound
+     * has nothing to offer there ({@link #basicBound}).
+     */
+    private List<Object[]> basicShapes(Outcome o, List<Integer> cut, int segments) {
+        List<Object[]> shapes = new ArrayList<>();
+        int stages = o.stages();
+        for (Schedule named : pipelineSchedules()) {
+            for (Schedule sch : named.variants(stages, o.microBatches(), opts.scheduleParameters())) {
+                if (!sch.exact()) {
+                    return null; // no bound holds for the asynchronous schedule
+                }
+                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    if (sch.check(stages, o.microBatches(), v).isEmpty() && (v == 1 || cut.size() >= stages * v - 1)) {
+                        if (PipelineBound.tooManyToEnumerate(segments, stages * v)) {
+                            return null;
+                        }
+                        shapes.add(new Object[] {sch, v});
+                    }
+                }
+            }
+        }
+        // as the full bound orders them: zero bubble first among as many chunks (the least step, so the likeliest below
+        // the threshold: the first shape that is ends the basic bound)
+        shapes.sort(java.util.Comparator.comparingDouble(x -> (Integer) x[1]
+                - (((Schedule) x[0]).name().equals("zero-bubble") ? 0.5 : 0)));
+        return shapes;
     }
 
     /**

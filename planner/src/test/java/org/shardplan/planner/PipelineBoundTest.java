@@ -542,6 +542,83 @@ class PipelineBoundTest {
         assertTrue(compared >= 100, "compared " + compared);
     }
 
+    /**
+     * The basic bound (three solves a segment, {@code PipelineBound.basic}) bounds the same plans, more weakly: on the
+     * small GPT at two configurations it solves fewer problems than the full bound, each chunk's least profile and the
+     * least step under every schedule are at most the full bound's, and above 0; the full bound made after it from its
+     * solves has the full bound's profiles, steps and solve count exactly. In the search ({@code scheduleBound}), a
+     * threshold the basic bound reaches is answered by it alone (counted) with a value at least the threshold, as the
+     * full bound answers; a threshold above it gives the full bound's value, the same with the basic bound first or not.
+     */
+    @Test
+    void theBasicBoundIsBelowTheFullOneWhichReusesItsSolves() throws Exception {
+        int compared = 0;
+        for (Object[] c : List.of(new Object[] {8, 2, 4}, new Object[] {16, 4, 8})) {
+            Pipelined pl = pipelined(GPT, (Integer) c[0], (Integer) c[1], (Integer) c[2], 64L);
+            var o = pl.o();
+            StageProblem.Filter f = pl.ps().filter(pl.cg(), pl.micro(), pl.per());
+            double[] sends = sendsAt(pl.ps(), o.built(), pl.pos(), pl.per());
+            var compute = o.builder().settings().compute();
+            var opt = o.builder().settings().memory().optimizer();
+            PipelineBound full = new PipelineBound(o.built(), f, pl.pos(), sends, false, compute, opt, () -> 600);
+            PipelineBound basic = new PipelineBound(o.built(), f, pl.pos(), sends, false, compute, opt, () -> 600, false,
+                    true, null);
+            PipelineBound after = new PipelineBound(o.built(), f, pl.pos(), sends, false, compute, opt, () -> 600, false,
+                    false, basic);
+            String what = "P " + c[1];
+            assertTrue(basic.solves() > 0 && basic.solves() < full.solves(), what + ": basic " + basic.solves()
+                    + " solves, full " + full.solves());
+            assertEquals(full.solves(), after.solves(), what + ": the solves taken over count");
+            int k = full.segments();
+            for (int i = 0; i < k; i++) {
+                for (int j = i + 1; j <= Math.min(k, i + 6); j++) {
+                    StageProfile lo = basic.profile(i, j);
+                    StageProfile hi = full.profile(i, j);
+                    String at = what + " chunk " + i + ".." + j;
+                    assertTrue(lo.forwardSeconds() > 0 && lo.forwardSeconds() <= hi.forwardSeconds() * (1 + 1e-12), at);
+                    assertTrue(lo.backwardSeconds() <= hi.backwardSeconds() * (1 + 1e-12), at);
+                    assertEquals(hi, after.profile(i, j), at + ": the full bound from the basic one's solves");
+                    compared++;
+                }
+            }
+            int stages = (Integer) c[1];
+            int m = (Integer) c[2];
+            for (String name : SCHEDULES) {
+                Schedule sch = Schedules.of(name);
+                if (sch.check(stages, m, 1).isPresent()) {
+                    continue;
+                }
+                double b = basic.least(sch, stages, m, 1, Double.POSITIVE_INFINITY, 20_000, () -> 600).step();
+                double h = full.least(sch, stages, m, 1, Double.POSITIVE_INFINITY, 20_000, () -> 600).step();
+                assertTrue(b > 0 && b <= h * (1 + 1e-12), what + " " + name + ": basic " + b + ", full " + h);
+                assertEquals(h, after.least(sch, stages, m, 1, Double.POSITIVE_INFINITY, 20_000, () -> 600).step(),
+                        what + " " + name);
+            }
+            // the search: a threshold the basic bound reaches, and one it does not
+            PipelineSearch ps = pl.ps();
+            double own = o.stepSeconds();
+            double fullBound = ps.scheduleBound(o, own);
+            assertTrue(fullBound < own, what + ": the full bound " + fullBound + " below the plan " + own);
+            double low = 0.5 * fullBound;
+            boolean was = PipelineSearch.basicFirst;
+            try {
+                PipelineSearch.basicFirst = true;
+                int reached = ps.basicReached.get();
+                double first = ps.scheduleBound(o, low);
+                assertEquals(reached + 1, ps.basicReached.get(), what + ": the basic bound reached " + low);
+                assertTrue(first >= low * (1 - 1e-12), what + ": " + first + " below the threshold " + low);
+                double near = Math.min(own, fullBound * 1.001) * (1 - 1e-9);
+                double withBasic = ps.scheduleBound(o, near);
+                PipelineSearch.basicFirst = false;
+                assertTrue(ps.scheduleBound(o, low) >= low * (1 - 1e-12), what + ": the full bound reaches " + low);
+                assertEquals(ps.scheduleBound(o, near), withBasic, 1e-12 * near, what + ": threshold " + near);
+            } finally {
+                PipelineSearch.basicFirst = was;
+            }
+        }
+        assertTrue(compared >= 20, "compared " + compared);
+    }
+
     /** DenseNet-121 (torchvision export): no repeated layers, a cut position at every coarse node. */
     private static final ModelSource DENSENET = b -> OnnxImporter.read(Models.file("densenet121.onnx"),
             ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
