@@ -2950,13 +2950,15 @@ final class PipelineSearch {
         StageProblem.Filter filter = filter(cg, o.micro(), devices);
         double[] sends = sendsAt(b, pos, devices);
         PipelineBound basic = null;
-        if (basicFirst && threshold < o.stepSeconds() * (1 - 1e-12) && basicShapes(o, cut, pos.size() - 1) != null) {
+        List<Object[]> basicShapes = basicFirst && threshold < o.stepSeconds() * (1 - 1e-12)
+                ? basicShapes(o, cut, pos.size() - 1) : null;
+        if (basicShapes != null) {
             // a plan of the configuration is sought only below the threshold: the basic bound first, whose three solves a
             // segment the full one reuses, and where it reaches the threshold under every schedule nothing more is done
             long t0 = System.nanoTime();
             basic = new PipelineBound(b, filter, pos, sends, o.recompute(), pb.settings().compute(),
                     pb.settings().memory().optimizer(), this::secondsLeft, parallelBounds, true, null);
-            double least = basicBound(basic, o, cut, threshold);
+            double least = basicBound(basic, basicShapes, o, threshold);
             tick("schedule bound", t0);
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  basic schedule bound: %.6f s against %.6f s (%d solves, %d partitions"
@@ -2991,21 +2993,8 @@ final class PipelineSearch {
         // the schedules and virtual-stage counts the search could price, fewest chunks first (the cheapest to
         // enumerate, whose least then cuts off more of the others)
         List<Object[]> shapes = new ArrayList<>();
-        boolean async = false;
-        for (Schedule named : pipelineSchedules()) {
-            for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
-                if (!sch.exact()) {
-                    // no bound holds for the asynchronous schedule; the synchronous ones' minimisers are still plans
-                    async = true;
-                    continue;
-                }
-                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
-                    if (sch.check(stages, m, v).isEmpty() && (v == 1 || cut.size() >= stages * v - 1)) {
-                        shapes.add(new Object[] {sch, v});
-                    }
-                }
-            }
-        }
+        // no bound holds for the asynchronous schedule; the synchronous ones' minimisers are still plans
+        boolean async = boundShapes(o, cut, shapes);
         // where the partitions are too many to enumerate (the dual), most chunks first: theirs is the weakest dual, and
         // the others stop once they reach it (the least over the shapes is the same in any order: a dual's rounds do
         // not depend on its threshold, which only stops them)
@@ -3098,6 +3087,32 @@ final class PipelineSearch {
     }
 
     /**
+     * The shapes {@link #scheduleBound} bounds for {@code o}'s configuration added to {@code shapes}: each synchronous
+     * schedule the options allow with each virtual-stage count it can run with P stages and m micro-batches, {schedule,
+     * v}, where the cuts leave enough segments for its chunks; true where an asynchronous schedule is allowed too (no
+     * bound holds for it).
+     */
+    private boolean boundShapes(Outcome o, List<Integer> cut, List<Object[]> shapes) {
+        int stages = o.stages();
+        int m = o.microBatches();
+        boolean async = false;
+        for (Schedule named : pipelineSchedules()) {
+            for (Schedule sch : named.variants(stages, m, opts.scheduleParameters())) {
+                if (!sch.exact()) {
+                    async = true;
+                    continue;
+                }
+                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
+                    if (sch.check(stages, m, v).isEmpty() && (v == 1 || cut.size() >= stages * v - 1)) {
+                        shapes.add(new Object[] {sch, v});
+                    }
+                }
+            }
+        }
+        return async;
+    }
+
+    /**
      * Whether {@link #scheduleBound} asks the basic bound first where it seeks plans below a threshold under the plan's
      * own step ({@code -Dshardplan.basicFirst=false}: never; tests compare).
      */
@@ -3115,14 +3130,12 @@ final class PipelineSearch {
     final java.util.concurrent.atomic.AtomicInteger basicReached = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
-     * The least over the synchronous schedules and virtual-stage counts {@link #scheduleBound} bounds of {@code basic}'s
-     * enumeration, each stopped at {@code threshold} (so at most it); NaN where an asynchronous schedule is allowed, a
-     * shape has too many partitions to enumerate or an enumeration runs past its budget, or the segments needed too many
-     * solves: then no bound from it. Stops at the first shape below the threshold.
+     * The least over {@code shapes} ({@link #basicShapes}) of {@code basic}'s enumeration, each stopped at {@code
+     * threshold} (so at most it); NaN where an enumeration runs past its budget or the segments needed too many solves:
+     * then no bound from it. Stops at the first shape below the threshold.
      */
-    private double basicBound(PipelineBound basic, Outcome o, List<Integer> cut, double threshold) {
-        List<Object[]> shapes = basicShapes(o, cut, basic.segments());
-        if (basic.exhausted() || shapes == null) {
+    private double basicBound(PipelineBound basic, List<Object[]> shapes, Outcome o, double threshold) {
+        if (basic.exhausted()) {
             return Double.NaN;
         }
         double lb = Double.POSITIVE_INFINITY;
@@ -3142,26 +3155,18 @@ final class PipelineSearch {
 
     /**
      * The schedules and virtual-stage counts ({schedule, v}) {@link #scheduleBound} bounds for {@code o}'s configuration
-     * over {@code segments} segments, those of fewest chunks first (zero bubble first among them); null where an asynchronous schedule is allowed or a
-     * shape has too many partitions to enumerate ({@link PipelineBound#tooManyToEnumerate(int, int)}): the basic bound
+     * over {@code segments} segments ({@link #boundShapes}), those of fewest chunks first (zero bubble first among
+     * them); null where an asynchronous schedule is allowed or a shape has too many partitions to enumerate ({@link PipelineBound#tooManyToEnumerate(int, int)}): the basic bound
      * has nothing to offer there ({@link #basicBound}).
      */
     private List<Object[]> basicShapes(Outcome o, List<Integer> cut, int segments) {
         List<Object[]> shapes = new ArrayList<>();
-        int stages = o.stages();
-        for (Schedule named : pipelineSchedules()) {
-            for (Schedule sch : named.variants(stages, o.microBatches(), opts.scheduleParameters())) {
-                if (!sch.exact()) {
-                    return null; // no bound holds for the asynchronous schedule
-                }
-                for (int v : sch.virtualStageCandidates(opts.virtualStages())) {
-                    if (sch.check(stages, o.microBatches(), v).isEmpty() && (v == 1 || cut.size() >= stages * v - 1)) {
-                        if (PipelineBound.tooManyToEnumerate(segments, stages * v)) {
-                            return null;
-                        }
-                        shapes.add(new Object[] {sch, v});
-                    }
-                }
+        if (boundShapes(o, cut, shapes)) {
+            return null; // no bound holds for the asynchronous schedule
+        }
+        for (Object[] x : shapes) {
+            if (PipelineBound.tooManyToEnumerate(segments, o.stages() * (Integer) x[1])) {
+                return null;
             }
         }
         // as the full bound orders them: zero bubble first among as many chunks (the least step, so the likeliest below
