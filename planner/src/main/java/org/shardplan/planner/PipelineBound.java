@@ -338,6 +338,59 @@ final class PipelineBound {
     }
 
     /**
+     * A bound that solves chunk problems for {@code of} on another thread ({@link #tightenAhead}): {@code of}'s segment
+     * parts by reference (read only), its own work fields and caches; each chunk problem it solves to optimality goes into
+     * {@code deposit}, where {@code of}'s {@link #solve} finds it. Only {@link #solve} is called on it.
+     */
+    private PipelineBound(PipelineBound of, Map<Fingerprint, Solved> deposit) {
+        this.deposit = deposit;
+        forward = of.forward;
+        backwardInput = of.backwardInput;
+        backwardWeight = of.backwardWeight;
+        joint = of.joint;
+        afterForward = of.afterForward;
+        afterInput = of.afterInput;
+        afterJoint = of.afterJoint;
+        pairForward = of.pairForward;
+        pairInput = of.pairInput;
+        pairWork = of.pairWork;
+        ownFI = of.ownFI;
+        afterFI = of.afterFI;
+        pairFI = of.pairFI;
+        reduceJoint = of.reduceJoint;
+        reduceAll = of.reduceAll;
+        reduceJointU = of.reduceJointU;
+        updateRate = of.updateRate;
+        levels = of.levels;
+        workLayouts = new int[of.workLayouts.length];
+        gradient = of.gradient;
+        mostVolume = of.mostVolume;
+        leastStatic = of.leastStatic;
+        leastLatency = of.leastLatency;
+        sendAt = of.sendAt;
+        overlap = of.overlap;
+        bucket = of.bucket;
+        compute = of.compute;
+        optimizer = of.optimizer;
+        segments = of.segments;
+        built = of.built;
+        filter = of.filter;
+        positions = of.positions;
+        recompute = of.recompute;
+        basic = of.basic;
+        unbudgeted = true; // chunk problems only
+    }
+
+    /** Where not null, the chunk problems this bound solves to optimality go here too (a twin's, {@link #tightenAhead}). */
+    private Map<Fingerprint, Solved> deposit;
+
+    /**
+     * Where not null, chunk problems solved ahead for this bound by a twin on another thread ({@link #tightenAhead}):
+     * {@link #solve} takes a problem it has not met from here before solving it, as if solved here.
+     */
+    private volatile Map<Fingerprint, Solved> ahead;
+
+    /**
      * The distinct problems {@link #prefetch}'s collection met before {@link #forwardInput}'s: each one a solve the pass
      * makes, and past {@link #MAX_SOLVES} of them it gives up ({@link #exhausted}).
      */
@@ -1298,6 +1351,16 @@ final class PipelineBound {
         if (known != null && !prefetched.isEmpty() && prefetched.remove(dk)) {
             solves++; // solved ahead (prefetch): a solve of this pass
         }
+        Map<Fingerprint, Solved> fromTwin = ahead;
+        if (known == null && fromTwin != null && unbudgeted && !windowing && pending == null
+                && secondsLeft.getAsDouble() > 0.05) {
+            // a chunk problem the twin solved ahead: its optimum, as this solve would have found it
+            known = fromTwin.get(dk);
+            if (known != null) {
+                solvedByTwin++;
+                seen.put(dk, known);
+            }
+        }
         if (known == null && assignments(nodes) <= ENUMERATE) {
             known = enumerate(nodes, edges);
             enumerated++;
@@ -1336,6 +1399,9 @@ final class PipelineBound {
                 double v = s.status() == Status.OPTIMAL ? s.objective() : s.lowerBound();
                 r = Double.isFinite(v) ? Math.max(0, v) : 0;
                 choice = s.hasChoices() ? s.choices() : null;
+                if (deposit != null && s.status() == Status.OPTIMAL && Double.isFinite(v)) {
+                    deposit.put(dk, new Solved(r, choice));
+                }
             }
             known = new Solved(r, choice);
             seen.put(dk, known);
@@ -1913,34 +1979,163 @@ final class PipelineBound {
             return new Least(s.best, s.bestEnds, priced, visited, layouts); // the least profiles' least stands
         }
         all.collect.sort(java.util.Comparator.comparingDouble(x -> x.step()));
+        List<Leaf> todo = new ArrayList<>();
         for (Leaf leaf : all.collect) {
             if (leaf.step() >= t) {
                 break;
             }
-            if (java.util.Arrays.equals(leaf.ends(), ends)) {
-                continue; // solved first
+            if (!java.util.Arrays.equals(leaf.ends(), ends)) {
+                todo.add(leaf); // the first was solved first
             }
-            PartitionBound pb = solvePartition(paths, p, leaf.ends(), t, secondsLeft);
-            if (pb == null) {
-                t = leaf.step(); // no more solves: the least profiles' step of the rest bounds them
-                break;
+        }
+        Twin twin = tightenAhead && otherCores != null && todo.size() >= 2 ? new Twin(todo, t, secondsLeft) : null;
+        try {
+            for (int k = 0; k < todo.size(); k++) {
+                Leaf leaf = todo.get(k);
+                if (leaf.step() >= t) {
+                    break;
+                }
+                if (twin != null) {
+                    twin.at(k, t);
+                }
+                PartitionBound pb = solvePartition(paths, p, leaf.ends(), t, secondsLeft);
+                if (pb == null) {
+                    t = leaf.step(); // no more solves: the least profiles' step of the rest bounds them
+                    break;
+                }
+                double x = Math.max(leaf.step(), pb.bound());
+                if (x < t) {
+                    t = x;
+                    ends = leaf.ends();
+                    layouts = pb.layouts();
+                }
             }
-            double x = Math.max(leaf.step(), pb.bound());
-            if (x < t) {
-                t = x;
-                ends = leaf.ends();
-                layouts = pb.layouts();
+        } finally {
+            if (twin != null) {
+                twin.stop();
             }
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  tightened %s: least profiles %.6f s at %s, its partition solved %.6f s"
                     + " (%.2f s; chunk problems: %d solved whole, %d from their segments, of %d), %d below it collected, %d"
-                    + " partitions tightened so far: %.6f s at %s%n",
+                    + " partitions tightened so far: %.6f s at %s; %d chunk problems solved ahead by a twin%n",
                     sch.name(), s.best, java.util.Arrays.toString(s.bestEnds), first == null ? Double.NaN : first.bound(), firstSeconds,
                     chunkProblems, chunksCertified, chunkSolves,
-                    all.collect.size(), tightened, t, java.util.Arrays.toString(ends));
+                    all.collect.size(), tightened, t, java.util.Arrays.toString(ends), solvedByTwin);
         }
         return new Least(t, ends, priced, visited, layouts);
+    }
+
+    /**
+     * Whether {@link #tighten} has a twin of this bound solve, on a thread of its own, the first columns' chunk problems of
+     * the partitions it is about to tighten ({@link #partitionBound}'s first two combinations: they do not depend on
+     * anything solved before them), at most {@link #AHEAD_LEAVES} partitions ahead, while {@link #otherCores} says another
+     * core is free (the search's thread waits for this bound, the reported bound computed beside) ({@code
+     * -Dshardplan.tightenAhead=false}: not; tests compare). The same problems, answers and budgets as without: each is
+     * taken as if solved here (a problem the twin has not finished is solved here too, the same way).
+     */
+    static boolean tightenAhead = !"false".equals(System.getProperty("shardplan.tightenAhead"));
+
+    /**
+     * Whether another core may work for this bound now (the search's thread waits for it, or nothing runs beside it):
+     * {@link #tighten}'s twin solves only while it says so ({@link #tightenAhead}); null (the default): no twin, as with
+     * one thread ({@code --threads 1}).
+     */
+    java.util.function.BooleanSupplier otherCores;
+
+    /** How many partitions ahead of {@link #tighten} its twin may solve ({@link #tightenAhead}). */
+    static final int AHEAD_LEAVES = 3;
+
+    /** The chunk problems {@link #solve} took from a twin ({@link #tightenAhead}; tests, the trace). */
+    private int solvedByTwin;
+
+    /** {@link #solvedByTwin}. */
+    int solvedByTwin() {
+        return solvedByTwin;
+    }
+
+    /**
+     * {@link #tightenAhead}'s twin at work: a thread that, for each partition of {@code todo} in turn (each skipped once
+     * its least-profile step reaches the step {@link #tighten} has reached, and never more than {@link #AHEAD_LEAVES}
+     * past the one being tightened), solves its chunks under {@link #partitionBound}'s two first combinations on a twin
+     * of this bound, depositing the optima where {@link #solve} looks ({@link #ahead}).
+     */
+    private final class Twin {
+        private final java.util.concurrent.ConcurrentHashMap<Fingerprint, Solved> deposit
+                = new java.util.concurrent.ConcurrentHashMap<>();
+        private volatile int at;
+        private volatile double reached;
+        private volatile boolean stopped;
+        private final Thread thread;
+
+        Twin(List<Leaf> todo, double t, DoubleSupplier secondsLeft) {
+            reached = t;
+            ahead = deposit;
+            PipelineBound twin = new PipelineBound(PipelineBound.this, deposit);
+            thread = new Thread(() -> run(twin, todo, secondsLeft), "shardplan-tighten-ahead");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** {@link #tighten} is at partition {@code k} of its list, its least step so far {@code t}. */
+        void at(int k, double t) {
+            reached = t;
+            at = k;
+        }
+
+        /**
+         * Takes the deposit away and ends the thread after the solve it is in (not waited for: a chunk of a decoder's
+         * layers can take seconds, and its answer is no longer read).
+         */
+        void stop() {
+            stopped = true;
+            ahead = null;
+        }
+
+        /** Waits while the other cores are not this bound's to use ({@link #otherCores}); false once stopped. */
+        private boolean mayRun() {
+            while (!stopped && !otherCores.getAsBoolean()) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+            return !stopped;
+        }
+
+        private void run(PipelineBound twin, List<Leaf> todo, DoubleSupplier secondsLeft) {
+            try {
+                for (int k = 1; k < todo.size() && !stopped; k++) {
+                    while (k > at + AHEAD_LEAVES && !stopped) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+                    }
+                    Leaf leaf = todo.get(k);
+                    if (!mayRun() || leaf.step() >= reached || k <= at) {
+                        continue; // stopped, past the least step found, or being tightened already
+                    }
+                    int[] ends = leaf.ends();
+                    int chunks = ends.length;
+                    for (int first = 0; first < 2 && !stopped; first++) {
+                        firstCombination(twin.combo, first);
+                        for (int j = 0; j < chunks && mayRun() && secondsLeft.getAsDouble() > 0.05; j++) {
+                            int from = j == 0 ? 0 : ends[j - 1];
+                            twin.buckets = levels[level(from, ends[j])];
+                            int lo = positions.get(from);
+                            int hi = positions.get(ends[j]);
+                            twin.solve(built, filter, lo, lo, hi, COMBO, recompute, twin.seen, secondsLeft);
+                        }
+                    }
+                }
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // the twin only saves solves: where it fails, tighten solves them itself
+            }
+        }
+    }
+
+    /** {@link #partitionBound}'s first columns' combination {@code first} (0 or 1) into {@code combo}. */
+    private static void firstCombination(double[] combo, int first) {
+        java.util.Arrays.fill(combo, first == 0 ? 0 : 1);
+        combo[0] = 1;
+        combo[1] = 1;
+        combo[2] = 1;
+        combo[3] = 0;
     }
 
     /** -Dshardplan.trace=true: {@link #tighten} prints its partitions and what their solves gave. */
@@ -2947,11 +3142,7 @@ final class PipelineBound {
         // the first columns: each chunk's least forward and backward, and its least of all its terms together
         int[] x = new int[built.units().size()];
         for (int first = 0; first < 2; first++) {
-            java.util.Arrays.fill(combo, first == 0 ? 0 : 1);
-            combo[0] = 1;
-            combo[1] = 1;
-            combo[2] = 1;
-            combo[3] = 0;
+            firstCombination(combo, first);
             double[] col = new double[chunks * TERMS];
             comboColumn(lo, hi, most, col, x, secondsLeft);
             if (cols.isEmpty() || !java.util.Arrays.equals(cols.get(0), col)) {

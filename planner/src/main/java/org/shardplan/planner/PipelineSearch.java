@@ -2975,6 +2975,9 @@ final class PipelineSearch {
         }
         PipelineBound pbound = new PipelineBound(b, filter, pos, sends, o.recompute(), pb.settings().compute(),
                 pb.settings().memory().optimizer(), this::secondsLeft, parallelBounds, false, basic);
+        if (threads() > 1) {
+            pbound.otherCores = () -> parallelBounds || awaitingReport; // as the dual's columns take them
+        }
         if (pbound.exhausted()) {
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  schedule bound: more than %d distinct segment solves, none%n",
