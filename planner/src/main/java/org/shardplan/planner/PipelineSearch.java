@@ -2949,16 +2949,33 @@ final class PipelineSearch {
         List<Integer> pos = cutPositions(b.units().size(), cut);
         StageProblem.Filter filter = filter(cg, o.micro(), devices);
         double[] sends = sendsAt(b, pos, devices);
+        int segments = pos.size() - 1;
+        // the schedules and virtual-stage counts the search could price, fewest chunks first (the cheapest to
+        // enumerate, whose least then cuts off more of the others)
+        List<Object[]> shapes = new ArrayList<>();
+        // no bound holds for the asynchronous schedule; the synchronous ones' minimisers are still plans
+        boolean async = boundShapes(o, cut, shapes);
+        // where the partitions are too many to enumerate (the dual), most chunks first: theirs is the weakest dual, and
+        // the others stop once they reach it (the least over the shapes is the same in any order: a dual's rounds do
+        // not depend on its threshold, which only stops them)
+        // among enumerated shapes of as many chunks, zero bubble first: its step is the least of a partition's (the
+        // others' fill and drain hold whole backwards), so its least caps the others' enumerations lowest and they cut
+        // off more (DenseNet-121 at 16 A100s, 4 stages: GPipe first spent the whole budget reaching the plan's step)
+        shapes.sort(java.util.Comparator.comparingDouble(x -> {
+            int v = (Integer) x[1];
+            boolean zb = ((Schedule) x[0]).name().equals("zero-bubble");
+            return PipelineBound.tooManyToEnumerate(segments, stages * v) ? 1e6 - v : v - (zb ? 0.5 : 0);
+        }));
         PipelineBound basic = null;
-        List<Object[]> basicShapes = basicFirst && threshold < o.stepSeconds() * (1 - 1e-12)
-                ? basicShapes(o, cut, pos.size() - 1) : null;
-        if (basicShapes != null) {
+        // the basic bound only enumerates: nothing to ask of it where a shape has too many partitions for that
+        if (basicFirst && threshold < o.stepSeconds() * (1 - 1e-12) && !async
+                && shapes.stream().noneMatch(x -> PipelineBound.tooManyToEnumerate(segments, stages * (Integer) x[1]))) {
             // a plan of the configuration is sought only below the threshold: the basic bound first, whose three solves a
             // segment the full one reuses, and where it reaches the threshold under every schedule nothing more is done
             long t0 = System.nanoTime();
             basic = new PipelineBound(b, filter, pos, sends, o.recompute(), pb.settings().compute(),
                     pb.settings().memory().optimizer(), this::secondsLeft, parallelBounds, true, null);
-            double least = basicBound(basic, basicShapes, o, threshold);
+            double least = basicBound(basic, shapes, o, threshold);
             tick("schedule bound", t0);
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  basic schedule bound: %.6f s against %.6f s (%d solves, %d partitions"
@@ -2993,22 +3010,6 @@ final class PipelineSearch {
                     all.gradientSyncSeconds(), all.updateSeconds());
 
         }
-        // the schedules and virtual-stage counts the search could price, fewest chunks first (the cheapest to
-        // enumerate, whose least then cuts off more of the others)
-        List<Object[]> shapes = new ArrayList<>();
-        // no bound holds for the asynchronous schedule; the synchronous ones' minimisers are still plans
-        boolean async = boundShapes(o, cut, shapes);
-        // where the partitions are too many to enumerate (the dual), most chunks first: theirs is the weakest dual, and
-        // the others stop once they reach it (the least over the shapes is the same in any order: a dual's rounds do
-        // not depend on its threshold, which only stops them)
-        // among enumerated shapes of as many chunks, zero bubble first: its step is the least of a partition's (the
-        // others' fill and drain hold whole backwards), so its least caps the others' enumerations lowest and they cut
-        // off more (DenseNet-121 at 16 A100s, 4 stages: GPipe first spent the whole budget reaching the plan's step)
-        shapes.sort(java.util.Comparator.comparingDouble(x -> {
-            int v = (Integer) x[1];
-            boolean zb = ((Schedule) x[0]).name().equals("zero-bubble");
-            return pbound.tooManyToEnumerate(stages * v) ? 1e6 - v : v - (zb ? 0.5 : 0);
-        }));
         // the plan's own partition and the one a local search moves it to, solved exactly: plans to price, and the
         // fastest of them that fits caps the bound (a lower cap only weakens a lower bound, and the plan reported is at
         // most that fast), so that the duals below stop sooner. The local search only where these solves are cheap
@@ -3133,8 +3134,8 @@ final class PipelineSearch {
     final java.util.concurrent.atomic.AtomicInteger basicReached = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
-     * The least over {@code shapes} ({@link #basicShapes}) of {@code basic}'s enumeration, each stopped at {@code
-     * threshold} (so at most it); NaN where an enumeration runs past its budget or the segments needed too many solves:
+     * The least over {@code shapes} (every one enumerable: {@link #scheduleBound}'s, in its order) of {@code basic}'s
+     * enumeration, each stopped at {@code threshold} (so at most it); NaN where an enumeration runs past its budget or the segments needed too many solves:
      * then no bound from it. Stops at the first shape below the threshold.
      */
     private double basicBound(PipelineBound basic, List<Object[]> shapes, Outcome o, double threshold) {
@@ -3154,29 +3155,6 @@ final class PipelineSearch {
             lb = Math.min(lb, s);
         }
         return lb == Double.POSITIVE_INFINITY ? Double.NaN : lb;
-    }
-
-    /**
-     * The schedules and virtual-stage counts ({schedule, v}) {@link #scheduleBound} bounds for {@code o}'s configuration
-     * over {@code segments} segments ({@link #boundShapes}), those of fewest chunks first (zero bubble first among
-     * them); null where an asynchronous schedule is allowed or a shape has too many partitions to enumerate ({@link PipelineBound#tooManyToEnumerate(int, int)}): the basic bound
-     * has nothing to offer there ({@link #basicBound}).
-     */
-    private List<Object[]> basicShapes(Outcome o, List<Integer> cut, int segments) {
-        List<Object[]> shapes = new ArrayList<>();
-        if (boundShapes(o, cut, shapes)) {
-            return null; // no bound holds for the asynchronous schedule
-        }
-        for (Object[] x : shapes) {
-            if (PipelineBound.tooManyToEnumerate(segments, o.stages() * (Integer) x[1])) {
-                return null;
-            }
-        }
-        // as the full bound orders them: zero bubble first among as many chunks (the least step, so the likeliest below
-        // the threshold: the first shape that is ends the basic bound)
-        shapes.sort(java.util.Comparator.comparingDouble(x -> (Integer) x[1]
-                - (((Schedule) x[0]).name().equals("zero-bubble") ? 0.5 : 0)));
-        return shapes;
     }
 
     /**
