@@ -1466,6 +1466,46 @@ class PipelineBoundTest {
      * bounded by the dual instead of leaving the configuration without a schedule bound (it was 0: the plan's bound fell
      * to the nodes' least, 3.88 ms, 39% below its step).
      */
+    /**
+     * A shape whose partitions are few enough to enumerate but whose enumeration cuts off too few of them: DenseNet-121 at
+     * batch 8 on 32 A100s, four stages of one micro-batch (8 devices a stage), zero bubble, 2.6 million partitions of its
+     * 254 segments. The enumeration with the whole budget ran past it (0.4-1 s) and left the dual's bound; after its first
+     * share ({@link PipelineBound#enumerationFirst}) the dual and the enumeration again with the dual's paths cutting off
+     * partial partitions ({@link PipelineBound#guided}) finish, with a higher bound, still below the configuration's plan
+     * and below the exact bound of that plan's own partition, for less of the budget. The tightening that would follow is
+     * left out: its partitions below the first one's exact step are far more than its budgets could solve
+     * ({@link PipelineBound#TIGHTEN_REACH}).
+     */
+    @Test
+    void anEnumerationPastItsFirstShareIsGuidedByTheDualsPaths() throws Exception {
+        Pipelined pl = pipelined(DENSENET, 32, 4, 1, 8);
+        var o = pl.o();
+        Schedule zb = Schedules.of("zero-bubble");
+        long keep = PipelineBound.enumerationFirst;
+        PipelineBound.Least whole;
+        PipelineBound.Least sliced;
+        PipelineBound guided;
+        try {
+            PipelineBound.enumerationFirst = 0;
+            whole = leastOf(pl).least(zb, 4, 1, 1, o.stepSeconds(), PipelineSearch.SCHEDULE_BOUND_PARTITIONS, () -> 600);
+            PipelineBound.enumerationFirst = keep;
+            guided = leastOf(pl);
+            sliced = guided.least(zb, 4, 1, 1, o.stepSeconds(), PipelineSearch.SCHEDULE_BOUND_PARTITIONS, () -> 600);
+        } finally {
+            PipelineBound.enumerationFirst = keep;
+        }
+        assertTrue(whole.ends() == null, "the enumeration with the whole budget finished: no case for its first share");
+        assertTrue(sliced.step() > whole.step() * (1 + 1e-3), "guided " + sliced.step() + " against the dual's " + whole.step());
+        assertTrue(sliced.priced() + sliced.visited() / 64 < whole.priced() + whole.visited() / 64,
+                "budget spent " + sliced.priced() + " / " + sliced.visited() + " against " + whole.priced() + " / " + whole.visited());
+        assertTrue(sliced.step() <= o.stepSeconds() * (1 + 1e-9), "bound " + sliced.step() + " above the plan " + o.stepSeconds());
+        PipelineBound.Paths paths = new PipelineBound.Paths(zb, 4, 1, 1);
+        double own = leastOf(pl).partitionBound(paths, 4, endsOf(o.bounds(), pl.pos()), Double.POSITIVE_INFINITY,
+                PipelineBound.PARTITION_ROUNDS, () -> 600).bound();
+        assertTrue(sliced.step() <= own * (1 + 1e-9), "bound " + sliced.step() + " above the plan's partition's " + own);
+        assertEquals(1, guided.tightened(), "the tightening past the first partition is left out");
+    }
+
     @Test
     void schedulesPastTheBudgetOfPartitionsAreBoundedByTheDual() throws Exception {
         Pipelined pl = pipelined(DENSENET, 16, 4, 2, 8);
