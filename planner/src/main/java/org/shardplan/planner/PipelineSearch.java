@@ -2399,7 +2399,8 @@ final class PipelineSearch {
      * {@code A(s)} = the forward and backward of its nodes (compute and collectives) and the resharding
      * between them, is a sum of non-negative node and link terms, so over any layouts it is at least the sum,
      * over the segments between consecutive cut positions that make it up, of each segment's own optimum
-     * (the links between segments dropped). Each segment is solved once, exactly (the configuration's
+     * (the links between segments dropped, but those between neighbouring one-node segments: {@link #linkedWork}).
+     * Each segment is solved once, exactly (the configuration's
      * candidates and fixed degrees, untied, no memory limit: a relaxation); where a solve does not finish,
      * its nodes' least times stand. Then as in {@link #stepLowerBound}: for GPipe and 1F1B the least over
      * partitions at the cuts of the largest {@code A(before s) + m A(s)}, for interleaved {@code m A / P};
@@ -2554,15 +2555,176 @@ final class PipelineSearch {
             }
             pa[to] = pa[from] + (Double.isFinite(seg) ? Math.max(seg, least) : least);
         }
+        // the resharding into each one-node segment from the one-node segment before it, which the segments' own
+        // solves leave out
+        LinkedWork lw = segmentLinks ? linkedWork(b, f, rc, pos, stages, pa, pc) : null;
         double others = Double.POSITIVE_INFINITY;
-        if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
-            others = Math.min(others, fillDrainBottleneck(n, cut, stages, m, pa));
+        if (lw != null) {
+            List<Integer> at = cutPositions(n, cut);
+            if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
+                others = Math.min(others, bottleneck(n, cut, stages, (i, j) -> lw.beforeA()[i] + m * lw.stageA(i, j),
+                        fastBottleneck && fallsWithStart(at, lw.beforeA(), lw.startA(), m)));
+            }
+            if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
+                others = Math.min(others, bottleneck(n, cut, stages, (i, j) -> Math.max(pf[i] + m * lw.stageA(i, j),
+                        lw.beforeC()[i] + m * lw.stageC(i, j)), fastBottleneck && fallsWithStart(at, pf, lw.startA(), m)
+                        && fallsWithStart(at, lw.beforeC(), lw.startC(), m)));
+            }
+        } else {
+            if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
+                others = Math.min(others, fillDrainBottleneck(n, cut, stages, m, pa));
+            }
+            if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
+                others = Math.min(others, zeroBubbleBottleneck(n, cut, stages, m, pf, pa, pc));
+            }
         }
-        if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
-            others = Math.min(others, zeroBubbleBottleneck(n, cut, stages, m, pf, pa, pc));
+        double total = pa[n];
+        if (lw != null && kinds.contains(MemoryAwareBound.Kind.INTERLEAVED)) {
+            // every chunk but the first leaves its first segment's gain out: at most the P v - 1 largest, v the most
+            // virtual stages the options allow here
+            total = Math.max(total, lw.total(stages * mostVirtual(stages, m, cut) - 1));
         }
-        double lb = kinds.contains(MemoryAwareBound.Kind.INTERLEAVED) ? Math.min(others, m * pa[n] / stages) : others;
+        double lb = kinds.contains(MemoryAwareBound.Kind.INTERLEAVED) ? Math.min(others, m * total / stages) : others;
         return new double[] {lb == Double.POSITIVE_INFINITY ? 0 : lb, others == Double.POSITIVE_INFINITY ? 0 : others};
+    }
+
+    /**
+     * Whether {@link #segmentBounds} adds the resharding between neighbouring one-node segments ({@link #linkGains};
+     * {@code -Dshardplan.segmentLinks=false}: not).
+     */
+    static boolean segmentLinks = !"false".equals(System.getProperty("shardplan.segmentLinks"));
+
+    /**
+     * Lower bounds on a stage's work per micro-batch (its nodes' compute and collectives and the resharding between them)
+     * that count the resharding between neighbouring one-node segments ({@link #linkGains}), at the cut positions:
+     * {@code ownA}, the prefix sums of each segment's least work plus its gain (the links from the segment before it);
+     * {@code startA}, those sums with the gain of the segment at the position added, so that a stage {@code [i, j)} is at
+     * least {@code ownA[j] - startA[i]} (its first segment's links come from the stage before: a send, not resharding);
+     * {@code beforeA}, the stages before a stage starting at {@code i} together, at least {@code ownA[i]} less the P - 1
+     * largest gains before {@code i} (their first segments') and at least the sums without gains; {@code C} the same for
+     * the work without the weight gradients (per node); {@code gainA} the gains.
+     */
+    record LinkedWork(double[] ownA, double[] startA, double[] beforeA, double[] ownC, double[] startC, double[] beforeC,
+            double[] gainA) {
+        /** The work of stage {@code [i, j)} at least. */
+        double stageA(int i, int j) {
+            return ownA[j] - startA[i];
+        }
+
+        /** The work without the weight gradients of stage {@code [i, j)} at least. */
+        double stageC(int i, int j) {
+            return ownC[j] - startC[i];
+        }
+
+        /** The whole model's work cut into chunks with at most {@code starts} starts after the first, at least. */
+        double total(int starts) {
+            double[] g = gainA.clone();
+            java.util.Arrays.sort(g);
+            double with = ownA[ownA.length - 1];
+            for (int i = 0; i < starts && i < g.length; i++) {
+                with -= g[g.length - 1 - i];
+            }
+            return with;
+        }
+    }
+
+    /**
+     * {@link LinkedWork} of built problem {@code b} at cut positions {@code pos} (with {@code pa}, the prefix sums of the
+     * segments' least work, and {@code pc}, of the nodes' least work without the weight gradients) for {@code stages}
+     * stages; null where no link adds anything (no two neighbouring one-node segments, or their least layouts meet).
+     * O(nodes + links + the layouts' pairs of neighbouring one-node segments).
+     */
+    static LinkedWork linkedWork(ProblemBuilder.Built b, StageProblem.Filter f, boolean rc, List<Integer> pos, int stages,
+            double[] pa, double[] pc) {
+        int n = b.units().size();
+        int[] segOf = new int[n];
+        for (int k = 0; k + 1 < pos.size(); k++) {
+            for (int i = pos.get(k); i < pos.get(k + 1); i++) {
+                segOf[i] = k;
+            }
+        }
+        double[] gainA = new double[n + 1];
+        double[] gainC = new double[n + 1];
+        if (!linkGains(b, f, rc, pos, segOf, gainA, gainC)) {
+            return null;
+        }
+        double[] ownA = new double[n + 1];
+        double[] ownC = new double[n + 1];
+        for (int k = 0; k + 1 < pos.size(); k++) {
+            ownA[pos.get(k + 1)] = ownA[pos.get(k)] + (pa[pos.get(k + 1)] - pa[pos.get(k)]) + gainA[pos.get(k)];
+        }
+        for (int i = 0; i < n; i++) {
+            ownC[i + 1] = ownC[i] + (pc[i + 1] - pc[i]) + gainC[i];
+        }
+        double[] startA = new double[n + 1];
+        double[] startC = new double[n + 1];
+        for (int i = 0; i <= n; i++) {
+            startA[i] = ownA[i] + gainA[i];
+            startC[i] = ownC[i] + gainC[i];
+        }
+        return new LinkedWork(ownA, startA, beforeWithGains(pos, ownA, gainA, stages - 1, pa), ownC, startC,
+                beforeWithGains(pos, ownC, gainC, stages - 1, pc), gainA);
+    }
+
+    /**
+     * For each segment of one node {@code v} whose segment before is one node {@code u}: what the links from {@code u}
+     * into {@code v} add to {@code v}'s least work ({@code gainA}) and least work without the weight gradient ({@code
+     * gainC}), at {@code v}'s position: the least over the pairs of layouts the filter allows of {@code v}'s term and the
+     * links' resharding, less {@code v}'s least term. Any plan's stage holding {@code u} and {@code v} pays at least that
+     * sum for {@code v} and those links together, terms no other segment's least counts. True where some gain is above 0.
+     * O(sum over such pairs of their layouts' product times their links).
+     */
+    private static boolean linkGains(ProblemBuilder.Built b, StageProblem.Filter f, boolean rc, List<Integer> pos,
+            int[] segOf, double[] gainA, double[] gainC) {
+        Map<Integer, List<ProblemBuilder.Link>> into = new HashMap<>();
+        for (ProblemBuilder.Link l : b.links()) {
+            int sv = segOf[l.to()];
+            int su = segOf[l.from()];
+            if (su == sv - 1 && pos.get(sv + 1) - pos.get(sv) == 1 && pos.get(su + 1) - pos.get(su) == 1) {
+                into.computeIfAbsent(l.to(), x -> new ArrayList<>()).add(l);
+            }
+        }
+        boolean any = false;
+        for (Map.Entry<Integer, List<ProblemBuilder.Link>> e : into.entrySet()) {
+            int v = e.getKey();
+            int u = v - 1;
+            ProblemBuilder.Unit uu = b.units().get(u);
+            ProblemBuilder.Unit vu = b.units().get(v);
+            int cols = vu.layouts().size();
+            double leastA = Double.POSITIVE_INFINITY;
+            double leastC = Double.POSITIVE_INFINITY;
+            double bestA = Double.POSITIVE_INFINITY;
+            double bestC = Double.POSITIVE_INFINITY;
+            for (int xv = 0; xv < vu.costs().size(); xv++) {
+                if (!f.allows(vu, xv)) {
+                    continue;
+                }
+                ProblemBuilder.Cost c = vu.costs().get(xv);
+                double all = c.microComputeSeconds() + c.microCommunicationSeconds();
+                double cv = all - PipelineBound.weightPart(c, rc);
+                leastA = Math.min(leastA, all);
+                leastC = Math.min(leastC, cv);
+                double link = Double.POSITIVE_INFINITY;
+                for (int xu = 0; xu < uu.costs().size(); xu++) {
+                    if (!f.allows(uu, xu)) {
+                        continue;
+                    }
+                    double sum = 0;
+                    for (ProblemBuilder.Link l : e.getValue()) {
+                        sum += l.seconds()[xu * cols + xv];
+                    }
+                    link = Math.min(link, sum);
+                }
+                bestA = Math.min(bestA, all + link);
+                bestC = Math.min(bestC, cv + link);
+            }
+            if (bestA < Double.POSITIVE_INFINITY && leastA < Double.POSITIVE_INFINITY) {
+                gainA[v] = Math.max(0, bestA - leastA);
+                gainC[v] = Math.max(0, bestC - leastC);
+                any |= gainA[v] > 0 || gainC[v] > 0;
+            }
+        }
+        return any;
     }
 
     /**
@@ -3418,6 +3580,44 @@ final class PipelineSearch {
             kinds.add(name.equals("zero-bubble") ? MemoryAwareBound.Kind.ZERO_BUBBLE : MemoryAwareBound.Kind.FILL_DRAIN);
         }
         return kinds;
+    }
+
+    /**
+     * At each cut position {@code i} of {@code at}: {@code own[i]} (prefix sums with each segment's gain) less the sum of
+     * the {@code most} largest gains at positions before {@code i} (the first segments of the stages before, whose links
+     * from the stage before them are sends), and at least {@code plain[i]} (the prefix without gains). O(K log most).
+     */
+    private static double[] beforeWithGains(List<Integer> at, double[] own, double[] gain, int most, double[] plain) {
+        double[] r = plain.clone();
+        java.util.PriorityQueue<Double> top = new java.util.PriorityQueue<>();
+        double topSum = 0;
+        for (int x = 0; x < at.size(); x++) {
+            int i = at.get(x);
+            r[i] = Math.max(plain[i], own[i] - topSum);
+            if (most > 0 && gain[i] > 0) {
+                top.add(gain[i]);
+                topSum += gain[i];
+                if (top.size() > most) {
+                    topSum -= top.poll();
+                }
+            }
+        }
+        return r;
+    }
+
+    /** The most virtual stages a device's chunks can number under the interleaved schedule here ({@link #boundKinds}'s). */
+    private int mostVirtual(int stages, int m, List<Integer> cut) {
+        int most = 1;
+        for (Schedule named : pipelineSchedules()) {
+            if (named.name().equals("interleaved")) {
+                for (int v : named.virtualStageCandidates(opts.virtualStages())) {
+                    if (named.check(stages, m, v).isEmpty() && cut.size() >= stages * v - 1) {
+                        most = Math.max(most, v);
+                    }
+                }
+            }
+        }
+        return most;
     }
 
     private final Map<Key, MemoryAwareBound> memoryBounds = new HashMap<>();
