@@ -68,9 +68,10 @@ import org.shardplan.planner.solver.Status;
  * taken too, with its own length ({@link Paths#step}): every path with its own bonuses is a bound. Where the partitions are too many to enumerate ({@link
  * #ENUMERATED_PARTITIONS}), or their enumeration runs past its first share of the budget ({@link #enumerationFirst}),
  * the least over them is bounded by Lagrangian duality over the op order's paths ({@link #dual}), and the enumeration
- * runs again with those paths cutting off partial partitions ({@link #guided}). The enumeration's partitions below the least so far are tightened, best first, with their chunks'
- * layouts solved exactly ({@link #partitionBound}: Lagrangian duality over the paths, one dynamic program per chunk and
- * round), whose best columns are plans to price.
+ * runs again with those paths cutting off partial partitions ({@link #guided}). The enumeration's partitions below the
+ * least so far are tightened, best first, with their chunks' layouts solved exactly ({@link #partitionBound}: Lagrangian
+ * duality over the paths, one dynamic program per chunk and round), whose best columns are plans to price; not where
+ * they are far more than the budgets could solve ({@link #TIGHTEN_REACH}).
  *
  * <p>Running time: a few exact dynamic programs per distinct segment problem (layers share them; problems of at
  * most {@link #ENUMERATE} assignments are tried in full instead), then per schedule at most {@code budget}
