@@ -1494,7 +1494,9 @@ class PipelineBoundTest {
         } finally {
             PipelineBound.enumerationFirst = keep;
         }
-        assertTrue(whole.ends() == null, "the enumeration with the whole budget finished: no case for its first share");
+        assertTrue(whole.priced() + whole.visited() / 64 >= PipelineSearch.SCHEDULE_BOUND_PARTITIONS * 0.9,
+                "the enumeration with the whole budget finished within it (" + whole.priced() + " priced, " + whole.visited()
+                + " visited): no case for its first share");
         assertTrue(sliced.step() > whole.step() * (1 + 1e-3), "guided " + sliced.step() + " against the dual's " + whole.step());
         assertTrue(sliced.priced() + sliced.visited() / 64 < whole.priced() + whole.visited() / 64,
                 "budget spent " + sliced.priced() + " / " + sliced.visited() + " against " + whole.priced() + " / " + whole.visited());
