@@ -1851,9 +1851,7 @@ final class PipelineBound {
         }
         if (tooManyToEnumerate(chunks) || budget <= 0) {
             // too many partitions to enumerate, or no budget left to enumerate any (the schedules before spent it)
-            Least d = withPivot(branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft),
-                    sch, p, m, v, threshold, secondsLeft);
-            return guided(d, sch, p, m, v, threshold, budget, secondsLeft);
+            return guided(dualBound(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, budget, secondsLeft);
         }
         long first = enumerationFirst > 0 ? Math.min(budget, enumerationFirst) : budget;
         Search s = new Search(sch, p, m, v, threshold, first, secondsLeft);
@@ -1861,9 +1859,7 @@ final class PipelineBound {
         if (s.aborted) {
             // the enumeration ran past its share of the budget: the dual bound over the same partitions, if time is
             // left, and the enumeration again with the dual's paths cutting off partial partitions, within the rest
-            Least d = secondsLeft.getAsDouble() > 0.05
-                    ? withPivot(branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft),
-                            sch, p, m, v, threshold, secondsLeft) : null;
+            Least d = secondsLeft.getAsDouble() > 0.05 ? dualBound(sch, p, m, v, threshold, secondsLeft) : null;
             if (d == null) {
                 return new Least(Double.NaN, null, s.priced, s.visited);
             }
@@ -1875,6 +1871,12 @@ final class PipelineBound {
             return new Least(s.best, s.bestEnds, s.priced, s.visited);
         }
         return tighten(s, sch, p, m, v, budget, secondsLeft);
+    }
+
+    /** The dual over every partition of the shape, its cuts branched and its pivot rows priced ({@link #least}'s). */
+    private Least dualBound(Schedule sch, int p, int m, int v, double threshold, DoubleSupplier secondsLeft) {
+        return withPivot(branchCuts(dual(sch, p, m, v, threshold, secondsLeft), sch, p, m, v, threshold, secondsLeft),
+                sch, p, m, v, threshold, secondsLeft);
     }
 
     /**

@@ -2493,12 +2493,7 @@ final class PipelineSearch {
         // segments whose problems are equal (a decoder's layers) are solved once: first told apart by what their
         // problems are made of, by identity (the units' cost lists and layouts, shared within a block class; the
         // candidates the filter allows; the inner links' ends and tables), then by their problems' content
-        int[] segOf = new int[n];
-        for (int k = 0; k + 1 < pos.size(); k++) {
-            for (int i = pos.get(k); i < pos.get(k + 1); i++) {
-                segOf[i] = k;
-            }
-        }
+        int[] segOf = segmentOf(n, pos);
         List<List<Object>> inner = new ArrayList<>();
         for (int k = 0; k + 1 < pos.size(); k++) {
             inner.add(new ArrayList<>());
@@ -2560,15 +2555,14 @@ final class PipelineSearch {
         LinkedWork lw = segmentLinks ? linkedWork(b, f, rc, pos, stages, pa, pc) : null;
         double others = Double.POSITIVE_INFINITY;
         if (lw != null) {
-            List<Integer> at = cutPositions(n, cut);
             if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
                 others = Math.min(others, bottleneck(n, cut, stages, (i, j) -> lw.beforeA()[i] + m * lw.stageA(i, j),
-                        fastBottleneck && fallsWithStart(at, lw.beforeA(), lw.startA(), m)));
+                        fastBottleneck && fallsWithStart(pos, lw.beforeA(), lw.startA(), m)));
             }
             if (kinds.contains(MemoryAwareBound.Kind.ZERO_BUBBLE)) {
                 others = Math.min(others, bottleneck(n, cut, stages, (i, j) -> Math.max(pf[i] + m * lw.stageA(i, j),
-                        lw.beforeC()[i] + m * lw.stageC(i, j)), fastBottleneck && fallsWithStart(at, pf, lw.startA(), m)
-                        && fallsWithStart(at, lw.beforeC(), lw.startC(), m)));
+                        lw.beforeC()[i] + m * lw.stageC(i, j)), fastBottleneck && fallsWithStart(pos, pf, lw.startA(), m)
+                        && fallsWithStart(pos, lw.beforeC(), lw.startC(), m)));
             }
         } else {
             if (kinds.contains(MemoryAwareBound.Kind.FILL_DRAIN)) {
@@ -2637,12 +2631,7 @@ final class PipelineSearch {
     static LinkedWork linkedWork(ProblemBuilder.Built b, StageProblem.Filter f, boolean rc, List<Integer> pos, int stages,
             double[] pa, double[] pc) {
         int n = b.units().size();
-        int[] segOf = new int[n];
-        for (int k = 0; k + 1 < pos.size(); k++) {
-            for (int i = pos.get(k); i < pos.get(k + 1); i++) {
-                segOf[i] = k;
-            }
-        }
+        int[] segOf = segmentOf(n, pos);
         double[] gainA = new double[n + 1];
         double[] gainC = new double[n + 1];
         if (!linkGains(b, f, rc, pos, segOf, gainA, gainC)) {
@@ -2664,6 +2653,17 @@ final class PipelineSearch {
         }
         return new LinkedWork(ownA, startA, beforeWithGains(pos, ownA, gainA, stages - 1, pa), ownC, startC,
                 beforeWithGains(pos, ownC, gainC, stages - 1, pc), gainA);
+    }
+
+    /** For each of {@code n} nodes, the segment between cut positions {@code pos} that holds it. O(n). */
+    static int[] segmentOf(int n, List<Integer> pos) {
+        int[] segOf = new int[n];
+        for (int k = 0; k + 1 < pos.size(); k++) {
+            for (int i = pos.get(k); i < pos.get(k + 1); i++) {
+                segOf[i] = k;
+            }
+        }
+        return segOf;
     }
 
     /**
@@ -3567,10 +3567,8 @@ final class PipelineSearch {
                 return null;
             }
             if (name.equals("interleaved")) {
-                for (int v : named.virtualStageCandidates(opts.virtualStages())) {
-                    if (named.check(stages, m, v).isEmpty() && cut.size() >= stages * v - 1) {
-                        kinds.add(MemoryAwareBound.Kind.INTERLEAVED);
-                    }
+                if (mostVirtual(named, stages, m, cut) > 0) {
+                    kinds.add(MemoryAwareBound.Kind.INTERLEAVED);
                 }
                 continue;
             }
@@ -3610,11 +3608,22 @@ final class PipelineSearch {
         int most = 1;
         for (Schedule named : pipelineSchedules()) {
             if (named.name().equals("interleaved")) {
-                for (int v : named.virtualStageCandidates(opts.virtualStages())) {
-                    if (named.check(stages, m, v).isEmpty() && cut.size() >= stages * v - 1) {
-                        most = Math.max(most, v);
-                    }
-                }
+                most = Math.max(most, mostVirtual(named, stages, m, cut));
+            }
+        }
+        return most;
+    }
+
+    /**
+     * The most virtual stages the interleaved schedule {@code named} can run with {@code stages} stages and {@code m}
+     * micro-batches over the cuts {@code cut} (a candidate the options allow, the schedule accepts and the cuts can
+     * chunk); 0 where none can.
+     */
+    private int mostVirtual(Schedule named, int stages, int m, List<Integer> cut) {
+        int most = 0;
+        for (int v : named.virtualStageCandidates(opts.virtualStages())) {
+            if (named.check(stages, m, v).isEmpty() && cut.size() >= stages * v - 1) {
+                most = Math.max(most, v);
             }
         }
         return most;
