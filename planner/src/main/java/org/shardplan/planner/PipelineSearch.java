@@ -2892,7 +2892,15 @@ final class PipelineSearch {
         if (!boundYields && !passesDone && !deferred.isEmpty()) {
             return; // configurations put off: the bound runs beside them at the end, not against the passes
         }
-        Outcome o = incumbent;
+        Outcome found = incumbent;
+        // a one-stage plan found: the pipeline plan Planner.othersReported will look at first beside it, where there is
+        // one (its reported bound is a function of that plan alone); it gives way to the search's threads throughout,
+        // since a faster one-stage plan or pipeline may yet leave it unasked for
+        boolean other = found != null && found.stages() == 1;
+        if (other && (!boundYields || !othersAhead)) {
+            return;
+        }
+        Outcome o = other ? firstBeside(found) : found;
         if (o == null || o.stages() == 1 || o.built() == null || !timeLeft()) {
             return;
         }
@@ -2901,7 +2909,7 @@ final class PipelineSearch {
         } catch (ShardplanException e) {
             return;
         }
-        Drop drop = new Drop(boundYields && !first);
+        Drop drop = new Drop(boundYields && (!first || other));
         reportedFor = o;
         reportedDrop = drop;
         if (!passesDone) {
@@ -2935,6 +2943,28 @@ final class PipelineSearch {
      */
     private boolean wantedBeside(Outcome kept) {
         return reportedFor != null && kept != null && Planner.looksBeside(reportedFor, kept);
+    }
+
+    /**
+     * Whether {@link #reportAhead} starts, while the plan found has one stage, the reported bound of the pipeline plan
+     * {@link Planner#othersReported} will look at first ({@link #firstBeside}) ({@code -Dshardplan.othersAhead=false}: not;
+     * tests compare).
+     */
+    boolean othersAhead = !"false".equals(System.getProperty("shardplan.othersAhead"));
+
+    /**
+     * The pipeline plan {@link Planner#othersReported} would look at first beside the one-stage plan {@code kept} if the
+     * search ended now: the fastest plan priced that {@link Planner#looksBeside} it (the first priced of equal steps, as
+     * that method's stable sort keeps them) and was built; null where none. O(configurations priced).
+     */
+    private Outcome firstBeside(Outcome kept) {
+        Outcome best = null;
+        for (Outcome x : pricedPlans()) {
+            if (x.built() != null && Planner.looksBeside(x, kept) && (best == null || x.stepSeconds() < best.stepSeconds())) {
+                best = x;
+            }
+        }
+        return best;
     }
 
     /** The plan whose reported bound runs ahead on a thread beside ({@link #reportAhead}); null when none. */

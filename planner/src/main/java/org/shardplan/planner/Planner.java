@@ -940,7 +940,7 @@ public final class Planner {
      * A100s, batch 64: two stages priced 10.877 ms, reported 10.465 ms, against one stage's 10.651 ms). Where a
      * pipeline is kept, its own reported plan was sought, as the others' would be, and nothing is done.
      */
-    private static PipelineSearch.Reported othersReported(PipelineSearch ps, PipelineSearch.Outcome chosen) {
+    static PipelineSearch.Reported othersReported(PipelineSearch ps, PipelineSearch.Outcome chosen) {
         List<PipelineSearch.Outcome> others = new ArrayList<>();
         for (PipelineSearch.Outcome o : ps.pricedPlans()) {
             if (looksBeside(o, chosen)) {

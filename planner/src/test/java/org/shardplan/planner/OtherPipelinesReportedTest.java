@@ -1,6 +1,8 @@
 package org.shardplan.planner;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -50,5 +52,39 @@ class OtherPipelinesReportedTest {
         assertTrue(with.solver().name().startsWith("pipeline+"), with.solver().name());
         // the bound reported is its own configuration's, at most its step
         assertTrue(with.solver().lowerBound() <= with.totals().stepSeconds() * (1 + 1e-9), what);
+    }
+
+    /**
+     * While the plan found has one stage, the reported bound of the pipeline plan {@link Planner#othersReported} will
+     * look at first runs ahead beside the search ({@code othersAhead}) and is taken from there: the same reported plan
+     * and bound as computed after the search.
+     */
+    @Test
+    void thePipelineLookedAtFirstIsReportedAheadWithTheSameAnswer() throws Exception {
+        Path file = Models.file("regnet_y_3_2gf_no_weights.onnx");
+        ModelSource src = b -> OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        Planner planner = Planner.forCluster(Fixtures.a100(32)).withBatch(24).withTimeLimit(60)
+                .withSearch(SearchOptions.AUTO);
+        PipelineSearch[] s = new PipelineSearch[2];
+        PipelineSearch.Reported[] r = new PipelineSearch.Reported[2];
+        for (int k = 0; k < 2; k++) {
+            s[k] = new PipelineSearch(planner, SearchOptions.AUTO.withThreads(2), src, 24, 600);
+            s[k].othersAhead = k == 1;
+            PipelineSearch.Outcome kept = s[k].run().orElseThrow();
+            assertEquals(1, kept.stages(), "the case this test is for: a one-stage plan found");
+            r[k] = Planner.othersReported(s[k], kept);
+            assertNotNull(r[k], "a faster pipeline beside it");
+        }
+        String what = "taken " + s[0].reportsTaken + " -> " + s[1].reportsTaken + ", computed " + s[0].reportsComputed
+                + " -> " + s[1].reportsComputed + ", ahead " + s[0].reportsAhead + " -> " + s[1].reportsAhead;
+        assertTrue(s[1].reportsTaken > s[0].reportsTaken, what);
+        // each reported bound computed once: the one run ahead is not computed again
+        assertTrue(s[1].reportsComputed.get() <= s[0].reportsComputed.get() + s[1].reportsAhead - s[0].reportsAhead, what);
+        assertEquals(r[0].lowerBound(), r[1].lowerBound(), 0.0, what);
+        assertEquals(r[0].plan().stepSeconds(), r[1].plan().stepSeconds(), 0.0, what);
+        assertEquals(r[0].plan().stages(), r[1].plan().stages(), what);
+        assertEquals(r[0].plan().microBatches(), r[1].plan().microBatches(), what);
+        assertArrayEquals(r[0].plan().choice(), r[1].plan().choice(), what);
+        assertArrayEquals(r[0].plan().bounds(), r[1].plan().bounds(), what);
     }
 }
