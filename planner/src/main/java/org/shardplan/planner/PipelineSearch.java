@@ -3024,13 +3024,19 @@ final class PipelineSearch {
             // a configuration whose plan is not the fastest found (looked at beside a one-stage plan kept) is searched for
             // plans first, without the duals: its bound is of use only where a plan of it beats that one
             boolean plansOnly = plansFirst && useful < o.stepSeconds() * (1 - 1e-12);
-            double sb = scheduleBound(o, threshold, minimisers, plansOnly, useful);
+            // the local searches the plans sought first ran are run again by the whole bound where it follows (the same
+            // starts on a bound of the same segments): their plans are taken from the first look instead
+            Replays replays = plansOnly && replayLocalSearches ? new Replays() : null;
+            double sb = scheduleBound(o, threshold, minimisers, plansOnly, useful, replays);
             Outcome best = bestOf(o, minimisers, devices);
             if (Double.isNaN(sb) && best.stepSeconds() < useful * (1 - 1e-12)) {
                 // a plan that is of use: the bound it reports is its configuration's, duals and all
                 plansFirstFound.incrementAndGet();
                 List<Object[]> more = new ArrayList<>();
-                sb = scheduleBound(o, threshold, more, false, useful);
+                if (replays != null) {
+                    replays.replaying = true;
+                }
+                sb = scheduleBound(o, threshold, more, false, useful, replays);
                 Outcome b2 = bestOf(o, more, devices);
                 best = b2.stepSeconds() < best.stepSeconds() * (1 - 1e-12) ? b2 : best;
             }
@@ -3131,6 +3137,56 @@ final class PipelineSearch {
      */
     double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers, boolean plansOnly, double useful)
             throws ShardplanException {
+        return scheduleBound(o, threshold, minimisers, plansOnly, useful, null);
+    }
+
+    /**
+     * Whether {@link #reportedHere}'s whole bound, where it follows the plans sought first, takes the plans of the local
+     * searches both run from the first look ({@link Replays}) instead of running them again ({@code
+     * -Dshardplan.replayLocalSearches=false}: runs them again; tests compare).
+     */
+    static boolean replayLocalSearches = !"false".equals(System.getProperty("shardplan.replayLocalSearches"));
+
+    /**
+     * The plans (a bound's minimisers, {@link #scheduleBound}'s) that each local search of {@link #reportedHere}'s first
+     * look, the plans sought first, added, and its value, by the search's name: the whole bound that follows starts the
+     * same searches from the same partitions on the least profiles of the same segments, and with {@code replaying} set
+     * takes what they found here. A local search that starts from the duals' partitions (which the first look does not
+     * compute) is not among them.
+     */
+    static final class Replays {
+        private final Map<String, List<Object[]>> added = new HashMap<>();
+        private final Map<String, Double> values = new HashMap<>();
+        boolean replaying;
+    }
+
+    /** The local searches {@link #reportedHere}'s whole bound took from its first look ({@link Replays}; tests). */
+    final java.util.concurrent.atomic.AtomicInteger localSearchesReplayed = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * {@code run}, a local search named {@code name} that adds plans to {@code minimisers}, recorded in {@code rp} on the
+     * first look and replayed from it on the second (where it ran on the first); its value.
+     */
+    private double replayed(Replays rp, String name, List<Object[]> minimisers, java.util.function.DoubleSupplier run) {
+        if (rp != null && rp.replaying && rp.added.containsKey(name)) {
+            minimisers.addAll(rp.added.get(name));
+            localSearchesReplayed.incrementAndGet();
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "  the %s local search taken from the plans sought first%n", name);
+            }
+            return rp.values.get(name);
+        }
+        int before = minimisers.size();
+        double v = run.getAsDouble();
+        if (rp != null && !rp.replaying) {
+            rp.added.put(name, new ArrayList<>(minimisers.subList(before, minimisers.size())));
+            rp.values.put(name, v);
+        }
+        return v;
+    }
+
+    private double scheduleBound(Outcome o, double threshold, List<Object[]> minimisers, boolean plansOnly, double useful,
+            Replays rp) throws ShardplanException {
         int stages = o.stages();
         int m = o.microBatches();
         CoarseGraph cg = coarse(o.micro());
@@ -3212,7 +3268,10 @@ final class PipelineSearch {
         boolean cheap = pbound.cells() * PipelineBound.PARTITION_ROUNDS <= PipelineBound.PARTITION_CELLS;
         boolean ownFirst = cheap && pbound.tooManyToEnumerate(stages * o.virtual());
         if (ownFirst) {
-            planOwnPartition(o, pos, pbound, minimisers, true, useful);
+            replayed(rp, "plan's own (first)", minimisers, () -> {
+                planOwnPartition(o, pos, pbound, minimisers, true, useful);
+                return 0;
+            });
         }
         for (Object[] mz : minimisers) {
             for (int[] choice : List.of(o.choice(), (int[]) mz[3])) {
@@ -3265,11 +3324,15 @@ final class PipelineSearch {
         // EfficientNet-B4 at 64 A100s, batch 64, 0.23 s of its own partition's exact solve)
         boolean reached = !skipped && lb < Double.POSITIVE_INFINITY && !async && lb >= threshold * (1 - 1e-12);
         if (!ownSolved && !reached) {
-            planOwnPartition(o, pos, pbound, minimisers, cheap, useful); // no minimiser of the plan's schedule solved exactly
+            // no minimiser of the plan's schedule solved exactly
+            replayed(rp, "plan's own (after the bounds)", minimisers, () -> {
+                planOwnPartition(o, pos, pbound, minimisers, cheap, useful);
+                return 0;
+            });
         }
         if (cheap && (ownFirst || !ownSolved) && !reached) {
             // a second start of the local searches, after the bounds (which it leaves their time): plans only
-            planFromEvenShares(o, pos, pbound, minimisers, useful);
+            planFromEvenShares(o, pos, pbound, minimisers, useful, rp);
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  the local searches' moves: %d priced, %d below their floor skipped;"
@@ -3411,7 +3474,7 @@ final class PipelineSearch {
      * they ran for the plan's shape. Plans to price only.
      */
     private void planFromEvenShares(Outcome o, List<Integer> pos, PipelineBound pbound, List<Object[]> minimisers,
-            double useful) {
+            double useful, Replays rp) {
         if (!o.schedule().exact() || secondsLeft() <= 0.05) {
             return;
         }
@@ -3419,7 +3482,8 @@ final class PipelineSearch {
         PipelineBound.Paths paths = new PipelineBound.Paths(o.schedule(), o.stages(), o.microBatches(), o.virtual());
         double cap = o.stepSeconds();
         if (!java.util.Arrays.equals(stageBounds(pos, even), o.bounds())) {
-            double got = descendFrom(o, pos, pbound, paths, "even shares'", even, null, minimisers, Double.POSITIVE_INFINITY, useful);
+            double got = replayed(rp, "even shares'", minimisers, () -> descendFrom(o, pos, pbound, paths, "even shares'",
+                    even, null, minimisers, Double.POSITIVE_INFINITY, useful));
             cap = Math.min(cap, Double.isNaN(got) ? cap : got);
         }
         // from the partition of the pivot rows' least (PipelineBound.pivot), where it ran for the plan's shape: it

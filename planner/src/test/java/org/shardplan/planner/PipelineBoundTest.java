@@ -1659,6 +1659,7 @@ class PipelineBoundTest {
     @Test
     void aLocalSearchsPartitionIsSolvedOnlyWhereAPlanOfItCouldBeKept() throws Exception {
         boolean was = PipelineSearch.pruneDescents;
+        boolean replay = PipelineSearch.replayLocalSearches;
         try {
             PipelineSearch.pruneDescents = false;
             Pipelined pl = pipelined(DENSENET, 16, 4, 4, 128);
@@ -1707,8 +1708,23 @@ class PipelineBoundTest {
             assertEquals(1, between.ps().plansFirstFound.get(), "no plan below " + mid + " s found first");
             assertEquals(best, rw.plan().stepSeconds(), 1e-12 * best);
             assertEquals(all.lowerBound(), rw.lowerBound(), 1e-9 * best);
+            // the whole bound took the local searches the first look ran from it (Replays): the same plan and bound as
+            // where it runs them again
+            assertTrue(between.ps().localSearchesReplayed.get() > 0, "no local search taken from the first look");
+            PipelineSearch.replayLocalSearches = false;
+            Pipelined again = pipelined(DENSENET, 16, 4, 4, 128);
+            var a = again.o();
+            again.ps().incumbent = new PipelineSearch.Outcome(1, 1, false, 1, a.schedule(), 1, a.micro(), a.built(),
+                    a.builder(), a.choice(), a.bounds(), a.profiles(), a.estimate(), mid, true, false, mid, false, false, "dp");
+            var ra = again.ps().reported(a);
+            assertEquals(0, again.ps().localSearchesReplayed.get());
+            assertEquals(ra.plan().stepSeconds(), rw.plan().stepSeconds(), 0.0);
+            assertArrayEquals(ra.plan().bounds(), rw.plan().bounds());
+            assertArrayEquals(ra.plan().choice(), rw.plan().choice());
+            assertEquals(ra.lowerBound(), rw.lowerBound(), 0.0);
         } finally {
             PipelineSearch.pruneDescents = was;
+            PipelineSearch.replayLocalSearches = replay;
         }
     }
 
