@@ -642,6 +642,61 @@ final class PipelineSearch {
         coarse.putAll(other.coarse);
     }
 
+    /**
+     * Takes {@code other}'s builders of stages on fewer devices than either search's cluster whose submeshes are alike
+     * in both (the same nodes and links, the names aside: a search on the first half of {@code other}'s devices has the
+     * same stage of 8 devices), with the problems they built and the standard layouts they were built with: each
+     * builder prices its stage alone, so the same builder gives this search the same candidates and costs it would work
+     * out again (Planner's copies on fewer devices a stage, whose stages {@code other}'s configurations of more stages
+     * had already). Called before this search makes any builder of its own; {@code other}'s thread must be done with
+     * them. O(builders).
+     */
+    void adoptBuilders(PipelineSearch other) {
+        if (!adoptBuilders) {
+            return;
+        }
+        for (Map.Entry<Key, ProblemBuilder> e : other.builders.entrySet()) {
+            Key k = e.getKey();
+            if (k.devices() >= cluster.deviceCount() || k.devices() >= other.cluster.deviceCount()
+                    || builders.containsKey(k) || !sameMesh(submesh(k.devices()), other.submesh(k.devices()))) {
+                continue;
+            }
+            ProblemBuilder pb = e.getValue();
+            builders.put(k, pb);
+            ProblemBuilder.Built b = other.builds.get(k);
+            if (b != null) {
+                builds.put(k, b);
+            }
+            String rk = requiredKey(k.micro(), pb);
+            Map<String, List<Layout>> req = other.requiredCache.get(rk);
+            if (req != null) {
+                requiredCache.putIfAbsent(rk, req);
+            }
+            adopted++;
+        }
+    }
+
+    /** Whether this search has made or taken the builder of a configuration's stages (tests). */
+    boolean hasBuilder(long micro, int devices, boolean recompute, int zero) {
+        return builders.containsKey(new Key(micro, devices, recompute, zero));
+    }
+
+    /** Whether {@link #adoptBuilders} takes anything ({@code -Dshardplan.adoptBuilders=false}: not; tests compare). */
+    static boolean adoptBuilders = !"false".equals(System.getProperty("shardplan.adoptBuilders"));
+
+    /** The builders {@link #adoptBuilders} took (tests, the trace). */
+    int adopted;
+
+    /** Whether two clusters have the same nodes (devices, counts, links within) and the same link between them. */
+    private static boolean sameMesh(Cluster a, Cluster b) {
+        return a.nodes().size() == b.nodes().size() && a.interNode().equals(b.interNode()) && java.util.stream.IntStream
+                .range(0, a.nodes().size()).allMatch(i -> sameNode(a.nodes().get(i), b.nodes().get(i)));
+    }
+
+    private static boolean sameNode(ClusterNode a, ClusterNode b) {
+        return a.device().equals(b.device()) && a.devices() == b.devices() && a.intraNode().equals(b.intraNode());
+    }
+
     /** The baselines' layouts (and the same families' on fewer devices, copied), which must be among the candidates. */
     static Map<String, List<Layout>> required(CoarseGraph cg, long micro, ProblemBuilder pb) {
         return Baselines.familyLayouts(cg, micro, pb.digits());

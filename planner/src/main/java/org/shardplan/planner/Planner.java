@@ -1065,6 +1065,7 @@ public final class Planner {
                         .withSearch(c.search.withParareal(SearchOptions.Parareal.OFF));
                 PipelineSearch small = new PipelineSearch(fewerPlanner, c.search, source, c.batch, ps.secondsLeft());
                 small.adoptModels(ps);
+                small.adoptBuilders(ps);
                 small.defer = false; // priced here, not put off to a pass that does not run
                 small.parallelBounds = true; // nothing runs beside: the search is done
                 double lb = small.stepLowerBound(small.coarse(micro), micro,
