@@ -643,21 +643,26 @@ final class PipelineSearch {
     }
 
     /**
-     * Takes {@code other}'s builders of stages on fewer devices than either search's cluster whose submeshes are alike
-     * in both (the same nodes and links, the names aside: a search on the first half of {@code other}'s devices has the
-     * same stage of 8 devices), with the problems they built and the standard layouts they were built with: each
-     * builder prices its stage alone, so the same builder gives this search the same candidates and costs it would work
-     * out again (Planner's copies on fewer devices a stage, whose stages {@code other}'s configurations of more stages
-     * had already). Called before this search makes any builder of its own; {@code other}'s thread must be done with
-     * them. O(builders).
+     * Takes {@code other}'s builders of stages on fewer devices than {@code other}'s cluster (and at most this one's)
+     * whose submeshes are alike in both (the same nodes and links, the names aside: a search on the first half of
+     * {@code other}'s devices has the same stage of 8 devices, and its one stage is {@code other}'s stage of two), with
+     * the problems they built and the standard layouts they were built with: each builder prices its stage alone, so
+     * the same builder gives this search the same candidates and costs it would work out again (Planner's copies on
+     * fewer devices a stage, whose stages {@code other}'s configurations of more stages had already). Only between
+     * homogeneous clusters (one device, one compute model) and where neither search requires layouts beside the
+     * baselines' ({@link #require}). Called before this search makes any builder of its own; {@code other}'s thread must
+     * be done with them. O(builders).
      */
     void adoptBuilders(PipelineSearch other) {
-        if (!adoptBuilders) {
+        // a homogeneous cluster's compute model is its one device's, on any part of it; the layouts required beside the
+        // baselines (require) are of the problems on all of a search's devices: none in either
+        if (!adoptBuilders || !cluster.isHomogeneous() || !other.cluster.isHomogeneous() || !extra.isEmpty()
+                || !other.extra.isEmpty()) {
             return;
         }
         for (Map.Entry<Key, ProblemBuilder> e : other.builders.entrySet()) {
             Key k = e.getKey();
-            if (k.devices() >= cluster.deviceCount() || k.devices() >= other.cluster.deviceCount()
+            if (k.devices() > cluster.deviceCount() || k.devices() >= other.cluster.deviceCount()
                     || builders.containsKey(k) || !sameMesh(submesh(k.devices()), other.submesh(k.devices()))) {
                 continue;
             }

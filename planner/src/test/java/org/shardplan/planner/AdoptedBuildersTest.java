@@ -64,7 +64,15 @@ class AdoptedBuildersTest {
             }
         }
         assertTrue(compared > 0, "no stage of the half's configurations was among the whole search's");
-        // a stage on all of the half's devices is not taken: its candidates may hold layouts of its own
-        assertTrue(!big.hasBuilder(64, 8, false, 1) || taken.builder(64, 8, false, 1) != big.builder(64, 8, false, 1));
+        // one stage on all of the half's devices is the whole search's stage of two: taken too, and priced alike
+        assertTrue(big.hasBuilder(64, 8, false, 1), "the whole search's two stages of one micro-batch");
+        assertSame(big.builder(64, 8, false, 1), taken.builder(64, 8, false, 1));
+        assertEquals(own.stepLowerBound(own.coarse(64), 64, own.builder(64, 8, false, 1), 1, 1),
+                taken.stepLowerBound(taken.coarse(64), 64, taken.builder(64, 8, false, 1), 1, 1), 0.0);
+        PipelineSearch.Outcome x = taken.price(1, 1, false, 1).orElseThrow();
+        PipelineSearch.Outcome y = own.price(1, 1, false, 1).orElseThrow();
+        PipelineSearchTest.assertSameConfiguration(y, x, 0, "one stage");
+        assertArrayEquals(y.choice(), x.choice());
+        assertEquals(y.lowerBound(), x.lowerBound(), 0.0);
     }
 }
