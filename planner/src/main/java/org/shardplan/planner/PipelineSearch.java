@@ -2824,6 +2824,28 @@ final class PipelineSearch {
 
     /** {@link #reportedBound} with the bound's minimisers priced as plans ({@link Reported}). */
     Reported reported(Outcome o) {
+        if (nextAhead != null && nextFor == o) {
+            BesideWork<Reported> f = nextAhead;
+            Drop d = nextDrop;
+            nextAhead = null;
+            nextFor = null;
+            nextDrop = null;
+            reportsTaken++;
+            d.yielding = false; // the search waits for it now
+            long t = System.nanoTime();
+            awaitingReport = true;
+            Reported r;
+            try {
+                r = f.get(() -> reportedHere(o));
+            } finally {
+                awaitingReport = false;
+            }
+            if (TRACE) {
+                System.err.printf(java.util.Locale.ROOT, "reported bound taken from beside (next) after %.2f s%n",
+                        (System.nanoTime() - t) / 1e9);
+            }
+            return r;
+        }
         if (reportedAhead != null && reportedFor == o) {
             BesideWork<Reported> f = reportedAhead;
             reportedAhead = null;
@@ -2946,6 +2968,7 @@ final class PipelineSearch {
             return;
         }
         if (wantedBeside(incumbent)) {
+            nextBeside(incumbent); // and, once it has ended, the next pipeline looked at beside
             return; // the pipeline's bound goes on: it is looked at beside the one-stage plan found
         }
         dropReportedAhead(); // the bound of the plan found before, not wanted any more
@@ -3027,6 +3050,81 @@ final class PipelineSearch {
         return best;
     }
 
+    /**
+     * The second pipeline plan {@link Planner#othersReported} looks at beside a one-stage plan, whose reported bound runs
+     * ahead once the first one's has ended ({@link #nextBeside}), its run and the flag that drops it; null when none.
+     */
+    private Outcome nextFor;
+    private BesideWork<Reported> nextAhead;
+    private Drop nextDrop;
+
+    /**
+     * Where the reported bound running ahead beside the one-stage plan {@code kept} ({@link #reportedFor}) has ended,
+     * starts that of the fastest other plan priced that {@link Planner#looksBeside} {@code kept} on the bound's thread,
+     * giving way to the search's threads ({@link Planner#othersReported} looks at the two fastest); one where it is
+     * still looked at beside {@code kept} goes on, one that is not is dropped. O(configurations priced).
+     */
+    private void nextBeside(Outcome kept) {
+        if (nextFor != null) {
+            if (Planner.looksBeside(nextFor, kept)) {
+                return;
+            }
+            dropNextAhead();
+        }
+        if (kept.stages() != 1 || !othersAhead || !boundYields || reportedAhead == null || !reportedAhead.isDone()
+                || !timeLeft()) {
+            return;
+        }
+        Outcome o = null;
+        for (Outcome x : pricedPlans()) {
+            if (x != reportedFor && x.built() != null && Planner.looksBeside(x, kept)
+                    && (o == null || x.stepSeconds() < o.stepSeconds())) {
+                o = x;
+            }
+        }
+        if (o == null) {
+            return;
+        }
+        Drop drop = new Drop(true);
+        Outcome plan = o;
+        nextFor = o;
+        nextDrop = drop;
+        reportsAhead++;
+        if (!passesDone) {
+            reportsStartedEarly++;
+        }
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "  reported bound of P=%d m=%d recompute=%s zero=%d started beside, next%n",
+                    o.stages(), o.microBatches(), o.recompute(), o.zero());
+        }
+        nextAhead = new BesideWork<>(boundThread(), () -> {
+            droppedHere.set(drop);
+            try {
+                return reportedHere(plan);
+            } finally {
+                droppedHere.remove();
+            }
+        });
+    }
+
+    /** Stops and forgets {@link #nextAhead}, where there is one. */
+    private void dropNextAhead() {
+        if (nextDrop != null) {
+            nextDrop.set(true);
+        }
+        if (nextAhead != null) {
+            nextAhead.drop();
+        }
+        nextAhead = null;
+        nextFor = null;
+        nextDrop = null;
+    }
+
+    /** Stops the reported bounds running ahead, where any are (once no more are asked for: Planner.othersReported). */
+    void dropReportsAhead() {
+        dropReportedAhead();
+    }
+
     /** The plan whose reported bound runs ahead on a thread beside ({@link #reportAhead}); null when none. */
     Outcome reportingAhead() {
         return reportedFor;
@@ -3034,6 +3132,7 @@ final class PipelineSearch {
 
     /** Stops and forgets {@link #reportedAhead}, where there is one. */
     private void dropReportedAhead() {
+        dropNextAhead();
         if (reportedDrop != null) {
             reportedDrop.set(true);
         }

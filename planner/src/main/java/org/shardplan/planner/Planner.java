@@ -966,6 +966,7 @@ public final class Planner {
                 target = r.plan().stepSeconds();
             }
         }
+        ps.dropReportsAhead(); // one started ahead and not among these: not wanted
         return kept;
     }
 

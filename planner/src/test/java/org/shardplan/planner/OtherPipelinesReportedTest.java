@@ -87,4 +87,46 @@ class OtherPipelinesReportedTest {
         assertArrayEquals(r[0].plan().choice(), r[1].plan().choice(), what);
         assertArrayEquals(r[0].plan().bounds(), r[1].plan().bounds(), what);
     }
+
+    /**
+     * Where two pipelines are looked at beside the one-stage plan kept (DenseNet-121 at 64 A100s, batch 128: sixteen and
+     * thirty-two stages), the second's reported bound runs ahead too once the first's has ended, and they are taken from
+     * beside, none computed twice: the same plan and bound as computed after the search.
+     */
+    @Test
+    void bothPipelinesLookedAtAreReportedAheadWithTheSameAnswer() throws Exception {
+        Path file = Models.file("densenet121.onnx");
+        ModelSource src = b -> OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        Planner planner = Planner.forCluster(Fixtures.a100(64)).withBatch(128).withTimeLimit(60)
+                .withSearch(SearchOptions.AUTO);
+        PipelineSearch[] s = new PipelineSearch[2];
+        PipelineSearch.Reported[] r = new PipelineSearch.Reported[2];
+        PipelineSearch.Outcome[] kept = new PipelineSearch.Outcome[2];
+        int[] looked = new int[2];
+        for (int k = 0; k < 2; k++) {
+            s[k] = new PipelineSearch(planner, SearchOptions.AUTO.withThreads(2), src, 128, 600);
+            s[k].othersAhead = k == 1;
+            kept[k] = s[k].run().orElseThrow();
+            assertEquals(1, kept[k].stages(), "the case this test is for: a one-stage plan found");
+            for (PipelineSearch.Outcome o : s[k].pricedPlans()) {
+                looked[k] += Planner.looksBeside(o, kept[k]) ? 1 : 0;
+            }
+            r[k] = Planner.othersReported(s[k], kept[k]);
+        }
+        String what = "taken " + s[0].reportsTaken + " -> " + s[1].reportsTaken + ", ahead " + s[0].reportsAhead + " -> "
+                + s[1].reportsAhead + ", looked at " + looked[1];
+        assertTrue(looked[1] >= 2, what);
+        assertEquals(0, s[0].reportsTaken, what);
+        // the first is taken from beside; the second where the first had ended before the search did (on 2 cores, as
+        // here, it has: the search prices configurations for seconds after it), and none is computed twice
+        assertTrue(s[1].reportsTaken >= 1, what);
+        assertTrue(s[1].reportsComputed.get() <= s[1].reportsAhead + 2 - s[1].reportsTaken, what + ", computed "
+                + s[1].reportsComputed);
+        assertEquals(kept[0].stepSeconds(), kept[1].stepSeconds(), 0.0, what);
+        assertEquals(r[0] == null, r[1] == null, what);
+        if (r[0] != null) {
+            assertEquals(r[0].plan().stepSeconds(), r[1].plan().stepSeconds(), 0.0, what);
+            assertEquals(r[0].lowerBound(), r[1].lowerBound(), 0.0, what);
+        }
+    }
 }
