@@ -424,8 +424,9 @@ final class PipelineSearch {
 
     /**
      * What a thread beside made of one configuration's problems ahead of its pricing ({@link #prepareAhead}): its
-     * builder, the required layouts, the memory parts, its step's lower bound (NaN: not computed) and the built problem
-     * (null where its bound reached the plan found, or where only the parts were asked for).
+     * builder, the required layouts, the memory parts (null where every plan fits whatever its layouts: {@link
+     * #fitsWhatever}), its step's lower bound (NaN: not computed) and the built problem (null where its bound reached
+     * the plan found, or where only the parts were asked for).
      */
     private record Prepared(ProblemBuilder pb, Map<String, List<Layout>> req, double[][][] parts, double bound,
             ProblemBuilder.Built built) {
@@ -510,13 +511,18 @@ final class PipelineSearch {
                         pb.signaturesOf(cg))), more);
                 t = tick("required", t);
             }
-            double[][][] parts = pb.memoryOnlyParts(cg, req);
-            t = tick(k.micro() == batch ? "memoryParts (whole batch)" : "memoryParts", t);
+            int stages = cluster.deviceCount() / k.devices();
+            int m = (int) (batch / k.micro());
+            // none where every plan fits whatever its layouts (fitsWhatever, as the memory tests ask it: the whole batch's
+            // activations once, a micro-batch's m times)
+            double[][][] parts = null;
+            if (!(fitsWhatever && replicatedFits(pb.replicatedMemory(cg), k.micro() == batch ? 1 : m))) {
+                parts = pb.memoryOnlyParts(cg, req);
+                t = tick(k.micro() == batch ? "memoryParts (whole batch)" : "memoryParts", t);
+            }
             // its bound (stepLowerBound, a function of the builder and the standard layouts), and no build where that
             // bound already reaches the plan found by now: the pricing leaves such a configuration unpriced (where
             // the plan found is another by then, the pricing builds what it needs itself)
-            int stages = cluster.deviceCount() / k.devices();
-            int m = (int) (batch / k.micro());
             double bound = Double.NaN;
             if (build && useBound) { // parts alone (the whole batch's) are asked for no configuration's pricing
                 bound = stepLowerBound(cg, k.micro(), pb, req, stages, m, true);
@@ -553,13 +559,15 @@ final class PipelineSearch {
         // the standard layouts as this search keeps them (equal content), so that the parts' check finds them
         Map<String, List<Layout>> req = requiredCache.putIfAbsent(requiredKey(k.micro(), p.pb()), p.req());
         req = req != null ? req : p.req();
-        memoryPartsOf.put(p.pb(), p.parts());
-        memoryPartsReq.put(p.pb(), req);
+        if (p.parts() != null) {
+            memoryPartsOf.put(p.pb(), p.parts());
+            memoryPartsReq.put(p.pb(), req);
+        }
         if (!Double.isNaN(p.bound())) {
             lowerBounds.putIfAbsent(new BoundKey(coarse.get(k.micro()), p.pb(), req, cluster.deviceCount() / k.devices(),
                     (int) (batch / k.micro()), true, exposedReductionBound), p.bound());
         }
-        if (k.micro() == batch) {
+        if (k.micro() == batch && p.parts() != null) {
             fullBatchParts.putIfAbsent(k, p.parts());
         }
         if (p.built() != null) {
@@ -802,6 +810,11 @@ final class PipelineSearch {
      * limit ({@link #stageMemoryFits}).
      */
     private boolean mayFit(CoarseGraph cg, long micro, ProblemBuilder pb, int stages, int m) {
+        // a stage holds at most m micro-batches' activations (one with one stage): where every node replicated, with m
+        // micro-batches' activations, fits, every stage of every partition fits whatever its layouts
+        if (fitsWhatever(cg, pb, m)) {
+            return stages == 1 || cutPositions(cg.nodes().size(), cuts(cg, micro)).size() - 1 >= stages;
+        }
         Map<String, List<Layout>> req = requiredFor(cg, micro, pb);
         // the same builder and candidates give the same parts: once per builder (a configuration's micro-batch
         // size, devices, recomputation and ZeRO stage), whatever its stages and micro-batch count
@@ -817,6 +830,49 @@ final class PipelineSearch {
         }
         return leastFits(parts, 1, stages) && (stages == 1 || stageMemoryFits(parts, cuts(cg, micro), stages, m, limit));
     }
+
+    /**
+     * Whether the nodes of {@code pb}'s problem, each replicated ({@link ProblemBuilder#replicatedMemory}, at least every
+     * candidate's memory) with {@code copies} micro-batches' activations, fit the limit together: then every plan of
+     * the configuration fits whatever its layouts and partition, and the memory tests need no candidate's memory
+     * ({@code -Dshardplan.fitsWhatever=false}: they compute it; tests compare). O(nodes) once per builder.
+     */
+    private boolean fitsWhatever(CoarseGraph cg, ProblemBuilder pb, double copies) {
+        if (!fitsWhatever) {
+            return false;
+        }
+        double[] sum = replicatedSums.computeIfAbsent(pb, x -> sums(x.replicatedMemory(cg)));
+        boolean fits = sum[0] + copies * sum[1] <= limit;
+        if (fits) {
+            fitWhatever++;
+        }
+        return fits;
+    }
+
+    /** {@link #fitsWhatever}'s test on the nodes' replicated memory {@code rep}, on any thread. */
+    private boolean replicatedFits(double[][] rep, double copies) {
+        double[] sum = sums(rep);
+        return sum[0] + copies * sum[1] <= limit;
+    }
+
+    /** The sums over the nodes of {@link ProblemBuilder#replicatedMemory}'s pairs. */
+    private static double[] sums(double[][] rep) {
+        double[] t = new double[2];
+        for (double[] node : rep) {
+            t[0] += node[0];
+            t[1] += node[1];
+        }
+        return t;
+    }
+
+    /** Whether {@link #fitsWhatever} is asked ({@code -Dshardplan.fitsWhatever=false}: not). */
+    static boolean fitsWhatever = !"false".equals(System.getProperty("shardplan.fitsWhatever"));
+
+    /** The memory tests {@link #fitsWhatever} answered (tests, the trace). */
+    int fitWhatever;
+
+    /** {@link #fitsWhatever}'s sums per builder (by identity): its graph is the builder's micro-batch size's. */
+    private final Map<ProblemBuilder, double[]> replicatedSums = new java.util.IdentityHashMap<>();
 
     /** {@link ProblemBuilder#memoryOnlyParts} per builder, and the required layouts they were made with (by identity). */
     final Map<ProblemBuilder, double[][][]> memoryPartsOf = new java.util.IdentityHashMap<>();
@@ -924,6 +980,11 @@ final class PipelineSearch {
             CoarseGraph cg = coarse(batch);
             ProblemBuilder pb = builder(batch, devices, recompute, zero);
             parts = fullBatchParts.get(k); // made beside (prepareAhead), where it was
+            // the tests below count at most the whole batch's activations on a stage (copies / m of them, or min(P - s,
+            // m) micro-batches of 1/m each): where every node replicated with them fits, they pass whatever the layouts
+            if (parts == null && fitsWhatever(cg, pb, 1)) {
+                return stages == 1 || cutPositions(cg.nodes().size(), cuts(cg, batch)).size() - 1 >= stages;
+            }
             if (parts == null) {
                 Map<String, List<Layout>> req = requiredFor(cg, batch, pb);
                 long t = System.nanoTime();

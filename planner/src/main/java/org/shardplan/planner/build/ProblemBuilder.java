@@ -940,6 +940,21 @@ public final class ProblemBuilder {
         return r;
     }
 
+    /**
+     * Per node in coarse-graph order, {parameter bytes, saved activation bytes of one micro-batch} of the node
+     * replicated: at least {@link #memoryOnlyParts}' pair of every candidate (a split holds a part of each tensor, and
+     * its parameters' optimizer state is shared by no fewer devices than none), so their sums bound the memory of every
+     * plan of the builder's configuration from above without enumerating a candidate. O(nodes).
+     */
+    public double[][] replicatedMemory(CoarseGraph cg) {
+        prepare(cg);
+        double[][] r = new double[cg.nodes().size()][];
+        for (CoarseNode c : cg.nodes()) {
+            r[c.index()] = new double[] {replicatedParameterBytes(c), replicatedSavedBytes(c)};
+        }
+        return r;
+    }
+
     /** One instance of each class key, so that the kept lists of keys share them. */
     private final Map<String, String> canonicalKeys = new HashMap<>();
 
