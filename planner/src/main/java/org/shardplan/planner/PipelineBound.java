@@ -2964,6 +2964,16 @@ final class PipelineBound {
                 if (work > PIVOT_WORK) {
                     return null;
                 }
+                // the row's coefficients of chunk k in locals, the sum unrolled in the loop's order (the same bits): the
+                // quick compiler alone reloads and range-checks each array read of the innermost loop
+                int ck = k * parts;
+                double c0 = c[ck];
+                double c1 = c[ck + 1];
+                double c2 = c[ck + 2];
+                double c3 = c[ck + 3];
+                double c4 = c[ck + 4];
+                double c5 = c[ck + 5];
+                double c6 = c[ck + 6];
                 for (int a = 0; a < segments; a++) {
                     for (int b = a + 1; b <= segments; b++) {
                         if (after[b] == Double.POSITIVE_INFINITY) {
@@ -2971,9 +2981,8 @@ final class PipelineBound {
                         }
                         int o = (a * k1 + b) * nv;
                         double x = after[b] + (k == 0 ? val[o + Path.SYNC] + val[o + Path.UPDATE] : 0);
-                        for (int q = 0; q < parts; q++) {
-                            x += c[k * parts + q] * val[o + q];
-                        }
+                        x = x + c0 * val[o] + c1 * val[o + 1] + c2 * val[o + 2] + c3 * val[o + 3] + c4 * val[o + 4]
+                                + c5 * val[o + 5] + c6 * val[o + 6];
                         float lower = (float) x;
                         if (lower > x) {
                             lower = Math.nextDown(lower); // rounded down: a row is never read above its length
@@ -3038,18 +3047,26 @@ final class PipelineBound {
         int k1 = segments + 1;
         double[] cur = new double[k1];
         java.util.Arrays.fill(cur, Double.POSITIVE_INFINITY);
+        // the coefficients in locals and the sum unrolled in the loop's order, the least by Least.min: the same bits
+        int cj = j * parts;
+        double c0 = c[cj];
+        double c1 = c[cj + 1];
+        double c2 = c[cj + 2];
+        double c3 = c[cj + 3];
+        double c4 = c[cj + 4];
+        double c5 = c[cj + 5];
+        double c6 = c[cj + 6];
         for (int e = 0; e < segments; e++) {
             double best = Double.POSITIVE_INFINITY;
             for (int t = e + 1; t <= segments; t++) {
-                if (next[t] == Double.POSITIVE_INFINITY) {
+                double nt = next[t];
+                if (nt == Double.POSITIVE_INFINITY) {
                     continue;
                 }
                 int o = (e * k1 + t) * nv;
-                double x = next[t];
-                for (int q = 0; q < parts; q++) {
-                    x += c[j * parts + q] * val[o + q];
-                }
-                best = Math.min(best, x);
+                double x = nt + c0 * val[o] + c1 * val[o + 1] + c2 * val[o + 2] + c3 * val[o + 3] + c4 * val[o + 4]
+                        + c5 * val[o + 5] + c6 * val[o + 6];
+                best = org.shardplan.planner.Least.min(best, x);
             }
             cur[e] = best;
         }
