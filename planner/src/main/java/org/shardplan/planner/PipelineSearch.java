@@ -664,8 +664,10 @@ final class PipelineSearch {
     void adoptBuilders(PipelineSearch other) {
         // a homogeneous cluster's compute model is its one device's, on any part of it; the layouts required beside the
         // baselines (require) are of the problems on all of a search's devices: none in either
+        // and only once every preparation asked of other's threads beside has ended: a builder made there shares its
+        // per-device prices (not thread-safe) with the preparations after it on that thread
         if (!adoptBuilders || !cluster.isHomogeneous() || !other.cluster.isHomogeneous() || !extra.isEmpty()
-                || !other.extra.isEmpty()) {
+                || !other.extra.isEmpty() || !other.preparedBeside()) {
             return;
         }
         for (Map.Entry<Key, ProblemBuilder> e : other.builders.entrySet()) {

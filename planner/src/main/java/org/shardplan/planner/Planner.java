@@ -1067,6 +1067,9 @@ public final class Planner {
                 PipelineSearch small = new PipelineSearch(fewerPlanner, c.search, source, c.batch, ps.secondsLeft());
                 small.adoptModels(ps);
                 small.adoptBuilders(ps);
+                if (TRACE && small.adopted > 0) {
+                    System.err.printf(java.util.Locale.ROOT, "copies: %d builders of the search's stages taken%n", small.adopted);
+                }
                 small.defer = false; // priced here, not put off to a pass that does not run
                 small.parallelBounds = true; // nothing runs beside: the search is done
                 double lb = small.stepLowerBound(small.coarse(micro), micro,
