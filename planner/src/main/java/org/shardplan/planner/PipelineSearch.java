@@ -843,8 +843,7 @@ final class PipelineSearch {
         if (!fitsWhatever) {
             return false;
         }
-        double[] sum = replicatedSums.computeIfAbsent(pb, x -> sums(x.replicatedMemory(cg)));
-        boolean fits = sum[0] + copies * sum[1] <= limit;
+        boolean fits = within(replicatedSums.computeIfAbsent(pb, x -> sums(x.replicatedMemory(cg))), copies);
         if (fits) {
             fitWhatever++;
         }
@@ -853,7 +852,11 @@ final class PipelineSearch {
 
     /** {@link #fitsWhatever}'s test on the nodes' replicated memory {@code rep}, on any thread. */
     private boolean replicatedFits(double[][] rep, double copies) {
-        double[] sum = sums(rep);
+        return within(sums(rep), copies);
+    }
+
+    /** Whether parameters {@code sum[0]} with {@code copies} times activations {@code sum[1]} are within the limit. */
+    private boolean within(double[] sum, double copies) {
         return sum[0] + copies * sum[1] <= limit;
     }
 

@@ -943,8 +943,9 @@ public final class ProblemBuilder {
     /**
      * Per node in coarse-graph order, {parameter bytes, saved activation bytes of one micro-batch} of the node
      * replicated: at least {@link #memoryOnlyParts}' pair of every candidate (a split holds a part of each tensor, and
-     * its parameters' optimizer state is shared by no fewer devices than none), so their sums bound the memory of every
-     * plan of the builder's configuration from above without enumerating a candidate. O(nodes).
+     * this pair counts the parameters whole, their gradients and optimizer state on one device, where a candidate shares
+     * them over its replicas), so their sums bound the memory of every plan of the builder's configuration from above
+     * without enumerating a candidate. O(nodes).
      */
     public double[][] replicatedMemory(CoarseGraph cg) {
         prepare(cg);
