@@ -2896,46 +2896,15 @@ final class PipelineSearch {
             nextAhead = null;
             nextFor = null;
             nextDrop = null;
-            reportsTaken++;
-            d.yielding = false; // the search waits for it now
-            long t = System.nanoTime();
-            awaitingReport = true;
-            Reported r;
-            try {
-                r = f.get(() -> reportedHere(o));
-            } finally {
-                awaitingReport = false;
-            }
-            if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "reported bound taken from beside (next) after %.2f s%n",
-                        (System.nanoTime() - t) / 1e9);
-            }
-            return r;
+            return taken(o, f, d, " (next)");
         }
         if (reportedAhead != null && reportedFor == o) {
             BesideWork<Reported> f = reportedAhead;
+            Drop d = reportedDrop;
             reportedAhead = null;
             reportedFor = null;
-            reportsTaken++;
-            Drop d = reportedDrop;
             reportedDrop = null;
-            if (d != null) {
-                d.yielding = false; // the search waits for it now
-            }
-            long t = System.nanoTime();
-            awaitingReport = true; // the search's own threads idle from here: the bound may take the other cores
-            Reported r;
-            try {
-                r = f.get(() -> reportedHere(o));
-            } finally {
-                awaitingReport = false;
-            }
-            if (TRACE) {
-                System.err.printf(java.util.Locale.ROOT, "reported bound taken from beside after %.2f s%s%n",
-                        (System.nanoTime() - t) / 1e9, d == null || d.waited == 0 ? ""
-                        : String.format(java.util.Locale.ROOT, " (it gave way to the search for %.2f s; %d looks, longest gap %.3f s)", d.waited / 1e9, d.looks, d.maxGap / 1e9));
-            }
-            return r;
+            return taken(o, f, d, "");
         }
         dropReportedAhead();
         long t = System.nanoTime();
@@ -2948,6 +2917,31 @@ final class PipelineSearch {
         }
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "reported bound computed in %.2f s%n", (System.nanoTime() - t) / 1e9);
+        }
+        return r;
+    }
+
+    /**
+     * {@link #reported}'s answer for {@code o} from the run {@code f} beside (its drop flag {@code d}, null where none),
+     * waited for with the other cores the bound's to take; {@code which} names the slot in the trace.
+     */
+    private Reported taken(Outcome o, BesideWork<Reported> f, Drop d, String which) {
+        reportsTaken++;
+        if (d != null) {
+            d.yielding = false; // the search waits for it now
+        }
+        long t = System.nanoTime();
+        awaitingReport = true; // the search's own threads idle from here: the bound may take the other cores
+        Reported r;
+        try {
+            r = f.get(() -> reportedHere(o));
+        } finally {
+            awaitingReport = false;
+        }
+        if (TRACE) {
+            System.err.printf(java.util.Locale.ROOT, "reported bound taken from beside%s after %.2f s%s%n", which,
+                    (System.nanoTime() - t) / 1e9, d == null || d.waited == 0 ? ""
+                    : String.format(java.util.Locale.ROOT, " (it gave way to the search for %.2f s; %d looks, longest gap %.3f s)", d.waited / 1e9, d.looks, d.maxGap / 1e9));
         }
         return r;
     }
@@ -3075,14 +3069,7 @@ final class PipelineSearch {
         if (!drop.yielding) {
             dropAhead(); // the bound first: the configurations prepared and not started yet are built here when priced
         }
-        reportedAhead = new BesideWork<>(boundYields ? boundThread() : helpers(), () -> {
-            droppedHere.set(drop);
-            try {
-                return reportedHere(o);
-            } finally {
-                droppedHere.remove();
-            }
-        });
+        reportedAhead = besideReport(boundYields ? boundThread() : helpers(), o, drop);
     }
 
     /**
@@ -3152,7 +3139,6 @@ final class PipelineSearch {
             return;
         }
         Drop drop = new Drop(true);
-        Outcome plan = o;
         nextFor = o;
         nextDrop = drop;
         reportsAhead++;
@@ -3163,27 +3149,37 @@ final class PipelineSearch {
             System.err.printf(java.util.Locale.ROOT, "  reported bound of P=%d m=%d recompute=%s zero=%d started beside, next%n",
                     o.stages(), o.microBatches(), o.recompute(), o.zero());
         }
-        nextAhead = new BesideWork<>(boundThread(), () -> {
+        nextAhead = besideReport(boundThread(), o, drop);
+    }
+
+    /** Stops and forgets {@link #nextAhead}, where there is one. */
+    private void dropNextAhead() {
+        stop(nextDrop, nextAhead);
+        nextAhead = null;
+        nextFor = null;
+        nextDrop = null;
+    }
+
+    /** {@link #reportedHere} of {@code o} queued on {@code pool}, stopped by {@code drop} (its run's {@link #droppedHere}). */
+    private BesideWork<Reported> besideReport(java.util.concurrent.ExecutorService pool, Outcome o, Drop drop) {
+        return new BesideWork<>(pool, () -> {
             droppedHere.set(drop);
             try {
-                return reportedHere(plan);
+                return reportedHere(o);
             } finally {
                 droppedHere.remove();
             }
         });
     }
 
-    /** Stops and forgets {@link #nextAhead}, where there is one. */
-    private void dropNextAhead() {
-        if (nextDrop != null) {
-            nextDrop.set(true);
+    /** Stops a reported bound's run beside: its flag {@code d} set (where any), its work not started dropped. */
+    private static void stop(Drop d, BesideWork<Reported> w) {
+        if (d != null) {
+            d.set(true);
         }
-        if (nextAhead != null) {
-            nextAhead.drop();
+        if (w != null) {
+            w.drop();
         }
-        nextAhead = null;
-        nextFor = null;
-        nextDrop = null;
     }
 
     /** Stops the reported bounds running ahead, where any are (once no more are asked for: Planner.othersReported). */
@@ -3199,12 +3195,7 @@ final class PipelineSearch {
     /** Stops and forgets {@link #reportedAhead}, where there is one. */
     private void dropReportedAhead() {
         dropNextAhead();
-        if (reportedDrop != null) {
-            reportedDrop.set(true);
-        }
-        if (reportedAhead != null) {
-            reportedAhead.drop();
-        }
+        stop(reportedDrop, reportedAhead);
         reportedAhead = null;
         reportedFor = null;
         reportedDrop = null;

@@ -61,20 +61,11 @@ class OtherPipelinesReportedTest {
      */
     @Test
     void thePipelineLookedAtFirstIsReportedAheadWithTheSameAnswer() throws Exception {
-        Path file = Models.file("regnet_y_3_2gf_no_weights.onnx");
-        ModelSource src = b -> OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
-        Planner planner = Planner.forCluster(Fixtures.a100(32)).withBatch(24).withTimeLimit(60)
-                .withSearch(SearchOptions.AUTO);
-        PipelineSearch[] s = new PipelineSearch[2];
-        PipelineSearch.Reported[] r = new PipelineSearch.Reported[2];
-        for (int k = 0; k < 2; k++) {
-            s[k] = new PipelineSearch(planner, SearchOptions.AUTO.withThreads(2), src, 24, 600);
-            s[k].othersAhead = k == 1;
-            PipelineSearch.Outcome kept = s[k].run().orElseThrow();
-            assertEquals(1, kept.stages(), "the case this test is for: a one-stage plan found");
-            r[k] = Planner.othersReported(s[k], kept);
-            assertNotNull(r[k], "a faster pipeline beside it");
-        }
+        Both both = searchBoth("regnet_y_3_2gf_no_weights.onnx", 32, 24);
+        PipelineSearch[] s = both.s();
+        PipelineSearch.Reported[] r = both.r();
+        assertNotNull(r[0], "a faster pipeline beside it");
+        assertNotNull(r[1], "a faster pipeline beside it");
         String what = "taken " + s[0].reportsTaken + " -> " + s[1].reportsTaken + ", computed " + s[0].reportsComputed
                 + " -> " + s[1].reportsComputed + ", ahead " + s[0].reportsAhead + " -> " + s[1].reportsAhead;
         assertTrue(s[1].reportsTaken > s[0].reportsTaken, what);
@@ -95,23 +86,15 @@ class OtherPipelinesReportedTest {
      */
     @Test
     void bothPipelinesLookedAtAreReportedAheadWithTheSameAnswer() throws Exception {
-        Path file = Models.file("densenet121.onnx");
-        ModelSource src = b -> OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
-        Planner planner = Planner.forCluster(Fixtures.a100(64)).withBatch(128).withTimeLimit(60)
-                .withSearch(SearchOptions.AUTO);
-        PipelineSearch[] s = new PipelineSearch[2];
-        PipelineSearch.Reported[] r = new PipelineSearch.Reported[2];
-        PipelineSearch.Outcome[] kept = new PipelineSearch.Outcome[2];
+        Both both = searchBoth("densenet121.onnx", 64, 128);
+        PipelineSearch[] s = both.s();
+        PipelineSearch.Reported[] r = both.r();
+        PipelineSearch.Outcome[] kept = both.kept();
         int[] looked = new int[2];
         for (int k = 0; k < 2; k++) {
-            s[k] = new PipelineSearch(planner, SearchOptions.AUTO.withThreads(2), src, 128, 600);
-            s[k].othersAhead = k == 1;
-            kept[k] = s[k].run().orElseThrow();
-            assertEquals(1, kept[k].stages(), "the case this test is for: a one-stage plan found");
             for (PipelineSearch.Outcome o : s[k].pricedPlans()) {
                 looked[k] += Planner.looksBeside(o, kept[k]) ? 1 : 0;
             }
-            r[k] = Planner.othersReported(s[k], kept[k]);
         }
         String what = "taken " + s[0].reportsTaken + " -> " + s[1].reportsTaken + ", ahead " + s[0].reportsAhead + " -> "
                 + s[1].reportsAhead + ", looked at " + looked[1];
@@ -128,5 +111,27 @@ class OtherPipelinesReportedTest {
             assertEquals(r[0].plan().stepSeconds(), r[1].plan().stepSeconds(), 0.0, what);
             assertEquals(r[0].lowerBound(), r[1].lowerBound(), 0.0, what);
         }
+    }
+
+    /** Two searches of the same model ({@code othersAhead} off, then on), their one-stage plans and the looks beside them. */
+    private record Both(PipelineSearch[] s, PipelineSearch.Outcome[] kept, PipelineSearch.Reported[] r) {
+    }
+
+    private static Both searchBoth(String model, int devices, long batch) throws Exception {
+        Path file = Models.file(model);
+        ModelSource src = b -> OnnxImporter.read(file, ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph();
+        Planner planner = Planner.forCluster(Fixtures.a100(devices)).withBatch(batch).withTimeLimit(60)
+                .withSearch(SearchOptions.AUTO);
+        Both both = new Both(new PipelineSearch[2], new PipelineSearch.Outcome[2], new PipelineSearch.Reported[2]);
+        for (int k = 0; k < 2; k++) {
+            PipelineSearch s = new PipelineSearch(planner, SearchOptions.AUTO.withThreads(2), src, batch, 600);
+            s.othersAhead = k == 1;
+            PipelineSearch.Outcome kept = s.run().orElseThrow();
+            assertEquals(1, kept.stages(), "the case these tests are for: a one-stage plan found");
+            both.s()[k] = s;
+            both.kept()[k] = kept;
+            both.r()[k] = Planner.othersReported(s, kept);
+        }
+        return both;
     }
 }
