@@ -1397,6 +1397,13 @@ final class PipelineSearch {
                 // the step's own bound is put off to the end of the search, where the plan found by then tells
                 // which configurations it can still matter for (resolvePending)
                 pendingBound = !(lower >= stepTarget(step));
+            } else if (lower >= stepBoundsBelow) {
+                // no plan of the configuration beats what the caller keeps: its bound and minimisers go unused
+                stepBoundsLeftOut++;
+                if (TRACE) {
+                    System.err.printf(java.util.Locale.ROOT, "  step bound left out: at least %.6f s, the caller keeps"
+                            + " plans below %.6f s%n", lower, stepBoundsBelow);
+                }
             } else {
                 StepBounded sb = stepBound(b, pb, m, f, devices, recompute, choice, lower);
                 choice = sb.choice();
@@ -1770,6 +1777,21 @@ final class PipelineSearch {
      * or above that plan's step need none (on Megatron's 39.1B row: two of three).
      */
     private boolean lazyStepBound;
+
+    /**
+     * Where the step bounds are not put off ({@link #lazyStepBound}), a one-stage configuration whose plans are all at
+     * least this slow (its bound before the step's own, the objective of the plan with the reduction hidden, at or
+     * above it) gets no step bound ({@link #stepBound}): the caller keeps no plan this slow (the copies' searches on
+     * fewer devices, {@code Planner.descend}), so neither the bound nor the faster plans its minimisers may give (none
+     * below the bound) would be used. Infinite (the default): every one gets its bound.
+     */
+    double stepBoundsBelow = Double.POSITIVE_INFINITY;
+
+    /** Whether callers set {@link #stepBoundsBelow} ({@code -Dshardplan.stepBoundsBelow=false}: never; tests compare). */
+    static boolean stepBoundsBelowOn = !"false".equals(System.getProperty("shardplan.stepBoundsBelow"));
+
+    /** The step bounds {@link #stepBoundsBelow} left out (tests, the trace). */
+    int stepBoundsLeftOut;
 
     /** {@link #lazyStepBound} in {@link #run} ({@code -Dshardplan.lazyStepBound=false}: off); tests turn it off to compare. */
     boolean lazyStepBounds = !"false".equals(System.getProperty("shardplan.lazyStepBound"));

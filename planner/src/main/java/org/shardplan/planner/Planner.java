@@ -1072,6 +1072,11 @@ public final class Planner {
                 }
                 small.defer = false; // priced here, not put off to a pass that does not run
                 small.parallelBounds = true; // nothing runs beside: the search is done
+                if (PipelineSearch.stepBoundsBelowOn) {
+                    // a plan of one stage whose bound before the step's own reaches the fastest so far is kept by
+                    // nothing below (liftReported keeps only plans that beat it)
+                    small.stepBoundsBelow = target[0];
+                }
                 double lb = small.stepLowerBound(small.coarse(micro), micro,
                         small.builder(micro, at.devices(), from.recompute(), from.zero()), p, m);
                 if (TRACE) {
