@@ -1398,7 +1398,7 @@ final class PipelineSearch {
                 // which configurations it can still matter for (resolvePending)
                 pendingBound = !(lower >= stepTarget(step));
             } else if (lower >= stepBoundsBelow) {
-                // no plan of the configuration beats what the caller keeps: its bound and minimisers go unused
+                // no plan of the configuration beats what the caller looks for: its bound and minimisers go unused
                 stepBoundsLeftOut++;
                 if (TRACE) {
                     System.err.printf(java.util.Locale.ROOT, "  step bound left out: at least %.6f s, the caller keeps"
@@ -1781,9 +1781,10 @@ final class PipelineSearch {
     /**
      * Where the step bounds are not put off ({@link #lazyStepBound}), a one-stage configuration whose plans are all at
      * least this slow (its bound before the step's own, the objective of the plan with the reduction hidden, at or
-     * above it) gets no step bound ({@link #stepBound}): the caller keeps no plan this slow (the copies' searches on
-     * fewer devices, {@code Planner.descend}), so neither the bound nor the faster plans its minimisers may give (none
-     * below the bound) would be used. Infinite (the default): every one gets its bound.
+     * above it) gets no step bound ({@link #stepBound}), its plan the solve's and its bound the one before: for a caller
+     * that looks only for plans faster than this (the copies' searches on fewer devices, {@code Planner.descend}), the
+     * step bound would only prove a plan it passes over, and the faster plans its minimisers may give are no faster
+     * than the bound. Infinite (the default): every one gets its bound.
      */
     double stepBoundsBelow = Double.POSITIVE_INFINITY;
 

@@ -1073,8 +1073,9 @@ public final class Planner {
                 small.defer = false; // priced here, not put off to a pass that does not run
                 small.parallelBounds = true; // nothing runs beside: the search is done
                 if (PipelineSearch.stepBoundsBelowOn) {
-                    // a plan of one stage whose bound before the step's own reaches the fastest so far is kept by
-                    // nothing below (liftReported keeps only plans that beat it)
+                    // a one-stage digit whose bound before the step's own reaches the fastest so far has no plan that
+                    // beats it here: the step bound would prove the digit's plan, and its minimisers (none faster than
+                    // that bound) are not sought for their copies; the solve's plan is lifted as before
                     small.stepBoundsBelow = target[0];
                 }
                 double lb = small.stepLowerBound(small.coarse(micro), micro,
