@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Plans densely connected models with the command line and prints one markdown row per run:
-# wall time, CPU time, peak resident memory (GNU time), the search line of the report.
+# wall time, CPU time, peak resident memory (GNU time), the search line of the report, the step, the lower bound and the
+# gap between them ((step - bound) / step, over the space the report's bound names).
 #   benchmarks/dense-graphs.sh [ROW...]   ROW = model:batch:devices[:time-limit[:FLAGS]]
 # FLAGS, joined by '+': "auto" plans with the default --pipeline-parallel auto (pipeline stages and
 # micro-batches searched too) instead of one stage (--pipeline-parallel 1); "unchained" turns off the
@@ -21,8 +22,8 @@ if [ ${#rows[@]} -eq 0 ]; then
   done
 fi
 defaults="${HEAP:--Xmx8g} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC ${EXTRA_OPTS:-}"
-echo "| model | batch | devices | pipeline | time limit s | concatenations | wall s | CPU s (user+sys) | peak RSS MiB | status (solver) | search s | step ms | nodes / edges / candidates |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| model | batch | devices | pipeline | time limit s | concatenations | wall s | CPU s (user+sys) | peak RSS MiB | status (solver) | search s | step ms | nodes / edges / candidates | bound ms | gap % |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
   IFS=: read -r model batch devices limit flags <<<"$row"
   limit="${limit:-60}"
@@ -41,7 +42,9 @@ for row in "${rows[@]}"; do
   secs="$(sed -E 's/^search: [^ ]+ [A-Z]+ in ([0-9.]+) s.*/\1/' <<<"$search")"
   sizes="$(sed -E 's/.*; ([0-9]+) nodes, ([0-9]+) edges, ([0-9]+) candidate.*/\1 \/ \2 \/ \3/' <<<"$search")"
   step="$(sed -nE 's/^step ([0-9.]+) ms.*/\1/p' "$out")"
+  bound="$(sed -nE 's/^lower bound ([0-9.]+) ms.*/\1/p' "$out")"
+  gap="$(awk -v s="${step:-0}" -v b="${bound:-}" 'BEGIN{if (b == "" || s <= 0) print ""; else printf "%.2f", 100 * (s - b) / s}')"
   cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')"
-  echo "| $model | $batch | $devices | $pipeline | $limit | $chains | $wall | $cpu | $((rss / 1024)) | $status | $secs | ${step:-} | $sizes |"
+  echo "| $model | $batch | $devices | $pipeline | $limit | $chains | $wall | $cpu | $((rss / 1024)) | $status | $secs | ${step:-} | $sizes | ${bound:-} | ${gap:-} |"
   rm -f "$out" "$tm"
 done
