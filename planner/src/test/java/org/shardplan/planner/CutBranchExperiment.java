@@ -1,9 +1,5 @@
 package org.shardplan.planner;
 
-import java.util.Map;
-import org.shardplan.onnx.ImportOptions;
-import org.shardplan.onnx.OnnxImporter;
-import org.shardplan.planner.parareal.Models;
 import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.Schedules;
 
@@ -22,16 +18,13 @@ final class CutBranchExperiment {
     }
 
     public static void main(String[] args) throws Exception {
-        int devices = Integer.getInteger("exp.devices", 64);
-        int stages = Integer.getInteger("exp.stages", 16);
-        int m = Integer.getInteger("exp.m", 16);
+        PipelineBoundTest.Experimented ex = PipelineBoundTest.Experimented.of("densenet121.onnx", 64, 16, 16, 128);
+        int stages = ex.stages();
+        int m = ex.m();
         int v = Integer.getInteger("exp.v", 4);
-        long batch = Long.getLong("exp.batch", 128);
         String name = System.getProperty("exp.schedule", "interleaved");
         double seconds = Double.parseDouble(System.getProperty("exp.seconds", "20"));
-        String model = System.getProperty("exp.model", "densenet121.onnx");
-        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file(model),
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        PipelineBoundTest.Pipelined pl = ex.pl();
         var o = pl.o();
         PipelineBound least = PipelineBoundTest.leastOf(pl);
         Schedule sch = Schedules.of(name);

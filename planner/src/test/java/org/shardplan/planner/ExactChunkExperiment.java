@@ -1,10 +1,6 @@
 package org.shardplan.planner;
 
 import java.util.List;
-import java.util.Map;
-import org.shardplan.onnx.ImportOptions;
-import org.shardplan.onnx.OnnxImporter;
-import org.shardplan.planner.parareal.Models;
 
 /**
  * A measurement, not a test: on one pipeline configuration of DenseNet-121 (its own plan's schedule), how far the least
@@ -25,14 +21,11 @@ final class ExactChunkExperiment {
     }
 
     public static void main(String[] args) throws Exception {
-        int devices = Integer.getInteger("exp.devices", 64);
-        int stages = Integer.getInteger("exp.stages", 16);
-        int m = Integer.getInteger("exp.m", 16);
-        long batch = Long.getLong("exp.batch", 128);
+        PipelineBoundTest.Experimented ex = PipelineBoundTest.Experimented.of("densenet121.onnx", 64, 16, 16, 128);
+        int stages = ex.stages();
+        int m = ex.m();
         int segments = Integer.getInteger("exp.segments", 40);
-        String model = System.getProperty("exp.model", "densenet121.onnx");
-        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file(model),
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        PipelineBoundTest.Pipelined pl = ex.pl();
         var o = pl.o();
         List<Integer> pos = pl.pos();
         PipelineBound least = PipelineBoundTest.leastOf(pl);

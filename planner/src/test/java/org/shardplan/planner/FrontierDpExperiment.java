@@ -2,14 +2,10 @@ package org.shardplan.planner;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.Random;
-import org.shardplan.onnx.ImportOptions;
-import org.shardplan.onnx.OnnxImporter;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
-import org.shardplan.planner.parareal.Models;
 import org.shardplan.planner.solver.DpSolver;
 import org.shardplan.planner.solver.Problem;
 import org.shardplan.planner.solver.Solution;
@@ -140,15 +136,12 @@ final class FrontierDpExperiment {
     }
 
     public static void main(String[] args) throws Exception {
-        int devices = Integer.getInteger("exp.devices", 32);
-        int stages = Integer.getInteger("exp.stages", 4);
-        int m = Integer.getInteger("exp.m", 1);
-        long batch = Long.getLong("exp.batch", 8);
+        PipelineBoundTest.Experimented ex = PipelineBoundTest.Experimented.of("densenet121.onnx", 32, 4, 1, 8);
+        int stages = ex.stages();
+        int m = ex.m();
         int chunks = Integer.getInteger("exp.chunks", 200);
         int length = Integer.getInteger("exp.length", 80);
-        String model = System.getProperty("exp.model", "densenet121.onnx");
-        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file(model),
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        PipelineBoundTest.Pipelined pl = ex.pl();
         ProblemBuilder.Built b = pl.o().built();
         int n = b.units().size();
         Random r = new Random(7);
@@ -182,7 +175,7 @@ final class FrontierDpExperiment {
                 }
             }
             System.err.printf("EXP %s, %d chunks of up to %d nodes: solver %.3f s, frontier %.3f s, largest relative"
-                    + " difference %.3g, %d too wide%n", model, ps.size(), length, (t1 - t0) / 1e9, (t2 - t1) / 1e9, worst,
+                    + " difference %.3g, %d too wide%n", ex.model(), ps.size(), length, (t1 - t0) / 1e9, (t2 - t1) / 1e9, worst,
                     skipped);
         }
     }

@@ -1,11 +1,7 @@
 package org.shardplan.planner;
 
-import java.util.Map;
-import org.shardplan.onnx.ImportOptions;
-import org.shardplan.onnx.OnnxImporter;
 import org.shardplan.planner.build.ProblemBuilder;
 import org.shardplan.planner.build.StageProblem;
-import org.shardplan.planner.parareal.Models;
 
 /**
  * A measurement, not a test: how wide a chunk's problem is when swept node by node in the problem's order, the
@@ -20,13 +16,8 @@ final class FrontierWidthExperiment {
     }
 
     public static void main(String[] args) throws Exception {
-        int devices = Integer.getInteger("exp.devices", 32);
-        int stages = Integer.getInteger("exp.stages", 4);
-        int m = Integer.getInteger("exp.m", 1);
-        long batch = Long.getLong("exp.batch", 8);
-        String model = System.getProperty("exp.model", "densenet121.onnx");
-        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file(model),
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        PipelineBoundTest.Experimented ex = PipelineBoundTest.Experimented.of("densenet121.onnx", 32, 4, 1, 8);
+        PipelineBoundTest.Pipelined pl = ex.pl();
         ProblemBuilder.Built b = pl.o().built();
         StageProblem.Filter f = pl.ps().filter(pl.cg(), pl.micro(), pl.per());
         int n = b.units().size();
@@ -74,6 +65,6 @@ final class FrontierWidthExperiment {
         }
         System.err.printf("EXP %s, %d devices, %d stages, %d micro-batches: %d nodes, %d cut positions, %.1f layouts a node;"
                 + " the widest sweep %d open nodes, at most %.3g states; cells over every start's sweep to the end %.3g%n",
-                model, devices, stages, m, n, pl.pos().size(), meanLayouts / n, widest, largest, (double) sumStates);
+                ex.model(), ex.devices(), ex.stages(), ex.m(), n, pl.pos().size(), meanLayouts / n, widest, largest, (double) sumStates);
     }
 }

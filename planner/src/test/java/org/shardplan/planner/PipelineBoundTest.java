@@ -439,6 +439,23 @@ class PipelineBoundTest {
         return leastOf(pl.ps(), o.built(), o.builder(), pl.ps().filter(pl.cg(), pl.micro(), pl.per()), pl.pos(), pl.per());
     }
 
+    /**
+     * The configuration a measurement class (the {@code ...Experiment} mains beside this test) prices: {@code -Dexp.model}
+     * (a file of the models directory), {@code -Dexp.devices}, {@code -Dexp.stages}, {@code -Dexp.m} and {@code
+     * -Dexp.batch}, each where given, else the default passed; {@link #pipelined} of it.
+     */
+    record Experimented(String model, int devices, int stages, int m, long batch, Pipelined pl) {
+        static Experimented of(String model, int devices, int stages, int m, long batch) throws Exception {
+            String name = System.getProperty("exp.model", model);
+            int d = Integer.getInteger("exp.devices", devices);
+            int p = Integer.getInteger("exp.stages", stages);
+            int mb = Integer.getInteger("exp.m", m);
+            long b = Long.getLong("exp.batch", batch);
+            return new Experimented(name, d, p, mb, b, pipelined(x -> OnnxImporter.read(Models.file(name),
+                    ImportOptions.DEFAULT.withDims(Map.of("batch", x))).graph(), d, p, mb, b));
+        }
+    }
+
     /** A model priced at P stages and m micro-batches (no bound), with its micro-batch, coarse graph and cut positions. */
     record Pipelined(PipelineSearch ps, PipelineSearch.Outcome o, long micro, CoarseGraph cg, int per,
             List<Integer> pos) {

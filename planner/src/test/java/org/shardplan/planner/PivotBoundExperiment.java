@@ -1,9 +1,5 @@
 package org.shardplan.planner;
 
-import java.util.Map;
-import org.shardplan.onnx.ImportOptions;
-import org.shardplan.onnx.OnnxImporter;
-import org.shardplan.planner.parareal.Models;
 import org.shardplan.planner.pipeline.Schedule;
 import org.shardplan.planner.pipeline.Schedules;
 
@@ -32,20 +28,17 @@ final class PivotBoundExperiment {
     }
 
     public static void main(String[] args) throws Exception {
-        int devices = Integer.getInteger("exp.devices", 64);
-        int stages = Integer.getInteger("exp.stages", 32);
-        int m = Integer.getInteger("exp.m", 16);
+        PipelineBoundTest.Experimented ex = PipelineBoundTest.Experimented.of("densenet201.onnx", 64, 32, 16, 64);
+        int stages = ex.stages();
+        int m = ex.m();
         int v = Integer.getInteger("exp.v", 1);
-        long batch = Long.getLong("exp.batch", 64);
         String name = System.getProperty("exp.schedule", "zero-bubble");
-        String model = System.getProperty("exp.model", "densenet201.onnx");
-        PipelineBoundTest.Pipelined pl = PipelineBoundTest.pipelined(b -> OnnxImporter.read(Models.file(model),
-                ImportOptions.DEFAULT.withDims(Map.of("batch", b))).graph(), devices, stages, m, batch);
+        PipelineBoundTest.Pipelined pl = ex.pl();
         PipelineBound least = PipelineBoundTest.leastOf(pl);
         Schedule sch = Schedules.of(name);
         int K = least.segments();
         int chunks = stages * v;
-        System.err.printf("EXP %s: %d segments, plan %.6f ms%n", model, K, pl.o().stepSeconds() * 1e3);
+        System.err.printf("EXP %s: %d segments, plan %.6f ms%n", ex.model(), K, pl.o().stepSeconds() * 1e3);
         long t0 = System.nanoTime();
         double dual = least.dual(sch, stages, m, v, Double.POSITIVE_INFINITY, () -> 600).step();
         System.err.printf("EXP dual %.6f ms (%.2f s)%n", dual * 1e3, (System.nanoTime() - t0) / 1e9);
