@@ -70,8 +70,11 @@ import org.shardplan.planner.solver.Status;
  * the least over them is bounded by Lagrangian duality over the op order's paths ({@link #dual}), and the enumeration
  * runs again with those paths cutting off partial partitions ({@link #guided}). The enumeration's partitions below the
  * least so far are tightened, best first, with their chunks' layouts solved exactly ({@link #partitionBound}: Lagrangian
- * duality over the paths, one dynamic program per chunk and round), whose best columns are plans to price; not where
- * they are far more than the budgets could solve ({@link #TIGHTEN_REACH}).
+ * duality over the paths, one dynamic program per chunk and round), whose best columns are plans to price. Their chunk
+ * problems are answered by sweeps where the problem's frontier is narrow ({@link ChunkSweep}: one pass per combination
+ * and start answers every end, one backward pass every start of a last chunk), so that thousands of partitions fit the
+ * budgets ({@link #SWEPT_NODE_SOLVES}, {@link #SWEEP_WORK}); solved one by one, not where they are far more than the
+ * budgets could solve ({@link #TIGHTEN_REACH}).
  *
  * <p>Running time: a few exact dynamic programs per distinct segment problem (layers share them; problems of at
  * most {@link #ENUMERATE} assignments are tried in full instead), then per schedule at most {@code budget}
@@ -903,8 +906,12 @@ final class PipelineBound {
 
     /** The layouts of the latency class of cap {@code cap} ({@link #classCap}): those allowed that reduce with at most that latency. */
     private StageProblem.Filter classFilter(double cap) {
-        return (u, c) -> filter.allows(u, c) && latencyOf(u.costs().get(c)) <= cap;
+        // one filter per cap, so that the chunk sweeps of a class ({@link #bySweep}) are found again by it
+        return classFilters.computeIfAbsent(cap, k -> (u, c) -> filter.allows(u, c) && latencyOf(u.costs().get(c)) <= k);
     }
+
+    /** {@link #classFilter}'s filters by their cap. */
+    private final Map<Double, StageProblem.Filter> classFilters = new HashMap<>();
 
     /** Whether every node of {@code [from, to)} has a layout {@code f} allows. O(candidates). */
     private boolean everyNodeHas(int from, int to, StageProblem.Filter f) {
@@ -1242,6 +1249,12 @@ final class PipelineBound {
      */
     private double solve(ProblemBuilder.Built b, StageProblem.Filter filter, int lo, int to, int part, Weights wt,
             double[] header, boolean recompute, Map<Fingerprint, Solved> seen, DoubleSupplier secondsLeft) {
+        if (sweeping && b == built && header[1] == 0 && header[3] == 1 && unbudgeted && !windowing && pending == null) {
+            double r = bySweep(filter, lo, to, part, recompute);
+            if (!Double.isNaN(r)) {
+                return r;
+            }
+        }
         int n = to - lo;
         int[][] allowed = new int[n][];
         List<Problem.Node> nodes = new ArrayList<>();
@@ -1287,27 +1300,7 @@ final class PipelineBound {
             key.add((double) -c);
             for (int s = 0; s < c; s++) {
                 ProblemBuilder.Cost x = u.costs().get(allowed[i][s]);
-                double own = switch (part) {
-                    case FORWARD -> forwardPart(x);
-                    case INPUT -> inputPart(x, recompute);
-                    case WORK -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
-                    case FORWARD_INPUT -> forwardPart(x) + inputPart(x, recompute);
-                    case REDUCE_ALL -> forwardPart(x) + x.gradientSeconds();
-                    case COMBO -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
-                            + combo[2] * weightPart(x, recompute) + combo[3] * x.gradientSeconds()
-                            + combo[4] * x.gradientSeconds() / buckets + combo[5] * updateRate * x.parameterBytes()
-                            + (comboVolume > 0 ? comboVolume * (mostGradient(lo + i) - x.gradientBytes()) / 2 : 0);
-                    case REDUCE_BUCKET_U -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
-                            + x.gradientSeconds() / buckets + updateRate * x.parameterBytes();
-                    case COMBO_BARE -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
-                            + combo[2] * weightPart(x, recompute)
-                            + (combo[3] + combo[4] / buckets) * Math.max(0, x.gradientSeconds() - x.gradientLatencyShares())
-                            + combo[5] * updateRate * x.parameterBytes();
-                    case REDUCE_BARE -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
-                            + Math.max(0, x.gradientSeconds() - x.gradientLatencyShares()) / buckets;
-                    default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
-                            + x.gradientSeconds() / buckets;
-                };
+                double own = own(part, x, lo + i, recompute);
                 cost[s] = wt.node().applyAsDouble(lo + i) * own;
                 key.add(cost[s]);
                 key.add((double) allowed[i][s]);
@@ -1315,6 +1308,7 @@ final class PipelineBound {
             nodes.add(new Problem.Node(u.name(), cost, null, null));
         }
         Map<Long, double[]> sums = new LinkedHashMap<>();
+        double factor = linkFactor(part);
         for (ProblemBuilder.Link l : b.links()) {
             double weight = weightWithin(l, lo, to, wt);
             if (weight == 0) {
@@ -1327,10 +1321,7 @@ final class PipelineBound {
                     k -> new double[ra.length * ca.length]);
             for (int s = 0; s < ra.length; s++) {
                 for (int q = 0; q < ca.length; q++) {
-                    acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]]
-                            * (part == WORK || part == FORWARD_INPUT || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U
-                                    || part == REDUCE_BARE ? 1
-                                    : part == COMBO || part == COMBO_BARE ? (combo[0] + combo[1]) / 2 : 0.5);
+                    acc[s * ca.length + q] += weight * l.seconds()[ra[s] * cols + ca[q]] * factor;
                 }
             }
         }
@@ -1416,6 +1407,327 @@ final class PipelineBound {
             lastLayouts[i] = allowed[i][known.choices() == null ? 0 : known.choices()[i]];
         }
         return known.value();
+    }
+
+
+    /** Layout cost {@code x}'s term in a problem of part {@code part} ({@link #solve}), for node {@code node}. O(1). */
+    private double own(int part, ProblemBuilder.Cost x, int node, boolean recompute) {
+        return switch (part) {
+            case FORWARD -> forwardPart(x);
+            case INPUT -> inputPart(x, recompute);
+            case WORK -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute);
+            case FORWARD_INPUT -> forwardPart(x) + inputPart(x, recompute);
+            case REDUCE_ALL -> forwardPart(x) + x.gradientSeconds();
+            case COMBO -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
+                    + combo[2] * weightPart(x, recompute) + combo[3] * x.gradientSeconds()
+                    + combo[4] * x.gradientSeconds() / buckets + combo[5] * updateRate * x.parameterBytes()
+                    + (comboVolume > 0 ? comboVolume * (mostGradient(node) - x.gradientBytes()) / 2 : 0);
+            case REDUCE_BUCKET_U -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
+                    + x.gradientSeconds() / buckets + updateRate * x.parameterBytes();
+            case COMBO_BARE -> combo[0] * forwardPart(x) + combo[1] * inputPart(x, recompute)
+                    + combo[2] * weightPart(x, recompute)
+                    + (combo[3] + combo[4] / buckets) * Math.max(0, x.gradientSeconds() - x.gradientLatencyShares())
+                    + combo[5] * updateRate * x.parameterBytes();
+            case REDUCE_BARE -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
+                    + Math.max(0, x.gradientSeconds() - x.gradientLatencyShares()) / buckets;
+            default -> forwardPart(x) + inputPart(x, recompute) + weightPart(x, recompute)
+                    + x.gradientSeconds() / buckets;
+        };
+    }
+
+    /** The weight of the links' resharding in a problem of part {@code part} ({@link #solve}). */
+    private double linkFactor(int part) {
+        return part == WORK || part == FORWARD_INPUT || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U
+                || part == REDUCE_BARE ? 1 : part == COMBO || part == COMBO_BARE ? (combo[0] + combo[1]) / 2 : 0.5;
+    }
+
+
+    /**
+     * Whether {@link #tighten}'s chunk problems (a chunk's nodes alone, every term weighted 1) are answered by sweeps
+     * ({@link ChunkSweep}: one pass per objective and start answers every end) instead of a solve each ({@code
+     * -Dshardplan.chunkSweeps=false}: a solve each; tests compare). The same optima, found as the solver's are; where
+     * several layouts reach one, the sweep's minimiser may be another.
+     */
+    static boolean chunkSweeps = !"false".equals(System.getProperty("shardplan.chunkSweeps"));
+
+    /**
+     * Whether {@link #solve} answers chunk problems from {@link #sweeps} now ({@link #tighten} under {@link #chunkSweeps};
+     * tests set it around {@link #partitionBound}).
+     */
+    boolean sweeping;
+
+    /** The sweeps by objective and start, the least recently used first. */
+    private final LinkedHashMap<SweepKey, ChunkSweep> sweeps = new LinkedHashMap<>(64, 0.75f, true);
+
+    /**
+     * The most entries of the sweeps' ways back ({@link ChunkSweep#backEntries}) kept at once (4 bytes each); past it the
+     * least recently used sweeps are dropped (met again, swept again).
+     */
+    static final long SWEEP_BACK = 30_000_000;
+
+    /** The entries of the ways back the sweeps hold now. */
+    private long sweepBack;
+
+    /** The work of the sweeps so far ({@link ChunkSweep#work}). */
+    private long sweepWork;
+
+    /** The chunk problems the sweeps answered. */
+    private int sweepAnswers;
+
+    /** {@link #sweepWork}. */
+    long sweepWork() {
+        return sweepWork;
+    }
+
+    /** {@link #sweepAnswers}. */
+    int sweepAnswers() {
+        return sweepAnswers;
+    }
+
+    /**
+     * A sweep's objective and start: the filter (by identity), the part, the weights its terms read, the first node (a
+     * sweep forward) or the end (backward: {@code lo} is the node count).
+     */
+    private record SweepKey(Same filter, int part, int lo, boolean backward, DoublesKey weights) {
+    }
+
+    /**
+     * The model's nodes under a filter as sweeps read them: per node its allowed layouts, the links into it from earlier
+     * nodes (their tables summed per pair, over the allowed layouts, the earlier node's the rows) and from later ones
+     * (the same tables transposed, the later node's the rows), the last node it has a link to (itself where none) and
+     * the first (itself where none).
+     */
+    private record SweepGraph(int[][] allowed, int[][] intoFrom, double[][][] intoTable, int[][] outTo,
+            double[][][] outTable, int[] lastUse, int[] firstUse) {
+    }
+
+    /** {@link #sweepGraph}'s graphs by filter. */
+    private final Map<Same, SweepGraph> sweepGraphs = new HashMap<>();
+
+    /**
+     * The model's nodes under filter {@code f} as sweeps read them. O(candidates + link table entries), once per filter.
+     */
+    private SweepGraph sweepGraph(StageProblem.Filter f) {
+        return sweepGraphs.computeIfAbsent(new Same(f), k -> {
+            List<ProblemBuilder.Unit> units = built.units();
+            int nodes = units.size();
+            int[][] allowed = new int[nodes][];
+            int[] lastUse = new int[nodes];
+            int[] firstUse = new int[nodes];
+            for (int i = 0; i < nodes; i++) {
+                ProblemBuilder.Unit u = units.get(i);
+                int[] a = new int[u.layouts().size()];
+                int c = 0;
+                for (int q = 0; q < a.length; q++) {
+                    if (f.allows(u, q)) {
+                        a[c++] = q;
+                    }
+                }
+                allowed[i] = java.util.Arrays.copyOf(a, c);
+                lastUse[i] = i;
+                firstUse[i] = i;
+            }
+            // per pair (earlier a, later z) linked: the sum of their links' tables, rows a's allowed layouts
+            java.util.TreeMap<Long, double[]> pairs = new java.util.TreeMap<>();
+            for (ProblemBuilder.Link l : built.links()) {
+                int a = Math.min(l.from(), l.to());
+                int z = Math.max(l.from(), l.to());
+                if (a == z) {
+                    continue;
+                }
+                int[] ra = allowed[a];
+                int[] cz = allowed[z];
+                double[] acc = pairs.computeIfAbsent((long) z * nodes + a, q -> new double[ra.length * cz.length]);
+                int cols = units.get(l.to()).layouts().size();
+                for (int s = 0; s < ra.length; s++) {
+                    for (int q = 0; q < cz.length; q++) {
+                        acc[s * cz.length + q] += l.from() == a ? l.seconds()[ra[s] * cols + cz[q]]
+                                : l.seconds()[cz[q] * cols + ra[s]];
+                    }
+                }
+                lastUse[a] = Math.max(lastUse[a], z);
+                firstUse[z] = Math.min(firstUse[z], a);
+            }
+            int[] into = new int[nodes];
+            int[] out = new int[nodes];
+            for (long key : pairs.keySet()) {
+                into[(int) (key / nodes)]++;
+                out[(int) (key % nodes)]++;
+            }
+            int[][] intoFrom = new int[nodes][];
+            double[][][] intoTable = new double[nodes][][];
+            int[][] outTo = new int[nodes][];
+            double[][][] outTable = new double[nodes][][];
+            for (int i = 0; i < nodes; i++) {
+                intoFrom[i] = new int[into[i]];
+                intoTable[i] = new double[into[i]][];
+                outTo[i] = new int[out[i]];
+                outTable[i] = new double[out[i]][];
+                into[i] = 0;
+                out[i] = 0;
+            }
+            for (Map.Entry<Long, double[]> e : pairs.entrySet()) {
+                int z = (int) (e.getKey() / nodes);
+                int a = (int) (e.getKey() % nodes);
+                double[] t = e.getValue();
+                intoFrom[z][into[z]] = a;
+                intoTable[z][into[z]++] = t;
+                int ca = allowed[a].length;
+                int cz = allowed[z].length;
+                double[] tr = new double[t.length];
+                for (int s = 0; s < ca; s++) {
+                    for (int q = 0; q < cz; q++) {
+                        tr[q * ca + s] = t[s * cz + q];
+                    }
+                }
+                outTo[a][out[a]] = z;
+                outTable[a][out[a]++] = tr;
+            }
+            return new SweepGraph(allowed, intoFrom, intoTable, outTo, outTable, lastUse, firstUse);
+        });
+    }
+
+    /**
+     * The shape of a sweep under a filter, whatever its objective: per node of the sweep (from its start) the last node
+     * of the sweep it has a link to, and how many nodes it can take before its frontier grows too wide ({@link
+     * ChunkSweep#reach}).
+     */
+    private record SweepShape(int[] lastUse, int reach) {
+    }
+
+    /** {@link #sweepShape}'s shapes by filter, start and direction. */
+    private final Map<List<Object>, SweepShape> sweepShapes = new HashMap<>();
+
+    /**
+     * The shape of the sweep that would answer chunk {@code [lo, to)} under filter {@code f}: backward from the model's
+     * end where the chunk ends there (and is not the whole model), else forward from {@code lo}. O(nodes frontier) once
+     * per filter, start and direction.
+     */
+    private SweepShape sweepShape(StageProblem.Filter f, int lo, int to) {
+        int nodes = built.units().size();
+        boolean backward = to == nodes && lo > 0;
+        return sweepShapes.computeIfAbsent(List.of(new Same(f), backward ? nodes : lo, backward), key -> {
+            SweepGraph g = sweepGraph(f);
+            int base = backward ? nodes - 1 : lo;
+            int sign = backward ? -1 : 1;
+            int[] lastUse = new int[backward ? nodes : nodes - lo];
+            int[] radix = new int[lastUse.length];
+            for (int i = 0; i < lastUse.length; i++) {
+                int node = base + sign * i;
+                lastUse[i] = sign * ((backward ? g.firstUse() : g.lastUse())[node] - base);
+                radix[i] = g.allowed()[node].length;
+            }
+            return new SweepShape(lastUse, ChunkSweep.reach(radix, lastUse));
+        });
+    }
+
+    /** Whether {@link #solve} would answer chunk {@code [lo, hi)} under the filter from a sweep now. */
+    private boolean sweepable(int lo, int hi) {
+        return sweeping && sweepShape(filter, lo, hi).reach() >= hi - lo;
+    }
+
+    /**
+     * Chunk {@code [lo, to)}'s exact least of part {@code part} under filter {@code f} (every term weighted 1, the links
+     * inside it counted) from the sweep of its objective and start, {@link #lastLayouts} its minimiser; NaN where the
+     * sweep's frontier grew too wide to reach {@code to} (the caller solves it). A chunk that ends at the model's end
+     * (a pipeline's last stage, whatever its start) is read from one sweep backward from there. A sweep met again is
+     * extended, not redone.
+     */
+    private double bySweep(StageProblem.Filter f, int lo, int to, int part, boolean recompute) {
+        // the bucket count is in the objective only through the combination's bucketed reduction (the chunk problems
+        // the tightening asks for are combinations)
+        boolean bucketed = part != COMBO && part != COMBO_BARE || combo[4] != 0;
+        List<ProblemBuilder.Unit> units = built.units();
+        int nodes = units.size();
+        boolean backward = to == nodes && lo > 0;
+        SweepKey k = new SweepKey(new Same(f), part, backward ? nodes : lo, backward, new DoublesKey(new double[] {
+                recompute ? 1 : 0, bucketed ? buckets : 0, combo[0], combo[1], combo[2], combo[3], combo[4], combo[5],
+                comboVolume}));
+        SweepGraph g = sweepGraph(f);
+        SweepShape shape = sweepShape(f, lo, to);
+        int count = to - lo;
+        if (shape.reach() < count) {
+            return Double.NaN; // the frontier grows too wide before the chunk's end, whatever the objective
+        }
+        ChunkSweep s = sweeps.get(k);
+        if (s == null) {
+            // forward from lo: sweep node i is node lo + i; backward from the end: sweep node i is node nodes - 1 - i
+            int base = backward ? nodes - 1 : lo;
+            int sign = backward ? -1 : 1;
+            int[] lastUse = shape.lastUse();
+            int[][] linked = backward ? g.outTo() : g.intoFrom();
+            double[][][] tables = backward ? g.outTable() : g.intoTable();
+            s = new ChunkSweep(new ChunkSweep.Source() {
+                @Override
+                public double[] cost(int i) {
+                    int node = base + sign * i;
+                    ProblemBuilder.Unit u = units.get(node);
+                    int[] a = g.allowed()[node];
+                    double[] c = new double[a.length];
+                    for (int q = 0; q < a.length; q++) {
+                        c[q] = own(part, u.costs().get(a[q]), node, recompute);
+                    }
+                    return c;
+                }
+
+                @Override
+                public ChunkSweep.Into into(int i) {
+                    int node = base + sign * i;
+                    // the links from nodes the sweep has taken (forward: none from before its start)
+                    int[] other = linked[node];
+                    int c = 0;
+                    for (int o : other) {
+                        c += sign * (o - base) >= 0 ? 1 : 0;
+                    }
+                    if (c == 0) {
+                        return null;
+                    }
+                    if (c == other.length) {
+                        int[] rel = new int[c];
+                        for (int q = 0; q < c; q++) {
+                            rel[q] = sign * (other[q] - base);
+                        }
+                        return new ChunkSweep.Into(rel, tables[node]);
+                    }
+                    int[] rel = new int[c];
+                    double[][] t = new double[c][];
+                    c = 0;
+                    for (int q = 0; q < other.length; q++) {
+                        if (sign * (other[q] - base) >= 0) {
+                            rel[c] = sign * (other[q] - base);
+                            t[c++] = tables[node][q];
+                        }
+                    }
+                    return new ChunkSweep.Into(rel, t);
+                }
+            }, lastUse, linkFactor(part), true);
+            sweeps.put(k, s);
+        }
+        long work = s.work();
+        long held = s.backEntries();
+        s.extendTo(count);
+        sweepWork += s.work() - work;
+        sweepBack += s.backEntries() - held;
+        for (java.util.Iterator<Map.Entry<SweepKey, ChunkSweep>> it = sweeps.entrySet().iterator();
+                sweepBack > SWEEP_BACK && it.hasNext();) {
+            ChunkSweep old = it.next().getValue();
+            if (old != s) {
+                sweepBack -= old.backEntries();
+                it.remove();
+            }
+        }
+        if (s.reached() < count) {
+            return Double.NaN;
+        }
+        double v = s.least(count);
+        int[] ch = s.choices(count);
+        lastLayouts = new int[count];
+        for (int i = 0; i < count; i++) {
+            int node = backward ? to - 1 - i : lo + i;
+            lastLayouts[node - lo] = g.allowed()[node][ch == null ? 0 : ch[i]];
+        }
+        sweepAnswers++;
+        return Double.isFinite(v) ? Math.max(0, v) : 0;
     }
 
     /**
@@ -1970,6 +2282,17 @@ final class PipelineBound {
      * least-profile step bounds the rest). The result is at most {@code s}'s threshold and at least {@code s}'s least.
      */
     private Least tighten(Search s, Schedule sch, int p, int m, int v, long budget, DoubleSupplier secondsLeft) {
+        boolean was = sweeping;
+        sweeping = chunkSweeps;
+        try {
+            return tightenSwept(s, sch, p, m, v, budget, secondsLeft);
+        } finally {
+            sweeping = was;
+        }
+    }
+
+    /** {@link #tighten}, its chunk problems answered by sweeps where {@link #sweeping}. */
+    private Least tightenSwept(Search s, Schedule sch, int p, int m, int v, long budget, DoubleSupplier secondsLeft) {
         Paths paths = s.paths;
         double t = s.best;
         int[] ends = s.bestEnds;
@@ -2010,19 +2333,21 @@ final class PipelineBound {
             }
         }
         long affordable = affordable(firstNodes, firstCells);
-        if (!todo.isEmpty() && todo.size() > TIGHTEN_REACH * affordable) {
+        if (!sweeping && !todo.isEmpty() && todo.size() > TIGHTEN_REACH * affordable) {
             // more partitions below the first's exact step than the budgets could solve, were each a quarter of the
             // first's solve: the tightening cannot reach its end, and would only raise the bound to the least-profile
             // step of the last partition it solved (DenseNet-121 at batch 8 on 32 A100s, four stages of one
             // micro-batch: 5,285 partitions below, 44 solved in 1.3-2.6 s for 4.731 -> 4.750 ms against a 4.819 ms
-            // plan); the least-profile step of the first of them bounds them all
+            // plan); the least-profile step of the first of them bounds them all. With sweeps the partitions cost a
+            // fraction of that (the same row: 1,313 of them in 0.7 s, 4.784 ms), and the tightening goes as far as its
+            // budgets, each partition solved raising the bound to the next one's least-profile step
             if (TRACE) {
                 System.err.printf(java.util.Locale.ROOT, "  tightening %s left out: %d partitions below %.6f s, about %d within"
                         + " the budgets; least profiles %.6f s%n", sch.name(), todo.size(), t, affordable, todo.get(0).step());
             }
             return new Least(Math.min(t, todo.get(0).step()), ends, priced, visited, layouts);
         }
-        Twin twin = tightenAhead && otherCores != null && todo.size() >= 2 ? new Twin(todo, t, secondsLeft) : null;
+        Twin twin = tightenAhead && !sweeping && otherCores != null && todo.size() >= 2 ? new Twin(todo, t, secondsLeft) : null;
         try {
             for (int k = 0; k < todo.size(); k++) {
                 Leaf leaf = todo.get(k);
@@ -2052,10 +2377,12 @@ final class PipelineBound {
         if (TRACE) {
             System.err.printf(java.util.Locale.ROOT, "  tightened %s: least profiles %.6f s at %s, its partition solved %.6f s"
                     + " (%.2f s; chunk problems: %d solved whole, %d from their segments, of %d), %d below it collected, %d"
-                    + " partitions tightened so far: %.6f s at %s; %d chunk problems solved ahead by a twin%n",
+                    + " partitions tightened so far: %.6f s at %s; %d chunk problems solved ahead by a twin; %d answered by"
+                    + " %d sweeps (work %d)%n",
                     sch.name(), s.best, java.util.Arrays.toString(s.bestEnds), first == null ? Double.NaN : first.bound(), firstSeconds,
                     chunkProblems, chunksCertified, chunkSolves,
-                    all.collect.size(), tightened, t, java.util.Arrays.toString(ends), solvedByTwin);
+                    all.collect.size(), tightened, t, java.util.Arrays.toString(ends), solvedByTwin, sweepAnswers,
+                    sweeps.size(), sweepWork);
         }
         return new Least(t, ends, priced, visited, layouts);
     }
@@ -2066,7 +2393,9 @@ final class PipelineBound {
      * anything solved before them), at most {@link #AHEAD_LEAVES} partitions ahead, while {@link #otherCores} says another
      * core is free (the search's thread waits for this bound, the reported bound computed beside) ({@code
      * -Dshardplan.tightenAhead=false}: not; tests compare). The same problems, answers and budgets as without: each is
-     * taken as if solved here (a problem the twin has not finished is solved here too, the same way).
+     * taken as if solved here (a problem the twin has not finished is solved here too, the same way). Only where the chunk
+     * problems are solved one by one ({@code -Dshardplan.chunkSweeps=false}): sweeps share their work by start, which a
+     * twin's own sweeps would not.
      */
     static boolean tightenAhead = !"false".equals(System.getProperty("shardplan.tightenAhead"));
 
@@ -2184,7 +2513,8 @@ final class PipelineBound {
 
     /** {@link #partitionBound} of a partition within the budget of node solves; null past it or the time. */
     private PartitionBound solvePartition(Paths paths, int p, int[] ends, double threshold, DoubleSupplier secondsLeft) {
-        if (nodeSolves >= PARTITION_NODE_SOLVES || partitionCells >= cellBudget || secondsLeft.getAsDouble() <= 0.05) {
+        if (nodeSolves >= nodeBudget() || partitionCells >= cellBudget || (sweeping && sweepWork >= SWEEP_WORK)
+                || secondsLeft.getAsDouble() <= 0.05) {
             return null;
         }
         int before = chunkSolves;
@@ -2220,7 +2550,7 @@ final class PipelineBound {
      * {@code nodes} node solves and {@code cells} cells each; unbounded where the first spent nothing (its chunks known).
      */
     private long affordable(long nodes, long cells) {
-        long byNodes = nodes > 0 ? Math.max(0, PARTITION_NODE_SOLVES - nodeSolves) / nodes : Long.MAX_VALUE / 8;
+        long byNodes = nodes > 0 ? Math.max(0, nodeBudget() - nodeSolves) / nodes : Long.MAX_VALUE / 8;
         long byCells = cells > 0 ? Math.max(0, cellBudget - partitionCells) / cells : Long.MAX_VALUE / 8;
         return Math.min(byNodes, byCells);
     }
@@ -2233,6 +2563,31 @@ final class PipelineBound {
      * with {@link #partitionBound}; past it, the partitions keep their least profiles' step (a valid, weaker bound).
      */
     static final long PARTITION_NODE_SOLVES = 200_000;
+
+    /**
+     * The node solves (as {@link #PARTITION_NODE_SOLVES} counts them: a chunk's problem asked for counts its nodes) the
+     * tightening spends while its chunk problems are answered by sweeps ({@link #chunkSweeps}). A chunk problem then costs
+     * little once its sweep has passed its end; what each partition still costs is its rounds (the games, the rows'
+     * longest paths, the columns' terms), in proportion to these: DenseNet-121 at batch 8 on 32 A100s (four stages of one
+     * micro-batch) asks for 762 a partition, at about 0.4 us each on a 2-core host (2026-12-06), so this budget is about
+     * 1,300 of its 5,286 partitions below the plan, about half a second of their rounds.
+     */
+    static final long SWEPT_NODE_SOLVES = 1_000_000;
+
+    /**
+     * The most work of the sweeps ({@link ChunkSweep#work}: table entries times candidates, and the rows made) of one
+     * bound's tightening; past it, as past {@link #SWEPT_NODE_SOLVES}. DenseNet-121's 1,300 partitions above sweep 2.1e8
+     * (about half a second on the same host).
+     */
+    static final long SWEEP_WORK = 400_000_000;
+
+    /**
+     * The node solves the tightening may spend: {@link #SWEPT_NODE_SOLVES} while sweeping, else {@link
+     * #PARTITION_NODE_SOLVES}.
+     */
+    private long nodeBudget() {
+        return sweeping ? SWEPT_NODE_SOLVES : PARTITION_NODE_SOLVES;
+    }
 
     /**
      * The most cells (node costs and link-table entries of the chunk problems, {@link #partitionCells}) the enumeration
@@ -3534,7 +3889,7 @@ final class PipelineBound {
         unbudgeted = true;
         double v = Double.NaN;
         try {
-            if (segmentCertificates) {
+            if (segmentCertificates && !sweepable(lo[j], hi[j])) {
                 v = bySegments(lo[j], hi[j], most[j], given, scaled ? scale : 1, x, secondsLeft);
             }
             if (Double.isNaN(v)) {
