@@ -280,7 +280,10 @@ final class ChunkSweep {
         return reached;
     }
 
-    /** The table entries times candidates times (one plus the links) the pass computed. */
+    /**
+     * The work of the pass so far: per node taken, its rows' entries times one plus its links, and its table's entries
+     * times its candidates (times one where it leaves the frontier at once).
+     */
     long work() {
         return work;
     }

@@ -1492,28 +1492,28 @@ final class PipelineBound {
     }
 
     /**
-     * The model's nodes under a filter as sweeps read them: per node its allowed layouts, the links into it from earlier
-     * nodes (their tables summed per pair, over the allowed layouts, the earlier node's the rows) and from later ones
-     * (the same tables transposed, the later node's the rows), the last node it has a link to (itself where none) and
-     * the first (itself where none).
+     * The model's nodes under a filter as sweeps read them: per node its allowed layouts, the last node it has a link to
+     * and the first (itself where none), the links whose later end it is and whose earlier end it is (indices into the
+     * built problem's links); and, made for a node when a sweep first takes it, the links into it from earlier nodes
+     * ({@link #forward}: their tables summed per pair over the allowed layouts, the earlier node's the rows) and from
+     * later ones ({@link #backward}: transposed, the later node's the rows). Only the nodes sweeps take have tables made
+     * (a decoder's link tables run to 10^5 entries, most of its chunks never swept).
      */
-    private record SweepGraph(int[][] allowed, int[][] intoFrom, double[][][] intoTable, int[][] outTo,
-            double[][][] outTable, int[] lastUse, int[] firstUse) {
-    }
+    private final class SweepGraph {
+        final int[][] allowed;
+        final int[] lastUse;
+        final int[] firstUse;
+        private final int[][] laterEnd;
+        private final int[][] earlierEnd;
+        private final ChunkSweep.Into[] forward;
+        private final ChunkSweep.Into[] backward;
 
-    /** {@link #sweepGraph}'s graphs by filter. */
-    private final Map<Same, SweepGraph> sweepGraphs = new HashMap<>();
-
-    /**
-     * The model's nodes under filter {@code f} as sweeps read them. O(candidates + link table entries), once per filter.
-     */
-    private SweepGraph sweepGraph(StageProblem.Filter f) {
-        return sweepGraphs.computeIfAbsent(new Same(f), k -> {
+        SweepGraph(StageProblem.Filter f) {
             List<ProblemBuilder.Unit> units = built.units();
             int nodes = units.size();
-            int[][] allowed = new int[nodes][];
-            int[] lastUse = new int[nodes];
-            int[] firstUse = new int[nodes];
+            allowed = new int[nodes][];
+            lastUse = new int[nodes];
+            firstUse = new int[nodes];
             for (int i = 0; i < nodes; i++) {
                 ProblemBuilder.Unit u = units.get(i);
                 int[] a = new int[u.layouts().size()];
@@ -1527,64 +1527,93 @@ final class PipelineBound {
                 lastUse[i] = i;
                 firstUse[i] = i;
             }
-            // per pair (earlier a, later z) linked: the sum of their links' tables, rows a's allowed layouts
-            java.util.TreeMap<Long, double[]> pairs = new java.util.TreeMap<>();
-            for (ProblemBuilder.Link l : built.links()) {
-                int a = Math.min(l.from(), l.to());
-                int z = Math.max(l.from(), l.to());
-                if (a == z) {
-                    continue;
+            int[] later = new int[nodes];
+            int[] earlier = new int[nodes];
+            List<ProblemBuilder.Link> links = built.links();
+            for (ProblemBuilder.Link l : links) {
+                int lo = Math.min(l.from(), l.to());
+                int hi = Math.max(l.from(), l.to());
+                if (lo != hi) {
+                    later[hi]++;
+                    earlier[lo]++;
+                    lastUse[lo] = Math.max(lastUse[lo], hi);
+                    firstUse[hi] = Math.min(firstUse[hi], lo);
                 }
-                int[] ra = allowed[a];
-                int[] cz = allowed[z];
-                double[] acc = pairs.computeIfAbsent((long) z * nodes + a, q -> new double[ra.length * cz.length]);
-                int cols = units.get(l.to()).layouts().size();
-                for (int s = 0; s < ra.length; s++) {
-                    for (int q = 0; q < cz.length; q++) {
-                        acc[s * cz.length + q] += l.from() == a ? l.seconds()[ra[s] * cols + cz[q]]
-                                : l.seconds()[cz[q] * cols + ra[s]];
-                    }
-                }
-                lastUse[a] = Math.max(lastUse[a], z);
-                firstUse[z] = Math.min(firstUse[z], a);
             }
-            int[] into = new int[nodes];
-            int[] out = new int[nodes];
-            for (long key : pairs.keySet()) {
-                into[(int) (key / nodes)]++;
-                out[(int) (key % nodes)]++;
-            }
-            int[][] intoFrom = new int[nodes][];
-            double[][][] intoTable = new double[nodes][][];
-            int[][] outTo = new int[nodes][];
-            double[][][] outTable = new double[nodes][][];
+            laterEnd = new int[nodes][];
+            earlierEnd = new int[nodes][];
             for (int i = 0; i < nodes; i++) {
-                intoFrom[i] = new int[into[i]];
-                intoTable[i] = new double[into[i]][];
-                outTo[i] = new int[out[i]];
-                outTable[i] = new double[out[i]][];
-                into[i] = 0;
-                out[i] = 0;
+                laterEnd[i] = new int[later[i]];
+                earlierEnd[i] = new int[earlier[i]];
+                later[i] = 0;
+                earlier[i] = 0;
             }
-            for (Map.Entry<Long, double[]> e : pairs.entrySet()) {
-                int z = (int) (e.getKey() / nodes);
-                int a = (int) (e.getKey() % nodes);
-                double[] t = e.getValue();
-                intoFrom[z][into[z]] = a;
-                intoTable[z][into[z]++] = t;
-                int ca = allowed[a].length;
-                int cz = allowed[z].length;
-                double[] tr = new double[t.length];
-                for (int s = 0; s < ca; s++) {
-                    for (int q = 0; q < cz; q++) {
-                        tr[q * ca + s] = t[s * cz + q];
+            for (int q = 0; q < links.size(); q++) {
+                ProblemBuilder.Link l = links.get(q);
+                int lo = Math.min(l.from(), l.to());
+                int hi = Math.max(l.from(), l.to());
+                if (lo != hi) {
+                    laterEnd[hi][later[hi]++] = q;
+                    earlierEnd[lo][earlier[lo]++] = q;
+                }
+            }
+            forward = new ChunkSweep.Into[nodes];
+            backward = new ChunkSweep.Into[nodes];
+        }
+
+        /**
+         * The links into node {@code z} from earlier nodes (by node index, increasing), one table per earlier node (its
+         * links summed), rows the earlier node's allowed layouts; made on first use. O(the links' table entries).
+         */
+        ChunkSweep.Into forward(int z) {
+            if (forward[z] == null) {
+                forward[z] = into(z, laterEnd[z], false);
+            }
+            return forward[z];
+        }
+
+        /** As {@link #forward}, for the links into node {@code a} from later nodes, rows the later node's layouts. */
+        ChunkSweep.Into backward(int a) {
+            if (backward[a] == null) {
+                backward[a] = into(a, earlierEnd[a], true);
+            }
+            return backward[a];
+        }
+
+        private ChunkSweep.Into into(int node, int[] ids, boolean fromLater) {
+            java.util.TreeMap<Integer, double[]> byOther = new java.util.TreeMap<>();
+            for (int q : ids) {
+                ProblemBuilder.Link l = built.links().get(q);
+                int other = l.from() == node ? l.to() : l.from();
+                int[] ro = allowed[other];
+                int[] co = allowed[node];
+                double[] acc = byOther.computeIfAbsent(other, k -> new double[ro.length * co.length]);
+                int cols = built.units().get(l.to()).layouts().size();
+                for (int s = 0; s < ro.length; s++) {
+                    for (int c = 0; c < co.length; c++) {
+                        // rows the other node's layouts, columns this node's
+                        acc[s * co.length + c] += l.from() == other ? l.seconds()[ro[s] * cols + co[c]]
+                                : l.seconds()[co[c] * cols + ro[s]];
                     }
                 }
-                outTo[a][out[a]] = z;
-                outTable[a][out[a]++] = tr;
             }
-            return new SweepGraph(allowed, intoFrom, intoTable, outTo, outTable, lastUse, firstUse);
-        });
+            int[] from = new int[byOther.size()];
+            double[][] tables = new double[byOther.size()][];
+            int k = 0;
+            for (Map.Entry<Integer, double[]> e : (fromLater ? byOther.descendingMap() : byOther).entrySet()) {
+                from[k] = e.getKey();
+                tables[k++] = e.getValue();
+            }
+            return new ChunkSweep.Into(from, tables);
+        }
+    }
+
+    /** {@link #sweepGraph}'s graphs by filter: a tightening's own ({@link #tighten} drops them). */
+    private final Map<Same, SweepGraph> sweepGraphs = new HashMap<>();
+
+    /** The model's nodes under filter {@code f} as sweeps read them. O(nodes + links + candidates) once per filter. */
+    private SweepGraph sweepGraph(StageProblem.Filter f) {
+        return sweepGraphs.computeIfAbsent(new Same(f), k -> new SweepGraph(f));
     }
 
     /**
@@ -1595,7 +1624,7 @@ final class PipelineBound {
     private record SweepShape(int[] lastUse, int reach) {
     }
 
-    /** {@link #sweepShape}'s shapes by filter, start and direction. */
+    /** {@link #sweepShape}'s shapes by filter, start and direction: a tightening's own ({@link #tighten} drops them). */
     private final Map<List<Object>, SweepShape> sweepShapes = new HashMap<>();
 
     /**
@@ -1614,11 +1643,24 @@ final class PipelineBound {
             int[] radix = new int[lastUse.length];
             for (int i = 0; i < lastUse.length; i++) {
                 int node = base + sign * i;
-                lastUse[i] = sign * ((backward ? g.firstUse() : g.lastUse())[node] - base);
-                radix[i] = g.allowed()[node].length;
+                lastUse[i] = sign * ((backward ? g.firstUse : g.lastUse)[node] - base);
+                radix[i] = g.allowed[node].length;
             }
             return new SweepShape(lastUse, ChunkSweep.reach(radix, lastUse));
         });
+    }
+
+    /**
+     * Whether every chunk of the partition ending at {@code ends} (segment indices) would be answered from a sweep now
+     * under the filter (not where sweeps are off, nor where a chunk's frontier is too wide).
+     */
+    private boolean sweptWhole(int[] ends) {
+        for (int j = 0; j < ends.length; j++) {
+            if (!sweepable(positions.get(j == 0 ? 0 : ends[j - 1]), positions.get(ends[j]))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether {@link #solve} would answer chunk {@code [lo, hi)} under the filter from a sweep now. */
@@ -1655,14 +1697,12 @@ final class PipelineBound {
             int base = backward ? nodes - 1 : lo;
             int sign = backward ? -1 : 1;
             int[] lastUse = shape.lastUse();
-            int[][] linked = backward ? g.outTo() : g.intoFrom();
-            double[][][] tables = backward ? g.outTable() : g.intoTable();
             s = new ChunkSweep(new ChunkSweep.Source() {
                 @Override
                 public double[] cost(int i) {
                     int node = base + sign * i;
                     ProblemBuilder.Unit u = units.get(node);
-                    int[] a = g.allowed()[node];
+                    int[] a = g.allowed[node];
                     double[] c = new double[a.length];
                     for (int q = 0; q < a.length; q++) {
                         c[q] = own(part, u.costs().get(a[q]), node, recompute);
@@ -1673,8 +1713,9 @@ final class PipelineBound {
                 @Override
                 public ChunkSweep.Into into(int i) {
                     int node = base + sign * i;
-                    // the links from nodes the sweep has taken (forward: none from before its start)
-                    int[] other = linked[node];
+                    ChunkSweep.Into all = backward ? g.backward(node) : g.forward(node);
+                    // the links from nodes the sweep has taken (forward: none from before its start), by sweep index
+                    int[] other = all.from();
                     int c = 0;
                     for (int o : other) {
                         c += sign * (o - base) >= 0 ? 1 : 0;
@@ -1682,20 +1723,13 @@ final class PipelineBound {
                     if (c == 0) {
                         return null;
                     }
-                    if (c == other.length) {
-                        int[] rel = new int[c];
-                        for (int q = 0; q < c; q++) {
-                            rel[q] = sign * (other[q] - base);
-                        }
-                        return new ChunkSweep.Into(rel, tables[node]);
-                    }
                     int[] rel = new int[c];
                     double[][] t = new double[c][];
                     c = 0;
                     for (int q = 0; q < other.length; q++) {
                         if (sign * (other[q] - base) >= 0) {
                             rel[c] = sign * (other[q] - base);
-                            t[c++] = tables[node][q];
+                            t[c++] = all.table()[q];
                         }
                     }
                     return new ChunkSweep.Into(rel, t);
@@ -1724,7 +1758,7 @@ final class PipelineBound {
         lastLayouts = new int[count];
         for (int i = 0; i < count; i++) {
             int node = backward ? to - 1 - i : lo + i;
-            lastLayouts[node - lo] = g.allowed()[node][ch == null ? 0 : ch[i]];
+            lastLayouts[node - lo] = g.allowed[node][ch == null ? 0 : ch[i]];
         }
         sweepAnswers++;
         return Double.isFinite(v) ? Math.max(0, v) : 0;
@@ -2288,6 +2322,13 @@ final class PipelineBound {
             return tightenSwept(s, sch, p, m, v, budget, secondsLeft);
         } finally {
             sweeping = was;
+            sweptBudgets = false;
+            // the passes (their ways back up to SWEEP_BACK entries) and their graphs' tables are a tightening's own: not kept
+            // while the bound lives on
+            sweeps.clear();
+            sweepBack = 0;
+            sweepGraphs.clear();
+            sweepShapes.clear();
         }
     }
 
@@ -2296,6 +2337,7 @@ final class PipelineBound {
         Paths paths = s.paths;
         double t = s.best;
         int[] ends = s.bestEnds;
+        sweptBudgets = sweeping && sweptWhole(ends);
         int[] layouts = null;
         long t0 = System.nanoTime();
         long nodesBefore = nodeSolves;
@@ -2333,7 +2375,7 @@ final class PipelineBound {
             }
         }
         long affordable = affordable(firstNodes, firstCells);
-        if (!sweeping && !todo.isEmpty() && todo.size() > TIGHTEN_REACH * affordable) {
+        if (!sweptBudgets && !todo.isEmpty() && todo.size() > TIGHTEN_REACH * affordable) {
             // more partitions below the first's exact step than the budgets could solve, were each a quarter of the
             // first's solve: the tightening cannot reach its end, and would only raise the bound to the least-profile
             // step of the last partition it solved (DenseNet-121 at batch 8 on 32 A100s, four stages of one
@@ -2347,7 +2389,9 @@ final class PipelineBound {
             }
             return new Least(Math.min(t, todo.get(0).step()), ends, priced, visited, layouts);
         }
-        Twin twin = tightenAhead && !sweeping && otherCores != null && todo.size() >= 2 ? new Twin(todo, t, secondsLeft) : null;
+        // a twin only where the chunks are solved one by one (sweeps share their passes by start, a twin's would not)
+        Twin twin = tightenAhead && !sweptBudgets && otherCores != null && todo.size() >= 2 ? new Twin(todo, t, secondsLeft)
+                : null;
         try {
             for (int k = 0; k < todo.size(); k++) {
                 Leaf leaf = todo.get(k);
@@ -2394,8 +2438,8 @@ final class PipelineBound {
      * core is free (the search's thread waits for this bound, the reported bound computed beside) ({@code
      * -Dshardplan.tightenAhead=false}: not; tests compare). The same problems, answers and budgets as without: each is
      * taken as if solved here (a problem the twin has not finished is solved here too, the same way). Only where the chunk
-     * problems are solved one by one ({@code -Dshardplan.chunkSweeps=false}): sweeps share their work by start, which a
-     * twin's own sweeps would not.
+     * problems are solved one by one ({@code -Dshardplan.chunkSweeps=false}, or chunks whose frontier is too wide for a
+     * sweep, such as a decoder's layers): sweeps share their work by start, which a twin's own sweeps would not.
      */
     static boolean tightenAhead = !"false".equals(System.getProperty("shardplan.tightenAhead"));
 
@@ -2582,12 +2626,20 @@ final class PipelineBound {
     static final long SWEEP_WORK = 400_000_000;
 
     /**
-     * The node solves the tightening may spend: {@link #SWEPT_NODE_SOLVES} while sweeping, else {@link
-     * #PARTITION_NODE_SOLVES}.
+     * The node solves the tightening may spend: {@link #SWEPT_NODE_SOLVES} where its chunks are swept ({@link
+     * #sweptBudgets}), else {@link #PARTITION_NODE_SOLVES}.
      */
     private long nodeBudget() {
-        return sweeping ? SWEPT_NODE_SOLVES : PARTITION_NODE_SOLVES;
+        return sweptBudgets ? SWEPT_NODE_SOLVES : PARTITION_NODE_SOLVES;
     }
+
+    /**
+     * Whether the tightening under way has its chunk problems answered by sweeps (its first partition's chunks all
+     * narrow enough, {@link #sweptWhole}): then its budget of node solves is {@link #SWEPT_NODE_SOLVES}, it goes on where
+     * its partitions are more than the budgets (no {@link #TIGHTEN_REACH}) and no twin solves ahead; else all as with a
+     * solve per chunk problem (a decoder's layers).
+     */
+    private boolean sweptBudgets;
 
     /**
      * The most cells (node costs and link-table entries of the chunk problems, {@link #partitionCells}) the enumeration
