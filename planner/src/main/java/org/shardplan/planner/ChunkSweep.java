@@ -14,7 +14,7 @@ package org.shardplan.planner;
  * answered ({@link #reached}).
  */
 final class ChunkSweep {
-    /** The most entries of the frontier's table; past it the pass stops. */
+    /** The most entries of the frontier's table (where not given); past it the pass stops. */
     static final int MOST_STATES = 1 << 12;
 
     /**
@@ -47,6 +47,9 @@ final class ChunkSweep {
     private int reached;
     private boolean stopped;
     private long work;
+    private final long mostStates;
+    private final long mostExtensions;
+    private long extensions;
 
     /**
      * A pass over at most {@code lastUse.length} nodes, none taken yet ({@link #extendTo}).
@@ -57,6 +60,16 @@ final class ChunkSweep {
      * @param keepBack whether the minimisers can be read back ({@link #choices}); without, less memory
      */
     ChunkSweep(Source source, int[] lastUse, double factor, boolean keepBack) {
+        this(source, lastUse, factor, keepBack, MOST_STATES, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #ChunkSweep(Source, int[], double, boolean)}, the pass stopping where its table would exceed {@code
+     * mostStates} entries or its extensions ({@link #extensions}) {@code mostExtensions}.
+     */
+    ChunkSweep(Source source, int[] lastUse, double factor, boolean keepBack, long mostStates, long mostExtensions) {
+        this.mostStates = Math.min(mostStates, Integer.MAX_VALUE - 8); // a table is one array
+        this.mostExtensions = mostExtensions;
         this.source = source;
         this.lastUse = lastUse;
         this.factor = factor;
@@ -97,11 +110,12 @@ final class ChunkSweep {
         long size = 1;
         for (int f : next) {
             size *= radix[f];
-            if (size > MOST_STATES) {
+            if (size > mostStates) {
                 break;
             }
         }
-        if (size > MOST_STATES || c.length == 0) {
+        extensions += (long) table.length * c.length;
+        if (size > mostStates || extensions > mostExtensions || c.length == 0) {
             stopped = true;
             return;
         }
@@ -273,6 +287,14 @@ final class ChunkSweep {
             front = java.util.Arrays.copyOf(next, kept);
         }
         return n;
+    }
+
+    /**
+     * The entries of the tables before each node taken (or tried) times that node's candidates: how far the pass went,
+     * counted as the extensions of states by layouts.
+     */
+    long extensions() {
+        return extensions;
     }
 
     /** How many nodes from the start the pass reached: the ends {@code start + 1 .. start + reached} are answered. */

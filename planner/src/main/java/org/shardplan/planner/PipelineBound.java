@@ -1954,115 +1954,71 @@ final class PipelineBound {
      * The exact least of a small problem by a dynamic program over its nodes in order: after node {@code i}, a table over
      * the layouts of the nodes up to {@code i} that still have links to later nodes (the frontier), each entry the least
      * cost of the nodes so far; the next node's layouts extend it, and nodes without later links are minimised out. A
-     * window of a few nodes whose links are short ({@link #windows}) has a frontier of a few nodes. No minimiser is kept.
-     * Null past {@code limit} entry extensions; the extensions are added to {@code spent[0]}. O(limit (1 + edges)).
+     * window of a few nodes whose links are short ({@link #windows}) has a frontier of a few nodes. The pass of a {@link
+     * ChunkSweep} read at its end; no minimiser is kept. Null past {@code limit} entry extensions or table entries; the
+     * extensions are added to {@code spent[0]}. O(limit (1 + edges)).
      */
     static Solved frontier(List<Problem.Node> nodes, List<Problem.Edge> edges, long limit, long[] spent) {
+        return frontier(nodes, edges, limit, limit, spent);
+    }
+
+    /** {@link #frontier}, null past {@code states} table entries or {@code limit} entry extensions. */
+    static Solved frontier(List<Problem.Node> nodes, List<Problem.Edge> edges, long states, long limit, long[] spent) {
         int n = nodes.size();
+        if (n == 0) {
+            return new Solved(0, null);
+        }
         int[] lastUse = new int[n];
-        double[][] cost = new double[n][];
-        List<List<Problem.Edge>> back = new ArrayList<>();
+        int[] count = new int[n];
         for (int i = 0; i < n; i++) {
             lastUse[i] = i;
-            cost[i] = nodes.get(i).costs();
-            back.add(new ArrayList<>());
         }
         for (Problem.Edge e : edges) {
             int lo = Math.min(e.from(), e.to());
             int hi = Math.max(e.from(), e.to());
             lastUse[lo] = Math.max(lastUse[lo], hi);
-            back.get(hi).add(e);
+            count[hi]++;
         }
-        int[] front = new int[0];
-        double[] table = {0};
-        long work = 0;
+        ChunkSweep.Into[] into = new ChunkSweep.Into[n];
         for (int i = 0; i < n; i++) {
-            double[] c = cost[i];
-            List<Problem.Edge> in = back.get(i);
-            double[][] ec = new double[in.size()][];
-            int[] other = new int[in.size()];
-            boolean[] rowIsMine = new boolean[in.size()];
-            int[] cols = new int[in.size()];
-            for (int q = 0; q < ec.length; q++) {
-                Problem.Edge e = in.get(q);
-                ec[q] = e.costs();
-                rowIsMine[q] = e.from() == i;
-                other[q] = rowIsMine[q] ? e.to() : e.from();
-                cols[q] = e.cols();
-            }
-            int[] next = java.util.Arrays.copyOf(front, front.length + 1);
-            int kept = 0;
-            for (int f : front) {
-                if (lastUse[f] > i) {
-                    next[kept++] = f;
-                }
-            }
-            if (lastUse[i] > i) {
-                next[kept++] = i;
-            }
-            next = java.util.Arrays.copyOf(next, kept);
-            long size = 1;
-            for (int f : next) {
-                size *= cost[f].length;
-            }
-            work += (long) table.length * c.length;
-            if (work > limit || size > limit) {
-                spent[0] += work;
-                return null;
-            }
-            double[] out = new double[(int) size];
-            java.util.Arrays.fill(out, Double.POSITIVE_INFINITY);
-            // strides of the kept nodes in the new table, and where each old digit goes
-            int[] stride = new int[next.length];
-            for (int k = next.length - 1, st = 1; k >= 0; k--) {
-                stride[k] = st;
-                st *= cost[next[k]].length;
-            }
-            int[] digitStride = new int[front.length];
-            for (int k = 0; k < front.length; k++) {
-                int at = java.util.Arrays.binarySearch(next, front[k]);
-                digitStride[k] = at >= 0 ? stride[at] : 0;
-            }
-            int ownStride = lastUse[i] > i ? stride[next.length - 1] : 0;
-            int[] radix = new int[front.length];
-            for (int k = 0; k < front.length; k++) {
-                radix[k] = cost[front[k]].length;
-            }
-            int[] digit = new int[front.length];
-            int[] pos = new int[n];
-            for (int k = 0; k < front.length; k++) {
-                pos[front[k]] = k;
-            }
-            for (int t = 0; t < table.length; t++) {
-                if (t > 0) {
-                    for (int k = front.length - 1; k >= 0 && ++digit[k] == radix[k]; k--) {
-                        digit[k] = 0;
-                    }
-                }
-                if (table[t] == Double.POSITIVE_INFINITY) {
-                    continue;
-                }
-                int base = 0;
-                for (int k = 0; k < front.length; k++) {
-                    base += digit[k] * digitStride[k];
-                }
-                for (int a = 0; a < c.length; a++) {
-                    double v = table[t] + c[a];
-                    for (int q = 0; q < ec.length; q++) {
-                        int d = digit[pos[other[q]]];
-                        v += rowIsMine[q] ? ec[q][a * cols[q] + d] : ec[q][d * cols[q] + a];
-                    }
-                    int x = base + a * ownStride;
-                    if (v < out[x]) {
-                        out[x] = v;
-                    }
-                }
-            }
-            front = next;
-            table = out;
+            into[i] = count[i] == 0 ? null : new ChunkSweep.Into(new int[count[i]], new double[count[i]][]);
+            count[i] = 0;
         }
-        spent[0] += work;
-        double least = table[0];
+        for (Problem.Edge e : edges) {
+            int lo = Math.min(e.from(), e.to());
+            int hi = Math.max(e.from(), e.to());
+            double[] t = e.costs();
+            if (e.from() > e.to()) {
+                // rows the earlier node's layouts, as the sweep reads them
+                int rows = e.rows();
+                int cols = e.cols();
+                double[] tr = new double[t.length];
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        tr[c * rows + r] = t[r * cols + c];
+                    }
+                }
+                t = tr;
+            }
+            into[hi].from()[count[hi]] = lo;
+            into[hi].table()[count[hi]++] = t;
+        }
+        ChunkSweep s = new ChunkSweep(new ChunkSweep.Source() {
+            @Override
+            public double[] cost(int i) {
+                return nodes.get(i).costs();
+            }
+
+            @Override
+            public ChunkSweep.Into into(int i) {
+                return into[i];
+            }
+        }, lastUse, 1, false, states, limit).extendTo(n);
+        spent[0] += s.extensions();
+        if (s.reached() < n) {
+            return null;
+        }
+        double least = s.least(n);
         return Double.isFinite(least) ? new Solved(Math.max(0, least), null) : null;
     }
 

@@ -23,116 +23,13 @@ final class FrontierDpExperiment {
     private FrontierDpExperiment() {
     }
 
-    /** The least of a problem without memory by the frontier program; NaN where a state would exceed {@code cap}. */
+    /**
+     * The least of a problem without memory by the frontier program (the windows' and the tightening's sweep, {@link
+     * PipelineBound#frontier}); NaN where a state would exceed {@code cap}.
+     */
     static double frontier(Problem p, int cap) {
-        int n = p.size();
-        List<List<Problem.Edge>> into = new ArrayList<>();
-        int[] last = new int[n];
-        for (int i = 0; i < n; i++) {
-            into.add(new ArrayList<>());
-            last[i] = i;
-        }
-        for (Problem.Edge e : p.edges()) {
-            if (e.from() >= e.to()) {
-                return Double.NaN; // only edges forward in the order
-            }
-            into.get(e.to()).add(e);
-            last[e.from()] = Math.max(last[e.from()], e.to());
-        }
-        int[] open = new int[0]; // the open nodes, in order
-        double[] value = {0};
-        for (int i = 0; i < n; i++) {
-            int k = p.strategies(i);
-            // the new open set: the old ones still read after i, and i where read after it
-            int[] next = new int[open.length + 1];
-            int c = 0;
-            for (int j : open) {
-                if (last[j] > i) {
-                    next[c++] = j;
-                }
-            }
-            if (last[i] > i) {
-                next[c++] = i;
-            }
-            next = java.util.Arrays.copyOf(next, c);
-            long size = 1;
-            for (int j : next) {
-                size *= p.strategies(j);
-            }
-            if (size > cap) {
-                return Double.NaN;
-            }
-            double[] nv = new double[(int) size];
-            java.util.Arrays.fill(nv, Double.POSITIVE_INFINITY);
-            int[] oldStride = strides(p, open);
-            int[] newStride = strides(p, next);
-            // per edge into i: the position of its source among the open nodes
-            List<Problem.Edge> in = into.get(i);
-            int[] srcPos = new int[in.size()];
-            for (int e = 0; e < in.size(); e++) {
-                srcPos[e] = indexOf(open, in.get(e).from());
-            }
-            int[] keepOld = new int[next.length]; // per new open node: its position among the old (-1: i itself)
-            for (int q = 0; q < next.length; q++) {
-                keepOld[q] = next[q] == i ? -1 : indexOf(open, next[q]);
-            }
-            int[] digits = new int[open.length];
-            for (int s = 0; s < value.length; s++) {
-                if (value[s] == Double.POSITIVE_INFINITY) {
-                    continue;
-                }
-                int rem = s;
-                for (int q = 0; q < open.length; q++) {
-                    digits[q] = rem / oldStride[q];
-                    rem %= oldStride[q];
-                }
-                int base = 0;
-                int iStride = 0;
-                for (int q = 0; q < next.length; q++) {
-                    if (keepOld[q] >= 0) {
-                        base += digits[keepOld[q]] * newStride[q];
-                    } else {
-                        iStride = newStride[q];
-                    }
-                }
-                for (int x = 0; x < k; x++) {
-                    double v = value[s] + p.nodes().get(i).cost(x);
-                    for (int e = 0; e < srcPos.length; e++) {
-                        v += in.get(e).cost(digits[srcPos[e]], x);
-                    }
-                    int t = base + x * iStride;
-                    if (v < nv[t]) {
-                        nv[t] = v;
-                    }
-                }
-            }
-            open = next;
-            value = nv;
-        }
-        double best = Double.POSITIVE_INFINITY;
-        for (double v : value) {
-            best = Math.min(best, v);
-        }
-        return best;
-    }
-
-    private static int[] strides(Problem p, int[] open) {
-        int[] s = new int[open.length];
-        int acc = 1;
-        for (int q = open.length - 1; q >= 0; q--) {
-            s[q] = acc;
-            acc *= p.strategies(open[q]);
-        }
-        return s;
-    }
-
-    private static int indexOf(int[] a, int x) {
-        for (int q = 0; q < a.length; q++) {
-            if (a[q] == x) {
-                return q;
-            }
-        }
-        return -1;
+        var s = PipelineBound.frontier(p.nodes(), p.edges(), cap, Long.MAX_VALUE, new long[1]);
+        return s == null ? Double.NaN : s.value();
     }
 
     public static void main(String[] args) throws Exception {

@@ -646,34 +646,20 @@ class PipelineBoundTest {
     @Test
     void chunkProblemsSolvedAheadByATwinGiveTheSameTightenedBound() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().availableProcessors() >= 2, "one processor");
-        Pipelined pl = pipelined(DENSENET, 16, 2, 1, 8L);
-        var o = pl.o();
-        StageProblem.Filter f = pl.ps().filter(pl.cg(), pl.micro(), pl.per());
-        Schedule zb = Schedules.of("zero-bubble");
-        PipelineBound.Least[] r = new PipelineBound.Least[2];
-        PipelineBound[] bounds = new PipelineBound[2];
         boolean was = PipelineBound.tightenAhead;
         boolean swept = PipelineBound.chunkSweeps;
+        TightenedTwice t;
         try {
             PipelineBound.chunkSweeps = false; // the twin solves ahead only where each chunk problem is solved apart
-            for (int k = 0; k < 2; k++) {
-                PipelineBound.tightenAhead = k == 0;
-                bounds[k] = leastOf(pl.ps(), o.built(), o.builder(), f, pl.pos(), pl.per());
-                bounds[k].otherCores = () -> true;
-                r[k] = bounds[k].least(zb, 2, 1, 1, o.stepSeconds(), PipelineSearch.SCHEDULE_BOUND_PARTITIONS, () -> 600);
-            }
+            t = tightenedTwice(first -> PipelineBound.tightenAhead = first, true);
         } finally {
             PipelineBound.tightenAhead = was;
             PipelineBound.chunkSweeps = swept;
         }
-        assertTrue(bounds[1].tightened() >= 2, "partitions tightened: " + bounds[1].tightened());
-        assertEquals(r[1].step(), r[0].step(), "least step");
-        assertArrayEquals(r[1].ends(), r[0].ends(), "minimising partition");
-        assertArrayEquals(r[1].layouts(), r[0].layouts(), "its layouts");
-        assertEquals(bounds[1].tightened(), bounds[0].tightened(), "partitions tightened");
-        assertEquals(bounds[1].chunkSolves(), bounds[0].chunkSolves(), "chunk solves");
-        assertEquals(0, bounds[1].solvedByTwin(), "no twin");
-        assertTrue(bounds[0].solvedByTwin() > 0, "chunk problems taken from the twin: " + bounds[0].solvedByTwin());
+        assertEquals(t.r()[1].step(), t.r()[0].step(), "least step");
+        assertArrayEquals(t.r()[1].layouts(), t.r()[0].layouts(), "its layouts");
+        assertEquals(0, t.bounds()[1].solvedByTwin(), "no twin");
+        assertTrue(t.bounds()[0].solvedByTwin() > 0, "chunk problems taken from the twin: " + t.bounds()[0].solvedByTwin());
     }
 
     /**
@@ -684,29 +670,49 @@ class PipelineBoundTest {
      */
     @Test
     void chunkProblemsAnsweredBySweepsGiveTheSameTightenedBound() throws Exception {
+        boolean was = PipelineBound.chunkSweeps;
+        TightenedTwice t;
+        try {
+            t = tightenedTwice(first -> PipelineBound.chunkSweeps = first, false);
+        } finally {
+            PipelineBound.chunkSweeps = was;
+        }
+        assertEquals(t.r()[1].step(), t.r()[0].step(), 1e-12 * t.r()[1].step(), "least step");
+        assertEquals(0, t.bounds()[1].sweepAnswers(), "no sweep");
+        assertTrue(t.bounds()[0].sweepAnswers() > 0, "chunk problems answered by sweeps: " + t.bounds()[0].sweepAnswers());
+    }
+
+    /** Two bounds' least steps and the bounds themselves, the first made with a setting on, the second with it off. */
+    private record TightenedTwice(PipelineBound.Least[] r, PipelineBound[] bounds) {
+    }
+
+    /**
+     * DenseNet-121 at batch 8 on 16 A100s, two stages of one micro-batch, its zero-bubble least step bounded twice, {@code
+     * set} given true before the first bound is made and false before the second ({@code otherCores}: another core
+     * free for each); both tighten partitions past the first, the same ones with the same chunk solves, to the same least
+     * partition (the caller compares the rest).
+     */
+    private static TightenedTwice tightenedTwice(java.util.function.Consumer<Boolean> set, boolean otherCores)
+            throws Exception {
         Pipelined pl = pipelined(DENSENET, 16, 2, 1, 8L);
         var o = pl.o();
         StageProblem.Filter f = pl.ps().filter(pl.cg(), pl.micro(), pl.per());
         Schedule zb = Schedules.of("zero-bubble");
         PipelineBound.Least[] r = new PipelineBound.Least[2];
         PipelineBound[] bounds = new PipelineBound[2];
-        boolean was = PipelineBound.chunkSweeps;
-        try {
-            for (int k = 0; k < 2; k++) {
-                PipelineBound.chunkSweeps = k == 0;
-                bounds[k] = leastOf(pl.ps(), o.built(), o.builder(), f, pl.pos(), pl.per());
-                r[k] = bounds[k].least(zb, 2, 1, 1, o.stepSeconds(), PipelineSearch.SCHEDULE_BOUND_PARTITIONS, () -> 600);
+        for (int k = 0; k < 2; k++) {
+            set.accept(k == 0);
+            bounds[k] = leastOf(pl.ps(), o.built(), o.builder(), f, pl.pos(), pl.per());
+            if (otherCores) {
+                bounds[k].otherCores = () -> true;
             }
-        } finally {
-            PipelineBound.chunkSweeps = was;
+            r[k] = bounds[k].least(zb, 2, 1, 1, o.stepSeconds(), PipelineSearch.SCHEDULE_BOUND_PARTITIONS, () -> 600);
         }
         assertTrue(bounds[1].tightened() >= 2, "partitions tightened: " + bounds[1].tightened());
-        assertEquals(r[1].step(), r[0].step(), 1e-12 * r[1].step(), "least step");
         assertArrayEquals(r[1].ends(), r[0].ends(), "minimising partition");
         assertEquals(bounds[1].tightened(), bounds[0].tightened(), "partitions tightened");
         assertEquals(bounds[1].chunkSolves(), bounds[0].chunkSolves(), "chunk solves");
-        assertEquals(0, bounds[1].sweepAnswers(), "no sweep");
-        assertTrue(bounds[0].sweepAnswers() > 0, "chunk problems answered by sweeps: " + bounds[0].sweepAnswers());
+        return new TightenedTwice(r, bounds);
     }
 
     /**
