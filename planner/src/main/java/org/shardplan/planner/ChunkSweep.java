@@ -82,12 +82,13 @@ final class ChunkSweep {
     }
 
     /**
-     * Takes the nodes up to the first {@code count} (from the start) into the pass, where the frontier allows: afterwards
-     * {@link #reached} is {@code count}, or less where the table would have exceeded {@link #MOST_STATES} (the pass has
-     * stopped for good). O(entries candidates (1 + links)) per node taken.
+     * Takes the nodes up to the first {@code count} (from the start; at most all of them) into the pass, where the
+     * frontier allows: afterwards {@link #reached} is {@code count}, or less where the table would have exceeded its most
+     * entries or extensions (the pass has stopped for good). O(entries candidates (1 + links)) per node taken.
      */
     ChunkSweep extendTo(int count) {
-        while (!stopped && reached < count) {
+        int most = Math.min(count, lastUse.length);
+        while (!stopped && reached < most) {
             step(reached);
         }
         return this;
