@@ -1465,8 +1465,19 @@ final class PipelineBound {
      */
     static final long SWEEP_BACK = 30_000_000;
 
+    /** The most entries of the sweeps' ways back this bound keeps: {@link #SWEEP_BACK} (tests: less). */
+    long sweepBackBudget = SWEEP_BACK;
+
     /** The entries of the ways back the sweeps hold now. */
     private long sweepBack;
+
+    /** The sweeps dropped to keep their ways back within {@link #sweepBackBudget} (tests). */
+    private int sweepsDropped;
+
+    /** {@link #sweepsDropped}. */
+    int sweepsDropped() {
+        return sweepsDropped;
+    }
 
     /** The work of the sweeps so far ({@link ChunkSweep#work}). */
     private long sweepWork;
@@ -1743,11 +1754,12 @@ final class PipelineBound {
         sweepWork += s.work() - work;
         sweepBack += s.backEntries() - held;
         for (java.util.Iterator<Map.Entry<SweepKey, ChunkSweep>> it = sweeps.entrySet().iterator();
-                sweepBack > SWEEP_BACK && it.hasNext();) {
+                sweepBack > sweepBackBudget && it.hasNext();) {
             ChunkSweep old = it.next().getValue();
             if (old != s) {
                 sweepBack -= old.backEntries();
                 it.remove();
+                sweepsDropped++;
             }
         }
         if (s.reached() < count) {

@@ -718,7 +718,9 @@ class PipelineBoundTest {
     /**
      * A partition's exact solve ({@link PipelineBound#partitionBound}) with its chunk problems answered by sweeps gives the
      * bound and the step of its layouts of one solve per chunk problem, on random partitions of DenseNet-121 (batch 8, 32
-     * A100s, four stages of one micro-batch) and of a small GPT (four stages, eight micro-batches) under zero bubble.
+     * A100s, four stages of one micro-batch) and of a small GPT (four stages, eight micro-batches) under zero bubble; and
+     * the same bound and layouts where the passes are dropped as soon as another is used (their ways back over budget)
+     * and swept again when met again.
      */
     @Test
     void aPartitionsExactSolveBySweepsIsTheSolvers() throws Exception {
@@ -729,19 +731,28 @@ class PipelineBoundTest {
             Pipelined pl = pipelined(model, model == DENSENET ? 32 : 16, 4, m, model == DENSENET ? 8L : 64L);
             PipelineBound on = leastOf(pl);
             PipelineBound off = leastOf(pl);
+            PipelineBound dropping = leastOf(pl);
             on.sweeping = true;
+            dropping.sweeping = true;
+            dropping.sweepBackBudget = 1; // every pass but the one in use dropped, and swept again when met again
             var paths = new PipelineBound.Paths(Schedules.of("zero-bubble"), 4, m, 1);
             for (int t = 0; t < 4; t++) {
                 int[] ends = t == 0 ? on.evenShares(4) : PartitionSolveReuseTest.randomEnds(on.segments(), 4, rnd);
                 var a = off.partitionBound(paths, 4, ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS, () -> 600);
                 var b = on.partitionBound(paths, 4, ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS, () -> 600);
+                var c = dropping.partitionBound(paths, 4, ends, Double.POSITIVE_INFINITY, PipelineBound.PARTITION_ROUNDS,
+                        () -> 600);
                 String what = (model == DENSENET ? "densenet" : "gpt") + " at " + java.util.Arrays.toString(ends);
                 assertEquals(a.bound(), b.bound(), 1e-9 * a.bound(), what + ": bound");
                 assertEquals(a.step(), b.step(), 1e-9 * a.step(), what + ": its layouts' step");
+                assertEquals(b.bound(), c.bound(), 0.0, what + ": bound with passes dropped");
+                assertArrayEquals(b.layouts(), c.layouts(), what + ": layouts with passes dropped");
                 checked++;
             }
             assertTrue(on.sweepAnswers() > 0, "answered by sweeps: " + on.sweepAnswers());
             assertEquals(0, off.sweepAnswers());
+            assertEquals(0, on.sweepsDropped());
+            assertTrue(model != DENSENET || dropping.sweepsDropped() > 0, "passes dropped: " + dropping.sweepsDropped());
         }
         assertEquals(8, checked);
     }
