@@ -97,24 +97,8 @@ final class ChunkSweep {
     private void step(int i) {
         double[] c = source.cost(i);
         radix[i] = c.length;
-        int[] next = new int[front.length + 1];
-        int kept = 0;
-        for (int f : front) {
-            if (lastUse[f] > i) {
-                next[kept++] = f;
-            }
-        }
-        if (lastUse[i] > i) {
-            next[kept++] = i;
-        }
-        next = java.util.Arrays.copyOf(next, kept);
-        long size = 1;
-        for (int f : next) {
-            size *= radix[f];
-            if (size > mostStates) {
-                break;
-            }
-        }
+        int[] next = nextFront(front, lastUse, i);
+        long size = states(next, radix, mostStates);
         extensions += (long) table.length * c.length;
         if (size > mostStates || extensions > mostExtensions || c.length == 0) {
             stopped = true;
@@ -269,25 +253,40 @@ final class ChunkSweep {
             if (radix[i] == 0) {
                 return i;
             }
-            int[] next = new int[front.length + 1];
-            int kept = 0;
-            long size = 1;
-            for (int f : front) {
-                if (lastUse[f] > i) {
-                    next[kept++] = f;
-                    size = Math.min(size * radix[f], MOST_STATES + 1L);
-                }
-            }
-            if (lastUse[i] > i) {
-                next[kept++] = i;
-                size = Math.min(size * radix[i], MOST_STATES + 1L);
-            }
-            if (size > MOST_STATES) {
+            int[] next = nextFront(front, lastUse, i);
+            if (states(next, radix, MOST_STATES) > MOST_STATES) {
                 return i;
             }
-            front = java.util.Arrays.copyOf(next, kept);
+            front = next;
         }
         return n;
+    }
+
+    /** The frontier after node {@code i}: the nodes of {@code front} and {@code i} itself that link past {@code i}. */
+    private static int[] nextFront(int[] front, int[] lastUse, int i) {
+        int[] next = new int[front.length + 1];
+        int kept = 0;
+        for (int f : front) {
+            if (lastUse[f] > i) {
+                next[kept++] = f;
+            }
+        }
+        if (lastUse[i] > i) {
+            next[kept++] = i;
+        }
+        return java.util.Arrays.copyOf(next, kept);
+    }
+
+    /** The entries of a table over {@code front}'s candidates ({@code radix} per node); past {@code most}, some larger. */
+    private static long states(int[] front, int[] radix, long most) {
+        long size = 1;
+        for (int f : front) {
+            size *= radix[f];
+            if (size > most) {
+                break;
+            }
+        }
+        return size;
     }
 
     /**

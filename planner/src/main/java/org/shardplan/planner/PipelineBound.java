@@ -1263,15 +1263,7 @@ final class PipelineBound {
             key.add(h);
         }
         for (int i = 0; i < n; i++) {
-            ProblemBuilder.Unit u = b.units().get(lo + i);
-            int[] a = new int[u.layouts().size()];
-            int c = 0;
-            for (int k = 0; k < a.length; k++) {
-                if (filter.allows(u, k)) {
-                    a[c++] = k;
-                }
-            }
-            allowed[i] = java.util.Arrays.copyOf(a, c);
+            allowed[i] = allowedLayouts(filter, b.units().get(lo + i));
         }
         // the problem's key is its costs and link tables, millions of entries for a chunk of a decoder's layers; the
         // builder's units of one class share their cost lists and its links of one class their tables, so what the key
@@ -1409,6 +1401,17 @@ final class PipelineBound {
         return known.value();
     }
 
+    /** The layouts of unit {@code u} that filter {@code f} allows, by index, increasing. O(layouts). */
+    private static int[] allowedLayouts(StageProblem.Filter f, ProblemBuilder.Unit u) {
+        int[] a = new int[u.layouts().size()];
+        int c = 0;
+        for (int k = 0; k < a.length; k++) {
+            if (f.allows(u, k)) {
+                a[c++] = k;
+            }
+        }
+        return java.util.Arrays.copyOf(a, c);
+    }
 
     /** Layout cost {@code x}'s term in a problem of part {@code part} ({@link #solve}), for node {@code node}. O(1). */
     private double own(int part, ProblemBuilder.Cost x, int node, boolean recompute) {
@@ -1440,7 +1443,6 @@ final class PipelineBound {
         return part == WORK || part == FORWARD_INPUT || part == REDUCE_BUCKET || part == REDUCE_BUCKET_U
                 || part == REDUCE_BARE ? 1 : part == COMBO || part == COMBO_BARE ? (combo[0] + combo[1]) / 2 : 0.5;
     }
-
 
     /**
      * Whether {@link #tighten}'s chunk problems (a chunk's nodes alone, every term weighted 1) are answered by sweeps
@@ -1526,15 +1528,7 @@ final class PipelineBound {
             lastUse = new int[nodes];
             firstUse = new int[nodes];
             for (int i = 0; i < nodes; i++) {
-                ProblemBuilder.Unit u = units.get(i);
-                int[] a = new int[u.layouts().size()];
-                int c = 0;
-                for (int q = 0; q < a.length; q++) {
-                    if (f.allows(u, q)) {
-                        a[c++] = q;
-                    }
-                }
-                allowed[i] = java.util.Arrays.copyOf(a, c);
+                allowed[i] = allowedLayouts(f, units.get(i));
                 lastUse[i] = i;
                 firstUse[i] = i;
             }
