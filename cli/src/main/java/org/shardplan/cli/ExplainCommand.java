@@ -14,6 +14,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code shardplan explain PLAN}: prints the report of a saved plan. */
 @Command(name = "explain", mixinStandardHelpOptions = true,
+        header = "Prints a saved plan's summary, stages, per-layer table and baselines.",
         description = "Prints the summary, stages, per-layer table and baselines of a saved plan (shardplan-plan/2 or /1).")
 public final class ExplainCommand implements Callable<Integer> {
 

@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
  * plan it can express, priced again, the difference stated on standard error.
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
+        header = "Writes a plan as a training stack's config: Megatron-LM, DeepSpeed, torchtitan, DTensor, ONNX.",
         description = {"Writes a plan for a training stack: megatron (Megatron-LM arguments), deepspeed (DeepSpeed JSON),",
                 "torchtitan (a Trainer.Config's parallelism), dtensor (PyTorch parallelize_plan, mesh, split_spec), onnx",
                 "(the model with ONNX 1.18 multi-device annotations). docs/exports.md describes each.",

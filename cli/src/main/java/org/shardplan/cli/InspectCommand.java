@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
  * resolved. Without MODEL it inspects the bundled transformer encoder with batch=8, seq=128.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
+        header = "Summarises an ONNX model: operators, parameters, FLOPs, shapes and the coarse graph.",
         description = {"Reads an ONNX model and summarises it: operators, parameters, forward FLOPs, inputs and "
                 + "outputs with their inferred shapes, the values whose shape is not resolved, and the coarse graph "
                 + "for planning.",

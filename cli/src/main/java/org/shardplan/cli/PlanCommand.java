@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
  * Exit code 3 when no plan fits the memory limit.
  */
 @Command(name = "plan", mixinStandardHelpOptions = true,
+        header = "Finds the fastest split of a model over a cluster: data, tensor, pipeline and their layouts.",
         description = {"Finds the fastest split of every layer of a model over a cluster (data, tensor and operator",
                 "parallelism laid out on the node hierarchy), compares it with data parallelism and the expert plan",
                 "(Megatron for transformers, one weird trick for CNNs) under the same cost model, and prints or writes",

@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
  * held-out predictions with them.
  */
 @Command(name = "profile", mixinStandardHelpOptions = true,
+        header = "Measures a model's operators with ONNX Runtime on this CPU and calibrates the cost model.",
         description = "Measures a model's operators and the whole model with ONNX Runtime on this CPU, records them"
                 + " in this machine's calibration file, and compares the cost model's predictions with the measurements"
                 + " (each node predicted from the calibration of other shapes, its own measurement held out).")

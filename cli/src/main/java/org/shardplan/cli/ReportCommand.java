@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
  * self-contained HTML page ({@link HtmlReport}); without {@code --html}, the terminal report.
  */
 @Command(name = "report", mixinStandardHelpOptions = true,
+        header = "Draws a saved plan: a self-contained HTML page (--html) or the terminal report.",
         description = {"Draws a saved plan: with --html, one self-contained HTML page (summary, device mesh, per-layer",
                 "strategies and times, memory against the limit, the simulated pipeline schedule, warnings; SVG, no",
                 "network); without, the terminal report."})

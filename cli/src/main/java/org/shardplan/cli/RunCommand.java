@@ -26,6 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * the outputs equal the whole model's.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
+        header = "Runs a pipeline plan made for this CPU forward, stage by stage, and checks its outputs.",
         description = {"Runs a pipeline plan made for this machine (plan --device cpu-local, one",
                 "device per core) forward only: each stage as its own ONNX model in its own",
                 "ONNX Runtime session (one thread) on its own worker thread, the plan's",

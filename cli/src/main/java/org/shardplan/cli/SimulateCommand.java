@@ -36,6 +36,7 @@ import picocli.CommandLine.Spec;
  * next to it.
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
+        header = "Replays one step of a saved plan as events: schedule, transfers, reductions, memory.",
         description = {"Replays one step of a saved plan (shardplan-plan/2) as events: per device group the forward and",
                 "backward of each micro-batch in schedule order, point-to-point transfers, gradient reductions, memory",
                 "over time. Prints step time, bubble fraction, busy time and peak memory per device group; for the",

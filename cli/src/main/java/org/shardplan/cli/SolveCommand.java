@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
  * An infeasible problem is an answer (exit code 0); a malformed file is bad input (exit code 2).
  */
 @Command(name = "solve", mixinStandardHelpOptions = true,
+        header = "Solves a strategy problem file (shardplan-problem/1): one strategy per node, least cost.",
         description = {"Solves a strategy problem file (shardplan-problem/1, plain or .json.gz): picks one strategy per node",
                 "minimising node plus edge costs, within the memory limit if the file sets one."})
 public final class SolveCommand implements Callable<Integer> {

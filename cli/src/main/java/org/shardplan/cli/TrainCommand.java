@@ -38,6 +38,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * and measured staleness per epoch.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
+        header = "Trains a model split into pipeline stages on this CPU, asynchronously (amp) and synchronously.",
         description = {"Trains a model split into pipeline stages on this CPU, each stage on its own",
                 "thread with its own weights and SGD updates (forward and backward on real",
                 "tensors: PyTorch through DJL), asynchronously (amp: at most K instances in",

@@ -34,6 +34,27 @@ class MainSingleCommandTest {
     }
 
     @Test
+    void theCommandListGivesEachCommandAWholeSentence() {
+        // The top-level help lists a command by the first line of its header (else of its description, which is
+        // wrapped by hand and would end mid-sentence): each command has a header of one sentence.
+        CliRun help = CliRun.of("--help");
+        assertEquals(0, help.code(), help.err());
+        int checked = 0;
+        for (Map.Entry<String, CommandLine> e : Main.commandLine().getSubcommands().entrySet()) {
+            if (e.getKey().equals("help")) {
+                continue;
+            }
+            String[] header = e.getValue().getCommandSpec().usageMessage().header();
+            assertEquals(1, header.length, e.getKey() + " has no one-line header");
+            assertTrue(header[0].endsWith(".") && header[0].length() <= 100, e.getKey() + ": " + header[0]);
+            String firstWords = header[0].substring(0, header[0].indexOf(' ', 20));
+            assertTrue(help.out().contains("  " + e.getKey()) && help.out().contains(firstWords), help.out());
+            checked++;
+        }
+        assertTrue(checked >= 10, "only " + checked + " subcommands");
+    }
+
+    @Test
     void otherArgumentsGetTheFullCommandLine() {
         int all = Main.commandLine().getSubcommands().size();
         assertEquals(all, Main.commandLine(new String[] {"--version"}).getSubcommands().size());
