@@ -243,11 +243,11 @@ public final class PlanCommand implements Callable<Integer> {
         double left = Math.max(1e-3, timeLimit - (System.nanoTime() - start) / 1e9);
         long b = m.batch(given);
         int n = cluster.deviceCount();
-        if (b > 1 && n > 1 && gcd(b, n) == 1) {
-            throw new ShardplanException(m.batchOrigin(given) + " shares no factor with the " + n
-                    + " devices: no split of the batch divides evenly; use a batch divisible by a factor of " + n
-                    + (given > 0 ? "" : " (--batch, where the model has a batch axis) or devices that share a factor with it"));
-        }
+        // a batch that shares no factor with the devices has no data-parallel split; the search still splits each
+        // sample (tensor, operator and pipeline parallelism), as it does for a batch of one, and the report says why
+        String noSplit = b > 1 && n > 1 && gcd(b, n) == 1 ? m.batchOrigin(given) + " shares no factor with the " + n
+                + " devices, so no data-parallel split divides it and the plan splits each sample instead; a batch"
+                + " divisible by a factor of " + n + " allows data parallelism" : null;
         Planner p = Planner.forCluster(cluster).withBatch(b).withDims(m.bindings()).withOptimizer(OptimizerSpec.of(optimizer))
                 .withSearch(search).withTimeLimit(left).withModel(m.name(), m.imported().info().sha256())
                 .withVersion(Main.version()).withAttention(attention.equals("fused"))
@@ -276,6 +276,9 @@ public final class PlanCommand implements Callable<Integer> {
             }
             if (m.batchDim() != null) {
                 w.println("note: --batch binds the model's batch dimension, named '" + m.batchDim() + "'");
+            }
+            if (noSplit != null) {
+                w.println("note: " + noSplit);
             }
             String noBatch = given > 0 ? null : m.noBatchAxis();
             if (noBatch != null) {

@@ -183,9 +183,6 @@ class PlanCommandTest {
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("shardplan: error: device type must be one of"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
-        r = run("plan", "--devices", "8", "--batch", "7");
-        assertEquals(2, r.code());
-        assertTrue(r.err().contains("--batch 7 shares no factor with the 8 devices"), r.err());
         r = run("plan", "--memory-limit", "lots");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--memory-limit must be a positive size in bytes"), r.err());
@@ -195,8 +192,26 @@ class PlanCommandTest {
     }
 
     /**
+     * A batch that shares no factor with the devices (7 on 8) has no data-parallel split: the plan splits each sample
+     * (as for a batch of one), every replica group of one, and the report says why.
+     */
+    @Test
+    void aBatchSharingNoFactorWithTheDevicesIsPlannedWithoutDataParallelism() throws Exception {
+        CliRun r = run("plan", "--devices", "8", "--batch", "7", "--pipeline-parallel", "off");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("batch 7\n") && r.out().contains("parallelism: data 1 x tensor 8"), r.out());
+        assertTrue(r.out().contains("note: --batch 7 shares no factor with the 8 devices, so no data-parallel split"
+                + " divides it and the plan splits each sample instead"), r.out());
+        // a batch that shares one gets no such note
+        CliRun shared = run("plan", "--devices", "8", "--batch", "6", "--pipeline-parallel", "off");
+        assertEquals(0, shared.code(), shared.err());
+        assertFalse(shared.out().contains("shares no factor"), shared.out());
+    }
+
+    /**
      * A model without a batch axis (a single image, as detection models take it: its first axis is the channels) planned
-     * without --batch: the message names where the batch it cannot split came from, not a --batch nobody gave.
+     * without --batch on devices its first axis shares no factor with: the note names where that batch came from, not a
+     * --batch nobody gave.
      */
     @Test
     void aBatchTakenFromTheModelIsNamedAsSuch(@TempDir Path dir) throws Exception {
@@ -210,13 +225,14 @@ class PlanCommandTest {
                 .build();
         Path f = write(dir.resolve("image.onnx"), g);
         CliRun r = run("plan", f.toString(), "--devices", "8");
-        assertEquals(2, r.code(), r.err());
-        assertTrue(r.err().contains("the model's own batch 3 (no --batch given: the first axis of input 'image' of shape"
-                + " [3, 16, 16]) shares no factor with the 8 devices"), r.err());
-        assertFalse(r.err().contains("--batch 3"), r.err());
-        assertEquals(1, r.err().strip().lines().count(), r.err());
-        // on 3 devices the same model plans
-        assertEquals(0, run("plan", f.toString(), "--devices", "3").code());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("note: the model's own batch 3 (no --batch given: the first axis of input 'image' of"
+                + " shape [3, 16, 16]) shares no factor with the 8 devices"), r.out());
+        assertFalse(r.out().contains("--batch 3"), r.out());
+        // on 3 devices the same model plans, without the note
+        CliRun three = run("plan", f.toString(), "--devices", "3");
+        assertEquals(0, three.code(), three.err());
+        assertFalse(three.out().contains("shares no factor"), three.out());
     }
 
     /**
