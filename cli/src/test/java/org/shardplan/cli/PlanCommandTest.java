@@ -192,6 +192,30 @@ class PlanCommandTest {
     }
 
     /**
+     * A cluster of two device types and node sizes: the report's first line lists them (not the first node's type for
+     * every device), the saved plan's explain says the same, and the warning says how it was priced.
+     */
+    @Test
+    void aMixedClusterIsNamedByItsDeviceTypes(@TempDir Path dir) throws Exception {
+        Path cluster = dir.resolve("mixed.json");
+        Files.writeString(cluster, "{\"format\": \"shardplan-cluster/1\", \"nodes\": [{\"device\": \"a100-80gb\", \"devices\": 8},"
+                + " {\"device\": \"v100\", \"devices\": 4, \"count\": 2}]}");
+        Path plan = dir.resolve("plan.json");
+        CliRun r = run("plan", "--batch", "16", "--cluster", cluster.toString(), "--out", plan.toString());
+        assertEquals(0, r.code(), r.err());
+        String first = "on 16 devices (8 x a100-80gb, 8 x v100; nodes of 8 and 4 devices; not homogeneous";
+        assertTrue(r.out().lines().findFirst().orElseThrow().contains(first), r.out());
+        assertTrue(r.out().contains("warning: the cluster is not homogeneous: compute is priced on its slowest device, v100"),
+                r.out());
+        CliRun e = run("explain", plan.toString());
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().lines().findFirst().orElseThrow().contains(first), e.out());
+        // one device type and node size: the short form
+        CliRun same = run("plan", "--batch", "16", "--devices", "16");
+        assertTrue(same.out().lines().findFirst().orElseThrow().contains("on 16 x a100-40gb (8 per node), batch 16"), same.out());
+    }
+
+    /**
      * A batch that shares no factor with the devices (7 on 8) has no data-parallel split: the plan splits each sample
      * (as for a batch of one), every replica group of one, and the report says why.
      */
