@@ -28,8 +28,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
         header = "Re-costs a saved plan on its model, independently of the search (for hand-edited plans).",
-        description = {"Re-costs a plan on its model, independently of the search: checks every node's strategy against",
-                "the model and prices it again under the plan's cluster and options. For plans edited by hand.",
+        description = {"Re-costs a plan on its model, independently of the search: checks every node's strategy against the "
+                + "model and prices it again under the plan's cluster and options. For plans edited by hand.",
                 "Exit code 3 when the plan does not fit the memory limit."})
 public final class EvaluateCommand implements Callable<Integer> {
 

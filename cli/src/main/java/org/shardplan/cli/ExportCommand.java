@@ -38,9 +38,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
         header = "Writes a plan as a training stack's config: Megatron-LM, DeepSpeed, torchtitan, DTensor, ONNX.",
-        description = {"Writes a plan for a training stack: megatron (Megatron-LM arguments), deepspeed (DeepSpeed JSON),",
-                "torchtitan (a Trainer.Config's parallelism), dtensor (PyTorch parallelize_plan, mesh, split_spec), onnx",
-                "(the model with ONNX 1.18 multi-device annotations). docs/exports.md describes each.",
+        description = {"Writes a plan for a training stack: megatron (Megatron-LM arguments), deepspeed (DeepSpeed JSON), "
+                + "torchtitan (a Trainer.Config's parallelism), dtensor (PyTorch parallelize_plan, mesh, split_spec), "
+                + "onnx (the model with ONNX 1.18 multi-device annotations). docs/exports.md describes each.",
                 "A plan the format cannot express is an error naming the layer, unless --approximate."})
 public final class ExportCommand implements Callable<Integer> {
 

@@ -23,9 +23,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         header = "Summarises an ONNX model: operators, parameters, FLOPs, shapes and the coarse graph.",
-        description = {"Reads an ONNX model and summarises it: operators, parameters, forward FLOPs, inputs and "
-                + "outputs with their inferred shapes, the values whose shape is not resolved, and the coarse graph "
-                + "for planning.",
+        description = {"Reads an ONNX model and summarises it: operators, parameters, forward FLOPs, inputs and outputs with "
+                + "their inferred shapes, the values whose shape is not resolved, and the coarse graph for planning.",
                 "Without MODEL: the bundled transformer encoder (builtin:transformer, with batch=8, seq=128); "
                 + "builtin:cnn is the bundled CNN."})
 public final class InspectCommand implements Callable<Integer> {

@@ -5,10 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.shardplan.cost.cluster.Cluster;
-import org.shardplan.cost.cluster.ClusterException;
-import org.shardplan.cost.cluster.ClusterFiles;
-import org.shardplan.cost.cluster.ClusterNode;
 import org.shardplan.export.report.Folding;
 import org.shardplan.planner.Plan;
 import org.shardplan.planner.PlanNode;
@@ -29,41 +25,12 @@ final class PlanReport {
      * only in the numbers of their names and share operator, strategy and cost, in any stage (the
      * layers of a repeated block, "x N", {@link Folding}), or every node with {@code allNodes}.
      */
-    /**
-     * {@code 64 x a100-40gb (8 per node)}; for a cluster of several device types or node sizes (read from the plan's
-     * cluster definition) each type's devices and the node sizes, since one type's name would misstate it.
-     */
-    static String devicesText(Plan.ClusterInfo c) {
-        String plain = String.format(Locale.ROOT, "%d x %s (%d per node)", c.devices(), c.device(), c.devicesPerNode());
-        Cluster cl;
-        try {
-            cl = ClusterFiles.parse(c.definition(), "the plan's cluster");
-        } catch (ClusterException | RuntimeException e) {
-            return plain;
-        }
-        if (cl.isHomogeneous() || cl.deviceCount() != c.devices()) {
-            return plain;
-        }
-        Map<String, Integer> byType = new LinkedHashMap<>();
-        java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>(java.util.Comparator.reverseOrder());
-        for (ClusterNode n : cl.nodes()) {
-            byType.merge(n.device().name(), n.devices(), Integer::sum);
-            sizes.add(n.devices());
-        }
-        List<String> parts = new ArrayList<>();
-        byType.forEach((type, k) -> parts.add(k + " x " + type));
-        List<String> sizeText = sizes.stream().map(String::valueOf).toList();
-        return String.format(Locale.ROOT, "%d devices (%s; nodes of %s devices; not homogeneous, as the warning below says)",
-                c.devices(), String.join(", ", parts), sizeText.size() == 1 ? sizeText.get(0)
-                        : String.join(", ", sizeText.subList(0, sizeText.size() - 1)) + " and " + sizeText.get(sizeText.size() - 1));
-    }
-
     static String text(Plan p, String modelDisplay, boolean allNodes) {
         StringBuilder b = new StringBuilder();
         Plan.ClusterInfo c = p.cluster();
         Plan.Parallelism par = p.parallelism();
         PlanTotals t = p.totals();
-        b.append(String.format(Locale.ROOT, "plan for %s on %s%s, batch %d%n", modelDisplay, devicesText(c), c.idleNote(),
+        b.append(String.format(Locale.ROOT, "plan for %s on %s%s, batch %d%n", modelDisplay, c.devicesText(true), c.idleNote(),
                 p.batch()));
         b.append(String.format(Locale.ROOT, "parallelism: data %d x tensor %d x pipeline %d%s; %d micro-batch%s of %d per"
                 + " replica; schedule %s%s%n", par.data(), par.tensor(), par.pipeline(), par.copies() > 1 ? " x "

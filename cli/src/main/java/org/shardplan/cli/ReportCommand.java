@@ -22,9 +22,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "report", mixinStandardHelpOptions = true,
         header = "Draws a saved plan: a self-contained HTML page (--html) or the terminal report.",
-        description = {"Draws a saved plan: with --html, one self-contained HTML page (summary, device mesh, per-layer",
-                "strategies and times, memory against the limit, the simulated pipeline schedule, warnings; SVG, no",
-                "network); without, the terminal report."})
+        description = {"Draws a saved plan: with --html, one self-contained HTML page (summary, device mesh, per-layer "
+                + "strategies and times, memory against the limit, the simulated pipeline schedule, warnings; SVG, no "
+                + "network); without, the terminal report."})
 public final class ReportCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "PLAN", description = "A plan file (shardplan-plan/2 or /1).")

@@ -27,13 +27,11 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         header = "Runs a pipeline plan made for this CPU forward, stage by stage, and checks its outputs.",
-        description = {"Runs a pipeline plan made for this machine (plan --device cpu-local, one",
-                "device per core) forward only: each stage as its own ONNX model in its own",
-                "ONNX Runtime session (one thread) on its own worker thread, the plan's",
-                "micro-batches streamed through queues. Reports measured against predicted",
-                "seconds per step and whether the outputs equal the whole model's (to 1e-5 of",
-                "each output's largest magnitude). Exit code 2 for a plan made for another",
-                "cluster, 4 when the outputs differ."})
+        description = {"Runs a pipeline plan made for this machine (plan --device cpu-local, one device per core) forward "
+                + "only: each stage as its own ONNX model in its own ONNX Runtime session (one thread) on its own "
+                + "worker thread, the plan's micro-batches streamed through queues. Reports measured against predicted "
+                + "seconds per step and whether the outputs equal the whole model's (to 1e-5 of each output's largest "
+                + "magnitude). Exit code 2 for a plan made for another cluster, 4 when the outputs differ."})
 public final class RunCommand implements Callable<Integer> {
 
     /** Exit code when the pipeline's outputs differ from the whole model's. */

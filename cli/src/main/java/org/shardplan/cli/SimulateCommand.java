@@ -37,11 +37,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
         header = "Replays one step of a saved plan as events: schedule, transfers, reductions, memory.",
-        description = {"Replays one step of a saved plan (shardplan-plan/2) as events: per device group the forward and",
-                "backward of each micro-batch in schedule order, point-to-point transfers, gradient reductions, memory",
-                "over time. Prints step time, bubble fraction, busy time and peak memory per device group; for the",
-                "asynchronous amp, the message passing of its keys in flight and local updates, the time per micro-batch",
-                "and the distribution of staleness per stage against the plan's prediction."})
+        description = {"Replays one step of a saved plan (shardplan-plan/2) as events: per device group the forward and "
+                + "backward of each micro-batch in schedule order, point-to-point transfers, gradient reductions, "
+                + "memory over time. Prints step time, bubble fraction, busy time and peak memory per device group; for "
+                + "the asynchronous amp, the message passing of its keys in flight and local updates, the time per "
+                + "micro-batch and the distribution of staleness per stage against the plan's prediction."})
 public final class SimulateCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "PLAN", description = "A plan file written by shardplan plan --out.")

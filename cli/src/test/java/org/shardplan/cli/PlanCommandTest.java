@@ -203,13 +203,20 @@ class PlanCommandTest {
         Path plan = dir.resolve("plan.json");
         CliRun r = run("plan", "--batch", "16", "--cluster", cluster.toString(), "--out", plan.toString());
         assertEquals(0, r.code(), r.err());
-        String first = "on 16 devices (8 x a100-80gb, 8 x v100; nodes of 8 and 4 devices; not homogeneous";
+        String first = "on 16 devices (8 x a100-80gb, 8 x v100 in nodes of 8 and 4), batch 16";
         assertTrue(r.out().lines().findFirst().orElseThrow().contains(first), r.out());
         assertTrue(r.out().contains("warning: the cluster is not homogeneous: compute is priced on its slowest device, v100"),
                 r.out());
         CliRun e = run("explain", plan.toString());
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().lines().findFirst().orElseThrow().contains(first), e.out());
+        // the exports' header and the HTML report's cluster row say the same
+        CliRun m = run("export", "megatron", plan.toString(), "--approximate");
+        assertEquals(0, m.code(), m.err());
+        assertTrue(m.out().lines().findFirst().orElseThrow().contains(first), m.out());
+        Path html = dir.resolve("plan.html");
+        assertEquals(0, run("report", plan.toString(), "--html=" + html).code());
+        assertTrue(Files.readString(html).contains(": 16 devices (8 &times; a100-80gb, 8 &times; v100 in nodes of 8 and 4)"));
         // one device type and node size: the short form
         CliRun same = run("plan", "--batch", "16", "--devices", "16");
         assertTrue(same.out().lines().findFirst().orElseThrow().contains("on 16 x a100-40gb (8 per node), batch 16"), same.out());

@@ -12,9 +12,9 @@ final class Header {
     /** The lines, each prefixed with {@code prefix} ({@code "# "} or {@code "// "}). */
     static String of(Plan p, String prefix, String follows, List<String> notes) {
         StringBuilder b = new StringBuilder();
-        b.append(prefix).append(String.format(Locale.ROOT, "shardplan plan for %s on %d x %s%s, batch %d: data %d x tensor %d"
+        b.append(prefix).append(String.format(Locale.ROOT, "shardplan plan for %s on %s%s, batch %d: data %d x tensor %d"
                 + " x pipeline %d, %d micro-batch%s, schedule %s; predicted step %.3f ms, %.2f GiB per device%n",
-                p.model().name(), p.cluster().devices(), p.cluster().device(), p.cluster().idleNote(), p.batch(),
+                p.model().name(), p.cluster().devicesText(false), p.cluster().idleNote(), p.batch(),
                 p.parallelism().data(),
                 p.parallelism().tensor(), p.parallelism().pipeline(), p.parallelism().microBatches(),
                 p.parallelism().microBatches() == 1 ? "" : "es", p.schedule().name(), 1e3 * p.totals().stepSeconds(),

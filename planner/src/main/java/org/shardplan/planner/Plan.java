@@ -1,5 +1,6 @@
 package org.shardplan.planner;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -147,6 +148,56 @@ public record Plan(Model model, ClusterInfo cluster, long batch, Map<String, Lon
                 }
             }
             return devices;
+        }
+
+        /**
+         * The type of each device, read from {@link #definition}; every one {@link #device} where the definition is
+         * absent, does not parse or counts other devices.
+         */
+        public List<String> deviceTypes() {
+            org.shardplan.cost.cluster.Cluster cl = parsed();
+            List<String> types = new ArrayList<>(devices);
+            for (int d = 0; d < devices; d++) {
+                types.add(cl == null ? device : cl.device(d).name());
+            }
+            return types;
+        }
+
+        /**
+         * {@code 64 x a100-40gb (8 per node)} ({@code perNode}) or {@code 64 x a100-40gb}; for a cluster of several
+         * device types or node sizes, each type's devices and the node sizes ({@code 16 devices (8 x a100-80gb, 8 x
+         * v100 in nodes of 8 and 4)}), which one type's name would misstate.
+         */
+        public String devicesText(boolean perNode) {
+            org.shardplan.cost.cluster.Cluster cl = parsed();
+            if (cl == null || cl.isHomogeneous()) {
+                return devices + " x " + device + (perNode ? " (" + devicesPerNode + " per node)" : "");
+            }
+            Map<String, Integer> byType = new LinkedHashMap<>();
+            java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>(java.util.Comparator.reverseOrder());
+            for (org.shardplan.cost.cluster.ClusterNode n : cl.nodes()) {
+                byType.merge(n.device().name(), n.devices(), Integer::sum);
+                sizes.add(n.devices());
+            }
+            List<String> parts = new ArrayList<>();
+            byType.forEach((type, k) -> parts.add(k + " x " + type));
+            List<String> sz = sizes.stream().map(String::valueOf).toList();
+            return devices + " devices (" + String.join(", ", parts) + " in nodes of " + (sz.size() == 1 ? sz.get(0)
+                    : String.join(", ", sz.subList(0, sz.size() - 1)) + " and " + sz.get(sz.size() - 1)) + ")";
+        }
+
+        /** The cluster of {@link #definition} where it parses and has {@link #devices} devices, else null. */
+        private org.shardplan.cost.cluster.Cluster parsed() {
+            if (definition == null) {
+                return null;
+            }
+            try {
+                org.shardplan.cost.cluster.Cluster cl = org.shardplan.cost.cluster.ClusterFiles.parse(definition,
+                        "the plan's cluster");
+                return cl.deviceCount() == devices ? cl : null;
+            } catch (org.shardplan.cost.cluster.ClusterException | RuntimeException e) {
+                return null;
+            }
         }
 
         /** {@code " (N of the M devices given, the others idle)"} where {@link #givenDevices} is more, else empty. */

@@ -76,6 +76,28 @@ class PlanJsonTest {
     }
 
     @Test
+    void aMixedClustersDevicesAreNamedByTheirTypes() {
+        String mixed = "{\"format\": \"shardplan-cluster/1\", \"nodes\": [{\"device\": \"a100-80gb\", \"devices\": 8},"
+                + " {\"device\": \"v100\", \"devices\": 4, \"count\": 2}]}";
+        Plan.ClusterInfo c = new Plan.ClusterInfo("mixed", 16, 4, "a100-80gb", 32e9, mixed);
+        assertEquals("16 devices (8 x a100-80gb, 8 x v100 in nodes of 8 and 4)", c.devicesText(true));
+        java.util.List<String> types = c.deviceTypes();
+        assertEquals(16, types.size());
+        assertEquals(java.util.Collections.nCopies(8, "a100-80gb"), types.subList(0, 8));
+        assertEquals(java.util.Collections.nCopies(8, "v100"), types.subList(8, 16));
+        // one type and node size, a definition that does not parse or counts other devices: the first type for all
+        Plan.ClusterInfo same = new Plan.ClusterInfo("x", 16, 8, "a100-40gb", 40e9,
+                "{\"nodes\": [{\"device\": \"a100-40gb\", \"devices\": 8, \"count\": 2}]}");
+        assertEquals("16 x a100-40gb (8 per node)", same.devicesText(true));
+        assertEquals("16 x a100-40gb", same.devicesText(false));
+        for (String other : new String[] {"{}", "not json", null, mixed.replace("\"count\": 2", "\"count\": 3")}) {
+            Plan.ClusterInfo o = new Plan.ClusterInfo("x", 16, 4, "a100-80gb", 32e9, other);
+            assertEquals("16 x a100-80gb (4 per node)", o.devicesText(true), other);
+            assertEquals(java.util.Collections.nCopies(16, "a100-80gb"), o.deviceTypes(), other);
+        }
+    }
+
+    @Test
     void errorsNameTheField() throws Exception {
         String json = PlanJson.write(plan());
         PlanFormatException e = assertThrows(PlanFormatException.class,

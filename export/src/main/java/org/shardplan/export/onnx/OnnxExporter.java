@@ -128,8 +128,9 @@ public final class OnnxExporter implements Exporter {
     /** {@code DeviceConfigurationProto}: the cluster's devices, named {@code device0}... */
     static Proto configuration(Plan p) {
         Proto c = new Proto().string(1, CONFIGURATION).varint(2, p.cluster().devices());
+        List<String> types = p.cluster().deviceTypes();
         for (int d = 0; d < p.cluster().devices(); d++) {
-            c.string(3, p.cluster().device() + ":" + d);
+            c.string(3, types.get(d) + ":" + d);
         }
         return c;
     }

@@ -65,8 +65,7 @@ public final class HtmlReport {
         b.append("</p>\n<table>\n");
         row(b, "model", esc(p.model().name()) + String.format(Locale.ROOT, " (%d graph nodes, %d planned)",
                 p.model().graphNodes(), p.model().coarseNodes()));
-        row(b, "cluster", String.format(Locale.ROOT, "%s: %d &times; %s, %d per node", esc(p.cluster().name()),
-                p.cluster().devices(), esc(p.cluster().device()), p.cluster().devicesPerNode()));
+        row(b, "cluster", esc(p.cluster().name()) + ": " + esc(p.cluster().devicesText(true)).replace(" x ", " &times; "));
         row(b, "batch", p.batch() + (p.dims().isEmpty() ? "" : " (" + esc(p.dims().toString()) + ")"));
         row(b, "micro-batches", String.format(Locale.ROOT, "%d of %d samples per data-parallel replica", par.microBatches(),
                 par.microBatchSize()));
