@@ -31,10 +31,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "plan", mixinStandardHelpOptions = true,
         header = "Finds the fastest split of a model over a cluster: data, tensor, pipeline and their layouts.",
         description = {"Finds the fastest split of every layer of a model over a cluster (data, tensor, operator and "
-                + "pipeline parallelism laid out on the node hierarchy), compares it with data parallelism and the expert plan "
-                + "(Megatron for transformers, one weird trick for CNNs) under the same cost model, and prints or "
-                + "writes the plan (shardplan-plan/2). Without MODEL: the bundled transformer (batch 64, seq 128) on 8 "
-                + "x a100-40gb.",
+                + "pipeline parallelism laid out on the node hierarchy), compares it with data parallelism and the "
+                + "expert plan (Megatron for transformers, one weird trick for CNNs) under the same cost model, and "
+                + "prints or writes the plan (shardplan-plan/2). Without MODEL: the bundled transformer (batch 64, seq "
+                + "128) on 8 x a100-40gb.",
                 "Exit code 3 when no plan fits the memory limit (the message says what would)."})
 public final class PlanCommand implements Callable<Integer> {
 
