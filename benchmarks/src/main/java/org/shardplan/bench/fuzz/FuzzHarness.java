@@ -25,7 +25,8 @@ import org.shardplan.cli.Main;
  * handled; exit code 1, a stack trace on stdout or stderr (no {@code --verbose} is given), a throwable
  * escaping the command line, or a run over {@link #LIMIT_SECONDS} is a failure. Every mutant is
  * inspected; a share of those from plannable seeds is also planned (8 devices, batch 8, 5 s solver
- * limit). Writes a results table ({@code benchmarks/results/fuzz.md}).
+ * limit). Prints a results table, and writes it to {@code --out FILE} where given (the results kept in
+ * {@code benchmarks/results/fuzz.md} gather several runs: a run is added to them by hand, not written over them).
  *
  * <p>Usage: {@code FuzzHarness [--count N] [--seed S] [--plan-share F] [--models DIR] [--out FILE]}.
  * Seeds are the bundled models and, with {@code --models}, the {@code .onnx} files of that folder up
@@ -235,7 +236,7 @@ public final class FuzzHarness {
         long seed = 1;
         double planShare = 0.2;
         Path models = null;
-        Path out = Path.of("benchmarks/results/fuzz.md");
+        Path out = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--count" -> count = Integer.parseInt(args[++i]);
@@ -264,8 +265,10 @@ public final class FuzzHarness {
             }
         });
         String table = table(all, seeds, count, seed, planShare, (System.nanoTime() - t0) / 1e9);
-        Files.createDirectories(out.toAbsolutePath().getParent());
-        Files.writeString(out, table);
+        if (out != null) {
+            Files.createDirectories(out.toAbsolutePath().getParent());
+            Files.writeString(out, table);
+        }
         System.out.print(table);
     }
 }
