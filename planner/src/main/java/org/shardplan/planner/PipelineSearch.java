@@ -254,6 +254,11 @@ final class PipelineSearch {
 
     /** The micro-batch counts to try, in increasing order (after {@link #pipelineCandidates}). */
     List<Integer> microCandidates() throws ShardplanException {
+        if (opts.data().isPresent() && batch > 0 && batch % opts.data().getAsInt() != 0) {
+            // no micro-batch count gives each replica a whole share of the batch
+            throw new ShardplanException("--data-parallel " + opts.data().getAsInt() + " must divide the global batch "
+                    + batch);
+        }
         if (opts.microBatches().isPresent()) {
             int m = opts.microBatches().getAsInt();
             if (m > 1 && (batch <= 0 || batch % m != 0)) {

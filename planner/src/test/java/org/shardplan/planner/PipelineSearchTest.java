@@ -319,6 +319,13 @@ class PipelineSearchTest {
         e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
                 .withBatch(64).withSearch(SearchOptions.AUTO.withMicroBatches(5)).plan(deep));
         assertEquals("--micro-batches must divide the global batch 64, found 5", e.getMessage());
+        // a fixed data-parallel degree that does not divide the batch: named, with or without pipelines
+        for (SearchOptions o : new SearchOptions[] {SearchOptions.AUTO.withData(2), SearchOptions.AUTO.withData(2)
+                .withPipeline(1)}) {
+            e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16)).withBatch(63)
+                    .withSearch(o).plan(deep));
+            assertEquals("--data-parallel 2 must divide the global batch 63", e.getMessage());
+        }
         e = assertThrows(ShardplanException.class, () -> Planner.forCluster(Fixtures.a100(16))
                 .withBatch(64).withSearch(SearchOptions.AUTO.withTensor(3)).plan(deep));
         assertEquals("no pipeline degree fits the fixed degrees: --tensor-parallel 3 must divide the devices of one"
