@@ -236,6 +236,9 @@ class BadOptionsTest {
                 "--max-staleness applies to the asynchronous schedule", "found --schedule auto");
         oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--schedule", "amp", "--pipeline-parallel", "1"),
                 "--schedule amp needs at least 2 pipeline stages, found --pipeline-parallel 1");
+        // several chunks a device is the interleaved schedule's alone: named, not a one-stage plan that ignores it
+        oneLine(CliRun.of("plan", "builtin:cnn", "--batch", "32", "--schedule", "zero-bubble", "--virtual-stages", "2"),
+                "--virtual-stages 2 applies to the interleaved schedule", "found --schedule zero-bubble");
     }
 
     @Test

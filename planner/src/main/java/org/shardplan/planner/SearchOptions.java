@@ -274,6 +274,12 @@ public record SearchOptions(OptionalInt pipeline, OptionalInt tensor, OptionalIn
                         + " --schedule auto with --allow async), found --schedule " + schedule.orElse("auto"));
             }
         }
+        if (virtualStages.isPresent() && virtualStages.getAsInt() > 1 && schedule.isPresent()
+                && !schedule.get().equals("interleaved")) {
+            return Optional.of("--virtual-stages " + virtualStages.getAsInt() + " applies to the interleaved schedule (the"
+                    + " only one that runs several chunks per device): it needs --schedule interleaved (or auto), found"
+                    + " --schedule " + schedule.get());
+        }
         if (pipeline.isPresent() && pipeline.getAsInt() == 1 && schedule.map(s -> s.equals("amp")).orElse(false)) {
             return Optional.of("--schedule amp needs at least 2 pipeline stages, found --pipeline-parallel 1");
         }

@@ -335,6 +335,25 @@ class PipelineSearchTest {
         assertTrue(bad.getMessage().startsWith("--schedule must be auto or one of gpipe, 1f1b"), bad.getMessage());
     }
 
+    /**
+     * A fixed virtual-stage count is the interleaved pipelines' count: one-stage plans (no chunks to interleave) stay
+     * candidates beside them, as with a fixed schedule, instead of every one-stage configuration having no plan.
+     */
+    @Test
+    void aFixedVirtualStageCountLeavesOneStagePlansAsTheyAre() throws Exception {
+        Planner one = Planner.forCluster(Fixtures.a100(8)).withBatch(64);
+        Plan plain = one.withSearch(SearchOptions.AUTO.withPipeline(1)).plan(deep);
+        Plan fixed = one.withSearch(SearchOptions.AUTO.withPipeline(1).withVirtualStages(3)).plan(deep);
+        assertEquals("none", fixed.schedule().name());
+        assertEquals(1, fixed.schedule().virtualStages());
+        assertEquals(plain.totals().stepSeconds(), fixed.totals().stepSeconds(), 1e-12);
+        // with the stages searched too, the plan is at least as fast as the one-stage plan
+        Plan any = one.withSearch(SearchOptions.AUTO.withVirtualStages(3)).plan(deep);
+        assertTrue(any.totals().stepSeconds() <= plain.totals().stepSeconds() + 1e-12, any.totals().stepSeconds() + " > "
+                + plain.totals().stepSeconds());
+        assertTrue(any.schedule().virtualStages() == 1 || any.schedule().virtualStages() == 3, any.schedule().toString());
+    }
+
     @Test
     void aTightMemoryLimitTurnsToMicroBatchesOrRecomputation() throws Exception {
         Planner free = Planner.forCluster(Fixtures.a100(8)).withBatch(512).withSearch(SearchOptions.AUTO.withPipeline(1));

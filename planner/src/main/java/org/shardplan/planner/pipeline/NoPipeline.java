@@ -22,6 +22,15 @@ public final class NoPipeline implements Schedule {
         return true;
     }
 
+    /**
+     * One stage has no model chunks to interleave: 1, whatever is requested (a fixed {@code --virtual-stages} is the
+     * interleaved pipelines' count; one-stage plans stay candidates beside them, as with a fixed {@code --schedule}).
+     */
+    @Override
+    public List<Integer> virtualStageCandidates(java.util.OptionalInt requested) {
+        return List.of(1);
+    }
+
     @Override
     public Optional<String> check(int stages, int microBatches, int virtualStages) {
         Optional<String> basic = Shapes.oneChunk(name(), stages, microBatches, virtualStages);
