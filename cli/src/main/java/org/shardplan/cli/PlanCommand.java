@@ -281,6 +281,13 @@ public final class PlanCommand implements Callable<Integer> {
             if (noSplit != null) {
                 w.println("note: " + noSplit);
             }
+            if (plan.parallelism().pipeline() == 1 && !pipeline.equals("1") && !pipeline.equals("off")
+                    && (!schedule.equals("auto") || !virtualStages.equals("auto"))) {
+                // the schedule options shape pipelines; the search kept a plan of one stage, faster than theirs
+                w.println("note: " + (schedule.equals("auto") ? "--virtual-stages " + virtualStages : "--schedule "
+                        + schedule) + " applies to pipelines, and the fastest plan found has one stage; --pipeline-parallel"
+                        + " 2 or more gives a plan with it");
+            }
             String noBatch = given > 0 ? null : m.noBatchAxis();
             if (noBatch != null) {
                 w.println("note: " + noBatch);

@@ -223,6 +223,24 @@ class PlanCommandTest {
     }
 
     /**
+     * A fixed schedule shapes pipelines; where the fastest plan found has one stage, the report says the option did not
+     * shape it and how to get a plan with it (not where the user fixed one stage).
+     */
+    @Test
+    void aScheduleTheOneStagePlanDoesNotUseIsNoted() {
+        String note = "note: --schedule amp applies to pipelines, and the fastest plan found has one stage;"
+                + " --pipeline-parallel 2 or more gives a plan with it";
+        CliRun r = run("plan", "builtin:cnn", "--batch", "32", "--devices", "4", "--schedule", "amp");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("schedule none") && r.out().contains(note), r.out());
+        CliRun two = run("plan", "builtin:cnn", "--batch", "32", "--devices", "4", "--schedule", "amp", "--pipeline-parallel", "2");
+        assertEquals(0, two.code(), two.err());
+        assertTrue(two.out().contains("schedule amp") && !two.out().contains("applies to pipelines"), two.out());
+        CliRun free = run("plan", "builtin:cnn", "--batch", "32", "--devices", "4");
+        assertFalse(free.out().contains("applies to pipelines"), free.out());
+    }
+
+    /**
      * A batch that shares no factor with the devices (7 on 8) has no data-parallel split: the plan splits each sample
      * (as for a batch of one), every replica group of one, and the report says why.
      */
