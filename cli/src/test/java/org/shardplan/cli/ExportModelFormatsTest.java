@@ -74,5 +74,16 @@ class ExportModelFormatsTest {
         assertEquals(2, bad.code());
         assertEquals(1, bad.err().strip().lines().count(), bad.err());
         assertTrue(bad.err().contains("the plan has no parareal section"), bad.err());
+        // asked for with auto and found not to pay (ResNet-18 on 2 devices: its plan warns so): the message says why
+        Path auto = dir.resolve("auto.json");
+        CliRun a = CliRun.of("plan", m.toString(), "--batch", "16", "--devices", "2", "--pipeline-parallel", "off",
+                "--parareal", "auto", "--out", auto.toString());
+        assertEquals(0, a.code(), a.err());
+        assertTrue(a.out().contains("warning: parareal: the fastest network") && a.out().contains("not faster than"),
+                a.out());
+        CliRun why = CliRun.of("export", "parareal", auto.toString(), m.toString(), "--out", dir.resolve("y.onnx").toString());
+        assertEquals(2, why.code());
+        assertTrue(why.err().contains("it was made with --parareal auto, and no parareal network was faster than the plan"
+                + " that keeps the model"), why.err());
     }
 }

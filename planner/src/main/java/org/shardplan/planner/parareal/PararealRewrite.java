@@ -130,14 +130,27 @@ public final class PararealRewrite {
     }
 
     /**
+     * Why a plan has no parareal section: not asked for, or asked for with {@code auto} and found not to pay (the plan's
+     * warning gives the fastest network's prediction), where {@code --parareal N} writes one all the same.
+     */
+    static String noSection(Plan plan) {
+        String asked = plan.options().requested().getOrDefault("parareal", "off");
+        if (asked.equals("auto")) {
+            return "the plan has no parareal section: it was made with --parareal auto, and no parareal network was"
+                    + " faster than the plan that keeps the model (its warnings say by how much); shardplan plan"
+                    + " --parareal N makes a plan with N segments all the same";
+        }
+        return "the plan has no parareal section (make it with shardplan plan --parareal auto or --parareal N)";
+    }
+
+    /**
      * Writes the plan's parareal network of the ONNX model {@code model}, already imported as {@code
      * graph} at the plan's batch, to {@code out}.
      *
      * @throws ShardplanException as {@link #write(Plan, Path, Path)}
      */
     public static Written write(Plan plan, Graph graph, Path model, Path out, Options options) throws ShardplanException {
-        Plan.Parareal p = plan.parareal().orElseThrow(() -> new ShardplanException("the plan has no parareal section"
-                + " (make it with shardplan plan --parareal auto or --parareal N)"));
+        Plan.Parareal p = plan.parareal().orElseThrow(() -> new ShardplanException(noSection(plan)));
         ModelFile m = ModelFile.read(model);
         Path dir = model.toAbsolutePath().getParent();
         Rewritten r = rewrite(m, graph, p, options, dir == null ? Path.of(".") : dir);
