@@ -37,6 +37,10 @@ public final class InspectCommand implements Callable<Integer> {
     @Mixin
     DimsOptions bindings;
 
+    @Option(names = "--batch", paramLabel = "N", description = "Binds the model's batch dimension as plan does: the one"
+            + " named batch, else the one batch-like name (batch_size, N, ...) leading its inputs.")
+    Long batch;
+
     @Option(names = "--json", description = "Print one JSON document instead of the summary.")
     boolean json;
 
@@ -59,14 +63,21 @@ public final class InspectCommand implements Callable<Integer> {
             file = Path.of(model);
             display = file.toString();
         }
-        bindings.putAll(userDims);
-        ImportOptions opts = ImportOptions.DEFAULT.withDims(bindings).withInputShapes(shapes)
+        if (batch != null && batch < 1) {
+            throw new ShardplanException("--batch must be >= 1, found " + batch);
+        }
+        ImportOptions opts = ImportOptions.DEFAULT.withInputShapes(shapes)
                 .withInputValues(this.bindings.inputValues())
                 .withParamsAsInputs(this.bindings.paramsAsInputs());
-        ImportedModel m = InspectBundled.read(file, model, opts);
-        InspectReport r = InspectReport.of(m, display, bindings);
+        PlanModel.BatchBound bound = PlanModel.bindBatch(bindings, batch == null ? 0 : batch, userDims,
+                dims -> InspectBundled.read(file, model, opts.withDims(dims)));
+        ImportedModel m = bound.model();
+        InspectReport r = InspectReport.of(m, display, bound.dims());
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? r.json() : r.text());
+        if (!json && bound.alias() != null) {
+            out.println("note: --batch binds the model's batch dimension, named '" + bound.alias() + "'");
+        }
         out.flush();
         return 0;
     }

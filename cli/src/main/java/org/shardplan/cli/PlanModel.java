@@ -130,6 +130,43 @@ record PlanModel(ImportedModel imported, String display, String name, Map<String
         return new PlanModel(m, display, name, bindings, file, batchDim);
     }
 
+    /** Imports a model with the given dimension bindings. */
+    interface Reader {
+        ImportedModel read(Map<String, Long> dims) throws ShardplanException;
+    }
+
+    /**
+     * A model read with {@code --batch} bound as {@code plan} binds it, for the commands that take {@code --batch} beside
+     * {@code --dim} without planning: the bindings, the model and the batch-like name bound (null where the dimension
+     * named {@code batch} took it, or none did).
+     */
+    record BatchBound(Map<String, Long> dims, ImportedModel model, String alias) {
+    }
+
+    /**
+     * {@code base} (defaults), then {@code batch} (0: none) as the dimension {@code batch}, then {@code userDims} (a
+     * {@code --dim} given wins); where the model names no dimension {@code batch} and one batch-like name leads its open
+     * inputs ({@link #batchAlias}), that name is bound to the batch instead and the model read again.
+     */
+    static BatchBound bindBatch(Map<String, Long> base, long batch, Map<String, Long> userDims, Reader read)
+            throws ShardplanException {
+        Map<String, Long> d = new LinkedHashMap<>(base);
+        if (batch > 0) {
+            d.put("batch", batch);
+        }
+        d.putAll(userDims);
+        ImportedModel m = read.read(d);
+        if (batch > 0 && !userDims.containsKey("batch") && m.warnings().contains(UNUSED_BATCH)) {
+            String alias = batchAlias(m, d);
+            if (alias != null) {
+                d.remove("batch");
+                d.put(alias, batch);
+                return new BatchBound(d, read.read(d), alias);
+            }
+        }
+        return new BatchBound(d, m, null);
+    }
+
     /** The importer's warning where the binding {@code batch} names no dimension of the model. */
     static final String UNUSED_BATCH = "--dim batch names no symbolic dimension of the model";
 

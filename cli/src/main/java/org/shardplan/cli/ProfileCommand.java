@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.shardplan.cost.calib.CalibrationFile;
 import org.shardplan.cost.calib.MachineFingerprint;
@@ -46,6 +47,10 @@ public final class ProfileCommand implements Callable<Integer> {
 
     @Mixin
     DimsOptions bindings;
+
+    @Option(names = "--batch", paramLabel = "N", description = "Binds the model's batch dimension as plan does: the one"
+            + " named batch, else the one batch-like name (batch_size, N, ...) leading its inputs.")
+    Long batch;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
             description = "ONNX Runtime intra-op threads (default ${DEFAULT-VALUE}: timed by the thread's CPU time, steady on a"
@@ -131,9 +136,15 @@ public final class ProfileCommand implements Callable<Integer> {
         Timing.Statistic stat = Timing.Statistic.named(statistic).orElseThrow(() -> new ShardplanException(
                 "--statistic must be low, median or min, found \"" + statistic + "\""));
         QuietGate gate = quiet == null ? QuietGate.off() : quietGate(quiet);
-        ImportOptions io = ImportOptions.DEFAULT.withDims(bindings.dims())
-                .withInputShapes(bindings.inputShapes()).withParamsAsInputs(bindings.paramsAsInputs());
-        ImportedModel m = OnnxImporter.read(model, io);
+        if (batch != null && batch < 1) {
+            throw new ShardplanException("--batch must be >= 1, found " + batch);
+        }
+        ImportOptions shapes = ImportOptions.DEFAULT.withInputShapes(bindings.inputShapes())
+                .withParamsAsInputs(bindings.paramsAsInputs());
+        PlanModel.BatchBound bound = PlanModel.bindBatch(Map.of(), batch == null ? 0 : batch, bindings.dims(),
+                dims -> OnnxImporter.read(model, shapes.withDims(dims)));
+        ImportOptions io = shapes.withDims(bound.dims());
+        ImportedModel m = bound.model();
         DeviceSpec cpu = DeviceProfiles.get(DeviceProfiles.CPU_LOCAL);
         // one-node models always run without graph optimization (the optimized graph's nodes are what
         // ONNX Runtime runs), so every level shares the calibration of level none

@@ -71,6 +71,45 @@ class InspectCommandTest {
         assertEquals("[2,16,1000]", j.at("/outputs/0/shape").toString());
     }
 
+    /**
+     * {@code --batch} binds the batch as {@code plan} does: the dimension named batch, else the one batch-like name
+     * leading the inputs (here {@code batch_size}), with the same note; a {@code --dim} of that name gives the same model.
+     */
+    @Test
+    void batchBindsTheBatchDimensionAsPlanDoes(@TempDir Path dir) throws IOException {
+        ai.onnx.proto.OnnxMl.TensorShapeProto.Builder shape = ai.onnx.proto.OnnxMl.TensorShapeProto.newBuilder()
+                .addDim(ai.onnx.proto.OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("batch_size"))
+                .addDim(ai.onnx.proto.OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(16));
+        ai.onnx.proto.OnnxMl.ValueInfoProto x = ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder().setName("x")
+                .setType(ai.onnx.proto.OnnxMl.TypeProto.newBuilder().setTensorType(ai.onnx.proto.OnnxMl.TypeProto.Tensor
+                        .newBuilder().setElemType(org.shardplan.cost.profile.OnnxModels.FLOAT).setShape(shape))).build();
+        ai.onnx.proto.OnnxMl.GraphProto g = ai.onnx.proto.OnnxMl.GraphProto.newBuilder().setName("g").addInput(x)
+                .addInitializer(org.shardplan.cost.profile.OnnxModels.randomTensor("w",
+                        org.shardplan.cost.profile.OnnxModels.FLOAT, new long[] {16, 8}, new java.util.SplittableRandom(1)))
+                .addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setName("mm").setOpType("MatMul").addInput("x")
+                        .addInput("w").addOutput("y"))
+                .addOutput(org.shardplan.cost.profile.OnnxModels.valueInfo("y", org.shardplan.cost.profile.OnnxModels.FLOAT,
+                        null))
+                .build();
+        Path f = dir.resolve("m.onnx");
+        Files.write(f, ai.onnx.proto.OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+                .addOpsetImport(ai.onnx.proto.OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build()
+                .toByteArray());
+        CliRun r = run("inspect", f.toString(), "--batch", "4");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s).*\\n  x +float32 +\\[4, 16\\]\\n.*"), r.out());
+        assertTrue(r.out().contains("note: --batch binds the model's batch dimension, named 'batch_size'"), r.out());
+        JsonNode a = new ObjectMapper().readTree(run("inspect", f.toString(), "--batch", "4", "--json").out());
+        JsonNode b = new ObjectMapper().readTree(run("inspect", f.toString(), "--dim", "batch_size=4", "--json").out());
+        assertEquals(b, a);
+        assertEquals(4, a.get("bindings").get("batch_size").asLong());
+        // without it the dimension stays open; a --batch of 0 is an error naming it
+        assertTrue(run("inspect", f.toString()).out().contains("[batch_size, 16]"));
+        CliRun zero = run("inspect", f.toString(), "--batch", "0");
+        assertEquals(2, zero.code());
+        assertTrue(zero.err().contains("--batch must be >= 1, found 0"), zero.err());
+    }
+
     @Test
     void badInputIsOneLineWithExitCode2(@TempDir Path dir) throws IOException {
         CliRun missing = run("inspect", dir.resolve("nope.onnx").toString());

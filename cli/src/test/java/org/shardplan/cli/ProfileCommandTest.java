@@ -66,8 +66,9 @@ class ProfileCommandTest {
         assertEquals(3, r.get("totals").get("measuredSignatures").asInt());
         assertEquals(3, CalibrationFile.read(cal).size());
 
+        // --batch binds the same dimension: every measurement comes from the file
         StringWriter out2 = new StringWriter();
-        assertEquals(0, run(out2, new StringWriter(), "profile", model.toString(), "--dim", "batch=4", "--threads", "1",
+        assertEquals(0, run(out2, new StringWriter(), "profile", model.toString(), "--batch", "4", "--threads", "1",
                 "--repeats", "3", "--min-time", "0", "--calibration", cal.toString()));
         assertTrue(out2.toString().contains("0 measured now, 3 from the calibration file"), out2.toString());
         assertTrue(out2.toString().contains("whole model"), out2.toString());
