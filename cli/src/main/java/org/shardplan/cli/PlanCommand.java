@@ -3,6 +3,8 @@ package org.shardplan.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -271,37 +273,40 @@ public final class PlanCommand implements Callable<Integer> {
         }
         PrintWriter w = spec.commandLine().getOut();
         w.print(json ? PlanJson.write(plan) : PlanReport.text(plan, m.display(), allNodes));
-        if (!json) {
-            if (!"analytic".equals(plan.provenance().calibration())) {
-                w.println("compute priced from the calibration " + plan.provenance().calibration());
-            }
-            if (m.batchDim() != null) {
-                w.println("note: --batch binds the model's batch dimension, named '" + m.batchDim() + "'");
-            }
-            if (noSplit != null) {
-                w.println("note: " + noSplit);
-            }
-            if (plan.parallelism().pipeline() == 1 && !pipeline.equals("1") && !pipeline.equals("off")
-                    && (!schedule.equals("auto") || !virtualStages.equals("auto"))) {
-                // the schedule options shape pipelines; the search kept a plan of one stage, faster than theirs
-                w.println("note: " + (schedule.equals("auto") ? "--virtual-stages " + virtualStages : "--schedule "
-                        + schedule) + " applies to pipelines, and the fastest plan found has one stage; --pipeline-parallel"
-                        + " 2 or more gives a plan with it");
-            }
-            String noBatch = given > 0 ? null : m.noBatchAxis();
-            if (noBatch != null) {
-                w.println("note: " + noBatch);
-            }
-            for (String x : m.imported().warnings()) {
-                if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")
-                        || x.startsWith("--dim ") && !(x.equals(PlanModel.UNUSED_BATCH) && !bindings.dims().containsKey("batch"))) {
-                    w.println("warning: " + x);
-                }
-            }
-            if (out != null) {
-                w.println("wrote " + out);
+        // what the report adds below the plan; with --json, on standard error, so that standard output stays the plan
+        List<String> after = new ArrayList<>();
+        if (!"analytic".equals(plan.provenance().calibration())) {
+            after.add("compute priced from the calibration " + plan.provenance().calibration());
+        }
+        if (m.batchDim() != null) {
+            after.add("note: --batch binds the model's batch dimension, named '" + m.batchDim() + "'");
+        }
+        if (noSplit != null) {
+            after.add("note: " + noSplit);
+        }
+        if (plan.parallelism().pipeline() == 1 && !pipeline.equals("1") && !pipeline.equals("off")
+                && (!schedule.equals("auto") || !virtualStages.equals("auto"))) {
+            // the schedule options shape pipelines; the search kept a plan of one stage, faster than theirs
+            after.add("note: " + (schedule.equals("auto") ? "--virtual-stages " + virtualStages : "--schedule "
+                    + schedule) + " applies to pipelines, and the fastest plan found has one stage; --pipeline-parallel"
+                    + " 2 or more gives a plan with it");
+        }
+        String noBatch = given > 0 ? null : m.noBatchAxis();
+        if (noBatch != null) {
+            after.add("note: " + noBatch);
+        }
+        for (String x : m.imported().warnings()) {
+            if (x.contains("opaque") || x.contains("unknown") || x.contains("read as parameters")
+                    || x.startsWith("--dim ") && !(x.equals(PlanModel.UNUSED_BATCH) && !bindings.dims().containsKey("batch"))) {
+                after.add("warning: " + x);
             }
         }
+        if (out != null && !json) {
+            after.add("wrote " + out);
+        }
+        PrintWriter notes = json ? spec.commandLine().getErr() : w;
+        after.forEach(notes::println);
+        notes.flush();
         w.flush();
         return 0;
     }

@@ -251,6 +251,11 @@ class PlanCommandTest {
         assertTrue(r.out().contains("batch 7\n") && r.out().contains("parallelism: data 1 x tensor 8"), r.out());
         assertTrue(r.out().contains("note: --batch 7 shares no factor with the 8 devices, so no data-parallel split"
                 + " divides it and the plan splits each sample instead"), r.out());
+        // with --json the plan alone is on standard output and the note on standard error
+        CliRun j = run("plan", "--devices", "8", "--batch", "7", "--pipeline-parallel", "off", "--json");
+        assertEquals(0, j.code(), j.err());
+        assertEquals(7, new ObjectMapper().readTree(j.out()).get("batch").asLong());
+        assertTrue(j.err().contains("note: --batch 7 shares no factor with the 8 devices"), j.err());
         // a batch that shares one gets no such note
         CliRun shared = run("plan", "--devices", "8", "--batch", "6", "--pipeline-parallel", "off");
         assertEquals(0, shared.code(), shared.err());
