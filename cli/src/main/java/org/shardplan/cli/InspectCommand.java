@@ -37,9 +37,8 @@ public final class InspectCommand implements Callable<Integer> {
     @Mixin
     DimsOptions bindings;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Binds the model's batch dimension as plan does: the one"
-            + " named batch, else the one batch-like name (batch_size, N, ...) leading its inputs.")
-    Long batch;
+    @Mixin
+    BatchOption batch;
 
     @Option(names = "--json", description = "Print one JSON document instead of the summary.")
     boolean json;
@@ -63,13 +62,10 @@ public final class InspectCommand implements Callable<Integer> {
             file = Path.of(model);
             display = file.toString();
         }
-        if (batch != null && batch < 1) {
-            throw new ShardplanException("--batch must be >= 1, found " + batch);
-        }
         ImportOptions opts = ImportOptions.DEFAULT.withInputShapes(shapes)
                 .withInputValues(this.bindings.inputValues())
                 .withParamsAsInputs(this.bindings.paramsAsInputs());
-        PlanModel.BatchBound bound = PlanModel.bindBatch(bindings, batch == null ? 0 : batch, userDims,
+        PlanModel.BatchBound bound = PlanModel.bindBatch(bindings, batch.given(), userDims,
                 dims -> InspectBundled.read(file, model, opts.withDims(dims)));
         ImportedModel m = bound.model();
         InspectReport r = InspectReport.of(m, display, bound.dims());

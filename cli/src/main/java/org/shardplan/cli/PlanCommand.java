@@ -56,8 +56,8 @@ public final class PlanCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions clusterOptions;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Global batch size (binds the dimension 'batch').")
-    Long batch;
+    @Mixin
+    BatchOption batch;
 
     @Mixin
     DimsOptions bindings;
@@ -203,10 +203,7 @@ public final class PlanCommand implements Callable<Integer> {
             json = true; // --out -: the JSON on standard output (a file named '-' is ./-)
             out = null;
         }
-        if (batch != null && batch < 1) {
-            throw new ShardplanException("--batch must be >= 1, found " + batch);
-        }
-        long given = batch == null ? 0 : batch;
+        long given = batch.given();
         if (!(timeLimit > 0) || Double.isInfinite(timeLimit)) {
             throw new ShardplanException("--time-limit must be a positive number of seconds, found " + timeLimit);
         }

@@ -48,9 +48,8 @@ public final class ProfileCommand implements Callable<Integer> {
     @Mixin
     DimsOptions bindings;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Binds the model's batch dimension as plan does: the one"
-            + " named batch, else the one batch-like name (batch_size, N, ...) leading its inputs.")
-    Long batch;
+    @Mixin
+    BatchOption batch;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
             description = "ONNX Runtime intra-op threads (default ${DEFAULT-VALUE}: timed by the thread's CPU time, steady on a"
@@ -136,12 +135,9 @@ public final class ProfileCommand implements Callable<Integer> {
         Timing.Statistic stat = Timing.Statistic.named(statistic).orElseThrow(() -> new ShardplanException(
                 "--statistic must be low, median or min, found \"" + statistic + "\""));
         QuietGate gate = quiet == null ? QuietGate.off() : quietGate(quiet);
-        if (batch != null && batch < 1) {
-            throw new ShardplanException("--batch must be >= 1, found " + batch);
-        }
         ImportOptions shapes = ImportOptions.DEFAULT.withInputShapes(bindings.inputShapes())
                 .withParamsAsInputs(bindings.paramsAsInputs());
-        PlanModel.BatchBound bound = PlanModel.bindBatch(Map.of(), batch == null ? 0 : batch, bindings.dims(),
+        PlanModel.BatchBound bound = PlanModel.bindBatch(Map.of(), batch.given(), bindings.dims(),
                 dims -> OnnxImporter.read(model, shapes.withDims(dims)));
         ImportOptions io = shapes.withDims(bound.dims());
         ImportedModel m = bound.model();
